@@ -1,0 +1,659 @@
+//! Answering from one zone: RFC 1034 §4.3.2 with wildcards, DNAME and
+//! DNSSEC proofs.
+//!
+//! The [`Answerer`] follows the query name through the zone one *step* at
+//! a time. A step either finishes the response (an answer, NODATA,
+//! NXDOMAIN, a referral) or yields the next name to look up (the target of
+//! a CNAME, or the CNAME synthesised from a DNAME). Chains stay inside the
+//! zone, as in Knot DNS and BIND: a target outside it ends the chain and
+//! the resolver follows it. A chain also ends when it comes back to a name
+//! it has already visited, or after [`MAX_CNAMES`] CNAME records.
+//!
+//! Finding a name: one hash lookup answers the common case. When the name
+//! is missing, or when its node is flagged as having a zone cut or DNAME
+//! above it, a walk from the apex down (one lookup per label) finds the
+//! cut, the DNAME, or the closest encloser, which is where wildcards and
+//! denial proofs start.
+//!
+//! Sections are written in order: the answer while following the chain,
+//! then the authority section of the final step, then additional data
+//! (A/AAAA of NS, MX and SRV targets, and glue of referrals) from the
+//! links pre-computed at load time.
+
+use levee_wire::header::rcode;
+use levee_wire::name::{self, NameBuf};
+use levee_wire::query::Query;
+use levee_wire::rtype::{c, t};
+use levee_wire::writer::{Full, Mark, Owner, Section, Writer};
+use levee_zone::{nf, NodeId, RRsetId, Zone, NONE};
+
+/// Most CNAME records (real or synthesised) one answer follows.
+pub const MAX_CNAMES: u8 = 5;
+const MAX_VISITED: usize = MAX_CNAMES as usize + 2;
+const MAX_PENDING: usize = 16;
+const MAX_PROOFS: usize = 8;
+const MAX_ADDED: usize = 32;
+
+enum Step {
+    Done,
+    Next(NameBuf),
+}
+
+/// Answers one query from one zone.
+pub(crate) struct Answerer<'z, 'w> {
+    w: Writer<'w>,
+    start: Mark,
+    zone: &'z Zone,
+    qname: NameBuf,
+    qtype: u16,
+    dnssec: bool,
+    rcode: u16,
+    tc: bool,
+    aa: bool,
+    cnames: u8,
+    visited: [NameBuf; MAX_VISITED],
+    nvisited: usize,
+    dnames: [RRsetId; MAX_VISITED],
+    ndnames: usize,
+    pending: [RRsetId; MAX_PENDING],
+    npending: usize,
+    /// The cut of a referral, whose in-bailiwick glue is mandatory.
+    referral: Option<NodeId>,
+    proofs: [RRsetId; MAX_PROOFS],
+    nproofs: usize,
+}
+
+impl<'z, 'w> Answerer<'z, 'w> {
+    pub(crate) fn new(w: Writer<'w>, zone: &'z Zone, q: &Query, _tcp: bool) -> Self {
+        let start = w.mark();
+        Answerer {
+            w,
+            start,
+            zone,
+            qname: q.qname,
+            qtype: q.qtype,
+            dnssec: q.dnssec_ok(),
+            rcode: rcode::NOERROR,
+            tc: false,
+            aa: true,
+            cnames: 0,
+            visited: [NameBuf::root(); MAX_VISITED],
+            nvisited: 0,
+            dnames: [NONE; MAX_VISITED],
+            ndnames: 0,
+            pending: [NONE; MAX_PENDING],
+            npending: 0,
+            referral: None,
+            proofs: [NONE; MAX_PROOFS],
+            nproofs: 0,
+        }
+    }
+
+    /// The writer, rcode, TC, AA and the mark just after the question.
+    pub(crate) fn into_parts(self) -> (Writer<'w>, u16, bool, bool, Mark) {
+        (self.w, self.rcode, self.tc, self.aa, self.start)
+    }
+
+    /// Follows the query name to a final answer.
+    pub(crate) fn run(&mut self) {
+        let mut cur = self.qname;
+        let mut is_q = true;
+        self.visit(name::to_lowercase(&cur));
+        loop {
+            let lname = name::to_lowercase(&cur);
+            match self.step(&cur, &lname, is_q) {
+                Step::Done => break,
+                Step::Next(target) => {
+                    if self.tc || self.cnames >= MAX_CNAMES {
+                        break;
+                    }
+                    let lt = name::to_lowercase(&target);
+                    if !name::is_subdomain(&lt, self.zone.apex()) || self.visited[..self.nvisited].contains(&lt) {
+                        break;
+                    }
+                    self.visit(lt);
+                    cur = target;
+                    is_q = false;
+                }
+            }
+        }
+        if !self.tc {
+            self.additional();
+        }
+    }
+
+    fn visit(&mut self, n: NameBuf) {
+        if self.nvisited < MAX_VISITED {
+            self.visited[self.nvisited] = n;
+            self.nvisited += 1;
+        }
+    }
+
+    //--- finding the name
+
+    fn step(&mut self, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        let zone = self.zone;
+        if let Some(id) = zone.lookup(lname) {
+            if !zone.node(id).has(nf::WALK) {
+                return self.exact(id, cur, lname, is_q);
+            }
+        }
+        let labels = name::label_count(lname);
+        let apex_labels = zone.apex_labels();
+        let apex = zone.apex_id();
+        if labels > apex_labels && zone.node(apex).has(nf::DNAME) {
+            return self.dname(apex, cur, lname, is_q);
+        }
+        let mut ce = apex;
+        for depth in apex_labels + 1..=labels {
+            let nm = name::strip_labels(lname, labels - depth);
+            let Some(id) = zone.lookup(nm) else {
+                return self.no_such_name(ce, cur, lname, is_q);
+            };
+            let n = zone.node(id);
+            if n.has(nf::CUT) {
+                if depth == labels && self.qtype == t::DS {
+                    return self.exact(id, cur, lname, is_q);
+                }
+                return self.referral(id, is_q);
+            }
+            if n.has(nf::DNAME) && depth < labels {
+                return self.dname(id, cur, lname, is_q);
+            }
+            ce = id;
+        }
+        self.exact(ce, cur, lname, is_q)
+    }
+
+    /// The name exists in the zone as node `id`.
+    fn exact(&mut self, id: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        let zone = self.zone;
+        let n = *zone.node(id);
+        let owner = owner(cur, is_q);
+        if n.has(nf::CUT) && self.qtype != t::DS {
+            return self.referral(id, is_q);
+        }
+        if n.has(nf::EMPTY) {
+            self.nodata(Some(id), lname);
+            return Step::Done;
+        }
+        if self.qtype == t::ANY {
+            return self.any(id, owner, lname, None);
+        }
+        if n.has(nf::CNAME) && self.qtype != t::CNAME && self.qtype != t::RRSIG {
+            return self.cname(id, owner);
+        }
+        if self.qtype == t::RRSIG {
+            let first = zone.node_first_rrset(id);
+            let count = zone.node_rrsets(id).len() as u32;
+            let mut any = false;
+            for rs in first..first + count {
+                if zone.rrset(rs).rtype == t::RRSIG {
+                    any = true;
+                    let r = self.put(Section::Answer, owner, rs, None);
+                    if !self.ok(r) {
+                        return Step::Done;
+                    }
+                }
+            }
+            if !any {
+                self.nodata(Some(id), lname);
+            }
+            return Step::Done;
+        }
+        match zone.find(id, self.qtype) {
+            Some(rs) => {
+                let r = self.put_signed(Section::Answer, owner, rs, None);
+                if self.ok(r) {
+                    self.pend(rs);
+                }
+            }
+            None => self.nodata(Some(id), lname),
+        }
+        Step::Done
+    }
+
+    /// ANY (RFC 8482): one RRset, the one with the lowest type, as Knot
+    /// DNS does. `wild` is the closest encloser for wildcard answers.
+    fn any(&mut self, id: NodeId, owner: Owner<'_>, lname: &NameBuf, wild: Option<NodeId>) -> Step {
+        let zone = self.zone;
+        let first = zone.node_first_rrset(id);
+        let count = zone.node_rrsets(id).len() as u32;
+        let pick = (first..first + count).find(|&rs| zone.rrset(rs).rtype != t::RRSIG);
+        match pick {
+            Some(rs) => {
+                let r = self.put_signed(Section::Answer, owner, rs, None);
+                if self.ok(r) {
+                    if let Some(ce) = wild {
+                        self.wildcard_answer_proof(ce, lname);
+                    }
+                }
+            }
+            None => self.nodata(Some(id), lname),
+        }
+        Step::Done
+    }
+
+    fn cname(&mut self, id: NodeId, owner: Owner<'_>) -> Step {
+        let zone = self.zone;
+        let Some(rs) = zone.find(id, t::CNAME) else { return Step::Done };
+        let r = self.put_signed(Section::Answer, owner, rs, None);
+        if !self.ok(r) {
+            return Step::Done;
+        }
+        self.cnames += 1;
+        match NameBuf::from_wire(zone.first_rdata(rs)) {
+            Ok(target) => Step::Next(target),
+            Err(_) => Step::Done,
+        }
+    }
+
+    /// DNAME at an ancestor of the name (RFC 6672 §2.3): the DNAME, then a
+    /// synthesised, unsigned CNAME with the DNAME's TTL.
+    fn dname(&mut self, id: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        let zone = self.zone;
+        let Some(rs) = zone.find(id, t::DNAME) else { return Step::Done };
+        if !self.dnames[..self.ndnames].contains(&rs) {
+            let r = self.put_signed(Section::Answer, Owner::Name(zone.node_name(id)), rs, None);
+            if !self.ok(r) {
+                return Step::Done;
+            }
+            if self.ndnames < MAX_VISITED {
+                self.dnames[self.ndnames] = rs;
+                self.ndnames += 1;
+            }
+        }
+        let keep = name::label_count(lname) - zone.node(id).labels as usize;
+        let target = zone.first_rdata(rs);
+        let new = match NameBuf::replace_suffix(cur, keep, target) {
+            Ok(n) => n,
+            Err(_) => {
+                self.rcode = rcode::YXDOMAIN;
+                return Step::Done;
+            }
+        };
+        let ttl = zone.rrset(rs).ttl;
+        let r = self.w.rr(Section::Answer, owner(cur, is_q), t::CNAME, c::IN, ttl, &new);
+        if !self.ok(r) {
+            return Step::Done;
+        }
+        self.cnames += 1;
+        Step::Next(new)
+    }
+
+    /// A referral to the zone cut at `cut`.
+    fn referral(&mut self, cut: NodeId, is_q: bool) -> Step {
+        let zone = self.zone;
+        if is_q {
+            self.aa = false;
+        }
+        let cut_name = zone.node_name(cut);
+        let Some(ns) = zone.find(cut, t::NS) else { return Step::Done };
+        let r = self.put(Section::Authority, Owner::Name(cut_name), ns, None);
+        if !self.ok(r) {
+            return Step::Done;
+        }
+        if self.dnssec {
+            match zone.find(cut, t::DS) {
+                Some(ds) => {
+                    let r = self.put_signed(Section::Authority, Owner::Name(cut_name), ds, None);
+                    self.ok(r);
+                }
+                None => {
+                    // Prove there is no DS (RFC 4035 §3.1.4, RFC 5155 §7.2.7).
+                    if zone.nsec3param().is_some() {
+                        let lcut = NameBuf::from_wire(cut_name).unwrap_or_default();
+                        match self.n3_match(&lcut) {
+                            Some(m) => self.put_n3(m),
+                            None => {
+                                self.closest_encloser_proof(&lcut);
+                            }
+                        }
+                    } else if zone.node(cut).has(nf::NSEC) {
+                        self.put_nsec_of(cut);
+                    }
+                }
+            }
+        }
+        self.referral = Some(cut);
+        self.pend(ns);
+        Step::Done
+    }
+
+    /// The name does not exist; `ce` is its closest encloser.
+    fn no_such_name(&mut self, ce: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        let zone = self.zone;
+        if zone.node(ce).has(nf::WILD_CHILD) {
+            if let Ok(wname) = NameBuf::prepend(b"*", zone.node_name(ce)) {
+                if let Some(w) = zone.lookup(&wname) {
+                    return self.wildcard(w, ce, cur, lname, is_q);
+                }
+            }
+        }
+        self.rcode = rcode::NXDOMAIN;
+        self.soa_authority();
+        if !self.dnssec || self.tc {
+            return Step::Done;
+        }
+        if zone.nsec3param().is_some() {
+            // Closest encloser proof plus the wildcard's non-existence.
+            if let Some(ce_labels) = self.closest_encloser_proof(lname) {
+                let ce_name = name::strip_labels(lname, name::label_count(lname) - ce_labels);
+                if let Ok(wild) = NameBuf::prepend(b"*", ce_name) {
+                    if let Some(cv) = self.n3_cover(&wild) {
+                        self.put_n3(cv);
+                    }
+                }
+            }
+        } else {
+            self.put_nsec_covering(lname);
+            if let Ok(wild) = NameBuf::prepend(b"*", zone.node_name(ce)) {
+                self.put_nsec_covering(&wild);
+            }
+        }
+        Step::Done
+    }
+
+    /// Synthesis from the wildcard node `w` below the closest encloser `ce`.
+    fn wildcard(&mut self, w: NodeId, ce: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        let zone = self.zone;
+        let wn = *zone.node(w);
+        let owner = owner(cur, is_q);
+        if wn.has(nf::EMPTY) {
+            self.wildcard_nodata(w, ce, lname);
+            return Step::Done;
+        }
+        if self.qtype == t::ANY {
+            return self.any(w, owner, lname, Some(ce));
+        }
+        if wn.has(nf::CNAME) && self.qtype != t::CNAME {
+            let Some(rs) = zone.find(w, t::CNAME) else { return Step::Done };
+            let r = self.put_signed(Section::Answer, owner, rs, None);
+            if !self.ok(r) {
+                return Step::Done;
+            }
+            self.cnames += 1;
+            self.wildcard_answer_proof(ce, lname);
+            return match NameBuf::from_wire(zone.first_rdata(rs)) {
+                Ok(target) => Step::Next(target),
+                Err(_) => Step::Done,
+            };
+        }
+        match zone.find(w, self.qtype) {
+            Some(rs) => {
+                let r = self.put_signed(Section::Answer, owner, rs, None);
+                if self.ok(r) {
+                    self.pend(rs);
+                    self.wildcard_answer_proof(ce, lname);
+                }
+            }
+            None => self.wildcard_nodata(w, ce, lname),
+        }
+        Step::Done
+    }
+
+    /// With DO, a wildcard answer proves that the name itself does not
+    /// exist (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6).
+    fn wildcard_answer_proof(&mut self, ce: NodeId, lname: &NameBuf) {
+        if !self.dnssec || self.tc {
+            return;
+        }
+        let zone = self.zone;
+        if zone.nsec3param().is_some() {
+            let ce_labels = zone.node(ce).labels as usize;
+            let labels = name::label_count(lname);
+            let next_closer = name::strip_labels(lname, labels - ce_labels - 1);
+            if let Some(cv) = self.n3_cover(next_closer) {
+                self.put_n3(cv);
+            }
+        } else {
+            self.put_nsec_covering(lname);
+        }
+    }
+
+    /// A wildcard matched but has no data of the type (RFC 4035 §3.1.3.4,
+    /// RFC 5155 §7.2.5).
+    fn wildcard_nodata(&mut self, w: NodeId, ce: NodeId, lname: &NameBuf) {
+        let _ = ce;
+        self.soa_authority();
+        if !self.dnssec || self.tc {
+            return;
+        }
+        let zone = self.zone;
+        let wname = NameBuf::from_wire(zone.node_name(w)).unwrap_or_default();
+        if zone.nsec3param().is_some() {
+            self.closest_encloser_proof(lname);
+            if let Some(m) = self.n3_match(&wname) {
+                self.put_n3(m);
+            }
+        } else {
+            self.put_nsec_covering(lname);
+            if zone.node(w).has(nf::NSEC) {
+                self.put_nsec_of(w);
+            } else {
+                self.put_nsec_covering(&wname);
+            }
+        }
+    }
+
+    /// NODATA: the SOA, and with DO the proof that the type is absent.
+    fn nodata(&mut self, id: Option<NodeId>, lname: &NameBuf) {
+        self.soa_authority();
+        if !self.dnssec || self.tc {
+            return;
+        }
+        let zone = self.zone;
+        if zone.nsec3param().is_some() {
+            match self.n3_match(lname) {
+                Some(m) => self.put_n3(m),
+                None => {
+                    // DS at an opt-out delegation, or an ENT without NSEC3:
+                    // the closest provable encloser proof (RFC 5155 §7.2.4).
+                    self.closest_encloser_proof(lname);
+                }
+            }
+        } else {
+            match id {
+                Some(id) if zone.node(id).has(nf::NSEC) => self.put_nsec_of(id),
+                _ => self.put_nsec_covering(lname),
+            }
+        }
+    }
+
+    //--- authority helpers
+
+    /// The SOA for a negative answer, with the TTL of RFC 2308 §5: the
+    /// smaller of the SOA's TTL and its MINIMUM field (also for its RRSIG).
+    fn soa_authority(&mut self) {
+        if self.tc {
+            return;
+        }
+        let zone = self.zone;
+        let soa = zone.soa();
+        let rd = zone.first_rdata(soa);
+        let min = if rd.len() >= 4 { u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]]) } else { 0 };
+        let ttl = zone.rrset(soa).ttl.min(min);
+        let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
+        self.ok(r);
+    }
+
+    fn proof_seen(&mut self, rs: RRsetId) -> bool {
+        if self.proofs[..self.nproofs].contains(&rs) {
+            return true;
+        }
+        if self.nproofs < MAX_PROOFS {
+            self.proofs[self.nproofs] = rs;
+            self.nproofs += 1;
+        }
+        false
+    }
+
+    fn put_nsec_of(&mut self, id: NodeId) {
+        let zone = self.zone;
+        let Some(rs) = zone.find(id, t::NSEC) else { return };
+        if self.proof_seen(rs) || self.tc {
+            return;
+        }
+        let r = self.put_signed(Section::Authority, Owner::Name(zone.node_name(id)), rs, None);
+        self.ok(r);
+    }
+
+    fn put_nsec_covering(&mut self, lname: &[u8]) {
+        if !self.zone.has_nsec() {
+            return;
+        }
+        if let Some(id) = self.zone.nsec_covering(lname) {
+            self.put_nsec_of(id);
+        }
+    }
+
+    fn n3_hash(&self, lname: &[u8]) -> Option<[u8; 20]> {
+        let mut h = [0u8; 20];
+        self.zone.nsec3_hash_name(lname, &mut h)?;
+        Some(h)
+    }
+
+    fn n3_match(&self, lname: &[u8]) -> Option<NodeId> {
+        let h = self.n3_hash(lname)?;
+        self.zone.nsec3_match(&h)
+    }
+
+    fn n3_cover(&self, lname: &[u8]) -> Option<NodeId> {
+        let h = self.n3_hash(lname)?;
+        self.zone.nsec3_covering(&h)
+    }
+
+    fn put_n3(&mut self, n3: NodeId) {
+        let zone = self.zone;
+        let Some(rs) = zone.nsec3_rrset(n3) else { return };
+        if self.proof_seen(rs) || self.tc {
+            return;
+        }
+        let r = self.put_signed(Section::Authority, Owner::Name(zone.nsec3_node_name(n3)), rs, None);
+        self.ok(r);
+    }
+
+    /// RFC 5155 §7.2.1: the NSEC3 matching the closest provable encloser of
+    /// `lname` and the one covering the next closer name. Returns the
+    /// encloser's label count.
+    fn closest_encloser_proof(&mut self, lname: &[u8]) -> Option<usize> {
+        let apex_len = self.zone.apex().len();
+        let mut n = lname;
+        let mut next_closer: Option<&[u8]> = None;
+        loop {
+            if let Some(m) = self.n3_match(n) {
+                if next_closer.is_some() || n != lname {
+                    self.put_n3(m);
+                }
+                if let Some(nc) = next_closer {
+                    if let Some(cv) = self.n3_cover(nc) {
+                        self.put_n3(cv);
+                    }
+                }
+                return Some(name::label_count(n));
+            }
+            if n.len() <= apex_len {
+                return None;
+            }
+            next_closer = Some(n);
+            n = name::parent(n);
+        }
+    }
+
+    //--- additional section
+
+    fn pend(&mut self, rs: RRsetId) {
+        if self.npending < MAX_PENDING && !self.zone.links(rs).is_empty() {
+            self.pending[self.npending] = rs;
+            self.npending += 1;
+        }
+    }
+
+    /// A/AAAA of the pre-linked targets. Optional data is left out when it
+    /// does not fit; in-bailiwick glue of a referral is not optional
+    /// (RFC 9471), so missing it sets TC.
+    fn additional(&mut self) {
+        let zone = self.zone;
+        let mut added = [NONE; MAX_ADDED];
+        let mut nadded = 0;
+        for p in 0..self.npending {
+            let rs = self.pending[p];
+            for &node in zone.links(rs) {
+                if added[..nadded].contains(&node) {
+                    continue;
+                }
+                if nadded < MAX_ADDED {
+                    added[nadded] = node;
+                    nadded += 1;
+                }
+                let nm = zone.node_name(node);
+                let required = self.referral.is_some_and(|cut| name::is_subdomain(nm, zone.node_name(cut)));
+                let glue = zone.node(node).has(nf::BELOW_CUT);
+                for ty in [t::A, t::AAAA] {
+                    if let Some(a) = zone.find(node, ty) {
+                        let r = if glue {
+                            self.put(Section::Additional, Owner::Name(nm), a, None)
+                        } else {
+                            self.put_signed(Section::Additional, Owner::Name(nm), a, None)
+                        };
+                        if r.is_err() {
+                            if required {
+                                self.tc = true;
+                            }
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    //--- writing
+
+    /// Writes a whole RRset or nothing.
+    fn put(&mut self, sec: Section, owner: Owner<'_>, rs: RRsetId, ttl: Option<u32>) -> Result<(), Full> {
+        let zone = self.zone;
+        let s = zone.rrset(rs);
+        let ttl = ttl.unwrap_or(s.ttl);
+        let m = self.w.mark();
+        for rd in zone.rdatas(rs) {
+            if let Err(e) = self.w.rr(sec, owner, s.rtype, c::IN, ttl, rd) {
+                self.w.rollback(m);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes an RRset and, with DO, its signatures (all or nothing).
+    fn put_signed(&mut self, sec: Section, owner: Owner<'_>, rs: RRsetId, ttl: Option<u32>) -> Result<(), Full> {
+        let m = self.w.mark();
+        self.put(sec, owner, rs, ttl)?;
+        let sigs = self.zone.rrset(rs).sigs;
+        if self.dnssec && sigs != NONE {
+            if let Err(e) = self.put(sec, owner, sigs, ttl) {
+                self.w.rollback(m);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a failed mandatory write as truncation.
+    fn ok(&mut self, r: Result<(), Full>) -> bool {
+        if r.is_err() {
+            self.tc = true;
+            false
+        } else {
+            true
+        }
+    }
+}
+
+fn owner(cur: &NameBuf, is_q: bool) -> Owner<'_> {
+    if is_q {
+        Owner::Ptr(12)
+    } else {
+        Owner::Name(cur.as_slice())
+    }
+}

@@ -1,0 +1,361 @@
+//! The protocol stage and the finishing of a response.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use levee_limit::cookie;
+use levee_wire::edns::{self, Edns};
+use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
+use levee_wire::name::{self, NameBuf};
+use levee_wire::query::{parse_query, Parsed, Query};
+use levee_wire::rtype::{c, t};
+use levee_wire::writer::{Full, Owner, Section, Writer};
+use levee_zone::{Zone, ZoneSet};
+
+use crate::answer::Answerer;
+use crate::xfr::Transfer;
+
+/// How the query arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: the response is limited by the requestor's payload size.
+    Udp,
+    /// TCP: up to 65535 octets, transfers allowed.
+    Tcp,
+}
+
+/// One request as the I/O layer sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The query message.
+    pub msg: &'a [u8],
+    /// The client's address.
+    pub client: IpAddr,
+    /// The transport.
+    pub transport: Transport,
+    /// Wall-clock seconds (for cookie timestamps), supplied by the caller.
+    pub now: u32,
+}
+
+/// Answering policy, fixed while a configuration is in force.
+#[derive(Clone)]
+pub struct Config {
+    /// Largest UDP response we send and advertise in OPT (RFC 6891).
+    pub udp_payload: u16,
+    /// NSID to return when asked (RFC 5001); `None` to not answer NSID.
+    pub nsid: Option<Vec<u8>>,
+    /// Answer for `id.server` and `hostname.bind` in class CH.
+    pub identity: Option<Vec<u8>>,
+    /// Answer for `version.bind` and `version.server` in class CH.
+    pub version: Option<Vec<u8>>,
+    /// Cookie secrets; `None` turns cookies off.
+    pub cookies: Option<cookie::Secrets>,
+    /// EDNS TCP keepalive to announce on TCP (units of 100 ms, RFC 7828).
+    pub tcp_keepalive: Option<u16>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            udp_payload: 1232,
+            nsid: None,
+            identity: None,
+            version: None,
+            cookies: None,
+            tcp_keepalive: None,
+        }
+    }
+}
+
+/// What the driver should do.
+pub enum Outcome {
+    /// Send the first `n` octets of the output buffer.
+    Reply(usize),
+    /// Send nothing.
+    Drop,
+    /// Stream a zone transfer (TCP only).
+    Transfer(Transfer),
+}
+
+/// Answers one query. `out` must hold at least 65535 octets for TCP (or
+/// the UDP payload size for UDP).
+pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8]) -> Outcome {
+    let q = match parse_query(req.msg) {
+        Parsed::Drop => return Outcome::Drop,
+        Parsed::Query(q) => q,
+    };
+    let r = Responder::new(req, &q, cfg);
+    r.run(zones, out)
+}
+
+/// Per-response context.
+pub(crate) struct Responder<'a> {
+    pub(crate) req: &'a Request<'a>,
+    pub(crate) q: &'a Query,
+    pub(crate) cfg: &'a Config,
+    /// Size the whole response may reach.
+    pub(crate) max_size: usize,
+    /// Octets reserved for the OPT record.
+    pub(crate) opt_len: usize,
+}
+
+impl<'a> Responder<'a> {
+    fn new(req: &'a Request<'a>, q: &'a Query, cfg: &'a Config) -> Self {
+        let max_size = match (req.transport, &q.edns) {
+            (Transport::Tcp, _) => 65535,
+            (Transport::Udp, None) => 512,
+            (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
+        };
+        let mut r = Responder { req, q, cfg, max_size, opt_len: 0 };
+        r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
+        r
+    }
+
+    fn question(&self) -> &'a [u8] {
+        if self.q.has_question {
+            &self.req.msg[HEADER_LEN..HEADER_LEN + self.q.question_len]
+        } else {
+            &[]
+        }
+    }
+
+    /// The flags every response starts with: QR, the opcode, RD and CD
+    /// copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6).
+    pub(crate) fn base_flags(&self) -> u16 {
+        let h = &self.q.header;
+        flag::QR | (h.flags & (0xF << 11)) | (h.flags & (flag::RD | flag::CD))
+    }
+
+    fn run(self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
+        let q = self.q;
+        if q.malformed.is_some() {
+            return self.error(out, rcode::FORMERR, true);
+        }
+        if let Some(e) = &q.edns {
+            if e.version > 0 {
+                return self.error(out, rcode::BADVERS, true);
+            }
+        }
+        match q.opcode() {
+            opcode::QUERY => {}
+            // Secondaries and dynamic update come with later work: refuse
+            // NOTIFY (we are nobody's secondary yet), UPDATE is not implemented.
+            opcode::NOTIFY => return self.error(out, rcode::REFUSED, true),
+            _ => return self.error(out, rcode::NOTIMP, true),
+        }
+        match q.qclass {
+            c::IN => {}
+            c::CH => return self.chaos(out),
+            c::ANY => {}
+            _ => return self.error(out, rcode::REFUSED, true),
+        }
+        match q.qtype {
+            t::AXFR | t::IXFR => return self.transfer(zones, out),
+            _ => {}
+        }
+        let lname = name::to_lowercase(&q.qname);
+        let mut entry = match zones.find(&lname) {
+            Some(e) => e,
+            None => return self.error(out, rcode::REFUSED, true),
+        };
+        // DS is answered from the parent side of a cut (RFC 4035 §3.1.4.1).
+        if q.qtype == t::DS && entry.zone.apex() == lname.as_slice() {
+            if let Some(p) = zones.parent_of(entry.zone.apex()) {
+                entry = p;
+            }
+        }
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+        let mut flags = self.base_flags() | flag::AA;
+        if q.qclass == c::ANY {
+            // Data of class IN answering a class-ANY question is not
+            // authoritative for "any class".
+            flags &= !flag::AA;
+        }
+        if w.start(q.header.id, flags, self.question()).is_err() {
+            return Outcome::Drop;
+        }
+        let mut a = Answerer::new(w, &entry.zone, q, self.req.transport == Transport::Tcp);
+        a.run();
+        let (mut w, rc, tc, aa, start) = a.into_parts();
+        let mut f = w.flags() & !0xF;
+        if !aa {
+            f &= !flag::AA;
+        }
+        if tc {
+            // Never a partial RRset: a truncated response carries the
+            // question (and OPT) only, and the client retries over TCP.
+            w.rollback(start);
+            f |= flag::TC;
+        }
+        w.set_flags(f | (rc & 0xF));
+        self.finish(w, rc)
+    }
+
+    /// Appends OPT (when the query had one) and returns the reply.
+    fn finish(&self, mut w: Writer<'_>, rc: u16) -> Outcome {
+        if let Some(e) = &self.q.edns {
+            let mut opts = [0u8; 128];
+            let n = self.opt_options(e, &mut opts);
+            let ext = (rc >> 4) as u8;
+            let flags = e.flags & edns::FLAG_DO;
+            if w.opt(self.cfg.udp_payload, ext, flags, &opts[..n], self.max_size).is_err() {
+                return Outcome::Drop;
+            }
+        }
+        Outcome::Reply(w.finish())
+    }
+
+    fn opt_options_len(&self) -> usize {
+        let Some(e) = &self.q.edns else { return 0 };
+        let mut n = 0;
+        if self.cfg.cookies.is_some() && e.cookie.client().is_some() {
+            n += 4 + 8 + cookie::SERVER_COOKIE_LEN;
+        }
+        if e.nsid {
+            if let Some(id) = &self.cfg.nsid {
+                n += 4 + id.len().min(64);
+            }
+        }
+        if e.keepalive && self.req.transport == Transport::Tcp && self.cfg.tcp_keepalive.is_some() {
+            n += 6;
+        }
+        n
+    }
+
+    fn opt_options(&self, e: &Edns, out: &mut [u8; 128]) -> usize {
+        let mut n = 0;
+        let mut put = |code: u16, data: &[u8]| {
+            out[n..n + 2].copy_from_slice(&code.to_be_bytes());
+            out[n + 2..n + 4].copy_from_slice(&(data.len() as u16).to_be_bytes());
+            out[n + 4..n + 4 + data.len()].copy_from_slice(data);
+            n += 4 + data.len();
+        };
+        if let (Some(secrets), Some(client)) = (&self.cfg.cookies, e.cookie.client()) {
+            let sc = cookie::make(secrets, client, self.req.client, self.req.now);
+            let mut c = [0u8; 24];
+            c[..8].copy_from_slice(client);
+            c[8..].copy_from_slice(&sc);
+            put(edns::code::COOKIE, &c);
+        }
+        if e.nsid {
+            if let Some(id) = &self.cfg.nsid {
+                put(edns::code::NSID, &id[..id.len().min(64)]);
+            }
+        }
+        if e.keepalive && self.req.transport == Transport::Tcp {
+            if let Some(k) = self.cfg.tcp_keepalive {
+                put(edns::code::TCP_KEEPALIVE, &k.to_be_bytes());
+            }
+        }
+        n
+    }
+
+    /// An error response: header, the question when it could be read, and
+    /// OPT when the query had one (BADVERS is carried in OPT).
+    pub(crate) fn error(&self, out: &mut [u8], rc: u16, with_question: bool) -> Outcome {
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+        let qs = if with_question { self.question() } else { &[] };
+        let flags = self.base_flags() | (rc & 0xF);
+        if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
+            return Outcome::Drop;
+        }
+        self.finish(w, rc)
+    }
+
+    /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
+    /// `version.bind`, `version.server`); everything else in CH is refused.
+    fn chaos(&self, out: &mut [u8]) -> Outcome {
+        let q = self.q;
+        let lname = name::to_lowercase(&q.qname);
+        let text = |s: &str| name::from_text(s, None).expect("static name");
+        let value = if lname == text("id.server.") || lname == text("hostname.bind.") {
+            self.cfg.identity.as_deref()
+        } else if lname == text("version.bind.") || lname == text("version.server.") {
+            self.cfg.version.as_deref()
+        } else {
+            None
+        };
+        let Some(value) = value else {
+            return self.error(out, rcode::REFUSED, true);
+        };
+        if q.qtype != t::TXT && q.qtype != t::ANY {
+            let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+            if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
+                return Outcome::Drop;
+            }
+            return self.finish(w, rcode::NOERROR);
+        }
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+        if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
+            return Outcome::Drop;
+        }
+        let mut rd = [0u8; 256];
+        let l = value.len().min(255);
+        rd[0] = l as u8;
+        rd[1..1 + l].copy_from_slice(&value[..l]);
+        if w.rr(Section::Answer, Owner::Ptr(12), t::TXT, c::CH, 0, &rd[..1 + l]).is_err() {
+            let f = w.flags() | flag::TC;
+            w.set_flags(f);
+        }
+        self.finish(w, rcode::NOERROR)
+    }
+
+    /// AXFR and IXFR. Over UDP, AXFR is not implemented and IXFR gets the
+    /// current SOA (telling the client to use TCP, RFC 1995 §2); over TCP
+    /// the zone is streamed (IXFR falls back to a full transfer, RFC 1995
+    /// §4, until levee keeps a journal).
+    fn transfer(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
+        let q = self.q;
+        let lname = name::to_lowercase(&q.qname);
+        if q.qtype == t::AXFR && self.req.transport == Transport::Udp {
+            return self.error(out, rcode::NOTIMP, true);
+        }
+        let Some(entry) = zones.exact(&lname) else {
+            return self.error(out, rcode::NOTAUTH, true);
+        };
+        if !entry.transfer.allows(self.req.client) {
+            return self.error(out, rcode::REFUSED, true);
+        }
+        let zone = &entry.zone;
+        let up_to_date = q.ixfr_serial.is_some_and(|s| serial_ge(s, zone.serial()));
+        if q.qtype == t::IXFR && (self.req.transport == Transport::Udp || up_to_date) {
+            return self.single_soa(zone, out);
+        }
+        let mut qbuf = NameBuf::root();
+        qbuf = NameBuf::from_wire(q.qname.as_slice()).unwrap_or(qbuf);
+        Outcome::Transfer(Transfer::new(
+            Arc::clone(zone),
+            q.header.id,
+            self.base_flags() | flag::AA,
+            qbuf,
+            q.qtype,
+            q.edns.as_ref().map(|e| (self.cfg.udp_payload, e.flags & edns::FLAG_DO)),
+        ))
+    }
+
+    fn single_soa(&self, zone: &Zone, out: &mut [u8]) -> Outcome {
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+        if w.start(self.q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
+            return Outcome::Drop;
+        }
+        let soa = zone.soa();
+        let s = zone.rrset(soa);
+        let rd = zone.first_rdata(soa);
+        if w.rr(Section::Answer, Owner::Ptr(12), t::SOA, c::IN, s.ttl, rd).is_err() {
+            let f = w.flags() | flag::TC;
+            w.set_flags(f);
+        }
+        self.finish(w, rcode::NOERROR)
+    }
+}
+
+/// RFC 1982 serial comparison: `a >= b`.
+pub fn serial_ge(a: u32, b: u32) -> bool {
+    a == b || (a.wrapping_sub(b) as i32) > 0
+}
+
+impl From<Full> for Outcome {
+    fn from(_: Full) -> Self {
+        Outcome::Drop
+    }
+}

@@ -1,0 +1,162 @@
+//! Outgoing zone transfers (AXFR, RFC 5936; IXFR answered with a full
+//! transfer, RFC 1995 §4).
+//!
+//! A [`Transfer`] holds the snapshot it streams (an `Arc`, so a reload
+//! during the transfer does not change what the client receives) and a
+//! cursor. The TCP driver calls [`Transfer::next_message`] until it
+//! returns `None`; each call fills one message of up to
+//! [`MESSAGE_TARGET`] octets: the SOA first, every RRset of every node in
+//! canonical order (DNSSEC records and the NSEC3 chain included), the SOA
+//! again last.
+
+use std::sync::Arc;
+
+use levee_wire::name::NameBuf;
+use levee_wire::rtype::{c, t};
+use levee_wire::writer::{Owner, Section, Writer};
+use levee_zone::Zone;
+
+/// Messages are filled up to about this size (a single large RRset may
+/// make one bigger, up to 65535 octets).
+pub const MESSAGE_TARGET: usize = 16 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    FirstSoa,
+    Nodes,
+    Nsec3,
+    LastSoa,
+    Done,
+}
+
+/// A zone transfer in progress.
+pub struct Transfer {
+    zone: Arc<Zone>,
+    id: u16,
+    flags: u16,
+    qname: NameBuf,
+    qtype: u16,
+    /// (payload size, DO flag) when the query had OPT.
+    opt: Option<(u16, u16)>,
+    phase: Phase,
+    node: u32,
+    set: u32,
+    rr: u32,
+    first: bool,
+}
+
+impl Transfer {
+    /// A transfer of `zone` answering query `id` with header `flags`.
+    pub fn new(zone: Arc<Zone>, id: u16, flags: u16, qname: NameBuf, qtype: u16, opt: Option<(u16, u16)>) -> Self {
+        Transfer { zone, id, flags, qname, qtype, opt, phase: Phase::FirstSoa, node: 0, set: 0, rr: 0, first: true }
+    }
+
+    /// The zone being transferred.
+    pub fn zone(&self) -> &Arc<Zone> {
+        &self.zone
+    }
+
+    /// Writes the next message into `out` (at least 65535 octets) and
+    /// returns its length, or `None` when the transfer is complete.
+    pub fn next_message(&mut self, out: &mut [u8]) -> Option<usize> {
+        if self.phase == Phase::Done {
+            return None;
+        }
+        let zone = Arc::clone(&self.zone);
+        let mut question = [0u8; 260];
+        let ql = self.qname.len();
+        let qs: &[u8] = if self.first {
+            question[..ql].copy_from_slice(&self.qname);
+            question[ql..ql + 2].copy_from_slice(&self.qtype.to_be_bytes());
+            question[ql + 2..ql + 4].copy_from_slice(&c::IN.to_be_bytes());
+            &question[..ql + 4]
+        } else {
+            &[]
+        };
+        let opt_room = if self.first && self.opt.is_some() { 11 } else { 0 };
+        let mut w = Writer::new(out, 65535 - opt_room);
+        w.start(self.id, self.flags, qs).ok()?;
+        let mut written = 0usize;
+        loop {
+            // Fill up to the target, but always at least one record.
+            let limit = if written == 0 { 65535 - opt_room } else { MESSAGE_TARGET };
+            w.set_limit(limit);
+            match self.phase {
+                Phase::FirstSoa | Phase::LastSoa => {
+                    let soa = zone.soa();
+                    let s = zone.rrset(soa);
+                    if w.rr(Section::Answer, Owner::Name(zone.apex()), t::SOA, c::IN, s.ttl, zone.first_rdata(soa)).is_err() {
+                        break;
+                    }
+                    written += 1;
+                    self.phase = if self.phase == Phase::FirstSoa { Phase::Nodes } else { Phase::Done };
+                    if self.phase == Phase::Done {
+                        break;
+                    }
+                }
+                Phase::Nodes | Phase::Nsec3 => {
+                    let (count, next) = if self.phase == Phase::Nodes {
+                        (zone.node_count() as u32, Phase::Nsec3)
+                    } else {
+                        (zone.nsec3_count() as u32, Phase::LastSoa)
+                    };
+                    if self.node >= count {
+                        self.phase = next;
+                        self.node = 0;
+                        self.set = 0;
+                        self.rr = 0;
+                        continue;
+                    }
+                    let (owner, first, nsets) = if self.phase == Phase::Nodes {
+                        let id = self.node;
+                        (zone.node_name(id), zone.node_first_rrset(id), zone.node_rrsets(id).len() as u32)
+                    } else {
+                        let id = self.node;
+                        let (f, n) = zone.nsec3_node_rrsets(id);
+                        (zone.nsec3_node_name(id), f, n)
+                    };
+                    if self.set >= nsets {
+                        self.node += 1;
+                        self.set = 0;
+                        self.rr = 0;
+                        continue;
+                    }
+                    let rs = first + self.set;
+                    let s = *zone.rrset(rs);
+                    if s.rtype == t::SOA && self.phase == Phase::Nodes {
+                        self.set += 1;
+                        continue;
+                    }
+                    let mut full = false;
+                    for (i, rd) in zone.rdatas(rs).enumerate().skip(self.rr as usize) {
+                        if w.rr(Section::Answer, Owner::Name(owner), s.rtype, c::IN, s.ttl, rd).is_err() {
+                            full = true;
+                            self.rr = i as u32;
+                            break;
+                        }
+                        written += 1;
+                        // After the first record the normal target applies.
+                        w.set_limit(MESSAGE_TARGET);
+                    }
+                    if full {
+                        break;
+                    }
+                    self.set += 1;
+                    self.rr = 0;
+                }
+                Phase::Done => break,
+            }
+        }
+        if self.first {
+            if let Some((size, dof)) = self.opt {
+                let _ = w.opt(size, 0, dof, &[], 65535);
+            }
+        }
+        self.first = false;
+        if written == 0 {
+            self.phase = Phase::Done;
+            return None;
+        }
+        Some(w.finish())
+    }
+}

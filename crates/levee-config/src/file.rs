@@ -1,0 +1,294 @@
+//! The on-disk schema (version 1) and its lowering into [`Config`].
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::{
+    default_version, hostname, normalize_zone_name, parse_listen, parse_prefix, parse_secret, Config, ConfigError,
+    CookieConfig, ZoneConfig,
+};
+
+/// The whole file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// Schema version; only 1 exists.
+    pub version: Option<u32>,
+    /// `[server]`.
+    #[serde(default)]
+    pub server: Server,
+    /// `[tcp]`.
+    #[serde(default)]
+    pub tcp: Tcp,
+    /// `[cookies]`.
+    #[serde(default)]
+    pub cookies: Cookies,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: Log,
+    /// `[[zone]]`.
+    #[serde(default)]
+    pub zone: Vec<Zone>,
+}
+
+/// `[server]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    /// Listen addresses.
+    pub listen: Option<Vec<String>>,
+    /// UDP workers per address.
+    pub threads: Option<usize>,
+    /// Zones directory.
+    pub zones_dir: Option<PathBuf>,
+    /// EDNS payload size.
+    pub udp_payload: Option<u16>,
+    /// CHAOS identity.
+    pub identity: Option<String>,
+    /// CHAOS version.
+    pub version: Option<String>,
+    /// NSID.
+    pub nsid: Option<String>,
+}
+
+/// `[tcp]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Tcp {
+    /// Idle timeout in seconds.
+    pub idle_timeout: Option<u32>,
+    /// Connection cap.
+    pub max_connections: Option<usize>,
+}
+
+/// `[cookies]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Cookies {
+    /// On or off.
+    pub enabled: Option<bool>,
+    /// Hex secret.
+    pub secret: Option<String>,
+    /// Hex previous secret.
+    pub previous_secret: Option<String>,
+}
+
+/// `[log]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Log {
+    /// Level.
+    pub level: Option<String>,
+}
+
+/// `[[zone]]`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Zone {
+    /// Origin.
+    pub name: String,
+    /// File.
+    pub file: Option<PathBuf>,
+    /// Transfer ACL.
+    #[serde(default)]
+    pub allow_transfer: Vec<String>,
+}
+
+/// Parses and validates the text of a configuration file.
+pub fn parse(text: &str, place: &str) -> Result<Config, ConfigError> {
+    let spec: Spec = toml::from_str(text).map_err(|e| toml_error(text, place, &e))?;
+    lower(spec, place)
+}
+
+fn toml_error(text: &str, place: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, col, key) = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = span.start - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, col, key_at(text, span.start))
+        }
+        None => (0, 0, String::new()),
+    };
+    let place = if line > 0 { format!("{place}:{line}:{col}") } else { place.to_string() };
+    ConfigError { place, key, message: e.message().to_string() }
+}
+
+/// The dotted key of the `key = value` line around `offset`, with the
+/// table it is in.
+fn key_at(text: &str, offset: usize) -> String {
+    let line_start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=').map(|(k, _)| k.trim().to_string()).unwrap_or_default();
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")).or_else(|| l.strip_prefix('[').and_then(|r| r.strip_suffix(']')))
+        })
+        .map(str::trim)
+        .unwrap_or("");
+    match (table.is_empty(), key.is_empty()) {
+        (_, true) => table.to_string(),
+        (true, false) => key,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
+    let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
+    if let Some(v) = spec.version {
+        if v != 1 {
+            return Err(err("version".into(), format!("unsupported configuration version {v} (this levee reads version 1)")));
+        }
+    }
+    let mut c = Config::default();
+    let s = spec.server;
+    if let Some(l) = s.listen {
+        if l.is_empty() {
+            return Err(err("server.listen".into(), "needs at least one address".into()));
+        }
+        c.listen = Vec::new();
+        for (i, a) in l.iter().enumerate() {
+            c.listen.push(parse_listen(a).map_err(|m| err(format!("server.listen[{i}]"), m))?);
+        }
+    }
+    if let Some(t) = s.threads {
+        if t > 1024 {
+            return Err(err("server.threads".into(), format!("{t} is more than 1024")));
+        }
+        c.threads = t;
+    }
+    c.zones_dir = s.zones_dir;
+    if let Some(p) = s.udp_payload {
+        if !(512..=4096).contains(&p) {
+            return Err(err("server.udp-payload".into(), format!("{p} is outside 512..=4096")));
+        }
+        c.udp_payload = p;
+    }
+    match s.identity.as_deref() {
+        None => c.identity = Some(hostname()),
+        Some("") => c.identity = None,
+        Some(v) => c.identity = Some(v.to_string()),
+    }
+    match s.version.as_deref() {
+        None => c.version = Some(default_version()),
+        Some("") => c.version = None,
+        Some(v) => c.version = Some(v.to_string()),
+    }
+    c.nsid = match s.nsid.as_deref() {
+        None | Some("") => None,
+        Some("hostname") => Some(hostname().into_bytes()),
+        Some(v) if v.starts_with("0x") => {
+            let hex = &v[2..];
+            if hex.len() % 2 != 0 || hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err("server.nsid".into(), "hex NSID needs an even number of hex digits".into()));
+            }
+            Some((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)).collect())
+        }
+        Some(v) => Some(v.as_bytes().to_vec()),
+    };
+    if let Some(n) = &c.nsid {
+        if n.len() > 64 {
+            return Err(err("server.nsid".into(), "longer than 64 octets".into()));
+        }
+    }
+    if let Some(t) = spec.tcp.idle_timeout {
+        if t == 0 || t > 3600 {
+            return Err(err("tcp.idle-timeout".into(), format!("{t} is outside 1..=3600 seconds")));
+        }
+        c.tcp_idle_timeout = t;
+    }
+    if let Some(m) = spec.tcp.max_connections {
+        if m == 0 {
+            return Err(err("tcp.max-connections".into(), "must be at least 1".into()));
+        }
+        c.tcp_max_connections = m;
+    }
+    c.cookies = CookieConfig {
+        enabled: spec.cookies.enabled.unwrap_or(true),
+        secret: spec.cookies.secret.as_deref().map(parse_secret).transpose().map_err(|m| err("cookies.secret".into(), m))?,
+        previous_secret: spec
+            .cookies
+            .previous_secret
+            .as_deref()
+            .map(parse_secret)
+            .transpose()
+            .map_err(|m| err("cookies.previous-secret".into(), m))?,
+    };
+    if let Some(l) = spec.log.level {
+        if !["error", "warn", "info", "debug", "trace"].contains(&l.as_str()) {
+            return Err(err("log.level".into(), format!("'{l}' is not one of error, warn, info, debug, trace")));
+        }
+        c.log_level = l;
+    }
+    for (i, z) in spec.zone.into_iter().enumerate() {
+        let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
+        if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
+            return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
+        }
+        let mut acl = Vec::new();
+        for (j, p) in z.allow_transfer.iter().enumerate() {
+            acl.push(parse_prefix(p).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?);
+        }
+        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl });
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_file() {
+        let c = parse(
+            r#"
+version = 1
+[server]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+threads = 2
+udp-payload = 1400
+identity = ""
+nsid = "0x6e7331"
+[cookies]
+secret = "000102030405060708090a0b0c0d0e0f"
+[[zone]]
+name = "example.com"
+file = "example.com.zone"
+allow-transfer = ["192.0.2.0/24"]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.udp_payload, 1400);
+        assert_eq!(c.identity, None);
+        assert_eq!(c.nsid.as_deref(), Some(&b"ns1"[..]));
+        assert_eq!(c.zones[0].name, "example.com.");
+        assert_eq!(c.cookies.secret.unwrap()[15], 15);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = parse("[server]\nlisten = [\"127.0.0.1:53\"]\nlisen = 3\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        assert!(e.place.starts_with("t.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = parse("[server]\nthreads = \"many\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "server.threads", "{e}");
+        let e = parse("[server]\nlisten = [\"127.0.0.1:53\", \"nowhere\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "server.listen[1]");
+        let e = parse("[server]\nudp-payload = 100\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "server.udp-payload");
+        let e = parse("[[zone]]\nname = \"a.\"\nallow-transfer = [\"x\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "zone[0].allow-transfer[0]");
+        let e = parse("version = 2\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "version");
+    }
+}

@@ -1,0 +1,309 @@
+//! # levee-config: the configuration file and its runtime form
+//!
+//! The file is TOML. Its schema ([`file::Spec`]) is versioned (`version =
+//! 1`, the default) and strict: an unknown key or a bad value stops the
+//! server at start with an error that names the key. The file is then
+//! *lowered* into [`Config`], the validated runtime form the daemon uses;
+//! command-line flags are applied on top ([`Overrides`]): file < flags.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [server]
+//! listen = ["127.0.0.1:53", "[::1]:53"]
+//! threads = 0                  # UDP workers per address; 0 = one per CPU core
+//! zones-dir = "/var/lib/levee/zones"   # serve every <origin>zone file in it
+//! udp-payload = 1232           # EDNS(0) buffer size we send and advertise
+//! identity = "ns1.example.net" # id.server / hostname.bind; default: host name; "" = off
+//! version = "levee"            # version.bind / version.server; "" = off
+//! nsid = "ns1"                 # NSID (RFC 5001): text, "0x..." hex, "hostname"; default off
+//!
+//! [tcp]
+//! idle-timeout = 10            # seconds
+//! max-connections = 1024
+//!
+//! [cookies]
+//! enabled = true
+//! secret = "000102030405060708090a0b0c0d0e0f"   # 16 octets hex; default random
+//! previous-secret = "..."      # still accepted during a rollover
+//!
+//! [log]
+//! level = "info"               # error, warn, info, debug, trace
+//!
+//! [[zone]]
+//! name = "example.com."
+//! file = "example.com.zone"    # relative to this file's directory
+//! allow-transfer = ["192.0.2.0/24", "2001:db8::1"]
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+pub mod file;
+
+/// Default UDP payload size (DNS Flag Day 2020).
+pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
+/// Default listener when nothing is configured.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
+
+/// A configuration error, naming the key (or flag) that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where: `FILE` or `FILE:LINE:COL`, or `command line`.
+    pub place: String,
+    /// The key, e.g. `server.listen[1]`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.place, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.place, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One configured zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// Origin in presentation format, absolute (`example.com.`).
+    pub name: String,
+    /// Zone file; `None` means "find `<name>zone` in the zones directory".
+    pub file: Option<PathBuf>,
+    /// Prefixes allowed to transfer the zone.
+    pub allow_transfer: Vec<(IpAddr, u8)>,
+}
+
+/// Cookie settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// Answer client cookies with server cookies.
+    pub enabled: bool,
+    /// The secret (random per start when not set).
+    pub secret: Option<[u8; 16]>,
+    /// The previous secret, accepted during a rollover.
+    pub previous_secret: Option<[u8; 16]>,
+}
+
+/// The validated runtime configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// Addresses to serve UDP and TCP on.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads per address (0 = one per core).
+    pub threads: usize,
+    /// Directory of `<origin>zone` files.
+    pub zones_dir: Option<PathBuf>,
+    /// Zones named explicitly.
+    pub zones: Vec<ZoneConfig>,
+    /// EDNS payload size.
+    pub udp_payload: u16,
+    /// CHAOS identity (`None` = off).
+    pub identity: Option<String>,
+    /// CHAOS version (`None` = off).
+    pub version: Option<String>,
+    /// NSID (`None` = off).
+    pub nsid: Option<Vec<u8>>,
+    /// TCP idle timeout, seconds.
+    pub tcp_idle_timeout: u32,
+    /// TCP connection cap.
+    pub tcp_max_connections: usize,
+    /// Cookies.
+    pub cookies: CookieConfig,
+    /// Log level.
+    pub log_level: String,
+}
+
+/// The default version string.
+pub fn default_version() -> String {
+    format!("levee {}", env!("CARGO_PKG_VERSION"))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            listen: vec![DEFAULT_LISTEN.parse().expect("valid default")],
+            threads: 0,
+            zones_dir: None,
+            zones: Vec::new(),
+            udp_payload: DEFAULT_UDP_PAYLOAD,
+            identity: Some(hostname()),
+            version: Some(default_version()),
+            nsid: None,
+            tcp_idle_timeout: 10,
+            tcp_max_connections: 1024,
+            cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// The host name (for the default identity).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Command-line settings that override the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen` (replaces the file's list when given).
+    pub listen: Vec<String>,
+    /// `--zones-dir`.
+    pub zones_dir: Option<PathBuf>,
+    /// `--allow-transfer ZONE=PREFIX` (added to the zone's list).
+    pub allow_transfer: Vec<String>,
+    /// `--threads`.
+    pub threads: Option<usize>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            place: path.display().to_string(),
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut c = file::parse(&text, &path.display().to_string())?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(d) = &mut c.zones_dir {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
+        for z in &mut c.zones {
+            if let Some(f) = &mut z.file {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        c.source = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// Applies command-line overrides.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError { place: "command line".into(), key: key.into(), message };
+        if !o.listen.is_empty() {
+            self.listen = o
+                .listen
+                .iter()
+                .map(|l| parse_listen(l).map_err(|m| err("--listen", m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(d) = &o.zones_dir {
+            self.zones_dir = Some(d.clone());
+        }
+        if let Some(t) = o.threads {
+            if t > 1024 {
+                return Err(err("--threads", format!("{t} is more than 1024")));
+            }
+            self.threads = t;
+        }
+        for a in &o.allow_transfer {
+            let (zone, prefix) = a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
+            let zone = normalize_zone_name(zone).map_err(|m| err("--allow-transfer", m))?;
+            let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
+            match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {
+                Some(z) => z.allow_transfer.push(p),
+                None => self.zones.push(ZoneConfig { name: zone, file: None, allow_transfer: vec![p] }),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `ADDR:PORT`, `[V6]:PORT`, or a bare address (port 53).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!("'{s}' is not ADDRESS:PORT (e.g. 127.0.0.1:53 or [::1]:53)"))
+}
+
+/// Parses `ADDR` or `ADDR/LEN`.
+pub fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: IpAddr = a.parse().map_err(|_| format!("'{s}' is not an IP address or prefix"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        None => max,
+        Some(l) => l.parse::<u8>().ok().filter(|&v| v <= max).ok_or_else(|| format!("'{s}': bad prefix length"))?,
+    };
+    Ok((ip, len))
+}
+
+/// Makes a zone name absolute (`example.com` → `example.com.`) and checks it.
+pub fn normalize_zone_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("empty zone name".into());
+    }
+    let abs = if s.ends_with('.') { s.to_string() } else { format!("{s}.") };
+    if abs != "." && (abs.contains("..") || abs.starts_with('.')) {
+        return Err(format!("'{s}' is not a valid zone name"));
+    }
+    Ok(abs)
+}
+
+/// Decodes 32 hex digits into a cookie secret.
+pub fn parse_secret(s: &str) -> Result<[u8; 16], String> {
+    let s = s.trim();
+    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("must be 32 hex digits (16 octets)".into());
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides() {
+        let mut c = Config::default();
+        c.apply(&Overrides {
+            listen: vec!["127.0.0.1:5400".into(), "[::1]:5400".into()],
+            zones_dir: Some("z".into()),
+            allow_transfer: vec!["sib-a.test.=127.0.0.1".into(), "sib-a.test=10.0.0.0/8".into()],
+            threads: Some(3),
+        })
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.threads, 3);
+        assert_eq!(c.zones.len(), 1);
+        assert_eq!(c.zones[0].allow_transfer.len(), 2);
+        let e = c.apply(&Overrides { listen: vec!["nope".into()], ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--listen");
+        let e = c.apply(&Overrides { allow_transfer: vec!["x=1.2.3.4/40".into()], ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("--allow-transfer"), "{e}");
+    }
+}

@@ -1,0 +1,21 @@
+//! # levee-io: sockets and threads
+//!
+//! The I/O drivers. They move bytes between sockets and the answering
+//! layer and do nothing else: every decision about a query is made by the
+//! handler they are given.
+//!
+//! * [`udp`]: per-core worker threads, one `SO_REUSEPORT` socket each,
+//!   `recvmmsg`/`sendmmsg` batches, replies sent from the query's
+//!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
+//!   `0.0.0.0` or `::` answers from the right address.
+//! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
+//!   I/O timeouts and a connection cap.
+//!
+//! This is the only levee crate allowed `unsafe` code (the batched
+//! syscalls and control messages); each use carries a SAFETY comment.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod tcp;
+pub mod udp;

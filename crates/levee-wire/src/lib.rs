@@ -1,0 +1,67 @@
+//! # levee-wire: the DNS wire format
+//!
+//! This crate is levee's bottom layer: pure functions from bytes to types
+//! and back, with no I/O, no clock and no allocation on the query path.
+//!
+//! * [`name`]: domain names in wire form (`&[u8]`), case-insensitive
+//!   comparison, canonical order, presentation format, decompression.
+//! * [`rtype`]: type and class numbers and mnemonics, and where names sit
+//!   inside each type's RDATA (for compression and canonical form).
+//! * [`header`]: the 12-octet header, flags, opcodes and rcodes.
+//! * [`query`]: [`parse_query`](query::parse_query) reads an incoming query
+//!   in place: header, question, OPT, IXFR serial. It classifies garbage
+//!   (drop vs. FORMERR) without touching zone data.
+//! * [`edns`]: the OPT record and the options an authoritative server acts on.
+//! * [`writer`]: [`Writer`](writer::Writer), a bounded response writer with
+//!   compression and roll-back, so a response never holds half an RRset.
+//! * [`message`]: an allocating reader of whole messages for tests and tools.
+//!
+//! Errors are small `Copy` enums ([`WireError`]).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod edns;
+pub mod header;
+pub mod message;
+pub mod name;
+pub mod query;
+pub mod rtype;
+pub mod writer;
+
+use core::fmt;
+
+/// Errors from decoding wire data or building names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireError {
+    /// The input ended early.
+    ShortInput,
+    /// A label longer than 63 octets, an empty label, or a reserved label type.
+    BadLabel,
+    /// A name longer than 255 octets.
+    NameTooLong,
+    /// A compression pointer that does not point backwards.
+    BadPointer,
+    /// Data left over where none was expected.
+    TrailingData,
+    /// A relative name where no origin is known.
+    RelativeName,
+    /// A malformed `\` escape.
+    BadEscape,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WireError::ShortInput => "input ends early",
+            WireError::BadLabel => "bad label (empty, longer than 63 octets, or reserved type)",
+            WireError::NameTooLong => "name longer than 255 octets",
+            WireError::BadPointer => "bad compression pointer",
+            WireError::TrailingData => "trailing data",
+            WireError::RelativeName => "relative name without an origin",
+            WireError::BadEscape => "bad escape sequence",
+        })
+    }
+}
+
+impl std::error::Error for WireError {}

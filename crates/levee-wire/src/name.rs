@@ -1,0 +1,626 @@
+//! Domain names in wire form.
+//!
+//! A name is a sequence of labels, each a length octet (1..=63) followed by
+//! that many bytes, ending with the root label (a single zero octet). The
+//! whole name is at most 255 octets. Everything in levee keeps names in this
+//! form: zone data, lookups and the response writer all work on `&[u8]`
+//! slices holding an *uncompressed* wire name, so there is no conversion on
+//! the query path.
+//!
+//! Comparison is case-insensitive for ASCII letters only (RFC 4343). Zone
+//! data stores owner names lowercased; the query's own spelling survives in
+//! the response through the question section and compression pointers to
+//! it, which is how the question's letter case is preserved.
+//!
+//! [`NameBuf`] is a fixed-size stack buffer for one name, used wherever a
+//! name has to be built or decompressed without touching the heap.
+
+use core::cmp::Ordering;
+use core::fmt;
+
+use crate::WireError;
+
+/// Longest name in wire form, root label included (RFC 1035 §2.3.4).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+/// Most labels a name can have, root excluded.
+pub const MAX_LABELS: usize = 127;
+
+/// The root name.
+pub const ROOT: &[u8] = &[0];
+
+//------------ NameBuf --------------------------------------------------------
+
+/// One uncompressed wire name in a fixed stack buffer.
+#[derive(Clone, Copy)]
+pub struct NameBuf {
+    buf: [u8; MAX_NAME_LEN],
+    len: u8,
+}
+
+impl Default for NameBuf {
+    fn default() -> Self {
+        Self::root()
+    }
+}
+
+impl NameBuf {
+    /// The root name.
+    pub const fn root() -> Self {
+        NameBuf { buf: [0; MAX_NAME_LEN], len: 1 }
+    }
+
+    /// Copies a wire name that is already known to be valid.
+    pub fn from_wire(name: &[u8]) -> Result<Self, WireError> {
+        check(name)?;
+        let mut n = Self::root();
+        n.buf[..name.len()].copy_from_slice(name);
+        n.len = name.len() as u8;
+        Ok(n)
+    }
+
+    /// The wire bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// Length of the wire form.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Always false: even the root has one octet.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Starts an empty builder (no labels, no root yet).
+    pub(crate) fn clear_for_build(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends a label while building. The caller finishes with `finish`.
+    pub(crate) fn push_label(&mut self, label: &[u8]) -> Result<(), WireError> {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN {
+            return Err(WireError::BadLabel);
+        }
+        let at = self.len as usize;
+        // Keep room for the root octet.
+        if at + 1 + label.len() + 1 > MAX_NAME_LEN {
+            return Err(WireError::NameTooLong);
+        }
+        self.buf[at] = label.len() as u8;
+        self.buf[at + 1..at + 1 + label.len()].copy_from_slice(label);
+        self.len = (at + 1 + label.len()) as u8;
+        Ok(())
+    }
+
+    /// Appends a whole wire name (root included) while building.
+    pub(crate) fn push_name(&mut self, name: &[u8]) -> Result<(), WireError> {
+        let at = self.len as usize;
+        if at + name.len() > MAX_NAME_LEN {
+            return Err(WireError::NameTooLong);
+        }
+        self.buf[at..at + name.len()].copy_from_slice(name);
+        self.len = (at + name.len()) as u8;
+        Ok(())
+    }
+
+    /// Ends a build with the root label.
+    pub(crate) fn finish(&mut self) -> Result<(), WireError> {
+        self.push_name(ROOT)
+    }
+
+    /// Lowercases ASCII letters in place.
+    pub fn make_lowercase(&mut self) {
+        let len = self.len as usize;
+        lowercase_in_place(&mut self.buf[..len]);
+    }
+
+    /// Builds `prefix` (the first `prefix_labels` labels of `name`) followed
+    /// by `suffix`. Used for DNAME substitution (RFC 6672 §2.2).
+    pub fn replace_suffix(name: &[u8], keep_labels: usize, suffix: &[u8]) -> Result<Self, WireError> {
+        let mut out = Self::root();
+        out.clear_for_build();
+        let mut pos = 0;
+        for _ in 0..keep_labels {
+            let l = name[pos] as usize;
+            out.push_label(&name[pos + 1..pos + 1 + l])?;
+            pos += 1 + l;
+        }
+        out.push_name(suffix)?;
+        Ok(out)
+    }
+
+    /// Prepends one label to `name`.
+    pub fn prepend(label: &[u8], name: &[u8]) -> Result<Self, WireError> {
+        let mut out = Self::root();
+        out.clear_for_build();
+        out.push_label(label)?;
+        out.push_name(name)?;
+        Ok(out)
+    }
+}
+
+impl core::ops::Deref for NameBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for NameBuf {
+    fn eq(&self, other: &Self) -> bool {
+        eq_ignore_case(self.as_slice(), other.as_slice())
+    }
+}
+impl Eq for NameBuf {}
+
+impl fmt::Debug for NameBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NameBuf({})", Display(self.as_slice()))
+    }
+}
+
+impl fmt::Display for NameBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Display(self.as_slice()).fmt(f)
+    }
+}
+
+//------------ checks and iteration ---------------------------------------------
+
+/// Checks that `name` is exactly one valid uncompressed wire name.
+pub fn check(name: &[u8]) -> Result<(), WireError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(WireError::NameTooLong);
+    }
+    let mut pos = 0;
+    loop {
+        let l = *name.get(pos).ok_or(WireError::ShortInput)? as usize;
+        if l == 0 {
+            return if pos + 1 == name.len() { Ok(()) } else { Err(WireError::TrailingData) };
+        }
+        if l > MAX_LABEL_LEN {
+            return Err(WireError::BadLabel);
+        }
+        pos += 1 + l;
+    }
+}
+
+/// Length of the wire name starting at `data[0]` (uncompressed), or an error.
+pub fn wire_len(data: &[u8]) -> Result<usize, WireError> {
+    let mut pos = 0;
+    loop {
+        let l = *data.get(pos).ok_or(WireError::ShortInput)? as usize;
+        if l == 0 {
+            return Ok(pos + 1);
+        }
+        if l > MAX_LABEL_LEN {
+            return Err(WireError::BadLabel);
+        }
+        pos += 1 + l;
+        if pos >= MAX_NAME_LEN {
+            return Err(WireError::NameTooLong);
+        }
+    }
+}
+
+/// Iterator over the labels of a valid wire name, leftmost first, root excluded.
+#[derive(Clone)]
+pub struct Labels<'a> {
+    name: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let l = *self.name.get(self.pos)? as usize;
+        if l == 0 {
+            return None;
+        }
+        let label = &self.name[self.pos + 1..self.pos + 1 + l];
+        self.pos += 1 + l;
+        Some(label)
+    }
+}
+
+/// The labels of a valid wire name.
+pub fn labels(name: &[u8]) -> Labels<'_> {
+    Labels { name, pos: 0 }
+}
+
+/// Number of labels, root excluded (`www.example.` has 2).
+pub fn label_count(name: &[u8]) -> usize {
+    labels(name).count()
+}
+
+/// The name with its first label removed; the root stays the root.
+pub fn parent(name: &[u8]) -> &[u8] {
+    if name.len() <= 1 {
+        return name;
+    }
+    &name[1 + name[0] as usize..]
+}
+
+/// The name with its first `n` labels removed.
+pub fn strip_labels(name: &[u8], n: usize) -> &[u8] {
+    let mut s = name;
+    for _ in 0..n {
+        s = parent(s);
+    }
+    s
+}
+
+/// The leftmost label (empty for the root).
+pub fn first_label(name: &[u8]) -> &[u8] {
+    if name.len() <= 1 {
+        return &[];
+    }
+    &name[1..1 + name[0] as usize]
+}
+
+/// True if the leftmost label is `*`.
+pub fn is_wildcard(name: &[u8]) -> bool {
+    name.len() >= 2 && name[0] == 1 && name[1] == b'*'
+}
+
+//------------ case ----------------------------------------------------------
+
+/// ASCII lowercase of one octet.
+#[inline]
+pub fn lower(b: u8) -> u8 {
+    b.to_ascii_lowercase()
+}
+
+/// Lowercases ASCII letters of a wire name in place. Length octets are
+/// never in `A..=Z` (they are at most 63), so the whole slice can be mapped.
+pub fn lowercase_in_place(name: &mut [u8]) {
+    for b in name.iter_mut() {
+        *b = b.to_ascii_lowercase();
+    }
+}
+
+/// Lowercased copy in a stack buffer.
+pub fn to_lowercase(name: &[u8]) -> NameBuf {
+    let mut n = NameBuf::root();
+    n.buf[..name.len()].copy_from_slice(name);
+    n.len = name.len() as u8;
+    n.make_lowercase();
+    n
+}
+
+/// Case-insensitive equality of two wire names.
+pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// True if `name` is `ancestor` or below it (case-insensitive).
+pub fn is_subdomain(name: &[u8], ancestor: &[u8]) -> bool {
+    if ancestor.len() > name.len() {
+        return false;
+    }
+    // Walk label boundaries of `name` until the remaining length matches.
+    let mut s = name;
+    while s.len() > ancestor.len() {
+        s = parent(s);
+    }
+    s.len() == ancestor.len() && eq_ignore_case(s, ancestor)
+}
+
+/// Canonical DNS name order (RFC 4034 §6.1): labels compared right to
+/// left, each as lowercased octet strings where a shorter prefix sorts first.
+pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let mut ia = [0u8; MAX_LABELS + 1];
+    let mut ib = [0u8; MAX_LABELS + 1];
+    let na = label_offsets(a, &mut ia);
+    let nb = label_offsets(b, &mut ib);
+    let (mut x, mut y) = (na, nb);
+    while x > 0 && y > 0 {
+        x -= 1;
+        y -= 1;
+        let la = label_at(a, ia[x]);
+        let lb = label_at(b, ib[y]);
+        match cmp_label(la, lb) {
+            Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    na.cmp(&nb)
+}
+
+fn label_offsets(name: &[u8], out: &mut [u8; MAX_LABELS + 1]) -> usize {
+    let mut n = 0;
+    let mut pos = 0usize;
+    while pos < name.len() && name[pos] != 0 && n < out.len() {
+        out[n] = pos as u8;
+        n += 1;
+        pos += 1 + name[pos] as usize;
+    }
+    n
+}
+
+fn label_at(name: &[u8], off: u8) -> &[u8] {
+    let off = off as usize;
+    let l = name[off] as usize;
+    &name[off + 1..off + 1 + l]
+}
+
+/// Compares two labels as lowercased octet strings.
+pub fn cmp_label(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b.iter()) {
+        match lower(*x).cmp(&lower(*y)) {
+            Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+//------------ decompression ------------------------------------------------------
+
+/// Reads a possibly compressed name from `msg` at `pos` into `out`, and
+/// returns the position just after the name's encoding at `pos`.
+///
+/// Pointers must point strictly backwards, which bounds the work by the
+/// message length and rules out loops (RFC 1035 §4.1.4 only allows pointers
+/// to prior occurrences).
+pub fn read_compressed(msg: &[u8], mut pos: usize, out: &mut NameBuf) -> Result<usize, WireError> {
+    out.clear_for_build();
+    let mut end = None;
+    let mut limit = pos; // pointers must go below this
+    loop {
+        let b = *msg.get(pos).ok_or(WireError::ShortInput)?;
+        match b & 0xC0 {
+            0x00 => {
+                let l = b as usize;
+                if l == 0 {
+                    out.finish()?;
+                    return Ok(end.unwrap_or(pos + 1));
+                }
+                let label = msg.get(pos + 1..pos + 1 + l).ok_or(WireError::ShortInput)?;
+                out.push_label(label)?;
+                pos += 1 + l;
+            }
+            0xC0 => {
+                let lo = *msg.get(pos + 1).ok_or(WireError::ShortInput)? as usize;
+                let target = ((b as usize & 0x3F) << 8) | lo;
+                if end.is_none() {
+                    end = Some(pos + 2);
+                }
+                if target >= limit {
+                    return Err(WireError::BadPointer);
+                }
+                limit = target;
+                pos = target;
+            }
+            _ => return Err(WireError::BadLabel),
+        }
+    }
+}
+
+/// Skips a possibly compressed name at `pos` without reading it.
+pub fn skip_compressed(msg: &[u8], mut pos: usize) -> Result<usize, WireError> {
+    let mut total = 0usize;
+    loop {
+        let b = *msg.get(pos).ok_or(WireError::ShortInput)?;
+        match b & 0xC0 {
+            0x00 => {
+                if b == 0 {
+                    return Ok(pos + 1);
+                }
+                total += 1 + b as usize;
+                if total >= MAX_NAME_LEN {
+                    return Err(WireError::NameTooLong);
+                }
+                pos += 1 + b as usize;
+            }
+            0xC0 => {
+                msg.get(pos + 1).ok_or(WireError::ShortInput)?;
+                return Ok(pos + 2);
+            }
+            _ => return Err(WireError::BadLabel),
+        }
+    }
+}
+
+//------------ presentation format ---------------------------------------------
+
+/// Displays a wire name in presentation format (`www.example.`), escaping
+/// special characters the way zone files and dig do.
+pub struct Display<'a>(pub &'a [u8]);
+
+impl fmt::Display for Display<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.0;
+        if name.len() <= 1 {
+            return f.write_str(".");
+        }
+        for label in labels(name) {
+            write_label(f, label)?;
+            f.write_str(".")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_label(f: &mut fmt::Formatter<'_>, label: &[u8]) -> fmt::Result {
+    use fmt::Write;
+    for &b in label {
+        match b {
+            b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                f.write_char('\\')?;
+                f.write_char(b as char)?;
+            }
+            0x21..=0x7E => f.write_char(b as char)?,
+            _ => write!(f, "\\{:03}", b)?,
+        }
+    }
+    Ok(())
+}
+
+/// Presentation-format text of a wire name.
+pub fn to_text(name: &[u8]) -> String {
+    Display(name).to_string()
+}
+
+/// Parses a name in presentation format. A name without a trailing dot is
+/// relative and gets `origin` appended; `@` alone is the origin. Without an
+/// origin, a relative name is an error.
+pub fn from_text(s: &str, origin: Option<&[u8]>) -> Result<NameBuf, WireError> {
+    from_text_bytes(s.as_bytes(), origin)
+}
+
+/// Like [`from_text`] on raw bytes (zone files are not required to be UTF-8).
+pub fn from_text_bytes(s: &[u8], origin: Option<&[u8]>) -> Result<NameBuf, WireError> {
+    let mut out = NameBuf::root();
+    if s == b"@" {
+        return match origin {
+            Some(o) => NameBuf::from_wire(o),
+            None => Err(WireError::RelativeName),
+        };
+    }
+    if s == b"." {
+        return Ok(out);
+    }
+    if s.is_empty() {
+        return Err(WireError::BadLabel);
+    }
+    out.clear_for_build();
+    let mut label = [0u8; 256];
+    let mut ll = 0usize;
+    let mut i = 0;
+    let mut absolute = false;
+    while i < s.len() {
+        let c = s[i];
+        match c {
+            b'.' => {
+                if ll == 0 {
+                    return Err(WireError::BadLabel);
+                }
+                out.push_label(&label[..ll])?;
+                ll = 0;
+                i += 1;
+                if i == s.len() {
+                    absolute = true;
+                }
+            }
+            b'\\' => {
+                let (b, used) = unescape(&s[i..])?;
+                if ll >= MAX_LABEL_LEN {
+                    return Err(WireError::BadLabel);
+                }
+                label[ll] = b;
+                ll += 1;
+                i += used;
+            }
+            _ => {
+                if ll >= MAX_LABEL_LEN {
+                    return Err(WireError::BadLabel);
+                }
+                label[ll] = c;
+                ll += 1;
+                i += 1;
+            }
+        }
+    }
+    if ll > 0 {
+        out.push_label(&label[..ll])?;
+    }
+    if absolute {
+        out.finish()?;
+    } else {
+        match origin {
+            Some(o) => out.push_name(o)?,
+            None => return Err(WireError::RelativeName),
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes one escape at the start of `s` (which begins with `\`):
+/// `\DDD` (decimal octet) or `\X` (the character itself). Returns the octet
+/// and how many input bytes were used.
+pub fn unescape(s: &[u8]) -> Result<(u8, usize), WireError> {
+    debug_assert_eq!(s.first(), Some(&b'\\'));
+    match s.get(1) {
+        None => Err(WireError::BadEscape),
+        Some(d) if d.is_ascii_digit() => {
+            if s.len() < 4 || !s[2].is_ascii_digit() || !s[3].is_ascii_digit() {
+                return Err(WireError::BadEscape);
+            }
+            let v = (s[1] - b'0') as u32 * 100 + (s[2] - b'0') as u32 * 10 + (s[3] - b'0') as u32;
+            if v > 255 {
+                return Err(WireError::BadEscape);
+            }
+            Ok((v as u8, 4))
+        }
+        Some(&c) => Ok((c, 2)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> NameBuf {
+        from_text(s, None).unwrap()
+    }
+
+    #[test]
+    fn text_round_trip() {
+        for s in [".", "example.", "www.example.com.", "a\\.b.example.", "sp\\032ace.x.", "\\200bin.x."] {
+            assert_eq!(to_text(&n(s)), s, "{s}");
+        }
+        assert_eq!(to_text(&n("esc\\\"quote.x.")), "esc\\\"quote.x.");
+    }
+
+    #[test]
+    fn relative_and_origin() {
+        let o = n("example.com.");
+        assert_eq!(to_text(&from_text("www", Some(&o)).unwrap()), "www.example.com.");
+        assert_eq!(to_text(&from_text("@", Some(&o)).unwrap()), "example.com.");
+        assert!(from_text("www", None).is_err());
+        assert!(from_text("a..b.", None).is_err());
+    }
+
+    #[test]
+    fn too_long() {
+        let long = format!("{}.{}.{}.{}.", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(62));
+        assert!(from_text(&long, None).is_err());
+        let ok = format!("{}.{}.{}.{}.", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
+        assert_eq!(from_text(&ok, None).unwrap().len(), 255);
+        assert!(from_text(&format!("{}.", "a".repeat(64)), None).is_err());
+    }
+
+    #[test]
+    fn canonical_order() {
+        // RFC 4034 §6.1 example
+        let names = [
+            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.",
+            "\\001.z.example.", "*.z.example.", "\\200.z.example.",
+        ];
+        for w in names.windows(2) {
+            assert_eq!(canonical_cmp(&n(w[0]), &n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn subdomain() {
+        assert!(is_subdomain(&n("www.Example.com."), &n("example.COM.")));
+        assert!(is_subdomain(&n("example.com."), &n("example.com.")));
+        assert!(!is_subdomain(&n("wwwexample.com."), &n("example.com.")));
+        assert!(is_subdomain(&n("x."), ROOT));
+    }
+
+    #[test]
+    fn decompress_rejects_loops() {
+        let msg = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC0, 12];
+        let mut out = NameBuf::root();
+        assert_eq!(read_compressed(&msg, 12, &mut out), Err(WireError::BadPointer));
+        let fwd = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC0, 14, 1, b'a', 0];
+        assert_eq!(read_compressed(&fwd, 12, &mut out), Err(WireError::BadPointer));
+    }
+}

@@ -1,0 +1,306 @@
+//! Parsing an incoming query, in place and without allocation.
+//!
+//! [`parse_query`] reads the header, the single question, skips the answer
+//! and authority sections (keeping the SOA serial of an IXFR request), and
+//! decodes the OPT record in the additional section. It never panics and
+//! does a bounded amount of work: every loop is limited by the message
+//! length, and names may not use compression in the question.
+//!
+//! The result separates three outcomes the responder needs:
+//! * [`Parsed::Drop`]: not worth an answer (shorter than a header, or a
+//!   response: QR=1);
+//! * a [`Query`] with `malformed` set: answer FORMERR, echoing what could
+//!   be read;
+//! * a well-formed [`Query`].
+
+use crate::edns::{self, Cookie, Edns};
+use crate::header::{flag, Header, HEADER_LEN};
+use crate::name::{self, NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::rtype::t;
+
+/// Why a query is malformed (answered with FORMERR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// QDCOUNT was 0.
+    NoQuestion,
+    /// QDCOUNT was more than 1.
+    MultipleQuestions,
+    /// The question name or fixed fields could not be read.
+    BadQuestion,
+    /// A record in the answer/authority/additional section ran past the end.
+    TruncatedRecord,
+    /// An OPT record outside the additional section, or with a non-root owner.
+    MisplacedOpt,
+    /// More than one OPT record.
+    DuplicateOpt,
+    /// An EDNS option overran the OPT RDATA.
+    BadOption,
+    /// A COOKIE option with an impossible length (RFC 7873 §5.2.2).
+    BadCookie,
+}
+
+/// The outcome of parsing.
+#[derive(Clone, Debug)]
+pub enum Parsed {
+    /// Send nothing.
+    Drop,
+    /// A query, possibly malformed.
+    Query(Query),
+}
+
+/// A parsed query.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The header as received.
+    pub header: Header,
+    /// True if a question was read (`qname`, `qtype`, `qclass` valid).
+    pub has_question: bool,
+    /// The question name as sent (case preserved).
+    pub qname: NameBuf,
+    /// The question type.
+    pub qtype: u16,
+    /// The question class.
+    pub qclass: u16,
+    /// Octets of the question section in the message (from offset 12).
+    pub question_len: usize,
+    /// The OPT record, if any (and valid enough to read).
+    pub edns: Option<Edns>,
+    /// Set when the query must be answered with FORMERR.
+    pub malformed: Option<Malformed>,
+    /// For IXFR: the serial of the SOA in the authority section.
+    pub ixfr_serial: Option<u32>,
+    /// Number of records in the answer section.
+    pub answer_records: u16,
+}
+
+impl Query {
+    /// The opcode.
+    pub fn opcode(&self) -> u8 {
+        self.header.opcode()
+    }
+
+    /// True if DO (DNSSEC OK) was set in the OPT record.
+    pub fn dnssec_ok(&self) -> bool {
+        self.edns.as_ref().is_some_and(|e| e.dnssec_ok())
+    }
+}
+
+/// Parses a query message.
+pub fn parse_query(msg: &[u8]) -> Parsed {
+    let Some(header) = Header::read(msg) else {
+        return Parsed::Drop;
+    };
+    if header.has(flag::QR) {
+        return Parsed::Drop;
+    }
+    let mut q = Query {
+        header,
+        has_question: false,
+        qname: NameBuf::root(),
+        qtype: 0,
+        qclass: 0,
+        question_len: 0,
+        edns: None,
+        malformed: None,
+        ixfr_serial: None,
+        answer_records: header.ancount,
+    };
+    let mut pos = HEADER_LEN;
+    match header.qdcount {
+        0 => q.malformed = Some(Malformed::NoQuestion),
+        1 => match read_question(msg, pos) {
+            Some((qname, qtype, qclass, end)) => {
+                q.qname = qname;
+                q.qtype = qtype;
+                q.qclass = qclass;
+                q.question_len = end - pos;
+                q.has_question = true;
+                pos = end;
+            }
+            None => {
+                q.malformed = Some(Malformed::BadQuestion);
+                return Parsed::Query(q);
+            }
+        },
+        _ => {
+            q.malformed = Some(Malformed::MultipleQuestions);
+            return Parsed::Query(q);
+        }
+    }
+
+    // Answer and authority: skip, but keep the IXFR serial and reject OPT.
+    for section in 0..2 {
+        let count = if section == 0 { header.ancount } else { header.nscount };
+        for _ in 0..count {
+            let Some(rr) = read_rr_header(msg, pos) else {
+                q.malformed.get_or_insert(Malformed::TruncatedRecord);
+                return Parsed::Query(q);
+            };
+            if rr.rtype == t::OPT {
+                q.malformed.get_or_insert(Malformed::MisplacedOpt);
+            }
+            if section == 1 && rr.rtype == t::SOA && q.qtype == t::IXFR && q.ixfr_serial.is_none() {
+                q.ixfr_serial = soa_serial(msg, rr.rdata_start, rr.end);
+            }
+            pos = rr.end;
+        }
+    }
+
+    // Additional: find the OPT record.
+    for _ in 0..header.arcount {
+        let Some(rr) = read_rr_header(msg, pos) else {
+            q.malformed.get_or_insert(Malformed::TruncatedRecord);
+            return Parsed::Query(q);
+        };
+        if rr.rtype == t::OPT {
+            if q.edns.is_some() {
+                q.malformed.get_or_insert(Malformed::DuplicateOpt);
+            } else if !rr.root_owner {
+                q.malformed.get_or_insert(Malformed::MisplacedOpt);
+            } else {
+                match edns::parse_opt(rr.class, rr.ttl, &msg[rr.rdata_start..rr.end]) {
+                    Ok(e) => q.edns = Some(e),
+                    Err(m) => {
+                        // Keep what the header of the OPT said so the FORMERR
+                        // can still carry an OPT record.
+                        q.edns = Some(Edns::bare(rr.class, rr.ttl));
+                        q.malformed.get_or_insert(m);
+                    }
+                }
+            }
+        }
+        pos = rr.end;
+    }
+    // Octets after the last counted record are ignored, as NSD and BIND do.
+    Parsed::Query(q)
+}
+
+/// Reads an uncompressed question name, type and class at `pos`.
+fn read_question(msg: &[u8], pos: usize) -> Option<(NameBuf, u16, u16, usize)> {
+    let mut p = pos;
+    let mut total = 0usize;
+    loop {
+        let l = *msg.get(p)? as usize;
+        if l == 0 {
+            p += 1;
+            break;
+        }
+        if l > MAX_LABEL_LEN {
+            return None; // compression pointer or reserved label type
+        }
+        total += 1 + l;
+        if total + 1 > MAX_NAME_LEN {
+            return None;
+        }
+        p += 1 + l;
+        if p > msg.len() {
+            return None;
+        }
+    }
+    let qname = NameBuf::from_wire(&msg[pos..p]).ok()?;
+    let fixed = msg.get(p..p + 4)?;
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    Some((qname, qtype, qclass, p + 4))
+}
+
+struct RrHeader {
+    root_owner: bool,
+    rtype: u16,
+    class: u16,
+    ttl: u32,
+    rdata_start: usize,
+    end: usize,
+}
+
+fn read_rr_header(msg: &[u8], pos: usize) -> Option<RrHeader> {
+    let root_owner = *msg.get(pos)? == 0;
+    let p = name::skip_compressed(msg, pos).ok()?;
+    let f = msg.get(p..p + 10)?;
+    let rtype = u16::from_be_bytes([f[0], f[1]]);
+    let class = u16::from_be_bytes([f[2], f[3]]);
+    let ttl = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+    let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
+    let rdata_start = p + 10;
+    let end = rdata_start + rdlen;
+    if end > msg.len() {
+        return None;
+    }
+    Some(RrHeader { root_owner, rtype, class, ttl, rdata_start, end })
+}
+
+fn soa_serial(msg: &[u8], start: usize, end: usize) -> Option<u32> {
+    let p = name::skip_compressed(msg, start).ok()?;
+    let p = name::skip_compressed(msg, p).ok()?;
+    if p + 20 > end {
+        return None;
+    }
+    Some(u32::from_be_bytes([msg[p], msg[p + 1], msg[p + 2], msg[p + 3]]))
+}
+
+impl Edns {
+    /// True if a COOKIE option was present.
+    pub fn has_cookie(&self) -> bool {
+        !matches!(self.cookie, Cookie::None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hdr(qd: u16, an: u16, ns: u16, ar: u16) -> Vec<u8> {
+        let mut v = vec![0x12, 0x34, 0x01, 0x00];
+        for c in [qd, an, ns, ar] {
+            v.extend_from_slice(&c.to_be_bytes());
+        }
+        v
+    }
+
+    fn question(v: &mut Vec<u8>) {
+        v.extend_from_slice(b"\x03www\x07example\x00\x00\x01\x00\x01");
+    }
+
+    #[test]
+    fn simple() {
+        let mut m = hdr(1, 0, 0, 1);
+        question(&mut m);
+        m.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+        let Parsed::Query(q) = parse_query(&m) else { panic!() };
+        assert!(q.malformed.is_none());
+        assert_eq!(q.qtype, 1);
+        assert_eq!(q.question_len, 17);
+        let e = q.edns.unwrap();
+        assert_eq!(e.udp_size, 1232);
+        assert!(e.dnssec_ok());
+    }
+
+    #[test]
+    fn drops_and_formerr() {
+        assert!(matches!(parse_query(&[0; 11]), Parsed::Drop));
+        let mut r = hdr(1, 0, 0, 0);
+        r[2] |= 0x80;
+        assert!(matches!(parse_query(&r), Parsed::Drop));
+        let Parsed::Query(q) = parse_query(&hdr(0, 0, 0, 0)) else { panic!() };
+        assert_eq!(q.malformed, Some(Malformed::NoQuestion));
+        let mut m = hdr(1, 0, 0, 0);
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        let Parsed::Query(q) = parse_query(&m) else { panic!() };
+        assert_eq!(q.malformed, Some(Malformed::BadQuestion));
+        let mut m = hdr(1, 0, 0, 2);
+        question(&mut m);
+        m.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        let Parsed::Query(q) = parse_query(&m) else { panic!() };
+        assert_eq!(q.malformed, Some(Malformed::DuplicateOpt));
+    }
+
+    #[test]
+    fn trailing_garbage_is_ignored() {
+        let mut m = hdr(1, 0, 0, 0);
+        question(&mut m);
+        m.extend_from_slice(b"\xde\xad\xbe\xef");
+        let Parsed::Query(q) = parse_query(&m) else { panic!() };
+        assert!(q.malformed.is_none());
+    }
+}

@@ -1,0 +1,49 @@
+//! # levee-zone: zone data
+//!
+//! Zone files in, immutable query-ready snapshots out.
+//!
+//! ## Loading
+//!
+//! [`parser`] reads RFC 1035 master files (`$ORIGIN`, `$TTL`, `$INCLUDE`,
+//! BIND's `$GENERATE`, parentheses, comments, quoted strings, escapes, TTL
+//! and class in either order, `TYPEnnn`/`CLASSnnn` and RFC 3597 `\#`
+//! RDATA) with its own [`lexer`] and per-type [`rdata`] readers. It is our
+//! own code rather than a crate because zone loading is on the critical
+//! path of restarts and reloads of multi-million-record zones: the lexer
+//! works on spans of the file buffer, and records reach the builder in wire
+//! form without any per-record allocation.
+//!
+//! [`build`] turns records into a [`Zone`]: names in canonical order with
+//! empty non-terminals, RRsets with their signatures, tree flags (cuts,
+//! glue, DNAME, wildcards), NS/MX/SRV targets pre-linked, the NSEC3 chain
+//! sorted by hash, and the semantic checks Knot DNS and BIND perform. Every
+//! problem is a [`Diagnostic`] with file and line.
+//!
+//! ## Serving
+//!
+//! A [`Zone`] never changes after it is built. A [`ZoneSet`] is the set of
+//! zones a server answers for, with the longest-match lookup from a query
+//! name to its zone. The daemon publishes a `ZoneSet` behind an
+//! `ArcSwap`; a reload builds a new one beside the old and swaps it in, so
+//! a zone that fails to load never replaces a working one.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod codec;
+pub mod fields;
+pub mod lexer;
+pub mod nsec3;
+pub mod parser;
+pub mod rdata;
+pub mod svcb;
+pub mod text;
+pub mod wirecheck;
+pub mod zone;
+pub mod zoneset;
+
+pub use build::{load, load_file, Built};
+pub use parser::{Diagnostic, Source};
+pub use zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
+pub use zoneset::{Acl, ZoneEntry, ZoneSet};

@@ -1,0 +1,516 @@
+//! The zone-file parser: entries to records (RFC 1035 §5, with BIND's
+//! `$GENERATE` and RFC 3597 generic types).
+//!
+//! [`parse`] reads one zone file (following `$INCLUDE`s) and hands each
+//! record to a sink as a borrowed [`Record`] whose owner and RDATA are
+//! already in wire form. Problems become [`Diagnostic`]s carrying the file
+//! and line; the parser keeps going after an error so that `check-zone`
+//! can list every problem in one run.
+
+use std::path::{Path, PathBuf};
+
+use levee_wire::name::{self, NameBuf};
+use levee_wire::rtype::{self, c, t};
+
+use crate::fields::{parse_name, parse_ttl, Fields};
+use crate::lexer::{Entry, Lexer};
+use crate::rdata::parse_rdata;
+
+/// One parsed record, borrowed from the parser's buffers.
+#[derive(Debug)]
+pub struct Record<'a> {
+    /// Owner name in wire form, as written (case preserved).
+    pub owner: &'a [u8],
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// RDATA in wire form.
+    pub rdata: &'a [u8],
+    /// Index of the file in [`ParseStats::files`].
+    pub file: u16,
+    /// Line of the entry.
+    pub line: u32,
+}
+
+/// A problem found while loading, with its place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file (as given, or as included).
+    pub file: String,
+    /// Line number, 0 if the problem is not tied to a line.
+    pub line: u32,
+    /// What is wrong.
+    pub message: String,
+    /// True for warnings, false for errors.
+    pub warning: bool,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sev = if self.warning { "warning: " } else { "" };
+        if self.line > 0 {
+            write!(f, "{}:{}: {}{}", self.file, self.line, sev, self.message)
+        } else {
+            write!(f, "{}: {}{}", self.file, sev, self.message)
+        }
+    }
+}
+
+/// Where a zone's text comes from.
+pub enum Source<'a> {
+    /// A file on disk; `$INCLUDE` paths are relative to its directory.
+    File(&'a Path),
+    /// Text in memory (the built-in example zones); `$INCLUDE` is refused.
+    Memory {
+        /// Name used in diagnostics.
+        name: &'a str,
+        /// The zone text.
+        data: &'a [u8],
+    },
+}
+
+/// Counters and the list of files read.
+#[derive(Debug, Default)]
+pub struct ParseStats {
+    /// Files read, the main one first (indices used by [`Record::file`]).
+    pub files: Vec<String>,
+    /// Records handed to the sink.
+    pub records: u64,
+    /// Octets of zone text read.
+    pub bytes: u64,
+    /// Errors reported.
+    pub errors: usize,
+}
+
+/// Stop reporting after this many errors.
+pub const MAX_ERRORS: usize = 100;
+const MAX_INCLUDE_DEPTH: usize = 16;
+const MAX_GENERATE: u64 = 10_000_000;
+
+/// The sink's verdict on one record: `Err` is reported at the record's line.
+pub type SinkResult = Result<(), String>;
+
+struct State<'s> {
+    origin: NameBuf,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+    last_owner: Option<NameBuf>,
+    rdata: Vec<u8>,
+    scratch: Vec<u8>,
+    stats: ParseStats,
+    diags: &'s mut Vec<Diagnostic>,
+    depth: usize,
+}
+
+/// Parses a zone from `source` with the initial `origin`, calling `sink`
+/// for each record. Diagnostics are appended to `diags`.
+pub fn parse(
+    source: Source<'_>,
+    origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    let mut st = State {
+        origin: NameBuf::from_wire(origin).unwrap_or_default(),
+        default_ttl: None,
+        last_ttl: None,
+        last_owner: None,
+        rdata: Vec::with_capacity(1024),
+        scratch: Vec::with_capacity(1024),
+        stats: ParseStats::default(),
+        diags,
+        depth: 0,
+    };
+    match source {
+        Source::File(p) => {
+            let name = p.display().to_string();
+            match std::fs::read(p) {
+                Ok(data) => {
+                    let dir = p.parent().map(Path::to_path_buf);
+                    parse_text(&mut st, &name, &data, dir.as_deref(), sink);
+                }
+                Err(e) => error(&mut st, &name, 0, format!("cannot read zone file: {e}")),
+            }
+        }
+        Source::Memory { name, data } => parse_text(&mut st, name, data, None, sink),
+    }
+    st.stats
+}
+
+fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+    st.stats.errors += 1;
+    if st.stats.errors <= MAX_ERRORS {
+        st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
+    }
+}
+
+fn parse_text(
+    st: &mut State<'_>,
+    file: &str,
+    data: &[u8],
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let file_idx = st.stats.files.len() as u16;
+    st.stats.files.push(file.to_string());
+    st.stats.bytes += data.len() as u64;
+    let mut lx = Lexer::new(data);
+    let mut e = Entry::default();
+    loop {
+        if st.stats.errors >= MAX_ERRORS {
+            return;
+        }
+        match lx.next_entry(&mut e) {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err((line, msg)) => {
+                error(st, file, line, msg.to_string());
+                continue;
+            }
+        }
+        let first = &data[e.tokens[0].start as usize..e.tokens[0].end as usize];
+        if !e.blank_owner && first.first() == Some(&b'$') && !e.tokens[0].quoted {
+            directive(st, file, file_idx, data, &e, dir, sink);
+            continue;
+        }
+        if let Err(msg) = record_entry(st, file_idx, data, &e, sink) {
+            error(st, file, e.line, msg);
+        }
+    }
+}
+
+fn directive(
+    st: &mut State<'_>,
+    file: &str,
+    file_idx: u16,
+    data: &[u8],
+    e: &Entry,
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let tok = |i: usize| e.tokens.get(i).map(|t| &data[t.start as usize..t.end as usize]);
+    let name = tok(0).unwrap_or_default();
+    let line = e.line;
+    if name.eq_ignore_ascii_case(b"$ORIGIN") {
+        match tok(1) {
+            Some(o) if e.tokens.len() == 2 => match parse_name(o, &st.origin) {
+                Ok(n) => st.origin = n,
+                Err(m) => error(st, file, line, format!("$ORIGIN: {m}")),
+            },
+            _ => error(st, file, line, "$ORIGIN needs exactly one domain name".into()),
+        }
+    } else if name.eq_ignore_ascii_case(b"$TTL") {
+        match tok(1).and_then(parse_ttl) {
+            Some(v) if e.tokens.len() == 2 => st.default_ttl = Some(v),
+            _ => error(st, file, line, "$TTL needs exactly one TTL value".into()),
+        }
+    } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
+        let Some(path) = tok(1) else {
+            error(st, file, line, "$INCLUDE needs a file name".into());
+            return;
+        };
+        let Some(dir) = dir else {
+            error(st, file, line, "$INCLUDE is not allowed here".into());
+            return;
+        };
+        if st.depth >= MAX_INCLUDE_DEPTH {
+            error(st, file, line, "$INCLUDE nested too deeply".into());
+            return;
+        }
+        let mut path_buf = Vec::new();
+        if crate::fields::decode_text(path, &mut path_buf).is_err() {
+            error(st, file, line, "$INCLUDE: bad file name".into());
+            return;
+        }
+        let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
+        let full = if p.is_absolute() { p } else { dir.join(p) };
+        let saved_origin = st.origin;
+        let saved_owner = st.last_owner;
+        if let Some(o) = tok(2) {
+            match parse_name(o, &st.origin) {
+                Ok(n) => st.origin = n,
+                Err(m) => {
+                    error(st, file, line, format!("$INCLUDE origin: {m}"));
+                    return;
+                }
+            }
+        }
+        match std::fs::read(&full) {
+            Ok(inc) => {
+                st.depth += 1;
+                let inc_dir = full.parent().map(Path::to_path_buf);
+                parse_text(st, &full.display().to_string(), &inc, inc_dir.as_deref(), sink);
+                st.depth -= 1;
+            }
+            Err(err) => error(st, file, line, format!("$INCLUDE {}: {err}", full.display())),
+        }
+        // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
+        st.origin = saved_origin;
+        st.last_owner = saved_owner;
+    } else if name.eq_ignore_ascii_case(b"$GENERATE") {
+        if let Err(m) = generate(st, file_idx, data, e, sink) {
+            error(st, file, line, format!("$GENERATE: {m}"));
+        }
+    } else {
+        error(st, file, line, format!("unknown directive '{}'", String::from_utf8_lossy(name)));
+    }
+}
+
+/// Parses one record entry and hands it to the sink.
+fn record_entry(
+    st: &mut State<'_>,
+    file_idx: u16,
+    data: &[u8],
+    e: &Entry,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> Result<(), String> {
+    let origin = st.origin;
+    let mut f = Fields::new(data, &e.tokens, &origin);
+    let owner = if e.blank_owner {
+        st.last_owner.ok_or("no owner name: the first record must name its owner")?
+    } else {
+        let (o, _) = f.next_tok()?;
+        let n = parse_name(o, &origin)?;
+        st.last_owner = Some(n);
+        n
+    };
+    let mut ttl = None;
+    let mut class = None;
+    let rt = loop {
+        let (tok, quoted) = f.next_tok().map_err(|_| "missing type".to_string())?;
+        if quoted {
+            return Err("missing type".into());
+        }
+        if ttl.is_none() && tok[0].is_ascii_digit() {
+            ttl = Some(parse_ttl(tok).ok_or_else(|| format!("bad TTL '{}'", String::from_utf8_lossy(tok)))?);
+            continue;
+        }
+        if class.is_none() {
+            if let Some(cl) = rtype::class_from_text(tok) {
+                class = Some(cl);
+                continue;
+            }
+        }
+        match rtype::type_from_text(tok) {
+            Some(v) => break v,
+            None => return Err(format!("unknown type '{}'", String::from_utf8_lossy(tok))),
+        }
+    };
+    let class = class.unwrap_or(c::IN);
+    if class != c::IN {
+        return Err(format!("class {} does not match the zone's class IN", rtype::class_to_text(class)));
+    }
+    if rtype::is_meta(rt) {
+        return Err(format!("type {} cannot appear in a zone", rtype::type_to_text(rt)));
+    }
+    let mut rdata = std::mem::take(&mut st.rdata);
+    let mut scratch = std::mem::take(&mut st.scratch);
+    let r = parse_rdata(rt, &mut f, &mut rdata, &mut scratch);
+    st.scratch = scratch;
+    if let Err(m) = r {
+        st.rdata = rdata;
+        return Err(format!("{} record: {m}", rtype::type_to_text(rt)));
+    }
+    let ttl = match ttl {
+        Some(v) => {
+            st.last_ttl = Some(v);
+            v
+        }
+        None => match (st.default_ttl, st.last_ttl) {
+            (Some(d), _) => d,
+            (None, Some(l)) => l,
+            (None, None) if rt == t::SOA => {
+                // RFC 1035 zones without $TTL: the SOA's MINIMUM serves.
+                let n = rdata.len();
+                let m = u32::from_be_bytes([rdata[n - 4], rdata[n - 3], rdata[n - 2], rdata[n - 1]]);
+                st.last_ttl = Some(m);
+                m
+            }
+            (None, None) => {
+                st.rdata = rdata;
+                return Err("no TTL given and no $TTL directive before this record".into());
+            }
+        },
+    };
+    let rec = Record { owner: &owner, rtype: rt, class, ttl, rdata: &rdata, file: file_idx, line: e.line };
+    let res = sink(&rec);
+    st.stats.records += 1;
+    st.rdata = rdata;
+    res
+}
+
+/// BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`.
+fn generate(
+    st: &mut State<'_>,
+    file_idx: u16,
+    data: &[u8],
+    e: &Entry,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> Result<(), String> {
+    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
+    if toks.len() < 4 {
+        return Err("needs a range, an owner template, a type and RDATA".into());
+    }
+    let range = toks[1];
+    let (span, step) = match range.iter().position(|&b| b == b'/') {
+        Some(p) => (&range[..p], crate::fields::parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?),
+        None => (range, 1),
+    };
+    let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
+    let start = crate::fields::parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
+    let stop = crate::fields::parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
+    if start > stop || step == 0 {
+        return Err("range must have START <= STOP and a positive step".into());
+    }
+    if (stop - start) / step + 1 > MAX_GENERATE {
+        return Err(format!("range produces more than {MAX_GENERATE} records"));
+    }
+    let mut i = start;
+    let mut line = Vec::with_capacity(256);
+    while i <= stop {
+        line.clear();
+        substitute(toks[2], i, &mut line)?;
+        for (k, tk) in toks[3..].iter().enumerate() {
+            line.push(b' ');
+            let quoted = e.tokens[3 + k].quoted;
+            if quoted {
+                line.push(b'"');
+            }
+            substitute(tk, i, &mut line)?;
+            if quoted {
+                line.push(b'"');
+            }
+        }
+        line.push(b'\n');
+        let mut lx = Lexer::new(&line);
+        let mut ge = Entry::default();
+        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
+            ge.line = e.line;
+            ge.blank_owner = false;
+            record_entry(st, file_idx, &line, &ge, sink)?;
+        }
+        i += step;
+    }
+    Ok(())
+}
+
+/// Expands `$`, `${offset,width,base}` and `\$` in a `$GENERATE` template.
+fn substitute(tpl: &[u8], i: u64, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut p = 0;
+    while p < tpl.len() {
+        match tpl[p] {
+            b'\\' if tpl.get(p + 1) == Some(&b'$') => {
+                out.push(b'$');
+                p += 2;
+            }
+            b'\\' => {
+                out.push(b'\\');
+                if let Some(&n) = tpl.get(p + 1) {
+                    out.push(n);
+                }
+                p += 2;
+            }
+            b'$' if tpl.get(p + 1) == Some(&b'{') => {
+                let end = tpl[p..].iter().position(|&b| b == b'}').ok_or("unterminated ${")? + p;
+                let inner = std::str::from_utf8(&tpl[p + 2..end]).map_err(|_| "bad ${...}")?;
+                let mut parts = inner.split(',');
+                let offset: i64 = parts.next().unwrap_or("0").trim().parse().map_err(|_| "bad offset in ${...}")?;
+                let width: usize = match parts.next() {
+                    Some(w) => w.trim().parse().map_err(|_| "bad width in ${...}")?,
+                    None => 0,
+                };
+                let base = parts.next().unwrap_or("d").trim().to_string();
+                let v = i as i64 + offset;
+                if v < 0 {
+                    return Err("negative value in $GENERATE".into());
+                }
+                let s = match base.as_str() {
+                    "d" => format!("{v:0width$}"),
+                    "o" => format!("{v:0width$o}"),
+                    "x" => format!("{v:0width$x}"),
+                    "X" => format!("{v:0width$X}"),
+                    "n" | "N" => {
+                        let hex = if base == "n" { format!("{v:0width$x}") } else { format!("{v:0width$X}") };
+                        hex.chars().rev().map(|c| c.to_string()).collect::<Vec<_>>().join(".")
+                    }
+                    _ => return Err(format!("bad base '{base}' in ${{...}}")),
+                };
+                out.extend_from_slice(s.as_bytes());
+                p = end + 1;
+            }
+            b'$' => {
+                out.extend_from_slice(i.to_string().as_bytes());
+                p += 1;
+            }
+            b => {
+                out.push(b);
+                p += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Presentation text of a wire name (for messages).
+pub fn show(n: &[u8]) -> String {
+    name::to_text(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(z: &str) -> (Vec<(String, u16, u32, Vec<u8>)>, Vec<Diagnostic>) {
+        let origin = name::from_text("example.", None).unwrap();
+        let mut out = vec![];
+        let mut diags = vec![];
+        parse(
+            Source::Memory { name: "t.zone", data: z.as_bytes() },
+            &origin,
+            &mut |r: &Record<'_>| {
+                out.push((name::to_text(r.owner), r.rtype, r.ttl, r.rdata.to_vec()));
+                Ok(())
+            },
+            &mut diags,
+        );
+        (out, diags)
+    }
+
+    #[test]
+    fn basics() {
+        let (r, d) = parse_str(
+            "$TTL 1h\n@ IN SOA ns hm 1 2 3 4 5\n  NS ns\nns 60 IN A 192.0.2.1\nwww IN 30 AAAA ::1\n\
+             gen TYPE1 \\# 4 C0000201\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[1].0, "example.");
+        assert_eq!(r[1].2, 3600);
+        assert_eq!(r[2].2, 60);
+        assert_eq!(r[3].2, 30);
+        assert_eq!(r[4].3, vec![192, 0, 2, 1]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let (_, d) = parse_str("$TTL 1h\n@ SOA ns hm 1 2 3 4 5\nx A 1.2.3\ny BOGUS 1\n");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].line, 3);
+        assert!(d[0].to_string().starts_with("t.zone:3: "), "{}", d[0]);
+        assert_eq!(d[1].line, 4);
+    }
+
+    #[test]
+    fn generate() {
+        let (r, d) = parse_str("$TTL 1h\n$GENERATE 1-3 host$ A 10.0.0.$\n$GENERATE 10-11/1 h${-9,3,d} CNAME x${0,2,x}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[2].0, "host3.example.");
+        assert_eq!(r[2].3, vec![10, 0, 0, 3]);
+        assert_eq!(r[4].0, "h002.example.");
+        assert_eq!(name::to_text(&r[4].3), "x0b.example.");
+    }
+}

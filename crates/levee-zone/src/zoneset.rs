@@ -1,0 +1,171 @@
+//! The set of zones a server answers for.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use levee_wire::name;
+
+use crate::zone::{hash_name, Zone};
+
+/// An address-prefix access list (e.g. who may transfer a zone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Acl {
+    prefixes: Vec<(IpAddr, u8)>,
+}
+
+impl Acl {
+    /// An empty list: nobody matches.
+    pub fn none() -> Self {
+        Acl::default()
+    }
+
+    /// Adds a prefix. The address is masked to the prefix length.
+    pub fn push(&mut self, addr: IpAddr, len: u8) {
+        self.prefixes.push((mask(addr, len), len));
+    }
+
+    /// True if nobody is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+    }
+
+    /// True if `addr` is inside one of the prefixes. IPv4-mapped IPv6
+    /// addresses match IPv4 prefixes.
+    pub fn allows(&self, addr: IpAddr) -> bool {
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            a => a,
+        };
+        self.prefixes.iter().any(|&(p, len)| match (p, addr) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => mask(addr, len) == p,
+            _ => false,
+        })
+    }
+
+    /// The prefixes.
+    pub fn prefixes(&self) -> &[(IpAddr, u8)] {
+        &self.prefixes
+    }
+}
+
+fn mask(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let m = if len == 0 { 0 } else { u32::MAX << (32 - len.min(32) as u32) };
+            IpAddr::V4((u32::from(a) & m).into())
+        }
+        IpAddr::V6(a) => {
+            let m = if len == 0 { 0 } else { u128::MAX << (128 - len.min(128) as u32) };
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+    }
+}
+
+/// A zone with its serving policy.
+pub struct ZoneEntry {
+    /// The zone data.
+    pub zone: Arc<Zone>,
+    /// Who may AXFR/IXFR it.
+    pub transfer: Acl,
+}
+
+/// The zones a server answers for.
+#[derive(Default)]
+pub struct ZoneSet {
+    entries: Vec<ZoneEntry>,
+    index: HashTable<u32>,
+    max_labels: usize,
+}
+
+impl ZoneSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a zone; a zone with the same apex is replaced.
+    pub fn insert(&mut self, entry: ZoneEntry) {
+        let apex = entry.zone.apex().to_vec();
+        self.max_labels = self.max_labels.max(name::label_count(&apex));
+        if let Some(i) = self.position(&apex) {
+            self.entries[i] = entry;
+            return;
+        }
+        let id = self.entries.len() as u32;
+        self.entries.push(entry);
+        let entries = &self.entries;
+        self.index.insert_unique(hash_name(&apex), id, |&i| hash_name(entries[i as usize].zone.apex()));
+    }
+
+    fn position(&self, lname: &[u8]) -> Option<usize> {
+        self.index.find(hash_name(lname), |&i| self.entries[i as usize].zone.apex() == lname).map(|&i| i as usize)
+    }
+
+    /// The zone whose apex is exactly `lname` (lowercase wire).
+    pub fn exact(&self, lname: &[u8]) -> Option<&ZoneEntry> {
+        self.position(lname).map(|i| &self.entries[i])
+    }
+
+    /// The closest enclosing zone of `lname` (lowercase wire), if any.
+    #[inline]
+    pub fn find(&self, lname: &[u8]) -> Option<&ZoneEntry> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let labels = name::label_count(lname);
+        let mut n = lname;
+        if labels > self.max_labels {
+            n = name::strip_labels(lname, labels - self.max_labels);
+        }
+        loop {
+            if let Some(i) = self.position(n) {
+                return Some(&self.entries[i]);
+            }
+            if n.len() <= 1 {
+                return None;
+            }
+            n = name::parent(n);
+        }
+    }
+
+    /// The closest zone strictly above `apex`, if this server has one.
+    pub fn parent_of(&self, apex: &[u8]) -> Option<&ZoneEntry> {
+        if apex.len() <= 1 {
+            return None;
+        }
+        self.find(name::parent(apex))
+    }
+
+    /// All zones.
+    pub fn entries(&self) -> &[ZoneEntry] {
+        &self.entries
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if there are no zones.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl() {
+        let mut a = Acl::none();
+        a.push("192.0.2.0".parse().unwrap(), 24);
+        a.push("2001:db8::".parse().unwrap(), 32);
+        assert!(a.allows("192.0.2.77".parse().unwrap()));
+        assert!(!a.allows("192.0.3.1".parse().unwrap()));
+        assert!(a.allows("2001:db8:1::1".parse().unwrap()));
+        assert!(a.allows("::ffff:192.0.2.1".parse().unwrap()));
+        assert!(!Acl::none().allows("127.0.0.1".parse().unwrap()));
+    }
+}

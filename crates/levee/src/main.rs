@@ -1,0 +1,93 @@
+//! The `levee` binary: `serve` and `check-zone`.
+//!
+//! See ARCHITECTURE.md at the repository root for how a packet travels
+//! through the crates, and `levee <command> --help` for the options.
+
+#![forbid(unsafe_code)]
+
+mod check;
+mod serve;
+mod zones;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use levee_config::{Config, Overrides};
+
+/// levee: a flood-resistant authoritative DNS server.
+#[derive(Parser)]
+#[command(name = "levee", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve zones over UDP and TCP (in the foreground; logs go to stderr).
+    ///
+    /// Without --config and --zones-dir, serves the built-in example zones
+    /// (example.com., example.net.) on 127.0.0.1:5353.
+    Serve {
+        /// TOML configuration file.
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to serve on (repeatable; replaces the file's list).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Vec<String>,
+        /// Serve every <origin>zone file in DIR (example.com.zone is example.com.).
+        #[arg(long, value_name = "DIR")]
+        zones_dir: Option<PathBuf>,
+        /// Allow AXFR/IXFR of ZONE from PREFIX (repeatable).
+        #[arg(long, value_name = "ZONE=PREFIX")]
+        allow_transfer: Vec<String>,
+        /// UDP worker threads per address (default: one per CPU core).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
+    /// Load and check zone files; print each problem as FILE:LINE: message.
+    CheckZone {
+        /// Zone origin (default: from the file name, e.g. example.com.zone).
+        #[arg(long, value_name = "NAME")]
+        origin: Option<String>,
+        /// Zone files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LEVEE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_env_filter(filter).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen, zones_dir, allow_transfer, threads } => {
+            let from_file = config.is_some();
+            let mut cfg = match &config {
+                Some(p) => match Config::from_file(p) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("levee: configuration error: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => Config::default(),
+            };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads };
+            if let Err(e) = cfg.apply(&o) {
+                eprintln!("levee: configuration error: {e}");
+                return ExitCode::from(2);
+            }
+            init_logging(&cfg.log_level);
+            let builtin = cfg.zones_dir.is_none() && !cfg.zones.iter().any(|z| z.file.is_some()) && !from_file
+                || (cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none()));
+            serve::run(cfg, builtin)
+        }
+        Command::CheckZone { origin, files } => check::run(origin.as_deref(), &files),
+    }
+}

@@ -1,0 +1,255 @@
+//! `levee serve`: the daemon.
+//!
+//! Thread layout:
+//!
+//! * one UDP worker thread per core and listen address, each with its own
+//!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with
+//!   `levee_answer::respond` on the current zone snapshot;
+//! * a small Tokio runtime for TCP (`levee_io::tcp`) and signals;
+//! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
+//!   it in; a zone that fails to load keeps its previous version.
+//!
+//! Workers read the snapshot through a per-thread `arc_swap::Cache`, so the
+//! query path takes no lock and touches no shared counter.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::{ArcSwap, Cache};
+use levee_answer::{respond, Outcome, Request, Transport};
+use levee_config::Config;
+use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService};
+use levee_io::udp::{self, UdpHandler};
+use levee_limit::cookie::Secrets;
+use levee_zone::ZoneSet;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::zones::{self, ZonePlan};
+
+type Shared = Arc<ArcSwap<ZoneSet>>;
+
+fn now() -> u32 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
+}
+
+fn client_ip(a: SocketAddr) -> IpAddr {
+    match a.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        ip => ip,
+    }
+}
+
+/// The answering policy of a configuration.
+pub fn answer_config(cfg: &Config) -> levee_answer::Config {
+    let secret = cfg.cookies.secret.unwrap_or_else(|| {
+        let mut s = [0u8; 16];
+        if getrandom::getrandom(&mut s).is_err() {
+            // Extremely unlikely; fall back to the clock and PID so
+            // cookies still differ between processes.
+            let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            s.copy_from_slice(&(t ^ (std::process::id() as u128) << 64).to_le_bytes());
+        }
+        s
+    });
+    levee_answer::Config {
+        udp_payload: cfg.udp_payload,
+        nsid: cfg.nsid.clone(),
+        identity: cfg.identity.clone().map(String::into_bytes),
+        version: cfg.version.clone().map(String::into_bytes),
+        cookies: cfg.cookies.enabled.then_some(Secrets { current: secret, previous: cfg.cookies.previous_secret }),
+        tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
+    }
+}
+
+struct UdpWorker {
+    zones: Cache<Shared, Arc<ZoneSet>>,
+    cfg: Arc<levee_answer::Config>,
+}
+
+impl UdpHandler for UdpWorker {
+    fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
+        let zones = self.zones.load();
+        let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: now() };
+        match respond(&req, zones, &self.cfg, out) {
+            Outcome::Reply(n) => Some(n),
+            Outcome::Drop | Outcome::Transfer(_) => None,
+        }
+    }
+}
+
+struct TcpSvc {
+    zones: Shared,
+    cfg: Arc<levee_answer::Config>,
+}
+
+impl TcpService for TcpSvc {
+    type Stream = levee_answer::xfr::Transfer;
+
+    fn handle(&self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
+        let zones = self.zones.load();
+        let req = Request { msg: query, client: client_ip(client), transport: Transport::Tcp, now: now() };
+        match respond(&req, &zones, &self.cfg, out) {
+            Outcome::Reply(n) => TcpAnswer::Reply(n),
+            Outcome::Drop => TcpAnswer::Close,
+            Outcome::Transfer(t) => {
+                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, "outgoing zone transfer");
+                TcpAnswer::Stream(t)
+            }
+        }
+    }
+
+    fn next(&self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
+        stream.next_message(out)
+    }
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(cfg: Config, builtin: bool) -> ExitCode {
+    let plans = match zones::plan(&cfg, builtin) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (set, failed) = zones::load_all(&plans, None);
+    if failed > 0 {
+        tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
+    }
+    let nzones = set.len();
+    let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
+    let acfg = Arc::new(answer_config(&cfg));
+    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+
+    // Bind everything first, so an address problem stops the start.
+    let mut udp_sockets = Vec::new();
+    let mut tcp_listeners = Vec::new();
+    let mut bound = Vec::new();
+    for &addr in &cfg.listen {
+        let mut addr = addr;
+        for i in 0..threads {
+            match udp::bind_udp(addr) {
+                Ok(s) => {
+                    if i == 0 && addr.port() == 0 {
+                        // Port 0: every worker and TCP share the port the kernel picked.
+                        if let Some(a) = s.local_addr().ok().and_then(|a| a.as_socket()) {
+                            addr.set_port(a.port());
+                        }
+                    }
+                    udp_sockets.push((addr, s));
+                }
+                Err(e) => {
+                    tracing::error!("cannot listen on {addr} (UDP): {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        match tcp::bind_tcp(addr) {
+            Ok(l) => tcp_listeners.push(l),
+            Err(e) => {
+                tracing::error!("cannot listen on {addr} (TCP): {e}");
+                return ExitCode::from(1);
+            }
+        }
+        bound.push(addr);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
+        let worker = UdpWorker { zones: Cache::new(Arc::clone(&shared)), cfg: Arc::clone(&acfg) };
+        let stop = Arc::clone(&stop);
+        let tx = acfg.udp_payload as usize;
+        let h = std::thread::Builder::new()
+            .name(format!("udp-{i}"))
+            .spawn(move || {
+                tracing::debug!(%addr, "UDP worker started");
+                udp::run_worker(sock, worker, tx, stop)
+            });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                tracing::error!("cannot start a UDP worker: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("levee-tcp").enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the TCP runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let svc = Arc::new(TcpSvc { zones: Arc::clone(&shared), cfg: Arc::clone(&acfg) });
+    let limits = TcpLimits {
+        idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
+        io_timeout: Duration::from_secs(10),
+        max_connections: cfg.tcp_max_connections,
+    };
+    for l in tcp_listeners {
+        let svc = Arc::clone(&svc);
+        let rx = stop_rx.clone();
+        rt.spawn(async move {
+            // The listener must be registered inside the runtime.
+            tcp::serve(l, svc, limits, rx).await
+        });
+    }
+    for a in &bound {
+        tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
+    }
+    tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
+
+    let cfg2 = cfg.clone();
+    let shared2 = Arc::clone(&shared);
+    rt.block_on(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+        else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading zones");
+                    let cfg = cfg2.clone();
+                    let shared = Arc::clone(&shared2);
+                    let _ = tokio::task::spawn_blocking(move || reload(&cfg, builtin, &shared)).await;
+                }
+            }
+        }
+    });
+    let _ = stop_tx.send(true);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    rt.shutdown_timeout(Duration::from_secs(1));
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Builds a new zone set beside the current one and swaps it in.
+pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
+    let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("reload: {e}; keeping the current zones");
+            return;
+        }
+    };
+    let old = shared.load_full();
+    let (set, failed) = zones::load_all(&plans, Some(&old));
+    let n = set.len();
+    shared.store(Arc::new(set));
+    tracing::info!(zones = n, failed, "reload done");
+}

@@ -1,0 +1,187 @@
+//! Finding and loading the zones a configuration names.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use levee_config::Config;
+use levee_wire::name;
+use levee_zone::{Acl, Diagnostic, Source, ZoneEntry, ZoneSet};
+
+/// The example zones built into the binary (served when `levee serve` runs
+/// without a configuration or zones directory).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("example.com.", include_str!("../../../examples/zones/example.com.zone")),
+    ("example.net.", include_str!("../../../examples/zones/example.net.zone")),
+];
+
+/// Where a zone comes from.
+#[derive(Clone, Debug)]
+pub enum ZoneSource {
+    /// A file.
+    File(PathBuf),
+    /// Built-in text.
+    Builtin(&'static str),
+}
+
+/// One zone to load.
+#[derive(Clone, Debug)]
+pub struct ZonePlan {
+    /// Origin, presentation format.
+    pub name: String,
+    /// Source.
+    pub source: ZoneSource,
+    /// Transfer ACL.
+    pub acl: Acl,
+}
+
+/// The zone name of a file in a zones directory: `example.com.zone` is
+/// `example.com.`, `example.zone` is `example.`, `root.zone` is the root.
+pub fn origin_of_file(file_name: &str) -> Option<String> {
+    let base = file_name.strip_suffix("zone")?;
+    if file_name == "root.zone" {
+        return Some(".".into());
+    }
+    if !base.ends_with('.') || base.len() < 2 {
+        return None;
+    }
+    Some(base.to_string())
+}
+
+/// Lists the zones of a configuration: the zones directory's files, the
+/// `[[zone]]` entries, or the built-in examples when there is neither.
+pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
+    let mut out: Vec<ZonePlan> = Vec::new();
+    if let Some(dir) = &cfg.zones_dir {
+        let rd = std::fs::read_dir(dir).map_err(|e| format!("zones directory {}: {e}", dir.display()))?;
+        let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files {
+            let Some(fname) = f.file_name().and_then(|n| n.to_str()) else { continue };
+            if !f.is_file() {
+                continue;
+            }
+            if let Some(origin) = origin_of_file(fname) {
+                out.push(ZonePlan { name: origin, source: ZoneSource::File(f.clone()), acl: Acl::none() });
+            }
+        }
+    }
+    for z in &cfg.zones {
+        let acl = acl_of(&z.allow_transfer);
+        match out.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&z.name)) {
+            Some(p) => {
+                if let Some(f) = &z.file {
+                    p.source = ZoneSource::File(f.clone());
+                }
+                p.acl = acl;
+            }
+            None => match &z.file {
+                Some(f) => out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::File(f.clone()), acl }),
+                None => {
+                    if cfg.zones_dir.is_none() && !use_builtin {
+                        return Err(format!("zone {} has no file and there is no zones directory", z.name));
+                    }
+                    if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin) {
+                        out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::Builtin(text), acl });
+                    } else if cfg.zones_dir.is_some() {
+                        return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
+                    }
+                }
+            },
+        }
+    }
+    if use_builtin {
+        for (n, text) in BUILTIN {
+            if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
+                let acl = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n)).map(|z| acl_of(&z.allow_transfer)).unwrap_or_default();
+                out.push(ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn acl_of(prefixes: &[(std::net::IpAddr, u8)]) -> Acl {
+    let mut a = Acl::none();
+    for &(ip, len) in prefixes {
+        a.push(ip, len);
+    }
+    a
+}
+
+/// Loads one zone. Warnings are logged; errors come back with file:line.
+pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
+    let origin = name::from_text(&p.name, None).map_err(|e| {
+        vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
+    })?;
+    let built = match &p.source {
+        ZoneSource::File(f) => levee_zone::load_file(f, &origin)?,
+        ZoneSource::Builtin(text) => levee_zone::load(Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() }, &origin)?,
+    };
+    for w in &built.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(ZoneEntry { zone: Arc::new(built.zone), transfer: p.acl.clone() })
+}
+
+/// Loads every planned zone into a new set. A zone that fails keeps its
+/// entry from `previous` (if any) and its errors are logged.
+pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usize) {
+    let mut set = ZoneSet::new();
+    let mut failed = 0;
+    for p in plans {
+        let started = std::time::Instant::now();
+        match load_one(p) {
+            Ok(e) => {
+                tracing::info!(
+                    zone = %p.name,
+                    serial = e.zone.serial(),
+                    records = e.zone.record_count(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "zone loaded"
+                );
+                set.insert(e);
+            }
+            Err(diags) => {
+                failed += 1;
+                for d in diags.iter().filter(|d| !d.warning) {
+                    tracing::error!("{d}");
+                }
+                let lname = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n));
+                match (previous, lname) {
+                    (Some(prev), Ok(l)) => match prev.exact(&l) {
+                        Some(old) => {
+                            tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
+                            set.insert(ZoneEntry { zone: Arc::clone(&old.zone), transfer: p.acl.clone() });
+                        }
+                        None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
+                    },
+                    _ => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
+                }
+            }
+        }
+    }
+    (set, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(origin_of_file("example.com.zone").as_deref(), Some("example.com."));
+        assert_eq!(origin_of_file("example.zone").as_deref(), Some("example."));
+        assert_eq!(origin_of_file("root.zone").as_deref(), Some("."));
+        assert_eq!(origin_of_file("examplezone"), None);
+        assert_eq!(origin_of_file("notes.txt"), None);
+        assert_eq!(origin_of_file(".zone"), None);
+    }
+
+    #[test]
+    fn builtin_zones_load() {
+        for (n, text) in BUILTIN {
+            let p = ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl: Acl::none() };
+            assert!(load_one(&p).is_ok(), "{n}");
+        }
+    }
+}
