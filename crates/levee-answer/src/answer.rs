@@ -61,6 +61,10 @@ pub(crate) struct Answerer<'z, 'w> {
     referral: Option<NodeId>,
     proofs: [RRsetId; MAX_PROOFS],
     nproofs: usize,
+    /// Wildcard expansions whose proofs go into the authority section once
+    /// the answer section is complete: (closest encloser, name).
+    wild_proofs: [(NodeId, NameBuf); MAX_VISITED],
+    nwild: usize,
 }
 
 impl<'z, 'w> Answerer<'z, 'w> {
@@ -86,6 +90,8 @@ impl<'z, 'w> Answerer<'z, 'w> {
             referral: None,
             proofs: [NONE; MAX_PROOFS],
             nproofs: 0,
+            wild_proofs: [(NONE, NameBuf::root()); MAX_VISITED],
+            nwild: 0,
         }
     }
 
@@ -116,6 +122,10 @@ impl<'z, 'w> Answerer<'z, 'w> {
                     is_q = false;
                 }
             }
+        }
+        for i in 0..self.nwild {
+            let (ce, lname) = self.wild_proofs[i];
+            self.wildcard_answer_proof_now(ce, &lname);
         }
         if !self.tc {
             self.additional();
@@ -395,6 +405,14 @@ impl<'z, 'w> Answerer<'z, 'w> {
     /// With DO, a wildcard answer proves that the name itself does not
     /// exist (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6).
     fn wildcard_answer_proof(&mut self, ce: NodeId, lname: &NameBuf) {
+        // Deferred: a wildcard CNAME continues the answer section.
+        if self.dnssec && self.nwild < MAX_VISITED {
+            self.wild_proofs[self.nwild] = (ce, *lname);
+            self.nwild += 1;
+        }
+    }
+
+    fn wildcard_answer_proof_now(&mut self, ce: NodeId, lname: &NameBuf) {
         if !self.dnssec || self.tc {
             return;
         }
