@@ -331,6 +331,24 @@ pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
     na.cmp(&nb)
 }
 
+/// Appends a key whose byte order (`memcmp`) is the canonical order of
+/// names: labels right to left, each lowercased with 0x00 and 0x01 escaped
+/// as 0x01 0x01 and 0x01 0x02, and ended by 0x00.
+pub fn canonical_key(name: &[u8], out: &mut Vec<u8>) {
+    let mut offs = [0u8; MAX_LABELS + 1];
+    let n = label_offsets(name, &mut offs);
+    for i in (0..n).rev() {
+        for &b in label_at(name, offs[i]) {
+            match b {
+                0 => out.extend_from_slice(&[1, 1]),
+                1 => out.extend_from_slice(&[1, 2]),
+                b => out.push(lower(b)),
+            }
+        }
+        out.push(0);
+    }
+}
+
 fn label_offsets(name: &[u8], out: &mut [u8; MAX_LABELS + 1]) -> usize {
     let mut n = 0;
     let mut pos = 0usize;
@@ -604,6 +622,24 @@ mod tests {
         ];
         for w in names.windows(2) {
             assert_eq!(canonical_cmp(&n(w[0]), &n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn canonical_key_orders_like_canonical_cmp() {
+        let names = [
+            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.",
+            "\\000.z.example.", "\\001.z.example.", "\\001\\001.z.example.", "*.z.example.", "\\200.z.example.", ".",
+            "a\\000.example.", "a.", "aa.", "a\\001.",
+        ];
+        for a in names {
+            for b in names {
+                let (na, nb) = (n(a), n(b));
+                let (mut ka, mut kb) = (Vec::new(), Vec::new());
+                canonical_key(&na, &mut ka);
+                canonical_key(&nb, &mut kb);
+                assert_eq!(ka.cmp(&kb), canonical_cmp(&na, &nb), "{a} vs {b}");
+            }
         }
     }
 

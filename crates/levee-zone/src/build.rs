@@ -199,8 +199,18 @@ impl ZoneBuilder {
         let _ = apex_id;
 
         // 2. Canonical order.
-        let mut order: Vec<u32> = (0..self.name_offs.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| name::canonical_cmp(self.name_of(a), self.name_of(b)));
+        let order = {
+            // Sort by a byte key whose memcmp order is the canonical order.
+            let mut keys = Vec::with_capacity(self.names.len() + self.name_offs.len() * 2);
+            let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
+            for id in 0..self.name_offs.len() as u32 {
+                let start = keys.len() as u32;
+                name::canonical_key(self.name_of(id), &mut keys);
+                spans.push((start, keys.len() as u32, id));
+            }
+            spans.sort_unstable_by(|a, b| keys[a.0 as usize..a.1 as usize].cmp(&keys[b.0 as usize..b.1 as usize]));
+            spans.into_iter().map(|s| s.2).collect::<Vec<u32>>()
+        };
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old as usize] = new as u32;
@@ -227,10 +237,7 @@ impl ZoneBuilder {
             });
             zone_names.extend_from_slice(n);
         }
-        let node_name = |nodes: &Vec<Node>, id: u32| -> Vec<u8> {
-            let n = &nodes[id as usize];
-            zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize].to_vec()
-        };
+        let name_at = |n: Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
 
         let mut rrsets: Vec<RRset> = Vec::with_capacity(recs.len());
         let mut data: Vec<u8> = Vec::with_capacity(self.data.len() + 2 * recs.len());
@@ -264,11 +271,11 @@ impl ZoneBuilder {
             self.find_name(n).map(|old| new_id[old as usize])
         };
         for id in 0..nodes.len() {
-            let nm = node_name(&nodes, id as u32);
+            let nm = name_at(nodes[id]);
             let sets = &rrsets[nodes[id].rrset_start as usize..(nodes[id].rrset_start + nodes[id].rrset_count as u32) as usize];
             let mut f = 0u16;
             let has = |ty: u16| sets.iter().any(|s| s.rtype == ty);
-            let apex = nm == origin;
+            let apex = nm == origin.as_slice();
             if apex {
                 f |= nf::APEX;
             }
@@ -288,7 +295,7 @@ impl ZoneBuilder {
                 f |= nf::NSEC;
             }
             if !apex {
-                let parent = name::parent(&nm);
+                let parent = name::parent(nm);
                 if let Some(p) = lookup_final(&nodes, parent) {
                     let pf = nodes[p as usize].flags;
                     if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
@@ -300,7 +307,7 @@ impl ZoneBuilder {
                     if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
                         f |= nf::WALK;
                     }
-                    if name::is_wildcard(&nm) {
+                    if name::is_wildcard(nm) {
                         nodes[p as usize].flags |= nf::WILD_CHILD;
                     }
                 }
@@ -339,26 +346,26 @@ impl ZoneBuilder {
         }
         for id in 0..nodes.len() {
             let n = nodes[id];
-            let nm = node_name(&nodes, id as u32);
+            let nm = name_at(nodes[id]);
             let range = n.rrset_start as usize..(n.rrset_start + n.rrset_count as u32) as usize;
             for i in range.clone() {
                 let s = rrsets[i];
                 let (f, l) = first_line[i];
-                let owner = name::to_text(&nm);
+                let owner = || name::to_text(nm);
                 if s.rtype == t::SOA && !n.has(nf::APEX) {
-                    errors.push(self.diag(f, l, format!("SOA record at {owner}, which is not the zone apex"), false));
+                    errors.push(self.diag(f, l, format!("SOA record at {}, which is not the zone apex", owner()), false));
                 }
                 if s.rtype == t::CNAME && s.count > 1 {
-                    errors.push(self.diag(f, l, format!("more than one CNAME record at {owner}"), false));
+                    errors.push(self.diag(f, l, format!("more than one CNAME record at {}", owner()), false));
                 }
                 if s.rtype == t::DNAME && s.count > 1 {
-                    errors.push(self.diag(f, l, format!("more than one DNAME record at {owner}"), false));
+                    errors.push(self.diag(f, l, format!("more than one DNAME record at {}", owner()), false));
                 }
                 if n.has(nf::CNAME) && !matches!(s.rtype, t::CNAME | t::RRSIG | t::NSEC | t::KEY) {
-                    errors.push(self.diag(f, l, format!("CNAME and other data at {owner} ({} record)", rtype::type_to_text(s.rtype)), false));
+                    errors.push(self.diag(f, l, format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)), false));
                 }
                 if s.rtype == t::NS && name::is_wildcard(&nm) {
-                    warnings.push(self.diag(f, l, format!("NS records at wildcard name {owner}"), true));
+                    warnings.push(self.diag(f, l, format!("NS records at wildcard name {}", owner()), true));
                 }
             }
             // Data below a cut that is not an address record, or below a DNAME.
@@ -414,7 +421,7 @@ impl ZoneBuilder {
                     if is_ns && !has_addr {
                         // Glue is required when the target is at or below this cut,
                         // and BIND also requires addresses for in-zone apex NS targets.
-                        let cut = node_name(&nodes, id as u32);
+                        let cut = name_at(nodes[id]);
                         let needs = n.has(nf::APEX) || name::is_subdomain(&lt, &cut);
                         if needs {
                             let (f, l) = first_line[i as usize];

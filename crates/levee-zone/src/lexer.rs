@@ -109,10 +109,15 @@ impl<'a> Lexer<'a> {
                     }
                     b'"' => {
                         let start = self.pos + 1;
+                        let start_line = self.line;
                         let mut p = start;
                         loop {
                             match inp.get(p) {
-                                None => return Err((self.line, "unterminated quoted string")),
+                                None => {
+                                    // Nothing after an unterminated quote can be trusted.
+                                    self.pos = inp.len();
+                                    return Err((start_line, "unterminated quoted string"));
+                                }
                                 Some(b'"') => break,
                                 Some(b'\\') => p += 2,
                                 Some(b'\n') => {
@@ -123,7 +128,8 @@ impl<'a> Lexer<'a> {
                             }
                         }
                         if p > inp.len() {
-                            return Err((self.line, "unterminated quoted string"));
+                            self.pos = inp.len();
+                            return Err((start_line, "unterminated quoted string"));
                         }
                         e.tokens.push(Token { start: start as u32, end: p as u32, quoted: true });
                         self.pos = p + 1;

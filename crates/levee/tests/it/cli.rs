@@ -1,0 +1,130 @@
+//! The command line: configuration errors and `levee check-zone`.
+
+use std::process::Output;
+
+use crate::support::{levee, repo, TempDir};
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn broken_zones_are_reported_with_file_and_line() {
+    let dir = repo().join("tests/broken-zones");
+    let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in expected.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let mut parts = line.split_whitespace();
+        let file = parts.next().unwrap();
+        let status: i32 = parts.next().unwrap().parse().unwrap();
+        let message = parts.collect::<Vec<_>>().join(" ");
+        let out = levee().current_dir(&dir).args(["check-zone", "--origin", "bz.test.", file]).output().unwrap();
+        let got = text(&out);
+        if out.status.code() != Some(status) {
+            failures.push(format!("{file}: exit {:?}, want {status}\n{got}", out.status.code()));
+        } else if !got.contains(&message) {
+            failures.push(format!("{file}: output lacks '{message}'\n{got}"));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} broken zones checked");
+    // Every zone file in the directory is listed in expected.txt.
+    let listed = std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "zone")).count();
+    assert_eq!(listed, checked, "expected.txt and the .zone files differ");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn check_zone_accepts_the_golden_zones() {
+    let golden = repo().join("tests/golden");
+    let mut files = Vec::new();
+    for suite in std::fs::read_dir(&golden).unwrap() {
+        let zones = suite.unwrap().path().join("zones");
+        if let Ok(rd) = std::fs::read_dir(&zones) {
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "zone") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    assert!(files.len() >= 10, "golden zones not found");
+    let out = levee().arg("check-zone").args(&files).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(text(&out).matches(" OK: serial ").count(), files.len(), "{}", text(&out));
+}
+
+#[test]
+fn check_zone_needs_an_origin() {
+    let dir = TempDir::new("origin");
+    let f = dir.path().join("zonefile.txt");
+    std::fs::write(&f, "@ 60 SOA a b 1 2 3 4 5\n").unwrap();
+    let out = levee().arg("check-zone").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("use --origin"), "{}", text(&out));
+}
+
+#[test]
+fn check_zone_warnings_do_not_fail() {
+    let dir = TempDir::new("warn");
+    let f = dir.path().join("w.test.zone");
+    std::fs::write(
+        &f,
+        "$TTL 300\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nx 60 A 192.0.2.2\nx 120 A 192.0.2.3\nd NS ns.d\nns.d A 192.0.2.4\nocc.d TXT \"hidden\"\nout.example. A 192.0.2.5\n",
+    )
+    .unwrap();
+    let out = levee().arg("check-zone").arg(&f).output().unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("w.test.zone:6: warning: TTL 120 differs"), "{t}");
+    assert!(t.contains("w.test.zone:9: warning: occ.d.w.test. TXT is below a delegation"), "{t}");
+    assert!(t.contains("w.test.zone:10: warning: record out.example. A is outside the zone"), "{t}");
+}
+
+fn serve_config(cfg: &str) -> Output {
+    let dir = TempDir::new("cfg");
+    let f = dir.path().join("levee.toml");
+    std::fs::write(&f, cfg).unwrap();
+    levee().args(["serve", "--config"]).arg(&f).output().unwrap()
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    for (cfg, key) in [
+        ("[server]\nlisen = [\"127.0.0.1:53\"]\n", "lisen"),
+        ("[server]\nlisten = [\"127.0.0.1:53\", \"nowhere\"]\n", "server.listen[1]"),
+        ("[server]\nthreads = \"many\"\n", "server.threads"),
+        ("[server]\nudp-payload = 100000\n", "server.udp-payload"),
+        ("[cookies]\nsecret = \"abc\"\n", "cookies.secret"),
+        ("[[zone]]\nname = \"a.test.\"\nallow-transfer = [\"not-an-ip\"]\n", "zone[0].allow-transfer[0]"),
+        ("[logging]\nlevel = \"info\"\n", "logging"),
+        ("version = 7\n", "version"),
+    ] {
+        let out = serve_config(cfg);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{cfg}: {t}");
+        assert!(t.contains("configuration error") && t.contains(key), "{cfg}: {t}");
+    }
+    let out = levee().args(["serve", "--listen", "127.0.0.1:notaport"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--listen"), "{}", text(&out));
+    let out = levee().args(["serve", "--allow-transfer", "example.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--allow-transfer"), "{}", text(&out));
+}
+
+#[test]
+fn missing_zones_dir_is_an_error() {
+    let out = levee().args(["serve", "--listen", "127.0.0.1:0", "--zones-dir", "/nonexistent/levee-zones"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out).contains("/nonexistent/levee-zones"), "{}", text(&out));
+}
+
+#[test]
+fn version_flag() {
+    let out = levee().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(text(&out).starts_with("levee "));
+}

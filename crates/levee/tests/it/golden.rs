@@ -1,0 +1,488 @@
+//! Golden conformance cases: levee against answers recorded from Knot DNS,
+//! NSD and BIND.
+//!
+//! Every directory under `tests/golden/` (at the workspace root) that has a
+//! `responses.jsonl` is a suite: `zones/` (zone files and manifest.json),
+//! `queries/` (the query lines) and the references' recorded responses,
+//! written by `tests/golden/record.py` (see tests/golden/README.md). The
+//! expected answers come only from the reference servers, never from levee.
+//!
+//! For each exchange the recorded query octets are answered in-process by
+//! `levee_answer::respond` over the suite's zones, and levee's response is
+//! compared with the three references' using the rules of the shared
+//! conformance harness (`diff.py`, ported in [`facets`]): only *hard*
+//! differences fail. `tests/golden/known-differences.txt` lists the
+//! exchanges allowed to differ; a listed exchange that no longer differs
+//! fails the test as well (stale entry).
+
+mod facets;
+mod json;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use levee_answer::{respond, Outcome, Request, Transport};
+use levee_limit::cookie::Secrets;
+use levee_wire::name;
+use levee_zone::text::record_to_text;
+use levee_zone::{Acl, ZoneEntry, ZoneSet};
+
+use facets::{Class, Diff, Facets, QueryInfo, Response, Rr, RrCase, Value};
+use json::Json;
+
+const REFS: [&str; 3] = ["knot", "nsd", "bind"];
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// A fixed clock for cookie timestamps (2023-11-14T22:13:20Z).
+const NOW: u32 = 1_700_000_000;
+/// A fixed cookie secret, so runs are reproducible.
+const COOKIE_SECRET: [u8; 16] = *b"levee-golden-key";
+/// diff.py's MAX_XFR_MSGS: the most messages read from one transfer.
+const MAX_XFR_MSGS: usize = 500;
+
+fn golden_root() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
+    p.canonicalize().unwrap_or(p)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn read_json(path: &Path) -> Json {
+    json::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd-length hex");
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+}
+
+// ------------------------------------------------------------------------
+// levee, configured like the daemon
+// ------------------------------------------------------------------------
+
+fn load_zones(suite: &Path) -> ZoneSet {
+    let zdir = suite.join("zones");
+    let manifest = read_json(&zdir.join("manifest.json"));
+    let zones = manifest.get("zones").and_then(Json::as_arr).expect("manifest.json: zones");
+    let mut set = ZoneSet::new();
+    for z in zones {
+        let origin_text = z.get("origin").and_then(Json::as_str).expect("manifest: origin");
+        let file = z.get("file").and_then(Json::as_str).expect("manifest: file");
+        let origin =
+            name::from_text(origin_text, None).unwrap_or_else(|e| panic!("manifest: origin {origin_text}: {e}"));
+        let built = levee_zone::load_file(&zdir.join(file), &origin).unwrap_or_else(|diags| {
+            let msgs: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            panic!("{}: zone {origin_text} does not load:\n  {}", suite.display(), msgs.join("\n  "))
+        });
+        let mut acl = Acl::none();
+        if z.get("allow_transfer").and_then(Json::as_bool).unwrap_or(false) {
+            acl.push(CLIENT, 32);
+        }
+        set.insert(ZoneEntry { zone: Arc::new(built.zone), transfer: acl });
+    }
+    set
+}
+
+/// The answering policy of the daemon with its default configuration
+/// (`answer_config` in crates/levee/src/serve.rs), with the identity the
+/// references reported (the recording host's name) and a fixed cookie secret.
+fn answer_config(hostname: &str) -> levee_answer::Config {
+    let cfg = levee_config::Config::default();
+    levee_answer::Config {
+        udp_payload: cfg.udp_payload,
+        nsid: cfg.nsid.clone(),
+        identity: Some(hostname.as_bytes().to_vec()),
+        version: cfg.version.clone().map(String::into_bytes),
+        cookies: cfg.cookies.enabled.then_some(Secrets { current: COOKIE_SECRET, previous: None }),
+        tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
+    }
+}
+
+/// levee's response, obtained the way the daemon's UDP and TCP drivers
+/// would, and read the way diff.py reads a server.
+fn levee_response(
+    query: &[u8],
+    qid: u16,
+    transport: &str,
+    q: &QueryInfo,
+    zones: &ZoneSet,
+    cfg: &levee_answer::Config,
+) -> Response {
+    let tcp = transport == "tcp";
+    // The UDP driver's reply buffer is the configured payload size (levee-io udp::run_worker).
+    let mut buf = vec![0u8; if tcp { 65535 } else { (cfg.udp_payload as usize).clamp(512, 65535) }];
+    let req =
+        Request { msg: query, client: CLIENT, transport: if tcp { Transport::Tcp } else { Transport::Udp }, now: NOW };
+    let mut msgs = Vec::new();
+    match respond(&req, zones, cfg, &mut buf) {
+        Outcome::Reply(n) => msgs.push(buf[..n.min(buf.len())].to_vec()),
+        Outcome::Drop => {}
+        // The UDP driver drops a transfer (serve.rs UdpWorker::handle).
+        Outcome::Transfer(_) if !tcp => {}
+        Outcome::Transfer(mut x) => {
+            // diff.py stops reading once the stream is complete.
+            while msgs.len() < MAX_XFR_MSGS {
+                let Some(n) = x.next_message(&mut buf) else { break };
+                msgs.push(buf[..n].to_vec());
+                if !q.xfr || facets::xfr_done(&msgs, &q.qtype) {
+                    break;
+                }
+            }
+        }
+    }
+    let status = if msgs.is_empty() {
+        if tcp {
+            "closed"
+        } else {
+            "timeout"
+        }
+    } else {
+        "ok"
+    };
+    Response { msgs, status: status.into(), qid }
+}
+
+// ------------------------------------------------------------------------
+// the suites
+// ------------------------------------------------------------------------
+
+struct Exchange {
+    id: String,
+    transport: String,
+    line: String,
+    qid: u16,
+    query: Vec<u8>,
+    refs: Vec<(&'static str, Response)>,
+}
+
+fn load_exchanges(path: &Path) -> Vec<Exchange> {
+    let text = read(path);
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let where_ = format!("{}:{}", path.display(), n + 1);
+        let j = json::parse(line).unwrap_or_else(|e| panic!("{where_}: {e}"));
+        let s = |k: &str| j.get(k).and_then(Json::as_str).unwrap_or_else(|| panic!("{where_}: no {k}")).to_string();
+        let query = hex_decode(&s("query"));
+        let qid = match j.get("qid").and_then(Json::as_u64) {
+            Some(q) => q as u16,
+            None => u16::from_be_bytes([query.first().copied().unwrap_or(0), query.get(1).copied().unwrap_or(0)]),
+        };
+        let mut refs = Vec::new();
+        for r in REFS {
+            let o = j.get(r).unwrap_or_else(|| panic!("{where_}: no {r}"));
+            let res = if let Some(msgs) = o.get("msgs").and_then(Json::as_arr) {
+                Response {
+                    msgs: msgs.iter().map(|m| hex_decode(m.as_str().expect("hex string"))).collect(),
+                    status: o.get("status").and_then(Json::as_str).unwrap_or("ok").to_string(),
+                    qid,
+                }
+            } else {
+                let st = o
+                    .get("none")
+                    .and_then(Json::as_str)
+                    .unwrap_or_else(|| panic!("{where_}: {r}: neither msgs nor none"));
+                Response { msgs: Vec::new(), status: st.to_string(), qid }
+            };
+            refs.push((r, res));
+        }
+        out.push(Exchange { id: s("id"), transport: s("transport"), line: s("line"), qid, query, refs });
+    }
+    out
+}
+
+/// One exchange's verdict.
+struct Verdict {
+    key: String,
+    line: String,
+    kinds: Vec<&'static str>,
+    hard: Vec<Diff>,
+    soft: Vec<Diff>,
+}
+
+struct SuiteResult {
+    name: String,
+    verdicts: Vec<Verdict>,
+}
+
+fn run_suite(dir: &Path) -> SuiteResult {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let meta = read_json(&dir.join("meta.json"));
+    let hostname = meta.get("hostname").and_then(Json::as_str).expect("meta.json: hostname");
+    let zones = load_zones(dir);
+    let cfg = answer_config(hostname);
+    let exchanges = load_exchanges(&dir.join("responses.jsonl"));
+    assert!(!exchanges.is_empty(), "{}: no exchanges", dir.display());
+    let mut verdicts = Vec::new();
+    let mut seen = BTreeSet::new();
+    for ex in &exchanges {
+        let key = format!("{}[{}]", ex.id, ex.transport);
+        assert!(seen.insert(key.clone()), "{}: exchange {key} recorded twice", dir.display());
+        let q = QueryInfo::from_line(&ex.line);
+        let lv = levee_response(&ex.query, ex.qid, &ex.transport, &q, &zones, &cfg);
+        let (mut sut, _) = facets::facets_of(&q, &lv);
+        let mut refs: Vec<(&str, Facets, &'static str)> = ex
+            .refs
+            .iter()
+            .map(|(n, r)| {
+                let (f, k) = facets::facets_of(&q, r);
+                (*n, f, k)
+            })
+            .collect();
+        let ctx = facets::context(&refs, &sut);
+        if q.qtype == "ANY" {
+            let answers: Vec<Option<Value>> = refs.iter().map(|r| r.1.get("answer").cloned()).collect();
+            let mut all: Vec<&mut Facets> = vec![&mut sut];
+            all.extend(refs.iter_mut().map(|r| &mut r.1));
+            facets::normalise_any(&mut all, &answers);
+        }
+        let diffs = facets::compare(&sut, &refs, &ctx);
+        let (hard, soft): (Vec<Diff>, Vec<Diff>) = diffs.into_iter().partition(|d| d.class == Class::Hard);
+        verdicts.push(Verdict { key, line: ex.line.clone(), kinds: ctx.kinds.iter().copied().collect(), hard, soft });
+    }
+    SuiteResult { name, verdicts }
+}
+
+// ------------------------------------------------------------------------
+// known differences
+// ------------------------------------------------------------------------
+
+/// One line of known-differences.txt: `[suite:]id[transport]  reason`.
+struct Known {
+    suite: Option<String>,
+    key: String,
+    reason: String,
+    line: usize,
+}
+
+fn load_known(path: &Path) -> Vec<Known> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (k, reason) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+        let reason = reason.trim().to_string();
+        assert!(
+            k.ends_with(']') && k.contains('[') && !reason.is_empty(),
+            "{}:{}: expected `[suite:]id[transport]  reason`, got {l:?}",
+            path.display(),
+            n + 1
+        );
+        let (suite, key) = match k.split_once(':') {
+            Some((s, k)) => (Some(s.to_string()), k.to_string()),
+            None => (None, k.to_string()),
+        };
+        out.push(Known { suite, key, reason, line: n + 1 });
+    }
+    out
+}
+
+// ------------------------------------------------------------------------
+// the report
+// ------------------------------------------------------------------------
+
+fn rr_text(r: &Rr) -> String {
+    record_to_text(&r.owner, r.ttl, r.class, r.rtype, &r.rdata)
+}
+
+fn case_text(r: &RrCase) -> String {
+    format!(
+        "{} {} {}",
+        name::to_text(&r.owner),
+        levee_wire::rtype::type_to_text(r.rtype),
+        levee_zone::text::rdata_to_text(r.rtype, &r.rdata)
+    )
+}
+
+fn value_lines(v: &Option<Value>) -> Vec<String> {
+    match v {
+        None => vec!["(absent)".into()],
+        Some(Value::Bool(b)) => vec![if *b { "True".into() } else { "False".into() }],
+        Some(Value::Int(i)) => vec![i.to_string()],
+        Some(Value::Text(s)) => vec![s.clone()],
+        Some(Value::Texts(v)) => vec![format!("[{}]", v.join(", "))],
+        Some(Value::Rrs(v)) if v.is_empty() => vec!["(no records)".into()],
+        Some(Value::Rrs(v)) => v.iter().map(rr_text).collect(),
+        Some(Value::Cases(v)) if v.is_empty() => vec!["(no records)".into()],
+        Some(Value::Cases(v)) => v.iter().map(case_text).collect(),
+    }
+}
+
+/// Multiset difference of two record lists: (in `a` but not `b`, in `b` but not `a`).
+fn rr_delta(a: &[Rr], b: &[Rr]) -> (Vec<String>, Vec<String>) {
+    let mut count: BTreeMap<&Rr, i64> = BTreeMap::new();
+    for r in a {
+        *count.entry(r).or_default() += 1;
+    }
+    for r in b {
+        *count.entry(r).or_default() -= 1;
+    }
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+    for (r, c) in count {
+        for _ in 0..c.max(0) {
+            only_a.push(rr_text(r));
+        }
+        for _ in 0..(-c).max(0) {
+            only_b.push(rr_text(r));
+        }
+    }
+    (only_a, only_b)
+}
+
+fn fmt_diff(out: &mut String, d: &Diff) {
+    let _ = writeln!(
+        out,
+        "    facet {} ({}{})",
+        d.facet,
+        if d.class == Class::Hard { "hard" } else { "soft" },
+        if d.refs_agree { "" } else { "; the references disagree, levee must match one of them" }
+    );
+    // group the references with equal values
+    let mut groups: Vec<(Vec<&str>, &Option<Value>)> = Vec::new();
+    for (n, v) in &d.refs {
+        match groups.iter_mut().find(|g| g.1 == v) {
+            Some(g) => g.0.push(n),
+            None => groups.push((vec![n], v)),
+        }
+    }
+    for (names, v) in groups {
+        let who = names.join(", ");
+        if let (Some(Value::Rrs(e)), Some(Value::Rrs(g))) = (v, &d.sut) {
+            let (missing, extra) = rr_delta(e, g);
+            let _ = writeln!(out, "      {who}: {} record(s); compared with levee:", e.len());
+            for m in missing {
+                let _ = writeln!(out, "        missing in levee: {m}");
+            }
+            for x in extra {
+                let _ = writeln!(out, "        extra in levee:   {x}");
+            }
+            continue;
+        }
+        let lines = value_lines(v);
+        if lines.len() == 1 {
+            let _ = writeln!(out, "      {who}: {}", lines[0]);
+        } else {
+            let _ = writeln!(out, "      {who}:");
+            for l in lines {
+                let _ = writeln!(out, "        {l}");
+            }
+        }
+    }
+    if matches!((&d.refs.first().map(|r| &r.1), &d.sut), (Some(Some(Value::Rrs(_))), Some(Value::Rrs(_)))) {
+        let _ = writeln!(out, "      levee: {} record(s)", if let Some(Value::Rrs(g)) = &d.sut { g.len() } else { 0 });
+        return;
+    }
+    let lines = value_lines(&d.sut);
+    if lines.len() == 1 {
+        let _ = writeln!(out, "      levee: {}", lines[0]);
+    } else {
+        let _ = writeln!(out, "      levee:");
+        for l in lines {
+            let _ = writeln!(out, "        {l}");
+        }
+    }
+}
+
+fn fmt_verdict(out: &mut String, suite: &str, v: &Verdict) {
+    let _ = writeln!(out, "  {suite}: {}", v.key);
+    let _ = writeln!(out, "    query: {}", v.line);
+    let _ = writeln!(out, "    reference response kind: {}", v.kinds.join(", "));
+    for d in &v.hard {
+        fmt_diff(out, d);
+    }
+}
+
+// ------------------------------------------------------------------------
+// the test
+// ------------------------------------------------------------------------
+
+#[test]
+fn golden_suites_match_the_references() {
+    let root = golden_root();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.join("responses.jsonl").is_file())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no golden suite with responses.jsonl under {}", root.display());
+    let known_path = root.join("known-differences.txt");
+    let known = load_known(&known_path);
+
+    let results: Vec<SuiteResult> = dirs.iter().map(|d| run_suite(d)).collect();
+
+    let known_for =
+        |suite: &str, key: &str| known.iter().find(|k| k.key == key && k.suite.as_deref().is_none_or(|s| s == suite));
+    let mut summary = String::new();
+    let mut unexpected = String::new();
+    let mut n_unexpected = 0;
+    for r in &results {
+        let hard = r.verdicts.iter().filter(|v| !v.hard.is_empty()).count();
+        let soft_only = r.verdicts.iter().filter(|v| v.hard.is_empty() && !v.soft.is_empty()).count();
+        let _ = writeln!(
+            summary,
+            "golden suite {}: {} exchanges checked, {} with hard differences, {} with soft differences only",
+            r.name,
+            r.verdicts.len(),
+            hard,
+            soft_only
+        );
+        for v in r.verdicts.iter().filter(|v| !v.hard.is_empty()) {
+            if let Some(k) = known_for(&r.name, &v.key) {
+                let facets: Vec<&str> = v.hard.iter().map(|d| d.facet).collect();
+                let _ = writeln!(
+                    summary,
+                    "  known difference: {}: {} on {} ({})",
+                    r.name,
+                    v.key,
+                    facets.join(", "),
+                    k.reason
+                );
+            } else {
+                n_unexpected += 1;
+                fmt_verdict(&mut unexpected, &r.name, v);
+            }
+        }
+    }
+    let mut stale = String::new();
+    for k in &known {
+        let suites: Vec<&SuiteResult> =
+            results.iter().filter(|r| k.suite.as_deref().is_none_or(|s| s == r.name)).collect();
+        let still = suites.iter().any(|r| r.verdicts.iter().any(|v| v.key == k.key && !v.hard.is_empty()));
+        if !still {
+            let exists = suites.iter().any(|r| r.verdicts.iter().any(|v| v.key == k.key));
+            let _ = writeln!(
+                stale,
+                "  {}:{}: {}{} ({})",
+                known_path.display(),
+                k.line,
+                k.suite.as_ref().map(|s| format!("{s}:")).unwrap_or_default(),
+                k.key,
+                if exists { "no hard difference any more: remove the entry" } else { "no such exchange in any suite" },
+            );
+        }
+    }
+    if n_unexpected == 0 && stale.is_empty() {
+        println!("{summary}");
+    } else {
+        let mut msg = summary;
+        if n_unexpected > 0 {
+            let _ = writeln!(
+                msg,
+                "\n{n_unexpected} exchange(s) with hard differences from the references (expected values recorded from \
+                 Knot, NSD and BIND; fix levee, or, only for a deliberate difference, add `id[transport]  reason` to {}):\n{unexpected}",
+                known_path.display()
+            );
+        }
+        if !stale.is_empty() {
+            let _ = writeln!(msg, "\nstale entries in the known-differences list:\n{stale}");
+        }
+        panic!("{msg}");
+    }
+}

@@ -1,0 +1,17 @@
+//! levee's integration tests, in one test binary so they share one link
+//! step: `cargo test -p levee --test it`.
+//!
+//! * [`golden`]: levee answers the golden suites under `tests/golden/`
+//!   in-process and is compared with responses recorded from Knot DNS,
+//!   NSD and BIND, with the hard/soft rules of the shared conformance
+//!   harness.
+//!
+//! * [`server`]: the real binary on loopback (UDP, TCP, IPv6, pktinfo,
+//!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
+//! * [`cli`]: configuration errors naming the key, and `levee check-zone`
+//!   on broken and on valid zones.
+
+mod cli;
+mod golden;
+mod server;
+mod support;
