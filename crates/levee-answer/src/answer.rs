@@ -34,6 +34,7 @@ const MAX_PENDING: usize = 16;
 const MAX_PROOFS: usize = 8;
 const MAX_ADDED: usize = 32;
 
+#[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
 enum Step {
     Done,
     Next(NameBuf),

@@ -41,6 +41,7 @@ pub enum Malformed {
 
 /// The outcome of parsing.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
 pub enum Parsed {
     /// Send nothing.
     Drop,

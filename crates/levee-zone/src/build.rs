@@ -344,9 +344,8 @@ impl ZoneBuilder {
         if !(0..nodes[apex_final as usize].rrset_count as u32).any(|k| rrsets[(nodes[apex_final as usize].rrset_start + k) as usize].rtype == t::NS) {
             errors.push(Diagnostic { file: main_file.clone(), line: 0, message: format!("no NS records at the zone apex {}", name::to_text(&origin)), warning: false });
         }
-        for id in 0..nodes.len() {
-            let n = nodes[id];
-            let nm = name_at(nodes[id]);
+        for &n in &nodes {
+            let nm = name_at(n);
             let range = n.rrset_start as usize..(n.rrset_start + n.rrset_count as u32) as usize;
             for i in range.clone() {
                 let s = rrsets[i];
@@ -364,20 +363,20 @@ impl ZoneBuilder {
                 if n.has(nf::CNAME) && !matches!(s.rtype, t::CNAME | t::RRSIG | t::NSEC | t::KEY) {
                     errors.push(self.diag(f, l, format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)), false));
                 }
-                if s.rtype == t::NS && name::is_wildcard(&nm) {
+                if s.rtype == t::NS && name::is_wildcard(nm) {
                     warnings.push(self.diag(f, l, format!("NS records at wildcard name {}", owner()), true));
                 }
             }
             // Data below a cut that is not an address record, or below a DNAME.
             if n.has(nf::BELOW_DNAME) && n.rrset_count > 0 {
                 let (f, l) = first_line[n.rrset_start as usize];
-                warnings.push(self.diag(f, l, format!("{} is below a DNAME and is occluded", name::to_text(&nm)), true));
+                warnings.push(self.diag(f, l, format!("{} is below a DNAME and is occluded", name::to_text(nm)), true));
             } else if n.has(nf::BELOW_CUT) {
                 for i in range.clone() {
                     let s = rrsets[i];
                     if !matches!(s.rtype, t::A | t::AAAA) {
                         let (f, l) = first_line[i];
-                        warnings.push(self.diag(f, l, format!("{} {} is below a delegation and is occluded", name::to_text(&nm), rtype::type_to_text(s.rtype)), true));
+                        warnings.push(self.diag(f, l, format!("{} {} is below a delegation and is occluded", name::to_text(nm), rtype::type_to_text(s.rtype)), true));
                     }
                 }
             }
@@ -422,10 +421,10 @@ impl ZoneBuilder {
                         // Glue is required when the target is at or below this cut,
                         // and BIND also requires addresses for in-zone apex NS targets.
                         let cut = name_at(nodes[id]);
-                        let needs = n.has(nf::APEX) || name::is_subdomain(&lt, &cut);
+                        let needs = n.has(nf::APEX) || name::is_subdomain(&lt, cut);
                         if needs {
                             let (f, l) = first_line[i as usize];
-                            errors.push(self.diag(f, l, format!("missing glue: name server {} of {} has no A or AAAA record", name::to_text(target), name::to_text(&cut)), false));
+                            errors.push(self.diag(f, l, format!("missing glue: name server {} of {} has no A or AAAA record", name::to_text(target), name::to_text(cut)), false));
                         }
                     }
                 }
@@ -471,12 +470,7 @@ impl ZoneBuilder {
             for (id, node) in n3_nodes.iter().enumerate() {
                 let s = node.rrset_start as usize;
                 let e = s + node.rrset_count as usize;
-                let mut n3 = None;
-                for i in s..e {
-                    if rrsets[i].rtype == t::NSEC3 {
-                        n3 = Some(i);
-                    }
-                }
+                let n3 = (s..e).rev().find(|&i| rrsets[i].rtype == t::NSEC3);
                 if let Some(i) = n3 {
                     if let Some(j) = (s..e).find(|&j| rrsets[j].rtype == t::RRSIG) {
                         rrsets[i].sigs = j as u32;

@@ -46,6 +46,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next token's raw text.
+    #[allow(clippy::should_implement_trait)] // a fallible cursor, not an iterator
     pub fn next(&mut self) -> FResult<&'a [u8]> {
         self.next_tok().map(|t| t.0)
     }

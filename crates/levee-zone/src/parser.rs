@@ -463,7 +463,9 @@ pub fn show(n: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn parse_str(z: &str) -> (Vec<(String, u16, u32, Vec<u8>)>, Vec<Diagnostic>) {
+    type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
+
+    fn parse_str(z: &str) -> (Parsed, Vec<Diagnostic>) {
         let origin = name::from_text("example.", None).unwrap();
         let mut out = vec![];
         let mut diags = vec![];

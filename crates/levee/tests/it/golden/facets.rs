@@ -198,12 +198,11 @@ fn check_options(rdata: &[u8]) -> Result<(), String> {
         let len = u16::from_be_bytes([h[2], h[3]]) as usize;
         let d = rdata.get(p + 4..p + 4 + len).ok_or("FormError(option length)")?;
         match code {
-            10 => {
+            10
                 // client cookie 8 octets, server cookie empty or 8..=32
-                if len < 8 || (len > 8 && !(16..=40).contains(&len)) {
+                if (len < 8 || (len > 8 && !(16..=40).contains(&len))) => {
                     return Err("FormError(COOKIE length)".into());
                 }
-            }
             15 => {
                 if len < 2 {
                     return Err("FormError(EDE length)".into());
