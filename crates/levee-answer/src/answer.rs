@@ -69,7 +69,7 @@ pub(crate) struct Answerer<'z, 'w> {
 }
 
 impl<'z, 'w> Answerer<'z, 'w> {
-    pub(crate) fn new(w: Writer<'w>, zone: &'z Zone, q: &Query, _tcp: bool) -> Self {
+    pub(crate) fn new(w: Writer<'w>, zone: &'z Zone, q: &Query) -> Self {
         let start = w.mark();
         Answerer {
             w,
@@ -371,7 +371,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let wn = *zone.node(w);
         let owner = owner(cur, is_q);
         if wn.has(nf::EMPTY) {
-            self.wildcard_nodata(w, ce, lname);
+            self.wildcard_nodata(w, lname);
             return Step::Done;
         }
         if self.qtype == t::ANY {
@@ -398,7 +398,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                     self.wildcard_answer_proof(ce, lname);
                 }
             }
-            None => self.wildcard_nodata(w, ce, lname),
+            None => self.wildcard_nodata(w, lname),
         }
         Step::Done
     }
@@ -432,8 +432,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     /// A wildcard matched but has no data of the type (RFC 4035 §3.1.3.4,
     /// RFC 5155 §7.2.5).
-    fn wildcard_nodata(&mut self, w: NodeId, ce: NodeId, lname: &NameBuf) {
-        let _ = ce;
+    fn wildcard_nodata(&mut self, w: NodeId, lname: &NameBuf) {
         self.soa_authority();
         if !self.dnssec || self.tc {
             return;

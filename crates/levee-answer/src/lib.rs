@@ -35,3 +35,6 @@ pub mod respond;
 pub mod xfr;
 
 pub use respond::{respond, Config, Outcome, Request, Transport};
+
+#[cfg(test)]
+mod tests;

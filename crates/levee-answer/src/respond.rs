@@ -175,7 +175,7 @@ impl<'a> Responder<'a> {
         if w.start(q.header.id, flags, self.question()).is_err() {
             return Outcome::Drop;
         }
-        let mut a = Answerer::new(w, &entry.zone, q, self.req.transport == Transport::Tcp);
+        let mut a = Answerer::new(w, &entry.zone, q);
         a.run();
         let (mut w, rc, tc, aa, start) = a.into_parts();
         let mut f = w.flags() & !0xF;
