@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record golden responses from the reference servers (Knot, NSD, BIND).
 
-    python3 tests/golden/record.py SUITE_DIR [--shared /work/shared/conformance]
+    python3 tests/golden/record.py SUITE_DIR [--shared ../shared/conformance]
 
 SUITE_DIR holds `zones/` (zone files + manifest.json) and `queries/*.q`
 (plus an optional `queries/raw_packets.py`), in the format of the shared
@@ -96,7 +96,7 @@ def encode(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite_dir")
-    ap.add_argument("--shared", default="/work/shared/conformance",
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "conformance"),
                     help="the shared conformance harness (read only; copied to a temp dir)")
     ap.add_argument("--port-wait", type=float, default=180,
                     help="seconds to wait for ports 5410/5420/5430 if another harness run holds them")
