@@ -84,8 +84,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             init_logging(&cfg.log_level);
-            let builtin = cfg.zones_dir.is_none() && !cfg.zones.iter().any(|z| z.file.is_some()) && !from_file
-                || (cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none()));
+            // Without a configuration file and without zone files, serve the
+            // built-in example zones (the README's first command).
+            let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
             serve::run(cfg, builtin)
         }
         Command::CheckZone { origin, files } => check::run(origin.as_deref(), &files),

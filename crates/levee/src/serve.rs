@@ -121,6 +121,9 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
     }
     let nzones = set.len();
+    if nzones == 0 {
+        tracing::warn!("no zones to serve: every query will be refused");
+    }
     let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
     let acfg = Arc::new(answer_config(&cfg));
     let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };

@@ -128,3 +128,11 @@ fn version_flag() {
     assert!(out.status.success());
     assert!(text(&out).starts_with("levee "));
 }
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let c = levee_config::Config::from_file(&repo().join("examples/levee.toml")).expect("examples/levee.toml parses");
+    assert_eq!(c.listen.len(), 2);
+    assert!(c.zones_dir.as_ref().unwrap().ends_with("examples/zones"));
+    assert_eq!(c.zones[0].name, "example.com.");
+}
