@@ -132,6 +132,11 @@ impl<'a> Responder<'a> {
         if q.malformed.is_some() {
             return self.error(out, rcode::FORMERR, true);
         }
+        if q.tsig.is_some() {
+            // No TSIG keys are configured yet: every key is unknown
+            // (RFC 8945 §5.2.2: NOTAUTH, TSIG error BADKEY, unsigned).
+            return self.tsig_badkey(out);
+        }
         if let Some(e) = &q.edns {
             if e.version > 0 {
                 return self.error(out, rcode::BADVERS, true);
@@ -249,6 +254,44 @@ impl<'a> Responder<'a> {
             }
         }
         n
+    }
+
+    /// NOTAUTH with an unsigned TSIG record carrying BADKEY (RFC 8945 §5.2.2).
+    fn tsig_badkey(&self, out: &mut [u8]) -> Outcome {
+        let Some(ts) = self.q.tsig else { return Outcome::Drop };
+        let msg = self.req.msg;
+        let mut key = NameBuf::root();
+        let mut alg = NameBuf::root();
+        let Ok(_) = name::read_compressed(msg, ts.start, &mut key) else { return Outcome::Drop };
+        let Ok(p) = name::read_compressed(msg, ts.rdata, &mut alg) else { return Outcome::Drop };
+        // Time signed (6) and fudge (2) are echoed; MAC size and MAC follow.
+        let Some(time_fudge) = msg.get(p..p + 8) else { return Outcome::Drop };
+        let Some(mac_len) = msg.get(p + 8..p + 10).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize) else {
+            return Outcome::Drop;
+        };
+        let Some(orig_id) = msg.get(p + 10 + mac_len..p + 12 + mac_len) else { return Outcome::Drop };
+        let mut rd = [0u8; 255 + 18];
+        let mut n = 0;
+        for part in [alg.as_slice(), time_fudge, &[0, 0], orig_id, &17u16.to_be_bytes(), &[0, 0]] {
+            rd[n..n + part.len()].copy_from_slice(part);
+            n += part.len();
+        }
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
+        let flags = self.base_flags() | rcode::NOTAUTH;
+        if w.start(self.q.header.id, flags, self.question()).is_err() {
+            return Outcome::Drop;
+        }
+        if let Some(e) = &self.q.edns {
+            let mut opts = [0u8; 128];
+            let k = self.opt_options(e, &mut opts);
+            if w.opt(self.cfg.udp_payload, 0, e.flags & edns::FLAG_DO, &opts[..k], self.max_size).is_err() {
+                return Outcome::Drop;
+            }
+        }
+        if w.append_last(Section::Additional, &key, t::TSIG, c::ANY, 0, &rd[..n], self.max_size.max(512)).is_err() {
+            return Outcome::Drop;
+        }
+        Outcome::Reply(w.finish())
     }
 
     /// An error response: header, the question when it could be read, and

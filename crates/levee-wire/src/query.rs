@@ -37,6 +37,8 @@ pub enum Malformed {
     BadOption,
     /// A COOKIE option with an impossible length (RFC 7873 §5.2.2).
     BadCookie,
+    /// A TSIG record that is not the last record (RFC 8945 §5.1).
+    TsigNotLast,
 }
 
 /// The outcome of parsing.
@@ -72,6 +74,19 @@ pub struct Query {
     pub ixfr_serial: Option<u32>,
     /// Number of records in the answer section.
     pub answer_records: u16,
+    /// The TSIG record, if the query carries one (it is the last record).
+    pub tsig: Option<Tsig>,
+}
+
+/// Where a query's TSIG record is (RFC 8945 §4.2): offsets into the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tsig {
+    /// Start of the record (its owner name, the key name).
+    pub start: usize,
+    /// Start of the RDATA.
+    pub rdata: usize,
+    /// End of the record.
+    pub end: usize,
 }
 
 impl Query {
@@ -105,6 +120,7 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
         malformed: None,
         ixfr_serial: None,
         answer_records: header.ancount,
+        tsig: None,
     };
     let mut pos = HEADER_LEN;
     match header.qdcount {
@@ -147,13 +163,19 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
         }
     }
 
-    // Additional: find the OPT record.
-    for _ in 0..header.arcount {
+    // Additional: find the OPT record and a TSIG record.
+    for i in 0..header.arcount {
         let Some(rr) = read_rr_header(msg, pos) else {
             q.malformed.get_or_insert(Malformed::TruncatedRecord);
             return Parsed::Query(q);
         };
-        if rr.rtype == t::OPT {
+        if rr.rtype == t::TSIG {
+            if i + 1 != header.arcount {
+                q.malformed.get_or_insert(Malformed::TsigNotLast);
+            } else {
+                q.tsig = Some(Tsig { start: pos, rdata: rr.rdata_start, end: rr.end });
+            }
+        } else if rr.rtype == t::OPT {
             if q.edns.is_some() {
                 q.malformed.get_or_insert(Malformed::DuplicateOpt);
             } else if !rr.root_owner {

@@ -363,6 +363,32 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Appends one record with an uncompressed owner name after everything
+    /// else (TSIG, which must come last), using room up to `hard_limit`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_last(&mut self, section: Section, owner: &[u8], rtype: u16, class: u16, ttl: u32, rdata: &[u8], hard_limit: usize) -> Result<(), Full> {
+        let saved = self.limit;
+        self.limit = hard_limit.min(self.buf.len()).min(65535);
+        let m = self.mark();
+        let mut fixed = [0u8; 10];
+        fixed[0..2].copy_from_slice(&rtype.to_be_bytes());
+        fixed[2..4].copy_from_slice(&class.to_be_bytes());
+        fixed[4..8].copy_from_slice(&ttl.to_be_bytes());
+        fixed[8..10].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
+        let r = self.put(owner).and_then(|_| self.put(&fixed)).and_then(|_| self.put(rdata));
+        self.limit = saved;
+        match r {
+            Ok(()) => {
+                self.counts[section as usize] += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback(m);
+                Err(e)
+            }
+        }
+    }
+
     /// Copies raw octets (used for pre-rendered data).
     pub fn raw(&mut self, data: &[u8]) -> Result<(), Full> {
         self.put(data)
