@@ -373,16 +373,11 @@ fn generate(
     while i <= stop {
         line.clear();
         substitute(toks[2], i, &mut line)?;
-        for (k, tk) in toks[3..].iter().enumerate() {
+        // Like BIND, the expanded text is read again as plain tokens: the
+        // quotes of a quoted template do not survive.
+        for tk in &toks[3..] {
             line.push(b' ');
-            let quoted = e.tokens[3 + k].quoted;
-            if quoted {
-                line.push(b'"');
-            }
             substitute(tk, i, &mut line)?;
-            if quoted {
-                line.push(b'"');
-            }
         }
         line.push(b'\n');
         let mut lx = Lexer::new(&line);

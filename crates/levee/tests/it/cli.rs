@@ -136,3 +136,34 @@ fn the_example_configuration_is_valid() {
     assert!(c.zones_dir.as_ref().unwrap().ends_with("examples/zones"));
     assert_eq!(c.zones[0].name, "example.com.");
 }
+
+/// The records of a zone as (owner lowercased, type, TTL, RDATA), sorted.
+fn records(path: &std::path::Path, origin: &str) -> Vec<(Vec<u8>, u16, u32, Vec<u8>)> {
+    let o = levee_wire::name::from_text(origin, None).unwrap();
+    let built = levee_zone::load_file(path, &o).unwrap_or_else(|d| panic!("{d:?}"));
+    let z = &built.zone;
+    let mut v = Vec::new();
+    for (owner, rs) in z.all_rrsets() {
+        let s = z.rrset(rs);
+        for rd in z.rdatas(rs) {
+            v.push((owner.to_vec(), s.rtype, s.ttl, rd.to_vec()));
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn zone_features_read_like_bind() {
+    let dir = repo().join("tests/zone-parsing");
+    let ours = records(&dir.join("features.zone"), "features.test.");
+    let bind = records(&dir.join("features.bind.txt"), "features.test.");
+    assert!(ours.len() >= 30, "only {} records", ours.len());
+    let show = |v: &[(Vec<u8>, u16, u32, Vec<u8>)]| {
+        v.iter()
+            .map(|(o, t, ttl, rd)| levee_zone::text::record_to_text(o, *ttl, 1, *t, rd))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(show(&ours), show(&bind));
+}
