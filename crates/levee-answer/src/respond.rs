@@ -372,7 +372,7 @@ impl<'a> Responder<'a> {
             q.header.id,
             self.base_flags() | flag::AA,
             qbuf,
-            q.qtype,
+            (q.qtype, q.qclass),
             q.edns.as_ref().map(|e| (self.cfg.udp_payload, e.flags & edns::FLAG_DO)),
         ))
     }

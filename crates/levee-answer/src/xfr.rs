@@ -36,6 +36,7 @@ pub struct Transfer {
     flags: u16,
     qname: NameBuf,
     qtype: u16,
+    qclass: u16,
     /// (payload size, DO flag) when the query had OPT.
     opt: Option<(u16, u16)>,
     phase: Phase,
@@ -46,9 +47,10 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    /// A transfer of `zone` answering query `id` with header `flags`.
-    pub fn new(zone: Arc<Zone>, id: u16, flags: u16, qname: NameBuf, qtype: u16, opt: Option<(u16, u16)>) -> Self {
-        Transfer { zone, id, flags, qname, qtype, opt, phase: Phase::FirstSoa, node: 0, set: 0, rr: 0, first: true }
+    /// A transfer of `zone` answering query `id` with header `flags`; the
+    /// question (name, type, class) is echoed in the first message.
+    pub fn new(zone: Arc<Zone>, id: u16, flags: u16, qname: NameBuf, (qtype, qclass): (u16, u16), opt: Option<(u16, u16)>) -> Self {
+        Transfer { zone, id, flags, qname, qtype, qclass, opt, phase: Phase::FirstSoa, node: 0, set: 0, rr: 0, first: true }
     }
 
     /// The zone being transferred.
@@ -68,7 +70,7 @@ impl Transfer {
         let qs: &[u8] = if self.first {
             question[..ql].copy_from_slice(&self.qname);
             question[ql..ql + 2].copy_from_slice(&self.qtype.to_be_bytes());
-            question[ql + 2..ql + 4].copy_from_slice(&c::IN.to_be_bytes());
+            question[ql + 2..ql + 4].copy_from_slice(&self.qclass.to_be_bytes());
             &question[..ql + 4]
         } else {
             &[]

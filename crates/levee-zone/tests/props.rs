@@ -1,0 +1,176 @@
+//! Property test of the zone loader against the RDATA formatter: records
+//! rendered as zone-file text (owners absolute, relative or blank, TTL and
+//! class in either order, RDATA from `text::rdata_to_text`) load back as
+//! exactly those records.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use levee_wire::name::{self, MAX_NAME_LEN};
+use levee_wire::rtype::{self, t};
+use levee_zone::{text, Source};
+use proptest::prelude::*;
+
+/// (lowercased owner, type) → (TTL, set of RDATA).
+type Rrsets = BTreeMap<(Vec<u8>, u16), (u32, BTreeSet<Vec<u8>>)>;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// A label: any octets, with the ones special in zone files drawn often.
+fn label() -> impl Strategy<Value = Vec<u8>> {
+    let octet = prop_oneof![
+        3 => any::<u8>(),
+        2 => prop::sample::select(vec![b'.', b'\\', b'"', b'(', b')', b';', b'@', b'$', b'*', b'#', b' ', b'\n', 0, 0xFF]),
+        3 => prop::sample::select(vec![b'a', b'B', b'c', b'D', b'0', b'1', b'-']),
+    ];
+    prop_oneof![6 => prop::collection::vec(octet.clone(), 1..6), 1 => prop::collection::vec(octet, 1..=63)]
+}
+
+/// A wire name made of `prefix` labels followed by `suffix` (a wire name),
+/// leaving out the labels that would not fit in 255 octets.
+fn join(prefix: &[Vec<u8>], suffix: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in prefix {
+        if out.len() + 1 + l.len() + suffix.len() > MAX_NAME_LEN {
+            break;
+        }
+        out.push(l.len() as u8);
+        out.extend_from_slice(l);
+    }
+    out.extend_from_slice(suffix);
+    out
+}
+
+fn any_name() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(label(), 0..6).prop_map(|ls| join(&ls, &[0]))
+}
+
+fn txt_rdata() -> impl Strategy<Value = Vec<u8>> {
+    let s = prop_oneof![4 => prop::collection::vec(any::<u8>(), 0..40), 1 => prop::collection::vec(any::<u8>(), 0..=255)];
+    prop::collection::vec(s, 1..4).prop_map(|ss| {
+        let mut out = Vec::new();
+        for s in ss {
+            out.push(s.len() as u8);
+            out.extend_from_slice(&s);
+        }
+        out
+    })
+}
+
+/// A record type and RDATA. NS targets are outside the zone, so no glue is
+/// ever required.
+fn typed_rdata() -> impl Strategy<Value = (u16, Vec<u8>)> {
+    let outside = name::from_text("ns.ext.", None).unwrap().as_slice().to_vec();
+    prop_oneof![
+        any::<[u8; 4]>().prop_map(|a| (t::A, a.to_vec())),
+        any::<[u8; 16]>().prop_map(|a| (t::AAAA, a.to_vec())),
+        txt_rdata().prop_map(|d| (t::TXT, d)),
+        (any::<u16>(), any_name()).prop_map(|(p, n)| (t::MX, [p.to_be_bytes().as_slice(), &n].concat())),
+        prop::collection::vec(label(), 0..3).prop_map(move |ls| (t::NS, join(&ls, &outside))),
+    ]
+}
+
+/// How one record is written.
+#[derive(Clone, Debug)]
+struct Rec {
+    /// Index into the case's pool of owners.
+    owner: prop::sample::Index,
+    rtype: u16,
+    rdata: Vec<u8>,
+    ttl: u32,
+    /// 0: absolute owner, 1: relative owner, 2: blank owner when it repeats.
+    owner_form: u8,
+    /// 0: `TTL IN TYPE`, 1: `IN TTL TYPE`, 2: `TTL TYPE`.
+    field_order: u8,
+}
+
+fn rec() -> impl Strategy<Value = Rec> {
+    (any::<prop::sample::Index>(), typed_rdata(), any::<u32>(), 0u8..3, 0u8..3).prop_map(
+        |(owner, (rtype, rdata), ttl, owner_form, field_order)| Rec { owner, rtype, rdata, ttl, owner_form, field_order },
+    )
+}
+
+/// Presentation form of `owner` relative to `origin` (`@` for the apex).
+fn relative_text(owner: &[u8], origin: &[u8]) -> String {
+    if owner.len() == origin.len() {
+        return "@".into();
+    }
+    let prefix = &owner[..owner.len() - origin.len()];
+    let mut t = name::to_text(&[prefix, &[0][..]].concat());
+    t.pop(); // the root label's dot
+    t
+}
+
+fn line(out: &mut String, owner: &str, ttl: u32, rtype: u16, rdata: &[u8], order: u8) {
+    let ty = rtype::type_to_text(rtype);
+    let rd = text::rdata_to_text(rtype, rdata);
+    let fields = match order {
+        0 => format!("{ttl} IN {ty}"),
+        1 => format!("IN {ttl} {ty}"),
+        _ => format!("{ttl} {ty}"),
+    };
+    out.push_str(&format!("{owner} {fields} {rd}\n"));
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    #[test]
+    fn zone_text_round_trip(
+        origin in prop::sample::select(vec!["zone.test.", "Mixed.Case.Example.", "a\\.b.x\\032y."]),
+        pool in prop::collection::vec(prop::collection::vec(label(), 0..3), 1..6),
+        recs in prop::collection::vec(rec(), 0..30),
+    ) {
+        let origin = name::from_text(origin, None).unwrap().as_slice().to_vec();
+        let lorigin = name::to_lowercase(&origin).as_slice().to_vec();
+        let owners: Vec<Vec<u8>> = pool.iter().map(|p| join(p, &origin)).collect();
+
+        // The apex SOA and NS, then the random records; an RRset takes the
+        // TTL of its first record.
+        let soa = (t::SOA, name::from_text("ns.ext.", None).unwrap().as_slice().iter()
+            .chain(name::from_text("host.ext.", None).unwrap().as_slice())
+            .copied()
+            .chain([1u32, 2, 3, 4, 5].iter().flat_map(|v| v.to_be_bytes()))
+            .collect::<Vec<u8>>());
+        let ns = (t::NS, name::from_text("ns.ext.", None).unwrap().as_slice().to_vec());
+        let mut expected = Rrsets::new();
+        let mut zone = String::from("; generated by the zone_text_round_trip property test\n");
+        for (rt, rd) in [soa, ns] {
+            expected.entry((lorigin.clone(), rt)).or_insert((3600, BTreeSet::new())).1.insert(rd.clone());
+            line(&mut zone, &name::to_text(&origin), 3600, rt, &rd, 0);
+        }
+        let mut previous: Option<&[u8]> = Some(&origin);
+        for r in &recs {
+            let owner = &owners[r.owner.index(owners.len())];
+            let key = (name::to_lowercase(owner).as_slice().to_vec(), r.rtype);
+            let set = expected.entry(key).or_insert((r.ttl, BTreeSet::new()));
+            set.1.insert(r.rdata.clone());
+            let text = match r.owner_form {
+                2 if previous == Some(owner.as_slice()) => " ".to_string(),
+                1 => relative_text(owner, &origin),
+                _ => name::to_text(owner),
+            };
+            line(&mut zone, &text, set.0, r.rtype, &r.rdata, r.field_order);
+            previous = Some(owner);
+        }
+
+        let built = levee_zone::load(Source::Memory { name: "prop.zone", data: zone.as_bytes() }, &origin);
+        let built = match built {
+            Ok(b) => b,
+            Err(diags) => {
+                let msgs: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                return Err(TestCaseError::fail(format!("zone did not load: {msgs:?}\n{zone}")));
+            }
+        };
+        let z = &built.zone;
+        let mut got = Rrsets::new();
+        for (owner, id) in z.all_rrsets() {
+            let s = z.rrset(id);
+            let rdatas: BTreeSet<Vec<u8>> = z.rdatas(id).map(<[u8]>::to_vec).collect();
+            prop_assert_eq!(rdatas.len(), s.count as usize, "duplicate RDATA kept");
+            prop_assert!(got.insert((owner.to_vec(), s.rtype), (s.ttl, rdatas)).is_none(), "RRset listed twice");
+        }
+        prop_assert!(got == expected, "zone:\n{}\ngot: {:?}\nexpected: {:?}", zone, got, expected);
+    }
+}

@@ -1,0 +1,133 @@
+//! Fuzz target `packet`: arbitrary octets as a query, over UDP and over TCP,
+//! against a small zone set (levee's own golden zones, loaded once).
+//!
+//! `parse_query` and `respond` must never panic, and every response must
+//! be a message that `Message::parse` reads, with QR=1, the query's ID, at
+//! most one question (the query's own), and, over UDP, no more octets than
+//! the payload size in force. Zone transfers are pulled to the end and
+//! every message is checked the same way.
+
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, OnceLock};
+
+use levee_answer::{respond, Config, Outcome, Request, Transport};
+use levee_limit::cookie::Secrets;
+use levee_wire::header::{flag, HEADER_LEN};
+use levee_wire::message::Message;
+use levee_wire::name;
+use levee_wire::query::{parse_query, Parsed, Query};
+use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
+use libfuzzer_sys::fuzz_target;
+
+/// The zones (copies of `tests/golden/levee/zones/`) and whether
+/// 127.0.0.1 may transfer them.
+const ZONES: &[(&str, &str, bool)] = &[
+    ("lv.test.", include_str!("../zones/lv.test.zone"), true),
+    ("dnapex.test.", include_str!("../zones/dnapex.test.zone"), false),
+    ("sec.test.", include_str!("../zones/sec.test.zone"), true),
+    ("kid.sec.test.", include_str!("../zones/kid.sec.test.zone"), false),
+    ("n3.test.", include_str!("../zones/n3.test.zone"), true),
+    ("oo.test.", include_str!("../zones/oo.test.zone"), false),
+];
+
+/// The client address: allowed to transfer the zones marked so.
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Most messages pulled from one transfer (the zones need far fewer).
+const MAX_TRANSFER_MESSAGES: usize = 256;
+
+struct Setup {
+    zones: ZoneSet,
+    config: Config,
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let mut zones = ZoneSet::new();
+        for &(origin, text, xfr) in ZONES {
+            let o = name::from_text(origin, None).expect("zone name");
+            let built = levee_zone::load(Source::Memory { name: origin, data: text.as_bytes() }, &o)
+                .unwrap_or_else(|d| panic!("built-in zone {origin} does not load: {d:?}"));
+            let mut transfer = Acl::none();
+            if xfr {
+                transfer.push(CLIENT, 32);
+            }
+            zones.insert(ZoneEntry { zone: Arc::new(built.zone), transfer });
+        }
+        // Every optional feature on, so that every path is reachable.
+        let config = Config {
+            udp_payload: 1232,
+            nsid: Some(b"fuzz-nsid".to_vec()),
+            identity: Some(b"fuzz-identity".to_vec()),
+            version: Some(b"levee fuzz".to_vec()),
+            cookies: Some(Secrets { current: [7; 16], previous: Some([9; 16]) }),
+            tcp_keepalive: Some(300),
+        };
+        Setup { zones, config }
+    })
+}
+
+/// The largest UDP response allowed for this query.
+fn udp_limit(q: &Query, cfg: &Config) -> usize {
+    match &q.edns {
+        None => 512,
+        Some(e) => e.udp_size.max(512).min(cfg.udp_payload.max(512)) as usize,
+    }
+}
+
+/// Checks one response message to the query `query`. A transfer writes its
+/// own question (class IN, as it transfers class IN data), so only the
+/// name and type are compared there (`reply` false).
+fn check_response(query: &[u8], q: &Query, resp: &[u8], limit: usize, first: bool, reply: bool) {
+    assert!(resp.len() <= limit, "response of {} octets over the limit {limit}", resp.len());
+    let m = Message::parse(resp).unwrap_or_else(|e| panic!("response does not parse: {e}: {resp:02x?}"));
+    assert!(m.header.has(flag::QR), "QR not set");
+    assert_eq!(m.header.id, q.header.id, "ID not echoed");
+    assert!(m.question.len() <= 1, "more than one question");
+    if let Some(qs) = m.question.first() {
+        assert!(first, "question in a later transfer message");
+        assert!(q.has_question, "a question the query did not have");
+        // The question is echoed as received (RFC 1035 §4.1.2).
+        assert_eq!(qs.name.as_slice(), q.qname.as_slice());
+        assert_eq!(qs.qtype, q.qtype);
+        if reply {
+            assert_eq!(qs.qclass, q.qclass);
+            assert_eq!(&resp[HEADER_LEN..HEADER_LEN + q.question_len], &query[HEADER_LEN..HEADER_LEN + q.question_len]);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let s = setup();
+    let parsed = parse_query(data);
+    let mut out = vec![0u8; 65535];
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let req = Request { msg: data, client: CLIENT, transport, now: 1_767_225_600 };
+        let outcome = respond(&req, &s.zones, &s.config, &mut out);
+        let q = match (&parsed, &outcome) {
+            (_, Outcome::Drop) => continue,
+            (Parsed::Query(q), _) => q,
+            (Parsed::Drop, _) => panic!("a response to a query that parse_query drops"),
+        };
+        let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
+        match outcome {
+            Outcome::Drop => {}
+            Outcome::Reply(n) => check_response(data, q, &out[..n], limit, true, true),
+            Outcome::Transfer(mut x) => {
+                assert_eq!(transport, Transport::Tcp, "a transfer over UDP");
+                let mut first = true;
+                let mut messages = 0;
+                while let Some(n) = x.next_message(&mut out) {
+                    check_response(data, q, &out[..n], 65535, first, false);
+                    first = false;
+                    messages += 1;
+                    assert!(messages <= MAX_TRANSFER_MESSAGES, "transfer does not end");
+                }
+                assert!(messages >= 1, "empty transfer");
+            }
+        }
+    }
+});
