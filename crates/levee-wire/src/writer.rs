@@ -87,7 +87,7 @@ impl<'a> Writer<'a> {
         self.counts = [0; 3];
         if !question.is_empty() {
             let name_len = question.len() - 4;
-            self.register(HEADER_LEN, &question[..name_len]);
+            self.register(HEADER_LEN, &question[..name_len], name_len);
         }
         Ok(())
     }
@@ -169,11 +169,11 @@ impl<'a> Writer<'a> {
 
     //--- names
 
-    /// Remembers the label starts of a name written uncompressed at `at`
-    /// (up to its terminating root or pointer).
-    fn register(&mut self, at: usize, name: &[u8]) {
+    /// Remembers the label starts of `name[..upto]` written at `at`: the
+    /// whole name, or the labels written before a pointer to the rest.
+    fn register(&mut self, at: usize, name: &[u8], upto: usize) {
         let mut i = 0;
-        while i < name.len() && name[i] != 0 {
+        while i < upto && name[i] != 0 {
             let off = at + i;
             if off >= 0x4000 || self.ncomp >= COMP_MAX {
                 return;
@@ -230,30 +230,14 @@ impl<'a> Writer<'a> {
         while i < name.len() && name[i] != 0 {
             if let Some(ptr) = self.find(&name[i..]) {
                 self.put(&name[..i]).and_then(|_| self.put_u16(0xC000 | ptr)).inspect_err(|_| self.pos = start)?;
-                self.register_prefix(start, name, i);
+                self.register(start, name, i);
                 return Ok(());
             }
             i += 1 + name[i] as usize;
         }
         self.put(name)?;
-        self.register(start, name);
+        self.register(start, name, name.len());
         Ok(())
-    }
-
-    /// Registers the labels of `name[..upto]` written at `at` (followed by a
-    /// pointer to the rest).
-    fn register_prefix(&mut self, at: usize, name: &[u8], upto: usize) {
-        let mut i = 0;
-        while i < upto {
-            let off = at + i;
-            if off >= 0x4000 || self.ncomp >= COMP_MAX {
-                return;
-            }
-            self.comp_off[self.ncomp] = off as u16;
-            self.comp_len[self.ncomp] = (name.len() - i) as u8;
-            self.ncomp += 1;
-            i += 1 + name[i] as usize;
-        }
     }
 
     //--- records
@@ -263,6 +247,11 @@ impl<'a> Writer<'a> {
     pub fn rr(&mut self, section: Section, owner: Owner<'_>, rtype: u16, class: u16, ttl: u32, rdata: &[u8]) -> Result<(), Full> {
         let m = self.mark();
         let r = self.rr_inner(owner, rtype, class, ttl, rdata);
+        self.commit(section, m, r)
+    }
+
+    /// Counts a record written since `m`, or removes what was written.
+    fn commit(&mut self, section: Section, m: Mark, r: Result<(), Full>) -> Result<(), Full> {
         match r {
             Ok(()) => {
                 self.counts[section as usize] += 1;
@@ -351,16 +340,7 @@ impl<'a> Writer<'a> {
             self.put(options)
         })();
         self.limit = saved;
-        match r {
-            Ok(()) => {
-                self.counts[2] += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.rollback(m);
-                Err(e)
-            }
-        }
+        self.commit(Section::Additional, m, r)
     }
 
     /// Appends one record with an uncompressed owner name after everything
@@ -377,16 +357,7 @@ impl<'a> Writer<'a> {
         fixed[8..10].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
         let r = self.put(owner).and_then(|_| self.put(&fixed)).and_then(|_| self.put(rdata));
         self.limit = saved;
-        match r {
-            Ok(()) => {
-                self.counts[section as usize] += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.rollback(m);
-                Err(e)
-            }
-        }
+        self.commit(section, m, r)
     }
 
     /// Copies raw octets (used for pre-rendered data).
