@@ -489,7 +489,11 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let zone = self.zone;
         let soa = zone.soa();
         let rd = zone.first_rdata(soa);
-        let min = if rd.len() >= 4 { u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]]) } else { 0 };
+        let min = if rd.len() >= 4 {
+            u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]])
+        } else {
+            0
+        };
         let ttl = zone.rrset(soa).ttl.min(min);
         let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
         self.ok(r);

@@ -56,14 +56,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            udp_payload: 1232,
-            nsid: None,
-            identity: None,
-            version: None,
-            cookies: None,
-            tcp_keepalive: None,
-        }
+        Config { udp_payload: 1232, nsid: None, identity: None, version: None, cookies: None, tcp_keepalive: None }
     }
 }
 

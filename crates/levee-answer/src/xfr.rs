@@ -49,8 +49,28 @@ pub struct Transfer {
 impl Transfer {
     /// A transfer of `zone` answering query `id` with header `flags`; the
     /// question (name, type, class) is echoed in the first message.
-    pub fn new(zone: Arc<Zone>, id: u16, flags: u16, qname: NameBuf, (qtype, qclass): (u16, u16), opt: Option<(u16, u16)>) -> Self {
-        Transfer { zone, id, flags, qname, qtype, qclass, opt, phase: Phase::FirstSoa, node: 0, set: 0, rr: 0, first: true }
+    pub fn new(
+        zone: Arc<Zone>,
+        id: u16,
+        flags: u16,
+        qname: NameBuf,
+        (qtype, qclass): (u16, u16),
+        opt: Option<(u16, u16)>,
+    ) -> Self {
+        Transfer {
+            zone,
+            id,
+            flags,
+            qname,
+            qtype,
+            qclass,
+            opt,
+            phase: Phase::FirstSoa,
+            node: 0,
+            set: 0,
+            rr: 0,
+            first: true,
+        }
     }
 
     /// The zone being transferred.
@@ -87,7 +107,9 @@ impl Transfer {
                 Phase::FirstSoa | Phase::LastSoa => {
                     let soa = zone.soa();
                     let s = zone.rrset(soa);
-                    if w.rr(Section::Answer, Owner::Name(zone.apex()), t::SOA, c::IN, s.ttl, zone.first_rdata(soa)).is_err() {
+                    if w.rr(Section::Answer, Owner::Name(zone.apex()), t::SOA, c::IN, s.ttl, zone.first_rdata(soa))
+                        .is_err()
+                    {
                         break;
                     }
                     written += 1;

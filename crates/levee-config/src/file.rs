@@ -126,7 +126,9 @@ fn key_at(text: &str, offset: usize) -> String {
         .rev()
         .find_map(|l| {
             let l = l.trim();
-            l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")).or_else(|| l.strip_prefix('[').and_then(|r| r.strip_suffix(']')))
+            l.strip_prefix("[[")
+                .and_then(|r| r.strip_suffix("]]"))
+                .or_else(|| l.strip_prefix('[').and_then(|r| r.strip_suffix(']')))
         })
         .map(str::trim)
         .unwrap_or("");
@@ -141,7 +143,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
     if let Some(v) = spec.version {
         if v != 1 {
-            return Err(err("version".into(), format!("unsupported configuration version {v} (this levee reads version 1)")));
+            return Err(err(
+                "version".into(),
+                format!("unsupported configuration version {v} (this levee reads version 1)"),
+            ));
         }
     }
     let mut c = Config::default();
@@ -209,7 +214,13 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     c.cookies = CookieConfig {
         enabled: spec.cookies.enabled.unwrap_or(true),
-        secret: spec.cookies.secret.as_deref().map(parse_secret).transpose().map_err(|m| err("cookies.secret".into(), m))?,
+        secret: spec
+            .cookies
+            .secret
+            .as_deref()
+            .map(parse_secret)
+            .transpose()
+            .map_err(|m| err("cookies.secret".into(), m))?,
         previous_secret: spec
             .cookies
             .previous_secret

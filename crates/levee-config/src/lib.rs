@@ -204,11 +204,8 @@ impl Config {
     pub fn apply(&mut self, o: &Overrides) -> Result<(), ConfigError> {
         let err = |key: &str, message: String| ConfigError { place: "command line".into(), key: key.into(), message };
         if !o.listen.is_empty() {
-            self.listen = o
-                .listen
-                .iter()
-                .map(|l| parse_listen(l).map_err(|m| err("--listen", m)))
-                .collect::<Result<_, _>>()?;
+            self.listen =
+                o.listen.iter().map(|l| parse_listen(l).map_err(|m| err("--listen", m))).collect::<Result<_, _>>()?;
         }
         if let Some(d) = &o.zones_dir {
             self.zones_dir = Some(d.clone());
@@ -220,7 +217,8 @@ impl Config {
             self.threads = t;
         }
         for a in &o.allow_transfer {
-            let (zone, prefix) = a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
+            let (zone, prefix) =
+                a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
             let zone = normalize_zone_name(zone).map_err(|m| err("--allow-transfer", m))?;
             let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
             match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {

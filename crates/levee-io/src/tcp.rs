@@ -67,7 +67,12 @@ pub fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Accepts and serves connections until `stop` turns true.
-pub async fn serve<S: TcpService>(listener: std::net::TcpListener, svc: Arc<S>, limits: TcpLimits, mut stop: watch::Receiver<bool>) {
+pub async fn serve<S: TcpService>(
+    listener: std::net::TcpListener,
+    svc: Arc<S>,
+    limits: TcpLimits,
+    mut stop: watch::Receiver<bool>,
+) {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -97,7 +102,12 @@ pub async fn serve<S: TcpService>(listener: std::net::TcpListener, svc: Arc<S>, 
     }
 }
 
-async fn connection<S: TcpService>(mut sock: TcpStream, peer: SocketAddr, svc: Arc<S>, limits: TcpLimits) -> io::Result<()> {
+async fn connection<S: TcpService>(
+    mut sock: TcpStream,
+    peer: SocketAddr,
+    svc: Arc<S>,
+    limits: TcpLimits,
+) -> io::Result<()> {
     let _ = sock.set_nodelay(true);
     let mut out = vec![0u8; 2 + 65535];
     let mut query = vec![0u8; 65535];

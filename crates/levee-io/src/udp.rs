@@ -59,7 +59,13 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
     // SAFETY: `fd` is a valid socket owned by `s`; the option value points
     // to a live c_int of the size passed.
     let r = unsafe {
-        libc::setsockopt(fd, level, opt, &one as *const libc::c_int as *const libc::c_void, size_of::<libc::c_int>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            &one as *const libc::c_int as *const libc::c_void,
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
     };
     if r != 0 {
         return Err(io::Error::last_os_error());
@@ -143,7 +149,9 @@ pub fn run_worker<H: UdpHandler>(socket: Socket, mut handler: H, tx_size: usize,
         b.reset_rx();
         // SAFETY: `rx_hdr` holds BATCH initialised headers whose pointers
         // refer to live buffers in `b`; `fd` is a valid socket.
-        let n = unsafe { libc::recvmmsg(fd, b.rx_hdr.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
+        let n = unsafe {
+            libc::recvmmsg(fd, b.rx_hdr.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
+        };
         if n <= 0 {
             continue; // timeout, EINTR or a transient error: check the stop flag again
         }
@@ -169,7 +177,8 @@ pub fn run_worker<H: UdpHandler>(socket: Socket, mut handler: H, tx_size: usize,
             h.msg_namelen = sockaddr_len(client);
             h.msg_iov = &mut b.tx_iov[out];
             h.msg_iovlen = 1;
-            h.msg_control = if ctrl_len > 0 { b.tx_ctrl[out].as_mut_ptr() as *mut libc::c_void } else { std::ptr::null_mut() };
+            h.msg_control =
+                if ctrl_len > 0 { b.tx_ctrl[out].as_mut_ptr() as *mut libc::c_void } else { std::ptr::null_mut() };
             h.msg_controllen = ctrl_len as _;
             h.msg_flags = 0;
             out += 1;
@@ -265,7 +274,12 @@ fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
             // SAFETY: the family says this storage holds a sockaddr_in6.
             let sin6 = unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in6) };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(sin6.sin6_port), sin6.sin6_flowinfo, sin6.sin6_scope_id)))
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
         }
         _ => None,
     }
@@ -327,7 +341,10 @@ mod tests {
         let t = std::thread::spawn(move || run_worker(s, Echo, 512, st));
         let c = UdpSocket::bind(if target.contains(':') { "[::1]:0" } else { "127.0.0.1:0" }).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let dst: SocketAddr = format!("{}:{port}", if target.contains(':') { format!("[{target}]") } else { target.to_string() }).parse().unwrap();
+        let dst: SocketAddr =
+            format!("{}:{port}", if target.contains(':') { format!("[{target}]") } else { target.to_string() })
+                .parse()
+                .unwrap();
         c.send_to(b"drop", dst).unwrap();
         c.send_to(b"hello", dst).unwrap();
         let mut buf = [0u8; 64];

@@ -617,8 +617,15 @@ mod tests {
     fn canonical_order() {
         // RFC 4034 §6.1 example
         let names = [
-            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.",
-            "\\001.z.example.", "*.z.example.", "\\200.z.example.",
+            "example.",
+            "a.example.",
+            "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\001.z.example.",
+            "*.z.example.",
+            "\\200.z.example.",
         ];
         for w in names.windows(2) {
             assert_eq!(canonical_cmp(&n(w[0]), &n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
@@ -628,9 +635,22 @@ mod tests {
     #[test]
     fn canonical_key_orders_like_canonical_cmp() {
         let names = [
-            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.",
-            "\\000.z.example.", "\\001.z.example.", "\\001\\001.z.example.", "*.z.example.", "\\200.z.example.", ".",
-            "a\\000.example.", "a.", "aa.", "a\\001.",
+            "example.",
+            "a.example.",
+            "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\000.z.example.",
+            "\\001.z.example.",
+            "\\001\\001.z.example.",
+            "*.z.example.",
+            "\\200.z.example.",
+            ".",
+            "a\\000.example.",
+            "a.",
+            "aa.",
+            "a\\001.",
         ];
         for a in names {
             for b in names {

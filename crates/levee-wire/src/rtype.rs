@@ -320,7 +320,8 @@ pub fn decompress_on_receive(code: u16) -> bool {
 pub fn canonical_lowercase(code: u16) -> bool {
     matches!(
         code,
-        t::NS | t::MD
+        t::NS
+            | t::MD
             | t::MF
             | t::CNAME
             | t::SOA

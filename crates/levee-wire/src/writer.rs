@@ -244,7 +244,15 @@ impl<'a> Writer<'a> {
 
     /// Writes one record. Names in the RDATA of the RFC 1035 types are
     /// compressed. On [`Full`] nothing of the record remains.
-    pub fn rr(&mut self, section: Section, owner: Owner<'_>, rtype: u16, class: u16, ttl: u32, rdata: &[u8]) -> Result<(), Full> {
+    pub fn rr(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<(), Full> {
         let m = self.mark();
         let r = self.rr_inner(owner, rtype, class, ttl, rdata);
         self.commit(section, m, r)
@@ -326,7 +334,14 @@ impl<'a> Writer<'a> {
     /// Appends an OPT record in the additional section. It may use the room
     /// beyond the limit up to `hard_limit`, which is how the OPT always fits
     /// when the caller kept room for it.
-    pub fn opt(&mut self, udp_size: u16, ext_rcode: u8, flags: u16, options: &[u8], hard_limit: usize) -> Result<(), Full> {
+    pub fn opt(
+        &mut self,
+        udp_size: u16,
+        ext_rcode: u8,
+        flags: u16,
+        options: &[u8],
+        hard_limit: usize,
+    ) -> Result<(), Full> {
         let saved = self.limit;
         self.limit = hard_limit.min(self.buf.len()).min(65535);
         let m = self.mark();
@@ -346,7 +361,16 @@ impl<'a> Writer<'a> {
     /// Appends one record with an uncompressed owner name after everything
     /// else (TSIG, which must come last), using room up to `hard_limit`.
     #[allow(clippy::too_many_arguments)]
-    pub fn append_last(&mut self, section: Section, owner: &[u8], rtype: u16, class: u16, ttl: u32, rdata: &[u8], hard_limit: usize) -> Result<(), Full> {
+    pub fn append_last(
+        &mut self,
+        section: Section,
+        owner: &[u8],
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+        hard_limit: usize,
+    ) -> Result<(), Full> {
         let saved = self.limit;
         self.limit = hard_limit.min(self.buf.len()).min(65535);
         let m = self.mark();

@@ -72,7 +72,8 @@ fn colliding_labels() -> impl Strategy<Value = Vec<Vec<u8>>> {
 /// writer finds compression targets.
 fn pooled_name() -> impl Strategy<Value = Vec<u8>> {
     let lab = prop::sample::select(vec!["www", "WWW", "mail", "ns1", "a", "B", "example", "ExAmple", "com", "net"]);
-    prop::collection::vec(lab, 0..5).prop_map(|ls| wire_name(&ls.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>()))
+    prop::collection::vec(lab, 0..5)
+        .prop_map(|ls| wire_name(&ls.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>()))
 }
 
 /// Bytes for the decompressor: plenty of small lengths, pointers and zeros.
@@ -234,8 +235,9 @@ struct OptRr {
 }
 
 fn opt_rr() -> impl Strategy<Value = OptRr> {
-    (any::<u16>(), any::<u8>(), any::<u8>(), any::<u16>(), prop::collection::vec(edns_option(), 0..4))
-        .prop_map(|(udp_size, ext_rcode, version, flags, options)| OptRr { udp_size, ext_rcode, version, flags, options })
+    (any::<u16>(), any::<u8>(), any::<u8>(), any::<u16>(), prop::collection::vec(edns_option(), 0..4)).prop_map(
+        |(udp_size, ext_rcode, version, flags, options)| OptRr { udp_size, ext_rcode, version, flags, options },
+    )
 }
 
 /// Builds a query; returns the message and the OPT record it should decode to.

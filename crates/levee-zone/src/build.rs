@@ -139,7 +139,11 @@ impl ZoneBuilder {
             self.problems.push((
                 r.file,
                 r.line,
-                format!("record {} {} is outside the zone, ignored", name::to_text(r.owner), rtype::type_to_text(r.rtype)),
+                format!(
+                    "record {} {} is outside the zone, ignored",
+                    name::to_text(r.owner),
+                    rtype::type_to_text(r.rtype)
+                ),
                 true,
             ));
             return Ok(());
@@ -158,7 +162,16 @@ impl ZoneBuilder {
         let off = self.data.len() as u32;
         self.data.extend_from_slice(r.rdata);
         let is_n3 = r.rtype == t::NSEC3 || (r.rtype == t::RRSIG && covers == t::NSEC3);
-        let rec = |node| BRec { node, rtype: r.rtype, covers, ttl: r.ttl, off, len: r.rdata.len() as u16, file: r.file, line: r.line };
+        let rec = |node| BRec {
+            node,
+            rtype: r.rtype,
+            covers,
+            ttl: r.ttl,
+            off,
+            len: r.rdata.len() as u16,
+            file: r.file,
+            line: r.line,
+        };
         if is_n3 {
             let id = Self::intern(&mut self.n3_names, &mut self.n3_offs, &mut self.n3_index, &owner);
             self.n3_recs.push(rec(id));
@@ -237,7 +250,8 @@ impl ZoneBuilder {
             });
             zone_names.extend_from_slice(n);
         }
-        let name_at = |n: Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
+        let name_at =
+            |n: Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
 
         let mut rrsets: Vec<RRset> = Vec::with_capacity(recs.len());
         let mut data: Vec<u8> = Vec::with_capacity(self.data.len() + 2 * recs.len());
@@ -267,12 +281,12 @@ impl ZoneBuilder {
         }
 
         // 4. Tree flags, parents first (canonical order puts them first).
-        let lookup_final = |_nodes: &Vec<Node>, n: &[u8]| -> Option<u32> {
-            self.find_name(n).map(|old| new_id[old as usize])
-        };
+        let lookup_final =
+            |_nodes: &Vec<Node>, n: &[u8]| -> Option<u32> { self.find_name(n).map(|old| new_id[old as usize]) };
         for id in 0..nodes.len() {
             let nm = name_at(nodes[id]);
-            let sets = &rrsets[nodes[id].rrset_start as usize..(nodes[id].rrset_start + nodes[id].rrset_count as u32) as usize];
+            let sets = &rrsets
+                [nodes[id].rrset_start as usize..(nodes[id].rrset_start + nodes[id].rrset_count as u32) as usize];
             let mut f = 0u16;
             let has = |ty: u16| sets.iter().any(|s| s.rtype == ty);
             let apex = nm == origin.as_slice();
@@ -332,7 +346,12 @@ impl ZoneBuilder {
             }
         }
         let Some(soa) = soa else {
-            errors.push(Diagnostic { file: main_file.clone(), line: 0, message: format!("no SOA record at the zone apex {}", name::to_text(&origin)), warning: false });
+            errors.push(Diagnostic {
+                file: main_file.clone(),
+                line: 0,
+                message: format!("no SOA record at the zone apex {}", name::to_text(&origin)),
+                warning: false,
+            });
             diags.extend(errors);
             diags.extend(warnings);
             return Err(diags);
@@ -341,8 +360,15 @@ impl ZoneBuilder {
             let (f, l) = first_line[soa as usize];
             errors.push(self.diag(f, l, "more than one SOA record at the zone apex".into(), false));
         }
-        if !(0..nodes[apex_final as usize].rrset_count as u32).any(|k| rrsets[(nodes[apex_final as usize].rrset_start + k) as usize].rtype == t::NS) {
-            errors.push(Diagnostic { file: main_file.clone(), line: 0, message: format!("no NS records at the zone apex {}", name::to_text(&origin)), warning: false });
+        if !(0..nodes[apex_final as usize].rrset_count as u32)
+            .any(|k| rrsets[(nodes[apex_final as usize].rrset_start + k) as usize].rtype == t::NS)
+        {
+            errors.push(Diagnostic {
+                file: main_file.clone(),
+                line: 0,
+                message: format!("no NS records at the zone apex {}", name::to_text(&origin)),
+                warning: false,
+            });
         }
         for &n in &nodes {
             let nm = name_at(n);
@@ -352,7 +378,12 @@ impl ZoneBuilder {
                 let (f, l) = first_line[i];
                 let owner = || name::to_text(nm);
                 if s.rtype == t::SOA && !n.has(nf::APEX) {
-                    errors.push(self.diag(f, l, format!("SOA record at {}, which is not the zone apex", owner()), false));
+                    errors.push(self.diag(
+                        f,
+                        l,
+                        format!("SOA record at {}, which is not the zone apex", owner()),
+                        false,
+                    ));
                 }
                 if s.rtype == t::CNAME && s.count > 1 {
                     errors.push(self.diag(f, l, format!("more than one CNAME record at {}", owner()), false));
@@ -361,7 +392,12 @@ impl ZoneBuilder {
                     errors.push(self.diag(f, l, format!("more than one DNAME record at {}", owner()), false));
                 }
                 if n.has(nf::CNAME) && !matches!(s.rtype, t::CNAME | t::RRSIG | t::NSEC | t::KEY) {
-                    errors.push(self.diag(f, l, format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)), false));
+                    errors.push(self.diag(
+                        f,
+                        l,
+                        format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)),
+                        false,
+                    ));
                 }
                 if s.rtype == t::NS && name::is_wildcard(nm) {
                     warnings.push(self.diag(f, l, format!("NS records at wildcard name {}", owner()), true));
@@ -376,7 +412,16 @@ impl ZoneBuilder {
                     let s = rrsets[i];
                     if !matches!(s.rtype, t::A | t::AAAA) {
                         let (f, l) = first_line[i];
-                        warnings.push(self.diag(f, l, format!("{} {} is below a delegation and is occluded", name::to_text(nm), rtype::type_to_text(s.rtype)), true));
+                        warnings.push(self.diag(
+                            f,
+                            l,
+                            format!(
+                                "{} {} is below a delegation and is occluded",
+                                name::to_text(nm),
+                                rtype::type_to_text(s.rtype)
+                            ),
+                            true,
+                        ));
                     }
                 }
             }
@@ -410,7 +455,8 @@ impl ZoneBuilder {
                     let tid = lookup_final(&nodes, &lt);
                     let has_addr = tid.is_some_and(|tid| {
                         let tn = nodes[tid as usize];
-                        (tn.rrset_start..tn.rrset_start + tn.rrset_count as u32).any(|k| matches!(rrsets[k as usize].rtype, t::A | t::AAAA))
+                        (tn.rrset_start..tn.rrset_start + tn.rrset_count as u32)
+                            .any(|k| matches!(rrsets[k as usize].rtype, t::A | t::AAAA))
                     });
                     if let Some(tid) = tid {
                         if has_addr && !links[start..].contains(&tid) {
@@ -424,7 +470,16 @@ impl ZoneBuilder {
                         let needs = n.has(nf::APEX) || name::is_subdomain(&lt, cut);
                         if needs {
                             let (f, l) = first_line[i as usize];
-                            errors.push(self.diag(f, l, format!("missing glue: name server {} of {} has no A or AAAA record", name::to_text(target), name::to_text(cut)), false));
+                            errors.push(self.diag(
+                                f,
+                                l,
+                                format!(
+                                    "missing glue: name server {} of {} has no A or AAAA record",
+                                    name::to_text(target),
+                                    name::to_text(cut)
+                                ),
+                                false,
+                            ));
                         }
                     }
                 }
@@ -446,7 +501,12 @@ impl ZoneBuilder {
                         return None;
                     }
                     let sl = rd[4] as usize;
-                    Some(Nsec3Param { alg: rd[0], flags: rd[1], iterations: u16::from_be_bytes([rd[2], rd[3]]), salt: rd.get(5..5 + sl)?.to_vec() })
+                    Some(Nsec3Param {
+                        alg: rd[0],
+                        flags: rd[1],
+                        iterations: u16::from_be_bytes([rd[2], rd[3]]),
+                        salt: rd.get(5..5 + sl)?.to_vec(),
+                    })
                 })
         };
         let mut n3_nodes: Vec<Node> = Vec::new();
@@ -457,16 +517,32 @@ impl ZoneBuilder {
             for id in 0..self.n3_offs.len() {
                 let (o, l) = self.n3_offs[id];
                 let nm = &self.n3_names[o as usize..o as usize + l as usize];
-                n3_nodes.push(Node { name_off: zone_names.len() as u32, name_len: l, labels: name::label_count(nm) as u8, flags: 0, rrset_start: 0, rrset_count: 0 });
+                n3_nodes.push(Node {
+                    name_off: zone_names.len() as u32,
+                    name_len: l,
+                    labels: name::label_count(nm) as u8,
+                    flags: 0,
+                    rrset_start: 0,
+                    rrset_count: 0,
+                });
                 zone_names.extend_from_slice(nm);
             }
-            group(&n3recs, &self.data, &mut rrsets, &mut data, &mut first_line, &mut records, &mut Vec::new(), |r, rs| {
-                let n = &mut n3_nodes[r.node as usize];
-                if n.rrset_count == 0 {
-                    n.rrset_start = rs;
-                }
-                n.rrset_count += 1;
-            });
+            group(
+                &n3recs,
+                &self.data,
+                &mut rrsets,
+                &mut data,
+                &mut first_line,
+                &mut records,
+                &mut Vec::new(),
+                |r, rs| {
+                    let n = &mut n3_nodes[r.node as usize];
+                    if n.rrset_count == 0 {
+                        n.rrset_start = rs;
+                    }
+                    n.rrset_count += 1;
+                },
+            );
             for (id, node) in n3_nodes.iter().enumerate() {
                 let s = node.rrset_start as usize;
                 let e = s + node.rrset_count as usize;
@@ -481,14 +557,27 @@ impl ZoneBuilder {
                     let parent_ok = name::parent(nm) == origin.as_slice();
                     let rd = &data[rrsets[i].data_off as usize + 2..(rrsets[i].data_off + rrsets[i].data_len) as usize];
                     let params_ok = nsec3param.as_ref().is_some_and(|p| {
-                        rd.len() >= 5 && rd[0] == p.alg && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
+                        rd.len() >= 5
+                            && rd[0] == p.alg
+                            && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations
+                            && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
                     });
-                    if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty() {
-                        n3_chain.push(Nsec3Entry { hash_off: n3_hashes.len() as u32, hash_len: h.len() as u8, node: id as u32 });
+                    if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty()
+                    {
+                        n3_chain.push(Nsec3Entry {
+                            hash_off: n3_hashes.len() as u32,
+                            hash_len: h.len() as u8,
+                            node: id as u32,
+                        });
                         n3_hashes.extend_from_slice(&h);
                     } else if !parent_ok {
                         let (f, l) = first_line[i];
-                        warnings.push(self.diag(f, l, format!("NSEC3 record at {} is not directly below the apex", name::to_text(nm)), true));
+                        warnings.push(self.diag(
+                            f,
+                            l,
+                            format!("NSEC3 record at {} is not directly below the apex", name::to_text(nm)),
+                            true,
+                        ));
                     }
                 }
             }
@@ -585,7 +674,12 @@ fn group(
                 continue;
             }
             if r.ttl != r0.ttl && !ttl_warned && r0.rtype != t::RRSIG {
-                problems.push((r.file, r.line, format!("TTL {} differs from the RRset's TTL {}; using {}", r.ttl, r0.ttl, r0.ttl), true));
+                problems.push((
+                    r.file,
+                    r.line,
+                    format!("TTL {} differs from the RRset's TTL {}; using {}", r.ttl, r0.ttl, r0.ttl),
+                    true,
+                ));
                 ttl_warned = true;
             }
             data.extend_from_slice(&r.len.to_be_bytes());

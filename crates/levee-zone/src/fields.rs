@@ -119,8 +119,7 @@ impl<'a> Fields<'a> {
 
 /// Parses a domain name relative to `origin`.
 pub fn parse_name(t: &[u8], origin: &[u8]) -> FResult<NameBuf> {
-    name::from_text_bytes(t, Some(origin))
-        .map_err(|e| format!("bad domain name '{}': {e}", String::from_utf8_lossy(t)))
+    name::from_text_bytes(t, Some(origin)).map_err(|e| format!("bad domain name '{}': {e}", String::from_utf8_lossy(t)))
 }
 
 /// An unsigned decimal number up to `max`.

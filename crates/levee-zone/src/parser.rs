@@ -502,7 +502,8 @@ mod tests {
 
     #[test]
     fn generate() {
-        let (r, d) = parse_str("$TTL 1h\n$GENERATE 1-3 host$ A 10.0.0.$\n$GENERATE 10-11/1 h${-9,3,d} CNAME x${0,2,x}\n");
+        let (r, d) =
+            parse_str("$TTL 1h\n$GENERATE 1-3 host$ A 10.0.0.$\n$GENERATE 10-11/1 h${-9,3,d} CNAME x${0,2,x}\n");
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(r.len(), 5);
         assert_eq!(r[2].0, "host3.example.");

@@ -47,7 +47,8 @@ fn any_name() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn txt_rdata() -> impl Strategy<Value = Vec<u8>> {
-    let s = prop_oneof![4 => prop::collection::vec(any::<u8>(), 0..40), 1 => prop::collection::vec(any::<u8>(), 0..=255)];
+    let s =
+        prop_oneof![4 => prop::collection::vec(any::<u8>(), 0..40), 1 => prop::collection::vec(any::<u8>(), 0..=255)];
     prop::collection::vec(s, 1..4).prop_map(|ss| {
         let mut out = Vec::new();
         for s in ss {
@@ -87,7 +88,14 @@ struct Rec {
 
 fn rec() -> impl Strategy<Value = Rec> {
     (any::<prop::sample::Index>(), typed_rdata(), any::<u32>(), 0u8..3, 0u8..3).prop_map(
-        |(owner, (rtype, rdata), ttl, owner_form, field_order)| Rec { owner, rtype, rdata, ttl, owner_form, field_order },
+        |(owner, (rtype, rdata), ttl, owner_form, field_order)| Rec {
+            owner,
+            rtype,
+            rdata,
+            ttl,
+            owner_form,
+            field_order,
+        },
     )
 }
 

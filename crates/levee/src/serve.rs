@@ -126,7 +126,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
     let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
     let acfg = Arc::new(answer_config(&cfg));
-    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    let threads =
+        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
 
     // Bind everything first, so an address problem stops the start.
     let mut udp_sockets = Vec::new();
@@ -167,12 +168,10 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         let worker = UdpWorker { zones: Cache::new(Arc::clone(&shared)), cfg: Arc::clone(&acfg) };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
-        let h = std::thread::Builder::new()
-            .name(format!("udp-{i}"))
-            .spawn(move || {
-                tracing::debug!(%addr, "UDP worker started");
-                udp::run_worker(sock, worker, tx, stop)
-            });
+        let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
+            tracing::debug!(%addr, "UDP worker started");
+            udp::run_worker(sock, worker, tx, stop)
+        });
         match h {
             Ok(h) => handles.push(h),
             Err(e) => {
@@ -182,7 +181,12 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
     }
 
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("levee-tcp").enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("levee-tcp")
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start the TCP runtime: {e}");

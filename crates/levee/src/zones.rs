@@ -80,7 +80,9 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     if cfg.zones_dir.is_none() && !use_builtin {
                         return Err(format!("zone {} has no file and there is no zones directory", z.name));
                     }
-                    if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin) {
+                    if let Some((_, text)) =
+                        BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin)
+                    {
                         out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::Builtin(text), acl });
                     } else if cfg.zones_dir.is_some() {
                         return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
@@ -92,7 +94,12 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
     if use_builtin {
         for (n, text) in BUILTIN {
             if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
-                let acl = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n)).map(|z| acl_of(&z.allow_transfer)).unwrap_or_default();
+                let acl = cfg
+                    .zones
+                    .iter()
+                    .find(|z| z.name.eq_ignore_ascii_case(n))
+                    .map(|z| acl_of(&z.allow_transfer))
+                    .unwrap_or_default();
                 out.push(ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl });
             }
         }
@@ -115,7 +122,10 @@ pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
     })?;
     let built = match &p.source {
         ZoneSource::File(f) => levee_zone::load_file(f, &origin)?,
-        ZoneSource::Builtin(text) => levee_zone::load(Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() }, &origin)?,
+        ZoneSource::Builtin(text) => levee_zone::load(
+            Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
+            &origin,
+        )?,
     };
     for w in &built.warnings {
         tracing::warn!("{w}");

@@ -30,7 +30,10 @@ fn broken_zones_are_reported_with_file_and_line() {
     }
     assert!(checked >= 20, "only {checked} broken zones checked");
     // Every zone file in the directory is listed in expected.txt.
-    let listed = std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "zone")).count();
+    let listed = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "zone"))
+        .count();
     assert_eq!(listed, checked, "expected.txt and the .zone files differ");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -117,7 +120,8 @@ fn config_errors_name_the_key() {
 
 #[test]
 fn missing_zones_dir_is_an_error() {
-    let out = levee().args(["serve", "--listen", "127.0.0.1:0", "--zones-dir", "/nonexistent/levee-zones"]).output().unwrap();
+    let out =
+        levee().args(["serve", "--listen", "127.0.0.1:0", "--zones-dir", "/nonexistent/levee-zones"]).output().unwrap();
     assert_ne!(out.status.code(), Some(0));
     assert!(text(&out).contains("/nonexistent/levee-zones"), "{}", text(&out));
 }
