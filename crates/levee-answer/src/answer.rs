@@ -564,9 +564,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let mut next_closer: Option<&[u8]> = None;
         loop {
             if let Some(m) = self.n3_match(n) {
-                if next_closer.is_some() || n != lname {
-                    self.put_n3(m);
-                }
+                self.put_n3(m);
                 if let Some(nc) = next_closer {
                     if let Some(cv) = self.n3_cover(nc) {
                         self.put_n3(cv);

@@ -9,7 +9,7 @@ use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
 use levee_wire::name::{self, NameBuf};
 use levee_wire::query::{parse_query, Parsed, Query};
 use levee_wire::rtype::{c, t};
-use levee_wire::writer::{Full, Owner, Section, Writer};
+use levee_wire::writer::{Owner, Section, Writer};
 use levee_zone::{Zone, ZoneSet};
 
 use crate::answer::Answerer;
@@ -389,10 +389,4 @@ impl<'a> Responder<'a> {
 /// RFC 1982 serial comparison: `a >= b`.
 pub fn serial_ge(a: u32, b: u32) -> bool {
     a == b || (a.wrapping_sub(b) as i32) > 0
-}
-
-impl From<Full> for Outcome {
-    fn from(_: Full) -> Self {
-        Outcome::Drop
-    }
 }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use levee_wire::name::{self, NameBuf};
+use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
 use crate::fields::{parse_name, parse_ttl, Fields};
@@ -449,14 +449,10 @@ fn substitute(tpl: &[u8], i: u64, out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
-/// Presentation text of a wire name (for messages).
-pub fn show(n: &[u8]) -> String {
-    name::to_text(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use levee_wire::name;
 
     type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
 

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use levee_wire::rtype::{self, t};
 
 use crate::codec;
-use crate::fields::{decode_text, parse_name, parse_number, push_charstr, FResult, Fields};
+use crate::fields::{decode_text, parse_name, parse_number, FResult, Fields};
 
 /// Parses the RDATA of a record of type `rtype` from `f` into `out`
 /// (cleared first). `scratch` is a reusable buffer for Base64/hex text.
@@ -627,11 +627,6 @@ fn loc_precision(cm: u64) -> u8 {
         exp += 1;
     }
     (mantissa as u8) << 4 | exp
-}
-
-/// Appends one character-string given as raw text (used by `$GENERATE`).
-pub fn charstr_from(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
-    push_charstr(t, out)
 }
 
 #[cfg(test)]
