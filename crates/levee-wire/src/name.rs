@@ -613,47 +613,32 @@ mod tests {
         assert!(from_text(&format!("{}.", "a".repeat(64)), None).is_err());
     }
 
+    /// The example of RFC 4034 §6.1, in canonical order.
+    const RFC4034_ORDER: [&str; 9] = [
+        "example.",
+        "a.example.",
+        "yljkjljk.a.example.",
+        "Z.a.example.",
+        "zABC.a.EXAMPLE.",
+        "z.example.",
+        "\\001.z.example.",
+        "*.z.example.",
+        "\\200.z.example.",
+    ];
+
     #[test]
     fn canonical_order() {
-        // RFC 4034 §6.1 example
-        let names = [
-            "example.",
-            "a.example.",
-            "yljkjljk.a.example.",
-            "Z.a.example.",
-            "zABC.a.EXAMPLE.",
-            "z.example.",
-            "\\001.z.example.",
-            "*.z.example.",
-            "\\200.z.example.",
-        ];
-        for w in names.windows(2) {
+        for w in RFC4034_ORDER.windows(2) {
             assert_eq!(canonical_cmp(&n(w[0]), &n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
         }
     }
 
     #[test]
     fn canonical_key_orders_like_canonical_cmp() {
-        let names = [
-            "example.",
-            "a.example.",
-            "yljkjljk.a.example.",
-            "Z.a.example.",
-            "zABC.a.EXAMPLE.",
-            "z.example.",
-            "\\000.z.example.",
-            "\\001.z.example.",
-            "\\001\\001.z.example.",
-            "*.z.example.",
-            "\\200.z.example.",
-            ".",
-            "a\\000.example.",
-            "a.",
-            "aa.",
-            "a\\001.",
-        ];
-        for a in names {
-            for b in names {
+        let more = ["\\000.z.example.", "\\001\\001.z.example.", ".", "a\\000.example.", "a.", "aa.", "a\\001."];
+        let names: Vec<&str> = RFC4034_ORDER.iter().chain(more.iter()).copied().collect();
+        for &a in &names {
+            for &b in &names {
                 let (na, nb) = (n(a), n(b));
                 let (mut ka, mut kb) = (Vec::new(), Vec::new());
                 canonical_key(&na, &mut ka);

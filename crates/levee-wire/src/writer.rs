@@ -342,20 +342,16 @@ impl<'a> Writer<'a> {
         options: &[u8],
         hard_limit: usize,
     ) -> Result<(), Full> {
-        let saved = self.limit;
-        self.limit = hard_limit.min(self.buf.len()).min(65535);
-        let m = self.mark();
-        let r = (|| {
-            self.put(&[0])?;
-            self.put_u16(crate::rtype::t::OPT)?;
-            self.put_u16(udp_size)?;
-            self.put(&[ext_rcode, 0])?;
-            self.put_u16(flags)?;
-            self.put_u16(options.len() as u16)?;
-            self.put(options)
-        })();
-        self.limit = saved;
-        self.commit(Section::Additional, m, r)
+        let ttl = (ext_rcode as u32) << 24 | flags as u32; // version 0
+        self.append_last(
+            Section::Additional,
+            crate::name::ROOT,
+            crate::rtype::t::OPT,
+            udp_size,
+            ttl,
+            options,
+            hard_limit,
+        )
     }
 
     /// Appends one record with an uncompressed owner name after everything
