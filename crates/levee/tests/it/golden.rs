@@ -56,8 +56,9 @@ fn read_json(path: &Path) -> Json {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd-length hex");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    let mut out = Vec::with_capacity(s.len() / 2);
+    levee_zone::codec::hex_decode(s.as_bytes(), &mut out).expect("hex");
+    out
 }
 
 // ------------------------------------------------------------------------
@@ -364,25 +365,22 @@ fn fmt_diff(out: &mut String, d: &Diff) {
             }
             continue;
         }
-        let lines = value_lines(v);
-        if lines.len() == 1 {
-            let _ = writeln!(out, "      {who}: {}", lines[0]);
-        } else {
-            let _ = writeln!(out, "      {who}:");
-            for l in lines {
-                let _ = writeln!(out, "        {l}");
-            }
-        }
+        write_value(out, &who, v);
     }
     if matches!((&d.refs.first().map(|r| &r.1), &d.sut), (Some(Some(Value::Rrs(_))), Some(Value::Rrs(_)))) {
         let _ = writeln!(out, "      levee: {} record(s)", if let Some(Value::Rrs(g)) = &d.sut { g.len() } else { 0 });
         return;
     }
-    let lines = value_lines(&d.sut);
+    write_value(out, "levee", &d.sut);
+}
+
+/// Writes `who: value` on one line, or the value's lines indented below.
+fn write_value(out: &mut String, who: &str, v: &Option<Value>) {
+    let lines = value_lines(v);
     if lines.len() == 1 {
-        let _ = writeln!(out, "      levee: {}", lines[0]);
+        let _ = writeln!(out, "      {who}: {}", lines[0]);
     } else {
-        let _ = writeln!(out, "      levee:");
+        let _ = writeln!(out, "      {who}:");
         for l in lines {
             let _ = writeln!(out, "        {l}");
         }
