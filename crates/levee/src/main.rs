@@ -7,6 +7,7 @@
 
 mod check;
 mod serve;
+mod stats;
 mod zones;
 
 use std::path::PathBuf;
