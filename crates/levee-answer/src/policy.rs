@@ -61,12 +61,16 @@ pub struct Overload {
     /// Full batches in a row that count as being behind.
     pub full_batches: u32,
     /// Milliseconds to stay in overload mode after the last sign of it.
+    /// Long, because shedding is what lets the worker keep up: leaving as
+    /// soon as the queue drains would only fall behind again and drop at
+    /// random in the kernel, while shedding wrongly costs little (an
+    /// unknown source's NXDOMAIN, which a resolver retries).
     pub hold_ms: u64,
 }
 
 impl Default for Overload {
     fn default() -> Self {
-        Overload { enabled: true, full_batches: 4, hold_ms: 1000 }
+        Overload { enabled: true, full_batches: 2, hold_ms: 5000 }
     }
 }
 
@@ -365,21 +369,21 @@ mod tests {
             assert_eq!(w.decide(resolver, &meta(Kind::Answer, 7)), Verdict::Send);
         }
         assert!(!w.overloaded());
-        // Full batches in a row: overloaded.
-        for t in 0..4 {
-            w.tick(2_000 + t, true, 0);
-        }
+        // One full batch is a burst, two in a row are a backlog.
+        w.tick(2_000, true, 0);
+        assert!(!w.overloaded());
+        w.tick(2_001, true, 0);
         assert!(w.overloaded());
         assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Error, 0)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Answer, 7)), Verdict::Send);
         assert_eq!(w.decide(resolver, &meta(Kind::NxDomain, 1)), Verdict::Send);
-        // Kernel drops also count, and the state holds for a second.
+        // Kernel drops also count, and the state holds for five seconds.
         w.tick(10_000, false, 5);
         assert!(w.overloaded());
-        w.tick(10_999, false, 0);
+        w.tick(14_999, false, 0);
         assert!(w.overloaded());
-        w.tick(11_000, false, 0);
+        w.tick(15_000, false, 0);
         assert!(!w.overloaded());
         assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Send);
         assert_eq!(w.stats().overload_dropped.load(Ordering::Relaxed), 2);
