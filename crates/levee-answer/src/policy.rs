@@ -266,7 +266,11 @@ struct Known {
 impl Known {
     fn new(n: usize, seed: u64) -> Self {
         let n = n.next_power_of_two();
-        Known { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1, seed }
+        let slots: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        for s in slots.iter() {
+            s.store(0, Ordering::Relaxed); // resident from the start, like the RRL table
+        }
+        Known { slots, mask: n - 1, seed }
     }
 
     fn hash(&self, ip: IpAddr) -> u64 {

@@ -5,7 +5,10 @@
 //! * one UDP worker thread per core and listen address, each with its own
 //!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with
 //!   `levee_answer::respond` on the current zone snapshot;
-//! * a small Tokio runtime for TCP (`levee_io::tcp`) and signals;
+//! * one TCP thread running the `mio` event loop of `levee_io::tcp` over
+//!   every listen address, with a fixed connection table;
+//! * a one-thread Tokio runtime for signals, reloads and the periodic
+//!   summaries of the flood defences (`stats`);
 //! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
 //!   it in; a zone that fails to load keeps its previous version.
 //!
@@ -243,8 +246,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
 
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("levee-tcp")
+        .worker_threads(1)
+        .thread_name("levee-rt")
         .enable_all()
         .build()
     {
@@ -264,14 +267,21 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         max_per_source: cfg.tcp_max_per_source,
     };
     let tcp_stats = Arc::new(TcpStats::default());
-    for l in tcp_listeners {
-        let svc = Arc::clone(&svc);
-        let rx = stop_rx.clone();
+    {
         let stats = Arc::clone(&tcp_stats);
-        rt.spawn(async move {
-            // The listener must be registered inside the runtime.
-            tcp::serve(l, svc, limits, stats, rx).await
+        let stop = Arc::clone(&stop);
+        let h = std::thread::Builder::new().name("tcp".into()).spawn(move || {
+            if let Err(e) = tcp::run(tcp_listeners, svc, limits, stats, stop) {
+                tracing::error!("TCP server stopped: {e}");
+            }
         });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                tracing::error!("cannot start the TCP thread: {e}");
+                return ExitCode::from(1);
+            }
+        }
     }
     rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = rrl_settings(&cfg) {
