@@ -116,6 +116,9 @@ pub struct PolicyStats {
     /// Responses by [`Kind`] (index = `Kind as usize` of
     /// `Answer, NoData, NxDomain, Referral, Error`).
     pub kinds: [AtomicU64; 5],
+    /// Responses by rcode (the low four bits; BADVERS and BADCOOKIE count
+    /// under their low bits, 0 and 7, together with NOERROR and NXRRSET).
+    pub rcodes: [AtomicU64; 16],
     /// Sent as written.
     pub sent: AtomicU64,
     /// Rate limited and slipped (TC=1 or BADCOOKIE).
@@ -207,6 +210,7 @@ impl WorkerPolicy {
     pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
         bump(&st.kinds[kind_index(meta.kind)], 1);
+        bump(&st.rcodes[(meta.rcode & 0xF) as usize], 1);
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;
         if meta.proof == Proof::Valid {

@@ -97,8 +97,8 @@ struct UdpWorker {
     epoch: std::time::Instant,
     /// Wall-clock seconds, read once per batch (cookie timestamps).
     now: u32,
-    /// Garbage dropped without an answer (too short, QR=1, unparseable).
-    dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// Datagrams dropped without an answer, by reason.
+    garbage: Arc<crate::stats::Garbage>,
 }
 
 impl UdpHandler for UdpWorker {
@@ -117,7 +117,7 @@ impl UdpHandler for UdpWorker {
                 Verdict::Drop => None,
             },
             Outcome::Drop | Outcome::Transfer(_) => {
-                levee_answer::policy::bump(&self.dropped, 1);
+                self.garbage.count(query);
                 None
             }
         }
@@ -218,7 +218,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     let policy = Arc::new(Policy::new(rrl_settings(&cfg), overload, u64::from_le_bytes(seed)));
     let epoch = std::time::Instant::now();
     let mut worker_stats = Vec::new();
-    let garbage = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let garbage = Arc::new(crate::stats::Garbage::default());
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
         let stats = Arc::new(PolicyStats::default());
         worker_stats.push(Arc::clone(&stats));
@@ -228,7 +228,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             policy: WorkerPolicy::new(Arc::clone(&policy), stats),
             epoch,
             now: now(),
-            dropped: Arc::clone(&garbage),
+            garbage: Arc::clone(&garbage),
         };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
