@@ -234,7 +234,7 @@ pub fn run<S: TcpService>(
         srv.now = srv.epoch.elapsed().as_millis() as u64;
         for ev in events.iter() {
             let t = ev.token();
-            if t.0 >= usize::MAX - srv.listeners.len() + 1 {
+            if t.0 > usize::MAX - srv.listeners.len() {
                 srv.accept(usize::MAX - t.0);
             } else {
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {

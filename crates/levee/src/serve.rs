@@ -27,7 +27,6 @@ use levee_answer::{respond, slip, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
-use levee_limit::rrl;
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
@@ -68,21 +67,6 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
         cookies: cfg.cookies.enabled.then_some(Secrets { current: secret, previous: cfg.cookies.previous_secret }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
     }
-}
-
-/// The rate limiter settings of a configuration (`None` = off).
-pub fn rrl_settings(cfg: &Config) -> Option<rrl::Settings> {
-    let r = &cfg.rate_limit;
-    r.enabled.then(|| rrl::Settings {
-        rates: [r.responses_per_second, r.nodata_per_second, r.nxdomain_per_second, r.referrals_per_second, r.errors_per_second],
-        burst: r.burst,
-        slip: r.slip,
-        ipv4_prefix: r.ipv4_prefix,
-        ipv6_prefix: r.ipv6_prefix,
-        log_only: r.log_only,
-        exempt: r.exempt.clone(),
-        table_size: r.table_size,
-    })
 }
 
 /// A monotonic millisecond clock shared by the policy stages.
@@ -215,7 +199,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     let mut seed = [0u8; 8];
     let _ = getrandom::getrandom(&mut seed);
     let overload = Overload { enabled: cfg.overload, ..Overload::default() };
-    let policy = Arc::new(Policy::new(rrl_settings(&cfg), overload, u64::from_le_bytes(seed)));
+    let policy = Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed)));
     let epoch = std::time::Instant::now();
     let mut worker_stats = Vec::new();
     let garbage = Arc::new(crate::stats::Garbage::default());
@@ -284,7 +268,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
     }
     rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
-    if let Some(r) = rrl_settings(&cfg) {
+    if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],
             slip = r.slip,
