@@ -39,7 +39,7 @@ pub mod policy;
 pub mod respond;
 pub mod xfr;
 
-pub use respond::{respond, slip, Config, Kind, Meta, Outcome, Proof, Request, Transport};
+pub use respond::{respond, slip, Config, Kind, Meta, Outcome, Proof, Request, Transport, NO_ZONE};
 
 #[cfg(test)]
 mod tests;

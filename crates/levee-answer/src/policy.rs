@@ -337,7 +337,7 @@ mod tests {
     }
 
     fn meta(kind: Kind, key: u64) -> Meta {
-        Meta { kind, rcode: 0, key, proof: Proof::None }
+        Meta { kind, rcode: 0, key, proof: Proof::None, ..Meta::default() }
     }
 
     fn worker(rrl: Option<rrl::Settings>) -> WorkerPolicy {

@@ -107,7 +107,16 @@ pub struct Meta {
     pub key: u64,
     /// What the query proved about its source.
     pub proof: Proof,
+    /// The query type (0 when the question could not be read), for the
+    /// statistics.
+    pub qtype: u16,
+    /// The statistics id of the zone that answered
+    /// ([`ZoneSet::stat_id`]); [`NO_ZONE`] when none did.
+    pub zone: u16,
 }
+
+/// [`Meta::zone`] of a response no zone answered (errors, CHAOS, REFUSED).
+pub const NO_ZONE: u16 = u16::MAX;
 
 /// What the driver should do.
 #[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
@@ -190,7 +199,7 @@ impl<'a> Responder<'a> {
     }
 
     fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
-        Meta { kind, rcode, key, proof: self.proof }
+        Meta { kind, rcode, key, proof: self.proof, qtype: self.q.qtype, zone: NO_ZONE }
     }
 
     fn question(&self) -> &'a [u8] {
@@ -274,6 +283,7 @@ impl<'a> Responder<'a> {
             rcode::NOERROR => self.meta(Kind::NoData, rc, zone_key),
             _ => self.meta(Kind::Error, rc, 0),
         };
+        let meta = Meta { zone: zones.stat_id(entry), ..meta };
         let mut f = w.flags() & !0xF;
         if !aa {
             f &= !flag::AA;

@@ -34,6 +34,9 @@ pub struct Spec {
     /// `[log]`.
     #[serde(default)]
     pub log: Log,
+    /// `[management]`.
+    #[serde(default)]
+    pub management: Management,
     /// `[[zone]]`.
     #[serde(default)]
     pub zone: Vec<Zone>,
@@ -57,6 +60,22 @@ pub struct Server {
     pub version: Option<String>,
     /// NSID.
     pub nsid: Option<String>,
+    /// User to run as after binding.
+    pub user: Option<String>,
+    /// Group to run as after binding.
+    pub group: Option<String>,
+}
+
+/// `[management]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Management {
+    /// On or off (default: on when `listen` is set).
+    pub enabled: Option<bool>,
+    /// Address of the HTTP listener.
+    pub listen: Option<String>,
+    /// Allow a non-loopback address.
+    pub allow_remote: Option<bool>,
 }
 
 /// `[tcp]`.
@@ -131,6 +150,8 @@ pub struct Cookies {
 pub struct Log {
     /// Level.
     pub level: Option<String>,
+    /// `text` or `json`.
+    pub format: Option<String>,
 }
 
 /// `[[zone]]`.
@@ -202,6 +223,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     let mut c = Config::default();
     let s = spec.server;
+    let (s_user, s_group) = (s.user.clone(), s.group.clone());
     if let Some(l) = s.listen {
         if l.is_empty() {
             return Err(err("server.listen".into(), "needs at least one address".into()));
@@ -300,6 +322,35 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
         c.log_level = l;
     }
+    c.log_format = match spec.log.format.as_deref() {
+        None | Some("text") => crate::LogFormat::Text,
+        Some("json") => crate::LogFormat::Json,
+        Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
+    };
+    let m = spec.management;
+    let listen =
+        m.listen.as_deref().map(|l| parse_listen(l).map_err(|e| err("management.listen".into(), e))).transpose()?;
+    c.management = match (m.enabled, listen) {
+        (Some(false), _) => None,
+        (None, None) => None,
+        (_, Some(a)) => Some(a),
+        (Some(true), None) => Some(crate::DEFAULT_MANAGEMENT.parse().expect("valid default")),
+    };
+    if let Some(a) = c.management {
+        if !a.ip().is_loopback() && !m.allow_remote.unwrap_or(false) {
+            return Err(err(
+                "management.listen".into(),
+                format!("{a} is not a loopback address; the API can reload zones without authentication: set management.allow-remote = true to accept it"),
+            ));
+        }
+    }
+    for (key, v) in [("server.user", &s_user), ("server.group", &s_group)] {
+        if v.as_deref() == Some("") {
+            return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
+        }
+    }
+    c.user = s_user;
+    c.group = s_group;
     for (i, z) in spec.zone.into_iter().enumerate() {
         let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
         if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
@@ -315,7 +366,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
 }
 
 /// Lowers `[rate-limit]` onto the defaults of [`rrl::Settings`].
-fn rate_limit(rl: RateLimit, err: &dyn Fn(String, String) -> ConfigError) -> Result<Option<rrl::Settings>, ConfigError> {
+fn rate_limit(
+    rl: RateLimit,
+    err: &dyn Fn(String, String) -> ConfigError,
+) -> Result<Option<rrl::Settings>, ConfigError> {
     let mut r = rrl::Settings::default();
     let classes = [
         ("responses-per-second", rl.responses_per_second, rrl::Class::Answer),
@@ -427,6 +481,34 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(e.key, "rate-limit.burst");
         let e = parse("[rate-limit]\nrate = 5\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("rate"), "{e}");
+    }
+
+    #[test]
+    fn operations() {
+        let c = parse(
+            "[management]\nlisten = \"127.0.0.1:5902\"\n[log]\nformat = \"json\"\n[server]\nuser = \"levee\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.management, Some("127.0.0.1:5902".parse().unwrap()));
+        assert_eq!(c.log_format, crate::LogFormat::Json);
+        assert_eq!((c.user.as_deref(), c.group.as_deref()), (Some("levee"), None));
+        assert_eq!(Config::default().management, None, "off by default");
+        let c = parse("[management]\nenabled = true\n", "t.toml").unwrap();
+        assert_eq!(c.management, Some(crate::DEFAULT_MANAGEMENT.parse().unwrap()));
+        assert_eq!(
+            parse("[management]\nenabled = false\nlisten = \"127.0.0.1:1\"\n", "t.toml").unwrap().management,
+            None
+        );
+        let e = parse("[management]\nlisten = \"192.0.2.1:8053\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "management.listen");
+        assert!(parse("[management]\nlisten = \"192.0.2.1:8053\"\nallow-remote = true\n", "t.toml").is_ok());
+        let e = parse("[log]\nformat = \"xml\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "log.format");
+        let e = parse("[management]\nport = 1\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("port"), "{e}");
+        let e = parse("[server]\nuser = \"\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "server.user");
     }
 
     #[test]

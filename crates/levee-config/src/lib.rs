@@ -17,6 +17,8 @@
 //! identity = "ns1.example.net" # id.server / hostname.bind; default: host name; "" = off
 //! version = "levee"            # version.bind / version.server; "" = off
 //! nsid = "ns1"                 # NSID (RFC 5001): text, "0x..." hex, "hostname"; default off
+//! user = "levee"               # after binding, run as this user (when started as root); default: stay
+//! group = "levee"              # default: the user's primary group
 //!
 //! [tcp]
 //! idle-timeout = 10            # seconds between queries
@@ -46,6 +48,12 @@
 //!
 //! [log]
 //! level = "info"               # error, warn, info, debug, trace
+//! format = "text"              # "text" or "json" (one JSON object per line)
+//!
+//! [management]                 # HTTP: /metrics, /api/*, the dashboard; off by default
+//! listen = "127.0.0.1:8053"    # setting it turns the listener on
+//! enabled = true               # default: true when listen is set; alone, listens on 127.0.0.1:8053
+//! allow-remote = false         # a non-loopback listen address is refused unless true
 //!
 //! [[zone]]
 //! name = "example.com."
@@ -68,6 +76,18 @@ pub mod file;
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
 /// Default listener when nothing is configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
+/// The management listener's address when it is enabled without one.
+pub const DEFAULT_MANAGEMENT: &str = "127.0.0.1:8053";
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// A configuration error, naming the key (or flag) that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +172,14 @@ pub struct Config {
     pub cookies: CookieConfig,
     /// Log level.
     pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The management listener (`None` = off, the default).
+    pub management: Option<SocketAddr>,
+    /// Run as this user after binding (`None` = do not change).
+    pub user: Option<String>,
+    /// Run as this group after binding (`None` = the user's primary group).
+    pub group: Option<String>,
 }
 
 /// The default version string.
@@ -179,6 +207,10 @@ impl Default for Config {
             overload: true,
             cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
             log_level: "info".into(),
+            log_format: LogFormat::Text,
+            management: None,
+            user: None,
+            group: None,
         }
     }
 }
@@ -204,6 +236,8 @@ pub struct Overrides {
     pub allow_transfer: Vec<String>,
     /// `--threads`.
     pub threads: Option<usize>,
+    /// `--management ADDR:PORT` (turns the management listener on).
+    pub management: Option<String>,
 }
 
 impl Config {
@@ -247,6 +281,9 @@ impl Config {
                 return Err(err("--threads", format!("{t} is more than 1024")));
             }
             self.threads = t;
+        }
+        if let Some(m) = &o.management {
+            self.management = Some(parse_listen(m).map_err(|m| err("--management", m))?);
         }
         for a in &o.allow_transfer {
             let (zone, prefix) =
@@ -325,10 +362,12 @@ mod tests {
             zones_dir: Some("z".into()),
             allow_transfer: vec!["sib-a.test.=127.0.0.1".into(), "sib-a.test=10.0.0.0/8".into()],
             threads: Some(3),
+            management: Some("127.0.0.1:5901".into()),
         })
         .unwrap();
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.threads, 3);
+        assert_eq!(c.management, Some("127.0.0.1:5901".parse().unwrap()));
         assert_eq!(c.zones.len(), 1);
         assert_eq!(c.zones[0].allow_transfer.len(), 2);
         let e = c.apply(&Overrides { listen: vec!["nope".into()], ..Default::default() }).unwrap_err();

@@ -8,6 +8,7 @@
 //!   `recvmmsg`/`sendmmsg` batches, replies sent from the query's
 //!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
 //!   `0.0.0.0` or `::` answers from the right address.
+//! * [`privs`]: dropping root after binding (user and group by name).
 //! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
@@ -18,5 +19,6 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod privs;
 pub mod tcp;
 pub mod udp;

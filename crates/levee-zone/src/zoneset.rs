@@ -74,6 +74,11 @@ pub struct ZoneEntry {
 #[derive(Default)]
 pub struct ZoneSet {
     entries: Vec<ZoneEntry>,
+    /// Statistics id of each entry (parallel to `entries`): by default its
+    /// position; the daemon gives each zone name an id that survives
+    /// reloads ([`ZoneSet::set_stat_ids`]) so per-zone counters stay
+    /// attached to the same zone.
+    stat_ids: Vec<u16>,
     index: HashTable<u32>,
     max_labels: usize,
 }
@@ -94,6 +99,7 @@ impl ZoneSet {
         }
         let id = self.entries.len() as u32;
         self.entries.push(entry);
+        self.stat_ids.push(id.min(u16::MAX as u32 - 1) as u16);
         let entries = &self.entries;
         self.index.insert_unique(hash_name(&apex), id, |&i| hash_name(entries[i as usize].zone.apex()));
     }
@@ -135,6 +141,29 @@ impl ZoneSet {
             return None;
         }
         self.find(name::parent(apex))
+    }
+
+    /// The statistics id of `entry`, an entry of this set (see
+    /// [`ZoneSet::set_stat_ids`]). Constant time: the entry's position is
+    /// its offset in the entry vector.
+    #[inline]
+    pub fn stat_id(&self, entry: &ZoneEntry) -> u16 {
+        let size = std::mem::size_of::<ZoneEntry>();
+        let off = (entry as *const ZoneEntry as usize).wrapping_sub(self.entries.as_ptr() as usize) / size;
+        self.stat_ids.get(off).copied().unwrap_or(u16::MAX)
+    }
+
+    /// Gives each zone a statistics id: `id(apex)` for each entry, in
+    /// order ([`ZoneSet::entries`]).
+    pub fn set_stat_ids(&mut self, mut id: impl FnMut(&[u8]) -> u16) {
+        for (i, e) in self.entries.iter().enumerate() {
+            self.stat_ids[i] = id(e.zone.apex());
+        }
+    }
+
+    /// The statistics ids, parallel to [`ZoneSet::entries`].
+    pub fn stat_ids(&self) -> &[u16] {
+        &self.stat_ids
     }
 
     /// All zones.

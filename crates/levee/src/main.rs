@@ -6,6 +6,11 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod control;
+mod counters;
+mod metrics;
+mod mgmt;
+mod notify;
 mod serve;
 mod stats;
 mod zones;
@@ -47,6 +52,10 @@ enum Command {
         /// UDP worker threads per address (default: one per CPU core).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+        /// Serve metrics, the JSON API and the dashboard over HTTP on
+        /// ADDR:PORT (e.g. 127.0.0.1:8053; overrides [management] listen).
+        #[arg(long, value_name = "ADDR:PORT")]
+        management: Option<String>,
     },
     /// Load and check zone files; print each problem as FILE:LINE: message.
     CheckZone {
@@ -59,21 +68,20 @@ enum Command {
     },
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, format: levee_config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEVEE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    let b = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false);
+    match format {
+        levee_config::LogFormat::Text => b.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        levee_config::LogFormat::Json => b.json().with_current_span(false).with_span_list(false).init(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen, zones_dir, allow_transfer, threads } => {
+        Command::Serve { config, listen, zones_dir, allow_transfer, threads, management } => {
             let from_file = config.is_some();
             let mut cfg = match &config {
                 Some(p) => match Config::from_file(p) {
@@ -85,12 +93,12 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads, management };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);
             }
-            init_logging(&cfg.log_level);
+            init_logging(&cfg.log_level, cfg.log_format);
             // Without a configuration file and without zone files, serve the
             // built-in example zones (the README's first command).
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());

@@ -7,8 +7,10 @@
 //!   `levee_answer::respond` on the current zone snapshot;
 //! * one TCP thread running the `mio` event loop of `levee_io::tcp` over
 //!   every listen address, with a fixed connection table;
-//! * a one-thread Tokio runtime for signals, reloads and the periodic
-//!   summaries of the flood defences (`stats`);
+//! * a one-thread Tokio runtime for signals, reloads, the periodic
+//!   summaries of the flood defences (`stats`) and the management
+//!   listener (`mgmt`: metrics, API, dashboard), which only reads the
+//!   per-thread counters (`counters`);
 //! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
 //!   it in; a zone that fails to load keeps its previous version.
 //!
@@ -32,6 +34,9 @@ use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
+use crate::control::{self, Ops};
+use crate::counters::{self, Counters};
+use crate::notify::notify;
 use crate::zones::{self, ZonePlan};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
@@ -83,23 +88,29 @@ struct UdpWorker {
     now: u32,
     /// Datagrams dropped without an answer, by reason.
     garbage: Arc<crate::stats::Garbage>,
+    /// This worker's query counters (operator surface).
+    counters: Arc<Counters>,
 }
 
 impl UdpHandler for UdpWorker {
     fn batch(&mut self, info: BatchInfo) {
         self.now = now();
         self.policy.tick(mono_ms(&self.epoch), info.full, info.dropped);
+        self.counters.received(info.received as u64, self.now as u64);
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
         match respond(&req, zones, &self.cfg, out) {
-            Outcome::Reply(n, meta) => match self.policy.decide(req.client, &meta) {
-                Verdict::Send => Some(n),
-                Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
-                Verdict::Drop => None,
-            },
+            Outcome::Reply(n, meta) => {
+                self.counters.count(&meta, req.client);
+                match self.policy.decide(req.client, &meta) {
+                    Verdict::Send => Some(n),
+                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
+                    Verdict::Drop => None,
+                }
+            }
             Outcome::Drop | Outcome::Transfer(_) => {
                 self.garbage.count(query);
                 None
@@ -113,6 +124,7 @@ struct TcpSvc {
     cfg: Arc<levee_answer::Config>,
     policy: Arc<Policy>,
     epoch: std::time::Instant,
+    counters: Arc<Counters>,
 }
 
 impl TcpService for TcpSvc {
@@ -124,8 +136,12 @@ impl TcpService for TcpSvc {
         // A TCP client has proven its address: the UDP overload stage
         // will keep serving it.
         self.policy.proven(req.client, mono_ms(&self.epoch));
+        self.counters.received(1, req.now as u64);
         match respond(&req, &zones, &self.cfg, out) {
-            Outcome::Reply(n, _) => TcpAnswer::Reply(n),
+            Outcome::Reply(n, meta) => {
+                self.counters.count(&meta, req.client);
+                TcpAnswer::Reply(n)
+            }
             Outcome::Drop => TcpAnswer::Close,
             Outcome::Transfer(t) => {
                 tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, "outgoing zone transfer");
@@ -148,7 +164,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (set, failed) = zones::load_all(&plans, None);
+    let (mut set, failed) = zones::load_all(&plans, None);
+    control::zone_ids().assign(&mut set);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
     }
@@ -193,6 +210,21 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
         bound.push(addr);
     }
+    let management = match cfg.management.map(std::net::TcpListener::bind).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                "cannot listen on {} (management): {e}",
+                cfg.management.map(|a| a.to_string()).unwrap_or_default()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    // Every socket is bound: give up root before anything else runs.
+    if let Err(e) = drop_privileges(&cfg) {
+        tracing::error!("{e}");
+        return ExitCode::from(1);
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
@@ -203,9 +235,12 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     let epoch = std::time::Instant::now();
     let mut worker_stats = Vec::new();
     let garbage = Arc::new(crate::stats::Garbage::default());
+    let mut counter_set = counters::Set::default();
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
         let stats = Arc::new(PolicyStats::default());
         worker_stats.push(Arc::clone(&stats));
+        let counters = Arc::new(Counters::default());
+        counter_set.udp.push(Arc::clone(&counters));
         let worker = UdpWorker {
             zones: Cache::new(Arc::clone(&shared)),
             cfg: Arc::clone(&acfg),
@@ -213,6 +248,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             epoch,
             now: now(),
             garbage: Arc::clone(&garbage),
+            counters,
         };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
@@ -242,7 +278,13 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let svc = Arc::new(TcpSvc { zones: Arc::clone(&shared), cfg: Arc::clone(&acfg), policy: Arc::clone(&policy), epoch });
+    let svc = Arc::new(TcpSvc {
+        zones: Arc::clone(&shared),
+        cfg: Arc::clone(&acfg),
+        policy: Arc::clone(&policy),
+        epoch,
+        counters: Arc::clone(&counter_set.tcp),
+    });
     let limits = TcpLimits {
         idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
         message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
@@ -267,6 +309,24 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             }
         }
     }
+    let ops = Arc::new(Ops {
+        cfg: cfg.clone(),
+        builtin,
+        zones: Arc::clone(&shared),
+        counters: counter_set,
+        policy: worker_stats.clone(),
+        garbage: Arc::clone(&garbage),
+        tcp: Arc::clone(&tcp_stats),
+        listen: bound.clone(),
+        threads,
+        started: control::unix_now(),
+    });
+    if let Some(l) = management {
+        if let Ok(a) = l.local_addr() {
+            tracing::info!(address = %a, "management listener on http://{a}/ (metrics: /metrics)");
+        }
+        rt.spawn(crate::mgmt::serve(l, Arc::clone(&ops), stop_rx.clone()));
+    }
     rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {
         tracing::info!(
@@ -282,6 +342,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
+    notify("READY=1");
 
     let cfg2 = cfg.clone();
     let shared2 = Arc::clone(&shared);
@@ -305,6 +366,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             }
         }
     });
+    notify("STOPPING=1");
     let _ = stop_tx.send(true);
     stop.store(true, Ordering::Relaxed);
     for h in handles {
@@ -315,18 +377,54 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Builds a new zone set beside the current one and swaps it in.
-pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
+/// Builds a new zone set beside the current one and swaps it in; returns
+/// the zones served and how many failed to load.
+pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
+    notify("RELOADING=1");
+    control::RELOADS.fetch_add(1, Ordering::Relaxed);
     let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
-            return;
+            control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
+            notify("READY=1");
+            return (shared.load().len(), 0);
         }
     };
     let old = shared.load_full();
-    let (set, failed) = zones::load_all(&plans, Some(&old));
+    let (mut set, failed) = zones::load_all(&plans, Some(&old));
+    control::zone_ids().assign(&mut set);
     let n = set.len();
     shared.store(Arc::new(set));
+    if failed > 0 {
+        control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
+    }
     tracing::info!(zones = n, failed, "reload done");
+    notify("READY=1");
+    (n, failed)
+}
+
+/// Becomes `[server] user`/`group` when configured (after binding). A
+/// configured user that cannot be taken stops the start: running as root
+/// by mistake is worse than not running.
+fn drop_privileges(cfg: &Config) -> Result<(), String> {
+    let Some(user) = &cfg.user else {
+        if cfg.group.is_some() {
+            return Err("server.group is set without server.user".into());
+        }
+        return Ok(());
+    };
+    let ids = levee_io::privs::resolve(user, cfg.group.as_deref()).map_err(|e| format!("server.user: {e}"))?;
+    if levee_io::privs::euid() != 0 {
+        if levee_io::privs::euid() == ids.uid {
+            return Ok(());
+        }
+        return Err(format!(
+            "server.user = {user:?}: levee must start as root to change user (running as uid {})",
+            levee_io::privs::euid()
+        ));
+    }
+    levee_io::privs::drop_to(ids).map_err(|e| format!("cannot drop privileges to {user}: {e}"))?;
+    tracing::info!(user = %user, uid = ids.uid, gid = ids.gid, "dropped root privileges");
+    Ok(())
 }
