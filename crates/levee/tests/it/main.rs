@@ -10,11 +10,15 @@
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
 //! * [`defences`]: response rate limiting and slip, cookies shared by
 //!   several nodes and rolled over, TCP exempt from the limits.
+//! * [`ops`]: the operator surface: exact `/metrics` counts for a known
+//!   sequence of queries, a strict Prometheus text-format checker, the
+//!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
 mod cli;
 mod defences;
 mod golden;
+mod ops;
 mod server;
 mod support;
