@@ -54,6 +54,11 @@ try {
     () => { const r = document.querySelector("#topzones tbody tr td"); return r && r.textContent === "attacked.test."; },
     null, { timeout: 15_000 });
   const top = await page.$$eval("#topzones tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  // All the traffic comes from 127.0.0.1: its /24 heads the top prefixes.
+  await page.waitForFunction(
+    () => { const r = document.querySelector("#topprefixes tbody tr td"); return r && r.textContent === "127.0.0.0/24"; },
+    null, { timeout: 15_000 });
+  const prefixes = await page.$$eval("#topprefixes tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   // It keeps updating without a reload: the figure changes over two seconds.
   const before = await page.evaluate(() => window.performance.now());
   const a = await page.textContent("#meta");
@@ -61,7 +66,7 @@ try {
   const b = await page.textContent("#meta");
   await page.waitForTimeout(3000); // let the chart fill a little
   await page.screenshot({ path: shot, fullPage: true });
-  console.log(`dashboard: QPS shown ${qps}; top zones ${JSON.stringify(top)}; sent ${sent} queries`);
+  console.log(`dashboard: QPS shown ${qps}; top zones ${JSON.stringify(top)}; top prefixes ${JSON.stringify(prefixes)}; sent ${sent} queries`);
   if (!(parseFloat(qps) > 0)) fail("QPS figure is zero");
   if (top[0][0] !== "attacked.test.") fail("attacked.test. is not the top NXDOMAIN zone");
   if (a === b) fail(`the page did not update (${a})`);

@@ -174,7 +174,7 @@ impl Ops {
                 })
             })
             .collect();
-        let top: Vec<Value> = counters::top_prefixes(&self.counters, 10)
+        let top: Vec<Value> = counters::top_prefixes(&self.counters, 10, unix_now().fract())
             .into_iter()
             .map(|(p, qps)| json!({ "prefix": p, "qps": qps }))
             .collect();
