@@ -342,7 +342,8 @@ pub fn top_prefixes(set: &Set, n: usize, into_second: f64) -> Vec<(String, u64)>
     for c in set.udp.iter().chain(std::iter::once(&set.tcp)) {
         c.top.collect(&mut m);
     }
-    let mut v: Vec<(u64, u64)> = m.into_iter().collect();
+    // A prefix seen once in the sample is noise (any spoofed source).
+    let mut v: Vec<(u64, u64)> = m.into_iter().filter(|&(_, c)| c >= 2).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(n);
     // With halving at the start of every second, a steady rate r of
