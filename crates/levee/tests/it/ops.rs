@@ -437,3 +437,41 @@ fn privileges_are_dropped_after_binding_port_53() {
     }
     assert!(n >= 4, "UDP workers, TCP and the runtime: {n} threads");
 }
+
+/// Under systemd (`Type=notify`) levee says READY=1 once it serves,
+/// RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM.
+#[test]
+fn sd_notify_readiness_reload_and_stop() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new("notify");
+    let sock_path = dir.path().join("notify.sock");
+    let rx = UnixDatagram::bind(&sock_path).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut child = crate::support::levee()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("LEVEE_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut next = || {
+        let mut buf = [0u8; 256];
+        let n = rx.recv(&mut buf).expect("a notification within 10 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let kill = |sig: &str| {
+        assert!(std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success())
+    };
+    assert_eq!(next(), "READY=1");
+    kill("HUP");
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), "READY=1");
+    kill("TERM");
+    assert_eq!(next(), "STOPPING=1");
+    assert!(child.wait().unwrap().success());
+}
