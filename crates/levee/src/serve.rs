@@ -341,15 +341,19 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
+    // Signal handlers before "ready": a supervisor may reload or stop the
+    // server as soon as it is told so.
+    let signals = {
+        let _rt = rt.enter();
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    };
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
     notify("READY=1");
 
     let cfg2 = cfg.clone();
     let shared2 = Arc::clone(&shared);
     rt.block_on(async move {
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-        else {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = signals else {
             tracing::error!("cannot install signal handlers");
             return;
         };

@@ -370,19 +370,34 @@ fn json_logs_on_request() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = child.stderr.take().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let _ = child.wait();
+    let err = child.stderr.take().unwrap();
+    // Read until the "ready" line (at most 20 s), then stop the server and
+    // read the rest.
     let mut text = String::new();
-    err.read_to_string(&mut text).unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(err));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        text.push_str(&l);
+        text.push('\n');
+        if l.contains("ready") || std::time::Instant::now() > deadline {
+            break;
+        }
+    }
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    for l in lines {
+        text.push_str(&l.unwrap());
+        text.push('\n');
+    }
+    let _ = child.wait();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() >= 3, "{text}");
+    assert!(lines.len() >= 4, "{text}");
     for l in &lines {
         let j: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
         assert!(j["level"].is_string() && j["timestamp"].is_string() && j["fields"]["message"].is_string(), "{l}");
     }
     assert!(text.contains("\"zone\":\"example.com.\""), "structured fields: {text}");
+    assert!(text.contains("stopped"), "{text}");
 }
 
 /// Started as root with `[server] user`, levee binds port 53 and then runs
@@ -454,7 +469,7 @@ fn sd_notify_readiness_reload_and_stop() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut next = || {
+    let next = || {
         let mut buf = [0u8; 256];
         let n = rx.recv(&mut buf).expect("a notification within 10 s");
         String::from_utf8_lossy(&buf[..n]).into_owned()
