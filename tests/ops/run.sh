@@ -4,7 +4,7 @@
 #     prometheus_client (check_metrics.py);
 #  2. the dashboard in headless Chromium while traffic flows
 #     (dashboard.mjs, playwright-core with Debian's /usr/bin/chromium);
-#     the screenshot goes to $OPS_OUT (default: a temporary directory).
+#     the screenshot goes to $OPS_OUT (default: /tmp/levee-ops-out).
 # Needs: chromium (apt), node + npm, python3-dnspython, prometheus_client (pip).
 # Ports: 127.0.0.1:5960 (DNS) and 127.0.0.1:5961 (management).
 set -euo pipefail
@@ -12,7 +12,8 @@ cd "$(dirname "$0")"
 HERE=$PWD
 LEVEE_BIN=${LEVEE_BIN:?set LEVEE_BIN to the levee binary}
 WORK=$(mktemp -d /tmp/levee-ops.XXXXXX)
-OUT=${OPS_OUT:-$WORK}
+OUT=${OPS_OUT:-/tmp/levee-ops-out}
+mkdir -p "$OUT"
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
