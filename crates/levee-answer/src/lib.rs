@@ -39,7 +39,9 @@ pub mod policy;
 pub mod respond;
 pub mod xfr;
 
-pub use respond::{respond, slip, Config, Kind, Meta, Outcome, Proof, Request, Transport, NO_ZONE};
+pub use respond::{
+    respond, respond_hinted, slip, Config, Hints, Kind, Meta, Outcome, Proof, Request, Transport, NO_ZONE,
+};
 
 #[cfg(test)]
 mod tests;

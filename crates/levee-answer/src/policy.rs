@@ -206,6 +206,12 @@ impl WorkerPolicy {
         self.now_ms < self.overloaded_until
     }
 
+    /// Whether an NXDOMAIN for `client` would be shed right now, so the
+    /// answer stage need not write it ([`crate::Hints::shed_negative`]).
+    pub fn sheds_negative(&self, client: IpAddr) -> bool {
+        self.overloaded() && !self.shared.known.is_known(client, (self.now_ms / 1000) as u32)
+    }
+
     /// Decides the fate of a UDP response described by `meta` for `client`.
     pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
@@ -382,6 +388,7 @@ mod tests {
         assert!(!w.overloaded());
         w.tick(2_001, true, 0);
         assert!(w.overloaded());
+        assert!(w.sheds_negative(bot) && !w.sheds_negative(resolver));
         assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Error, 0)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Answer, 7)), Verdict::Send);

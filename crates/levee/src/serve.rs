@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, slip, Outcome, Request, Transport};
+use levee_answer::{respond, respond_hinted, slip, Hints, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -102,7 +102,8 @@ impl UdpHandler for UdpWorker {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
-        match respond(&req, zones, &self.cfg, out) {
+        let hints = Hints { shed_negative: self.policy.sheds_negative(req.client) };
+        match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);
                 match self.policy.decide(req.client, &meta) {

@@ -380,7 +380,7 @@ fn json_logs_on_request() {
         let l = l.unwrap();
         text.push_str(&l);
         text.push('\n');
-        if l.contains("ready") || std::time::Instant::now() > deadline {
+        if (l.contains("\"message\":\"levee ") && l.contains(" ready\"")) || std::time::Instant::now() > deadline {
             break;
         }
     }
@@ -391,7 +391,7 @@ fn json_logs_on_request() {
     }
     let _ = child.wait();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() >= 4, "{text}");
+    assert!(lines.len() >= 4, "expected at least 4 log lines, got:\n{text}");
     for l in &lines {
         let j: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
         assert!(j["level"].is_string() && j["timestamp"].is_string() && j["fields"]["message"].is_string(), "{l}");
