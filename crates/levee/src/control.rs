@@ -26,6 +26,10 @@ pub static RELOADS: AtomicU64 = AtomicU64::new(0);
 /// Reloads in which at least one zone failed to load.
 pub static RELOAD_FAILURES: AtomicU64 = AtomicU64::new(0);
 
+/// Held while a reload builds and swaps a zone set, so a SIGHUP and an
+/// API reload never both build from the same old set and lose one's work.
+pub static RELOAD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The zone statistics ids of this process (see [`ZoneIds`]).
 pub fn zone_ids() -> &'static ZoneIds {
     static IDS: std::sync::OnceLock<ZoneIds> = std::sync::OnceLock::new();
@@ -233,6 +237,7 @@ fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
     let plans = crate::zones::plan(&ops.cfg, ops.builtin)?;
     let plan =
         plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
+    let _serial = RELOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     crate::notify::notify("RELOADING=1");
     let old = ops.zones.load_full();
     let (mut set, failed) = {

@@ -385,6 +385,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
 /// Builds a new zone set beside the current one and swaps it in; returns
 /// the zones served and how many failed to load.
 pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
+    let _serial = control::RELOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     notify("RELOADING=1");
     control::RELOADS.fetch_add(1, Ordering::Relaxed);
     let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {

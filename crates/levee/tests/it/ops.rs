@@ -230,7 +230,9 @@ fn line_checker_rejects_bad_expositions() {
 
 #[test]
 fn metrics_count_a_known_sequence_of_queries() {
-    let s = Server::start(&["--listen", "127.0.0.1:0", "--threads", "2", "--management", "127.0.0.1:0"]);
+    // Fixed ports of this module's range (5910-5919): with port 0 the UDP
+    // sockets pick a port the TCP listener may find taken.
+    let s = Server::start(&["--listen", "127.0.0.1:5910", "--threads", "2", "--management", "127.0.0.1:5911"]);
     let m = management(&s);
     let dns = s.addr;
     let rc = |msg: &[u8]| parse(msg).rcode();
@@ -359,7 +361,7 @@ fn json_logs_on_request() {
     std::fs::write(
         &cfg,
         format!(
-            "[server]\nlisten = [\"127.0.0.1:0\"]\n[[zone]]\nname = \"example.com.\"\nfile = \"{}\"\n[log]\nformat = \"json\"\n",
+            "[server]\nlisten = [\"127.0.0.1:5912\"]\n[[zone]]\nname = \"example.com.\"\nfile = \"{}\"\n[log]\nformat = \"json\"\n",
             crate::support::repo().join("examples/zones/example.com.zone").display()
         ),
     )
@@ -463,7 +465,7 @@ fn sd_notify_readiness_reload_and_stop() {
     let rx = UnixDatagram::bind(&sock_path).unwrap();
     rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut child = crate::support::levee()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:5913"])
         .env("NOTIFY_SOCKET", &sock_path)
         .env("LEVEE_LOG", "warn")
         .stderr(std::process::Stdio::null())
