@@ -8,6 +8,8 @@
 //!   `recvmmsg`/`sendmmsg` batches, replies sent from the query's
 //!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
 //!   `0.0.0.0` or `::` answers from the right address.
+//! * [`batch`]: safe `sendmmsg`/`recvmmsg`/`poll` on connected UDP sockets,
+//!   for clients such as the load generator.
 //! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
 //!   I/O timeouts and a connection cap.
 //!
@@ -17,5 +19,6 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod batch;
 pub mod tcp;
 pub mod udp;

@@ -1,4 +1,4 @@
-//! The `levee` binary: `serve` and `check-zone`.
+//! The `levee` binary: `serve`, `check-zone` and `perf`.
 //!
 //! See ARCHITECTURE.md at the repository root for how a packet travels
 //! through the crates, and `levee <command> --help` for the options.
@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod perf;
 mod serve;
 mod zones;
 
@@ -55,6 +56,13 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Load-test a DNS server: replay a dnsperf query file over UDP.
+    ///
+    /// Sends the queries of FILE (`name type` per line, dnsperf's format)
+    /// flat out or at --rate, from several sockets and threads, for
+    /// --duration, and reports QPS, latency percentiles, losses and rcodes.
+    /// Only loopback targets unless --allow-remote.
+    Perf(perf::Args),
 }
 
 fn init_logging(level: &str) {
@@ -95,5 +103,6 @@ fn main() -> ExitCode {
             serve::run(cfg, builtin)
         }
         Command::CheckZone { origin, files } => check::run(origin.as_deref(), &files),
+        Command::Perf(args) => perf::run(args),
     }
 }
