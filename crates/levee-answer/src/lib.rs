@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod cache;
 pub mod respond;
 pub mod xfr;
 

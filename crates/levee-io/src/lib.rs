@@ -10,6 +10,7 @@
 //!   `0.0.0.0` or `::` answers from the right address.
 //! * [`batch`]: safe `sendmmsg`/`recvmmsg`/`poll` on connected UDP sockets,
 //!   for clients such as the load generator.
+//! * [`alloc_count`]: a per-thread counting allocator for allocation tests.
 //! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
 //!   I/O timeouts and a connection cap.
 //!
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod alloc_count;
 pub mod batch;
 pub mod tcp;
 pub mod udp;

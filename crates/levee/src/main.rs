@@ -14,6 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// The test build counts allocations per thread (serve's allocation test).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: levee_io::alloc_count::Counting = levee_io::alloc_count::Counting;
 use levee_config::{Config, Overrides};
 
 /// levee: a flood-resistant authoritative DNS server.

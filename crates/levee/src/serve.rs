@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
+use levee_answer::cache::{self, Lookup, ResponseCache};
 use levee_answer::{respond, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService};
@@ -68,14 +69,36 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
 struct UdpWorker {
     zones: Cache<Shared, Arc<ZoneSet>>,
     cfg: Arc<levee_answer::Config>,
+    /// Rendered responses of plain queries (levee_answer::cache).
+    cache: ResponseCache<()>,
+}
+
+impl UdpWorker {
+    fn new(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> Self {
+        UdpWorker {
+            zones: Cache::new(Arc::clone(shared)),
+            cfg: Arc::clone(cfg),
+            cache: ResponseCache::new(cache::DEFAULT_SLOTS),
+        }
+    }
 }
 
 impl UdpHandler for UdpWorker {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
+        let key = match self.cache.lookup(zones, &self.cfg, query, out) {
+            Lookup::Hit(n, ()) => return Some(n),
+            Lookup::Miss(k) => Some(k),
+            Lookup::Bypass => None,
+        };
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: now() };
         match respond(&req, zones, &self.cfg, out) {
-            Outcome::Reply(n) => Some(n),
+            Outcome::Reply(n) => {
+                if let Some(k) = key {
+                    self.cache.insert(&k, &out[..n], ());
+                }
+                Some(n)
+            }
             Outcome::Drop | Outcome::Transfer(_) => None,
         }
     }
@@ -165,7 +188,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
-        let worker = UdpWorker { zones: Cache::new(Arc::clone(&shared)), cfg: Arc::clone(&acfg) };
+        let worker = UdpWorker::new(&shared, &acfg);
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
         let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -260,3 +283,6 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
     shared.store(Arc::new(set));
     tracing::info!(zones = n, failed, "reload done");
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! The UDP worker's per-query path allocates nothing in steady state.
+//!
+//! The test binary's global allocator counts allocations per thread
+//! (`levee_io::alloc_count`, installed in main.rs). Every query recorded in
+//! the golden suites (answers, referrals, NXDOMAIN, NODATA, wildcards,
+//! CNAME and DNAME chains, DNSSEC with DO and NSEC or NSEC3 proofs,
+//! truncation, malformed and odd queries, CHAOS, transfers over UDP) goes
+//! through `UdpWorker::handle`, the handler the UDP driver calls: a first
+//! pass on a fresh worker (cache misses: the full `respond` path and cache
+//! inserts) and a second pass (cache hits) must not allocate once a
+//! warm-up worker has run the same queries.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use levee_io::alloc_count::allocations;
+use levee_io::udp::UdpHandler;
+use levee_wire::name;
+use levee_zone::{Acl, ZoneEntry, ZoneSet};
+
+use super::{answer_config, Shared, UdpWorker};
+
+fn suite_dir(suite: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden").join(suite)
+}
+
+/// The suite's zones, each allowing transfers to 127.0.0.1 (so UDP IXFR
+/// takes its answering path too).
+fn zones(suite: &str) -> ZoneSet {
+    let dir = suite_dir(suite).join("zones");
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut set = ZoneSet::new();
+    for line in manifest.lines().filter(|l| l.contains("\"origin\"")) {
+        let field = |k: &str| line.split(&format!("\"{k}\":")).nth(1).unwrap().split('"').nth(1).unwrap().to_string();
+        let origin = name::from_text(&field("origin"), None).unwrap();
+        let built = levee_zone::load_file(&dir.join(field("file")), &origin).unwrap_or_else(|_| panic!("{line}"));
+        let mut acl = Acl::none();
+        acl.push("127.0.0.1".parse().unwrap(), 32);
+        set.insert(ZoneEntry { zone: Arc::new(built.zone), transfer: acl });
+    }
+    assert!(set.len() >= 5, "{suite}: only {} zones", set.len());
+    set
+}
+
+/// The recorded query octets of every exchange of the suite.
+fn queries(suite: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(suite_dir(suite).join("responses.jsonl")).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let hex = line.split("\"query\": \"").nth(1).unwrap().split('"').next().unwrap();
+        let mut q = Vec::new();
+        levee_zone::codec::hex_decode(hex.as_bytes(), &mut q).unwrap();
+        out.push(q);
+    }
+    assert!(out.len() > 250, "{suite}: only {} queries", out.len());
+    out
+}
+
+#[derive(Default, Debug)]
+struct Kinds {
+    replies: usize,
+    nxdomain: usize,
+    formerr: usize,
+    truncated: usize,
+    referrals: usize,
+    with_do: usize,
+}
+
+fn pass(w: &mut UdpWorker, qs: &[Vec<u8>], out: &mut [u8], kinds: &mut Kinds) {
+    let client: SocketAddr = "127.0.0.1:5800".parse().unwrap();
+    for q in qs {
+        let Some(n) = w.handle(q, client, out) else { continue };
+        let r = &out[..n];
+        kinds.replies += 1;
+        let (flags, an, ns) = (u16::from_be_bytes([r[2], r[3]]), r[7], r[9]);
+        match flags & 0xF {
+            3 => kinds.nxdomain += 1,
+            1 => kinds.formerr += 1,
+            0 if flags & 0x0400 == 0 && an == 0 && ns > 0 => kinds.referrals += 1,
+            _ => {}
+        }
+        kinds.truncated += (flags & 0x0200 != 0) as usize;
+        // An OPT record at the end of the query with DO set.
+        kinds.with_do +=
+            (q.len() > 23 && q[q.len() - 11..q.len() - 8] == [0, 0, 41] && q[q.len() - 4] & 0x80 != 0) as usize;
+    }
+}
+
+#[test]
+fn udp_query_path_does_not_allocate() {
+    for suite in ["public", "levee"] {
+        let shared: Shared = Arc::new(ArcSwap::from_pointee(zones(suite)));
+        let cfg = Arc::new(answer_config(&levee_config::Config::default()));
+        let qs = queries(suite);
+        let mut out = vec![0u8; cfg.udp_payload as usize];
+
+        // Warm-up: lazily initialised state (thread-locals, the snapshot
+        // cache) settles; it also tells which kinds the queries cover.
+        let mut kinds = Kinds::default();
+        let mut warm = UdpWorker::new(&shared, &cfg);
+        pass(&mut warm, &qs, &mut out, &mut kinds);
+        assert!(
+            kinds.nxdomain > 5 && kinds.formerr > 2 && kinds.truncated > 0 && kinds.referrals > 5 && kinds.with_do > 20,
+            "{suite}: the queries do not cover every kind: {kinds:?}"
+        );
+
+        let mut w = UdpWorker::new(&shared, &cfg);
+        let before = allocations();
+        pass(&mut w, &qs, &mut out, &mut Kinds::default());
+        let misses = allocations() - before;
+        let c1 = w.cache.counters();
+        let before = allocations();
+        pass(&mut w, &qs, &mut out, &mut Kinds::default());
+        let hits = allocations() - before;
+        let c2 = w.cache.counters();
+        assert!(c1.misses > 100 && c1.inserts > 100 && c1.bypassed > 10, "{suite}: {c1:?}");
+        assert!(c2.hits - c1.hits > 100, "{suite}: {c2:?}");
+        assert_eq!((misses, hits), (0, 0), "{suite}: allocations on the first (misses) and second (hits) pass");
+    }
+}
+
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    let v: Vec<u8> = Vec::with_capacity(10);
+    assert_eq!(allocations() - before, 1);
+    drop(v);
+}
