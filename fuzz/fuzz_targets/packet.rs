@@ -115,7 +115,7 @@ fuzz_target!(|data: &[u8]| {
         let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
         match outcome {
             Outcome::Drop => {}
-            Outcome::Reply(n) => check_response(data, q, &out[..n], limit, true, true),
+            Outcome::Reply(n, _) => check_response(data, q, &out[..n], limit, true, true),
             Outcome::Transfer(mut x) => {
                 assert_eq!(transport, Transport::Tcp, "a transfer over UDP");
                 let mut first = true;

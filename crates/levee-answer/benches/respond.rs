@@ -112,7 +112,7 @@ fn respond_kind(b: Bencher, kind: &str) {
     b.bench_local(|| {
         let req = Request { msg: black_box(&q), client: CLIENT, transport: Transport::Udp, now: 0 };
         match respond(&req, z, &cfg, &mut out) {
-            Outcome::Reply(n) => black_box(n),
+            Outcome::Reply(n, _) => black_box(n),
             _ => panic!("no reply"),
         }
     });
@@ -125,12 +125,12 @@ fn cache_hit(b: Bencher, kind: &str) {
     let z = zones();
     let cfg = Config::default();
     let mut out = vec![0u8; 1232];
-    let mut cache: ResponseCache<u64> = ResponseCache::new(DEFAULT_SLOTS);
+    let mut cache: ResponseCache<levee_answer::Meta> = ResponseCache::new(DEFAULT_SLOTS);
     let Lookup::Miss(k) = cache.lookup(z, &cfg, &q, &mut out) else { panic!("first lookup must miss") };
     let req = Request { msg: &q, client: CLIENT, transport: Transport::Udp, now: 0 };
-    let Outcome::Reply(n) = respond(&req, z, &cfg, &mut out) else { panic!("no reply") };
+    let Outcome::Reply(n, meta) = respond(&req, z, &cfg, &mut out) else { panic!("no reply") };
     let resp = out[..n].to_vec();
-    cache.insert(&k, &resp, 1);
+    cache.insert(&k, &resp, meta);
     b.bench_local(|| match cache.lookup(z, &cfg, black_box(&q), &mut out) {
         Lookup::Hit(n, m) => black_box((n, m)),
         _ => panic!("not a hit"),

@@ -8,6 +8,7 @@
 mod check;
 mod perf;
 mod serve;
+mod stats;
 mod zones;
 
 use std::path::PathBuf;

@@ -8,10 +8,13 @@
 //!
 //! * [`server`]: the real binary on loopback (UDP, TCP, IPv6, pktinfo,
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
+//! * [`defences`]: response rate limiting and slip, cookies shared by
+//!   several nodes and rolled over, TCP exempt from the limits.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
 mod cli;
+mod defences;
 mod golden;
 mod server;
 mod support;

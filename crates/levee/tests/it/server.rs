@@ -173,11 +173,17 @@ fn garbage_is_dropped_and_the_server_keeps_answering() {
 
 #[test]
 fn perf_replays_a_query_file_against_the_server() {
-    let s = Server::start(&["--listen", "127.0.0.1:0", "--threads", "1"]);
     let dir = TempDir::new("perf");
+    write_zone(&dir, 1);
+    // Rate limiting (on by default) would hold back 1000 answers to one source.
+    let cfg = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\nzones-dir = \"{}\"\n[rate-limit]\nenabled = false\n",
+        dir.path().display()
+    );
+    std::fs::write(dir.path().join("perf.toml"), cfg).unwrap();
+    let s = Server::start(&["--config", dir.path().join("perf.toml").to_str().unwrap()]);
     let file = dir.path().join("q.txt");
-    // The built-in examples: www.example.com exists, nope.example.com does not.
-    std::fs::write(&file, "www.example.com A\nnope.example.com A\n").unwrap();
+    std::fs::write(&file, "www.it.test A\nnope.it.test A\n").unwrap();
     let out = crate::support::levee()
         .args(["perf", "--quiet", "--json", "-s", "127.0.0.1", "-n", "1000", "-l", "20"])
         .args(["-p", &s.addr.port().to_string(), "-d", file.to_str().unwrap()])
