@@ -1,0 +1,33 @@
+#!/bin/bash
+# levee's adapter for the shared benchmark harness (../shared/bench):
+# copy it over servers/levee/start.sh in a writable copy of the harness.
+#
+#   cp -r ../shared/bench /tmp/benchh && cp bench/levee-start.sh /tmp/benchh/servers/levee/start.sh
+#
+# It serves every ZONEDIR/<zone>.zone on 127.0.0.1:PORT with THREADS UDP
+# workers, with response rate limiting and overload admission turned off:
+# the benchmark sends every query from 127.0.0.1, which the rate limiter
+# (on by default: 200 responses/s per /24) would rightly hold back, and the
+# harness runs NSD with `rrl-ratelimit: 0` for the same reason. The
+# response cache stays on (it is not a setting).
+. "$(dirname "$0")/../common.sh" "$@"
+LEVEE_BIN=${LEVEE_BIN:-levee}
+if ! command -v "$LEVEE_BIN" >/dev/null 2>&1; then
+  log "levee binary '$LEVEE_BIN' not found (set LEVEE_BIN=/path/to/levee); skipping"
+  exit 3
+fi
+cat >"$WORKDIR/levee.toml" <<CONF
+version = 1
+[server]
+listen = ["127.0.0.1:$PORT"]
+threads = $THREADS
+zones-dir = "$ZONEDIR"
+[rate-limit]
+enabled = false
+[overload]
+enabled = false
+CONF
+"$LEVEE_BIN" serve --config "$WORKDIR/levee.toml" </dev/null >"$LOG" 2>&1 &
+PID=$!
+wait_ready "$PID" || exit 1
+echo "$PID"
