@@ -74,7 +74,7 @@ def pin(pids, cpu):
 def perf_run(args, port, mix, rate=None):
     cmd = ["flock", LOCK, "taskset", "-c", "0", args.levee, "perf", "-s", "127.0.0.1", "-p", str(port),
            "-d", os.path.join(args.data, "queries", mix + ".txt"), "-l", str(args.duration),
-           "-q", str(args.outstanding), "--json", "--quiet"]
+           "-q", str(args.outstanding), "-c", str(args.sockets), "-t", str(args.timeout), "--json", "--quiet"]
     if rate:
         cmd += ["-Q", str(int(rate))]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 120)
@@ -133,7 +133,9 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="server worker threads (on one pinned core)")
-    ap.add_argument("--outstanding", type=int, default=256)
+    ap.add_argument("--outstanding", type=int, default=200, help="queries in flight (the harness runs dnsperf -q 200)")
+    ap.add_argument("--sockets", type=int, default=16, help="source ports (the harness runs dnsperf -c 16)")
+    ap.add_argument("--timeout", type=float, default=1.0, help="seconds until a query counts as lost")
     ap.add_argument("--port", type=int, default=5850)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()

@@ -38,13 +38,14 @@ pub struct Args {
     #[arg(long, short = 'T', default_value_t = 1)]
     threads: usize,
     /// Sockets (source ports) per thread.
-    #[arg(long, short = 'c', default_value_t = 8)]
+    #[arg(long, short = 'c', default_value_t = 16)]
     sockets: usize,
     /// Most queries in flight per thread.
-    #[arg(long, short = 'q', default_value_t = 256)]
+    #[arg(long, short = 'q', default_value_t = 200)]
     outstanding: usize,
-    /// Queries per sendmmsg call (at most 64).
-    #[arg(long, default_value_t = 32)]
+    /// Queries per sendmmsg call (at most 64). Bigger batches cost the
+    /// generator less, but bursts can overflow a server's socket buffer.
+    #[arg(long, default_value_t = 16)]
     batch: usize,
     /// Seconds after which an unanswered query counts as lost.
     #[arg(long, short = 't', default_value_t = 2.0, value_name = "SECONDS")]
