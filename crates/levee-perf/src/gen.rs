@@ -1,13 +1,15 @@
 //! The generator loop: one thread, several connected sockets, batched
 //! sends and receives, a window of outstanding queries.
 //!
-//! Each thread tags its queries with IDs taken in order from a ring of
-//! 65536 slots; a slot remembers when its query left and on which socket.
-//! A reply frees its slot; the oldest slots are expired as lost after the
-//! timeout. At most `outstanding` queries are in flight per thread and the
-//! ring never wraps over a live slot, so IDs are unique among the queries
-//! in flight.
+//! Each thread tags its queries with IDs taken from a FIFO of free IDs (so
+//! an ID is reused as late as possible, and a late reply rarely meets a new
+//! query with its ID); a slot per ID remembers when its query left and on
+//! which socket. A reply frees its slot; every millisecond the queries in
+//! flight (at most `outstanding`, kept in a compact list) older than the
+//! timeout are expired as lost. A lost query holds one place of the window
+//! until then, and nothing else: the generator never stalls on it.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +20,7 @@ use levee_io::batch::{client_socket, poll_readable, BatchReceiver, BatchSender, 
 use crate::hist::Histogram;
 use crate::queries::QuerySet;
 
-const RING: usize = 1 << 16;
+const IDS: usize = 1 << 16;
 /// Octets kept of each reply (only the header is read).
 const RX_SIZE: usize = 512;
 /// Longest query we send (a 255-octet name, fixed fields and an OPT).
@@ -86,6 +88,50 @@ struct Slot {
     /// Send time in ns since the thread's start, plus one; 0 = free.
     sent: u64,
     sock: u16,
+    /// Position in the in-flight list.
+    pos: u16,
+}
+
+/// The IDs: free ones in a FIFO, the ones in flight in a compact list.
+struct Ids {
+    slots: Vec<Slot>,
+    free: VecDeque<u16>,
+    inflight: Vec<u16>,
+}
+
+impl Ids {
+    fn new(window: usize) -> Self {
+        Ids {
+            slots: vec![Slot { sent: 0, sock: 0, pos: 0 }; IDS],
+            free: (0..IDS).map(|i| i as u16).collect(),
+            inflight: Vec::with_capacity(window),
+        }
+    }
+
+    fn take(&mut self, sent: u64, sock: u16) -> u16 {
+        let id = self.free.pop_front().expect("fewer than 65536 in flight");
+        self.slots[id as usize] = Slot { sent, sock, pos: self.inflight.len() as u16 };
+        self.inflight.push(id);
+        id
+    }
+
+    /// Gives back IDs taken for queries the kernel did not accept (newest first).
+    fn untake(&mut self, id: u16) {
+        self.release(id);
+        // Keep the FIFO order: these were never used.
+        let back = self.free.pop_back().expect("just released");
+        self.free.push_front(back);
+    }
+
+    fn release(&mut self, id: u16) {
+        let pos = self.slots[id as usize].pos as usize;
+        self.inflight.swap_remove(pos);
+        if let Some(&moved) = self.inflight.get(pos) {
+            self.slots[moved as usize].pos = pos as u16;
+        }
+        self.slots[id as usize].sent = 0;
+        self.free.push_back(id);
+    }
 }
 
 /// Runs one generator thread until its duration, count or `stop` ends it,
@@ -93,14 +139,14 @@ struct Slot {
 pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &AtomicBool) -> io::Result<ThreadStats> {
     let socks = (0..plan.sockets.max(1)).map(|_| client_socket(plan.target)).collect::<io::Result<Vec<UdpSocket>>>()?;
     let batch = plan.batch.clamp(1, MAX_BATCH);
-    let window = plan.outstanding.clamp(1, RING / 2);
+    let window = plan.outstanding.clamp(1, IDS / 2);
     let mut sender = BatchSender::new();
     let mut rx = BatchReceiver::new(MAX_BATCH, RX_SIZE);
     let mut tx = vec![[0u8; MAX_QUERY]; batch];
     let mut tx_len = [0usize; MAX_BATCH];
-    let mut slots = vec![Slot { sent: 0, sock: 0 }; RING];
-    let (mut head, mut tail) = (0usize, 0usize); // IDs handed out: [tail, head) may be live
-    let mut inflight = 0usize;
+    let mut ids = Ids::new(window);
+    let mut ids_of_batch = [0u16; MAX_BATCH];
+    let mut last_expiry = 0u64;
     let mut st = ThreadStats::default();
     let mut next_q = plan.first % queries.len();
     let mut next_sock = 0usize;
@@ -116,19 +162,21 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
             sending = false;
             st.send_time = Duration::from_nanos(now);
         }
-        // Expire the oldest queries.
-        while tail != head {
-            let s = &mut slots[tail % RING];
-            if s.sent != 0 {
-                if now.saturating_sub(s.sent - 1) < timeout {
-                    break;
+        // Expire the queries older than the timeout, once a millisecond.
+        if now - last_expiry >= 1_000_000 || !sending {
+            last_expiry = now;
+            let mut i = 0;
+            while i < ids.inflight.len() {
+                let id = ids.inflight[i];
+                if now.saturating_sub(ids.slots[id as usize].sent - 1) >= timeout {
+                    ids.release(id); // moves another ID into place i
+                    st.lost += 1;
+                } else {
+                    i += 1;
                 }
-                s.sent = 0;
-                st.lost += 1;
-                inflight -= 1;
             }
-            tail += 1;
         }
+        let inflight = ids.inflight.len();
         if !sending && inflight == 0 {
             break;
         }
@@ -137,7 +185,6 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
         let mut did = false;
         if sending {
             let mut budget = window.saturating_sub(inflight).min(batch);
-            budget = budget.min(RING - (head - tail));
             budget = budget.min((plan.max_queries - st.sent).min(batch as u64) as usize);
             if let Some(rate) = plan.rate {
                 let due = (rate * now as f64 / 1e9) as u64 + 1;
@@ -151,7 +198,8 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
                         next_q = 0;
                     }
                     buf[..q.len()].copy_from_slice(q);
-                    let id = ((head + k) % RING) as u16;
+                    let id = ids.take(0, 0);
+                    ids_of_batch[k] = id;
                     buf[..2].copy_from_slice(&id.to_be_bytes());
                     tx_len[k] = q.len();
                 }
@@ -164,17 +212,26 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
                 let stamp = start.elapsed().as_nanos() as u64 + 1;
                 match sender.send(&socks[si], &msgs[..budget]) {
                     Ok(n) => {
-                        for k in 0..n {
-                            slots[(head + k) % RING] = Slot { sent: stamp, sock: si as u16 };
+                        for &id in &ids_of_batch[..n] {
+                            let s = &mut ids.slots[id as usize];
+                            s.sent = stamp;
+                            s.sock = si as u16;
                         }
-                        // Unsent queries give their IDs back; the file position moves on anyway.
-                        head += n;
-                        inflight += n;
                         st.sent += n as u64;
                         did |= n > 0;
+                        // Unsent queries give their IDs back; the file position moves on anyway.
+                        for &id in ids_of_batch[n..budget].iter().rev() {
+                            ids.untake(id);
+                        }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => st.errors += 1,
+                    Err(e) => {
+                        if e.kind() != io::ErrorKind::WouldBlock {
+                            st.errors += 1;
+                        }
+                        for &id in ids_of_batch[..budget].iter().rev() {
+                            ids.untake(id);
+                        }
+                    }
                 }
             }
         }
@@ -200,15 +257,14 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
                         st.unexpected += 1;
                         continue;
                     }
-                    let id = u16::from_be_bytes([r[0], r[1]]) as usize;
-                    let slot = &mut slots[id];
+                    let id = u16::from_be_bytes([r[0], r[1]]);
+                    let slot = ids.slots[id as usize];
                     if slot.sent == 0 || slot.sock as usize != si {
                         st.unexpected += 1;
                         continue;
                     }
                     st.latency.record(t - slot.sent);
-                    slot.sent = 0;
-                    inflight -= 1;
+                    ids.release(id);
                     st.answered += 1;
                     st.rcodes[(r[3] & 0xF) as usize] += 1;
                     st.truncated += (r[2] & 0x02 != 0) as u64;
@@ -229,14 +285,15 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
             // Nothing to send (window full, rate reached, or draining) and
             // nothing received: wait for a reply or the next send slot.
             let wait_ms = match plan.rate {
-                Some(rate) if sending && inflight < window => {
+                Some(rate) if sending && ids.inflight.len() < window => {
                     let next = ((st.sent as f64) * 1e9 / rate) as u64;
                     (next.saturating_sub(now) / 1_000_000).min(10) as i32
                 }
                 _ => 1,
             };
-            if inflight > 0 || wait_ms > 0 {
-                let _ = poll_readable(&socks, wait_ms.max(if inflight > 0 { 1 } else { 0 }));
+            let busy = !ids.inflight.is_empty();
+            if busy || wait_ms > 0 {
+                let _ = poll_readable(&socks, wait_ms.max(busy as i32));
             }
         }
     }
@@ -247,4 +304,46 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
     live.answered.store(st.answered, Ordering::Relaxed);
     live.lost.store(st.lost, Ordering::Relaxed);
     Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_in_flight_never_blocks_or_shares_its_id() {
+        let mut ids = Ids::new(8);
+        let lost = ids.take(1, 0);
+        // Far more than 65536 other queries come and go meanwhile.
+        for i in 0..200_000u64 {
+            let id = ids.take(i + 2, 1);
+            assert_ne!(id, lost);
+            ids.release(id);
+        }
+        assert_eq!(ids.inflight, [lost]);
+        ids.release(lost);
+        assert!(ids.inflight.is_empty());
+        assert_eq!(ids.free.len(), IDS);
+    }
+
+    #[test]
+    fn ids_are_reused_in_fifo_order_and_untake_keeps_it() {
+        let mut ids = Ids::new(8);
+        let a = ids.take(1, 0);
+        let b = ids.take(1, 0);
+        let c = ids.take(1, 0);
+        // c and b were not sent after all: they are handed out again first.
+        ids.untake(c);
+        ids.untake(b);
+        assert_eq!(ids.take(1, 0), b);
+        assert_eq!(ids.take(1, 0), c);
+        // A released ID goes to the back of the queue.
+        ids.release(a);
+        assert_ne!(ids.take(1, 0), a);
+        assert_eq!(*ids.free.back().unwrap(), a);
+        // Positions stay consistent after swap-removes.
+        for (pos, &id) in ids.inflight.iter().enumerate() {
+            assert_eq!(ids.slots[id as usize].pos as usize, pos);
+        }
+    }
 }
