@@ -77,7 +77,7 @@ def perf_run(args, port, mix, rate=None):
            "-q", str(args.outstanding), "-c", str(args.sockets), "-t", str(args.timeout), "--json", "--quiet"]
     if rate:
         cmd += ["-Q", str(int(rate))]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 120)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 3600)  # includes waiting for the lock
     if r.returncode != 0:
         raise RuntimeError(f"levee perf failed: {r.stderr}")
     return json.loads(r.stdout)
@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--port", type=int, default=5850)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    # Stopped early: still stop the server under test (the finally in measure).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if not 5800 <= args.port <= 5899 and not 5300 <= args.port <= 5399:
         sys.exit("use a port in 5800-5899 (or the harness's 5300-5399)")
     zoneset = "tld1m" if args.mix.endswith("-1m") else "small"
