@@ -123,11 +123,28 @@ pub enum Outcome {
 /// Answers one query. `out` must hold at least 65535 octets for TCP (or
 /// the UDP payload size for UDP).
 pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8]) -> Outcome {
+    respond_hinted(req, zones, cfg, out, Hints::default())
+}
+
+/// What the driver already knows it will do with some responses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// An NXDOMAIN response will not be sent (the policy stage is shedding
+    /// negative answers to this client): stop as soon as the name is known
+    /// not to exist, without writing the SOA and the proofs. The response
+    /// bytes are then incomplete; only the [`Meta`] is meaningful, and
+    /// nothing may cache them.
+    pub shed_negative: bool,
+}
+
+/// [`respond`] with [`Hints`] from the driver.
+pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8], hints: Hints) -> Outcome {
     let q = match parse_query(req.msg) {
         Parsed::Drop => return Outcome::Drop,
         Parsed::Query(q) => q,
     };
-    let r = Responder::new(req, &q, cfg);
+    let mut r = Responder::new(req, &q, cfg);
+    r.hints = hints;
     r.run(zones, out)
 }
 
@@ -162,6 +179,8 @@ pub(crate) struct Responder<'a> {
     pub(crate) opt_len: usize,
     /// What the query's cookie proved.
     pub(crate) proof: Proof,
+    /// What the driver will do with the response.
+    pub(crate) hints: Hints,
 }
 
 impl<'a> Responder<'a> {
@@ -171,7 +190,7 @@ impl<'a> Responder<'a> {
             (Transport::Udp, None) => 512,
             (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
         };
-        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None };
+        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default() };
         r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
         r.proof = r.cookie_proof();
         r
@@ -262,6 +281,7 @@ impl<'a> Responder<'a> {
             return Outcome::Drop;
         }
         let mut a = Answerer::new(w, &entry.zone, q);
+        a.shed_negative = self.hints.shed_negative;
         a.run();
         let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);

@@ -11,8 +11,9 @@
 //! * [`batch`]: safe `sendmmsg`/`recvmmsg`/`poll` on connected UDP sockets,
 //!   for clients such as the load generator.
 //! * [`alloc_count`]: a per-thread counting allocator for allocation tests.
-//! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
-//!   I/O timeouts and a connection cap.
+//! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
+//!   with a fixed connection table, idle/message/write timeouts, and caps
+//!   that evict the stalest connection instead of refusing new ones.
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
 //! syscalls and control messages); each use carries a SAFETY comment.

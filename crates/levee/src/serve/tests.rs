@@ -23,20 +23,20 @@ use levee_zone::{Acl, ZoneEntry, ZoneSet};
 use levee_answer::cache::{ResponseCache, DEFAULT_SLOTS};
 use levee_answer::policy::{Overload, Policy, PolicyStats, WorkerPolicy};
 
-use super::{answer_config, now, rrl_settings, Shared, UdpWorker};
+use super::{answer_config, now, Shared, UdpWorker};
 
 /// A worker as `run` builds it for the default configuration.
 fn worker(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> UdpWorker {
     let conf = levee_config::Config::default();
     let overload = Overload { enabled: conf.overload, ..Overload::default() };
-    let policy = Arc::new(Policy::new(rrl_settings(&conf), overload, 7));
+    let policy = Arc::new(Policy::new(conf.rate_limit.clone(), overload, 7));
     UdpWorker {
         zones: arc_swap::Cache::new(Arc::clone(shared)),
         cfg: Arc::clone(cfg),
         policy: WorkerPolicy::new(policy, Arc::new(PolicyStats::default())),
         epoch: std::time::Instant::now(),
         now: now(),
-        dropped: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        garbage: Arc::new(crate::stats::Garbage::default()),
         cache: ResponseCache::new(DEFAULT_SLOTS),
     }
 }
