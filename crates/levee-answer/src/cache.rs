@@ -19,8 +19,11 @@
 //! other classes, responses longer than [`MAX_CACHED`]) bypasses the cache.
 //!
 //! Memory is fixed when the worker starts: a direct-mapped table of
-//! entries with inline buffers; a new entry simply replaces the old one in
-//! its slot. The cache holds the snapshot it was filled from and empties
+//! entries with inline buffers; a new entry replaces the old one in its
+//! slot. A response is only stored the second time its key misses (a
+//! small table of recently missed key hashes decides), so a flood of
+//! random names — each seen once — neither evicts the hot entries nor pays
+//! for copying its responses into the table. The cache holds the snapshot it was filled from and empties
 //! itself (in O(1), by epoch) when the worker sees a different one, so a
 //! reload never serves stale bytes. Each entry also keeps a `Copy` value
 //! of the caller's choosing (the response's metadata for the rate-limit
@@ -83,6 +86,8 @@ pub struct Counters {
     pub bypassed: u64,
     /// Responses stored.
     pub inserts: u64,
+    /// Responses not stored because their key had not missed before.
+    pub first_misses: u64,
 }
 
 /// A per-worker response cache; `M` is the metadata kept with each response.
@@ -93,6 +98,8 @@ pub struct ResponseCache<M: Copy> {
     epoch: u32,
     /// The snapshot the entries were rendered from.
     zones: Option<Arc<ZoneSet>>,
+    /// Tags of keys that missed once (admission on the second miss).
+    seen: Box<[u32]>,
     counters: Counters,
 }
 
@@ -112,6 +119,7 @@ impl<M: Copy + Default> ResponseCache<M> {
             mask: n - 1,
             epoch: 1,
             zones: None,
+            seen: vec![0; n * 4].into_boxed_slice(),
             counters: Counters::default(),
         }
     }
@@ -164,11 +172,18 @@ impl<M: Copy> ResponseCache<M> {
         Lookup::Miss(key)
     }
 
-    /// Stores `response` (the answer to the query `key` came from, rendered
-    /// from the snapshot of the last lookup) with `meta`. Responses that
-    /// are too long, or that may carry the query's letter case outside
-    /// the question, are not stored.
+    /// Offers `response` (the answer to the query `key` came from, rendered
+    /// from the snapshot of the last lookup) with `meta`. It is stored if
+    /// the key missed before (recently), and unless it is too long or may
+    /// carry the query's letter case outside the question.
     pub fn insert(&mut self, key: &Key, response: &[u8], meta: M) {
+        let i = (key.hash >> 40) as usize & (self.seen.len() - 1);
+        let tag = key.hash as u32 | 1;
+        if self.seen[i] != tag {
+            self.seen[i] = tag;
+            self.counters.first_misses += 1;
+            return;
+        }
         let qend = HEADER_LEN + key.qlen as usize;
         if response.len() > MAX_CACHED || response.len() < qend || !case_only_in_question(response, qend) {
             return;
@@ -369,6 +384,9 @@ mod tests {
         resp[2] |= 0x84;
         resp[7] = 1;
         resp.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        // Stored on the second miss only.
+        cache.insert(&k, &resp, 76);
+        assert!(matches!(cache.lookup(&zones, &cfg, &q1, &mut out), Lookup::Miss(_)));
         cache.insert(&k, &resp, 77);
         let q2 = query(0x2222, 0x0100, WWW_UP, 1, None);
         let Lookup::Hit(n, meta) = cache.lookup(&zones, &cfg, &q2, &mut out) else { panic!("second lookup must hit") };
@@ -377,12 +395,13 @@ mod tests {
         want[..2].copy_from_slice(&[0x22, 0x22]);
         want[12..12 + WWW.len()].copy_from_slice(WWW_UP);
         assert_eq!(&out[..n], &want[..]);
-        assert_eq!(cache.counters(), Counters { hits: 1, misses: 1, bypassed: 0, inserts: 1 });
+        assert_eq!(cache.counters(), Counters { hits: 1, misses: 2, bypassed: 0, inserts: 1, first_misses: 1 });
 
         // A new snapshot empties the cache.
         let zones2 = Arc::new(ZoneSet::new());
         assert!(matches!(cache.lookup(&zones2, &cfg, &q2, &mut out), Lookup::Miss(_)));
         // So does an explicit clear.
+        cache.insert(&k, &resp, 1);
         cache.insert(&k, &resp, 1);
         assert!(matches!(cache.lookup(&zones2, &cfg, &q2, &mut out), Lookup::Hit(..)));
         cache.clear();
@@ -403,10 +422,39 @@ mod tests {
         // example.com DNAME x. (owner: pointer to the question's second label)
         resp.extend_from_slice(&[0xC0, 16, 0, 39, 0, 1, 0, 0, 0, 60, 0, 3, 1, b'x', 0]);
         cache.insert(&k, &resp, ());
+        cache.insert(&k, &resp, ());
         let mut big = q.clone();
         big.resize(MAX_CACHED + 1, 0);
         cache.insert(&k, &big, ());
+        cache.insert(&k, &big, ());
         assert!(matches!(cache.lookup(&zones, &cfg, &q, &mut out), Lookup::Miss(_)));
         assert_eq!(cache.counters().inserts, 0);
+    }
+
+    #[test]
+    fn names_seen_once_do_not_evict_hot_entries() {
+        let zones = Arc::new(ZoneSet::new());
+        let cfg = Config::default();
+        let mut cache: ResponseCache<u8> = ResponseCache::new(1); // one slot: every key collides
+        let mut out = [0u8; 512];
+        let answer = |q: &[u8]| {
+            let mut r = q.to_vec();
+            r[2] |= 0x80;
+            r
+        };
+        let hot = query(1, 0, WWW, 1, None);
+        for _ in 0..2 {
+            let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &hot, &mut out) else { panic!() };
+            cache.insert(&k, &answer(&hot), 1);
+        }
+        // A flood of names that each miss once.
+        for i in 0..1000u32 {
+            let name = [&[8u8][..], format!("{i:08}").as_bytes(), &WWW[4..]].concat();
+            let q = query(2, 0, &name, 1, None);
+            let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &q, &mut out) else { panic!() };
+            cache.insert(&k, &answer(&q), 2);
+        }
+        assert!(matches!(cache.lookup(&zones, &cfg, &hot, &mut out), Lookup::Hit(_, 1)));
+        assert_eq!(cache.counters().inserts, 1);
     }
 }
