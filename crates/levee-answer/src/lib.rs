@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod cache;
 pub mod policy;
 pub mod respond;
 pub mod xfr;

@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
+use levee_answer::cache::{self, Lookup, ResponseCache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, respond_hinted, slip, Hints, Outcome, Request, Transport};
+use levee_answer::{respond, respond_hinted, slip, Hints, Meta, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -90,6 +91,19 @@ struct UdpWorker {
     garbage: Arc<crate::stats::Garbage>,
     /// This worker's query counters (operator surface).
     counters: Arc<Counters>,
+    /// Rendered responses of plain queries with their Meta (levee_answer::cache).
+    cache: ResponseCache<Meta>,
+}
+
+impl UdpWorker {
+    /// The policy stage, after respond() or a cache hit.
+    fn decide(&mut self, req: &Request<'_>, n: usize, meta: Meta, out: &mut [u8]) -> Option<usize> {
+        match self.policy.decide(req.client, &meta) {
+            Verdict::Send => Some(n),
+            Verdict::Slip { badcookie } => slip(req, &self.cfg, out, badcookie),
+            Verdict::Drop => None,
+        }
+    }
 }
 
 impl UdpHandler for UdpWorker {
@@ -102,15 +116,36 @@ impl UdpHandler for UdpWorker {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
+        // A cache hit gives the same bytes and Meta as respond() would, so
+        // the policy stage below treats hits and misses alike.
+        // The policy stage sees a hit's Meta before its bytes are copied,
+        // so a rate-limited or shed response costs a lookup, not a copy.
+        let mut verdict = Verdict::Send;
+        let (policy, counters, client) = (&mut self.policy, &self.counters, req.client);
+        let key = match self.cache.lookup_if(zones, &self.cfg, query, out, |m| {
+            counters.count(m, client);
+            verdict = policy.decide(client, m);
+            verdict == Verdict::Send
+        }) {
+            Lookup::Hit(n, _) => return Some(n),
+            Lookup::Declined(_) => {
+                return match verdict {
+                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
+                    _ => None,
+                }
+            }
+            Lookup::Miss(k) => Some(k),
+            Lookup::Bypass => None,
+        };
         let hints = Hints { shed_negative: self.policy.sheds_negative(req.client) };
         match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);
-                match self.policy.decide(req.client, &meta) {
-                    Verdict::Send => Some(n),
-                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
-                    Verdict::Drop => None,
+                // A shed negative answer is incomplete: never cached.
+                if let (Some(k), false) = (key, hints.shed_negative) {
+                    self.cache.insert(&k, &out[..n], meta);
                 }
+                self.decide(&req, n, meta, out)
             }
             Outcome::Drop | Outcome::Transfer(_) => {
                 self.garbage.count(query);
@@ -250,6 +285,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             now: now(),
             garbage: Arc::clone(&garbage),
             counters,
+            cache: ResponseCache::new(cache::DEFAULT_SLOTS),
         };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
@@ -434,3 +470,6 @@ fn drop_privileges(cfg: &Config) -> Result<(), String> {
     tracing::info!(user = %user, uid = ids.uid, gid = ids.gid, "dropped root privileges");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
