@@ -31,10 +31,14 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+mod ixfr;
 pub mod respond;
+pub mod tsig;
 pub mod xfr;
 
 pub use respond::{respond, Config, Outcome, Request, Transport};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repl;

@@ -44,6 +44,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 pub mod file;
+pub mod repl;
 
 /// Default UDP payload size (DNS Flag Day 2020).
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
@@ -82,6 +83,8 @@ pub struct ZoneConfig {
     pub file: Option<PathBuf>,
     /// Prefixes allowed to transfer the zone.
     pub allow_transfer: Vec<(IpAddr, u8)>,
+    /// Replication: keyed ACL rules, NOTIFY, primaries.
+    pub repl: repl::ZoneRepl,
 }
 
 /// Cookie settings.
@@ -124,6 +127,12 @@ pub struct Config {
     pub cookies: CookieConfig,
     /// Log level.
     pub log_level: String,
+    /// TSIG keys.
+    pub keys: Vec<levee_tsig::Key>,
+    /// Journals, received zones, the control socket.
+    pub storage_dir: Option<PathBuf>,
+    /// The control socket (default `<storage-dir>/levee.sock`).
+    pub control_socket: Option<PathBuf>,
 }
 
 /// The default version string.
@@ -147,6 +156,9 @@ impl Default for Config {
             tcp_max_connections: 1024,
             cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
             log_level: "info".into(),
+            keys: Vec::new(),
+            storage_dir: None,
+            control_socket: None,
         }
     }
 }
@@ -189,6 +201,11 @@ impl Config {
                 *d = base.join(&*d);
             }
         }
+        for d in [&mut c.storage_dir, &mut c.control_socket].into_iter().flatten() {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
         for z in &mut c.zones {
             if let Some(f) = &mut z.file {
                 if f.is_relative() {
@@ -223,7 +240,12 @@ impl Config {
             let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
             match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {
                 Some(z) => z.allow_transfer.push(p),
-                None => self.zones.push(ZoneConfig { name: zone, file: None, allow_transfer: vec![p] }),
+                None => self.zones.push(ZoneConfig {
+                    name: zone,
+                    file: None,
+                    allow_transfer: vec![p],
+                    repl: Default::default(),
+                }),
             }
         }
         Ok(())

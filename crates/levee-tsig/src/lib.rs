@@ -695,7 +695,8 @@ impl StreamSigner {
 
     /// Signs `buf[..len]` in place; returns the new length.
     pub fn sign(&mut self, buf: &mut [u8], len: usize) -> Option<usize> {
-        let p = SignParams { prior: Some(self.prior.as_slice()), timers_only: !self.first, ..SignParams::at(self.time) };
+        let p =
+            SignParams { prior: Some(self.prior.as_slice()), timers_only: !self.first, ..SignParams::at(self.time) };
         let (n, mac) = sign(buf, len, &self.key, &p)?;
         self.prior = mac;
         self.first = false;

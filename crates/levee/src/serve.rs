@@ -62,6 +62,10 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
         version: cfg.version.clone().map(String::into_bytes),
         cookies: cfg.cookies.enabled.then_some(Secrets { current: secret, previous: cfg.cookies.previous_secret }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
+        keys: cfg.keys.iter().fold(levee_tsig::KeyRing::new(), |mut r, k| {
+            r.add(k.clone());
+            r
+        }),
     }
 }
 
@@ -75,7 +79,10 @@ impl UdpHandler for UdpWorker {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: now() };
         match respond(&req, zones, &self.cfg, out) {
-            Outcome::Reply(n) => Some(n),
+            Outcome::Reply(n) => {
+                crate::repl::on_reply(query, &out[..n], client);
+                Some(n)
+            }
             Outcome::Drop | Outcome::Transfer(_) => None,
         }
     }
@@ -93,10 +100,14 @@ impl TcpService for TcpSvc {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Tcp, now: now() };
         match respond(&req, &zones, &self.cfg, out) {
-            Outcome::Reply(n) => TcpAnswer::Reply(n),
+            Outcome::Reply(n) => {
+                crate::repl::on_reply(query, &out[..n], client);
+                TcpAnswer::Reply(n)
+            }
             Outcome::Drop => TcpAnswer::Close,
             Outcome::Transfer(t) => {
-                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, "outgoing zone transfer");
+                let kind = if t.is_incremental() { "IXFR" } else { "AXFR" };
+                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, "outgoing zone transfer");
                 TcpAnswer::Stream(t)
             }
         }
@@ -116,7 +127,9 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (set, failed) = zones::load_all(&plans, None);
+    let (mut set, failed) = zones::load_all(&plans, None);
+    let mut prepared = None;
+    crate::repl::init(&cfg, &mut set, &mut prepared);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
     }
@@ -211,6 +224,17 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
+    // Replication tasks and the control socket (repl.rs, ctl.rs).
+    let _ = crate::repl::RUNTIME.set(rt.handle().clone());
+    let _ = crate::ctl::CONFIGURED.set(cfg.control_socket.clone());
+    {
+        let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
+        let _ = crate::ctl::RELOAD.set(Box::new(move || {
+            let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
+            std::thread::spawn(move || reload(&cfg, builtin, &shared));
+        }));
+    }
+    crate::repl::start(&rt, Arc::clone(&shared), prepared);
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
 
     let cfg2 = cfg.clone();
@@ -254,8 +278,10 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
             return;
         }
     };
+    let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();
-    let (set, failed) = zones::load_all(&plans, Some(&old));
+    let (mut set, failed) = zones::load_all(&plans, Some(&old));
+    crate::repl::after_reload(&old, &mut set);
     let n = set.len();
     shared.store(Arc::new(set));
     tracing::info!(zones = n, failed, "reload done");
