@@ -66,6 +66,21 @@ pub(crate) struct Answerer<'z, 'w> {
     /// the answer section is complete: (closest encloser, name).
     wild_proofs: [(NodeId, NameBuf); MAX_VISITED],
     nwild: usize,
+    /// The node the query name itself led to (its own node, the wildcard
+    /// that synthesised it, the DNAME above it or the cut of a referral):
+    /// what the rate limiter keys the response on.
+    anchor: NodeId,
+}
+
+/// The result of answering, for the finish stage and the policy stage.
+pub(crate) struct Parts<'w> {
+    pub(crate) w: Writer<'w>,
+    pub(crate) rcode: u16,
+    pub(crate) tc: bool,
+    pub(crate) aa: bool,
+    pub(crate) start: Mark,
+    pub(crate) referral: bool,
+    pub(crate) anchor: NodeId,
 }
 
 impl<'z, 'w> Answerer<'z, 'w> {
@@ -93,12 +108,28 @@ impl<'z, 'w> Answerer<'z, 'w> {
             nproofs: 0,
             wild_proofs: [(NONE, NameBuf::root()); MAX_VISITED],
             nwild: 0,
+            anchor: NONE,
         }
     }
 
-    /// The writer, rcode, TC, AA and the mark just after the question.
-    pub(crate) fn into_parts(self) -> (Writer<'w>, u16, bool, bool, Mark) {
-        (self.w, self.rcode, self.tc, self.aa, self.start)
+    /// The writer, rcode, flags, the mark just after the question and
+    /// what the answer was anchored on.
+    pub(crate) fn into_parts(self) -> Parts<'w> {
+        Parts {
+            w: self.w,
+            rcode: self.rcode,
+            tc: self.tc,
+            aa: self.aa,
+            start: self.start,
+            referral: self.referral.is_some(),
+            anchor: self.anchor,
+        }
+    }
+
+    fn anchor(&mut self, id: NodeId, is_q: bool) {
+        if is_q {
+            self.anchor = id;
+        }
     }
 
     /// Follows the query name to a final answer.
@@ -178,6 +209,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     /// The name exists in the zone as node `id`.
     fn exact(&mut self, id: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        self.anchor(id, is_q);
         let zone = self.zone;
         let n = *zone.node(id);
         let owner = owner(cur, is_q);
@@ -262,6 +294,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
     /// DNAME at an ancestor of the name (RFC 6672 §2.3): the DNAME, then a
     /// synthesised, unsigned CNAME with the DNAME's TTL.
     fn dname(&mut self, id: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        self.anchor(id, is_q);
         let zone = self.zone;
         let Some(rs) = zone.find(id, t::DNAME) else { return Step::Done };
         if !self.dnames[..self.ndnames].contains(&rs) {
@@ -294,6 +327,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     /// A referral to the zone cut at `cut`.
     fn referral(&mut self, cut: NodeId, is_q: bool) -> Step {
+        self.anchor(cut, is_q);
         let zone = self.zone;
         if is_q {
             self.aa = false;
@@ -367,6 +401,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     /// Synthesis from the wildcard node `w` below the closest encloser `ce`.
     fn wildcard(&mut self, w: NodeId, ce: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
+        self.anchor(w, is_q);
         let zone = self.zone;
         let wn = *zone.node(w);
         let owner = owner(cur, is_q);

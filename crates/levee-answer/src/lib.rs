@@ -23,6 +23,10 @@
 //!    the OPT record with cookie (RFC 7873/9018), NSID (RFC 5001) and TCP
 //!    keepalive (RFC 7828).
 //!
+//! 5. **policy** ([`policy`]): after the response is written, the UDP
+//!    drivers decide whether it leaves: response rate limiting with slip,
+//!    and overload admission, from the response's [`Meta`] alone.
+//!
 //! Zone transfers are the one multi-message answer: [`respond`] returns
 //! [`Outcome::Transfer`] and the TCP driver pulls the messages from a
 //! [`xfr::TransferWriter`].
@@ -32,11 +36,12 @@
 
 pub mod answer;
 mod ixfr;
+pub mod policy;
 pub mod respond;
 pub mod tsig;
 pub mod xfr;
 
-pub use respond::{respond, Config, Outcome, Request, Transport};
+pub use respond::{respond, slip, Config, Kind, Meta, Outcome, Proof, Request, Transport};
 
 #[cfg(test)]
 mod tests;

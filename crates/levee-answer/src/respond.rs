@@ -12,7 +12,7 @@ use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
 use levee_zone::{Zone, ZoneSet};
 
-use crate::answer::Answerer;
+use crate::answer::{Answerer, Parts};
 use crate::xfr::Transfer;
 
 /// How the query arrived.
@@ -70,11 +70,60 @@ impl Default for Config {
     }
 }
 
+/// What kind of response was written, as rate limiting and statistics
+/// see it (the classes of BIND's and NSD's RRL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Data of the asked type (or a CNAME/DNAME chain to it), including
+    /// wildcard answers, CHAOS answers and the SOA of an IXFR.
+    Answer,
+    /// NOERROR without data of the asked type.
+    NoData,
+    /// Name error.
+    NxDomain,
+    /// A delegation to a child zone.
+    Referral,
+    /// Any other rcode: FORMERR, SERVFAIL, NOTIMP, REFUSED, NOTAUTH, ...
+    #[default]
+    Error,
+}
+
+/// What the query proved about its source address (RFC 7873).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Proof {
+    /// No cookie, or cookies are off.
+    #[default]
+    None,
+    /// A client cookie without a (valid) server cookie: the client speaks
+    /// cookies, so a limited response may be BADCOOKIE instead of TC.
+    ClientCookie,
+    /// A valid server cookie: the address is proven.
+    Valid,
+}
+
+/// A small summary of a response, returned with it so the policy stage
+/// (rate limiting, overload admission) and the counters work the same on
+/// a freshly written response and on one copied from a cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Meta {
+    /// The response class.
+    pub kind: Kind,
+    /// The (extended) response code.
+    pub rcode: u16,
+    /// What rate limiting keys the response on within its class: the zone
+    /// and node the query name led to and the query type for answers, the
+    /// delegation for referrals, the zone for NODATA and NXDOMAIN, 0 for
+    /// errors. Stable for one zone snapshot.
+    pub key: u64,
+    /// What the query proved about its source.
+    pub proof: Proof,
+}
+
 /// What the driver should do.
 #[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
 pub enum Outcome {
     /// Send the first `n` octets of the output buffer.
-    Reply(usize),
+    Reply(usize, Meta),
     /// Send nothing.
     Drop,
     /// Stream a zone transfer (TCP only).
@@ -90,6 +139,7 @@ pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8])
     };
     let mut r = Responder::new(req, &q, cfg);
     if q.malformed.is_none() {
+        // TSIG (RFC 8945), tsig.rs: verify, answer failures, sign the reply.
         match crate::tsig::check(req, &q, &cfg.keys) {
             crate::tsig::Check::Unsigned => {}
             crate::tsig::Check::Failed(f) => return r.tsig_error(&f, out),
@@ -105,6 +155,26 @@ pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8])
     r.run(zones, out)
 }
 
+/// The minimal reply the policy stage sends instead of a rate-limited
+/// response (a "slip"): the header with TC=1, the question and OPT, or,
+/// with `badcookie`, BADCOOKIE with a fresh server cookie (RFC 7873
+/// §5.2.3). About the size of the query, so it amplifies nothing.
+pub fn slip(req: &Request<'_>, cfg: &Config, out: &mut [u8], badcookie: bool) -> Option<usize> {
+    let Parsed::Query(q) = parse_query(req.msg) else { return None };
+    let r = Responder::new(req, &q, cfg);
+    let outcome = if badcookie && cfg.cookies.is_some() {
+        r.error(out, rcode::BADCOOKIE, true)
+    } else {
+        let mut w = Writer::new(out, r.max_size.saturating_sub(r.opt_len));
+        w.start(q.header.id, r.base_flags() | flag::TC, r.question()).ok()?;
+        r.finish(w, r.meta(Kind::Answer, rcode::NOERROR, 0))
+    };
+    match outcome {
+        Outcome::Reply(n, _) => Some(n),
+        _ => None,
+    }
+}
+
 /// Per-response context.
 pub(crate) struct Responder<'a> {
     pub(crate) req: &'a Request<'a>,
@@ -112,8 +182,10 @@ pub(crate) struct Responder<'a> {
     pub(crate) cfg: &'a Config,
     /// Size the whole response may reach.
     pub(crate) max_size: usize,
-    /// Octets reserved for the OPT record (and the TSIG record).
+    /// Octets reserved for the OPT record.
     pub(crate) opt_len: usize,
+    /// What the query's cookie proved.
+    pub(crate) proof: Proof,
     /// The verified TSIG of the request.
     pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
 }
@@ -125,9 +197,26 @@ impl<'a> Responder<'a> {
             (Transport::Udp, None) => 512,
             (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
         };
-        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, tsig: None };
+        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, tsig: None };
         r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
+        r.proof = r.cookie_proof();
         r
+    }
+
+    fn cookie_proof(&self) -> Proof {
+        let (Some(secrets), Some(e)) = (&self.cfg.cookies, &self.q.edns) else { return Proof::None };
+        let Some(client) = e.cookie.client() else { return Proof::None };
+        match e.cookie.server() {
+            Some(server) => match cookie::check(secrets, client, server, self.req.client, self.req.now) {
+                cookie::Verdict::Valid | cookie::Verdict::ValidStale => Proof::Valid,
+                cookie::Verdict::Invalid => Proof::ClientCookie,
+            },
+            None => Proof::ClientCookie,
+        }
+    }
+
+    pub(crate) fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
+        Meta { kind, rcode, key, proof: self.proof }
     }
 
     pub(crate) fn question(&self) -> &'a [u8] {
@@ -197,7 +286,17 @@ impl<'a> Responder<'a> {
         }
         let mut a = Answerer::new(w, &entry.zone, q);
         a.run();
-        let (mut w, rc, tc, aa, start) = a.into_parts();
+        let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
+        let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);
+        let meta = match rc {
+            rcode::NXDOMAIN => self.meta(Kind::NxDomain, rc, zone_key),
+            rcode::NOERROR if referral => self.meta(Kind::Referral, rc, mix(zone_key ^ anchor as u64)),
+            rcode::NOERROR if w.count(Section::Answer) > 0 => {
+                self.meta(Kind::Answer, rc, mix(zone_key ^ ((anchor as u64) << 16) ^ q.qtype as u64))
+            }
+            rcode::NOERROR => self.meta(Kind::NoData, rc, zone_key),
+            _ => self.meta(Kind::Error, rc, 0),
+        };
         let mut f = w.flags() & !0xF;
         if !aa {
             f &= !flag::AA;
@@ -209,15 +308,12 @@ impl<'a> Responder<'a> {
             f |= flag::TC;
         }
         w.set_flags(f | (rc & 0xF));
-        self.finish(w, rc)
+        self.finish(w, meta)
     }
 
     /// Appends OPT (when the query had one) and returns the reply.
-    pub(crate) fn finish_reply(&self, w: Writer<'_>, rc: u16) -> Outcome {
-        self.finish(w, rc)
-    }
-
-    fn finish(&self, mut w: Writer<'_>, rc: u16) -> Outcome {
+    pub(crate) fn finish(&self, mut w: Writer<'_>, meta: Meta) -> Outcome {
+        let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
             let mut opts = [0u8; 128];
             let n = self.opt_options(e, &mut opts);
@@ -227,7 +323,7 @@ impl<'a> Responder<'a> {
                 return Outcome::Drop;
             }
         }
-        Outcome::Reply(w.finish())
+        Outcome::Reply(w.finish(), meta)
     }
 
     fn opt_options_len(&self) -> usize {
@@ -284,7 +380,7 @@ impl<'a> Responder<'a> {
         if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
             return Outcome::Drop;
         }
-        self.finish(w, rc)
+        self.finish(w, self.meta(Kind::Error, rc, 0))
     }
 
     /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
@@ -308,7 +404,7 @@ impl<'a> Responder<'a> {
             if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
                 return Outcome::Drop;
             }
-            return self.finish(w, rcode::NOERROR);
+            return self.finish(w, self.meta(Kind::NoData, rcode::NOERROR, 0));
         }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
@@ -322,13 +418,13 @@ impl<'a> Responder<'a> {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }
-        self.finish(w, rcode::NOERROR)
+        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, 0))
     }
 
     /// AXFR and IXFR. Over UDP, AXFR is not implemented and IXFR gets the
     /// current SOA (telling the client to use TCP, RFC 1995 §2); over TCP
-    /// the zone is streamed (IXFR falls back to a full transfer, RFC 1995
-    /// §4, until levee keeps a journal).
+    /// IXFR is answered from the zone's journal (ixfr.rs) and otherwise
+    /// falls back to a full transfer (RFC 1995 §4).
     fn transfer(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
         let lname = name::to_lowercase(&q.qname);
@@ -381,8 +477,17 @@ impl<'a> Responder<'a> {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }
-        self.finish(w, rcode::NOERROR)
+        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64)))
     }
+}
+
+/// A 64-bit finaliser (murmur3's), to spread rate-limit keys.
+pub(crate) fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
 }
 
 /// RFC 1982 serial comparison: `a >= b`.

@@ -91,7 +91,7 @@ fn ask(z: &ZoneSet, msg: &[u8], transport: Transport) -> Option<Message> {
     let mut out = vec![0u8; 65535];
     let req = Request { msg, client: CLIENT.parse().unwrap(), transport, now: 1_000_000 };
     match respond(&req, z, &cfg(), &mut out) {
-        Outcome::Reply(n) => Some(Message::parse(&out[..n]).expect("response parses")),
+        Outcome::Reply(n, _) => Some(Message::parse(&out[..n]).expect("response parses")),
         Outcome::Drop => None,
         Outcome::Transfer(_) => panic!("unexpected transfer"),
     }

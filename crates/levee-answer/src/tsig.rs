@@ -11,7 +11,7 @@ use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 use levee_zone::ZoneSet;
 
-use crate::respond::{Outcome, Request, Responder};
+use crate::respond::{Kind, Outcome, Request, Responder};
 
 /// A request that verified: the key and the request's MAC.
 #[derive(Clone, Copy, Debug)]
@@ -100,7 +100,7 @@ impl Responder<'_> {
             };
             let lim = room.min(out.len());
             return match ts::sign(&mut out[..lim], n, key, &p) {
-                Some((n, _)) => Outcome::Reply(n),
+                Some((n, _)) => Outcome::Reply(n, self.meta(Kind::Error, rcode::NOTAUTH, 0)),
                 None => Outcome::Drop,
             };
         }
@@ -124,7 +124,7 @@ impl Responder<'_> {
         if w.append_last(Section::Additional, &rec.key, t::TSIG, c::ANY, 0, &rd[..n], room).is_err() {
             return Outcome::Drop;
         }
-        Outcome::Reply(w.finish())
+        Outcome::Reply(w.finish(), self.meta(Kind::Error, rcode::NOTAUTH, 0))
     }
 
     /// NOTIFY (RFC 1996 §3.7): NOERROR with AA for a zone we are a
@@ -146,18 +146,18 @@ impl Responder<'_> {
         if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
             return Outcome::Drop;
         }
-        self.finish_reply(w, rcode::NOERROR)
+        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, 0))
     }
 }
 
 /// Signs a reply or sets up the signing of a transfer.
 pub(crate) fn sign_outcome(o: Outcome, s: &Signed<'_>, now: u32, out: &mut [u8], max: usize) -> Outcome {
     match o {
-        Outcome::Reply(n) => {
+        Outcome::Reply(n, meta) => {
             let p = SignParams { prior: Some(s.mac.as_slice()), ..SignParams::at(now as u64) };
             let lim = max.min(out.len());
             match ts::sign(&mut out[..lim], n, s.key, &p) {
-                Some((n, _)) => Outcome::Reply(n),
+                Some((n, _)) => Outcome::Reply(n, meta),
                 None => Outcome::Drop,
             }
         }

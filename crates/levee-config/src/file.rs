@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::{
-    default_version, hostname, normalize_zone_name, parse_listen, parse_secret, Config, ConfigError, CookieConfig,
-    ZoneConfig,
+    default_version, hostname, normalize_zone_name, parse_listen, parse_prefix, parse_secret, Config, ConfigError,
+    CookieConfig, ZoneConfig,
 };
 
 /// The whole file.
@@ -24,6 +24,12 @@ pub struct Spec {
     /// `[cookies]`.
     #[serde(default)]
     pub cookies: Cookies,
+    /// `[rate-limit]`.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// `[overload]`.
+    #[serde(default)]
+    pub overload: Overload,
     /// `[log]`.
     #[serde(default)]
     pub log: Log,
@@ -67,6 +73,50 @@ pub struct Tcp {
     pub idle_timeout: Option<u32>,
     /// Connection cap.
     pub max_connections: Option<usize>,
+    /// Connection cap per client address.
+    pub max_connections_per_source: Option<usize>,
+    /// Seconds to receive a whole message once its first octet arrived.
+    pub message_timeout: Option<u32>,
+}
+
+/// `[rate-limit]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RateLimit {
+    /// On or off.
+    pub enabled: Option<bool>,
+    /// Answers per second per prefix, name and type.
+    pub responses_per_second: Option<u32>,
+    /// NODATA per second per prefix and zone.
+    pub nodata_per_second: Option<u32>,
+    /// NXDOMAIN per second per prefix and zone.
+    pub nxdomain_per_second: Option<u32>,
+    /// Referrals per second per prefix and delegation.
+    pub referrals_per_second: Option<u32>,
+    /// Errors per second per prefix.
+    pub errors_per_second: Option<u32>,
+    /// Seconds of burst.
+    pub burst: Option<u32>,
+    /// Every n-th limited response is truncated.
+    pub slip: Option<u32>,
+    /// IPv4 prefix length.
+    pub ipv4_prefix: Option<u8>,
+    /// IPv6 prefix length.
+    pub ipv6_prefix: Option<u8>,
+    /// Count only.
+    pub log_only: Option<bool>,
+    /// Prefixes never limited.
+    pub exempt: Option<Vec<String>>,
+    /// Buckets in the table.
+    pub table_size: Option<usize>,
+}
+
+/// `[overload]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Overload {
+    /// On or off.
+    pub enabled: Option<bool>,
 }
 
 /// `[cookies]`.
@@ -228,6 +278,70 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
         c.tcp_max_connections = m;
     }
+    if let Some(m) = spec.tcp.max_connections_per_source {
+        if m == 0 {
+            return Err(err("tcp.max-connections-per-source".into(), "must be at least 1".into()));
+        }
+        c.tcp_max_per_source = m;
+    }
+    if let Some(t) = spec.tcp.message_timeout {
+        if t == 0 || t > 120 {
+            return Err(err("tcp.message-timeout".into(), format!("{t} is outside 1..=120 seconds")));
+        }
+        c.tcp_message_timeout = t;
+    }
+    let rl = spec.rate_limit;
+    let r = &mut c.rate_limit;
+    r.enabled = rl.enabled.unwrap_or(r.enabled);
+    for (key, v, dst) in [
+        ("responses-per-second", rl.responses_per_second, &mut r.responses_per_second),
+        ("nodata-per-second", rl.nodata_per_second, &mut r.nodata_per_second),
+        ("nxdomain-per-second", rl.nxdomain_per_second, &mut r.nxdomain_per_second),
+        ("referrals-per-second", rl.referrals_per_second, &mut r.referrals_per_second),
+        ("errors-per-second", rl.errors_per_second, &mut r.errors_per_second),
+    ] {
+        if let Some(v) = v {
+            if v > 1_000_000 {
+                return Err(err(format!("rate-limit.{key}"), format!("{v} is above 1000000 (0 = unlimited)")));
+            }
+            *dst = v;
+        }
+    }
+    if let Some(b) = rl.burst {
+        if b == 0 || b > 60 {
+            return Err(err("rate-limit.burst".into(), format!("{b} is outside 1..=60 seconds")));
+        }
+        r.burst = b;
+    }
+    if let Some(s) = rl.slip {
+        if s > 10 {
+            return Err(err("rate-limit.slip".into(), format!("{s} is outside 0..=10")));
+        }
+        r.slip = s;
+    }
+    if let Some(p) = rl.ipv4_prefix {
+        if p > 32 {
+            return Err(err("rate-limit.ipv4-prefix".into(), format!("{p} is above 32")));
+        }
+        r.ipv4_prefix = p;
+    }
+    if let Some(p) = rl.ipv6_prefix {
+        if p > 128 {
+            return Err(err("rate-limit.ipv6-prefix".into(), format!("{p} is above 128")));
+        }
+        r.ipv6_prefix = p;
+    }
+    r.log_only = rl.log_only.unwrap_or(r.log_only);
+    for (j, p) in rl.exempt.unwrap_or_default().iter().enumerate() {
+        r.exempt.push(parse_prefix(p).map_err(|m| err(format!("rate-limit.exempt[{j}]"), m))?);
+    }
+    if let Some(n) = rl.table_size {
+        if !(1024..=1 << 26).contains(&n) {
+            return Err(err("rate-limit.table-size".into(), format!("{n} is outside 1024..=67108864")));
+        }
+        r.table_size = n;
+    }
+    c.overload = spec.overload.enabled.unwrap_or(c.overload);
     c.cookies = CookieConfig {
         enabled: spec.cookies.enabled.unwrap_or(true),
         secret: spec
@@ -326,6 +440,32 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(c.nsid.as_deref(), Some(&b"ns1"[..]));
         assert_eq!(c.zones[0].name, "example.com.");
         assert_eq!(c.cookies.secret.unwrap()[15], 15);
+    }
+
+    #[test]
+    fn defences() {
+        let c = parse(
+            "[rate-limit]\nresponses-per-second = 5\nslip = 1\nexempt = [\"10.0.0.0/8\"]\nlog-only = true\n\
+             [tcp]\nmax-connections-per-source = 4\nmessage-timeout = 3\n[overload]\nenabled = false\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(c.rate_limit.enabled && c.rate_limit.log_only);
+        assert_eq!((c.rate_limit.responses_per_second, c.rate_limit.nxdomain_per_second), (5, 200));
+        assert_eq!(c.rate_limit.slip, 1);
+        assert_eq!(c.rate_limit.exempt.len(), 1);
+        assert_eq!((c.tcp_max_per_source, c.tcp_message_timeout), (4, 3));
+        assert!(!c.overload);
+        let d = Config::default();
+        assert!(d.rate_limit.enabled && !d.rate_limit.log_only && d.overload);
+        let e = parse("[rate-limit]\nslip = 11\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "rate-limit.slip");
+        let e = parse("[rate-limit]\nexempt = [\"10.0.0.0/8\", \"x\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "rate-limit.exempt[1]");
+        let e = parse("[rate-limit]\nburst = 0\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "rate-limit.burst");
+        let e = parse("[rate-limit]\nrate = 5\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("rate"), "{e}");
     }
 
     #[test]

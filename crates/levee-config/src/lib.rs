@@ -19,8 +19,25 @@
 //! nsid = "ns1"                 # NSID (RFC 5001): text, "0x..." hex, "hostname"; default off
 //!
 //! [tcp]
-//! idle-timeout = 10            # seconds
-//! max-connections = 1024
+//! idle-timeout = 10            # seconds between queries
+//! message-timeout = 2          # seconds for one message once it started (slowloris)
+//! max-connections = 4096       # when full, the stalest connection is closed
+//! max-connections-per-source = 64
+//!
+//! [rate-limit]                 # response rate limiting, per source prefix
+//! enabled = true
+//! responses-per-second = 200   # per name and type; nodata-, nxdomain-,
+//! nxdomain-per-second = 200    # referrals-, errors-per-second alike
+//! burst = 2                    # seconds above the rate before limiting
+//! slip = 2                     # every 2nd limited response is TC=1 / BADCOOKIE
+//! ipv4-prefix = 24
+//! ipv6-prefix = 56
+//! log-only = false
+//! exempt = ["192.0.2.0/24"]
+//! table-size = 262144          # fixed memory: 8 octets per bucket
+//!
+//! [overload]
+//! enabled = true               # when behind, shed NXDOMAIN/errors to unknown sources
 //!
 //! [cookies]
 //! enabled = true
@@ -98,6 +115,57 @@ pub struct CookieConfig {
     pub previous_secret: Option<[u8; 16]>,
 }
 
+/// Response rate limiting (`[rate-limit]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// On or off.
+    pub enabled: bool,
+    /// Answers per second per prefix, name and type (0 = unlimited).
+    pub responses_per_second: u32,
+    /// NODATA responses per second per prefix and zone.
+    pub nodata_per_second: u32,
+    /// NXDOMAIN responses per second per prefix and zone.
+    pub nxdomain_per_second: u32,
+    /// Referrals per second per prefix and delegation.
+    pub referrals_per_second: u32,
+    /// Error responses per second per prefix.
+    pub errors_per_second: u32,
+    /// Seconds of burst above the rate.
+    pub burst: u32,
+    /// Every `slip`-th limited response is a truncated reply (0 = never).
+    pub slip: u32,
+    /// IPv4 prefix length sources are grouped by.
+    pub ipv4_prefix: u8,
+    /// IPv6 prefix length sources are grouped by.
+    pub ipv6_prefix: u8,
+    /// Only count, never limit.
+    pub log_only: bool,
+    /// Prefixes never limited.
+    pub exempt: Vec<(IpAddr, u8)>,
+    /// Buckets in the fixed table.
+    pub table_size: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            responses_per_second: 200,
+            nodata_per_second: 200,
+            nxdomain_per_second: 200,
+            referrals_per_second: 200,
+            errors_per_second: 200,
+            burst: 2,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            log_only: false,
+            exempt: Vec::new(),
+            table_size: 1 << 18,
+        }
+    }
+}
+
 /// The validated runtime configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -123,6 +191,15 @@ pub struct Config {
     pub tcp_idle_timeout: u32,
     /// TCP connection cap.
     pub tcp_max_connections: usize,
+    /// TCP connections per client address.
+    pub tcp_max_per_source: usize,
+    /// Seconds a TCP message may take to arrive once started.
+    pub tcp_message_timeout: u32,
+    /// Response rate limiting.
+    pub rate_limit: RateLimitConfig,
+    /// Overload admission on (shed replies nobody legitimate needs when
+    /// the UDP workers fall behind).
+    pub overload: bool,
     /// Cookies.
     pub cookies: CookieConfig,
     /// Log level.
@@ -153,7 +230,11 @@ impl Default for Config {
             version: Some(default_version()),
             nsid: None,
             tcp_idle_timeout: 10,
-            tcp_max_connections: 1024,
+            tcp_max_connections: 4096,
+            tcp_max_per_source: 64,
+            tcp_message_timeout: 2,
+            rate_limit: RateLimitConfig::default(),
+            overload: true,
             cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
             log_level: "info".into(),
             keys: Vec::new(),

@@ -15,3 +15,4 @@
 #![warn(missing_docs)]
 
 pub mod cookie;
+pub mod rrl;

@@ -9,6 +9,7 @@ mod check;
 mod ctl;
 mod repl;
 mod serve;
+mod stats;
 mod zones;
 
 use std::path::PathBuf;

@@ -19,11 +19,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
-use levee_answer::{respond, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
+use levee_answer::{respond, slip, Outcome, Request, Transport};
 use levee_config::Config;
-use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService};
-use levee_io::udp::{self, UdpHandler};
+use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
+use levee_io::udp::{self, BatchInfo, UdpHandler};
 use levee_limit::cookie::Secrets;
+use levee_limit::rrl;
 use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -69,21 +71,65 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
     }
 }
 
+/// The rate limiter settings of a configuration (`None` = off).
+pub fn rrl_settings(cfg: &Config) -> Option<rrl::Settings> {
+    let r = &cfg.rate_limit;
+    r.enabled.then(|| rrl::Settings {
+        rates: [
+            r.responses_per_second,
+            r.nodata_per_second,
+            r.nxdomain_per_second,
+            r.referrals_per_second,
+            r.errors_per_second,
+        ],
+        burst: r.burst,
+        slip: r.slip,
+        ipv4_prefix: r.ipv4_prefix,
+        ipv6_prefix: r.ipv6_prefix,
+        log_only: r.log_only,
+        exempt: r.exempt.clone(),
+        table_size: r.table_size,
+    })
+}
+
+/// A monotonic millisecond clock shared by the policy stages.
+fn mono_ms(epoch: &std::time::Instant) -> u64 {
+    epoch.elapsed().as_millis() as u64
+}
+
 struct UdpWorker {
     zones: Cache<Shared, Arc<ZoneSet>>,
     cfg: Arc<levee_answer::Config>,
+    policy: WorkerPolicy,
+    epoch: std::time::Instant,
+    /// Wall-clock seconds, read once per batch (cookie timestamps).
+    now: u32,
+    /// Garbage dropped without an answer (too short, QR=1, unparseable).
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl UdpHandler for UdpWorker {
+    fn batch(&mut self, info: BatchInfo) {
+        self.now = now();
+        self.policy.tick(mono_ms(&self.epoch), info.full, info.dropped);
+    }
+
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
-        let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: now() };
+        let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
         match respond(&req, zones, &self.cfg, out) {
-            Outcome::Reply(n) => {
+            Outcome::Reply(n, meta) => {
                 crate::repl::on_reply(query, &out[..n], client);
-                Some(n)
+                match self.policy.decide(req.client, &meta) {
+                    Verdict::Send => Some(n),
+                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
+                    Verdict::Drop => None,
+                }
             }
-            Outcome::Drop | Outcome::Transfer(_) => None,
+            Outcome::Drop | Outcome::Transfer(_) => {
+                levee_answer::policy::bump(&self.dropped, 1);
+                None
+            }
         }
     }
 }
@@ -91,6 +137,8 @@ impl UdpHandler for UdpWorker {
 struct TcpSvc {
     zones: Shared,
     cfg: Arc<levee_answer::Config>,
+    policy: Arc<Policy>,
+    epoch: std::time::Instant,
 }
 
 impl TcpService for TcpSvc {
@@ -99,8 +147,11 @@ impl TcpService for TcpSvc {
     fn handle(&self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Tcp, now: now() };
+        // A TCP client has proven its address: the UDP overload stage
+        // will keep serving it.
+        self.policy.proven(req.client, mono_ms(&self.epoch));
         match respond(&req, &zones, &self.cfg, out) {
-            Outcome::Reply(n) => {
+            Outcome::Reply(n, _) => {
                 crate::repl::on_reply(query, &out[..n], client);
                 TcpAnswer::Reply(n)
             }
@@ -177,8 +228,24 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
+    let mut seed = [0u8; 8];
+    let _ = getrandom::getrandom(&mut seed);
+    let overload = Overload { enabled: cfg.overload, ..Overload::default() };
+    let policy = Arc::new(Policy::new(rrl_settings(&cfg), overload, u64::from_le_bytes(seed)));
+    let epoch = std::time::Instant::now();
+    let mut worker_stats = Vec::new();
+    let garbage = Arc::new(std::sync::atomic::AtomicU64::new(0));
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
-        let worker = UdpWorker { zones: Cache::new(Arc::clone(&shared)), cfg: Arc::clone(&acfg) };
+        let stats = Arc::new(PolicyStats::default());
+        worker_stats.push(Arc::clone(&stats));
+        let worker = UdpWorker {
+            zones: Cache::new(Arc::clone(&shared)),
+            cfg: Arc::clone(&acfg),
+            policy: WorkerPolicy::new(Arc::clone(&policy), stats),
+            epoch,
+            now: now(),
+            dropped: Arc::clone(&garbage),
+        };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
         let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -207,19 +274,35 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let svc = Arc::new(TcpSvc { zones: Arc::clone(&shared), cfg: Arc::clone(&acfg) });
+    let svc =
+        Arc::new(TcpSvc { zones: Arc::clone(&shared), cfg: Arc::clone(&acfg), policy: Arc::clone(&policy), epoch });
     let limits = TcpLimits {
         idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
-        io_timeout: Duration::from_secs(10),
+        message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
+        write_timeout: Duration::from_secs(10),
         max_connections: cfg.tcp_max_connections,
+        max_per_source: cfg.tcp_max_per_source,
     };
+    let tcp_stats = Arc::new(TcpStats::default());
     for l in tcp_listeners {
         let svc = Arc::clone(&svc);
         let rx = stop_rx.clone();
+        let stats = Arc::clone(&tcp_stats);
         rt.spawn(async move {
             // The listener must be registered inside the runtime.
-            tcp::serve(l, svc, limits, rx).await
+            tcp::serve(l, svc, limits, stats, rx).await
         });
+    }
+    rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
+    if let Some(r) = rrl_settings(&cfg) {
+        tracing::info!(
+            responses_per_second = r.rates[0],
+            slip = r.slip,
+            log_only = r.log_only,
+            "response rate limiting on (per /{} and /{})",
+            r.ipv4_prefix,
+            r.ipv6_prefix
+        );
     }
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");

@@ -121,7 +121,7 @@ fn levee_response(
         Request { msg: query, client: CLIENT, transport: if tcp { Transport::Tcp } else { Transport::Udp }, now: NOW };
     let mut msgs = Vec::new();
     match respond(&req, zones, cfg, &mut buf) {
-        Outcome::Reply(n) => msgs.push(buf[..n.min(buf.len())].to_vec()),
+        Outcome::Reply(n, _) => msgs.push(buf[..n.min(buf.len())].to_vec()),
         Outcome::Drop => {}
         // The UDP driver drops a transfer (serve.rs UdpWorker::handle).
         Outcome::Transfer(_) if !tcp => {}

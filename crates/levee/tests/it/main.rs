@@ -8,11 +8,14 @@
 //!
 //! * [`server`]: the real binary on loopback (UDP, TCP, IPv6, pktinfo,
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
+//! * [`defences`]: response rate limiting and slip, cookies shared by
+//!   several nodes and rolled over, TCP exempt from the limits.
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
 mod cli;
+mod defences;
 mod golden;
 mod repl;
 mod server;

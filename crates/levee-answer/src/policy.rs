@@ -1,0 +1,413 @@
+//! The policy stage: once a response is written, decide whether it leaves.
+//!
+//! ```text
+//! respond() ──► (bytes, Meta) ──► policy ──► Send | Slip | Drop
+//! ```
+//!
+//! Answering never looks at load or at who is asking; this stage does,
+//! using only the response's [`Meta`] and the client's address, so it
+//! works the same for a freshly written response and a cached one. In
+//! order:
+//!
+//! 1. **Proven clients pass.** A valid server cookie (RFC 7873) proves the
+//!    source address, so spoofing-oriented limits do not apply. (TCP is
+//!    proven too; the TCP driver does not call this stage.)
+//! 2. **Overload admission.** When the worker is behind (the kernel is
+//!    dropping datagrams on its socket, or batch after batch comes back
+//!    full), sending costs as much as receiving, so replies that help no
+//!    legitimate resolver are not sent: NXDOMAIN and errors to sources that
+//!    are not *known*. A known source is one that recently got positive
+//!    answers within its rate limit several times; a random-subdomain
+//!    flood from spoofed addresses never builds that history, while a
+//!    resolver that was working before the flood keeps its place.
+//! 3. **Response rate limiting** ([`levee_limit::rrl`]): over the limit,
+//!    every `slip`-th response becomes a tiny TC=1 reply (BADCOOKIE for a
+//!    client that sent a cookie) so a real client behind a spoofed prefix
+//!    retries over TCP or with its cookie; the rest are dropped. Under
+//!    overload nothing slips.
+//!
+//! Time is a parameter ([`WorkerPolicy::tick`]), so all of this is tested
+//! with a virtual clock.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use levee_limit::rrl::{self, Class, Decision, Limiter};
+
+use crate::respond::{Kind, Meta, Proof};
+
+/// What to do with a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it as written.
+    Send,
+    /// Send a minimal truncated reply instead (TC=1, or BADCOOKIE when
+    /// `badcookie` is set).
+    Slip {
+        /// The client sent a cookie: answer BADCOOKIE with a fresh server
+        /// cookie rather than TC (RFC 7873 §5.2.3).
+        badcookie: bool,
+    },
+    /// Send nothing.
+    Drop,
+}
+
+/// Overload admission settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overload {
+    /// Shed replies when behind; `false` answers everything it receives.
+    pub enabled: bool,
+    /// Full batches in a row that count as being behind.
+    pub full_batches: u32,
+    /// Milliseconds to stay in overload mode after the last sign of it.
+    /// Long, because shedding is what lets the worker keep up: leaving as
+    /// soon as the queue drains would only fall behind again and drop at
+    /// random in the kernel, while shedding wrongly costs little (an
+    /// unknown source's NXDOMAIN, which a resolver retries).
+    pub hold_ms: u64,
+}
+
+impl Default for Overload {
+    fn default() -> Self {
+        Overload { enabled: true, full_batches: 2, hold_ms: 5000 }
+    }
+}
+
+/// Policy shared by all workers: the rate limiter's table and the table of
+/// known sources.
+pub struct Policy {
+    rrl: Option<Limiter>,
+    known: Known,
+    overload: Overload,
+}
+
+impl Policy {
+    /// A policy with rate limiting (`None` = off) and overload admission.
+    pub fn new(rrl: Option<rrl::Settings>, overload: Overload, seed: u64) -> Self {
+        Policy {
+            rrl: rrl.map(|s| Limiter::new(s, seed)),
+            known: Known::new(1 << 16, seed ^ 0x6b6e_6f77_6e00_0000),
+            overload,
+        }
+    }
+
+    /// The rate limiter, when on.
+    pub fn limiter(&self) -> Option<&Limiter> {
+        self.rrl.as_ref()
+    }
+
+    /// Records that `client` reached us over TCP (a proven address).
+    pub fn proven(&self, client: IpAddr, now_ms: u64) {
+        self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT);
+    }
+
+    /// Whether `client` is currently a known source.
+    pub fn is_known(&self, client: IpAddr, now_ms: u64) -> bool {
+        self.known.is_known(client, (now_ms / 1000) as u32)
+    }
+}
+
+/// Counters of one worker's policy decisions. Each worker owns one (on its
+/// own cache lines) and is the only writer; readers sum them.
+#[derive(Default, Debug)]
+#[repr(align(128))]
+pub struct PolicyStats {
+    /// Responses by [`Kind`] (index = `Kind as usize` of
+    /// `Answer, NoData, NxDomain, Referral, Error`).
+    pub kinds: [AtomicU64; 5],
+    /// Sent as written.
+    pub sent: AtomicU64,
+    /// Rate limited and slipped (TC=1 or BADCOOKIE).
+    pub rrl_slipped: AtomicU64,
+    /// Rate limited and dropped.
+    pub rrl_dropped: AtomicU64,
+    /// Over the rate limit in log-only mode (sent anyway).
+    pub rrl_log_only: AtomicU64,
+    /// Not sent because the worker was overloaded.
+    pub overload_dropped: AtomicU64,
+    /// Receive batches handled while overloaded.
+    pub overload_batches: AtomicU64,
+    /// Datagrams the kernel dropped on this worker's socket.
+    pub kernel_dropped: AtomicU64,
+}
+
+/// Single-writer increment: a plain load and store, no locked instruction.
+#[inline]
+pub fn bump(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+fn kind_index(k: Kind) -> usize {
+    match k {
+        Kind::Answer => 0,
+        Kind::NoData => 1,
+        Kind::NxDomain => 2,
+        Kind::Referral => 3,
+        Kind::Error => 4,
+    }
+}
+
+fn class(k: Kind) -> Class {
+    match k {
+        Kind::Answer => Class::Answer,
+        Kind::NoData => Class::NoData,
+        Kind::NxDomain => Class::NxDomain,
+        Kind::Referral => Class::Referral,
+        Kind::Error => Class::Error,
+    }
+}
+
+/// One worker's view of the policy: its clock, its load state, its slip
+/// counter and its counters.
+pub struct WorkerPolicy {
+    shared: Arc<Policy>,
+    stats: Arc<PolicyStats>,
+    now_ms: u64,
+    full_streak: u32,
+    overloaded_until: u64,
+    slip_n: u32,
+}
+
+impl WorkerPolicy {
+    /// A worker's policy, counting into `stats`.
+    pub fn new(shared: Arc<Policy>, stats: Arc<PolicyStats>) -> Self {
+        WorkerPolicy { shared, stats, now_ms: 0, full_streak: 0, overloaded_until: 0, slip_n: 0 }
+    }
+
+    /// The worker's counters.
+    pub fn stats(&self) -> &Arc<PolicyStats> {
+        &self.stats
+    }
+
+    /// Starts a receive batch at `now_ms` (a monotonic clock): `full` when
+    /// the batch filled up (more is queued), `dropped` datagrams the kernel
+    /// dropped since the last batch.
+    pub fn tick(&mut self, now_ms: u64, full: bool, dropped: u32) {
+        self.now_ms = now_ms;
+        if dropped > 0 {
+            bump(&self.stats.kernel_dropped, dropped as u64);
+        }
+        self.full_streak = if full { self.full_streak.saturating_add(1) } else { 0 };
+        let o = self.shared.overload;
+        if o.enabled && (dropped > 0 || self.full_streak >= o.full_batches) {
+            self.overloaded_until = now_ms + o.hold_ms;
+        }
+        if self.overloaded() {
+            bump(&self.stats.overload_batches, 1);
+        }
+    }
+
+    /// Whether the worker is shedding load.
+    pub fn overloaded(&self) -> bool {
+        self.now_ms < self.overloaded_until
+    }
+
+    /// Decides the fate of a UDP response described by `meta` for `client`.
+    pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
+        let st = &*self.stats;
+        bump(&st.kinds[kind_index(meta.kind)], 1);
+        let now_s = (self.now_ms / 1000) as u32;
+        let shared = &*self.shared;
+        if meta.proof == Proof::Valid {
+            shared.known.mark(client, now_s, KNOWN_AT);
+            bump(&st.sent, 1);
+            return Verdict::Send;
+        }
+        let overloaded = self.overloaded();
+        if overloaded && matches!(meta.kind, Kind::NxDomain | Kind::Error) && !shared.known.is_known(client, now_s) {
+            bump(&st.overload_dropped, 1);
+            return Verdict::Drop;
+        }
+        if let Some(l) = &shared.rrl {
+            match l.check(client, class(meta.kind), meta.key, self.now_ms) {
+                Decision::Pass => {}
+                Decision::LogOnly => bump(&st.rrl_log_only, 1),
+                Decision::Limit => {
+                    let slip = l.settings().slip;
+                    if !overloaded && slip > 0 {
+                        self.slip_n = self.slip_n.wrapping_add(1);
+                        if self.slip_n % slip == 0 {
+                            bump(&st.rrl_slipped, 1);
+                            return Verdict::Slip { badcookie: meta.proof == Proof::ClientCookie };
+                        }
+                    }
+                    bump(&st.rrl_dropped, 1);
+                    return Verdict::Drop;
+                }
+            }
+        }
+        if matches!(meta.kind, Kind::Answer | Kind::NoData | Kind::Referral) {
+            shared.known.mark(client, now_s, 1);
+        }
+        bump(&st.sent, 1);
+        Verdict::Send
+    }
+}
+
+/// Sightings after which a source is known.
+const KNOWN_AT: u32 = 3;
+/// Seconds a known source stays known without being seen.
+const KNOWN_TTL: u32 = 600;
+/// Seconds between refreshes of a known entry (fewer shared writes).
+const REFRESH: u32 = 10;
+
+/// Fixed-size table of recently seen sources: direct-mapped, one atomic
+/// word per slot holding a 32-bit tag of the address, a sighting count and
+/// the time (seconds, 24 bits). A slot with a known source is only taken
+/// over once that source is stale, so a flood of one-off spoofed sources
+/// cannot push a working resolver out.
+struct Known {
+    slots: Box<[AtomicU64]>,
+    mask: usize,
+    seed: u64,
+}
+
+impl Known {
+    fn new(n: usize, seed: u64) -> Self {
+        let n = n.next_power_of_two();
+        Known { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1, seed }
+    }
+
+    fn hash(&self, ip: IpAddr) -> u64 {
+        let (a, b) = match ip {
+            IpAddr::V4(v4) => (4u64, u32::from(v4) as u64),
+            IpAddr::V6(v6) => {
+                let x = u128::from(v6);
+                ((x >> 64) as u64 ^ 6, x as u64)
+            }
+        };
+        crate::respond::mix(crate::respond::mix(self.seed ^ a) ^ b)
+    }
+
+    fn unpack(v: u64) -> (u32, u32, u32) {
+        ((v >> 32) as u32, ((v >> 24) & 0xFF) as u32, (v & 0xFF_FFFF) as u32)
+    }
+
+    fn age(now: u32, then: u32) -> u32 {
+        (now.wrapping_sub(then)) & 0xFF_FFFF
+    }
+
+    fn slot(&self, h: u64) -> (&AtomicU64, u32) {
+        let tag = ((h >> 32) as u32) | 1; // never 0, so an empty slot matches nothing
+        (&self.slots[(h as usize) & self.mask], tag)
+    }
+
+    fn mark(&self, ip: IpAddr, now: u32, add: u32) {
+        let (slot, tag) = self.slot(self.hash(ip));
+        let v = slot.load(Ordering::Relaxed);
+        let (t, count, then) = Self::unpack(v);
+        let fresh = v != 0 && Self::age(now, then) < KNOWN_TTL;
+        let count = if t == tag && fresh {
+            if count >= KNOWN_AT && Self::age(now, then) < REFRESH {
+                return;
+            }
+            (count + add).min(255)
+        } else if fresh && count >= KNOWN_AT {
+            return; // someone else's known slot: keep it
+        } else {
+            add.min(255)
+        };
+        slot.store(((tag as u64) << 32) | ((count as u64) << 24) | (now & 0xFF_FFFF) as u64, Ordering::Relaxed);
+    }
+
+    fn is_known(&self, ip: IpAddr, now: u32) -> bool {
+        let (slot, tag) = self.slot(self.hash(ip));
+        let v = slot.load(Ordering::Relaxed);
+        let (t, count, then) = Self::unpack(v);
+        t == tag && count >= KNOWN_AT && Self::age(now, then) < KNOWN_TTL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    fn meta(kind: Kind, key: u64) -> Meta {
+        Meta { kind, rcode: 0, key, proof: Proof::None }
+    }
+
+    fn worker(rrl: Option<rrl::Settings>) -> WorkerPolicy {
+        WorkerPolicy::new(Arc::new(Policy::new(rrl, Overload::default(), 9)), Arc::default())
+    }
+
+    #[test]
+    fn rate_limited_responses_slip_every_second_time() {
+        let s = rrl::Settings { rates: [5; 5], burst: 1, ..Default::default() };
+        let mut w = worker(Some(s));
+        w.tick(10_000, false, 0);
+        let v: Vec<_> = (0..9).map(|_| w.decide(ip(192, 0, 2, 1), &meta(Kind::Answer, 1))).collect();
+        let slip = Verdict::Slip { badcookie: false };
+        assert_eq!(&v[..5], &[Verdict::Send; 5]);
+        assert_eq!(&v[5..], &[Verdict::Drop, slip, Verdict::Drop, slip]);
+        // A client that sent a cookie gets BADCOOKIE, one with a valid
+        // server cookie is never limited.
+        let mut m = meta(Kind::Answer, 1);
+        m.proof = Proof::ClientCookie;
+        let v: Vec<_> = (0..2).map(|_| w.decide(ip(192, 0, 2, 1), &m)).collect();
+        assert!(v.contains(&Verdict::Slip { badcookie: true }), "{v:?}");
+        m.proof = Proof::Valid;
+        assert!((0..100).all(|_| w.decide(ip(192, 0, 2, 1), &m) == Verdict::Send));
+        assert_eq!(w.stats().rrl_slipped.load(Ordering::Relaxed), 3);
+        assert_eq!(w.stats().rrl_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(w.stats().kinds[0].load(Ordering::Relaxed), 111);
+    }
+
+    #[test]
+    fn overload_sheds_nxdomain_to_unknown_sources_only() {
+        let mut w = worker(None);
+        let resolver = ip(192, 0, 2, 53);
+        let bot = ip(203, 0, 113, 9);
+        // Before the flood the resolver gets a few positive answers.
+        w.tick(1_000, false, 0);
+        for _ in 0..3 {
+            assert_eq!(w.decide(resolver, &meta(Kind::Answer, 7)), Verdict::Send);
+        }
+        assert!(!w.overloaded());
+        // One full batch is a burst, two in a row are a backlog.
+        w.tick(2_000, true, 0);
+        assert!(!w.overloaded());
+        w.tick(2_001, true, 0);
+        assert!(w.overloaded());
+        assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
+        assert_eq!(w.decide(bot, &meta(Kind::Error, 0)), Verdict::Drop);
+        assert_eq!(w.decide(bot, &meta(Kind::Answer, 7)), Verdict::Send);
+        assert_eq!(w.decide(resolver, &meta(Kind::NxDomain, 1)), Verdict::Send);
+        // Kernel drops also count, and the state holds for five seconds.
+        w.tick(10_000, false, 5);
+        assert!(w.overloaded());
+        w.tick(14_999, false, 0);
+        assert!(w.overloaded());
+        w.tick(15_000, false, 0);
+        assert!(!w.overloaded());
+        assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Send);
+        assert_eq!(w.stats().overload_dropped.load(Ordering::Relaxed), 2);
+        assert_eq!(w.stats().kernel_dropped.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn one_off_spoofed_sources_do_not_evict_known_resolvers() {
+        let p = Policy::new(None, Overload::default(), 3);
+        let resolver = ip(192, 0, 2, 53);
+        for _ in 0..3 {
+            p.known.mark(resolver, 100, 1);
+        }
+        assert!(p.known.is_known(resolver, 100));
+        // A million one-off sources, each seen once.
+        for i in 0..1_000_000u32 {
+            p.known.mark(IpAddr::V4(Ipv4Addr::from(0x0A00_0000 + i)), 200, 1);
+        }
+        assert!(p.known.is_known(resolver, 200));
+        assert!(!p.known.is_known(ip(10, 0, 0, 1), 200));
+        // Known for KNOWN_TTL after the last sighting, not forever.
+        assert!(!p.known.is_known(resolver, 100 + KNOWN_TTL));
+        // TCP proves an address at once.
+        p.proven(ip(198, 51, 100, 1), 5_000);
+        assert!(p.is_known(ip(198, 51, 100, 1), 5_000));
+    }
+}
