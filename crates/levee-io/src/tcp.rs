@@ -191,6 +191,8 @@ impl Shared {
     }
 }
 
+
+
 /// Binds a listening TCP socket (reuse-address, IPv6-only for IPv6).
 pub fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
@@ -397,13 +399,7 @@ async fn answer<S: TcpService>(
     }
 }
 
-async fn send(
-    sock: &mut TcpStream,
-    out: &mut [u8],
-    n: usize,
-    limits: &TcpLimits,
-    state: &ConnState,
-) -> Result<(), End> {
+async fn send(sock: &mut TcpStream, out: &mut [u8], n: usize, limits: &TcpLimits, state: &ConnState) -> Result<(), End> {
     out[..2].copy_from_slice(&(n as u16).to_be_bytes());
     guarded(state, limits.write_timeout, End::Slow, sock.write_all(&out[..2 + n])).await
 }
@@ -481,8 +477,11 @@ mod tests {
 
     #[tokio::test]
     async fn per_source_cap_and_slowloris_timeout() {
-        let limits =
-            TcpLimits { max_per_source: 2, message_timeout: Duration::from_millis(300), ..TcpLimits::default() };
+        let limits = TcpLimits {
+            max_per_source: 2,
+            message_timeout: Duration::from_millis(300),
+            ..TcpLimits::default()
+        };
         let (addr, stats, _stop) = start(limits).await;
         let mut a = TcpStream::connect(addr).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;

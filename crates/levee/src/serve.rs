@@ -24,8 +24,8 @@ use levee_answer::{respond, slip, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
-use levee_limit::cookie::Secrets;
 use levee_limit::rrl;
+use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -75,13 +75,7 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
 pub fn rrl_settings(cfg: &Config) -> Option<rrl::Settings> {
     let r = &cfg.rate_limit;
     r.enabled.then(|| rrl::Settings {
-        rates: [
-            r.responses_per_second,
-            r.nodata_per_second,
-            r.nxdomain_per_second,
-            r.referrals_per_second,
-            r.errors_per_second,
-        ],
+        rates: [r.responses_per_second, r.nodata_per_second, r.nxdomain_per_second, r.referrals_per_second, r.errors_per_second],
         burst: r.burst,
         slip: r.slip,
         ipv4_prefix: r.ipv4_prefix,
