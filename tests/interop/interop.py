@@ -43,7 +43,8 @@ WRONG = base64.b64encode(b"not the interop test key 01234567").decode()
 KR = dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", SECRET)})
 KR_WRONG = dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", WRONG)})
 ZONE = "example.test."
-# SOA: refresh 2, retry 1, expire 12 (small, for the expiry check).
+# SOA: refresh 10 (so a change seen within 2 s came by NOTIFY, which the
+# logs confirm too), retry 1, expire 12 (small, for the expiry check).
 EXPIRE = 12
 RESULTS = []
 PROCS = []
@@ -57,7 +58,7 @@ def check(name, ok, detail=""):
 def zone_text(serial):
     lines = [
         "$TTL 300",
-        f"@ SOA ns1 hostmaster {serial} 2 1 {EXPIRE} 60",
+        f"@ SOA ns1 hostmaster {serial} 10 1 {EXPIRE} 60",
         "@ NS ns1",
         "ns1 A 127.0.0.1",
         f"www A 192.0.2.{serial}",
@@ -294,7 +295,7 @@ def bind(d, port, role, other_port):
     if role == "primary":
         with open(os.path.join(d, "example.test.zone"), "w") as f:
             f.write(zone_text(1))
-        zone = f"""type primary; file "{d}/example.test.zone"; ixfr-from-differences yes; max-ixfr-ratio unlimited;
+        zone = f"""type primary; file "{d}/example.test.zone"; ixfr-from-differences yes; max-ixfr-ratio unlimited; notify-delay 0;
     notify explicit; also-notify {{ 127.0.0.1 port {other_port} key xfr; }};
     allow-transfer {{ key xfr; }};"""
     else:
@@ -353,6 +354,8 @@ def levee_to_peer(work, peer, base):
               f"serial {s} after {t and round(t, 2)} s")
     time.sleep(0.3)
     log = lev.text()
+    acked = [s for s in (2, 3, 4) if re.search(rf"NOTIFY acknowledged.*serial={s} ", log)]
+    check(f"levee->{peer}: NOTIFY sent and acknowledged for each change", acked == [2, 3, 4], f"serials {acked}")
     ixfr = [s for s in (2, 3, 4) if re.search(rf'outgoing zone transfer.*serial={s} .*kind="IXFR"', log)]
     check(f"levee->{peer}: the three changes carried by IXFR", ixfr == [2, 3, 4], f"IXFR sent for serials {ixfr}")
     try:
@@ -388,6 +391,8 @@ def peer_to_levee(work, peer, base, keep=False):
               f"serial {s} after {t and round(t, 2)} s")
         m = re.findall(rf'zone transferred.*serial={s} .*kind="([^"]+)"', lev.text())
         kinds.append(m[-1] if m else None)
+    notifies = lev.text().count("NOTIFY received: refreshing")
+    check(f"{peer}->levee: NOTIFY received for the changes", notifies >= 3, f"{notifies} NOTIFY accepted")
     if peer == "nsd":
         # NSD 4.6 cannot serve IXFR from zone-file changes (create-ixfr came in 4.7):
         # it answers levee's IXFR with a full transfer, which levee must accept.
