@@ -392,9 +392,11 @@ impl Timers {
         self.next_check = now + self.refresh as u64;
     }
 
-    /// No primary could be reached at `now`.
+    /// No primary could be reached at `now`. Without data (no SOA to take
+    /// the retry from) try again within 30 s.
     pub fn failed(&mut self, now: u64) {
-        self.next_check = now + self.retry as u64;
+        let retry = if self.last_ok.is_none() { self.retry.min(30) } else { self.retry };
+        self.next_check = now + retry as u64;
     }
 
     /// True when the data is past its expire time (or there is none).

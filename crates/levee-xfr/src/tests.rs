@@ -125,6 +125,8 @@ fn timers() {
     let mut tm = Timers::new(100);
     assert!(tm.expired(100));
     assert_eq!(tm.next_wake(100), 100);
+    tm.failed(100);
+    assert_eq!(tm.next_wake(100), 130, "no data yet: retry within 30 s");
     let mut rd = b"\x02ns\x00\x01h\x00".to_vec();
     for x in [7u32, 20, 5, 60, 300] {
         rd.extend_from_slice(&x.to_be_bytes());
