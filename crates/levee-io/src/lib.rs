@@ -10,6 +10,7 @@
 //!   `0.0.0.0` or `::` answers from the right address.
 //! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
 //!   I/O timeouts and a connection cap.
+//! * [`prio`]: a lower priority for background threads (transfers in).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
 //! syscalls and control messages); each use carries a SAFETY comment.
@@ -17,5 +18,6 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod prio;
 pub mod tcp;
 pub mod udp;

@@ -362,6 +362,19 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) {
     }
 }
 
+/// Drops a replaced zone set on a low-priority thread, a little after the
+/// swap: otherwise the last query thread to let go of it frees a large
+/// zone in the middle of answering (a 100 ms stall for 1M delegations).
+pub fn retire(old: Arc<ZoneSet>) {
+    let _ = std::thread::Builder::new().name("levee-retire".into()).spawn(move || {
+        let _ = levee_io::prio::lower_current_thread(19);
+        // The workers load the new set on their next query; then ours is
+        // the last reference.
+        std::thread::sleep(Duration::from_secs(2));
+        drop(old);
+    });
+}
+
 /// The runtime handle, for hooks called from plain threads.
 pub static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
 
@@ -692,45 +705,30 @@ async fn refresh(
             timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
             return Ok(Outcome::UpToDate);
         }
-        let ixfr_from = if force { None } else { ours.as_ref() };
-        let got = match transfer(p.addr, &s.apex, ixfr_from, key).await {
-            Ok((Received::UpToDate(_), _)) if ixfr_from.is_some() => transfer(p.addr, &s.apex, None, key).await,
-            x => x,
-        };
-        let (received, kind) = match got {
+        let ixfr_from = if force { None } else { ours.clone() };
+        // The transfer and the build run on a thread of their own at a
+        // lower priority (its own small runtime), so the query threads keep
+        // the CPU while a large zone comes in.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (addr, apex, key, base) = (p.addr, s.apex, key.cloned(), records.clone());
+        let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
+            let _ = levee_io::prio::lower_current_thread(10);
+            let _ = tx.send(fetch_and_build(addr, apex, ixfr_from, key, base));
+        });
+        if let Err(e) = spawned {
+            return Err(Fail::Io(e));
+        }
+        let got = rx.await.unwrap_or_else(|_| Err(Fail::Build("transfer thread ended".into())));
+        let (recs, zone, kind) = match got {
             Ok(x) => x,
+            Err(Fail::Build(e)) => {
+                tracing::error!(zone = %s.name, primary = %p.addr, "received zone rejected, the old one keeps serving: {e}");
+                last_err = Fail::Build(e);
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed: {e}");
                 last_err = e;
-                continue;
-            }
-        };
-        let base = records.clone();
-        let apex = s.apex;
-        let built = tokio::task::spawn_blocking(move || -> Result<(Vec<Rr>, Zone), String> {
-            let recs = match received {
-                Received::Full(v) => v,
-                Received::Incremental(diffs) => {
-                    let mut cur: Vec<Rr> = base.as_deref().cloned().ok_or("IXFR without a base version")?;
-                    for d in &diffs {
-                        cur = journal::apply(&cur, d).map_err(|e| e.to_string())?;
-                    }
-                    cur
-                }
-                Received::UpToDate(_) => return Err("primary sent no data".into()),
-            };
-            let b = journal::build_from(&apex, &recs).map_err(|d| {
-                d.iter().filter(|x| !x.warning).map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")
-            })?;
-            Ok((recs, b.zone))
-        })
-        .await
-        .map_err(|e| Fail::Build(e.to_string()))?;
-        let (recs, zone) = match built {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::error!(zone = %s.name, primary = %p.addr, "received zone rejected, the old one keeps serving: {e}");
-                last_err = Fail::Build(e);
                 continue;
             }
         };
@@ -758,6 +756,7 @@ async fn refresh(
                     journal: None,
                 });
                 r2.shared.store(Arc::new(set));
+                retire(old);
             })
             .await;
         }
@@ -769,11 +768,54 @@ async fn refresh(
         }
         if let Some(dir) = r.storage.clone() {
             let path = zone_file(&dir, &s.name);
-            let _ = tokio::task::spawn_blocking(move || write_zone(&path, &recs)).await;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new().name("levee-zone-write".into()).spawn(move || {
+                let _ = levee_io::prio::lower_current_thread(10);
+                let _ = tx.send(write_zone(&path, &recs));
+            });
+            if spawned.is_ok() {
+                let _ = rx.await;
+            }
         }
         return Ok(Outcome::Updated);
     }
     Err(last_err)
+}
+
+/// Transfers the zone (IXFR from `ours`, else AXFR; AXFR again when an
+/// IXFR brings nothing) and builds the new snapshot. Runs on its own thread.
+fn fetch_and_build(
+    addr: SocketAddr,
+    apex: NameBuf,
+    ours: Option<Rr>,
+    key: Option<Key>,
+    base: Option<Arc<Vec<Rr>>>,
+) -> Result<(Vec<Rr>, Zone, &'static str), Fail> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let key = key.as_ref();
+    let (received, kind) = rt.block_on(async {
+        match transfer(addr, &apex, ours.as_ref(), key).await {
+            Ok((Received::UpToDate(_), _)) if ours.is_some() => transfer(addr, &apex, None, key).await,
+            x => x,
+        }
+    })?;
+    drop(rt);
+    let recs = match received {
+        Received::Full(v) => v,
+        Received::Incremental(diffs) => {
+            let mut cur: Vec<Rr> =
+                base.as_deref().cloned().ok_or_else(|| Fail::Build("IXFR without a base version".into()))?;
+            for d in &diffs {
+                cur = journal::apply(&cur, d).map_err(|e| Fail::Build(e.to_string()))?;
+            }
+            cur
+        }
+        Received::UpToDate(_) => return Err(Fail::Build("primary sent no data".into())),
+    };
+    let b = journal::build_from(&apex, &recs).map_err(|d| {
+        Fail::Build(d.iter().filter(|x| !x.warning).map(|x| x.message.clone()).collect::<Vec<_>>().join("; "))
+    })?;
+    Ok((recs, b.zone, kind))
 }
 
 /// Writes a received zone as zone-file text, atomically.
@@ -801,6 +843,7 @@ async fn set_expired(r: &Arc<Repl>, s: &Arc<Secondary>, expired: bool) {
             set.insert(n);
         }
         r2.shared.store(Arc::new(set));
+        retire(old);
     })
     .await;
 }

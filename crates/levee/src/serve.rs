@@ -361,5 +361,6 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
     crate::repl::after_reload(&old, &mut set);
     let n = set.len();
     shared.store(Arc::new(set));
+    crate::repl::retire(old);
     tracing::info!(zones = n, failed, "reload done");
 }
