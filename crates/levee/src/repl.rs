@@ -36,7 +36,8 @@ type Shared = Arc<ArcSwap<ZoneSet>>;
 /// How long one UDP exchange waits, and one TCP read.
 const UDP_TIMEOUT: Duration = Duration::from_secs(2);
 const TCP_TIMEOUT: Duration = Duration::from_secs(10);
-/// NOTIFY attempts per target (1, 2, 4, ... s apart).
+/// NOTIFY attempts per target; attempt n waits 0.25 s × 2^(n-1) (at most
+/// 8 s) for the acknowledgement before the next (about 32 s in all).
 const NOTIFY_ATTEMPTS: u32 = 8;
 
 static PUBLISH: Mutex<()> = Mutex::new(());
@@ -464,18 +465,20 @@ async fn notify_one(r: Arc<Repl>, tgt: Remote, soa: Rr) {
     let zname = name::to_text(&soa.owner);
     let serial = journal::soa_serial(&soa.rdata).unwrap_or(0);
     let key = r.key(&tgt.key).cloned();
-    let mut delay = Duration::from_secs(1);
+    let mut wait = Duration::from_millis(250);
     for attempt in 1..=NOTIFY_ATTEMPTS {
+        let started = tokio::time::Instant::now();
         let req = levee_xfr::request(random_id(), &soa.owner, t::SOA, Some(&soa), true, key.as_ref(), wall());
-        match udp_exchange(tgt.addr, &req, key.as_ref()).await {
+        match udp_exchange(tgt.addr, &req, key.as_ref(), wait).await {
             Ok(_) => {
-                tracing::info!(zone = %zname, serial, target = %tgt.addr, "NOTIFY acknowledged");
+                tracing::info!(zone = %zname, serial, target = %tgt.addr, attempt, "NOTIFY acknowledged");
                 return;
             }
             Err(e) => tracing::debug!(zone = %zname, target = %tgt.addr, attempt, "NOTIFY: {e}"),
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(60));
+        // An error that came at once (ICMP unreachable) still waits its turn.
+        tokio::time::sleep_until(started + wait).await;
+        wait = (wait * 2).min(Duration::from_secs(8));
     }
     tracing::warn!(zone = %zname, serial, target = %tgt.addr, "NOTIFY not acknowledged after {NOTIFY_ATTEMPTS} attempts");
 }
@@ -527,13 +530,14 @@ async fn udp_exchange(
     addr: SocketAddr,
     req: &levee_xfr::Request,
     key: Option<&Key>,
+    timeout: Duration,
 ) -> Result<levee_wire::message::Message, Fail> {
     let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
     let sock = UdpSocket::bind(bind).await?;
     sock.connect(addr).await?;
     sock.send(&req.msg).await?;
     let mut buf = vec![0u8; 65535];
-    let deadline = tokio::time::Instant::now() + UDP_TIMEOUT;
+    let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let n = tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await.map_err(|_| timeout_err())??;
         match levee_xfr::check_response(req, &buf[..n], key, wall()) {
@@ -561,7 +565,7 @@ async fn tcp_read(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Fail> {
 
 async fn soa_of(addr: SocketAddr, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
     let req = levee_xfr::request(random_id(), apex, t::SOA, None, false, key, wall());
-    let m = match udp_exchange(addr, &req, key).await {
+    let m = match udp_exchange(addr, &req, key, UDP_TIMEOUT).await {
         Err(Fail::Xfr(XfrError::Truncated)) => {
             let mut s = tcp_connect_send(addr, &req.msg).await?;
             let mut buf = Vec::new();
