@@ -30,6 +30,14 @@ use crate::repl::Repl;
 /// The reload action (set by `serve`).
 pub static RELOAD: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
 static STARTED: OnceLock<Instant> = OnceLock::new();
+static BOUND: OnceLock<PathBuf> = OnceLock::new();
+
+/// Removes the socket at shutdown.
+pub fn cleanup() {
+    if let Some(p) = BOUND.get() {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 /// Where the socket is: `server.control-socket`, else
 /// `<server.storage-dir>/levee.sock`, else none.
@@ -51,6 +59,7 @@ pub async fn serve(path: PathBuf, r: Arc<Repl>) {
             return;
         }
     };
+    let _ = BOUND.set(path.clone());
     tracing::info!(path = %path.display(), "control socket ready");
     loop {
         let Ok((s, _)) = l.accept().await else { continue };

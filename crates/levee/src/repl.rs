@@ -306,9 +306,12 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
 
 /// After a reload built `new` from the zone files: keeps the secondary
 /// zones, extends the journals of changed primary zones, and sends
-/// NOTIFY for them. Called with the publish lock held.
-pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) {
-    let Some(r) = STATE.get() else { return };
+/// NOTIFY for them. Called with the publish lock held; the NOTIFYs go
+/// out when the caller calls [`Notifies::send`] after publishing `new`
+/// (a secondary asking at once must see the new serial).
+pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
+    let mut pending = Notifies(Vec::new());
+    let Some(r) = STATE.get() else { return pending };
     for apex in r.secondaries.keys() {
         if let Some(e) = old.exact(apex) {
             new.insert(clone_entry(e));
@@ -354,11 +357,22 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) {
         let zone = Arc::clone(&e.zone);
         new.insert(e);
         if notify {
-            if let Ok(h) = tokio::runtime::Handle::try_current() {
-                send_notifies(&h, r, &zone);
-            } else if let Some(h) = RUNTIME.get() {
-                send_notifies(h, r, &zone);
-            }
+            pending.0.push(zone);
+        }
+    }
+    pending
+}
+
+/// NOTIFYs to send once a reloaded set is published.
+#[must_use]
+pub struct Notifies(Vec<Arc<Zone>>);
+
+impl Notifies {
+    /// Sends them (on the runtime; retried until acknowledged).
+    pub fn send(self) {
+        let (Some(r), Some(h)) = (STATE.get(), RUNTIME.get()) else { return };
+        for zone in &self.0 {
+            send_notifies(h, r, zone);
         }
     }
 }

@@ -342,6 +342,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         let _ = h.join();
     }
     rt.shutdown_timeout(Duration::from_secs(1));
+    crate::ctl::cleanup();
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
@@ -358,9 +359,10 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
     let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();
     let (mut set, failed) = zones::load_all(&plans, Some(&old));
-    crate::repl::after_reload(&old, &mut set);
+    let notifies = crate::repl::after_reload(&old, &mut set);
     let n = set.len();
     shared.store(Arc::new(set));
+    notifies.send();
     crate::repl::retire(old);
     tracing::info!(zones = n, failed, "reload done");
 }

@@ -20,10 +20,17 @@ fn zone(serial: u32) -> String {
 
 fn conf(dir: &TempDir, zone_cfg: &str) -> String {
     let p = dir.path().join("levee.toml");
+    // Unix socket paths are limited to 108 octets: keep it short.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sock = format!(
+        "/tmp/levee-it-{}-{}.sock",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     std::fs::write(
         &p,
         format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\n[[key]]\nname = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n[[zone]]\nname = \"r.test.\"\n{zone_cfg}\n"
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{sock}\"\n[[key]]\nname = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n[[zone]]\nname = \"r.test.\"\n{zone_cfg}\n"
         ),
     )
     .unwrap();
@@ -68,7 +75,9 @@ fn primary_and_secondary() {
     // A change on the primary: journal, then IXFR on `levee ctl refresh`.
     std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
     p.signal("HUP");
-    assert!(p.wait_log("journal: difference recorded", Duration::from_secs(10)), "{}", p.log());
+    // "reload done" comes after the new set is published.
+    assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
+    assert!(p.log().contains("journal: difference recorded"), "{}", p.log());
     let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
     assert!(ok, "{out}{err}");
     assert!(wait_serial(s.addr, 2), "refresh; log:\n{}", s.log());
@@ -81,6 +90,10 @@ fn primary_and_secondary() {
     assert!(ok && out.contains("role=primary serial=2 journal-from=1"), "{out}");
     let (ok, _, err) = ctl(&sconf, &["refresh"]);
     assert!(!ok && err.contains("needs a zone"), "{err}");
+    // A reload of the secondary's files keeps the secondary zone.
+    s.signal("HUP");
+    assert!(s.wait_log("reload done", Duration::from_secs(10)));
+    assert_eq!(serial(s.addr), Some(2), "{}", s.log());
 
     // The journal survives a restart of the primary: IXFR again.
     drop(p);
