@@ -380,7 +380,7 @@ impl Notifies {
 /// Drops a replaced zone set on a low-priority thread, a little after the
 /// swap: otherwise the last query thread to let go of it frees a large
 /// zone in the middle of answering (a 100 ms stall for 1M delegations).
-pub fn retire(old: Arc<ZoneSet>) {
+pub fn retire<T: Send + 'static>(old: T) {
     let _ = std::thread::Builder::new().name("levee-retire".into()).spawn(move || {
         let _ = levee_io::prio::lower_current_thread(19);
         // The workers load the new set on their next query; then ours is
@@ -778,7 +778,11 @@ async fn refresh(
             })
             .await;
         }
-        *records = Some(Arc::clone(&recs));
+        // The previous records (millions of small allocations for a large
+        // zone) are freed off the runtime threads too.
+        if let Some(prev) = records.replace(Arc::clone(&recs)) {
+            retire(prev);
+        }
         if let Ok(mut st) = s.status.lock() {
             st.serial = Some(serial);
             st.last_transfer = Some(wall());
