@@ -70,6 +70,8 @@ pub(crate) struct Answerer<'z, 'w> {
     /// that synthesised it, the DNAME above it or the cut of a referral):
     /// what the rate limiter keys the response on.
     anchor: NodeId,
+    /// Stop at NXDOMAIN without the SOA and proofs ([`crate::respond::Hints`]).
+    pub(crate) shed_negative: bool,
 }
 
 /// The result of answering, for the finish stage and the policy stage.
@@ -109,6 +111,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
             wild_proofs: [(NONE, NameBuf::root()); MAX_VISITED],
             nwild: 0,
             anchor: NONE,
+            shed_negative: false,
         }
     }
 
@@ -376,6 +379,9 @@ impl<'z, 'w> Answerer<'z, 'w> {
             }
         }
         self.rcode = rcode::NXDOMAIN;
+        if self.shed_negative {
+            return Step::Done;
+        }
         self.soa_authority();
         if !self.dnssec || self.tc {
             return Step::Done;

@@ -41,7 +41,7 @@ pub mod respond;
 pub mod tsig;
 pub mod xfr;
 
-pub use respond::{respond, slip, Config, Kind, Meta, Outcome, Proof, Request, Transport};
+pub use respond::{respond, respond_hinted, slip, Config, Hints, Kind, Meta, Outcome, Proof, Request, Transport};
 
 #[cfg(test)]
 mod tests;

@@ -116,6 +116,9 @@ pub struct PolicyStats {
     /// Responses by [`Kind`] (index = `Kind as usize` of
     /// `Answer, NoData, NxDomain, Referral, Error`).
     pub kinds: [AtomicU64; 5],
+    /// Responses by rcode (the low four bits; BADVERS and BADCOOKIE count
+    /// under their low bits, 0 and 7, together with NOERROR and NXRRSET).
+    pub rcodes: [AtomicU64; 16],
     /// Sent as written.
     pub sent: AtomicU64,
     /// Rate limited and slipped (TC=1 or BADCOOKIE).
@@ -203,10 +206,17 @@ impl WorkerPolicy {
         self.now_ms < self.overloaded_until
     }
 
+    /// Whether an NXDOMAIN for `client` would be shed right now, so the
+    /// answer stage need not write it ([`crate::Hints::shed_negative`]).
+    pub fn sheds_negative(&self, client: IpAddr) -> bool {
+        self.overloaded() && !self.shared.known.is_known(client, (self.now_ms / 1000) as u32)
+    }
+
     /// Decides the fate of a UDP response described by `meta` for `client`.
     pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
         bump(&st.kinds[kind_index(meta.kind)], 1);
+        bump(&st.rcodes[(meta.rcode & 0xF) as usize], 1);
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;
         if meta.proof == Proof::Valid {
@@ -266,7 +276,11 @@ struct Known {
 impl Known {
     fn new(n: usize, seed: u64) -> Self {
         let n = n.next_power_of_two();
-        Known { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1, seed }
+        let slots: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        for s in slots.iter() {
+            s.store(0, Ordering::Relaxed); // resident from the start, like the RRL table
+        }
+        Known { slots, mask: n - 1, seed }
     }
 
     fn hash(&self, ip: IpAddr) -> u64 {
@@ -374,6 +388,7 @@ mod tests {
         assert!(!w.overloaded());
         w.tick(2_001, true, 0);
         assert!(w.overloaded());
+        assert!(w.sheds_negative(bot) && !w.sheds_negative(resolver));
         assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Error, 0)), Verdict::Drop);
         assert_eq!(w.decide(bot, &meta(Kind::Answer, 7)), Verdict::Send);

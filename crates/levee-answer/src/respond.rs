@@ -133,11 +133,28 @@ pub enum Outcome {
 /// Answers one query. `out` must hold at least 65535 octets for TCP (or
 /// the UDP payload size for UDP).
 pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8]) -> Outcome {
+    respond_hinted(req, zones, cfg, out, Hints::default())
+}
+
+/// What the driver already knows it will do with some responses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// An NXDOMAIN response will not be sent (the policy stage is shedding
+    /// negative answers to this client): stop as soon as the name is known
+    /// not to exist, without writing the SOA and the proofs. The response
+    /// bytes are then incomplete; only the [`Meta`] is meaningful, and
+    /// nothing may cache them.
+    pub shed_negative: bool,
+}
+
+/// [`respond`] with [`Hints`] from the driver.
+pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8], hints: Hints) -> Outcome {
     let q = match parse_query(req.msg) {
         Parsed::Drop => return Outcome::Drop,
         Parsed::Query(q) => q,
     };
     let mut r = Responder::new(req, &q, cfg);
+    r.hints = hints;
     if q.malformed.is_none() {
         // TSIG (RFC 8945), tsig.rs: verify, answer failures, sign the reply.
         match crate::tsig::check(req, &q, &cfg.keys) {
@@ -188,6 +205,8 @@ pub(crate) struct Responder<'a> {
     pub(crate) proof: Proof,
     /// The verified TSIG of the request.
     pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
+    /// What the driver will do with the response.
+    pub(crate) hints: Hints,
 }
 
 impl<'a> Responder<'a> {
@@ -197,7 +216,7 @@ impl<'a> Responder<'a> {
             (Transport::Udp, None) => 512,
             (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
         };
-        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, tsig: None };
+        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default(), tsig: None };
         r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
         r.proof = r.cookie_proof();
         r
@@ -285,6 +304,7 @@ impl<'a> Responder<'a> {
             return Outcome::Drop;
         }
         let mut a = Answerer::new(w, &entry.zone, q);
+        a.shed_negative = self.hints.shed_negative;
         a.run();
         let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);

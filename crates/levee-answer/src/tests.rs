@@ -12,7 +12,7 @@ use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::{respond, Config, Outcome, Request, Transport};
+use crate::{respond, respond_hinted, Config, Hints, Kind, Outcome, Request, Transport};
 
 const PARENT: &str = "$ORIGIN p.test.
 $TTL 300
@@ -259,4 +259,36 @@ fn ixfr_up_to_date_gets_one_soa() {
     let m = ask(&z, &q, Transport::Tcp).unwrap();
     assert_eq!(m.answer.len(), 1, "serial 7 is current: one SOA (RFC 1995 §4)");
     assert_eq!(m.answer[0].rtype, t::SOA);
+}
+
+#[test]
+fn meta_classifies_and_shedding_skips_the_negative_proof() {
+    let z = zones();
+    let c = cfg();
+    let run = |name: &str, qtype: u16, shed: bool| {
+        let q = query(name, qtype, 0, Some((1232, 0, true, &[])));
+        let req = Request { msg: &q, client: CLIENT.parse().unwrap(), transport: Transport::Udp, now: 1_700_000_000 };
+        let mut out = vec![0u8; 4096];
+        match respond_hinted(&req, &z, &c, &mut out, Hints { shed_negative: shed }) {
+            Outcome::Reply(n, meta) => (n, meta),
+            _ => panic!("no reply"),
+        }
+    };
+    let (_, a) = run("www.p.test.", t::A, false);
+    let (_, a2) = run("WWW.p.test.", t::A, false);
+    let (_, aaaa) = run("www.p.test.", t::AAAA, false);
+    assert_eq!(a.kind, Kind::Answer);
+    assert_eq!(a.key, a2.key, "the key ignores letter case");
+    assert_ne!(a.key, aaaa.key, "answers are keyed per type");
+    let (full, nx) = run("nope.p.test.", t::A, false);
+    let (_, nx2) = run("other.p.test.", t::A, false);
+    assert_eq!((nx.kind, nx.rcode), (Kind::NxDomain, rcode::NXDOMAIN));
+    assert_eq!(nx.key, nx2.key, "NXDOMAIN is keyed per zone");
+    let (shed, nx3) = run("nope.p.test.", t::A, true);
+    assert_eq!(nx3, nx);
+    assert!(shed < full, "shed response {shed} octets, full {full}");
+    // Shedding changes nothing for names that exist.
+    assert_eq!(run("www.p.test.", t::A, true), run("www.p.test.", t::A, false));
+    let (_, refused) = run("www.elsewhere.", t::A, false);
+    assert_eq!((refused.kind, refused.rcode), (Kind::Error, rcode::REFUSED));
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use levee_limit::rrl;
 use serde::Deserialize;
 
 use crate::{
@@ -290,57 +291,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
         c.tcp_message_timeout = t;
     }
-    let rl = spec.rate_limit;
-    let r = &mut c.rate_limit;
-    r.enabled = rl.enabled.unwrap_or(r.enabled);
-    for (key, v, dst) in [
-        ("responses-per-second", rl.responses_per_second, &mut r.responses_per_second),
-        ("nodata-per-second", rl.nodata_per_second, &mut r.nodata_per_second),
-        ("nxdomain-per-second", rl.nxdomain_per_second, &mut r.nxdomain_per_second),
-        ("referrals-per-second", rl.referrals_per_second, &mut r.referrals_per_second),
-        ("errors-per-second", rl.errors_per_second, &mut r.errors_per_second),
-    ] {
-        if let Some(v) = v {
-            if v > 1_000_000 {
-                return Err(err(format!("rate-limit.{key}"), format!("{v} is above 1000000 (0 = unlimited)")));
-            }
-            *dst = v;
-        }
-    }
-    if let Some(b) = rl.burst {
-        if b == 0 || b > 60 {
-            return Err(err("rate-limit.burst".into(), format!("{b} is outside 1..=60 seconds")));
-        }
-        r.burst = b;
-    }
-    if let Some(s) = rl.slip {
-        if s > 10 {
-            return Err(err("rate-limit.slip".into(), format!("{s} is outside 0..=10")));
-        }
-        r.slip = s;
-    }
-    if let Some(p) = rl.ipv4_prefix {
-        if p > 32 {
-            return Err(err("rate-limit.ipv4-prefix".into(), format!("{p} is above 32")));
-        }
-        r.ipv4_prefix = p;
-    }
-    if let Some(p) = rl.ipv6_prefix {
-        if p > 128 {
-            return Err(err("rate-limit.ipv6-prefix".into(), format!("{p} is above 128")));
-        }
-        r.ipv6_prefix = p;
-    }
-    r.log_only = rl.log_only.unwrap_or(r.log_only);
-    for (j, p) in rl.exempt.unwrap_or_default().iter().enumerate() {
-        r.exempt.push(parse_prefix(p).map_err(|m| err(format!("rate-limit.exempt[{j}]"), m))?);
-    }
-    if let Some(n) = rl.table_size {
-        if !(1024..=1 << 26).contains(&n) {
-            return Err(err("rate-limit.table-size".into(), format!("{n} is outside 1024..=67108864")));
-        }
-        r.table_size = n;
-    }
+    c.rate_limit = rate_limit(spec.rate_limit, &err)?;
     c.overload = spec.overload.enabled.unwrap_or(c.overload);
     c.cookies = CookieConfig {
         enabled: spec.cookies.enabled.unwrap_or(true),
@@ -409,6 +360,60 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     Ok(c)
 }
 
+/// Lowers `[rate-limit]` onto the defaults of [`rrl::Settings`].
+fn rate_limit(rl: RateLimit, err: &dyn Fn(String, String) -> ConfigError) -> Result<Option<rrl::Settings>, ConfigError> {
+    let mut r = rrl::Settings::default();
+    let classes = [
+        ("responses-per-second", rl.responses_per_second, rrl::Class::Answer),
+        ("nodata-per-second", rl.nodata_per_second, rrl::Class::NoData),
+        ("nxdomain-per-second", rl.nxdomain_per_second, rrl::Class::NxDomain),
+        ("referrals-per-second", rl.referrals_per_second, rrl::Class::Referral),
+        ("errors-per-second", rl.errors_per_second, rrl::Class::Error),
+    ];
+    for (key, v, class) in classes {
+        if let Some(v) = v {
+            if v > 1_000_000 {
+                return Err(err(format!("rate-limit.{key}"), format!("{v} is above 1000000 (0 = unlimited)")));
+            }
+            r.rates[class as usize] = v;
+        }
+    }
+    if let Some(b) = rl.burst {
+        if b == 0 || b > 60 {
+            return Err(err("rate-limit.burst".into(), format!("{b} is outside 1..=60 seconds")));
+        }
+        r.burst = b;
+    }
+    if let Some(s) = rl.slip {
+        if s > 10 {
+            return Err(err("rate-limit.slip".into(), format!("{s} is outside 0..=10")));
+        }
+        r.slip = s;
+    }
+    for (key, v, width, dst) in [
+        ("ipv4-prefix", rl.ipv4_prefix, 32, &mut r.ipv4_prefix),
+        ("ipv6-prefix", rl.ipv6_prefix, 128, &mut r.ipv6_prefix),
+    ] {
+        if let Some(p) = v {
+            if p > width {
+                return Err(err(format!("rate-limit.{key}"), format!("{p} is above {width}")));
+            }
+            *dst = p;
+        }
+    }
+    r.log_only = rl.log_only.unwrap_or(r.log_only);
+    for (j, p) in rl.exempt.unwrap_or_default().iter().enumerate() {
+        r.exempt.push(parse_prefix(p).map_err(|m| err(format!("rate-limit.exempt[{j}]"), m))?);
+    }
+    if let Some(n) = rl.table_size {
+        if !(1024..=1 << 26).contains(&n) {
+            return Err(err("rate-limit.table-size".into(), format!("{n} is outside 1024..=67108864")));
+        }
+        r.table_size = n;
+    }
+    Ok(rl.enabled.unwrap_or(true).then_some(r))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,14 +455,16 @@ allow-transfer = ["192.0.2.0/24"]
             "t.toml",
         )
         .unwrap();
-        assert!(c.rate_limit.enabled && c.rate_limit.log_only);
-        assert_eq!((c.rate_limit.responses_per_second, c.rate_limit.nxdomain_per_second), (5, 200));
-        assert_eq!(c.rate_limit.slip, 1);
-        assert_eq!(c.rate_limit.exempt.len(), 1);
+        let r = c.rate_limit.unwrap();
+        assert!(r.log_only);
+        assert_eq!(r.rates, [5, 200, 200, 200, 200]);
+        assert_eq!(r.slip, 1);
+        assert_eq!(r.exempt.len(), 1);
         assert_eq!((c.tcp_max_per_source, c.tcp_message_timeout), (4, 3));
         assert!(!c.overload);
         let d = Config::default();
-        assert!(d.rate_limit.enabled && !d.rate_limit.log_only && d.overload);
+        assert!(d.rate_limit.is_some_and(|r| !r.log_only) && d.overload);
+        assert!(parse("[rate-limit]\nenabled = false\n", "t.toml").unwrap().rate_limit.is_none());
         let e = parse("[rate-limit]\nslip = 11\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "rate-limit.slip");
         let e = parse("[rate-limit]\nexempt = [\"10.0.0.0/8\", \"x\"]\n", "t.toml").unwrap_err();

@@ -60,6 +60,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use levee_limit::rrl;
+
 pub mod file;
 pub mod repl;
 
@@ -115,57 +117,6 @@ pub struct CookieConfig {
     pub previous_secret: Option<[u8; 16]>,
 }
 
-/// Response rate limiting (`[rate-limit]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimitConfig {
-    /// On or off.
-    pub enabled: bool,
-    /// Answers per second per prefix, name and type (0 = unlimited).
-    pub responses_per_second: u32,
-    /// NODATA responses per second per prefix and zone.
-    pub nodata_per_second: u32,
-    /// NXDOMAIN responses per second per prefix and zone.
-    pub nxdomain_per_second: u32,
-    /// Referrals per second per prefix and delegation.
-    pub referrals_per_second: u32,
-    /// Error responses per second per prefix.
-    pub errors_per_second: u32,
-    /// Seconds of burst above the rate.
-    pub burst: u32,
-    /// Every `slip`-th limited response is a truncated reply (0 = never).
-    pub slip: u32,
-    /// IPv4 prefix length sources are grouped by.
-    pub ipv4_prefix: u8,
-    /// IPv6 prefix length sources are grouped by.
-    pub ipv6_prefix: u8,
-    /// Only count, never limit.
-    pub log_only: bool,
-    /// Prefixes never limited.
-    pub exempt: Vec<(IpAddr, u8)>,
-    /// Buckets in the fixed table.
-    pub table_size: usize,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        RateLimitConfig {
-            enabled: true,
-            responses_per_second: 200,
-            nodata_per_second: 200,
-            nxdomain_per_second: 200,
-            referrals_per_second: 200,
-            errors_per_second: 200,
-            burst: 2,
-            slip: 2,
-            ipv4_prefix: 24,
-            ipv6_prefix: 56,
-            log_only: false,
-            exempt: Vec::new(),
-            table_size: 1 << 18,
-        }
-    }
-}
-
 /// The validated runtime configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -195,8 +146,8 @@ pub struct Config {
     pub tcp_max_per_source: usize,
     /// Seconds a TCP message may take to arrive once started.
     pub tcp_message_timeout: u32,
-    /// Response rate limiting.
-    pub rate_limit: RateLimitConfig,
+    /// Response rate limiting (`None` = off).
+    pub rate_limit: Option<rrl::Settings>,
     /// Overload admission on (shed replies nobody legitimate needs when
     /// the UDP workers fall behind).
     pub overload: bool,
@@ -233,7 +184,7 @@ impl Default for Config {
             tcp_max_connections: 4096,
             tcp_max_per_source: 64,
             tcp_message_timeout: 2,
-            rate_limit: RateLimitConfig::default(),
+            rate_limit: Some(rrl::Settings::default()),
             overload: true,
             cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
             log_level: "info".into(),

@@ -8,8 +8,9 @@
 //!   `recvmmsg`/`sendmmsg` batches, replies sent from the query's
 //!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
 //!   `0.0.0.0` or `::` answers from the right address.
-//! * [`tcp`]: RFC 7766 TCP on a Tokio runtime of its own, with idle and
-//!   I/O timeouts and a connection cap.
+//! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
+//!   with a fixed connection table, idle/message/write timeouts, and caps
+//!   that evict the stalest connection instead of refusing new ones.
 //! * [`prio`]: a lower priority for background threads (transfers in).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched

@@ -2,7 +2,8 @@
 //! connection answered in order, zone transfers streamed, idle connections
 //! closed.
 //!
-//! TCP runs on its own Tokio runtime, never on the UDP workers' threads.
+//! TCP runs on a thread of its own with an event loop over `mio` (epoll),
+//! never on the UDP workers' threads.
 //!
 //! ## Under a connection flood
 //!
@@ -10,30 +11,36 @@
 //! query one octet at a time (slowloris), to fill every slot so a real
 //! resolver, often sent to TCP by a rate limiter's TC=1, cannot get in.
 //! Refusing new connections at the cap is exactly what such a flood wants,
-//! so this server never refuses: every connection is in a table with the
-//! time it last made progress, and when the table is full (or one source
-//! has too many) the **stalest** connection is closed to make room.
-//! Connections busy answering are spared. A newly accepted resolver
-//! connection sends its query at once and is never the stalest.
+//! so this server never refuses: every connection sits in a fixed table
+//! with the time it last made progress, and when the table is full (or
+//! one source has too many) the **stalest** connection is closed to make
+//! room. Connections busy writing a response are spared. A newly accepted
+//! resolver connection sends its query at once and is never the stalest.
 //!
 //! * idle timeout between messages; a message timeout from its first
 //!   octet to its last (slowloris); a write timeout;
 //! * a global and a per-source cap, both enforced by eviction;
-//! * no buffer per idle connection: the 64 KiB response buffer comes from
-//!   a small pool only while a response is being written, and the query
-//!   buffer grows to the largest query seen.
+//! * **fixed memory**: the connection table (a slot of about 200 octets
+//!   per allowed connection, queries up to 128 octets read in place) is
+//!   allocated and touched at start, so a flood of held connections does
+//!   not grow the process; a 64 KiB response buffer is lent from a small
+//!   pool only while a response is being written, and a rare query longer
+//!   than 128 octets gets a buffer of its own for its duration.
+//!
+//! The loop wakes at least every 100 ms to apply timeouts and notice the
+//! stop flag; timeouts are found by a scan of the table (4096 slots by
+//! default, a few microseconds).
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
 
 /// What the service answers to one TCP message.
 pub enum TcpAnswer<S> {
@@ -102,97 +109,6 @@ pub struct TcpStats {
     pub queries: AtomicU64,
 }
 
-const IDLE: u8 = 0;
-const READING: u8 = 1;
-const BUSY: u8 = 2;
-
-/// What the table knows of one connection; shared with its task.
-struct ConnState {
-    /// Milliseconds (since the server's epoch) of the last progress.
-    since: AtomicU64,
-    phase: AtomicU8,
-    evicted: AtomicBool,
-    wake: Notify,
-}
-
-struct Entry {
-    peer: IpAddr,
-    state: Arc<ConnState>,
-}
-
-/// All open connections, for the caps and eviction. Touched on accept and
-/// close only (a mutex: TCP setup already costs far more).
-struct Table {
-    conns: HashMap<u64, Entry>,
-    per_source: HashMap<IpAddr, usize>,
-    next_id: u64,
-}
-
-impl Table {
-    /// The stalest non-busy connection (`of`: from that address only), or
-    /// the stalest busy one if every candidate is busy.
-    fn stalest(&self, of: Option<IpAddr>) -> Option<u64> {
-        let mut best: Option<(bool, u64, u64)> = None;
-        for (&id, e) in &self.conns {
-            if of.is_some_and(|a| a != e.peer) || e.state.evicted.load(Ordering::Relaxed) {
-                continue;
-            }
-            let busy = e.state.phase.load(Ordering::Relaxed) == BUSY;
-            let since = e.state.since.load(Ordering::Relaxed);
-            // Not busy beats busy; then the oldest progress.
-            let key = (!busy, u64::MAX - since, id);
-            if best.is_none_or(|b| key > b) {
-                best = Some(key);
-            }
-        }
-        best.map(|b| b.2)
-    }
-
-    fn evict(&mut self, id: u64) {
-        if let Some(e) = self.conns.get(&id) {
-            e.state.evicted.store(true, Ordering::Relaxed);
-            e.state.wake.notify_one();
-        }
-    }
-}
-
-/// Octets the response pool keeps at most (buffers beyond are freed).
-const POOL_KEEP: usize = 64;
-
-/// Response buffers (2 + 65535 octets) lent to connections while they
-/// write a response.
-struct Pool(Mutex<Vec<Box<[u8]>>>);
-
-impl Pool {
-    fn take(&self) -> Box<[u8]> {
-        self.0.lock().map(|mut v| v.pop()).ok().flatten().unwrap_or_else(|| vec![0u8; 2 + 65535].into_boxed_slice())
-    }
-
-    fn put(&self, b: Box<[u8]>) {
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() < POOL_KEEP {
-                v.push(b);
-            }
-        }
-    }
-}
-
-/// State shared by the accept loop and every connection.
-struct Shared {
-    table: Mutex<Table>,
-    pool: Pool,
-    stats: Arc<TcpStats>,
-    epoch: Instant,
-}
-
-impl Shared {
-    fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-}
-
-
-
 /// Binds a listening TCP socket (reuse-address, IPv6-only for IPv6).
 pub fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
@@ -209,47 +125,379 @@ pub fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(s.into())
 }
 
-/// Accepts and serves connections until `stop` turns true.
-pub async fn serve<S: TcpService>(
-    listener: std::net::TcpListener,
+/// Queries up to this long are read into the connection's slot.
+const SMALL: usize = 128;
+/// Response buffers the pool keeps at most (more are freed after use).
+const POOL_KEEP: usize = 8;
+/// Longest wait of the event loop (timeouts, stop flag).
+const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the first octet of a message.
+    Idle,
+    /// Part of a message has arrived.
+    Reading,
+    /// A response (or a transfer) is being written.
+    Writing,
+}
+
+/// One connection's slot.
+struct Conn<S> {
+    sock: TcpStream,
+    peer: SocketAddr,
+    phase: Phase,
+    /// Milliseconds (since the server's epoch) of the last progress: the
+    /// start of the current message, or the last octet written.
+    since: u64,
+    /// Octets of the current message read so far, length prefix included.
+    have: usize,
+    len: [u8; 2],
+    small: [u8; SMALL],
+    /// Messages longer than [`SMALL`].
+    big: Vec<u8>,
+    out: Option<Box<[u8]>>,
+    out_pos: usize,
+    out_len: usize,
+    stream: Option<Box<S>>,
+}
+
+impl<S> Conn<S> {
+    fn msg_len(&self) -> usize {
+        u16::from_be_bytes(self.len) as usize
+    }
+}
+
+/// The whole server state of one event loop.
+struct Server<S: TcpService> {
     svc: Arc<S>,
     limits: TcpLimits,
     stats: Arc<TcpStats>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!("TCP listener: {e}");
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    conns: Vec<Option<Conn<S::Stream>>>,
+    free: Vec<usize>,
+    live: usize,
+    per_source: HashMap<IpAddr, u32>,
+    pool: Vec<Box<[u8]>>,
+    epoch: Instant,
+    now: u64,
+}
+
+/// Listener tokens count down from the top; connection tokens are slots.
+fn listener_token(i: usize) -> Token {
+    Token(usize::MAX - i)
+}
+
+/// Runs the TCP server on the calling thread until `stop` is set.
+pub fn run<S: TcpService>(
+    listeners: Vec<std::net::TcpListener>,
+    svc: Arc<S>,
+    limits: TcpLimits,
+    stats: Arc<TcpStats>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    let poll = Poll::new()?;
+    let mut ls = Vec::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        l.set_nonblocking(true)?;
+        let mut l = TcpListener::from_std(l);
+        poll.registry().register(&mut l, listener_token(i), Interest::READABLE)?;
+        ls.push(l);
+    }
+    let max = limits.max_connections.max(1);
+    let mut conns = Vec::with_capacity(max);
+    conns.resize_with(max, || None);
+    let mut srv = Server {
+        svc,
+        limits,
+        stats,
+        poll,
+        listeners: ls,
+        conns,
+        free: (0..max).rev().collect(),
+        live: 0,
+        per_source: HashMap::with_capacity(max.min(1 << 16)),
+        pool: Vec::new(),
+        epoch: Instant::now(),
+        now: 0,
+    };
+    srv.touch_table();
+    let mut events = Events::with_capacity(1024);
+    let mut last_scan = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(e) = srv.poll.poll(&mut events, Some(TICK)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        srv.now = srv.epoch.elapsed().as_millis() as u64;
+        for ev in events.iter() {
+            let t = ev.token();
+            if t.0 > usize::MAX - srv.listeners.len() {
+                srv.accept(usize::MAX - t.0);
+            } else {
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    srv.readable(t.0);
+                }
+                if ev.is_writable() {
+                    srv.writable(t.0);
+                }
+            }
+        }
+        if srv.now >= last_scan + TICK.as_millis() as u64 {
+            last_scan = srv.now;
+            srv.expire();
+        }
+    }
+    Ok(())
+}
+
+impl<S: TcpService> Server<S> {
+    /// Writes every slot once, so the table's memory is resident from the
+    /// start and a flood of connections does not grow the process.
+    fn touch_table(&mut self) {
+        for slot in self.conns.iter_mut() {
+            *slot = None;
+            std::hint::black_box(&*slot);
+        }
+    }
+
+    fn accept(&mut self, li: usize) {
+        loop {
+            let (sock, peer) = match self.listeners[li].accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: back off until the next tick.
+                    tracing::warn!("TCP accept: {e}");
+                    return;
+                }
+            };
+            self.admit(sock, peer);
+        }
+    }
+
+    /// Finds room for a new connection (evicting the stalest ones over
+    /// the caps) and registers it.
+    fn admit(&mut self, mut sock: TcpStream, peer: SocketAddr) {
+        let ip = peer.ip();
+        if self.per_source.get(&ip).copied().unwrap_or(0) as usize >= self.limits.max_per_source {
+            if let Some(v) = self.stalest(Some(ip)) {
+                self.close(v, End::Evicted);
+                bump(&self.stats.evicted_per_source);
+            }
+        }
+        if self.free.is_empty() {
+            if let Some(v) = self.stalest(None) {
+                self.close(v, End::Evicted);
+                bump(&self.stats.evicted);
+            }
+        }
+        let Some(slot) = self.free.pop() else { return };
+        let _ = sock.set_nodelay(true);
+        if self.poll.registry().register(&mut sock, Token(slot), Interest::READABLE | Interest::WRITABLE).is_err() {
+            self.free.push(slot);
             return;
         }
-    };
-    let shared = Arc::new(Shared {
-        table: Mutex::new(Table { conns: HashMap::new(), per_source: HashMap::new(), next_id: 0 }),
-        pool: Pool(Mutex::new(Vec::new())),
-        stats,
-        epoch: Instant::now(),
-    });
-    loop {
-        tokio::select! {
-            _ = stop.changed() => {
-                if *stop.borrow() { return; }
+        self.conns[slot] = Some(Conn {
+            sock,
+            peer,
+            phase: Phase::Idle,
+            since: self.now,
+            have: 0,
+            len: [0; 2],
+            small: [0; SMALL],
+            big: Vec::new(),
+            out: None,
+            out_pos: 0,
+            out_len: 0,
+            stream: None,
+        });
+        self.live += 1;
+        *self.per_source.entry(ip).or_insert(0) += 1;
+        bump(&self.stats.accepted);
+        self.stats.open.fetch_add(1, Ordering::Relaxed);
+        // Data may already be waiting (edge-triggered readiness).
+        self.readable(slot);
+    }
+
+    /// The stalest connection not busy writing (`of`: from that address
+    /// only); a writing one only if nothing else is left.
+    fn stalest(&self, of: Option<IpAddr>) -> Option<usize> {
+        let mut best: Option<((bool, u64), usize)> = None;
+        for (i, c) in self.conns.iter().enumerate() {
+            let Some(c) = c else { continue };
+            if of.is_some_and(|a| a != c.peer.ip()) {
+                continue;
             }
-            r = listener.accept() => {
-                let Ok((sock, peer)) = r else { continue };
-                let Some((id, state)) = admit(&shared, peer.ip(), &limits) else { continue };
-                let svc = Arc::clone(&svc);
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let r = connection(sock, peer, svc, limits, &shared, &state).await;
-                    match r {
-                        Err(End::Idle) => bump(&shared.stats.idle_timeouts),
-                        Err(End::Slow) => bump(&shared.stats.io_timeouts),
-                        _ => {}
+            let key = (c.phase == Phase::Writing, c.since);
+            if best.is_none_or(|(b, _)| key < b) {
+                best = Some((key, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    fn close(&mut self, slot: usize, why: End) {
+        let Some(mut c) = self.conns[slot].take() else { return };
+        let _ = self.poll.registry().deregister(&mut c.sock);
+        if let Some(b) = c.out.take() {
+            self.give_back(b);
+        }
+        let ip = c.peer.ip();
+        if let Some(n) = self.per_source.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_source.remove(&ip);
+            }
+        }
+        self.free.push(slot);
+        self.live -= 1;
+        self.stats.open.fetch_sub(1, Ordering::Relaxed);
+        match why {
+            End::Idle => bump(&self.stats.idle_timeouts),
+            End::Slow => bump(&self.stats.io_timeouts),
+            End::Evicted | End::Closed => {}
+        }
+    }
+
+    fn give_back(&mut self, b: Box<[u8]>) {
+        if self.pool.len() < POOL_KEEP {
+            self.pool.push(b);
+        }
+    }
+
+    /// Applies the idle, message and write timeouts.
+    fn expire(&mut self) {
+        let l = self.limits;
+        for slot in 0..self.conns.len() {
+            let Some(c) = &self.conns[slot] else { continue };
+            let age = Duration::from_millis(self.now.saturating_sub(c.since));
+            let why = match c.phase {
+                Phase::Idle if age >= l.idle_timeout => End::Idle,
+                Phase::Reading if age >= l.message_timeout => End::Slow,
+                Phase::Writing if age >= l.write_timeout => End::Slow,
+                _ => continue,
+            };
+            self.close(slot, why);
+        }
+    }
+
+    /// Reads what has arrived; answers each complete message.
+    fn readable(&mut self, slot: usize) {
+        loop {
+            let now = self.now;
+            let Some(c) = self.conns[slot].as_mut() else { return };
+            if c.phase == Phase::Writing {
+                return; // the response must leave first; reading resumes after
+            }
+            let r = if c.have < 2 {
+                let h = c.have;
+                c.sock.read(&mut c.len[h..])
+            } else {
+                let n = c.msg_len();
+                let at = c.have - 2;
+                if n <= SMALL {
+                    c.sock.read(&mut c.small[at..n])
+                } else {
+                    if c.big.len() < n {
+                        c.big.resize(n, 0);
                     }
-                    close(&shared, id, peer.ip());
-                });
+                    c.sock.read(&mut c.big[at..n])
+                }
+            };
+            match r {
+                Ok(0) => return self.close(slot, End::Closed),
+                Ok(k) => {
+                    if c.have == 0 {
+                        c.phase = Phase::Reading;
+                        c.since = now;
+                    }
+                    c.have += k;
+                    if c.have >= 2 && c.have == 2 + c.msg_len() {
+                        self.answer(slot);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return self.close(slot, End::Closed),
             }
+        }
+    }
+
+    /// Answers the complete message in `slot` and starts writing.
+    fn answer(&mut self, slot: usize) {
+        let mut out = self.pool.pop().unwrap_or_else(|| vec![0u8; 2 + 65535].into_boxed_slice());
+        let Some(c) = self.conns[slot].as_mut() else { return };
+        let n = c.msg_len();
+        let msg = if n <= SMALL { &c.small[..n] } else { &c.big[..n] };
+        bump(&self.stats.queries);
+        let r = match self.svc.handle(msg, c.peer, &mut out[2..]) {
+            TcpAnswer::Reply(r) => Some(r),
+            TcpAnswer::Close => None,
+            TcpAnswer::Stream(mut st) => {
+                let first = self.svc.next(&mut st, &mut out[2..]);
+                c.stream = Some(Box::new(st));
+                first
+            }
+        };
+        c.have = 0;
+        if c.big.capacity() > 4096 {
+            c.big = Vec::new(); // a rare large query: do not keep its buffer
+        }
+        let Some(r) = r else {
+            self.give_back(out);
+            return self.close(slot, End::Closed);
+        };
+        out[..2].copy_from_slice(&(r as u16).to_be_bytes());
+        c.out = Some(out);
+        c.out_pos = 0;
+        c.out_len = 2 + r;
+        c.phase = Phase::Writing;
+        c.since = self.now;
+        self.writable(slot);
+    }
+
+    /// Writes as much of the pending response as the socket takes; at its
+    /// end, fetches the next message of a transfer or goes back to reading.
+    fn writable(&mut self, slot: usize) {
+        loop {
+            let now = self.now;
+            let Some(c) = self.conns[slot].as_mut() else { return };
+            let Some(out) = c.out.as_mut() else { return };
+            if c.out_pos < c.out_len {
+                match c.sock.write(&out[c.out_pos..c.out_len]) {
+                    Ok(0) => return self.close(slot, End::Closed),
+                    Ok(k) => {
+                        c.out_pos += k;
+                        c.since = now;
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return self.close(slot, End::Closed),
+                }
+            }
+            // This message is out: the next one of a transfer, or done.
+            if let Some(st) = c.stream.as_mut() {
+                if let Some(r) = self.svc.next(st, &mut out[2..]) {
+                    out[..2].copy_from_slice(&(r as u16).to_be_bytes());
+                    c.out_pos = 0;
+                    c.out_len = 2 + r;
+                    continue;
+                }
+                c.stream = None;
+            }
+            let b = c.out.take();
+            c.phase = Phase::Idle;
+            c.since = now;
+            if let Some(b) = b {
+                self.give_back(b);
+            }
+            // Pipelined queries may already be buffered.
+            return self.readable(slot);
         }
     }
 }
@@ -258,245 +506,183 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Registers a new connection, evicting the stalest ones over the caps.
-fn admit(shared: &Shared, peer: IpAddr, limits: &TcpLimits) -> Option<(u64, Arc<ConnState>)> {
-    let now = shared.now();
-    let mut t = shared.table.lock().ok()?;
-    let from_peer = t.per_source.get(&peer).copied().unwrap_or(0);
-    if from_peer >= limits.max_per_source {
-        if let Some(victim) = t.stalest(Some(peer)) {
-            t.evict(victim);
-            bump(&shared.stats.evicted_per_source);
-        }
-    }
-    // Evicted connections leave the table when their task ends; count
-    // only the live ones against the cap.
-    let live = t.conns.values().filter(|e| !e.state.evicted.load(Ordering::Relaxed)).count();
-    if live >= limits.max_connections {
-        if let Some(victim) = t.stalest(None) {
-            t.evict(victim);
-            bump(&shared.stats.evicted);
-        }
-    }
-    let id = t.next_id;
-    t.next_id += 1;
-    let state = Arc::new(ConnState {
-        since: AtomicU64::new(now),
-        phase: AtomicU8::new(IDLE),
-        evicted: AtomicBool::new(false),
-        wake: Notify::new(),
-    });
-    t.conns.insert(id, Entry { peer, state: Arc::clone(&state) });
-    *t.per_source.entry(peer).or_insert(0) += 1;
-    drop(t);
-    bump(&shared.stats.accepted);
-    shared.stats.open.fetch_add(1, Ordering::Relaxed);
-    Some((id, state))
-}
-
-fn close(shared: &Shared, id: u64, peer: IpAddr) {
-    if let Ok(mut t) = shared.table.lock() {
-        t.conns.remove(&id);
-        if let Some(n) = t.per_source.get_mut(&peer) {
-            *n -= 1;
-            if *n == 0 {
-                t.per_source.remove(&peer);
-            }
-        }
-    }
-    shared.stats.open.fetch_sub(1, Ordering::Relaxed);
-}
-
-/// Why a connection ended early.
+/// Why a connection ended.
 enum End {
     Idle,
     Slow,
     Evicted,
     Closed,
-    Io,
-}
-
-impl From<io::Error> for End {
-    fn from(_: io::Error) -> Self {
-        End::Io
-    }
-}
-
-/// Runs `f` unless the connection is evicted or `limit` passes first.
-async fn guarded<T>(
-    state: &ConnState,
-    limit: Duration,
-    on_timeout: End,
-    f: impl std::future::Future<Output = io::Result<T>>,
-) -> Result<T, End> {
-    if state.evicted.load(Ordering::Relaxed) {
-        return Err(End::Evicted);
-    }
-    tokio::select! {
-        _ = state.wake.notified() => Err(End::Evicted),
-        r = tokio::time::timeout(limit, f) => match r {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Err(End::Closed),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(on_timeout),
-        },
-    }
-}
-
-async fn connection<S: TcpService>(
-    mut sock: TcpStream,
-    peer: SocketAddr,
-    svc: Arc<S>,
-    limits: TcpLimits,
-    shared: &Shared,
-    state: &ConnState,
-) -> Result<(), End> {
-    let _ = sock.set_nodelay(true);
-    let mut query: Vec<u8> = Vec::new();
-    loop {
-        state.phase.store(IDLE, Ordering::Relaxed);
-        let first = guarded(state, limits.idle_timeout, End::Idle, sock.read_u8()).await?;
-        state.since.store(shared.now(), Ordering::Relaxed);
-        state.phase.store(READING, Ordering::Relaxed);
-        let n = guarded(state, limits.message_timeout, End::Slow, async {
-            let second = sock.read_u8().await?;
-            let n = u16::from_be_bytes([first, second]) as usize;
-            if query.len() < n {
-                query.resize(n, 0);
-            }
-            sock.read_exact(&mut query[..n]).await?;
-            Ok(n)
-        })
-        .await?;
-        state.phase.store(BUSY, Ordering::Relaxed);
-        bump(&shared.stats.queries);
-        let mut out = shared.pool.take();
-        let r = answer(&mut sock, &*svc, &query[..n], peer, &mut out, &limits, state).await;
-        shared.pool.put(out);
-        r?;
-        state.since.store(shared.now(), Ordering::Relaxed);
-    }
-}
-
-async fn answer<S: TcpService>(
-    sock: &mut TcpStream,
-    svc: &S,
-    query: &[u8],
-    peer: SocketAddr,
-    out: &mut [u8],
-    limits: &TcpLimits,
-    state: &ConnState,
-) -> Result<(), End> {
-    match svc.handle(query, peer, &mut out[2..]) {
-        TcpAnswer::Reply(r) => send(sock, out, r, limits, state).await,
-        TcpAnswer::Close => Err(End::Closed),
-        TcpAnswer::Stream(mut st) => {
-            while let Some(r) = svc.next(&mut st, &mut out[2..]) {
-                send(sock, out, r, limits, state).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
-async fn send(sock: &mut TcpStream, out: &mut [u8], n: usize, limits: &TcpLimits, state: &ConnState) -> Result<(), End> {
-    out[..2].copy_from_slice(&(n as u16).to_be_bytes());
-    guarded(state, limits.write_timeout, End::Slow, sock.write_all(&out[..2 + n])).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream as StdStream;
 
-    /// Answers every query with its own bytes reversed.
+    /// Answers every query with its own bytes reversed; "axfr" streams
+    /// three messages.
     struct Rev;
     impl TcpService for Rev {
-        type Stream = ();
-        fn handle(&self, q: &[u8], _c: SocketAddr, out: &mut [u8]) -> TcpAnswer<()> {
+        type Stream = u8;
+        fn handle(&self, q: &[u8], _c: SocketAddr, out: &mut [u8]) -> TcpAnswer<u8> {
+            if q == b"axfr" {
+                return TcpAnswer::Stream(0);
+            }
             for (i, b) in q.iter().rev().enumerate() {
                 out[i] = *b;
             }
             TcpAnswer::Reply(q.len())
         }
-        fn next(&self, _s: &mut (), _out: &mut [u8]) -> Option<usize> {
-            None
+        fn next(&self, s: &mut u8, out: &mut [u8]) -> Option<usize> {
+            *s += 1;
+            if *s > 3 {
+                return None;
+            }
+            // Large messages, so writes block and resume.
+            out[..30000].fill(b'0' + *s);
+            Some(30000)
         }
     }
 
-    async fn ask(s: &mut TcpStream, q: &[u8]) -> io::Result<Vec<u8>> {
-        s.write_all(&(q.len() as u16).to_be_bytes()).await?;
-        s.write_all(q).await?;
-        let n = s.read_u16().await? as usize;
-        let mut r = vec![0; n];
-        s.read_exact(&mut r).await?;
+    fn ask(s: &mut StdStream, q: &[u8]) -> io::Result<Vec<u8>> {
+        let mut m = (q.len() as u16).to_be_bytes().to_vec();
+        m.extend_from_slice(q);
+        s.write_all(&m)?;
+        read_msg(s)
+    }
+
+    fn read_msg(s: &mut StdStream) -> io::Result<Vec<u8>> {
+        let mut l = [0u8; 2];
+        s.read_exact(&mut l)?;
+        let mut r = vec![0; u16::from_be_bytes(l) as usize];
+        s.read_exact(&mut r)?;
         Ok(r)
     }
 
     /// Reads until the server closes the connection (or 5 s pass).
-    async fn closed(s: &mut TcpStream) -> bool {
+    fn closed(s: &mut StdStream) -> bool {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut b = [0u8; 1];
-        matches!(tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await, Ok(Ok(0)) | Ok(Err(_)))
+        matches!(s.read(&mut b), Ok(0) | Err(_))
     }
 
-    async fn start(limits: TcpLimits) -> (SocketAddr, Arc<TcpStats>, watch::Sender<bool>) {
+    struct Running {
+        addr: SocketAddr,
+        stats: Arc<TcpStats>,
+        stop: Arc<AtomicBool>,
+        th: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.th.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn start(limits: TcpLimits) -> Running {
         let l = bind_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = l.local_addr().unwrap();
         let stats = Arc::new(TcpStats::default());
-        let (tx, rx) = watch::channel(false);
-        tokio::spawn(serve(l, Arc::new(Rev), limits, Arc::clone(&stats), rx));
-        (addr, stats, tx)
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp) = (Arc::clone(&stats), Arc::clone(&stop));
+        let th = std::thread::spawn(move || run(vec![l], Arc::new(Rev), limits, st, sp).unwrap());
+        Running { addr, stats, stop, th: Some(th) }
     }
 
-    #[tokio::test]
-    async fn full_table_evicts_the_stalest_not_the_newcomer() {
-        let limits = TcpLimits { max_connections: 4, ..TcpLimits::default() };
-        let (addr, stats, _stop) = start(limits).await;
-        // Four idle connections fill the table; one of them started a
-        // message and stalled (slowloris) a little later.
+    fn pause() {
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    #[test]
+    fn full_table_evicts_the_stalest_not_the_newcomer() {
+        let srv = start(TcpLimits { max_connections: 4, ..TcpLimits::default() });
+        let addr = srv.addr;
+        // Four idle connections fill the table; one of them starts a
+        // message and stalls (slowloris) a little later.
         let mut idle = Vec::new();
         for _ in 0..4 {
-            idle.push(TcpStream::connect(addr).await.unwrap());
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            idle.push(StdStream::connect(addr).unwrap());
+            pause();
         }
-        idle[1].write_all(&[0]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        // A resolver arrives: it is served, and the stalest idle one (the
-        // first, idle since it connected) is closed to make room.
-        let mut r = TcpStream::connect(addr).await.unwrap();
-        assert_eq!(ask(&mut r, b"abc").await.unwrap(), b"cba");
-        assert!(closed(&mut idle[0]).await, "stalest connection not evicted");
-        assert_eq!(stats.evicted.load(Ordering::Relaxed), 1);
-        // The next newcomer evicts the next stalest (idle[2]: idle[1]'s
-        // stalled message counts as progress at the time it started).
-        let mut r2 = TcpStream::connect(addr).await.unwrap();
-        assert_eq!(ask(&mut r2, b"xy").await.unwrap(), b"yx");
-        assert!(closed(&mut idle[2]).await);
+        idle[1].write_all(&[0]).unwrap();
+        pause();
+        // A resolver arrives: it is served, and the stalest (idle[0],
+        // idle since it connected) is closed to make room.
+        let mut r = StdStream::connect(addr).unwrap();
+        assert_eq!(ask(&mut r, b"abc").unwrap(), b"cba");
+        assert!(closed(&mut idle[0]), "stalest connection not evicted");
+        assert_eq!(srv.stats.evicted.load(Ordering::Relaxed), 1);
+        // The next newcomer evicts the next stalest: idle[2] (idle[1]'s
+        // stalled message counts as progress when it started).
+        pause();
+        let mut r2 = StdStream::connect(addr).unwrap();
+        assert_eq!(ask(&mut r2, b"xy").unwrap(), b"yx");
+        assert!(closed(&mut idle[2]));
         // Pipelined queries on one connection are answered in order.
-        assert_eq!(ask(&mut r, b"12").await.unwrap(), b"21");
+        let mut m = Vec::new();
+        for q in [&b"12"[..], b"345"] {
+            m.extend_from_slice(&(q.len() as u16).to_be_bytes());
+            m.extend_from_slice(q);
+        }
+        r.write_all(&m).unwrap();
+        assert_eq!(read_msg(&mut r).unwrap(), b"21");
+        assert_eq!(read_msg(&mut r).unwrap(), b"543");
     }
 
-    #[tokio::test]
-    async fn per_source_cap_and_slowloris_timeout() {
-        let limits = TcpLimits {
+    #[test]
+    fn per_source_cap_timeouts_large_queries_and_streams() {
+        let srv = start(TcpLimits {
             max_per_source: 2,
             message_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(600),
             ..TcpLimits::default()
-        };
-        let (addr, stats, _stop) = start(limits).await;
-        let mut a = TcpStream::connect(addr).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let _b = TcpStream::connect(addr).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let mut c = TcpStream::connect(addr).await.unwrap();
-        assert_eq!(ask(&mut c, b"q").await.unwrap(), b"q");
-        assert!(closed(&mut a).await, "per-source cap did not evict the oldest");
-        assert_eq!(stats.evicted_per_source.load(Ordering::Relaxed), 1);
+        });
+        let addr = srv.addr;
+        let mut a = StdStream::connect(addr).unwrap();
+        pause();
+        let _b = StdStream::connect(addr).unwrap();
+        pause();
+        let mut c = StdStream::connect(addr).unwrap();
+        assert_eq!(ask(&mut c, b"q").unwrap(), b"q");
+        assert!(closed(&mut a), "per-source cap did not evict the oldest");
+        assert_eq!(srv.stats.evicted_per_source.load(Ordering::Relaxed), 1);
+        // A query longer than the in-slot buffer, sent in two pieces.
+        let long: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let mut m = (long.len() as u16).to_be_bytes().to_vec();
+        m.extend_from_slice(&long);
+        c.write_all(&m[..500]).unwrap();
+        pause();
+        c.write_all(&m[500..]).unwrap();
+        let mut rev = long.clone();
+        rev.reverse();
+        assert_eq!(read_msg(&mut c).unwrap(), rev);
+        // A transfer: three 30,000-octet messages, read slowly.
+        let mut q = 4u16.to_be_bytes().to_vec();
+        q.extend_from_slice(b"axfr");
+        c.write_all(&q).unwrap();
+        for i in 1..=3u8 {
+            pause();
+            let msg = read_msg(&mut c).unwrap();
+            assert_eq!(msg.len(), 30000);
+            assert!(msg.iter().all(|&b| b == b'0' + i));
+        }
+        assert_eq!(ask(&mut c, b"after").unwrap(), b"retfa");
         // One octet of a length, then nothing: closed after the message timeout.
         let t = Instant::now();
-        c.write_all(&[0]).await.unwrap();
-        assert!(closed(&mut c).await);
+        c.write_all(&[0]).unwrap();
+        assert!(closed(&mut c));
         let waited = t.elapsed();
         assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(3), "{waited:?}");
-        assert_eq!(stats.io_timeouts.load(Ordering::Relaxed), 1);
+        assert_eq!(srv.stats.io_timeouts.load(Ordering::Relaxed), 1);
+        // Idle: closed after the idle timeout.
+        let mut d = StdStream::connect(addr).unwrap();
+        let t = Instant::now();
+        assert!(closed(&mut d));
+        assert!(t.elapsed() >= Duration::from_millis(500), "{:?}", t.elapsed());
+        assert!(srv.stats.idle_timeouts.load(Ordering::Relaxed) >= 1);
     }
 }

@@ -70,50 +70,17 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
     }
     // Ask for the destination address of each datagram.
     let fd = s.as_raw_fd();
-    let one: libc::c_int = 1;
     let (level, opt) = if addr.is_ipv4() {
         (libc::IPPROTO_IP, libc::IP_PKTINFO)
     } else {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
     };
-    // SAFETY: `fd` is a valid socket owned by `s`; the option value points
-    // to a live c_int of the size passed.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            &one as *const libc::c_int as *const libc::c_void,
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    set_int(fd, level, opt, 1)?;
     // Count kernel drops (SO_RXQ_OVFL): overload admission reads them.
-    // SAFETY: as above.
-    let _ = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RXQ_OVFL,
-            &one as *const libc::c_int as *const libc::c_void,
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
     // Past net.core.rmem_max when privileged (SO_RCVBUFFORCE), else as
     // much as the system allows.
-    let want = RCVBUF as libc::c_int;
-    // SAFETY: as above.
-    let forced = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            &want as *const libc::c_int as *const libc::c_void,
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    } == 0;
+    let forced = set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF as libc::c_int).is_ok();
     if !forced {
         let _ = s.set_recv_buffer_size(RCVBUF);
     }
@@ -121,6 +88,26 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
     s.set_read_timeout(Some(Duration::from_millis(250)))?;
     s.bind(&addr.into())?;
     Ok(s)
+}
+
+/// `setsockopt` with an integer value, which socket2 lacks for these options.
+fn set_int(fd: std::os::fd::RawFd, level: libc::c_int, opt: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the caller passes a socket it owns; the option value points
+    // to a live c_int of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            &value as *const libc::c_int as *const libc::c_void,
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Preallocated batch state: every pointer in the headers points into the

@@ -141,6 +141,12 @@ impl Limiter {
     pub fn new(settings: Settings, seed: u64) -> Self {
         let n = settings.table_size.max(1024).next_power_of_two();
         let buckets = (0..n).map(|_| AtomicU64::new(0)).collect::<Vec<_>>().into_boxed_slice();
+        // Commit the pages now (the allocator may hand out untouched zero
+        // pages): the table's memory is resident from the start and an
+        // attack touching every bucket does not grow the process.
+        for b in buckets.iter() {
+            b.store(0, Ordering::Relaxed);
+        }
         let mut leak = [0; 5];
         let mut cap = [0; 5];
         for c in Class::ALL {

@@ -71,9 +71,34 @@ pub fn load_file(path: &Path, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
 
 /// Loads and checks a zone from any source.
 pub fn load(source: Source<'_>, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
+    load_with_progress(source, origin, &mut |_| {})
+}
+
+/// Records between two calls of a load's progress callback.
+pub const PROGRESS_EVERY: u64 = 1 << 20;
+
+/// [`load`], calling `progress` with the number of records read every
+/// [`PROGRESS_EVERY`] records (for the log of a big zone's load).
+pub fn load_with_progress(
+    source: Source<'_>,
+    origin: &[u8],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Built, Vec<Diagnostic>> {
     let mut b = ZoneBuilder::new(origin);
     let mut diags = Vec::new();
-    let stats = parser::parse(source, origin, &mut |r: &Record<'_>| b.add(r), &mut diags);
+    let mut n = 0u64;
+    let stats = parser::parse(
+        source,
+        origin,
+        &mut |r: &Record<'_>| {
+            n += 1;
+            if n % PROGRESS_EVERY == 0 {
+                progress(n);
+            }
+            b.add(r)
+        },
+        &mut diags,
+    );
     b.files = stats.files;
     b.finish(diags)
 }
@@ -197,9 +222,12 @@ impl ZoneBuilder {
         // 1. Empty non-terminals: every ancestor of a name down to the apex.
         let apex_id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, &origin);
         let mut i = 0;
+        let mut buf = [0u8; 256];
         while i < self.name_offs.len() {
-            let n = self.name_of(i as u32).to_vec();
-            let mut p = name::parent(&n);
+            let (o, l) = self.name_offs[i];
+            buf[..l as usize].copy_from_slice(&self.names[o as usize..o as usize + l as usize]);
+            let n = &buf[..l as usize];
+            let mut p = name::parent(n);
             while p.len() > origin.len() {
                 if self.find_name(p).is_some() {
                     break;
@@ -211,31 +239,36 @@ impl ZoneBuilder {
         }
         let _ = apex_id;
 
-        // 2. Canonical order.
+        // 2. Canonical order: sort by a byte key whose memcmp order is the
+        // canonical order. Every name is below the origin, so the keys
+        // share its key as a prefix: compare what follows it, first by its
+        // first eight octets as one integer (most comparisons end there).
         let order = {
-            // Sort by a byte key whose memcmp order is the canonical order.
+            let origin_key = {
+                let mut k = Vec::new();
+                name::canonical_key(&origin, &mut k);
+                k.len()
+            };
             let mut keys = Vec::with_capacity(self.names.len() + self.name_offs.len() * 2);
-            let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
+            let mut spans: Vec<(u64, u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
             for id in 0..self.name_offs.len() as u32 {
-                let start = keys.len() as u32;
+                let start = keys.len();
                 name::canonical_key(self.name_of(id), &mut keys);
-                spans.push((start, keys.len() as u32, id));
+                let rel = start + origin_key.min(keys.len() - start);
+                let mut head = [0u8; 8];
+                let h = (keys.len() - rel).min(8);
+                head[..h].copy_from_slice(&keys[rel..rel + h]);
+                spans.push((u64::from_be_bytes(head), rel as u32, keys.len() as u32, id));
             }
-            spans.sort_unstable_by(|a, b| keys[a.0 as usize..a.1 as usize].cmp(&keys[b.0 as usize..b.1 as usize]));
-            spans.into_iter().map(|s| s.2).collect::<Vec<u32>>()
+            spans.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| keys[a.1 as usize..a.2 as usize].cmp(&keys[b.1 as usize..b.2 as usize]))
+            });
+            spans.into_iter().map(|s| s.3).collect::<Vec<u32>>()
         };
-        let mut new_id = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            new_id[old as usize] = new as u32;
-        }
 
-        // 3. Records grouped by node and type (stable: file order kept).
-        let mut recs = std::mem::take(&mut self.recs);
-        for r in recs.iter_mut() {
-            r.node = new_id[r.node as usize];
-        }
-        recs.sort_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers)));
-
+        // The snapshot's names, nodes and name index, in canonical order;
+        // the builder's own name tables are freed before the records are
+        // grouped, so the peak of a load stays close to the final size.
         let mut zone_names = Vec::with_capacity(self.names.len());
         let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
         for &old in &order {
@@ -252,6 +285,27 @@ impl ZoneBuilder {
         }
         let name_at =
             |n: Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
+        let mut index = HashTable::with_capacity(nodes.len());
+        for (id, n) in nodes.iter().enumerate() {
+            index.insert_unique(hash_name(name_at(*n)), id as u32, |&i| hash_name(name_at(nodes[i as usize])));
+        }
+        let mut new_id = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        drop(order);
+        self.names = Vec::new();
+        self.name_offs = Vec::new();
+        self.index = HashTable::new();
+
+        // 3. Records grouped by node and type, in file order within a type
+        // (the data offset grows with the file), sorted in place.
+        let mut recs = std::mem::take(&mut self.recs);
+        for r in recs.iter_mut() {
+            r.node = new_id[r.node as usize];
+        }
+        drop(new_id);
+        recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
 
         let mut rrsets: Vec<RRset> = Vec::with_capacity(recs.len());
         let mut data: Vec<u8> = Vec::with_capacity(self.data.len() + 2 * recs.len());
@@ -265,6 +319,7 @@ impl ZoneBuilder {
             }
             n.rrset_count += 1;
         });
+        drop(recs);
 
         // Link each RRSIG set to the set it covers.
         for node in &nodes {
@@ -281,10 +336,23 @@ impl ZoneBuilder {
         }
 
         // 4. Tree flags, parents first (canonical order puts them first).
-        let lookup_final =
-            |_nodes: &Vec<Node>, n: &[u8]| -> Option<u32> { self.find_name(n).map(|old| new_id[old as usize]) };
+        let lookup_final = |nodes: &Vec<Node>, n: &[u8]| -> Option<u32> {
+            index.find(hash_name(n), |&i| name_at(nodes[i as usize]) == n).copied()
+        };
+        // Canonical order is a pre-order walk of the tree and every ancestor
+        // is a node (ENTs were added), so a stack of the current branch gives
+        // each node's parent without a lookup.
+        let mut branch: Vec<u32> = Vec::with_capacity(128);
         for id in 0..nodes.len() {
             let nm = name_at(nodes[id]);
+            while let Some(&top) = branch.last() {
+                if name::is_subdomain(nm, name_at(nodes[top as usize])) {
+                    break;
+                }
+                branch.pop();
+            }
+            let parent_id = branch.last().copied().filter(|&p| name_at(nodes[p as usize]) == name::parent(nm));
+            branch.push(id as u32);
             let sets = &rrsets
                 [nodes[id].rrset_start as usize..(nodes[id].rrset_start + nodes[id].rrset_count as u32) as usize];
             let mut f = 0u16;
@@ -309,8 +377,8 @@ impl ZoneBuilder {
                 f |= nf::NSEC;
             }
             if !apex {
-                let parent = name::parent(nm);
-                if let Some(p) = lookup_final(&nodes, parent) {
+                debug_assert_eq!(parent_id, lookup_final(&nodes, name::parent(nm)));
+                if let Some(p) = parent_id {
                     let pf = nodes[p as usize].flags;
                     if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
                         f |= nf::BELOW_CUT;
@@ -513,7 +581,7 @@ impl ZoneBuilder {
         let mut n3_chain: Vec<Nsec3Entry> = Vec::new();
         let mut n3_hashes: Vec<u8> = Vec::new();
         {
-            n3recs.sort_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers)));
+            n3recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
             for id in 0..self.n3_offs.len() {
                 let (o, l) = self.n3_offs[id];
                 let nm = &self.n3_names[o as usize..o as usize + l as usize];
@@ -581,6 +649,7 @@ impl ZoneBuilder {
                     }
                 }
             }
+            self.data = Vec::new();
             n3_chain.sort_by(|a, b| {
                 n3_hashes[a.hash_off as usize..(a.hash_off + a.hash_len as u32) as usize]
                     .cmp(&n3_hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
@@ -605,15 +674,6 @@ impl ZoneBuilder {
         let serial = soa_serial(soa_rd).unwrap_or(0);
 
         let nsec_nodes = nodes.iter().filter(|n| n.has(nf::NSEC)).count() as u32;
-        // Final index over the canonical node order.
-        let mut index = HashTable::with_capacity(nodes.len());
-        for (id, n) in nodes.iter().enumerate() {
-            let nm = &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-            index.insert_unique(hash_name(nm), id as u32, |&i| {
-                let n = &nodes[i as usize];
-                hash_name(&zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize])
-            });
-        }
         let zone = Zone {
             apex: origin,
             names: zone_names,

@@ -44,7 +44,7 @@ pub mod wirecheck;
 pub mod zone;
 pub mod zoneset;
 
-pub use build::{load, load_file, Built};
+pub use build::{load, load_file, load_with_progress, Built};
 pub use parser::{Diagnostic, Source};
 pub use zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
 pub use zoneset::{Acl, ZoneEntry, ZoneSet};

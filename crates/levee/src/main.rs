@@ -33,8 +33,9 @@ enum Command {
     /// Without --config and --zones-dir, serves the built-in example zones
     /// (example.com., example.net.) on 127.0.0.1:5353.
     Serve {
-        /// TOML configuration file.
-        #[arg(long, short = 'c', value_name = "FILE")]
+        /// TOML configuration file (also taken from the LEVEE_CONFIG
+        /// environment variable, e.g. for a benchmark adapter).
+        #[arg(long, short = 'c', value_name = "FILE", env = "LEVEE_CONFIG")]
         config: Option<PathBuf>,
         /// Address to serve on (repeatable; replaces the file's list).
         #[arg(long, value_name = "ADDR:PORT")]

@@ -5,7 +5,10 @@
 //! * one UDP worker thread per core and listen address, each with its own
 //!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with
 //!   `levee_answer::respond` on the current zone snapshot;
-//! * a small Tokio runtime for TCP (`levee_io::tcp`) and signals;
+//! * one TCP thread running the `mio` event loop of `levee_io::tcp` over
+//!   every listen address, with a fixed connection table;
+//! * a one-thread Tokio runtime for signals, reloads and the periodic
+//!   summaries of the flood defences (`stats`);
 //! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
 //!   it in; a zone that fails to load keeps its previous version.
 //!
@@ -20,11 +23,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, slip, Outcome, Request, Transport};
+use levee_answer::{respond, respond_hinted, slip, Hints, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
-use levee_limit::rrl;
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
@@ -71,21 +73,6 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
     }
 }
 
-/// The rate limiter settings of a configuration (`None` = off).
-pub fn rrl_settings(cfg: &Config) -> Option<rrl::Settings> {
-    let r = &cfg.rate_limit;
-    r.enabled.then(|| rrl::Settings {
-        rates: [r.responses_per_second, r.nodata_per_second, r.nxdomain_per_second, r.referrals_per_second, r.errors_per_second],
-        burst: r.burst,
-        slip: r.slip,
-        ipv4_prefix: r.ipv4_prefix,
-        ipv6_prefix: r.ipv6_prefix,
-        log_only: r.log_only,
-        exempt: r.exempt.clone(),
-        table_size: r.table_size,
-    })
-}
-
 /// A monotonic millisecond clock shared by the policy stages.
 fn mono_ms(epoch: &std::time::Instant) -> u64 {
     epoch.elapsed().as_millis() as u64
@@ -98,8 +85,8 @@ struct UdpWorker {
     epoch: std::time::Instant,
     /// Wall-clock seconds, read once per batch (cookie timestamps).
     now: u32,
-    /// Garbage dropped without an answer (too short, QR=1, unparseable).
-    dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// Datagrams dropped without an answer, by reason.
+    garbage: Arc<crate::stats::Garbage>,
 }
 
 impl UdpHandler for UdpWorker {
@@ -111,7 +98,8 @@ impl UdpHandler for UdpWorker {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
-        match respond(&req, zones, &self.cfg, out) {
+        let hints = Hints { shed_negative: self.policy.sheds_negative(req.client) };
+        match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 crate::repl::on_reply(query, &out[..n], client);
                 match self.policy.decide(req.client, &meta) {
@@ -121,7 +109,7 @@ impl UdpHandler for UdpWorker {
                 }
             }
             Outcome::Drop | Outcome::Transfer(_) => {
-                levee_answer::policy::bump(&self.dropped, 1);
+                self.garbage.count(query);
                 None
             }
         }
@@ -225,10 +213,10 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     let mut seed = [0u8; 8];
     let _ = getrandom::getrandom(&mut seed);
     let overload = Overload { enabled: cfg.overload, ..Overload::default() };
-    let policy = Arc::new(Policy::new(rrl_settings(&cfg), overload, u64::from_le_bytes(seed)));
+    let policy = Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed)));
     let epoch = std::time::Instant::now();
     let mut worker_stats = Vec::new();
-    let garbage = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let garbage = Arc::new(crate::stats::Garbage::default());
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
         let stats = Arc::new(PolicyStats::default());
         worker_stats.push(Arc::clone(&stats));
@@ -238,7 +226,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             policy: WorkerPolicy::new(Arc::clone(&policy), stats),
             epoch,
             now: now(),
-            dropped: Arc::clone(&garbage),
+            garbage: Arc::clone(&garbage),
         };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
@@ -256,8 +244,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
 
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("levee-tcp")
+        .worker_threads(1)
+        .thread_name("levee-rt")
         .enable_all()
         .build()
     {
@@ -278,17 +266,24 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         max_per_source: cfg.tcp_max_per_source,
     };
     let tcp_stats = Arc::new(TcpStats::default());
-    for l in tcp_listeners {
-        let svc = Arc::clone(&svc);
-        let rx = stop_rx.clone();
+    {
         let stats = Arc::clone(&tcp_stats);
-        rt.spawn(async move {
-            // The listener must be registered inside the runtime.
-            tcp::serve(l, svc, limits, stats, rx).await
+        let stop = Arc::clone(&stop);
+        let h = std::thread::Builder::new().name("tcp".into()).spawn(move || {
+            if let Err(e) = tcp::run(tcp_listeners, svc, limits, stats, stop) {
+                tracing::error!("TCP server stopped: {e}");
+            }
         });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                tracing::error!("cannot start the TCP thread: {e}");
+                return ExitCode::from(1);
+            }
+        }
     }
     rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
-    if let Some(r) = rrl_settings(&cfg) {
+    if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],
             slip = r.slip,

@@ -16,10 +16,42 @@ use tokio::sync::watch;
 /// Seconds between summaries.
 const EVERY: u64 = 10;
 
+/// Datagrams the parser dropped without an answer, by reason, classified
+/// from their first octets (shared by the workers; garbage is rare next to
+/// queries, so a shared atomic costs nothing that matters).
+#[derive(Debug, Default)]
+pub struct Garbage {
+    /// Shorter than a DNS header.
+    pub short: AtomicU64,
+    /// QR=1: a response, e.g. reflected at us.
+    pub response: AtomicU64,
+    /// Anything else the parser could not answer.
+    pub other: AtomicU64,
+}
+
+impl Garbage {
+    /// Counts one dropped datagram.
+    pub fn count(&self, msg: &[u8]) {
+        let c = if msg.len() < levee_wire::header::HEADER_LEN {
+            &self.short
+        } else if msg[2] & 0x80 != 0 {
+            &self.response
+        } else {
+            &self.other
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> u64 {
+        get(&self.short) + get(&self.response) + get(&self.other)
+    }
+}
+
 /// Totals of everything the defences count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub responses: [u64; 5],
+    pub rcodes: [u64; 16],
     pub sent: u64,
     pub rrl_slipped: u64,
     pub rrl_dropped: u64,
@@ -37,11 +69,14 @@ fn get(c: &AtomicU64) -> u64 {
 }
 
 /// Sums the counters now.
-pub fn totals(workers: &[Arc<PolicyStats>], garbage: &AtomicU64, tcp: &TcpStats) -> Totals {
-    let mut t = Totals { garbage: get(garbage), ..Totals::default() };
+pub fn totals(workers: &[Arc<PolicyStats>], garbage: &Garbage, tcp: &TcpStats) -> Totals {
+    let mut t = Totals { garbage: garbage.total(), ..Totals::default() };
     for w in workers {
         for (i, k) in w.kinds.iter().enumerate() {
             t.responses[i] += get(k);
+        }
+        for (i, k) in w.rcodes.iter().enumerate() {
+            t.rcodes[i] += get(k);
         }
         t.sent += get(&w.sent);
         t.rrl_slipped += get(&w.rrl_slipped);
@@ -59,7 +94,7 @@ pub fn totals(workers: &[Arc<PolicyStats>], garbage: &AtomicU64, tcp: &TcpStats)
 /// Logs a summary every [`EVERY`] seconds in which a defence acted.
 pub async fn summaries(
     workers: Vec<Arc<PolicyStats>>,
-    garbage: Arc<AtomicU64>,
+    garbage: Arc<Garbage>,
     tcp: Arc<TcpStats>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -93,6 +128,9 @@ pub async fn summaries(
                 overload_batches = d(now.overload_batches, last.overload_batches),
                 kernel_dropped = d(now.kernel_dropped, last.kernel_dropped),
                 garbage_dropped = d(now.garbage, last.garbage),
+                formerr = d(now.rcodes[1], last.rcodes[1]),
+                notimp = d(now.rcodes[4], last.rcodes[4]),
+                refused = d(now.rcodes[5], last.rcodes[5]),
                 tcp_evicted = d(now.tcp_evicted, last.tcp_evicted),
                 tcp_timeouts = d(now.tcp_timeouts, last.tcp_timeouts),
                 "flood defences active"

@@ -120,7 +120,14 @@ pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
         vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
     })?;
     let built = match &p.source {
-        ZoneSource::File(f) => levee_zone::load_file(f, &origin)?,
+        ZoneSource::File(f) => {
+            let t0 = std::time::Instant::now();
+            let progress = &mut |n: u64| {
+                let rate = n as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+                tracing::info!(zone = %p.name, records = n, per_second = rate as u64, "loading");
+            };
+            levee_zone::load_with_progress(Source::File(f), &origin, progress)?
+        }
         ZoneSource::Builtin(text) => levee_zone::load(
             Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
             &origin,
