@@ -143,3 +143,43 @@ fn timers() {
     assert_eq!(tm.next_wake(155), 160, "expiry comes before the retry");
     assert_eq!(tm.next_wake(161), 160, "past expiry, keep retrying");
 }
+
+/// A damaged transfer is an error, never a panic.
+#[test]
+fn mutations_never_panic() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let k = key();
+    for _ in 0..5_000 {
+        let (v, qt, ours) = match rnd() % 3 {
+            0 => (AXFR, t::AXFR, None),
+            1 => (IXFR, t::IXFR, Some(1)),
+            _ => (UPTODATE, t::IXFR, Some(3)),
+        };
+        let q = hex(v[0]);
+        let rec = levee_tsig::parse(&q).unwrap().unwrap();
+        let r = Request { msg: q.clone(), id: 0x4242, mac: Some(MacBuf::from_slice(rec.mac)) };
+        let signed = rnd() % 2 == 0;
+        let mut rx = Receiver::new(&r, ZONE, ours, signed.then_some(&k), NOW);
+        for m in &v[1..] {
+            let mut m = hex(m);
+            if rnd() % 2 == 0 {
+                let i = (rnd() % m.len() as u64) as usize;
+                m[i] ^= 1 << (rnd() % 8);
+            }
+            if rnd() % 4 == 0 {
+                m.truncate((rnd() % (m.len() as u64 + 1)) as usize);
+            }
+            if rx.message(&m).is_err() {
+                break;
+            }
+        }
+        let _ = qt;
+        let _ = check_response(&r, &hex(v[1]), Some(&k), NOW);
+    }
+}
