@@ -109,6 +109,8 @@ struct Secondary {
     kick: Notify,
     force_axfr: std::sync::atomic::AtomicBool,
     status: Mutex<SecStatus>,
+    /// Differences received by IXFR, for IXFR out to our own secondaries.
+    journal: Mutex<Journal>,
 }
 
 /// The replication state shared by tasks and hooks.
@@ -164,10 +166,10 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
     let mut notify = HashMap::new();
     for z in &cfg.zones {
         let Ok(apex) = name::from_text(&z.name, None).map(|n| name::to_lowercase(&n)) else { continue };
+        if !z.repl.notify.is_empty() {
+            notify.insert(apex.as_slice().to_vec(), z.repl.notify.clone());
+        }
         if z.repl.primaries.is_empty() {
-            if !z.repl.notify.is_empty() {
-                notify.insert(apex.as_slice().to_vec(), z.repl.notify.clone());
-            }
             continue;
         }
         let sec = secondary_entry(z, &apex, storage.as_deref(), set);
@@ -272,6 +274,7 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         kick: Notify::new(),
         force_axfr: std::sync::atomic::AtomicBool::new(false),
         status: Mutex::new(status),
+        journal: Mutex::new(Journal::new()),
     }
 }
 
@@ -290,6 +293,10 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
     let _ = STATE.set(Arc::clone(&r));
     let set = r.shared.load_full();
     for apex in r.notify.keys() {
+        // A secondary zone notifies once it has data (after a transfer).
+        if r.secondaries.get(apex).is_some_and(|s| s.status.lock().map_or(true, |st| st.serial.is_none())) {
+            continue;
+        }
         if let Some(e) = set.exact(apex) {
             send_notifies(rt.handle(), &r, &e.zone);
         }
@@ -737,7 +744,7 @@ async fn refresh(
             return Err(Fail::Io(e));
         }
         let got = rx.await.unwrap_or_else(|_| Err(Fail::Build("transfer thread ended".into())));
-        let (recs, zone, kind) = match got {
+        let (recs, zone, kind, diffs) = match got {
             Ok(x) => x,
             Err(Fail::Build(e)) => {
                 tracing::error!(zone = %s.name, primary = %p.addr, "received zone rejected, the old one keeps serving: {e}");
@@ -754,9 +761,23 @@ async fn refresh(
         timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
         let recs = Arc::new(recs);
+        // Differences received by IXFR are kept for IXFR out; a full
+        // transfer starts the journal afresh.
+        let jnl = {
+            let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
+            match diffs {
+                Some(ds) => {
+                    for d in ds {
+                        j.push(d, wall(), Limits::default());
+                    }
+                }
+                None => *j = Journal::new(),
+            }
+            (!j.is_empty()).then(|| Arc::new(j.clone()))
+        };
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
         {
-            let (r2, s2, z2) = (Arc::clone(r), Arc::clone(s), Arc::clone(&zone));
+            let (r2, s2, z2, j2) = (Arc::clone(r), Arc::clone(s), Arc::clone(&zone), jnl);
             let _ = tokio::task::spawn_blocking(move || {
                 let _g = publish_lock();
                 let old = r2.shared.load_full();
@@ -771,7 +792,7 @@ async fn refresh(
                     transfer: s2.transfer.clone(),
                     notify: s2.notify.clone(),
                     expired: false,
-                    journal: None,
+                    journal: j2,
                 });
                 r2.shared.store(Arc::new(set));
                 retire(old);
@@ -783,6 +804,8 @@ async fn refresh(
         if let Some(prev) = records.replace(Arc::clone(&recs)) {
             retire(prev);
         }
+        // Our own secondaries (`notify` on a secondary zone).
+        send_notifies(&tokio::runtime::Handle::current(), r, &zone);
         if let Ok(mut st) = s.status.lock() {
             st.serial = Some(serial);
             st.last_transfer = Some(wall());
@@ -804,6 +827,10 @@ async fn refresh(
     Err(last_err)
 }
 
+/// A received zone: its records, the snapshot, how it came, and the
+/// differences when it came by IXFR.
+type Fetched = (Vec<Rr>, Zone, &'static str, Option<Vec<journal::Diff>>);
+
 /// Transfers the zone (IXFR from `ours`, else AXFR; AXFR again when an
 /// IXFR brings nothing) and builds the new snapshot. Runs on its own thread.
 fn fetch_and_build(
@@ -812,7 +839,7 @@ fn fetch_and_build(
     ours: Option<Rr>,
     key: Option<Key>,
     base: Option<Arc<Vec<Rr>>>,
-) -> Result<(Vec<Rr>, Zone, &'static str), Fail> {
+) -> Result<Fetched, Fail> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let key = key.as_ref();
     let (received, kind) = rt.block_on(async {
@@ -822,6 +849,7 @@ fn fetch_and_build(
         }
     })?;
     drop(rt);
+    let mut kept = None;
     let recs = match received {
         Received::Full(v) => v,
         Received::Incremental(diffs) => {
@@ -830,6 +858,7 @@ fn fetch_and_build(
             for d in &diffs {
                 cur = journal::apply(&cur, d).map_err(|e| Fail::Build(e.to_string()))?;
             }
+            kept = Some(diffs);
             cur
         }
         Received::UpToDate(_) => return Err(Fail::Build("primary sent no data".into())),
@@ -837,7 +866,7 @@ fn fetch_and_build(
     let b = journal::build_from(&apex, &recs).map_err(|d| {
         Fail::Build(d.iter().filter(|x| !x.warning).map(|x| x.message.clone()).collect::<Vec<_>>().join("; "))
     })?;
-    Ok((recs, b.zone, kind))
+    Ok((recs, b.zone, kind, kept))
 }
 
 /// Writes a received zone as zone-file text, atomically.

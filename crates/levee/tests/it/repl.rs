@@ -22,11 +22,8 @@ fn conf(dir: &TempDir, zone_cfg: &str) -> String {
     let p = dir.path().join("levee.toml");
     // Unix socket paths are limited to 108 octets: keep it short.
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let sock = format!(
-        "/tmp/levee-it-{}-{}.sock",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
+    let sock =
+        format!("/tmp/levee-it-{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     std::fs::write(
         &p,
         format!(
@@ -67,7 +64,13 @@ fn primary_and_secondary() {
     let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
 
     let sd = TempDir::new("repl-s");
-    let sconf = conf(&sd, &format!("primaries = [\"{} key xfr\"]\nallow-notify = [\"127.0.0.1 key xfr\"]", p.addr));
+    let sconf = conf(
+        &sd,
+        &format!(
+            "primaries = [\"{} key xfr\"]\nallow-notify = [\"127.0.0.1 key xfr\"]\nallow-transfer = [\"127.0.0.1\"]",
+            p.addr
+        ),
+    );
     let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
     assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
     assert!(s.log().contains("kind=\"AXFR\""), "{}", s.log());
@@ -84,6 +87,24 @@ fn primary_and_secondary() {
     assert!(s.wait_log("serial=2 primary", Duration::from_secs(5)));
     assert!(s.log().contains("kind=\"IXFR\""), "{}", s.log());
     assert!(p.log().contains("kind=\"IXFR\""), "{}", p.log());
+    // The secondary answers IXFR from what it received (chained secondaries):
+    // SOA 2, SOA 1, removed, SOA 2, added, SOA 2 (RFC 1995 §4).
+    let soa1 = levee_zone::journal::Rr {
+        owner: b"\x01r\x04test\x00".to_vec(),
+        rtype: t::SOA,
+        ttl: 300,
+        rdata: {
+            let mut rd = b"\x03ns1\x01r\x04test\x00\x0ahostmaster\x01r\x04test\x00".to_vec();
+            for x in [1u32, 3600, 600, 86400, 60] {
+                rd.extend_from_slice(&x.to_be_bytes());
+            }
+            rd
+        },
+    };
+    let req = levee_xfr::request(77, b"\x01r\x04test\x00", t::IXFR, Some(&soa1), false, None, 0);
+    let msgs = crate::support::tcp(s.addr, &req.msg, 10);
+    let types: Vec<u16> = msgs.iter().flat_map(|m| parse(m).answer).map(|r| r.rtype).collect();
+    assert_eq!(types, [t::SOA, t::SOA, t::A, t::SOA, t::A, t::SOA], "{}", s.log());
     let (ok, out, _) = ctl(&sconf, &["zone-status", "r.test."]);
     assert!(ok && out.contains("role=secondary serial=2") && out.contains("last-kind=IXFR"), "{out}");
     let (ok, out, _) = ctl(&pconf, &["zone-status"]);
