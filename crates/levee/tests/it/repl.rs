@@ -1,7 +1,8 @@
 //! Replication between two levee processes on loopback (no peer servers:
 //! those are in tests/interop, run by .ci/run): AXFR at start, IXFR after
-//! a reload, `levee ctl`, the stored copy served after a restart with the
-//! primary gone, and a signed transfer checked by the TSIG crate.
+//! a reload, IXFR out from the secondary, `levee ctl`, the journal and the
+//! stored copy across restarts, and (with a minimal fake primary) a
+//! received zone that fails the checks leaving the old one serving.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -140,4 +141,118 @@ fn p_addr_string(_s: &Server, sconf: &str) -> String {
     let text = std::fs::read_to_string(sconf).unwrap();
     let a = text.split("primaries = [\"").nth(1).unwrap().split(' ').next().unwrap();
     a.to_string()
+}
+
+/// A zone version: (owner, type, RDATA) records, the SOA first.
+type Zone = std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, u16, Vec<u8>)>>>;
+
+/// A minimal primary for r.test.: SOA over UDP, AXFR over TCP, serving
+/// whatever version `zone` holds (records as (owner, type, rdata)).
+struct FakePrimary {
+    addr: SocketAddr,
+    zone: Zone,
+}
+
+fn soa_rdata(serial: u32) -> Vec<u8> {
+    let mut rd = b"\x03ns1\x01r\x04test\x00\x0ahostmaster\x01r\x04test\x00".to_vec();
+    for x in [serial, 3600, 600, 86400, 60] {
+        rd.extend_from_slice(&x.to_be_bytes());
+    }
+    rd
+}
+
+fn reply(q: &[u8], records: &[(Vec<u8>, u16, Vec<u8>)]) -> Vec<u8> {
+    // Header: the query's ID, QR|AA, one question, the answer records.
+    let qend = 12 + levee_wire::name::wire_len(&q[12..]).unwrap() + 4;
+    let mut m = q[..2].to_vec();
+    m.extend_from_slice(&[0x84, 0, 0, 1]);
+    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m.extend_from_slice(&q[12..qend]);
+    for (owner, rtype, rd) in records {
+        m.extend_from_slice(owner);
+        m.extend_from_slice(&rtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1, 0, 0, 1, 44]);
+        m.extend_from_slice(&(rd.len() as u16).to_be_bytes());
+        m.extend_from_slice(rd);
+    }
+    m
+}
+
+impl FakePrimary {
+    fn start() -> FakePrimary {
+        use std::io::{Read, Write};
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let udp = std::net::UdpSocket::bind(addr).unwrap();
+        let zone: Zone = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let z = std::sync::Arc::clone(&zone);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = udp.recv_from(&mut buf) {
+                let soa = z.lock().unwrap()[0].clone();
+                let _ = udp.send_to(&reply(&buf[..n], &[soa]), from);
+            }
+        });
+        let z = std::sync::Arc::clone(&zone);
+        std::thread::spawn(move || {
+            for s in tcp.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut len = [0u8; 2];
+                if s.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+                if s.read_exact(&mut q).is_err() {
+                    continue;
+                }
+                let mut recs = z.lock().unwrap().clone();
+                recs.push(recs[0].clone());
+                let m = reply(&q, &recs);
+                let _ = s.write_all(&(m.len() as u16).to_be_bytes());
+                let _ = s.write_all(&m);
+            }
+        });
+        FakePrimary { addr, zone }
+    }
+
+    fn set(&self, serial: u32, extra: &[(&[u8], u16, &[u8])]) {
+        let apex = b"\x01r\x04test\x00".to_vec();
+        let mut v = vec![
+            (apex.clone(), t::SOA, soa_rdata(serial)),
+            (apex, t::NS, b"\x03ns1\x01r\x04test\x00".to_vec()),
+            (b"\x03ns1\x01r\x04test\x00".to_vec(), t::A, vec![127, 0, 0, 1]),
+        ];
+        v.extend(extra.iter().map(|(o, ty, rd)| (o.to_vec(), *ty, rd.to_vec())));
+        *self.zone.lock().unwrap() = v;
+    }
+}
+
+#[test]
+fn broken_received_zone_keeps_the_old_one() {
+    let fake = FakePrimary::start();
+    fake.set(1, &[(b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 1])]);
+    let sd = TempDir::new("repl-broken");
+    let sconf = conf(&sd, &format!("primaries = [\"{}\"]", fake.addr));
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(wait_serial(s.addr, 1), "{}", s.log());
+    // Version 2: a CNAME beside other data at www (rejected by the checks).
+    fake.set(
+        2,
+        &[
+            (b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 2]),
+            (b"\x03www\x01r\x04test\x00", t::CNAME, b"\x03ns1\x01r\x04test\x00"),
+        ],
+    );
+    let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok, "{out}{err}");
+    assert!(s.wait_log("received zone rejected", Duration::from_secs(10)), "{}", s.log());
+    assert_eq!(serial(s.addr), Some(1));
+    let r = parse(&udp(s.addr, &query(11, "www.r.test.", t::A, None)).unwrap());
+    assert_eq!(r.answer[0].rdata, [192, 0, 2, 1]);
+    // A good version 3 is taken.
+    fake.set(3, &[(b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 3])]);
+    let (ok, _, _) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok);
+    assert!(wait_serial(s.addr, 3), "{}", s.log());
 }
