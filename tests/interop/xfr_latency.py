@@ -26,12 +26,16 @@ import time
 
 def dnsperf(port, queries, seconds, rate):
     out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l", str(seconds),
-                          "-Q", str(rate), "-t", "2"], capture_output=True, text=True, timeout=seconds + 30).stdout
+                          "-Q", str(rate), "-t", "2", "-v"], capture_output=True, text=True, timeout=seconds + 30).stdout
+    # -v: one "> RCODE NAME TYPE LATENCY" line per answered query.
+    lat = sorted(float(l.split()[-1]) * 1000 for l in out.splitlines() if l.startswith("> "))
+    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
     avg = re.search(r"Average Latency \(s\):\s+([\d.]+) \(min ([\d.]+), max ([\d.]+)\)", out)
     sd = re.search(r"Latency StdDev \(s\):\s+([\d.]+)", out)
     lost = re.search(r"Queries lost:\s+(\d+)", out)
     qps = re.search(r"Queries per second:\s+([\d.]+)", out)
-    return {"avg_ms": float(avg.group(1)) * 1000, "max_ms": float(avg.group(3)) * 1000,
+    return {"p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
+            "avg_ms": float(avg.group(1)) * 1000, "max_ms": float(avg.group(3)) * 1000,
             "sd_ms": float(sd.group(1)) * 1000, "lost": int(lost.group(1)), "qps": float(qps.group(1))}
 
 
@@ -94,11 +98,15 @@ def main():
         print(f"retransfers (ctl to served, upper bound): {durations} s; dnsperf window {a.seconds} s at {a.rate} q/s")
         for name, runs in (("idle", idle), ("during", busy)):
             for r in runs:
-                print(f"{name:7} avg {r['avg_ms']:.3f} ms  sd {r['sd_ms']:.3f} ms  max {r['max_ms']:.2f} ms  "
-                      f"lost {r['lost']}  qps {r['qps']:.0f}")
+                print(f"{name:7} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  p99.9 {r['p999_ms']:.2f} ms  "
+                      f"avg {r['avg_ms']:.3f} ms  max {r['max_ms']:.2f} ms  lost {r['lost']}  qps {r['qps']:.0f}")
         ia = sum(r["avg_ms"] for r in idle) / len(idle)
         ba = sum(r["avg_ms"] for r in busy) / len(busy)
         print(f"average latency: idle {ia:.3f} ms, during transfer {ba:.3f} ms, ratio {ba / ia:.2f}")
+        for k in ("p50_ms", "p99_ms"):
+            i = sorted(r[k] for r in idle)[len(idle) // 2]
+            b = sorted(r[k] for r in busy)[len(busy) // 2]
+            print(f"median over runs of {k[:-3]}: idle {i:.3f} ms, during {b:.3f} ms, ratio {b / i:.2f}")
         print(f"logs: {d}")
     finally:
         for x in (s, p):
