@@ -102,6 +102,8 @@ pub struct SecStatus {
 /// What one secondary zone needs.
 struct Secondary {
     name: String,
+    /// Where the received zone is stored (`file`, else `<storage-dir>/<name>zone`).
+    file: Option<PathBuf>,
     apex: NameBuf,
     primaries: Vec<Remote>,
     transfer: Acl,
@@ -267,6 +269,7 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
     }
     Secondary {
         name: z.name.clone(),
+        file: z.file.clone().or_else(|| storage.map(|d| zone_file(d, &z.name))),
         apex: *apex,
         primaries: z.repl.primaries.clone(),
         transfer,
@@ -678,10 +681,9 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                     expired_published = false;
                     tracing::info!(zone = %s.name, "zone current again");
                 }
-                if let (Outcome::UpToDate, Some(dir), Some(_)) = (&o, &r.storage, &records) {
+                if let (Outcome::UpToDate, Some(f), Some(_)) = (&o, &s.file, &records) {
                     // The file's mtime is the last confirmation (see init).
-                    let f = zone_file(dir, &s.name);
-                    if let Ok(fh) = std::fs::File::options().append(true).open(&f) {
+                    if let Ok(fh) = std::fs::File::options().append(true).open(f) {
                         let _ = fh.set_modified(SystemTime::now());
                     }
                 }
@@ -690,8 +692,9 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                 }
             }
             Err(e) => {
-                timers.failed(wall());
-                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", timers.retry);
+                let now = wall();
+                timers.failed(now);
+                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", timers.next_check - now);
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
                 }
@@ -811,8 +814,7 @@ async fn refresh(
             st.last_transfer = Some(wall());
             st.last_kind = kind;
         }
-        if let Some(dir) = r.storage.clone() {
-            let path = zone_file(&dir, &s.name);
+        if let Some(path) = s.file.clone() {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawned = std::thread::Builder::new().name("levee-zone-write".into()).spawn(move || {
                 let _ = levee_io::prio::lower_current_thread(10);
