@@ -36,6 +36,7 @@
 
 pub mod answer;
 mod ixfr;
+pub mod cache;
 pub mod policy;
 pub mod respond;
 pub mod tsig;

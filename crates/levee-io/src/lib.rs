@@ -8,6 +8,9 @@
 //!   `recvmmsg`/`sendmmsg` batches, replies sent from the query's
 //!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
 //!   `0.0.0.0` or `::` answers from the right address.
+//! * [`batch`]: safe `sendmmsg`/`recvmmsg`/`poll` on connected UDP sockets,
+//!   for clients such as the load generator.
+//! * [`alloc_count`]: a per-thread counting allocator for allocation tests.
 //! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
@@ -20,5 +23,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod prio;
+pub mod alloc_count;
+pub mod batch;
 pub mod tcp;
 pub mod udp;

@@ -16,7 +16,7 @@
 //! socket has a receive timeout so the worker notices the stop flag.
 
 use std::io;
-use std::mem::{size_of, zeroed};
+use std::mem::{size_of, size_of_val, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,9 +29,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 pub const BATCH: usize = 32;
 /// Largest query accepted over UDP.
 pub const MAX_QUERY: usize = 4096;
-/// Room for one PKTINFO control message (IPv6 is the larger) and the
-/// SO_RXQ_OVFL drop counter.
-const CMSG_ROOM: usize = 96;
+/// Room for one PKTINFO control message (IPv6 is the larger).
+const CMSG_ROOM: usize = 64;
 /// Receive buffer we ask for: enough to ride out a scheduling hiccup at a
 /// few hundred thousand packets per second (about 10 ms of small queries)
 /// instead of dropping, without letting a sustained flood queue for long.
@@ -45,7 +44,9 @@ pub struct BatchInfo {
     /// The batch was full: more datagrams are queued behind it.
     pub full: bool,
     /// Datagrams the kernel dropped on this socket since the previous
-    /// batch because the receive buffer was full (SO_RXQ_OVFL).
+    /// batch because the receive buffer was full (SO_MEMINFO's drop
+    /// count, read after full batches only: the kernel drops only when the
+    /// queue is full, so drops always show up by the next full batch).
     pub dropped: u32,
 }
 
@@ -76,8 +77,10 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
     };
     set_int(fd, level, opt, 1)?;
-    // Count kernel drops (SO_RXQ_OVFL): overload admission reads them.
-    let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
+    // Kernel drops are read with SO_MEMINFO after full batches
+    // (`socket_drops`), not with SO_RXQ_OVFL: that option makes the kernel
+    // build a control message for every datagram (about 5 % of the CPU a
+    // query costs on loopback, in a perf profile).
     // Past net.core.rmem_max when privileged (SO_RCVBUFFORCE), else as
     // much as the system allows.
     let forced = set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF as libc::c_int).is_ok();
@@ -191,9 +194,15 @@ pub fn run_worker<H: UdpHandler>(socket: Socket, mut handler: H, tx_size: usize,
         }
         // The drop counter is cumulative; the batch's last datagram
         // carries the newest value (the kernel leaves it out while it is 0).
-        let total = rxq_ovfl(&b.rx_hdr[n as usize - 1].msg_hdr).unwrap_or(0);
-        let dropped = total.wrapping_sub(drops_seen);
-        drops_seen = total;
+        // The drop counter is cumulative; it can only have grown while the
+        // queue was full, which a full batch shows, so only then is it read.
+        let mut dropped = 0;
+        if n as usize == BATCH {
+            if let Some(total) = socket_drops(fd) {
+                dropped = total.wrapping_sub(drops_seen);
+                drops_seen = total;
+            }
+        }
         handler.batch(BatchInfo { received: n as usize, full: n as usize == BATCH, dropped });
         let mut out = 0usize;
         for i in 0..n as usize {
@@ -265,21 +274,19 @@ fn pktinfo(h: &libc::msghdr) -> Option<(IpAddr, u32)> {
     None
 }
 
-/// The socket's cumulative drop counter (SO_RXQ_OVFL), when reported.
-fn rxq_ovfl(h: &libc::msghdr) -> Option<u32> {
-    // SAFETY: as in `pktinfo`: the walk stays within the control buffer
-    // recvmmsg filled, and the u32 is read unaligned.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(h);
-        while !c.is_null() {
-            let hd = &*c;
-            if hd.cmsg_level == libc::SOL_SOCKET && hd.cmsg_type == libc::SO_RXQ_OVFL {
-                return Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const u32));
-            }
-            c = libc::CMSG_NXTHDR(h, c);
-        }
-    }
-    None
+/// `SO_MEMINFO` (asm-generic/socket.h; not in the libc crate).
+const SO_MEMINFO: libc::c_int = 55;
+
+/// The socket's cumulative count of datagrams dropped on receive
+/// (`SK_MEMINFO_DROPS` of `SO_MEMINFO`).
+fn socket_drops(fd: libc::c_int) -> Option<u32> {
+    let mut info = [0u32; libc::SK_MEMINFO_DROPS as usize + 1];
+    let mut len = size_of_val(&info) as libc::socklen_t;
+    // SAFETY: `info` is a live, writable buffer of `len` octets; the kernel
+    // writes at most `len` octets and stores the length it wrote.
+    let r =
+        unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, SO_MEMINFO, info.as_mut_ptr() as *mut libc::c_void, &mut len) };
+    (r == 0 && len as usize >= size_of_val(&info)).then_some(info[libc::SK_MEMINFO_DROPS as usize])
 }
 
 /// Writes a PKTINFO control message selecting the reply's source address.
@@ -418,6 +425,21 @@ mod tests {
     fn wildcard_v4_replies_from_destination() {
         // 127.0.0.2 is on lo; the socket is bound to 0.0.0.0.
         roundtrip("0.0.0.0:0", "127.0.0.2");
+    }
+
+    #[test]
+    fn socket_drops_counts_datagrams_the_full_buffer_refused() {
+        let r = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        r.set_recv_buffer_size(1).unwrap(); // the kernel's minimum: a few datagrams
+        r.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+        let to = r.local_addr().unwrap().as_socket().unwrap();
+        assert_eq!(socket_drops(r.as_raw_fd()), Some(0));
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..200 {
+            c.send_to(&[0u8; 200], to).unwrap();
+        }
+        let drops = socket_drops(r.as_raw_fd()).unwrap();
+        assert!(drops > 100 && drops < 200, "{drops} drops");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The `levee` binary: `serve` and `check-zone`.
+//! The `levee` binary: `serve`, `check-zone` and `perf`.
 //!
 //! See ARCHITECTURE.md at the repository root for how a packet travels
 //! through the crates, and `levee <command> --help` for the options.
@@ -8,6 +8,7 @@
 mod check;
 mod ctl;
 mod repl;
+mod perf;
 mod serve;
 mod stats;
 mod zones;
@@ -16,6 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// The test build counts allocations per thread (serve's allocation test).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: levee_io::alloc_count::Counting = levee_io::alloc_count::Counting;
 use levee_config::{Config, Overrides};
 
 /// levee: a flood-resistant authoritative DNS server.
@@ -74,6 +80,13 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Load-test a DNS server: replay a dnsperf query file over UDP.
+    ///
+    /// Sends the queries of FILE (`name type` per line, dnsperf's format)
+    /// flat out or at --rate, from several sockets and threads, for
+    /// --duration, and reports QPS, latency percentiles, losses and rcodes.
+    /// Only loopback targets unless --allow-remote.
+    Perf(perf::Args),
 }
 
 fn init_logging(level: &str) {
@@ -140,5 +153,6 @@ fn main() -> ExitCode {
             };
             ctl::client(&path, &command)
         }
+        Command::Perf(args) => perf::run(args),
     }
 }

@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
+use levee_answer::cache::{self, Lookup, ResponseCache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, respond_hinted, slip, Hints, Outcome, Request, Transport};
+use levee_answer::{respond, respond_hinted, slip, Hints, Meta, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -87,6 +88,19 @@ struct UdpWorker {
     now: u32,
     /// Datagrams dropped without an answer, by reason.
     garbage: Arc<crate::stats::Garbage>,
+    /// Rendered responses of plain queries with their Meta (levee_answer::cache).
+    cache: ResponseCache<Meta>,
+}
+
+impl UdpWorker {
+    /// The policy stage, after respond() or a cache hit.
+    fn decide(&mut self, req: &Request<'_>, n: usize, meta: Meta, out: &mut [u8]) -> Option<usize> {
+        match self.policy.decide(req.client, &meta) {
+            Verdict::Send => Some(n),
+            Verdict::Slip { badcookie } => slip(req, &self.cfg, out, badcookie),
+            Verdict::Drop => None,
+        }
+    }
 }
 
 impl UdpHandler for UdpWorker {
@@ -98,15 +112,22 @@ impl UdpHandler for UdpWorker {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
+        // A cache hit gives the same bytes and Meta as respond() would, so
+        // the policy stage below treats hits and misses alike.
+        let key = match self.cache.lookup(zones, &self.cfg, query, out) {
+            Lookup::Hit(n, meta) => return self.decide(&req, n, meta, out),
+            Lookup::Miss(k) => Some(k),
+            Lookup::Bypass => None,
+        };
         let hints = Hints { shed_negative: self.policy.sheds_negative(req.client) };
         match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 crate::repl::on_reply(query, &out[..n], client);
-                match self.policy.decide(req.client, &meta) {
-                    Verdict::Send => Some(n),
-                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
-                    Verdict::Drop => None,
+                // A shed negative answer is incomplete: never cached.
+                if let (Some(k), false) = (key, hints.shed_negative) {
+                    self.cache.insert(&k, &out[..n], meta);
                 }
+                self.decide(&req, n, meta, out)
             }
             Outcome::Drop | Outcome::Transfer(_) => {
                 self.garbage.count(query);
@@ -227,6 +248,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             epoch,
             now: now(),
             garbage: Arc::clone(&garbage),
+            cache: ResponseCache::new(cache::DEFAULT_SLOTS),
         };
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
@@ -361,3 +383,6 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) {
     crate::repl::retire(old);
     tracing::info!(zones = n, failed, "reload done");
 }
+
+#[cfg(test)]
+mod tests;

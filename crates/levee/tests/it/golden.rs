@@ -485,3 +485,106 @@ fn golden_suites_match_the_references() {
         panic!("{msg}");
     }
 }
+
+// ------------------------------------------------------------------------
+// the response cache is exact
+// ------------------------------------------------------------------------
+
+/// Flips the letter case of the question name's letters where `bits` says
+/// so, returning whether the name could be walked.
+fn recase_qname(q: &mut [u8], mut bits: u64) -> bool {
+    let mut pos = 12;
+    while let Some(&l) = q.get(pos) {
+        if l == 0 {
+            return true;
+        }
+        if l > 63 || pos + 1 + l as usize > q.len() {
+            return false;
+        }
+        for b in &mut q[pos + 1..pos + 1 + l as usize] {
+            if b.is_ascii_alphabetic() {
+                if bits & 1 == 1 {
+                    *b ^= 0x20;
+                }
+                bits = bits.rotate_right(1);
+            }
+        }
+        pos += 1 + l as usize;
+    }
+    false
+}
+
+/// Every UDP query of every golden suite, sent several times with other
+/// IDs and other letter cases, through a response cache: each answer the
+/// cache gives must be byte for byte what `respond` gives for that query.
+#[test]
+fn response_cache_hits_equal_fresh_responses() {
+    use levee_answer::cache::{Lookup, ResponseCache};
+    let root = golden_root();
+    let mut total_hits = 0;
+    for suite in ["public", "levee"] {
+        let dir = root.join(suite);
+        let meta = read_json(&dir.join("meta.json"));
+        let cfg = answer_config(meta.get("hostname").and_then(Json::as_str).expect("hostname"));
+        let zones = Arc::new(load_zones(&dir));
+        let exchanges: Vec<Exchange> =
+            load_exchanges(&dir.join("responses.jsonl")).into_iter().filter(|e| e.transport == "udp").collect();
+        assert!(exchanges.len() > 100, "{suite}: only {} UDP exchanges", exchanges.len());
+        // A small cache, so entries are also replaced on the way.
+        let mut cache: ResponseCache<levee_answer::Meta> = ResponseCache::new(64);
+        let (mut fresh, mut cached) = (vec![0u8; 1232], vec![0u8; 1232]);
+        let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut hits = 0;
+        // Each query three times in a row (a miss, then hits), and the
+        // whole suite twice (entries replaced by other queries in between).
+        for pass in 0..2 {
+            for ex in &exchanges {
+                for variant in 0..3 {
+                    let round = pass * 3 + variant;
+                    let mut q = ex.query.clone();
+                    if round > 0 {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        if q.len() >= 2 {
+                            q[..2].copy_from_slice(&(rng as u16).to_be_bytes());
+                        }
+                        recase_qname(&mut q, rng >> 16);
+                    }
+                    let req = Request { msg: &q, client: CLIENT, transport: Transport::Udp, now: NOW };
+                    let want = match respond(&req, &zones, &cfg, &mut fresh) {
+                        Outcome::Reply(n, meta) => Some((n, meta)),
+                        _ => None,
+                    };
+                    match cache.lookup(&zones, &cfg, &q, &mut cached) {
+                        Lookup::Hit(n, meta) => {
+                            hits += 1;
+                            let Some((w, fresh_meta)) = want else {
+                                panic!("{suite} {}: cache answered a dropped query", ex.id)
+                            };
+                            assert_eq!(
+                                &cached[..n],
+                                &fresh[..w],
+                                "{suite} {} round {round}: cache hit differs from respond()",
+                                ex.id
+                            );
+                            // The policy stage sees the same Meta on a hit as on a miss.
+                            assert_eq!(meta, fresh_meta, "{suite} {} round {round}: Meta differs", ex.id);
+                        }
+                        Lookup::Miss(k) => {
+                            if let Some((w, meta)) = want {
+                                cache.insert(&k, &fresh[..w], meta);
+                            }
+                        }
+                        Lookup::Bypass => {}
+                    }
+                }
+            }
+        }
+        println!("{suite}: {hits} cache hits over {} queries", exchanges.len() * 6);
+        assert_eq!(cache.counters().hits, hits);
+        assert!(hits > exchanges.len() as u64, "{suite}: only {hits} hits; the cache is not exercised");
+        total_hits += hits;
+    }
+    assert!(total_hits > 0);
+}

@@ -170,3 +170,32 @@ fn garbage_is_dropped_and_the_server_keeps_answering() {
     let mut buf = [0u8; 512];
     assert!(quiet.recv_from(&mut buf).is_err(), "a response or a short packet was answered");
 }
+
+#[test]
+fn perf_replays_a_query_file_against_the_server() {
+    let dir = TempDir::new("perf");
+    write_zone(&dir, 1);
+    // Rate limiting (on by default) would hold back 1000 answers to one source.
+    let cfg = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\nzones-dir = \"{}\"\n[rate-limit]\nenabled = false\n",
+        dir.path().display()
+    );
+    std::fs::write(dir.path().join("perf.toml"), cfg).unwrap();
+    let s = Server::start(&["--config", dir.path().join("perf.toml").to_str().unwrap()]);
+    let file = dir.path().join("q.txt");
+    std::fs::write(&file, "www.it.test A\nnope.it.test A\n").unwrap();
+    let out = crate::support::levee()
+        .args(["perf", "--quiet", "--json", "-s", "127.0.0.1", "-n", "1000", "-l", "20"])
+        .args(["-p", &s.addr.port().to_string(), "-d", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = String::from_utf8(out.stdout).unwrap();
+    for want in ["\"sent\":1000", "\"answered\":1000", "\"lost\":0", "\"NOERROR\":500", "\"NXDOMAIN\":500"] {
+        assert!(j.contains(want), "{want} not in {j}");
+    }
+    // Anything but loopback is refused without --allow-remote.
+    let out = crate::support::levee().args(["perf", "-s", "192.0.2.1", "-d", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}

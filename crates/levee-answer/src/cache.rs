@@ -1,0 +1,460 @@
+//! A per-worker cache of rendered UDP responses.
+//!
+//! [`respond`](crate::respond) is a pure function of the query bytes, the
+//! zone snapshot, the policy and (for cookies and transfer ACLs only) the
+//! client and the time. For a *plain* query — opcode QUERY, one question
+//! in class IN, no answer or authority records, at most an OPT record
+//! without options — the response is therefore fixed by the snapshot, the
+//! header flags, the lowercased name, the type, and the OPT fields (payload
+//! size, DO and the other flag bits): two plain queries that agree on these
+//! are the same bytes except for the ID and the letter case of the name.
+//! The cache stores the first response for such a key and answers the
+//! next ones by copying it, writing the query's ID and copying the query's
+//! question over the response's question (so the client gets its own
+//! letter case back, which is all the case information a response
+//! carries: the writer compresses names into the question, and responses
+//! that copy qname labels elsewhere — DNAME synthesis — are not cached).
+//!
+//! Everything else (EDNS options such as COOKIE or NSID, TSIG, transfers,
+//! other classes, responses longer than [`MAX_CACHED`]) bypasses the cache.
+//!
+//! Memory is fixed when the worker starts: a direct-mapped table of
+//! entries with inline buffers; a new entry replaces the old one in its
+//! slot. A response is only stored the second time its key misses (a
+//! small table of recently missed key hashes decides), so a flood of
+//! random names — each seen once — neither evicts the hot entries nor pays
+//! for copying its responses into the table. The cache holds the snapshot it was filled from and empties
+//! itself (in O(1), by epoch) when the worker sees a different one, so a
+//! reload never serves stale bytes. Each entry also keeps a `Copy` value
+//! of the caller's choosing (the response's metadata for the rate-limit
+//! stage), returned on a hit exactly as it was stored on the miss.
+
+use std::sync::Arc;
+
+use levee_wire::header::HEADER_LEN;
+use levee_wire::rtype::{c, t};
+use levee_zone::ZoneSet;
+
+use crate::Config;
+
+/// Largest response kept (the default EDNS payload limit).
+pub const MAX_CACHED: usize = 1232;
+/// Default number of entries (about 2.5 MiB per worker).
+pub const DEFAULT_SLOTS: usize = 2048;
+
+const OPT_LEN: usize = 11;
+
+/// What [`ResponseCache::lookup`] found.
+pub enum Lookup<M> {
+    /// The response is in `out[..len]`, with the metadata stored with it.
+    Hit(usize, M),
+    /// Not cached yet: answer, then [`ResponseCache::insert`] with this key.
+    Miss(Key),
+    /// Not a plain query: answer without the cache.
+    Bypass,
+}
+
+/// The cache key of a plain query, computed from its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    hash: u64,
+    /// Header flags word of the query, as received.
+    flags: u16,
+    /// Octets of the question section.
+    qlen: u16,
+    /// OPT: 0 = none, else 1 | DO and other flags << 16 | size limit << 32.
+    edns: u64,
+}
+
+#[derive(Clone)]
+struct Entry<M> {
+    epoch: u32,
+    len: u16,
+    key: Key,
+    meta: M,
+    bytes: [u8; MAX_CACHED],
+}
+
+/// Hit and miss counters of one cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Answers copied from the cache.
+    pub hits: u64,
+    /// Plain queries not found (answered, then offered to the cache).
+    pub misses: u64,
+    /// Queries that could not use the cache.
+    pub bypassed: u64,
+    /// Responses stored.
+    pub inserts: u64,
+    /// Responses not stored because their key had not missed before.
+    pub first_misses: u64,
+}
+
+/// A per-worker response cache; `M` is the metadata kept with each response.
+pub struct ResponseCache<M: Copy> {
+    entries: Box<[Entry<M>]>,
+    mask: usize,
+    /// Entries of another epoch are empty.
+    epoch: u32,
+    /// The snapshot the entries were rendered from.
+    zones: Option<Arc<ZoneSet>>,
+    /// Tags of keys that missed once (admission on the second miss).
+    seen: Box<[u32]>,
+    counters: Counters,
+}
+
+impl<M: Copy + Default> ResponseCache<M> {
+    /// A cache of `slots` entries (rounded up to a power of two, at least 1).
+    pub fn new(slots: usize) -> Self {
+        let n = slots.max(1).next_power_of_two();
+        let empty = Entry {
+            epoch: 0,
+            len: 0,
+            key: Key { hash: 0, flags: 0, qlen: 0, edns: 0 },
+            meta: M::default(),
+            bytes: [0; MAX_CACHED],
+        };
+        ResponseCache {
+            entries: vec![empty; n].into_boxed_slice(),
+            mask: n - 1,
+            epoch: 1,
+            zones: None,
+            seen: vec![0; n * 4].into_boxed_slice(),
+            counters: Counters::default(),
+        }
+    }
+}
+
+impl<M: Copy> ResponseCache<M> {
+    /// Hit and miss counts so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Empties the cache.
+    pub fn clear(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // After 2^32 clears, really wipe the epochs so no old entry matches.
+            for e in self.entries.iter_mut() {
+                e.epoch = 0;
+            }
+            self.epoch = 1;
+        }
+    }
+
+    /// Looks `query` up for a UDP answer from `zones` under `cfg`. On a
+    /// hit the response is written to `out` (which must hold it).
+    pub fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], out: &mut [u8]) -> Lookup<M> {
+        if !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones)) {
+            self.clear();
+            self.zones = Some(Arc::clone(zones));
+        }
+        let Some(key) = plain_key(query, cfg) else {
+            self.counters.bypassed += 1;
+            return Lookup::Bypass;
+        };
+        let e = &self.entries[key.hash as usize & self.mask];
+        let len = e.len as usize;
+        if e.epoch == self.epoch
+            && e.key == key
+            && len <= out.len()
+            && same_question(&e.bytes, query, key.qlen as usize)
+        {
+            out[..len].copy_from_slice(&e.bytes[..len]);
+            out[..2].copy_from_slice(&query[..2]);
+            let qend = HEADER_LEN + key.qlen as usize;
+            out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
+            self.counters.hits += 1;
+            return Lookup::Hit(len, e.meta);
+        }
+        self.counters.misses += 1;
+        Lookup::Miss(key)
+    }
+
+    /// Offers `response` (the answer to the query `key` came from, rendered
+    /// from the snapshot of the last lookup) with `meta`. It is stored if
+    /// the key missed before (recently), and unless it is too long or may
+    /// carry the query's letter case outside the question.
+    pub fn insert(&mut self, key: &Key, response: &[u8], meta: M) {
+        let i = (key.hash >> 40) as usize & (self.seen.len() - 1);
+        let tag = key.hash as u32 | 1;
+        if self.seen[i] != tag {
+            self.seen[i] = tag;
+            self.counters.first_misses += 1;
+            return;
+        }
+        let qend = HEADER_LEN + key.qlen as usize;
+        if response.len() > MAX_CACHED || response.len() < qend || !case_only_in_question(response, qend) {
+            return;
+        }
+        let e = &mut self.entries[key.hash as usize & self.mask];
+        e.epoch = self.epoch;
+        e.key = *key;
+        e.meta = meta;
+        e.len = response.len() as u16;
+        e.bytes[..response.len()].copy_from_slice(response);
+        self.counters.inserts += 1;
+    }
+}
+
+/// The key of a plain query, or `None` if the query must bypass the cache.
+fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
+    if q.len() < HEADER_LEN + 5 {
+        return None;
+    }
+    let flags = u16::from_be_bytes([q[2], q[3]]);
+    // QR=0 and opcode QUERY; QDCOUNT 1, no answer or authority records.
+    if flags & 0xF800 != 0 || q[4..10] != [0, 1, 0, 0, 0, 0] {
+        return None;
+    }
+    let arcount = u16::from_be_bytes([q[10], q[11]]);
+    // Walk the (uncompressed) question name, hashing it lowercased.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut pos = HEADER_LEN;
+    loop {
+        let l = *q.get(pos)? as usize;
+        if l == 0 {
+            break;
+        }
+        if l > 63 || pos + 1 + l >= q.len() || pos + 1 + l - HEADER_LEN >= 255 {
+            return None;
+        }
+        h = (h ^ l as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        for &b in &q[pos + 1..pos + 1 + l] {
+            h = (h ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        pos += 1 + l;
+    }
+    pos += 1;
+    let tc = q.get(pos..pos + 4)?;
+    let (qtype, qclass) = (u16::from_be_bytes([tc[0], tc[1]]), u16::from_be_bytes([tc[2], tc[3]]));
+    if qclass != c::IN || matches!(qtype, t::AXFR | t::IXFR | t::OPT | t::TSIG) {
+        return None;
+    }
+    pos += 4;
+    let qlen = (pos - HEADER_LEN) as u16;
+    let edns = match arcount {
+        0 if q.len() == pos => 0,
+        // An OPT record with a root owner, version 0 and no options.
+        1 if q.len() == pos + OPT_LEN
+            && q[pos] == 0
+            && q[pos + 1..pos + 3] == [0, 41]
+            && q[pos + 5..pos + 7] == [0, 0]
+            && q[pos + 9..pos + 11] == [0, 0] =>
+        {
+            let size = u16::from_be_bytes([q[pos + 3], q[pos + 4]]);
+            let ext_flags = u16::from_be_bytes([q[pos + 7], q[pos + 8]]);
+            // The response size limit, as the protocol stage computes it.
+            let limit = size.max(512).min(cfg.udp_payload.max(512));
+            1 | (ext_flags as u64) << 16 | (limit as u64) << 32
+        }
+        _ => return None,
+    };
+    h ^= (qtype as u64) << 48 ^ (flags as u64) << 32 ^ edns.rotate_left(17);
+    h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 29;
+    Some(Key { hash: h, flags, qlen, edns })
+}
+
+/// True if the response's question is the query's, ignoring letter case
+/// in the name (type and class compared exactly).
+fn same_question(resp: &[u8], query: &[u8], qlen: usize) -> bool {
+    let (a, b) = (&resp[HEADER_LEN..HEADER_LEN + qlen], &query[HEADER_LEN..HEADER_LEN + qlen]);
+    let n = qlen - 4;
+    // Label lengths are below 64, so ASCII case folding leaves them alone.
+    a[..n].eq_ignore_ascii_case(&b[..n]) && a[n..] == b[n..]
+}
+
+/// False if the response may copy qname labels outside the question: a
+/// DNAME in the answer section means a synthesised CNAME whose target
+/// repeats the query's labels as sent.
+fn case_only_in_question(r: &[u8], qend: usize) -> bool {
+    let ancount = u16::from_be_bytes([r[6], r[7]]);
+    let mut pos = qend;
+    for _ in 0..ancount {
+        let Ok(p) = levee_wire::name::skip_compressed(r, pos) else { return false };
+        let Some(f) = r.get(p..p + 10) else { return false };
+        if u16::from_be_bytes([f[0], f[1]]) == t::DNAME {
+            return false;
+        }
+        pos = p + 10 + u16::from_be_bytes([f[8], f[9]]) as usize;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(id: u16, flags: u16, name: &[u8], qtype: u16, opt: Option<(u16, u16)>) -> Vec<u8> {
+        let mut q = Vec::new();
+        q.extend_from_slice(&id.to_be_bytes());
+        q.extend_from_slice(&flags.to_be_bytes());
+        q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, opt.is_some() as u8]);
+        q.extend_from_slice(name);
+        q.extend_from_slice(&qtype.to_be_bytes());
+        q.extend_from_slice(&1u16.to_be_bytes());
+        if let Some((size, fl)) = opt {
+            q.extend_from_slice(&[0, 0, 41]);
+            q.extend_from_slice(&size.to_be_bytes());
+            q.extend_from_slice(&[0, 0]);
+            q.extend_from_slice(&fl.to_be_bytes());
+            q.extend_from_slice(&[0, 0]);
+        }
+        q
+    }
+
+    const WWW: &[u8] = b"\x03www\x07example\x03com\x00";
+    const WWW_UP: &[u8] = b"\x03WwW\x07exAMPLE\x03com\x00";
+
+    fn key(q: &[u8]) -> Option<Key> {
+        plain_key(q, &Config::default())
+    }
+
+    #[test]
+    fn keys_ignore_case_and_id_only() {
+        let k = key(&query(1, 0x0100, WWW, 1, None)).unwrap();
+        assert_eq!(key(&query(9, 0x0100, WWW_UP, 1, None)), Some(k));
+        for other in [
+            query(1, 0x0000, WWW, 1, None),
+            query(1, 0x0110, WWW, 1, None),
+            query(1, 0x0100, WWW, 28, None),
+            query(1, 0x0100, b"\x03wwx\x07example\x03com\x00", 1, None),
+            query(1, 0x0100, WWW, 1, Some((1232, 0))),
+        ] {
+            assert_ne!(key(&other).unwrap(), k);
+        }
+        // EDNS: DO and the effective size limit matter, sizes above ours do not.
+        let e = |size, fl| key(&query(1, 0, WWW, 1, Some((size, fl)))).unwrap();
+        assert_eq!(e(1232, 0), e(4096, 0));
+        assert_ne!(e(1232, 0), e(1232, 0x8000));
+        assert_ne!(e(1232, 0), e(1200, 0));
+        assert_eq!(e(100, 0), e(512, 0));
+    }
+
+    #[test]
+    fn non_plain_queries_bypass() {
+        let mut with_option = query(1, 0, WWW, 1, Some((1232, 0)));
+        let n = with_option.len();
+        with_option[n - 2..].copy_from_slice(&[0, 4]);
+        with_option.extend_from_slice(&[0, 3, 0, 0]); // NSID
+        let mut response = query(1, 0x8000, WWW, 1, None);
+        response[2] |= 0x80;
+        let mut two_q = query(1, 0, WWW, 1, None);
+        two_q[5] = 2;
+        let mut compressed = query(1, 0, b"\xc0\x0c", 1, None);
+        compressed.extend_from_slice(&[0; 8]);
+        let mut badvers = query(1, 0, WWW, 1, Some((1232, 0)));
+        let v = badvers.len() - 5;
+        badvers[v] = 1;
+        let mut trailing = query(1, 0, WWW, 1, None);
+        trailing.push(0);
+        for q in [
+            with_option,
+            response,
+            two_q,
+            compressed,
+            badvers,
+            trailing,
+            query(1, 0x2800, WWW, 1, None), // opcode UPDATE
+            query(1, 0, WWW, t::AXFR, None),
+            query(1, 0, WWW, t::IXFR, None),
+            query(1, 0, &WWW[..WWW.len() - 1], 1, None), // name runs into the type
+            vec![0; 11],
+        ] {
+            assert_eq!(key(&q), None, "{q:?}");
+        }
+        let mut ch = query(1, 0, WWW, 16, None);
+        let n = ch.len();
+        ch[n - 1] = 3;
+        assert_eq!(key(&ch), None);
+    }
+
+    #[test]
+    fn hit_patches_id_and_case_and_returns_meta() {
+        let zones = Arc::new(ZoneSet::new());
+        let cfg = Config::default();
+        let mut cache: ResponseCache<u32> = ResponseCache::new(16);
+        let q1 = query(0x1111, 0x0100, WWW, 1, None);
+        let mut out = [0u8; 512];
+        let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &q1, &mut out) else { panic!("first lookup must miss") };
+        // A fake response: header, question, one A record pointing at the question.
+        let mut resp = q1.clone();
+        resp[2] |= 0x84;
+        resp[7] = 1;
+        resp.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        // Stored on the second miss only.
+        cache.insert(&k, &resp, 76);
+        assert!(matches!(cache.lookup(&zones, &cfg, &q1, &mut out), Lookup::Miss(_)));
+        cache.insert(&k, &resp, 77);
+        let q2 = query(0x2222, 0x0100, WWW_UP, 1, None);
+        let Lookup::Hit(n, meta) = cache.lookup(&zones, &cfg, &q2, &mut out) else { panic!("second lookup must hit") };
+        assert_eq!(meta, 77);
+        let mut want = resp.clone();
+        want[..2].copy_from_slice(&[0x22, 0x22]);
+        want[12..12 + WWW.len()].copy_from_slice(WWW_UP);
+        assert_eq!(&out[..n], &want[..]);
+        assert_eq!(cache.counters(), Counters { hits: 1, misses: 2, bypassed: 0, inserts: 1, first_misses: 1 });
+
+        // A new snapshot empties the cache.
+        let zones2 = Arc::new(ZoneSet::new());
+        assert!(matches!(cache.lookup(&zones2, &cfg, &q2, &mut out), Lookup::Miss(_)));
+        // So does an explicit clear.
+        cache.insert(&k, &resp, 1);
+        cache.insert(&k, &resp, 1);
+        assert!(matches!(cache.lookup(&zones2, &cfg, &q2, &mut out), Lookup::Hit(..)));
+        cache.clear();
+        assert!(matches!(cache.lookup(&zones2, &cfg, &q2, &mut out), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn dname_and_oversized_responses_are_not_stored() {
+        let zones = Arc::new(ZoneSet::new());
+        let cfg = Config::default();
+        let mut cache: ResponseCache<()> = ResponseCache::new(4);
+        let q = query(1, 0, WWW, 1, None);
+        let mut out = [0u8; 2048];
+        let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &q, &mut out) else { panic!() };
+        let mut resp = q.clone();
+        resp[2] |= 0x80;
+        resp[7] = 1;
+        // example.com DNAME x. (owner: pointer to the question's second label)
+        resp.extend_from_slice(&[0xC0, 16, 0, 39, 0, 1, 0, 0, 0, 60, 0, 3, 1, b'x', 0]);
+        cache.insert(&k, &resp, ());
+        cache.insert(&k, &resp, ());
+        let mut big = q.clone();
+        big.resize(MAX_CACHED + 1, 0);
+        cache.insert(&k, &big, ());
+        cache.insert(&k, &big, ());
+        assert!(matches!(cache.lookup(&zones, &cfg, &q, &mut out), Lookup::Miss(_)));
+        assert_eq!(cache.counters().inserts, 0);
+    }
+
+    #[test]
+    fn names_seen_once_do_not_evict_hot_entries() {
+        let zones = Arc::new(ZoneSet::new());
+        let cfg = Config::default();
+        let mut cache: ResponseCache<u8> = ResponseCache::new(1); // one slot: every key collides
+        let mut out = [0u8; 512];
+        let answer = |q: &[u8]| {
+            let mut r = q.to_vec();
+            r[2] |= 0x80;
+            r
+        };
+        let hot = query(1, 0, WWW, 1, None);
+        for _ in 0..2 {
+            let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &hot, &mut out) else { panic!() };
+            cache.insert(&k, &answer(&hot), 1);
+        }
+        // A flood of names that each miss once.
+        for i in 0..1000u32 {
+            let name = [&[8u8][..], format!("{i:08}").as_bytes(), &WWW[4..]].concat();
+            let q = query(2, 0, &name, 1, None);
+            let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &q, &mut out) else { panic!() };
+            cache.insert(&k, &answer(&q), 2);
+        }
+        assert!(matches!(cache.lookup(&zones, &cfg, &hot, &mut out), Lookup::Hit(_, 1)));
+        assert_eq!(cache.counters().inserts, 1);
+    }
+}

@@ -1,0 +1,154 @@
+//! The UDP worker's per-query path allocates nothing in steady state.
+//!
+//! The test binary's global allocator counts allocations per thread
+//! (`levee_io::alloc_count`, installed in main.rs). Every query recorded in
+//! the golden suites (answers, referrals, NXDOMAIN, NODATA, wildcards,
+//! CNAME and DNAME chains, DNSSEC with DO and NSEC or NSEC3 proofs,
+//! truncation, malformed and odd queries, CHAOS, transfers over UDP) goes
+//! through `UdpWorker::handle`, the handler the UDP driver calls: three
+//! passes on a fresh worker (cache misses with the full `respond` path,
+//! misses whose responses are stored, then hits) must not allocate once a
+//! warm-up worker has run the same queries.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use levee_io::alloc_count::allocations;
+use levee_io::udp::UdpHandler;
+use levee_wire::name;
+use levee_zone::{Acl, ZoneEntry, ZoneSet};
+
+use levee_answer::cache::{ResponseCache, DEFAULT_SLOTS};
+use levee_answer::policy::{Overload, Policy, PolicyStats, WorkerPolicy};
+
+use super::{answer_config, now, Shared, UdpWorker};
+
+/// A worker as `run` builds it for the default configuration.
+fn worker(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> UdpWorker {
+    let conf = levee_config::Config::default();
+    let overload = Overload { enabled: conf.overload, ..Overload::default() };
+    let policy = Arc::new(Policy::new(conf.rate_limit.clone(), overload, 7));
+    UdpWorker {
+        zones: arc_swap::Cache::new(Arc::clone(shared)),
+        cfg: Arc::clone(cfg),
+        policy: WorkerPolicy::new(policy, Arc::new(PolicyStats::default())),
+        epoch: std::time::Instant::now(),
+        now: now(),
+        garbage: Arc::new(crate::stats::Garbage::default()),
+        cache: ResponseCache::new(DEFAULT_SLOTS),
+    }
+}
+
+fn suite_dir(suite: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden").join(suite)
+}
+
+/// The suite's zones, each allowing transfers to 127.0.0.1 (so UDP IXFR
+/// takes its answering path too).
+fn zones(suite: &str) -> ZoneSet {
+    let dir = suite_dir(suite).join("zones");
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut set = ZoneSet::new();
+    for line in manifest.lines().filter(|l| l.contains("\"origin\"")) {
+        let field = |k: &str| line.split(&format!("\"{k}\":")).nth(1).unwrap().split('"').nth(1).unwrap().to_string();
+        let origin = name::from_text(&field("origin"), None).unwrap();
+        let built = levee_zone::load_file(&dir.join(field("file")), &origin).unwrap_or_else(|_| panic!("{line}"));
+        let mut acl = Acl::none();
+        acl.push("127.0.0.1".parse().unwrap(), 32);
+        set.insert(ZoneEntry::new(Arc::new(built.zone), acl));
+    }
+    assert!(set.len() >= 5, "{suite}: only {} zones", set.len());
+    set
+}
+
+/// The recorded query octets of every exchange of the suite.
+fn queries(suite: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(suite_dir(suite).join("responses.jsonl")).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let hex = line.split("\"query\": \"").nth(1).unwrap().split('"').next().unwrap();
+        let mut q = Vec::new();
+        levee_zone::codec::hex_decode(hex.as_bytes(), &mut q).unwrap();
+        out.push(q);
+    }
+    assert!(out.len() > 250, "{suite}: only {} queries", out.len());
+    out
+}
+
+#[derive(Default, Debug)]
+struct Kinds {
+    replies: usize,
+    nxdomain: usize,
+    formerr: usize,
+    truncated: usize,
+    referrals: usize,
+    with_do: usize,
+}
+
+fn pass(w: &mut UdpWorker, qs: &[Vec<u8>], out: &mut [u8], kinds: &mut Kinds) {
+    for (i, q) in qs.iter().enumerate() {
+        // One client per /24, so rate limiting (on by default) lets every
+        // answer through and the kinds below are the answers' own.
+        let client = SocketAddr::from(([10, (i >> 8) as u8, i as u8, 1], 5800));
+        let Some(n) = w.handle(q, client, out) else { continue };
+        let r = &out[..n];
+        kinds.replies += 1;
+        let (flags, an, ns) = (u16::from_be_bytes([r[2], r[3]]), r[7], r[9]);
+        match flags & 0xF {
+            3 => kinds.nxdomain += 1,
+            1 => kinds.formerr += 1,
+            0 if flags & 0x0400 == 0 && an == 0 && ns > 0 => kinds.referrals += 1,
+            _ => {}
+        }
+        kinds.truncated += (flags & 0x0200 != 0) as usize;
+        // An OPT record at the end of the query with DO set.
+        kinds.with_do +=
+            (q.len() > 23 && q[q.len() - 11..q.len() - 8] == [0, 0, 41] && q[q.len() - 4] & 0x80 != 0) as usize;
+    }
+}
+
+#[test]
+fn udp_query_path_does_not_allocate() {
+    for suite in ["public", "levee"] {
+        let shared: Shared = Arc::new(ArcSwap::from_pointee(zones(suite)));
+        let cfg = Arc::new(answer_config(&levee_config::Config::default()));
+        let qs = queries(suite);
+        let mut out = vec![0u8; cfg.udp_payload as usize];
+
+        // Warm-up: lazily initialised state (thread-locals, the snapshot
+        // cache) settles; it also tells which kinds the queries cover.
+        let mut kinds = Kinds::default();
+        let mut warm = worker(&shared, &cfg);
+        pass(&mut warm, &qs, &mut out, &mut kinds);
+        assert!(
+            kinds.nxdomain > 5 && kinds.formerr > 2 && kinds.truncated > 0 && kinds.referrals > 5 && kinds.with_do > 20,
+            "{suite}: the queries do not cover every kind: {kinds:?}"
+        );
+
+        let mut w = worker(&shared, &cfg);
+        // Pass 1: misses (keys noted), pass 2: misses stored, pass 3: hits.
+        let mut allocs = [0u64; 3];
+        let mut counters = Vec::new();
+        for a in &mut allocs {
+            let before = allocations();
+            pass(&mut w, &qs, &mut out, &mut Kinds::default());
+            *a = allocations() - before;
+            counters.push(w.cache.counters());
+        }
+        let (c1, c2, c3) = (counters[0], counters[1], counters[2]);
+        assert!(c1.misses > 100 && c1.first_misses > 100 && c1.bypassed > 10, "{suite}: {c1:?}");
+        assert!(c2.inserts > 100, "{suite}: {c2:?}");
+        assert!(c3.hits - c2.hits > 100, "{suite}: {c3:?}");
+        assert_eq!(allocs, [0, 0, 0], "{suite}: allocations in the three passes (misses, stores, hits)");
+    }
+}
+
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    let v: Vec<u8> = Vec::with_capacity(10);
+    assert_eq!(allocations() - before, 1);
+    drop(v);
+}
