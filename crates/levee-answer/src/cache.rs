@@ -52,6 +52,10 @@ pub enum Lookup<M> {
     Miss(Key),
     /// Not a plain query: answer without the cache.
     Bypass,
+    /// Cached, but the caller's `take` declined it after seeing the
+    /// metadata: nothing was copied (a rate-limited or shed response costs
+    /// a lookup, not a copy).
+    Declined(M),
 }
 
 /// The cache key of a plain query, computed from its bytes.
@@ -146,6 +150,19 @@ impl<M: Copy> ResponseCache<M> {
     /// Looks `query` up for a UDP answer from `zones` under `cfg`. On a
     /// hit the response is written to `out` (which must hold it).
     pub fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], out: &mut [u8]) -> Lookup<M> {
+        self.lookup_if(zones, cfg, query, out, |_| true)
+    }
+
+    /// [`lookup`](Self::lookup), but on a hit `take` sees the metadata
+    /// first and the response is copied only if it returns true.
+    pub fn lookup_if(
+        &mut self,
+        zones: &Arc<ZoneSet>,
+        cfg: &Config,
+        query: &[u8],
+        out: &mut [u8],
+        take: impl FnOnce(&M) -> bool,
+    ) -> Lookup<M> {
         if !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones)) {
             self.clear();
             self.zones = Some(Arc::clone(zones));
@@ -161,11 +178,14 @@ impl<M: Copy> ResponseCache<M> {
             && len <= out.len()
             && same_question(&e.bytes, query, key.qlen as usize)
         {
+            self.counters.hits += 1;
+            if !take(&e.meta) {
+                return Lookup::Declined(e.meta);
+            }
             out[..len].copy_from_slice(&e.bytes[..len]);
             out[..2].copy_from_slice(&query[..2]);
             let qend = HEADER_LEN + key.qlen as usize;
             out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
-            self.counters.hits += 1;
             return Lookup::Hit(len, e.meta);
         }
         self.counters.misses += 1;
@@ -396,6 +416,12 @@ mod tests {
         want[12..12 + WWW.len()].copy_from_slice(WWW_UP);
         assert_eq!(&out[..n], &want[..]);
         assert_eq!(cache.counters(), Counters { hits: 1, misses: 2, bypassed: 0, inserts: 1, first_misses: 1 });
+        // A caller that declines a hit after seeing its metadata gets
+        // nothing copied.
+        let mut untouched = [0xAAu8; 512];
+        let r = cache.lookup_if(&zones, &cfg, &q2, &mut untouched, |&m| m != 77);
+        assert!(matches!(r, Lookup::Declined(77)));
+        assert!(untouched.iter().all(|&b| b == 0xAA));
 
         // A new snapshot empties the cache.
         let zones2 = Arc::new(ZoneSet::new());

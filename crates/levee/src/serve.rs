@@ -114,8 +114,21 @@ impl UdpHandler for UdpWorker {
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
         // A cache hit gives the same bytes and Meta as respond() would, so
         // the policy stage below treats hits and misses alike.
-        let key = match self.cache.lookup(zones, &self.cfg, query, out) {
-            Lookup::Hit(n, meta) => return self.decide(&req, n, meta, out),
+        // The policy stage sees a hit's Meta before its bytes are copied,
+        // so a rate-limited or shed response costs a lookup, not a copy.
+        let mut verdict = Verdict::Send;
+        let (policy, client) = (&mut self.policy, req.client);
+        let key = match self.cache.lookup_if(zones, &self.cfg, query, out, |m| {
+            verdict = policy.decide(client, m);
+            verdict == Verdict::Send
+        }) {
+            Lookup::Hit(n, _) => return Some(n),
+            Lookup::Declined(_) => {
+                return match verdict {
+                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
+                    _ => None,
+                }
+            }
             Lookup::Miss(k) => Some(k),
             Lookup::Bypass => None,
         };

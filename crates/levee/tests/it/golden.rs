@@ -577,6 +577,7 @@ fn response_cache_hits_equal_fresh_responses() {
                             }
                         }
                         Lookup::Bypass => {}
+                        Lookup::Declined(_) => unreachable!("lookup() takes every hit"),
                     }
                 }
             }
