@@ -424,7 +424,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> bool {
 /// schedules a refresh after an accepted NOTIFY and logs refused TSIG and
 /// transfer requests (at most 20 lines a second). Does nothing for
 /// ordinary answers (two header octets are read).
-pub fn on_reply(query: &[u8], resp: &[u8], client: SocketAddr) {
+pub fn on_reply(query: &[u8], resp: &[u8], client: impl std::fmt::Display) {
     if resp.len() < 12 {
         return;
     }
