@@ -55,7 +55,7 @@ fn setup() -> &'static Setup {
             if xfr {
                 transfer.push(CLIENT, 32);
             }
-            zones.insert(ZoneEntry { zone: Arc::new(built.zone), transfer });
+            zones.insert(ZoneEntry::new(Arc::new(built.zone), transfer));
         }
         // Every optional feature on, so that every path is reachable.
         let config = Config {
@@ -65,6 +65,12 @@ fn setup() -> &'static Setup {
             version: Some(b"levee fuzz".to_vec()),
             cookies: Some(Secrets { current: [7; 16], previous: Some([9; 16]) }),
             tcp_keepalive: Some(300),
+            // One key, so signed queries reach the MAC check (seeds may carry TSIG).
+            keys: {
+                let mut k = levee_tsig::KeyRing::new();
+                k.add(levee_tsig::Key::new("fuzz-key.", levee_tsig::Algorithm::HmacSha256, b"fuzz".to_vec()).unwrap());
+                k
+            },
         };
         Setup { zones, config }
     })

@@ -29,8 +29,9 @@ def rss_kb(pid):
 
 def serial(port):
     out = subprocess.run(["dig", "+short", "+tries=1", "+timeout=1", "-p", str(port), "@127.0.0.1", "tld.", "SOA"],
-                         capture_output=True, text=True).stdout.split()
-    return int(out[2]) if len(out) >= 3 else None
+                         capture_output=True, text=True).stdout
+    m = re.search(r"^\S+ \S+ (\d+) ", out, re.M)
+    return int(m.group(1)) if m else None
 
 
 def main():
@@ -43,6 +44,7 @@ def main():
     lock = open("/tmp/levee-bench.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     work = tempfile.mkdtemp(prefix="levee-reload.")
+    srv = None
     try:
         # The body once, the SOA in a small head that $INCLUDEs it, so a
         # serial change rewrites a few lines, not 125 MB.
@@ -132,6 +134,9 @@ def main():
         ok = lost and lost.group(1) == "0" and all(s[1] for s in switched) and kept == base + 3 and errs
         sys.exit(0 if ok else 1)
     finally:
+        if srv is not None and srv.poll() is None:
+            srv.kill()
+            srv.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

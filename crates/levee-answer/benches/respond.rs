@@ -49,12 +49,12 @@ fn zones() -> &'static Arc<ZoneSet> {
         }
         let o = name::from_text("bench.test.", None).unwrap();
         let z = levee_zone::load(Source::Memory { name: "bench.test.", data: text.as_bytes() }, &o).unwrap();
-        set.insert(ZoneEntry { zone: Arc::new(z.zone), transfer: Acl::none() });
+        set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/levee/zones");
         for origin in ["sec.test.", "n3.test."] {
             let o = name::from_text(origin, None).unwrap();
             let z = levee_zone::load_file(&dir.join(format!("{origin}zone")), &o).unwrap();
-            set.insert(ZoneEntry { zone: Arc::new(z.zone), transfer: Acl::none() });
+            set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
         }
         Arc::new(set)
     })

@@ -40,7 +40,7 @@ fn main() {
     let o = name::from_text("bench.test.", None).unwrap();
     let z = levee_zone::load(Source::Memory { name: "bench.test.", data: ZONE.as_bytes() }, &o).unwrap();
     let mut set = ZoneSet::new();
-    set.insert(ZoneEntry { zone: Arc::new(z.zone), transfer: Acl::none() });
+    set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
     let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, dnssec as u8];
     q.extend_from_slice(name::from_text(qname, None).unwrap().as_slice());
     q.extend_from_slice(&qtype.to_be_bytes());

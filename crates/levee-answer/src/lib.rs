@@ -36,8 +36,10 @@
 
 pub mod answer;
 pub mod cache;
+mod ixfr;
 pub mod policy;
 pub mod respond;
+pub mod tsig;
 pub mod xfr;
 
 pub use respond::{
@@ -46,3 +48,5 @@ pub use respond::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repl;

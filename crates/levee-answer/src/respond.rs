@@ -52,11 +52,21 @@ pub struct Config {
     pub cookies: Option<cookie::Secrets>,
     /// EDNS TCP keepalive to announce on TCP (units of 100 ms, RFC 7828).
     pub tcp_keepalive: Option<u16>,
+    /// TSIG keys (RFC 8945).
+    pub keys: levee_tsig::KeyRing,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { udp_payload: 1232, nsid: None, identity: None, version: None, cookies: None, tcp_keepalive: None }
+        Config {
+            udp_payload: 1232,
+            nsid: None,
+            identity: None,
+            version: None,
+            cookies: None,
+            tcp_keepalive: None,
+            keys: levee_tsig::KeyRing::new(),
+        }
     }
 }
 
@@ -154,6 +164,20 @@ pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mu
     };
     let mut r = Responder::new(req, &q, cfg);
     r.hints = hints;
+    if q.malformed.is_none() {
+        // TSIG (RFC 8945), tsig.rs: verify, answer failures, sign the reply.
+        match crate::tsig::check(req, &q, &cfg.keys) {
+            crate::tsig::Check::Unsigned => {}
+            crate::tsig::Check::Failed(f) => return r.tsig_error(&f, out),
+            crate::tsig::Check::Signed(s) => {
+                r.tsig = Some(s);
+                r.opt_len += s.key.record_len();
+                let max = r.max_size;
+                let o = r.run(zones, out);
+                return crate::tsig::sign_outcome(o, &s, req.now, out, max);
+            }
+        }
+    }
     r.run(zones, out)
 }
 
@@ -188,6 +212,8 @@ pub(crate) struct Responder<'a> {
     pub(crate) opt_len: usize,
     /// What the query's cookie proved.
     pub(crate) proof: Proof,
+    /// The verified TSIG of the request.
+    pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
     /// What the driver will do with the response.
     pub(crate) hints: Hints,
 }
@@ -199,7 +225,8 @@ impl<'a> Responder<'a> {
             (Transport::Udp, None) => 512,
             (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
         };
-        let mut r = Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default() };
+        let mut r =
+            Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default(), tsig: None };
         r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
         r.proof = r.cookie_proof();
         r
@@ -217,11 +244,11 @@ impl<'a> Responder<'a> {
         }
     }
 
-    fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
+    pub(crate) fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
         Meta { kind, rcode, key, proof: self.proof, qtype: self.q.qtype, zone: NO_ZONE }
     }
 
-    fn question(&self) -> &'a [u8] {
+    pub(crate) fn question(&self) -> &'a [u8] {
         if self.q.has_question {
             &self.req.msg[HEADER_LEN..HEADER_LEN + self.q.question_len]
         } else {
@@ -241,11 +268,6 @@ impl<'a> Responder<'a> {
         if q.malformed.is_some() {
             return self.error(out, rcode::FORMERR, true);
         }
-        if q.tsig.is_some() {
-            // No TSIG keys are configured yet: every key is unknown
-            // (RFC 8945 §5.2.2: NOTAUTH, TSIG error BADKEY, unsigned).
-            return self.tsig_badkey(out);
-        }
         if let Some(e) = &q.edns {
             if e.version > 0 {
                 return self.error(out, rcode::BADVERS, true);
@@ -253,9 +275,8 @@ impl<'a> Responder<'a> {
         }
         match q.opcode() {
             opcode::QUERY => {}
-            // Secondaries and dynamic update come with later work: refuse
-            // NOTIFY (we are nobody's secondary yet), UPDATE is not implemented.
-            opcode::NOTIFY => return self.error(out, rcode::REFUSED, true),
+            // NOTIFY for secondary zones (tsig.rs); UPDATE is not implemented.
+            opcode::NOTIFY => return self.notify(zones, self.tsig.as_ref(), out),
             _ => return self.error(out, rcode::NOTIMP, true),
         }
         match q.qclass {
@@ -273,6 +294,9 @@ impl<'a> Responder<'a> {
             Some(e) => e,
             None => return self.error(out, rcode::REFUSED, true),
         };
+        if entry.expired {
+            return self.error(out, rcode::SERVFAIL, true);
+        }
         // DS is answered from the parent side of a cut (RFC 4035 §3.1.4.1).
         if q.qtype == t::DS && entry.zone.apex() == lname.as_slice() {
             if let Some(p) = zones.parent_of(entry.zone.apex()) {
@@ -319,7 +343,7 @@ impl<'a> Responder<'a> {
     }
 
     /// Appends OPT (when the query had one) and returns the reply.
-    fn finish(&self, mut w: Writer<'_>, meta: Meta) -> Outcome {
+    pub(crate) fn finish(&self, mut w: Writer<'_>, meta: Meta) -> Outcome {
         let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
             let mut opts = [0u8; 128];
@@ -350,7 +374,7 @@ impl<'a> Responder<'a> {
         n
     }
 
-    fn opt_options(&self, e: &Edns, out: &mut [u8; 128]) -> usize {
+    pub(crate) fn opt_options(&self, e: &Edns, out: &mut [u8; 128]) -> usize {
         let mut n = 0;
         let mut put = |code: u16, data: &[u8]| {
             out[n..n + 2].copy_from_slice(&code.to_be_bytes());
@@ -376,44 +400,6 @@ impl<'a> Responder<'a> {
             }
         }
         n
-    }
-
-    /// NOTAUTH with an unsigned TSIG record carrying BADKEY (RFC 8945 §5.2.2).
-    fn tsig_badkey(&self, out: &mut [u8]) -> Outcome {
-        let Some(ts) = self.q.tsig else { return Outcome::Drop };
-        let msg = self.req.msg;
-        let mut key = NameBuf::root();
-        let mut alg = NameBuf::root();
-        let Ok(_) = name::read_compressed(msg, ts.start, &mut key) else { return Outcome::Drop };
-        let Ok(p) = name::read_compressed(msg, ts.rdata, &mut alg) else { return Outcome::Drop };
-        // Time signed (6) and fudge (2) are echoed; MAC size and MAC follow.
-        let Some(time_fudge) = msg.get(p..p + 8) else { return Outcome::Drop };
-        let Some(mac_len) = msg.get(p + 8..p + 10).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize) else {
-            return Outcome::Drop;
-        };
-        let Some(orig_id) = msg.get(p + 10 + mac_len..p + 12 + mac_len) else { return Outcome::Drop };
-        let mut rd = [0u8; 255 + 18];
-        let mut n = 0;
-        for part in [alg.as_slice(), time_fudge, &[0, 0], orig_id, &17u16.to_be_bytes(), &[0, 0]] {
-            rd[n..n + part.len()].copy_from_slice(part);
-            n += part.len();
-        }
-        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
-        let flags = self.base_flags() | rcode::NOTAUTH;
-        if w.start(self.q.header.id, flags, self.question()).is_err() {
-            return Outcome::Drop;
-        }
-        if let Some(e) = &self.q.edns {
-            let mut opts = [0u8; 128];
-            let k = self.opt_options(e, &mut opts);
-            if w.opt(self.cfg.udp_payload, 0, e.flags & edns::FLAG_DO, &opts[..k], self.max_size).is_err() {
-                return Outcome::Drop;
-            }
-        }
-        if w.append_last(Section::Additional, &key, t::TSIG, c::ANY, 0, &rd[..n], self.max_size.max(512)).is_err() {
-            return Outcome::Drop;
-        }
-        Outcome::Reply(w.finish(), self.meta(Kind::Error, rcode::NOTAUTH, 0))
     }
 
     /// An error response: header, the question when it could be read, and
@@ -468,8 +454,8 @@ impl<'a> Responder<'a> {
 
     /// AXFR and IXFR. Over UDP, AXFR is not implemented and IXFR gets the
     /// current SOA (telling the client to use TCP, RFC 1995 §2); over TCP
-    /// the zone is streamed (IXFR falls back to a full transfer, RFC 1995
-    /// §4, until levee keeps a journal).
+    /// IXFR is answered from the zone's journal (ixfr.rs) and otherwise
+    /// falls back to a full transfer (RFC 1995 §4).
     fn transfer(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
         let lname = name::to_lowercase(&q.qname);
@@ -479,8 +465,11 @@ impl<'a> Responder<'a> {
         let Some(entry) = zones.exact(&lname) else {
             return self.error(out, rcode::NOTAUTH, true);
         };
-        if !entry.transfer.allows(self.req.client) {
+        if !entry.transfer.allows_signed(self.req.client, self.tsig.as_ref().map(|s| s.key.name.as_slice())) {
             return self.error(out, rcode::REFUSED, true);
+        }
+        if entry.expired {
+            return self.error(out, rcode::SERVFAIL, true);
         }
         let zone = &entry.zone;
         let up_to_date = q.ixfr_serial.is_some_and(|s| serial_ge(s, zone.serial()));
@@ -489,14 +478,22 @@ impl<'a> Responder<'a> {
         }
         let mut qbuf = NameBuf::root();
         qbuf = NameBuf::from_wire(q.qname.as_slice()).unwrap_or(qbuf);
-        Outcome::Transfer(Transfer::new(
+        let incremental = match (q.qtype, q.ixfr_serial, &entry.journal) {
+            (t::IXFR, Some(s), Some(j)) => crate::ixfr::answer(zone, j, s),
+            _ => None,
+        };
+        let x = Transfer::new(
             Arc::clone(zone),
             q.header.id,
             self.base_flags() | flag::AA,
             qbuf,
             (q.qtype, q.qclass),
             q.edns.as_ref().map(|e| (self.cfg.udp_payload, e.flags & edns::FLAG_DO)),
-        ))
+        );
+        Outcome::Transfer(match incremental {
+            Some(list) => x.with_list(list),
+            None => x,
+        })
     }
 
     fn single_soa(&self, zone: &Zone, out: &mut [u8]) -> Outcome {

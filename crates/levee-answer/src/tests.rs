@@ -48,7 +48,7 @@ fn zones() -> ZoneSet {
         if acl {
             a.push("127.0.0.1".parse().unwrap(), 32);
         }
-        set.insert(ZoneEntry { zone: Arc::new(built.zone), transfer: a });
+        set.insert(ZoneEntry::new(Arc::new(built.zone), a));
     }
     set
 }
@@ -63,6 +63,7 @@ fn cfg() -> Config {
         version: Some(b"levee test".to_vec()),
         cookies: Some(SECRET),
         tcp_keepalive: Some(100),
+        keys: Default::default(),
     }
 }
 

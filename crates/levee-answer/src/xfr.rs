@@ -14,6 +14,7 @@ use std::sync::Arc;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
+use levee_zone::journal::Rr;
 use levee_zone::Zone;
 
 /// Messages are filled up to about this size (a single large RRset may
@@ -26,6 +27,8 @@ enum Phase {
     Nodes,
     Nsec3,
     LastSoa,
+    /// An IXFR answer: the records of `list` in order.
+    List,
     Done,
 }
 
@@ -44,6 +47,10 @@ pub struct Transfer {
     set: u32,
     rr: u32,
     first: bool,
+    /// IXFR: the whole answer (SOA, differences, SOA).
+    list: Vec<Rr>,
+    /// TSIG: every message is signed (RFC 8945 §5.3.1).
+    signer: Option<levee_tsig::StreamSigner>,
 }
 
 impl Transfer {
@@ -70,7 +77,28 @@ impl Transfer {
             set: 0,
             rr: 0,
             first: true,
+            list: Vec::new(),
+            signer: None,
         }
+    }
+
+    /// An incremental transfer: `list` is the whole answer, from the
+    /// first SOA (the current version) to the last (RFC 1995 §4).
+    pub fn with_list(mut self, list: Vec<Rr>) -> Self {
+        self.list = list;
+        self.phase = Phase::List;
+        self
+    }
+
+    /// Signs every message with TSIG.
+    pub fn with_signer(mut self, s: levee_tsig::StreamSigner) -> Self {
+        self.signer = Some(s);
+        self
+    }
+
+    /// True for an incremental transfer.
+    pub fn is_incremental(&self) -> bool {
+        self.phase == Phase::List || !self.list.is_empty()
     }
 
     /// The zone being transferred.
@@ -95,7 +123,8 @@ impl Transfer {
         } else {
             &[]
         };
-        let opt_room = if self.first && self.opt.is_some() { 11 } else { 0 };
+        let opt_room =
+            if self.first && self.opt.is_some() { 11 } else { 0 } + self.signer.as_ref().map_or(0, |s| s.room());
         let mut w = Writer::new(out, 65535 - opt_room);
         w.start(self.id, self.flags, qs).ok()?;
         let mut written = 0usize;
@@ -168,6 +197,18 @@ impl Transfer {
                     self.set += 1;
                     self.rr = 0;
                 }
+                Phase::List => {
+                    let Some(r) = self.list.get(self.node as usize) else {
+                        self.phase = Phase::Done;
+                        break;
+                    };
+                    if w.rr(Section::Answer, Owner::Name(&r.owner), r.rtype, c::IN, r.ttl, &r.rdata).is_err() {
+                        break;
+                    }
+                    written += 1;
+                    w.set_limit(MESSAGE_TARGET);
+                    self.node += 1;
+                }
                 Phase::Done => break,
             }
         }
@@ -181,6 +222,10 @@ impl Transfer {
             self.phase = Phase::Done;
             return None;
         }
-        Some(w.finish())
+        let n = w.finish();
+        match &mut self.signer {
+            Some(s) => s.sign(out, n),
+            None => Some(n),
+        }
     }
 }

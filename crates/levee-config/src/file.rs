@@ -40,6 +40,9 @@ pub struct Spec {
     /// `[[zone]]`.
     #[serde(default)]
     pub zone: Vec<Zone>,
+    /// `[[key]]`: TSIG keys.
+    #[serde(default)]
+    pub key: Vec<crate::repl::KeySpec>,
 }
 
 /// `[server]`.
@@ -64,6 +67,10 @@ pub struct Server {
     pub user: Option<String>,
     /// Group to run as after binding.
     pub group: Option<String>,
+    /// Journals, received zones, control socket.
+    pub storage_dir: Option<PathBuf>,
+    /// Control socket path.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// `[management]`.
@@ -165,6 +172,15 @@ pub struct Zone {
     /// Transfer ACL.
     #[serde(default)]
     pub allow_transfer: Vec<String>,
+    /// NOTIFY ACL (secondary zones).
+    #[serde(default)]
+    pub allow_notify: Vec<String>,
+    /// Secondaries to NOTIFY.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Primaries (makes the zone a secondary).
+    #[serde(default)]
+    pub primaries: Vec<String>,
 }
 
 /// Parses and validates the text of a configuration file.
@@ -351,16 +367,46 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     c.user = s_user;
     c.group = s_group;
+    c.storage_dir = s.storage_dir;
+    c.control_socket = s.control_socket;
+    for (i, k) in spec.key.iter().enumerate() {
+        let key = crate::repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
+        if c.keys.iter().any(|o| o.name == key.name) {
+            return Err(err(format!("key[{i}].name"), format!("key {} is configured twice", k.name)));
+        }
+        c.keys.push(key);
+    }
     for (i, z) in spec.zone.into_iter().enumerate() {
         let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
         if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
             return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
         }
         let mut acl = Vec::new();
+        let mut repl = crate::repl::ZoneRepl::default();
         for (j, p) in z.allow_transfer.iter().enumerate() {
-            acl.push(parse_prefix(p).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?);
+            let r =
+                crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
+            match r {
+                crate::repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
+                r => repl.transfer_keyed.push(r),
+            }
         }
-        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl });
+        for (j, p) in z.allow_notify.iter().enumerate() {
+            repl.allow_notify
+                .push(crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
+        }
+        for (j, p) in z.notify.iter().enumerate() {
+            repl.notify
+                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
+        }
+        for (j, p) in z.primaries.iter().enumerate() {
+            repl.primaries
+                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
+        }
+        if !repl.primaries.is_empty() && c.storage_dir.is_none() {
+            return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
+        }
+        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl, repl });
     }
     Ok(c)
 }
@@ -530,5 +576,41 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(e.key, "zone[0].allow-transfer[0]");
         let e = parse("version = 2\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "version");
+    }
+
+    #[test]
+    fn replication_keys() {
+        let head = "[server]\nstorage-dir = \"/tmp/x\"\n[[key]]\nname = \"k1\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";
+        let c = parse(
+            &format!(
+                "{head}[[zone]]\nname = \"a.\"\nallow-transfer = [\"127.0.0.1\", \"::1 key k1\", \"key k1\"]\nnotify = [\"127.0.0.1:5701 key k1\"]\n[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.1:5702\", \"127.0.0.2 key k1\"]\nallow-notify = [\"127.0.0.0/8\"]\n"
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.keys.len(), 1);
+        assert_eq!(c.keys[0].secret, b"secret");
+        assert_eq!(c.zones[0].allow_transfer.len(), 1);
+        assert_eq!(c.zones[0].repl.transfer_keyed.len(), 2);
+        assert_eq!(c.zones[0].repl.notify[0].addr.port(), 5701);
+        assert_eq!(c.zones[1].repl.primaries[1].addr.port(), 53);
+        let e = parse(
+            &format!("{head}[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.1:5702\", \"127.0.0.2 key k2\"]\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "zone[0].primaries[1]", "{e}");
+        let e = parse(&format!("{head}[[zone]]\nname = \"b.\"\nallow-notify = [\"x y\"]\n"), "t.toml").unwrap_err();
+        assert_eq!(e.key, "zone[0].allow-notify[0]", "{e}");
+        let e =
+            parse("[[key]]\nname = \"k\"\nalgorithm = \"hmac-sha999\"\nsecret = \"c2VjcmV0\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "key[0].algorithm", "{e}");
+        let e = parse("[[key]]\nname = \"k\"\nalgorithm = \"hmac-md5\"\nsecret = \"!!\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "key[0].secret", "{e}");
+        let e = parse("[[key]]\nname = \"k\"\nalgorithm = \"hmac-md5\"\nsecret = \"c2VjcmV0\"\nbits = 3\n", "t.toml")
+            .unwrap_err();
+        assert!(e.to_string().contains("bits"), "{e}");
+        let e = parse("[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.1\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "zone[0].primaries", "{e}");
     }
 }

@@ -71,6 +71,7 @@ use std::path::{Path, PathBuf};
 use levee_limit::rrl;
 
 pub mod file;
+pub mod repl;
 
 /// Default UDP payload size (DNS Flag Day 2020).
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
@@ -121,6 +122,8 @@ pub struct ZoneConfig {
     pub file: Option<PathBuf>,
     /// Prefixes allowed to transfer the zone.
     pub allow_transfer: Vec<(IpAddr, u8)>,
+    /// Replication: keyed ACL rules, NOTIFY, primaries.
+    pub repl: repl::ZoneRepl,
 }
 
 /// Cookie settings.
@@ -180,6 +183,12 @@ pub struct Config {
     pub user: Option<String>,
     /// Run as this group after binding (`None` = the user's primary group).
     pub group: Option<String>,
+    /// TSIG keys.
+    pub keys: Vec<levee_tsig::Key>,
+    /// Journals, received zones, the control socket.
+    pub storage_dir: Option<PathBuf>,
+    /// The control socket (default `<storage-dir>/levee.sock`).
+    pub control_socket: Option<PathBuf>,
 }
 
 /// The default version string.
@@ -211,6 +220,9 @@ impl Default for Config {
             management: None,
             user: None,
             group: None,
+            keys: Vec::new(),
+            storage_dir: None,
+            control_socket: None,
         }
     }
 }
@@ -255,6 +267,11 @@ impl Config {
                 *d = base.join(&*d);
             }
         }
+        for d in [&mut c.storage_dir, &mut c.control_socket].into_iter().flatten() {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
         for z in &mut c.zones {
             if let Some(f) = &mut z.file {
                 if f.is_relative() {
@@ -292,7 +309,12 @@ impl Config {
             let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
             match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {
                 Some(z) => z.allow_transfer.push(p),
-                None => self.zones.push(ZoneConfig { name: zone, file: None, allow_transfer: vec![p] }),
+                None => self.zones.push(ZoneConfig {
+                    name: zone,
+                    file: None,
+                    allow_transfer: vec![p],
+                    repl: Default::default(),
+                }),
             }
         }
         Ok(())

@@ -15,6 +15,7 @@
 //! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
+//! * [`prio`]: a lower priority for background threads (transfers in).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
 //! syscalls and control messages); each use carries a SAFETY comment.
@@ -24,6 +25,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod prio;
 pub mod privs;
 pub mod tcp;
 pub mod udp;

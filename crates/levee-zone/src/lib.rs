@@ -33,6 +33,7 @@
 pub mod build;
 pub mod codec;
 pub mod fields;
+pub mod journal;
 pub mod lexer;
 pub mod nsec3;
 pub mod parser;

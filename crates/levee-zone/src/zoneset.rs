@@ -8,10 +8,15 @@ use levee_wire::name;
 
 use crate::zone::{hash_name, Zone};
 
+/// An optional prefix and a key name (lowercase wire).
+type KeyedRule = (Option<(IpAddr, u8)>, Vec<u8>);
+
 /// An address-prefix access list (e.g. who may transfer a zone).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Acl {
     prefixes: Vec<(IpAddr, u8)>,
+    /// Rules that need a TSIG key (lowercase wire name), with an optional prefix.
+    keyed: Vec<KeyedRule>,
 }
 
 impl Acl {
@@ -25,27 +30,52 @@ impl Acl {
         self.prefixes.push((mask(addr, len), len));
     }
 
+    /// Adds a rule that needs a request signed with `key` (lowercase
+    /// wire name), from `prefix` or (`None`) from anywhere.
+    pub fn push_keyed(&mut self, prefix: Option<(IpAddr, u8)>, key: &[u8]) {
+        self.keyed.push((prefix.map(|(a, l)| (mask(a, l), l)), name::to_lowercase(key).as_slice().to_vec()));
+    }
+
     /// True if nobody is allowed.
     pub fn is_empty(&self) -> bool {
-        self.prefixes.is_empty()
+        self.prefixes.is_empty() && self.keyed.is_empty()
+    }
+
+    /// True if a request from `addr`, verified with the TSIG key named
+    /// `key` (or unsigned: `None`), matches a rule.
+    pub fn allows_signed(&self, addr: IpAddr, key: Option<&[u8]>) -> bool {
+        if self.allows(addr) {
+            return true;
+        }
+        let Some(key) = key else { return false };
+        let addr = unmap(addr);
+        self.keyed.iter().any(|(p, k)| name::eq_ignore_case(k, key) && p.is_none_or(|(p, len)| in_prefix(addr, p, len)))
     }
 
     /// True if `addr` is inside one of the prefixes. IPv4-mapped IPv6
     /// addresses match IPv4 prefixes.
     pub fn allows(&self, addr: IpAddr) -> bool {
-        let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            a => a,
-        };
-        self.prefixes.iter().any(|&(p, len)| match (p, addr) {
-            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => mask(addr, len) == p,
-            _ => false,
-        })
+        let addr = unmap(addr);
+        self.prefixes.iter().any(|&(p, len)| in_prefix(addr, p, len))
     }
 
     /// The prefixes.
     pub fn prefixes(&self) -> &[(IpAddr, u8)] {
         &self.prefixes
+    }
+}
+
+fn unmap(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        a => a,
+    }
+}
+
+fn in_prefix(addr: IpAddr, p: IpAddr, len: u8) -> bool {
+    match (p, addr) {
+        (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => mask(addr, len) == p,
+        _ => false,
     }
 }
 
@@ -68,6 +98,19 @@ pub struct ZoneEntry {
     pub zone: Arc<Zone>,
     /// Who may AXFR/IXFR it.
     pub transfer: Acl,
+    /// Who may NOTIFY us about it (secondary zones; empty: NOTIFY refused).
+    pub notify: Acl,
+    /// A secondary zone past its expire time (or never received): SERVFAIL.
+    pub expired: bool,
+    /// Differences for IXFR out.
+    pub journal: Option<Arc<crate::journal::Journal>>,
+}
+
+impl ZoneEntry {
+    /// A primary zone with a transfer ACL.
+    pub fn new(zone: Arc<Zone>, transfer: Acl) -> Self {
+        ZoneEntry { zone, transfer, notify: Acl::none(), expired: false, journal: None }
+    }
 }
 
 /// The zones a server answers for.
@@ -196,5 +239,18 @@ mod tests {
         assert!(a.allows("2001:db8:1::1".parse().unwrap()));
         assert!(a.allows("::ffff:192.0.2.1".parse().unwrap()));
         assert!(!Acl::none().allows("127.0.0.1".parse().unwrap()));
+        let k = name::from_text("k1.", None).unwrap();
+        let k2 = name::from_text("K2.", None).unwrap();
+        let mut b = Acl::none();
+        b.push_keyed(Some(("127.0.0.0".parse().unwrap(), 8)), &k);
+        b.push_keyed(None, &k2);
+        let lo = "127.0.0.1".parse().unwrap();
+        let other = "192.0.2.1".parse().unwrap();
+        assert!(!b.allows(lo));
+        assert!(b.allows_signed(lo, Some(&k)));
+        assert!(!b.allows_signed(lo, None));
+        assert!(!b.allows_signed(other, Some(&k)));
+        assert!(b.allows_signed(other, Some(&name::to_lowercase(&k2))));
+        assert!(a.allows_signed("192.0.2.1".parse().unwrap(), Some(&k)), "plain prefixes allow signed requests too");
     }
 }

@@ -26,10 +26,6 @@ pub static RELOADS: AtomicU64 = AtomicU64::new(0);
 /// Reloads in which at least one zone failed to load.
 pub static RELOAD_FAILURES: AtomicU64 = AtomicU64::new(0);
 
-/// Held while a reload builds and swaps a zone set, so a SIGHUP and an
-/// API reload never both build from the same old set and lose one's work.
-pub static RELOAD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// The zone statistics ids of this process (see [`ZoneIds`]).
 pub fn zone_ids() -> &'static ZoneIds {
     static IDS: std::sync::OnceLock<ZoneIds> = std::sync::OnceLock::new();
@@ -237,25 +233,27 @@ fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
     let plans = crate::zones::plan(&ops.cfg, ops.builtin)?;
     let plan =
         plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
-    let _serial = RELOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     crate::notify::notify("RELOADING=1");
+    // The same lock as every other change to the served set (reloads,
+    // transfers of secondary zones).
+    let _publishing = crate::repl::publish_lock();
     let old = ops.zones.load_full();
-    let (mut set, failed) = {
-        let mut set = ZoneSet::new();
-        for e in old.entries() {
-            if !same_zone(&levee_wire::name::to_text(e.zone.apex()), zone) {
-                set.insert(levee_zone::ZoneEntry { zone: Arc::clone(&e.zone), transfer: e.transfer.clone() });
-            }
+    let (one, failed) = crate::zones::load_all(std::slice::from_ref(plan), Some(&old));
+    let mut set = ZoneSet::new();
+    for e in old.entries() {
+        if !same_zone(&levee_wire::name::to_text(e.zone.apex()), zone) {
+            set.insert(crate::repl::clone_entry(e));
         }
-        let (one, failed) = crate::zones::load_all(std::slice::from_ref(plan), Some(&old));
-        for e in one.entries() {
-            set.insert(levee_zone::ZoneEntry { zone: Arc::clone(&e.zone), transfer: e.transfer.clone() });
-        }
-        (set, failed)
-    };
+    }
+    for e in one.entries() {
+        set.insert(crate::repl::clone_entry(e));
+    }
+    let notifies = crate::repl::after_reload(&old, &mut set);
     zone_ids().assign(&mut set);
     let n = set.len();
     ops.zones.store(Arc::new(set));
+    notifies.send();
+    crate::repl::retire(old);
     RELOADS.fetch_add(1, Ordering::Relaxed);
     if failed > 0 {
         RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);

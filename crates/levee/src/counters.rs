@@ -490,7 +490,7 @@ mod tests {
             let text = format!("$ORIGIN {n}\n@ 3600 IN SOA ns hm 7 1 1 1 1\n@ IN NS ns\nns IN A 192.0.2.1\n");
             let origin = levee_wire::name::from_text(n, None).unwrap();
             let b = levee_zone::load(Source::Memory { name: n, data: text.as_bytes() }, &origin).unwrap();
-            ZoneEntry { zone: Arc::new(b.zone), transfer: levee_zone::Acl::none() }
+            ZoneEntry::new(Arc::new(b.zone), levee_zone::Acl::none())
         };
         let ids = ZoneIds::default();
         let mut s1 = ZoneSet::new();

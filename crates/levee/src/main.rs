@@ -8,10 +8,12 @@
 mod check;
 mod control;
 mod counters;
+mod ctl;
 mod metrics;
 mod mgmt;
 mod notify;
 mod perf;
+mod repl;
 mod serve;
 mod stats;
 mod zones;
@@ -62,6 +64,21 @@ enum Command {
         /// ADDR:PORT (e.g. 127.0.0.1:8053; overrides [management] listen).
         #[arg(long, value_name = "ADDR:PORT")]
         management: Option<String>,
+    },
+    /// Control a running server over its local socket.
+    ///
+    /// Commands: status, zone-status [ZONE], reload [ZONE], refresh ZONE,
+    /// retransfer ZONE.
+    Ctl {
+        /// The control socket (default: from the configuration file).
+        #[arg(long, short = 's', value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// The server's configuration file (to find the socket).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The command and its zone.
+        #[arg(required = true, value_name = "COMMAND")]
+        command: Vec<String>,
     },
     /// Load and check zone files; print each problem as FILE:LINE: message.
     CheckZone {
@@ -118,6 +135,32 @@ fn main() -> ExitCode {
             serve::run(cfg, builtin)
         }
         Command::CheckZone { origin, files } => check::run(origin.as_deref(), &files),
+        Command::Ctl { socket, config, command } => {
+            let path = match (socket, config) {
+                (Some(s), _) => s,
+                (None, Some(c)) => match Config::from_file(&c) {
+                    Ok(cfg) => match cfg.control_socket.or_else(|| cfg.storage_dir.map(|d| d.join("levee.sock"))) {
+                        Some(p) => p,
+                        None => {
+                            eprintln!(
+                                "levee ctl: {} sets neither server.control-socket nor server.storage-dir",
+                                c.display()
+                            );
+                            return ExitCode::from(2);
+                        }
+                    },
+                    Err(e) => {
+                        eprintln!("levee: configuration error: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, None) => {
+                    eprintln!("levee ctl: give --socket PATH or --config FILE");
+                    return ExitCode::from(2);
+                }
+            };
+            ctl::client(&path, &command)
+        }
         Command::Perf(args) => perf::run(args),
     }
 }

@@ -72,6 +72,10 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
         version: cfg.version.clone().map(String::into_bytes),
         cookies: cfg.cookies.enabled.then_some(Secrets { current: secret, previous: cfg.cookies.previous_secret }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
+        keys: cfg.keys.iter().fold(levee_tsig::KeyRing::new(), |mut r, k| {
+            r.add(k.clone());
+            r
+        }),
     }
 }
 
@@ -141,6 +145,7 @@ impl UdpHandler for UdpWorker {
         match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);
+                crate::repl::on_reply(query, &out[..n], client);
                 // A shed negative answer is incomplete: never cached.
                 if let (Some(k), false) = (key, hints.shed_negative) {
                     self.cache.insert(&k, &out[..n], meta);
@@ -176,11 +181,13 @@ impl TcpService for TcpSvc {
         match respond(&req, &zones, &self.cfg, out) {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);
+                crate::repl::on_reply(query, &out[..n], client);
                 TcpAnswer::Reply(n)
             }
             Outcome::Drop => TcpAnswer::Close,
             Outcome::Transfer(t) => {
-                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, "outgoing zone transfer");
+                let kind = if t.is_incremental() { "IXFR" } else { "AXFR" };
+                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, "outgoing zone transfer");
                 TcpAnswer::Stream(t)
             }
         }
@@ -201,6 +208,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
     };
     let (mut set, failed) = zones::load_all(&plans, None);
+    let mut prepared = None;
+    crate::repl::init(&cfg, &mut set, &mut prepared);
     control::zone_ids().assign(&mut set);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
@@ -378,6 +387,17 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
+    // Replication tasks and the control socket (repl.rs, ctl.rs).
+    let _ = crate::repl::RUNTIME.set(rt.handle().clone());
+    let _ = crate::ctl::CONFIGURED.set(cfg.control_socket.clone());
+    {
+        let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
+        let _ = crate::ctl::RELOAD.set(Box::new(move || {
+            let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
+            std::thread::spawn(move || reload(&cfg, builtin, &shared));
+        }));
+    }
+    crate::repl::start(&rt, Arc::clone(&shared), prepared);
     // Signal handlers before "ready": a supervisor may reload or stop the
     // server as soon as it is told so.
     let signals = {
@@ -414,6 +434,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         let _ = h.join();
     }
     rt.shutdown_timeout(Duration::from_secs(1));
+    crate::ctl::cleanup();
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
@@ -421,7 +442,6 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
 /// Builds a new zone set beside the current one and swaps it in; returns
 /// the zones served and how many failed to load.
 pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
-    let _serial = control::RELOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     notify("RELOADING=1");
     control::RELOADS.fetch_add(1, Ordering::Relaxed);
     let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
@@ -433,11 +453,15 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
             return (shared.load().len(), 0);
         }
     };
+    let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();
     let (mut set, failed) = zones::load_all(&plans, Some(&old));
+    let notifies = crate::repl::after_reload(&old, &mut set);
     control::zone_ids().assign(&mut set);
     let n = set.len();
     shared.store(Arc::new(set));
+    notifies.send();
+    crate::repl::retire(old);
     if failed > 0 {
         control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
     }

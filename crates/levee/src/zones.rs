@@ -66,7 +66,10 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
         }
     }
     for z in &cfg.zones {
-        let acl = acl_of(&z.allow_transfer);
+        if !z.repl.primaries.is_empty() {
+            continue; // secondary zones are loaded by crate::repl
+        }
+        let acl = acl_of(z);
         match out.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&z.name)) {
             Some(p) => {
                 if let Some(f) = &z.file {
@@ -94,12 +97,7 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
     if use_builtin {
         for (n, text) in BUILTIN {
             if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
-                let acl = cfg
-                    .zones
-                    .iter()
-                    .find(|z| z.name.eq_ignore_ascii_case(n))
-                    .map(|z| acl_of(&z.allow_transfer))
-                    .unwrap_or_default();
+                let acl = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n)).map(acl_of).unwrap_or_default();
                 out.push(ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl });
             }
         }
@@ -107,11 +105,12 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
     Ok(out)
 }
 
-fn acl_of(prefixes: &[(std::net::IpAddr, u8)]) -> Acl {
+fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
     let mut a = Acl::none();
-    for &(ip, len) in prefixes {
+    for &(ip, len) in &z.allow_transfer {
         a.push(ip, len);
     }
+    crate::repl::add_rules(&mut a, &z.repl.transfer_keyed);
     a
 }
 
@@ -137,7 +136,7 @@ pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
     for w in &built.warnings {
         tracing::warn!("{w}");
     }
-    Ok(ZoneEntry { zone: Arc::new(built.zone), transfer: p.acl.clone() })
+    Ok(ZoneEntry::new(Arc::new(built.zone), p.acl.clone()))
 }
 
 /// Loads every planned zone into a new set. A zone that fails keeps its
@@ -168,7 +167,11 @@ pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usi
                     (Some(prev), Ok(l)) => match prev.exact(&l) {
                         Some(old) => {
                             tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
-                            set.insert(ZoneEntry { zone: Arc::clone(&old.zone), transfer: p.acl.clone() });
+                            set.insert(ZoneEntry {
+                                transfer: p.acl.clone(),
+                                journal: old.journal.clone(),
+                                ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
+                            });
                         }
                         None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
                     },

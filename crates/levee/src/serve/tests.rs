@@ -58,7 +58,7 @@ fn zones(suite: &str) -> ZoneSet {
         let built = levee_zone::load_file(&dir.join(field("file")), &origin).unwrap_or_else(|_| panic!("{line}"));
         let mut acl = Acl::none();
         acl.push("127.0.0.1".parse().unwrap(), 32);
-        set.insert(ZoneEntry { zone: Arc::new(built.zone), transfer: acl });
+        set.insert(ZoneEntry::new(Arc::new(built.zone), acl));
     }
     assert!(set.len() >= 5, "{suite}: only {} zones", set.len());
     set

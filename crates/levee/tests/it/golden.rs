@@ -83,7 +83,7 @@ fn load_zones(suite: &Path) -> ZoneSet {
         if z.get("allow_transfer").and_then(Json::as_bool).unwrap_or(false) {
             acl.push(CLIENT, 32);
         }
-        set.insert(ZoneEntry { zone: Arc::new(built.zone), transfer: acl });
+        set.insert(ZoneEntry::new(Arc::new(built.zone), acl));
     }
     set
 }
@@ -100,6 +100,7 @@ fn answer_config(hostname: &str) -> levee_answer::Config {
         version: cfg.version.clone().map(String::into_bytes),
         cookies: cfg.cookies.enabled.then_some(Secrets { current: COOKIE_SECRET, previous: None }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
+        keys: Default::default(),
     }
 }
 

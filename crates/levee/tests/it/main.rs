@@ -13,6 +13,7 @@
 //! * [`ops`]: the operator surface: exact `/metrics` counts for a known
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
+//! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
@@ -20,5 +21,6 @@ mod cli;
 mod defences;
 mod golden;
 mod ops;
+mod repl;
 mod server;
 mod support;

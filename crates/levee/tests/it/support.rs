@@ -49,8 +49,21 @@ pub struct Server {
 
 impl Server {
     /// Starts `levee serve ARGS` (which must include a `--listen` with
-    /// port 0) and waits until it logs the address it listens on.
+    /// port 0) and waits until it logs the address it listens on. Port 0
+    /// picks a free UDP port; the TCP port of the same number may be taken
+    /// by another test's connection: then it tries again (three times).
     pub fn start(args: &[&str]) -> Server {
+        for _ in 0..2 {
+            match Self::try_start(args) {
+                Ok(s) => return s,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("levee did not start; log:\n{log}"),
+            }
+        }
+        Self::try_start(args).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
+    }
+
+    fn try_start(args: &[&str]) -> Result<Server, String> {
         let mut child = levee()
             .arg("serve")
             .args(args)
@@ -82,7 +95,8 @@ impl Server {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("levee did not start; log:\n{}", log.lock().unwrap());
+                let _ = child.wait();
+                return Err(log.lock().unwrap().clone());
             }
         };
         // "ready" comes right after the listen lines.
@@ -90,7 +104,7 @@ impl Server {
         while !log.lock().unwrap().contains("ready") && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        Server { child, addr, log }
+        Ok(Server { child, addr, log })
     }
 
     pub fn pid(&self) -> u32 {

@@ -1,0 +1,219 @@
+//! TSIG, NOTIFY, expired secondaries and IXFR on the answering path.
+
+use std::sync::Arc;
+
+use levee_tsig::{self as ts, Algorithm, Key, KeyRing, SignParams, StreamVerifier};
+use levee_wire::message::Message;
+use levee_wire::name;
+use levee_wire::rtype::{c, t};
+use levee_zone::journal::{diff, Journal, Limits};
+use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
+
+use crate::{respond, Config, Outcome, Request, Transport};
+
+const NOW: u32 = 1_700_000_000;
+const V1: &str = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb TXT \"x\"\n";
+const V2: &str = "$TTL 300\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.3\nc TXT \"y\"\n";
+
+fn key() -> Key {
+    Key::new("xfr-key.", Algorithm::HmacSha256, b"0123456789abcdef".to_vec()).unwrap()
+}
+
+fn zone(text: &str) -> levee_zone::Zone {
+    let o = name::from_text("example.", None).unwrap();
+    levee_zone::load(Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
+}
+
+fn setup(expired: bool) -> (ZoneSet, Config) {
+    let mut acl = Acl::none();
+    acl.push_keyed(Some(("127.0.0.0".parse().unwrap(), 8)), &key().name);
+    let mut e = ZoneEntry::new(Arc::new(zone(V2)), acl.clone());
+    e.notify = acl;
+    e.expired = expired;
+    let mut j = Journal::new();
+    j.push(diff(&zone(V1), &zone(V2)), 0, Limits::default());
+    e.journal = Some(Arc::new(j));
+    let mut set = ZoneSet::new();
+    set.insert(e);
+    let mut keys = KeyRing::new();
+    keys.add(key());
+    (set, Config { keys, ..Config::default() })
+}
+
+fn query(qtype: u16, opcode: u8, ixfr_serial: Option<u32>) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, opcode << 3, 0, 0, 1, 0, 0, 0, ixfr_serial.is_some() as u8, 0, 0];
+    m.extend_from_slice(b"\x07example\x00");
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&c::IN.to_be_bytes());
+    if let Some(s) = ixfr_serial {
+        m.extend_from_slice(b"\xc0\x0c\x00\x06\x00\x01\x00\x00\x00\x00\x00\x16\x00\x00");
+        m.extend_from_slice(&s.to_be_bytes());
+        m.extend_from_slice(&[0; 16]);
+    }
+    m
+}
+
+fn signed(mut m: Vec<u8>, k: &Key, time: u32) -> (Vec<u8>, ts::MacBuf) {
+    let mac = ts::sign_vec(&mut m, k, &SignParams::at(time as u64));
+    (m, mac)
+}
+
+fn ask(set: &ZoneSet, cfg: &Config, msg: &[u8], client: &str, tr: Transport) -> Outcome {
+    let mut out = vec![0u8; 65535];
+    let req = Request { msg, client: client.parse().unwrap(), transport: tr, now: NOW };
+    let o = respond(&req, set, cfg, &mut out);
+    if let Outcome::Reply(n, _) = o {
+        LAST.with(|l| *l.borrow_mut() = out[..n].to_vec());
+    }
+    o
+}
+
+thread_local! {
+    static LAST: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn last() -> Vec<u8> {
+    LAST.with(|l| l.borrow().clone())
+}
+
+fn tsig_error(m: &[u8]) -> (u16, usize) {
+    let rec = ts::parse(m).unwrap().unwrap();
+    (rec.error, rec.mac.len())
+}
+
+#[test]
+fn signed_query_gets_signed_answer() {
+    let (set, cfg) = setup(false);
+    let k = key();
+    let (q, mac) = signed(query(t::SOA, 0, None), &k, NOW);
+    assert!(matches!(ask(&set, &cfg, &q, "192.0.2.9", Transport::Udp), Outcome::Reply(..)));
+    let r = last();
+    let m = Message::parse(&r).unwrap();
+    assert_eq!((m.rcode(), m.answer.len()), (0, 1));
+    let mut v = StreamVerifier::new(&k, mac, NOW as u64);
+    v.message(&r).unwrap();
+    v.finish().unwrap();
+}
+
+#[test]
+fn tsig_failures() {
+    let (set, cfg) = setup(false);
+    let k = key();
+    // Unknown key: NOTAUTH, BADKEY, unsigned.
+    let other = Key::new("other.", Algorithm::HmacSha256, b"x".to_vec()).unwrap();
+    let (q, _) = signed(query(t::SOA, 0, None), &other, NOW);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    let r = last();
+    assert_eq!(Message::parse(&r).unwrap().rcode(), 9);
+    assert_eq!(tsig_error(&r), (ts::err::BADKEY, 0));
+    // Right name, wrong secret: BADSIG.
+    let wrong = Key::new("xfr-key.", Algorithm::HmacSha256, b"not the secret".to_vec()).unwrap();
+    let (q, _) = signed(query(t::SOA, 0, None), &wrong, NOW);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    let r = last();
+    assert_eq!(Message::parse(&r).unwrap().rcode(), 9);
+    assert_eq!(tsig_error(&r), (ts::err::BADSIG, 0));
+    assert_eq!(crate::tsig::failure_reason(&q, &cfg.keys, NOW).unwrap().0, ts::Error::BadSig);
+    // Ten minutes off: BADTIME, signed, with our time.
+    let (q, mac) = signed(query(t::SOA, 0, None), &k, NOW - 600);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    let r = last();
+    assert_eq!(Message::parse(&r).unwrap().rcode(), 9);
+    let rec = ts::parse(&r).unwrap().unwrap();
+    assert_eq!((rec.error, rec.mac.len(), rec.other.len()), (ts::err::BADTIME, 32, 6));
+    assert_eq!(&rec.other[2..], &NOW.to_be_bytes());
+    let mut ks = KeyRing::new();
+    ks.add(k.clone());
+    let v = ts::verify(&r, &rec, &ks, Some(mac.as_slice()), (NOW - 600) as u64);
+    assert!(v.is_ok(), "BADTIME answer signed with the request MAC");
+    // A damaged TSIG record: FORMERR.
+    let (mut q, _) = signed(query(t::SOA, 0, None), &k, NOW);
+    let n = q.len();
+    q[n - 1] = 5;
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    assert_eq!(Message::parse(&last()).unwrap().rcode(), 1);
+}
+
+#[test]
+fn transfer_acl_with_key() {
+    let (set, cfg) = setup(false);
+    let k = key();
+    // Unsigned from an allowed prefix: the rule needs the key.
+    let q = query(t::AXFR, 0, None);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp);
+    assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
+    // Signed from outside the prefix: REFUSED, signed.
+    let (q, _) = signed(query(t::AXFR, 0, None), &k, NOW);
+    ask(&set, &cfg, &q, "192.0.2.1", Transport::Tcp);
+    let r = last();
+    assert_eq!(Message::parse(&r).unwrap().rcode(), 5);
+    assert_eq!(tsig_error(&r), (0, 32));
+    // Signed from inside: every message verifies.
+    let (q, mac) = signed(query(t::AXFR, 0, None), &k, NOW);
+    let Outcome::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    let mut v = StreamVerifier::new(&k, mac, NOW as u64);
+    let mut out = vec![0u8; 65535];
+    let mut records = 0;
+    while let Some(n) = x.next_message(&mut out) {
+        v.message(&out[..n]).unwrap();
+        records += Message::parse(&out[..n]).unwrap().answer.len();
+    }
+    v.finish().unwrap();
+    assert_eq!(records, 6);
+}
+
+#[test]
+fn ixfr_from_the_journal() {
+    let (set, cfg) = setup(false);
+    let k = key();
+    let (q, mac) = signed(query(t::IXFR, 0, Some(1)), &k, NOW);
+    let Outcome::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    assert!(x.is_incremental());
+    let mut out = vec![0u8; 65535];
+    let mut v = StreamVerifier::new(&k, mac, NOW as u64);
+    let mut ans = Vec::new();
+    while let Some(n) = x.next_message(&mut out) {
+        v.message(&out[..n]).unwrap();
+        ans.extend(Message::parse(&out[..n]).unwrap().answer);
+    }
+    v.finish().unwrap();
+    // SOA 2, SOA 1, -a .2, -b, SOA 2, +a .3, +c, SOA 2 (RFC 1995 §4).
+    let types: Vec<u16> = ans.iter().map(|r| r.rtype).collect();
+    assert_eq!(types, [t::SOA, t::SOA, t::A, t::TXT, t::SOA, t::A, t::TXT, t::SOA]);
+    let serial = |i: usize| levee_zone::journal::soa_serial(&ans[i].rdata).unwrap();
+    assert_eq!((serial(0), serial(1), serial(4), serial(7)), (2, 1, 2, 2));
+    assert_eq!(ans[2].rdata, [192, 0, 2, 2]);
+    assert_eq!(ans[5].rdata, [192, 0, 2, 3]);
+    // A serial the journal does not reach: a full transfer.
+    let (q, _) = signed(query(t::IXFR, 0, Some(0)), &k, NOW);
+    let Outcome::Transfer(x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    assert!(!x.is_incremental());
+    // Up to date over UDP: the SOA alone.
+    let (q, _) = signed(query(t::IXFR, 0, Some(2)), &k, NOW);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    let m = Message::parse(&last()).unwrap();
+    assert_eq!((m.rcode(), m.answer.len(), m.answer[0].rtype), (0, 1, t::SOA));
+}
+
+#[test]
+fn notify_and_expiry() {
+    let (set, cfg) = setup(false);
+    let k = key();
+    let (q, _) = signed(query(t::SOA, 4, None), &k, NOW);
+    ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
+    let r = last();
+    let m = Message::parse(&r).unwrap();
+    assert_eq!((m.rcode(), m.header.opcode(), m.header.flags & 0x0400 != 0), (0, 4, true));
+    assert!(crate::tsig::accepted_notify(&r));
+    assert_eq!(crate::tsig::notify_zone(&q).unwrap().as_slice(), b"\x07example\x00");
+    // Unsigned, or from elsewhere: REFUSED.
+    ask(&set, &cfg, &query(t::SOA, 4, None), "127.0.0.1", Transport::Udp);
+    assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
+    assert!(!crate::tsig::accepted_notify(&last()));
+    ask(&set, &cfg, &signed(query(t::SOA, 4, None), &k, NOW).0, "192.0.2.1", Transport::Udp);
+    assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
+    // An expired secondary zone answers SERVFAIL.
+    let (set, cfg) = setup(true);
+    ask(&set, &cfg, &query(t::A, 0, None), "127.0.0.1", Transport::Udp);
+    assert_eq!(Message::parse(&last()).unwrap().rcode(), 2);
+}

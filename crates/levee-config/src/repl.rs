@@ -1,0 +1,114 @@
+//! Replication settings: TSIG keys, per-zone ACLs naming keys, NOTIFY
+//! targets and primaries (issue 5).
+//!
+//! ```toml
+//! [server]
+//! storage-dir = "/var/lib/levee"       # journals, received zones, control socket
+//! control-socket = "/run/levee.sock"   # default: <storage-dir>/levee.sock
+//!
+//! [[key]]
+//! name = "xfr-key"
+//! algorithm = "hmac-sha256"            # hmac-md5, hmac-sha1, hmac-sha224/256/384/512
+//! secret = "base64..."
+//!
+//! [[zone]]
+//! name = "example.com."
+//! allow-transfer = ["127.0.0.1", "10.0.0.0/8 key xfr-key", "key xfr-key"]
+//! notify = ["192.0.2.2:53 key xfr-key"]
+//! # a secondary zone:
+//! primaries = ["192.0.2.1:53 key xfr-key"]
+//! allow-notify = ["192.0.2.1 key xfr-key"]
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Deserialize;
+
+use crate::parse_prefix;
+
+/// `[[key]]` in the file.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KeySpec {
+    /// Key name.
+    pub name: String,
+    /// Algorithm (`hmac-sha256`).
+    pub algorithm: String,
+    /// Base64 secret.
+    pub secret: String,
+}
+
+/// One ACL rule: an address prefix, a key, or both must match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AclRule {
+    /// The prefix (`None`: any address).
+    pub prefix: Option<(IpAddr, u8)>,
+    /// The key the request must be signed with (`None`: signed or not).
+    pub key: Option<String>,
+}
+
+/// A peer: a primary to fetch from or a secondary to notify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// Key to sign with.
+    pub key: Option<String>,
+}
+
+/// The replication settings of one zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZoneRepl {
+    /// `allow-transfer` rules that name a key (plain prefixes stay in
+    /// `ZoneConfig::allow_transfer`).
+    pub transfer_keyed: Vec<AclRule>,
+    /// Who may NOTIFY us (secondary zones).
+    pub allow_notify: Vec<AclRule>,
+    /// Secondaries to NOTIFY on load and reload.
+    pub notify: Vec<Remote>,
+    /// Primaries: a non-empty list makes this a secondary zone.
+    pub primaries: Vec<Remote>,
+}
+
+fn key_name(s: &str, keys: &[levee_tsig::Key]) -> Result<String, String> {
+    let n = levee_wire::name::from_text(s, Some(b"\x00")).map_err(|e| format!("bad key name '{s}': {e}"))?;
+    if !keys.iter().any(|k| levee_wire::name::eq_ignore_case(&k.name, &n)) {
+        return Err(format!("no [[key]] named '{s}'"));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses `PREFIX`, `PREFIX key NAME` or `key NAME`.
+pub fn parse_rule(s: &str, keys: &[levee_tsig::Key]) -> Result<AclRule, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    match words.as_slice() {
+        [p] => Ok(AclRule { prefix: Some(parse_prefix(p)?), key: None }),
+        ["key", k] => Ok(AclRule { prefix: None, key: Some(key_name(k, keys)?) }),
+        [p, "key", k] => Ok(AclRule { prefix: Some(parse_prefix(p)?), key: Some(key_name(k, keys)?) }),
+        _ => Err(format!("'{s}' is not PREFIX, 'PREFIX key NAME' or 'key NAME'")),
+    }
+}
+
+/// Parses `ADDR[:PORT]` or `ADDR[:PORT] key NAME`.
+pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let (a, key) = match words.as_slice() {
+        [a] => (*a, None),
+        [a, "key", k] => (*a, Some(key_name(k, keys)?)),
+        _ => return Err(format!("'{s}' is not 'ADDRESS:PORT' or 'ADDRESS:PORT key NAME'")),
+    };
+    Ok(Remote { addr: crate::parse_listen(a)?, key })
+}
+
+/// Lowers a `[[key]]`.
+pub fn lower_key(k: &KeySpec) -> Result<levee_tsig::Key, (&'static str, String)> {
+    let alg = levee_tsig::Algorithm::from_text(&k.algorithm).ok_or((
+        "algorithm",
+        format!(
+            "'{}' is not one of hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512",
+            k.algorithm
+        ),
+    ))?;
+    let secret = levee_tsig::decode_secret(&k.secret).ok_or(("secret", "not base64".to_string()))?;
+    levee_tsig::Key::new(&k.name, alg, secret).ok_or(("name", format!("'{}' is not a domain name", k.name)))
+}

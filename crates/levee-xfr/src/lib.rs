@@ -1,0 +1,422 @@
+//! # levee-xfr: the secondary side, without I/O
+//!
+//! * [`request`]: SOA, AXFR, IXFR and NOTIFY messages, signed with TSIG
+//!   when a key is given.
+//! * [`Receiver`]: consumes the messages of an AXFR or IXFR response
+//!   (RFC 5936, RFC 1995), checking IDs, rcodes and TSIG on every message,
+//!   and yields a full zone, a list of differences, or "up to date".
+//! * [`Timers`]: the SOA refresh/retry/expire schedule (RFC 1034 §4.3.5).
+//!
+//! The daemon drives these with sockets and a clock; tests drive them
+//! with bytes and numbers.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use core::fmt;
+
+use levee_tsig::{Key, MacBuf, SignParams, StreamVerifier};
+use levee_wire::header::{flag, opcode, HEADER_LEN};
+use levee_wire::message::Message;
+use levee_wire::name;
+use levee_wire::rtype::{c, t};
+use levee_zone::journal::{soa_serial, Diff, Rr};
+
+/// Errors of an incoming transfer or query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XfrError {
+    /// The message cannot be decoded.
+    Malformed,
+    /// The response does not answer our request (ID, QR, opcode, question).
+    Mismatch,
+    /// The primary answered with this rcode.
+    Rcode(u16),
+    /// TSIG failed.
+    Tsig(levee_tsig::Error),
+    /// The transfer does not start with the zone's SOA, or breaks the
+    /// IXFR structure.
+    BadStructure,
+    /// The response was truncated (UDP): retry over TCP.
+    Truncated,
+}
+
+impl fmt::Display for XfrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            XfrError::Malformed => f.write_str("malformed message"),
+            XfrError::Mismatch => f.write_str("response does not match the request"),
+            XfrError::Rcode(r) => write!(f, "primary answered rcode {r}"),
+            XfrError::Tsig(e) => write!(f, "TSIG: {e}"),
+            XfrError::BadStructure => f.write_str("transfer is not a well-formed AXFR/IXFR"),
+            XfrError::Truncated => f.write_str("truncated"),
+        }
+    }
+}
+
+impl std::error::Error for XfrError {}
+
+/// A request ready to send.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The message.
+    pub msg: Vec<u8>,
+    /// Its ID.
+    pub id: u16,
+    /// Its MAC, when signed.
+    pub mac: Option<MacBuf>,
+}
+
+/// Builds a request for `zone` (wire): `qtype` SOA, AXFR or IXFR (with
+/// our current SOA in the authority section), or a NOTIFY (`notify`,
+/// with the new SOA in the answer section). Signed when `key` is given.
+pub fn request(
+    id: u16,
+    zone: &[u8],
+    qtype: u16,
+    soa: Option<&Rr>,
+    notify: bool,
+    key: Option<&Key>,
+    now: u64,
+) -> Request {
+    let mut m = Vec::with_capacity(512);
+    let flags: u16 = if notify { (opcode::NOTIFY as u16) << 11 | flag::AA } else { 0 };
+    let (an, ns) = match (soa, notify, qtype) {
+        (Some(_), true, _) => (1u16, 0u16),
+        (Some(_), false, t::IXFR) => (0, 1),
+        _ => (0, 0),
+    };
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&flags.to_be_bytes());
+    for n in [1u16, an, ns, 0] {
+        m.extend_from_slice(&n.to_be_bytes());
+    }
+    m.extend_from_slice(zone);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&c::IN.to_be_bytes());
+    if an + ns > 0 {
+        if let Some(s) = soa {
+            m.extend_from_slice(&[0xc0, 0x0c]);
+            m.extend_from_slice(&t::SOA.to_be_bytes());
+            m.extend_from_slice(&c::IN.to_be_bytes());
+            m.extend_from_slice(&s.ttl.to_be_bytes());
+            m.extend_from_slice(&(s.rdata.len() as u16).to_be_bytes());
+            m.extend_from_slice(&s.rdata);
+        }
+    }
+    let mac = key.map(|k| levee_tsig::sign_vec(&mut m, k, &SignParams::at(now)));
+    Request { msg: m, id, mac }
+}
+
+/// Checks a single-message response (SOA query, NOTIFY answer): ID,
+/// QR, opcode, TSIG, rcode. Returns the decoded message.
+pub fn check_response(req: &Request, resp: &[u8], key: Option<&Key>, now: u64) -> Result<Message, XfrError> {
+    let m = Message::parse(resp).map_err(|_| XfrError::Malformed)?;
+    let rh = levee_wire::header::Header::read(&req.msg).ok_or(XfrError::Malformed)?;
+    if m.header.id != req.id || !m.header.has(flag::QR) || m.header.opcode() != rh.opcode() {
+        return Err(XfrError::Mismatch);
+    }
+    if let (Some(k), Some(mac)) = (key, req.mac) {
+        let mut v = StreamVerifier::new(k, mac, now);
+        v.message(resp).map_err(XfrError::Tsig)?;
+    }
+    if m.rcode() != 0 {
+        return Err(XfrError::Rcode(m.rcode()));
+    }
+    if m.header.has(flag::TC) {
+        return Err(XfrError::Truncated);
+    }
+    Ok(m)
+}
+
+/// The serial in the answer of a SOA response for `zone`.
+pub fn soa_answer(m: &Message, zone: &[u8]) -> Option<Rr> {
+    m.answer.iter().find(|r| r.rtype == t::SOA && name::eq_ignore_case(&r.owner, zone)).map(|r| Rr {
+        owner: name::to_lowercase(&r.owner).as_slice().to_vec(),
+        rtype: t::SOA,
+        ttl: r.ttl,
+        rdata: r.rdata.clone(),
+    })
+}
+
+/// What a completed transfer delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// A whole zone (AXFR, or IXFR answered with a full transfer): the
+    /// SOA first, then every other record.
+    Full(Vec<Rr>),
+    /// Differences, oldest first (IXFR).
+    Incremental(Vec<Diff>),
+    /// The primary's serial is ours (IXFR answered with one SOA).
+    UpToDate(u32),
+}
+
+#[derive(Debug)]
+enum St {
+    /// Expecting the first SOA.
+    Start,
+    /// After the first SOA: deciding between AXFR and IXFR form.
+    AfterFirst,
+    Full,
+    /// IXFR: removing (after an old SOA) or adding (after a new SOA).
+    Removing,
+    Adding,
+    Done,
+}
+
+/// Consumes the messages of a transfer response.
+pub struct Receiver<'k> {
+    zone: Vec<u8>,
+    id: u16,
+    ours: Option<u32>,
+    verifier: Option<StreamVerifier<'k>>,
+    st: St,
+    first_soa: Option<Rr>,
+    last: u32,
+    full: Vec<Rr>,
+    diffs: Vec<Diff>,
+    records: u64,
+}
+
+/// Most records accepted in one transfer (bounds memory on a hostile primary).
+pub const MAX_RECORDS: u64 = 50_000_000;
+
+impl<'k> Receiver<'k> {
+    /// For the response to `req` (for `zone`, lowercase wire); `ours` is
+    /// our current serial for an IXFR; `key` when the request was signed.
+    pub fn new(req: &Request, zone: &[u8], ours: Option<u32>, key: Option<&'k Key>, now: u64) -> Self {
+        let verifier = match (key, req.mac) {
+            (Some(k), Some(mac)) => Some(StreamVerifier::new(k, mac, now)),
+            _ => None,
+        };
+        Receiver {
+            zone: zone.to_vec(),
+            id: req.id,
+            ours,
+            verifier,
+            st: St::Start,
+            first_soa: None,
+            last: 0,
+            full: Vec::new(),
+            diffs: Vec::new(),
+            records: 0,
+        }
+    }
+
+    /// Records received so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Consumes one message; returns the result when the transfer is
+    /// complete, `Ok(None)` when more messages are needed.
+    pub fn message(&mut self, msg: &[u8]) -> Result<Option<Received>, XfrError> {
+        if msg.len() < HEADER_LEN {
+            return Err(XfrError::Malformed);
+        }
+        let m = Message::parse(msg).map_err(|_| XfrError::Malformed)?;
+        if m.header.id != self.id || !m.header.has(flag::QR) {
+            return Err(XfrError::Mismatch);
+        }
+        if let Some(v) = &mut self.verifier {
+            v.message(msg).map_err(XfrError::Tsig)?;
+        }
+        if m.rcode() != 0 {
+            return Err(XfrError::Rcode(m.rcode()));
+        }
+        for r in &m.answer {
+            if r.class != c::IN {
+                continue;
+            }
+            self.records += 1;
+            if self.records > MAX_RECORDS {
+                return Err(XfrError::BadStructure);
+            }
+            let rr = Rr {
+                owner: name::to_lowercase(&r.owner).as_slice().to_vec(),
+                rtype: r.rtype,
+                ttl: r.ttl,
+                rdata: r.rdata.clone(),
+            };
+            self.record(rr)?;
+        }
+        if matches!(self.st, St::AfterFirst) {
+            // A response with only the SOA: up to date (or, if the serial
+            // is newer, the primary wants us to ask again by AXFR).
+            let s = self.last;
+            self.st = St::Done;
+            self.finish_verifier()?;
+            return Ok(Some(Received::UpToDate(s)));
+        }
+        if matches!(self.st, St::Done) {
+            self.finish_verifier()?;
+            return Ok(Some(self.take()));
+        }
+        Ok(None)
+    }
+
+    fn finish_verifier(&self) -> Result<(), XfrError> {
+        match &self.verifier {
+            Some(v) => v.finish().map_err(XfrError::Tsig),
+            None => Ok(()),
+        }
+    }
+
+    fn take(&mut self) -> Received {
+        if !self.diffs.is_empty() {
+            Received::Incremental(std::mem::take(&mut self.diffs))
+        } else {
+            Received::Full(std::mem::take(&mut self.full))
+        }
+    }
+
+    fn serial(r: &Rr) -> Result<u32, XfrError> {
+        soa_serial(&r.rdata).ok_or(XfrError::Malformed)
+    }
+
+    fn record(&mut self, rr: Rr) -> Result<(), XfrError> {
+        let is_soa = rr.rtype == t::SOA;
+        if is_soa && rr.owner != self.zone {
+            return Err(XfrError::BadStructure);
+        }
+        match self.st {
+            St::Start => {
+                if !is_soa {
+                    return Err(XfrError::BadStructure);
+                }
+                self.last = Self::serial(&rr)?;
+                self.first_soa = Some(rr);
+                self.st = St::AfterFirst;
+            }
+            St::AfterFirst => {
+                let first = self.first_soa.clone().ok_or(XfrError::BadStructure)?;
+                if is_soa && self.ours.is_some() {
+                    // IXFR: this SOA starts the first difference.
+                    self.diffs.push(Diff { old_soa: rr, new_soa: first, removed: Vec::new(), added: Vec::new() });
+                    self.st = St::Removing;
+                } else if is_soa {
+                    // AXFR of an empty zone: SOA SOA.
+                    self.full.push(first);
+                    self.st = St::Done;
+                } else {
+                    self.full.push(first);
+                    self.full.push(rr);
+                    self.st = St::Full;
+                }
+            }
+            St::Full => {
+                if is_soa {
+                    self.st = St::Done;
+                } else {
+                    self.full.push(rr);
+                }
+            }
+            St::Removing => {
+                let d = self.diffs.last_mut().ok_or(XfrError::BadStructure)?;
+                if is_soa {
+                    d.new_soa = rr;
+                    self.st = St::Adding;
+                } else {
+                    d.removed.push(rr);
+                }
+            }
+            St::Adding => {
+                if is_soa {
+                    if Self::serial(&rr)? == self.last {
+                        // Check the chain: each difference continues the last.
+                        let mut prev = None;
+                        for d in &self.diffs {
+                            if prev.is_some_and(|p| p != d.from()) {
+                                return Err(XfrError::BadStructure);
+                            }
+                            prev = Some(d.to());
+                        }
+                        if prev != Some(self.last) || self.diffs.first().map(Diff::from) != self.ours {
+                            return Err(XfrError::BadStructure);
+                        }
+                        self.st = St::Done;
+                    } else {
+                        let first = self.first_soa.clone().ok_or(XfrError::BadStructure)?;
+                        self.diffs.push(Diff { old_soa: rr, new_soa: first, removed: Vec::new(), added: Vec::new() });
+                        self.st = St::Removing;
+                    }
+                } else {
+                    let d = self.diffs.last_mut().ok_or(XfrError::BadStructure)?;
+                    d.added.push(rr);
+                }
+            }
+            St::Done => return Err(XfrError::BadStructure),
+        }
+        Ok(())
+    }
+}
+
+/// SOA timers of a secondary zone, in seconds on a monotonic clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timers {
+    /// SOA refresh.
+    pub refresh: u32,
+    /// SOA retry.
+    pub retry: u32,
+    /// SOA expire.
+    pub expire: u32,
+    /// When the zone was last confirmed current by a primary.
+    pub last_ok: Option<u64>,
+    /// When to check next.
+    pub next_check: u64,
+}
+
+impl Timers {
+    /// Before anything is known: check now.
+    pub fn new(now: u64) -> Self {
+        Timers { refresh: 3600, retry: 600, expire: 604800, last_ok: None, next_check: now }
+    }
+
+    /// Takes the timers from SOA RDATA.
+    pub fn set_from_soa(&mut self, soa_rdata: &[u8]) {
+        let Some(a) = name::wire_len(soa_rdata).ok() else { return };
+        let Some(b) = soa_rdata.get(a..).and_then(|r| name::wire_len(r).ok()) else { return };
+        let f = &soa_rdata[a + b..];
+        if f.len() < 20 {
+            return;
+        }
+        let u = |i: usize| u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+        // Floors keep a broken SOA from spinning the loop.
+        self.refresh = u(4).max(1);
+        self.retry = u(8).max(1);
+        self.expire = u(12).max(1);
+    }
+
+    /// The primary confirmed (or sent) our data at `now`.
+    pub fn ok(&mut self, now: u64) {
+        self.last_ok = Some(now);
+        self.next_check = now + self.refresh as u64;
+    }
+
+    /// No primary could be reached at `now`. Without data (no SOA to take
+    /// the retry from) try again within 30 s.
+    pub fn failed(&mut self, now: u64) {
+        let retry = if self.last_ok.is_none() { self.retry.min(30) } else { self.retry };
+        self.next_check = now + retry as u64;
+    }
+
+    /// True when the data is past its expire time (or there is none).
+    pub fn expired(&self, now: u64) -> bool {
+        self.last_ok.is_none_or(|t| now >= t + self.expire as u64)
+    }
+
+    /// When the zone expires, if it has data.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.last_ok.map(|t| t + self.expire as u64)
+    }
+
+    /// The next moment something must happen: a check, or the expiry.
+    pub fn next_wake(&self, now: u64) -> u64 {
+        match self.expires_at() {
+            Some(e) if e > now => self.next_check.min(e),
+            _ => self.next_check,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,448 @@
+//! Zones as record lists, differences between two versions, and the
+//! journal of differences that IXFR (RFC 1995) is answered from.
+//!
+//! * [`records`] lists a snapshot's records (SOA first); [`build_from`]
+//!   builds a snapshot from such a list (a received transfer).
+//! * [`diff`] compares two snapshots RRset by RRset.
+//! * [`Journal`] keeps the differences, bounded by size and age, and
+//!   encodes to / decodes from a simple own on-disk format.
+//! * [`apply`] applies a difference to a record list (IXFR in).
+//!
+//! Pure: no file access here; the daemon reads and writes the bytes.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use levee_wire::name;
+use levee_wire::rtype::{c, t};
+
+use crate::build::{Built, ZoneBuilder};
+use crate::parser::{Diagnostic, Record};
+use crate::Zone;
+
+/// One record: owner (lowercase wire), type, TTL, RDATA (wire,
+/// uncompressed). Ordered by owner (canonical), type, RDATA.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Rr {
+    /// Owner, lowercase wire form.
+    pub owner: Vec<u8>,
+    /// Type.
+    pub rtype: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// RDATA.
+    pub rdata: Vec<u8>,
+}
+
+impl Ord for Rr {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        name::canonical_cmp(&self.owner, &o.owner)
+            .then(self.rtype.cmp(&o.rtype))
+            .then(self.rdata.cmp(&o.rdata))
+            .then(self.ttl.cmp(&o.ttl))
+    }
+}
+
+impl PartialOrd for Rr {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Rr {
+    fn size(&self) -> usize {
+        self.owner.len() + self.rdata.len() + 16
+    }
+}
+
+/// Every record of a snapshot; the SOA comes first.
+pub fn records(z: &Zone) -> Vec<Rr> {
+    let mut out = Vec::with_capacity(z.record_count() as usize);
+    let soa = z.soa();
+    out.push(Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() });
+    for (owner, rs) in z.all_rrsets() {
+        let s = z.rrset(rs);
+        if s.rtype == t::SOA && owner == z.apex() {
+            continue;
+        }
+        for rd in z.rdatas(rs) {
+            out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl, rdata: rd.to_vec() });
+        }
+    }
+    out
+}
+
+/// Builds a snapshot from records (of class IN), with the usual checks.
+pub fn build_from(origin: &[u8], recs: &[Rr]) -> Result<Built, Vec<Diagnostic>> {
+    let mut b = ZoneBuilder::new(origin);
+    let mut diags = Vec::new();
+    for (i, r) in recs.iter().enumerate() {
+        let rec = Record {
+            owner: &r.owner,
+            rtype: r.rtype,
+            class: c::IN,
+            ttl: r.ttl,
+            rdata: &r.rdata,
+            file: 0,
+            line: i as u32 + 1,
+        };
+        if let Err(m) = b.add(&rec) {
+            diags.push(Diagnostic { file: "<transfer>".into(), line: i as u32 + 1, message: m, warning: false });
+        }
+    }
+    if diags.iter().any(|d| !d.warning) {
+        return Err(diags);
+    }
+    b.finish(diags)
+}
+
+/// The serial in SOA RDATA.
+pub fn soa_serial(rd: &[u8]) -> Option<u32> {
+    crate::build::soa_serial(rd)
+}
+
+/// The change from one version of a zone to the next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diff {
+    /// The old SOA record.
+    pub old_soa: Rr,
+    /// The new SOA record.
+    pub new_soa: Rr,
+    /// Records removed (SOA excluded).
+    pub removed: Vec<Rr>,
+    /// Records added (SOA excluded).
+    pub added: Vec<Rr>,
+}
+
+impl Diff {
+    /// The old serial.
+    pub fn from(&self) -> u32 {
+        soa_serial(&self.old_soa.rdata).unwrap_or(0)
+    }
+
+    /// The new serial.
+    pub fn to(&self) -> u32 {
+        soa_serial(&self.new_soa.rdata).unwrap_or(0)
+    }
+
+    fn size(&self) -> usize {
+        self.old_soa.size() + self.new_soa.size() + self.removed.iter().chain(&self.added).map(Rr::size).sum::<usize>()
+    }
+}
+
+/// The difference between two versions (records whose TTL changed are
+/// removed and added again).
+pub fn diff(old: &Zone, new: &Zone) -> Diff {
+    diff_records(&records(old), &records(new))
+}
+
+/// The difference between two record lists (each with its SOA first).
+pub fn diff_records(old: &[Rr], new: &[Rr]) -> Diff {
+    let a: BTreeSet<&Rr> = old[1..].iter().collect();
+    let b: BTreeSet<&Rr> = new[1..].iter().collect();
+    Diff {
+        old_soa: old[0].clone(),
+        new_soa: new[0].clone(),
+        removed: a.difference(&b).map(|r| (*r).clone()).collect(),
+        added: b.difference(&a).map(|r| (*r).clone()).collect(),
+    }
+}
+
+/// Why a difference cannot be applied or a journal not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalError {
+    /// The difference starts from another serial.
+    SerialMismatch,
+    /// A record to remove is not there.
+    MissingRecord,
+    /// The journal bytes are damaged.
+    Corrupt,
+}
+
+impl std::fmt::Display for JournalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JournalError::SerialMismatch => "difference starts from another serial",
+            JournalError::MissingRecord => "difference removes a record that is not in the zone",
+            JournalError::Corrupt => "journal file is damaged",
+        })
+    }
+}
+
+impl std::error::Error for JournalError {}
+
+/// Applies `d` to `recs` (SOA first).
+pub fn apply(recs: &[Rr], d: &Diff) -> Result<Vec<Rr>, JournalError> {
+    if soa_serial(&recs[0].rdata) != Some(d.from()) {
+        return Err(JournalError::SerialMismatch);
+    }
+    let mut set: BTreeSet<Rr> = recs[1..].iter().cloned().collect();
+    for r in &d.removed {
+        // Peers may send the removed record with another TTL.
+        let found = set.iter().find(|x| x.owner == r.owner && x.rtype == r.rtype && x.rdata == r.rdata).cloned();
+        match found {
+            Some(x) => {
+                set.remove(&x);
+            }
+            None => return Err(JournalError::MissingRecord),
+        }
+    }
+    for r in &d.added {
+        set.insert(r.clone());
+    }
+    let mut out = Vec::with_capacity(set.len() + 1);
+    out.push(d.new_soa.clone());
+    out.extend(set);
+    Ok(out)
+}
+
+/// Limits of a journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most octets of differences kept.
+    pub max_bytes: usize,
+    /// Differences older than this (seconds) are dropped.
+    pub max_age: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 16 << 20, max_age: 14 * 86400 }
+    }
+}
+
+/// The differences of one zone, oldest first, each continuing the last.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Journal {
+    entries: VecDeque<(u64, Diff)>,
+    bytes: usize,
+}
+
+const MAGIC: &[u8; 8] = b"LVJRNL01";
+
+impl Journal {
+    /// An empty journal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of differences.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The oldest serial the journal reaches back to.
+    pub fn first_serial(&self) -> Option<u32> {
+        self.entries.front().map(|(_, d)| d.from())
+    }
+
+    /// The newest serial.
+    pub fn last_serial(&self) -> Option<u32> {
+        self.entries.back().map(|(_, d)| d.to())
+    }
+
+    /// Appends a difference made at `now`; a difference that does not
+    /// continue the last one clears the journal first. Then drops the
+    /// oldest differences beyond the limits.
+    pub fn push(&mut self, d: Diff, now: u64, lim: Limits) {
+        if self.last_serial().is_some_and(|s| s != d.from()) {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += d.size();
+        self.entries.push_back((now, d));
+        while self.entries.len() > 1
+            && (self.bytes > lim.max_bytes
+                || self.entries.front().is_some_and(|(t, _)| now.saturating_sub(*t) > lim.max_age))
+        {
+            if let Some((_, old)) = self.entries.pop_front() {
+                self.bytes -= old.size();
+            }
+        }
+        if self.bytes > lim.max_bytes {
+            // A single difference larger than the limit is not kept.
+            self.entries.clear();
+            self.bytes = 0;
+        }
+    }
+
+    /// The differences from `serial` to the newest, or `None` when the
+    /// journal does not reach back to `serial`.
+    pub fn since(&self, serial: u32) -> Option<Vec<&Diff>> {
+        let i = self.entries.iter().position(|(_, d)| d.from() == serial)?;
+        Some(self.entries.iter().skip(i).map(|(_, d)| d).collect())
+    }
+
+    /// The on-disk form.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut o = MAGIC.to_vec();
+        o.extend_from_slice(&(self.entries.len() as u32).to_be_bytes());
+        for (t, d) in &self.entries {
+            o.extend_from_slice(&t.to_be_bytes());
+            put_rr(&mut o, &d.old_soa);
+            put_rr(&mut o, &d.new_soa);
+            for list in [&d.removed, &d.added] {
+                o.extend_from_slice(&(list.len() as u32).to_be_bytes());
+                for r in list {
+                    put_rr(&mut o, r);
+                }
+            }
+        }
+        let sum = checksum(&o);
+        o.extend_from_slice(&sum.to_be_bytes());
+        o
+    }
+
+    /// Reads the on-disk form.
+    pub fn decode(b: &[u8]) -> Result<Journal, JournalError> {
+        if b.len() < MAGIC.len() + 12 || &b[..8] != MAGIC {
+            return Err(JournalError::Corrupt);
+        }
+        let (body, sum) = b.split_at(b.len() - 8);
+        if checksum(body).to_be_bytes() != sum {
+            return Err(JournalError::Corrupt);
+        }
+        let mut p = Cur { b: body, pos: 8 };
+        let n = p.u32()?;
+        let mut j = Journal::new();
+        for _ in 0..n {
+            let t = p.u64()?;
+            let old_soa = p.rr()?;
+            let new_soa = p.rr()?;
+            let mut lists = [Vec::new(), Vec::new()];
+            for l in &mut lists {
+                let k = p.u32()? as usize;
+                for _ in 0..k {
+                    l.push(p.rr()?);
+                }
+            }
+            let [removed, added] = lists;
+            let d = Diff { old_soa, new_soa, removed, added };
+            j.bytes += d.size();
+            j.entries.push_back((t, d));
+        }
+        if p.pos != body.len() {
+            return Err(JournalError::Corrupt);
+        }
+        Ok(j)
+    }
+}
+
+fn put_rr(o: &mut Vec<u8>, r: &Rr) {
+    o.extend_from_slice(&r.owner);
+    o.extend_from_slice(&r.rtype.to_be_bytes());
+    o.extend_from_slice(&r.ttl.to_be_bytes());
+    o.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+    o.extend_from_slice(&r.rdata);
+}
+
+/// FNV-1a 64: catches torn or damaged files (not an adversary).
+fn checksum(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+struct Cur<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Cur<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], JournalError> {
+        let s = self.b.get(self.pos..self.pos + n).ok_or(JournalError::Corrupt)?;
+        self.pos += n;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, JournalError> {
+        let s = self.take(4)?;
+        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, JournalError> {
+        let s = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_be_bytes(a))
+    }
+    fn rr(&mut self) -> Result<Rr, JournalError> {
+        let l = name::wire_len(&self.b[self.pos.min(self.b.len())..]).map_err(|_| JournalError::Corrupt)?;
+        let owner = self.take(l)?.to_vec();
+        let f = self.take(8)?;
+        let rtype = u16::from_be_bytes([f[0], f[1]]);
+        let ttl = u32::from_be_bytes([f[2], f[3], f[4], f[5]]);
+        let rl = u16::from_be_bytes([f[6], f[7]]) as usize;
+        let rdata = self.take(rl)?.to_vec();
+        Ok(Rr { owner, rtype, ttl, rdata })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{load, Source};
+
+    fn zone(text: &str) -> Zone {
+        let origin = name::from_text("example.", None).unwrap();
+        load(Source::Memory { name: "t", data: text.as_bytes() }, &origin).unwrap().zone
+    }
+
+    const V1: &str = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb TXT \"x\"\n";
+    const V2: &str = "$TTL 300\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.3\nc TXT \"y\"\n";
+    const V3: &str = "$TTL 300\n@ SOA ns h 3 2 3 4 5\n@ NS ns\nns 600 A 192.0.2.1\na A 192.0.2.3\nc TXT \"y\"\n";
+
+    #[test]
+    fn diff_and_apply() {
+        let (z1, z2, z3) = (zone(V1), zone(V2), zone(V3));
+        let d = diff(&z1, &z2);
+        assert_eq!((d.from(), d.to()), (1, 2));
+        assert_eq!(d.removed.len(), 2); // a A .2, b TXT
+        assert_eq!(d.added.len(), 2); // a A .3, c TXT
+        let applied = apply(&records(&z1), &d).unwrap();
+        let mut want = records(&z2);
+        want[1..].sort();
+        assert_eq!(applied, want);
+        // TTL change: removed and added.
+        let d2 = diff(&z2, &z3);
+        assert_eq!((d2.removed.len(), d2.added.len()), (1, 1));
+        assert_eq!(apply(&records(&z1), &d2), Err(JournalError::SerialMismatch));
+        // The result builds into a zone.
+        let b = build_from(z3.apex(), &apply(&applied, &d2).unwrap()).unwrap();
+        assert_eq!(b.zone.serial(), 3);
+        assert_eq!(b.zone.record_count(), z3.record_count());
+    }
+
+    #[test]
+    fn journal_bounds_and_round_trip() {
+        let (z1, z2, z3) = (zone(V1), zone(V2), zone(V3));
+        let mut j = Journal::new();
+        j.push(diff(&z1, &z2), 100, Limits::default());
+        j.push(diff(&z2, &z3), 200, Limits::default());
+        assert_eq!(j.since(1).unwrap().len(), 2);
+        assert_eq!(j.since(2).unwrap().len(), 1);
+        assert!(j.since(3).is_none());
+        assert!(j.since(0).is_none());
+        let bytes = j.encode();
+        assert_eq!(Journal::decode(&bytes).unwrap(), j);
+        for cut in 0..bytes.len() {
+            assert!(Journal::decode(&bytes[..cut]).is_err());
+        }
+        let mut bad = bytes.clone();
+        bad[20] ^= 1;
+        assert_eq!(Journal::decode(&bad), Err(JournalError::Corrupt));
+        // Age: the first difference is dropped.
+        let mut j2 = j.clone();
+        j2.push(diff(&z3, &zone(&V3.replace(" 3 2 3", " 4 2 3"))), 100 + 15 * 86400, Limits::default());
+        assert_eq!(j2.first_serial(), Some(3));
+        // Size: only the newest fits.
+        let mut j3 = Journal::new();
+        let lim = Limits { max_bytes: diff(&z2, &z3).size() + 1, max_age: u64::MAX };
+        j3.push(diff(&z1, &z2), 0, lim);
+        j3.push(diff(&z2, &z3), 0, lim);
+        assert_eq!((j3.len(), j3.first_serial()), (1, Some(2)));
+        // A gap clears the journal.
+        j3.push(diff(&z1, &z2), 0, Limits::default());
+        assert_eq!((j3.len(), j3.first_serial()), (1, Some(1)));
+    }
+}

@@ -1,0 +1,258 @@
+//! Replication between two levee processes on loopback (no peer servers:
+//! those are in tests/interop, run by .ci/run): AXFR at start, IXFR after
+//! a reload, IXFR out from the secondary, `levee ctl`, the journal and the
+//! stored copy across restarts, and (with a minimal fake primary) a
+//! received zone that fails the checks leaving the old one serving.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use levee_wire::rtype::t;
+
+use crate::support::{levee, parse, query, udp, Server, TempDir};
+
+const SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // "0123456789abcdef" twice
+
+fn zone(serial: u32) -> String {
+    format!(
+        "$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.{serial}\n"
+    )
+}
+
+fn conf(dir: &TempDir, zone_cfg: &str) -> String {
+    let p = dir.path().join("levee.toml");
+    // Unix socket paths are limited to 108 octets: keep it short.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sock =
+        format!("/tmp/levee-it-{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    std::fs::write(
+        &p,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{sock}\"\n[[key]]\nname = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n[[zone]]\nname = \"r.test.\"\n{zone_cfg}\n"
+        ),
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn serial(addr: SocketAddr) -> Option<u32> {
+    let r = parse(&udp(addr, &query(9, "r.test.", t::SOA, Some(false)))?);
+    let rd = &r.answer.first()?.rdata;
+    Some(u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().unwrap()))
+}
+
+fn wait_serial(addr: SocketAddr, s: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if serial(addr) == Some(s) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn ctl(config: &str, args: &[&str]) -> (bool, String, String) {
+    let o = levee().arg("ctl").arg("-c").arg(config).args(args).output().unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+}
+
+#[test]
+fn primary_and_secondary() {
+    let pd = TempDir::new("repl-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(&pd, "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.1 key xfr\"]");
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+
+    let sd = TempDir::new("repl-s");
+    let sconf = conf(
+        &sd,
+        &format!(
+            "primaries = [\"{} key xfr\"]\nallow-notify = [\"127.0.0.1 key xfr\"]\nallow-transfer = [\"127.0.0.1\"]",
+            p.addr
+        ),
+    );
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
+    assert!(s.log().contains("kind=\"AXFR\""), "{}", s.log());
+
+    // A change on the primary: journal, then IXFR on `levee ctl refresh`.
+    std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
+    p.signal("HUP");
+    // "reload done" comes after the new set is published.
+    assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
+    assert!(p.log().contains("journal: difference recorded"), "{}", p.log());
+    let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok, "{out}{err}");
+    assert!(wait_serial(s.addr, 2), "refresh; log:\n{}", s.log());
+    assert!(s.wait_log("serial=2 primary", Duration::from_secs(5)));
+    assert!(s.log().contains("kind=\"IXFR\""), "{}", s.log());
+    assert!(p.log().contains("kind=\"IXFR\""), "{}", p.log());
+    // The secondary answers IXFR from what it received (chained secondaries):
+    // SOA 2, SOA 1, removed, SOA 2, added, SOA 2 (RFC 1995 §4).
+    let soa1 = levee_zone::journal::Rr {
+        owner: b"\x01r\x04test\x00".to_vec(),
+        rtype: t::SOA,
+        ttl: 300,
+        rdata: {
+            let mut rd = b"\x03ns1\x01r\x04test\x00\x0ahostmaster\x01r\x04test\x00".to_vec();
+            for x in [1u32, 3600, 600, 86400, 60] {
+                rd.extend_from_slice(&x.to_be_bytes());
+            }
+            rd
+        },
+    };
+    let req = levee_xfr::request(77, b"\x01r\x04test\x00", t::IXFR, Some(&soa1), false, None, 0);
+    let msgs = crate::support::tcp(s.addr, &req.msg, 10);
+    let types: Vec<u16> = msgs.iter().flat_map(|m| parse(m).answer).map(|r| r.rtype).collect();
+    assert_eq!(types, [t::SOA, t::SOA, t::A, t::SOA, t::A, t::SOA], "{}", s.log());
+    let (ok, out, _) = ctl(&sconf, &["zone-status", "r.test."]);
+    assert!(ok && out.contains("role=secondary serial=2") && out.contains("last-kind=IXFR"), "{out}");
+    let (ok, out, _) = ctl(&pconf, &["zone-status"]);
+    assert!(ok && out.contains("role=primary serial=2 journal-from=1"), "{out}");
+    let (ok, _, err) = ctl(&sconf, &["refresh"]);
+    assert!(!ok && err.contains("needs a zone"), "{err}");
+    // A reload of the secondary's files keeps the secondary zone.
+    s.signal("HUP");
+    assert!(s.wait_log("reload done", Duration::from_secs(10)));
+    assert_eq!(serial(s.addr), Some(2), "{}", s.log());
+
+    // The journal survives a restart of the primary: IXFR again.
+    drop(p);
+    let p = Server::start(&["-c", &pconf, "--listen", &p_addr_string(&s, &sconf)]);
+    assert!(p.log().contains("journal loaded"), "{}", p.log());
+    drop(p);
+
+    // Restart of the secondary with the primary gone: the stored copy.
+    drop(s);
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert_eq!(serial(s.addr), Some(2), "{}", s.log());
+    let r = parse(&udp(s.addr, &query(10, "www.r.test.", t::A, None)).unwrap());
+    assert_eq!(r.answer[0].rdata, [192, 0, 2, 2]);
+    drop(s);
+
+    // No server: a clear error.
+    let (ok, _, err) = ctl(&sconf, &["status"]);
+    assert!(!ok && err.contains("no server is running"), "{err}");
+}
+
+/// The primary's old address (from the secondary's configuration).
+fn p_addr_string(_s: &Server, sconf: &str) -> String {
+    let text = std::fs::read_to_string(sconf).unwrap();
+    let a = text.split("primaries = [\"").nth(1).unwrap().split(' ').next().unwrap();
+    a.to_string()
+}
+
+/// A zone version: (owner, type, RDATA) records, the SOA first.
+type Zone = std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, u16, Vec<u8>)>>>;
+
+/// A minimal primary for r.test.: SOA over UDP, AXFR over TCP, serving
+/// whatever version `zone` holds (records as (owner, type, rdata)).
+struct FakePrimary {
+    addr: SocketAddr,
+    zone: Zone,
+}
+
+fn soa_rdata(serial: u32) -> Vec<u8> {
+    let mut rd = b"\x03ns1\x01r\x04test\x00\x0ahostmaster\x01r\x04test\x00".to_vec();
+    for x in [serial, 3600, 600, 86400, 60] {
+        rd.extend_from_slice(&x.to_be_bytes());
+    }
+    rd
+}
+
+fn reply(q: &[u8], records: &[(Vec<u8>, u16, Vec<u8>)]) -> Vec<u8> {
+    // Header: the query's ID, QR|AA, one question, the answer records.
+    let qend = 12 + levee_wire::name::wire_len(&q[12..]).unwrap() + 4;
+    let mut m = q[..2].to_vec();
+    m.extend_from_slice(&[0x84, 0, 0, 1]);
+    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m.extend_from_slice(&q[12..qend]);
+    for (owner, rtype, rd) in records {
+        m.extend_from_slice(owner);
+        m.extend_from_slice(&rtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1, 0, 0, 1, 44]);
+        m.extend_from_slice(&(rd.len() as u16).to_be_bytes());
+        m.extend_from_slice(rd);
+    }
+    m
+}
+
+impl FakePrimary {
+    fn start() -> FakePrimary {
+        use std::io::{Read, Write};
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let udp = std::net::UdpSocket::bind(addr).unwrap();
+        let zone: Zone = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let z = std::sync::Arc::clone(&zone);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = udp.recv_from(&mut buf) {
+                let soa = z.lock().unwrap()[0].clone();
+                let _ = udp.send_to(&reply(&buf[..n], &[soa]), from);
+            }
+        });
+        let z = std::sync::Arc::clone(&zone);
+        std::thread::spawn(move || {
+            for s in tcp.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut len = [0u8; 2];
+                if s.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+                if s.read_exact(&mut q).is_err() {
+                    continue;
+                }
+                let mut recs = z.lock().unwrap().clone();
+                recs.push(recs[0].clone());
+                let m = reply(&q, &recs);
+                let _ = s.write_all(&(m.len() as u16).to_be_bytes());
+                let _ = s.write_all(&m);
+            }
+        });
+        FakePrimary { addr, zone }
+    }
+
+    fn set(&self, serial: u32, extra: &[(&[u8], u16, &[u8])]) {
+        let apex = b"\x01r\x04test\x00".to_vec();
+        let mut v = vec![
+            (apex.clone(), t::SOA, soa_rdata(serial)),
+            (apex, t::NS, b"\x03ns1\x01r\x04test\x00".to_vec()),
+            (b"\x03ns1\x01r\x04test\x00".to_vec(), t::A, vec![127, 0, 0, 1]),
+        ];
+        v.extend(extra.iter().map(|(o, ty, rd)| (o.to_vec(), *ty, rd.to_vec())));
+        *self.zone.lock().unwrap() = v;
+    }
+}
+
+#[test]
+fn broken_received_zone_keeps_the_old_one() {
+    let fake = FakePrimary::start();
+    fake.set(1, &[(b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 1])]);
+    let sd = TempDir::new("repl-broken");
+    let sconf = conf(&sd, &format!("primaries = [\"{}\"]", fake.addr));
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(wait_serial(s.addr, 1), "{}", s.log());
+    // Version 2: a CNAME beside other data at www (rejected by the checks).
+    fake.set(
+        2,
+        &[
+            (b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 2]),
+            (b"\x03www\x01r\x04test\x00", t::CNAME, b"\x03ns1\x01r\x04test\x00"),
+        ],
+    );
+    let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok, "{out}{err}");
+    assert!(s.wait_log("received zone rejected", Duration::from_secs(10)), "{}", s.log());
+    assert_eq!(serial(s.addr), Some(1));
+    let r = parse(&udp(s.addr, &query(11, "www.r.test.", t::A, None)).unwrap());
+    assert_eq!(r.answer[0].rdata, [192, 0, 2, 1]);
+    // A good version 3 is taken.
+    fake.set(3, &[(b"\x03www\x01r\x04test\x00", t::A, &[192, 0, 2, 3])]);
+    let (ok, _, _) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok);
+    assert!(wait_serial(s.addr, 3), "{}", s.log());
+}
