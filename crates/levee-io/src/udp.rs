@@ -60,7 +60,7 @@ pub trait UdpHandler: Send {
 }
 
 /// Creates one UDP socket bound to `addr` with `SO_REUSEPORT`, packet-info
-/// reporting, and a receive timeout.
+/// reporting on wildcard addresses, and a receive timeout.
 pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
     let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
@@ -69,14 +69,19 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<Socket> {
     if addr.is_ipv6() {
         s.set_only_v6(true)?;
     }
-    // Ask for the destination address of each datagram.
+    // On a wildcard address, ask for the destination address of each
+    // datagram so the reply leaves from it. A socket bound to one address
+    // replies from that address anyway, and skipping the control message
+    // saves the kernel work on every datagram.
     let fd = s.as_raw_fd();
-    let (level, opt) = if addr.is_ipv4() {
-        (libc::IPPROTO_IP, libc::IP_PKTINFO)
-    } else {
-        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
-    };
-    set_int(fd, level, opt, 1)?;
+    if addr.ip().is_unspecified() {
+        let (level, opt) = if addr.is_ipv4() {
+            (libc::IPPROTO_IP, libc::IP_PKTINFO)
+        } else {
+            (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+        };
+        set_int(fd, level, opt, 1)?;
+    }
     // Kernel drops are read with SO_MEMINFO after full batches
     // (`socket_drops`), not with SO_RXQ_OVFL: that option makes the kernel
     // build a control message for every datagram (about 5 % of the CPU a
