@@ -121,9 +121,9 @@ impl UdpHandler for UdpWorker {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
         // A cache hit gives the same bytes and Meta as respond() would, so
-        // the policy stage below treats hits and misses alike.
-        // The policy stage sees a hit's Meta before its bytes are copied,
-        // so a rate-limited or shed response costs a lookup, not a copy.
+        // the policy stage treats hits and misses alike; it sees a hit's
+        // Meta before the bytes are copied, so a rate-limited or shed
+        // response costs a lookup, not a copy.
         let mut verdict = Verdict::Send;
         let (policy, counters, client) = (&mut self.policy, &self.counters, req.client);
         let key = match self.cache.lookup_if(zones, &self.cfg, query, out, |m| {
