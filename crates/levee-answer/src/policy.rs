@@ -141,16 +141,6 @@ pub fn bump(c: &AtomicU64, n: u64) {
     c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-fn kind_index(k: Kind) -> usize {
-    match k {
-        Kind::Answer => 0,
-        Kind::NoData => 1,
-        Kind::NxDomain => 2,
-        Kind::Referral => 3,
-        Kind::Error => 4,
-    }
-}
-
 fn class(k: Kind) -> Class {
     match k {
         Kind::Answer => Class::Answer,
@@ -215,7 +205,7 @@ impl WorkerPolicy {
     /// Decides the fate of a UDP response described by `meta` for `client`.
     pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
-        bump(&st.kinds[kind_index(meta.kind)], 1);
+        bump(&st.kinds[meta.kind.index()], 1);
         bump(&st.rcodes[(meta.rcode & 0xF) as usize], 1);
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;

@@ -88,6 +88,15 @@ pub enum Kind {
     Error,
 }
 
+impl Kind {
+    /// The kind's place in per-kind counter arrays (declaration order:
+    /// answer, NODATA, NXDOMAIN, referral, error).
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// What the query proved about its source address (RFC 7873).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Proof {

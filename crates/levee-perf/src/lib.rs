@@ -32,6 +32,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use levee_wire::header::rcode::NAMES as RCODES;
+
 pub use gen::{Live, ThreadPlan, ThreadStats};
 pub use hist::Histogram;
 pub use queries::{QuerySet, QueryStyle};
@@ -133,25 +135,6 @@ pub struct Report {
     /// Threads used.
     pub threads: usize,
 }
-
-const RCODES: [&str; 16] = [
-    "NOERROR",
-    "FORMERR",
-    "SERVFAIL",
-    "NXDOMAIN",
-    "NOTIMP",
-    "REFUSED",
-    "YXDOMAIN",
-    "YXRRSET",
-    "NXRRSET",
-    "NOTAUTH",
-    "NOTZONE",
-    "DSOTYPENI",
-    "RCODE12",
-    "RCODE13",
-    "RCODE14",
-    "RCODE15",
-];
 
 impl Report {
     /// Queries sent per second of sending time.

@@ -26,6 +26,26 @@ pub mod rcode {
     pub const NOTAUTH: u16 = 9;
     pub const BADVERS: u16 = 16;
     pub const BADCOOKIE: u16 = 23;
+    /// Mnemonics of the 4-bit header rcodes (RFC 6895 registry; 12-15
+    /// unassigned), for reports and metrics labels.
+    pub const NAMES: [&str; 16] = [
+        "NOERROR",
+        "FORMERR",
+        "SERVFAIL",
+        "NXDOMAIN",
+        "NOTIMP",
+        "REFUSED",
+        "YXDOMAIN",
+        "YXRRSET",
+        "NXRRSET",
+        "NOTAUTH",
+        "NOTZONE",
+        "DSOTYPENI",
+        "RCODE12",
+        "RCODE13",
+        "RCODE14",
+        "RCODE15",
+    ];
 }
 
 /// Opcodes.

@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use levee_answer::policy::bump;
 use levee_answer::{Kind, Meta, NO_ZONE};
 
 /// Zones with their own counters; ids from `ZONE_SLOTS - 1` on share the
@@ -84,23 +85,6 @@ fn qtype_index(t: u16) -> usize {
         255 => 20,
         _ => QTYPES.len(),
     }
-}
-
-#[inline]
-fn kind_index(k: Kind) -> usize {
-    match k {
-        Kind::Answer => 0,
-        Kind::NoData => 1,
-        Kind::NxDomain => 2,
-        Kind::Referral => 3,
-        Kind::Error => 4,
-    }
-}
-
-/// Single-writer increment: a plain load and store.
-#[inline]
-fn bump(c: &AtomicU64, n: u64) {
-    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
 #[inline]
@@ -245,7 +229,7 @@ impl Counters {
     /// Counts one response written for a query from `client` (writer only).
     #[inline]
     pub fn count(&self, meta: &Meta, client: IpAddr) {
-        bump(&self.kinds[kind_index(meta.kind)], 1);
+        bump(&self.kinds[meta.kind.index()], 1);
         bump(&self.rcodes[(meta.rcode & 0xF) as usize], 1);
         bump(&self.qtypes[qtype_index(meta.qtype)], 1);
         if meta.zone != NO_ZONE {

@@ -6,27 +6,10 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+use levee_wire::header::rcode::NAMES as RCODES;
+
 use crate::control::{self, zone_ids, Ops};
 use crate::counters::{self, KINDS, QTYPES};
-
-const RCODES: [&str; 16] = [
-    "NOERROR",
-    "FORMERR",
-    "SERVFAIL",
-    "NXDOMAIN",
-    "NOTIMP",
-    "REFUSED",
-    "YXDOMAIN",
-    "YXRRSET",
-    "NXRRSET",
-    "NOTAUTH",
-    "NOTZONE",
-    "DSOTYPENI",
-    "RCODE12",
-    "RCODE13",
-    "RCODE14",
-    "RCODE15",
-];
 
 /// Escapes a label value (backslash, double quote, newline).
 pub fn escape(v: &str) -> String {
