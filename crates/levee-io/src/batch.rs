@@ -71,15 +71,7 @@ impl BatchSender {
             let m = m.as_ref();
             // The kernel only reads through iov_base for a send.
             self.iov[i] = libc::iovec { iov_base: m.as_ptr() as *mut libc::c_void, iov_len: m.len() };
-            let h = &mut self.hdr[i];
-            h.msg_hdr.msg_name = std::ptr::null_mut();
-            h.msg_hdr.msg_namelen = 0;
-            h.msg_hdr.msg_iov = &mut self.iov[i];
-            h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
-            h.msg_hdr.msg_flags = 0;
-            h.msg_len = 0;
+            arm(&mut self.hdr[i], &mut self.iov[i]);
         }
         // SAFETY: headers [0, n) point at iovecs in `self.iov`, which point
         // at the caller's datagrams, all alive for this call; the socket fd
@@ -134,15 +126,7 @@ impl BatchReceiver {
     pub fn recv(&mut self, sock: &UdpSocket) -> io::Result<usize> {
         let batch = self.hdr.len();
         for i in 0..batch {
-            let h = &mut self.hdr[i];
-            h.msg_hdr.msg_name = std::ptr::null_mut();
-            h.msg_hdr.msg_namelen = 0;
-            h.msg_hdr.msg_iov = &mut self.iov[i];
-            h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
-            h.msg_hdr.msg_flags = 0;
-            h.msg_len = 0;
+            arm(&mut self.hdr[i], &mut self.iov[i]);
         }
         // SAFETY: `batch` initialised headers point at iovecs covering
         // disjoint `size`-octet slices of `self.bufs`; the fd is valid while
@@ -190,6 +174,19 @@ pub fn poll_readable(socks: &[UdpSocket], timeout_ms: i32) -> io::Result<bool> {
         return if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) };
     }
     Ok(r > 0)
+}
+
+/// Points `h` at the one buffer `iov` (no address, no control message),
+/// for a connected socket's sendmmsg/recvmmsg.
+fn arm(h: &mut libc::mmsghdr, iov: &mut libc::iovec) {
+    h.msg_hdr.msg_name = std::ptr::null_mut();
+    h.msg_hdr.msg_namelen = 0;
+    h.msg_hdr.msg_iov = iov;
+    h.msg_hdr.msg_iovlen = 1;
+    h.msg_hdr.msg_control = std::ptr::null_mut();
+    h.msg_hdr.msg_controllen = 0;
+    h.msg_hdr.msg_flags = 0;
+    h.msg_len = 0;
 }
 
 #[cfg(test)]
