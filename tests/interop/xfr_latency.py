@@ -13,6 +13,12 @@ first transfer, dnsperf sends example.com queries at a fixed rate for
 --seconds while idle, then again while `levee ctl retransfer tld.` runs a
 full AXFR (transfer, build, swap). Reported: dnsperf's average latency and
 the transfer's duration from the log.
+
+With --control the same windows are also measured while kdig, not levee,
+pulls the same AXFR from the primary (kdig and the primary at SCHED_IDLE):
+what a bulk loopback TCP transfer costs the other queries on this machine
+by itself (softirq work is not subject to priorities), for comparison with
+what levee's transfer in, build and swap add.
 """
 
 import argparse
@@ -46,6 +52,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--control", action="store_true", help="also measure during a kdig AXFR (see above)")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="levee-xfrlat.")
     tld = os.path.join(a.bench, "zonesets/tld1m/tld.zone")
@@ -68,6 +75,8 @@ def main():
     try:
         t0 = time.monotonic()
         while "ready" not in open(os.path.join(d, "p.log")).read():
+            if "not served" in open(os.path.join(d, "p.log")).read():
+                sys.exit(f"the primary could not load {tld} (see {d}/p.log)")
             if time.monotonic() - t0 > 120:
                 sys.exit("primary did not start")
             time.sleep(0.5)
@@ -94,19 +103,29 @@ def main():
                 time.sleep(0.1)
             durations.append(round(time.monotonic() - t1, 1))
             time.sleep(8)  # the zone file is written after the swap
+        control = []
+        for _ in range(a.trials if a.control else 0):
+            kd = subprocess.Popen(f"chrt --idle 0 kdig -p 5760 @127.0.0.1 tld. AXFR +tcp > /dev/null", shell=True)
+            control.append(dnsperf(5761, queries, a.seconds, a.rate))
+            kd.wait()
+            time.sleep(2)
         print(f"first transfer (AXFR of tld., 3.25M records, start to served): {first:.1f} s")
         print(f"retransfers (ctl to served, upper bound): {durations} s; dnsperf window {a.seconds} s at {a.rate} q/s")
-        for name, runs in (("idle", idle), ("during", busy)):
+        for name, runs in (("idle", idle), ("during", busy), ("control", control)):
             for r in runs:
                 print(f"{name:7} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  p99.9 {r['p999_ms']:.2f} ms  "
                       f"avg {r['avg_ms']:.3f} ms  max {r['max_ms']:.2f} ms  lost {r['lost']}  qps {r['qps']:.0f}")
         ia = sum(r["avg_ms"] for r in idle) / len(idle)
         ba = sum(r["avg_ms"] for r in busy) / len(busy)
         print(f"average latency: idle {ia:.3f} ms, during transfer {ba:.3f} ms, ratio {ba / ia:.2f}")
-        for k in ("p50_ms", "p99_ms"):
-            i = sorted(r[k] for r in idle)[len(idle) // 2]
-            b = sorted(r[k] for r in busy)[len(busy) // 2]
-            print(f"median over runs of {k[:-3]}: idle {i:.3f} ms, during {b:.3f} ms, ratio {b / i:.2f}")
+        if control:
+            ca = sum(r["avg_ms"] for r in control) / len(control)
+            print(f"average latency during the kdig control transfer {ca:.3f} ms, ratio {ca / ia:.2f}")
+        for k in ("p50_ms", "p99_ms", "p999_ms"):
+            med = lambda runs: sorted(r[k] for r in runs)[len(runs) // 2]
+            i, b = med(idle), med(busy)
+            extra = f"; control {med(control):.3f} ms, ratio {med(control) / i:.2f}" if control else ""
+            print(f"median over runs of {k[:-3]}: idle {i:.3f} ms, during {b:.3f} ms, ratio {b / i:.2f}{extra}")
         print(f"logs: {d}")
     finally:
         for x in (s, p):

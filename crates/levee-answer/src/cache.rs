@@ -147,6 +147,16 @@ impl<M: Copy> ResponseCache<M> {
         }
     }
 
+    /// Lets go of the snapshot the entries came from if `zones` replaced
+    /// it (an idle worker calls this, so it does not keep a replaced zone
+    /// set alive until its next query).
+    pub fn release_stale(&mut self, zones: &Arc<ZoneSet>) {
+        if self.zones.as_ref().is_some_and(|z| !Arc::ptr_eq(z, zones)) {
+            self.clear();
+            self.zones = None;
+        }
+    }
+
     /// Looks `query` up for a UDP answer from `zones` under `cfg`. On a
     /// hit the response is written to `out` (which must hold it).
     pub fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], out: &mut [u8]) -> Lookup<M> {

@@ -57,6 +57,10 @@ pub trait UdpHandler: Send {
     fn batch(&mut self, _info: BatchInfo) {}
     /// Answers `query` from `client` into `out`; `Some(n)` sends `n` octets.
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize>;
+    /// Called when a receive times out (no datagram for the socket's
+    /// timeout): the place to let go of state a busy worker would drop on
+    /// its next query, such as a replaced zone snapshot.
+    fn idle(&mut self) {}
 }
 
 /// Creates one UDP socket bound to `addr` with `SO_REUSEPORT`, packet-info
@@ -195,6 +199,7 @@ pub fn run_worker<H: UdpHandler>(socket: Socket, mut handler: H, tx_size: usize,
             libc::recvmmsg(fd, b.rx_hdr.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
         };
         if n <= 0 {
+            handler.idle();
             continue; // timeout, EINTR or a transient error: check the stop flag again
         }
         // The drop counter is cumulative; the batch's last datagram

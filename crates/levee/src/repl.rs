@@ -387,16 +387,34 @@ impl Notifies {
     }
 }
 
-/// Drops a replaced zone set on a low-priority thread, a little after the
-/// swap: otherwise the last query thread to let go of it frees a large
-/// zone in the middle of answering (a 100 ms stall for 1M delegations).
-pub fn retire<T: Send + 'static>(old: T) {
+/// Frees a replaced zone set (or record list) on a background thread.
+///
+/// Whoever drops the last reference to a large zone pays for freeing it:
+/// about 100 ms of CPU for 1M delegations. The query threads must never be
+/// that one, so the retiring thread keeps its reference until it is the
+/// only one left: a busy worker lets go of the old set on its next query,
+/// an idle one when its receive times out (`UdpHandler::idle`), the TCP
+/// thread when its request is answered. Only then is the value dropped,
+/// here, at the lowest priority (nice 19, not `SCHED_IDLE`: under a flood
+/// that keeps every core busy the old zone must still be freed).
+pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
     let _ = std::thread::Builder::new().name("levee-retire".into()).spawn(move || {
         let _ = levee_io::prio::lower_current_thread(19);
-        // The workers load the new set on their next query; then ours is
-        // the last reference.
-        std::thread::sleep(Duration::from_secs(2));
-        drop(old);
+        let mut old = old;
+        let mut wait = Duration::from_millis(50);
+        loop {
+            match Arc::try_unwrap(old) {
+                Ok(last) => {
+                    drop(last);
+                    return;
+                }
+                Err(still_shared) => {
+                    old = still_shared;
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
     });
 }
 
@@ -949,5 +967,41 @@ impl Repl {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod retire_tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// Records the name of the thread that dropped it.
+    struct Big(Arc<Mutex<Option<String>>>);
+
+    impl Drop for Big {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = std::thread::current().name().map(String::from);
+        }
+    }
+
+    /// A worker that holds the old value for longer than any fixed delay
+    /// still does not free it: the retiring thread waits for the last
+    /// reference and frees it itself.
+    #[test]
+    fn the_retiring_thread_frees_even_after_a_slow_worker() {
+        let who = Arc::new(Mutex::new(None));
+        let old = Arc::new(Big(Arc::clone(&who)));
+        let worker_copy = Arc::clone(&old);
+        super::retire(old);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(who.lock().unwrap().is_none(), "not freed while a worker holds it");
+        drop(worker_copy); // the "worker" lets go: not the last reference
+        for _ in 0..100 {
+            if who.lock().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(who.lock().unwrap().as_deref(), Some("levee-retire"));
     }
 }

@@ -117,6 +117,14 @@ impl UdpHandler for UdpWorker {
         self.counters.received(info.received as u64, self.now as u64);
     }
 
+    fn idle(&mut self) {
+        // A replaced zone set stays alive while a worker holds it; the
+        // retiring thread frees it once it holds the last reference
+        // (`repl::retire`), so an idle worker lets go here.
+        let zones = self.zones.load();
+        self.cache.release_stale(zones);
+    }
+
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
         let zones = self.zones.load();
         let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };

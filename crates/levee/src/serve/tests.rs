@@ -153,3 +153,24 @@ fn the_counter_counts() {
     assert_eq!(allocations() - before, 1);
     drop(v);
 }
+
+/// An idle worker lets go of a replaced zone set (its snapshot cache and
+/// its response cache), so the retiring thread, not a query, frees it.
+#[test]
+fn an_idle_worker_lets_go_of_a_replaced_set() {
+    let cfg = Arc::new(answer_config(&levee_config::Config::default()));
+    let shared: Shared = Arc::new(ArcSwap::from_pointee(zones("public")));
+    let mut w = worker(&shared, &cfg);
+    let mut out = vec![0u8; 65535];
+    let q = queries("public").into_iter().next().unwrap();
+    let client: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+    w.handle(&q, client, &mut out);
+    let old = shared.load_full();
+    assert!(Arc::strong_count(&old) > 2, "the worker holds the set it answered from");
+    shared.store(Arc::new(zones("public")));
+    let before = Arc::strong_count(&old);
+    w.idle();
+    // Ours and the worker's snapshot cache and response cache: the last two go.
+    assert_eq!(Arc::strong_count(&old), before - 2, "idle() released both references");
+    assert_eq!(Arc::strong_count(&old), 1);
+}
