@@ -7,12 +7,15 @@
 //! * `status`: the server's version, zone count, uptime;
 //! * `zone-status [ZONE]`: serial, role, last transfer, next refresh,
 //!   expiry (wall-clock seconds) of each zone;
-//! * `reload [ZONE]`: reloads the zone files (all of them; like SIGHUP);
+//! * `reload [ZONE]`: reads the zone files again (all of them, like
+//!   SIGHUP, or only ZONE's) and answers when the new set is served; a
+//!   zone that fails to load keeps its served version and the answer is
+//!   an error naming it (details, with FILE:LINE, in the log);
 //! * `refresh ZONE`: checks the primaries now (SOA, then IXFR/AXFR);
-//! * `retransfer ZONE`: a full transfer now (AXFR).
+//! * `retransfer ZONE`: a full transfer now (AXFR);
+//! * `stats`: the counters as JSON (the management API's `/api/stats`).
 //!
-//! A later issue adds statistics; keep one request and one response per
-//! connection.
+//! One request and one response per connection.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -27,8 +30,8 @@ use tokio::net::UnixListener;
 
 use crate::repl::Repl;
 
-/// The reload action (set by `serve`).
-pub static RELOAD: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
+/// The daemon's operations (reload, statistics; set by `serve`).
+pub static OPS: OnceLock<Arc<crate::control::Ops>> = OnceLock::new();
 static STARTED: OnceLock<Instant> = OnceLock::new();
 static BOUND: OnceLock<PathBuf> = OnceLock::new();
 
@@ -72,7 +75,12 @@ pub async fn serve(path: PathBuf, r: Arc<Repl>) {
             if !matches!(read, Ok(Ok(n)) if n > 0 && line.len() < 1024) {
                 return;
             }
-            let reply = command(&r, line.trim());
+            let line = line.trim();
+            let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["reload"] => reload(None).await,
+                ["reload", zone] => reload(Some(zone.to_string())).await,
+                _ => command(&r, line),
+            };
             let _ = wr.write_all(reply.as_bytes()).await;
         });
     }
@@ -100,12 +108,9 @@ fn command(r: &Repl, line: &str) -> String {
             }
             format!("ok\n{}\n", lines.join("\n"))
         }
-        ("reload", _) => match RELOAD.get() {
-            Some(f) => {
-                f();
-                "ok\nreload started (all zone files)\n".into()
-            }
-            None => "error: reload not available\n".into(),
+        ("stats", None) => match OPS.get() {
+            Some(ops) => format!("ok\n{}\n", serde_json::to_string_pretty(&ops.stats()).unwrap_or_default()),
+            None => "error: statistics not available\n".into(),
         },
         ("refresh" | "retransfer", Some(a)) => match r.refresh(a.as_slice(), cmd == "retransfer") {
             Ok(()) => format!("ok\n{cmd} of {} scheduled\n", name::to_text(a)),
@@ -113,8 +118,27 @@ fn command(r: &Repl, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE)\n".into()
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats)\n".into()
         }
+    }
+}
+
+/// `reload [ZONE]`, run on a blocking thread; answers once the new set is
+/// published.
+async fn reload(zone: Option<String>) -> String {
+    let Some(ops) = OPS.get().cloned() else { return "error: reload not available\n".into() };
+    let what = zone.clone().unwrap_or_else(|| "all zones".into());
+    let done = tokio::task::spawn_blocking(move || crate::control::reload(&ops, zone.as_deref())).await;
+    match done {
+        Ok(Ok(v)) if v["failed"] == 0 => {
+            format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])
+        }
+        Ok(Ok(v)) => format!(
+            "error: {} zone(s) of {what} failed to load and keep their served version (see the log for FILE:LINE)\n",
+            v["failed"]
+        ),
+        Ok(Err(e)) => format!("error: {e}\n"),
+        Err(_) => "error: the reload did not finish\n".into(),
     }
 }
 
@@ -127,7 +151,9 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    // A reload answers when the zones are loaded: minutes for the largest.
+    let wait = if words.first().is_some_and(|w| w == "reload") { 600 } else { 10 };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(wait)));
     if let Err(e) = writeln!(s, "{}", words.join(" ")) {
         eprintln!("levee ctl: {e}");
         return ExitCode::from(1);

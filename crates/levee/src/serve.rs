@@ -398,13 +398,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     // Replication tasks and the control socket (repl.rs, ctl.rs).
     let _ = crate::repl::RUNTIME.set(rt.handle().clone());
     let _ = crate::ctl::CONFIGURED.set(cfg.control_socket.clone());
-    {
-        let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
-        let _ = crate::ctl::RELOAD.set(Box::new(move || {
-            let (cfg, shared) = (cfg.clone(), Arc::clone(&shared));
-            std::thread::spawn(move || reload(&cfg, builtin, &shared));
-        }));
-    }
+    let _ = crate::ctl::OPS.set(Arc::clone(&ops));
     crate::repl::start(&rt, Arc::clone(&shared), prepared);
     // Signal handlers before "ready": a supervisor may reload or stop the
     // server as soon as it is told so.

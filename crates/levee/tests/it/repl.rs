@@ -136,6 +136,37 @@ fn primary_and_secondary() {
     assert!(!ok && err.contains("no server is running"), "{err}");
 }
 
+/// `levee ctl reload ZONE` reads that zone's file again and answers once
+/// the new version is served; a broken file is an error and the served
+/// version stays; `levee ctl stats` prints the counters.
+#[test]
+fn ctl_reload_one_zone_and_stats() {
+    let d = TempDir::new("ctl-reload");
+    std::fs::write(d.path().join("r.test.zone"), zone(1)).unwrap();
+    let c = conf(&d, "file = \"r.test.zone\"");
+    let s = Server::start(&["-c", &c, "--listen", "127.0.0.1:0"]);
+    assert_eq!(serial(s.addr), Some(1));
+    std::fs::write(d.path().join("r.test.zone"), zone(2)).unwrap();
+    let (ok, out, err) = ctl(&c, &["reload", "r.test."]);
+    assert!(ok && out.contains("reloaded r.test."), "{out}{err}");
+    // Answered when published: no waiting for the new serial.
+    assert_eq!(serial(s.addr), Some(2), "{}", s.log());
+    assert!(s.log().contains("zone reload done"), "{}", s.log());
+
+    std::fs::write(d.path().join("r.test.zone"), zone(3).replace("192.0.2.3", "192.0.2.999")).unwrap();
+    let (ok, _, err) = ctl(&c, &["reload", "r.test."]);
+    assert!(!ok && err.contains("failed to load and keep their served version"), "{err}");
+    assert_eq!(serial(s.addr), Some(2), "the old version keeps serving");
+    assert!(s.log().contains("r.test.zone:5"), "FILE:LINE in the log: {}", s.log());
+
+    let (ok, _, err) = ctl(&c, &["reload", "nosuch.test."]);
+    assert!(!ok && err.contains("not configured"), "{err}");
+    let (ok, out, err) = ctl(&c, &["stats"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["queries"]["udp"].as_u64().unwrap() >= 3, "{out}");
+}
+
 /// The primary's old address (from the secondary's configuration).
 fn p_addr_string(_s: &Server, sconf: &str) -> String {
     let text = std::fs::read_to_string(sconf).unwrap();
