@@ -72,6 +72,9 @@ pub(crate) struct Answerer<'z, 'w> {
     anchor: NodeId,
     /// Stop at NXDOMAIN without the SOA and proofs ([`crate::respond::Hints`]).
     pub(crate) shed_negative: bool,
+    /// Copy the zone's pre-rendered SOA into negative answers when it
+    /// gives the writer's octets ([`crate::respond::Hints`]).
+    pub(crate) prerendered: bool,
 }
 
 /// The result of answering, for the finish stage and the policy stage.
@@ -112,6 +115,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
             nwild: 0,
             anchor: NONE,
             shed_negative: false,
+            prerendered: true,
         }
     }
 
@@ -529,6 +533,23 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let zone = self.zone;
         let soa = zone.soa();
+        // The common case: the SOA right after the question, and nothing
+        // after it but OPT (no DNSSEC material to add): copy the record
+        // rendered at load (levee_zone::negative), with its pointers moved
+        // to the apex inside this query's name.
+        if self.prerendered
+            && self.w.len() == self.start_len()
+            && (!self.dnssec || (zone.rrset(soa).sigs == NONE && zone.nsec3param().is_none() && !zone.has_nsec()))
+        {
+            if let Some(neg) = zone.negative_soa() {
+                let qname = self.qname.as_slice();
+                if neg.fits(qname) {
+                    let r = neg.write(&mut self.w, qname);
+                    self.ok(r);
+                    return;
+                }
+            }
+        }
         let rd = zone.first_rdata(soa);
         let min = if rd.len() >= 4 {
             u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]])
@@ -538,6 +559,12 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let ttl = zone.rrset(soa).ttl.min(min);
         let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
         self.ok(r);
+    }
+
+    /// The length of the message when the answerer started (header and
+    /// question).
+    fn start_len(&self) -> usize {
+        self.start.len()
     }
 
     fn proof_seen(&mut self, rs: RRsetId) -> bool {

@@ -163,6 +163,10 @@ pub struct Hints {
     /// bytes are then incomplete; only the [`Meta`] is meaningful, and
     /// nothing may cache them.
     pub shed_negative: bool,
+    /// Write the SOA of NXDOMAIN and NODATA answers with the writer even
+    /// where the zone's pre-rendered copy gives the same octets (the
+    /// tests compare the two).
+    pub no_prerendered: bool,
 }
 
 /// [`respond`] with [`Hints`] from the driver.
@@ -324,6 +328,7 @@ impl<'a> Responder<'a> {
         }
         let mut a = Answerer::new(w, &entry.zone, q);
         a.shed_negative = self.hints.shed_negative;
+        a.prerendered = !self.hints.no_prerendered;
         a.run();
         let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);
