@@ -326,11 +326,11 @@ impl<'a> Responder<'a> {
         if w.start(q.header.id, flags, self.question()).is_err() {
             return Outcome::Drop;
         }
-        let mut a = Answerer::new(w, &entry.zone, q);
+        let mut a = Answerer::new(&mut w, &entry.zone, q, &lname);
         a.shed_negative = self.hints.shed_negative;
         a.prerendered = !self.hints.no_prerendered;
         a.run();
-        let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
+        let Parts { rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);
         let meta = match rc {
             rcode::NXDOMAIN => self.meta(Kind::NxDomain, rc, zone_key),

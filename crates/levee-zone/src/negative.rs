@@ -41,9 +41,8 @@ pub struct NegativeSoa {
     records: u16,
     /// Compression targets the writer registers while writing the records.
     targets: usize,
-    /// Suffixes of MNAME and RNAME below the apex, each a lowercase wire
-    /// name, concatenated.
-    below_apex: Vec<u8>,
+    /// Suffixes of MNAME and RNAME below the apex, as lowercase wire names.
+    below_apex: Vec<Vec<u8>>,
     /// Length of the apex name.
     apex_len: usize,
 }
@@ -110,7 +109,7 @@ impl NegativeSoa {
             }
             let labels = name::label_count(&n);
             for extra in 1..=labels.saturating_sub(apex_labels) {
-                below_apex.extend_from_slice(name::strip_labels(&n, labels - apex_labels - extra));
+                below_apex.push(name::strip_labels(&n, labels - apex_labels - extra).to_vec());
             }
         }
         Some(NegativeSoa { bytes, ptrs, records, targets, below_apex, apex_len: apex.len() })
@@ -126,18 +125,12 @@ impl NegativeSoa {
         if qname.len() / 2 + self.targets > COMP_MAX || qname.len() < self.apex_len {
             return false;
         }
-        let mut rest = self.below_apex.as_slice();
-        while !rest.is_empty() {
-            let Ok(l) = name::wire_len(rest) else { return false };
-            let (d, r) = rest.split_at(l);
-            // A byte match that is not at a label boundary only costs the
-            // fast path.
-            if qname.len() >= l && qname[qname.len() - l..].eq_ignore_ascii_case(d) {
-                return false;
-            }
-            rest = r;
-        }
-        true
+        // A byte match that is not at a label boundary only costs the fast
+        // path.
+        !self
+            .below_apex
+            .iter()
+            .any(|d| qname.len() >= d.len() && qname[qname.len() - d.len()..].eq_ignore_ascii_case(d))
     }
 
     /// Writes the record(s) into the authority section of `w`, which holds
