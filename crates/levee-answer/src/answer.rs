@@ -549,7 +549,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
             if let Some(neg) = zone.negative_soa() {
                 let qname = self.qname.as_slice();
                 if neg.fits(qname) {
-                    let r = neg.write(&mut self.w, qname);
+                    let r = neg.write(self.w, qname);
                     self.ok(r);
                     return;
                 }
