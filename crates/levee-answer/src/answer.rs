@@ -187,7 +187,8 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     fn step(&mut self, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
         let zone = self.zone;
-        if let Some(id) = zone.lookup(lname) {
+        let direct = zone.lookup(lname);
+        if let Some(id) = direct {
             if !zone.node(id).has(nf::WALK) {
                 return self.exact(id, cur, lname, is_q);
             }
@@ -200,8 +201,9 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let mut ce = apex;
         for depth in apex_labels + 1..=labels {
-            let nm = name::strip_labels(lname, labels - depth);
-            let Some(id) = zone.lookup(nm) else {
+            // The name itself was looked up above.
+            let found = if depth == labels { direct } else { zone.lookup(name::strip_labels(lname, labels - depth)) };
+            let Some(id) = found else {
                 return self.no_such_name(ce, cur, lname, is_q);
             };
             let n = zone.node(id);

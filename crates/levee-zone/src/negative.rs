@@ -127,10 +127,11 @@ impl NegativeSoa {
         }
         // A byte match that is not at a label boundary only costs the fast
         // path.
-        !self
-            .below_apex
-            .iter()
-            .any(|d| qname.len() >= d.len() && qname[qname.len() - d.len()..].eq_ignore_ascii_case(d))
+        !self.below_apex.iter().any(|d| {
+            let tail = qname.len().wrapping_sub(d.len());
+            // The first octet (a label length) rejects most names at once.
+            qname.len() >= d.len() && qname[tail] == d[0] && qname[tail..].eq_ignore_ascii_case(d)
+        })
     }
 
     /// Writes the record(s) into the authority section of `w`, which holds
