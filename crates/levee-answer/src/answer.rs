@@ -96,6 +96,7 @@ pub(crate) struct Parts {
 
 impl<'z, 'w> Answerer<'z, 'w> {
     /// `lqname` is `q.qname` lowercased.
+    #[inline(always)] // built in the caller's frame, not copied there
     pub(crate) fn new(w: &'z mut Writer<'w>, zone: &'z Zone, q: &'z Query, lqname: &'z NameBuf) -> Self {
         let start = w.mark();
         Answerer {

@@ -157,7 +157,13 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes the section counts into the header and returns the length.
-    pub fn finish(self) -> usize {
+    pub fn finish(mut self) -> usize {
+        self.finish_counts()
+    }
+
+    /// [`finish`](Self::finish) without giving up the writer (a move of
+    /// the writer copies its compression table).
+    pub fn finish_counts(&mut self) -> usize {
         let c = self.counts;
         self.buf[6..8].copy_from_slice(&c[0].to_be_bytes());
         self.buf[8..10].copy_from_slice(&c[1].to_be_bytes());
