@@ -172,7 +172,11 @@ mod tests {
     use super::*;
 
     fn zone(text: &str) -> Zone {
-        let o = name::from_text("example.com.", None).unwrap();
+        zone_at("example.com.", text)
+    }
+
+    fn zone_at(origin: &str, text: &str) -> Zone {
+        let o = name::from_text(origin, None).unwrap();
         crate::load(crate::Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
     }
 
@@ -249,5 +253,55 @@ mod tests {
         let n = z.negative_soa().unwrap();
         let long = format!("{}example.com.", "a.".repeat(100));
         assert!(!n.fits(&name::from_text(&long, None).unwrap()));
+    }
+
+    /// The root zone (the apex is one octet, every name is below it), a
+    /// SOA whose names are the apex itself, and names sharing labels with
+    /// the apex: the copy is the writer's wherever `fits` says so, and
+    /// `fits` says so for the plain random names of a flood.
+    #[test]
+    fn root_zone_and_apex_names() {
+        let cases = [
+            (".", "$TTL 60\n@ SOA a.root-servers.net. nstld.verisign-grs.com. 1 2 3 4 5\n@ NS a.root-servers.net.\na.root-servers.net. A 192.0.2.1\n"),
+            ("example.com.", "$TTL 60\n@ SOA @ @ 1 2 3 4 5\n@ NS @\n@ A 192.0.2.1\n"),
+            ("example.com.", "$TTL 60\n@ SOA ns.example.net. host.example.net. 1 2 3 4 5\n@ NS ns.example.net.\n"),
+            ("a.b.", "$TTL 60\n@ SOA b. a.b.a.b. 1 2 3 4 5\n@ NS ns.other.\n"),
+        ];
+        let names = [
+            "",
+            "nx-q1w2e3.",
+            "a.b.c.",
+            "com.",
+            "example.com.",
+            "x.example.com.",
+            "a.b.",
+            "b.",
+            "net.",
+            "root-servers.net.",
+            "x.a.root-servers.net.",
+            "A.B.A.B.",
+        ];
+        let (mut a, mut b) = ([0u8; 600], [0u8; 600]);
+        for (origin, text) in cases {
+            let z = zone_at(origin, text);
+            let neg = z.negative_soa().expect(origin);
+            let mut fast = 0;
+            for n in names {
+                let qname = format!("{n}{}", if origin == "." { "" } else { origin });
+                let qname = if qname.is_empty() { ".".to_string() } else { qname };
+                let Ok(q) = name::from_text(&qname, None) else { continue };
+                if !name::is_subdomain(&name::to_lowercase(&q), z.apex()) {
+                    continue;
+                }
+                let want = writer_output(&z, &qname, &mut a);
+                if let Some(got) = fast_output(&z, &qname, &mut b) {
+                    assert_eq!(&a[..want], &b[..got], "{origin} {qname}");
+                    fast += 1;
+                }
+            }
+            assert!(fast >= 2, "{origin}: {fast}");
+            let flood = format!("nx-7f3k2p.{}", if origin == "." { "" } else { origin });
+            assert!(neg.fits(&name::from_text(&flood, None).unwrap()), "{origin}");
+        }
     }
 }
