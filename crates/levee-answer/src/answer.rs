@@ -42,17 +42,24 @@ enum Step {
 
 /// Answers one query from one zone.
 pub(crate) struct Answerer<'z, 'w> {
-    w: Writer<'w>,
+    /// Borrowed, not moved: the writer's compression table makes it a few
+    /// hundred octets.
+    w: &'z mut Writer<'w>,
     start: Mark,
     zone: &'z Zone,
-    qname: NameBuf,
+    /// The query name as sent, and lowercased.
+    qname: &'z NameBuf,
+    lqname: &'z NameBuf,
     qtype: u16,
     dnssec: bool,
     rcode: u16,
     tc: bool,
     aa: bool,
     cnames: u8,
-    visited: [NameBuf; MAX_VISITED],
+    /// Lowercased chain targets followed so far (the query name is
+    /// `lqname`). `None` until written: initialising an `Option` array
+    /// writes its tags only, not 256 octets per name.
+    visited: [Option<NameBuf>; MAX_VISITED],
     nvisited: usize,
     dnames: [RRsetId; MAX_VISITED],
     ndnames: usize,
@@ -64,7 +71,7 @@ pub(crate) struct Answerer<'z, 'w> {
     nproofs: usize,
     /// Wildcard expansions whose proofs go into the authority section once
     /// the answer section is complete: (closest encloser, name).
-    wild_proofs: [(NodeId, NameBuf); MAX_VISITED],
+    wild_proofs: [Option<(NodeId, NameBuf)>; MAX_VISITED],
     nwild: usize,
     /// The node the query name itself led to (its own node, the wildcard
     /// that synthesised it, the DNAME above it or the cut of a referral):
@@ -72,11 +79,13 @@ pub(crate) struct Answerer<'z, 'w> {
     anchor: NodeId,
     /// Stop at NXDOMAIN without the SOA and proofs ([`crate::respond::Hints`]).
     pub(crate) shed_negative: bool,
+    /// Copy the zone's pre-rendered SOA into negative answers when it
+    /// gives the writer's octets ([`crate::respond::Hints`]).
+    pub(crate) prerendered: bool,
 }
 
 /// The result of answering, for the finish stage and the policy stage.
-pub(crate) struct Parts<'w> {
-    pub(crate) w: Writer<'w>,
+pub(crate) struct Parts {
     pub(crate) rcode: u16,
     pub(crate) tc: bool,
     pub(crate) aa: bool,
@@ -86,20 +95,23 @@ pub(crate) struct Parts<'w> {
 }
 
 impl<'z, 'w> Answerer<'z, 'w> {
-    pub(crate) fn new(w: Writer<'w>, zone: &'z Zone, q: &Query) -> Self {
+    /// `lqname` is `q.qname` lowercased.
+    #[inline(always)] // built in the caller's frame, not copied there
+    pub(crate) fn new(w: &'z mut Writer<'w>, zone: &'z Zone, q: &'z Query, lqname: &'z NameBuf) -> Self {
         let start = w.mark();
         Answerer {
             w,
             start,
             zone,
-            qname: q.qname,
+            qname: &q.qname,
+            lqname,
             qtype: q.qtype,
             dnssec: q.dnssec_ok(),
             rcode: rcode::NOERROR,
             tc: false,
             aa: true,
             cnames: 0,
-            visited: [NameBuf::root(); MAX_VISITED],
+            visited: [None; MAX_VISITED],
             nvisited: 0,
             dnames: [NONE; MAX_VISITED],
             ndnames: 0,
@@ -108,18 +120,18 @@ impl<'z, 'w> Answerer<'z, 'w> {
             referral: None,
             proofs: [NONE; MAX_PROOFS],
             nproofs: 0,
-            wild_proofs: [(NONE, NameBuf::root()); MAX_VISITED],
+            wild_proofs: [None; MAX_VISITED],
             nwild: 0,
             anchor: NONE,
             shed_negative: false,
+            prerendered: true,
         }
     }
 
     /// The writer, rcode, flags, the mark just after the question and
     /// what the answer was anchored on.
-    pub(crate) fn into_parts(self) -> Parts<'w> {
+    pub(crate) fn into_parts(self) -> Parts {
         Parts {
-            w: self.w,
             rcode: self.rcode,
             tc: self.tc,
             aa: self.aa,
@@ -137,30 +149,28 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     /// Follows the query name to a final answer.
     pub(crate) fn run(&mut self) {
-        let mut cur = self.qname;
-        let mut is_q = true;
-        self.visit(name::to_lowercase(&cur));
-        loop {
-            let lname = name::to_lowercase(&cur);
-            match self.step(&cur, &lname, is_q) {
-                Step::Done => break,
-                Step::Next(target) => {
-                    if self.tc || self.cnames >= MAX_CNAMES {
-                        break;
-                    }
-                    let lt = name::to_lowercase(&target);
-                    if !name::is_subdomain(&lt, self.zone.apex()) || self.visited[..self.nvisited].contains(&lt) {
-                        break;
-                    }
-                    self.visit(lt);
-                    cur = target;
-                    is_q = false;
-                }
+        // The query name is looked up by reference; only chain targets
+        // are copied.
+        let (qname, lqname) = (self.qname, self.lqname);
+        let mut next = self.step(qname, lqname, true);
+        while let Step::Next(target) = next {
+            if self.tc || self.cnames >= MAX_CNAMES {
+                break;
             }
+            let lt = name::to_lowercase(&target);
+            if !name::is_subdomain(&lt, self.zone.apex())
+                || lt == *lqname
+                || self.visited[..self.nvisited].contains(&Some(lt))
+            {
+                break;
+            }
+            self.visit(lt);
+            next = self.step(&target, &lt, false);
         }
         for i in 0..self.nwild {
-            let (ce, lname) = self.wild_proofs[i];
-            self.wildcard_answer_proof_now(ce, &lname);
+            if let Some((ce, lname)) = self.wild_proofs[i] {
+                self.wildcard_answer_proof_now(ce, &lname);
+            }
         }
         if !self.tc {
             self.additional();
@@ -169,7 +179,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     fn visit(&mut self, n: NameBuf) {
         if self.nvisited < MAX_VISITED {
-            self.visited[self.nvisited] = n;
+            self.visited[self.nvisited] = Some(n);
             self.nvisited += 1;
         }
     }
@@ -178,7 +188,8 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     fn step(&mut self, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
         let zone = self.zone;
-        if let Some(id) = zone.lookup(lname) {
+        let direct = zone.lookup(lname);
+        if let Some(id) = direct {
             if !zone.node(id).has(nf::WALK) {
                 return self.exact(id, cur, lname, is_q);
             }
@@ -191,8 +202,9 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let mut ce = apex;
         for depth in apex_labels + 1..=labels {
-            let nm = name::strip_labels(lname, labels - depth);
-            let Some(id) = zone.lookup(nm) else {
+            // The name itself was looked up above.
+            let found = if depth == labels { direct } else { zone.lookup(name::strip_labels(lname, labels - depth)) };
+            let Some(id) = found else {
                 return self.no_such_name(ce, cur, lname, is_q);
             };
             let n = zone.node(id);
@@ -449,7 +461,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
     fn wildcard_answer_proof(&mut self, ce: NodeId, lname: &NameBuf) {
         // Deferred: a wildcard CNAME continues the answer section.
         if self.dnssec && self.nwild < MAX_VISITED {
-            self.wild_proofs[self.nwild] = (ce, *lname);
+            self.wild_proofs[self.nwild] = Some((ce, *lname));
             self.nwild += 1;
         }
     }
@@ -529,6 +541,23 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let zone = self.zone;
         let soa = zone.soa();
+        // The common case: the SOA right after the question, and nothing
+        // after it but OPT (no DNSSEC material to add): copy the record
+        // rendered at load (levee_zone::negative), with its pointers moved
+        // to the apex inside this query's name.
+        if self.prerendered
+            && self.w.len() == self.start_len()
+            && (!self.dnssec || (zone.rrset(soa).sigs == NONE && zone.nsec3param().is_none() && !zone.has_nsec()))
+        {
+            if let Some(neg) = zone.negative_soa() {
+                let qname = self.qname.as_slice();
+                if neg.fits(qname) {
+                    let r = neg.write(self.w, qname);
+                    self.ok(r);
+                    return;
+                }
+            }
+        }
         let rd = zone.first_rdata(soa);
         let min = if rd.len() >= 4 {
             u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]])
@@ -538,6 +567,12 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let ttl = zone.rrset(soa).ttl.min(min);
         let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
         self.ok(r);
+    }
+
+    /// The length of the message when the answerer started (header and
+    /// question).
+    fn start_len(&self) -> usize {
+        self.start.len()
     }
 
     fn proof_seen(&mut self, rs: RRsetId) -> bool {

@@ -239,8 +239,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
         return None;
     }
     let arcount = u16::from_be_bytes([q[10], q[11]]);
-    // Walk the (uncompressed) question name, hashing it lowercased.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    // Walk the (uncompressed) question name, then hash it lowercased.
     let mut pos = HEADER_LEN;
     loop {
         let l = *q.get(pos)? as usize;
@@ -250,13 +249,10 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
         if l > 63 || pos + 1 + l >= q.len() || pos + 1 + l - HEADER_LEN >= 255 {
             return None;
         }
-        h = (h ^ l as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        for &b in &q[pos + 1..pos + 1 + l] {
-            h = (h ^ b.to_ascii_lowercase() as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
         pos += 1 + l;
     }
     pos += 1;
+    let mut h = hash_lowercase(&q[HEADER_LEN..pos]);
     let tc = q.get(pos..pos + 4)?;
     let (qtype, qclass) = (u16::from_be_bytes([tc[0], tc[1]]), u16::from_be_bytes([tc[2], tc[3]]));
     if qclass != c::IN || matches!(qtype, t::AXFR | t::IXFR | t::OPT | t::TSIG) {
@@ -285,6 +281,34 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^= h >> 29;
     Some(Key { hash: h, flags, qlen, edns })
+}
+
+/// A hash of a wire name that ignores ASCII letter case, eight octets at a
+/// time. Label lengths are below 64, so the case folding leaves them alone.
+#[inline]
+fn hash_lowercase(name: &[u8]) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let lower = |w: u64| {
+        // High bit of each octet: set where the octet is 'A'..='Z'.
+        let low7 = w & (ONES * 0x7F);
+        let ge_a = low7 + ONES * (0x80 - b'A' as u64);
+        let gt_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+        let upper = ge_a & !gt_z & !w & (ONES * 0x80);
+        w | (upper >> 2)
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ lower(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h ^ lower(u64::from_le_bytes(b))).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
+    }
+    h
 }
 
 /// True if the response's question is the query's, ignoring letter case
@@ -361,6 +385,22 @@ mod tests {
         assert_ne!(e(1232, 0), e(1232, 0x8000));
         assert_ne!(e(1232, 0), e(1200, 0));
         assert_eq!(e(100, 0), e(512, 0));
+    }
+
+    #[test]
+    fn name_hash_folds_ascii_letters_only() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let lowered: Vec<u8> = all.iter().map(u8::to_ascii_lowercase).collect();
+        for start in 0..all.len() {
+            for len in [1, 7, 8, 9, 16, 23] {
+                let end = (start + len).min(all.len());
+                assert_eq!(hash_lowercase(&all[start..end]), hash_lowercase(&lowered[start..end]));
+            }
+        }
+        // Octets that differ by 0x20 but are not letters stay apart.
+        assert_ne!(hash_lowercase(b"\x01@"), hash_lowercase(b"\x01`"));
+        assert_ne!(hash_lowercase(b"\x01["), hash_lowercase(b"\x01{"));
+        assert_ne!(hash_lowercase(b"\x03www\x00"), hash_lowercase(b"\x03wwx\x00"));
     }
 
     #[test]

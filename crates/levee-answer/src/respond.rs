@@ -163,19 +163,25 @@ pub struct Hints {
     /// bytes are then incomplete; only the [`Meta`] is meaningful, and
     /// nothing may cache them.
     pub shed_negative: bool,
+    /// Write the SOA of NXDOMAIN and NODATA answers with the writer even
+    /// where the zone's pre-rendered copy gives the same octets (the
+    /// tests compare the two).
+    pub no_prerendered: bool,
 }
 
 /// [`respond`] with [`Hints`] from the driver.
 pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8], hints: Hints) -> Outcome {
-    let q = match parse_query(req.msg) {
+    // Borrowed where it was parsed: a Query is a few hundred octets.
+    let parsed = parse_query(req.msg);
+    let q = match &parsed {
         Parsed::Drop => return Outcome::Drop,
         Parsed::Query(q) => q,
     };
-    let mut r = Responder::new(req, &q, cfg);
+    let mut r = Responder::new(req, q, cfg);
     r.hints = hints;
     if q.malformed.is_none() {
         // TSIG (RFC 8945), tsig.rs: verify, answer failures, sign the reply.
-        match crate::tsig::check(req, &q, &cfg.keys) {
+        match crate::tsig::check(req, q, &cfg.keys) {
             crate::tsig::Check::Unsigned => {}
             crate::tsig::Check::Failed(f) => return r.tsig_error(&f, out),
             crate::tsig::Check::Signed(s) => {
@@ -202,7 +208,7 @@ pub fn slip(req: &Request<'_>, cfg: &Config, out: &mut [u8], badcookie: bool) ->
     } else {
         let mut w = Writer::new(out, r.max_size.saturating_sub(r.opt_len));
         w.start(q.header.id, r.base_flags() | flag::TC, r.question()).ok()?;
-        r.finish(w, r.meta(Kind::Answer, rcode::NOERROR, 0))
+        r.finish(&mut w, r.meta(Kind::Answer, rcode::NOERROR, 0))
     };
     match outcome {
         Outcome::Reply(n, _) => Some(n),
@@ -272,7 +278,7 @@ impl<'a> Responder<'a> {
         flag::QR | (h.flags & (0xF << 11)) | (h.flags & (flag::RD | flag::CD))
     }
 
-    fn run(self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
+    fn run(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
         if q.malformed.is_some() {
             return self.error(out, rcode::FORMERR, true);
@@ -322,10 +328,11 @@ impl<'a> Responder<'a> {
         if w.start(q.header.id, flags, self.question()).is_err() {
             return Outcome::Drop;
         }
-        let mut a = Answerer::new(w, &entry.zone, q);
+        let mut a = Answerer::new(&mut w, &entry.zone, q, &lname);
         a.shed_negative = self.hints.shed_negative;
+        a.prerendered = !self.hints.no_prerendered;
         a.run();
-        let Parts { mut w, rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
+        let Parts { rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);
         let meta = match rc {
             rcode::NXDOMAIN => self.meta(Kind::NxDomain, rc, zone_key),
@@ -348,11 +355,11 @@ impl<'a> Responder<'a> {
             f |= flag::TC;
         }
         w.set_flags(f | (rc & 0xF));
-        self.finish(w, meta)
+        self.finish(&mut w, meta)
     }
 
     /// Appends OPT (when the query had one) and returns the reply.
-    pub(crate) fn finish(&self, mut w: Writer<'_>, meta: Meta) -> Outcome {
+    pub(crate) fn finish(&self, w: &mut Writer<'_>, meta: Meta) -> Outcome {
         let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
             let mut opts = [0u8; 128];
@@ -363,7 +370,7 @@ impl<'a> Responder<'a> {
                 return Outcome::Drop;
             }
         }
-        Outcome::Reply(w.finish(), meta)
+        Outcome::Reply(w.finish_counts(), meta)
     }
 
     fn opt_options_len(&self) -> usize {
@@ -420,7 +427,7 @@ impl<'a> Responder<'a> {
         if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
             return Outcome::Drop;
         }
-        self.finish(w, self.meta(Kind::Error, rc, 0))
+        self.finish(&mut w, self.meta(Kind::Error, rc, 0))
     }
 
     /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
@@ -444,7 +451,7 @@ impl<'a> Responder<'a> {
             if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
                 return Outcome::Drop;
             }
-            return self.finish(w, self.meta(Kind::NoData, rcode::NOERROR, 0));
+            return self.finish(&mut w, self.meta(Kind::NoData, rcode::NOERROR, 0));
         }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
@@ -458,7 +465,7 @@ impl<'a> Responder<'a> {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }
-        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, 0))
+        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, 0))
     }
 
     /// AXFR and IXFR. Over UDP, AXFR is not implemented and IXFR gets the
@@ -517,7 +524,7 @@ impl<'a> Responder<'a> {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }
-        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64)))
+        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64)))
     }
 }
 

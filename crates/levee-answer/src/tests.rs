@@ -269,7 +269,7 @@ fn meta_classifies_and_shedding_skips_the_negative_proof() {
         let q = query(name, qtype, 0, Some((1232, 0, true, &[])));
         let req = Request { msg: &q, client: CLIENT.parse().unwrap(), transport: Transport::Udp, now: 1_700_000_000 };
         let mut out = vec![0u8; 4096];
-        match respond_hinted(&req, &z, &c, &mut out, Hints { shed_negative: shed }) {
+        match respond_hinted(&req, &z, &c, &mut out, Hints { shed_negative: shed, ..Hints::default() }) {
             Outcome::Reply(n, meta) => (n, meta),
             _ => panic!("no reply"),
         }

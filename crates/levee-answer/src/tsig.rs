@@ -146,7 +146,7 @@ impl Responder<'_> {
         if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
             return Outcome::Drop;
         }
-        self.finish(w, self.meta(Kind::Answer, rcode::NOERROR, 0))
+        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, 0))
     }
 }
 

@@ -60,6 +60,14 @@ impl NameBuf {
         Ok(n)
     }
 
+    /// Overwrites the name with a wire name the caller has validated
+    /// (labels of at most 63 octets ending in the root, at most 255 octets).
+    pub(crate) fn set_checked(&mut self, name: &[u8]) {
+        debug_assert!(check(name).is_ok());
+        self.buf[..name.len()].copy_from_slice(name);
+        self.len = name.len() as u8;
+    }
+
     /// The wire bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.buf[..self.len as usize]

@@ -102,6 +102,7 @@ impl Query {
 }
 
 /// Parses a query message.
+#[inline] // lets the caller's frame hold the result: no copy of the Query
 pub fn parse_query(msg: &[u8]) -> Parsed {
     let Some(header) = Header::read(msg) else {
         return Parsed::Drop;
@@ -125,9 +126,8 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
     let mut pos = HEADER_LEN;
     match header.qdcount {
         0 => q.malformed = Some(Malformed::NoQuestion),
-        1 => match read_question(msg, pos) {
-            Some((qname, qtype, qclass, end)) => {
-                q.qname = qname;
+        1 => match read_question(msg, pos, &mut q.qname) {
+            Some((qtype, qclass, end)) => {
                 q.qtype = qtype;
                 q.qclass = qclass;
                 q.question_len = end - pos;
@@ -198,8 +198,9 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
     Parsed::Query(q)
 }
 
-/// Reads an uncompressed question name, type and class at `pos`.
-fn read_question(msg: &[u8], pos: usize) -> Option<(NameBuf, u16, u16, usize)> {
+/// Reads an uncompressed question name (into `qname`), type and class at
+/// `pos`.
+fn read_question(msg: &[u8], pos: usize, qname: &mut NameBuf) -> Option<(u16, u16, usize)> {
     let mut p = pos;
     let mut total = 0usize;
     loop {
@@ -220,11 +221,12 @@ fn read_question(msg: &[u8], pos: usize) -> Option<(NameBuf, u16, u16, usize)> {
             return None;
         }
     }
-    let qname = NameBuf::from_wire(&msg[pos..p]).ok()?;
     let fixed = msg.get(p..p + 4)?;
+    // The walk above checked the labels and the length.
+    qname.set_checked(&msg[pos..p]);
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    Some((qname, qtype, qclass, p + 4))
+    Some((qtype, qclass, p + 4))
 }
 
 struct RrHeader {

@@ -19,7 +19,7 @@ use crate::header::{Header, HEADER_LEN};
 use crate::rtype::{self, Field};
 
 /// Most compression targets remembered per message.
-const COMP_MAX: usize = 96;
+pub const COMP_MAX: usize = 96;
 
 /// The write would exceed the message's limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,18 @@ pub struct Mark {
     pos: usize,
     ncomp: usize,
     counts: [u16; 3],
+}
+
+impl Mark {
+    /// The length of the message at the mark.
+    pub fn len(&self) -> usize {
+        self.pos
+    }
+
+    /// True if the message was empty at the mark.
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
 }
 
 /// The response writer.
@@ -145,7 +157,13 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes the section counts into the header and returns the length.
-    pub fn finish(self) -> usize {
+    pub fn finish(mut self) -> usize {
+        self.finish_counts()
+    }
+
+    /// [`finish`](Self::finish) without giving up the writer (a move of
+    /// the writer copies its compression table).
+    pub fn finish_counts(&mut self) -> usize {
         let c = self.counts;
         self.buf[6..8].copy_from_slice(&c[0].to_be_bytes());
         self.buf[8..10].copy_from_slice(&c[1].to_be_bytes());
@@ -383,6 +401,37 @@ impl<'a> Writer<'a> {
     /// Copies raw octets (used for pre-rendered data).
     pub fn raw(&mut self, data: &[u8]) -> Result<(), Full> {
         self.put(data)
+    }
+
+    /// Number of compression targets remembered so far (at most
+    /// [`COMP_MAX`]).
+    pub fn compression_targets(&self) -> usize {
+        self.ncomp
+    }
+
+    /// Appends `records` pre-rendered records in `section`: `data` is
+    /// copied and the compression pointer at each offset of `ptrs` (into
+    /// `data`) is moved `shift` octets further. The compression table is
+    /// not extended, so nothing written afterwards compresses against
+    /// these records (the caller writes only uncompressed records after
+    /// them, such as OPT). All or nothing, like [`rr`](Self::rr).
+    pub fn prerendered(
+        &mut self,
+        section: Section,
+        data: &[u8],
+        ptrs: &[u16],
+        shift: u16,
+        records: u16,
+    ) -> Result<(), Full> {
+        let at = self.pos;
+        self.put(data)?;
+        for &p in ptrs {
+            let i = at + p as usize;
+            let v = u16::from_be_bytes([self.buf[i], self.buf[i + 1]]).wrapping_add(shift);
+            self.buf[i..i + 2].copy_from_slice(&v.to_be_bytes());
+        }
+        self.counts[section as usize] += records;
+        Ok(())
     }
 }
 

@@ -674,7 +674,7 @@ impl ZoneBuilder {
         let serial = soa_serial(soa_rd).unwrap_or(0);
 
         let nsec_nodes = nodes.iter().filter(|n| n.has(nf::NSEC)).count() as u32;
-        let zone = Zone {
+        let mut zone = Zone {
             apex: origin,
             names: zone_names,
             nodes,
@@ -691,7 +691,9 @@ impl ZoneBuilder {
             serial,
             records,
             nsec_nodes,
+            negative: None,
         };
+        zone.negative = crate::negative::NegativeSoa::render(&zone);
         Ok(Built { zone, warnings })
     }
 }

@@ -35,6 +35,7 @@ pub mod codec;
 pub mod fields;
 pub mod journal;
 pub mod lexer;
+pub mod negative;
 pub mod nsec3;
 pub mod parser;
 pub mod rdata;

@@ -139,6 +139,8 @@ pub struct Zone {
     pub(crate) serial: u32,
     pub(crate) records: u64,
     pub(crate) nsec_nodes: u32,
+    /// The SOA of negative answers, pre-rendered (negative.rs).
+    pub(crate) negative: Option<crate::negative::NegativeSoa>,
 }
 
 pub(crate) fn hasher() -> foldhash::fast::FixedState {
@@ -173,6 +175,12 @@ impl Zone {
     /// The SOA RRset.
     pub fn soa(&self) -> RRsetId {
         self.soa
+    }
+
+    /// The SOA record of negative answers, rendered at load.
+    #[inline]
+    pub fn negative_soa(&self) -> Option<&crate::negative::NegativeSoa> {
+        self.negative.as_ref()
     }
 
     /// Number of records (RRSIGs and NSEC3 included).

@@ -149,7 +149,7 @@ impl UdpHandler for UdpWorker {
             Lookup::Miss(k) => Some(k),
             Lookup::Bypass => None,
         };
-        let hints = Hints { shed_negative: self.policy.sheds_negative(req.client) };
+        let hints = Hints { shed_negative: self.policy.sheds_negative(req.client), ..Hints::default() };
         match respond_hinted(&req, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);

@@ -589,3 +589,175 @@ fn response_cache_hits_equal_fresh_responses() {
     }
     assert!(total_hits > 0);
 }
+
+// ------------------------------------------------------------------------
+// the pre-rendered SOA of negative answers is exact
+// ------------------------------------------------------------------------
+
+/// xorshift64
+fn next_rand(r: &mut u64) -> u64 {
+    *r ^= *r << 13;
+    *r ^= *r >> 7;
+    *r ^= *r << 17;
+    *r
+}
+
+/// The question of a recorded query: (flags, name, type, class).
+fn question_of(q: &[u8]) -> Option<(u16, Vec<u8>, u16, u16)> {
+    if q.len() < 12 || q[4..6] != [0, 1] {
+        return None;
+    }
+    let flags = u16::from_be_bytes([q[2], q[3]]);
+    let l = levee_wire::name::wire_len(q.get(12..)?).ok()?;
+    let tc = q.get(12 + l..12 + l + 4)?;
+    Some((flags, q[12..12 + l].to_vec(), u16::from_be_bytes([tc[0], tc[1]]), u16::from_be_bytes([tc[2], tc[3]])))
+}
+
+/// OPT variants: none, or (payload size, DO, options).
+fn build_query(id: u16, flags: u16, qname: &[u8], qtype: u16, qclass: u16, opt: Option<(u16, bool, &[u8])>) -> Vec<u8> {
+    let mut q = Vec::new();
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&flags.to_be_bytes());
+    q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, opt.is_some() as u8]);
+    q.extend_from_slice(qname);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&qclass.to_be_bytes());
+    if let Some((size, dnssec, options)) = opt {
+        q.extend_from_slice(&[0, 0, 41]);
+        q.extend_from_slice(&size.to_be_bytes());
+        q.extend_from_slice(&[0, 0, if dnssec { 0x80 } else { 0 }, 0]);
+        q.extend_from_slice(&(options.len() as u16).to_be_bytes());
+        q.extend_from_slice(options);
+    }
+    q
+}
+
+/// Zones whose SOA compresses in the ways the golden zones may not: RNAME
+/// pointing into MNAME inside the zone, and long names outside it that
+/// make negative answers truncate at 512 octets.
+const EXTRA_ZONES: [(&str, &str); 2] = [
+    (
+        "u.test.",
+        "$TTL 300\n@ SOA ns1 admin.ns1 1 2 3 4 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n*.wild A 192.0.2.3\n",
+    ),
+    (
+        "long.test.",
+        "$TTL 300\n@ 100 SOA a123456789012345678901234567890123456789012345678901234567890.b123456789012345678901234567890123456789012345678901234567890.primary.invalid. c123456789012345678901234567890123456789012345678901234567890.d123456789012345678901234567890123456789012345678901234567890.contact.invalid. 1 2 3 4 600\n@ NS ns.other.invalid.\nwww A 192.0.2.2\n",
+    ),
+];
+
+/// Every question of both golden suites (and of [`EXTRA_ZONES`]), and the
+/// same names below a random label and below several, answered with the
+/// pre-rendered SOA of negative answers and with the writer: the octets
+/// and the Meta must be the same. Random IDs and letter case, with and
+/// without EDNS, with DO, cookies (client only, and valid), NSID, and UDP
+/// payload sizes down to 512 (which truncate the long SOA), over UDP and
+/// TCP.
+#[test]
+fn prerendered_negative_answers_equal_the_writers() {
+    let root = golden_root();
+    let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
+    let (mut total_neg, mut total_tc) = (0u64, 0u64);
+    for suite in ["public", "levee"] {
+        let dir = root.join(suite);
+        let meta = read_json(&dir.join("meta.json"));
+        let base_cfg = answer_config(meta.get("hostname").and_then(Json::as_str).expect("hostname"));
+        let mut zones = load_zones(&dir);
+        let mut questions: Vec<(u16, Vec<u8>, u16, u16)> =
+            load_exchanges(&dir.join("responses.jsonl")).iter().filter_map(|e| question_of(&e.query)).collect();
+        for (origin, text) in EXTRA_ZONES {
+            let o = name::from_text(origin, None).unwrap();
+            let z = levee_zone::load(levee_zone::Source::Memory { name: origin, data: text.as_bytes() }, &o)
+                .unwrap_or_else(|d| panic!("{origin}: {d:?}"));
+            zones.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
+            for n in ["", "www.", "nx.", "ns1.", "a.ns1.", "admin.ns1.", "x.admin.ns1.", "q.wild."] {
+                let qn = name::from_text(&format!("{n}{origin}"), None).unwrap();
+                for qtype in [1u16, 16, 28, 6, 43] {
+                    questions.push((0x0100, qn.as_slice().to_vec(), qtype, 1));
+                }
+            }
+        }
+        let mut nsid_cfg = base_cfg.clone();
+        nsid_cfg.nsid = Some(vec![b'n'; 64]);
+        let secrets = base_cfg.cookies.expect("cookies on by default");
+        let (mut fast, mut slow) = (vec![0u8; 65535], vec![0u8; 65535]);
+        let (mut neg, mut tc) = (0u64, 0u64);
+        for (flags, qname, qtype, qclass) in &questions {
+            // The name as asked, below one random label, and below several
+            // (a long name).
+            let mut names = vec![qname.clone()];
+            if qname.len() < 200 {
+                let label: Vec<u8> = (0..8).map(|_| b'a' + (next_rand(&mut rng) % 26) as u8).collect();
+                names.push([&[8u8][..], &label, qname].concat());
+                let mut long = qname.clone();
+                while long.len() + 11 <= 255 {
+                    long = [&[9u8][..], b"zz-filler", &long].concat();
+                }
+                names.push(long);
+            }
+            for n in &names {
+                for variant in 0..12 {
+                    let r = next_rand(&mut rng);
+                    let mut qn = n.clone();
+                    let mut m = build_query(0, 0, &qn, 0, 0, None);
+                    recase_qname(&mut m, r >> 8);
+                    let len = qn.len();
+                    qn.copy_from_slice(&m[12..12 + len]);
+                    let client_cookie = r.rotate_left(7).to_be_bytes();
+                    let cookie_opt = |server: bool| {
+                        let mut o = vec![0, 10, 0, if server { 24 } else { 8 }];
+                        o.extend_from_slice(&client_cookie);
+                        if server {
+                            o.extend_from_slice(&levee_limit::cookie::make(&secrets, &client_cookie, CLIENT, NOW));
+                        }
+                        o
+                    };
+                    let nsid_opt: Vec<u8> = vec![0, 3, 0, 0];
+                    let sizes = [512u16, 600, 1232, 4096];
+                    let size = sizes[(r >> 4) as usize % 4];
+                    let dnssec = r & 1 == 1;
+                    let (options, cfg): (Vec<u8>, &levee_answer::Config) = match variant % 6 {
+                        0 | 1 => (Vec::new(), &base_cfg),
+                        2 => (cookie_opt(false), &base_cfg),
+                        3 => (cookie_opt(true), &base_cfg),
+                        4 => (nsid_opt.clone(), &nsid_cfg),
+                        _ => ([cookie_opt(true), nsid_opt.clone()].concat(), &nsid_cfg),
+                    };
+                    let opt = if variant == 0 { None } else { Some((size, dnssec, options.as_slice())) };
+                    let q = build_query(r as u16, *flags, &qn, *qtype, *qclass, opt);
+                    for transport in [Transport::Udp, Transport::Tcp] {
+                        let req = Request { msg: &q, client: CLIENT, transport, now: NOW };
+                        let a = levee_answer::respond_hinted(&req, &zones, cfg, &mut fast, Default::default());
+                        let slow_hints = levee_answer::Hints { no_prerendered: true, ..Default::default() };
+                        let b = levee_answer::respond_hinted(&req, &zones, cfg, &mut slow, slow_hints);
+                        match (a, b) {
+                            (Outcome::Reply(n, ma), Outcome::Reply(m, mb)) => {
+                                assert_eq!(
+                                    &fast[..n],
+                                    &slow[..m],
+                                    "{suite}: {} type {qtype} {transport:?} variant {variant}: pre-rendered differs",
+                                    name::to_text(&qn)
+                                );
+                                assert_eq!(ma, mb);
+                                if matches!(ma.kind, levee_answer::Kind::NxDomain | levee_answer::Kind::NoData) {
+                                    neg += 1;
+                                    if fast[2] & 0x02 != 0 {
+                                        tc += 1;
+                                    }
+                                }
+                            }
+                            (Outcome::Drop, Outcome::Drop) | (Outcome::Transfer(_), Outcome::Transfer(_)) => {}
+                            _ => panic!("{suite}: {}: outcomes differ", name::to_text(&qn)),
+                        }
+                    }
+                }
+            }
+        }
+        println!("{suite}: {neg} negative answers compared ({tc} truncated) over {} questions", questions.len());
+        assert!(neg > 5000, "{suite}: only {neg} negative answers");
+        total_neg += neg;
+        total_tc += tc;
+    }
+    assert!(total_tc > 20, "only {total_tc} truncated negative answers");
+    assert!(total_neg > 0);
+}
