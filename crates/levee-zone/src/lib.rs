@@ -38,13 +38,15 @@ pub mod lexer;
 pub mod nsec3;
 pub mod parser;
 pub mod rdata;
+pub mod reload;
 pub mod svcb;
 pub mod text;
 pub mod wirecheck;
 pub mod zone;
 pub mod zoneset;
 
-pub use build::{load, load_file, load_with_progress, Built};
+pub use build::{load, load_file, load_with_progress, set_segment_names, Built};
 pub use parser::{Diagnostic, Source};
+pub use reload::{reload, reload_with, ReloadKind, ReloadOptions, Reloaded};
 pub use zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
 pub use zoneset::{Acl, ZoneEntry, ZoneSet};

@@ -60,6 +60,7 @@ impl std::fmt::Display for Diagnostic {
 }
 
 /// Where a zone's text comes from.
+#[derive(Clone, Copy, Debug)]
 pub enum Source<'a> {
     /// A file on disk; `$INCLUDE` paths are relative to its directory.
     File(&'a Path),
