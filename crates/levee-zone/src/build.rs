@@ -298,8 +298,9 @@ impl ZoneBuilder {
         let nsec3param = nsec3param_of(&segs[0]);
         let n3 = self.build_n3(nsec3param.as_ref(), &mut warnings);
         let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
-        for (slot, lines) in first_lines.iter().enumerate() {
-            link_segment(&mut zone, slot, lines, &self.files, &mut errors);
+        let mut scratch = LinkScratch::default();
+        for slot in 0..zone.segs.len() {
+            link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut errors, &mut scratch);
         }
         if !errors.is_empty() {
             diags.extend(errors);
@@ -338,7 +339,7 @@ impl ZoneBuilder {
         range: Option<&Range<'_>>,
         errors: &mut Vec<Diagnostic>,
         warnings: &mut Vec<Diagnostic>,
-    ) -> Option<(Vec<Segment>, Vec<SegLines>)> {
+    ) -> Option<(Vec<Segment>, Lines)> {
         let origin = self.origin.clone();
         let main_file = self.files.first().cloned().unwrap_or_else(|| "<zone>".into());
         let with_apex = range.is_none_or(|r| r.lo == origin.as_slice());
@@ -428,7 +429,7 @@ impl ZoneBuilder {
         self.name_offs = Vec::new();
         self.index = HashTable::new();
         if nodes.is_empty() {
-            return Some((Vec::new(), Vec::new()));
+            return Some((Vec::new(), Lines::default()));
         }
 
         // 3. Records grouped by node and type, in file order within a type
@@ -529,79 +530,115 @@ impl ZoneBuilder {
         // per-name checks. The apex is a segment of its own (it changes
         // with every serial); then segments of up to SEG_NODES names.
         let seg_nodes = SEG_NODES.load(Ordering::Relaxed);
-        let mut segs: Vec<Segment> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
-        let mut lines: Vec<SegLines> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
-        let mut seg = Segment::default();
-        let mut first_line: Vec<(u16, u32)> = Vec::new();
+        // First the segments' exact sizes, so each vector is allocated once
+        // at its final size: no growth, no holes left in the heap between
+        // the segments of a 1M-name zone.
+        let mut plan: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
+        {
+            let (mut cnt, mut nb, mut rs, mut db) = (0usize, 0usize, 0usize, 0usize);
+            let mut apex_seg = false;
+            let mut r = 0usize;
+            for id in 0..nodes.len() {
+                let r0 = r;
+                let mut sets = 0usize;
+                let mut bytes = 0usize;
+                while r < recs.len() && recs[r].node == id as u32 {
+                    if r == r0 || recs[r].rtype != recs[r - 1].rtype || recs[r].covers != recs[r - 1].covers {
+                        sets += 1;
+                    }
+                    bytes += 2 + recs[r].len as usize;
+                    r += 1;
+                }
+                if cnt > 0 && (cnt >= seg_nodes || apex_seg || rs + sets > SEG_MAX - 1) {
+                    plan.push((id, nb, rs, db));
+                    (cnt, nb, rs, db) = (0, 0, 0, 0);
+                }
+                if cnt == 0 {
+                    apex_seg = nodes[id].has(nf::APEX);
+                }
+                cnt += 1;
+                nb += nodes[id].name_len as usize;
+                rs += sets;
+                db += bytes;
+            }
+            plan.push((nodes.len(), nb, rs, db));
+        }
+        let new_seg = |p: &(usize, usize, usize, usize), start: usize| Segment {
+            names: Vec::with_capacity(p.1),
+            nodes: Vec::with_capacity(p.0 - start),
+            rrsets: Vec::with_capacity(p.2),
+            data: Vec::with_capacity(p.3),
+            ..Segment::default()
+        };
+        let mut segs: Vec<Segment> = Vec::with_capacity(plan.len());
+        let mut lines = Lines { all: Vec::with_capacity(plan.iter().map(|p| p.2).sum()), starts: Vec::new() };
         let mut problems = Vec::new();
         let mut r = 0usize;
         let mut soa_count = None;
-        for id in 0..nodes.len() {
-            let r0 = r;
-            while r < recs.len() && recs[r].node == id as u32 {
-                r += 1;
-            }
-            let nrecs = r - r0;
-            if !seg.nodes.is_empty()
-                && (seg.nodes.len() >= seg_nodes
-                    || seg.nodes[0].has(nf::APEX)
-                    || seg.rrsets.len() + nrecs > SEG_MAX - 1)
-            {
-                segs.push(std::mem::take(&mut seg).sealed());
-                lines.push(std::mem::take(&mut first_line));
-            }
-            let mut n = nodes[id];
-            let nm = name_at(&n);
-            n.name_off = seg.names.len() as u32;
-            seg.names.extend_from_slice(nm);
-            n.rrset_start = seg.rrsets.len() as u32;
-            let mut records = 0u64;
-            group(
-                &recs[r0..r],
-                &self.data,
-                &mut seg.rrsets,
-                &mut seg.data,
-                &mut first_line,
-                &mut records,
-                &mut problems,
-                |_, _| {},
-            );
-            seg.records += records;
-            let cnt = seg.rrsets.len() - n.rrset_start as usize;
-            if cnt > u16::MAX as usize || seg.rrsets.len() > SEG_MAX - 1 {
-                errors.push(diag_in(
-                    &self.files,
-                    recs[r0].file,
-                    recs[r0].line,
-                    "too many RRsets at one name".into(),
-                    false,
-                ));
-                return None;
-            }
-            n.rrset_count = cnt as u16;
-            let s = n.rrset_start as usize;
-            let e = seg.rrsets.len();
-            // Link each RRSIG set to the set it covers.
-            for i in s..e {
-                if seg.rrsets[i].rtype == t::RRSIG {
-                    let cov = seg.rrsets[i].covers;
-                    if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG) {
-                        seg.rrsets[j].sigs = i as u32;
+        let mut start = 0usize;
+        for p in &plan {
+            let mut seg = new_seg(p, start);
+            let line0 = lines.all.len();
+            lines.starts.push(line0);
+            for id in start..p.0 {
+                let r0 = r;
+                while r < recs.len() && recs[r].node == id as u32 {
+                    r += 1;
+                }
+                let mut n = nodes[id];
+                let nm = name_at(&n);
+                n.name_off = seg.names.len() as u32;
+                seg.names.extend_from_slice(nm);
+                n.rrset_start = seg.rrsets.len() as u32;
+                let mut records = 0u64;
+                group(
+                    &recs[r0..r],
+                    &self.data,
+                    &mut seg.rrsets,
+                    &mut seg.data,
+                    &mut lines.all,
+                    &mut records,
+                    &mut problems,
+                    |_, _| {},
+                );
+                seg.records += records;
+                let cnt = seg.rrsets.len() - n.rrset_start as usize;
+                if cnt > u16::MAX as usize || seg.rrsets.len() > SEG_MAX - 1 {
+                    errors.push(diag_in(
+                        &self.files,
+                        recs[r0].file,
+                        recs[r0].line,
+                        "too many RRsets at one name".into(),
+                        false,
+                    ));
+                    return None;
+                }
+                n.rrset_count = cnt as u16;
+                let s = n.rrset_start as usize;
+                let e = seg.rrsets.len();
+                // Link each RRSIG set to the set it covers.
+                for i in s..e {
+                    if seg.rrsets[i].rtype == t::RRSIG {
+                        let cov = seg.rrsets[i].covers;
+                        if let Some(j) =
+                            (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG)
+                        {
+                            seg.rrsets[j].sigs = i as u32;
+                        }
                     }
                 }
+                if n.has(nf::NSEC) {
+                    seg.nsec_nodes += 1;
+                }
+                if n.has(nf::APEX) {
+                    soa_count = Some((s..e).find(|&i| seg.rrsets[i].rtype == t::SOA));
+                }
+                let fl = &lines.all[line0 + s..line0 + e];
+                self.check_node(&n, nm, &seg.rrsets[s..e], fl, errors, warnings);
+                seg.nodes.push(n);
             }
-            if n.has(nf::NSEC) {
-                seg.nsec_nodes += 1;
-            }
-            if n.has(nf::APEX) {
-                soa_count = Some((s..e).find(|&i| seg.rrsets[i].rtype == t::SOA));
-            }
-            self.check_node(&n, nm, &seg.rrsets[s..e], &first_line[s..e], errors, warnings);
-            seg.nodes.push(n);
-        }
-        if !seg.nodes.is_empty() {
-            segs.push(seg.sealed());
-            lines.push(first_line);
+            segs.push(seg);
+            start = p.0;
         }
         drop(recs);
         for (file, line, msg, warn) in problems {
@@ -628,7 +665,7 @@ impl ZoneBuilder {
                 }
                 Some(i) => {
                     if segs[0].rrsets[i].count > 1 {
-                        let (f, l) = lines[0][i];
+                        let (f, l) = lines.seg(0)[i];
                         errors.push(diag_in(
                             &self.files,
                             f,
@@ -825,8 +862,21 @@ impl ZoneBuilder {
     }
 }
 
-/// File and line of the first record of each RRset of a segment.
-pub(crate) type SegLines = Vec<(u16, u32)>;
+/// File and line of the first record of each RRset, for the segments of
+/// one build: one vector (freed whole), each segment's part from its start.
+#[derive(Default)]
+pub(crate) struct Lines {
+    all: Vec<(u16, u32)>,
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    /// The lines of segment `k`'s RRsets.
+    pub(crate) fn seg(&self, k: usize) -> &[(u16, u32)] {
+        let end = self.starts.get(k + 1).copied().unwrap_or(self.all.len());
+        &self.all[self.starts[k]..end]
+    }
+}
 
 /// Names in one segment while building (the apex gets one of its own).
 static SEG_NODES: AtomicUsize = AtomicUsize::new(4096);
@@ -881,10 +931,12 @@ pub(crate) fn link_segment(
     first_line: &[(u16, u32)],
     files: &[String],
     errors: &mut Vec<Diagnostic>,
+    scratch: &mut LinkScratch,
 ) {
-    let mut links: Vec<u32> = Vec::new();
-    let mut link_names: Vec<u8> = Vec::new();
-    let mut spans: Vec<(usize, u32, u16)> = Vec::new();
+    let LinkScratch { links, link_names, spans } = scratch;
+    links.clear();
+    link_names.clear();
+    spans.clear();
     {
         let z = &*zone;
         let seg = &z.segs[slot];
@@ -958,14 +1010,21 @@ pub(crate) fn link_segment(
         }
     }
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
-    for (i, off, len) in spans {
+    for &(i, off, len) in spans.iter() {
         seg.rrsets[i].links_off = off;
         seg.rrsets[i].links_len = len;
     }
-    links.shrink_to_fit();
-    link_names.shrink_to_fit();
-    seg.links = links;
-    seg.link_names = link_names;
+    // Exact-size copies; the scratch vectors are reused for the next segment.
+    seg.links = links.clone();
+    seg.link_names = link_names.clone();
+}
+
+/// Working vectors of [`link_segment`], reused from segment to segment.
+#[derive(Default)]
+pub(crate) struct LinkScratch {
+    links: Vec<u32>,
+    link_names: Vec<u8>,
+    spans: Vec<(usize, u32, u16)>,
 }
 
 /// Checks the glue of the NS RRset of one node of an assembled zone (a cut

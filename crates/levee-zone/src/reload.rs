@@ -334,8 +334,8 @@ pub fn reload_with(
         let Some((out, lines)) = rb.finish_segments(Some(&range), &mut errors, &mut warnings) else {
             return full("errors in the changed names".into(), progress);
         };
-        for (seg, l) in out.into_iter().zip(lines) {
-            fresh.push((segs.len(), l));
+        for (k, seg) in out.into_iter().enumerate() {
+            fresh.push((segs.len(), lines.seg(k).to_vec()));
             segs.push(Arc::new(seg));
         }
     }
@@ -356,8 +356,9 @@ pub fn reload_with(
     };
     let files = nb_files(&nb);
     let mut zone = Zone::assemble(old.apex().to_vec(), segs, n3, nsec3param);
+    let mut scratch = build::LinkScratch::default();
     for (slot, lines) in &fresh {
-        build::link_segment(&mut zone, *slot, lines, &files, &mut errors);
+        build::link_segment(&mut zone, *slot, lines, &files, &mut errors, &mut scratch);
     }
     // Cuts above changed names whose own segment was kept: glue may have gone.
     for (nm, _) in &changed {
