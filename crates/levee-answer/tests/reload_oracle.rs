@@ -379,3 +379,48 @@ fn unchanged_zone_shares_everything_but_the_apex() {
     assert_eq!(r.built.zone.shared_segments(&old), segs - 1);
     assert_eq!(r.built.zone.serial(), 2);
 }
+
+/// Errors in a reloaded file: the incremental path reports what a full
+/// load reports (syntax errors from its own parse with FILE:LINE; semantic
+/// errors through the full build it falls back to), including an error in
+/// a name whose own records did not change (a cut losing its glue).
+#[test]
+fn reload_errors_equal_full_load_errors() {
+    levee_zone::set_segment_names(3);
+    let o = name::from_text("example.", None).unwrap();
+    let mut body: Vec<String> = (0..30).map(|i| format!("h{i} A 192.0.2.{i}\n")).collect();
+    body.push("c NS ns1.c.example.\n".into());
+    body.push("ns1.c A 192.0.2.99\n".into());
+    let old = load(&text(1, Signing::None, &body)).unwrap();
+    let errors = |d: Vec<levee_zone::Diagnostic>| -> Vec<String> {
+        let mut v: Vec<String> = d.iter().filter(|d| !d.warning).map(|d| d.to_string()).collect();
+        v.sort();
+        v
+    };
+    let mut cases = Vec::new();
+    // Missing glue: the cut `c` is unchanged, its glue is deleted.
+    cases.push(body.iter().filter(|l| !l.starts_with("ns1.c ")).cloned().collect::<Vec<_>>());
+    // CNAME and other data at a changed name.
+    let mut b = body.clone();
+    b.push("h3 CNAME h4.example.\n".into());
+    cases.push(b);
+    // A syntax error.
+    let mut b = body.clone();
+    b.insert(10, "bad A 999.1.1.1\n".into());
+    cases.push(b);
+    for b in cases {
+        let t = text(2, Signing::None, &b);
+        let inc =
+            levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, forced());
+        let full_errs = match levee_zone::load(Source::Memory { name: "z", data: t.as_bytes() }, &o) {
+            Ok(_) => panic!("the full load accepts a broken zone"),
+            Err(d) => errors(d),
+        };
+        let inc_errs = match inc {
+            Ok(_) => panic!("the reload accepts a broken zone the full load refuses: {full_errs:?}"),
+            Err(d) => errors(d),
+        };
+        assert_eq!(inc_errs, full_errs);
+        assert!(!full_errs.is_empty());
+    }
+}

@@ -6,15 +6,21 @@
 //!
 //! 1. adds empty non-terminals for every missing ancestor up to the apex;
 //! 2. sorts the names in canonical order;
-//! 3. groups records into RRsets (duplicates dropped, TTL mismatches
-//!    reported, RRSIGs grouped by the type they cover and linked to it);
-//! 4. computes each node's place in the tree in one pass (parents sort
+//! 3. computes each node's place in the tree in one pass (parents sort
 //!    before children in canonical order): cut, below a cut, DNAME,
 //!    below a DNAME, wildcard child;
-//! 5. checks the zone (SOA and NS at the apex, CNAME beside other data,
-//!    missing glue, occluded data, ...);
-//! 6. pre-links NS/MX/SRV targets to their nodes, and sorts the NSEC3
-//!    chain by hash.
+//! 4. sizes the segments (see [`crate::zone`]), then fills each at its
+//!    exact size: records grouped into RRsets (duplicates dropped, TTL
+//!    mismatches reported, RRSIGs grouped by the type they cover and
+//!    linked to it), the per-name checks (SOA and NS at the apex, CNAME
+//!    beside other data, occluded data, ...);
+//! 5. assembles the zone (name index), then pre-links NS/MX/SRV targets
+//!    segment by segment and checks glue; sorts the NSEC3 chain by hash.
+//!
+//! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
+//! incremental reload ([`crate::reload()`]): ancestors before the range come
+//! from the served zone, and the first name after it keeps the empty
+//! non-terminals above it.
 
 use std::path::Path;
 
@@ -620,8 +626,7 @@ impl ZoneBuilder {
                 for i in s..e {
                     if seg.rrsets[i].rtype == t::RRSIG {
                         let cov = seg.rrsets[i].covers;
-                        if let Some(j) =
-                            (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG)
+                        if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG)
                         {
                             seg.rrsets[j].sigs = i as u32;
                         }

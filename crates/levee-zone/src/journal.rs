@@ -148,12 +148,8 @@ pub fn diff(old: &Zone, new: &Zone) -> Diff {
 /// NSEC3 block if `skip_n3`).
 fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone::Segment>, skip_n3: bool) -> Vec<Rr> {
     let soa = z.soa();
-    let mut out = vec![Rr {
-        owner: z.apex().to_vec(),
-        rtype: t::SOA,
-        ttl: z.rrset(soa).ttl,
-        rdata: z.first_rdata(soa).to_vec(),
-    }];
+    let mut out =
+        vec![Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() }];
     let mut push = |slot: usize, seg: &crate::zone::Segment| {
         for local in 0..seg.nodes.len() {
             let first = z.node_first_rrset(crate::zone::make_id(slot, local));

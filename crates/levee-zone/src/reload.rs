@@ -25,8 +25,8 @@
 //!    wildcard flag), the whole subtree of an owner whose cut or DNAME
 //!    status changed (flags below it), and always the apex's segment.
 //! 4. **Rebuild** each run of consecutive affected segments with the
-//!    ordinary builder ([`ZoneBuilder::finish_segments`] with a
-//!    [`Range`]): flags of ancestors before the run come from the old zone
+//!    ordinary builder (`ZoneBuilder::finish_segments` with a
+//!    `Range`): flags of ancestors before the run come from the old zone
 //!    (they cannot have changed, or they would be in the run), the first
 //!    name after the run is a probe that keeps ENTs above it, wildcard
 //!    children after the run are looked up in the old zone.

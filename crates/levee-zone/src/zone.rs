@@ -1,7 +1,7 @@
 //! The immutable zone snapshot.
 //!
 //! A [`Zone`] is built once by [`crate::build`] (or by an incremental
-//! [`crate::reload`]) and never changes; readers share it through an
+//! [`crate::reload()`]) and never changes; readers share it through an
 //! `Arc`. A query is a hash lookup and some slice reads, with no
 //! per-record allocation.
 //!
@@ -33,7 +33,7 @@
 //!
 //! Because nothing inside a segment refers to another segment, consecutive
 //! versions of a zone share the segments a reload did not touch: an
-//! incremental reload ([`crate::reload`]) rebuilds only the segments around
+//! incremental reload ([`crate::reload()`]) rebuilds only the segments around
 //! changed names, the name index and the apex.
 //!
 //! NSEC3 records live in a block of their own (segments in slots from
