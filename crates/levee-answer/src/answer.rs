@@ -547,7 +547,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         // to the apex inside this query's name.
         if self.prerendered
             && self.w.len() == self.start_len()
-            && (!self.dnssec || (zone.rrset(soa).sigs == NONE && zone.nsec3param().is_none() && !zone.has_nsec()))
+            && (!self.dnssec || (zone.sigs(soa) == NONE && zone.nsec3param().is_none() && !zone.has_nsec()))
         {
             if let Some(neg) = zone.negative_soa() {
                 let qname = self.qname.as_slice();
@@ -659,7 +659,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
     //--- additional section
 
     fn pend(&mut self, rs: RRsetId) {
-        if self.npending < MAX_PENDING && !self.zone.links(rs).is_empty() {
+        if self.npending < MAX_PENDING && self.zone.has_links(rs) {
             self.pending[self.npending] = rs;
             self.npending += 1;
         }
@@ -674,7 +674,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let mut nadded = 0;
         for p in 0..self.npending {
             let rs = self.pending[p];
-            for &node in zone.links(rs) {
+            for node in zone.links(rs) {
                 if added[..nadded].contains(&node) {
                     continue;
                 }
@@ -725,7 +725,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
     fn put_signed(&mut self, sec: Section, owner: Owner<'_>, rs: RRsetId, ttl: Option<u32>) -> Result<(), Full> {
         let m = self.w.mark();
         self.put(sec, owner, rs, ttl)?;
-        let sigs = self.zone.rrset(rs).sigs;
+        let sigs = self.zone.sigs(rs);
         if self.dnssec && sigs != NONE {
             if let Err(e) = self.put(sec, owner, sigs, ttl) {
                 self.w.rollback(m);

@@ -161,10 +161,10 @@ impl Transfer {
                         continue;
                     }
                     let (owner, first, nsets) = if self.phase == Phase::Nodes {
-                        let id = self.node;
+                        let id = zone.node_at(self.node as usize);
                         (zone.node_name(id), zone.node_first_rrset(id), zone.node_rrsets(id).len() as u32)
                     } else {
-                        let id = self.node;
+                        let id = zone.nsec3_node_at(self.node as usize);
                         let (f, n) = zone.nsec3_node_rrsets(id);
                         (zone.nsec3_node_name(id), f, n)
                     };

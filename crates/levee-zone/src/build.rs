@@ -6,15 +6,21 @@
 //!
 //! 1. adds empty non-terminals for every missing ancestor up to the apex;
 //! 2. sorts the names in canonical order;
-//! 3. groups records into RRsets (duplicates dropped, TTL mismatches
-//!    reported, RRSIGs grouped by the type they cover and linked to it);
-//! 4. computes each node's place in the tree in one pass (parents sort
+//! 3. computes each node's place in the tree in one pass (parents sort
 //!    before children in canonical order): cut, below a cut, DNAME,
 //!    below a DNAME, wildcard child;
-//! 5. checks the zone (SOA and NS at the apex, CNAME beside other data,
-//!    missing glue, occluded data, ...);
-//! 6. pre-links NS/MX/SRV targets to their nodes, and sorts the NSEC3
-//!    chain by hash.
+//! 4. sizes the segments (see [`crate::zone`]), then fills each at its
+//!    exact size: records grouped into RRsets (duplicates dropped, TTL
+//!    mismatches reported, RRSIGs grouped by the type they cover and
+//!    linked to it), the per-name checks (SOA and NS at the apex, CNAME
+//!    beside other data, occluded data, ...);
+//! 5. assembles the zone (name index), then pre-links NS/MX/SRV targets
+//!    segment by segment and checks glue; sorts the NSEC3 chain by hash.
+//!
+//! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
+//! incremental reload ([`crate::reload()`]): ancestors before the range come
+//! from the served zone, and the first name after it keeps the empty
+//! non-terminals above it.
 
 use std::path::Path;
 
@@ -23,7 +29,13 @@ use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
 use crate::parser::{self, Diagnostic, Record, Source};
-use crate::zone::{hash_name, nf, Node, Nsec3Entry, Nsec3Param, RRset, Zone, NONE};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::zone::{
+    hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
+    N3_SLOT, NONE, REMOTE, SEG_MAX,
+};
 
 /// One record while building.
 #[derive(Clone, Copy)]
@@ -36,6 +48,17 @@ struct BRec {
     len: u16,
     file: u16,
     line: u32,
+}
+
+/// A record's fields besides its owner.
+#[derive(Clone, Copy)]
+pub(crate) struct RawRec<'a> {
+    pub(crate) rtype: u16,
+    pub(crate) covers: u16,
+    pub(crate) ttl: u32,
+    pub(crate) rdata: &'a [u8],
+    pub(crate) file: u16,
+    pub(crate) line: u32,
 }
 
 /// Collects records of one zone.
@@ -157,6 +180,66 @@ impl ZoneBuilder {
             .copied()
     }
 
+    /// Adds one record already checked and lowercased (an incremental
+    /// reload's records; never NSEC3 data).
+    pub(crate) fn add_raw(&mut self, owner: &[u8], r: RawRec<'_>) {
+        let off = self.data.len() as u32;
+        self.data.extend_from_slice(r.rdata);
+        let id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, owner);
+        self.recs.push(BRec {
+            node: id,
+            rtype: r.rtype,
+            covers: r.covers,
+            ttl: r.ttl,
+            off,
+            len: r.rdata.len() as u16,
+            file: r.file,
+            line: r.line,
+        });
+    }
+
+    /// The records collected so far (normal ones, not NSEC3), file order.
+    pub(crate) fn raw_records(&self) -> impl Iterator<Item = (u32, RawRec<'_>)> + '_ {
+        self.recs.iter().map(move |r| {
+            (
+                r.node,
+                RawRec {
+                    rtype: r.rtype,
+                    covers: r.covers,
+                    ttl: r.ttl,
+                    rdata: &self.data[r.off as usize..r.off as usize + r.len as usize],
+                    file: r.file,
+                    line: r.line,
+                },
+            )
+        })
+    }
+
+    /// Number of collected records (NSEC3 ones included).
+    pub(crate) fn len(&self) -> usize {
+        self.recs.len() + self.n3_recs.len()
+    }
+
+    /// Names of the collected normal records: (id, lowercase name).
+    pub(crate) fn owner_names(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        (0..self.name_offs.len() as u32).map(move |i| (i, self.name_of(i)))
+    }
+
+    /// True if NSEC3 records were collected.
+    pub(crate) fn has_n3(&self) -> bool {
+        !self.n3_recs.is_empty()
+    }
+
+    /// The file names diagnostics refer to.
+    pub(crate) fn files(&self) -> &[String] {
+        &self.files
+    }
+
+    /// Sets the file names diagnostics refer to.
+    pub(crate) fn set_files(&mut self, files: Vec<String>) {
+        self.files = files;
+    }
+
     /// Adds one record (the parser's sink).
     pub fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
         let owner = name::to_lowercase(r.owner);
@@ -207,20 +290,75 @@ impl ZoneBuilder {
         Ok(())
     }
 
-    fn diag(&self, file: u16, line: u32, message: String, warning: bool) -> Diagnostic {
-        let file = self.files.get(file as usize).cloned().unwrap_or_else(|| "<zone>".into());
-        Diagnostic { file, line, message, warning }
-    }
-
     /// Checks the collected records and builds the snapshot.
     pub fn finish(mut self, mut diags: Vec<Diagnostic>) -> Result<Built, Vec<Diagnostic>> {
         let origin = self.origin.clone();
-        let own = std::mem::take(&mut self.problems);
-        let mut n3recs = std::mem::take(&mut self.n3_recs);
-        let main_file = self.files.first().cloned().unwrap_or_else(|| "<zone>".into());
+        let mut errors: Vec<Diagnostic> = Vec::new();
+        let mut warnings: Vec<Diagnostic> = Vec::new();
+        let parts = self.finish_segments(None, &mut errors, &mut warnings);
+        let Some((segs, first_lines)) = parts else {
+            diags.extend(errors);
+            diags.extend(warnings);
+            return Err(diags);
+        };
+        let nsec3param = nsec3param_of(&segs[0]);
+        let n3 = self.build_n3(nsec3param.as_ref(), &mut warnings);
+        let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
+        let mut scratch = LinkScratch::default();
+        for slot in 0..zone.segs.len() {
+            link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut errors, &mut scratch);
+        }
+        if !errors.is_empty() {
+            diags.extend(errors);
+            diags.extend(warnings);
+            return Err(diags);
+        }
+        if diags.iter().any(|d| !d.warning) {
+            diags.extend(warnings);
+            return Err(diags);
+        }
+        warnings.extend(diags);
+        Ok(Built { zone, warnings })
+    }
 
-        // 1. Empty non-terminals: every ancestor of a name down to the apex.
-        let apex_id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, &origin);
+    /// The builder's own problems (from `add`) as diagnostics.
+    pub(crate) fn take_problems(&mut self, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+        for (file, line, msg, warn) in std::mem::take(&mut self.problems) {
+            let d = diag_in(&self.files, file, line, msg, warn);
+            if warn {
+                warnings.push(d)
+            } else {
+                errors.push(d)
+            }
+        }
+    }
+
+    /// Builds the segments of the collected names (all of the zone, or
+    /// one range of it for an incremental reload): empty non-terminals,
+    /// canonical order, RRsets, tree flags and the per-name checks. Links
+    /// and glue checks need the whole zone and come later
+    /// ([`link_segment`]). `None` when an error makes the zone unusable
+    /// before it can be assembled (no SOA).
+    #[allow(clippy::needless_range_loop)]
+    pub(crate) fn finish_segments(
+        &mut self,
+        range: Option<&Range<'_>>,
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Option<(Vec<Segment>, Lines)> {
+        let origin = self.origin.clone();
+        let main_file = self.files.first().cloned().unwrap_or_else(|| "<zone>".into());
+        let with_apex = range.is_none_or(|r| r.lo == origin.as_slice());
+        let lo: &[u8] = range.map_or(&origin[..], |r| r.lo);
+        let hi: Option<&[u8]> = range.and_then(|r| r.hi);
+
+        // 1. Empty non-terminals: every ancestor of a name down to the apex
+        // (in a range: down to the range's start; the first name after the
+        // range is added as a probe so ENTs above it are kept).
+        if with_apex {
+            Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, &origin);
+        }
+        let probe = hi.map(|h| Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, h));
         let mut i = 0;
         let mut buf = [0u8; 256];
         while i < self.name_offs.len() {
@@ -229,7 +367,7 @@ impl ZoneBuilder {
             let n = &buf[..l as usize];
             let mut p = name::parent(n);
             while p.len() > origin.len() {
-                if self.find_name(p).is_some() {
+                if name::canonical_cmp(p, lo).is_lt() || self.find_name(p).is_some() {
                     break;
                 }
                 Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, p);
@@ -237,13 +375,12 @@ impl ZoneBuilder {
             }
             i += 1;
         }
-        let _ = apex_id;
 
         // 2. Canonical order: sort by a byte key whose memcmp order is the
         // canonical order. Every name is below the origin, so the keys
         // share its key as a prefix: compare what follows it, first by its
         // first eight octets as one integer (most comparisons end there).
-        let order = {
+        let mut order = {
             let origin_key = {
                 let mut k = Vec::new();
                 name::canonical_key(&origin, &mut k);
@@ -265,10 +402,14 @@ impl ZoneBuilder {
             });
             spans.into_iter().map(|s| s.3).collect::<Vec<u32>>()
         };
+        if let Some(p) = probe {
+            debug_assert_eq!(order.last(), Some(&p));
+            order.pop();
+        }
 
-        // The snapshot's names, nodes and name index, in canonical order;
-        // the builder's own name tables are freed before the records are
-        // grouped, so the peak of a load stays close to the final size.
+        // The names and nodes in canonical order; the builder's own name
+        // tables are freed before the records are grouped, so the peak of
+        // a load stays close to the final size.
         let mut zone_names = Vec::with_capacity(self.names.len());
         let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
         for &old in &order {
@@ -284,12 +425,8 @@ impl ZoneBuilder {
             zone_names.extend_from_slice(n);
         }
         let name_at =
-            |n: Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
-        let mut index = HashTable::with_capacity(nodes.len());
-        for (id, n) in nodes.iter().enumerate() {
-            index.insert_unique(hash_name(name_at(*n)), id as u32, |&i| hash_name(name_at(nodes[i as usize])));
-        }
-        let mut new_id = vec![0u32; order.len()];
+            |n: &Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
+        let mut new_id = vec![u32::MAX; self.name_offs.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old as usize] = new as u32;
         }
@@ -297,6 +434,9 @@ impl ZoneBuilder {
         self.names = Vec::new();
         self.name_offs = Vec::new();
         self.index = HashTable::new();
+        if nodes.is_empty() {
+            return Some((Vec::new(), Lines::default()));
+        }
 
         // 3. Records grouped by node and type, in file order within a type
         // (the data offset grows with the file), sorted in place.
@@ -307,238 +447,533 @@ impl ZoneBuilder {
         drop(new_id);
         recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
 
-        let mut rrsets: Vec<RRset> = Vec::with_capacity(recs.len());
-        let mut data: Vec<u8> = Vec::with_capacity(self.data.len() + 2 * recs.len());
-        let mut first_line: Vec<(u16, u32)> = Vec::with_capacity(recs.len());
-        let mut records = 0u64;
-        let mut problems = Vec::new();
-        group(&recs, &self.data, &mut rrsets, &mut data, &mut first_line, &mut records, &mut problems, |r, rs| {
-            let n = &mut nodes[r.node as usize];
-            if n.rrset_count == 0 {
-                n.rrset_start = rs;
-            }
-            n.rrset_count += 1;
-        });
-        drop(recs);
-
-        // Link each RRSIG set to the set it covers.
-        for node in &nodes {
-            let s = node.rrset_start as usize;
-            let e = s + node.rrset_count as usize;
-            for i in s..e {
-                if rrsets[i].rtype == t::RRSIG {
-                    let cov = rrsets[i].covers;
-                    if let Some(j) = (s..e).find(|&j| rrsets[j].rtype == cov && rrsets[j].rtype != t::RRSIG) {
-                        rrsets[j].sigs = i as u32;
-                    }
-                }
-            }
-        }
-
         // 4. Tree flags, parents first (canonical order puts them first).
-        let lookup_final = |nodes: &Vec<Node>, n: &[u8]| -> Option<u32> {
-            index.find(hash_name(n), |&i| name_at(nodes[i as usize]) == n).copied()
-        };
         // Canonical order is a pre-order walk of the tree and every ancestor
         // is a node (ENTs were added), so a stack of the current branch gives
-        // each node's parent without a lookup.
-        let mut branch: Vec<u32> = Vec::with_capacity(128);
-        for id in 0..nodes.len() {
-            let nm = name_at(nodes[id]);
-            while let Some(&top) = branch.last() {
-                if name::is_subdomain(nm, name_at(nodes[top as usize])) {
-                    break;
+        // each node's parent without a lookup; in a range, ancestors before
+        // it come from the zone outside.
+        {
+            let mut branch: Vec<u32> = Vec::with_capacity(128);
+            let mut r = 0usize;
+            for id in 0..nodes.len() {
+                let r0 = r;
+                while r < recs.len() && recs[r].node == id as u32 {
+                    r += 1;
                 }
-                branch.pop();
-            }
-            let parent_id = branch.last().copied().filter(|&p| name_at(nodes[p as usize]) == name::parent(nm));
-            branch.push(id as u32);
-            let sets = &rrsets
-                [nodes[id].rrset_start as usize..(nodes[id].rrset_start + nodes[id].rrset_count as u32) as usize];
-            let mut f = 0u16;
-            let has = |ty: u16| sets.iter().any(|s| s.rtype == ty);
-            let apex = nm == origin.as_slice();
-            if apex {
-                f |= nf::APEX;
-            }
-            if nodes[id].rrset_count == 0 {
-                f |= nf::EMPTY;
-            }
-            if has(t::NS) && !apex {
-                f |= nf::CUT;
-            }
-            if has(t::DNAME) {
-                f |= nf::DNAME;
-            }
-            if has(t::CNAME) {
-                f |= nf::CNAME;
-            }
-            if has(t::NSEC) {
-                f |= nf::NSEC;
-            }
-            if !apex {
-                debug_assert_eq!(parent_id, lookup_final(&nodes, name::parent(nm)));
-                if let Some(p) = parent_id {
-                    let pf = nodes[p as usize].flags;
-                    if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
-                        f |= nf::BELOW_CUT;
+                let has = |ty: u16| recs[r0..r].iter().any(|x| x.rtype == ty);
+                let nm = name_at(&nodes[id]);
+                while let Some(&top) = branch.last() {
+                    if name::is_subdomain(nm, name_at(&nodes[top as usize])) {
+                        break;
                     }
-                    if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
-                        f |= nf::BELOW_DNAME;
+                    branch.pop();
+                }
+                let apex = nm == origin.as_slice();
+                let parent_id =
+                    branch.last().copied().filter(|&p| !apex && name_at(&nodes[p as usize]) == name::parent(nm));
+                branch.push(id as u32);
+                let mut f = 0u16;
+                if apex {
+                    f |= nf::APEX;
+                }
+                if r == r0 {
+                    f |= nf::EMPTY;
+                }
+                if has(t::NS) && !apex {
+                    f |= nf::CUT;
+                }
+                if has(t::DNAME) {
+                    f |= nf::DNAME;
+                }
+                if has(t::CNAME) {
+                    f |= nf::CNAME;
+                }
+                if has(t::NSEC) {
+                    f |= nf::NSEC;
+                }
+                if !apex {
+                    let pf = match parent_id {
+                        Some(p) => Some(nodes[p as usize].flags),
+                        None => range.and_then(|rg| (rg.outside_flags)(name::parent(nm))),
+                    };
+                    if let Some(pf) = pf {
+                        if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
+                            f |= nf::BELOW_CUT;
+                        }
+                        if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
+                            f |= nf::BELOW_DNAME;
+                        }
+                        if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
+                            f |= nf::WALK;
+                        }
                     }
-                    if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
-                        f |= nf::WALK;
-                    }
-                    if name::is_wildcard(nm) {
+                    if let (Some(p), true) = (parent_id, name::is_wildcard(nm)) {
                         nodes[p as usize].flags |= nf::WILD_CHILD;
                     }
                 }
+                nodes[id].flags |= f;
             }
-            nodes[id].flags |= f;
+            // A wildcard child after the range (only in a range).
+            if let (Some(rg), Some(h)) = (range, hi) {
+                let mut w = [0u8; 256];
+                for n in nodes.iter_mut() {
+                    let nm = &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
+                    if n.has(nf::WILD_CHILD) || nm.len() > 253 {
+                        continue;
+                    }
+                    w[0] = 1;
+                    w[1] = b'*';
+                    w[2..2 + nm.len()].copy_from_slice(nm);
+                    let wn = &w[..2 + nm.len()];
+                    if name::canonical_cmp(wn, h).is_ge() && (rg.outside_exists)(wn) {
+                        n.flags |= nf::WILD_CHILD;
+                    }
+                }
+            }
         }
 
-        // 5. Semantic checks.
-        let apex_final = lookup_final(&nodes, &origin).expect("apex node exists");
-        let soa = {
-            let n = &nodes[apex_final as usize];
-            (n.rrset_start..n.rrset_start + n.rrset_count as u32).find(|&i| rrsets[i as usize].rtype == t::SOA)
+        // 5. Segments: group each node's records into RRsets, run the
+        // per-name checks. The apex is a segment of its own (it changes
+        // with every serial); then segments of up to SEG_NODES names.
+        let seg_nodes = SEG_NODES.load(Ordering::Relaxed);
+        // First the segments' exact sizes, so each vector is allocated once
+        // at its final size: no growth, no holes left in the heap between
+        // the segments of a 1M-name zone.
+        let mut plan: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
+        {
+            let (mut cnt, mut nb, mut rs, mut db) = (0usize, 0usize, 0usize, 0usize);
+            let mut apex_seg = false;
+            let mut r = 0usize;
+            for id in 0..nodes.len() {
+                let r0 = r;
+                let mut sets = 0usize;
+                let mut bytes = 0usize;
+                while r < recs.len() && recs[r].node == id as u32 {
+                    if r == r0 || recs[r].rtype != recs[r - 1].rtype || recs[r].covers != recs[r - 1].covers {
+                        sets += 1;
+                    }
+                    bytes += 2 + recs[r].len as usize;
+                    r += 1;
+                }
+                if cnt > 0 && (cnt >= seg_nodes || apex_seg || rs + sets > SEG_MAX - 1) {
+                    plan.push((id, nb, rs, db));
+                    (cnt, nb, rs, db) = (0, 0, 0, 0);
+                }
+                if cnt == 0 {
+                    apex_seg = nodes[id].has(nf::APEX);
+                }
+                cnt += 1;
+                nb += nodes[id].name_len as usize;
+                rs += sets;
+                db += bytes;
+            }
+            plan.push((nodes.len(), nb, rs, db));
+        }
+        let new_seg = |p: &(usize, usize, usize, usize), start: usize| Segment {
+            names: Vec::with_capacity(p.1),
+            nodes: Vec::with_capacity(p.0 - start),
+            rrsets: Vec::with_capacity(p.2),
+            data: Vec::with_capacity(p.3),
+            ..Segment::default()
         };
-        let mut errors: Vec<Diagnostic> = Vec::new();
-        let mut warnings: Vec<Diagnostic> = Vec::new();
-        for (file, line, msg, warn) in problems.drain(..).chain(own) {
-            let d = self.diag(file, line, msg, warn);
+        let mut segs: Vec<Segment> = Vec::with_capacity(plan.len());
+        let mut lines = Lines { all: Vec::with_capacity(plan.iter().map(|p| p.2).sum()), starts: Vec::new() };
+        let mut problems = Vec::new();
+        let mut r = 0usize;
+        let mut soa_count = None;
+        let mut start = 0usize;
+        for p in &plan {
+            let mut seg = new_seg(p, start);
+            let line0 = lines.all.len();
+            lines.starts.push(line0);
+            for id in start..p.0 {
+                let r0 = r;
+                while r < recs.len() && recs[r].node == id as u32 {
+                    r += 1;
+                }
+                let mut n = nodes[id];
+                let nm = name_at(&n);
+                n.name_off = seg.names.len() as u32;
+                seg.names.extend_from_slice(nm);
+                n.rrset_start = seg.rrsets.len() as u32;
+                let mut records = 0u64;
+                group(
+                    &recs[r0..r],
+                    &self.data,
+                    &mut seg.rrsets,
+                    &mut seg.data,
+                    &mut lines.all,
+                    &mut records,
+                    &mut problems,
+                    |_, _| {},
+                );
+                seg.records += records;
+                let cnt = seg.rrsets.len() - n.rrset_start as usize;
+                if cnt > u16::MAX as usize || seg.rrsets.len() > SEG_MAX - 1 {
+                    errors.push(diag_in(
+                        &self.files,
+                        recs[r0].file,
+                        recs[r0].line,
+                        "too many RRsets at one name".into(),
+                        false,
+                    ));
+                    return None;
+                }
+                n.rrset_count = cnt as u16;
+                let s = n.rrset_start as usize;
+                let e = seg.rrsets.len();
+                // Link each RRSIG set to the set it covers.
+                for i in s..e {
+                    if seg.rrsets[i].rtype == t::RRSIG {
+                        let cov = seg.rrsets[i].covers;
+                        if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG)
+                        {
+                            seg.rrsets[j].sigs = i as u32;
+                        }
+                    }
+                }
+                if n.has(nf::NSEC) {
+                    seg.nsec_nodes += 1;
+                }
+                if n.has(nf::APEX) {
+                    soa_count = Some((s..e).find(|&i| seg.rrsets[i].rtype == t::SOA));
+                }
+                let fl = &lines.all[line0 + s..line0 + e];
+                self.check_node(&n, nm, &seg.rrsets[s..e], fl, errors, warnings);
+                seg.nodes.push(n);
+            }
+            segs.push(seg);
+            start = p.0;
+        }
+        drop(recs);
+        for (file, line, msg, warn) in problems {
+            let d = diag_in(&self.files, file, line, msg, warn);
             if warn {
                 warnings.push(d)
             } else {
                 errors.push(d)
             }
         }
-        let Some(soa) = soa else {
-            errors.push(Diagnostic {
-                file: main_file.clone(),
-                line: 0,
-                message: format!("no SOA record at the zone apex {}", name::to_text(&origin)),
-                warning: false,
-            });
-            diags.extend(errors);
-            diags.extend(warnings);
-            return Err(diags);
-        };
-        if rrsets[soa as usize].count > 1 {
-            let (f, l) = first_line[soa as usize];
-            errors.push(self.diag(f, l, "more than one SOA record at the zone apex".into(), false));
-        }
-        if !(0..nodes[apex_final as usize].rrset_count as u32)
-            .any(|k| rrsets[(nodes[apex_final as usize].rrset_start + k) as usize].rtype == t::NS)
-        {
-            errors.push(Diagnostic {
-                file: main_file.clone(),
-                line: 0,
-                message: format!("no NS records at the zone apex {}", name::to_text(&origin)),
-                warning: false,
-            });
-        }
-        for &n in &nodes {
-            let nm = name_at(n);
-            let range = n.rrset_start as usize..(n.rrset_start + n.rrset_count as u32) as usize;
-            for i in range.clone() {
-                let s = rrsets[i];
-                let (f, l) = first_line[i];
-                let owner = || name::to_text(nm);
-                if s.rtype == t::SOA && !n.has(nf::APEX) {
-                    errors.push(self.diag(
-                        f,
-                        l,
-                        format!("SOA record at {}, which is not the zone apex", owner()),
-                        false,
-                    ));
+        self.take_problems(errors, warnings);
+
+        if with_apex {
+            let apex_sets = segs[0].sets(0);
+            match soa_count.flatten() {
+                None => {
+                    errors.push(Diagnostic {
+                        file: main_file.clone(),
+                        line: 0,
+                        message: format!("no SOA record at the zone apex {}", name::to_text(&origin)),
+                        warning: false,
+                    });
+                    return None;
                 }
-                if s.rtype == t::CNAME && s.count > 1 {
-                    errors.push(self.diag(f, l, format!("more than one CNAME record at {}", owner()), false));
-                }
-                if s.rtype == t::DNAME && s.count > 1 {
-                    errors.push(self.diag(f, l, format!("more than one DNAME record at {}", owner()), false));
-                }
-                if n.has(nf::CNAME) && !matches!(s.rtype, t::CNAME | t::RRSIG | t::NSEC | t::KEY) {
-                    errors.push(self.diag(
-                        f,
-                        l,
-                        format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)),
-                        false,
-                    ));
-                }
-                if s.rtype == t::NS && name::is_wildcard(nm) {
-                    warnings.push(self.diag(f, l, format!("NS records at wildcard name {}", owner()), true));
-                }
-            }
-            // Data below a cut that is not an address record, or below a DNAME.
-            if n.has(nf::BELOW_DNAME) && n.rrset_count > 0 {
-                let (f, l) = first_line[n.rrset_start as usize];
-                warnings.push(self.diag(f, l, format!("{} is below a DNAME and is occluded", name::to_text(nm)), true));
-            } else if n.has(nf::BELOW_CUT) {
-                for i in range.clone() {
-                    let s = rrsets[i];
-                    if !matches!(s.rtype, t::A | t::AAAA) {
-                        let (f, l) = first_line[i];
-                        warnings.push(self.diag(
+                Some(i) => {
+                    if segs[0].rrsets[i].count > 1 {
+                        let (f, l) = lines.seg(0)[i];
+                        errors.push(diag_in(
+                            &self.files,
                             f,
                             l,
-                            format!(
-                                "{} {} is below a delegation and is occluded",
-                                name::to_text(nm),
-                                rtype::type_to_text(s.rtype)
-                            ),
-                            true,
+                            "more than one SOA record at the zone apex".into(),
+                            false,
                         ));
                     }
                 }
             }
+            if !apex_sets.iter().any(|s| s.rtype == t::NS) {
+                errors.push(Diagnostic {
+                    file: main_file.clone(),
+                    line: 0,
+                    message: format!("no NS records at the zone apex {}", name::to_text(&origin)),
+                    warning: false,
+                });
+            }
         }
+        Some((segs, lines))
+    }
 
-        // 6. Links (NS/MX/SRV targets) and glue checks.
-        let mut links: Vec<u32> = Vec::new();
-        for id in 0..nodes.len() {
-            let n = nodes[id];
-            for i in n.rrset_start..n.rrset_start + n.rrset_count as u32 {
-                let s = rrsets[i as usize];
-                let is_ns = s.rtype == t::NS;
-                if !matches!(s.rtype, t::NS | t::MX | t::SRV) || n.has(nf::BELOW_CUT) || n.has(nf::BELOW_DNAME) {
+    /// The checks of one name's records.
+    fn check_node(
+        &self,
+        n: &Node,
+        nm: &[u8],
+        sets: &[RRset],
+        first_line: &[(u16, u32)],
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) {
+        let files = &self.files;
+        for (i, s) in sets.iter().enumerate() {
+            let (f, l) = first_line[i];
+            let owner = || name::to_text(nm);
+            if s.rtype == t::SOA && !n.has(nf::APEX) {
+                errors.push(diag_in(
+                    files,
+                    f,
+                    l,
+                    format!("SOA record at {}, which is not the zone apex", owner()),
+                    false,
+                ));
+            }
+            if s.rtype == t::CNAME && s.count > 1 {
+                errors.push(diag_in(files, f, l, format!("more than one CNAME record at {}", owner()), false));
+            }
+            if s.rtype == t::DNAME && s.count > 1 {
+                errors.push(diag_in(files, f, l, format!("more than one DNAME record at {}", owner()), false));
+            }
+            if n.has(nf::CNAME) && !matches!(s.rtype, t::CNAME | t::RRSIG | t::NSEC | t::KEY) {
+                errors.push(diag_in(
+                    files,
+                    f,
+                    l,
+                    format!("CNAME and other data at {} ({} record)", owner(), rtype::type_to_text(s.rtype)),
+                    false,
+                ));
+            }
+            if s.rtype == t::NS && name::is_wildcard(nm) {
+                warnings.push(diag_in(files, f, l, format!("NS records at wildcard name {}", owner()), true));
+            }
+        }
+        // Data below a cut that is not an address record, or below a DNAME.
+        if n.has(nf::BELOW_DNAME) && n.rrset_count > 0 {
+            let (f, l) = first_line[0];
+            warnings.push(diag_in(
+                files,
+                f,
+                l,
+                format!("{} is below a DNAME and is occluded", name::to_text(nm)),
+                true,
+            ));
+        } else if n.has(nf::BELOW_CUT) {
+            for (i, s) in sets.iter().enumerate() {
+                if !matches!(s.rtype, t::A | t::AAAA) {
+                    let (f, l) = first_line[i];
+                    warnings.push(diag_in(
+                        files,
+                        f,
+                        l,
+                        format!(
+                            "{} {} is below a delegation and is occluded",
+                            name::to_text(nm),
+                            rtype::type_to_text(s.rtype)
+                        ),
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Builds the NSEC3 block from the collected NSEC3 records (and their
+    /// signatures), nodes in file order, the chain sorted by hash.
+    pub(crate) fn build_n3(&mut self, nsec3param: Option<&Nsec3Param>, warnings: &mut Vec<Diagnostic>) -> Nsec3Block {
+        let origin = self.origin.clone();
+        let mut n3recs = std::mem::take(&mut self.n3_recs);
+        n3recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
+        let mut block = Nsec3Block::default();
+        let mut seg = Segment::default();
+        let mut first_line: Vec<(u16, u32)> = Vec::new();
+        let mut problems = Vec::new();
+        let mut r = 0usize;
+        for id in 0..self.n3_offs.len() {
+            let r0 = r;
+            while r < n3recs.len() && n3recs[r].node == id as u32 {
+                r += 1;
+            }
+            if seg.nodes.len() >= SEG_NODES.load(Ordering::Relaxed) || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
+                block.seg_first.push(block.count as u32);
+                block.count += seg.nodes.len();
+                block.segs.push(std::mem::take(&mut seg).sealed());
+                first_line.clear();
+            }
+            let slot = N3_SLOT + block.segs.len();
+            let (o, l) = self.n3_offs[id];
+            let nm = &self.n3_names[o as usize..o as usize + l as usize];
+            let mut node = Node {
+                name_off: seg.names.len() as u32,
+                name_len: l,
+                labels: name::label_count(nm) as u8,
+                flags: 0,
+                rrset_start: seg.rrsets.len() as u32,
+                rrset_count: 0,
+            };
+            seg.names.extend_from_slice(nm);
+            let mut records = 0u64;
+            group(
+                &n3recs[r0..r],
+                &self.data,
+                &mut seg.rrsets,
+                &mut seg.data,
+                &mut first_line,
+                &mut records,
+                &mut problems,
+                |_, _| {},
+            );
+            seg.records += records;
+            block.records += records;
+            let s = node.rrset_start as usize;
+            let e = seg.rrsets.len();
+            node.rrset_count = (e - s) as u16;
+            let local = seg.nodes.len();
+            seg.nodes.push(node);
+            let n3 = (s..e).rev().find(|&i| seg.rrsets[i].rtype == t::NSEC3);
+            if let Some(i) = n3 {
+                if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == t::RRSIG) {
+                    seg.rrsets[i].sigs = j as u32;
+                }
+                let label = name::first_label(nm);
+                let mut h = Vec::new();
+                let parent_ok = name::parent(nm) == origin.as_slice();
+                let rs = seg.rrsets[i];
+                let rd = &seg.data[rs.data_off as usize + 2..(rs.data_off + rs.data_len) as usize];
+                let params_ok = nsec3param.is_some_and(|p| {
+                    rd.len() >= 5
+                        && rd[0] == p.alg
+                        && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations
+                        && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
+                });
+                if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty() {
+                    block.chain.push(Nsec3Entry {
+                        hash_off: block.hashes.len() as u32,
+                        hash_len: h.len() as u8,
+                        node: make_id(slot, local),
+                    });
+                    block.hashes.extend_from_slice(&h);
+                } else if !parent_ok {
+                    let (f, l) = first_line[i];
+                    warnings.push(diag_in(
+                        &self.files,
+                        f,
+                        l,
+                        format!("NSEC3 record at {} is not directly below the apex", name::to_text(nm)),
+                        true,
+                    ));
+                }
+            }
+        }
+        if !seg.nodes.is_empty() {
+            block.seg_first.push(block.count as u32);
+            block.count += seg.nodes.len();
+            block.segs.push(seg.sealed());
+        }
+        self.data = Vec::new();
+        let hashes = &block.hashes;
+        block.chain.sort_by(|a, b| {
+            hashes[a.hash_off as usize..(a.hash_off + a.hash_len as u32) as usize]
+                .cmp(&hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
+        });
+        block
+    }
+}
+
+/// File and line of the first record of each RRset, for the segments of
+/// one build: one vector (freed whole), each segment's part from its start.
+#[derive(Default)]
+pub(crate) struct Lines {
+    all: Vec<(u16, u32)>,
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    /// The lines of segment `k`'s RRsets.
+    pub(crate) fn seg(&self, k: usize) -> &[(u16, u32)] {
+        let end = self.starts.get(k + 1).copied().unwrap_or(self.all.len());
+        &self.all[self.starts[k]..end]
+    }
+}
+
+/// Names in one segment while building (the apex gets one of its own).
+static SEG_NODES: AtomicUsize = AtomicUsize::new(4096);
+
+/// Sets the number of names per segment for builds from now on (tests
+/// use tiny segments to exercise segment boundaries; default 4096).
+#[doc(hidden)]
+pub fn set_segment_names(n: usize) {
+    SEG_NODES.store(n.clamp(1, 4096), Ordering::Relaxed);
+}
+
+/// A range of the zone rebuilt by an incremental reload.
+pub(crate) struct Range<'a> {
+    /// The first name of the range; names before it are outside.
+    pub(crate) lo: &'a [u8],
+    /// The first name after the range, if any.
+    pub(crate) hi: Option<&'a [u8]>,
+    /// Flags of an existing name before the range (an ancestor).
+    pub(crate) outside_flags: &'a dyn Fn(&[u8]) -> Option<u16>,
+    /// True if a name after the range exists (a wildcard child).
+    pub(crate) outside_exists: &'a dyn Fn(&[u8]) -> bool,
+}
+
+fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: bool) -> Diagnostic {
+    let file = files.get(file as usize).cloned().unwrap_or_else(|| "<zone>".into());
+    Diagnostic { file, line, message, warning }
+}
+
+/// NSEC3 parameters from the apex (the first node of the first segment).
+pub(crate) fn nsec3param_of(apex: &Segment) -> Option<Nsec3Param> {
+    apex.sets(0).iter().find(|s| s.rtype == t::NSEC3PARAM).and_then(|s| {
+        let rd = &apex.rdata_of(s)[2..];
+        if rd.len() < 5 {
+            return None;
+        }
+        let sl = rd[4] as usize;
+        Some(Nsec3Param {
+            alg: rd[0],
+            flags: rd[1],
+            iterations: u16::from_be_bytes([rd[2], rd[3]]),
+            salt: rd.get(5..5 + sl)?.to_vec(),
+        })
+    })
+}
+
+#[allow(clippy::needless_range_loop)]
+/// Links the NS/MX/SRV targets of one segment's RRsets (the segment must
+/// not be shared yet) and checks their glue against the whole zone.
+pub(crate) fn link_segment(
+    zone: &mut Zone,
+    slot: usize,
+    first_line: &[(u16, u32)],
+    files: &[String],
+    errors: &mut Vec<Diagnostic>,
+    scratch: &mut LinkScratch,
+) {
+    let LinkScratch { links, link_names, spans } = scratch;
+    links.clear();
+    link_names.clear();
+    spans.clear();
+    {
+        let z = &*zone;
+        let seg = &z.segs[slot];
+        for (local, n) in seg.nodes.iter().enumerate() {
+            if n.has(nf::BELOW_CUT) || n.has(nf::BELOW_DNAME) {
+                continue;
+            }
+            for i in n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize {
+                let s = seg.rrsets[i];
+                if !matches!(s.rtype, t::NS | t::MX | t::SRV) {
                     continue;
                 }
                 let start = links.len();
-                let mut rd = &data[s.data_off as usize..(s.data_off + s.data_len) as usize];
-                while rd.len() >= 2 {
-                    let l = u16::from_be_bytes([rd[0], rd[1]]) as usize;
-                    let r = &rd[2..2 + l];
-                    rd = &rd[2 + l..];
+                for r in (Rdatas { data: seg.rdata_of(&s) }) {
                     let target = match s.rtype {
                         t::NS => r,
                         t::MX => &r[2..],
                         _ => &r[6..],
                     };
                     let lt = name::to_lowercase(target);
-                    if !name::is_subdomain(&lt, &origin) {
+                    if !name::is_subdomain(&lt, &z.apex) {
                         continue;
                     }
-                    let tid = lookup_final(&nodes, &lt);
-                    let has_addr = tid.is_some_and(|tid| {
-                        let tn = nodes[tid as usize];
-                        (tn.rrset_start..tn.rrset_start + tn.rrset_count as u32)
-                            .any(|k| matches!(rrsets[k as usize].rtype, t::A | t::AAAA))
-                    });
-                    if let Some(tid) = tid {
-                        if has_addr && !links[start..].contains(&tid) {
-                            links.push(tid);
-                        }
-                    }
-                    if is_ns && !has_addr {
-                        // Glue is required when the target is at or below this cut,
-                        // and BIND also requires addresses for in-zone apex NS targets.
-                        let cut = name_at(nodes[id]);
-                        let needs = n.has(nf::APEX) || name::is_subdomain(&lt, cut);
-                        if needs {
-                            let (f, l) = first_line[i as usize];
-                            errors.push(self.diag(
+                    let tid = z.lookup(&lt);
+                    let has_addr =
+                        tid.is_some_and(|tid| z.node_rrsets(tid).iter().any(|r| matches!(r.rtype, t::A | t::AAAA)));
+                    if s.rtype == t::NS && !has_addr {
+                        let cut = seg.name(local);
+                        if n.has(nf::APEX) || name::is_subdomain(&lt, cut) {
+                            let (f, l) = first_line[i];
+                            errors.push(diag_in(
+                                files,
                                 f,
                                 l,
                                 format!(
@@ -550,151 +985,82 @@ impl ZoneBuilder {
                             ));
                         }
                     }
+                    let seen = links[start..].iter().any(|&l| {
+                        if l & REMOTE == 0 {
+                            seg.name(l as usize) == lt.as_slice()
+                        } else {
+                            let o = (l & !REMOTE) as usize;
+                            link_names[o..].starts_with(&lt) && link_names.len() >= o + lt.len()
+                        }
+                    });
+                    if seen {
+                        continue;
+                    }
+                    match tid {
+                        Some(tid) if (tid >> LOCAL_BITS) as usize == slot => {
+                            if has_addr {
+                                links.push(tid & (SEG_MAX as u32 - 1));
+                            }
+                        }
+                        _ => {
+                            links.push(REMOTE | link_names.len() as u32);
+                            link_names.extend_from_slice(&lt);
+                        }
+                    }
                 }
-                let cnt = links.len() - start;
-                rrsets[i as usize].links_off = start as u32;
-                rrsets[i as usize].links_len = cnt as u16;
+                if links.len() > start {
+                    spans.push((i, start as u32, (links.len() - start) as u16));
+                }
             }
         }
+    }
+    let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
+    for &(i, off, len) in spans.iter() {
+        seg.rrsets[i].links_off = off;
+        seg.rrsets[i].links_len = len;
+    }
+    // Exact-size copies; the scratch vectors are reused for the next segment.
+    seg.links = links.clone();
+    seg.link_names = link_names.clone();
+}
 
-        // NSEC3 chain.
-        let nsec3param = {
-            let n = &nodes[apex_final as usize];
-            (n.rrset_start..n.rrset_start + n.rrset_count as u32)
-                .find(|&i| rrsets[i as usize].rtype == t::NSEC3PARAM)
-                .and_then(|i| {
-                    let s = rrsets[i as usize];
-                    let rd = &data[s.data_off as usize + 2..(s.data_off + s.data_len) as usize];
-                    if rd.len() < 5 {
-                        return None;
-                    }
-                    let sl = rd[4] as usize;
-                    Some(Nsec3Param {
-                        alg: rd[0],
-                        flags: rd[1],
-                        iterations: u16::from_be_bytes([rd[2], rd[3]]),
-                        salt: rd.get(5..5 + sl)?.to_vec(),
-                    })
-                })
-        };
-        let mut n3_nodes: Vec<Node> = Vec::new();
-        let mut n3_chain: Vec<Nsec3Entry> = Vec::new();
-        let mut n3_hashes: Vec<u8> = Vec::new();
-        {
-            n3recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
-            for id in 0..self.n3_offs.len() {
-                let (o, l) = self.n3_offs[id];
-                let nm = &self.n3_names[o as usize..o as usize + l as usize];
-                n3_nodes.push(Node {
-                    name_off: zone_names.len() as u32,
-                    name_len: l,
-                    labels: name::label_count(nm) as u8,
-                    flags: 0,
-                    rrset_start: 0,
-                    rrset_count: 0,
-                });
-                zone_names.extend_from_slice(nm);
-            }
-            group(
-                &n3recs,
-                &self.data,
-                &mut rrsets,
-                &mut data,
-                &mut first_line,
-                &mut records,
-                &mut Vec::new(),
-                |r, rs| {
-                    let n = &mut n3_nodes[r.node as usize];
-                    if n.rrset_count == 0 {
-                        n.rrset_start = rs;
-                    }
-                    n.rrset_count += 1;
-                },
-            );
-            for (id, node) in n3_nodes.iter().enumerate() {
-                let s = node.rrset_start as usize;
-                let e = s + node.rrset_count as usize;
-                let n3 = (s..e).rev().find(|&i| rrsets[i].rtype == t::NSEC3);
-                if let Some(i) = n3 {
-                    if let Some(j) = (s..e).find(|&j| rrsets[j].rtype == t::RRSIG) {
-                        rrsets[i].sigs = j as u32;
-                    }
-                    let nm = &zone_names[node.name_off as usize..node.name_off as usize + node.name_len as usize];
-                    let label = name::first_label(nm);
-                    let mut h = Vec::new();
-                    let parent_ok = name::parent(nm) == origin.as_slice();
-                    let rd = &data[rrsets[i].data_off as usize + 2..(rrsets[i].data_off + rrsets[i].data_len) as usize];
-                    let params_ok = nsec3param.as_ref().is_some_and(|p| {
-                        rd.len() >= 5
-                            && rd[0] == p.alg
-                            && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations
-                            && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
-                    });
-                    if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty()
-                    {
-                        n3_chain.push(Nsec3Entry {
-                            hash_off: n3_hashes.len() as u32,
-                            hash_len: h.len() as u8,
-                            node: id as u32,
-                        });
-                        n3_hashes.extend_from_slice(&h);
-                    } else if !parent_ok {
-                        let (f, l) = first_line[i];
-                        warnings.push(self.diag(
-                            f,
-                            l,
-                            format!("NSEC3 record at {} is not directly below the apex", name::to_text(nm)),
-                            true,
-                        ));
-                    }
-                }
-            }
-            self.data = Vec::new();
-            n3_chain.sort_by(|a, b| {
-                n3_hashes[a.hash_off as usize..(a.hash_off + a.hash_len as u32) as usize]
-                    .cmp(&n3_hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
+/// Working vectors of [`link_segment`], reused from segment to segment.
+#[derive(Default)]
+pub(crate) struct LinkScratch {
+    links: Vec<u32>,
+    link_names: Vec<u8>,
+    spans: Vec<(usize, u32, u16)>,
+}
+
+/// Checks the glue of the NS RRset of one node of an assembled zone (a cut
+/// or the apex): the same check as [`link_segment`], for nodes whose own
+/// segment was kept by an incremental reload while their targets changed.
+pub(crate) fn check_glue(zone: &Zone, id: u32, errors: &mut Vec<Diagnostic>) {
+    let n = *zone.node(id);
+    if n.has(nf::BELOW_CUT) || n.has(nf::BELOW_DNAME) {
+        return;
+    }
+    let Some(ns) = zone.find(id, t::NS) else { return };
+    let cut = zone.node_name(id);
+    for r in zone.rdatas(ns) {
+        let lt = name::to_lowercase(r);
+        if !name::is_subdomain(&lt, &zone.apex) {
+            continue;
+        }
+        let has_addr =
+            zone.lookup(&lt).is_some_and(|tid| zone.node_rrsets(tid).iter().any(|r| matches!(r.rtype, t::A | t::AAAA)));
+        if !has_addr && (n.has(nf::APEX) || name::is_subdomain(&lt, cut)) {
+            errors.push(Diagnostic {
+                file: "<reload>".into(),
+                line: 0,
+                message: format!(
+                    "missing glue: name server {} of {} has no A or AAAA record",
+                    name::to_text(r),
+                    name::to_text(cut)
+                ),
+                warning: false,
             });
         }
-
-        if !errors.is_empty() {
-            diags.extend(errors);
-            diags.extend(warnings);
-            return Err(diags);
-        }
-        if diags.iter().any(|d| !d.warning) {
-            diags.extend(warnings);
-            return Err(diags);
-        }
-        warnings.extend(diags);
-
-        let soa_rd = {
-            let s = rrsets[soa as usize];
-            &data[s.data_off as usize + 2..(s.data_off + s.data_len) as usize]
-        };
-        let serial = soa_serial(soa_rd).unwrap_or(0);
-
-        let nsec_nodes = nodes.iter().filter(|n| n.has(nf::NSEC)).count() as u32;
-        let mut zone = Zone {
-            apex: origin,
-            names: zone_names,
-            nodes,
-            index,
-            rrsets,
-            data,
-            links,
-            nsec3_nodes: n3_nodes,
-            nsec3_chain: n3_chain,
-            nsec3_hashes: n3_hashes,
-            nsec3param,
-            apex_id: apex_final,
-            soa,
-            serial,
-            records,
-            nsec_nodes,
-            negative: None,
-        };
-        zone.negative = crate::negative::NegativeSoa::render(&zone);
-        Ok(Built { zone, warnings })
     }
 }
 

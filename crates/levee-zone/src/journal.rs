@@ -131,8 +131,52 @@ impl Diff {
 
 /// The difference between two versions (records whose TTL changed are
 /// removed and added again).
+///
+/// Segments the two versions share (an incremental reload kept them) hold
+/// the same records in both and are skipped, so the work and the memory
+/// are proportional to the change, not to the zone.
 pub fn diff(old: &Zone, new: &Zone) -> Diff {
-    diff_records(&records(old), &records(new))
+    let shared: std::collections::HashSet<*const crate::zone::Segment> = {
+        let mine: std::collections::HashSet<_> = old.segs.iter().map(std::sync::Arc::as_ptr).collect();
+        new.segs.iter().map(std::sync::Arc::as_ptr).filter(|p| mine.contains(p)).collect()
+    };
+    let n3_shared = std::sync::Arc::ptr_eq(&old.n3, &new.n3);
+    diff_records(&records_except(old, &shared, n3_shared), &records_except(new, &shared, n3_shared))
+}
+
+/// [`records`] without the records of the given segments (and of the
+/// NSEC3 block if `skip_n3`).
+fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone::Segment>, skip_n3: bool) -> Vec<Rr> {
+    let soa = z.soa();
+    let mut out =
+        vec![Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() }];
+    let mut push = |slot: usize, seg: &crate::zone::Segment| {
+        for local in 0..seg.nodes.len() {
+            let first = z.node_first_rrset(crate::zone::make_id(slot, local));
+            let owner = seg.name(local);
+            for k in 0..seg.nodes[local].rrset_count as u32 {
+                let rs = first + k;
+                let s = z.rrset(rs);
+                if s.rtype == t::SOA && owner == z.apex() {
+                    continue;
+                }
+                for rd in z.rdatas(rs) {
+                    out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl, rdata: rd.to_vec() });
+                }
+            }
+        }
+    };
+    for (slot, seg) in z.segs.iter().enumerate() {
+        if !skip.contains(&std::sync::Arc::as_ptr(seg)) {
+            push(slot, seg);
+        }
+    }
+    if !skip_n3 {
+        for (k, seg) in z.n3.segs.iter().enumerate() {
+            push(crate::zone::N3_SLOT + k, seg);
+        }
+    }
+    out
 }
 
 /// The difference between two record lists (each with its SOA first).

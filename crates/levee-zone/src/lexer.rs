@@ -44,6 +44,12 @@ impl<'a> Lexer<'a> {
         Lexer { input, pos: 0, line: 1 }
     }
 
+    /// A lexer over a part of a file that starts at `line`, on an entry
+    /// boundary.
+    pub fn at_line(input: &'a [u8], line: u32) -> Self {
+        Lexer { input, pos: 0, line }
+    }
+
     /// The input.
     pub fn input(&self) -> &'a [u8] {
         self.input

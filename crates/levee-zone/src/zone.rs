@@ -1,28 +1,48 @@
 //! The immutable zone snapshot.
 //!
-//! A [`Zone`] is built once by [`crate::build`] and never changes; readers
-//! share it through an `Arc`. Everything the answering code needs is laid
-//! out in a few flat vectors so a query is a hash lookup and some slice
-//! reads, with no per-record allocation:
+//! A [`Zone`] is built once by [`crate::build`] (or by an incremental
+//! [`crate::reload()`]) and never changes; readers share it through an
+//! `Arc`. A query is a hash lookup and some slice reads, with no
+//! per-record allocation.
 //!
-//! * `names`: one arena holding every node's owner name, lowercased, in
-//!   wire form;
-//! * `nodes`: one entry per name in the zone, *sorted in canonical order*
-//!   (RFC 4034 §6.1), empty non-terminals included. Each node knows its
-//!   place in the tree through flags computed at load time: apex, zone
-//!   cut, below a cut (glue or occluded), DNAME owner, "the walk from the
-//!   apex meets a cut or DNAME before reaching me", has a wildcard child;
-//! * `index`: a hash table from lowercased name to node, for exact lookups
-//!   and the label-stripping closest-encloser search;
+//! The names, in *canonical order* (RFC 4034 §6.1, empty non-terminals
+//! included), are cut into **segments**: the apex alone in the first one,
+//! then runs of up to 4096 consecutive names. A segment owns everything
+//! of its names, with offsets and ids local to it:
+//!
+//! * `names`: the owner names, lowercased, in wire form;
+//! * `nodes`: one entry per name. Each node knows its place in the tree
+//!   through flags computed at load time: apex, zone cut, below a cut
+//!   (glue or occluded), DNAME owner, "the walk from the apex meets a cut
+//!   or DNAME before reaching me", has a wildcard child;
 //! * `rrsets`: the RRsets of each node, contiguous per node. An RRset
 //!   points to its RDATA in `data` (each record as a 2-octet length and
 //!   the RDATA), to the RRSIG set that covers it, and, for NS, MX and SRV,
-//!   to the nodes of its targets in `links` (pre-linked additional data and
-//!   glue, Knot's "adjust" step);
-//! * NSEC3 records live in their own node list sorted by hash, so a hashed
-//!   owner name never shows up in normal lookups.
+//!   to its targets in `links` (pre-linked additional data and glue,
+//!   Knot's "adjust" step): a target in the same segment is its local
+//!   index, one in another segment is its name (`link_names`), looked up
+//!   when answering, so a segment never holds an id of another segment.
+//!
+//! The zone holds its segments as `Arc`s in canonical order. A node or
+//! RRset id is `slot << 16 | local` (slot: the segment's position in this
+//! version), so reading a node is two indexings. Above the segments, each
+//! version has its own hash table from lowercased name to node id (exact
+//! lookups and the label-stripping closest-encloser search) and the
+//! canonical position of each segment's first node; `nsec_covering`
+//! binary-searches the segments by first name, then inside one.
+//!
+//! Because nothing inside a segment refers to another segment, consecutive
+//! versions of a zone share the segments a reload did not touch: an
+//! incremental reload ([`crate::reload()`]) rebuilds only the segments around
+//! changed names, the name index and the apex.
+//!
+//! NSEC3 records live in a block of their own (segments in slots from
+//! 0x8000, file order; the chain sorted by hash), so a hashed owner name
+//! never shows up in normal lookups. The block is rebuilt whole by every
+//! reload of an NSEC3-signed zone.
 
 use core::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 use levee_wire::name;
@@ -94,8 +114,9 @@ pub struct RRset {
     pub count: u16,
     pub(crate) data_off: u32,
     pub(crate) data_len: u32,
-    /// The RRSIG set covering this one, or [`NONE`].
-    pub sigs: RRsetId,
+    /// The RRSIG set covering this one (index inside the segment), or
+    /// [`NONE`]; [`Zone::sigs`] gives its id.
+    pub(crate) sigs: RRsetId,
     pub(crate) links_off: u32,
     pub(crate) links_len: u16,
 }
@@ -121,24 +142,107 @@ pub(crate) struct Nsec3Entry {
     pub(crate) node: NodeId,
 }
 
+/// Bits of a node or RRset id that are the index inside its segment.
+pub(crate) const LOCAL_BITS: u32 = 16;
+/// Most nodes (and RRsets) one segment holds.
+pub(crate) const SEG_MAX: usize = 1 << LOCAL_BITS;
+/// Slot of the first NSEC3 segment; ordinary segments use the slots below.
+pub(crate) const N3_SLOT: usize = 0x8000;
+/// A link to a node outside the segment: the rest is an offset into the
+/// segment's `link_names`.
+pub(crate) const REMOTE: u32 = 1 << 31;
+
+#[inline]
+pub(crate) fn make_id(slot: usize, local: usize) -> u32 {
+    ((slot as u32) << LOCAL_BITS) | local as u32
+}
+
+#[inline]
+fn split(id: u32) -> (usize, usize) {
+    ((id >> LOCAL_BITS) as usize, (id & (SEG_MAX as u32 - 1)) as usize)
+}
+
+/// A run of consecutive nodes (canonical order) with everything they own.
+/// Offsets and ids inside are local to the segment, so an unchanged
+/// segment is shared (`Arc`) by consecutive versions of a zone.
+#[derive(Default, Debug)]
+pub(crate) struct Segment {
+    pub(crate) names: Vec<u8>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) rrsets: Vec<RRset>,
+    pub(crate) data: Vec<u8>,
+    /// Link targets of the RRsets: a local node index, or [`REMOTE`] | an
+    /// offset into `link_names` (a lowercase name looked up when answering).
+    pub(crate) links: Vec<u32>,
+    pub(crate) link_names: Vec<u8>,
+    pub(crate) records: u64,
+    pub(crate) nsec_nodes: u32,
+}
+
+impl Segment {
+    /// The segment with no spare capacity (it never grows again).
+    pub(crate) fn sealed(mut self) -> Segment {
+        self.names.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.rrsets.shrink_to_fit();
+        self.data.shrink_to_fit();
+        self
+    }
+
+    #[inline]
+    pub(crate) fn name(&self, local: usize) -> &[u8] {
+        let n = &self.nodes[local];
+        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+    }
+
+    pub(crate) fn first_name(&self) -> &[u8] {
+        self.name(0)
+    }
+
+    pub(crate) fn last_name(&self) -> &[u8] {
+        self.name(self.nodes.len() - 1)
+    }
+
+    #[inline]
+    pub(crate) fn sets(&self, local: usize) -> &[RRset] {
+        let n = &self.nodes[local];
+        &self.rrsets[n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize]
+    }
+
+    #[inline]
+    pub(crate) fn rdata_of(&self, s: &RRset) -> &[u8] {
+        &self.data[s.data_off as usize..s.data_off as usize + s.data_len as usize]
+    }
+}
+
+/// The NSEC3 part of a zone: its own segments (slots from [`N3_SLOT`]),
+/// the chain sorted by hash.
+#[derive(Default)]
+pub(crate) struct Nsec3Block {
+    pub(crate) segs: Vec<Segment>,
+    pub(crate) seg_first: Vec<u32>,
+    pub(crate) count: usize,
+    pub(crate) chain: Vec<Nsec3Entry>,
+    pub(crate) hashes: Vec<u8>,
+    pub(crate) records: u64,
+}
+
 /// An immutable, query-ready zone.
 pub struct Zone {
     pub(crate) apex: Vec<u8>,
-    pub(crate) names: Vec<u8>,
-    pub(crate) nodes: Vec<Node>,
+    /// Segments in canonical order; a node's slot is its segment's position.
+    pub(crate) segs: Vec<Arc<Segment>>,
+    /// Ordinal (canonical position) of each segment's first node.
+    pub(crate) seg_first: Vec<u32>,
     pub(crate) index: HashTable<NodeId>,
-    pub(crate) rrsets: Vec<RRset>,
-    pub(crate) data: Vec<u8>,
-    pub(crate) links: Vec<NodeId>,
-    pub(crate) nsec3_nodes: Vec<Node>,
-    pub(crate) nsec3_chain: Vec<Nsec3Entry>,
-    pub(crate) nsec3_hashes: Vec<u8>,
+    pub(crate) n3: Arc<Nsec3Block>,
     pub(crate) nsec3param: Option<Nsec3Param>,
     pub(crate) apex_id: NodeId,
     pub(crate) soa: RRsetId,
     pub(crate) serial: u32,
     pub(crate) records: u64,
     pub(crate) nsec_nodes: u32,
+    pub(crate) node_count: usize,
     /// The SOA of negative answers, pre-rendered (negative.rs).
     pub(crate) negative: Option<crate::negative::NegativeSoa>,
 }
@@ -152,6 +256,71 @@ pub(crate) fn hash_name(n: &[u8]) -> u64 {
 }
 
 impl Zone {
+    /// Assembles a zone from its segments: builds the name index and the
+    /// counters. The apex must be the first node of the first segment.
+    pub(crate) fn assemble(
+        apex: Vec<u8>,
+        segs: Vec<Arc<Segment>>,
+        n3: Arc<Nsec3Block>,
+        nsec3param: Option<Nsec3Param>,
+    ) -> Zone {
+        let mut seg_first = Vec::with_capacity(segs.len());
+        let mut count = 0usize;
+        let mut records = n3.records;
+        let mut nsec_nodes = 0;
+        for s in &segs {
+            seg_first.push(count as u32);
+            count += s.nodes.len();
+            records += s.records;
+            nsec_nodes += s.nsec_nodes;
+        }
+        let mut index: HashTable<NodeId> = HashTable::with_capacity(count);
+        for (slot, s) in segs.iter().enumerate() {
+            for local in 0..s.nodes.len() {
+                let id = make_id(slot, local);
+                index.insert_unique(hash_name(s.name(local)), id, |&i| {
+                    let (sl, lo) = split(i);
+                    hash_name(segs[sl].name(lo))
+                });
+            }
+        }
+        let apex_id = make_id(0, 0);
+        let soa = segs
+            .first()
+            .and_then(|s| s.sets(0).iter().position(|r| r.rtype == t::SOA))
+            .map_or(NONE, |i| make_id(0, segs[0].nodes[0].rrset_start as usize + i));
+        let mut z = Zone {
+            apex,
+            segs,
+            seg_first,
+            index,
+            n3,
+            nsec3param,
+            apex_id,
+            soa,
+            serial: 0,
+            records,
+            nsec_nodes,
+            node_count: count,
+            negative: None,
+        };
+        if soa != NONE {
+            z.serial = crate::build::soa_serial(z.first_rdata(soa)).unwrap_or(0);
+            z.negative = crate::negative::NegativeSoa::render(&z);
+        }
+        z
+    }
+
+    #[inline]
+    fn seg_of(&self, id: u32) -> (&Segment, usize) {
+        let (slot, local) = split(id);
+        if slot < N3_SLOT {
+            (&self.segs[slot], local)
+        } else {
+            (&self.n3.segs[slot - N3_SLOT], local)
+        }
+    }
+
     /// The apex name (lowercase wire form).
     pub fn apex(&self) -> &[u8] {
         &self.apex
@@ -190,7 +359,25 @@ impl Zone {
 
     /// Number of names (empty non-terminals included, NSEC3 owners excluded).
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.node_count
+    }
+
+    /// Number of segments the names are stored in (ordinary, NSEC3).
+    pub fn segment_count(&self) -> (usize, usize) {
+        (self.segs.len(), self.n3.segs.len())
+    }
+
+    /// How many of this zone's segments are shared with `other` (the same
+    /// memory, not copies): what an incremental reload kept.
+    pub fn shared_segments(&self, other: &Zone) -> usize {
+        let theirs: std::collections::HashSet<*const Segment> = other.segs.iter().map(Arc::as_ptr).collect();
+        self.segs.iter().filter(|s| theirs.contains(&Arc::as_ptr(s))).count()
+    }
+
+    /// The node at a canonical position (`0..node_count()`).
+    pub fn node_at(&self, ordinal: usize) -> NodeId {
+        let slot = self.seg_first.partition_point(|&f| f as usize <= ordinal) - 1;
+        make_id(slot, ordinal - self.seg_first[slot] as usize)
     }
 
     /// NSEC3 parameters, if the zone has an NSEC3 chain.
@@ -208,49 +395,67 @@ impl Zone {
     /// A node.
     #[inline]
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+        let (s, l) = self.seg_of(id);
+        &s.nodes[l]
     }
 
     /// A node's owner name (lowercase wire form).
     #[inline]
     pub fn node_name(&self, id: NodeId) -> &[u8] {
-        let n = &self.nodes[id as usize];
-        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+        let (s, l) = self.seg_of(id);
+        s.name(l)
     }
 
     /// The RRsets of a node, RRSIG sets included.
     #[inline]
     pub fn node_rrsets(&self, id: NodeId) -> &[RRset] {
-        let n = &self.nodes[id as usize];
-        &self.rrsets[n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize]
+        let (s, l) = self.seg_of(id);
+        s.sets(l)
     }
 
     /// First RRset id of a node (ids of its RRsets are consecutive).
     #[inline]
     pub fn node_first_rrset(&self, id: NodeId) -> RRsetId {
-        self.nodes[id as usize].rrset_start
+        let (s, l) = self.seg_of(id);
+        (id & !(SEG_MAX as u32 - 1)) | s.nodes[l].rrset_start
     }
 
     /// Finds a node's RRset of a type (not RRSIG).
     #[inline]
     pub fn find(&self, id: NodeId, rtype: u16) -> Option<RRsetId> {
-        let n = &self.nodes[id as usize];
+        let (s, l) = self.seg_of(id);
+        let n = &s.nodes[l];
         let start = n.rrset_start as usize;
-        let sets = &self.rrsets[start..start + n.rrset_count as usize];
-        sets.iter().position(|s| s.rtype == rtype && rtype != t::RRSIG).map(|i| (start + i) as RRsetId)
+        let sets = &s.rrsets[start..start + n.rrset_count as usize];
+        sets.iter()
+            .position(|s| s.rtype == rtype && rtype != t::RRSIG)
+            .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
     }
 
     /// An RRset.
     #[inline]
     pub fn rrset(&self, id: RRsetId) -> &RRset {
-        &self.rrsets[id as usize]
+        let (s, l) = self.seg_of(id);
+        &s.rrsets[l]
+    }
+
+    /// The RRSIG set covering an RRset, or [`NONE`].
+    #[inline]
+    pub fn sigs(&self, id: RRsetId) -> RRsetId {
+        let (s, l) = self.seg_of(id);
+        let g = s.rrsets[l].sigs;
+        if g == NONE {
+            NONE
+        } else {
+            (id & !(SEG_MAX as u32 - 1)) | g
+        }
     }
 
     /// Iterates the RDATA of an RRset's records.
     #[inline]
     pub fn rdatas(&self, id: RRsetId) -> Rdatas<'_> {
-        let s = &self.rrsets[id as usize];
-        Rdatas { data: &self.data[s.data_off as usize..s.data_off as usize + s.data_len as usize] }
+        let (s, l) = self.seg_of(id);
+        Rdatas { data: s.rdata_of(&s.rrsets[l]) }
     }
 
     /// The first record's RDATA.
@@ -258,33 +463,58 @@ impl Zone {
         self.rdatas(id).next().unwrap_or(&[])
     }
 
-    /// Nodes linked from an RRset (NS/MX/SRV targets inside the zone).
+    /// Nodes linked from an RRset: NS/MX/SRV targets inside the zone that
+    /// own A or AAAA records, in RDATA order, each once. A target in the
+    /// RRset's own segment is a stored index; one elsewhere is found by
+    /// name, so a segment stays valid when other segments are replaced.
     #[inline]
-    pub fn links(&self, id: RRsetId) -> &[NodeId] {
-        let s = &self.rrsets[id as usize];
-        &self.links[s.links_off as usize..s.links_off as usize + s.links_len as usize]
+    pub fn links(&self, id: RRsetId) -> Links<'_> {
+        let (s, l) = self.seg_of(id);
+        let r = &s.rrsets[l];
+        Links {
+            zone: self,
+            seg: s,
+            base: id & !(SEG_MAX as u32 - 1),
+            raw: &s.links[r.links_off as usize..r.links_off as usize + r.links_len as usize],
+        }
+    }
+
+    /// True if [`Zone::links`] yields something.
+    #[inline]
+    pub fn has_links(&self, id: RRsetId) -> bool {
+        self.links(id).next().is_some()
     }
 
     /// The node whose name is the closest predecessor of `lname` (or
     /// equal to it) in canonical order among nodes that own an NSEC
     /// record; wraps around to the last one (the NSEC chain is circular).
     pub fn nsec_covering(&self, lname: &[u8]) -> Option<NodeId> {
-        if self.nodes.is_empty() {
+        if self.node_count == 0 || self.nsec_nodes == 0 {
             return None;
         }
-        let mut i = match self.nodes.binary_search_by(|n| {
-            let nm = &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-            name::canonical_cmp(nm, lname)
-        }) {
-            Ok(i) => i,
-            Err(0) => self.nodes.len() - 1,
-            Err(i) => i - 1,
-        };
-        for _ in 0..self.nodes.len() {
-            if self.nodes[i].has(nf::NSEC) {
-                return Some(i as NodeId);
+        let k = self.segs.partition_point(|s| name::canonical_cmp(s.first_name(), lname).is_le());
+        let (mut slot, mut i) = if k == 0 {
+            (self.segs.len() - 1, self.segs[self.segs.len() - 1].nodes.len() - 1)
+        } else {
+            let s = &self.segs[k - 1];
+            match s.nodes.binary_search_by(|n| {
+                let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
+                name::canonical_cmp(nm, lname)
+            }) {
+                Ok(i) => (k - 1, i),
+                Err(i) => (k - 1, i - 1),
             }
-            i = if i == 0 { self.nodes.len() - 1 } else { i - 1 };
+        };
+        for _ in 0..self.node_count {
+            if self.segs[slot].nodes[i].has(nf::NSEC) {
+                return Some(make_id(slot, i));
+            }
+            if i > 0 {
+                i -= 1;
+            } else {
+                slot = if slot == 0 { self.segs.len() - 1 } else { slot - 1 };
+                i = self.segs[slot].nodes.len() - 1;
+            }
         }
         None
     }
@@ -293,56 +523,55 @@ impl Zone {
 
     /// The NSEC3 node whose hash equals `hash`.
     pub fn nsec3_match(&self, hash: &[u8]) -> Option<NodeId> {
-        self.nsec3_search(hash).ok().map(|i| self.nsec3_chain[i].node)
+        self.nsec3_search(hash).ok().map(|i| self.n3.chain[i].node)
     }
 
     /// The NSEC3 node whose hash is the closest predecessor of `hash`
     /// (the record that covers it), wrapping around.
     pub fn nsec3_covering(&self, hash: &[u8]) -> Option<NodeId> {
-        if self.nsec3_chain.is_empty() {
+        let chain = &self.n3.chain;
+        if chain.is_empty() {
             return None;
         }
         let i = match self.nsec3_search(hash) {
             Ok(i) => i,
-            Err(0) => self.nsec3_chain.len() - 1,
+            Err(0) => chain.len() - 1,
             Err(i) => i - 1,
         };
-        Some(self.nsec3_chain[i].node)
+        Some(chain[i].node)
     }
 
     fn nsec3_search(&self, hash: &[u8]) -> Result<usize, usize> {
-        self.nsec3_chain.binary_search_by(|e| self.nsec3_hash(e).cmp(hash))
+        self.n3.chain.binary_search_by(|e| self.nsec3_hash(e).cmp(hash))
     }
 
     fn nsec3_hash(&self, e: &Nsec3Entry) -> &[u8] {
-        &self.nsec3_hashes[e.hash_off as usize..e.hash_off as usize + e.hash_len as usize]
+        &self.n3.hashes[e.hash_off as usize..e.hash_off as usize + e.hash_len as usize]
     }
 
     /// An NSEC3 node (owner name, RRsets).
     pub fn nsec3_node(&self, id: NodeId) -> &Node {
-        &self.nsec3_nodes[id as usize]
+        self.node(id)
     }
 
     /// An NSEC3 node's owner name.
     pub fn nsec3_node_name(&self, id: NodeId) -> &[u8] {
-        let n = &self.nsec3_nodes[id as usize];
-        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+        self.node_name(id)
     }
 
     /// The NSEC3 RRset of an NSEC3 node.
     pub fn nsec3_rrset(&self, id: NodeId) -> Option<RRsetId> {
-        let n = &self.nsec3_nodes[id as usize];
-        let start = n.rrset_start as usize;
-        self.rrsets[start..start + n.rrset_count as usize]
+        let (s, l) = self.seg_of(id);
+        let start = s.nodes[l].rrset_start as usize;
+        s.sets(l)
             .iter()
             .position(|s| s.rtype == t::NSEC3)
-            .map(|i| (start + i) as RRsetId)
+            .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
     }
 
     /// First RRset id and RRset count of an NSEC3 node.
     pub fn nsec3_node_rrsets(&self, id: NodeId) -> (RRsetId, u32) {
-        let n = &self.nsec3_nodes[id as usize];
-        (n.rrset_start, n.rrset_count as u32)
+        (self.node_first_rrset(id), self.node_rrsets(id).len() as u32)
     }
 
     /// True if some name owns an NSEC record (an NSEC-signed zone).
@@ -352,7 +581,13 @@ impl Zone {
 
     /// Number of NSEC3 nodes.
     pub fn nsec3_count(&self) -> usize {
-        self.nsec3_nodes.len()
+        self.n3.count
+    }
+
+    /// The NSEC3 node at a position (`0..nsec3_count()`, file order).
+    pub fn nsec3_node_at(&self, ordinal: usize) -> NodeId {
+        let k = self.n3.seg_first.partition_point(|&f| f as usize <= ordinal) - 1;
+        make_id(N3_SLOT + k, ordinal - self.n3.seg_first[k] as usize)
     }
 
     /// Hashes a name with the zone's NSEC3 parameters (RFC 5155 §5).
@@ -369,23 +604,52 @@ impl Zone {
 
     /// All nodes in canonical order, then the NSEC3 nodes.
     pub fn all_rrsets(&self) -> impl Iterator<Item = (&[u8], RRsetId)> + '_ {
-        let normal = (0..self.nodes.len() as u32).flat_map(move |id| {
-            let n = &self.nodes[id as usize];
-            let nm = self.node_name(id);
-            (n.rrset_start..n.rrset_start + n.rrset_count as u32).map(move |r| (nm, r))
-        });
-        let n3 = (0..self.nsec3_nodes.len() as u32).flat_map(move |id| {
-            let n = &self.nsec3_nodes[id as usize];
-            let nm = self.nsec3_node_name(id);
-            (n.rrset_start..n.rrset_start + n.rrset_count as u32).map(move |r| (nm, r))
-        });
-        normal.chain(n3)
+        let normal = self.segs.iter().enumerate().map(|(slot, s)| (slot, &**s));
+        let n3 = self.n3.segs.iter().enumerate().map(|(k, s)| (N3_SLOT + k, s));
+        normal.chain(n3).flat_map(|(slot, s)| {
+            (0..s.nodes.len()).flat_map(move |l| {
+                let n = &s.nodes[l];
+                let nm = s.name(l);
+                (n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize)
+                    .map(move |r| (nm, make_id(slot, r)))
+            })
+        })
+    }
+}
+
+/// Iterator over an RRset's linked nodes ([`Zone::links`]).
+pub struct Links<'a> {
+    zone: &'a Zone,
+    seg: &'a Segment,
+    base: u32,
+    raw: &'a [u32],
+}
+
+impl Iterator for Links<'_> {
+    type Item = NodeId;
+    #[inline]
+    fn next(&mut self) -> Option<NodeId> {
+        while let Some((&l, rest)) = self.raw.split_first() {
+            self.raw = rest;
+            if l & REMOTE == 0 {
+                return Some(self.base | l);
+            }
+            let off = (l & !REMOTE) as usize;
+            let len = name::wire_len(&self.seg.link_names[off..]).unwrap_or(0);
+            let target = &self.seg.link_names[off..off + len];
+            if let Some(id) = self.zone.lookup(target) {
+                if self.zone.find(id, t::A).is_some() || self.zone.find(id, t::AAAA).is_some() {
+                    return Some(id);
+                }
+            }
+        }
+        None
     }
 }
 
 /// Iterator over the RDATA of an RRset.
 pub struct Rdatas<'a> {
-    data: &'a [u8],
+    pub(crate) data: &'a [u8],
 }
 
 impl<'a> Iterator for Rdatas<'a> {

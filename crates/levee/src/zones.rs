@@ -114,8 +114,11 @@ fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
     a
 }
 
-/// Loads one zone. Warnings are logged; errors come back with file:line.
-pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
+/// Loads one zone (warnings are logged; errors come back with
+/// file:line); with the version being served (`previous`), a reload
+/// from a file is incremental when it can be: unchanged parts of the zone
+/// are shared with `previous` (levee-zone's `reload`).
+pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Result<ZoneEntry, Vec<Diagnostic>> {
     let origin = name::from_text(&p.name, None).map_err(|e| {
         vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
     })?;
@@ -126,7 +129,21 @@ pub fn load_one(p: &ZonePlan) -> Result<ZoneEntry, Vec<Diagnostic>> {
                 let rate = n as f64 / t0.elapsed().as_secs_f64().max(1e-3);
                 tracing::info!(zone = %p.name, records = n, per_second = rate as u64, "loading");
             };
-            levee_zone::load_with_progress(Source::File(f), &origin, progress)?
+            match previous {
+                Some(old) => {
+                    let r = levee_zone::reload(old, Source::File(f), &origin, progress)?;
+                    match &r.kind {
+                        levee_zone::ReloadKind::Incremental { rebuilt, kept } => {
+                            tracing::info!(zone = %p.name, rebuilt, kept, "incremental reload")
+                        }
+                        levee_zone::ReloadKind::Full(why) => {
+                            tracing::info!(zone = %p.name, reason = %why, "full reload (old and new zone in memory together)")
+                        }
+                    }
+                    r.built
+                }
+                None => levee_zone::load_with_progress(Source::File(f), &origin, progress)?,
+            }
         }
         ZoneSource::Builtin(text) => levee_zone::load(
             Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
@@ -146,7 +163,11 @@ pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usi
     let mut failed = 0;
     for p in plans {
         let started = std::time::Instant::now();
-        match load_one(p) {
+        let prev_zone = previous.and_then(|prev| {
+            let l = name::from_text(&p.name, None).ok()?;
+            prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired).map(|e| Arc::clone(&e.zone))
+        });
+        match load_one_from(p, prev_zone.as_deref()) {
             Ok(e) => {
                 tracing::info!(
                     zone = %p.name,
@@ -201,7 +222,7 @@ mod tests {
     fn builtin_zones_load() {
         for (n, text) in BUILTIN {
             let p = ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl: Acl::none() };
-            assert!(load_one(&p).is_ok(), "{n}");
+            assert!(load_one_from(&p, None).is_ok(), "{n}");
         }
     }
 }
