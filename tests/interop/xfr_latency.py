@@ -7,7 +7,7 @@ transfers in, compared with idle. Not part of CI (it needs a generated
     flock /tmp/levee-bench.lock python3 tests/interop/xfr_latency.py \
         --levee target/release/levee --bench /tmp/bench
 
-A levee primary (port 5760) serves tld. (1M delegations); the levee under
+A levee primary (port 5760, SCHED_IDLE) serves tld. (1M delegations); the levee under
 test (port 5761) serves example.com. and is a secondary of tld. After its
 first transfer, dnsperf sends example.com queries at a fixed rate for
 --seconds while idle, then again while `levee ctl retransfer tld.` runs a
@@ -30,8 +30,11 @@ import tempfile
 import time
 
 
+PIN = {"server": [], "tools": []}
+
+
 def dnsperf(port, queries, seconds, rate):
-    out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l", str(seconds),
+    out = subprocess.run(PIN["tools"] + ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l", str(seconds),
                           "-Q", str(rate), "-t", "2", "-v"], capture_output=True, text=True, timeout=seconds + 30).stdout
     # -v: one "> RCODE NAME TYPE LATENCY" line per answered query.
     lat = sorted(float(l.split()[-1]) * 1000 for l in out.splitlines() if l.startswith("> "))
@@ -53,7 +56,11 @@ def main():
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--rate", type=int, default=5000)
     ap.add_argument("--control", action="store_true", help="also measure during a kdig AXFR (see above)")
+    ap.add_argument("--pin", action="store_true",
+                    help="the server under test on CPU 1, dnsperf, the primary and kdig on CPU 0 (as ../shared/bench pins)")
     a = ap.parse_args()
+    if a.pin:
+        PIN.update(server=["taskset", "-c", "1"], tools=["taskset", "-c", "0"])
     d = tempfile.mkdtemp(prefix="levee-xfrlat.")
     tld = os.path.join(a.bench, "zonesets/tld1m/tld.zone")
     small = os.path.join(a.bench, "zonesets/small/example.com.zone")
@@ -67,10 +74,10 @@ def main():
                 f'[[zone]]\nname = "example.com."\nfile = "{small}"\n'
                 f'[[zone]]\nname = "tld."\nprimaries = ["127.0.0.1:5760"]\n')
     plog, slog = open(os.path.join(d, "p.log"), "w"), open(os.path.join(d, "s.log"), "w")
-    # The primary stands for a remote machine: on this one it runs at the
-    # lowest priority so it takes CPU from the server under test only when
-    # a core is idle (on 2 cores it would otherwise compete with it).
-    p = subprocess.Popen(["nice", "-n", "19", a.levee, "serve", "-c", os.path.join(d, "p.toml")], stderr=plog)
+    # The primary stands for a remote machine: on this one it runs in the
+    # idle scheduling class so it takes CPU from the server under test only
+    # when a core is idle (on 2 cores it would otherwise compete with it).
+    p = subprocess.Popen(PIN["tools"] + ["chrt", "--idle", "0", a.levee, "serve", "-c", os.path.join(d, "p.toml")], stderr=plog)
     s = None
     try:
         t0 = time.monotonic()
@@ -80,7 +87,7 @@ def main():
             if time.monotonic() - t0 > 120:
                 sys.exit("primary did not start")
             time.sleep(0.5)
-        s = subprocess.Popen([a.levee, "serve", "-c", os.path.join(d, "s.toml")], stderr=slog)
+        s = subprocess.Popen(PIN["server"] + [a.levee, "serve", "-c", os.path.join(d, "s.toml")], stderr=slog)
         t0 = time.monotonic()
         while "zone transferred" not in open(os.path.join(d, "s.log")).read():
             if time.monotonic() - t0 > 300:
@@ -105,7 +112,7 @@ def main():
             time.sleep(8)  # the zone file is written after the swap
         control = []
         for _ in range(a.trials if a.control else 0):
-            kd = subprocess.Popen(f"chrt --idle 0 kdig -p 5760 @127.0.0.1 tld. AXFR +tcp > /dev/null", shell=True)
+            kd = subprocess.Popen(f"{' '.join(PIN['tools'])} chrt --idle 0 kdig -p 5760 @127.0.0.1 tld. AXFR +tcp > /dev/null", shell=True)
             control.append(dnsperf(5761, queries, a.seconds, a.rate))
             kd.wait()
             time.sleep(2)

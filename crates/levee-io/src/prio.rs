@@ -19,6 +19,24 @@ pub fn lower_current_thread(nice: i32) -> io::Result<()> {
     }
 }
 
+/// Puts the calling thread in the `SCHED_IDLE` class: a query thread that
+/// wakes up preempts it at once (a nice value only lowers its share and
+/// lets it finish its time slice, a millisecond or more of delay for the
+/// query), and it still progresses on a saturated machine, slowly (the
+/// kernel gives idle-class threads the smallest weight, not zero). For
+/// long background work: receiving and building a zone, writing it to
+/// disk, freeing a replaced one. Falls back to nice 19 where the class is
+/// refused.
+pub fn background_current_thread() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param that outlives the call; pid 0
+    // means the calling thread.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    if r != 0 {
+        let _ = lower_current_thread(19);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -30,6 +48,24 @@ mod tests {
         });
         assert_eq!(h.join().unwrap(), before + 10);
         assert_eq!(unsafe_free_nice(), before, "the calling thread is unchanged");
+    }
+
+    #[test]
+    fn background_is_sched_idle_for_this_thread_only() {
+        let h = std::thread::spawn(|| {
+            super::background_current_thread();
+            policy()
+        });
+        assert_eq!(h.join().unwrap(), 5, "SCHED_IDLE is policy 5 in /proc/PID/stat");
+        assert_eq!(policy(), 0, "the calling thread stays SCHED_OTHER");
+    }
+
+    /// This thread's scheduling policy, read from /proc.
+    fn policy() -> i32 {
+        let tid = std::fs::read_link("/proc/thread-self").unwrap();
+        let stat = std::fs::read_to_string(std::path::Path::new("/proc").join(tid).join("stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        after.split(' ').nth(38).unwrap().parse().unwrap()
     }
 
     /// This thread's nice value, read from /proc.

@@ -395,11 +395,10 @@ impl Notifies {
 /// only one left: a busy worker lets go of the old set on its next query,
 /// an idle one when its receive times out (`UdpHandler::idle`), the TCP
 /// thread when its request is answered. Only then is the value dropped,
-/// here, at the lowest priority (nice 19, not `SCHED_IDLE`: under a flood
-/// that keeps every core busy the old zone must still be freed).
+/// here, in the idle scheduling class (`levee_io::prio`).
 pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
     let _ = std::thread::Builder::new().name("levee-retire".into()).spawn(move || {
-        let _ = levee_io::prio::lower_current_thread(19);
+        levee_io::prio::background_current_thread();
         let mut old = old;
         let mut wait = Duration::from_millis(50);
         loop {
@@ -758,7 +757,7 @@ async fn refresh(
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (addr, apex, key, base) = (p.addr, s.apex, key.cloned(), records.clone());
         let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
-            let _ = levee_io::prio::lower_current_thread(10);
+            levee_io::prio::background_current_thread();
             let _ = tx.send(fetch_and_build(addr, apex, ixfr_from, key, base));
         });
         if let Err(e) = spawned {
@@ -836,7 +835,7 @@ async fn refresh(
         if let Some(path) = s.file.clone() {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawned = std::thread::Builder::new().name("levee-zone-write".into()).spawn(move || {
-                let _ = levee_io::prio::lower_current_thread(10);
+                levee_io::prio::background_current_thread();
                 let _ = tx.send(write_zone(&path, &recs));
             });
             if spawned.is_ok() {
