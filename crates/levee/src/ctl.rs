@@ -118,7 +118,8 @@ fn command(r: &Repl, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats)\n".into()
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats)\n"
+                .into()
         }
     }
 }
