@@ -13,23 +13,9 @@ use levee_wire::name;
 use levee_wire::rtype::type_from_text;
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-const ZONE: &str = "$ORIGIN bench.test.
-$TTL 3600
-@        SOA ns1 hostmaster 1 3600 600 86400 300
-@        NS  ns1
-@        NS  ns2
-@        MX  10 mail
-ns1      A   192.0.2.1
-ns2      A   192.0.2.2
-mail     A   192.0.2.25
-www      A   192.0.2.80
-www      AAAA 2001:db8::80
-alias    CNAME c2
-c2       CNAME www
-*.wild   A   192.0.2.99
-sub      NS  ns1.sub
-ns1.sub  A   192.0.2.53
-";
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::{query, ZONE};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -41,13 +27,7 @@ fn main() {
     let z = levee_zone::load(Source::Memory { name: "bench.test.", data: ZONE.as_bytes() }, &o).unwrap();
     let mut set = ZoneSet::new();
     set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
-    let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, dnssec as u8];
-    q.extend_from_slice(name::from_text(qname, None).unwrap().as_slice());
-    q.extend_from_slice(&qtype.to_be_bytes());
-    q.extend_from_slice(&1u16.to_be_bytes());
-    if dnssec {
-        q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
-    }
+    let q = query(qname, qtype, dnssec);
     let cfg = Config::default();
     let mut out = vec![0u8; 1232];
     let mut total = 0usize;
