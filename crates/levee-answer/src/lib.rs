@@ -43,7 +43,8 @@ pub mod tsig;
 pub mod xfr;
 
 pub use respond::{
-    respond, respond_hinted, slip, Config, Hints, Kind, Meta, Outcome, Proof, Request, Transport, NO_ZONE,
+    respond, respond_hinted, respond_plain, slip, Config, Hints, Kind, Meta, Outcome, Proof, Request, Transport,
+    NO_ZONE,
 };
 
 #[cfg(test)]

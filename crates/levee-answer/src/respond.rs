@@ -10,7 +10,7 @@ use levee_wire::name::{self, NameBuf};
 use levee_wire::query::{parse_query, Parsed, Query};
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
-use levee_zone::{Zone, ZoneSet};
+use levee_zone::{nf, Zone, ZoneSet};
 
 use crate::answer::{Answerer, Parts};
 use crate::xfr::Transfer;
@@ -196,6 +196,104 @@ pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mu
     r.run(zones, out)
 }
 
+/// [`respond_hinted`] for a query the response cache found plain (its
+/// [`Key`](crate::cache::Key)): the same response, without parsing the
+/// query a second time. A plain query carries no TSIG record, so there is
+/// nothing to verify or sign.
+pub fn respond_plain(
+    req: &Request<'_>,
+    key: &crate::cache::Key,
+    zones: &ZoneSet,
+    cfg: &Config,
+    out: &mut [u8],
+    hints: Hints,
+) -> Outcome {
+    if !hints.shed_negative && !hints.no_prerendered {
+        if let Some(o) = name_error_below_apex(req, key, zones, cfg, out) {
+            return o;
+        }
+    }
+    let q = key.query(req.msg);
+    let mut r = Responder::new(req, &q, cfg);
+    r.hints = hints;
+    r.run(zones, out)
+}
+
+/// The answer of a random-subdomain flood, written directly: a plain query
+/// for a name one label below a zone's apex that does not exist, where
+/// the apex has no wildcard child and no DNAME, and nothing asks for DNSSEC
+/// proofs. The response is then fixed but for the question: NXDOMAIN, the
+/// zone's pre-rendered SOA (levee_zone::negative) with its pointers moved
+/// to the apex inside the query name, and OPT. [`respond_hinted`] writes
+/// exactly these octets (`Answerer::no_such_name`, `soa_authority`); this
+/// skips the parse into a `Query`, the answer stage's walk and its
+/// bookkeeping. `None`: not such a query, or the response would not fit;
+/// the caller answers it the usual way.
+pub fn name_error_below_apex(
+    req: &Request<'_>,
+    key: &crate::cache::Key,
+    zones: &ZoneSet,
+    cfg: &Config,
+    out: &mut [u8],
+) -> Option<Outcome> {
+    let msg = req.msg;
+    let qend = HEADER_LEN + key.question_len();
+    let question = &msg[HEADER_LEN..qend];
+    let qname = &question[..question.len() - 4];
+    let qtype = u16::from_be_bytes([question[question.len() - 4], question[question.len() - 3]]);
+    // DS is answered from the parent side of a cut; leave it to the walk.
+    if qtype == t::DS || qname.len() <= 1 {
+        return None;
+    }
+    let mut lname = NameBuf::root();
+    lname.set_lowercase(qname);
+    let entry = zones.find(&lname)?;
+    let zone = &entry.zone;
+    // One label below the apex (find() matched the apex at a label start).
+    if entry.expired || qname.len() != 1 + qname[0] as usize + zone.apex().len() {
+        return None;
+    }
+    if zone.node(zone.apex_id()).has(nf::WILD_CHILD | nf::DNAME) || zone.lookup(&lname).is_some() {
+        return None;
+    }
+    let opt_flags = key.opt_flags();
+    let dnssec = opt_flags.is_some_and(|f| f & edns::FLAG_DO != 0);
+    if dnssec && (zone.sigs(zone.soa()) != levee_zone::NONE || zone.nsec3param().is_some() || zone.has_nsec()) {
+        return None;
+    }
+    let neg = zone.negative_soa()?;
+    if !neg.fits(qname) {
+        return None;
+    }
+    // As Responder::new and run: the size limit, OPT's room, the flags.
+    let max_size = match (req.transport, opt_flags) {
+        (Transport::Tcp, _) => 65535,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(_)) => {
+            let size = u16::from_be_bytes([msg[qend + 3], msg[qend + 4]]);
+            size.max(512).min(cfg.udp_payload.max(512)) as usize
+        }
+    };
+    let opt_len = if opt_flags.is_some() { 11 } else { 0 };
+    let h = key.flags();
+    let flags = flag::QR | (h & (0xF << 11)) | (h & (flag::RD | flag::CD)) | flag::AA | rcode::NXDOMAIN;
+    let mut w = Writer::new(out, max_size.saturating_sub(opt_len));
+    w.start(u16::from_be_bytes([msg[0], msg[1]]), flags, question).ok()?;
+    neg.write(&mut w, qname).ok()?;
+    if let Some(f) = opt_flags {
+        w.opt(cfg.udp_payload, 0, f & edns::FLAG_DO, &[], max_size).ok()?;
+    }
+    let meta = Meta {
+        kind: Kind::NxDomain,
+        rcode: rcode::NXDOMAIN,
+        key: mix(Arc::as_ptr(zone) as usize as u64),
+        proof: Proof::None,
+        qtype,
+        zone: zones.stat_id(entry),
+    };
+    Some(Outcome::Reply(w.finish_counts(), meta))
+}
+
 /// The minimal reply the policy stage sends instead of a rate-limited
 /// response (a "slip"): the header with TC=1, the question and OPT, or,
 /// with `badcookie`, BADCOOKIE with a fresh server cookie (RFC 7873
@@ -304,7 +402,10 @@ impl<'a> Responder<'a> {
             t::AXFR | t::IXFR => return self.transfer(zones, out),
             _ => {}
         }
-        let lname = name::to_lowercase(&q.qname);
+        // Lowercased from the message, where the question was read: the
+        // parsed copy was just written, and reading it back at once stalls.
+        let mut lname = NameBuf::root();
+        lname.set_lowercase(&self.req.msg[HEADER_LEN..HEADER_LEN + q.qname.len()]);
         let mut entry = match zones.find(&lname) {
             Some(e) => e,
             None => return self.error(out, rcode::REFUSED, true),

@@ -226,8 +226,19 @@ pub fn run_worker<H: UdpHandler>(socket: Socket, mut handler: H, tx_size: usize,
             let (query, tx) = (&b.rx_bufs[i][..len], &mut b.tx_bufs[out * tx_size..(out + 1) * tx_size]);
             let Some(rlen) = handler.handle(query, client, tx) else { continue };
             let rlen = rlen.min(tx_size);
-            // Fill the send header for slot `out`.
-            b.tx_names[out] = std_to_sockaddr(client);
+            // Fill the send header for slot `out`. The reply goes to the
+            // address the query came from: copy the octets the kernel
+            // wrote, a sockaddr_in or sockaddr_in6 (a fixed size, so the
+            // copy is two moves, not a call).
+            // SAFETY: both are live, distinct sockaddr_storage values of the
+            // batch, larger than a sockaddr_in6.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    &b.rx_names[i] as *const libc::sockaddr_storage as *const u8,
+                    &mut b.tx_names[out] as *mut libc::sockaddr_storage as *mut u8,
+                    size_of::<libc::sockaddr_in6>(),
+                );
+            }
             b.tx_iov[out].iov_base = tx.as_mut_ptr() as *mut libc::c_void;
             b.tx_iov[out].iov_len = rlen;
             let ctrl_len = write_pktinfo(&mut b.tx_ctrl[out], dst);
@@ -357,30 +368,6 @@ fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
         }
         _ => None,
     }
-}
-
-fn std_to_sockaddr(a: SocketAddr) -> libc::sockaddr_storage {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-    match a {
-        SocketAddr::V4(v4) => {
-            // SAFETY: sockaddr_storage is large enough and suitably aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&mut ss as *mut libc::sockaddr_storage as *mut libc::sockaddr_in) };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = v4.port().to_be();
-            sin.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
-        }
-        SocketAddr::V6(v6) => {
-            // SAFETY: sockaddr_storage is large enough and suitably aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut ss as *mut libc::sockaddr_storage as *mut libc::sockaddr_in6) };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = v6.port().to_be();
-            sin6.sin6_addr.s6_addr = v6.ip().octets();
-            sin6.sin6_flowinfo = v6.flowinfo();
-            sin6.sin6_scope_id = v6.scope_id();
-        }
-    }
-    ss
 }
 
 fn sockaddr_len(a: SocketAddr) -> libc::socklen_t {

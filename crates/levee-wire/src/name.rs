@@ -60,6 +60,15 @@ impl NameBuf {
         Ok(n)
     }
 
+    /// Copies a wire name the caller has already walked and found valid
+    /// (labels of at most 63 octets ending in the root, at most 255
+    /// octets), without walking it again. Debug builds check anyway.
+    pub fn from_validated(name: &[u8]) -> Self {
+        let mut n = Self::root();
+        n.set_checked(name);
+        n
+    }
+
     /// Overwrites the name with a wire name the caller has validated
     /// (labels of at most 63 octets ending in the root, at most 255 octets).
     pub(crate) fn set_checked(&mut self, name: &[u8]) {
@@ -118,6 +127,34 @@ impl NameBuf {
     /// Ends a build with the root label.
     pub(crate) fn finish(&mut self) -> Result<(), WireError> {
         self.push_name(ROOT)
+    }
+
+    /// Overwrites the name with `name` lowercased (a wire name, at most 255
+    /// octets), eight octets at a time: the octets are read from `name`
+    /// once and stored in whole words, so a reader of whole words right
+    /// after does not wait on single-octet stores.
+    #[inline]
+    pub fn set_lowercase(&mut self, name: &[u8]) {
+        let len = name.len().min(MAX_NAME_LEN);
+        let mut i = 0;
+        while i + 8 <= len {
+            let c = &name[i..i + 8];
+            let w = lower_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.buf[i..i + 8].copy_from_slice(&w.to_le_bytes());
+            i += 8;
+        }
+        if i < len && len >= 8 {
+            // The last word, overlapping octets already stored.
+            let c = &name[len - 8..len];
+            let w = lower_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.buf[len - 8..len].copy_from_slice(&w.to_le_bytes());
+        } else {
+            while i < len {
+                self.buf[i] = name[i].to_ascii_lowercase();
+                i += 1;
+            }
+        }
+        self.len = len as u8;
     }
 
     /// Lowercases ASCII letters in place.
@@ -294,10 +331,35 @@ pub fn lowercase_in_place(name: &mut [u8]) {
 /// Lowercased copy in a stack buffer.
 pub fn to_lowercase(name: &[u8]) -> NameBuf {
     let mut n = NameBuf::root();
-    n.buf[..name.len()].copy_from_slice(name);
-    n.len = name.len() as u8;
-    n.make_lowercase();
+    n.set_lowercase(name);
     n
+}
+
+/// ASCII lowercase of the eight octets of a word: `A`..`Z` become
+/// `a`..`z`, every other octet is unchanged.
+#[inline]
+pub fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // High bit of each octet: set where the octet is 'A'..='Z'.
+    let low7 = w & (ONES * 0x7F);
+    let ge_a = low7 + ONES * (0x80 - b'A' as u64);
+    let gt_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+    let upper = ge_a & !gt_z & !w & (ONES * 0x80);
+    w | (upper >> 2)
+}
+
+/// True if a label of the wire name `name` starts at `offset` (the root
+/// label at the end counts; `offset` 0 always does).
+#[inline]
+pub fn is_label_start(name: &[u8], offset: usize) -> bool {
+    let mut p = 0;
+    while p < offset {
+        match name.get(p) {
+            Some(&l) if l > 0 => p += 1 + l as usize,
+            _ => return false,
+        }
+    }
+    p == offset
 }
 
 /// Case-insensitive equality of two wire names.
@@ -593,6 +655,27 @@ mod tests {
 
     fn n(s: &str) -> NameBuf {
         from_text(s, None).unwrap()
+    }
+
+    #[test]
+    fn word_wise_lowercase_equals_octet_wise() {
+        // Every octet value, at every length up to a full name and at
+        // every alignment, into a buffer that held a longer name before.
+        let all: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        for len in 0..=MAX_NAME_LEN {
+            for start in [0, 1, 7, 65, 190, 256] {
+                let src = &all[start..start + len];
+                let mut n = NameBuf::root();
+                n.set_lowercase(&all[..MAX_NAME_LEN]);
+                n.set_lowercase(src);
+                let want: Vec<u8> = src.iter().map(u8::to_ascii_lowercase).collect();
+                assert_eq!(n.as_slice(), &want[..], "len {len} start {start}");
+            }
+        }
+        for w in [0u64, u64::MAX, u64::from_le_bytes(*b"@AZ[`az{")] {
+            let want = u64::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+            assert_eq!(lower_word(w), want);
+        }
     }
 
     #[test]

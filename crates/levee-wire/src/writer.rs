@@ -65,6 +65,26 @@ impl Mark {
     }
 }
 
+/// `dst.copy_from_slice(src)`, inline for the short pieces a response is
+/// made of (a question, a record): whole words, the last one overlapping,
+/// instead of a call into the C library's copy.
+#[inline]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if !(8..=64).contains(&n) {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+        i += 8;
+    }
+    if i < n {
+        dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+    }
+}
+
 /// The response writer.
 pub struct Writer<'a> {
     buf: &'a mut [u8],
@@ -73,6 +93,14 @@ pub struct Writer<'a> {
     comp_off: [u16; COMP_MAX],
     comp_len: [u8; COMP_MAX],
     ncomp: usize,
+    /// Length of the question's name while its compression targets are
+    /// not yet in the table (0: none pending). Many responses write no
+    /// compressible name after the question (a pre-rendered negative
+    /// answer, an error), so the question is registered only when the
+    /// first name is compressed.
+    pending_question: usize,
+    /// Table entries that are the question's (always the first ones).
+    question_targets: usize,
     counts: [u16; 3],
 }
 
@@ -81,7 +109,17 @@ impl<'a> Writer<'a> {
     /// (clamped to the buffer size).
     pub fn new(buf: &'a mut [u8], limit: usize) -> Self {
         let limit = limit.min(buf.len()).min(65535);
-        Writer { buf, pos: 0, limit, comp_off: [0; COMP_MAX], comp_len: [0; COMP_MAX], ncomp: 0, counts: [0; 3] }
+        Writer {
+            buf,
+            pos: 0,
+            limit,
+            comp_off: [0; COMP_MAX],
+            comp_len: [0; COMP_MAX],
+            ncomp: 0,
+            pending_question: 0,
+            question_targets: 0,
+            counts: [0; 3],
+        }
     }
 
     /// Writes the header (counts filled in later by [`finish`](Self::finish))
@@ -93,14 +131,12 @@ impl<'a> Writer<'a> {
         }
         let h = Header { id, flags, qdcount: if question.is_empty() { 0 } else { 1 }, ..Header::default() };
         h.write(&mut self.buf[..HEADER_LEN]);
-        self.buf[HEADER_LEN..HEADER_LEN + question.len()].copy_from_slice(question);
+        copy(&mut self.buf[HEADER_LEN..HEADER_LEN + question.len()], question);
         self.pos = HEADER_LEN + question.len();
         self.ncomp = 0;
+        self.question_targets = 0;
         self.counts = [0; 3];
-        if !question.is_empty() {
-            let name_len = question.len() - 4;
-            self.register(HEADER_LEN, &question[..name_len], name_len);
-        }
+        self.pending_question = question.len().saturating_sub(4);
         Ok(())
     }
 
@@ -142,7 +178,9 @@ impl<'a> Writer<'a> {
     /// Returns to a remembered state, forgetting everything written since.
     pub fn rollback(&mut self, m: Mark) {
         self.pos = m.pos;
-        self.ncomp = m.ncomp;
+        // The question's targets stay, even when they were registered
+        // after the mark: the question itself is older than any mark.
+        self.ncomp = m.ncomp.max(self.question_targets);
         self.counts = m.counts;
     }
 
@@ -176,7 +214,7 @@ impl<'a> Writer<'a> {
         if end > self.limit {
             return Err(Full);
         }
-        self.buf[self.pos..end].copy_from_slice(data);
+        copy(&mut self.buf[self.pos..end], data);
         self.pos = end;
         Ok(())
     }
@@ -187,20 +225,38 @@ impl<'a> Writer<'a> {
 
     //--- names
 
-    /// Remembers the label starts of `name[..upto]` written at `at`: the
-    /// whole name, or the labels written before a pointer to the rest.
-    fn register(&mut self, at: usize, name: &[u8], upto: usize) {
-        let mut i = 0;
-        while i < upto && name[i] != 0 {
-            let off = at + i;
-            if off >= 0x4000 || self.ncomp >= COMP_MAX {
-                return;
-            }
-            self.comp_off[self.ncomp] = off as u16;
-            self.comp_len[self.ncomp] = (name.len() - i) as u8;
-            self.ncomp += 1;
-            i += 1 + name[i] as usize;
+    /// Puts the question's name into the compression table if it is not
+    /// there yet (see `pending_question`).
+    #[inline]
+    fn register_question(&mut self) {
+        if self.pending_question > 0 {
+            let len = self.pending_question;
+            self.pending_question = 0;
+            self.register(HEADER_LEN, len, len);
+            self.question_targets = self.ncomp;
         }
+    }
+
+    /// Remembers the label starts of the first `upto` octets of the name
+    /// written at `at`, whose uncompressed length is `name_len`: the whole
+    /// name, or the labels written before a pointer to the rest.
+    fn register(&mut self, at: usize, name_len: usize, upto: usize) {
+        // The count lives in a register while the loop runs: written
+        // through `self` each time, it would be reloaded after every store
+        // into the tables.
+        let mut n = self.ncomp;
+        let mut i = 0;
+        while i < upto && self.buf[at + i] != 0 {
+            let off = at + i;
+            if off >= 0x4000 || n >= COMP_MAX {
+                break;
+            }
+            self.comp_off[n] = off as u16;
+            self.comp_len[n] = (name_len - i) as u8;
+            n += 1;
+            i += 1 + self.buf[at + i] as usize;
+        }
+        self.ncomp = n;
     }
 
     /// Finds an earlier occurrence of the wire name `suffix`.
@@ -243,18 +299,19 @@ impl<'a> Writer<'a> {
         if !compress {
             return self.put(name);
         }
+        self.register_question();
         let start = self.pos;
         let mut i = 0;
         while i < name.len() && name[i] != 0 {
             if let Some(ptr) = self.find(&name[i..]) {
                 self.put(&name[..i]).and_then(|_| self.put_u16(0xC000 | ptr)).inspect_err(|_| self.pos = start)?;
-                self.register(start, name, i);
+                self.register(start, name.len(), i);
                 return Ok(());
             }
             i += 1 + name[i] as usize;
         }
         self.put(name)?;
-        self.register(start, name, name.len());
+        self.register(start, name.len(), name.len());
         Ok(())
     }
 
@@ -405,7 +462,8 @@ impl<'a> Writer<'a> {
 
     /// Number of compression targets remembered so far (at most
     /// [`COMP_MAX`]).
-    pub fn compression_targets(&self) -> usize {
+    pub fn compression_targets(&mut self) -> usize {
+        self.register_question();
         self.ncomp
     }
 
@@ -463,5 +521,48 @@ mod tests {
         assert!(w.rr(Section::Answer, Owner::Ptr(12), 16, 1, 1, &[10; 30]).is_err());
         assert_eq!(w.len(), 19);
         assert_eq!(w.count(Section::Answer), 0);
+    }
+
+    /// The question enters the compression table when the first name is
+    /// compressed; a rollback to a mark taken before that keeps it.
+    #[test]
+    fn question_targets_survive_a_rollback_past_their_registration() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf, 512);
+        let mut q = from_text("www.Example.com.", None).unwrap().as_slice().to_vec();
+        q.extend_from_slice(&[0, 1, 0, 1]);
+        w.start(7, 0x8400, &q).unwrap();
+        let qend = w.len();
+        let m = w.mark();
+        w.name(&from_text("mail.example.com.", None).unwrap(), true).unwrap();
+        // "mail" then a pointer to "Example.com." in the question (offset 16).
+        assert_eq!(&buf_tail(&w, qend), &[4, b'm', b'a', b'i', b'l', 0xC0, 16]);
+        w.rollback(m);
+        assert_eq!(w.len(), qend);
+        w.name(&from_text("ftp.www.example.com.", None).unwrap(), true).unwrap();
+        assert_eq!(&buf_tail(&w, qend), &[3, b'f', b't', b'p', 0xC0, 12]);
+        // Names written after the mark are forgotten: "mail" is not a target.
+        w.rollback(m);
+        w.name(&from_text("x.mail.example.com.", None).unwrap(), true).unwrap();
+        assert_eq!(&buf_tail(&w, qend), &[1, b'x', 4, b'm', b'a', b'i', b'l', 0xC0, 16]);
+        assert_eq!(w.compression_targets(), 3 + 2);
+    }
+
+    /// Raw octets after the question do not disturb its later registration.
+    #[test]
+    fn question_registers_after_raw_octets() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf, 512);
+        let mut q = from_text("a.example.", None).unwrap().as_slice().to_vec();
+        q.extend_from_slice(&[0, 6, 0, 1]);
+        w.start(1, 0, &q).unwrap();
+        w.raw(&[0xC0, 12, 0, 1]).unwrap();
+        let at = w.len();
+        w.name(&from_text("b.example.", None).unwrap(), true).unwrap();
+        assert_eq!(&buf_tail(&w, at), &[1, b'b', 0xC0, 14]);
+    }
+
+    fn buf_tail(w: &Writer<'_>, from: usize) -> Vec<u8> {
+        w.buf[from..w.pos].to_vec()
     }
 }

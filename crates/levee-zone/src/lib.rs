@@ -36,6 +36,7 @@
 pub mod build;
 pub mod codec;
 pub mod fields;
+mod index;
 pub mod journal;
 pub mod lexer;
 pub mod negative;

@@ -44,8 +44,9 @@
 use core::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use levee_wire::name;
+
+use crate::index::NameIndex;
 use levee_wire::rtype::t;
 
 /// Index of a node.
@@ -234,7 +235,8 @@ pub struct Zone {
     pub(crate) segs: Vec<Arc<Segment>>,
     /// Ordinal (canonical position) of each segment's first node.
     pub(crate) seg_first: Vec<u32>,
-    pub(crate) index: HashTable<NodeId>,
+    /// Name index (index.rs): one cache line read per probe.
+    pub(crate) index: NameIndex,
     pub(crate) n3: Arc<Nsec3Block>,
     pub(crate) nsec3param: Option<Nsec3Param>,
     pub(crate) apex_id: NodeId,
@@ -253,6 +255,14 @@ pub(crate) fn hasher() -> foldhash::fast::FixedState {
 
 pub(crate) fn hash_name(n: &[u8]) -> u64 {
     hasher().hash_one(n)
+}
+
+/// Bits of a name hash that neither hashbrown's bucket position (the low
+/// bits) nor its 7-bit tag (the top bits) use (for [`crate::ZoneSet`]'s
+/// index of apexes).
+#[inline]
+pub(crate) fn fingerprint(h: u64) -> u32 {
+    (h >> 25) as u32
 }
 
 impl Zone {
@@ -274,14 +284,10 @@ impl Zone {
             records += s.records;
             nsec_nodes += s.nsec_nodes;
         }
-        let mut index: HashTable<NodeId> = HashTable::with_capacity(count);
+        let mut index = NameIndex::with_capacity(count);
         for (slot, s) in segs.iter().enumerate() {
             for local in 0..s.nodes.len() {
-                let id = make_id(slot, local);
-                index.insert_unique(hash_name(s.name(local)), id, |&i| {
-                    let (sl, lo) = split(i);
-                    hash_name(segs[sl].name(lo))
-                });
+                index.insert(hash_name(s.name(local)), make_id(slot, local));
             }
         }
         let apex_id = make_id(0, 0);
@@ -388,8 +394,7 @@ impl Zone {
     /// Finds the node of a lowercased wire name.
     #[inline]
     pub fn lookup(&self, lname: &[u8]) -> Option<NodeId> {
-        let h = hash_name(lname);
-        self.index.find(h, |&id| self.node_name(id) == lname).copied()
+        self.index.find(hash_name(lname), |id| self.node_name(id) == lname)
     }
 
     /// A node.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use levee_wire::name;
 
-use crate::zone::{hash_name, Zone};
+use crate::zone::{fingerprint, hash_name, Zone};
 
 /// An optional prefix and a key name (lowercase wire).
 type KeyedRule = (Option<(IpAddr, u8)>, Vec<u8>);
@@ -122,9 +122,51 @@ pub struct ZoneSet {
     /// reloads ([`ZoneSet::set_stat_ids`]) so per-zone counters stay
     /// attached to the same zone.
     stat_ids: Vec<u16>,
-    index: HashTable<u32>,
+    /// Entry position and the apex hash's fingerprint (as the zone's own
+    /// name index): a suffix of the query name that is no apex is
+    /// rejected without reading an apex.
+    index: HashTable<(u32, u32)>,
     max_labels: usize,
+    /// The apexes, concatenated, with each entry's (offset, length): a set
+    /// of at most [`SMALL_SET`] zones is searched by comparing these with
+    /// the query name's suffixes, which is cheaper than hashing a suffix
+    /// and probing the index (and reads one small array, not the zones).
+    apexes: Vec<u8>,
+    apex_at: Vec<(u32, u8)>,
 }
+
+/// `a == b` for two slices of the same length, eight octets at a time and
+/// inline: names are short, and a call into the C library's comparison
+/// costs more than the comparison.
+#[inline]
+fn same_octets(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last word, overlapping the ones compared.
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// The eight octets of `s` at `i`, as a word.
+#[inline(always)]
+fn word(s: &[u8], i: usize) -> u64 {
+    let w = &s[i..i + 8];
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+}
+
+/// Sets of up to this many zones are searched linearly ([`ZoneSet::find`]).
+const SMALL_SET: usize = 8;
 
 impl ZoneSet {
     /// An empty set.
@@ -141,14 +183,19 @@ impl ZoneSet {
             return;
         }
         let id = self.entries.len() as u32;
+        self.apex_at.push((self.apexes.len() as u32, apex.len() as u8));
+        self.apexes.extend_from_slice(&apex);
         self.entries.push(entry);
         self.stat_ids.push(id.min(u16::MAX as u32 - 1) as u16);
         let entries = &self.entries;
-        self.index.insert_unique(hash_name(&apex), id, |&i| hash_name(entries[i as usize].zone.apex()));
+        let h = hash_name(&apex);
+        self.index.insert_unique(h, (id, fingerprint(h)), |&(i, _)| hash_name(entries[i as usize].zone.apex()));
     }
 
     fn position(&self, lname: &[u8]) -> Option<usize> {
-        self.index.find(hash_name(lname), |&i| self.entries[i as usize].zone.apex() == lname).map(|&i| i as usize)
+        let h = hash_name(lname);
+        let fp = fingerprint(h);
+        self.index.find(h, |&(i, f)| f == fp && self.entries[i as usize].zone.apex() == lname).map(|&(i, _)| i as usize)
     }
 
     /// The zone whose apex is exactly `lname` (lowercase wire).
@@ -159,6 +206,33 @@ impl ZoneSet {
     /// The closest enclosing zone of `lname` (lowercase wire), if any.
     #[inline]
     pub fn find(&self, lname: &[u8]) -> Option<&ZoneEntry> {
+        if self.entries.len() <= SMALL_SET {
+            return self.find_small(lname);
+        }
+        self.find_hashed(lname)
+    }
+
+    /// [`find`](Self::find) by comparing every apex with the name's suffix
+    /// of its length; the longest apex that ends the name at a label
+    /// boundary wins.
+    fn find_small(&self, lname: &[u8]) -> Option<&ZoneEntry> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, &(off, len)) in self.apex_at.iter().enumerate() {
+            let (off, len) = (off as usize, len as usize);
+            if len > lname.len() || best.is_some_and(|(_, l)| l >= len) {
+                continue;
+            }
+            let start = lname.len() - len;
+            if same_octets(&lname[start..], &self.apexes[off..off + len]) && name::is_label_start(lname, start) {
+                best = Some((i, len));
+            }
+        }
+        best.map(|(i, _)| &self.entries[i])
+    }
+
+    /// [`find`](Self::find) through the index: the name's suffixes from
+    /// the most labels an apex has, up to the root.
+    fn find_hashed(&self, lname: &[u8]) -> Option<&ZoneEntry> {
         if self.entries.is_empty() {
             return None;
         }
@@ -228,6 +302,82 @@ impl ZoneSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn set_of(apexes: &[&str]) -> ZoneSet {
+        let mut set = ZoneSet::new();
+        for a in apexes {
+            let o = name::from_text(a, None).unwrap();
+            let text = "@ 3600 IN SOA ns h 1 2 3 4 5\n@ 3600 IN NS ns\nns 3600 IN A 192.0.2.1\n";
+            let z = crate::load(crate::Source::Memory { name: a, data: text.as_bytes() }, &o)
+                .unwrap_or_else(|e| panic!("{a}: {e:?}"));
+            set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
+        }
+        set
+    }
+
+    fn found(set: &ZoneSet, e: Option<&ZoneEntry>) -> Option<String> {
+        let _ = set;
+        e.map(|e| name::to_text(e.zone.apex()))
+    }
+
+    #[test]
+    fn same_octets_finds_every_difference() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(same_octets(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same_octets(&a, &b), "length {n}, octet {i}");
+            }
+            assert!(!same_octets(&a, &[a.as_slice(), &[0]].concat()));
+        }
+    }
+
+    #[test]
+    fn small_sets_find_the_closest_enclosing_zone() {
+        let set = set_of(&["example.", "sub.example.", "b.example.", "ab.example.", "."]);
+        let at = |q: &str| found(&set, set.find(&name::from_text(q, None).unwrap()));
+        assert_eq!(at("www.sub.example.").as_deref(), Some("sub.example."));
+        assert_eq!(at("sub.example.").as_deref(), Some("sub.example."));
+        assert_eq!(at("xsub.example.").as_deref(), Some("example."), "a suffix inside a label is no apex");
+        assert_eq!(at("x.ab.example.").as_deref(), Some("ab.example."));
+        // The label "x\001b" ends in the octets of "b.example." in wire
+        // form (length octet 1, then "b"): a suffix, but not at a label start.
+        assert_eq!(at("x\\001b.example.").as_deref(), Some("example."));
+        assert_eq!(at("b.example.").as_deref(), Some("b.example."));
+        assert_eq!(at("example.").as_deref(), Some("example."));
+        assert_eq!(at("org.").as_deref(), Some("."));
+        assert_eq!(at(".").as_deref(), Some("."));
+        let no_root = set_of(&["example."]);
+        assert!(no_root.find(&name::from_text("org.", None).unwrap()).is_none());
+        assert!(no_root.find(&name::from_text("xexample.", None).unwrap()).is_none());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The linear search of small sets and the index agree.
+        #[test]
+        fn small_and_hashed_searches_agree(
+            apexes in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..4), 1..9),
+            names in proptest::collection::vec(proptest::collection::vec(0u8..6, 0..6), 1..40),
+        ) {
+            let text = |labels: &[u8]| {
+                let mut t: String = labels.iter().map(|l| ["a", "b", "ab", "ba", "x", "x\\001a"][*l as usize].to_string() + ".").collect();
+                if t.is_empty() { t.push('.'); }
+                t
+            };
+            let list: Vec<String> = apexes.iter().map(|a| text(a)).collect();
+            let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+            let set = set_of(&refs);
+            prop_assert!(set.len() <= SMALL_SET);
+            for n in &names {
+                let q = name::from_text(&text(n), None).unwrap();
+                prop_assert_eq!(found(&set, set.find_small(&q)), found(&set, set.find_hashed(&q)));
+            }
+        }
+    }
 
     #[test]
     fn acl() {

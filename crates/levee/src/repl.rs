@@ -441,6 +441,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> bool {
 /// schedules a refresh after an accepted NOTIFY and logs refused TSIG and
 /// transfer requests (at most 20 lines a second). Does nothing for
 /// ordinary answers (two header octets are read).
+#[inline]
 pub fn on_reply(query: &[u8], resp: &[u8], client: impl std::fmt::Display) {
     if resp.len() < 12 {
         return;
@@ -450,6 +451,12 @@ pub fn on_reply(query: &[u8], resp: &[u8], client: impl std::fmt::Display) {
     if !is_notify && rc != 9 && rc != 5 {
         return;
     }
+    on_notify_or_refusal(query, resp, client, is_notify, rc);
+}
+
+/// The rare replies [`on_reply`] acts on, out of the query path's line.
+#[inline(never)]
+fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Display, is_notify: bool, rc: u8) {
     let Some(r) = STATE.get() else { return };
     if is_notify && levee_answer::tsig::accepted_notify(resp) {
         if let Some(z) = levee_answer::tsig::notify_zone(query) {

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::cache::{self, Lookup, ResponseCache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, respond_hinted, slip, Hints, Meta, Outcome, Request, Transport};
+use levee_answer::{respond, respond_hinted, respond_plain, slip, Hints, Meta, Outcome, Request, Transport};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -126,31 +126,40 @@ impl UdpHandler for UdpWorker {
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
+        let ip = client_ip(client);
         let zones = self.zones.load();
-        let req = Request { msg: query, client: client_ip(client), transport: Transport::Udp, now: self.now };
         // A cache hit gives the same bytes and Meta as respond() would, so
         // the policy stage treats hits and misses alike; it sees a hit's
         // Meta before the bytes are copied, so a rate-limited or shed
         // response costs a lookup, not a copy.
         let mut verdict = Verdict::Send;
-        let (policy, counters, client) = (&mut self.policy, &self.counters, req.client);
+        let (policy, counters) = (&mut self.policy, &self.counters);
+        // The request is built after the lookup: building it first copies
+        // the address just written field by field, and that copy waits on
+        // those stores (a store-forwarding stall on every query).
         let key = match self.cache.lookup_if(zones, &self.cfg, query, out, |m| {
-            counters.count(m, client);
-            verdict = policy.decide(client, m);
+            counters.count(m, ip);
+            verdict = policy.decide(ip, m);
             verdict == Verdict::Send
         }) {
             Lookup::Hit(n, _) => return Some(n),
             Lookup::Declined(_) => {
+                let req = Request { msg: query, client: ip, transport: Transport::Udp, now: self.now };
                 return match verdict {
                     Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
                     _ => None,
-                }
+                };
             }
             Lookup::Miss(k) => Some(k),
             Lookup::Bypass => None,
         };
+        let req = Request { msg: query, client: ip, transport: Transport::Udp, now: self.now };
         let hints = Hints { shed_negative: self.policy.sheds_negative(req.client), ..Hints::default() };
-        match respond_hinted(&req, zones, &self.cfg, out, hints) {
+        let outcome = match &key {
+            Some(k) => respond_plain(&req, k, zones, &self.cfg, out, hints),
+            None => respond_hinted(&req, zones, &self.cfg, out, hints),
+        };
+        match outcome {
             Outcome::Reply(n, meta) => {
                 self.counters.count(&meta, req.client);
                 crate::repl::on_reply(query, &out[..n], client);

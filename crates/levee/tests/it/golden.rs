@@ -24,9 +24,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use levee_answer::{respond, Outcome, Request, Transport};
+use levee_answer::{respond, respond_plain, Hints, Outcome, Request, Transport};
 use levee_limit::cookie::Secrets;
 use levee_wire::name;
+use levee_wire::query::{parse_query, Parsed};
 use levee_zone::text::record_to_text;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
@@ -535,6 +536,7 @@ fn response_cache_hits_equal_fresh_responses() {
         let (mut fresh, mut cached) = (vec![0u8; 1232], vec![0u8; 1232]);
         let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut hits = 0;
+        let mut plain_checked = 0u64;
         // Each query three times in a row (a miss, then hits), and the
         // whole suite twice (entries replaced by other queries in between).
         for pass in 0..2 {
@@ -572,6 +574,28 @@ fn response_cache_hits_equal_fresh_responses() {
                             assert_eq!(meta, fresh_meta, "{suite} {} round {round}: Meta differs", ex.id);
                         }
                         Lookup::Miss(k) => {
+                            // The key's parse is parse_query's, and the
+                            // response from it is respond()'s.
+                            let Parsed::Query(parsed) = parse_query(&q) else {
+                                panic!("{suite} {}: a plain query that parse_query drops", ex.id)
+                            };
+                            assert_eq!(
+                                format!("{:?}", k.query(&q)),
+                                format!("{parsed:?}"),
+                                "{suite} {} round {round}: Key::query differs from parse_query",
+                                ex.id
+                            );
+                            let plain = match respond_plain(&req, &k, &zones, &cfg, &mut cached, Hints::default()) {
+                                Outcome::Reply(n, meta) => Some((n, meta)),
+                                _ => None,
+                            };
+                            assert_eq!(
+                                plain.map(|(n, m)| (cached[..n].to_vec(), m)),
+                                want.map(|(n, m)| (fresh[..n].to_vec(), m)),
+                                "{suite} {} round {round}: respond_plain differs from respond()",
+                                ex.id
+                            );
+                            plain_checked += 1;
                             if let Some((w, meta)) = want {
                                 cache.insert(&k, &fresh[..w], meta);
                             }
@@ -582,7 +606,11 @@ fn response_cache_hits_equal_fresh_responses() {
                 }
             }
         }
-        println!("{suite}: {hits} cache hits over {} queries", exchanges.len() * 6);
+        println!(
+            "{suite}: {hits} cache hits, {plain_checked} plain misses checked, over {} queries",
+            exchanges.len() * 6
+        );
+        assert!(plain_checked > exchanges.len() as u64 / 2, "{suite}: only {plain_checked} plain queries checked");
         assert_eq!(cache.counters().hits, hits);
         assert!(hits > exchanges.len() as u64, "{suite}: only {hits} hits; the cache is not exercised");
         total_hits += hits;
@@ -655,6 +683,7 @@ const EXTRA_ZONES: [(&str, &str); 2] = [
 /// TCP.
 #[test]
 fn prerendered_negative_answers_equal_the_writers() {
+    use levee_answer::cache::Lookup;
     let root = golden_root();
     let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
     let (mut total_neg, mut total_tc) = (0u64, 0u64);
@@ -681,7 +710,20 @@ fn prerendered_negative_answers_equal_the_writers() {
         nsid_cfg.nsid = Some(vec![b'n'; 64]);
         let secrets = base_cfg.cookies.expect("cookies on by default");
         let (mut fast, mut slow) = (vec![0u8; 65535], vec![0u8; 65535]);
+        // Every apex, so that a random label below it (the flood's name)
+        // is asked with each flag and a spread of types.
+        for e in zones.entries() {
+            for (flags, qtype) in [(0x0100, 1u16), (0, 28), (0x0110, 15), (0x0100, 6), (0, 255), (0x0100, 46), (0, 2)] {
+                questions.push((flags, e.zone.apex().to_vec(), qtype, 1));
+            }
+        }
         let (mut neg, mut tc) = (0u64, 0u64);
+        let zones = Arc::new(zones);
+        // Never filled: every plain query misses and yields its key.
+        let mut keys: levee_answer::cache::ResponseCache<levee_answer::Meta> =
+            levee_answer::cache::ResponseCache::new(1);
+        let mut direct = vec![0u8; 65535];
+        let mut direct_hits = 0u64;
         for (flags, qname, qtype, qclass) in &questions {
             // The name as asked, below one random label, and below several
             // (a long name).
@@ -730,6 +772,26 @@ fn prerendered_negative_answers_equal_the_writers() {
                         let a = levee_answer::respond_hinted(&req, &zones, cfg, &mut fast, Default::default());
                         let slow_hints = levee_answer::Hints { no_prerendered: true, ..Default::default() };
                         let b = levee_answer::respond_hinted(&req, &zones, cfg, &mut slow, slow_hints);
+                        // The direct name-error path of plain queries
+                        // (respond_plain) writes what the writer does.
+                        if let Lookup::Miss(k) = keys.lookup(&zones, cfg, &q, &mut direct) {
+                            let d = levee_answer::respond::name_error_below_apex(&req, &k, &zones, cfg, &mut direct);
+                            let answered = d.is_some();
+                            if let (Some(Outcome::Reply(n, md)), Outcome::Reply(m, mb)) = (d, &b) {
+                                assert_eq!(
+                                    (&direct[..n], md),
+                                    (&slow[..*m], *mb),
+                                    "{suite}: {} type {qtype} {transport:?} variant {variant}: direct name error differs",
+                                    name::to_text(&qn)
+                                );
+                                direct_hits += 1;
+                            } else if answered {
+                                panic!(
+                                    "{suite}: {}: the direct name error answered a query respond() drops",
+                                    name::to_text(&qn)
+                                );
+                            }
+                        }
                         match (a, b) {
                             (Outcome::Reply(n, ma), Outcome::Reply(m, mb)) => {
                                 assert_eq!(
@@ -753,8 +815,12 @@ fn prerendered_negative_answers_equal_the_writers() {
                 }
             }
         }
-        println!("{suite}: {neg} negative answers compared ({tc} truncated) over {} questions", questions.len());
+        println!(
+            "{suite}: {neg} negative answers compared ({tc} truncated), {direct_hits} direct name errors, over {} questions",
+            questions.len()
+        );
         assert!(neg > 5000, "{suite}: only {neg} negative answers");
+        assert!(direct_hits > 300, "{suite}: only {direct_hits} direct name errors compared");
         total_neg += neg;
         total_tc += tc;
     }
