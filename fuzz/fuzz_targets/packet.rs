@@ -6,13 +6,20 @@
 //! most one question (the query's own), and, over UDP, no more octets than
 //! the payload size in force. Zone transfers are pulled to the end and
 //! every message is checked the same way.
+//!
+//! Over UDP, a query the response cache finds plain is also answered the
+//! way the UDP workers answer it (`cache::Key::query`, `respond_plain`
+//! with its direct name-error path): the parse must equal `parse_query`'s
+//! and the response must be the same octets and metadata as `respond`'s.
 
 #![no_main]
 
+use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
 
-use levee_answer::{respond, Config, Outcome, Request, Transport};
+use levee_answer::cache::{Lookup, ResponseCache};
+use levee_answer::{respond, respond_plain, Config, Hints, Meta, Outcome, Request, Transport};
 use levee_limit::cookie::Secrets;
 use levee_wire::header::{flag, HEADER_LEN};
 use levee_wire::message::Message;
@@ -39,8 +46,13 @@ const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const MAX_TRANSFER_MESSAGES: usize = 256;
 
 struct Setup {
-    zones: ZoneSet,
+    zones: Arc<ZoneSet>,
     config: Config,
+}
+
+thread_local! {
+    /// Never filled, so every plain query misses and yields its key.
+    static KEYS: RefCell<ResponseCache<Meta>> = RefCell::new(ResponseCache::new(1));
 }
 
 fn setup() -> &'static Setup {
@@ -72,7 +84,7 @@ fn setup() -> &'static Setup {
                 k
             },
         };
-        Setup { zones, config }
+        Setup { zones: Arc::new(zones), config }
     })
 }
 
@@ -119,6 +131,21 @@ fuzz_target!(|data: &[u8]| {
             (Parsed::Drop, _) => panic!("a response to a query that parse_query drops"),
         };
         let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
+        if let (Transport::Udp, Outcome::Reply(n, meta)) = (transport, &outcome) {
+            KEYS.with(|keys| {
+                let mut scratch = [0u8; 1];
+                if let Lookup::Miss(k) = keys.borrow_mut().lookup(&s.zones, &s.config, data, &mut scratch) {
+                    assert_eq!(format!("{:?}", k.query(data)), format!("{q:?}"), "Key::query differs from parse_query");
+                    let mut plain = vec![0u8; 65535];
+                    match respond_plain(&req, &k, &s.zones, &s.config, &mut plain, Hints::default()) {
+                        Outcome::Reply(m, pmeta) => {
+                            assert_eq!((&plain[..m], pmeta), (&out[..*n], *meta), "respond_plain differs from respond");
+                        }
+                        _ => panic!("respond_plain did not reply where respond did"),
+                    }
+                }
+            });
+        }
         match outcome {
             Outcome::Drop => {}
             Outcome::Reply(n, _) => check_response(data, q, &out[..n], limit, true, true),

@@ -209,8 +209,8 @@ pub fn respond_plain(
     hints: Hints,
 ) -> Outcome {
     if !hints.shed_negative && !hints.no_prerendered {
-        if let Some(o) = name_error_below_apex(req, key, zones, cfg, out) {
-            return o;
+        if let Some((n, meta)) = name_error_below_apex(req, key, zones, cfg, out) {
+            return Outcome::Reply(n, meta);
         }
     }
     let q = key.query(req.msg);
@@ -227,15 +227,17 @@ pub fn respond_plain(
 /// to the apex inside the query name, and OPT. [`respond_hinted`] writes
 /// exactly these octets (`Answerer::no_such_name`, `soa_authority`); this
 /// skips the parse into a `Query`, the answer stage's walk and its
-/// bookkeeping. `None`: not such a query, or the response would not fit;
-/// the caller answers it the usual way.
+/// bookkeeping. Returns the response's length and metadata (not an
+/// [`Outcome`], which is hundreds of octets to move), or `None`: not such a
+/// query, or the response would not fit; the caller answers it the usual
+/// way.
 pub fn name_error_below_apex(
     req: &Request<'_>,
     key: &crate::cache::Key,
     zones: &ZoneSet,
     cfg: &Config,
     out: &mut [u8],
-) -> Option<Outcome> {
+) -> Option<(usize, Meta)> {
     let msg = req.msg;
     let qend = HEADER_LEN + key.question_len();
     let question = &msg[HEADER_LEN..qend];
@@ -274,14 +276,32 @@ pub fn name_error_below_apex(
             size.max(512).min(cfg.udp_payload.max(512)) as usize
         }
     };
-    let opt_len = if opt_flags.is_some() { 11 } else { 0 };
+    // The message is written here rather than through a Writer (whose
+    // compression table alone is 288 octets to clear), with the Writer's
+    // limits: header, question and SOA within the size less OPT's room,
+    // OPT within the size.
+    const OPT_LEN: usize = 11;
+    let opt_len = if opt_flags.is_some() { OPT_LEN } else { 0 };
     let h = key.flags();
     let flags = flag::QR | (h & (0xF << 11)) | (h & (flag::RD | flag::CD)) | flag::AA | rcode::NXDOMAIN;
-    let mut w = Writer::new(out, max_size.saturating_sub(opt_len));
-    w.start(u16::from_be_bytes([msg[0], msg[1]]), flags, question).ok()?;
-    neg.write(&mut w, qname).ok()?;
+    let soa_at = HEADER_LEN + question.len();
+    let end = soa_at + neg.bytes().len();
+    if end + opt_len > max_size.min(out.len()).min(65535) {
+        return None;
+    }
+    out[..2].copy_from_slice(&msg[..2]);
+    out[2..4].copy_from_slice(&flags.to_be_bytes());
+    out[4..8].copy_from_slice(&[0, 1, 0, 0]);
+    out[8..10].copy_from_slice(&neg.records().to_be_bytes());
+    out[10..12].copy_from_slice(&[0, opt_flags.is_some() as u8]);
+    out[HEADER_LEN..soa_at].copy_from_slice(question);
+    neg.copy_to(&mut out[soa_at..end], qname);
     if let Some(f) = opt_flags {
-        w.opt(cfg.udp_payload, 0, f & edns::FLAG_DO, &[], max_size).ok()?;
+        // Root owner, type OPT, our payload size, extended rcode 0,
+        // version 0, the DO bit echoed, no options.
+        let [s0, s1] = cfg.udp_payload.to_be_bytes();
+        let [f0, f1] = (f & edns::FLAG_DO).to_be_bytes();
+        out[end..end + OPT_LEN].copy_from_slice(&[0, 0, 41, s0, s1, 0, 0, f0, f1, 0, 0]);
     }
     let meta = Meta {
         kind: Kind::NxDomain,
@@ -291,7 +311,7 @@ pub fn name_error_below_apex(
         qtype,
         zone: zones.stat_id(entry),
     };
-    Some(Outcome::Reply(w.finish_counts(), meta))
+    Some((end + opt_len, meta))
 }
 
 /// The minimal reply the policy stage sends instead of a rate-limited

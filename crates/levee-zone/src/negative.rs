@@ -147,6 +147,27 @@ impl NegativeSoa {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// Records in [`bytes`](Self::bytes).
+    pub fn records(&self) -> u16 {
+        self.records
+    }
+
+    /// Copies the record(s) to `out`, a message right after a question
+    /// whose name is `qname` (for which [`fits`](Self::fits) said yes),
+    /// moving the compression pointers to the apex inside `qname`: what
+    /// [`write`](Self::write) does, for a caller that writes the message
+    /// itself. `out` must hold [`bytes`](Self::bytes).
+    #[inline]
+    pub fn copy_to(&self, out: &mut [u8], qname: &[u8]) {
+        let shift = (qname.len() - self.apex_len) as u16;
+        out[..self.bytes.len()].copy_from_slice(&self.bytes);
+        for &p in &self.ptrs {
+            let i = p as usize;
+            let v = u16::from_be_bytes([out[i], out[i + 1]]).wrapping_add(shift);
+            out[i..i + 2].copy_from_slice(&v.to_be_bytes());
+        }
+    }
 }
 
 /// Walks a compressed name at `pos`, noting the offset of its pointer.

@@ -777,7 +777,7 @@ fn prerendered_negative_answers_equal_the_writers() {
                         if let Lookup::Miss(k) = keys.lookup(&zones, cfg, &q, &mut direct) {
                             let d = levee_answer::respond::name_error_below_apex(&req, &k, &zones, cfg, &mut direct);
                             let answered = d.is_some();
-                            if let (Some(Outcome::Reply(n, md)), Outcome::Reply(m, mb)) = (d, &b) {
+                            if let (Some((n, md)), Outcome::Reply(m, mb)) = (d, &b) {
                                 assert_eq!(
                                     (&direct[..n], md),
                                     (&slow[..*m], *mb),
