@@ -235,7 +235,8 @@ pub struct Zone {
     pub(crate) segs: Vec<Arc<Segment>>,
     /// Ordinal (canonical position) of each segment's first node.
     pub(crate) seg_first: Vec<u32>,
-    /// Name index (index.rs): one cache line read per probe.
+    /// Name index (index.rs): 16-bit tags and node ids; a name that is not
+    /// in the zone costs one probe of the tags.
     pub(crate) index: NameIndex,
     pub(crate) n3: Arc<Nsec3Block>,
     pub(crate) nsec3param: Option<Nsec3Param>,
