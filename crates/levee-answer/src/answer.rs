@@ -545,10 +545,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         // after it but OPT (no DNSSEC material to add): copy the record
         // rendered at load (levee_zone::negative), with its pointers moved
         // to the apex inside this query's name.
-        if self.prerendered
-            && self.w.len() == self.start_len()
-            && (!self.dnssec || (zone.sigs(soa) == NONE && zone.nsec3param().is_none() && !zone.has_nsec()))
-        {
+        if self.prerendered && self.w.len() == self.start_len() && (!self.dnssec || !zone.has_negative_proofs()) {
             if let Some(neg) = zone.negative_soa() {
                 let qname = self.qname.as_slice();
                 if neg.fits(qname) {

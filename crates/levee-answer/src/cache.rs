@@ -340,7 +340,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
             let size = u16::from_be_bytes([q[pos + 3], q[pos + 4]]);
             let ext_flags = u16::from_be_bytes([q[pos + 7], q[pos + 8]]);
             // The response size limit, as the protocol stage computes it.
-            let limit = size.max(512).min(cfg.udp_payload.max(512));
+            let limit = crate::respond::size_limit(crate::Transport::Udp, Some(size), cfg);
             1 | (ext_flags as u64) << 16 | (limit as u64) << 32
         }
         _ => return None,
@@ -370,14 +370,12 @@ fn hash_lowercase(buf: &[u8], start: usize, end: usize) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ name.len() as u64;
     let mut chunks = name.chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ name::lower_word(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
+        h = (h ^ name::lower_word(name::word_at(c, 0))).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
     }
     let rest = chunks.remainder().len();
     if rest > 0 {
         let w = if end >= 8 {
-            let c = &buf[end - 8..end];
-            u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) >> (8 * (8 - rest))
+            name::word_at(buf, end - 8) >> (8 * (8 - rest))
         } else {
             let mut b = [0u8; 8];
             b[..rest].copy_from_slice(chunks.remainder());

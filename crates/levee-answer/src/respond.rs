@@ -260,30 +260,23 @@ pub fn name_error_below_apex(
     }
     let opt_flags = key.opt_flags();
     let dnssec = opt_flags.is_some_and(|f| f & edns::FLAG_DO != 0);
-    if dnssec && (zone.sigs(zone.soa()) != levee_zone::NONE || zone.nsec3param().is_some() || zone.has_nsec()) {
+    if dnssec && zone.has_negative_proofs() {
         return None;
     }
     let neg = zone.negative_soa()?;
     if !neg.fits(qname) {
         return None;
     }
-    // As Responder::new and run: the size limit, OPT's room, the flags.
-    let max_size = match (req.transport, opt_flags) {
-        (Transport::Tcp, _) => 65535,
-        (Transport::Udp, None) => 512,
-        (Transport::Udp, Some(_)) => {
-            let size = u16::from_be_bytes([msg[qend + 3], msg[qend + 4]]);
-            size.max(512).min(cfg.udp_payload.max(512)) as usize
-        }
-    };
+    // OPT's class (after the root owner and the type) is the payload size.
+    let opt_size = opt_flags.map(|_| u16::from_be_bytes([msg[qend + 3], msg[qend + 4]]));
+    let max_size = size_limit(req.transport, opt_size, cfg);
     // The message is written here rather than through a Writer (whose
     // compression table alone is 288 octets to clear), with the Writer's
     // limits: header, question and SOA within the size less OPT's room,
     // OPT within the size.
     const OPT_LEN: usize = 11;
     let opt_len = if opt_flags.is_some() { OPT_LEN } else { 0 };
-    let h = key.flags();
-    let flags = flag::QR | (h & (0xF << 11)) | (h & (flag::RD | flag::CD)) | flag::AA | rcode::NXDOMAIN;
+    let flags = base_flags(key.flags()) | flag::AA | rcode::NXDOMAIN;
     let soa_at = HEADER_LEN + question.len();
     let end = soa_at + neg.bytes().len();
     if end + opt_len > max_size.min(out.len()).min(65535) {
@@ -353,11 +346,7 @@ pub(crate) struct Responder<'a> {
 
 impl<'a> Responder<'a> {
     fn new(req: &'a Request<'a>, q: &'a Query, cfg: &'a Config) -> Self {
-        let max_size = match (req.transport, &q.edns) {
-            (Transport::Tcp, _) => 65535,
-            (Transport::Udp, None) => 512,
-            (Transport::Udp, Some(e)) => (e.udp_size.max(512)).min(cfg.udp_payload.max(512)) as usize,
-        };
+        let max_size = size_limit(req.transport, q.edns.as_ref().map(|e| e.udp_size), cfg);
         let mut r =
             Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default(), tsig: None };
         r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
@@ -389,11 +378,9 @@ impl<'a> Responder<'a> {
         }
     }
 
-    /// The flags every response starts with: QR, the opcode, RD and CD
-    /// copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6).
+    /// The flags every response starts with ([`base_flags`]).
     pub(crate) fn base_flags(&self) -> u16 {
-        let h = &self.q.header;
-        flag::QR | (h.flags & (0xF << 11)) | (h.flags & (flag::RD | flag::CD))
+        base_flags(self.q.header.flags)
     }
 
     fn run(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
@@ -647,6 +634,23 @@ impl<'a> Responder<'a> {
         }
         self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64)))
     }
+}
+
+/// The size a response may reach: 65535 over TCP; over UDP 512 without
+/// EDNS, else the requestor's payload size (`opt_size`, OPT's class) at
+/// least 512 and at most ours (RFC 6891 §6.2.5).
+pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Config) -> usize {
+    match (transport, opt_size) {
+        (Transport::Tcp, _) => 65535,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(size)) => size.max(512).min(cfg.udp_payload.max(512)) as usize,
+    }
+}
+
+/// The flags every response starts with, from the query's flags word: QR,
+/// the opcode, RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6).
+pub(crate) fn base_flags(query_flags: u16) -> u16 {
+    flag::QR | (query_flags & (0xF << 11)) | (query_flags & (flag::RD | flag::CD))
 }
 
 /// A 64-bit finaliser (murmur3's), to spread rate-limit keys.

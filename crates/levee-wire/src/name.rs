@@ -138,15 +138,13 @@ impl NameBuf {
         let len = name.len().min(MAX_NAME_LEN);
         let mut i = 0;
         while i + 8 <= len {
-            let c = &name[i..i + 8];
-            let w = lower_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            let w = lower_word(word_at(name, i));
             self.buf[i..i + 8].copy_from_slice(&w.to_le_bytes());
             i += 8;
         }
         if i < len && len >= 8 {
             // The last word, overlapping octets already stored.
-            let c = &name[len - 8..len];
-            let w = lower_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            let w = lower_word(word_at(name, len - 8));
             self.buf[len - 8..len].copy_from_slice(&w.to_le_bytes());
         } else {
             while i < len {
@@ -333,6 +331,14 @@ pub fn to_lowercase(name: &[u8]) -> NameBuf {
     let mut n = NameBuf::root();
     n.set_lowercase(name);
     n
+}
+
+/// The eight octets of `s` at `i`, as a little-endian word (for code
+/// that handles names eight octets at a time).
+#[inline(always)]
+pub fn word_at(s: &[u8], i: usize) -> u64 {
+    let w = &s[i..i + 8];
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
 }
 
 /// ASCII lowercase of the eight octets of a word: `A`..`Z` become

@@ -85,6 +85,17 @@ fn copy(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// Moves each compression pointer of pre-rendered octets `data` (at the
+/// offsets `ptrs` into it) `shift` octets further.
+#[inline]
+pub fn shift_pointers(data: &mut [u8], ptrs: &[u16], shift: u16) {
+    for &p in ptrs {
+        let i = p as usize;
+        let v = u16::from_be_bytes([data[i], data[i + 1]]).wrapping_add(shift);
+        data[i..i + 2].copy_from_slice(&v.to_be_bytes());
+    }
+}
+
 /// The response writer.
 pub struct Writer<'a> {
     buf: &'a mut [u8],
@@ -483,11 +494,7 @@ impl<'a> Writer<'a> {
     ) -> Result<(), Full> {
         let at = self.pos;
         self.put(data)?;
-        for &p in ptrs {
-            let i = at + p as usize;
-            let v = u16::from_be_bytes([self.buf[i], self.buf[i + 1]]).wrapping_add(shift);
-            self.buf[i..i + 2].copy_from_slice(&v.to_be_bytes());
-        }
+        shift_pointers(&mut self.buf[at..self.pos], ptrs, shift);
         self.counts[section as usize] += records;
         Ok(())
     }

@@ -161,12 +161,9 @@ impl NegativeSoa {
     #[inline]
     pub fn copy_to(&self, out: &mut [u8], qname: &[u8]) {
         let shift = (qname.len() - self.apex_len) as u16;
-        out[..self.bytes.len()].copy_from_slice(&self.bytes);
-        for &p in &self.ptrs {
-            let i = p as usize;
-            let v = u16::from_be_bytes([out[i], out[i + 1]]).wrapping_add(shift);
-            out[i..i + 2].copy_from_slice(&v.to_be_bytes());
-        }
+        let out = &mut out[..self.bytes.len()];
+        out.copy_from_slice(&self.bytes);
+        levee_wire::writer::shift_pointers(out, &self.ptrs, shift);
     }
 }
 

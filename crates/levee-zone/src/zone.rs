@@ -353,6 +353,13 @@ impl Zone {
         self.soa
     }
 
+    /// True if a negative answer with DO set carries DNSSEC material: the
+    /// SOA's RRSIG, NSEC or NSEC3 records. Without it the pre-rendered SOA
+    /// is the whole authority section.
+    pub fn has_negative_proofs(&self) -> bool {
+        self.sigs(self.soa()) != NONE || self.nsec3param().is_some() || self.has_nsec()
+    }
+
     /// The SOA record of negative answers, rendered at load.
     #[inline]
     pub fn negative_soa(&self) -> Option<&crate::negative::NegativeSoa> {

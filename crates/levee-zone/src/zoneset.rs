@@ -149,20 +149,13 @@ fn same_octets(a: &[u8], b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i + 8 <= n {
-        if word(a, i) != word(b, i) {
+        if name::word_at(a, i) != name::word_at(b, i) {
             return false;
         }
         i += 8;
     }
     // The last word, overlapping the ones compared.
-    word(a, n - 8) == word(b, n - 8)
-}
-
-/// The eight octets of `s` at `i`, as a word.
-#[inline(always)]
-fn word(s: &[u8], i: usize) -> u64 {
-    let w = &s[i..i + 8];
-    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+    name::word_at(a, n - 8) == name::word_at(b, n - 8)
 }
 
 /// Sets of up to this many zones are searched linearly ([`ZoneSet::find`]).
