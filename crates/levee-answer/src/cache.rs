@@ -65,6 +65,9 @@ pub enum Lookup<M> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
     hash: u64,
+    /// [`name::hash_ignore_case`] of the question name (what a zone's name
+    /// index is keyed on).
+    name_hash: u64,
     /// Header flags word of the query, as received.
     flags: u16,
     /// Octets of the question section.
@@ -77,6 +80,11 @@ impl Key {
     /// Octets of the question section (from offset 12).
     pub fn question_len(&self) -> usize {
         self.qlen as usize
+    }
+
+    /// [`name::hash_ignore_case`] of the question name.
+    pub fn name_hash(&self) -> u64 {
+        self.name_hash
     }
 
     /// The query's header flags word.
@@ -171,7 +179,7 @@ impl<M: Copy + Default> ResponseCache<M> {
         let empty = Entry {
             epoch: 0,
             len: 0,
-            key: Key { hash: 0, flags: 0, qlen: 0, edns: 0 },
+            key: Key { hash: 0, name_hash: 0, flags: 0, qlen: 0, edns: 0 },
             meta: M::default(),
             bytes: [0; MAX_CACHED],
         };
@@ -320,7 +328,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
         pos += 1 + l;
     }
     pos += 1;
-    let mut h = hash_lowercase(q, HEADER_LEN, pos);
+    let name_hash = name::hash_ignore_case(q, HEADER_LEN, pos);
     let tc = q.get(pos..pos + 4)?;
     let (qtype, qclass) = (u16::from_be_bytes([tc[0], tc[1]]), u16::from_be_bytes([tc[2], tc[3]]));
     if qclass != c::IN || matches!(qtype, t::AXFR | t::IXFR | t::OPT | t::TSIG) {
@@ -345,45 +353,11 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
         }
         _ => return None,
     };
-    h ^= (qtype as u64) << 48 ^ (flags as u64) << 32 ^ edns.rotate_left(17);
-    // A full finaliser: the slot is taken from the low bits, and a bare
-    // multiply leaves them blind to the high bits, where the type and
-    // flags went (every type of one name would share a slot).
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    Some(Key { hash: h, flags, qlen, edns })
-}
-
-/// A hash of the wire name `buf[start..end]` that ignores ASCII letter
-/// case, eight octets at a time. Label lengths are below 64, so the case
-/// folding leaves them alone. The last partial word is read as the eight
-/// octets ending the name (shifted down to the name's own octets) when
-/// there are eight octets to read, which a question name after the
-/// header always has: copying the tail into a zeroed word instead and
-/// reading that back stalls the load on the copy's stores.
-#[inline]
-fn hash_lowercase(buf: &[u8], start: usize, end: usize) -> u64 {
-    let name = &buf[start..end];
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ name.len() as u64;
-    let mut chunks = name.chunks_exact(8);
-    for c in &mut chunks {
-        h = (h ^ name::lower_word(name::word_at(c, 0))).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
-    }
-    let rest = chunks.remainder().len();
-    if rest > 0 {
-        let w = if end >= 8 {
-            name::word_at(buf, end - 8) >> (8 * (8 - rest))
-        } else {
-            let mut b = [0u8; 8];
-            b[..rest].copy_from_slice(chunks.remainder());
-            u64::from_le_bytes(b)
-        };
-        h = (h ^ name::lower_word(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
-    }
-    h
+    // Finished: the slot is taken from the low bits, and a bare multiply
+    // leaves them blind to the high bits, where the type and flags went
+    // (every type of one name would share a slot).
+    let h = name::finish_hash(name_hash ^ (qtype as u64) << 48 ^ (flags as u64) << 32 ^ edns.rotate_left(17));
+    Some(Key { hash: h, name_hash, flags, qlen, edns })
 }
 
 /// True if the response's question is the query's, ignoring letter case
@@ -460,26 +434,6 @@ mod tests {
         assert_ne!(e(1232, 0), e(1232, 0x8000));
         assert_ne!(e(1232, 0), e(1200, 0));
         assert_eq!(e(100, 0), e(512, 0));
-    }
-
-    #[test]
-    fn name_hash_folds_ascii_letters_only() {
-        let all: Vec<u8> = (0..=255u8).collect();
-        let lowered: Vec<u8> = all.iter().map(u8::to_ascii_lowercase).collect();
-        for start in 0..all.len() {
-            for len in [1, 7, 8, 9, 16, 23] {
-                let end = (start + len).min(all.len());
-                assert_eq!(hash_lowercase(&all, start, end), hash_lowercase(&lowered, start, end));
-                // The tail read from before the name and the copied tail agree.
-                let copy = all[start..end].to_vec();
-                assert_eq!(hash_lowercase(&all, start, end), hash_lowercase(&copy, 0, copy.len()));
-            }
-        }
-        // Octets that differ by 0x20 but are not letters stay apart.
-        let h = |n: &[u8]| hash_lowercase(n, 0, n.len());
-        assert_ne!(h(b"\x01@"), h(b"\x01`"));
-        assert_ne!(h(b"\x01["), h(b"\x01{"));
-        assert_ne!(h(b"\x03www\x00"), h(b"\x03wwx\x00"));
     }
 
     #[test]

@@ -43,8 +43,8 @@ pub mod tsig;
 pub mod xfr;
 
 pub use respond::{
-    respond, respond_hinted, respond_plain, slip, Config, Hints, Kind, Meta, Outcome, Proof, Request, Transport,
-    NO_ZONE,
+    name_error_below_apex, respond, respond_hinted, respond_plain, respond_plain_walk, slip, Config, Hints, Kind, Meta,
+    Outcome, Proof, Request, Transport, NO_ZONE,
 };
 
 #[cfg(test)]

@@ -213,6 +213,20 @@ pub fn respond_plain(
             return Outcome::Reply(n, meta);
         }
     }
+    respond_plain_walk(req, key, zones, cfg, out, hints)
+}
+
+/// [`respond_plain`] without its first step, [`name_error_below_apex`]:
+/// for a driver that tried that step itself (and does not cache what it
+/// writes, which costs no more to write again than to copy from a cache).
+pub fn respond_plain_walk(
+    req: &Request<'_>,
+    key: &crate::cache::Key,
+    zones: &ZoneSet,
+    cfg: &Config,
+    out: &mut [u8],
+    hints: Hints,
+) -> Outcome {
     let q = key.query(req.msg);
     let mut r = Responder::new(req, &q, cfg);
     r.hints = hints;
@@ -247,15 +261,15 @@ pub fn name_error_below_apex(
     if qtype == t::DS || qname.len() <= 1 {
         return None;
     }
-    let mut lname = NameBuf::root();
-    lname.set_lowercase(qname);
-    let entry = zones.find(&lname)?;
+    // The name is neither lowercased nor hashed again: the zone search
+    // compares apexes ignoring case, and the name index is keyed on the
+    // hash the cache key already took.
+    let entry = zones.find_parent_of(qname)?;
     let zone = &entry.zone;
-    // One label below the apex (find() matched the apex at a label start).
-    if entry.expired || qname.len() != 1 + qname[0] as usize + zone.apex().len() {
-        return None;
-    }
-    if zone.node(zone.apex_id()).has(nf::WILD_CHILD | nf::DNAME) || zone.lookup(&lname).is_some() {
+    if entry.expired
+        || zone.node(zone.apex_id()).has(nf::WILD_CHILD | nf::DNAME)
+        || zone.lookup_hashed(key.name_hash(), qname).is_some()
+    {
         return None;
     }
     let opt_flags = key.opt_flags();

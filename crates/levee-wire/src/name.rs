@@ -368,9 +368,93 @@ pub fn is_label_start(name: &[u8], offset: usize) -> bool {
     p == offset
 }
 
-/// Case-insensitive equality of two wire names.
+/// Case-insensitive equality of two wire names (or any two octet
+/// strings: ASCII letters fold, nothing else does), eight octets at a time.
+#[inline]
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
-    a.eq_ignore_ascii_case(b)
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if lower_word(word_at(a, i)) != lower_word(word_at(b, i)) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last word, overlapping octets already compared.
+    lower_word(word_at(a, n - 8)) == lower_word(word_at(b, n - 8))
+}
+
+/// [`eq_ignore_case`] where `lower` is known to be lowercase (a name from
+/// zone data): only `any` is folded.
+#[inline]
+pub fn eq_lowercase(lower: &[u8], any: &[u8]) -> bool {
+    let n = lower.len();
+    if n != any.len() {
+        return false;
+    }
+    if n < 8 {
+        return lower.iter().zip(any).all(|(l, a)| *l == a.to_ascii_lowercase());
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word_at(lower, i) != lower_word(word_at(any, i)) {
+            return false;
+        }
+        i += 8;
+    }
+    word_at(lower, n - 8) == lower_word(word_at(any, n - 8))
+}
+
+/// A hash of the wire name `buf[start..end]` that ignores ASCII letter
+/// case, eight octets at a time: a name and its lowercase form hash alike,
+/// so a query name can be hashed as it arrived and looked up in tables
+/// of lowercased names (the response cache keys on it, and a zone's name
+/// index is built with it, so one pass over a query's name serves both).
+///
+/// The last partial word is read as the eight octets ending the name
+/// (shifted down to the name's own octets) when there are eight octets to
+/// read, which a question name after the header always has: copying the
+/// tail into a zeroed word instead and reading that back stalls the load
+/// on the copy's stores. Both give the same hash. Not a finished hash:
+/// its high bits mix less than its low ones, so a table should finish it
+/// (e.g. with [`finish_hash`]).
+#[inline]
+pub fn hash_ignore_case(buf: &[u8], start: usize, end: usize) -> u64 {
+    let name = &buf[start..end];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h ^ lower_word(word_at(c, 0))).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
+    }
+    let rest = chunks.remainder().len();
+    if rest > 0 {
+        let w = if end >= 8 {
+            word_at(buf, end - 8) >> (8 * (8 - rest))
+        } else {
+            let mut b = [0u8; 8];
+            b[..rest].copy_from_slice(chunks.remainder());
+            u64::from_le_bytes(b)
+        };
+        h = (h ^ lower_word(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
+    }
+    h
+}
+
+/// A full 64-bit finaliser (MurmurHash3's): every output bit depends on
+/// every input bit, so a table may take its slot from any bits.
+#[inline]
+pub fn finish_hash(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// True if `name` is `ancestor` or below it (case-insensitive).
@@ -658,6 +742,63 @@ pub fn unescape(s: &[u8]) -> Result<(u8, usize), WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_hash_folds_ascii_letters_only() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let lowered: Vec<u8> = all.iter().map(u8::to_ascii_lowercase).collect();
+        for start in 0..all.len() {
+            for len in [1, 7, 8, 9, 16, 23] {
+                let end = (start + len).min(all.len());
+                assert_eq!(hash_ignore_case(&all, start, end), hash_ignore_case(&lowered, start, end));
+                // The tail read from before the name and the copied tail agree.
+                let copy = all[start..end].to_vec();
+                assert_eq!(hash_ignore_case(&all, start, end), hash_ignore_case(&copy, 0, copy.len()));
+            }
+        }
+        // Octets that differ by 0x20 but are not letters stay apart.
+        let h = |n: &[u8]| hash_ignore_case(n, 0, n.len());
+        assert_ne!(h(b"\x01@"), h(b"\x01`"));
+        assert_ne!(h(b"\x01["), h(b"\x01{"));
+        assert_ne!(h(b"\x03www\x00"), h(b"\x03wwx\x00"));
+    }
+
+    #[test]
+    fn word_wise_equality_matches_the_octet_rule() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        for len in 0..40 {
+            for start in (0..all.len() - len).step_by(7) {
+                let a = &all[start..start + len];
+                let upper: Vec<u8> = a.iter().map(u8::to_ascii_uppercase).collect();
+                assert!(eq_ignore_case(a, &upper));
+                for k in 0..len {
+                    // Every single-octet change that is not a letter's
+                    // case is seen, wherever it is.
+                    for flip in [0x20u8, 0x01, 0x80] {
+                        let mut b = a.to_vec();
+                        b[k] ^= flip;
+                        assert_eq!(eq_ignore_case(a, &b), a.eq_ignore_ascii_case(&b), "{a:?} {b:?}");
+                    }
+                }
+            }
+        }
+        assert!(!eq_ignore_case(b"\x03www\x00", b"\x03www"));
+        // With one side lowercase, the one-sided fold agrees.
+        for len in 0..40 {
+            for start in (0..all.len() - len).step_by(5) {
+                let a = &all[start..start + len];
+                let lower: Vec<u8> = a.iter().map(u8::to_ascii_lowercase).collect();
+                for k in 0..len {
+                    for flip in [0x20u8, 0x01] {
+                        let mut b = a.to_vec();
+                        b[k] ^= flip;
+                        assert_eq!(eq_lowercase(&lower, &b), eq_ignore_case(&lower, &b), "{lower:?} {b:?}");
+                    }
+                }
+                assert!(eq_lowercase(&lower, a));
+            }
+        }
+    }
 
     fn n(s: &str) -> NameBuf {
         from_text(s, None).unwrap()

@@ -41,7 +41,6 @@
 //! never shows up in normal lookups. The block is rebuilt whole by every
 //! reload of an NSEC3-signed zone.
 
-use core::hash::BuildHasher;
 use std::sync::Arc;
 
 use levee_wire::name;
@@ -250,12 +249,14 @@ pub struct Zone {
     pub(crate) negative: Option<crate::negative::NegativeSoa>,
 }
 
-pub(crate) fn hasher() -> foldhash::fast::FixedState {
-    foldhash::fast::FixedState::with_seed(0x6c65_7665_6521)
-}
-
+/// The hash of a wire name in the name index and the build's tables:
+/// [`name::hash_ignore_case`], finished. A query name in any letter case
+/// hashes like its lowercase form, and a caller that hashed the name
+/// already (the response cache's key) looks it up with
+/// [`Zone::lookup_hashed`] without hashing it again.
+#[inline]
 pub(crate) fn hash_name(n: &[u8]) -> u64 {
-    hasher().hash_one(n)
+    name::finish_hash(name::hash_ignore_case(n, 0, n.len()))
 }
 
 /// Bits of a name hash that neither hashbrown's bucket position (the low
@@ -403,6 +404,15 @@ impl Zone {
     #[inline]
     pub fn lookup(&self, lname: &[u8]) -> Option<NodeId> {
         self.index.find(hash_name(lname), |id| self.node_name(id) == lname)
+    }
+
+    /// Finds the node of the wire name `qname`, in any letter case, whose
+    /// [`name::hash_ignore_case`] is `name_hash` (a query name hashed
+    /// once for the response cache is looked up without lowercasing or
+    /// hashing it again).
+    #[inline]
+    pub fn lookup_hashed(&self, name_hash: u64, qname: &[u8]) -> Option<NodeId> {
+        self.index.find(name::finish_hash(name_hash), |id| name::eq_lowercase(self.node_name(id), qname))
     }
 
     /// A node.

@@ -205,6 +205,34 @@ impl ZoneSet {
         self.find_hashed(lname)
     }
 
+    /// The zone `qname` (a wire name in any letter case, not the root)
+    /// is directly below: the zone whose apex is `qname` less its first
+    /// label, if that is the closest enclosing zone of `qname`, that is,
+    /// no zone has `qname` itself as its apex. For a small set this
+    /// compares the two candidate names with each apex (a length check
+    /// rejects almost every one) instead of lowercasing the name and
+    /// searching for its longest suffix.
+    #[inline]
+    pub fn find_parent_of(&self, qname: &[u8]) -> Option<&ZoneEntry> {
+        let parent_len = qname.len().checked_sub(1 + *qname.first()? as usize).filter(|&l| l > 0)?;
+        if self.entries.len() > SMALL_SET {
+            let entry = self.find(&name::to_lowercase(qname))?;
+            return (entry.zone.apex().len() == parent_len).then_some(entry);
+        }
+        let parent = &qname[qname.len() - parent_len..];
+        let mut found = None;
+        for (i, &(off, len)) in self.apex_at.iter().enumerate() {
+            let apex = &self.apexes[off as usize..off as usize + len as usize];
+            if apex.len() == qname.len() && name::eq_lowercase(apex, qname) {
+                return None;
+            }
+            if apex.len() == parent_len && name::eq_lowercase(apex, parent) {
+                found = Some(i);
+            }
+        }
+        found.map(|i| &self.entries[i])
+    }
+
     /// [`find`](Self::find) by comparing every apex with the name's suffix
     /// of its length; the longest apex that ends the name at a label
     /// boundary wins.
@@ -368,6 +396,41 @@ mod tests {
             for n in &names {
                 let q = name::from_text(&text(n), None).unwrap();
                 prop_assert_eq!(found(&set, set.find_small(&q)), found(&set, set.find_hashed(&q)));
+            }
+        }
+
+        /// `find_parent_of` is `find` of the lowercased name, kept when
+        /// the zone's apex is the name's parent; in small and large sets,
+        /// for names in any letter case.
+        #[test]
+        fn parent_zone_search_is_find_one_label_up(
+            apexes in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..4), 1..9),
+            names in proptest::collection::vec(proptest::collection::vec(0u8..8, 0..6), 1..40),
+        ) {
+            let labels = ["a", "b", "ab", "ba", "x", "x\\001a", "A", "bA"];
+            let text = |ls: &[u8]| {
+                let mut t: String = ls.iter().map(|l| labels[*l as usize].to_string() + ".").collect();
+                if t.is_empty() { t.push('.'); }
+                t
+            };
+            let mut list: Vec<String> = apexes.iter().map(|a| text(a)).collect();
+            for padded in [false, true] {
+                if padded {
+                    list.extend((0..SMALL_SET).map(|i| format!("pad{i}.zz.")));
+                }
+                let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+                let set = set_of(&refs);
+                prop_assert_eq!(set.len() > SMALL_SET, padded);
+                for n in &names {
+                    let q = name::from_text(&text(n), None).unwrap();
+                    let want = if q.len() <= 1 {
+                        None
+                    } else {
+                        set.find(&name::to_lowercase(&q))
+                            .filter(|e| e.zone.apex().len() == q.len() - 1 - q[0] as usize)
+                    };
+                    prop_assert_eq!(found(&set, set.find_parent_of(&q)), found(&set, want), "{}", text(n));
+                }
             }
         }
     }

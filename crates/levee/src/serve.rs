@@ -26,7 +26,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::cache::{self, Lookup, ResponseCache};
 use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{respond, respond_hinted, respond_plain, slip, Hints, Meta, Outcome, Request, Transport};
+use levee_answer::{
+    name_error_below_apex, respond, respond_hinted, respond_plain_walk, slip, Hints, Meta, Outcome, Request, Transport,
+};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -89,8 +91,11 @@ struct UdpWorker {
     cfg: Arc<levee_answer::Config>,
     policy: WorkerPolicy,
     epoch: std::time::Instant,
-    /// Wall-clock seconds, read once per batch (cookie timestamps).
+    /// Wall-clock seconds (cookie timestamps, statistics decay), read
+    /// again when the monotonic second changes.
     now: u32,
+    /// The monotonic second `now` was read in.
+    now_read: u64,
     /// Datagrams dropped without an answer, by reason.
     garbage: Arc<crate::stats::Garbage>,
     /// This worker's query counters (operator surface).
@@ -112,8 +117,13 @@ impl UdpWorker {
 
 impl UdpHandler for UdpWorker {
     fn batch(&mut self, info: BatchInfo) {
-        self.now = now();
-        self.policy.tick(mono_ms(&self.epoch), info.full, info.dropped);
+        // One clock read per batch: the wall clock is read once a second.
+        let ms = mono_ms(&self.epoch);
+        if ms / 1000 != self.now_read {
+            self.now = now();
+            self.now_read = ms / 1000;
+        }
+        self.policy.tick(ms, info.full, info.dropped);
         self.counters.received(info.received as u64, self.now as u64);
     }
 
@@ -156,7 +166,19 @@ impl UdpHandler for UdpWorker {
         let req = Request { msg: query, client: ip, transport: Transport::Udp, now: self.now };
         let hints = Hints { shed_negative: self.policy.sheds_negative(req.client), ..Hints::default() };
         let outcome = match &key {
-            Some(k) => respond_plain(&req, k, zones, &self.cfg, out, hints),
+            Some(k) => {
+                // A name error written directly costs what a cache hit
+                // costs, so it is not offered to the cache: a flood of
+                // random names then touches no cache state but one tag.
+                if !hints.shed_negative {
+                    if let Some((n, meta)) = name_error_below_apex(&req, k, zones, &self.cfg, out) {
+                        self.counters.count(&meta, req.client);
+                        crate::repl::on_reply(query, &out[..n], client);
+                        return self.decide(&req, n, meta, out);
+                    }
+                }
+                respond_plain_walk(&req, k, zones, &self.cfg, out, hints)
+            }
             None => respond_hinted(&req, zones, &self.cfg, out, hints),
         };
         match outcome {
@@ -309,6 +331,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             policy: WorkerPolicy::new(Arc::clone(&policy), stats),
             epoch,
             now: now(),
+            now_read: 0,
             garbage: Arc::clone(&garbage),
             counters,
             cache: ResponseCache::new(cache::DEFAULT_SLOTS),
