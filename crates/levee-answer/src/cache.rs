@@ -366,7 +366,7 @@ fn same_question(resp: &[u8], query: &[u8], qlen: usize) -> bool {
     let (a, b) = (&resp[HEADER_LEN..HEADER_LEN + qlen], &query[HEADER_LEN..HEADER_LEN + qlen]);
     let n = qlen - 4;
     // Label lengths are below 64, so ASCII case folding leaves them alone.
-    a[..n].eq_ignore_ascii_case(&b[..n]) && a[n..] == b[n..]
+    name::eq_ignore_case(&a[..n], &b[..n]) && a[n..] == b[n..]
 }
 
 /// False if the response may copy qname labels outside the question: a

@@ -99,7 +99,9 @@ impl Policy {
 
     /// Records that `client` reached us over TCP (a proven address).
     pub fn proven(&self, client: IpAddr, now_ms: u64) {
-        self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT);
+        if self.overload.enabled {
+            self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT);
+        }
     }
 
     /// Whether `client` is currently a known source.
@@ -209,8 +211,13 @@ impl WorkerPolicy {
         bump(&st.rcodes[(meta.rcode & 0xF) as usize], 1);
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;
+        // The table of known sources serves overload admission alone:
+        // with admission off nothing reads it, so nothing need mark it.
+        let track = shared.overload.enabled;
         if meta.proof == Proof::Valid {
-            shared.known.mark(client, now_s, KNOWN_AT);
+            if track {
+                shared.known.mark(client, now_s, KNOWN_AT);
+            }
             bump(&st.sent, 1);
             return Verdict::Send;
         }
@@ -237,7 +244,7 @@ impl WorkerPolicy {
                 }
             }
         }
-        if matches!(meta.kind, Kind::Answer | Kind::NoData | Kind::Referral) {
+        if track && matches!(meta.kind, Kind::Answer | Kind::NoData | Kind::Referral) {
             shared.known.mark(client, now_s, 1);
         }
         bump(&st.sent, 1);
@@ -360,6 +367,22 @@ mod tests {
         assert_eq!(w.stats().rrl_slipped.load(Ordering::Relaxed), 3);
         assert_eq!(w.stats().rrl_dropped.load(Ordering::Relaxed), 3);
         assert_eq!(w.stats().kinds[0].load(Ordering::Relaxed), 111);
+    }
+
+    #[test]
+    fn sources_are_tracked_only_for_overload_admission() {
+        for enabled in [true, false] {
+            let overload = Overload { enabled, ..Overload::default() };
+            let policy = Arc::new(Policy::new(None, overload, 9));
+            let mut w = WorkerPolicy::new(Arc::clone(&policy), Arc::default());
+            w.tick(1_000, false, 0);
+            for _ in 0..3 {
+                assert_eq!(w.decide(ip(192, 0, 2, 53), &meta(Kind::Answer, 7)), Verdict::Send);
+            }
+            policy.proven(ip(192, 0, 2, 54), 1_000);
+            assert_eq!(policy.is_known(ip(192, 0, 2, 53), 1_000), enabled);
+            assert_eq!(policy.is_known(ip(192, 0, 2, 54), 1_000), enabled);
+        }
     }
 
     #[test]
