@@ -105,6 +105,25 @@ struct UdpWorker {
 }
 
 impl UdpWorker {
+    /// A response written into `out[..n]` (not a cache hit): counted,
+    /// offered to the cache under `store`, then judged by the policy stage.
+    #[inline]
+    fn written(
+        &mut self,
+        req: &Request<'_>,
+        client: SocketAddr,
+        (n, meta): (usize, Meta),
+        out: &mut [u8],
+        store: Option<&cache::Key>,
+    ) -> Option<usize> {
+        self.counters.count(&meta, req.client);
+        crate::repl::on_reply(req.msg, &out[..n], client);
+        if let Some(k) = store {
+            self.cache.insert(k, &out[..n], meta);
+        }
+        self.decide(req, n, meta, out)
+    }
+
     /// The policy stage, after respond() or a cache hit.
     fn decide(&mut self, req: &Request<'_>, n: usize, meta: Meta, out: &mut [u8]) -> Option<usize> {
         match self.policy.decide(req.client, &meta) {
@@ -171,10 +190,8 @@ impl UdpHandler for UdpWorker {
                 // costs, so it is not offered to the cache: a flood of
                 // random names then touches no cache state but one tag.
                 if !hints.shed_negative {
-                    if let Some((n, meta)) = name_error_below_apex(&req, k, zones, &self.cfg, out) {
-                        self.counters.count(&meta, req.client);
-                        crate::repl::on_reply(query, &out[..n], client);
-                        return self.decide(&req, n, meta, out);
+                    if let Some(written) = name_error_below_apex(&req, k, zones, &self.cfg, out) {
+                        return self.written(&req, client, written, out, None);
                     }
                 }
                 respond_plain_walk(&req, k, zones, &self.cfg, out, hints)
@@ -182,14 +199,9 @@ impl UdpHandler for UdpWorker {
             None => respond_hinted(&req, zones, &self.cfg, out, hints),
         };
         match outcome {
+            // A shed negative answer is incomplete: never cached.
             Outcome::Reply(n, meta) => {
-                self.counters.count(&meta, req.client);
-                crate::repl::on_reply(query, &out[..n], client);
-                // A shed negative answer is incomplete: never cached.
-                if let (Some(k), false) = (key, hints.shed_negative) {
-                    self.cache.insert(&k, &out[..n], meta);
-                }
-                self.decide(&req, n, meta, out)
+                self.written(&req, client, (n, meta), out, key.as_ref().filter(|_| !hints.shed_negative))
             }
             Outcome::Drop | Outcome::Transfer(_) => {
                 self.garbage.count(query);
