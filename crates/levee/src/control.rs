@@ -70,7 +70,7 @@ impl Ops {
 
     /// The defence totals.
     pub fn totals(&self) -> Totals {
-        stats::totals(&self.policy, &self.garbage, &self.tcp)
+        stats::totals(&self.policy, &self.counters.udp, &self.garbage, &self.tcp)
     }
 
     /// `status`: version, uptime, listeners, zone count, totals.

@@ -407,6 +407,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             }
         }
     }
+    let udp_counters = counter_set.udp.clone();
     let ops = Arc::new(Ops {
         cfg: cfg.clone(),
         builtin,
@@ -425,7 +426,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         }
         rt.spawn(crate::mgmt::serve(l, Arc::clone(&ops), stop_rx.clone()));
     }
-    rt.spawn(crate::stats::summaries(worker_stats, garbage, tcp_stats, stop_rx.clone()));
+    rt.spawn(crate::stats::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],

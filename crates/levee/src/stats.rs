@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use levee_answer::policy::PolicyStats;
+
+use crate::counters::Counters;
 use levee_io::tcp::TcpStats;
 use tokio::sync::watch;
 
@@ -68,16 +70,19 @@ fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
-/// Sums the counters now.
-pub fn totals(workers: &[Arc<PolicyStats>], garbage: &Garbage, tcp: &TcpStats) -> Totals {
+/// Sums the counters now: the policy stage's of every UDP worker, and
+/// the UDP workers' response counters (`udp`).
+pub fn totals(workers: &[Arc<PolicyStats>], udp: &[Arc<Counters>], garbage: &Garbage, tcp: &TcpStats) -> Totals {
     let mut t = Totals { garbage: garbage.total(), ..Totals::default() };
-    for w in workers {
-        for (i, k) in w.kinds.iter().enumerate() {
+    for c in udp {
+        for (i, k) in c.kinds.iter().enumerate() {
             t.responses[i] += get(k);
         }
-        for (i, k) in w.rcodes.iter().enumerate() {
+        for (i, k) in c.rcodes.iter().enumerate() {
             t.rcodes[i] += get(k);
         }
+    }
+    for w in workers {
         t.sent += get(&w.sent);
         t.rrl_slipped += get(&w.rrl_slipped);
         t.rrl_dropped += get(&w.rrl_dropped);
@@ -94,11 +99,12 @@ pub fn totals(workers: &[Arc<PolicyStats>], garbage: &Garbage, tcp: &TcpStats) -
 /// Logs a summary every [`EVERY`] seconds in which a defence acted.
 pub async fn summaries(
     workers: Vec<Arc<PolicyStats>>,
+    udp: Vec<Arc<Counters>>,
     garbage: Arc<Garbage>,
     tcp: Arc<TcpStats>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut last = totals(&workers, &garbage, &tcp);
+    let mut last = totals(&workers, &udp, &garbage, &tcp);
     let mut tick = tokio::time::interval(Duration::from_secs(EVERY));
     tick.tick().await;
     loop {
@@ -106,7 +112,7 @@ pub async fn summaries(
             _ = stop.changed() => if *stop.borrow() { return },
             _ = tick.tick() => {}
         }
-        let now = totals(&workers, &garbage, &tcp);
+        let now = totals(&workers, &udp, &garbage, &tcp);
         let d = |a: u64, b: u64| a.wrapping_sub(b);
         let acted = d(now.rrl_slipped, last.rrl_slipped)
             + d(now.rrl_dropped, last.rrl_dropped)
