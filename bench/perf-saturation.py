@@ -74,7 +74,8 @@ def pin(pids, cpu):
 def perf_run(args, port, mix, rate=None):
     cmd = ["flock", LOCK, "taskset", "-c", "0", args.levee, "perf", "-s", "127.0.0.1", "-p", str(port),
            "-d", os.path.join(args.data, "queries", mix + ".txt"), "-l", str(args.duration),
-           "-q", str(args.outstanding), "-c", str(args.sockets), "-t", str(args.timeout), "--json", "--quiet"]
+           "-q", str(args.outstanding), "-c", str(args.sockets), "--batch", str(args.batch), "-t", str(args.timeout),
+           "--json", "--quiet"]
     if rate:
         cmd += ["-Q", str(int(rate))]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 3600)  # includes waiting for the lock
@@ -135,6 +136,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="server worker threads (on one pinned core)")
     ap.add_argument("--outstanding", type=int, default=200, help="queries in flight (the harness runs dnsperf -q 200)")
     ap.add_argument("--sockets", type=int, default=16, help="source ports (the harness runs dnsperf -c 16)")
+    ap.add_argument("--batch", type=int, default=32,
+                    help="queries per sendmmsg: 32 lets one generator core send about 10 %% more than 16 "
+                         "(about 615k against 560k q/s to the echo floor), so the fastest servers saturate")
     ap.add_argument("--timeout", type=float, default=1.0, help="seconds until a query counts as lost")
     ap.add_argument("--port", type=int, default=5850)
     ap.add_argument("--out", default=None)
