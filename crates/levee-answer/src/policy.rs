@@ -104,7 +104,8 @@ impl Policy {
         }
     }
 
-    /// Whether `client` is currently a known source.
+    /// Whether `client` is currently a known source (sources are tracked
+    /// only while overload admission, the table's one reader, is on).
     pub fn is_known(&self, client: IpAddr, now_ms: u64) -> bool {
         self.known.is_known(client, (now_ms / 1000) as u32)
     }
