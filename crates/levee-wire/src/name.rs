@@ -372,6 +372,20 @@ pub fn is_label_start(name: &[u8], offset: usize) -> bool {
 /// strings: ASCII letters fold, nothing else does), eight octets at a time.
 #[inline]
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    eq_words(a, b, lower_word)
+}
+
+/// [`eq_ignore_case`] where `lower` is known to be lowercase (a name from
+/// zone data): only `any` is folded.
+#[inline]
+pub fn eq_lowercase(lower: &[u8], any: &[u8]) -> bool {
+    eq_words(lower, any, |w| w)
+}
+
+/// `a` and `b` compared eight octets at a time, `b`'s words lowercased and
+/// `a`'s passed through `fold_a`; short strings octet by octet.
+#[inline(always)]
+fn eq_words(a: &[u8], b: &[u8], fold_a: impl Fn(u64) -> u64) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -381,34 +395,13 @@ pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i + 8 < n {
-        if lower_word(word_at(a, i)) != lower_word(word_at(b, i)) {
+        if fold_a(word_at(a, i)) != lower_word(word_at(b, i)) {
             return false;
         }
         i += 8;
     }
     // The last word, overlapping octets already compared.
-    lower_word(word_at(a, n - 8)) == lower_word(word_at(b, n - 8))
-}
-
-/// [`eq_ignore_case`] where `lower` is known to be lowercase (a name from
-/// zone data): only `any` is folded.
-#[inline]
-pub fn eq_lowercase(lower: &[u8], any: &[u8]) -> bool {
-    let n = lower.len();
-    if n != any.len() {
-        return false;
-    }
-    if n < 8 {
-        return lower.iter().zip(any).all(|(l, a)| *l == a.to_ascii_lowercase());
-    }
-    let mut i = 0;
-    while i + 8 < n {
-        if word_at(lower, i) != lower_word(word_at(any, i)) {
-            return false;
-        }
-        i += 8;
-    }
-    word_at(lower, n - 8) == lower_word(word_at(any, n - 8))
+    fold_a(word_at(a, n - 8)) == lower_word(word_at(b, n - 8))
 }
 
 /// A hash of the wire name `buf[start..end]` that ignores ASCII letter
