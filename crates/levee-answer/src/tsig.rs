@@ -181,3 +181,11 @@ pub fn notify_zone(query: &[u8]) -> Option<NameBuf> {
         _ => None,
     }
 }
+
+/// The serial a NOTIFY announces: the SOA of the zone in its answer
+/// section (RFC 1996 §3.7, optional), if there is one.
+pub fn notify_serial(query: &[u8], zone: &[u8]) -> Option<u32> {
+    let m = levee_wire::message::Message::parse(query).ok()?;
+    let soa = m.answer.iter().find(|r| r.rtype == levee_wire::rtype::t::SOA && name::eq_ignore_case(&r.owner, zone))?;
+    levee_zone::journal::soa_serial(&soa.rdata)
+}
