@@ -265,3 +265,16 @@ async fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<bool, Fail
     s.read_exact(buf).await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    /// levee-xfr's default budget is the configuration's default.
+    #[test]
+    fn default_budget_is_the_configured_default() {
+        let l = levee_config::repl::TransferLimits::default();
+        assert_eq!(
+            levee_xfr::Budget::default(),
+            levee_xfr::Budget { max_records: l.max_records, max_bytes: l.max_size }
+        );
+    }
+}
