@@ -157,6 +157,15 @@ impl Secondary {
         self.known_serial.store(serial.map_or(0, |s| 1 << 32 | s as u64), Ordering::Relaxed);
     }
 
+    /// Raises the known serial to `n` (RFC 1982 order) unless it is newer.
+    fn raise_known_serial(&self, n: u32) {
+        let new = 1 << 32 | n as u64;
+        let _ = self.known_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            let newer = k >> 32 != 1 || !levee_xfr::serial_ge(k as u32, n);
+            newer.then_some(new)
+        });
+    }
+
     fn known_serial(&self) -> Option<u32> {
         let k = self.known_serial.load(Ordering::Relaxed);
         (k >> 32 == 1).then_some(k as u32)
@@ -571,6 +580,12 @@ fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
         (Some(n), Some(k)) => levee_xfr::serial_ge(k, n),
         _ => false,
     };
+    if let (false, Some(n)) = (current, serial) {
+        // The check about to happen fetches it: the rest of a burst for
+        // the same serial is current already (a check that finds the
+        // primary older sets this back).
+        s.raise_known_serial(n);
+    }
     let scheduled = !current && !s.notify_pending.swap(true, Ordering::AcqRel);
     if scheduled {
         s.kick.notify_one();
@@ -873,6 +888,7 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
         let our_serial = ours.as_ref().and_then(|o| journal::soa_serial(&o.rdata));
         if !force && our_serial.is_some_and(|o| levee_answer::respond::serial_ge(o, their_serial)) {
             z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+            s.set_known_serial(our_serial);
             return Ok(Outcome::UpToDate);
         }
         let ixfr_from = if force { None } else { ours.clone() };
