@@ -380,7 +380,13 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
     }
     if let Some(path) = crate::ctl::socket_path(r.storage.as_deref()) {
         let r = Arc::clone(&r);
-        rt.spawn(async move { crate::ctl::serve(path, r).await });
+        let bound = {
+            let _rt = rt.enter();
+            crate::ctl::bind(path)
+        };
+        if let Some(l) = bound {
+            rt.spawn(async move { crate::ctl::serve(l, r).await });
+        }
     }
 }
 
