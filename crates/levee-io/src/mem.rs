@@ -15,8 +15,10 @@
 //!   allocate per query (`udp_query_path_does_not_allocate`), so a shared
 //!   arena costs them nothing; background work (transfers, builds,
 //!   reloads) shares one lock.
-//! * [`release_free_memory`] asks the allocator to return every free page:
-//!   after an abandoned transfer, and after a replaced zone is freed.
+//! * [`release_free_memory`] asks the allocator to return every free page,
+//!   after an abandoned transfer (the memory of a replaced zone is reused
+//!   by the next version and not trimmed: a trim walks the free lists under
+//!   the arena's lock).
 
 /// One malloc arena for every thread (glibc; a no-op elsewhere). Call it
 /// first thing in `main`, before any thread exists.

@@ -481,7 +481,6 @@ pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
             match Arc::try_unwrap(old) {
                 Ok(last) => {
                     drop(last);
-                    levee_io::mem::release_free_memory();
                     return;
                 }
                 Err(still_shared) => {
