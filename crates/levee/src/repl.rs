@@ -375,9 +375,7 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         let (r, s) = (Arc::clone(&r), Arc::clone(s));
         rt.spawn(async move { secondary_loop(r, s).await });
     }
-    if !r.secondaries.is_empty() {
-        rt.spawn(notify_summaries(Arc::clone(&r)));
-    }
+    rt.spawn(notify_summaries(Arc::clone(&r)));
     if let Some(path) = crate::ctl::socket_path(r.storage.as_deref()) {
         let r = Arc::clone(&r);
         let bound = {
@@ -578,7 +576,8 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
 
 /// An accepted NOTIFY for a secondary zone: schedules one check unless one
 /// is already scheduled or the NOTIFY announces a serial we serve or are
-/// fetching; counted for the summary, the first of each interval logged.
+/// fetching; counted for the summary. A NOTIFY that schedules a check is
+/// logged on a line of its own, at most one a second.
 fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
     let serial = levee_answer::tsig::notify_serial(query, &s.apex);
     let current = match (serial, s.known_serial()) {
@@ -847,6 +846,8 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
             Err(e) => {
                 let now = wall();
                 z.timers.failed(now);
+                // A NOTIFY's serial we did not get is not "being fetched".
+                s.set_known_serial(z.soa.as_ref().and_then(|o| journal::soa_serial(&o.rdata)));
                 tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
