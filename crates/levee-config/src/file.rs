@@ -43,6 +43,23 @@ pub struct Spec {
     /// `[[key]]`: TSIG keys.
     #[serde(default)]
     pub key: Vec<crate::repl::KeySpec>,
+    /// `[transfer-in]`: limits on transfers in.
+    #[serde(default)]
+    pub transfer_in: TransferIn,
+}
+
+/// `[transfer-in]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TransferIn {
+    /// Seconds for a whole transfer.
+    pub timeout: Option<u32>,
+    /// Seconds per message.
+    pub idle_timeout: Option<u32>,
+    /// Records per transfer.
+    pub max_records: Option<u64>,
+    /// Octets of record data per transfer.
+    pub max_size: Option<u64>,
 }
 
 /// `[server]`.
@@ -181,6 +198,14 @@ pub struct Zone {
     /// Primaries (makes the zone a secondary).
     #[serde(default)]
     pub primaries: Vec<String>,
+    /// `[transfer-in] timeout` for this zone.
+    pub transfer_timeout: Option<u32>,
+    /// `[transfer-in] idle-timeout` for this zone.
+    pub transfer_idle_timeout: Option<u32>,
+    /// `[transfer-in] max-records` for this zone.
+    pub transfer_max_records: Option<u64>,
+    /// `[transfer-in] max-size` for this zone.
+    pub transfer_max_size: Option<u64>,
 }
 
 /// Parses and validates the text of a configuration file.
@@ -376,6 +401,15 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
         c.keys.push(key);
     }
+    let ti = &spec.transfer_in;
+    let transfer_in = crate::repl::LimitSpec {
+        timeout: ti.timeout,
+        idle_timeout: ti.idle_timeout,
+        max_records: ti.max_records,
+        max_size: ti.max_size,
+    }
+    .apply(Default::default(), "transfer-in.")
+    .map_err(|(k, m)| err(k, m))?;
     for (i, z) in spec.zone.into_iter().enumerate() {
         let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
         if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
@@ -403,6 +437,14 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             repl.primaries
                 .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
         }
+        repl.transfer_limits = crate::repl::LimitSpec {
+            timeout: z.transfer_timeout,
+            idle_timeout: z.transfer_idle_timeout,
+            max_records: z.transfer_max_records,
+            max_size: z.transfer_max_size,
+        }
+        .apply(transfer_in, &format!("zone[{i}].transfer-"))
+        .map_err(|(k, m)| err(k, m))?;
         if !repl.primaries.is_empty() && c.storage_dir.is_none() {
             return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
         }
@@ -612,5 +654,35 @@ allow-transfer = ["192.0.2.0/24"]
         assert!(e.to_string().contains("bits"), "{e}");
         let e = parse("[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.1\"]\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "zone[0].primaries", "{e}");
+    }
+
+    #[test]
+    fn transfer_limits() {
+        use crate::repl::TransferLimits;
+        let c = parse(
+            "[transfer-in]\ntimeout = 600\nmax-records = 1000\n[[zone]]\nname = \"a.\"\n[[zone]]\nname = \"b.\"\ntransfer-idle-timeout = 5\ntransfer-max-size = 4096\ntransfer-max-records = 50\n",
+            "t.toml",
+        )
+        .unwrap();
+        let d = TransferLimits::default();
+        assert_eq!(c.zones[0].repl.transfer_limits, TransferLimits { timeout: 600, max_records: 1000, ..d });
+        assert_eq!(
+            c.zones[1].repl.transfer_limits,
+            TransferLimits { timeout: 600, idle_timeout: 5, max_records: 50, max_size: 4096 }
+        );
+        assert_eq!(parse("[[zone]]\nname = \"a.\"\n", "t.toml").unwrap().zones[0].repl.transfer_limits, d);
+        for (text, key) in [
+            ("[transfer-in]\ntimeout = 0\n", "transfer-in.timeout"),
+            ("[transfer-in]\nidle-timeout = 3601\n", "transfer-in.idle-timeout"),
+            ("[transfer-in]\nmax-records = 1\n", "transfer-in.max-records"),
+            ("[transfer-in]\nmax-size = 10\n", "transfer-in.max-size"),
+            ("[[zone]]\nname = \"a.\"\ntransfer-timeout = 90000\n", "zone[0].transfer-timeout"),
+            ("[[zone]]\nname = \"a.\"\ntransfer-max-size = 1\n", "zone[0].transfer-max-size"),
+        ] {
+            let e = parse(text, "t.toml").unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
+        let e = parse("[transfer-in]\nmax-time = 5\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("max-time"), "{e}");
     }
 }

@@ -18,6 +18,13 @@
 //! # a secondary zone:
 //! primaries = ["192.0.2.1:53 key xfr-key"]
 //! allow-notify = ["192.0.2.1 key xfr-key"]
+//! transfer-max-records = 1000000       # per-zone limits override [transfer-in]
+//!
+//! [transfer-in]                        # limits on every transfer in (issue 15)
+//! timeout = 3600                       # seconds for a whole transfer
+//! idle-timeout = 30                    # seconds to wait for each message
+//! max-records = 25000000               # records in one transfer
+//! max-size = 3221225472                # octets of record data in one transfer
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -56,6 +63,88 @@ pub struct Remote {
     pub key: Option<String>,
 }
 
+/// Limits on one transfer in (AXFR/IXFR of a secondary zone): on
+/// exceeding one the transfer is abandoned and the zone keeps its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferLimits {
+    /// Seconds for a whole transfer, from the connection to the closing SOA.
+    pub timeout: u32,
+    /// Seconds to wait for each message (and to connect).
+    pub idle_timeout: u32,
+    /// Records in one transfer (every record of an IXFR counts).
+    pub max_records: u64,
+    /// Octets of record data in one transfer (owner + 10 + RDATA each).
+    pub max_size: u64,
+}
+
+/// Default `timeout` (BIND's `max-transfer-time-in` is 120 min).
+pub const DEFAULT_TRANSFER_TIMEOUT: u32 = 3600;
+/// Default `idle-timeout`.
+pub const DEFAULT_TRANSFER_IDLE_TIMEOUT: u32 = 30;
+/// Default `max-records`: a 5M-delegation TLD has 16.25M records.
+pub const DEFAULT_TRANSFER_MAX_RECORDS: u64 = 25_000_000;
+/// Default `max-size` (3 GiB; the 5M-delegation TLD has about 0.6 GB).
+pub const DEFAULT_TRANSFER_MAX_SIZE: u64 = 3 << 30;
+
+impl Default for TransferLimits {
+    fn default() -> Self {
+        TransferLimits {
+            timeout: DEFAULT_TRANSFER_TIMEOUT,
+            idle_timeout: DEFAULT_TRANSFER_IDLE_TIMEOUT,
+            max_records: DEFAULT_TRANSFER_MAX_RECORDS,
+            max_size: DEFAULT_TRANSFER_MAX_SIZE,
+        }
+    }
+}
+
+/// The four limit keys as read from the file (`[transfer-in]`, or a
+/// zone's `transfer-*` keys); `prefix` names them in errors.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LimitSpec {
+    /// `timeout` / `transfer-timeout`.
+    pub timeout: Option<u32>,
+    /// `idle-timeout` / `transfer-idle-timeout`.
+    pub idle_timeout: Option<u32>,
+    /// `max-records` / `transfer-max-records`.
+    pub max_records: Option<u64>,
+    /// `max-size` / `transfer-max-size`.
+    pub max_size: Option<u64>,
+}
+
+impl LimitSpec {
+    /// Applies the keys that are set onto `base`, checking ranges; an
+    /// error is (key, message), the key being `prefix` + the key's name.
+    pub fn apply(&self, base: TransferLimits, prefix: &str) -> Result<TransferLimits, (String, String)> {
+        let mut l = base;
+        let key = |k: &str| format!("{prefix}{k}");
+        if let Some(v) = self.timeout {
+            if !(1..=86_400).contains(&v) {
+                return Err((key("timeout"), format!("{v} is outside 1..=86400 seconds")));
+            }
+            l.timeout = v;
+        }
+        if let Some(v) = self.idle_timeout {
+            if !(1..=3600).contains(&v) {
+                return Err((key("idle-timeout"), format!("{v} is outside 1..=3600 seconds")));
+            }
+            l.idle_timeout = v;
+        }
+        if let Some(v) = self.max_records {
+            if v < 2 {
+                return Err((key("max-records"), format!("{v} is below 2 (a zone has at least its SOA twice)")));
+            }
+            l.max_records = v;
+        }
+        if let Some(v) = self.max_size {
+            if v < 1024 {
+                return Err((key("max-size"), format!("{v} is below 1024 octets")));
+            }
+            l.max_size = v;
+        }
+        Ok(l)
+    }
+}
+
 /// The replication settings of one zone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ZoneRepl {
@@ -68,6 +157,9 @@ pub struct ZoneRepl {
     pub notify: Vec<Remote>,
     /// Primaries: a non-empty list makes this a secondary zone.
     pub primaries: Vec<Remote>,
+    /// Limits on transfers in (`[transfer-in]` with this zone's
+    /// `transfer-*` keys on top).
+    pub transfer_limits: TransferLimits,
 }
 
 fn key_name(s: &str, keys: &[levee_tsig::Key]) -> Result<String, String> {

@@ -16,6 +16,8 @@
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
 //! * [`prio`]: a lower priority for background threads (transfers in).
+//! * [`mem`]: returning freed heap memory to the system (after an
+//!   abandoned transfer or a freed zone).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
 //! syscalls and control messages); each use carries a SAFETY comment.
@@ -25,6 +27,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod mem;
 pub mod prio;
 pub mod privs;
 pub mod tcp;

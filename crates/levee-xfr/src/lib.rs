@@ -3,8 +3,13 @@
 //! * [`request`]: SOA, AXFR, IXFR and NOTIFY messages, signed with TSIG
 //!   when a key is given.
 //! * [`Receiver`]: consumes the messages of an AXFR or IXFR response
-//!   (RFC 5936, RFC 1995), checking IDs, rcodes and TSIG on every message,
-//!   and yields a full zone, a list of differences, or "up to date".
+//!   (RFC 5936, RFC 1995), checking IDs, rcodes and TSIG on every message
+//!   and the RDATA of every record (the zone loader's check,
+//!   `levee_zone::wirecheck`), within a record and size budget
+//!   ([`Budget`]), and yields a full zone, a list of differences, or "up
+//!   to date". Records may be split across messages in any way (RFC 5936
+//!   §2.2): the SOA alone in the first message, one record per message,
+//!   everything in one.
 //! * [`Timers`]: the SOA refresh/retry/expire schedule (RFC 1034 §4.3.5).
 //!
 //! The daemon drives these with sockets and a clock; tests drive them
@@ -23,7 +28,7 @@ use levee_wire::rtype::{c, t};
 use levee_zone::journal::{soa_serial, Diff, Rr};
 
 /// Errors of an incoming transfer or query.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum XfrError {
     /// The message cannot be decoded.
     Malformed,
@@ -38,6 +43,21 @@ pub enum XfrError {
     BadStructure,
     /// The response was truncated (UDP): retry over TCP.
     Truncated,
+    /// A record the zone loader would refuse: the record (owner, type)
+    /// and the reason.
+    BadRecord(String),
+    /// The transfer went over its record or size budget.
+    OverBudget(String),
+    /// The stream ended before the closing SOA.
+    Incomplete,
+}
+
+impl XfrError {
+    /// True when the data itself is at fault (not the network or TSIG):
+    /// after such an IXFR failure a secondary asks for AXFR instead.
+    pub fn is_data_error(&self) -> bool {
+        matches!(self, XfrError::Malformed | XfrError::BadStructure | XfrError::BadRecord(_) | XfrError::Rcode(_))
+    }
 }
 
 impl fmt::Display for XfrError {
@@ -49,6 +69,9 @@ impl fmt::Display for XfrError {
             XfrError::Tsig(e) => write!(f, "TSIG: {e}"),
             XfrError::BadStructure => f.write_str("transfer is not a well-formed AXFR/IXFR"),
             XfrError::Truncated => f.write_str("truncated"),
+            XfrError::BadRecord(e) => write!(f, "bad record: {e}"),
+            XfrError::OverBudget(e) => write!(f, "transfer abandoned: {e}"),
+            XfrError::Incomplete => f.write_str("the primary closed the transfer before its closing SOA"),
         }
     }
 }
@@ -163,6 +186,30 @@ enum St {
     Done,
 }
 
+/// Limits on one incoming transfer (bounds memory on a hostile or
+/// broken primary; see docs/operations.md, `[transfer-in]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Most records (every SOA and every record of an IXFR counted).
+    pub max_records: u64,
+    /// Most octets of record data (owner + 10 + RDATA per record, as on
+    /// the wire uncompressed).
+    pub max_bytes: u64,
+}
+
+impl Default for Budget {
+    /// Fits a 5M-delegation TLD (16.25M records, about 0.6 GB of record
+    /// data) with room to grow.
+    fn default() -> Self {
+        Budget { max_records: DEFAULT_MAX_RECORDS, max_bytes: DEFAULT_MAX_BYTES }
+    }
+}
+
+/// Default of [`Budget::max_records`].
+pub const DEFAULT_MAX_RECORDS: u64 = 25_000_000;
+/// Default of [`Budget::max_bytes`] (3 GiB).
+pub const DEFAULT_MAX_BYTES: u64 = 3 << 30;
+
 /// Consumes the messages of a transfer response.
 pub struct Receiver<'k> {
     zone: Vec<u8>,
@@ -175,14 +222,14 @@ pub struct Receiver<'k> {
     full: Vec<Rr>,
     diffs: Vec<Diff>,
     records: u64,
+    bytes: u64,
+    budget: Budget,
 }
-
-/// Most records accepted in one transfer (bounds memory on a hostile primary).
-pub const MAX_RECORDS: u64 = 50_000_000;
 
 impl<'k> Receiver<'k> {
     /// For the response to `req` (for `zone`, lowercase wire); `ours` is
     /// our current serial for an IXFR; `key` when the request was signed.
+    /// The default [`Budget`] applies.
     pub fn new(req: &Request, zone: &[u8], ours: Option<u32>, key: Option<&'k Key>, now: u64) -> Self {
         let verifier = match (key, req.mac) {
             (Some(k), Some(mac)) => Some(StreamVerifier::new(k, mac, now)),
@@ -199,12 +246,25 @@ impl<'k> Receiver<'k> {
             full: Vec::new(),
             diffs: Vec::new(),
             records: 0,
+            bytes: 0,
+            budget: Budget::default(),
         }
+    }
+
+    /// Sets the budget.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Records received so far.
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// Octets of record data received so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Consumes one message; returns the result when the transfer is
@@ -223,13 +283,20 @@ impl<'k> Receiver<'k> {
         if m.rcode() != 0 {
             return Err(XfrError::Rcode(m.rcode()));
         }
+        if matches!(self.st, St::Done) {
+            return Err(XfrError::BadStructure);
+        }
         for r in &m.answer {
             if r.class != c::IN {
                 continue;
             }
-            self.records += 1;
-            if self.records > MAX_RECORDS {
-                return Err(XfrError::BadStructure);
+            self.count(r.owner.len() + 10 + r.rdata.len())?;
+            if let Err(e) = levee_zone::wirecheck::check_record(r.rtype, &r.rdata) {
+                return Err(XfrError::BadRecord(format!(
+                    "{} {}: {e}",
+                    name::to_text(&r.owner),
+                    levee_wire::rtype::type_to_text(r.rtype)
+                )));
             }
             let rr = Rr {
                 owner: name::to_lowercase(&r.owner).as_slice().to_vec(),
@@ -239,9 +306,10 @@ impl<'k> Receiver<'k> {
             };
             self.record(rr)?;
         }
-        if matches!(self.st, St::AfterFirst) {
-            // A response with only the SOA: up to date (or, if the serial
-            // is newer, the primary wants us to ask again by AXFR).
+        if matches!(self.st, St::AfterFirst) && self.ours.is_some_and(|o| serial_ge(o, self.last)) {
+            // IXFR answered with the SOA alone, at or below our serial (RFC
+            // 1995 §2): up to date. Any other lone SOA waits for what
+            // follows: a primary may send the SOA in a message of its own.
             let s = self.last;
             self.st = St::Done;
             self.finish_verifier()?;
@@ -252,6 +320,33 @@ impl<'k> Receiver<'k> {
             return Ok(Some(self.take()));
         }
         Ok(None)
+    }
+
+    /// The primary closed the connection before the transfer completed.
+    /// An IXFR answered with only a newer SOA (RFC 1995 §4: the primary
+    /// cannot send the differences, e.g. over UDP) is
+    /// [`Received::UpToDate`] with that serial, for the caller to ask
+    /// AXFR; anything else is [`XfrError::Incomplete`].
+    pub fn end_of_stream(&mut self) -> Result<Received, XfrError> {
+        match self.st {
+            St::AfterFirst if self.ours.is_some() => {
+                self.st = St::Done;
+                Ok(Received::UpToDate(self.last))
+            }
+            _ => Err(XfrError::Incomplete),
+        }
+    }
+
+    fn count(&mut self, octets: usize) -> Result<(), XfrError> {
+        self.records += 1;
+        self.bytes += octets as u64;
+        if self.records > self.budget.max_records {
+            return Err(XfrError::OverBudget(format!("more than {} records", self.budget.max_records)));
+        }
+        if self.bytes > self.budget.max_bytes {
+            return Err(XfrError::OverBudget(format!("more than {} octets of records", self.budget.max_bytes)));
+        }
+        Ok(())
     }
 
     fn finish_verifier(&self) -> Result<(), XfrError> {
@@ -348,6 +443,11 @@ impl<'k> Receiver<'k> {
         }
         Ok(())
     }
+}
+
+/// `a >= b` in RFC 1982 serial arithmetic.
+pub fn serial_ge(a: u32, b: u32) -> bool {
+    a == b || (a.wrapping_sub(b) as i32) > 0
 }
 
 /// SOA timers of a secondary zone, in seconds on a monotonic clock.

@@ -183,3 +183,152 @@ fn mutations_never_panic() {
         let _ = check_response(&r, &hex(v[1]), Some(&k), NOW);
     }
 }
+
+//------------ message splits, RDATA checks, budgets (issue 15) ---------------
+
+fn soa(serial: u32) -> Rr {
+    let mut rd = b"\x02ns\x07example\x00\x01h\x07example\x00".to_vec();
+    for x in [serial, 2, 3, 4, 5] {
+        rd.extend_from_slice(&x.to_be_bytes());
+    }
+    Rr { owner: ZONE.to_vec(), rtype: t::SOA, ttl: 300, rdata: rd }
+}
+
+fn a(label: &str, last: u8) -> Rr {
+    let mut owner = vec![label.len() as u8];
+    owner.extend_from_slice(label.as_bytes());
+    owner.extend_from_slice(ZONE);
+    Rr { owner, rtype: t::A, ttl: 300, rdata: vec![192, 0, 2, last] }
+}
+
+/// An unsigned response message to request `id` holding `recs`.
+fn msg(id: u16, recs: &[Rr]) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&[0x84, 0, 0, 0]);
+    m.extend_from_slice(&(recs.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    for r in recs {
+        m.extend_from_slice(&r.owner);
+        m.extend_from_slice(&r.rtype.to_be_bytes());
+        m.extend_from_slice(&c::IN.to_be_bytes());
+        m.extend_from_slice(&r.ttl.to_be_bytes());
+        m.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(&r.rdata);
+    }
+    m
+}
+
+/// Feeds `stream` cut into messages of `sizes` records (the last size
+/// repeats); returns the result and how many messages were consumed.
+fn feed(rx: &mut Receiver<'_>, stream: &[Rr], sizes: &[usize]) -> (Result<Option<Received>, XfrError>, usize) {
+    let (mut i, mut n) = (0, 0);
+    while i < stream.len() {
+        let k = sizes[n.min(sizes.len() - 1)].min(stream.len() - i);
+        let r = rx.message(&msg(1, &stream[i..i + k]));
+        i += k;
+        n += 1;
+        if !matches!(r, Ok(None)) || i == stream.len() {
+            return (r, n);
+        }
+    }
+    (Ok(None), n)
+}
+
+fn axfr_stream(n: u8) -> Vec<Rr> {
+    let mut v = vec![soa(7)];
+    v.extend((0..n).map(|i| a(&format!("h{i}"), i)));
+    v.push(soa(7));
+    v
+}
+
+#[test]
+fn any_message_split_is_accepted() {
+    let req = request(1, ZONE, t::AXFR, None, false, None, NOW);
+    let stream = axfr_stream(20);
+    // All in one, SOA alone first, one record per message, pairs.
+    for sizes in [&[usize::MAX][..], &[1, usize::MAX], &[1], &[2], &[1, 1, 5]] {
+        let mut rx = Receiver::new(&req, ZONE, None, None, NOW);
+        let (r, _) = feed(&mut rx, &stream, sizes);
+        let Ok(Some(Received::Full(recs))) = r else { panic!("{sizes:?}: {r:?}") };
+        assert_eq!(recs.len(), 21, "{sizes:?}");
+    }
+    // The same for an IXFR answered in AXFR form (our serial 6, theirs 7),
+    // and for a real IXFR (6 -> 7) with the SOA alone first.
+    let ours = soa(6);
+    let req = request(1, ZONE, t::IXFR, Some(&ours), false, None, NOW);
+    let mut rx = Receiver::new(&req, ZONE, Some(6), None, NOW);
+    let (r, n) = feed(&mut rx, &stream, &[1, usize::MAX]);
+    assert!(matches!(r, Ok(Some(Received::Full(ref v))) if v.len() == 21), "{r:?}");
+    assert_eq!(n, 2);
+    let ixfr = vec![soa(7), soa(6), a("old", 1), soa(7), a("new", 2), soa(7)];
+    for sizes in [&[usize::MAX][..], &[1, usize::MAX], &[1]] {
+        let mut rx = Receiver::new(&req, ZONE, Some(6), None, NOW);
+        let (r, _) = feed(&mut rx, &ixfr, sizes);
+        let Ok(Some(Received::Incremental(d))) = r else { panic!("{sizes:?}: {r:?}") };
+        assert_eq!((d.len(), d[0].removed.len(), d[0].added.len()), (1, 1, 1));
+    }
+}
+
+#[test]
+fn a_lone_soa_is_up_to_date_only_when_not_newer() {
+    let ours = soa(7);
+    let req = request(1, ZONE, t::IXFR, Some(&ours), false, None, NOW);
+    // Same serial, or older: up to date at once.
+    for s in [7, 5] {
+        let mut rx = Receiver::new(&req, ZONE, Some(7), None, NOW);
+        assert_eq!(rx.message(&msg(1, &[soa(s)])), Ok(Some(Received::UpToDate(s))));
+    }
+    // Newer: more must follow; a close then means "ask AXFR".
+    let mut rx = Receiver::new(&req, ZONE, Some(7), None, NOW);
+    assert_eq!(rx.message(&msg(1, &[soa(8)])), Ok(None));
+    assert_eq!(rx.end_of_stream(), Ok(Received::UpToDate(8)));
+    // An AXFR that stops after its first SOA, or midway, is incomplete.
+    let req = request(1, ZONE, t::AXFR, None, false, None, NOW);
+    let mut rx = Receiver::new(&req, ZONE, None, None, NOW);
+    assert_eq!(rx.message(&msg(1, &[soa(8)])), Ok(None));
+    assert_eq!(rx.end_of_stream(), Err(XfrError::Incomplete));
+    let mut rx = Receiver::new(&req, ZONE, None, None, NOW);
+    assert_eq!(rx.message(&msg(1, &[soa(8), a("x", 1)])), Ok(None));
+    assert_eq!(rx.end_of_stream(), Err(XfrError::Incomplete));
+    // Nothing may follow the end.
+    let mut rx = Receiver::new(&req, ZONE, None, None, NOW);
+    assert!(rx.message(&msg(1, &axfr_stream(2))).unwrap().is_some());
+    assert_eq!(rx.message(&msg(1, &[a("late", 1)])), Err(XfrError::BadStructure));
+}
+
+#[test]
+fn records_the_loader_would_refuse_fail_the_transfer() {
+    let req = request(1, ZONE, t::AXFR, None, false, None, NOW);
+    let bad: &[(u16, &[u8])] = &[
+        (t::A, &[1, 2, 3]),
+        (t::AAAA, &[1, 2, 3, 4, 5]),
+        (t::TXT, b"\x05abc"),
+        (t::CAA, b""),
+        (t::SVCB, b"\x00\x01\x00\x00\x03\x00\x02\x00\x35\x00\x01\x00\x03\x02h2"),
+    ];
+    for (rt, rd) in bad {
+        let mut stream = axfr_stream(3);
+        stream.insert(2, Rr { owner: a("bad", 0).owner, rtype: *rt, ttl: 60, rdata: rd.to_vec() });
+        let mut rx = Receiver::new(&req, ZONE, None, None, NOW);
+        let (r, _) = feed(&mut rx, &stream, &[1]);
+        let Err(XfrError::BadRecord(e)) = r else { panic!("{rt}: {r:?}") };
+        let tname = levee_wire::rtype::type_to_text(*rt);
+        assert!(e.starts_with(&format!("bad.example. {tname}: ")), "{e}");
+    }
+}
+
+#[test]
+fn the_budget_cuts_a_transfer() {
+    let req = request(1, ZONE, t::AXFR, None, false, None, NOW);
+    let stream = axfr_stream(100);
+    let mut rx =
+        Receiver::new(&req, ZONE, None, None, NOW).with_budget(Budget { max_records: 50, max_bytes: u64::MAX });
+    let (r, _) = feed(&mut rx, &stream, &[10]);
+    assert!(matches!(r, Err(XfrError::OverBudget(ref e)) if e.contains("50 records")), "{r:?}");
+    assert_eq!(rx.records(), 51);
+    let mut rx = Receiver::new(&req, ZONE, None, None, NOW).with_budget(Budget { max_records: 1000, max_bytes: 500 });
+    let (r, _) = feed(&mut rx, &stream, &[10]);
+    assert!(matches!(r, Err(XfrError::OverBudget(ref e)) if e.contains("500 octets")), "{r:?}");
+    let mut rx = Receiver::new(&req, ZONE, None, None, NOW).with_budget(Budget { max_records: 102, max_bytes: 10_000 });
+    assert!(matches!(feed(&mut rx, &stream, &[10]).0, Ok(Some(Received::Full(_)))));
+}

@@ -10,7 +10,7 @@
 //!
 //! Pure: no file access here; the daemon reads and writes the bytes.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
@@ -214,28 +214,68 @@ impl std::fmt::Display for JournalError {
 
 impl std::error::Error for JournalError {}
 
-/// Applies `d` to `recs` (SOA first).
+/// A record's identity in a difference: owner, type and RDATA, not the
+/// TTL (peers may send a removed record with another TTL).
+type Key<'a> = (&'a [u8], u16, &'a [u8]);
+
+fn key(r: &Rr) -> Key<'_> {
+    (&r.owner, r.rtype, &r.rdata)
+}
+
+/// Applies `d` to `recs` (SOA first). Copies `recs`; [`apply_all`] takes
+/// the list by value and copies nothing.
 pub fn apply(recs: &[Rr], d: &Diff) -> Result<Vec<Rr>, JournalError> {
-    if soa_serial(&recs[0].rdata) != Some(d.from()) {
+    apply_all(recs.to_vec(), std::slice::from_ref(d))
+}
+
+/// Applies differences in order to a record list (SOA first), e.g. the
+/// differences of one IXFR.
+///
+/// The changes are indexed (hash sets of removed and added records), so
+/// the work is one pass over the list per difference, each record probed
+/// once, plus the changes: O(n + c), where the previous version searched
+/// the whole set for every removed record (O(n · c): 43 s for 160k
+/// removals). Records are moved, not copied. A removed record that is not
+/// in the list is an error ([`JournalError::MissingRecord`]); an added
+/// record that is already there replaces it (its TTL may change).
+/// The result keeps the order of `recs`, additions at the end.
+pub fn apply_all(mut recs: Vec<Rr>, diffs: &[Diff]) -> Result<Vec<Rr>, JournalError> {
+    for d in diffs {
+        recs = apply_one(recs, d)?;
+    }
+    Ok(recs)
+}
+
+fn apply_one(recs: Vec<Rr>, d: &Diff) -> Result<Vec<Rr>, JournalError> {
+    if recs.first().and_then(|s| soa_serial(&s.rdata)) != Some(d.from()) {
         return Err(JournalError::SerialMismatch);
     }
-    let mut set: BTreeSet<Rr> = recs[1..].iter().cloned().collect();
-    for r in &d.removed {
-        // Peers may send the removed record with another TTL.
-        let found = set.iter().find(|x| x.owner == r.owner && x.rtype == r.rtype && x.rdata == r.rdata).cloned();
-        match found {
-            Some(x) => {
-                set.remove(&x);
-            }
-            None => return Err(JournalError::MissingRecord),
+    let mut removed: HashMap<Key<'_>, usize> = HashMap::with_capacity(d.removed.len());
+    for (i, r) in d.removed.iter().enumerate() {
+        removed.entry(key(r)).or_insert(i);
+    }
+    let mut found = vec![false; d.removed.len()];
+    // The last copy of an added record wins.
+    let mut added: HashMap<Key<'_>, usize> = HashMap::with_capacity(d.added.len());
+    for (i, r) in d.added.iter().enumerate() {
+        added.insert(key(r), i);
+    }
+    let mut out = Vec::with_capacity(recs.len() + added.len());
+    out.push(d.new_soa.clone());
+    for r in recs.into_iter().skip(1) {
+        let k = key(&r);
+        if let Some(&i) = removed.get(&k) {
+            found[i] = true;
+            continue;
+        }
+        if !added.contains_key(&k) {
+            out.push(r);
         }
     }
-    for r in &d.added {
-        set.insert(r.clone());
+    if removed.values().any(|&i| !found[i]) {
+        return Err(JournalError::MissingRecord);
     }
-    let mut out = Vec::with_capacity(set.len() + 1);
-    out.push(d.new_soa.clone());
-    out.extend(set);
+    out.extend(d.added.iter().enumerate().filter(|(i, r)| added.get(&key(r)) == Some(i)).map(|(_, r)| r.clone()));
     Ok(out)
 }
 
@@ -443,7 +483,8 @@ mod tests {
         assert_eq!((d.from(), d.to()), (1, 2));
         assert_eq!(d.removed.len(), 2); // a A .2, b TXT
         assert_eq!(d.added.len(), 2); // a A .3, c TXT
-        let applied = apply(&records(&z1), &d).unwrap();
+        let mut applied = apply(&records(&z1), &d).unwrap();
+        applied[1..].sort();
         let mut want = records(&z2);
         want[1..].sort();
         assert_eq!(applied, want);
@@ -488,5 +529,81 @@ mod tests {
         // A gap clears the journal.
         j3.push(diff(&z1, &z2), 0, Limits::default());
         assert_eq!((j3.len(), j3.first_serial()), (1, Some(1)));
+    }
+
+    fn rr(owner: &str, rtype: u16, ttl: u32, rdata: &[u8]) -> Rr {
+        Rr { owner: name::from_text(owner, None).unwrap().as_slice().to_vec(), rtype, ttl, rdata: rdata.to_vec() }
+    }
+
+    fn soa_rr(serial: u32) -> Rr {
+        let mut rd = b"\x02ns\x07example\x00\x01h\x07example\x00".to_vec();
+        for x in [serial, 2, 3, 4, 5] {
+            rd.extend_from_slice(&x.to_be_bytes());
+        }
+        Rr { owner: b"\x07example\x00".to_vec(), rtype: t::SOA, ttl: 300, rdata: rd }
+    }
+
+    #[test]
+    fn apply_semantics() {
+        let base = vec![
+            soa_rr(1),
+            rr("a.example.", t::A, 300, &[192, 0, 2, 1]),
+            rr("a.example.", t::A, 300, &[192, 0, 2, 1]), // a duplicate (the build drops it)
+            rr("b.example.", t::A, 300, &[192, 0, 2, 2]),
+        ];
+        // Removed with another TTL; added again with a new TTL; removed twice.
+        let d = Diff {
+            old_soa: soa_rr(1),
+            new_soa: soa_rr(2),
+            removed: vec![rr("a.example.", t::A, 60, &[192, 0, 2, 1]), rr("a.example.", t::A, 300, &[192, 0, 2, 1])],
+            added: vec![rr("b.example.", t::A, 900, &[192, 0, 2, 2]), rr("c.example.", t::A, 300, &[192, 0, 2, 3])],
+        };
+        let out = apply(&base, &d).unwrap();
+        assert_eq!(
+            out,
+            vec![soa_rr(2), rr("b.example.", t::A, 900, &[192, 0, 2, 2]), rr("c.example.", t::A, 300, &[192, 0, 2, 3])]
+        );
+        // A record that is not there: refused, whatever else the difference holds.
+        let mut bad = d.clone();
+        bad.removed.push(rr("zz.example.", t::A, 300, &[192, 0, 2, 9]));
+        assert_eq!(apply(&base, &bad), Err(JournalError::MissingRecord));
+        // Two differences in a row; the second starts where the first ended.
+        let d2 = Diff {
+            old_soa: soa_rr(2),
+            new_soa: soa_rr(3),
+            removed: vec![rr("c.example.", t::A, 300, &[192, 0, 2, 3])],
+            added: vec![],
+        };
+        let out = apply_all(base.clone(), &[d.clone(), d2.clone()]).unwrap();
+        assert_eq!(out, vec![soa_rr(3), rr("b.example.", t::A, 900, &[192, 0, 2, 2])]);
+        assert_eq!(apply_all(base, &[d2, d]), Err(JournalError::SerialMismatch));
+    }
+
+    /// Issue 15: an IXFR removing 160k records took 43 s (a scan of the
+    /// whole set per removed record). Now one pass: well under a second
+    /// (release; a debug build is given 5 s).
+    #[test]
+    fn removing_160k_records_is_fast() {
+        let n = 200_000u32;
+        let mut base = vec![soa_rr(1), rr("example.", t::NS, 300, b"\x02ns\x07example\x00")];
+        for i in 0..n {
+            base.push(rr(&format!("h{i}.example."), t::A, 300, &i.to_be_bytes()));
+        }
+        let removed: Vec<Rr> =
+            base[2..].iter().enumerate().filter(|(i, _)| i % 5 != 0).map(|(_, r)| r.clone()).collect();
+        assert_eq!(removed.len(), 160_000);
+        let d = Diff {
+            old_soa: soa_rr(1),
+            new_soa: soa_rr(2),
+            removed,
+            added: vec![rr("new.example.", t::A, 300, &[1, 2, 3, 4])],
+        };
+        let t0 = std::time::Instant::now();
+        let out = apply_all(base, std::slice::from_ref(&d)).unwrap();
+        let took = t0.elapsed();
+        eprintln!("apply: 160000 removals from {} records in {took:?}", n + 2);
+        assert_eq!(out.len(), 2 + 40_000 + 1);
+        let limit = if cfg!(debug_assertions) { 5.0 } else { 1.0 };
+        assert!(took.as_secs_f64() < limit, "{took:?}");
     }
 }

@@ -31,6 +31,22 @@ pub fn rdata_to_text(rtype: u16, rdata: &[u8]) -> String {
     format_rdata(rtype, rdata).unwrap_or_else(|| generic(rdata))
 }
 
+/// Whether `rdata` is well formed for `rtype` by the same reading the
+/// formatters do (lengths, names, character-strings, canonical bitmaps,
+/// SvcParams in order, ...): `Some(true)` if a dedicated formatter reads
+/// it whole, `Some(false)` if it does not fit the type, `None` for types
+/// without a formatter (opaque to levee). Nothing is formatted: the check
+/// allocates nothing for the common types.
+pub fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
+    let mut o = Out { check_only: true, ..Out::default() };
+    let ok = fill(rtype, rdata, &mut o).is_some();
+    if o.no_formatter {
+        None
+    } else {
+        Some(ok)
+    }
+}
+
 /// The RFC 3597 generic form.
 pub fn generic(rdata: &[u8]) -> String {
     if rdata.is_empty() {
@@ -111,10 +127,11 @@ impl<'a> Rd<'a> {
         self.p >= self.d.len()
     }
 
-    /// One uncompressed wire name, validated, in presentation format.
-    fn name(&mut self) -> Option<String> {
+    /// One uncompressed wire name, validated; written in presentation
+    /// format when displayed.
+    fn name(&mut self) -> Option<NameText<'a>> {
         let len = name::wire_len(&self.d[self.p..]).ok()?;
-        self.take(len).map(name::to_text)
+        self.take(len).map(NameText)
     }
 
     /// One character-string (length octet and data), without its length.
@@ -136,18 +153,46 @@ impl<'a> Rd<'a> {
 
 //------------ writing text ---------------------------------------------------
 
-/// Space-separated presentation fields.
+/// Space-separated presentation fields, or only the check that the
+/// RDATA reads (`check_only`: fields are dropped unformatted).
 #[derive(Default)]
-struct Out(String);
+struct Out {
+    text: String,
+    check_only: bool,
+    /// Set when the type has no dedicated formatter.
+    no_formatter: bool,
+}
 
 impl Out {
     /// Appends one field, preceded by a space unless it is the first.
     fn field(&mut self, v: impl fmt::Display) {
-        if !self.0.is_empty() {
-            self.0.push(' ');
+        if self.check_only {
+            return;
+        }
+        if !self.text.is_empty() {
+            self.text.push(' ');
         }
         // Writing to a String cannot fail.
-        let _ = write!(self.0, "{v}");
+        let _ = write!(self.text, "{v}");
+    }
+}
+
+/// A validated wire name, displayed in presentation format.
+struct NameText<'a>(&'a [u8]);
+
+impl fmt::Display for NameText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&name::to_text(self.0))
+    }
+}
+
+/// A field computed only when displayed (hex, Base64, times): a check
+/// costs no allocation.
+struct Lazy<F: Fn() -> String>(F);
+
+impl<F: Fn() -> String> fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&(self.0)())
     }
 }
 
@@ -194,8 +239,15 @@ fn hex_lower(data: &[u8]) -> String {
 /// The dedicated formatter of `rtype`, or `None` if there is none or the
 /// RDATA does not fit the type.
 fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
-    let mut r = Rd::new(d);
     let mut o = Out::default();
+    fill(rtype, d, &mut o)?;
+    Some(o.text)
+}
+
+/// Reads `d` as `rtype` into `o`; `None` if it does not fit (or the type
+/// has no formatter: then `o.no_formatter` is set).
+fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
+    let mut r = Rd::new(d);
     match rtype {
         t::A => o.field(r.ipv4()?),
         t::AAAA => o.field(r.ipv6()?),
@@ -261,13 +313,15 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
             o.field(cert_type(r.u16()?));
             o.field(r.u16()?);
             o.field(cert_algorithm(r.u8()?));
-            o.field(codec::base64_encode(r.rest_nonempty()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::base64_encode(v)));
         }
         t::DS | t::CDS | t::DLV | t::TA => {
             o.field(r.u16()?);
             o.field(r.u8()?);
             o.field(r.u8()?);
-            o.field(codec::hex_encode(r.rest_nonempty()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::hex_encode(v)));
         }
         t::DNSKEY | t::CDNSKEY | t::KEY | t::RKEY => {
             o.field(r.u16()?);
@@ -276,49 +330,58 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
             // Only KEY may lack key material (RFC 2535 §3.1.2, "no key").
             let key = r.rest();
             if !key.is_empty() {
-                o.field(codec::base64_encode(key));
+                o.field(Lazy(|| codec::base64_encode(key)));
             } else if rtype != t::KEY {
                 return None;
             }
         }
         t::RRSIG | t::SIG => {
-            o.field(rtype::type_to_text(r.u16()?));
+            let v = r.u16()?;
+            o.field(Lazy(|| rtype::type_to_text(v)));
             o.field(r.u8()?);
             o.field(r.u8()?);
             o.field(r.u32()?);
-            o.field(sig_time(r.u32()?));
-            o.field(sig_time(r.u32()?));
+            let v = r.u32()?;
+            o.field(Lazy(|| sig_time(v)));
+            let v = r.u32()?;
+            o.field(Lazy(|| sig_time(v)));
             o.field(r.u16()?);
             o.field(r.name()?);
-            o.field(codec::base64_encode(r.rest_nonempty()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::base64_encode(v)));
         }
         t::NSEC => {
             o.field(r.name()?);
-            type_bitmap(&mut r, &mut o)?;
+            type_bitmap(&mut r, o)?;
         }
         t::NSEC3 => {
-            nsec3_common(&mut r, &mut o)?;
+            nsec3_common(&mut r, o)?;
             let hash = r.charstr().filter(|h| !h.is_empty())?;
-            o.field(codec::base32hex_encode(hash));
-            type_bitmap(&mut r, &mut o)?;
+            o.field(Lazy(|| codec::base32hex_encode(hash)));
+            type_bitmap(&mut r, o)?;
         }
-        t::NSEC3PARAM => nsec3_common(&mut r, &mut o)?,
+        t::NSEC3PARAM => nsec3_common(&mut r, o)?,
         t::SSHFP => {
             o.field(r.u8()?);
             o.field(r.u8()?);
-            o.field(codec::hex_encode(r.rest_nonempty()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::hex_encode(v)));
         }
         t::TLSA | t::SMIMEA => {
             for _ in 0..3 {
                 o.field(r.u8()?);
             }
-            o.field(codec::hex_encode(r.rest_nonempty()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::hex_encode(v)));
         }
-        t::OPENPGPKEY | t::DHCID => o.field(codec::base64_encode(r.rest_nonempty()?)),
+        t::OPENPGPKEY | t::DHCID => {
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::base64_encode(v)));
+        }
         t::CSYNC => {
             o.field(r.u32()?);
             o.field(r.u16()?);
-            type_bitmap(&mut r, &mut o)?;
+            type_bitmap(&mut r, o)?;
         }
         t::ZONEMD => {
             o.field(r.u32()?);
@@ -329,9 +392,9 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
             if digest.len() < 12 {
                 return None;
             }
-            o.field(codec::hex_encode(digest));
+            o.field(Lazy(|| codec::hex_encode(digest)));
         }
-        t::SVCB | t::HTTPS => svcb_params(&mut r, &mut o)?,
+        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
         t::CAA => {
             o.field(r.u8()?);
             let tag = r.charstr()?;
@@ -373,7 +436,7 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
             }
             let key = r.rest();
             if !key.is_empty() {
-                o.field(codec::base64_encode(key));
+                o.field(Lazy(|| codec::base64_encode(key)));
             }
         }
         t::AMTRELAY => {
@@ -409,13 +472,16 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
             }
         }
         t::NSAP => o.field(format!("0x{}", hex_lower(r.rest_nonempty()?))),
-        t::LOC => loc(&mut r, &mut o)?,
-        _ => return None,
+        t::LOC => loc(&mut r, o)?,
+        _ => {
+            o.no_formatter = true;
+            return None;
+        }
     }
     if !r.done() {
         return None;
     }
-    Some(o.0)
+    Some(())
 }
 
 /// Algorithm, flags, iterations and salt, shared by NSEC3 and NSEC3PARAM.
@@ -479,7 +545,7 @@ fn type_bitmap(r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
             for bit in 0..8 {
                 if octet & (0x80 >> bit) != 0 {
                     let code = u16::from(window) << 8 | (i * 8 + bit) as u16;
-                    o.field(rtype::type_to_text(code));
+                    o.field(Lazy(|| rtype::type_to_text(code)));
                 }
             }
         }

@@ -110,7 +110,8 @@ pub struct RRset {
     pub covers: u16,
     /// TTL.
     pub ttl: u32,
-    /// Number of records.
+    /// Number of records, saturated at 65,535 (larger RRsets exist: count
+    /// them with [`Zone::rdatas`]; [`Zone::record_count`] is exact).
     pub count: u16,
     pub(crate) data_off: u32,
     pub(crate) data_len: u32,

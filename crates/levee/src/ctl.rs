@@ -51,19 +51,25 @@ pub fn socket_path(storage: Option<&Path>) -> Option<PathBuf> {
 /// `server.control-socket` from the configuration (set by `serve`).
 pub static CONFIGURED: OnceLock<Option<PathBuf>> = OnceLock::new();
 
-/// Serves the control socket until the runtime stops.
-pub async fn serve(path: PathBuf, r: Arc<Repl>) {
+/// Binds the control socket (inside the runtime's context), before the
+/// server says it is ready, so `levee ctl` works from that moment.
+pub fn bind(path: PathBuf) -> Option<UnixListener> {
     let _ = STARTED.set(Instant::now());
     let _ = std::fs::remove_file(&path);
     let l = match UnixListener::bind(&path) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!("control socket {}: {e}", path.display());
-            return;
+            return None;
         }
     };
     let _ = BOUND.set(path.clone());
     tracing::info!(path = %path.display(), "control socket ready");
+    Some(l)
+}
+
+/// Serves the control socket until the runtime stops.
+pub async fn serve(l: UnixListener, r: Arc<Repl>) {
     loop {
         let Ok((s, _)) = l.accept().await else { continue };
         let r = Arc::clone(&r);

@@ -16,6 +16,7 @@ mod perf;
 mod repl;
 mod serve;
 mod stats;
+mod xfrin;
 mod zones;
 
 use std::path::PathBuf;
@@ -112,6 +113,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, listen, zones_dir, allow_transfer, threads, management } => {
+            // Before any thread: freed memory must be returnable (levee-io::mem).
+            levee_io::mem::configure_allocator();
             let from_file = config.is_some();
             let mut cfg = match &config {
                 Some(p) => match Config::from_file(p) {

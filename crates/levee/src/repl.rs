@@ -19,17 +19,20 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
+use levee_config::repl::TransferLimits;
 use levee_config::repl::{AclRule, Remote};
 use levee_config::{Config, ZoneConfig};
 use levee_tsig::{Key, KeyRing};
 use levee_wire::name::{self, NameBuf};
 use levee_wire::rtype::t;
-use levee_xfr::{Received, Receiver, Timers, XfrError};
+use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
 use levee_zone::{Acl, Zone, ZoneEntry, ZoneSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Notify;
+
+use crate::xfrin::{Cancel, Fail, Records};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -39,6 +42,12 @@ const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 /// NOTIFY attempts per target; attempt n waits 0.25 s × 2^(n-1) (at most
 /// 8 s) for the acknowledgement before the next (about 32 s in all).
 const NOTIFY_ATTEMPTS: u32 = 8;
+/// A NOTIFY-triggered SOA check of a zone waits this long after the
+/// previous check: a burst of NOTIFYs makes one refresh, and SOA queries
+/// to the primary stay bounded (at most one a second per zone).
+const NOTIFY_HOLDOFF: Duration = Duration::from_secs(1);
+/// NOTIFYs are logged as one summary line per zone per interval.
+const NOTIFY_SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 static PUBLISH: Mutex<()> = Mutex::new(());
 static STATE: OnceLock<Arc<Repl>> = OnceLock::new();
@@ -48,7 +57,7 @@ pub fn publish_lock() -> MutexGuard<'static, ()> {
     PUBLISH.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn wall() -> u64 {
+pub(crate) fn wall() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -97,6 +106,24 @@ pub struct SecStatus {
     pub expired: bool,
     /// Last error.
     pub last_error: Option<String>,
+    /// Wall-clock start of the transfer in progress, if one is.
+    pub transfer_since: Option<u64>,
+}
+
+/// NOTIFYs for one zone since the last summary line.
+#[derive(Default)]
+struct NotifyLog {
+    /// Accepted NOTIFYs.
+    received: u64,
+    /// Of which scheduled a refresh (the others joined one already
+    /// scheduled, or announced a serial we have or are fetching).
+    scheduled: u64,
+    /// Of which announced a serial we have or are fetching.
+    current: u64,
+    /// Of which were logged on a line of their own.
+    logged: u64,
+    /// When the last line of its own was logged.
+    last_line: Option<std::time::Instant>,
 }
 
 /// What one secondary zone needs.
@@ -113,6 +140,36 @@ struct Secondary {
     status: Mutex<SecStatus>,
     /// Differences received by IXFR, for IXFR out to our own secondaries.
     journal: Mutex<Journal>,
+    /// `[transfer-in]` limits for this zone.
+    limits: TransferLimits,
+    /// The transfer in progress, to cancel (`levee ctl retransfer`).
+    current: Mutex<Option<Arc<Cancel>>>,
+    /// A NOTIFY asked for a check that has not started yet.
+    notify_pending: std::sync::atomic::AtomicBool,
+    /// The newest serial we serve or are fetching (`1 << 32 | serial`; 0:
+    /// none): a NOTIFY for it or an older one needs no check.
+    known_serial: AtomicU64,
+    notify_log: Mutex<NotifyLog>,
+}
+
+impl Secondary {
+    fn set_known_serial(&self, serial: Option<u32>) {
+        self.known_serial.store(serial.map_or(0, |s| 1 << 32 | s as u64), Ordering::Relaxed);
+    }
+
+    /// Raises the known serial to `n` (RFC 1982 order) unless it is newer.
+    fn raise_known_serial(&self, n: u32) {
+        let new = 1 << 32 | n as u64;
+        let _ = self.known_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            let newer = k >> 32 != 1 || !levee_xfr::serial_ge(k as u32, n);
+            newer.then_some(new)
+        });
+    }
+
+    fn known_serial(&self) -> Option<u32> {
+        let k = self.known_serial.load(Ordering::Relaxed);
+        (k >> 32 == 1).then_some(k as u32)
+    }
 }
 
 /// The replication state shared by tasks and hooks.
@@ -125,6 +182,9 @@ pub struct Repl {
     notify: HashMap<Vec<u8>, Vec<Remote>>,
     /// Log lines about refused requests in the current second (bounded).
     log_budget: AtomicU64,
+    /// NOTIFYs refused by `allow-notify` since the last summary (the first
+    /// of each interval is logged on its own).
+    notify_refused: AtomicU64,
 }
 
 impl Repl {
@@ -211,6 +271,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
         secondaries,
         notify,
         log_budget: AtomicU64::new(0),
+        notify_refused: AtomicU64::new(0),
     });
     *shared_later = Some(r);
 }
@@ -276,8 +337,13 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         notify,
         kick: Notify::new(),
         force_axfr: std::sync::atomic::AtomicBool::new(false),
+        known_serial: AtomicU64::new(status.serial.map_or(0, |s| 1 << 32 | s as u64)),
         status: Mutex::new(status),
         journal: Mutex::new(Journal::new()),
+        limits: z.repl.transfer_limits,
+        current: Mutex::new(None),
+        notify_pending: std::sync::atomic::AtomicBool::new(false),
+        notify_log: Mutex::new(NotifyLog::default()),
     }
 }
 
@@ -292,6 +358,7 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         secondaries: r.secondaries.clone(),
         notify: r.notify.clone(),
         log_budget: AtomicU64::new(0),
+        notify_refused: AtomicU64::new(0),
     });
     let _ = STATE.set(Arc::clone(&r));
     let set = r.shared.load_full();
@@ -308,9 +375,16 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         let (r, s) = (Arc::clone(&r), Arc::clone(s));
         rt.spawn(async move { secondary_loop(r, s).await });
     }
+    rt.spawn(notify_summaries(Arc::clone(&r)));
     if let Some(path) = crate::ctl::socket_path(r.storage.as_deref()) {
         let r = Arc::clone(&r);
-        rt.spawn(async move { crate::ctl::serve(path, r).await });
+        let bound = {
+            let _rt = rt.enter();
+            crate::ctl::bind(path)
+        };
+        if let Some(l) = bound {
+            rt.spawn(async move { crate::ctl::serve(l, r).await });
+        }
     }
 }
 
@@ -461,9 +535,17 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
     if is_notify && levee_answer::tsig::accepted_notify(resp) {
         if let Some(z) = levee_answer::tsig::notify_zone(query) {
             if let Some(s) = r.secondaries.get(z.as_slice()) {
-                tracing::info!(zone = %s.name, %client, "NOTIFY received: refreshing");
-                s.kick.notify_one();
+                on_notify(s, query, client);
             }
+        }
+        return;
+    }
+    if is_notify && rc == 5 {
+        // Refused by allow-notify: counted, the first of each interval
+        // logged, the rest in the summary.
+        if r.notify_refused.fetch_add(1, Ordering::Relaxed) == 0 {
+            let zone = levee_answer::tsig::notify_zone(query).map_or("-".into(), |z| name::to_text(&z));
+            tracing::warn!(%client, %zone, "NOTIFY refused: not allowed by the zone's allow-notify (further ones are summarised)");
         }
         return;
     }
@@ -484,12 +566,81 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
     }
     if let levee_wire::query::Parsed::Query(q) = levee_wire::query::parse_query(query) {
         let what = match (q.opcode(), q.qtype) {
-            (levee_wire::header::opcode::NOTIFY, _) => "NOTIFY",
             (_, t::AXFR) => "AXFR",
             (_, t::IXFR) => "IXFR",
             _ => return,
         };
         tracing::warn!(%client, zone = %name::to_text(&q.qname), "{what} refused: not allowed by the zone's ACL");
+    }
+}
+
+/// An accepted NOTIFY for a secondary zone: schedules one check unless one
+/// is already scheduled or the NOTIFY announces a serial we serve or are
+/// fetching; counted for the summary. A NOTIFY that schedules a check is
+/// logged on a line of its own, at most one a second.
+fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
+    let serial = levee_answer::tsig::notify_serial(query, &s.apex);
+    let current = match (serial, s.known_serial()) {
+        (Some(n), Some(k)) => levee_xfr::serial_ge(k, n),
+        _ => false,
+    };
+    if let (false, Some(n)) = (current, serial) {
+        // The check about to happen fetches it: the rest of a burst for
+        // the same serial is current already (a check that finds the
+        // primary older sets this back).
+        s.raise_known_serial(n);
+    }
+    let scheduled = !current && !s.notify_pending.swap(true, Ordering::AcqRel);
+    if scheduled {
+        s.kick.notify_one();
+    }
+    let mut log = s.notify_log.lock().unwrap_or_else(|e| e.into_inner());
+    log.received += 1;
+    log.scheduled += scheduled as u64;
+    log.current += current as u64;
+    // A line of its own for a NOTIFY that schedules a refresh, at most
+    // one a second; the others are in the summary.
+    let now = std::time::Instant::now();
+    if scheduled && log.last_line.is_none_or(|t| now.duration_since(t) >= NOTIFY_HOLDOFF) {
+        log.last_line = Some(now);
+        log.logged += 1;
+        let serial = serial.map_or("-".into(), |x| x.to_string());
+        tracing::info!(zone = %s.name, %client, %serial, "NOTIFY received: refreshing");
+    }
+}
+
+/// Logs one line per zone (and one for refusals) per interval in which
+/// NOTIFYs arrived that were not logged on their own.
+async fn notify_summaries(r: Arc<Repl>) {
+    let mut tick = tokio::time::interval(NOTIFY_SUMMARY_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        for s in r.secondaries.values() {
+            let log = {
+                let mut l = s.notify_log.lock().unwrap_or_else(|e| e.into_inner());
+                let last_line = l.last_line;
+                std::mem::replace(&mut *l, NotifyLog { last_line, ..NotifyLog::default() })
+            };
+            if log.received > log.logged {
+                tracing::info!(
+                    zone = %s.name,
+                    received = log.received,
+                    refreshes = log.scheduled,
+                    current = log.current,
+                    "NOTIFY summary for the last {} s: {} received, {} scheduled a refresh, {} for a serial already current, the rest joined a scheduled refresh",
+                    NOTIFY_SUMMARY_EVERY.as_secs(), log.received, log.scheduled, log.current
+                );
+            }
+        }
+        let refused = r.notify_refused.swap(0, Ordering::Relaxed);
+        if refused > 1 {
+            tracing::warn!(
+                refused,
+                "NOTIFY summary for the last {} s: {refused} refused by allow-notify",
+                NOTIFY_SUMMARY_EVERY.as_secs()
+            );
+        }
     }
 }
 
@@ -533,41 +684,12 @@ async fn notify_one(r: Arc<Repl>, tgt: Remote, soa: Rr) {
 
 //------------ a small DNS client -----------------------------------------------
 
-fn random_id() -> u16 {
+pub(crate) fn random_id() -> u16 {
     let mut b = [0u8; 2];
     if getrandom::getrandom(&mut b).is_err() {
         return (wall() as u16).wrapping_mul(31421);
     }
     u16::from_be_bytes(b)
-}
-
-#[derive(Debug)]
-enum Fail {
-    Io(std::io::Error),
-    Xfr(XfrError),
-    Build(String),
-}
-
-impl std::fmt::Display for Fail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fail::Io(e) => write!(f, "{e}"),
-            Fail::Xfr(e) => write!(f, "{e}"),
-            Fail::Build(e) => write!(f, "received zone does not load: {e}"),
-        }
-    }
-}
-
-impl From<std::io::Error> for Fail {
-    fn from(e: std::io::Error) -> Self {
-        Fail::Io(e)
-    }
-}
-
-impl From<XfrError> for Fail {
-    fn from(e: XfrError) -> Self {
-        Fail::Xfr(e)
-    }
 }
 
 fn timeout_err() -> Fail {
@@ -625,33 +747,6 @@ async fn soa_of(addr: SocketAddr, apex: &[u8], key: Option<&Key>) -> Result<Rr, 
     levee_xfr::soa_answer(&m, apex).ok_or(Fail::Xfr(XfrError::BadStructure))
 }
 
-async fn transfer(
-    addr: SocketAddr,
-    apex: &[u8],
-    ours: Option<&Rr>,
-    key: Option<&Key>,
-) -> Result<(Received, &'static str), Fail> {
-    let qtype = if ours.is_some() { t::IXFR } else { t::AXFR };
-    let req = levee_xfr::request(random_id(), apex, qtype, ours, false, key, wall());
-    let mut s = tcp_connect_send(addr, &req.msg).await?;
-    let our_serial = ours.and_then(|r| journal::soa_serial(&r.rdata));
-    let mut rx = Receiver::new(&req, apex, our_serial, key, wall());
-    let mut buf = Vec::new();
-    // Bounded: every read has a timeout and the receiver caps the records.
-    loop {
-        tcp_read(&mut s, &mut buf).await?;
-        if let Some(r) = rx.message(&buf)? {
-            let kind = match (&r, qtype) {
-                (Received::Incremental(_), _) => "IXFR",
-                (Received::UpToDate(_), _) => "none",
-                (Received::Full(_), t::IXFR) => "IXFR (full)",
-                _ => "AXFR",
-            };
-            return Ok((r, kind));
-        }
-    }
-}
-
 //------------ the secondary loop ----------------------------------------------
 
 enum Outcome {
@@ -659,53 +754,86 @@ enum Outcome {
     Updated,
 }
 
-async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
-    let mut timers = Timers::new(wall());
-    let mut records: Option<Arc<Vec<Rr>>> = None;
-    // Data loaded from storage: its records, and timers from its age.
-    if let Some(e) = r.shared.load().exact(&s.apex) {
+/// What a secondary zone's task keeps between checks.
+struct ZoneState {
+    timers: Timers,
+    /// Our SOA, once we have data.
+    soa: Option<Rr>,
+    /// Our record list, the IXFR base. `None` at start and while a
+    /// transfer holds it; the transfer thread then makes it from the
+    /// served zone when an IXFR needs it.
+    records: Option<Records>,
+    /// SERVFAIL published (past expire).
+    expired_published: bool,
+    /// When the last check started (the NOTIFY holdoff).
+    last_check: Option<tokio::time::Instant>,
+}
+
+impl ZoneState {
+    /// Data loaded from storage: its SOA, and timers from its age.
+    fn new(r: &Repl, s: &Secondary) -> ZoneState {
+        let mut z = ZoneState {
+            timers: Timers::new(wall()),
+            soa: None,
+            records: None,
+            expired_published: s.status.lock().map(|x| x.expired).unwrap_or(true),
+            last_check: None,
+        };
         let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
-        if st.serial.is_some() {
-            records = Some(Arc::new(journal::records(&e.zone)));
-            timers.set_from_soa(e.zone.first_rdata(e.zone.soa()));
+        if let (Some(e), Some(_)) = (r.shared.load().exact(&s.apex), st.serial) {
+            let (zone, soa) = (&e.zone, e.zone.soa());
+            z.soa = Some(Rr {
+                owner: zone.apex().to_vec(),
+                rtype: t::SOA,
+                ttl: zone.rrset(soa).ttl,
+                rdata: zone.first_rdata(soa).to_vec(),
+            });
+            z.timers.set_from_soa(zone.first_rdata(soa));
             if let Some(exp) = st.expires {
-                timers.last_ok = Some(exp.saturating_sub(timers.expire as u64));
+                z.timers.last_ok = Some(exp.saturating_sub(z.timers.expire as u64));
             }
             // Check with the primary at once anyway.
-            timers.next_check = wall();
+            z.timers.next_check = wall();
         }
+        z
     }
-    let mut expired_published = s.status.lock().map(|x| x.expired).unwrap_or(true);
+}
+
+async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
+    let mut z = ZoneState::new(&r, &s);
     loop {
         let now = wall();
-        let wake = timers.next_wake(now);
+        let wake = z.timers.next_wake(now);
         if wake > now {
             let sleep = tokio::time::sleep(Duration::from_secs(wake - now));
             tokio::select! {
                 _ = sleep => {}
-                _ = s.kick.notified() => { timers.next_check = wall(); }
+                _ = s.kick.notified() => {
+                    // A NOTIFY-triggered check waits for the holdoff.
+                    if let (true, Some(t)) = (s.notify_pending.load(Ordering::Acquire), z.last_check) {
+                        tokio::time::sleep_until(t + NOTIFY_HOLDOFF).await;
+                    }
+                    z.timers.next_check = wall();
+                }
             }
         }
-        let now = wall();
-        if records.is_some() && timers.expired(now) && !expired_published {
-            tracing::warn!(zone = %s.name, "zone expired: no primary reached for the SOA expire time; answering SERVFAIL");
-            set_expired(&r, &s, true).await;
-            expired_published = true;
-        }
-        if timers.next_check > now {
+        check_expiry(&r, &s, &mut z).await;
+        if z.timers.next_check > wall() {
             continue;
         }
-        match refresh(&r, &s, &mut records, &mut timers).await {
+        z.last_check = Some(tokio::time::Instant::now());
+        s.notify_pending.store(false, Ordering::Release);
+        match refresh(&r, &s, &mut z).await {
             Ok(o) => {
-                timers.ok(wall());
-                if expired_published && records.is_some() {
+                z.timers.ok(wall());
+                if z.expired_published && z.soa.is_some() {
                     if matches!(o, Outcome::UpToDate) {
                         set_expired(&r, &s, false).await;
                     }
-                    expired_published = false;
+                    z.expired_published = false;
                     tracing::info!(zone = %s.name, "zone current again");
                 }
-                if let (Outcome::UpToDate, Some(f), Some(_)) = (&o, &s.file, &records) {
+                if let (Outcome::UpToDate, Some(f), Some(_)) = (&o, &s.file, &z.soa) {
                     // The file's mtime is the last confirmation (see init).
                     if let Ok(fh) = std::fs::File::options().append(true).open(f) {
                         let _ = fh.set_modified(SystemTime::now());
@@ -717,27 +845,38 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
             }
             Err(e) => {
                 let now = wall();
-                timers.failed(now);
-                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", timers.next_check - now);
+                z.timers.failed(now);
+                // A NOTIFY's serial we did not get is not "being fetched".
+                s.set_known_serial(z.soa.as_ref().and_then(|o| journal::soa_serial(&o.rdata)));
+                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
                 }
             }
         }
         if let Ok(mut st) = s.status.lock() {
-            st.next_refresh = timers.next_check;
-            st.expires = timers.expires_at();
-            st.expired = expired_published;
+            st.next_refresh = z.timers.next_check;
+            st.expires = z.timers.expires_at();
+            st.expired = z.expired_published;
         }
     }
 }
 
-async fn refresh(
-    r: &Arc<Repl>,
-    s: &Arc<Secondary>,
-    records: &mut Option<Arc<Vec<Rr>>>,
-    timers: &mut Timers,
-) -> Result<Outcome, Fail> {
+/// Publishes SERVFAIL once the data is past its expire time: counted from
+/// the last successful refresh, whatever a transfer in progress does.
+async fn check_expiry(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) {
+    if z.soa.is_some() && z.timers.expired(wall()) && !z.expired_published {
+        tracing::warn!(zone = %s.name, "zone expired: no primary reached for the SOA expire time; answering SERVFAIL");
+        set_expired(r, s, true).await;
+        z.expired_published = true;
+        if let Ok(mut st) = s.status.lock() {
+            st.expired = true;
+            st.expires = z.timers.expires_at();
+        }
+    }
+}
+
+async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result<Outcome, Fail> {
     let force = s.force_axfr.swap(false, Ordering::Relaxed);
     let mut last_err = Fail::Xfr(XfrError::Mismatch);
     for p in &s.primaries {
@@ -751,26 +890,19 @@ async fn refresh(
             }
         };
         let their_serial = journal::soa_serial(&theirs.rdata).unwrap_or(0);
-        let ours = records.as_ref().map(|v| v[0].clone());
+        let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| journal::soa_serial(&o.rdata));
         if !force && our_serial.is_some_and(|o| levee_answer::respond::serial_ge(o, their_serial)) {
-            timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+            z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+            s.set_known_serial(our_serial);
             return Ok(Outcome::UpToDate);
         }
         let ixfr_from = if force { None } else { ours.clone() };
-        // The transfer and the build run on a thread of their own at a
-        // lower priority (its own small runtime), so the query threads keep
-        // the CPU while a large zone comes in.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (addr, apex, key, base) = (p.addr, s.apex, key.cloned(), records.clone());
-        let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
-            levee_io::prio::background_current_thread();
-            let _ = tx.send(fetch_and_build(addr, apex, ixfr_from, key, base));
-        });
-        if let Err(e) = spawned {
-            return Err(Fail::Io(e));
+        s.set_known_serial(Some(their_serial));
+        let got = run_transfer(r, s, z, p.addr, key, ixfr_from).await;
+        if got.is_err() {
+            s.set_known_serial(our_serial);
         }
-        let got = rx.await.unwrap_or_else(|_| Err(Fail::Build("transfer thread ended".into())));
         let (recs, zone, kind, diffs) = match got {
             Ok(x) => x,
             Err(Fail::Build(e)) => {
@@ -778,16 +910,16 @@ async fn refresh(
                 last_err = Fail::Build(e);
                 continue;
             }
+            Err(Fail::Cancelled) => return Err(Fail::Cancelled),
             Err(e) => {
-                tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed: {e}");
+                tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed, the old zone keeps serving: {e}");
                 last_err = e;
                 continue;
             }
         };
         let serial = zone.serial();
-        timers.set_from_soa(zone.first_rdata(zone.soa()));
+        z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
-        let recs = Arc::new(recs);
         // Differences received by IXFR are kept for IXFR out; a full
         // transfer starts the journal afresh.
         let jnl = {
@@ -829,7 +961,9 @@ async fn refresh(
         }
         // The previous records (millions of small allocations for a large
         // zone) are freed off the runtime threads too.
-        if let Some(prev) = records.replace(Arc::clone(&recs)) {
+        z.soa = recs.first().cloned();
+        s.set_known_serial(Some(serial));
+        if let Some(prev) = z.records.replace(Arc::clone(&recs)) {
             retire(prev);
         }
         // Our own secondaries (`notify` on a secondary zone).
@@ -854,46 +988,65 @@ async fn refresh(
     Err(last_err)
 }
 
-/// A received zone: its records, the snapshot, how it came, and the
-/// differences when it came by IXFR.
-type Fetched = (Vec<Rr>, Zone, &'static str, Option<Vec<journal::Diff>>);
-
-/// Transfers the zone (IXFR from `ours`, else AXFR; AXFR again when an
-/// IXFR brings nothing) and builds the new snapshot. Runs on its own thread.
-fn fetch_and_build(
+/// Runs one transfer in (IXFR or AXFR, see `xfrin`) on a thread of its own
+/// at a lower priority, so the query threads keep the CPU while a large
+/// zone comes in. Meanwhile the zone expires on time, and `levee ctl
+/// retransfer` cancels it.
+async fn run_transfer(
+    r: &Arc<Repl>,
+    s: &Arc<Secondary>,
+    z: &mut ZoneState,
     addr: SocketAddr,
-    apex: NameBuf,
-    ours: Option<Rr>,
-    key: Option<Key>,
-    base: Option<Arc<Vec<Rr>>>,
-) -> Result<Fetched, Fail> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let key = key.as_ref();
-    let (received, kind) = rt.block_on(async {
-        match transfer(addr, &apex, ours.as_ref(), key).await {
-            Ok((Received::UpToDate(_), _)) if ours.is_some() => transfer(addr, &apex, None, key).await,
-            x => x,
-        }
-    })?;
-    drop(rt);
-    let mut kept = None;
-    let recs = match received {
-        Received::Full(v) => v,
-        Received::Incremental(diffs) => {
-            let mut cur: Vec<Rr> =
-                base.as_deref().cloned().ok_or_else(|| Fail::Build("IXFR without a base version".into()))?;
-            for d in &diffs {
-                cur = journal::apply(&cur, d).map_err(|e| Fail::Build(e.to_string()))?;
-            }
-            kept = Some(diffs);
-            cur
-        }
-        Received::UpToDate(_) => return Err(Fail::Build("primary sent no data".into())),
+    key: Option<&Key>,
+    ixfr_from: Option<Rr>,
+) -> Result<crate::xfrin::Fetched, Fail> {
+    let cancel = Arc::new(Cancel::default());
+    *s.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&cancel));
+    if let Ok(mut st) = s.status.lock() {
+        st.transfer_since = Some(wall());
+    }
+    let served = if z.soa.is_some() { r.shared.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
+    let job = crate::xfrin::Job {
+        addr,
+        apex: s.apex,
+        ours: ixfr_from,
+        key: key.cloned(),
+        base: z.records.take(),
+        served,
+        limits: s.limits,
+        cancel: Arc::clone(&cancel),
     };
-    let b = journal::build_from(&apex, &recs).map_err(|d| {
-        Fail::Build(d.iter().filter(|x| !x.warning).map(|x| x.message.clone()).collect::<Vec<_>>().join("; "))
-    })?;
-    Ok((recs, b.zone, kind, kept))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
+        levee_io::prio::background_current_thread();
+        let _ = tx.send(crate::xfrin::run(job));
+    });
+    let out = match spawned {
+        Err(e) => Err((Fail::Io(e), None)),
+        Ok(_) => {
+            tokio::pin!(rx);
+            loop {
+                let until_expiry = match z.timers.expires_at() {
+                    Some(e) if z.soa.is_some() && !z.expired_published => Some(e.saturating_sub(wall())),
+                    _ => None,
+                };
+                let expiry = tokio::time::sleep(Duration::from_secs(until_expiry.unwrap_or(3600)));
+                tokio::select! {
+                    got = &mut rx => break got.unwrap_or_else(|_| Err((Fail::Build("transfer thread ended".into()), None))),
+                    _ = cancel.cancelled() => break Err((Fail::Cancelled, None)),
+                    _ = expiry, if until_expiry.is_some() => check_expiry(r, s, z).await,
+                }
+            }
+        }
+    };
+    *s.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if let Ok(mut st) = s.status.lock() {
+        st.transfer_since = None;
+    }
+    out.map_err(|(e, base)| {
+        z.records = base;
+        e
+    })
 }
 
 /// Writes a received zone as zone-file text, atomically.
@@ -935,6 +1088,12 @@ impl Repl {
         let s = self.secondaries.get(apex).ok_or("not a secondary zone")?;
         if force_axfr {
             s.force_axfr.store(true, Ordering::Relaxed);
+            // A transfer in progress (a trickling primary) is ended: the
+            // new one starts at once.
+            if let Some(c) = s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                tracing::info!(zone = %s.name, "retransfer: cancelling the transfer in progress");
+                c.cancel();
+            }
         }
         s.kick.notify_one();
         Ok(())
@@ -955,13 +1114,14 @@ impl Repl {
                 Some(s) => {
                     let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
                     out.push(format!(
-                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} error={}",
+                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
                         st.serial.map_or("-".into(), |x| x.to_string()),
                         e.expired,
                         st.last_transfer.map_or("-".into(), |x| x.to_string()),
                         if st.last_kind.is_empty() { "-" } else { st.last_kind },
                         st.next_refresh,
                         st.expires.map_or("-".into(), |x| x.to_string()),
+                        st.transfer_since.map_or("-".into(), |x| x.to_string()),
                         st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
                     ));
                 }

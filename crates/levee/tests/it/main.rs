@@ -14,11 +14,17 @@
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
+//! * [`faults`]: fault injection on the transfer-in path with a scripted
+//!   fake primary ([`fakeprim`]): bad RDATA, message splits, trickling,
+//!   silent and endless primaries, budgets and memory, IXFR fallback, a
+//!   160k-removal IXFR, NOTIFY floods.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
 mod cli;
 mod defences;
+mod fakeprim;
+mod faults;
 mod golden;
 mod ops;
 mod repl;
