@@ -50,4 +50,6 @@ pub use respond::{
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_exact;
+#[cfg(test)]
 mod tests_repl;
