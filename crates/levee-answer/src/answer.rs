@@ -713,10 +713,6 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let mut nadded = 0;
         for p in 0..self.npending {
             let rs = self.pending[p];
-            // SVCB and HTTPS also bring the target's RRset of their own
-            // type (RFC 9460 §4.1: an AliasMode record's next step).
-            let own = zone.rrset(rs).rtype;
-            let own = if matches!(own, t::SVCB | t::HTTPS) { Some(own) } else { None };
             for node in zone.links(rs) {
                 if added[..nadded].contains(&node) {
                     continue;
@@ -728,7 +724,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 let nm = zone.node_name(node);
                 let required = self.referral.is_some_and(|cut| name::is_subdomain(nm, zone.node_name(cut)));
                 let glue = zone.node(node).has(nf::BELOW_CUT);
-                for ty in [Some(t::A), Some(t::AAAA), own].into_iter().flatten() {
+                for ty in [t::A, t::AAAA] {
                     if let Some(a) = zone.find(node, ty) {
                         let r = if glue {
                             self.put(Section::Additional, Owner::Name(nm), a, None)
@@ -742,6 +738,36 @@ impl<'z, 'w> Answerer<'z, 'w> {
                             return;
                         }
                     }
+                }
+            }
+        }
+        if self.npending > 0 && matches!(self.qtype, t::SVCB | t::HTTPS) {
+            self.additional_svcb();
+        }
+    }
+
+    /// SVCB and HTTPS answers also bring the RRset of their own type at
+    /// each target (RFC 9460 §4.1: an AliasMode record's next step), after
+    /// the addresses, as Knot DNS adds. Answers are of the query's type; a
+    /// referral's NS set is not.
+    #[inline(never)]
+    fn additional_svcb(&mut self) {
+        let zone = self.zone;
+        for p in 0..self.npending {
+            let rs = self.pending[p];
+            if zone.rrset(rs).rtype != self.qtype {
+                continue;
+            }
+            for node in zone.links(rs) {
+                let Some(s) = zone.find(node, self.qtype) else { continue };
+                let nm = zone.node_name(node);
+                let r = if zone.node(node).has(nf::BELOW_CUT) {
+                    self.put(Section::Additional, Owner::Name(nm), s, None)
+                } else {
+                    self.put_signed(Section::Additional, Owner::Name(nm), s, None)
+                };
+                if r.is_err() {
+                    return;
                 }
             }
         }

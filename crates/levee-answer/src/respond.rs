@@ -356,14 +356,29 @@ pub(crate) struct Responder<'a> {
     pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
     /// What the driver will do with the response.
     pub(crate) hints: Hints,
+    /// The query asks for EDNS EXPIRE with a type it answers (SOA, AXFR,
+    /// IXFR).
+    pub(crate) want_expire: bool,
 }
 
 impl<'a> Responder<'a> {
     fn new(req: &'a Request<'a>, q: &'a Query, cfg: &'a Config) -> Self {
         let max_size = size_limit(req.transport, q.edns.as_ref().map(|e| e.udp_size), cfg);
-        let mut r =
-            Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default(), tsig: None };
-        r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
+        let mut r = Responder {
+            req,
+            q,
+            cfg,
+            max_size,
+            opt_len: 0,
+            proof: Proof::None,
+            hints: Hints::default(),
+            tsig: None,
+            want_expire: false,
+        };
+        if let Some(e) = &q.edns {
+            r.want_expire = e.expire && matches!(q.qtype, t::SOA | t::AXFR | t::IXFR);
+            r.opt_len = r.opt_options_len() + 11;
+        }
         r.proof = r.cookie_proof();
         r
     }
@@ -392,20 +407,25 @@ impl<'a> Responder<'a> {
         }
     }
 
-    /// The flags every response starts with ([`base_flags`]).
+    /// The flags every response starts with ([`base_flags`]); for an
+    /// opcode other than QUERY without CD: CD belongs to queries (Knot DNS
+    /// copies RD alone, BIND nothing).
     pub(crate) fn base_flags(&self) -> u16 {
-        base_flags(self.q.header.flags)
+        let f = base_flags(self.q.header.flags);
+        if self.q.opcode() == opcode::QUERY {
+            f
+        } else {
+            f & !flag::CD
+        }
     }
 
     fn run(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
-        match q.malformed {
-            None => {}
-            // An opcode levee does not know needs no question: it is
-            // answered NOTIMP (below) whether or not one was sent, as Knot,
-            // NSD and BIND do. QUERY, NOTIFY and UPDATE need one.
-            Some(Malformed::NoQuestion) if !known_opcode(q.opcode()) => {}
-            Some(_) => return self.error(out, rcode::FORMERR, true),
+        // An opcode levee does not know needs no question: it is answered
+        // NOTIMP (below) whether or not one was sent, as Knot, NSD and BIND
+        // do. QUERY, NOTIFY and UPDATE need one.
+        if q.malformed.is_some() && (q.malformed != Some(Malformed::NoQuestion) || known_opcode(q.opcode())) {
+            return self.error(out, rcode::FORMERR, true);
         }
         if let Some(e) = &q.edns {
             if e.version > 0 {
@@ -446,7 +466,8 @@ impl<'a> Responder<'a> {
             }
         }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
-        let mut flags = self.base_flags() | flag::AA;
+        // A QUERY here: the flags as `base_flags` copies them.
+        let mut flags = base_flags(q.header.flags) | flag::AA;
         if q.qclass == c::ANY {
             // Data of class IN answering a class-ANY question is not
             // authoritative for "any class".
@@ -471,7 +492,6 @@ impl<'a> Responder<'a> {
             _ => self.meta(Kind::Error, rc, 0),
         };
         let meta = Meta { zone: zones.stat_id(entry), ..meta };
-        let expire = if aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN) { self.expire(entry) } else { None };
         let mut f = w.flags() & !0xF;
         if !aa {
             f &= !flag::AA;
@@ -483,16 +503,20 @@ impl<'a> Responder<'a> {
             f |= flag::TC;
         }
         w.set_flags(f | (rc & 0xF));
-        self.finish_with(&mut w, meta, Extra { expire, ..Extra::default() })
+        if self.want_expire && aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN) {
+            let extra = Extra { expire: self.expire(entry), ..Extra::default() };
+            return self.finish_with(&mut w, meta, Some(&extra));
+        }
+        self.finish_with(&mut w, meta, None)
     }
 
     /// Appends OPT (when the query had one) and returns the reply.
     pub(crate) fn finish(&self, w: &mut Writer<'_>, meta: Meta) -> Outcome {
-        self.finish_with(w, meta, Extra::default())
+        self.finish_with(w, meta, None)
     }
 
     /// [`finish`](Self::finish) with options beyond the usual ones.
-    fn finish_with(&self, w: &mut Writer<'_>, meta: Meta, extra: Extra) -> Outcome {
+    fn finish_with(&self, w: &mut Writer<'_>, meta: Meta, extra: Option<&Extra>) -> Outcome {
         let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
             let mut opts = [0u8; OPTS_MAX];
@@ -500,7 +524,13 @@ impl<'a> Responder<'a> {
             // implement: none of its options were understood, so nothing
             // answers them, not even a cookie (RFC 6891 §6.1.3; BIND, the
             // reference that implements cookies, sends none either).
-            let n = if rc == rcode::BADVERS { 0 } else { self.opt_options(e, &extra, &mut opts) };
+            let mut n = 0;
+            if rc != rcode::BADVERS {
+                n = self.opt_options(e, &mut opts);
+                if let Some(x) = extra {
+                    n = put_extra(x, &mut opts, n);
+                }
+            }
             let ext = (rc >> 4) as u8;
             let flags = e.flags & edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, ext, flags, &opts[..n], self.max_size).is_err() {
@@ -515,8 +545,7 @@ impl<'a> Responder<'a> {
     /// IXFR: the seconds left before a secondary zone expires, or a
     /// primary zone's SOA EXPIRE field (as Knot DNS and BIND send).
     pub(crate) fn expire(&self, entry: &ZoneEntry) -> Option<u32> {
-        let e = self.q.edns.as_ref()?;
-        if !e.expire || !matches!(self.q.qtype, t::SOA | t::AXFR | t::IXFR) {
+        if !self.want_expire {
             return None;
         }
         if let Some(at) = entry.expires_at() {
@@ -539,7 +568,7 @@ impl<'a> Responder<'a> {
     fn opt_options_len(&self) -> usize {
         let Some(e) = &self.q.edns else { return 0 };
         let mut n = 0;
-        if e.expire && matches!(self.q.qtype, t::SOA | t::AXFR | t::IXFR) {
+        if self.want_expire {
             n += 8;
         }
         if self.cfg.cookies.is_some() && e.cookie.client().is_some() {
@@ -556,7 +585,7 @@ impl<'a> Responder<'a> {
         n
     }
 
-    pub(crate) fn opt_options(&self, e: &Edns, extra: &Extra, out: &mut [u8; OPTS_MAX]) -> usize {
+    pub(crate) fn opt_options(&self, e: &Edns, out: &mut [u8; OPTS_MAX]) -> usize {
         let mut n = 0;
         let mut put = |code: u16, data: &[u8]| {
             out[n..n + 2].copy_from_slice(&code.to_be_bytes());
@@ -581,16 +610,6 @@ impl<'a> Responder<'a> {
                 put(edns::code::TCP_KEEPALIVE, &k.to_be_bytes());
             }
         }
-        if let Some(x) = extra.expire {
-            put(edns::code::EXPIRE, &x.to_be_bytes());
-        }
-        if let Some((code, text)) = extra.ede {
-            let mut d = [0u8; 2 + ede::TEXT_MAX];
-            let t = &text.as_bytes()[..text.len().min(ede::TEXT_MAX)];
-            d[..2].copy_from_slice(&code.to_be_bytes());
-            d[2..2 + t.len()].copy_from_slice(t);
-            put(edns::code::EDE, &d[..2 + t.len()]);
-        }
         n
     }
 
@@ -614,7 +633,11 @@ impl<'a> Responder<'a> {
         if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
             return Outcome::Drop;
         }
-        self.finish_with(&mut w, self.meta(Kind::Error, rc, 0), Extra { ede, ..Extra::default() })
+        let meta = self.meta(Kind::Error, rc, 0);
+        match ede {
+            Some(_) if self.q.edns.is_some() => self.finish_with(&mut w, meta, Some(&Extra { ede, expire: None })),
+            _ => self.finish_with(&mut w, meta, None),
+        }
     }
 
     /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
@@ -714,7 +737,7 @@ impl<'a> Responder<'a> {
             w.set_flags(f);
         }
         let meta = self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64));
-        self.finish_with(&mut w, meta, Extra { expire: self.expire(entry), ..Extra::default() })
+        self.finish_with(&mut w, meta, Some(&Extra { expire: self.expire(entry), ..Extra::default() }))
     }
 }
 
@@ -729,19 +752,40 @@ pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Conf
     }
 }
 
-/// The flags every response starts with, from the query's flags word: QR,
-/// the opcode and RD copied (RFC 1035 §4.1.1), and CD for a QUERY (RFC
-/// 4035 §3.1.6: CD belongs to queries; for other opcodes Knot DNS copies
-/// RD alone, BIND nothing).
+/// The flags every response to a QUERY starts with, from the query's
+/// flags word: QR, the opcode, RD and CD copied (RFC 1035 §4.1.1, RFC 4035
+/// §3.1.6). Responses to other opcodes do not copy CD
+/// ([`Responder::base_flags`]).
 pub(crate) fn base_flags(query_flags: u16) -> u16 {
-    let copied = if query_flags & (0xF << 11) == 0 { flag::RD | flag::CD } else { flag::RD };
-    flag::QR | (query_flags & (0xF << 11)) | (query_flags & copied)
+    flag::QR | (query_flags & (0xF << 11)) | (query_flags & (flag::RD | flag::CD))
 }
 
 /// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
 /// known operation (UPDATE); the others are answered NOTIMP.
 fn known_opcode(op: u8) -> bool {
     matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
+}
+
+/// Appends the options of `extra` at `n` in `out` (after those
+/// [`Responder::opt_options`] wrote); returns the new length. Out of line:
+/// only error responses and EXPIRE answers have any.
+#[inline(never)]
+fn put_extra(extra: &Extra, out: &mut [u8; OPTS_MAX], mut n: usize) -> usize {
+    if let Some(x) = extra.expire {
+        out[n..n + 4].copy_from_slice(&[0, edns::code::EXPIRE as u8, 0, 4]);
+        out[n + 4..n + 8].copy_from_slice(&x.to_be_bytes());
+        n += 8;
+    }
+    if let Some((code, text)) = extra.ede {
+        let t = &text.as_bytes()[..text.len().min(ede::TEXT_MAX)];
+        let [c0, c1] = code.to_be_bytes();
+        out[n..n + 6].copy_from_slice(&[0, edns::code::EDE as u8, 0, 2 + t.len() as u8, c0, c1]);
+        if !t.is_empty() {
+            out[n + 6..n + 6 + t.len()].copy_from_slice(t);
+        }
+        n += 6 + t.len();
+    }
+    n
 }
 
 /// Room for the OPT options of one response: cookie (28), NSID (68),

@@ -81,7 +81,7 @@ impl Responder<'_> {
         }
         if let Some(e) = &self.q.edns {
             let mut opts = [0u8; crate::respond::OPTS_MAX];
-            let k = self.opt_options(e, &Default::default(), &mut opts);
+            let k = self.opt_options(e, &mut opts);
             let dof = e.flags & levee_wire::edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, 0, dof, &opts[..k], self.max_size).is_err() {
                 return Outcome::Drop;

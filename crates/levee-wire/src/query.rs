@@ -21,8 +21,8 @@ use crate::rtype::t;
 /// Why a query is malformed (answered with FORMERR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Malformed {
-    /// QDCOUNT was 0, and nothing else is wrong: an opcode that needs no
-    /// question (an unknown one, answered NOTIMP) can still be answered.
+    /// QDCOUNT was 0 (an opcode that needs no question, an unknown one
+    /// answered NOTIMP, is still answered).
     NoQuestion,
     /// QDCOUNT was more than 1.
     MultipleQuestions,
@@ -126,8 +126,7 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
     };
     let mut pos = HEADER_LEN;
     match header.qdcount {
-        // Set at the end, when nothing else is wrong (see `NoQuestion`).
-        0 => {}
+        0 => q.malformed = Some(Malformed::NoQuestion),
         1 => match read_question(msg, pos, &mut q.qname) {
             Some((qtype, qclass, end)) => {
                 q.qtype = qtype;
@@ -195,9 +194,6 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
             }
         }
         pos = rr.end;
-    }
-    if header.qdcount == 0 && q.malformed.is_none() {
-        q.malformed = Some(Malformed::NoQuestion);
     }
     // Octets after the last counted record are ignored, as NSD and BIND do.
     Parsed::Query(q)
