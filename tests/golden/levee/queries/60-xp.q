@@ -68,3 +68,9 @@ xp-expire-a      www.xp.test.    A       opt=9:
 xp-expire-axfr   xp.test.        AXFR    opt=9: tcp
 xp-expire-ixfr   xp.test.        IXFR    opt=9: ixfr=1 tcp
 xp-expire-ixfr-udp xp.test.      IXFR    opt=9: ixfr=2026120501 udp
+# NSEC and RRSIG at a CNAME owner of an unsigned zone: NODATA, not followed
+xp-nsec-at-cname tox.xp.test.    NSEC
+xp-nsec-at-cname-do tox.xp.test. NSEC    do
+xp-rrsig-at-cname tox.xp.test.   RRSIG
+xp-nsec-wc-cname a.wc.xp.test.   NSEC
+xp-rrsig-wc-cname a.wc.xp.test.  RRSIG   do
