@@ -37,7 +37,15 @@ const ZONES: &[(&str, &str, bool)] = &[
     ("kid.sec.test.", include_str!("../zones/kid.sec.test.zone"), false),
     ("n3.test.", include_str!("../zones/n3.test.zone"), true),
     ("oo.test.", include_str!("../zones/oo.test.zone"), false),
+    ("xp.test.", include_str!("../zones/xp.test.zone"), true),
+    ("cnsec.test.", include_str!("../zones/cnsec.test.zone"), false),
+    ("cnn3.test.", include_str!("../zones/cnn3.test.zone"), false),
 ];
+
+/// A configured zone that did not load (answered SERVFAIL), and a
+/// secondary zone with an expiry time (EDNS EXPIRE).
+const UNAVAILABLE: &str = "gone.test.";
+const SECONDARY: (&str, &str) = ("sec2.test.", "$TTL 300\n@ SOA ns1 hm 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n");
 
 /// The client address: allowed to transfer the zones marked so.
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -69,6 +77,16 @@ fn setup() -> &'static Setup {
             }
             zones.insert(ZoneEntry::new(Arc::new(built.zone), transfer));
         }
+        let gone = name::from_text(UNAVAILABLE, None).expect("zone name");
+        zones.insert(ZoneEntry::unavailable(&gone, Acl::none()).expect("placeholder"));
+        let o = name::from_text(SECONDARY.0, None).expect("zone name");
+        let built = levee_zone::load(Source::Memory { name: SECONDARY.0, data: SECONDARY.1.as_bytes() }, &o)
+            .expect("secondary zone");
+        let mut transfer = Acl::none();
+        transfer.push(CLIENT, 32);
+        let mut e = ZoneEntry::new(Arc::new(built.zone), transfer);
+        e.expires = Some(Arc::new(std::sync::atomic::AtomicU64::new(1_767_230_600)));
+        zones.insert(e);
         // Every optional feature on, so that every path is reachable.
         let config = Config {
             udp_payload: 1232,

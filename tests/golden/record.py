@@ -16,7 +16,15 @@ differential conformance harness. This script
   4. writes SUITE_DIR/responses.jsonl and SUITE_DIR/meta.json.
 
 The expected answers in responses.jsonl therefore come only from the three
-reference servers; levee is never run here. The Rust test
+reference servers; levee is never run here.
+
+Two additions to diff.py's setup, both read from zones/manifest.json:
+  * "references": ["nsd", "bind"] (top level) records a suite from those
+    references only, for zones the third refuses to load (Knot refuses
+    several NSEC3PARAM records, BIND a zone without apex NS records);
+  * "broken": true (per zone) marks a zone no reference can load (a syntax
+    error, a missing file): the servers are not waited for on it, and its
+    queries record how each answers for a configured zone it cannot serve. The Rust test
 crates/levee/tests/it/golden.rs replays the queries against levee in-process
 and compares with the same hard/soft rules as diff.py.
 
@@ -71,13 +79,29 @@ def version(argv):
         return f"(unavailable: {e})"
 
 
-def wait_for_ports(diff, seconds):
+def skip_broken_zones():
+    """Zones marked "broken" never answer their SOA: wait for the others
+    (a wrapper around the adapters' readiness check, in this process only)."""
+    from servers import adapters
+    orig = adapters.Server.wait_ready
+
+    def wait_ready(self, *a, **kw):
+        zones = self.zs.zones
+        self.zs.zones = [z for z in zones if not z.get("broken")]
+        try:
+            return orig(self, *a, **kw)
+        finally:
+            self.zs.zones = zones
+    adapters.Server.wait_ready = wait_ready
+
+
+def wait_for_ports(diff, seconds, refs):
     """The reference ports are shared with other harness runs on this machine:
     wait (bounded) until they are free rather than fail at once."""
     from servers.adapters import port_in_use
     deadline = time.time() + seconds
     while True:
-        busy = [r for r in REFS if port_in_use(diff.ADDR, diff.PORTS[r])]
+        busy = [r for r in refs if port_in_use(diff.ADDR, diff.PORTS[r])]
         if not busy or time.time() >= deadline:
             return
         print(f"waiting for port(s) {', '.join(str(diff.PORTS[r]) for r in busy)} to be free ...", file=sys.stderr)
@@ -113,13 +137,17 @@ def main():
     started = []
     try:
         zs = diff.ZoneSet(zdir)
+        with open(os.path.join(zdir, "manifest.json")) as f:
+            refs = json.load(f).get("references", REFS)
+        assert len(refs) >= 2 and set(refs) <= set(REFS), f"manifest.json: references {refs}"
+        skip_broken_zones()
         queries = diff.load_queries(qdir)        # also loads queries/raw_packets.py into diff.RAW
         diff.QMAP.clear()
         diff.QMAP.update({q.id: q for q in queries})
         addrs = {}
-        wait_for_ports(diff, args.port_wait)
+        wait_for_ports(diff, args.port_wait, refs)
         try:
-            for r in REFS:
+            for r in refs:
                 s = diff.REFERENCES[r](diff.PORTS[r], zs)
                 started.append(s)
                 s.start()
@@ -127,7 +155,7 @@ def main():
             raw = diff.collect(addrs, queries)
             # A missing response may be a real drop (Knot drops malformed
             # queries) or a timeout under load: ask again, one at a time.
-            for r in REFS:
+            for r in refs:
                 for q in queries:
                     for t in q.transports:
                         key = (q.id, t)
@@ -153,12 +181,12 @@ def main():
             for q in queries:
                 for t in q.transports:
                     key = (q.id, t)
-                    wires = {raw[r][key]["qwire"] for r in REFS}
-                    qids = {raw[r][key]["qid"] for r in REFS}
+                    wires = {raw[r][key]["qwire"] for r in refs}
+                    qids = {raw[r][key]["qid"] for r in refs}
                     assert len(wires) == 1 and len(qids) == 1, f"{q.id}[{t}]: query wire differs between servers"
                     rec = {"id": q.id, "transport": t, "line": q.line(), "qid": qids.pop(),
                            "query": wires.pop().hex()}
-                    for r in REFS:
+                    for r in refs:
                         rec[r] = encode(raw[r][key])
                     f.write(json.dumps(rec) + "\n")
                     n += 1
@@ -168,11 +196,8 @@ def main():
         meta = {
             "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "hostname": socket.gethostname(),
-            "references": {
-                "knot": version(["knotd", "-V"]),
-                "nsd": version(["nsd", "-v"]),
-                "bind": version(["named", "-v"]),
-            },
+            "references": {r: version(v) for r, v in
+                           (("knot", ["knotd", "-V"]), ("nsd", ["nsd", "-v"]), ("bind", ["named", "-v"])) if r in refs},
             "dnspython": dns.version.version,
             "harness": os.path.abspath(args.shared),
             "queries": len(queries),

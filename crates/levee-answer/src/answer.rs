@@ -7,7 +7,10 @@
 //! a CNAME, or the CNAME synthesised from a DNAME). Chains stay inside the
 //! zone, as in Knot DNS and BIND: a target outside it ends the chain and
 //! the resolver follows it. A chain also ends when it comes back to a name
-//! it has already visited, or after [`MAX_CNAMES`] CNAME records.
+//! it has already visited, or when it would write a CNAME (or a DNAME and
+//! its synthesised CNAME) beyond the [`MAX_CNAMES`]th: the name the last
+//! CNAME points to is still answered from (its data, or NXDOMAIN), as
+//! Knot DNS does.
 //!
 //! Finding a name: one hash lookup answers the common case. When the name
 //! is missing, or when its node is flagged as having a zone cut or DNAME
@@ -27,7 +30,10 @@ use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Full, Mark, Owner, Section, Writer};
 use levee_zone::{nf, NodeId, RRsetId, Zone, NONE};
 
-/// Most CNAME records (real or synthesised) one answer follows.
+/// Most CNAME records (real or synthesised) one answer holds. The target
+/// of the last one is still looked up: its data ends the answer, another
+/// CNAME or DNAME is left out and the answer ends there (NOERROR), as in
+/// Knot DNS, whose chain length levee follows.
 pub const MAX_CNAMES: u8 = 5;
 const MAX_VISITED: usize = MAX_CNAMES as usize + 2;
 const MAX_PENDING: usize = 16;
@@ -154,7 +160,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let (qname, lqname) = (self.qname, self.lqname);
         let mut next = self.step(qname, lqname, true);
         while let Step::Next(target) = next {
-            if self.tc || self.cnames >= MAX_CNAMES {
+            if self.tc {
                 break;
             }
             let lt = name::to_lowercase(&target);
@@ -238,23 +244,13 @@ impl<'z, 'w> Answerer<'z, 'w> {
         if self.qtype == t::ANY {
             return self.any(id, owner, lname, None);
         }
-        if n.has(nf::CNAME) && self.qtype != t::CNAME && self.qtype != t::RRSIG {
+        // NSEC and RRSIG may sit beside a CNAME (RFC 4035 §2.5): a query
+        // for them is answered from the name itself, as for CNAME.
+        if n.has(nf::CNAME) && !matches!(self.qtype, t::CNAME | t::RRSIG | t::NSEC) {
             return self.cname(id, owner);
         }
         if self.qtype == t::RRSIG {
-            let first = zone.node_first_rrset(id);
-            let count = zone.node_rrsets(id).len() as u32;
-            let mut any = false;
-            for rs in first..first + count {
-                if zone.rrset(rs).rtype == t::RRSIG {
-                    any = true;
-                    let r = self.put(Section::Answer, owner, rs, None);
-                    if !self.ok(r) {
-                        return Step::Done;
-                    }
-                }
-            }
-            if !any {
+            if !self.rrsigs(id, owner) && !self.tc {
                 self.nodata(Some(id), lname);
             }
             return Step::Done;
@@ -269,6 +265,25 @@ impl<'z, 'w> Answerer<'z, 'w> {
             None => self.nodata(Some(id), lname),
         }
         Step::Done
+    }
+
+    /// Every RRSIG at node `id` (an RRSIG query), under `owner`; false if
+    /// there is none.
+    fn rrsigs(&mut self, id: NodeId, owner: Owner<'_>) -> bool {
+        let zone = self.zone;
+        let first = zone.node_first_rrset(id);
+        let count = zone.node_rrsets(id).len() as u32;
+        let mut any = false;
+        for rs in first..first + count {
+            if zone.rrset(rs).rtype == t::RRSIG {
+                any = true;
+                let r = self.put(Section::Answer, owner, rs, None);
+                if !self.ok(r) {
+                    return true;
+                }
+            }
+        }
+        any
     }
 
     /// ANY (RFC 8482): one RRset, the one with the lowest type, as Knot
@@ -294,6 +309,9 @@ impl<'z, 'w> Answerer<'z, 'w> {
 
     fn cname(&mut self, id: NodeId, owner: Owner<'_>) -> Step {
         let zone = self.zone;
+        if self.cnames >= MAX_CNAMES {
+            return Step::Done;
+        }
         let Some(rs) = zone.find(id, t::CNAME) else { return Step::Done };
         let r = self.put_signed(Section::Answer, owner, rs, None);
         if !self.ok(r) {
@@ -307,10 +325,15 @@ impl<'z, 'w> Answerer<'z, 'w> {
     }
 
     /// DNAME at an ancestor of the name (RFC 6672 §2.3): the DNAME, then a
-    /// synthesised, unsigned CNAME with the DNAME's TTL.
+    /// synthesised, unsigned CNAME with the DNAME's TTL. A CNAME query is
+    /// answered by that CNAME: nothing is looked up at its target (RFC
+    /// 6672 §3.2), as for a CNAME query at a CNAME's owner.
     fn dname(&mut self, id: NodeId, cur: &NameBuf, lname: &NameBuf, is_q: bool) -> Step {
         self.anchor(id, is_q);
         let zone = self.zone;
+        if self.cnames >= MAX_CNAMES {
+            return Step::Done;
+        }
         let Some(rs) = zone.find(id, t::DNAME) else { return Step::Done };
         if !self.dnames[..self.ndnames].contains(&rs) {
             let r = self.put_signed(Section::Answer, Owner::Name(zone.node_name(id)), rs, None);
@@ -337,6 +360,9 @@ impl<'z, 'w> Answerer<'z, 'w> {
             return Step::Done;
         }
         self.cnames += 1;
+        if self.qtype == t::CNAME {
+            return Step::Done;
+        }
         Step::Next(new)
     }
 
@@ -353,7 +379,10 @@ impl<'z, 'w> Answerer<'z, 'w> {
         if !self.ok(r) {
             return Step::Done;
         }
-        if self.dnssec {
+        // DS and its proofs come from signed zones only (RFC 4035 §3.1.4):
+        // a DS record in an unsigned zone is data, not a delegation's
+        // security status.
+        if self.dnssec && zone.is_signed() {
             match zone.find(cut, t::DS) {
                 Some(ds) => {
                     let r = self.put_signed(Section::Authority, Owner::Name(cut_name), ds, None);
@@ -430,7 +459,20 @@ impl<'z, 'w> Answerer<'z, 'w> {
         if self.qtype == t::ANY {
             return self.any(w, owner, lname, Some(ce));
         }
-        if wn.has(nf::CNAME) && self.qtype != t::CNAME {
+        if self.qtype == t::RRSIG {
+            if self.rrsigs(w, owner) {
+                self.wildcard_answer_proof(ce, lname);
+            } else if !self.tc {
+                self.wildcard_nodata(w, lname);
+            }
+            return Step::Done;
+        }
+        // As at a name that exists (`exact`): NSEC and RRSIG queries are
+        // answered from the wildcard beside its CNAME.
+        if wn.has(nf::CNAME) && !matches!(self.qtype, t::CNAME | t::NSEC) {
+            if self.cnames >= MAX_CNAMES {
+                return Step::Done;
+            }
             let Some(rs) = zone.find(w, t::CNAME) else { return Step::Done };
             let r = self.put_signed(Section::Answer, owner, rs, None);
             if !self.ok(r) {
@@ -696,6 +738,36 @@ impl<'z, 'w> Answerer<'z, 'w> {
                             return;
                         }
                     }
+                }
+            }
+        }
+        if self.npending > 0 && matches!(self.qtype, t::SVCB | t::HTTPS) {
+            self.additional_svcb();
+        }
+    }
+
+    /// SVCB and HTTPS answers also bring the RRset of their own type at
+    /// each target (RFC 9460 §4.1: an AliasMode record's next step), after
+    /// the addresses, as Knot DNS adds. Answers are of the query's type; a
+    /// referral's NS set is not.
+    #[inline(never)]
+    fn additional_svcb(&mut self) {
+        let zone = self.zone;
+        for p in 0..self.npending {
+            let rs = self.pending[p];
+            if zone.rrset(rs).rtype != self.qtype {
+                continue;
+            }
+            for node in zone.links(rs) {
+                let Some(s) = zone.find(node, self.qtype) else { continue };
+                let nm = zone.node_name(node);
+                let r = if zone.node(node).has(nf::BELOW_CUT) {
+                    self.put(Section::Additional, Owner::Name(nm), s, None)
+                } else {
+                    self.put_signed(Section::Additional, Owner::Name(nm), s, None)
+                };
+                if r.is_err() {
+                    return;
                 }
             }
         }

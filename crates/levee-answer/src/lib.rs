@@ -11,17 +11,20 @@
 //! 1. **parse** ([`levee_wire::query::parse_query`]): garbage is classified
 //!    from the first octets: too short or QR=1 is dropped, a malformed
 //!    query gets FORMERR, without touching zone data;
-//! 2. **protocol** ([`respond`]): EDNS version (BADVERS), opcode (NOTIMP,
-//!    NOTIFY/UPDATE refused), class (CHAOS identity answers, other classes
-//!    refused), transfers (AXFR/IXFR over TCP with the zone's ACL);
+//! 2. **protocol** ([`respond`]): EDNS version (BADVERS), opcode (NOTIMP
+//!    for unknown opcodes, with or without a question; NOTIFY for secondary
+//!    zones, UPDATE not implemented), class (CHAOS identity answers, other
+//!    classes refused), transfers (AXFR/IXFR over TCP with the zone's ACL),
+//!    zones that did not load (SERVFAIL);
 //! 3. **answer** ([`answer`]): RFC 1034 §4.3.2 in the closest enclosing
 //!    zone: referrals with glue, CNAME chains inside the zone, DNAME
 //!    synthesis (RFC 6672), wildcards (RFC 4592), NODATA and NXDOMAIN with
 //!    the SOA (RFC 2308), minimal ANY (RFC 8482), and with DO the RRSIGs
 //!    and NSEC/NSEC3 proofs of RFC 4035 and RFC 5155;
 //! 4. **finish**: truncation (TC=1 and no partial RRset, RFC 2181 §9),
-//!    the OPT record with cookie (RFC 7873/9018), NSID (RFC 5001) and TCP
-//!    keepalive (RFC 7828).
+//!    the OPT record with cookie (RFC 7873/9018), NSID (RFC 5001), TCP
+//!    keepalive (RFC 7828), EXPIRE (RFC 7314) and Extended DNS Errors
+//!    (RFC 8914).
 //!
 //! 5. **policy** ([`policy`]): after the response is written, the UDP
 //!    drivers decide whether it leaves: response rate limiting with slip,
@@ -49,5 +52,7 @@ pub use respond::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exact;
 #[cfg(test)]
 mod tests_repl;

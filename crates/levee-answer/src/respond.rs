@@ -7,10 +7,10 @@ use levee_limit::cookie;
 use levee_wire::edns::{self, Edns};
 use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::{parse_query, Parsed, Query};
+use levee_wire::query::{parse_query, Malformed, Parsed, Query};
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
-use levee_zone::{nf, Zone, ZoneSet};
+use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
 use crate::answer::{Answerer, Parts};
 use crate::xfr::Transfer;
@@ -356,14 +356,29 @@ pub(crate) struct Responder<'a> {
     pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
     /// What the driver will do with the response.
     pub(crate) hints: Hints,
+    /// The query asks for EDNS EXPIRE with a type it answers (SOA, AXFR,
+    /// IXFR).
+    pub(crate) want_expire: bool,
 }
 
 impl<'a> Responder<'a> {
     fn new(req: &'a Request<'a>, q: &'a Query, cfg: &'a Config) -> Self {
         let max_size = size_limit(req.transport, q.edns.as_ref().map(|e| e.udp_size), cfg);
-        let mut r =
-            Responder { req, q, cfg, max_size, opt_len: 0, proof: Proof::None, hints: Hints::default(), tsig: None };
-        r.opt_len = r.opt_options_len() + if q.edns.is_some() { 11 } else { 0 };
+        let mut r = Responder {
+            req,
+            q,
+            cfg,
+            max_size,
+            opt_len: 0,
+            proof: Proof::None,
+            hints: Hints::default(),
+            tsig: None,
+            want_expire: false,
+        };
+        if let Some(e) = &q.edns {
+            r.want_expire = e.expire && matches!(q.qtype, t::SOA | t::AXFR | t::IXFR);
+            r.opt_len = r.opt_options_len() + 11;
+        }
         r.proof = r.cookie_proof();
         r
     }
@@ -392,14 +407,24 @@ impl<'a> Responder<'a> {
         }
     }
 
-    /// The flags every response starts with ([`base_flags`]).
+    /// The flags every response starts with ([`base_flags`]); for an
+    /// opcode other than QUERY without CD: CD belongs to queries (Knot DNS
+    /// copies RD alone, BIND nothing).
     pub(crate) fn base_flags(&self) -> u16 {
-        base_flags(self.q.header.flags)
+        let f = base_flags(self.q.header.flags);
+        if self.q.opcode() == opcode::QUERY {
+            f
+        } else {
+            f & !flag::CD
+        }
     }
 
     fn run(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
-        if q.malformed.is_some() {
+        // An opcode levee does not know needs no question: it is answered
+        // NOTIMP (below) whether or not one was sent, as Knot, NSD and BIND
+        // do. QUERY, NOTIFY and UPDATE need one.
+        if q.malformed.is_some() && (q.malformed != Some(Malformed::NoQuestion) || known_opcode(q.opcode())) {
             return self.error(out, rcode::FORMERR, true);
         }
         if let Some(e) = &q.edns {
@@ -429,10 +454,10 @@ impl<'a> Responder<'a> {
         lname.set_lowercase(&self.req.msg[HEADER_LEN..HEADER_LEN + q.qname.len()]);
         let mut entry = match zones.find(&lname) {
             Some(e) => e,
-            None => return self.error(out, rcode::REFUSED, true),
+            None => return self.error_ede(out, rcode::REFUSED, Some(ede::NOT_AUTHORITATIVE)),
         };
         if entry.expired {
-            return self.error(out, rcode::SERVFAIL, true);
+            return self.unavailable(entry, out);
         }
         // DS is answered from the parent side of a cut (RFC 4035 §3.1.4.1).
         if q.qtype == t::DS && entry.zone.apex() == lname.as_slice() {
@@ -441,7 +466,8 @@ impl<'a> Responder<'a> {
             }
         }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
-        let mut flags = self.base_flags() | flag::AA;
+        // A QUERY here: the flags as `base_flags` copies them.
+        let mut flags = base_flags(q.header.flags) | flag::AA;
         if q.qclass == c::ANY {
             // Data of class IN answering a class-ANY question is not
             // authoritative for "any class".
@@ -477,15 +503,34 @@ impl<'a> Responder<'a> {
             f |= flag::TC;
         }
         w.set_flags(f | (rc & 0xF));
-        self.finish(&mut w, meta)
+        if self.want_expire && aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN) {
+            let extra = Extra { expire: self.expire(entry), ..Extra::default() };
+            return self.finish_with(&mut w, meta, Some(&extra));
+        }
+        self.finish_with(&mut w, meta, None)
     }
 
     /// Appends OPT (when the query had one) and returns the reply.
     pub(crate) fn finish(&self, w: &mut Writer<'_>, meta: Meta) -> Outcome {
+        self.finish_with(w, meta, None)
+    }
+
+    /// [`finish`](Self::finish) with options beyond the usual ones.
+    fn finish_with(&self, w: &mut Writer<'_>, meta: Meta, extra: Option<&Extra>) -> Outcome {
         let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
-            let mut opts = [0u8; 128];
-            let n = self.opt_options(e, &mut opts);
+            let mut opts = [0u8; OPTS_MAX];
+            // BADVERS answers an OPT record of a version levee does not
+            // implement: none of its options were understood, so nothing
+            // answers them, not even a cookie (RFC 6891 §6.1.3; BIND, the
+            // reference that implements cookies, sends none either).
+            let mut n = 0;
+            if rc != rcode::BADVERS {
+                n = self.opt_options(e, &mut opts);
+                if let Some(x) = extra {
+                    n = put_extra(x, &mut opts, n);
+                }
+            }
             let ext = (rc >> 4) as u8;
             let flags = e.flags & edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, ext, flags, &opts[..n], self.max_size).is_err() {
@@ -495,9 +540,37 @@ impl<'a> Responder<'a> {
         Outcome::Reply(w.finish_counts(), meta)
     }
 
+    /// The EDNS EXPIRE value (RFC 7314) for an authoritative answer from
+    /// `entry`, when the query asked for it and its type is SOA, AXFR or
+    /// IXFR: the seconds left before a secondary zone expires, or a
+    /// primary zone's SOA EXPIRE field (as Knot DNS and BIND send).
+    pub(crate) fn expire(&self, entry: &ZoneEntry) -> Option<u32> {
+        if !self.want_expire {
+            return None;
+        }
+        if let Some(at) = entry.expires_at() {
+            return Some(at.saturating_sub(self.req.now as u64).min(u32::MAX as u64) as u32);
+        }
+        let rd = entry.zone.first_rdata(entry.zone.soa());
+        let f = rd.len().checked_sub(8)?;
+        Some(u32::from_be_bytes([rd[f], rd[f + 1], rd[f + 2], rd[f + 3]]))
+    }
+
+    /// SERVFAIL for a configured zone levee cannot answer from, with the
+    /// Extended DNS Error NSD sends: a zone that never loaded (a broken
+    /// file, a secondary zone never received) is "Not Ready", a secondary
+    /// zone past its SOA expire time "Invalid Data" (RFC 8914 §4.15, §4.25).
+    pub(crate) fn unavailable(&self, entry: &ZoneEntry, out: &mut [u8]) -> Outcome {
+        let why = if entry.not_loaded { ede::NOT_LOADED } else { ede::EXPIRED };
+        self.error_ede(out, rcode::SERVFAIL, Some(why))
+    }
+
     fn opt_options_len(&self) -> usize {
         let Some(e) = &self.q.edns else { return 0 };
         let mut n = 0;
+        if self.want_expire {
+            n += 8;
+        }
         if self.cfg.cookies.is_some() && e.cookie.client().is_some() {
             n += 4 + 8 + cookie::SERVER_COOKIE_LEN;
         }
@@ -512,7 +585,7 @@ impl<'a> Responder<'a> {
         n
     }
 
-    pub(crate) fn opt_options(&self, e: &Edns, out: &mut [u8; 128]) -> usize {
+    pub(crate) fn opt_options(&self, e: &Edns, out: &mut [u8; OPTS_MAX]) -> usize {
         let mut n = 0;
         let mut put = |code: u16, data: &[u8]| {
             out[n..n + 2].copy_from_slice(&code.to_be_bytes());
@@ -543,13 +616,28 @@ impl<'a> Responder<'a> {
     /// An error response: header, the question when it could be read, and
     /// OPT when the query had one (BADVERS is carried in OPT).
     pub(crate) fn error(&self, out: &mut [u8], rc: u16, with_question: bool) -> Outcome {
-        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         let qs = if with_question { self.question() } else { &[] };
+        self.error_with(out, rc, qs, None)
+    }
+
+    /// [`error`](Self::error) with the question and an Extended DNS
+    /// Error (RFC 8914) in OPT when the query had one. The option is
+    /// small: header, question and OPT always fit in 512 octets.
+    pub(crate) fn error_ede(&self, out: &mut [u8], rc: u16, ede: Option<ede::Ede>) -> Outcome {
+        self.error_with(out, rc, self.question(), ede)
+    }
+
+    fn error_with(&self, out: &mut [u8], rc: u16, qs: &[u8], ede: Option<ede::Ede>) -> Outcome {
+        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         let flags = self.base_flags() | (rc & 0xF);
         if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
             return Outcome::Drop;
         }
-        self.finish(&mut w, self.meta(Kind::Error, rc, 0))
+        let meta = self.meta(Kind::Error, rc, 0);
+        match ede {
+            Some(_) if self.q.edns.is_some() => self.finish_with(&mut w, meta, Some(&Extra { ede, expire: None })),
+            _ => self.finish_with(&mut w, meta, None),
+        }
     }
 
     /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
@@ -604,15 +692,15 @@ impl<'a> Responder<'a> {
             return self.error(out, rcode::NOTAUTH, true);
         };
         if !entry.transfer.allows_signed(self.req.client, self.tsig.as_ref().map(|s| s.key.name.as_slice())) {
-            return self.error(out, rcode::REFUSED, true);
+            return self.error_ede(out, rcode::REFUSED, Some(ede::PROHIBITED));
         }
         if entry.expired {
-            return self.error(out, rcode::SERVFAIL, true);
+            return self.unavailable(entry, out);
         }
         let zone = &entry.zone;
         let up_to_date = q.ixfr_serial.is_some_and(|s| serial_ge(s, zone.serial()));
         if q.qtype == t::IXFR && (self.req.transport == Transport::Udp || up_to_date) {
-            return self.single_soa(zone, out);
+            return self.single_soa(entry, out);
         }
         let mut qbuf = NameBuf::root();
         qbuf = NameBuf::from_wire(q.qname.as_slice()).unwrap_or(qbuf);
@@ -627,14 +715,16 @@ impl<'a> Responder<'a> {
             qbuf,
             (q.qtype, q.qclass),
             q.edns.as_ref().map(|e| (self.cfg.udp_payload, e.flags & edns::FLAG_DO)),
-        );
+        )
+        .with_expire(self.expire(entry));
         Outcome::Transfer(match incremental {
             Some(list) => x.with_list(list),
             None => x,
         })
     }
 
-    fn single_soa(&self, zone: &Zone, out: &mut [u8]) -> Outcome {
+    fn single_soa(&self, entry: &ZoneEntry, out: &mut [u8]) -> Outcome {
+        let zone = &*entry.zone;
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         if w.start(self.q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
             return Outcome::Drop;
@@ -646,7 +736,8 @@ impl<'a> Responder<'a> {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }
-        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64)))
+        let meta = self.meta(Kind::Answer, rcode::NOERROR, mix(zone as *const Zone as usize as u64));
+        self.finish_with(&mut w, meta, Some(&Extra { expire: self.expire(entry), ..Extra::default() }))
     }
 }
 
@@ -661,10 +752,71 @@ pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Conf
     }
 }
 
-/// The flags every response starts with, from the query's flags word: QR,
-/// the opcode, RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6).
+/// The flags every response to a QUERY starts with, from the query's
+/// flags word: QR, the opcode, RD and CD copied (RFC 1035 §4.1.1, RFC 4035
+/// §3.1.6). Responses to other opcodes do not copy CD
+/// ([`Responder::base_flags`]).
 pub(crate) fn base_flags(query_flags: u16) -> u16 {
     flag::QR | (query_flags & (0xF << 11)) | (query_flags & (flag::RD | flag::CD))
+}
+
+/// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
+/// known operation (UPDATE); the others are answered NOTIMP.
+fn known_opcode(op: u8) -> bool {
+    matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
+}
+
+/// Appends the options of `extra` at `n` in `out` (after those
+/// [`Responder::opt_options`] wrote); returns the new length. Out of line:
+/// only error responses and EXPIRE answers have any.
+#[inline(never)]
+fn put_extra(extra: &Extra, out: &mut [u8; OPTS_MAX], mut n: usize) -> usize {
+    if let Some(x) = extra.expire {
+        out[n..n + 4].copy_from_slice(&[0, edns::code::EXPIRE as u8, 0, 4]);
+        out[n + 4..n + 8].copy_from_slice(&x.to_be_bytes());
+        n += 8;
+    }
+    if let Some((code, text)) = extra.ede {
+        let t = &text.as_bytes()[..text.len().min(ede::TEXT_MAX)];
+        let [c0, c1] = code.to_be_bytes();
+        out[n..n + 6].copy_from_slice(&[0, edns::code::EDE as u8, 0, 2 + t.len() as u8, c0, c1]);
+        if !t.is_empty() {
+            out[n + 6..n + 6 + t.len()].copy_from_slice(t);
+        }
+        n += 6 + t.len();
+    }
+    n
+}
+
+/// Room for the OPT options of one response: cookie (28), NSID (68),
+/// keepalive (6), EXPIRE (8), Extended DNS Error (6 + its text).
+pub(crate) const OPTS_MAX: usize = 160;
+
+/// Options a response carries besides the ones answering the query's
+/// (cookie, NSID, keepalive).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Extra {
+    /// EDNS EXPIRE (RFC 7314), seconds.
+    pub(crate) expire: Option<u32>,
+    /// Extended DNS Error (RFC 8914).
+    pub(crate) ede: Option<ede::Ede>,
+}
+
+/// Extended DNS Errors (RFC 8914) levee sends, where Knot DNS, NSD or
+/// BIND send one: the code and a short text.
+pub(crate) mod ede {
+    /// A code and its extra text.
+    pub(crate) type Ede = (u16, &'static str);
+    /// The longest extra text sent.
+    pub(crate) const TEXT_MAX: usize = 40;
+    /// A name outside every served zone (Knot DNS and NSD, with REFUSED).
+    pub(crate) const NOT_AUTHORITATIVE: Ede = (20, "");
+    /// A transfer the zone's ACL does not allow (NSD and BIND).
+    pub(crate) const PROHIBITED: Ede = (18, "");
+    /// A configured zone that did not load (NSD's "Not Ready").
+    pub(crate) const NOT_LOADED: Ede = (14, "zone is configured but not loaded");
+    /// A secondary zone past its SOA expire time (NSD's "Invalid Data").
+    pub(crate) const EXPIRED: Ede = (24, "zone has expired");
 }
 
 /// A 64-bit finaliser (murmur3's), to spread rate-limit keys.

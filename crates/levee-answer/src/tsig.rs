@@ -80,7 +80,7 @@ impl Responder<'_> {
             return Outcome::Drop;
         }
         if let Some(e) = &self.q.edns {
-            let mut opts = [0u8; 128];
+            let mut opts = [0u8; crate::respond::OPTS_MAX];
             let k = self.opt_options(e, &mut opts);
             let dof = e.flags & levee_wire::edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, 0, dof, &opts[..k], self.max_size).is_err() {

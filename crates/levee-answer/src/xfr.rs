@@ -8,9 +8,16 @@
 //! [`MESSAGE_TARGET`] octets: the SOA first, every RRset of every node in
 //! canonical order (DNSSEC records and the NSEC3 chain included), the SOA
 //! again last.
+//!
+//! A record too large for any message (RDATA near 65535 octets with its
+//! owner name and the message header) cannot be sent: the transfer then
+//! ends with a SERVFAIL message, as Knot DNS sends (RFC 5936 §2.2: an
+//! error ends the stream), and [`Transfer::failure`] tells the driver
+//! what to log.
 
 use std::sync::Arc;
 
+use levee_wire::header::{flag, rcode};
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
@@ -42,6 +49,10 @@ pub struct Transfer {
     qclass: u16,
     /// (payload size, DO flag) when the query had OPT.
     opt: Option<(u16, u16)>,
+    /// EDNS EXPIRE for the first message (RFC 7314).
+    expire: Option<u32>,
+    /// Why the transfer ended early.
+    failure: Option<Failure>,
     phase: Phase,
     node: u32,
     set: u32,
@@ -72,6 +83,8 @@ impl Transfer {
             qtype,
             qclass,
             opt,
+            expire: None,
+            failure: None,
             phase: Phase::FirstSoa,
             node: 0,
             set: 0,
@@ -88,6 +101,18 @@ impl Transfer {
         self.list = list;
         self.phase = Phase::List;
         self
+    }
+
+    /// Sends EDNS EXPIRE (RFC 7314) with this value in the first message,
+    /// when the query had OPT.
+    pub fn with_expire(mut self, expire: Option<u32>) -> Self {
+        self.expire = expire;
+        self
+    }
+
+    /// Why the transfer ended with a SERVFAIL message, once it has.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
     }
 
     /// Signs every message with TSIG.
@@ -124,7 +149,7 @@ impl Transfer {
             &[]
         };
         let opt_room =
-            if self.first && self.opt.is_some() { 11 } else { 0 } + self.signer.as_ref().map_or(0, |s| s.room());
+            if self.first && self.opt.is_some() { 11 + 8 } else { 0 } + self.signer.as_ref().map_or(0, |s| s.room());
         let mut w = Writer::new(out, 65535 - opt_room);
         w.start(self.id, self.flags, qs).ok()?;
         let mut written = 0usize;
@@ -212,20 +237,115 @@ impl Transfer {
                 Phase::Done => break,
             }
         }
-        if self.first {
-            if let Some((size, dof)) = self.opt {
-                let _ = w.opt(size, 0, dof, &[], 65535);
+        if written == 0 {
+            if self.phase == Phase::Done {
+                return None;
             }
+            // The next record does not fit in an empty message.
+            self.failure = Some(self.stuck_record());
+            self.phase = Phase::Done;
+            return self.servfail(out);
+        }
+        if self.first {
+            self.put_opt(&mut w);
         }
         self.first = false;
-        if written == 0 {
-            self.phase = Phase::Done;
-            return None;
-        }
         let n = w.finish();
         match &mut self.signer {
             Some(s) => s.sign(out, n),
             None => Some(n),
+        }
+    }
+
+    /// The first message's OPT record (when the query had one).
+    fn put_opt(&self, w: &mut Writer<'_>) {
+        if let Some((size, dof)) = self.opt {
+            let mut o = [0u8; 8];
+            let n = match self.expire {
+                Some(x) => {
+                    o[..4].copy_from_slice(&[0, levee_wire::edns::code::EXPIRE as u8, 0, 4]);
+                    o[4..].copy_from_slice(&x.to_be_bytes());
+                    8
+                }
+                None => 0,
+            };
+            let _ = w.opt(size, 0, dof, &o[..n], 65535);
+        }
+    }
+
+    /// The message that ends a failed transfer: SERVFAIL with the
+    /// question (and OPT when the query had one).
+    fn servfail(&mut self, out: &mut [u8]) -> Option<usize> {
+        let ql = self.qname.len();
+        let mut question = [0u8; 260];
+        question[..ql].copy_from_slice(&self.qname);
+        question[ql..ql + 2].copy_from_slice(&self.qtype.to_be_bytes());
+        question[ql + 2..ql + 4].copy_from_slice(&self.qclass.to_be_bytes());
+        let room = 11 + 8 + self.signer.as_ref().map_or(0, |s| s.room());
+        let mut w = Writer::new(out, 65535 - room);
+        let flags = (self.flags & !flag::AA & !0xF) | rcode::SERVFAIL;
+        w.start(self.id, flags, &question[..ql + 4]).ok()?;
+        if self.first {
+            self.put_opt(&mut w);
+        }
+        self.first = false;
+        let n = w.finish();
+        match &mut self.signer {
+            Some(s) => s.sign(out, n),
+            None => Some(n),
+        }
+    }
+
+    /// The record at the cursor (the one that did not fit).
+    fn stuck_record(&self) -> Failure {
+        let zone = &self.zone;
+        let (owner, rtype, rdata_len) = match self.phase {
+            Phase::List => match self.list.get(self.node as usize) {
+                Some(r) => (r.owner.as_slice(), r.rtype, r.rdata.len()),
+                None => (zone.apex(), t::SOA, 0),
+            },
+            Phase::Nodes | Phase::Nsec3 => {
+                let (owner, first) = if self.phase == Phase::Nodes {
+                    let id = zone.node_at(self.node as usize);
+                    (zone.node_name(id), zone.node_first_rrset(id))
+                } else {
+                    let id = zone.nsec3_node_at(self.node as usize);
+                    (zone.nsec3_node_name(id), zone.nsec3_node_rrsets(id).0)
+                };
+                let rs = first + self.set;
+                let len = zone.rdatas(rs).nth(self.rr as usize).map_or(0, <[u8]>::len);
+                (owner, zone.rrset(rs).rtype, len)
+            }
+            _ => (zone.apex(), t::SOA, zone.first_rdata(zone.soa()).len()),
+        };
+        Failure::TooLarge { owner: NameBuf::from_wire(owner).unwrap_or_default(), rtype, rdata_len }
+    }
+}
+
+/// Why a transfer ended with SERVFAIL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// A record does not fit in a message of 65535 octets.
+    TooLarge {
+        /// Its owner.
+        owner: NameBuf,
+        /// Its type.
+        rtype: u16,
+        /// Its RDATA length.
+        rdata_len: usize,
+    },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::TooLarge { owner, rtype, rdata_len } => write!(
+                f,
+                "record {} {} ({} octets of RDATA) does not fit in a DNS message of 65535 octets; transfer ended with SERVFAIL",
+                levee_wire::name::to_text(owner),
+                levee_wire::rtype::type_to_text(*rtype),
+                rdata_len
+            ),
         }
     }
 }

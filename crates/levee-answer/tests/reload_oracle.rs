@@ -337,7 +337,7 @@ fn run(seed: u64, cases: usize, sign: Signing, opts: ReloadOptions) -> (usize, u
 }
 
 fn forced() -> ReloadOptions {
-    ReloadOptions { max_fraction: 1.0, min_segments: 1 }
+    ReloadOptions { max_fraction: 1.0, min_segments: 1, ..Default::default() }
 }
 
 #[test]
@@ -408,14 +408,19 @@ fn reload_errors_equal_full_load_errors() {
     let mut b = body.clone();
     b.insert(10, "bad A 999.1.1.1\n".into());
     cases.push(b);
-    for b in cases {
-        let t = text(2, Signing::None, &b);
+    // Missing glue is an error under the strict policy only (BIND's); the
+    // other cases are errors under both.
+    let strict = levee_zone::Checks::Strict;
+    for b in &cases {
+        let t = text(2, Signing::None, b);
+        let opts = ReloadOptions { checks: strict, ..forced() };
         let inc =
-            levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, forced());
-        let full_errs = match levee_zone::load(Source::Memory { name: "z", data: t.as_bytes() }, &o) {
-            Ok(_) => panic!("the full load accepts a broken zone"),
-            Err(d) => errors(d),
-        };
+            levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, opts);
+        let full_errs =
+            match levee_zone::load_checked(Source::Memory { name: "z", data: t.as_bytes() }, &o, strict, &mut |_| {}) {
+                Ok(_) => panic!("the full load accepts a broken zone"),
+                Err(d) => errors(d),
+            };
         let inc_errs = match inc {
             Ok(_) => panic!("the reload accepts a broken zone the full load refuses: {full_errs:?}"),
             Err(d) => errors(d),
@@ -423,4 +428,15 @@ fn reload_errors_equal_full_load_errors() {
         assert_eq!(inc_errs, full_errs);
         assert!(!full_errs.is_empty());
     }
+    // Under the default policy (warn, as Knot DNS and NSD) the zone that
+    // lost its glue loads both ways, with the problem as a warning.
+    let t = text(2, Signing::None, &cases[0]);
+    let glue_warning = |w: &[levee_zone::Diagnostic]| w.iter().any(|d| d.warning && d.message.contains("missing glue"));
+    let inc =
+        levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, forced())
+            .expect("the reload loads a zone missing glue under the warn policy");
+    let full = levee_zone::load(Source::Memory { name: "z", data: t.as_bytes() }, &o)
+        .expect("the full load loads a zone missing glue under the warn policy");
+    assert!(glue_warning(&inc.built.warnings), "{:?}", inc.built.warnings);
+    assert!(glue_warning(&full.warnings), "{:?}", full.warnings);
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::{
     default_version, hostname, normalize_zone_name, parse_listen, parse_prefix, parse_secret, Config, ConfigError,
-    CookieConfig, ZoneConfig,
+    CookieConfig, SemanticChecks, ZoneConfig,
 };
 
 /// The whole file.
@@ -88,6 +88,8 @@ pub struct Server {
     pub storage_dir: Option<PathBuf>,
     /// Control socket path.
     pub control_socket: Option<PathBuf>,
+    /// Default semantic-check policy of the zones.
+    pub semantic_checks: Option<String>,
 }
 
 /// `[management]`.
@@ -206,6 +208,8 @@ pub struct Zone {
     pub transfer_max_records: Option<u64>,
     /// `[transfer-in] max-size` for this zone.
     pub transfer_max_size: Option<u64>,
+    /// Semantic-check policy: `warn` or `strict`.
+    pub semantic_checks: Option<String>,
 }
 
 /// Parses and validates the text of a configuration file.
@@ -394,6 +398,9 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     c.group = s_group;
     c.storage_dir = s.storage_dir;
     c.control_socket = s.control_socket;
+    if let Some(v) = &s.semantic_checks {
+        c.semantic_checks = SemanticChecks::parse(v).map_err(|m| err("server.semantic-checks".into(), m))?;
+    }
     for (i, k) in spec.key.iter().enumerate() {
         let key = crate::repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
         if c.keys.iter().any(|o| o.name == key.name) {
@@ -448,7 +455,13 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         if !repl.primaries.is_empty() && c.storage_dir.is_none() {
             return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
         }
-        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl, repl });
+        let semantic_checks = z
+            .semantic_checks
+            .as_deref()
+            .map(SemanticChecks::parse)
+            .transpose()
+            .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
+        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl, repl, semantic_checks });
     }
     Ok(c)
 }
@@ -618,6 +631,22 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(e.key, "zone[0].allow-transfer[0]");
         let e = parse("version = 2\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "version");
+    }
+
+    #[test]
+    fn semantic_checks_per_zone() {
+        let c = parse("[[zone]]\nname = \"a.\"\n[[zone]]\nname = \"b.\"\nsemantic-checks = \"strict\"\n", "t.toml")
+            .unwrap();
+        assert_eq!(c.semantic_checks, SemanticChecks::Warn, "the default");
+        assert_eq!(c.zones[0].semantic_checks, None);
+        assert_eq!(c.zones[1].semantic_checks, Some(SemanticChecks::Strict));
+        let c = parse("[server]\nsemantic-checks = \"strict\"\n", "t.toml").unwrap();
+        assert_eq!(c.semantic_checks, SemanticChecks::Strict);
+        let e = parse("[server]\nsemantic-checks = \"off\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "server.semantic-checks");
+        let e = parse("[[zone]]\nname = \"a.\"\nsemantic-checks = \"soft\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "zone[0].semantic-checks");
+        assert!(e.message.contains("warn, strict"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! identity = "ns1.example.net" # id.server / hostname.bind; default: host name; "" = off
 //! version = "levee"            # version.bind / version.server; "" = off
 //! nsid = "ns1"                 # NSID (RFC 5001): text, "0x..." hex, "hostname"; default off
+//! semantic-checks = "warn"     # "warn" (default) or "strict": see [[zone]]
 //! user = "levee"               # after binding, run as this user (when started as root); default: stay
 //! group = "levee"              # default: the user's primary group
 //!
@@ -59,6 +60,8 @@
 //! name = "example.com."
 //! file = "example.com.zone"    # relative to this file's directory
 //! allow-transfer = ["192.0.2.0/24", "2001:db8::1"]
+//! semantic-checks = "strict"   # refuse the zone without apex NS or with an in-zone
+//!                              # name server lacking an address (BIND); "warn" loads it
 //! ```
 
 #![forbid(unsafe_code)]
@@ -124,6 +127,31 @@ pub struct ZoneConfig {
     pub allow_transfer: Vec<(IpAddr, u8)>,
     /// Replication: keyed ACL rules, NOTIFY, primaries.
     pub repl: repl::ZoneRepl,
+    /// `semantic-checks` of this zone (`None`: the server's).
+    pub semantic_checks: Option<SemanticChecks>,
+}
+
+/// What a zone with no NS records at its apex, or with an in-zone name
+/// server that has no address, does at load (`semantic-checks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SemanticChecks {
+    /// Load it and log a warning, as Knot DNS and NSD do (the default: one
+    /// customer's mistake does not take the zone off the air).
+    #[default]
+    Warn,
+    /// Refuse it, as BIND does (the previous version keeps serving).
+    Strict,
+}
+
+impl SemanticChecks {
+    /// Parses `"warn"` or `"strict"`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "warn" => Ok(SemanticChecks::Warn),
+            "strict" => Ok(SemanticChecks::Strict),
+            _ => Err(format!("'{s}' is not one of warn, strict")),
+        }
+    }
 }
 
 /// Cookie settings.
@@ -189,6 +217,8 @@ pub struct Config {
     pub storage_dir: Option<PathBuf>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
+    /// `semantic-checks` of zones that do not set their own.
+    pub semantic_checks: SemanticChecks,
 }
 
 /// The default version string.
@@ -223,6 +253,7 @@ impl Default for Config {
             keys: Vec::new(),
             storage_dir: None,
             control_socket: None,
+            semantic_checks: SemanticChecks::default(),
         }
     }
 }
@@ -314,6 +345,7 @@ impl Config {
                     file: None,
                     allow_transfer: vec![p],
                     repl: Default::default(),
+                    semantic_checks: None,
                 }),
             }
         }

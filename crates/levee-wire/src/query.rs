@@ -21,7 +21,8 @@ use crate::rtype::t;
 /// Why a query is malformed (answered with FORMERR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Malformed {
-    /// QDCOUNT was 0.
+    /// QDCOUNT was 0 (an opcode that needs no question, an unknown one
+    /// answered NOTIMP, is still answered).
     NoQuestion,
     /// QDCOUNT was more than 1.
     MultipleQuestions,

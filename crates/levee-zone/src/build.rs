@@ -76,6 +76,36 @@ pub struct ZoneBuilder {
     /// (file index, line, message, warning)
     problems: Vec<(u16, u32, String, bool)>,
     files: Vec<String>,
+    checks: Checks,
+}
+
+/// What the semantic checks that the references disagree on do to a
+/// zone: no NS records at the apex, and an in-zone name server (of the
+/// apex or of a delegation) without an address. Knot DNS and NSD load
+/// such a zone and warn; BIND refuses it.
+///
+/// The default is [`Checks::Warn`]: a provider serving many customers'
+/// zones keeps a zone with one of these mistakes on the air (its other
+/// data is fine, and resolvers cope: a missing glue address is looked up,
+/// a missing apex NS set only matters to the parent's delegation), rather
+/// than taking it down or keeping a stale version until someone notices.
+/// Everything else that makes a zone unusable (syntax, no SOA, CNAME
+/// beside other data, two CNAMEs or DNAMEs at a name) is an error in
+/// both modes, as in all three references.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Checks {
+    /// Report the problems as warnings and load the zone (Knot DNS, NSD).
+    #[default]
+    Warn,
+    /// Refuse the zone (BIND).
+    Strict,
+}
+
+impl Checks {
+    /// True when the policy's problems are warnings.
+    pub fn warns(self) -> bool {
+        self == Checks::Warn
+    }
 }
 
 /// The result of a successful build: the zone and its warnings.
@@ -107,7 +137,17 @@ pub fn load_with_progress(
     origin: &[u8],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin);
+    load_checked(source, origin, Checks::default(), progress)
+}
+
+/// [`load_with_progress`] with the semantic-check policy `checks`.
+pub fn load_checked(
+    source: Source<'_>,
+    origin: &[u8],
+    checks: Checks,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Built, Vec<Diagnostic>> {
+    let mut b = ZoneBuilder::new(origin).with_checks(checks);
     let mut diags = Vec::new();
     let mut n = 0u64;
     let stats = parser::parse(
@@ -144,7 +184,14 @@ impl ZoneBuilder {
             n3_recs: Vec::new(),
             problems: Vec::new(),
             files: Vec::new(),
+            checks: Checks::default(),
         }
+    }
+
+    /// Sets the semantic-check policy ([`Checks`]).
+    pub fn with_checks(mut self, checks: Checks) -> Self {
+        self.checks = checks;
+        self
     }
 
     fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut HashTable<u32>, n: &[u8]) -> u32 {
@@ -301,13 +348,14 @@ impl ZoneBuilder {
             diags.extend(warnings);
             return Err(diags);
         };
-        let nsec3param = nsec3param_of(&segs[0]);
-        let n3 = self.build_n3(nsec3param.as_ref(), &mut warnings);
+        let (n3, nsec3param) = self.build_n3(&nsec3params_of(&segs[0]), &mut warnings);
         let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
         let mut scratch = LinkScratch::default();
+        let mut glue = Vec::new();
         for slot in 0..zone.segs.len() {
-            link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut errors, &mut scratch);
+            link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut glue, &mut scratch);
         }
+        self.policy(glue, &mut errors, &mut warnings);
         if !errors.is_empty() {
             diags.extend(errors);
             diags.extend(warnings);
@@ -319,6 +367,18 @@ impl ZoneBuilder {
         }
         warnings.extend(diags);
         Ok(Built { zone, warnings })
+    }
+
+    /// Files the problems of [`Checks`] as errors or warnings.
+    pub(crate) fn policy(&self, found: Vec<Diagnostic>, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+        for mut d in found {
+            if self.checks.warns() {
+                d.warning = true;
+                warnings.push(d);
+            } else {
+                errors.push(d);
+            }
+        }
     }
 
     /// The builder's own problems (from `add`) as diagnostics.
@@ -682,12 +742,13 @@ impl ZoneBuilder {
                 }
             }
             if !apex_sets.iter().any(|s| s.rtype == t::NS) {
-                errors.push(Diagnostic {
+                let d = Diagnostic {
                     file: main_file.clone(),
                     line: 0,
                     message: format!("no NS records at the zone apex {}", name::to_text(&origin)),
                     warning: false,
-                });
+                };
+                self.policy(vec![d], errors, warnings);
             }
         }
         Some((segs, lines))
@@ -766,8 +827,27 @@ impl ZoneBuilder {
     }
 
     /// Builds the NSEC3 block from the collected NSEC3 records (and their
-    /// signatures), nodes in file order, the chain sorted by hash.
-    pub(crate) fn build_n3(&mut self, nsec3param: Option<&Nsec3Param>, warnings: &mut Vec<Diagnostic>) -> Nsec3Block {
+    /// signatures), nodes in file order, the chain sorted by hash, with
+    /// the parameters of the chain it serves: the first of `params` (the
+    /// usable NSEC3PARAMs, [`nsec3params_of`]) that some NSEC3 record
+    /// of the zone uses, else the first.
+    pub(crate) fn build_n3(
+        &mut self,
+        params: &[Nsec3Param],
+        warnings: &mut Vec<Diagnostic>,
+    ) -> (Nsec3Block, Option<Nsec3Param>) {
+        let uses = |p: &Nsec3Param| {
+            self.n3_recs.iter().any(|r| {
+                let rd = &self.data[r.off as usize..r.off as usize + r.len as usize];
+                r.rtype == t::NSEC3 && nsec3_params_match(rd, p)
+            })
+        };
+        let chosen = params.iter().find(|p| uses(p)).or(params.first()).cloned();
+        let block = self.build_n3_block(chosen.as_ref(), warnings);
+        (block, chosen)
+    }
+
+    fn build_n3_block(&mut self, nsec3param: Option<&Nsec3Param>, warnings: &mut Vec<Diagnostic>) -> Nsec3Block {
         let origin = self.origin.clone();
         let mut n3recs = std::mem::take(&mut self.n3_recs);
         n3recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
@@ -827,12 +907,7 @@ impl ZoneBuilder {
                 let parent_ok = name::parent(nm) == origin.as_slice();
                 let rs = seg.rrsets[i];
                 let rd = &seg.data[rs.data_off as usize + 2..(rs.data_off + rs.data_len) as usize];
-                let params_ok = nsec3param.is_some_and(|p| {
-                    rd.len() >= 5
-                        && rd[0] == p.alg
-                        && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations
-                        && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
-                });
+                let params_ok = nsec3param.is_some_and(|p| nsec3_params_match(rd, p));
                 if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty() {
                     block.chain.push(Nsec3Entry {
                         hash_off: block.hashes.len() as u32,
@@ -910,21 +985,34 @@ fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: boo
     Diagnostic { file, line, message, warning }
 }
 
-/// NSEC3 parameters from the apex (the first node of the first segment).
-pub(crate) fn nsec3param_of(apex: &Segment) -> Option<Nsec3Param> {
-    apex.sets(0).iter().find(|s| s.rtype == t::NSEC3PARAM).and_then(|s| {
-        let rd = &apex.rdata_of(s)[2..];
-        if rd.len() < 5 {
-            return None;
-        }
-        let sl = rd[4] as usize;
-        Some(Nsec3Param {
-            alg: rd[0],
-            flags: rd[1],
-            iterations: u16::from_be_bytes([rd[2], rd[3]]),
-            salt: rd.get(5..5 + sl)?.to_vec(),
+/// The usable NSEC3 parameters at the apex (the first node of the first
+/// segment), in file order: RFC 5155 §4.1.2 has NSEC3PARAM records with
+/// flags other than zero ignored, and only hash algorithm 1 (SHA-1)
+/// exists. NSD and BIND serve the chain of the remaining one; Knot DNS
+/// refuses a zone with several NSEC3PARAM records.
+pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
+    let Some(s) = apex.sets(0).iter().find(|s| s.rtype == t::NSEC3PARAM) else { return Vec::new() };
+    Rdatas { data: apex.rdata_of(s) }
+        .filter_map(|rd| {
+            let sl = *rd.get(4)? as usize;
+            Some(Nsec3Param {
+                alg: rd[0],
+                flags: rd[1],
+                iterations: u16::from_be_bytes([rd[2], rd[3]]),
+                salt: rd.get(5..5 + sl)?.to_vec(),
+            })
         })
-    })
+        .filter(|p| p.flags == 0 && p.alg == crate::nsec3::SHA1)
+        .collect()
+}
+
+/// True if NSEC3 RDATA `rd` has the hash algorithm, iterations and salt
+/// of `p` (its flags, the opt-out bit, may differ).
+fn nsec3_params_match(rd: &[u8], p: &Nsec3Param) -> bool {
+    rd.len() >= 5
+        && rd[0] == p.alg
+        && u16::from_be_bytes([rd[2], rd[3]]) == p.iterations
+        && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
 }
 
 #[allow(clippy::needless_range_loop)]
@@ -951,23 +1039,25 @@ pub(crate) fn link_segment(
             }
             for i in n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize {
                 let s = seg.rrsets[i];
-                if !matches!(s.rtype, t::NS | t::MX | t::SRV) {
+                if !matches!(s.rtype, t::NS | t::MX | t::SRV | t::SVCB | t::HTTPS) {
                     continue;
                 }
                 let start = links.len();
                 for r in (Rdatas { data: seg.rdata_of(&s) }) {
-                    let target = match s.rtype {
-                        t::NS => r,
-                        t::MX => &r[2..],
-                        _ => &r[6..],
-                    };
+                    let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
                         continue;
                     }
                     let tid = z.lookup(&lt);
+                    // What additional data the target can give: its
+                    // addresses, and for SVCB/HTTPS an RRset of the same
+                    // type (an AliasMode chain's next step, as Knot DNS adds).
                     let has_addr =
                         tid.is_some_and(|tid| z.node_rrsets(tid).iter().any(|r| matches!(r.rtype, t::A | t::AAAA)));
+                    let has_data = has_addr
+                        || (s.rtype != t::NS
+                            && tid.is_some_and(|tid| z.node_rrsets(tid).iter().any(|x| x.rtype == s.rtype)));
                     if s.rtype == t::NS && !has_addr {
                         let cut = seg.name(local);
                         if n.has(nf::APEX) || name::is_subdomain(&lt, cut) {
@@ -998,7 +1088,7 @@ pub(crate) fn link_segment(
                     }
                     match tid {
                         Some(tid) if (tid >> LOCAL_BITS) as usize == slot => {
-                            if has_addr {
+                            if has_data {
                                 links.push(tid & (SEG_MAX as u32 - 1));
                             }
                         }
@@ -1023,6 +1113,24 @@ pub(crate) fn link_segment(
     // Exact-size copies; the scratch vectors are reused for the next segment.
     seg.links = links.clone();
     seg.link_names = link_names.clone();
+}
+
+/// The name in RDATA `r` of type `rtype` whose data goes into the
+/// additional section (RFC 1034 §3.6.2 for NS and MX, RFC 2782 for SRV,
+/// RFC 9460 §4 for SVCB and HTTPS: the target; a ServiceMode target of
+/// "." stands for the owner, whose data is already at hand, and is left
+/// out as Knot DNS does).
+fn link_target(rtype: u16, r: &[u8]) -> Option<&[u8]> {
+    match rtype {
+        t::NS => Some(r),
+        t::MX => r.get(2..),
+        t::SVCB | t::HTTPS => {
+            // The target is followed by the SvcParams.
+            let r = r.get(2..)?;
+            Some(&r[..name::wire_len(r).ok()?])
+        }
+        _ => r.get(6..),
+    }
 }
 
 /// Working vectors of [`link_segment`], reused from segment to segment.

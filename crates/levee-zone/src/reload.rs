@@ -80,11 +80,13 @@ pub struct ReloadOptions {
     pub max_fraction: f64,
     /// Zones with fewer segments than this are built in full.
     pub min_segments: usize,
+    /// The semantic-check policy.
+    pub checks: build::Checks,
 }
 
 impl Default for ReloadOptions {
     fn default() -> Self {
-        ReloadOptions { max_fraction: 0.25, min_segments: 8 }
+        ReloadOptions { max_fraction: 0.25, min_segments: 8, checks: build::Checks::default() }
     }
 }
 
@@ -110,7 +112,8 @@ pub fn reload_with(
     opts: ReloadOptions,
 ) -> Result<Reloaded, Vec<Diagnostic>> {
     let full = |why: String, progress: &mut dyn FnMut(u64)| {
-        build::load_with_progress(source, origin, progress).map(|built| Reloaded { built, kind: ReloadKind::Full(why) })
+        build::load_checked(source, origin, opts.checks, progress)
+            .map(|built| Reloaded { built, kind: ReloadKind::Full(why) })
     };
     let lorigin = name::to_lowercase(origin);
     if old.apex() != lorigin.as_slice() || old.segs.is_empty() {
@@ -122,7 +125,7 @@ pub fn reload_with(
     let limit = ((old.record_count() as f64) * opts.max_fraction) as usize + 64;
 
     // 1. Diff while parsing.
-    let mut nb = ZoneBuilder::new(origin);
+    let mut nb = ZoneBuilder::new(origin).with_checks(opts.checks);
     let mut cursor: Vec<Vec<u32>> = old.segs.iter().map(|s| vec![0u32; s.rrsets.len()]).collect();
     let mut diags = Vec::new();
     let mut too_many = false;
@@ -289,7 +292,7 @@ pub fn reload_with(
         let b = s; // exclusive
         let lo = if a == 0 { old.apex() } else { old.segs[a].first_name() };
         let hi = old.segs.get(b).map(|x| x.first_name());
-        let mut rb = ZoneBuilder::new(origin);
+        let mut rb = ZoneBuilder::new(origin).with_checks(opts.checks);
         let add_kept = |rb: &mut ZoneBuilder, nm: &[u8], k: Option<u32>| {
             if let Some(k) = k {
                 for &i in &kept_by_owner[k as usize] {
@@ -347,18 +350,20 @@ pub fn reload_with(
     }
 
     // 5. Assemble.
-    let nsec3param = build::nsec3param_of(&segs[0]);
+    let params = build::nsec3params_of(&segs[0]);
     drop(records_kept);
-    let n3 = if nb.has_n3() || old.nsec3_count() > 0 {
-        Arc::new(nb.build_n3(nsec3param.as_ref(), &mut warnings))
+    let (n3, nsec3param) = if nb.has_n3() || old.nsec3_count() > 0 {
+        let (b, p) = nb.build_n3(&params, &mut warnings);
+        (Arc::new(b), p)
     } else {
-        Arc::new(Nsec3Block::default())
+        (Arc::new(Nsec3Block::default()), params.into_iter().next())
     };
     let files = nb_files(&nb);
     let mut zone = Zone::assemble(old.apex().to_vec(), segs, n3, nsec3param);
     let mut scratch = build::LinkScratch::default();
+    let mut glue = Vec::new();
     for (slot, lines) in &fresh {
-        build::link_segment(&mut zone, *slot, lines, &files, &mut errors, &mut scratch);
+        build::link_segment(&mut zone, *slot, lines, &files, &mut glue, &mut scratch);
     }
     // Cuts above changed names whose own segment was kept: glue may have gone.
     for (nm, _) in &changed {
@@ -366,12 +371,13 @@ pub fn reload_with(
         while p.len() > zone.apex().len() {
             if let Some(id) = zone.lookup(p) {
                 if zone.node(id).has(nf::CUT) {
-                    build::check_glue(&zone, id, &mut errors);
+                    build::check_glue(&zone, id, &mut glue);
                 }
             }
             p = name::parent(p);
         }
     }
+    nb.policy(glue, &mut errors, &mut warnings);
     if !errors.is_empty() {
         return full("errors in the changed names".into(), progress);
     }

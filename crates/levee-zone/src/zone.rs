@@ -362,6 +362,14 @@ impl Zone {
         self.sigs(self.soa()) != NONE || self.nsec3param().is_some() || self.has_nsec()
     }
 
+    /// True if the zone is signed: its SOA has an RRSIG (the test Knot
+    /// DNS applies). Referrals from an unsigned zone carry no DS and no
+    /// proof of its absence.
+    #[inline]
+    pub fn is_signed(&self) -> bool {
+        self.sigs(self.soa()) != NONE
+    }
+
     /// The SOA record of negative answers, rendered at load.
     #[inline]
     pub fn negative_soa(&self) -> Option<&crate::negative::NegativeSoa> {

@@ -1,6 +1,7 @@
 //! The set of zones a server answers for.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -100,17 +101,55 @@ pub struct ZoneEntry {
     pub transfer: Acl,
     /// Who may NOTIFY us about it (secondary zones; empty: NOTIFY refused).
     pub notify: Acl,
-    /// A secondary zone past its expire time (or never received): SERVFAIL.
+    /// Not answered from: a secondary zone past its expire time, or a
+    /// zone with no data (`not_loaded`). Queries get SERVFAIL.
     pub expired: bool,
+    /// The zone never loaded (a primary whose file is broken or missing,
+    /// a secondary never received): `zone` is a placeholder, `expired`
+    /// is set.
+    pub not_loaded: bool,
     /// Differences for IXFR out.
     pub journal: Option<Arc<crate::journal::Journal>>,
+    /// A secondary zone's expiry (wall-clock seconds, 0 = unknown), kept
+    /// current by the refresh task without a new set (EDNS EXPIRE,
+    /// RFC 7314). `None` for a primary zone.
+    pub expires: Option<Arc<AtomicU64>>,
 }
 
 impl ZoneEntry {
     /// A primary zone with a transfer ACL.
     pub fn new(zone: Arc<Zone>, transfer: Acl) -> Self {
-        ZoneEntry { zone, transfer, notify: Acl::none(), expired: false, journal: None }
+        ZoneEntry {
+            zone,
+            transfer,
+            notify: Acl::none(),
+            expired: false,
+            not_loaded: false,
+            journal: None,
+            expires: None,
+        }
     }
+
+    /// A configured zone that did not load: it stays in the set, so a
+    /// query for it is answered SERVFAIL (as Knot DNS, NSD and BIND
+    /// answer) rather than REFUSED as if it were not configured. `apex`
+    /// is the lowercase wire name.
+    pub fn unavailable(apex: &[u8], transfer: Acl) -> Option<Self> {
+        Some(ZoneEntry { expired: true, not_loaded: true, ..ZoneEntry::new(Arc::new(placeholder(apex)?), transfer) })
+    }
+
+    /// When a secondary zone expires (wall-clock seconds), if known.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires.as_ref().map(|a| a.load(Ordering::Relaxed)).filter(|&t| t != 0)
+    }
+}
+
+/// A zone with only an SOA and NS at `apex`, standing in for a zone with
+/// no data (never answered from).
+pub fn placeholder(apex: &[u8]) -> Option<Zone> {
+    let text = "@ 0 IN SOA invalid. invalid. 0 0 0 0 0\n@ 0 IN NS invalid.\n";
+    let src = crate::Source::Memory { name: "<placeholder>", data: text.as_bytes() };
+    crate::load(src, apex).ok().map(|b| b.zone)
 }
 
 /// The zones a server answers for.

@@ -1,16 +1,41 @@
 //! `levee check-zone`: load zone files with the server's own loader and
-//! checks, and report every problem as `FILE:LINE: message`.
+//! checks, and report every problem as `FILE:LINE: message`. The
+//! semantic-check policy (`--semantic-checks`, or the zone's
+//! `semantic-checks` in `--config`) is the server's: a zone check-zone
+//! passes, `levee serve` loads.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use levee_config::{Config, SemanticChecks};
 use levee_wire::name;
 
-use crate::zones::origin_of_file;
+use crate::zones::{checks_of, origin_of_file};
 
 /// Checks each file; exit status 1 if any has errors, 2 on usage problems.
-pub fn run(origin: Option<&str>, files: &[PathBuf]) -> ExitCode {
+pub fn run(origin: Option<&str>, policy: Option<&str>, config: Option<&Path>, files: &[PathBuf]) -> ExitCode {
+    let mut cfg = match config.map(Config::from_file).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(p) = policy {
+        match SemanticChecks::parse(p) {
+            Ok(c) => {
+                cfg.semantic_checks = c;
+                for z in &mut cfg.zones {
+                    z.semantic_checks = None;
+                }
+            }
+            Err(m) => {
+                eprintln!("--semantic-checks: {m}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut bad = 0;
     for f in files {
         let origin_text = match origin {
@@ -37,7 +62,9 @@ pub fn run(origin: Option<&str>, files: &[PathBuf]) -> ExitCode {
             }
         };
         let started = Instant::now();
-        match levee_zone::load_file(f, &origin) {
+        let zone_cfg = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(&origin_text));
+        let checks = checks_of(&cfg, zone_cfg);
+        match levee_zone::load_checked(levee_zone::Source::File(f), &origin, checks, &mut |_| {}) {
             Ok(built) => {
                 for w in &built.warnings {
                     println!("{w}");

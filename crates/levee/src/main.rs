@@ -86,6 +86,15 @@ enum Command {
         /// Zone origin (default: from the file name, e.g. example.com.zone).
         #[arg(long, value_name = "NAME")]
         origin: Option<String>,
+        /// What a zone without apex NS records, or with an in-zone name
+        /// server without an address, is: "warn" (loads, as Knot DNS and
+        /// NSD; the default) or "strict" (an error, as BIND). Default: the
+        /// zone's `semantic-checks` in --config, else "warn".
+        #[arg(long, value_name = "warn|strict")]
+        semantic_checks: Option<String>,
+        /// Take each zone's `semantic-checks` from this configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Zone files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -137,7 +146,9 @@ fn main() -> ExitCode {
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
             serve::run(cfg, builtin)
         }
-        Command::CheckZone { origin, files } => check::run(origin.as_deref(), &files),
+        Command::CheckZone { origin, semantic_checks, config, files } => {
+            check::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
+        }
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {
                 (Some(s), _) => s,

@@ -85,7 +85,9 @@ pub fn clone_entry(e: &ZoneEntry) -> ZoneEntry {
         transfer: e.transfer.clone(),
         notify: e.notify.clone(),
         expired: e.expired,
+        not_loaded: e.not_loaded,
         journal: e.journal.clone(),
+        expires: e.expires.clone(),
     }
 }
 
@@ -150,6 +152,9 @@ struct Secondary {
     /// none): a NOTIFY for it or an older one needs no check.
     known_serial: AtomicU64,
     notify_log: Mutex<NotifyLog>,
+    /// When the zone expires (wall clock, 0 = unknown), shared with its
+    /// `ZoneEntry` for EDNS EXPIRE answers.
+    expires: Arc<AtomicU64>,
 }
 
 impl Secondary {
@@ -206,9 +211,7 @@ fn journal_file(storage: &Path, zname: &str) -> PathBuf {
 
 /// A zone that answers SERVFAIL until the first transfer.
 fn placeholder(apex: &[u8]) -> Option<Arc<Zone>> {
-    let text = "@ 0 IN SOA invalid. invalid. 0 0 0 0 0\n@ 0 IN NS invalid.\n";
-    let b = levee_zone::load(levee_zone::Source::Memory { name: "<placeholder>", data: text.as_bytes() }, apex).ok()?;
-    Some(Arc::new(b.zone))
+    levee_zone::zoneset::placeholder(apex).map(Arc::new)
 }
 
 /// At start: reads journals of primary zones and the stored copies of
@@ -325,8 +328,17 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         }
         None => (placeholder(apex), true),
     };
+    let expires = Arc::new(AtomicU64::new(status.expires.unwrap_or(0)));
     if let Some(zone) = zone {
-        set.insert(ZoneEntry { zone, transfer: transfer.clone(), notify: notify.clone(), expired, journal: None });
+        set.insert(ZoneEntry {
+            zone,
+            transfer: transfer.clone(),
+            notify: notify.clone(),
+            expired,
+            not_loaded: status.serial.is_none(),
+            journal: None,
+            expires: Some(Arc::clone(&expires)),
+        });
     }
     Secondary {
         name: z.name.clone(),
@@ -344,6 +356,7 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         current: Mutex::new(None),
         notify_pending: std::sync::atomic::AtomicBool::new(false),
         notify_log: Mutex::new(NotifyLog::default()),
+        expires,
     }
 }
 
@@ -407,7 +420,9 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
         .iter()
         .filter(|e| !r.secondaries.contains_key(e.zone.apex()))
         .filter_map(|e| {
-            let o = old.exact(e.zone.apex())?;
+            // A zone that had not loaded, or does not now, has no
+            // difference to record.
+            let o = old.exact(e.zone.apex()).filter(|o| !o.not_loaded && !e.not_loaded)?;
             if Arc::ptr_eq(&o.zone, &e.zone) {
                 return None;
             }
@@ -859,6 +874,7 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
             st.expires = z.timers.expires_at();
             st.expired = z.expired_published;
         }
+        s.expires.store(z.timers.expires_at().unwrap_or(0), Ordering::Relaxed);
     }
 }
 
@@ -951,7 +967,9 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
                     transfer: s2.transfer.clone(),
                     notify: s2.notify.clone(),
                     expired: false,
+                    not_loaded: false,
                     journal: j2,
+                    expires: Some(Arc::clone(&s2.expires)),
                 });
                 crate::control::zone_ids().assign(&mut set);
                 r2.shared.store(Arc::new(set));

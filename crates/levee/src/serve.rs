@@ -245,7 +245,13 @@ impl TcpService for TcpSvc {
     }
 
     fn next(&self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
-        stream.next_message(out)
+        let n = stream.next_message(out);
+        if let (Some(_), Some(f)) = (n, stream.failure()) {
+            // Once: this is the SERVFAIL message that ends the stream.
+            let z = stream.zone();
+            tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
+        }
+        n
     }
 }
 

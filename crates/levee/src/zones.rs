@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use levee_config::Config;
 use levee_wire::name;
-use levee_zone::{Acl, Diagnostic, Source, ZoneEntry, ZoneSet};
+use levee_zone::{Acl, Checks, Diagnostic, Source, ZoneEntry, ZoneSet};
 
 /// The example zones built into the binary (served when `levee serve` runs
 /// without a configuration or zones directory).
@@ -32,19 +32,31 @@ pub struct ZonePlan {
     pub source: ZoneSource,
     /// Transfer ACL.
     pub acl: Acl,
+    /// Semantic-check policy (`semantic-checks`).
+    pub checks: Checks,
 }
 
 /// The zone name of a file in a zones directory: `example.com.zone` is
-/// `example.com.`, `example.zone` is `example.`, `root.zone` is the root.
+/// `example.com.`, `example.zone` is `example.`; the root zone's file is
+/// `.zone` (its origin `.` followed by `zone`, the rule every other name
+/// follows) or `root.zone`.
 pub fn origin_of_file(file_name: &str) -> Option<String> {
     let base = file_name.strip_suffix("zone")?;
-    if file_name == "root.zone" {
+    if file_name == "root.zone" || file_name == ".zone" {
         return Some(".".into());
     }
-    if !base.ends_with('.') || base.len() < 2 {
+    if !base.ends_with('.') || base.len() < 2 || base.starts_with('.') {
         return None;
     }
     Some(base.to_string())
+}
+
+/// The semantic-check policy of a configured zone.
+pub fn checks_of(cfg: &Config, zone: Option<&levee_config::ZoneConfig>) -> Checks {
+    match zone.and_then(|z| z.semantic_checks).unwrap_or(cfg.semantic_checks) {
+        levee_config::SemanticChecks::Warn => Checks::Warn,
+        levee_config::SemanticChecks::Strict => Checks::Strict,
+    }
 }
 
 /// Lists the zones of a configuration: the zones directory's files, the
@@ -61,7 +73,21 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                 continue;
             }
             if let Some(origin) = origin_of_file(fname) {
-                out.push(ZonePlan { name: origin, source: ZoneSource::File(f.clone()), acl: Acl::none() });
+                if let Some(other) = out.iter().find(|p| p.name == origin) {
+                    let ZoneSource::File(o) = &other.source else { continue };
+                    return Err(format!(
+                        "zones directory {}: {} and {} are both the zone {origin}; remove one",
+                        dir.display(),
+                        o.display(),
+                        f.display()
+                    ));
+                }
+                out.push(ZonePlan {
+                    name: origin,
+                    source: ZoneSource::File(f.clone()),
+                    acl: Acl::none(),
+                    checks: checks_of(cfg, None),
+                });
             }
         }
     }
@@ -70,15 +96,19 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
             continue; // secondary zones are loaded by crate::repl
         }
         let acl = acl_of(z);
+        let checks = checks_of(cfg, Some(z));
         match out.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&z.name)) {
             Some(p) => {
                 if let Some(f) = &z.file {
                     p.source = ZoneSource::File(f.clone());
                 }
                 p.acl = acl;
+                p.checks = checks;
             }
             None => match &z.file {
-                Some(f) => out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::File(f.clone()), acl }),
+                Some(f) => {
+                    out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::File(f.clone()), acl, checks })
+                }
                 None => {
                     if cfg.zones_dir.is_none() && !use_builtin {
                         return Err(format!("zone {} has no file and there is no zones directory", z.name));
@@ -86,7 +116,7 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     if let Some((_, text)) =
                         BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin)
                     {
-                        out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::Builtin(text), acl });
+                        out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::Builtin(text), acl, checks });
                     } else if cfg.zones_dir.is_some() {
                         return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
                     }
@@ -97,8 +127,14 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
     if use_builtin {
         for (n, text) in BUILTIN {
             if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
-                let acl = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n)).map(acl_of).unwrap_or_default();
-                out.push(ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl });
+                let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n));
+                let acl = z.map(acl_of).unwrap_or_default();
+                out.push(ZonePlan {
+                    name: n.to_string(),
+                    source: ZoneSource::Builtin(text),
+                    acl,
+                    checks: checks_of(cfg, z),
+                });
             }
         }
     }
@@ -131,7 +167,8 @@ pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Resul
             };
             match previous {
                 Some(old) => {
-                    let r = levee_zone::reload(old, Source::File(f), &origin, progress)?;
+                    let opts = levee_zone::ReloadOptions { checks: p.checks, ..Default::default() };
+                    let r = levee_zone::reload_with(old, Source::File(f), &origin, progress, opts)?;
                     match &r.kind {
                         levee_zone::ReloadKind::Incremental { rebuilt, kept } => {
                             tracing::info!(zone = %p.name, rebuilt, kept, "incremental reload")
@@ -142,12 +179,14 @@ pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Resul
                     }
                     r.built
                 }
-                None => levee_zone::load_with_progress(Source::File(f), &origin, progress)?,
+                None => levee_zone::load_checked(Source::File(f), &origin, p.checks, progress)?,
             }
         }
-        ZoneSource::Builtin(text) => levee_zone::load(
+        ZoneSource::Builtin(text) => levee_zone::load_checked(
             Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
             &origin,
+            p.checks,
+            &mut |_| {},
         )?,
     };
     for w in &built.warnings {
@@ -157,7 +196,10 @@ pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Resul
 }
 
 /// Loads every planned zone into a new set. A zone that fails keeps its
-/// entry from `previous` (if any) and its errors are logged.
+/// entry from `previous` (if any) and its errors are logged; a zone that
+/// has never loaded stays in the set as unavailable, answered SERVFAIL
+/// (as Knot DNS, NSD and BIND answer for a configured zone they cannot
+/// serve), not REFUSED as if it were not configured.
 pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usize) {
     let mut set = ZoneSet::new();
     let mut failed = 0;
@@ -183,20 +225,26 @@ pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usi
                 for d in diags.iter().filter(|d| !d.warning) {
                     tracing::error!("{d}");
                 }
-                let lname = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n));
-                match (previous, lname) {
-                    (Some(prev), Ok(l)) => match prev.exact(&l) {
-                        Some(old) => {
-                            tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
-                            set.insert(ZoneEntry {
-                                transfer: p.acl.clone(),
-                                journal: old.journal.clone(),
-                                ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
-                            });
+                let Ok(lname) = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n)) else {
+                    tracing::error!(zone = %p.name, "zone failed to load and is not served");
+                    continue;
+                };
+                match previous.and_then(|prev| prev.exact(&lname)).filter(|old| !old.not_loaded) {
+                    Some(old) => {
+                        tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
+                        set.insert(ZoneEntry {
+                            transfer: p.acl.clone(),
+                            journal: old.journal.clone(),
+                            ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
+                        });
+                    }
+                    None => match ZoneEntry::unavailable(&lname, p.acl.clone()) {
+                        Some(e) => {
+                            tracing::error!(zone = %p.name, "zone failed to load; answering SERVFAIL for it until it loads");
+                            set.insert(e);
                         }
                         None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
                     },
-                    _ => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
                 }
             }
         }
@@ -213,15 +261,21 @@ mod tests {
         assert_eq!(origin_of_file("example.com.zone").as_deref(), Some("example.com."));
         assert_eq!(origin_of_file("example.zone").as_deref(), Some("example."));
         assert_eq!(origin_of_file("root.zone").as_deref(), Some("."));
+        assert_eq!(origin_of_file(".zone").as_deref(), Some("."));
         assert_eq!(origin_of_file("examplezone"), None);
         assert_eq!(origin_of_file("notes.txt"), None);
-        assert_eq!(origin_of_file(".zone"), None);
+        assert_eq!(origin_of_file("..zone"), None);
     }
 
     #[test]
     fn builtin_zones_load() {
         for (n, text) in BUILTIN {
-            let p = ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl: Acl::none() };
+            let p = ZonePlan {
+                name: n.to_string(),
+                source: ZoneSource::Builtin(text),
+                acl: Acl::none(),
+                checks: Checks::Warn,
+            };
             assert!(load_one_from(&p, None).is_ok(), "{n}");
         }
     }

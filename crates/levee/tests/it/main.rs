@@ -20,9 +20,13 @@
 //!   160k-removal IXFR, NOTIFY floods.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
+//! * [`exact`]: issue 14's answers that need the real binary: zones that
+//!   do not load, the root zone's file name, the semantic-check policy, a
+//!   transfer with a record too large, EDNS EXPIRE on a secondary.
 
 mod cli;
 mod defences;
+mod exact;
 mod fakeprim;
 mod faults;
 mod golden;

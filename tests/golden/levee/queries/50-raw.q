@@ -17,3 +17,29 @@ rw-cookie-15        -  -  raw=cookie-8-plus-7
 rw-cookie-badvers   -  -  raw=cookie-in-error expect=BADVERS
 rw-nsid-badvers     -  -  raw=nsid-badvers expect=BADVERS
 rw-long-question    -  -  raw=long-question-ok
+# opcodes without a question section, and the flags of error responses
+rw-op15-header      -  -  raw=op15-header expect=NOTIMP
+rw-op15-header-tcp  -  -  raw=op15-header tcp expect=NOTIMP
+rw-op15-header-all  -  -  raw=op15-header-all expect=NOTIMP
+rw-op1-header       -  -  raw=op1-header expect=NOTIMP
+rw-op2-header       -  -  raw=op2-header expect=NOTIMP
+rw-op3-header-all   -  -  raw=op3-header-all expect=NOTIMP
+rw-op6-header       -  -  raw=op6-header expect=NOTIMP
+rw-op15-opt         -  -  raw=op15-opt expect=NOTIMP
+rw-op15-opt-do-all  -  -  raw=op15-opt-do-all expect=NOTIMP
+rw-op15-optv1       -  -  raw=op15-optv1
+rw-op15-trailing    -  -  raw=op15-trailing
+rw-op15-an-missing  -  -  raw=op15-an-missing
+rw-op15-question-all -  - raw=op15-question-all expect=NOTIMP
+rw-op15-question-opt-all - - raw=op15-question-opt-all expect=NOTIMP
+rw-op4-header       -  -  raw=op4-header expect=FORMERR
+rw-op5-header       -  -  raw=op5-header
+rw-op0-header-all-opt - - raw=op0-header-all-opt
+rw-notify-all       -  -  raw=notify-all
+rw-update-all       -  -  raw=update-all
+rw-refused-all      -  -  raw=refused-all expect=REFUSED
+rw-formerr-all      -  -  raw=formerr-all
+rw-badvers-all      -  -  raw=badvers-all expect=BADVERS
+rw-badvers-cookie-nsid - - raw=badvers-cookie-nsid expect=BADVERS
+rw-ch-refused-all   -  -  raw=ch-refused-all
+rw-axfr-udp-all     -  -  raw=axfr-udp-all
