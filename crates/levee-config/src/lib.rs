@@ -124,6 +124,28 @@ pub struct ZoneConfig {
     pub allow_transfer: Vec<(IpAddr, u8)>,
     /// Replication: keyed ACL rules, NOTIFY, primaries.
     pub repl: repl::ZoneRepl,
+    /// Refuse a reload whose data changed while the SOA serial did not
+    /// increase (RFC 1982); the default only warns.
+    pub serial_must_increase: bool,
+}
+
+/// Budgets and timeout of reading one zone (`[load]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadConfig {
+    /// Octets of zone text per zone, `$INCLUDE`s counted.
+    pub max_zone_bytes: u64,
+    /// Records per zone, `$GENERATE` counted.
+    pub max_zone_records: u64,
+    /// Seconds one file-system call (stat, open, read) may hang before
+    /// the zone's load is abandoned (its served version stays).
+    pub read_timeout: u32,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        // Three times the 5M-delegation benchmark TLD (645 MB, 16.25M records).
+        LoadConfig { max_zone_bytes: 2 << 30, max_zone_records: 50_000_000, read_timeout: 30 }
+    }
 }
 
 /// Cookie settings.
@@ -189,6 +211,8 @@ pub struct Config {
     pub storage_dir: Option<PathBuf>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
+    /// Budgets and timeout of zone loads.
+    pub load: LoadConfig,
 }
 
 /// The default version string.
@@ -223,6 +247,7 @@ impl Default for Config {
             keys: Vec::new(),
             storage_dir: None,
             control_socket: None,
+            load: LoadConfig::default(),
         }
     }
 }
@@ -314,6 +339,7 @@ impl Config {
                     file: None,
                     allow_transfer: vec![p],
                     repl: Default::default(),
+                    serial_must_increase: false,
                 }),
             }
         }
