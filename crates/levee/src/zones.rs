@@ -1,11 +1,22 @@
 //! Finding and loading the zones a configuration names.
+//!
+//! Every load runs on a thread of its own ([`load_guarded`]) under the
+//! budgets of `[load]` (octets and records per zone, checked by the
+//! parser) and a watch over its file-system calls: a `stat`, `open` or
+//! `read` that hangs for `read-timeout` seconds (a dead network file
+//! system) abandons that zone's load, which then fails like a broken
+//! file (its served version stays) while the thread is left behind. A
+//! panic while loading, which the parser is built never to raise, also
+//! fails only that zone. Nothing here holds the publish lock: callers
+//! load first and publish after.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use levee_config::Config;
+use levee_config::{Config, LoadConfig};
 use levee_wire::name;
-use levee_zone::{Acl, Diagnostic, Source, ZoneEntry, ZoneSet};
+use levee_zone::{Acl, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntry, ZoneSet};
 
 /// The example zones built into the binary (served when `levee serve` runs
 /// without a configuration or zones directory).
@@ -32,6 +43,8 @@ pub struct ZonePlan {
     pub source: ZoneSource,
     /// Transfer ACL.
     pub acl: Acl,
+    /// Refuse a reload whose data changed while the serial did not increase.
+    pub serial_must_increase: bool,
 }
 
 /// The zone name of a file in a zones directory: `example.com.zone` is
@@ -61,7 +74,12 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                 continue;
             }
             if let Some(origin) = origin_of_file(fname) {
-                out.push(ZonePlan { name: origin, source: ZoneSource::File(f.clone()), acl: Acl::none() });
+                out.push(ZonePlan {
+                    name: origin,
+                    source: ZoneSource::File(f.clone()),
+                    acl: Acl::none(),
+                    serial_must_increase: false,
+                });
             }
         }
     }
@@ -70,15 +88,22 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
             continue; // secondary zones are loaded by crate::repl
         }
         let acl = acl_of(z);
+        let serial_must_increase = z.serial_must_increase;
         match out.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&z.name)) {
             Some(p) => {
                 if let Some(f) = &z.file {
                     p.source = ZoneSource::File(f.clone());
                 }
                 p.acl = acl;
+                p.serial_must_increase = serial_must_increase;
             }
             None => match &z.file {
-                Some(f) => out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::File(f.clone()), acl }),
+                Some(f) => out.push(ZonePlan {
+                    name: z.name.clone(),
+                    source: ZoneSource::File(f.clone()),
+                    acl,
+                    serial_must_increase,
+                }),
                 None => {
                     if cfg.zones_dir.is_none() && !use_builtin {
                         return Err(format!("zone {} has no file and there is no zones directory", z.name));
@@ -86,7 +111,12 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     if let Some((_, text)) =
                         BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin)
                     {
-                        out.push(ZonePlan { name: z.name.clone(), source: ZoneSource::Builtin(text), acl });
+                        out.push(ZonePlan {
+                            name: z.name.clone(),
+                            source: ZoneSource::Builtin(text),
+                            acl,
+                            serial_must_increase,
+                        });
                     } else if cfg.zones_dir.is_some() {
                         return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
                     }
@@ -98,7 +128,12 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
         for (n, text) in BUILTIN {
             if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
                 let acl = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n)).map(acl_of).unwrap_or_default();
-                out.push(ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl });
+                out.push(ZonePlan {
+                    name: n.to_string(),
+                    source: ZoneSource::Builtin(text),
+                    acl,
+                    serial_must_increase: false,
+                });
             }
         }
     }
@@ -118,20 +153,31 @@ fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
 /// file:line); with the version being served (`previous`), a reload
 /// from a file is incremental when it can be: unchanged parts of the zone
 /// are shared with `previous` (levee-zone's `reload`).
-pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Result<ZoneEntry, Vec<Diagnostic>> {
+pub fn load_one_from(
+    p: &ZonePlan,
+    previous: Option<&levee_zone::Zone>,
+    opts: &LoadOptions,
+) -> Result<ZoneEntry, Vec<Diagnostic>> {
     let origin = name::from_text(&p.name, None).map_err(|e| {
         vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
     })?;
     let built = match &p.source {
         ZoneSource::File(f) => {
-            let t0 = std::time::Instant::now();
+            let t0 = Instant::now();
             let progress = &mut |n: u64| {
                 let rate = n as f64 / t0.elapsed().as_secs_f64().max(1e-3);
                 tracing::info!(zone = %p.name, records = n, per_second = rate as u64, "loading");
             };
             match previous {
                 Some(old) => {
-                    let r = levee_zone::reload(old, Source::File(f), &origin, progress)?;
+                    let r = levee_zone::reload_with_budget(
+                        old,
+                        Source::File(f),
+                        &origin,
+                        progress,
+                        levee_zone::ReloadOptions::default(),
+                        opts,
+                    )?;
                     match &r.kind {
                         levee_zone::ReloadKind::Incremental { rebuilt, kept } => {
                             tracing::info!(zone = %p.name, rebuilt, kept, "incremental reload")
@@ -142,12 +188,14 @@ pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Resul
                     }
                     r.built
                 }
-                None => levee_zone::load_with_progress(Source::File(f), &origin, progress)?,
+                None => levee_zone::load_with(Source::File(f), &origin, opts, progress)?,
             }
         }
-        ZoneSource::Builtin(text) => levee_zone::load(
+        ZoneSource::Builtin(text) => levee_zone::load_with(
             Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
             &origin,
+            opts,
+            &mut |_| {},
         )?,
     };
     for w in &built.warnings {
@@ -156,18 +204,114 @@ pub fn load_one_from(p: &ZonePlan, previous: Option<&levee_zone::Zone>) -> Resul
     Ok(ZoneEntry::new(Arc::new(built.zone), p.acl.clone()))
 }
 
+/// How often a waiting load looks at its watch.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// [`load_one_from`] on a thread of its own, with the budgets of
+/// `limits`; gives up (an error naming the file) when one file-system
+/// call hangs for `limits.read_timeout` seconds, and turns a panic into
+/// an error. An abandoned thread runs on, detached: whatever it finishes
+/// with is dropped.
+pub fn load_guarded(
+    p: &ZonePlan,
+    previous: Option<Arc<levee_zone::Zone>>,
+    limits: &LoadConfig,
+) -> Result<ZoneEntry, Vec<Diagnostic>> {
+    let watch = IoWatch::new();
+    let opts = LoadOptions {
+        max_bytes: limits.max_zone_bytes,
+        max_records: limits.max_zone_records,
+        watch: Some(Arc::clone(&watch)),
+    };
+    let fail = |message: String| vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }];
+    let (tx, rx) = std::sync::mpsc::channel();
+    let plan = p.clone();
+    let spawned = std::thread::Builder::new().name("levee-load".into()).spawn(move || {
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_one_from(&plan, previous.as_deref(), &opts)));
+        let _ = tx.send(r);
+    });
+    if let Err(e) = spawned {
+        return Err(fail(format!("cannot start a loading thread: {e}")));
+    }
+    let timeout = Duration::from_secs(limits.read_timeout as u64);
+    let (mut seen, mut since) = (watch.calls(), Instant::now());
+    loop {
+        match rx.recv_timeout(WATCH_EVERY) {
+            Ok(Ok(r)) => return r,
+            Ok(Err(_)) => return Err(fail("internal error while loading (a panic; please report it)".into())),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(fail("internal error while loading (the loading thread ended)".into()))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let now = watch.calls();
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        } else if watch.in_call() && since.elapsed() >= timeout {
+            return Err(fail(format!(
+                "a file-system call hung for {} s (a dead network file system?); the load was abandoned after {} octets",
+                limits.read_timeout,
+                watch.bytes()
+            )));
+        }
+    }
+}
+
+/// The file a plan reads, for diagnostics.
+fn file_of(p: &ZonePlan) -> String {
+    match &p.source {
+        ZoneSource::File(f) => f.display().to_string(),
+        ZoneSource::Builtin(_) => format!("<built-in {}zone>", p.name),
+    }
+}
+
+/// RFC 1982: `a` is greater than `b`.
+pub fn serial_gt(a: u32, b: u32) -> bool {
+    a != b && levee_answer::respond::serial_ge(a, b)
+}
+
+/// A new version whose data differs from the served one while its serial
+/// did not increase: a warning, or (with `serial-must-increase`) an error
+/// that keeps the served version.
+fn check_serial(p: &ZonePlan, old: &levee_zone::Zone, new: &levee_zone::Zone) -> Result<(), Vec<Diagnostic>> {
+    if serial_gt(new.serial(), old.serial()) || new.same_data(old) {
+        return Ok(());
+    }
+    let how = if new.serial() == old.serial() { "did not change" } else { "went down" };
+    let message = format!(
+        "the zone's data changed but its SOA serial {how} ({} -> {}); secondaries will not see the change",
+        old.serial(),
+        new.serial()
+    );
+    if p.serial_must_increase {
+        return Err(vec![Diagnostic {
+            file: file_of(p),
+            line: 0,
+            message: format!("{message}; refused (serial-must-increase)"),
+            warning: false,
+        }]);
+    }
+    tracing::warn!(zone = %p.name, old = old.serial(), new = new.serial(), "{message}");
+    Ok(())
+}
+
 /// Loads every planned zone into a new set. A zone that fails keeps its
 /// entry from `previous` (if any) and its errors are logged.
-pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>) -> (ZoneSet, usize) {
+pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>, limits: &LoadConfig) -> (ZoneSet, usize) {
     let mut set = ZoneSet::new();
     let mut failed = 0;
     for p in plans {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let prev_zone = previous.and_then(|prev| {
             let l = name::from_text(&p.name, None).ok()?;
             prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired).map(|e| Arc::clone(&e.zone))
         });
-        match load_one_from(p, prev_zone.as_deref()) {
+        let loaded = load_guarded(p, prev_zone.clone(), limits).and_then(|e| match &prev_zone {
+            Some(old) => check_serial(p, old, &e.zone).map(|()| e),
+            None => Ok(e),
+        });
+        match loaded {
             Ok(e) => {
                 tracing::info!(
                     zone = %p.name,
@@ -221,8 +365,13 @@ mod tests {
     #[test]
     fn builtin_zones_load() {
         for (n, text) in BUILTIN {
-            let p = ZonePlan { name: n.to_string(), source: ZoneSource::Builtin(text), acl: Acl::none() };
-            assert!(load_one_from(&p, None).is_ok(), "{n}");
+            let p = ZonePlan {
+                name: n.to_string(),
+                source: ZoneSource::Builtin(text),
+                acl: Acl::none(),
+                serial_must_increase: false,
+            };
+            assert!(load_one_from(&p, None, &LoadOptions::default()).is_ok(), "{n}");
         }
     }
 }
