@@ -266,10 +266,7 @@ fn file_of(p: &ZonePlan) -> String {
     }
 }
 
-/// RFC 1982: `a` is greater than `b`.
-pub fn serial_gt(a: u32, b: u32) -> bool {
-    a != b && levee_answer::respond::serial_ge(a, b)
-}
+pub use levee_zone::journal::serial_gt;
 
 /// A new version whose data differs from the served one while its serial
 /// did not increase: a warning, or (with `serial-must-increase`) an error
