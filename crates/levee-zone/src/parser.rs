@@ -348,7 +348,13 @@ fn parse_file(
         while !eof && buf.len() < want {
             let old = buf.len();
             buf.resize(want, 0);
-            let n = IoWatch::during(watch, || f.read(&mut buf[old..]))?;
+            // A signal may interrupt a read of a network file system: again.
+            let n = loop {
+                match IoWatch::during(watch, || f.read(&mut buf[old..])) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r?,
+                }
+            };
             buf.truncate(old + n);
             eof = n == 0;
             st.read_total = st.read_total.saturating_add(n as u64);

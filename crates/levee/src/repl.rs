@@ -322,6 +322,7 @@ fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf) -> (Option<(Arc<Zone
             return (None, false);
         }
         crate::storage::Checked::Unchecked => {
+            store.set_unchecked();
             tracing::warn!(zone = %z.name, path = %from.display(), "stored copy has no integrity check (written by an older levee or by hand): served, and replaced by a full transfer at the first contact with a primary");
             true
         }
@@ -758,8 +759,12 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                     tracing::info!(zone = %s.name, "zone current again");
                 }
                 if let (Outcome::UpToDate, Some(recs)) = (&o, &records) {
-                    // The stored copy's mtime is the last confirmation (storage.rs).
-                    crate::storage::confirmed(&s.apex, journal::soa_serial(&recs[0].rdata));
+                    // The stored copy's mtime is the last confirmation; a copy
+                    // without an integrity check is replaced (storage.rs).
+                    if !crate::storage::confirmed(&s.apex, journal::soa_serial(&recs[0].rdata)) {
+                        s.force_axfr.store(true, Ordering::Relaxed);
+                        s.kick.notify_one();
+                    }
                 }
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = None;

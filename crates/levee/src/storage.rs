@@ -395,6 +395,9 @@ pub struct Store {
     started: std::sync::atomic::AtomicBool,
     /// The copy on disk was marked as older than the version served.
     marked: std::sync::atomic::AtomicBool,
+    /// The copy on disk has no integrity check (an older levee's): it
+    /// is replaced by a full transfer, never confirmed.
+    unchecked: std::sync::atomic::AtomicBool,
 }
 
 /// The stores by (lower-case apex, kind).
@@ -421,6 +424,7 @@ pub fn store(apex: &[u8], kind: Kind, path: &Path) -> Arc<Store> {
             kick: tokio::sync::Notify::new(),
             started: false.into(),
             marked: false.into(),
+            unchecked: false.into(),
         })
     }))
 }
@@ -454,6 +458,11 @@ impl Store {
     pub fn set_stored(&self, serial: Option<u32>, legacy: Option<PathBuf>) {
         self.status.lock().unwrap_or_else(|e| e.into_inner()).stored_serial = serial;
         *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = legacy;
+    }
+
+    /// At start: the copy served has no integrity check.
+    pub fn set_unchecked(&self) {
+        self.unchecked.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Hands over the newest data to write (replacing data not yet
@@ -550,6 +559,7 @@ impl Store {
                 Job::Zone { serial, .. } => Some(*serial),
                 _ => None,
             };
+            self.unchecked.store(false, std::sync::atomic::Ordering::Release);
             drop(st);
             if let Some(old) = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 if old != self.path {
@@ -584,14 +594,19 @@ impl Store {
     }
 
     /// A primary confirmed `serial`: the copy's time is renewed if it is
-    /// that version and nothing newer waits to be written.
-    pub fn confirmed(&self, serial: u32) {
+    /// that version and nothing newer waits to be written. False when
+    /// the copy has no integrity check and wants a full transfer.
+    pub fn confirmed(&self, serial: u32) -> bool {
+        if self.unchecked.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
         if self.status().stored_serial != Some(serial) || self.status().pending {
-            return;
+            return true;
         }
         if let Ok(f) = std::fs::File::options().append(true).open(&self.path) {
             let _ = f.set_modified(SystemTime::now());
         }
+        true
     }
 }
 
@@ -602,10 +617,13 @@ pub fn zone_received(apex: &[u8], serial: u32, recs: Arc<Vec<Rr>>) {
     }
 }
 
-/// A primary confirmed the served `serial` of a secondary zone.
-pub fn confirmed(apex: &[u8], serial: Option<u32>) {
-    if let (Some(s), Some(serial)) = (find(apex, Kind::Zone), serial) {
-        s.confirmed(serial);
+/// A primary confirmed the served `serial` of a secondary zone. False
+/// when the stored copy must be replaced by a full transfer (it has no
+/// integrity check).
+pub fn confirmed(apex: &[u8], serial: Option<u32>) -> bool {
+    match (find(apex, Kind::Zone), serial) {
+        (Some(s), Some(serial)) => s.confirmed(serial),
+        _ => true,
     }
 }
 

@@ -16,11 +16,18 @@
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
+//! * [`storage`]: fault injection for storage and zone reading: stored
+//!   copies cut or damaged, a full disk (tmpfs), names with `/`, storage
+//!   ownership after the privilege drop, FIFOs, devices and a hung file
+//!   system ([`hungfs`], FUSE) in zone files, `$GENERATE` panics and
+//!   budgets, serial mistakes, a 65k-record RRset.
 
 mod cli;
 mod defences;
 mod golden;
+mod hungfs;
 mod ops;
 mod repl;
 mod server;
+mod storage;
 mod support;
