@@ -591,6 +591,17 @@ fn storage_belongs_to_the_service_user() {
     assert_eq!(std::fs::metadata(&journal).unwrap().uid(), 65534);
     stop(&mut s);
 
+    // A directory made for nobody beforehand (the install steps of
+    // docs/operations.md: install -d -o levee -g levee) works too.
+    let d3 = TempDir::new("st-owner3");
+    let store3 = d3.path().join("store");
+    std::fs::create_dir_all(&store3).unwrap();
+    std::os::unix::fs::chown(&store3, Some(65534), Some(65534)).unwrap();
+    let (cfg3, _) = config(d3.path(), &store3, "user = \"nobody\"", "");
+    let mut s = start(&cfg3);
+    assert!(ctl(&cfg3, &["status"]).0, "{}", s.log());
+    stop(&mut s);
+
     // A directory nobody cannot write: a clear error at start.
     let d2 = TempDir::new("st-owner2");
     let store2 = d2.path().join("store");
