@@ -416,11 +416,16 @@ fn reload_errors_equal_full_load_errors() {
         let opts = ReloadOptions { checks: strict, ..forced() };
         let inc =
             levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, opts);
-        let full_errs =
-            match levee_zone::load_checked(Source::Memory { name: "z", data: t.as_bytes() }, &o, strict, &mut |_| {}) {
-                Ok(_) => panic!("the full load accepts a broken zone"),
-                Err(d) => errors(d),
-            };
+        let full_errs = match levee_zone::load_with(
+            Source::Memory { name: "z", data: t.as_bytes() },
+            &o,
+            &levee_zone::LoadOptions::default(),
+            strict,
+            &mut |_| {},
+        ) {
+            Ok(_) => panic!("the full load accepts a broken zone"),
+            Err(d) => errors(d),
+        };
         let inc_errs = match inc {
             Ok(_) => panic!("the reload accepts a broken zone the full load refuses: {full_errs:?}"),
             Err(d) => errors(d),

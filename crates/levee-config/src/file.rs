@@ -37,6 +37,9 @@ pub struct Spec {
     /// `[management]`.
     #[serde(default)]
     pub management: Management,
+    /// `[load]`: budgets and timeout of reading zone files.
+    #[serde(default)]
+    pub load: Load,
     /// `[[zone]]`.
     #[serde(default)]
     pub zone: Vec<Zone>,
@@ -102,6 +105,18 @@ pub struct Management {
     pub listen: Option<String>,
     /// Allow a non-loopback address.
     pub allow_remote: Option<bool>,
+}
+
+/// `[load]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Load {
+    /// Octets of zone text per zone (`$INCLUDE`s counted).
+    pub max_zone_bytes: Option<u64>,
+    /// Records per zone (`$GENERATE` counted).
+    pub max_zone_records: Option<u64>,
+    /// Seconds one file-system call may hang before a zone's load is abandoned.
+    pub read_timeout: Option<u32>,
 }
 
 /// `[tcp]`.
@@ -210,6 +225,8 @@ pub struct Zone {
     pub transfer_max_size: Option<u64>,
     /// Semantic-check policy: `warn` or `strict`.
     pub semantic_checks: Option<String>,
+    /// Refuse a reload whose data changed while the serial did not increase.
+    pub serial_must_increase: Option<bool>,
 }
 
 /// Parses and validates the text of a configuration file.
@@ -394,6 +411,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
         }
     }
+    c.load = load(spec.load, &err)?;
     c.user = s_user;
     c.group = s_group;
     c.storage_dir = s.storage_dir;
@@ -461,7 +479,37 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             .map(SemanticChecks::parse)
             .transpose()
             .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
-        c.zones.push(ZoneConfig { name, file: z.file, allow_transfer: acl, repl, semantic_checks });
+        let serial_must_increase = z.serial_must_increase.unwrap_or(false);
+        c.zones.push(ZoneConfig {
+            name,
+            file: z.file,
+            allow_transfer: acl,
+            repl,
+            semantic_checks,
+            serial_must_increase,
+        });
+    }
+    Ok(c)
+}
+
+/// Lowers `[load]`, each value checked against its range.
+fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<crate::LoadConfig, ConfigError> {
+    let mut c = crate::LoadConfig::default();
+    let check = |key: &str, v: u64, lo: u64, hi: u64| {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(err(format!("load.{key}"), format!("{v} is outside {lo}..={hi}")))
+        }
+    };
+    if let Some(v) = l.max_zone_bytes {
+        c.max_zone_bytes = check("max-zone-bytes", v, 1024, 1 << 40)?;
+    }
+    if let Some(v) = l.max_zone_records {
+        c.max_zone_records = check("max-zone-records", v, 1, 500_000_000)?;
+    }
+    if let Some(v) = l.read_timeout {
+        c.read_timeout = check("read-timeout", v as u64, 1, 3600)? as u32;
     }
     Ok(c)
 }
@@ -610,6 +658,31 @@ allow-transfer = ["192.0.2.0/24"]
         assert!(e.to_string().contains("port"), "{e}");
         let e = parse("[server]\nuser = \"\"\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "server.user");
+    }
+
+    #[test]
+    fn load_budgets() {
+        let d = Config::default().load;
+        assert_eq!((d.max_zone_bytes, d.max_zone_records, d.read_timeout), (2 << 30, 50_000_000, 30));
+        let c = parse(
+            "[load]\nmax-zone-bytes = 1024\nmax-zone-records = 1\nread-timeout = 3600\n[[zone]]\nname = \"a.\"\nserial-must-increase = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!((c.load.max_zone_bytes, c.load.max_zone_records, c.load.read_timeout), (1024, 1, 3600));
+        assert!(c.zones[0].serial_must_increase);
+        for (text, key) in [
+            ("[load]\nmax-zone-bytes = 1023\n", "load.max-zone-bytes"),
+            ("[load]\nmax-zone-bytes = 1099511627777\n", "load.max-zone-bytes"),
+            ("[load]\nmax-zone-records = 0\n", "load.max-zone-records"),
+            ("[load]\nmax-zone-records = 500000001\n", "load.max-zone-records"),
+            ("[load]\nread-timeout = 0\n", "load.read-timeout"),
+            ("[load]\nread-timeout = 3601\n", "load.read-timeout"),
+        ] {
+            assert_eq!(parse(text, "t.toml").unwrap_err().key, key, "{text}");
+        }
+        let e = parse("[[zone]]\nname = \"a.\"\nserial-must-increase = 1\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("serial-must-increase"), "{e}");
     }
 
     #[test]

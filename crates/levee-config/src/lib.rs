@@ -129,6 +129,9 @@ pub struct ZoneConfig {
     pub repl: repl::ZoneRepl,
     /// `semantic-checks` of this zone (`None`: the server's).
     pub semantic_checks: Option<SemanticChecks>,
+    /// Refuse a reload whose data changed while the SOA serial did not
+    /// increase (RFC 1982); the default only warns.
+    pub serial_must_increase: bool,
 }
 
 /// What a zone with no NS records at its apex, or with an in-zone name
@@ -151,6 +154,25 @@ impl SemanticChecks {
             "strict" => Ok(SemanticChecks::Strict),
             _ => Err(format!("'{s}' is not one of warn, strict")),
         }
+    }
+}
+
+/// Budgets and timeout of reading one zone (`[load]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadConfig {
+    /// Octets of zone text per zone, `$INCLUDE`s counted.
+    pub max_zone_bytes: u64,
+    /// Records per zone, `$GENERATE` counted.
+    pub max_zone_records: u64,
+    /// Seconds one file-system call (stat, open, read) may hang before
+    /// the zone's load is abandoned (its served version stays).
+    pub read_timeout: u32,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        // Three times the 5M-delegation benchmark TLD (645 MB, 16.25M records).
+        LoadConfig { max_zone_bytes: 2 << 30, max_zone_records: 50_000_000, read_timeout: 30 }
     }
 }
 
@@ -219,6 +241,8 @@ pub struct Config {
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
     pub semantic_checks: SemanticChecks,
+    /// Budgets and timeout of zone loads.
+    pub load: LoadConfig,
 }
 
 /// The default version string.
@@ -254,6 +278,7 @@ impl Default for Config {
             storage_dir: None,
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
+            load: LoadConfig::default(),
         }
     }
 }
@@ -346,6 +371,7 @@ impl Config {
                     allow_transfer: vec![p],
                     repl: Default::default(),
                     semantic_checks: None,
+                    serial_must_increase: false,
                 }),
             }
         }

@@ -167,7 +167,7 @@ pub fn parse_ttl(t: &[u8]) -> Option<u32> {
                 b'w' => 604800,
                 _ => return None,
             };
-            total += cur * mult;
+            total = total.checked_add(cur * mult)?;
             cur = 0;
             have = false;
         }

@@ -100,6 +100,11 @@ pub fn soa_serial(rd: &[u8]) -> Option<u32> {
     crate::build::soa_serial(rd)
 }
 
+/// RFC 1982 serial arithmetic: `a` is greater than `b`.
+pub fn serial_gt(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
 /// The change from one version of a zone to the next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diff {
@@ -331,8 +336,13 @@ impl Journal {
 
     /// Appends a difference made at `now`; a difference that does not
     /// continue the last one clears the journal first. Then drops the
-    /// oldest differences beyond the limits.
-    pub fn push(&mut self, d: Diff, now: u64, lim: Limits) {
+    /// oldest differences beyond the limits. A difference whose new serial
+    /// is not greater than its old one (RFC 1982) is never recorded:
+    /// returns false and leaves the journal as it was.
+    pub fn push(&mut self, d: Diff, now: u64, lim: Limits) -> bool {
+        if !serial_gt(d.to(), d.from()) {
+            return false;
+        }
         if self.last_serial().is_some_and(|s| s != d.from()) {
             self.entries.clear();
             self.bytes = 0;
@@ -352,6 +362,7 @@ impl Journal {
             self.entries.clear();
             self.bytes = 0;
         }
+        true
     }
 
     /// The differences from `serial` to the newest, or `None` when the
@@ -605,5 +616,26 @@ mod tests {
         assert_eq!(out.len(), 2 + 40_000 + 1);
         let limit = if cfg!(debug_assertions) { 5.0 } else { 1.0 };
         assert!(took.as_secs_f64() < limit, "{took:?}");
+    }
+
+    /// A difference to a lower or equal serial (RFC 1982) is not recorded.
+    #[test]
+    fn no_difference_to_a_lower_or_equal_serial() {
+        let (z1, z2) = (zone(V1), zone(V2));
+        let mut j = Journal::new();
+        assert!(j.push(diff(&z1, &z2), 0, Limits::default()));
+        let before = j.clone();
+        assert!(!j.push(diff(&z2, &z1), 0, Limits::default()), "2 -> 1");
+        assert!(!j.push(diff(&z2, &zone(&V1.replace(" 1 2 3", " 2 2 3"))), 0, Limits::default()), "2 -> 2");
+        let down = zone(&V1.replace(" 1 2 3", " 2026112401 2 3"));
+        let up = zone(&V1.replace(" 1 2 3", " 2026112501 2 3"));
+        assert!(!j.push(diff(&up, &down), 0, Limits::default()), "2026112501 -> 2026112401");
+        assert_eq!(j, before);
+        // Across the wrap: 4294967295 -> 1 is an increase.
+        let top = zone(&V1.replace(" 1 2 3", " 4294967295 2 3"));
+        assert!(j.push(diff(&top, &z1), 0, Limits::default()));
+        assert!(
+            (serial_gt(5, 4), serial_gt(1, u32::MAX), serial_gt(4, 5), serial_gt(7, 7)) == (true, true, false, false)
+        );
     }
 }

@@ -89,7 +89,7 @@ impl<'a> Lexer<'a> {
                     b' ' | b'\t' | b'\r' => self.pos += 1,
                     b'\n' => {
                         self.pos += 1;
-                        self.line += 1;
+                        self.line = self.line.saturating_add(1);
                         if depth == 0 {
                             break;
                         }
@@ -127,7 +127,7 @@ impl<'a> Lexer<'a> {
                                 Some(b'"') => break,
                                 Some(b'\\') => p += 2,
                                 Some(b'\n') => {
-                                    self.line += 1;
+                                    self.line = self.line.saturating_add(1);
                                     p += 1;
                                 }
                                 Some(_) => p += 1,

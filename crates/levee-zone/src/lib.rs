@@ -50,8 +50,8 @@ pub mod wirecheck;
 pub mod zone;
 pub mod zoneset;
 
-pub use build::{load, load_checked, load_file, load_with_progress, set_segment_names, Built, Checks};
-pub use parser::{Diagnostic, Source};
-pub use reload::{reload, reload_with, ReloadKind, ReloadOptions, Reloaded};
+pub use build::{load, load_file, load_with, load_with_progress, set_segment_names, Built, Checks};
+pub use parser::{Diagnostic, IoWatch, LoadOptions, Source};
+pub use reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
 pub use zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
 pub use zoneset::{Acl, ZoneEntry, ZoneSet};

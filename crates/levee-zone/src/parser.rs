@@ -6,8 +6,36 @@
 //! already in wire form. Problems become [`Diagnostic`]s carrying the file
 //! and line; the parser keeps going after an error so that `check-zone`
 //! can list every problem in one run.
+//!
+//! ## Bounds
+//!
+//! Whatever the text says, reading one zone is bounded ([`LoadOptions`]):
+//!
+//! * a **budget per zone** of octets read (every file, `$INCLUDE`s
+//!   counted) and of records (`$GENERATE` counted): when one is spent the
+//!   parse stops with an error at the line that went over;
+//! * one entry (a logical line, parentheses included) is at most
+//!   [`MAX_ENTRY`] octets, so a file without newlines cannot grow the
+//!   buffer without end;
+//! * only **regular files** are read (the zone file and every
+//!   `$INCLUDE`): a FIFO, a device (`/dev/zero`) or a directory is an
+//!   error, checked before the file is opened and again on the open file;
+//! * every `stat`, `open` and `read` is bracketed by an [`IoWatch`], so
+//!   the daemon can see a read that hangs (a dead network file system)
+//!   and give up on that zone without waiting for it (this crate has no
+//!   clock: it only counts);
+//! * `$GENERATE` checks its range against the remaining budget before it
+//!   starts, and its `${offset,width,base}` modifiers are bounded (no
+//!   overflow, width at most [`MAX_GENERATE_WIDTH`]).
+//!
+//! Nothing in the lexer, the parser or the RDATA readers may panic on
+//! any input: arithmetic on values from the text is checked, slices are
+//! bounds-checked, and errors are diagnostics with FILE:LINE
+//! (`tests/props.rs` and the `zonefile` fuzz target try it).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
@@ -89,7 +117,82 @@ pub struct ParseStats {
 /// Stop reporting after this many errors.
 pub const MAX_ERRORS: usize = 100;
 const MAX_INCLUDE_DEPTH: usize = 16;
-const MAX_GENERATE: u64 = 10_000_000;
+/// Files one zone may read (the zone file and its `$INCLUDE`s, each
+/// inclusion counted): file indexes are 16 bits.
+const MAX_FILES: usize = u16::MAX as usize;
+/// The longest entry (one logical line, parentheses included), in
+/// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
+/// takes about 256 KiB.
+pub const MAX_ENTRY: usize = 4 << 20;
+/// The widest `${offset,width,base}` field of a `$GENERATE` template.
+pub const MAX_GENERATE_WIDTH: usize = 255;
+
+/// Default budget of octets read for one zone (files and `$INCLUDE`s):
+/// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+/// Default budget of records for one zone: 50 million, three times the
+/// 5M-delegation benchmark TLD (16.25M records).
+pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
+
+/// Brackets every file-system call of a load (`stat`, `open`, `read`):
+/// a counter that is odd while a call is in progress. The daemon samples
+/// it: odd and unchanged for long means the call hangs. Pure: no clock.
+#[derive(Debug, Default)]
+pub struct IoWatch {
+    calls: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl IoWatch {
+    /// A new watch.
+    pub fn new() -> Arc<IoWatch> {
+        Arc::new(IoWatch::default())
+    }
+
+    /// The call counter: odd while a file-system call is in progress;
+    /// it changes with every call.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// True while a file-system call is in progress.
+    pub fn in_call(&self) -> bool {
+        self.calls() & 1 == 1
+    }
+
+    /// Octets read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn during<T>(w: Option<&IoWatch>, f: impl FnOnce() -> T) -> T {
+        if let Some(w) = w {
+            w.calls.fetch_add(1, Ordering::Relaxed);
+        }
+        let r = f();
+        if let Some(w) = w {
+            w.calls.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+/// Budgets of one zone's load, and the watch over its file-system calls.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Most octets read, over every file of the zone.
+    pub max_bytes: u64,
+    /// Most records (generated ones included).
+    pub max_records: u64,
+    /// Brackets every file-system call (see [`IoWatch`]).
+    pub watch: Option<Arc<IoWatch>>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None }
+    }
+}
 
 /// The sink's verdict on one record: `Err` is reported at the record's line.
 pub type SinkResult = Result<(), String>;
@@ -104,13 +207,30 @@ struct State<'s> {
     stats: ParseStats,
     diags: &'s mut Vec<Diagnostic>,
     depth: usize,
+    /// Octets read from files so far (the byte budget's count).
+    read_total: u64,
+    opts: &'s LoadOptions,
+    /// A budget is spent or an entry too long: nothing more is read.
+    stopped: bool,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
-/// for each record. Diagnostics are appended to `diags`.
+/// for each record. Diagnostics are appended to `diags`. The default
+/// budgets apply ([`LoadOptions::default`]).
 pub fn parse(
     source: Source<'_>,
     origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    parse_with(source, origin, &LoadOptions::default(), sink, diags)
+}
+
+/// [`parse`] with explicit budgets and I/O watch.
+pub fn parse_with(
+    source: Source<'_>,
+    origin: &[u8],
+    opts: &LoadOptions,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     diags: &mut Vec<Diagnostic>,
 ) -> ParseStats {
@@ -124,6 +244,9 @@ pub fn parse(
         stats: ParseStats::default(),
         diags,
         depth: 0,
+        read_total: 0,
+        opts,
+        stopped: false,
     };
     match source {
         Source::File(p) => {
@@ -132,9 +255,26 @@ pub fn parse(
                 error(&mut st, &name, 0, format!("cannot read zone file: {e}"));
             }
         }
-        Source::Memory { name, data } => parse_text(&mut st, name, data, None, sink),
+        Source::Memory { name, data } => {
+            if data.len() as u64 > opts.max_bytes {
+                error(
+                    &mut st,
+                    name,
+                    0,
+                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), opts.max_bytes),
+                );
+            } else {
+                parse_text(&mut st, name, data, None, sink)
+            }
+        }
     }
     st.stats
+}
+
+/// Stops the parse: an error at `line` of `file`, and nothing more read.
+fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+    error(st, file, line, message);
+    st.stopped = true;
 }
 
 fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
@@ -149,6 +289,38 @@ fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
 /// (a reload of a 125 MB zone would otherwise hold it beside the zone).
 const CHUNK: usize = 4 << 20;
 
+/// Opens `path` for reading if it is a regular file (not a FIFO, a
+/// device or a directory): checked before the open (so a FIFO's open,
+/// which would wait for a writer, never happens) and on the open file.
+fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<std::fs::File> {
+    let not_regular = |m: &std::fs::Metadata| {
+        let ft = m.file_type();
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() || ft.is_block_device() {
+            "a device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: only regular files are read"))
+    };
+    use std::os::unix::fs::FileTypeExt;
+    let m = IoWatch::during(watch, || std::fs::metadata(path))?;
+    if !m.is_file() {
+        return Err(not_regular(&m));
+    }
+    let f = IoWatch::during(watch, || std::fs::File::open(path))?;
+    let m = IoWatch::during(watch, || f.metadata())?;
+    if !m.is_file() {
+        return Err(not_regular(&m));
+    }
+    Ok(f)
+}
+
 /// Parses a file chunk by chunk. Errors are read errors.
 fn parse_file(
     st: &mut State<'_>,
@@ -158,7 +330,13 @@ fn parse_file(
     chunk: usize,
 ) -> std::io::Result<()> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
+    if st.stats.files.len() >= MAX_FILES {
+        stop(st, file, 0, format!("more than {MAX_FILES} files read for one zone"));
+        return Ok(());
+    }
+    let watch = st.opts.watch.clone();
+    let watch = watch.as_deref();
+    let mut f = open_regular(path, watch)?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
@@ -170,18 +348,37 @@ fn parse_file(
         while !eof && buf.len() < want {
             let old = buf.len();
             buf.resize(want, 0);
-            let n = f.read(&mut buf[old..])?;
+            // A signal may interrupt a read of a network file system: again.
+            let n = loop {
+                match IoWatch::during(watch, || f.read(&mut buf[old..])) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r?,
+                }
+            };
             buf.truncate(old + n);
             eof = n == 0;
+            st.read_total = st.read_total.saturating_add(n as u64);
+            if let Some(w) = watch {
+                w.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            if st.read_total > st.opts.max_bytes {
+                let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
+                stop(st, file, line, msg);
+                return Ok(());
+            }
         }
         let (used, next_line) = parse_chunk(st, file, file_idx, &buf, line, dir.as_deref(), !eof, sink);
         st.stats.bytes += used as u64;
-        if eof || st.stats.errors >= MAX_ERRORS {
+        if eof || st.stats.errors >= MAX_ERRORS || st.stopped {
             return Ok(());
         }
         if used == 0 {
-            // One entry longer than the buffer: read more.
-            want = buf.len() * 2;
+            // One entry longer than the buffer: read more, up to a bound.
+            if buf.len() >= MAX_ENTRY {
+                stop(st, file, line, format!("an entry (one logical line) is longer than {MAX_ENTRY} octets"));
+                return Ok(());
+            }
+            want = (buf.len() * 2).min(MAX_ENTRY).max(buf.len() + 1);
             continue;
         }
         buf.drain(..used);
@@ -221,7 +418,7 @@ fn parse_chunk(
     let mut lx = Lexer::at_line(data, line);
     let mut e = Entry::default();
     loop {
-        if st.stats.errors >= MAX_ERRORS {
+        if st.stats.errors >= MAX_ERRORS || st.stopped {
             return (data.len(), lx.line());
         }
         let (before, before_line) = (lx.position(), lx.line());
@@ -398,6 +595,11 @@ fn record_entry(
             }
         },
     };
+    if st.stats.records >= st.opts.max_records {
+        st.rdata = rdata;
+        st.stopped = true;
+        return Err(format!("the zone has more than {} records (the record budget)", st.opts.max_records));
+    }
     let rec = Record { owner: &owner, rtype: rt, class, ttl, rdata: &rdata, file: file_idx, line: e.line };
     let res = sink(&rec);
     st.stats.records += 1;
@@ -428,12 +630,18 @@ fn generate(
     if start > stop || step == 0 {
         return Err("range must have START <= STOP and a positive step".into());
     }
-    if (stop - start) / step + 1 > MAX_GENERATE {
-        return Err(format!("range produces more than {MAX_GENERATE} records"));
+    let count = (stop - start) / step + 1;
+    let left = st.opts.max_records.saturating_sub(st.stats.records);
+    if count > left {
+        st.stopped = true;
+        return Err(format!(
+            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
+            st.opts.max_records
+        ));
     }
     let mut i = start;
     let mut line = Vec::with_capacity(256);
-    while i <= stop {
+    while i <= stop && !st.stopped {
         line.clear();
         substitute(toks[2], i, &mut line)?;
         // Like BIND, the expanded text is read again as plain tokens: the
@@ -480,12 +688,19 @@ fn substitute(tpl: &[u8], i: u64, out: &mut Vec<u8>) -> Result<(), String> {
                     Some(w) => w.trim().parse().map_err(|_| "bad width in ${...}")?,
                     None => 0,
                 };
-                let base = parts.next().unwrap_or("d").trim().to_string();
-                let v = i as i64 + offset;
+                if width > MAX_GENERATE_WIDTH {
+                    return Err(format!("width {width} in ${{...}} is above {MAX_GENERATE_WIDTH}"));
+                }
+                let base = parts.next().unwrap_or("d").trim();
+                if parts.next().is_some() {
+                    return Err("too many fields in ${...}".into());
+                }
+                let v =
+                    i64::try_from(i).ok().and_then(|i| i.checked_add(offset)).ok_or("value out of range in ${...}")?;
                 if v < 0 {
                     return Err("negative value in $GENERATE".into());
                 }
-                let s = match base.as_str() {
+                let s = match base {
                     "d" => format!("{v:0width$}"),
                     "o" => format!("{v:0width$o}"),
                     "x" => format!("{v:0width$x}"),
@@ -562,6 +777,9 @@ mod tests {
                 stats: ParseStats::default(),
                 diags: &mut diags,
                 depth: 0,
+                read_total: 0,
+                opts: &LoadOptions::default(),
+                stopped: false,
             };
             parse_file(
                 &mut st,
@@ -605,6 +823,163 @@ mod tests {
         assert_eq!(d[0].line, 3);
         assert!(d[0].to_string().starts_with("t.zone:3: "), "{}", d[0]);
         assert_eq!(d[1].line, 4);
+    }
+
+    fn parse_opts(z: &str, opts: &LoadOptions) -> (usize, Vec<Diagnostic>) {
+        let origin = name::from_text("example.", None).unwrap();
+        let mut n = 0;
+        let mut diags = vec![];
+        parse_with(
+            Source::Memory { name: "t.zone", data: z.as_bytes() },
+            &origin,
+            opts,
+            &mut |_| {
+                n += 1;
+                Ok(())
+            },
+            &mut diags,
+        );
+        (n, diags)
+    }
+
+    /// `$GENERATE` modifiers that overflowed, allocated gigabytes or
+    /// panicked are errors with the line.
+    #[test]
+    fn generate_modifiers_are_bounded() {
+        for (line, want) in [
+            ("$GENERATE 1-1 h${0,4000000000,d} A 10.0.0.1", "width 4000000000"),
+            ("$GENERATE 1-1 h${0,256,d} A 10.0.0.1", "width 256"),
+            ("$GENERATE 1-1 h${9223372036854775807,0,d} A 10.0.0.1", "out of range"),
+            ("$GENERATE 4294967295-4294967295 h${9223372036854775807} A 10.0.0.1", "out of range"),
+            ("$GENERATE 1-1 h${-9223372036854775808} A 10.0.0.1", "negative"),
+            ("$GENERATE 1-1 h${0,1,d,x} A 10.0.0.1", "too many fields"),
+            ("$GENERATE 1-1 h${0,99999999999999999999999} A 10.0.0.1", "bad width"),
+            ("$GENERATE 1-1 h${ A 10.0.0.1", "unterminated"),
+        ] {
+            let (_, d) = parse_str(&format!("$TTL 1h\n{line}\n"));
+            assert_eq!(d.len(), 1, "{line}: {d:?}");
+            assert_eq!(d[0].line, 2, "{line}");
+            assert!(d[0].message.contains(want), "{line}: {}", d[0].message);
+        }
+        // The widest field still works.
+        let (r, d) = parse_str("$TTL 1h\n$GENERATE 1-1 h TXT ${0,255,x}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(r[0].3.len(), 256);
+    }
+
+    /// The record budget is per zone: several `$GENERATE` lines and plain
+    /// records together cannot pass it, and a range that would is refused
+    /// before it starts.
+    #[test]
+    fn record_budget_is_per_zone() {
+        let opts = LoadOptions { max_records: 1000, ..LoadOptions::default() };
+        let z = "$TTL 1h\n$GENERATE 1-600 a$ A 10.0.0.1\n$GENERATE 1-600 b$ A 10.0.0.1\nc A 10.0.0.1\n";
+        let (n, d) = parse_opts(z, &opts);
+        assert_eq!(n, 600);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("record budget (1000) leaves 400") && d[0].line == 3, "{}", d[0]);
+        let plain: String = (0..1001).map(|i| format!("h{i} A 10.0.0.1\n")).collect();
+        let (n, d) = parse_opts(&format!("$TTL 1h\n{plain}"), &opts);
+        assert_eq!(n, 1000);
+        assert!(d.len() == 1 && d[0].line == 1002 && d[0].message.contains("more than 1000 records"), "{d:?}");
+        // A 102-octet line asking for a million records (the old per-line
+        // cap allowed ten million) against the default budget is fine,
+        // against a small one refused at once.
+        let (n, d) = parse_opts("$TTL 1h\n$GENERATE 1-1000000 h$ A 10.0.0.1\n", &opts);
+        assert_eq!((n, d.len()), (0, 1));
+    }
+
+    /// The byte budget counts every file of the zone, `$INCLUDE`s too; an
+    /// entry without end is cut at [`MAX_ENTRY`].
+    #[test]
+    fn byte_budget_and_entry_bound() {
+        let dir = std::env::temp_dir().join(format!("levee-budget-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inc: String = (0..200).map(|i| format!("i{i} A 10.0.0.1\n")).collect();
+        std::fs::write(dir.join("inc"), &inc).unwrap();
+        std::fs::write(dir.join("z"), "$TTL 1h\n$INCLUDE inc\n$INCLUDE inc\n$INCLUDE inc\n").unwrap();
+        let origin = name::from_text("example.", None).unwrap();
+        let run = |opts: &LoadOptions, file: &str| {
+            let mut diags = vec![];
+            let stats = parse_with(Source::File(&dir.join(file)), &origin, opts, &mut |_| Ok(()), &mut diags);
+            (stats, diags)
+        };
+        let (st, d) = run(&LoadOptions::default(), "z");
+        assert!(d.is_empty() && st.records == 600, "{d:?}");
+        let limit = 2 * inc.len() as u64 + 100;
+        let (st, d) = run(&LoadOptions { max_bytes: limit, ..LoadOptions::default() }, "z");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains(&format!("budget of {limit} octets")), "{}", d[0]);
+        assert!(st.records <= 400);
+        // One entry of 5 MiB without a newline: an error, not a buffer
+        // growing without end.
+        std::fs::write(dir.join("long"), vec![b'x'; 5 << 20]).unwrap();
+        let (_, d) = run(&LoadOptions::default(), "long");
+        assert!(d.len() == 1 && d[0].message.contains("longer than"), "{d:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Only regular files are read: a FIFO (whose open would wait for a
+    /// writer for ever), a device (`/dev/zero` would be read without end)
+    /// and a directory are errors naming the `$INCLUDE` line; the other
+    /// records still load.
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("levee-regular-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+        assert!(made, "mkfifo");
+        std::fs::write(
+            dir.join("z"),
+            format!(
+                "$TTL 1h\na A 10.0.0.1\n$INCLUDE {}\n$INCLUDE /dev/zero\n$INCLUDE {}\nb A 10.0.0.2\n",
+                fifo.display(),
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let origin = name::from_text("example.", None).unwrap();
+        let mut diags = vec![];
+        let mut n = 0;
+        let t0 = std::time::Instant::now();
+        parse(
+            Source::File(&dir.join("z")),
+            &origin,
+            &mut |_| {
+                n += 1;
+                Ok(())
+            },
+            &mut diags,
+        );
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(n, 2);
+        let msgs: Vec<String> = diags.iter().map(|d| format!("{}:{}", d.line, d.message)).collect();
+        assert_eq!(diags.len(), 3, "{msgs:?}");
+        assert!(msgs[0].starts_with("3:") && msgs[0].contains("a FIFO: only regular files"), "{msgs:?}");
+        assert!(msgs[1].starts_with("4:") && msgs[1].contains("a device"), "{msgs:?}");
+        assert!(msgs[2].starts_with("5:") && msgs[2].contains("a directory"), "{msgs:?}");
+        // The zone file itself too.
+        let mut diags = vec![];
+        parse(Source::File(&fifo), &origin, &mut |_| Ok(()), &mut diags);
+        assert!(diags.len() == 1 && diags[0].message.contains("a FIFO"), "{diags:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every file-system call is bracketed by the watch.
+    #[test]
+    fn io_watch_counts_calls() {
+        let dir = std::env::temp_dir().join(format!("levee-watch-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("z"), "$TTL 1h\na A 10.0.0.1\n").unwrap();
+        let w = IoWatch::new();
+        let opts = LoadOptions { watch: Some(Arc::clone(&w)), ..LoadOptions::default() };
+        let origin = name::from_text("example.", None).unwrap();
+        parse_with(Source::File(&dir.join("z")), &origin, &opts, &mut |_| Ok(()), &mut vec![]);
+        // stat, open, fstat, two reads (data, end of file): in and out.
+        assert_eq!((w.calls(), w.in_call(), w.bytes()), (10, false, 21));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

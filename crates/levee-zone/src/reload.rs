@@ -46,7 +46,7 @@ use levee_wire::name;
 use levee_wire::rtype::t;
 
 use crate::build::{self, Built, Range, RawRec, ZoneBuilder};
-use crate::parser::{self, Diagnostic, Record, Source};
+use crate::parser::{self, Diagnostic, LoadOptions, Record, Source};
 use crate::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
 
 /// How a reload was done.
@@ -103,7 +103,6 @@ pub fn reload(
 }
 
 /// [`reload`] with explicit limits.
-#[allow(clippy::needless_range_loop)]
 pub fn reload_with(
     old: &Zone,
     source: Source<'_>,
@@ -111,8 +110,22 @@ pub fn reload_with(
     progress: &mut dyn FnMut(u64),
     opts: ReloadOptions,
 ) -> Result<Reloaded, Vec<Diagnostic>> {
+    reload_with_budget(old, source, origin, progress, opts, &LoadOptions::default())
+}
+
+/// [`reload_with`] with the load's budgets and I/O watch (both parses,
+/// the incremental one and a full fallback, honour them).
+#[allow(clippy::needless_range_loop)]
+pub fn reload_with_budget(
+    old: &Zone,
+    source: Source<'_>,
+    origin: &[u8],
+    progress: &mut dyn FnMut(u64),
+    opts: ReloadOptions,
+    load: &LoadOptions,
+) -> Result<Reloaded, Vec<Diagnostic>> {
     let full = |why: String, progress: &mut dyn FnMut(u64)| {
-        build::load_checked(source, origin, opts.checks, progress)
+        build::load_with(source, origin, load, opts.checks, progress)
             .map(|built| Reloaded { built, kind: ReloadKind::Full(why) })
     };
     let lorigin = name::to_lowercase(origin);
@@ -130,9 +143,10 @@ pub fn reload_with(
     let mut diags = Vec::new();
     let mut too_many = false;
     let mut n = 0u64;
-    let stats = parser::parse(
+    let stats = parser::parse_with(
         source,
         origin,
+        load,
         &mut |r: &Record<'_>| {
             n += 1;
             if n % build::PROGRESS_EVERY == 0 {
@@ -430,9 +444,17 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
             return true;
         }
     }
-    if (Rdatas { data: &d[..pos] }).any(|x| x == r.rdata) {
+    // A repeat of a record already matched is a duplicate the build drops.
+    // Only small RRsets are searched: in a large one the search would be
+    // a scan per record (quadratic); the RRset is rebuilt instead, and the
+    // build drops the duplicates with a hash table.
+    if pos <= DUP_SEARCH && (Rdatas { data: &d[..pos] }).any(|x| x == r.rdata) {
         return true;
     }
     *c |= DIRTY;
     false
 }
+
+/// Octets of an old RRset searched for a repeated record (see
+/// [`matches_old`]).
+const DUP_SEARCH: usize = 4096;

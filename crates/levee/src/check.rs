@@ -64,7 +64,13 @@ pub fn run(origin: Option<&str>, policy: Option<&str>, config: Option<&Path>, fi
         let started = Instant::now();
         let zone_cfg = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(&origin_text));
         let checks = checks_of(&cfg, zone_cfg);
-        match levee_zone::load_checked(levee_zone::Source::File(f), &origin, checks, &mut |_| {}) {
+        // The server's budgets (`[load]`), so check-zone refuses what a load would.
+        let opts = levee_zone::LoadOptions {
+            max_bytes: cfg.load.max_zone_bytes,
+            max_records: cfg.load.max_zone_records,
+            watch: None,
+        };
+        match levee_zone::load_with(levee_zone::Source::File(f), &origin, &opts, checks, &mut |_| {}) {
             Ok(built) => {
                 for w in &built.warnings {
                     println!("{w}");

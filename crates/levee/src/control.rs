@@ -119,6 +119,7 @@ impl Ops {
                 "responses": udp.zone_responses[i] + tcp.zone_responses[i],
                 "nxdomain": udp.zone_nxdomain[i] + tcp.zone_nxdomain[i],
                 "transfer_acl": e.transfer.prefixes().iter().map(|(ip, l)| format!("{ip}/{l}")).collect::<Vec<_>>(),
+                "storage": crate::storage::status_json(e.zone.apex()),
             }));
         }
         if let Some(o) = only {
@@ -233,12 +234,15 @@ fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
     let plans = crate::zones::plan(&ops.cfg, ops.builtin)?;
     let plan =
         plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
-    crate::notify::notify("RELOADING=1");
+    let _reloading = crate::serve::Reloading::start();
+    // Read without the publish lock (see serve::reload).
+    let base = ops.zones.load_full();
+    let (one, failed) = crate::zones::load_all(std::slice::from_ref(plan), Some(&base), &ops.cfg.load);
+    drop(base);
     // The same lock as every other change to the served set (reloads,
     // transfers of secondary zones).
     let _publishing = crate::repl::publish_lock();
     let old = ops.zones.load_full();
-    let (one, failed) = crate::zones::load_all(std::slice::from_ref(plan), Some(&old));
     let mut set = ZoneSet::new();
     for e in old.entries() {
         if !same_zone(&levee_wire::name::to_text(e.zone.apex()), zone) {
@@ -259,6 +263,5 @@ fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
         RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
     }
     tracing::info!(zone, failed, "zone reload done");
-    crate::notify::notify("READY=1");
     Ok((n, failed))
 }

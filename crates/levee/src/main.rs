@@ -16,6 +16,7 @@ mod perf;
 mod repl;
 mod serve;
 mod stats;
+mod storage;
 mod xfrin;
 mod zones;
 

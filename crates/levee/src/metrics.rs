@@ -198,5 +198,28 @@ pub fn render(ops: &Ops) -> String {
     if overflow.1 > 0 {
         o.sample("levee_zone_nxdomain_total", &[("zone", "(other)")], overflow.1);
     }
+    storage(&mut o);
     o.0
+}
+
+/// Writes of stored zone copies and journals (storage.rs).
+fn storage(o: &mut Out) {
+    let stores: Vec<(crate::storage::Status, String, &'static str)> =
+        crate::storage::all().iter().map(|s| (s.status(), s.zone.clone(), s.kind().as_str())).collect();
+    o.family(
+        "levee_storage_write_failures_total",
+        "counter",
+        "Failed writes of a stored zone copy or journal (each is retried with backoff).",
+    );
+    for (st, zone, file) in &stores {
+        o.sample("levee_storage_write_failures_total", &[("zone", zone), ("file", file)], st.failures);
+    }
+    o.family(
+        "levee_storage_write_pending",
+        "gauge",
+        "1 while data of a zone copy or journal waits to be written (after a failure, or being written).",
+    );
+    for (st, zone, file) in &stores {
+        o.sample("levee_storage_write_pending", &[("zone", zone), ("file", file)], u8::from(st.pending));
+    }
 }

@@ -131,8 +131,6 @@ struct NotifyLog {
 /// What one secondary zone needs.
 struct Secondary {
     name: String,
-    /// Where the received zone is stored (`file`, else `<storage-dir>/<name>zone`).
-    file: Option<PathBuf>,
     apex: NameBuf,
     primaries: Vec<Remote>,
     transfer: Acl,
@@ -199,16 +197,6 @@ impl Repl {
     }
 }
 
-fn zone_file(storage: &Path, zname: &str) -> PathBuf {
-    let base = if zname == "." { "root.".to_string() } else { zname.to_string() };
-    storage.join(format!("{base}zone"))
-}
-
-fn journal_file(storage: &Path, zname: &str) -> PathBuf {
-    let base = if zname == "." { "root.".to_string() } else { zname.to_string() };
-    storage.join(format!("{base}journal"))
-}
-
 /// A zone that answers SERVFAIL until the first transfer.
 fn placeholder(apex: &[u8]) -> Option<Arc<Zone>> {
     levee_zone::zoneset::placeholder(apex).map(Arc::new)
@@ -221,12 +209,8 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
     for k in &cfg.keys {
         keys.add(k.clone());
     }
+    // The directory is made by `storage::prepare`, before the zones load.
     let storage = cfg.storage_dir.clone();
-    if let Some(d) = &storage {
-        if let Err(e) = std::fs::create_dir_all(d) {
-            tracing::error!("storage directory {}: {e}", d.display());
-        }
-    }
     let mut secondaries = HashMap::new();
     let mut notify = HashMap::new();
     for z in &cfg.zones {
@@ -243,27 +227,13 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
     // Journals of primary zones.
     if let Some(d) = &storage {
         let entries: Vec<ZoneEntry> = set.entries().iter().map(clone_entry).collect();
-        for mut e in entries {
+        for e in entries {
             let apex = e.zone.apex().to_vec();
             if secondaries.contains_key(&apex) || e.transfer.is_empty() {
                 continue;
             }
-            let zname = name::to_text(&apex);
-            let path = journal_file(d, &zname);
-            match std::fs::read(&path) {
-                Ok(b) => match Journal::decode(&b) {
-                    Ok(j) if j.last_serial() == Some(e.zone.serial()) => {
-                        tracing::info!(zone = %zname, from = j.first_serial(), "journal loaded");
-                        e.journal = Some(Arc::new(j));
-                        set.insert(e);
-                    }
-                    Ok(_) => {
-                        tracing::info!(zone = %zname, "journal does not end at the served serial; IXFR starts afresh")
-                    }
-                    Err(err) => tracing::warn!(zone = %zname, "journal {}: {err}; ignored", path.display()),
-                },
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => tracing::warn!(zone = %zname, "journal {}: {err}", path.display()),
+            if let Some(j) = load_journal(d, &e) {
+                set.insert(ZoneEntry { journal: Some(Arc::new(j)), ..clone_entry(&e) });
             }
         }
     }
@@ -288,30 +258,11 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
     let mut notify = Acl::none();
     add_rules(&mut notify, &z.repl.allow_notify);
     let mut status = SecStatus::default();
-    // A stored copy is served at once; its age (the file's mtime is the
-    // last time a primary confirmed it) decides whether it is expired.
-    let mut loaded = None;
-    if let Some(d) = storage {
-        let path = z.file.clone().unwrap_or_else(|| zone_file(d, &z.name));
-        if path.exists() {
-            match levee_zone::load_file(&path, apex) {
-                Ok(b) => {
-                    let age = std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|m| SystemTime::now().duration_since(m).ok())
-                        .map_or(0, |d| d.as_secs());
-                    loaded = Some((Arc::new(b.zone), age));
-                }
-                Err(diags) => {
-                    for d in diags.iter().filter(|d| !d.warning) {
-                        tracing::error!("{d}");
-                    }
-                    tracing::error!(zone = %z.name, "stored copy does not load; waiting for a transfer");
-                }
-            }
-        }
-    }
+    // A stored copy is served at once if it is complete (storage.rs); its
+    // age (the file's mtime is the last time a primary confirmed it)
+    // decides whether it is expired.
+    let path = storage.map(|d| secondary_path(z, d, apex));
+    let (loaded, unchecked) = path.as_deref().map_or((None, false), |p| load_stored(z, p, apex));
     let (zone, expired) = match loaded {
         Some((zone, age)) => {
             let soa = zone.first_rdata(zone.soa());
@@ -342,13 +293,14 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
     }
     Secondary {
         name: z.name.clone(),
-        file: z.file.clone().or_else(|| storage.map(|d| zone_file(d, &z.name))),
         apex: *apex,
         primaries: z.repl.primaries.clone(),
         transfer,
         notify,
         kick: Notify::new(),
-        force_axfr: std::sync::atomic::AtomicBool::new(false),
+        // A copy without an integrity check is replaced by a full
+        // transfer at the first contact with a primary.
+        force_axfr: std::sync::atomic::AtomicBool::new(unchecked),
         known_serial: AtomicU64::new(status.serial.map_or(0, |s| 1 << 32 | s as u64)),
         status: Mutex::new(status),
         journal: Mutex::new(Journal::new()),
@@ -358,6 +310,108 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         notify_log: Mutex::new(NotifyLog::default()),
         expires,
     }
+}
+
+/// The journal of a primary zone from storage, if it is complete and
+/// ends at the served serial (else IXFR starts afresh, with a log line
+/// saying why). Files of the old naming are read too.
+fn load_journal(dir: &Path, e: &ZoneEntry) -> Option<Journal> {
+    let apex = e.zone.apex();
+    let zname = name::to_text(apex);
+    let path = crate::storage::journal_file(dir, apex);
+    let legacy = crate::storage::legacy_file(dir, &zname, "journal");
+    let store = crate::storage::store(apex, crate::storage::Kind::Journal, &path);
+    let (from, bytes) = match std::fs::read(&path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && legacy != path => (&legacy, std::fs::read(&legacy)),
+        r => (&path, r),
+    };
+    store.set_stored(None, (from != &path).then(|| from.clone()));
+    match bytes {
+        Ok(b) => match Journal::decode(&b) {
+            Ok(j) if j.last_serial() == Some(e.zone.serial()) => {
+                tracing::info!(zone = %zname, from = j.first_serial(), "journal loaded");
+                Some(j)
+            }
+            Ok(j) => {
+                tracing::info!(zone = %zname, journal_ends = j.last_serial(), served = e.zone.serial(), "journal does not end at the served serial; IXFR starts afresh");
+                None
+            }
+            Err(err) => {
+                tracing::error!(zone = %zname, path = %from.display(), "journal refused: {err} (cut short or damaged); IXFR starts afresh, clients get a full transfer");
+                None
+            }
+        },
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => {
+            tracing::error!(zone = %zname, path = %from.display(), "journal cannot be read: {err}; IXFR starts afresh");
+            None
+        }
+    }
+}
+
+/// Where a secondary zone is stored: `[[zone]] file`, else
+/// `<storage-dir>/<stem>zone` (storage.rs).
+fn secondary_path(z: &ZoneConfig, dir: &Path, apex: &NameBuf) -> PathBuf {
+    z.file.clone().unwrap_or_else(|| crate::storage::zone_file(dir, apex))
+}
+
+/// Reads the stored copy of a secondary zone at start, if it is complete
+/// (storage.rs); returns the zone with its age in seconds, and whether it
+/// had no integrity check (an older levee's copy). Sets up its store.
+fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf) -> (Option<(Arc<Zone>, u64)>, bool) {
+    let store = crate::storage::store(apex, crate::storage::Kind::Zone, path);
+    let mut from = path.to_path_buf();
+    if !from.exists() && z.file.is_none() {
+        if let Some(dir) = path.parent() {
+            let legacy = crate::storage::legacy_file(dir, &z.name, "zone");
+            if legacy.exists() {
+                from = legacy;
+            }
+        }
+    }
+    if !from.exists() {
+        return (None, false);
+    }
+    let legacy = (from != path).then(|| from.clone());
+    store.set_stored(None, legacy);
+    let checked = match crate::storage::verify_zone_copy(&from, apex) {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::error!(zone = %z.name, path = %from.display(), "stored copy refused: {why}; the zone answers SERVFAIL until a transfer succeeds");
+            return (None, false);
+        }
+    };
+    let b = match levee_zone::load_file(&from, apex) {
+        Ok(b) => b,
+        Err(diags) => {
+            for d in diags.iter().filter(|d| !d.warning) {
+                tracing::error!("{d}");
+            }
+            tracing::error!(zone = %z.name, "stored copy does not load; waiting for a transfer");
+            return (None, false);
+        }
+    };
+    let unchecked = match checked {
+        crate::storage::Checked::Verified(serial) if serial == b.zone.serial() => {
+            store.set_stored(Some(serial), (from != path).then(|| from.clone()));
+            false
+        }
+        crate::storage::Checked::Verified(serial) => {
+            tracing::error!(zone = %z.name, path = %from.display(), header = serial, soa = b.zone.serial(), "stored copy refused: its header and its SOA disagree");
+            return (None, false);
+        }
+        crate::storage::Checked::Unchecked => {
+            store.set_unchecked();
+            tracing::warn!(zone = %z.name, path = %from.display(), "stored copy has no integrity check (written by an older levee or by hand): served, and replaced by a full transfer at the first contact with a primary");
+            true
+        }
+    };
+    let age = std::fs::metadata(&from)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .map_or(0, |d| d.as_secs());
+    (Some((Arc::new(b.zone), age)), unchecked)
 }
 
 /// Starts the tasks: NOTIFY for primary zones, a refresh loop per
@@ -427,8 +481,20 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                 return None;
             }
             let mut n = clone_entry(e);
-            if o.zone.serial() == e.zone.serial() {
-                n.journal = o.journal.clone();
+            if !crate::zones::serial_gt(e.zone.serial(), o.zone.serial()) {
+                // No difference to a lower or equal serial is recorded.
+                // The same data keeps its journal; changed data under the
+                // same or a lower serial makes it wrong: dropped.
+                if o.zone.same_data(&e.zone) {
+                    n.journal = o.journal.clone();
+                } else if o.journal.is_some() {
+                    tracing::warn!(zone = %name::to_text(e.zone.apex()), "journal dropped: the data changed without a higher serial (IXFR answers with a full transfer)");
+                    if let Some(dir) = &r.storage {
+                        let apex = e.zone.apex();
+                        crate::storage::store(apex, crate::storage::Kind::Journal, &crate::storage::journal_file(dir, apex))
+                            .submit(crate::storage::Job::Remove);
+                    }
+                }
                 return Some(n);
             }
             if !e.transfer.is_empty() {
@@ -444,7 +510,9 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                 );
                 j.push(d, now, Limits::default());
                 if let Some(dir) = &r.storage {
-                    write_atomic(&journal_file(dir, &name::to_text(e.zone.apex())), &j.encode());
+                    let apex = e.zone.apex();
+                    crate::storage::store(apex, crate::storage::Kind::Journal, &crate::storage::journal_file(dir, apex))
+                        .submit(crate::storage::Job::Journal(j.encode()));
                 }
                 n.journal = Some(Arc::new(j));
             }
@@ -508,21 +576,6 @@ pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
 
 /// The runtime handle, for hooks called from plain threads.
 pub static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
-
-fn write_atomic(path: &Path, data: &[u8]) -> bool {
-    let tmp = path.with_extension("tmp");
-    let r = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut f, data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = r {
-        tracing::error!("cannot write {}: {e}", path.display());
-        return false;
-    }
-    true
-}
 
 //------------ hooks for the query handlers -----------------------------------
 
@@ -848,10 +901,12 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                     z.expired_published = false;
                     tracing::info!(zone = %s.name, "zone current again");
                 }
-                if let (Outcome::UpToDate, Some(f), Some(_)) = (&o, &s.file, &z.soa) {
-                    // The file's mtime is the last confirmation (see init).
-                    if let Ok(fh) = std::fs::File::options().append(true).open(f) {
-                        let _ = fh.set_modified(SystemTime::now());
+                if let (Outcome::UpToDate, Some(soa)) = (&o, &z.soa) {
+                    // The stored copy's mtime is the last confirmation; a copy
+                    // without an integrity check is replaced (storage.rs).
+                    if !crate::storage::confirmed(&s.apex, journal::soa_serial(&soa.rdata)) {
+                        s.force_axfr.store(true, Ordering::Relaxed);
+                        s.kick.notify_one();
                     }
                 }
                 if let Ok(mut st) = s.status.lock() {
@@ -991,16 +1046,8 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
             st.last_transfer = Some(wall());
             st.last_kind = kind;
         }
-        if let Some(path) = s.file.clone() {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let spawned = std::thread::Builder::new().name("levee-zone-write".into()).spawn(move || {
-                levee_io::prio::background_current_thread();
-                let _ = tx.send(write_zone(&path, &recs));
-            });
-            if spawned.is_ok() {
-                let _ = rx.await;
-            }
-        }
+        // Written (and retried) by the zone's store (storage.rs).
+        crate::storage::zone_received(&s.apex, serial, recs);
         return Ok(Outcome::Updated);
     }
     Err(last_err)
@@ -1067,17 +1114,6 @@ async fn run_transfer(
     })
 }
 
-/// Writes a received zone as zone-file text, atomically.
-fn write_zone(path: &Path, recs: &[Rr]) -> bool {
-    let mut text = String::with_capacity(recs.len() * 48);
-    text.push_str("; written by levee after a zone transfer\n");
-    for r in recs {
-        text.push_str(&levee_zone::text::record_to_text(&r.owner, r.ttl, levee_wire::rtype::c::IN, r.rtype, &r.rdata));
-        text.push('\n');
-    }
-    write_atomic(path, text.as_bytes())
-}
-
 async fn set_expired(r: &Arc<Repl>, s: &Arc<Secondary>, expired: bool) {
     let (r2, s2) = (Arc::clone(r), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
@@ -1141,12 +1177,13 @@ impl Repl {
                         st.expires.map_or("-".into(), |x| x.to_string()),
                         st.transfer_since.map_or("-".into(), |x| x.to_string()),
                         st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
-                    ));
+                    ) + &crate::storage::status_fields(apex));
                 }
                 None => out.push(format!(
-                    "{zname} role=primary serial={} journal-from={}",
+                    "{zname} role=primary serial={} journal-from={}{}",
                     e.zone.serial(),
-                    e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string())
+                    e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string()),
+                    crate::storage::status_fields(apex)
                 )),
             }
         }

@@ -12,7 +12,11 @@
 //!   listener (`mgmt`: metrics, API, dashboard), which only reads the
 //!   per-thread counters (`counters`);
 //! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
-//!   it in; a zone that fails to load keeps its previous version.
+//!   it in; a zone that fails to load keeps its previous version. The
+//!   zones are read without the publish lock (each on a guarded thread,
+//!   `zones::load_guarded`), the lock is held only to merge and publish,
+//!   and the signal loop never waits for a reload: SIGTERM is honoured
+//!   during one, and systemd always gets `READY=1` after `RELOADING=1`.
 //!
 //! Workers read the snapshot through a per-thread `arc_swap::Cache`, so the
 //! query path takes no lock and touches no shared counter.
@@ -264,7 +268,8 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (mut set, failed) = zones::load_all(&plans, None);
+    crate::storage::prepare(&cfg);
+    let (mut set, failed) = zones::load_all(&plans, None, &cfg.load);
     let mut prepared = None;
     crate::repl::init(&cfg, &mut set, &mut prepared);
     control::zone_ids().assign(&mut set);
@@ -324,6 +329,12 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     };
     // Every socket is bound: give up root before anything else runs.
     if let Err(e) = drop_privileges(&cfg) {
+        tracing::error!("{e}");
+        return ExitCode::from(1);
+    }
+    // Journals, received zones and the control socket are written from
+    // now on, as the user levee now runs as.
+    if let Err(e) = crate::storage::check_writable(&cfg) {
         tracing::error!("{e}");
         return ExitCode::from(1);
     }
@@ -472,10 +483,16 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
                 _ = hup.recv() => {
+                    // Not awaited: SIGTERM must be seen during a reload.
+                    // A SIGHUP while one waits to start adds nothing.
+                    if RELOAD_QUEUED.swap(true, Ordering::AcqRel) {
+                        tracing::info!("SIGHUP: a reload is already waiting to start");
+                        continue;
+                    }
                     tracing::info!("SIGHUP: reloading zones");
                     let cfg = cfg2.clone();
                     let shared = Arc::clone(&shared2);
-                    let _ = tokio::task::spawn_blocking(move || reload(&cfg, builtin, &shared)).await;
+                    tokio::task::spawn_blocking(move || reload(&cfg, builtin, &shared));
                 }
             }
         }
@@ -492,23 +509,54 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A SIGHUP reload is waiting for the reload lock.
+static RELOAD_QUEUED: AtomicBool = AtomicBool::new(false);
+/// One reload at a time (SIGHUP, `levee ctl reload`, `POST /api/reload`).
+static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Tells systemd `RELOADING=1` now and `READY=1` when dropped, so every
+/// way out of a reload (errors and panics included) reports its end.
+pub struct Reloading {
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Reloading {
+    /// Waits for other reloads, then announces this one.
+    pub fn start() -> Reloading {
+        let g = RELOADING.lock().unwrap_or_else(|e| e.into_inner());
+        notify("RELOADING=1");
+        Reloading { _one_at_a_time: g }
+    }
+}
+
+impl Drop for Reloading {
+    fn drop(&mut self) {
+        notify("READY=1");
+    }
+}
+
 /// Builds a new zone set beside the current one and swaps it in; returns
 /// the zones served and how many failed to load.
 pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
-    notify("RELOADING=1");
+    let _reloading = Reloading::start();
+    RELOAD_QUEUED.store(false, Ordering::Release);
     control::RELOADS.fetch_add(1, Ordering::Relaxed);
     let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
             control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-            notify("READY=1");
             return (shared.load().len(), 0);
         }
     };
+    // Read every zone without the publish lock (transfers of secondary
+    // zones go on meanwhile); only reloads change primary zones, and they
+    // are serialised, so the set read here is what they replace.
+    let base = shared.load_full();
+    let (mut set, failed) = zones::load_all(&plans, Some(&base), &cfg.load);
+    drop(base);
     let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();
-    let (mut set, failed) = zones::load_all(&plans, Some(&old));
     let notifies = crate::repl::after_reload(&old, &mut set);
     control::zone_ids().assign(&mut set);
     let n = set.len();
@@ -519,7 +567,6 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
         control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
     }
     tracing::info!(zones = n, failed, "reload done");
-    notify("READY=1");
     (n, failed)
 }
 

@@ -23,6 +23,11 @@
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
 //!   do not load, the root zone's file name, the semantic-check policy, a
 //!   transfer with a record too large, EDNS EXPIRE on a secondary.
+//! * [`storage`]: fault injection for storage and zone reading: stored
+//!   copies cut or damaged, a full disk (tmpfs), names with `/`, storage
+//!   ownership after the privilege drop, FIFOs, devices and a hung file
+//!   system ([`hungfs`], FUSE) in zone files, `$GENERATE` panics and
+//!   budgets, serial mistakes, a 65k-record RRset.
 
 mod cli;
 mod defences;
@@ -30,7 +35,9 @@ mod exact;
 mod fakeprim;
 mod faults;
 mod golden;
+mod hungfs;
 mod ops;
 mod repl;
 mod server;
+mod storage;
 mod support;

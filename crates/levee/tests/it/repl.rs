@@ -157,7 +157,7 @@ fn ctl_reload_one_zone_and_stats() {
     let (ok, _, err) = ctl(&c, &["reload", "r.test."]);
     assert!(!ok && err.contains("failed to load and keep their served version"), "{err}");
     assert_eq!(serial(s.addr), Some(2), "the old version keeps serving");
-    assert!(s.log().contains("r.test.zone:5"), "FILE:LINE in the log: {}", s.log());
+    assert!(s.wait_log("r.test.zone:5", Duration::from_secs(5)), "FILE:LINE in the log: {}", s.log());
 
     let (ok, _, err) = ctl(&c, &["reload", "nosuch.test."]);
     assert!(!ok && err.contains("not configured"), "{err}");

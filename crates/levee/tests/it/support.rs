@@ -53,20 +53,26 @@ impl Server {
     /// picks a free UDP port; the TCP port of the same number may be taken
     /// by another test's connection: then it tries again (three times).
     pub fn start(args: &[&str]) -> Server {
+        Self::start_env(args, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         for _ in 0..2 {
-            match Self::try_start(args) {
+            match Self::try_start(args, env) {
                 Ok(s) => return s,
                 Err(log) if log.contains("Address already in use") => continue,
                 Err(log) => panic!("levee did not start; log:\n{log}"),
             }
         }
-        Self::try_start(args).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
+        Self::try_start(args, env).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
     }
 
-    fn try_start(args: &[&str]) -> Result<Server, String> {
+    fn try_start(args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut child = levee()
             .arg("serve")
             .args(args)
+            .envs(env.iter().copied())
             .env("LEVEE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -118,6 +124,22 @@ impl Server {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns how long it took
+    /// (panics after 10 s, killing the process).
+    pub fn stop(&mut self) -> Duration {
+        let t0 = Instant::now();
+        self.signal("TERM");
+        while t0.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return t0.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!("levee ignored SIGTERM for 10 s; log:\n{}", self.log());
     }
 
     /// Waits until the log contains `needle`.
