@@ -72,8 +72,8 @@ pub fn records(z: &Zone) -> Vec<Rr> {
 }
 
 /// Builds a snapshot from records (of class IN), with the usual checks.
-pub fn build_from(origin: &[u8], recs: &[Rr]) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin);
+pub fn build_from(origin: &[u8], recs: &[Rr], checks: crate::Checks) -> Result<Built, Vec<Diagnostic>> {
+    let mut b = ZoneBuilder::new(origin).with_checks(checks);
     let mut diags = Vec::new();
     for (i, r) in recs.iter().enumerate() {
         let rec = Record {
@@ -504,7 +504,7 @@ mod tests {
         assert_eq!((d2.removed.len(), d2.added.len()), (1, 1));
         assert_eq!(apply(&records(&z1), &d2), Err(JournalError::SerialMismatch));
         // The result builds into a zone.
-        let b = build_from(z3.apex(), &apply(&applied, &d2).unwrap()).unwrap();
+        let b = build_from(z3.apex(), &apply(&applied, &d2).unwrap(), crate::Checks::default()).unwrap();
         assert_eq!(b.zone.serial(), 3);
         assert_eq!(b.zone.record_count(), z3.record_count());
     }
@@ -552,6 +552,17 @@ mod tests {
             rd.extend_from_slice(&x.to_be_bytes());
         }
         Rr { owner: b"\x07example\x00".to_vec(), rtype: t::SOA, ttl: 300, rdata: rd }
+    }
+
+    /// A received zone gets the zone's semantic-check policy: without NS
+    /// at the apex it builds with a warning under `warn` and not at all
+    /// under `strict`.
+    #[test]
+    fn received_zones_follow_the_semantic_check_policy() {
+        let recs = vec![soa_rr(1), rr("a.example.", t::A, 300, &[192, 0, 2, 1])];
+        let warned = build_from(b"\x07example\x00", &recs, crate::Checks::Warn).unwrap();
+        assert!(!warned.warnings.is_empty());
+        assert!(build_from(b"\x07example\x00", &recs, crate::Checks::Strict).is_err());
     }
 
     #[test]

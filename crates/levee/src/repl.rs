@@ -142,6 +142,8 @@ struct Secondary {
     journal: Mutex<Journal>,
     /// `[transfer-in]` limits for this zone.
     limits: TransferLimits,
+    /// `semantic-checks` of this zone, applied to every received version.
+    checks: levee_zone::Checks,
     /// The transfer in progress, to cancel (`levee ctl retransfer`).
     current: Mutex<Option<Arc<Cancel>>>,
     /// A NOTIFY asked for a check that has not started yet.
@@ -221,7 +223,8 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
         if z.repl.primaries.is_empty() {
             continue;
         }
-        let sec = secondary_entry(z, &apex, storage.as_deref(), set);
+        let checks = crate::zones::checks_of(cfg, Some(z));
+        let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks);
         secondaries.insert(apex.as_slice().to_vec(), Arc::new(sec));
     }
     // Journals of primary zones.
@@ -249,7 +252,13 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
     *shared_later = Some(r);
 }
 
-fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: &mut ZoneSet) -> Secondary {
+fn secondary_entry(
+    z: &ZoneConfig,
+    apex: &NameBuf,
+    storage: Option<&Path>,
+    set: &mut ZoneSet,
+    checks: levee_zone::Checks,
+) -> Secondary {
     let mut transfer = Acl::none();
     for &(ip, len) in &z.allow_transfer {
         transfer.push(ip, len);
@@ -305,6 +314,7 @@ fn secondary_entry(z: &ZoneConfig, apex: &NameBuf, storage: Option<&Path>, set: 
         status: Mutex::new(status),
         journal: Mutex::new(Journal::new()),
         limits: z.repl.transfer_limits,
+        checks,
         current: Mutex::new(None),
         notify_pending: std::sync::atomic::AtomicBool::new(false),
         notify_log: Mutex::new(NotifyLog::default()),
@@ -1079,6 +1089,7 @@ async fn run_transfer(
         base: z.records.take(),
         served,
         limits: s.limits,
+        checks: s.checks,
         cancel: Arc::clone(&cancel),
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

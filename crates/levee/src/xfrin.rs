@@ -131,6 +131,8 @@ pub struct Job {
     pub served: Option<Arc<Zone>>,
     /// `[transfer-in]` limits.
     pub limits: TransferLimits,
+    /// The zone's semantic-check policy (`semantic-checks`).
+    pub checks: levee_zone::Checks,
     /// Cancellation.
     pub cancel: Arc<Cancel>,
 }
@@ -198,7 +200,7 @@ fn run_inner(mut job: Job) -> Outcome {
 
 /// Builds the snapshot; the error lists the first few problems.
 fn build(job: &Job, recs: Vec<Rr>) -> Result<(Records, Zone), String> {
-    match journal::build_from(&job.apex, &recs) {
+    match journal::build_from(&job.apex, &recs, job.checks) {
         Ok(b) => Ok((Arc::new(recs), b.zone)),
         Err(d) => {
             let errors: Vec<&str> = d.iter().filter(|x| !x.warning).map(|x| x.message.as_str()).collect();
