@@ -2,33 +2,100 @@
 //! runtime (never on a UDP worker), one request per connection
 //! (`Connection: close`), bounded in size, time and connections.
 //!
-//! | method and path          | what                                              |
-//! |--------------------------|---------------------------------------------------|
-//! | `GET /metrics`           | Prometheus text format 0.0.4 ([`crate::metrics`]) |
-//! | `GET /`                  | the live dashboard (one page, inline JS and CSS)  |
-//! | `GET /api/live`          | the dashboard's feed: counters and a timestamp    |
-//! | `GET /api/status`        | version, uptime, listeners, totals                |
-//! | `GET /api/zones[?zone=Z]`| zones with serials and load times (zone-status)   |
-//! | `GET /api/stats`         | summed counters                                   |
-//! | `POST /api/reload[?zone=Z]` | reload every zone (as SIGHUP) or one           |
+//! | method and path             | what                                              | needs          |
+//! |-----------------------------|---------------------------------------------------|----------------|
+//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`crate::metrics`]) | read token (*) |
+//! | `GET /`                     | the dashboard page (static, holds no data)        | nothing        |
+//! | `GET /api/live`             | the dashboard's feed: counters and a timestamp    | read token     |
+//! | `GET /api/status`           | version, uptime, listeners, totals                | read token     |
+//! | `GET /api/zones[?zone=Z]`   | zones with serials and load times (zone-status)   | read token     |
+//! | `GET /api/stats`            | summed counters                                   | read token     |
+//! | `POST /api/reload[?zone=Z]` | reload every zone (as SIGHUP) or one              | write token    |
+//!
+//! (*) or nothing, from a loopback client, while
+//! `management.anonymous-metrics` is on (the default).
+//!
+//! ## Who may do what (issue 16)
+//!
+//! Every request is checked in this order, before anything else runs:
+//!
+//! 1. **Host**: the `Host` header must name the address the connection
+//!    arrived on, `localhost` (on a loopback address), or one of
+//!    `management.hosts`, with the listener's port if it has one. A DNS
+//!    rebinding page (`evil.example` resolving to 127.0.0.1) sends
+//!    `Host: evil.example` and is refused (421).
+//! 2. **Origin**: a request carrying an `Origin` other than its own
+//!    (`http://` + its Host) is refused (403), and so is any `POST` that
+//!    `Sec-Fetch-Site` marks as coming from another site or origin: a page
+//!    elsewhere cannot make a browser reload zones, token or not. No
+//!    response carries CORS headers, so no preflight passes either.
+//! 3. **Token**: `Authorization: Bearer TOKEN`, compared in constant time
+//!    with every configured token; missing or unknown: 401; a read token
+//!    on a write request: 403.
+//!
+//! The dashboard page asks the operator for a token (or takes it from the
+//! URL fragment `#token=...`, which browsers never send to the server),
+//! keeps it in the tab's `sessionStorage` and sends it in the header: no
+//! cookie exists that another site could make a browser send.
+//!
+//! ## Slow clients
+//!
+//! At most [`MAX_CONNECTIONS`] connections, [`MAX_PER_CLIENT`] per client
+//! address. A client has [`REQUEST_TIMEOUT`] for its whole request and
+//! [`WRITE_TIMEOUT`] to take the response. When a cap is reached, the
+//! connection that has waited longest on its client (reading its request
+//! or writing its response, not one the server is working on) is closed
+//! to admit the new one, as the TCP DNS server does: a scraper sends its
+//! request at once, so clients that hold connections open cannot keep
+//! `/metrics` from being answered.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use levee_config::mgmt::{Access, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::control::{self, Ops};
 
-/// Connections served at once; more wait in the accept queue.
-const MAX_CONNECTIONS: usize = 64;
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Connections from one client address.
+pub const MAX_PER_CLIENT: usize = 8;
 /// Largest request head (and body) read.
 const MAX_REQUEST: usize = 16 * 1024;
-/// Time a client has to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a client has to send its whole request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a client has to take the response.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Requests refused, by reason (`levee_management_refused_total`).
+pub struct Refused {
+    /// Unknown `Host`.
+    pub host: AtomicU64,
+    /// Cross-origin or cross-site.
+    pub origin: AtomicU64,
+    /// No token, or an unknown one.
+    pub token: AtomicU64,
+    /// A token without the scope the request needs.
+    pub scope: AtomicU64,
+    /// Connections closed to admit others (slow clients) or refused at the caps.
+    pub evicted: AtomicU64,
+}
+
+/// The refusal counters of this process.
+pub static REFUSED: Refused = Refused {
+    host: AtomicU64::new(0),
+    origin: AtomicU64::new(0),
+    token: AtomicU64::new(0),
+    scope: AtomicU64::new(0),
+    evicted: AtomicU64::new(0),
+};
 
 /// Serves the management API on `listener` until `stop` turns true.
 pub async fn serve(listener: std::net::TcpListener, ops: Arc<Ops>, mut stop: watch::Receiver<bool>) {
@@ -43,15 +110,11 @@ pub async fn serve(listener: std::net::TcpListener, ops: Arc<Ops>, mut stop: wat
             return;
         }
     };
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let table = Arc::new(Mutex::new(Table::default()));
     // Reloads are serialised: a second POST waits for the first.
     let reload_lock = Arc::new(tokio::sync::Mutex::new(()));
     loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => return,
-            p = Arc::clone(&slots).acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
-        let (conn, _) = tokio::select! {
+        let (conn, peer) = tokio::select! {
             _ = stop.changed() => return,
             a = listener.accept() => match a {
                 Ok(a) => a,
@@ -62,17 +125,119 @@ pub async fn serve(listener: std::net::TcpListener, ops: Arc<Ops>, mut stop: wat
                 }
             },
         };
+        let mut closed = Vec::new();
+        let admitted = lock(&table).admit(peer.ip(), Instant::now(), &mut closed);
+        for a in closed {
+            a.abort(); // outside the lock: the task's end takes it
+        }
+        let Some(id) = admitted else {
+            REFUSED.evicted.fetch_add(1, Ordering::Relaxed);
+            continue; // every slot is busy working: the connection is closed
+        };
+        let c = Conn { id, table: Arc::clone(&table) };
         let ops = Arc::clone(&ops);
         let reload_lock = Arc::clone(&reload_lock);
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(30), handle(conn, ops, reload_lock)).await;
-            drop(permit);
+        let task = tokio::spawn(async move {
+            handle(conn, peer, &c, ops, reload_lock).await;
+            drop(c);
         });
+        lock(&table).set_abort(id, task.abort_handle());
+    }
+}
+
+fn lock(t: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
+    t.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The connections being served.
+#[derive(Default)]
+struct Table {
+    next: u64,
+    conns: Vec<Entry>,
+}
+
+struct Entry {
+    id: u64,
+    ip: IpAddr,
+    /// When the current phase began.
+    since: Instant,
+    /// The server is working on the request (not evictable).
+    working: bool,
+    abort: Option<tokio::task::AbortHandle>,
+}
+
+impl Table {
+    /// Makes room for a connection from `ip` (closing the longest-waiting
+    /// ones over the caps) and registers it; `None` if nothing could be
+    /// closed.
+    fn admit(&mut self, ip: IpAddr, now: Instant, closed: &mut Vec<tokio::task::AbortHandle>) -> Option<u64> {
+        if self.conns.iter().filter(|e| e.ip == ip).count() >= MAX_PER_CLIENT && !self.evict(Some(ip), closed) {
+            return None;
+        }
+        if self.conns.len() >= MAX_CONNECTIONS && !self.evict(None, closed) {
+            return None;
+        }
+        self.next += 1;
+        self.conns.push(Entry { id: self.next, ip, since: now, working: false, abort: None });
+        Some(self.next)
+    }
+
+    /// Closes the connection that has waited longest on its client (its
+    /// task to abort goes to `closed`).
+    fn evict(&mut self, of: Option<IpAddr>, closed: &mut Vec<tokio::task::AbortHandle>) -> bool {
+        let victim = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.working && of.is_none_or(|ip| e.ip == ip))
+            .min_by_key(|(_, e)| e.since)
+            .map(|(i, _)| i);
+        let Some(i) = victim else { return false };
+        let e = self.conns.swap_remove(i);
+        closed.extend(e.abort);
+        REFUSED.evicted.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn set_abort(&mut self, id: u64, a: tokio::task::AbortHandle) {
+        match self.conns.iter_mut().find(|e| e.id == id) {
+            Some(e) => e.abort = Some(a),
+            None => a.abort(), // evicted before it was registered
+        }
+    }
+
+    fn phase(&mut self, id: u64, working: bool) {
+        if let Some(e) = self.conns.iter_mut().find(|e| e.id == id) {
+            e.working = working;
+            e.since = Instant::now();
+        }
+    }
+}
+
+/// One connection's entry in the table; removed when dropped (the task
+/// ended or was aborted).
+struct Conn {
+    id: u64,
+    table: Arc<Mutex<Table>>,
+}
+
+impl Conn {
+    fn phase(&self, working: bool) {
+        lock(&self.table).phase(self.id, working);
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let mut t = lock(&self.table);
+        if let Some(i) = t.conns.iter().position(|e| e.id == self.id) {
+            t.conns.swap_remove(i);
+        }
     }
 }
 
 /// A parsed request.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Request {
     /// GET, POST, ...
     pub method: String,
@@ -80,6 +245,14 @@ pub struct Request {
     pub path: String,
     /// The query string (after `?`), if any.
     pub query: Option<String>,
+    /// `Host`.
+    pub host: Option<String>,
+    /// `Origin`.
+    pub origin: Option<String>,
+    /// `Sec-Fetch-Site`.
+    pub fetch_site: Option<String>,
+    /// The token of `Authorization: Bearer ...`.
+    pub bearer: Option<String>,
 }
 
 /// Parses a request head (up to the blank line). `None` if malformed.
@@ -93,18 +266,34 @@ pub fn parse_head(head: &str) -> Option<(Request, usize)> {
         return None;
     }
     let mut content_length = 0usize;
-    for l in lines {
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                content_length = v.trim().parse().ok()?;
-            }
-        }
-    }
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (target.to_string(), None),
     };
-    Some((Request { method, path, query }, content_length))
+    let mut r = Request { method, path, query, ..Request::default() };
+    for l in lines {
+        let Some((k, v)) = l.split_once(':') else { continue };
+        let (k, v) = (k.trim(), v.trim().to_string());
+        let once = |slot: &mut Option<String>| if slot.replace(v.clone()).is_some() { None } else { Some(()) };
+        if k.eq_ignore_ascii_case("content-length") {
+            content_length = v.parse().ok()?;
+        } else if k.eq_ignore_ascii_case("host") {
+            once(&mut r.host)?; // two Host headers: malformed
+        } else if k.eq_ignore_ascii_case("origin") {
+            once(&mut r.origin)?;
+        } else if k.eq_ignore_ascii_case("sec-fetch-site") {
+            r.fetch_site = Some(v.to_ascii_lowercase());
+        } else if k.eq_ignore_ascii_case("authorization") {
+            let (scheme, token) = v.split_once(' ').unwrap_or((&v, ""));
+            if r.bearer.is_some() {
+                return None; // two tokens: malformed
+            }
+            if scheme.eq_ignore_ascii_case("bearer") {
+                r.bearer = Some(token.trim().to_string());
+            }
+        }
+    }
+    Some((r, content_length))
 }
 
 /// The value of `key` in a query string (no percent-decoding beyond
@@ -113,7 +302,128 @@ pub fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
     query?.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))
 }
 
-async fn handle(mut conn: TcpStream, ops: Arc<Ops>, reload_lock: Arc<tokio::sync::Mutex<()>>) {
+/// Whether `host` (a `Host` header) names this listener: the address the
+/// connection arrived on (`local`), `localhost` when that address is
+/// loopback, or a configured name; a port, if given, must be ours.
+pub fn host_allowed(host: &str, local: SocketAddr, names: &[String]) -> bool {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let Some((h, after)) = rest.split_once(']') else { return false };
+        match after {
+            "" => (h, None),
+            p => match p.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return false,
+            },
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        }
+    };
+    if let Some(p) = port {
+        if p.parse::<u16>().ok() != Some(local.port()) {
+            return false;
+        }
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip == local.ip();
+    }
+    (local.ip().is_loopback() && name == "localhost") || names.iter().any(|n| *n == name)
+}
+
+/// Compares without an early exit: the time depends on the lengths only.
+fn ct_eq(secret: &[u8], given: &[u8]) -> bool {
+    let mut diff = (secret.len() ^ given.len()) as u64;
+    for (i, s) in secret.iter().enumerate() {
+        diff |= u64::from(s ^ given.get(i).copied().unwrap_or(0));
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// The scope `token` grants (the widest of the tokens it equals); every
+/// configured token is compared.
+pub fn scope_of(token: &str, access: &Access) -> Option<Scope> {
+    let mut best = None;
+    for t in &access.tokens {
+        if !t.secret.is_empty() && ct_eq(t.secret.as_bytes(), token.as_bytes()) {
+            best = best.max(Some(t.scope));
+        }
+    }
+    best
+}
+
+/// What a request needs: `None` for the static dashboard page.
+fn needed(req: &Request, peer: IpAddr, access: &Access) -> Option<Scope> {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/" | "/index.html") => None,
+        ("GET", "/metrics") if access.anonymous_metrics && peer.is_loopback() => None,
+        ("GET", _) => Some(Scope::Read),
+        _ => Some(Scope::Write),
+    }
+}
+
+/// Host, Origin and token checks (see the module documentation); the
+/// refusal to send, if any.
+pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access) -> Result<(), Reply> {
+    let refuse = |c: &AtomicU64, r: Reply| {
+        c.fetch_add(1, Ordering::Relaxed);
+        Err(r)
+    };
+    let Some(host) = req.host.as_deref().filter(|h| host_allowed(h, local, &access.hosts)) else {
+        return refuse(
+            &REFUSED.host,
+            error(421, "unknown Host: use the listener's address or a management.hosts name"),
+        );
+    };
+    if let Some(o) = &req.origin {
+        if !o.eq_ignore_ascii_case(&format!("http://{host}")) {
+            return refuse(&REFUSED.origin, error(403, "cross-origin request refused"));
+        }
+    }
+    let cross_site = req.fetch_site.as_deref().is_some_and(|s| s != "same-origin" && s != "none");
+    if req.method != "GET" && cross_site {
+        return refuse(&REFUSED.origin, error(403, "cross-site request refused"));
+    }
+    let Some(need) = needed(req, peer, access) else { return Ok(()) };
+    match req.bearer.as_deref().and_then(|t| scope_of(t, access)) {
+        None => refuse(&REFUSED.token, error(401, "a token is needed: Authorization: Bearer TOKEN")),
+        Some(s) if s < need => refuse(&REFUSED.scope, error(403, "this token may only read")),
+        Some(_) => Ok(()),
+    }
+}
+
+async fn handle(
+    mut conn: TcpStream,
+    peer: SocketAddr,
+    slot: &Conn,
+    ops: Arc<Ops>,
+    reload_lock: Arc<tokio::sync::Mutex<()>>,
+) {
+    let local = match conn.local_addr() {
+        Ok(a) => a,
+        Err(_) => return,
+    };
+    let req = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut conn)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(reply)) => return write(&mut conn, reply).await,
+        Err(_) => return write(&mut conn, error(408, "request timeout")).await,
+    };
+    let reply = match authorize(&req, peer.ip(), local, &ops.cfg.management_access) {
+        Err(r) => r,
+        Ok(()) => {
+            slot.phase(true);
+            let r = route(&req, &ops, &reload_lock).await;
+            slot.phase(false);
+            r
+        }
+    };
+    write(&mut conn, reply).await
+}
+
+/// Reads one request (head and body, both bounded).
+async fn read_request(conn: &mut TcpStream) -> Result<Request, Reply> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let head_end = loop {
@@ -121,39 +431,32 @@ async fn handle(mut conn: TcpStream, ops: Arc<Ops>, reload_lock: Arc<tokio::sync
             break i;
         }
         if buf.len() > MAX_REQUEST {
-            let _ = respond(&mut conn, 431, "text/plain", b"request head too large\n").await;
-            return;
+            return Err(error(431, "request head too large"));
         }
-        match tokio::time::timeout(READ_TIMEOUT, conn.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return,
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => {
-                let _ = respond(&mut conn, 408, "text/plain", b"request timeout\n").await;
-                return;
-            }
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return Err(error(400, "incomplete request")),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
     let Some((req, body_len)) = std::str::from_utf8(&buf[..head_end]).ok().and_then(parse_head) else {
-        let _ = respond(&mut conn, 400, "text/plain", b"bad request\n").await;
-        return;
+        return Err(error(400, "bad request"));
     };
     if body_len > MAX_REQUEST {
-        let _ = respond(&mut conn, 413, "text/plain", b"request body too large\n").await;
-        return;
+        return Err(error(413, "request body too large"));
     }
     // Read (and ignore) the body, so the client sees its request consumed.
     let mut have = buf.len() - head_end - 4;
     while have < body_len {
-        match tokio::time::timeout(READ_TIMEOUT, conn.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => have += n,
-            _ => return,
+        match conn.read(&mut chunk).await {
+            Ok(n) if n > 0 => have += n,
+            _ => return Err(error(400, "incomplete request")),
         }
     }
-    let (status, ctype, body) = route(&req, &ops, &reload_lock).await;
-    let _ = respond(&mut conn, status, ctype, body.as_bytes()).await;
+    Ok(req)
 }
 
-type Reply = (u16, &'static str, String);
+/// Status, content type, body.
+pub type Reply = (u16, &'static str, String);
 
 fn json_reply(status: u16, v: serde_json::Value) -> Reply {
     (status, "application/json", format!("{v}\n"))
@@ -191,19 +494,36 @@ async fn route(req: &Request, ops: &Arc<Ops>, reload_lock: &tokio::sync::Mutex<(
     }
 }
 
+async fn write(conn: &mut TcpStream, (status, ctype, body): Reply) {
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, respond(conn, status, ctype, body.as_bytes())).await;
+}
+
 async fn respond(conn: &mut TcpStream, status: u16, ctype: &str, body: &[u8]) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         413 => "Payload Too Large",
+        421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
         _ => "Internal Server Error",
     };
+    let auth = if status == 401 { "WWW-Authenticate: Bearer realm=\"levee\"\r\n" } else { "" };
+    // The page may be framed by no one and fetch only from here.
+    let page = if ctype.starts_with("text/html") {
+        "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'\r\n\
+         X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+    } else {
+        ""
+    };
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+         X-Content-Type-Options: nosniff\r\n{auth}{page}Connection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).await?;
@@ -214,16 +534,138 @@ async fn respond(conn: &mut TcpStream, status: u16, ctype: &str, body: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use levee_config::mgmt::Token;
 
     #[test]
     fn heads() {
-        let (r, n) = parse_head("POST /api/reload?zone=example.com. HTTP/1.1\r\nHost: x\r\nContent-Length: 3").unwrap();
+        let (r, n) = parse_head(
+            "POST /api/reload?zone=example.com. HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\
+             Authorization: Bearer abc\r\nOrigin: http://x\r\nSec-Fetch-Site: Same-Origin",
+        )
+        .unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(r.path, "/api/reload");
         assert_eq!(query_param(r.query.as_deref(), "zone"), Some("example.com."));
         assert_eq!(n, 3);
+        assert_eq!((r.host.as_deref(), r.bearer.as_deref()), (Some("x"), Some("abc")));
+        assert_eq!((r.origin.as_deref(), r.fetch_site.as_deref()), (Some("http://x"), Some("same-origin")));
         assert!(parse_head("GET metrics HTTP/1.1").is_none());
         assert!(parse_head("GET / SPDY/3").is_none());
         assert!(parse_head("GET / HTTP/1.1\r\nContent-Length: x").is_none());
+        assert!(parse_head("GET / HTTP/1.1\r\nHost: a\r\nHost: b").is_none(), "two Host headers");
+        assert_eq!(parse_head("GET / HTTP/1.1\r\nAuthorization: Basic abc").unwrap().0.bearer, None);
+    }
+
+    #[test]
+    fn hosts() {
+        let lo: SocketAddr = "127.0.0.1:8053".parse().unwrap();
+        let names = vec!["ns1.example.net".to_string()];
+        for ok in
+            ["127.0.0.1:8053", "127.0.0.1", "localhost:8053", "LOCALHOST", "ns1.example.net:8053", "ns1.example.net."]
+        {
+            assert!(host_allowed(ok, lo, &names), "{ok}");
+        }
+        for bad in
+            ["evil.example:8053", "evil.example", "127.0.0.1:80", "127.0.0.2:8053", "localhost.evil", "", "[::1]:8053"]
+        {
+            assert!(!host_allowed(bad, lo, &names), "{bad}");
+        }
+        let v6: SocketAddr = "[::1]:8053".parse().unwrap();
+        assert!(
+            host_allowed("[::1]:8053", v6, &[]) && host_allowed("[::1]", v6, &[]) && host_allowed("localhost", v6, &[])
+        );
+        assert!(!host_allowed("[::1:8053", v6, &[]) && !host_allowed("[::1]x", v6, &[]));
+        // Not loopback: localhost is not this address.
+        let pub_: SocketAddr = "192.0.2.1:8053".parse().unwrap();
+        assert!(host_allowed("192.0.2.1:8053", pub_, &[]) && !host_allowed("localhost:8053", pub_, &[]));
+    }
+
+    fn access() -> Access {
+        let tok = |scope, s: &str| Token { scope, secret: s.into(), file: None };
+        Access {
+            tokens: vec![tok(Scope::Read, "read-token-0123456789"), tok(Scope::Write, "write-token-0123456789")],
+            ..Access::default()
+        }
+    }
+
+    fn req(method: &str, path: &str, extra: &str) -> Request {
+        parse_head(&format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:8053{extra}")).unwrap().0
+    }
+
+    #[test]
+    fn tokens_scopes_and_origins() {
+        let a = access();
+        let lo: SocketAddr = "127.0.0.1:8053".parse().unwrap();
+        let me: IpAddr = "127.0.0.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.7".parse().unwrap();
+        let status = |r: &Request, peer| authorize(r, peer, lo, &a).err().map(|e| e.0);
+        assert_eq!(scope_of("read-token-0123456789", &a), Some(Scope::Read));
+        assert_eq!(scope_of("write-token-0123456789", &a), Some(Scope::Write));
+        assert_eq!(scope_of("write-token-012345678", &a), None);
+        assert_eq!(scope_of("", &a), None);
+        let read = "\r\nAuthorization: Bearer read-token-0123456789";
+        let write = "\r\nAuthorization: Bearer write-token-0123456789";
+        // The page: Host check only.
+        assert_eq!(status(&req("GET", "/", ""), other), None);
+        // Metrics: anonymous from loopback only.
+        assert_eq!(status(&req("GET", "/metrics", ""), me), None);
+        assert_eq!(status(&req("GET", "/metrics", ""), other), Some(401));
+        assert_eq!(status(&req("GET", "/metrics", read), other), None);
+        let closed = Access { anonymous_metrics: false, ..access() };
+        assert_eq!(authorize(&req("GET", "/metrics", ""), me, lo, &closed).err().map(|e| e.0), Some(401));
+        // The API: a token; writes: a write token.
+        assert_eq!(status(&req("GET", "/api/status", ""), me), Some(401));
+        assert_eq!(status(&req("GET", "/api/status", "\r\nAuthorization: Bearer nope-nope-nope-nope"), me), Some(401));
+        assert_eq!(status(&req("GET", "/api/status", read), me), None);
+        assert_eq!(status(&req("POST", "/api/reload", ""), me), Some(401));
+        assert_eq!(status(&req("POST", "/api/reload", read), me), Some(403));
+        assert_eq!(status(&req("POST", "/api/reload", write), me), None);
+        // Host and Origin, whatever the token.
+        let evil = parse_head(&format!("GET /api/live HTTP/1.1\r\nHost: evil.example:8053{write}")).unwrap().0;
+        assert_eq!(status(&evil, me), Some(421));
+        assert_eq!(status(&parse_head("GET / HTTP/1.1").unwrap().0, me), Some(421), "no Host");
+        let cross = format!("{write}\r\nOrigin: http://evil.example");
+        assert_eq!(status(&req("POST", "/api/reload", &cross), me), Some(403));
+        assert_eq!(status(&req("GET", "/api/live", &cross), me), Some(403));
+        let same = format!("{write}\r\nOrigin: http://127.0.0.1:8053\r\nSec-Fetch-Site: same-origin");
+        assert_eq!(status(&req("POST", "/api/reload", &same), me), None);
+        let site = format!("{write}\r\nSec-Fetch-Site: same-site");
+        assert_eq!(status(&req("POST", "/api/reload", &site), me), Some(403));
+        assert_eq!(status(&req("POST", "/api/reload", "\r\nOrigin: null"), me), Some(403));
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd") && !ct_eq(b"abc", b"ab") && !ct_eq(b"abc", b"abcd") && !ct_eq(b"abc", b""));
+    }
+
+    /// The caps: a client's own oldest waiting connection goes first, then
+    /// the oldest waiting one anywhere; working ones are never closed.
+    #[test]
+    fn the_table_evicts_the_longest_waiting() {
+        let mut t = Table::default();
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        let mut c = Vec::new();
+        let ids: Vec<u64> = (0..MAX_PER_CLIENT as u64).map(|i| t.admit(a, at(i), &mut c).unwrap()).collect();
+        t.conns.iter_mut().find(|e| e.id == ids[0]).unwrap().working = true;
+        t.admit(a, at(100), &mut c).unwrap();
+        assert!(t.conns.iter().any(|e| e.id == ids[0]), "a working connection was closed");
+        assert!(!t.conns.iter().any(|e| e.id == ids[1]), "the oldest waiting one stays");
+        for i in 0..(MAX_CONNECTIONS - MAX_PER_CLIENT) {
+            let ip = IpAddr::from([127, 0, 1, (i / MAX_PER_CLIENT) as u8]);
+            t.admit(ip, at(200 + i as u64), &mut c).unwrap();
+        }
+        assert_eq!(t.conns.len(), MAX_CONNECTIONS);
+        let b: IpAddr = "127.0.0.1".parse().unwrap();
+        t.admit(b, at(1000), &mut c).unwrap();
+        assert_eq!(t.conns.len(), MAX_CONNECTIONS);
+        assert!(!t.conns.iter().any(|e| e.id == ids[2]));
+        for e in &mut t.conns {
+            e.working = true;
+        }
+        assert_eq!(t.admit(b, at(2000), &mut c), None, "nothing to close");
     }
 }

@@ -308,9 +308,9 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         let (r, s) = (Arc::clone(&r), Arc::clone(s));
         rt.spawn(async move { secondary_loop(r, s).await });
     }
-    if let Some(path) = crate::ctl::socket_path(r.storage.as_deref()) {
+    if let Some(l) = crate::ctl::take_listener() {
         let r = Arc::clone(&r);
-        rt.spawn(async move { crate::ctl::serve(path, r).await });
+        rt.spawn(async move { crate::ctl::serve(l, r).await });
     }
 }
 

@@ -250,7 +250,19 @@ impl TcpService for TcpSvc {
 }
 
 /// Runs the server until SIGTERM or SIGINT.
-pub fn run(cfg: Config, builtin: bool) -> ExitCode {
+pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
+    let threads =
+        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    // Before anything touches the storage directory: the instance lock
+    // and the control socket's path (ctl.rs); then the open-file limit
+    // the configuration needs (limits.rs). Both can stop the start.
+    let control = match crate::ctl::prepare(&cfg).and_then(|c| crate::limits::fit(&mut cfg, threads).map(|()| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     let plans = match zones::plan(&cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
@@ -271,8 +283,6 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
     let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
     let acfg = Arc::new(answer_config(&cfg));
-    let threads =
-        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
 
     // Bind everything first, so an address problem stops the start.
     let mut udp_sockets = Vec::new();
@@ -320,6 +330,13 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     if let Err(e) = drop_privileges(&cfg) {
         tracing::error!("{e}");
         return ExitCode::from(1);
+    }
+    // The control socket belongs to the user the server now runs as.
+    if let Some(c) = control {
+        if let Err(e) = crate::ctl::bind(c) {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -389,6 +406,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         write_timeout: Duration::from_secs(10),
         max_connections: cfg.tcp_max_connections,
         max_per_source: cfg.tcp_max_per_source,
+        buffer_memory: cfg.tcp_buffer_memory,
     };
     let tcp_stats = Arc::new(TcpStats::default());
     {
@@ -442,7 +460,6 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
     // Replication tasks and the control socket (repl.rs, ctl.rs).
     let _ = crate::repl::RUNTIME.set(rt.handle().clone());
-    let _ = crate::ctl::CONFIGURED.set(cfg.control_socket.clone());
     let _ = crate::ctl::OPS.set(Arc::clone(&ops));
     crate::repl::start(&rt, Arc::clone(&shared), prepared);
     // Signal handlers before "ready": a supervisor may reload or stop the

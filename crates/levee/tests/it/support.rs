@@ -9,9 +9,23 @@ use std::time::{Duration, Instant};
 
 use levee_wire::message::Message;
 
-/// The binary under test.
+/// The binary under test (`LEVEE_IT_BIN` replaces it, e.g. to see a new
+/// test fail against an older build).
+pub fn levee_bin() -> PathBuf {
+    std::env::var_os("LEVEE_IT_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_levee")), PathBuf::from)
+}
+
+/// The binary under test, as a command.
 pub fn levee() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_levee"))
+    Command::new(levee_bin())
+}
+
+/// Writes a file only its owner may read (a configuration holding a
+/// management token must not be readable by others).
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Repository root.
@@ -53,18 +67,33 @@ impl Server {
     /// picks a free UDP port; the TCP port of the same number may be taken
     /// by another test's connection: then it tries again (three times).
     pub fn start(args: &[&str]) -> Server {
+        Self::start_wrapped(&[], args)
+    }
+
+    /// As [`Server::start`], run through `wrapper` (a command and its
+    /// arguments before the binary: `prlimit --nofile=...`, `sh -c ...`).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Server {
         for _ in 0..2 {
-            match Self::try_start(args) {
+            match Self::try_start(wrapper, args) {
                 Ok(s) => return s,
                 Err(log) if log.contains("Address already in use") => continue,
                 Err(log) => panic!("levee did not start; log:\n{log}"),
             }
         }
-        Self::try_start(args).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
+        Self::try_start(wrapper, args).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
     }
 
-    fn try_start(args: &[&str]) -> Result<Server, String> {
-        let mut child = levee()
+    /// Starts the server and returns its log if it did not come up.
+    pub fn try_start(wrapper: &[&str], args: &[&str]) -> Result<Server, String> {
+        let mut cmd = match wrapper.split_first() {
+            None => levee(),
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(levee_bin());
+                c
+            }
+        };
+        let mut child = cmd
             .arg("serve")
             .args(args)
             .env("LEVEE_LOG", "info")
