@@ -14,13 +14,20 @@
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
+//! * [`security`]: the management API's Host, Origin and token checks, a
+//!   scrape through 64 slow clients, the control socket's mode, path check
+//!   and instance lock, `levee ctl`'s errors (issue 16).
+//! * [`bounds`]: TCP memory under held and pipelining connections, and a
+//!   new client served at an open-file limit of 1,024 (issue 16).
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 
+mod bounds;
 mod cli;
 mod defences;
 mod golden;
 mod ops;
 mod repl;
+mod security;
 mod server;
 mod support;

@@ -20,6 +20,19 @@ pub fn levee() -> Command {
     Command::new(levee_bin())
 }
 
+/// Runs `cmd` to its end, or for at most 10 s (then kills it): for
+/// commands that must refuse to start, so a regression fails instead of
+/// hanging.
+pub fn run_bounded(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start");
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
 /// Writes a file only its owner may read (a configuration holding a
 /// management token must not be readable by others).
 pub fn write_private(path: &Path, text: &str) {
