@@ -274,6 +274,17 @@ pub struct Overrides {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, true)
+    }
+
+    /// Reads and validates a configuration file without reading the
+    /// management token files (for `levee ctl`, which needs the paths
+    /// only, and whose user may not be allowed to read the tokens).
+    pub fn from_file_without_secrets(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, secrets: bool) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             place: path.display().to_string(),
             key: String::new(),
@@ -298,11 +309,13 @@ impl Config {
                 }
             }
         }
-        mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
-            place: path.display().to_string(),
-            key,
-            message,
-        })?;
+        if secrets {
+            mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
+        }
         c.source = Some(path.to_path_buf());
         Ok(c)
     }

@@ -26,14 +26,14 @@ pub fn nofile() -> io::Result<NoFile> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(NoFile { soft: r.rlim_cur as u64, hard: r.rlim_max as u64 })
+    Ok(NoFile { soft: r.rlim_cur, hard: r.rlim_max })
 }
 
 /// Sets the soft open-file limit to `soft` (at most the hard limit),
 /// leaving the hard limit as it is.
 pub fn set_nofile(soft: u64) -> io::Result<()> {
     let cur = nofile()?;
-    let r = libc::rlimit { rlim_cur: soft.min(cur.hard) as libc::rlim_t, rlim_max: cur.hard as libc::rlim_t };
+    let r = libc::rlimit { rlim_cur: soft.min(cur.hard), rlim_max: cur.hard };
     // SAFETY: `r` is a valid rlimit read by the call.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
         return Err(io::Error::last_os_error());

@@ -145,7 +145,7 @@ fn main() -> ExitCode {
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {
                 (Some(s), _) => s,
-                (None, Some(c)) => match Config::from_file(&c) {
+                (None, Some(c)) => match Config::from_file_without_secrets(&c) {
                     Ok(cfg) => match ctl::socket_path(&cfg) {
                         Some(p) => p,
                         None => {

@@ -330,7 +330,7 @@ pub fn host_allowed(host: &str, local: SocketAddr, names: &[String]) -> bool {
     if let Ok(ip) = name.parse::<IpAddr>() {
         return ip == local.ip();
     }
-    (local.ip().is_loopback() && name == "localhost") || names.iter().any(|n| *n == name)
+    (local.ip().is_loopback() && name == "localhost") || names.contains(&name)
 }
 
 /// Compares without an early exit: the time depends on the lengths only.

@@ -441,6 +441,18 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     if let Some(l) = management {
         if let Ok(a) = l.local_addr() {
             tracing::info!(address = %a, "management listener on http://{a}/ (metrics: /metrics)");
+            let access = &cfg.management_access;
+            if access.tokens.is_empty() {
+                tracing::info!(
+                    "management: no [[management.token]] configured: only /metrics (from loopback) and the dashboard page answer"
+                );
+            }
+            if !a.ip().is_loopback() {
+                tracing::warn!(
+                    "management listener on {a} speaks plain HTTP: tokens and metrics cross the network unencrypted \
+                     (docs/operations.md: put a TLS proxy in front)"
+                );
+            }
         }
         rt.spawn(crate::mgmt::serve(l, Arc::clone(&ops), stop_rx.clone()));
     }
