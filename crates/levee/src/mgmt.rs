@@ -327,10 +327,12 @@ pub fn host_allowed(host: &str, local: SocketAddr, names: &[String]) -> bool {
         }
     }
     let name = name.trim_end_matches('.').to_ascii_lowercase();
+    // A dual-stack listener sees IPv4 clients at IPv4-mapped addresses.
+    let here = local.ip().to_canonical();
     if let Ok(ip) = name.parse::<IpAddr>() {
-        return ip == local.ip();
+        return ip.to_canonical() == here;
     }
-    (local.ip().is_loopback() && name == "localhost") || names.contains(&name)
+    (here.is_loopback() && name == "localhost") || names.contains(&name)
 }
 
 /// Compares without an early exit: the time depends on the lengths only.
@@ -358,7 +360,7 @@ pub fn scope_of(token: &str, access: &Access) -> Option<Scope> {
 fn needed(req: &Request, peer: IpAddr, access: &Access) -> Option<Scope> {
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/" | "/index.html") => None,
-        ("GET", "/metrics") if access.anonymous_metrics && peer.is_loopback() => None,
+        ("GET", "/metrics") if access.anonymous_metrics && peer.to_canonical().is_loopback() => None,
         ("GET", _) => Some(Scope::Read),
         _ => Some(Scope::Write),
     }
@@ -575,6 +577,9 @@ mod tests {
             host_allowed("[::1]:8053", v6, &[]) && host_allowed("[::1]", v6, &[]) && host_allowed("localhost", v6, &[])
         );
         assert!(!host_allowed("[::1:8053", v6, &[]) && !host_allowed("[::1]x", v6, &[]));
+        // A dual-stack listener: IPv4 clients arrive at mapped addresses.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:8053".parse().unwrap();
+        assert!(host_allowed("127.0.0.1:8053", mapped, &[]) && host_allowed("localhost:8053", mapped, &[]));
         // Not loopback: localhost is not this address.
         let pub_: SocketAddr = "192.0.2.1:8053".parse().unwrap();
         assert!(host_allowed("192.0.2.1:8053", pub_, &[]) && !host_allowed("localhost:8053", pub_, &[]));
@@ -610,6 +615,7 @@ mod tests {
         // Metrics: anonymous from loopback only.
         assert_eq!(status(&req("GET", "/metrics", ""), me), None);
         assert_eq!(status(&req("GET", "/metrics", ""), other), Some(401));
+        assert_eq!(status(&req("GET", "/metrics", ""), "::ffff:127.0.0.1".parse().unwrap()), None);
         assert_eq!(status(&req("GET", "/metrics", read), other), None);
         let closed = Access { anonymous_metrics: false, ..access() };
         assert_eq!(authorize(&req("GET", "/metrics", ""), me, lo, &closed).err().map(|e| e.0), Some(401));
