@@ -14,6 +14,10 @@
 //! [[management.token]]
 //! scope = "write"               # also POST /api/reload
 //! secret = "..."                # inline: the configuration file must then not be world-readable
+//!
+//! # optional: HTTPS instead of HTTP (PEM files; the key owner-only)
+//! # tls-certificate = "/etc/levee/mgmt.crt"
+//! # tls-key = "/etc/levee/mgmt.key"
 //! ```
 //!
 //! A token is at least 16 and at most 256 visible ASCII characters
@@ -62,11 +66,22 @@ pub struct Access {
     pub anonymous_metrics: bool,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<Tls>,
+}
+
+/// `management.tls-certificate` and `management.tls-key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM: the certificate, then its chain.
+    pub certificate: PathBuf,
+    /// PEM: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for Access {
     fn default() -> Self {
-        Access { allow_remote: false, hosts: Vec::new(), anonymous_metrics: true, tokens: Vec::new() }
+        Access { allow_remote: false, hosts: Vec::new(), anonymous_metrics: true, tokens: Vec::new(), tls: None }
     }
 }
 
@@ -87,6 +102,10 @@ pub struct Spec {
     /// `[[management.token]]`.
     #[serde(default)]
     pub token: Vec<TokenSpec>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[[management.token]]` in the file.
@@ -126,6 +145,12 @@ pub fn lower(spec: &Spec) -> Result<Access, (String, String)> {
         }
         a.hosts.push(h);
     }
+    a.tls = match (&spec.tls_certificate, &spec.tls_key) {
+        (None, None) => None,
+        (Some(c), Some(k)) => Some(Tls { certificate: c.clone(), key: k.clone() }),
+        (Some(_), None) => return Err(("management.tls-key".into(), "tls-certificate needs tls-key".into())),
+        (None, Some(_)) => return Err(("management.tls-certificate".into(), "tls-key needs tls-certificate".into())),
+    };
     for (i, t) in spec.token.iter().enumerate() {
         let key = |f: &str| format!("management.token[{i}].{f}");
         let scope = match t.scope.as_str() {
@@ -170,10 +195,27 @@ fn mode(path: &Path) -> std::io::Result<u32> {
 }
 
 /// Reads the token files (relative to `base`) and checks the modes: a
-/// token file must be accessible by its owner only; a configuration file
-/// holding an inline token must not be accessible by other users.
-/// Errors are (key, message).
+/// token file and a TLS key must be accessible by their owner only; a
+/// configuration file holding an inline token must not be accessible by
+/// other users. Errors are (key, message).
 pub fn load_secrets(a: &mut Access, config: &Path, base: &Path) -> Result<(), (String, String)> {
+    if let Some(t) = &mut a.tls {
+        for (key, f) in [("management.tls-certificate", &mut t.certificate), ("management.tls-key", &mut t.key)] {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+            let m = mode(f).map_err(|e| (key.to_string(), format!("{}: {e}", f.display())))?;
+            if key == "management.tls-key" && m & 0o077 != 0 {
+                return Err((
+                    key.into(),
+                    format!(
+                        "{} has mode {m:04o}: a private key must be accessible by its owner only (chmod 600)",
+                        f.display()
+                    ),
+                ));
+            }
+        }
+    }
     for (i, t) in a.tokens.iter_mut().enumerate() {
         match &mut t.file {
             None => {
@@ -287,6 +329,22 @@ mod tests {
         assert!(e.message.contains("mode 0644"), "{e}");
         set(&cfg, 0o640);
         assert!(crate::Config::from_file(&cfg).is_ok());
+        // TLS: both files, the key owner-only.
+        let (crt, key) = (dir.join("m.crt"), dir.join("m.key"));
+        std::fs::write(&crt, "-").unwrap();
+        std::fs::write(&key, "-").unwrap();
+        set(&key, 0o644);
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"m.key\"\n").unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.tls-key");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&key, 0o600);
+        let c = crate::Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tls, Some(Tls { certificate: crt, key }));
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

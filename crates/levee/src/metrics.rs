@@ -134,12 +134,17 @@ pub fn render(ops: &Ops) -> String {
     o.family(
         "levee_management_refused_total",
         "counter",
-        "Management requests refused (host, origin, token, scope) and connections closed at the caps (evicted).",
+        "Management requests refused (host, origin, token, scope), connections closed at the caps (evicted), failed TLS handshakes (tls).",
     );
     let r = &crate::mgmt::REFUSED;
-    for (reason, c) in
-        [("host", &r.host), ("origin", &r.origin), ("token", &r.token), ("scope", &r.scope), ("evicted", &r.evicted)]
-    {
+    for (reason, c) in [
+        ("host", &r.host),
+        ("origin", &r.origin),
+        ("token", &r.token),
+        ("scope", &r.scope),
+        ("evicted", &r.evicted),
+        ("tls", &r.tls),
+    ] {
         o.sample("levee_management_refused_total", &[("reason", reason)], c.load(Ordering::Relaxed));
     }
 

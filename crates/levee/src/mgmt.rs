@@ -38,6 +38,13 @@
 //! keeps it in the tab's `sessionStorage` and sends it in the header: no
 //! cookie exists that another site could make a browser send.
 //!
+//! ## TLS
+//!
+//! With `management.tls-certificate` and `tls-key` the listener speaks
+//! HTTPS only (rustls, ring provider, TLS 1.2 and 1.3); the handshake and
+//! the request share [`REQUEST_TIMEOUT`], and the request's own origin is
+//! `https://` + its Host.
+//!
 //! ## Slow clients
 //!
 //! At most [`MAX_CONNECTIONS`] connections, [`MAX_PER_CLIENT`] per client
@@ -55,9 +62,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use levee_config::mgmt::{Access, Scope};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::control::{self, Ops};
 
@@ -86,6 +94,8 @@ pub struct Refused {
     pub scope: AtomicU64,
     /// Connections closed to admit others (slow clients) or refused at the caps.
     pub evicted: AtomicU64,
+    /// TLS handshakes that failed or took too long.
+    pub tls: AtomicU64,
 }
 
 /// The refusal counters of this process.
@@ -95,10 +105,46 @@ pub static REFUSED: Refused = Refused {
     token: AtomicU64::new(0),
     scope: AtomicU64::new(0),
     evicted: AtomicU64::new(0),
+    tls: AtomicU64::new(0),
 };
 
-/// Serves the management API on `listener` until `stop` turns true.
-pub async fn serve(listener: std::net::TcpListener, ops: Arc<Ops>, mut stop: watch::Receiver<bool>) {
+/// The TLS setup of `management.tls-certificate` and `-key` (read at
+/// start, before the privilege drop); the error names the key.
+pub fn tls_acceptor(tls: &levee_config::mgmt::Tls) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let crt = tls.certificate.display();
+    let certs = CertificateDer::pem_file_iter(&tls.certificate)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("management.tls-certificate: {crt}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("management.tls-certificate: {crt}: no certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key)
+        .map_err(|e| format!("management.tls-key: {}: {e}", tls.key.display()))?;
+    // ring, not aws-lc-rs: no C/cmake build of a second crypto library.
+    // rustls deprecates ring's provider for lacking post-quantum key
+    // exchange; classical ECDHE is what a management listener needs.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("management TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("management.tls-key: does not fit the certificate or is not usable: {e}"))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(cfg)))
+}
+
+/// Serves the management API on `listener` (over TLS with `tls`) until
+/// `stop` turns true.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    ops: Arc<Ops>,
+    mut stop: watch::Receiver<bool>,
+) {
     if let Err(e) = listener.set_nonblocking(true) {
         tracing::error!("management listener: {e}");
         return;
@@ -137,8 +183,9 @@ pub async fn serve(listener: std::net::TcpListener, ops: Arc<Ops>, mut stop: wat
         let c = Conn { id, table: Arc::clone(&table) };
         let ops = Arc::clone(&ops);
         let reload_lock = Arc::clone(&reload_lock);
+        let tls = tls.clone();
         let task = tokio::spawn(async move {
-            handle(conn, peer, &c, ops, reload_lock).await;
+            connection(conn, peer, tls, &c, ops, reload_lock).await;
             drop(c);
         });
         lock(&table).set_abort(id, task.abort_handle());
@@ -367,8 +414,8 @@ fn needed(req: &Request, peer: IpAddr, access: &Access) -> Option<Scope> {
 }
 
 /// Host, Origin and token checks (see the module documentation); the
-/// refusal to send, if any.
-pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access) -> Result<(), Reply> {
+/// refusal to send, if any. `scheme` is `http` or `https`.
+pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access, scheme: &str) -> Result<(), Reply> {
     let refuse = |c: &AtomicU64, r: Reply| {
         c.fetch_add(1, Ordering::Relaxed);
         Err(r)
@@ -380,7 +427,7 @@ pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access
         );
     };
     if let Some(o) = &req.origin {
-        if !o.eq_ignore_ascii_case(&format!("http://{host}")) {
+        if !o.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
             return refuse(&REFUSED.origin, error(403, "cross-origin request refused"));
         }
     }
@@ -396,23 +443,46 @@ pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access
     }
 }
 
-async fn handle(
-    mut conn: TcpStream,
+/// One connection: the TLS handshake if configured, then the request;
+/// both within [`REQUEST_TIMEOUT`] of the accept.
+async fn connection(
+    conn: TcpStream,
     peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
     slot: &Conn,
     ops: Arc<Ops>,
     reload_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
-    let local = match conn.local_addr() {
-        Ok(a) => a,
-        Err(_) => return,
+    let Ok(local) = conn.local_addr() else { return };
+    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let Some(acceptor) = tls else {
+        return handle(conn, peer, local, "http", deadline, slot, ops, reload_lock).await;
     };
-    let req = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut conn)).await {
+    match tokio::time::timeout_at(deadline, acceptor.accept(conn)).await {
+        Ok(Ok(s)) => handle(s, peer, local, "https", deadline, slot, ops, reload_lock).await,
+        _ => {
+            REFUSED.tls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
+    mut conn: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    scheme: &str,
+    deadline: tokio::time::Instant,
+    slot: &Conn,
+    ops: Arc<Ops>,
+    reload_lock: Arc<tokio::sync::Mutex<()>>,
+) {
+    let req = match tokio::time::timeout_at(deadline, read_request(&mut conn)).await {
         Ok(Ok(r)) => r,
         Ok(Err(reply)) => return write(&mut conn, reply).await,
         Err(_) => return write(&mut conn, error(408, "request timeout")).await,
     };
-    let reply = match authorize(&req, peer.ip(), local, &ops.cfg.management_access) {
+    let reply = match authorize(&req, peer.ip(), local, &ops.cfg.management_access, scheme) {
         Err(r) => r,
         Ok(()) => {
             slot.phase(true);
@@ -425,7 +495,7 @@ async fn handle(
 }
 
 /// Reads one request (head and body, both bounded).
-async fn read_request(conn: &mut TcpStream) -> Result<Request, Reply> {
+async fn read_request<S: AsyncRead + Unpin>(conn: &mut S) -> Result<Request, Reply> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let head_end = loop {
@@ -496,11 +566,11 @@ async fn route(req: &Request, ops: &Arc<Ops>, reload_lock: &tokio::sync::Mutex<(
     }
 }
 
-async fn write(conn: &mut TcpStream, (status, ctype, body): Reply) {
+async fn write<S: AsyncWrite + Unpin>(conn: &mut S, (status, ctype, body): Reply) {
     let _ = tokio::time::timeout(WRITE_TIMEOUT, respond(conn, status, ctype, body.as_bytes())).await;
 }
 
-async fn respond(conn: &mut TcpStream, status: u16, ctype: &str, body: &[u8]) -> std::io::Result<()> {
+async fn respond<S: AsyncWrite + Unpin>(conn: &mut S, status: u16, ctype: &str, body: &[u8]) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -603,7 +673,7 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:8053".parse().unwrap();
         let me: IpAddr = "127.0.0.1".parse().unwrap();
         let other: IpAddr = "192.0.2.7".parse().unwrap();
-        let status = |r: &Request, peer| authorize(r, peer, lo, &a).err().map(|e| e.0);
+        let status = |r: &Request, peer| authorize(r, peer, lo, &a, "http").err().map(|e| e.0);
         assert_eq!(scope_of("read-token-0123456789", &a), Some(Scope::Read));
         assert_eq!(scope_of("write-token-0123456789", &a), Some(Scope::Write));
         assert_eq!(scope_of("write-token-012345678", &a), None);
@@ -618,7 +688,7 @@ mod tests {
         assert_eq!(status(&req("GET", "/metrics", ""), "::ffff:127.0.0.1".parse().unwrap()), None);
         assert_eq!(status(&req("GET", "/metrics", read), other), None);
         let closed = Access { anonymous_metrics: false, ..access() };
-        assert_eq!(authorize(&req("GET", "/metrics", ""), me, lo, &closed).err().map(|e| e.0), Some(401));
+        assert_eq!(authorize(&req("GET", "/metrics", ""), me, lo, &closed, "http").err().map(|e| e.0), Some(401));
         // The API: a token; writes: a write token.
         assert_eq!(status(&req("GET", "/api/status", ""), me), Some(401));
         assert_eq!(status(&req("GET", "/api/status", "\r\nAuthorization: Bearer nope-nope-nope-nope"), me), Some(401));
@@ -638,6 +708,10 @@ mod tests {
         let site = format!("{write}\r\nSec-Fetch-Site: same-site");
         assert_eq!(status(&req("POST", "/api/reload", &site), me), Some(403));
         assert_eq!(status(&req("POST", "/api/reload", "\r\nOrigin: null"), me), Some(403));
+        // Over TLS the own origin is https://.
+        let tls = |extra: &str| authorize(&req("POST", "/api/reload", extra), me, lo, &a, "https").err().map(|e| e.0);
+        assert_eq!(tls(&same), Some(403));
+        assert_eq!(tls(&format!("{write}\r\nOrigin: https://127.0.0.1:8053")), None);
     }
 
     #[test]

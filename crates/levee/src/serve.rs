@@ -326,6 +326,18 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The management TLS key is read before the privilege drop (it may
+    // be readable by root only).
+    let mgmt_tls = match cfg.management_access.tls.as_ref().filter(|_| management.is_some()) {
+        None => None,
+        Some(t) => match crate::mgmt::tls_acceptor(t) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     // Every socket is bound: give up root before anything else runs.
     if let Err(e) = drop_privileges(&cfg) {
         tracing::error!("{e}");
@@ -440,21 +452,22 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     });
     if let Some(l) = management {
         if let Ok(a) = l.local_addr() {
-            tracing::info!(address = %a, "management listener on http://{a}/ (metrics: /metrics)");
+            let scheme = if mgmt_tls.is_some() { "https" } else { "http" };
+            tracing::info!(address = %a, "management listener on {scheme}://{a}/ (metrics: /metrics)");
             let access = &cfg.management_access;
             if access.tokens.is_empty() {
                 tracing::info!(
                     "management: no [[management.token]] configured: only /metrics (from loopback) and the dashboard page answer"
                 );
             }
-            if !a.ip().is_loopback() {
+            if !a.ip().is_loopback() && mgmt_tls.is_none() {
                 tracing::warn!(
                     "management listener on {a} speaks plain HTTP: tokens and metrics cross the network unencrypted \
-                     (docs/operations.md: put a TLS proxy in front)"
+                     (set management.tls-certificate and tls-key, or put a TLS proxy in front)"
                 );
             }
         }
-        rt.spawn(crate::mgmt::serve(l, Arc::clone(&ops), stop_rx.clone()));
+        rt.spawn(crate::mgmt::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
     }
     rt.spawn(crate::stats::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {

@@ -28,7 +28,8 @@ pub fn management_config(listen: &str) -> String {
 /// The management address the server logged.
 pub fn management(s: &Server) -> SocketAddr {
     let log = s.log();
-    let rest = log.split("management listener on http://").nth(1).expect("management listener in the log");
+    let rest = log.split("management listener on http").nth(1).expect("management listener in the log");
+    let rest = rest.trim_start_matches('s').trim_start_matches("://");
     rest.split('/').next().unwrap().parse().expect("management address")
 }
 

@@ -373,3 +373,68 @@ fn the_shipped_unit_runs_as_levee_without_root() {
         eprintln!("systemd-analyze not installed: dist/levee.service checked by its lines only");
     }
 }
+
+/// `management.tls-certificate`/`tls-key`: the listener speaks HTTPS
+/// (checked with curl against a certificate made by openssl), refuses
+/// plain HTTP, and its own origin is `https://`.
+#[test]
+fn management_over_tls() {
+    let dir = TempDir::new("mgmt-tls");
+    let (crt, key) = (dir.path().join("m.crt"), dir.path().join("m.key"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .expect("openssl (CI installs it)");
+    assert!(made.status.success(), "{}", text(&made));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tls = format!("tls-certificate = \"{}\"\ntls-key = \"{}\"\n", crt.display(), key.display());
+    let cfg =
+        config(&dir, &management_config("127.0.0.1:0").replacen("[management]\n", &format!("[management]\n{tls}"), 1));
+    let s = Server::start(&["--config", cfg.to_str().unwrap()]);
+    assert!(s.log().contains("management listener on https://"), "{}", s.log());
+    let m = management(&s);
+    let curl = |args: &[&str], url: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "--cacert"])
+            .arg(&crt)
+            .args(args)
+            .arg(url)
+            .output()
+            .expect("curl (CI installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let url = |p: &str| format!("https://127.0.0.1:{}{p}", m.port());
+    let read = format!("Authorization: Bearer {READ}");
+    let write = format!("Authorization: Bearer {WRITE}");
+    assert_eq!(curl(&["-H", &read], &url("/api/status")), "200");
+    assert_eq!(curl(&[], &url("/api/status")), "401");
+    assert_eq!(curl(&[], &url("/metrics")), "200");
+    assert_eq!(curl(&["-X", "POST", "-H", &write], &url("/api/reload")), "200");
+    let https = format!("Origin: https://127.0.0.1:{}", m.port());
+    let http_origin = format!("Origin: http://127.0.0.1:{}", m.port());
+    assert_eq!(curl(&["-X", "POST", "-H", &write, "-H", &https], &url("/api/reload")), "200");
+    assert_eq!(curl(&["-X", "POST", "-H", &write, "-H", &http_origin], &url("/api/reload")), "403");
+    // localhost matches the certificate and, on loopback, the Host check.
+    assert_eq!(curl(&["-H", &read], &format!("https://localhost:{}/api/live", m.port())), "200");
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"])
+        .arg(format!("http://127.0.0.1:{}/metrics", m.port()))
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+    let metrics = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "5", "--cacert"])
+        .arg(&crt)
+        .arg(url("/metrics"))
+        .output()
+        .unwrap();
+    let v = check_prometheus(&String::from_utf8_lossy(&metrics.stdout));
+    assert_eq!(v["levee_reloads_total"], 2.0);
+    assert!(v["levee_management_refused_total{reason=\"tls\"}"] >= 1.0);
+}
