@@ -54,7 +54,10 @@
 //! or writing its response, not one the server is working on) is closed
 //! to admit the new one, as the TCP DNS server does: a scraper sends its
 //! request at once, so clients that hold connections open cannot keep
-//! `/metrics` from being answered.
+//! `/metrics` from being answered. A connection whose whole request has
+//! already arrived, unread (its task has not run yet during a burst of
+//! connections), is passed over: it waits on the server, not its client
+//! (each connection keeps a duplicate of its socket to be peeked at).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -171,8 +174,11 @@ pub async fn serve(
                 }
             },
         };
+        // A second handle on the socket lets the table look at what a
+        // connection has received but not yet read (see `Table::evict`).
+        let Ok((conn, probe)) = with_probe(conn) else { continue };
         let mut closed = Vec::new();
-        let admitted = lock(&table).admit(peer.ip(), Instant::now(), &mut closed);
+        let admitted = lock(&table).admit(peer.ip(), Instant::now(), Some(probe), &mut closed);
         for a in closed {
             a.abort(); // outside the lock: the task's end takes it
         }
@@ -189,6 +195,24 @@ pub async fn serve(
             drop(c);
         });
         lock(&table).set_abort(id, task.abort_handle());
+    }
+}
+
+/// The stream and a duplicate of its socket (for peeking and closing).
+fn with_probe(conn: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    let std = conn.into_std()?;
+    let probe = std.try_clone()?;
+    Ok((TcpStream::from_std(std)?, probe))
+}
+
+/// Whether a whole request (or, over TLS, anything) has arrived on the
+/// socket and waits to be read: the connection is waiting on the server,
+/// not on its client.
+fn request_waiting(probe: &std::net::TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    match probe.peek(&mut buf) {
+        Ok(n) if n > 0 => buf[..n].starts_with(&[0x16]) || buf[..n].windows(4).any(|w| w == b"\r\n\r\n"),
+        _ => false,
     }
 }
 
@@ -211,13 +235,22 @@ struct Entry {
     /// The server is working on the request (not evictable).
     working: bool,
     abort: Option<tokio::task::AbortHandle>,
+    /// A duplicate of the socket: peeked at when choosing a connection to
+    /// close, and shut down when it is chosen.
+    probe: Option<std::net::TcpStream>,
 }
 
 impl Table {
     /// Makes room for a connection from `ip` (closing the longest-waiting
     /// ones over the caps) and registers it; `None` if nothing could be
     /// closed.
-    fn admit(&mut self, ip: IpAddr, now: Instant, closed: &mut Vec<tokio::task::AbortHandle>) -> Option<u64> {
+    fn admit(
+        &mut self,
+        ip: IpAddr,
+        now: Instant,
+        probe: Option<std::net::TcpStream>,
+        closed: &mut Vec<tokio::task::AbortHandle>,
+    ) -> Option<u64> {
         if self.conns.iter().filter(|e| e.ip == ip).count() >= MAX_PER_CLIENT && !self.evict(Some(ip), closed) {
             return None;
         }
@@ -225,22 +258,27 @@ impl Table {
             return None;
         }
         self.next += 1;
-        self.conns.push(Entry { id: self.next, ip, since: now, working: false, abort: None });
+        self.conns.push(Entry { id: self.next, ip, since: now, working: false, abort: None, probe });
         Some(self.next)
     }
 
     /// Closes the connection that has waited longest on its client (its
-    /// task to abort goes to `closed`).
+    /// task to abort goes to `closed`). A connection whose whole request
+    /// has arrived but was not read yet (a scraper accepted during a burst
+    /// of connections, before its task ran) waits on the server, not on
+    /// its client: it is passed over while another can go.
     fn evict(&mut self, of: Option<IpAddr>, closed: &mut Vec<tokio::task::AbortHandle>) -> bool {
-        let victim = self
-            .conns
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| !e.working && of.is_none_or(|ip| e.ip == ip))
-            .min_by_key(|(_, e)| e.since)
-            .map(|(i, _)| i);
+        let mut order: Vec<usize> = (0..self.conns.len())
+            .filter(|&i| !self.conns[i].working && of.is_none_or(|ip| self.conns[i].ip == ip))
+            .collect();
+        order.sort_by_key(|&i| self.conns[i].since);
+        let waiting = |e: &Entry| e.probe.as_ref().is_some_and(request_waiting);
+        let victim = order.iter().copied().find(|&i| !waiting(&self.conns[i])).or(order.first().copied());
         let Some(i) = victim else { return false };
         let e = self.conns.swap_remove(i);
+        if let Some(p) = &e.probe {
+            let _ = p.shutdown(std::net::Shutdown::Both);
+        }
         closed.extend(e.abort);
         REFUSED.evicted.fetch_add(1, Ordering::Relaxed);
         true
@@ -729,23 +767,55 @@ mod tests {
         let at = |ms| t0 + Duration::from_millis(ms);
         let a: IpAddr = "127.0.0.2".parse().unwrap();
         let mut c = Vec::new();
-        let ids: Vec<u64> = (0..MAX_PER_CLIENT as u64).map(|i| t.admit(a, at(i), &mut c).unwrap()).collect();
+        let ids: Vec<u64> = (0..MAX_PER_CLIENT as u64).map(|i| t.admit(a, at(i), None, &mut c).unwrap()).collect();
         t.conns.iter_mut().find(|e| e.id == ids[0]).unwrap().working = true;
-        t.admit(a, at(100), &mut c).unwrap();
+        t.admit(a, at(100), None, &mut c).unwrap();
         assert!(t.conns.iter().any(|e| e.id == ids[0]), "a working connection was closed");
         assert!(!t.conns.iter().any(|e| e.id == ids[1]), "the oldest waiting one stays");
         for i in 0..(MAX_CONNECTIONS - MAX_PER_CLIENT) {
             let ip = IpAddr::from([127, 0, 1, (i / MAX_PER_CLIENT) as u8]);
-            t.admit(ip, at(200 + i as u64), &mut c).unwrap();
+            t.admit(ip, at(200 + i as u64), None, &mut c).unwrap();
         }
         assert_eq!(t.conns.len(), MAX_CONNECTIONS);
         let b: IpAddr = "127.0.0.1".parse().unwrap();
-        t.admit(b, at(1000), &mut c).unwrap();
+        t.admit(b, at(1000), None, &mut c).unwrap();
         assert_eq!(t.conns.len(), MAX_CONNECTIONS);
         assert!(!t.conns.iter().any(|e| e.id == ids[2]));
         for e in &mut t.conns {
             e.working = true;
         }
-        assert_eq!(t.admit(b, at(2000), &mut c), None, "nothing to close");
+        assert_eq!(t.admit(b, at(2000), None, &mut c), None, "nothing to close");
+    }
+
+    /// A connection whose whole request has arrived unread is passed over
+    /// for a younger one that is still waiting on its client.
+    #[test]
+    fn a_waiting_request_is_not_evicted() {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut ready = std::net::TcpStream::connect(addr).unwrap();
+        let (ready_srv, _) = l.accept().unwrap();
+        let mut slow = std::net::TcpStream::connect(addr).unwrap();
+        let (slow_srv, _) = l.accept().unwrap();
+        ready.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        slow.write_all(b"GET /metrics HTTP/1.1\r\nX-Slow: a").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(request_waiting(&ready_srv) && !request_waiting(&slow_srv));
+        let mut t = Table::default();
+        let mut c = Vec::new();
+        let t0 = Instant::now();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let first = t.admit(ip, t0, Some(ready_srv), &mut c).unwrap();
+        t.admit(ip, t0 + Duration::from_millis(1), Some(slow_srv), &mut c).unwrap();
+        assert!(t.evict(Some(ip), &mut c));
+        assert_eq!(t.conns.iter().map(|e| e.id).collect::<Vec<_>>(), [first], "the older, ready one stays");
+        // The closed one is shut down at once.
+        let mut b = [0u8; 1];
+        slow.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        assert!(matches!(std::io::Read::read(&mut slow, &mut b), Ok(0) | Err(_)));
+        // With nothing else to close, the ready one goes too.
+        assert!(t.evict(Some(ip), &mut c));
+        assert!(t.conns.is_empty());
     }
 }
