@@ -5,7 +5,11 @@
 // attacked.test. heads the "top zones by NXDOMAIN rate" table; saves a
 // screenshot.
 //
-// usage: node dashboard.mjs DNS_HOST:PORT MGMT_HOST:PORT SCREENSHOT.png
+// The API needs a read token (issue 16): the page is opened with it in the
+// URL fragment (#token=..., as an operator would, from $READ_TOKEN); the
+// script also checks the page asks for a token when it has none.
+//
+// usage: READ_TOKEN=... node dashboard.mjs DNS_HOST:PORT MGMT_HOST:PORT SCREENSHOT.png
 import dgram from "node:dgram";
 import { chromium } from "playwright-core";
 
@@ -45,7 +49,14 @@ try {
   page.on("requestfailed", (r) => errors.push("request failed: " + r.url()));
   const external = [];
   page.on("request", (r) => { if (!r.url().startsWith(`http://${mgmtArg}/`)) external.push(r.url()); });
+  // Without a token the page asks for one (and shows no data).
   await page.goto(`http://${mgmtArg}/`);
+  await page.waitForSelector("#login:not([hidden])", { timeout: 10_000 });
+  const asked = await page.textContent("#err");
+  // With the read token in the fragment: it is taken, and removed from the address bar.
+  await page.goto(`http://${mgmtArg}/#token=${process.env.READ_TOKEN}`);
+  await page.waitForFunction(() => location.hash === "" && document.getElementById("login").hidden, null, { timeout: 10_000 });
+  errors.length = 0; // the 401s of the first visit
   // The QPS figure becomes non-zero.
   await page.waitForFunction(() => parseFloat(document.getElementById("qps").textContent) > 0, null, { timeout: 15_000 });
   const qps = await page.textContent("#qps");
@@ -66,7 +77,7 @@ try {
   const b = await page.textContent("#meta");
   await page.waitForTimeout(3000); // let the chart fill a little
   await page.screenshot({ path: shot, fullPage: true });
-  console.log(`dashboard: QPS shown ${qps}; top zones ${JSON.stringify(top)}; top prefixes ${JSON.stringify(prefixes)}; sent ${sent} queries`);
+  console.log(`dashboard: without a token: "${asked}"; QPS shown ${qps}; top zones ${JSON.stringify(top)}; top prefixes ${JSON.stringify(prefixes)}; sent ${sent} queries`);
   if (!(parseFloat(qps) > 0)) fail("QPS figure is zero");
   if (top[0][0] !== "attacked.test.") fail("attacked.test. is not the top NXDOMAIN zone");
   if (a === b) fail(`the page did not update (${a})`);

@@ -35,7 +35,12 @@ enabled = false
 enabled = false
 [management]
 listen = "127.0.0.1:5971"
+[[management.token]]
+scope = "read"
+file = "read.token"
 T
+export READ_TOKEN=overhead-read-token-$$-$RANDOM
+( umask 077; echo "$READ_TOKEN" > "$WORK/read.token" )
 # Answers, NODATA and NXDOMAIN from the built-in example.com.
 for i in $(seq 1 10); do echo "host$i.example.com A"; done > "$WORK/q.txt"
 echo "www.example.com AAAA" >> "$WORK/q.txt"

@@ -3,10 +3,14 @@
 #  1. /metrics after a known sequence of queries, parsed by Python's
 #     prometheus_client (check_metrics.py);
 #  2. the dashboard in headless Chromium while traffic flows
-#     (dashboard.mjs, playwright-core with Debian's /usr/bin/chromium);
-#     the screenshot goes to $OPS_OUT (default: /tmp/levee-ops-out).
+#     (dashboard.mjs, playwright-core with Debian's /usr/bin/chromium), with
+#     the read token given in the URL fragment as an operator would;
+#     the screenshot goes to $OPS_OUT (default: /tmp/levee-ops-out);
+#  3. cross-origin POSTs, cross-origin reads and DNS rebinding from real
+#     Chromium are refused, the dashboard's own origin with a write token
+#     is not (csrf.mjs; an attacker page on 127.0.0.1:5962).
 # Needs: chromium (apt), node + npm, python3-dnspython, prometheus_client (pip).
-# Ports: 127.0.0.1:5960 (DNS) and 127.0.0.1:5961 (management).
+# Ports: 127.0.0.1:5960 (DNS), 127.0.0.1:5961 (management), 127.0.0.1:5962 (csrf.mjs's attacker page).
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -35,6 +39,11 @@ $TTL 300
 ns1  A   192.0.2.1
 www  A   192.0.2.81
 Z
+# Management tokens (issue 16): random per run, in files only the owner reads.
+READ_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+WRITE_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export READ_TOKEN WRITE_TOKEN
+( umask 077; echo "$READ_TOKEN" > "$WORK/read.token"; echo "$WRITE_TOKEN" > "$WORK/write.token" )
 cat > "$WORK/levee.toml" <<T
 [server]
 listen = ["127.0.0.1:5960"]
@@ -44,6 +53,12 @@ zones-dir = "$WORK/zones"
 enabled = false
 [management]
 listen = "127.0.0.1:5961"
+[[management.token]]
+scope = "read"
+file = "read.token"
+[[management.token]]
+scope = "write"
+file = "write.token"
 T
 
 start() {
@@ -69,3 +84,8 @@ start
 node dashboard.mjs 127.0.0.1:5960 127.0.0.1:5961 "$OUT/dashboard.png"
 stop
 echo "screenshot: $OUT/dashboard.png"
+
+echo "--- cross-origin requests and DNS rebinding in headless Chromium"
+start
+node csrf.mjs 127.0.0.1:5961 5962
+stop

@@ -15,7 +15,7 @@ use crate::{
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Spec {
     /// Schema version; only 1 exists.
-    pub version: Option<u32>,
+    pub version: Option<i64>,
     /// `[server]`.
     #[serde(default)]
     pub server: Server,
@@ -36,7 +36,7 @@ pub struct Spec {
     pub log: Log,
     /// `[management]`.
     #[serde(default)]
-    pub management: Management,
+    pub management: crate::mgmt::Spec,
     /// `[load]`: budgets and timeout of reading zone files.
     #[serde(default)]
     pub load: Load,
@@ -56,13 +56,13 @@ pub struct Spec {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TransferIn {
     /// Seconds for a whole transfer.
-    pub timeout: Option<u32>,
+    pub timeout: Option<i64>,
     /// Seconds per message.
-    pub idle_timeout: Option<u32>,
+    pub idle_timeout: Option<i64>,
     /// Records per transfer.
-    pub max_records: Option<u64>,
+    pub max_records: Option<i64>,
     /// Octets of record data per transfer.
-    pub max_size: Option<u64>,
+    pub max_size: Option<i64>,
 }
 
 /// `[server]`.
@@ -72,11 +72,11 @@ pub struct Server {
     /// Listen addresses.
     pub listen: Option<Vec<String>>,
     /// UDP workers per address.
-    pub threads: Option<usize>,
+    pub threads: Option<i64>,
     /// Zones directory.
     pub zones_dir: Option<PathBuf>,
     /// EDNS payload size.
-    pub udp_payload: Option<u16>,
+    pub udp_payload: Option<i64>,
     /// CHAOS identity.
     pub identity: Option<String>,
     /// CHAOS version.
@@ -93,18 +93,8 @@ pub struct Server {
     pub control_socket: Option<PathBuf>,
     /// Default semantic-check policy of the zones.
     pub semantic_checks: Option<String>,
-}
-
-/// `[management]`.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Management {
-    /// On or off (default: on when `listen` is set).
-    pub enabled: Option<bool>,
-    /// Address of the HTTP listener.
-    pub listen: Option<String>,
-    /// Allow a non-loopback address.
-    pub allow_remote: Option<bool>,
+    /// Group that may use the control socket (mode 0660 instead of 0600).
+    pub control_socket_group: Option<String>,
 }
 
 /// `[load]`.
@@ -112,11 +102,11 @@ pub struct Management {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Load {
     /// Octets of zone text per zone (`$INCLUDE`s counted).
-    pub max_zone_bytes: Option<u64>,
+    pub max_zone_bytes: Option<i64>,
     /// Records per zone (`$GENERATE` counted).
-    pub max_zone_records: Option<u64>,
+    pub max_zone_records: Option<i64>,
     /// Seconds one file-system call may hang before a zone's load is abandoned.
-    pub read_timeout: Option<u32>,
+    pub read_timeout: Option<i64>,
 }
 
 /// `[tcp]`.
@@ -124,13 +114,15 @@ pub struct Load {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Tcp {
     /// Idle timeout in seconds.
-    pub idle_timeout: Option<u32>,
+    pub idle_timeout: Option<i64>,
     /// Connection cap.
-    pub max_connections: Option<usize>,
+    pub max_connections: Option<i64>,
     /// Connection cap per client address.
-    pub max_connections_per_source: Option<usize>,
+    pub max_connections_per_source: Option<i64>,
     /// Seconds to receive a whole message once its first octet arrived.
-    pub message_timeout: Option<u32>,
+    pub message_timeout: Option<i64>,
+    /// MiB of TCP read and write buffers, all connections together.
+    pub buffer_memory_mib: Option<i64>,
 }
 
 /// `[rate-limit]`.
@@ -140,29 +132,29 @@ pub struct RateLimit {
     /// On or off.
     pub enabled: Option<bool>,
     /// Answers per second per prefix, name and type.
-    pub responses_per_second: Option<u32>,
+    pub responses_per_second: Option<i64>,
     /// NODATA per second per prefix and zone.
-    pub nodata_per_second: Option<u32>,
+    pub nodata_per_second: Option<i64>,
     /// NXDOMAIN per second per prefix and zone.
-    pub nxdomain_per_second: Option<u32>,
+    pub nxdomain_per_second: Option<i64>,
     /// Referrals per second per prefix and delegation.
-    pub referrals_per_second: Option<u32>,
+    pub referrals_per_second: Option<i64>,
     /// Errors per second per prefix.
-    pub errors_per_second: Option<u32>,
+    pub errors_per_second: Option<i64>,
     /// Seconds of burst.
-    pub burst: Option<u32>,
+    pub burst: Option<i64>,
     /// Every n-th limited response is truncated.
-    pub slip: Option<u32>,
+    pub slip: Option<i64>,
     /// IPv4 prefix length.
-    pub ipv4_prefix: Option<u8>,
+    pub ipv4_prefix: Option<i64>,
     /// IPv6 prefix length.
-    pub ipv6_prefix: Option<u8>,
+    pub ipv6_prefix: Option<i64>,
     /// Count only.
     pub log_only: Option<bool>,
     /// Prefixes never limited.
     pub exempt: Option<Vec<String>>,
     /// Buckets in the table.
-    pub table_size: Option<usize>,
+    pub table_size: Option<i64>,
 }
 
 /// `[overload]`.
@@ -216,13 +208,13 @@ pub struct Zone {
     #[serde(default)]
     pub primaries: Vec<String>,
     /// `[transfer-in] timeout` for this zone.
-    pub transfer_timeout: Option<u32>,
+    pub transfer_timeout: Option<i64>,
     /// `[transfer-in] idle-timeout` for this zone.
-    pub transfer_idle_timeout: Option<u32>,
+    pub transfer_idle_timeout: Option<i64>,
     /// `[transfer-in] max-records` for this zone.
-    pub transfer_max_records: Option<u64>,
+    pub transfer_max_records: Option<i64>,
     /// `[transfer-in] max-size` for this zone.
-    pub transfer_max_size: Option<u64>,
+    pub transfer_max_size: Option<i64>,
     /// Semantic-check policy: `warn` or `strict`.
     pub semantic_checks: Option<String>,
     /// Refuse a reload whose data changed while the serial did not increase.
@@ -275,6 +267,8 @@ fn key_at(text: &str, offset: usize) -> String {
 
 fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
+    // A numeric key checked against its range (crate::bounds).
+    let num = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = spec.version {
         if v != 1 {
             return Err(err(
@@ -296,17 +290,11 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
     }
     if let Some(t) = s.threads {
-        if t > 1024 {
-            return Err(err("server.threads".into(), format!("{t} is more than 1024")));
-        }
-        c.threads = t;
+        c.threads = num("server.threads", t)? as usize;
     }
     c.zones_dir = s.zones_dir;
     if let Some(p) = s.udp_payload {
-        if !(512..=4096).contains(&p) {
-            return Err(err("server.udp-payload".into(), format!("{p} is outside 512..=4096")));
-        }
-        c.udp_payload = p;
+        c.udp_payload = num("server.udp-payload", p)? as u16;
     }
     match s.identity.as_deref() {
         None => c.identity = Some(hostname()),
@@ -336,28 +324,20 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
     }
     if let Some(t) = spec.tcp.idle_timeout {
-        if t == 0 || t > 3600 {
-            return Err(err("tcp.idle-timeout".into(), format!("{t} is outside 1..=3600 seconds")));
-        }
-        c.tcp_idle_timeout = t;
+        c.tcp_idle_timeout = num("tcp.idle-timeout", t)? as u32;
     }
     if let Some(m) = spec.tcp.max_connections {
-        if m == 0 {
-            return Err(err("tcp.max-connections".into(), "must be at least 1".into()));
-        }
-        c.tcp_max_connections = m;
+        c.tcp_max_connections = num("tcp.max-connections", m)? as usize;
+        c.tcp_max_connections_set = true;
     }
     if let Some(m) = spec.tcp.max_connections_per_source {
-        if m == 0 {
-            return Err(err("tcp.max-connections-per-source".into(), "must be at least 1".into()));
-        }
-        c.tcp_max_per_source = m;
+        c.tcp_max_per_source = num("tcp.max-connections-per-source", m)? as usize;
     }
     if let Some(t) = spec.tcp.message_timeout {
-        if t == 0 || t > 120 {
-            return Err(err("tcp.message-timeout".into(), format!("{t} is outside 1..=120 seconds")));
-        }
-        c.tcp_message_timeout = t;
+        c.tcp_message_timeout = num("tcp.message-timeout", t)? as u32;
+    }
+    if let Some(m) = spec.tcp.buffer_memory_mib {
+        c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m)? as usize) << 20;
     }
     c.rate_limit = rate_limit(spec.rate_limit, &err)?;
     c.overload = spec.overload.enabled.unwrap_or(c.overload);
@@ -398,13 +378,9 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         (_, Some(a)) => Some(a),
         (Some(true), None) => Some(crate::DEFAULT_MANAGEMENT.parse().expect("valid default")),
     };
+    c.management_access = crate::mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
     if let Some(a) = c.management {
-        if !a.ip().is_loopback() && !m.allow_remote.unwrap_or(false) {
-            return Err(err(
-                "management.listen".into(),
-                format!("{a} is not a loopback address; the API can reload zones without authentication: set management.allow-remote = true to accept it"),
-            ));
-        }
+        crate::mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
     }
     for (key, v) in [("server.user", &s_user), ("server.group", &s_group)] {
         if v.as_deref() == Some("") {
@@ -419,6 +395,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     if let Some(v) = &s.semantic_checks {
         c.semantic_checks = SemanticChecks::parse(v).map_err(|m| err("server.semantic-checks".into(), m))?;
     }
+    if s.control_socket_group.as_deref() == Some("") {
+        return Err(err("server.control-socket-group".into(), "must not be empty (leave it out for mode 0600)".into()));
+    }
+    c.control_socket_group = s.control_socket_group;
     for (i, k) in spec.key.iter().enumerate() {
         let key = crate::repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
         if c.keys.iter().any(|o| o.name == key.name) {
@@ -495,21 +475,15 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
 /// Lowers `[load]`, each value checked against its range.
 fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<crate::LoadConfig, ConfigError> {
     let mut c = crate::LoadConfig::default();
-    let check = |key: &str, v: u64, lo: u64, hi: u64| {
-        if (lo..=hi).contains(&v) {
-            Ok(v)
-        } else {
-            Err(err(format!("load.{key}"), format!("{v} is outside {lo}..={hi}")))
-        }
-    };
+    let check = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = l.max_zone_bytes {
-        c.max_zone_bytes = check("max-zone-bytes", v, 1024, 1 << 40)?;
+        c.max_zone_bytes = check("load.max-zone-bytes", v)?;
     }
     if let Some(v) = l.max_zone_records {
-        c.max_zone_records = check("max-zone-records", v, 1, 500_000_000)?;
+        c.max_zone_records = check("load.max-zone-records", v)?;
     }
     if let Some(v) = l.read_timeout {
-        c.read_timeout = check("read-timeout", v as u64, 1, 3600)? as u32;
+        c.read_timeout = check("load.read-timeout", v)? as u32;
     }
     Ok(c)
 }
@@ -527,35 +501,23 @@ fn rate_limit(
         ("referrals-per-second", rl.referrals_per_second, rrl::Class::Referral),
         ("errors-per-second", rl.errors_per_second, rrl::Class::Error),
     ];
+    let num = |key: String, v: i64| crate::bounds::check(&key, v).map_err(|m| err(key, m));
     for (key, v, class) in classes {
         if let Some(v) = v {
-            if v > 1_000_000 {
-                return Err(err(format!("rate-limit.{key}"), format!("{v} is above 1000000 (0 = unlimited)")));
-            }
-            r.rates[class as usize] = v;
+            r.rates[class as usize] = num(format!("rate-limit.{key}"), v)? as u32;
         }
     }
     if let Some(b) = rl.burst {
-        if b == 0 || b > 60 {
-            return Err(err("rate-limit.burst".into(), format!("{b} is outside 1..=60 seconds")));
-        }
-        r.burst = b;
+        r.burst = num("rate-limit.burst".into(), b)? as u32;
     }
     if let Some(s) = rl.slip {
-        if s > 10 {
-            return Err(err("rate-limit.slip".into(), format!("{s} is outside 0..=10")));
-        }
-        r.slip = s;
+        r.slip = num("rate-limit.slip".into(), s)? as u32;
     }
-    for (key, v, width, dst) in [
-        ("ipv4-prefix", rl.ipv4_prefix, 32, &mut r.ipv4_prefix),
-        ("ipv6-prefix", rl.ipv6_prefix, 128, &mut r.ipv6_prefix),
-    ] {
+    for (key, v, dst) in
+        [("ipv4-prefix", rl.ipv4_prefix, &mut r.ipv4_prefix), ("ipv6-prefix", rl.ipv6_prefix, &mut r.ipv6_prefix)]
+    {
         if let Some(p) = v {
-            if p > width {
-                return Err(err(format!("rate-limit.{key}"), format!("{p} is above {width}")));
-            }
-            *dst = p;
+            *dst = num(format!("rate-limit.{key}"), p)? as u8;
         }
     }
     r.log_only = rl.log_only.unwrap_or(r.log_only);
@@ -563,10 +525,7 @@ fn rate_limit(
         r.exempt.push(parse_prefix(p).map_err(|m| err(format!("rate-limit.exempt[{j}]"), m))?);
     }
     if let Some(n) = rl.table_size {
-        if !(1024..=1 << 26).contains(&n) {
-            return Err(err("rate-limit.table-size".into(), format!("{n} is outside 1024..=67108864")));
-        }
-        r.table_size = n;
+        r.table_size = num("rate-limit.table-size".into(), n)? as usize;
     }
     Ok(rl.enabled.unwrap_or(true).then_some(r))
 }
@@ -651,7 +610,11 @@ allow-transfer = ["192.0.2.0/24"]
         );
         let e = parse("[management]\nlisten = \"192.0.2.1:8053\"\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "management.listen");
-        assert!(parse("[management]\nlisten = \"192.0.2.1:8053\"\nallow-remote = true\n", "t.toml").is_ok());
+        let e = parse("[management]\nlisten = \"192.0.2.1:8053\"\nallow-remote = true\n", "t.toml").unwrap_err();
+        assert!(e.message.contains("no [[management.token]]"), "{e}");
+        let remote = "[management]\nlisten = \"192.0.2.1:8053\"\nallow-remote = true\n\
+                      [[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n";
+        assert!(parse(remote, "t.toml").is_ok());
         let e = parse("[log]\nformat = \"xml\"\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "log.format");
         let e = parse("[management]\nport = 1\n", "t.toml").unwrap_err();

@@ -73,7 +73,9 @@ use std::path::{Path, PathBuf};
 
 use levee_limit::rrl;
 
+pub mod bounds;
 pub mod file;
+pub mod mgmt;
 pub mod repl;
 
 /// Default UDP payload size (DNS Flag Day 2020).
@@ -82,6 +84,8 @@ pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
 /// The management listener's address when it is enabled without one.
 pub const DEFAULT_MANAGEMENT: &str = "127.0.0.1:8053";
+/// Default budget of TCP read and write buffers (`tcp.buffer-memory-mib`).
+pub const DEFAULT_TCP_BUFFER_MEMORY: usize = 32 << 20;
 
 /// Log output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -212,6 +216,11 @@ pub struct Config {
     pub tcp_idle_timeout: u32,
     /// TCP connection cap.
     pub tcp_max_connections: usize,
+    /// `tcp.max-connections` was set in the file (otherwise levee may
+    /// lower the cap to fit the open-file limit instead of refusing).
+    pub tcp_max_connections_set: bool,
+    /// Octets of TCP read and write buffers, all connections together.
+    pub tcp_buffer_memory: usize,
     /// TCP connections per client address.
     pub tcp_max_per_source: usize,
     /// Seconds a TCP message may take to arrive once started.
@@ -229,6 +238,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The management listener (`None` = off, the default).
     pub management: Option<SocketAddr>,
+    /// Who may use it: tokens, Host names, anonymous metrics.
+    pub management_access: mgmt::Access,
     /// Run as this user after binding (`None` = do not change).
     pub user: Option<String>,
     /// Run as this group after binding (`None` = the user's primary group).
@@ -243,6 +254,8 @@ pub struct Config {
     pub semantic_checks: SemanticChecks,
     /// Budgets and timeout of zone loads.
     pub load: LoadConfig,
+    /// Group allowed to use the control socket (mode 0660; default none: 0600).
+    pub control_socket_group: Option<String>,
 }
 
 /// The default version string.
@@ -264,6 +277,8 @@ impl Default for Config {
             nsid: None,
             tcp_idle_timeout: 10,
             tcp_max_connections: 4096,
+            tcp_max_connections_set: false,
+            tcp_buffer_memory: DEFAULT_TCP_BUFFER_MEMORY,
             tcp_max_per_source: 64,
             tcp_message_timeout: 2,
             rate_limit: Some(rrl::Settings::default()),
@@ -272,6 +287,7 @@ impl Default for Config {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             management: None,
+            management_access: mgmt::Access::default(),
             user: None,
             group: None,
             keys: Vec::new(),
@@ -279,6 +295,7 @@ impl Default for Config {
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),
+            control_socket_group: None,
         }
     }
 }
@@ -306,11 +323,24 @@ pub struct Overrides {
     pub threads: Option<usize>,
     /// `--management ADDR:PORT` (turns the management listener on).
     pub management: Option<String>,
+    /// `--management-allow-remote` (as `management.allow-remote = true`).
+    pub management_allow_remote: bool,
 }
 
 impl Config {
     /// Reads and validates a configuration file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, true)
+    }
+
+    /// Reads and validates a configuration file without reading the
+    /// management token files (for `levee ctl`, which needs the paths
+    /// only, and whose user may not be allowed to read the tokens).
+    pub fn from_file_without_secrets(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, secrets: bool) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             place: path.display().to_string(),
             key: String::new(),
@@ -335,6 +365,13 @@ impl Config {
                 }
             }
         }
+        if secrets {
+            mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
+        }
         c.source = Some(path.to_path_buf());
         Ok(c)
     }
@@ -350,13 +387,19 @@ impl Config {
             self.zones_dir = Some(d.clone());
         }
         if let Some(t) = o.threads {
-            if t > 1024 {
-                return Err(err("--threads", format!("{t} is more than 1024")));
-            }
-            self.threads = t;
+            self.threads = bounds::check("server.threads", t.min(i64::MAX as usize) as i64)
+                .map_err(|m| err("--threads", m))? as usize;
+        }
+        if o.management_allow_remote {
+            self.management_access.allow_remote = true;
         }
         if let Some(m) = &o.management {
             self.management = Some(parse_listen(m).map_err(|m| err("--management", m))?);
+        }
+        // The same rule as for the file: loopback, or allow-remote and tokens.
+        if let Some(a) = self.management {
+            let key = if o.management.is_some() { "--management" } else { "management.listen" };
+            mgmt::check_listen(a, &self.management_access).map_err(|m| err(key, m))?;
         }
         for a in &o.allow_transfer {
             let (zone, prefix) =
@@ -443,6 +486,7 @@ mod tests {
             allow_transfer: vec!["sib-a.test.=127.0.0.1".into(), "sib-a.test=10.0.0.0/8".into()],
             threads: Some(3),
             management: Some("127.0.0.1:5901".into()),
+            management_allow_remote: false,
         })
         .unwrap();
         assert_eq!(c.listen.len(), 2);
@@ -454,5 +498,22 @@ mod tests {
         assert_eq!(e.key, "--listen");
         let e = c.apply(&Overrides { allow_transfer: vec!["x=1.2.3.4/40".into()], ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("--allow-transfer"), "{e}");
+        // A non-loopback management address needs allow-remote (and a
+        // token) on the command line as in the file.
+        let remote = Overrides { management: Some("0.0.0.0:8053".into()), ..Default::default() };
+        let e = c.apply(&remote).unwrap_err();
+        assert_eq!(e.key, "--management");
+        assert!(e.message.contains("allow-remote"), "{e}");
+        let e = c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap_err();
+        assert!(e.message.contains("no [[management.token]]"), "{e}");
+        c.management_access.tokens.push(mgmt::Token {
+            scope: mgmt::Scope::Read,
+            secret: "0123456789abcdef".into(),
+            file: None,
+        });
+        c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap();
+        assert_eq!(c.management, Some("0.0.0.0:8053".parse().unwrap()));
+        let e = c.apply(&Overrides { threads: Some(1025), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--threads");
     }
 }

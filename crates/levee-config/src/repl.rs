@@ -98,17 +98,18 @@ impl Default for TransferLimits {
 }
 
 /// The four limit keys as read from the file (`[transfer-in]`, or a
-/// zone's `transfer-*` keys); `prefix` names them in errors.
+/// zone's `transfer-*` keys); `prefix` names them in errors. Their ranges
+/// are those of `transfer-in.*` in [`crate::bounds::RANGES`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LimitSpec {
     /// `timeout` / `transfer-timeout`.
-    pub timeout: Option<u32>,
+    pub timeout: Option<i64>,
     /// `idle-timeout` / `transfer-idle-timeout`.
-    pub idle_timeout: Option<u32>,
+    pub idle_timeout: Option<i64>,
     /// `max-records` / `transfer-max-records`.
-    pub max_records: Option<u64>,
+    pub max_records: Option<i64>,
     /// `max-size` / `transfer-max-size`.
-    pub max_size: Option<u64>,
+    pub max_size: Option<i64>,
 }
 
 impl LimitSpec {
@@ -116,30 +117,20 @@ impl LimitSpec {
     /// error is (key, message), the key being `prefix` + the key's name.
     pub fn apply(&self, base: TransferLimits, prefix: &str) -> Result<TransferLimits, (String, String)> {
         let mut l = base;
-        let key = |k: &str| format!("{prefix}{k}");
+        let check = |k: &str, v: i64| {
+            crate::bounds::check(&format!("transfer-in.{k}"), v).map_err(|m| (format!("{prefix}{k}"), m))
+        };
         if let Some(v) = self.timeout {
-            if !(1..=86_400).contains(&v) {
-                return Err((key("timeout"), format!("{v} is outside 1..=86400 seconds")));
-            }
-            l.timeout = v;
+            l.timeout = check("timeout", v)? as u32;
         }
         if let Some(v) = self.idle_timeout {
-            if !(1..=3600).contains(&v) {
-                return Err((key("idle-timeout"), format!("{v} is outside 1..=3600 seconds")));
-            }
-            l.idle_timeout = v;
+            l.idle_timeout = check("idle-timeout", v)? as u32;
         }
         if let Some(v) = self.max_records {
-            if v < 2 {
-                return Err((key("max-records"), format!("{v} is below 2 (a zone has at least its SOA twice)")));
-            }
-            l.max_records = v;
+            l.max_records = check("max-records", v)?;
         }
         if let Some(v) = self.max_size {
-            if v < 1024 {
-                return Err((key("max-size"), format!("{v} is below 1024 octets")));
-            }
-            l.max_size = v;
+            l.max_size = check("max-size", v)?;
         }
         Ok(l)
     }

@@ -9,6 +9,8 @@
 //!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO`) so a server bound to
 //!   `0.0.0.0` or `::` answers from the right address.
 //! * [`privs`]: dropping root after binding (user and group by name).
+//! * [`local`]: the open-file limit, the instance lock file and the
+//!   control socket created with its mode.
 //! * [`batch`]: safe `sendmmsg`/`recvmmsg`/`poll` on connected UDP sockets,
 //!   for clients such as the load generator.
 //! * [`alloc_count`]: a per-thread counting allocator for allocation tests.
@@ -27,6 +29,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod local;
 pub mod mem;
 pub mod prio;
 pub mod privs;

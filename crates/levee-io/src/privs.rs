@@ -52,6 +52,21 @@ pub fn resolve(user: &str, group: Option<&str>) -> io::Result<Ids> {
     Ok(ids)
 }
 
+/// The id of group `name`.
+pub fn group_id(name: &str) -> io::Result<u32> {
+    let cgroup = CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in group name"))?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero group is a valid value of a plain C struct.
+    let mut gr: libc::group = unsafe { std::mem::zeroed() };
+    let mut gres: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call.
+    let rc = unsafe { libc::getgrnam_r(cgroup.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut gres) };
+    if gres.is_null() {
+        return Err(lookup_err("group", name, rc));
+    }
+    Ok(gr.gr_gid)
+}
+
 /// Becomes `ids` for good: supplementary groups cleared, then the group,
 /// then the user (real, effective and saved ids, on every thread: glibc
 /// broadcasts set*id to all threads). Fails if root could be regained.

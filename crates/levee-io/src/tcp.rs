@@ -20,12 +20,26 @@
 //! * idle timeout between messages; a message timeout from its first
 //!   octet to its last (slowloris); a write timeout;
 //! * a global and a per-source cap, both enforced by eviction;
-//! * **fixed memory**: the connection table (a slot of about 200 octets
+//! * **fixed memory**: the connection table (a slot of about 250 octets
 //!   per allowed connection, queries up to 128 octets read in place) is
 //!   allocated and touched at start, so a flood of held connections does
-//!   not grow the process; a 64 KiB response buffer is lent from a small
-//!   pool only while a response is being written, and a rare query longer
-//!   than 128 octets gets a buffer of its own for its duration.
+//!   not grow the process;
+//! * **buffers only for octets that exist**: a message longer than 128
+//!   octets is kept in a buffer that grows with the octets actually
+//!   received (a client announcing 65,535 octets and sending one holds
+//!   512), and responses are written from one scratch buffer of the
+//!   thread; only what the socket does not take (a client that pipelines
+//!   and does not read) is copied, at its size, into the connection,
+//!   which then reads nothing more until it is written;
+//! * **a budget** ([`TcpLimits::buffer_memory`]) for all those buffers
+//!   together: above it the connections holding the most are closed first
+//!   (`TcpStats::evicted_memory`);
+//! * out of file descriptors (`EMFILE`), `accept` makes room by closing
+//!   the stalest connection, as at the cap, so idle connections cannot
+//!   lock new clients out even if the limit is lower than the table.
+//!
+//! A pipeline is answered in a loop, not by recursion, so any number of
+//! queued queries costs no stack.
 //!
 //! The loop wakes at least every 100 ms to apply timeouts and notice the
 //! stop flag; timeouts are found by a scan of the table (4096 slots by
@@ -76,6 +90,9 @@ pub struct TcpLimits {
     pub max_connections: usize,
     /// Most connections from one address; a new one evicts its stalest.
     pub max_per_source: usize,
+    /// Octets of read and write buffers all connections may hold
+    /// together; above it the connections holding the most are closed.
+    pub buffer_memory: usize,
 }
 
 impl Default for TcpLimits {
@@ -86,6 +103,7 @@ impl Default for TcpLimits {
             write_timeout: Duration::from_secs(10),
             max_connections: 4096,
             max_per_source: 64,
+            buffer_memory: 32 << 20,
         }
     }
 }
@@ -107,6 +125,10 @@ pub struct TcpStats {
     pub io_timeouts: AtomicU64,
     /// Queries answered.
     pub queries: AtomicU64,
+    /// Closed because the buffer budget was spent and they held the most.
+    pub evicted_memory: AtomicU64,
+    /// Octets of read and write buffers held now (a gauge).
+    pub buffered: AtomicU64,
 }
 
 /// Binds a listening TCP socket (reuse-address, IPv6-only for IPv6).
@@ -127,10 +149,12 @@ pub fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 
 /// Queries up to this long are read into the connection's slot.
 const SMALL: usize = 128;
-/// Response buffers the pool keeps at most (more are freed after use).
-const POOL_KEEP: usize = 8;
 /// Longest wait of the event loop (timeouts, stop flag).
 const TICK: Duration = Duration::from_millis(100);
+/// A long message's buffer grows in steps of this many octets up to
+/// [`BIG_STEP`], then in steps of `BIG_STEP`.
+const BIG_MIN: usize = 512;
+const BIG_STEP: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -154,17 +178,24 @@ struct Conn<S> {
     have: usize,
     len: [u8; 2],
     small: [u8; SMALL],
-    /// Messages longer than [`SMALL`].
+    /// The octets received of a message longer than [`SMALL`]: grown as
+    /// they arrive, never to the length the client announced.
     big: Vec<u8>,
-    out: Option<Box<[u8]>>,
+    /// What the socket did not take of the response being written.
+    out: Vec<u8>,
     out_pos: usize,
-    out_len: usize,
     stream: Option<Box<S>>,
+    /// Octets of `big` and `out` counted in the server's budget.
+    charged: usize,
 }
 
 impl<S> Conn<S> {
     fn msg_len(&self) -> usize {
         u16::from_be_bytes(self.len) as usize
+    }
+
+    fn mem(&self) -> usize {
+        self.big.capacity() + self.out.capacity()
     }
 }
 
@@ -179,7 +210,11 @@ struct Server<S: TcpService> {
     free: Vec<usize>,
     live: usize,
     per_source: HashMap<IpAddr, u32>,
-    pool: Vec<Box<[u8]>>,
+    /// Responses are written here and sent from here; only what the
+    /// socket does not take is copied into the connection.
+    scratch: Box<[u8]>,
+    /// Octets held by connections (`Conn::charged` summed).
+    held: usize,
     epoch: Instant,
     now: u64,
 }
@@ -218,7 +253,8 @@ pub fn run<S: TcpService>(
         free: (0..max).rev().collect(),
         live: 0,
         per_source: HashMap::with_capacity(max.min(1 << 16)),
-        pool: Vec::new(),
+        scratch: vec![0u8; 2 + 65535].into_boxed_slice(),
+        held: 0,
         epoch: Instant::now(),
         now: 0,
     };
@@ -248,6 +284,11 @@ pub fn run<S: TcpService>(
         if srv.now >= last_scan + TICK.as_millis() as u64 {
             last_scan = srv.now;
             srv.expire();
+            // Readiness is edge-triggered: connections left in the accept
+            // queue (after running out of file descriptors) are taken here.
+            for li in 0..srv.listeners.len() {
+                srv.accept(li);
+            }
         }
     }
     Ok(())
@@ -269,8 +310,24 @@ impl<S: TcpService> Server<S> {
                 Ok(x) => x,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    // Out of file descriptors: the limit is lower than the
+                    // table (or something else holds descriptors). Make
+                    // room as at the cap, so idle connections cannot lock
+                    // new clients out; retry at the next tick otherwise.
+                    match self.stalest(None) {
+                        Some(v) => {
+                            self.close(v, End::Evicted);
+                            bump(&self.stats.evicted);
+                            continue;
+                        }
+                        None => {
+                            tracing::warn!("TCP accept: {e}");
+                            return;
+                        }
+                    }
+                }
                 Err(e) => {
-                    // EMFILE and friends: back off until the next tick.
                     tracing::warn!("TCP accept: {e}");
                     return;
                 }
@@ -310,10 +367,10 @@ impl<S: TcpService> Server<S> {
             len: [0; 2],
             small: [0; SMALL],
             big: Vec::new(),
-            out: None,
+            out: Vec::new(),
             out_pos: 0,
-            out_len: 0,
             stream: None,
+            charged: 0,
         });
         self.live += 1;
         *self.per_source.entry(ip).or_insert(0) += 1;
@@ -343,9 +400,8 @@ impl<S: TcpService> Server<S> {
     fn close(&mut self, slot: usize, why: End) {
         let Some(mut c) = self.conns[slot].take() else { return };
         let _ = self.poll.registry().deregister(&mut c.sock);
-        if let Some(b) = c.out.take() {
-            self.give_back(b);
-        }
+        self.held -= c.charged;
+        self.stats.buffered.store(self.held as u64, Ordering::Relaxed);
         let ip = c.peer.ip();
         if let Some(n) = self.per_source.get_mut(&ip) {
             *n -= 1;
@@ -359,14 +415,30 @@ impl<S: TcpService> Server<S> {
         match why {
             End::Idle => bump(&self.stats.idle_timeouts),
             End::Slow => bump(&self.stats.io_timeouts),
+            End::Memory => bump(&self.stats.evicted_memory),
             End::Evicted | End::Closed => {}
         }
     }
 
-    fn give_back(&mut self, b: Box<[u8]>) {
-        if self.pool.len() < POOL_KEEP {
-            self.pool.push(b);
+    /// Counts what `slot`'s buffers hold now; over the budget, closes the
+    /// connections holding the most until it fits (possibly `slot`).
+    fn recharge(&mut self, slot: usize) {
+        let Some(c) = self.conns[slot].as_mut() else { return };
+        let m = c.mem();
+        self.held = self.held - c.charged + m;
+        c.charged = m;
+        while self.held > self.limits.buffer_memory {
+            let heaviest = self
+                .conns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.as_ref().map(|c| (c.charged, i)))
+                .max()
+                .filter(|&(m, _)| m > 0);
+            let Some((_, v)) = heaviest else { break };
+            self.close(v, End::Memory);
         }
+        self.stats.buffered.store(self.held as u64, Ordering::Relaxed);
     }
 
     /// Applies the idle, message and write timeouts.
@@ -385,7 +457,8 @@ impl<S: TcpService> Server<S> {
         }
     }
 
-    /// Reads what has arrived; answers each complete message.
+    /// Reads what has arrived and answers each complete message, until
+    /// the socket has nothing more or a response waits to be written.
     fn readable(&mut self, slot: usize) {
         loop {
             let now = self.now;
@@ -393,6 +466,7 @@ impl<S: TcpService> Server<S> {
             if c.phase == Phase::Writing {
                 return; // the response must leave first; reading resumes after
             }
+            let mut grew = false;
             let r = if c.have < 2 {
                 let h = c.have;
                 c.sock.read(&mut c.len[h..])
@@ -402,10 +476,24 @@ impl<S: TcpService> Server<S> {
                 if n <= SMALL {
                     c.sock.read(&mut c.small[at..n])
                 } else {
-                    if c.big.len() < n {
-                        c.big.resize(n, 0);
+                    // Read into the scratch buffer and keep only what
+                    // arrived: a length announced is not memory granted.
+                    let want = (n - at).min(self.scratch.len());
+                    let r = c.sock.read(&mut self.scratch[..want]);
+                    if let Ok(k) = r {
+                        if at + k > c.big.capacity() {
+                            // What arrived, rounded up to BIG_MIN (up to
+                            // BIG_STEP) or BIG_STEP octets: never more than
+                            // BIG_STEP octets above what the client sent.
+                            let got = at + k;
+                            let step = if got <= BIG_STEP { BIG_MIN } else { BIG_STEP };
+                            let target = got.next_multiple_of(step).min(n);
+                            c.big.reserve_exact(target - c.big.len());
+                            grew = true;
+                        }
+                        c.big.extend_from_slice(&self.scratch[..k]);
                     }
-                    c.sock.read(&mut c.big[at..n])
+                    r
                 }
             };
             match r {
@@ -416,7 +504,11 @@ impl<S: TcpService> Server<S> {
                         c.since = now;
                     }
                     c.have += k;
-                    if c.have >= 2 && c.have == 2 + c.msg_len() {
+                    let complete = c.have >= 2 && c.have == 2 + c.msg_len();
+                    if grew {
+                        self.recharge(slot);
+                    }
+                    if complete {
                         self.answer(slot);
                     }
                 }
@@ -427,77 +519,112 @@ impl<S: TcpService> Server<S> {
         }
     }
 
-    /// Answers the complete message in `slot` and starts writing.
+    /// Answers the complete message in `slot` and writes what the socket
+    /// takes. Never calls `readable` (the caller's loop goes on), so a
+    /// long pipeline does not recurse.
     fn answer(&mut self, slot: usize) {
-        let mut out = self.pool.pop().unwrap_or_else(|| vec![0u8; 2 + 65535].into_boxed_slice());
         let Some(c) = self.conns[slot].as_mut() else { return };
         let n = c.msg_len();
         let msg = if n <= SMALL { &c.small[..n] } else { &c.big[..n] };
         bump(&self.stats.queries);
-        let r = match self.svc.handle(msg, c.peer, &mut out[2..]) {
+        let r = match self.svc.handle(msg, c.peer, &mut self.scratch[2..]) {
             TcpAnswer::Reply(r) => Some(r),
             TcpAnswer::Close => None,
             TcpAnswer::Stream(mut st) => {
-                let first = self.svc.next(&mut st, &mut out[2..]);
+                let first = self.svc.next(&mut st, &mut self.scratch[2..]);
                 c.stream = Some(Box::new(st));
                 first
             }
         };
         c.have = 0;
-        if c.big.capacity() > 4096 {
-            c.big = Vec::new(); // a rare large query: do not keep its buffer
-        }
-        let Some(r) = r else {
-            self.give_back(out);
-            return self.close(slot, End::Closed);
-        };
-        out[..2].copy_from_slice(&(r as u16).to_be_bytes());
-        c.out = Some(out);
-        c.out_pos = 0;
-        c.out_len = 2 + r;
+        c.big = Vec::new();
+        let Some(r) = r else { return self.close(slot, End::Closed) };
         c.phase = Phase::Writing;
         c.since = self.now;
-        self.writable(slot);
+        self.send(slot, r);
+        self.recharge(slot);
+        self.flush(slot);
     }
 
-    /// Writes as much of the pending response as the socket takes; at its
-    /// end, fetches the next message of a transfer or goes back to reading.
-    fn writable(&mut self, slot: usize) {
+    /// Sends the `r`-octet message in the scratch buffer (after its length
+    /// prefix) as far as the socket takes it; the rest is copied into the
+    /// connection. The connection's pending output must be empty.
+    fn send(&mut self, slot: usize, r: usize) {
+        let Some(c) = self.conns[slot].as_mut() else { return };
+        self.scratch[..2].copy_from_slice(&(r as u16).to_be_bytes());
+        let msg = &self.scratch[..2 + r];
+        let mut pos = 0;
+        while pos < msg.len() {
+            match c.sock.write(&msg[pos..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    pos += k;
+                    c.since = self.now;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break, // WouldBlock, or an error the next write reports
+            }
+        }
+        if pos < msg.len() {
+            c.out = msg[pos..].to_vec();
+            c.out_pos = 0;
+        }
+    }
+
+    /// Writes pending output, then the next messages of a transfer; at the
+    /// end goes back to reading. Returns true when the response is done.
+    fn flush(&mut self, slot: usize) -> bool {
         loop {
             let now = self.now;
-            let Some(c) = self.conns[slot].as_mut() else { return };
-            let Some(out) = c.out.as_mut() else { return };
-            if c.out_pos < c.out_len {
-                match c.sock.write(&out[c.out_pos..c.out_len]) {
-                    Ok(0) => return self.close(slot, End::Closed),
+            let Some(c) = self.conns[slot].as_mut() else { return false };
+            if c.phase != Phase::Writing {
+                return false;
+            }
+            if c.out_pos < c.out.len() {
+                match c.sock.write(&c.out[c.out_pos..]) {
+                    Ok(0) => {
+                        self.close(slot, End::Closed);
+                        return false;
+                    }
                     Ok(k) => {
                         c.out_pos += k;
                         c.since = now;
                         continue;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => return self.close(slot, End::Closed),
+                    Err(_) => {
+                        self.close(slot, End::Closed);
+                        return false;
+                    }
                 }
+            }
+            if c.out.capacity() > 0 {
+                c.out = Vec::new();
+                c.out_pos = 0;
+                self.recharge(slot);
+                continue;
             }
             // This message is out: the next one of a transfer, or done.
             if let Some(st) = c.stream.as_mut() {
-                if let Some(r) = self.svc.next(st, &mut out[2..]) {
-                    out[..2].copy_from_slice(&(r as u16).to_be_bytes());
-                    c.out_pos = 0;
-                    c.out_len = 2 + r;
+                if let Some(r) = self.svc.next(st, &mut self.scratch[2..]) {
+                    self.send(slot, r);
+                    self.recharge(slot);
                     continue;
                 }
                 c.stream = None;
             }
-            let b = c.out.take();
             c.phase = Phase::Idle;
             c.since = now;
-            if let Some(b) = b {
-                self.give_back(b);
-            }
-            // Pipelined queries may already be buffered.
-            return self.readable(slot);
+            return true;
+        }
+    }
+
+    /// The socket takes more: writes, and reads pipelined queries once the
+    /// response is out.
+    fn writable(&mut self, slot: usize) {
+        if self.flush(slot) {
+            self.readable(slot);
         }
     }
 }
@@ -511,6 +638,7 @@ enum End {
     Idle,
     Slow,
     Evicted,
+    Memory,
     Closed,
 }
 
@@ -528,6 +656,10 @@ mod tests {
         fn handle(&self, q: &[u8], _c: SocketAddr, out: &mut [u8]) -> TcpAnswer<u8> {
             if q == b"axfr" {
                 return TcpAnswer::Stream(0);
+            }
+            if q == b"fill" {
+                out[..60000].fill(b'f');
+                return TcpAnswer::Reply(60000);
             }
             for (i, b) in q.iter().rev().enumerate() {
                 out[i] = *b;
@@ -684,5 +816,133 @@ mod tests {
         assert!(closed(&mut d));
         assert!(t.elapsed() >= Duration::from_millis(500), "{:?}", t.elapsed());
         assert!(srv.stats.idle_timeouts.load(Ordering::Relaxed) >= 1);
+    }
+
+    fn frame(q: &[u8]) -> Vec<u8> {
+        let mut m = (q.len() as u16).to_be_bytes().to_vec();
+        m.extend_from_slice(q);
+        m
+    }
+
+    fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !f() {
+            assert!(t.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// 200 clients announce 65,535-octet messages and send one octet: the
+    /// server holds 512 octets for each (what arrived, rounded up), not
+    /// what they announced; a legitimate client is still answered.
+    #[test]
+    fn an_announced_length_is_not_memory() {
+        let srv = start(TcpLimits { max_per_source: 1000, ..TcpLimits::default() });
+        let mut held = Vec::new();
+        for _ in 0..200 {
+            let mut s = StdStream::connect(srv.addr).unwrap();
+            s.write_all(&[0xff, 0xff, 0x00]).unwrap();
+            held.push(s);
+        }
+        wait_for("200 connections", || srv.stats.open.load(Ordering::Relaxed) == 200);
+        let mut r = StdStream::connect(srv.addr).unwrap();
+        assert_eq!(ask(&mut r, b"abc").unwrap(), b"cba");
+        let b = srv.stats.buffered.load(Ordering::Relaxed);
+        assert!(b <= 200 * BIG_MIN as u64, "{b} octets held for 200 octets received");
+        assert!(b >= 200, "{b}");
+        // The rest of a message grows its buffer as it arrives.
+        let mut s = StdStream::connect(srv.addr).unwrap();
+        let mut m = frame(&[7u8; 3000]);
+        s.write_all(&m[..1500]).unwrap();
+        pause();
+        s.write_all(&m[1500..]).unwrap();
+        m.drain(..2);
+        assert_eq!(read_msg(&mut s).unwrap(), m);
+    }
+
+    /// Over the buffer budget the connection holding the most is closed
+    /// first, and the others keep their messages.
+    #[test]
+    fn the_buffer_budget_evicts_the_heaviest_first() {
+        let srv = start(TcpLimits { buffer_memory: 110_000, ..TcpLimits::default() });
+        let big: Vec<u8> = (0..60000u32).map(|i| i as u8).collect();
+        let m = frame(&big);
+        let short = frame(&[5u8; 3000]);
+        let held = || srv.stats.buffered.load(Ordering::Relaxed);
+        // Buffers grow with what arrived (in 512- then 4096-octet steps).
+        let mut heavy = StdStream::connect(srv.addr).unwrap();
+        heavy.write_all(&m[..58000]).unwrap();
+        wait_for("58,000 octets", || held() == 60000); // 61,440 capped at the length
+        let mut light = StdStream::connect(srv.addr).unwrap();
+        light.write_all(&short[..2000]).unwrap();
+        wait_for("2,000 more", || held() == 60000 + 2048);
+        assert_eq!(srv.stats.evicted_memory.load(Ordering::Relaxed), 0);
+        // 50,000 more would make 115,296: the heaviest (not the newest) goes.
+        let mut third = StdStream::connect(srv.addr).unwrap();
+        third.write_all(&m[..50000]).unwrap();
+        assert!(closed(&mut heavy), "the heaviest connection was not closed");
+        assert_eq!(srv.stats.evicted_memory.load(Ordering::Relaxed), 1);
+        wait_for("the third's octets", || held() == 2048 + 53248);
+        // The others finish their messages and are answered.
+        light.write_all(&short[2000..]).unwrap();
+        assert_eq!(read_msg(&mut light).unwrap(), vec![5u8; 3000]);
+        third.write_all(&m[50000..]).unwrap();
+        let mut rev = big.clone();
+        rev.reverse();
+        assert_eq!(read_msg(&mut third).unwrap(), rev);
+        assert_eq!(srv.stats.evicted_memory.load(Ordering::Relaxed), 1);
+        wait_for("nothing held", || held() == 0);
+    }
+
+    /// A client that pipelines queries with large answers and never reads
+    /// holds at most one partly written answer (the server stops reading
+    /// its queries), and is closed after the write timeout.
+    #[test]
+    fn a_pipelining_client_that_never_reads_is_bounded() {
+        let srv = start(TcpLimits { write_timeout: Duration::from_millis(500), ..TcpLimits::default() });
+        let mut s = StdStream::connect(srv.addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+        let q = frame(b"fill");
+        // Sends until its own buffers are full (bounded: 20,000 queries).
+        for _ in 0..20_000 {
+            if s.write_all(&q).is_err() {
+                break;
+            }
+        }
+        wait_for("a held answer", || srv.stats.buffered.load(Ordering::Relaxed) > 0);
+        let answered = srv.stats.queries.load(Ordering::Relaxed);
+        let b = srv.stats.buffered.load(Ordering::Relaxed);
+        assert!(b <= 60002, "{b} octets held for one client");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(srv.stats.queries.load(Ordering::Relaxed), answered, "kept answering a client that does not read");
+        wait_for("the write timeout", || srv.stats.io_timeouts.load(Ordering::Relaxed) == 1);
+        assert_eq!(srv.stats.buffered.load(Ordering::Relaxed), 0);
+        assert_eq!(srv.stats.open.load(Ordering::Relaxed), 0);
+    }
+
+    /// 50,000 queries pipelined on one connection, read as they come: all
+    /// answered in order (the server's loop does not recurse per query).
+    #[test]
+    fn a_long_pipeline_is_answered_without_recursion() {
+        let srv = start(TcpLimits::default());
+        let mut s = StdStream::connect(srv.addr).unwrap();
+        let mut r = s.try_clone().unwrap();
+        const N: u32 = 50_000;
+        let reader = std::thread::spawn(move || {
+            r.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            for i in 0..N {
+                let m = read_msg(&mut r).unwrap();
+                let mut want = i.to_be_bytes();
+                want.reverse();
+                assert_eq!(m, want);
+            }
+        });
+        let mut all = Vec::new();
+        for i in 0..N {
+            all.extend_from_slice(&frame(&i.to_be_bytes()));
+        }
+        s.write_all(&all).unwrap();
+        reader.join().unwrap();
+        assert_eq!(srv.stats.queries.load(Ordering::Relaxed), N as u64);
     }
 }

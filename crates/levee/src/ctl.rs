@@ -18,12 +18,15 @@
 //! One request and one response per connection.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use levee_config::Config;
+use levee_io::local::{self, LockFile};
 use levee_wire::name;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
@@ -34,6 +37,10 @@ use crate::repl::Repl;
 pub static OPS: OnceLock<Arc<crate::control::Ops>> = OnceLock::new();
 static STARTED: OnceLock<Instant> = OnceLock::new();
 static BOUND: OnceLock<PathBuf> = OnceLock::new();
+/// The instance lock, held for the life of the process.
+static LOCK: OnceLock<LockFile> = OnceLock::new();
+/// The bound socket, until the runtime serves it.
+static LISTENER: Mutex<Option<std::os::unix::net::UnixListener>> = Mutex::new(None);
 
 /// Removes the socket at shutdown.
 pub fn cleanup() {
@@ -44,32 +51,113 @@ pub fn cleanup() {
 
 /// Where the socket is: `server.control-socket`, else
 /// `<server.storage-dir>/levee.sock`, else none.
-pub fn socket_path(storage: Option<&Path>) -> Option<PathBuf> {
-    CONFIGURED.get().cloned().flatten().or_else(|| storage.map(|d| d.join("levee.sock")))
+pub fn socket_path(cfg: &Config) -> Option<PathBuf> {
+    cfg.control_socket.clone().or_else(|| cfg.storage_dir.as_ref().map(|d| d.join("levee.sock")))
 }
 
-/// `server.control-socket` from the configuration (set by `serve`).
-pub static CONFIGURED: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// The control socket, checked and locked at start ([`prepare`]); bound
+/// after the privilege drop ([`bind`]).
+pub struct Prepared {
+    path: PathBuf,
+    mode: u32,
+    gid: Option<u32>,
+}
 
-/// Binds the control socket (inside the runtime's context), before the
-/// server says it is ready, so `levee ctl` works from that moment.
-pub fn bind(path: PathBuf) -> Option<UnixListener> {
-    let _ = STARTED.set(Instant::now());
-    let _ = std::fs::remove_file(&path);
-    let l = match UnixListener::bind(&path) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!("control socket {}: {e}", path.display());
-            return None;
+/// At start, before anything touches the storage directory: takes the
+/// instance lock (`<storage-dir>/levee.lock`, or `<socket>.lock` without
+/// a storage directory) and checks the socket's path. A second instance
+/// on the same storage, a path that is not a socket, or a socket another
+/// server answers on stops the start with a message saying so. A stale
+/// socket (nothing listening) is removed.
+pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, String> {
+    let Some(path) = socket_path(cfg) else { return Ok(None) };
+    let lock_path = match &cfg.storage_dir {
+        Some(d) => {
+            crate::storage::create_dir(cfg)?;
+            d.join("levee.lock")
+        }
+        None => {
+            let mut p = path.clone().into_os_string();
+            p.push(".lock");
+            PathBuf::from(p)
         }
     };
-    let _ = BOUND.set(path.clone());
-    tracing::info!(path = %path.display(), "control socket ready");
-    Some(l)
+    match local::lock_file(&lock_path) {
+        Ok(Ok(l)) => {
+            let _ = LOCK.set(l);
+        }
+        Ok(Err(pid)) => {
+            let who = pid.map_or("another levee".to_string(), |p| format!("another levee (pid {p})"));
+            let what = match &cfg.storage_dir {
+                Some(d) => format!("storage directory {}", d.display()),
+                None => format!("control socket {}", path.display()),
+            };
+            return Err(format!(
+                "{who} is already running on {what} (it holds {}); stop it first",
+                lock_path.display()
+            ));
+        }
+        Err(e) => return Err(format!("lock file {}: {e}", lock_path.display())),
+    }
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("server.control-socket {}: {e}", path.display())),
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(format!(
+                "server.control-socket {} exists and is not a socket; refusing to replace it (remove it or choose another path)",
+                path.display()
+            ))
+        }
+        Ok(_) => match UnixStream::connect(&path) {
+            Ok(_) => {
+                return Err(format!("another server answers on control socket {}; stop it first", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                // Left by a server that is gone.
+                std::fs::remove_file(&path).map_err(|e| format!("stale control socket {}: {e}", path.display()))?;
+            }
+            Err(e) => return Err(format!("control socket {}: {e}", path.display())),
+        },
+    }
+    let gid = match &cfg.control_socket_group {
+        Some(g) => Some(levee_io::privs::group_id(g).map_err(|e| format!("server.control-socket-group: {e}"))?),
+        None => None,
+    };
+    Ok(Some(Prepared { path, mode: if gid.is_some() { 0o660 } else { 0o600 }, gid }))
+}
+
+/// Creates the socket (mode 0600, or 0660 and the configured group) as
+/// the user the server runs as; the runtime serves it once started.
+pub fn bind(p: Prepared) -> Result<(), String> {
+    let l = local::bind_unix(&p.path, p.mode, p.gid).map_err(|e| {
+        let hint = if p.gid.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (the server's user must be a member of server.control-socket-group)"
+        } else {
+            ""
+        };
+        format!("control socket {}: {e}{hint}", p.path.display())
+    })?;
+    let _ = BOUND.set(p.path.clone());
+    tracing::info!(path = %p.path.display(), mode = format!("{:04o}", p.mode), "control socket ready");
+    *LISTENER.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
+    Ok(())
+}
+
+/// The bound socket, once (for the runtime to serve).
+pub fn take_listener() -> Option<std::os::unix::net::UnixListener> {
+    LISTENER.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// Serves the control socket until the runtime stops.
-pub async fn serve(l: UnixListener, r: Arc<Repl>) {
+pub async fn serve(l: std::os::unix::net::UnixListener, r: Arc<Repl>) {
+    let _ = STARTED.set(Instant::now());
+    let l = match UnixListener::from_std(l) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("control socket: {e}");
+            return;
+        }
+    };
     loop {
         let Ok((s, _)) = l.accept().await else { continue };
         let r = Arc::clone(&r);
@@ -149,12 +237,33 @@ async fn reload(zone: Option<String>) -> String {
     }
 }
 
+/// Why `levee ctl` could not reach a server, in words that say what
+/// failed.
+pub fn connect_error(socket: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let p = socket.display();
+    if let Ok(m) = std::fs::symlink_metadata(socket) {
+        if !m.file_type().is_socket() {
+            return format!("{p} is not a socket (is --socket or server.control-socket right?)");
+        }
+    }
+    match e.kind() {
+        ErrorKind::NotFound => format!("no server is running: {p} does not exist"),
+        ErrorKind::ConnectionRefused => format!("no server is running: nothing listens on {p} (a stale socket)"),
+        ErrorKind::PermissionDenied => format!(
+            "permission denied on {p}: the socket is for the server's user (mode 0600) or server.control-socket-group \
+             (mode 0660); run levee ctl as that user, root, or a member of the group"
+        ),
+        _ => format!("cannot connect to {p}: {e}"),
+    }
+}
+
 /// The client: sends `words` as one line and prints the answer.
 pub fn client(socket: &Path, words: &[String]) -> ExitCode {
     let mut s = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("levee ctl: no server is running (cannot connect to {}: {e})", socket.display());
+            eprintln!("levee ctl: {}", connect_error(socket, &e));
             return ExitCode::from(1);
         }
     };
@@ -162,12 +271,24 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
     let wait = if words.first().is_some_and(|w| w == "reload") { 600 } else { 10 };
     let _ = s.set_read_timeout(Some(Duration::from_secs(wait)));
     if let Err(e) = writeln!(s, "{}", words.join(" ")) {
-        eprintln!("levee ctl: {e}");
+        eprintln!("levee ctl: sending to {}: {e}", socket.display());
         return ExitCode::from(1);
     }
     let mut ok = false;
+    let mut answered = false;
     for (i, line) in BufReader::new(s).lines().enumerate() {
-        let Ok(line) = line else { break };
+        let line = match line {
+            Ok(l) => l,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                eprintln!("levee ctl: the server did not answer within {wait} s");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("levee ctl: reading the answer: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        answered = true;
         if i == 0 {
             ok = line == "ok";
             if !ok {
@@ -176,6 +297,9 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
             continue;
         }
         println!("{line}");
+    }
+    if !answered {
+        eprintln!("levee ctl: the server closed the connection without an answer");
     }
     if ok {
         ExitCode::SUCCESS

@@ -9,6 +9,7 @@ mod check;
 mod control;
 mod counters;
 mod ctl;
+mod limits;
 mod metrics;
 mod mgmt;
 mod notify;
@@ -64,8 +65,14 @@ enum Command {
         threads: Option<usize>,
         /// Serve metrics, the JSON API and the dashboard over HTTP on
         /// ADDR:PORT (e.g. 127.0.0.1:8053; overrides [management] listen).
+        /// A non-loopback address needs --management-allow-remote and
+        /// tokens ([[management.token]] in the file).
         #[arg(long, value_name = "ADDR:PORT")]
         management: Option<String>,
+        /// Accept a non-loopback --management address (as
+        /// management.allow-remote = true).
+        #[arg(long)]
+        management_allow_remote: bool,
     },
     /// Control a running server over its local socket.
     ///
@@ -122,7 +129,7 @@ fn init_logging(level: &str, format: levee_config::LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen, zones_dir, allow_transfer, threads, management } => {
+        Command::Serve { config, listen, zones_dir, allow_transfer, threads, management, management_allow_remote } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
             let from_file = config.is_some();
@@ -136,7 +143,7 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads, management };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);
@@ -153,8 +160,8 @@ fn main() -> ExitCode {
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {
                 (Some(s), _) => s,
-                (None, Some(c)) => match Config::from_file(&c) {
-                    Ok(cfg) => match cfg.control_socket.or_else(|| cfg.storage_dir.map(|d| d.join("levee.sock"))) {
+                (None, Some(c)) => match Config::from_file_without_secrets(&c) {
+                    Ok(cfg) => match ctl::socket_path(&cfg) {
                         Some(p) => p,
                         None => {
                             eprintln!(

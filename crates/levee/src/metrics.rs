@@ -124,6 +124,29 @@ pub fn render(ops: &Ops) -> String {
         ops.tcp.idle_timeouts.load(Ordering::Relaxed),
     );
     o.sample("levee_tcp_connections_closed_total", &[("reason", "slow")], ops.tcp.io_timeouts.load(Ordering::Relaxed));
+    o.sample(
+        "levee_tcp_connections_closed_total",
+        &[("reason", "memory")],
+        ops.tcp.evicted_memory.load(Ordering::Relaxed),
+    );
+    o.family("levee_tcp_buffer_bytes", "gauge", "Octets held in TCP read and write buffers (tcp.buffer-memory-mib).");
+    o.sample("levee_tcp_buffer_bytes", &[], ops.tcp.buffered.load(Ordering::Relaxed));
+    o.family(
+        "levee_management_refused_total",
+        "counter",
+        "Management requests refused (host, origin, token, scope), connections closed at the caps (evicted), failed TLS handshakes (tls).",
+    );
+    let r = &crate::mgmt::REFUSED;
+    for (reason, c) in [
+        ("host", &r.host),
+        ("origin", &r.origin),
+        ("token", &r.token),
+        ("scope", &r.scope),
+        ("evicted", &r.evicted),
+        ("tls", &r.tls),
+    ] {
+        o.sample("levee_management_refused_total", &[("reason", reason)], c.load(Ordering::Relaxed));
+    }
 
     o.family("levee_worker_packets_total", "counter", "Datagrams received, per UDP worker.");
     for (i, c) in ops.counters.udp.iter().enumerate() {

@@ -453,15 +453,9 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         rt.spawn(async move { secondary_loop(r, s).await });
     }
     rt.spawn(notify_summaries(Arc::clone(&r)));
-    if let Some(path) = crate::ctl::socket_path(r.storage.as_deref()) {
+    if let Some(l) = crate::ctl::take_listener() {
         let r = Arc::clone(&r);
-        let bound = {
-            let _rt = rt.enter();
-            crate::ctl::bind(path)
-        };
-        if let Some(l) = bound {
-            rt.spawn(async move { crate::ctl::serve(l, r).await });
-        }
+        rt.spawn(async move { crate::ctl::serve(l, r).await });
     }
 }
 

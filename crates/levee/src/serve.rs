@@ -260,7 +260,19 @@ impl TcpService for TcpSvc {
 }
 
 /// Runs the server until SIGTERM or SIGINT.
-pub fn run(cfg: Config, builtin: bool) -> ExitCode {
+pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
+    let threads =
+        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    // Before anything touches the storage directory: the instance lock
+    // and the control socket's path (ctl.rs); then the open-file limit
+    // the configuration needs (limits.rs). Both can stop the start.
+    let control = match crate::ctl::prepare(&cfg).and_then(|c| crate::limits::fit(&mut cfg, threads).map(|()| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     let plans = match zones::plan(&cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
@@ -282,8 +294,6 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     }
     let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
     let acfg = Arc::new(answer_config(&cfg));
-    let threads =
-        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
 
     // Bind everything first, so an address problem stops the start.
     let mut udp_sockets = Vec::new();
@@ -327,6 +337,18 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The management TLS key is read before the privilege drop (it may
+    // be readable by root only).
+    let mgmt_tls = match cfg.management_access.tls.as_ref().filter(|_| management.is_some()) {
+        None => None,
+        Some(t) => match crate::mgmt::tls_acceptor(t) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     // Every socket is bound: give up root before anything else runs.
     if let Err(e) = drop_privileges(&cfg) {
         tracing::error!("{e}");
@@ -337,6 +359,13 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     if let Err(e) = crate::storage::check_writable(&cfg) {
         tracing::error!("{e}");
         return ExitCode::from(1);
+    }
+    // The control socket belongs to the user the server now runs as.
+    if let Some(c) = control {
+        if let Err(e) = crate::ctl::bind(c) {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -406,6 +435,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
         write_timeout: Duration::from_secs(10),
         max_connections: cfg.tcp_max_connections,
         max_per_source: cfg.tcp_max_per_source,
+        buffer_memory: cfg.tcp_buffer_memory,
     };
     let tcp_stats = Arc::new(TcpStats::default());
     {
@@ -439,9 +469,22 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
     });
     if let Some(l) = management {
         if let Ok(a) = l.local_addr() {
-            tracing::info!(address = %a, "management listener on http://{a}/ (metrics: /metrics)");
+            let scheme = if mgmt_tls.is_some() { "https" } else { "http" };
+            tracing::info!(address = %a, "management listener on {scheme}://{a}/ (metrics: /metrics)");
+            let access = &cfg.management_access;
+            if access.tokens.is_empty() {
+                tracing::info!(
+                    "management: no [[management.token]] configured: only /metrics (from loopback) and the dashboard page answer"
+                );
+            }
+            if !a.ip().is_loopback() && mgmt_tls.is_none() {
+                tracing::warn!(
+                    "management listener on {a} speaks plain HTTP: tokens and metrics cross the network unencrypted \
+                     (set management.tls-certificate and tls-key, or put a TLS proxy in front)"
+                );
+            }
         }
-        rt.spawn(crate::mgmt::serve(l, Arc::clone(&ops), stop_rx.clone()));
+        rt.spawn(crate::mgmt::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
     }
     rt.spawn(crate::stats::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {
@@ -454,20 +497,20 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
             r.ipv6_prefix
         );
     }
+    // Signal handlers before the server says where it listens (tests and
+    // scripts start talking to it then) and before "ready": a supervisor
+    // may reload or stop the server as soon as it is told so.
+    let signals = {
+        let _rt = rt.enter();
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    };
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
     // Replication tasks and the control socket (repl.rs, ctl.rs).
     let _ = crate::repl::RUNTIME.set(rt.handle().clone());
-    let _ = crate::ctl::CONFIGURED.set(cfg.control_socket.clone());
     let _ = crate::ctl::OPS.set(Arc::clone(&ops));
     crate::repl::start(&rt, Arc::clone(&shared), prepared);
-    // Signal handlers before "ready": a supervisor may reload or stop the
-    // server as soon as it is told so.
-    let signals = {
-        let _rt = rt.enter();
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    };
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
     notify("READY=1");
 

@@ -671,19 +671,26 @@ pub fn status_json(apex: &[u8]) -> serde_json::Value {
 
 //------------ start-up ---------------------------------------------------------
 
-/// At start, before the privilege drop: creates the storage directory
-/// (owned by `[server] user` when levee runs as root and will drop to
-/// it) and removes temporary files a crash left behind.
+/// At start, before the privilege drop and before the instance lock
+/// (which lives in it): creates the storage directory if it is missing,
+/// owned by `[server] user` when levee runs as root and will drop to it.
+pub fn create_dir(cfg: &Config) -> Result<(), String> {
+    let Some(dir) = &cfg.storage_dir else { return Ok(()) };
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("server.storage-dir {}: {e}", dir.display()))?;
+        tracing::info!(path = %dir.display(), "storage directory created");
+        chown_to_service_user(cfg, dir);
+    }
+    Ok(())
+}
+
+/// At start, before the privilege drop and once the instance lock is
+/// held (no other server writes here): creates the storage directory if
+/// it is still missing and removes temporary files a crash left behind.
 pub fn prepare(cfg: &Config) {
     let Some(dir) = &cfg.storage_dir else { return };
-    if !dir.exists() {
-        match std::fs::create_dir_all(dir) {
-            Ok(()) => {
-                tracing::info!(path = %dir.display(), "storage directory created");
-                chown_to_service_user(cfg, dir);
-            }
-            Err(e) => tracing::error!("storage directory {}: {e}", dir.display()),
-        }
+    if let Err(e) = create_dir(cfg) {
+        tracing::error!("{e}");
     }
     let mut tmps: Vec<PathBuf> =
         std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();

@@ -125,6 +125,9 @@ fn config_errors_name_the_key() {
         ("[[zone]]\nname = \"a.test.\"\nallow-transfer = [\"not-an-ip\"]\n", "zone[0].allow-transfer[0]"),
         ("[logging]\nlevel = \"info\"\n", "logging"),
         ("version = 7\n", "version"),
+        // Issue 16: refused naming the key, not an abort allocating 24.8 TB.
+        ("[tcp]\nmax-connections = 100000000000\n", "tcp.max-connections: 100000000000 is outside 1..=1048576"),
+        ("[rate-limit]\nipv4-prefix = -1\n", "rate-limit.ipv4-prefix: -1 is outside 0..=32"),
     ] {
         let out = serve_config(cfg);
         let t = text(&out);

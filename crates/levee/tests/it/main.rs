@@ -18,6 +18,11 @@
 //!   fake primary ([`fakeprim`]): bad RDATA, message splits, trickling,
 //!   silent and endless primaries, budgets and memory, IXFR fallback, a
 //!   160k-removal IXFR, NOTIFY floods.
+//! * [`security`]: the management API's Host, Origin and token checks, a
+//!   scrape through 64 slow clients, the control socket's mode, path check
+//!   and instance lock, `levee ctl`'s errors (issue 16).
+//! * [`bounds`]: TCP memory under held and pipelining connections, and a
+//!   new client served at an open-file limit of 1,024 (issue 16).
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
@@ -29,6 +34,7 @@
 //!   system ([`hungfs`], FUSE) in zone files, `$GENERATE` panics and
 //!   budgets, serial mistakes, a 65k-record RRset.
 
+mod bounds;
 mod cli;
 mod defences;
 mod exact;
@@ -38,6 +44,7 @@ mod golden;
 mod hungfs;
 mod ops;
 mod repl;
+mod security;
 mod server;
 mod storage;
 mod support;

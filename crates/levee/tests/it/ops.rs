@@ -11,20 +11,51 @@ use std::time::Duration;
 use levee_wire::header::rcode;
 use levee_wire::rtype::t;
 
-use crate::support::{parse, query, tcp, Server, TempDir};
+use crate::support::{parse, query, tcp, write_private, Server, TempDir};
+
+/// The tests' management tokens.
+pub const READ: &str = "read-token-for-the-tests-0001";
+pub const WRITE: &str = "write-token-for-the-tests-0001";
+
+/// `[management]` listening on `listen` with a read and a write token.
+pub fn management_config(listen: &str) -> String {
+    format!(
+        "[management]\nlisten = \"{listen}\"\n[[management.token]]\nscope = \"read\"\nsecret = \"{READ}\"\n\
+         [[management.token]]\nscope = \"write\"\nsecret = \"{WRITE}\"\n"
+    )
+}
 
 /// The management address the server logged.
-fn management(s: &Server) -> SocketAddr {
+pub fn management(s: &Server) -> SocketAddr {
     let log = s.log();
-    let rest = log.split("management listener on http://").nth(1).expect("management listener in the log");
+    let rest = log.split("management listener on http").nth(1).expect("management listener in the log");
+    let rest = rest.trim_start_matches('s').trim_start_matches("://");
     rest.split('/').next().unwrap().parse().expect("management address")
 }
 
-/// One HTTP/1.1 request; returns (status, headers, body).
+/// One HTTP/1.1 request without a token; returns (status, headers, body).
 pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
+    http_with(addr, method, path, &[])
+}
+
+/// One HTTP/1.1 request with `Host: addr` and a token.
+pub fn http_token(addr: SocketAddr, method: &str, path: &str, token: &str) -> (u16, String, String) {
+    http_with(addr, method, path, &[("Authorization", &format!("Bearer {token}"))])
+}
+
+/// One HTTP/1.1 request with these headers (and `Host: addr` unless
+/// given); returns (status, headers, body).
+pub fn http_with(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(s, "{head}Content-Length: 0\r\n\r\n").unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     let resp = String::from_utf8(resp).expect("UTF-8 response");
@@ -232,8 +263,20 @@ fn line_checker_rejects_bad_expositions() {
 fn metrics_count_a_known_sequence_of_queries() {
     // Fixed ports of this module's range (5910-5919): with port 0 the UDP
     // sockets pick a port the TCP listener may find taken.
-    let s = Server::start(&["--listen", "127.0.0.1:5910", "--threads", "2", "--management", "127.0.0.1:5911"]);
+    let dir = TempDir::new("metrics");
+    let cfg = dir.path().join("levee.toml");
+    let zones = crate::support::repo().join("examples/zones");
+    write_private(
+        &cfg,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:5910\"]\nthreads = 2\nzones-dir = \"{}\"\n{}",
+            zones.display(),
+            management_config("127.0.0.1:5911")
+        ),
+    );
+    let s = Server::start(&["--config", cfg.to_str().unwrap()]);
     let m = management(&s);
+    let api = |path: &str| http_token(m, "GET", path, READ);
     let dns = s.addr;
     let rc = |msg: &[u8]| parse(msg).rcode();
     // UDP: 3 answers, 2 NXDOMAIN, 1 NODATA, 1 REFUSED (no zone), 1 referral.
@@ -315,18 +358,18 @@ fn metrics_count_a_known_sequence_of_queries() {
     assert!(get("levee_zone_loaded_timestamp_seconds{zone=\"example.com.\"}") > 1.7e9);
 
     // The JSON API agrees.
-    let (st, _, body) = http(m, "GET", "/api/status");
+    let (st, _, body) = api("/api/status");
     assert_eq!(st, 200);
     let j: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(j["queries"]["udp"], 8);
     assert_eq!(j["zones"], 2);
-    let (st, _, body) = http(m, "GET", "/api/zones?zone=example.net.");
+    let (st, _, body) = api("/api/zones?zone=example.net.");
     assert_eq!(st, 200);
     let j: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(j["zones"][0]["serial"], 1);
     assert_eq!(j["zones"][0]["nxdomain"], 1);
-    assert_eq!(http(m, "GET", "/api/zones?zone=example.org.").0, 404);
-    let (st, _, body) = http(m, "GET", "/api/live");
+    assert_eq!(api("/api/zones?zone=example.org.").0, 404);
+    let (st, _, body) = api("/api/live");
     assert_eq!(st, 200);
     let j: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(j["responses"]["nxdomain"], 3);
@@ -335,17 +378,17 @@ fn metrics_count_a_known_sequence_of_queries() {
     assert_eq!(st, 200);
     assert!(head.contains("text/html"));
     assert!(page.contains("/api/live") && !page.contains("http://") && !page.contains("https://"), "no external asset");
-    assert_eq!(http(m, "GET", "/nothing").0, 404);
-    assert_eq!(http(m, "GET", "/api/reload").0, 405);
+    assert_eq!(api("/nothing").0, 404);
+    assert_eq!(api("/api/reload").0, 405);
 
     // Reload over HTTP, as SIGHUP: counted, zones reloaded.
-    let (st, _, body) = http(m, "POST", "/api/reload");
+    let (st, _, body) = http_token(m, "POST", "/api/reload", WRITE);
     assert_eq!(st, 200, "{body}");
     let j: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!((j["zones"].as_u64(), j["failed"].as_u64()), (Some(2), Some(0)));
-    let (st, _, body) = http(m, "POST", "/api/reload?zone=example.net.");
+    let (st, _, body) = http_token(m, "POST", "/api/reload?zone=example.net.", WRITE);
     assert_eq!(st, 200, "{body}");
-    assert_eq!(http(m, "POST", "/api/reload?zone=example.org.").0, 404);
+    assert_eq!(http_token(m, "POST", "/api/reload?zone=example.org.", WRITE).0, 404);
     let v = check_prometheus(&http(m, "GET", "/metrics").2);
     assert_eq!(v["levee_reloads_total"], 2.0);
     // Counters survive the reloads and stay with their zones.

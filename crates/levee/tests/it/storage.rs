@@ -172,12 +172,15 @@ fn config(dir: &Path, store: &Path, extra_server: &str, zones: &str) -> (String,
         &p,
         format!(
             "version = 1\n[server]\nthreads = 1\nstorage-dir = \"{}\"\ncontrol-socket = \"{sock}\"\n{extra_server}\n\
-             [management]\nlisten = \"127.0.0.1:0\"\n\
+             {}\
              [[zone]]\nname = \"p.test.\"\nfile = \"p.test.zone\"\n{zones}\n",
-            store.display()
+            store.display(),
+            crate::ops::management_config("127.0.0.1:0"),
         ),
     )
     .unwrap();
+    // It holds the management tokens: owner-only, or levee refuses it.
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     (p.to_str().unwrap().to_string(), sock)
 }
 
@@ -394,7 +397,7 @@ fn disk_full_writes_are_retried_shown_and_never_serve_stale_data() {
     let v = crate::ops::check_prometheus(&metrics);
     assert!(v["levee_storage_write_failures_total{file=\"zone\",zone=\"r.test.\"}"] >= 1.0, "{metrics}");
     assert_eq!(v["levee_storage_write_pending{file=\"zone\",zone=\"r.test.\"}"], 1.0);
-    let (_, _, zones) = crate::ops::http(m, "GET", "/api/zones?zone=r.test.");
+    let (_, _, zones) = crate::ops::http_token(m, "GET", "/api/zones?zone=r.test.", crate::ops::READ);
     let z: serde_json::Value = serde_json::from_str(&zones).unwrap();
     let st = &z["zones"][0]["storage"][0];
     assert!(st["write_failures"].as_u64() >= Some(1) && st["pending"] == true, "{zones}");
@@ -668,7 +671,7 @@ fn bad_includes_and_generates_fail_only_their_zone() {
     let t0 = Instant::now();
     let (ok, out) = ctl(&cfg, &["reload"]);
     assert!(!ok && out.contains("1 zone(s) of all zones failed"), "{out}");
-    let (code, _, body) = crate::ops::http(management(&s), "POST", "/api/reload?zone=a.test.");
+    let (code, _, body) = crate::ops::http_token(management(&s), "POST", "/api/reload?zone=a.test.", crate::ops::WRITE);
     assert!(code == 200 && body.contains("\"failed\":1"), "{code} {body}");
     assert!(t0.elapsed() < Duration::from_secs(5));
     stop(&mut s);
@@ -707,7 +710,7 @@ fn a_hung_file_system_does_not_wedge_reloads() {
     let t0 = Instant::now();
     let (ok, out) = ctl(&cfg, &["reload", "a.test."]);
     assert!(!ok && out.contains("failed to load"), "{out}");
-    let (code, _, body) = crate::ops::http(management(&s), "POST", "/api/reload");
+    let (code, _, body) = crate::ops::http_token(management(&s), "POST", "/api/reload", crate::ops::WRITE);
     assert!(code == 200 && body.contains("\"failed\":1"), "{code} {body}");
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     // SIGTERM while a load hangs.

@@ -9,9 +9,36 @@ use std::time::{Duration, Instant};
 
 use levee_wire::message::Message;
 
-/// The binary under test.
+/// The binary under test (`LEVEE_IT_BIN` replaces it, e.g. to see a new
+/// test fail against an older build).
+pub fn levee_bin() -> PathBuf {
+    std::env::var_os("LEVEE_IT_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_levee")), PathBuf::from)
+}
+
+/// The binary under test, as a command.
 pub fn levee() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_levee"))
+    Command::new(levee_bin())
+}
+
+/// Runs `cmd` to its end, or for at most 10 s (then kills it): for
+/// commands that must refuse to start, so a regression fails instead of
+/// hanging.
+pub fn run_bounded(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start");
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+/// Writes a file only its owner may read (a configuration holding a
+/// management token must not be readable by others).
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Repository root.
@@ -53,23 +80,42 @@ impl Server {
     /// picks a free UDP port; the TCP port of the same number may be taken
     /// by another test's connection: then it tries again (three times).
     pub fn start(args: &[&str]) -> Server {
-        Self::start_env(args, &[])
+        Self::start_with(&[], args, &[])
     }
 
     /// [`Server::start`] with extra environment variables.
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_with(&[], args, env)
+    }
+
+    /// As [`Server::start`], run through `wrapper` (a command and its
+    /// arguments before the binary: `prlimit --nofile=...`, `sh -c ...`).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Server {
+        Self::start_with(wrapper, args, &[])
+    }
+
+    fn start_with(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Server {
         for _ in 0..2 {
-            match Self::try_start(args, env) {
+            match Self::try_start(wrapper, args, env) {
                 Ok(s) => return s,
                 Err(log) if log.contains("Address already in use") => continue,
                 Err(log) => panic!("levee did not start; log:\n{log}"),
             }
         }
-        Self::try_start(args, env).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
+        Self::try_start(wrapper, args, env).unwrap_or_else(|log| panic!("levee did not start; log:\n{log}"))
     }
 
-    fn try_start(args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
-        let mut child = levee()
+    /// Starts the server and returns its log if it did not come up.
+    pub fn try_start(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
+        let mut cmd = match wrapper.split_first() {
+            None => levee(),
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(levee_bin());
+                c
+            }
+        };
+        let mut child = cmd
             .arg("serve")
             .args(args)
             .envs(env.iter().copied())

@@ -1,0 +1,350 @@
+//! `[management]`: who may use the HTTP management listener (issue 16).
+//!
+//! ```toml
+//! [management]
+//! listen = "127.0.0.1:8053"
+//! allow-remote = false          # any non-loopback address needs true (file and --management alike)
+//! hosts = ["ns1.example.net"]   # Host names accepted besides the address itself (and localhost on loopback)
+//! anonymous-metrics = true      # GET /metrics without a token, from loopback clients only
+//!
+//! [[management.token]]
+//! scope = "read"                # GET: /metrics, /api/*, the dashboard's feed
+//! file = "/etc/levee/read.token"  # first line; owner-only mode (0600 or stricter)
+//!
+//! [[management.token]]
+//! scope = "write"               # also POST /api/reload
+//! secret = "..."                # inline: the configuration file must then not be world-readable
+//!
+//! # optional: HTTPS instead of HTTP (PEM files; the key owner-only)
+//! # tls-certificate = "/etc/levee/mgmt.crt"
+//! # tls-key = "/etc/levee/mgmt.key"
+//! ```
+//!
+//! A token is at least 16 and at most 256 visible ASCII characters
+//! (`openssl rand -hex 32` makes a good one).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What a token allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Read: `GET` of metrics, the JSON API and the dashboard's feed.
+    Read,
+    /// Write: read, and `POST /api/reload`.
+    Write,
+}
+
+/// One bearer token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    /// What it allows.
+    pub scope: Scope,
+    /// The token (empty until a `file` is read by [`crate::Config::from_file`]).
+    pub secret: String,
+    /// The file it is read from, if not inline.
+    pub file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret (configuration dumps, panics).
+        f.debug_struct("Token").field("scope", &self.scope).field("file", &self.file).finish_non_exhaustive()
+    }
+}
+
+/// Access rules of the management listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// A non-loopback listen address is allowed.
+    pub allow_remote: bool,
+    /// Extra `Host` names accepted (lowercase, without port).
+    pub hosts: Vec<String>,
+    /// `GET /metrics` without a token from a loopback client.
+    pub anonymous_metrics: bool,
+    /// Bearer tokens.
+    pub tokens: Vec<Token>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<Tls>,
+}
+
+/// `management.tls-certificate` and `management.tls-key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM: the certificate, then its chain.
+    pub certificate: PathBuf,
+    /// PEM: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access { allow_remote: false, hosts: Vec::new(), anonymous_metrics: true, tokens: Vec::new(), tls: None }
+    }
+}
+
+/// `[management]` in the file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// On or off (default: on when `listen` is set).
+    pub enabled: Option<bool>,
+    /// Address of the HTTP listener.
+    pub listen: Option<String>,
+    /// Allow a non-loopback address.
+    pub allow_remote: Option<bool>,
+    /// Extra Host names.
+    pub hosts: Option<Vec<String>>,
+    /// Metrics without a token from loopback clients.
+    pub anonymous_metrics: Option<bool>,
+    /// `[[management.token]]`.
+    #[serde(default)]
+    pub token: Vec<TokenSpec>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[[management.token]]` in the file.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TokenSpec {
+    /// `read` or `write`.
+    pub scope: String,
+    /// The token itself.
+    pub secret: Option<String>,
+    /// A file holding the token (first line).
+    pub file: Option<PathBuf>,
+}
+
+/// Checks a token's text.
+pub fn check_secret(s: &str) -> Result<(), String> {
+    if s.len() < 16 || s.len() > 256 {
+        return Err(format!("a token must have 16 to 256 characters (this one has {})", s.len()));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("a token must be visible ASCII characters without spaces".into());
+    }
+    Ok(())
+}
+
+/// Lowers the access part of `[management]`; errors are (key, message).
+pub fn lower(spec: &Spec) -> Result<Access, (String, String)> {
+    let mut a = Access { allow_remote: spec.allow_remote.unwrap_or(false), ..Access::default() };
+    a.anonymous_metrics = spec.anonymous_metrics.unwrap_or(true);
+    for (i, h) in spec.hosts.iter().flatten().enumerate() {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if !ok {
+            return Err((format!("management.hosts[{i}]"), format!("'{h}' is not a host name")));
+        }
+        a.hosts.push(h);
+    }
+    a.tls = match (&spec.tls_certificate, &spec.tls_key) {
+        (None, None) => None,
+        (Some(c), Some(k)) => Some(Tls { certificate: c.clone(), key: k.clone() }),
+        (Some(_), None) => return Err(("management.tls-key".into(), "tls-certificate needs tls-key".into())),
+        (None, Some(_)) => return Err(("management.tls-certificate".into(), "tls-key needs tls-certificate".into())),
+    };
+    for (i, t) in spec.token.iter().enumerate() {
+        let key = |f: &str| format!("management.token[{i}].{f}");
+        let scope = match t.scope.as_str() {
+            "read" => Scope::Read,
+            "write" => Scope::Write,
+            s => return Err((key("scope"), format!("'{s}' is not one of read, write"))),
+        };
+        match (&t.secret, &t.file) {
+            (Some(s), None) => check_secret(s).map_err(|m| (key("secret"), m))?,
+            (None, Some(_)) => {}
+            _ => return Err((format!("management.token[{i}]"), "needs exactly one of secret, file".into())),
+        }
+        a.tokens.push(Token { scope, secret: t.secret.clone().unwrap_or_default(), file: t.file.clone() });
+    }
+    Ok(a)
+}
+
+/// The rule for the listen address, the same for the file and the
+/// command line: loopback, or `allow-remote` and at least one token.
+pub fn check_listen(addr: SocketAddr, access: &Access) -> Result<(), String> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if !access.allow_remote {
+        return Err(format!(
+            "{addr} is not a loopback address: set management.allow-remote = true (or --management-allow-remote) \
+             to listen there, with [[management.token]] entries for the clients"
+        ));
+    }
+    if access.tokens.is_empty() {
+        return Err(format!(
+            "{addr} is not a loopback address and no [[management.token]] is configured: nobody could use it"
+        ));
+    }
+    Ok(())
+}
+
+/// The permission bits of `path`.
+fn mode(path: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(path)?.mode() & 0o7777)
+}
+
+/// Reads the token files (relative to `base`) and checks the modes: a
+/// token file and a TLS key must be accessible by their owner only; a
+/// configuration file holding an inline token must not be accessible by
+/// other users. Errors are (key, message).
+pub fn load_secrets(a: &mut Access, config: &Path, base: &Path) -> Result<(), (String, String)> {
+    if let Some(t) = &mut a.tls {
+        for (key, f) in [("management.tls-certificate", &mut t.certificate), ("management.tls-key", &mut t.key)] {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+            let m = mode(f).map_err(|e| (key.to_string(), format!("{}: {e}", f.display())))?;
+            if key == "management.tls-key" && m & 0o077 != 0 {
+                return Err((
+                    key.into(),
+                    format!(
+                        "{} has mode {m:04o}: a private key must be accessible by its owner only (chmod 600)",
+                        f.display()
+                    ),
+                ));
+            }
+        }
+    }
+    for (i, t) in a.tokens.iter_mut().enumerate() {
+        match &mut t.file {
+            None => {
+                let m = mode(config).map_err(|e| (format!("management.token[{i}].secret"), e.to_string()))?;
+                if m & 0o007 != 0 {
+                    return Err((
+                        format!("management.token[{i}].secret"),
+                        format!(
+                            "{} holds a token but other users may read it (mode {m:04o}): chmod o-rwx it, or use file",
+                            config.display()
+                        ),
+                    ));
+                }
+            }
+            Some(f) => {
+                let key = format!("management.token[{i}].file");
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+                let m = mode(f).map_err(|e| (key.clone(), format!("{}: {e}", f.display())))?;
+                if m & 0o077 != 0 {
+                    return Err((
+                        key,
+                        format!(
+                            "{} has mode {m:04o}: a token file must be accessible by its owner only (chmod 600)",
+                            f.display()
+                        ),
+                    ));
+                }
+                let text = std::fs::read_to_string(&*f).map_err(|e| (key.clone(), format!("{}: {e}", f.display())))?;
+                let s = text.lines().next().unwrap_or("").trim().to_string();
+                check_secret(&s).map_err(|m| (key, format!("{}: {m}", f.display())))?;
+                t.secret = s;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::parse;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn tokens_hosts_and_scopes() {
+        let c = parse(
+            "[management]\nlisten = \"127.0.0.1:1\"\nhosts = [\"NS1.Example.net.\"]\nanonymous-metrics = false\n\
+             [[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n\
+             [[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let a = &c.management_access;
+        assert_eq!(a.hosts, ["ns1.example.net"]);
+        assert!(!a.anonymous_metrics && !a.allow_remote);
+        assert_eq!(a.tokens[0].scope, Scope::Read);
+        assert_eq!((a.tokens[1].scope, a.tokens[1].file.as_deref()), (Scope::Write, Some(Path::new("w.token"))));
+        assert!(!format!("{:?}", a.tokens[0]).contains("0123"), "Debug must not print the secret");
+        assert!(Access::default().anonymous_metrics);
+        for (bad, key) in [
+            ("[[management.token]]\nscope = \"admin\"\nsecret = \"0123456789abcdef\"\n", "management.token[0].scope"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"short\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"0123456789 abcdef\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\n", "management.token[0]"),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nfile = \"x\"\n",
+                "management.token[0]",
+            ),
+            ("hosts = [\"a b\"]\n", "management.hosts[0]"),
+        ] {
+            let text = if bad.starts_with("[[") { bad.to_string() } else { format!("[management]\n{bad}") };
+            let e = parse(&text, "t.toml").expect_err(bad);
+            assert_eq!(e.key, key, "{bad}: {e}");
+        }
+    }
+
+    /// Token files must be owner-only; a configuration file with an inline
+    /// token must not be readable by others; relative files are resolved
+    /// from the configuration's directory.
+    #[test]
+    fn secret_files_and_their_modes() {
+        let dir = std::env::temp_dir().join(format!("levee-cfg-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("levee.toml");
+        let tok = dir.join("w.token");
+        std::fs::write(&tok, "abcdefghijklmnopqrstuvwxyz\n").unwrap();
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n").unwrap();
+        let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        set(&tok, 0o640);
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file");
+        assert!(e.message.contains("mode 0640"), "{e}");
+        set(&tok, 0o600);
+        let c = crate::Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tokens[0].secret, "abcdefghijklmnopqrstuvwxyz");
+        std::fs::write(&tok, "short\n").unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert!(e.message.contains("16 to 256"), "{e}");
+        std::fs::remove_file(&tok).unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file", "{e}");
+        // `levee ctl` reads the file for paths only: the tokens may be
+        // unreadable to its user.
+        assert!(crate::Config::from_file_without_secrets(&cfg).is_ok());
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n").unwrap();
+        set(&cfg, 0o644);
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].secret");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&cfg, 0o640);
+        assert!(crate::Config::from_file(&cfg).is_ok());
+        // TLS: both files, the key owner-only.
+        let (crt, key) = (dir.join("m.crt"), dir.join("m.key"));
+        std::fs::write(&crt, "-").unwrap();
+        std::fs::write(&key, "-").unwrap();
+        set(&key, 0o644);
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"m.key\"\n").unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.tls-key");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&key, 0o600);
+        let c = crate::Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tls, Some(Tls { certificate: crt, key }));
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
