@@ -356,7 +356,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     // Finished: the slot is taken from the low bits, and a bare multiply
     // leaves them blind to the high bits, where the type and flags went
     // (every type of one name would share a slot).
-    let h = name::finish_hash(name_hash ^ (qtype as u64) << 48 ^ (flags as u64) << 32 ^ edns.rotate_left(17));
+    let h = levee_wire::hash::mix(name_hash ^ (qtype as u64) << 48 ^ (flags as u64) << 32 ^ edns.rotate_left(17));
     Some(Key { hash: h, name_hash, flags, qlen, edns })
 }
 

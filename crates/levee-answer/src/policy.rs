@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use levee_limit::rrl::{self, Class, Decision, Limiter};
+use levee_wire::hash::mix;
 
 use crate::respond::{Kind, Meta, Proof};
 
@@ -282,7 +283,7 @@ impl Known {
                 ((x >> 64) as u64 ^ 6, x as u64)
             }
         };
-        crate::respond::mix(crate::respond::mix(self.seed ^ a) ^ b)
+        mix(mix(self.seed ^ a) ^ b)
     }
 
     fn unpack(v: u64) -> (u32, u32, u32) {

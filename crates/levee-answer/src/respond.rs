@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use levee_limit::cookie;
 use levee_wire::edns::{self, Edns};
+use levee_wire::hash::mix;
 use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
 use levee_wire::name::{self, NameBuf};
 use levee_wire::query::{parse_query, Malformed, Parsed, Query};
@@ -817,15 +818,6 @@ pub(crate) mod ede {
     pub(crate) const NOT_LOADED: Ede = (14, "zone is configured but not loaded");
     /// A secondary zone past its SOA expire time (NSD's "Invalid Data").
     pub(crate) const EXPIRED: Ede = (24, "zone has expired");
-}
-
-/// A 64-bit finaliser (murmur3's), to spread rate-limit keys.
-pub(crate) fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
 }
 
 /// RFC 1982 serial comparison: `a >= b`.

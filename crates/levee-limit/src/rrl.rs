@@ -44,6 +44,8 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use levee_wire::hash::mix;
+
 /// What kind of response is being limited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Class {
@@ -241,15 +243,6 @@ fn leaked(b: u64, leak: u64, now: u32) -> u64 {
         return 0;
     }
     level.saturating_sub(dt as u64 * leak / 1000)
-}
-
-/// A 64-bit finaliser (the murmur3 / splitmix constants).
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
 }
 
 fn mask_bits(width: u32, len: u8) -> u128 {

@@ -8,6 +8,7 @@
 //! * [`rtype`]: type and class numbers and mnemonics, and where names sit
 //!   inside each type's RDATA (for compression and canonical form).
 //! * [`header`]: the 12-octet header, flags, opcodes and rcodes.
+//! * [`hash`]: the one 64-bit hash finaliser of every table and key.
 //! * [`query`]: [`parse_query`](query::parse_query) reads an incoming query
 //!   in place: header, question, OPT, IXFR serial. It classifies garbage
 //!   (drop vs. FORMERR) without touching zone data.
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod edns;
+pub mod hash;
 pub mod header;
 pub mod message;
 pub mod name;

@@ -422,7 +422,7 @@ fn eq_words(a: &[u8], b: &[u8], fold_a: impl Fn(u64) -> u64) -> bool {
 /// tail into a zeroed word instead and reading that back stalls the load
 /// on the copy's stores. Both give the same hash. Not a finished hash:
 /// its high bits mix less than its low ones, so a table should finish it
-/// (e.g. with [`finish_hash`]).
+/// (with [`hash::mix`](crate::hash::mix)).
 #[inline]
 pub fn hash_ignore_case(buf: &[u8], start: usize, end: usize) -> u64 {
     const FOLD: u64 = !(0x2020_2020_2020_2020);
@@ -444,17 +444,6 @@ pub fn hash_ignore_case(buf: &[u8], start: usize, end: usize) -> u64 {
         h = (h ^ (w & FOLD)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23);
     }
     h
-}
-
-/// A full 64-bit finaliser (MurmurHash3's): every output bit depends on
-/// every input bit, so a table may take its slot from any bits.
-#[inline]
-pub fn finish_hash(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// True if `name` is `ancestor` or below it (case-insensitive).

@@ -257,7 +257,7 @@ pub struct Zone {
 /// [`Zone::lookup_hashed`] without hashing it again.
 #[inline]
 pub(crate) fn hash_name(n: &[u8]) -> u64 {
-    name::finish_hash(name::hash_ignore_case(n, 0, n.len()))
+    levee_wire::hash::mix(name::hash_ignore_case(n, 0, n.len()))
 }
 
 /// Bits of a name hash that neither hashbrown's bucket position (the low
@@ -421,7 +421,7 @@ impl Zone {
     /// hashing it again).
     #[inline]
     pub fn lookup_hashed(&self, name_hash: u64, qname: &[u8]) -> Option<NodeId> {
-        self.index.find(name::finish_hash(name_hash), |id| name::eq_lowercase(self.node_name(id), qname))
+        self.index.find(levee_wire::hash::mix(name_hash), |id| name::eq_lowercase(self.node_name(id), qname))
     }
 
     /// A node.
