@@ -10,6 +10,7 @@ use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
 use levee_wire::name::{self, NameBuf};
 use levee_wire::query::{parse_query, Malformed, Parsed, Query};
 use levee_wire::rtype::{c, t};
+use levee_wire::serial::Serial;
 use levee_wire::writer::{Owner, Section, Writer};
 use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
@@ -699,7 +700,7 @@ impl<'a> Responder<'a> {
             return self.unavailable(entry, out);
         }
         let zone = &entry.zone;
-        let up_to_date = q.ixfr_serial.is_some_and(|s| serial_ge(s, zone.serial()));
+        let up_to_date = q.ixfr_serial.is_some_and(|s| Serial(s) >= Serial(zone.serial()));
         if q.qtype == t::IXFR && (self.req.transport == Transport::Udp || up_to_date) {
             return self.single_soa(entry, out);
         }
@@ -818,9 +819,4 @@ pub(crate) mod ede {
     pub(crate) const NOT_LOADED: Ede = (14, "zone is configured but not loaded");
     /// A secondary zone past its SOA expire time (NSD's "Invalid Data").
     pub(crate) const EXPIRED: Ede = (24, "zone has expired");
-}
-
-/// RFC 1982 serial comparison: `a >= b`.
-pub fn serial_ge(a: u32, b: u32) -> bool {
-    a == b || (a.wrapping_sub(b) as i32) > 0
 }

@@ -12,6 +12,7 @@
 //! * [`query`]: [`parse_query`](query::parse_query) reads an incoming query
 //!   in place: header, question, OPT, IXFR serial. It classifies garbage
 //!   (drop vs. FORMERR) without touching zone data.
+//! * [`serial`]: [`Serial`](serial::Serial), zone serials in RFC 1982 order.
 //! * [`edns`]: the OPT record and the options an authoritative server acts on.
 //! * [`writer`]: [`Writer`](writer::Writer), a bounded response writer with
 //!   compression and roll-back, so a response never holds half an RRset.
@@ -29,6 +30,7 @@ pub mod message;
 pub mod name;
 pub mod query;
 pub mod rtype;
+pub mod serial;
 pub mod writer;
 
 use core::fmt;

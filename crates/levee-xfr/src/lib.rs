@@ -25,6 +25,7 @@ use levee_wire::header::{flag, opcode, HEADER_LEN};
 use levee_wire::message::Message;
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
+use levee_wire::serial::Serial;
 use levee_zone::journal::{soa_serial, Diff, Rr};
 
 /// Errors of an incoming transfer or query.
@@ -306,7 +307,7 @@ impl<'k> Receiver<'k> {
             };
             self.record(rr)?;
         }
-        if matches!(self.st, St::AfterFirst) && self.ours.is_some_and(|o| serial_ge(o, self.last)) {
+        if matches!(self.st, St::AfterFirst) && self.ours.is_some_and(|o| Serial(o) >= Serial(self.last)) {
             // IXFR answered with the SOA alone, at or below our serial (RFC
             // 1995 §2): up to date. Any other lone SOA waits for what
             // follows: a primary may send the SOA in a message of its own.
@@ -443,11 +444,6 @@ impl<'k> Receiver<'k> {
         }
         Ok(())
     }
-}
-
-/// `a >= b` in RFC 1982 serial arithmetic.
-pub fn serial_ge(a: u32, b: u32) -> bool {
-    a == b || (a.wrapping_sub(b) as i32) > 0
 }
 
 /// SOA timers of a secondary zone, in seconds on a monotonic clock.

@@ -25,6 +25,7 @@ use levee_config::{Config, ZoneConfig};
 use levee_tsig::{Key, KeyRing};
 use levee_wire::name::{self, NameBuf};
 use levee_wire::rtype::t;
+use levee_wire::serial::Serial;
 use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
 use levee_zone::{Acl, Zone, ZoneEntry, ZoneSet};
@@ -166,7 +167,8 @@ impl Secondary {
     fn raise_known_serial(&self, n: u32) {
         let new = 1 << 32 | n as u64;
         let _ = self.known_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
-            let newer = k >> 32 != 1 || !levee_xfr::serial_ge(k as u32, n);
+            let current = Serial(k as u32) >= Serial(n);
+            let newer = k >> 32 != 1 || !current;
             newer.then_some(new)
         });
     }
@@ -485,7 +487,8 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                 return None;
             }
             let mut n = clone_entry(e);
-            if !crate::zones::serial_gt(e.zone.serial(), o.zone.serial()) {
+            let increased = Serial(e.zone.serial()) > Serial(o.zone.serial());
+            if !increased {
                 // No difference to a lower or equal serial is recorded.
                 // The same data keeps its journal; changed data under the
                 // same or a lower serial makes it wrong: dropped.
@@ -653,7 +656,7 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
 fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
     let serial = levee_answer::tsig::notify_serial(query, &s.apex);
     let current = match (serial, s.known_serial()) {
-        (Some(n), Some(k)) => levee_xfr::serial_ge(k, n),
+        (Some(n), Some(k)) => Serial(k) >= Serial(n),
         _ => false,
     };
     if let (false, Some(n)) = (current, serial) {
@@ -967,7 +970,7 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
         let their_serial = journal::soa_serial(&theirs.rdata).unwrap_or(0);
         let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| journal::soa_serial(&o.rdata));
-        if !force && our_serial.is_some_and(|o| levee_answer::respond::serial_ge(o, their_serial)) {
+        if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
             z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
             s.set_known_serial(our_serial);
             return Ok(Outcome::UpToDate);

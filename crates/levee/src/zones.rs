@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use levee_config::{Config, LoadConfig};
 use levee_wire::name;
+use levee_wire::serial::Serial;
 use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntry, ZoneSet};
 
 /// The example zones built into the binary (served when `levee serve` runs
@@ -295,13 +296,11 @@ fn file_of(p: &ZonePlan) -> String {
     }
 }
 
-pub use levee_zone::journal::serial_gt;
-
 /// A new version whose data differs from the served one while its serial
 /// did not increase: a warning, or (with `serial-must-increase`) an error
 /// that keeps the served version.
 fn check_serial(p: &ZonePlan, old: &levee_zone::Zone, new: &levee_zone::Zone) -> Result<(), Vec<Diagnostic>> {
-    if serial_gt(new.serial(), old.serial()) || new.same_data(old) {
+    if Serial(new.serial()) > Serial(old.serial()) || new.same_data(old) {
         return Ok(());
     }
     let how = if new.serial() == old.serial() { "did not change" } else { "went down" };
