@@ -27,6 +27,7 @@ use levee_wire::header::rcode;
 use levee_wire::name::{self, NameBuf};
 use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
+use levee_wire::soa::Soa;
 use levee_wire::writer::{Full, Mark, Owner, Section, Writer};
 use levee_zone::{nf, NodeId, RRsetId, Zone, NONE};
 
@@ -597,12 +598,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 }
             }
         }
-        let rd = zone.first_rdata(soa);
-        let min = if rd.len() >= 4 {
-            u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]])
-        } else {
-            0
-        };
+        let min = Soa::from_rdata(zone.first_rdata(soa)).map_or(0, |s| s.minimum());
         let ttl = zone.rrset(soa).ttl.min(min);
         let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
         self.ok(r);

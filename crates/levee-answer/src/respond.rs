@@ -11,6 +11,7 @@ use levee_wire::name::{self, NameBuf};
 use levee_wire::query::{parse_query, Malformed, Parsed, Query};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
+use levee_wire::soa::Soa;
 use levee_wire::writer::{Owner, Section, Writer};
 use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
@@ -553,9 +554,7 @@ impl<'a> Responder<'a> {
         if let Some(at) = entry.expires_at() {
             return Some(at.saturating_sub(self.req.now as u64).min(u32::MAX as u64) as u32);
         }
-        let rd = entry.zone.first_rdata(entry.zone.soa());
-        let f = rd.len().checked_sub(8)?;
-        Some(u32::from_be_bytes([rd[f], rd[f + 1], rd[f + 2], rd[f + 3]]))
+        Some(Soa::from_rdata(entry.zone.first_rdata(entry.zone.soa()))?.expire())
     }
 
     /// SERVFAIL for a configured zone levee cannot answer from, with the

@@ -180,7 +180,7 @@ fn ixfr_from_the_journal() {
     // SOA 2, SOA 1, -a .2, -b, SOA 2, +a .3, +c, SOA 2 (RFC 1995 §4).
     let types: Vec<u16> = ans.iter().map(|r| r.rtype).collect();
     assert_eq!(types, [t::SOA, t::SOA, t::A, t::TXT, t::SOA, t::A, t::TXT, t::SOA]);
-    let serial = |i: usize| levee_zone::journal::soa_serial(&ans[i].rdata).unwrap();
+    let serial = |i: usize| levee_wire::soa::serial(&ans[i].rdata).unwrap();
     assert_eq!((serial(0), serial(1), serial(4), serial(7)), (2, 1, 2, 2));
     assert_eq!(ans[2].rdata, [192, 0, 2, 2]);
     assert_eq!(ans[5].rdata, [192, 0, 2, 3]);

@@ -13,6 +13,7 @@
 //!   in place: header, question, OPT, IXFR serial. It classifies garbage
 //!   (drop vs. FORMERR) without touching zone data.
 //! * [`serial`]: [`Serial`](serial::Serial), zone serials in RFC 1982 order.
+//! * [`soa`]: [`Soa`](soa::Soa), the fixed fields of SOA RDATA read in place.
 //! * [`edns`]: the OPT record and the options an authoritative server acts on.
 //! * [`writer`]: [`Writer`](writer::Writer), a bounded response writer with
 //!   compression and roll-back, so a response never holds half an RRset.
@@ -31,6 +32,7 @@ pub mod name;
 pub mod query;
 pub mod rtype;
 pub mod serial;
+pub mod soa;
 pub mod writer;
 
 use core::fmt;

@@ -17,6 +17,7 @@ use crate::edns::{self, Cookie, Edns};
 use crate::header::{flag, Header, HEADER_LEN};
 use crate::name::{self, NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN};
 use crate::rtype::t;
+use crate::soa::Soa;
 
 /// Why a query is malformed (answered with FORMERR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +159,7 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
                 q.malformed.get_or_insert(Malformed::MisplacedOpt);
             }
             if section == 1 && rr.rtype == t::SOA && q.qtype == t::IXFR && q.ixfr_serial.is_none() {
-                q.ixfr_serial = soa_serial(msg, rr.rdata_start, rr.end);
+                q.ixfr_serial = Soa::in_message(msg, rr.rdata_start, rr.end).map(|s| s.serial().get());
             }
             pos = rr.end;
         }
@@ -253,15 +254,6 @@ fn read_rr_header(msg: &[u8], pos: usize) -> Option<RrHeader> {
         return None;
     }
     Some(RrHeader { root_owner, rtype, class, ttl, rdata_start, end })
-}
-
-fn soa_serial(msg: &[u8], start: usize, end: usize) -> Option<u32> {
-    let p = name::skip_compressed(msg, start).ok()?;
-    let p = name::skip_compressed(msg, p).ok()?;
-    if p + 20 > end {
-        return None;
-    }
-    Some(u32::from_be_bytes([msg[p], msg[p + 1], msg[p + 2], msg[p + 3]]))
 }
 
 impl Edns {

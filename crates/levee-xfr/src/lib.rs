@@ -26,7 +26,8 @@ use levee_wire::message::Message;
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
-use levee_zone::journal::{soa_serial, Diff, Rr};
+use levee_wire::soa::{self, Soa};
+use levee_zone::journal::{Diff, Rr};
 
 /// Errors of an incoming transfer or query.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,7 +367,7 @@ impl<'k> Receiver<'k> {
     }
 
     fn serial(r: &Rr) -> Result<u32, XfrError> {
-        soa_serial(&r.rdata).ok_or(XfrError::Malformed)
+        soa::serial(&r.rdata).ok_or(XfrError::Malformed)
     }
 
     fn record(&mut self, rr: Rr) -> Result<(), XfrError> {
@@ -469,17 +470,11 @@ impl Timers {
 
     /// Takes the timers from SOA RDATA.
     pub fn set_from_soa(&mut self, soa_rdata: &[u8]) {
-        let Some(a) = name::wire_len(soa_rdata).ok() else { return };
-        let Some(b) = soa_rdata.get(a..).and_then(|r| name::wire_len(r).ok()) else { return };
-        let f = &soa_rdata[a + b..];
-        if f.len() < 20 {
-            return;
-        }
-        let u = |i: usize| u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
+        let Some(soa) = Soa::from_rdata(soa_rdata) else { return };
         // Floors keep a broken SOA from spinning the loop.
-        self.refresh = u(4).max(1);
-        self.retry = u(8).max(1);
-        self.expire = u(12).max(1);
+        self.refresh = soa.refresh().max(1);
+        self.retry = soa.retry().max(1);
+        self.expire = soa.expire().max(1);
     }
 
     /// The primary confirmed (or sent) our data at `now`.

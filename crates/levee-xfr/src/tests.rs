@@ -66,7 +66,7 @@ fn axfr_in() {
     assert_eq!(rx.message(&hex(AXFR[1])).unwrap(), None);
     let Some(Received::Full(recs)) = rx.message(&hex(AXFR[2])).unwrap() else { panic!() };
     assert_eq!(recs.len(), 5);
-    assert_eq!(soa_serial(&recs[0].rdata), Some(2));
+    assert_eq!(soa::serial(&recs[0].rdata), Some(2));
     assert_eq!(recs[3].owner, b"\x01a\x07example\x00", "owners are lowercased");
     // A damaged message fails TSIG.
     let mut rx = Receiver::new(&r, ZONE, None, Some(&k), NOW);
@@ -98,7 +98,7 @@ fn ixfr_in() {
     v1.extend(d[0].removed.iter().cloned());
     v1.push(Rr { owner: b"\x02ns\x07example\x00".to_vec(), rtype: t::A, ttl: 300, rdata: vec![192, 0, 2, 1] });
     let v3 = levee_zone::journal::apply(&levee_zone::journal::apply(&v1, &d[0]).unwrap(), &d[1]).unwrap();
-    assert_eq!(soa_serial(&v3[0].rdata), Some(3));
+    assert_eq!(soa::serial(&v3[0].rdata), Some(3));
     assert_eq!(v3.len(), 4); // SOA, a A .3, d A, ns A
 }
 

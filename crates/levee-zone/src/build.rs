@@ -1271,14 +1271,6 @@ fn group(
     }
 }
 
-/// The serial of SOA RDATA.
-pub fn soa_serial(rd: &[u8]) -> Option<u32> {
-    let a = name::wire_len(rd).ok()?;
-    let b = name::wire_len(&rd[a..]).ok()?;
-    let p = a + b;
-    Some(u32::from_be_bytes(rd.get(p..p + 4)?.try_into().ok()?))
-}
-
 #[cfg(test)]
 mod count_tests {
     /// Issue 15: an RRset of more than 65,535 records was counted as

@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
+use levee_wire::soa;
 
 use crate::build::{Built, ZoneBuilder};
 use crate::parser::{Diagnostic, Record};
@@ -96,11 +97,6 @@ pub fn build_from(origin: &[u8], recs: &[Rr], checks: crate::Checks) -> Result<B
     b.finish(diags)
 }
 
-/// The serial in SOA RDATA.
-pub fn soa_serial(rd: &[u8]) -> Option<u32> {
-    crate::build::soa_serial(rd)
-}
-
 /// The change from one version of a zone to the next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diff {
@@ -117,12 +113,12 @@ pub struct Diff {
 impl Diff {
     /// The old serial.
     pub fn from(&self) -> u32 {
-        soa_serial(&self.old_soa.rdata).unwrap_or(0)
+        soa::serial(&self.old_soa.rdata).unwrap_or(0)
     }
 
     /// The new serial.
     pub fn to(&self) -> u32 {
-        soa_serial(&self.new_soa.rdata).unwrap_or(0)
+        soa::serial(&self.new_soa.rdata).unwrap_or(0)
     }
 
     fn size(&self) -> usize {
@@ -248,7 +244,7 @@ pub fn apply_all(mut recs: Vec<Rr>, diffs: &[Diff]) -> Result<Vec<Rr>, JournalEr
 }
 
 fn apply_one(recs: Vec<Rr>, d: &Diff) -> Result<Vec<Rr>, JournalError> {
-    if recs.first().and_then(|s| soa_serial(&s.rdata)) != Some(d.from()) {
+    if recs.first().and_then(|s| soa::serial(&s.rdata)) != Some(d.from()) {
         return Err(JournalError::SerialMismatch);
     }
     let mut removed: HashMap<Key<'_>, usize> = HashMap::with_capacity(d.removed.len());

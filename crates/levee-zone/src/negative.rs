@@ -26,6 +26,7 @@
 
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
+use levee_wire::soa::Soa;
 use levee_wire::writer::{Owner, Section, Writer, COMP_MAX};
 
 use crate::zone::Zone;
@@ -55,11 +56,10 @@ impl NegativeSoa {
         let apex = zone.apex();
         let s = zone.rrset(soa);
         let rd = zone.first_rdata(soa);
-        if s.rtype != t::SOA || rd.len() < 4 {
+        if s.rtype != t::SOA {
             return None;
         }
-        let min = u32::from_be_bytes([rd[rd.len() - 4], rd[rd.len() - 3], rd[rd.len() - 2], rd[rd.len() - 1]]);
-        let ttl = s.ttl.min(min);
+        let ttl = s.ttl.min(Soa::from_rdata(rd)?.minimum());
         let mut buf = vec![0u8; 65535];
         let mut w = Writer::new(&mut buf, 65535);
         let mut question = apex.to_vec();
@@ -205,8 +205,7 @@ mod tests {
         let mut w = Writer::new(out, 1232);
         w.start(1, 0, &question).unwrap();
         let rd = z.first_rdata(z.soa());
-        let min = u32::from_be_bytes(rd[rd.len() - 4..].try_into().unwrap());
-        let ttl = z.rrset(z.soa()).ttl.min(min);
+        let ttl = z.rrset(z.soa()).ttl.min(Soa::from_rdata(rd).unwrap().minimum());
         w.rr(Section::Authority, Owner::Name(z.apex()), t::SOA, c::IN, ttl, rd).unwrap();
         w.finish()
     }

@@ -314,7 +314,7 @@ impl Zone {
             negative: None,
         };
         if soa != NONE {
-            z.serial = crate::build::soa_serial(z.first_rdata(soa)).unwrap_or(0);
+            z.serial = levee_wire::soa::serial(z.first_rdata(soa)).unwrap_or(0);
             z.negative = crate::negative::NegativeSoa::render(&z);
         }
         z

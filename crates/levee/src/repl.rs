@@ -737,7 +737,7 @@ fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Repl>, zone: &Arc<Zone>) {
 
 async fn notify_one(r: Arc<Repl>, tgt: Remote, soa: Rr) {
     let zname = name::to_text(&soa.owner);
-    let serial = journal::soa_serial(&soa.rdata).unwrap_or(0);
+    let serial = levee_wire::soa::serial(&soa.rdata).unwrap_or(0);
     let key = r.key(&tgt.key).cloned();
     let mut wait = Duration::from_millis(250);
     for attempt in 1..=NOTIFY_ATTEMPTS {
@@ -911,7 +911,7 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                 if let (Outcome::UpToDate, Some(soa)) = (&o, &z.soa) {
                     // The stored copy's mtime is the last confirmation; a copy
                     // without an integrity check is replaced (storage.rs).
-                    if !crate::storage::confirmed(&s.apex, journal::soa_serial(&soa.rdata)) {
+                    if !crate::storage::confirmed(&s.apex, levee_wire::soa::serial(&soa.rdata)) {
                         s.force_axfr.store(true, Ordering::Relaxed);
                         s.kick.notify_one();
                     }
@@ -924,7 +924,7 @@ async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                 let now = wall();
                 z.timers.failed(now);
                 // A NOTIFY's serial we did not get is not "being fetched".
-                s.set_known_serial(z.soa.as_ref().and_then(|o| journal::soa_serial(&o.rdata)));
+                s.set_known_serial(z.soa.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata)));
                 tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
@@ -967,9 +967,9 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
                 continue;
             }
         };
-        let their_serial = journal::soa_serial(&theirs.rdata).unwrap_or(0);
+        let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
         let ours = z.soa.clone();
-        let our_serial = ours.as_ref().and_then(|o| journal::soa_serial(&o.rdata));
+        let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
         if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
             z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
             s.set_known_serial(our_serial);

@@ -236,7 +236,7 @@ async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str
     let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&req.msg);
     tokio::time::timeout(idle, s.write_all(&out)).await.map_err(|_| idle_fail())??;
-    let our_serial = ours.and_then(|r| journal::soa_serial(&r.rdata));
+    let our_serial = ours.and_then(|r| levee_wire::soa::serial(&r.rdata));
     let budget = Budget { max_records: job.limits.max_records, max_bytes: job.limits.max_size };
     let mut rx = Receiver::new(&req, &job.apex, our_serial, job.key.as_ref(), now).with_budget(budget);
     let mut buf = Vec::new();
