@@ -14,6 +14,7 @@
 //!   (drop vs. FORMERR) without touching zone data.
 //! * [`serial`]: [`Serial`](serial::Serial), zone serials in RFC 1982 order.
 //! * [`soa`]: [`Soa`](soa::Soa), the fixed fields of SOA RDATA read in place.
+//! * [`record`]: a record's fixed fields (type, class, TTL, RDLENGTH) in place.
 //! * [`edns`]: the OPT record and the options an authoritative server acts on.
 //! * [`writer`]: [`Writer`](writer::Writer), a bounded response writer with
 //!   compression and roll-back, so a response never holds half an RRset.
@@ -30,6 +31,7 @@ pub mod header;
 pub mod message;
 pub mod name;
 pub mod query;
+pub mod record;
 pub mod rtype;
 pub mod serial;
 pub mod soa;

@@ -4,6 +4,7 @@
 
 use crate::header::{Header, HEADER_LEN};
 use crate::name::{self, NameBuf};
+use crate::record::{Fixed, FIXED_LEN};
 use crate::rtype::{self, Field};
 use crate::WireError;
 
@@ -95,13 +96,10 @@ impl Message {
 pub fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), WireError> {
     let mut nb = NameBuf::root();
     let p = name::read_compressed(msg, pos, &mut nb)?;
-    let f = msg.get(p..p + 10).ok_or(WireError::ShortInput)?;
-    let rtype = u16::from_be_bytes([f[0], f[1]]);
-    let class = u16::from_be_bytes([f[2], f[3]]);
-    let ttl = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
-    let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
-    let start = p + 10;
-    let end = start + rdlen;
+    let f = msg.get(p..).and_then(Fixed::new).ok_or(WireError::ShortInput)?;
+    let (rtype, class, ttl) = (f.rtype(), f.class(), f.ttl());
+    let start = p + FIXED_LEN;
+    let end = start + f.rdlen() as usize;
     if end > msg.len() {
         return Err(WireError::ShortInput);
     }

@@ -12,10 +12,15 @@
 //! * a [`Query`] with `malformed` set: answer FORMERR, echoing what could
 //!   be read;
 //! * a well-formed [`Query`].
+//!
+//! [`QuestionRef`] reads a question's name, type and class in place (the
+//! response cache walks a plain query's question itself and reads its
+//! fixed part with it); [`write_question`] writes one.
 
 use crate::edns::{self, Cookie, Edns};
 use crate::header::{flag, Header, HEADER_LEN};
-use crate::name::{self, NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::name::{NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::record;
 use crate::rtype::t;
 use crate::soa::Soa;
 
@@ -151,15 +156,15 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
     for section in 0..2 {
         let count = if section == 0 { header.ancount } else { header.nscount };
         for _ in 0..count {
-            let Some(rr) = read_rr_header(msg, pos) else {
+            let Some(rr) = record::read_at(msg, pos) else {
                 q.malformed.get_or_insert(Malformed::TruncatedRecord);
                 return Parsed::Query(q);
             };
-            if rr.rtype == t::OPT {
+            if rr.rtype() == t::OPT {
                 q.malformed.get_or_insert(Malformed::MisplacedOpt);
             }
-            if section == 1 && rr.rtype == t::SOA && q.qtype == t::IXFR && q.ixfr_serial.is_none() {
-                q.ixfr_serial = Soa::in_message(msg, rr.rdata_start, rr.end).map(|s| s.serial().get());
+            if section == 1 && rr.rtype() == t::SOA && q.qtype == t::IXFR && q.ixfr_serial.is_none() {
+                q.ixfr_serial = Soa::in_message(msg, rr.rdata, rr.end).map(|s| s.serial().get());
             }
             pos = rr.end;
         }
@@ -167,28 +172,29 @@ pub fn parse_query(msg: &[u8]) -> Parsed {
 
     // Additional: find the OPT record and a TSIG record.
     for i in 0..header.arcount {
-        let Some(rr) = read_rr_header(msg, pos) else {
+        let Some(rr) = record::read_at(msg, pos) else {
             q.malformed.get_or_insert(Malformed::TruncatedRecord);
             return Parsed::Query(q);
         };
-        if rr.rtype == t::TSIG {
+        if rr.rtype() == t::TSIG {
             if i + 1 != header.arcount {
                 q.malformed.get_or_insert(Malformed::TsigNotLast);
             } else {
-                q.tsig = Some(Tsig { start: pos, rdata: rr.rdata_start, end: rr.end });
+                q.tsig = Some(Tsig { start: pos, rdata: rr.rdata, end: rr.end });
             }
-        } else if rr.rtype == t::OPT {
+        } else if rr.rtype() == t::OPT {
             if q.edns.is_some() {
                 q.malformed.get_or_insert(Malformed::DuplicateOpt);
             } else if !rr.root_owner {
                 q.malformed.get_or_insert(Malformed::MisplacedOpt);
             } else {
-                match edns::parse_opt(rr.class, rr.ttl, &msg[rr.rdata_start..rr.end]) {
+                let (class, ttl) = (rr.fixed.class(), rr.fixed.ttl());
+                match edns::parse_opt(class, ttl, &msg[rr.rdata..rr.end]) {
                     Ok(e) => q.edns = Some(e),
                     Err(m) => {
                         // Keep what the header of the OPT said so the FORMERR
                         // can still carry an OPT record.
-                        q.edns = Some(Edns::bare(rr.class, rr.ttl));
+                        q.edns = Some(Edns::bare(class, ttl));
                         q.malformed.get_or_insert(m);
                     }
                 }
@@ -223,37 +229,60 @@ fn read_question(msg: &[u8], pos: usize, qname: &mut NameBuf) -> Option<(u16, u1
             return None;
         }
     }
-    let fixed = msg.get(p..p + 4)?;
+    let q = QuestionRef::new(msg.get(pos..p + 4)?)?;
     // The walk above checked the labels and the length.
-    qname.set_checked(&msg[pos..p]);
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    Some((qtype, qclass, p + 4))
+    qname.set_checked(q.name());
+    Some((q.qtype(), q.qclass(), p + 4))
 }
 
-struct RrHeader {
-    root_owner: bool,
-    rtype: u16,
-    class: u16,
-    ttl: u32,
-    rdata_start: usize,
-    end: usize,
-}
+/// A question as it sits in a message: an uncompressed name, TYPE and
+/// CLASS, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct QuestionRef<'a>(&'a [u8]);
 
-fn read_rr_header(msg: &[u8], pos: usize) -> Option<RrHeader> {
-    let root_owner = *msg.get(pos)? == 0;
-    let p = name::skip_compressed(msg, pos).ok()?;
-    let f = msg.get(p..p + 10)?;
-    let rtype = u16::from_be_bytes([f[0], f[1]]);
-    let class = u16::from_be_bytes([f[2], f[3]]);
-    let ttl = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
-    let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
-    let rdata_start = p + 10;
-    let end = rdata_start + rdlen;
-    if end > msg.len() {
-        return None;
+impl<'a> QuestionRef<'a> {
+    /// The question that is all of `b`: a name whose end the caller has
+    /// found, then TYPE and CLASS. `None` if `b` is too short to hold one.
+    #[inline]
+    pub fn new(b: &'a [u8]) -> Option<Self> {
+        (b.len() >= 5).then_some(QuestionRef(b))
     }
-    Some(RrHeader { root_owner, rtype, class, ttl, rdata_start, end })
+
+    /// The name as sent.
+    #[inline]
+    pub fn name(&self) -> &'a [u8] {
+        &self.0[..self.0.len() - 4]
+    }
+
+    /// TYPE.
+    #[inline]
+    pub fn qtype(&self) -> u16 {
+        let n = self.0.len();
+        u16::from_be_bytes([self.0[n - 4], self.0[n - 3]])
+    }
+
+    /// CLASS.
+    #[inline]
+    pub fn qclass(&self) -> u16 {
+        let n = self.0.len();
+        u16::from_be_bytes([self.0[n - 2], self.0[n - 1]])
+    }
+
+    /// The question's octets.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// Writes the question `name` (uncompressed), `qtype`, `qclass` at the
+/// start of `out`; returns its length.
+pub fn write_question(out: &mut [u8], name: &[u8], qtype: u16, qclass: u16) -> usize {
+    let n = name.len();
+    out[..n].copy_from_slice(name);
+    out[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
+    out[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
+    n + 4
 }
 
 impl Edns {
