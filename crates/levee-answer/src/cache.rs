@@ -31,10 +31,11 @@
 
 use std::sync::Arc;
 
-use levee_wire::edns::Edns;
-use levee_wire::header::{Header, HEADER_LEN};
+use levee_wire::edns::{Edns, OptRef, OPT_LEN};
+use levee_wire::header::{self, flag, Header, HeaderRef, HEADER_LEN, OPCODE_MASK};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::Query;
+use levee_wire::query::{Query, QuestionRef};
+use levee_wire::record;
 use levee_wire::rtype::{c, t};
 use levee_zone::ZoneSet;
 
@@ -44,8 +45,6 @@ use crate::Config;
 pub const MAX_CACHED: usize = 1232;
 /// Default number of entries (about 2.5 MiB per worker).
 pub const DEFAULT_SLOTS: usize = 2048;
-
-const OPT_LEN: usize = 11;
 
 /// What [`ResponseCache::lookup`] found.
 pub enum Lookup<M> {
@@ -103,18 +102,18 @@ impl Key {
     /// its shape: one question with a valid name, class IN, and at most an
     /// OPT record without options, version 0).
     pub fn query(&self, msg: &[u8]) -> Query {
-        let w = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
         let qend = HEADER_LEN + self.qlen as usize;
+        let h = HeaderRef::new(msg).expect("the key's query has a header");
+        let question = QuestionRef::new(&msg[HEADER_LEN..qend]).expect("the key's query has a question");
         let edns = (self.edns != 0).then(|| {
-            // Root owner (1 octet), type (2), then class and TTL.
-            let ttl = (w(qend + 5) as u32) << 16 | w(qend + 7) as u32;
-            Edns::bare(w(qend + 3), ttl)
+            let o = OptRef::new(&msg[qend..]).expect("the key's query has OPT");
+            Edns::bare(o.udp_size(), o.ttl())
         });
         Query {
-            header: Header { id: w(0), flags: self.flags, qdcount: 1, ancount: 0, nscount: 0, arcount: w(10) },
+            header: Header { id: h.id(), flags: self.flags, qdcount: 1, ancount: 0, nscount: 0, arcount: h.arcount() },
             has_question: true,
-            qname: NameBuf::from_validated(&msg[HEADER_LEN..qend - 4]),
-            qtype: w(qend - 4),
+            qname: NameBuf::from_validated(question.name()),
+            qtype: question.qtype(),
             qclass: c::IN,
             question_len: self.qlen as usize,
             edns,
@@ -267,7 +266,7 @@ impl<M: Copy> ResponseCache<M> {
                 return Lookup::Declined(e.meta);
             }
             out[..len].copy_from_slice(&e.bytes[..len]);
-            out[..2].copy_from_slice(&query[..2]);
+            header::copy_id(out, query);
             let qend = HEADER_LEN + key.qlen as usize;
             out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
             return Lookup::Hit(len, e.meta);
@@ -309,12 +308,13 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     if q.len() < HEADER_LEN + 5 {
         return None;
     }
-    let flags = u16::from_be_bytes([q[2], q[3]]);
+    let h = HeaderRef::new(q)?;
+    let flags = h.flags();
     // QR=0 and opcode QUERY; QDCOUNT 1, no answer or authority records.
-    if flags & 0xF800 != 0 || q[4..10] != [0, 1, 0, 0, 0, 0] {
+    if flags & (flag::QR | OPCODE_MASK) != 0 || !h.is_question_only() {
         return None;
     }
-    let arcount = u16::from_be_bytes([q[10], q[11]]);
+    let arcount = h.arcount();
     // Walk the (uncompressed) question name, then hash it lowercased.
     let mut pos = HEADER_LEN;
     loop {
@@ -329,8 +329,8 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     }
     pos += 1;
     let name_hash = name::hash_ignore_case(q, HEADER_LEN, pos);
-    let tc = q.get(pos..pos + 4)?;
-    let (qtype, qclass) = (u16::from_be_bytes([tc[0], tc[1]]), u16::from_be_bytes([tc[2], tc[3]]));
+    let question = QuestionRef::new(q.get(HEADER_LEN..pos + 4)?)?;
+    let (qtype, qclass) = (question.qtype(), question.qclass());
     if qclass != c::IN || matches!(qtype, t::AXFR | t::IXFR | t::OPT | t::TSIG) {
         return None;
     }
@@ -339,17 +339,14 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     let edns = match arcount {
         0 if q.len() == pos => 0,
         // An OPT record with a root owner, version 0 and no options.
-        1 if q.len() == pos + OPT_LEN
-            && q[pos] == 0
-            && q[pos + 1..pos + 3] == [0, 41]
-            && q[pos + 5..pos + 7] == [0, 0]
-            && q[pos + 9..pos + 11] == [0, 0] =>
-        {
-            let size = u16::from_be_bytes([q[pos + 3], q[pos + 4]]);
-            let ext_flags = u16::from_be_bytes([q[pos + 7], q[pos + 8]]);
+        1 if q.len() == pos + OPT_LEN => {
+            let opt = OptRef::new(&q[pos..])?;
+            if !opt.is_bare_v0() {
+                return None;
+            }
             // The response size limit, as the protocol stage computes it.
-            let limit = crate::respond::size_limit(crate::Transport::Udp, Some(size), cfg);
-            1 | (ext_flags as u64) << 16 | (limit as u64) << 32
+            let limit = crate::respond::size_limit(crate::Transport::Udp, Some(opt.udp_size()), cfg);
+            1 | (opt.flags() as u64) << 16 | (limit as u64) << 32
         }
         _ => return None,
     };
@@ -373,15 +370,13 @@ fn same_question(resp: &[u8], query: &[u8], qlen: usize) -> bool {
 /// DNAME in the answer section means a synthesised CNAME whose target
 /// repeats the query's labels as sent.
 fn case_only_in_question(r: &[u8], qend: usize) -> bool {
-    let ancount = u16::from_be_bytes([r[6], r[7]]);
+    let Some(h) = HeaderRef::new(r) else { return false };
     let mut pos = qend;
-    for _ in 0..ancount {
-        let Ok(p) = levee_wire::name::skip_compressed(r, pos) else { return false };
-        let Some(f) = r.get(p..p + 10) else { return false };
-        if u16::from_be_bytes([f[0], f[1]]) == t::DNAME {
-            return false;
+    for _ in 0..h.ancount() {
+        match record::read_at(r, pos) {
+            Some(rr) if rr.rtype() != t::DNAME => pos = rr.end,
+            _ => return false,
         }
-        pos = p + 10 + u16::from_be_bytes([f[8], f[9]]) as usize;
     }
     true
 }

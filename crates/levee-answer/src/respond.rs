@@ -4,11 +4,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use levee_limit::cookie;
-use levee_wire::edns::{self, Edns};
+use levee_wire::edns::{self, Edns, OptRef, OPT_LEN};
 use levee_wire::hash::mix;
-use levee_wire::header::{flag, opcode, rcode, HEADER_LEN};
+use levee_wire::header::{flag, opcode, rcode, Header, HeaderRef, HEADER_LEN, OPCODE_MASK, RCODE_MASK};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::{parse_query, Malformed, Parsed, Query};
+use levee_wire::query::{parse_query, Malformed, Parsed, Query, QuestionRef};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
 use levee_wire::soa::Soa;
@@ -257,9 +257,8 @@ pub fn name_error_below_apex(
 ) -> Option<(usize, Meta)> {
     let msg = req.msg;
     let qend = HEADER_LEN + key.question_len();
-    let question = &msg[HEADER_LEN..qend];
-    let qname = &question[..question.len() - 4];
-    let qtype = u16::from_be_bytes([question[question.len() - 4], question[question.len() - 3]]);
+    let question = QuestionRef::new(&msg[HEADER_LEN..qend])?;
+    let (qname, qtype) = (question.name(), question.qtype());
     // DS is answered from the parent side of a cut; leave it to the walk.
     if qtype == t::DS || qname.len() <= 1 {
         return None;
@@ -284,34 +283,33 @@ pub fn name_error_below_apex(
     if !neg.fits(qname) {
         return None;
     }
-    // OPT's class (after the root owner and the type) is the payload size.
-    let opt_size = opt_flags.map(|_| u16::from_be_bytes([msg[qend + 3], msg[qend + 4]]));
+    let opt_size = opt_flags.and_then(|_| Some(OptRef::new(&msg[qend..])?.udp_size()));
     let max_size = size_limit(req.transport, opt_size, cfg);
     // The message is written here rather than through a Writer (whose
     // compression table alone is 288 octets to clear), with the Writer's
     // limits: header, question and SOA within the size less OPT's room,
     // OPT within the size.
-    const OPT_LEN: usize = 11;
     let opt_len = if opt_flags.is_some() { OPT_LEN } else { 0 };
     let flags = base_flags(key.flags()) | flag::AA | rcode::NXDOMAIN;
-    let soa_at = HEADER_LEN + question.len();
+    let soa_at = qend;
     let end = soa_at + neg.bytes().len();
     if end + opt_len > max_size.min(out.len()).min(65535) {
         return None;
     }
-    out[..2].copy_from_slice(&msg[..2]);
-    out[2..4].copy_from_slice(&flags.to_be_bytes());
-    out[4..8].copy_from_slice(&[0, 1, 0, 0]);
-    out[8..10].copy_from_slice(&neg.records().to_be_bytes());
-    out[10..12].copy_from_slice(&[0, opt_flags.is_some() as u8]);
-    out[HEADER_LEN..soa_at].copy_from_slice(question);
+    let header = Header {
+        id: HeaderRef::new(msg)?.id(),
+        flags,
+        qdcount: 1,
+        ancount: 0,
+        nscount: neg.records(),
+        arcount: opt_flags.is_some() as u16,
+    };
+    header.write(out);
+    out[HEADER_LEN..soa_at].copy_from_slice(question.as_slice());
     neg.copy_to(&mut out[soa_at..end], qname);
     if let Some(f) = opt_flags {
-        // Root owner, type OPT, our payload size, extended rcode 0,
-        // version 0, the DO bit echoed, no options.
-        let [s0, s1] = cfg.udp_payload.to_be_bytes();
-        let [f0, f1] = (f & edns::FLAG_DO).to_be_bytes();
-        out[end..end + OPT_LEN].copy_from_slice(&[0, 0, 41, s0, s1, 0, 0, f0, f1, 0, 0]);
+        // Our payload size, extended rcode 0, the DO bit echoed, no options.
+        edns::write_bare(&mut out[end..], cfg.udp_payload, 0, f & edns::FLAG_DO);
     }
     let meta = Meta {
         kind: Kind::NxDomain,
@@ -495,7 +493,7 @@ impl<'a> Responder<'a> {
             _ => self.meta(Kind::Error, rc, 0),
         };
         let meta = Meta { zone: zones.stat_id(entry), ..meta };
-        let mut f = w.flags() & !0xF;
+        let mut f = w.flags() & !RCODE_MASK;
         if !aa {
             f &= !flag::AA;
         }
@@ -505,7 +503,7 @@ impl<'a> Responder<'a> {
             w.rollback(start);
             f |= flag::TC;
         }
-        w.set_flags(f | (rc & 0xF));
+        w.set_flags(f | rcode::header_bits(rc));
         if self.want_expire && aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN) {
             let extra = Extra { expire: self.expire(entry), ..Extra::default() };
             return self.finish_with(&mut w, meta, Some(&extra));
@@ -522,21 +520,20 @@ impl<'a> Responder<'a> {
     fn finish_with(&self, w: &mut Writer<'_>, meta: Meta, extra: Option<&Extra>) -> Outcome {
         let rc = meta.rcode;
         if let Some(e) = &self.q.edns {
-            let mut opts = [0u8; OPTS_MAX];
+            let mut opts = OptOptions::new();
             // BADVERS answers an OPT record of a version levee does not
             // implement: none of its options were understood, so nothing
             // answers them, not even a cookie (RFC 6891 §6.1.3; BIND, the
             // reference that implements cookies, sends none either).
-            let mut n = 0;
             if rc != rcode::BADVERS {
-                n = self.opt_options(e, &mut opts);
+                self.opt_options(e, &mut opts);
                 if let Some(x) = extra {
-                    n = put_extra(x, &mut opts, n);
+                    put_extra(x, &mut opts);
                 }
             }
-            let ext = (rc >> 4) as u8;
+            let ext = rcode::extended_bits(rc);
             let flags = e.flags & edns::FLAG_DO;
-            if w.opt(self.cfg.udp_payload, ext, flags, &opts[..n], self.max_size).is_err() {
+            if w.opt(self.cfg.udp_payload, ext, flags, opts.as_slice(), self.max_size).is_err() {
                 return Outcome::Drop;
             }
         }
@@ -586,32 +583,22 @@ impl<'a> Responder<'a> {
         n
     }
 
-    pub(crate) fn opt_options(&self, e: &Edns, out: &mut [u8; OPTS_MAX]) -> usize {
-        let mut n = 0;
-        let mut put = |code: u16, data: &[u8]| {
-            out[n..n + 2].copy_from_slice(&code.to_be_bytes());
-            out[n + 2..n + 4].copy_from_slice(&(data.len() as u16).to_be_bytes());
-            out[n + 4..n + 4 + data.len()].copy_from_slice(data);
-            n += 4 + data.len();
-        };
+    /// The options answering the query's: a server cookie, NSID, TCP
+    /// keepalive.
+    pub(crate) fn opt_options(&self, e: &Edns, out: &mut OptOptions) {
         if let (Some(secrets), Some(client)) = (&self.cfg.cookies, e.cookie.client()) {
-            let sc = cookie::make(secrets, client, self.req.client, self.req.now);
-            let mut c = [0u8; 24];
-            c[..8].copy_from_slice(client);
-            c[8..].copy_from_slice(&sc);
-            put(edns::code::COOKIE, &c);
+            out.cookie(client, &cookie::make(secrets, client, self.req.client, self.req.now));
         }
         if e.nsid {
             if let Some(id) = &self.cfg.nsid {
-                put(edns::code::NSID, &id[..id.len().min(64)]);
+                out.nsid(&id[..id.len().min(64)]);
             }
         }
         if e.keepalive && self.req.transport == Transport::Tcp {
             if let Some(k) = self.cfg.tcp_keepalive {
-                put(edns::code::TCP_KEEPALIVE, &k.to_be_bytes());
+                out.keepalive(k);
             }
         }
-        n
     }
 
     /// An error response: header, the question when it could be read, and
@@ -630,7 +617,7 @@ impl<'a> Responder<'a> {
 
     fn error_with(&self, out: &mut [u8], rc: u16, qs: &[u8], ede: Option<ede::Ede>) -> Outcome {
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
-        let flags = self.base_flags() | (rc & 0xF);
+        let flags = self.base_flags() | rcode::header_bits(rc);
         if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
             return Outcome::Drop;
         }
@@ -758,7 +745,7 @@ pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Conf
 /// §3.1.6). Responses to other opcodes do not copy CD
 /// ([`Responder::base_flags`]).
 pub(crate) fn base_flags(query_flags: u16) -> u16 {
-    flag::QR | (query_flags & (0xF << 11)) | (query_flags & (flag::RD | flag::CD))
+    flag::QR | (query_flags & OPCODE_MASK) | (query_flags & (flag::RD | flag::CD))
 }
 
 /// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
@@ -767,31 +754,25 @@ fn known_opcode(op: u8) -> bool {
     matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
 }
 
-/// Appends the options of `extra` at `n` in `out` (after those
-/// [`Responder::opt_options`] wrote); returns the new length. Out of line:
-/// only error responses and EXPIRE answers have any.
+/// Appends the options of `extra` to `out` (after those
+/// [`Responder::opt_options`] wrote). Out of line: only error responses
+/// and EXPIRE answers have any.
 #[inline(never)]
-fn put_extra(extra: &Extra, out: &mut [u8; OPTS_MAX], mut n: usize) -> usize {
+fn put_extra(extra: &Extra, out: &mut OptOptions) {
     if let Some(x) = extra.expire {
-        out[n..n + 4].copy_from_slice(&[0, edns::code::EXPIRE as u8, 0, 4]);
-        out[n + 4..n + 8].copy_from_slice(&x.to_be_bytes());
-        n += 8;
+        out.expire(x);
     }
     if let Some((code, text)) = extra.ede {
-        let t = &text.as_bytes()[..text.len().min(ede::TEXT_MAX)];
-        let [c0, c1] = code.to_be_bytes();
-        out[n..n + 6].copy_from_slice(&[0, edns::code::EDE as u8, 0, 2 + t.len() as u8, c0, c1]);
-        if !t.is_empty() {
-            out[n + 6..n + 6 + t.len()].copy_from_slice(t);
-        }
-        n += 6 + t.len();
+        out.ede(code, &text.as_bytes()[..text.len().min(ede::TEXT_MAX)]);
     }
-    n
 }
 
 /// Room for the OPT options of one response: cookie (28), NSID (68),
 /// keepalive (6), EXPIRE (8), Extended DNS Error (6 + its text).
 pub(crate) const OPTS_MAX: usize = 160;
+
+/// The options of one response's OPT record.
+pub(crate) type OptOptions = edns::Options<OPTS_MAX>;
 
 /// Options a response carries besides the ones answering the query's
 /// (cookie, NSID, keepalive).

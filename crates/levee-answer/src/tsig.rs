@@ -80,10 +80,10 @@ impl Responder<'_> {
             return Outcome::Drop;
         }
         if let Some(e) = &self.q.edns {
-            let mut opts = [0u8; crate::respond::OPTS_MAX];
-            let k = self.opt_options(e, &mut opts);
+            let mut opts = crate::respond::OptOptions::new();
+            self.opt_options(e, &mut opts);
             let dof = e.flags & levee_wire::edns::FLAG_DO;
-            if w.opt(self.cfg.udp_payload, 0, dof, &opts[..k], self.max_size).is_err() {
+            if w.opt(self.cfg.udp_payload, 0, dof, opts.as_slice(), self.max_size).is_err() {
                 return Outcome::Drop;
             }
         }

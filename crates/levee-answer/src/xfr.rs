@@ -17,8 +17,10 @@
 
 use std::sync::Arc;
 
-use levee_wire::header::{flag, rcode};
+use levee_wire::edns::Options;
+use levee_wire::header::{flag, rcode, RCODE_MASK};
 use levee_wire::name::NameBuf;
+use levee_wire::query::write_question;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer};
 use levee_zone::journal::Rr;
@@ -139,12 +141,9 @@ impl Transfer {
         }
         let zone = Arc::clone(&self.zone);
         let mut question = [0u8; 260];
-        let ql = self.qname.len();
         let qs: &[u8] = if self.first {
-            question[..ql].copy_from_slice(&self.qname);
-            question[ql..ql + 2].copy_from_slice(&self.qtype.to_be_bytes());
-            question[ql + 2..ql + 4].copy_from_slice(&self.qclass.to_be_bytes());
-            &question[..ql + 4]
+            let n = write_question(&mut question, &self.qname, self.qtype, self.qclass);
+            &question[..n]
         } else {
             &[]
         };
@@ -260,31 +259,23 @@ impl Transfer {
     /// The first message's OPT record (when the query had one).
     fn put_opt(&self, w: &mut Writer<'_>) {
         if let Some((size, dof)) = self.opt {
-            let mut o = [0u8; 8];
-            let n = match self.expire {
-                Some(x) => {
-                    o[..4].copy_from_slice(&[0, levee_wire::edns::code::EXPIRE as u8, 0, 4]);
-                    o[4..].copy_from_slice(&x.to_be_bytes());
-                    8
-                }
-                None => 0,
-            };
-            let _ = w.opt(size, 0, dof, &o[..n], 65535);
+            let mut o = Options::<8>::new();
+            if let Some(x) = self.expire {
+                o.expire(x);
+            }
+            let _ = w.opt(size, 0, dof, o.as_slice(), 65535);
         }
     }
 
     /// The message that ends a failed transfer: SERVFAIL with the
     /// question (and OPT when the query had one).
     fn servfail(&mut self, out: &mut [u8]) -> Option<usize> {
-        let ql = self.qname.len();
         let mut question = [0u8; 260];
-        question[..ql].copy_from_slice(&self.qname);
-        question[ql..ql + 2].copy_from_slice(&self.qtype.to_be_bytes());
-        question[ql + 2..ql + 4].copy_from_slice(&self.qclass.to_be_bytes());
+        let ql = write_question(&mut question, &self.qname, self.qtype, self.qclass);
         let room = 11 + 8 + self.signer.as_ref().map_or(0, |s| s.room());
         let mut w = Writer::new(out, 65535 - room);
-        let flags = (self.flags & !flag::AA & !0xF) | rcode::SERVFAIL;
-        w.start(self.id, flags, &question[..ql + 4]).ok()?;
+        let flags = (self.flags & !flag::AA & !RCODE_MASK) | rcode::SERVFAIL;
+        w.start(self.id, flags, &question[..ql]).ok()?;
         if self.first {
             self.put_opt(&mut w);
         }

@@ -184,6 +184,13 @@ impl<'a> HeaderRef<'a> {
         self.word(10)
     }
 
+    /// Exactly one question and no answer or authority records (the
+    /// additional section may hold anything): the shape of a plain query.
+    #[inline]
+    pub fn is_question_only(&self) -> bool {
+        self.0[4..10] == [0, 1, 0, 0, 0, 0]
+    }
+
     /// QR: the message is a response.
     #[inline]
     pub fn is_response(&self) -> bool {
@@ -220,6 +227,12 @@ impl<'a> HeaderRef<'a> {
 #[inline]
 pub fn set_id(msg: &mut [u8], id: u16) {
     msg[..2].copy_from_slice(&id.to_be_bytes());
+}
+
+/// Copies the message ID of `src` into `dst` (both at least 2 octets).
+#[inline]
+pub fn copy_id(dst: &mut [u8], src: &[u8]) {
+    dst[..2].copy_from_slice(&src[..2]);
 }
 
 /// The bits of the flags word that hold the opcode.
