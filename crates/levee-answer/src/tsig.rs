@@ -91,11 +91,11 @@ impl Responder<'_> {
         if let (ts::Error::BadTime, Some(key), Some(mac)) = (f.error, f.key, f.mac) {
             // BADTIME is signed, with our time as other data (§5.2.3).
             let n = w.finish();
-            let now = (self.req.now as u64).to_be_bytes();
+            let now = ts::time_other(self.req.now as u64);
             let p = SignParams {
                 prior: Some(mac.as_slice()),
                 error: ts::err::BADTIME,
-                other: &now[2..],
+                other: &now,
                 ..SignParams::at(rec.time)
             };
             let lim = room.min(out.len());
@@ -106,21 +106,8 @@ impl Responder<'_> {
         }
         // BADKEY and BADSIG: an unsigned TSIG echoing the key, algorithm
         // and time (§5.2.2, §5.2.1).
-        let mut rd = [0u8; 255 + 18];
-        let mut n = 0;
-        let tm = rec.time.to_be_bytes();
-        for part in [
-            rec.alg.as_slice(),
-            &tm[2..],
-            &rec.fudge.to_be_bytes(),
-            &[0, 0],
-            &rec.orig_id.to_be_bytes(),
-            &f.error.code().to_be_bytes(),
-            &[0, 0],
-        ] {
-            rd[n..n + part.len()].copy_from_slice(part);
-            n += part.len();
-        }
+        let mut rd = [0u8; ts::ERROR_RDATA_MAX];
+        let n = ts::unsigned_error_rdata(&rec, f.error, &mut rd);
         if w.append_last(Section::Additional, &rec.key, t::TSIG, c::ANY, 0, &rd[..n], room).is_err() {
             return Outcome::Drop;
         }

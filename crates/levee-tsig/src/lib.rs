@@ -523,6 +523,41 @@ impl SignParams<'_> {
     }
 }
 
+/// The other data of a BADTIME response: the server's time, 48 bits
+/// (RFC 8945 §5.2.3).
+pub fn time_other(now: u64) -> [u8; 6] {
+    let t = now.to_be_bytes();
+    [t[2], t[3], t[4], t[5], t[6], t[7]]
+}
+
+/// Room for the RDATA of an unsigned error TSIG: the longest algorithm
+/// name and 18 octets of fixed fields.
+pub const ERROR_RDATA_MAX: usize = name::MAX_NAME_LEN + 18;
+
+/// The RDATA of the unsigned TSIG record that answers the request whose
+/// record is `rec` with `error` (BADKEY, BADSIG: RFC 8945 §5.2.1,
+/// §5.2.2): the request's algorithm, time signed, fudge and original ID,
+/// an empty MAC and no other data. Written into `out`; returns its
+/// length. (The record's owner is the request's key name, its class ANY
+/// and its TTL 0.)
+pub fn unsigned_error_rdata(rec: &Record<'_>, error: Error, out: &mut [u8; ERROR_RDATA_MAX]) -> usize {
+    let mut n = 0;
+    let time = rec.time.to_be_bytes();
+    for part in [
+        rec.alg.as_slice(),
+        &time[2..],
+        &rec.fudge.to_be_bytes(),
+        &[0, 0],
+        &rec.orig_id.to_be_bytes(),
+        &error.code().to_be_bytes(),
+        &[0, 0],
+    ] {
+        out[n..n + part.len()].copy_from_slice(part);
+        n += part.len();
+    }
+    n
+}
+
 /// Appends a TSIG record for `key` to the message `buf[..len]` and
 /// increments ARCOUNT. Returns the new length and the MAC, or `None`
 /// when `buf` has no room. The message ID is the original ID.
