@@ -40,6 +40,7 @@
 pub mod answer;
 pub mod cache;
 mod ixfr;
+pub mod notify;
 pub mod policy;
 pub mod respond;
 pub mod tsig;

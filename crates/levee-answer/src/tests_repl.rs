@@ -204,12 +204,12 @@ fn notify_and_expiry() {
     let r = last();
     let m = Message::parse(&r).unwrap();
     assert_eq!((m.rcode(), m.header.opcode(), m.header.flags & 0x0400 != 0), (0, 4, true));
-    assert!(crate::tsig::accepted_notify(&r));
-    assert_eq!(crate::tsig::notify_zone(&q).unwrap().as_slice(), b"\x07example\x00");
+    assert!(crate::notify::accepted_notify(&r));
+    assert_eq!(crate::notify::notify_zone(&q).unwrap().as_slice(), b"\x07example\x00");
     // Unsigned, or from elsewhere: REFUSED.
     ask(&set, &cfg, &query(t::SOA, 4, None), "127.0.0.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
-    assert!(!crate::tsig::accepted_notify(&last()));
+    assert!(!crate::notify::accepted_notify(&last()));
     ask(&set, &cfg, &signed(query(t::SOA, 4, None), &k, NOW).0, "192.0.2.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
     // An expired secondary zone answers SERVFAIL.

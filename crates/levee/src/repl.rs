@@ -607,8 +607,8 @@ pub fn on_reply(query: &[u8], resp: &[u8], client: impl std::fmt::Display) {
 #[inline(never)]
 fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Display, is_notify: bool, rc: u8) {
     let Some(r) = STATE.get() else { return };
-    if is_notify && levee_answer::tsig::accepted_notify(resp) {
-        if let Some(z) = levee_answer::tsig::notify_zone(query) {
+    if is_notify && levee_answer::notify::accepted_notify(resp) {
+        if let Some(z) = levee_answer::notify::notify_zone(query) {
             if let Some(s) = r.secondaries.get(z.as_slice()) {
                 on_notify(s, query, client);
             }
@@ -619,7 +619,7 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
         // Refused by allow-notify: counted, the first of each interval
         // logged, the rest in the summary.
         if r.notify_refused.fetch_add(1, Ordering::Relaxed) == 0 {
-            let zone = levee_answer::tsig::notify_zone(query).map_or("-".into(), |z| name::to_text(&z));
+            let zone = levee_answer::notify::notify_zone(query).map_or("-".into(), |z| name::to_text(&z));
             tracing::warn!(%client, %zone, "NOTIFY refused: not allowed by the zone's allow-notify (further ones are summarised)");
         }
         return;
@@ -654,7 +654,7 @@ fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Displa
 /// fetching; counted for the summary. A NOTIFY that schedules a check is
 /// logged on a line of its own, at most one a second.
 fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
-    let serial = levee_answer::tsig::notify_serial(query, &s.apex);
+    let serial = levee_answer::notify::notify_serial(query, &s.apex);
     let current = match (serial, s.known_serial()) {
         (Some(n), Some(k)) => Serial(k) >= Serial(n),
         _ => false,
