@@ -1,16 +1,18 @@
 //! Fuzz target `packet`: arbitrary octets as a query, over UDP and over TCP,
 //! against a small zone set (levee's own golden zones, loaded once).
 //!
-//! `parse_query` and `respond` must never panic, and every response must
-//! be a message that `Message::parse` reads, with QR=1, the query's ID, at
-//! most one question (the query's own), and, over UDP, no more octets than
-//! the payload size in force. Zone transfers are pulled to the end and
-//! every message is checked the same way.
+//! The answering pipeline (`Worker::answer`) must never panic, and every
+//! response must be a message that `Message::parse` reads, with QR=1, the
+//! query's ID, at most one question (the query's own), and, over UDP, no
+//! more octets than the payload size in force. Zone transfers are pulled to
+//! the end and every message is checked the same way.
 //!
-//! Over UDP, a query the response cache finds plain is also answered the
-//! way the UDP workers answer it (`cache::Key::query`, `respond_plain`
-//! with its direct name-error path): the parse must equal `parse_query`'s
-//! and the response must be the same octets and metadata as `respond`'s.
+//! The workers are the daemon's (a UDP worker with a small response cache
+//! and every shortcut: cache hits, the plain path, direct name errors,
+//! pre-rendered SOAs; the TCP thread's), and each decision must be the
+//! one a worker without shortcuts makes (`Options::REFERENCE`: every
+//! message parsed, negative answers written by the response writer):
+//! the same octets and metadata, or the same reason to drop.
 
 #![no_main]
 
@@ -18,8 +20,8 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
 
-use levee_answer::cache::{Lookup, ResponseCache};
-use levee_answer::{respond, respond_plain, Config, Hints, Meta, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy};
+use levee_answer::{Config, Decision, Dropped, Meta, Options, Received, Time, Transport, Worker};
 use levee_limit::cookie::Secrets;
 use levee_wire::header::{flag, HEADER_LEN};
 use levee_wire::message::Message;
@@ -58,9 +60,33 @@ struct Setup {
     config: Config,
 }
 
+/// The clock the workers read.
+const NOW: Time = Time { mono_ms: 1_000, wall: 1_767_225_600 };
+
 thread_local! {
-    /// Never filled, so every plain query misses and yields its key.
-    static KEYS: RefCell<ResponseCache<Meta>> = RefCell::new(ResponseCache::new(1));
+    /// The UDP worker, the TCP worker and the reference, kept across
+    /// inputs (so the cache fills and hits).
+    static WORKERS: RefCell<[Worker; 3]> = RefCell::new([
+        worker(Options { cache_slots: 16, shortcuts: true }),
+        worker(Options::TCP),
+        worker(Options::REFERENCE),
+    ]);
+}
+
+/// A worker without rate limiting or overload admission.
+fn worker(opts: Options) -> Worker {
+    let policy = Arc::new(Policy::new(None, Overload { enabled: false, ..Overload::default() }, 1));
+    let mut w = Worker::new(Arc::new(setup().config.clone()), policy, Arc::default(), opts);
+    w.tick(NOW, Default::default());
+    w
+}
+
+/// A decision with a reply's octets copied out.
+#[derive(Debug, PartialEq)]
+enum Answered {
+    Sent(Vec<u8>, Meta),
+    Dropped(Dropped),
+    Transfer,
 }
 
 fn setup() -> &'static Setup {
@@ -140,45 +166,45 @@ fuzz_target!(|data: &[u8]| {
     let s = setup();
     let parsed = parse_query(data);
     let mut out = vec![0u8; 65535];
-    for transport in [Transport::Udp, Transport::Tcp] {
-        let req = Request { msg: data, client: CLIENT, transport, now: 1_767_225_600 };
-        let outcome = respond(&req, &s.zones, &s.config, &mut out);
-        let q = match (&parsed, &outcome) {
-            (_, Outcome::Drop) => continue,
-            (Parsed::Query(q), _) => q,
-            (Parsed::Drop, _) => panic!("a response to a query that parse_query drops"),
-        };
-        let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
-        if let (Transport::Udp, Outcome::Reply(n, meta)) = (transport, &outcome) {
-            KEYS.with(|keys| {
-                let mut scratch = [0u8; 1];
-                if let Lookup::Miss(k) = keys.borrow_mut().lookup(&s.zones, &s.config, data, &mut scratch) {
-                    assert_eq!(format!("{:?}", k.query(data)), format!("{q:?}"), "Key::query differs from parse_query");
-                    let mut plain = vec![0u8; 65535];
-                    match respond_plain(&req, &k, &s.zones, &s.config, &mut plain, Hints::default()) {
-                        Outcome::Reply(m, pmeta) => {
-                            assert_eq!((&plain[..m], pmeta), (&out[..*n], *meta), "respond_plain differs from respond");
-                        }
-                        _ => panic!("respond_plain did not reply where respond did"),
+    let mut reference_out = vec![0u8; 65535];
+    WORKERS.with(|ws| {
+        let [udp, tcp, reference] = &mut *ws.borrow_mut();
+        for (transport, w) in [(Transport::Udp, udp), (Transport::Tcp, tcp)] {
+            let rx = Received { msg: data, client: CLIENT, transport };
+            let want = match reference.answer(rx, &s.zones, &mut reference_out) {
+                Decision::Send(n, meta) => Answered::Sent(reference_out[..n].to_vec(), meta),
+                Decision::Drop(why) => Answered::Dropped(why),
+                Decision::Transfer(_) => Answered::Transfer,
+            };
+            let decision = w.answer(rx, &s.zones, &mut out);
+            let got = match &decision {
+                Decision::Send(n, meta) => Answered::Sent(out[..*n].to_vec(), *meta),
+                Decision::Drop(why) => Answered::Dropped(*why),
+                Decision::Transfer(_) => Answered::Transfer,
+            };
+            assert_eq!(got, want, "{transport:?}: the shortcuts answer differently from the reference");
+            let q = match (&parsed, &decision) {
+                (_, Decision::Drop(_)) => continue,
+                (Parsed::Query(q), _) => q,
+                (Parsed::Drop, _) => panic!("a response to a query that parse_query drops"),
+            };
+            let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
+            match decision {
+                Decision::Drop(_) => {}
+                Decision::Send(n, _) => check_response(data, q, &out[..n], limit, true, true),
+                Decision::Transfer(mut x) => {
+                    assert_eq!(transport, Transport::Tcp, "a transfer over UDP");
+                    let mut first = true;
+                    let mut messages = 0;
+                    while let Some(n) = x.next_message(&mut out) {
+                        check_response(data, q, &out[..n], 65535, first, false);
+                        first = false;
+                        messages += 1;
+                        assert!(messages <= MAX_TRANSFER_MESSAGES, "transfer does not end");
                     }
+                    assert!(messages >= 1, "empty transfer");
                 }
-            });
-        }
-        match outcome {
-            Outcome::Drop => {}
-            Outcome::Reply(n, _) => check_response(data, q, &out[..n], limit, true, true),
-            Outcome::Transfer(mut x) => {
-                assert_eq!(transport, Transport::Tcp, "a transfer over UDP");
-                let mut first = true;
-                let mut messages = 0;
-                while let Some(n) = x.next_message(&mut out) {
-                    check_response(data, q, &out[..n], 65535, first, false);
-                    first = false;
-                    messages += 1;
-                    assert!(messages <= MAX_TRANSFER_MESSAGES, "transfer does not end");
-                }
-                assert!(messages >= 1, "empty transfer");
             }
         }
-    }
+    });
 });

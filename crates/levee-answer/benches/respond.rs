@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the answering path: parse, zone lookup, `respond`
-//! per answer kind, and a response-cache hit.
+//! Micro-benchmarks of the answering path: parse, zone lookup,
+//! `Worker::answer` per answer kind (no cache: the plain or general path
+//! every time), and a response-cache hit.
 //!
 //! `cargo bench -p levee-answer` (divan). These are for finding where time
 //! goes between two versions of the code on one machine; performance
@@ -10,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use divan::{black_box, Bencher};
-use levee_answer::cache::{Lookup, ResponseCache, DEFAULT_SLOTS};
-use levee_answer::{respond, Config, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy};
+use levee_answer::{Config, Decision, Options, Received, Time, Transport, Worker};
 use levee_wire::name;
 use levee_wire::query::parse_query;
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
@@ -74,38 +75,46 @@ fn lookup(b: Bencher) {
     });
 }
 
+/// A UDP worker without rate limiting or overload admission.
+fn worker(opts: Options) -> Worker {
+    let policy = Arc::new(Policy::new(None, Overload { enabled: false, ..Overload::default() }, 1));
+    let mut w = Worker::new(Arc::new(Config::default()), policy, Arc::default(), opts);
+    w.tick(Time { mono_ms: 1, wall: 0 }, Default::default());
+    w
+}
+
+/// A query answered every time (a worker without a cache).
 #[divan::bench(args = KINDS.iter().map(|k| k.0))]
-fn respond_kind(b: Bencher, kind: &str) {
+fn answer_kind(b: Bencher, kind: &str) {
     let &(_, qname, qtype, dnssec) = KINDS.iter().find(|k| k.0 == kind).unwrap();
     let q = query(qname, qtype, dnssec);
     let z = zones();
-    let cfg = Config::default();
+    let mut w = worker(Options { cache_slots: 0, shortcuts: true });
     let mut out = vec![0u8; 1232];
     b.bench_local(|| {
-        let req = Request { msg: black_box(&q), client: CLIENT, transport: Transport::Udp, now: 0 };
-        match respond(&req, z, &cfg, &mut out) {
-            Outcome::Reply(n, _) => black_box(n),
+        let rx = Received { msg: black_box(&q), client: CLIENT, transport: Transport::Udp };
+        match w.answer(rx, z, &mut out) {
+            Decision::Send(n, _) => black_box(n),
             _ => panic!("no reply"),
         }
     });
 }
 
+/// A query the cache answers (asked twice before: noted, then stored).
 #[divan::bench(args = ["answer", "nxdomain", "do_nsec3_nxdomain"])]
 fn cache_hit(b: Bencher, kind: &str) {
     let &(_, qname, qtype, dnssec) = KINDS.iter().find(|k| k.0 == kind).unwrap();
     let q = query(qname, qtype, dnssec);
     let z = zones();
-    let cfg = Config::default();
+    let mut w = worker(Options::UDP);
     let mut out = vec![0u8; 1232];
-    let mut cache: ResponseCache<levee_answer::Meta> = ResponseCache::new(DEFAULT_SLOTS);
-    let Lookup::Miss(k) = cache.lookup(z, &cfg, &q, &mut out) else { panic!("first lookup must miss") };
-    let req = Request { msg: &q, client: CLIENT, transport: Transport::Udp, now: 0 };
-    let Outcome::Reply(n, meta) = respond(&req, z, &cfg, &mut out) else { panic!("no reply") };
-    let resp = out[..n].to_vec();
-    cache.insert(&k, &resp, meta); // noted
-    cache.insert(&k, &resp, meta); // stored
-    b.bench_local(|| match cache.lookup(z, &cfg, black_box(&q), &mut out) {
-        Lookup::Hit(n, m) => black_box((n, m)),
-        _ => panic!("not a hit"),
+    let rx = Received { msg: &q, client: CLIENT, transport: Transport::Udp };
+    for _ in 0..2 {
+        w.answer(rx, z, &mut out);
+    }
+    b.bench_local(|| match w.answer(Received { msg: black_box(&q), ..rx }, z, &mut out) {
+        Decision::Send(n, m) => black_box((n, m)),
+        _ => panic!("no reply"),
     });
+    assert!(w.counters().hits > 0, "not a hit");
 }

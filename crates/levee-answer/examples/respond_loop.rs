@@ -1,4 +1,5 @@
-//! Calls `respond` in a loop on one query, for profilers:
+//! Answers one query in a loop with a `Worker` without a response cache
+//! (the plain or general path every time), for profilers:
 //! `valgrind --tool=callgrind target/release/examples/respond_loop nx.bench.test. A 100000`
 //! or `perf record -g target/release/examples/respond_loop ...`.
 //!
@@ -8,7 +9,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use levee_answer::{respond, Config, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy};
+use levee_answer::{Config, Decision, Options, Received, Time, Transport, Worker};
 use levee_wire::name;
 use levee_wire::rtype::type_from_text;
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
@@ -27,13 +29,17 @@ fn main() {
     let z = levee_zone::load(Source::Memory { name: "bench.test.", data: ZONE.as_bytes() }, &o).unwrap();
     let mut set = ZoneSet::new();
     set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
+    let set = Arc::new(set);
     let q = query(qname, qtype, dnssec);
-    let cfg = Config::default();
+    let policy = Arc::new(Policy::new(None, Overload { enabled: false, ..Overload::default() }, 1));
+    let mut w =
+        Worker::new(Arc::new(Config::default()), policy, Arc::default(), Options { cache_slots: 0, shortcuts: true });
+    w.tick(Time { mono_ms: 1, wall: 0 }, Default::default());
     let mut out = vec![0u8; 1232];
     let mut total = 0usize;
     for _ in 0..count {
-        let req = Request { msg: &q, client: IpAddr::V4(Ipv4Addr::LOCALHOST), transport: Transport::Udp, now: 0 };
-        if let Outcome::Reply(n, _) = respond(&req, &set, &cfg, &mut out) {
+        let rx = Received { msg: &q, client: IpAddr::V4(Ipv4Addr::LOCALHOST), transport: Transport::Udp };
+        if let Decision::Send(n, _) = w.answer(rx, &set, &mut out) {
             total += n;
         }
     }

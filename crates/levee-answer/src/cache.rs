@@ -46,18 +46,23 @@ pub const MAX_CACHED: usize = 1232;
 /// Default number of entries (about 2.5 MiB per worker).
 pub const DEFAULT_SLOTS: usize = 2048;
 
-/// What [`ResponseCache::lookup`] found.
-pub enum Lookup<M> {
-    /// The response is in `out[..len]`, with the metadata stored with it.
-    Hit(usize, M),
+/// What [`ResponseCache::find`] found.
+pub(crate) enum Find<M> {
+    /// A stored response for this query, with the metadata stored with
+    /// it; nothing is copied until [`ResponseCache::copy`] (so a
+    /// rate-limited or shed response costs a lookup, not a copy).
+    Hit(Hit<M>),
     /// Not cached yet: answer, then [`ResponseCache::insert`] with this key.
     Miss(Key),
     /// Not a plain query: answer without the cache.
     Bypass,
-    /// Cached, but the caller's `take` declined it after seeing the
-    /// metadata: nothing was copied (a rate-limited or shed response costs
-    /// a lookup, not a copy).
-    Declined(M),
+}
+
+/// A response [`ResponseCache::find`] found.
+pub(crate) struct Hit<M> {
+    slot: usize,
+    /// The metadata stored with the response.
+    pub(crate) meta: M,
 }
 
 /// The cache key of a plain query, computed from its bytes.
@@ -172,9 +177,12 @@ pub struct ResponseCache<M: Copy> {
 }
 
 impl<M: Copy + Default> ResponseCache<M> {
-    /// A cache of `slots` entries (rounded up to a power of two, at least 1).
+    /// A cache of `slots` entries (rounded up to a power of two); with 0
+    /// slots, a cache that stores nothing (every plain query misses).
     pub fn new(slots: usize) -> Self {
         let n = slots.max(1).next_power_of_two();
+        // No table of missed keys: nothing is admitted.
+        let seen = if slots == 0 { 0 } else { n * 4 };
         let empty = Entry {
             epoch: 0,
             len: 0,
@@ -188,7 +196,7 @@ impl<M: Copy + Default> ResponseCache<M> {
             mask: n - 1,
             epoch: 1,
             zones: None,
-            seen: vec![0; n * 4].into_boxed_slice(),
+            seen: vec![0; seen].into_boxed_slice(),
             counters: Counters::default(),
         }
     }
@@ -225,54 +233,52 @@ impl<M: Copy> ResponseCache<M> {
         }
     }
 
-    /// Looks `query` up for a UDP answer from `zones` under `cfg`. On a
-    /// hit the response is written to `out` (which must hold it).
-    pub fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], out: &mut [u8]) -> Lookup<M> {
-        self.lookup_if(zones, cfg, query, out, |_| true)
-    }
-
-    /// [`lookup`](Self::lookup), but on a hit `take` sees the metadata
-    /// first and the response is copied only if it returns true.
-    pub fn lookup_if(
-        &mut self,
-        zones: &Arc<ZoneSet>,
-        cfg: &Config,
-        query: &[u8],
-        out: &mut [u8],
-        take: impl FnOnce(&M) -> bool,
-    ) -> Lookup<M> {
+    /// Looks `query` up for a UDP answer from `zones` under `cfg`, to be
+    /// copied into a buffer of `room` octets.
+    #[inline]
+    pub(crate) fn find(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], room: usize) -> Find<M> {
         if !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones)) {
             self.clear();
             self.zones = Some(Arc::clone(zones));
         }
         let Some(key) = plain_key(query, cfg) else {
             self.counters.bypassed += 1;
-            return Lookup::Bypass;
+            return Find::Bypass;
         };
         let slot = key.hash as usize & self.mask;
         if self.tags[slot] != (self.epoch, (key.hash >> 32) as u32) {
             self.counters.misses += 1;
-            return Lookup::Miss(key);
+            return Find::Miss(key);
         }
         let e = &self.entries[slot];
-        let len = e.len as usize;
         if e.epoch == self.epoch
             && e.key == key
-            && len <= out.len()
+            && e.len as usize <= room
             && same_question(&e.bytes, query, key.qlen as usize)
         {
             self.counters.hits += 1;
-            if !take(&e.meta) {
-                return Lookup::Declined(e.meta);
-            }
-            out[..len].copy_from_slice(&e.bytes[..len]);
-            header::copy_id(out, query);
-            let qend = HEADER_LEN + key.qlen as usize;
-            out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
-            return Lookup::Hit(len, e.meta);
+            return Find::Hit(Hit { slot, meta: e.meta });
         }
         self.counters.misses += 1;
-        Lookup::Miss(key)
+        Find::Miss(key)
+    }
+
+    /// Copies the response `hit` found into `out`, with the ID and the
+    /// question (its letter case) of `query`; returns its length.
+    #[inline]
+    pub(crate) fn copy(&self, hit: &Hit<M>, query: &[u8], out: &mut [u8]) -> usize {
+        let e = &self.entries[hit.slot];
+        let len = e.len as usize;
+        out[..len].copy_from_slice(&e.bytes[..len]);
+        header::copy_id(out, query);
+        let qend = HEADER_LEN + e.key.qlen as usize;
+        out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
+        len
+    }
+
+    /// The key of the query `hit` answers.
+    pub(crate) fn key(&self, hit: &Hit<M>) -> &Key {
+        &self.entries[hit.slot].key
     }
 
     /// Offers `response` (the answer to the query `key` came from, rendered
@@ -280,6 +286,9 @@ impl<M: Copy> ResponseCache<M> {
     /// the key missed before (recently), and unless it is too long or may
     /// carry the query's letter case outside the question.
     pub fn insert(&mut self, key: &Key, response: &[u8], meta: M) {
+        if self.seen.is_empty() {
+            return;
+        }
         let i = (key.hash >> 40) as usize & (self.seen.len() - 1);
         let tag = key.hash as u32 | 1;
         if self.seen[i] != tag {
@@ -384,6 +393,27 @@ fn case_only_in_question(r: &[u8], qend: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a lookup found, with a hit copied into the buffer.
+    enum Lookup<M> {
+        Hit(usize, M),
+        Miss(Key),
+        Bypass,
+    }
+
+    trait LookupExt<M> {
+        fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, q: &[u8], out: &mut [u8]) -> Lookup<M>;
+    }
+
+    impl<M: Copy> LookupExt<M> for ResponseCache<M> {
+        fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, q: &[u8], out: &mut [u8]) -> Lookup<M> {
+            match self.find(zones, cfg, q, out.len()) {
+                Find::Hit(h) => Lookup::Hit(self.copy(&h, q, out), h.meta),
+                Find::Miss(k) => Lookup::Miss(k),
+                Find::Bypass => Lookup::Bypass,
+            }
+        }
+    }
 
     fn query(id: u16, flags: u16, name: &[u8], qtype: u16, opt: Option<(u16, u16)>) -> Vec<u8> {
         let mut q = Vec::new();
@@ -526,12 +556,8 @@ mod tests {
         want[12..12 + WWW.len()].copy_from_slice(WWW_UP);
         assert_eq!(&out[..n], &want[..]);
         assert_eq!(cache.counters(), Counters { hits: 1, misses: 2, bypassed: 0, inserts: 1, first_misses: 1 });
-        // A caller that declines a hit after seeing its metadata gets
-        // nothing copied.
-        let mut untouched = [0xAAu8; 512];
-        let r = cache.lookup_if(&zones, &cfg, &q2, &mut untouched, |&m| m != 77);
-        assert!(matches!(r, Lookup::Declined(77)));
-        assert!(untouched.iter().all(|&b| b == 0xAA));
+        // A hit's metadata is seen before anything is copied.
+        assert!(matches!(cache.find(&zones, &cfg, &q2, 512), Find::Hit(Hit { meta: 77, .. })));
 
         // A new snapshot empties the cache.
         let zones2 = Arc::new(ZoneSet::new());
@@ -592,5 +618,21 @@ mod tests {
         }
         assert!(matches!(cache.lookup(&zones, &cfg, &hot, &mut out), Lookup::Hit(_, 1)));
         assert_eq!(cache.counters().inserts, 1);
+    }
+
+    #[test]
+    fn a_cache_of_no_slots_stores_nothing() {
+        let zones = Arc::new(ZoneSet::new());
+        let cfg = Config::default();
+        let mut cache: ResponseCache<u8> = ResponseCache::new(0);
+        let q = query(1, 0, WWW, 1, None);
+        let mut out = [0u8; 512];
+        for _ in 0..3 {
+            let Lookup::Miss(k) = cache.lookup(&zones, &cfg, &q, &mut out) else { panic!("not a miss") };
+            let mut resp = q.clone();
+            resp[2] |= 0x80;
+            cache.insert(&k, &resp, 1);
+        }
+        assert_eq!(cache.counters(), Counters { misses: 3, ..Counters::default() });
     }
 }

@@ -1,19 +1,24 @@
-//! NOTIFY (RFC 1996) for secondary zones: accepted from an allowed
-//! address (and key), refused otherwise; the serial a NOTIFY announces.
+//! NOTIFY (RFC 1996) for secondary zones: accepted (NOERROR with AA)
+//! from an address (and key) the zone's `allow-notify` allows, refused
+//! otherwise. The [`Meta`](crate::Meta) says which
+//! ([`Event::NotifyAccepted`] with the serial the NOTIFY announces, read
+//! in place, or [`Event::NotifyRefused`]): the daemon schedules the
+//! refresh or logs the refusal from that alone.
 
-use levee_wire::header::{flag, opcode, rcode};
+use levee_wire::header::{flag, rcode, HeaderRef, HEADER_LEN};
 use levee_wire::name::{self, NameBuf};
+use levee_wire::record;
 use levee_wire::rtype::{c, t};
+use levee_wire::soa::Soa;
 use levee_wire::writer::Writer;
 use levee_zone::ZoneSet;
 
-use crate::respond::{Kind, Outcome, Responder};
+use crate::respond::{Event, Kind, Outcome, Responder};
 use crate::tsig::Signed;
 
 impl Responder<'_> {
     /// NOTIFY (RFC 1996 §3.7): NOERROR with AA for a zone we are a
     /// secondary of, from an allowed address (and key); REFUSED otherwise.
-    /// The daemon sees the NOERROR and schedules the refresh.
     pub(crate) fn notify(&self, zones: &ZoneSet, signed: Option<&Signed<'_>>, out: &mut [u8]) -> Outcome {
         let q = self.q;
         if q.qtype != t::SOA || q.qclass != c::IN {
@@ -24,53 +29,34 @@ impl Responder<'_> {
             .exact(&lname)
             .is_some_and(|e| e.notify.allows_signed(self.req.client, signed.map(|s| s.key.name.as_slice())));
         if !allowed {
-            return self.error(out, rcode::REFUSED, true);
+            return self.error(out, rcode::REFUSED, true).with_event(Event::NotifyRefused);
         }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         if w.start(q.header.id, self.base_flags() | flag::AA, self.question()).is_err() {
             return Outcome::Drop;
         }
-        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, 0))
-    }
-}
-
-/// True if `resp` (a response we produced) accepts a NOTIFY: the daemon
-/// then refreshes the zone named in `query`.
-pub fn accepted_notify(resp: &[u8]) -> bool {
-    resp.len() >= 12 && (resp[2] >> 3) & 0xF == opcode::NOTIFY && resp[3] & 0xF == 0 && resp[2] & 0x80 != 0
-}
-
-/// The zone a NOTIFY names (lowercase wire), from the query bytes.
-pub fn notify_zone(query: &[u8]) -> Option<NameBuf> {
-    match levee_wire::query::parse_query(query) {
-        levee_wire::query::Parsed::Query(q) if q.has_question => Some(name::to_lowercase(&q.qname)),
-        _ => None,
+        let serial = notify_serial(self.req.msg, &lname);
+        self.finish(&mut w, self.meta(Kind::Answer, rcode::NOERROR, 0)).with_event(Event::NotifyAccepted { serial })
     }
 }
 
 /// The serial a NOTIFY announces: the zone's SOA as its first answer
 /// record (RFC 1996 §3.7, optional), if there is one. Reads the message in
-/// place (names into stack buffers): no allocation on the worker thread.
-pub fn notify_serial(query: &[u8], zone: &[u8]) -> Option<u32> {
-    let h = levee_wire::header::Header::read(query)?;
-    if h.qdcount != 1 || h.ancount == 0 {
+/// place (the owner name into a stack buffer): no allocation.
+fn notify_serial(query: &[u8], zone: &[u8]) -> Option<u32> {
+    let h = HeaderRef::new(query)?;
+    if h.qdcount() != 1 || h.ancount() == 0 {
         return None;
     }
-    let mut nb = NameBuf::root();
-    let p = name::read_compressed(query, levee_wire::header::HEADER_LEN, &mut nb).ok()? + 4;
-    let p = name::read_compressed(query, p, &mut nb).ok()?;
-    let f = query.get(p..p + 10)?;
-    let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
-    if u16::from_be_bytes([f[0], f[1]]) != levee_wire::rtype::t::SOA || !name::eq_ignore_case(nb.as_slice(), zone) {
+    let p = name::skip_compressed(query, HEADER_LEN).ok()? + 4;
+    let mut owner = NameBuf::root();
+    name::read_compressed(query, p, &mut owner).ok()?;
+    let rr = record::read_at(query, p)?;
+    if rr.rtype() != t::SOA || !name::eq_ignore_case(owner.as_slice(), zone) {
         return None;
     }
-    let end = p + 10 + rdlen;
-    let q = name::read_compressed(query, p + 10, &mut nb).ok()?;
-    let q = name::read_compressed(query, q, &mut nb).ok()?;
-    if q + 20 != end || query.len() < end {
-        return None;
-    }
-    Some(u32::from_be_bytes(query.get(q..q + 4)?.try_into().ok()?))
+    let soa = Soa::in_message(query, rr.rdata, rr.end)?;
+    (soa.end() == rr.end).then(|| soa.serial().get())
 }
 
 #[cfg(test)]

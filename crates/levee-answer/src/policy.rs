@@ -1,17 +1,23 @@
 //! The policy stage: once a response is written, decide whether it leaves.
 //!
 //! ```text
-//! respond() ──► (bytes, Meta) ──► policy ──► Send | Slip | Drop
+//! answer ──► (bytes, Meta) ──► policy ──► Send | Slip | Drop
 //! ```
 //!
 //! Answering never looks at load or at who is asking; this stage does,
 //! using only the response's [`Meta`] and the client's address, so it
-//! works the same for a freshly written response and a cached one. In
-//! order:
+//! works the same for a freshly written response and a cached one. The
+//! [`Worker`](crate::Worker) consults it twice for a query the cache does
+//! not answer: before answering ([`WorkerPolicy::sheds_negative`]: an
+//! NXDOMAIN that will not be sent need not be written whole) and after
+//! ([`WorkerPolicy::decide`]); a cache hit is judged once, before it is
+//! copied. The shared part ([`Policy`]: the rate limiter's table, the
+//! table of known sources) and the counters ([`PolicyStats`]) are what the
+//! daemon builds and reads. In order:
 //!
 //! 1. **Proven clients pass.** A valid server cookie (RFC 7873) proves the
 //!    source address, so spoofing-oriented limits do not apply. (TCP is
-//!    proven too; the TCP driver does not call this stage.)
+//!    proven too: a TCP query marks its source known, and is not judged.)
 //! 2. **Overload admission.** When the worker is behind (the kernel is
 //!    dropping datagrams on its socket, or batch after batch comes back
 //!    full), sending costs as much as receiving, so replies that help no
@@ -40,7 +46,7 @@ use crate::respond::{Kind, Meta, Proof};
 
 /// What to do with a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Send it as written.
     Send,
     /// Send a minimal truncated reply instead (TC=1, or BADCOOKIE when
@@ -93,13 +99,8 @@ impl Policy {
         }
     }
 
-    /// The rate limiter, when on.
-    pub fn limiter(&self) -> Option<&Limiter> {
-        self.rrl.as_ref()
-    }
-
     /// Records that `client` reached us over TCP (a proven address).
-    pub fn proven(&self, client: IpAddr, now_ms: u64) {
+    pub(crate) fn proven(&self, client: IpAddr, now_ms: u64) {
         if self.overload.enabled {
             self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT);
         }
@@ -107,7 +108,8 @@ impl Policy {
 
     /// Whether `client` is currently a known source (sources are tracked
     /// only while overload admission, the table's one reader, is on).
-    pub fn is_known(&self, client: IpAddr, now_ms: u64) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_known(&self, client: IpAddr, now_ms: u64) -> bool {
         self.known.is_known(client, (now_ms / 1000) as u32)
     }
 }
@@ -152,7 +154,7 @@ fn class(k: Kind) -> Class {
 
 /// One worker's view of the policy: its clock, its load state, its slip
 /// counter and its counters.
-pub struct WorkerPolicy {
+pub(crate) struct WorkerPolicy {
     shared: Arc<Policy>,
     stats: Arc<PolicyStats>,
     now_ms: u64,
@@ -163,19 +165,20 @@ pub struct WorkerPolicy {
 
 impl WorkerPolicy {
     /// A worker's policy, counting into `stats`.
-    pub fn new(shared: Arc<Policy>, stats: Arc<PolicyStats>) -> Self {
+    pub(crate) fn new(shared: Arc<Policy>, stats: Arc<PolicyStats>) -> Self {
         WorkerPolicy { shared, stats, now_ms: 0, full_streak: 0, overloaded_until: 0, slip_n: 0 }
     }
 
     /// The worker's counters.
-    pub fn stats(&self) -> &Arc<PolicyStats> {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> &Arc<PolicyStats> {
         &self.stats
     }
 
     /// Starts a receive batch at `now_ms` (a monotonic clock): `full` when
     /// the batch filled up (more is queued), `dropped` datagrams the kernel
     /// dropped since the last batch.
-    pub fn tick(&mut self, now_ms: u64, full: bool, dropped: u32) {
+    pub(crate) fn tick(&mut self, now_ms: u64, full: bool, dropped: u32) {
         self.now_ms = now_ms;
         if dropped > 0 {
             bump(&self.stats.kernel_dropped, dropped as u64);
@@ -191,18 +194,24 @@ impl WorkerPolicy {
     }
 
     /// Whether the worker is shedding load.
-    pub fn overloaded(&self) -> bool {
+    pub(crate) fn overloaded(&self) -> bool {
         self.now_ms < self.overloaded_until
     }
 
     /// Whether an NXDOMAIN for `client` would be shed right now, so the
     /// answer stage need not write it ([`crate::Hints::shed_negative`]).
-    pub fn sheds_negative(&self, client: IpAddr) -> bool {
+    pub(crate) fn sheds_negative(&self, client: IpAddr) -> bool {
         self.overloaded() && !self.shared.known.is_known(client, (self.now_ms / 1000) as u32)
     }
 
+    /// Records that `client` reached us over TCP (a proven address), at
+    /// the time of the last [`tick`](Self::tick).
+    pub(crate) fn proven(&self, client: IpAddr) {
+        self.shared.proven(client, self.now_ms);
+    }
+
     /// Decides the fate of a UDP response described by `meta` for `client`.
-    pub fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
+    pub(crate) fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;

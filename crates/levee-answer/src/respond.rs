@@ -1,4 +1,7 @@
-//! The protocol stage and the finishing of a response.
+//! The protocol stage and the finishing of a response, for a parsed
+//! query ([`respond_query`]); the direct name error of plain queries
+//! ([`name_error_below_apex`]) and the slip ([`slip`]). The
+//! [`Worker`](crate::Worker) calls them; nothing else does.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -8,7 +11,7 @@ use levee_wire::edns::{self, Edns, OptRef, OPT_LEN};
 use levee_wire::hash::mix;
 use levee_wire::header::{flag, opcode, rcode, Header, HeaderRef, HEADER_LEN, OPCODE_MASK, RCODE_MASK};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::{parse_query, Malformed, Parsed, Query, QuestionRef};
+use levee_wire::query::{Malformed, Query, QuestionRef};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
 use levee_wire::soa::Soa;
@@ -27,17 +30,17 @@ pub enum Transport {
     Tcp,
 }
 
-/// One request as the I/O layer sees it.
+/// One request as the answering stages see it.
 #[derive(Clone, Copy, Debug)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The query message.
-    pub msg: &'a [u8],
+    pub(crate) msg: &'a [u8],
     /// The client's address.
-    pub client: IpAddr,
+    pub(crate) client: IpAddr,
     /// The transport.
-    pub transport: Transport,
-    /// Wall-clock seconds (for cookie timestamps), supplied by the caller.
-    pub now: u32,
+    pub(crate) transport: Transport,
+    /// Wall-clock seconds (cookie timestamps, TSIG, EXPIRE).
+    pub(crate) now: u32,
 }
 
 /// Answering policy, fixed while a configuration is in force.
@@ -115,8 +118,9 @@ pub enum Proof {
 
 /// A small summary of a response, returned with it so the policy stage
 /// (rate limiting, overload admission) and the counters work the same on
-/// a freshly written response and on one copied from a cache.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// a freshly written response and on one copied from a cache; with the
+/// [`Event`] the daemon logs or acts on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
     /// The response class.
     pub kind: Kind,
@@ -135,14 +139,47 @@ pub struct Meta {
     /// The statistics id of the zone that answered
     /// ([`ZoneSet::stat_id`]); [`NO_ZONE`] when none did.
     pub zone: u16,
+    /// What the response tells the daemon beyond its class and rcode.
+    pub event: Event,
+    /// The policy stage sent a slip (a TC=1 or BADCOOKIE reply, about the
+    /// size of the query) in place of this response; the rest of the
+    /// `Meta` describes the response that was written, which is what the
+    /// counters count.
+    pub slip: bool,
+}
+
+/// Something a response tells the daemon to log or act on. Rare: the
+/// daemon checks for [`Event::None`] and is done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Event {
+    /// Nothing.
+    #[default]
+    None,
+    /// A NOTIFY for a secondary zone was accepted (NOERROR, RFC 1996
+    /// §3.7); the zone is the query's question name. `serial` is the
+    /// serial the NOTIFY announces (the zone's SOA in its answer
+    /// section), if it carries one.
+    NotifyAccepted {
+        /// The serial announced.
+        serial: Option<u32>,
+    },
+    /// A NOTIFY was refused: no zone of that name, or its `allow-notify`
+    /// does not allow the source (or key).
+    NotifyRefused,
+    /// The request's TSIG did not verify, and the answer says why
+    /// (NOTAUTH with BADKEY, BADSIG, BADTIME or BADTRUNC; RFC 8945 §5.2).
+    TsigFailed(levee_tsig::Error),
+    /// A zone transfer (AXFR or IXFR: [`Meta::qtype`]) the zone's ACL does
+    /// not allow was refused.
+    TransferRefused,
 }
 
 /// [`Meta::zone`] of a response no zone answered (errors, CHAOS, REFUSED).
 pub const NO_ZONE: u16 = u16::MAX;
 
-/// What the driver should do.
+/// What the answering stages produced.
 #[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Send the first `n` octets of the output buffer.
     Reply(usize, Meta),
     /// Send nothing.
@@ -151,38 +188,49 @@ pub enum Outcome {
     Transfer(Transfer),
 }
 
-/// Answers one query. `out` must hold at least 65535 octets for TCP (or
-/// the UDP payload size for UDP).
-pub fn respond(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8]) -> Outcome {
-    respond_hinted(req, zones, cfg, out, Hints::default())
+impl Outcome {
+    /// The reply with `event` in its [`Meta`].
+    pub(crate) fn with_event(self, event: Event) -> Outcome {
+        match self {
+            Outcome::Reply(n, meta) => Outcome::Reply(n, Meta { event, ..meta }),
+            o => o,
+        }
+    }
 }
 
-/// What the driver already knows it will do with some responses.
+/// What the worker already knows it will do with some responses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Hints {
+pub(crate) struct Hints {
     /// An NXDOMAIN response will not be sent (the policy stage is shedding
     /// negative answers to this client): stop as soon as the name is known
     /// not to exist, without writing the SOA and the proofs. The response
     /// bytes are then incomplete; only the [`Meta`] is meaningful, and
     /// nothing may cache them.
-    pub shed_negative: bool,
+    pub(crate) shed_negative: bool,
     /// Write the SOA of NXDOMAIN and NODATA answers with the writer even
-    /// where the zone's pre-rendered copy gives the same octets (the
-    /// tests compare the two).
-    pub no_prerendered: bool,
+    /// where the zone's pre-rendered copy gives the same octets (a
+    /// worker without shortcuts, which the tests compare with).
+    pub(crate) no_prerendered: bool,
 }
 
-/// [`respond`] with [`Hints`] from the driver.
-pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mut [u8], hints: Hints) -> Outcome {
-    // Borrowed where it was parsed: a Query is a few hundred octets.
-    let parsed = parse_query(req.msg);
-    let q = match &parsed {
-        Parsed::Drop => return Outcome::Drop,
-        Parsed::Query(q) => q,
-    };
+/// The protocol, answer and finish stages for the parsed query `q` of
+/// `req.msg` (by [`parse_query`](levee_wire::query::parse_query), or from
+/// the cache key of a plain query): TSIG verified first and the reply
+/// signed. `out` must hold at least 65535 octets for TCP (or the UDP
+/// payload size for UDP).
+#[inline]
+pub(crate) fn respond_query(
+    req: &Request<'_>,
+    q: &Query,
+    zones: &ZoneSet,
+    cfg: &Config,
+    out: &mut [u8],
+    hints: Hints,
+) -> Outcome {
     let mut r = Responder::new(req, q, cfg);
     r.hints = hints;
-    if q.malformed.is_none() {
+    // A plain query has no TSIG record: nothing to verify or sign.
+    if q.malformed.is_none() && q.tsig.is_some() {
         // TSIG (RFC 8945), tsig.rs: verify, answer failures, sign the reply.
         match crate::tsig::check(req, q, &cfg.keys) {
             crate::tsig::Check::Unsigned => {}
@@ -199,56 +247,19 @@ pub fn respond_hinted(req: &Request<'_>, zones: &ZoneSet, cfg: &Config, out: &mu
     r.run(zones, out)
 }
 
-/// [`respond_hinted`] for a query the response cache found plain (its
-/// [`Key`](crate::cache::Key)): the same response, without parsing the
-/// query a second time. A plain query carries no TSIG record, so there is
-/// nothing to verify or sign.
-pub fn respond_plain(
-    req: &Request<'_>,
-    key: &crate::cache::Key,
-    zones: &ZoneSet,
-    cfg: &Config,
-    out: &mut [u8],
-    hints: Hints,
-) -> Outcome {
-    if !hints.shed_negative && !hints.no_prerendered {
-        if let Some((n, meta)) = name_error_below_apex(req, key, zones, cfg, out) {
-            return Outcome::Reply(n, meta);
-        }
-    }
-    respond_plain_walk(req, key, zones, cfg, out, hints)
-}
-
-/// [`respond_plain`] without its first step, [`name_error_below_apex`]:
-/// for a driver that tried that step itself (and does not cache what it
-/// writes, which costs no more to write again than to copy from a cache).
-pub fn respond_plain_walk(
-    req: &Request<'_>,
-    key: &crate::cache::Key,
-    zones: &ZoneSet,
-    cfg: &Config,
-    out: &mut [u8],
-    hints: Hints,
-) -> Outcome {
-    let q = key.query(req.msg);
-    let mut r = Responder::new(req, &q, cfg);
-    r.hints = hints;
-    r.run(zones, out)
-}
-
 /// The answer of a random-subdomain flood, written directly: a plain query
 /// for a name one label below a zone's apex that does not exist, where
 /// the apex has no wildcard child and no DNAME, and nothing asks for DNSSEC
 /// proofs. The response is then fixed but for the question: NXDOMAIN, the
 /// zone's pre-rendered SOA (levee_zone::negative) with its pointers moved
-/// to the apex inside the query name, and OPT. [`respond_hinted`] writes
+/// to the apex inside the query name, and OPT. [`respond_query`] writes
 /// exactly these octets (`Answerer::no_such_name`, `soa_authority`); this
 /// skips the parse into a `Query`, the answer stage's walk and its
 /// bookkeeping. Returns the response's length and metadata (not an
 /// [`Outcome`], which is hundreds of octets to move), or `None`: not such a
 /// query, or the response would not fit; the caller answers it the usual
 /// way.
-pub fn name_error_below_apex(
+pub(crate) fn name_error_below_apex(
     req: &Request<'_>,
     key: &crate::cache::Key,
     zones: &ZoneSet,
@@ -318,6 +329,8 @@ pub fn name_error_below_apex(
         proof: Proof::None,
         qtype,
         zone: zones.stat_id(entry),
+        event: Event::None,
+        slip: false,
     };
     Some((end + opt_len, meta))
 }
@@ -325,10 +338,11 @@ pub fn name_error_below_apex(
 /// The minimal reply the policy stage sends instead of a rate-limited
 /// response (a "slip"): the header with TC=1, the question and OPT, or,
 /// with `badcookie`, BADCOOKIE with a fresh server cookie (RFC 7873
-/// §5.2.3). About the size of the query, so it amplifies nothing.
-pub fn slip(req: &Request<'_>, cfg: &Config, out: &mut [u8], badcookie: bool) -> Option<usize> {
-    let Parsed::Query(q) = parse_query(req.msg) else { return None };
-    let r = Responder::new(req, &q, cfg);
+/// §5.2.3). About the size of the query, so it amplifies nothing. `q` is
+/// the query as the answering stages read it (parsed, or from the cache
+/// key): it is not parsed again.
+pub(crate) fn slip(req: &Request<'_>, q: &Query, cfg: &Config, out: &mut [u8], badcookie: bool) -> Option<usize> {
+    let r = Responder::new(req, q, cfg);
     let outcome = if badcookie && cfg.cookies.is_some() {
         r.error(out, rcode::BADCOOKIE, true)
     } else {
@@ -397,7 +411,16 @@ impl<'a> Responder<'a> {
     }
 
     pub(crate) fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
-        Meta { kind, rcode, key, proof: self.proof, qtype: self.q.qtype, zone: NO_ZONE }
+        Meta {
+            kind,
+            rcode,
+            key,
+            proof: self.proof,
+            qtype: self.q.qtype,
+            zone: NO_ZONE,
+            event: Event::None,
+            slip: false,
+        }
     }
 
     pub(crate) fn question(&self) -> &'a [u8] {
@@ -680,7 +703,7 @@ impl<'a> Responder<'a> {
             return self.error(out, rcode::NOTAUTH, true);
         };
         if !entry.transfer.allows_signed(self.req.client, self.tsig.as_ref().map(|s| s.key.name.as_slice())) {
-            return self.error_ede(out, rcode::REFUSED, Some(ede::PROHIBITED));
+            return self.error_ede(out, rcode::REFUSED, Some(ede::PROHIBITED)).with_event(Event::TransferRefused);
         }
         if entry.expired {
             return self.unavailable(entry, out);

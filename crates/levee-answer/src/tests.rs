@@ -9,10 +9,13 @@ use levee_wire::edns;
 use levee_wire::header::{flag, rcode};
 use levee_wire::message::Message;
 use levee_wire::name;
+use levee_wire::query::{parse_query, Parsed};
 use levee_wire::rtype::{c, t};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::{respond, respond_hinted, Config, Hints, Kind, Outcome, Request, Transport};
+use crate::respond::{respond_query, Hints, Outcome, Request};
+use crate::testing::answer;
+use crate::{Config, Decision, Kind, Transport};
 
 const PARENT: &str = "$ORIGIN p.test.
 $TTL 300
@@ -32,7 +35,7 @@ $TTL 300
 ns1      A   192.0.2.2
 ";
 
-fn zones() -> ZoneSet {
+fn zones() -> Arc<ZoneSet> {
     let mut text = PARENT.to_string();
     for i in 0..60 {
         text.push_str(&format!("big A 198.51.100.{i}\n"));
@@ -50,7 +53,7 @@ fn zones() -> ZoneSet {
         }
         set.insert(ZoneEntry::new(Arc::new(built.zone), a));
     }
-    set
+    Arc::new(set)
 }
 
 const SECRET: Secrets = Secrets { current: [9; 16], previous: None };
@@ -87,13 +90,11 @@ fn query(qname: &str, qtype: u16, flags: u16, opt: Option<(u16, u8, bool, &[u8])
 
 const CLIENT: &str = "127.0.0.1";
 
-fn ask(z: &ZoneSet, msg: &[u8], transport: Transport) -> Option<Message> {
-    let mut out = vec![0u8; 65535];
-    let req = Request { msg, client: CLIENT.parse().unwrap(), transport, now: 1_000_000 };
-    match respond(&req, z, &cfg(), &mut out) {
-        Outcome::Reply(n, _) => Some(Message::parse(&out[..n]).expect("response parses")),
-        Outcome::Drop => None,
-        Outcome::Transfer(_) => panic!("unexpected transfer"),
+fn ask(z: &Arc<ZoneSet>, msg: &[u8], transport: Transport) -> Option<Message> {
+    match answer(z, &cfg(), msg, CLIENT, transport, 1_000_000) {
+        (Decision::Send(n, _), out) => Some(Message::parse(&out[..n]).expect("response parses")),
+        (Decision::Drop(_), _) => None,
+        (Decision::Transfer(_), _) => panic!("unexpected transfer"),
     }
 }
 
@@ -215,10 +216,10 @@ fn chaos_identity_can_be_off() {
 #[test]
 fn axfr_streams_every_record_once_between_two_soas() {
     let z = zones();
-    let mut out = vec![0u8; 65535];
     let q = query("p.test.", t::AXFR, 0, Some((1232, 0, false, &[])));
-    let req = Request { msg: &q, client: CLIENT.parse().unwrap(), transport: Transport::Tcp, now: 0 };
-    let Outcome::Transfer(mut tr) = respond(&req, &z, &cfg(), &mut out) else { panic!("no transfer") };
+    let (Decision::Transfer(mut tr), mut out) = answer(&z, &cfg(), &q, CLIENT, Transport::Tcp, 0) else {
+        panic!("no transfer")
+    };
     let mut records = Vec::new();
     let mut messages = 0;
     while let Some(n) = tr.next_message(&mut out) {
@@ -265,11 +266,14 @@ fn ixfr_up_to_date_gets_one_soa() {
 fn meta_classifies_and_shedding_skips_the_negative_proof() {
     let z = zones();
     let c = cfg();
+    // The answering stages with the admission stage's hint, as the
+    // worker calls them.
     let run = |name: &str, qtype: u16, shed: bool| {
         let q = query(name, qtype, 0, Some((1232, 0, true, &[])));
         let req = Request { msg: &q, client: CLIENT.parse().unwrap(), transport: Transport::Udp, now: 1_700_000_000 };
         let mut out = vec![0u8; 4096];
-        match respond_hinted(&req, &z, &c, &mut out, Hints { shed_negative: shed, ..Hints::default() }) {
+        let Parsed::Query(parsed) = parse_query(&q) else { panic!("not a query") };
+        match respond_query(&req, &parsed, &z, &c, &mut out, Hints { shed_negative: shed, ..Hints::default() }) {
             Outcome::Reply(n, meta) => (n, meta),
             _ => panic!("no reply"),
         }

@@ -13,7 +13,8 @@ use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::{respond, Config, Outcome, Request, Transport};
+use crate::testing::answer;
+use crate::{Config, Decision, Transport};
 
 const NOW: u32 = 1_000_000;
 
@@ -68,13 +69,11 @@ fn opt(version: u8, options: &[u8]) -> Vec<u8> {
     o
 }
 
-fn ask(z: &ZoneSet, m: &[u8], transport: Transport) -> Message {
-    let mut out = vec![0u8; 65535];
-    let req = Request { msg: m, client: "127.0.0.1".parse().unwrap(), transport, now: NOW };
-    match respond(&req, z, &cfg(), &mut out) {
-        Outcome::Reply(n, _) => Message::parse(&out[..n]).expect("response parses"),
-        Outcome::Drop => panic!("dropped"),
-        Outcome::Transfer(mut x) => {
+fn ask(z: &Arc<ZoneSet>, m: &[u8], transport: Transport) -> Message {
+    match answer(z, &cfg(), m, "127.0.0.1", transport, NOW) {
+        (Decision::Send(n, _), out) => Message::parse(&out[..n]).expect("response parses"),
+        (Decision::Drop(why), _) => panic!("dropped: {why:?}"),
+        (Decision::Transfer(mut x), mut out) => {
             let n = x.next_message(&mut out).expect("a first message");
             Message::parse(&out[..n]).expect("response parses")
         }
@@ -109,7 +108,7 @@ const ALL: u16 = flag::AA | flag::TC | flag::RD | flag::Z | flag::AD | flag::CD;
 /// UPDATE without a question stay FORMERR; BADVERS comes first (Knot, BIND).
 #[test]
 fn unknown_opcodes_need_no_question() {
-    let z = ZoneSet::new();
+    let z = Arc::new(ZoneSet::new());
     for op in [1u16, 2, 3, 6, 15] {
         let m = ask(&z, &msg(op << 11 | ALL, 0, 0, &[]), Transport::Udp);
         assert_eq!(m.rcode(), rcode::NOTIMP, "opcode {op}");
@@ -143,6 +142,7 @@ fn unknown_opcodes_need_no_question() {
 fn badvers_answers_no_options() {
     let mut z = ZoneSet::new();
     z.insert(entry("e.test.", ZONE, false));
+    let z = Arc::new(z);
     let cookie_and_nsid = [&[0, 10, 0, 8][..], &[1, 2, 3, 4, 5, 6, 7, 8], &[0, 3, 0, 0]].concat();
     let m = ask(&z, &msg(0, 1, 1, &[question("www.e.test.", t::A), opt(1, &cookie_and_nsid)].concat()), Transport::Udp);
     assert_eq!(m.rcode(), rcode::BADVERS);
@@ -165,6 +165,7 @@ fn extended_errors_where_the_references_send_them() {
     let mut expired = entry("old.test.", &ZONE.replace("e.test.", "old.test."), true);
     expired.expired = true;
     z.insert(expired);
+    let z = Arc::new(z);
     let q = |n: &str, ty: u16| msg(0, 1, 1, &[question(n, ty), opt(0, &[])].concat());
     let cases = [
         ("www.nowhere.", t::A, Transport::Udp, rcode::REFUSED, 20),
@@ -195,6 +196,7 @@ fn expire_on_soa_and_transfers() {
     let mut sec = entry("s.test.", &ZONE.replace("e.test.", "s.test."), true);
     sec.expires = Some(Arc::new(AtomicU64::new(NOW as u64 + 500)));
     z.insert(sec);
+    let z = Arc::new(z);
     let q = |n: &str, ty: u16, o: &[u8]| msg(0, 1, 1, &[question(n, ty), opt(0, o)].concat());
     let x = [0, 9, 0, 0];
     assert_eq!(expire(&ask(&z, &q("e.test.", t::SOA, &x), Transport::Udp)), Some(86400));
@@ -220,9 +222,10 @@ fn a_transfer_with_a_record_too_large_ends_with_servfail() {
     let mut z = ZoneSet::new();
     z.insert(entry("e.test.", &text, true));
     let m = msg(0, 1, 1, &[question("e.test.", t::AXFR), opt(0, &[])].concat());
-    let mut out = vec![0u8; 65535];
-    let req = Request { msg: &m, client: "127.0.0.1".parse().unwrap(), transport: Transport::Tcp, now: NOW };
-    let Outcome::Transfer(mut x) = respond(&req, &z, &cfg(), &mut out) else { panic!("no transfer") };
+    let z = Arc::new(z);
+    let (Decision::Transfer(mut x), mut out) = answer(&z, &cfg(), &m, "127.0.0.1", Transport::Tcp, NOW) else {
+        panic!("no transfer")
+    };
     let mut msgs = Vec::new();
     while let Some(n) = x.next_message(&mut out) {
         msgs.push(Message::parse(&out[..n]).unwrap());

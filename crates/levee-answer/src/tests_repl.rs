@@ -9,7 +9,8 @@ use levee_wire::rtype::{c, t};
 use levee_zone::journal::{diff, Journal, Limits};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::{respond, Config, Outcome, Request, Transport};
+use crate::testing::answer;
+use crate::{Config, Decision, Event, Meta, Transport};
 
 const NOW: u32 = 1_700_000_000;
 const V1: &str = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb TXT \"x\"\n";
@@ -24,7 +25,7 @@ fn zone(text: &str) -> levee_zone::Zone {
     levee_zone::load(Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
 }
 
-fn setup(expired: bool) -> (ZoneSet, Config) {
+fn setup(expired: bool) -> (Arc<ZoneSet>, Config) {
     let mut acl = Acl::none();
     acl.push_keyed(Some(("127.0.0.0".parse().unwrap(), 8)), &key().name);
     let mut e = ZoneEntry::new(Arc::new(zone(V2)), acl.clone());
@@ -37,7 +38,7 @@ fn setup(expired: bool) -> (ZoneSet, Config) {
     set.insert(e);
     let mut keys = KeyRing::new();
     keys.add(key());
-    (set, Config { keys, ..Config::default() })
+    (Arc::new(set), Config { keys, ..Config::default() })
 }
 
 fn query(qtype: u16, opcode: u8, ixfr_serial: Option<u32>) -> Vec<u8> {
@@ -58,22 +59,26 @@ fn signed(mut m: Vec<u8>, k: &Key, time: u32) -> (Vec<u8>, ts::MacBuf) {
     (m, mac)
 }
 
-fn ask(set: &ZoneSet, cfg: &Config, msg: &[u8], client: &str, tr: Transport) -> Outcome {
-    let mut out = vec![0u8; 65535];
-    let req = Request { msg, client: client.parse().unwrap(), transport: tr, now: NOW };
-    let o = respond(&req, set, cfg, &mut out);
-    if let Outcome::Reply(n, _) = o {
-        LAST.with(|l| *l.borrow_mut() = out[..n].to_vec());
+fn ask(set: &Arc<ZoneSet>, cfg: &Config, msg: &[u8], client: &str, tr: Transport) -> Decision {
+    let (d, out) = answer(set, cfg, msg, client, tr, NOW);
+    if let Decision::Send(n, meta) = d {
+        LAST.with(|l| *l.borrow_mut() = (out[..n].to_vec(), meta));
     }
-    o
+    d
 }
 
 thread_local! {
-    static LAST: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static LAST: std::cell::RefCell<(Vec<u8>, Meta)> = std::cell::RefCell::new((Vec::new(), Meta::default()));
 }
 
+/// The last response sent.
 fn last() -> Vec<u8> {
-    LAST.with(|l| l.borrow().clone())
+    LAST.with(|l| l.borrow().0.clone())
+}
+
+/// The event of the last response sent.
+fn last_event() -> Event {
+    LAST.with(|l| l.borrow().1.event)
 }
 
 fn tsig_error(m: &[u8]) -> (u16, usize) {
@@ -86,7 +91,7 @@ fn signed_query_gets_signed_answer() {
     let (set, cfg) = setup(false);
     let k = key();
     let (q, mac) = signed(query(t::SOA, 0, None), &k, NOW);
-    assert!(matches!(ask(&set, &cfg, &q, "192.0.2.9", Transport::Udp), Outcome::Reply(..)));
+    assert!(matches!(ask(&set, &cfg, &q, "192.0.2.9", Transport::Udp), Decision::Send(..)));
     let r = last();
     let m = Message::parse(&r).unwrap();
     assert_eq!((m.rcode(), m.answer.len()), (0, 1));
@@ -106,6 +111,7 @@ fn tsig_failures() {
     let r = last();
     assert_eq!(Message::parse(&r).unwrap().rcode(), 9);
     assert_eq!(tsig_error(&r), (ts::err::BADKEY, 0));
+    assert_eq!(last_event(), Event::TsigFailed(ts::Error::BadKey));
     // Right name, wrong secret: BADSIG.
     let wrong = Key::new("xfr-key.", Algorithm::HmacSha256, b"not the secret".to_vec()).unwrap();
     let (q, _) = signed(query(t::SOA, 0, None), &wrong, NOW);
@@ -113,7 +119,7 @@ fn tsig_failures() {
     let r = last();
     assert_eq!(Message::parse(&r).unwrap().rcode(), 9);
     assert_eq!(tsig_error(&r), (ts::err::BADSIG, 0));
-    assert_eq!(crate::tsig::failure_reason(&q, &cfg.keys, NOW).unwrap().0, ts::Error::BadSig);
+    assert_eq!(last_event(), Event::TsigFailed(ts::Error::BadSig));
     // Ten minutes off: BADTIME, signed, with our time.
     let (q, mac) = signed(query(t::SOA, 0, None), &k, NOW - 600);
     ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
@@ -122,6 +128,7 @@ fn tsig_failures() {
     let rec = ts::parse(&r).unwrap().unwrap();
     assert_eq!((rec.error, rec.mac.len(), rec.other.len()), (ts::err::BADTIME, 32, 6));
     assert_eq!(&rec.other[2..], &NOW.to_be_bytes());
+    assert_eq!(last_event(), Event::TsigFailed(ts::Error::BadTime));
     let mut ks = KeyRing::new();
     ks.add(k.clone());
     let v = ts::verify(&r, &rec, &ks, Some(mac.as_slice()), (NOW - 600) as u64);
@@ -132,6 +139,7 @@ fn tsig_failures() {
     q[n - 1] = 5;
     ask(&set, &cfg, &q, "127.0.0.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 1);
+    assert_eq!(last_event(), Event::None, "a malformed TSIG is FORMERR, not a TSIG failure");
 }
 
 #[test]
@@ -142,6 +150,7 @@ fn transfer_acl_with_key() {
     let q = query(t::AXFR, 0, None);
     ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
+    assert_eq!(last_event(), Event::TransferRefused);
     // Signed from outside the prefix: REFUSED, signed.
     let (q, _) = signed(query(t::AXFR, 0, None), &k, NOW);
     ask(&set, &cfg, &q, "192.0.2.1", Transport::Tcp);
@@ -150,7 +159,7 @@ fn transfer_acl_with_key() {
     assert_eq!(tsig_error(&r), (0, 32));
     // Signed from inside: every message verifies.
     let (q, mac) = signed(query(t::AXFR, 0, None), &k, NOW);
-    let Outcome::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    let Decision::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
     let mut v = StreamVerifier::new(&k, mac, NOW as u64);
     let mut out = vec![0u8; 65535];
     let mut records = 0;
@@ -167,7 +176,7 @@ fn ixfr_from_the_journal() {
     let (set, cfg) = setup(false);
     let k = key();
     let (q, mac) = signed(query(t::IXFR, 0, Some(1)), &k, NOW);
-    let Outcome::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    let Decision::Transfer(mut x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
     assert!(x.is_incremental());
     let mut out = vec![0u8; 65535];
     let mut v = StreamVerifier::new(&k, mac, NOW as u64);
@@ -186,7 +195,7 @@ fn ixfr_from_the_journal() {
     assert_eq!(ans[5].rdata, [192, 0, 2, 3]);
     // A serial the journal does not reach: a full transfer.
     let (q, _) = signed(query(t::IXFR, 0, Some(0)), &k, NOW);
-    let Outcome::Transfer(x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
+    let Decision::Transfer(x) = ask(&set, &cfg, &q, "127.0.0.1", Transport::Tcp) else { panic!("no transfer") };
     assert!(!x.is_incremental());
     // Up to date over UDP: the SOA alone.
     let (q, _) = signed(query(t::IXFR, 0, Some(2)), &k, NOW);
@@ -204,14 +213,23 @@ fn notify_and_expiry() {
     let r = last();
     let m = Message::parse(&r).unwrap();
     assert_eq!((m.rcode(), m.header.opcode(), m.header.flags & 0x0400 != 0), (0, 4, true));
-    assert!(crate::notify::accepted_notify(&r));
-    assert_eq!(crate::notify::notify_zone(&q).unwrap().as_slice(), b"\x07example\x00");
+    assert_eq!(last_event(), Event::NotifyAccepted { serial: None });
+    // The serial it announces, from the SOA in its answer section.
+    let mut with_soa = query(t::SOA, 4, None);
+    with_soa[7] = 1; // ANCOUNT
+    with_soa.extend_from_slice(b"\xc0\x0c\x00\x06\x00\x01\x00\x00\x00\x3c\x00\x1d\x02ns\xc0\x0c\x01h\xc0\x0c");
+    for x in [2026u32, 1, 2, 3, 4] {
+        with_soa.extend_from_slice(&x.to_be_bytes());
+    }
+    ask(&set, &cfg, &signed(with_soa, &k, NOW).0, "127.0.0.1", Transport::Tcp);
+    assert_eq!(last_event(), Event::NotifyAccepted { serial: Some(2026) });
     // Unsigned, or from elsewhere: REFUSED.
     ask(&set, &cfg, &query(t::SOA, 4, None), "127.0.0.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
-    assert!(!crate::notify::accepted_notify(&last()));
+    assert_eq!(last_event(), Event::NotifyRefused);
     ask(&set, &cfg, &signed(query(t::SOA, 4, None), &k, NOW).0, "192.0.2.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 5);
+    assert_eq!(last_event(), Event::NotifyRefused);
     // An expired secondary zone answers SERVFAIL.
     let (set, cfg) = setup(true);
     ask(&set, &cfg, &query(t::A, 0, None), "127.0.0.1", Transport::Udp);

@@ -5,12 +5,11 @@
 
 use levee_tsig::{self as ts, Key, MacBuf, SignParams};
 use levee_wire::header::rcode;
-use levee_wire::name;
 use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
-use crate::respond::{Kind, Outcome, Request, Responder};
+use crate::respond::{Event, Kind, Outcome, Request, Responder};
 
 /// A request that verified: the key and the request's MAC.
 #[derive(Clone, Copy, Debug)]
@@ -48,30 +47,18 @@ pub(crate) fn check<'k>(req: &Request<'_>, q: &Query, keys: &'k ts::KeyRing) -> 
     }
 }
 
-/// Why the TSIG of a request fails, for the daemon's log (the answering
-/// path does not log). `None` if it verifies or has no TSIG.
-pub fn failure_reason(msg: &[u8], keys: &ts::KeyRing, now: u32) -> Option<(ts::Error, String)> {
-    let rec = match ts::parse(msg) {
-        Ok(Some(r)) => r,
-        Ok(None) => return None,
-        Err(e) => return Some((e, String::new())),
-    };
-    let key = name::to_text(&rec.key);
-    match ts::verify(msg, &rec, keys, None, now as u64) {
-        Ok(_) => None,
-        Err(f) if f.error == ts::Error::BadTime => {
-            Some((f.error, format!("{key} (time signed {}, now {now}, fudge {})", rec.time, rec.fudge)))
-        }
-        Err(f) => Some((f.error, key)),
-    }
-}
-
 impl Responder<'_> {
-    /// The answer to a request whose TSIG fails.
+    /// The answer to a request whose TSIG fails: FORMERR for a malformed
+    /// TSIG record, else NOTAUTH with the TSIG error and the event the
+    /// daemon logs.
     pub(crate) fn tsig_error(&self, f: &ts::Failure<'_>, out: &mut [u8]) -> Outcome {
         if f.error == ts::Error::Malformed {
             return self.error(out, rcode::FORMERR, true);
         }
+        self.tsig_notauth(f, out).with_event(Event::TsigFailed(f.error))
+    }
+
+    fn tsig_notauth(&self, f: &ts::Failure<'_>, out: &mut [u8]) -> Outcome {
         let Ok(Some(rec)) = ts::parse(self.req.msg) else { return Outcome::Drop };
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         let flags = self.base_flags() | rcode::NOTAUTH;

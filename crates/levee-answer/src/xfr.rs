@@ -69,7 +69,7 @@ pub struct Transfer {
 impl Transfer {
     /// A transfer of `zone` answering query `id` with header `flags`; the
     /// question (name, type, class) is echoed in the first message.
-    pub fn new(
+    pub(crate) fn new(
         zone: Arc<Zone>,
         id: u16,
         flags: u16,
@@ -99,7 +99,7 @@ impl Transfer {
 
     /// An incremental transfer: `list` is the whole answer, from the
     /// first SOA (the current version) to the last (RFC 1995 §4).
-    pub fn with_list(mut self, list: Vec<Rr>) -> Self {
+    pub(crate) fn with_list(mut self, list: Vec<Rr>) -> Self {
         self.list = list;
         self.phase = Phase::List;
         self
@@ -107,7 +107,7 @@ impl Transfer {
 
     /// Sends EDNS EXPIRE (RFC 7314) with this value in the first message,
     /// when the query had OPT.
-    pub fn with_expire(mut self, expire: Option<u32>) -> Self {
+    pub(crate) fn with_expire(mut self, expire: Option<u32>) -> Self {
         self.expire = expire;
         self
     }
@@ -118,7 +118,7 @@ impl Transfer {
     }
 
     /// Signs every message with TSIG.
-    pub fn with_signer(mut self, s: levee_tsig::StreamSigner) -> Self {
+    pub(crate) fn with_signer(mut self, s: levee_tsig::StreamSigner) -> Self {
         self.signer = Some(s);
         self
     }

@@ -11,7 +11,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use levee_answer::{respond, Config, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy};
+use levee_answer::{Config, Decision, Options, Received, Time, Transport, Worker};
 use levee_wire::name;
 use levee_zone::{journal, Acl, ReloadKind, ReloadOptions, Source, Zone, ZoneEntry, ZoneSet};
 
@@ -189,18 +190,21 @@ fn query(qname: &[u8], qtype: u16, dnssec: bool) -> Vec<u8> {
     m
 }
 
-fn set_of(z: &Arc<Zone>) -> ZoneSet {
+fn set_of(z: &Arc<Zone>) -> Arc<ZoneSet> {
     let mut s = ZoneSet::new();
     s.insert(ZoneEntry::new(Arc::clone(z), Acl::none()));
-    s
+    Arc::new(s)
 }
 
-fn answer(set: &ZoneSet, q: &[u8]) -> (Vec<u8>, String) {
-    let cfg = Config::default();
+/// The answer over TCP of a worker as the daemon's TCP thread runs one.
+fn answer(set: &Arc<ZoneSet>, q: &[u8]) -> (Vec<u8>, String) {
+    let policy = Arc::new(Policy::new(None, Overload::default(), 1));
+    let mut w = Worker::new(Arc::new(Config::default()), policy, Arc::default(), Options::TCP);
+    w.tick(Time { mono_ms: 1, wall: 1 }, Default::default());
     let mut out = vec![0u8; 65535];
-    let req = Request { msg: q, client: "192.0.2.200".parse::<IpAddr>().unwrap(), transport: Transport::Tcp, now: 1 };
-    match respond(&req, set, &cfg, &mut out) {
-        Outcome::Reply(n, meta) => {
+    let rx = Received { msg: q, client: "192.0.2.200".parse::<IpAddr>().unwrap(), transport: Transport::Tcp };
+    match w.answer(rx, set, &mut out) {
+        Decision::Send(n, meta) => {
             // The rate-limiting key mixes in the zone's address and node
             // ids: not comparable between two snapshots.
             let m = format!("{meta:?}");
@@ -210,8 +214,8 @@ fn answer(set: &ZoneSet, q: &[u8]) -> (Vec<u8>, String) {
             };
             (out[..n].to_vec(), m)
         }
-        Outcome::Drop => (Vec::new(), "drop".into()),
-        Outcome::Transfer(_) => (Vec::new(), "transfer".into()),
+        Decision::Drop(_) => (Vec::new(), "drop".into()),
+        Decision::Transfer(_) => (Vec::new(), "transfer".into()),
     }
 }
 

@@ -66,14 +66,14 @@ pub enum TcpAnswer<S> {
     Stream(S),
 }
 
-/// The answering side of the TCP server.
-pub trait TcpService: Send + Sync + 'static {
+/// The answering side of the TCP server, owned by its thread.
+pub trait TcpService: Send + 'static {
     /// State of a multi-message answer.
     type Stream: Send + 'static;
     /// Answers one query into `out` (65535 octets).
-    fn handle(&self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream>;
+    fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream>;
     /// The next message of a stream, or `None` at its end.
-    fn next(&self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize>;
+    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize>;
 }
 
 /// TCP limits.
@@ -201,7 +201,7 @@ impl<S> Conn<S> {
 
 /// The whole server state of one event loop.
 struct Server<S: TcpService> {
-    svc: Arc<S>,
+    svc: S,
     limits: TcpLimits,
     stats: Arc<TcpStats>,
     poll: Poll,
@@ -227,7 +227,7 @@ fn listener_token(i: usize) -> Token {
 /// Runs the TCP server on the calling thread until `stop` is set.
 pub fn run<S: TcpService>(
     listeners: Vec<std::net::TcpListener>,
-    svc: Arc<S>,
+    svc: S,
     limits: TcpLimits,
     stats: Arc<TcpStats>,
     stop: Arc<AtomicBool>,
@@ -653,7 +653,7 @@ mod tests {
     struct Rev;
     impl TcpService for Rev {
         type Stream = u8;
-        fn handle(&self, q: &[u8], _c: SocketAddr, out: &mut [u8]) -> TcpAnswer<u8> {
+        fn handle(&mut self, q: &[u8], _c: SocketAddr, out: &mut [u8]) -> TcpAnswer<u8> {
             if q == b"axfr" {
                 return TcpAnswer::Stream(0);
             }
@@ -666,7 +666,7 @@ mod tests {
             }
             TcpAnswer::Reply(q.len())
         }
-        fn next(&self, s: &mut u8, out: &mut [u8]) -> Option<usize> {
+        fn next(&mut self, s: &mut u8, out: &mut [u8]) -> Option<usize> {
             *s += 1;
             if *s > 3 {
                 return None;
@@ -721,7 +721,7 @@ mod tests {
         let stats = Arc::new(TcpStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (Arc::clone(&stats), Arc::clone(&stop));
-        let th = std::thread::spawn(move || run(vec![l], Arc::new(Rev), limits, st, sp).unwrap());
+        let th = std::thread::spawn(move || run(vec![l], Rev, limits, st, sp).unwrap());
         Running { addr, stats, stop, th: Some(th) }
     }
 

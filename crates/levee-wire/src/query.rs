@@ -248,6 +248,13 @@ impl<'a> QuestionRef<'a> {
         (b.len() >= 5).then_some(QuestionRef(b))
     }
 
+    /// The first question of `msg`, if its name is not compressed (a
+    /// query's never is: [`parse_query`] reads no other) and it is whole.
+    pub fn read(msg: &'a [u8]) -> Option<Self> {
+        let n = crate::name::wire_len(msg.get(HEADER_LEN..)?).ok()?;
+        QuestionRef::new(msg.get(HEADER_LEN..HEADER_LEN + n + 4)?)
+    }
+
     /// The name as sent.
     #[inline]
     pub fn name(&self) -> &'a [u8] {

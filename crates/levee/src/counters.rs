@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use levee_answer::policy::bump;
 use levee_answer::{Kind, Meta, NO_ZONE};
+use levee_wire::header::rcode;
 
 /// Zones with their own counters; ids from `ZONE_SLOTS - 1` on share the
 /// last slot (reported as zone `"(other)"`).
@@ -230,7 +231,7 @@ impl Counters {
     #[inline]
     pub fn count(&self, meta: &Meta, client: IpAddr) {
         bump(&self.kinds[meta.kind.index()], 1);
-        bump(&self.rcodes[(meta.rcode & 0xF) as usize], 1);
+        bump(&self.rcodes[rcode::header_bits(meta.rcode) as usize], 1);
         bump(&self.qtypes[qtype_index(meta.qtype)], 1);
         if meta.zone != NO_ZONE {
             let z = (meta.zone as usize).min(ZONE_SLOTS - 1);

@@ -9,6 +9,7 @@ mod check;
 mod control;
 mod counters;
 mod ctl;
+mod events;
 mod limits;
 mod metrics;
 mod mgmt;

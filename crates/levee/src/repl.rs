@@ -584,77 +584,43 @@ pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
 /// The runtime handle, for hooks called from plain threads.
 pub static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
 
-//------------ hooks for the query handlers -----------------------------------
+//------------ hooks for the query handlers (events.rs) ------------------------
 
-/// Called by the UDP and TCP handlers after `respond` produced `resp`:
-/// schedules a refresh after an accepted NOTIFY and logs refused TSIG and
-/// transfer requests (at most 20 lines a second). Does nothing for
-/// ordinary answers (two header octets are read).
-#[inline]
-pub fn on_reply(query: &[u8], resp: &[u8], client: impl std::fmt::Display) {
-    if resp.len() < 12 {
-        return;
+/// An accepted NOTIFY for `zone` (lowercase) announcing `serial`:
+/// schedules a check of that secondary zone ([`on_notify`]).
+pub fn notify_accepted(zone: &[u8], serial: Option<u32>, client: impl std::fmt::Display) {
+    let Some(r) = STATE.get() else { return };
+    if let Some(s) = r.secondaries.get(zone) {
+        on_notify(s, serial, client);
     }
-    let rc = resp[3] & 0xF;
-    let is_notify = (resp[2] >> 3) & 0xF == levee_wire::header::opcode::NOTIFY;
-    if !is_notify && rc != 9 && rc != 5 {
-        return;
-    }
-    on_notify_or_refusal(query, resp, client, is_notify, rc);
 }
 
-/// The rare replies [`on_reply`] acts on, out of the query path's line.
-#[inline(never)]
-fn on_notify_or_refusal(query: &[u8], resp: &[u8], client: impl std::fmt::Display, is_notify: bool, rc: u8) {
-    let Some(r) = STATE.get() else { return };
-    if is_notify && levee_answer::notify::accepted_notify(resp) {
-        if let Some(z) = levee_answer::notify::notify_zone(query) {
-            if let Some(s) = r.secondaries.get(z.as_slice()) {
-                on_notify(s, query, client);
-            }
-        }
-        return;
-    }
-    if is_notify && rc == 5 {
-        // Refused by allow-notify: counted, the first of each interval
-        // logged, the rest in the summary.
-        if r.notify_refused.fetch_add(1, Ordering::Relaxed) == 0 {
-            let zone = levee_answer::notify::notify_zone(query).map_or("-".into(), |z| name::to_text(&z));
-            tracing::warn!(%client, %zone, "NOTIFY refused: not allowed by the zone's allow-notify (further ones are summarised)");
-        }
-        return;
-    }
-    // Refusals: log with the reason, bounded.
+/// Counts a NOTIFY refused by `allow-notify`; true for the first since
+/// the last summary, which is logged on its own.
+pub fn notify_refused() -> bool {
+    STATE.get().is_some_and(|r| r.notify_refused.fetch_add(1, Ordering::Relaxed) == 0)
+}
+
+/// Whether one more line about a refused request (TSIG, transfer) may be
+/// logged in this second: at most 20.
+pub fn refusal_log_allowed() -> bool {
+    let Some(r) = STATE.get() else { return false };
     let sec = wall();
     let b = r.log_budget.load(Ordering::Relaxed);
     let (bsec, used) = (b >> 8, b & 0xFF);
     let next = if bsec == sec { used + 1 } else { 1 };
     if next > 20 {
-        return;
+        return false;
     }
     r.log_budget.store(sec << 8 | next, Ordering::Relaxed);
-    if rc == 9 {
-        if let Some((e, why)) = levee_answer::tsig::failure_reason(query, &r.keys, sec as u32) {
-            tracing::warn!(%client, key = %why, "TSIG check failed: {e}");
-        }
-        return;
-    }
-    if let levee_wire::query::Parsed::Query(q) = levee_wire::query::parse_query(query) {
-        let what = match (q.opcode(), q.qtype) {
-            (_, t::AXFR) => "AXFR",
-            (_, t::IXFR) => "IXFR",
-            _ => return,
-        };
-        tracing::warn!(%client, zone = %name::to_text(&q.qname), "{what} refused: not allowed by the zone's ACL");
-    }
+    true
 }
 
 /// An accepted NOTIFY for a secondary zone: schedules one check unless one
 /// is already scheduled or the NOTIFY announces a serial we serve or are
 /// fetching; counted for the summary. A NOTIFY that schedules a check is
 /// logged on a line of its own, at most one a second.
-fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
-    let serial = levee_answer::notify::notify_serial(query, &s.apex);
+fn on_notify(s: &Secondary, serial: Option<u32>, client: impl std::fmt::Display) {
     let current = match (serial, s.known_serial()) {
         (Some(n), Some(k)) => Serial(k) >= Serial(n),
         _ => false,

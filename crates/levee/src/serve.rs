@@ -3,10 +3,11 @@
 //! Thread layout:
 //!
 //! * one UDP worker thread per core and listen address, each with its own
-//!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with
-//!   `levee_answer::respond` on the current zone snapshot;
+//!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with its own
+//!   `levee_answer::Worker` on the current zone snapshot (`UdpWorker`);
 //! * one TCP thread running the `mio` event loop of `levee_io::tcp` over
-//!   every listen address, with a fixed connection table;
+//!   every listen address, with a fixed connection table, answering with
+//!   the same pipeline (`TcpSvc`);
 //! * a one-thread Tokio runtime for signals, reloads, the periodic
 //!   summaries of the flood defences (`stats`) and the management
 //!   listener (`mgmt`: metrics, API, dashboard), which only reads the
@@ -28,11 +29,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
-use levee_answer::cache::{self, Lookup, ResponseCache};
-use levee_answer::policy::{Overload, Policy, PolicyStats, Verdict, WorkerPolicy};
-use levee_answer::{
-    name_error_below_apex, respond, respond_hinted, respond_plain_walk, slip, Hints, Meta, Outcome, Request, Transport,
-};
+use levee_answer::policy::{Overload, Policy, PolicyStats};
+use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, Worker};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
 use levee_io::udp::{self, BatchInfo, UdpHandler};
@@ -90,10 +88,11 @@ fn mono_ms(epoch: &std::time::Instant) -> u64 {
     epoch.elapsed().as_millis() as u64
 }
 
-struct UdpWorker {
+/// A UDP worker thread's handler: the answering pipeline (a
+/// [`Worker`]), the current snapshot, the clock and the counters.
+pub(crate) struct UdpWorker {
     zones: Cache<Shared, Arc<ZoneSet>>,
-    cfg: Arc<levee_answer::Config>,
-    policy: WorkerPolicy,
+    worker: Worker,
     epoch: std::time::Instant,
     /// Wall-clock seconds (cookie timestamps, statistics decay), read
     /// again when the monotonic second changes.
@@ -104,36 +103,28 @@ struct UdpWorker {
     garbage: Arc<crate::stats::Garbage>,
     /// This worker's query counters (operator surface).
     counters: Arc<Counters>,
-    /// Rendered responses of plain queries with their Meta (levee_answer::cache).
-    cache: ResponseCache<Meta>,
 }
 
 impl UdpWorker {
-    /// A response written into `out[..n]` (not a cache hit): counted,
-    /// offered to the cache under `store`, then judged by the policy stage.
-    #[inline]
-    fn written(
-        &mut self,
-        req: &Request<'_>,
-        client: SocketAddr,
-        (n, meta): (usize, Meta),
-        out: &mut [u8],
-        store: Option<&cache::Key>,
-    ) -> Option<usize> {
-        self.counters.count(&meta, req.client);
-        crate::repl::on_reply(req.msg, &out[..n], client);
-        if let Some(k) = store {
-            self.cache.insert(k, &out[..n], meta);
-        }
-        self.decide(req, n, meta, out)
-    }
-
-    /// The policy stage, after respond() or a cache hit.
-    fn decide(&mut self, req: &Request<'_>, n: usize, meta: Meta, out: &mut [u8]) -> Option<usize> {
-        match self.policy.decide(req.client, &meta) {
-            Verdict::Send => Some(n),
-            Verdict::Slip { badcookie } => slip(req, &self.cfg, out, badcookie),
-            Verdict::Drop => None,
+    /// A worker answering from `zones` under `cfg`, judging with `policy`
+    /// into `stats`.
+    pub(crate) fn new(
+        zones: &Shared,
+        cfg: &Arc<levee_answer::Config>,
+        policy: &Arc<Policy>,
+        stats: Arc<PolicyStats>,
+        epoch: std::time::Instant,
+        garbage: &Arc<crate::stats::Garbage>,
+        counters: Arc<Counters>,
+    ) -> UdpWorker {
+        UdpWorker {
+            zones: Cache::new(Arc::clone(zones)),
+            worker: Worker::new(Arc::clone(cfg), Arc::clone(policy), stats, Options::UDP),
+            epoch,
+            now: now(),
+            now_read: 0,
+            garbage: Arc::clone(garbage),
+            counters,
         }
     }
 }
@@ -146,7 +137,7 @@ impl UdpHandler for UdpWorker {
             self.now = now();
             self.now_read = ms / 1000;
         }
-        self.policy.tick(ms, info.full, info.dropped);
+        self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped: info.dropped });
         self.counters.received(info.received as u64, self.now as u64);
     }
 
@@ -155,100 +146,80 @@ impl UdpHandler for UdpWorker {
         // retiring thread frees it once it holds the last reference
         // (`repl::retire`), so an idle worker lets go here.
         let zones = self.zones.load();
-        self.cache.release_stale(zones);
+        self.worker.release_stale(zones);
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
-        let ip = client_ip(client);
+        let rx = Received { msg: query, client: client_ip(client), transport: Transport::Udp };
         let zones = self.zones.load();
-        // A cache hit gives the same bytes and Meta as respond() would, so
-        // the policy stage treats hits and misses alike; it sees a hit's
-        // Meta before the bytes are copied, so a rate-limited or shed
-        // response costs a lookup, not a copy.
-        let mut verdict = Verdict::Send;
-        let (policy, counters) = (&mut self.policy, &self.counters);
-        // The request is built after the lookup: building it first copies
-        // the address just written field by field, and that copy waits on
-        // those stores (a store-forwarding stall on every query).
-        let key = match self.cache.lookup_if(zones, &self.cfg, query, out, |m| {
-            counters.count(m, ip);
-            verdict = policy.decide(ip, m);
-            verdict == Verdict::Send
-        }) {
-            Lookup::Hit(n, _) => return Some(n),
-            Lookup::Declined(_) => {
-                let req = Request { msg: query, client: ip, transport: Transport::Udp, now: self.now };
-                return match verdict {
-                    Verdict::Slip { badcookie } => slip(&req, &self.cfg, out, badcookie),
-                    _ => None,
-                };
+        // Every response written is counted, sent or withheld.
+        let (sent, meta) = match self.worker.answer(rx, zones, out) {
+            Decision::Send(n, meta) => (Some(n), meta),
+            Decision::Drop(Dropped::Withheld(meta)) => (None, meta),
+            Decision::Drop(why) => {
+                self.garbage.count(why);
+                return None;
             }
-            Lookup::Miss(k) => Some(k),
-            Lookup::Bypass => None,
+            Decision::Transfer(_) => {
+                self.garbage.count(Dropped::Unanswered);
+                return None;
+            }
         };
-        let req = Request { msg: query, client: ip, transport: Transport::Udp, now: self.now };
-        let hints = Hints { shed_negative: self.policy.sheds_negative(req.client), ..Hints::default() };
-        let outcome = match &key {
-            Some(k) => {
-                // A name error written directly costs what a cache hit
-                // costs, so it is not offered to the cache: a flood of
-                // random names then touches no cache state but one tag.
-                if !hints.shed_negative {
-                    if let Some(written) = name_error_below_apex(&req, k, zones, &self.cfg, out) {
-                        return self.written(&req, client, written, out, None);
-                    }
-                }
-                respond_plain_walk(&req, k, zones, &self.cfg, out, hints)
-            }
-            None => respond_hinted(&req, zones, &self.cfg, out, hints),
-        };
-        match outcome {
-            // A shed negative answer is incomplete: never cached.
-            Outcome::Reply(n, meta) => {
-                self.written(&req, client, (n, meta), out, key.as_ref().filter(|_| !hints.shed_negative))
-            }
-            Outcome::Drop | Outcome::Transfer(_) => {
-                self.garbage.count(query);
-                None
-            }
-        }
+        self.counters.count(&meta, rx.client);
+        crate::events::react(&meta, query, client);
+        sent
     }
 }
 
-struct TcpSvc {
+/// The TCP thread's service: the answering pipeline (a [`Worker`] without
+/// a cache) on the current snapshot.
+pub(crate) struct TcpSvc {
     zones: Shared,
-    cfg: Arc<levee_answer::Config>,
-    policy: Arc<Policy>,
+    worker: Worker,
     epoch: std::time::Instant,
     counters: Arc<Counters>,
 }
 
-impl TcpService for TcpSvc {
-    type Stream = levee_answer::xfr::Transfer;
+impl TcpSvc {
+    /// The service answering from `zones` under `cfg`; a TCP query marks
+    /// its source known in `policy`.
+    pub(crate) fn new(
+        zones: &Shared,
+        cfg: &Arc<levee_answer::Config>,
+        policy: &Arc<Policy>,
+        epoch: std::time::Instant,
+        counters: Arc<Counters>,
+    ) -> TcpSvc {
+        let worker = Worker::new(Arc::clone(cfg), Arc::clone(policy), Arc::default(), Options::TCP);
+        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters }
+    }
+}
 
-    fn handle(&self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
+impl TcpService for TcpSvc {
+    type Stream = Transfer;
+
+    fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
         let zones = self.zones.load();
-        let req = Request { msg: query, client: client_ip(client), transport: Transport::Tcp, now: now() };
-        // A TCP client has proven its address: the UDP overload stage
-        // will keep serving it.
-        self.policy.proven(req.client, mono_ms(&self.epoch));
-        self.counters.received(1, req.now as u64);
-        match respond(&req, &zones, &self.cfg, out) {
-            Outcome::Reply(n, meta) => {
-                self.counters.count(&meta, req.client);
-                crate::repl::on_reply(query, &out[..n], client);
+        let wall = now();
+        self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
+        self.counters.received(1, wall as u64);
+        let rx = Received { msg: query, client: client_ip(client), transport: Transport::Tcp };
+        match self.worker.answer(rx, &zones, out) {
+            Decision::Send(n, meta) => {
+                self.counters.count(&meta, rx.client);
+                crate::events::react(&meta, query, client);
                 TcpAnswer::Reply(n)
             }
-            Outcome::Drop => TcpAnswer::Close,
-            Outcome::Transfer(t) => {
+            Decision::Drop(_) => TcpAnswer::Close,
+            Decision::Transfer(t) => {
                 let kind = if t.is_incremental() { "IXFR" } else { "AXFR" };
                 tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, "outgoing zone transfer");
-                TcpAnswer::Stream(t)
+                TcpAnswer::Stream(*t)
             }
         }
     }
 
-    fn next(&self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
+    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
         let n = stream.next_message(out);
         if let (Some(_), Some(f)) = (n, stream.failure()) {
             // Once: this is the SERVFAIL message that ends the stream.
@@ -383,17 +354,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         worker_stats.push(Arc::clone(&stats));
         let counters = Arc::new(Counters::default());
         counter_set.udp.push(Arc::clone(&counters));
-        let worker = UdpWorker {
-            zones: Cache::new(Arc::clone(&shared)),
-            cfg: Arc::clone(&acfg),
-            policy: WorkerPolicy::new(Arc::clone(&policy), stats),
-            epoch,
-            now: now(),
-            now_read: 0,
-            garbage: Arc::clone(&garbage),
-            counters,
-            cache: ResponseCache::new(cache::DEFAULT_SLOTS),
-        };
+        let worker = UdpWorker::new(&shared, &acfg, &policy, stats, epoch, &garbage, counters);
         let stop = Arc::clone(&stop);
         let tx = acfg.udp_payload as usize;
         let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -422,13 +383,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let svc = Arc::new(TcpSvc {
-        zones: Arc::clone(&shared),
-        cfg: Arc::clone(&acfg),
-        policy: Arc::clone(&policy),
-        epoch,
-        counters: Arc::clone(&counter_set.tcp),
-    });
+    let svc = TcpSvc::new(&shared, &acfg, &policy, epoch, Arc::clone(&counter_set.tcp));
     let limits = TcpLimits {
         idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
         message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),

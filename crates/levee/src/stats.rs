@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use levee_answer::policy::PolicyStats;
+use levee_answer::Dropped;
+use levee_wire::header::rcode;
 
 use crate::counters::Counters;
 use levee_io::tcp::TcpStats;
@@ -18,9 +20,9 @@ use tokio::sync::watch;
 /// Seconds between summaries.
 const EVERY: u64 = 10;
 
-/// Datagrams the parser dropped without an answer, by reason, classified
-/// from their first octets (shared by the workers; garbage is rare next to
-/// queries, so a shared atomic costs nothing that matters).
+/// Datagrams dropped without an answer, by the reason the answering
+/// pipeline gave ([`Dropped`]; shared by the workers: garbage is rare next
+/// to queries, so a shared atomic costs nothing that matters).
 #[derive(Debug, Default)]
 pub struct Garbage {
     /// Shorter than a DNS header.
@@ -32,14 +34,13 @@ pub struct Garbage {
 }
 
 impl Garbage {
-    /// Counts one dropped datagram.
-    pub fn count(&self, msg: &[u8]) {
-        let c = if msg.len() < levee_wire::header::HEADER_LEN {
-            &self.short
-        } else if msg[2] & 0x80 != 0 {
-            &self.response
-        } else {
-            &self.other
+    /// Counts one datagram dropped for `why` (a response withheld by the
+    /// policy stage is not garbage: the caller counts it as a response).
+    pub fn count(&self, why: Dropped) {
+        let c = match why {
+            Dropped::Short => &self.short,
+            Dropped::Response => &self.response,
+            Dropped::Unanswered | Dropped::Withheld(_) => &self.other,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -134,9 +135,9 @@ pub async fn summaries(
                 overload_batches = d(now.overload_batches, last.overload_batches),
                 kernel_dropped = d(now.kernel_dropped, last.kernel_dropped),
                 garbage_dropped = d(now.garbage, last.garbage),
-                formerr = d(now.rcodes[1], last.rcodes[1]),
-                notimp = d(now.rcodes[4], last.rcodes[4]),
-                refused = d(now.rcodes[5], last.rcodes[5]),
+                formerr = d(now.rcodes[rcode::FORMERR as usize], last.rcodes[rcode::FORMERR as usize]),
+                notimp = d(now.rcodes[rcode::NOTIMP as usize], last.rcodes[rcode::NOTIMP as usize]),
+                refused = d(now.rcodes[rcode::REFUSED as usize], last.rcodes[rcode::REFUSED as usize]),
                 tcp_evicted = d(now.tcp_evicted, last.tcp_evicted),
                 tcp_timeouts = d(now.tcp_timeouts, last.tcp_timeouts),
                 "flood defences active"

@@ -20,27 +20,19 @@ use levee_io::udp::UdpHandler;
 use levee_wire::name;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
-use levee_answer::cache::{ResponseCache, DEFAULT_SLOTS};
-use levee_answer::policy::{Overload, Policy, PolicyStats, WorkerPolicy};
+use levee_answer::policy::{Overload, Policy, PolicyStats};
 
-use super::{answer_config, now, Shared, UdpWorker};
+use super::{answer_config, Shared, UdpWorker};
 
 /// A worker as `run` builds it for the default configuration.
 fn worker(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> UdpWorker {
     let conf = levee_config::Config::default();
     let overload = Overload { enabled: conf.overload, ..Overload::default() };
     let policy = Arc::new(Policy::new(conf.rate_limit.clone(), overload, 7));
-    UdpWorker {
-        zones: arc_swap::Cache::new(Arc::clone(shared)),
-        cfg: Arc::clone(cfg),
-        policy: WorkerPolicy::new(policy, Arc::new(PolicyStats::default())),
-        epoch: std::time::Instant::now(),
-        now: now(),
-        now_read: 0,
-        garbage: Arc::new(crate::stats::Garbage::default()),
-        counters: Arc::new(crate::counters::Counters::default()),
-        cache: ResponseCache::new(DEFAULT_SLOTS),
-    }
+    let garbage = Arc::new(crate::stats::Garbage::default());
+    let counters = Arc::new(crate::counters::Counters::default());
+    let stats = Arc::new(PolicyStats::default());
+    UdpWorker::new(shared, cfg, &policy, stats, std::time::Instant::now(), &garbage, counters)
 }
 
 fn suite_dir(suite: &str) -> PathBuf {
@@ -137,7 +129,7 @@ fn udp_query_path_does_not_allocate() {
             let before = allocations();
             pass(&mut w, &qs, &mut out, &mut Kinds::default());
             *a = allocations() - before;
-            counters.push(w.cache.counters());
+            counters.push(w.worker.counters());
         }
         let (c1, c2, c3) = (counters[0], counters[1], counters[2]);
         assert!(c1.misses > 100 && c1.first_misses > 100 && c1.bypassed > 10, "{suite}: {c1:?}");

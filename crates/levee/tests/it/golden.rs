@@ -8,7 +8,9 @@
 //! expected answers come only from the reference servers, never from levee.
 //!
 //! For each exchange the recorded query octets are answered in-process by
-//! `levee_answer::respond` over the suite's zones, and levee's response is
+//! the answering pipeline the daemon runs (`levee_answer::Worker::answer`,
+//! a UDP worker and a TCP worker per suite) over the suite's zones, and
+//! levee's response is
 //! compared with the three references' using the rules of the shared
 //! conformance harness (`diff.py`, ported in [`facets`]): only *hard*
 //! differences fail. `tests/golden/known-differences.txt` lists the
@@ -24,10 +26,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use levee_answer::{respond, respond_plain, Hints, Outcome, Request, Transport};
+use levee_answer::policy::{Overload, Policy};
+use levee_answer::{Decision, Dropped, Load, Meta, Options, Received, Time, Transport, Worker};
 use levee_limit::cookie::Secrets;
 use levee_wire::name;
-use levee_wire::query::{parse_query, Parsed};
 use levee_zone::text::record_to_text;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
@@ -114,28 +116,33 @@ fn answer_config(hostname: &str) -> levee_answer::Config {
     }
 }
 
-/// levee's response, obtained the way the daemon's UDP and TCP drivers
-/// would, and read the way diff.py reads a server.
-fn levee_response(
-    query: &[u8],
-    qid: u16,
-    transport: &str,
-    q: &QueryInfo,
-    zones: &ZoneSet,
-    cfg: &levee_answer::Config,
-) -> Response {
-    let tcp = transport == "tcp";
-    // The UDP driver's reply buffer is the configured payload size (levee-io udp::run_worker).
-    let mut buf = vec![0u8; if tcp { 65535 } else { (cfg.udp_payload as usize).clamp(512, 65535) }];
-    let req =
-        Request { msg: query, client: CLIENT, transport: if tcp { Transport::Tcp } else { Transport::Udp }, now: NOW };
+/// A worker as the daemon builds one for `cfg` (`Options::UDP` for a UDP
+/// worker, `Options::TCP` for the TCP thread), but without rate limiting
+/// or overload admission (every query of a suite comes from one address),
+/// its clock at [`NOW`].
+fn worker(cfg: &Arc<levee_answer::Config>, opts: Options) -> Worker {
+    let policy = Arc::new(Policy::new(None, Overload { enabled: false, ..Overload::default() }, 1));
+    let mut w = Worker::new(Arc::clone(cfg), policy, Arc::default(), opts);
+    w.tick(Time { mono_ms: 1, wall: NOW }, Load::default());
+    w
+}
+
+/// The buffer a driver answers into: the configured payload size for
+/// UDP (levee-io udp::run_worker), 65535 octets for TCP.
+fn out_buffer(cfg: &levee_answer::Config, transport: Transport) -> Vec<u8> {
+    vec![0u8; if transport == Transport::Tcp { 65535 } else { (cfg.udp_payload as usize).clamp(512, 65535) }]
+}
+
+/// levee's response from the worker of its transport (`udp`, `tcp`), read
+/// the way diff.py reads a server.
+fn levee_response(query: &[u8], qid: u16, q: &QueryInfo, zones: &Arc<ZoneSet>, w: &mut Worker, tcp: bool) -> Response {
+    let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+    let mut buf = out_buffer(w.config(), transport);
     let mut msgs = Vec::new();
-    match respond(&req, zones, cfg, &mut buf) {
-        Outcome::Reply(n, _) => msgs.push(buf[..n.min(buf.len())].to_vec()),
-        Outcome::Drop => {}
-        // The UDP driver drops a transfer (serve.rs UdpWorker::handle).
-        Outcome::Transfer(_) if !tcp => {}
-        Outcome::Transfer(mut x) => {
+    match w.answer(Received { msg: query, client: CLIENT, transport }, zones, &mut buf) {
+        Decision::Send(n, _) => msgs.push(buf[..n].to_vec()),
+        Decision::Drop(_) => {}
+        Decision::Transfer(mut x) => {
             // diff.py stops reading once the stream is complete.
             while msgs.len() < MAX_XFR_MSGS {
                 let Some(n) = x.next_message(&mut buf) else { break };
@@ -227,8 +234,9 @@ fn run_suite(dir: &Path) -> SuiteResult {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     let meta = read_json(&dir.join("meta.json"));
     let hostname = meta.get("hostname").and_then(Json::as_str).expect("meta.json: hostname");
-    let zones = load_zones(dir);
-    let cfg = answer_config(hostname);
+    let zones = Arc::new(load_zones(dir));
+    let cfg = Arc::new(answer_config(hostname));
+    let (mut udp, mut tcp) = (worker(&cfg, Options::UDP), worker(&cfg, Options::TCP));
     let exchanges = load_exchanges(&dir.join("responses.jsonl"));
     assert!(!exchanges.is_empty(), "{}: no exchanges", dir.display());
     let mut verdicts = Vec::new();
@@ -237,7 +245,8 @@ fn run_suite(dir: &Path) -> SuiteResult {
         let key = format!("{}[{}]", ex.id, ex.transport);
         assert!(seen.insert(key.clone()), "{}: exchange {key} recorded twice", dir.display());
         let q = QueryInfo::from_line(&ex.line);
-        let lv = levee_response(&ex.query, ex.qid, &ex.transport, &q, &zones, &cfg);
+        let w = if ex.transport == "tcp" { &mut tcp } else { &mut udp };
+        let lv = levee_response(&ex.query, ex.qid, &q, &zones, w, ex.transport == "tcp");
         let (mut sut, _) = facets::facets_of(&q, &lv);
         let mut refs: Vec<(&str, Facets, &'static str)> = ex
             .refs
@@ -527,28 +536,45 @@ fn recase_qname(q: &mut [u8], mut bits: u64) -> bool {
     false
 }
 
+/// What a worker decided, with a response's octets copied out.
+#[derive(Debug, PartialEq)]
+enum Answered {
+    Sent(Vec<u8>, Meta),
+    Dropped(Dropped),
+    Transfer,
+}
+
+fn answered(d: Decision, out: &[u8]) -> Answered {
+    match d {
+        Decision::Send(n, meta) => Answered::Sent(out[..n].to_vec(), meta),
+        Decision::Drop(why) => Answered::Dropped(why),
+        Decision::Transfer(_) => Answered::Transfer,
+    }
+}
+
 /// Every UDP query of every golden suite, sent several times with other
-/// IDs and other letter cases, through a response cache: each answer the
-/// cache gives must be byte for byte what `respond` gives for that query.
+/// IDs and other letter cases, through a worker with a small response
+/// cache and every shortcut (cache hits, plain queries answered from the
+/// cache key's parse, direct name errors, pre-rendered SOAs): each
+/// decision, octets and `Meta`, must be what a worker without shortcuts
+/// (`Options::REFERENCE`: every query parsed, negative answers written by
+/// the response writer) decides.
 #[test]
 fn response_cache_hits_equal_fresh_responses() {
-    use levee_answer::cache::{Lookup, ResponseCache};
     let root = golden_root();
-    let mut total_hits = 0;
     for suite in ["public", "levee"] {
         let dir = root.join(suite);
         let meta = read_json(&dir.join("meta.json"));
-        let cfg = answer_config(meta.get("hostname").and_then(Json::as_str).expect("hostname"));
+        let cfg = Arc::new(answer_config(meta.get("hostname").and_then(Json::as_str).expect("hostname")));
         let zones = Arc::new(load_zones(&dir));
         let exchanges: Vec<Exchange> =
             load_exchanges(&dir.join("responses.jsonl")).into_iter().filter(|e| e.transport == "udp").collect();
         assert!(exchanges.len() > 100, "{suite}: only {} UDP exchanges", exchanges.len());
         // A small cache, so entries are also replaced on the way.
-        let mut cache: ResponseCache<levee_answer::Meta> = ResponseCache::new(64);
-        let (mut fresh, mut cached) = (vec![0u8; 1232], vec![0u8; 1232]);
+        let mut fast = worker(&cfg, Options { cache_slots: 64, shortcuts: true });
+        let mut reference = worker(&cfg, Options::REFERENCE);
+        let (mut a, mut b) = (out_buffer(&cfg, Transport::Udp), out_buffer(&cfg, Transport::Udp));
         let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut hits = 0;
-        let mut plain_checked = 0u64;
         // Each query three times in a row (a miss, then hits), and the
         // whole suite twice (entries replaced by other queries in between).
         for pass in 0..2 {
@@ -565,69 +591,20 @@ fn response_cache_hits_equal_fresh_responses() {
                         }
                         recase_qname(&mut q, rng >> 16);
                     }
-                    let req = Request { msg: &q, client: CLIENT, transport: Transport::Udp, now: NOW };
-                    let want = match respond(&req, &zones, &cfg, &mut fresh) {
-                        Outcome::Reply(n, meta) => Some((n, meta)),
-                        _ => None,
-                    };
-                    match cache.lookup(&zones, &cfg, &q, &mut cached) {
-                        Lookup::Hit(n, meta) => {
-                            hits += 1;
-                            let Some((w, fresh_meta)) = want else {
-                                panic!("{suite} {}: cache answered a dropped query", ex.id)
-                            };
-                            assert_eq!(
-                                &cached[..n],
-                                &fresh[..w],
-                                "{suite} {} round {round}: cache hit differs from respond()",
-                                ex.id
-                            );
-                            // The policy stage sees the same Meta on a hit as on a miss.
-                            assert_eq!(meta, fresh_meta, "{suite} {} round {round}: Meta differs", ex.id);
-                        }
-                        Lookup::Miss(k) => {
-                            // The key's parse is parse_query's, and the
-                            // response from it is respond()'s.
-                            let Parsed::Query(parsed) = parse_query(&q) else {
-                                panic!("{suite} {}: a plain query that parse_query drops", ex.id)
-                            };
-                            assert_eq!(
-                                format!("{:?}", k.query(&q)),
-                                format!("{parsed:?}"),
-                                "{suite} {} round {round}: Key::query differs from parse_query",
-                                ex.id
-                            );
-                            let plain = match respond_plain(&req, &k, &zones, &cfg, &mut cached, Hints::default()) {
-                                Outcome::Reply(n, meta) => Some((n, meta)),
-                                _ => None,
-                            };
-                            assert_eq!(
-                                plain.map(|(n, m)| (cached[..n].to_vec(), m)),
-                                want.map(|(n, m)| (fresh[..n].to_vec(), m)),
-                                "{suite} {} round {round}: respond_plain differs from respond()",
-                                ex.id
-                            );
-                            plain_checked += 1;
-                            if let Some((w, meta)) = want {
-                                cache.insert(&k, &fresh[..w], meta);
-                            }
-                        }
-                        Lookup::Bypass => {}
-                        Lookup::Declined(_) => unreachable!("lookup() takes every hit"),
-                    }
+                    let rx = Received { msg: &q, client: CLIENT, transport: Transport::Udp };
+                    let want = answered(reference.answer(rx, &zones, &mut b), &b);
+                    let got = answered(fast.answer(rx, &zones, &mut a), &a);
+                    assert_eq!(got, want, "{suite} {} round {round}: the shortcuts differ from the reference", ex.id);
                 }
             }
         }
-        println!(
-            "{suite}: {hits} cache hits, {plain_checked} plain misses checked, over {} queries",
-            exchanges.len() * 6
-        );
-        assert!(plain_checked > exchanges.len() as u64 / 2, "{suite}: only {plain_checked} plain queries checked");
-        assert_eq!(cache.counters().hits, hits);
-        assert!(hits > exchanges.len() as u64, "{suite}: only {hits} hits; the cache is not exercised");
-        total_hits += hits;
+        let c = fast.counters();
+        println!("{suite}: {c:?} over {} queries", exchanges.len() * 6);
+        assert!(c.hits > exchanges.len() as u64, "{suite}: only {} hits; the cache is not exercised", c.hits);
+        assert!(c.misses > exchanges.len() as u64 / 2, "{suite}: only {} plain misses", c.misses);
+        assert!(c.inserts > 50 && c.bypassed > 10, "{suite}: {c:?}");
+        assert_eq!(reference.counters(), levee_answer::Counters::default(), "the reference takes no shortcut");
     }
-    assert!(total_hits > 0);
 }
 
 // ------------------------------------------------------------------------
@@ -687,15 +664,15 @@ const EXTRA_ZONES: [(&str, &str); 2] = [
 ];
 
 /// Every question of both golden suites (and of [`EXTRA_ZONES`]), and the
-/// same names below a random label and below several, answered with the
-/// pre-rendered SOA of negative answers and with the writer: the octets
-/// and the Meta must be the same. Random IDs and letter case, with and
-/// without EDNS, with DO, cookies (client only, and valid), NSID, and UDP
-/// payload sizes down to 512 (which truncate the long SOA), over UDP and
-/// TCP.
+/// same names below a random label and below several, answered by the
+/// workers the daemon runs (UDP, with direct name errors and pre-rendered
+/// SOAs; TCP, with pre-rendered SOAs) and by a worker without shortcuts,
+/// whose negative answers the response writer writes: the octets and the
+/// Meta must be the same. Random IDs and letter case, with and without
+/// EDNS, with DO, cookies (client only, and valid), NSID, and UDP payload
+/// sizes down to 512 (which truncate the long SOA), over UDP and TCP.
 #[test]
 fn prerendered_negative_answers_equal_the_writers() {
-    use levee_answer::cache::Lookup;
     let root = golden_root();
     let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
     let (mut total_neg, mut total_tc) = (0u64, 0u64);
@@ -721,6 +698,19 @@ fn prerendered_negative_answers_equal_the_writers() {
         let mut nsid_cfg = base_cfg.clone();
         nsid_cfg.nsid = Some(vec![b'n'; 64]);
         let secrets = base_cfg.cookies.expect("cookies on by default");
+        // For each configuration: the UDP and the TCP worker, and the
+        // reference.
+        let mut workers: Vec<[Worker; 3]> = [base_cfg, nsid_cfg]
+            .into_iter()
+            .map(|c| {
+                let c = Arc::new(c);
+                [
+                    worker(&c, Options { cache_slots: 64, shortcuts: true }),
+                    worker(&c, Options::TCP),
+                    worker(&c, Options::REFERENCE),
+                ]
+            })
+            .collect();
         let (mut fast, mut slow) = (vec![0u8; 65535], vec![0u8; 65535]);
         // Every apex, so that a random label below it (the flood's name)
         // is asked with each flag and a spread of types.
@@ -731,11 +721,6 @@ fn prerendered_negative_answers_equal_the_writers() {
         }
         let (mut neg, mut tc) = (0u64, 0u64);
         let zones = Arc::new(zones);
-        // Never filled: every plain query misses and yields its key.
-        let mut keys: levee_answer::cache::ResponseCache<levee_answer::Meta> =
-            levee_answer::cache::ResponseCache::new(1);
-        let mut direct = vec![0u8; 65535];
-        let mut direct_hits = 0u64;
         for (flags, qname, qtype, qclass) in &questions {
             // The name as asked, below one random label, and below several
             // (a long name).
@@ -770,69 +755,43 @@ fn prerendered_negative_answers_equal_the_writers() {
                     let sizes = [512u16, 600, 1232, 4096];
                     let size = sizes[(r >> 4) as usize % 4];
                     let dnssec = r & 1 == 1;
-                    let (options, cfg): (Vec<u8>, &levee_answer::Config) = match variant % 6 {
-                        0 | 1 => (Vec::new(), &base_cfg),
-                        2 => (cookie_opt(false), &base_cfg),
-                        3 => (cookie_opt(true), &base_cfg),
-                        4 => (nsid_opt.clone(), &nsid_cfg),
-                        _ => ([cookie_opt(true), nsid_opt.clone()].concat(), &nsid_cfg),
+                    let (options, ws): (Vec<u8>, &mut [Worker; 3]) = match variant % 6 {
+                        0 | 1 => (Vec::new(), &mut workers[0]),
+                        2 => (cookie_opt(false), &mut workers[0]),
+                        3 => (cookie_opt(true), &mut workers[0]),
+                        4 => (nsid_opt.clone(), &mut workers[1]),
+                        _ => ([cookie_opt(true), nsid_opt.clone()].concat(), &mut workers[1]),
                     };
                     let opt = if variant == 0 { None } else { Some((size, dnssec, options.as_slice())) };
                     let q = build_query(r as u16, *flags, &qn, *qtype, *qclass, opt);
-                    for transport in [Transport::Udp, Transport::Tcp] {
-                        let req = Request { msg: &q, client: CLIENT, transport, now: NOW };
-                        let a = levee_answer::respond_hinted(&req, &zones, cfg, &mut fast, Default::default());
-                        let slow_hints = levee_answer::Hints { no_prerendered: true, ..Default::default() };
-                        let b = levee_answer::respond_hinted(&req, &zones, cfg, &mut slow, slow_hints);
-                        // The direct name-error path of plain queries
-                        // (respond_plain) writes what the writer does.
-                        if let Lookup::Miss(k) = keys.lookup(&zones, cfg, &q, &mut direct) {
-                            let d = levee_answer::respond::name_error_below_apex(&req, &k, &zones, cfg, &mut direct);
-                            let answered = d.is_some();
-                            if let (Some((n, md)), Outcome::Reply(m, mb)) = (d, &b) {
-                                assert_eq!(
-                                    (&direct[..n], md),
-                                    (&slow[..*m], *mb),
-                                    "{suite}: {} type {qtype} {transport:?} variant {variant}: direct name error differs",
-                                    name::to_text(&qn)
-                                );
-                                direct_hits += 1;
-                            } else if answered {
-                                panic!(
-                                    "{suite}: {}: the direct name error answered a query respond() drops",
-                                    name::to_text(&qn)
-                                );
+                    let [udp, tcp, reference] = ws;
+                    for (transport, w) in [(Transport::Udp, udp), (Transport::Tcp, tcp)] {
+                        let rx = Received { msg: &q, client: CLIENT, transport };
+                        let a = answered(w.answer(rx, &zones, &mut fast), &fast);
+                        let b = answered(reference.answer(rx, &zones, &mut slow), &slow);
+                        assert_eq!(
+                            a,
+                            b,
+                            "{suite}: {} type {qtype} {transport:?} variant {variant}: pre-rendered differs",
+                            name::to_text(&qn)
+                        );
+                        if let Answered::Sent(bytes, meta) = a {
+                            if matches!(meta.kind, levee_answer::Kind::NxDomain | levee_answer::Kind::NoData) {
+                                neg += 1;
+                                tc += (bytes[2] & 0x02 != 0) as u64;
                             }
-                        }
-                        match (a, b) {
-                            (Outcome::Reply(n, ma), Outcome::Reply(m, mb)) => {
-                                assert_eq!(
-                                    &fast[..n],
-                                    &slow[..m],
-                                    "{suite}: {} type {qtype} {transport:?} variant {variant}: pre-rendered differs",
-                                    name::to_text(&qn)
-                                );
-                                assert_eq!(ma, mb);
-                                if matches!(ma.kind, levee_answer::Kind::NxDomain | levee_answer::Kind::NoData) {
-                                    neg += 1;
-                                    if fast[2] & 0x02 != 0 {
-                                        tc += 1;
-                                    }
-                                }
-                            }
-                            (Outcome::Drop, Outcome::Drop) | (Outcome::Transfer(_), Outcome::Transfer(_)) => {}
-                            _ => panic!("{suite}: {}: outcomes differ", name::to_text(&qn)),
                         }
                     }
                 }
             }
         }
+        let direct: u64 = workers.iter().map(|w| w[0].counters().name_errors).sum();
         println!(
-            "{suite}: {neg} negative answers compared ({tc} truncated), {direct_hits} direct name errors, over {} questions",
+            "{suite}: {neg} negative answers compared ({tc} truncated), {direct} direct name errors, over {} questions",
             questions.len()
         );
         assert!(neg > 5000, "{suite}: only {neg} negative answers");
-        assert!(direct_hits > 300, "{suite}: only {direct_hits} direct name errors compared");
+        assert!(direct > 300, "{suite}: only {direct} direct name errors compared");
         total_neg += neg;
         total_tc += tc;
     }

@@ -1,0 +1,359 @@
+//! The answering pipeline: [`Worker::answer`], from a received message to
+//! a [`Decision`].
+//!
+//! A [`Worker`] is one thread's answering state: its response cache and
+//! its view of the flood-defence policy. Each UDP worker thread owns one,
+//! the TCP thread another; they share only the [`Config`], the [`Policy`]
+//! tables and the zone snapshot they are handed. The worker reads no clock
+//! and touches no socket: the driver calls [`Worker::tick`] with the time
+//! and what it saw of its socket once per receive batch (or per TCP
+//! message), then [`Worker::answer`] for each message.
+//!
+//! The stages of a UDP query, in order (a TCP query goes straight to the
+//! general path and is never judged: TCP proves the source address):
+//!
+//! 1. **cache** ([`ResponseCache::find`]): a plain query (opcode QUERY, one
+//!    uncompressed question of class IN, at most a bare OPT record) is
+//!    keyed on what decides its response; a hit is judged by the policy
+//!    stage on its stored [`Meta`] and only then copied, with the query's
+//!    ID and letter case;
+//! 2. **admission** ([`WorkerPolicy::sheds_negative`]): under overload, an
+//!    NXDOMAIN for an unknown source will not be sent, so it need not be
+//!    written whole (and is not cached);
+//! 3. **direct name error** ([`name_error_below_apex`]): a plain query for
+//!    a missing name one label below an apex, answered from the zone's
+//!    pre-rendered SOA without the answer stage (not cached: writing it
+//!    costs what copying it would);
+//! 4. **plain path**: any other plain query is answered from the parse the
+//!    cache key's walk gives ([`Key::query`]); the response is offered to
+//!    the cache;
+//! 5. **general path** ([`parse_query`], then [`respond_query`]): every
+//!    other message: TSIG, NOTIFY, transfers, EDNS options, malformed
+//!    queries;
+//! 6. **judge** ([`WorkerPolicy::decide`]): send, slip (a TC=1 or
+//!    BADCOOKIE reply written from the query already read) or withhold.
+//!
+//! The [`Decision`] carries the response's [`Meta`] whether it is sent or
+//! withheld, so the daemon counts every response written, and the
+//! [`Event`](crate::Event) in it is all the daemon needs to log or act on
+//! (a NOTIFY accepted, a TSIG failure, ...).
+//!
+//! [`parse_query`]: levee_wire::query::parse_query
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use levee_wire::header::HeaderRef;
+use levee_wire::query::{parse_query, Parsed, Query};
+use levee_zone::ZoneSet;
+
+use crate::cache::{self, Find, Hit, Key, ResponseCache};
+use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
+use crate::respond::{name_error_below_apex, respond_query, slip, Config, Hints, Meta, Outcome, Request, Transport};
+use crate::xfr::Transfer;
+
+/// A received message and how it arrived.
+#[derive(Clone, Copy, Debug)]
+pub struct Received<'a> {
+    /// The message.
+    pub msg: &'a [u8],
+    /// The source address (an IPv4-mapped IPv6 address as IPv4).
+    pub client: IpAddr,
+    /// UDP or TCP.
+    pub transport: Transport,
+}
+
+/// The time, as the driver read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Time {
+    /// A monotonic clock in milliseconds (rate limiting, overload).
+    pub mono_ms: u64,
+    /// Seconds since the Unix epoch (cookies, TSIG, EDNS EXPIRE).
+    pub wall: u32,
+}
+
+/// What the driver saw of its socket since the last batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Load {
+    /// The receive batch came back full (more is queued).
+    pub full: bool,
+    /// Datagrams the kernel dropped on the socket since the last batch.
+    pub dropped: u32,
+}
+
+/// What to do with a received message.
+pub enum Decision {
+    /// Send the first `n` octets of the output buffer. The [`Meta`]
+    /// describes the response written (for a slip, the one the slip
+    /// replaced: [`Meta::slip`]).
+    Send(usize, Meta),
+    /// Send nothing.
+    Drop(Dropped),
+    /// Stream a zone transfer: [`Transfer::next_message`] until `None`
+    /// (TCP only).
+    Transfer(Box<Transfer>),
+}
+
+/// Why nothing is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// Shorter than a DNS header.
+    Short,
+    /// A response (QR=1), e.g. reflected at us.
+    Response,
+    /// A query no response could be written for.
+    Unanswered,
+    /// A response was written, but the policy stage withheld it (rate
+    /// limiting, overload admission). The [`Meta`] is the response's, to
+    /// be counted like a sent one's.
+    Withheld(Meta),
+}
+
+impl Dropped {
+    /// Why a message the parser drops is not a query.
+    fn not_a_query(msg: &[u8]) -> Dropped {
+        match HeaderRef::new(msg) {
+            None => Dropped::Short,
+            Some(h) if h.is_response() => Dropped::Response,
+            Some(_) => Dropped::Unanswered,
+        }
+    }
+}
+
+/// How a worker answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Entries of the response cache (rounded up to a power of two; about
+    /// 1.3 KiB each, allocated at once); 0 for none (plain queries still
+    /// take the plain path and direct name errors). TCP does not use the
+    /// cache.
+    pub cache_slots: usize,
+    /// Take the shortcuts: the response cache, the plain path, direct name
+    /// errors and pre-rendered SOA records. Without, every query takes
+    /// the general path and negative answers are written by the response
+    /// writer: the reference the tests hold the shortcuts to.
+    pub shortcuts: bool,
+}
+
+impl Options {
+    /// A UDP worker's.
+    pub const UDP: Options = Options { cache_slots: cache::DEFAULT_SLOTS, shortcuts: true };
+    /// The TCP thread's (no cache).
+    pub const TCP: Options = Options { cache_slots: 0, shortcuts: true };
+    /// No shortcuts, no cache.
+    pub const REFERENCE: Options = Options { cache_slots: 0, shortcuts: false };
+}
+
+/// How a worker's queries were answered, for tests and benchmarks (the
+/// daemon counts responses by their [`Meta`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Answers copied from the response cache.
+    pub hits: u64,
+    /// Plain queries the cache did not have.
+    pub misses: u64,
+    /// Queries that were not plain.
+    pub bypassed: u64,
+    /// Responses stored in the cache.
+    pub inserts: u64,
+    /// Responses not stored because their key had not missed before.
+    pub first_misses: u64,
+    /// Direct name errors written.
+    pub name_errors: u64,
+}
+
+/// How the query of a response was read, for a slip to reuse.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    /// Parsed (general and plain paths).
+    Parsed(&'a Query),
+    /// Known from its cache key (cache hits, direct name errors).
+    Key(&'a Key),
+}
+
+/// One thread's answering state (see the module documentation).
+pub struct Worker {
+    cfg: Arc<Config>,
+    policy: WorkerPolicy,
+    cache: ResponseCache<Meta>,
+    shortcuts: bool,
+    /// Wall-clock seconds at the last tick.
+    wall: u32,
+    name_errors: u64,
+}
+
+impl Worker {
+    /// A worker answering under `cfg`, judging UDP responses with the
+    /// shared `policy` and counting its decisions into `stats` (one per
+    /// worker: its only writer).
+    pub fn new(cfg: Arc<Config>, policy: Arc<Policy>, stats: Arc<PolicyStats>, opts: Options) -> Worker {
+        Worker {
+            cfg,
+            policy: WorkerPolicy::new(policy, stats),
+            cache: ResponseCache::new(opts.cache_slots),
+            shortcuts: opts.shortcuts,
+            wall: 0,
+            name_errors: 0,
+        }
+    }
+
+    /// The configuration answered under.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Starts a receive batch (UDP) or a message (TCP) at `time`, with
+    /// what the driver saw of its socket: the policy stage judges load
+    /// once per batch.
+    #[inline]
+    pub fn tick(&mut self, time: Time, load: Load) {
+        self.wall = time.wall;
+        self.policy.tick(time.mono_ms, load.full, load.dropped);
+    }
+
+    /// Lets go of the snapshot the cache was filled from if `zones`
+    /// replaced it (an idle driver calls this, so a replaced zone set is
+    /// not kept alive until the next query).
+    pub fn release_stale(&mut self, zones: &Arc<ZoneSet>) {
+        self.cache.release_stale(zones);
+    }
+
+    /// How the queries so far were answered.
+    pub fn counters(&self) -> Counters {
+        let c = self.cache.counters();
+        Counters {
+            hits: c.hits,
+            misses: c.misses,
+            bypassed: c.bypassed,
+            inserts: c.inserts,
+            first_misses: c.first_misses,
+            name_errors: self.name_errors,
+        }
+    }
+
+    /// Answers `rx` from `zones` into `out` (65535 octets for TCP; for UDP
+    /// the largest response levee sends, [`Config::udp_payload`]) and
+    /// says what to do with it.
+    #[inline]
+    pub fn answer(&mut self, rx: Received<'_>, zones: &Arc<ZoneSet>, out: &mut [u8]) -> Decision {
+        if rx.transport == Transport::Tcp {
+            return self.tcp(rx, zones, out);
+        }
+        if !self.shortcuts {
+            return self.general(rx, zones, out);
+        }
+        match self.cache.find(zones, &self.cfg, rx.msg, out.len()) {
+            Find::Hit(hit) => self.hit(rx, hit, out),
+            Find::Miss(key) => self.plain(rx, &key, zones, out),
+            Find::Bypass => self.general(rx, zones, out),
+        }
+    }
+
+    /// The request the answering stages see.
+    #[inline]
+    fn request<'a>(&self, rx: Received<'a>) -> Request<'a> {
+        Request { msg: rx.msg, client: rx.client, transport: rx.transport, now: self.wall }
+    }
+
+    /// Stage 1, a cache hit: judged on its stored Meta, copied if sent.
+    #[inline]
+    fn hit(&mut self, rx: Received<'_>, hit: Hit<Meta>, out: &mut [u8]) -> Decision {
+        match self.policy.decide(rx.client, &hit.meta) {
+            Verdict::Send => Decision::Send(self.cache.copy(&hit, rx.msg, out), hit.meta),
+            v => {
+                let key = *self.cache.key(&hit);
+                self.withhold(rx, v, hit.meta, Asked::Key(&key), out)
+            }
+        }
+    }
+
+    /// Stages 2 and 3 for a plain query the cache does not have: the
+    /// admission check, then the direct name error or the plain path.
+    #[inline]
+    fn plain(&mut self, rx: Received<'_>, key: &Key, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        let shed = self.policy.sheds_negative(rx.client);
+        if !shed {
+            let req = self.request(rx);
+            if let Some((n, meta)) = name_error_below_apex(&req, key, zones, &self.cfg, out) {
+                self.name_errors += 1;
+                return self.judge(rx, n, meta, Asked::Key(key), out);
+            }
+        }
+        self.plain_walk(rx, key, shed, zones, out)
+    }
+
+    /// Stage 4: a plain query answered from its key's parse, offered to
+    /// the cache (unless shed: a shed NXDOMAIN is written incomplete).
+    #[inline(never)]
+    fn plain_walk(&mut self, rx: Received<'_>, key: &Key, shed: bool, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        let q = key.query(rx.msg);
+        let hints = Hints { shed_negative: shed, no_prerendered: false };
+        match respond_query(&self.request(rx), &q, zones, &self.cfg, out, hints) {
+            Outcome::Reply(n, meta) => {
+                if !shed {
+                    self.cache.insert(key, &out[..n], meta);
+                }
+                self.judge(rx, n, meta, Asked::Parsed(&q), out)
+            }
+            Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
+        }
+    }
+
+    /// Stage 5: parse, then the protocol, answer and finish stages.
+    #[inline(never)]
+    fn general(&mut self, rx: Received<'_>, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        // Borrowed where it was parsed: a Query is a few hundred octets.
+        let parsed = parse_query(rx.msg);
+        let q = match &parsed {
+            Parsed::Query(q) => q,
+            Parsed::Drop => return Decision::Drop(Dropped::not_a_query(rx.msg)),
+        };
+        let udp = rx.transport == Transport::Udp;
+        let shed = udp && self.policy.sheds_negative(rx.client);
+        let hints = Hints { shed_negative: shed, no_prerendered: !self.shortcuts };
+        match respond_query(&self.request(rx), q, zones, &self.cfg, out, hints) {
+            Outcome::Reply(n, meta) if udp => self.judge(rx, n, meta, Asked::Parsed(q), out),
+            Outcome::Reply(n, meta) => Decision::Send(n, meta),
+            Outcome::Transfer(t) if !udp => Decision::Transfer(Box::new(t)),
+            Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
+        }
+    }
+
+    /// A TCP message: its source is proven (the UDP admission stage keeps
+    /// serving it), and its answer is sent as written.
+    fn tcp(&mut self, rx: Received<'_>, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        self.policy.proven(rx.client);
+        self.general(rx, zones, out)
+    }
+
+    /// Stage 6: the policy stage's verdict on a response written into
+    /// `out[..n]`.
+    #[inline]
+    fn judge(&mut self, rx: Received<'_>, n: usize, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
+        match self.policy.decide(rx.client, &meta) {
+            Verdict::Send => Decision::Send(n, meta),
+            v => self.withhold(rx, v, meta, asked, out),
+        }
+    }
+
+    /// A response the policy stage does not send: a slip in its place, or
+    /// nothing.
+    #[cold]
+    #[inline(never)]
+    fn withhold(&mut self, rx: Received<'_>, v: Verdict, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
+        if let Verdict::Slip { badcookie } = v {
+            let read;
+            let q = match asked {
+                Asked::Parsed(q) => q,
+                Asked::Key(k) => {
+                    read = k.query(rx.msg);
+                    &read
+                }
+            };
+            if let Some(n) = slip(&self.request(rx), q, &self.cfg, out, badcookie) {
+                return Decision::Send(n, Meta { slip: true, ..meta });
+            }
+        }
+        Decision::Drop(Dropped::Withheld(meta))
+    }
+}
