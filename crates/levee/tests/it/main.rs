@@ -1,10 +1,9 @@
 //! levee's integration tests, in one test binary so they share one link
 //! step: `cargo test -p levee --test it`.
 //!
-//! * [`golden`]: levee answers the golden suites under `tests/golden/`
-//!   in-process and is compared with responses recorded from Knot DNS,
-//!   NSD and BIND, with the hard/soft rules of the shared conformance
-//!   harness.
+//! (The golden suites under `tests/golden/`, answered in-process and
+//! compared with responses recorded from Knot DNS, NSD and BIND, are
+//! levee-answer's test: `cargo test -p levee-answer --test golden`.)
 //!
 //! * [`server`]: the real binary on loopback (UDP, TCP, IPv6, pktinfo,
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
@@ -40,7 +39,6 @@ mod defences;
 mod exact;
 mod fakeprim;
 mod faults;
-mod golden;
 mod hungfs;
 mod ops;
 mod repl;
