@@ -635,4 +635,31 @@ mod tests {
         }
         assert_eq!(cache.counters(), Counters { misses: 3, ..Counters::default() });
     }
+
+    /// The parse a plain query's key gives (what the plain path answers
+    /// from) is `parse_query`'s, for every plain query of the golden
+    /// suites.
+    #[test]
+    fn the_key_parse_is_parse_querys() {
+        use levee_wire::query::{parse_query, Parsed};
+        let cfg = Config::default();
+        let mut checked = 0;
+        for suite in ["public", "levee"] {
+            let path = format!("{}/../../tests/golden/{suite}/responses.jsonl", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            for line in text.lines() {
+                let hex = line.split("\"query\": \"").nth(1).unwrap().split('"').next().unwrap();
+                let q: Vec<u8> = hex
+                    .as_bytes()
+                    .chunks(2)
+                    .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+                    .collect();
+                let Some(k) = plain_key(&q, &cfg) else { continue };
+                let Parsed::Query(parsed) = parse_query(&q) else { panic!("a plain query parse_query drops: {hex}") };
+                assert_eq!(format!("{:?}", k.query(&q)), format!("{parsed:?}"), "{hex}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "only {checked} plain queries");
+    }
 }

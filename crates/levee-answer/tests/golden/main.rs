@@ -1,5 +1,15 @@
-//! Golden conformance cases: levee against answers recorded from Knot DNS,
-//! NSD and BIND.
+//! The answering pipeline on the golden suites: `Worker::answer`, the entry
+//! point every driver calls, against answers recorded from Knot DNS, NSD
+//! and BIND; its shortcuts against the reference path; and its
+//! allocations. One test binary (`cargo test -p levee-answer --test
+//! golden`):
+//!
+//! * `golden_suites_match_the_references` (below);
+//! * `response_cache_hits_equal_fresh_responses` and
+//!   `prerendered_negative_answers_equal_the_writers` (below): the workers
+//!   the daemon runs, with every shortcut, decide exactly what a worker
+//!   without shortcuts decides;
+//! * [`alloc`]: the UDP query path allocates nothing.
 //!
 //! Every directory under `tests/golden/` (at the workspace root) that has a
 //! `responses.jsonl` is a suite: `zones/` (zone files and manifest.json),
@@ -17,8 +27,13 @@
 //! exchanges allowed to differ; a listed exchange that no longer differs
 //! fails the test as well (stale entry).
 
+mod alloc;
 mod facets;
 pub(crate) mod json;
+
+/// Counts allocations per thread, for [`alloc`].
+#[global_allocator]
+static ALLOC: levee_io::alloc_count::Counting = levee_io::alloc_count::Counting;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -59,9 +74,9 @@ fn read_json(path: &Path) -> Json {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() / 2);
-    levee_zone::codec::hex_decode(s.as_bytes(), &mut out).expect("hex");
-    out
+    let digit = |c: u8| (c as char).to_digit(16).unwrap_or_else(|| panic!("not hex: {s}")) as u8;
+    assert!(s.len() % 2 == 0, "odd hex length: {s}");
+    s.as_bytes().chunks(2).map(|p| digit(p[0]) << 4 | digit(p[1])).collect()
 }
 
 // ------------------------------------------------------------------------

@@ -1,13 +1,14 @@
-//! The UDP worker's per-query path allocates nothing in steady state.
+//! The UDP worker's handler allocates nothing in steady state.
 //!
-//! The test binary's global allocator counts allocations per thread
+//! The answering pipeline's own allocation test is levee-answer's
+//! (`udp_query_path_does_not_allocate` in
+//! crates/levee-answer/tests/golden/alloc.rs); this one covers the
+//! daemon's handler around it, counters and events included. The test
+//! binary's global allocator counts allocations per thread
 //! (`levee_io::alloc_count`, installed in main.rs). Every query recorded in
-//! the golden suites (answers, referrals, NXDOMAIN, NODATA, wildcards,
-//! CNAME and DNAME chains, DNSSEC with DO and NSEC or NSEC3 proofs,
-//! truncation, malformed and odd queries, CHAOS, transfers over UDP) goes
-//! through `UdpWorker::handle`, the handler the UDP driver calls: three
-//! passes on a fresh worker (cache misses with the full `respond` path,
-//! misses whose responses are stored, then hits) must not allocate once a
+//! the golden suites goes through `UdpWorker::handle`, the handler the UDP
+//! driver calls: three passes on a fresh worker (cache misses, misses
+//! whose responses are stored, then hits) must not allocate once a
 //! warm-up worker has run the same queries.
 
 use std::net::SocketAddr;
@@ -104,7 +105,7 @@ fn pass(w: &mut UdpWorker, qs: &[Vec<u8>], out: &mut [u8], kinds: &mut Kinds) {
 }
 
 #[test]
-fn udp_query_path_does_not_allocate() {
+fn udp_handler_does_not_allocate() {
     for suite in ["public", "levee"] {
         let shared: Shared = Arc::new(ArcSwap::from_pointee(zones(suite)));
         let cfg = Arc::new(answer_config(&levee_config::Config::default()));
