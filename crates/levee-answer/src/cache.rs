@@ -1,8 +1,9 @@
 //! A per-worker cache of rendered UDP responses.
 //!
-//! [`respond`](crate::respond) is a pure function of the query bytes, the
-//! zone snapshot, the policy and (for cookies and transfer ACLs only) the
-//! client and the time. For a *plain* query — opcode QUERY, one question
+//! The answering stages ([`respond_query`](crate::respond::respond_query))
+//! are a pure function of the query bytes, the zone snapshot, the
+//! configuration and (for cookies and transfer ACLs only) the client and
+//! the time. For a *plain* query — opcode QUERY, one question
 //! in class IN, no answer or authority records, at most an OPT record
 //! without options — the response is therefore fixed by the snapshot, the
 //! header flags, the lowercased name, the type, and the OPT fields (payload
@@ -27,7 +28,9 @@
 //! itself (in O(1), by epoch) when the worker sees a different one, so a
 //! reload never serves stale bytes. Each entry also keeps a `Copy` value
 //! of the caller's choosing (the response's metadata for the rate-limit
-//! stage), returned on a hit exactly as it was stored on the miss.
+//! stage), returned on a hit exactly as it was stored on the miss, and
+//! seen ([`ResponseCache::find`]) before the response is copied
+//! ([`ResponseCache::copy`]): the worker's policy stage judges a hit first.
 
 use std::sync::Arc;
 
@@ -47,11 +50,11 @@ pub const MAX_CACHED: usize = 1232;
 pub const DEFAULT_SLOTS: usize = 2048;
 
 /// What [`ResponseCache::find`] found.
-pub(crate) enum Find<M> {
-    /// A stored response for this query, with the metadata stored with
-    /// it; nothing is copied until [`ResponseCache::copy`] (so a
+pub(crate) enum Find<'c, M> {
+    /// A stored response for this query: its metadata ([`Hit::meta`]) is
+    /// seen first, and nothing is copied until [`Hit::copy`] (so a
     /// rate-limited or shed response costs a lookup, not a copy).
-    Hit(Hit<M>),
+    Hit(Hit<'c, M>),
     /// Not cached yet: answer, then [`ResponseCache::insert`] with this key.
     Miss(Key),
     /// Not a plain query: answer without the cache.
@@ -59,10 +62,34 @@ pub(crate) enum Find<M> {
 }
 
 /// A response [`ResponseCache::find`] found.
-pub(crate) struct Hit<M> {
-    slot: usize,
+pub(crate) struct Hit<'c, M> {
+    entry: &'c Entry<M>,
+}
+
+impl<M> Hit<'_, M> {
     /// The metadata stored with the response.
-    pub(crate) meta: M,
+    #[inline]
+    pub(crate) fn meta(&self) -> &M {
+        &self.entry.meta
+    }
+
+    /// The key of the query the response answers.
+    pub(crate) fn key(&self) -> &Key {
+        &self.entry.key
+    }
+
+    /// Copies the response into `out`, with the ID and the question (its
+    /// letter case) of `query`; returns its length.
+    #[inline]
+    pub(crate) fn copy(&self, query: &[u8], out: &mut [u8]) -> usize {
+        let e = self.entry;
+        let len = e.len as usize;
+        out[..len].copy_from_slice(&e.bytes[..len]);
+        header::copy_id(out, query);
+        let qend = HEADER_LEN + e.key.qlen as usize;
+        out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
+        len
+    }
 }
 
 /// The cache key of a plain query, computed from its bytes.
@@ -236,7 +263,7 @@ impl<M: Copy> ResponseCache<M> {
     /// Looks `query` up for a UDP answer from `zones` under `cfg`, to be
     /// copied into a buffer of `room` octets.
     #[inline]
-    pub(crate) fn find(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], room: usize) -> Find<M> {
+    pub(crate) fn find(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, query: &[u8], room: usize) -> Find<'_, M> {
         if !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones)) {
             self.clear();
             self.zones = Some(Arc::clone(zones));
@@ -257,28 +284,10 @@ impl<M: Copy> ResponseCache<M> {
             && same_question(&e.bytes, query, key.qlen as usize)
         {
             self.counters.hits += 1;
-            return Find::Hit(Hit { slot, meta: e.meta });
+            return Find::Hit(Hit { entry: &self.entries[slot] });
         }
         self.counters.misses += 1;
         Find::Miss(key)
-    }
-
-    /// Copies the response `hit` found into `out`, with the ID and the
-    /// question (its letter case) of `query`; returns its length.
-    #[inline]
-    pub(crate) fn copy(&self, hit: &Hit<M>, query: &[u8], out: &mut [u8]) -> usize {
-        let e = &self.entries[hit.slot];
-        let len = e.len as usize;
-        out[..len].copy_from_slice(&e.bytes[..len]);
-        header::copy_id(out, query);
-        let qend = HEADER_LEN + e.key.qlen as usize;
-        out[HEADER_LEN..qend].copy_from_slice(&query[HEADER_LEN..qend]);
-        len
-    }
-
-    /// The key of the query `hit` answers.
-    pub(crate) fn key(&self, hit: &Hit<M>) -> &Key {
-        &self.entries[hit.slot].key
     }
 
     /// Offers `response` (the answer to the query `key` came from, rendered
@@ -338,7 +347,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
     }
     pos += 1;
     let name_hash = name::hash_ignore_case(q, HEADER_LEN, pos);
-    let question = QuestionRef::new(q.get(HEADER_LEN..pos + 4)?)?;
+    let question = QuestionRef::at(q, HEADER_LEN, pos)?;
     let (qtype, qclass) = (question.qtype(), question.qclass());
     if qclass != c::IN || matches!(qtype, t::AXFR | t::IXFR | t::OPT | t::TSIG) {
         return None;
@@ -408,7 +417,7 @@ mod tests {
     impl<M: Copy> LookupExt<M> for ResponseCache<M> {
         fn lookup(&mut self, zones: &Arc<ZoneSet>, cfg: &Config, q: &[u8], out: &mut [u8]) -> Lookup<M> {
             match self.find(zones, cfg, q, out.len()) {
-                Find::Hit(h) => Lookup::Hit(self.copy(&h, q, out), h.meta),
+                Find::Hit(h) => Lookup::Hit(h.copy(q, out), *h.meta()),
                 Find::Miss(k) => Lookup::Miss(k),
                 Find::Bypass => Lookup::Bypass,
             }
@@ -557,7 +566,8 @@ mod tests {
         assert_eq!(&out[..n], &want[..]);
         assert_eq!(cache.counters(), Counters { hits: 1, misses: 2, bypassed: 0, inserts: 1, first_misses: 1 });
         // A hit's metadata is seen before anything is copied.
-        assert!(matches!(cache.find(&zones, &cfg, &q2, 512), Find::Hit(Hit { meta: 77, .. })));
+        let Find::Hit(h) = cache.find(&zones, &cfg, &q2, 512) else { panic!("not a hit") };
+        assert_eq!(*h.meta(), 77);
 
         // A new snapshot empties the cache.
         let zones2 = Arc::new(ZoneSet::new());

@@ -12,8 +12,9 @@
 //! [`policy`]); the golden tests, the cache and pre-rendering comparisons,
 //! the allocation test and the `packet` fuzz target call it the same way.
 //!
-//! The stages, in order (the [`worker`] module's documentation has the
-//! details):
+//! The stages, in order (`worker.rs` has the details, `respond.rs`,
+//! `answer.rs`, `notify.rs`, `tsig.rs` and `cache.rs` the stages
+//! themselves):
 //!
 //! 1. **cache**: a *plain* query (opcode QUERY, one question of class IN,
 //!    at most a bare OPT record) is looked up in the worker's response
@@ -66,7 +67,7 @@ mod notify;
 pub mod policy;
 mod respond;
 mod tsig;
-pub mod worker;
+mod worker;
 mod xfr;
 
 pub use respond::{Config, Event, Kind, Meta, Proof, Transport, NO_ZONE};

@@ -8,9 +8,9 @@
 //! using only the response's [`Meta`] and the client's address, so it
 //! works the same for a freshly written response and a cached one. The
 //! [`Worker`](crate::Worker) consults it twice for a query the cache does
-//! not answer: before answering ([`WorkerPolicy::sheds_negative`]: an
+//! not answer: before answering (`WorkerPolicy::sheds_negative`: an
 //! NXDOMAIN that will not be sent need not be written whole) and after
-//! ([`WorkerPolicy::decide`]); a cache hit is judged once, before it is
+//! (`WorkerPolicy::decide`); a cache hit is judged once, before it is
 //! copied. The shared part ([`Policy`]: the rate limiter's table, the
 //! table of known sources) and the counters ([`PolicyStats`]) are what the
 //! daemon builds and reads. In order:
@@ -32,7 +32,7 @@
 //!    retries over TCP or with its cookie; the rest are dropped. Under
 //!    overload nothing slips.
 //!
-//! Time is a parameter ([`WorkerPolicy::tick`]), so all of this is tested
+//! Time is a parameter (`WorkerPolicy::tick`, from [`Worker::tick`](crate::Worker::tick)), so all of this is tested
 //! with a virtual clock.
 
 use std::net::IpAddr;
@@ -199,7 +199,7 @@ impl WorkerPolicy {
     }
 
     /// Whether an NXDOMAIN for `client` would be shed right now, so the
-    /// answer stage need not write it ([`crate::Hints::shed_negative`]).
+    /// answer stage need not write it ([`Hints::shed_negative`](crate::respond::Hints::shed_negative)).
     pub(crate) fn sheds_negative(&self, client: IpAddr) -> bool {
         self.overloaded() && !self.shared.known.is_known(client, (self.now_ms / 1000) as u32)
     }
@@ -210,8 +210,9 @@ impl WorkerPolicy {
         self.shared.proven(client, self.now_ms);
     }
 
-    /// Decides the fate of a UDP response described by `meta` for `client`.
-    pub(crate) fn decide(&mut self, client: IpAddr, meta: &Meta) -> Verdict {
+    /// Decides the fate of a UDP response described by `meta` for `client`
+    /// (by reference: most verdicts never look at it).
+    pub(crate) fn decide(&mut self, client: &IpAddr, meta: &Meta) -> Verdict {
         let st = &*self.stats;
         let now_s = (self.now_ms / 1000) as u32;
         let shared = &*self.shared;
@@ -220,18 +221,18 @@ impl WorkerPolicy {
         let track = shared.overload.enabled;
         if meta.proof == Proof::Valid {
             if track {
-                shared.known.mark(client, now_s, KNOWN_AT);
+                shared.known.mark(*client, now_s, KNOWN_AT);
             }
             bump(&st.sent, 1);
             return Verdict::Send;
         }
         let overloaded = self.overloaded();
-        if overloaded && matches!(meta.kind, Kind::NxDomain | Kind::Error) && !shared.known.is_known(client, now_s) {
+        if overloaded && matches!(meta.kind, Kind::NxDomain | Kind::Error) && !shared.known.is_known(*client, now_s) {
             bump(&st.overload_dropped, 1);
             return Verdict::Drop;
         }
         if let Some(l) = &shared.rrl {
-            match l.check(client, class(meta.kind), meta.key, self.now_ms) {
+            match l.check(*client, class(meta.kind), meta.key, self.now_ms) {
                 Decision::Pass => {}
                 Decision::LogOnly => bump(&st.rrl_log_only, 1),
                 Decision::Limit => {
@@ -249,7 +250,7 @@ impl WorkerPolicy {
             }
         }
         if track && matches!(meta.kind, Kind::Answer | Kind::NoData | Kind::Referral) {
-            shared.known.mark(client, now_s, 1);
+            shared.known.mark(*client, now_s, 1);
         }
         bump(&st.sent, 1);
         Verdict::Send
@@ -356,7 +357,7 @@ mod tests {
         let s = rrl::Settings { rates: [5; 5], burst: 1, ..Default::default() };
         let mut w = worker(Some(s));
         w.tick(10_000, false, 0);
-        let v: Vec<_> = (0..9).map(|_| w.decide(ip(192, 0, 2, 1), &meta(Kind::Answer, 1))).collect();
+        let v: Vec<_> = (0..9).map(|_| w.decide(&ip(192, 0, 2, 1), &meta(Kind::Answer, 1))).collect();
         let slip = Verdict::Slip { badcookie: false };
         assert_eq!(&v[..5], &[Verdict::Send; 5]);
         assert_eq!(&v[5..], &[Verdict::Drop, slip, Verdict::Drop, slip]);
@@ -364,10 +365,10 @@ mod tests {
         // server cookie is never limited.
         let mut m = meta(Kind::Answer, 1);
         m.proof = Proof::ClientCookie;
-        let v: Vec<_> = (0..2).map(|_| w.decide(ip(192, 0, 2, 1), &m)).collect();
+        let v: Vec<_> = (0..2).map(|_| w.decide(&ip(192, 0, 2, 1), &m)).collect();
         assert!(v.contains(&Verdict::Slip { badcookie: true }), "{v:?}");
         m.proof = Proof::Valid;
-        assert!((0..100).all(|_| w.decide(ip(192, 0, 2, 1), &m) == Verdict::Send));
+        assert!((0..100).all(|_| w.decide(&ip(192, 0, 2, 1), &m) == Verdict::Send));
         assert_eq!(w.stats().rrl_slipped.load(Ordering::Relaxed), 3);
         assert_eq!(w.stats().rrl_dropped.load(Ordering::Relaxed), 3);
         assert_eq!(w.stats().sent.load(Ordering::Relaxed), 105);
@@ -381,7 +382,7 @@ mod tests {
             let mut w = WorkerPolicy::new(Arc::clone(&policy), Arc::default());
             w.tick(1_000, false, 0);
             for _ in 0..3 {
-                assert_eq!(w.decide(ip(192, 0, 2, 53), &meta(Kind::Answer, 7)), Verdict::Send);
+                assert_eq!(w.decide(&ip(192, 0, 2, 53), &meta(Kind::Answer, 7)), Verdict::Send);
             }
             policy.proven(ip(192, 0, 2, 54), 1_000);
             assert_eq!(policy.is_known(ip(192, 0, 2, 53), 1_000), enabled);
@@ -397,7 +398,7 @@ mod tests {
         // Before the flood the resolver gets a few positive answers.
         w.tick(1_000, false, 0);
         for _ in 0..3 {
-            assert_eq!(w.decide(resolver, &meta(Kind::Answer, 7)), Verdict::Send);
+            assert_eq!(w.decide(&resolver, &meta(Kind::Answer, 7)), Verdict::Send);
         }
         assert!(!w.overloaded());
         // One full batch is a burst, two in a row are a backlog.
@@ -406,10 +407,10 @@ mod tests {
         w.tick(2_001, true, 0);
         assert!(w.overloaded());
         assert!(w.sheds_negative(bot) && !w.sheds_negative(resolver));
-        assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
-        assert_eq!(w.decide(bot, &meta(Kind::Error, 0)), Verdict::Drop);
-        assert_eq!(w.decide(bot, &meta(Kind::Answer, 7)), Verdict::Send);
-        assert_eq!(w.decide(resolver, &meta(Kind::NxDomain, 1)), Verdict::Send);
+        assert_eq!(w.decide(&bot, &meta(Kind::NxDomain, 1)), Verdict::Drop);
+        assert_eq!(w.decide(&bot, &meta(Kind::Error, 0)), Verdict::Drop);
+        assert_eq!(w.decide(&bot, &meta(Kind::Answer, 7)), Verdict::Send);
+        assert_eq!(w.decide(&resolver, &meta(Kind::NxDomain, 1)), Verdict::Send);
         // Kernel drops also count, and the state holds for five seconds.
         w.tick(10_000, false, 5);
         assert!(w.overloaded());
@@ -417,7 +418,7 @@ mod tests {
         assert!(w.overloaded());
         w.tick(15_000, false, 0);
         assert!(!w.overloaded());
-        assert_eq!(w.decide(bot, &meta(Kind::NxDomain, 1)), Verdict::Send);
+        assert_eq!(w.decide(&bot, &meta(Kind::NxDomain, 1)), Verdict::Send);
         assert_eq!(w.stats().overload_dropped.load(Ordering::Relaxed), 2);
         assert_eq!(w.stats().kernel_dropped.load(Ordering::Relaxed), 5);
     }

@@ -1,4 +1,4 @@
-//! Properties of `respond` that the RFCs fix exactly (the answers
+//! Properties of the answers that the RFCs fix exactly (the answers
 //! themselves are checked against Knot, NSD and BIND by the golden tests).
 
 use std::net::IpAddr;

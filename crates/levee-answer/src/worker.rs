@@ -47,7 +47,7 @@ use levee_wire::header::HeaderRef;
 use levee_wire::query::{parse_query, Parsed, Query};
 use levee_zone::ZoneSet;
 
-use crate::cache::{self, Find, Hit, Key, ResponseCache};
+use crate::cache::{self, Find, Key, ResponseCache};
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
 use crate::respond::{name_error_below_apex, respond_query, slip, Config, Hints, Meta, Outcome, Request, Transport};
 use crate::xfr::Transfer;
@@ -82,6 +82,7 @@ pub struct Load {
 }
 
 /// What to do with a received message.
+#[repr(u8)] // a tag of its own: the driver's match is one comparison
 pub enum Decision {
     /// Send the first `n` octets of the output buffer. The [`Meta`]
     /// describes the response written (for a slip, the one the slip
@@ -234,66 +235,68 @@ impl Worker {
     /// Answers `rx` from `zones` into `out` (65535 octets for TCP; for UDP
     /// the largest response levee sends, [`Config::udp_payload`]) and
     /// says what to do with it.
-    #[inline]
+    #[inline(always)] // into the driver's handler: the decision stays in registers
     pub fn answer(&mut self, rx: Received<'_>, zones: &Arc<ZoneSet>, out: &mut [u8]) -> Decision {
-        if rx.transport == Transport::Tcp {
-            return self.tcp(rx, zones, out);
+        // Taken apart at once: the hit path needs the client address
+        // alone, and the request the other stages see is built where they
+        // start (a structure built here would be copied field by field
+        // on every query).
+        let Received { msg, client, transport } = rx;
+        if transport == Transport::Tcp {
+            return self.tcp(msg, client, zones, out);
         }
         if !self.shortcuts {
-            return self.general(rx, zones, out);
+            return self.general(msg, client, transport, zones, out);
         }
-        match self.cache.find(zones, &self.cfg, rx.msg, out.len()) {
-            Find::Hit(hit) => self.hit(rx, hit, out),
-            Find::Miss(key) => self.plain(rx, &key, zones, out),
-            Find::Bypass => self.general(rx, zones, out),
+        match self.cache.find(zones, &self.cfg, msg, out.len()) {
+            // Stage 1, a cache hit: judged on its stored Meta, copied if
+            // sent.
+            Find::Hit(hit) => match self.policy.decide(&client, hit.meta()) {
+                Verdict::Send => Decision::Send(hit.copy(msg, out), *hit.meta()),
+                v => {
+                    let (meta, key) = (*hit.meta(), *hit.key());
+                    let req = self.request(msg, client, transport);
+                    self.withhold(&req, v, meta, Asked::Key(&key), out)
+                }
+            },
+            Find::Miss(key) => self.plain(msg, client, &key, zones, out),
+            Find::Bypass => self.general(msg, client, transport, zones, out),
         }
     }
 
     /// The request the answering stages see.
     #[inline]
-    fn request<'a>(&self, rx: Received<'a>) -> Request<'a> {
-        Request { msg: rx.msg, client: rx.client, transport: rx.transport, now: self.wall }
-    }
-
-    /// Stage 1, a cache hit: judged on its stored Meta, copied if sent.
-    #[inline]
-    fn hit(&mut self, rx: Received<'_>, hit: Hit<Meta>, out: &mut [u8]) -> Decision {
-        match self.policy.decide(rx.client, &hit.meta) {
-            Verdict::Send => Decision::Send(self.cache.copy(&hit, rx.msg, out), hit.meta),
-            v => {
-                let key = *self.cache.key(&hit);
-                self.withhold(rx, v, hit.meta, Asked::Key(&key), out)
-            }
-        }
+    fn request<'a>(&self, msg: &'a [u8], client: IpAddr, transport: Transport) -> Request<'a> {
+        Request { msg, client, transport, now: self.wall }
     }
 
     /// Stages 2 and 3 for a plain query the cache does not have: the
     /// admission check, then the direct name error or the plain path.
     #[inline]
-    fn plain(&mut self, rx: Received<'_>, key: &Key, zones: &ZoneSet, out: &mut [u8]) -> Decision {
-        let shed = self.policy.sheds_negative(rx.client);
+    fn plain(&mut self, msg: &[u8], client: IpAddr, key: &Key, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        let req = self.request(msg, client, Transport::Udp);
+        let shed = self.policy.sheds_negative(client);
         if !shed {
-            let req = self.request(rx);
             if let Some((n, meta)) = name_error_below_apex(&req, key, zones, &self.cfg, out) {
                 self.name_errors += 1;
-                return self.judge(rx, n, meta, Asked::Key(key), out);
+                return self.judge(&req, n, meta, Asked::Key(key), out);
             }
         }
-        self.plain_walk(rx, key, shed, zones, out)
+        self.plain_walk(&req, key, shed, zones, out)
     }
 
     /// Stage 4: a plain query answered from its key's parse, offered to
     /// the cache (unless shed: a shed NXDOMAIN is written incomplete).
     #[inline(never)]
-    fn plain_walk(&mut self, rx: Received<'_>, key: &Key, shed: bool, zones: &ZoneSet, out: &mut [u8]) -> Decision {
-        let q = key.query(rx.msg);
+    fn plain_walk(&mut self, req: &Request<'_>, key: &Key, shed: bool, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        let q = key.query(req.msg);
         let hints = Hints { shed_negative: shed, no_prerendered: false };
-        match respond_query(&self.request(rx), &q, zones, &self.cfg, out, hints) {
+        match respond_query(req, &q, zones, &self.cfg, out, hints) {
             Outcome::Reply(n, meta) => {
                 if !shed {
                     self.cache.insert(key, &out[..n], meta);
                 }
-                self.judge(rx, n, meta, Asked::Parsed(&q), out)
+                self.judge(req, n, meta, Asked::Parsed(&q), out)
             }
             Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
         }
@@ -301,18 +304,26 @@ impl Worker {
 
     /// Stage 5: parse, then the protocol, answer and finish stages.
     #[inline(never)]
-    fn general(&mut self, rx: Received<'_>, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+    fn general(
+        &mut self,
+        msg: &[u8],
+        client: IpAddr,
+        transport: Transport,
+        zones: &ZoneSet,
+        out: &mut [u8],
+    ) -> Decision {
         // Borrowed where it was parsed: a Query is a few hundred octets.
-        let parsed = parse_query(rx.msg);
+        let parsed = parse_query(msg);
         let q = match &parsed {
             Parsed::Query(q) => q,
-            Parsed::Drop => return Decision::Drop(Dropped::not_a_query(rx.msg)),
+            Parsed::Drop => return Decision::Drop(Dropped::not_a_query(msg)),
         };
-        let udp = rx.transport == Transport::Udp;
-        let shed = udp && self.policy.sheds_negative(rx.client);
+        let req = self.request(msg, client, transport);
+        let udp = transport == Transport::Udp;
+        let shed = udp && self.policy.sheds_negative(client);
         let hints = Hints { shed_negative: shed, no_prerendered: !self.shortcuts };
-        match respond_query(&self.request(rx), q, zones, &self.cfg, out, hints) {
-            Outcome::Reply(n, meta) if udp => self.judge(rx, n, meta, Asked::Parsed(q), out),
+        match respond_query(&req, q, zones, &self.cfg, out, hints) {
+            Outcome::Reply(n, meta) if udp => self.judge(&req, n, meta, Asked::Parsed(q), out),
             Outcome::Reply(n, meta) => Decision::Send(n, meta),
             Outcome::Transfer(t) if !udp => Decision::Transfer(Box::new(t)),
             Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
@@ -321,18 +332,18 @@ impl Worker {
 
     /// A TCP message: its source is proven (the UDP admission stage keeps
     /// serving it), and its answer is sent as written.
-    fn tcp(&mut self, rx: Received<'_>, zones: &ZoneSet, out: &mut [u8]) -> Decision {
-        self.policy.proven(rx.client);
-        self.general(rx, zones, out)
+    fn tcp(&mut self, msg: &[u8], client: IpAddr, zones: &ZoneSet, out: &mut [u8]) -> Decision {
+        self.policy.proven(client);
+        self.general(msg, client, Transport::Tcp, zones, out)
     }
 
     /// Stage 6: the policy stage's verdict on a response written into
     /// `out[..n]`.
     #[inline]
-    fn judge(&mut self, rx: Received<'_>, n: usize, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
-        match self.policy.decide(rx.client, &meta) {
+    fn judge(&mut self, req: &Request<'_>, n: usize, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
+        match self.policy.decide(&req.client, &meta) {
             Verdict::Send => Decision::Send(n, meta),
-            v => self.withhold(rx, v, meta, asked, out),
+            v => self.withhold(req, v, meta, asked, out),
         }
     }
 
@@ -340,17 +351,17 @@ impl Worker {
     /// nothing.
     #[cold]
     #[inline(never)]
-    fn withhold(&mut self, rx: Received<'_>, v: Verdict, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
+    fn withhold(&mut self, req: &Request<'_>, v: Verdict, meta: Meta, asked: Asked<'_>, out: &mut [u8]) -> Decision {
         if let Verdict::Slip { badcookie } = v {
             let read;
             let q = match asked {
                 Asked::Parsed(q) => q,
                 Asked::Key(k) => {
-                    read = k.query(rx.msg);
+                    read = k.query(req.msg);
                     &read
                 }
             };
-            if let Some(n) = slip(&self.request(rx), q, &self.cfg, out, badcookie) {
+            if let Some(n) = slip(req, q, &self.cfg, out, badcookie) {
                 return Decision::Send(n, Meta { slip: true, ..meta });
             }
         }

@@ -196,11 +196,17 @@ fn set_of(z: &Arc<Zone>) -> Arc<ZoneSet> {
     Arc::new(s)
 }
 
-/// The answer over TCP of a worker as the daemon's TCP thread runs one.
-fn answer(set: &Arc<ZoneSet>, q: &[u8]) -> (Vec<u8>, String) {
+/// A worker as the daemon's TCP thread runs one (built once per
+/// comparison: its policy tables are large for a debug build).
+fn tcp_worker() -> Worker {
     let policy = Arc::new(Policy::new(None, Overload::default(), 1));
     let mut w = Worker::new(Arc::new(Config::default()), policy, Arc::default(), Options::TCP);
     w.tick(Time { mono_ms: 1, wall: 1 }, Default::default());
+    w
+}
+
+/// The answer of `w` over TCP.
+fn answer(w: &mut Worker, set: &Arc<ZoneSet>, q: &[u8]) -> (Vec<u8>, String) {
     let mut out = vec![0u8; 65535];
     let rx = Received { msg: q, client: "192.0.2.200".parse::<IpAddr>().unwrap(), transport: Transport::Tcp };
     match w.answer(rx, set, &mut out) {
@@ -236,12 +242,13 @@ fn assert_same(inc: &Arc<Zone>, scratch: &Arc<Zone>, names: &[Vec<u8>], ctx: &st
         assert_eq!(inc.node(a).flags, scratch.node(b).flags, "flags of {:?}: {ctx}", name::to_text(inc.node_name(a)));
     }
     let (si, ss) = (set_of(inc), set_of(scratch));
+    let mut w = tcp_worker();
     for n in names {
         for &ty in TYPES {
             for dnssec in [false, true] {
                 let q = query(n, ty, dnssec);
-                let a = answer(&si, &q);
-                let b = answer(&ss, &q);
+                let a = answer(&mut w, &si, &q);
+                let b = answer(&mut w, &ss, &q);
                 assert_eq!(a, b, "answer to {} type {ty} DO={dnssec} differs: {ctx}", name::to_text(n));
             }
         }

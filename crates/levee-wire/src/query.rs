@@ -229,7 +229,7 @@ fn read_question(msg: &[u8], pos: usize, qname: &mut NameBuf) -> Option<(u16, u1
             return None;
         }
     }
-    let q = QuestionRef::new(msg.get(pos..p + 4)?)?;
+    let q = QuestionRef::at(msg, pos, p)?;
     // The walk above checked the labels and the length.
     qname.set_checked(q.name());
     Some((q.qtype(), q.qclass(), p + 4))
@@ -238,47 +238,61 @@ fn read_question(msg: &[u8], pos: usize, qname: &mut NameBuf) -> Option<(u16, u1
 /// A question as it sits in a message: an uncompressed name, TYPE and
 /// CLASS, read in place.
 #[derive(Clone, Copy, Debug)]
-pub struct QuestionRef<'a>(&'a [u8]);
+pub struct QuestionRef<'a> {
+    /// The whole question.
+    all: &'a [u8],
+    /// TYPE and CLASS.
+    fixed: &'a [u8; 4],
+}
 
 impl<'a> QuestionRef<'a> {
     /// The question that is all of `b`: a name whose end the caller has
     /// found, then TYPE and CLASS. `None` if `b` is too short to hold one.
     #[inline]
     pub fn new(b: &'a [u8]) -> Option<Self> {
-        (b.len() >= 5).then_some(QuestionRef(b))
+        let n = b.len().checked_sub(4).filter(|&n| n > 0)?;
+        Some(QuestionRef { all: b, fixed: b[n..].try_into().ok()? })
+    }
+
+    /// The question of `msg` whose name the caller has walked:
+    /// `msg[start..name_end]`, then TYPE and CLASS. `None` if the message
+    /// ends before them.
+    #[inline]
+    pub fn at(msg: &'a [u8], start: usize, name_end: usize) -> Option<Self> {
+        let fixed = msg.get(name_end..name_end + 4)?.try_into().ok()?;
+        let all = msg.get(start..name_end + 4).filter(|_| name_end > start)?;
+        Some(QuestionRef { all, fixed })
     }
 
     /// The first question of `msg`, if its name is not compressed (a
     /// query's never is: [`parse_query`] reads no other) and it is whole.
     pub fn read(msg: &'a [u8]) -> Option<Self> {
         let n = crate::name::wire_len(msg.get(HEADER_LEN..)?).ok()?;
-        QuestionRef::new(msg.get(HEADER_LEN..HEADER_LEN + n + 4)?)
+        QuestionRef::at(msg, HEADER_LEN, HEADER_LEN + n)
     }
 
     /// The name as sent.
     #[inline]
     pub fn name(&self) -> &'a [u8] {
-        &self.0[..self.0.len() - 4]
+        &self.all[..self.all.len() - 4]
     }
 
     /// TYPE.
     #[inline]
     pub fn qtype(&self) -> u16 {
-        let n = self.0.len();
-        u16::from_be_bytes([self.0[n - 4], self.0[n - 3]])
+        u16::from_be_bytes([self.fixed[0], self.fixed[1]])
     }
 
     /// CLASS.
     #[inline]
     pub fn qclass(&self) -> u16 {
-        let n = self.0.len();
-        u16::from_be_bytes([self.0[n - 2], self.0[n - 1]])
+        u16::from_be_bytes([self.fixed[2], self.fixed[3]])
     }
 
     /// The question's octets.
     #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
-        self.0
+        self.all
     }
 }
 

@@ -25,7 +25,7 @@ use levee_wire::rtype::t;
 /// Acts on the event of `meta`, the response to `query` from `client`.
 #[inline]
 pub fn react(meta: &Meta, query: &[u8], client: SocketAddr) {
-    if meta.event != Event::None {
+    if !matches!(meta.event, Event::None) {
         act(meta, query, client);
     }
 }

@@ -150,24 +150,29 @@ impl UdpHandler for UdpWorker {
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
-        let rx = Received { msg: query, client: client_ip(client), transport: Transport::Udp };
+        let ip = client_ip(client);
         let zones = self.zones.load();
         // Every response written is counted, sent or withheld.
-        let (sent, meta) = match self.worker.answer(rx, zones, out) {
-            Decision::Send(n, meta) => (Some(n), meta),
-            Decision::Drop(Dropped::Withheld(meta)) => (None, meta),
+        match &self.worker.answer(Received { msg: query, client: ip, transport: Transport::Udp }, zones, out) {
+            Decision::Send(n, meta) => {
+                self.counters.count(meta, ip);
+                crate::events::react(meta, query, client);
+                Some(*n)
+            }
+            Decision::Drop(Dropped::Withheld(meta)) => {
+                self.counters.count(meta, ip);
+                crate::events::react(meta, query, client);
+                None
+            }
             Decision::Drop(why) => {
-                self.garbage.count(why);
-                return None;
+                self.garbage.count(*why);
+                None
             }
             Decision::Transfer(_) => {
                 self.garbage.count(Dropped::Unanswered);
-                return None;
+                None
             }
-        };
-        self.counters.count(&meta, rx.client);
-        crate::events::react(&meta, query, client);
-        sent
+        }
     }
 }
 
@@ -203,10 +208,10 @@ impl TcpService for TcpSvc {
         let wall = now();
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
         self.counters.received(1, wall as u64);
-        let rx = Received { msg: query, client: client_ip(client), transport: Transport::Tcp };
-        match self.worker.answer(rx, &zones, out) {
+        let ip = client_ip(client);
+        match self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out) {
             Decision::Send(n, meta) => {
-                self.counters.count(&meta, rx.client);
+                self.counters.count(&meta, ip);
                 crate::events::react(&meta, query, client);
                 TcpAnswer::Reply(n)
             }
