@@ -603,7 +603,8 @@ mod tests {
 
     /// Issue 15: an IXFR removing 160k records took 43 s (a scan of the
     /// whole set per removed record). Now one pass: well under a second
-    /// (release; a debug build is given 5 s).
+    /// (release, 79 ms measured; a debug build, 0.4 s unloaded, is given
+    /// 20 s so a loaded machine does not fail it).
     #[test]
     fn removing_160k_records_is_fast() {
         let n = 200_000u32;
@@ -625,7 +626,7 @@ mod tests {
         let took = t0.elapsed();
         eprintln!("apply: 160000 removals from {} records in {took:?}", n + 2);
         assert_eq!(out.len(), 2 + 40_000 + 1);
-        let limit = if cfg!(debug_assertions) { 5.0 } else { 1.0 };
+        let limit = if cfg!(debug_assertions) { 20.0 } else { 1.0 };
         assert!(took.as_secs_f64() < limit, "{took:?}");
     }
 

@@ -804,7 +804,9 @@ fn serial_mistakes_are_reported_and_never_journaled() {
 
 /// One RRset of 65,000 records loads from a file and comes in by
 /// transfer quickly (the duplicate check was a scan per record: 7-10 s
-/// in a release build). The bound here is for a debug build.
+/// in a release build, 73 s for check-zone in a debug build). The bounds
+/// here are for a debug build on a loaded 2-core machine (about 1 s
+/// each unloaded): far below the quadratic time, far above the linear.
 #[test]
 fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let d = TempDir::new("st-big");
@@ -816,7 +818,7 @@ fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let out = levee().args(["check-zone", "--origin", "big.test."]).arg(&f).output().unwrap();
     let took = t0.elapsed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(took < Duration::from_secs(5), "check-zone of a 65k-record RRset took {took:?}");
+    assert!(took < Duration::from_secs(30), "check-zone of a 65k-record RRset took {took:?}");
 
     let pri = Primary::start("r.test.");
     let recs: Records =
@@ -827,6 +829,6 @@ fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let mut s = start(&cfg);
     wait_for("the transfer", &s, || soa(s.addr, "r.test.") == Ok(1));
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(8), "start and transfer of a 65k-record RRset took {took:?}");
+    assert!(took < Duration::from_secs(30), "start and transfer of a 65k-record RRset took {took:?}");
     stop(&mut s);
 }
