@@ -34,7 +34,7 @@ use tokio::net::UnixListener;
 use crate::repl::Repl;
 
 /// The daemon's operations (reload, statistics; set by `serve`).
-pub static OPS: OnceLock<Arc<crate::control::Ops>> = OnceLock::new();
+pub static OPS: OnceLock<Arc<crate::ops::api::Ops>> = OnceLock::new();
 static STARTED: OnceLock<Instant> = OnceLock::new();
 static BOUND: OnceLock<PathBuf> = OnceLock::new();
 /// The instance lock, held for the life of the process.
@@ -223,7 +223,7 @@ fn command(r: &Repl, line: &str) -> String {
 async fn reload(zone: Option<String>) -> String {
     let Some(ops) = OPS.get().cloned() else { return "error: reload not available\n".into() };
     let what = zone.clone().unwrap_or_else(|| "all zones".into());
-    let done = tokio::task::spawn_blocking(move || crate::control::reload(&ops, zone.as_deref())).await;
+    let done = tokio::task::spawn_blocking(move || crate::ops::api::reload(&ops, zone.as_deref())).await;
     match done {
         Ok(Ok(v)) if v["failed"] == 0 => {
             format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])

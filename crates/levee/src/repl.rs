@@ -1030,7 +1030,7 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
                     journal: j2,
                     expires: Some(Arc::clone(&s2.expires)),
                 });
-                crate::control::zone_ids().assign(&mut set);
+                crate::ops::api::zone_ids().assign(&mut set);
                 r2.shared.store(Arc::new(set));
                 retire(old);
             })
@@ -1132,7 +1132,7 @@ async fn set_expired(r: &Arc<Repl>, s: &Arc<Secondary>, expired: bool) {
             }
             set.insert(n);
         }
-        crate::control::zone_ids().assign(&mut set);
+        crate::ops::api::zone_ids().assign(&mut set);
         r2.shared.store(Arc::new(set));
         retire(old);
     })

@@ -41,9 +41,9 @@ use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::control::{self, Ops};
-use crate::counters::{self, Counters};
 use crate::notify::notify;
+use crate::ops::api::{self, Ops};
+use crate::ops::counters::{self, Counters};
 use crate::zones::{self, ZonePlan};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
@@ -284,7 +284,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     let (mut set, failed) = zones::load_all(&plans, None, &cfg.load);
     let mut prepared = None;
     crate::repl::init(&cfg, &mut set, &mut prepared);
-    control::zone_ids().assign(&mut set);
+    api::zone_ids().assign(&mut set);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
     }
@@ -341,7 +341,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     // be readable by root only).
     let mgmt_tls = match cfg.management_access.tls.as_ref().filter(|_| management.is_some()) {
         None => None,
-        Some(t) => match crate::mgmt::tls_acceptor(t) {
+        Some(t) => match crate::ops::http::tls_acceptor(t) {
             Ok(a) => Some(a),
             Err(e) => {
                 tracing::error!("{e}");
@@ -376,7 +376,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     let policy = Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed)));
     let epoch = std::time::Instant::now();
     let mut worker_stats = Vec::new();
-    let garbage = Arc::new(crate::stats::Garbage::default());
+    let garbage = Arc::new(crate::ops::summaries::Garbage::default());
     let mut counter_set = counters::Set::default();
     for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
         let stats = Arc::new(PolicyStats::default());
@@ -465,7 +465,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         tcp: Arc::clone(&tcp_stats),
         listen: bound.clone(),
         threads,
-        started: control::unix_now(),
+        started: api::unix_now(),
     });
     if let Some(l) = management {
         if let Ok(a) = l.local_addr() {
@@ -484,9 +484,9 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
                 );
             }
         }
-        rt.spawn(crate::mgmt::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
+        rt.spawn(crate::ops::http::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
     }
-    rt.spawn(crate::stats::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
+    rt.spawn(crate::ops::summaries::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],
@@ -583,12 +583,12 @@ impl Drop for Reloading {
 pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
     let _reloading = Reloading::start();
     RELOAD_QUEUED.store(false, Ordering::Release);
-    control::RELOADS.fetch_add(1, Ordering::Relaxed);
+    api::RELOADS.fetch_add(1, Ordering::Relaxed);
     let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
-            control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
+            api::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
             return (shared.load().len(), 0);
         }
     };
@@ -601,13 +601,13 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
     let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();
     let notifies = crate::repl::after_reload(&old, &mut set);
-    control::zone_ids().assign(&mut set);
+    api::zone_ids().assign(&mut set);
     let n = set.len();
     shared.store(Arc::new(set));
     notifies.send();
     crate::repl::retire(old);
     if failed > 0 {
-        control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
+        api::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
     }
     tracing::info!(zones = n, failed, "reload done");
     (n, failed)

@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 
 use levee_wire::header::rcode::NAMES as RCODES;
 
-use crate::control::{self, zone_ids, Ops};
-use crate::counters::{self, KINDS, QTYPES};
+use crate::ops::api::{self, zone_ids, Ops};
+use crate::ops::counters::{self, KINDS, QTYPES};
 
 /// Escapes a label value (backslash, double quote, newline).
 pub fn escape(v: &str) -> String {
@@ -136,7 +136,7 @@ pub fn render(ops: &Ops) -> String {
         "counter",
         "Management requests refused (host, origin, token, scope), connections closed at the caps (evicted), failed TLS handshakes (tls).",
     );
-    let r = &crate::mgmt::REFUSED;
+    let r = &crate::ops::http::REFUSED;
     for (reason, c) in [
         ("host", &r.host),
         ("origin", &r.origin),
@@ -174,9 +174,9 @@ pub fn render(ops: &Ops) -> String {
     o.family("levee_zones", "gauge", "Zones served.");
     o.sample("levee_zones", &[], set.len());
     o.family("levee_reloads_total", "counter", "Reloads since start (SIGHUP or API).");
-    o.sample("levee_reloads_total", &[], control::RELOADS.load(Ordering::Relaxed));
+    o.sample("levee_reloads_total", &[], api::RELOADS.load(Ordering::Relaxed));
     o.family("levee_reload_failures_total", "counter", "Reloads in which at least one zone failed to load.");
-    o.sample("levee_reload_failures_total", &[], control::RELOAD_FAILURES.load(Ordering::Relaxed));
+    o.sample("levee_reload_failures_total", &[], api::RELOAD_FAILURES.load(Ordering::Relaxed));
 
     let zones: Vec<(String, &levee_zone::ZoneEntry, u16)> = set
         .entries()

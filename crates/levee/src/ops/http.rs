@@ -4,7 +4,7 @@
 //!
 //! | method and path             | what                                              | needs          |
 //! |-----------------------------|---------------------------------------------------|----------------|
-//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`crate::metrics`]) | read token (*) |
+//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`crate::ops::metrics`]) | read token (*) |
 //! | `GET /`                     | the dashboard page (static, holds no data)        | nothing        |
 //! | `GET /api/live`             | the dashboard's feed: counters and a timestamp    | read token     |
 //! | `GET /api/status`           | version, uptime, listeners, totals                | read token     |
@@ -70,7 +70,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::control::{self, Ops};
+use crate::ops::api::{self, Ops};
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -579,7 +579,7 @@ fn error(status: u16, msg: &str) -> Reply {
 async fn route(req: &Request, ops: &Arc<Ops>, reload_lock: &tokio::sync::Mutex<()>) -> Reply {
     let zone = query_param(req.query.as_deref(), "zone").filter(|z| !z.is_empty()).map(str::to_string);
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/metrics") => (200, "text/plain; version=0.0.4; charset=utf-8", crate::metrics::render(ops)),
+        ("GET", "/metrics") => (200, "text/plain; version=0.0.4; charset=utf-8", crate::ops::metrics::render(ops)),
         ("GET", "/") | ("GET", "/index.html") => (200, "text/html; charset=utf-8", DASHBOARD.to_string()),
         ("GET", "/api/live") => json_reply(200, ops.live()),
         ("GET", "/api/status") => json_reply(200, ops.status()),
@@ -591,7 +591,7 @@ async fn route(req: &Request, ops: &Arc<Ops>, reload_lock: &tokio::sync::Mutex<(
         ("POST", "/api/reload") => {
             let _g = reload_lock.lock().await;
             let ops2 = Arc::clone(ops);
-            match tokio::task::spawn_blocking(move || control::reload(&ops2, zone.as_deref())).await {
+            match tokio::task::spawn_blocking(move || api::reload(&ops2, zone.as_deref())).await {
                 Ok(Ok(v)) => json_reply(200, v),
                 Ok(Err(e)) => error(404, &e),
                 Err(_) => error(500, "reload failed"),

@@ -1,6 +1,6 @@
 //! The operations a running server offers its operator, as JSON values:
 //! `status`, `zones` (zone-status), `stats`, `live` (the dashboard's
-//! feed) and `reload [ZONE]`. The management listener ([`crate::mgmt`])
+//! feed) and `reload [ZONE]`. The management listener ([`crate::ops::http`])
 //! serves them over HTTP; a local control socket (`levee ctl`) can call
 //! the same functions.
 //!
@@ -18,8 +18,8 @@ use levee_io::tcp::TcpStats;
 use levee_zone::ZoneSet;
 use serde_json::{json, Value};
 
-use crate::counters::{self, Sum, ZoneIds, KINDS, QTYPES};
-use crate::stats::{self, Garbage, Totals};
+use crate::ops::counters::{self, Sum, ZoneIds, KINDS, QTYPES};
+use crate::ops::summaries::{self, Garbage, Totals};
 
 /// Reloads done since start (SIGHUP, the API or the control socket).
 pub static RELOADS: AtomicU64 = AtomicU64::new(0);
@@ -70,7 +70,7 @@ impl Ops {
 
     /// The defence totals.
     pub fn totals(&self) -> Totals {
-        stats::totals(&self.policy, &self.counters.udp, &self.garbage, &self.tcp)
+        summaries::totals(&self.policy, &self.counters.udp, &self.garbage, &self.tcp)
     }
 
     /// `status`: version, uptime, listeners, zone count, totals.
