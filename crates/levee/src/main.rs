@@ -5,16 +5,15 @@
 
 #![forbid(unsafe_code)]
 
-mod check;
-mod ctl;
-mod limits;
-mod notify;
+mod check_zone;
+mod control_socket;
+mod daemon;
 mod ops;
 mod perf;
 mod repl;
+mod replication;
 mod serve;
 mod storage;
-mod xfrin;
 mod zones;
 
 // The drivers (serve.rs and its allocation test) name these by the paths
@@ -157,13 +156,13 @@ fn main() -> ExitCode {
             serve::run(cfg, builtin)
         }
         Command::CheckZone { origin, semantic_checks, config, files } => {
-            check::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
+            check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
         }
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {
                 (Some(s), _) => s,
                 (None, Some(c)) => match Config::from_file_without_secrets(&c) {
-                    Ok(cfg) => match ctl::socket_path(&cfg) {
+                    Ok(cfg) => match control_socket::socket_path(&cfg) {
                         Some(p) => p,
                         None => {
                             eprintln!(
@@ -183,7 +182,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            ctl::client(&path, &command)
+            control_socket::client(&path, &command)
         }
         Command::Perf(args) => perf::run(args),
     }

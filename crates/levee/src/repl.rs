@@ -32,7 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Notify;
 
-use crate::xfrin::{Cancel, Fail, Records};
+use crate::replication::xfrin::{Cancel, Fail, Records};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -223,7 +223,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
         if z.repl.primaries.is_empty() {
             continue;
         }
-        let checks = crate::zones::checks_of(cfg, Some(z));
+        let checks = crate::zones::load::checks_of(cfg, Some(z));
         let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks);
         secondaries.insert(apex.as_slice().to_vec(), Arc::new(sec));
     }
@@ -453,9 +453,9 @@ pub fn start(rt: &tokio::runtime::Runtime, shared: Shared, prepared: Option<Arc<
         rt.spawn(async move { secondary_loop(r, s).await });
     }
     rt.spawn(notify_summaries(Arc::clone(&r)));
-    if let Some(l) = crate::ctl::take_listener() {
+    if let Some(l) = crate::control_socket::take_listener() {
         let r = Arc::clone(&r);
-        rt.spawn(async move { crate::ctl::serve(l, r).await });
+        rt.spawn(async move { crate::control_socket::serve(l, r).await });
     }
 }
 
@@ -485,7 +485,7 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                 return None;
             }
             let mut n = clone_entry(e);
-            if !crate::zones::serial_gt(e.zone.serial(), o.zone.serial()) {
+            if !crate::zones::load::serial_gt(e.zone.serial(), o.zone.serial()) {
                 // No difference to a lower or equal serial is recorded.
                 // The same data keeps its journal; changed data under the
                 // same or a lower serial makes it wrong: dropped.
@@ -1068,14 +1068,14 @@ async fn run_transfer(
     addr: SocketAddr,
     key: Option<&Key>,
     ixfr_from: Option<Rr>,
-) -> Result<crate::xfrin::Fetched, Fail> {
+) -> Result<crate::replication::xfrin::Fetched, Fail> {
     let cancel = Arc::new(Cancel::default());
     *s.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&cancel));
     if let Ok(mut st) = s.status.lock() {
         st.transfer_since = Some(wall());
     }
     let served = if z.soa.is_some() { r.shared.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
-    let job = crate::xfrin::Job {
+    let job = crate::replication::xfrin::Job {
         addr,
         apex: s.apex,
         ours: ixfr_from,
@@ -1089,7 +1089,7 @@ async fn run_transfer(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
         levee_io::prio::background_current_thread();
-        let _ = tx.send(crate::xfrin::run(job));
+        let _ = tx.send(crate::replication::xfrin::run(job));
     });
     let out = match spawned {
         Err(e) => Err((Fail::Io(e), None)),

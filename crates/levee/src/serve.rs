@@ -14,7 +14,7 @@
 //! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
 //!   it in; a zone that fails to load keeps its previous version. The
 //!   zones are read without the publish lock (each on a guarded thread,
-//!   `zones::load_guarded`), the lock is held only to merge and publish,
+//!   `zones::load::load_guarded`), the lock is held only to merge and publish,
 //!   and the signal loop never waits for a reload: SIGTERM is honoured
 //!   during one, and systemd always gets `READY=1` after `RELOADING=1`.
 //!
@@ -41,10 +41,10 @@ use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::notify::notify;
+use crate::daemon::sd_notify::notify;
 use crate::ops::api::{self, Ops};
 use crate::ops::counters::{self, Counters};
-use crate::zones::{self, ZonePlan};
+use crate::zones::load::{self, ZonePlan};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -266,14 +266,16 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     // Before anything touches the storage directory: the instance lock
     // and the control socket's path (ctl.rs); then the open-file limit
     // the configuration needs (limits.rs). Both can stop the start.
-    let control = match crate::ctl::prepare(&cfg).and_then(|c| crate::limits::fit(&mut cfg, threads).map(|()| c)) {
+    let control = match crate::control_socket::prepare(&cfg)
+        .and_then(|c| crate::daemon::limits::fit(&mut cfg, threads).map(|()| c))
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::from(1);
         }
     };
-    let plans = match zones::plan(&cfg, builtin) {
+    let plans = match load::plan(&cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{e}");
@@ -281,7 +283,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         }
     };
     crate::storage::prepare(&cfg);
-    let (mut set, failed) = zones::load_all(&plans, None, &cfg.load);
+    let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     let mut prepared = None;
     crate::repl::init(&cfg, &mut set, &mut prepared);
     api::zone_ids().assign(&mut set);
@@ -362,7 +364,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     }
     // The control socket belongs to the user the server now runs as.
     if let Some(c) = control {
-        if let Err(e) = crate::ctl::bind(c) {
+        if let Err(e) = crate::control_socket::bind(c) {
             tracing::error!("{e}");
             return ExitCode::from(1);
         }
@@ -509,7 +511,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     }
     // Replication tasks and the control socket (repl.rs, ctl.rs).
     let _ = crate::repl::RUNTIME.set(rt.handle().clone());
-    let _ = crate::ctl::OPS.set(Arc::clone(&ops));
+    let _ = crate::control_socket::OPS.set(Arc::clone(&ops));
     crate::repl::start(&rt, Arc::clone(&shared), prepared);
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
     notify("READY=1");
@@ -547,7 +549,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         let _ = h.join();
     }
     rt.shutdown_timeout(Duration::from_secs(1));
-    crate::ctl::cleanup();
+    crate::control_socket::cleanup();
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
@@ -584,7 +586,7 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
     let _reloading = Reloading::start();
     RELOAD_QUEUED.store(false, Ordering::Release);
     api::RELOADS.fetch_add(1, Ordering::Relaxed);
-    let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
+    let plans: Vec<ZonePlan> = match load::plan(cfg, builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
@@ -596,7 +598,7 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
     // zones go on meanwhile); only reloads change primary zones, and they
     // are serialised, so the set read here is what they replace.
     let base = shared.load_full();
-    let (mut set, failed) = zones::load_all(&plans, Some(&base), &cfg.load);
+    let (mut set, failed) = load::load_all(&plans, Some(&base), &cfg.load);
     drop(base);
     let _publishing = crate::repl::publish_lock();
     let old = shared.load_full();

@@ -231,13 +231,13 @@ pub fn reload(ops: &Ops, zone: Option<&str>) -> Result<Value, String> {
 }
 
 fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
-    let plans = crate::zones::plan(&ops.cfg, ops.builtin)?;
+    let plans = crate::zones::load::plan(&ops.cfg, ops.builtin)?;
     let plan =
         plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
     let _reloading = crate::serve::Reloading::start();
     // Read without the publish lock (see serve::reload).
     let base = ops.zones.load_full();
-    let (one, failed) = crate::zones::load_all(std::slice::from_ref(plan), Some(&base), &ops.cfg.load);
+    let (one, failed) = crate::zones::load::load_all(std::slice::from_ref(plan), Some(&base), &ops.cfg.load);
     drop(base);
     // The same lock as every other change to the served set (reloads,
     // transfers of secondary zones).

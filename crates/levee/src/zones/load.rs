@@ -21,8 +21,8 @@ use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntr
 /// The example zones built into the binary (served when `levee serve` runs
 /// without a configuration or zones directory).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("example.com.", include_str!("../../../examples/zones/example.com.zone")),
-    ("example.net.", include_str!("../../../examples/zones/example.net.zone")),
+    ("example.com.", include_str!("../../../../examples/zones/example.com.zone")),
+    ("example.net.", include_str!("../../../../examples/zones/example.net.zone")),
 ];
 
 /// Where a zone comes from.

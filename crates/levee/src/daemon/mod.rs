@@ -1,0 +1,8 @@
+//! `levee serve`: starting the server, running it, stopping it.
+//!
+//! * [`limits`]: the open-file limit the configuration needs, fitted at
+//!   start;
+//! * [`sd_notify`]: telling systemd READY, RELOADING, STOPPING.
+
+pub mod limits;
+pub mod sd_notify;
