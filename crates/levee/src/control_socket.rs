@@ -31,7 +31,7 @@ use levee_wire::name;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
-use crate::repl::Repl;
+use crate::replication::state::Repl;
 
 /// The daemon's operations (reload, statistics; set by `serve`).
 pub static OPS: OnceLock<Arc<crate::ops::api::Ops>> = OnceLock::new();
@@ -234,6 +234,45 @@ async fn reload(zone: Option<String>) -> String {
         ),
         Ok(Err(e)) => format!("error: {e}\n"),
         Err(_) => "error: the reload did not finish\n".into(),
+    }
+}
+
+impl Repl {
+    /// One line per zone: name, serial, role, and for secondaries the
+    /// last transfer, the next refresh and the expiry.
+    pub fn zone_status(&self, only: Option<&[u8]>) -> Vec<String> {
+        let set = self.shared.load_full();
+        let mut out = Vec::new();
+        for e in set.entries() {
+            let apex = e.zone.apex();
+            if only.is_some_and(|o| o != apex) {
+                continue;
+            }
+            let zname = name::to_text(apex);
+            match self.secondaries.get(apex) {
+                Some(s) => {
+                    let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
+                    out.push(format!(
+                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
+                        st.serial.map_or("-".into(), |x| x.to_string()),
+                        e.expired,
+                        st.last_transfer.map_or("-".into(), |x| x.to_string()),
+                        if st.last_kind.is_empty() { "-" } else { st.last_kind },
+                        st.next_refresh,
+                        st.expires.map_or("-".into(), |x| x.to_string()),
+                        st.transfer_since.map_or("-".into(), |x| x.to_string()),
+                        st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
+                    ) + &crate::storage::status_fields(apex));
+                }
+                None => out.push(format!(
+                    "{zname} role=primary serial={} journal-from={}{}",
+                    e.zone.serial(),
+                    e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string()),
+                    crate::storage::status_fields(apex)
+                )),
+            }
+        }
+        out
     }
 }
 

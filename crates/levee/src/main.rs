@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod check_zone;
+mod clock;
 mod control_socket;
 mod daemon;
 mod ops;

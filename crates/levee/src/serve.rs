@@ -285,7 +285,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     crate::storage::prepare(&cfg);
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     let mut prepared = None;
-    crate::repl::init(&cfg, &mut set, &mut prepared);
+    crate::replication::startup::init(&cfg, &mut set, &mut prepared);
     api::zone_ids().assign(&mut set);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
@@ -510,9 +510,9 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
     // Replication tasks and the control socket (repl.rs, ctl.rs).
-    let _ = crate::repl::RUNTIME.set(rt.handle().clone());
+    let _ = crate::replication::state::RUNTIME.set(rt.handle().clone());
     let _ = crate::control_socket::OPS.set(Arc::clone(&ops));
-    crate::repl::start(&rt, Arc::clone(&shared), prepared);
+    crate::replication::start(&rt, Arc::clone(&shared), prepared);
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
     notify("READY=1");
 
@@ -600,14 +600,14 @@ pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
     let base = shared.load_full();
     let (mut set, failed) = load::load_all(&plans, Some(&base), &cfg.load);
     drop(base);
-    let _publishing = crate::repl::publish_lock();
+    let _publishing = crate::zones::publish::publish_lock();
     let old = shared.load_full();
-    let notifies = crate::repl::after_reload(&old, &mut set);
+    let notifies = crate::replication::primary::after_reload(&old, &mut set);
     api::zone_ids().assign(&mut set);
     let n = set.len();
     shared.store(Arc::new(set));
     notifies.send();
-    crate::repl::retire(old);
+    crate::zones::publish::retire(old);
     if failed > 0 {
         api::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
     }

@@ -470,7 +470,7 @@ impl Store {
     pub fn submit(self: &Arc<Self>, job: Job) {
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(job));
         if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            let Some(rt) = crate::repl::RUNTIME.get() else {
+            let Some(rt) = crate::replication::state::RUNTIME.get() else {
                 // No runtime (tests of the pure parts): write now.
                 self.started.store(false, std::sync::atomic::Ordering::Release);
                 if let Some(job) = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take() {

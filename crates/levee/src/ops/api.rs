@@ -241,23 +241,23 @@ fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
     drop(base);
     // The same lock as every other change to the served set (reloads,
     // transfers of secondary zones).
-    let _publishing = crate::repl::publish_lock();
+    let _publishing = crate::zones::publish::publish_lock();
     let old = ops.zones.load_full();
     let mut set = ZoneSet::new();
     for e in old.entries() {
         if !same_zone(&levee_wire::name::to_text(e.zone.apex()), zone) {
-            set.insert(crate::repl::clone_entry(e));
+            set.insert(crate::zones::publish::clone_entry(e));
         }
     }
     for e in one.entries() {
-        set.insert(crate::repl::clone_entry(e));
+        set.insert(crate::zones::publish::clone_entry(e));
     }
-    let notifies = crate::repl::after_reload(&old, &mut set);
+    let notifies = crate::replication::primary::after_reload(&old, &mut set);
     zone_ids().assign(&mut set);
     let n = set.len();
     ops.zones.store(Arc::new(set));
     notifies.send();
-    crate::repl::retire(old);
+    crate::zones::publish::retire(old);
     RELOADS.fetch_add(1, Ordering::Relaxed);
     if failed > 0 {
         RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use levee_config::repl::AclRule;
 use levee_config::{Config, LoadConfig};
 use levee_wire::name;
 use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntry, ZoneSet};
@@ -173,8 +174,26 @@ fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
     for &(ip, len) in &z.allow_transfer {
         a.push(ip, len);
     }
-    crate::repl::add_rules(&mut a, &z.repl.transfer_keyed);
+    add_rules(&mut a, &z.repl.transfer_keyed);
     a
+}
+
+/// Adds configured ACL rules (keyed or not) to an ACL.
+pub fn add_rules(a: &mut Acl, rules: &[AclRule]) {
+    for r in rules {
+        match &r.key {
+            Some(k) => {
+                if let Ok(n) = name::from_text(k, Some(b"\x00")) {
+                    a.push_keyed(r.prefix, &n);
+                }
+            }
+            None => {
+                if let Some((ip, len)) = r.prefix {
+                    a.push(ip, len);
+                }
+            }
+        }
+    }
 }
 
 /// Loads one zone (warnings are logged; errors come back with

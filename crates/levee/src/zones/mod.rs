@@ -2,6 +2,8 @@
 //! and the served set.
 //!
 //! * [`load`]: the zones of a configuration and loading each one on a
-//!   guarded thread.
+//!   guarded thread;
+//! * [`publish`]: the publish lock, and retiring replaced sets.
 
 pub mod load;
+pub mod publish;
