@@ -41,10 +41,12 @@ use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
+use crate::daemon::privileges::drop_privileges;
 use crate::daemon::sd_notify::notify;
 use crate::ops::api::{self, Ops};
 use crate::ops::counters::{self, Counters};
-use crate::zones::load::{self, ZonePlan};
+use crate::zones::load;
+use crate::zones::reload::{reload, RELOAD_QUEUED};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -552,92 +554,6 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     crate::control_socket::cleanup();
     tracing::info!("stopped");
     ExitCode::SUCCESS
-}
-
-/// A SIGHUP reload is waiting for the reload lock.
-static RELOAD_QUEUED: AtomicBool = AtomicBool::new(false);
-/// One reload at a time (SIGHUP, `levee ctl reload`, `POST /api/reload`).
-static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Tells systemd `RELOADING=1` now and `READY=1` when dropped, so every
-/// way out of a reload (errors and panics included) reports its end.
-pub struct Reloading {
-    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
-}
-
-impl Reloading {
-    /// Waits for other reloads, then announces this one.
-    pub fn start() -> Reloading {
-        let g = RELOADING.lock().unwrap_or_else(|e| e.into_inner());
-        notify("RELOADING=1");
-        Reloading { _one_at_a_time: g }
-    }
-}
-
-impl Drop for Reloading {
-    fn drop(&mut self) {
-        notify("READY=1");
-    }
-}
-
-/// Builds a new zone set beside the current one and swaps it in; returns
-/// the zones served and how many failed to load.
-pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
-    let _reloading = Reloading::start();
-    RELOAD_QUEUED.store(false, Ordering::Release);
-    api::RELOADS.fetch_add(1, Ordering::Relaxed);
-    let plans: Vec<ZonePlan> = match load::plan(cfg, builtin) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("reload: {e}; keeping the current zones");
-            api::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-            return (shared.load().len(), 0);
-        }
-    };
-    // Read every zone without the publish lock (transfers of secondary
-    // zones go on meanwhile); only reloads change primary zones, and they
-    // are serialised, so the set read here is what they replace.
-    let base = shared.load_full();
-    let (mut set, failed) = load::load_all(&plans, Some(&base), &cfg.load);
-    drop(base);
-    let _publishing = crate::zones::publish::publish_lock();
-    let old = shared.load_full();
-    let notifies = crate::replication::primary::after_reload(&old, &mut set);
-    api::zone_ids().assign(&mut set);
-    let n = set.len();
-    shared.store(Arc::new(set));
-    notifies.send();
-    crate::zones::publish::retire(old);
-    if failed > 0 {
-        api::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-    }
-    tracing::info!(zones = n, failed, "reload done");
-    (n, failed)
-}
-
-/// Becomes `[server] user`/`group` when configured (after binding). A
-/// configured user that cannot be taken stops the start: running as root
-/// by mistake is worse than not running.
-fn drop_privileges(cfg: &Config) -> Result<(), String> {
-    let Some(user) = &cfg.user else {
-        if cfg.group.is_some() {
-            return Err("server.group is set without server.user".into());
-        }
-        return Ok(());
-    };
-    let ids = levee_io::privs::resolve(user, cfg.group.as_deref()).map_err(|e| format!("server.user: {e}"))?;
-    if levee_io::privs::euid() != 0 {
-        if levee_io::privs::euid() == ids.uid {
-            return Ok(());
-        }
-        return Err(format!(
-            "server.user = {user:?}: levee must start as root to change user (running as uid {})",
-            levee_io::privs::euid()
-        ));
-    }
-    levee_io::privs::drop_to(ids).map_err(|e| format!("cannot drop privileges to {user}: {e}"))?;
-    tracing::info!(user = %user, uid = ids.uid, gid = ids.gid, "dropped root privileges");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::ops::counters::{self, Sum, ZoneIds, KINDS, QTYPES};
 use crate::ops::summaries::{self, Garbage, Totals};
+use crate::zones::load::same_zone;
 
 /// Reloads done since start (SIGHUP, the API or the control socket).
 pub static RELOADS: AtomicU64 = AtomicU64::new(0);
@@ -206,12 +207,6 @@ fn drops(t: &Totals) -> Value {
     })
 }
 
-fn same_zone(a: &str, b: &str) -> bool {
-    let a = a.trim_end_matches('.');
-    let b = b.trim_end_matches('.');
-    a.eq_ignore_ascii_case(b)
-}
-
 /// `reload [ZONE]` (blocking: run it on a blocking thread). Without a
 /// zone, every zone is reloaded (as SIGHUP); with one, only that zone is
 /// read again and the others keep their snapshots. A zone that fails to
@@ -219,8 +214,8 @@ fn same_zone(a: &str, b: &str) -> bool {
 pub fn reload(ops: &Ops, zone: Option<&str>) -> Result<Value, String> {
     let started = std::time::Instant::now();
     let (n, failed) = match zone {
-        None => crate::serve::reload(&ops.cfg, ops.builtin, &ops.zones),
-        Some(z) => reload_zone(ops, z)?,
+        None => crate::zones::reload::reload(&ops.cfg, ops.builtin, &ops.zones),
+        Some(z) => crate::zones::reload::reload_zone(ops, z)?,
     };
     Ok(json!({
         "reloaded": zone.unwrap_or("*"),
@@ -228,40 +223,4 @@ pub fn reload(ops: &Ops, zone: Option<&str>) -> Result<Value, String> {
         "failed": failed,
         "ms": started.elapsed().as_millis() as u64,
     }))
-}
-
-fn reload_zone(ops: &Ops, zone: &str) -> Result<(usize, usize), String> {
-    let plans = crate::zones::load::plan(&ops.cfg, ops.builtin)?;
-    let plan =
-        plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
-    let _reloading = crate::serve::Reloading::start();
-    // Read without the publish lock (see serve::reload).
-    let base = ops.zones.load_full();
-    let (one, failed) = crate::zones::load::load_all(std::slice::from_ref(plan), Some(&base), &ops.cfg.load);
-    drop(base);
-    // The same lock as every other change to the served set (reloads,
-    // transfers of secondary zones).
-    let _publishing = crate::zones::publish::publish_lock();
-    let old = ops.zones.load_full();
-    let mut set = ZoneSet::new();
-    for e in old.entries() {
-        if !same_zone(&levee_wire::name::to_text(e.zone.apex()), zone) {
-            set.insert(crate::zones::publish::clone_entry(e));
-        }
-    }
-    for e in one.entries() {
-        set.insert(crate::zones::publish::clone_entry(e));
-    }
-    let notifies = crate::replication::primary::after_reload(&old, &mut set);
-    zone_ids().assign(&mut set);
-    let n = set.len();
-    ops.zones.store(Arc::new(set));
-    notifies.send();
-    crate::zones::publish::retire(old);
-    RELOADS.fetch_add(1, Ordering::Relaxed);
-    if failed > 0 {
-        RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-    }
-    tracing::info!(zone, failed, "zone reload done");
-    Ok((n, failed))
 }

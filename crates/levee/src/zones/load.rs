@@ -196,6 +196,14 @@ pub fn add_rules(a: &mut Acl, rules: &[AclRule]) {
     }
 }
 
+/// Whether two zone names in presentation form are the same zone (case
+/// and a final dot aside).
+pub fn same_zone(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('.');
+    let b = b.trim_end_matches('.');
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Loads one zone (warnings are logged; errors come back with
 /// file:line); with the version being served (`previous`), a reload
 /// from a file is incremental when it can be: unchanged parts of the zone

@@ -3,7 +3,9 @@
 //!
 //! * [`load`]: the zones of a configuration and loading each one on a
 //!   guarded thread;
-//! * [`publish`]: the publish lock, and retiring replaced sets.
+//! * [`publish`]: the publish lock, and retiring replaced sets;
+//! * [`reload`]: reloading every zone or one.
 
 pub mod load;
 pub mod publish;
+pub mod reload;
