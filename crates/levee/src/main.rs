@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod center;
 mod check_zone;
 mod clock;
 mod control_socket;

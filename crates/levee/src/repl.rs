@@ -1,15 +1,27 @@
 //! The query handlers' hooks into replication: after each reply,
 //! [`on_reply`] wakes a secondary zone's refresh after an accepted NOTIFY
 //! and logs refused NOTIFY, TSIG and transfer requests (bounded).
+//!
+//! The drivers call the hooks with the query and the reply only, so the
+//! hooks reach the replication state through [`STATE`], the one
+//! process-wide static of the daemon besides the test build's allocator:
+//! a pointer set once at start to the `Center`'s replication state (it
+//! holds nothing of its own). It goes when the answering pipeline reports
+//! these events to the drivers, which have the center.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use levee_wire::name;
 use levee_wire::rtype::t;
 
 use crate::clock::wall;
 use crate::replication::secondary::on_notify;
-use crate::replication::state::STATE;
+use crate::replication::state::Replication;
+
+/// `Center::repl`, for the hooks (set by `daemon` when the center is made;
+/// until then the hooks do nothing).
+pub static STATE: OnceLock<Arc<Replication>> = OnceLock::new();
 
 //------------ hooks for the query handlers -----------------------------------
 

@@ -41,12 +41,12 @@ use levee_zone::ZoneSet;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
+use crate::center::{Center, Counting, Parts};
 use crate::daemon::privileges::drop_privileges;
 use crate::daemon::sd_notify::notify;
-use crate::ops::api::{self, Ops};
-use crate::ops::counters::{self, Counters};
+use crate::ops::counters::{self, Counters, ZoneIds};
 use crate::zones::load;
-use crate::zones::reload::{reload, RELOAD_QUEUED};
+use crate::zones::reload::reload_all;
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -286,9 +286,10 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     };
     crate::storage::prepare(&cfg);
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
-    let mut prepared = None;
-    crate::replication::startup::init(&cfg, &mut set, &mut prepared);
-    api::zone_ids().assign(&mut set);
+    let stores = crate::storage::Stores::default();
+    let repl = Arc::new(crate::replication::startup::init(&cfg, &mut set, &stores));
+    let zone_ids = ZoneIds::default();
+    zone_ids.assign(&mut set);
     if failed > 0 {
         tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
     }
@@ -365,12 +366,13 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         return ExitCode::from(1);
     }
     // The control socket belongs to the user the server now runs as.
-    if let Some(c) = control {
-        if let Err(e) = crate::control_socket::bind(c) {
+    let mut control = match control.map(crate::control_socket::bind).transpose() {
+        Ok(c) => c,
+        Err(e) => {
             tracing::error!("{e}");
             return ExitCode::from(1);
         }
-    }
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
@@ -459,18 +461,15 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         }
     }
     let udp_counters = counter_set.udp.clone();
-    let ops = Arc::new(Ops {
-        cfg: cfg.clone(),
-        builtin,
-        zones: Arc::clone(&shared),
+    let parts = Parts { cfg, builtin, zones: Arc::clone(&shared), zone_ids, repl, stores };
+    let counting = Counting {
         counters: counter_set,
         policy: worker_stats.clone(),
         garbage: Arc::clone(&garbage),
         tcp: Arc::clone(&tcp_stats),
-        listen: bound.clone(),
-        threads,
-        started: api::unix_now(),
-    });
+    };
+    let center = Arc::new(Center::new(parts, counting, bound.clone(), threads, rt.handle().clone()));
+    let cfg = &center.cfg;
     if let Some(l) = management {
         if let Ok(a) = l.local_addr() {
             let scheme = if mgmt_tls.is_some() { "https" } else { "http" };
@@ -488,7 +487,7 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
                 );
             }
         }
-        rt.spawn(crate::ops::http::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
+        rt.spawn(crate::ops::http::serve(l, mgmt_tls, Arc::clone(&center), stop_rx.clone()));
     }
     rt.spawn(crate::ops::summaries::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
     if let Some(r) = &cfg.rate_limit {
@@ -511,15 +510,17 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
     for a in &bound {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
     }
-    // Replication tasks and the control socket (repl.rs, ctl.rs).
-    let _ = crate::replication::state::RUNTIME.set(rt.handle().clone());
-    let _ = crate::control_socket::OPS.set(Arc::clone(&ops));
-    crate::replication::start(&rt, Arc::clone(&shared), prepared);
+    // Replication tasks and the control socket.
+    let _ = crate::repl::STATE.set(Arc::clone(&center.repl));
+    crate::replication::primary::announce(&center);
+    crate::replication::secondary::start(&center);
+    if let Some(l) = control.as_mut().and_then(|c| c.take_listener()) {
+        rt.spawn(crate::control_socket::serve(l, Arc::clone(&center)));
+    }
     tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
     notify("READY=1");
 
-    let cfg2 = cfg.clone();
-    let shared2 = Arc::clone(&shared);
+    let center2 = Arc::clone(&center);
     rt.block_on(async move {
         let (Ok(mut term), Ok(mut int), Ok(mut hup)) = signals else {
             tracing::error!("cannot install signal handlers");
@@ -532,14 +533,13 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
                 _ = hup.recv() => {
                     // Not awaited: SIGTERM must be seen during a reload.
                     // A SIGHUP while one waits to start adds nothing.
-                    if RELOAD_QUEUED.swap(true, Ordering::AcqRel) {
+                    if center2.reloads.queued.swap(true, Ordering::AcqRel) {
                         tracing::info!("SIGHUP: a reload is already waiting to start");
                         continue;
                     }
                     tracing::info!("SIGHUP: reloading zones");
-                    let cfg = cfg2.clone();
-                    let shared = Arc::clone(&shared2);
-                    tokio::task::spawn_blocking(move || reload(&cfg, builtin, &shared));
+                    let c = Arc::clone(&center2);
+                    tokio::task::spawn_blocking(move || reload_all(&c));
                 }
             }
         }
@@ -551,7 +551,9 @@ pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
         let _ = h.join();
     }
     rt.shutdown_timeout(Duration::from_secs(1));
-    crate::control_socket::cleanup();
+    if let Some(c) = &control {
+        c.remove();
+    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

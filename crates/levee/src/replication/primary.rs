@@ -10,9 +10,11 @@ use levee_wire::rtype::t;
 use levee_zone::journal::{self, Limits, Rr};
 use levee_zone::{Zone, ZoneEntry, ZoneSet};
 
+use crate::center::Center;
 use crate::clock::wall;
 use crate::replication::client::{random_id, udp_exchange};
-use crate::replication::state::{Repl, RUNTIME, STATE};
+use crate::replication::state::Replication;
+use crate::storage::{self, Job, Kind};
 use crate::zones::publish::clone_entry;
 
 /// NOTIFY attempts per target; attempt n waits 0.25 s × 2^(n-1) (at most
@@ -24,9 +26,9 @@ const NOTIFY_ATTEMPTS: u32 = 8;
 /// NOTIFY for them. Called with the publish lock held; the NOTIFYs go
 /// out when the caller calls [`Notifies::send`] after publishing `new`
 /// (a secondary asking at once must see the new serial).
-pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
+pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
     let mut pending = Notifies(Vec::new());
-    let Some(r) = STATE.get() else { return pending };
+    let r = &c.repl;
     for apex in r.secondaries.keys() {
         if let Some(e) = old.exact(apex) {
             new.insert(clone_entry(e));
@@ -53,11 +55,7 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                     n.journal = o.journal.clone();
                 } else if o.journal.is_some() {
                     tracing::warn!(zone = %name::to_text(e.zone.apex()), "journal dropped: the data changed without a higher serial (IXFR answers with a full transfer)");
-                    if let Some(dir) = &r.storage {
-                        let apex = e.zone.apex();
-                        crate::storage::store(apex, crate::storage::Kind::Journal, &crate::storage::journal_file(dir, apex))
-                            .submit(crate::storage::Job::Remove);
-                    }
+                    write_journal(c, e.zone.apex(), Job::Remove);
                 }
                 return Some(n);
             }
@@ -73,11 +71,7 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                     "journal: difference recorded"
                 );
                 j.push(d, now, Limits::default());
-                if let Some(dir) = &r.storage {
-                    let apex = e.zone.apex();
-                    crate::storage::store(apex, crate::storage::Kind::Journal, &crate::storage::journal_file(dir, apex))
-                        .submit(crate::storage::Job::Journal(j.encode()));
-                }
+                write_journal(c, e.zone.apex(), Job::Journal(j.encode()));
                 n.journal = Some(Arc::new(j));
             }
             Some(n)
@@ -94,21 +88,43 @@ pub fn after_reload(old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
     pending
 }
 
+/// Hands a zone's journal (or its removal) to its store, with a storage
+/// directory.
+fn write_journal(c: &Center, apex: &[u8], job: Job) {
+    if let Some(dir) = &c.cfg.storage_dir {
+        c.stores.store(apex, Kind::Journal, &storage::journal_file(dir, apex)).submit(job, &c.runtime);
+    }
+}
+
 /// NOTIFYs to send once a reloaded set is published.
 #[must_use]
 pub struct Notifies(Vec<Arc<Zone>>);
 
 impl Notifies {
     /// Sends them (on the runtime; retried until acknowledged).
-    pub fn send(self) {
-        let (Some(r), Some(h)) = (STATE.get(), RUNTIME.get()) else { return };
+    pub fn send(self, c: &Center) {
         for zone in &self.0 {
-            send_notifies(h, r, zone);
+            send_notifies(&c.runtime, &c.repl, zone);
         }
     }
 }
 
-pub fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Repl>, zone: &Arc<Zone>) {
+/// At start: NOTIFY for every primary zone with targets, and for every
+/// secondary zone with targets that has data (one without gets its first
+/// version by a transfer, and notifies then).
+pub fn announce(c: &Center) {
+    let set = c.zones.load_full();
+    for apex in c.repl.notify.keys() {
+        if c.repl.secondaries.get(apex).is_some_and(|s| s.status.lock().map_or(true, |st| st.serial.is_none())) {
+            continue;
+        }
+        if let Some(e) = set.exact(apex) {
+            send_notifies(&c.runtime, &c.repl, &e.zone);
+        }
+    }
+}
+
+pub fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Replication>, zone: &Arc<Zone>) {
     let Some(targets) = r.notify.get(zone.apex()) else { return };
     let soa = Rr {
         owner: zone.apex().to_vec(),
@@ -122,7 +138,7 @@ pub fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Repl>, zone: &Arc<Zone>
     }
 }
 
-async fn notify_one(r: Arc<Repl>, tgt: Remote, soa: Rr) {
+async fn notify_one(r: Arc<Replication>, tgt: Remote, soa: Rr) {
     let zname = name::to_text(&soa.owner);
     let serial = journal::soa_serial(&soa.rdata).unwrap_or(0);
     let key = r.key(&tgt.key).cloned();

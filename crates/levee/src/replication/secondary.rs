@@ -16,12 +16,13 @@ use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
 use levee_zone::{ZoneEntry, ZoneSet};
 
+use crate::center::Center;
 use crate::clock::wall;
 use crate::replication::client::{soa_of, Fail};
 use crate::replication::primary::send_notifies;
-use crate::replication::state::{NotifyLog, Repl, Secondary};
-use crate::replication::xfrin::{Cancel, Records};
-use crate::zones::publish::{clone_entry, publish_lock, retire};
+use crate::replication::state::{NotifyLog, Replication, Secondary};
+use crate::replication::xfrin::{self, Cancel, Records};
+use crate::zones::publish::{clone_entry, publish, retire};
 
 /// A NOTIFY-triggered SOA check of a zone waits this long after the
 /// previous check: a burst of NOTIFYs makes one refresh, and SOA queries
@@ -54,7 +55,7 @@ struct ZoneState {
 
 impl ZoneState {
     /// Data loaded from storage: its SOA, and timers from its age.
-    fn new(r: &Repl, s: &Secondary) -> ZoneState {
+    fn new(c: &Center, s: &Secondary) -> ZoneState {
         let mut z = ZoneState {
             timers: Timers::new(wall()),
             soa: None,
@@ -63,7 +64,7 @@ impl ZoneState {
             last_check: None,
         };
         let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
-        if let (Some(e), Some(_)) = (r.shared.load().exact(&s.apex), st.serial) {
+        if let (Some(e), Some(_)) = (c.zones.load().exact(&s.apex), st.serial) {
             let (zone, soa) = (&e.zone, e.zone.soa());
             z.soa = Some(Rr {
                 owner: zone.apex().to_vec(),
@@ -82,8 +83,8 @@ impl ZoneState {
     }
 }
 
-pub async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
-    let mut z = ZoneState::new(&r, &s);
+async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
+    let mut z = ZoneState::new(&c, &s);
     loop {
         let now = wall();
         let wake = z.timers.next_wake(now);
@@ -100,18 +101,18 @@ pub async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                 }
             }
         }
-        check_expiry(&r, &s, &mut z).await;
+        check_expiry(&c, &s, &mut z).await;
         if z.timers.next_check > wall() {
             continue;
         }
         z.last_check = Some(tokio::time::Instant::now());
         s.notify_pending.store(false, Ordering::Release);
-        match refresh(&r, &s, &mut z).await {
+        match refresh(&c, &s, &mut z).await {
             Ok(o) => {
                 z.timers.ok(wall());
                 if z.expired_published && z.soa.is_some() {
                     if matches!(o, Outcome::UpToDate) {
-                        set_expired(&r, &s, false).await;
+                        set_expired(&c, &s, false).await;
                     }
                     z.expired_published = false;
                     tracing::info!(zone = %s.name, "zone current again");
@@ -119,7 +120,7 @@ pub async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
                 if let (Outcome::UpToDate, Some(soa)) = (&o, &z.soa) {
                     // The stored copy's mtime is the last confirmation; a copy
                     // without an integrity check is replaced (storage.rs).
-                    if !crate::storage::confirmed(&s.apex, journal::soa_serial(&soa.rdata)) {
+                    if !c.stores.confirmed(&s.apex, journal::soa_serial(&soa.rdata)) {
                         s.force_axfr.store(true, Ordering::Relaxed);
                         s.kick.notify_one();
                     }
@@ -150,10 +151,10 @@ pub async fn secondary_loop(r: Arc<Repl>, s: Arc<Secondary>) {
 
 /// Publishes SERVFAIL once the data is past its expire time: counted from
 /// the last successful refresh, whatever a transfer in progress does.
-async fn check_expiry(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) {
+async fn check_expiry(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) {
     if z.soa.is_some() && z.timers.expired(wall()) && !z.expired_published {
         tracing::warn!(zone = %s.name, "zone expired: no primary reached for the SOA expire time; answering SERVFAIL");
-        set_expired(r, s, true).await;
+        set_expired(c, s, true).await;
         z.expired_published = true;
         if let Ok(mut st) = s.status.lock() {
             st.expired = true;
@@ -162,11 +163,11 @@ async fn check_expiry(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) {
     }
 }
 
-async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result<Outcome, Fail> {
+async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result<Outcome, Fail> {
     let force = s.force_axfr.swap(false, Ordering::Relaxed);
     let mut last_err = Fail::Xfr(XfrError::Mismatch);
     for p in &s.primaries {
-        let key = r.key(&p.key);
+        let key = c.repl.key(&p.key);
         let theirs = match soa_of(p.addr, &s.apex, key).await {
             Ok(soa) => soa,
             Err(e) => {
@@ -185,7 +186,7 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
         }
         let ixfr_from = if force { None } else { ours.clone() };
         s.set_known_serial(Some(their_serial));
-        let got = run_transfer(r, s, z, p.addr, key, ixfr_from).await;
+        let got = run_transfer(c, s, z, p.addr, key, ixfr_from).await;
         if got.is_err() {
             s.set_known_serial(our_serial);
         }
@@ -222,28 +223,26 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
         };
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
         {
-            let (r2, s2, z2, j2) = (Arc::clone(r), Arc::clone(s), Arc::clone(&zone), jnl);
+            let (c2, s2, z2, j2) = (Arc::clone(c), Arc::clone(s), Arc::clone(&zone), jnl);
             let _ = tokio::task::spawn_blocking(move || {
-                let _g = publish_lock();
-                let old = r2.shared.load_full();
-                let mut set = ZoneSet::new();
-                for e in old.entries() {
-                    if e.zone.apex() != s2.apex.as_slice() {
-                        set.insert(clone_entry(e));
+                publish(&c2, |old| {
+                    let mut set = ZoneSet::new();
+                    for e in old.entries() {
+                        if e.zone.apex() != s2.apex.as_slice() {
+                            set.insert(clone_entry(e));
+                        }
                     }
-                }
-                set.insert(ZoneEntry {
-                    zone: z2,
-                    transfer: s2.transfer.clone(),
-                    notify: s2.notify.clone(),
-                    expired: false,
-                    not_loaded: false,
-                    journal: j2,
-                    expires: Some(Arc::clone(&s2.expires)),
-                });
-                crate::ops::api::zone_ids().assign(&mut set);
-                r2.shared.store(Arc::new(set));
-                retire(old);
+                    set.insert(ZoneEntry {
+                        zone: z2,
+                        transfer: s2.transfer.clone(),
+                        notify: s2.notify.clone(),
+                        expired: false,
+                        not_loaded: false,
+                        journal: j2,
+                        expires: Some(Arc::clone(&s2.expires)),
+                    });
+                    (set, ())
+                })
             })
             .await;
         }
@@ -255,14 +254,14 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
             retire(prev);
         }
         // Our own secondaries (`notify` on a secondary zone).
-        send_notifies(&tokio::runtime::Handle::current(), r, &zone);
+        send_notifies(&c.runtime, &c.repl, &zone);
         if let Ok(mut st) = s.status.lock() {
             st.serial = Some(serial);
             st.last_transfer = Some(wall());
             st.last_kind = kind;
         }
         // Written (and retried) by the zone's store (storage.rs).
-        crate::storage::zone_received(&s.apex, serial, recs);
+        c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
         return Ok(Outcome::Updated);
     }
     Err(last_err)
@@ -273,20 +272,20 @@ async fn refresh(r: &Arc<Repl>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result
 /// zone comes in. Meanwhile the zone expires on time, and `levee ctl
 /// retransfer` cancels it.
 async fn run_transfer(
-    r: &Arc<Repl>,
+    c: &Arc<Center>,
     s: &Arc<Secondary>,
     z: &mut ZoneState,
     addr: SocketAddr,
     key: Option<&Key>,
     ixfr_from: Option<Rr>,
-) -> Result<crate::replication::xfrin::Fetched, Fail> {
+) -> Result<xfrin::Fetched, Fail> {
     let cancel = Arc::new(Cancel::default());
     *s.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&cancel));
     if let Ok(mut st) = s.status.lock() {
         st.transfer_since = Some(wall());
     }
-    let served = if z.soa.is_some() { r.shared.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
-    let job = crate::replication::xfrin::Job {
+    let served = if z.soa.is_some() { c.zones.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
+    let job = xfrin::Job {
         addr,
         apex: s.apex,
         ours: ixfr_from,
@@ -300,7 +299,7 @@ async fn run_transfer(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
         levee_io::prio::background_current_thread();
-        let _ = tx.send(crate::replication::xfrin::run(job));
+        let _ = tx.send(xfrin::run(job));
     });
     let out = match spawned {
         Err(e) => Err((Fail::Io(e), None)),
@@ -315,7 +314,7 @@ async fn run_transfer(
                 tokio::select! {
                     got = &mut rx => break got.unwrap_or_else(|_| Err((Fail::Build("transfer thread ended".into()), None))),
                     _ = cancel.cancelled() => break Err((Fail::Cancelled, None)),
-                    _ = expiry, if until_expiry.is_some() => check_expiry(r, s, z).await,
+                    _ = expiry, if until_expiry.is_some() => check_expiry(c, s, z).await,
                 }
             }
         }
@@ -330,22 +329,20 @@ async fn run_transfer(
     })
 }
 
-async fn set_expired(r: &Arc<Repl>, s: &Arc<Secondary>, expired: bool) {
-    let (r2, s2) = (Arc::clone(r), Arc::clone(s));
+async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
+    let (c2, s2) = (Arc::clone(c), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
-        let _g = publish_lock();
-        let old = r2.shared.load_full();
-        let mut set = ZoneSet::new();
-        for e in old.entries() {
-            let mut n = clone_entry(e);
-            if e.zone.apex() == s2.apex.as_slice() {
-                n.expired = expired;
+        publish(&c2, |old| {
+            let mut set = ZoneSet::new();
+            for e in old.entries() {
+                let mut n = clone_entry(e);
+                if e.zone.apex() == s2.apex.as_slice() {
+                    n.expired = expired;
+                }
+                set.insert(n);
             }
-            set.insert(n);
-        }
-        crate::ops::api::zone_ids().assign(&mut set);
-        r2.shared.store(Arc::new(set));
-        retire(old);
+            (set, ())
+        })
     })
     .await;
 }
@@ -387,7 +384,8 @@ pub fn on_notify(s: &Secondary, query: &[u8], client: impl std::fmt::Display) {
 
 /// Logs one line per zone (and one for refusals) per interval in which
 /// NOTIFYs arrived that were not logged on their own.
-pub async fn notify_summaries(r: Arc<Repl>) {
+async fn notify_summaries(c: Arc<Center>) {
+    let r = &c.repl;
     let mut tick = tokio::time::interval(NOTIFY_SUMMARY_EVERY);
     tick.tick().await;
     loop {
@@ -422,20 +420,28 @@ pub async fn notify_summaries(r: Arc<Repl>) {
 
 //------------ control -----------------------------------------------------------
 
-impl Repl {
-    /// Schedules an immediate refresh (SOA check, then IXFR/AXFR).
-    pub fn refresh(&self, apex: &[u8], force_axfr: bool) -> Result<(), String> {
-        let s = self.secondaries.get(apex).ok_or("not a secondary zone")?;
-        if force_axfr {
-            s.force_axfr.store(true, Ordering::Relaxed);
-            // A transfer in progress (a trickling primary) is ended: the
-            // new one starts at once.
-            if let Some(c) = s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                tracing::info!(zone = %s.name, "retransfer: cancelling the transfer in progress");
-                c.cancel();
-            }
-        }
-        s.kick.notify_one();
-        Ok(())
+/// Starts a refresh task per secondary zone and the NOTIFY summaries.
+pub fn start(c: &Arc<Center>) {
+    for s in c.repl.secondaries.values() {
+        let (c, s) = (Arc::clone(c), Arc::clone(s));
+        c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
     }
+    c.runtime.spawn(notify_summaries(Arc::clone(c)));
+}
+
+/// Schedules an immediate refresh (SOA check, then IXFR/AXFR) of a
+/// secondary zone (`levee ctl refresh`; `retransfer` with `force_axfr`).
+pub fn schedule_refresh(r: &Replication, apex: &[u8], force_axfr: bool) -> Result<(), String> {
+    let s = r.secondaries.get(apex).ok_or("not a secondary zone")?;
+    if force_axfr {
+        s.force_axfr.store(true, Ordering::Relaxed);
+        // A transfer in progress (a trickling primary) is ended: the
+        // new one starts at once.
+        if let Some(c) = s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            tracing::info!(zone = %s.name, "retransfer: cancelling the transfer in progress");
+            c.cancel();
+        }
+    }
+    s.kick.notify_one();
+    Ok(())
 }

@@ -9,7 +9,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
 use levee_config::{Config, ZoneConfig};
 use levee_tsig::KeyRing;
 use levee_wire::name::{self, NameBuf};
@@ -19,7 +18,8 @@ use levee_zone::{Acl, Zone, ZoneEntry, ZoneSet};
 use tokio::sync::Notify;
 
 use crate::clock::wall;
-use crate::replication::state::{NotifyLog, Repl, SecStatus, Secondary};
+use crate::replication::state::{NotifyLog, Replication, SecStatus, Secondary};
+use crate::storage::{self, Kind, Stores};
 use crate::zones::load::add_rules;
 use crate::zones::publish::clone_entry;
 
@@ -29,8 +29,9 @@ fn placeholder(apex: &[u8]) -> Option<Arc<Zone>> {
 }
 
 /// At start: reads journals of primary zones and the stored copies of
-/// secondary zones into `set`, and records what the tasks need.
-pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>>) {
+/// secondary zones into `set` (setting up their stores), and returns what
+/// the tasks need.
+pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
     let mut keys = KeyRing::new();
     for k in &cfg.keys {
         keys.add(k.clone());
@@ -48,7 +49,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
             continue;
         }
         let checks = crate::zones::load::checks_of(cfg, Some(z));
-        let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks);
+        let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks, stores);
         secondaries.insert(apex.as_slice().to_vec(), Arc::new(sec));
     }
     // Journals of primary zones.
@@ -59,21 +60,12 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, shared_later: &mut Option<Arc<Repl>
             if secondaries.contains_key(&apex) || e.transfer.is_empty() {
                 continue;
             }
-            if let Some(j) = load_journal(d, &e) {
+            if let Some(j) = load_journal(d, &e, stores) {
                 set.insert(ZoneEntry { journal: Some(Arc::new(j)), ..clone_entry(&e) });
             }
         }
     }
-    let r = Arc::new(Repl {
-        shared: Arc::new(ArcSwap::from_pointee(ZoneSet::new())),
-        keys,
-        storage,
-        secondaries,
-        notify,
-        log_budget: AtomicU64::new(0),
-        notify_refused: AtomicU64::new(0),
-    });
-    *shared_later = Some(r);
+    Replication { keys, secondaries, notify, log_budget: AtomicU64::new(0), notify_refused: AtomicU64::new(0) }
 }
 
 fn secondary_entry(
@@ -82,6 +74,7 @@ fn secondary_entry(
     storage: Option<&Path>,
     set: &mut ZoneSet,
     checks: levee_zone::Checks,
+    stores: &Stores,
 ) -> Secondary {
     let mut transfer = Acl::none();
     for &(ip, len) in &z.allow_transfer {
@@ -95,7 +88,7 @@ fn secondary_entry(
     // age (the file's mtime is the last time a primary confirmed it)
     // decides whether it is expired.
     let path = storage.map(|d| secondary_path(z, d, apex));
-    let (loaded, unchecked) = path.as_deref().map_or((None, false), |p| load_stored(z, p, apex));
+    let (loaded, unchecked) = path.as_deref().map_or((None, false), |p| load_stored(z, p, apex, stores));
     let (zone, expired) = match loaded {
         Some((zone, age)) => {
             let soa = zone.first_rdata(zone.soa());
@@ -149,12 +142,12 @@ fn secondary_entry(
 /// The journal of a primary zone from storage, if it is complete and
 /// ends at the served serial (else IXFR starts afresh, with a log line
 /// saying why). Files of the old naming are read too.
-fn load_journal(dir: &Path, e: &ZoneEntry) -> Option<Journal> {
+fn load_journal(dir: &Path, e: &ZoneEntry, stores: &Stores) -> Option<Journal> {
     let apex = e.zone.apex();
     let zname = name::to_text(apex);
-    let path = crate::storage::journal_file(dir, apex);
-    let legacy = crate::storage::legacy_file(dir, &zname, "journal");
-    let store = crate::storage::store(apex, crate::storage::Kind::Journal, &path);
+    let path = storage::journal_file(dir, apex);
+    let legacy = storage::legacy_file(dir, &zname, "journal");
+    let store = stores.store(apex, Kind::Journal, &path);
     let (from, bytes) = match std::fs::read(&path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && legacy != path => (&legacy, std::fs::read(&legacy)),
         r => (&path, r),
@@ -186,18 +179,18 @@ fn load_journal(dir: &Path, e: &ZoneEntry) -> Option<Journal> {
 /// Where a secondary zone is stored: `[[zone]] file`, else
 /// `<storage-dir>/<stem>zone` (storage.rs).
 fn secondary_path(z: &ZoneConfig, dir: &Path, apex: &NameBuf) -> PathBuf {
-    z.file.clone().unwrap_or_else(|| crate::storage::zone_file(dir, apex))
+    z.file.clone().unwrap_or_else(|| storage::zone_file(dir, apex))
 }
 
 /// Reads the stored copy of a secondary zone at start, if it is complete
 /// (storage.rs); returns the zone with its age in seconds, and whether it
 /// had no integrity check (an older levee's copy). Sets up its store.
-fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf) -> (Option<(Arc<Zone>, u64)>, bool) {
-    let store = crate::storage::store(apex, crate::storage::Kind::Zone, path);
+fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf, stores: &Stores) -> (Option<(Arc<Zone>, u64)>, bool) {
+    let store = stores.store(apex, Kind::Zone, path);
     let mut from = path.to_path_buf();
     if !from.exists() && z.file.is_none() {
         if let Some(dir) = path.parent() {
-            let legacy = crate::storage::legacy_file(dir, &z.name, "zone");
+            let legacy = storage::legacy_file(dir, &z.name, "zone");
             if legacy.exists() {
                 from = legacy;
             }
@@ -208,7 +201,7 @@ fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf) -> (Option<(Arc<Zone
     }
     let legacy = (from != path).then(|| from.clone());
     store.set_stored(None, legacy);
-    let checked = match crate::storage::verify_zone_copy(&from, apex) {
+    let checked = match storage::verify_zone_copy(&from, apex) {
         Ok(c) => c,
         Err(why) => {
             tracing::error!(zone = %z.name, path = %from.display(), "stored copy refused: {why}; the zone answers SERVFAIL until a transfer succeeds");
@@ -226,15 +219,15 @@ fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf) -> (Option<(Arc<Zone
         }
     };
     let unchecked = match checked {
-        crate::storage::Checked::Verified(serial) if serial == b.zone.serial() => {
+        storage::Checked::Verified(serial) if serial == b.zone.serial() => {
             store.set_stored(Some(serial), (from != path).then(|| from.clone()));
             false
         }
-        crate::storage::Checked::Verified(serial) => {
+        storage::Checked::Verified(serial) => {
             tracing::error!(zone = %z.name, path = %from.display(), header = serial, soa = b.zone.serial(), "stored copy refused: its header and its SOA disagree");
             return (None, false);
         }
-        crate::storage::Checked::Unchecked => {
+        storage::Checked::Unchecked => {
             store.set_unchecked();
             tracing::warn!(zone = %z.name, path = %from.display(), "stored copy has no integrity check (written by an older levee or by hand): served, and replaced by a full transfer at the first contact with a primary");
             true

@@ -3,26 +3,17 @@
 //! (status, NOTIFY bookkeeping, the transfer in progress).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use arc_swap::ArcSwap;
 use levee_config::repl::{Remote, TransferLimits};
 use levee_tsig::{Key, KeyRing};
 use levee_wire::name::{self, NameBuf};
 use levee_zone::journal::Journal;
-use levee_zone::{Acl, ZoneSet};
+use levee_zone::Acl;
 use tokio::sync::Notify;
 
 use crate::replication::xfrin::Cancel;
-
-type Shared = Arc<ArcSwap<ZoneSet>>;
-
-pub static STATE: OnceLock<Arc<Repl>> = OnceLock::new();
-
-/// The runtime handle, for hooks called from plain threads.
-pub static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
 
 /// Status of a secondary zone, for `levee ctl zone-status`.
 #[derive(Clone, Debug, Default)]
@@ -110,11 +101,11 @@ impl Secondary {
     }
 }
 
-/// The replication state shared by tasks and hooks.
-pub struct Repl {
-    pub shared: Shared,
+/// The replication state shared by tasks and hooks (`Center::repl`).
+pub struct Replication {
+    /// The TSIG keys of the configuration.
     pub keys: KeyRing,
-    pub storage: Option<PathBuf>,
+    /// Secondary zones, by apex.
     pub secondaries: HashMap<Vec<u8>, Arc<Secondary>>,
     /// Primary zones' NOTIFY targets, by apex.
     pub notify: HashMap<Vec<u8>, Vec<Remote>>,
@@ -125,7 +116,8 @@ pub struct Repl {
     pub notify_refused: AtomicU64,
 }
 
-impl Repl {
+impl Replication {
+    /// The key a configuration names (`key = "..."`), if it exists.
     pub fn key(&self, name_text: &Option<String>) -> Option<&Key> {
         let n = name::from_text(name_text.as_deref()?, Some(b"\x00")).ok()?;
         self.keys.find(&n)

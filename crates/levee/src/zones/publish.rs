@@ -1,19 +1,29 @@
-//! Publication of the served zone set: every change (a reload, a received
-//! zone, an expiry) takes [`publish_lock`], loads the current set, builds
-//! the next one and stores it, so no update is lost; the replaced set is
-//! freed on a background thread ([`retire`]). The UDP workers never take
-//! the lock: they load the set through their snapshot cache.
+//! Publication of the served zone set. Every change (a reload, a
+//! received zone, an expiry) goes through [`publish`]: under the center's
+//! publish lock it loads the current set, builds the next one, gives its
+//! zones their statistics ids and stores it, so no update is lost; the
+//! replaced set is freed on a background thread ([`retire`]). The drivers
+//! never take the lock: they load the set through their snapshot cache.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use levee_zone::ZoneEntry;
+use levee_zone::{ZoneEntry, ZoneSet};
 
-static PUBLISH: Mutex<()> = Mutex::new(());
+use crate::center::Center;
 
-/// Serialises changes to the served set.
-pub fn publish_lock() -> MutexGuard<'static, ()> {
-    PUBLISH.lock().unwrap_or_else(|e| e.into_inner())
+/// Publishes the set `next` builds from the one served, with the publish
+/// lock held (see the module documentation); returns what `next`
+/// returned beside the set. Blocking: `next` may take time, and the lock
+/// may be held by a reload merging its zones.
+pub fn publish<T>(c: &Center, next: impl FnOnce(&ZoneSet) -> (ZoneSet, T)) -> T {
+    let _publishing = c.publish_lock();
+    let old = c.zones.load_full();
+    let (mut set, out) = next(&old);
+    c.zone_ids.assign(&mut set);
+    c.zones.store(Arc::new(set));
+    retire(old);
+    out
 }
 
 /// A copy of an entry sharing its zone, ACLs, journal and expiry.
