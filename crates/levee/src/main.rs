@@ -155,7 +155,7 @@ fn main() -> ExitCode {
             // Without a configuration file and without zone files, serve the
             // built-in example zones (the README's first command).
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
-            serve::run(cfg, builtin)
+            daemon::run(cfg, builtin)
         }
         Command::CheckZone { origin, semantic_checks, config, files } => {
             check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
