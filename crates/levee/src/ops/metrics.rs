@@ -10,7 +10,7 @@ use levee_wire::header::rcode::NAMES as RCODES;
 
 use crate::center::Center;
 use crate::ops::api;
-use crate::ops::counters::{self, KINDS, QTYPES};
+use crate::ops::counters::{self, Sum, KINDS, QTYPES};
 
 /// Escapes a label value (backslash, double quote, newline).
 pub fn escape(v: &str) -> String {
@@ -52,9 +52,19 @@ impl Out {
 /// Renders every metric.
 pub fn render(c: &Center) -> String {
     let (udp, tcp) = api::sums(c);
-    let t = api::totals(c);
     let mut o = Out(String::with_capacity(16 * 1024));
+    queries(&mut o, c, &udp, &tcp);
+    defences(&mut o, c);
+    tcp_and_management(&mut o, c);
+    workers(&mut o, c);
+    zones(&mut o, c, &udp, &tcp);
+    storage(&mut o, c);
+    o.0
+}
 
+/// The build, the start time, and queries and responses by transport,
+/// type, class and rcode.
+fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     o.family("levee_build_info", "gauge", "Always 1; the version in a label.");
     o.sample("levee_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1);
     o.family("levee_start_time_seconds", "gauge", "When the server started (Unix seconds).");
@@ -85,7 +95,11 @@ pub fn render(c: &Center) -> String {
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "udp")], udp.rcodes[i]);
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tcp")], tcp.rcodes[i]);
     }
+}
 
+/// What the policy stage sent, dropped and slipped, and garbage.
+fn defences(o: &mut Out, c: &Center) {
+    let t = api::totals(c);
     o.family("levee_udp_sent_total", "counter", "UDP responses sent as written (after the policy stage).");
     let sent: u64 = c.policy.iter().map(|p| p.sent.load(Ordering::Relaxed)).sum();
     o.sample("levee_udp_sent_total", &[], sent);
@@ -107,7 +121,11 @@ pub fn render(c: &Center) -> String {
     o.sample("levee_slipped_total", &[("reason", "rrl")], t.rrl_slipped);
     o.family("levee_rrl_log_only_total", "counter", "Responses over the rate limit sent anyway (log-only mode).");
     o.sample("levee_rrl_log_only_total", &[], t.rrl_log_only);
+}
 
+/// The TCP server's connections and buffers, the management listener's
+/// refusals.
+fn tcp_and_management(o: &mut Out, c: &Center) {
     o.family("levee_tcp_connections_open", "gauge", "TCP connections open now.");
     o.sample("levee_tcp_connections_open", &[], c.tcp.open.load(Ordering::Relaxed));
     o.family("levee_tcp_connections_accepted_total", "counter", "TCP connections accepted.");
@@ -144,7 +162,10 @@ pub fn render(c: &Center) -> String {
     ] {
         o.sample("levee_management_refused_total", &[("reason", reason)], n.load(Ordering::Relaxed));
     }
+}
 
+/// Per UDP worker: datagrams, batches, batches while overloaded.
+fn workers(o: &mut Out, c: &Center) {
     o.family("levee_worker_packets_total", "counter", "Datagrams received, per UDP worker.");
     for (i, w) in c.counters.udp.iter().enumerate() {
         o.sample("levee_worker_packets_total", &[("worker", &i.to_string())], w.packets.load(Ordering::Relaxed));
@@ -165,7 +186,11 @@ pub fn render(c: &Center) -> String {
             p.overload_batches.load(Ordering::Relaxed),
         );
     }
+}
 
+/// Zones served, reloads, and per zone: serial, records, load time,
+/// responses and NXDOMAIN.
+fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     let set = c.zones.load();
     let ids = &c.zone_ids;
     o.family("levee_zones", "gauge", "Zones served.");
@@ -218,8 +243,6 @@ pub fn render(c: &Center) -> String {
     if overflow.1 > 0 {
         o.sample("levee_zone_nxdomain_total", &[("zone", "(other)")], overflow.1);
     }
-    storage(&mut o, c);
-    o.0
 }
 
 /// Writes of stored zone copies and journals (storage.rs).
