@@ -1,7 +1,26 @@
-//! The `levee` binary: `serve`, `check-zone` and `perf`.
+//! The `levee` binary: `serve`, `ctl`, `check-zone` and `perf`.
 //!
 //! See ARCHITECTURE.md at the repository root for how a packet travels
 //! through the crates, and `levee <command> --help` for the options.
+//!
+//! The daemon (`levee serve`), by subsystem:
+//!
+//! * `daemon`: start-up (configuration, sockets, privileges, threads),
+//!   signals, shutdown;
+//! * `center`: the state the subsystems share, passed as `Arc<Center>`;
+//! * `serve`: the drivers (the UDP worker and the TCP service);
+//! * `repl`: the hooks the drivers call after each reply;
+//! * `zones`: zone publication (loading, reloads, publish and retire);
+//! * `replication`: primary (journals, NOTIFY out), secondary (the
+//!   refresh loop, transfers in), the small DNS client;
+//! * `storage`: stored zone copies and journals on disk;
+//! * `control_socket`: the `levee ctl` socket (server and client);
+//! * `ops`: what the operator sees: counters, log summaries, the JSON
+//!   operations, `/metrics`, the management listener and dashboard;
+//! * `clock`: wall-clock time.
+//!
+//! The other commands: `check_zone` (`levee check-zone`), `perf`
+//! (`levee perf`, over `levee-perf`).
 
 #![forbid(unsafe_code)]
 

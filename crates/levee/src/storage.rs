@@ -57,19 +57,20 @@
 //! background thread, and on failure (disk full, EIO) keeps the data,
 //! logs, counts, and tries again after 1, 2, 4, ... up to 300 seconds
 //! (sooner when newer data arrives). Its state is in `levee ctl
-//! zone-status`, `/api/zones` and `/metrics`.
+//! zone-status`, `/api/zones` and `/metrics`. The stores of a server
+//! are kept in its [`Stores`] (`Center::stores`).
 //!
 //! ## Freshness across restarts
 //!
 //! A stored copy's modification time is the last time a primary
 //! confirmed its serial: set when it is written, and again by each
 //! "up to date" refresh, but only while the copy on disk *is* the
-//! version served ([`confirmed`]). When a newer version was received and
-//! could not be written, the old copy's time is set to the epoch (a
-//! metadata change, which a full disk allows; failing that, the old copy
-//! is removed): after a restart it counts as expired and answers
-//! SERVFAIL until a primary is reached, instead of serving an older
-//! serial as fresh.
+//! version served ([`Stores::confirmed`]). When a newer version was
+//! received and could not be written, the old copy's time is set to the
+//! epoch (a metadata change, which a full disk allows; failing that, the
+//! old copy is removed): after a restart it counts as expired and
+//! answers SERVFAIL until a primary is reached, instead of serving an
+//! older serial as fresh.
 //!
 //! ## Ownership
 //!

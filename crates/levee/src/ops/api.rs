@@ -1,8 +1,9 @@
 //! The operations a running server offers its operator, as JSON values:
 //! `status`, `zones` (zone-status), `stats`, `live` (the dashboard's
-//! feed) and `reload [ZONE]`. The management listener ([`crate::ops::http`])
-//! serves them over HTTP; a local control socket (`levee ctl`) can call
-//! the same functions.
+//! feed) and `reload [ZONE]`, each a function of the `Center`. The
+//! management listener ([`crate::ops::http`]) serves them over HTTP; the
+//! control socket (`levee ctl`, `crate::control_socket`) calls `stats` and
+//! `reload` too.
 //!
 //! Everything here runs on the management runtime or a blocking thread,
 //! never on a UDP worker: reading the counters is a sum of relaxed loads.

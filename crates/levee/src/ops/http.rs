@@ -4,7 +4,7 @@
 //!
 //! | method and path             | what                                              | needs          |
 //! |-----------------------------|---------------------------------------------------|----------------|
-//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`crate::ops::metrics`]) | read token (*) |
+//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`super::metrics`]) | read token (*) |
 //! | `GET /`                     | the dashboard page (static, holds no data)        | nothing        |
 //! | `GET /api/live`             | the dashboard's feed: counters and a timestamp    | read token     |
 //! | `GET /api/status`           | version, uptime, listeners, totals                | read token     |

@@ -245,7 +245,7 @@ fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     }
 }
 
-/// Writes of stored zone copies and journals (storage.rs).
+/// Writes of stored zone copies and journals (`crate::storage`).
 fn storage(o: &mut Out, c: &Center) {
     let stores: Vec<(crate::storage::Status, String, &'static str)> =
         c.stores.all().iter().map(|s| (s.status(), s.zone.clone(), s.kind().as_str())).collect();

@@ -1,7 +1,8 @@
 //! Transfers in (issue 15): one AXFR/IXFR of a secondary zone, run on a
 //! thread of its own, bounded and cancellable.
 //!
-//! [`run`] is what the `levee-xfr-in` thread does for `repl::refresh`:
+//! [`run`] is what the `levee-xfr-in` thread does for a secondary zone's
+//! refresh (`replication::secondary`):
 //!
 //! 1. **IXFR** from our serial when we have a version; the differences are
 //!    applied to our record list (`journal::apply_all`). Any failure that
