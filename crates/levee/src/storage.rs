@@ -404,11 +404,14 @@ pub struct Store {
 /// write. Held by the `Center`.
 #[derive(Default)]
 pub struct Stores {
-    map: Mutex<BTreeMap<(Vec<u8>, Kind), Arc<Store>>>,
+    map: Mutex<StoreMap>,
 }
 
+/// Stores by (lower-case apex, kind).
+type StoreMap = BTreeMap<(Vec<u8>, Kind), Arc<Store>>;
+
 impl Stores {
-    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Vec<u8>, Kind), Arc<Store>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, StoreMap> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 

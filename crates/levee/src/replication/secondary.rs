@@ -14,7 +14,7 @@ use levee_tsig::Key;
 use levee_wire::rtype::t;
 use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
-use levee_zone::{ZoneEntry, ZoneSet};
+use levee_zone::{Zone, ZoneEntry, ZoneSet};
 
 use crate::center::Center;
 use crate::clock::wall;
@@ -207,45 +207,9 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         let serial = zone.serial();
         z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
-        // Differences received by IXFR are kept for IXFR out; a full
-        // transfer starts the journal afresh.
-        let jnl = {
-            let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
-            match diffs {
-                Some(ds) => {
-                    for d in ds {
-                        j.push(d, wall(), Limits::default());
-                    }
-                }
-                None => *j = Journal::new(),
-            }
-            (!j.is_empty()).then(|| Arc::new(j.clone()))
-        };
+        let jnl = extend_journal(s, diffs);
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
-        {
-            let (c2, s2, z2, j2) = (Arc::clone(c), Arc::clone(s), Arc::clone(&zone), jnl);
-            let _ = tokio::task::spawn_blocking(move || {
-                publish(&c2, |old| {
-                    let mut set = ZoneSet::new();
-                    for e in old.entries() {
-                        if e.zone.apex() != s2.apex.as_slice() {
-                            set.insert(clone_entry(e));
-                        }
-                    }
-                    set.insert(ZoneEntry {
-                        zone: z2,
-                        transfer: s2.transfer.clone(),
-                        notify: s2.notify.clone(),
-                        expired: false,
-                        not_loaded: false,
-                        journal: j2,
-                        expires: Some(Arc::clone(&s2.expires)),
-                    });
-                    (set, ())
-                })
-            })
-            .await;
-        }
+        publish_received(c, s, Arc::clone(&zone), jnl).await;
         // The previous records (millions of small allocations for a large
         // zone) are freed off the runtime threads too.
         z.soa = recs.first().cloned();
@@ -265,6 +229,48 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         return Ok(Outcome::Updated);
     }
     Err(last_err)
+}
+
+/// The zone's journal after a transfer: differences received by IXFR are
+/// kept for IXFR out; a full transfer starts it afresh.
+fn extend_journal(s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
+    let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
+    match diffs {
+        Some(ds) => {
+            for d in ds {
+                j.push(d, wall(), Limits::default());
+            }
+        }
+        None => *j = Journal::new(),
+    }
+    (!j.is_empty()).then(|| Arc::new(j.clone()))
+}
+
+/// Publishes a received version of the zone with its journal (on a
+/// blocking thread: the publish lock may be held by a reload).
+async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, journal: Option<Arc<Journal>>) {
+    let (c, s) = (Arc::clone(c), Arc::clone(s));
+    let _ = tokio::task::spawn_blocking(move || {
+        publish(&c, |old| {
+            let mut set = ZoneSet::new();
+            for e in old.entries() {
+                if e.zone.apex() != s.apex.as_slice() {
+                    set.insert(clone_entry(e));
+                }
+            }
+            set.insert(ZoneEntry {
+                zone,
+                transfer: s.transfer.clone(),
+                notify: s.notify.clone(),
+                expired: false,
+                not_loaded: false,
+                journal,
+                expires: Some(Arc::clone(&s.expires)),
+            });
+            (set, ())
+        })
+    })
+    .await;
 }
 
 /// Runs one transfer in (IXFR or AXFR, see `xfrin`) on a thread of its own
