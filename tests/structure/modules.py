@@ -169,21 +169,30 @@ class Crate:
         self.src_dir = src_dir
         self.mods = crate_modules(src_dir)
         self.text = {m: strip(open(f, encoding="utf-8").read()) for m, f in self.mods.items()}
-        self.aliases = {m: {} for m in self.mods}  # module -> name -> module (of the item)
+        # module -> name -> (module of the item, visible outside the module)
+        self.aliases = {m: {} for m in self.mods}
         self.inline = {m: inline_mods(self.text[m]) for m in self.mods}
         # Aliases of modules, resolved until stable.
         for _ in range(4):
             for m, text in self.text.items():
-                for u in re.finditer(r"\buse\s+([^;]+);", text):
-                    for path, alias in expand_use(u.group(1)):
+                for u in re.finditer(r"\b(pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", text):
+                    for path, alias in expand_use(u.group(2)):
                         if not alias or path[-1:] == ("*",):
                             continue
                         # A module, or an item of one (a re-export such as
                         # `pub use zone::Zone` leads to the module `zone`).
+                        # A private import is seen only from the module
+                        # and its descendants.
                         where = m + self.inline_at(m, u.start())
                         t = self.resolve(where, path)
                         if t is not None and t != m:
-                            self.aliases[m][alias] = t
+                            self.aliases[m][alias] = (t, bool(u.group(1)))
+
+    def visible(self, alias, owner, where):
+        """Whether an import of module `owner` is seen from `where`."""
+        if alias is None:
+            return False
+        return alias[1] or self.file_module(where)[:len(owner)] == owner
 
     def inline_at(self, m, pos):
         return tuple(name for (name, a, b, _) in self.inline[m] if a <= pos < b)
@@ -213,7 +222,7 @@ class Crate:
             if where + (segs[0],) in self.mods:
                 base, segs = where + (segs[0],), segs[1:]
             elif segs[0] in self.aliases.get(fm, {}):
-                base, segs = self.aliases[fm][segs[0]], segs[1:]
+                base, segs = self.aliases[fm][segs[0]][0], segs[1:]
             else:
                 return None
         base = self.file_module(base) if base not in self.mods else base
@@ -221,8 +230,8 @@ class Crate:
             nxt = base + (segs[0],)
             if nxt in self.mods:
                 base = nxt
-            elif segs[0] in self.aliases.get(base, {}):
-                base = self.aliases[base][segs[0]]
+            elif self.visible(self.aliases.get(base, {}).get(segs[0]), base, where):
+                base = self.aliases[base][segs[0]][0]
             else:
                 break
             segs = segs[1:]
@@ -414,6 +423,17 @@ def self_test():
             "ops/api.rs": "pub fn f() { crate::d::g() }\n",
             "d.rs": "pub fn g() { let _c: crate::counters::C; }\npub fn h() { crate::ops::api::f() }\n",
         })
+        # A function and a private import of the same name: a path to the
+        # function from elsewhere is no use of the import.
+        names = crate("names", {
+            "lib.rs": "mod api;\nmod http;\nmod reload;\npub use api::reload as again;\n",
+            "api.rs": "use crate::reload;\npub fn reload() { reload::go() }\n",
+            "http.rs": "pub fn f() { crate::api::reload(); crate::again(); }\n",
+            "reload.rs": "pub fn go() {}\n",
+        })
+        gn = Crate(os.path.join(names, "src")).edges()
+        assert gn[("http",)] == {("api",)}, gn
+        assert gn[("api",)] == {("reload",)}, gn
         g = Crate(os.path.join(ok, "src")).edges()
         assert g[("b",)] == {("a",), ("a", "x")}, g
         assert g[("a", "x")] == {("a",)}, g
