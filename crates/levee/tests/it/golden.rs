@@ -81,7 +81,7 @@ fn load_zones(suite: &Path) -> ZoneSet {
             acl.push(CLIENT, 32);
         }
         // A zone no reference loads (a syntax error, a missing file): the
-        // daemon keeps it in the set as unavailable (zones::load_all).
+        // daemon keeps it in the set as unavailable (zones::load::load_all).
         let broken = z.get("broken").and_then(Json::as_bool).unwrap_or(false);
         match levee_zone::load_file(&zdir.join(file), &origin) {
             Ok(built) if !broken => set.insert(ZoneEntry::new(Arc::new(built.zone), acl)),

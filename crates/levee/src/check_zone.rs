@@ -11,7 +11,7 @@ use std::time::Instant;
 use levee_config::{Config, SemanticChecks};
 use levee_wire::name;
 
-use crate::zones::{checks_of, origin_of_file};
+use crate::zones::load::{checks_of, origin_of_file};
 
 /// Checks each file; exit status 1 if any has errors, 2 on usage problems.
 pub fn run(origin: Option<&str>, policy: Option<&str>, config: Option<&Path>, files: &[PathBuf]) -> ExitCode {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use levee_config::repl::AclRule;
 use levee_config::{Config, LoadConfig};
 use levee_wire::name;
 use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntry, ZoneSet};
@@ -21,8 +22,8 @@ use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntr
 /// The example zones built into the binary (served when `levee serve` runs
 /// without a configuration or zones directory).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("example.com.", include_str!("../../../examples/zones/example.com.zone")),
-    ("example.net.", include_str!("../../../examples/zones/example.net.zone")),
+    ("example.com.", include_str!("../../../../examples/zones/example.com.zone")),
+    ("example.net.", include_str!("../../../../examples/zones/example.net.zone")),
 ];
 
 /// Where a zone comes from.
@@ -173,8 +174,34 @@ fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
     for &(ip, len) in &z.allow_transfer {
         a.push(ip, len);
     }
-    crate::repl::add_rules(&mut a, &z.repl.transfer_keyed);
+    add_rules(&mut a, &z.repl.transfer_keyed);
     a
+}
+
+/// Adds configured ACL rules (keyed or not) to an ACL.
+pub fn add_rules(a: &mut Acl, rules: &[AclRule]) {
+    for r in rules {
+        match &r.key {
+            Some(k) => {
+                if let Ok(n) = name::from_text(k, Some(b"\x00")) {
+                    a.push_keyed(r.prefix, &n);
+                }
+            }
+            None => {
+                if let Some((ip, len)) = r.prefix {
+                    a.push(ip, len);
+                }
+            }
+        }
+    }
+}
+
+/// Whether two zone names in presentation form are the same zone (case
+/// and a final dot aside).
+pub fn same_zone(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('.');
+    let b = b.trim_end_matches('.');
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Loads one zone (warnings are logged; errors come back with

@@ -22,7 +22,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use levee_config::Config;
@@ -31,23 +31,9 @@ use levee_wire::name;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
-use crate::repl::Repl;
-
-/// The daemon's operations (reload, statistics; set by `serve`).
-pub static OPS: OnceLock<Arc<crate::control::Ops>> = OnceLock::new();
-static STARTED: OnceLock<Instant> = OnceLock::new();
-static BOUND: OnceLock<PathBuf> = OnceLock::new();
-/// The instance lock, held for the life of the process.
-static LOCK: OnceLock<LockFile> = OnceLock::new();
-/// The bound socket, until the runtime serves it.
-static LISTENER: Mutex<Option<std::os::unix::net::UnixListener>> = Mutex::new(None);
-
-/// Removes the socket at shutdown.
-pub fn cleanup() {
-    if let Some(p) = BOUND.get() {
-        let _ = std::fs::remove_file(p);
-    }
-}
+use crate::center::Center;
+use crate::ops::api;
+use crate::replication::secondary::schedule_refresh;
 
 /// Where the socket is: `server.control-socket`, else
 /// `<server.storage-dir>/levee.sock`, else none.
@@ -61,6 +47,29 @@ pub struct Prepared {
     path: PathBuf,
     mode: u32,
     gid: Option<u32>,
+    /// The instance lock.
+    lock: LockFile,
+}
+
+/// The bound control socket: served by [`serve`] once the runtime runs,
+/// removed by [`Bound::remove`] at shutdown. It holds the instance lock,
+/// which is kept for the life of the process.
+pub struct Bound {
+    listener: Option<std::os::unix::net::UnixListener>,
+    path: PathBuf,
+    _lock: LockFile,
+}
+
+impl Bound {
+    /// The listener, once (for the runtime to serve).
+    pub fn take_listener(&mut self) -> Option<std::os::unix::net::UnixListener> {
+        self.listener.take()
+    }
+
+    /// Removes the socket at shutdown.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// At start, before anything touches the storage directory: takes the
@@ -82,10 +91,8 @@ pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, String> {
             PathBuf::from(p)
         }
     };
-    match local::lock_file(&lock_path) {
-        Ok(Ok(l)) => {
-            let _ = LOCK.set(l);
-        }
+    let lock = match local::lock_file(&lock_path) {
+        Ok(Ok(l)) => l,
         Ok(Err(pid)) => {
             let who = pid.map_or("another levee".to_string(), |p| format!("another levee (pid {p})"));
             let what = match &cfg.storage_dir {
@@ -98,7 +105,7 @@ pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, String> {
             ));
         }
         Err(e) => return Err(format!("lock file {}: {e}", lock_path.display())),
-    }
+    };
     match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("server.control-socket {}: {e}", path.display())),
@@ -123,12 +130,12 @@ pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, String> {
         Some(g) => Some(levee_io::privs::group_id(g).map_err(|e| format!("server.control-socket-group: {e}"))?),
         None => None,
     };
-    Ok(Some(Prepared { path, mode: if gid.is_some() { 0o660 } else { 0o600 }, gid }))
+    Ok(Some(Prepared { path, mode: if gid.is_some() { 0o660 } else { 0o600 }, gid, lock }))
 }
 
 /// Creates the socket (mode 0600, or 0660 and the configured group) as
 /// the user the server runs as; the runtime serves it once started.
-pub fn bind(p: Prepared) -> Result<(), String> {
+pub fn bind(p: Prepared) -> Result<Bound, String> {
     let l = local::bind_unix(&p.path, p.mode, p.gid).map_err(|e| {
         let hint = if p.gid.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied {
             " (the server's user must be a member of server.control-socket-group)"
@@ -137,20 +144,13 @@ pub fn bind(p: Prepared) -> Result<(), String> {
         };
         format!("control socket {}: {e}{hint}", p.path.display())
     })?;
-    let _ = BOUND.set(p.path.clone());
     tracing::info!(path = %p.path.display(), mode = format!("{:04o}", p.mode), "control socket ready");
-    *LISTENER.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
-    Ok(())
-}
-
-/// The bound socket, once (for the runtime to serve).
-pub fn take_listener() -> Option<std::os::unix::net::UnixListener> {
-    LISTENER.lock().unwrap_or_else(|e| e.into_inner()).take()
+    Ok(Bound { listener: Some(l), path: p.path, _lock: p.lock })
 }
 
 /// Serves the control socket until the runtime stops.
-pub async fn serve(l: std::os::unix::net::UnixListener, r: Arc<Repl>) {
-    let _ = STARTED.set(Instant::now());
+pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
+    let started = Instant::now();
     let l = match UnixListener::from_std(l) {
         Ok(l) => l,
         Err(e) => {
@@ -160,7 +160,7 @@ pub async fn serve(l: std::os::unix::net::UnixListener, r: Arc<Repl>) {
     };
     loop {
         let Ok((s, _)) = l.accept().await else { continue };
-        let r = Arc::clone(&r);
+        let c = Arc::clone(&c);
         tokio::spawn(async move {
             let (rd, mut wr) = s.into_split();
             let mut line = String::new();
@@ -171,16 +171,16 @@ pub async fn serve(l: std::os::unix::net::UnixListener, r: Arc<Repl>) {
             }
             let line = line.trim();
             let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
-                ["reload"] => reload(None).await,
-                ["reload", zone] => reload(Some(zone.to_string())).await,
-                _ => command(&r, line),
+                ["reload"] => reload(&c, None).await,
+                ["reload", zone] => reload(&c, Some(zone.to_string())).await,
+                _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
         });
     }
 }
 
-fn command(r: &Repl, line: &str) -> String {
+fn command(c: &Center, started: Instant, line: &str) -> String {
     let mut w = line.split_whitespace();
     let cmd = w.next().unwrap_or("");
     let zone = w.next();
@@ -191,22 +191,19 @@ fn command(r: &Repl, line: &str) -> String {
     };
     match (cmd, &apex) {
         ("status", _) => {
-            let zones = r.zone_status(None).len();
-            let up = STARTED.get().map_or(0, |s| s.elapsed().as_secs());
+            let zones = zone_status(c, None).len();
+            let up = started.elapsed().as_secs();
             format!("ok\nlevee {} zones={zones} uptime={up}s\n", env!("CARGO_PKG_VERSION"))
         }
         ("zone-status", a) => {
-            let lines = r.zone_status(a.as_ref().map(|n| n.as_slice()));
+            let lines = zone_status(c, a.as_ref().map(|n| n.as_slice()));
             if lines.is_empty() {
                 return "error: no such zone\n".into();
             }
             format!("ok\n{}\n", lines.join("\n"))
         }
-        ("stats", None) => match OPS.get() {
-            Some(ops) => format!("ok\n{}\n", serde_json::to_string_pretty(&ops.stats()).unwrap_or_default()),
-            None => "error: statistics not available\n".into(),
-        },
-        ("refresh" | "retransfer", Some(a)) => match r.refresh(a.as_slice(), cmd == "retransfer") {
+        ("stats", None) => format!("ok\n{}\n", serde_json::to_string_pretty(&api::stats(c)).unwrap_or_default()),
+        ("refresh" | "retransfer", Some(a)) => match schedule_refresh(&c.repl, a.as_slice(), cmd == "retransfer") {
             Ok(()) => format!("ok\n{cmd} of {} scheduled\n", name::to_text(a)),
             Err(e) => format!("error: {e}\n"),
         },
@@ -220,10 +217,10 @@ fn command(r: &Repl, line: &str) -> String {
 
 /// `reload [ZONE]`, run on a blocking thread; answers once the new set is
 /// published.
-async fn reload(zone: Option<String>) -> String {
-    let Some(ops) = OPS.get().cloned() else { return "error: reload not available\n".into() };
+async fn reload(c: &Arc<Center>, zone: Option<String>) -> String {
     let what = zone.clone().unwrap_or_else(|| "all zones".into());
-    let done = tokio::task::spawn_blocking(move || crate::control::reload(&ops, zone.as_deref())).await;
+    let c = Arc::clone(c);
+    let done = tokio::task::spawn_blocking(move || api::reload(&c, zone.as_deref())).await;
     match done {
         Ok(Ok(v)) if v["failed"] == 0 => {
             format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])
@@ -235,6 +232,43 @@ async fn reload(zone: Option<String>) -> String {
         Ok(Err(e)) => format!("error: {e}\n"),
         Err(_) => "error: the reload did not finish\n".into(),
     }
+}
+
+/// `zone-status`: one line per zone: name, serial, role, and for
+/// secondaries the last transfer, the next refresh and the expiry.
+fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
+    let set = c.zones.load_full();
+    let mut out = Vec::new();
+    for e in set.entries() {
+        let apex = e.zone.apex();
+        if only.is_some_and(|o| o != apex) {
+            continue;
+        }
+        let zname = name::to_text(apex);
+        match c.repl.secondaries.get(apex) {
+            Some(s) => {
+                let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
+                out.push(format!(
+                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
+                        st.serial.map_or("-".into(), |x| x.to_string()),
+                        e.expired,
+                        st.last_transfer.map_or("-".into(), |x| x.to_string()),
+                        if st.last_kind.is_empty() { "-" } else { st.last_kind },
+                        st.next_refresh,
+                        st.expires.map_or("-".into(), |x| x.to_string()),
+                        st.transfer_since.map_or("-".into(), |x| x.to_string()),
+                        st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
+                    ) + &c.stores.status_fields(apex));
+            }
+            None => out.push(format!(
+                "{zname} role=primary serial={} journal-from={}{}",
+                e.zone.serial(),
+                e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string()),
+                c.stores.status_fields(apex)
+            )),
+        }
+    }
+    out
 }
 
 /// Why `levee ctl` could not reach a server, in words that say what

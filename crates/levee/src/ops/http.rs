@@ -4,7 +4,7 @@
 //!
 //! | method and path             | what                                              | needs          |
 //! |-----------------------------|---------------------------------------------------|----------------|
-//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`crate::metrics`]) | read token (*) |
+//! | `GET /metrics`              | Prometheus text format 0.0.4 ([`super::metrics`]) | read token (*) |
 //! | `GET /`                     | the dashboard page (static, holds no data)        | nothing        |
 //! | `GET /api/live`             | the dashboard's feed: counters and a timestamp    | read token     |
 //! | `GET /api/status`           | version, uptime, listeners, totals                | read token     |
@@ -70,7 +70,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::control::{self, Ops};
+use crate::center::Center;
+use crate::ops::api;
+use crate::ops::counters::Refused;
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -84,32 +86,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const DASHBOARD: &str = include_str!("dashboard.html");
-
-/// Requests refused, by reason (`levee_management_refused_total`).
-pub struct Refused {
-    /// Unknown `Host`.
-    pub host: AtomicU64,
-    /// Cross-origin or cross-site.
-    pub origin: AtomicU64,
-    /// No token, or an unknown one.
-    pub token: AtomicU64,
-    /// A token without the scope the request needs.
-    pub scope: AtomicU64,
-    /// Connections closed to admit others (slow clients) or refused at the caps.
-    pub evicted: AtomicU64,
-    /// TLS handshakes that failed or took too long.
-    pub tls: AtomicU64,
-}
-
-/// The refusal counters of this process.
-pub static REFUSED: Refused = Refused {
-    host: AtomicU64::new(0),
-    origin: AtomicU64::new(0),
-    token: AtomicU64::new(0),
-    scope: AtomicU64::new(0),
-    evicted: AtomicU64::new(0),
-    tls: AtomicU64::new(0),
-};
 
 /// The TLS setup of `management.tls-certificate` and `-key` (read at
 /// start, before the privilege drop); the error names the key.
@@ -145,7 +121,7 @@ pub fn tls_acceptor(tls: &levee_config::mgmt::Tls) -> Result<TlsAcceptor, String
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Option<TlsAcceptor>,
-    ops: Arc<Ops>,
+    center: Arc<Center>,
     mut stop: watch::Receiver<bool>,
 ) {
     if let Err(e) = listener.set_nonblocking(true) {
@@ -159,7 +135,7 @@ pub async fn serve(
             return;
         }
     };
-    let table = Arc::new(Mutex::new(Table::default()));
+    let table = Arc::new(Mutex::new(Table { refused: Arc::clone(&center.refused), ..Table::default() }));
     // Reloads are serialised: a second POST waits for the first.
     let reload_lock = Arc::new(tokio::sync::Mutex::new(()));
     loop {
@@ -183,15 +159,15 @@ pub async fn serve(
             a.abort(); // outside the lock: the task's end takes it
         }
         let Some(id) = admitted else {
-            REFUSED.evicted.fetch_add(1, Ordering::Relaxed);
+            center.refused.evicted.fetch_add(1, Ordering::Relaxed);
             continue; // every slot is busy working: the connection is closed
         };
         let c = Conn { id, table: Arc::clone(&table) };
-        let ops = Arc::clone(&ops);
+        let center = Arc::clone(&center);
         let reload_lock = Arc::clone(&reload_lock);
         let tls = tls.clone();
         let task = tokio::spawn(async move {
-            connection(conn, peer, tls, &c, ops, reload_lock).await;
+            connection(conn, peer, tls, &c, center, reload_lock).await;
             drop(c);
         });
         lock(&table).set_abort(id, task.abort_handle());
@@ -225,6 +201,8 @@ fn lock(t: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
 struct Table {
     next: u64,
     conns: Vec<Entry>,
+    /// Where connections closed at the caps are counted.
+    refused: Arc<Refused>,
 }
 
 struct Entry {
@@ -280,7 +258,7 @@ impl Table {
             let _ = p.shutdown(std::net::Shutdown::Both);
         }
         closed.extend(e.abort);
-        REFUSED.evicted.fetch_add(1, Ordering::Relaxed);
+        self.refused.evicted.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -452,31 +430,39 @@ fn needed(req: &Request, peer: IpAddr, access: &Access) -> Option<Scope> {
 }
 
 /// Host, Origin and token checks (see the module documentation); the
-/// refusal to send, if any. `scheme` is `http` or `https`.
-pub fn authorize(req: &Request, peer: IpAddr, local: SocketAddr, access: &Access, scheme: &str) -> Result<(), Reply> {
+/// refusal to send, if any, counted in `refused`. `scheme` is `http` or
+/// `https`.
+pub fn authorize(
+    req: &Request,
+    peer: IpAddr,
+    local: SocketAddr,
+    access: &Access,
+    scheme: &str,
+    refused: &Refused,
+) -> Result<(), Reply> {
     let refuse = |c: &AtomicU64, r: Reply| {
         c.fetch_add(1, Ordering::Relaxed);
         Err(r)
     };
     let Some(host) = req.host.as_deref().filter(|h| host_allowed(h, local, &access.hosts)) else {
         return refuse(
-            &REFUSED.host,
+            &refused.host,
             error(421, "unknown Host: use the listener's address or a management.hosts name"),
         );
     };
     if let Some(o) = &req.origin {
         if !o.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
-            return refuse(&REFUSED.origin, error(403, "cross-origin request refused"));
+            return refuse(&refused.origin, error(403, "cross-origin request refused"));
         }
     }
     let cross_site = req.fetch_site.as_deref().is_some_and(|s| s != "same-origin" && s != "none");
     if req.method != "GET" && cross_site {
-        return refuse(&REFUSED.origin, error(403, "cross-site request refused"));
+        return refuse(&refused.origin, error(403, "cross-site request refused"));
     }
     let Some(need) = needed(req, peer, access) else { return Ok(()) };
     match req.bearer.as_deref().and_then(|t| scope_of(t, access)) {
-        None => refuse(&REFUSED.token, error(401, "a token is needed: Authorization: Bearer TOKEN")),
-        Some(s) if s < need => refuse(&REFUSED.scope, error(403, "this token may only read")),
+        None => refuse(&refused.token, error(401, "a token is needed: Authorization: Bearer TOKEN")),
+        Some(s) if s < need => refuse(&refused.scope, error(403, "this token may only read")),
         Some(_) => Ok(()),
     }
 }
@@ -488,18 +474,18 @@ async fn connection(
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
     slot: &Conn,
-    ops: Arc<Ops>,
+    center: Arc<Center>,
     reload_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
     let Ok(local) = conn.local_addr() else { return };
     let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
     let Some(acceptor) = tls else {
-        return handle(conn, peer, local, "http", deadline, slot, ops, reload_lock).await;
+        return handle(conn, peer, local, "http", deadline, slot, center, reload_lock).await;
     };
     match tokio::time::timeout_at(deadline, acceptor.accept(conn)).await {
-        Ok(Ok(s)) => handle(s, peer, local, "https", deadline, slot, ops, reload_lock).await,
+        Ok(Ok(s)) => handle(s, peer, local, "https", deadline, slot, center, reload_lock).await,
         _ => {
-            REFUSED.tls.fetch_add(1, Ordering::Relaxed);
+            center.refused.tls.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -512,7 +498,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     scheme: &str,
     deadline: tokio::time::Instant,
     slot: &Conn,
-    ops: Arc<Ops>,
+    center: Arc<Center>,
     reload_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
     let req = match tokio::time::timeout_at(deadline, read_request(&mut conn)).await {
@@ -520,11 +506,11 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(Err(reply)) => return write(&mut conn, reply).await,
         Err(_) => return write(&mut conn, error(408, "request timeout")).await,
     };
-    let reply = match authorize(&req, peer.ip(), local, &ops.cfg.management_access, scheme) {
+    let reply = match authorize(&req, peer.ip(), local, &center.cfg.management_access, scheme, &center.refused) {
         Err(r) => r,
         Ok(()) => {
             slot.phase(true);
-            let r = route(&req, &ops, &reload_lock).await;
+            let r = route(&req, &center, &reload_lock).await;
             slot.phase(false);
             r
         }
@@ -576,22 +562,22 @@ fn error(status: u16, msg: &str) -> Reply {
     json_reply(status, serde_json::json!({ "error": msg }))
 }
 
-async fn route(req: &Request, ops: &Arc<Ops>, reload_lock: &tokio::sync::Mutex<()>) -> Reply {
+async fn route(req: &Request, center: &Arc<Center>, reload_lock: &tokio::sync::Mutex<()>) -> Reply {
     let zone = query_param(req.query.as_deref(), "zone").filter(|z| !z.is_empty()).map(str::to_string);
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/metrics") => (200, "text/plain; version=0.0.4; charset=utf-8", crate::metrics::render(ops)),
+        ("GET", "/metrics") => (200, "text/plain; version=0.0.4; charset=utf-8", crate::ops::metrics::render(center)),
         ("GET", "/") | ("GET", "/index.html") => (200, "text/html; charset=utf-8", DASHBOARD.to_string()),
-        ("GET", "/api/live") => json_reply(200, ops.live()),
-        ("GET", "/api/status") => json_reply(200, ops.status()),
-        ("GET", "/api/stats") => json_reply(200, ops.stats()),
-        ("GET", "/api/zones") => match ops.zones(zone.as_deref()) {
+        ("GET", "/api/live") => json_reply(200, api::live(center)),
+        ("GET", "/api/status") => json_reply(200, api::status(center)),
+        ("GET", "/api/stats") => json_reply(200, api::stats(center)),
+        ("GET", "/api/zones") => match api::zones(center, zone.as_deref()) {
             Ok(v) => json_reply(200, v),
             Err(e) => error(404, &e),
         },
         ("POST", "/api/reload") => {
             let _g = reload_lock.lock().await;
-            let ops2 = Arc::clone(ops);
-            match tokio::task::spawn_blocking(move || control::reload(&ops2, zone.as_deref())).await {
+            let center = Arc::clone(center);
+            match tokio::task::spawn_blocking(move || api::reload(&center, zone.as_deref())).await {
                 Ok(Ok(v)) => json_reply(200, v),
                 Ok(Err(e)) => error(404, &e),
                 Err(_) => error(500, "reload failed"),
@@ -711,7 +697,8 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:8053".parse().unwrap();
         let me: IpAddr = "127.0.0.1".parse().unwrap();
         let other: IpAddr = "192.0.2.7".parse().unwrap();
-        let status = |r: &Request, peer| authorize(r, peer, lo, &a, "http").err().map(|e| e.0);
+        let refused = Refused::default();
+        let status = |r: &Request, peer| authorize(r, peer, lo, &a, "http", &refused).err().map(|e| e.0);
         assert_eq!(scope_of("read-token-0123456789", &a), Some(Scope::Read));
         assert_eq!(scope_of("write-token-0123456789", &a), Some(Scope::Write));
         assert_eq!(scope_of("write-token-012345678", &a), None);
@@ -726,7 +713,10 @@ mod tests {
         assert_eq!(status(&req("GET", "/metrics", ""), "::ffff:127.0.0.1".parse().unwrap()), None);
         assert_eq!(status(&req("GET", "/metrics", read), other), None);
         let closed = Access { anonymous_metrics: false, ..access() };
-        assert_eq!(authorize(&req("GET", "/metrics", ""), me, lo, &closed, "http").err().map(|e| e.0), Some(401));
+        assert_eq!(
+            authorize(&req("GET", "/metrics", ""), me, lo, &closed, "http", &refused).err().map(|e| e.0),
+            Some(401)
+        );
         // The API: a token; writes: a write token.
         assert_eq!(status(&req("GET", "/api/status", ""), me), Some(401));
         assert_eq!(status(&req("GET", "/api/status", "\r\nAuthorization: Bearer nope-nope-nope-nope"), me), Some(401));
@@ -747,9 +737,14 @@ mod tests {
         assert_eq!(status(&req("POST", "/api/reload", &site), me), Some(403));
         assert_eq!(status(&req("POST", "/api/reload", "\r\nOrigin: null"), me), Some(403));
         // Over TLS the own origin is https://.
-        let tls = |extra: &str| authorize(&req("POST", "/api/reload", extra), me, lo, &a, "https").err().map(|e| e.0);
+        let tls = |extra: &str| {
+            authorize(&req("POST", "/api/reload", extra), me, lo, &a, "https", &refused).err().map(|e| e.0)
+        };
         assert_eq!(tls(&same), Some(403));
         assert_eq!(tls(&format!("{write}\r\nOrigin: https://127.0.0.1:8053")), None);
+        // Each refusal is counted once, under its reason.
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        assert_eq!((n(&refused.host), n(&refused.origin), n(&refused.token), n(&refused.scope)), (2, 5, 5, 1));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use levee_answer::policy::PolicyStats;
 
-use crate::counters::Counters;
+use crate::ops::counters::Counters;
 use levee_io::tcp::TcpStats;
 use tokio::sync::watch;
 

@@ -8,8 +8,9 @@ use std::sync::atomic::Ordering;
 
 use levee_wire::header::rcode::NAMES as RCODES;
 
-use crate::control::{self, zone_ids, Ops};
-use crate::counters::{self, KINDS, QTYPES};
+use crate::center::Center;
+use crate::ops::api;
+use crate::ops::counters::{self, Sum, KINDS, QTYPES};
 
 /// Escapes a label value (backslash, double quote, newline).
 pub fn escape(v: &str) -> String {
@@ -49,15 +50,25 @@ impl Out {
 }
 
 /// Renders every metric.
-pub fn render(ops: &Ops) -> String {
-    let (udp, tcp) = ops.sums();
-    let t = ops.totals();
+pub fn render(c: &Center) -> String {
+    let (udp, tcp) = api::sums(c);
     let mut o = Out(String::with_capacity(16 * 1024));
+    queries(&mut o, c, &udp, &tcp);
+    defences(&mut o, c);
+    tcp_and_management(&mut o, c);
+    workers(&mut o, c);
+    zones(&mut o, c, &udp, &tcp);
+    storage(&mut o, c);
+    o.0
+}
 
+/// The build, the start time, and queries and responses by transport,
+/// type, class and rcode.
+fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     o.family("levee_build_info", "gauge", "Always 1; the version in a label.");
     o.sample("levee_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1);
     o.family("levee_start_time_seconds", "gauge", "When the server started (Unix seconds).");
-    o.sample("levee_start_time_seconds", &[], format!("{:.3}", ops.started));
+    o.sample("levee_start_time_seconds", &[], format!("{:.3}", c.started));
 
     o.family("levee_queries_total", "counter", "Queries answered (a response was written), by transport.");
     o.sample("levee_queries_total", &[("transport", "udp")], udp.responses());
@@ -84,16 +95,20 @@ pub fn render(ops: &Ops) -> String {
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "udp")], udp.rcodes[i]);
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tcp")], tcp.rcodes[i]);
     }
+}
 
+/// What the policy stage sent, dropped and slipped, and garbage.
+fn defences(o: &mut Out, c: &Center) {
+    let t = api::totals(c);
     o.family("levee_udp_sent_total", "counter", "UDP responses sent as written (after the policy stage).");
-    let sent: u64 = ops.policy.iter().map(|p| p.sent.load(Ordering::Relaxed)).sum();
+    let sent: u64 = c.policy.iter().map(|p| p.sent.load(Ordering::Relaxed)).sum();
     o.sample("levee_udp_sent_total", &[], sent);
 
     o.family("levee_dropped_total", "counter", "Queries or responses dropped without an answer, by reason.");
     o.sample("levee_dropped_total", &[("reason", "rrl")], t.rrl_dropped);
     o.sample("levee_dropped_total", &[("reason", "overload")], t.overload_dropped);
     o.sample("levee_dropped_total", &[("reason", "kernel")], t.kernel_dropped);
-    let g = &ops.garbage;
+    let g = &c.garbage;
     o.sample("levee_dropped_total", &[("reason", "malformed")], g.other.load(Ordering::Relaxed));
     o.sample("levee_dropped_total", &[("reason", "short")], g.short.load(Ordering::Relaxed));
     o.sample("levee_dropped_total", &[("reason", "response")], g.response.load(Ordering::Relaxed));
@@ -106,38 +121,38 @@ pub fn render(ops: &Ops) -> String {
     o.sample("levee_slipped_total", &[("reason", "rrl")], t.rrl_slipped);
     o.family("levee_rrl_log_only_total", "counter", "Responses over the rate limit sent anyway (log-only mode).");
     o.sample("levee_rrl_log_only_total", &[], t.rrl_log_only);
+}
 
+/// The TCP server's connections and buffers, the management listener's
+/// refusals.
+fn tcp_and_management(o: &mut Out, c: &Center) {
     o.family("levee_tcp_connections_open", "gauge", "TCP connections open now.");
-    o.sample("levee_tcp_connections_open", &[], ops.tcp.open.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_open", &[], c.tcp.open.load(Ordering::Relaxed));
     o.family("levee_tcp_connections_accepted_total", "counter", "TCP connections accepted.");
-    o.sample("levee_tcp_connections_accepted_total", &[], ops.tcp.accepted.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_accepted_total", &[], c.tcp.accepted.load(Ordering::Relaxed));
     o.family("levee_tcp_connections_closed_total", "counter", "TCP connections closed by the server, by reason.");
-    o.sample("levee_tcp_connections_closed_total", &[("reason", "cap")], ops.tcp.evicted.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "cap")], c.tcp.evicted.load(Ordering::Relaxed));
     o.sample(
         "levee_tcp_connections_closed_total",
         &[("reason", "cap_per_source")],
-        ops.tcp.evicted_per_source.load(Ordering::Relaxed),
+        c.tcp.evicted_per_source.load(Ordering::Relaxed),
     );
-    o.sample(
-        "levee_tcp_connections_closed_total",
-        &[("reason", "idle")],
-        ops.tcp.idle_timeouts.load(Ordering::Relaxed),
-    );
-    o.sample("levee_tcp_connections_closed_total", &[("reason", "slow")], ops.tcp.io_timeouts.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "idle")], c.tcp.idle_timeouts.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "slow")], c.tcp.io_timeouts.load(Ordering::Relaxed));
     o.sample(
         "levee_tcp_connections_closed_total",
         &[("reason", "memory")],
-        ops.tcp.evicted_memory.load(Ordering::Relaxed),
+        c.tcp.evicted_memory.load(Ordering::Relaxed),
     );
     o.family("levee_tcp_buffer_bytes", "gauge", "Octets held in TCP read and write buffers (tcp.buffer-memory-mib).");
-    o.sample("levee_tcp_buffer_bytes", &[], ops.tcp.buffered.load(Ordering::Relaxed));
+    o.sample("levee_tcp_buffer_bytes", &[], c.tcp.buffered.load(Ordering::Relaxed));
     o.family(
         "levee_management_refused_total",
         "counter",
         "Management requests refused (host, origin, token, scope), connections closed at the caps (evicted), failed TLS handshakes (tls).",
     );
-    let r = &crate::mgmt::REFUSED;
-    for (reason, c) in [
+    let r = &c.refused;
+    for (reason, n) in [
         ("host", &r.host),
         ("origin", &r.origin),
         ("token", &r.token),
@@ -145,38 +160,45 @@ pub fn render(ops: &Ops) -> String {
         ("evicted", &r.evicted),
         ("tls", &r.tls),
     ] {
-        o.sample("levee_management_refused_total", &[("reason", reason)], c.load(Ordering::Relaxed));
+        o.sample("levee_management_refused_total", &[("reason", reason)], n.load(Ordering::Relaxed));
     }
+}
 
+/// Per UDP worker: datagrams, batches, batches while overloaded.
+fn workers(o: &mut Out, c: &Center) {
     o.family("levee_worker_packets_total", "counter", "Datagrams received, per UDP worker.");
-    for (i, c) in ops.counters.udp.iter().enumerate() {
-        o.sample("levee_worker_packets_total", &[("worker", &i.to_string())], c.packets.load(Ordering::Relaxed));
+    for (i, w) in c.counters.udp.iter().enumerate() {
+        o.sample("levee_worker_packets_total", &[("worker", &i.to_string())], w.packets.load(Ordering::Relaxed));
     }
     o.family("levee_worker_batches_total", "counter", "Receive batches, per UDP worker.");
-    for (i, c) in ops.counters.udp.iter().enumerate() {
-        o.sample("levee_worker_batches_total", &[("worker", &i.to_string())], c.batches.load(Ordering::Relaxed));
+    for (i, w) in c.counters.udp.iter().enumerate() {
+        o.sample("levee_worker_batches_total", &[("worker", &i.to_string())], w.batches.load(Ordering::Relaxed));
     }
     o.family(
         "levee_worker_overload_batches_total",
         "counter",
         "Receive batches handled while overloaded, per UDP worker.",
     );
-    for (i, p) in ops.policy.iter().enumerate() {
+    for (i, p) in c.policy.iter().enumerate() {
         o.sample(
             "levee_worker_overload_batches_total",
             &[("worker", &i.to_string())],
             p.overload_batches.load(Ordering::Relaxed),
         );
     }
+}
 
-    let set = ops.zones.load();
-    let ids = zone_ids();
+/// Zones served, reloads, and per zone: serial, records, load time,
+/// responses and NXDOMAIN.
+fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
+    let set = c.zones.load();
+    let ids = &c.zone_ids;
     o.family("levee_zones", "gauge", "Zones served.");
     o.sample("levee_zones", &[], set.len());
     o.family("levee_reloads_total", "counter", "Reloads since start (SIGHUP or API).");
-    o.sample("levee_reloads_total", &[], control::RELOADS.load(Ordering::Relaxed));
+    o.sample("levee_reloads_total", &[], c.reloads.done.load(Ordering::Relaxed));
     o.family("levee_reload_failures_total", "counter", "Reloads in which at least one zone failed to load.");
-    o.sample("levee_reload_failures_total", &[], control::RELOAD_FAILURES.load(Ordering::Relaxed));
+    o.sample("levee_reload_failures_total", &[], c.reloads.failed.load(Ordering::Relaxed));
 
     let zones: Vec<(String, &levee_zone::ZoneEntry, u16)> = set
         .entries()
@@ -221,14 +243,12 @@ pub fn render(ops: &Ops) -> String {
     if overflow.1 > 0 {
         o.sample("levee_zone_nxdomain_total", &[("zone", "(other)")], overflow.1);
     }
-    storage(&mut o);
-    o.0
 }
 
-/// Writes of stored zone copies and journals (storage.rs).
-fn storage(o: &mut Out) {
+/// Writes of stored zone copies and journals (`crate::storage`).
+fn storage(o: &mut Out, c: &Center) {
     let stores: Vec<(crate::storage::Status, String, &'static str)> =
-        crate::storage::all().iter().map(|s| (s.status(), s.zone.clone(), s.kind().as_str())).collect();
+        c.stores.all().iter().map(|s| (s.status(), s.zone.clone(), s.kind().as_str())).collect();
     o.family(
         "levee_storage_write_failures_total",
         "counter",

@@ -1,7 +1,8 @@
 //! Transfers in (issue 15): one AXFR/IXFR of a secondary zone, run on a
 //! thread of its own, bounded and cancellable.
 //!
-//! [`run`] is what the `levee-xfr-in` thread does for `repl::refresh`:
+//! [`run`] is what the `levee-xfr-in` thread does for a secondary zone's
+//! refresh (`replication::secondary`):
 //!
 //! 1. **IXFR** from our serial when we have a version; the differences are
 //!    applied to our record list (`journal::apply_all`). Any failure that
@@ -33,12 +34,15 @@ use levee_config::repl::TransferLimits;
 use levee_tsig::Key;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::t;
-use levee_xfr::{Budget, Received, Receiver, XfrError};
+use levee_xfr::{Budget, Received, Receiver};
 use levee_zone::journal::{self, Rr};
 use levee_zone::Zone;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+
+use crate::clock::wall;
+use crate::replication::client::{random_id, Fail};
 
 /// A record list: the IXFR base of a secondary zone (SOA first).
 pub type Records = Arc<Vec<Rr>>;
@@ -46,45 +50,6 @@ pub type Records = Arc<Vec<Rr>>;
 /// A received zone: its records, the snapshot, how it came, and the
 /// differences when it came by IXFR.
 pub type Fetched = (Records, Zone, &'static str, Option<Vec<journal::Diff>>);
-
-/// Why a refresh or transfer failed.
-#[derive(Debug)]
-pub enum Fail {
-    /// Network.
-    Io(std::io::Error),
-    /// The protocol or the data (levee-xfr).
-    Xfr(XfrError),
-    /// The received zone (or the IXFR result) does not load.
-    Build(String),
-    /// A time limit of `[transfer-in]`.
-    Limit(String),
-    /// Ended by `levee ctl retransfer` (or shutdown).
-    Cancelled,
-}
-
-impl std::fmt::Display for Fail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fail::Io(e) => write!(f, "{e}"),
-            Fail::Xfr(e) => write!(f, "{e}"),
-            Fail::Build(e) => write!(f, "received zone does not load: {e}"),
-            Fail::Limit(e) => write!(f, "transfer abandoned: {e}"),
-            Fail::Cancelled => f.write_str("transfer cancelled"),
-        }
-    }
-}
-
-impl From<std::io::Error> for Fail {
-    fn from(e: std::io::Error) -> Self {
-        Fail::Io(e)
-    }
-}
-
-impl From<XfrError> for Fail {
-    fn from(e: XfrError) -> Self {
-        Fail::Xfr(e)
-    }
-}
 
 /// Ends a transfer in progress. Both the transfer thread and the zone's
 /// task wait on it.
@@ -230,8 +195,8 @@ async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str
     let idle = Duration::from_secs(job.limits.idle_timeout as u64);
     let idle_fail = || Fail::Limit(format!("no message for {} s (transfer-in idle-timeout)", job.limits.idle_timeout));
     let qtype = if ours.is_some() { t::IXFR } else { t::AXFR };
-    let now = crate::repl::wall();
-    let req = levee_xfr::request(crate::repl::random_id(), &job.apex, qtype, ours, false, job.key.as_ref(), now);
+    let now = wall();
+    let req = levee_xfr::request(random_id(), &job.apex, qtype, ours, false, job.key.as_ref(), now);
     let mut s = tokio::time::timeout(idle, TcpStream::connect(job.addr)).await.map_err(|_| idle_fail())??;
     let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&req.msg);

@@ -11,6 +11,9 @@
 //! "other"), the zone (by statistics id, see [`ZoneIds`]) with its
 //! NXDOMAIN count, and, for one query in [`SAMPLE`], the source prefix in
 //! a small heavy-hitter table ([`TopPrefixes`], space-saving with decay).
+//!
+//! Also here: the zones' statistics ids ([`ZoneIds`]) and the management
+//! listener's refusals ([`Refused`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -397,6 +400,24 @@ impl ZoneIds {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.names.iter().enumerate().map(|(i, n)| (i as u16, n.clone())).collect()
     }
+}
+
+/// Management requests refused, by reason
+/// (`levee_management_refused_total`; counted by `ops::http`).
+#[derive(Default)]
+pub struct Refused {
+    /// Unknown `Host`.
+    pub host: AtomicU64,
+    /// Cross-origin or cross-site.
+    pub origin: AtomicU64,
+    /// No token, or an unknown one.
+    pub token: AtomicU64,
+    /// A token without the scope the request needs.
+    pub scope: AtomicU64,
+    /// Connections closed to admit others (slow clients) or refused at the caps.
+    pub evicted: AtomicU64,
+    /// TLS handshakes that failed or took too long.
+    pub tls: AtomicU64,
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn need(cfg: &Config, threads: usize) -> Need {
     let listen = cfg.listen.len() as u64;
     // The management listener, and two descriptors per connection (the
     // stream and the duplicate its table peeks at).
-    let mgmt = cfg.management.map_or(0, |_| 1 + 2 * crate::mgmt::MAX_CONNECTIONS as u64);
+    let mgmt = cfg.management.map_or(0, |_| 1 + 2 * crate::ops::http::MAX_CONNECTIONS as u64);
     Need { connections: cfg.tcp_max_connections as u64, fixed: listen * (threads as u64 + 1) + mgmt + RESERVE }
 }
 
@@ -132,7 +132,7 @@ mod tests {
         // One address, two workers: 2 UDP + 1 TCP socket, the reserve.
         assert_eq!(n, Need { connections: 4096, fixed: 3 + RESERVE });
         cfg.management = Some("127.0.0.1:8053".parse().unwrap());
-        assert_eq!(need(&cfg, 2).fixed, 3 + 1 + 2 * crate::mgmt::MAX_CONNECTIONS as u64 + RESERVE);
+        assert_eq!(need(&cfg, 2).fixed, 3 + 1 + 2 * crate::ops::http::MAX_CONNECTIONS as u64 + RESERVE);
         let total = n.total();
         assert_eq!(plan(n, total, total, false), Plan::Keep);
         assert_eq!(plan(n, 1024, 1 << 20, false), Plan::Raise(total));
