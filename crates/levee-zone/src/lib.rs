@@ -33,22 +33,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod build;
-pub mod codec;
-pub mod fields;
-mod index;
-pub mod journal;
-pub mod lexer;
-pub mod negative;
-pub mod nsec3;
-pub mod parser;
-pub mod rdata;
-pub mod reload;
-pub mod svcb;
-pub mod text;
-pub mod wirecheck;
-pub mod zone;
-pub mod zoneset;
+pub mod snapshot;
+pub mod zonefile;
+
+// The modules' former paths, while the code moves (removed next).
+use snapshot::index;
+pub use snapshot::{build, journal, negative, nsec3, reload, zone, zoneset};
+pub use zonefile::rdata_format as text;
+pub use zonefile::rdata_parse as rdata;
+pub use zonefile::{codec, fields, lexer, parser, svcb, wirecheck};
 
 pub use build::{load, load_file, load_with, load_with_progress, set_segment_names, Built, Checks};
 pub use parser::{Diagnostic, IoWatch, LoadOptions, Source};

@@ -1,0 +1,10 @@
+//! The snapshot side: records to immutable, query-ready zones.
+
+pub mod build;
+pub(crate) mod index;
+pub mod journal;
+pub mod negative;
+pub mod nsec3;
+pub mod reload;
+pub mod zone;
+pub mod zoneset;
