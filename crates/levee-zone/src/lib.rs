@@ -36,15 +36,15 @@
 pub mod snapshot;
 pub mod zonefile;
 
-// The modules' former paths, while the code moves (removed next).
-use snapshot::index;
+// The modules' former paths, for other crates until the public surface
+// is curated.
 pub use snapshot::{build, journal, negative, nsec3, reload, zone, zoneset};
 pub use zonefile::rdata_format as text;
 pub use zonefile::rdata_parse as rdata;
 pub use zonefile::{codec, fields, lexer, parser, svcb, wirecheck};
 
-pub use build::{load, load_file, load_with, load_with_progress, set_segment_names, Built, Checks};
-pub use parser::{Diagnostic, IoWatch, LoadOptions, Source};
-pub use reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
-pub use zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
-pub use zoneset::{Acl, ZoneEntry, ZoneSet};
+pub use snapshot::build::{load, load_file, load_with, load_with_progress, set_segment_names, Built, Checks};
+pub use snapshot::reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
+pub use snapshot::zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
+pub use snapshot::zoneset::{Acl, ZoneEntry, ZoneSet};
+pub use zonefile::parser::{Diagnostic, IoWatch, LoadOptions, Source};

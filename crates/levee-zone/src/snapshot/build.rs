@@ -9,7 +9,7 @@
 //! 3. computes each node's place in the tree in one pass (parents sort
 //!    before children in canonical order): cut, below a cut, DNAME,
 //!    below a DNAME, wildcard child;
-//! 4. sizes the segments (see [`crate::zone`]), then fills each at its
+//! 4. sizes the segments (see [`crate::snapshot::zone`]), then fills each at its
 //!    exact size: records grouped into RRsets (duplicates dropped, TTL
 //!    mismatches reported, RRSIGs grouped by the type they cover and
 //!    linked to it), the per-name checks (SOA and NS at the apex, CNAME
@@ -18,7 +18,7 @@
 //!    segment by segment and checks glue; sorts the NSEC3 chain by hash.
 //!
 //! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
-//! incremental reload ([`crate::reload()`]): ancestors before the range come
+//! incremental reload ([`crate::snapshot::reload`]): ancestors before the range come
 //! from the served zone, and the first name after it keeps the empty
 //! non-terminals above it.
 
@@ -28,11 +28,11 @@ use hashbrown::HashTable;
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::parser::{self, Diagnostic, Record, Source};
+use crate::zonefile::parser::{self, Diagnostic, Record, Source};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::zone::{
+use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
     N3_SLOT, NONE, REMOTE, SEG_MAX,
 };
@@ -911,7 +911,11 @@ impl ZoneBuilder {
                 let rs = seg.rrsets[i];
                 let rd = &seg.data[rs.data_off as usize + 2..(rs.data_off + rs.data_len) as usize];
                 let params_ok = nsec3param.is_some_and(|p| nsec3_params_match(rd, p));
-                if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty() {
+                if parent_ok
+                    && params_ok
+                    && crate::zonefile::codec::base32hex_decode(label, &mut h).is_ok()
+                    && !h.is_empty()
+                {
                     block.chain.push(Nsec3Entry {
                         hash_off: block.hashes.len() as u32,
                         hash_len: h.len() as u8,
@@ -1005,7 +1009,7 @@ pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
                 salt: rd.get(5..5 + sl)?.to_vec(),
             })
         })
-        .filter(|p| p.flags == 0 && p.alg == crate::nsec3::SHA1)
+        .filter(|p| p.flags == 0 && p.alg == crate::snapshot::nsec3::SHA1)
         .collect()
 }
 
@@ -1301,6 +1305,6 @@ mod count_tests {
         let z = crate::load(crate::Source::Memory { name: "t", data: text.as_bytes() }, &origin).unwrap().zone;
         eprintln!("load: {:?}", t0.elapsed());
         assert_eq!(z.record_count(), 3 + 70_000);
-        assert_eq!(crate::journal::records(&z).len(), 3 + 70_000);
+        assert_eq!(crate::snapshot::journal::records(&z).len(), 3 + 70_000);
     }
 }

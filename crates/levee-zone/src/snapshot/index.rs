@@ -21,7 +21,7 @@
 //! home slot is chosen from the hash by multiply-shift, so the size need
 //! not be a power of two.
 
-use crate::zone::NodeId;
+use crate::snapshot::zone::NodeId;
 
 /// An immutable map from name hash to node id (see the module docs).
 #[derive(Default)]

@@ -15,8 +15,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 
-use crate::build::{Built, ZoneBuilder};
-use crate::parser::{Diagnostic, Record};
+use crate::snapshot::build::{Built, ZoneBuilder};
+use crate::zonefile::parser::{Diagnostic, Record};
 use crate::Zone;
 
 /// One record: owner (lowercase wire), type, TTL, RDATA (wire,
@@ -141,7 +141,7 @@ impl Diff {
 /// the same records in both and are skipped, so the work and the memory
 /// are proportional to the change, not to the zone.
 pub fn diff(old: &Zone, new: &Zone) -> Diff {
-    let shared: std::collections::HashSet<*const crate::zone::Segment> = {
+    let shared: std::collections::HashSet<*const crate::snapshot::zone::Segment> = {
         let mine: std::collections::HashSet<_> = old.segs.iter().map(std::sync::Arc::as_ptr).collect();
         new.segs.iter().map(std::sync::Arc::as_ptr).filter(|p| mine.contains(p)).collect()
     };
@@ -151,13 +151,17 @@ pub fn diff(old: &Zone, new: &Zone) -> Diff {
 
 /// [`records`] without the records of the given segments (and of the
 /// NSEC3 block if `skip_n3`).
-fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone::Segment>, skip_n3: bool) -> Vec<Rr> {
+fn records_except(
+    z: &Zone,
+    skip: &std::collections::HashSet<*const crate::snapshot::zone::Segment>,
+    skip_n3: bool,
+) -> Vec<Rr> {
     let soa = z.soa();
     let mut out =
         vec![Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() }];
-    let mut push = |slot: usize, seg: &crate::zone::Segment| {
+    let mut push = |slot: usize, seg: &crate::snapshot::zone::Segment| {
         for local in 0..seg.nodes.len() {
-            let first = z.node_first_rrset(crate::zone::make_id(slot, local));
+            let first = z.node_first_rrset(crate::snapshot::zone::make_id(slot, local));
             let owner = seg.name(local);
             for k in 0..seg.nodes[local].rrset_count as u32 {
                 let rs = first + k;
@@ -178,7 +182,7 @@ fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone:
     }
     if !skip_n3 {
         for (k, seg) in z.n3.segs.iter().enumerate() {
-            push(crate::zone::N3_SLOT + k, seg);
+            push(crate::snapshot::zone::N3_SLOT + k, seg);
         }
     }
     out

@@ -33,6 +33,6 @@ mod tests {
         let name = levee_wire::name::from_text("example.", None).unwrap();
         let mut out = [0; 20];
         hash(&name, &[0xaa, 0xbb, 0xcc, 0xdd], 12, &mut out);
-        assert_eq!(crate::codec::base32hex_encode(&out), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
+        assert_eq!(crate::zonefile::codec::base32hex_encode(&out), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
     }
 }

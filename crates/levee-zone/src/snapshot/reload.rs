@@ -45,9 +45,9 @@ use std::sync::Arc;
 use levee_wire::name;
 use levee_wire::rtype::t;
 
-use crate::build::{self, Built, Range, RawRec, ZoneBuilder};
-use crate::parser::{self, Diagnostic, LoadOptions, Record, Source};
-use crate::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
+use crate::snapshot::build::{self, Built, Range, RawRec, ZoneBuilder};
+use crate::snapshot::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
+use crate::zonefile::parser::{self, Diagnostic, LoadOptions, Record, Source};
 
 /// How a reload was done.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -359,7 +359,7 @@ pub fn reload_with_budget(
     if !errors.is_empty() || segs.is_empty() || segs[0].nodes.first().is_none_or(|n| !n.has(nf::APEX)) {
         return full("errors in the changed names".into(), progress);
     }
-    if segs.len() >= crate::zone::N3_SLOT {
+    if segs.len() >= crate::snapshot::zone::N3_SLOT {
         return full("too many segments".into(), progress);
     }
 

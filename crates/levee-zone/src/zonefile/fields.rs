@@ -3,7 +3,7 @@
 
 use levee_wire::name::{self, NameBuf};
 
-use crate::lexer::Token;
+use crate::zonefile::lexer::Token;
 
 /// A cursor over the tokens of one entry.
 pub struct Fields<'a> {

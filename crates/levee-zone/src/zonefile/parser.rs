@@ -40,9 +40,9 @@ use std::sync::Arc;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
-use crate::fields::{parse_name, parse_ttl, Fields};
-use crate::lexer::{Entry, Lexer};
-use crate::rdata::parse_rdata;
+use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
+use crate::zonefile::lexer::{Entry, Lexer};
+use crate::zonefile::rdata_parse::parse_rdata;
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -484,7 +484,7 @@ fn directive(
             return;
         }
         let mut path_buf = Vec::new();
-        if crate::fields::decode_text(path, &mut path_buf).is_err() {
+        if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
             error(st, file, line, "$INCLUDE: bad file name".into());
             return;
         }
@@ -621,12 +621,14 @@ fn generate(
     }
     let range = toks[1];
     let (span, step) = match range.iter().position(|&b| b == b'/') {
-        Some(p) => (&range[..p], crate::fields::parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?),
+        Some(p) => {
+            (&range[..p], crate::zonefile::fields::parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?)
+        }
         None => (range, 1),
     };
     let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
-    let start = crate::fields::parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
-    let stop = crate::fields::parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
+    let start = crate::zonefile::fields::parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
+    let stop = crate::zonefile::fields::parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
     if start > stop || step == 0 {
         return Err("range must have START <= STOP and a positive step".into());
     }

@@ -7,7 +7,7 @@
 //! chunks, so every field is a single token).
 //!
 //! The formatters hold one invariant: their text reads back through
-//! [`crate::rdata::parse_rdata`] into exactly the octets it came from.
+//! [`crate::zonefile::rdata_parse::parse_rdata`] into exactly the octets it came from.
 //! RDATA that cannot honour it falls back to the RFC 3597 generic form
 //! `\# LEN HEX`, which always reads back exactly. That covers types without
 //! a formatter, truncated data, trailing junk, values out of range and
@@ -22,7 +22,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::{codec, svcb};
+use crate::zonefile::{codec, svcb};
 
 /// Presentation text of RDATA. Types without a dedicated formatter, and
 /// RDATA that is malformed for its type, use the RFC 3597 generic form
@@ -510,7 +510,7 @@ fn sig_time(secs: u32) -> String {
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (the inverse
-/// of [`crate::rdata::days_from_civil`], after H. Hinnant).
+/// of [`crate::zonefile::rdata_parse::days_from_civil`], after H. Hinnant).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -773,9 +773,9 @@ fn svc_param(key: u16, v: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::Fields;
-    use crate::lexer::{Entry, Lexer};
-    use crate::rdata::parse_rdata;
+    use crate::zonefile::fields::Fields;
+    use crate::zonefile::lexer::{Entry, Lexer};
+    use crate::zonefile::rdata_parse::parse_rdata;
     use proptest::prelude::*;
 
     /// Reads zone-file RDATA text of type `rt` (origin `example.`) into wire form.
@@ -1336,7 +1336,7 @@ mod tests {
         assert_eq!(sig_time(1_709_164_800), "20240229000000");
         assert_eq!(sig_time(u32::MAX), "21060207062815");
         for secs in [0, 1, 59, 86_399, 86_400, 951_868_799, 1_048_354_263, 4_102_444_800, u32::MAX - 1, u32::MAX] {
-            assert_eq!(crate::rdata::sig_time(sig_time(secs).as_bytes()), Ok(secs), "{secs}");
+            assert_eq!(crate::zonefile::rdata_parse::sig_time(sig_time(secs).as_bytes()), Ok(secs), "{secs}");
         }
     }
 

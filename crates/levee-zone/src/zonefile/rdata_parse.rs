@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use levee_wire::rtype::{self, t};
 
-use crate::codec;
-use crate::fields::{decode_text, parse_name, parse_number, FResult, Fields};
+use crate::zonefile::codec;
+use crate::zonefile::fields::{decode_text, parse_name, parse_number, FResult, Fields};
 
 /// Parses the RDATA of a record of type `rtype` from `f` into `out`
 /// (cleared first). `scratch` is a reusable buffer for Base64/hex text.
@@ -172,7 +172,7 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 return Err("ZONEMD digest shorter than 12 octets".into());
             }
         }
-        t::SVCB | t::HTTPS => crate::svcb::parse(f, out)?,
+        t::SVCB | t::HTTPS => crate::zonefile::svcb::parse(f, out)?,
         t::CAA => {
             out.push(f.u8("flags")?);
             let tag = f.next()?;
@@ -296,9 +296,9 @@ fn generic(f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FRes
 }
 
 /// Checks generic-form RDATA of a known type: the same check a record
-/// received by a zone transfer passes ([`crate::wirecheck::check_record`]).
+/// received by a zone transfer passes ([`crate::zonefile::wirecheck::check_record`]).
 fn check_generic(rtype: u16, rdata: &[u8]) -> FResult<()> {
-    crate::wirecheck::check_record(rtype, rdata).map_err(|e| format!("generic RDATA: {e}"))
+    crate::zonefile::wirecheck::check_record(rtype, rdata).map_err(|e| format!("generic RDATA: {e}"))
 }
 
 fn name(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
@@ -621,7 +621,7 @@ fn loc_precision(cm: u64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lexer::{Entry, Lexer};
+    use crate::zonefile::lexer::{Entry, Lexer};
     use levee_wire::name;
 
     fn parse(rt: u16, text: &str) -> FResult<Vec<u8>> {

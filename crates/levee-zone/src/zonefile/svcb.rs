@@ -1,7 +1,7 @@
 //! SVCB and HTTPS RDATA (RFC 9460): `PRIORITY TARGET key=value ...`.
 
-use crate::codec;
-use crate::fields::{decode_text, parse_number, FResult, Fields};
+use crate::zonefile::codec;
+use crate::zonefile::fields::{decode_text, parse_number, FResult, Fields};
 
 const KEYS: &[(&str, u16)] = &[
     ("mandatory", 0),

@@ -5,7 +5,7 @@
 //! malformed once served).
 //!
 //! The reading is the one the presentation formatters do
-//! ([`crate::text::rdata_well_formed`]: lengths, names, character-strings,
+//! ([`crate::zonefile::rdata_format::rdata_well_formed`]: lengths, names, character-strings,
 //! canonical type bitmaps, SvcParams in order, ...), so "valid" means
 //! "levee can write it as typed zone-file text that reads back exactly".
 //! Types without a formatter are opaque, except that names where the
@@ -35,7 +35,7 @@ pub fn check_record(rtype: u16, rdata: &[u8]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let ok = match crate::text::rdata_well_formed(rtype, rdata) {
+    let ok = match crate::zonefile::rdata_format::rdata_well_formed(rtype, rdata) {
         Some(ok) => ok,
         None => rtype::layout(rtype).is_none() || rdata_names_ok(rtype, rdata),
     };
