@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod fields;
+pub mod generate;
 pub mod lexer;
 pub mod parser;
 pub mod rdata_format;

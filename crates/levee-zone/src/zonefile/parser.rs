@@ -26,7 +26,7 @@
 //!   clock: it only counts);
 //! * `$GENERATE` checks its range against the remaining budget before it
 //!   starts, and its `${offset,width,base}` modifiers are bounded (no
-//!   overflow, width at most [`MAX_GENERATE_WIDTH`]).
+//!   overflow, width at most [`MAX_GENERATE_WIDTH`](super::generate::MAX_GENERATE_WIDTH)).
 //!
 //! Nothing in the lexer, the parser or the RDATA readers may panic on
 //! any input: arithmetic on values from the text is checked, slices are
@@ -41,6 +41,7 @@ use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
 use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
+use crate::zonefile::generate::generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
 
@@ -124,8 +125,6 @@ const MAX_FILES: usize = u16::MAX as usize;
 /// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
 /// takes about 256 KiB.
 pub const MAX_ENTRY: usize = 4 << 20;
-/// The widest `${offset,width,base}` field of a `$GENERATE` template.
-pub const MAX_GENERATE_WIDTH: usize = 255;
 
 /// Default budget of octets read for one zone (files and `$INCLUDE`s):
 /// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
@@ -197,21 +196,22 @@ impl Default for LoadOptions {
 /// The sink's verdict on one record: `Err` is reported at the record's line.
 pub type SinkResult = Result<(), String>;
 
-struct State<'s> {
-    origin: NameBuf,
-    default_ttl: Option<u32>,
-    last_ttl: Option<u32>,
-    last_owner: Option<NameBuf>,
-    rdata: Vec<u8>,
-    scratch: Vec<u8>,
-    stats: ParseStats,
-    diags: &'s mut Vec<Diagnostic>,
-    depth: usize,
+/// The parse of one zone: where it is, what it has read, its budgets.
+pub(super) struct State<'s> {
+    pub(super) origin: NameBuf,
+    pub(super) default_ttl: Option<u32>,
+    pub(super) last_ttl: Option<u32>,
+    pub(super) last_owner: Option<NameBuf>,
+    pub(super) rdata: Vec<u8>,
+    pub(super) scratch: Vec<u8>,
+    pub(super) stats: ParseStats,
+    pub(super) diags: &'s mut Vec<Diagnostic>,
+    pub(super) depth: usize,
     /// Octets read from files so far (the byte budget's count).
-    read_total: u64,
-    opts: &'s LoadOptions,
+    pub(super) read_total: u64,
+    pub(super) opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
-    stopped: bool,
+    pub(super) stopped: bool,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
@@ -520,7 +520,7 @@ fn directive(
 }
 
 /// Parses one record entry and hands it to the sink.
-fn record_entry(
+pub(super) fn record_entry(
     st: &mut State<'_>,
     file_idx: u16,
     data: &[u8],
@@ -605,128 +605,6 @@ fn record_entry(
     st.stats.records += 1;
     st.rdata = rdata;
     res
-}
-
-/// BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`.
-fn generate(
-    st: &mut State<'_>,
-    file_idx: u16,
-    data: &[u8],
-    e: &Entry,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) -> Result<(), String> {
-    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
-    if toks.len() < 4 {
-        return Err("needs a range, an owner template, a type and RDATA".into());
-    }
-    let range = toks[1];
-    let (span, step) = match range.iter().position(|&b| b == b'/') {
-        Some(p) => {
-            (&range[..p], crate::zonefile::fields::parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?)
-        }
-        None => (range, 1),
-    };
-    let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
-    let start = crate::zonefile::fields::parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
-    let stop = crate::zonefile::fields::parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
-    if start > stop || step == 0 {
-        return Err("range must have START <= STOP and a positive step".into());
-    }
-    let count = (stop - start) / step + 1;
-    let left = st.opts.max_records.saturating_sub(st.stats.records);
-    if count > left {
-        st.stopped = true;
-        return Err(format!(
-            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
-            st.opts.max_records
-        ));
-    }
-    let mut i = start;
-    let mut line = Vec::with_capacity(256);
-    while i <= stop && !st.stopped {
-        line.clear();
-        substitute(toks[2], i, &mut line)?;
-        // Like BIND, the expanded text is read again as plain tokens: the
-        // quotes of a quoted template do not survive.
-        for tk in &toks[3..] {
-            line.push(b' ');
-            substitute(tk, i, &mut line)?;
-        }
-        line.push(b'\n');
-        let mut lx = Lexer::new(&line);
-        let mut ge = Entry::default();
-        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
-            ge.line = e.line;
-            ge.blank_owner = false;
-            record_entry(st, file_idx, &line, &ge, sink)?;
-        }
-        i += step;
-    }
-    Ok(())
-}
-
-/// Expands `$`, `${offset,width,base}` and `\$` in a `$GENERATE` template.
-fn substitute(tpl: &[u8], i: u64, out: &mut Vec<u8>) -> Result<(), String> {
-    let mut p = 0;
-    while p < tpl.len() {
-        match tpl[p] {
-            b'\\' if tpl.get(p + 1) == Some(&b'$') => {
-                out.push(b'$');
-                p += 2;
-            }
-            b'\\' => {
-                out.push(b'\\');
-                if let Some(&n) = tpl.get(p + 1) {
-                    out.push(n);
-                }
-                p += 2;
-            }
-            b'$' if tpl.get(p + 1) == Some(&b'{') => {
-                let end = tpl[p..].iter().position(|&b| b == b'}').ok_or("unterminated ${")? + p;
-                let inner = std::str::from_utf8(&tpl[p + 2..end]).map_err(|_| "bad ${...}")?;
-                let mut parts = inner.split(',');
-                let offset: i64 = parts.next().unwrap_or("0").trim().parse().map_err(|_| "bad offset in ${...}")?;
-                let width: usize = match parts.next() {
-                    Some(w) => w.trim().parse().map_err(|_| "bad width in ${...}")?,
-                    None => 0,
-                };
-                if width > MAX_GENERATE_WIDTH {
-                    return Err(format!("width {width} in ${{...}} is above {MAX_GENERATE_WIDTH}"));
-                }
-                let base = parts.next().unwrap_or("d").trim();
-                if parts.next().is_some() {
-                    return Err("too many fields in ${...}".into());
-                }
-                let v =
-                    i64::try_from(i).ok().and_then(|i| i.checked_add(offset)).ok_or("value out of range in ${...}")?;
-                if v < 0 {
-                    return Err("negative value in $GENERATE".into());
-                }
-                let s = match base {
-                    "d" => format!("{v:0width$}"),
-                    "o" => format!("{v:0width$o}"),
-                    "x" => format!("{v:0width$x}"),
-                    "X" => format!("{v:0width$X}"),
-                    "n" | "N" => {
-                        let hex = if base == "n" { format!("{v:0width$x}") } else { format!("{v:0width$X}") };
-                        hex.chars().rev().map(|c| c.to_string()).collect::<Vec<_>>().join(".")
-                    }
-                    _ => return Err(format!("bad base '{base}' in ${{...}}")),
-                };
-                out.extend_from_slice(s.as_bytes());
-                p = end + 1;
-            }
-            b'$' => {
-                out.extend_from_slice(i.to_string().as_bytes());
-                p += 1;
-            }
-            b => {
-                out.push(b);
-                p += 1;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
