@@ -234,41 +234,51 @@ pub fn parse_with(
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     diags: &mut Vec<Diagnostic>,
 ) -> ParseStats {
-    let mut st = State {
-        origin: NameBuf::from_wire(origin).unwrap_or_default(),
-        default_ttl: None,
-        last_ttl: None,
-        last_owner: None,
-        rdata: Vec::with_capacity(1024),
-        scratch: Vec::with_capacity(1024),
-        stats: ParseStats::default(),
-        diags,
-        depth: 0,
-        read_total: 0,
-        opts,
-        stopped: false,
-    };
+    let mut st = State::new(origin, opts, diags);
+    read_source(&mut st, source, sink);
+    st.stats
+}
+
+impl<'s> State<'s> {
+    /// The state at the start of a zone whose origin is `origin`.
+    pub(super) fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
+        State {
+            origin: NameBuf::from_wire(origin).unwrap_or_default(),
+            default_ttl: None,
+            last_ttl: None,
+            last_owner: None,
+            rdata: Vec::with_capacity(1024),
+            scratch: Vec::with_capacity(1024),
+            stats: ParseStats::default(),
+            diags,
+            depth: 0,
+            read_total: 0,
+            opts,
+            stopped: false,
+        }
+    }
+}
+
+/// Parses the zone text of `source`: a file (and its `$INCLUDE`s) or
+/// text in memory, within the byte budget.
+fn read_source(st: &mut State<'_>, source: Source<'_>, sink: &mut dyn FnMut(&Record<'_>) -> SinkResult) {
     match source {
         Source::File(p) => {
             let name = p.display().to_string();
-            if let Err(e) = parse_file(&mut st, &name, p, sink, CHUNK) {
-                error(&mut st, &name, 0, format!("cannot read zone file: {e}"));
+            if let Err(e) = parse_file(st, &name, p, sink, CHUNK) {
+                error(st, &name, 0, format!("cannot read zone file: {e}"));
             }
         }
         Source::Memory { name, data } => {
-            if data.len() as u64 > opts.max_bytes {
-                error(
-                    &mut st,
-                    name,
-                    0,
-                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), opts.max_bytes),
-                );
+            if data.len() as u64 > st.opts.max_bytes {
+                let msg =
+                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), st.opts.max_bytes);
+                error(st, name, 0, msg);
             } else {
-                parse_text(&mut st, name, data, None, sink)
+                parse_text(st, name, data, None, sink)
             }
         }
     }
-    st.stats
 }
 
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
@@ -471,45 +481,7 @@ fn directive(
             _ => error(st, file, line, "$TTL needs exactly one TTL value".into()),
         }
     } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
-        let Some(path) = tok(1) else {
-            error(st, file, line, "$INCLUDE needs a file name".into());
-            return;
-        };
-        let Some(dir) = dir else {
-            error(st, file, line, "$INCLUDE is not allowed here".into());
-            return;
-        };
-        if st.depth >= MAX_INCLUDE_DEPTH {
-            error(st, file, line, "$INCLUDE nested too deeply".into());
-            return;
-        }
-        let mut path_buf = Vec::new();
-        if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
-            error(st, file, line, "$INCLUDE: bad file name".into());
-            return;
-        }
-        let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
-        let full = if p.is_absolute() { p } else { dir.join(p) };
-        let saved_origin = st.origin;
-        let saved_owner = st.last_owner;
-        if let Some(o) = tok(2) {
-            match parse_name(o, &st.origin) {
-                Ok(n) => st.origin = n,
-                Err(m) => {
-                    error(st, file, line, format!("$INCLUDE origin: {m}"));
-                    return;
-                }
-            }
-        }
-        st.depth += 1;
-        let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
-        st.depth -= 1;
-        if let Err(err) = r {
-            error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
-        }
-        // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
-        st.origin = saved_origin;
-        st.last_owner = saved_owner;
+        include(st, file, line, tok(1), tok(2), dir, sink);
     } else if name.eq_ignore_ascii_case(b"$GENERATE") {
         if let Err(m) = generate(st, file_idx, data, e, sink) {
             error(st, file, line, format!("$GENERATE: {m}"));
@@ -517,6 +489,60 @@ fn directive(
     } else {
         error(st, file, line, format!("unknown directive '{}'", String::from_utf8_lossy(name)));
     }
+}
+
+/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
+/// is read (relative to the including file's directory `dir`), with
+/// `origin` as its origin if given; the origin and the last owner are
+/// restored after it.
+fn include(
+    st: &mut State<'_>,
+    file: &str,
+    line: u32,
+    path: Option<&[u8]>,
+    origin: Option<&[u8]>,
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let Some(path) = path else {
+        error(st, file, line, "$INCLUDE needs a file name".into());
+        return;
+    };
+    let Some(dir) = dir else {
+        error(st, file, line, "$INCLUDE is not allowed here".into());
+        return;
+    };
+    if st.depth >= MAX_INCLUDE_DEPTH {
+        error(st, file, line, "$INCLUDE nested too deeply".into());
+        return;
+    }
+    let mut path_buf = Vec::new();
+    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
+        error(st, file, line, "$INCLUDE: bad file name".into());
+        return;
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
+    let full = if p.is_absolute() { p } else { dir.join(p) };
+    let saved_origin = st.origin;
+    let saved_owner = st.last_owner;
+    if let Some(o) = origin {
+        match parse_name(o, &st.origin) {
+            Ok(n) => st.origin = n,
+            Err(m) => {
+                error(st, file, line, format!("$INCLUDE origin: {m}"));
+                return;
+            }
+        }
+    }
+    st.depth += 1;
+    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
+    st.depth -= 1;
+    if let Err(err) = r {
+        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
+    }
+    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
+    st.origin = saved_origin;
+    st.last_owner = saved_owner;
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -647,20 +673,8 @@ mod tests {
         for chunk in 1..=text.len() + 1 {
             let mut out = vec![];
             let mut diags = vec![];
-            let mut st = State {
-                origin: NameBuf::from_wire(&origin).unwrap(),
-                default_ttl: None,
-                last_ttl: None,
-                last_owner: None,
-                rdata: Vec::new(),
-                scratch: Vec::new(),
-                stats: ParseStats::default(),
-                diags: &mut diags,
-                depth: 0,
-                read_total: 0,
-                opts: &LoadOptions::default(),
-                stopped: false,
-            };
+            let opts = LoadOptions::default();
+            let mut st = State::new(&origin, &opts, &mut diags);
             parse_file(
                 &mut st,
                 "f",
