@@ -47,4 +47,5 @@ pub use snapshot::build::{load, load_file, load_with, load_with_progress, set_se
 pub use snapshot::reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
 pub use snapshot::zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
 pub use snapshot::zoneset::{Acl, ZoneEntry, ZoneSet};
-pub use zonefile::parser::{Diagnostic, IoWatch, LoadOptions, Source};
+pub use zonefile::parser::{Diagnostic, LoadOptions};
+pub use zonefile::source::{IoWatch, Source};

@@ -28,7 +28,8 @@ use hashbrown::HashTable;
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::zonefile::parser::{self, Diagnostic, Record, Source};
+use crate::zonefile::parser::{self, Diagnostic, Record};
+use crate::zonefile::source::Source;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

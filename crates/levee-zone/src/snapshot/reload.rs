@@ -47,7 +47,8 @@ use levee_wire::rtype::t;
 
 use crate::snapshot::build::{self, Built, Range, RawRec, ZoneBuilder};
 use crate::snapshot::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
-use crate::zonefile::parser::{self, Diagnostic, LoadOptions, Record, Source};
+use crate::zonefile::parser::{self, Diagnostic, LoadOptions, Record};
+use crate::zonefile::source::Source;
 
 /// How a reload was done.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,5 +8,6 @@ pub mod lexer;
 pub mod parser;
 pub mod rdata_format;
 pub mod rdata_parse;
+pub mod source;
 pub mod svcb;
 pub mod wirecheck;

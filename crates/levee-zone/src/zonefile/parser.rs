@@ -15,7 +15,7 @@
 //!   counted) and of records (`$GENERATE` counted): when one is spent the
 //!   parse stops with an error at the line that went over;
 //! * one entry (a logical line, parentheses included) is at most
-//!   [`MAX_ENTRY`] octets, so a file without newlines cannot grow the
+//!   [`MAX_ENTRY`](crate::zonefile::source::MAX_ENTRY) octets, so a file without newlines cannot grow the
 //!   buffer without end;
 //! * only **regular files** are read (the zone file and every
 //!   `$INCLUDE`): a FIFO, a device (`/dev/zero`) or a directory is an
@@ -33,8 +33,7 @@
 //! bounds-checked, and errors are diagnostics with FILE:LINE
 //! (`tests/props.rs` and the `zonefile` fuzz target try it).
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::Arc;
 
 use levee_wire::name::NameBuf;
@@ -44,6 +43,8 @@ use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
 use crate::zonefile::generate::generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
+use crate::zonefile::source::{include, read_source};
+use crate::zonefile::source::{IoWatch, Source};
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -88,20 +89,6 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Where a zone's text comes from.
-#[derive(Clone, Copy, Debug)]
-pub enum Source<'a> {
-    /// A file on disk; `$INCLUDE` paths are relative to its directory.
-    File(&'a Path),
-    /// Text in memory (the built-in example zones); `$INCLUDE` is refused.
-    Memory {
-        /// Name used in diagnostics.
-        name: &'a str,
-        /// The zone text.
-        data: &'a [u8],
-    },
-}
-
 /// Counters and the list of files read.
 #[derive(Debug, Default)]
 pub struct ParseStats {
@@ -117,64 +104,12 @@ pub struct ParseStats {
 
 /// Stop reporting after this many errors.
 pub const MAX_ERRORS: usize = 100;
-const MAX_INCLUDE_DEPTH: usize = 16;
-/// Files one zone may read (the zone file and its `$INCLUDE`s, each
-/// inclusion counted): file indexes are 16 bits.
-const MAX_FILES: usize = u16::MAX as usize;
-/// The longest entry (one logical line, parentheses included), in
-/// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
-/// takes about 256 KiB.
-pub const MAX_ENTRY: usize = 4 << 20;
-
 /// Default budget of octets read for one zone (files and `$INCLUDE`s):
 /// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 /// Default budget of records for one zone: 50 million, three times the
 /// 5M-delegation benchmark TLD (16.25M records).
 pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
-
-/// Brackets every file-system call of a load (`stat`, `open`, `read`):
-/// a counter that is odd while a call is in progress. The daemon samples
-/// it: odd and unchanged for long means the call hangs. Pure: no clock.
-#[derive(Debug, Default)]
-pub struct IoWatch {
-    calls: AtomicU64,
-    bytes: AtomicU64,
-}
-
-impl IoWatch {
-    /// A new watch.
-    pub fn new() -> Arc<IoWatch> {
-        Arc::new(IoWatch::default())
-    }
-
-    /// The call counter: odd while a file-system call is in progress;
-    /// it changes with every call.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    /// True while a file-system call is in progress.
-    pub fn in_call(&self) -> bool {
-        self.calls() & 1 == 1
-    }
-
-    /// Octets read so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-
-    fn during<T>(w: Option<&IoWatch>, f: impl FnOnce() -> T) -> T {
-        if let Some(w) = w {
-            w.calls.fetch_add(1, Ordering::Relaxed);
-        }
-        let r = f();
-        if let Some(w) = w {
-            w.calls.fetch_add(1, Ordering::Relaxed);
-        }
-        r
-    }
-}
 
 /// Budgets of one zone's load, and the watch over its file-system calls.
 #[derive(Clone, Debug)]
@@ -259,155 +194,17 @@ impl<'s> State<'s> {
     }
 }
 
-/// Parses the zone text of `source`: a file (and its `$INCLUDE`s) or
-/// text in memory, within the byte budget.
-fn read_source(st: &mut State<'_>, source: Source<'_>, sink: &mut dyn FnMut(&Record<'_>) -> SinkResult) {
-    match source {
-        Source::File(p) => {
-            let name = p.display().to_string();
-            if let Err(e) = parse_file(st, &name, p, sink, CHUNK) {
-                error(st, &name, 0, format!("cannot read zone file: {e}"));
-            }
-        }
-        Source::Memory { name, data } => {
-            if data.len() as u64 > st.opts.max_bytes {
-                let msg =
-                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), st.opts.max_bytes);
-                error(st, name, 0, msg);
-            } else {
-                parse_text(st, name, data, None, sink)
-            }
-        }
-    }
-}
-
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
-fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
     error(st, file, line, message);
     st.stopped = true;
 }
 
-fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
     st.stats.errors += 1;
     if st.stats.errors <= MAX_ERRORS {
         st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
     }
-}
-
-/// Octets of a zone file read at a time. A file is parsed in chunks that
-/// end on entry boundaries, so a large zone's text is never held whole
-/// (a reload of a 125 MB zone would otherwise hold it beside the zone).
-const CHUNK: usize = 4 << 20;
-
-/// Opens `path` for reading if it is a regular file (not a FIFO, a
-/// device or a directory): checked before the open (so a FIFO's open,
-/// which would wait for a writer, never happens) and on the open file.
-fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<std::fs::File> {
-    let not_regular = |m: &std::fs::Metadata| {
-        let ft = m.file_type();
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "a device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: only regular files are read"))
-    };
-    use std::os::unix::fs::FileTypeExt;
-    let m = IoWatch::during(watch, || std::fs::metadata(path))?;
-    if !m.is_file() {
-        return Err(not_regular(&m));
-    }
-    let f = IoWatch::during(watch, || std::fs::File::open(path))?;
-    let m = IoWatch::during(watch, || f.metadata())?;
-    if !m.is_file() {
-        return Err(not_regular(&m));
-    }
-    Ok(f)
-}
-
-/// Parses a file chunk by chunk. Errors are read errors.
-fn parse_file(
-    st: &mut State<'_>,
-    file: &str,
-    path: &Path,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-    chunk: usize,
-) -> std::io::Result<()> {
-    use std::io::Read;
-    if st.stats.files.len() >= MAX_FILES {
-        stop(st, file, 0, format!("more than {MAX_FILES} files read for one zone"));
-        return Ok(());
-    }
-    let watch = st.opts.watch.clone();
-    let watch = watch.as_deref();
-    let mut f = open_regular(path, watch)?;
-    let dir = path.parent().map(Path::to_path_buf);
-    let file_idx = st.stats.files.len() as u16;
-    st.stats.files.push(file.to_string());
-    let mut buf: Vec<u8> = Vec::new();
-    let mut want = chunk;
-    let mut line = 1u32;
-    let mut eof = false;
-    loop {
-        while !eof && buf.len() < want {
-            let old = buf.len();
-            buf.resize(want, 0);
-            // A signal may interrupt a read of a network file system: again.
-            let n = loop {
-                match IoWatch::during(watch, || f.read(&mut buf[old..])) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    r => break r?,
-                }
-            };
-            buf.truncate(old + n);
-            eof = n == 0;
-            st.read_total = st.read_total.saturating_add(n as u64);
-            if let Some(w) = watch {
-                w.bytes.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            if st.read_total > st.opts.max_bytes {
-                let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
-                stop(st, file, line, msg);
-                return Ok(());
-            }
-        }
-        let (used, next_line) = parse_chunk(st, file, file_idx, &buf, line, dir.as_deref(), !eof, sink);
-        st.stats.bytes += used as u64;
-        if eof || st.stats.errors >= MAX_ERRORS || st.stopped {
-            return Ok(());
-        }
-        if used == 0 {
-            // One entry longer than the buffer: read more, up to a bound.
-            if buf.len() >= MAX_ENTRY {
-                stop(st, file, line, format!("an entry (one logical line) is longer than {MAX_ENTRY} octets"));
-                return Ok(());
-            }
-            want = (buf.len() * 2).min(MAX_ENTRY).max(buf.len() + 1);
-            continue;
-        }
-        buf.drain(..used);
-        line = next_line;
-        want = chunk.max(buf.len() + chunk / 2);
-    }
-}
-
-fn parse_text(
-    st: &mut State<'_>,
-    file: &str,
-    data: &[u8],
-    dir: Option<&Path>,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) {
-    let file_idx = st.stats.files.len() as u16;
-    st.stats.files.push(file.to_string());
-    st.stats.bytes += data.len() as u64;
-    parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
 }
 
 /// Parses the entries of `data` (text starting on an entry boundary at
@@ -415,7 +212,7 @@ fn parse_text(
 /// that reaches the end of `data` is left for the next chunk. Returns the
 /// octets consumed and the line after them.
 #[allow(clippy::too_many_arguments)]
-fn parse_chunk(
+pub(super) fn parse_chunk(
     st: &mut State<'_>,
     file: &str,
     file_idx: u16,
@@ -489,60 +286,6 @@ fn directive(
     } else {
         error(st, file, line, format!("unknown directive '{}'", String::from_utf8_lossy(name)));
     }
-}
-
-/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
-/// is read (relative to the including file's directory `dir`), with
-/// `origin` as its origin if given; the origin and the last owner are
-/// restored after it.
-fn include(
-    st: &mut State<'_>,
-    file: &str,
-    line: u32,
-    path: Option<&[u8]>,
-    origin: Option<&[u8]>,
-    dir: Option<&Path>,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) {
-    let Some(path) = path else {
-        error(st, file, line, "$INCLUDE needs a file name".into());
-        return;
-    };
-    let Some(dir) = dir else {
-        error(st, file, line, "$INCLUDE is not allowed here".into());
-        return;
-    };
-    if st.depth >= MAX_INCLUDE_DEPTH {
-        error(st, file, line, "$INCLUDE nested too deeply".into());
-        return;
-    }
-    let mut path_buf = Vec::new();
-    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
-        error(st, file, line, "$INCLUDE: bad file name".into());
-        return;
-    }
-    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
-    let full = if p.is_absolute() { p } else { dir.join(p) };
-    let saved_origin = st.origin;
-    let saved_owner = st.last_owner;
-    if let Some(o) = origin {
-        match parse_name(o, &st.origin) {
-            Ok(n) => st.origin = n,
-            Err(m) => {
-                error(st, file, line, format!("$INCLUDE origin: {m}"));
-                return;
-            }
-        }
-    }
-    st.depth += 1;
-    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
-    st.depth -= 1;
-    if let Err(err) = r {
-        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
-    }
-    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
-    st.origin = saved_origin;
-    st.last_owner = saved_owner;
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -636,6 +379,7 @@ pub(super) fn record_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zonefile::source::parse_file;
     use levee_wire::name;
 
     type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
@@ -784,7 +528,7 @@ mod tests {
     }
 
     /// The byte budget counts every file of the zone, `$INCLUDE`s too; an
-    /// entry without end is cut at [`MAX_ENTRY`].
+    /// entry without end is cut at [`MAX_ENTRY`](crate::zonefile::source::MAX_ENTRY).
     #[test]
     fn byte_budget_and_entry_bound() {
         let dir = std::env::temp_dir().join(format!("levee-budget-test-{}", std::process::id()));
