@@ -43,7 +43,7 @@ pub use zonefile::rdata_format as text;
 pub use zonefile::rdata_parse as rdata;
 pub use zonefile::{codec, fields, lexer, parser, svcb, wirecheck};
 
-pub use snapshot::build::{load, load_file, load_with, load_with_progress, set_segment_names, Built, Checks};
+pub use snapshot::build::{load, load_file, load_with, load_with_progress, BuildOptions, Built, Checks};
 pub use snapshot::reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
 pub use snapshot::zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
 pub use snapshot::zoneset::{Acl, ZoneEntry, ZoneSet};

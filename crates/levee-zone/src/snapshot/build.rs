@@ -30,7 +30,6 @@ use levee_wire::rtype::{self, t};
 
 use crate::zonefile::parser::{self, Diagnostic, Record};
 use crate::zonefile::source::Source;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::snapshot::zone::{
@@ -77,7 +76,7 @@ pub struct ZoneBuilder {
     /// (file index, line, message, warning)
     problems: Vec<(u16, u32, String, bool)>,
     files: Vec<String>,
-    checks: Checks,
+    opts: BuildOptions,
 }
 
 /// What the semantic checks that the references disagree on do to a
@@ -106,6 +105,44 @@ impl Checks {
     /// True when the policy's problems are warnings.
     pub fn warns(self) -> bool {
         self == Checks::Warn
+    }
+}
+
+/// Names in one segment unless a build says otherwise, and the most it
+/// may ask for (see [`crate::snapshot::zone`]).
+pub const SEGMENT_NAMES: usize = 4096;
+
+/// How a zone is built: the semantic-check policy and the size of its
+/// segments. A [`Checks`] alone converts to the options with that policy
+/// and the default segment size, so `load_with(.., Checks::Strict, ..)`
+/// reads as it always did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The semantic-check policy.
+    pub checks: Checks,
+    /// Names per segment (the apex has a segment of its own), from 1 to
+    /// [`SEGMENT_NAMES`] (other values are clamped). A segment is what a
+    /// reload shares or rebuilds; tests build zones of a few dozen names
+    /// with segments of 3 so that segment boundaries are exercised.
+    pub segment_names: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { checks: Checks::default(), segment_names: SEGMENT_NAMES }
+    }
+}
+
+impl From<Checks> for BuildOptions {
+    fn from(checks: Checks) -> Self {
+        BuildOptions { checks, ..BuildOptions::default() }
+    }
+}
+
+impl BuildOptions {
+    /// Names per segment, within the bounds.
+    fn segment_names(&self) -> usize {
+        self.segment_names.clamp(1, SEGMENT_NAMES)
     }
 }
 
@@ -142,15 +179,16 @@ pub fn load_with_progress(
 }
 
 /// [`load_with_progress`] with explicit budgets and I/O watch (`opts`)
-/// and the semantic-check policy `checks`.
+/// and build options (`build`: a [`BuildOptions`], or only the
+/// semantic-check policy, a [`Checks`]).
 pub fn load_with(
     source: Source<'_>,
     origin: &[u8],
     opts: &parser::LoadOptions,
-    checks: Checks,
+    build: impl Into<BuildOptions>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin).with_checks(checks);
+    let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     let mut n = 0u64;
     let stats = parser::parse_with(
@@ -172,7 +210,7 @@ pub fn load_with(
 
 impl ZoneBuilder {
     /// A builder for the zone at `origin`.
-    pub fn new(origin: &[u8]) -> Self {
+    pub fn new(origin: &[u8], opts: BuildOptions) -> Self {
         let mut lo = origin.to_vec();
         name::lowercase_in_place(&mut lo);
         ZoneBuilder {
@@ -188,14 +226,8 @@ impl ZoneBuilder {
             n3_recs: Vec::new(),
             problems: Vec::new(),
             files: Vec::new(),
-            checks: Checks::default(),
+            opts,
         }
-    }
-
-    /// Sets the semantic-check policy ([`Checks`]).
-    pub fn with_checks(mut self, checks: Checks) -> Self {
-        self.checks = checks;
-        self
     }
 
     fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut HashTable<u32>, n: &[u8]) -> u32 {
@@ -376,7 +408,7 @@ impl ZoneBuilder {
     /// Files the problems of [`Checks`] as errors or warnings.
     pub(crate) fn policy(&self, found: Vec<Diagnostic>, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
         for mut d in found {
-            if self.checks.warns() {
+            if self.opts.checks.warns() {
                 d.warning = true;
                 warnings.push(d);
             } else {
@@ -598,8 +630,8 @@ impl ZoneBuilder {
 
         // 5. Segments: group each node's records into RRsets, run the
         // per-name checks. The apex is a segment of its own (it changes
-        // with every serial); then segments of up to SEG_NODES names.
-        let seg_nodes = SEG_NODES.load(Ordering::Relaxed);
+        // with every serial); then segments of up to `segment_names` names.
+        let seg_nodes = self.opts.segment_names();
         // First the segments' exact sizes, so each vector is allocated once
         // at its final size: no growth, no holes left in the heap between
         // the segments of a 1M-name zone.
@@ -865,7 +897,7 @@ impl ZoneBuilder {
             while r < n3recs.len() && n3recs[r].node == id as u32 {
                 r += 1;
             }
-            if seg.nodes.len() >= SEG_NODES.load(Ordering::Relaxed) || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
+            if seg.nodes.len() >= self.opts.segment_names() || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
                 block.seg_first.push(block.count as u32);
                 block.count += seg.nodes.len();
                 block.segs.push(std::mem::take(&mut seg).sealed());
@@ -964,16 +996,6 @@ impl Lines {
         let end = self.starts.get(k + 1).copied().unwrap_or(self.all.len());
         &self.all[self.starts[k]..end]
     }
-}
-
-/// Names in one segment while building (the apex gets one of its own).
-static SEG_NODES: AtomicUsize = AtomicUsize::new(4096);
-
-/// Sets the number of names per segment for builds from now on (tests
-/// use tiny segments to exercise segment boundaries; default 4096).
-#[doc(hidden)]
-pub fn set_segment_names(n: usize) {
-    SEG_NODES.store(n.clamp(1, 4096), Ordering::Relaxed);
 }
 
 /// A range of the zone rebuilt by an incremental reload.
@@ -1307,5 +1329,34 @@ mod count_tests {
         eprintln!("load: {:?}", t0.elapsed());
         assert_eq!(z.record_count(), 3 + 70_000);
         assert_eq!(crate::snapshot::journal::records(&z).len(), 3 + 70_000);
+    }
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use crate::{load_with, BuildOptions, Checks, LoadOptions, Source};
+
+    /// The segment size is an option of each build, not a global: 3 names
+    /// per segment cut the 31 names after the apex into 11 segments (the
+    /// apex has its own), the default keeps them in one, and sizes out of
+    /// bounds are clamped (0 to 1, above the maximum to the maximum).
+    #[test]
+    fn segment_size_is_a_build_option() {
+        let hosts: String = (0..30).map(|i| format!("h{i} A 192.0.2.{i}\n")).collect();
+        let text = format!("$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{hosts}");
+        let origin = levee_wire::name::from_text("example.", None).unwrap();
+        let segments = |segment_names: usize| {
+            let opts = BuildOptions { checks: Checks::Warn, segment_names };
+            let src = Source::Memory { name: "t", data: text.as_bytes() };
+            let z = load_with(src, &origin, &LoadOptions::default(), opts, &mut |_| {}).unwrap().zone;
+            assert_eq!(z.node_count(), 32);
+            z.segment_count().0
+        };
+        assert_eq!(segments(3), 1 + 11);
+        assert_eq!(segments(super::SEGMENT_NAMES), 1 + 1);
+        assert_eq!(segments(0), 1 + 31);
+        assert_eq!(segments(usize::MAX), 1 + 1);
+        // A policy alone is a build with the default segments.
+        assert_eq!(BuildOptions::from(Checks::Strict), BuildOptions { checks: Checks::Strict, ..Default::default() });
     }
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 
-use crate::snapshot::build::{Built, ZoneBuilder};
+use crate::snapshot::build::{BuildOptions, Built, ZoneBuilder};
 use crate::zonefile::parser::{Diagnostic, Record};
 use crate::Zone;
 
@@ -71,9 +71,10 @@ pub fn records(z: &Zone) -> Vec<Rr> {
     out
 }
 
-/// Builds a snapshot from records (of class IN), with the usual checks.
-pub fn build_from(origin: &[u8], recs: &[Rr], checks: crate::Checks) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin).with_checks(checks);
+/// Builds a snapshot from records (of class IN), with the usual checks
+/// (`build`: a [`BuildOptions`], or only the semantic-check policy).
+pub fn build_from(origin: &[u8], recs: &[Rr], build: impl Into<BuildOptions>) -> Result<Built, Vec<Diagnostic>> {
+    let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     for (i, r) in recs.iter().enumerate() {
         let rec = Record {

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use levee_wire::name;
 use levee_wire::rtype::t;
 
-use crate::snapshot::build::{self, Built, Range, RawRec, ZoneBuilder};
+use crate::snapshot::build::{self, BuildOptions, Built, Range, RawRec, ZoneBuilder};
 use crate::snapshot::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
 use crate::zonefile::parser::{self, Diagnostic, LoadOptions, Record};
 use crate::zonefile::source::Source;
@@ -83,11 +83,27 @@ pub struct ReloadOptions {
     pub min_segments: usize,
     /// The semantic-check policy.
     pub checks: build::Checks,
+    /// Names per segment of the segments built anew (see
+    /// [`BuildOptions::segment_names`]).
+    pub segment_names: usize,
 }
 
 impl Default for ReloadOptions {
     fn default() -> Self {
-        ReloadOptions { max_fraction: 0.25, min_segments: 8, checks: build::Checks::default() }
+        ReloadOptions {
+            max_fraction: 0.25,
+            min_segments: 8,
+            checks: build::Checks::default(),
+            segment_names: build::SEGMENT_NAMES,
+        }
+    }
+}
+
+impl ReloadOptions {
+    /// The options of the builds of a reload (the ranges rebuilt, or the
+    /// full build it falls back to).
+    fn build(&self) -> BuildOptions {
+        BuildOptions { checks: self.checks, segment_names: self.segment_names }
     }
 }
 
@@ -126,7 +142,7 @@ pub fn reload_with_budget(
     load: &LoadOptions,
 ) -> Result<Reloaded, Vec<Diagnostic>> {
     let full = |why: String, progress: &mut dyn FnMut(u64)| {
-        build::load_with(source, origin, load, opts.checks, progress)
+        build::load_with(source, origin, load, opts.build(), progress)
             .map(|built| Reloaded { built, kind: ReloadKind::Full(why) })
     };
     let lorigin = name::to_lowercase(origin);
@@ -139,7 +155,7 @@ pub fn reload_with_budget(
     let limit = ((old.record_count() as f64) * opts.max_fraction) as usize + 64;
 
     // 1. Diff while parsing.
-    let mut nb = ZoneBuilder::new(origin).with_checks(opts.checks);
+    let mut nb = ZoneBuilder::new(origin, opts.build());
     let mut cursor: Vec<Vec<u32>> = old.segs.iter().map(|s| vec![0u32; s.rrsets.len()]).collect();
     let mut diags = Vec::new();
     let mut too_many = false;
@@ -307,7 +323,7 @@ pub fn reload_with_budget(
         let b = s; // exclusive
         let lo = if a == 0 { old.apex() } else { old.segs[a].first_name() };
         let hi = old.segs.get(b).map(|x| x.first_name());
-        let mut rb = ZoneBuilder::new(origin).with_checks(opts.checks);
+        let mut rb = ZoneBuilder::new(origin, opts.build());
         let add_kept = |rb: &mut ZoneBuilder, nm: &[u8], k: Option<u32>| {
             if let Some(k) = k {
                 for &i in &kept_by_owner[k as usize] {
