@@ -24,6 +24,61 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
         t::A => ipv4(f, out)?,
         t::AAAA => ipv6(f, out)?,
         t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => name(f, out)?,
+        t::SOA
+        | t::MX
+        | t::AFSDB
+        | t::RT
+        | t::KX
+        | t::LP
+        | t::MINFO
+        | t::RP
+        | t::TALINK
+        | t::PX
+        | t::SRV
+        | t::NAPTR
+        | t::URI => names_and_numbers(rtype, f, out)?,
+        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
+            character_strings(rtype, f, out)?
+        }
+        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
+            keys_and_certificates(rtype, f, out, scratch)?
+        }
+        t::DS
+        | t::CDS
+        | t::DLV
+        | t::TA
+        | t::DNSKEY
+        | t::CDNSKEY
+        | t::KEY
+        | t::RKEY
+        | t::RRSIG
+        | t::SIG
+        | t::NSEC
+        | t::NSEC3
+        | t::NSEC3PARAM
+        | t::CSYNC
+        | t::ZONEMD => dnssec(rtype, f, out, scratch)?,
+        t::SVCB | t::HTTPS => crate::zonefile::svcb::parse(f, out)?,
+        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, f, out)?,
+        t::LOC => loc(f, out)?,
+        _ => return Err(generic_only(rtype)),
+    }
+    f.expect_end()?;
+    if out.len() > 65535 {
+        return Err("RDATA longer than 65535 octets".into());
+    }
+    Ok(())
+}
+
+/// The error for a type without a reader of its own.
+fn generic_only(rtype: u16) -> String {
+    format!("type {} must be written in the generic form \\# LENGTH HEX (RFC 3597)", rtype::type_to_text(rtype))
+}
+
+/// Names, numbers and a text target: SOA, MX and its kin, PX, SRV, NAPTR
+/// and URI.
+fn names_and_numbers(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::SOA => {
             name(f, out)?;
             name(f, out)?;
@@ -49,6 +104,35 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             name(f, out)?;
             name(f, out)?;
         }
+        t::SRV => {
+            for what in ["priority", "weight", "port"] {
+                out.extend_from_slice(&f.u16(what)?.to_be_bytes());
+            }
+            name(f, out)?;
+        }
+        t::NAPTR => {
+            out.extend_from_slice(&f.u16("order")?.to_be_bytes());
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            for _ in 0..3 {
+                f.charstr(out)?;
+            }
+            name(f, out)?;
+        }
+        t::URI => {
+            out.extend_from_slice(&f.u16("priority")?.to_be_bytes());
+            out.extend_from_slice(&f.u16("weight")?.to_be_bytes());
+            let (v, _) = f.next_tok()?;
+            decode_text(v, out)?;
+        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Character-strings only: TXT and its kin, HINFO, X25, ISDN and GPOS (RFC
+/// 1035, 1183, 1712).
+fn character_strings(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC => {
             if f.done() {
                 return Err("TXT needs at least one character-string".into());
@@ -73,28 +157,15 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 f.charstr(out)?;
             }
         }
-        t::SRV => {
-            for what in ["priority", "weight", "port"] {
-                out.extend_from_slice(&f.u16(what)?.to_be_bytes());
-            }
-            name(f, out)?;
-        }
-        t::NAPTR => {
-            out.extend_from_slice(&f.u16("order")?.to_be_bytes());
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            for _ in 0..3 {
-                f.charstr(out)?;
-            }
-            name(f, out)?;
-        }
-        t::CERT => {
-            let ty = f.next()?;
-            let v = parse_number(ty, 65535).or_else(|| cert_type(ty)).ok_or("bad certificate type")?;
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-            out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
-            out.push(algorithm(f.next()?)?);
-            base64_rest(f, out, scratch, true)?;
-        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// DNSSEC: DS, DNSKEY and their kin, RRSIG, NSEC, NSEC3, NSEC3PARAM, CSYNC
+/// and ZONEMD (RFC 4034, 5155, 7477, 8976).
+fn dnssec(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::DS | t::CDS | t::DLV | t::TA => {
             out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
             out.push(algorithm(f.next()?)?);
@@ -146,18 +217,6 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             out.extend_from_slice(&f.u16("iterations")?.to_be_bytes());
             salt(f.next()?, out)?;
         }
-        t::SSHFP => {
-            out.push(f.u8("algorithm")?);
-            out.push(f.u8("fingerprint type")?);
-            hex_rest(f, out, scratch, true)?;
-        }
-        t::TLSA | t::SMIMEA => {
-            out.push(f.u8("certificate usage")?);
-            out.push(f.u8("selector")?);
-            out.push(f.u8("matching type")?);
-            hex_rest(f, out, scratch, true)?;
-        }
-        t::OPENPGPKEY | t::DHCID => base64_rest(f, out, scratch, true)?,
         t::CSYNC => {
             out.extend_from_slice(&f.u32("SOA serial")?.to_be_bytes());
             out.extend_from_slice(&f.u16("flags")?.to_be_bytes());
@@ -172,7 +231,35 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 return Err("ZONEMD digest shorter than 12 octets".into());
             }
         }
-        t::SVCB | t::HTTPS => crate::zonefile::svcb::parse(f, out)?,
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Keys, certificates and their digests outside DNSSEC: CERT, SSHFP, TLSA,
+/// SMIMEA, OPENPGPKEY, DHCID, IPSECKEY, HIP and CAA.
+fn keys_and_certificates(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
+        t::CERT => {
+            let ty = f.next()?;
+            let v = parse_number(ty, 65535).or_else(|| cert_type(ty)).ok_or("bad certificate type")?;
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+            out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
+            out.push(algorithm(f.next()?)?);
+            base64_rest(f, out, scratch, true)?;
+        }
+        t::SSHFP => {
+            out.push(f.u8("algorithm")?);
+            out.push(f.u8("fingerprint type")?);
+            hex_rest(f, out, scratch, true)?;
+        }
+        t::TLSA | t::SMIMEA => {
+            out.push(f.u8("certificate usage")?);
+            out.push(f.u8("selector")?);
+            out.push(f.u8("matching type")?);
+            hex_rest(f, out, scratch, true)?;
+        }
+        t::OPENPGPKEY | t::DHCID => base64_rest(f, out, scratch, true)?,
         t::CAA => {
             out.push(f.u8("flags")?);
             let tag = f.next()?;
@@ -183,22 +270,6 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             out.extend_from_slice(tag);
             let (v, _) = f.next_tok()?;
             decode_text(v, out)?;
-        }
-        t::URI => {
-            out.extend_from_slice(&f.u16("priority")?.to_be_bytes());
-            out.extend_from_slice(&f.u16("weight")?.to_be_bytes());
-            let (v, _) = f.next_tok()?;
-            decode_text(v, out)?;
-        }
-        t::EUI48 => eui(f.next()?, 6, out)?,
-        t::EUI64 => eui(f.next()?, 8, out)?,
-        t::NID | t::L64 => {
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            node_id(f.next()?, out)?;
-        }
-        t::L32 => {
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            ipv4(f, out)?;
         }
         t::IPSECKEY => {
             out.push(f.u8("precedence")?);
@@ -214,6 +285,43 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 _ => return Err("bad IPSECKEY gateway".into()),
             }
             base64_rest(f, out, scratch, false)?;
+        }
+        t::HIP => {
+            let alg = f.u8("PK algorithm")?;
+            let mut hit = Vec::new();
+            codec::hex_decode(f.next()?, &mut hit).map_err(|e| format!("HIT: {e}"))?;
+            let mut pk = Vec::new();
+            codec::base64_decode(f.next()?, &mut pk).map_err(|e| format!("public key: {e}"))?;
+            if hit.len() > 255 || pk.len() > 65535 {
+                return Err("HIP field too long".into());
+            }
+            out.push(hit.len() as u8);
+            out.push(alg);
+            out.extend_from_slice(&(pk.len() as u16).to_be_bytes());
+            out.extend_from_slice(&hit);
+            out.extend_from_slice(&pk);
+            while !f.done() {
+                name(f, out)?;
+            }
+        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Addresses and identifiers: EUI48, EUI64, NID, L64, L32, AMTRELAY, APL
+/// and NSAP.
+fn addresses(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
+        t::EUI48 => eui(f.next()?, 6, out)?,
+        t::EUI64 => eui(f.next()?, 8, out)?,
+        t::NID | t::L64 => {
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            node_id(f.next()?, out)?;
+        }
+        t::L32 => {
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            ipv4(f, out)?;
         }
         t::AMTRELAY => {
             out.push(f.u8("precedence")?);
@@ -243,41 +351,13 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 apl_item(f.next()?, out)?;
             }
         }
-        t::HIP => {
-            let alg = f.u8("PK algorithm")?;
-            let mut hit = Vec::new();
-            codec::hex_decode(f.next()?, &mut hit).map_err(|e| format!("HIT: {e}"))?;
-            let mut pk = Vec::new();
-            codec::base64_decode(f.next()?, &mut pk).map_err(|e| format!("public key: {e}"))?;
-            if hit.len() > 255 || pk.len() > 65535 {
-                return Err("HIP field too long".into());
-            }
-            out.push(hit.len() as u8);
-            out.push(alg);
-            out.extend_from_slice(&(pk.len() as u16).to_be_bytes());
-            out.extend_from_slice(&hit);
-            out.extend_from_slice(&pk);
-            while !f.done() {
-                name(f, out)?;
-            }
-        }
-        t::LOC => loc(f, out)?,
         t::NSAP => {
             let v = f.next()?;
             let v = v.strip_prefix(b"0x").or_else(|| v.strip_prefix(b"0X")).ok_or("NSAP must start with 0x")?;
             let clean: Vec<u8> = v.iter().copied().filter(|&b| b != b'.').collect();
             codec::hex_decode(&clean, out)?;
         }
-        _ => {
-            return Err(format!(
-                "type {} must be written in the generic form \\# LENGTH HEX (RFC 3597)",
-                rtype::type_to_text(rtype)
-            ))
-        }
-    }
-    f.expect_end()?;
-    if out.len() > 65535 {
-        return Err("RDATA longer than 65535 octets".into());
+        _ => return Err(generic_only(rtype)),
     }
     Ok(())
 }
