@@ -252,6 +252,61 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         t::A => o.field(r.ipv4()?),
         t::AAAA => o.field(r.ipv6()?),
         t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => o.field(r.name()?),
+        t::SOA
+        | t::MX
+        | t::AFSDB
+        | t::RT
+        | t::KX
+        | t::LP
+        | t::MINFO
+        | t::RP
+        | t::TALINK
+        | t::PX
+        | t::SRV
+        | t::NAPTR
+        | t::URI => names_and_numbers(rtype, &mut r, o)?,
+        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
+            character_strings(rtype, &mut r, o)?
+        }
+        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
+            keys_and_certificates(rtype, &mut r, o)?
+        }
+        t::DS
+        | t::CDS
+        | t::DLV
+        | t::TA
+        | t::DNSKEY
+        | t::CDNSKEY
+        | t::KEY
+        | t::RKEY
+        | t::RRSIG
+        | t::SIG
+        | t::NSEC
+        | t::NSEC3
+        | t::NSEC3PARAM
+        | t::CSYNC
+        | t::ZONEMD => dnssec(rtype, &mut r, o)?,
+        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
+        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, &mut r, o)?,
+        t::LOC => loc(&mut r, o)?,
+        _ => return no_formatter(o),
+    }
+    if !r.done() {
+        return None;
+    }
+    Some(())
+}
+
+/// Marks `o`: the type has no formatter.
+fn no_formatter(o: &mut Out) -> Option<()> {
+    o.no_formatter = true;
+    None
+}
+
+/// Names, numbers and a text target: SOA, MX and its kin, PX, SRV, NAPTR
+/// and URI (RFC 1035, 1183, 2163, 2782, 3403, 6742, 7553).
+fn names_and_numbers(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::SOA => {
             o.field(r.name()?);
             o.field(r.name()?);
@@ -272,6 +327,34 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             o.field(r.name()?);
             o.field(r.name()?);
         }
+        t::SRV => {
+            for _ in 0..3 {
+                o.field(r.u16()?);
+            }
+            o.field(r.name()?);
+        }
+        t::NAPTR => {
+            o.field(r.u16()?);
+            o.field(r.u16()?);
+            for _ in 0..3 {
+                o.field(Quoted(r.charstr()?));
+            }
+            o.field(r.name()?);
+        }
+        t::URI => {
+            o.field(r.u16()?);
+            o.field(r.u16()?);
+            o.field(Quoted(r.rest()));
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Character-strings only: TXT and its kin, HINFO, X25, ISDN and GPOS (RFC
+/// 1035, 1183, 1712).
+fn character_strings(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC => {
             // At least one character-string (the reader requires one).
             o.field(Quoted(r.charstr()?));
@@ -295,27 +378,15 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
                 o.field(Quoted(r.charstr()?));
             }
         }
-        t::SRV => {
-            for _ in 0..3 {
-                o.field(r.u16()?);
-            }
-            o.field(r.name()?);
-        }
-        t::NAPTR => {
-            o.field(r.u16()?);
-            o.field(r.u16()?);
-            for _ in 0..3 {
-                o.field(Quoted(r.charstr()?));
-            }
-            o.field(r.name()?);
-        }
-        t::CERT => {
-            o.field(cert_type(r.u16()?));
-            o.field(r.u16()?);
-            o.field(cert_algorithm(r.u8()?));
-            let v = r.rest_nonempty()?;
-            o.field(Lazy(|| codec::base64_encode(v)));
-        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// DNSSEC: DS, DNSKEY and their kin, RRSIG, NSEC, NSEC3, NSEC3PARAM, CSYNC
+/// and ZONEMD (RFC 4034, 5155, 7477, 8976).
+fn dnssec(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::DS | t::CDS | t::DLV | t::TA => {
             o.field(r.u16()?);
             o.field(r.u8()?);
@@ -352,15 +423,47 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         }
         t::NSEC => {
             o.field(r.name()?);
-            type_bitmap(&mut r, o)?;
+            type_bitmap(r, o)?;
         }
         t::NSEC3 => {
-            nsec3_common(&mut r, o)?;
+            nsec3_common(r, o)?;
             let hash = r.charstr().filter(|h| !h.is_empty())?;
             o.field(Lazy(|| codec::base32hex_encode(hash)));
-            type_bitmap(&mut r, o)?;
+            type_bitmap(r, o)?;
         }
-        t::NSEC3PARAM => nsec3_common(&mut r, o)?,
+        t::NSEC3PARAM => nsec3_common(r, o)?,
+        t::CSYNC => {
+            o.field(r.u32()?);
+            o.field(r.u16()?);
+            type_bitmap(r, o)?;
+        }
+        t::ZONEMD => {
+            o.field(r.u32()?);
+            o.field(r.u8()?);
+            o.field(r.u8()?);
+            // RFC 8976 §2.2.4: the digest has at least 12 octets.
+            let digest = r.rest();
+            if digest.len() < 12 {
+                return None;
+            }
+            o.field(Lazy(|| codec::hex_encode(digest)));
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Keys, certificates and their digests outside DNSSEC: CERT, SSHFP, TLSA,
+/// SMIMEA, OPENPGPKEY, DHCID, IPSECKEY, HIP and CAA.
+fn keys_and_certificates(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
+        t::CERT => {
+            o.field(cert_type(r.u16()?));
+            o.field(r.u16()?);
+            o.field(cert_algorithm(r.u8()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::base64_encode(v)));
+        }
         t::SSHFP => {
             o.field(r.u8()?);
             o.field(r.u8()?);
@@ -378,23 +481,6 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             let v = r.rest_nonempty()?;
             o.field(Lazy(|| codec::base64_encode(v)));
         }
-        t::CSYNC => {
-            o.field(r.u32()?);
-            o.field(r.u16()?);
-            type_bitmap(&mut r, o)?;
-        }
-        t::ZONEMD => {
-            o.field(r.u32()?);
-            o.field(r.u8()?);
-            o.field(r.u8()?);
-            // RFC 8976 §2.2.4: the digest has at least 12 octets.
-            let digest = r.rest();
-            if digest.len() < 12 {
-                return None;
-            }
-            o.field(Lazy(|| codec::hex_encode(digest)));
-        }
-        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
         t::CAA => {
             o.field(r.u8()?);
             let tag = r.charstr()?;
@@ -404,23 +490,6 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             // Alphanumeric, hence valid UTF-8.
             o.field(std::str::from_utf8(tag).ok()?);
             o.field(Quoted(r.rest()));
-        }
-        t::URI => {
-            o.field(r.u16()?);
-            o.field(r.u16()?);
-            o.field(Quoted(r.rest()));
-        }
-        t::EUI48 => o.field(eui(r.rest(), 6)?),
-        t::EUI64 => o.field(eui(r.rest(), 8)?),
-        t::NID | t::L64 => {
-            o.field(r.u16()?);
-            let id = r.array::<8>()?;
-            let groups: Vec<String> = id.chunks_exact(2).map(hex_lower).collect();
-            o.field(groups.join(":"));
-        }
-        t::L32 => {
-            o.field(r.u16()?);
-            o.field(r.ipv4()?);
         }
         t::IPSECKEY => {
             o.field(r.u8()?);
@@ -439,6 +508,41 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
                 o.field(Lazy(|| codec::base64_encode(key)));
             }
         }
+        t::HIP => {
+            let hit_len = r.u8()? as usize;
+            let alg = r.u8()?;
+            let pk_len = r.u16()? as usize;
+            if hit_len == 0 || pk_len == 0 {
+                return None;
+            }
+            o.field(alg);
+            o.field(codec::hex_encode(r.take(hit_len)?));
+            o.field(codec::base64_encode(r.take(pk_len)?));
+            while !r.done() {
+                o.field(r.name()?);
+            }
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Addresses and identifiers: EUI48, EUI64, NID, L64, L32, AMTRELAY, APL
+/// and NSAP.
+fn addresses(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
+        t::EUI48 => o.field(eui(r.rest(), 6)?),
+        t::EUI64 => o.field(eui(r.rest(), 8)?),
+        t::NID | t::L64 => {
+            o.field(r.u16()?);
+            let id = r.array::<8>()?;
+            let groups: Vec<String> = id.chunks_exact(2).map(hex_lower).collect();
+            o.field(groups.join(":"));
+        }
+        t::L32 => {
+            o.field(r.u16()?);
+            o.field(r.ipv4()?);
+        }
         t::AMTRELAY => {
             o.field(r.u8()?);
             let b = r.u8()?;
@@ -454,32 +558,11 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         }
         t::APL => {
             while !r.done() {
-                o.field(apl_item(&mut r)?);
-            }
-        }
-        t::HIP => {
-            let hit_len = r.u8()? as usize;
-            let alg = r.u8()?;
-            let pk_len = r.u16()? as usize;
-            if hit_len == 0 || pk_len == 0 {
-                return None;
-            }
-            o.field(alg);
-            o.field(codec::hex_encode(r.take(hit_len)?));
-            o.field(codec::base64_encode(r.take(pk_len)?));
-            while !r.done() {
-                o.field(r.name()?);
+                o.field(apl_item(r)?);
             }
         }
         t::NSAP => o.field(format!("0x{}", hex_lower(r.rest_nonempty()?))),
-        t::LOC => loc(&mut r, o)?,
-        _ => {
-            o.no_formatter = true;
-            return None;
-        }
-    }
-    if !r.done() {
-        return None;
+        _ => return no_formatter(o),
     }
     Some(())
 }
