@@ -132,7 +132,6 @@ pub fn reload_with(
 
 /// [`reload_with`] with the load's budgets and I/O watch (both parses,
 /// the incremental one and a full fallback, honour them).
-#[allow(clippy::needless_range_loop)]
 pub fn reload_with_budget(
     old: &Zone,
     source: Source<'_>,
@@ -152,9 +151,116 @@ pub fn reload_with_budget(
     if old.segs.len() < opts.min_segments {
         return full("small zone".into(), progress);
     }
-    let limit = ((old.record_count() as f64) * opts.max_fraction) as usize + 64;
+    match incremental(old, source, origin, progress, &opts, load) {
+        Ok(r) => Ok(r),
+        Err(Stop::Errors(diags)) => Err(diags),
+        Err(Stop::Full(why)) => full(why, progress),
+    }
+}
 
+/// Why the incremental path stopped.
+enum Stop {
+    /// Errors of the parse, reported as a full load reports them.
+    Errors(Vec<Diagnostic>),
+    /// A full build instead, and why.
+    Full(String),
+}
+
+/// The changed owners (step 2), sorted canonically: each name with the
+/// index of its kept records in [`Kept::by_owner`] (`None`: no record of
+/// it was kept, only old records of it went).
+type Changed = Vec<(Vec<u8>, Option<u32>)>;
+
+/// The records of the new version that did not match the old one.
+struct Kept<'a> {
+    /// Indexes into `records`, per owner of the diff's builder.
+    by_owner: Vec<Vec<u32>>,
+    /// The records, in file order.
+    records: Vec<RawRec<'a>>,
+}
+
+impl Kept<'_> {
+    /// Adds the kept records of owner `k` (if any) to `rb` at name `nm`.
+    fn add_to(&self, rb: &mut ZoneBuilder, nm: &[u8], k: Option<u32>) {
+        if let Some(k) = k {
+            for &i in &self.by_owner[k as usize] {
+                rb.add_raw(nm, self.records[i as usize]);
+            }
+        }
+    }
+}
+
+/// Steps 1 to 5 (see the module documentation).
+fn incremental(
+    old: &Zone,
+    source: Source<'_>,
+    origin: &[u8],
+    progress: &mut dyn FnMut(u64),
+    opts: &ReloadOptions,
+    load: &LoadOptions,
+) -> Result<Reloaded, Stop> {
     // 1. Diff while parsing.
+    let Diffed { mut nb, cursor, diags } = diff_while_parsing(old, source, origin, progress, opts, load)?;
+
+    // 2. Changed owners, sorted canonically; the kept records of each.
+    let (changed, by_owner) = changed_owners(old, &nb, &cursor);
+    let kept = Kept { by_owner, records: nb.raw_records().map(|(_, r)| r).collect() };
+
+    // 3. Affected segments.
+    let nseg = old.segs.len();
+    let mark = affected_segments(old, &changed, &cursor, &kept)?;
+    let rebuilt_old = mark.iter().filter(|&&m| m).count();
+    if rebuilt_old as f64 > nseg as f64 * opts.max_fraction + 1.0 {
+        return Err(Stop::Full(format!("{rebuilt_old} of {nseg} segments changed")));
+    }
+
+    // 4. Rebuild the runs of affected segments.
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    let files = nb_files(&nb);
+    let run = Run { old, origin, opts, files: &files, changed: &changed, cursor: &cursor, kept: &kept };
+    let (segs, fresh) = run.rebuild(&mark, &mut errors, &mut warnings)?;
+    if !errors.is_empty() || segs.is_empty() || segs[0].nodes.first().is_none_or(|n| !n.has(nf::APEX)) {
+        return Err(Stop::Full("errors in the changed names".into()));
+    }
+    if segs.len() >= crate::snapshot::zone::N3_SLOT {
+        return Err(Stop::Full("too many segments".into()));
+    }
+
+    // 5. Assemble.
+    drop(kept);
+    let zone = assemble(old, &mut nb, segs, &fresh, &changed, &mut errors, &mut warnings);
+    if !errors.is_empty() {
+        return Err(Stop::Full("errors in the changed names".into()));
+    }
+    let rebuilt = fresh.len();
+    let kept = zone.segs.len() - rebuilt;
+    warnings.extend(diags);
+    Ok(Reloaded { built: Built { zone, warnings }, kind: ReloadKind::Incremental { rebuilt, kept } })
+}
+
+/// What step 1 found.
+struct Diffed {
+    /// The records that did not match the old zone.
+    nb: ZoneBuilder,
+    /// How far each old RRset matched, per segment and RRset: octets of
+    /// its RDATA, with [`DIRTY`] once a record did not match.
+    cursor: Vec<Vec<u32>>,
+    /// The parse's warnings.
+    diags: Vec<Diagnostic>,
+}
+
+/// Step 1: parses the new text, matching each record against the old
+/// zone ([`matches_old`]).
+fn diff_while_parsing(
+    old: &Zone,
+    source: Source<'_>,
+    origin: &[u8],
+    progress: &mut dyn FnMut(u64),
+    opts: &ReloadOptions,
+    load: &LoadOptions,
+) -> Result<Diffed, Stop> {
+    let limit = ((old.record_count() as f64) * opts.max_fraction) as usize + 64;
     let mut nb = ZoneBuilder::new(origin, opts.build());
     let mut cursor: Vec<Vec<u32>> = old.segs.iter().map(|s| vec![0u32; s.rrsets.len()]).collect();
     let mut diags = Vec::new();
@@ -187,15 +293,21 @@ pub fn reload_with_budget(
         nb.take_problems(&mut errors, &mut warnings);
         diags.extend(errors);
         diags.extend(warnings);
-        return Err(diags);
+        return Err(Stop::Errors(diags));
     }
     if too_many {
-        return full(format!("more than {} records changed", limit), progress);
+        return Err(Stop::Full(format!("more than {} records changed", limit)));
     }
+    Ok(Diffed { nb, cursor, diags })
+}
 
-    // 2. Changed owners, sorted canonically; the kept records of each.
+/// Step 2: the owners of kept records and the owners of old RRsets not
+/// seen completely, sorted canonically (an owner with kept records before
+/// the same name without), each once; and the indexes of the kept
+/// records of each of the builder's owners.
+fn changed_owners(old: &Zone, nb: &ZoneBuilder, cursor: &[Vec<u32>]) -> (Changed, Vec<Vec<u32>>) {
     let mut kept_by_owner: Vec<Vec<u32>> = Vec::new();
-    let mut changed: Vec<(Vec<u8>, Option<u32>)> = Vec::new();
+    let mut changed: Changed = Vec::new();
     for (id, nm) in nb.owner_names() {
         changed.push((nm.to_vec(), Some(id)));
         kept_by_owner.push(Vec::new());
@@ -214,52 +326,59 @@ pub fn reload_with_budget(
     }
     changed.sort_by(|a, b| name::canonical_cmp(&a.0, &b.0).then(b.1.is_some().cmp(&a.1.is_some())));
     changed.dedup_by(|b, a| a.0 == b.0);
-    let records_kept: Vec<RawRec<'_>> = nb.raw_records().map(|(_, r)| r).collect();
+    (changed, kept_by_owner)
+}
 
-    // 3. Affected segments.
+/// The slot of the old segment a name belongs to: its own, or for a new
+/// name the segment of its canonical predecessor.
+fn slot_of(old: &Zone, nm: &[u8]) -> usize {
+    match old.lookup(nm) {
+        Some(id) => (id >> LOCAL_BITS) as usize,
+        None => old.segs.partition_point(|s| name::canonical_cmp(s.first_name(), nm).is_le()).max(1) - 1,
+    }
+}
+
+/// Whether changed owner `nm` has NS and DNAME records in the new
+/// version: matched old records (the cursor's prefix) or kept ones.
+fn new_types(old: &Zone, cursor: &[Vec<u32>], kept: &Kept<'_>, nm: &[u8], k: Option<u32>) -> (bool, bool) {
+    let mut ns = false;
+    let mut dname = false;
+    if let Some(id) = old.lookup(nm) {
+        let (slot, local) = ((id >> LOCAL_BITS) as usize, (id & (SEG_MAX as u32 - 1)) as usize);
+        let seg = &old.segs[slot];
+        let st = seg.nodes[local].rrset_start as usize;
+        for (j, s) in seg.sets(local).iter().enumerate() {
+            if cursor[slot][st + j] & !DIRTY > 0 {
+                ns |= s.rtype == t::NS;
+                dname |= s.rtype == t::DNAME;
+            }
+        }
+    }
+    if let Some(k) = k {
+        for &i in &kept.by_owner[k as usize] {
+            ns |= kept.records[i as usize].rtype == t::NS;
+            dname |= kept.records[i as usize].rtype == t::DNAME;
+        }
+    }
+    (ns, dname)
+}
+
+/// Step 3: the old segments to rebuild (always the apex's).
+fn affected_segments(old: &Zone, changed: &Changed, cursor: &[Vec<u32>], kept: &Kept<'_>) -> Result<Vec<bool>, Stop> {
     let nseg = old.segs.len();
     let mut mark = vec![false; nseg];
     mark[0] = true;
-    let slot_of = |nm: &[u8]| -> usize {
-        match old.lookup(nm) {
-            Some(id) => (id >> LOCAL_BITS) as usize,
-            None => old.segs.partition_point(|s| name::canonical_cmp(s.first_name(), nm).is_le()).max(1) - 1,
-        }
-    };
-    let new_types = |nm: &[u8], kept: Option<u32>| -> (bool, bool) {
-        // (has NS, has DNAME) in the new version
-        let mut ns = false;
-        let mut dname = false;
-        if let Some(id) = old.lookup(nm) {
-            let (slot, local) = ((id >> LOCAL_BITS) as usize, (id & (SEG_MAX as u32 - 1)) as usize);
-            let seg = &old.segs[slot];
-            let st = seg.nodes[local].rrset_start as usize;
-            for (k, s) in seg.sets(local).iter().enumerate() {
-                if cursor[slot][st + k] & !DIRTY > 0 {
-                    ns |= s.rtype == t::NS;
-                    dname |= s.rtype == t::DNAME;
-                }
-            }
-        }
-        if let Some(k) = kept {
-            for &i in &kept_by_owner[k as usize] {
-                ns |= records_kept[i as usize].rtype == t::NS;
-                dname |= records_kept[i as usize].rtype == t::DNAME;
-            }
-        }
-        (ns, dname)
-    };
-    for (nm, kept) in &changed {
-        let sx = slot_of(nm);
+    for (nm, k) in changed {
+        let sx = slot_of(old, nm);
         mark[sx] = true;
         let apex = nm.as_slice() == old.apex();
-        let (ns, dname) = new_types(nm, *kept);
+        let (ns, dname) = new_types(old, cursor, kept, nm, *k);
         if let Some(id) = old.lookup(nm) {
             let f = old.node(id).flags;
             let was_cut = f & nf::CUT != 0;
             let was_dname = f & nf::DNAME != 0;
             if apex && was_dname != dname {
-                return full("the apex's DNAME changed".into(), progress);
+                return Err(Stop::Full("the apex's DNAME changed".into()));
             }
             if !apex && (was_cut != ns || was_dname != dname) {
                 // Every name below changes its flags.
@@ -273,64 +392,102 @@ pub fn reload_with_budget(
                 }
             }
         }
-        if apex {
-            continue;
-        }
-        let mut cur: &[u8] = nm;
-        loop {
-            let p = name::parent(cur);
-            if p.len() <= old.apex().len() {
-                if name::is_wildcard(cur) {
-                    mark[..=sx].iter_mut().for_each(|m| *m = true);
-                }
-                break;
-            }
-            let ps = slot_of(p);
-            let persists = old.lookup(p).is_some_and(|id| !old.node(id).has(nf::EMPTY));
-            if name::is_wildcard(cur) || !persists {
-                mark[ps..=sx].iter_mut().for_each(|m| *m = true);
-            }
-            if persists {
-                break;
-            }
-            cur = p;
+        if !apex {
+            mark_ancestors(old, nm, sx, &mut mark);
         }
     }
-    let rebuilt_old = mark.iter().filter(|&&m| m).count();
-    if rebuilt_old as f64 > nseg as f64 * opts.max_fraction + 1.0 {
-        return full(format!("{rebuilt_old} of {nseg} segments changed"), progress);
+    Ok(mark)
+}
+
+/// Marks the segments from the parent of changed name `nm` (in segment
+/// `sx`) down to it where the parent's flags may change: up through empty
+/// non-terminal ancestors (they appear and disappear), and from the
+/// parent of a wildcard (its wildcard-child flag).
+fn mark_ancestors(old: &Zone, nm: &[u8], sx: usize, mark: &mut [bool]) {
+    let mut cur: &[u8] = nm;
+    loop {
+        let p = name::parent(cur);
+        if p.len() <= old.apex().len() {
+            if name::is_wildcard(cur) {
+                mark[..=sx].iter_mut().for_each(|m| *m = true);
+            }
+            break;
+        }
+        let ps = slot_of(old, p);
+        let persists = old.lookup(p).is_some_and(|id| !old.node(id).has(nf::EMPTY));
+        if name::is_wildcard(cur) || !persists {
+            mark[ps..=sx].iter_mut().for_each(|m| *m = true);
+        }
+        if persists {
+            break;
+        }
+        cur = p;
+    }
+}
+
+/// What step 4 rebuilds from: the old zone, the change, the options.
+struct Run<'a> {
+    old: &'a Zone,
+    origin: &'a [u8],
+    opts: &'a ReloadOptions,
+    files: &'a [String],
+    changed: &'a Changed,
+    cursor: &'a [Vec<u32>],
+    kept: &'a Kept<'a>,
+}
+
+/// Segments rebuilt by step 4: each one's slot in the new zone and the
+/// first line of each of its RRsets.
+type Fresh = Vec<(usize, Vec<(u16, u32)>)>;
+
+impl Run<'_> {
+    /// Step 4: the new zone's segments: the old ones not marked, shared,
+    /// and each run of consecutive marked ones built anew.
+    fn rebuild(
+        &self,
+        mark: &[bool],
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(Vec<Arc<Segment>>, Fresh), Stop> {
+        let old = self.old;
+        let nseg = old.segs.len();
+        let mut segs: Vec<Arc<Segment>> = Vec::with_capacity(nseg + 8);
+        let mut fresh: Fresh = Vec::new();
+        let mut s = 0;
+        while s < nseg {
+            if !mark[s] {
+                segs.push(Arc::clone(&old.segs[s]));
+                s += 1;
+                continue;
+            }
+            let a = s;
+            while s < nseg && mark[s] {
+                s += 1;
+            }
+            let (out, lines) = self.rebuild_run(a, s, errors, warnings)?;
+            for (k, seg) in out.into_iter().enumerate() {
+                fresh.push((segs.len(), lines.seg(k).to_vec()));
+                segs.push(Arc::new(seg));
+            }
+        }
+        Ok((segs, fresh))
     }
 
-    // 4. Rebuild the runs of affected segments.
-    let outside_flags = |p: &[u8]| old.lookup(p).map(|id| old.node(id).flags);
-    let outside_exists = |w: &[u8]| old.lookup(w).is_some();
-    let is_changed = |nm: &[u8]| -> Option<usize> { changed.binary_search_by(|c| name::canonical_cmp(&c.0, nm)).ok() };
-    let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut warnings: Vec<Diagnostic> = Vec::new();
-    let mut segs: Vec<Arc<Segment>> = Vec::with_capacity(nseg + 8);
-    let mut fresh: Vec<(usize, Vec<(u16, u32)>)> = Vec::new();
-    let mut s = 0;
-    while s < nseg {
-        if !mark[s] {
-            segs.push(Arc::clone(&old.segs[s]));
-            s += 1;
-            continue;
-        }
-        let a = s;
-        while s < nseg && mark[s] {
-            s += 1;
-        }
-        let b = s; // exclusive
+    /// The old segments `a..b` rebuilt: their names' matched old records
+    /// and kept new ones, and the new names inside the range.
+    fn rebuild_run(
+        &self,
+        a: usize,
+        b: usize,
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(Vec<Segment>, build::Lines), Stop> {
+        let (old, changed) = (self.old, self.changed);
+        let is_changed =
+            |nm: &[u8]| -> Option<usize> { changed.binary_search_by(|c| name::canonical_cmp(&c.0, nm)).ok() };
         let lo = if a == 0 { old.apex() } else { old.segs[a].first_name() };
         let hi = old.segs.get(b).map(|x| x.first_name());
-        let mut rb = ZoneBuilder::new(origin, opts.build());
-        let add_kept = |rb: &mut ZoneBuilder, nm: &[u8], k: Option<u32>| {
-            if let Some(k) = k {
-                for &i in &kept_by_owner[k as usize] {
-                    rb.add_raw(nm, records_kept[i as usize]);
-                }
-            }
-        };
+        let mut rb = ZoneBuilder::new(self.origin, self.opts.build());
         for slot in a..b {
             let seg = &old.segs[slot];
             for local in 0..seg.nodes.len() {
@@ -338,7 +495,7 @@ pub fn reload_with_budget(
                 let st = seg.nodes[local].rrset_start as usize;
                 let ch = is_changed(nm);
                 for (k, set) in seg.sets(local).iter().enumerate() {
-                    let upto = if ch.is_some() { (cursor[slot][st + k] & !DIRTY) as usize } else { usize::MAX };
+                    let upto = if ch.is_some() { (self.cursor[slot][st + k] & !DIRTY) as usize } else { usize::MAX };
                     let d = seg.rdata_of(set);
                     let d = &d[..upto.min(d.len())];
                     for rd in (Rdatas { data: d }) {
@@ -349,7 +506,7 @@ pub fn reload_with_budget(
                     }
                 }
                 if let Some(ci) = ch {
-                    add_kept(&mut rb, nm, changed[ci].1);
+                    self.kept.add_to(&mut rb, nm, changed[ci].1);
                 }
             }
         }
@@ -360,44 +517,46 @@ pub fn reload_with_budget(
                 break;
             }
             if old.lookup(nm).is_none() {
-                add_kept(&mut rb, nm, *k);
+                self.kept.add_to(&mut rb, nm, *k);
             }
         }
-        rb.set_files(nb_files(&nb));
+        rb.set_files(self.files.to_vec());
+        let outside_flags = |p: &[u8]| old.lookup(p).map(|id| old.node(id).flags);
+        let outside_exists = |w: &[u8]| old.lookup(w).is_some();
         let range = Range { lo, hi, outside_flags: &outside_flags, outside_exists: &outside_exists };
-        let Some((out, lines)) = rb.finish_segments(Some(&range), &mut errors, &mut warnings) else {
-            return full("errors in the changed names".into(), progress);
-        };
-        for (k, seg) in out.into_iter().enumerate() {
-            fresh.push((segs.len(), lines.seg(k).to_vec()));
-            segs.push(Arc::new(seg));
-        }
+        rb.finish_segments(Some(&range), errors, warnings)
+            .ok_or_else(|| Stop::Full("errors in the changed names".into()))
     }
-    if !errors.is_empty() || segs.is_empty() || segs[0].nodes.first().is_none_or(|n| !n.has(nf::APEX)) {
-        return full("errors in the changed names".into(), progress);
-    }
-    if segs.len() >= crate::snapshot::zone::N3_SLOT {
-        return full("too many segments".into(), progress);
-    }
+}
 
-    // 5. Assemble.
+/// Step 5: the new zone from its segments: the NSEC3 block (rebuilt
+/// whole), the name index, links and glue checks of the new segments, and
+/// glue checks of the cuts above changed names whose own segment was kept.
+fn assemble(
+    old: &Zone,
+    nb: &mut ZoneBuilder,
+    segs: Vec<Arc<Segment>>,
+    fresh: &Fresh,
+    changed: &Changed,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Zone {
     let params = build::nsec3params_of(&segs[0]);
-    drop(records_kept);
     let (n3, nsec3param) = if nb.has_n3() || old.nsec3_count() > 0 {
-        let (b, p) = nb.build_n3(&params, &mut warnings);
+        let (b, p) = nb.build_n3(&params, warnings);
         (Arc::new(b), p)
     } else {
         (Arc::new(Nsec3Block::default()), params.into_iter().next())
     };
-    let files = nb_files(&nb);
+    let files = nb_files(nb);
     let mut zone = Zone::assemble(old.apex().to_vec(), segs, n3, nsec3param);
     let mut scratch = build::LinkScratch::default();
     let mut glue = Vec::new();
-    for (slot, lines) in &fresh {
+    for (slot, lines) in fresh {
         build::link_segment(&mut zone, *slot, lines, &files, &mut glue, &mut scratch);
     }
     // Cuts above changed names whose own segment was kept: glue may have gone.
-    for (nm, _) in &changed {
+    for (nm, _) in changed {
         let mut p: &[u8] = nm;
         while p.len() > zone.apex().len() {
             if let Some(id) = zone.lookup(p) {
@@ -408,14 +567,8 @@ pub fn reload_with_budget(
             p = name::parent(p);
         }
     }
-    nb.policy(glue, &mut errors, &mut warnings);
-    if !errors.is_empty() {
-        return full("errors in the changed names".into(), progress);
-    }
-    let rebuilt = fresh.len();
-    let kept = zone.segs.len() - rebuilt;
-    warnings.extend(diags);
-    Ok(Reloaded { built: Built { zone, warnings }, kind: ReloadKind::Incremental { rebuilt, kept } })
+    nb.policy(glue, errors, warnings);
+    zone
 }
 
 fn nb_files(nb: &ZoneBuilder) -> Vec<String> {
