@@ -32,20 +32,19 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 
-pub mod snapshot;
+mod snapshot;
 pub mod zonefile;
 
-// The modules' former paths, for other crates until the public surface
-// is curated.
-pub use snapshot::{build, journal, negative, nsec3, reload, zone, zoneset};
-pub use zonefile::rdata_format as text;
-pub use zonefile::rdata_parse as rdata;
-pub use zonefile::{codec, fields, lexer, parser, svcb, wirecheck};
+// Short paths for a few lines that compute a new snapshot's serial and
+// negative SOA (`crate::build::soa_serial`, `crate::negative`).
+use snapshot::{build, negative};
 
-pub use snapshot::build::{load, load_file, load_with, load_with_progress, BuildOptions, Built, Checks};
-pub use snapshot::reload::{reload, reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
-pub use snapshot::zone::{nf, NodeId, RRset, RRsetId, Zone, NONE};
-pub use snapshot::zoneset::{Acl, ZoneEntry, ZoneSet};
-pub use zonefile::parser::{Diagnostic, LoadOptions};
-pub use zonefile::source::{IoWatch, Source};
+pub use snapshot::build::{load, load_file, load_with, BuildOptions, Built, Checks, SEGMENT_NAMES};
+pub use snapshot::journal;
+pub use snapshot::negative::NegativeSoa;
+pub use snapshot::reload::{reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
+pub use snapshot::zone::{nf, Links, Node, NodeId, Nsec3Param, RRset, RRsetId, Rdatas, Zone, NONE};
+pub use snapshot::zoneset::{placeholder, Acl, ZoneEntry, ZoneSet};
+pub use zonefile::{Diagnostic, IoWatch, LoadOptions, Source};

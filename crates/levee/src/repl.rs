@@ -201,7 +201,7 @@ impl Repl {
 
 /// A zone that answers SERVFAIL until the first transfer.
 fn placeholder(apex: &[u8]) -> Option<Arc<Zone>> {
-    levee_zone::zoneset::placeholder(apex).map(Arc::new)
+    levee_zone::placeholder(apex).map(Arc::new)
 }
 
 /// At start: reads journals of primary zones and the stored copies of

@@ -62,7 +62,7 @@ pub(crate) struct RawRec<'a> {
 }
 
 /// Collects records of one zone.
-pub struct ZoneBuilder {
+pub(crate) struct ZoneBuilder {
     origin: Vec<u8>,
     names: Vec<u8>,
     name_offs: Vec<(u32, u8)>,
@@ -160,27 +160,20 @@ pub fn load_file(path: &Path, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
     load(Source::File(path), origin)
 }
 
-/// Loads and checks a zone from any source.
+/// Loads and checks a zone from any source, with the default budgets and
+/// build options.
 pub fn load(source: Source<'_>, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
-    load_with_progress(source, origin, &mut |_| {})
+    load_with(source, origin, &parser::LoadOptions::default(), Checks::default(), &mut |_| {})
 }
 
 /// Records between two calls of a load's progress callback.
-pub const PROGRESS_EVERY: u64 = 1 << 20;
+pub(crate) const PROGRESS_EVERY: u64 = 1 << 20;
 
-/// [`load`], calling `progress` with the number of records read every
-/// [`PROGRESS_EVERY`] records (for the log of a big zone's load).
-pub fn load_with_progress(
-    source: Source<'_>,
-    origin: &[u8],
-    progress: &mut dyn FnMut(u64),
-) -> Result<Built, Vec<Diagnostic>> {
-    load_with(source, origin, &parser::LoadOptions::default(), Checks::default(), progress)
-}
-
-/// [`load_with_progress`] with explicit budgets and I/O watch (`opts`)
+/// Loads and checks a zone with explicit budgets and I/O watch (`opts`)
 /// and build options (`build`: a [`BuildOptions`], or only the
-/// semantic-check policy, a [`Checks`]).
+/// semantic-check policy, a [`Checks`]), calling `progress` with the
+/// number of records read every 2^20 records (for the log of a big
+/// zone's load).
 pub fn load_with(
     source: Source<'_>,
     origin: &[u8],
@@ -210,7 +203,7 @@ pub fn load_with(
 
 impl ZoneBuilder {
     /// A builder for the zone at `origin`.
-    pub fn new(origin: &[u8], opts: BuildOptions) -> Self {
+    pub(crate) fn new(origin: &[u8], opts: BuildOptions) -> Self {
         let mut lo = origin.to_vec();
         name::lowercase_in_place(&mut lo);
         ZoneBuilder {
@@ -324,7 +317,7 @@ impl ZoneBuilder {
     }
 
     /// Adds one record (the parser's sink).
-    pub fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
+    pub(crate) fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
         let owner = name::to_lowercase(r.owner);
         if !name::is_subdomain(&owner, &self.origin) {
             self.problems.push((
@@ -374,7 +367,7 @@ impl ZoneBuilder {
     }
 
     /// Checks the collected records and builds the snapshot.
-    pub fn finish(mut self, mut diags: Vec<Diagnostic>) -> Result<Built, Vec<Diagnostic>> {
+    pub(crate) fn finish(mut self, mut diags: Vec<Diagnostic>) -> Result<Built, Vec<Diagnostic>> {
         let origin = self.origin.clone();
         let mut errors: Vec<Diagnostic> = Vec::new();
         let mut warnings: Vec<Diagnostic> = Vec::new();

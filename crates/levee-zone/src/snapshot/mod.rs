@@ -1,10 +1,12 @@
 //! The snapshot side: records to immutable, query-ready zones.
 
-pub mod build;
+// `build::soa_serial` is public and used inside the crate only.
+#[allow(unreachable_pub)]
+pub(crate) mod build;
 pub(crate) mod index;
 pub mod journal;
-pub mod negative;
-pub mod nsec3;
-pub mod reload;
-pub mod zone;
-pub mod zoneset;
+pub(crate) mod negative;
+pub(crate) mod nsec3;
+pub(crate) mod reload;
+pub(crate) mod zone;
+pub(crate) mod zoneset;

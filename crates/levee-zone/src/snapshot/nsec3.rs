@@ -3,11 +3,11 @@
 use sha1::{Digest, Sha1};
 
 /// The one NSEC3 hash algorithm (RFC 5155 §11).
-pub const SHA1: u8 = 1;
+pub(crate) const SHA1: u8 = 1;
 
 /// SHA-1 NSEC3 hash of a lowercased wire name with `salt` and
 /// `iterations` extra rounds; writes 20 octets to `out` and returns 20.
-pub fn hash(lname: &[u8], salt: &[u8], iterations: u16, out: &mut [u8; 20]) -> usize {
+pub(crate) fn hash(lname: &[u8], salt: &[u8], iterations: u16, out: &mut [u8; 20]) -> usize {
     let mut h = Sha1::new();
     h.update(lname);
     h.update(salt);

@@ -109,17 +109,8 @@ impl ReloadOptions {
 
 const DIRTY: u32 = 1 << 31;
 
-/// Reloads `old` from `source` (see the module documentation).
-pub fn reload(
-    old: &Zone,
-    source: Source<'_>,
-    origin: &[u8],
-    progress: &mut dyn FnMut(u64),
-) -> Result<Reloaded, Vec<Diagnostic>> {
-    reload_with(old, source, origin, progress, ReloadOptions::default())
-}
-
-/// [`reload`] with explicit limits.
+/// Reloads `old` from `source` (see the module documentation) with the
+/// limits of `opts` and the default budgets.
 pub fn reload_with(
     old: &Zone,
     source: Source<'_>,

@@ -10,7 +10,7 @@ use super::lexer::{Entry, Lexer};
 use super::parser::{record_entry, Record, SinkResult, State};
 
 /// The widest `${offset,width,base}` field of a `$GENERATE` template.
-pub const MAX_GENERATE_WIDTH: usize = 255;
+pub(crate) const MAX_GENERATE_WIDTH: usize = 255;
 
 /// BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`.
 pub(super) fn generate(

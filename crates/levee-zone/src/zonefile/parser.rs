@@ -103,13 +103,13 @@ pub struct ParseStats {
 }
 
 /// Stop reporting after this many errors.
-pub const MAX_ERRORS: usize = 100;
+pub(crate) const MAX_ERRORS: usize = 100;
 /// Default budget of octets read for one zone (files and `$INCLUDE`s):
 /// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
-pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 /// Default budget of records for one zone: 50 million, three times the
 /// 5M-delegation benchmark TLD (16.25M records).
-pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
+pub(crate) const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
 
 /// Budgets of one zone's load, and the watch over its file-system calls.
 #[derive(Clone, Debug)]
@@ -162,7 +162,7 @@ pub fn parse(
 }
 
 /// [`parse`] with explicit budgets and I/O watch.
-pub fn parse_with(
+pub(crate) fn parse_with(
     source: Source<'_>,
     origin: &[u8],
     opts: &LoadOptions,

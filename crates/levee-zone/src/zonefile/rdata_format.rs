@@ -37,7 +37,7 @@ pub fn rdata_to_text(rtype: u16, rdata: &[u8]) -> String {
 /// it whole, `Some(false)` if it does not fit the type, `None` for types
 /// without a formatter (opaque to levee). Nothing is formatted: the check
 /// allocates nothing for the common types.
-pub fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
+pub(crate) fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
     let mut o = Out { check_only: true, ..Out::default() };
     let ok = fill(rtype, rdata, &mut o).is_some();
     if o.no_formatter {
@@ -48,7 +48,7 @@ pub fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
 }
 
 /// The RFC 3597 generic form.
-pub fn generic(rdata: &[u8]) -> String {
+pub(crate) fn generic(rdata: &[u8]) -> String {
     if rdata.is_empty() {
         "\\# 0".to_string()
     } else {

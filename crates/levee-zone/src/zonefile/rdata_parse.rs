@@ -14,7 +14,7 @@ use crate::zonefile::fields::{decode_text, parse_name, parse_number, FResult, Fi
 
 /// Parses the RDATA of a record of type `rtype` from `f` into `out`
 /// (cleared first). `scratch` is a reusable buffer for Base64/hex text.
-pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+pub(crate) fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
     out.clear();
     if let Some((b"\\#", false)) = f.peek() {
         f.next()?;
@@ -433,7 +433,7 @@ fn salt(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
 }
 
 /// DNSSEC algorithm: a number or a mnemonic (RFC 8624 registry names).
-pub fn algorithm(t: &[u8]) -> FResult<u8> {
+pub(crate) fn algorithm(t: &[u8]) -> FResult<u8> {
     if let Some(v) = parse_number(t, 255) {
         return Ok(v as u8);
     }
@@ -478,7 +478,7 @@ fn cert_type(t: &[u8]) -> Option<u64> {
 }
 
 /// RRSIG times: `YYYYMMDDHHmmSS` or seconds since the epoch (RFC 4034 §3.2).
-pub fn sig_time(t: &[u8]) -> FResult<u32> {
+pub(crate) fn sig_time(t: &[u8]) -> FResult<u32> {
     if t.len() == 14 && t.iter().all(u8::is_ascii_digit) {
         let n = |a: usize, b: usize| parse_number(&t[a..b], 9999).unwrap_or(0) as i64;
         let (y, mo, d, h, mi, s) = (n(0, 4), n(4, 6), n(6, 8), n(8, 10), n(10, 12), n(12, 14));
@@ -494,7 +494,7 @@ pub fn sig_time(t: &[u8]) -> FResult<u32> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -516,7 +516,7 @@ fn type_bitmap(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
 }
 
 /// Encodes a set of types as windowed bitmaps.
-pub fn write_bitmap(types: &mut [u16], out: &mut Vec<u8>) {
+pub(crate) fn write_bitmap(types: &mut [u16], out: &mut Vec<u8>) {
     types.sort_unstable();
     let mut i = 0;
     while i < types.len() {

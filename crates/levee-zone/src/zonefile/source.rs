@@ -33,7 +33,7 @@ const MAX_FILES: usize = u16::MAX as usize;
 /// The longest entry (one logical line, parentheses included), in
 /// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
 /// takes about 256 KiB.
-pub const MAX_ENTRY: usize = 4 << 20;
+pub(crate) const MAX_ENTRY: usize = 4 << 20;
 
 /// Brackets every file-system call of a load (`stat`, `open`, `read`):
 /// a counter that is odd while a call is in progress. The daemon samples

@@ -47,7 +47,7 @@ pub fn check_record(rtype: u16, rdata: &[u8]) -> Result<(), String> {
 }
 
 /// True if `rdata` follows the type's layout with valid uncompressed names.
-pub fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
+pub(crate) fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
     let Some(layout) = rtype::layout(rtype) else { return true };
     let mut p = 0;
     for f in layout {
@@ -68,31 +68,6 @@ pub fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
         }
     }
     p == rdata.len()
-}
-
-/// The names inside RDATA (uncompressed), in order.
-pub fn rdata_names(rtype: u16, rdata: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let layout = rtype::layout(rtype).unwrap_or(&[]);
-    let mut p = 0usize;
-    let mut i = 0usize;
-    std::iter::from_fn(move || {
-        while i < layout.len() {
-            let f = layout[i];
-            i += 1;
-            match f {
-                Field::Name => {
-                    let l = name::wire_len(rdata.get(p..)?).ok()?;
-                    let n = &rdata[p..p + l];
-                    p += l;
-                    return Some(n);
-                }
-                Field::Fixed(n) => p += n as usize,
-                Field::CharStr => p += 1 + *rdata.get(p)? as usize,
-                Field::Rest => p = rdata.len(),
-            }
-        }
-        None
-    })
 }
 
 #[cfg(test)]
