@@ -109,7 +109,8 @@ impl Checks {
 }
 
 /// Names in one segment unless a build says otherwise, and the most it
-/// may ask for (see [`crate::snapshot::zone`]).
+/// may ask for (a zone's names are cut into segments, each shared by
+/// consecutive versions unless a reload rebuilds it).
 pub const SEGMENT_NAMES: usize = 4096;
 
 /// How a zone is built: the semantic-check policy and the size of its
@@ -141,7 +142,7 @@ impl From<Checks> for BuildOptions {
 
 impl BuildOptions {
     /// Names per segment, within the bounds.
-    fn segment_names(&self) -> usize {
+    fn names_per_segment(&self) -> usize {
         self.segment_names.clamp(1, SEGMENT_NAMES)
     }
 }
@@ -456,7 +457,7 @@ impl ZoneBuilder {
         // 4. Tree flags.
         set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
         // 5. Segments: sized first, then filled.
-        let plan = plan_segments(&nodes, &recs, self.opts.segment_names());
+        let plan = plan_segments(&nodes, &recs, self.opts.names_per_segment());
         let (segs, lines, soa) = self.fill_segments(&plan, &zone_names, &nodes, &recs, errors, warnings)?;
         drop(recs);
         self.take_problems(errors, warnings);
@@ -810,7 +811,7 @@ impl ZoneBuilder {
             while r < n3recs.len() && n3recs[r].node == id as u32 {
                 r += 1;
             }
-            if seg.nodes.len() >= self.opts.segment_names() || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
+            if seg.nodes.len() >= self.opts.names_per_segment() || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
                 block.seg_first.push(block.count as u32);
                 block.count += seg.nodes.len();
                 block.segs.push(std::mem::take(&mut seg).sealed());

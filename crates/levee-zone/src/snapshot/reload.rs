@@ -65,7 +65,7 @@ pub enum ReloadKind {
     Full(String),
 }
 
-/// The outcome of [`reload`].
+/// The outcome of [`reload_with`] and [`reload_with_budget`].
 pub struct Reloaded {
     /// The new zone and its warnings.
     pub built: Built,
@@ -84,7 +84,7 @@ pub struct ReloadOptions {
     /// The semantic-check policy.
     pub checks: build::Checks,
     /// Names per segment of the segments built anew (see
-    /// [`BuildOptions::segment_names`]).
+    /// [`BuildOptions`]).
     pub segment_names: usize,
 }
 

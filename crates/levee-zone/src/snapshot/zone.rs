@@ -7,7 +7,8 @@
 //!
 //! The names, in *canonical order* (RFC 4034 §6.1, empty non-terminals
 //! included), are cut into **segments**: the apex alone in the first one,
-//! then runs of up to 4096 consecutive names. A segment owns everything
+//! then runs of up to 4096 consecutive names (a build option,
+//! [`crate::BuildOptions::segment_names`]). A segment owns everything
 //! of its names, with offsets and ids local to it:
 //!
 //! * `names`: the owner names, lowercased, in wire form;

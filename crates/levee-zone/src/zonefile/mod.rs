@@ -1,5 +1,32 @@
 //! The zone-file side: RFC 1035 text to records in wire form, and RDATA
 //! back to text.
+//!
+//! A zone's text flows through these modules, each knowing one thing:
+//!
+//! * `source.rs`: where text comes from ([`Source`]): a file read in
+//!   chunks cut on entry boundaries (regular files only, every octet
+//!   counted against the zone's budget, every file-system call watched by
+//!   an [`IoWatch`]), `$INCLUDE`, or text in memory;
+//! * `lexer.rs`: text to entries (one logical line, parentheses joined)
+//!   of tokens (spans of the buffer, no allocation per token);
+//! * `parser.rs`: entries to [`Record`]s handed to a sink ([`parse`]):
+//!   owner, TTL, class and type, `$ORIGIN` and `$TTL`, the record budget
+//!   ([`LoadOptions`]), problems as [`Diagnostic`]s with FILE:LINE;
+//! * `generate.rs`: BIND's `$GENERATE`, expanded into ordinary entries;
+//! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
+//!   character-strings, escapes);
+//! * `rdata_parse.rs`: RDATA text to wire, one reader per family of
+//!   types (`svcb.rs`: SVCB/HTTPS parameters; `codec.rs`: Base16,
+//!   Base32hex, Base64);
+//! * `rdata_format.rs`: RDATA wire to text ([`rdata_to_text`],
+//!   [`record_to_text`]), one writer per family of the same names, whose
+//!   text reads back into the same octets;
+//! * `wirecheck.rs`: whether wire RDATA is something the reader could
+//!   have produced ([`check_record`]): RDATA in the generic form `\#` and
+//!   records received by a transfer pass it.
+//!
+//! The public items are re-exported here; the modules are crate-private.
+//! Nothing here uses the snapshot side (`src/snapshot/`).
 
 pub(crate) mod codec;
 pub(crate) mod fields;

@@ -1,11 +1,14 @@
 //! The zone-file parser: entries to records (RFC 1035 §5, with BIND's
 //! `$GENERATE` and RFC 3597 generic types).
 //!
-//! [`parse`] reads one zone file (following `$INCLUDE`s) and hands each
-//! record to a sink as a borrowed [`Record`] whose owner and RDATA are
-//! already in wire form. Problems become [`Diagnostic`]s carrying the file
-//! and line; the parser keeps going after an error so that `check-zone`
-//! can list every problem in one run.
+//! [`parse`] reads one zone (its text from `source.rs`, following
+//! `$INCLUDE`s) and hands each record to a sink as a borrowed [`Record`]
+//! whose owner and RDATA are already in wire form. This module handles
+//! entries: `$ORIGIN` and `$TTL` (`$INCLUDE` is in `source.rs`,
+//! `$GENERATE` in `generate.rs`), then owner, TTL, class and type of each
+//! record, its RDATA read by `rdata_parse.rs`. Problems become
+//! [`Diagnostic`]s carrying the file and line; the parser keeps going
+//! after an error so that `check-zone` can list every problem in one run.
 //!
 //! ## Bounds
 //!
