@@ -1,71 +1,74 @@
 //! BIND's `$GENERATE` directive: one template expanded into a range of
-//! records, each read again as an ordinary entry.
+//! records (`$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`).
 //!
-//! The range is checked against the zone's remaining record budget before
-//! the first record is made, and the `${offset,width,base}` modifiers are
-//! bounded (no overflow, width at most [`MAX_GENERATE_WIDTH`]).
+//! This module reads the range and expands the templates into the text of
+//! each record; the parser checks the range against the zone's remaining
+//! record budget before the first record is made ([`Generate::count`]) and
+//! reads each expanded line as an ordinary entry. The
+//! `${offset,width,base}` modifiers are bounded (no overflow, width at
+//! most [`MAX_GENERATE_WIDTH`]).
 
 use super::fields::parse_number;
-use super::lexer::{Entry, Lexer};
-use super::parser::{record_entry, Record, SinkResult, State};
 
 /// The widest `${offset,width,base}` field of a `$GENERATE` template.
 pub(crate) const MAX_GENERATE_WIDTH: usize = 255;
 
-/// BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`.
-pub(super) fn generate(
-    st: &mut State<'_>,
-    file_idx: u16,
-    data: &[u8],
-    e: &Entry,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) -> Result<(), String> {
-    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
-    if toks.len() < 4 {
-        return Err("needs a range, an owner template, a type and RDATA".into());
-    }
-    let range = toks[1];
-    let (span, step) = match range.iter().position(|&b| b == b'/') {
-        Some(p) => (&range[..p], parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?),
-        None => (range, 1),
-    };
-    let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
-    let start = parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
-    let stop = parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
-    if start > stop || step == 0 {
-        return Err("range must have START <= STOP and a positive step".into());
-    }
-    let count = (stop - start) / step + 1;
-    let left = st.opts.max_records.saturating_sub(st.stats.records);
-    if count > left {
-        st.stopped = true;
-        return Err(format!(
-            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
-            st.opts.max_records
-        ));
-    }
-    let mut i = start;
-    let mut line = Vec::with_capacity(256);
-    while i <= stop && !st.stopped {
-        line.clear();
-        substitute(toks[2], i, &mut line)?;
-        // Like BIND, the expanded text is read again as plain tokens: the
-        // quotes of a quoted template do not survive.
-        for tk in &toks[3..] {
-            line.push(b' ');
-            substitute(tk, i, &mut line)?;
+/// One `$GENERATE` line: its range and templates.
+pub(super) struct Generate<'a> {
+    start: u64,
+    stop: u64,
+    step: u64,
+    /// The owner template (`lhs`) and the rest of the record's templates.
+    templates: &'a [&'a [u8]],
+}
+
+impl<'a> Generate<'a> {
+    /// Reads the directive's tokens (`$GENERATE` first): the range and
+    /// the templates.
+    pub(super) fn new(toks: &'a [&'a [u8]]) -> Result<Self, String> {
+        if toks.len() < 4 {
+            return Err("needs a range, an owner template, a type and RDATA".into());
         }
-        line.push(b'\n');
-        let mut lx = Lexer::new(&line);
-        let mut ge = Entry::default();
-        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
-            ge.line = e.line;
-            ge.blank_owner = false;
-            record_entry(st, file_idx, &line, &ge, sink)?;
+        let range = toks[1];
+        let (span, step) = match range.iter().position(|&b| b == b'/') {
+            Some(p) => (&range[..p], parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?),
+            None => (range, 1),
+        };
+        let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
+        let start = parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
+        let stop = parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
+        if start > stop || step == 0 {
+            return Err("range must have START <= STOP and a positive step".into());
         }
-        i += step;
+        Ok(Generate { start, stop, step, templates: &toks[2..] })
     }
-    Ok(())
+
+    /// The number of records the range makes.
+    pub(super) fn count(&self) -> u64 {
+        (self.stop - self.start) / self.step + 1
+    }
+
+    /// Hands the text of each record (the templates expanded, separated
+    /// by spaces, ending in a newline) to `emit`, in order; the first
+    /// error stops it.
+    pub(super) fn expand(&self, emit: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<(), String> {
+        let mut i = self.start;
+        let mut line = Vec::with_capacity(256);
+        while i <= self.stop {
+            line.clear();
+            substitute(self.templates[0], i, &mut line)?;
+            // Like BIND, the expanded text is read again as plain tokens: the
+            // quotes of a quoted template do not survive.
+            for tk in &self.templates[1..] {
+                line.push(b' ');
+                substitute(tk, i, &mut line)?;
+            }
+            line.push(b'\n');
+            emit(&line)?;
+            i += self.step;
+        }
+        Ok(())
+    }
 }
 
 /// Expands `$`, `${offset,width,base}` and `\$` in a `$GENERATE` template.

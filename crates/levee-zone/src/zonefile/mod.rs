@@ -4,15 +4,17 @@
 //! A zone's text flows through these modules, each knowing one thing:
 //!
 //! * `source.rs`: where text comes from ([`Source`]): a file read in
-//!   chunks cut on entry boundaries (regular files only, every octet
-//!   counted against the zone's budget, every file-system call watched by
-//!   an [`IoWatch`]), `$INCLUDE`, or text in memory;
+//!   chunks (regular files only, every octet counted against the zone's
+//!   budget, every file-system call watched by an [`IoWatch`]), or text
+//!   in memory; it knows nothing of the syntax;
 //! * `lexer.rs`: text to entries (one logical line, parentheses joined)
 //!   of tokens (spans of the buffer, no allocation per token);
 //! * `parser.rs`: entries to [`Record`]s handed to a sink ([`parse`]):
-//!   owner, TTL, class and type, `$ORIGIN` and `$TTL`, the record budget
+//!   chunks cut on entry boundaries, owner, TTL, class and type,
+//!   `$ORIGIN`, `$TTL` and `$INCLUDE`, the record budget
 //!   ([`LoadOptions`]), problems as [`Diagnostic`]s with FILE:LINE;
-//! * `generate.rs`: BIND's `$GENERATE`, expanded into ordinary entries;
+//! * `generate.rs`: BIND's `$GENERATE` range and templates, expanded into
+//!   lines the parser reads as ordinary entries;
 //! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
 //!   character-strings, escapes);
 //! * `rdata_parse.rs`: RDATA text to wire, one reader per family of
@@ -26,7 +28,11 @@
 //!   records received by a transfer pass it.
 //!
 //! The public items are re-exported here; the modules are crate-private.
-//! Nothing here uses the snapshot side (`src/snapshot/`).
+//! Nothing here uses the snapshot side (`src/snapshot/`), and the modules
+//! depend on each other without a cycle: `parser` uses `source`,
+//! `generate`, `lexer`, `fields` and `rdata_parse`, which use only the
+//! modules listed after them (`rdata_parse` uses `wirecheck`, which uses
+//! `rdata_format`).
 
 pub(crate) mod codec;
 pub(crate) mod fields;

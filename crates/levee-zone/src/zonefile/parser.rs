@@ -3,10 +3,11 @@
 //!
 //! [`parse`] reads one zone (its text from `source.rs`, following
 //! `$INCLUDE`s) and hands each record to a sink as a borrowed [`Record`]
-//! whose owner and RDATA are already in wire form. This module handles
-//! entries: `$ORIGIN` and `$TTL` (`$INCLUDE` is in `source.rs`,
-//! `$GENERATE` in `generate.rs`), then owner, TTL, class and type of each
-//! record, its RDATA read by `rdata_parse.rs`. Problems become
+//! whose owner and RDATA are already in wire form. This module cuts a
+//! file's chunks on entry boundaries and handles entries: `$ORIGIN`,
+//! `$TTL`, `$INCLUDE` and `$GENERATE` (its range and templates read by
+//! `generate.rs`), then owner, TTL, class and type of each record, its
+//! RDATA read by `rdata_parse.rs`. Problems become
 //! [`Diagnostic`]s carrying the file and line; the parser keeps going
 //! after an error so that `check-zone` can list every problem in one run.
 //!
@@ -18,7 +19,7 @@
 //!   counted) and of records (`$GENERATE` counted): when one is spent the
 //!   parse stops with an error at the line that went over;
 //! * one entry (a logical line, parentheses included) is at most
-//!   [`MAX_ENTRY`](crate::zonefile::source::MAX_ENTRY) octets, so a file without newlines cannot grow the
+//!   [`MAX_ENTRY`] octets, so a file without newlines cannot grow the
 //!   buffer without end;
 //! * only **regular files** are read (the zone file and every
 //!   `$INCLUDE`): a FIFO, a device (`/dev/zero`) or a directory is an
@@ -36,18 +37,17 @@
 //! bounds-checked, and errors are diagnostics with FILE:LINE
 //! (`tests/props.rs` and the `zonefile` fuzz target try it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
 use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
-use crate::zonefile::generate::generate;
+use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
-use crate::zonefile::source::{include, read_source};
-use crate::zonefile::source::{IoWatch, Source};
+use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -107,6 +107,10 @@ pub struct ParseStats {
 
 /// Stop reporting after this many errors.
 pub(crate) const MAX_ERRORS: usize = 100;
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// Files one zone may read (the zone file and its `$INCLUDE`s, each
+/// inclusion counted): file indexes are 16 bits.
+const MAX_FILES: usize = u16::MAX as usize;
 /// Default budget of octets read for one zone (files and `$INCLUDE`s):
 /// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 2 << 30;
@@ -135,21 +139,21 @@ impl Default for LoadOptions {
 pub type SinkResult = Result<(), String>;
 
 /// The parse of one zone: where it is, what it has read, its budgets.
-pub(super) struct State<'s> {
-    pub(super) origin: NameBuf,
-    pub(super) default_ttl: Option<u32>,
-    pub(super) last_ttl: Option<u32>,
-    pub(super) last_owner: Option<NameBuf>,
-    pub(super) rdata: Vec<u8>,
-    pub(super) scratch: Vec<u8>,
-    pub(super) stats: ParseStats,
-    pub(super) diags: &'s mut Vec<Diagnostic>,
-    pub(super) depth: usize,
+struct State<'s> {
+    origin: NameBuf,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+    last_owner: Option<NameBuf>,
+    rdata: Vec<u8>,
+    scratch: Vec<u8>,
+    stats: ParseStats,
+    diags: &'s mut Vec<Diagnostic>,
+    depth: usize,
     /// Octets read from files so far (the byte budget's count).
-    pub(super) read_total: u64,
-    pub(super) opts: &'s LoadOptions,
+    read_total: u64,
+    opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
-    pub(super) stopped: bool,
+    stopped: bool,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
@@ -179,7 +183,7 @@ pub(crate) fn parse_with(
 
 impl<'s> State<'s> {
     /// The state at the start of a zone whose origin is `origin`.
-    pub(super) fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
+    fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
         State {
             origin: NameBuf::from_wire(origin).unwrap_or_default(),
             default_ttl: None,
@@ -197,13 +201,145 @@ impl<'s> State<'s> {
     }
 }
 
+/// Parses the zone text of `source`: a file (and its `$INCLUDE`s) or
+/// text in memory, within the byte budget.
+fn read_source(st: &mut State<'_>, source: Source<'_>, sink: &mut dyn FnMut(&Record<'_>) -> SinkResult) {
+    match source {
+        Source::File(p) => {
+            let name = p.display().to_string();
+            if let Err(e) = parse_file(st, &name, p, sink, CHUNK) {
+                error(st, &name, 0, format!("cannot read zone file: {e}"));
+            }
+        }
+        Source::Memory { name, data } => {
+            if data.len() as u64 > st.opts.max_bytes {
+                let msg =
+                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), st.opts.max_bytes);
+                error(st, name, 0, msg);
+            } else {
+                parse_text(st, name, data, None, sink)
+            }
+        }
+    }
+}
+
+/// Parses a file chunk by chunk. Errors are read errors.
+fn parse_file(
+    st: &mut State<'_>,
+    file: &str,
+    path: &Path,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    chunk: usize,
+) -> std::io::Result<()> {
+    if st.stats.files.len() >= MAX_FILES {
+        stop(st, file, 0, format!("more than {MAX_FILES} files read for one zone"));
+        return Ok(());
+    }
+    let watch = st.opts.watch.clone();
+    let mut chunks = Chunks::open(path, watch.as_deref(), chunk)?;
+    let dir = path.parent().map(Path::to_path_buf);
+    let file_idx = st.stats.files.len() as u16;
+    st.stats.files.push(file.to_string());
+    let mut line = 1u32;
+    loop {
+        if !chunks.fill(&mut st.read_total, st.opts.max_bytes)? {
+            let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
+            stop(st, file, line, msg);
+            return Ok(());
+        }
+        let partial = !chunks.eof();
+        let (used, next_line) = parse_chunk(st, file, file_idx, chunks.data(), line, dir.as_deref(), partial, sink);
+        st.stats.bytes += used as u64;
+        if chunks.eof() || st.stats.errors >= MAX_ERRORS || st.stopped {
+            return Ok(());
+        }
+        if used == 0 {
+            // One entry longer than the buffer: read more, up to a bound.
+            if !chunks.grow() {
+                stop(st, file, line, format!("an entry (one logical line) is longer than {MAX_ENTRY} octets"));
+                return Ok(());
+            }
+            continue;
+        }
+        chunks.consume(used);
+        line = next_line;
+    }
+}
+
+fn parse_text(
+    st: &mut State<'_>,
+    file: &str,
+    data: &[u8],
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let file_idx = st.stats.files.len() as u16;
+    st.stats.files.push(file.to_string());
+    st.stats.bytes += data.len() as u64;
+    parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
+}
+
+/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
+/// is read (relative to the including file's directory `dir`), with
+/// `origin` as its origin if given; the origin and the last owner are
+/// restored after it.
+fn include(
+    st: &mut State<'_>,
+    file: &str,
+    line: u32,
+    path: Option<&[u8]>,
+    origin: Option<&[u8]>,
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let Some(path) = path else {
+        error(st, file, line, "$INCLUDE needs a file name".into());
+        return;
+    };
+    let Some(dir) = dir else {
+        error(st, file, line, "$INCLUDE is not allowed here".into());
+        return;
+    };
+    if st.depth >= MAX_INCLUDE_DEPTH {
+        error(st, file, line, "$INCLUDE nested too deeply".into());
+        return;
+    }
+    let mut path_buf = Vec::new();
+    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
+        error(st, file, line, "$INCLUDE: bad file name".into());
+        return;
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
+    let full = if p.is_absolute() { p } else { dir.join(p) };
+    let saved_origin = st.origin;
+    let saved_owner = st.last_owner;
+    if let Some(o) = origin {
+        match parse_name(o, &st.origin) {
+            Ok(n) => st.origin = n,
+            Err(m) => {
+                error(st, file, line, format!("$INCLUDE origin: {m}"));
+                return;
+            }
+        }
+    }
+    st.depth += 1;
+    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
+    st.depth -= 1;
+    if let Err(err) = r {
+        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
+    }
+    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
+    st.origin = saved_origin;
+    st.last_owner = saved_owner;
+}
+
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
-pub(super) fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
     error(st, file, line, message);
     st.stopped = true;
 }
 
-pub(super) fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
     st.stats.errors += 1;
     if st.stats.errors <= MAX_ERRORS {
         st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
@@ -215,7 +351,7 @@ pub(super) fn error(st: &mut State<'_>, file: &str, line: u32, message: String) 
 /// that reaches the end of `data` is left for the next chunk. Returns the
 /// octets consumed and the line after them.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn parse_chunk(
+fn parse_chunk(
     st: &mut State<'_>,
     file: &str,
     file_idx: u16,
@@ -291,8 +427,41 @@ fn directive(
     }
 }
 
+/// `$GENERATE` (see `generate.rs`): the range is checked against the
+/// zone's remaining record budget before the first record is made; each
+/// expanded line is read as an entry at the directive's line.
+fn generate(
+    st: &mut State<'_>,
+    file_idx: u16,
+    data: &[u8],
+    e: &Entry,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> Result<(), String> {
+    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
+    let g = Generate::new(&toks)?;
+    let count = g.count();
+    let left = st.opts.max_records.saturating_sub(st.stats.records);
+    if count > left {
+        st.stopped = true;
+        return Err(format!(
+            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
+            st.opts.max_records
+        ));
+    }
+    g.expand(&mut |line| {
+        let mut lx = Lexer::new(line);
+        let mut ge = Entry::default();
+        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
+            ge.line = e.line;
+            ge.blank_owner = false;
+            record_entry(st, file_idx, line, &ge, sink)?;
+        }
+        Ok(())
+    })
+}
+
 /// Parses one record entry and hands it to the sink.
-pub(super) fn record_entry(
+fn record_entry(
     st: &mut State<'_>,
     file_idx: u16,
     data: &[u8],
@@ -382,7 +551,6 @@ pub(super) fn record_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zonefile::source::parse_file;
     use levee_wire::name;
 
     type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
@@ -531,7 +699,7 @@ mod tests {
     }
 
     /// The byte budget counts every file of the zone, `$INCLUDE`s too; an
-    /// entry without end is cut at [`MAX_ENTRY`](crate::zonefile::source::MAX_ENTRY).
+    /// entry without end is cut at [`MAX_ENTRY`].
     #[test]
     fn byte_budget_and_entry_bound() {
         let dir = std::env::temp_dir().join(format!("levee-budget-test-{}", std::process::id()));
