@@ -201,6 +201,19 @@ impl<'s> State<'s> {
     }
 }
 
+/// Stops the parse: an error at `line` of `file`, and nothing more read.
+fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+    error(st, file, line, message);
+    st.stopped = true;
+}
+
+fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+    st.stats.errors += 1;
+    if st.stats.errors <= MAX_ERRORS {
+        st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
+    }
+}
+
 /// Parses the zone text of `source`: a file (and its `$INCLUDE`s) or
 /// text in memory, within the byte budget.
 fn read_source(st: &mut State<'_>, source: Source<'_>, sink: &mut dyn FnMut(&Record<'_>) -> SinkResult) {
@@ -277,73 +290,6 @@ fn parse_text(
     st.stats.files.push(file.to_string());
     st.stats.bytes += data.len() as u64;
     parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
-}
-
-/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
-/// is read (relative to the including file's directory `dir`), with
-/// `origin` as its origin if given; the origin and the last owner are
-/// restored after it.
-fn include(
-    st: &mut State<'_>,
-    file: &str,
-    line: u32,
-    path: Option<&[u8]>,
-    origin: Option<&[u8]>,
-    dir: Option<&Path>,
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) {
-    let Some(path) = path else {
-        error(st, file, line, "$INCLUDE needs a file name".into());
-        return;
-    };
-    let Some(dir) = dir else {
-        error(st, file, line, "$INCLUDE is not allowed here".into());
-        return;
-    };
-    if st.depth >= MAX_INCLUDE_DEPTH {
-        error(st, file, line, "$INCLUDE nested too deeply".into());
-        return;
-    }
-    let mut path_buf = Vec::new();
-    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
-        error(st, file, line, "$INCLUDE: bad file name".into());
-        return;
-    }
-    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
-    let full = if p.is_absolute() { p } else { dir.join(p) };
-    let saved_origin = st.origin;
-    let saved_owner = st.last_owner;
-    if let Some(o) = origin {
-        match parse_name(o, &st.origin) {
-            Ok(n) => st.origin = n,
-            Err(m) => {
-                error(st, file, line, format!("$INCLUDE origin: {m}"));
-                return;
-            }
-        }
-    }
-    st.depth += 1;
-    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
-    st.depth -= 1;
-    if let Err(err) = r {
-        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
-    }
-    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
-    st.origin = saved_origin;
-    st.last_owner = saved_owner;
-}
-
-/// Stops the parse: an error at `line` of `file`, and nothing more read.
-fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
-    error(st, file, line, message);
-    st.stopped = true;
-}
-
-fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
-    st.stats.errors += 1;
-    if st.stats.errors <= MAX_ERRORS {
-        st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
-    }
 }
 
 /// Parses the entries of `data` (text starting on an entry boundary at
@@ -427,37 +373,58 @@ fn directive(
     }
 }
 
-/// `$GENERATE` (see `generate.rs`): the range is checked against the
-/// zone's remaining record budget before the first record is made; each
-/// expanded line is read as an entry at the directive's line.
-fn generate(
+/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
+/// is read (relative to the including file's directory `dir`), with
+/// `origin` as its origin if given; the origin and the last owner are
+/// restored after it.
+fn include(
     st: &mut State<'_>,
-    file_idx: u16,
-    data: &[u8],
-    e: &Entry,
+    file: &str,
+    line: u32,
+    path: Option<&[u8]>,
+    origin: Option<&[u8]>,
+    dir: Option<&Path>,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-) -> Result<(), String> {
-    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
-    let g = Generate::new(&toks)?;
-    let count = g.count();
-    let left = st.opts.max_records.saturating_sub(st.stats.records);
-    if count > left {
-        st.stopped = true;
-        return Err(format!(
-            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
-            st.opts.max_records
-        ));
+) {
+    let Some(path) = path else {
+        error(st, file, line, "$INCLUDE needs a file name".into());
+        return;
+    };
+    let Some(dir) = dir else {
+        error(st, file, line, "$INCLUDE is not allowed here".into());
+        return;
+    };
+    if st.depth >= MAX_INCLUDE_DEPTH {
+        error(st, file, line, "$INCLUDE nested too deeply".into());
+        return;
     }
-    g.expand(&mut |line| {
-        let mut lx = Lexer::new(line);
-        let mut ge = Entry::default();
-        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
-            ge.line = e.line;
-            ge.blank_owner = false;
-            record_entry(st, file_idx, line, &ge, sink)?;
+    let mut path_buf = Vec::new();
+    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
+        error(st, file, line, "$INCLUDE: bad file name".into());
+        return;
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
+    let full = if p.is_absolute() { p } else { dir.join(p) };
+    let saved_origin = st.origin;
+    let saved_owner = st.last_owner;
+    if let Some(o) = origin {
+        match parse_name(o, &st.origin) {
+            Ok(n) => st.origin = n,
+            Err(m) => {
+                error(st, file, line, format!("$INCLUDE origin: {m}"));
+                return;
+            }
         }
-        Ok(())
-    })
+    }
+    st.depth += 1;
+    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
+    st.depth -= 1;
+    if let Err(err) = r {
+        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
+    }
+    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
+    st.origin = saved_origin;
+    st.last_owner = saved_owner;
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -546,6 +513,39 @@ fn record_entry(
     st.stats.records += 1;
     st.rdata = rdata;
     res
+}
+
+/// `$GENERATE` (see `generate.rs`): the range is checked against the
+/// zone's remaining record budget before the first record is made; each
+/// expanded line is read as an entry at the directive's line.
+fn generate(
+    st: &mut State<'_>,
+    file_idx: u16,
+    data: &[u8],
+    e: &Entry,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> Result<(), String> {
+    let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
+    let g = Generate::new(&toks)?;
+    let count = g.count();
+    let left = st.opts.max_records.saturating_sub(st.stats.records);
+    if count > left {
+        st.stopped = true;
+        return Err(format!(
+            "the range makes {count} records; the zone's record budget ({}) leaves {left}",
+            st.opts.max_records
+        ));
+    }
+    g.expand(&mut |line| {
+        let mut lx = Lexer::new(line);
+        let mut ge = Entry::default();
+        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
+            ge.line = e.line;
+            ge.blank_owner = false;
+            record_entry(st, file_idx, line, &ge, sink)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
