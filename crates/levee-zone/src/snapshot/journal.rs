@@ -190,7 +190,7 @@ fn records_except(
 }
 
 /// The difference between two record lists (each with its SOA first).
-pub fn diff_records(old: &[Rr], new: &[Rr]) -> Diff {
+pub(crate) fn diff_records(old: &[Rr], new: &[Rr]) -> Diff {
     let a: BTreeSet<&Rr> = old[1..].iter().collect();
     let b: BTreeSet<&Rr> = new[1..].iter().collect();
     Diff {
