@@ -258,7 +258,8 @@ pub fn write_zone_copy(path: &Path, apex: &[u8], serial: u32, recs: &[Rr]) -> io
         let mut h = Hashing { inner: w, hash: Sha256::new(), n: 0 };
         writeln!(h, "{HEADER}{} serial {serial}", name::to_text(apex))?;
         for r in recs {
-            let line = levee_zone::text::record_to_text(&r.owner, r.ttl, levee_wire::rtype::c::IN, r.rtype, &r.rdata);
+            let line =
+                levee_zone::zonefile::record_to_text(&r.owner, r.ttl, levee_wire::rtype::c::IN, r.rtype, &r.rdata);
             h.write_all(line.as_bytes())?;
             h.write_all(b"\n")?;
         }

@@ -25,7 +25,7 @@ use crate::zones::publish::clone_entry;
 
 /// A zone that answers SERVFAIL until the first transfer.
 fn placeholder(apex: &[u8]) -> Option<Arc<Zone>> {
-    levee_zone::zoneset::placeholder(apex).map(Arc::new)
+    levee_zone::placeholder(apex).map(Arc::new)
 }
 
 /// At start: reads journals of primary zones and the stored copies of

@@ -72,7 +72,7 @@ fn queries(suite: &str) -> Vec<Vec<u8>> {
     for line in text.lines() {
         let hex = line.split("\"query\": \"").nth(1).unwrap().split('"').next().unwrap();
         let mut q = Vec::new();
-        levee_zone::codec::hex_decode(hex.as_bytes(), &mut q).unwrap();
+        levee_zone::zonefile::hex_decode(hex.as_bytes(), &mut q).unwrap();
         out.push(q);
     }
     assert!(out.len() > 250, "{suite}: only {} queries", out.len());

@@ -277,7 +277,7 @@ fn classify(raw: &[u8], qtype: u16, al: &Allowed) -> Result<Option<usize>, Strin
     let m = levee_wire::message::Message::parse(raw).map_err(|e| format!("malformed response: {e:?}"))?;
     for r in m.answer.iter().chain(&m.authority).chain(&m.additional) {
         if r.rtype != t::OPT {
-            levee_zone::wirecheck::check_record(r.rtype, &r.rdata).map_err(|e| format!("malformed record: {e}"))?;
+            levee_zone::zonefile::check_record(r.rtype, &r.rdata).map_err(|e| format!("malformed record: {e}"))?;
         }
     }
     if m.rcode() == 2 && al.servfail {
@@ -689,7 +689,7 @@ fn every_loadable_record_passes_the_transfer_check() {
             let origin = levee_wire::name::from_text(&format!("{stem}."), None).unwrap();
             let z = levee_zone::load_file(&p, &origin).unwrap_or_else(|d| panic!("{}: {:?}", p.display(), d[0])).zone;
             for r in levee_zone::journal::records(&z) {
-                levee_zone::wirecheck::check_record(r.rtype, &r.rdata).unwrap_or_else(|e| {
+                levee_zone::zonefile::check_record(r.rtype, &r.rdata).unwrap_or_else(|e| {
                     panic!("{}: {} {}: {e}", p.display(), levee_wire::name::to_text(&r.owner), r.rtype)
                 });
                 n += 1;

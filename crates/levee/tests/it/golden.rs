@@ -28,7 +28,7 @@ use levee_answer::{respond, respond_plain, Hints, Outcome, Request, Transport};
 use levee_limit::cookie::Secrets;
 use levee_wire::name;
 use levee_wire::query::{parse_query, Parsed};
-use levee_zone::text::record_to_text;
+use levee_zone::zonefile::record_to_text;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
 use facets::{Class, Diff, Facets, QueryInfo, Response, Rr, RrCase, Value};
@@ -58,7 +58,7 @@ fn read_json(path: &Path) -> Json {
 
 fn hex_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len() / 2);
-    levee_zone::codec::hex_decode(s.as_bytes(), &mut out).expect("hex");
+    levee_zone::zonefile::hex_decode(s.as_bytes(), &mut out).expect("hex");
     out
 }
 
@@ -311,7 +311,7 @@ fn case_text(r: &RrCase) -> String {
         "{} {} {}",
         name::to_text(&r.owner),
         levee_wire::rtype::type_to_text(r.rtype),
-        levee_zone::text::rdata_to_text(r.rtype, &r.rdata)
+        levee_zone::zonefile::rdata_to_text(r.rtype, &r.rdata)
     )
 }
 

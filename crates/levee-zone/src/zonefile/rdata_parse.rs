@@ -9,12 +9,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use levee_wire::rtype::{self, t};
 
-use crate::codec;
-use crate::fields::{decode_text, parse_name, parse_number, FResult, Fields};
+use crate::zonefile::codec;
+use crate::zonefile::fields::{decode_text, parse_name, parse_number, FResult, Fields};
 
 /// Parses the RDATA of a record of type `rtype` from `f` into `out`
 /// (cleared first). `scratch` is a reusable buffer for Base64/hex text.
-pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+pub(crate) fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
     out.clear();
     if let Some((b"\\#", false)) = f.peek() {
         f.next()?;
@@ -24,6 +24,61 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
         t::A => ipv4(f, out)?,
         t::AAAA => ipv6(f, out)?,
         t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => name(f, out)?,
+        t::SOA
+        | t::MX
+        | t::AFSDB
+        | t::RT
+        | t::KX
+        | t::LP
+        | t::MINFO
+        | t::RP
+        | t::TALINK
+        | t::PX
+        | t::SRV
+        | t::NAPTR
+        | t::URI => names_and_numbers(rtype, f, out)?,
+        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
+            character_strings(rtype, f, out)?
+        }
+        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
+            keys_and_certificates(rtype, f, out, scratch)?
+        }
+        t::DS
+        | t::CDS
+        | t::DLV
+        | t::TA
+        | t::DNSKEY
+        | t::CDNSKEY
+        | t::KEY
+        | t::RKEY
+        | t::RRSIG
+        | t::SIG
+        | t::NSEC
+        | t::NSEC3
+        | t::NSEC3PARAM
+        | t::CSYNC
+        | t::ZONEMD => dnssec(rtype, f, out, scratch)?,
+        t::SVCB | t::HTTPS => crate::zonefile::svcb::parse(f, out)?,
+        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, f, out)?,
+        t::LOC => loc(f, out)?,
+        _ => return Err(generic_only(rtype)),
+    }
+    f.expect_end()?;
+    if out.len() > 65535 {
+        return Err("RDATA longer than 65535 octets".into());
+    }
+    Ok(())
+}
+
+/// The error for a type without a reader of its own.
+fn generic_only(rtype: u16) -> String {
+    format!("type {} must be written in the generic form \\# LENGTH HEX (RFC 3597)", rtype::type_to_text(rtype))
+}
+
+/// Names, numbers and a text target: SOA, MX and its kin, PX, SRV, NAPTR
+/// and URI.
+fn names_and_numbers(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::SOA => {
             name(f, out)?;
             name(f, out)?;
@@ -49,6 +104,35 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             name(f, out)?;
             name(f, out)?;
         }
+        t::SRV => {
+            for what in ["priority", "weight", "port"] {
+                out.extend_from_slice(&f.u16(what)?.to_be_bytes());
+            }
+            name(f, out)?;
+        }
+        t::NAPTR => {
+            out.extend_from_slice(&f.u16("order")?.to_be_bytes());
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            for _ in 0..3 {
+                f.charstr(out)?;
+            }
+            name(f, out)?;
+        }
+        t::URI => {
+            out.extend_from_slice(&f.u16("priority")?.to_be_bytes());
+            out.extend_from_slice(&f.u16("weight")?.to_be_bytes());
+            let (v, _) = f.next_tok()?;
+            decode_text(v, out)?;
+        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Character-strings only: TXT and its kin, HINFO, X25, ISDN and GPOS (RFC
+/// 1035, 1183, 1712).
+fn character_strings(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC => {
             if f.done() {
                 return Err("TXT needs at least one character-string".into());
@@ -73,28 +157,15 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 f.charstr(out)?;
             }
         }
-        t::SRV => {
-            for what in ["priority", "weight", "port"] {
-                out.extend_from_slice(&f.u16(what)?.to_be_bytes());
-            }
-            name(f, out)?;
-        }
-        t::NAPTR => {
-            out.extend_from_slice(&f.u16("order")?.to_be_bytes());
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            for _ in 0..3 {
-                f.charstr(out)?;
-            }
-            name(f, out)?;
-        }
-        t::CERT => {
-            let ty = f.next()?;
-            let v = parse_number(ty, 65535).or_else(|| cert_type(ty)).ok_or("bad certificate type")?;
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-            out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
-            out.push(algorithm(f.next()?)?);
-            base64_rest(f, out, scratch, true)?;
-        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// DNSSEC: DS, DNSKEY and their kin, RRSIG, NSEC, NSEC3, NSEC3PARAM, CSYNC
+/// and ZONEMD (RFC 4034, 5155, 7477, 8976).
+fn dnssec(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
         t::DS | t::CDS | t::DLV | t::TA => {
             out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
             out.push(algorithm(f.next()?)?);
@@ -146,18 +217,6 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             out.extend_from_slice(&f.u16("iterations")?.to_be_bytes());
             salt(f.next()?, out)?;
         }
-        t::SSHFP => {
-            out.push(f.u8("algorithm")?);
-            out.push(f.u8("fingerprint type")?);
-            hex_rest(f, out, scratch, true)?;
-        }
-        t::TLSA | t::SMIMEA => {
-            out.push(f.u8("certificate usage")?);
-            out.push(f.u8("selector")?);
-            out.push(f.u8("matching type")?);
-            hex_rest(f, out, scratch, true)?;
-        }
-        t::OPENPGPKEY | t::DHCID => base64_rest(f, out, scratch, true)?,
         t::CSYNC => {
             out.extend_from_slice(&f.u32("SOA serial")?.to_be_bytes());
             out.extend_from_slice(&f.u16("flags")?.to_be_bytes());
@@ -172,7 +231,35 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 return Err("ZONEMD digest shorter than 12 octets".into());
             }
         }
-        t::SVCB | t::HTTPS => crate::svcb::parse(f, out)?,
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Keys, certificates and their digests outside DNSSEC: CERT, SSHFP, TLSA,
+/// SMIMEA, OPENPGPKEY, DHCID, IPSECKEY, HIP and CAA.
+fn keys_and_certificates(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
+        t::CERT => {
+            let ty = f.next()?;
+            let v = parse_number(ty, 65535).or_else(|| cert_type(ty)).ok_or("bad certificate type")?;
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+            out.extend_from_slice(&f.u16("key tag")?.to_be_bytes());
+            out.push(algorithm(f.next()?)?);
+            base64_rest(f, out, scratch, true)?;
+        }
+        t::SSHFP => {
+            out.push(f.u8("algorithm")?);
+            out.push(f.u8("fingerprint type")?);
+            hex_rest(f, out, scratch, true)?;
+        }
+        t::TLSA | t::SMIMEA => {
+            out.push(f.u8("certificate usage")?);
+            out.push(f.u8("selector")?);
+            out.push(f.u8("matching type")?);
+            hex_rest(f, out, scratch, true)?;
+        }
+        t::OPENPGPKEY | t::DHCID => base64_rest(f, out, scratch, true)?,
         t::CAA => {
             out.push(f.u8("flags")?);
             let tag = f.next()?;
@@ -183,22 +270,6 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
             out.extend_from_slice(tag);
             let (v, _) = f.next_tok()?;
             decode_text(v, out)?;
-        }
-        t::URI => {
-            out.extend_from_slice(&f.u16("priority")?.to_be_bytes());
-            out.extend_from_slice(&f.u16("weight")?.to_be_bytes());
-            let (v, _) = f.next_tok()?;
-            decode_text(v, out)?;
-        }
-        t::EUI48 => eui(f.next()?, 6, out)?,
-        t::EUI64 => eui(f.next()?, 8, out)?,
-        t::NID | t::L64 => {
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            node_id(f.next()?, out)?;
-        }
-        t::L32 => {
-            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
-            ipv4(f, out)?;
         }
         t::IPSECKEY => {
             out.push(f.u8("precedence")?);
@@ -214,6 +285,43 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 _ => return Err("bad IPSECKEY gateway".into()),
             }
             base64_rest(f, out, scratch, false)?;
+        }
+        t::HIP => {
+            let alg = f.u8("PK algorithm")?;
+            let mut hit = Vec::new();
+            codec::hex_decode(f.next()?, &mut hit).map_err(|e| format!("HIT: {e}"))?;
+            let mut pk = Vec::new();
+            codec::base64_decode(f.next()?, &mut pk).map_err(|e| format!("public key: {e}"))?;
+            if hit.len() > 255 || pk.len() > 65535 {
+                return Err("HIP field too long".into());
+            }
+            out.push(hit.len() as u8);
+            out.push(alg);
+            out.extend_from_slice(&(pk.len() as u16).to_be_bytes());
+            out.extend_from_slice(&hit);
+            out.extend_from_slice(&pk);
+            while !f.done() {
+                name(f, out)?;
+            }
+        }
+        _ => return Err(generic_only(rtype)),
+    }
+    Ok(())
+}
+
+/// Addresses and identifiers: EUI48, EUI64, NID, L64, L32, AMTRELAY, APL
+/// and NSAP.
+fn addresses(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+    match rtype {
+        t::EUI48 => eui(f.next()?, 6, out)?,
+        t::EUI64 => eui(f.next()?, 8, out)?,
+        t::NID | t::L64 => {
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            node_id(f.next()?, out)?;
+        }
+        t::L32 => {
+            out.extend_from_slice(&f.u16("preference")?.to_be_bytes());
+            ipv4(f, out)?;
         }
         t::AMTRELAY => {
             out.push(f.u8("precedence")?);
@@ -243,41 +351,13 @@ pub fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &
                 apl_item(f.next()?, out)?;
             }
         }
-        t::HIP => {
-            let alg = f.u8("PK algorithm")?;
-            let mut hit = Vec::new();
-            codec::hex_decode(f.next()?, &mut hit).map_err(|e| format!("HIT: {e}"))?;
-            let mut pk = Vec::new();
-            codec::base64_decode(f.next()?, &mut pk).map_err(|e| format!("public key: {e}"))?;
-            if hit.len() > 255 || pk.len() > 65535 {
-                return Err("HIP field too long".into());
-            }
-            out.push(hit.len() as u8);
-            out.push(alg);
-            out.extend_from_slice(&(pk.len() as u16).to_be_bytes());
-            out.extend_from_slice(&hit);
-            out.extend_from_slice(&pk);
-            while !f.done() {
-                name(f, out)?;
-            }
-        }
-        t::LOC => loc(f, out)?,
         t::NSAP => {
             let v = f.next()?;
             let v = v.strip_prefix(b"0x").or_else(|| v.strip_prefix(b"0X")).ok_or("NSAP must start with 0x")?;
             let clean: Vec<u8> = v.iter().copied().filter(|&b| b != b'.').collect();
             codec::hex_decode(&clean, out)?;
         }
-        _ => {
-            return Err(format!(
-                "type {} must be written in the generic form \\# LENGTH HEX (RFC 3597)",
-                rtype::type_to_text(rtype)
-            ))
-        }
-    }
-    f.expect_end()?;
-    if out.len() > 65535 {
-        return Err("RDATA longer than 65535 octets".into());
+        _ => return Err(generic_only(rtype)),
     }
     Ok(())
 }
@@ -296,9 +376,9 @@ fn generic(f: &mut Fields<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> FRes
 }
 
 /// Checks generic-form RDATA of a known type: the same check a record
-/// received by a zone transfer passes ([`crate::wirecheck::check_record`]).
+/// received by a zone transfer passes ([`crate::zonefile::wirecheck::check_record`]).
 fn check_generic(rtype: u16, rdata: &[u8]) -> FResult<()> {
-    crate::wirecheck::check_record(rtype, rdata).map_err(|e| format!("generic RDATA: {e}"))
+    crate::zonefile::wirecheck::check_record(rtype, rdata).map_err(|e| format!("generic RDATA: {e}"))
 }
 
 fn name(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
@@ -353,7 +433,7 @@ fn salt(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
 }
 
 /// DNSSEC algorithm: a number or a mnemonic (RFC 8624 registry names).
-pub fn algorithm(t: &[u8]) -> FResult<u8> {
+pub(crate) fn algorithm(t: &[u8]) -> FResult<u8> {
     if let Some(v) = parse_number(t, 255) {
         return Ok(v as u8);
     }
@@ -398,7 +478,7 @@ fn cert_type(t: &[u8]) -> Option<u64> {
 }
 
 /// RRSIG times: `YYYYMMDDHHmmSS` or seconds since the epoch (RFC 4034 §3.2).
-pub fn sig_time(t: &[u8]) -> FResult<u32> {
+pub(crate) fn sig_time(t: &[u8]) -> FResult<u32> {
     if t.len() == 14 && t.iter().all(u8::is_ascii_digit) {
         let n = |a: usize, b: usize| parse_number(&t[a..b], 9999).unwrap_or(0) as i64;
         let (y, mo, d, h, mi, s) = (n(0, 4), n(4, 6), n(6, 8), n(8, 10), n(10, 12), n(12, 14));
@@ -414,7 +494,7 @@ pub fn sig_time(t: &[u8]) -> FResult<u32> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -436,7 +516,7 @@ fn type_bitmap(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
 }
 
 /// Encodes a set of types as windowed bitmaps.
-pub fn write_bitmap(types: &mut [u16], out: &mut Vec<u8>) {
+pub(crate) fn write_bitmap(types: &mut [u16], out: &mut Vec<u8>) {
     types.sort_unstable();
     let mut i = 0;
     while i < types.len() {
@@ -621,7 +701,7 @@ fn loc_precision(cm: u64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lexer::{Entry, Lexer};
+    use crate::zonefile::lexer::{Entry, Lexer};
     use levee_wire::name;
 
     fn parse(rt: u16, text: &str) -> FResult<Vec<u8>> {

@@ -1,11 +1,15 @@
 //! The zone-file parser: entries to records (RFC 1035 §5, with BIND's
 //! `$GENERATE` and RFC 3597 generic types).
 //!
-//! [`parse`] reads one zone file (following `$INCLUDE`s) and hands each
-//! record to a sink as a borrowed [`Record`] whose owner and RDATA are
-//! already in wire form. Problems become [`Diagnostic`]s carrying the file
-//! and line; the parser keeps going after an error so that `check-zone`
-//! can list every problem in one run.
+//! [`parse`] reads one zone (its text from `source.rs`, following
+//! `$INCLUDE`s) and hands each record to a sink as a borrowed [`Record`]
+//! whose owner and RDATA are already in wire form. This module cuts a
+//! file's chunks on entry boundaries and handles entries: `$ORIGIN`,
+//! `$TTL`, `$INCLUDE` and `$GENERATE` (its range and templates read by
+//! `generate.rs`), then owner, TTL, class and type of each record, its
+//! RDATA read by `rdata_parse.rs`. Problems become
+//! [`Diagnostic`]s carrying the file and line; the parser keeps going
+//! after an error so that `check-zone` can list every problem in one run.
 //!
 //! ## Bounds
 //!
@@ -26,7 +30,7 @@
 //!   clock: it only counts);
 //! * `$GENERATE` checks its range against the remaining budget before it
 //!   starts, and its `${offset,width,base}` modifiers are bounded (no
-//!   overflow, width at most [`MAX_GENERATE_WIDTH`]).
+//!   overflow, width at most [`MAX_GENERATE_WIDTH`](super::generate::MAX_GENERATE_WIDTH)).
 //!
 //! Nothing in the lexer, the parser or the RDATA readers may panic on
 //! any input: arithmetic on values from the text is checked, slices are
@@ -34,15 +38,16 @@
 //! (`tests/props.rs` and the `zonefile` fuzz target try it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
-use crate::fields::{parse_name, parse_ttl, Fields};
-use crate::lexer::{Entry, Lexer};
-use crate::rdata::parse_rdata;
+use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
+use crate::zonefile::generate::Generate;
+use crate::zonefile::lexer::{Entry, Lexer};
+use crate::zonefile::rdata_parse::parse_rdata;
+use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -87,20 +92,6 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Where a zone's text comes from.
-#[derive(Clone, Copy, Debug)]
-pub enum Source<'a> {
-    /// A file on disk; `$INCLUDE` paths are relative to its directory.
-    File(&'a Path),
-    /// Text in memory (the built-in example zones); `$INCLUDE` is refused.
-    Memory {
-        /// Name used in diagnostics.
-        name: &'a str,
-        /// The zone text.
-        data: &'a [u8],
-    },
-}
-
 /// Counters and the list of files read.
 #[derive(Debug, Default)]
 pub struct ParseStats {
@@ -115,67 +106,17 @@ pub struct ParseStats {
 }
 
 /// Stop reporting after this many errors.
-pub const MAX_ERRORS: usize = 100;
+pub(crate) const MAX_ERRORS: usize = 100;
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// Files one zone may read (the zone file and its `$INCLUDE`s, each
 /// inclusion counted): file indexes are 16 bits.
 const MAX_FILES: usize = u16::MAX as usize;
-/// The longest entry (one logical line, parentheses included), in
-/// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
-/// takes about 256 KiB.
-pub const MAX_ENTRY: usize = 4 << 20;
-/// The widest `${offset,width,base}` field of a `$GENERATE` template.
-pub const MAX_GENERATE_WIDTH: usize = 255;
-
 /// Default budget of octets read for one zone (files and `$INCLUDE`s):
 /// 2 GiB, three times the 5M-delegation benchmark TLD (645 MB).
-pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 /// Default budget of records for one zone: 50 million, three times the
 /// 5M-delegation benchmark TLD (16.25M records).
-pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
-
-/// Brackets every file-system call of a load (`stat`, `open`, `read`):
-/// a counter that is odd while a call is in progress. The daemon samples
-/// it: odd and unchanged for long means the call hangs. Pure: no clock.
-#[derive(Debug, Default)]
-pub struct IoWatch {
-    calls: AtomicU64,
-    bytes: AtomicU64,
-}
-
-impl IoWatch {
-    /// A new watch.
-    pub fn new() -> Arc<IoWatch> {
-        Arc::new(IoWatch::default())
-    }
-
-    /// The call counter: odd while a file-system call is in progress;
-    /// it changes with every call.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    /// True while a file-system call is in progress.
-    pub fn in_call(&self) -> bool {
-        self.calls() & 1 == 1
-    }
-
-    /// Octets read so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-
-    fn during<T>(w: Option<&IoWatch>, f: impl FnOnce() -> T) -> T {
-        if let Some(w) = w {
-            w.calls.fetch_add(1, Ordering::Relaxed);
-        }
-        let r = f();
-        if let Some(w) = w {
-            w.calls.fetch_add(1, Ordering::Relaxed);
-        }
-        r
-    }
-}
+pub(crate) const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
 
 /// Budgets of one zone's load, and the watch over its file-system calls.
 #[derive(Clone, Debug)]
@@ -197,6 +138,7 @@ impl Default for LoadOptions {
 /// The sink's verdict on one record: `Err` is reported at the record's line.
 pub type SinkResult = Result<(), String>;
 
+/// The parse of one zone: where it is, what it has read, its budgets.
 struct State<'s> {
     origin: NameBuf,
     default_ttl: Option<u32>,
@@ -227,48 +169,36 @@ pub fn parse(
 }
 
 /// [`parse`] with explicit budgets and I/O watch.
-pub fn parse_with(
+pub(crate) fn parse_with(
     source: Source<'_>,
     origin: &[u8],
     opts: &LoadOptions,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     diags: &mut Vec<Diagnostic>,
 ) -> ParseStats {
-    let mut st = State {
-        origin: NameBuf::from_wire(origin).unwrap_or_default(),
-        default_ttl: None,
-        last_ttl: None,
-        last_owner: None,
-        rdata: Vec::with_capacity(1024),
-        scratch: Vec::with_capacity(1024),
-        stats: ParseStats::default(),
-        diags,
-        depth: 0,
-        read_total: 0,
-        opts,
-        stopped: false,
-    };
-    match source {
-        Source::File(p) => {
-            let name = p.display().to_string();
-            if let Err(e) = parse_file(&mut st, &name, p, sink, CHUNK) {
-                error(&mut st, &name, 0, format!("cannot read zone file: {e}"));
-            }
-        }
-        Source::Memory { name, data } => {
-            if data.len() as u64 > opts.max_bytes {
-                error(
-                    &mut st,
-                    name,
-                    0,
-                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), opts.max_bytes),
-                );
-            } else {
-                parse_text(&mut st, name, data, None, sink)
-            }
+    let mut st = State::new(origin, opts, diags);
+    read_source(&mut st, source, sink);
+    st.stats
+}
+
+impl<'s> State<'s> {
+    /// The state at the start of a zone whose origin is `origin`.
+    fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
+        State {
+            origin: NameBuf::from_wire(origin).unwrap_or_default(),
+            default_ttl: None,
+            last_ttl: None,
+            last_owner: None,
+            rdata: Vec::with_capacity(1024),
+            scratch: Vec::with_capacity(1024),
+            stats: ParseStats::default(),
+            diags,
+            depth: 0,
+            read_total: 0,
+            opts,
+            stopped: false,
         }
     }
-    st.stats
 }
 
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
@@ -284,41 +214,26 @@ fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
     }
 }
 
-/// Octets of a zone file read at a time. A file is parsed in chunks that
-/// end on entry boundaries, so a large zone's text is never held whole
-/// (a reload of a 125 MB zone would otherwise hold it beside the zone).
-const CHUNK: usize = 4 << 20;
-
-/// Opens `path` for reading if it is a regular file (not a FIFO, a
-/// device or a directory): checked before the open (so a FIFO's open,
-/// which would wait for a writer, never happens) and on the open file.
-fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<std::fs::File> {
-    let not_regular = |m: &std::fs::Metadata| {
-        let ft = m.file_type();
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "a device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: only regular files are read"))
-    };
-    use std::os::unix::fs::FileTypeExt;
-    let m = IoWatch::during(watch, || std::fs::metadata(path))?;
-    if !m.is_file() {
-        return Err(not_regular(&m));
+/// Parses the zone text of `source`: a file (and its `$INCLUDE`s) or
+/// text in memory, within the byte budget.
+fn read_source(st: &mut State<'_>, source: Source<'_>, sink: &mut dyn FnMut(&Record<'_>) -> SinkResult) {
+    match source {
+        Source::File(p) => {
+            let name = p.display().to_string();
+            if let Err(e) = parse_file(st, &name, p, sink, CHUNK) {
+                error(st, &name, 0, format!("cannot read zone file: {e}"));
+            }
+        }
+        Source::Memory { name, data } => {
+            if data.len() as u64 > st.opts.max_bytes {
+                let msg =
+                    format!("zone text of {} octets exceeds the budget of {} octets", data.len(), st.opts.max_bytes);
+                error(st, name, 0, msg);
+            } else {
+                parse_text(st, name, data, None, sink)
+            }
+        }
     }
-    let f = IoWatch::during(watch, || std::fs::File::open(path))?;
-    let m = IoWatch::during(watch, || f.metadata())?;
-    if !m.is_file() {
-        return Err(not_regular(&m));
-    }
-    Ok(f)
 }
 
 /// Parses a file chunk by chunk. Errors are read errors.
@@ -329,61 +244,38 @@ fn parse_file(
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     chunk: usize,
 ) -> std::io::Result<()> {
-    use std::io::Read;
     if st.stats.files.len() >= MAX_FILES {
         stop(st, file, 0, format!("more than {MAX_FILES} files read for one zone"));
         return Ok(());
     }
     let watch = st.opts.watch.clone();
-    let watch = watch.as_deref();
-    let mut f = open_regular(path, watch)?;
+    let mut chunks = Chunks::open(path, watch.as_deref(), chunk)?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
-    let mut buf: Vec<u8> = Vec::new();
-    let mut want = chunk;
     let mut line = 1u32;
-    let mut eof = false;
     loop {
-        while !eof && buf.len() < want {
-            let old = buf.len();
-            buf.resize(want, 0);
-            // A signal may interrupt a read of a network file system: again.
-            let n = loop {
-                match IoWatch::during(watch, || f.read(&mut buf[old..])) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    r => break r?,
-                }
-            };
-            buf.truncate(old + n);
-            eof = n == 0;
-            st.read_total = st.read_total.saturating_add(n as u64);
-            if let Some(w) = watch {
-                w.bytes.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            if st.read_total > st.opts.max_bytes {
-                let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
-                stop(st, file, line, msg);
-                return Ok(());
-            }
+        if !chunks.fill(&mut st.read_total, st.opts.max_bytes)? {
+            let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
+            stop(st, file, line, msg);
+            return Ok(());
         }
-        let (used, next_line) = parse_chunk(st, file, file_idx, &buf, line, dir.as_deref(), !eof, sink);
+        let partial = !chunks.eof();
+        let (used, next_line) = parse_chunk(st, file, file_idx, chunks.data(), line, dir.as_deref(), partial, sink);
         st.stats.bytes += used as u64;
-        if eof || st.stats.errors >= MAX_ERRORS || st.stopped {
+        if chunks.eof() || st.stats.errors >= MAX_ERRORS || st.stopped {
             return Ok(());
         }
         if used == 0 {
             // One entry longer than the buffer: read more, up to a bound.
-            if buf.len() >= MAX_ENTRY {
+            if !chunks.grow() {
                 stop(st, file, line, format!("an entry (one logical line) is longer than {MAX_ENTRY} octets"));
                 return Ok(());
             }
-            want = (buf.len() * 2).min(MAX_ENTRY).max(buf.len() + 1);
             continue;
         }
-        buf.drain(..used);
+        chunks.consume(used);
         line = next_line;
-        want = chunk.max(buf.len() + chunk / 2);
     }
 }
 
@@ -471,45 +363,7 @@ fn directive(
             _ => error(st, file, line, "$TTL needs exactly one TTL value".into()),
         }
     } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
-        let Some(path) = tok(1) else {
-            error(st, file, line, "$INCLUDE needs a file name".into());
-            return;
-        };
-        let Some(dir) = dir else {
-            error(st, file, line, "$INCLUDE is not allowed here".into());
-            return;
-        };
-        if st.depth >= MAX_INCLUDE_DEPTH {
-            error(st, file, line, "$INCLUDE nested too deeply".into());
-            return;
-        }
-        let mut path_buf = Vec::new();
-        if crate::fields::decode_text(path, &mut path_buf).is_err() {
-            error(st, file, line, "$INCLUDE: bad file name".into());
-            return;
-        }
-        let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
-        let full = if p.is_absolute() { p } else { dir.join(p) };
-        let saved_origin = st.origin;
-        let saved_owner = st.last_owner;
-        if let Some(o) = tok(2) {
-            match parse_name(o, &st.origin) {
-                Ok(n) => st.origin = n,
-                Err(m) => {
-                    error(st, file, line, format!("$INCLUDE origin: {m}"));
-                    return;
-                }
-            }
-        }
-        st.depth += 1;
-        let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
-        st.depth -= 1;
-        if let Err(err) = r {
-            error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
-        }
-        // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
-        st.origin = saved_origin;
-        st.last_owner = saved_owner;
+        include(st, file, line, tok(1), tok(2), dir, sink);
     } else if name.eq_ignore_ascii_case(b"$GENERATE") {
         if let Err(m) = generate(st, file_idx, data, e, sink) {
             error(st, file, line, format!("$GENERATE: {m}"));
@@ -517,6 +371,60 @@ fn directive(
     } else {
         error(st, file, line, format!("unknown directive '{}'", String::from_utf8_lossy(name)));
     }
+}
+
+/// `$INCLUDE path [origin]` (RFC 1035 §5.1) at `line` of `file`: the file
+/// is read (relative to the including file's directory `dir`), with
+/// `origin` as its origin if given; the origin and the last owner are
+/// restored after it.
+fn include(
+    st: &mut State<'_>,
+    file: &str,
+    line: u32,
+    path: Option<&[u8]>,
+    origin: Option<&[u8]>,
+    dir: Option<&Path>,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) {
+    let Some(path) = path else {
+        error(st, file, line, "$INCLUDE needs a file name".into());
+        return;
+    };
+    let Some(dir) = dir else {
+        error(st, file, line, "$INCLUDE is not allowed here".into());
+        return;
+    };
+    if st.depth >= MAX_INCLUDE_DEPTH {
+        error(st, file, line, "$INCLUDE nested too deeply".into());
+        return;
+    }
+    let mut path_buf = Vec::new();
+    if crate::zonefile::fields::decode_text(path, &mut path_buf).is_err() {
+        error(st, file, line, "$INCLUDE: bad file name".into());
+        return;
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
+    let full = if p.is_absolute() { p } else { dir.join(p) };
+    let saved_origin = st.origin;
+    let saved_owner = st.last_owner;
+    if let Some(o) = origin {
+        match parse_name(o, &st.origin) {
+            Ok(n) => st.origin = n,
+            Err(m) => {
+                error(st, file, line, format!("$INCLUDE origin: {m}"));
+                return;
+            }
+        }
+    }
+    st.depth += 1;
+    let r = parse_file(st, &full.display().to_string(), &full, sink, CHUNK);
+    st.depth -= 1;
+    if let Err(err) = r {
+        error(st, file, line, format!("$INCLUDE {}: {err}", full.display()));
+    }
+    // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
+    st.origin = saved_origin;
+    st.last_owner = saved_owner;
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -607,7 +515,9 @@ fn record_entry(
     res
 }
 
-/// BIND's `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs...`.
+/// `$GENERATE` (see `generate.rs`): the range is checked against the
+/// zone's remaining record budget before the first record is made; each
+/// expanded line is read as an entry at the directive's line.
 fn generate(
     st: &mut State<'_>,
     file_idx: u16,
@@ -616,21 +526,8 @@ fn generate(
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
 ) -> Result<(), String> {
     let toks: Vec<&[u8]> = e.tokens.iter().map(|t| &data[t.start as usize..t.end as usize]).collect();
-    if toks.len() < 4 {
-        return Err("needs a range, an owner template, a type and RDATA".into());
-    }
-    let range = toks[1];
-    let (span, step) = match range.iter().position(|&b| b == b'/') {
-        Some(p) => (&range[..p], crate::fields::parse_number(&range[p + 1..], u32::MAX as u64).ok_or("bad step")?),
-        None => (range, 1),
-    };
-    let dash = span.iter().position(|&b| b == b'-').ok_or("range must be START-STOP")?;
-    let start = crate::fields::parse_number(&span[..dash], u32::MAX as u64).ok_or("bad range start")?;
-    let stop = crate::fields::parse_number(&span[dash + 1..], u32::MAX as u64).ok_or("bad range stop")?;
-    if start > stop || step == 0 {
-        return Err("range must have START <= STOP and a positive step".into());
-    }
-    let count = (stop - start) / step + 1;
+    let g = Generate::new(&toks)?;
+    let count = g.count();
     let left = st.opts.max_records.saturating_sub(st.stats.records);
     if count > left {
         st.stopped = true;
@@ -639,92 +536,16 @@ fn generate(
             st.opts.max_records
         ));
     }
-    let mut i = start;
-    let mut line = Vec::with_capacity(256);
-    while i <= stop && !st.stopped {
-        line.clear();
-        substitute(toks[2], i, &mut line)?;
-        // Like BIND, the expanded text is read again as plain tokens: the
-        // quotes of a quoted template do not survive.
-        for tk in &toks[3..] {
-            line.push(b' ');
-            substitute(tk, i, &mut line)?;
-        }
-        line.push(b'\n');
-        let mut lx = Lexer::new(&line);
+    g.expand(&mut |line| {
+        let mut lx = Lexer::new(line);
         let mut ge = Entry::default();
         if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
             ge.line = e.line;
             ge.blank_owner = false;
-            record_entry(st, file_idx, &line, &ge, sink)?;
+            record_entry(st, file_idx, line, &ge, sink)?;
         }
-        i += step;
-    }
-    Ok(())
-}
-
-/// Expands `$`, `${offset,width,base}` and `\$` in a `$GENERATE` template.
-fn substitute(tpl: &[u8], i: u64, out: &mut Vec<u8>) -> Result<(), String> {
-    let mut p = 0;
-    while p < tpl.len() {
-        match tpl[p] {
-            b'\\' if tpl.get(p + 1) == Some(&b'$') => {
-                out.push(b'$');
-                p += 2;
-            }
-            b'\\' => {
-                out.push(b'\\');
-                if let Some(&n) = tpl.get(p + 1) {
-                    out.push(n);
-                }
-                p += 2;
-            }
-            b'$' if tpl.get(p + 1) == Some(&b'{') => {
-                let end = tpl[p..].iter().position(|&b| b == b'}').ok_or("unterminated ${")? + p;
-                let inner = std::str::from_utf8(&tpl[p + 2..end]).map_err(|_| "bad ${...}")?;
-                let mut parts = inner.split(',');
-                let offset: i64 = parts.next().unwrap_or("0").trim().parse().map_err(|_| "bad offset in ${...}")?;
-                let width: usize = match parts.next() {
-                    Some(w) => w.trim().parse().map_err(|_| "bad width in ${...}")?,
-                    None => 0,
-                };
-                if width > MAX_GENERATE_WIDTH {
-                    return Err(format!("width {width} in ${{...}} is above {MAX_GENERATE_WIDTH}"));
-                }
-                let base = parts.next().unwrap_or("d").trim();
-                if parts.next().is_some() {
-                    return Err("too many fields in ${...}".into());
-                }
-                let v =
-                    i64::try_from(i).ok().and_then(|i| i.checked_add(offset)).ok_or("value out of range in ${...}")?;
-                if v < 0 {
-                    return Err("negative value in $GENERATE".into());
-                }
-                let s = match base {
-                    "d" => format!("{v:0width$}"),
-                    "o" => format!("{v:0width$o}"),
-                    "x" => format!("{v:0width$x}"),
-                    "X" => format!("{v:0width$X}"),
-                    "n" | "N" => {
-                        let hex = if base == "n" { format!("{v:0width$x}") } else { format!("{v:0width$X}") };
-                        hex.chars().rev().map(|c| c.to_string()).collect::<Vec<_>>().join(".")
-                    }
-                    _ => return Err(format!("bad base '{base}' in ${{...}}")),
-                };
-                out.extend_from_slice(s.as_bytes());
-                p = end + 1;
-            }
-            b'$' => {
-                out.extend_from_slice(i.to_string().as_bytes());
-                p += 1;
-            }
-            b => {
-                out.push(b);
-                p += 1;
-            }
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -767,20 +588,8 @@ mod tests {
         for chunk in 1..=text.len() + 1 {
             let mut out = vec![];
             let mut diags = vec![];
-            let mut st = State {
-                origin: NameBuf::from_wire(&origin).unwrap(),
-                default_ttl: None,
-                last_ttl: None,
-                last_owner: None,
-                rdata: Vec::new(),
-                scratch: Vec::new(),
-                stats: ParseStats::default(),
-                diags: &mut diags,
-                depth: 0,
-                read_total: 0,
-                opts: &LoadOptions::default(),
-                stopped: false,
-            };
+            let opts = LoadOptions::default();
+            let mut st = State::new(&origin, &opts, &mut diags);
             parse_file(
                 &mut st,
                 "f",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use levee_wire::name;
 
-use crate::zone::{fingerprint, hash_name, Zone};
+use crate::snapshot::zone::{fingerprint, hash_name, Zone};
 
 /// An optional prefix and a key name (lowercase wire).
 type KeyedRule = (Option<(IpAddr, u8)>, Vec<u8>);
@@ -109,7 +109,7 @@ pub struct ZoneEntry {
     /// is set.
     pub not_loaded: bool,
     /// Differences for IXFR out.
-    pub journal: Option<Arc<crate::journal::Journal>>,
+    pub journal: Option<Arc<crate::snapshot::journal::Journal>>,
     /// A secondary zone's expiry (wall-clock seconds, 0 = unknown), kept
     /// current by the refresh task without a new set (EDNS EXPIRE,
     /// RFC 7314). `None` for a primary zone.

@@ -3,10 +3,10 @@
 
 use levee_wire::name::{self, NameBuf};
 
-use crate::lexer::Token;
+use crate::zonefile::lexer::Token;
 
 /// A cursor over the tokens of one entry.
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     input: &'a [u8],
     toks: &'a [Token],
     i: usize,
@@ -14,32 +14,27 @@ pub struct Fields<'a> {
 }
 
 /// Field errors are plain messages; the parser adds file and line.
-pub type FResult<T> = Result<T, String>;
+pub(crate) type FResult<T> = Result<T, String>;
 
 impl<'a> Fields<'a> {
     /// A cursor over `toks` (spans of `input`), resolving relative names
     /// against `origin`.
-    pub fn new(input: &'a [u8], toks: &'a [Token], origin: &'a [u8]) -> Self {
+    pub(crate) fn new(input: &'a [u8], toks: &'a [Token], origin: &'a [u8]) -> Self {
         Fields { input, toks, i: 0, origin }
     }
 
     /// The origin in effect.
-    pub fn origin(&self) -> &'a [u8] {
+    pub(crate) fn origin(&self) -> &'a [u8] {
         self.origin
     }
 
     /// True if all tokens were used.
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.i >= self.toks.len()
     }
 
-    /// Tokens left.
-    pub fn left(&self) -> usize {
-        self.toks.len().saturating_sub(self.i)
-    }
-
     /// The next token's text and whether it was quoted.
-    pub fn next_tok(&mut self) -> FResult<(&'a [u8], bool)> {
+    pub(crate) fn next_tok(&mut self) -> FResult<(&'a [u8], bool)> {
         let t = self.toks.get(self.i).ok_or_else(|| "missing RDATA field".to_string())?;
         self.i += 1;
         Ok((&self.input[t.start as usize..t.end as usize], t.quoted))
@@ -47,17 +42,17 @@ impl<'a> Fields<'a> {
 
     /// The next token's raw text.
     #[allow(clippy::should_implement_trait)] // a fallible cursor, not an iterator
-    pub fn next(&mut self) -> FResult<&'a [u8]> {
+    pub(crate) fn next(&mut self) -> FResult<&'a [u8]> {
         self.next_tok().map(|t| t.0)
     }
 
     /// Looks at the next token without consuming it.
-    pub fn peek(&self) -> Option<(&'a [u8], bool)> {
+    pub(crate) fn peek(&self) -> Option<(&'a [u8], bool)> {
         self.toks.get(self.i).map(|t| (&self.input[t.start as usize..t.end as usize], t.quoted))
     }
 
     /// Fails if tokens are left.
-    pub fn expect_end(&self) -> FResult<()> {
+    pub(crate) fn expect_end(&self) -> FResult<()> {
         match self.peek() {
             None => Ok(()),
             Some((t, _)) => Err(format!("unexpected extra RDATA field '{}'", String::from_utf8_lossy(t))),
@@ -65,47 +60,47 @@ impl<'a> Fields<'a> {
     }
 
     /// A domain name (relative to the origin unless it ends in a dot).
-    pub fn name(&mut self) -> FResult<NameBuf> {
+    pub(crate) fn name(&mut self) -> FResult<NameBuf> {
         let t = self.next()?;
         parse_name(t, self.origin)
     }
 
     /// An unsigned decimal number that must fit `max`.
-    pub fn number(&mut self, what: &str, max: u64) -> FResult<u64> {
+    pub(crate) fn number(&mut self, what: &str, max: u64) -> FResult<u64> {
         let t = self.next()?;
         parse_number(t, max).ok_or_else(|| format!("bad {what} '{}' (0..={max})", String::from_utf8_lossy(t)))
     }
 
     /// An 8-bit number.
-    pub fn u8(&mut self, what: &str) -> FResult<u8> {
+    pub(crate) fn u8(&mut self, what: &str) -> FResult<u8> {
         self.number(what, u8::MAX as u64).map(|v| v as u8)
     }
 
     /// A 16-bit number.
-    pub fn u16(&mut self, what: &str) -> FResult<u16> {
+    pub(crate) fn u16(&mut self, what: &str) -> FResult<u16> {
         self.number(what, u16::MAX as u64).map(|v| v as u16)
     }
 
     /// A 32-bit number.
-    pub fn u32(&mut self, what: &str) -> FResult<u32> {
+    pub(crate) fn u32(&mut self, what: &str) -> FResult<u32> {
         self.number(what, u32::MAX as u64).map(|v| v as u32)
     }
 
     /// A TTL-like duration: seconds, or BIND units (`1h30m`, `2w`).
-    pub fn duration(&mut self, what: &str) -> FResult<u32> {
+    pub(crate) fn duration(&mut self, what: &str) -> FResult<u32> {
         let t = self.next()?;
         parse_ttl(t).ok_or_else(|| format!("bad {what} '{}'", String::from_utf8_lossy(t)))
     }
 
     /// One character-string, appended with its length octet.
-    pub fn charstr(&mut self, out: &mut Vec<u8>) -> FResult<()> {
+    pub(crate) fn charstr(&mut self, out: &mut Vec<u8>) -> FResult<()> {
         let t = self.next()?;
         push_charstr(t, out)
     }
 
     /// The remaining tokens concatenated (Base64 and hex may be split by
     /// white space). Errors if none is left and `required`.
-    pub fn rest_concat(&mut self, buf: &mut Vec<u8>, required: bool) -> FResult<()> {
+    pub(crate) fn rest_concat(&mut self, buf: &mut Vec<u8>, required: bool) -> FResult<()> {
         buf.clear();
         if self.done() && required {
             return Err("missing RDATA field".into());
@@ -118,12 +113,12 @@ impl<'a> Fields<'a> {
 }
 
 /// Parses a domain name relative to `origin`.
-pub fn parse_name(t: &[u8], origin: &[u8]) -> FResult<NameBuf> {
+pub(crate) fn parse_name(t: &[u8], origin: &[u8]) -> FResult<NameBuf> {
     name::from_text_bytes(t, Some(origin)).map_err(|e| format!("bad domain name '{}': {e}", String::from_utf8_lossy(t)))
 }
 
 /// An unsigned decimal number up to `max`.
-pub fn parse_number(t: &[u8], max: u64) -> Option<u64> {
+pub(crate) fn parse_number(t: &[u8], max: u64) -> Option<u64> {
     if t.is_empty() || t.len() > 20 {
         return None;
     }
@@ -138,7 +133,7 @@ pub fn parse_number(t: &[u8], max: u64) -> Option<u64> {
 }
 
 /// A TTL: plain seconds or units (s, m, h, d, w), case-insensitive.
-pub fn parse_ttl(t: &[u8]) -> Option<u32> {
+pub(crate) fn parse_ttl(t: &[u8]) -> Option<u32> {
     if t.is_empty() || !t[0].is_ascii_digit() {
         return None;
     }
@@ -177,7 +172,7 @@ pub fn parse_ttl(t: &[u8]) -> Option<u32> {
 }
 
 /// Decodes escapes of a character-string and appends it with its length.
-pub fn push_charstr(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
+pub(crate) fn push_charstr(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
     let at = out.len();
     out.push(0);
     decode_text(t, out)?;
@@ -190,7 +185,7 @@ pub fn push_charstr(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
 }
 
 /// Decodes `\X` and `\DDD` escapes of a text field and appends the octets.
-pub fn decode_text(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
+pub(crate) fn decode_text(t: &[u8], out: &mut Vec<u8>) -> FResult<()> {
     let mut i = 0;
     while i < t.len() {
         if t[i] == b'\\' {

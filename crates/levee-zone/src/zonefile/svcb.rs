@@ -1,7 +1,7 @@
 //! SVCB and HTTPS RDATA (RFC 9460): `PRIORITY TARGET key=value ...`.
 
-use crate::codec;
-use crate::fields::{decode_text, parse_number, FResult, Fields};
+use crate::zonefile::codec;
+use crate::zonefile::fields::{decode_text, parse_number, FResult, Fields};
 
 const KEYS: &[(&str, u16)] = &[
     ("mandatory", 0),
@@ -16,7 +16,7 @@ const KEYS: &[(&str, u16)] = &[
 ];
 
 /// The name of a SvcParamKey (`keyNNNN` for unnamed ones).
-pub fn key_name(k: u16) -> String {
+pub(crate) fn key_name(k: u16) -> String {
     KEYS.iter().find(|(_, v)| *v == k).map_or_else(|| format!("key{k}"), |(n, _)| n.to_string())
 }
 
@@ -62,7 +62,7 @@ fn value_list(v: &[u8]) -> FResult<Vec<Vec<u8>>> {
 }
 
 /// Parses the SVCB/HTTPS fields after the type.
-pub fn parse(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
+pub(crate) fn parse(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
     out.extend_from_slice(&f.u16("SvcPriority")?.to_be_bytes());
     let target = f.name()?;
     out.extend_from_slice(&target);

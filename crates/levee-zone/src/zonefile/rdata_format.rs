@@ -7,7 +7,7 @@
 //! chunks, so every field is a single token).
 //!
 //! The formatters hold one invariant: their text reads back through
-//! [`crate::rdata::parse_rdata`] into exactly the octets it came from.
+//! [`crate::zonefile::rdata_parse::parse_rdata`] into exactly the octets it came from.
 //! RDATA that cannot honour it falls back to the RFC 3597 generic form
 //! `\# LEN HEX`, which always reads back exactly. That covers types without
 //! a formatter, truncated data, trailing junk, values out of range and
@@ -22,7 +22,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::{codec, svcb};
+use crate::zonefile::{codec, svcb};
 
 /// Presentation text of RDATA. Types without a dedicated formatter, and
 /// RDATA that is malformed for its type, use the RFC 3597 generic form
@@ -37,7 +37,7 @@ pub fn rdata_to_text(rtype: u16, rdata: &[u8]) -> String {
 /// it whole, `Some(false)` if it does not fit the type, `None` for types
 /// without a formatter (opaque to levee). Nothing is formatted: the check
 /// allocates nothing for the common types.
-pub fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
+pub(crate) fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
     let mut o = Out { check_only: true, ..Out::default() };
     let ok = fill(rtype, rdata, &mut o).is_some();
     if o.no_formatter {
@@ -48,7 +48,7 @@ pub fn rdata_well_formed(rtype: u16, rdata: &[u8]) -> Option<bool> {
 }
 
 /// The RFC 3597 generic form.
-pub fn generic(rdata: &[u8]) -> String {
+pub(crate) fn generic(rdata: &[u8]) -> String {
     if rdata.is_empty() {
         "\\# 0".to_string()
     } else {
@@ -252,6 +252,61 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         t::A => o.field(r.ipv4()?),
         t::AAAA => o.field(r.ipv6()?),
         t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => o.field(r.name()?),
+        t::SOA
+        | t::MX
+        | t::AFSDB
+        | t::RT
+        | t::KX
+        | t::LP
+        | t::MINFO
+        | t::RP
+        | t::TALINK
+        | t::PX
+        | t::SRV
+        | t::NAPTR
+        | t::URI => names_and_numbers(rtype, &mut r, o)?,
+        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
+            character_strings(rtype, &mut r, o)?
+        }
+        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
+            keys_and_certificates(rtype, &mut r, o)?
+        }
+        t::DS
+        | t::CDS
+        | t::DLV
+        | t::TA
+        | t::DNSKEY
+        | t::CDNSKEY
+        | t::KEY
+        | t::RKEY
+        | t::RRSIG
+        | t::SIG
+        | t::NSEC
+        | t::NSEC3
+        | t::NSEC3PARAM
+        | t::CSYNC
+        | t::ZONEMD => dnssec(rtype, &mut r, o)?,
+        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
+        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, &mut r, o)?,
+        t::LOC => loc(&mut r, o)?,
+        _ => return no_formatter(o),
+    }
+    if !r.done() {
+        return None;
+    }
+    Some(())
+}
+
+/// Marks `o`: the type has no formatter.
+fn no_formatter(o: &mut Out) -> Option<()> {
+    o.no_formatter = true;
+    None
+}
+
+/// Names, numbers and a text target: SOA, MX and its kin, PX, SRV, NAPTR
+/// and URI (RFC 1035, 1183, 2163, 2782, 3403, 6742, 7553).
+fn names_and_numbers(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::SOA => {
             o.field(r.name()?);
             o.field(r.name()?);
@@ -272,6 +327,34 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             o.field(r.name()?);
             o.field(r.name()?);
         }
+        t::SRV => {
+            for _ in 0..3 {
+                o.field(r.u16()?);
+            }
+            o.field(r.name()?);
+        }
+        t::NAPTR => {
+            o.field(r.u16()?);
+            o.field(r.u16()?);
+            for _ in 0..3 {
+                o.field(Quoted(r.charstr()?));
+            }
+            o.field(r.name()?);
+        }
+        t::URI => {
+            o.field(r.u16()?);
+            o.field(r.u16()?);
+            o.field(Quoted(r.rest()));
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Character-strings only: TXT and its kin, HINFO, X25, ISDN and GPOS (RFC
+/// 1035, 1183, 1712).
+fn character_strings(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC => {
             // At least one character-string (the reader requires one).
             o.field(Quoted(r.charstr()?));
@@ -295,27 +378,15 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
                 o.field(Quoted(r.charstr()?));
             }
         }
-        t::SRV => {
-            for _ in 0..3 {
-                o.field(r.u16()?);
-            }
-            o.field(r.name()?);
-        }
-        t::NAPTR => {
-            o.field(r.u16()?);
-            o.field(r.u16()?);
-            for _ in 0..3 {
-                o.field(Quoted(r.charstr()?));
-            }
-            o.field(r.name()?);
-        }
-        t::CERT => {
-            o.field(cert_type(r.u16()?));
-            o.field(r.u16()?);
-            o.field(cert_algorithm(r.u8()?));
-            let v = r.rest_nonempty()?;
-            o.field(Lazy(|| codec::base64_encode(v)));
-        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// DNSSEC: DS, DNSKEY and their kin, RRSIG, NSEC, NSEC3, NSEC3PARAM, CSYNC
+/// and ZONEMD (RFC 4034, 5155, 7477, 8976).
+fn dnssec(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
         t::DS | t::CDS | t::DLV | t::TA => {
             o.field(r.u16()?);
             o.field(r.u8()?);
@@ -352,15 +423,47 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         }
         t::NSEC => {
             o.field(r.name()?);
-            type_bitmap(&mut r, o)?;
+            type_bitmap(r, o)?;
         }
         t::NSEC3 => {
-            nsec3_common(&mut r, o)?;
+            nsec3_common(r, o)?;
             let hash = r.charstr().filter(|h| !h.is_empty())?;
             o.field(Lazy(|| codec::base32hex_encode(hash)));
-            type_bitmap(&mut r, o)?;
+            type_bitmap(r, o)?;
         }
-        t::NSEC3PARAM => nsec3_common(&mut r, o)?,
+        t::NSEC3PARAM => nsec3_common(r, o)?,
+        t::CSYNC => {
+            o.field(r.u32()?);
+            o.field(r.u16()?);
+            type_bitmap(r, o)?;
+        }
+        t::ZONEMD => {
+            o.field(r.u32()?);
+            o.field(r.u8()?);
+            o.field(r.u8()?);
+            // RFC 8976 §2.2.4: the digest has at least 12 octets.
+            let digest = r.rest();
+            if digest.len() < 12 {
+                return None;
+            }
+            o.field(Lazy(|| codec::hex_encode(digest)));
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Keys, certificates and their digests outside DNSSEC: CERT, SSHFP, TLSA,
+/// SMIMEA, OPENPGPKEY, DHCID, IPSECKEY, HIP and CAA.
+fn keys_and_certificates(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
+        t::CERT => {
+            o.field(cert_type(r.u16()?));
+            o.field(r.u16()?);
+            o.field(cert_algorithm(r.u8()?));
+            let v = r.rest_nonempty()?;
+            o.field(Lazy(|| codec::base64_encode(v)));
+        }
         t::SSHFP => {
             o.field(r.u8()?);
             o.field(r.u8()?);
@@ -378,23 +481,6 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             let v = r.rest_nonempty()?;
             o.field(Lazy(|| codec::base64_encode(v)));
         }
-        t::CSYNC => {
-            o.field(r.u32()?);
-            o.field(r.u16()?);
-            type_bitmap(&mut r, o)?;
-        }
-        t::ZONEMD => {
-            o.field(r.u32()?);
-            o.field(r.u8()?);
-            o.field(r.u8()?);
-            // RFC 8976 §2.2.4: the digest has at least 12 octets.
-            let digest = r.rest();
-            if digest.len() < 12 {
-                return None;
-            }
-            o.field(Lazy(|| codec::hex_encode(digest)));
-        }
-        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
         t::CAA => {
             o.field(r.u8()?);
             let tag = r.charstr()?;
@@ -404,23 +490,6 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
             // Alphanumeric, hence valid UTF-8.
             o.field(std::str::from_utf8(tag).ok()?);
             o.field(Quoted(r.rest()));
-        }
-        t::URI => {
-            o.field(r.u16()?);
-            o.field(r.u16()?);
-            o.field(Quoted(r.rest()));
-        }
-        t::EUI48 => o.field(eui(r.rest(), 6)?),
-        t::EUI64 => o.field(eui(r.rest(), 8)?),
-        t::NID | t::L64 => {
-            o.field(r.u16()?);
-            let id = r.array::<8>()?;
-            let groups: Vec<String> = id.chunks_exact(2).map(hex_lower).collect();
-            o.field(groups.join(":"));
-        }
-        t::L32 => {
-            o.field(r.u16()?);
-            o.field(r.ipv4()?);
         }
         t::IPSECKEY => {
             o.field(r.u8()?);
@@ -439,6 +508,41 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
                 o.field(Lazy(|| codec::base64_encode(key)));
             }
         }
+        t::HIP => {
+            let hit_len = r.u8()? as usize;
+            let alg = r.u8()?;
+            let pk_len = r.u16()? as usize;
+            if hit_len == 0 || pk_len == 0 {
+                return None;
+            }
+            o.field(alg);
+            o.field(codec::hex_encode(r.take(hit_len)?));
+            o.field(codec::base64_encode(r.take(pk_len)?));
+            while !r.done() {
+                o.field(r.name()?);
+            }
+        }
+        _ => return no_formatter(o),
+    }
+    Some(())
+}
+
+/// Addresses and identifiers: EUI48, EUI64, NID, L64, L32, AMTRELAY, APL
+/// and NSAP.
+fn addresses(rtype: u16, r: &mut Rd<'_>, o: &mut Out) -> Option<()> {
+    match rtype {
+        t::EUI48 => o.field(eui(r.rest(), 6)?),
+        t::EUI64 => o.field(eui(r.rest(), 8)?),
+        t::NID | t::L64 => {
+            o.field(r.u16()?);
+            let id = r.array::<8>()?;
+            let groups: Vec<String> = id.chunks_exact(2).map(hex_lower).collect();
+            o.field(groups.join(":"));
+        }
+        t::L32 => {
+            o.field(r.u16()?);
+            o.field(r.ipv4()?);
+        }
         t::AMTRELAY => {
             o.field(r.u8()?);
             let b = r.u8()?;
@@ -454,32 +558,11 @@ fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
         }
         t::APL => {
             while !r.done() {
-                o.field(apl_item(&mut r)?);
-            }
-        }
-        t::HIP => {
-            let hit_len = r.u8()? as usize;
-            let alg = r.u8()?;
-            let pk_len = r.u16()? as usize;
-            if hit_len == 0 || pk_len == 0 {
-                return None;
-            }
-            o.field(alg);
-            o.field(codec::hex_encode(r.take(hit_len)?));
-            o.field(codec::base64_encode(r.take(pk_len)?));
-            while !r.done() {
-                o.field(r.name()?);
+                o.field(apl_item(r)?);
             }
         }
         t::NSAP => o.field(format!("0x{}", hex_lower(r.rest_nonempty()?))),
-        t::LOC => loc(&mut r, o)?,
-        _ => {
-            o.no_formatter = true;
-            return None;
-        }
-    }
-    if !r.done() {
-        return None;
+        _ => return no_formatter(o),
     }
     Some(())
 }
@@ -510,7 +593,7 @@ fn sig_time(secs: u32) -> String {
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (the inverse
-/// of [`crate::rdata::days_from_civil`], after H. Hinnant).
+/// of [`crate::zonefile::rdata_parse::days_from_civil`], after H. Hinnant).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -773,9 +856,9 @@ fn svc_param(key: u16, v: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::Fields;
-    use crate::lexer::{Entry, Lexer};
-    use crate::rdata::parse_rdata;
+    use crate::zonefile::fields::Fields;
+    use crate::zonefile::lexer::{Entry, Lexer};
+    use crate::zonefile::rdata_parse::parse_rdata;
     use proptest::prelude::*;
 
     /// Reads zone-file RDATA text of type `rt` (origin `example.`) into wire form.
@@ -1336,7 +1419,7 @@ mod tests {
         assert_eq!(sig_time(1_709_164_800), "20240229000000");
         assert_eq!(sig_time(u32::MAX), "21060207062815");
         for secs in [0, 1, 59, 86_399, 86_400, 951_868_799, 1_048_354_263, 4_102_444_800, u32::MAX - 1, u32::MAX] {
-            assert_eq!(crate::rdata::sig_time(sig_time(secs).as_bytes()), Ok(secs), "{secs}");
+            assert_eq!(crate::zonefile::rdata_parse::sig_time(sig_time(secs).as_bytes()), Ok(secs), "{secs}");
         }
     }
 

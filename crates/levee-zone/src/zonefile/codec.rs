@@ -24,7 +24,7 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Upper-case hex text.
-pub fn hex_encode(data: &[u8]) -> String {
+pub(crate) fn hex_encode(data: &[u8]) -> String {
     const D: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(data.len() * 2);
     for b in data {
@@ -48,7 +48,7 @@ fn b64_val(b: u8) -> Option<u8> {
 }
 
 /// Decodes Base64 (with padding) and appends to `out`.
-pub fn base64_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+pub(crate) fn base64_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
     if s.len() % 4 != 0 {
         return Err("Base64 length is not a multiple of 4");
     }
@@ -76,7 +76,7 @@ pub fn base64_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
 }
 
 /// Base64 text with padding.
-pub fn base64_encode(data: &[u8]) -> String {
+pub(crate) fn base64_encode(data: &[u8]) -> String {
     let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
@@ -101,7 +101,7 @@ fn b32_val(b: u8) -> Option<u8> {
 }
 
 /// Decodes unpadded Base32hex (NSEC3 hashes) and appends to `out`.
-pub fn base32hex_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+pub(crate) fn base32hex_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
     let s = s.strip_suffix(b"=").map_or(s, |_| {
         let n = s.iter().rev().take_while(|&&b| b == b'=').count();
         &s[..s.len() - n]
@@ -123,7 +123,7 @@ pub fn base32hex_decode(s: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str>
 }
 
 /// Lower-case unpadded Base32hex.
-pub fn base32hex_encode(data: &[u8]) -> String {
+pub(crate) fn base32hex_encode(data: &[u8]) -> String {
     let mut s = String::with_capacity(data.len().div_ceil(5) * 8);
     let mut acc: u64 = 0;
     let mut bits = 0;

@@ -21,7 +21,9 @@
 //! home slot is chosen from the hash by multiply-shift, so the size need
 //! not be a power of two.
 
-use crate::zone::NodeId;
+/// A node id (`zone::NodeId`, spelt out so that the index does not
+/// depend on the zone that holds it).
+type NodeId = u32;
 
 /// An immutable map from name hash to node id (see the module docs).
 #[derive(Default)]

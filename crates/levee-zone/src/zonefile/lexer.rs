@@ -10,7 +10,7 @@
 
 /// One token: a span of the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     /// Start offset in the input.
     pub start: u32,
     /// End offset (exclusive).
@@ -22,7 +22,7 @@ pub struct Token {
 /// One entry: its tokens, where it starts, and whether the line began with
 /// white space (meaning: the owner is the previous record's).
 #[derive(Default, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Tokens of the entry.
     pub tokens: Vec<Token>,
     /// Line where the entry starts (1-based).
@@ -32,7 +32,7 @@ pub struct Entry {
 }
 
 /// The lexer over one input buffer.
-pub struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     input: &'a [u8],
     pos: usize,
     line: u32,
@@ -40,34 +40,29 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     /// A lexer over a whole file.
-    pub fn new(input: &'a [u8]) -> Self {
+    pub(crate) fn new(input: &'a [u8]) -> Self {
         Lexer { input, pos: 0, line: 1 }
     }
 
     /// A lexer over a part of a file that starts at `line`, on an entry
     /// boundary.
-    pub fn at_line(input: &'a [u8], line: u32) -> Self {
+    pub(crate) fn at_line(input: &'a [u8], line: u32) -> Self {
         Lexer { input, pos: 0, line }
     }
 
-    /// The input.
-    pub fn input(&self) -> &'a [u8] {
-        self.input
-    }
-
     /// Current line.
-    pub fn line(&self) -> u32 {
+    pub(crate) fn line(&self) -> u32 {
         self.line
     }
 
     /// Bytes consumed so far.
-    pub fn position(&self) -> usize {
+    pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
     /// end of input. Errors carry the line they happened on.
-    pub fn next_entry(&mut self, e: &mut Entry) -> Result<bool, (u32, &'static str)> {
+    pub(crate) fn next_entry(&mut self, e: &mut Entry) -> Result<bool, (u32, &'static str)> {
         let inp = self.input;
         loop {
             e.tokens.clear();

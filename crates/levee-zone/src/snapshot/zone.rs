@@ -1,13 +1,14 @@
 //! The immutable zone snapshot.
 //!
-//! A [`Zone`] is built once by [`crate::build`] (or by an incremental
-//! [`crate::reload()`]) and never changes; readers share it through an
+//! A [`Zone`] is built once by [`crate::snapshot::build`] (or by an incremental
+//! [`crate::snapshot::reload`]) and never changes; readers share it through an
 //! `Arc`. A query is a hash lookup and some slice reads, with no
 //! per-record allocation.
 //!
 //! The names, in *canonical order* (RFC 4034 §6.1, empty non-terminals
 //! included), are cut into **segments**: the apex alone in the first one,
-//! then runs of up to 4096 consecutive names. A segment owns everything
+//! then runs of up to 4096 consecutive names (a build option,
+//! [`crate::BuildOptions::segment_names`]). A segment owns everything
 //! of its names, with offsets and ids local to it:
 //!
 //! * `names`: the owner names, lowercased, in wire form;
@@ -33,7 +34,7 @@
 //!
 //! Because nothing inside a segment refers to another segment, consecutive
 //! versions of a zone share the segments a reload did not touch: an
-//! incremental reload ([`crate::reload()`]) rebuilds only the segments around
+//! incremental reload ([`crate::snapshot::reload`]) rebuilds only the segments around
 //! changed names, the name index and the apex.
 //!
 //! NSEC3 records live in a block of their own (segments in slots from
@@ -45,7 +46,7 @@ use std::sync::Arc;
 
 use levee_wire::name;
 
-use crate::index::NameIndex;
+use crate::snapshot::index::NameIndex;
 use levee_wire::rtype::t;
 
 /// Index of a node.
@@ -247,7 +248,7 @@ pub struct Zone {
     pub(crate) nsec_nodes: u32,
     pub(crate) node_count: usize,
     /// The SOA of negative answers, pre-rendered (negative.rs).
-    pub(crate) negative: Option<crate::negative::NegativeSoa>,
+    pub(crate) negative: Option<crate::snapshot::negative::NegativeSoa>,
 }
 
 /// The hash of a wire name in the name index and the build's tables:
@@ -372,7 +373,7 @@ impl Zone {
 
     /// The SOA record of negative answers, rendered at load.
     #[inline]
-    pub fn negative_soa(&self) -> Option<&crate::negative::NegativeSoa> {
+    pub fn negative_soa(&self) -> Option<&crate::snapshot::negative::NegativeSoa> {
         self.negative.as_ref()
     }
 
@@ -629,7 +630,7 @@ impl Zone {
         if p.alg != 1 {
             return None;
         }
-        Some(crate::nsec3::hash(lname, &p.salt, p.iterations, out))
+        Some(crate::snapshot::nsec3::hash(lname, &p.salt, p.iterations, out))
     }
 
     //--- comparison

@@ -15,8 +15,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 
-use crate::build::{Built, ZoneBuilder};
-use crate::parser::{Diagnostic, Record};
+use crate::snapshot::build::{BuildOptions, Built, ZoneBuilder};
+use crate::zonefile::parser::{Diagnostic, Record};
 use crate::Zone;
 
 /// One record: owner (lowercase wire), type, TTL, RDATA (wire,
@@ -71,9 +71,10 @@ pub fn records(z: &Zone) -> Vec<Rr> {
     out
 }
 
-/// Builds a snapshot from records (of class IN), with the usual checks.
-pub fn build_from(origin: &[u8], recs: &[Rr], checks: crate::Checks) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin).with_checks(checks);
+/// Builds a snapshot from records (of class IN), with the usual checks
+/// (`build`: a [`BuildOptions`], or only the semantic-check policy).
+pub fn build_from(origin: &[u8], recs: &[Rr], build: impl Into<BuildOptions>) -> Result<Built, Vec<Diagnostic>> {
+    let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     for (i, r) in recs.iter().enumerate() {
         let rec = Record {
@@ -141,7 +142,7 @@ impl Diff {
 /// the same records in both and are skipped, so the work and the memory
 /// are proportional to the change, not to the zone.
 pub fn diff(old: &Zone, new: &Zone) -> Diff {
-    let shared: std::collections::HashSet<*const crate::zone::Segment> = {
+    let shared: std::collections::HashSet<*const crate::snapshot::zone::Segment> = {
         let mine: std::collections::HashSet<_> = old.segs.iter().map(std::sync::Arc::as_ptr).collect();
         new.segs.iter().map(std::sync::Arc::as_ptr).filter(|p| mine.contains(p)).collect()
     };
@@ -151,13 +152,17 @@ pub fn diff(old: &Zone, new: &Zone) -> Diff {
 
 /// [`records`] without the records of the given segments (and of the
 /// NSEC3 block if `skip_n3`).
-fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone::Segment>, skip_n3: bool) -> Vec<Rr> {
+fn records_except(
+    z: &Zone,
+    skip: &std::collections::HashSet<*const crate::snapshot::zone::Segment>,
+    skip_n3: bool,
+) -> Vec<Rr> {
     let soa = z.soa();
     let mut out =
         vec![Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() }];
-    let mut push = |slot: usize, seg: &crate::zone::Segment| {
+    let mut push = |slot: usize, seg: &crate::snapshot::zone::Segment| {
         for local in 0..seg.nodes.len() {
-            let first = z.node_first_rrset(crate::zone::make_id(slot, local));
+            let first = z.node_first_rrset(crate::snapshot::zone::make_id(slot, local));
             let owner = seg.name(local);
             for k in 0..seg.nodes[local].rrset_count as u32 {
                 let rs = first + k;
@@ -178,14 +183,14 @@ fn records_except(z: &Zone, skip: &std::collections::HashSet<*const crate::zone:
     }
     if !skip_n3 {
         for (k, seg) in z.n3.segs.iter().enumerate() {
-            push(crate::zone::N3_SLOT + k, seg);
+            push(crate::snapshot::zone::N3_SLOT + k, seg);
         }
     }
     out
 }
 
 /// The difference between two record lists (each with its SOA first).
-pub fn diff_records(old: &[Rr], new: &[Rr]) -> Diff {
+pub(crate) fn diff_records(old: &[Rr], new: &[Rr]) -> Diff {
     let a: BTreeSet<&Rr> = old[1..].iter().collect();
     let b: BTreeSet<&Rr> = new[1..].iter().collect();
     Diff {

@@ -3,11 +3,11 @@
 use sha1::{Digest, Sha1};
 
 /// The one NSEC3 hash algorithm (RFC 5155 §11).
-pub const SHA1: u8 = 1;
+pub(crate) const SHA1: u8 = 1;
 
 /// SHA-1 NSEC3 hash of a lowercased wire name with `salt` and
 /// `iterations` extra rounds; writes 20 octets to `out` and returns 20.
-pub fn hash(lname: &[u8], salt: &[u8], iterations: u16, out: &mut [u8; 20]) -> usize {
+pub(crate) fn hash(lname: &[u8], salt: &[u8], iterations: u16, out: &mut [u8; 20]) -> usize {
     let mut h = Sha1::new();
     h.update(lname);
     h.update(salt);
@@ -33,6 +33,6 @@ mod tests {
         let name = levee_wire::name::from_text("example.", None).unwrap();
         let mut out = [0; 20];
         hash(&name, &[0xaa, 0xbb, 0xcc, 0xdd], 12, &mut out);
-        assert_eq!(crate::codec::base32hex_encode(&out), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
+        assert_eq!(crate::zonefile::codec::base32hex_encode(&out), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
     }
 }

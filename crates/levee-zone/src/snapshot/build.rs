@@ -9,7 +9,7 @@
 //! 3. computes each node's place in the tree in one pass (parents sort
 //!    before children in canonical order): cut, below a cut, DNAME,
 //!    below a DNAME, wildcard child;
-//! 4. sizes the segments (see [`crate::zone`]), then fills each at its
+//! 4. sizes the segments (see [`crate::snapshot::zone`]), then fills each at its
 //!    exact size: records grouped into RRsets (duplicates dropped, TTL
 //!    mismatches reported, RRSIGs grouped by the type they cover and
 //!    linked to it), the per-name checks (SOA and NS at the apex, CNAME
@@ -18,7 +18,7 @@
 //!    segment by segment and checks glue; sorts the NSEC3 chain by hash.
 //!
 //! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
-//! incremental reload ([`crate::reload()`]): ancestors before the range come
+//! incremental reload ([`crate::snapshot::reload`]): ancestors before the range come
 //! from the served zone, and the first name after it keeps the empty
 //! non-terminals above it.
 
@@ -28,11 +28,11 @@ use hashbrown::HashTable;
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::parser::{self, Diagnostic, Record, Source};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::zonefile::parser::{self, Diagnostic, Record};
+use crate::zonefile::source::Source;
 use std::sync::Arc;
 
-use crate::zone::{
+use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
     N3_SLOT, NONE, REMOTE, SEG_MAX,
 };
@@ -62,7 +62,7 @@ pub(crate) struct RawRec<'a> {
 }
 
 /// Collects records of one zone.
-pub struct ZoneBuilder {
+pub(crate) struct ZoneBuilder {
     origin: Vec<u8>,
     names: Vec<u8>,
     name_offs: Vec<(u32, u8)>,
@@ -76,7 +76,7 @@ pub struct ZoneBuilder {
     /// (file index, line, message, warning)
     problems: Vec<(u16, u32, String, bool)>,
     files: Vec<String>,
-    checks: Checks,
+    opts: BuildOptions,
 }
 
 /// What the semantic checks that the references disagree on do to a
@@ -108,6 +108,45 @@ impl Checks {
     }
 }
 
+/// Names in one segment unless a build says otherwise, and the most it
+/// may ask for (a zone's names are cut into segments, each shared by
+/// consecutive versions unless a reload rebuilds it).
+pub const SEGMENT_NAMES: usize = 4096;
+
+/// How a zone is built: the semantic-check policy and the size of its
+/// segments. A [`Checks`] alone converts to the options with that policy
+/// and the default segment size, so `load_with(.., Checks::Strict, ..)`
+/// reads as it always did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The semantic-check policy.
+    pub checks: Checks,
+    /// Names per segment (the apex has a segment of its own), from 1 to
+    /// [`SEGMENT_NAMES`] (other values are clamped). A segment is what a
+    /// reload shares or rebuilds; tests build zones of a few dozen names
+    /// with segments of 3 so that segment boundaries are exercised.
+    pub segment_names: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { checks: Checks::default(), segment_names: SEGMENT_NAMES }
+    }
+}
+
+impl From<Checks> for BuildOptions {
+    fn from(checks: Checks) -> Self {
+        BuildOptions { checks, ..BuildOptions::default() }
+    }
+}
+
+impl BuildOptions {
+    /// Names per segment, within the bounds.
+    fn names_per_segment(&self) -> usize {
+        self.segment_names.clamp(1, SEGMENT_NAMES)
+    }
+}
+
 /// The result of a successful build: the zone and its warnings.
 pub struct Built {
     /// The zone.
@@ -122,34 +161,28 @@ pub fn load_file(path: &Path, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
     load(Source::File(path), origin)
 }
 
-/// Loads and checks a zone from any source.
+/// Loads and checks a zone from any source, with the default budgets and
+/// build options.
 pub fn load(source: Source<'_>, origin: &[u8]) -> Result<Built, Vec<Diagnostic>> {
-    load_with_progress(source, origin, &mut |_| {})
+    load_with(source, origin, &parser::LoadOptions::default(), Checks::default(), &mut |_| {})
 }
 
 /// Records between two calls of a load's progress callback.
-pub const PROGRESS_EVERY: u64 = 1 << 20;
+pub(crate) const PROGRESS_EVERY: u64 = 1 << 20;
 
-/// [`load`], calling `progress` with the number of records read every
-/// [`PROGRESS_EVERY`] records (for the log of a big zone's load).
-pub fn load_with_progress(
-    source: Source<'_>,
-    origin: &[u8],
-    progress: &mut dyn FnMut(u64),
-) -> Result<Built, Vec<Diagnostic>> {
-    load_with(source, origin, &parser::LoadOptions::default(), Checks::default(), progress)
-}
-
-/// [`load_with_progress`] with explicit budgets and I/O watch (`opts`)
-/// and the semantic-check policy `checks`.
+/// Loads and checks a zone with explicit budgets and I/O watch (`opts`)
+/// and build options (`build`: a [`BuildOptions`], or only the
+/// semantic-check policy, a [`Checks`]), calling `progress` with the
+/// number of records read every 2^20 records (for the log of a big
+/// zone's load).
 pub fn load_with(
     source: Source<'_>,
     origin: &[u8],
     opts: &parser::LoadOptions,
-    checks: Checks,
+    build: impl Into<BuildOptions>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Built, Vec<Diagnostic>> {
-    let mut b = ZoneBuilder::new(origin).with_checks(checks);
+    let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     let mut n = 0u64;
     let stats = parser::parse_with(
@@ -171,7 +204,7 @@ pub fn load_with(
 
 impl ZoneBuilder {
     /// A builder for the zone at `origin`.
-    pub fn new(origin: &[u8]) -> Self {
+    pub(crate) fn new(origin: &[u8], opts: BuildOptions) -> Self {
         let mut lo = origin.to_vec();
         name::lowercase_in_place(&mut lo);
         ZoneBuilder {
@@ -187,14 +220,8 @@ impl ZoneBuilder {
             n3_recs: Vec::new(),
             problems: Vec::new(),
             files: Vec::new(),
-            checks: Checks::default(),
+            opts,
         }
-    }
-
-    /// Sets the semantic-check policy ([`Checks`]).
-    pub fn with_checks(mut self, checks: Checks) -> Self {
-        self.checks = checks;
-        self
     }
 
     fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut HashTable<u32>, n: &[u8]) -> u32 {
@@ -291,7 +318,7 @@ impl ZoneBuilder {
     }
 
     /// Adds one record (the parser's sink).
-    pub fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
+    pub(crate) fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
         let owner = name::to_lowercase(r.owner);
         if !name::is_subdomain(&owner, &self.origin) {
             self.problems.push((
@@ -341,7 +368,7 @@ impl ZoneBuilder {
     }
 
     /// Checks the collected records and builds the snapshot.
-    pub fn finish(mut self, mut diags: Vec<Diagnostic>) -> Result<Built, Vec<Diagnostic>> {
+    pub(crate) fn finish(mut self, mut diags: Vec<Diagnostic>) -> Result<Built, Vec<Diagnostic>> {
         let origin = self.origin.clone();
         let mut errors: Vec<Diagnostic> = Vec::new();
         let mut warnings: Vec<Diagnostic> = Vec::new();
@@ -375,7 +402,7 @@ impl ZoneBuilder {
     /// Files the problems of [`Checks`] as errors or warnings.
     pub(crate) fn policy(&self, found: Vec<Diagnostic>, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
         for mut d in found {
-            if self.checks.warns() {
+            if self.opts.checks.warns() {
                 d.warning = true;
                 warnings.push(d);
             } else {
@@ -402,7 +429,6 @@ impl ZoneBuilder {
     /// and glue checks need the whole zone and come later
     /// ([`link_segment`]). `None` when an error makes the zone unusable
     /// before it can be assembled (no SOA).
-    #[allow(clippy::needless_range_loop)]
     pub(crate) fn finish_segments(
         &mut self,
         range: Option<&Range<'_>>,
@@ -410,16 +436,46 @@ impl ZoneBuilder {
         warnings: &mut Vec<Diagnostic>,
     ) -> Option<(Vec<Segment>, Lines)> {
         let origin = self.origin.clone();
-        let main_file = self.files.first().cloned().unwrap_or_else(|| "<zone>".into());
         let with_apex = range.is_none_or(|r| r.lo == origin.as_slice());
         let lo: &[u8] = range.map_or(&origin[..], |r| r.lo);
         let hi: Option<&[u8]> = range.and_then(|r| r.hi);
 
-        // 1. Empty non-terminals: every ancestor of a name down to the apex
-        // (in a range: down to the range's start; the first name after the
-        // range is added as a probe so ENTs above it are kept).
+        // 1. Empty non-terminals.
+        let probe = self.add_empty_non_terminals(with_apex, lo, hi);
+        // 2. Canonical order, without the probe.
+        let mut order = self.canonical_order();
+        if let Some(p) = probe {
+            debug_assert_eq!(order.last(), Some(&p));
+            order.pop();
+        }
+        let (zone_names, mut nodes, new_id) = self.nodes_in_order(order);
+        if nodes.is_empty() {
+            return Some((Vec::new(), Lines::default()));
+        }
+        // 3. Records grouped by node and type.
+        let recs = self.records_by_node(new_id);
+        // 4. Tree flags.
+        set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
+        // 5. Segments: sized first, then filled.
+        let plan = plan_segments(&nodes, &recs, self.opts.names_per_segment());
+        let (segs, lines, soa) = self.fill_segments(&plan, &zone_names, &nodes, &recs, errors, warnings)?;
+        drop(recs);
+        self.take_problems(errors, warnings);
         if with_apex {
-            Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, &origin);
+            self.check_apex(&segs, &lines, soa, errors, warnings)?;
+        }
+        Some((segs, lines))
+    }
+
+    /// Step 1: every ancestor of a name down to the apex becomes a name
+    /// (an empty non-terminal unless it has records). In a range: down to
+    /// the range's start (`lo`), and the first name after the range (`hi`)
+    /// is added as a probe so the ENTs above it are kept; its id is
+    /// returned.
+    fn add_empty_non_terminals(&mut self, with_apex: bool, lo: &[u8], hi: Option<&[u8]>) -> Option<u32> {
+        let origin = &self.origin;
+        if with_apex {
+            Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, origin);
         }
         let probe = hi.map(|h| Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, h));
         let mut i = 0;
@@ -438,41 +494,42 @@ impl ZoneBuilder {
             }
             i += 1;
         }
+        probe
+    }
 
-        // 2. Canonical order: sort by a byte key whose memcmp order is the
-        // canonical order. Every name is below the origin, so the keys
-        // share its key as a prefix: compare what follows it, first by its
-        // first eight octets as one integer (most comparisons end there).
-        let mut order = {
-            let origin_key = {
-                let mut k = Vec::new();
-                name::canonical_key(&origin, &mut k);
-                k.len()
-            };
-            let mut keys = Vec::with_capacity(self.names.len() + self.name_offs.len() * 2);
-            let mut spans: Vec<(u64, u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
-            for id in 0..self.name_offs.len() as u32 {
-                let start = keys.len();
-                name::canonical_key(self.name_of(id), &mut keys);
-                let rel = start + origin_key.min(keys.len() - start);
-                let mut head = [0u8; 8];
-                let h = (keys.len() - rel).min(8);
-                head[..h].copy_from_slice(&keys[rel..rel + h]);
-                spans.push((u64::from_be_bytes(head), rel as u32, keys.len() as u32, id));
-            }
-            spans.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then_with(|| keys[a.1 as usize..a.2 as usize].cmp(&keys[b.1 as usize..b.2 as usize]))
-            });
-            spans.into_iter().map(|s| s.3).collect::<Vec<u32>>()
+    /// Step 2: the name ids in canonical order. Sorts by a byte key whose
+    /// memcmp order is the canonical order. Every name is below the
+    /// origin, so the keys share its key as a prefix: compare what follows
+    /// it, first by its first eight octets as one integer (most
+    /// comparisons end there).
+    fn canonical_order(&self) -> Vec<u32> {
+        let origin_key = {
+            let mut k = Vec::new();
+            name::canonical_key(&self.origin, &mut k);
+            k.len()
         };
-        if let Some(p) = probe {
-            debug_assert_eq!(order.last(), Some(&p));
-            order.pop();
+        let mut keys = Vec::with_capacity(self.names.len() + self.name_offs.len() * 2);
+        let mut spans: Vec<(u64, u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
+        for id in 0..self.name_offs.len() as u32 {
+            let start = keys.len();
+            name::canonical_key(self.name_of(id), &mut keys);
+            let rel = start + origin_key.min(keys.len() - start);
+            let mut head = [0u8; 8];
+            let h = (keys.len() - rel).min(8);
+            head[..h].copy_from_slice(&keys[rel..rel + h]);
+            spans.push((u64::from_be_bytes(head), rel as u32, keys.len() as u32, id));
         }
+        spans.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| keys[a.1 as usize..a.2 as usize].cmp(&keys[b.1 as usize..b.2 as usize]))
+        });
+        spans.into_iter().map(|s| s.3).collect::<Vec<u32>>()
+    }
 
-        // The names and nodes in canonical order; the builder's own name
-        // tables are freed before the records are grouped, so the peak of
-        // a load stays close to the final size.
+    /// The names and nodes in canonical `order`, and each old name id's
+    /// position in it. The builder's own name tables are freed before the
+    /// records are grouped, so the peak of a load stays close to the final
+    /// size.
+    fn nodes_in_order(&mut self, order: Vec<u32>) -> (Vec<u8>, Vec<Node>, Vec<u32>) {
         let mut zone_names = Vec::with_capacity(self.names.len());
         let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
         for &old in &order {
@@ -487,8 +544,6 @@ impl ZoneBuilder {
             });
             zone_names.extend_from_slice(n);
         }
-        let name_at =
-            |n: &Node| -> &[u8] { &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize] };
         let mut new_id = vec![u32::MAX; self.name_offs.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old as usize] = new as u32;
@@ -497,165 +552,61 @@ impl ZoneBuilder {
         self.names = Vec::new();
         self.name_offs = Vec::new();
         self.index = HashTable::new();
-        if nodes.is_empty() {
-            return Some((Vec::new(), Lines::default()));
-        }
+        (zone_names, nodes, new_id)
+    }
 
-        // 3. Records grouped by node and type, in file order within a type
-        // (the data offset grows with the file), sorted in place.
+    /// Step 3: the records grouped by node (`new_id`: the node of each
+    /// name id) and type, in file order within a type (the data offset
+    /// grows with the file), sorted in place.
+    fn records_by_node(&mut self, new_id: Vec<u32>) -> Vec<BRec> {
         let mut recs = std::mem::take(&mut self.recs);
         for r in recs.iter_mut() {
             r.node = new_id[r.node as usize];
         }
         drop(new_id);
         recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
+        recs
+    }
 
-        // 4. Tree flags, parents first (canonical order puts them first).
-        // Canonical order is a pre-order walk of the tree and every ancestor
-        // is a node (ENTs were added), so a stack of the current branch gives
-        // each node's parent without a lookup; in a range, ancestors before
-        // it come from the zone outside.
-        {
-            let mut branch: Vec<u32> = Vec::with_capacity(128);
-            let mut r = 0usize;
-            for id in 0..nodes.len() {
-                let r0 = r;
-                while r < recs.len() && recs[r].node == id as u32 {
-                    r += 1;
-                }
-                let has = |ty: u16| recs[r0..r].iter().any(|x| x.rtype == ty);
-                let nm = name_at(&nodes[id]);
-                while let Some(&top) = branch.last() {
-                    if name::is_subdomain(nm, name_at(&nodes[top as usize])) {
-                        break;
-                    }
-                    branch.pop();
-                }
-                let apex = nm == origin.as_slice();
-                let parent_id =
-                    branch.last().copied().filter(|&p| !apex && name_at(&nodes[p as usize]) == name::parent(nm));
-                branch.push(id as u32);
-                let mut f = 0u16;
-                if apex {
-                    f |= nf::APEX;
-                }
-                if r == r0 {
-                    f |= nf::EMPTY;
-                }
-                if has(t::NS) && !apex {
-                    f |= nf::CUT;
-                }
-                if has(t::DNAME) {
-                    f |= nf::DNAME;
-                }
-                if has(t::CNAME) {
-                    f |= nf::CNAME;
-                }
-                if has(t::NSEC) {
-                    f |= nf::NSEC;
-                }
-                if !apex {
-                    let pf = match parent_id {
-                        Some(p) => Some(nodes[p as usize].flags),
-                        None => range.and_then(|rg| (rg.outside_flags)(name::parent(nm))),
-                    };
-                    if let Some(pf) = pf {
-                        if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
-                            f |= nf::BELOW_CUT;
-                        }
-                        if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
-                            f |= nf::BELOW_DNAME;
-                        }
-                        if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
-                            f |= nf::WALK;
-                        }
-                    }
-                    if let (Some(p), true) = (parent_id, name::is_wildcard(nm)) {
-                        nodes[p as usize].flags |= nf::WILD_CHILD;
-                    }
-                }
-                nodes[id].flags |= f;
-            }
-            // A wildcard child after the range (only in a range).
-            if let (Some(rg), Some(h)) = (range, hi) {
-                let mut w = [0u8; 256];
-                for n in nodes.iter_mut() {
-                    let nm = &zone_names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-                    if n.has(nf::WILD_CHILD) || nm.len() > 253 {
-                        continue;
-                    }
-                    w[0] = 1;
-                    w[1] = b'*';
-                    w[2..2 + nm.len()].copy_from_slice(nm);
-                    let wn = &w[..2 + nm.len()];
-                    if name::canonical_cmp(wn, h).is_ge() && (rg.outside_exists)(wn) {
-                        n.flags |= nf::WILD_CHILD;
-                    }
-                }
-            }
-        }
-
-        // 5. Segments: group each node's records into RRsets, run the
-        // per-name checks. The apex is a segment of its own (it changes
-        // with every serial); then segments of up to SEG_NODES names.
-        let seg_nodes = SEG_NODES.load(Ordering::Relaxed);
-        // First the segments' exact sizes, so each vector is allocated once
-        // at its final size: no growth, no holes left in the heap between
-        // the segments of a 1M-name zone.
-        let mut plan: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
-        {
-            let (mut cnt, mut nb, mut rs, mut db) = (0usize, 0usize, 0usize, 0usize);
-            let mut apex_seg = false;
-            let mut r = 0usize;
-            for id in 0..nodes.len() {
-                let r0 = r;
-                let mut sets = 0usize;
-                let mut bytes = 0usize;
-                while r < recs.len() && recs[r].node == id as u32 {
-                    if r == r0 || recs[r].rtype != recs[r - 1].rtype || recs[r].covers != recs[r - 1].covers {
-                        sets += 1;
-                    }
-                    bytes += 2 + recs[r].len as usize;
-                    r += 1;
-                }
-                if cnt > 0 && (cnt >= seg_nodes || apex_seg || rs + sets > SEG_MAX - 1) {
-                    plan.push((id, nb, rs, db));
-                    (cnt, nb, rs, db) = (0, 0, 0, 0);
-                }
-                if cnt == 0 {
-                    apex_seg = nodes[id].has(nf::APEX);
-                }
-                cnt += 1;
-                nb += nodes[id].name_len as usize;
-                rs += sets;
-                db += bytes;
-            }
-            plan.push((nodes.len(), nb, rs, db));
-        }
-        let new_seg = |p: &(usize, usize, usize, usize), start: usize| Segment {
-            names: Vec::with_capacity(p.1),
-            nodes: Vec::with_capacity(p.0 - start),
-            rrsets: Vec::with_capacity(p.2),
-            data: Vec::with_capacity(p.3),
-            ..Segment::default()
-        };
+    /// Step 5, filling: each node's records grouped into RRsets (RRSIG
+    /// sets linked to the set they cover) in the segments `plan` sized,
+    /// and the per-name checks. Returns the segments, the first line of
+    /// each RRset and the apex's SOA set (`Some(None)`: the apex has none;
+    /// `None`: the range has no apex). `None` when a name has too many
+    /// RRsets.
+    #[allow(clippy::type_complexity, clippy::needless_range_loop)]
+    fn fill_segments(
+        &self,
+        plan: &[SegPlan],
+        zone_names: &[u8],
+        nodes: &[Node],
+        recs: &[BRec],
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Option<(Vec<Segment>, Lines, Option<Option<usize>>)> {
         let mut segs: Vec<Segment> = Vec::with_capacity(plan.len());
-        let mut lines = Lines { all: Vec::with_capacity(plan.iter().map(|p| p.2).sum()), starts: Vec::new() };
+        let mut lines = Lines { all: Vec::with_capacity(plan.iter().map(|p| p.rrsets).sum()), starts: Vec::new() };
         let mut problems = Vec::new();
         let mut r = 0usize;
         let mut soa_count = None;
         let mut start = 0usize;
-        for p in &plan {
-            let mut seg = new_seg(p, start);
+        for p in plan {
+            let mut seg = Segment {
+                names: Vec::with_capacity(p.names),
+                nodes: Vec::with_capacity(p.end - start),
+                rrsets: Vec::with_capacity(p.rrsets),
+                data: Vec::with_capacity(p.data),
+                ..Segment::default()
+            };
             let line0 = lines.all.len();
             lines.starts.push(line0);
-            for id in start..p.0 {
+            for id in start..p.end {
                 let r0 = r;
                 while r < recs.len() && recs[r].node == id as u32 {
                     r += 1;
                 }
                 let mut n = nodes[id];
-                let nm = name_at(&n);
+                let nm = node_name(zone_names, &n);
                 n.name_off = seg.names.len() as u32;
                 seg.names.extend_from_slice(nm);
                 n.rrset_start = seg.rrsets.len() as u32;
@@ -685,16 +636,7 @@ impl ZoneBuilder {
                 n.rrset_count = cnt as u16;
                 let s = n.rrset_start as usize;
                 let e = seg.rrsets.len();
-                // Link each RRSIG set to the set it covers.
-                for i in s..e {
-                    if seg.rrsets[i].rtype == t::RRSIG {
-                        let cov = seg.rrsets[i].covers;
-                        if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == cov && seg.rrsets[j].rtype != t::RRSIG)
-                        {
-                            seg.rrsets[j].sigs = i as u32;
-                        }
-                    }
-                }
+                link_signatures(&mut seg.rrsets[s..e], s);
                 if n.has(nf::NSEC) {
                     seg.nsec_nodes += 1;
                 }
@@ -706,9 +648,8 @@ impl ZoneBuilder {
                 seg.nodes.push(n);
             }
             segs.push(seg);
-            start = p.0;
+            start = p.end;
         }
-        drop(recs);
         for (file, line, msg, warn) in problems {
             let d = diag_in(&self.files, file, line, msg, warn);
             if warn {
@@ -717,44 +658,50 @@ impl ZoneBuilder {
                 errors.push(d)
             }
         }
-        self.take_problems(errors, warnings);
+        Some((segs, lines, soa_count))
+    }
 
-        if with_apex {
-            let apex_sets = segs[0].sets(0);
-            match soa_count.flatten() {
-                None => {
-                    errors.push(Diagnostic {
-                        file: main_file.clone(),
-                        line: 0,
-                        message: format!("no SOA record at the zone apex {}", name::to_text(&origin)),
-                        warning: false,
-                    });
-                    return None;
-                }
-                Some(i) => {
-                    if segs[0].rrsets[i].count > 1 {
-                        let (f, l) = lines.seg(0)[i];
-                        errors.push(diag_in(
-                            &self.files,
-                            f,
-                            l,
-                            "more than one SOA record at the zone apex".into(),
-                            false,
-                        ));
-                    }
-                }
-            }
-            if !apex_sets.iter().any(|s| s.rtype == t::NS) {
-                let d = Diagnostic {
+    /// The apex's checks: exactly one SOA record (none: `None`, the zone
+    /// cannot be assembled), and NS records (their absence is filed by
+    /// the [`Checks`] policy).
+    fn check_apex(
+        &self,
+        segs: &[Segment],
+        lines: &Lines,
+        soa: Option<Option<usize>>,
+        errors: &mut Vec<Diagnostic>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Option<()> {
+        let origin = &self.origin;
+        let main_file = self.files.first().cloned().unwrap_or_else(|| "<zone>".into());
+        let apex_sets = segs[0].sets(0);
+        match soa.flatten() {
+            None => {
+                errors.push(Diagnostic {
                     file: main_file.clone(),
                     line: 0,
-                    message: format!("no NS records at the zone apex {}", name::to_text(&origin)),
+                    message: format!("no SOA record at the zone apex {}", name::to_text(origin)),
                     warning: false,
-                };
-                self.policy(vec![d], errors, warnings);
+                });
+                return None;
+            }
+            Some(i) => {
+                if segs[0].rrsets[i].count > 1 {
+                    let (f, l) = lines.seg(0)[i];
+                    errors.push(diag_in(&self.files, f, l, "more than one SOA record at the zone apex".into(), false));
+                }
             }
         }
-        Some((segs, lines))
+        if !apex_sets.iter().any(|s| s.rtype == t::NS) {
+            let d = Diagnostic {
+                file: main_file,
+                line: 0,
+                message: format!("no NS records at the zone apex {}", name::to_text(origin)),
+                warning: false,
+            };
+            self.policy(vec![d], errors, warnings);
+        }
+        Some(())
     }
 
     /// The checks of one name's records.
@@ -864,7 +811,7 @@ impl ZoneBuilder {
             while r < n3recs.len() && n3recs[r].node == id as u32 {
                 r += 1;
             }
-            if seg.nodes.len() >= SEG_NODES.load(Ordering::Relaxed) || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
+            if seg.nodes.len() >= self.opts.names_per_segment() || seg.rrsets.len() + (r - r0) > SEG_MAX - 1 {
                 block.seg_first.push(block.count as u32);
                 block.count += seg.nodes.len();
                 block.segs.push(std::mem::take(&mut seg).sealed());
@@ -911,7 +858,11 @@ impl ZoneBuilder {
                 let rs = seg.rrsets[i];
                 let rd = &seg.data[rs.data_off as usize + 2..(rs.data_off + rs.data_len) as usize];
                 let params_ok = nsec3param.is_some_and(|p| nsec3_params_match(rd, p));
-                if parent_ok && params_ok && crate::codec::base32hex_decode(label, &mut h).is_ok() && !h.is_empty() {
+                if parent_ok
+                    && params_ok
+                    && crate::zonefile::codec::base32hex_decode(label, &mut h).is_ok()
+                    && !h.is_empty()
+                {
                     block.chain.push(Nsec3Entry {
                         hash_off: block.hashes.len() as u32,
                         hash_len: h.len() as u8,
@@ -945,6 +896,168 @@ impl ZoneBuilder {
     }
 }
 
+/// A node's name in the names of a build (`Node::name_off` into `names`).
+fn node_name<'a>(names: &'a [u8], n: &Node) -> &'a [u8] {
+    &names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+}
+
+/// Step 4 of [`ZoneBuilder::finish_segments`]: the tree flags, parents
+/// first (canonical order puts them first). Canonical order is a
+/// pre-order walk of the tree and every ancestor is a node (ENTs were
+/// added), so a stack of the current branch gives each node's parent
+/// without a lookup; in a range, ancestors before it come from the zone
+/// outside, and so do wildcard children after it.
+fn set_tree_flags(origin: &[u8], zone_names: &[u8], nodes: &mut [Node], recs: &[BRec], range: Option<&Range<'_>>) {
+    let name_at = |n: &Node| node_name(zone_names, n);
+    let mut branch: Vec<u32> = Vec::with_capacity(128);
+    let mut r = 0usize;
+    for id in 0..nodes.len() {
+        let r0 = r;
+        while r < recs.len() && recs[r].node == id as u32 {
+            r += 1;
+        }
+        let has = |ty: u16| recs[r0..r].iter().any(|x| x.rtype == ty);
+        let nm = name_at(&nodes[id]);
+        while let Some(&top) = branch.last() {
+            if name::is_subdomain(nm, name_at(&nodes[top as usize])) {
+                break;
+            }
+            branch.pop();
+        }
+        let apex = nm == origin;
+        let parent_id = branch.last().copied().filter(|&p| !apex && name_at(&nodes[p as usize]) == name::parent(nm));
+        branch.push(id as u32);
+        let mut f = 0u16;
+        if apex {
+            f |= nf::APEX;
+        }
+        if r == r0 {
+            f |= nf::EMPTY;
+        }
+        if has(t::NS) && !apex {
+            f |= nf::CUT;
+        }
+        if has(t::DNAME) {
+            f |= nf::DNAME;
+        }
+        if has(t::CNAME) {
+            f |= nf::CNAME;
+        }
+        if has(t::NSEC) {
+            f |= nf::NSEC;
+        }
+        if !apex {
+            let pf = match parent_id {
+                Some(p) => Some(nodes[p as usize].flags),
+                None => range.and_then(|rg| (rg.outside_flags)(name::parent(nm))),
+            };
+            if let Some(pf) = pf {
+                if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
+                    f |= nf::BELOW_CUT;
+                }
+                if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
+                    f |= nf::BELOW_DNAME;
+                }
+                if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
+                    f |= nf::WALK;
+                }
+            }
+            if let (Some(p), true) = (parent_id, name::is_wildcard(nm)) {
+                nodes[p as usize].flags |= nf::WILD_CHILD;
+            }
+        }
+        nodes[id].flags |= f;
+    }
+    // A wildcard child after the range (only in a range).
+    if let Some(rg) = range {
+        if let Some(h) = rg.hi {
+            wildcard_children_after(zone_names, nodes, h, rg);
+        }
+    }
+}
+
+/// Sets the wildcard-child flag of the nodes of a range whose `*` child
+/// comes after the range (at or after `hi`) and exists outside it.
+fn wildcard_children_after(zone_names: &[u8], nodes: &mut [Node], hi: &[u8], rg: &Range<'_>) {
+    let mut w = [0u8; 256];
+    for n in nodes.iter_mut() {
+        let nm = node_name(zone_names, n);
+        if n.has(nf::WILD_CHILD) || nm.len() > 253 {
+            continue;
+        }
+        w[0] = 1;
+        w[1] = b'*';
+        w[2..2 + nm.len()].copy_from_slice(nm);
+        let wn = &w[..2 + nm.len()];
+        if name::canonical_cmp(wn, hi).is_ge() && (rg.outside_exists)(wn) {
+            n.flags |= nf::WILD_CHILD;
+        }
+    }
+}
+
+/// The size of one segment to fill: where it ends (the next segment's
+/// first node) and its exact lengths, so each vector is allocated once at
+/// its final size (no growth, no holes left in the heap between the
+/// segments of a 1M-name zone).
+struct SegPlan {
+    /// One past its last node.
+    end: usize,
+    /// Octets of names.
+    names: usize,
+    /// RRsets.
+    rrsets: usize,
+    /// Octets of RDATA (with their length prefixes).
+    data: usize,
+}
+
+/// Step 5 of [`ZoneBuilder::finish_segments`], sizing: the apex is a
+/// segment of its own (it changes with every serial); then segments of up
+/// to `seg_nodes` names, fewer if their RRsets would not fit a segment.
+fn plan_segments(nodes: &[Node], recs: &[BRec], seg_nodes: usize) -> Vec<SegPlan> {
+    let mut plan: Vec<SegPlan> = Vec::with_capacity(nodes.len() / seg_nodes + 2);
+    let (mut cnt, mut nb, mut rs, mut db) = (0usize, 0usize, 0usize, 0usize);
+    let mut apex_seg = false;
+    let mut r = 0usize;
+    for (id, node) in nodes.iter().enumerate() {
+        let r0 = r;
+        let mut sets = 0usize;
+        let mut bytes = 0usize;
+        while r < recs.len() && recs[r].node == id as u32 {
+            if r == r0 || recs[r].rtype != recs[r - 1].rtype || recs[r].covers != recs[r - 1].covers {
+                sets += 1;
+            }
+            bytes += 2 + recs[r].len as usize;
+            r += 1;
+        }
+        if cnt > 0 && (cnt >= seg_nodes || apex_seg || rs + sets > SEG_MAX - 1) {
+            plan.push(SegPlan { end: id, names: nb, rrsets: rs, data: db });
+            (cnt, nb, rs, db) = (0, 0, 0, 0);
+        }
+        if cnt == 0 {
+            apex_seg = node.has(nf::APEX);
+        }
+        cnt += 1;
+        nb += node.name_len as usize;
+        rs += sets;
+        db += bytes;
+    }
+    plan.push(SegPlan { end: nodes.len(), names: nb, rrsets: rs, data: db });
+    plan
+}
+
+/// Links each RRSIG set of one node (`sets`, the node's RRsets, the first
+/// at index `first` of its segment) to the set it covers.
+fn link_signatures(sets: &mut [RRset], first: usize) {
+    for i in 0..sets.len() {
+        if sets[i].rtype == t::RRSIG {
+            let cov = sets[i].covers;
+            if let Some(j) = (0..sets.len()).find(|&j| sets[j].rtype == cov && sets[j].rtype != t::RRSIG) {
+                sets[j].sigs = (first + i) as u32;
+            }
+        }
+    }
+}
+
 /// File and line of the first record of each RRset, for the segments of
 /// one build: one vector (freed whole), each segment's part from its start.
 #[derive(Default)]
@@ -959,16 +1072,6 @@ impl Lines {
         let end = self.starts.get(k + 1).copied().unwrap_or(self.all.len());
         &self.all[self.starts[k]..end]
     }
-}
-
-/// Names in one segment while building (the apex gets one of its own).
-static SEG_NODES: AtomicUsize = AtomicUsize::new(4096);
-
-/// Sets the number of names per segment for builds from now on (tests
-/// use tiny segments to exercise segment boundaries; default 4096).
-#[doc(hidden)]
-pub fn set_segment_names(n: usize) {
-    SEG_NODES.store(n.clamp(1, 4096), Ordering::Relaxed);
 }
 
 /// A range of the zone rebuilt by an incremental reload.
@@ -1005,7 +1108,7 @@ pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
                 salt: rd.get(5..5 + sl)?.to_vec(),
             })
         })
-        .filter(|p| p.flags == 0 && p.alg == crate::nsec3::SHA1)
+        .filter(|p| p.flags == 0 && p.alg == crate::snapshot::nsec3::SHA1)
         .collect()
 }
 
@@ -1301,6 +1404,35 @@ mod count_tests {
         let z = crate::load(crate::Source::Memory { name: "t", data: text.as_bytes() }, &origin).unwrap().zone;
         eprintln!("load: {:?}", t0.elapsed());
         assert_eq!(z.record_count(), 3 + 70_000);
-        assert_eq!(crate::journal::records(&z).len(), 3 + 70_000);
+        assert_eq!(crate::snapshot::journal::records(&z).len(), 3 + 70_000);
+    }
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use crate::{load_with, BuildOptions, Checks, LoadOptions, Source};
+
+    /// The segment size is an option of each build, not a global: 3 names
+    /// per segment cut the 31 names after the apex into 11 segments (the
+    /// apex has its own), the default keeps them in one, and sizes out of
+    /// bounds are clamped (0 to 1, above the maximum to the maximum).
+    #[test]
+    fn segment_size_is_a_build_option() {
+        let hosts: String = (0..30).map(|i| format!("h{i} A 192.0.2.{i}\n")).collect();
+        let text = format!("$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{hosts}");
+        let origin = levee_wire::name::from_text("example.", None).unwrap();
+        let segments = |segment_names: usize| {
+            let opts = BuildOptions { checks: Checks::Warn, segment_names };
+            let src = Source::Memory { name: "t", data: text.as_bytes() };
+            let z = load_with(src, &origin, &LoadOptions::default(), opts, &mut |_| {}).unwrap().zone;
+            assert_eq!(z.node_count(), 32);
+            z.segment_count().0
+        };
+        assert_eq!(segments(3), 1 + 11);
+        assert_eq!(segments(super::SEGMENT_NAMES), 1 + 1);
+        assert_eq!(segments(0), 1 + 31);
+        assert_eq!(segments(usize::MAX), 1 + 1);
+        // A policy alone is a build with the default segments.
+        assert_eq!(BuildOptions::from(Checks::Strict), BuildOptions { checks: Checks::Strict, ..Default::default() });
     }
 }

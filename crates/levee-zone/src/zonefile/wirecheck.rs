@@ -5,7 +5,7 @@
 //! malformed once served).
 //!
 //! The reading is the one the presentation formatters do
-//! ([`crate::text::rdata_well_formed`]: lengths, names, character-strings,
+//! ([`crate::zonefile::rdata_format::rdata_well_formed`]: lengths, names, character-strings,
 //! canonical type bitmaps, SvcParams in order, ...), so "valid" means
 //! "levee can write it as typed zone-file text that reads back exactly".
 //! Types without a formatter are opaque, except that names where the
@@ -35,7 +35,7 @@ pub fn check_record(rtype: u16, rdata: &[u8]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let ok = match crate::text::rdata_well_formed(rtype, rdata) {
+    let ok = match crate::zonefile::rdata_format::rdata_well_formed(rtype, rdata) {
         Some(ok) => ok,
         None => rtype::layout(rtype).is_none() || rdata_names_ok(rtype, rdata),
     };
@@ -47,7 +47,7 @@ pub fn check_record(rtype: u16, rdata: &[u8]) -> Result<(), String> {
 }
 
 /// True if `rdata` follows the type's layout with valid uncompressed names.
-pub fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
+pub(crate) fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
     let Some(layout) = rtype::layout(rtype) else { return true };
     let mut p = 0;
     for f in layout {
@@ -68,31 +68,6 @@ pub fn rdata_names_ok(rtype: u16, rdata: &[u8]) -> bool {
         }
     }
     p == rdata.len()
-}
-
-/// The names inside RDATA (uncompressed), in order.
-pub fn rdata_names(rtype: u16, rdata: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let layout = rtype::layout(rtype).unwrap_or(&[]);
-    let mut p = 0usize;
-    let mut i = 0usize;
-    std::iter::from_fn(move || {
-        while i < layout.len() {
-            let f = layout[i];
-            i += 1;
-            match f {
-                Field::Name => {
-                    let l = name::wire_len(rdata.get(p..)?).ok()?;
-                    let n = &rdata[p..p + l];
-                    p += l;
-                    return Some(n);
-                }
-                Field::Fixed(n) => p += n as usize,
-                Field::CharStr => p += 1 + *rdata.get(p)? as usize,
-                Field::Rest => p = rdata.len(),
-            }
-        }
-        None
-    })
 }
 
 #[cfg(test)]

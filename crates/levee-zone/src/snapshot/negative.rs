@@ -28,7 +28,7 @@ use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Owner, Section, Writer, COMP_MAX};
 
-use crate::zone::Zone;
+use crate::snapshot::zone::Zone;
 
 /// A zone's pre-rendered SOA record for negative answers.
 #[derive(Clone, Debug, Default)]
