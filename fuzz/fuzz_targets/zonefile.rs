@@ -1,7 +1,7 @@
 //! Fuzz target `zonefile`: arbitrary octets as a zone file for `fuzz.test.`.
 //!
 //! Loading must never panic. When the zone loads, the RDATA of every record
-//! must format with `text::rdata_to_text` and read back through the
+//! must format with `zonefile::rdata_to_text` and read back through the
 //! zone-file parser into exactly the same octets. Inputs are read from
 //! memory, so `$INCLUDE` is refused (an error, covered) and never opens a
 //! file; `$GENERATE` is bounded by the per-zone record budget.
@@ -10,8 +10,8 @@
 
 use levee_wire::name;
 use levee_wire::rtype;
-use levee_zone::parser::{self, Record};
-use levee_zone::{text, LoadOptions, Source};
+use levee_zone::zonefile::{self, Record};
+use levee_zone::{LoadOptions, Source};
 use libfuzzer_sys::fuzz_target;
 
 /// The budgets of one input: the parser's own per-zone limits keep a
@@ -26,7 +26,7 @@ fn reparse(rtype: u16, text: &str) -> Vec<u8> {
     let line = format!("x. 0 IN {} {}\n", rtype::type_to_text(rtype), text);
     let mut got = Vec::new();
     let mut diags = Vec::new();
-    parser::parse(
+    zonefile::parse(
         Source::Memory { name: "reparse", data: line.as_bytes() },
         name::ROOT,
         &mut |r: &Record<'_>| {
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     for (_, id) in zone.all_rrsets() {
         let rtype = zone.rrset(id).rtype;
         for rdata in zone.rdatas(id) {
-            let text = text::rdata_to_text(rtype, rdata);
+            let text = zonefile::rdata_to_text(rtype, rdata);
             assert_eq!(reparse(rtype, &text), rdata, "type {rtype} as {text:?}");
         }
     }

@@ -5,8 +5,9 @@
 //! the zone reloaded incrementally from the served version must answer
 //! every query byte for byte like the zone built from scratch from the new
 //! text, list the same records in the same order, and fail exactly when
-//! the full build fails. Segments are tiny (3 names) so that runs,
-//! segment boundaries and shared segments are exercised on small zones.
+//! the full build fails. Segments are tiny (3 names, [`SEGMENT`]) so that
+//! runs, segment boundaries and shared segments are exercised on small
+//! zones.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,7 +15,9 @@ use std::sync::Arc;
 use levee_answer::policy::{Overload, Policy};
 use levee_answer::{Config, Decision, Options, Received, Time, Transport, Worker};
 use levee_wire::name;
-use levee_zone::{journal, Acl, ReloadKind, ReloadOptions, Source, Zone, ZoneEntry, ZoneSet};
+use levee_zone::{
+    journal, Acl, BuildOptions, Checks, LoadOptions, ReloadKind, ReloadOptions, Source, Zone, ZoneEntry, ZoneSet,
+};
 
 struct Rng(u64);
 
@@ -174,9 +177,24 @@ fn edit(rng: &mut Rng, body: &mut Vec<String>, sign: Signing) {
     }
 }
 
-fn load(t: &str) -> Result<Zone, ()> {
+/// Names per segment of every zone built here.
+const SEGMENT: usize = 3;
+
+/// Builds a zone from `t` with tiny segments and the `checks` policy.
+fn build(t: &str, checks: Checks) -> Result<levee_zone::Built, Vec<levee_zone::Diagnostic>> {
     let o = name::from_text("example.", None).unwrap();
-    levee_zone::load(Source::Memory { name: "z", data: t.as_bytes() }, &o).map(|b| b.zone).map_err(|_| ())
+    let opts = BuildOptions { checks, segment_names: SEGMENT };
+    levee_zone::load_with(
+        Source::Memory { name: "z", data: t.as_bytes() },
+        &o,
+        &LoadOptions::default(),
+        opts,
+        &mut |_| {},
+    )
+}
+
+fn load(t: &str) -> Result<Zone, ()> {
+    build(t, Checks::default()).map(|b| b.zone).map_err(|_| ())
 }
 
 fn query(qname: &[u8], qtype: u16, dnssec: bool) -> Vec<u8> {
@@ -277,7 +295,6 @@ fn query_names(rng: &mut Rng, zones: &[&Zone]) -> Vec<Vec<u8>> {
 }
 
 fn run(seed: u64, cases: usize, sign: Signing, opts: ReloadOptions) -> (usize, usize) {
-    levee_zone::set_segment_names(3);
     let mut rng = Rng(seed);
     let o = name::from_text("example.", None).unwrap();
     let (mut incremental, mut full) = (0, 0);
@@ -348,7 +365,7 @@ fn run(seed: u64, cases: usize, sign: Signing, opts: ReloadOptions) -> (usize, u
 }
 
 fn forced() -> ReloadOptions {
-    ReloadOptions { max_fraction: 1.0, min_segments: 1, ..Default::default() }
+    ReloadOptions { max_fraction: 1.0, min_segments: 1, segment_names: SEGMENT, ..Default::default() }
 }
 
 #[test]
@@ -371,13 +388,17 @@ fn incremental_reload_equals_full_build_nsec3() {
 
 #[test]
 fn incremental_reload_with_default_limits() {
-    let (inc, full) = run(0x5eed_0004, 150, Signing::None, ReloadOptions { min_segments: 1, ..Default::default() });
+    let (inc, full) = run(
+        0x5eed_0004,
+        150,
+        Signing::None,
+        ReloadOptions { min_segments: 1, segment_names: SEGMENT, ..Default::default() },
+    );
     assert!(inc > 0 && full > 0, "both paths taken ({inc} incremental, {full} full)");
 }
 
 #[test]
 fn unchanged_zone_shares_everything_but_the_apex() {
-    levee_zone::set_segment_names(3);
     let o = name::from_text("example.", None).unwrap();
     let mut rng = Rng(77);
     let body: Vec<String> = (0..40).map(|_| format!("n{}.d{} A 192.0.2.1\n", rng.below(1000), rng.below(5))).collect();
@@ -386,6 +407,7 @@ fn unchanged_zone_shares_everything_but_the_apex() {
     let r = levee_zone::reload_with(&old, Source::Memory { name: "z", data: t2.as_bytes() }, &o, &mut |_| {}, forced())
         .unwrap();
     let (segs, _) = r.built.zone.segment_count();
+    assert!(segs > 10, "segments of {SEGMENT} names: {segs}");
     assert_eq!(r.kind, ReloadKind::Incremental { rebuilt: 1, kept: segs - 1 });
     assert_eq!(r.built.zone.shared_segments(&old), segs - 1);
     assert_eq!(r.built.zone.serial(), 2);
@@ -397,7 +419,6 @@ fn unchanged_zone_shares_everything_but_the_apex() {
 /// a name whose own records did not change (a cut losing its glue).
 #[test]
 fn reload_errors_equal_full_load_errors() {
-    levee_zone::set_segment_names(3);
     let o = name::from_text("example.", None).unwrap();
     let mut body: Vec<String> = (0..30).map(|i| format!("h{i} A 192.0.2.{i}\n")).collect();
     body.push("c NS ns1.c.example.\n".into());
@@ -421,19 +442,13 @@ fn reload_errors_equal_full_load_errors() {
     cases.push(b);
     // Missing glue is an error under the strict policy only (BIND's); the
     // other cases are errors under both.
-    let strict = levee_zone::Checks::Strict;
+    let strict = Checks::Strict;
     for b in &cases {
         let t = text(2, Signing::None, b);
         let opts = ReloadOptions { checks: strict, ..forced() };
         let inc =
             levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, opts);
-        let full_errs = match levee_zone::load_with(
-            Source::Memory { name: "z", data: t.as_bytes() },
-            &o,
-            &levee_zone::LoadOptions::default(),
-            strict,
-            &mut |_| {},
-        ) {
+        let full_errs = match build(&t, strict) {
             Ok(_) => panic!("the full load accepts a broken zone"),
             Err(d) => errors(d),
         };
@@ -451,8 +466,7 @@ fn reload_errors_equal_full_load_errors() {
     let inc =
         levee_zone::reload_with(&old, Source::Memory { name: "z", data: t.as_bytes() }, &o, &mut |_| {}, forced())
             .expect("the reload loads a zone missing glue under the warn policy");
-    let full = levee_zone::load(Source::Memory { name: "z", data: t.as_bytes() }, &o)
-        .expect("the full load loads a zone missing glue under the warn policy");
+    let full = build(&t, Checks::default()).expect("the full load loads a zone missing glue under the warn policy");
     assert!(glue_warning(&inc.built.warnings), "{:?}", inc.built.warnings);
     assert!(glue_warning(&full.warnings), "{:?}", full.warnings);
 }

@@ -23,7 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, Type};
+
+/// The socket type [`bind_udp`] returns and [`run_worker`] takes (so a
+/// caller can hold sockets bound before it starts the workers).
+pub use socket2::Socket;
 
 /// Datagrams per `recvmmsg`/`sendmmsg` call.
 pub const BATCH: usize = 32;

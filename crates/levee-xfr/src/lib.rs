@@ -5,7 +5,7 @@
 //! * [`Receiver`]: consumes the messages of an AXFR or IXFR response
 //!   (RFC 5936, RFC 1995), checking IDs, rcodes and TSIG on every message
 //!   and the RDATA of every record (the zone loader's check,
-//!   `levee_zone::wirecheck`), within a record and size budget
+//!   `levee_zone::zonefile::check_record`), within a record and size budget
 //!   ([`Budget`]), and yields a full zone, a list of differences, or "up
 //!   to date". Records may be split across messages in any way (RFC 5936
 //!   §2.2): the SOA alone in the first message, one record per message,
@@ -293,7 +293,7 @@ impl<'k> Receiver<'k> {
                 continue;
             }
             self.count(r.owner.len() + 10 + r.rdata.len())?;
-            if let Err(e) = levee_zone::wirecheck::check_record(r.rtype, &r.rdata) {
+            if let Err(e) = levee_zone::zonefile::check_record(r.rtype, &r.rdata) {
                 return Err(XfrError::BadRecord(format!(
                     "{} {}: {e}",
                     name::to_text(&r.owner),

@@ -1,13 +1,14 @@
 //! Property test of the zone loader against the RDATA formatter: records
 //! rendered as zone-file text (owners absolute, relative or blank, TTL and
-//! class in either order, RDATA from `text::rdata_to_text`) load back as
+//! class in either order, RDATA from `zonefile::rdata_to_text`) load back as
 //! exactly those records.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use levee_wire::name::{self, MAX_NAME_LEN};
 use levee_wire::rtype::{self, t};
-use levee_zone::{text, Source};
+use levee_zone::zonefile::rdata_to_text;
+use levee_zone::Source;
 use proptest::prelude::*;
 
 /// (lowercased owner, type) → (TTL, set of RDATA).
@@ -112,7 +113,7 @@ fn relative_text(owner: &[u8], origin: &[u8]) -> String {
 
 fn line(out: &mut String, owner: &str, ttl: u32, rtype: u16, rdata: &[u8], order: u8) {
     let ty = rtype::type_to_text(rtype);
-    let rd = text::rdata_to_text(rtype, rdata);
+    let rd = rdata_to_text(rtype, rdata);
     let fields = match order {
         0 => format!("{ttl} IN {ty}"),
         1 => format!("IN {ttl} {ty}"),

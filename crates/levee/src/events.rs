@@ -5,11 +5,15 @@
 //! it here. Most carry no event and cost one comparison. The others:
 //!
 //! * an accepted NOTIFY schedules a check of the secondary zone
-//!   (`repl::notify_accepted`, which coalesces bursts and logs);
+//!   (`replication::secondary::notify_accepted`, which coalesces bursts
+//!   and logs);
 //! * a refused NOTIFY is counted, the first of each summary interval
-//!   logged on its own (`repl::notify_refused`);
+//!   logged on its own (`Replication::notify_refused`);
 //! * a failed TSIG check and a refused zone transfer are logged, at most
-//!   20 lines a second (`repl::refusal_log_allowed`).
+//!   20 lines a second (`Replication::refusal_log_allowed`).
+//!
+//! The drivers hold the `Center`'s replication state (`Center::repl`) for
+//! this: no process-wide state is involved.
 //!
 //! The event says what happened; the zone is the query's question name
 //! and the key the query's TSIG record, both read in place here for the
@@ -22,41 +26,45 @@ use levee_wire::name::{self, NameBuf};
 use levee_wire::query::QuestionRef;
 use levee_wire::rtype::t;
 
+use crate::clock::wall;
+use crate::replication::secondary::notify_accepted;
+use crate::replication::state::Replication;
+
 /// Acts on the event of `meta`, the response to `query` from `client`.
 #[inline]
-pub fn react(meta: &Meta, query: &[u8], client: SocketAddr) {
+pub fn react(repl: &Replication, meta: &Meta, query: &[u8], client: SocketAddr) {
     if !matches!(meta.event, Event::None) {
-        act(meta, query, client);
+        act(repl, meta, query, client);
     }
 }
 
 /// The rare responses [`react`] acts on, out of the query path's line.
 #[cold]
 #[inline(never)]
-fn act(meta: &Meta, query: &[u8], client: SocketAddr) {
+fn act(repl: &Replication, meta: &Meta, query: &[u8], client: SocketAddr) {
     let question = QuestionRef::read(query);
     match meta.event {
         Event::None => {}
         Event::NotifyAccepted { serial } => {
             if let Some(q) = question {
-                crate::repl::notify_accepted(name::to_lowercase(q.name()).as_slice(), serial, client);
+                notify_accepted(repl, name::to_lowercase(q.name()).as_slice(), serial, client);
             }
         }
         Event::NotifyRefused => {
             // Counted, the first of each interval logged, the rest in the
             // summary.
-            if crate::repl::notify_refused() {
+            if repl.notify_refused() {
                 let zone = question.map_or("-".into(), |q| name::to_text(&name::to_lowercase(q.name())));
                 tracing::warn!(%client, %zone, "NOTIFY refused: not allowed by the zone's allow-notify (further ones are summarised)");
             }
         }
         Event::TsigFailed(e) => {
-            if crate::repl::refusal_log_allowed() {
+            if repl.refusal_log_allowed(wall()) {
                 tracing::warn!(%client, key = %tsig_key(query, e), "TSIG check failed: {e}");
             }
         }
         Event::TransferRefused => {
-            if crate::repl::refusal_log_allowed() {
+            if repl.refusal_log_allowed(wall()) {
                 let what = if meta.qtype == t::IXFR { "IXFR" } else { "AXFR" };
                 let zone = question.map_or("-".into(), |q| name::to_text(q.name()));
                 tracing::warn!(%client, %zone, "{what} refused: not allowed by the zone's ACL");
@@ -71,7 +79,7 @@ fn tsig_key(query: &[u8], e: levee_tsig::Error) -> String {
     let Ok(Some(rec)) = levee_tsig::parse(query) else { return "-".into() };
     let key = name::to_text(NameBuf::as_slice(&rec.key));
     if e == levee_tsig::Error::BadTime {
-        let now = crate::repl::wall();
+        let now = wall();
         return format!("{key} (time signed {}, now {now}, fudge {})", rec.time, rec.fudge);
     }
     key

@@ -1,25 +1,41 @@
-//! The `levee` binary: `serve`, `check-zone` and `perf`.
+//! The `levee` binary: `serve`, `ctl`, `check-zone` and `perf`.
 //!
 //! See ARCHITECTURE.md at the repository root for how a packet travels
 //! through the crates, and `levee <command> --help` for the options.
+//!
+//! The daemon (`levee serve`), by subsystem:
+//!
+//! * `daemon`: start-up (configuration, sockets, privileges, threads),
+//!   signals, shutdown;
+//! * `center`: the state the subsystems share, passed as `Arc<Center>`;
+//! * `serve`: the drivers (the UDP worker and the TCP service);
+//! * `events`: what the daemon does with the events a response's `Meta`
+//!   reports (NOTIFY accepted or refused, TSIG failures, refused transfers);
+//! * `zones`: zone publication (loading, reloads, publish and retire);
+//! * `replication`: primary (journals, NOTIFY out), secondary (the
+//!   refresh loop, transfers in), the small DNS client;
+//! * `storage`: stored zone copies and journals on disk;
+//! * `control_socket`: the `levee ctl` socket (server and client);
+//! * `ops`: what the operator sees: counters, log summaries, the JSON
+//!   operations, `/metrics`, the management listener and dashboard;
+//! * `clock`: wall-clock time.
+//!
+//! The other commands: `check_zone` (`levee check-zone`), `perf`
+//! (`levee perf`, over `levee-perf`).
 
 #![forbid(unsafe_code)]
 
-mod check;
-mod control;
-mod counters;
-mod ctl;
+mod center;
+mod check_zone;
+mod clock;
+mod control_socket;
+mod daemon;
 mod events;
-mod limits;
-mod metrics;
-mod mgmt;
-mod notify;
+mod ops;
 mod perf;
-mod repl;
+mod replication;
 mod serve;
-mod stats;
 mod storage;
-mod xfrin;
 mod zones;
 
 use std::path::PathBuf;
@@ -153,16 +169,16 @@ fn main() -> ExitCode {
             // Without a configuration file and without zone files, serve the
             // built-in example zones (the README's first command).
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
-            serve::run(cfg, builtin)
+            daemon::run(cfg, builtin)
         }
         Command::CheckZone { origin, semantic_checks, config, files } => {
-            check::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
+            check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
         }
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {
                 (Some(s), _) => s,
                 (None, Some(c)) => match Config::from_file_without_secrets(&c) {
-                    Ok(cfg) => match ctl::socket_path(&cfg) {
+                    Ok(cfg) => match control_socket::socket_path(&cfg) {
                         Some(p) => p,
                         None => {
                             eprintln!(
@@ -182,7 +198,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            ctl::client(&path, &command)
+            control_socket::client(&path, &command)
         }
         Command::Perf(args) => perf::run(args),
     }

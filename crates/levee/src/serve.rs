@@ -1,48 +1,34 @@
-//! `levee serve`: the daemon.
-//!
-//! Thread layout:
-//!
-//! * one UDP worker thread per core and listen address, each with its own
-//!   `SO_REUSEPORT` socket (`levee_io::udp`), answering with its own
-//!   `levee_answer::Worker` on the current zone snapshot (`UdpWorker`);
-//! * one TCP thread running the `mio` event loop of `levee_io::tcp` over
-//!   every listen address, with a fixed connection table, answering with
-//!   the same pipeline (`TcpSvc`);
-//! * a one-thread Tokio runtime for signals, reloads, the periodic
-//!   summaries of the flood defences (`stats`) and the management
-//!   listener (`mgmt`: metrics, API, dashboard), which only reads the
-//!   per-thread counters (`counters`);
-//! * reloads (SIGHUP) build a new `ZoneSet` on a blocking thread and swap
-//!   it in; a zone that fails to load keeps its previous version. The
-//!   zones are read without the publish lock (each on a guarded thread,
-//!   `zones::load_guarded`), the lock is held only to merge and publish,
-//!   and the signal loop never waits for a reload: SIGTERM is honoured
-//!   during one, and systemd always gets `READY=1` after `RELOADING=1`.
+//! The drivers: the UDP worker ([`UdpWorker`], one thread per core and
+//! listen address, each with its own `SO_REUSEPORT` socket and batched
+//! receive and send in `levee_io::udp`) and the TCP service ([`TcpSvc`],
+//! on the one thread of `levee_io::tcp`'s `mio` event loop over every
+//! listen address, with a fixed connection table). Both answer with their
+//! own `levee_answer::Worker` (its one entry point, `Worker::answer`) on
+//! the current zone snapshot, count every response written into their own
+//! `ops::counters::Counters`, and pass its `Meta` to `events::react`;
+//! [`answer_config`] is the answering configuration they share.
+//! [`threads`] starts them.
 //!
 //! Workers read the snapshot through a per-thread `arc_swap::Cache`, so the
 //! query path takes no lock and touches no shared counter.
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
-use levee_answer::policy::{Overload, Policy, PolicyStats};
+use levee_answer::policy::{Policy, PolicyStats};
 use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, Worker};
 use levee_config::Config;
-use levee_io::tcp::{self, TcpAnswer, TcpLimits, TcpService, TcpStats};
-use levee_io::udp::{self, BatchInfo, UdpHandler};
+use levee_io::tcp::{TcpAnswer, TcpService};
+use levee_io::udp::{BatchInfo, UdpHandler};
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
-use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
 
-use crate::control::{self, Ops};
-use crate::counters::{self, Counters};
-use crate::notify::notify;
-use crate::zones::{self, ZonePlan};
+use crate::events::react;
+use crate::ops::counters::Counters;
+use crate::ops::summaries::Garbage;
+use crate::replication::state::Replication;
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -100,9 +86,11 @@ pub(crate) struct UdpWorker {
     /// The monotonic second `now` was read in.
     now_read: u64,
     /// Datagrams dropped without an answer, by reason.
-    garbage: Arc<crate::stats::Garbage>,
+    garbage: Arc<Garbage>,
     /// This worker's query counters (operator surface).
     counters: Arc<Counters>,
+    /// Replication's state, for the events responses report.
+    repl: Arc<Replication>,
 }
 
 impl UdpWorker {
@@ -114,8 +102,9 @@ impl UdpWorker {
         policy: &Arc<Policy>,
         stats: Arc<PolicyStats>,
         epoch: std::time::Instant,
-        garbage: &Arc<crate::stats::Garbage>,
+        garbage: &Arc<Garbage>,
         counters: Arc<Counters>,
+        repl: &Arc<Replication>,
     ) -> UdpWorker {
         UdpWorker {
             zones: Cache::new(Arc::clone(zones)),
@@ -125,6 +114,7 @@ impl UdpWorker {
             now_read: 0,
             garbage: Arc::clone(garbage),
             counters,
+            repl: Arc::clone(repl),
         }
     }
 }
@@ -144,7 +134,7 @@ impl UdpHandler for UdpWorker {
     fn idle(&mut self) {
         // A replaced zone set stays alive while a worker holds it; the
         // retiring thread frees it once it holds the last reference
-        // (`repl::retire`), so an idle worker lets go here.
+        // (`zones::publish::retire`), so an idle worker lets go here.
         let zones = self.zones.load();
         self.worker.release_stale(zones);
     }
@@ -156,12 +146,12 @@ impl UdpHandler for UdpWorker {
         match &self.worker.answer(Received { msg: query, client: ip, transport: Transport::Udp }, zones, out) {
             Decision::Send(n, meta) => {
                 self.counters.count(meta, ip);
-                crate::events::react(meta, query, client);
+                react(&self.repl, meta, query, client);
                 Some(*n)
             }
             Decision::Drop(Dropped::Withheld(meta)) => {
                 self.counters.count(meta, ip);
-                crate::events::react(meta, query, client);
+                react(&self.repl, meta, query, client);
                 None
             }
             Decision::Drop(why) => {
@@ -183,6 +173,7 @@ pub(crate) struct TcpSvc {
     worker: Worker,
     epoch: std::time::Instant,
     counters: Arc<Counters>,
+    repl: Arc<Replication>,
 }
 
 impl TcpSvc {
@@ -194,9 +185,10 @@ impl TcpSvc {
         policy: &Arc<Policy>,
         epoch: std::time::Instant,
         counters: Arc<Counters>,
+        repl: &Arc<Replication>,
     ) -> TcpSvc {
         let worker = Worker::new(Arc::clone(cfg), Arc::clone(policy), Arc::default(), Options::TCP);
-        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters }
+        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl) }
     }
 }
 
@@ -212,7 +204,7 @@ impl TcpService for TcpSvc {
         match self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out) {
             Decision::Send(n, meta) => {
                 self.counters.count(&meta, ip);
-                crate::events::react(&meta, query, client);
+                react(&self.repl, &meta, query, client);
                 TcpAnswer::Reply(n)
             }
             Decision::Drop(_) => TcpAnswer::Close,
@@ -235,368 +227,7 @@ impl TcpService for TcpSvc {
     }
 }
 
-/// Runs the server until SIGTERM or SIGINT.
-pub fn run(mut cfg: Config, builtin: bool) -> ExitCode {
-    let threads =
-        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
-    // Before anything touches the storage directory: the instance lock
-    // and the control socket's path (ctl.rs); then the open-file limit
-    // the configuration needs (limits.rs). Both can stop the start.
-    let control = match crate::ctl::prepare(&cfg).and_then(|c| crate::limits::fit(&mut cfg, threads).map(|()| c)) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(1);
-        }
-    };
-    let plans = match zones::plan(&cfg, builtin) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    crate::storage::prepare(&cfg);
-    let (mut set, failed) = zones::load_all(&plans, None, &cfg.load);
-    let mut prepared = None;
-    crate::repl::init(&cfg, &mut set, &mut prepared);
-    control::zone_ids().assign(&mut set);
-    if failed > 0 {
-        tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
-    }
-    let nzones = set.len();
-    if nzones == 0 {
-        tracing::warn!("no zones to serve: every query will be refused");
-    }
-    let shared: Shared = Arc::new(ArcSwap::from_pointee(set));
-    let acfg = Arc::new(answer_config(&cfg));
-
-    // Bind everything first, so an address problem stops the start.
-    let mut udp_sockets = Vec::new();
-    let mut tcp_listeners = Vec::new();
-    let mut bound = Vec::new();
-    for &addr in &cfg.listen {
-        let mut addr = addr;
-        for i in 0..threads {
-            match udp::bind_udp(addr) {
-                Ok(s) => {
-                    if i == 0 && addr.port() == 0 {
-                        // Port 0: every worker and TCP share the port the kernel picked.
-                        if let Some(a) = s.local_addr().ok().and_then(|a| a.as_socket()) {
-                            addr.set_port(a.port());
-                        }
-                    }
-                    udp_sockets.push((addr, s));
-                }
-                Err(e) => {
-                    tracing::error!("cannot listen on {addr} (UDP): {e}");
-                    return ExitCode::from(1);
-                }
-            }
-        }
-        match tcp::bind_tcp(addr) {
-            Ok(l) => tcp_listeners.push(l),
-            Err(e) => {
-                tracing::error!("cannot listen on {addr} (TCP): {e}");
-                return ExitCode::from(1);
-            }
-        }
-        bound.push(addr);
-    }
-    let management = match cfg.management.map(std::net::TcpListener::bind).transpose() {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(
-                "cannot listen on {} (management): {e}",
-                cfg.management.map(|a| a.to_string()).unwrap_or_default()
-            );
-            return ExitCode::from(1);
-        }
-    };
-    // The management TLS key is read before the privilege drop (it may
-    // be readable by root only).
-    let mgmt_tls = match cfg.management_access.tls.as_ref().filter(|_| management.is_some()) {
-        None => None,
-        Some(t) => match crate::mgmt::tls_acceptor(t) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                tracing::error!("{e}");
-                return ExitCode::from(1);
-            }
-        },
-    };
-    // Every socket is bound: give up root before anything else runs.
-    if let Err(e) = drop_privileges(&cfg) {
-        tracing::error!("{e}");
-        return ExitCode::from(1);
-    }
-    // Journals, received zones and the control socket are written from
-    // now on, as the user levee now runs as.
-    if let Err(e) = crate::storage::check_writable(&cfg) {
-        tracing::error!("{e}");
-        return ExitCode::from(1);
-    }
-    // The control socket belongs to the user the server now runs as.
-    if let Some(c) = control {
-        if let Err(e) = crate::ctl::bind(c) {
-            tracing::error!("{e}");
-            return ExitCode::from(1);
-        }
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::new();
-    let mut seed = [0u8; 8];
-    let _ = getrandom::getrandom(&mut seed);
-    let overload = Overload { enabled: cfg.overload, ..Overload::default() };
-    let policy = Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed)));
-    let epoch = std::time::Instant::now();
-    let mut worker_stats = Vec::new();
-    let garbage = Arc::new(crate::stats::Garbage::default());
-    let mut counter_set = counters::Set::default();
-    for (i, (addr, sock)) in udp_sockets.into_iter().enumerate() {
-        let stats = Arc::new(PolicyStats::default());
-        worker_stats.push(Arc::clone(&stats));
-        let counters = Arc::new(Counters::default());
-        counter_set.udp.push(Arc::clone(&counters));
-        let worker = UdpWorker::new(&shared, &acfg, &policy, stats, epoch, &garbage, counters);
-        let stop = Arc::clone(&stop);
-        let tx = acfg.udp_payload as usize;
-        let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
-            tracing::debug!(%addr, "UDP worker started");
-            udp::run_worker(sock, worker, tx, stop)
-        });
-        match h {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                tracing::error!("cannot start a UDP worker: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    }
-
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("levee-rt")
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the TCP runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let svc = TcpSvc::new(&shared, &acfg, &policy, epoch, Arc::clone(&counter_set.tcp));
-    let limits = TcpLimits {
-        idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
-        message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
-        write_timeout: Duration::from_secs(10),
-        max_connections: cfg.tcp_max_connections,
-        max_per_source: cfg.tcp_max_per_source,
-        buffer_memory: cfg.tcp_buffer_memory,
-    };
-    let tcp_stats = Arc::new(TcpStats::default());
-    {
-        let stats = Arc::clone(&tcp_stats);
-        let stop = Arc::clone(&stop);
-        let h = std::thread::Builder::new().name("tcp".into()).spawn(move || {
-            if let Err(e) = tcp::run(tcp_listeners, svc, limits, stats, stop) {
-                tracing::error!("TCP server stopped: {e}");
-            }
-        });
-        match h {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                tracing::error!("cannot start the TCP thread: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    }
-    let udp_counters = counter_set.udp.clone();
-    let ops = Arc::new(Ops {
-        cfg: cfg.clone(),
-        builtin,
-        zones: Arc::clone(&shared),
-        counters: counter_set,
-        policy: worker_stats.clone(),
-        garbage: Arc::clone(&garbage),
-        tcp: Arc::clone(&tcp_stats),
-        listen: bound.clone(),
-        threads,
-        started: control::unix_now(),
-    });
-    if let Some(l) = management {
-        if let Ok(a) = l.local_addr() {
-            let scheme = if mgmt_tls.is_some() { "https" } else { "http" };
-            tracing::info!(address = %a, "management listener on {scheme}://{a}/ (metrics: /metrics)");
-            let access = &cfg.management_access;
-            if access.tokens.is_empty() {
-                tracing::info!(
-                    "management: no [[management.token]] configured: only /metrics (from loopback) and the dashboard page answer"
-                );
-            }
-            if !a.ip().is_loopback() && mgmt_tls.is_none() {
-                tracing::warn!(
-                    "management listener on {a} speaks plain HTTP: tokens and metrics cross the network unencrypted \
-                     (set management.tls-certificate and tls-key, or put a TLS proxy in front)"
-                );
-            }
-        }
-        rt.spawn(crate::mgmt::serve(l, mgmt_tls, Arc::clone(&ops), stop_rx.clone()));
-    }
-    rt.spawn(crate::stats::summaries(worker_stats, udp_counters, garbage, tcp_stats, stop_rx.clone()));
-    if let Some(r) = &cfg.rate_limit {
-        tracing::info!(
-            responses_per_second = r.rates[0],
-            slip = r.slip,
-            log_only = r.log_only,
-            "response rate limiting on (per /{} and /{})",
-            r.ipv4_prefix,
-            r.ipv6_prefix
-        );
-    }
-    // Signal handlers before the server says where it listens (tests and
-    // scripts start talking to it then) and before "ready": a supervisor
-    // may reload or stop the server as soon as it is told so.
-    let signals = {
-        let _rt = rt.enter();
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    };
-    for a in &bound {
-        tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
-    }
-    // Replication tasks and the control socket (repl.rs, ctl.rs).
-    let _ = crate::repl::RUNTIME.set(rt.handle().clone());
-    let _ = crate::ctl::OPS.set(Arc::clone(&ops));
-    crate::repl::start(&rt, Arc::clone(&shared), prepared);
-    tracing::info!(zones = nzones, "levee {} ready", env!("CARGO_PKG_VERSION"));
-    notify("READY=1");
-
-    let cfg2 = cfg.clone();
-    let shared2 = Arc::clone(&shared);
-    rt.block_on(async move {
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = signals else {
-            tracing::error!("cannot install signal handlers");
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
-                _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-                _ = hup.recv() => {
-                    // Not awaited: SIGTERM must be seen during a reload.
-                    // A SIGHUP while one waits to start adds nothing.
-                    if RELOAD_QUEUED.swap(true, Ordering::AcqRel) {
-                        tracing::info!("SIGHUP: a reload is already waiting to start");
-                        continue;
-                    }
-                    tracing::info!("SIGHUP: reloading zones");
-                    let cfg = cfg2.clone();
-                    let shared = Arc::clone(&shared2);
-                    tokio::task::spawn_blocking(move || reload(&cfg, builtin, &shared));
-                }
-            }
-        }
-    });
-    notify("STOPPING=1");
-    let _ = stop_tx.send(true);
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        let _ = h.join();
-    }
-    rt.shutdown_timeout(Duration::from_secs(1));
-    crate::ctl::cleanup();
-    tracing::info!("stopped");
-    ExitCode::SUCCESS
-}
-
-/// A SIGHUP reload is waiting for the reload lock.
-static RELOAD_QUEUED: AtomicBool = AtomicBool::new(false);
-/// One reload at a time (SIGHUP, `levee ctl reload`, `POST /api/reload`).
-static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Tells systemd `RELOADING=1` now and `READY=1` when dropped, so every
-/// way out of a reload (errors and panics included) reports its end.
-pub struct Reloading {
-    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
-}
-
-impl Reloading {
-    /// Waits for other reloads, then announces this one.
-    pub fn start() -> Reloading {
-        let g = RELOADING.lock().unwrap_or_else(|e| e.into_inner());
-        notify("RELOADING=1");
-        Reloading { _one_at_a_time: g }
-    }
-}
-
-impl Drop for Reloading {
-    fn drop(&mut self) {
-        notify("READY=1");
-    }
-}
-
-/// Builds a new zone set beside the current one and swaps it in; returns
-/// the zones served and how many failed to load.
-pub fn reload(cfg: &Config, builtin: bool, shared: &Shared) -> (usize, usize) {
-    let _reloading = Reloading::start();
-    RELOAD_QUEUED.store(false, Ordering::Release);
-    control::RELOADS.fetch_add(1, Ordering::Relaxed);
-    let plans: Vec<ZonePlan> = match zones::plan(cfg, builtin) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("reload: {e}; keeping the current zones");
-            control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-            return (shared.load().len(), 0);
-        }
-    };
-    // Read every zone without the publish lock (transfers of secondary
-    // zones go on meanwhile); only reloads change primary zones, and they
-    // are serialised, so the set read here is what they replace.
-    let base = shared.load_full();
-    let (mut set, failed) = zones::load_all(&plans, Some(&base), &cfg.load);
-    drop(base);
-    let _publishing = crate::repl::publish_lock();
-    let old = shared.load_full();
-    let notifies = crate::repl::after_reload(&old, &mut set);
-    control::zone_ids().assign(&mut set);
-    let n = set.len();
-    shared.store(Arc::new(set));
-    notifies.send();
-    crate::repl::retire(old);
-    if failed > 0 {
-        control::RELOAD_FAILURES.fetch_add(1, Ordering::Relaxed);
-    }
-    tracing::info!(zones = n, failed, "reload done");
-    (n, failed)
-}
-
-/// Becomes `[server] user`/`group` when configured (after binding). A
-/// configured user that cannot be taken stops the start: running as root
-/// by mistake is worse than not running.
-fn drop_privileges(cfg: &Config) -> Result<(), String> {
-    let Some(user) = &cfg.user else {
-        if cfg.group.is_some() {
-            return Err("server.group is set without server.user".into());
-        }
-        return Ok(());
-    };
-    let ids = levee_io::privs::resolve(user, cfg.group.as_deref()).map_err(|e| format!("server.user: {e}"))?;
-    if levee_io::privs::euid() != 0 {
-        if levee_io::privs::euid() == ids.uid {
-            return Ok(());
-        }
-        return Err(format!(
-            "server.user = {user:?}: levee must start as root to change user (running as uid {})",
-            levee_io::privs::euid()
-        ));
-    }
-    levee_io::privs::drop_to(ids).map_err(|e| format!("cannot drop privileges to {user}: {e}"))?;
-    tracing::info!(user = %user, uid = ids.uid, gid = ids.gid, "dropped root privileges");
-    Ok(())
-}
+pub mod threads;
 
 #[cfg(test)]
 mod tests;

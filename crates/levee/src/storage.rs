@@ -57,19 +57,20 @@
 //! background thread, and on failure (disk full, EIO) keeps the data,
 //! logs, counts, and tries again after 1, 2, 4, ... up to 300 seconds
 //! (sooner when newer data arrives). Its state is in `levee ctl
-//! zone-status`, `/api/zones` and `/metrics`.
+//! zone-status`, `/api/zones` and `/metrics`. The stores of a server
+//! are kept in its [`Stores`] (`Center::stores`).
 //!
 //! ## Freshness across restarts
 //!
 //! A stored copy's modification time is the last time a primary
 //! confirmed its serial: set when it is written, and again by each
 //! "up to date" refresh, but only while the copy on disk *is* the
-//! version served ([`confirmed`]). When a newer version was received and
-//! could not be written, the old copy's time is set to the epoch (a
-//! metadata change, which a full disk allows; failing that, the old copy
-//! is removed): after a restart it counts as expired and answers
-//! SERVFAIL until a primary is reached, instead of serving an older
-//! serial as fresh.
+//! version served ([`Stores::confirmed`]). When a newer version was
+//! received and could not be written, the old copy's time is set to the
+//! epoch (a metadata change, which a full disk allows; failing that, the
+//! old copy is removed): after a restart it counts as expired and
+//! answers SERVFAIL until a primary is reached, instead of serving an
+//! older serial as fresh.
 //!
 //! ## Ownership
 //!
@@ -82,13 +83,15 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use levee_config::Config;
 use levee_wire::name;
 use levee_zone::journal::Rr;
 use sha2::{Digest, Sha256};
+
+use crate::clock::wall;
 
 /// Longest stem written as is; longer ones are hashed.
 pub const MAX_STEM: usize = 200;
@@ -100,10 +103,6 @@ const HEADER: &str = "; levee stored copy of zone ";
 /// The first line of copies written before the integrity trailer.
 #[cfg(test)]
 const LEGACY_HEADER: &str = "; written by levee after a zone transfer";
-
-fn wall() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 //------------ file names -------------------------------------------------------
 
@@ -259,7 +258,8 @@ pub fn write_zone_copy(path: &Path, apex: &[u8], serial: u32, recs: &[Rr]) -> io
         let mut h = Hashing { inner: w, hash: Sha256::new(), n: 0 };
         writeln!(h, "{HEADER}{} serial {serial}", name::to_text(apex))?;
         for r in recs {
-            let line = levee_zone::text::record_to_text(&r.owner, r.ttl, levee_wire::rtype::c::IN, r.rtype, &r.rdata);
+            let line =
+                levee_zone::zonefile::record_to_text(&r.owner, r.ttl, levee_wire::rtype::c::IN, r.rtype, &r.rdata);
             h.write_all(line.as_bytes())?;
             h.write_all(b"\n")?;
         }
@@ -400,44 +400,112 @@ pub struct Store {
     unchecked: std::sync::atomic::AtomicBool,
 }
 
-/// The stores by (lower-case apex, kind).
-type Stores = Mutex<BTreeMap<(Vec<u8>, Kind), Arc<Store>>>;
-
-fn stores() -> &'static Stores {
-    static S: OnceLock<Stores> = OnceLock::new();
-    S.get_or_init(Default::default)
+/// The stores of every zone's files, by (lower-case apex, kind): one
+/// per file, made at start (journals, stored copies) or at the first
+/// write. Held by the `Center`.
+#[derive(Default)]
+pub struct Stores {
+    map: Mutex<StoreMap>,
 }
 
-/// The store of a zone's file, made on first use.
-pub fn store(apex: &[u8], kind: Kind, path: &Path) -> Arc<Store> {
-    let apex = name::to_lowercase(apex).as_slice().to_vec();
-    let mut m = stores().lock().unwrap_or_else(|e| e.into_inner());
-    Arc::clone(m.entry((apex.clone(), kind)).or_insert_with(|| {
-        Arc::new(Store {
-            zone: name::to_text(&apex),
-            apex,
-            kind,
-            path: path.to_path_buf(),
-            legacy: Mutex::new(None),
-            status: Mutex::new(Status::default()),
-            pending: Mutex::new(None),
-            kick: tokio::sync::Notify::new(),
-            started: false.into(),
-            marked: false.into(),
-            unchecked: false.into(),
-        })
-    }))
-}
+/// Stores by (lower-case apex, kind).
+type StoreMap = BTreeMap<(Vec<u8>, Kind), Arc<Store>>;
 
-/// The store of a zone's file, if there is one.
-pub fn find(apex: &[u8], kind: Kind) -> Option<Arc<Store>> {
-    let apex = name::to_lowercase(apex).as_slice().to_vec();
-    stores().lock().unwrap_or_else(|e| e.into_inner()).get(&(apex, kind)).cloned()
-}
+impl Stores {
+    fn map(&self) -> std::sync::MutexGuard<'_, StoreMap> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
 
-/// Every store, by zone and kind.
-pub fn all() -> Vec<Arc<Store>> {
-    stores().lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    /// The store of a zone's file, made on first use.
+    pub fn store(&self, apex: &[u8], kind: Kind, path: &Path) -> Arc<Store> {
+        let apex = name::to_lowercase(apex).as_slice().to_vec();
+        let mut m = self.map();
+        Arc::clone(m.entry((apex.clone(), kind)).or_insert_with(|| {
+            Arc::new(Store {
+                zone: name::to_text(&apex),
+                apex,
+                kind,
+                path: path.to_path_buf(),
+                legacy: Mutex::new(None),
+                status: Mutex::new(Status::default()),
+                pending: Mutex::new(None),
+                kick: tokio::sync::Notify::new(),
+                started: false.into(),
+                marked: false.into(),
+                unchecked: false.into(),
+            })
+        }))
+    }
+
+    /// The store of a zone's file, if there is one.
+    pub fn find(&self, apex: &[u8], kind: Kind) -> Option<Arc<Store>> {
+        let apex = name::to_lowercase(apex).as_slice().to_vec();
+        self.map().get(&(apex, kind)).cloned()
+    }
+
+    /// Every store, by zone and kind.
+    pub fn all(&self) -> Vec<Arc<Store>> {
+        self.map().values().cloned().collect()
+    }
+
+    /// A secondary zone received version `serial`: written by its store.
+    pub fn zone_received(&self, apex: &[u8], serial: u32, recs: Arc<Vec<Rr>>, rt: &tokio::runtime::Handle) {
+        if let Some(s) = self.find(apex, Kind::Zone) {
+            s.submit(Job::Zone { serial, recs }, rt);
+        }
+    }
+
+    /// A primary confirmed the served `serial` of a secondary zone. False
+    /// when the stored copy must be replaced by a full transfer (it has no
+    /// integrity check).
+    pub fn confirmed(&self, apex: &[u8], serial: Option<u32>) -> bool {
+        match (self.find(apex, Kind::Zone), serial) {
+            (Some(s), Some(serial)) => s.confirmed(serial),
+            _ => true,
+        }
+    }
+
+    /// `key=value` fields of a zone's stores for `levee ctl zone-status`.
+    pub fn status_fields(&self, apex: &[u8]) -> String {
+        let mut out = String::new();
+        for kind in [Kind::Zone, Kind::Journal] {
+            let Some(s) = self.find(apex, kind) else { continue };
+            let st = s.status();
+            let p = if kind == Kind::Zone { "store" } else { "journal-store" };
+            if kind == Kind::Zone {
+                out.push_str(&format!(" stored-serial={}", st.stored_serial.map_or("-".into(), |x| x.to_string())));
+            }
+            out.push_str(&format!(
+                " {p}-pending={} {p}-failures={} {p}-error={} {p}-retry={}",
+                if st.pending { "yes" } else { "no" },
+                st.failures,
+                st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
+                st.retry_at.map_or("-".into(), |x| x.to_string()),
+            ));
+        }
+        out
+    }
+
+    /// The stores of a zone as JSON, for `/api/zones`.
+    pub fn status_json(&self, apex: &[u8]) -> serde_json::Value {
+        let v: Vec<serde_json::Value> = [Kind::Zone, Kind::Journal]
+            .into_iter()
+            .filter_map(|k| self.find(apex, k))
+            .map(|s| {
+                let st = s.status();
+                serde_json::json!({
+                    "file": s.kind.as_str(),
+                    "path": s.path.display().to_string(),
+                    "stored_serial": st.stored_serial,
+                    "pending": st.pending,
+                    "write_failures": st.failures,
+                    "last_error": st.last_error,
+                    "retry_at": st.retry_at,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(v)
+    }
 }
 
 impl Store {
@@ -467,17 +535,9 @@ impl Store {
 
     /// Hands over the newest data to write (replacing data not yet
     /// written) and starts the writer on the runtime if it is not running.
-    pub fn submit(self: &Arc<Self>, job: Job) {
+    pub fn submit(self: &Arc<Self>, job: Job, rt: &tokio::runtime::Handle) {
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(job));
         if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            let Some(rt) = crate::repl::RUNTIME.get() else {
-                // No runtime (tests of the pure parts): write now.
-                self.started.store(false, std::sync::atomic::Ordering::Release);
-                if let Some(job) = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    let _ = self.write(&job);
-                }
-                return;
-            };
             let me = Arc::clone(self);
             rt.spawn(async move { me.run().await });
         }
@@ -608,65 +668,6 @@ impl Store {
         }
         true
     }
-}
-
-/// A secondary zone received version `serial`: written by its store.
-pub fn zone_received(apex: &[u8], serial: u32, recs: Arc<Vec<Rr>>) {
-    if let Some(s) = find(apex, Kind::Zone) {
-        s.submit(Job::Zone { serial, recs });
-    }
-}
-
-/// A primary confirmed the served `serial` of a secondary zone. False
-/// when the stored copy must be replaced by a full transfer (it has no
-/// integrity check).
-pub fn confirmed(apex: &[u8], serial: Option<u32>) -> bool {
-    match (find(apex, Kind::Zone), serial) {
-        (Some(s), Some(serial)) => s.confirmed(serial),
-        _ => true,
-    }
-}
-
-/// `key=value` fields of a zone's stores for `levee ctl zone-status`.
-pub fn status_fields(apex: &[u8]) -> String {
-    let mut out = String::new();
-    for kind in [Kind::Zone, Kind::Journal] {
-        let Some(s) = find(apex, kind) else { continue };
-        let st = s.status();
-        let p = if kind == Kind::Zone { "store" } else { "journal-store" };
-        if kind == Kind::Zone {
-            out.push_str(&format!(" stored-serial={}", st.stored_serial.map_or("-".into(), |x| x.to_string())));
-        }
-        out.push_str(&format!(
-            " {p}-pending={} {p}-failures={} {p}-error={} {p}-retry={}",
-            if st.pending { "yes" } else { "no" },
-            st.failures,
-            st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
-            st.retry_at.map_or("-".into(), |x| x.to_string()),
-        ));
-    }
-    out
-}
-
-/// The stores of a zone as JSON, for `/api/zones`.
-pub fn status_json(apex: &[u8]) -> serde_json::Value {
-    let v: Vec<serde_json::Value> = [Kind::Zone, Kind::Journal]
-        .into_iter()
-        .filter_map(|k| find(apex, k))
-        .map(|s| {
-            let st = s.status();
-            serde_json::json!({
-                "file": s.kind.as_str(),
-                "path": s.path.display().to_string(),
-                "stored_serial": st.stored_serial,
-                "pending": st.pending,
-                "write_failures": st.failures,
-                "last_error": st.last_error,
-                "retry_at": st.retry_at,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(v)
 }
 
 //------------ start-up ---------------------------------------------------------

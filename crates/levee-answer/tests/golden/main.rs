@@ -45,7 +45,7 @@ use levee_answer::policy::{Overload, Policy};
 use levee_answer::{Decision, Dropped, Load, Meta, Options, Received, Time, Transport, Worker};
 use levee_limit::cookie::Secrets;
 use levee_wire::name;
-use levee_zone::text::record_to_text;
+use levee_zone::zonefile::record_to_text;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
 use facets::{Class, Diff, Facets, QueryInfo, Response, Rr, RrCase, Value};
@@ -98,7 +98,7 @@ fn load_zones(suite: &Path) -> ZoneSet {
             acl.push(CLIENT, 32);
         }
         // A zone no reference loads (a syntax error, a missing file): the
-        // daemon keeps it in the set as unavailable (zones::load_all).
+        // daemon keeps it in the set as unavailable (zones::load::load_all).
         let broken = z.get("broken").and_then(Json::as_bool).unwrap_or(false);
         match levee_zone::load_file(&zdir.join(file), &origin) {
             Ok(built) if !broken => set.insert(ZoneEntry::new(Arc::new(built.zone), acl)),
@@ -335,7 +335,7 @@ fn case_text(r: &RrCase) -> String {
         "{} {} {}",
         name::to_text(&r.owner),
         levee_wire::rtype::type_to_text(r.rtype),
-        levee_zone::text::rdata_to_text(r.rtype, &r.rdata)
+        levee_zone::zonefile::rdata_to_text(r.rtype, &r.rdata)
     )
 }
 

@@ -30,10 +30,12 @@ fn worker(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> UdpWorker {
     let conf = levee_config::Config::default();
     let overload = Overload { enabled: conf.overload, ..Overload::default() };
     let policy = Arc::new(Policy::new(conf.rate_limit.clone(), overload, 7));
-    let garbage = Arc::new(crate::stats::Garbage::default());
-    let counters = Arc::new(crate::counters::Counters::default());
+    let garbage = Arc::new(crate::ops::summaries::Garbage::default());
+    let counters = Arc::new(crate::ops::counters::Counters::default());
     let stats = Arc::new(PolicyStats::default());
-    UdpWorker::new(shared, cfg, &policy, stats, std::time::Instant::now(), &garbage, counters)
+    let mut set = ZoneSet::new();
+    let repl = Arc::new(crate::replication::startup::init(&conf, &mut set, &crate::storage::Stores::default()));
+    UdpWorker::new(shared, cfg, &policy, stats, std::time::Instant::now(), &garbage, counters, &repl)
 }
 
 fn suite_dir(suite: &str) -> PathBuf {
@@ -65,7 +67,7 @@ fn queries(suite: &str) -> Vec<Vec<u8>> {
     for line in text.lines() {
         let hex = line.split("\"query\": \"").nth(1).unwrap().split('"').next().unwrap();
         let mut q = Vec::new();
-        levee_zone::codec::hex_decode(hex.as_bytes(), &mut q).unwrap();
+        levee_zone::zonefile::hex_decode(hex.as_bytes(), &mut q).unwrap();
         out.push(q);
     }
     assert!(out.len() > 250, "{suite}: only {} queries", out.len());

@@ -173,7 +173,7 @@ fn idle_connections_do_not_lock_out_a_new_client_at_1024_open_files() {
         assert_eq!(tcp_ask(dns, 10 + id), Ok(0), "a new client was locked out ({:?})", t.elapsed());
     }
     assert!(open_fds(s.pid()) <= 1024);
-    assert!(s.log().contains("tcp.max-connections lowered from 4096 to"), "{}", s.log());
+    assert!(s.wait_log("tcp.max-connections lowered from 4096 to", Duration::from_secs(10)), "{}", s.log());
     drop(idle);
 }
 

@@ -189,7 +189,7 @@ fn zone_features_read_like_bind() {
     assert!(ours.len() >= 30, "only {} records", ours.len());
     let show = |v: &[(Vec<u8>, u16, u32, Vec<u8>)]| {
         v.iter()
-            .map(|(o, t, ttl, rd)| levee_zone::text::record_to_text(o, *ttl, 1, *t, rd))
+            .map(|(o, t, ttl, rd)| levee_zone::zonefile::record_to_text(o, *ttl, 1, *t, rd))
             .collect::<Vec<_>>()
             .join("\n")
     };

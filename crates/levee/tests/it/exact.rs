@@ -62,8 +62,8 @@ fn a_zone_that_does_not_load_is_servfail_until_it_does() {
     std::fs::write(dir.path().join("good.test.zone"), GOOD).unwrap();
     std::fs::write(&bad, format!("{GOOD}oops A 192.0.2.999\n")).unwrap();
     let s = Server::start(&["--listen", "127.0.0.1:0", "--zones-dir", dir.path().to_str().unwrap()]);
-    assert!(s.log().contains("answering SERVFAIL for it until it loads"), "{}", s.log());
-    assert!(s.log().contains("bad.test.zone:6: A record: bad IPv4 address"), "{}", s.log());
+    assert!(s.wait_log("answering SERVFAIL for it until it loads", Duration::from_secs(10)), "{}", s.log());
+    assert!(s.wait_log("bad.test.zone:6: A record: bad IPv4 address", Duration::from_secs(10)), "{}", s.log());
     assert_eq!(rcode_of(s.addr, "www.bad.test.", t::A), (rcode::SERVFAIL, Some(14)));
     assert_eq!(rcode_of(s.addr, "bad.test.", t::SOA), (rcode::SERVFAIL, Some(14)));
     let r = parse(&udp(s.addr, &query(2, "bad.test.", t::SOA, None)).unwrap());

@@ -473,7 +473,7 @@ fn privileges_are_dropped_after_binding_port_53() {
     .unwrap();
     let s = Server::start(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(s.addr, "127.0.0.59:53".parse().unwrap());
-    assert!(s.log().contains("dropped root privileges"), "{}", s.log());
+    assert!(s.wait_log("dropped root privileges", Duration::from_secs(10)), "{}", s.log());
     let r = parse(&udp_once(s.addr, &query(1, "www.example.com.", t::A, None)));
     assert_eq!(r.rcode(), rcode::NOERROR);
     let nobody = levee_io::privs::resolve("nobody", None).unwrap();

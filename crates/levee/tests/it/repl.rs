@@ -74,20 +74,20 @@ fn primary_and_secondary() {
     );
     let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
     assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
-    assert!(s.log().contains("kind=\"AXFR\""), "{}", s.log());
+    assert!(s.wait_log("kind=\"AXFR\"", Duration::from_secs(10)), "{}", s.log());
 
     // A change on the primary: journal, then IXFR on `levee ctl refresh`.
     std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
     p.signal("HUP");
     // "reload done" comes after the new set is published.
     assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
-    assert!(p.log().contains("journal: difference recorded"), "{}", p.log());
+    assert!(p.wait_log("journal: difference recorded", Duration::from_secs(10)), "{}", p.log());
     let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
     assert!(ok, "{out}{err}");
     assert!(wait_serial(s.addr, 2), "refresh; log:\n{}", s.log());
     assert!(s.wait_log("serial=2 primary", Duration::from_secs(5)));
-    assert!(s.log().contains("kind=\"IXFR\""), "{}", s.log());
-    assert!(p.log().contains("kind=\"IXFR\""), "{}", p.log());
+    assert!(s.wait_log("kind=\"IXFR\"", Duration::from_secs(10)), "{}", s.log());
+    assert!(p.wait_log("kind=\"IXFR\"", Duration::from_secs(10)), "{}", p.log());
     // The secondary answers IXFR from what it received (chained secondaries):
     // SOA 2, SOA 1, removed, SOA 2, added, SOA 2 (RFC 1995 §4).
     let soa1 = levee_zone::journal::Rr {
@@ -120,7 +120,7 @@ fn primary_and_secondary() {
     // The journal survives a restart of the primary: IXFR again.
     drop(p);
     let p = Server::start(&["-c", &pconf, "--listen", &p_addr_string(&s, &sconf)]);
-    assert!(p.log().contains("journal loaded"), "{}", p.log());
+    assert!(p.wait_log("journal loaded", Duration::from_secs(10)), "{}", p.log());
     drop(p);
 
     // Restart of the secondary with the primary gone: the stored copy.
@@ -151,7 +151,7 @@ fn ctl_reload_one_zone_and_stats() {
     assert!(ok && out.contains("reloaded r.test."), "{out}{err}");
     // Answered when published: no waiting for the new serial.
     assert_eq!(serial(s.addr), Some(2), "{}", s.log());
-    assert!(s.log().contains("zone reload done"), "{}", s.log());
+    assert!(s.wait_log("zone reload done", Duration::from_secs(10)), "{}", s.log());
 
     std::fs::write(d.path().join("r.test.zone"), zone(3).replace("192.0.2.3", "192.0.2.999")).unwrap();
     let (ok, _, err) = ctl(&c, &["reload", "r.test."]);

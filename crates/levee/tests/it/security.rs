@@ -396,7 +396,7 @@ fn management_over_tls() {
     let cfg =
         config(&dir, &management_config("127.0.0.1:0").replacen("[management]\n", &format!("[management]\n{tls}"), 1));
     let s = Server::start(&["--config", cfg.to_str().unwrap()]);
-    assert!(s.log().contains("management listener on https://"), "{}", s.log());
+    assert!(s.wait_log("management listener on https://", Duration::from_secs(10)), "{}", s.log());
     let m = management(&s);
     let curl = |args: &[&str], url: &str| {
         let out = std::process::Command::new("curl")

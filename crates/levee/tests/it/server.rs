@@ -116,7 +116,11 @@ fn sighup_reloads_and_a_broken_zone_keeps_the_old_one() {
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
     s.signal("HUP");
     assert!(s.wait_log("failed to load; the previous version keeps serving", Duration::from_secs(10)), "{}", s.log());
-    assert!(s.log().contains(&format!("it.test.zone:{lines}: A record: bad IPv4 address")), "{}", s.log());
+    assert!(
+        s.wait_log(&format!("it.test.zone:{lines}: A record: bad IPv4 address"), Duration::from_secs(10)),
+        "{}",
+        s.log()
+    );
     assert_eq!(soa_serial(s.addr), 101);
 }
 
@@ -133,7 +137,7 @@ fn sigterm_stops_cleanly() {
         assert!(Instant::now() < deadline, "levee did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(s.log().contains("stopped"));
+    assert!(s.wait_log("stopped", Duration::from_secs(10)));
 }
 
 #[test]

@@ -301,7 +301,11 @@ fn cut_or_damaged_copies_are_refused_at_start() {
     ] {
         std::fs::write(&copy, &bytes).unwrap();
         let mut s = start(&cfg);
-        assert!(s.log().contains("stored copy refused") && s.log().contains(why), "{what}: {}", s.log());
+        assert!(
+            s.wait_log("stored copy refused", Duration::from_secs(10)) && s.wait_log(why, Duration::from_secs(10)),
+            "{what}: {}",
+            s.log()
+        );
         assert_eq!(soa(s.addr, "r.test."), Err(rcode::SERVFAIL), "{what}: never served partial");
         assert_eq!(a_last(s.addr, "h299.r.test."), Err(rcode::SERVFAIL), "{what}");
         assert_eq!(soa(s.addr, "p.test."), Ok(1), "{what}: other zones answer");
@@ -336,7 +340,7 @@ fn cut_or_damaged_copies_are_refused_at_start() {
     let j = std::fs::read(&journal).unwrap();
     std::fs::write(&journal, &j[..j.len() - 3]).unwrap();
     let mut p = start(&pcfg);
-    assert!(p.log().contains("journal refused") && p.log().contains("damaged"), "{}", p.log());
+    assert!(p.wait_log("journal refused", Duration::from_secs(10)) && p.log().contains("damaged"), "{}", p.log());
     assert_eq!(soa(p.addr, "p.test."), Ok(2));
     stop(&mut p);
 }
@@ -401,7 +405,7 @@ fn disk_full_writes_are_retried_shown_and_never_serve_stale_data() {
     let z: serde_json::Value = serde_json::from_str(&zones).unwrap();
     let st = &z["zones"][0]["storage"][0];
     assert!(st["write_failures"].as_u64() >= Some(1) && st["pending"] == true, "{zones}");
-    assert!(s.log().contains("cannot write") && s.log().contains("retry_in=1"), "{}", s.log());
+    assert!(s.wait_log("cannot write", Duration::from_secs(10)) && s.log().contains("retry_in=1"), "{}", s.log());
     // No temporary file is left behind, and the old copy (serial 1) is
     // marked unconfirmed; an "up to date" check does not renew it.
     let names: Vec<String> =
@@ -471,7 +475,7 @@ fn stale_temporary_files_are_removed_at_start() {
     // Files that are not levee's are left alone; the old code's temporary
     // name (`<zone>tmp`) too: it was one name for a zone and its journal.
     assert!(store.join("notes.tmp").exists() && store.join("r.test.tmp").exists());
-    assert!(s.log().contains("removed a temporary file left by an interrupted write"));
+    assert!(s.wait_log("removed a temporary file left by an interrupted write", Duration::from_secs(10)));
     stop(&mut s);
 }
 
@@ -523,7 +527,7 @@ fn zone_names_with_slash_are_stored_and_journaled() {
     wait_for("the journal", &p, || journal.exists());
     stop(&mut p);
     let mut p = start(&pcfg);
-    assert!(p.log().contains("journal loaded"), "{}", p.log());
+    assert!(p.wait_log("journal loaded", Duration::from_secs(10)), "{}", p.log());
     stop(&mut p);
 }
 
@@ -548,7 +552,7 @@ fn copies_of_an_older_levee_are_read_and_replaced() {
     let mut s = start(&cfg);
     assert_eq!(soa(s.addr, "r.test."), Ok(4), "{}", s.log());
     assert_eq!(a_last(s.addr, "h0.r.test."), Ok(4));
-    assert!(s.log().contains("no integrity check"), "{}", s.log());
+    assert!(s.wait_log("no integrity check", Duration::from_secs(10)), "{}", s.log());
     // Up at the same serial: a full transfer anyway, then the new format.
     pri.up();
     assert!(ctl(&cfg, &["refresh", "r.test."]).0);
@@ -705,7 +709,7 @@ fn a_hung_file_system_does_not_wedge_reloads() {
     assert!(s.wait_log("reload done", Duration::from_secs(10)), "{}", s.log());
     let took = t0.elapsed();
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "{took:?} {}", s.log());
-    assert!(s.log().contains("a.test.zone: a file-system call hung for 2 s"), "{}", s.log());
+    assert!(s.wait_log("a.test.zone: a file-system call hung for 2 s", Duration::from_secs(10)), "{}", s.log());
     assert_eq!((soa(s.addr, "a.test."), soa(s.addr, "b.test.")), (Ok(1), Ok(2)));
     let t0 = Instant::now();
     let (ok, out) = ctl(&cfg, &["reload", "a.test."]);
@@ -804,7 +808,9 @@ fn serial_mistakes_are_reported_and_never_journaled() {
 
 /// One RRset of 65,000 records loads from a file and comes in by
 /// transfer quickly (the duplicate check was a scan per record: 7-10 s
-/// in a release build). The bound here is for a debug build.
+/// in a release build, 73 s for check-zone in a debug build). The bounds
+/// here are for a debug build on a loaded 2-core machine (about 1 s
+/// each unloaded): far below the quadratic time, far above the linear.
 #[test]
 fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let d = TempDir::new("st-big");
@@ -816,7 +822,7 @@ fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let out = levee().args(["check-zone", "--origin", "big.test."]).arg(&f).output().unwrap();
     let took = t0.elapsed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(took < Duration::from_secs(5), "check-zone of a 65k-record RRset took {took:?}");
+    assert!(took < Duration::from_secs(30), "check-zone of a 65k-record RRset took {took:?}");
 
     let pri = Primary::start("r.test.");
     let recs: Records =
@@ -827,6 +833,6 @@ fn a_65k_record_rrset_loads_and_transfers_quickly() {
     let mut s = start(&cfg);
     wait_for("the transfer", &s, || soa(s.addr, "r.test.") == Ok(1));
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(8), "start and transfer of a 65k-record RRset took {took:?}");
+    assert!(took < Duration::from_secs(30), "start and transfer of a 65k-record RRset took {took:?}");
     stop(&mut s);
 }

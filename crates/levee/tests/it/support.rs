@@ -284,7 +284,7 @@ pub fn answers(m: &Message) -> Vec<String> {
                 "{} {} {}",
                 levee_wire::name::to_text(&r.owner).to_lowercase(),
                 levee_wire::rtype::type_to_text(r.rtype),
-                levee_zone::text::rdata_to_text(r.rtype, &r.rdata)
+                levee_zone::zonefile::rdata_to_text(r.rtype, &r.rdata)
             )
         })
         .collect()

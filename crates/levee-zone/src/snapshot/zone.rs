@@ -1,0 +1,806 @@
+//! The immutable zone snapshot.
+//!
+//! A [`Zone`] is built once by [`crate::snapshot::build`] (or by an incremental
+//! [`crate::snapshot::reload`]) and never changes; readers share it through an
+//! `Arc`. A query is a hash lookup and some slice reads, with no
+//! per-record allocation.
+//!
+//! The names, in *canonical order* (RFC 4034 §6.1, empty non-terminals
+//! included), are cut into **segments**: the apex alone in the first one,
+//! then runs of up to 4096 consecutive names (a build option,
+//! [`crate::BuildOptions::segment_names`]). A segment owns everything
+//! of its names, with offsets and ids local to it:
+//!
+//! * `names`: the owner names, lowercased, in wire form;
+//! * `nodes`: one entry per name. Each node knows its place in the tree
+//!   through flags computed at load time: apex, zone cut, below a cut
+//!   (glue or occluded), DNAME owner, "the walk from the apex meets a cut
+//!   or DNAME before reaching me", has a wildcard child;
+//! * `rrsets`: the RRsets of each node, contiguous per node. An RRset
+//!   points to its RDATA in `data` (each record as a 2-octet length and
+//!   the RDATA), to the RRSIG set that covers it, and, for NS, MX and SRV,
+//!   to its targets in `links` (pre-linked additional data and glue,
+//!   Knot's "adjust" step): a target in the same segment is its local
+//!   index, one in another segment is its name (`link_names`), looked up
+//!   when answering, so a segment never holds an id of another segment.
+//!
+//! The zone holds its segments as `Arc`s in canonical order. A node or
+//! RRset id is `slot << 16 | local` (slot: the segment's position in this
+//! version), so reading a node is two indexings. Above the segments, each
+//! version has its own hash table from lowercased name to node id (exact
+//! lookups and the label-stripping closest-encloser search) and the
+//! canonical position of each segment's first node; `nsec_covering`
+//! binary-searches the segments by first name, then inside one.
+//!
+//! Because nothing inside a segment refers to another segment, consecutive
+//! versions of a zone share the segments a reload did not touch: an
+//! incremental reload ([`crate::snapshot::reload`]) rebuilds only the segments around
+//! changed names, the name index and the apex.
+//!
+//! NSEC3 records live in a block of their own (segments in slots from
+//! 0x8000, file order; the chain sorted by hash), so a hashed owner name
+//! never shows up in normal lookups. The block is rebuilt whole by every
+//! reload of an NSEC3-signed zone.
+
+use std::sync::Arc;
+
+use levee_wire::name;
+
+use crate::snapshot::index::NameIndex;
+use levee_wire::rtype::t;
+
+/// Index of a node.
+pub type NodeId = u32;
+/// Index of an RRset.
+pub type RRsetId = u32;
+/// "No index".
+pub const NONE: u32 = u32::MAX;
+
+/// Node flags.
+#[allow(missing_docs)]
+pub mod nf {
+    pub const APEX: u16 = 1;
+    /// A zone cut: NS at a name other than the apex.
+    pub const CUT: u16 = 2;
+    /// Strictly below a zone cut (glue or occluded data).
+    pub const BELOW_CUT: u16 = 4;
+    /// Owns a DNAME.
+    pub const DNAME: u16 = 8;
+    /// Strictly below a DNAME owner (occluded).
+    pub const BELOW_DNAME: u16 = 16;
+    /// Some ancestor strictly above (apex included) is a cut or owns a
+    /// DNAME: an exact match must be checked by walking from the apex.
+    pub const WALK: u16 = 32;
+    /// `*.<this node>` exists.
+    pub const WILD_CHILD: u16 = 64;
+    /// No RRsets (an empty non-terminal).
+    pub const EMPTY: u16 = 128;
+    /// Owns a CNAME.
+    pub const CNAME: u16 = 256;
+    /// Owns an NSEC record.
+    pub const NSEC: u16 = 512;
+}
+
+/// One name of the zone.
+#[derive(Clone, Copy, Debug)]
+pub struct Node {
+    pub(crate) name_off: u32,
+    pub(crate) name_len: u8,
+    /// Label count below the root.
+    pub labels: u8,
+    /// Flags ([`nf`]).
+    pub flags: u16,
+    pub(crate) rrset_start: u32,
+    pub(crate) rrset_count: u16,
+}
+
+impl Node {
+    /// True if the flag is set.
+    #[inline]
+    pub fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// One RRset (or the RRSIGs covering one type).
+#[derive(Clone, Copy, Debug)]
+pub struct RRset {
+    /// Type (RRSIG for signature sets).
+    pub rtype: u16,
+    /// For RRSIG sets: the type covered.
+    pub covers: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// Number of records, saturated at 65,535 (larger RRsets exist: count
+    /// them with [`Zone::rdatas`]; [`Zone::record_count`] is exact).
+    pub count: u16,
+    pub(crate) data_off: u32,
+    pub(crate) data_len: u32,
+    /// The RRSIG set covering this one (index inside the segment), or
+    /// [`NONE`]; [`Zone::sigs`] gives its id.
+    pub(crate) sigs: RRsetId,
+    pub(crate) links_off: u32,
+    pub(crate) links_len: u16,
+}
+
+/// NSEC3 parameters of the zone's chain (from NSEC3PARAM).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nsec3Param {
+    /// Hash algorithm (1 = SHA-1).
+    pub alg: u8,
+    /// Flags.
+    pub flags: u8,
+    /// Extra iterations.
+    pub iterations: u16,
+    /// Salt.
+    pub salt: Vec<u8>,
+}
+
+/// One NSEC3 record's place in the chain.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Nsec3Entry {
+    pub(crate) hash_off: u32,
+    pub(crate) hash_len: u8,
+    pub(crate) node: NodeId,
+}
+
+/// Bits of a node or RRset id that are the index inside its segment.
+pub(crate) const LOCAL_BITS: u32 = 16;
+/// Most nodes (and RRsets) one segment holds.
+pub(crate) const SEG_MAX: usize = 1 << LOCAL_BITS;
+/// Slot of the first NSEC3 segment; ordinary segments use the slots below.
+pub(crate) const N3_SLOT: usize = 0x8000;
+/// A link to a node outside the segment: the rest is an offset into the
+/// segment's `link_names`.
+pub(crate) const REMOTE: u32 = 1 << 31;
+
+#[inline]
+pub(crate) fn make_id(slot: usize, local: usize) -> u32 {
+    ((slot as u32) << LOCAL_BITS) | local as u32
+}
+
+#[inline]
+fn split(id: u32) -> (usize, usize) {
+    ((id >> LOCAL_BITS) as usize, (id & (SEG_MAX as u32 - 1)) as usize)
+}
+
+/// A run of consecutive nodes (canonical order) with everything they own.
+/// Offsets and ids inside are local to the segment, so an unchanged
+/// segment is shared (`Arc`) by consecutive versions of a zone.
+#[derive(Default, Debug)]
+pub(crate) struct Segment {
+    pub(crate) names: Vec<u8>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) rrsets: Vec<RRset>,
+    pub(crate) data: Vec<u8>,
+    /// Link targets of the RRsets: a local node index, or [`REMOTE`] | an
+    /// offset into `link_names` (a lowercase name looked up when answering).
+    pub(crate) links: Vec<u32>,
+    pub(crate) link_names: Vec<u8>,
+    pub(crate) records: u64,
+    pub(crate) nsec_nodes: u32,
+}
+
+impl Segment {
+    /// The segment with no spare capacity (it never grows again).
+    pub(crate) fn sealed(mut self) -> Segment {
+        self.names.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.rrsets.shrink_to_fit();
+        self.data.shrink_to_fit();
+        self
+    }
+
+    #[inline]
+    pub(crate) fn name(&self, local: usize) -> &[u8] {
+        let n = &self.nodes[local];
+        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+    }
+
+    pub(crate) fn first_name(&self) -> &[u8] {
+        self.name(0)
+    }
+
+    pub(crate) fn last_name(&self) -> &[u8] {
+        self.name(self.nodes.len() - 1)
+    }
+
+    #[inline]
+    pub(crate) fn sets(&self, local: usize) -> &[RRset] {
+        let n = &self.nodes[local];
+        &self.rrsets[n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize]
+    }
+
+    #[inline]
+    pub(crate) fn rdata_of(&self, s: &RRset) -> &[u8] {
+        &self.data[s.data_off as usize..s.data_off as usize + s.data_len as usize]
+    }
+}
+
+/// The NSEC3 part of a zone: its own segments (slots from [`N3_SLOT`]),
+/// the chain sorted by hash.
+#[derive(Default)]
+pub(crate) struct Nsec3Block {
+    pub(crate) segs: Vec<Segment>,
+    pub(crate) seg_first: Vec<u32>,
+    pub(crate) count: usize,
+    pub(crate) chain: Vec<Nsec3Entry>,
+    pub(crate) hashes: Vec<u8>,
+    pub(crate) records: u64,
+}
+
+/// An immutable, query-ready zone.
+pub struct Zone {
+    pub(crate) apex: Vec<u8>,
+    /// Segments in canonical order; a node's slot is its segment's position.
+    pub(crate) segs: Vec<Arc<Segment>>,
+    /// Ordinal (canonical position) of each segment's first node.
+    pub(crate) seg_first: Vec<u32>,
+    /// Name index (index.rs): 16-bit tags and node ids; a name that is not
+    /// in the zone costs one probe of the tags.
+    pub(crate) index: NameIndex,
+    pub(crate) n3: Arc<Nsec3Block>,
+    pub(crate) nsec3param: Option<Nsec3Param>,
+    pub(crate) apex_id: NodeId,
+    pub(crate) soa: RRsetId,
+    pub(crate) serial: u32,
+    pub(crate) records: u64,
+    pub(crate) nsec_nodes: u32,
+    pub(crate) node_count: usize,
+    /// The SOA of negative answers, pre-rendered (negative.rs).
+    pub(crate) negative: Option<crate::snapshot::negative::NegativeSoa>,
+}
+
+/// The hash of a wire name in the name index and the build's tables:
+/// [`name::hash_ignore_case`], finished. A query name in any letter case
+/// hashes like its lowercase form, and a caller that hashed the name
+/// already (the response cache's key) looks it up with
+/// [`Zone::lookup_hashed`] without hashing it again.
+#[inline]
+pub(crate) fn hash_name(n: &[u8]) -> u64 {
+    levee_wire::hash::mix(name::hash_ignore_case(n, 0, n.len()))
+}
+
+/// Bits of a name hash that neither hashbrown's bucket position (the low
+/// bits) nor its 7-bit tag (the top bits) use (for [`crate::ZoneSet`]'s
+/// index of apexes).
+#[inline]
+pub(crate) fn fingerprint(h: u64) -> u32 {
+    (h >> 25) as u32
+}
+
+impl Zone {
+    /// Assembles a zone from its segments: builds the name index and the
+    /// counters. The apex must be the first node of the first segment.
+    pub(crate) fn assemble(
+        apex: Vec<u8>,
+        segs: Vec<Arc<Segment>>,
+        n3: Arc<Nsec3Block>,
+        nsec3param: Option<Nsec3Param>,
+    ) -> Zone {
+        let mut seg_first = Vec::with_capacity(segs.len());
+        let mut count = 0usize;
+        let mut records = n3.records;
+        let mut nsec_nodes = 0;
+        for s in &segs {
+            seg_first.push(count as u32);
+            count += s.nodes.len();
+            records += s.records;
+            nsec_nodes += s.nsec_nodes;
+        }
+        let mut index = NameIndex::with_capacity(count);
+        for (slot, s) in segs.iter().enumerate() {
+            for local in 0..s.nodes.len() {
+                index.insert(hash_name(s.name(local)), make_id(slot, local));
+            }
+        }
+        let apex_id = make_id(0, 0);
+        let soa = segs
+            .first()
+            .and_then(|s| s.sets(0).iter().position(|r| r.rtype == t::SOA))
+            .map_or(NONE, |i| make_id(0, segs[0].nodes[0].rrset_start as usize + i));
+        let mut z = Zone {
+            apex,
+            segs,
+            seg_first,
+            index,
+            n3,
+            nsec3param,
+            apex_id,
+            soa,
+            serial: 0,
+            records,
+            nsec_nodes,
+            node_count: count,
+            negative: None,
+        };
+        if soa != NONE {
+            z.serial = levee_wire::soa::serial(z.first_rdata(soa)).unwrap_or(0);
+            z.negative = crate::negative::NegativeSoa::render(&z);
+        }
+        z
+    }
+
+    #[inline]
+    fn seg_of(&self, id: u32) -> (&Segment, usize) {
+        let (slot, local) = split(id);
+        if slot < N3_SLOT {
+            (&self.segs[slot], local)
+        } else {
+            (&self.n3.segs[slot - N3_SLOT], local)
+        }
+    }
+
+    /// The apex name (lowercase wire form).
+    pub fn apex(&self) -> &[u8] {
+        &self.apex
+    }
+
+    /// Labels of the apex.
+    pub fn apex_labels(&self) -> usize {
+        name::label_count(&self.apex)
+    }
+
+    /// The apex node.
+    pub fn apex_id(&self) -> NodeId {
+        self.apex_id
+    }
+
+    /// The SOA serial.
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// The SOA RRset.
+    pub fn soa(&self) -> RRsetId {
+        self.soa
+    }
+
+    /// True if a negative answer with DO set carries DNSSEC material: the
+    /// SOA's RRSIG, NSEC or NSEC3 records. Without it the pre-rendered SOA
+    /// is the whole authority section.
+    pub fn has_negative_proofs(&self) -> bool {
+        self.sigs(self.soa()) != NONE || self.nsec3param().is_some() || self.has_nsec()
+    }
+
+    /// True if the zone is signed: its SOA has an RRSIG (the test Knot
+    /// DNS applies). Referrals from an unsigned zone carry no DS and no
+    /// proof of its absence.
+    #[inline]
+    pub fn is_signed(&self) -> bool {
+        self.sigs(self.soa()) != NONE
+    }
+
+    /// The SOA record of negative answers, rendered at load.
+    #[inline]
+    pub fn negative_soa(&self) -> Option<&crate::snapshot::negative::NegativeSoa> {
+        self.negative.as_ref()
+    }
+
+    /// Number of records (RRSIGs and NSEC3 included).
+    pub fn record_count(&self) -> u64 {
+        self.records
+    }
+
+    /// Number of names (empty non-terminals included, NSEC3 owners excluded).
+    pub fn node_count(&self) -> usize {
+        self.node_count
+    }
+
+    /// Number of segments the names are stored in (ordinary, NSEC3).
+    pub fn segment_count(&self) -> (usize, usize) {
+        (self.segs.len(), self.n3.segs.len())
+    }
+
+    /// How many of this zone's segments are shared with `other` (the same
+    /// memory, not copies): what an incremental reload kept.
+    pub fn shared_segments(&self, other: &Zone) -> usize {
+        let theirs: std::collections::HashSet<*const Segment> = other.segs.iter().map(Arc::as_ptr).collect();
+        self.segs.iter().filter(|s| theirs.contains(&Arc::as_ptr(s))).count()
+    }
+
+    /// The node at a canonical position (`0..node_count()`).
+    pub fn node_at(&self, ordinal: usize) -> NodeId {
+        let slot = self.seg_first.partition_point(|&f| f as usize <= ordinal) - 1;
+        make_id(slot, ordinal - self.seg_first[slot] as usize)
+    }
+
+    /// NSEC3 parameters, if the zone has an NSEC3 chain.
+    pub fn nsec3param(&self) -> Option<&Nsec3Param> {
+        self.nsec3param.as_ref()
+    }
+
+    /// Finds the node of a lowercased wire name.
+    #[inline]
+    pub fn lookup(&self, lname: &[u8]) -> Option<NodeId> {
+        self.index.find(hash_name(lname), |id| self.node_name(id) == lname)
+    }
+
+    /// Finds the node of the wire name `qname`, in any letter case, whose
+    /// [`name::hash_ignore_case`] is `name_hash` (a query name hashed
+    /// once for the response cache is looked up without lowercasing or
+    /// hashing it again).
+    #[inline]
+    pub fn lookup_hashed(&self, name_hash: u64, qname: &[u8]) -> Option<NodeId> {
+        self.index.find(levee_wire::hash::mix(name_hash), |id| name::eq_lowercase(self.node_name(id), qname))
+    }
+
+    /// A node.
+    #[inline]
+    pub fn node(&self, id: NodeId) -> &Node {
+        let (s, l) = self.seg_of(id);
+        &s.nodes[l]
+    }
+
+    /// A node's owner name (lowercase wire form).
+    #[inline]
+    pub fn node_name(&self, id: NodeId) -> &[u8] {
+        let (s, l) = self.seg_of(id);
+        s.name(l)
+    }
+
+    /// The RRsets of a node, RRSIG sets included.
+    #[inline]
+    pub fn node_rrsets(&self, id: NodeId) -> &[RRset] {
+        let (s, l) = self.seg_of(id);
+        s.sets(l)
+    }
+
+    /// First RRset id of a node (ids of its RRsets are consecutive).
+    #[inline]
+    pub fn node_first_rrset(&self, id: NodeId) -> RRsetId {
+        let (s, l) = self.seg_of(id);
+        (id & !(SEG_MAX as u32 - 1)) | s.nodes[l].rrset_start
+    }
+
+    /// Finds a node's RRset of a type (not RRSIG).
+    #[inline]
+    pub fn find(&self, id: NodeId, rtype: u16) -> Option<RRsetId> {
+        let (s, l) = self.seg_of(id);
+        let n = &s.nodes[l];
+        let start = n.rrset_start as usize;
+        let sets = &s.rrsets[start..start + n.rrset_count as usize];
+        sets.iter()
+            .position(|s| s.rtype == rtype && rtype != t::RRSIG)
+            .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
+    }
+
+    /// An RRset.
+    #[inline]
+    pub fn rrset(&self, id: RRsetId) -> &RRset {
+        let (s, l) = self.seg_of(id);
+        &s.rrsets[l]
+    }
+
+    /// The RRSIG set covering an RRset, or [`NONE`].
+    #[inline]
+    pub fn sigs(&self, id: RRsetId) -> RRsetId {
+        let (s, l) = self.seg_of(id);
+        let g = s.rrsets[l].sigs;
+        if g == NONE {
+            NONE
+        } else {
+            (id & !(SEG_MAX as u32 - 1)) | g
+        }
+    }
+
+    /// Iterates the RDATA of an RRset's records.
+    #[inline]
+    pub fn rdatas(&self, id: RRsetId) -> Rdatas<'_> {
+        let (s, l) = self.seg_of(id);
+        Rdatas { data: s.rdata_of(&s.rrsets[l]) }
+    }
+
+    /// The first record's RDATA.
+    pub fn first_rdata(&self, id: RRsetId) -> &[u8] {
+        self.rdatas(id).next().unwrap_or(&[])
+    }
+
+    /// Nodes linked from an RRset: NS/MX/SRV targets inside the zone that
+    /// own A or AAAA records, in RDATA order, each once. A target in the
+    /// RRset's own segment is a stored index; one elsewhere is found by
+    /// name, so a segment stays valid when other segments are replaced.
+    #[inline]
+    pub fn links(&self, id: RRsetId) -> Links<'_> {
+        let (s, l) = self.seg_of(id);
+        let r = &s.rrsets[l];
+        Links {
+            zone: self,
+            seg: s,
+            base: id & !(SEG_MAX as u32 - 1),
+            raw: &s.links[r.links_off as usize..r.links_off as usize + r.links_len as usize],
+        }
+    }
+
+    /// True if [`Zone::links`] yields something.
+    #[inline]
+    pub fn has_links(&self, id: RRsetId) -> bool {
+        self.links(id).next().is_some()
+    }
+
+    /// The node whose name is the closest predecessor of `lname` (or
+    /// equal to it) in canonical order among nodes that own an NSEC
+    /// record; wraps around to the last one (the NSEC chain is circular).
+    pub fn nsec_covering(&self, lname: &[u8]) -> Option<NodeId> {
+        if self.node_count == 0 || self.nsec_nodes == 0 {
+            return None;
+        }
+        let k = self.segs.partition_point(|s| name::canonical_cmp(s.first_name(), lname).is_le());
+        let (mut slot, mut i) = if k == 0 {
+            (self.segs.len() - 1, self.segs[self.segs.len() - 1].nodes.len() - 1)
+        } else {
+            let s = &self.segs[k - 1];
+            match s.nodes.binary_search_by(|n| {
+                let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
+                name::canonical_cmp(nm, lname)
+            }) {
+                Ok(i) => (k - 1, i),
+                Err(i) => (k - 1, i - 1),
+            }
+        };
+        for _ in 0..self.node_count {
+            if self.segs[slot].nodes[i].has(nf::NSEC) {
+                return Some(make_id(slot, i));
+            }
+            if i > 0 {
+                i -= 1;
+            } else {
+                slot = if slot == 0 { self.segs.len() - 1 } else { slot - 1 };
+                i = self.segs[slot].nodes.len() - 1;
+            }
+        }
+        None
+    }
+
+    //--- NSEC3
+
+    /// The NSEC3 node whose hash equals `hash`.
+    pub fn nsec3_match(&self, hash: &[u8]) -> Option<NodeId> {
+        self.nsec3_search(hash).ok().map(|i| self.n3.chain[i].node)
+    }
+
+    /// The NSEC3 node whose hash is the closest predecessor of `hash`
+    /// (the record that covers it), wrapping around.
+    pub fn nsec3_covering(&self, hash: &[u8]) -> Option<NodeId> {
+        let chain = &self.n3.chain;
+        if chain.is_empty() {
+            return None;
+        }
+        let i = match self.nsec3_search(hash) {
+            Ok(i) => i,
+            Err(0) => chain.len() - 1,
+            Err(i) => i - 1,
+        };
+        Some(chain[i].node)
+    }
+
+    fn nsec3_search(&self, hash: &[u8]) -> Result<usize, usize> {
+        self.n3.chain.binary_search_by(|e| self.nsec3_hash(e).cmp(hash))
+    }
+
+    fn nsec3_hash(&self, e: &Nsec3Entry) -> &[u8] {
+        &self.n3.hashes[e.hash_off as usize..e.hash_off as usize + e.hash_len as usize]
+    }
+
+    /// An NSEC3 node (owner name, RRsets).
+    pub fn nsec3_node(&self, id: NodeId) -> &Node {
+        self.node(id)
+    }
+
+    /// An NSEC3 node's owner name.
+    pub fn nsec3_node_name(&self, id: NodeId) -> &[u8] {
+        self.node_name(id)
+    }
+
+    /// The NSEC3 RRset of an NSEC3 node.
+    pub fn nsec3_rrset(&self, id: NodeId) -> Option<RRsetId> {
+        let (s, l) = self.seg_of(id);
+        let start = s.nodes[l].rrset_start as usize;
+        s.sets(l)
+            .iter()
+            .position(|s| s.rtype == t::NSEC3)
+            .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
+    }
+
+    /// First RRset id and RRset count of an NSEC3 node.
+    pub fn nsec3_node_rrsets(&self, id: NodeId) -> (RRsetId, u32) {
+        (self.node_first_rrset(id), self.node_rrsets(id).len() as u32)
+    }
+
+    /// True if some name owns an NSEC record (an NSEC-signed zone).
+    pub fn has_nsec(&self) -> bool {
+        self.nsec_nodes > 0
+    }
+
+    /// Number of NSEC3 nodes.
+    pub fn nsec3_count(&self) -> usize {
+        self.n3.count
+    }
+
+    /// The NSEC3 node at a position (`0..nsec3_count()`, file order).
+    pub fn nsec3_node_at(&self, ordinal: usize) -> NodeId {
+        let k = self.n3.seg_first.partition_point(|&f| f as usize <= ordinal) - 1;
+        make_id(N3_SLOT + k, ordinal - self.n3.seg_first[k] as usize)
+    }
+
+    /// Hashes a name with the zone's NSEC3 parameters (RFC 5155 §5).
+    /// Returns the hash length written into `out`.
+    pub fn nsec3_hash_name(&self, lname: &[u8], out: &mut [u8; 20]) -> Option<usize> {
+        let p = self.nsec3param.as_ref()?;
+        if p.alg != 1 {
+            return None;
+        }
+        Some(crate::snapshot::nsec3::hash(lname, &p.salt, p.iterations, out))
+    }
+
+    //--- comparison
+
+    /// True if `other` holds the same data: the same names with the same
+    /// RRsets (type, TTL, and RDATA in the same order). Segments the two
+    /// versions share are skipped, so comparing an incremental reload with
+    /// the version it came from costs what was rebuilt; no allocation.
+    pub fn same_data(&self, other: &Zone) -> bool {
+        if self.apex != other.apex || self.records != other.records || self.node_count != other.node_count {
+            return false;
+        }
+        let a: Vec<&Segment> = self.segs.iter().map(|s| &**s).collect();
+        let b: Vec<&Segment> = other.segs.iter().map(|s| &**s).collect();
+        if !same_nodes(&a, &b) {
+            return false;
+        }
+        if Arc::ptr_eq(&self.n3, &other.n3) {
+            return true;
+        }
+        let a: Vec<&Segment> = self.n3.segs.iter().collect();
+        let b: Vec<&Segment> = other.n3.segs.iter().collect();
+        same_nodes(&a, &b)
+    }
+
+    //--- iteration (zone transfer)
+
+    /// All nodes in canonical order, then the NSEC3 nodes.
+    pub fn all_rrsets(&self) -> impl Iterator<Item = (&[u8], RRsetId)> + '_ {
+        let normal = self.segs.iter().enumerate().map(|(slot, s)| (slot, &**s));
+        let n3 = self.n3.segs.iter().enumerate().map(|(k, s)| (N3_SLOT + k, s));
+        normal.chain(n3).flat_map(|(slot, s)| {
+            (0..s.nodes.len()).flat_map(move |l| {
+                let n = &s.nodes[l];
+                let nm = s.name(l);
+                (n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize)
+                    .map(move |r| (nm, make_id(slot, r)))
+            })
+        })
+    }
+}
+
+/// Walks the nodes of two segment lists in step (see [`Zone::same_data`]);
+/// a segment both lists hold at the same point is skipped whole.
+fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
+    let (mut ia, mut la, mut ib, mut lb) = (0, 0, 0, 0);
+    loop {
+        while ia < a.len() && la >= a[ia].nodes.len() {
+            (ia, la) = (ia + 1, 0);
+        }
+        while ib < b.len() && lb >= b[ib].nodes.len() {
+            (ib, lb) = (ib + 1, 0);
+        }
+        if la == 0 && lb == 0 && ia < a.len() && ib < b.len() && std::ptr::eq(a[ia], b[ib]) {
+            ia += 1;
+            ib += 1;
+            continue;
+        }
+        let (sa, sb) = match (a.get(ia), b.get(ib)) {
+            (None, None) => return true,
+            (Some(x), Some(y)) => (*x, *y),
+            _ => return false,
+        };
+        if sa.name(la) != sb.name(lb) {
+            return false;
+        }
+        let (xa, xb) = (sa.sets(la), sb.sets(lb));
+        if xa.len() != xb.len() {
+            return false;
+        }
+        for (x, y) in xa.iter().zip(xb) {
+            if (x.rtype, x.covers, x.ttl, x.count) != (y.rtype, y.covers, y.ttl, y.count)
+                || sa.rdata_of(x) != sb.rdata_of(y)
+            {
+                return false;
+            }
+        }
+        la += 1;
+        lb += 1;
+    }
+}
+
+/// Iterator over an RRset's linked nodes ([`Zone::links`]).
+pub struct Links<'a> {
+    zone: &'a Zone,
+    seg: &'a Segment,
+    base: u32,
+    raw: &'a [u32],
+}
+
+impl Iterator for Links<'_> {
+    type Item = NodeId;
+    #[inline]
+    fn next(&mut self) -> Option<NodeId> {
+        while let Some((&l, rest)) = self.raw.split_first() {
+            self.raw = rest;
+            if l & REMOTE == 0 {
+                return Some(self.base | l);
+            }
+            let off = (l & !REMOTE) as usize;
+            let len = name::wire_len(&self.seg.link_names[off..]).unwrap_or(0);
+            let target = &self.seg.link_names[off..off + len];
+            if let Some(id) = self.zone.lookup(target) {
+                if self.zone.find(id, t::A).is_some() || self.zone.find(id, t::AAAA).is_some() {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Iterator over the RDATA of an RRset.
+pub struct Rdatas<'a> {
+    pub(crate) data: &'a [u8],
+}
+
+impl<'a> Iterator for Rdatas<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.data.len() < 2 {
+            return None;
+        }
+        let l = u16::from_be_bytes([self.data[0], self.data[1]]) as usize;
+        let r = &self.data[2..2 + l];
+        self.data = &self.data[2 + l..];
+        Some(r)
+    }
+}
+
+#[cfg(test)]
+mod same_data_tests {
+    use crate::{load, reload_with, ReloadOptions, Source};
+    use levee_wire::name;
+
+    fn z(text: &str) -> crate::Zone {
+        let o = name::from_text("example.", None).unwrap();
+        load(Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
+    }
+
+    const BASE: &str = "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n";
+
+    /// Same data: equal; any change of a name, type, TTL, RDATA or RDATA
+    /// order: different. Shared segments of an incremental reload are
+    /// skipped and the answer is the same.
+    #[test]
+    fn same_data_sees_every_change() {
+        let many: String = (0..20_000).map(|i| format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256)).collect();
+        let a = z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"));
+        assert!(a.same_data(&z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"))));
+        for other in [
+            format!("{BASE}{many}x TXT \"b\" \"a\"\n"),
+            format!("{BASE}{many}x TXT \"a\"\n"),
+            format!("{BASE}{many}x 61 TXT \"a\" \"b\"\n"),
+            format!("{BASE}{many}y TXT \"a\" \"b\"\n"),
+            format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n"),
+            format!("{}{many}x TXT \"a\" \"b\"\n", BASE.replace("7 1 1", "7 2 1")),
+        ] {
+            assert!(!a.same_data(&z(&other)), "{}", &other[other.len() - 40..]);
+        }
+        let o = name::from_text("example.", None).unwrap();
+        let opts = ReloadOptions { max_fraction: 0.9, min_segments: 2, ..Default::default() };
+        let text = format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n");
+        let inc = reload_with(&a, Source::Memory { name: "t", data: text.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
+        assert!(matches!(inc.kind, crate::ReloadKind::Incremental { .. }));
+        assert!(inc.built.zone.shared_segments(&a) > 0);
+        assert!(!a.same_data(&inc.built.zone) && inc.built.zone.same_data(&z(&text)));
+        let same = format!("{BASE}{many}x TXT \"a\" \"b\"\n");
+        let inc = reload_with(&a, Source::Memory { name: "t", data: same.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
+        assert!(a.same_data(&inc.built.zone));
+    }
+}

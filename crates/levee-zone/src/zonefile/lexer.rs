@@ -1,0 +1,197 @@
+//! Splitting a zone file into entries and tokens (RFC 1035 §5.1).
+//!
+//! An *entry* is one logical line: a record or a directive, possibly
+//! continued over several physical lines inside parentheses. A *token* is
+//! a span of the input: either a run of characters without white space
+//! (escapes like `\.` or `\032` are kept raw and decoded by whoever reads
+//! the field), or the inside of a double-quoted string. Comments run from
+//! `;` to the end of the line. The lexer does no allocation per token: it
+//! fills a reusable vector of spans.
+
+/// One token: a span of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// Start offset in the input.
+    pub start: u32,
+    /// End offset (exclusive).
+    pub end: u32,
+    /// True if the token was a quoted string.
+    pub quoted: bool,
+}
+
+/// One entry: its tokens, where it starts, and whether the line began with
+/// white space (meaning: the owner is the previous record's).
+#[derive(Default, Debug)]
+pub(crate) struct Entry {
+    /// Tokens of the entry.
+    pub tokens: Vec<Token>,
+    /// Line where the entry starts (1-based).
+    pub line: u32,
+    /// True if the entry's first physical line starts with a blank.
+    pub blank_owner: bool,
+}
+
+/// The lexer over one input buffer.
+pub(crate) struct Lexer<'a> {
+    input: &'a [u8],
+    pos: usize,
+    line: u32,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer over a whole file.
+    pub(crate) fn new(input: &'a [u8]) -> Self {
+        Lexer { input, pos: 0, line: 1 }
+    }
+
+    /// A lexer over a part of a file that starts at `line`, on an entry
+    /// boundary.
+    pub(crate) fn at_line(input: &'a [u8], line: u32) -> Self {
+        Lexer { input, pos: 0, line }
+    }
+
+    /// Current line.
+    pub(crate) fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
+    /// end of input. Errors carry the line they happened on.
+    pub(crate) fn next_entry(&mut self, e: &mut Entry) -> Result<bool, (u32, &'static str)> {
+        let inp = self.input;
+        loop {
+            e.tokens.clear();
+            if self.pos >= inp.len() {
+                return Ok(false);
+            }
+            e.line = self.line;
+            e.blank_owner = matches!(inp[self.pos], b' ' | b'\t');
+            let mut depth = 0u32;
+            let mut paren_line = 0;
+            loop {
+                let Some(&c) = inp.get(self.pos) else {
+                    if depth > 0 {
+                        return Err((paren_line, "unbalanced parentheses: '(' never closed"));
+                    }
+                    break;
+                };
+                match c {
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b'\n' => {
+                        self.pos += 1;
+                        self.line = self.line.saturating_add(1);
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b';' => {
+                        while self.pos < inp.len() && inp[self.pos] != b'\n' {
+                            self.pos += 1;
+                        }
+                    }
+                    b'(' => {
+                        if depth == 0 {
+                            paren_line = self.line;
+                        }
+                        depth += 1;
+                        self.pos += 1;
+                    }
+                    b')' => {
+                        if depth == 0 {
+                            return Err((self.line, "unbalanced parentheses: ')' without '('"));
+                        }
+                        depth -= 1;
+                        self.pos += 1;
+                    }
+                    b'"' => {
+                        let start = self.pos + 1;
+                        let start_line = self.line;
+                        let mut p = start;
+                        loop {
+                            match inp.get(p) {
+                                None => {
+                                    // Nothing after an unterminated quote can be trusted.
+                                    self.pos = inp.len();
+                                    return Err((start_line, "unterminated quoted string"));
+                                }
+                                Some(b'"') => break,
+                                Some(b'\\') => p += 2,
+                                Some(b'\n') => {
+                                    self.line = self.line.saturating_add(1);
+                                    p += 1;
+                                }
+                                Some(_) => p += 1,
+                            }
+                        }
+                        if p > inp.len() {
+                            self.pos = inp.len();
+                            return Err((start_line, "unterminated quoted string"));
+                        }
+                        e.tokens.push(Token { start: start as u32, end: p as u32, quoted: true });
+                        self.pos = p + 1;
+                    }
+                    _ => {
+                        let start = self.pos;
+                        let mut p = start;
+                        while let Some(&b) = inp.get(p) {
+                            match b {
+                                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
+                                b'\\' => {
+                                    // An escaped character is part of the token, even white space.
+                                    p += if inp.get(p + 1).is_some_and(u8::is_ascii_digit) { 4 } else { 2 };
+                                }
+                                _ => p += 1,
+                            }
+                        }
+                        let p = p.min(inp.len());
+                        e.tokens.push(Token { start: start as u32, end: p as u32, quoted: false });
+                        self.pos = p;
+                    }
+                }
+            }
+            if !e.tokens.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Vec<String>> {
+        let mut l = Lexer::new(s.as_bytes());
+        let mut e = Entry::default();
+        let mut out = vec![];
+        while l.next_entry(&mut e).unwrap() {
+            out.push(e.tokens.iter().map(|t| s[t.start as usize..t.end as usize].to_string()).collect());
+        }
+        out
+    }
+
+    #[test]
+    fn entries_and_parens() {
+        let z = "@ IN SOA ns hm ( 1 ; serial\n 2 3\n 4 5 )\nwww A 1.2.3.4 ; c\n\n  TXT \"a b\" \"\" x\\ y\n";
+        let t = toks(z);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[0], ["@", "IN", "SOA", "ns", "hm", "1", "2", "3", "4", "5"]);
+        assert_eq!(t[1], ["www", "A", "1.2.3.4"]);
+        assert_eq!(t[2], ["TXT", "a b", "", "x\\ y"]);
+    }
+
+    #[test]
+    fn errors_have_lines() {
+        let mut l = Lexer::new(b"a A 1\nb ( A\n");
+        let mut e = Entry::default();
+        assert!(l.next_entry(&mut e).unwrap());
+        assert_eq!(l.next_entry(&mut e), Err((2, "unbalanced parentheses: '(' never closed")));
+        let mut l = Lexer::new(b"a TXT \"abc\n");
+        assert!(l.next_entry(&mut e).is_err());
+    }
+}

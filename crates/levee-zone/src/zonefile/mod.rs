@@ -1,0 +1,52 @@
+//! The zone-file side: RFC 1035 text to records in wire form, and RDATA
+//! back to text.
+//!
+//! A zone's text flows through these modules, each knowing one thing:
+//!
+//! * `source.rs`: where text comes from ([`Source`]): a file read in
+//!   chunks (regular files only, every octet counted against the zone's
+//!   budget, every file-system call watched by an [`IoWatch`]), or text
+//!   in memory; it knows nothing of the syntax;
+//! * `lexer.rs`: text to entries (one logical line, parentheses joined)
+//!   of tokens (spans of the buffer, no allocation per token);
+//! * `parser.rs`: entries to [`Record`]s handed to a sink ([`parse`]):
+//!   chunks cut on entry boundaries, owner, TTL, class and type,
+//!   `$ORIGIN`, `$TTL` and `$INCLUDE`, the record budget
+//!   ([`LoadOptions`]), problems as [`Diagnostic`]s with FILE:LINE;
+//! * `generate.rs`: BIND's `$GENERATE` range and templates, expanded into
+//!   lines the parser reads as ordinary entries;
+//! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
+//!   character-strings, escapes);
+//! * `rdata_parse.rs`: RDATA text to wire, one reader per family of
+//!   types (`svcb.rs`: SVCB/HTTPS parameters; `codec.rs`: Base16,
+//!   Base32hex, Base64);
+//! * `rdata_format.rs`: RDATA wire to text ([`rdata_to_text`],
+//!   [`record_to_text`]), one writer per family of the same names, whose
+//!   text reads back into the same octets;
+//! * `wirecheck.rs`: whether wire RDATA is something the reader could
+//!   have produced ([`check_record`]): RDATA in the generic form `\#` and
+//!   records received by a transfer pass it.
+//!
+//! The public items are re-exported here; the modules are crate-private.
+//! Nothing here uses the snapshot side (`src/snapshot/`), and the modules
+//! depend on each other without a cycle: `parser` uses `source`,
+//! `generate`, `lexer`, `fields` and `rdata_parse`, which use only the
+//! modules listed after them (`rdata_parse` uses `wirecheck`, which uses
+//! `rdata_format`).
+
+pub(crate) mod codec;
+pub(crate) mod fields;
+pub(crate) mod generate;
+pub(crate) mod lexer;
+pub(crate) mod parser;
+pub(crate) mod rdata_format;
+pub(crate) mod rdata_parse;
+pub(crate) mod source;
+pub(crate) mod svcb;
+pub(crate) mod wirecheck;
+
+pub use codec::hex_decode;
+pub use parser::{parse, Diagnostic, LoadOptions, ParseStats, Record, SinkResult};
+pub use rdata_format::{rdata_to_text, record_to_text};
+pub use source::{IoWatch, Source};
+pub use wirecheck::check_record;

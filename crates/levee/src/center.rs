@@ -1,0 +1,156 @@
+//! The center of a running server: one value holding what its subsystems
+//! share, made once at start and passed to each of them as
+//! `Arc<Center>`. Nothing here is a process-wide static.
+//!
+//! What it holds, and who changes it:
+//!
+//! * the configuration in force ([`Center::cfg`]; read only);
+//! * the published zone set ([`Center::zones`], an `ArcSwap` the drivers
+//!   hold too and read on every query) and the lock that serialises every
+//!   change to it ([`Center::publish_lock`], taken by `zones::publish`
+//!   only, never by a driver), with the zones' statistics ids;
+//! * the reloads: one at a time, a SIGHUP waiting, how many ran and failed
+//!   ([`Reloads`], `zones::reload`);
+//! * replication: keys, secondary zones' state, NOTIFY targets
+//!   (`replication::state::Replication`);
+//! * the writers of stored zone copies and journals (`storage::Stores`);
+//! * what the operator reads: the drivers' counters, the policy stage's
+//!   and the TCP server's, the garbage and management refusal counters,
+//!   the listen addresses and the start time (`ops`);
+//! * the runtime's handle, for tasks started from plain threads.
+//!
+//! `daemon` builds it once the sockets are bound and the drivers run; the
+//! drivers themselves get only the parts they write (their counters) and
+//! the zone set, not the center.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use levee_answer::policy::PolicyStats;
+use levee_config::Config;
+use levee_io::tcp::TcpStats;
+use levee_zone::ZoneSet;
+
+use crate::ops::counters::{self, Refused, ZoneIds};
+use crate::ops::summaries::Garbage;
+use crate::replication::state::Replication;
+use crate::storage::Stores;
+
+/// The shared state of a running server (see the module documentation).
+pub struct Center {
+    /// The configuration in force.
+    pub cfg: Config,
+    /// Serving the built-in example zones.
+    pub builtin: bool,
+    /// The published zone set (the drivers load it on every query).
+    pub zones: Arc<ArcSwap<ZoneSet>>,
+    /// Held while a change to the published set is made.
+    publish: Mutex<()>,
+    /// The zones' statistics ids, stable across reloads.
+    pub zone_ids: ZoneIds,
+    /// Reloads: one at a time, counted.
+    pub reloads: Reloads,
+    /// Replication: keys, secondary zones, NOTIFY targets.
+    pub repl: Arc<Replication>,
+    /// The writers of stored zone copies and journals.
+    pub stores: Stores,
+    /// Per-thread query counters (written by the drivers).
+    pub counters: counters::Set,
+    /// Per-UDP-worker policy counters.
+    pub policy: Vec<Arc<PolicyStats>>,
+    /// Datagrams dropped without an answer.
+    pub garbage: Arc<Garbage>,
+    /// The TCP server's counters.
+    pub tcp: Arc<TcpStats>,
+    /// Management requests refused.
+    pub refused: Arc<Refused>,
+    /// DNS listen addresses (as bound).
+    pub listen: Vec<SocketAddr>,
+    /// UDP workers per address.
+    pub threads: usize,
+    /// Start time, Unix seconds.
+    pub started: f64,
+    /// The runtime that runs the tasks (replication, storage, management).
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// The parts of a [`Center`] made before it: during start-up the zones
+/// are loaded and given their ids, stored copies read and stores set up,
+/// before the sockets are bound.
+pub struct Parts {
+    /// The configuration in force.
+    pub cfg: Config,
+    /// Serving the built-in example zones.
+    pub builtin: bool,
+    /// The published zone set.
+    pub zones: Arc<ArcSwap<ZoneSet>>,
+    /// The zones' statistics ids.
+    pub zone_ids: ZoneIds,
+    /// Replication's state.
+    pub repl: Arc<Replication>,
+    /// The stores.
+    pub stores: Stores,
+}
+
+/// What the drivers count, as the operator surface reads it.
+pub struct Counting {
+    /// Per-thread query counters.
+    pub counters: counters::Set,
+    /// Per-UDP-worker policy counters.
+    pub policy: Vec<Arc<PolicyStats>>,
+    /// Datagrams dropped without an answer.
+    pub garbage: Arc<Garbage>,
+    /// The TCP server's counters.
+    pub tcp: Arc<TcpStats>,
+}
+
+impl Center {
+    /// The center of a server whose drivers run.
+    pub fn new(
+        p: Parts,
+        c: Counting,
+        listen: Vec<SocketAddr>,
+        threads: usize,
+        runtime: tokio::runtime::Handle,
+    ) -> Center {
+        Center {
+            cfg: p.cfg,
+            builtin: p.builtin,
+            zones: p.zones,
+            publish: Mutex::new(()),
+            zone_ids: p.zone_ids,
+            reloads: Reloads::default(),
+            repl: p.repl,
+            stores: p.stores,
+            counters: c.counters,
+            policy: c.policy,
+            garbage: c.garbage,
+            tcp: c.tcp,
+            refused: Arc::default(),
+            listen,
+            threads,
+            started: crate::clock::unix_now(),
+            runtime,
+        }
+    }
+
+    /// Serialises changes to the published set (`zones::publish`).
+    pub fn publish_lock(&self) -> MutexGuard<'_, ()> {
+        self.publish.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Reloads (SIGHUP, `levee ctl reload`, `POST /api/reload`).
+#[derive(Default)]
+pub struct Reloads {
+    /// A SIGHUP reload is waiting for [`Reloads::running`].
+    pub queued: AtomicBool,
+    /// Held by the reload in progress: one at a time.
+    pub running: Mutex<()>,
+    /// Reloads done since start.
+    pub done: AtomicU64,
+    /// Reloads in which at least one zone failed to load.
+    pub failed: AtomicU64,
+}

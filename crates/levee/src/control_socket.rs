@@ -1,0 +1,343 @@
+//! `levee ctl`: a local control socket (unix stream socket).
+//!
+//! Protocol: the client sends one line (`COMMAND [ZONE]\n`), the server
+//! answers with text lines and closes; the first line is `ok` or
+//! `error: ...`. Commands:
+//!
+//! * `status`: the server's version, zone count, uptime;
+//! * `zone-status [ZONE]`: serial, role, last transfer, next refresh,
+//!   expiry (wall-clock seconds) of each zone;
+//! * `reload [ZONE]`: reads the zone files again (all of them, like
+//!   SIGHUP, or only ZONE's) and answers when the new set is served; a
+//!   zone that fails to load keeps its served version and the answer is
+//!   an error naming it (details, with FILE:LINE, in the log);
+//! * `refresh ZONE`: checks the primaries now (SOA, then IXFR/AXFR);
+//! * `retransfer ZONE`: a full transfer now (AXFR);
+//! * `stats`: the counters as JSON (the management API's `/api/stats`).
+//!
+//! One request and one response per connection.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use levee_config::Config;
+use levee_io::local::{self, LockFile};
+use levee_wire::name;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::UnixListener;
+
+use crate::center::Center;
+use crate::ops::api;
+use crate::replication::secondary::schedule_refresh;
+
+/// Where the socket is: `server.control-socket`, else
+/// `<server.storage-dir>/levee.sock`, else none.
+pub fn socket_path(cfg: &Config) -> Option<PathBuf> {
+    cfg.control_socket.clone().or_else(|| cfg.storage_dir.as_ref().map(|d| d.join("levee.sock")))
+}
+
+/// The control socket, checked and locked at start ([`prepare`]); bound
+/// after the privilege drop ([`bind`]).
+pub struct Prepared {
+    path: PathBuf,
+    mode: u32,
+    gid: Option<u32>,
+    /// The instance lock.
+    lock: LockFile,
+}
+
+/// The bound control socket: served by [`serve`] once the runtime runs,
+/// removed by [`Bound::remove`] at shutdown. It holds the instance lock,
+/// which is kept for the life of the process.
+pub struct Bound {
+    listener: Option<std::os::unix::net::UnixListener>,
+    path: PathBuf,
+    _lock: LockFile,
+}
+
+impl Bound {
+    /// The listener, once (for the runtime to serve).
+    pub fn take_listener(&mut self) -> Option<std::os::unix::net::UnixListener> {
+        self.listener.take()
+    }
+
+    /// Removes the socket at shutdown.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// At start, before anything touches the storage directory: takes the
+/// instance lock (`<storage-dir>/levee.lock`, or `<socket>.lock` without
+/// a storage directory) and checks the socket's path. A second instance
+/// on the same storage, a path that is not a socket, or a socket another
+/// server answers on stops the start with a message saying so. A stale
+/// socket (nothing listening) is removed.
+pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, String> {
+    let Some(path) = socket_path(cfg) else { return Ok(None) };
+    let lock_path = match &cfg.storage_dir {
+        Some(d) => {
+            crate::storage::create_dir(cfg)?;
+            d.join("levee.lock")
+        }
+        None => {
+            let mut p = path.clone().into_os_string();
+            p.push(".lock");
+            PathBuf::from(p)
+        }
+    };
+    let lock = match local::lock_file(&lock_path) {
+        Ok(Ok(l)) => l,
+        Ok(Err(pid)) => {
+            let who = pid.map_or("another levee".to_string(), |p| format!("another levee (pid {p})"));
+            let what = match &cfg.storage_dir {
+                Some(d) => format!("storage directory {}", d.display()),
+                None => format!("control socket {}", path.display()),
+            };
+            return Err(format!(
+                "{who} is already running on {what} (it holds {}); stop it first",
+                lock_path.display()
+            ));
+        }
+        Err(e) => return Err(format!("lock file {}: {e}", lock_path.display())),
+    };
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("server.control-socket {}: {e}", path.display())),
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(format!(
+                "server.control-socket {} exists and is not a socket; refusing to replace it (remove it or choose another path)",
+                path.display()
+            ))
+        }
+        Ok(_) => match UnixStream::connect(&path) {
+            Ok(_) => {
+                return Err(format!("another server answers on control socket {}; stop it first", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                // Left by a server that is gone.
+                std::fs::remove_file(&path).map_err(|e| format!("stale control socket {}: {e}", path.display()))?;
+            }
+            Err(e) => return Err(format!("control socket {}: {e}", path.display())),
+        },
+    }
+    let gid = match &cfg.control_socket_group {
+        Some(g) => Some(levee_io::privs::group_id(g).map_err(|e| format!("server.control-socket-group: {e}"))?),
+        None => None,
+    };
+    Ok(Some(Prepared { path, mode: if gid.is_some() { 0o660 } else { 0o600 }, gid, lock }))
+}
+
+/// Creates the socket (mode 0600, or 0660 and the configured group) as
+/// the user the server runs as; the runtime serves it once started.
+pub fn bind(p: Prepared) -> Result<Bound, String> {
+    let l = local::bind_unix(&p.path, p.mode, p.gid).map_err(|e| {
+        let hint = if p.gid.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (the server's user must be a member of server.control-socket-group)"
+        } else {
+            ""
+        };
+        format!("control socket {}: {e}{hint}", p.path.display())
+    })?;
+    tracing::info!(path = %p.path.display(), mode = format!("{:04o}", p.mode), "control socket ready");
+    Ok(Bound { listener: Some(l), path: p.path, _lock: p.lock })
+}
+
+/// Serves the control socket until the runtime stops.
+pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
+    let started = Instant::now();
+    let l = match UnixListener::from_std(l) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("control socket: {e}");
+            return;
+        }
+    };
+    loop {
+        let Ok((s, _)) = l.accept().await else { continue };
+        let c = Arc::clone(&c);
+        tokio::spawn(async move {
+            let (rd, mut wr) = s.into_split();
+            let mut line = String::new();
+            let mut rd = tokio::io::BufReader::new(rd);
+            let read = tokio::time::timeout(Duration::from_secs(5), rd.read_line(&mut line)).await;
+            if !matches!(read, Ok(Ok(n)) if n > 0 && line.len() < 1024) {
+                return;
+            }
+            let line = line.trim();
+            let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["reload"] => reload(&c, None).await,
+                ["reload", zone] => reload(&c, Some(zone.to_string())).await,
+                _ => command(&c, started, line),
+            };
+            let _ = wr.write_all(reply.as_bytes()).await;
+        });
+    }
+}
+
+fn command(c: &Center, started: Instant, line: &str) -> String {
+    let mut w = line.split_whitespace();
+    let cmd = w.next().unwrap_or("");
+    let zone = w.next();
+    let apex = match zone.map(|z| name::from_text(z, Some(b"\x00")).map(|n| name::to_lowercase(&n))) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => return format!("error: bad zone name: {e}\n"),
+        None => None,
+    };
+    match (cmd, &apex) {
+        ("status", _) => {
+            let zones = zone_status(c, None).len();
+            let up = started.elapsed().as_secs();
+            format!("ok\nlevee {} zones={zones} uptime={up}s\n", env!("CARGO_PKG_VERSION"))
+        }
+        ("zone-status", a) => {
+            let lines = zone_status(c, a.as_ref().map(|n| n.as_slice()));
+            if lines.is_empty() {
+                return "error: no such zone\n".into();
+            }
+            format!("ok\n{}\n", lines.join("\n"))
+        }
+        ("stats", None) => format!("ok\n{}\n", serde_json::to_string_pretty(&api::stats(c)).unwrap_or_default()),
+        ("refresh" | "retransfer", Some(a)) => match schedule_refresh(&c.repl, a.as_slice(), cmd == "retransfer") {
+            Ok(()) => format!("ok\n{cmd} of {} scheduled\n", name::to_text(a)),
+            Err(e) => format!("error: {e}\n"),
+        },
+        ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
+        _ => {
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats)\n"
+                .into()
+        }
+    }
+}
+
+/// `reload [ZONE]`, run on a blocking thread; answers once the new set is
+/// published.
+async fn reload(c: &Arc<Center>, zone: Option<String>) -> String {
+    let what = zone.clone().unwrap_or_else(|| "all zones".into());
+    let c = Arc::clone(c);
+    let done = tokio::task::spawn_blocking(move || api::reload(&c, zone.as_deref())).await;
+    match done {
+        Ok(Ok(v)) if v["failed"] == 0 => {
+            format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])
+        }
+        Ok(Ok(v)) => format!(
+            "error: {} zone(s) of {what} failed to load and keep their served version (see the log for FILE:LINE)\n",
+            v["failed"]
+        ),
+        Ok(Err(e)) => format!("error: {e}\n"),
+        Err(_) => "error: the reload did not finish\n".into(),
+    }
+}
+
+/// `zone-status`: one line per zone: name, serial, role, and for
+/// secondaries the last transfer, the next refresh and the expiry.
+fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
+    let set = c.zones.load_full();
+    let mut out = Vec::new();
+    for e in set.entries() {
+        let apex = e.zone.apex();
+        if only.is_some_and(|o| o != apex) {
+            continue;
+        }
+        let zname = name::to_text(apex);
+        match c.repl.secondaries.get(apex) {
+            Some(s) => {
+                let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
+                out.push(format!(
+                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
+                        st.serial.map_or("-".into(), |x| x.to_string()),
+                        e.expired,
+                        st.last_transfer.map_or("-".into(), |x| x.to_string()),
+                        if st.last_kind.is_empty() { "-" } else { st.last_kind },
+                        st.next_refresh,
+                        st.expires.map_or("-".into(), |x| x.to_string()),
+                        st.transfer_since.map_or("-".into(), |x| x.to_string()),
+                        st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
+                    ) + &c.stores.status_fields(apex));
+            }
+            None => out.push(format!(
+                "{zname} role=primary serial={} journal-from={}{}",
+                e.zone.serial(),
+                e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string()),
+                c.stores.status_fields(apex)
+            )),
+        }
+    }
+    out
+}
+
+/// Why `levee ctl` could not reach a server, in words that say what
+/// failed.
+pub fn connect_error(socket: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let p = socket.display();
+    if let Ok(m) = std::fs::symlink_metadata(socket) {
+        if !m.file_type().is_socket() {
+            return format!("{p} is not a socket (is --socket or server.control-socket right?)");
+        }
+    }
+    match e.kind() {
+        ErrorKind::NotFound => format!("no server is running: {p} does not exist"),
+        ErrorKind::ConnectionRefused => format!("no server is running: nothing listens on {p} (a stale socket)"),
+        ErrorKind::PermissionDenied => format!(
+            "permission denied on {p}: the socket is for the server's user (mode 0600) or server.control-socket-group \
+             (mode 0660); run levee ctl as that user, root, or a member of the group"
+        ),
+        _ => format!("cannot connect to {p}: {e}"),
+    }
+}
+
+/// The client: sends `words` as one line and prints the answer.
+pub fn client(socket: &Path, words: &[String]) -> ExitCode {
+    let mut s = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("levee ctl: {}", connect_error(socket, &e));
+            return ExitCode::from(1);
+        }
+    };
+    // A reload answers when the zones are loaded: minutes for the largest.
+    let wait = if words.first().is_some_and(|w| w == "reload") { 600 } else { 10 };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(wait)));
+    if let Err(e) = writeln!(s, "{}", words.join(" ")) {
+        eprintln!("levee ctl: sending to {}: {e}", socket.display());
+        return ExitCode::from(1);
+    }
+    let mut ok = false;
+    let mut answered = false;
+    for (i, line) in BufReader::new(s).lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                eprintln!("levee ctl: the server did not answer within {wait} s");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("levee ctl: reading the answer: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        answered = true;
+        if i == 0 {
+            ok = line == "ok";
+            if !ok {
+                eprintln!("levee ctl: {line}");
+            }
+            continue;
+        }
+        println!("{line}");
+    }
+    if !answered {
+        eprintln!("levee ctl: the server closed the connection without an answer");
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

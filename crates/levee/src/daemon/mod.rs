@@ -1,0 +1,262 @@
+//! `levee serve`: starting the server, running it, stopping it.
+//!
+//! [`run`] starts in this order, and any step can stop the start (exit
+//! status 2 for a zone list the configuration cannot make, 1 otherwise):
+//!
+//! 1. the instance lock and the control socket's path
+//!    (`control_socket::prepare`), then the open-file limit the
+//!    configuration needs ([`limits`]);
+//! 2. the zones: the storage directory (`storage::prepare`), every zone
+//!    loaded (`zones::load`), the stored copies of secondary zones and the
+//!    journals of primary zones (`replication::startup`), statistics ids;
+//! 3. every socket bound ([`sockets`]), then root given up
+//!    ([`privileges`]), the storage directory checked writable and the
+//!    control socket created as the user now running;
+//! 4. the drivers (`serve::threads`): one UDP worker thread per core and
+//!    listen address, the one-thread Tokio runtime, the TCP thread;
+//! 5. the [`Center`], and on the runtime the management listener
+//!    (`ops::http`), the defences' log summaries (`ops::summaries`), the
+//!    signal handlers, NOTIFY for primary zones and a refresh task per
+//!    secondary zone (`replication`), the control socket; then systemd
+//!    hears `READY=1` ([`sd_notify`]).
+//!
+//! The main thread then waits for signals: SIGHUP reloads on a blocking
+//! thread (never awaited, so SIGTERM is honoured during a reload), SIGTERM
+//! and SIGINT stop the drivers and the runtime.
+
+pub mod limits;
+pub mod privileges;
+pub mod sd_notify;
+pub mod sockets;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use levee_config::Config;
+use levee_zone::ZoneSet;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::center::{Center, Parts};
+use crate::control_socket::{self, Bound, Prepared};
+use crate::daemon::privileges::drop_privileges;
+use crate::daemon::sd_notify::notify;
+use crate::ops::counters::ZoneIds;
+use crate::replication::state::Replication;
+use crate::replication::{primary, secondary, startup};
+use crate::serve::threads::Drivers;
+use crate::storage::{self, Stores};
+use crate::zones::load;
+use crate::zones::reload::reload_all;
+
+/// Why the start stopped: the exit status and the message to log.
+struct Stop {
+    code: u8,
+    message: String,
+}
+
+/// A failure of a start-up step: exit status 1.
+fn fail(message: String) -> Stop {
+    Stop { code: 1, message }
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(cfg: Config, builtin: bool) -> ExitCode {
+    match serve(cfg, builtin) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(s) => {
+            tracing::error!("{}", s.message);
+            ExitCode::from(s.code)
+        }
+    }
+}
+
+/// The steps of the module documentation.
+fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
+    let threads =
+        if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+    // Before anything touches the storage directory: the instance lock
+    // and the control socket's path; then the open-file limit the
+    // configuration needs. Both can stop the start.
+    let control =
+        control_socket::prepare(&cfg).and_then(|c| limits::fit(&mut cfg, threads).map(|()| c)).map_err(fail)?;
+    let zones = load_zones(&cfg, builtin)?;
+    // Bind everything first, so an address problem stops the start.
+    let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
+    let mut control = become_service_user(&cfg, control)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut drivers = Drivers::new(&cfg);
+    drivers.start_udp(sockets.udp, &zones.set, &zones.repl, &stop).map_err(fail)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("levee-rt")
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the TCP runtime: {e}")))?;
+    drivers.start_tcp(sockets.tcp, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
+    let (handles, counting) = drivers.into_counting();
+    let parts = Parts { cfg, builtin, zones: zones.set, zone_ids: zones.ids, repl: zones.repl, stores: zones.stores };
+    let center = Arc::new(Center::new(parts, counting, sockets.bound, threads, rt.handle().clone()));
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    start_operations(&center, &rt, sockets.management, sockets.management_tls, &stop_rx);
+    // Signal handlers before the server says where it listens (tests and
+    // scripts start talking to it then) and before "ready": a supervisor
+    // may reload or stop the server as soon as it is told so.
+    let signals = {
+        let _rt = rt.enter();
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    };
+    for a in &center.listen {
+        tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
+    }
+    start_replication(&center, &rt, control.as_mut());
+    tracing::info!(zones = zones.count, "levee {} ready", env!("CARGO_PKG_VERSION"));
+    notify("READY=1");
+
+    match signals {
+        (Ok(term), Ok(int), Ok(hup)) => rt.block_on(wait_for_signals(&center, term, int, hup)),
+        _ => tracing::error!("cannot install signal handlers"),
+    }
+    notify("STOPPING=1");
+    let _ = stop_tx.send(true);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    rt.shutdown_timeout(Duration::from_secs(1));
+    if let Some(c) = &control {
+        c.remove();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The zones at start (the set the drivers will serve) and what comes
+/// with them.
+struct Zones {
+    /// The first set.
+    set: Arc<ArcSwap<ZoneSet>>,
+    /// Zones in it.
+    count: usize,
+    /// Their statistics ids.
+    ids: ZoneIds,
+    /// Replication's state, with the stored copies and journals read.
+    repl: Arc<Replication>,
+    /// The stores of those files.
+    stores: Stores,
+}
+
+/// Step 2: the storage directory, every zone, what replication stored.
+fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
+    let plans = load::plan(cfg, builtin).map_err(|message| Stop { code: 2, message })?;
+    storage::prepare(cfg);
+    let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
+    let stores = Stores::default();
+    let repl = Arc::new(startup::init(cfg, &mut set, &stores));
+    let zone_ids = ZoneIds::default();
+    zone_ids.assign(&mut set);
+    if failed > 0 {
+        tracing::warn!(failed, "some zones failed to load; they are not served until fixed and reloaded");
+    }
+    let count = set.len();
+    if count == 0 {
+        tracing::warn!("no zones to serve: every query will be refused");
+    }
+    Ok(Zones { set: Arc::new(ArcSwap::from_pointee(set)), count, ids: zone_ids, repl, stores })
+}
+
+/// Step 3, once every socket is bound: gives up root before anything
+/// else runs, then checks the storage directory and creates the control
+/// socket as the user the server now runs as.
+fn become_service_user(cfg: &Config, control: Option<Prepared>) -> Result<Option<Bound>, Stop> {
+    drop_privileges(cfg).map_err(fail)?;
+    // Journals, received zones and the control socket are written from
+    // now on, as the user levee now runs as.
+    storage::check_writable(cfg).map_err(fail)?;
+    control.map(control_socket::bind).transpose().map_err(fail)
+}
+
+/// The management listener (with what its configuration means logged),
+/// the defences' summaries, and the rate limiter's settings in the log.
+fn start_operations(
+    center: &Arc<Center>,
+    rt: &tokio::runtime::Runtime,
+    management: Option<std::net::TcpListener>,
+    tls: Option<TlsAcceptor>,
+    stop: &watch::Receiver<bool>,
+) {
+    let cfg = &center.cfg;
+    if let Some(l) = management {
+        if let Ok(a) = l.local_addr() {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!(address = %a, "management listener on {scheme}://{a}/ (metrics: /metrics)");
+            let access = &cfg.management_access;
+            if access.tokens.is_empty() {
+                tracing::info!(
+                    "management: no [[management.token]] configured: only /metrics (from loopback) and the dashboard page answer"
+                );
+            }
+            if !a.ip().is_loopback() && tls.is_none() {
+                tracing::warn!(
+                    "management listener on {a} speaks plain HTTP: tokens and metrics cross the network unencrypted \
+                     (set management.tls-certificate and tls-key, or put a TLS proxy in front)"
+                );
+            }
+        }
+        rt.spawn(crate::ops::http::serve(l, tls, Arc::clone(center), stop.clone()));
+    }
+    rt.spawn(crate::ops::summaries::summaries(
+        center.policy.clone(),
+        center.counters.udp.clone(),
+        Arc::clone(&center.garbage),
+        Arc::clone(&center.tcp),
+        stop.clone(),
+    ));
+    if let Some(r) = &cfg.rate_limit {
+        tracing::info!(
+            responses_per_second = r.rates[0],
+            slip = r.slip,
+            log_only = r.log_only,
+            "response rate limiting on (per /{} and /{})",
+            r.ipv4_prefix,
+            r.ipv6_prefix
+        );
+    }
+}
+
+/// Replication's tasks (NOTIFY out, the secondaries' refresh loops) and the
+/// control socket.
+fn start_replication(center: &Arc<Center>, rt: &tokio::runtime::Runtime, control: Option<&mut Bound>) {
+    primary::announce(center);
+    secondary::start(center);
+    if let Some(l) = control.and_then(|c| c.take_listener()) {
+        rt.spawn(control_socket::serve(l, Arc::clone(center)));
+    }
+}
+
+/// Until SIGTERM or SIGINT: SIGHUP reloads every zone on a blocking
+/// thread, not awaited, so SIGTERM is seen during a reload; a SIGHUP
+/// while a reload waits to start adds nothing.
+async fn wait_for_signals(center: &Arc<Center>, mut term: Signal, mut int: Signal, mut hup: Signal) {
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = hup.recv() => {
+                if center.reloads.queued.swap(true, Ordering::AcqRel) {
+                    tracing::info!("SIGHUP: a reload is already waiting to start");
+                    continue;
+                }
+                tracing::info!("SIGHUP: reloading zones");
+                let c = Arc::clone(center);
+                tokio::task::spawn_blocking(move || reload_all(&c));
+            }
+        }
+    }
+}

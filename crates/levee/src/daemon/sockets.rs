@@ -1,0 +1,55 @@
+//! Binding every socket at start, before the privilege drop: per listen
+//! address one UDP socket per worker (`SO_REUSEPORT`) and a TCP listener,
+//! then the management listener; and reading the management TLS key,
+//! which may be readable by root only. A failure stops the start.
+
+use std::net::SocketAddr;
+
+use levee_config::Config;
+use levee_io::tcp;
+use levee_io::udp::{self, Socket};
+use tokio_rustls::TlsAcceptor;
+
+/// The sockets of a server, bound.
+pub struct Sockets {
+    /// One UDP socket per worker, with the address it serves.
+    pub udp: Vec<(SocketAddr, Socket)>,
+    /// One TCP listener per address.
+    pub tcp: Vec<std::net::TcpListener>,
+    /// The listen addresses as bound (a port 0 replaced by the kernel's).
+    pub bound: Vec<SocketAddr>,
+    /// The management listener, if configured.
+    pub management: Option<std::net::TcpListener>,
+    /// Its TLS setup, if configured.
+    pub management_tls: Option<TlsAcceptor>,
+}
+
+/// Binds the DNS sockets (`threads` UDP sockets per address) and the
+/// management listener; the error says which address failed.
+pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
+    let mut s = Sockets { udp: Vec::new(), tcp: Vec::new(), bound: Vec::new(), management: None, management_tls: None };
+    for &addr in &cfg.listen {
+        let mut addr = addr;
+        for i in 0..threads {
+            let u = udp::bind_udp(addr).map_err(|e| format!("cannot listen on {addr} (UDP): {e}"))?;
+            if i == 0 && addr.port() == 0 {
+                // Port 0: every worker and TCP share the port the kernel picked.
+                if let Some(a) = u.local_addr().ok().and_then(|a| a.as_socket()) {
+                    addr.set_port(a.port());
+                }
+            }
+            s.udp.push((addr, u));
+        }
+        s.tcp.push(tcp::bind_tcp(addr).map_err(|e| format!("cannot listen on {addr} (TCP): {e}"))?);
+        s.bound.push(addr);
+    }
+    s.management = cfg.management.map(std::net::TcpListener::bind).transpose().map_err(|e| {
+        format!("cannot listen on {} (management): {e}", cfg.management.map(|a| a.to_string()).unwrap_or_default())
+    })?;
+    // The management TLS key is read before the privilege drop (it may
+    // be readable by root only).
+    if let Some(t) = cfg.management_access.tls.as_ref().filter(|_| s.management.is_some()) {
+        s.management_tls = Some(crate::ops::http::tls_acceptor(t)?);
+    }
+    Ok(s)
+}

@@ -1,0 +1,268 @@
+//! `GET /metrics`: Prometheus text exposition format 0.0.4.
+//!
+//! Every family has `# HELP` and `# TYPE`; counters end in `_total`. The
+//! values are sums of the per-thread counters read at scrape time.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use levee_wire::header::rcode::NAMES as RCODES;
+
+use crate::center::Center;
+use crate::ops::api;
+use crate::ops::counters::{self, Sum, KINDS, QTYPES};
+
+/// Escapes a label value (backslash, double quote, newline).
+pub fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{k}=\"{}\"", escape(v));
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+}
+
+/// Renders every metric.
+pub fn render(c: &Center) -> String {
+    let (udp, tcp) = api::sums(c);
+    let mut o = Out(String::with_capacity(16 * 1024));
+    queries(&mut o, c, &udp, &tcp);
+    defences(&mut o, c);
+    tcp_and_management(&mut o, c);
+    workers(&mut o, c);
+    zones(&mut o, c, &udp, &tcp);
+    storage(&mut o, c);
+    o.0
+}
+
+/// The build, the start time, and queries and responses by transport,
+/// type, class and rcode.
+fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
+    o.family("levee_build_info", "gauge", "Always 1; the version in a label.");
+    o.sample("levee_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1);
+    o.family("levee_start_time_seconds", "gauge", "When the server started (Unix seconds).");
+    o.sample("levee_start_time_seconds", &[], format!("{:.3}", c.started));
+
+    o.family("levee_queries_total", "counter", "Queries answered (a response was written), by transport.");
+    o.sample("levee_queries_total", &[("transport", "udp")], udp.responses());
+    o.sample("levee_queries_total", &[("transport", "tcp")], tcp.responses());
+
+    o.family("levee_queries_by_type_total", "counter", "Queries answered, by query type (common types, then other).");
+    for (i, (_, n)) in QTYPES.iter().enumerate() {
+        o.sample("levee_queries_by_type_total", &[("qtype", n)], udp.qtypes[i] + tcp.qtypes[i]);
+    }
+    let other = QTYPES.len();
+    o.sample("levee_queries_by_type_total", &[("qtype", "other")], udp.qtypes[other] + tcp.qtypes[other]);
+
+    o.family("levee_responses_total", "counter", "Responses written, by answer class and transport.");
+    for (i, k) in KINDS.iter().enumerate() {
+        o.sample("levee_responses_total", &[("kind", k), ("transport", "udp")], udp.kinds[i]);
+        o.sample("levee_responses_total", &[("kind", k), ("transport", "tcp")], tcp.kinds[i]);
+    }
+
+    o.family("levee_responses_by_rcode_total", "counter", "Responses written, by rcode (low four bits) and transport.");
+    for (i, r) in RCODES.iter().enumerate() {
+        if i >= 12 && udp.rcodes[i] + tcp.rcodes[i] == 0 {
+            continue;
+        }
+        o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "udp")], udp.rcodes[i]);
+        o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tcp")], tcp.rcodes[i]);
+    }
+}
+
+/// What the policy stage sent, dropped and slipped, and garbage.
+fn defences(o: &mut Out, c: &Center) {
+    let t = api::totals(c);
+    o.family("levee_udp_sent_total", "counter", "UDP responses sent as written (after the policy stage).");
+    let sent: u64 = c.policy.iter().map(|p| p.sent.load(Ordering::Relaxed)).sum();
+    o.sample("levee_udp_sent_total", &[], sent);
+
+    o.family("levee_dropped_total", "counter", "Queries or responses dropped without an answer, by reason.");
+    o.sample("levee_dropped_total", &[("reason", "rrl")], t.rrl_dropped);
+    o.sample("levee_dropped_total", &[("reason", "overload")], t.overload_dropped);
+    o.sample("levee_dropped_total", &[("reason", "kernel")], t.kernel_dropped);
+    let g = &c.garbage;
+    o.sample("levee_dropped_total", &[("reason", "malformed")], g.other.load(Ordering::Relaxed));
+    o.sample("levee_dropped_total", &[("reason", "short")], g.short.load(Ordering::Relaxed));
+    o.sample("levee_dropped_total", &[("reason", "response")], g.response.load(Ordering::Relaxed));
+
+    o.family(
+        "levee_slipped_total",
+        "counter",
+        "Rate-limited responses replaced by a TC=1 or BADCOOKIE reply, by reason.",
+    );
+    o.sample("levee_slipped_total", &[("reason", "rrl")], t.rrl_slipped);
+    o.family("levee_rrl_log_only_total", "counter", "Responses over the rate limit sent anyway (log-only mode).");
+    o.sample("levee_rrl_log_only_total", &[], t.rrl_log_only);
+}
+
+/// The TCP server's connections and buffers, the management listener's
+/// refusals.
+fn tcp_and_management(o: &mut Out, c: &Center) {
+    o.family("levee_tcp_connections_open", "gauge", "TCP connections open now.");
+    o.sample("levee_tcp_connections_open", &[], c.tcp.open.load(Ordering::Relaxed));
+    o.family("levee_tcp_connections_accepted_total", "counter", "TCP connections accepted.");
+    o.sample("levee_tcp_connections_accepted_total", &[], c.tcp.accepted.load(Ordering::Relaxed));
+    o.family("levee_tcp_connections_closed_total", "counter", "TCP connections closed by the server, by reason.");
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "cap")], c.tcp.evicted.load(Ordering::Relaxed));
+    o.sample(
+        "levee_tcp_connections_closed_total",
+        &[("reason", "cap_per_source")],
+        c.tcp.evicted_per_source.load(Ordering::Relaxed),
+    );
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "idle")], c.tcp.idle_timeouts.load(Ordering::Relaxed));
+    o.sample("levee_tcp_connections_closed_total", &[("reason", "slow")], c.tcp.io_timeouts.load(Ordering::Relaxed));
+    o.sample(
+        "levee_tcp_connections_closed_total",
+        &[("reason", "memory")],
+        c.tcp.evicted_memory.load(Ordering::Relaxed),
+    );
+    o.family("levee_tcp_buffer_bytes", "gauge", "Octets held in TCP read and write buffers (tcp.buffer-memory-mib).");
+    o.sample("levee_tcp_buffer_bytes", &[], c.tcp.buffered.load(Ordering::Relaxed));
+    o.family(
+        "levee_management_refused_total",
+        "counter",
+        "Management requests refused (host, origin, token, scope), connections closed at the caps (evicted), failed TLS handshakes (tls).",
+    );
+    let r = &c.refused;
+    for (reason, n) in [
+        ("host", &r.host),
+        ("origin", &r.origin),
+        ("token", &r.token),
+        ("scope", &r.scope),
+        ("evicted", &r.evicted),
+        ("tls", &r.tls),
+    ] {
+        o.sample("levee_management_refused_total", &[("reason", reason)], n.load(Ordering::Relaxed));
+    }
+}
+
+/// Per UDP worker: datagrams, batches, batches while overloaded.
+fn workers(o: &mut Out, c: &Center) {
+    o.family("levee_worker_packets_total", "counter", "Datagrams received, per UDP worker.");
+    for (i, w) in c.counters.udp.iter().enumerate() {
+        o.sample("levee_worker_packets_total", &[("worker", &i.to_string())], w.packets.load(Ordering::Relaxed));
+    }
+    o.family("levee_worker_batches_total", "counter", "Receive batches, per UDP worker.");
+    for (i, w) in c.counters.udp.iter().enumerate() {
+        o.sample("levee_worker_batches_total", &[("worker", &i.to_string())], w.batches.load(Ordering::Relaxed));
+    }
+    o.family(
+        "levee_worker_overload_batches_total",
+        "counter",
+        "Receive batches handled while overloaded, per UDP worker.",
+    );
+    for (i, p) in c.policy.iter().enumerate() {
+        o.sample(
+            "levee_worker_overload_batches_total",
+            &[("worker", &i.to_string())],
+            p.overload_batches.load(Ordering::Relaxed),
+        );
+    }
+}
+
+/// Zones served, reloads, and per zone: serial, records, load time,
+/// responses and NXDOMAIN.
+fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
+    let set = c.zones.load();
+    let ids = &c.zone_ids;
+    o.family("levee_zones", "gauge", "Zones served.");
+    o.sample("levee_zones", &[], set.len());
+    o.family("levee_reloads_total", "counter", "Reloads since start (SIGHUP or API).");
+    o.sample("levee_reloads_total", &[], c.reloads.done.load(Ordering::Relaxed));
+    o.family("levee_reload_failures_total", "counter", "Reloads in which at least one zone failed to load.");
+    o.sample("levee_reload_failures_total", &[], c.reloads.failed.load(Ordering::Relaxed));
+
+    let zones: Vec<(String, &levee_zone::ZoneEntry, u16)> = set
+        .entries()
+        .iter()
+        .zip(set.stat_ids())
+        .map(|(e, &id)| (levee_wire::name::to_text(e.zone.apex()), e, id))
+        .collect();
+    o.family("levee_zone_serial", "gauge", "SOA serial of the zone being served.");
+    for (n, e, _) in &zones {
+        o.sample("levee_zone_serial", &[("zone", n)], e.zone.serial());
+    }
+    o.family("levee_zone_records", "gauge", "Records in the zone being served.");
+    for (n, e, _) in &zones {
+        o.sample("levee_zone_records", &[("zone", n)], e.zone.record_count());
+    }
+    o.family(
+        "levee_zone_loaded_timestamp_seconds",
+        "gauge",
+        "When the served version of the zone was loaded (Unix seconds).",
+    );
+    for (n, _, id) in &zones {
+        if let Some(t) = ids.loaded_at(*id) {
+            o.sample("levee_zone_loaded_timestamp_seconds", &[("zone", n)], format!("{t:.3}"));
+        }
+    }
+    // Per-zone counters: every zone that ever had an id, so a counter
+    // does not vanish while a zone is briefly missing.
+    let all = ids.all();
+    let zsum = |i: usize| (udp.zone_responses[i] + tcp.zone_responses[i], udp.zone_nxdomain[i] + tcp.zone_nxdomain[i]);
+    let overflow = zsum(counters::ZONE_SLOTS - 1);
+    o.family("levee_zone_responses_total", "counter", "Responses written from the zone.");
+    for (id, n) in &all {
+        o.sample("levee_zone_responses_total", &[("zone", n)], zsum(*id as usize).0);
+    }
+    if overflow.0 > 0 {
+        o.sample("levee_zone_responses_total", &[("zone", "(other)")], overflow.0);
+    }
+    o.family("levee_zone_nxdomain_total", "counter", "NXDOMAIN responses written from the zone.");
+    for (id, n) in &all {
+        o.sample("levee_zone_nxdomain_total", &[("zone", n)], zsum(*id as usize).1);
+    }
+    if overflow.1 > 0 {
+        o.sample("levee_zone_nxdomain_total", &[("zone", "(other)")], overflow.1);
+    }
+}
+
+/// Writes of stored zone copies and journals (`crate::storage`).
+fn storage(o: &mut Out, c: &Center) {
+    let stores: Vec<(crate::storage::Status, String, &'static str)> =
+        c.stores.all().iter().map(|s| (s.status(), s.zone.clone(), s.kind().as_str())).collect();
+    o.family(
+        "levee_storage_write_failures_total",
+        "counter",
+        "Failed writes of a stored zone copy or journal (each is retried with backoff).",
+    );
+    for (st, zone, file) in &stores {
+        o.sample("levee_storage_write_failures_total", &[("zone", zone), ("file", file)], st.failures);
+    }
+    o.family(
+        "levee_storage_write_pending",
+        "gauge",
+        "1 while data of a zone copy or journal waits to be written (after a failure, or being written).",
+    );
+    for (st, zone, file) in &stores {
+        o.sample("levee_storage_write_pending", &[("zone", zone), ("file", file)], u8::from(st.pending));
+    }
+}

@@ -1,0 +1,20 @@
+//! Operations: what the operator sees of a running server.
+//!
+//! * [`counters`]: per-thread query counters (written by the drivers,
+//!   one writer each), zone statistics ids;
+//! * [`summaries`]: the flood defences' log summaries and the garbage
+//!   counter;
+//! * [`api`]: the operations as JSON values (status, zones, stats, the
+//!   dashboard's live feed, reload);
+//! * [`metrics`]: `/metrics` in the Prometheus text format;
+//! * [`http`]: the management listener (HTTP/HTTPS) serving the API, the
+//!   metrics and the dashboard (`dashboard.html`).
+//!
+//! Nothing here runs on a UDP worker: reading a counter is a relaxed load
+//! of a line its worker writes.
+
+pub mod api;
+pub mod counters;
+pub mod http;
+pub mod metrics;
+pub mod summaries;

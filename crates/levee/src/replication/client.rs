@@ -1,0 +1,121 @@
+//! A small DNS client for replication: SOA queries to primaries (UDP,
+//! then TCP on TC) and NOTIFY exchanges, with TSIG, fresh message ids
+//! and timeouts; and why an exchange or a transfer failed ([`Fail`]).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use levee_tsig::Key;
+use levee_wire::rtype::t;
+use levee_xfr::XfrError;
+use levee_zone::journal::Rr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::clock::wall;
+
+/// How long one UDP exchange waits, and one TCP read.
+const UDP_TIMEOUT: Duration = Duration::from_secs(2);
+const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a refresh or transfer failed.
+#[derive(Debug)]
+pub enum Fail {
+    /// Network.
+    Io(std::io::Error),
+    /// The protocol or the data (levee-xfr).
+    Xfr(XfrError),
+    /// The received zone (or the IXFR result) does not load.
+    Build(String),
+    /// A time limit of `[transfer-in]`.
+    Limit(String),
+    /// Ended by `levee ctl retransfer` (or shutdown).
+    Cancelled,
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::Io(e) => write!(f, "{e}"),
+            Fail::Xfr(e) => write!(f, "{e}"),
+            Fail::Build(e) => write!(f, "received zone does not load: {e}"),
+            Fail::Limit(e) => write!(f, "transfer abandoned: {e}"),
+            Fail::Cancelled => f.write_str("transfer cancelled"),
+        }
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        Fail::Io(e)
+    }
+}
+
+impl From<XfrError> for Fail {
+    fn from(e: XfrError) -> Self {
+        Fail::Xfr(e)
+    }
+}
+
+pub fn random_id() -> u16 {
+    let mut b = [0u8; 2];
+    if getrandom::getrandom(&mut b).is_err() {
+        return (wall() as u16).wrapping_mul(31421);
+    }
+    u16::from_be_bytes(b)
+}
+
+fn timeout_err() -> Fail {
+    Fail::Io(std::io::ErrorKind::TimedOut.into())
+}
+
+pub async fn udp_exchange(
+    addr: SocketAddr,
+    req: &levee_xfr::Request,
+    key: Option<&Key>,
+    timeout: Duration,
+) -> Result<levee_wire::message::Message, Fail> {
+    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
+    let sock = UdpSocket::bind(bind).await?;
+    sock.connect(addr).await?;
+    sock.send(&req.msg).await?;
+    let mut buf = vec![0u8; 65535];
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n = tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await.map_err(|_| timeout_err())??;
+        match levee_xfr::check_response(req, &buf[..n], key, wall()) {
+            Err(XfrError::Mismatch) => continue, // a stray datagram
+            r => return r.map_err(Fail::Xfr),
+        }
+    }
+}
+
+async fn tcp_connect_send(addr: SocketAddr, msg: &[u8]) -> Result<TcpStream, Fail> {
+    let mut s = tokio::time::timeout(TCP_TIMEOUT, TcpStream::connect(addr)).await.map_err(|_| timeout_err())??;
+    let mut out = (msg.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(msg);
+    tokio::time::timeout(TCP_TIMEOUT, s.write_all(&out)).await.map_err(|_| timeout_err())??;
+    Ok(s)
+}
+
+async fn tcp_read(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Fail> {
+    let mut len = [0u8; 2];
+    tokio::time::timeout(TCP_TIMEOUT, s.read_exact(&mut len)).await.map_err(|_| timeout_err())??;
+    buf.resize(u16::from_be_bytes(len) as usize, 0);
+    tokio::time::timeout(TCP_TIMEOUT, s.read_exact(buf)).await.map_err(|_| timeout_err())??;
+    Ok(())
+}
+
+pub async fn soa_of(addr: SocketAddr, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
+    let req = levee_xfr::request(random_id(), apex, t::SOA, None, false, key, wall());
+    let m = match udp_exchange(addr, &req, key, UDP_TIMEOUT).await {
+        Err(Fail::Xfr(XfrError::Truncated)) => {
+            let mut s = tcp_connect_send(addr, &req.msg).await?;
+            let mut buf = Vec::new();
+            tcp_read(&mut s, &mut buf).await?;
+            levee_xfr::check_response(&req, &buf, key, wall())?
+        }
+        r => r?,
+    };
+    levee_xfr::soa_answer(&m, apex).ok_or(Fail::Xfr(XfrError::BadStructure))
+}

@@ -1,0 +1,163 @@
+//! Primary zones: the journal of each changed zone after a reload (IXFR
+//! out) and NOTIFY to its secondaries, retried until acknowledged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use levee_config::repl::Remote;
+use levee_wire::name;
+use levee_wire::rtype::t;
+use levee_wire::serial::Serial;
+use levee_zone::journal::{self, Limits, Rr};
+use levee_zone::{Zone, ZoneEntry, ZoneSet};
+
+use crate::center::Center;
+use crate::clock::wall;
+use crate::replication::client::{random_id, udp_exchange};
+use crate::replication::state::Replication;
+use crate::storage::{self, Job, Kind};
+use crate::zones::publish::clone_entry;
+
+/// NOTIFY attempts per target; attempt n waits 0.25 s × 2^(n-1) (at most
+/// 8 s) for the acknowledgement before the next (about 32 s in all).
+const NOTIFY_ATTEMPTS: u32 = 8;
+
+/// After a reload built `new` from the zone files: keeps the secondary
+/// zones, extends the journals of changed primary zones, and sends
+/// NOTIFY for them. Called with the publish lock held; the NOTIFYs go
+/// out when the caller calls [`Notifies::send`] after publishing `new`
+/// (a secondary asking at once must see the new serial).
+pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
+    let mut pending = Notifies(Vec::new());
+    let r = &c.repl;
+    for apex in r.secondaries.keys() {
+        if let Some(e) = old.exact(apex) {
+            new.insert(clone_entry(e));
+        }
+    }
+    let now = wall();
+    let changed: Vec<ZoneEntry> = new
+        .entries()
+        .iter()
+        .filter(|e| !r.secondaries.contains_key(e.zone.apex()))
+        .filter_map(|e| {
+            // A zone that had not loaded, or does not now, has no
+            // difference to record.
+            let o = old.exact(e.zone.apex()).filter(|o| !o.not_loaded && !e.not_loaded)?;
+            if Arc::ptr_eq(&o.zone, &e.zone) {
+                return None;
+            }
+            let mut n = clone_entry(e);
+            let increased = Serial(e.zone.serial()) > Serial(o.zone.serial());
+            if !increased {
+                // No difference to a lower or equal serial is recorded.
+                // The same data keeps its journal; changed data under the
+                // same or a lower serial makes it wrong: dropped.
+                if o.zone.same_data(&e.zone) {
+                    n.journal = o.journal.clone();
+                } else if o.journal.is_some() {
+                    tracing::warn!(zone = %name::to_text(e.zone.apex()), "journal dropped: the data changed without a higher serial (IXFR answers with a full transfer)");
+                    write_journal(c, e.zone.apex(), Job::Remove);
+                }
+                return Some(n);
+            }
+            if !e.transfer.is_empty() {
+                let mut j = o.journal.as_deref().cloned().unwrap_or_default();
+                let d = journal::diff(&o.zone, &e.zone);
+                tracing::info!(
+                    zone = %name::to_text(e.zone.apex()),
+                    from = d.from(),
+                    to = d.to(),
+                    removed = d.removed.len(),
+                    added = d.added.len(),
+                    "journal: difference recorded"
+                );
+                j.push(d, now, Limits::default());
+                write_journal(c, e.zone.apex(), Job::Journal(j.encode()));
+                n.journal = Some(Arc::new(j));
+            }
+            Some(n)
+        })
+        .collect();
+    for e in changed {
+        let notify = old.exact(e.zone.apex()).is_some_and(|o| o.zone.serial() != e.zone.serial());
+        let zone = Arc::clone(&e.zone);
+        new.insert(e);
+        if notify {
+            pending.0.push(zone);
+        }
+    }
+    pending
+}
+
+/// Hands a zone's journal (or its removal) to its store, with a storage
+/// directory.
+fn write_journal(c: &Center, apex: &[u8], job: Job) {
+    if let Some(dir) = &c.cfg.storage_dir {
+        c.stores.store(apex, Kind::Journal, &storage::journal_file(dir, apex)).submit(job, &c.runtime);
+    }
+}
+
+/// NOTIFYs to send once a reloaded set is published.
+#[must_use]
+pub struct Notifies(Vec<Arc<Zone>>);
+
+impl Notifies {
+    /// Sends them (on the runtime; retried until acknowledged).
+    pub fn send(self, c: &Center) {
+        for zone in &self.0 {
+            send_notifies(&c.runtime, &c.repl, zone);
+        }
+    }
+}
+
+/// At start: NOTIFY for every primary zone with targets, and for every
+/// secondary zone with targets that has data (one without gets its first
+/// version by a transfer, and notifies then).
+pub fn announce(c: &Center) {
+    let set = c.zones.load_full();
+    for apex in c.repl.notify.keys() {
+        if c.repl.secondaries.get(apex).is_some_and(|s| s.status.lock().map_or(true, |st| st.serial.is_none())) {
+            continue;
+        }
+        if let Some(e) = set.exact(apex) {
+            send_notifies(&c.runtime, &c.repl, &e.zone);
+        }
+    }
+}
+
+pub fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Replication>, zone: &Arc<Zone>) {
+    let Some(targets) = r.notify.get(zone.apex()) else { return };
+    let soa = Rr {
+        owner: zone.apex().to_vec(),
+        rtype: t::SOA,
+        ttl: zone.rrset(zone.soa()).ttl,
+        rdata: zone.first_rdata(zone.soa()).to_vec(),
+    };
+    for tgt in targets.clone() {
+        let (r, soa) = (Arc::clone(r), soa.clone());
+        h.spawn(async move { notify_one(r, tgt, soa).await });
+    }
+}
+
+async fn notify_one(r: Arc<Replication>, tgt: Remote, soa: Rr) {
+    let zname = name::to_text(&soa.owner);
+    let serial = levee_wire::soa::serial(&soa.rdata).unwrap_or(0);
+    let key = r.key(&tgt.key).cloned();
+    let mut wait = Duration::from_millis(250);
+    for attempt in 1..=NOTIFY_ATTEMPTS {
+        let started = tokio::time::Instant::now();
+        let req = levee_xfr::request(random_id(), &soa.owner, t::SOA, Some(&soa), true, key.as_ref(), wall());
+        match udp_exchange(tgt.addr, &req, key.as_ref(), wait).await {
+            Ok(_) => {
+                tracing::info!(zone = %zname, serial, target = %tgt.addr, attempt, "NOTIFY acknowledged");
+                return;
+            }
+            Err(e) => tracing::debug!(zone = %zname, target = %tgt.addr, attempt, "NOTIFY: {e}"),
+        }
+        // An error that came at once (ICMP unreachable) still waits its turn.
+        tokio::time::sleep_until(started + wait).await;
+        wait = (wait * 2).min(Duration::from_secs(8));
+    }
+    tracing::warn!(zone = %zname, serial, target = %tgt.addr, "NOTIFY not acknowledged after {NOTIFY_ATTEMPTS} attempts");
+}

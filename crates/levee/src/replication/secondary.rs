@@ -1,0 +1,462 @@
+//! Secondary zones: one task per zone on the runtime. It checks the
+//! primaries' SOA on the zone's timers (or at once after a NOTIFY, at most
+//! one check a second), runs a transfer in on a thread of its own
+//! (`xfrin`), publishes the received zone, hands it to its store, and
+//! publishes SERVFAIL when the zone expires. NOTIFYs received are
+//! counted and summarised here too.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use levee_tsig::Key;
+use levee_wire::rtype::t;
+use levee_wire::serial::Serial;
+use levee_xfr::{Timers, XfrError};
+use levee_zone::journal::{self, Journal, Limits, Rr};
+use levee_zone::{Zone, ZoneEntry, ZoneSet};
+
+use crate::center::Center;
+use crate::clock::wall;
+use crate::replication::client::{soa_of, Fail};
+use crate::replication::primary::send_notifies;
+use crate::replication::state::{NotifyLog, Replication, Secondary};
+use crate::replication::xfrin::{self, Cancel, Records};
+use crate::zones::publish::{clone_entry, publish, retire};
+
+/// A NOTIFY-triggered SOA check of a zone waits this long after the
+/// previous check: a burst of NOTIFYs makes one refresh, and SOA queries
+/// to the primary stay bounded (at most one a second per zone).
+const NOTIFY_HOLDOFF: Duration = Duration::from_secs(1);
+/// NOTIFYs are logged as one summary line per zone per interval.
+const NOTIFY_SUMMARY_EVERY: Duration = Duration::from_secs(10);
+
+//------------ the secondary loop ----------------------------------------------
+
+enum Outcome {
+    UpToDate,
+    Updated,
+}
+
+/// What a secondary zone's task keeps between checks.
+struct ZoneState {
+    timers: Timers,
+    /// Our SOA, once we have data.
+    soa: Option<Rr>,
+    /// Our record list, the IXFR base. `None` at start and while a
+    /// transfer holds it; the transfer thread then makes it from the
+    /// served zone when an IXFR needs it.
+    records: Option<Records>,
+    /// SERVFAIL published (past expire).
+    expired_published: bool,
+    /// When the last check started (the NOTIFY holdoff).
+    last_check: Option<tokio::time::Instant>,
+}
+
+impl ZoneState {
+    /// Data loaded from storage: its SOA, and timers from its age.
+    fn new(c: &Center, s: &Secondary) -> ZoneState {
+        let mut z = ZoneState {
+            timers: Timers::new(wall()),
+            soa: None,
+            records: None,
+            expired_published: s.status.lock().map(|x| x.expired).unwrap_or(true),
+            last_check: None,
+        };
+        let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
+        if let (Some(e), Some(_)) = (c.zones.load().exact(&s.apex), st.serial) {
+            let (zone, soa) = (&e.zone, e.zone.soa());
+            z.soa = Some(Rr {
+                owner: zone.apex().to_vec(),
+                rtype: t::SOA,
+                ttl: zone.rrset(soa).ttl,
+                rdata: zone.first_rdata(soa).to_vec(),
+            });
+            z.timers.set_from_soa(zone.first_rdata(soa));
+            if let Some(exp) = st.expires {
+                z.timers.last_ok = Some(exp.saturating_sub(z.timers.expire as u64));
+            }
+            // Check with the primary at once anyway.
+            z.timers.next_check = wall();
+        }
+        z
+    }
+}
+
+async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
+    let mut z = ZoneState::new(&c, &s);
+    loop {
+        let now = wall();
+        let wake = z.timers.next_wake(now);
+        if wake > now {
+            let sleep = tokio::time::sleep(Duration::from_secs(wake - now));
+            tokio::select! {
+                _ = sleep => {}
+                _ = s.kick.notified() => {
+                    // A NOTIFY-triggered check waits for the holdoff.
+                    if let (true, Some(t)) = (s.notify_pending.load(Ordering::Acquire), z.last_check) {
+                        tokio::time::sleep_until(t + NOTIFY_HOLDOFF).await;
+                    }
+                    z.timers.next_check = wall();
+                }
+            }
+        }
+        check_expiry(&c, &s, &mut z).await;
+        if z.timers.next_check > wall() {
+            continue;
+        }
+        z.last_check = Some(tokio::time::Instant::now());
+        s.notify_pending.store(false, Ordering::Release);
+        match refresh(&c, &s, &mut z).await {
+            Ok(o) => {
+                z.timers.ok(wall());
+                if z.expired_published && z.soa.is_some() {
+                    if matches!(o, Outcome::UpToDate) {
+                        set_expired(&c, &s, false).await;
+                    }
+                    z.expired_published = false;
+                    tracing::info!(zone = %s.name, "zone current again");
+                }
+                if let (Outcome::UpToDate, Some(soa)) = (&o, &z.soa) {
+                    // The stored copy's mtime is the last confirmation; a copy
+                    // without an integrity check is replaced (storage.rs).
+                    if !c.stores.confirmed(&s.apex, levee_wire::soa::serial(&soa.rdata)) {
+                        s.force_axfr.store(true, Ordering::Relaxed);
+                        s.kick.notify_one();
+                    }
+                }
+                if let Ok(mut st) = s.status.lock() {
+                    st.last_error = None;
+                }
+            }
+            Err(e) => {
+                let now = wall();
+                z.timers.failed(now);
+                // A NOTIFY's serial we did not get is not "being fetched".
+                s.set_known_serial(z.soa.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata)));
+                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
+                if let Ok(mut st) = s.status.lock() {
+                    st.last_error = Some(e.to_string());
+                }
+            }
+        }
+        if let Ok(mut st) = s.status.lock() {
+            st.next_refresh = z.timers.next_check;
+            st.expires = z.timers.expires_at();
+            st.expired = z.expired_published;
+        }
+        s.expires.store(z.timers.expires_at().unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
+/// Publishes SERVFAIL once the data is past its expire time: counted from
+/// the last successful refresh, whatever a transfer in progress does.
+async fn check_expiry(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) {
+    if z.soa.is_some() && z.timers.expired(wall()) && !z.expired_published {
+        tracing::warn!(zone = %s.name, "zone expired: no primary reached for the SOA expire time; answering SERVFAIL");
+        set_expired(c, s, true).await;
+        z.expired_published = true;
+        if let Ok(mut st) = s.status.lock() {
+            st.expired = true;
+            st.expires = z.timers.expires_at();
+        }
+    }
+}
+
+async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Result<Outcome, Fail> {
+    let force = s.force_axfr.swap(false, Ordering::Relaxed);
+    let mut last_err = Fail::Xfr(XfrError::Mismatch);
+    for p in &s.primaries {
+        let key = c.repl.key(&p.key);
+        let theirs = match soa_of(p.addr, &s.apex, key).await {
+            Ok(soa) => soa,
+            Err(e) => {
+                tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query: {e}");
+                last_err = e;
+                continue;
+            }
+        };
+        let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
+        let ours = z.soa.clone();
+        let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
+        if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
+            z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+            s.set_known_serial(our_serial);
+            return Ok(Outcome::UpToDate);
+        }
+        let ixfr_from = if force { None } else { ours.clone() };
+        s.set_known_serial(Some(their_serial));
+        let got = run_transfer(c, s, z, p.addr, key, ixfr_from).await;
+        if got.is_err() {
+            s.set_known_serial(our_serial);
+        }
+        let (recs, zone, kind, diffs) = match got {
+            Ok(x) => x,
+            Err(Fail::Build(e)) => {
+                tracing::error!(zone = %s.name, primary = %p.addr, "received zone rejected, the old one keeps serving: {e}");
+                last_err = Fail::Build(e);
+                continue;
+            }
+            Err(Fail::Cancelled) => return Err(Fail::Cancelled),
+            Err(e) => {
+                tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed, the old zone keeps serving: {e}");
+                last_err = e;
+                continue;
+            }
+        };
+        let serial = zone.serial();
+        z.timers.set_from_soa(zone.first_rdata(zone.soa()));
+        let zone = Arc::new(zone);
+        let jnl = extend_journal(s, diffs);
+        tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
+        publish_received(c, s, Arc::clone(&zone), jnl).await;
+        // The previous records (millions of small allocations for a large
+        // zone) are freed off the runtime threads too.
+        z.soa = recs.first().cloned();
+        s.set_known_serial(Some(serial));
+        if let Some(prev) = z.records.replace(Arc::clone(&recs)) {
+            retire(prev);
+        }
+        // Our own secondaries (`notify` on a secondary zone).
+        send_notifies(&c.runtime, &c.repl, &zone);
+        if let Ok(mut st) = s.status.lock() {
+            st.serial = Some(serial);
+            st.last_transfer = Some(wall());
+            st.last_kind = kind;
+        }
+        // Written (and retried) by the zone's store (storage.rs).
+        c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
+        return Ok(Outcome::Updated);
+    }
+    Err(last_err)
+}
+
+/// The zone's journal after a transfer: differences received by IXFR are
+/// kept for IXFR out; a full transfer starts it afresh.
+fn extend_journal(s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
+    let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
+    match diffs {
+        Some(ds) => {
+            for d in ds {
+                j.push(d, wall(), Limits::default());
+            }
+        }
+        None => *j = Journal::new(),
+    }
+    (!j.is_empty()).then(|| Arc::new(j.clone()))
+}
+
+/// Publishes a received version of the zone with its journal (on a
+/// blocking thread: the publish lock may be held by a reload).
+async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, journal: Option<Arc<Journal>>) {
+    let (c, s) = (Arc::clone(c), Arc::clone(s));
+    let _ = tokio::task::spawn_blocking(move || {
+        publish(&c, |old| {
+            let mut set = ZoneSet::new();
+            for e in old.entries() {
+                if e.zone.apex() != s.apex.as_slice() {
+                    set.insert(clone_entry(e));
+                }
+            }
+            set.insert(ZoneEntry {
+                zone,
+                transfer: s.transfer.clone(),
+                notify: s.notify.clone(),
+                expired: false,
+                not_loaded: false,
+                journal,
+                expires: Some(Arc::clone(&s.expires)),
+            });
+            (set, ())
+        })
+    })
+    .await;
+}
+
+/// Runs one transfer in (IXFR or AXFR, see `xfrin`) on a thread of its own
+/// at a lower priority, so the query threads keep the CPU while a large
+/// zone comes in. Meanwhile the zone expires on time, and `levee ctl
+/// retransfer` cancels it.
+async fn run_transfer(
+    c: &Arc<Center>,
+    s: &Arc<Secondary>,
+    z: &mut ZoneState,
+    addr: SocketAddr,
+    key: Option<&Key>,
+    ixfr_from: Option<Rr>,
+) -> Result<xfrin::Fetched, Fail> {
+    let cancel = Arc::new(Cancel::default());
+    *s.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&cancel));
+    if let Ok(mut st) = s.status.lock() {
+        st.transfer_since = Some(wall());
+    }
+    let served = if z.soa.is_some() { c.zones.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
+    let job = xfrin::Job {
+        addr,
+        apex: s.apex,
+        ours: ixfr_from,
+        key: key.cloned(),
+        base: z.records.take(),
+        served,
+        limits: s.limits,
+        checks: s.checks,
+        cancel: Arc::clone(&cancel),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
+        levee_io::prio::background_current_thread();
+        let _ = tx.send(xfrin::run(job));
+    });
+    let out = match spawned {
+        Err(e) => Err((Fail::Io(e), None)),
+        Ok(_) => {
+            tokio::pin!(rx);
+            loop {
+                let until_expiry = match z.timers.expires_at() {
+                    Some(e) if z.soa.is_some() && !z.expired_published => Some(e.saturating_sub(wall())),
+                    _ => None,
+                };
+                let expiry = tokio::time::sleep(Duration::from_secs(until_expiry.unwrap_or(3600)));
+                tokio::select! {
+                    got = &mut rx => break got.unwrap_or_else(|_| Err((Fail::Build("transfer thread ended".into()), None))),
+                    _ = cancel.cancelled() => break Err((Fail::Cancelled, None)),
+                    _ = expiry, if until_expiry.is_some() => check_expiry(c, s, z).await,
+                }
+            }
+        }
+    };
+    *s.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if let Ok(mut st) = s.status.lock() {
+        st.transfer_since = None;
+    }
+    out.map_err(|(e, base)| {
+        z.records = base;
+        e
+    })
+}
+
+async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
+    let (c2, s2) = (Arc::clone(c), Arc::clone(s));
+    let _ = tokio::task::spawn_blocking(move || {
+        publish(&c2, |old| {
+            let mut set = ZoneSet::new();
+            for e in old.entries() {
+                let mut n = clone_entry(e);
+                if e.zone.apex() == s2.apex.as_slice() {
+                    n.expired = expired;
+                }
+                set.insert(n);
+            }
+            (set, ())
+        })
+    })
+    .await;
+}
+
+/// An accepted NOTIFY for `zone` (lowercase) announcing `serial`, reported
+/// by the answering pipeline (`events::react`): schedules a check if `zone`
+/// is a secondary zone ([`on_notify`]).
+pub fn notify_accepted(r: &Replication, zone: &[u8], serial: Option<u32>, client: impl std::fmt::Display) {
+    if let Some(s) = r.secondaries.get(zone) {
+        on_notify(s, serial, client);
+    }
+}
+
+/// An accepted NOTIFY for a secondary zone: schedules one check unless one
+/// is already scheduled or the NOTIFY announces a serial we serve or are
+/// fetching; counted for the summary. A NOTIFY that schedules a check is
+/// logged on a line of its own, at most one a second.
+fn on_notify(s: &Secondary, serial: Option<u32>, client: impl std::fmt::Display) {
+    let current = match (serial, s.known_serial()) {
+        (Some(n), Some(k)) => Serial(k) >= Serial(n),
+        _ => false,
+    };
+    if let (false, Some(n)) = (current, serial) {
+        // The check about to happen fetches it: the rest of a burst for
+        // the same serial is current already (a check that finds the
+        // primary older sets this back).
+        s.raise_known_serial(n);
+    }
+    let scheduled = !current && !s.notify_pending.swap(true, Ordering::AcqRel);
+    if scheduled {
+        s.kick.notify_one();
+    }
+    let mut log = s.notify_log.lock().unwrap_or_else(|e| e.into_inner());
+    log.received += 1;
+    log.scheduled += scheduled as u64;
+    log.current += current as u64;
+    // A line of its own for a NOTIFY that schedules a refresh, at most
+    // one a second; the others are in the summary.
+    let now = std::time::Instant::now();
+    if scheduled && log.last_line.is_none_or(|t| now.duration_since(t) >= NOTIFY_HOLDOFF) {
+        log.last_line = Some(now);
+        log.logged += 1;
+        let serial = serial.map_or("-".into(), |x| x.to_string());
+        tracing::info!(zone = %s.name, %client, %serial, "NOTIFY received: refreshing");
+    }
+}
+
+/// Logs one line per zone (and one for refusals) per interval in which
+/// NOTIFYs arrived that were not logged on their own.
+async fn notify_summaries(c: Arc<Center>) {
+    let r = &c.repl;
+    let mut tick = tokio::time::interval(NOTIFY_SUMMARY_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        for s in r.secondaries.values() {
+            let log = {
+                let mut l = s.notify_log.lock().unwrap_or_else(|e| e.into_inner());
+                let last_line = l.last_line;
+                std::mem::replace(&mut *l, NotifyLog { last_line, ..NotifyLog::default() })
+            };
+            if log.received > log.logged {
+                tracing::info!(
+                    zone = %s.name,
+                    received = log.received,
+                    refreshes = log.scheduled,
+                    current = log.current,
+                    "NOTIFY summary for the last {} s: {} received, {} scheduled a refresh, {} for a serial already current, the rest joined a scheduled refresh",
+                    NOTIFY_SUMMARY_EVERY.as_secs(), log.received, log.scheduled, log.current
+                );
+            }
+        }
+        let refused = r.notify_refused.swap(0, Ordering::Relaxed);
+        if refused > 1 {
+            tracing::warn!(
+                refused,
+                "NOTIFY summary for the last {} s: {refused} refused by allow-notify",
+                NOTIFY_SUMMARY_EVERY.as_secs()
+            );
+        }
+    }
+}
+
+//------------ control -----------------------------------------------------------
+
+/// Starts a refresh task per secondary zone and the NOTIFY summaries.
+pub fn start(c: &Arc<Center>) {
+    for s in c.repl.secondaries.values() {
+        let (c, s) = (Arc::clone(c), Arc::clone(s));
+        c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
+    }
+    c.runtime.spawn(notify_summaries(Arc::clone(c)));
+}
+
+/// Schedules an immediate refresh (SOA check, then IXFR/AXFR) of a
+/// secondary zone (`levee ctl refresh`; `retransfer` with `force_axfr`).
+pub fn schedule_refresh(r: &Replication, apex: &[u8], force_axfr: bool) -> Result<(), String> {
+    let s = r.secondaries.get(apex).ok_or("not a secondary zone")?;
+    if force_axfr {
+        s.force_axfr.store(true, Ordering::Relaxed);
+        // A transfer in progress (a trickling primary) is ended: the
+        // new one starts at once.
+        if let Some(c) = s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            tracing::info!(zone = %s.name, "retransfer: cancelling the transfer in progress");
+            c.cancel();
+        }
+    }
+    s.kick.notify_one();
+    Ok(())
+}

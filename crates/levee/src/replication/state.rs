@@ -1,0 +1,146 @@
+//! The replication state its parts share: the TSIG keys, the NOTIFY
+//! targets of primary zones, and per secondary zone a [`Secondary`]
+//! (status, NOTIFY bookkeeping, the transfer in progress).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use levee_config::repl::{Remote, TransferLimits};
+use levee_tsig::{Key, KeyRing};
+use levee_wire::name::{self, NameBuf};
+use levee_wire::serial::Serial;
+use levee_zone::journal::Journal;
+use levee_zone::Acl;
+use tokio::sync::Notify;
+
+use crate::replication::xfrin::Cancel;
+
+/// Status of a secondary zone, for `levee ctl zone-status`.
+#[derive(Clone, Debug, Default)]
+pub struct SecStatus {
+    /// Serial served (none before the first transfer).
+    pub serial: Option<u32>,
+    /// Wall-clock time of the last transfer.
+    pub last_transfer: Option<u64>,
+    /// What it was (AXFR, IXFR).
+    pub last_kind: &'static str,
+    /// Next check (wall clock).
+    pub next_refresh: u64,
+    /// Expiry (wall clock).
+    pub expires: Option<u64>,
+    /// Past expire.
+    pub expired: bool,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Wall-clock start of the transfer in progress, if one is.
+    pub transfer_since: Option<u64>,
+}
+
+/// NOTIFYs for one zone since the last summary line.
+#[derive(Default)]
+pub struct NotifyLog {
+    /// Accepted NOTIFYs.
+    pub received: u64,
+    /// Of which scheduled a refresh (the others joined one already
+    /// scheduled, or announced a serial we have or are fetching).
+    pub scheduled: u64,
+    /// Of which announced a serial we have or are fetching.
+    pub current: u64,
+    /// Of which were logged on a line of their own.
+    pub logged: u64,
+    /// When the last line of its own was logged.
+    pub last_line: Option<std::time::Instant>,
+}
+
+/// What one secondary zone needs.
+pub struct Secondary {
+    pub name: String,
+    pub apex: NameBuf,
+    pub primaries: Vec<Remote>,
+    pub transfer: Acl,
+    pub notify: Acl,
+    pub kick: Notify,
+    pub force_axfr: std::sync::atomic::AtomicBool,
+    pub status: Mutex<SecStatus>,
+    /// Differences received by IXFR, for IXFR out to our own secondaries.
+    pub journal: Mutex<Journal>,
+    /// `[transfer-in]` limits for this zone.
+    pub limits: TransferLimits,
+    /// `semantic-checks` of this zone, applied to every received version.
+    pub checks: levee_zone::Checks,
+    /// The transfer in progress, to cancel (`levee ctl retransfer`).
+    pub current: Mutex<Option<Arc<Cancel>>>,
+    /// A NOTIFY asked for a check that has not started yet.
+    pub notify_pending: std::sync::atomic::AtomicBool,
+    /// The newest serial we serve or are fetching (`1 << 32 | serial`; 0:
+    /// none): a NOTIFY for it or an older one needs no check.
+    pub known_serial: AtomicU64,
+    pub notify_log: Mutex<NotifyLog>,
+    /// When the zone expires (wall clock, 0 = unknown), shared with its
+    /// `ZoneEntry` for EDNS EXPIRE answers.
+    pub expires: Arc<AtomicU64>,
+}
+
+impl Secondary {
+    pub fn set_known_serial(&self, serial: Option<u32>) {
+        self.known_serial.store(serial.map_or(0, |s| 1 << 32 | s as u64), Ordering::Relaxed);
+    }
+
+    /// Raises the known serial to `n` (RFC 1982 order) unless it is newer.
+    pub fn raise_known_serial(&self, n: u32) {
+        let new = 1 << 32 | n as u64;
+        let _ = self.known_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            let current = Serial(k as u32) >= Serial(n);
+            let newer = k >> 32 != 1 || !current;
+            newer.then_some(new)
+        });
+    }
+
+    pub fn known_serial(&self) -> Option<u32> {
+        let k = self.known_serial.load(Ordering::Relaxed);
+        (k >> 32 == 1).then_some(k as u32)
+    }
+}
+
+/// The replication state shared by tasks and hooks (`Center::repl`).
+pub struct Replication {
+    /// The TSIG keys of the configuration.
+    pub keys: KeyRing,
+    /// Secondary zones, by apex.
+    pub secondaries: HashMap<Vec<u8>, Arc<Secondary>>,
+    /// Primary zones' NOTIFY targets, by apex.
+    pub notify: HashMap<Vec<u8>, Vec<Remote>>,
+    /// Log lines about refused requests in the current second (bounded).
+    pub log_budget: AtomicU64,
+    /// NOTIFYs refused by `allow-notify` since the last summary (the first
+    /// of each interval is logged on its own).
+    pub notify_refused: AtomicU64,
+}
+
+impl Replication {
+    /// The key a configuration names (`key = "..."`), if it exists.
+    pub fn key(&self, name_text: &Option<String>) -> Option<&Key> {
+        let n = name::from_text(name_text.as_deref()?, Some(b"\x00")).ok()?;
+        self.keys.find(&n)
+    }
+
+    /// Counts a NOTIFY refused by `allow-notify`; true for the first since
+    /// the last summary, which is logged on its own.
+    pub fn notify_refused(&self) -> bool {
+        self.notify_refused.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// Whether one more line about a refused request (TSIG, transfer) may
+    /// be logged in this second (`now`, wall clock): at most 20.
+    pub fn refusal_log_allowed(&self, now: u64) -> bool {
+        let b = self.log_budget.load(Ordering::Relaxed);
+        let (bsec, used) = (b >> 8, b & 0xFF);
+        let next = if bsec == now { used + 1 } else { 1 };
+        if next > 20 {
+            return false;
+        }
+        self.log_budget.store(now << 8 | next, Ordering::Relaxed);
+        true
+    }
+}

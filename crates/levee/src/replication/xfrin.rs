@@ -1,0 +1,247 @@
+//! Transfers in (issue 15): one AXFR/IXFR of a secondary zone, run on a
+//! thread of its own, bounded and cancellable.
+//!
+//! [`run`] is what the `levee-xfr-in` thread does for a secondary zone's
+//! refresh (`replication::secondary`):
+//!
+//! 1. **IXFR** from our serial when we have a version; the differences are
+//!    applied to our record list (`journal::apply_all`). Any failure that
+//!    is the data's fault (a malformed or inconsistent IXFR, a difference
+//!    removing a record we do not have, a result that does not build) falls
+//!    back to **AXFR** at once, as Knot DNS and BIND do; so does an IXFR
+//!    answered with a lone newer SOA.
+//! 2. Every record passes the zone loader's RDATA check in the receiver
+//!    (`levee_xfr::Receiver`); one bad record fails the whole transfer, and
+//!    the error names the record.
+//! 3. **Limits** ([`TransferLimits`]): a total time budget, an idle timeout
+//!    per message (and for the connection), a record and a size budget (in
+//!    the receiver). On exceeding one the transfer is abandoned: its
+//!    memory is freed on this thread and handed back to the system
+//!    (`levee_io::mem`), the served zone is untouched, and the caller's
+//!    retry timer goes on.
+//! 4. **Cancellation** ([`Cancel`]): `levee ctl retransfer` ends a transfer
+//!    in progress (a trickling primary) and starts a new one.
+//!
+//! The zone is then built from the records (the usual checks); the caller
+//! publishes it. Nothing here touches the served zone set.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use levee_config::repl::TransferLimits;
+use levee_tsig::Key;
+use levee_wire::name::NameBuf;
+use levee_wire::rtype::t;
+use levee_xfr::{Budget, Received, Receiver};
+use levee_zone::journal::{self, Rr};
+use levee_zone::Zone;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::clock::wall;
+use crate::replication::client::{random_id, Fail};
+
+/// A record list: the IXFR base of a secondary zone (SOA first).
+pub type Records = Arc<Vec<Rr>>;
+
+/// A received zone: its records, the snapshot, how it came, and the
+/// differences when it came by IXFR.
+pub type Fetched = (Records, Zone, &'static str, Option<Vec<journal::Diff>>);
+
+/// Ends a transfer in progress. Both the transfer thread and the zone's
+/// task wait on it.
+#[derive(Default)]
+pub struct Cancel {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    /// Cancels (once and for all).
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Completes when cancelled (at once if it already was).
+    pub async fn cancelled(&self) {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.flag.load(Ordering::SeqCst) {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+/// One transfer in, as handed to the transfer thread.
+pub struct Job {
+    /// The primary.
+    pub addr: SocketAddr,
+    /// The zone (lowercase wire).
+    pub apex: NameBuf,
+    /// Our SOA: IXFR from it; `None`: AXFR.
+    pub ours: Option<Rr>,
+    /// TSIG key for the primary.
+    pub key: Option<Key>,
+    /// Our record list (the IXFR base), when the caller has it.
+    pub base: Option<Records>,
+    /// The served version, to make the base from when `base` is `None`.
+    pub served: Option<Arc<Zone>>,
+    /// `[transfer-in]` limits.
+    pub limits: TransferLimits,
+    /// The zone's semantic-check policy (`semantic-checks`).
+    pub checks: levee_zone::Checks,
+    /// Cancellation.
+    pub cancel: Arc<Cancel>,
+}
+
+/// The outcome of [`run`]: the zone, or why not and the record list back
+/// (when it was not consumed), for the next IXFR.
+pub type Outcome = Result<Fetched, (Fail, Option<Records>)>;
+
+/// Transfers and builds (see the module documentation). Runs on its own
+/// thread; after a failure the freed memory goes back to the system.
+pub fn run(job: Job) -> Outcome {
+    let out = run_inner(job);
+    if out.is_err() {
+        levee_io::mem::release_free_memory();
+    }
+    out
+}
+
+fn run_inner(mut job: Job) -> Outcome {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return Err((Fail::Io(e), job.base)),
+    };
+    let zname = levee_wire::name::to_text(&job.apex);
+    if let Some(ours) = job.ours.take() {
+        match rt.block_on(transfer(&job, Some(&ours))) {
+            Ok((Received::Incremental(diffs), kind)) => {
+                let base = match job.base.take() {
+                    Some(b) => Arc::try_unwrap(b).unwrap_or_else(|shared| (*shared).clone()),
+                    None => match &job.served {
+                        Some(z) => journal::records(z),
+                        None => return Err((Fail::Build("IXFR without a base version".into()), None)),
+                    },
+                };
+                match journal::apply_all(base, &diffs).map_err(|e| e.to_string()).and_then(|recs| build(&job, recs)) {
+                    Ok((recs, zone)) => return Ok((recs, zone, kind, Some(diffs))),
+                    Err(e) => {
+                        tracing::warn!(zone = %zname, primary = %job.addr, "IXFR cannot be applied ({e}); falling back to AXFR")
+                    }
+                }
+            }
+            Ok((Received::Full(recs), kind)) => {
+                return match build(&job, recs) {
+                    Ok((recs, zone)) => Ok((recs, zone, kind, None)),
+                    Err(e) => Err((Fail::Build(e), job.base)),
+                };
+            }
+            // A lone newer SOA: the primary cannot send differences.
+            Ok((Received::UpToDate(_), _)) => {}
+            Err(Fail::Xfr(e)) if e.is_data_error() => {
+                tracing::warn!(zone = %zname, primary = %job.addr, "IXFR failed ({e}); falling back to AXFR")
+            }
+            Err(e) => return Err((e, job.base)),
+        }
+    }
+    match rt.block_on(transfer(&job, None)) {
+        Ok((Received::Full(recs), kind)) => match build(&job, recs) {
+            Ok((recs, zone)) => Ok((recs, zone, kind, None)),
+            Err(e) => Err((Fail::Build(e), job.base)),
+        },
+        Ok(_) => Err((Fail::Build("primary sent no data".into()), job.base)),
+        Err(e) => Err((e, job.base)),
+    }
+}
+
+/// Builds the snapshot; the error lists the first few problems.
+fn build(job: &Job, recs: Vec<Rr>) -> Result<(Records, Zone), String> {
+    match journal::build_from(&job.apex, &recs, job.checks) {
+        Ok(b) => Ok((Arc::new(recs), b.zone)),
+        Err(d) => {
+            let errors: Vec<&str> = d.iter().filter(|x| !x.warning).map(|x| x.message.as_str()).collect();
+            let more = errors.len().saturating_sub(5);
+            let mut msg = errors[..errors.len().min(5)].join("; ");
+            if more > 0 {
+                msg.push_str(&format!("; and {more} more"));
+            }
+            Err(msg)
+        }
+    }
+}
+
+/// One transfer (IXFR from `ours`, else AXFR) within the job's limits,
+/// cancellable.
+async fn transfer(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str), Fail> {
+    let lim = job.limits;
+    let total = Duration::from_secs(lim.timeout as u64);
+    let work = tokio::time::timeout(total, receive(job, ours));
+    tokio::select! {
+        r = work => r.unwrap_or_else(|_| Err(Fail::Limit(format!("longer than {} s (transfer-in timeout)", lim.timeout)))),
+        _ = job.cancel.cancelled() => Err(Fail::Cancelled),
+    }
+}
+
+async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str), Fail> {
+    let idle = Duration::from_secs(job.limits.idle_timeout as u64);
+    let idle_fail = || Fail::Limit(format!("no message for {} s (transfer-in idle-timeout)", job.limits.idle_timeout));
+    let qtype = if ours.is_some() { t::IXFR } else { t::AXFR };
+    let now = wall();
+    let req = levee_xfr::request(random_id(), &job.apex, qtype, ours, false, job.key.as_ref(), now);
+    let mut s = tokio::time::timeout(idle, TcpStream::connect(job.addr)).await.map_err(|_| idle_fail())??;
+    let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(&req.msg);
+    tokio::time::timeout(idle, s.write_all(&out)).await.map_err(|_| idle_fail())??;
+    let our_serial = ours.and_then(|r| levee_wire::soa::serial(&r.rdata));
+    let budget = Budget { max_records: job.limits.max_records, max_bytes: job.limits.max_size };
+    let mut rx = Receiver::new(&req, &job.apex, our_serial, job.key.as_ref(), now).with_budget(budget);
+    let mut buf = Vec::new();
+    loop {
+        let got = tokio::time::timeout(idle, read_message(&mut s, &mut buf)).await.map_err(|_| idle_fail())??;
+        let r = if got { rx.message(&buf)? } else { Some(rx.end_of_stream()?) };
+        if let Some(r) = r {
+            let kind = match (&r, qtype) {
+                (Received::Incremental(_), _) => "IXFR",
+                (Received::UpToDate(_), _) => "none",
+                (Received::Full(_), t::IXFR) => "IXFR (full)",
+                _ => "AXFR",
+            };
+            return Ok((r, kind));
+        }
+    }
+}
+
+/// Reads one length-prefixed message; `false` when the primary closed the
+/// connection between messages.
+async fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<bool, Fail> {
+    let mut len = [0u8; 2];
+    if s.read(&mut len[..1]).await? == 0 {
+        return Ok(false);
+    }
+    s.read_exact(&mut len[1..]).await?;
+    buf.resize(u16::from_be_bytes(len) as usize, 0);
+    s.read_exact(buf).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// levee-xfr's default budget is the configuration's default.
+    #[test]
+    fn default_budget_is_the_configured_default() {
+        let l = levee_config::repl::TransferLimits::default();
+        assert_eq!(
+            levee_xfr::Budget::default(),
+            levee_xfr::Budget { max_records: l.max_records, max_bytes: l.max_size }
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! Starting the drivers: one thread per UDP worker and listen address,
+//! each with its own socket ([`Drivers::start_udp`]), and one TCP thread
+//! over every listener ([`Drivers::start_tcp`]). They share the zone set,
+//! the answering configuration and the policy stage's shared part (rate
+//! limiter, known sources); each owns its counters, which the operator
+//! surface reads through the `Center` ([`Drivers::into_counting`]).
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use levee_answer::policy::{Overload, Policy, PolicyStats};
+use levee_config::Config;
+use levee_io::tcp::{self, TcpLimits, TcpStats};
+use levee_io::udp::{self, Socket};
+
+use super::{answer_config, Shared, TcpSvc, UdpWorker};
+use crate::center::Counting;
+use crate::ops::counters::{self, Counters};
+use crate::ops::summaries::Garbage;
+use crate::replication::state::Replication;
+
+/// What the drivers share, and their threads once started.
+pub struct Drivers {
+    /// The answering configuration (`answer_config`).
+    answer: Arc<levee_answer::Config>,
+    /// The policy stage's shared part.
+    policy: Arc<Policy>,
+    /// Origin of the drivers' monotonic clock.
+    epoch: Instant,
+    /// Every driver thread, joined at shutdown.
+    handles: Vec<JoinHandle<()>>,
+    /// What they count.
+    counting: Counting,
+}
+
+impl Drivers {
+    /// The shared parts, from the configuration (a random seed for the
+    /// rate limiter; a random cookie secret unless one is configured).
+    pub fn new(cfg: &Config) -> Drivers {
+        let answer = Arc::new(answer_config(cfg));
+        let mut seed = [0u8; 8];
+        let _ = getrandom::getrandom(&mut seed);
+        let overload = Overload { enabled: cfg.overload, ..Overload::default() };
+        Drivers {
+            answer,
+            policy: Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed))),
+            epoch: Instant::now(),
+            handles: Vec::new(),
+            counting: Counting {
+                counters: counters::Set::default(),
+                policy: Vec::new(),
+                garbage: Arc::new(Garbage::default()),
+                tcp: Arc::new(TcpStats::default()),
+            },
+        }
+    }
+
+    /// Starts a UDP worker thread on each socket (with the address it
+    /// serves), until `stop`.
+    pub fn start_udp(
+        &mut self,
+        sockets: Vec<(SocketAddr, Socket)>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        for (i, (addr, sock)) in sockets.into_iter().enumerate() {
+            let stats = Arc::new(PolicyStats::default());
+            self.counting.policy.push(Arc::clone(&stats));
+            let counters = Arc::new(Counters::default());
+            self.counting.counters.udp.push(Arc::clone(&counters));
+            let worker = UdpWorker::new(
+                zones,
+                &self.answer,
+                &self.policy,
+                stats,
+                self.epoch,
+                &self.counting.garbage,
+                counters,
+                repl,
+            );
+            let stop = Arc::clone(stop);
+            let tx = self.answer.udp_payload as usize;
+            let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
+                tracing::debug!(%addr, "UDP worker started");
+                udp::run_worker(sock, worker, tx, stop)
+            });
+            match h {
+                Ok(h) => self.handles.push(h),
+                Err(e) => return Err(format!("cannot start a UDP worker: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the TCP thread over `listeners`, until `stop`.
+    pub fn start_tcp(
+        &mut self,
+        listeners: Vec<std::net::TcpListener>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        cfg: &Config,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let svc =
+            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl);
+        let limits = TcpLimits {
+            idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
+            message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
+            write_timeout: Duration::from_secs(10),
+            max_connections: cfg.tcp_max_connections,
+            max_per_source: cfg.tcp_max_per_source,
+            buffer_memory: cfg.tcp_buffer_memory,
+        };
+        let stats = Arc::clone(&self.counting.tcp);
+        let stop = Arc::clone(stop);
+        let h = std::thread::Builder::new().name("tcp".into()).spawn(move || {
+            if let Err(e) = tcp::run(listeners, svc, limits, stats, stop) {
+                tracing::error!("TCP server stopped: {e}");
+            }
+        });
+        match h {
+            Ok(h) => self.handles.push(h),
+            Err(e) => return Err(format!("cannot start the TCP thread: {e}")),
+        }
+        Ok(())
+    }
+
+    /// The threads to join at shutdown, and the counters for the center.
+    pub fn into_counting(self) -> (Vec<JoinHandle<()>>, Counting) {
+        (self.handles, self.counting)
+    }
+}

@@ -1,0 +1,440 @@
+//! Finding and loading the zones a configuration names.
+//!
+//! Every load runs on a thread of its own ([`load_guarded`]) under the
+//! budgets of `[load]` (octets and records per zone, checked by the
+//! parser) and a watch over its file-system calls: a `stat`, `open` or
+//! `read` that hangs for `read-timeout` seconds (a dead network file
+//! system) abandons that zone's load, which then fails like a broken
+//! file (its served version stays) while the thread is left behind. A
+//! panic while loading, which the parser is built never to raise, also
+//! fails only that zone. Nothing here holds the publish lock: callers
+//! load first and publish after.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use levee_config::repl::AclRule;
+use levee_config::{Config, LoadConfig};
+use levee_wire::name;
+use levee_wire::serial::Serial;
+use levee_zone::{Acl, Checks, Diagnostic, IoWatch, LoadOptions, Source, ZoneEntry, ZoneSet};
+
+/// The example zones built into the binary (served when `levee serve` runs
+/// without a configuration or zones directory).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("example.com.", include_str!("../../../../examples/zones/example.com.zone")),
+    ("example.net.", include_str!("../../../../examples/zones/example.net.zone")),
+];
+
+/// Where a zone comes from.
+#[derive(Clone, Debug)]
+pub enum ZoneSource {
+    /// A file.
+    File(PathBuf),
+    /// Built-in text.
+    Builtin(&'static str),
+}
+
+/// One zone to load.
+#[derive(Clone, Debug)]
+pub struct ZonePlan {
+    /// Origin, presentation format.
+    pub name: String,
+    /// Source.
+    pub source: ZoneSource,
+    /// Transfer ACL.
+    pub acl: Acl,
+    /// Semantic-check policy (`semantic-checks`).
+    pub checks: Checks,
+    /// Refuse a reload whose data changed while the serial did not increase.
+    pub serial_must_increase: bool,
+}
+
+/// The zone name of a file in a zones directory: `example.com.zone` is
+/// `example.com.`, `example.zone` is `example.`; the root zone's file is
+/// `.zone` (its origin `.` followed by `zone`, the rule every other name
+/// follows) or `root.zone`.
+pub fn origin_of_file(file_name: &str) -> Option<String> {
+    let base = file_name.strip_suffix("zone")?;
+    if file_name == "root.zone" || file_name == ".zone" {
+        return Some(".".into());
+    }
+    if !base.ends_with('.') || base.len() < 2 || base.starts_with('.') {
+        return None;
+    }
+    Some(base.to_string())
+}
+
+/// The semantic-check policy of a configured zone.
+pub fn checks_of(cfg: &Config, zone: Option<&levee_config::ZoneConfig>) -> Checks {
+    match zone.and_then(|z| z.semantic_checks).unwrap_or(cfg.semantic_checks) {
+        levee_config::SemanticChecks::Warn => Checks::Warn,
+        levee_config::SemanticChecks::Strict => Checks::Strict,
+    }
+}
+
+/// Lists the zones of a configuration: the zones directory's files, the
+/// `[[zone]]` entries, or the built-in examples when there is neither.
+pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
+    let mut out: Vec<ZonePlan> = Vec::new();
+    if let Some(dir) = &cfg.zones_dir {
+        let rd = std::fs::read_dir(dir).map_err(|e| format!("zones directory {}: {e}", dir.display()))?;
+        let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files {
+            let Some(fname) = f.file_name().and_then(|n| n.to_str()) else { continue };
+            if !f.is_file() {
+                continue;
+            }
+            if let Some(origin) = origin_of_file(fname) {
+                if let Some(other) = out.iter().find(|p| p.name == origin) {
+                    let ZoneSource::File(o) = &other.source else { continue };
+                    return Err(format!(
+                        "zones directory {}: {} and {} are both the zone {origin}; remove one",
+                        dir.display(),
+                        o.display(),
+                        f.display()
+                    ));
+                }
+                out.push(ZonePlan {
+                    name: origin,
+                    source: ZoneSource::File(f.clone()),
+                    acl: Acl::none(),
+                    checks: checks_of(cfg, None),
+                    serial_must_increase: false,
+                });
+            }
+        }
+    }
+    for z in &cfg.zones {
+        if !z.repl.primaries.is_empty() {
+            continue; // secondary zones are loaded by crate::repl
+        }
+        let acl = acl_of(z);
+        let checks = checks_of(cfg, Some(z));
+        let serial_must_increase = z.serial_must_increase;
+        match out.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&z.name)) {
+            Some(p) => {
+                if let Some(f) = &z.file {
+                    p.source = ZoneSource::File(f.clone());
+                }
+                p.acl = acl;
+                p.checks = checks;
+                p.serial_must_increase = serial_must_increase;
+            }
+            None => match &z.file {
+                Some(f) => out.push(ZonePlan {
+                    name: z.name.clone(),
+                    source: ZoneSource::File(f.clone()),
+                    acl,
+                    checks,
+                    serial_must_increase,
+                }),
+                None => {
+                    if cfg.zones_dir.is_none() && !use_builtin {
+                        return Err(format!("zone {} has no file and there is no zones directory", z.name));
+                    }
+                    if let Some((_, text)) =
+                        BUILTIN.iter().find(|(n, _)| n.eq_ignore_ascii_case(&z.name)).filter(|_| use_builtin)
+                    {
+                        out.push(ZonePlan {
+                            name: z.name.clone(),
+                            source: ZoneSource::Builtin(text),
+                            acl,
+                            checks,
+                            serial_must_increase,
+                        });
+                    } else if cfg.zones_dir.is_some() {
+                        return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
+                    }
+                }
+            },
+        }
+    }
+    if use_builtin {
+        for (n, text) in BUILTIN {
+            if !out.iter().any(|p| p.name.eq_ignore_ascii_case(n)) {
+                let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(n));
+                let acl = z.map(acl_of).unwrap_or_default();
+                out.push(ZonePlan {
+                    name: n.to_string(),
+                    source: ZoneSource::Builtin(text),
+                    acl,
+                    checks: checks_of(cfg, z),
+                    serial_must_increase: false,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
+    let mut a = Acl::none();
+    for &(ip, len) in &z.allow_transfer {
+        a.push(ip, len);
+    }
+    add_rules(&mut a, &z.repl.transfer_keyed);
+    a
+}
+
+/// Adds configured ACL rules (keyed or not) to an ACL.
+pub fn add_rules(a: &mut Acl, rules: &[AclRule]) {
+    for r in rules {
+        match &r.key {
+            Some(k) => {
+                if let Ok(n) = name::from_text(k, Some(b"\x00")) {
+                    a.push_keyed(r.prefix, &n);
+                }
+            }
+            None => {
+                if let Some((ip, len)) = r.prefix {
+                    a.push(ip, len);
+                }
+            }
+        }
+    }
+}
+
+/// Whether two zone names in presentation form are the same zone (case
+/// and a final dot aside).
+pub fn same_zone(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('.');
+    let b = b.trim_end_matches('.');
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Loads one zone (warnings are logged; errors come back with
+/// file:line); with the version being served (`previous`), a reload
+/// from a file is incremental when it can be: unchanged parts of the zone
+/// are shared with `previous` (levee-zone's `reload`).
+pub fn load_one_from(
+    p: &ZonePlan,
+    previous: Option<&levee_zone::Zone>,
+    opts: &LoadOptions,
+) -> Result<ZoneEntry, Vec<Diagnostic>> {
+    let origin = name::from_text(&p.name, None).map_err(|e| {
+        vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
+    })?;
+    let built = match &p.source {
+        ZoneSource::File(f) => {
+            let t0 = Instant::now();
+            let progress = &mut |n: u64| {
+                let rate = n as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+                tracing::info!(zone = %p.name, records = n, per_second = rate as u64, "loading");
+            };
+            match previous {
+                Some(old) => {
+                    let r = levee_zone::reload_with_budget(
+                        old,
+                        Source::File(f),
+                        &origin,
+                        progress,
+                        levee_zone::ReloadOptions { checks: p.checks, ..Default::default() },
+                        opts,
+                    )?;
+                    match &r.kind {
+                        levee_zone::ReloadKind::Incremental { rebuilt, kept } => {
+                            tracing::info!(zone = %p.name, rebuilt, kept, "incremental reload")
+                        }
+                        levee_zone::ReloadKind::Full(why) => {
+                            tracing::info!(zone = %p.name, reason = %why, "full reload (old and new zone in memory together)")
+                        }
+                    }
+                    r.built
+                }
+                None => levee_zone::load_with(Source::File(f), &origin, opts, p.checks, progress)?,
+            }
+        }
+        ZoneSource::Builtin(text) => levee_zone::load_with(
+            Source::Memory { name: &format!("<built-in {}zone>", p.name), data: text.as_bytes() },
+            &origin,
+            opts,
+            p.checks,
+            &mut |_| {},
+        )?,
+    };
+    for w in &built.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(ZoneEntry::new(Arc::new(built.zone), p.acl.clone()))
+}
+
+/// How often a waiting load looks at its watch.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// [`load_one_from`] on a thread of its own, with the budgets of
+/// `limits`; gives up (an error naming the file) when one file-system
+/// call hangs for `limits.read_timeout` seconds, and turns a panic into
+/// an error. An abandoned thread runs on, detached: whatever it finishes
+/// with is dropped.
+pub fn load_guarded(
+    p: &ZonePlan,
+    previous: Option<Arc<levee_zone::Zone>>,
+    limits: &LoadConfig,
+) -> Result<ZoneEntry, Vec<Diagnostic>> {
+    let watch = IoWatch::new();
+    let opts = LoadOptions {
+        max_bytes: limits.max_zone_bytes,
+        max_records: limits.max_zone_records,
+        watch: Some(Arc::clone(&watch)),
+    };
+    let fail = |message: String| vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }];
+    let (tx, rx) = std::sync::mpsc::channel();
+    let plan = p.clone();
+    let spawned = std::thread::Builder::new().name("levee-load".into()).spawn(move || {
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_one_from(&plan, previous.as_deref(), &opts)));
+        let _ = tx.send(r);
+    });
+    if let Err(e) = spawned {
+        return Err(fail(format!("cannot start a loading thread: {e}")));
+    }
+    let timeout = Duration::from_secs(limits.read_timeout as u64);
+    let (mut seen, mut since) = (watch.calls(), Instant::now());
+    loop {
+        match rx.recv_timeout(WATCH_EVERY) {
+            Ok(Ok(r)) => return r,
+            Ok(Err(_)) => return Err(fail("internal error while loading (a panic; please report it)".into())),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(fail("internal error while loading (the loading thread ended)".into()))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let now = watch.calls();
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        } else if watch.in_call() && since.elapsed() >= timeout {
+            return Err(fail(format!(
+                "a file-system call hung for {} s (a dead network file system?); the load was abandoned after {} octets",
+                limits.read_timeout,
+                watch.bytes()
+            )));
+        }
+    }
+}
+
+/// The file a plan reads, for diagnostics.
+fn file_of(p: &ZonePlan) -> String {
+    match &p.source {
+        ZoneSource::File(f) => f.display().to_string(),
+        ZoneSource::Builtin(_) => format!("<built-in {}zone>", p.name),
+    }
+}
+
+/// A new version whose data differs from the served one while its serial
+/// did not increase: a warning, or (with `serial-must-increase`) an error
+/// that keeps the served version.
+fn check_serial(p: &ZonePlan, old: &levee_zone::Zone, new: &levee_zone::Zone) -> Result<(), Vec<Diagnostic>> {
+    if Serial(new.serial()) > Serial(old.serial()) || new.same_data(old) {
+        return Ok(());
+    }
+    let how = if new.serial() == old.serial() { "did not change" } else { "went down" };
+    let message = format!(
+        "the zone's data changed but its SOA serial {how} ({} -> {}); secondaries will not see the change",
+        old.serial(),
+        new.serial()
+    );
+    if p.serial_must_increase {
+        return Err(vec![Diagnostic {
+            file: file_of(p),
+            line: 0,
+            message: format!("{message}; refused (serial-must-increase)"),
+            warning: false,
+        }]);
+    }
+    tracing::warn!(zone = %p.name, old = old.serial(), new = new.serial(), "{message}");
+    Ok(())
+}
+
+/// Loads every planned zone into a new set. A zone that fails keeps its
+/// entry from `previous` (if any) and its errors are logged; a zone that
+/// has never loaded stays in the set as unavailable, answered SERVFAIL
+/// (as Knot DNS, NSD and BIND answer for a configured zone they cannot
+/// serve), not REFUSED as if it were not configured.
+pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>, limits: &LoadConfig) -> (ZoneSet, usize) {
+    let mut set = ZoneSet::new();
+    let mut failed = 0;
+    for p in plans {
+        let started = Instant::now();
+        let prev_zone = previous.and_then(|prev| {
+            let l = name::from_text(&p.name, None).ok()?;
+            prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired && !e.not_loaded).map(|e| Arc::clone(&e.zone))
+        });
+        let loaded = load_guarded(p, prev_zone.clone(), limits).and_then(|e| match &prev_zone {
+            Some(old) => check_serial(p, old, &e.zone).map(|()| e),
+            None => Ok(e),
+        });
+        match loaded {
+            Ok(e) => {
+                tracing::info!(
+                    zone = %p.name,
+                    serial = e.zone.serial(),
+                    records = e.zone.record_count(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "zone loaded"
+                );
+                set.insert(e);
+            }
+            Err(diags) => {
+                failed += 1;
+                for d in diags.iter().filter(|d| !d.warning) {
+                    tracing::error!("{d}");
+                }
+                let Ok(lname) = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n)) else {
+                    tracing::error!(zone = %p.name, "zone failed to load and is not served");
+                    continue;
+                };
+                match previous.and_then(|prev| prev.exact(&lname)).filter(|old| !old.not_loaded) {
+                    Some(old) => {
+                        tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
+                        set.insert(ZoneEntry {
+                            transfer: p.acl.clone(),
+                            journal: old.journal.clone(),
+                            ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
+                        });
+                    }
+                    None => match ZoneEntry::unavailable(&lname, p.acl.clone()) {
+                        Some(e) => {
+                            tracing::error!(zone = %p.name, "zone failed to load; answering SERVFAIL for it until it loads");
+                            set.insert(e);
+                        }
+                        None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
+                    },
+                }
+            }
+        }
+    }
+    (set, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(origin_of_file("example.com.zone").as_deref(), Some("example.com."));
+        assert_eq!(origin_of_file("example.zone").as_deref(), Some("example."));
+        assert_eq!(origin_of_file("root.zone").as_deref(), Some("."));
+        assert_eq!(origin_of_file(".zone").as_deref(), Some("."));
+        assert_eq!(origin_of_file("examplezone"), None);
+        assert_eq!(origin_of_file("notes.txt"), None);
+        assert_eq!(origin_of_file("..zone"), None);
+    }
+
+    #[test]
+    fn builtin_zones_load() {
+        for (n, text) in BUILTIN {
+            let p = ZonePlan {
+                name: n.to_string(),
+                source: ZoneSource::Builtin(text),
+                acl: Acl::none(),
+                checks: Checks::Warn,
+                serial_must_increase: false,
+            };
+            assert!(load_one_from(&p, None, &LoadOptions::default()).is_ok(), "{n}");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Zone publication: which zones a configuration names, loading them,
+//! and the served set.
+//!
+//! * [`load`]: the zones of a configuration and loading each one on a
+//!   guarded thread;
+//! * [`publish`]: the publish lock, and retiring replaced sets;
+//! * [`reload`]: reloading every zone or one.
+
+pub mod load;
+pub mod publish;
+pub mod reload;
