@@ -11,11 +11,12 @@ use levee_wire::edns::{self, Edns, OptRef, OPT_LEN};
 use levee_wire::hash::mix;
 use levee_wire::header::{flag, opcode, rcode, Header, HeaderRef, HEADER_LEN, OPCODE_MASK, RCODE_MASK};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::{Malformed, Query, QuestionRef};
+use levee_wire::query::{Query, QuestionRef};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
 use levee_wire::soa::Soa;
 use levee_wire::writer::{Owner, Section, Writer};
+use levee_wire::Malformed;
 use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
 use crate::answer::{Answerer, Parts};
