@@ -63,6 +63,7 @@
 mod answer;
 mod cache;
 mod ixfr;
+mod meta;
 mod notify;
 pub mod policy;
 mod respond;
@@ -70,7 +71,8 @@ mod tsig;
 mod worker;
 mod xfr;
 
-pub use respond::{Config, Event, Kind, Meta, Proof, Transport, NO_ZONE};
+pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
+pub use respond::{Config, Transport};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

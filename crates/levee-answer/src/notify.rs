@@ -13,7 +13,8 @@ use levee_wire::soa::Soa;
 use levee_wire::writer::Writer;
 use levee_zone::ZoneSet;
 
-use crate::respond::{Event, Kind, Outcome, Responder};
+use crate::meta::{Event, Kind};
+use crate::respond::{Outcome, Responder};
 use crate::tsig::Signed;
 
 impl Responder<'_> {

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use levee_limit::rrl::{self, Class, Decision, Limiter};
 use levee_wire::hash::mix;
 
-use crate::respond::{Kind, Meta, Proof};
+use crate::meta::{Kind, Meta, Proof};
 
 /// What to do with a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
-use crate::respond::{Event, Kind, Outcome, Request, Responder};
+use crate::meta::{Event, Kind};
+use crate::respond::{Outcome, Request, Responder};
 
 /// A request that verified: the key and the request's MAC.
 #[derive(Clone, Copy, Debug)]
