@@ -66,13 +66,14 @@ mod ixfr;
 mod meta;
 mod notify;
 pub mod policy;
+mod request;
 mod respond;
 mod tsig;
 mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
-pub use respond::{Config, Transport};
+pub use request::{Config, Transport};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

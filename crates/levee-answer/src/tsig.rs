@@ -10,7 +10,8 @@ use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
 use crate::meta::{Event, Kind};
-use crate::respond::{Outcome, Request, Responder};
+use crate::request::Request;
+use crate::respond::{Outcome, Responder};
 
 /// A request that verified: the key and the request's MAC.
 #[derive(Clone, Copy, Debug)]

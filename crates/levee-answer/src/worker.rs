@@ -50,7 +50,8 @@ use levee_zone::ZoneSet;
 use crate::cache::{self, Find, Key, ResponseCache};
 use crate::meta::Meta;
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
-use crate::respond::{name_error_below_apex, respond_query, slip, Config, Hints, Outcome, Request, Transport};
+use crate::request::{Config, Request, Transport};
+use crate::respond::{name_error_below_apex, respond_query, slip, Hints, Outcome};
 use crate::xfr::Transfer;
 
 /// A received message and how it arrived.
