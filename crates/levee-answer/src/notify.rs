@@ -14,8 +14,8 @@ use levee_wire::writer::Writer;
 use levee_zone::ZoneSet;
 
 use crate::meta::{Event, Kind};
+use crate::request::Signed;
 use crate::respond::{Outcome, Responder};
-use crate::tsig::Signed;
 
 impl Responder<'_> {
     /// NOTIFY (RFC 1996 §3.7): NOERROR with AA for a zone we are a

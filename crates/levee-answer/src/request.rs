@@ -2,12 +2,14 @@
 //! it arrived ([`Transport`]), the message with its source and time
 //! ([`Request`]), the configuration answering it ([`Config`]), and the
 //! size its response may reach ([`size_limit`]), which the protocol stage
-//! and the response cache's key compute alike. Nothing here depends on
-//! the rest of the crate.
+//! and the response cache's key compute alike. Once `tsig.rs` has
+//! verified a request's TSIG, [`Signed`] holds the key and MAC its reply
+//! is signed with. Nothing here depends on the rest of the crate.
 
 use std::net::IpAddr;
 
 use levee_limit::cookie;
+use levee_tsig::{Key, MacBuf};
 
 /// How the query arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +31,15 @@ pub(crate) struct Request<'a> {
     pub(crate) transport: Transport,
     /// Wall-clock seconds (cookie timestamps, TSIG, EXPIRE).
     pub(crate) now: u32,
+}
+
+/// A request that verified: the key and the request's MAC.
+#[derive(Clone, Copy, Debug)]
+pub struct Signed<'k> {
+    /// The key.
+    pub key: &'k Key,
+    /// The request MAC.
+    pub mac: MacBuf,
 }
 
 /// Answering policy, fixed while a configuration is in force.

@@ -20,7 +20,7 @@ use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
 use crate::answer::{Answerer, Parts};
 use crate::meta::{Event, Kind, Meta, Proof, NO_ZONE};
-use crate::request::{size_limit, Config, Request, Transport};
+use crate::request::{size_limit, Config, Request, Signed, Transport};
 use crate::xfr::Transfer;
 
 /// What the answering stages produced.
@@ -214,7 +214,7 @@ pub(crate) struct Responder<'a> {
     /// What the query's cookie proved.
     pub(crate) proof: Proof,
     /// The verified TSIG of the request.
-    pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
+    pub(crate) tsig: Option<Signed<'a>>,
     /// What the driver will do with the response.
     pub(crate) hints: Hints,
     /// The query asks for EDNS EXPIRE with a type it answers (SOA, AXFR,

@@ -3,24 +3,15 @@
 //! a malformed TSIG with FORMERR), sign the response or every message of
 //! a transfer.
 
-use levee_tsig::{self as ts, Key, MacBuf, SignParams};
+use levee_tsig::{self as ts, SignParams};
 use levee_wire::header::rcode;
 use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
 use crate::meta::{Event, Kind};
-use crate::request::Request;
+use crate::request::{Request, Signed};
 use crate::respond::{Outcome, Responder};
-
-/// A request that verified: the key and the request's MAC.
-#[derive(Clone, Copy, Debug)]
-pub struct Signed<'k> {
-    /// The key.
-    pub key: &'k Key,
-    /// The request MAC.
-    pub mac: MacBuf,
-}
 
 /// The outcome of checking a query's TSIG.
 pub(crate) enum Check<'k> {
