@@ -13,9 +13,9 @@ use levee_wire::soa::Soa;
 use levee_wire::writer::Writer;
 use levee_zone::ZoneSet;
 
+use crate::finish::{Outcome, Responder};
 use crate::meta::{Event, Kind};
 use crate::request::Signed;
-use crate::respond::{Outcome, Responder};
 
 impl Responder<'_> {
     /// NOTIFY (RFC 1996 §3.7): NOERROR with AA for a zone we are a

@@ -9,9 +9,9 @@ use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
+use crate::finish::{OptOptions, Outcome, Responder};
 use crate::meta::{Event, Kind};
 use crate::request::{Request, Signed};
-use crate::respond::{Outcome, Responder};
 
 /// The outcome of checking a query's TSIG.
 pub(crate) enum Check<'k> {
@@ -59,7 +59,7 @@ impl Responder<'_> {
             return Outcome::Drop;
         }
         if let Some(e) = &self.q.edns {
-            let mut opts = crate::respond::OptOptions::new();
+            let mut opts = OptOptions::new();
             self.opt_options(e, &mut opts);
             let dof = e.flags & levee_wire::edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, 0, dof, opts.as_slice(), self.max_size).is_err() {
