@@ -84,10 +84,10 @@ pub(crate) struct Answerer<'z, 'w> {
     /// that synthesised it, the DNAME above it or the cut of a referral):
     /// what the rate limiter keys the response on.
     anchor: NodeId,
-    /// Stop at NXDOMAIN without the SOA and proofs ([`crate::respond::Hints`]).
+    /// Stop at NXDOMAIN without the SOA and proofs ([`crate::finish::Hints`]).
     pub(crate) shed_negative: bool,
     /// Copy the zone's pre-rendered SOA into negative answers when it
-    /// gives the writer's octets ([`crate::respond::Hints`]).
+    /// gives the writer's octets ([`crate::finish::Hints`]).
     pub(crate) prerendered: bool,
 }
 

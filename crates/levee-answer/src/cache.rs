@@ -42,7 +42,7 @@ use levee_wire::record;
 use levee_wire::rtype::{c, t};
 use levee_zone::ZoneSet;
 
-use crate::Config;
+use crate::request::{size_limit, Config, Transport};
 
 /// Largest response kept (the default EDNS payload limit).
 pub const MAX_CACHED: usize = 1232;
@@ -363,7 +363,7 @@ fn plain_key(q: &[u8], cfg: &Config) -> Option<Key> {
                 return None;
             }
             // The response size limit, as the protocol stage computes it.
-            let limit = crate::respond::size_limit(crate::Transport::Udp, Some(opt.udp_size()), cfg);
+            let limit = size_limit(Transport::Udp, Some(opt.udp_size()), cfg);
             1 | (opt.flags() as u64) << 16 | (limit as u64) << 32
         }
         _ => return None,

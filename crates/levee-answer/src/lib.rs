@@ -13,8 +13,9 @@
 //! the allocation test and the `packet` fuzz target call it the same way.
 //!
 //! The stages, in order (`worker.rs` has the details, `respond.rs`,
-//! `answer.rs`, `notify.rs`, `tsig.rs` and `cache.rs` the stages
-//! themselves):
+//! `answer.rs`, `notify.rs`, `tsig.rs`, `finish.rs` and `cache.rs` the
+//! stages themselves; `request.rs` and `meta.rs` the types they share:
+//! what a request is, and the [`Meta`] of what a response is):
 //!
 //! 1. **cache**: a *plain* query (opcode QUERY, one question of class IN,
 //!    at most a bare OPT record) is looked up in the worker's response
@@ -39,9 +40,10 @@
 //!    the SOA (RFC 2308), minimal ANY (RFC 8482), and with DO the RRSIGs
 //!    and NSEC/NSEC3 proofs of RFC 4035 and RFC 5155;
 //! 7. **finish**: truncation (TC=1 and no partial RRset, RFC 2181 §9),
-//!    the OPT record with cookie (RFC 7873/9018), NSID (RFC 5001), TCP
-//!    keepalive (RFC 7828), EXPIRE (RFC 7314) and Extended DNS Errors
-//!    (RFC 8914); the response is offered to the cache (plain queries);
+//!    then (`finish.rs`) the OPT record with cookie (RFC 7873/9018), NSID
+//!    (RFC 5001), TCP keepalive (RFC 7828), EXPIRE (RFC 7314) and
+//!    Extended DNS Errors (RFC 8914); the response is offered to the cache
+//!    (plain queries);
 //! 8. **judge** ([`policy`], UDP only): response rate limiting with slip
 //!    and overload admission, from the response's [`Meta`] alone. A slip
 //!    is written from the query as already read and sent in place of the
@@ -62,15 +64,19 @@
 
 mod answer;
 mod cache;
+mod finish;
 mod ixfr;
+mod meta;
 mod notify;
 pub mod policy;
+mod request;
 mod respond;
 mod tsig;
 mod worker;
 mod xfr;
 
-pub use respond::{Config, Event, Kind, Meta, Proof, Transport, NO_ZONE};
+pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
+pub use request::{Config, Transport};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

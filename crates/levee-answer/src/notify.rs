@@ -13,8 +13,9 @@ use levee_wire::soa::Soa;
 use levee_wire::writer::Writer;
 use levee_zone::ZoneSet;
 
-use crate::respond::{Event, Kind, Outcome, Responder};
-use crate::tsig::Signed;
+use crate::finish::{Outcome, Responder};
+use crate::meta::{Event, Kind};
+use crate::request::Signed;
 
 impl Responder<'_> {
     /// NOTIFY (RFC 1996 §3.7): NOERROR with AA for a zone we are a

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use levee_limit::rrl::{self, Class, Decision, Limiter};
 use levee_wire::hash::mix;
 
-use crate::respond::{Kind, Meta, Proof};
+use crate::meta::{Kind, Meta, Proof};
 
 /// What to do with a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,7 +199,7 @@ impl WorkerPolicy {
     }
 
     /// Whether an NXDOMAIN for `client` would be shed right now, so the
-    /// answer stage need not write it ([`Hints::shed_negative`](crate::respond::Hints::shed_negative)).
+    /// answer stage need not write it ([`Hints::shed_negative`](crate::finish::Hints::shed_negative)).
     pub(crate) fn sheds_negative(&self, client: IpAddr) -> bool {
         self.overloaded() && !self.shared.known.is_known(client, (self.now_ms / 1000) as u32)
     }

@@ -1,217 +1,30 @@
-//! The protocol stage and the finishing of a response, for a parsed
-//! query ([`respond_query`]); the direct name error of plain queries
-//! ([`name_error_below_apex`]) and the slip ([`slip`]). The
-//! [`Worker`](crate::Worker) calls them; nothing else does.
+//! The protocol stage, for a parsed query ([`respond_query`]): TSIG
+//! first (`tsig.rs`), then FORMERR, BADVERS, the opcode (NOTIFY in
+//! `notify.rs`), the class (CHAOS identity answers), transfers, and the
+//! answer stage (`answer.rs`) with the class of its response; the direct
+//! name error of plain queries ([`name_error_below_apex`]) and the slip
+//! ([`slip`]). Every response is started and finished through the
+//! [`Responder`] of `finish.rs`. The [`Worker`](crate::Worker) calls
+//! them; nothing else does.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use levee_limit::cookie;
-use levee_wire::edns::{self, Edns, OptRef, OPT_LEN};
+use levee_wire::edns::{self, OptRef, OPT_LEN};
 use levee_wire::hash::mix;
-use levee_wire::header::{flag, opcode, rcode, Header, HeaderRef, HEADER_LEN, OPCODE_MASK, RCODE_MASK};
+use levee_wire::header::{flag, opcode, rcode, Header, HeaderRef, HEADER_LEN, RCODE_MASK};
 use levee_wire::name::{self, NameBuf};
-use levee_wire::query::{Malformed, Query, QuestionRef};
+use levee_wire::query::{Query, QuestionRef};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
-use levee_wire::soa::Soa;
 use levee_wire::writer::{Owner, Section, Writer};
+use levee_wire::Malformed;
 use levee_zone::{nf, Zone, ZoneEntry, ZoneSet};
 
 use crate::answer::{Answerer, Parts};
+use crate::finish::{base_flags, ede, Extra, Hints, Outcome, Responder};
+use crate::meta::{Event, Kind, Meta, Proof};
+use crate::request::{size_limit, Config, Request, Transport};
 use crate::xfr::Transfer;
-
-/// How the query arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// UDP: the response is limited by the requestor's payload size.
-    Udp,
-    /// TCP: up to 65535 octets, transfers allowed.
-    Tcp,
-}
-
-/// One request as the answering stages see it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Request<'a> {
-    /// The query message.
-    pub(crate) msg: &'a [u8],
-    /// The client's address.
-    pub(crate) client: IpAddr,
-    /// The transport.
-    pub(crate) transport: Transport,
-    /// Wall-clock seconds (cookie timestamps, TSIG, EXPIRE).
-    pub(crate) now: u32,
-}
-
-/// Answering policy, fixed while a configuration is in force.
-#[derive(Clone)]
-pub struct Config {
-    /// Largest UDP response we send and advertise in OPT (RFC 6891).
-    pub udp_payload: u16,
-    /// NSID to return when asked (RFC 5001); `None` to not answer NSID.
-    pub nsid: Option<Vec<u8>>,
-    /// Answer for `id.server` and `hostname.bind` in class CH.
-    pub identity: Option<Vec<u8>>,
-    /// Answer for `version.bind` and `version.server` in class CH.
-    pub version: Option<Vec<u8>>,
-    /// Cookie secrets; `None` turns cookies off.
-    pub cookies: Option<cookie::Secrets>,
-    /// EDNS TCP keepalive to announce on TCP (units of 100 ms, RFC 7828).
-    pub tcp_keepalive: Option<u16>,
-    /// TSIG keys (RFC 8945).
-    pub keys: levee_tsig::KeyRing,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            udp_payload: 1232,
-            nsid: None,
-            identity: None,
-            version: None,
-            cookies: None,
-            tcp_keepalive: None,
-            keys: levee_tsig::KeyRing::new(),
-        }
-    }
-}
-
-/// What kind of response was written, as rate limiting and statistics
-/// see it (the classes of BIND's and NSD's RRL).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// Data of the asked type (or a CNAME/DNAME chain to it), including
-    /// wildcard answers, CHAOS answers and the SOA of an IXFR.
-    Answer,
-    /// NOERROR without data of the asked type.
-    NoData,
-    /// Name error.
-    NxDomain,
-    /// A delegation to a child zone.
-    Referral,
-    /// Any other rcode: FORMERR, SERVFAIL, NOTIMP, REFUSED, NOTAUTH, ...
-    #[default]
-    Error,
-}
-
-impl Kind {
-    /// The kind's place in per-kind counter arrays (declaration order:
-    /// answer, NODATA, NXDOMAIN, referral, error).
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// What the query proved about its source address (RFC 7873).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Proof {
-    /// No cookie, or cookies are off.
-    #[default]
-    None,
-    /// A client cookie without a (valid) server cookie: the client speaks
-    /// cookies, so a limited response may be BADCOOKIE instead of TC.
-    ClientCookie,
-    /// A valid server cookie: the address is proven.
-    Valid,
-}
-
-/// A small summary of a response, returned with it so the policy stage
-/// (rate limiting, overload admission) and the counters work the same on
-/// a freshly written response and on one copied from a cache; with the
-/// [`Event`] the daemon logs or acts on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Meta {
-    /// The response class.
-    pub kind: Kind,
-    /// The (extended) response code.
-    pub rcode: u16,
-    /// What rate limiting keys the response on within its class: the zone
-    /// and node the query name led to and the query type for answers, the
-    /// delegation for referrals, the zone for NODATA and NXDOMAIN, 0 for
-    /// errors. Stable for one zone snapshot.
-    pub key: u64,
-    /// What the query proved about its source.
-    pub proof: Proof,
-    /// The query type (0 when the question could not be read), for the
-    /// statistics.
-    pub qtype: u16,
-    /// The statistics id of the zone that answered
-    /// ([`ZoneSet::stat_id`]); [`NO_ZONE`] when none did.
-    pub zone: u16,
-    /// What the response tells the daemon beyond its class and rcode.
-    pub event: Event,
-    /// The policy stage sent a slip (a TC=1 or BADCOOKIE reply, about the
-    /// size of the query) in place of this response; the rest of the
-    /// `Meta` describes the response that was written, which is what the
-    /// counters count.
-    pub slip: bool,
-}
-
-/// Something a response tells the daemon to log or act on. Rare: the
-/// daemon checks for [`Event::None`] and is done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Event {
-    /// Nothing.
-    #[default]
-    None,
-    /// A NOTIFY for a secondary zone was accepted (NOERROR, RFC 1996
-    /// §3.7); the zone is the query's question name. `serial` is the
-    /// serial the NOTIFY announces (the zone's SOA in its answer
-    /// section), if it carries one.
-    NotifyAccepted {
-        /// The serial announced.
-        serial: Option<u32>,
-    },
-    /// A NOTIFY was refused: no zone of that name, or its `allow-notify`
-    /// does not allow the source (or key).
-    NotifyRefused,
-    /// The request's TSIG did not verify, and the answer says why
-    /// (NOTAUTH with BADKEY, BADSIG, BADTIME or BADTRUNC; RFC 8945 §5.2).
-    TsigFailed(levee_tsig::Error),
-    /// A zone transfer (AXFR or IXFR: [`Meta::qtype`]) the zone's ACL does
-    /// not allow was refused.
-    TransferRefused,
-}
-
-/// [`Meta::zone`] of a response no zone answered (errors, CHAOS, REFUSED).
-pub const NO_ZONE: u16 = u16::MAX;
-
-/// What the answering stages produced.
-#[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
-pub(crate) enum Outcome {
-    /// Send the first `n` octets of the output buffer.
-    Reply(usize, Meta),
-    /// Send nothing.
-    Drop,
-    /// Stream a zone transfer (TCP only).
-    Transfer(Transfer),
-}
-
-impl Outcome {
-    /// The reply with `event` in its [`Meta`].
-    pub(crate) fn with_event(self, event: Event) -> Outcome {
-        match self {
-            Outcome::Reply(n, meta) => Outcome::Reply(n, Meta { event, ..meta }),
-            o => o,
-        }
-    }
-}
-
-/// What the worker already knows it will do with some responses.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Hints {
-    /// An NXDOMAIN response will not be sent (the policy stage is shedding
-    /// negative answers to this client): stop as soon as the name is known
-    /// not to exist, without writing the SOA and the proofs. The response
-    /// bytes are then incomplete; only the [`Meta`] is meaningful, and
-    /// nothing may cache them.
-    pub(crate) shed_negative: bool,
-    /// Write the SOA of NXDOMAIN and NODATA answers with the writer even
-    /// where the zone's pre-rendered copy gives the same octets (a
-    /// worker without shortcuts, which the tests compare with).
-    pub(crate) no_prerendered: bool,
-}
 
 /// The protocol, answer and finish stages for the parsed query `q` of
 /// `req.msg` (by [`parse_query`](levee_wire::query::parse_query), or from
@@ -356,93 +169,7 @@ pub(crate) fn slip(req: &Request<'_>, q: &Query, cfg: &Config, out: &mut [u8], b
     }
 }
 
-/// Per-response context.
-pub(crate) struct Responder<'a> {
-    pub(crate) req: &'a Request<'a>,
-    pub(crate) q: &'a Query,
-    pub(crate) cfg: &'a Config,
-    /// Size the whole response may reach.
-    pub(crate) max_size: usize,
-    /// Octets reserved for the OPT record.
-    pub(crate) opt_len: usize,
-    /// What the query's cookie proved.
-    pub(crate) proof: Proof,
-    /// The verified TSIG of the request.
-    pub(crate) tsig: Option<crate::tsig::Signed<'a>>,
-    /// What the driver will do with the response.
-    pub(crate) hints: Hints,
-    /// The query asks for EDNS EXPIRE with a type it answers (SOA, AXFR,
-    /// IXFR).
-    pub(crate) want_expire: bool,
-}
-
 impl<'a> Responder<'a> {
-    fn new(req: &'a Request<'a>, q: &'a Query, cfg: &'a Config) -> Self {
-        let max_size = size_limit(req.transport, q.edns.as_ref().map(|e| e.udp_size), cfg);
-        let mut r = Responder {
-            req,
-            q,
-            cfg,
-            max_size,
-            opt_len: 0,
-            proof: Proof::None,
-            hints: Hints::default(),
-            tsig: None,
-            want_expire: false,
-        };
-        if let Some(e) = &q.edns {
-            r.want_expire = e.expire && matches!(q.qtype, t::SOA | t::AXFR | t::IXFR);
-            r.opt_len = r.opt_options_len() + 11;
-        }
-        r.proof = r.cookie_proof();
-        r
-    }
-
-    fn cookie_proof(&self) -> Proof {
-        let (Some(secrets), Some(e)) = (&self.cfg.cookies, &self.q.edns) else { return Proof::None };
-        let Some(client) = e.cookie.client() else { return Proof::None };
-        match e.cookie.server() {
-            Some(server) => match cookie::check(secrets, client, server, self.req.client, self.req.now) {
-                cookie::Verdict::Valid | cookie::Verdict::ValidStale => Proof::Valid,
-                cookie::Verdict::Invalid => Proof::ClientCookie,
-            },
-            None => Proof::ClientCookie,
-        }
-    }
-
-    pub(crate) fn meta(&self, kind: Kind, rcode: u16, key: u64) -> Meta {
-        Meta {
-            kind,
-            rcode,
-            key,
-            proof: self.proof,
-            qtype: self.q.qtype,
-            zone: NO_ZONE,
-            event: Event::None,
-            slip: false,
-        }
-    }
-
-    pub(crate) fn question(&self) -> &'a [u8] {
-        if self.q.has_question {
-            &self.req.msg[HEADER_LEN..HEADER_LEN + self.q.question_len]
-        } else {
-            &[]
-        }
-    }
-
-    /// The flags every response starts with ([`base_flags`]); for an
-    /// opcode other than QUERY without CD: CD belongs to queries (Knot DNS
-    /// copies RD alone, BIND nothing).
-    pub(crate) fn base_flags(&self) -> u16 {
-        let f = base_flags(self.q.header.flags);
-        if self.q.opcode() == opcode::QUERY {
-            f
-        } else {
-            f & !flag::CD
-        }
-    }
-
     fn run(&self, zones: &ZoneSet, out: &mut [u8]) -> Outcome {
         let q = self.q;
         // An opcode levee does not know needs no question: it is answered
@@ -532,123 +259,6 @@ impl<'a> Responder<'a> {
             return self.finish_with(&mut w, meta, Some(&extra));
         }
         self.finish_with(&mut w, meta, None)
-    }
-
-    /// Appends OPT (when the query had one) and returns the reply.
-    pub(crate) fn finish(&self, w: &mut Writer<'_>, meta: Meta) -> Outcome {
-        self.finish_with(w, meta, None)
-    }
-
-    /// [`finish`](Self::finish) with options beyond the usual ones.
-    fn finish_with(&self, w: &mut Writer<'_>, meta: Meta, extra: Option<&Extra>) -> Outcome {
-        let rc = meta.rcode;
-        if let Some(e) = &self.q.edns {
-            let mut opts = OptOptions::new();
-            // BADVERS answers an OPT record of a version levee does not
-            // implement: none of its options were understood, so nothing
-            // answers them, not even a cookie (RFC 6891 §6.1.3; BIND, the
-            // reference that implements cookies, sends none either).
-            if rc != rcode::BADVERS {
-                self.opt_options(e, &mut opts);
-                if let Some(x) = extra {
-                    put_extra(x, &mut opts);
-                }
-            }
-            let ext = rcode::extended_bits(rc);
-            let flags = e.flags & edns::FLAG_DO;
-            if w.opt(self.cfg.udp_payload, ext, flags, opts.as_slice(), self.max_size).is_err() {
-                return Outcome::Drop;
-            }
-        }
-        Outcome::Reply(w.finish_counts(), meta)
-    }
-
-    /// The EDNS EXPIRE value (RFC 7314) for an authoritative answer from
-    /// `entry`, when the query asked for it and its type is SOA, AXFR or
-    /// IXFR: the seconds left before a secondary zone expires, or a
-    /// primary zone's SOA EXPIRE field (as Knot DNS and BIND send).
-    pub(crate) fn expire(&self, entry: &ZoneEntry) -> Option<u32> {
-        if !self.want_expire {
-            return None;
-        }
-        if let Some(at) = entry.expires_at() {
-            return Some(at.saturating_sub(self.req.now as u64).min(u32::MAX as u64) as u32);
-        }
-        Some(Soa::from_rdata(entry.zone.first_rdata(entry.zone.soa()))?.expire())
-    }
-
-    /// SERVFAIL for a configured zone levee cannot answer from, with the
-    /// Extended DNS Error NSD sends: a zone that never loaded (a broken
-    /// file, a secondary zone never received) is "Not Ready", a secondary
-    /// zone past its SOA expire time "Invalid Data" (RFC 8914 §4.15, §4.25).
-    pub(crate) fn unavailable(&self, entry: &ZoneEntry, out: &mut [u8]) -> Outcome {
-        let why = if entry.not_loaded { ede::NOT_LOADED } else { ede::EXPIRED };
-        self.error_ede(out, rcode::SERVFAIL, Some(why))
-    }
-
-    fn opt_options_len(&self) -> usize {
-        let Some(e) = &self.q.edns else { return 0 };
-        let mut n = 0;
-        if self.want_expire {
-            n += 8;
-        }
-        if self.cfg.cookies.is_some() && e.cookie.client().is_some() {
-            n += 4 + 8 + cookie::SERVER_COOKIE_LEN;
-        }
-        if e.nsid {
-            if let Some(id) = &self.cfg.nsid {
-                n += 4 + id.len().min(64);
-            }
-        }
-        if e.keepalive && self.req.transport == Transport::Tcp && self.cfg.tcp_keepalive.is_some() {
-            n += 6;
-        }
-        n
-    }
-
-    /// The options answering the query's: a server cookie, NSID, TCP
-    /// keepalive.
-    pub(crate) fn opt_options(&self, e: &Edns, out: &mut OptOptions) {
-        if let (Some(secrets), Some(client)) = (&self.cfg.cookies, e.cookie.client()) {
-            out.cookie(client, &cookie::make(secrets, client, self.req.client, self.req.now));
-        }
-        if e.nsid {
-            if let Some(id) = &self.cfg.nsid {
-                out.nsid(&id[..id.len().min(64)]);
-            }
-        }
-        if e.keepalive && self.req.transport == Transport::Tcp {
-            if let Some(k) = self.cfg.tcp_keepalive {
-                out.keepalive(k);
-            }
-        }
-    }
-
-    /// An error response: header, the question when it could be read, and
-    /// OPT when the query had one (BADVERS is carried in OPT).
-    pub(crate) fn error(&self, out: &mut [u8], rc: u16, with_question: bool) -> Outcome {
-        let qs = if with_question { self.question() } else { &[] };
-        self.error_with(out, rc, qs, None)
-    }
-
-    /// [`error`](Self::error) with the question and an Extended DNS
-    /// Error (RFC 8914) in OPT when the query had one. The option is
-    /// small: header, question and OPT always fit in 512 octets.
-    pub(crate) fn error_ede(&self, out: &mut [u8], rc: u16, ede: Option<ede::Ede>) -> Outcome {
-        self.error_with(out, rc, self.question(), ede)
-    }
-
-    fn error_with(&self, out: &mut [u8], rc: u16, qs: &[u8], ede: Option<ede::Ede>) -> Outcome {
-        let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
-        let flags = self.base_flags() | rcode::header_bits(rc);
-        if w.start(self.q.header.id, flags, qs).is_err() && w.start(self.q.header.id, flags, &[]).is_err() {
-            return Outcome::Drop;
-        }
-        let meta = self.meta(Kind::Error, rc, 0);
-        match ede {
-            Some(_) if self.q.edns.is_some() => self.finish_with(&mut w, meta, Some(&Extra { ede, expire: None })),
-            _ => self.finish_with(&mut w, meta, None),
-        }
     }
 
     /// CHAOS-class identity answers (`id.server`, `hostname.bind`,
@@ -752,74 +362,8 @@ impl<'a> Responder<'a> {
     }
 }
 
-/// The size a response may reach: 65535 over TCP; over UDP 512 without
-/// EDNS, else the requestor's payload size (`opt_size`, OPT's class) at
-/// least 512 and at most ours (RFC 6891 §6.2.5).
-pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Config) -> usize {
-    match (transport, opt_size) {
-        (Transport::Tcp, _) => 65535,
-        (Transport::Udp, None) => 512,
-        (Transport::Udp, Some(size)) => size.max(512).min(cfg.udp_payload.max(512)) as usize,
-    }
-}
-
-/// The flags every response to a QUERY starts with, from the query's
-/// flags word: QR, the opcode, RD and CD copied (RFC 1035 §4.1.1, RFC 4035
-/// §3.1.6). Responses to other opcodes do not copy CD
-/// ([`Responder::base_flags`]).
-pub(crate) fn base_flags(query_flags: u16) -> u16 {
-    flag::QR | (query_flags & OPCODE_MASK) | (query_flags & (flag::RD | flag::CD))
-}
-
 /// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
 /// known operation (UPDATE); the others are answered NOTIMP.
 fn known_opcode(op: u8) -> bool {
     matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
-}
-
-/// Appends the options of `extra` to `out` (after those
-/// [`Responder::opt_options`] wrote). Out of line: only error responses
-/// and EXPIRE answers have any.
-#[inline(never)]
-fn put_extra(extra: &Extra, out: &mut OptOptions) {
-    if let Some(x) = extra.expire {
-        out.expire(x);
-    }
-    if let Some((code, text)) = extra.ede {
-        out.ede(code, &text.as_bytes()[..text.len().min(ede::TEXT_MAX)]);
-    }
-}
-
-/// Room for the OPT options of one response: cookie (28), NSID (68),
-/// keepalive (6), EXPIRE (8), Extended DNS Error (6 + its text).
-pub(crate) const OPTS_MAX: usize = 160;
-
-/// The options of one response's OPT record.
-pub(crate) type OptOptions = edns::Options<OPTS_MAX>;
-
-/// Options a response carries besides the ones answering the query's
-/// (cookie, NSID, keepalive).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Extra {
-    /// EDNS EXPIRE (RFC 7314), seconds.
-    pub(crate) expire: Option<u32>,
-    /// Extended DNS Error (RFC 8914).
-    pub(crate) ede: Option<ede::Ede>,
-}
-
-/// Extended DNS Errors (RFC 8914) levee sends, where Knot DNS, NSD or
-/// BIND send one: the code and a short text.
-pub(crate) mod ede {
-    /// A code and its extra text.
-    pub(crate) type Ede = (u16, &'static str);
-    /// The longest extra text sent.
-    pub(crate) const TEXT_MAX: usize = 40;
-    /// A name outside every served zone (Knot DNS and NSD, with REFUSED).
-    pub(crate) const NOT_AUTHORITATIVE: Ede = (20, "");
-    /// A transfer the zone's ACL does not allow (NSD and BIND).
-    pub(crate) const PROHIBITED: Ede = (18, "");
-    /// A configured zone that did not load (NSD's "Not Ready").
-    pub(crate) const NOT_LOADED: Ede = (14, "zone is configured but not loaded");
-    /// A secondary zone past its SOA expire time (NSD's "Invalid Data").
-    pub(crate) const EXPIRED: Ede = (24, "zone has expired");
 }

@@ -13,7 +13,9 @@ use levee_wire::query::{parse_query, Parsed};
 use levee_wire::rtype::{c, t};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::respond::{respond_query, Hints, Outcome, Request};
+use crate::finish::{Hints, Outcome};
+use crate::request::Request;
+use crate::respond::respond_query;
 use crate::testing::answer;
 use crate::{Config, Decision, Kind, Transport};
 

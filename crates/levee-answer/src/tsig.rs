@@ -3,22 +3,15 @@
 //! a malformed TSIG with FORMERR), sign the response or every message of
 //! a transfer.
 
-use levee_tsig::{self as ts, Key, MacBuf, SignParams};
+use levee_tsig::{self as ts, SignParams};
 use levee_wire::header::rcode;
 use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::writer::{Section, Writer};
 
-use crate::respond::{Event, Kind, Outcome, Request, Responder};
-
-/// A request that verified: the key and the request's MAC.
-#[derive(Clone, Copy, Debug)]
-pub struct Signed<'k> {
-    /// The key.
-    pub key: &'k Key,
-    /// The request MAC.
-    pub mac: MacBuf,
-}
+use crate::finish::{OptOptions, Outcome, Responder};
+use crate::meta::{Event, Kind};
+use crate::request::{Request, Signed};
 
 /// The outcome of checking a query's TSIG.
 pub(crate) enum Check<'k> {
@@ -66,7 +59,7 @@ impl Responder<'_> {
             return Outcome::Drop;
         }
         if let Some(e) = &self.q.edns {
-            let mut opts = crate::respond::OptOptions::new();
+            let mut opts = OptOptions::new();
             self.opt_options(e, &mut opts);
             let dof = e.flags & levee_wire::edns::FLAG_DO;
             if w.opt(self.cfg.udp_payload, 0, dof, opts.as_slice(), self.max_size).is_err() {

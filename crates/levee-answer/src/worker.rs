@@ -48,8 +48,11 @@ use levee_wire::query::{parse_query, Parsed, Query};
 use levee_zone::ZoneSet;
 
 use crate::cache::{self, Find, Key, ResponseCache};
+use crate::finish::{Hints, Outcome};
+use crate::meta::Meta;
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
-use crate::respond::{name_error_below_apex, respond_query, slip, Config, Hints, Meta, Outcome, Request, Transport};
+use crate::request::{Config, Request, Transport};
+use crate::respond::{name_error_below_apex, respond_query, slip};
 use crate::xfr::Transfer;
 
 /// A received message and how it arrived.

@@ -12,7 +12,7 @@
 //! response's OPT record (cookie, NSID, keepalive, EXPIRE, Extended DNS
 //! Error) for [`Writer::opt`](crate::writer::Writer::opt).
 
-use crate::query::Malformed;
+use crate::Malformed;
 
 /// Option codes.
 #[allow(missing_docs)]

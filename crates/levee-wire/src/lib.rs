@@ -20,7 +20,9 @@
 //!   compression and roll-back, so a response never holds half an RRset.
 //! * [`message`]: an allocating reader of whole messages for tests and tools.
 //!
-//! Errors are small `Copy` enums ([`WireError`]).
+//! Errors are small `Copy` enums: [`WireError`] for wire data and names,
+//! [`Malformed`] for why a query gets FORMERR (from [`query`] and the OPT
+//! decoder of [`edns`], which the query parser calls).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -73,3 +75,27 @@ impl fmt::Display for WireError {
 }
 
 impl std::error::Error for WireError {}
+
+/// Why a query is malformed (answered with FORMERR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// QDCOUNT was 0 (an opcode that needs no question, an unknown one
+    /// answered NOTIMP, is still answered).
+    NoQuestion,
+    /// QDCOUNT was more than 1.
+    MultipleQuestions,
+    /// The question name or fixed fields could not be read.
+    BadQuestion,
+    /// A record in the answer/authority/additional section ran past the end.
+    TruncatedRecord,
+    /// An OPT record outside the additional section, or with a non-root owner.
+    MisplacedOpt,
+    /// More than one OPT record.
+    DuplicateOpt,
+    /// An EDNS option overran the OPT RDATA.
+    BadOption,
+    /// A COOKIE option with an impossible length (RFC 7873 §5.2.2).
+    BadCookie,
+    /// A TSIG record that is not the last record (RFC 8945 §5.1).
+    TsigNotLast,
+}

@@ -23,30 +23,7 @@ use crate::name::{NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN};
 use crate::record;
 use crate::rtype::t;
 use crate::soa::Soa;
-
-/// Why a query is malformed (answered with FORMERR).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Malformed {
-    /// QDCOUNT was 0 (an opcode that needs no question, an unknown one
-    /// answered NOTIMP, is still answered).
-    NoQuestion,
-    /// QDCOUNT was more than 1.
-    MultipleQuestions,
-    /// The question name or fixed fields could not be read.
-    BadQuestion,
-    /// A record in the answer/authority/additional section ran past the end.
-    TruncatedRecord,
-    /// An OPT record outside the additional section, or with a non-root owner.
-    MisplacedOpt,
-    /// More than one OPT record.
-    DuplicateOpt,
-    /// An EDNS option overran the OPT RDATA.
-    BadOption,
-    /// A COOKIE option with an impossible length (RFC 7873 §5.2.2).
-    BadCookie,
-    /// A TSIG record that is not the last record (RFC 8945 §5.1).
-    TsigNotLast,
-}
+use crate::Malformed;
 
 /// The outcome of parsing.
 #[derive(Clone, Debug)]

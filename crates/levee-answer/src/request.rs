@@ -1,0 +1,87 @@
+//! What the answering stages know of a request before they read it: how
+//! it arrived ([`Transport`]), the message with its source and time
+//! ([`Request`]), the configuration answering it ([`Config`]), and the
+//! size its response may reach ([`size_limit`]), which the protocol stage
+//! and the response cache's key compute alike. Once `tsig.rs` has
+//! verified a request's TSIG, [`Signed`] holds the key and MAC its reply
+//! is signed with. Nothing here depends on the rest of the crate.
+
+use std::net::IpAddr;
+
+use levee_limit::cookie;
+use levee_tsig::{Key, MacBuf};
+
+/// How the query arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: the response is limited by the requestor's payload size.
+    Udp,
+    /// TCP: up to 65535 octets, transfers allowed.
+    Tcp,
+}
+
+/// One request as the answering stages see it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request<'a> {
+    /// The query message.
+    pub(crate) msg: &'a [u8],
+    /// The client's address.
+    pub(crate) client: IpAddr,
+    /// The transport.
+    pub(crate) transport: Transport,
+    /// Wall-clock seconds (cookie timestamps, TSIG, EXPIRE).
+    pub(crate) now: u32,
+}
+
+/// A request that verified: the key and the request's MAC.
+#[derive(Clone, Copy, Debug)]
+pub struct Signed<'k> {
+    /// The key.
+    pub key: &'k Key,
+    /// The request MAC.
+    pub mac: MacBuf,
+}
+
+/// Answering policy, fixed while a configuration is in force.
+#[derive(Clone)]
+pub struct Config {
+    /// Largest UDP response we send and advertise in OPT (RFC 6891).
+    pub udp_payload: u16,
+    /// NSID to return when asked (RFC 5001); `None` to not answer NSID.
+    pub nsid: Option<Vec<u8>>,
+    /// Answer for `id.server` and `hostname.bind` in class CH.
+    pub identity: Option<Vec<u8>>,
+    /// Answer for `version.bind` and `version.server` in class CH.
+    pub version: Option<Vec<u8>>,
+    /// Cookie secrets; `None` turns cookies off.
+    pub cookies: Option<cookie::Secrets>,
+    /// EDNS TCP keepalive to announce on TCP (units of 100 ms, RFC 7828).
+    pub tcp_keepalive: Option<u16>,
+    /// TSIG keys (RFC 8945).
+    pub keys: levee_tsig::KeyRing,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            udp_payload: 1232,
+            nsid: None,
+            identity: None,
+            version: None,
+            cookies: None,
+            tcp_keepalive: None,
+            keys: levee_tsig::KeyRing::new(),
+        }
+    }
+}
+
+/// The size a response may reach: 65535 over TCP; over UDP 512 without
+/// EDNS, else the requestor's payload size (`opt_size`, OPT's class) at
+/// least 512 and at most ours (RFC 6891 §6.2.5).
+pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Config) -> usize {
+    match (transport, opt_size) {
+        (Transport::Tcp, _) => 65535,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(size)) => size.max(512).min(cfg.udp_payload.max(512)) as usize,
+    }
+}
