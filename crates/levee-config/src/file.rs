@@ -533,6 +533,10 @@ fn rate_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bounds::RANGES;
+    use crate::mgmt::{Access, Scope, Tls};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     #[test]
     fn full_file() {
@@ -749,5 +753,142 @@ allow-transfer = ["192.0.2.0/24"]
         }
         let e = parse("[transfer-in]\nmax-time = 5\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("max-time"), "{e}");
+    }
+
+    /// A file setting `key` to `v` (the table and the key's last part).
+    fn file_with(key: &str, v: &str) -> String {
+        match key.split_once('.') {
+            None => format!("{key} = {v}\n"),
+            Some((table, k)) => format!("[{table}]\n{k} = {v}\n"),
+        }
+    }
+
+    /// Every numeric key at both ends of its range and one step outside:
+    /// inside is accepted, outside is refused with the key named (and the
+    /// range in the message); huge and negative values too.
+    #[test]
+    fn every_numeric_key_is_checked_at_its_bounds() {
+        for &(key, lo, hi) in RANGES {
+            for ok in [lo, hi] {
+                let text = file_with(key, &ok.to_string());
+                if let Err(e) = parse(&text, "t.toml") {
+                    panic!("{key} = {ok} refused: {e}");
+                }
+            }
+            let mut bad = vec![hi + 1, 100_000_000_000, i64::MAX, -1, i64::MIN];
+            if lo > 0 {
+                bad.push(lo - 1);
+            }
+            for b in bad {
+                let text = file_with(key, &b.to_string());
+                let e = parse(&text, "t.toml").expect_err(&format!("{key} = {b} accepted"));
+                assert_eq!(e.key, key, "{key} = {b}: {e}");
+                if key != "version" {
+                    assert!(e.message.contains(&format!("{lo}..={hi}")), "{key} = {b}: {e}");
+                }
+            }
+            // A number that is not an integer names the key too.
+            let e = parse(&file_with(key, "1.5"), "t.toml").expect_err(key);
+            assert_eq!(e.key, key, "{e}");
+        }
+    }
+
+    /// The issue's example: refused at start, naming the key, no abort.
+    #[test]
+    fn a_huge_connection_cap_is_refused() {
+        let e = parse("[tcp]\nmax-connections = 100000000000\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "tcp.max-connections");
+        assert!(e.to_string().contains("100000000000 is outside 1..=1048576"), "{e}");
+        let c = parse("[tcp]\nmax-connections = 1000\nbuffer-memory-mib = 8\n", "t.toml").unwrap();
+        assert_eq!((c.tcp_max_connections, c.tcp_max_connections_set, c.tcp_buffer_memory), (1000, true, 8 << 20));
+        let d = parse("", "t.toml").unwrap();
+        assert!(!d.tcp_max_connections_set);
+    }
+
+    #[test]
+    fn tokens_hosts_and_scopes() {
+        let c = parse(
+            "[management]\nlisten = \"127.0.0.1:1\"\nhosts = [\"NS1.Example.net.\"]\nanonymous-metrics = false\n\
+             [[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n\
+             [[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let a = &c.management_access;
+        assert_eq!(a.hosts, ["ns1.example.net"]);
+        assert!(!a.anonymous_metrics && !a.allow_remote);
+        assert_eq!(a.tokens[0].scope, Scope::Read);
+        assert_eq!((a.tokens[1].scope, a.tokens[1].file.as_deref()), (Scope::Write, Some(Path::new("w.token"))));
+        assert!(!format!("{:?}", a.tokens[0]).contains("0123"), "Debug must not print the secret");
+        assert!(Access::default().anonymous_metrics);
+        for (bad, key) in [
+            ("[[management.token]]\nscope = \"admin\"\nsecret = \"0123456789abcdef\"\n", "management.token[0].scope"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"short\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"0123456789 abcdef\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\n", "management.token[0]"),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nfile = \"x\"\n",
+                "management.token[0]",
+            ),
+            ("hosts = [\"a b\"]\n", "management.hosts[0]"),
+        ] {
+            let text = if bad.starts_with("[[") { bad.to_string() } else { format!("[management]\n{bad}") };
+            let e = parse(&text, "t.toml").expect_err(bad);
+            assert_eq!(e.key, key, "{bad}: {e}");
+        }
+    }
+
+    /// Token files must be owner-only; a configuration file with an inline
+    /// token must not be readable by others; relative files are resolved
+    /// from the configuration's directory.
+    #[test]
+    fn secret_files_and_their_modes() {
+        let dir = std::env::temp_dir().join(format!("levee-cfg-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("levee.toml");
+        let tok = dir.join("w.token");
+        std::fs::write(&tok, "abcdefghijklmnopqrstuvwxyz\n").unwrap();
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n").unwrap();
+        let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        set(&tok, 0o640);
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file");
+        assert!(e.message.contains("mode 0640"), "{e}");
+        set(&tok, 0o600);
+        let c = crate::Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tokens[0].secret, "abcdefghijklmnopqrstuvwxyz");
+        std::fs::write(&tok, "short\n").unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert!(e.message.contains("16 to 256"), "{e}");
+        std::fs::remove_file(&tok).unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file", "{e}");
+        // `levee ctl` reads the file for paths only: the tokens may be
+        // unreadable to its user.
+        assert!(crate::Config::from_file_without_secrets(&cfg).is_ok());
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n").unwrap();
+        set(&cfg, 0o644);
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].secret");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&cfg, 0o640);
+        assert!(crate::Config::from_file(&cfg).is_ok());
+        // TLS: both files, the key owner-only.
+        let (crt, key) = (dir.join("m.crt"), dir.join("m.key"));
+        std::fs::write(&crt, "-").unwrap();
+        std::fs::write(&key, "-").unwrap();
+        set(&key, 0o644);
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"m.key\"\n").unwrap();
+        let e = crate::Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.tls-key");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&key, 0o600);
+        let c = crate::Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tls, Some(Tls { certificate: crt, key }));
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
+        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
