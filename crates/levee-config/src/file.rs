@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use levee_limit::rrl;
 use serde::Deserialize;
 
-use crate::{
-    default_version, hostname, normalize_zone_name, parse_listen, parse_prefix, parse_secret, Config, ConfigError,
-    CookieConfig, SemanticChecks, ZoneConfig,
-};
+use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
+use crate::{default_version, hostname, Config, ConfigError, CookieConfig, SemanticChecks, ZoneConfig};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
