@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use levee_limit::rrl;
 use serde::Deserialize;
 
+use crate::error::ConfigError;
 use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
-use crate::{default_version, hostname, Config, ConfigError, CookieConfig, SemanticChecks, ZoneConfig};
+use crate::{default_version, hostname, Config, CookieConfig, SemanticChecks, ZoneConfig};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]

@@ -67,18 +67,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use levee_limit::rrl;
 
 pub mod bounds;
+pub mod error;
 pub mod file;
 pub mod mgmt;
 pub mod repl;
 pub mod values;
 
+pub use error::ConfigError;
 pub use values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
 
 /// Default UDP payload size (DNS Flag Day 2020).
@@ -99,29 +100,6 @@ pub enum LogFormat {
     /// One JSON object per line.
     Json,
 }
-
-/// A configuration error, naming the key (or flag) that is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// Where: `FILE` or `FILE:LINE:COL`, or `command line`.
-    pub place: String,
-    /// The key, e.g. `server.listen[1]`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.place, self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.place, self.key, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// One configured zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
