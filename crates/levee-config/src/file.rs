@@ -6,8 +6,11 @@ use levee_limit::rrl;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
+use crate::runtime::{
+    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, ZoneConfig,
+    DEFAULT_MANAGEMENT,
+};
 use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
-use crate::{default_version, hostname, Config, CookieConfig, SemanticChecks, ZoneConfig};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -364,8 +367,8 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         c.log_level = l;
     }
     c.log_format = match spec.log.format.as_deref() {
-        None | Some("text") => crate::LogFormat::Text,
-        Some("json") => crate::LogFormat::Json,
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
         Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
     };
     let m = spec.management;
@@ -375,7 +378,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         (Some(false), _) => None,
         (None, None) => None,
         (_, Some(a)) => Some(a),
-        (Some(true), None) => Some(crate::DEFAULT_MANAGEMENT.parse().expect("valid default")),
+        (Some(true), None) => Some(DEFAULT_MANAGEMENT.parse().expect("valid default")),
     };
     c.management_access = crate::mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
     if let Some(a) = c.management {
@@ -472,8 +475,8 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
 }
 
 /// Lowers `[load]`, each value checked against its range.
-fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<crate::LoadConfig, ConfigError> {
-    let mut c = crate::LoadConfig::default();
+fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<LoadConfig, ConfigError> {
+    let mut c = LoadConfig::default();
     let check = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = l.max_zone_bytes {
         c.max_zone_bytes = check("load.max-zone-bytes", v)?;
@@ -602,11 +605,11 @@ allow-transfer = ["192.0.2.0/24"]
         )
         .unwrap();
         assert_eq!(c.management, Some("127.0.0.1:5902".parse().unwrap()));
-        assert_eq!(c.log_format, crate::LogFormat::Json);
+        assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!((c.user.as_deref(), c.group.as_deref()), (Some("levee"), None));
         assert_eq!(Config::default().management, None, "off by default");
         let c = parse("[management]\nenabled = true\n", "t.toml").unwrap();
-        assert_eq!(c.management, Some(crate::DEFAULT_MANAGEMENT.parse().unwrap()));
+        assert_eq!(c.management, Some(DEFAULT_MANAGEMENT.parse().unwrap()));
         assert_eq!(
             parse("[management]\nenabled = false\nlisten = \"127.0.0.1:1\"\n", "t.toml").unwrap().management,
             None
@@ -850,44 +853,44 @@ allow-transfer = ["192.0.2.0/24"]
         std::fs::write(&cfg, "[[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n").unwrap();
         let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
         set(&tok, 0o640);
-        let e = crate::Config::from_file(&cfg).unwrap_err();
+        let e = Config::from_file(&cfg).unwrap_err();
         assert_eq!(e.key, "management.token[0].file");
         assert!(e.message.contains("mode 0640"), "{e}");
         set(&tok, 0o600);
-        let c = crate::Config::from_file(&cfg).unwrap();
+        let c = Config::from_file(&cfg).unwrap();
         assert_eq!(c.management_access.tokens[0].secret, "abcdefghijklmnopqrstuvwxyz");
         std::fs::write(&tok, "short\n").unwrap();
-        let e = crate::Config::from_file(&cfg).unwrap_err();
+        let e = Config::from_file(&cfg).unwrap_err();
         assert!(e.message.contains("16 to 256"), "{e}");
         std::fs::remove_file(&tok).unwrap();
-        let e = crate::Config::from_file(&cfg).unwrap_err();
+        let e = Config::from_file(&cfg).unwrap_err();
         assert_eq!(e.key, "management.token[0].file", "{e}");
         // `levee ctl` reads the file for paths only: the tokens may be
         // unreadable to its user.
-        assert!(crate::Config::from_file_without_secrets(&cfg).is_ok());
+        assert!(Config::from_file_without_secrets(&cfg).is_ok());
         std::fs::write(&cfg, "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n").unwrap();
         set(&cfg, 0o644);
-        let e = crate::Config::from_file(&cfg).unwrap_err();
+        let e = Config::from_file(&cfg).unwrap_err();
         assert_eq!(e.key, "management.token[0].secret");
         assert!(e.message.contains("mode 0644"), "{e}");
         set(&cfg, 0o640);
-        assert!(crate::Config::from_file(&cfg).is_ok());
+        assert!(Config::from_file(&cfg).is_ok());
         // TLS: both files, the key owner-only.
         let (crt, key) = (dir.join("m.crt"), dir.join("m.key"));
         std::fs::write(&crt, "-").unwrap();
         std::fs::write(&key, "-").unwrap();
         set(&key, 0o644);
         std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"m.key\"\n").unwrap();
-        let e = crate::Config::from_file(&cfg).unwrap_err();
+        let e = Config::from_file(&cfg).unwrap_err();
         assert_eq!(e.key, "management.tls-key");
         assert!(e.message.contains("mode 0644"), "{e}");
         set(&key, 0o600);
-        let c = crate::Config::from_file(&cfg).unwrap();
+        let c = Config::from_file(&cfg).unwrap();
         assert_eq!(c.management_access.tls, Some(Tls { certificate: crt, key }));
         std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\n").unwrap();
-        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        assert_eq!(Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
         std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
-        assert_eq!(crate::Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        assert_eq!(Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
