@@ -1,6 +1,15 @@
-//! The on-disk schema (version 1) and its lowering into [`Config`].
+//! The configuration file: its on-disk schema (version 1, [`Spec`]), reading
+//! it ([`Config::from_file`]: relative paths resolved from the file's
+//! directory, management secrets read and their modes checked), and its
+//! lowering into [`Config`], one step per section, each value checked and
+//! an error naming its key.
+//!
+//! This module sits on top of the crate: it uses the runtime types
+//! ([`crate::runtime`]), the value parsers ([`crate::values`]), the ranges
+//! ([`crate::bounds`]) and the section lowerings of `[management]`
+//! ([`crate::mgmt`]) and replication ([`crate::repl`]); none of them uses it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use levee_limit::rrl;
 use serde::Deserialize;
@@ -11,6 +20,7 @@ use crate::runtime::{
     DEFAULT_MANAGEMENT,
 };
 use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
+use crate::{bounds, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -38,7 +48,7 @@ pub struct Spec {
     pub log: Log,
     /// `[management]`.
     #[serde(default)]
-    pub management: crate::mgmt::Spec,
+    pub management: mgmt::Spec,
     /// `[load]`: budgets and timeout of reading zone files.
     #[serde(default)]
     pub load: Load,
@@ -47,7 +57,7 @@ pub struct Spec {
     pub zone: Vec<Zone>,
     /// `[[key]]`: TSIG keys.
     #[serde(default)]
-    pub key: Vec<crate::repl::KeySpec>,
+    pub key: Vec<repl::KeySpec>,
     /// `[transfer-in]`: limits on transfers in.
     #[serde(default)]
     pub transfer_in: TransferIn,
@@ -223,6 +233,56 @@ pub struct Zone {
     pub serial_must_increase: Option<bool>,
 }
 
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, true)
+    }
+
+    /// Reads and validates a configuration file without reading the
+    /// management token files (for `levee ctl`, which needs the paths
+    /// only, and whose user may not be allowed to read the tokens).
+    pub fn from_file_without_secrets(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, secrets: bool) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            place: path.display().to_string(),
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut c = parse(&text, &path.display().to_string())?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(d) = &mut c.zones_dir {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
+        for d in [&mut c.storage_dir, &mut c.control_socket].into_iter().flatten() {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
+        for z in &mut c.zones {
+            if let Some(f) = &mut z.file {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        if secrets {
+            mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
+        }
+        c.source = Some(path.to_path_buf());
+        Ok(c)
+    }
+}
+
 /// Parses and validates the text of a configuration file.
 pub fn parse(text: &str, place: &str) -> Result<Config, ConfigError> {
     let spec: Spec = toml::from_str(text).map_err(|e| toml_error(text, place, &e))?;
@@ -270,7 +330,7 @@ fn key_at(text: &str, offset: usize) -> String {
 fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
     // A numeric key checked against its range (crate::bounds).
-    let num = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
+    let num = |key: &str, v: i64| bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = spec.version {
         if v != 1 {
             return Err(err(
@@ -380,9 +440,9 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         (_, Some(a)) => Some(a),
         (Some(true), None) => Some(DEFAULT_MANAGEMENT.parse().expect("valid default")),
     };
-    c.management_access = crate::mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
+    c.management_access = mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
     if let Some(a) = c.management {
-        crate::mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
+        mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
     }
     for (key, v) in [("server.user", &s_user), ("server.group", &s_group)] {
         if v.as_deref() == Some("") {
@@ -402,14 +462,14 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     c.control_socket_group = s.control_socket_group;
     for (i, k) in spec.key.iter().enumerate() {
-        let key = crate::repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
+        let key = repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
         if c.keys.iter().any(|o| o.name == key.name) {
             return Err(err(format!("key[{i}].name"), format!("key {} is configured twice", k.name)));
         }
         c.keys.push(key);
     }
     let ti = &spec.transfer_in;
-    let transfer_in = crate::repl::LimitSpec {
+    let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
         idle_timeout: ti.idle_timeout,
         max_records: ti.max_records,
@@ -423,28 +483,26 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
         }
         let mut acl = Vec::new();
-        let mut repl = crate::repl::ZoneRepl::default();
+        let mut repl = repl::ZoneRepl::default();
         for (j, p) in z.allow_transfer.iter().enumerate() {
-            let r =
-                crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
+            let r = repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
             match r {
-                crate::repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
+                repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
                 r => repl.transfer_keyed.push(r),
             }
         }
         for (j, p) in z.allow_notify.iter().enumerate() {
             repl.allow_notify
-                .push(crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
+                .push(repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
         }
         for (j, p) in z.notify.iter().enumerate() {
-            repl.notify
-                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
+            repl.notify.push(repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
         }
         for (j, p) in z.primaries.iter().enumerate() {
             repl.primaries
-                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
+                .push(repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
         }
-        repl.transfer_limits = crate::repl::LimitSpec {
+        repl.transfer_limits = repl::LimitSpec {
             timeout: z.transfer_timeout,
             idle_timeout: z.transfer_idle_timeout,
             max_records: z.transfer_max_records,
@@ -477,7 +535,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
 /// Lowers `[load]`, each value checked against its range.
 fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<LoadConfig, ConfigError> {
     let mut c = LoadConfig::default();
-    let check = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
+    let check = |key: &str, v: i64| bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = l.max_zone_bytes {
         c.max_zone_bytes = check("load.max-zone-bytes", v)?;
     }
@@ -503,7 +561,7 @@ fn rate_limit(
         ("referrals-per-second", rl.referrals_per_second, rrl::Class::Referral),
         ("errors-per-second", rl.errors_per_second, rrl::Class::Error),
     ];
-    let num = |key: String, v: i64| crate::bounds::check(&key, v).map_err(|m| err(key, m));
+    let num = |key: String, v: i64| bounds::check(&key, v).map_err(|m| err(key, m));
     for (key, v, class) in classes {
         if let Some(v) = v {
             r.rates[class as usize] = num(format!("rate-limit.{key}"), v)? as u32;
