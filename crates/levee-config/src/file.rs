@@ -9,6 +9,7 @@
 //! ([`crate::bounds`]) and the section lowerings of `[management]`
 //! ([`crate::mgmt`]) and replication ([`crate::repl`]); none of them uses it.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use levee_limit::rrl;
@@ -327,10 +328,15 @@ fn key_at(text: &str, offset: usize) -> String {
     }
 }
 
+/// How a lowering step reports an error: the key and the message, made
+/// into a [`ConfigError`] at the file's place.
+type ErrAt<'a> = dyn Fn(String, String) -> ConfigError + 'a;
+
+/// Lowers the whole file onto the defaults of [`Config`], section by
+/// section. The steps run in a fixed order, so a file with several
+/// mistakes reports the same one first every time.
 fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
-    // A numeric key checked against its range (crate::bounds).
-    let num = |key: &str, v: i64| bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = spec.version {
         if v != 1 {
             return Err(err(
@@ -341,8 +347,47 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     let mut c = Config::default();
     let s = spec.server;
-    let (s_user, s_group) = (s.user.clone(), s.group.clone());
-    if let Some(l) = s.listen {
+    server_answers(&mut c, &s, &err)?;
+    tcp(&mut c, &spec.tcp, &err)?;
+    c.rate_limit = rate_limit(spec.rate_limit, &err)?;
+    c.overload = spec.overload.enabled.unwrap_or(c.overload);
+    c.cookies = cookies(&spec.cookies, &err)?;
+    log(&mut c, spec.log, &err)?;
+    management(&mut c, &spec.management, &err)?;
+    for (key, v) in [("server.user", &s.user), ("server.group", &s.group)] {
+        if v.as_deref() == Some("") {
+            return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
+        }
+    }
+    c.load = load(spec.load, &err)?;
+    server_process(&mut c, s, &err)?;
+    keys(&mut c, &spec.key, &err)?;
+    let ti = &spec.transfer_in;
+    let transfer_in = repl::LimitSpec {
+        timeout: ti.timeout,
+        idle_timeout: ti.idle_timeout,
+        max_records: ti.max_records,
+        max_size: ti.max_size,
+    }
+    .apply(Default::default(), "transfer-in.")
+    .map_err(|(k, m)| err(k, m))?;
+    for (i, z) in spec.zone.into_iter().enumerate() {
+        let zone = zone(i, z, &c, transfer_in, &err)?;
+        c.zones.push(zone);
+    }
+    Ok(c)
+}
+
+/// A numeric key checked against its range ([`crate::bounds`]).
+fn num(key: &str, v: i64, err: &ErrAt) -> Result<u64, ConfigError> {
+    bounds::check(key, v).map_err(|m| err(key.to_string(), m))
+}
+
+/// Lowers the keys of `[server]` that shape the answers: the listen
+/// addresses, the UDP workers, the EDNS payload size, the CHAOS
+/// identity and version, the NSID.
+fn server_answers(c: &mut Config, s: &Server, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(l) = &s.listen {
         if l.is_empty() {
             return Err(err("server.listen".into(), "needs at least one address".into()));
         }
@@ -352,11 +397,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
     }
     if let Some(t) = s.threads {
-        c.threads = num("server.threads", t)? as usize;
+        c.threads = num("server.threads", t, err)? as usize;
     }
-    c.zones_dir = s.zones_dir;
     if let Some(p) = s.udp_payload {
-        c.udp_payload = num("server.udp-payload", p)? as u16;
+        c.udp_payload = num("server.udp-payload", p, err)? as u16;
     }
     match s.identity.as_deref() {
         None => c.identity = Some(hostname()),
@@ -385,73 +429,16 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             return Err(err("server.nsid".into(), "longer than 64 octets".into()));
         }
     }
-    if let Some(t) = spec.tcp.idle_timeout {
-        c.tcp_idle_timeout = num("tcp.idle-timeout", t)? as u32;
-    }
-    if let Some(m) = spec.tcp.max_connections {
-        c.tcp_max_connections = num("tcp.max-connections", m)? as usize;
-        c.tcp_max_connections_set = true;
-    }
-    if let Some(m) = spec.tcp.max_connections_per_source {
-        c.tcp_max_per_source = num("tcp.max-connections-per-source", m)? as usize;
-    }
-    if let Some(t) = spec.tcp.message_timeout {
-        c.tcp_message_timeout = num("tcp.message-timeout", t)? as u32;
-    }
-    if let Some(m) = spec.tcp.buffer_memory_mib {
-        c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m)? as usize) << 20;
-    }
-    c.rate_limit = rate_limit(spec.rate_limit, &err)?;
-    c.overload = spec.overload.enabled.unwrap_or(c.overload);
-    c.cookies = CookieConfig {
-        enabled: spec.cookies.enabled.unwrap_or(true),
-        secret: spec
-            .cookies
-            .secret
-            .as_deref()
-            .map(parse_secret)
-            .transpose()
-            .map_err(|m| err("cookies.secret".into(), m))?,
-        previous_secret: spec
-            .cookies
-            .previous_secret
-            .as_deref()
-            .map(parse_secret)
-            .transpose()
-            .map_err(|m| err("cookies.previous-secret".into(), m))?,
-    };
-    if let Some(l) = spec.log.level {
-        if !["error", "warn", "info", "debug", "trace"].contains(&l.as_str()) {
-            return Err(err("log.level".into(), format!("'{l}' is not one of error, warn, info, debug, trace")));
-        }
-        c.log_level = l;
-    }
-    c.log_format = match spec.log.format.as_deref() {
-        None | Some("text") => LogFormat::Text,
-        Some("json") => LogFormat::Json,
-        Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
-    };
-    let m = spec.management;
-    let listen =
-        m.listen.as_deref().map(|l| parse_listen(l).map_err(|e| err("management.listen".into(), e))).transpose()?;
-    c.management = match (m.enabled, listen) {
-        (Some(false), _) => None,
-        (None, None) => None,
-        (_, Some(a)) => Some(a),
-        (Some(true), None) => Some(DEFAULT_MANAGEMENT.parse().expect("valid default")),
-    };
-    c.management_access = mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
-    if let Some(a) = c.management {
-        mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
-    }
-    for (key, v) in [("server.user", &s_user), ("server.group", &s_group)] {
-        if v.as_deref() == Some("") {
-            return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
-        }
-    }
-    c.load = load(spec.load, &err)?;
-    c.user = s_user;
-    c.group = s_group;
+    Ok(())
+}
+
+/// Lowers the rest of `[server]`: the directories and files, the user
+/// and group to run as (already checked not to be empty), the default
+/// semantic-check policy, the control socket's group.
+fn server_process(c: &mut Config, s: Server, err: &ErrAt) -> Result<(), ConfigError> {
+    c.zones_dir = s.zones_dir;
+    c.user = s.user;
+    c.group = s.group;
     c.storage_dir = s.storage_dir;
     c.control_socket = s.control_socket;
     if let Some(v) = &s.semantic_checks {
@@ -461,79 +448,161 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         return Err(err("server.control-socket-group".into(), "must not be empty (leave it out for mode 0600)".into()));
     }
     c.control_socket_group = s.control_socket_group;
-    for (i, k) in spec.key.iter().enumerate() {
+    Ok(())
+}
+
+/// Lowers `[tcp]`, each value checked against its range.
+fn tcp(c: &mut Config, t: &Tcp, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(v) = t.idle_timeout {
+        c.tcp_idle_timeout = num("tcp.idle-timeout", v, err)? as u32;
+    }
+    if let Some(m) = t.max_connections {
+        c.tcp_max_connections = num("tcp.max-connections", m, err)? as usize;
+        c.tcp_max_connections_set = true;
+    }
+    if let Some(m) = t.max_connections_per_source {
+        c.tcp_max_per_source = num("tcp.max-connections-per-source", m, err)? as usize;
+    }
+    if let Some(v) = t.message_timeout {
+        c.tcp_message_timeout = num("tcp.message-timeout", v, err)? as u32;
+    }
+    if let Some(m) = t.buffer_memory_mib {
+        c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m, err)? as usize) << 20;
+    }
+    Ok(())
+}
+
+/// Lowers `[cookies]`: on unless turned off, the secrets as 32 hex digits.
+fn cookies(k: &Cookies, err: &ErrAt) -> Result<CookieConfig, ConfigError> {
+    Ok(CookieConfig {
+        enabled: k.enabled.unwrap_or(true),
+        secret: k.secret.as_deref().map(parse_secret).transpose().map_err(|m| err("cookies.secret".into(), m))?,
+        previous_secret: k
+            .previous_secret
+            .as_deref()
+            .map(parse_secret)
+            .transpose()
+            .map_err(|m| err("cookies.previous-secret".into(), m))?,
+    })
+}
+
+/// Lowers `[log]`: the level and the format.
+fn log(c: &mut Config, l: Log, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(l) = l.level {
+        if !["error", "warn", "info", "debug", "trace"].contains(&l.as_str()) {
+            return Err(err("log.level".into(), format!("'{l}' is not one of error, warn, info, debug, trace")));
+        }
+        c.log_level = l;
+    }
+    c.log_format = match l.format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
+    };
+    Ok(())
+}
+
+/// Lowers `[management]`: the listener (off unless `listen` is set or
+/// `enabled = true`), then who may use it ([`mgmt::lower`]), then the
+/// rule for its address ([`mgmt::check_listen`]).
+fn management(c: &mut Config, m: &mgmt::Spec, err: &ErrAt) -> Result<(), ConfigError> {
+    let listen =
+        m.listen.as_deref().map(|l| parse_listen(l).map_err(|e| err("management.listen".into(), e))).transpose()?;
+    c.management = match (m.enabled, listen) {
+        (Some(false), _) => None,
+        (None, None) => None,
+        (_, Some(a)) => Some(a),
+        (Some(true), None) => Some(DEFAULT_MANAGEMENT.parse().expect("valid default")),
+    };
+    c.management_access = mgmt::lower(m).map_err(|(k, m)| err(k, m))?;
+    if let Some(a) = c.management {
+        mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
+    }
+    Ok(())
+}
+
+/// Lowers the `[[key]]` list (TSIG keys), refusing a name given twice.
+fn keys(c: &mut Config, keys: &[repl::KeySpec], err: &ErrAt) -> Result<(), ConfigError> {
+    for (i, k) in keys.iter().enumerate() {
         let key = repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
         if c.keys.iter().any(|o| o.name == key.name) {
             return Err(err(format!("key[{i}].name"), format!("key {} is configured twice", k.name)));
         }
         c.keys.push(key);
     }
-    let ti = &spec.transfer_in;
-    let transfer_in = repl::LimitSpec {
-        timeout: ti.timeout,
-        idle_timeout: ti.idle_timeout,
-        max_records: ti.max_records,
-        max_size: ti.max_size,
+    Ok(())
+}
+
+/// Lowers the `i`-th `[[zone]]` against what is lowered so far: the
+/// zones before it (a name given twice is refused), the keys its rules
+/// name, the storage directory a secondary needs; `transfer_in` are the
+/// server's limits its `transfer-*` keys override.
+fn zone(
+    i: usize,
+    z: Zone,
+    c: &Config,
+    transfer_in: repl::TransferLimits,
+    err: &ErrAt,
+) -> Result<ZoneConfig, ConfigError> {
+    let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
+    if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
+        return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
     }
-    .apply(Default::default(), "transfer-in.")
+    let (acl, zone_repl) = zone_repl(i, &z, &c.keys, transfer_in, err)?;
+    if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
+        return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
+    }
+    let semantic_checks = z
+        .semantic_checks
+        .as_deref()
+        .map(SemanticChecks::parse)
+        .transpose()
+        .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
+    let serial_must_increase = z.serial_must_increase.unwrap_or(false);
+    Ok(ZoneConfig { name, file: z.file, allow_transfer: acl, repl: zone_repl, semantic_checks, serial_must_increase })
+}
+
+/// The replication keys of the `i`-th `[[zone]]`: its plain
+/// `allow-transfer` prefixes, and the rest (keyed rules, NOTIFY,
+/// primaries, transfer limits).
+fn zone_repl(
+    i: usize,
+    z: &Zone,
+    keys: &[levee_tsig::Key],
+    transfer_in: repl::TransferLimits,
+    err: &ErrAt,
+) -> Result<(Vec<(IpAddr, u8)>, repl::ZoneRepl), ConfigError> {
+    let mut acl = Vec::new();
+    let mut r = repl::ZoneRepl::default();
+    for (j, p) in z.allow_transfer.iter().enumerate() {
+        let rule = repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
+        match rule {
+            repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
+            rule => r.transfer_keyed.push(rule),
+        }
+    }
+    for (j, p) in z.allow_notify.iter().enumerate() {
+        r.allow_notify.push(repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
+    }
+    for (j, p) in z.notify.iter().enumerate() {
+        r.notify.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
+    }
+    for (j, p) in z.primaries.iter().enumerate() {
+        r.primaries.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
+    }
+    r.transfer_limits = repl::LimitSpec {
+        timeout: z.transfer_timeout,
+        idle_timeout: z.transfer_idle_timeout,
+        max_records: z.transfer_max_records,
+        max_size: z.transfer_max_size,
+    }
+    .apply(transfer_in, &format!("zone[{i}].transfer-"))
     .map_err(|(k, m)| err(k, m))?;
-    for (i, z) in spec.zone.into_iter().enumerate() {
-        let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
-        if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
-            return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
-        }
-        let mut acl = Vec::new();
-        let mut repl = repl::ZoneRepl::default();
-        for (j, p) in z.allow_transfer.iter().enumerate() {
-            let r = repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
-            match r {
-                repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
-                r => repl.transfer_keyed.push(r),
-            }
-        }
-        for (j, p) in z.allow_notify.iter().enumerate() {
-            repl.allow_notify
-                .push(repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
-        }
-        for (j, p) in z.notify.iter().enumerate() {
-            repl.notify.push(repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
-        }
-        for (j, p) in z.primaries.iter().enumerate() {
-            repl.primaries
-                .push(repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
-        }
-        repl.transfer_limits = repl::LimitSpec {
-            timeout: z.transfer_timeout,
-            idle_timeout: z.transfer_idle_timeout,
-            max_records: z.transfer_max_records,
-            max_size: z.transfer_max_size,
-        }
-        .apply(transfer_in, &format!("zone[{i}].transfer-"))
-        .map_err(|(k, m)| err(k, m))?;
-        if !repl.primaries.is_empty() && c.storage_dir.is_none() {
-            return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
-        }
-        let semantic_checks = z
-            .semantic_checks
-            .as_deref()
-            .map(SemanticChecks::parse)
-            .transpose()
-            .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
-        let serial_must_increase = z.serial_must_increase.unwrap_or(false);
-        c.zones.push(ZoneConfig {
-            name,
-            file: z.file,
-            allow_transfer: acl,
-            repl,
-            semantic_checks,
-            serial_must_increase,
-        });
-    }
-    Ok(c)
+    Ok((acl, r))
 }
 
 /// Lowers `[load]`, each value checked against its range.
-fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<LoadConfig, ConfigError> {
+fn load(l: Load, err: &ErrAt) -> Result<LoadConfig, ConfigError> {
     let mut c = LoadConfig::default();
     let check = |key: &str, v: i64| bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = l.max_zone_bytes {
@@ -549,10 +618,7 @@ fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<LoadConf
 }
 
 /// Lowers `[rate-limit]` onto the defaults of [`rrl::Settings`].
-fn rate_limit(
-    rl: RateLimit,
-    err: &dyn Fn(String, String) -> ConfigError,
-) -> Result<Option<rrl::Settings>, ConfigError> {
+fn rate_limit(rl: RateLimit, err: &ErrAt) -> Result<Option<rrl::Settings>, ConfigError> {
     let mut r = rrl::Settings::default();
     let classes = [
         ("responses-per-second", rl.responses_per_second, rrl::Class::Answer),
