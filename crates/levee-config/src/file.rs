@@ -1,14 +1,27 @@
-//! The on-disk schema (version 1) and its lowering into [`Config`].
+//! The configuration file: its on-disk schema (version 1, [`Spec`]), reading
+//! it ([`Config::from_file`]: relative paths resolved from the file's
+//! directory, management secrets read and their modes checked), and its
+//! lowering into [`Config`], one step per section, each value checked and
+//! an error naming its key.
+//!
+//! This module sits on top of the crate: it uses the runtime types
+//! ([`crate::runtime`]), the value parsers ([`crate::values`]), the ranges
+//! ([`crate::bounds`]) and the section lowerings of `[management]`
+//! ([`crate::mgmt`]) and replication ([`crate::repl`]); none of them uses it.
 
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use levee_limit::rrl;
 use serde::Deserialize;
 
-use crate::{
-    default_version, hostname, normalize_zone_name, parse_listen, parse_prefix, parse_secret, Config, ConfigError,
-    CookieConfig, SemanticChecks, ZoneConfig,
+use crate::error::ConfigError;
+use crate::runtime::{
+    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, ZoneConfig,
+    DEFAULT_MANAGEMENT,
 };
+use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
+use crate::{bounds, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -36,7 +49,7 @@ pub struct Spec {
     pub log: Log,
     /// `[management]`.
     #[serde(default)]
-    pub management: crate::mgmt::Spec,
+    pub management: mgmt::Spec,
     /// `[load]`: budgets and timeout of reading zone files.
     #[serde(default)]
     pub load: Load,
@@ -45,7 +58,7 @@ pub struct Spec {
     pub zone: Vec<Zone>,
     /// `[[key]]`: TSIG keys.
     #[serde(default)]
-    pub key: Vec<crate::repl::KeySpec>,
+    pub key: Vec<repl::KeySpec>,
     /// `[transfer-in]`: limits on transfers in.
     #[serde(default)]
     pub transfer_in: TransferIn,
@@ -221,6 +234,56 @@ pub struct Zone {
     pub serial_must_increase: Option<bool>,
 }
 
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, true)
+    }
+
+    /// Reads and validates a configuration file without reading the
+    /// management token files (for `levee ctl`, which needs the paths
+    /// only, and whose user may not be allowed to read the tokens).
+    pub fn from_file_without_secrets(path: &Path) -> Result<Config, ConfigError> {
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, secrets: bool) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            place: path.display().to_string(),
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut c = parse(&text, &path.display().to_string())?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(d) = &mut c.zones_dir {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
+        for d in [&mut c.storage_dir, &mut c.control_socket].into_iter().flatten() {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
+        }
+        for z in &mut c.zones {
+            if let Some(f) = &mut z.file {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        if secrets {
+            mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
+        }
+        c.source = Some(path.to_path_buf());
+        Ok(c)
+    }
+}
+
 /// Parses and validates the text of a configuration file.
 pub fn parse(text: &str, place: &str) -> Result<Config, ConfigError> {
     let spec: Spec = toml::from_str(text).map_err(|e| toml_error(text, place, &e))?;
@@ -265,10 +328,15 @@ fn key_at(text: &str, offset: usize) -> String {
     }
 }
 
+/// How a lowering step reports an error: the key and the message, made
+/// into a [`ConfigError`] at the file's place.
+type ErrAt<'a> = dyn Fn(String, String) -> ConfigError + 'a;
+
+/// Lowers the whole file onto the defaults of [`Config`], section by
+/// section. The steps run in a fixed order, so a file with several
+/// mistakes reports the same one first every time.
 fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     let err = |key: String, message: String| ConfigError { place: place.to_string(), key, message };
-    // A numeric key checked against its range (crate::bounds).
-    let num = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = spec.version {
         if v != 1 {
             return Err(err(
@@ -279,8 +347,47 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     let mut c = Config::default();
     let s = spec.server;
-    let (s_user, s_group) = (s.user.clone(), s.group.clone());
-    if let Some(l) = s.listen {
+    server_answers(&mut c, &s, &err)?;
+    tcp(&mut c, &spec.tcp, &err)?;
+    c.rate_limit = rate_limit(spec.rate_limit, &err)?;
+    c.overload = spec.overload.enabled.unwrap_or(c.overload);
+    c.cookies = cookies(&spec.cookies, &err)?;
+    log(&mut c, spec.log, &err)?;
+    management(&mut c, &spec.management, &err)?;
+    for (key, v) in [("server.user", &s.user), ("server.group", &s.group)] {
+        if v.as_deref() == Some("") {
+            return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
+        }
+    }
+    c.load = load(spec.load, &err)?;
+    server_process(&mut c, s, &err)?;
+    keys(&mut c, &spec.key, &err)?;
+    let ti = &spec.transfer_in;
+    let transfer_in = repl::LimitSpec {
+        timeout: ti.timeout,
+        idle_timeout: ti.idle_timeout,
+        max_records: ti.max_records,
+        max_size: ti.max_size,
+    }
+    .apply(Default::default(), "transfer-in.")
+    .map_err(|(k, m)| err(k, m))?;
+    for (i, z) in spec.zone.into_iter().enumerate() {
+        let zone = zone(i, z, &c, transfer_in, &err)?;
+        c.zones.push(zone);
+    }
+    Ok(c)
+}
+
+/// A numeric key checked against its range ([`crate::bounds`]).
+fn num(key: &str, v: i64, err: &ErrAt) -> Result<u64, ConfigError> {
+    bounds::check(key, v).map_err(|m| err(key.to_string(), m))
+}
+
+/// Lowers the keys of `[server]` that shape the answers: the listen
+/// addresses, the UDP workers, the EDNS payload size, the CHAOS
+/// identity and version, the NSID.
+fn server_answers(c: &mut Config, s: &Server, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(l) = &s.listen {
         if l.is_empty() {
             return Err(err("server.listen".into(), "needs at least one address".into()));
         }
@@ -290,11 +397,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
     }
     if let Some(t) = s.threads {
-        c.threads = num("server.threads", t)? as usize;
+        c.threads = num("server.threads", t, err)? as usize;
     }
-    c.zones_dir = s.zones_dir;
     if let Some(p) = s.udp_payload {
-        c.udp_payload = num("server.udp-payload", p)? as u16;
+        c.udp_payload = num("server.udp-payload", p, err)? as u16;
     }
     match s.identity.as_deref() {
         None => c.identity = Some(hostname()),
@@ -323,73 +429,16 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             return Err(err("server.nsid".into(), "longer than 64 octets".into()));
         }
     }
-    if let Some(t) = spec.tcp.idle_timeout {
-        c.tcp_idle_timeout = num("tcp.idle-timeout", t)? as u32;
-    }
-    if let Some(m) = spec.tcp.max_connections {
-        c.tcp_max_connections = num("tcp.max-connections", m)? as usize;
-        c.tcp_max_connections_set = true;
-    }
-    if let Some(m) = spec.tcp.max_connections_per_source {
-        c.tcp_max_per_source = num("tcp.max-connections-per-source", m)? as usize;
-    }
-    if let Some(t) = spec.tcp.message_timeout {
-        c.tcp_message_timeout = num("tcp.message-timeout", t)? as u32;
-    }
-    if let Some(m) = spec.tcp.buffer_memory_mib {
-        c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m)? as usize) << 20;
-    }
-    c.rate_limit = rate_limit(spec.rate_limit, &err)?;
-    c.overload = spec.overload.enabled.unwrap_or(c.overload);
-    c.cookies = CookieConfig {
-        enabled: spec.cookies.enabled.unwrap_or(true),
-        secret: spec
-            .cookies
-            .secret
-            .as_deref()
-            .map(parse_secret)
-            .transpose()
-            .map_err(|m| err("cookies.secret".into(), m))?,
-        previous_secret: spec
-            .cookies
-            .previous_secret
-            .as_deref()
-            .map(parse_secret)
-            .transpose()
-            .map_err(|m| err("cookies.previous-secret".into(), m))?,
-    };
-    if let Some(l) = spec.log.level {
-        if !["error", "warn", "info", "debug", "trace"].contains(&l.as_str()) {
-            return Err(err("log.level".into(), format!("'{l}' is not one of error, warn, info, debug, trace")));
-        }
-        c.log_level = l;
-    }
-    c.log_format = match spec.log.format.as_deref() {
-        None | Some("text") => crate::LogFormat::Text,
-        Some("json") => crate::LogFormat::Json,
-        Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
-    };
-    let m = spec.management;
-    let listen =
-        m.listen.as_deref().map(|l| parse_listen(l).map_err(|e| err("management.listen".into(), e))).transpose()?;
-    c.management = match (m.enabled, listen) {
-        (Some(false), _) => None,
-        (None, None) => None,
-        (_, Some(a)) => Some(a),
-        (Some(true), None) => Some(crate::DEFAULT_MANAGEMENT.parse().expect("valid default")),
-    };
-    c.management_access = crate::mgmt::lower(&m).map_err(|(k, m)| err(k, m))?;
-    if let Some(a) = c.management {
-        crate::mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
-    }
-    for (key, v) in [("server.user", &s_user), ("server.group", &s_group)] {
-        if v.as_deref() == Some("") {
-            return Err(err(key.into(), "must not be empty (leave it out to keep the starting user)".into()));
-        }
-    }
-    c.load = load(spec.load, &err)?;
-    c.user = s_user;
-    c.group = s_group;
+    Ok(())
+}
+
+/// Lowers the rest of `[server]`: the directories and files, the user
+/// and group to run as (already checked not to be empty), the default
+/// semantic-check policy, the control socket's group.
+fn server_process(c: &mut Config, s: Server, err: &ErrAt) -> Result<(), ConfigError> {
+    c.zones_dir = s.zones_dir;
+    c.user = s.user;
+    c.group = s.group;
     c.storage_dir = s.storage_dir;
     c.control_socket = s.control_socket;
     if let Some(v) = &s.semantic_checks {
@@ -399,83 +448,163 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         return Err(err("server.control-socket-group".into(), "must not be empty (leave it out for mode 0600)".into()));
     }
     c.control_socket_group = s.control_socket_group;
-    for (i, k) in spec.key.iter().enumerate() {
-        let key = crate::repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
+    Ok(())
+}
+
+/// Lowers `[tcp]`, each value checked against its range.
+fn tcp(c: &mut Config, t: &Tcp, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(v) = t.idle_timeout {
+        c.tcp_idle_timeout = num("tcp.idle-timeout", v, err)? as u32;
+    }
+    if let Some(m) = t.max_connections {
+        c.tcp_max_connections = num("tcp.max-connections", m, err)? as usize;
+        c.tcp_max_connections_set = true;
+    }
+    if let Some(m) = t.max_connections_per_source {
+        c.tcp_max_per_source = num("tcp.max-connections-per-source", m, err)? as usize;
+    }
+    if let Some(v) = t.message_timeout {
+        c.tcp_message_timeout = num("tcp.message-timeout", v, err)? as u32;
+    }
+    if let Some(m) = t.buffer_memory_mib {
+        c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m, err)? as usize) << 20;
+    }
+    Ok(())
+}
+
+/// Lowers `[cookies]`: on unless turned off, the secrets as 32 hex digits.
+fn cookies(k: &Cookies, err: &ErrAt) -> Result<CookieConfig, ConfigError> {
+    Ok(CookieConfig {
+        enabled: k.enabled.unwrap_or(true),
+        secret: k.secret.as_deref().map(parse_secret).transpose().map_err(|m| err("cookies.secret".into(), m))?,
+        previous_secret: k
+            .previous_secret
+            .as_deref()
+            .map(parse_secret)
+            .transpose()
+            .map_err(|m| err("cookies.previous-secret".into(), m))?,
+    })
+}
+
+/// Lowers `[log]`: the level and the format.
+fn log(c: &mut Config, l: Log, err: &ErrAt) -> Result<(), ConfigError> {
+    if let Some(l) = l.level {
+        if !["error", "warn", "info", "debug", "trace"].contains(&l.as_str()) {
+            return Err(err("log.level".into(), format!("'{l}' is not one of error, warn, info, debug, trace")));
+        }
+        c.log_level = l;
+    }
+    c.log_format = match l.format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(f) => return Err(err("log.format".into(), format!("'{f}' is not one of text, json"))),
+    };
+    Ok(())
+}
+
+/// Lowers `[management]`: the listener (off unless `listen` is set or
+/// `enabled = true`), then who may use it ([`mgmt::lower`]), then the
+/// rule for its address ([`mgmt::check_listen`]).
+fn management(c: &mut Config, m: &mgmt::Spec, err: &ErrAt) -> Result<(), ConfigError> {
+    let listen =
+        m.listen.as_deref().map(|l| parse_listen(l).map_err(|e| err("management.listen".into(), e))).transpose()?;
+    c.management = match (m.enabled, listen) {
+        (Some(false), _) => None,
+        (None, None) => None,
+        (_, Some(a)) => Some(a),
+        (Some(true), None) => Some(DEFAULT_MANAGEMENT.parse().expect("valid default")),
+    };
+    c.management_access = mgmt::lower(m).map_err(|(k, m)| err(k, m))?;
+    if let Some(a) = c.management {
+        mgmt::check_listen(a, &c.management_access).map_err(|e| err("management.listen".into(), e))?;
+    }
+    Ok(())
+}
+
+/// Lowers the `[[key]]` list (TSIG keys), refusing a name given twice.
+fn keys(c: &mut Config, keys: &[repl::KeySpec], err: &ErrAt) -> Result<(), ConfigError> {
+    for (i, k) in keys.iter().enumerate() {
+        let key = repl::lower_key(k).map_err(|(f, m)| err(format!("key[{i}].{f}"), m))?;
         if c.keys.iter().any(|o| o.name == key.name) {
             return Err(err(format!("key[{i}].name"), format!("key {} is configured twice", k.name)));
         }
         c.keys.push(key);
     }
-    let ti = &spec.transfer_in;
-    let transfer_in = crate::repl::LimitSpec {
-        timeout: ti.timeout,
-        idle_timeout: ti.idle_timeout,
-        max_records: ti.max_records,
-        max_size: ti.max_size,
+    Ok(())
+}
+
+/// Lowers the `i`-th `[[zone]]` against what is lowered so far: the
+/// zones before it (a name given twice is refused), the keys its rules
+/// name, the storage directory a secondary needs; `transfer_in` are the
+/// server's limits its `transfer-*` keys override.
+fn zone(
+    i: usize,
+    z: Zone,
+    c: &Config,
+    transfer_in: repl::TransferLimits,
+    err: &ErrAt,
+) -> Result<ZoneConfig, ConfigError> {
+    let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
+    if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
+        return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
     }
-    .apply(Default::default(), "transfer-in.")
+    let (acl, zone_repl) = zone_repl(i, &z, &c.keys, transfer_in, err)?;
+    if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
+        return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
+    }
+    let semantic_checks = z
+        .semantic_checks
+        .as_deref()
+        .map(SemanticChecks::parse)
+        .transpose()
+        .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
+    let serial_must_increase = z.serial_must_increase.unwrap_or(false);
+    Ok(ZoneConfig { name, file: z.file, allow_transfer: acl, repl: zone_repl, semantic_checks, serial_must_increase })
+}
+
+/// The replication keys of the `i`-th `[[zone]]`: its plain
+/// `allow-transfer` prefixes, and the rest (keyed rules, NOTIFY,
+/// primaries, transfer limits).
+fn zone_repl(
+    i: usize,
+    z: &Zone,
+    keys: &[levee_tsig::Key],
+    transfer_in: repl::TransferLimits,
+    err: &ErrAt,
+) -> Result<(Vec<(IpAddr, u8)>, repl::ZoneRepl), ConfigError> {
+    let mut acl = Vec::new();
+    let mut r = repl::ZoneRepl::default();
+    for (j, p) in z.allow_transfer.iter().enumerate() {
+        let rule = repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
+        match rule {
+            repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
+            rule => r.transfer_keyed.push(rule),
+        }
+    }
+    for (j, p) in z.allow_notify.iter().enumerate() {
+        r.allow_notify.push(repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
+    }
+    for (j, p) in z.notify.iter().enumerate() {
+        r.notify.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
+    }
+    for (j, p) in z.primaries.iter().enumerate() {
+        r.primaries.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
+    }
+    r.transfer_limits = repl::LimitSpec {
+        timeout: z.transfer_timeout,
+        idle_timeout: z.transfer_idle_timeout,
+        max_records: z.transfer_max_records,
+        max_size: z.transfer_max_size,
+    }
+    .apply(transfer_in, &format!("zone[{i}].transfer-"))
     .map_err(|(k, m)| err(k, m))?;
-    for (i, z) in spec.zone.into_iter().enumerate() {
-        let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
-        if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
-            return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
-        }
-        let mut acl = Vec::new();
-        let mut repl = crate::repl::ZoneRepl::default();
-        for (j, p) in z.allow_transfer.iter().enumerate() {
-            let r =
-                crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
-            match r {
-                crate::repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
-                r => repl.transfer_keyed.push(r),
-            }
-        }
-        for (j, p) in z.allow_notify.iter().enumerate() {
-            repl.allow_notify
-                .push(crate::repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
-        }
-        for (j, p) in z.notify.iter().enumerate() {
-            repl.notify
-                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
-        }
-        for (j, p) in z.primaries.iter().enumerate() {
-            repl.primaries
-                .push(crate::repl::parse_remote(p, &c.keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
-        }
-        repl.transfer_limits = crate::repl::LimitSpec {
-            timeout: z.transfer_timeout,
-            idle_timeout: z.transfer_idle_timeout,
-            max_records: z.transfer_max_records,
-            max_size: z.transfer_max_size,
-        }
-        .apply(transfer_in, &format!("zone[{i}].transfer-"))
-        .map_err(|(k, m)| err(k, m))?;
-        if !repl.primaries.is_empty() && c.storage_dir.is_none() {
-            return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
-        }
-        let semantic_checks = z
-            .semantic_checks
-            .as_deref()
-            .map(SemanticChecks::parse)
-            .transpose()
-            .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
-        let serial_must_increase = z.serial_must_increase.unwrap_or(false);
-        c.zones.push(ZoneConfig {
-            name,
-            file: z.file,
-            allow_transfer: acl,
-            repl,
-            semantic_checks,
-            serial_must_increase,
-        });
-    }
-    Ok(c)
+    Ok((acl, r))
 }
 
 /// Lowers `[load]`, each value checked against its range.
-fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<crate::LoadConfig, ConfigError> {
-    let mut c = crate::LoadConfig::default();
-    let check = |key: &str, v: i64| crate::bounds::check(key, v).map_err(|m| err(key.to_string(), m));
+fn load(l: Load, err: &ErrAt) -> Result<LoadConfig, ConfigError> {
+    let mut c = LoadConfig::default();
+    let check = |key: &str, v: i64| bounds::check(key, v).map_err(|m| err(key.to_string(), m));
     if let Some(v) = l.max_zone_bytes {
         c.max_zone_bytes = check("load.max-zone-bytes", v)?;
     }
@@ -489,10 +618,7 @@ fn load(l: Load, err: &dyn Fn(String, String) -> ConfigError) -> Result<crate::L
 }
 
 /// Lowers `[rate-limit]` onto the defaults of [`rrl::Settings`].
-fn rate_limit(
-    rl: RateLimit,
-    err: &dyn Fn(String, String) -> ConfigError,
-) -> Result<Option<rrl::Settings>, ConfigError> {
+fn rate_limit(rl: RateLimit, err: &ErrAt) -> Result<Option<rrl::Settings>, ConfigError> {
     let mut r = rrl::Settings::default();
     let classes = [
         ("responses-per-second", rl.responses_per_second, rrl::Class::Answer),
@@ -501,7 +627,7 @@ fn rate_limit(
         ("referrals-per-second", rl.referrals_per_second, rrl::Class::Referral),
         ("errors-per-second", rl.errors_per_second, rrl::Class::Error),
     ];
-    let num = |key: String, v: i64| crate::bounds::check(&key, v).map_err(|m| err(key, m));
+    let num = |key: String, v: i64| bounds::check(&key, v).map_err(|m| err(key, m));
     for (key, v, class) in classes {
         if let Some(v) = v {
             r.rates[class as usize] = num(format!("rate-limit.{key}"), v)? as u32;
@@ -533,6 +659,10 @@ fn rate_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bounds::RANGES;
+    use crate::mgmt::{Access, Scope, Tls};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     #[test]
     fn full_file() {
@@ -599,11 +729,11 @@ allow-transfer = ["192.0.2.0/24"]
         )
         .unwrap();
         assert_eq!(c.management, Some("127.0.0.1:5902".parse().unwrap()));
-        assert_eq!(c.log_format, crate::LogFormat::Json);
+        assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!((c.user.as_deref(), c.group.as_deref()), (Some("levee"), None));
         assert_eq!(Config::default().management, None, "off by default");
         let c = parse("[management]\nenabled = true\n", "t.toml").unwrap();
-        assert_eq!(c.management, Some(crate::DEFAULT_MANAGEMENT.parse().unwrap()));
+        assert_eq!(c.management, Some(DEFAULT_MANAGEMENT.parse().unwrap()));
         assert_eq!(
             parse("[management]\nenabled = false\nlisten = \"127.0.0.1:1\"\n", "t.toml").unwrap().management,
             None
@@ -749,5 +879,142 @@ allow-transfer = ["192.0.2.0/24"]
         }
         let e = parse("[transfer-in]\nmax-time = 5\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("max-time"), "{e}");
+    }
+
+    /// A file setting `key` to `v` (the table and the key's last part).
+    fn file_with(key: &str, v: &str) -> String {
+        match key.split_once('.') {
+            None => format!("{key} = {v}\n"),
+            Some((table, k)) => format!("[{table}]\n{k} = {v}\n"),
+        }
+    }
+
+    /// Every numeric key at both ends of its range and one step outside:
+    /// inside is accepted, outside is refused with the key named (and the
+    /// range in the message); huge and negative values too.
+    #[test]
+    fn every_numeric_key_is_checked_at_its_bounds() {
+        for &(key, lo, hi) in RANGES {
+            for ok in [lo, hi] {
+                let text = file_with(key, &ok.to_string());
+                if let Err(e) = parse(&text, "t.toml") {
+                    panic!("{key} = {ok} refused: {e}");
+                }
+            }
+            let mut bad = vec![hi + 1, 100_000_000_000, i64::MAX, -1, i64::MIN];
+            if lo > 0 {
+                bad.push(lo - 1);
+            }
+            for b in bad {
+                let text = file_with(key, &b.to_string());
+                let e = parse(&text, "t.toml").expect_err(&format!("{key} = {b} accepted"));
+                assert_eq!(e.key, key, "{key} = {b}: {e}");
+                if key != "version" {
+                    assert!(e.message.contains(&format!("{lo}..={hi}")), "{key} = {b}: {e}");
+                }
+            }
+            // A number that is not an integer names the key too.
+            let e = parse(&file_with(key, "1.5"), "t.toml").expect_err(key);
+            assert_eq!(e.key, key, "{e}");
+        }
+    }
+
+    /// The issue's example: refused at start, naming the key, no abort.
+    #[test]
+    fn a_huge_connection_cap_is_refused() {
+        let e = parse("[tcp]\nmax-connections = 100000000000\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "tcp.max-connections");
+        assert!(e.to_string().contains("100000000000 is outside 1..=1048576"), "{e}");
+        let c = parse("[tcp]\nmax-connections = 1000\nbuffer-memory-mib = 8\n", "t.toml").unwrap();
+        assert_eq!((c.tcp_max_connections, c.tcp_max_connections_set, c.tcp_buffer_memory), (1000, true, 8 << 20));
+        let d = parse("", "t.toml").unwrap();
+        assert!(!d.tcp_max_connections_set);
+    }
+
+    #[test]
+    fn tokens_hosts_and_scopes() {
+        let c = parse(
+            "[management]\nlisten = \"127.0.0.1:1\"\nhosts = [\"NS1.Example.net.\"]\nanonymous-metrics = false\n\
+             [[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n\
+             [[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let a = &c.management_access;
+        assert_eq!(a.hosts, ["ns1.example.net"]);
+        assert!(!a.anonymous_metrics && !a.allow_remote);
+        assert_eq!(a.tokens[0].scope, Scope::Read);
+        assert_eq!((a.tokens[1].scope, a.tokens[1].file.as_deref()), (Scope::Write, Some(Path::new("w.token"))));
+        assert!(!format!("{:?}", a.tokens[0]).contains("0123"), "Debug must not print the secret");
+        assert!(Access::default().anonymous_metrics);
+        for (bad, key) in [
+            ("[[management.token]]\nscope = \"admin\"\nsecret = \"0123456789abcdef\"\n", "management.token[0].scope"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"short\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\nsecret = \"0123456789 abcdef\"\n", "management.token[0].secret"),
+            ("[[management.token]]\nscope = \"read\"\n", "management.token[0]"),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nfile = \"x\"\n",
+                "management.token[0]",
+            ),
+            ("hosts = [\"a b\"]\n", "management.hosts[0]"),
+        ] {
+            let text = if bad.starts_with("[[") { bad.to_string() } else { format!("[management]\n{bad}") };
+            let e = parse(&text, "t.toml").expect_err(bad);
+            assert_eq!(e.key, key, "{bad}: {e}");
+        }
+    }
+
+    /// Token files must be owner-only; a configuration file with an inline
+    /// token must not be readable by others; relative files are resolved
+    /// from the configuration's directory.
+    #[test]
+    fn secret_files_and_their_modes() {
+        let dir = std::env::temp_dir().join(format!("levee-cfg-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("levee.toml");
+        let tok = dir.join("w.token");
+        std::fs::write(&tok, "abcdefghijklmnopqrstuvwxyz\n").unwrap();
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"write\"\nfile = \"w.token\"\n").unwrap();
+        let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        set(&tok, 0o640);
+        let e = Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file");
+        assert!(e.message.contains("mode 0640"), "{e}");
+        set(&tok, 0o600);
+        let c = Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tokens[0].secret, "abcdefghijklmnopqrstuvwxyz");
+        std::fs::write(&tok, "short\n").unwrap();
+        let e = Config::from_file(&cfg).unwrap_err();
+        assert!(e.message.contains("16 to 256"), "{e}");
+        std::fs::remove_file(&tok).unwrap();
+        let e = Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].file", "{e}");
+        // `levee ctl` reads the file for paths only: the tokens may be
+        // unreadable to its user.
+        assert!(Config::from_file_without_secrets(&cfg).is_ok());
+        std::fs::write(&cfg, "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\n").unwrap();
+        set(&cfg, 0o644);
+        let e = Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.token[0].secret");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&cfg, 0o640);
+        assert!(Config::from_file(&cfg).is_ok());
+        // TLS: both files, the key owner-only.
+        let (crt, key) = (dir.join("m.crt"), dir.join("m.key"));
+        std::fs::write(&crt, "-").unwrap();
+        std::fs::write(&key, "-").unwrap();
+        set(&key, 0o644);
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"m.key\"\n").unwrap();
+        let e = Config::from_file(&cfg).unwrap_err();
+        assert_eq!(e.key, "management.tls-key");
+        assert!(e.message.contains("mode 0644"), "{e}");
+        set(&key, 0o600);
+        let c = Config::from_file(&cfg).unwrap();
+        assert_eq!(c.management_access.tls, Some(Tls { certificate: crt, key }));
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\n").unwrap();
+        assert_eq!(Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
+        assert_eq!(Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

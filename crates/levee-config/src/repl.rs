@@ -31,7 +31,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
 
-use crate::parse_prefix;
+use crate::values::{parse_listen, parse_prefix};
 
 /// `[[key]]` in the file.
 #[derive(Deserialize, Debug)]
@@ -180,7 +180,7 @@ pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String>
         [a, "key", k] => (*a, Some(key_name(k, keys)?)),
         _ => return Err(format!("'{s}' is not 'ADDRESS:PORT' or 'ADDRESS:PORT key NAME'")),
     };
-    Ok(Remote { addr: crate::parse_listen(a)?, key })
+    Ok(Remote { addr: parse_listen(a)?, key })
 }
 
 /// Lowers a `[[key]]`.

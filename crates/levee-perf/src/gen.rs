@@ -8,6 +8,12 @@
 //! flight (at most `outstanding`, kept in a compact list) older than the
 //! timeout are expired as lost. A lost query holds one place of the window
 //! until then, and nothing else: the generator never stalls on it.
+//!
+//! [`run_thread`] is the loop: each turn it expires, sends one batch,
+//! receives, and waits when neither moved. The state those steps share
+//! (sockets, buffers, IDs, tally) is set up once in a `Gen`, whose
+//! methods they are; the per-packet loops (filling a batch, matching the
+//! replies of one receive) allocate nothing.
 
 use std::collections::VecDeque;
 use std::io;
@@ -134,115 +140,147 @@ impl Ids {
     }
 }
 
-/// Runs one generator thread until its duration, count or `stop` ends it,
-/// then waits up to the timeout for the replies still in flight.
-pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &AtomicBool) -> io::Result<ThreadStats> {
-    let socks = (0..plan.sockets.max(1)).map(|_| client_socket(plan.target)).collect::<io::Result<Vec<UdpSocket>>>()?;
-    let batch = plan.batch.clamp(1, MAX_BATCH);
-    let window = plan.outstanding.clamp(1, IDS / 2);
-    let mut sender = BatchSender::new();
-    let mut rx = BatchReceiver::new(MAX_BATCH, RX_SIZE);
-    let mut tx = vec![[0u8; MAX_QUERY]; batch];
-    let mut tx_len = [0usize; MAX_BATCH];
-    let mut ids = Ids::new(window);
-    let mut ids_of_batch = [0u16; MAX_BATCH];
-    let mut last_expiry = 0u64;
-    let mut st = ThreadStats::default();
-    let mut next_q = plan.first % queries.len();
-    let mut next_sock = 0usize;
-    let timeout = plan.timeout.as_nanos() as u64;
-    let end = plan.duration.as_nanos() as u64;
-    let start = Instant::now();
-    let mut sending = true;
-    let mut last_publish = 0u64;
+/// One generator thread's state: its sockets and buffers (made once, at
+/// the start), the query file's cursor, the IDs in flight and the tally.
+/// The steps of [`run_thread`]'s loop are its methods; none allocates.
+struct Gen<'q> {
+    plan: ThreadPlan,
+    queries: &'q QuerySet,
+    socks: Vec<UdpSocket>,
+    /// Queries per send call, at most [`MAX_BATCH`].
+    batch: usize,
+    /// Most queries in flight.
+    window: usize,
+    sender: BatchSender,
+    rx: BatchReceiver,
+    /// The batch being sent: one query per buffer, its length in `tx_len`
+    /// and its ID in `ids_of_batch`.
+    tx: Vec<[u8; MAX_QUERY]>,
+    tx_len: [usize; MAX_BATCH],
+    ids_of_batch: [u16; MAX_BATCH],
+    ids: Ids,
+    /// The next query of the file to send.
+    next_q: usize,
+    /// The socket the next batch leaves by.
+    next_sock: usize,
+    start: Instant,
+    st: ThreadStats,
+}
 
-    loop {
-        let now = start.elapsed().as_nanos() as u64;
-        if sending && (now >= end || st.sent >= plan.max_queries || stop.load(Ordering::Relaxed)) {
-            sending = false;
-            st.send_time = Duration::from_nanos(now);
-        }
-        // Expire the queries older than the timeout, once a millisecond.
-        if now - last_expiry >= 1_000_000 || !sending {
-            last_expiry = now;
-            let mut i = 0;
-            while i < ids.inflight.len() {
-                let id = ids.inflight[i];
-                if now.saturating_sub(ids.slots[id as usize].sent - 1) >= timeout {
-                    ids.release(id); // moves another ID into place i
-                    st.lost += 1;
-                } else {
-                    i += 1;
-                }
+impl<'q> Gen<'q> {
+    /// Opens the sockets and sizes the buffers.
+    fn new(plan: ThreadPlan, queries: &'q QuerySet) -> io::Result<Self> {
+        let socks =
+            (0..plan.sockets.max(1)).map(|_| client_socket(plan.target)).collect::<io::Result<Vec<UdpSocket>>>()?;
+        let batch = plan.batch.clamp(1, MAX_BATCH);
+        let window = plan.outstanding.clamp(1, IDS / 2);
+        Ok(Gen {
+            plan,
+            queries,
+            socks,
+            batch,
+            window,
+            sender: BatchSender::new(),
+            rx: BatchReceiver::new(MAX_BATCH, RX_SIZE),
+            tx: vec![[0u8; MAX_QUERY]; batch],
+            tx_len: [0; MAX_BATCH],
+            ids_of_batch: [0; MAX_BATCH],
+            ids: Ids::new(window),
+            next_q: plan.first % queries.len(),
+            next_sock: 0,
+            start: Instant::now(),
+            st: ThreadStats::default(),
+        })
+    }
+
+    /// Nanoseconds since the start.
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Expires the queries in flight older than `timeout` ns as lost.
+    fn expire(&mut self, now: u64, timeout: u64) {
+        let ids = &mut self.ids;
+        let mut i = 0;
+        while i < ids.inflight.len() {
+            let id = ids.inflight[i];
+            if now.saturating_sub(ids.slots[id as usize].sent - 1) >= timeout {
+                ids.release(id); // moves another ID into place i
+                self.st.lost += 1;
+            } else {
+                i += 1;
             }
         }
-        let inflight = ids.inflight.len();
-        if !sending && inflight == 0 {
-            break;
-        }
+    }
 
-        // Send one batch if the window, the rate and the ring allow it.
+    /// Sends one batch if the window, the rate and the count allow it;
+    /// whether any query left.
+    fn send(&mut self, now: u64) -> bool {
+        let plan = &self.plan;
+        let mut budget = self.window.saturating_sub(self.ids.inflight.len()).min(self.batch);
+        budget = budget.min((plan.max_queries - self.st.sent).min(self.batch as u64) as usize);
+        if let Some(rate) = plan.rate {
+            let due = (rate * now as f64 / 1e9) as u64 + 1;
+            budget = budget.min(due.saturating_sub(self.st.sent) as usize);
+        }
+        if budget == 0 {
+            return false;
+        }
+        for (k, buf) in self.tx.iter_mut().enumerate().take(budget) {
+            let q = self.queries.get(self.next_q);
+            self.next_q += 1;
+            if self.next_q == self.queries.len() {
+                self.next_q = 0;
+            }
+            buf[..q.len()].copy_from_slice(q);
+            let id = self.ids.take(0, 0);
+            self.ids_of_batch[k] = id;
+            buf[..2].copy_from_slice(&id.to_be_bytes());
+            self.tx_len[k] = q.len();
+        }
+        let mut msgs: [&[u8]; MAX_BATCH] = [&[]; MAX_BATCH];
+        for k in 0..budget {
+            msgs[k] = &self.tx[k][..self.tx_len[k]];
+        }
+        let si = self.next_sock;
+        self.next_sock = (self.next_sock + 1) % self.socks.len();
+        let stamp = self.now() + 1;
+        match self.sender.send(&self.socks[si], &msgs[..budget]) {
+            Ok(n) => {
+                for &id in &self.ids_of_batch[..n] {
+                    let s = &mut self.ids.slots[id as usize];
+                    s.sent = stamp;
+                    s.sock = si as u16;
+                }
+                self.st.sent += n as u64;
+                // Unsent queries give their IDs back; the file position moves on anyway.
+                for &id in self.ids_of_batch[n..budget].iter().rev() {
+                    self.ids.untake(id);
+                }
+                n > 0
+            }
+            Err(e) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    self.st.errors += 1;
+                }
+                for &id in self.ids_of_batch[..budget].iter().rev() {
+                    self.ids.untake(id);
+                }
+                false
+            }
+        }
+    }
+
+    /// Receives whatever is waiting on every socket and matches each
+    /// reply to its query; whether anything arrived.
+    fn receive(&mut self) -> bool {
         let mut did = false;
-        if sending {
-            let mut budget = window.saturating_sub(inflight).min(batch);
-            budget = budget.min((plan.max_queries - st.sent).min(batch as u64) as usize);
-            if let Some(rate) = plan.rate {
-                let due = (rate * now as f64 / 1e9) as u64 + 1;
-                budget = budget.min(due.saturating_sub(st.sent) as usize);
-            }
-            if budget > 0 {
-                for (k, buf) in tx.iter_mut().enumerate().take(budget) {
-                    let q = queries.get(next_q);
-                    next_q += 1;
-                    if next_q == queries.len() {
-                        next_q = 0;
-                    }
-                    buf[..q.len()].copy_from_slice(q);
-                    let id = ids.take(0, 0);
-                    ids_of_batch[k] = id;
-                    buf[..2].copy_from_slice(&id.to_be_bytes());
-                    tx_len[k] = q.len();
-                }
-                let mut msgs: [&[u8]; MAX_BATCH] = [&[]; MAX_BATCH];
-                for k in 0..budget {
-                    msgs[k] = &tx[k][..tx_len[k]];
-                }
-                let si = next_sock;
-                next_sock = (next_sock + 1) % socks.len();
-                let stamp = start.elapsed().as_nanos() as u64 + 1;
-                match sender.send(&socks[si], &msgs[..budget]) {
-                    Ok(n) => {
-                        for &id in &ids_of_batch[..n] {
-                            let s = &mut ids.slots[id as usize];
-                            s.sent = stamp;
-                            s.sock = si as u16;
-                        }
-                        st.sent += n as u64;
-                        did |= n > 0;
-                        // Unsent queries give their IDs back; the file position moves on anyway.
-                        for &id in ids_of_batch[n..budget].iter().rev() {
-                            ids.untake(id);
-                        }
-                    }
-                    Err(e) => {
-                        if e.kind() != io::ErrorKind::WouldBlock {
-                            st.errors += 1;
-                        }
-                        for &id in ids_of_batch[..budget].iter().rev() {
-                            ids.untake(id);
-                        }
-                    }
-                }
-            }
-        }
-
-        // Receive whatever is waiting on every socket.
-        for (si, s) in socks.iter().enumerate() {
+        for (si, s) in self.socks.iter().enumerate() {
             loop {
-                let n = match rx.recv(s) {
+                let n = match self.rx.recv(s) {
                     Ok(n) => n,
                     Err(_) => {
-                        st.errors += 1;
+                        self.st.errors += 1;
                         break;
                     }
                 };
@@ -250,21 +288,22 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
                     break;
                 }
                 did = true;
-                let t = start.elapsed().as_nanos() as u64 + 1;
+                let t = self.start.elapsed().as_nanos() as u64 + 1;
+                let st = &mut self.st;
                 for i in 0..n {
-                    let r = rx.get(i);
+                    let r = self.rx.get(i);
                     if r.len() < 12 || r[2] & 0x80 == 0 {
                         st.unexpected += 1;
                         continue;
                     }
                     let id = u16::from_be_bytes([r[0], r[1]]);
-                    let slot = ids.slots[id as usize];
+                    let slot = self.ids.slots[id as usize];
                     if slot.sent == 0 || slot.sock as usize != si {
                         st.unexpected += 1;
                         continue;
                     }
                     st.latency.record(t - slot.sent);
-                    ids.release(id);
+                    self.ids.release(id);
                     st.answered += 1;
                     st.rcodes[(r[3] & 0xF) as usize] += 1;
                     st.truncated += (r[2] & 0x02 != 0) as u64;
@@ -274,36 +313,71 @@ pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &Atom
                 }
             }
         }
+        did
+    }
 
+    /// Nothing was sent (window full, rate reached, or draining) and
+    /// nothing received: waits for a reply or the next send slot.
+    fn wait(&self, now: u64, sending: bool) {
+        let wait_ms = match self.plan.rate {
+            Some(rate) if sending && self.ids.inflight.len() < self.window => {
+                let next = ((self.st.sent as f64) * 1e9 / rate) as u64;
+                (next.saturating_sub(now) / 1_000_000).min(10) as i32
+            }
+            _ => 1,
+        };
+        let busy = !self.ids.inflight.is_empty();
+        if busy || wait_ms > 0 {
+            let _ = poll_readable(&self.socks, wait_ms.max(busy as i32));
+        }
+    }
+
+    /// Publishes the counters of the progress line.
+    fn publish(&self, live: &Live) {
+        live.sent.store(self.st.sent, Ordering::Relaxed);
+        live.answered.store(self.st.answered, Ordering::Relaxed);
+        live.lost.store(self.st.lost, Ordering::Relaxed);
+    }
+}
+
+/// Runs one generator thread until its duration, count or `stop` ends it,
+/// then waits up to the timeout for the replies still in flight.
+pub fn run_thread(plan: ThreadPlan, queries: &QuerySet, live: &Live, stop: &AtomicBool) -> io::Result<ThreadStats> {
+    let mut g = Gen::new(plan, queries)?;
+    let timeout = plan.timeout.as_nanos() as u64;
+    let end = plan.duration.as_nanos() as u64;
+    let mut sending = true;
+    let mut last_expiry = 0u64;
+    let mut last_publish = 0u64;
+    loop {
+        let now = g.now();
+        if sending && (now >= end || g.st.sent >= plan.max_queries || stop.load(Ordering::Relaxed)) {
+            sending = false;
+            g.st.send_time = Duration::from_nanos(now);
+        }
+        // Expire the queries older than the timeout, once a millisecond.
+        if now - last_expiry >= 1_000_000 || !sending {
+            last_expiry = now;
+            g.expire(now, timeout);
+        }
+        if !sending && g.ids.inflight.is_empty() {
+            break;
+        }
+        let sent = sending && g.send(now);
+        let received = g.receive();
         if now - last_publish >= 50_000_000 {
             last_publish = now;
-            live.sent.store(st.sent, Ordering::Relaxed);
-            live.answered.store(st.answered, Ordering::Relaxed);
-            live.lost.store(st.lost, Ordering::Relaxed);
+            g.publish(live);
         }
-        if !did {
-            // Nothing to send (window full, rate reached, or draining) and
-            // nothing received: wait for a reply or the next send slot.
-            let wait_ms = match plan.rate {
-                Some(rate) if sending && ids.inflight.len() < window => {
-                    let next = ((st.sent as f64) * 1e9 / rate) as u64;
-                    (next.saturating_sub(now) / 1_000_000).min(10) as i32
-                }
-                _ => 1,
-            };
-            let busy = !ids.inflight.is_empty();
-            if busy || wait_ms > 0 {
-                let _ = poll_readable(&socks, wait_ms.max(busy as i32));
-            }
+        if !sent && !received {
+            g.wait(now, sending);
         }
     }
     if sending {
-        st.send_time = start.elapsed();
+        g.st.send_time = g.start.elapsed();
     }
-    live.sent.store(st.sent, Ordering::Relaxed);
-    live.answered.store(st.answered, Ordering::Relaxed);
-    live.lost.store(st.lost, Ordering::Relaxed);
-    Ok(st)
+    g.publish(live);
+    Ok(g.st)
 }
 
 #[cfg(test)]

@@ -1,0 +1,120 @@
+//! Command-line flags over the file ([`Overrides`], [`Config::apply`]):
+//! file < flags. A flag is checked as strictly as the key it overrides
+//! (the same ranges, the same rule for a management address), and an
+//! error names the flag.
+
+use std::path::PathBuf;
+
+use crate::error::ConfigError;
+use crate::runtime::{Config, ZoneConfig};
+use crate::values::{normalize_zone_name, parse_listen, parse_prefix};
+use crate::{bounds, mgmt};
+
+/// Command-line settings that override the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen` (replaces the file's list when given).
+    pub listen: Vec<String>,
+    /// `--zones-dir`.
+    pub zones_dir: Option<PathBuf>,
+    /// `--allow-transfer ZONE=PREFIX` (added to the zone's list).
+    pub allow_transfer: Vec<String>,
+    /// `--threads`.
+    pub threads: Option<usize>,
+    /// `--management ADDR:PORT` (turns the management listener on).
+    pub management: Option<String>,
+    /// `--management-allow-remote` (as `management.allow-remote = true`).
+    pub management_allow_remote: bool,
+}
+
+impl Config {
+    /// Applies command-line overrides.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError { place: "command line".into(), key: key.into(), message };
+        if !o.listen.is_empty() {
+            self.listen =
+                o.listen.iter().map(|l| parse_listen(l).map_err(|m| err("--listen", m))).collect::<Result<_, _>>()?;
+        }
+        if let Some(d) = &o.zones_dir {
+            self.zones_dir = Some(d.clone());
+        }
+        if let Some(t) = o.threads {
+            self.threads = bounds::check("server.threads", t.min(i64::MAX as usize) as i64)
+                .map_err(|m| err("--threads", m))? as usize;
+        }
+        if o.management_allow_remote {
+            self.management_access.allow_remote = true;
+        }
+        if let Some(m) = &o.management {
+            self.management = Some(parse_listen(m).map_err(|m| err("--management", m))?);
+        }
+        // The same rule as for the file: loopback, or allow-remote and tokens.
+        if let Some(a) = self.management {
+            let key = if o.management.is_some() { "--management" } else { "management.listen" };
+            mgmt::check_listen(a, &self.management_access).map_err(|m| err(key, m))?;
+        }
+        for a in &o.allow_transfer {
+            let (zone, prefix) =
+                a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
+            let zone = normalize_zone_name(zone).map_err(|m| err("--allow-transfer", m))?;
+            let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
+            match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {
+                Some(z) => z.allow_transfer.push(p),
+                None => self.zones.push(ZoneConfig {
+                    name: zone,
+                    file: None,
+                    allow_transfer: vec![p],
+                    repl: Default::default(),
+                    semantic_checks: None,
+                    serial_must_increase: false,
+                }),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides() {
+        let mut c = Config::default();
+        c.apply(&Overrides {
+            listen: vec!["127.0.0.1:5400".into(), "[::1]:5400".into()],
+            zones_dir: Some("z".into()),
+            allow_transfer: vec!["sib-a.test.=127.0.0.1".into(), "sib-a.test=10.0.0.0/8".into()],
+            threads: Some(3),
+            management: Some("127.0.0.1:5901".into()),
+            management_allow_remote: false,
+        })
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.threads, 3);
+        assert_eq!(c.management, Some("127.0.0.1:5901".parse().unwrap()));
+        assert_eq!(c.zones.len(), 1);
+        assert_eq!(c.zones[0].allow_transfer.len(), 2);
+        let e = c.apply(&Overrides { listen: vec!["nope".into()], ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--listen");
+        let e = c.apply(&Overrides { allow_transfer: vec!["x=1.2.3.4/40".into()], ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("--allow-transfer"), "{e}");
+        // A non-loopback management address needs allow-remote (and a
+        // token) on the command line as in the file.
+        let remote = Overrides { management: Some("0.0.0.0:8053".into()), ..Default::default() };
+        let e = c.apply(&remote).unwrap_err();
+        assert_eq!(e.key, "--management");
+        assert!(e.message.contains("allow-remote"), "{e}");
+        let e = c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap_err();
+        assert!(e.message.contains("no [[management.token]]"), "{e}");
+        c.management_access.tokens.push(mgmt::Token {
+            scope: mgmt::Scope::Read,
+            secret: "0123456789abcdef".into(),
+            file: None,
+        });
+        c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap();
+        assert_eq!(c.management, Some("0.0.0.0:8053".parse().unwrap()));
+        let e = c.apply(&Overrides { threads: Some(1025), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--threads");
+    }
+}

@@ -1,0 +1,221 @@
+//! [`Config`], the validated runtime form of the configuration, and its
+//! parts and defaults: what the daemon reads. The file reader
+//! ([`crate::file`]) builds one from the TOML file; command-line flags
+//! ([`crate::overrides`]) change it afterwards. This module only holds the
+//! types and their defaults: it reads nothing and checks nothing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use levee_limit::rrl;
+
+use crate::{mgmt, repl};
+
+/// Default UDP payload size (DNS Flag Day 2020).
+pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
+/// Default listener when nothing is configured.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
+/// The management listener's address when it is enabled without one.
+pub const DEFAULT_MANAGEMENT: &str = "127.0.0.1:8053";
+/// Default budget of TCP read and write buffers (`tcp.buffer-memory-mib`).
+pub const DEFAULT_TCP_BUFFER_MEMORY: usize = 32 << 20;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One configured zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// Origin in presentation format, absolute (`example.com.`).
+    pub name: String,
+    /// Zone file; `None` means "find `<name>zone` in the zones directory".
+    pub file: Option<PathBuf>,
+    /// Prefixes allowed to transfer the zone.
+    pub allow_transfer: Vec<(IpAddr, u8)>,
+    /// Replication: keyed ACL rules, NOTIFY, primaries.
+    pub repl: repl::ZoneRepl,
+    /// `semantic-checks` of this zone (`None`: the server's).
+    pub semantic_checks: Option<SemanticChecks>,
+    /// Refuse a reload whose data changed while the SOA serial did not
+    /// increase (RFC 1982); the default only warns.
+    pub serial_must_increase: bool,
+}
+
+/// What a zone with no NS records at its apex, or with an in-zone name
+/// server that has no address, does at load (`semantic-checks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SemanticChecks {
+    /// Load it and log a warning, as Knot DNS and NSD do (the default: one
+    /// customer's mistake does not take the zone off the air).
+    #[default]
+    Warn,
+    /// Refuse it, as BIND does (the previous version keeps serving).
+    Strict,
+}
+
+impl SemanticChecks {
+    /// Parses `"warn"` or `"strict"`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "warn" => Ok(SemanticChecks::Warn),
+            "strict" => Ok(SemanticChecks::Strict),
+            _ => Err(format!("'{s}' is not one of warn, strict")),
+        }
+    }
+}
+
+/// Budgets and timeout of reading one zone (`[load]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadConfig {
+    /// Octets of zone text per zone, `$INCLUDE`s counted.
+    pub max_zone_bytes: u64,
+    /// Records per zone, `$GENERATE` counted.
+    pub max_zone_records: u64,
+    /// Seconds one file-system call (stat, open, read) may hang before
+    /// the zone's load is abandoned (its served version stays).
+    pub read_timeout: u32,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        // Three times the 5M-delegation benchmark TLD (645 MB, 16.25M records).
+        LoadConfig { max_zone_bytes: 2 << 30, max_zone_records: 50_000_000, read_timeout: 30 }
+    }
+}
+
+/// Cookie settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// Answer client cookies with server cookies.
+    pub enabled: bool,
+    /// The secret (random per start when not set).
+    pub secret: Option<[u8; 16]>,
+    /// The previous secret, accepted during a rollover.
+    pub previous_secret: Option<[u8; 16]>,
+}
+
+/// The validated runtime configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// Addresses to serve UDP and TCP on.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads per address (0 = one per core).
+    pub threads: usize,
+    /// Directory of `<origin>zone` files.
+    pub zones_dir: Option<PathBuf>,
+    /// Zones named explicitly.
+    pub zones: Vec<ZoneConfig>,
+    /// EDNS payload size.
+    pub udp_payload: u16,
+    /// CHAOS identity (`None` = off).
+    pub identity: Option<String>,
+    /// CHAOS version (`None` = off).
+    pub version: Option<String>,
+    /// NSID (`None` = off).
+    pub nsid: Option<Vec<u8>>,
+    /// TCP idle timeout, seconds.
+    pub tcp_idle_timeout: u32,
+    /// TCP connection cap.
+    pub tcp_max_connections: usize,
+    /// `tcp.max-connections` was set in the file (otherwise levee may
+    /// lower the cap to fit the open-file limit instead of refusing).
+    pub tcp_max_connections_set: bool,
+    /// Octets of TCP read and write buffers, all connections together.
+    pub tcp_buffer_memory: usize,
+    /// TCP connections per client address.
+    pub tcp_max_per_source: usize,
+    /// Seconds a TCP message may take to arrive once started.
+    pub tcp_message_timeout: u32,
+    /// Response rate limiting (`None` = off).
+    pub rate_limit: Option<rrl::Settings>,
+    /// Overload admission on (shed replies nobody legitimate needs when
+    /// the UDP workers fall behind).
+    pub overload: bool,
+    /// Cookies.
+    pub cookies: CookieConfig,
+    /// Log level.
+    pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The management listener (`None` = off, the default).
+    pub management: Option<SocketAddr>,
+    /// Who may use it: tokens, Host names, anonymous metrics.
+    pub management_access: mgmt::Access,
+    /// Run as this user after binding (`None` = do not change).
+    pub user: Option<String>,
+    /// Run as this group after binding (`None` = the user's primary group).
+    pub group: Option<String>,
+    /// TSIG keys.
+    pub keys: Vec<levee_tsig::Key>,
+    /// Journals, received zones, the control socket.
+    pub storage_dir: Option<PathBuf>,
+    /// The control socket (default `<storage-dir>/levee.sock`).
+    pub control_socket: Option<PathBuf>,
+    /// `semantic-checks` of zones that do not set their own.
+    pub semantic_checks: SemanticChecks,
+    /// Budgets and timeout of zone loads.
+    pub load: LoadConfig,
+    /// Group allowed to use the control socket (mode 0660; default none: 0600).
+    pub control_socket_group: Option<String>,
+}
+
+/// The default version string.
+pub fn default_version() -> String {
+    format!("levee {}", env!("CARGO_PKG_VERSION"))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            listen: vec![DEFAULT_LISTEN.parse().expect("valid default")],
+            threads: 0,
+            zones_dir: None,
+            zones: Vec::new(),
+            udp_payload: DEFAULT_UDP_PAYLOAD,
+            identity: Some(hostname()),
+            version: Some(default_version()),
+            nsid: None,
+            tcp_idle_timeout: 10,
+            tcp_max_connections: 4096,
+            tcp_max_connections_set: false,
+            tcp_buffer_memory: DEFAULT_TCP_BUFFER_MEMORY,
+            tcp_max_per_source: 64,
+            tcp_message_timeout: 2,
+            rate_limit: Some(rrl::Settings::default()),
+            overload: true,
+            cookies: CookieConfig { enabled: true, secret: None, previous_secret: None },
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            management: None,
+            management_access: mgmt::Access::default(),
+            user: None,
+            group: None,
+            keys: Vec::new(),
+            storage_dir: None,
+            control_socket: None,
+            semantic_checks: SemanticChecks::default(),
+            load: LoadConfig::default(),
+            control_socket_group: None,
+        }
+    }
+}
+
+/// The host name (for the default identity).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
