@@ -22,7 +22,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
-use crate::zonefile::{codec, svcb};
+use crate::zonefile::codec;
+use crate::zonefile::svcb;
 
 /// Presentation text of RDATA. Types without a dedicated formatter, and
 /// RDATA that is malformed for its type, use the RFC 3597 generic form
