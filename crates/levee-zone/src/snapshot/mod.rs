@@ -17,6 +17,8 @@ pub(crate) mod build;
 pub(crate) mod index;
 pub mod journal;
 pub(crate) mod negative;
+#[cfg(test)]
+mod negative_tests;
 pub(crate) mod nsec3;
 pub(crate) mod reload;
 pub(crate) mod zone;
