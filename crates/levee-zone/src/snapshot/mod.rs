@@ -5,18 +5,31 @@
 //!   ([`load_with`](crate::load_with)) that run the zone-file parser into
 //!   the builder;
 //! * `zone.rs`: the snapshot, its names cut into segments that versions
-//!   share; `index.rs`: its name index; `negative.rs`: the SOA of its
-//!   negative answers, rendered once; `nsec3.rs`: the NSEC3 owner hash;
+//!   share, and the rendering of its negative SOA when it is assembled;
+//!   `index.rs`: its name index; `negative.rs`: the SOA of its negative
+//!   answers, rendered once, and the copy an answer makes of it;
+//!   `nsec3.rs`: the NSEC3 owner hash;
 //! * `reload.rs`: the next version from a changed file, sharing unchanged
 //!   segments;
 //! * `zoneset.rs`: the zones a server answers for;
 //! * `journal.rs`: record lists, differences and the IXFR journal
-//!   (public as [`crate::journal`]).
+//!   (public as [`crate::journal`]);
+//! * `negative_tests.rs` (tests only): a loaded zone's negative SOA
+//!   against the writer's output.
+//!
+//! The modules depend on each other in layers, without a cycle: `index`,
+//! `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
+//! `zone`; `reload` and `journal` use `build` and `zone`; `zoneset` uses
+//! `journal`, `build` and `zone`. Tests that load zones live above the
+//! loader (`negative_tests.rs`; the same-data test in `reload.rs`; the
+//! record-count test in `journal.rs`), not in the modules they check.
 
 pub(crate) mod build;
 pub(crate) mod index;
 pub mod journal;
 pub(crate) mod negative;
+#[cfg(test)]
+mod negative_tests;
 pub(crate) mod nsec3;
 pub(crate) mod reload;
 pub(crate) mod zone;

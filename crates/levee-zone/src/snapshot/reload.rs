@@ -619,3 +619,46 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
 /// Octets of an old RRset searched for a repeated record (see
 /// [`matches_old`]).
 const DUP_SEARCH: usize = 4096;
+
+#[cfg(test)]
+mod same_data_tests {
+    use crate::{load, reload_with, ReloadOptions, Source};
+    use levee_wire::name;
+
+    fn z(text: &str) -> crate::Zone {
+        let o = name::from_text("example.", None).unwrap();
+        load(Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
+    }
+
+    const BASE: &str = "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n";
+
+    /// Same data: equal; any change of a name, type, TTL, RDATA or RDATA
+    /// order: different. Shared segments of an incremental reload are
+    /// skipped and the answer is the same.
+    #[test]
+    fn same_data_sees_every_change() {
+        let many: String = (0..20_000).map(|i| format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256)).collect();
+        let a = z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"));
+        assert!(a.same_data(&z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"))));
+        for other in [
+            format!("{BASE}{many}x TXT \"b\" \"a\"\n"),
+            format!("{BASE}{many}x TXT \"a\"\n"),
+            format!("{BASE}{many}x 61 TXT \"a\" \"b\"\n"),
+            format!("{BASE}{many}y TXT \"a\" \"b\"\n"),
+            format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n"),
+            format!("{}{many}x TXT \"a\" \"b\"\n", BASE.replace("7 1 1", "7 2 1")),
+        ] {
+            assert!(!a.same_data(&z(&other)), "{}", &other[other.len() - 40..]);
+        }
+        let o = name::from_text("example.", None).unwrap();
+        let opts = ReloadOptions { max_fraction: 0.9, min_segments: 2, ..Default::default() };
+        let text = format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n");
+        let inc = reload_with(&a, Source::Memory { name: "t", data: text.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
+        assert!(matches!(inc.kind, crate::ReloadKind::Incremental { .. }));
+        assert!(inc.built.zone.shared_segments(&a) > 0);
+        assert!(!a.same_data(&inc.built.zone) && inc.built.zone.same_data(&z(&text)));
+        let same = format!("{BASE}{many}x TXT \"a\" \"b\"\n");
+        let inc = reload_with(&a, Source::Memory { name: "t", data: same.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
+        assert!(a.same_data(&inc.built.zone));
+    }
+}

@@ -41,13 +41,20 @@
 //! 0x8000, file order; the chain sorted by hash), so a hashed owner name
 //! never shows up in normal lookups. The block is rebuilt whole by every
 //! reload of an NSEC3-signed zone.
+//!
+//! Assembling a zone also renders the SOA record of its negative answers
+//! once ([`NegativeSoa::render`], at the end of this file; `negative.rs`
+//! is that record and how an answer copies it).
 
 use std::sync::Arc;
 
 use levee_wire::name;
 
 use crate::snapshot::index::NameIndex;
-use levee_wire::rtype::t;
+use crate::snapshot::negative::NegativeSoa;
+use levee_wire::rtype::{c, t};
+use levee_wire::soa::Soa;
+use levee_wire::writer::{Owner, Section, Writer, COMP_MAX};
 
 /// Index of a node.
 pub type NodeId = u32;
@@ -762,45 +769,91 @@ impl<'a> Iterator for Rdatas<'a> {
     }
 }
 
-#[cfg(test)]
-mod same_data_tests {
-    use crate::{load, reload_with, ReloadOptions, Source};
-    use levee_wire::name;
-
-    fn z(text: &str) -> crate::Zone {
-        let o = name::from_text("example.", None).unwrap();
-        load(Source::Memory { name: "t", data: text.as_bytes() }, &o).unwrap().zone
-    }
-
-    const BASE: &str = "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n";
-
-    /// Same data: equal; any change of a name, type, TTL, RDATA or RDATA
-    /// order: different. Shared segments of an incremental reload are
-    /// skipped and the answer is the same.
-    #[test]
-    fn same_data_sees_every_change() {
-        let many: String = (0..20_000).map(|i| format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256)).collect();
-        let a = z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"));
-        assert!(a.same_data(&z(&format!("{BASE}{many}x TXT \"a\" \"b\"\n"))));
-        for other in [
-            format!("{BASE}{many}x TXT \"b\" \"a\"\n"),
-            format!("{BASE}{many}x TXT \"a\"\n"),
-            format!("{BASE}{many}x 61 TXT \"a\" \"b\"\n"),
-            format!("{BASE}{many}y TXT \"a\" \"b\"\n"),
-            format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n"),
-            format!("{}{many}x TXT \"a\" \"b\"\n", BASE.replace("7 1 1", "7 2 1")),
-        ] {
-            assert!(!a.same_data(&z(&other)), "{}", &other[other.len() - 40..]);
+// The negative SOA is rendered here, from the snapshot's SOA RRset, when
+// `Zone::assemble` builds a zone; `negative.rs` holds the record and the
+// copy an answer makes, and knows nothing of `Zone`.
+impl NegativeSoa {
+    /// Renders the SOA of `zone`; `None` if the zone has no SOA record or
+    /// its names leave no room in the compression table.
+    pub fn render(zone: &Zone) -> Option<Self> {
+        let soa = zone.soa();
+        let apex = zone.apex();
+        let s = zone.rrset(soa);
+        let rd = zone.first_rdata(soa);
+        if s.rtype != t::SOA {
+            return None;
         }
-        let o = name::from_text("example.", None).unwrap();
-        let opts = ReloadOptions { max_fraction: 0.9, min_segments: 2, ..Default::default() };
-        let text = format!("{BASE}{many}x TXT \"a\" \"b\"\nh5 AAAA ::1\n");
-        let inc = reload_with(&a, Source::Memory { name: "t", data: text.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
-        assert!(matches!(inc.kind, crate::ReloadKind::Incremental { .. }));
-        assert!(inc.built.zone.shared_segments(&a) > 0);
-        assert!(!a.same_data(&inc.built.zone) && inc.built.zone.same_data(&z(&text)));
-        let same = format!("{BASE}{many}x TXT \"a\" \"b\"\n");
-        let inc = reload_with(&a, Source::Memory { name: "t", data: same.as_bytes() }, &o, &mut |_| {}, opts).unwrap();
-        assert!(a.same_data(&inc.built.zone));
+        let ttl = s.ttl.min(Soa::from_rdata(rd)?.minimum());
+        let mut buf = vec![0u8; 65535];
+        let mut w = Writer::new(&mut buf, 65535);
+        let mut question = apex.to_vec();
+        question.extend_from_slice(&t::SOA.to_be_bytes());
+        question.extend_from_slice(&c::IN.to_be_bytes());
+        w.start(0, 0, &question).ok()?;
+        let before = w.compression_targets();
+        let mut records = 0u16;
+        for rd in zone.rdatas(soa) {
+            w.rr(Section::Authority, Owner::Name(apex), t::SOA, c::IN, ttl, rd).ok()?;
+            records += 1;
+        }
+        let targets = w.compression_targets() - before;
+        if w.compression_targets() >= COMP_MAX {
+            return None;
+        }
+        let start = 12 + question.len();
+        let end = w.finish();
+        let bytes = buf[start..end].to_vec();
+        // Where the pointers are: owner, fixed fields, then for SOA the two
+        // compressed names of the RDATA.
+        let mut ptrs = Vec::new();
+        let mut pos = 0;
+        for _ in 0..records {
+            pos = pointers_in_name(&bytes, pos, &mut ptrs)?;
+            let rdlen = u16::from_be_bytes([*bytes.get(pos + 8)?, *bytes.get(pos + 9)?]) as usize;
+            pos += 10;
+            let rd_end = pos + rdlen;
+            pos = pointers_in_name(&bytes, pos, &mut ptrs)?;
+            pos = pointers_in_name(&bytes, pos, &mut ptrs)?;
+            if pos > rd_end {
+                return None;
+            }
+            pos = rd_end;
+        }
+        if pos != bytes.len() {
+            return None;
+        }
+        let mut below_apex = Vec::new();
+        let apex_labels = name::label_count(apex);
+        let mname_len = name::wire_len(rd).ok()?;
+        let rname_len = name::wire_len(&rd[mname_len..]).ok()?;
+        for n in [&rd[..mname_len], &rd[mname_len..mname_len + rname_len]] {
+            let n = name::to_lowercase(n);
+            if !name::is_subdomain(&n, apex) {
+                continue;
+            }
+            let labels = name::label_count(&n);
+            for extra in 1..=labels.saturating_sub(apex_labels) {
+                below_apex.push(name::strip_labels(&n, labels - apex_labels - extra).to_vec());
+            }
+        }
+        Some(NegativeSoa { bytes, ptrs, records, targets, below_apex, apex_len: apex.len() })
+    }
+}
+
+/// Walks a compressed name at `pos`, noting the offset of its pointer.
+fn pointers_in_name(b: &[u8], mut pos: usize, ptrs: &mut Vec<u16>) -> Option<usize> {
+    loop {
+        let l = *b.get(pos)?;
+        if l & 0xC0 == 0xC0 {
+            ptrs.push(pos as u16);
+            return Some(pos + 2);
+        }
+        if l == 0 {
+            return Some(pos + 1);
+        }
+        if l & 0xC0 != 0 {
+            return None;
+        }
+        pos += 1 + l as usize;
     }
 }

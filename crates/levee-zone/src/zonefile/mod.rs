@@ -25,7 +25,10 @@
 //!   text reads back into the same octets;
 //! * `wirecheck.rs`: whether wire RDATA is something the reader could
 //!   have produced ([`check_record`]): RDATA in the generic form `\#` and
-//!   records received by a transfer pass it.
+//!   records received by a transfer pass it;
+//! * `roundtrip.rs` (tests only): the formatters' text reads back through
+//!   the reader into the same octets; it sits above both, so
+//!   `rdata_format` does not depend on `rdata_parse`.
 //!
 //! The public items are re-exported here; the modules are crate-private.
 //! Nothing here uses the snapshot side (`src/snapshot/`), and the modules
@@ -41,6 +44,8 @@ pub(crate) mod lexer;
 pub(crate) mod parser;
 pub(crate) mod rdata_format;
 pub(crate) mod rdata_parse;
+#[cfg(test)]
+mod roundtrip;
 pub(crate) mod source;
 pub(crate) mod svcb;
 pub(crate) mod wirecheck;
