@@ -651,12 +651,8 @@ mod tests {
 mod count_tests {
     /// Issue 15: an RRset of more than 65,535 records was counted as
     /// 65,535 (a saturating 16-bit counter), so the zone's record count
-    /// (status, metrics, logs) was wrong.
-    ///
-    /// Loading a 70,000-record RRset still takes a minute in a debug build
-    /// (the duplicate check per record is linear: issue 15, branch i15b),
-    /// so debug builds skip it and `.ci/run` runs it in release; drop the
-    /// `ignore` once duplicate removal is O(n log n).
+    /// (status, metrics, logs) was wrong. (Duplicate removal is linear
+    /// since issue 15, so this runs in a debug build too.)
     #[test]
     fn rrsets_above_65535_records_are_counted() {
         let mut text = String::from("$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
