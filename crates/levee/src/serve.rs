@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
-use levee_answer::policy::{Policy, PolicyStats};
+use levee_answer::policy::Policy;
 use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, Worker};
 use levee_config::Config;
 use levee_io::tcp::{TcpAnswer, TcpService};
@@ -94,13 +94,12 @@ pub(crate) struct UdpWorker {
 }
 
 impl UdpWorker {
-    /// A worker answering from `zones` under `cfg`, judging with `policy`
-    /// into `stats`.
+    /// A UDP answering pipeline (`Worker::new` with [`Options::UDP`])
+    /// answering from `zones`, counting into `garbage` and `counters`,
+    /// reporting events to `repl`.
     pub(crate) fn new(
         zones: &Shared,
-        cfg: &Arc<levee_answer::Config>,
-        policy: &Arc<Policy>,
-        stats: Arc<PolicyStats>,
+        worker: Worker,
         epoch: std::time::Instant,
         garbage: &Arc<Garbage>,
         counters: Arc<Counters>,
@@ -108,7 +107,7 @@ impl UdpWorker {
     ) -> UdpWorker {
         UdpWorker {
             zones: Cache::new(Arc::clone(zones)),
-            worker: Worker::new(Arc::clone(cfg), Arc::clone(policy), stats, Options::UDP),
+            worker,
             epoch,
             now: now(),
             now_read: 0,

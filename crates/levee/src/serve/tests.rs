@@ -22,6 +22,7 @@ use levee_wire::name;
 use levee_zone::{Acl, ZoneEntry, ZoneSet};
 
 use levee_answer::policy::{Overload, Policy, PolicyStats};
+use levee_answer::{Options, Worker};
 
 use super::{answer_config, Shared, UdpWorker};
 
@@ -35,7 +36,8 @@ fn worker(shared: &Shared, cfg: &Arc<levee_answer::Config>) -> UdpWorker {
     let stats = Arc::new(PolicyStats::default());
     let mut set = ZoneSet::new();
     let repl = Arc::new(crate::replication::startup::init(&conf, &mut set, &crate::storage::Stores::default()));
-    UdpWorker::new(shared, cfg, &policy, stats, std::time::Instant::now(), &garbage, counters, &repl)
+    let pipeline = Worker::new(Arc::clone(cfg), policy, stats, Options::UDP);
+    UdpWorker::new(shared, pipeline, std::time::Instant::now(), &garbage, counters, &repl)
 }
 
 fn suite_dir(suite: &str) -> PathBuf {

@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use levee_answer::policy::{Overload, Policy, PolicyStats};
+use levee_answer::{Options, Worker};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpLimits, TcpStats};
 use levee_io::udp::{self, Socket};
@@ -72,16 +73,8 @@ impl Drivers {
             self.counting.policy.push(Arc::clone(&stats));
             let counters = Arc::new(Counters::default());
             self.counting.counters.udp.push(Arc::clone(&counters));
-            let worker = UdpWorker::new(
-                zones,
-                &self.answer,
-                &self.policy,
-                stats,
-                self.epoch,
-                &self.counting.garbage,
-                counters,
-                repl,
-            );
+            let pipeline = Worker::new(Arc::clone(&self.answer), Arc::clone(&self.policy), stats, Options::UDP);
+            let worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
             let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
