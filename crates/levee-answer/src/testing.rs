@@ -1,9 +1,10 @@
 //! Helpers of the unit tests: a worker as the daemon builds one (rate
 //! limiting and overload admission off, so every response is sent), and
-//! one answer from it.
+//! one answer from it; the EDNS options of a response.
 
 use std::sync::Arc;
 
+use levee_wire::message::Message;
 use levee_zone::ZoneSet;
 
 use crate::policy::{Overload, Policy};
@@ -34,4 +35,18 @@ pub(crate) fn answer(
     let rx = Received { msg, client: client.parse().expect("client address"), transport };
     let d = worker(cfg, now).answer(rx, zones, &mut out);
     (d, out)
+}
+
+/// The EDNS options of `m`'s OPT record, (code, data) in order.
+pub(crate) fn opt_options(m: &Message) -> Vec<(u16, Vec<u8>)> {
+    let o = m.opt().expect("OPT present");
+    let mut v = Vec::new();
+    let mut p = 0;
+    while p + 4 <= o.rdata.len() {
+        let code = u16::from_be_bytes([o.rdata[p], o.rdata[p + 1]]);
+        let len = u16::from_be_bytes([o.rdata[p + 2], o.rdata[p + 3]]) as usize;
+        v.push((code, o.rdata[p + 4..p + 4 + len].to_vec()));
+        p += 4 + len;
+    }
+    v
 }

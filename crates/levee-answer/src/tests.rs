@@ -16,7 +16,7 @@ use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 use crate::finish::{Hints, Outcome};
 use crate::request::Request;
 use crate::respond::respond_query;
-use crate::testing::answer;
+use crate::testing::{answer, opt_options};
 use crate::{Config, Decision, Kind, Transport};
 
 const PARENT: &str = "$ORIGIN p.test.
@@ -98,19 +98,6 @@ fn ask(z: &Arc<ZoneSet>, msg: &[u8], transport: Transport) -> Option<Message> {
         (Decision::Drop(_), _) => None,
         (Decision::Transfer(_), _) => panic!("unexpected transfer"),
     }
-}
-
-fn opt_options(m: &Message) -> Vec<(u16, Vec<u8>)> {
-    let o = m.opt().expect("OPT present");
-    let mut v = Vec::new();
-    let mut p = 0;
-    while p + 4 <= o.rdata.len() {
-        let code = u16::from_be_bytes([o.rdata[p], o.rdata[p + 1]]);
-        let len = u16::from_be_bytes([o.rdata[p + 2], o.rdata[p + 3]]) as usize;
-        v.push((code, o.rdata[p + 4..p + 4 + len].to_vec()));
-        p += 4 + len;
-    }
-    v
 }
 
 #[test]

@@ -13,7 +13,7 @@ use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
-use crate::testing::answer;
+use crate::testing::{answer, opt_options};
 use crate::{Config, Decision, Transport};
 
 const NOW: u32 = 1_000_000;
@@ -80,25 +80,15 @@ fn ask(z: &Arc<ZoneSet>, m: &[u8], transport: Transport) -> Message {
     }
 }
 
-fn options(m: &Message) -> Vec<(u16, Vec<u8>)> {
-    let o = m.opt().expect("OPT present");
-    let mut v = Vec::new();
-    let mut p = 0;
-    while p + 4 <= o.rdata.len() {
-        let code = u16::from_be_bytes([o.rdata[p], o.rdata[p + 1]]);
-        let len = u16::from_be_bytes([o.rdata[p + 2], o.rdata[p + 3]]) as usize;
-        v.push((code, o.rdata[p + 4..p + 4 + len].to_vec()));
-        p += 4 + len;
-    }
-    v
-}
-
 fn ede(m: &Message) -> Option<u16> {
-    options(m).into_iter().find(|o| o.0 == edns::code::EDE).map(|o| u16::from_be_bytes([o.1[0], o.1[1]]))
+    opt_options(m).into_iter().find(|o| o.0 == edns::code::EDE).map(|o| u16::from_be_bytes([o.1[0], o.1[1]]))
 }
 
 fn expire(m: &Message) -> Option<u32> {
-    options(m).into_iter().find(|o| o.0 == edns::code::EXPIRE).map(|o| u32::from_be_bytes(o.1[..4].try_into().unwrap()))
+    opt_options(m)
+        .into_iter()
+        .find(|o| o.0 == edns::code::EXPIRE)
+        .map(|o| u32::from_be_bytes(o.1[..4].try_into().unwrap()))
 }
 
 const ALL: u16 = flag::AA | flag::TC | flag::RD | flag::Z | flag::AD | flag::CD;
@@ -146,10 +136,10 @@ fn badvers_answers_no_options() {
     let cookie_and_nsid = [&[0, 10, 0, 8][..], &[1, 2, 3, 4, 5, 6, 7, 8], &[0, 3, 0, 0]].concat();
     let m = ask(&z, &msg(0, 1, 1, &[question("www.e.test.", t::A), opt(1, &cookie_and_nsid)].concat()), Transport::Udp);
     assert_eq!(m.rcode(), rcode::BADVERS);
-    assert!(options(&m).is_empty(), "{:?}", options(&m));
+    assert!(opt_options(&m).is_empty(), "{:?}", opt_options(&m));
     // Version 0: both answered.
     let m = ask(&z, &msg(0, 1, 1, &[question("www.e.test.", t::A), opt(0, &cookie_and_nsid)].concat()), Transport::Udp);
-    let codes: Vec<u16> = options(&m).iter().map(|o| o.0).collect();
+    let codes: Vec<u16> = opt_options(&m).iter().map(|o| o.0).collect();
     assert_eq!(codes, [edns::code::COOKIE, edns::code::NSID]);
 }
 
