@@ -17,6 +17,8 @@
 //!   lines the parser reads as ordinary entries;
 //! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
 //!   character-strings, escapes);
+//! * `family.rs`: which family of RDATA layouts a type belongs to, the
+//!   one dispatch table of the reader and the writer below;
 //! * `rdata_parse.rs`: RDATA text to wire, one reader per family of
 //!   types (`svcb.rs`: SVCB/HTTPS parameters; `codec.rs`: Base16,
 //!   Base32hex, Base64);
@@ -38,6 +40,7 @@
 //! `rdata_format`).
 
 pub(crate) mod codec;
+pub(crate) mod family;
 pub(crate) mod fields;
 pub(crate) mod generate;
 pub(crate) mod lexer;

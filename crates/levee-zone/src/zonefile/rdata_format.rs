@@ -23,6 +23,7 @@ use levee_wire::name;
 use levee_wire::rtype::{self, t};
 
 use crate::zonefile::codec;
+use crate::zonefile::family::{family, Family};
 use crate::zonefile::svcb;
 
 /// Presentation text of RDATA. Types without a dedicated formatter, and
@@ -249,48 +250,18 @@ fn format_rdata(rtype: u16, d: &[u8]) -> Option<String> {
 /// has no formatter: then `o.no_formatter` is set).
 fn fill(rtype: u16, d: &[u8], o: &mut Out) -> Option<()> {
     let mut r = Rd::new(d);
-    match rtype {
-        t::A => o.field(r.ipv4()?),
-        t::AAAA => o.field(r.ipv6()?),
-        t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => o.field(r.name()?),
-        t::SOA
-        | t::MX
-        | t::AFSDB
-        | t::RT
-        | t::KX
-        | t::LP
-        | t::MINFO
-        | t::RP
-        | t::TALINK
-        | t::PX
-        | t::SRV
-        | t::NAPTR
-        | t::URI => names_and_numbers(rtype, &mut r, o)?,
-        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
-            character_strings(rtype, &mut r, o)?
-        }
-        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
-            keys_and_certificates(rtype, &mut r, o)?
-        }
-        t::DS
-        | t::CDS
-        | t::DLV
-        | t::TA
-        | t::DNSKEY
-        | t::CDNSKEY
-        | t::KEY
-        | t::RKEY
-        | t::RRSIG
-        | t::SIG
-        | t::NSEC
-        | t::NSEC3
-        | t::NSEC3PARAM
-        | t::CSYNC
-        | t::ZONEMD => dnssec(rtype, &mut r, o)?,
-        t::SVCB | t::HTTPS => svcb_params(&mut r, o)?,
-        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, &mut r, o)?,
-        t::LOC => loc(&mut r, o)?,
-        _ => return no_formatter(o),
+    match family(rtype) {
+        Some(Family::Ipv4) => o.field(r.ipv4()?),
+        Some(Family::Ipv6) => o.field(r.ipv6()?),
+        Some(Family::Name) => o.field(r.name()?),
+        Some(Family::NamesAndNumbers) => names_and_numbers(rtype, &mut r, o)?,
+        Some(Family::CharacterStrings) => character_strings(rtype, &mut r, o)?,
+        Some(Family::KeysAndCertificates) => keys_and_certificates(rtype, &mut r, o)?,
+        Some(Family::Dnssec) => dnssec(rtype, &mut r, o)?,
+        Some(Family::Svcb) => svcb_params(&mut r, o)?,
+        Some(Family::Addresses) => addresses(rtype, &mut r, o)?,
+        Some(Family::Loc) => loc(&mut r, o)?,
+        None => return no_formatter(o),
     }
     if !r.done() {
         return None;

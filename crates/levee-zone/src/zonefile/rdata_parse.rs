@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use levee_wire::rtype::{self, t};
 
 use crate::zonefile::codec;
+use crate::zonefile::family::{family, Family};
 use crate::zonefile::fields::{decode_text, parse_name, parse_number, FResult, Fields};
 
 /// Parses the RDATA of a record of type `rtype` from `f` into `out`
@@ -20,48 +21,18 @@ pub(crate) fn parse_rdata(rtype: u16, f: &mut Fields<'_>, out: &mut Vec<u8>, scr
         f.next()?;
         return generic(f, out, scratch).and_then(|_| check_generic(rtype, out));
     }
-    match rtype {
-        t::A => ipv4(f, out)?,
-        t::AAAA => ipv6(f, out)?,
-        t::NS | t::CNAME | t::DNAME | t::PTR | t::MB | t::MD | t::MF | t::MG | t::MR => name(f, out)?,
-        t::SOA
-        | t::MX
-        | t::AFSDB
-        | t::RT
-        | t::KX
-        | t::LP
-        | t::MINFO
-        | t::RP
-        | t::TALINK
-        | t::PX
-        | t::SRV
-        | t::NAPTR
-        | t::URI => names_and_numbers(rtype, f, out)?,
-        t::TXT | t::SPF | t::NINFO | t::RESINFO | t::WALLET | t::AVC | t::HINFO | t::X25 | t::ISDN | t::GPOS => {
-            character_strings(rtype, f, out)?
-        }
-        t::CERT | t::SSHFP | t::TLSA | t::SMIMEA | t::OPENPGPKEY | t::DHCID | t::CAA | t::IPSECKEY | t::HIP => {
-            keys_and_certificates(rtype, f, out, scratch)?
-        }
-        t::DS
-        | t::CDS
-        | t::DLV
-        | t::TA
-        | t::DNSKEY
-        | t::CDNSKEY
-        | t::KEY
-        | t::RKEY
-        | t::RRSIG
-        | t::SIG
-        | t::NSEC
-        | t::NSEC3
-        | t::NSEC3PARAM
-        | t::CSYNC
-        | t::ZONEMD => dnssec(rtype, f, out, scratch)?,
-        t::SVCB | t::HTTPS => crate::zonefile::svcb::parse(f, out)?,
-        t::EUI48 | t::EUI64 | t::NID | t::L64 | t::L32 | t::AMTRELAY | t::APL | t::NSAP => addresses(rtype, f, out)?,
-        t::LOC => loc(f, out)?,
-        _ => return Err(generic_only(rtype)),
+    match family(rtype) {
+        Some(Family::Ipv4) => ipv4(f, out)?,
+        Some(Family::Ipv6) => ipv6(f, out)?,
+        Some(Family::Name) => name(f, out)?,
+        Some(Family::NamesAndNumbers) => names_and_numbers(rtype, f, out)?,
+        Some(Family::CharacterStrings) => character_strings(rtype, f, out)?,
+        Some(Family::KeysAndCertificates) => keys_and_certificates(rtype, f, out, scratch)?,
+        Some(Family::Dnssec) => dnssec(rtype, f, out, scratch)?,
+        Some(Family::Svcb) => crate::zonefile::svcb::parse(f, out)?,
+        Some(Family::Addresses) => addresses(rtype, f, out)?,
+        Some(Family::Loc) => loc(f, out)?,
+        None => return Err(generic_only(rtype)),
     }
     f.expect_end()?;
     if out.len() > 65535 {
