@@ -16,9 +16,13 @@
 //! this: no process-wide state is involved.
 //!
 //! The event says what happened; the zone is the query's question name
-//! and the key the query's TSIG record, both read in place here for the
-//! log line. Nothing is parsed or verified again.
+//! and the key the query's TSIG record, both read in place for the log
+//! line, and only when the line is written: the fields are `Display`
+//! values that tracing formats if a subscriber takes the line, so an event
+//! costs no allocation when nobody reads the log (the drivers' allocation
+//! test runs without one). Nothing is verified again.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use levee_answer::{Event, Meta};
@@ -53,41 +57,51 @@ fn act(repl: &Replication, meta: &Meta, query: &[u8], client: SocketAddr) {
         Event::NotifyRefused => {
             // Counted, the first of each interval logged, the rest in the
             // summary.
-            if repl.notify_refused() && warn_enabled() {
-                let zone = question.map_or("-".into(), |q| name::to_text(&name::to_lowercase(q.name())));
+            if repl.notify_refused() {
+                let lower = question.map(|q| name::to_lowercase(q.name()));
+                let zone = Zone(lower.as_ref().map(NameBuf::as_slice));
                 tracing::warn!(%client, %zone, "NOTIFY refused: not allowed by the zone's allow-notify (further ones are summarised)");
             }
         }
         Event::TsigFailed(e) => {
-            if warn_enabled() && repl.refusal_log_allowed(wall()) {
-                tracing::warn!(%client, key = %tsig_key(query, e), "TSIG check failed: {e}");
+            if repl.refusal_log_allowed(wall()) {
+                tracing::warn!(%client, key = %TsigKey(query, e), "TSIG check failed: {e}");
             }
         }
         Event::TransferRefused => {
-            if warn_enabled() && repl.refusal_log_allowed(wall()) {
+            if repl.refusal_log_allowed(wall()) {
                 let what = if meta.qtype == t::IXFR { "IXFR" } else { "AXFR" };
-                let zone = question.map_or("-".into(), |q| name::to_text(q.name()));
+                let zone = Zone(question.map(|q| q.name()));
                 tracing::warn!(%client, %zone, "{what} refused: not allowed by the zone's ACL");
             }
         }
     }
 }
 
-/// Whether a warning would be written anywhere: the texts of a log line
-/// (names, the key) are built only then, so an event costs no allocation
-/// when nobody reads the log (the allocation test runs without one).
-fn warn_enabled() -> bool {
-    tracing::enabled!(tracing::Level::WARN)
+/// A zone for the log: the name in presentation format, `-` if the query
+/// had no question.
+struct Zone<'a>(Option<&'a [u8]>);
+
+impl fmt::Display for Zone<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => name::Display(n).fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
-/// The key a failed request named, for the log, from its TSIG record;
-/// with the times for BADTIME.
-fn tsig_key(query: &[u8], e: levee_tsig::Error) -> String {
-    let Ok(Some(rec)) = levee_tsig::parse(query) else { return "-".into() };
-    let key = name::to_text(NameBuf::as_slice(&rec.key));
-    if e == levee_tsig::Error::BadTime {
-        let now = wall();
-        return format!("{key} (time signed {}, now {now}, fudge {})", rec.time, rec.fudge);
+/// The key a failed request named, for the log, from its TSIG record
+/// (read when the line is written); with the times for BADTIME.
+struct TsigKey<'a>(&'a [u8], levee_tsig::Error);
+
+impl fmt::Display for TsigKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(Some(rec)) = levee_tsig::parse(self.0) else { return f.write_str("-") };
+        name::Display(NameBuf::as_slice(&rec.key)).fmt(f)?;
+        if self.1 == levee_tsig::Error::BadTime {
+            write!(f, " (time signed {}, now {}, fudge {})", rec.time, wall(), rec.fudge)?;
+        }
+        Ok(())
     }
-    key
 }
