@@ -8,11 +8,14 @@
 //!   cookie of RFC 9018, so anycast nodes sharing a secret accept each
 //!   other's cookies.
 //!
-//! Response rate limiting and overload admission arrive with the flood
-//! defences issue and live here too.
+//! * [`rrl`]: response rate limiting (a sketch of recent responses per
+//!   source prefix and answer class).
+//! * [`gate`]: the arithmetic the flood gate's BPF programs share with
+//!   user space (name hashes, the membership filter of a zone's names).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cookie;
+pub mod gate;
 pub mod rrl;
