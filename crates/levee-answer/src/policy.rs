@@ -324,9 +324,9 @@ impl WorkerPolicy {
 }
 
 /// Sightings after which a source is known.
-const KNOWN_AT: u32 = 3;
+pub const KNOWN_AT: u32 = 3;
 /// Seconds a known source stays known without being seen.
-const KNOWN_TTL: u32 = 600;
+pub const KNOWN_TTL: u32 = 600;
 /// Seconds between refreshes of a known entry (fewer shared writes).
 const REFRESH: u32 = 10;
 

@@ -31,6 +31,7 @@ mod clock;
 mod control_socket;
 mod daemon;
 mod events;
+mod gate;
 mod ops;
 mod perf;
 mod replication;
