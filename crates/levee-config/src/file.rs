@@ -811,7 +811,7 @@ allow-transfer = ["192.0.2.0/24"]
         let c = parse(
             "[gate]\nenabled = true\narm-nxdomain-rate = 500\nhold = 30\nnx-rate = 100\nnx-burst = 300\n\
              prefix-rate = 7\nunknown-burst = 9\ndeep-rate = 0\nfilter-bits-per-name = 16\n\
-             trusted = [\"192.0.2.0/24\", \"2001:db8::/32\"]\n",
+             trusted = [\"192.0.2.0/24\", \"2001:db8::/56\"]\n",
             "t.toml",
         )
         .unwrap();
@@ -823,6 +823,12 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(g.trusted.len(), 2);
         let e = parse("[gate]\ntrusted = [\"192.0.2.0/24\", \"nope\"]\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "gate.trusted[1]", "{e}");
+        let e = parse("[gate]\ntrusted = [\"192.0.0.0/16\"]\n", "t.toml").unwrap_err();
+        assert!(e.key == "gate.trusted[0]" && e.message.contains("too wide"), "{e}");
+        let five = (0..5).map(|i| format!("\"192.0.{}.0/20\"", i * 16)).collect::<Vec<_>>().join(", ");
+        let e = parse(&format!("[gate]\ntrusted = [{five}]\n"), "t.toml").unwrap_err();
+        assert!(e.key == "gate.trusted[4]" && e.message.contains("16384"), "{e}");
+        parse("[gate]\ntrusted = [\"2001:db8:0:1000::/52\", \"2001:db8::1\"]\n", "t.toml").unwrap();
         let e = parse("[gate]\nfilter-bits-per-name = 2\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "gate.filter-bits-per-name", "{e}");
         let e = parse("[gate]\nnx-budget = 5\n", "t.toml").unwrap_err();

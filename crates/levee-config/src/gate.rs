@@ -15,6 +15,14 @@ use serde::Deserialize;
 use crate::bounds;
 use crate::values::parse_prefix;
 
+/// The widest trusted IPv4 prefix (4,096 addresses).
+pub const TRUSTED_V4: u8 = 20;
+/// The widest trusted IPv6 prefix (4,096 /64s).
+pub const TRUSTED_V6: u8 = 52;
+/// Trusted addresses (IPv6 /64s) in all, a quarter of the gate's known
+/// table.
+pub const TRUSTED_MAX: u64 = 16_384;
+
 /// A token bucket's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budget {
@@ -141,8 +149,27 @@ impl Spec {
         num("deep-rate", self.deep_rate, &mut g.deep_budget.rate)?;
         num("deep-burst", self.deep_burst, &mut g.deep_budget.burst)?;
         num("filter-bits-per-name", self.filter_bits_per_name, &mut g.filter_bits_per_name)?;
+        let mut keys = 0u64;
         for (j, p) in self.trusted.unwrap_or_default().iter().enumerate() {
-            g.trusted.push(parse_prefix(p).map_err(|m| (format!("gate.trusted[{j}]"), m))?);
+            let key = || format!("gate.trusted[{j}]");
+            let (ip, len) = parse_prefix(p).map_err(|m| (key(), m))?;
+            // The gate's known table holds addresses (IPv6: /64s), so a
+            // prefix is written as each of them: bounded.
+            let n = match ip {
+                IpAddr::V4(_) if len >= TRUSTED_V4 => 1u64 << (32 - len),
+                IpAddr::V6(_) if len >= TRUSTED_V6 => 1u64 << (64 - len.min(64)),
+                _ => {
+                    return Err((
+                        key(),
+                        format!("'{p}' is too wide: at most /{TRUSTED_V4} for IPv4, /{TRUSTED_V6} for IPv6"),
+                    ))
+                }
+            };
+            keys += n;
+            if keys > TRUSTED_MAX {
+                return Err((key(), format!("more than {TRUSTED_MAX} trusted addresses (IPv6 /64s) in all")));
+            }
+            g.trusted.push((ip, len));
         }
         Ok(g)
     }

@@ -58,6 +58,9 @@ pub struct ArmedZone {
     pub filter_octets: usize,
     /// Milliseconds its last filter build took.
     pub build_ms: f64,
+    /// Every name of the zone exists (a wildcard or DNAME at the apex):
+    /// arming it limits nothing.
+    pub all: bool,
 }
 
 /// What the operator surface reads (`/metrics`, `/api/status`).
@@ -73,6 +76,46 @@ pub struct Status {
     pub known_dropped: Arc<AtomicU64>,
     /// Calls to the gate that failed.
     pub errors: AtomicU64,
+}
+
+impl Status {
+    /// The gate's counters by reason (`None` until the gate answered) and
+    /// the armed zones.
+    pub fn read(&self) -> (Option<[u64; NSTATS]>, Vec<ArmedZone>) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// As `/api/status` and `/api/live` show it.
+    pub fn json(&self) -> serde_json::Value {
+        let (stats, armed) = self.read();
+        let packets: serde_json::Map<String, serde_json::Value> = super::REASONS
+            .iter()
+            .zip(stats.unwrap_or_default())
+            .map(|(r, n)| ((*r).to_string(), serde_json::json!(n)))
+            .collect();
+        let armed: Vec<serde_json::Value> = armed
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "zone": a.zone,
+                    "since": a.since,
+                    "nxdomain_rate": a.nxdomain_rate,
+                    "names": a.keys,
+                    "filter_octets": a.filter_octets,
+                    "build_ms": a.build_ms,
+                    "every_name_exists": a.all,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "packets": packets,
+            "armed": armed,
+            "armed_total": self.armed_total.load(Ordering::Relaxed),
+            "known_written": self.known_written.load(Ordering::Relaxed),
+            "known_dropped": self.known_dropped.load(Ordering::Relaxed),
+            "errors": self.errors.load(Ordering::Relaxed),
+        })
+    }
 }
 
 struct Armed {
@@ -124,6 +167,7 @@ impl Controller {
     }
 
     /// What the operator surface reads.
+    #[cfg(test)]
     pub fn status(&self) -> &Arc<Status> {
         &self.status
     }
@@ -207,6 +251,9 @@ impl Controller {
         if self.publish(id, set, zone, rate, now_ms) {
             self.status.armed_total.fetch_add(1, Ordering::Relaxed);
             let a = &self.armed[&id].view;
+            if a.all {
+                tracing::warn!(zone = %name::Display(zone.apex()), "flood gate: the zone has a wildcard or DNAME at its apex: every name exists, the gate cannot limit its flood");
+            }
             tracing::warn!(
                 zone = %name::Display(zone.apex()),
                 nxdomain_rate = rate as u64,
@@ -238,6 +285,7 @@ impl Controller {
             keys: built.keys,
             filter_octets: built.filter.words.len() * 8,
             build_ms: built.millis,
+            all: built.all,
         };
         let busy_at = self.armed.get(&id).map_or(now_ms, |a| a.busy_at);
         self.armed.insert(id, Armed { apex_hash, zone: Arc::clone(zone), busy_at, view });

@@ -108,8 +108,6 @@ pub const REASONS: [&str; NSTATS] = [
 ];
 /// Index of `drop_nx_budget`.
 pub const DROP_NX_BUDGET: usize = 4;
-/// Index of `nx_paid`.
-pub const NX_PAID: usize = 10;
 
 /// What the controller needs of the gate: the BPF loader's map API
 /// (`levee_io::gate::Gate` implements it at merge).
@@ -129,7 +127,9 @@ pub trait GateSink: Send {
     /// Marks a source (IPv4 address, IPv6 /64) known until `expires_ns`
     /// of `CLOCK_MONOTONIC` (`bpf_ktime_get_ns`; `u64::MAX`: always).
     fn set_known(&mut self, addr: IpAddr, expires_ns: u64) -> Result<(), String>;
-    /// Removes a known source.
+    /// Removes a known source. (No caller yet: entries expire by
+    /// themselves; part of the loader's API.)
+    #[allow(dead_code)]
     fn remove_known(&mut self, addr: IpAddr) -> Result<(), String>;
     /// The counters, summed over CPUs, by index ([`REASONS`]).
     fn stats(&self) -> Result<[u64; NSTATS], String>;

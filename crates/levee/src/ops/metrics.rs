@@ -59,7 +59,44 @@ pub fn render(c: &Center) -> String {
     workers(&mut o, c);
     zones(&mut o, c, &udp, &tcp);
     storage(&mut o, c);
+    if let Some(g) = &c.gate {
+        gate(&mut o, g);
+    }
     o.0
+}
+
+/// The flood gate (only when it runs): its counters by reason, the armed
+/// zones, the controller's own counts.
+fn gate(o: &mut Out, g: &crate::gate::Status) {
+    let (stats, armed) = g.read();
+    if let Some(stats) = stats {
+        o.family("levee_gate_packets_total", "counter", "Packets the flood gate judged below the socket, by reason.");
+        for (r, n) in crate::gate::REASONS.iter().zip(stats) {
+            o.sample("levee_gate_packets_total", &[("reason", r)], n);
+        }
+    }
+    o.family("levee_gate_zone_armed", "gauge", "1 for each zone armed (its names checked, the rest budgeted).");
+    for a in &armed {
+        o.sample("levee_gate_zone_armed", &[("zone", &a.zone)], 1);
+    }
+    o.family("levee_gate_zone_armed_since_seconds", "gauge", "When each armed zone was armed (Unix seconds).");
+    for a in &armed {
+        o.sample("levee_gate_zone_armed_since_seconds", &[("zone", &a.zone)], format!("{:.3}", a.since));
+    }
+    o.family("levee_gate_zone_filter_bytes", "gauge", "Octets of each armed zone's filter of existing names.");
+    for a in &armed {
+        o.sample("levee_gate_zone_filter_bytes", &[("zone", &a.zone)], a.filter_octets);
+    }
+    let counts = [
+        ("levee_gate_armed_total", "Times a zone was armed.", &g.armed_total),
+        ("levee_gate_known_written_total", "Known sources written to the gate.", &g.known_written),
+        ("levee_gate_known_dropped_total", "Newly known sources lost to a full buffer or channel.", &*g.known_dropped),
+        ("levee_gate_errors_total", "Calls to the gate that failed.", &g.errors),
+    ];
+    for (name, help, v) in counts {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v.load(Ordering::Relaxed));
+    }
 }
 
 /// The build, the start time, and queries and responses by transport,
