@@ -1,74 +1,16 @@
 //! The controller with a fake gate that records every call, a virtual
 //! clock and counters set by hand.
 
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use levee_config::{Budget, GateConfig};
-use levee_limit::gate::{suffix_hashes, Filter};
+use levee_limit::gate::suffix_hashes;
 use levee_wire::name;
 use levee_zone::{Acl, Source, ZoneEntry, ZoneSet};
 
 use super::*;
-use crate::gate::{GateSettings, GateSink, ZoneBudget, NSTATS};
-
-#[derive(Debug, Clone, PartialEq)]
-enum Call {
-    Config(u16),
-    Publish { apex: u64, zone_id: u32, nx: ZoneBudget },
-    Withdraw(u64),
-    Known(IpAddr, u64),
-}
-
-#[derive(Default)]
-struct Shared {
-    calls: Vec<Call>,
-    filters: Vec<Filter>,
-    stats: [u64; NSTATS],
-    fail_publish: bool,
-}
-
-#[derive(Clone, Default)]
-struct Fake(Arc<Mutex<Shared>>);
-
-impl Fake {
-    fn calls(&self) -> Vec<Call> {
-        std::mem::take(&mut self.0.lock().unwrap().calls)
-    }
-    fn add_stat(&self, i: usize, n: u64) {
-        self.0.lock().unwrap().stats[i] += n;
-    }
-}
-
-impl GateSink for Fake {
-    fn publish_zone(&mut self, apex: u64, zone_id: u32, filter: &Filter, nx: ZoneBudget) -> Result<(), String> {
-        let mut s = self.0.lock().unwrap();
-        if s.fail_publish {
-            return Err("bloom map full".into());
-        }
-        s.calls.push(Call::Publish { apex, zone_id, nx });
-        s.filters.push(filter.clone());
-        Ok(())
-    }
-    fn withdraw_zone(&mut self, apex: u64) -> Result<(), String> {
-        self.0.lock().unwrap().calls.push(Call::Withdraw(apex));
-        Ok(())
-    }
-    fn set_known(&mut self, addr: IpAddr, expires_ns: u64) -> Result<(), String> {
-        self.0.lock().unwrap().calls.push(Call::Known(addr, expires_ns));
-        Ok(())
-    }
-    fn remove_known(&mut self, _: IpAddr) -> Result<(), String> {
-        Ok(())
-    }
-    fn stats(&self) -> Result<[u64; NSTATS], String> {
-        Ok(self.0.lock().unwrap().stats)
-    }
-    fn set_config(&mut self, c: &GateSettings) -> Result<(), String> {
-        self.0.lock().unwrap().calls.push(Call::Config(c.port));
-        Ok(())
-    }
-}
+use crate::gate::fake::{Call, Fake};
+use crate::gate::{GateSettings, ZoneBudget};
 
 const SEED: u64 = 77;
 

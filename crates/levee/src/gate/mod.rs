@@ -55,6 +55,8 @@ use std::net::IpAddr;
 use levee_config::Config;
 
 pub mod control;
+#[cfg(test)]
+mod fake;
 pub mod filter;
 pub mod known;
 pub mod run;

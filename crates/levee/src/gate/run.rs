@@ -99,3 +99,90 @@ pub fn start(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::fake::{Call, Fake};
+    use crate::ops::counters::Counters;
+    use levee_answer::policy::{Overload, Policy, PolicyStats};
+    use levee_answer::{Kind, Meta, Options, Received, Transport, Worker};
+    use levee_zone::{Acl, Source, ZoneEntry};
+
+    fn wait_for(fake: &Fake, what: impl Fn(&Call) -> bool) -> Vec<Call> {
+        let t = Instant::now();
+        let mut seen = Vec::new();
+        while t.elapsed() < Duration::from_secs(10) {
+            seen.extend(fake.calls());
+            if seen.iter().any(&what) {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("not seen in 10 s: {seen:?}");
+    }
+
+    /// The controller's thread as the daemon runs it, with a fake gate:
+    /// the settings first, then a flood in the drivers' counters arms the
+    /// zone, and a TCP client (proven) reaches the gate's known table.
+    #[test]
+    fn the_thread_arms_a_flooded_zone_and_feeds_known_sources() {
+        let mut cfg = Config::default();
+        cfg.listen = vec!["127.0.0.1:5399".parse().unwrap()];
+        cfg.gate.enabled = true;
+        cfg.gate.arm_nxdomain_rate = 100;
+        let fake = Fake::default();
+        let p = prepare(Box::new(fake.clone()), &cfg).unwrap();
+        assert!(matches!(fake.calls()[..], [Call::Config(5399)]));
+        let feed = p.feed.clone();
+        let text = "$ORIGIN f.test.\n@ 3600 IN SOA ns hm 1 1 1 1 1\n@ IN NS ns\nns IN A 192.0.2.1\n";
+        let origin = levee_wire::name::from_text("f.test.", None).unwrap();
+        let zone = levee_zone::load(Source::Memory { name: "f", data: text.as_bytes() }, &origin).unwrap().zone;
+        let mut set = ZoneSet::new();
+        set.insert(ZoneEntry::new(Arc::new(zone), Acl::none()));
+        set.set_stat_ids(|_| 3);
+        let zones = Arc::new(ArcSwap::from_pointee(set));
+        let udp = Arc::new(Counters::default());
+        let counters = counters::Set { udp: vec![Arc::clone(&udp)], tcp: Arc::default() };
+        let stop = Arc::new(AtomicBool::new(false));
+        let h = start(p, Arc::clone(&zones), counters, Arc::clone(&stop)).unwrap();
+
+        // A flood: NXDOMAINs of zone 3 counted by a driver, ticks apart.
+        let nx = Meta { kind: Kind::NxDomain, zone: 3, ..Meta::default() };
+        let flood = std::thread::spawn(move || {
+            for _ in 0..40 {
+                for _ in 0..2000 {
+                    udp.count(&nx, "192.0.2.77".parse().unwrap());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let calls = wait_for(&fake, |c| matches!(c, Call::Publish { zone_id: 3, .. }));
+        assert!(!calls.iter().any(|c| matches!(c, Call::Withdraw(_))), "{calls:?}");
+
+        // A TCP query proves its source; the driver drains after it.
+        let policy = Arc::new(Policy::new(None, Overload::default(), 1).with_gate_feed());
+        let acfg = Arc::new(crate::serve::answer_config(&Config::default()));
+        let mut w = Worker::new(acfg, policy, Arc::new(PolicyStats::default()), Options::TCP);
+        let q = [0u8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'f', 4, b't', b'e', b's', b't', 0, 0, 6, 0, 1];
+        let mut out = vec![0u8; 65535];
+        let before = levee_io::ktime::monotonic_ns();
+        w.answer(
+            Received { msg: &q, client: "198.51.100.4".parse().unwrap(), transport: Transport::Tcp },
+            &zones.load(),
+            &mut out,
+        );
+        feed.drain(&mut w);
+        let calls = wait_for(&fake, |c| matches!(c, Call::Known(..)));
+        let Some(Call::Known(ip, until)) = calls.into_iter().find(|c| matches!(c, Call::Known(..))) else {
+            unreachable!()
+        };
+        assert_eq!(ip.to_string(), "198.51.100.4");
+        let ttl = super::super::control::KNOWN_TTL_S * 1_000_000_000;
+        assert!(until >= before + ttl && until <= levee_io::ktime::monotonic_ns() + ttl, "{until}");
+
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap();
+        flood.join().unwrap();
+    }
+}
