@@ -74,7 +74,7 @@ pub struct Center {
     /// Start time, Unix seconds.
     pub started: f64,
     /// The flood gate's controller, as the operator sees it (`None`: off).
-    pub gate: Option<Arc<crate::gate::Status>>,
+    pub gate: Option<Arc<crate::gate::control::Status>>,
     /// The runtime that runs the tasks (replication, storage, management).
     pub runtime: tokio::runtime::Handle,
 }
@@ -96,7 +96,7 @@ pub struct Parts {
     /// The stores.
     pub stores: Stores,
     /// The flood gate's status (`None`: off).
-    pub gate: Option<Arc<crate::gate::Status>>,
+    pub gate: Option<Arc<crate::gate::control::Status>>,
 }
 
 /// What the drivers count, as the operator surface reads it.

@@ -43,7 +43,7 @@
 //!   once, without expiry. The common query path pays nothing.
 //! * **Operator surface**: the gate's counters per reason and the armed
 //!   zones, in `/metrics`, `/api/status` and the dashboard (the
-//!   controller's [`Status`]), and a log line on arming and disarming.
+//!   controller's [`control::Status`]), and a log line on arming and disarming.
 //!
 //! [`GateSink`] is the loader's interface as the controller uses it; the
 //! BPF loader (`levee_io::gate::Gate`) implements it. [`open_gate`] opens
@@ -60,8 +60,6 @@ mod fake;
 pub mod filter;
 pub mod known;
 pub mod run;
-
-pub use control::{Controller, Status};
 
 /// A token bucket as the gate's maps hold it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

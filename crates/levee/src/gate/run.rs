@@ -18,8 +18,9 @@ use arc_swap::ArcSwap;
 use levee_config::Config;
 use levee_zone::ZoneSet;
 
+use super::control::{Controller, Status};
 use super::known::{channel, Feed};
-use super::{Controller, GateSettings, GateSink, Status, ZoneBudget};
+use super::{GateSettings, GateSink, ZoneBudget};
 use crate::ops::counters::{self, Sum};
 
 /// Milliseconds between two samples of the NXDOMAIN counters.

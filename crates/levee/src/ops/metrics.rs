@@ -67,7 +67,7 @@ pub fn render(c: &Center) -> String {
 
 /// The flood gate (only when it runs): its counters by reason, the armed
 /// zones, the controller's own counts.
-fn gate(o: &mut Out, g: &crate::gate::Status) {
+fn gate(o: &mut Out, g: &crate::gate::control::Status) {
     let (stats, armed) = g.read();
     if let Some(stats) = stats {
         o.family("levee_gate_packets_total", "counter", "Packets the flood gate judged below the socket, by reason.");
