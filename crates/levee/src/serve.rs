@@ -151,6 +151,9 @@ impl UdpHandler for UdpWorker {
         // (`zones::publish::retire`), so an idle worker lets go here.
         let zones = self.zones.load();
         self.worker.release_stale(zones);
+        if let Some(f) = &self.gate {
+            f.drain(&mut self.worker);
+        }
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {

@@ -13,8 +13,9 @@
 //!   may match the wildcard; those that have a closer encloser are in the
 //!   filter anyway, and a few extra names passing costs nothing);
 //! * the apex of another served zone below this one (a child zone served
-//!   on the same server, delegated or not): [`SUBTREE`], so the parent's
-//!   filter never judges the child's names;
+//!   on the same server, delegated or not): [`EXACT`] and [`SUBTREE`], so
+//!   the parent's filter never judges the child's names, the apex
+//!   included;
 //! * NSEC3 owner names: [`EXACT`] (queries for them are answered by some
 //!   servers and cost nothing to admit).
 //!
@@ -96,7 +97,7 @@ pub fn build(zone: &Zone, children: &[&[u8]], seed: u64, bits_per_name: usize) -
     }
     let nodes = zone.node_count();
     let n3 = zone.nsec3_count();
-    let mut keys = nodes + n3 + children.len();
+    let mut keys = nodes + n3 + 2 * children.len();
     keys += (0..nodes).filter(|&i| keys_of(zone, i).is_some_and(|k| k.1)).count();
     let mut filter = Filter::with_capacity(keys, bits_per_name, PROBES);
     let mut inserted = 0;
@@ -118,6 +119,7 @@ pub fn build(zone: &Zone, children: &[&[u8]], seed: u64, bits_per_name: usize) -
         add(zone.nsec3_node_name(zone.nsec3_node_at(i)), EXACT);
     }
     for c in children {
+        add(c, EXACT);
         add(c, SUBTREE);
     }
     Built { filter, keys: inserted, all: false, millis: ms(start) }

@@ -225,9 +225,23 @@ fn served_child_zones_are_subtrees_of_their_parent() {
     assert_eq!(kids.len(), 1);
     assert_eq!(name::to_text(kids[0]), "kid.sec.test.");
     let f = build(&sec.zone, &kids, SEED, 10);
-    let below = name::from_text("anything.at.all.kid.sec.test.", None).unwrap();
-    let s = suffix_hashes(SEED, &below).unwrap();
-    assert!(f.filter.name_exists(&s, s.labels - sec.zone.apex_labels()));
+    // Served here without a delegation in the parent: still the child's.
+    let set = zones(|origin, t| {
+        if origin != "sec.test." {
+            return t;
+        }
+        let drop = ["kid.", "ns1.kid.", "*.sec.test."];
+        t.lines().filter(|l| !drop.iter().any(|d| l.starts_with(d))).collect::<Vec<_>>().join("\n") + "\n"
+    });
+    let sec = set.find(&name::from_text("sec.test.", None).unwrap()).unwrap();
+    let lone = build(&sec.zone, &[], SEED, 10);
+    let f = build(&sec.zone, &children(&set, sec.zone.apex()), SEED, 10);
+    for n in ["kid.sec.test.", "anything.at.all.kid.sec.test."] {
+        let s = suffix_hashes(SEED, &name::from_text(n, None).unwrap()).unwrap();
+        let apex = s.labels - sec.zone.apex_labels();
+        assert!(f.filter.name_exists(&s, apex), "{n}");
+        assert!(!lone.filter.name_exists(&s, apex), "{n} exists without the child: the test proves nothing");
+    }
 }
 
 /// A generated zone of `n` names (a tenth of them delegations with glue),
