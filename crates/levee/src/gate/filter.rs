@@ -32,8 +32,8 @@
 //! The filter is sized from the number of keys (`bits_per_name` bits
 //! each, rounded up to a power of two, 7 probes). Two passes over the
 //! zone's names (count, then insert), each hashing a name in one pass
-//! over its octets: for a million names about a second on this machine's
-//! debug-free build (see the test `a_large_zone_builds_quickly`).
+//! over its octets: 1.1 million names in 0.29 s in a release build, 2.8 s
+//! in a debug one (`a_large_zone_of_a_million_names`).
 
 use std::time::Instant;
 
