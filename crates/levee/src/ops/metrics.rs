@@ -303,3 +303,43 @@ fn storage(o: &mut Out, c: &Center) {
         o.sample("levee_storage_write_pending", &[("zone", zone), ("file", file)], u8::from(st.pending));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::control::{ArmedZone, Status};
+
+    #[test]
+    fn the_gate_families() {
+        let g = Status::default();
+        let mut stats = [0u64; crate::gate::NSTATS];
+        stats[crate::gate::DROP_NX_BUDGET] = 41;
+        let armed = ArmedZone {
+            zone: "a.test.".into(),
+            since: 1_700_000_000.5,
+            nxdomain_rate: 900.0,
+            keys: 10,
+            filter_octets: 2048,
+            build_ms: 0.1,
+            all: false,
+        };
+        *g.state.lock().unwrap() = (Some(stats), vec![armed]);
+        g.known_dropped.store(3, Ordering::Relaxed);
+        let mut o = Out(String::new());
+        gate(&mut o, &g);
+        for line in [
+            "levee_gate_packets_total{reason=\"drop_nx_budget\"} 41",
+            "levee_gate_packets_total{reason=\"pass_no_xsk\"} 0",
+            "levee_gate_zone_armed{zone=\"a.test.\"} 1",
+            "levee_gate_zone_armed_since_seconds{zone=\"a.test.\"} 1700000000.500",
+            "levee_gate_zone_filter_bytes{zone=\"a.test.\"} 2048",
+            "levee_gate_known_dropped_total 3",
+            "# TYPE levee_gate_packets_total counter",
+        ] {
+            assert!(o.0.lines().any(|l| l == line), "no '{line}' in\n{}", o.0);
+        }
+        let j = g.json();
+        assert_eq!(j["packets"]["drop_nx_budget"], 41);
+        assert_eq!(j["armed"][0]["zone"], "a.test.");
+    }
+}
