@@ -87,6 +87,8 @@ pub struct Policy {
     rrl: Option<Limiter>,
     known: Known,
     overload: Overload,
+    /// Workers note the sources that become known, for the flood gate.
+    gate_feed: bool,
 }
 
 impl Policy {
@@ -96,14 +98,30 @@ impl Policy {
             rrl: rrl.map(|s| Limiter::new(s, seed)),
             known: Known::new(1 << 16, seed ^ 0x6b6e_6f77_6e00_0000),
             overload,
+            gate_feed: false,
         }
     }
 
-    /// Records that `client` reached us over TCP (a proven address).
-    pub(crate) fn proven(&self, client: IpAddr, now_ms: u64) {
-        if self.overload.enabled {
-            self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT);
-        }
+    /// The same policy, with each worker noting the sources that become
+    /// known (or whose known entry is refreshed) in a fixed buffer the
+    /// driver drains for the flood gate ([`Worker::drain_proven`](crate::Worker::drain_proven)).
+    /// The table of known sources is then kept even with overload
+    /// admission off.
+    pub fn with_gate_feed(mut self) -> Self {
+        self.gate_feed = true;
+        self
+    }
+
+    /// Whether sources are tracked at all.
+    fn tracks(&self) -> bool {
+        self.overload.enabled || self.gate_feed
+    }
+
+    /// Records that `client` reached us over TCP (a proven address);
+    /// true when its known entry was written (it became known or was
+    /// refreshed) and the gate wants to hear of it.
+    pub(crate) fn proven(&self, client: IpAddr, now_ms: u64) -> bool {
+        self.tracks() && self.known.mark(client, (now_ms / 1000) as u32, KNOWN_AT) && self.gate_feed
     }
 
     /// Whether `client` is currently a known source (sources are tracked
@@ -152,8 +170,12 @@ fn class(k: Kind) -> Class {
     }
 }
 
+/// Sources a worker notes for the flood gate between two drains (one
+/// receive batch); more are counted as lost.
+pub const PROVEN_BUF: usize = 64;
+
 /// One worker's view of the policy: its clock, its load state, its slip
-/// counter and its counters.
+/// counter and its counters; the sources it saw become known.
 pub(crate) struct WorkerPolicy {
     shared: Arc<Policy>,
     stats: Arc<PolicyStats>,
@@ -161,12 +183,52 @@ pub(crate) struct WorkerPolicy {
     full_streak: u32,
     overloaded_until: u64,
     slip_n: u32,
+    proven: ProvenBuf,
+}
+
+/// The sources a worker saw become known, for the driver to drain.
+struct ProvenBuf {
+    buf: [IpAddr; PROVEN_BUF],
+    n: usize,
+    lost: u64,
+}
+
+impl ProvenBuf {
+    /// Notes a source (rare: at most once per `REFRESH` seconds per
+    /// source).
+    #[cold]
+    fn note(&mut self, client: IpAddr) {
+        match self.buf.get_mut(self.n) {
+            Some(slot) => {
+                *slot = client;
+                self.n += 1;
+            }
+            None => self.lost += 1,
+        }
+    }
 }
 
 impl WorkerPolicy {
     /// A worker's policy, counting into `stats`.
     pub(crate) fn new(shared: Arc<Policy>, stats: Arc<PolicyStats>) -> Self {
-        WorkerPolicy { shared, stats, now_ms: 0, full_streak: 0, overloaded_until: 0, slip_n: 0 }
+        let proven = ProvenBuf { buf: [IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED); PROVEN_BUF], n: 0, lost: 0 };
+        WorkerPolicy { shared, stats, now_ms: 0, full_streak: 0, overloaded_until: 0, slip_n: 0, proven }
+    }
+
+    /// Whether sources are waiting for [`drain_proven`](Self::drain_proven).
+    #[inline]
+    pub(crate) fn has_proven(&self) -> bool {
+        self.proven.n != 0 || self.proven.lost != 0
+    }
+
+    /// Hands each noted source to `f` and empties the buffer; returns how
+    /// many were lost to a full buffer since the last call.
+    pub(crate) fn drain_proven(&mut self, mut f: impl FnMut(IpAddr)) -> u64 {
+        for &ip in &self.proven.buf[..self.proven.n] {
+            f(ip);
+        }
+        self.proven.n = 0;
+        std::mem::take(&mut self.proven.lost)
     }
 
     /// The worker's counters.
@@ -206,8 +268,10 @@ impl WorkerPolicy {
 
     /// Records that `client` reached us over TCP (a proven address), at
     /// the time of the last [`tick`](Self::tick).
-    pub(crate) fn proven(&self, client: IpAddr) {
-        self.shared.proven(client, self.now_ms);
+    pub(crate) fn proven(&mut self, client: IpAddr) {
+        if self.shared.proven(client, self.now_ms) {
+            self.proven.note(client);
+        }
     }
 
     /// Decides the fate of a UDP response described by `meta` for `client`
@@ -218,10 +282,10 @@ impl WorkerPolicy {
         let shared = &*self.shared;
         // The table of known sources serves overload admission alone:
         // with admission off nothing reads it, so nothing need mark it.
-        let track = shared.overload.enabled;
+        let track = shared.tracks();
         if meta.proof == Proof::Valid {
-            if track {
-                shared.known.mark(*client, now_s, KNOWN_AT);
+            if track && shared.known.mark(*client, now_s, KNOWN_AT) && shared.gate_feed {
+                self.proven.note(*client);
             }
             bump(&st.sent, 1);
             return Verdict::Send;
@@ -250,7 +314,9 @@ impl WorkerPolicy {
             }
         }
         if track && matches!(meta.kind, Kind::Answer | Kind::NoData | Kind::Referral) {
-            shared.known.mark(*client, now_s, 1);
+            if shared.known.mark(*client, now_s, 1) && shared.gate_feed {
+                self.proven.note(*client);
+            }
         }
         bump(&st.sent, 1);
         Verdict::Send
@@ -258,9 +324,9 @@ impl WorkerPolicy {
 }
 
 /// Sightings after which a source is known.
-const KNOWN_AT: u32 = 3;
+pub const KNOWN_AT: u32 = 3;
 /// Seconds a known source stays known without being seen.
-const KNOWN_TTL: u32 = 600;
+pub const KNOWN_TTL: u32 = 600;
 /// Seconds between refreshes of a known entry (fewer shared writes).
 const REFRESH: u32 = 10;
 
@@ -309,22 +375,25 @@ impl Known {
         (&self.slots[(h as usize) & self.mask], tag)
     }
 
-    fn mark(&self, ip: IpAddr, now: u32, add: u32) {
+    /// Counts a sighting; true when the slot was written with the source
+    /// known (it became known, or its known entry was refreshed).
+    fn mark(&self, ip: IpAddr, now: u32, add: u32) -> bool {
         let (slot, tag) = self.slot(self.hash(ip));
         let v = slot.load(Ordering::Relaxed);
         let (t, count, then) = Self::unpack(v);
         let fresh = v != 0 && Self::age(now, then) < KNOWN_TTL;
         let count = if t == tag && fresh {
             if count >= KNOWN_AT && Self::age(now, then) < REFRESH {
-                return;
+                return false;
             }
             (count + add).min(255)
         } else if fresh && count >= KNOWN_AT {
-            return; // someone else's known slot: keep it
+            return false; // someone else's known slot: keep it
         } else {
             add.min(255)
         };
         slot.store(((tag as u64) << 32) | ((count as u64) << 24) | (now & 0xFF_FFFF) as u64, Ordering::Relaxed);
+        count >= KNOWN_AT
     }
 
     fn is_known(&self, ip: IpAddr, now: u32) -> bool {
@@ -350,6 +419,56 @@ mod tests {
 
     fn worker(rrl: Option<rrl::Settings>) -> WorkerPolicy {
         WorkerPolicy::new(Arc::new(Policy::new(rrl, Overload::default(), 9)), Arc::default())
+    }
+
+    fn drained(w: &mut WorkerPolicy) -> Vec<IpAddr> {
+        let mut v = Vec::new();
+        assert_eq!(w.drain_proven(|ip| v.push(ip)), 0);
+        v
+    }
+
+    /// With the gate's feed, a source is noted when it becomes known and
+    /// when its entry is refreshed, not on every response; without it,
+    /// never.
+    #[test]
+    fn sources_that_become_known_are_noted_for_the_gate() {
+        let off = Overload { enabled: false, ..Overload::default() };
+        let mut w = WorkerPolicy::new(Arc::new(Policy::new(None, off, 9).with_gate_feed()), Arc::default());
+        let (a, b, c) = (ip(192, 0, 2, 1), ip(192, 0, 2, 2), ip(192, 0, 2, 3));
+        w.tick(10_000, false, 0);
+        for _ in 0..2 {
+            w.decide(&a, &meta(Kind::Answer, 1));
+        }
+        assert!(!w.has_proven(), "two positive answers do not make a source known");
+        w.decide(&a, &meta(Kind::Answer, 1));
+        w.decide(&a, &meta(Kind::Answer, 1));
+        w.decide(&a, &meta(Kind::NxDomain, 1));
+        assert_eq!(drained(&mut w), [a], "noted once, when it became known");
+        // A valid cookie proves at once; TCP too.
+        w.decide(&b, &Meta { proof: Proof::Valid, ..meta(Kind::NxDomain, 1) });
+        w.proven(c);
+        assert_eq!(drained(&mut w), [b, c]);
+        // Within REFRESH seconds nothing more; after it, a refresh.
+        w.tick(10_000 + (REFRESH as u64 - 1) * 1000, false, 0);
+        w.decide(&a, &meta(Kind::Answer, 1));
+        assert!(!w.has_proven());
+        w.tick(10_000 + REFRESH as u64 * 1000, false, 0);
+        w.decide(&a, &meta(Kind::Answer, 1));
+        assert_eq!(drained(&mut w), [a]);
+        // A full buffer loses sources and counts them.
+        w.tick(1_000_000, false, 0);
+        for i in 0..PROVEN_BUF as u32 + 5 {
+            w.proven(IpAddr::V4(Ipv4Addr::from(0xC633_0000 + i)));
+        }
+        let mut n = 0;
+        assert_eq!(w.drain_proven(|_| n += 1), 5);
+        assert_eq!(n, PROVEN_BUF);
+        // Without the feed nothing is noted, whatever the overload setting.
+        let mut plain = WorkerPolicy::new(Arc::new(Policy::new(None, Overload::default(), 9)), Arc::default());
+        plain.tick(10_000, false, 0);
+        plain.proven(c);
+        plain.decide(&b, &Meta { proof: Proof::Valid, ..meta(Kind::NxDomain, 1) });
+        assert!(!plain.has_proven());
     }
 
     #[test]

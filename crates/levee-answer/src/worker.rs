@@ -215,6 +215,22 @@ impl Worker {
         self.policy.tick(time.mono_ms, load.full, load.dropped);
     }
 
+    /// Whether sources became known since the last
+    /// [`drain_proven`](Self::drain_proven) (only with
+    /// `Policy::with_gate_feed`; one comparison).
+    #[inline]
+    pub fn has_proven(&self) -> bool {
+        self.policy.has_proven()
+    }
+
+    /// Hands each source that became known (or whose known entry was
+    /// refreshed) since the last call to `f`, for the flood gate; returns
+    /// how many more were lost to the worker's full buffer
+    /// (`policy::PROVEN_BUF`).
+    pub fn drain_proven(&mut self, f: impl FnMut(IpAddr)) -> u64 {
+        self.policy.drain_proven(f)
+    }
+
     /// Lets go of the snapshot the cache was filled from if `zones`
     /// replaced it (an idle driver calls this, so a replaced zone set is
     /// not kept alive until the next query).

@@ -33,6 +33,17 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("transfer-in.idle-timeout", 1, 3600),
     ("transfer-in.max-records", 2, 1_000_000_000),
     ("transfer-in.max-size", 1024, 68_719_476_736),
+    ("gate.arm-nxdomain-rate", 1, 100_000_000),
+    ("gate.hold", 1, 86_400),
+    ("gate.nx-rate", 0, 100_000_000),
+    ("gate.nx-burst", 1, 100_000_000),
+    ("gate.prefix-rate", 0, 100_000_000),
+    ("gate.prefix-burst", 1, 100_000_000),
+    ("gate.unknown-rate", 0, 100_000_000),
+    ("gate.unknown-burst", 1, 100_000_000),
+    ("gate.deep-rate", 0, 100_000_000),
+    ("gate.deep-burst", 1, 100_000_000),
+    ("gate.filter-bits-per-name", 4, 32),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

@@ -21,7 +21,7 @@ use crate::runtime::{
     DEFAULT_MANAGEMENT,
 };
 use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
-use crate::{bounds, mgmt, repl};
+use crate::{bounds, gate, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -62,6 +62,9 @@ pub struct Spec {
     /// `[transfer-in]`: limits on transfers in.
     #[serde(default)]
     pub transfer_in: TransferIn,
+    /// `[gate]`: the flood gate below the socket.
+    #[serde(default)]
+    pub gate: gate::Spec,
 }
 
 /// `[transfer-in]`.
@@ -360,6 +363,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         }
     }
     c.load = load(spec.load, &err)?;
+    c.gate = spec.gate.lower().map_err(|(k, m)| err(k, m))?;
     server_process(&mut c, s, &err)?;
     keys(&mut c, &spec.key, &err)?;
     let ti = &spec.transfer_in;
@@ -797,6 +801,38 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(e.key, "zone[0].allow-transfer[0]");
         let e = parse("version = 2\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "version");
+    }
+
+    #[test]
+    fn the_gate_is_off_by_default_and_its_keys_are_checked() {
+        let c = parse("", "t.toml").unwrap();
+        assert_eq!(c.gate, crate::GateConfig::default());
+        assert!(!c.gate.enabled);
+        let c = parse(
+            "[gate]\nenabled = true\narm-nxdomain-rate = 500\nhold = 30\nnx-rate = 100\nnx-burst = 300\n\
+             prefix-rate = 7\nunknown-burst = 9\ndeep-rate = 0\nfilter-bits-per-name = 16\n\
+             trusted = [\"192.0.2.0/24\", \"2001:db8::/56\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let g = &c.gate;
+        assert!(g.enabled);
+        assert_eq!((g.arm_nxdomain_rate, g.hold, g.filter_bits_per_name), (500, 30, 16));
+        assert_eq!(g.nx_budget, crate::Budget { rate: 100, burst: 300 });
+        assert_eq!((g.prefix_budget.rate, g.unknown_budget.burst, g.deep_budget.rate), (7, 9, 0));
+        assert_eq!(g.trusted.len(), 2);
+        let e = parse("[gate]\ntrusted = [\"192.0.2.0/24\", \"nope\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "gate.trusted[1]", "{e}");
+        let e = parse("[gate]\ntrusted = [\"192.0.0.0/16\"]\n", "t.toml").unwrap_err();
+        assert!(e.key == "gate.trusted[0]" && e.message.contains("too wide"), "{e}");
+        let five = (0..5).map(|i| format!("\"192.0.{}.0/20\"", i * 16)).collect::<Vec<_>>().join(", ");
+        let e = parse(&format!("[gate]\ntrusted = [{five}]\n"), "t.toml").unwrap_err();
+        assert!(e.key == "gate.trusted[4]" && e.message.contains("16384"), "{e}");
+        parse("[gate]\ntrusted = [\"2001:db8:0:1000::/52\", \"2001:db8::1\"]\n", "t.toml").unwrap();
+        let e = parse("[gate]\nfilter-bits-per-name = 2\n", "t.toml").unwrap_err();
+        assert_eq!(e.key, "gate.filter-bits-per-name", "{e}");
+        let e = parse("[gate]\nnx-budget = 5\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("nx-budget"), "{e}");
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //!
 //! * [`values`], [`bounds`], [`error`]: single-value parsers, the valid
 //!   range of every numeric key, [`ConfigError`]; they use nothing else.
-//! * [`mgmt`], [`repl`]: the `[management]` and replication parts (their
-//!   schema, runtime types and lowering).
+//! * [`mgmt`], [`repl`], [`gate`](mod@gate): the `[management]`,
+//!   replication and `[gate]` parts (their schema, runtime types and
+//!   lowering).
 //! * [`runtime`]: [`Config`] and its parts and defaults.
 //! * [`overrides`]: command-line flags applied to a [`Config`].
 //! * [`file`](mod@file): the TOML file, read and lowered into a [`Config`]
@@ -71,6 +72,12 @@
 //! enabled = true               # default: true when listen is set; alone, listens on 127.0.0.1:8053
 //! allow-remote = false         # a non-loopback listen address is refused unless true
 //!
+//! [gate]                       # the flood gate below the socket; off by default
+//! enabled = true               # or `levee serve --gate`
+//! arm-nxdomain-rate = 2000     # NXDOMAIN/s of one zone that arms its filter
+//! nx-rate = 1000               # names that do not exist admitted/s per armed zone
+//! trusted = ["192.0.2.0/24"]   # always admitted
+//!
 //! [[zone]]
 //! name = "example.com."
 //! file = "example.com.zone"    # relative to this file's directory
@@ -85,6 +92,7 @@
 pub mod bounds;
 pub mod error;
 pub mod file;
+pub mod gate;
 pub mod mgmt;
 pub mod overrides;
 pub mod repl;
@@ -92,6 +100,7 @@ pub mod runtime;
 pub mod values;
 
 pub use error::ConfigError;
+pub use gate::{Budget, GateConfig};
 pub use overrides::Overrides;
 pub use runtime::{
     default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, ZoneConfig, DEFAULT_LISTEN,

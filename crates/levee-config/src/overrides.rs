@@ -25,6 +25,8 @@ pub struct Overrides {
     pub management: Option<String>,
     /// `--management-allow-remote` (as `management.allow-remote = true`).
     pub management_allow_remote: bool,
+    /// `--gate` (as `gate.enabled = true`, the other keys as in the file).
+    pub gate: bool,
 }
 
 impl Config {
@@ -41,6 +43,9 @@ impl Config {
         if let Some(t) = o.threads {
             self.threads = bounds::check("server.threads", t.min(i64::MAX as usize) as i64)
                 .map_err(|m| err("--threads", m))? as usize;
+        }
+        if o.gate {
+            self.gate.enabled = true;
         }
         if o.management_allow_remote {
             self.management_access.allow_remote = true;
@@ -88,10 +93,12 @@ mod tests {
             threads: Some(3),
             management: Some("127.0.0.1:5901".into()),
             management_allow_remote: false,
+            gate: true,
         })
         .unwrap();
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.threads, 3);
+        assert!(c.gate.enabled, "--gate turns the gate on");
         assert_eq!(c.management, Some("127.0.0.1:5901".parse().unwrap()));
         assert_eq!(c.zones.len(), 1);
         assert_eq!(c.zones[0].allow_transfer.len(), 2);

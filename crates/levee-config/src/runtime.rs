@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use levee_limit::rrl;
 
-use crate::{mgmt, repl};
+use crate::{gate, mgmt, repl};
 
 /// Default UDP payload size (DNS Flag Day 2020).
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
@@ -166,6 +166,8 @@ pub struct Config {
     pub load: LoadConfig,
     /// Group allowed to use the control socket (mode 0660; default none: 0600).
     pub control_socket_group: Option<String>,
+    /// The flood gate below the socket (off by default).
+    pub gate: gate::GateConfig,
 }
 
 /// The default version string.
@@ -206,6 +208,7 @@ impl Default for Config {
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),
             control_socket_group: None,
+            gate: gate::GateConfig::default(),
         }
     }
 }

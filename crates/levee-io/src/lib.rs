@@ -18,6 +18,7 @@
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
 //! * [`prio`]: a lower priority for background threads (transfers in).
+//! * [`ktime`]: the kernel's monotonic clock in nanoseconds (BPF map times).
 //! * [`mem`]: returning freed heap memory to the system (after an
 //!   abandoned transfer or a freed zone).
 //!
@@ -29,6 +30,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod ktime;
 pub mod local;
 pub mod mem;
 pub mod prio;

@@ -17,6 +17,7 @@
 //! * what the operator reads: the drivers' counters, the policy stage's
 //!   and the TCP server's, the garbage and management refusal counters,
 //!   the listen addresses and the start time (`ops`);
+//! * the flood gate's status, when it runs (`gate`);
 //! * the runtime's handle, for tasks started from plain threads.
 //!
 //! `daemon` builds it once the sockets are bound and the drivers run; the
@@ -72,6 +73,8 @@ pub struct Center {
     pub threads: usize,
     /// Start time, Unix seconds.
     pub started: f64,
+    /// The flood gate's controller, as the operator sees it (`None`: off).
+    pub gate: Option<Arc<crate::gate::control::Status>>,
     /// The runtime that runs the tasks (replication, storage, management).
     pub runtime: tokio::runtime::Handle,
 }
@@ -92,6 +95,8 @@ pub struct Parts {
     pub repl: Arc<Replication>,
     /// The stores.
     pub stores: Stores,
+    /// The flood gate's status (`None`: off).
+    pub gate: Option<Arc<crate::gate::control::Status>>,
 }
 
 /// What the drivers count, as the operator surface reads it.
@@ -132,6 +137,7 @@ impl Center {
             listen,
             threads,
             started: crate::clock::unix_now(),
+            gate: p.gate,
             runtime,
         }
     }

@@ -31,6 +31,7 @@ mod clock;
 mod control_socket;
 mod daemon;
 mod events;
+mod gate;
 mod ops;
 mod perf;
 mod replication;
@@ -90,6 +91,10 @@ enum Command {
         /// management.allow-remote = true).
         #[arg(long)]
         management_allow_remote: bool,
+        /// Run the flood gate below the socket with the [gate] settings
+        /// of the file, or the defaults (as gate.enabled = true).
+        #[arg(long)]
+        gate: bool,
     },
     /// Control a running server over its local socket.
     ///
@@ -146,7 +151,16 @@ fn init_logging(level: &str, format: levee_config::LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen, zones_dir, allow_transfer, threads, management, management_allow_remote } => {
+        Command::Serve {
+            config,
+            listen,
+            zones_dir,
+            allow_transfer,
+            threads,
+            management,
+            management_allow_remote,
+            gate,
+        } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
             let from_file = config.is_some();
@@ -160,7 +174,7 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote, gate };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);

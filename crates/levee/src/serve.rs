@@ -26,6 +26,7 @@ use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
 
 use crate::events::react;
+use crate::gate::known::Feed;
 use crate::ops::counters::Counters;
 use crate::ops::summaries::Garbage;
 use crate::replication::state::Replication;
@@ -91,6 +92,8 @@ pub(crate) struct UdpWorker {
     counters: Arc<Counters>,
     /// Replication's state, for the events responses report.
     repl: Arc<Replication>,
+    /// Where sources that become known go, when the flood gate runs.
+    gate: Option<Feed>,
 }
 
 impl UdpWorker {
@@ -114,7 +117,15 @@ impl UdpWorker {
             garbage: Arc::clone(garbage),
             counters,
             repl: Arc::clone(repl),
+            gate: None,
         }
+    }
+
+    /// The same worker, passing the sources that become known to the
+    /// flood gate's controller once per batch.
+    pub(crate) fn with_gate_feed(mut self, feed: Feed) -> UdpWorker {
+        self.gate = Some(feed);
+        self
     }
 }
 
@@ -128,6 +139,10 @@ impl UdpHandler for UdpWorker {
         }
         self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped: info.dropped });
         self.counters.received(info.received as u64, self.now as u64);
+        // The previous batch's newly known sources (none: one comparison).
+        if let Some(f) = &self.gate {
+            f.drain(&mut self.worker);
+        }
     }
 
     fn idle(&mut self) {
@@ -136,6 +151,9 @@ impl UdpHandler for UdpWorker {
         // (`zones::publish::retire`), so an idle worker lets go here.
         let zones = self.zones.load();
         self.worker.release_stale(zones);
+        if let Some(f) = &self.gate {
+            f.drain(&mut self.worker);
+        }
     }
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> Option<usize> {
@@ -173,6 +191,7 @@ pub(crate) struct TcpSvc {
     epoch: std::time::Instant,
     counters: Arc<Counters>,
     repl: Arc<Replication>,
+    gate: Option<Feed>,
 }
 
 impl TcpSvc {
@@ -187,7 +206,13 @@ impl TcpSvc {
         repl: &Arc<Replication>,
     ) -> TcpSvc {
         let worker = Worker::new(Arc::clone(cfg), Arc::clone(policy), Arc::default(), Options::TCP);
-        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl) }
+        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl), gate: None }
+    }
+
+    /// The same service, passing TCP clients to the flood gate.
+    pub(crate) fn with_gate_feed(mut self, feed: Option<Feed>) -> TcpSvc {
+        self.gate = feed;
+        self
     }
 }
 
@@ -200,7 +225,11 @@ impl TcpService for TcpSvc {
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
         self.counters.received(1, wall as u64);
         let ip = client_ip(client);
-        match self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out) {
+        let decision = self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out);
+        if let Some(f) = &self.gate {
+            f.drain(&mut self.worker);
+        }
+        match decision {
             Decision::Send(n, meta) => {
                 self.counters.count(&meta, ip);
                 react(&self.repl, &meta, query, client);

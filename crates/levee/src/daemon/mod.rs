@@ -9,13 +9,16 @@
 //! 2. the zones: the storage directory (`storage::prepare`), every zone
 //!    loaded (`zones::load`), the stored copies of secondary zones and the
 //!    journals of primary zones (`replication::startup`), statistics ids;
-//! 3. every socket bound ([`sockets`]), then root given up
+//! 3. every socket bound ([`sockets`]), the flood gate opened when
+//!    `gate.enabled` (`gate::open_gate`: a gate that cannot be opened
+//!    stops the start), then root given up
 //!    ([`privileges`]), the storage directory checked writable and the
 //!    control socket created as the user now running;
 //! 4. the drivers (`serve::threads`): one UDP worker thread per core and
 //!    listen address, the one-thread Tokio runtime, the TCP thread;
 //! 5. the [`Center`], and on the runtime the management listener
-//!    (`ops::http`), the defences' log summaries (`ops::summaries`), the
+//!    (`ops::http`), the flood gate's controller thread (`gate::run`),
+//!    the defences' log summaries (`ops::summaries`), the
 //!    signal handlers, NOTIFY for primary zones and a refresh task per
 //!    secondary zone (`replication`), the control socket; then systemd
 //!    hears `READY=1` ([`sd_notify`]).
@@ -87,10 +90,15 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     let zones = load_zones(&cfg, builtin)?;
     // Bind everything first, so an address problem stops the start.
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
+    // The gate needs CAP_NET_ADMIN/CAP_BPF: opened before they are dropped.
+    let gate = open_gate(&cfg)?;
     let mut control = become_service_user(&cfg, control)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut drivers = Drivers::new(&cfg);
+    if let Some(g) = &gate {
+        drivers.set_gate_feed(g.feed.clone());
+    }
     drivers.start_udp(sockets.udp, &zones.set, &zones.repl, &stop).map_err(fail)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -99,9 +107,22 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
         .build()
         .map_err(|e| fail(format!("cannot start the TCP runtime: {e}")))?;
     drivers.start_tcp(sockets.tcp, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
-    let (handles, counting) = drivers.into_counting();
-    let parts = Parts { cfg, builtin, zones: zones.set, zone_ids: zones.ids, repl: zones.repl, stores: zones.stores };
+    let (mut handles, counting) = drivers.into_counting();
+    let status = gate.as_ref().map(|g| Arc::clone(&g.status));
+    let parts = Parts {
+        cfg,
+        builtin,
+        zones: zones.set,
+        zone_ids: zones.ids,
+        repl: zones.repl,
+        stores: zones.stores,
+        gate: status,
+    };
     let center = Arc::new(Center::new(parts, counting, sockets.bound, threads, rt.handle().clone()));
+    if let Some(g) = gate {
+        let h = crate::gate::run::start(g, Arc::clone(&center.zones), center.counters.clone(), Arc::clone(&stop));
+        handles.push(h.map_err(|e| fail(format!("cannot start the flood gate's controller: {e}")))?);
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     start_operations(&center, &rt, sockets.management, sockets.management_tls, &stop_rx);
@@ -135,6 +156,24 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The flood gate, when `gate.enabled`: opened, with its settings and
+/// trusted prefixes published; a gate that cannot be opened stops the
+/// start.
+fn open_gate(cfg: &Config) -> Result<Option<crate::gate::run::Prepared>, Stop> {
+    if !cfg.gate.enabled {
+        return Ok(None);
+    }
+    let g = crate::gate::open_gate(cfg).and_then(|sink| crate::gate::run::prepare(sink, cfg));
+    let g = g.map_err(|e| fail(format!("flood gate (gate.enabled or --gate): {e}")))?;
+    tracing::info!(
+        arm_nxdomain_rate = cfg.gate.arm_nxdomain_rate,
+        nx_rate = cfg.gate.nx_budget.rate,
+        hold = cfg.gate.hold,
+        "flood gate on"
+    );
+    Ok(Some(g))
 }
 
 /// The zones at start (the set the drivers will serve) and what comes

@@ -33,7 +33,7 @@ pub fn totals(c: &Center) -> Totals {
 pub fn status(c: &Center) -> Value {
     let (udp, tcp) = sums(c);
     let set = c.zones.load();
-    json!({
+    let mut v = json!({
         "server": "levee",
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
@@ -49,7 +49,12 @@ pub fn status(c: &Center) -> Value {
         "tcp_connections_open": c.tcp.open.load(Ordering::Relaxed),
         "rate_limit": c.cfg.rate_limit.is_some(),
         "cookies": c.cfg.cookies.enabled,
-    })
+    });
+    // Only when the flood gate runs: with it off the answer is unchanged.
+    if let Some(g) = &c.gate {
+        v["gate"] = g.json();
+    }
+    v
 }
 
 /// `zone-status`: every zone (or one) with its serial, records and
@@ -135,7 +140,7 @@ pub fn live(c: &Center) -> Value {
         .into_iter()
         .map(|(p, qps)| json!({ "prefix": p, "qps": qps }))
         .collect();
-    json!({
+    let mut v = json!({
         "time": unix_now(),
         "uptime_seconds": (unix_now() - c.started).max(0.0),
         "version": env!("CARGO_PKG_VERSION"),
@@ -147,7 +152,11 @@ pub fn live(c: &Center) -> Value {
         "tcp_open": c.tcp.open.load(Ordering::Relaxed),
         "zones": zones,
         "top_prefixes": top,
-    })
+    });
+    if let Some(g) = &c.gate {
+        v["gate"] = g.json();
+    }
+    v
 }
 
 fn drops(t: &Totals) -> Value {

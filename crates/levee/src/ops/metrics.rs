@@ -59,7 +59,44 @@ pub fn render(c: &Center) -> String {
     workers(&mut o, c);
     zones(&mut o, c, &udp, &tcp);
     storage(&mut o, c);
+    if let Some(g) = &c.gate {
+        gate(&mut o, g);
+    }
     o.0
+}
+
+/// The flood gate (only when it runs): its counters by reason, the armed
+/// zones, the controller's own counts.
+fn gate(o: &mut Out, g: &crate::gate::control::Status) {
+    let (stats, armed) = g.read();
+    if let Some(stats) = stats {
+        o.family("levee_gate_packets_total", "counter", "Packets the flood gate judged below the socket, by reason.");
+        for (r, n) in crate::gate::REASONS.iter().zip(stats) {
+            o.sample("levee_gate_packets_total", &[("reason", r)], n);
+        }
+    }
+    o.family("levee_gate_zone_armed", "gauge", "1 for each zone armed (its names checked, the rest budgeted).");
+    for a in &armed {
+        o.sample("levee_gate_zone_armed", &[("zone", &a.zone)], 1);
+    }
+    o.family("levee_gate_zone_armed_since_seconds", "gauge", "When each armed zone was armed (Unix seconds).");
+    for a in &armed {
+        o.sample("levee_gate_zone_armed_since_seconds", &[("zone", &a.zone)], format!("{:.3}", a.since));
+    }
+    o.family("levee_gate_zone_filter_bytes", "gauge", "Octets of each armed zone's filter of existing names.");
+    for a in &armed {
+        o.sample("levee_gate_zone_filter_bytes", &[("zone", &a.zone)], a.filter_octets);
+    }
+    let counts = [
+        ("levee_gate_armed_total", "Times a zone was armed.", &g.armed_total),
+        ("levee_gate_known_written_total", "Known sources written to the gate.", &g.known_written),
+        ("levee_gate_known_dropped_total", "Newly known sources lost to a full buffer or channel.", &*g.known_dropped),
+        ("levee_gate_errors_total", "Calls to the gate that failed.", &g.errors),
+    ];
+    for (name, help, v) in counts {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v.load(Ordering::Relaxed));
+    }
 }
 
 /// The build, the start time, and queries and responses by transport,
@@ -264,5 +301,45 @@ fn storage(o: &mut Out, c: &Center) {
     );
     for (st, zone, file) in &stores {
         o.sample("levee_storage_write_pending", &[("zone", zone), ("file", file)], u8::from(st.pending));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::control::{ArmedZone, Status};
+
+    #[test]
+    fn the_gate_families() {
+        let g = Status::default();
+        let mut stats = [0u64; crate::gate::NSTATS];
+        stats[crate::gate::DROP_NX_BUDGET] = 41;
+        let armed = ArmedZone {
+            zone: "a.test.".into(),
+            since: 1_700_000_000.5,
+            nxdomain_rate: 900.0,
+            keys: 10,
+            filter_octets: 2048,
+            build_ms: 0.1,
+            all: false,
+        };
+        *g.state.lock().unwrap() = (Some(stats), vec![armed]);
+        g.known_dropped.store(3, Ordering::Relaxed);
+        let mut o = Out(String::new());
+        gate(&mut o, &g);
+        for line in [
+            "levee_gate_packets_total{reason=\"drop_nx_budget\"} 41",
+            "levee_gate_packets_total{reason=\"pass_no_xsk\"} 0",
+            "levee_gate_zone_armed{zone=\"a.test.\"} 1",
+            "levee_gate_zone_armed_since_seconds{zone=\"a.test.\"} 1700000000.500",
+            "levee_gate_zone_filter_bytes{zone=\"a.test.\"} 2048",
+            "levee_gate_known_dropped_total 3",
+            "# TYPE levee_gate_packets_total counter",
+        ] {
+            assert!(o.0.lines().any(|l| l == line), "no '{line}' in\n{}", o.0);
+        }
+        let j = g.json();
+        assert_eq!(j["packets"]["drop_nx_budget"], 41);
+        assert_eq!(j["armed"][0]["zone"], "a.test.");
     }
 }

@@ -144,6 +144,56 @@ fn udp_handler_does_not_allocate() {
     }
 }
 
+/// With the flood gate's feed (issue 23), the handler still allocates
+/// nothing: sources that become known are noted in the worker's fixed
+/// buffer and moved into the bounded channel once per batch.
+#[test]
+fn udp_handler_with_the_gate_feed_does_not_allocate() {
+    let shared: Shared = Arc::new(ArcSwap::from_pointee(zones("levee")));
+    let cfg = Arc::new(answer_config(&levee_config::Config::default()));
+    let qs = queries("levee");
+    let mut out = vec![0u8; cfg.udp_payload as usize];
+    let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (feed, rx) = crate::gate::known::channel(&dropped);
+    let make = || {
+        let conf = levee_config::Config::default();
+        let overload = Overload { enabled: conf.overload, ..Overload::default() };
+        let policy = Arc::new(Policy::new(conf.rate_limit.clone(), overload, 7).with_gate_feed());
+        let mut set = ZoneSet::new();
+        let repl = Arc::new(crate::replication::startup::init(&conf, &mut set, &crate::storage::Stores::default()));
+        let pipeline = Worker::new(Arc::clone(&cfg), policy, Arc::new(PolicyStats::default()), Options::UDP);
+        let garbage = Arc::new(crate::ops::summaries::Garbage::default());
+        let counters = Arc::new(crate::ops::counters::Counters::default());
+        UdpWorker::new(&shared, pipeline, std::time::Instant::now(), &garbage, counters, &repl)
+            .with_gate_feed(feed.clone())
+    };
+    // Eight queries per client, a batch every 32: clients become known
+    // within a pass and are drained at the next batch.
+    let pass = |w: &mut UdpWorker, out: &mut [u8]| {
+        for (i, q) in qs.iter().enumerate() {
+            if i % 32 == 0 {
+                w.batch(levee_io::udp::BatchInfo { received: 32, full: false, dropped: 0 });
+            }
+            w.handle(q, SocketAddr::from(([10, (i >> 11) as u8, (i >> 3) as u8, 1], 5800)), out);
+        }
+        w.batch(levee_io::udp::BatchInfo { received: 1, full: false, dropped: 0 });
+    };
+    let mut warm = make();
+    pass(&mut warm, &mut out);
+    let warmed = rx.try_iter().count();
+    assert!(warmed > 20, "only {warmed} sources became known");
+    let mut w = make();
+    let before = allocations();
+    pass(&mut w, &mut out);
+    let allocs = allocations() - before;
+    let fed = rx.try_iter().count();
+    assert_eq!(allocs, 0, "allocations with the gate's feed");
+    // Each worker has its own policy (its own table of known sources),
+    // so the second worker's sources become known again, all of them.
+    assert_eq!(fed, warmed);
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
 #[test]
 fn the_counter_counts() {
     let before = allocations();

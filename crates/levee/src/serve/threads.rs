@@ -19,6 +19,7 @@ use levee_io::udp::{self, Socket};
 
 use super::{answer_config, Shared, TcpSvc, UdpWorker};
 use crate::center::Counting;
+use crate::gate::known::Feed;
 use crate::ops::counters::{self, Counters};
 use crate::ops::summaries::Garbage;
 use crate::replication::state::Replication;
@@ -35,6 +36,8 @@ pub struct Drivers {
     handles: Vec<JoinHandle<()>>,
     /// What they count.
     counting: Counting,
+    /// Where sources that become known go (the flood gate runs).
+    gate: Option<Feed>,
 }
 
 impl Drivers {
@@ -45,9 +48,11 @@ impl Drivers {
         let mut seed = [0u8; 8];
         let _ = getrandom::getrandom(&mut seed);
         let overload = Overload { enabled: cfg.overload, ..Overload::default() };
+        let policy = Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed));
+        let policy = if cfg.gate.enabled { policy.with_gate_feed() } else { policy };
         Drivers {
             answer,
-            policy: Arc::new(Policy::new(cfg.rate_limit.clone(), overload, u64::from_le_bytes(seed))),
+            policy: Arc::new(policy),
             epoch: Instant::now(),
             handles: Vec::new(),
             counting: Counting {
@@ -56,7 +61,15 @@ impl Drivers {
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
             },
+            gate: None,
         }
+    }
+
+    /// Feeds the sources that become known to the flood gate's controller
+    /// (call before starting the drivers; the policy was made for it when
+    /// `gate.enabled`).
+    pub fn set_gate_feed(&mut self, feed: Feed) {
+        self.gate = Some(feed);
     }
 
     /// Starts a UDP worker thread on each socket (with the address it
@@ -74,7 +87,10 @@ impl Drivers {
             let counters = Arc::new(Counters::default());
             self.counting.counters.udp.push(Arc::clone(&counters));
             let pipeline = Worker::new(Arc::clone(&self.answer), Arc::clone(&self.policy), stats, Options::UDP);
-            let worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
+            let mut worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
+            if let Some(f) = &self.gate {
+                worker = worker.with_gate_feed(f.clone());
+            }
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
             let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -99,7 +115,8 @@ impl Drivers {
         stop: &Arc<AtomicBool>,
     ) -> Result<(), String> {
         let svc =
-            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl);
+            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
+                .with_gate_feed(self.gate.clone());
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
             message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),

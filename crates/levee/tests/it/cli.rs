@@ -142,6 +142,41 @@ fn config_errors_name_the_key() {
     assert!(text(&out).contains("--allow-transfer"), "{}", text(&out));
 }
 
+/// Issue 23: `[gate]` keys are checked like every other; a server with
+/// the gate on refuses to start, saying why, while the gate's loader is
+/// not part of the build (`gate::open_gate`); the same with `--gate`.
+#[test]
+fn the_flood_gate_refuses_bad_keys_and_cannot_start_without_its_loader() {
+    for (cfg, key) in [
+        ("[gate]\nhold = 0\n", "gate.hold: 0 is outside 1..=86400"),
+        ("[gate]\ntrusted = [\"10.0.0.0/99\"]\n", "gate.trusted[0]"),
+        ("[gate]\nnx-budget = 3\n", "nx-budget"),
+    ] {
+        let out = serve_config(cfg);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{cfg}: {t}");
+        assert!(t.contains("configuration error") && t.contains(key), "{cfg}: {t}");
+    }
+    let on = "[server]\nlisten = [\"127.0.0.1:0\"]\nthreads = 1\n[gate]\nenabled = true\n";
+    let out = serve_config(on);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("flood gate (gate.enabled or --gate): the flood gate's BPF loader is not part of this build"),
+        "{t}"
+    );
+    let dir = TempDir::new("gate-flag");
+    let out = crate::support::run_bounded(levee().current_dir(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--gate",
+    ]));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("BPF loader is not part of this build"), "{t}");
+}
+
 #[test]
 fn missing_zones_dir_is_an_error() {
     let out =
