@@ -14,19 +14,16 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::CommandFactory;
-
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn generate(dir: &Path) -> Result<(), String> {
+fn generate(dir: &Path, mut cmd: clap::Command) -> Result<(), String> {
     let man = dir.join("man");
     let comp = dir.join("completions");
     for d in [&man, &comp] {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
-    let mut cmd = crate::Cli::command();
     cmd.build();
     let page = |c: clap::Command, section: &str| -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();
@@ -62,9 +59,10 @@ fn generate(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes DIR/man/*.8, DIR/man/levee.toml.5, DIR/completions/*.
-pub fn run(dir: &Path) -> ExitCode {
-    match generate(dir) {
+/// Writes DIR/man/*.8, DIR/man/levee.toml.5, DIR/completions/* for the
+/// command line `cmd` (the binary's `Cli`).
+pub fn run(dir: &Path, cmd: clap::Command) -> ExitCode {
+    match generate(dir, cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("levee gen-docs: {e}");

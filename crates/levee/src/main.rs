@@ -222,6 +222,6 @@ fn main() -> ExitCode {
         }
         Command::Perf(args) => perf::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::GenDocs { dir } => gen_docs::run(&dir),
+        Command::GenDocs { dir } => gen_docs::run(&dir, <Cli as clap::CommandFactory>::command()),
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::knotyaml::{parse, Entry, Item};
-use super::{fqdn, resolve, socket, Out, Table, V};
+use super::out::{fqdn, resolve, socket, storage_for_secondaries, Out, Table, V};
 
 /// Knot's compiled-in zone storage.
 const DEFAULT_STORAGE: &str = "/var/lib/knot";
@@ -122,7 +122,7 @@ pub fn convert(text: &str) -> Result<Out, String> {
         zone(e, &defs, &mut out)?;
     }
     rate_limit(&defs, &mut out);
-    super::storage_for_secondaries(&mut out);
+    storage_for_secondaries(&mut out);
     Ok(out)
 }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{fqdn, resolve, socket, Out, Table, V};
+use super::out::{fqdn, resolve, socket, storage_for_secondaries, Out, Table, V};
 
 /// NSD's compiled-in zones directory.
 const DEFAULT_ZONESDIR: &str = "/etc/nsd";
@@ -124,7 +124,7 @@ pub fn convert(text: &str) -> Result<Out, String> {
     for c in clauses.iter().filter(|c| c.name == "zone") {
         zone(c, &patterns, &zonesdir, &mut out)?;
     }
-    super::storage_for_secondaries(&mut out);
+    storage_for_secondaries(&mut out);
     Ok(out)
 }
 
