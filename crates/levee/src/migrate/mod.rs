@@ -114,3 +114,27 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// Lines made of the characters both grammars care about.
+    fn conf_text() -> impl Strategy<Value = String> {
+        prop::collection::vec("[ a-z0-9:@./%\\-\\[\\],\"'#&*\t]{0,30}", 0..30).prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        /// Any text is converted or refused without a panic, in the
+        /// readers and in rendering (what `run` writes is then checked by
+        /// levee's configuration reader, `convert_checked`).
+        #[test]
+        fn any_text_is_converted_or_refused(text in conf_text(), knot in any::<bool>()) {
+            let p = std::path::Path::new("t.conf");
+            if let Ok(out) = super::convert(knot, p, &text) {
+                let toml = out.render("t.conf");
+                prop_assert!(toml.contains("version = 1"));
+            }
+        }
+    }
+}
