@@ -24,13 +24,16 @@ fn generate(dir: &Path, mut cmd: clap::Command) -> Result<(), String> {
     for d in [&man, &comp] {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
+    // The pages list the real subcommands (no `help`, which has no page).
+    let mut man_cmd = cmd.clone().disable_help_subcommand(true);
+    man_cmd.build();
     cmd.build();
     let page = |c: clap::Command, section: &str| -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();
         clap_mangen::Man::new(c).section(section).render(&mut buf).map_err(|e| e.to_string())?;
         Ok(buf)
     };
-    let mut top = page(cmd.clone(), "8")?;
+    let mut top = page(man_cmd.clone(), "8")?;
     top.extend_from_slice(b".SH \"SEE ALSO\"\n");
     let subs: Vec<String> = cmd
         .get_subcommands()
