@@ -18,6 +18,9 @@
 //! * [`overrides`]: command-line flags applied to a [`Config`].
 //! * [`file`](mod@file): the TOML file, read and lowered into a [`Config`]
 //!   ([`Config::from_file`]).
+//! * [`schema`]: every section and key with its default and meaning, the
+//!   single source of levee.toml(5) and of `levee migrate`'s key names
+//!   (it uses [`bounds`]; its test checks it against the serde schema).
 //!
 //! This root only declares the modules and re-exports what the other
 //! crates use.
@@ -97,6 +100,7 @@ pub mod mgmt;
 pub mod overrides;
 pub mod repl;
 pub mod runtime;
+pub mod schema;
 pub mod values;
 
 pub use error::ConfigError;

@@ -21,7 +21,9 @@
 //! * `clock`: wall-clock time.
 //!
 //! The other commands: `check_zone` (`levee check-zone`), `perf`
-//! (`levee perf`, over `levee-perf`).
+//! (`levee perf`, over `levee-perf`), `migrate` (`levee migrate`: a Knot
+//! DNS or NSD configuration converted), `gen_docs` (`levee gen-docs`,
+//! hidden: the manual pages and shell completions, for the package).
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +34,8 @@ mod control_socket;
 mod daemon;
 mod events;
 mod gate;
+mod gen_docs;
+mod migrate;
 mod ops;
 mod perf;
 mod replication;
@@ -136,6 +140,22 @@ enum Command {
     /// --duration, and reports QPS, latency percentiles, losses and rcodes.
     /// Only loopback targets unless --allow-remote.
     Perf(perf::Args),
+    /// Convert a Knot DNS (knot.conf) or NSD (nsd.conf) configuration into
+    /// a levee.toml.
+    ///
+    /// Zones and their files, primaries, notify targets, transfer and
+    /// NOTIFY ACLs, TSIG keys, rate limiting, listen addresses and TCP
+    /// limits are carried over; every setting without a levee equivalent
+    /// is listed on standard error as FILE:LINE (and in the output's
+    /// header). What cannot be read is refused naming the line.
+    Migrate(migrate::Args),
+    /// Write the manual pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenDocs {
+        /// Output directory (DIR/man, DIR/completions).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 fn init_logging(level: &str, format: levee_config::LogFormat) {
@@ -215,5 +235,7 @@ fn main() -> ExitCode {
             control_socket::client(&path, &command)
         }
         Command::Perf(args) => perf::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::GenDocs { dir } => gen_docs::run(&dir, <Cli as clap::CommandFactory>::command()),
     }
 }

@@ -22,6 +22,8 @@
 //!   and instance lock, `levee ctl`'s errors (issue 16).
 //! * [`bounds`]: TCP memory under held and pipelining connections, and a
 //!   new client served at an open-file limit of 1,024 (issue 16).
+//! * [`packaging`]: issue 22: the manual pages and completions against
+//!   the CLI and the schema; `levee migrate` from Knot and NSD, served.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
@@ -41,6 +43,7 @@ mod fakeprim;
 mod faults;
 mod hungfs;
 mod ops;
+mod packaging;
 mod repl;
 mod security;
 mod server;

@@ -498,6 +498,49 @@ fn privileges_are_dropped_after_binding_port_53() {
     assert!(n >= 4, "UDP workers, TCP and the runtime: {n} threads");
 }
 
+/// As the packaged unit starts it: as an unprivileged user holding only
+/// the ambient CAP_NET_BIND_SERVICE (here given by `setpriv`, as systemd's
+/// `AmbientCapabilities=` does), levee binds port 53 and then clears every
+/// capability set in every thread. Root only (it changes user), as above.
+#[test]
+fn ambient_capabilities_are_cleared_after_binding_port_53() {
+    if levee_io::privs::euid() != 0 {
+        if std::env::var_os("LEVEE_SKIP_ROOT_TESTS").is_some() {
+            eprintln!("SKIPPED (LEVEE_SKIP_ROOT_TESTS): setting capabilities needs root");
+            return;
+        }
+        panic!("this test needs root (CI runs as root); set LEVEE_SKIP_ROOT_TESTS=1 to skip it knowingly");
+    }
+    let zone = crate::support::repo().join("examples/zones/example.com.zone");
+    let wrapper = [
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+    ];
+    // 127.0.0.58: a loopback address nothing else on this machine uses.
+    let s = Server::start_wrapped(
+        &wrapper,
+        &["--listen", "127.0.0.58:53", "--threads", "2", "--zones-dir", zone.parent().unwrap().to_str().unwrap()],
+    );
+    assert_eq!(s.addr, "127.0.0.58:53".parse().unwrap());
+    assert!(s.wait_log("capabilities dropped after binding", Duration::from_secs(10)), "{}", s.log());
+    let r = parse(&udp_once(s.addr, &query(1, "www.example.com.", t::A, None)));
+    assert_eq!(r.rcode(), rcode::NOERROR);
+    let mut n = 0;
+    for task in std::fs::read_dir(format!("/proc/{}/task", s.pid())).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        for k in ["CapInh:", "CapPrm:", "CapEff:", "CapAmb:"] {
+            let v = status.lines().find_map(|l| l.strip_prefix(k)).unwrap().trim();
+            assert_eq!(v, "0000000000000000", "{k} {status}");
+        }
+        n += 1;
+    }
+    assert!(n >= 4, "UDP workers, TCP and the runtime: {n} threads");
+}
+
 /// Under systemd (`Type=notify`) levee says READY=1 once it serves,
 /// RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM.
 #[test]

@@ -366,7 +366,7 @@ fn the_shipped_unit_runs_as_levee_without_root() {
         let dir = TempDir::new("unit");
         let f = dir.path().join("levee.service");
         let bin = crate::support::levee_bin();
-        std::fs::write(&f, unit.replace("/usr/local/bin/levee", bin.to_str().unwrap())).unwrap();
+        std::fs::write(&f, unit.replace("/usr/bin/levee", bin.to_str().unwrap())).unwrap();
         let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&f).output().unwrap();
         assert!(out.status.success() && text(&out).trim().is_empty(), "systemd-analyze verify: {}", text(&out));
     } else {

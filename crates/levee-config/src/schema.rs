@@ -1,0 +1,278 @@
+//! The documented schema: every section and key of the file, its default
+//! and what it does, in one table ([`SECTIONS`], [`KEYS`]).
+//!
+//! This is the single source of the manual page levee.toml(5)
+//! ([`man_page`], written by `levee gen-docs`) and of the key list of
+//! `levee migrate`. It cannot drift from the file's real schema (the
+//! serde structs of [`crate::file`], [`crate::mgmt`], [`crate::repl`]):
+//! a test asks serde itself, section by section, which keys it accepts
+//! (the "expected one of" list of an unknown-key error) and compares
+//! that list with this table in both directions. The valid ranges are
+//! not repeated here: the page takes them from [`crate::bounds::RANGES`].
+
+/// A section (`[name]` or `[[name]]`) of the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    /// Dotted name (`""` for the top level, `"management.token"`).
+    pub name: &'static str,
+    /// `[[name]]`: a list of tables.
+    pub array: bool,
+    /// What it is for.
+    pub doc: &'static str,
+}
+
+/// One key.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The section it belongs to ([`Section::name`]).
+    pub section: &'static str,
+    /// The key.
+    pub name: &'static str,
+    /// The default, as text.
+    pub default: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+/// Every section, in the order of the manual page.
+pub const SECTIONS: &[Section] = &[
+    Section { name: "", array: false, doc: "The top level." },
+    Section { name: "server", array: false, doc: "Addresses, threads, identity, the user to run as, storage." },
+    Section { name: "tcp", array: false, doc: "TCP connections: timeouts, caps and buffer memory." },
+    Section { name: "rate-limit", array: false, doc: "Response rate limiting per source prefix (a fixed-size table)." },
+    Section { name: "overload", array: false, doc: "Admission when a UDP worker falls behind." },
+    Section { name: "cookies", array: false, doc: "DNS cookies (RFC 7873, server cookies as RFC 9018)." },
+    Section { name: "log", array: false, doc: "Logging to standard error." },
+    Section {
+        name: "management",
+        array: false,
+        doc: "The HTTP listener for /metrics, the JSON API and the dashboard; off by default.",
+    },
+    Section { name: "management.token", array: true, doc: "A bearer token of the management listener." },
+    Section { name: "load", array: false, doc: "Budgets and timeout of reading zone files." },
+    Section { name: "transfer-in", array: false, doc: "Limits on one transfer in (secondary zones)." },
+    Section { name: "zone", array: true, doc: "A zone: primary (file) or secondary (primaries)." },
+    Section { name: "key", array: true, doc: "A TSIG key (RFC 8945), named by ACLs, primaries and notify." },
+];
+
+macro_rules! key {
+    ($s:literal, $n:literal, $d:literal, $doc:literal) => {
+        Key { section: $s, name: $n, default: $d, doc: $doc }
+    };
+}
+
+/// Every key, grouped by section in the order of [`SECTIONS`].
+pub const KEYS: &[Key] = &[
+    key!("", "version", "1", "Schema version; only 1 exists."),
+    key!("server", "listen", "[\"127.0.0.1:5353\"]", "Addresses for UDP and TCP, \"ADDR:PORT\" (--listen, repeatable)."),
+    key!("server", "threads", "0", "UDP workers per address; 0 = one per CPU core (--threads)."),
+    key!("server", "zones-dir", "none", "Serve every <origin>zone file in this directory (--zones-dir)."),
+    key!("server", "udp-payload", "1232", "EDNS payload size sent and advertised."),
+    key!("server", "identity", "the host name", "Answer of id.server and hostname.bind (CHAOS); \"\" = off."),
+    key!("server", "version", "\"levee <version>\"", "Answer of version.bind and version.server (CHAOS); \"\" = off."),
+    key!("server", "nsid", "off", "NSID (RFC 5001): text, \"0x...\" hex, or \"hostname\"."),
+    key!("server", "user", "none (keep the starting user)", "Become this user after binding (when started as root)."),
+    key!("server", "group", "the user's primary group", "Become this group after binding."),
+    key!(
+        "server",
+        "storage-dir",
+        "none",
+        "Journals, received secondary zones, the control socket and the lock file; needed by secondary zones."
+    ),
+    key!("server", "control-socket", "<storage-dir>/levee.sock", "The levee ctl socket (mode 0600)."),
+    key!("server", "control-socket-group", "none", "This group may use the control socket too (mode 0660)."),
+    key!("server", "semantic-checks", "\"warn\"", "The default of [[zone]] semantic-checks."),
+    key!("tcp", "idle-timeout", "10", "Seconds between queries on a connection."),
+    key!("tcp", "message-timeout", "2", "Seconds to receive one message once it started."),
+    key!("tcp", "max-connections", "4096", "Connections; when full, the stalest one is closed."),
+    key!("tcp", "max-connections-per-source", "64", "Connections per client address."),
+    key!("tcp", "buffer-memory-mib", "32", "MiB of TCP read and write buffers, all connections together."),
+    key!("rate-limit", "enabled", "true", "Response rate limiting on or off."),
+    key!("rate-limit", "responses-per-second", "200", "Answers per prefix, name and type; 0 = unlimited."),
+    key!("rate-limit", "nodata-per-second", "200", "NODATA answers per prefix and zone."),
+    key!("rate-limit", "nxdomain-per-second", "200", "NXDOMAIN answers per prefix and zone."),
+    key!("rate-limit", "referrals-per-second", "200", "Referrals per prefix and delegation."),
+    key!("rate-limit", "errors-per-second", "200", "Errors per prefix."),
+    key!("rate-limit", "burst", "2", "Seconds above the rate before limiting."),
+    key!("rate-limit", "slip", "2", "Every n-th limited response is sent as TC=1 or BADCOOKIE; 0 = never."),
+    key!("rate-limit", "ipv4-prefix", "24", "Source prefix length for IPv4."),
+    key!("rate-limit", "ipv6-prefix", "56", "Source prefix length for IPv6."),
+    key!("rate-limit", "log-only", "false", "Count what would be limited, send everything."),
+    key!("rate-limit", "exempt", "[]", "Prefixes never limited."),
+    key!("rate-limit", "table-size", "262144", "Buckets of the fixed table, 8 octets each."),
+    key!("overload", "enabled", "true", "When a worker falls behind, shed NXDOMAIN and errors to unknown sources."),
+    key!("cookies", "enabled", "true", "Answer client cookies with server cookies."),
+    key!("cookies", "secret", "random per start", "32 hex digits; share it across an anycast fleet."),
+    key!("cookies", "previous-secret", "none", "Still accepted during a rollover."),
+    key!("log", "level", "\"info\"", "error, warn, info, debug or trace (LEVEE_LOG overrides)."),
+    key!("log", "format", "\"text\"", "\"text\" or \"json\" (one JSON object per line)."),
+    key!("management", "listen", "off", "ADDR:PORT of the listener; setting it turns it on (--management)."),
+    key!("management", "enabled", "on when listen is set", "true alone listens on 127.0.0.1:8053; false turns it off."),
+    key!(
+        "management",
+        "allow-remote",
+        "false",
+        "A non-loopback listen address is refused unless true and a token is configured."
+    ),
+    key!("management", "hosts", "[]", "Host names accepted besides the listener's address."),
+    key!("management", "anonymous-metrics", "true", "GET /metrics without a token from a loopback client."),
+    key!("management", "tls-certificate", "none", "PEM certificate chain: serve HTTPS."),
+    key!("management", "tls-key", "none", "PEM private key (mode 0600) for tls-certificate."),
+    key!("management.token", "scope", "-", "\"read\" (GET) or \"write\" (also POST /api/reload)."),
+    key!("management.token", "secret", "-", "The token inline (the file must then be private)."),
+    key!("management.token", "file", "-", "A file whose first line is the token (mode 0600)."),
+    key!("load", "max-zone-bytes", "2147483648", "Octets of zone text read for one zone, every $INCLUDE counted."),
+    key!("load", "max-zone-records", "50000000", "Records of one zone, $GENERATE counted."),
+    key!("load", "read-timeout", "30", "Seconds one stat, open or read of a zone file may hang."),
+    key!("transfer-in", "timeout", "3600", "Seconds for a whole transfer in."),
+    key!("transfer-in", "idle-timeout", "30", "Seconds to wait for each message of a transfer in, and to connect."),
+    key!("transfer-in", "max-records", "25000000", "Records in one transfer in."),
+    key!("transfer-in", "max-size", "3221225472", "Octets of record data in one transfer in."),
+    key!("zone", "name", "-", "The zone's origin."),
+    key!("zone", "file", "<zones-dir>/<name>zone", "Zone file, relative to the configuration file."),
+    key!(
+        "zone",
+        "allow-transfer",
+        "[]",
+        "Who may AXFR/IXFR: \"PREFIX\", \"PREFIX key NAME\" or \"key NAME\"."
+    ),
+    key!("zone", "allow-notify", "[]", "Who may NOTIFY this secondary zone (same forms as allow-transfer)."),
+    key!("zone", "notify", "[]", "Secondaries told of each new serial: \"ADDR:PORT [key NAME]\"."),
+    key!("zone", "primaries", "[]", "Makes the zone a secondary: \"ADDR:PORT [key NAME]\"."),
+    key!("zone", "transfer-timeout", "transfer-in.timeout", "transfer-in.timeout for this zone."),
+    key!("zone", "transfer-idle-timeout", "transfer-in.idle-timeout", "transfer-in.idle-timeout for this zone."),
+    key!("zone", "transfer-max-records", "transfer-in.max-records", "transfer-in.max-records for this zone."),
+    key!("zone", "transfer-max-size", "transfer-in.max-size", "transfer-in.max-size for this zone."),
+    key!(
+        "zone",
+        "semantic-checks",
+        "server.semantic-checks",
+        "\"warn\" (load a zone without apex NS or with an in-zone name server lacking an address) or \"strict\" (refuse it)."
+    ),
+    key!(
+        "zone",
+        "serial-must-increase",
+        "false",
+        "Refuse a reload whose data changed while the SOA serial did not increase."
+    ),
+    key!("key", "name", "-", "The key's name."),
+    key!("key", "algorithm", "-", "hmac-sha256 (recommended), hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5."),
+    key!("key", "secret", "-", "The secret, base64."),
+];
+
+/// The keys of `section`.
+pub fn keys_of(section: &str) -> impl Iterator<Item = &'static Key> + '_ {
+    KEYS.iter().filter(move |k| k.section == section)
+}
+
+/// The full dotted name of a key (`server.listen`, `zone.name`).
+pub fn full_name(k: &Key) -> String {
+    if k.section.is_empty() {
+        k.name.to_string()
+    } else {
+        format!("{}.{}", k.section, k.name)
+    }
+}
+
+/// Escapes text for roff: backslashes, and a leading `.` or `'`.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+/// levee.toml(5), in roff, from [`SECTIONS`], [`KEYS`] and the ranges.
+pub fn man_page(version: &str) -> String {
+    let mut m = String::new();
+    m.push_str(&format!(".TH LEVEE.TOML 5 \"\" \"levee {version}\" \"File Formats\"\n"));
+    m.push_str(".SH NAME\nlevee.toml \\- configuration file of the levee authoritative DNS server\n");
+    m.push_str(".SH SYNOPSIS\n/etc/levee/levee.toml\n");
+    m.push_str(".SH DESCRIPTION\n");
+    m.push_str(
+        "The file is TOML. It is read at start by \\fBlevee serve \\-\\-config\\fR; an unknown key or a \
+         bad value stops the server with an error naming the key. Relative paths are relative to the \
+         file's directory. Command\\-line flags override the file. \\fBSIGHUP\\fR (\\fBsystemctl reload \
+         levee\\fR) reloads the zones, not this file.\n",
+    );
+    for s in SECTIONS {
+        let title = match (s.name, s.array) {
+            ("", _) => "TOP LEVEL".to_string(),
+            (n, true) => format!("[[{n}]]"),
+            (n, false) => format!("[{n}]"),
+        };
+        m.push_str(&format!(".SH \"{}\"\n{}\n", roff(&title), roff(s.doc)));
+        for k in keys_of(s.name) {
+            let full = full_name(k);
+            m.push_str(&format!(".TP\n.B {}\n{}", roff(k.name), roff(k.doc)));
+            m.push_str(&format!(" Default: {}.", roff(k.default)));
+            if let Some(&(_, lo, hi)) = crate::bounds::RANGES.iter().find(|r| r.0 == full) {
+                m.push_str(&format!(" Range: {lo}..{hi}."));
+            }
+            m.push('\n');
+        }
+    }
+    m.push_str(".SH FILES\n.TP\n/etc/levee/levee.toml\nThe configuration of the packaged service.\n");
+    m.push_str(".TP\n/var/lib/levee\nThe storage directory of the packaged service.\n");
+    m.push_str(".SH SEE ALSO\n\\fBlevee\\fR(8), /usr/share/doc/levee/operations.md\n");
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The keys serde accepts in `section`: the list its unknown-key
+    /// error gives.
+    fn serde_keys(section: &Section) -> BTreeSet<String> {
+        let probe = "zz-not-a-key = 1\n";
+        let text = match (section.name, section.array) {
+            ("", _) => probe.to_string(),
+            ("zone", _) => format!("[[zone]]\nname = \"a.\"\n{probe}"),
+            ("key", _) => format!("[[key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\nsecret = \"AA==\"\n{probe}"),
+            ("management.token", _) => format!("[[management.token]]\nscope = \"read\"\n{probe}"),
+            (n, _) => format!("[{n}]\n{probe}"),
+        };
+        let e = toml::from_str::<crate::file::Spec>(&text).expect_err("an unknown key must be refused").to_string();
+        let after = e.split("expected").nth(1).unwrap_or_else(|| panic!("no expected list in {e}"));
+        after.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_table_lists_exactly_the_keys_serde_accepts() {
+        for s in SECTIONS {
+            let mut documented: BTreeSet<String> = keys_of(s.name).map(|k| k.name.to_string()).collect();
+            // Sub-tables are keys of their parent.
+            for child in SECTIONS.iter().filter(|c| !c.name.is_empty()) {
+                let parent = child.name.rsplit_once('.').map_or("", |p| p.0);
+                if parent == s.name {
+                    documented.insert(child.name.rsplit('.').next().unwrap().to_string());
+                }
+            }
+            assert_eq!(serde_keys(s), documented, "section [{}]: schema table vs serde", s.name);
+        }
+    }
+
+    #[test]
+    fn every_range_belongs_to_a_documented_key() {
+        let names: BTreeSet<String> = KEYS.iter().map(full_name).collect();
+        for (k, _, _) in crate::bounds::RANGES {
+            assert!(names.contains(*k), "{k} has a range but no documentation");
+        }
+    }
+
+    #[test]
+    fn the_page_has_every_key_with_its_range() {
+        let page = man_page("0");
+        for s in SECTIONS.iter().filter(|s| !s.name.is_empty()) {
+            assert!(page.contains(&roff(s.name)), "{}", s.name);
+        }
+        for k in KEYS {
+            assert!(page.contains(&format!(".B {}\n", roff(k.name))), "{}", k.name);
+        }
+        assert!(page.contains("Range: 512..4096."));
+    }
+}

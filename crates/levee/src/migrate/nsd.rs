@@ -1,0 +1,348 @@
+//! NSD 4.x nsd.conf -> levee.toml.
+//!
+//! nsd.conf is a list of clauses (`server:`, `key:`, `pattern:`, `zone:`,
+//! `remote-control:`, ...), each followed by `name: value` attributes;
+//! indentation does not matter, `#` starts a comment, values may be
+//! quoted. A zone's attributes are its own plus those of the patterns it
+//! includes (`include-pattern`). `include:` is refused (give one file).
+//! A relative `zonefile` is under `zonesdir` (NSD's default `/etc/nsd`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::out::{fqdn, resolve, socket, storage_for_secondaries, Out, Table, V};
+
+/// NSD's compiled-in zones directory.
+const DEFAULT_ZONESDIR: &str = "/etc/nsd";
+
+/// `name: value` at a line.
+#[derive(Debug, Clone)]
+struct Attr {
+    key: String,
+    value: String,
+    line: usize,
+}
+
+/// A clause and its attributes.
+#[derive(Debug)]
+struct Clause {
+    name: String,
+    attrs: Vec<Attr>,
+}
+
+impl Clause {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.attrs.iter().find(|a| a.key == k).map(|a| a.value.as_str())
+    }
+}
+
+fn unquote(v: &str, line: usize) -> Result<String, String> {
+    let v = v.trim();
+    match v.strip_prefix('"') {
+        Some(r) => r.strip_suffix('"').map(str::to_string).ok_or(format!("line {line}: unterminated quote")),
+        None => Ok(v.to_string()),
+    }
+}
+
+fn strip_comment(l: &str) -> &str {
+    let mut quoted = false;
+    for (i, c) in l.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '#' if !quoted => return &l[..i],
+            _ => {}
+        }
+    }
+    l
+}
+
+const CLAUSES: &[&str] =
+    &["server", "remote-control", "key", "pattern", "zone", "tls-auth", "dnstap", "verify", "cookie-secret"];
+
+fn parse(text: &str) -> Result<Vec<Clause>, String> {
+    let mut out: Vec<Clause> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let t = strip_comment(raw).trim();
+        if t.is_empty() {
+            continue;
+        }
+        let (k, v) = match t.split_once(':') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => return Err(format!("line {line}: expected `name: value` or `clause:`, got `{t}`")),
+        };
+        if k == "include" {
+            return Err(format!(
+                "line {line}: `include: {v}`: included files are not followed; give levee migrate one file with everything"
+            ));
+        }
+        if v.is_empty() && CLAUSES.contains(&k) {
+            out.push(Clause { name: k.to_string(), attrs: Vec::new() });
+            continue;
+        }
+        if v.is_empty() {
+            return Err(format!("line {line}: `{k}:` is neither a clause nor has a value"));
+        }
+        let c = out.last_mut().ok_or(format!("line {line}: `{k}` outside a clause"))?;
+        c.attrs.push(Attr { key: k.to_string(), value: unquote(v, line)?, line });
+    }
+    Ok(out)
+}
+
+pub fn convert(text: &str) -> Result<Out, String> {
+    let clauses = parse(text)?;
+    let mut out = Out::default();
+    let mut zonesdir = DEFAULT_ZONESDIR.to_string();
+    let mut patterns: HashMap<String, &Clause> = HashMap::new();
+    for c in &clauses {
+        match c.name.as_str() {
+            "server" => {
+                if let Some(d) = c.get("zonesdir") {
+                    zonesdir = d.to_string();
+                }
+                server(c, &mut out)?;
+            }
+            "key" => key(c, &mut out)?,
+            "pattern" => {
+                let n = c.get("name").ok_or("a pattern without `name`")?;
+                patterns.insert(n.to_string(), c);
+            }
+            "remote-control" => {
+                for a in &c.attrs {
+                    if !(a.key == "control-enable" && a.value == "no") {
+                        out.note(a.line, format!("remote-control.{}", a.key), "levee ctl uses server.control-socket");
+                    }
+                }
+            }
+            "zone" => {}
+            other => {
+                let line = c.attrs.first().map_or(0, |a| a.line);
+                out.note(line, other, "no levee equivalent for this clause");
+            }
+        }
+    }
+    for c in clauses.iter().filter(|c| c.name == "zone") {
+        zone(c, &patterns, &zonesdir, &mut out)?;
+    }
+    storage_for_secondaries(&mut out);
+    Ok(out)
+}
+
+fn key(c: &Clause, out: &mut Out) -> Result<(), String> {
+    let mut t: Table = Vec::new();
+    for a in &c.attrs {
+        match a.key.as_str() {
+            "name" | "algorithm" | "secret" => t.push((field(&a.key), V::S(a.value.clone()))),
+            k => out.note(a.line, format!("key.{k}"), "no levee equivalent"),
+        }
+    }
+    if t.len() != 3 {
+        return Err("a key needs name, algorithm and secret".into());
+    }
+    out.keys.push(t);
+    Ok(())
+}
+
+fn field(k: &str) -> &'static str {
+    match k {
+        "name" => "name",
+        "algorithm" => "algorithm",
+        _ => "secret",
+    }
+}
+
+fn server(c: &Clause, out: &mut Out) -> Result<(), String> {
+    let port: u16 = match c.get("port") {
+        Some(p) => p.parse().map_err(|_| format!("server.port `{p}` is not a port"))?,
+        None => 53,
+    };
+    let no6 = c.get("do-ip6") == Some("no");
+    let no4 = c.get("do-ip4") == Some("no");
+    let mut listen = Vec::new();
+    for a in &c.attrs {
+        let int = || a.value.parse::<i64>().map_err(|_| format!("line {}: `{}` is not a number", a.line, a.value));
+        match a.key.as_str() {
+            "ip-address" | "interface" => {
+                let (h, p) = match a.value.split_once('@') {
+                    Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("line {}: bad port", a.line))?),
+                    None => (a.value.as_str(), port),
+                };
+                let ip: std::net::IpAddr = h
+                    .parse()
+                    .map_err(|_| format!("line {}: `{h}`: not an IP address (interface names are not read)", a.line))?;
+                if !(ip.is_ipv6() && no6 || ip.is_ipv4() && no4) {
+                    listen.push(socket(h, p));
+                }
+            }
+            "port" | "do-ip4" | "do-ip6" | "zonesdir" | "reuseport" => {}
+            "username" if a.value.is_empty() => {}
+            "username" => out.set("server", "user", V::S(a.value.clone())),
+            "chroot" | "database" if a.value.is_empty() => {}
+            "server-count" => out.set("server", "threads", V::I(int()?)),
+            "identity" => out.set("server", "identity", V::S(a.value.clone())),
+            "hide-identity" if a.value == "yes" => out.set("server", "identity", V::S(String::new())),
+            "version" => out.set("server", "version", V::S(a.value.clone())),
+            "hide-version" if a.value == "yes" => out.set("server", "version", V::S(String::new())),
+            "hide-version" | "hide-identity" => {}
+            "nsid" => out.set("server", "nsid", V::S(format!("0x{}", a.value))),
+            "verbosity" => {
+                let l = match int()? {
+                    0 => "warn",
+                    1 => "info",
+                    _ => "debug",
+                };
+                out.set("log", "level", V::S(l.into()));
+            }
+            "ipv4-edns-size" | "ipv6-edns-size" => out.set("server", "udp-payload", V::I(int()?)),
+            "tcp-count" => out.set("tcp", "max-connections", V::I(int()?)),
+            "tcp-timeout" => out.set("tcp", "idle-timeout", V::I(int()?)),
+            "rrl-ratelimit" => {
+                let n = int()?;
+                out.set("rate-limit", "enabled", V::B(n > 0));
+                if n > 0 {
+                    for k in [
+                        "responses-per-second",
+                        "nodata-per-second",
+                        "nxdomain-per-second",
+                        "referrals-per-second",
+                        "errors-per-second",
+                    ] {
+                        out.set("rate-limit", k, V::I(n));
+                    }
+                }
+            }
+            "rrl-slip" => out.set("rate-limit", "slip", V::I(int()?)),
+            "rrl-ipv4-prefix-length" => out.set("rate-limit", "ipv4-prefix", V::I(int()?)),
+            "rrl-ipv6-prefix-length" => out.set("rate-limit", "ipv6-prefix", V::I(int()?)),
+            "rrl-size" => out.set("rate-limit", "table-size", V::I(int()?.max(1024))),
+            "rrl-whitelist-ratelimit" if a.value == "0" => {}
+            k => out.note(a.line, format!("server.{k}"), "no levee equivalent"),
+        }
+    }
+    if !listen.is_empty() {
+        out.set("server", "listen", V::L(listen));
+    }
+    Ok(())
+}
+
+/// `ADDR[/LEN] KEY|NOKEY|BLOCKED` -> a levee ACL rule (None: BLOCKED).
+fn acl_rule(v: &str, line: usize) -> Result<Option<String>, String> {
+    let mut w = v.split_whitespace();
+    let (addr, key) = (w.next().unwrap_or(""), w.next().unwrap_or("NOKEY"));
+    if addr.contains('&') || addr.contains('-') {
+        return Err(format!("line {line}: `{addr}`: masks and ranges are not supported; use a prefix"));
+    }
+    let addr = addr.split_once('@').map_or(addr, |(a, _)| a);
+    Ok(match key {
+        "BLOCKED" => None,
+        "NOKEY" => Some(addr.to_string()),
+        k => Some(format!("{addr} key {k}")),
+    })
+}
+
+/// `ADDR[@PORT] KEY|NOKEY` -> `ADDR:PORT [key K]`.
+fn peer(v: &str, line: usize) -> Result<String, String> {
+    let mut w = v.split_whitespace().filter(|x| *x != "AXFR" && *x != "UDP");
+    let (addr, key) = (w.next().unwrap_or(""), w.next().unwrap_or("NOKEY"));
+    let (h, p) = match addr.split_once('@') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("line {line}: bad port in `{addr}`"))?),
+        None => (addr, 53),
+    };
+    h.parse::<std::net::IpAddr>().map_err(|_| format!("line {line}: `{h}` is not an IP address"))?;
+    Ok(match key {
+        "NOKEY" => socket(h, p),
+        k => format!("{} key {k}", socket(h, p)),
+    })
+}
+
+fn zone(c: &Clause, patterns: &HashMap<String, &Clause>, zonesdir: &str, out: &mut Out) -> Result<(), String> {
+    let name = c.get("name").ok_or("a zone without `name`")?.to_string();
+    let mut attrs: Vec<(String, &Attr)> = Vec::new();
+    for a in &c.attrs {
+        if a.key == "include-pattern" {
+            let p = patterns.get(&a.value).ok_or(format!("line {}: pattern `{}` is not defined", a.line, a.value))?;
+            attrs.extend(p.attrs.iter().filter(|x| x.key != "name").map(|x| (format!("pattern[{}]", a.value), x)));
+        } else if a.key != "name" {
+            attrs.push((format!("zone[{name}]"), a));
+        }
+    }
+    let mut t: Table = vec![("name", V::S(fqdn(&name)))];
+    let (mut xfr, mut ntf, mut notify, mut prim) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (from, a) in &attrs {
+        match a.key.as_str() {
+            "zonefile" if attrs.iter().any(|(_, x)| x.key == "request-xfr") => out.note(
+                a.line,
+                format!("{from}.zonefile"),
+                "a secondary zone's received copy is kept in server.storage-dir",
+            ),
+            "zonefile" => {
+                if a.value.replace("%s", "").contains('%') {
+                    return Err(format!("line {}: zonefile `{}`: only %s is understood", a.line, a.value));
+                }
+                let f = a.value.replace("%s", name.trim_end_matches('.'));
+                t.push(("file", V::S(resolve(Path::new(zonesdir), &f))));
+            }
+            "provide-xfr" => xfr.extend(acl_rule(&a.value, a.line)?),
+            "allow-notify" => ntf.extend(acl_rule(&a.value, a.line)?),
+            "notify" => notify.push(peer(&a.value, a.line)?),
+            "request-xfr" => prim.push(peer(&a.value, a.line)?),
+            k => out.note(a.line, format!("{from}.{k}"), "no levee equivalent"),
+        }
+    }
+    let secondary = !prim.is_empty();
+    for (k, v) in [("allow-transfer", xfr), ("allow-notify", ntf), ("notify", notify), ("primaries", prim)] {
+        if !v.is_empty() {
+            t.push((k, V::L(v)));
+        }
+    }
+    if !secondary && !t.iter().any(|(k, _)| *k == "file") {
+        return Err(format!("zone {name}: neither zonefile nor request-xfr"));
+    }
+    out.zones.push(t);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_server_keys_patterns_and_zones() {
+        let out = convert(
+            "server:\n  ip-address: 127.0.0.1@5300\n  ip-address: ::1\n  port: 5301\n  zonesdir: \"/z\"\n  pidfile: /run/nsd.pid # x\n\
+             rrl-ratelimit: 50\n  hide-version: yes\n\
+             key:\n  name: xfr\n  algorithm: hmac-sha256\n  secret: \"c2VjcmV0\"\n\
+             pattern:\n  name: sec\n  request-xfr: AXFR 192.0.2.1@5302 xfr\n  allow-notify: 192.0.2.1 xfr\n\
+             zone:\n  name: example.com\n  zonefile: \"%s.zone\"\n  provide-xfr: 127.0.0.1 NOKEY\n  notify: 127.0.0.2 xfr\n\
+             zone:\n  name: s.test\n  include-pattern: sec\n",
+        )
+        .unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("listen = [\"127.0.0.1:5300\", \"[::1]:5301\"]"), "{toml}");
+        assert!(toml.contains("file = \"/z/example.com.zone\""), "{toml}");
+        assert!(toml.contains("allow-transfer = [\"127.0.0.1\"]"), "{toml}");
+        assert!(toml.contains("notify = [\"127.0.0.2:53 key xfr\"]"), "{toml}");
+        assert!(toml.contains("primaries = [\"192.0.2.1:5302 key xfr\"]"), "{toml}");
+        assert!(toml.contains("allow-notify = [\"192.0.2.1 key xfr\"]"), "{toml}");
+        assert!(toml.contains("version = \"\""), "{toml}");
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        assert_eq!((out.notes[0].line, out.notes[0].setting.as_str()), (6, "server.pidfile"));
+        levee_config::file::parse(&toml, "t").unwrap();
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        for (text, needle) in [
+            ("include: \"/etc/nsd/more.conf\"\n", "include"),
+            ("server:\n  ip-address: eth0\n", "not an IP address"),
+            ("zone:\n  name: a\n  provide-xfr: 10.0.0.0&255.0.0.0 NOKEY\n  zonefile: a\n", "masks"),
+            ("zone:\n  name: a\n  include-pattern: p\n", "pattern `p`"),
+            ("  verbosity: 1\n", "outside a clause"),
+            ("server:\n  just words\n", "expected"),
+            ("zone:\n  name: a\n", "neither zonefile"),
+        ] {
+            let e = convert(text).err().unwrap_or_else(|| panic!("{text:?} accepted"));
+            assert!(e.contains(needle), "{text:?}: {e}");
+        }
+    }
+}
