@@ -33,6 +33,8 @@
 
 use levee_wire::hash::mix;
 
+pub mod model;
+
 /// The most labels the gate hashes; a name with more is "too deep" and
 /// judged by a budget of its own (no zone can be told for it).
 pub const MAX_LABELS: usize = 32;
