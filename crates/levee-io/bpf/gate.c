@@ -24,6 +24,7 @@
 #define MSG_MAX 288      // octets of the DNS message copied: header + a 255-octet name
 #define MSG_MASK 511     // index mask for the scratch copy
 #define MAX_PROBES 16
+#define KEEP 0xffffffff // a socket filter's "keep it all" (skb->len could be 0 in a test run)
 
 #define FLAG_ON 1        // config.flags: the gate judges (else everything passes)
 #define FLAG_ADDRS 2     // config.flags: the addrs map is in use (else any address)
@@ -557,10 +558,10 @@ int levee_sock(struct __sk_buff *skb)
 		goto other;
 	if (admit(cfg, s, len, &src) == DROP)
 		return 0;
-	return skb->len;
+	return KEEP;
 other:
 	count(PASS_OTHER);
-	return skb->len;
+	return KEEP;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
