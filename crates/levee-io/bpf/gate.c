@@ -8,8 +8,8 @@
 //   levee_xdp   XDP on an interface: Ethernet, IPv4/IPv6, UDP.
 //   levee_sock  socket filter (SO_ATTACH_BPF) on levee's UDP sockets.
 //
-// Loops are bpf_loop callbacks (the name walk, the suffix pass) so the
-// verifier checks each body once instead of every iteration.
+// Loops are bpf_loop callbacks (the name walk, one label a call; the
+// suffix pass) so the verifier checks each body once.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -230,53 +230,54 @@ static __always_inline int probe(const struct gate_zone *z, __u64 h, __u64 tag)
 	return 1;
 }
 
-// ---- the name walk: one octet per call --------------------------------
+// ---- the name walk: one label per call --------------------------------
 
 enum { WALK_ON = 0, WALK_DONE = 1, WALK_BAD = 2 };
 
 struct walk {
 	struct scratch *s;
 	__u32 len; // octets of the message (its real length)
-	__u32 rem; // octets left in the current label
+	__u32 p;   // offset of the next length octet
 	__u32 n;   // labels so far
 	__u32 state;
 	__u32 end; // offset after the root label
 	__u32 _pad;
-	__u64 h;
 };
 
+// A name is read as the parser reads it: no pointer, labels of at most
+// 63 octets inside the message, at most 255 octets with the root label
+// (so at most 127 labels).
 static long walk_cb(__u64 i, void *arg)
 {
 	struct walk *w = arg;
-	__u32 p = 12 + (__u32)i;
-	if (p >= w->len) {
+	__u32 p = w->p;
+	if (p >= w->len || p >= 12 + 255) {
 		w->state = WALK_BAD;
 		return 1;
 	}
-	__u8 c = w->s->msg[p & MSG_MASK];
-	if (w->rem == 0) {
-		if (c == 0) {
-			w->state = WALK_DONE;
-			w->end = p + 1;
-			return 1;
-		}
-		if (c > 63) {
-			w->state = WALK_BAD;
-			return 1;
-		}
-		w->h = (FNV_OFFSET ^ c) * FNV_PRIME;
-		w->rem = c;
-		return 0;
+	__u32 c = w->s->msg[p & MSG_MASK];
+	if (c == 0) {
+		w->state = WALK_DONE;
+		w->end = p + 1;
+		return 1;
 	}
-	if (c >= 'A' && c <= 'Z')
-		c |= 0x20;
-	w->h = (w->h ^ c) * FNV_PRIME;
-	w->rem -= 1;
-	if (w->rem == 0) {
-		if (w->n < MAX_LABELS)
-			w->s->lh[w->n & (MAX_LABELS - 1)] = w->h;
-		w->n += 1;
+	if (c > 63 || p + 1 + c > w->len || p + 1 + c > 12 + 255) {
+		w->state = WALK_BAD;
+		return 1;
 	}
+	__u64 h = (FNV_OFFSET ^ c) * FNV_PRIME;
+	for (__u32 j = 0; j < 63; j++) {
+		if (j >= c)
+			break;
+		__u8 b = w->s->msg[(p + 1 + j) & MSG_MASK];
+		if (b >= 'A' && b <= 'Z')
+			b |= 0x20;
+		h = (h ^ b) * FNV_PRIME;
+	}
+	if (w->n < MAX_LABELS)
+		w->s->lh[w->n & (MAX_LABELS - 1)] = h;
+	w->n += 1;
+	w->p = p + 1 + c;
 	return 0;
 }
 
@@ -364,8 +365,8 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 	__u64 now = bpf_ktime_get_ns();
 	__u16 qd = ((__u16)s->msg[4] << 8) | s->msg[5];
 	if (qd == 1) {
-		struct walk w = { .s = s, .len = len };
-		bpf_loop(255, walk_cb, &w, 0);
+		struct walk w = { .s = s, .len = len, .p = 12 };
+		bpf_loop(128, walk_cb, &w, 0);
 		// A whole question: a name the parser reads, then TYPE and CLASS.
 		if (w.state == WALK_DONE && w.end + 4 <= len) {
 			if (w.n > MAX_LABELS) {
