@@ -167,7 +167,7 @@ fn gate_garbage(msg: &[u8]) -> bool {
     use levee_limit::gate::model::{self, reason, Budget, Maps, FLAG_ON};
     let mut m = Maps::new(1);
     let big = Budget { rate: 0, burst: u32::MAX };
-    m.config = model::Config { port: 53, flags: FLAG_ON, seed: 1, prefix: big, unknown: big, deep: big };
+    m.config = model::Config { port: 53, flags: FLAG_ON, seed: 1, prefix: big, unknown: big, deep: big, apex_bits: 0 };
     model::admit(&mut m, 0, 1, &model::addr(CLIENT), msg);
     let s = m.stats();
     s[reason::GARBAGE_SHORT] + s[reason::GARBAGE_RESPONSE] + s[reason::GARBAGE_QUESTION] > 0

@@ -66,6 +66,7 @@ struct gate_config {
 	struct budget prefix;
 	struct budget unknown;
 	struct budget deep;
+	__u64 apex_bits; // bit (h >> 58) set for the hash h of each zone in `zones`
 };
 
 struct gate_zone {
@@ -287,6 +288,7 @@ struct sfx {
 	struct scratch *s;
 	__u64 h;
 	__u64 seed;
+	__u64 apex_bits;
 	struct gate_zone z; // the closest enclosing zone so far
 	__u32 n;
 	__u32 found;
@@ -305,7 +307,11 @@ static long sfx_cb(__u64 j, void *arg)
 	else
 		x->h = mix(x->h ^ x->s->lh[i & (MAX_LABELS - 1)]);
 	__u64 h = x->h;
-	struct gate_zone *z = bpf_map_lookup_elem(&zones, &h);
+	// Most suffixes are no zone's apex: a bit of the config says so
+	// without a hash-map lookup.
+	struct gate_zone *z = 0;
+	if (x->apex_bits & (1ULL << (h >> 58)))
+		z = bpf_map_lookup_elem(&zones, &h);
 	if (z) {
 		x->z = *z;
 		x->found = 1;
@@ -377,7 +383,7 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 					return DROP;
 				}
 			} else {
-				struct sfx x = { .s = s, .seed = cfg->seed, .n = w.n };
+				struct sfx x = { .s = s, .seed = cfg->seed, .apex_bits = cfg->apex_bits, .n = w.n };
 				bpf_loop(MAX_LABELS + 1, sfx_cb, &x, 0);
 				if (x.found && x.z.armed && !x.exists) {
 					__u32 id = x.z.zone_id;

@@ -196,6 +196,7 @@ struct ConfigPod {
     prefix: [u32; 2],
     unknown: [u32; 2],
     deep: [u32; 2],
+    apex_bits: u64,
 }
 
 #[repr(C)]
@@ -274,7 +275,13 @@ impl Gate {
     /// Loads both programs and creates their maps (nothing attached, the
     /// gate off until [`Gate::set_config`] turns it on).
     pub fn load() -> Result<Gate, GateError> {
-        let mut ebpf = Ebpf::load(OBJECT).map_err(|e: EbpfError| classify("loading the gate's BPF object", &e))?;
+        Gate::load_object(OBJECT)
+    }
+
+    /// [`Gate::load`] from another build of `gate.c` (experiments).
+    #[doc(hidden)]
+    pub fn load_object(object: &[u8]) -> Result<Gate, GateError> {
+        let mut ebpf = Ebpf::load(object).map_err(|e: EbpfError| classify("loading the gate's BPF object", &e))?;
         for name in ["levee_xdp", "levee_sock"] {
             let prog =
                 ebpf.program_mut(name).ok_or_else(|| GateError::Invalid(format!("gate.o has no program {name}")))?;
@@ -341,6 +348,7 @@ impl Gate {
             prefix: self.budget(c.prefix),
             unknown: self.budget(c.unknown),
             deep: self.budget(c.deep),
+            apex_bits: self.cfg.apex_bits,
         };
         let (unknown, deep) = (self.cfg.unknown, self.cfg.deep);
         Self::fill(&mut self.globals, self.cpus, 0, unknown)?;
@@ -429,6 +437,11 @@ impl Gate {
             nx_burst: b[1],
             zone_id,
         };
+        // The apex's bit first, so the programs look the new entry up.
+        if self.cfg.apex_bits & model::apex_bit(apex) == 0 {
+            self.cfg.apex_bits |= model::apex_bit(apex);
+            self.write_config()?;
+        }
         self.zones.insert(apex, z, 0).map_err(map_err("writing a zone entry"))?;
         self.published.insert(apex, Region { off, words: words as u32, zone_id });
         Ok(())
@@ -438,6 +451,9 @@ impl Gate {
     pub fn withdraw_zone(&mut self, apex: u64) -> Result<(), GateError> {
         if self.published.remove(&apex).is_some() {
             self.zones.remove(&apex).map_err(map_err("removing a zone entry"))?;
+            // Then the bits of the zones that are left.
+            self.cfg.apex_bits = self.published.keys().fold(0, |b, &h| b | model::apex_bit(h));
+            self.write_config()?;
         }
         Ok(())
     }

@@ -100,6 +100,14 @@ pub struct Config {
     pub unknown: Budget,
     /// Names of more than [`MAX_LABELS`] labels, per CPU.
     pub deep: Budget,
+    /// [`apex_bit`] of every key of [`Maps::zones`] (or more): a suffix
+    /// whose bit is clear is looked up in no map.
+    pub apex_bits: u64,
+}
+
+/// The bit of [`Config::apex_bits`] for a zone's apex hash.
+pub fn apex_bit(h: u64) -> u64 {
+    1 << (h >> 58)
 }
 
 /// A `zones` entry.
@@ -356,7 +364,7 @@ fn closest_zone(m: &Maps, seed: u64, w: &Walked) -> Option<(Zone, bool)> {
         if i < n {
             h = mix(h ^ w.label_hashes[i]);
         }
-        if let Some(z) = m.zones.get(&h) {
+        if let Some(z) = m.zones.get(&h).filter(|_| m.config.apex_bits & apex_bit(h) != 0) {
             found = Some((*z, i, false));
         }
         if let Some((z, apex, exists)) = &mut found {

@@ -34,7 +34,7 @@ const BIG: Budget = Budget { rate: 0, burst: 1_000_000 };
 
 fn maps() -> Maps {
     let mut m = Maps::new(2);
-    m.config = Config { port: 53, flags: FLAG_ON, seed: SEED, prefix: BIG, unknown: BIG, deep: BIG };
+    m.config = Config { port: 53, flags: FLAG_ON, seed: SEED, prefix: BIG, unknown: BIG, deep: BIG, apex_bits: 0 };
     for c in &mut m.cpus {
         c.globals = [Bucket::full(BIG, 0); 2];
     }
@@ -58,6 +58,7 @@ fn armed(m: &mut Maps, nx: u32) {
         zone_id: 3,
     };
     m.zones.insert(apex, z);
+    m.config.apex_bits |= apex_bit(apex);
     for c in &mut m.cpus {
         c.zone_buckets.insert(3, Bucket::full(z.nx, 0));
     }
@@ -181,9 +182,16 @@ fn the_closest_zone_decides() {
     // A child zone below, not armed: its names are not checked.
     let child = suffix_hashes(SEED, &wire("child.example")).unwrap().name();
     m.zones.insert(child, Zone { zone_id: 4, ..Zone::default() });
+    m.config.apex_bits |= apex_bit(child);
     let s = src("192.0.2.1");
     assert!(admit(&mut m, 0, NOW, &s, &query("random.child.example")));
     assert!(!admit(&mut m, 0, NOW, &s, &query("random.example")));
+    // A zone whose bit is clear in the config is not looked up.
+    m.config.apex_bits = apex_bit(suffix_hashes(SEED, &wire("example")).unwrap().name());
+    if m.config.apex_bits & apex_bit(child) == 0 {
+        assert!(!admit(&mut m, 0, NOW, &s, &query("random2.child.example")));
+    }
+    m.config.apex_bits = u64::MAX;
     // A filter that is out of the bloom map holds nothing.
     m.zones.values_mut().for_each(|z| z.word_off = BLOOM_WORDS);
     assert!(!admit(&mut m, 0, NOW, &s, &query("www.example")));
