@@ -29,8 +29,7 @@
 #define FLAG_ON 1        // config.flags: the gate judges (else everything passes)
 #define FLAG_ADDRS 2     // config.flags: the addrs map is in use (else any address)
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x00000100000001b3ULL
+#define TAG_LABEL 0x4c4142454c000004ULL
 #define TAG_EXACT 0x4558414354000001ULL
 #define TAG_SUBTREE 0x5355425452454502ULL
 #define TAG_ROOT 0x524f4f5400000003ULL
@@ -90,7 +89,7 @@ struct addr {
 };
 
 struct scratch {
-	__u8 msg[MSG_MASK + 1];
+	__u8 msg[MSG_MASK + 1 + 8]; // + 8: a word read at any masked index
 	__u64 lh[MAX_LABELS]; // label hashes, left to right
 };
 
@@ -187,6 +186,16 @@ static __always_inline __u64 mix(__u64 h)
 	return h ^ (h >> 33);
 }
 
+// ASCII A-Z to a-z in each octet (levee_limit::gate::lower8).
+static __always_inline __u64 lower8(__u64 x)
+{
+	__u64 heptets = x & 0x7f7f7f7f7f7f7f7fULL;
+	__u64 ge_a = heptets + 0x3f3f3f3f3f3f3f3fULL;
+	__u64 gt_z = heptets + 0x2525252525252525ULL;
+	__u64 upper = ge_a & ~gt_z & ~x & 0x8080808080808080ULL;
+	return x | (upper >> 2);
+}
+
 // Token bucket: refill by the elapsed time (at most 2^32 ns counted), cap
 // at the burst, pay one token. Exact integer arithmetic: no division.
 static __always_inline int pay(struct bucket *b, __u32 rate, __u32 burst, __u64 now)
@@ -237,6 +246,7 @@ enum { WALK_ON = 0, WALK_DONE = 1, WALK_BAD = 2 };
 
 struct walk {
 	struct scratch *s;
+	__u64 seed;
 	__u32 len; // octets of the message (its real length)
 	__u32 p;   // offset of the next length octet
 	__u32 n;   // labels so far
@@ -266,14 +276,17 @@ static long walk_cb(__u64 i, void *arg)
 		w->state = WALK_BAD;
 		return 1;
 	}
-	__u64 h = (FNV_OFFSET ^ c) * FNV_PRIME;
-	for (__u32 j = 0; j < 63; j++) {
-		if (j >= c)
+	__u64 h = mix(w->seed ^ TAG_LABEL ^ c);
+	for (__u32 k = 0; k < 8; k++) {
+		__u32 at = 8 * k;
+		if (at >= c)
 			break;
-		__u8 b = w->s->msg[(p + 1 + j) & MSG_MASK];
-		if (b >= 'A' && b <= 'Z')
-			b |= 0x20;
-		h = (h ^ b) * FNV_PRIME;
+		// Eight octets (the scratch copy has room past the name),
+		// those after the label cleared.
+		__u64 x = *(__u64 *)&w->s->msg[(p + 1 + at) & MSG_MASK];
+		if (c - at < 8)
+			x &= (1ULL << (8 * (c - at))) - 1;
+		h = mix(h ^ lower8(x));
 	}
 	if (w->n < MAX_LABELS)
 		w->s->lh[w->n & (MAX_LABELS - 1)] = h;
@@ -371,7 +384,7 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 	__u64 now = bpf_ktime_get_ns();
 	__u16 qd = ((__u16)s->msg[4] << 8) | s->msg[5];
 	if (qd == 1) {
-		struct walk w = { .s = s, .len = len, .p = 12 };
+		struct walk w = { .s = s, .seed = cfg->seed, .len = len, .p = 12 };
 		bpf_loop(128, walk_cb, &w, 0);
 		// A whole question: a name the parser reads, then TYPE and CLASS.
 		if (w.state == WALK_DONE && w.end + 4 <= len) {

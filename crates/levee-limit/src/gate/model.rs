@@ -275,7 +275,7 @@ pub struct Walked {
 /// Walks the question name at offset 12 as the parser does (no pointer,
 /// labels of at most 63 octets, at most 255 octets): `None` where the
 /// parser finds no name.
-pub fn walk_name(msg: &[u8]) -> Option<Walked> {
+pub fn walk_name(seed: u64, msg: &[u8]) -> Option<Walked> {
     let mut p = 12;
     let mut w = Walked { label_hashes: Vec::new(), labels: 0, end: 0 };
     while p < 12 + 255 {
@@ -288,7 +288,7 @@ pub fn walk_name(msg: &[u8]) -> Option<Walked> {
             return None;
         }
         if w.labels < MAX_LABELS {
-            w.label_hashes.push(label_hash(&msg[p + 1..p + 1 + len]));
+            w.label_hashes.push(label_hash(seed, &msg[p + 1..p + 1 + len]));
         }
         w.labels += 1;
         p += 1 + len;
@@ -319,7 +319,7 @@ fn judge(m: &mut Maps, cpu: usize, now: u64, src: &Addr, msg: &[u8], cfg: &Confi
     }
     let mut counted = Counted::default();
     let qd = u16::from_be_bytes([msg[4], msg[5]]);
-    let walked = if qd == 1 { walk_name(msg).filter(|w| w.end + 4 <= msg.len()) } else { None };
+    let walked = if qd == 1 { walk_name(cfg.seed, msg).filter(|w| w.end + 4 <= msg.len()) } else { None };
     if let Some(w) = walked {
         if w.labels > MAX_LABELS {
             if !m.cpus[cpu].globals[1].pay(cfg.deep, now) {

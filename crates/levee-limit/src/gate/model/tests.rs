@@ -105,7 +105,7 @@ fn garbage_is_short_or_a_response() {
 fn the_walk_agrees_with_suffix_hashes() {
     for name in ["", "a", "www.Example.COM", &"a.".repeat(32)] {
         let q = query(name);
-        let w = walk_name(&q).unwrap();
+        let w = walk_name(SEED, &q).unwrap();
         let s = suffix_hashes(SEED, &wire(name)).unwrap();
         assert_eq!(w.labels, s.labels);
         let mut h = root_hash(SEED);
@@ -116,10 +116,10 @@ fn the_walk_agrees_with_suffix_hashes() {
         assert_eq!(w.end, 12 + wire(name).len());
     }
     // Names the parser does not read: a pointer, past the end, too long.
-    assert!(walk_name(&[&[0u8; 12][..], &[0xc0, 12]].concat()).is_none());
-    assert!(walk_name(&[&[0u8; 12][..], &[3, b'w']].concat()).is_none());
+    assert!(walk_name(SEED, &[&[0u8; 12][..], &[0xc0, 12]].concat()).is_none());
+    assert!(walk_name(SEED, &[&[0u8; 12][..], &[3, b'w']].concat()).is_none());
     let long = [&[0u8; 12][..], &[63; 256][..]].concat();
-    assert!(walk_name(&long).is_none());
+    assert!(walk_name(SEED, &long).is_none());
     let mut just = vec![0u8; 12];
     for _ in 0..3 {
         just.push(63);
@@ -128,14 +128,14 @@ fn the_walk_agrees_with_suffix_hashes() {
     just.push(61);
     just.extend_from_slice(&[b'a'; 61]);
     just.push(0); // 255 octets with the root label
-    assert_eq!(walk_name(&just).unwrap().labels, 4);
+    assert_eq!(walk_name(SEED, &just).unwrap().labels, 4);
     just.insert(12 + 64 * 3 + 1, b'a');
     just[12 + 64 * 3] = 62;
     just.pop();
     just.push(1);
     just.push(b'b');
     just.push(0); // 256 octets
-    assert!(walk_name(&just).is_none());
+    assert!(walk_name(SEED, &just).is_none());
 }
 
 #[test]
