@@ -402,6 +402,10 @@ fn live_socket_filter_on_loopback() {
         "{s:?}"
     );
     assert_eq!((s[reason::ADMIT_KNOWN], s[reason::ADMIT_UNKNOWN], s[reason::NX_PAID]), (8, 3, 2), "{s:?}");
+    // The kernel counts what the filter drops in the socket's drops
+    // (SO_MEMINFO, what the UDP driver reports as overflow): the daemon
+    // must subtract the gate's drops before judging its own load.
+    assert_eq!(crate::udp::socket_drops(server.as_raw_fd()), Some(7));
     // Off: everything arrives.
     g.set_config(&GateConfig { flags: 0, ..cfg }).unwrap();
     assert_eq!(arrivals(&unknown, &server, &[vec![0; 5]]), vec![0]);
