@@ -6,8 +6,10 @@
 #     verdicts and counters;
 #   - live_socket_filter_on_loopback: levee_sock on a UDP socket on 127.0.0.1, which
 #     datagrams arrive (garbage, known and unknown sources, an armed zone);
+#   - live_xdp_on_a_private_loopback: levee_xdp on the lo of a network namespace the test
+#     creates (unshare in one thread), which datagrams arrive, detach on drop;
 #   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic).
-# Loopback only; no interface is touched. Bounded: a few seconds.
+# Loopback only; the host's interfaces are not touched. Bounded: a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ] && ! capsh --has-p=cap_bpf 2>/dev/null; then

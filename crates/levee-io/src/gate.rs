@@ -42,8 +42,11 @@ use levee_limit::gate::Filter;
 
 pub use levee_limit::gate::model::{FLAG_ADDRS, FLAG_ON, REASONS};
 
-/// The object built from `bpf/gate.c` by `bpf/build.sh`.
-pub static OBJECT: &[u8] = include_bytes!("../bpf/gate.o");
+/// The object built from `bpf/gate.c` by `bpf/build.sh`, aligned to 32
+/// octets: the ELF parser reads its headers in place, and a plain
+/// `include_bytes!` array may start at any address (it did: "error
+/// parsing ELF data" after an unrelated change moved it).
+pub static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/gate.o");
 
 /// Most addresses [`Gate::set_addrs`] takes (the `addrs` map's size).
 pub const MAX_ADDRS: usize = 64;
@@ -252,6 +255,7 @@ pub struct Gate {
     cfg: ConfigPod,
     published: StdHashMap<u64, Region>,
     xdp_attached: bool,
+    configured: bool,
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: the clock `bpf_ktime_get_ns` reads,
@@ -307,6 +311,7 @@ impl Gate {
             cfg: ConfigPod::default(),
             published: StdHashMap::new(),
             xdp_attached: false,
+            configured: false,
         };
         g.write_config()?;
         Ok(g)
@@ -337,9 +342,11 @@ impl Gate {
         map.set(i, v, 0).map_err(map_err("filling a gate bucket"))
     }
 
-    /// Writes the configuration; the global buckets start full.
+    /// Writes the configuration. The global buckets (unknown sources, deep
+    /// names) start full the first time and when their budget changes.
     pub fn set_config(&mut self, c: &GateConfig) -> Result<(), GateError> {
         let addrs_flag = self.cfg.flags & FLAG_ADDRS;
+        let before = self.cfg;
         self.cfg = ConfigPod {
             port: c.port,
             flags: (c.flags & !FLAG_ADDRS) | addrs_flag,
@@ -350,9 +357,16 @@ impl Gate {
             deep: self.budget(c.deep),
             apex_bits: self.cfg.apex_bits,
         };
+        // A budget that changed starts full; one that did not keeps its
+        // state (the controller may write the config again and again).
         let (unknown, deep) = (self.cfg.unknown, self.cfg.deep);
-        Self::fill(&mut self.globals, self.cpus, 0, unknown)?;
-        Self::fill(&mut self.globals, self.cpus, 1, deep)?;
+        if unknown != before.unknown || !self.configured {
+            Self::fill(&mut self.globals, self.cpus, 0, unknown)?;
+        }
+        if deep != before.deep || !self.configured {
+            Self::fill(&mut self.globals, self.cpus, 1, deep)?;
+        }
+        self.configured = true;
         self.write_config()
     }
 

@@ -27,6 +27,7 @@ fn permission_errors_name_the_capabilities() {
 
 #[test]
 fn the_object_is_a_bpf_elf_with_both_programs() {
+    assert_eq!(OBJECT.as_ptr() as usize % 8, 0, "the ELF parser needs aligned headers");
     assert_eq!(&OBJECT[..4], b"\x7fELF");
     assert_eq!(u16::from_le_bytes([OBJECT[18], OBJECT[19]]), 247); // EM_BPF
     let has = |s: &[u8]| OBJECT.windows(s.len()).any(|w| w == s);
@@ -444,4 +445,75 @@ fn cost_per_packet() {
     }
     assert_eq!((x.retval, s.retval), (1, 0), "both drop the random name");
     assert_eq!(after - before, 2_000_000);
+}
+
+/// Brings `lo` up in the calling thread's network namespace.
+fn lo_up() {
+    // SAFETY: an ifreq for "lo" we own, read then written back by two
+    // ioctls on a socket we close at once.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        assert!(fd >= 0);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *d = *s as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req), 0);
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        assert_eq!(libc::ioctl(fd, libc::SIOCSIFFLAGS, &req), 0);
+        libc::close(fd);
+    }
+}
+
+/// `levee_xdp` on the loopback interface of a network namespace of this
+/// test's own (the host's `lo` is not touched): garbage to levee's port
+/// and address is dropped, other ports and addresses are not, budgets
+/// hold, and dropping the gate detaches the program.
+#[test]
+#[ignore = "needs CAP_BPF: run by tests/gate/run.sh"]
+fn live_xdp_on_a_private_loopback() {
+    std::thread::spawn(|| {
+        // SAFETY: moves this thread alone into a new network namespace.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "{}", io::Error::last_os_error());
+        lo_up();
+        pin_cpu0();
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let bystander = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let alias = UdpSocket::bind("127.0.0.9:0").unwrap();
+        let client = UdpSocket::bind("127.0.0.3:0").unwrap();
+        let mut g = Gate::load().expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
+        let n = g.cpus() as u32;
+        let total = |per_cpu: u32| ZoneBudget { rate: 0, burst: per_cpu * n };
+        let port = server.local_addr().unwrap().port();
+        let cfg =
+            GateConfig { port, seed: SEED, flags: FLAG_ON, prefix: total(2), unknown: total(100), deep: total(1) };
+        g.set_config(&cfg).unwrap();
+        g.set_addrs(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]).unwrap();
+        let mode = g.attach_xdp("lo").unwrap();
+        eprintln!("levee_xdp on a namespace's lo: {mode:?} mode");
+        assert!(g.xdp_attached());
+
+        assert_eq!(arrivals(&client, &server, &[vec![0; 5]]), Vec::<u16>::new(), "garbage to levee");
+        assert_eq!(arrivals(&client, &bystander, &[vec![0; 5]]), vec![0], "another port");
+        // 127.0.0.9 is not levee's address (set_addrs): not judged.
+        let to_alias = UdpSocket::bind("127.0.0.4:0").unwrap();
+        to_alias.send_to(&[0; 5], ("127.0.0.9", port)).unwrap();
+        alias.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut buf = [0u8; 64];
+        // Bound to another port: the datagram is for nobody, but the
+        // counters show XDP passed it.
+        let _ = alias.recv_from(&mut buf);
+        let queries: Vec<Vec<u8>> = (40..44).map(|i| query(i, "www.example")).collect();
+        assert_eq!(arrivals(&client, &server, &queries), vec![40, 41], "the /24's budget of 2");
+        let s = g.stats().unwrap();
+        assert_eq!(s[reason::GARBAGE_SHORT], 1, "{s:?}");
+        assert_eq!((s[reason::ADMIT_UNKNOWN], s[reason::DROP_PREFIX_BUDGET]), (2, 2), "{s:?}");
+        assert_eq!(s[reason::PASS_NO_XSK], 2, "{s:?}");
+        assert!(s[reason::PASS_OTHER] >= 2, "{s:?}");
+
+        drop(g);
+        assert_eq!(arrivals(&client, &server, &[vec![0; 5]]), vec![0], "detached with the gate");
+    })
+    .join()
+    .unwrap();
 }
