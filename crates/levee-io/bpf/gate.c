@@ -381,7 +381,7 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 		count(GARBAGE_RESPONSE);
 		return DROP;
 	}
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns(); // CLOCK_MONOTONIC at tick resolution: ~15 ns cheaper
 	__u16 qd = ((__u16)s->msg[4] << 8) | s->msg[5];
 	if (qd == 1) {
 		struct walk w = { .s = s, .seed = cfg->seed, .len = len, .p = 12 };
