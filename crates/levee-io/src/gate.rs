@@ -1,6 +1,7 @@
 //! The flood gate's loader and map API (issue 23, docs/gate.md).
 //!
-//! [`Gate::load`] loads the two BPF programs of `bpf/gate.c` from the
+//! [`Gate::load`] loads the BPF programs of `bpf/gate.c` (both, or the
+//! one [`GateOptions`] asks for) from the
 //! object committed beside it (`bpf/gate.o`, embedded here, rebuilt and
 //! compared byte for byte by `bpf/check.sh` in CI) with aya: pure Rust, no
 //! libbpf at run time. Loading creates every map of docs/gate.md at its
@@ -275,23 +276,47 @@ macro_rules! take {
     }};
 }
 
+/// What [`Gate::load`] loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateOptions {
+    /// `levee_xdp`, for [`Gate::attach_xdp`].
+    pub xdp: bool,
+    /// `levee_sock`, for [`Gate::attach_socket`].
+    pub socket: bool,
+}
+
+impl GateOptions {
+    /// Both programs.
+    pub const ALL: GateOptions = GateOptions { xdp: true, socket: true };
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions::ALL
+    }
+}
+
+const XDP: &str = "levee_xdp";
+const SOCK: &str = "levee_sock";
+
 impl Gate {
-    /// Loads both programs and creates their maps (nothing attached, the
-    /// gate off until [`Gate::set_config`] turns it on).
-    pub fn load() -> Result<Gate, GateError> {
-        Gate::load_object(OBJECT)
+    /// Loads the programs `opts` asks for and creates the maps (nothing
+    /// attached, the gate off until [`Gate::set_config`] turns it on).
+    pub fn load(opts: GateOptions) -> Result<Gate, GateError> {
+        Gate::load_object(opts, OBJECT)
     }
 
     /// [`Gate::load`] from another build of `gate.c` (experiments).
     #[doc(hidden)]
-    pub fn load_object(object: &[u8]) -> Result<Gate, GateError> {
+    pub fn load_object(opts: GateOptions, object: &[u8]) -> Result<Gate, GateError> {
         let mut ebpf = Ebpf::load(object).map_err(|e: EbpfError| classify("loading the gate's BPF object", &e))?;
-        for name in ["levee_xdp", "levee_sock"] {
+        for (name, wanted) in [(XDP, opts.xdp), (SOCK, opts.socket)] {
             let prog =
                 ebpf.program_mut(name).ok_or_else(|| GateError::Invalid(format!("gate.o has no program {name}")))?;
             let r = match name {
-                "levee_xdp" => <&mut Xdp>::try_from(prog).and_then(|p| p.load()),
-                _ => <&mut SocketFilter>::try_from(prog).and_then(|p| p.load()),
+                XDP if wanted => <&mut Xdp>::try_from(prog).and_then(|p| p.load()),
+                SOCK if wanted => <&mut SocketFilter>::try_from(prog).and_then(|p| p.load()),
+                _ => Ok(()),
             };
             r.map_err(|e| classify(&format!("loading the gate's program {name}"), &e))?;
         }
@@ -500,17 +525,13 @@ impl Gate {
     }
 
     fn prog_fd(&self, p: Prog) -> Result<RawFd, GateError> {
-        let fd = match p {
-            Prog::Xdp => {
-                let x: &Xdp = self.ebpf.program("levee_xdp").and_then(|p| p.try_into().ok()).expect("loaded");
-                x.fd().map(|f| f.as_fd().as_raw_fd())
-            }
-            Prog::Sock => {
-                let s: &SocketFilter = self.ebpf.program("levee_sock").and_then(|p| p.try_into().ok()).expect("loaded");
-                s.fd().map(|f| f.as_fd().as_raw_fd())
-            }
+        let name = if p == Prog::Xdp { XDP } else { SOCK };
+        let fd = match (p, self.ebpf.program(name)) {
+            (Prog::Xdp, Some(aya::programs::Program::Xdp(x))) => x.fd().map(|f| f.as_fd().as_raw_fd()),
+            (Prog::Sock, Some(aya::programs::Program::SocketFilter(s))) => s.fd().map(|f| f.as_fd().as_raw_fd()),
+            _ => return Err(GateError::Invalid(format!("gate.o has no program {name}"))),
         };
-        fd.map_err(|e| classify("the gate's program", &e))
+        fd.map_err(|e| classify(&format!("{name} (not loaded: see GateOptions)"), &e))
     }
 
     /// Attaches `levee_sock` to a UDP socket (`SO_ATTACH_BPF`); it stays
@@ -537,7 +558,9 @@ impl Gate {
     /// Attaches `levee_xdp` to `ifname`: natively if the driver can, else
     /// in generic mode. Detached when the gate is dropped.
     pub fn attach_xdp(&mut self, ifname: &str) -> Result<XdpMode, GateError> {
-        let prog: &mut Xdp = self.ebpf.program_mut("levee_xdp").and_then(|p| p.try_into().ok()).expect("loaded");
+        let Some(aya::programs::Program::Xdp(prog)) = self.ebpf.program_mut(XDP) else {
+            return Err(GateError::Invalid(format!("gate.o has no program {XDP}")));
+        };
         let mode = match prog.attach(ifname, XdpFlags::DRV_MODE) {
             Ok(_) => XdpMode::Native,
             Err(native) => match prog.attach(ifname, XdpFlags::SKB_MODE) {

@@ -5,7 +5,7 @@
 //! themselves to CPU 0, so the per-CPU state the programs touch is the
 //! model's CPU 0.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use levee_limit::gate::model::{self, reason, Bucket, Budget, Maps, XdpAction};
@@ -135,8 +135,8 @@ const EXPIRED: &str = "2001:db8:7::1";
 fn setup() -> (Gate, Maps) {
     pin_cpu0();
     let mut g = match std::env::var_os("LEVEE_GATE_OBJECT") {
-        Some(path) => Gate::load_object(&std::fs::read(path).unwrap()),
-        None => Gate::load(),
+        Some(path) => Gate::load_object(GateOptions::ALL, &std::fs::read(path).unwrap()),
+        None => Gate::load(GateOptions::ALL),
     }
     .expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
     let n = g.cpus() as u32;
@@ -362,7 +362,7 @@ fn arrivals(from: &UdpSocket, to: &UdpSocket, msgs: &[Vec<u8>]) -> Vec<u16> {
 #[ignore = "needs CAP_BPF: run by tests/gate/run.sh"]
 fn live_socket_filter_on_loopback() {
     pin_cpu0(); // the sender's CPU runs loopback delivery and the filter
-    let mut g = Gate::load().expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
+    let mut g = Gate::load(GateOptions::ALL).expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
     let n = g.cpus() as u32;
     let total = |per_cpu: u32| ZoneBudget { rate: 0, burst: per_cpu * n };
     let cfg =
@@ -410,7 +410,17 @@ fn live_socket_filter_on_loopback() {
     // Off: everything arrives.
     g.set_config(&GateConfig { flags: 0, ..cfg }).unwrap();
     assert_eq!(arrivals(&unknown, &server, &[vec![0; 5]]), vec![0]);
-    let _ = SocketAddr::from(([127, 0, 0, 1], 0));
+}
+
+#[test]
+#[ignore = "needs CAP_BPF: run by tests/gate/run.sh"]
+fn a_program_not_loaded_cannot_be_attached_or_run() {
+    let g = Gate::load(GateOptions { xdp: true, socket: false }).expect("load the gate");
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let e = g.attach_socket(s.as_raw_fd()).unwrap_err();
+    assert!(e.to_string().contains("levee_sock"), "{e}");
+    assert!(g.test_run(Prog::Xdp, &[0; 60], 1).is_ok());
+    assert!(g.test_run(Prog::Sock, &[0; 60], 1).is_err());
 }
 
 #[test]
@@ -418,9 +428,7 @@ fn live_socket_filter_on_loopback() {
 fn cost_per_packet() {
     let (mut g, _) = setup();
     g.set_known(KNOWN.parse().unwrap(), 1).unwrap();
-    let n = g.cpus() as u32;
     g.publish_zone(apex("example"), 5, &example_filter(), ZoneBudget { rate: 0, burst: 0 }).unwrap();
-    let _ = n;
     let me: IpAddr = "192.0.2.53".parse().unwrap();
     let f = frame("198.51.100.1".parse().unwrap(), me, 53, &query(1, "x7k2q9zt.example"));
     let before = g.stats().unwrap()[reason::DROP_NX_BUDGET];
@@ -481,7 +489,7 @@ fn live_xdp_on_a_private_loopback() {
         let bystander = UdpSocket::bind("127.0.0.1:0").unwrap();
         let alias = UdpSocket::bind("127.0.0.9:0").unwrap();
         let client = UdpSocket::bind("127.0.0.3:0").unwrap();
-        let mut g = Gate::load().expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
+        let mut g = Gate::load(GateOptions::ALL).expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
         let n = g.cpus() as u32;
         let total = |per_cpu: u32| ZoneBudget { rate: 0, burst: per_cpu * n };
         let port = server.local_addr().unwrap().port();
