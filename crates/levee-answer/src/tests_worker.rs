@@ -160,3 +160,60 @@ fn garbage_is_classified() {
         }
     }
 }
+
+/// Whether the flood gate's model calls `msg` garbage (dropped below the
+/// socket, docs/gate.md step 2), whatever its source and budgets.
+fn gate_garbage(msg: &[u8]) -> bool {
+    use levee_limit::gate::model::{self, reason, Budget, Maps, FLAG_ON};
+    let mut m = Maps::new(1);
+    let big = Budget { rate: 0, burst: u32::MAX };
+    m.config = model::Config { port: 53, flags: FLAG_ON, seed: 1, prefix: big, unknown: big, deep: big, apex_bits: 0 };
+    model::admit(&mut m, 0, 1, &model::addr(CLIENT), msg);
+    let s = m.stats();
+    s[reason::GARBAGE_SHORT] + s[reason::GARBAGE_RESPONSE] + s[reason::GARBAGE_QUESTION] > 0
+}
+
+/// Octets from valid queries of every kind, mutated, and random ones.
+fn garbage_candidates() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let seeds = vec![
+        query("www.w.test.", t::A, false),
+        query("nx.w.test.", t::AAAA, true),
+        query("w.test.", t::SOA, false),
+        vec![0x12, 0x34, 0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'w', 4, b't', b'e', b's', b't', 0, 0, 6, 0, 1],
+    ];
+    let mutated = (
+        proptest::sample::select(seeds),
+        proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        any::<usize>(),
+    )
+        .prop_map(|(mut m, edits, cut)| {
+            for (i, b) in edits {
+                let n = m.len();
+                m[i % n] = b;
+            }
+            m.truncate(cut % (m.len() + 1));
+            m
+        });
+    prop_oneof![mutated, proptest::collection::vec(any::<u8>(), 0..40)]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+    /// What the gate drops as garbage, the worker drops without a reply
+    /// (and the other way round for Short and Response): the gate never
+    /// takes away an answer levee would send.
+    #[test]
+    fn gate_garbage_is_what_the_worker_drops(msg in garbage_candidates()) {
+        let z = zones();
+        let mut w = worker(None, false);
+        let mut out = vec![0u8; 1232];
+        let d = w.answer(udp(&msg, CLIENT), &z, &mut out);
+        let silent = matches!(d, Decision::Drop(Dropped::Short) | Decision::Drop(Dropped::Response));
+        if gate_garbage(&msg) {
+            proptest::prop_assert!(matches!(d, Decision::Drop(_)), "the gate drops {:02x?}, the worker answers it", msg);
+        }
+        proptest::prop_assert_eq!(gate_garbage(&msg), silent, "{:02x?}", msg);
+    }
+}

@@ -30,6 +30,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod gate;
 pub mod ktime;
 pub mod local;
 pub mod mem;

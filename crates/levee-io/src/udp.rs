@@ -304,7 +304,7 @@ const SO_MEMINFO: libc::c_int = 55;
 
 /// The socket's cumulative count of datagrams dropped on receive
 /// (`SK_MEMINFO_DROPS` of `SO_MEMINFO`).
-fn socket_drops(fd: libc::c_int) -> Option<u32> {
+pub(crate) fn socket_drops(fd: libc::c_int) -> Option<u32> {
     let mut info = [0u32; libc::SK_MEMINFO_DROPS as usize + 1];
     let mut len = size_of_val(&info) as libc::socklen_t;
     // SAFETY: `info` is a live, writable buffer of `len` octets; the kernel

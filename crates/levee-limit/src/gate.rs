@@ -8,8 +8,12 @@
 //! share, written so that the BPF side can compute the very same values
 //! with a bounded loop and 64-bit multiplies only:
 //!
-//! * [`label_hash`]: FNV-1a (64-bit) over one label's length octet and its
-//!   octets, ASCII letters folded to lower case.
+//! * [`label_hash`]: one label, eight octets at a time (little-endian
+//!   words, the last one padded with zeros, ASCII letters folded to lower
+//!   case), `h = mix(seed ^ LABEL ^ len)`, then `h = mix(h ^ word)` per
+//!   word. Seeded, so labels that collide cannot be prepared offline (an
+//!   unseeded FNV of the label could be inverted); a word at a time, so
+//!   the BPF walk costs one `mix` per eight octets.
 //! * [`suffix_hashes`]: the hash of every suffix of a name, from the right:
 //!   `H(root) = mix(seed ^ ROOT)`, `H(label.S) = mix(H(S) ^ label_hash(label))`.
 //!   One pass over the octets gives the hash of the name *and* of each of
@@ -33,6 +37,8 @@
 
 use levee_wire::hash::mix;
 
+pub mod model;
+
 /// The most labels the gate hashes; a name with more is "too deep" and
 /// judged by a budget of its own (no zone can be told for it).
 pub const MAX_LABELS: usize = 32;
@@ -45,16 +51,28 @@ pub const SUBTREE: u64 = 0x5355_4254_5245_4502;
 /// Constant mixed with the seed for the root's hash.
 pub const ROOT: u64 = 0x524f_4f54_0000_0003;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+/// Constant mixed with the seed and the length for a label's hash.
+pub const LABEL: u64 = 0x4c41_4245_4c00_0004;
 
-/// FNV-1a over a label's length octet then its octets, `A`-`Z` folded to
-/// `a`-`z` (DNS names compare ASCII case-insensitively).
-pub fn label_hash(label: &[u8]) -> u64 {
-    let mut h = (FNV_OFFSET ^ label.len() as u64).wrapping_mul(FNV_PRIME);
-    for &c in label {
-        let c = if c.is_ascii_uppercase() { c | 0x20 } else { c };
-        h = (h ^ c as u64).wrapping_mul(FNV_PRIME);
+/// ASCII `A`-`Z` to `a`-`z` in each octet of a word, other octets as they
+/// are (SWAR: the BPF side does the same).
+pub fn lower8(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let heptets = x & LOW7;
+    let ge_a = heptets + 0x3f3f_3f3f_3f3f_3f3f; // bit 7: octet >= 'A'
+    let gt_z = heptets + 0x2525_2525_2525_2525; // bit 7: octet > 'Z'
+    let upper = ge_a & !gt_z & !x & HIGH;
+    x | (upper >> 2)
+}
+
+/// The hash of one label under `seed` (see the module documentation).
+pub fn label_hash(seed: u64, label: &[u8]) -> u64 {
+    let mut h = mix(seed ^ LABEL ^ label.len() as u64);
+    for chunk in label.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h ^ lower8(u64::from_le_bytes(w)));
     }
     h
 }
@@ -97,7 +115,7 @@ pub fn suffix_hashes(seed: u64, name: &[u8]) -> Option<Suffixes> {
             return None;
         }
         let label = name.get(at + 1..at + 1 + len)?;
-        label_hashes[labels] = label_hash(label);
+        label_hashes[labels] = label_hash(seed, label);
         labels += 1;
         at += 1 + len;
     }
@@ -186,6 +204,19 @@ mod tests {
         assert_ne!(a.name(), suffix_hashes(8, &wire("www.example.com")).unwrap().name());
         // Label boundaries matter: "ab.c" is not "a.bc".
         assert_ne!(suffix_hashes(7, &wire("ab.c")).unwrap().name(), suffix_hashes(7, &wire("a.bc")).unwrap().name());
+    }
+
+    #[test]
+    fn lower8_folds_ascii_letters_only() {
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b, b'Q', b, 0xc1, b, b'z', b'@', b]);
+            let want = u64::from_le_bytes([b, b'Q', b, 0xc1, b, b'z', b'@', b].map(|c| c.to_ascii_lowercase()));
+            assert_eq!(lower8(w), want, "octet {b:#x}");
+        }
+        // Length and word boundaries matter; case does not.
+        assert_eq!(label_hash(1, b"ABCDEFGHij"), label_hash(1, b"abcdefghIJ"));
+        assert_ne!(label_hash(1, b"abcdefgh"), label_hash(1, b"abcdefgh\0"));
+        assert_ne!(label_hash(1, b"a"), label_hash(2, b"a"));
     }
 
     #[test]
