@@ -29,6 +29,7 @@
 
 pub mod alloc_count;
 pub mod batch;
+pub mod frame;
 pub mod local;
 pub mod mem;
 pub mod prio;
