@@ -33,6 +33,9 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("transfer-in.idle-timeout", 1, 3600),
     ("transfer-in.max-records", 2, 1_000_000_000),
     ("transfer-in.max-size", 1024, 68_719_476_736),
+    ("xdp.queues", 0, 64),
+    ("xdp.frames", 64, 65_536),
+    ("xdp.frame-size", 2048, 4096),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

@@ -166,6 +166,29 @@ pub struct Config {
     pub load: LoadConfig,
     /// Group allowed to use the control socket (mode 0660; default none: 0600).
     pub control_socket_group: Option<String>,
+    /// The AF_XDP answering path (off: no interfaces, the default).
+    pub xdp: XdpConfig,
+}
+
+/// `[xdp]` / `--xdp`: the AF_XDP answering path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XdpConfig {
+    /// Interfaces answered on with AF_XDP (empty = off).
+    pub interfaces: Vec<String>,
+    /// Receive queues served per interface (0 = all of them).
+    pub queues: u32,
+    /// UMEM frames per socket (a power of two).
+    pub frames: u32,
+    /// Octets per frame (2048 or 4096).
+    pub frame_size: u32,
+    /// Zero-copy only, copy only, or zero-copy else copy (`None`).
+    pub zero_copy: Option<bool>,
+}
+
+impl Default for XdpConfig {
+    fn default() -> Self {
+        XdpConfig { interfaces: Vec::new(), queues: 0, frames: 4096, frame_size: 4096, zero_copy: None }
+    }
 }
 
 /// The default version string.
@@ -206,6 +229,7 @@ impl Default for Config {
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),
             control_socket_group: None,
+            xdp: XdpConfig::default(),
         }
     }
 }

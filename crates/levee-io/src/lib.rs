@@ -36,3 +36,4 @@ pub mod prio;
 pub mod privs;
 pub mod tcp;
 pub mod udp;
+pub mod xdp;

@@ -90,6 +90,11 @@ enum Command {
         /// management.allow-remote = true).
         #[arg(long)]
         management_allow_remote: bool,
+        /// Answer UDP on IFACE with AF_XDP (repeatable; replaces
+        /// [xdp] interfaces). Needs CAP_NET_ADMIN and CAP_BPF at start;
+        /// falls back to the sockets, with a warning, where XDP fails.
+        #[arg(long, value_name = "IFACE")]
+        xdp: Vec<String>,
     },
     /// Control a running server over its local socket.
     ///
@@ -146,7 +151,16 @@ fn init_logging(level: &str, format: levee_config::LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen, zones_dir, allow_transfer, threads, management, management_allow_remote } => {
+        Command::Serve {
+            config,
+            listen,
+            zones_dir,
+            allow_transfer,
+            threads,
+            management,
+            management_allow_remote,
+            xdp,
+        } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
             let from_file = config.is_some();
@@ -160,7 +174,7 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote, xdp };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);

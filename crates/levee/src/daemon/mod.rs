@@ -9,7 +9,9 @@
 //! 2. the zones: the storage directory (`storage::prepare`), every zone
 //!    loaded (`zones::load`), the stored copies of secondary zones and the
 //!    journals of primary zones (`replication::startup`), statistics ids;
-//! 3. every socket bound ([`sockets`]), then root given up
+//! 3. every socket bound ([`sockets`]), the AF_XDP path set up when
+//!    configured ([`xdp`]; an interface that cannot do it stays on the
+//!    sockets, with a warning), then root given up
 //!    ([`privileges`]), the storage directory checked writable and the
 //!    control socket created as the user now running;
 //! 4. the drivers (`serve::threads`): one UDP worker thread per core and
@@ -28,6 +30,7 @@ pub mod limits;
 pub mod privileges;
 pub mod sd_notify;
 pub mod sockets;
+pub mod xdp;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,11 +90,15 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     let zones = load_zones(&cfg, builtin)?;
     // Bind everything first, so an address problem stops the start.
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
+    // The AF_XDP path (off unless configured) needs privileges to start.
+    let xdp = xdp::setup(&cfg);
     let mut control = become_service_user(&cfg, control)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut drivers = Drivers::new(&cfg);
     drivers.start_udp(sockets.udp, &zones.set, &zones.repl, &stop).map_err(fail)?;
+    drivers.start_xdp(xdp.queues, &zones.set, &zones.repl, &stop).map_err(fail)?;
+    let _xdp_programs = xdp.programs;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("levee-rt")
