@@ -3,7 +3,8 @@
 #  - two network namespaces and a veth pair between them, created here and
 #    removed on exit: server 198.18.0.1/24, client 198.18.0.2/24 (plus the
 #    pair's automatic IPv6 link-local addresses);
-#  - levee in the server namespace with --xdp on its end of the pair;
+#  - levee in the server namespace with --xdp on its end of the pair,
+#    running as nobody after start-up (the path must survive the drop);
 #  - from the client namespace: dig queries answered through AF_XDP,
 #    checked against the zone written below (A, NXDOMAIN, a large TXT set
 #    that comes back TC=1 over UDP and whole over TCP, A over IPv6
@@ -72,7 +73,10 @@ ZONE=$WORK/zones/xdp.test.zone
 	done
 } > "$ZONE"
 
-S "$LEVEE_BIN" serve --listen 198.18.0.1:53 --zones-dir "$WORK/zones" --xdp vS \
+# levee gives up root after start-up (as nobody): the path must keep working.
+chmod 755 "$WORK"
+printf 'version = 1\n[server]\nuser = "nobody"\n' > "$WORK/levee.toml"
+S "$LEVEE_BIN" serve --config "$WORK/levee.toml" --listen 198.18.0.1:53 --zones-dir "$WORK/zones" --xdp vS \
 	--management 127.0.0.1:8053 --threads 1 > "$WORK/levee.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
@@ -87,6 +91,8 @@ if grep -q "AF_XDP path not available" "$WORK/levee.log"; then
 fi
 grep -q "AF_XDP answering path on vS" "$WORK/levee.log" || fail "no AF_XDP path in the log"
 ok "$(grep -o 'AF_XDP answering path on vS.*' "$WORK/levee.log" | head -1)"
+grep -q "dropped root privileges" "$WORK/levee.log" || fail "levee did not drop root"
+ok "levee runs as nobody: $(grep -o 'dropped root privileges.*' "$WORK/levee.log")"
 
 DIG=(dig +tries=1 +timeout=2 +nocookie)
 UDP_ANSWERS=0
@@ -132,8 +138,8 @@ S python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("198.18.0.1", 2222)); s.listen(1); s.settimeout(8)
-c, _ = s.accept(); c.sendall(b"SSH-2.0-bed " + c.recv(64))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("198.18.0.1", 5300)); u.settimeout(8)
+c, _ = s.accept(); c.sendall(b"SSH-2.0-bed " + c.recv(64))
 d, a = u.recvfrom(64); u.sendto(b"udp:" + d, a)
 ' &
 PIDS+=($!)
