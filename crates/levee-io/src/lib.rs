@@ -44,3 +44,9 @@ pub mod privs;
 pub mod tcp;
 pub mod udp;
 pub mod xdp;
+
+/// Counts allocations in this crate's tests (`alloc_count`), so the frame
+/// functions can be checked to allocate nothing.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: alloc_count::Counting = alloc_count::Counting;

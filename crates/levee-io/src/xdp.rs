@@ -310,3 +310,59 @@ fn answer_one<H: UdpHandler>(xsk: &mut Xsk, handler: &mut H, d: libc::xdp_desc, 
         None => xsk.tx_free.push(addr),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_interface_is_named() {
+        for name in ["nosuchif0", "", "a/b", "much-too-long-name"] {
+            let e = Interface::find(name).unwrap_err();
+            assert!(matches!(e, XdpError::NoInterface(_)), "{name}: {e}");
+            assert!(e.to_string().contains("no interface named"), "{e}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_found_with_its_mtu_and_a_queue() {
+        let lo = Interface::find("lo").unwrap();
+        assert_eq!(lo.index, 1);
+        assert!(lo.mtu >= 1500, "{}", lo.mtu);
+        assert!(lo.queues >= 1);
+    }
+
+    #[test]
+    fn bad_socket_resources_are_refused_before_any_syscall() {
+        let lo = Interface::find("lo").unwrap();
+        for cfg in [
+            XskConfig { frames: 1000, ..XskConfig::default() },
+            XskConfig { frames: 32, ..XskConfig::default() },
+            XskConfig { frame_size: 3000, ..XskConfig::default() },
+        ] {
+            assert!(matches!(lo.open(0, &cfg), Err(XdpError::Setup(..))), "{cfg:?}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_object_is_an_aligned_bpf_elf_with_its_program_and_map() {
+        let o = prog::OBJECT;
+        // The ELF parser reads headers in place: a misaligned buffer is
+        // refused at load time ("error parsing ELF data").
+        assert_eq!(o.as_ptr() as usize % 8, 0, "OBJECT is not 8-octet aligned");
+        assert_eq!(&o[..4], b"\x7fELF");
+        assert_eq!(u16::from_le_bytes([o[18], o[19]]), 247, "e_machine is not EM_BPF");
+        let has = |s: &[u8]| o.windows(s.len()).any(|w| w == s);
+        assert!(has(prog::PROGRAM.as_bytes()) && has(b"xsks\0") && has(b"dns_port\0"));
+    }
+
+    #[test]
+    fn errors_say_what_is_needed() {
+        let e = XdpError::from_socket(io::Error::from_raw_os_error(libc::EPERM));
+        assert!(e.to_string().contains("CAP_NET_ADMIN and CAP_BPF"), "{e}");
+        let e = XdpError::from_socket(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
+        assert!(e.to_string().contains("no AF_XDP"), "{e}");
+        let e = XdpError::Bind(Mode::ZeroCopy, io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        assert!(e.to_string().contains("zero-copy mode") && e.to_string().contains("driver without XDP"), "{e}");
+    }
+}

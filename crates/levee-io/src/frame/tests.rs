@@ -113,3 +113,18 @@ fn reply_refuses_a_short_buffer_or_a_giant_payload() {
     assert_eq!(write_reply(&d, &mut big, 65_535 - 28 + 1), None);
     assert!(write_reply(&d, &mut big, 65_535 - 28).is_some());
 }
+
+#[test]
+fn parse_and_reply_do_not_allocate() {
+    let mut out = [0u8; 256];
+    for (name, q, r) in VECTORS {
+        let payload = scapy_payload(r);
+        let before = crate::alloc_count::allocations();
+        let d = parse(q).unwrap();
+        let hlen = d.reply_header_len();
+        out[hlen..hlen + payload.len()].copy_from_slice(payload);
+        let n = write_reply(&d, &mut out, payload.len()).unwrap();
+        assert_eq!(crate::alloc_count::allocations(), before, "{name}");
+        assert_eq!(n, r.len());
+    }
+}

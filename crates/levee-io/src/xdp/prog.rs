@@ -19,8 +19,11 @@ use std::os::fd::AsRawFd;
 
 use super::{Interface, XdpError, Xsk};
 
-/// The committed BPF object (`bpf/build.sh` rebuilds it).
-pub const OBJECT: &[u8] = include_bytes!("../../bpf/xsk_redirect.o");
+/// The committed BPF object (`bpf/build.sh` rebuilds it), aligned: the ELF
+/// parser reads its headers in place and refuses a misaligned buffer,
+/// which a plain `include_bytes!` may give ("error parsing ELF data",
+/// depending on where the linker put it).
+pub const OBJECT: &[u8] = aya::include_bytes_aligned!("../../bpf/xsk_redirect.o");
 /// The XDP program in [`OBJECT`].
 pub const PROGRAM: &str = "xsk_redirect";
 
@@ -37,8 +40,7 @@ impl Attached {
     pub fn attach(iface: &Interface, port: u16) -> Result<Attached, XdpError> {
         let err = |e: &dyn std::fmt::Display| XdpError::Program(format!("{}: {e}", iface.name));
         let mut ebpf = EbpfLoader::new().set_global("dns_port", &port, true).load(OBJECT).map_err(|e| {
-            let s = e.to_string();
-            if s.contains("Operation not permitted") || s.contains("EPERM") {
+            if not_permitted(&e) {
                 XdpError::Privileges(std::io::Error::from_raw_os_error(libc::EPERM))
             } else {
                 err(&e)
@@ -49,7 +51,13 @@ impl Attached {
             .ok_or_else(|| err(&"program missing from the object"))?
             .try_into()
             .map_err(|e| err(&e))?;
-        prog.load().map_err(|e| err(&e))?;
+        prog.load().map_err(|e| {
+            if not_permitted(&e) {
+                XdpError::Privileges(std::io::Error::from_raw_os_error(libc::EPERM))
+            } else {
+                err(&e)
+            }
+        })?;
         prog.attach_to_if_index(iface.index, XdpFlags::DRV_MODE)
             .map_err(|e| err(&format!("native XDP refused (driver without XDP support?): {e}")))?;
         Ok(Attached { ebpf, iface: iface.name.clone() })
@@ -61,4 +69,19 @@ impl Attached {
         let mut xsks = XskMap::try_from(map).map_err(|e| XdpError::Program(e.to_string()))?;
         xsks.set(queue, xsk.as_raw_fd(), 0).map_err(|e| XdpError::Program(format!("{} queue {queue}: {e}", self.iface)))
     }
+}
+
+/// An error somewhere in `e`'s chain is EPERM or EACCES (map or program
+/// creation without CAP_BPF / CAP_NET_ADMIN).
+fn not_permitted(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(io.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
 }
