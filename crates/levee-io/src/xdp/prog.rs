@@ -17,7 +17,8 @@ use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsRawFd;
 
-use super::{Interface, XdpError, Xsk};
+use super::types::XdpError;
+use super::{Interface, Xsk};
 
 /// The committed BPF object (`bpf/build.sh` rebuilds it), aligned: the ELF
 /// parser reads its headers in place and refuses a misaligned buffer,

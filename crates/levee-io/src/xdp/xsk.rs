@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{Mode, XdpError, XskConfig};
+use super::types::{Mode, XdpError, XskConfig};
 
 /// One of the four rings: `T` is `u64` (a frame address) for fill and
 /// completion, `xdp_desc` for RX and TX.
