@@ -44,6 +44,9 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("gate.deep-rate", 0, 100_000_000),
     ("gate.deep-burst", 1, 100_000_000),
     ("gate.filter-bits-per-name", 4, 32),
+    ("xdp.queues", 0, 64),
+    ("xdp.frames", 64, 65_536),
+    ("xdp.frame-size", 2048, 4096),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

@@ -17,10 +17,10 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 use crate::runtime::{
-    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, ZoneConfig,
+    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, XdpConfig, ZoneConfig,
     DEFAULT_MANAGEMENT,
 };
-use crate::values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
+use crate::values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};
 use crate::{bounds, gate, mgmt, repl};
 
 /// The whole file.
@@ -65,6 +65,25 @@ pub struct Spec {
     /// `[gate]`: the flood gate below the socket.
     #[serde(default)]
     pub gate: gate::Spec,
+    /// `[xdp]`: the AF_XDP answering path.
+    #[serde(default)]
+    pub xdp: Xdp,
+}
+
+/// `[xdp]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Xdp {
+    /// Interfaces to answer on with AF_XDP.
+    pub interfaces: Option<Vec<String>>,
+    /// Receive queues per interface (0 = all).
+    pub queues: Option<i64>,
+    /// UMEM frames per socket.
+    pub frames: Option<i64>,
+    /// Octets per frame.
+    pub frame_size: Option<i64>,
+    /// Zero-copy only (true), copy only (false), or either (absent).
+    pub zero_copy: Option<bool>,
 }
 
 /// `[transfer-in]`.
@@ -366,6 +385,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     c.gate = spec.gate.lower().map_err(|(k, m)| err(k, m))?;
     server_process(&mut c, s, &err)?;
     keys(&mut c, &spec.key, &err)?;
+    c.xdp = xdp(&spec.xdp, &err)?;
     let ti = &spec.transfer_in;
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
@@ -474,6 +494,35 @@ fn tcp(c: &mut Config, t: &Tcp, err: &ErrAt) -> Result<(), ConfigError> {
         c.tcp_buffer_memory = (num("tcp.buffer-memory-mib", m, err)? as usize) << 20;
     }
     Ok(())
+}
+
+/// Lowers `[xdp]`: interface names as given (checked for their shape here,
+/// for existence at start), the socket's fixed resources.
+fn xdp(x: &Xdp, err: &ErrAt) -> Result<XdpConfig, ConfigError> {
+    let mut c = XdpConfig::default();
+    for (i, name) in x.interfaces.iter().flatten().enumerate() {
+        check_interface(name).map_err(|m| err(format!("xdp.interfaces[{i}]"), m))?;
+        if !c.interfaces.contains(name) {
+            c.interfaces.push(name.clone());
+        }
+    }
+    if let Some(q) = x.queues {
+        c.queues = num("xdp.queues", q, err)? as u32;
+    }
+    if let Some(f) = x.frames {
+        c.frames = num("xdp.frames", f, err)? as u32;
+        if !c.frames.is_power_of_two() {
+            return Err(err("xdp.frames".into(), format!("{f} is not a power of two")));
+        }
+    }
+    if let Some(f) = x.frame_size {
+        c.frame_size = num("xdp.frame-size", f, err)? as u32;
+        if c.frame_size != 2048 && c.frame_size != 4096 {
+            return Err(err("xdp.frame-size".into(), format!("{f} is neither 2048 nor 4096")));
+        }
+    }
+    c.zero_copy = x.zero_copy;
+    Ok(c)
 }
 
 /// Lowers `[cookies]`: on unless turned off, the secrets as 32 hex digits.
@@ -780,6 +829,36 @@ allow-transfer = ["192.0.2.0/24"]
         }
         let e = parse("[[zone]]\nname = \"a.\"\nserial-must-increase = 1\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("serial-must-increase"), "{e}");
+    }
+
+    #[test]
+    fn xdp_section_is_off_by_default_and_checked() {
+        assert_eq!(parse("", "t.toml").unwrap().xdp, XdpConfig::default());
+        assert!(XdpConfig::default().interfaces.is_empty());
+        let c = parse(
+            "[xdp]\ninterfaces = [\"vA\", \"eth0\"]\nqueues = 2\nframes = 2048\nframe-size = 2048\nzero-copy = false\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.xdp.interfaces, ["vA", "eth0"]);
+        assert_eq!((c.xdp.queues, c.xdp.frames, c.xdp.frame_size, c.xdp.zero_copy), (2, 2048, 2048, Some(false)));
+        for (text, key) in [
+            ("[xdp]\ninterfaces = [\"a/b\"]\n", "xdp.interfaces[0]"),
+            ("[xdp]\ninterfaces = [\"ok\", \"\"]\n", "xdp.interfaces[1]"),
+            ("[xdp]\ninterfaces = [\"sixteen-chars-xx\"]\n", "xdp.interfaces[0]"),
+            ("[xdp]\nframes = 3000\n", "xdp.frames"),
+            ("[xdp]\nframes = 32\n", "xdp.frames"),
+            ("[xdp]\nframe-size = 3000\n", "xdp.frame-size"),
+            ("[xdp]\nqueues = 65\n", "xdp.queues"),
+            ("[xdp]\nqueue = 1\n", ""),
+        ] {
+            let e = parse(text, "t.toml").unwrap_err();
+            if key.is_empty() {
+                assert!(e.to_string().contains("queue"), "{e}");
+            } else {
+                assert_eq!(e.key, key, "{text}");
+            }
+        }
     }
 
     #[test]

@@ -80,6 +80,12 @@
 //! arm-nxdomain-rate = 2000     # NXDOMAIN/s of one zone that arms its filter
 //! nx-rate = 1000               # names that do not exist admitted/s per armed zone
 //! trusted = ["192.0.2.0/24"]   # always admitted
+//! [xdp]                        # the AF_XDP answering path (issue 23); off by default
+//! interfaces = ["eth0"]        # answer UDP on these with AF_XDP (also: serve --xdp IFACE)
+//! queues = 0                   # receive queues per interface; 0 = all
+//! frames = 4096                # UMEM frames per queue (power of two), half RX, half TX
+//! frame-size = 4096            # 2048 or 4096
+//! zero-copy = true             # true: zero-copy only; false: copy only; absent: try both
 //!
 //! [[zone]]
 //! name = "example.com."
@@ -107,7 +113,7 @@ pub use error::ConfigError;
 pub use gate::{Budget, GateConfig};
 pub use overrides::Overrides;
 pub use runtime::{
-    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, ZoneConfig, DEFAULT_LISTEN,
-    DEFAULT_MANAGEMENT, DEFAULT_TCP_BUFFER_MEMORY, DEFAULT_UDP_PAYLOAD,
+    default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, XdpConfig, ZoneConfig,
+    DEFAULT_LISTEN, DEFAULT_MANAGEMENT, DEFAULT_TCP_BUFFER_MEMORY, DEFAULT_UDP_PAYLOAD,
 };
-pub use values::{normalize_zone_name, parse_listen, parse_prefix, parse_secret};
+pub use values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};

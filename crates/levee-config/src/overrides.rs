@@ -27,6 +27,8 @@ pub struct Overrides {
     pub management_allow_remote: bool,
     /// `--gate` (as `gate.enabled = true`, the other keys as in the file).
     pub gate: bool,
+    /// `--xdp IFACE` (replaces `xdp.interfaces` when given).
+    pub xdp: Vec<String>,
 }
 
 impl Config {
@@ -57,6 +59,15 @@ impl Config {
         if let Some(a) = self.management {
             let key = if o.management.is_some() { "--management" } else { "management.listen" };
             mgmt::check_listen(a, &self.management_access).map_err(|m| err(key, m))?;
+        }
+        if !o.xdp.is_empty() {
+            self.xdp.interfaces.clear();
+            for i in &o.xdp {
+                crate::values::check_interface(i).map_err(|m| err("--xdp", m))?;
+                if !self.xdp.interfaces.contains(i) {
+                    self.xdp.interfaces.push(i.clone());
+                }
+            }
         }
         for a in &o.allow_transfer {
             let (zone, prefix) =
@@ -94,8 +105,10 @@ mod tests {
             management: Some("127.0.0.1:5901".into()),
             management_allow_remote: false,
             gate: true,
+            xdp: vec!["vA".into(), "eth1".into(), "vA".into()],
         })
         .unwrap();
+        assert_eq!(c.xdp.interfaces, ["vA", "eth1"]);
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.threads, 3);
         assert!(c.gate.enabled, "--gate turns the gate on");
@@ -121,6 +134,8 @@ mod tests {
         });
         c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap();
         assert_eq!(c.management, Some("0.0.0.0:8053".parse().unwrap()));
+        let e = c.apply(&Overrides { xdp: vec!["../x".into()], ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--xdp");
         let e = c.apply(&Overrides { threads: Some(1025), ..Default::default() }).unwrap_err();
         assert_eq!(e.key, "--threads");
     }

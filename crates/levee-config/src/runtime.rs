@@ -168,6 +168,29 @@ pub struct Config {
     pub control_socket_group: Option<String>,
     /// The flood gate below the socket (off by default).
     pub gate: gate::GateConfig,
+    /// The AF_XDP answering path (off: no interfaces, the default).
+    pub xdp: XdpConfig,
+}
+
+/// `[xdp]` / `--xdp`: the AF_XDP answering path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XdpConfig {
+    /// Interfaces answered on with AF_XDP (empty = off).
+    pub interfaces: Vec<String>,
+    /// Receive queues served per interface (0 = all of them).
+    pub queues: u32,
+    /// UMEM frames per socket (a power of two).
+    pub frames: u32,
+    /// Octets per frame (2048 or 4096).
+    pub frame_size: u32,
+    /// Zero-copy only, copy only, or zero-copy else copy (`None`).
+    pub zero_copy: Option<bool>,
+}
+
+impl Default for XdpConfig {
+    fn default() -> Self {
+        XdpConfig { interfaces: Vec::new(), queues: 0, frames: 4096, frame_size: 4096, zero_copy: None }
+    }
 }
 
 /// The default version string.
@@ -209,6 +232,7 @@ impl Default for Config {
             load: LoadConfig::default(),
             control_socket_group: None,
             gate: gate::GateConfig::default(),
+            xdp: XdpConfig::default(),
         }
     }
 }

@@ -57,3 +57,15 @@ pub fn parse_secret(s: &str) -> Result<[u8; 16], String> {
     }
     Ok(out)
 }
+
+/// Checks the shape of a network interface name (what Linux accepts: 1 to
+/// 15 octets, no '/', no whitespace, not "." or "..").
+pub fn check_interface(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 || name == "." || name == ".." {
+        return Err(format!("{name:?} is not an interface name (1 to 15 characters)"));
+    }
+    if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control()) {
+        return Err(format!("{name:?} is not an interface name (no '/', ':' or spaces)"));
+    }
+    Ok(())
+}

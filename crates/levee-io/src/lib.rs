@@ -21,9 +21,16 @@
 //! * [`ktime`]: the kernel's monotonic clock in nanoseconds (BPF map times).
 //! * [`mem`]: returning freed heap memory to the system (after an
 //!   abandoned transfer or a freed zone).
+//! * [`xdp`]: the AF_XDP answering path (`serve --xdp IFACE`): UMEM and
+//!   rings, one worker per (interface, queue) answering through the same
+//!   [`udp::UdpHandler`], and the XDP program that feeds it ([`xdp::prog`],
+//!   loaded with aya from a committed object).
+//! * [`frame`]: Ethernet/IPv4/IPv6/UDP headers of the AF_XDP path as pure,
+//!   safe functions (parse a query, write a reply's headers and checksums).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
-//! syscalls and control messages); each use carries a SAFETY comment.
+//! syscalls and control messages, the AF_XDP rings and UMEM); each use
+//! carries a SAFETY comment.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -32,9 +39,17 @@ pub mod alloc_count;
 pub mod batch;
 pub mod gate;
 pub mod ktime;
+pub mod frame;
 pub mod local;
 pub mod mem;
 pub mod prio;
 pub mod privs;
 pub mod tcp;
 pub mod udp;
+pub mod xdp;
+
+/// Counts allocations in this crate's tests (`alloc_count`), so the frame
+/// functions can be checked to allocate nothing.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: alloc_count::Counting = alloc_count::Counting;

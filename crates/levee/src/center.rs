@@ -65,6 +65,8 @@ pub struct Center {
     pub garbage: Arc<Garbage>,
     /// The TCP server's counters.
     pub tcp: Arc<TcpStats>,
+    /// The AF_XDP workers' counters (empty without `--xdp`).
+    pub xdp: Vec<XdpQueue>,
     /// Management requests refused.
     pub refused: Arc<Refused>,
     /// DNS listen addresses (as bound).
@@ -109,6 +111,20 @@ pub struct Counting {
     pub garbage: Arc<Garbage>,
     /// The TCP server's counters.
     pub tcp: Arc<TcpStats>,
+    /// The AF_XDP workers' counters, one per (interface, queue).
+    pub xdp: Vec<XdpQueue>,
+}
+
+/// One AF_XDP worker as the operator surface sees it.
+pub struct XdpQueue {
+    /// The interface.
+    pub iface: String,
+    /// The receive queue.
+    pub queue: u32,
+    /// Zero-copy or copy.
+    pub mode: levee_io::xdp::Mode,
+    /// Its counters.
+    pub stats: Arc<levee_io::xdp::XdpStats>,
 }
 
 impl Center {
@@ -133,6 +149,7 @@ impl Center {
             policy: c.policy,
             garbage: c.garbage,
             tcp: c.tcp,
+            xdp: c.xdp,
             refused: Arc::default(),
             listen,
             threads,

@@ -99,6 +99,11 @@ enum Command {
         /// of the file, or the defaults (as gate.enabled = true).
         #[arg(long)]
         gate: bool,
+        /// Answer UDP on IFACE with AF_XDP (repeatable; replaces
+        /// [xdp] interfaces). Needs CAP_NET_ADMIN and CAP_BPF at start;
+        /// falls back to the sockets, with a warning, where XDP fails.
+        #[arg(long, value_name = "IFACE")]
+        xdp: Vec<String>,
     },
     /// Control a running server over its local socket.
     ///
@@ -180,6 +185,7 @@ fn main() -> ExitCode {
             management,
             management_allow_remote,
             gate,
+            xdp,
         } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
@@ -194,7 +200,7 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote, gate };
+            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote, gate, xdp };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);

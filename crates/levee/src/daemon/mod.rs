@@ -11,7 +11,9 @@
 //!    journals of primary zones (`replication::startup`), statistics ids;
 //! 3. every socket bound ([`sockets`]), the flood gate opened when
 //!    `gate.enabled` (`gate::open_gate`: a gate that cannot be opened
-//!    stops the start), then root given up
+//!    stops the start), the AF_XDP path set up when configured ([`xdp`];
+//!    an interface that cannot do it stays on the sockets, with a
+//!    warning), then root given up
 //!    ([`privileges`]), the storage directory checked writable and the
 //!    control socket created as the user now running;
 //! 4. the drivers (`serve::threads`): one UDP worker thread per core and
@@ -31,6 +33,7 @@ pub mod limits;
 pub mod privileges;
 pub mod sd_notify;
 pub mod sockets;
+pub mod xdp;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,6 +95,8 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
     // The gate needs CAP_NET_ADMIN/CAP_BPF: opened before they are dropped.
     let gate = open_gate(&cfg)?;
+    // The AF_XDP path (off unless configured) needs privileges to start.
+    let xdp = xdp::setup(&cfg);
     let mut control = become_service_user(&cfg, control)?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -100,6 +105,8 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
         drivers.set_gate_feed(g.feed.clone());
     }
     drivers.start_udp(sockets.udp, &zones.set, &zones.repl, &stop).map_err(fail)?;
+    drivers.start_xdp(xdp.queues, &zones.set, &zones.repl, &stop).map_err(fail)?;
+    let _xdp_programs = xdp.programs;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("levee-rt")

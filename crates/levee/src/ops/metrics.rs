@@ -56,6 +56,7 @@ pub fn render(c: &Center) -> String {
     queries(&mut o, c, &udp, &tcp);
     defences(&mut o, c);
     tcp_and_management(&mut o, c);
+    xdp(&mut o, c);
     workers(&mut o, c);
     zones(&mut o, c, &udp, &tcp);
     storage(&mut o, c);
@@ -158,6 +159,40 @@ fn defences(o: &mut Out, c: &Center) {
     o.sample("levee_slipped_total", &[("reason", "rrl")], t.rrl_slipped);
     o.family("levee_rrl_log_only_total", "counter", "Responses over the rate limit sent anyway (log-only mode).");
     o.sample("levee_rrl_log_only_total", &[], t.rrl_log_only);
+}
+
+/// The AF_XDP workers, per interface and queue (none without `--xdp`).
+fn xdp(o: &mut Out, c: &Center) {
+    if c.xdp.is_empty() {
+        return;
+    }
+    o.family("levee_xdp_queue_info", "gauge", "Always 1: an AF_XDP worker, its interface, queue and mode.");
+    for q in &c.xdp {
+        let queue = q.queue.to_string();
+        let mode = q.mode.to_string();
+        o.sample("levee_xdp_queue_info", &[("interface", &q.iface), ("queue", &queue), ("mode", &mode)], 1);
+    }
+    type Get = fn(&levee_io::xdp::XdpStats) -> &std::sync::atomic::AtomicU64;
+    let families: [(&str, &str, Get); 5] = [
+        ("levee_xdp_received_total", "Frames received on the AF_XDP path.", |s| &s.received),
+        ("levee_xdp_sent_total", "Replies sent on the AF_XDP path.", |s| &s.sent),
+        ("levee_xdp_unparsable_total", "Frames dropped: not Ethernet/IPv4/IPv6/UDP as the path reads it.", |s| {
+            &s.unparsable
+        }),
+        ("levee_xdp_tx_full_total", "Replies dropped: no free TX frame or ring slot.", |s| &s.tx_full),
+        (
+            "levee_xdp_kernel_dropped_total",
+            "Frames the kernel dropped before the AF_XDP socket (RX ring full, no fill frame).",
+            |s| &s.kernel_dropped,
+        ),
+    ];
+    for (name, help, get) in families {
+        o.family(name, "counter", help);
+        for q in &c.xdp {
+            let queue = q.queue.to_string();
+            o.sample(name, &[("interface", &q.iface), ("queue", &queue)], get(&q.stats).load(Ordering::Relaxed));
+        }
+    }
 }
 
 /// The TCP server's connections and buffers, the management listener's

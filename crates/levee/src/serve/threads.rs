@@ -16,9 +16,10 @@ use levee_answer::{Options, Worker};
 use levee_config::Config;
 use levee_io::tcp::{self, TcpLimits, TcpStats};
 use levee_io::udp::{self, Socket};
+use levee_io::xdp;
 
 use super::{answer_config, Shared, TcpSvc, UdpWorker};
-use crate::center::Counting;
+use crate::center::{Counting, XdpQueue};
 use crate::gate::known::Feed;
 use crate::ops::counters::{self, Counters};
 use crate::ops::summaries::Garbage;
@@ -60,6 +61,7 @@ impl Drivers {
                 policy: Vec::new(),
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
+                xdp: Vec::new(),
             },
             gate: None,
         }
@@ -100,6 +102,42 @@ impl Drivers {
             match h {
                 Ok(h) => self.handles.push(h),
                 Err(e) => return Err(format!("cannot start a UDP worker: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts an AF_XDP worker thread on each opened socket, until `stop`.
+    /// Each answers with its own UDP pipeline ([`UdpWorker`], the same
+    /// code, counters and load signals as a UDP socket worker); the reply
+    /// room is the configured UDP payload size (and the MTU, in the
+    /// driver).
+    pub fn start_xdp(
+        &mut self,
+        sockets: Vec<crate::daemon::xdp::Queue>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        for q in sockets {
+            let stats = Arc::new(PolicyStats::default());
+            self.counting.policy.push(Arc::clone(&stats));
+            let counters = Arc::new(Counters::default());
+            self.counting.counters.udp.push(Arc::clone(&counters));
+            let pipeline = Worker::new(Arc::clone(&self.answer), Arc::clone(&self.policy), stats, Options::UDP);
+            let worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
+            let xstats = Arc::new(xdp::XdpStats::default());
+            let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
+            self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });
+            let stop = Arc::clone(stop);
+            let tx = self.answer.udp_payload as usize;
+            let h = std::thread::Builder::new().name(format!("xdp-{iface}-{queue}")).spawn(move || {
+                tracing::debug!(%iface, queue, %mode, "AF_XDP worker started");
+                xdp::run_worker(q.xsk, worker, tx, xstats, stop)
+            });
+            match h {
+                Ok(h) => self.handles.push(h),
+                Err(e) => return Err(format!("cannot start an AF_XDP worker: {e}")),
             }
         }
         Ok(())

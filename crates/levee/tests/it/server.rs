@@ -44,6 +44,20 @@ fn serves_builtin_examples_without_arguments_but_a_port() {
     assert_eq!(answers(&r), ["www.example.com. AAAA 2001:db8::80"]);
 }
 
+/// `--xdp` on interfaces that cannot take it (none of that name; the
+/// loopback, which has no native XDP, or no privileges to try): the server
+/// starts, says why for each, and answers through the sockets.
+#[test]
+fn xdp_falls_back_to_the_sockets_with_a_warning() {
+    let s = Server::start(&["--listen", "127.0.0.1:0", "--threads", "1", "--xdp", "nosuchif0", "--xdp", "lo"]);
+    let r = parse(&udp(s.addr, &query(1, "www.example.com.", t::A, None)).expect("answer"));
+    assert_eq!(answers(&r), ["www.example.com. A 192.0.2.80"]);
+    assert!(s.wait_log("AF_XDP path not available on lo", Duration::from_secs(5)), "{}", s.log());
+    let log = s.log();
+    assert!(log.contains("AF_XDP path not available on nosuchif0") && log.contains("no interface named"), "{log}");
+    assert!(!log.contains("AF_XDP answering path on"), "{log}");
+}
+
 #[test]
 fn ipv6_udp_and_tcp() {
     let s = Server::start(&["--listen", "[::1]:0", "--threads", "1"]);

@@ -1,0 +1,80 @@
+//! `--xdp IFACE` / `[xdp] interfaces`: setting up the AF_XDP answering
+//! path at start, while levee still holds its privileges.
+//!
+//! For each interface: look it up, attach the XDP program
+//! (`levee_io::xdp::prog`), open one AF_XDP socket per receive queue and
+//! register it in the program's `xsks` map. Any failure on an interface
+//! (no such interface, no CAP_NET_ADMIN/CAP_BPF, a driver without XDP)
+//! leaves that interface to the UDP sockets, which are bound as always,
+//! with a warning naming the cause: the server starts either way.
+//!
+//! What this returns must live until the drivers stop: the program is
+//! detached when [`Setup::programs`] is dropped (or when the process
+//! exits, since it is attached through a BPF link). Nothing here needs
+//! privileges afterwards, so the path keeps working after `[server] user`
+//! takes effect.
+
+use levee_config::Config;
+use levee_io::xdp::prog::Attached;
+use levee_io::xdp::{Interface, XdpError, Xsk, XskConfig};
+
+/// One opened queue, waiting for its worker.
+pub struct Queue {
+    /// The interface's name.
+    pub iface: String,
+    /// The receive queue.
+    pub queue: u32,
+    /// Its socket.
+    pub xsk: Xsk,
+}
+
+/// The AF_XDP path as set up at start.
+#[derive(Default)]
+pub struct Setup {
+    /// The sockets, one per (interface, queue).
+    pub queues: Vec<Queue>,
+    /// The attached programs (keep until shutdown).
+    pub programs: Vec<Attached>,
+}
+
+/// Sets up every configured interface; the ones that fail are logged and
+/// left to the sockets.
+pub fn setup(cfg: &Config) -> Setup {
+    let mut s = Setup::default();
+    if cfg.xdp.interfaces.is_empty() {
+        return s;
+    }
+    let port = cfg.listen.first().map_or(53, |a| a.port());
+    if cfg.listen.iter().any(|a| a.port() != port) {
+        tracing::warn!(port, "listen addresses use several ports; the AF_XDP path answers port {port} only");
+    }
+    let xc = XskConfig { frames: cfg.xdp.frames, frame_size: cfg.xdp.frame_size, zero_copy: cfg.xdp.zero_copy };
+    for name in &cfg.xdp.interfaces {
+        match interface(name, port, cfg.xdp.queues, &xc) {
+            Ok((prog, queues)) => {
+                let mode = queues.first().map(|q| q.xsk.mode());
+                tracing::info!(interface = %name, queues = queues.len(), mode = %mode.map(|m| m.to_string()).unwrap_or_default(), port, "AF_XDP answering path on {name}");
+                s.programs.push(prog);
+                s.queues.extend(queues);
+            }
+            Err(e) => {
+                tracing::warn!(interface = %name, "AF_XDP path not available on {name}, UDP stays on the sockets: {e}")
+            }
+        }
+    }
+    s
+}
+
+/// One interface: the program attached, then a socket per queue.
+fn interface(name: &str, port: u16, max_queues: u32, xc: &XskConfig) -> Result<(Attached, Vec<Queue>), XdpError> {
+    let iface = Interface::find(name)?;
+    let mut prog = Attached::attach(&iface, port)?;
+    let n = if max_queues == 0 { iface.queues } else { iface.queues.min(max_queues) };
+    let mut queues = Vec::with_capacity(n as usize);
+    for queue in 0..n {
+        let xsk = iface.open(queue, xc)?;
+        prog.register(queue, &xsk)?;
+        queues.push(Queue { iface: name.to_string(), queue, xsk });
+    }
+    Ok((prog, queues))
+}
