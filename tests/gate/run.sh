@@ -8,7 +8,9 @@
 #     datagrams arrive (garbage, known and unknown sources, an armed zone);
 #   - live_xdp_on_a_private_loopback: levee_xdp on the lo of a network namespace the test
 #     creates (unshare in one thread), which datagrams arrive, detach on drop;
-#   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic).
+#   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic);
+# then the daemon with --gate (crates/levee/tests/it/gate.rs): garbage dropped below the socket,
+# a zone armed by a random-subdomain flood, its random names budgeted, existing names answered.
 # Loopback only; the host's interfaces are not touched. Bounded: a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,3 +19,5 @@ if [ "$(id -u)" != 0 ] && ! capsh --has-p=cap_bpf 2>/dev/null; then
     exit 1
 fi
 timeout 600 cargo test -p levee-io --lib gate::tests -- --ignored --test-threads=1 --nocapture
+# The daemon with the gate on: socket filter, arming under a random-subdomain flood.
+timeout 300 cargo test -p levee --test it gate:: -- --ignored --test-threads=1

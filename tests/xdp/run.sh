@@ -12,6 +12,9 @@
 #    another port, which the XDP program must leave to the kernel;
 #  - levee's /metrics: the UDP answers went through AF_XDP (levee_xdp_sent_total
 #    equals the UDP answers the client got), nothing unparsable.
+# With GATE=1, levee runs with --gate: the flood gate's XDP program (levee_xdp)
+# feeds AF_XDP instead of the plain redirect, and every UDP answer must have
+# been redirected by it (levee_gate_packets_total{reason="redirect_xsk"}).
 # Exit: 0 passed; 1 failed; 77 not run (the kernel refused XDP on veth;
 # the script says SKIP and why). Bounded: every query has a timeout, the
 # whole script takes a few seconds.
@@ -76,8 +79,12 @@ ZONE=$WORK/zones/xdp.test.zone
 # levee gives up root after start-up (as nobody): the path must keep working.
 chmod 755 "$WORK"
 printf 'version = 1\n[server]\nuser = "nobody"\n' > "$WORK/levee.toml"
-S "$LEVEE_BIN" serve --config "$WORK/levee.toml" --listen 198.18.0.1:53 --zones-dir "$WORK/zones" --xdp vS \
-	--management 127.0.0.1:8053 --threads 1 > "$WORK/levee.log" 2>&1 &
+GATE_ARGS=()
+[ "${GATE:-0}" = 1 ] && GATE_ARGS=(--gate)
+# Not through S(): a function in the background forks a subshell, and $!
+# would be that shell, not levee (which then outlives the script).
+ip netns exec "$SRV" "$LEVEE_BIN" serve --config "$WORK/levee.toml" --listen 198.18.0.1:53 --zones-dir "$WORK/zones" --xdp vS \
+	--management 127.0.0.1:8053 --threads 1 "${GATE_ARGS[@]}" > "$WORK/levee.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
 	grep -q "ready" "$WORK/levee.log" && break
@@ -91,6 +98,9 @@ if grep -q "AF_XDP path not available" "$WORK/levee.log"; then
 fi
 grep -q "AF_XDP answering path on vS" "$WORK/levee.log" || fail "no AF_XDP path in the log"
 ok "$(grep -o 'AF_XDP answering path on vS.*' "$WORK/levee.log" | head -1)"
+if [ "${GATE:-0}" = 1 ]; then
+	grep -q "AF_XDP answering path on vS.*gated=true" "$WORK/levee.log" || fail "not fed by the gate's XDP program"
+fi
 grep -q "dropped root privileges" "$WORK/levee.log" || fail "levee did not drop root"
 ok "levee runs as nobody: $(grep -o 'dropped root privileges.*' "$WORK/levee.log")"
 
@@ -121,7 +131,14 @@ grep -q "flags:.* tc" <<<"$out" || fail "big TXT, bufsize 4096: no TC=1 (the MTU
 UDP_ANSWERS=$((UDP_ANSWERS + 1)); ok "big.xdp.test. TXT with bufsize 4096: TC=1 (MTU-bound)"
 # IPv6, over the pair's link-local addresses.
 ll=$(lladdr "$SRV" vS)
-if [ -n "$ll" ] && [ -n "$(lladdr "$CLI" vC)" ]; then
+if [ "${GATE:-0}" = 1 ] && [ -n "$ll" ]; then
+	# The gate judges only levee's addresses (here 198.18.0.1): a query to
+	# the link-local address goes to the kernel, where nothing listens.
+	if C "${DIG[@]}" "@$ll%vC" www.xdp.test A +short >/dev/null 2>&1; then
+		fail "a query to $ll (not a listen address) was answered through the gate"
+	fi
+	ok "gate: a query to $ll (not a listen address) is left to the kernel"
+elif [ -n "$ll" ] && [ -n "$(lladdr "$CLI" vC)" ]; then
 	got=$(C "${DIG[@]}" "@$ll%vC" www.xdp.test A +short | sort | tr "\n" " ") || fail "no answer over IPv6 ($ll)"
 	want=$(awk '$1=="www" && $2=="A" {print $3}' "$ZONE" | sort | tr '\n' ' ')
 	[ "$got" = "$want" ] || fail "www A over IPv6 ($ll): got '$got', want '$want'"
@@ -165,4 +182,15 @@ grep -q 'levee_xdp_queue_info{interface="vS",queue="0"' <<<"$M" || fail "no leve
 [ "$recv" = "$UDP_ANSWERS" ] || fail "levee_xdp_received_total = $recv, want $UDP_ANSWERS"
 [ "$bad" = 0 ] || fail "levee_xdp_unparsable_total = $bad"
 ok "metrics: $recv received and $sent sent through AF_XDP, 0 unparsable"
+if [ "${GATE:-0}" = 1 ]; then
+	# The gate's counters reach /metrics with its controller's next sample (1 s).
+	for _ in $(seq 1 30); do
+		M=$(S curl -sf http://127.0.0.1:8053/metrics) || fail "metrics"
+		[ "$(metric 'levee_gate_packets_total{reason="redirect_xsk"}')" = "$UDP_ANSWERS" ] && break
+		sleep 0.1
+	done
+	red=$(metric 'levee_gate_packets_total{reason="redirect_xsk"}')
+	[ "$red" = "$UDP_ANSWERS" ] || fail "the gate redirected $red queries to AF_XDP, want $UDP_ANSWERS"
+	ok "gate: $red queries admitted and redirected to AF_XDP by levee_xdp"
+fi
 echo "PASS: tests/xdp/run.sh"

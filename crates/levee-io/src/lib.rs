@@ -18,18 +18,21 @@
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
 //! * [`prio`]: a lower priority for background threads (transfers in).
-//! * [`ktime`]: the kernel's monotonic clock in nanoseconds (BPF map times).
 //! * [`mem`]: returning freed heap memory to the system (after an
 //!   abandoned transfer or a freed zone).
 //! * [`xdp`]: the AF_XDP answering path (`serve --xdp IFACE`): UMEM and
 //!   rings, one worker per (interface, queue) answering through the same
 //!   [`udp::UdpHandler`], and the XDP program that feeds it ([`xdp::prog`],
 //!   loaded with aya from a committed object).
+//! * [`gate`]: the flood gate's BPF programs (`bpf/gate.c`: `levee_xdp` on
+//!   an interface, `levee_sock` on the UDP sockets), loaded with aya, and
+//!   the map API its controller in the daemon writes (docs/gate.md).
 //! * [`frame`]: Ethernet/IPv4/IPv6/UDP headers of the AF_XDP path as pure,
 //!   safe functions (parse a query, write a reply's headers and checksums).
 //!
 //! This is the only levee crate allowed `unsafe` code (the batched
-//! syscalls and control messages, the AF_XDP rings and UMEM); each use
+//! syscalls and control messages, the AF_XDP rings and UMEM, the BPF
+//! socket option and clock); each use
 //! carries a SAFETY comment.
 
 #![warn(missing_docs)]
@@ -37,9 +40,8 @@
 
 pub mod alloc_count;
 pub mod batch;
-pub mod gate;
-pub mod ktime;
 pub mod frame;
+pub mod gate;
 pub mod local;
 pub mod mem;
 pub mod prio;

@@ -147,24 +147,25 @@ impl Filter {
         Filter { words: vec![0; bits / 64], log2_bits, k: k.max(1) }
     }
 
-    fn probes(&self, h: u64, tag: u64) -> impl Iterator<Item = u32> {
+    /// The bits of a key; borrows nothing, so `insert` can write while
+    /// it iterates.
+    fn probes(log2_bits: u8, k: u8, h: u64, tag: u64) -> impl Iterator<Item = u32> {
         let x = mix(h ^ tag);
         let (h1, h2) = (x as u32, (x >> 32) as u32 | 1);
-        let mask = ((1u64 << self.log2_bits) - 1) as u32;
-        (0..self.k as u32).map(move |j| h1.wrapping_add(j.wrapping_mul(h2)) & mask)
+        let mask = ((1u64 << log2_bits) - 1) as u32;
+        (0..k as u32).map(move |j| h1.wrapping_add(j.wrapping_mul(h2)) & mask)
     }
 
     /// Adds a key.
     pub fn insert(&mut self, h: u64, tag: u64) {
-        let probes: Vec<u32> = self.probes(h, tag).collect();
-        for b in probes {
+        for b in Self::probes(self.log2_bits, self.k, h, tag) {
             self.words[(b / 64) as usize] |= 1 << (b % 64);
         }
     }
 
     /// Whether a key may have been added (no false negatives).
     pub fn contains(&self, h: u64, tag: u64) -> bool {
-        self.probes(h, tag).all(|b| self.words[(b / 64) as usize] & (1 << (b % 64)) != 0)
+        Self::probes(self.log2_bits, self.k, h, tag).all(|b| self.words[(b / 64) as usize] & (1 << (b % 64)) != 0)
     }
 
     /// Whether a name whose suffix hashes are `s`, in the zone whose apex

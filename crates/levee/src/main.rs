@@ -200,7 +200,16 @@ fn main() -> ExitCode {
                 },
                 None => Config::default(),
             };
-            let o = Overrides { listen, zones_dir, allow_transfer, threads, management, management_allow_remote, gate, xdp };
+            let o = Overrides {
+                listen,
+                zones_dir,
+                allow_transfer,
+                threads,
+                management,
+                management_allow_remote,
+                gate,
+                xdp,
+            };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");
                 return ExitCode::from(2);

@@ -94,6 +94,11 @@ pub(crate) struct UdpWorker {
     repl: Arc<Replication>,
     /// Where sources that become known go, when the flood gate runs.
     gate: Option<Feed>,
+    /// The flood gate's socket filter is attached to this worker's socket:
+    /// the socket's drop count includes what the gate dropped on purpose,
+    /// so it is not passed on as a sign of overload (full batches still
+    /// are).
+    socket_filtered: bool,
 }
 
 impl UdpWorker {
@@ -118,6 +123,7 @@ impl UdpWorker {
             counters,
             repl: Arc::clone(repl),
             gate: None,
+            socket_filtered: false,
         }
     }
 
@@ -125,6 +131,12 @@ impl UdpWorker {
     /// flood gate's controller once per batch.
     pub(crate) fn with_gate_feed(mut self, feed: Feed) -> UdpWorker {
         self.gate = Some(feed);
+        self
+    }
+
+    /// The same worker, on a socket with the gate's filter attached.
+    pub(crate) fn socket_filtered(mut self) -> UdpWorker {
+        self.socket_filtered = true;
         self
     }
 }
@@ -137,7 +149,8 @@ impl UdpHandler for UdpWorker {
             self.now = now();
             self.now_read = ms / 1000;
         }
-        self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped: info.dropped });
+        let dropped = if self.socket_filtered { 0 } else { info.dropped };
+        self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped });
         self.counters.received(info.received as u64, self.now as u64);
         // The previous batch's newly known sources (none: one comparison).
         if let Some(f) = &self.gate {

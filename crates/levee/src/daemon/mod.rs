@@ -93,10 +93,13 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     let zones = load_zones(&cfg, builtin)?;
     // Bind everything first, so an address problem stops the start.
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
-    // The gate needs CAP_NET_ADMIN/CAP_BPF: opened before they are dropped.
-    let gate = open_gate(&cfg)?;
-    // The AF_XDP path (off unless configured) needs privileges to start.
-    let xdp = xdp::setup(&cfg);
+    // The gate needs CAP_NET_ADMIN/CAP_BPF: opened (and its socket filter
+    // attached to every UDP socket) before they are dropped.
+    let mut loaded = open_gate(&cfg, &sockets)?;
+    // The AF_XDP path (off unless configured) needs privileges to start;
+    // with the gate on, the gate's XDP program feeds it.
+    let xdp = xdp::setup(&cfg, loaded.as_mut());
+    let gate = loaded.map(|l| prepare_gate(l, &cfg)).transpose()?;
     let mut control = become_service_user(&cfg, control)?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -165,22 +168,34 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     Ok(())
 }
 
-/// The flood gate, when `gate.enabled`: opened, with its settings and
-/// trusted prefixes published; a gate that cannot be opened stops the
-/// start.
-fn open_gate(cfg: &Config) -> Result<Option<crate::gate::run::Prepared>, Stop> {
+/// The flood gate, when `gate.enabled`: its BPF programs loaded and the
+/// socket filter attached to every UDP socket; a gate that cannot be
+/// opened stops the start.
+fn open_gate(cfg: &Config, sockets: &sockets::Sockets) -> Result<Option<crate::gate::Loaded>, Stop> {
     if !cfg.gate.enabled {
         return Ok(None);
     }
-    let g = crate::gate::open_gate(cfg).and_then(|sink| crate::gate::run::prepare(sink, cfg));
-    let g = g.map_err(|e| fail(format!("flood gate (gate.enabled or --gate): {e}")))?;
+    let err = |e: String| fail(format!("flood gate (gate.enabled or --gate): {e}"));
+    let g = crate::gate::open_gate(cfg).map_err(err)?;
+    for (addr, sock) in &sockets.udp {
+        use std::os::fd::AsRawFd;
+        g.attach_socket(sock.as_raw_fd()).map_err(|e| err(format!("UDP socket {addr}: {e}")))?;
+    }
+    Ok(Some(g))
+}
+
+/// The opened gate with its settings and trusted prefixes published and
+/// its controller ready to run.
+fn prepare_gate(g: crate::gate::Loaded, cfg: &Config) -> Result<crate::gate::run::Prepared, Stop> {
+    let g = crate::gate::run::prepare(Box::new(g), cfg)
+        .map_err(|e| fail(format!("flood gate (gate.enabled or --gate): {e}")))?;
     tracing::info!(
         arm_nxdomain_rate = cfg.gate.arm_nxdomain_rate,
         nx_rate = cfg.gate.nx_budget.rate,
         hold = cfg.gate.hold,
         "flood gate on"
     );
-    Ok(Some(g))
+    Ok(g)
 }
 
 /// The zones at start (the set the drivers will serve) and what comes

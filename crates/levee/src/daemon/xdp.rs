@@ -16,6 +16,8 @@
 
 use levee_config::Config;
 use levee_io::xdp::prog::Attached;
+
+use crate::gate::Loaded;
 use levee_io::xdp::{Interface, XdpError, Xsk, XskConfig};
 
 /// One opened queue, waiting for its worker.
@@ -38,8 +40,10 @@ pub struct Setup {
 }
 
 /// Sets up every configured interface; the ones that fail are logged and
-/// left to the sockets.
-pub fn setup(cfg: &Config) -> Setup {
+/// left to the sockets. With the flood gate open (`gate`), its program
+/// (`levee_xdp`: admission, then the redirect) is attached instead of
+/// the plain redirect.
+pub fn setup(cfg: &Config, mut gate: Option<&mut Loaded>) -> Setup {
     let mut s = Setup::default();
     if cfg.xdp.interfaces.is_empty() {
         return s;
@@ -50,11 +54,16 @@ pub fn setup(cfg: &Config) -> Setup {
     }
     let xc = XskConfig { frames: cfg.xdp.frames, frame_size: cfg.xdp.frame_size, zero_copy: cfg.xdp.zero_copy };
     for name in &cfg.xdp.interfaces {
-        match interface(name, port, cfg.xdp.queues, &xc) {
+        let r = match gate.as_deref_mut() {
+            Some(g) => gated(g, name, cfg.xdp.queues, &xc).map(|q| (None, q)),
+            None => interface(name, port, cfg.xdp.queues, &xc).map(|(p, q)| (Some(p), q)),
+        };
+        match r {
             Ok((prog, queues)) => {
                 let mode = queues.first().map(|q| q.xsk.mode());
-                tracing::info!(interface = %name, queues = queues.len(), mode = %mode.map(|m| m.to_string()).unwrap_or_default(), port, "AF_XDP answering path on {name}");
-                s.programs.push(prog);
+                let gated = prog.is_none();
+                tracing::info!(interface = %name, queues = queues.len(), mode = %mode.map(|m| m.to_string()).unwrap_or_default(), port, gated, "AF_XDP answering path on {name}");
+                s.programs.extend(prog);
                 s.queues.extend(queues);
             }
             Err(e) => {
@@ -63,6 +72,27 @@ pub fn setup(cfg: &Config) -> Setup {
         }
     }
     s
+}
+
+/// One interface behind the flood gate: the gate's XDP program attached
+/// (it stays attached while the gate lives), then a socket per queue
+/// registered in the gate's `xsks` map.
+fn gated(g: &mut Loaded, name: &str, max_queues: u32, xc: &XskConfig) -> Result<Vec<Queue>, XdpError> {
+    let iface = Interface::find(name)?;
+    let gate = g.gate_mut();
+    let mode = gate.attach_xdp(name).map_err(|e| XdpError::Program(e.to_string()))?;
+    if mode != levee_io::gate::XdpMode::Native {
+        tracing::warn!(interface = %name, "the flood gate's XDP program runs in generic mode on {name}: it works, but saves less");
+    }
+    let n = if max_queues == 0 { iface.queues } else { iface.queues.min(max_queues) };
+    let mut queues = Vec::with_capacity(n as usize);
+    for queue in 0..n {
+        let xsk = iface.open(queue, xc)?;
+        gate.register_xsk(queue, std::os::fd::AsRawFd::as_raw_fd(&xsk))
+            .map_err(|e| XdpError::Program(format!("{name} queue {queue}: {e}")))?;
+        queues.push(Queue { iface: name.to_string(), queue, xsk });
+    }
+    Ok(queues)
 }
 
 /// One interface: the program attached, then a socket per queue.

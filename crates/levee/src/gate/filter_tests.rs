@@ -224,7 +224,6 @@ fn served_child_zones_are_subtrees_of_their_parent() {
     let kids = children(&set, sec.zone.apex());
     assert_eq!(kids.len(), 1);
     assert_eq!(name::to_text(kids[0]), "kid.sec.test.");
-    let f = build(&sec.zone, &kids, SEED, 10);
     // Served here without a delegation in the parent: still the child's.
     let set = zones(|origin, t| {
         if origin != "sec.test." {

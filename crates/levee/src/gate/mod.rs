@@ -14,7 +14,7 @@
 //!                                                  ▼ ▼ ▼
 //!                             controller thread (`run`): Controller
 //!                                                  │
-//!                     GateSink (levee_io::gate::Gate at merge; a fake in tests)
+//!                     GateSink (Loaded: levee_io::gate::Gate; a fake in tests)
 //!                     publish_zone / withdraw_zone / set_known / stats
 //! ```
 //!
@@ -45,10 +45,12 @@
 //!   zones, in `/metrics`, `/api/status` and the dashboard (the
 //!   controller's [`control::Status`]), and a log line on arming and disarming.
 //!
-//! [`GateSink`] is the loader's interface as the controller uses it; the
-//! BPF loader (`levee_io::gate::Gate`) implements it. [`open_gate`] opens
-//! it, and a server with `[gate] enabled` refuses to start when it
-//! cannot. With the gate off nothing here runs.
+//! [`GateSink`] is the loader's interface as the controller uses it;
+//! [`Loaded`] implements it over the BPF loader (`levee_io::gate::Gate`).
+//! [`open_gate`] opens it at start (the daemon then attaches the socket
+//! filter to every UDP socket, and the XDP program to the `[xdp]`
+//! interfaces), and a server with `[gate] enabled` refuses to start when
+//! it cannot. With the gate off nothing here runs.
 
 use std::net::IpAddr;
 
@@ -110,7 +112,7 @@ pub const REASONS: [&str; NSTATS] = [
 pub const DROP_NX_BUDGET: usize = 4;
 
 /// What the controller needs of the gate: the BPF loader's map API
-/// (`levee_io::gate::Gate` implements it at merge).
+/// ([`Loaded`] over `levee_io::gate::Gate`; a fake in tests).
 pub trait GateSink: Send {
     /// Publishes (or replaces) a zone's entry: armed, with its filter and
     /// its NXDOMAIN budget. `apex` is the apex's hash under the seed,
@@ -138,9 +140,85 @@ pub trait GateSink: Send {
     fn set_config(&mut self, c: &GateSettings) -> Result<(), String>;
 }
 
-/// Opens the gate for `cfg` (loads the BPF programs, creates the maps,
-/// attaches them). Until the loader is merged this always fails.
-pub fn open_gate(cfg: &Config) -> Result<Box<dyn GateSink>, String> {
-    let _ = cfg;
-    Err("the flood gate's BPF loader is not part of this build yet (gate.enabled / --gate cannot be used)".into())
+/// The BPF loader as the controller's [`GateSink`]: the programs and
+/// maps of `levee_io::gate`, opened at start while levee still has
+/// CAP_BPF and CAP_NET_ADMIN. Everything after opening (map writes,
+/// reading the counters) works with the descriptors it holds, after the
+/// privilege drop too.
+pub struct Loaded {
+    gate: levee_io::gate::Gate,
+}
+
+impl Loaded {
+    /// Attaches the socket filter (`levee_sock`) to a UDP socket: from
+    /// then on the socket only queues what the gate admits.
+    pub fn attach_socket(&self, fd: std::os::fd::RawFd) -> Result<(), String> {
+        self.gate.attach_socket(fd).map_err(|e| e.to_string())
+    }
+
+    /// The loader itself, for the AF_XDP set-up (`Gate::attach_xdp`,
+    /// `Gate::register_xsk`).
+    pub fn gate_mut(&mut self) -> &mut levee_io::gate::Gate {
+        &mut self.gate
+    }
+}
+
+fn budget(b: ZoneBudget) -> levee_io::gate::ZoneBudget {
+    levee_io::gate::ZoneBudget { rate: b.rate, burst: b.burst }
+}
+
+impl GateSink for Loaded {
+    fn publish_zone(
+        &mut self,
+        apex: u64,
+        zone_id: u32,
+        filter: &levee_limit::gate::Filter,
+        nx: ZoneBudget,
+    ) -> Result<(), String> {
+        self.gate.publish_zone(apex, zone_id, filter, budget(nx)).map_err(|e| e.to_string())
+    }
+
+    fn withdraw_zone(&mut self, apex: u64) -> Result<(), String> {
+        self.gate.withdraw_zone(apex).map_err(|e| e.to_string())
+    }
+
+    fn set_known(&mut self, addr: IpAddr, expires_ns: u64) -> Result<(), String> {
+        self.gate.set_known(addr, expires_ns).map_err(|e| e.to_string())
+    }
+
+    fn remove_known(&mut self, addr: IpAddr) -> Result<(), String> {
+        self.gate.remove_known(addr).map_err(|e| e.to_string())
+    }
+
+    fn stats(&self) -> Result<[u64; NSTATS], String> {
+        let all = self.gate.stats().map_err(|e| e.to_string())?;
+        let mut out = [0u64; NSTATS];
+        for (o, v) in out.iter_mut().zip(all.iter()) {
+            *o = *v;
+        }
+        Ok(out)
+    }
+
+    fn set_config(&mut self, c: &GateSettings) -> Result<(), String> {
+        // Addresses first: the config's FLAG_ON then judges with them.
+        self.gate.set_addrs(&c.addrs).map_err(|e| e.to_string())?;
+        let g = levee_io::gate::GateConfig {
+            port: c.port,
+            seed: c.seed,
+            flags: levee_io::gate::FLAG_ON,
+            prefix: budget(c.prefix),
+            unknown: budget(c.unknown),
+            deep: budget(c.deep),
+        };
+        self.gate.set_config(&g).map_err(|e| e.to_string())
+    }
+}
+
+/// Opens the gate for `cfg`: loads the BPF programs (the XDP one only when
+/// `[xdp]` names interfaces) and creates their maps. Needs CAP_BPF and
+/// CAP_NET_ADMIN; the error says so.
+pub fn open_gate(cfg: &Config) -> Result<Loaded, String> {
+    let opts = levee_io::gate::GateOptions { xdp: !cfg.xdp.interfaces.is_empty(), socket: true };
+    let gate = levee_io::gate::Gate::load(opts).map_err(|e| e.to_string())?;
+    Ok(Loaded { gate })
 }

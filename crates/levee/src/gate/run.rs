@@ -93,7 +93,7 @@ pub fn start(
             }
             // Short waits, so `stop` is seen within 100 ms.
             match rx.recv_timeout(Duration::from_millis((next - now).min(100))) {
-                Ok(ip) => controller.known(ip, levee_io::ktime::monotonic_ns()),
+                Ok(ip) => controller.known(ip, levee_io::gate::monotonic_ns()),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_millis(100)),
             }
@@ -167,7 +167,7 @@ mod tests {
         let mut w = Worker::new(acfg, policy, Arc::new(PolicyStats::default()), Options::TCP);
         let q = [0u8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'f', 4, b't', b'e', b's', b't', 0, 0, 6, 0, 1];
         let mut out = vec![0u8; 65535];
-        let before = levee_io::ktime::monotonic_ns();
+        let before = levee_io::gate::monotonic_ns();
         w.answer(
             Received { msg: &q, client: "198.51.100.4".parse().unwrap(), transport: Transport::Tcp },
             &zones.load(),
@@ -180,7 +180,7 @@ mod tests {
         };
         assert_eq!(ip.to_string(), "198.51.100.4");
         let ttl = super::super::control::KNOWN_TTL_S * 1_000_000_000;
-        assert!(until >= before + ttl && until <= levee_io::ktime::monotonic_ns() + ttl, "{until}");
+        assert!(until >= before + ttl && until <= levee_io::gate::monotonic_ns() + ttl, "{until}");
 
         stop.store(true, Ordering::Relaxed);
         h.join().unwrap();

@@ -91,7 +91,10 @@ impl Drivers {
             let pipeline = Worker::new(Arc::clone(&self.answer), Arc::clone(&self.policy), stats, Options::UDP);
             let mut worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
             if let Some(f) = &self.gate {
-                worker = worker.with_gate_feed(f.clone());
+                // The gate's socket filter is on this socket: what it
+                // drops counts in the socket's drops, which are then no
+                // sign of the worker falling behind.
+                worker = worker.with_gate_feed(f.clone()).socket_filtered();
             }
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
@@ -125,7 +128,10 @@ impl Drivers {
             let counters = Arc::new(Counters::default());
             self.counting.counters.udp.push(Arc::clone(&counters));
             let pipeline = Worker::new(Arc::clone(&self.answer), Arc::clone(&self.policy), stats, Options::UDP);
-            let worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
+            let mut worker = UdpWorker::new(zones, pipeline, self.epoch, &self.counting.garbage, counters, repl);
+            if let Some(f) = &self.gate {
+                worker = worker.with_gate_feed(f.clone());
+            }
             let xstats = Arc::new(xdp::XdpStats::default());
             let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
             self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });

@@ -13,6 +13,8 @@
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
+//! * [`gate`]: the flood gate on the real daemon (privileged: `#[ignore]`d,
+//!   run as root by tests/gate/run.sh).
 //! * [`faults`]: fault injection on the transfer-in path with a scripted
 //!   fake primary ([`fakeprim`]): bad RDATA, message splits, trickling,
 //!   silent and endless primaries, budgets and memory, IXFR fallback, a
@@ -41,6 +43,7 @@ mod defences;
 mod exact;
 mod fakeprim;
 mod faults;
+mod gate;
 mod hungfs;
 mod ops;
 mod packaging;
