@@ -47,6 +47,11 @@ pub const SECTIONS: &[Section] = &[
         array: false,
         doc: "The flood gate below the socket (BPF on the UDP sockets, or XDP); off by default.",
     },
+    Section {
+        name: "xdp",
+        array: false,
+        doc: "The AF_XDP answering path (UDP below the socket layer on named interfaces); off by default.",
+    },
     Section { name: "log", array: false, doc: "Logging to standard error." },
     Section {
         name: "management",
@@ -105,6 +110,11 @@ pub const KEYS: &[Key] = &[
     key!("rate-limit", "log-only", "false", "Count what would be limited, send everything."),
     key!("rate-limit", "exempt", "[]", "Prefixes never limited."),
     key!("rate-limit", "table-size", "262144", "Buckets of the fixed table, 8 octets each."),
+    key!("xdp", "interfaces", "[]", "Interfaces answered on with AF_XDP (also `levee serve --xdp IFACE`); needs CAP_NET_ADMIN and CAP_BPF at start."),
+    key!("xdp", "queues", "0", "Receive queues served per interface (0: all of them)."),
+    key!("xdp", "frames", "4096", "UMEM frames per AF_XDP socket (a power of two), half for receiving, half for sending."),
+    key!("xdp", "frame-size", "4096", "Octets per UMEM frame (2048 or 4096)."),
+    key!("xdp", "zero-copy", "(try both)", "true: zero-copy only; false: copy mode only; absent: zero-copy, else copy."),
     key!("gate", "enabled", "false", "Run the flood gate (needs CAP_BPF and CAP_NET_ADMIN at start)."),
     key!("gate", "arm-nxdomain-rate", "2000", "NXDOMAIN responses a second of one zone that arm it (its filter of existing names is published)."),
     key!("gate", "hold", "60", "Seconds of calm before an armed zone is disarmed."),
