@@ -418,7 +418,13 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 			k.a[i] = 0; // /64
 	}
 	__u64 *exp = bpf_map_lookup_elem(&known, &k);
-	if (exp && now < *exp) {
+	__u64 until = exp ? *exp : 0;
+	int is_known = now < until;
+	// Trusted prefixes (no expiry) always pass. Other known sources pay
+	// their prefix's bucket, as unknown ones do, but not the global one:
+	// a source becomes known by positive answers, which a spoofed flood
+	// of an existing name earns too.
+	if (until == ~0ULL) {
 		count(ADMIT_KNOWN);
 		return ADMIT;
 	}
@@ -438,6 +444,10 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 			count(DROP_PREFIX_BUDGET);
 			return DROP;
 		}
+	}
+	if (is_known) {
+		count(ADMIT_KNOWN);
+		return ADMIT;
 	}
 	__u32 g = 0;
 	struct bucket *ub = bpf_map_lookup_elem(&globals, &g);

@@ -371,9 +371,14 @@ fn live_socket_filter_on_loopback() {
     g.publish_zone(apex("example"), 1, &example_filter(), total(2)).unwrap();
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
     g.attach_socket(server.as_raw_fd()).unwrap();
-    let known = UdpSocket::bind("127.0.0.2:0").unwrap();
+    // A trusted source (no expiry: no budget), an unknown one and a
+    // known one (with expiry: it pays its own /24's budget), each in a /24
+    // of its own.
+    let known = UdpSocket::bind("127.0.1.2:0").unwrap();
     let unknown = UdpSocket::bind("127.0.0.3:0").unwrap();
-    g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), monotonic_ns() + 60 * NANO).unwrap();
+    let expiring = UdpSocket::bind("127.0.2.2:0").unwrap();
+    g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 1, 2)), u64::MAX).unwrap();
+    g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 2, 2)), monotonic_ns() + 60 * NANO).unwrap();
 
     // Garbage from anyone never arrives; a NOTIFY (answered by levee) does.
     let mut resp = query(1, "www.example");
@@ -391,6 +396,10 @@ fn live_socket_filter_on_loopback() {
     // Unknown: its /24's budget of 3, whatever the name.
     let other: Vec<Vec<u8>> = (30..35).map(|i| query(i, "www.example")).collect();
     assert_eq!(arrivals(&unknown, &server, &other), vec![30, 31, 32]);
+    // Known by its answers (it may be a spoofed flood of an existing name):
+    // its /24's budget of 3 too.
+    let more: Vec<Vec<u8>> = (40..45).map(|i| query(i, "www.example")).collect();
+    assert_eq!(arrivals(&expiring, &server, &more), vec![40, 41, 42]);
     let s = g.stats().unwrap();
     assert_eq!(
         (
@@ -399,14 +408,14 @@ fn live_socket_filter_on_loopback() {
             s[reason::DROP_NX_BUDGET],
             s[reason::DROP_PREFIX_BUDGET]
         ),
-        (1, 1, 3, 2),
+        (1, 1, 3, 4),
         "{s:?}"
     );
-    assert_eq!((s[reason::ADMIT_KNOWN], s[reason::ADMIT_UNKNOWN], s[reason::NX_PAID]), (8, 3, 2), "{s:?}");
+    assert_eq!((s[reason::ADMIT_KNOWN], s[reason::ADMIT_UNKNOWN], s[reason::NX_PAID]), (11, 3, 2), "{s:?}");
     // The kernel counts what the filter drops in the socket's drops
     // (SO_MEMINFO, what the UDP driver reports as overflow): the daemon
     // must subtract the gate's drops before judging its own load.
-    assert_eq!(crate::udp::socket_drops(server.as_raw_fd()), Some(7));
+    assert_eq!(crate::udp::socket_drops(server.as_raw_fd()), Some(9));
     // Off: everything arrives.
     g.set_config(&GateConfig { flags: 0, ..cfg }).unwrap();
     assert_eq!(arrivals(&unknown, &server, &[vec![0; 5]]), vec![0]);

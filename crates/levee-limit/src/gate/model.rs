@@ -16,8 +16,8 @@
 //!    ([`walk_name`]); more than [`MAX_LABELS`] labels pay the deep bucket;
 //! 4. the closest enclosing zone in [`Maps::zones`]: if armed and the name
 //!    does not exist by its filter, its NXDOMAIN bucket pays or drop;
-//! 5. known sources admit; unknown ones pay their prefix's bucket and the
-//!    global one, or drop.
+//! 5. trusted sources admit; known ones pay their prefix's bucket,
+//!    unknown ones their prefix's bucket and the global one, or drop.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -336,7 +336,11 @@ fn judge(m: &mut Maps, cpu: usize, now: u64, src: &Addr, msg: &[u8], cfg: &Confi
             }
         }
     }
-    if m.known.get(&known_key(src)).is_some_and(|&exp| now < exp) {
+    // Trusted (no expiry) always pass; other known sources pay their
+    // prefix's bucket but not the global one (a spoofed flood of an
+    // existing name earns "known" by its positive answers too).
+    let until = m.known.get(&known_key(src)).copied().unwrap_or(0);
+    if until == u64::MAX {
         counted.push(ADMIT_KNOWN);
         return counted;
     }
@@ -344,6 +348,10 @@ fn judge(m: &mut Maps, cpu: usize, now: u64, src: &Addr, msg: &[u8], cfg: &Confi
     let pb = c.prefixes.entry(prefix_key(src)).or_insert(Bucket::full(cfg.prefix, now));
     if !pb.pay(cfg.prefix, now) {
         counted.push(DROP_PREFIX_BUDGET);
+        return counted;
+    }
+    if now < until {
+        counted.push(ADMIT_KNOWN);
         return counted;
     }
     if !c.globals[0].pay(cfg.unknown, now) {

@@ -198,16 +198,28 @@ fn the_closest_zone_decides() {
 }
 
 #[test]
-fn known_sources_are_admitted_until_they_expire() {
+fn known_sources_skip_the_global_budget_and_trusted_ones_every_budget() {
     let mut m = maps();
-    m.config.prefix = Budget { rate: 0, burst: 0 };
+    m.config.prefix = Budget { rate: 0, burst: 2 };
+    m.config.unknown = Budget { rate: 0, burst: 0 };
     m.known.insert(known_key(&src("192.0.2.1")), NOW + 1);
     m.known.insert(known_key(&src("2001:db8:1:2::1")), NOW + 1);
+    m.known.insert(known_key(&src("198.51.100.7")), u64::MAX); // trusted
+    // Known: admitted with the global budget empty...
     assert!(admit(&mut m, 0, NOW, &src("192.0.2.1"), &query("a")));
     assert!(admit(&mut m, 0, NOW, &src("2001:db8:1:2:ffff::9"), &query("a"))); // same /64
+    // ... an unknown source of the same /24 is not ...
     assert!(!admit(&mut m, 0, NOW, &src("192.0.2.2"), &query("a")));
+    // ... and a known source still pays its prefix (burst 2, spent above).
+    assert!(!admit(&mut m, 0, NOW, &src("192.0.2.1"), &query("a")));
     assert!(!admit(&mut m, 0, NOW + 1, &src("192.0.2.1"), &query("a"))); // expired
-    assert_eq!((stat(&m, ADMIT_KNOWN), stat(&m, DROP_PREFIX_BUDGET)), (2, 2));
+    // Trusted: no budget at all.
+    for _ in 0..5 {
+        assert!(admit(&mut m, 0, NOW, &src("198.51.100.7"), &query("a")));
+    }
+    assert_eq!(stat(&m, ADMIT_KNOWN), 7);
+    assert_eq!(stat(&m, DROP_UNKNOWN_BUDGET), 1);
+    assert_eq!(stat(&m, DROP_PREFIX_BUDGET), 2);
 }
 
 #[test]
