@@ -377,7 +377,11 @@ impl Gate {
             flags: (c.flags & !FLAG_ADDRS) | addrs_flag,
             _pad: 0,
             seed: c.seed,
-            prefix: self.budget(c.prefix),
+            // Not divided among CPUs: one source's packets are judged on
+            // one CPU (the sender's softirq on loopback and veth, the
+            // queue its flow hashes to on a NIC), so a per-CPU share would
+            // give every prefix a fraction of its budget.
+            prefix: [c.prefix.rate, c.prefix.burst],
             unknown: self.budget(c.unknown),
             deep: self.budget(c.deep),
             apex_bits: self.cfg.apex_bits,

@@ -145,7 +145,7 @@ fn setup() -> (Gate, Maps) {
         port: 53,
         seed: SEED,
         flags: FLAG_ON,
-        prefix: total(400),
+        prefix: ZoneBudget { rate: 0, burst: 400 },
         unknown: total(1_000_000),
         deep: total(3),
     };
@@ -365,8 +365,14 @@ fn live_socket_filter_on_loopback() {
     let mut g = Gate::load(GateOptions::ALL).expect("load the gate (needs CAP_BPF and CAP_NET_ADMIN)");
     let n = g.cpus() as u32;
     let total = |per_cpu: u32| ZoneBudget { rate: 0, burst: per_cpu * n };
-    let cfg =
-        GateConfig { port: 0, seed: SEED, flags: FLAG_ON, prefix: total(3), unknown: total(1000), deep: total(1) };
+    let cfg = GateConfig {
+        port: 0,
+        seed: SEED,
+        flags: FLAG_ON,
+        prefix: ZoneBudget { rate: 0, burst: 3 },
+        unknown: total(1000),
+        deep: total(1),
+    };
     g.set_config(&cfg).unwrap();
     g.publish_zone(apex("example"), 1, &example_filter(), total(2)).unwrap();
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -502,8 +508,14 @@ fn live_xdp_on_a_private_loopback() {
         let n = g.cpus() as u32;
         let total = |per_cpu: u32| ZoneBudget { rate: 0, burst: per_cpu * n };
         let port = server.local_addr().unwrap().port();
-        let cfg =
-            GateConfig { port, seed: SEED, flags: FLAG_ON, prefix: total(2), unknown: total(100), deep: total(1) };
+        let cfg = GateConfig {
+            port,
+            seed: SEED,
+            flags: FLAG_ON,
+            prefix: ZoneBudget { rate: 0, burst: 2 },
+            unknown: total(100),
+            deep: total(1),
+        };
         g.set_config(&cfg).unwrap();
         g.set_addrs(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]).unwrap();
         let mode = g.attach_xdp("lo").unwrap();

@@ -86,6 +86,9 @@ fn keys_of(zone: &Zone, i: usize) -> Option<(&[u8], bool)> {
     Some((zone.node_name(id), subtree))
 }
 
+/// The fewest keys a filter is sized for.
+pub const MIN_KEYS: usize = 1 << 15;
+
 /// The filter of `zone` under the gate's `seed`, with the apexes of the
 /// served zones below it (`children`) as subtrees.
 pub fn build(zone: &Zone, children: &[&[u8]], seed: u64, bits_per_name: usize) -> Built {
@@ -99,7 +102,10 @@ pub fn build(zone: &Zone, children: &[&[u8]], seed: u64, bits_per_name: usize) -
     let n3 = zone.nsec3_count();
     let mut keys = nodes + n3 + 2 * children.len();
     keys += (0..nodes).filter(|&i| keys_of(zone, i).is_some_and(|k| k.1)).count();
-    let mut filter = Filter::with_capacity(keys, bits_per_name, PROBES);
+    // At least MIN_KEYS keys' worth (64 KiB at 10 bits per name): a small
+    // zone's filter then lets almost no random name pass as existing,
+    // where 10 bits per name would let about 1 % through.
+    let mut filter = Filter::with_capacity(keys.max(MIN_KEYS), bits_per_name, PROBES);
     let mut inserted = 0;
     let mut add = |name: &[u8], tag: u64| {
         if let Some(s) = suffix_hashes(seed, name) {

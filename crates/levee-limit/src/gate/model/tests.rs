@@ -205,15 +205,15 @@ fn known_sources_skip_the_global_budget_and_trusted_ones_every_budget() {
     m.known.insert(known_key(&src("192.0.2.1")), NOW + 1);
     m.known.insert(known_key(&src("2001:db8:1:2::1")), NOW + 1);
     m.known.insert(known_key(&src("198.51.100.7")), u64::MAX); // trusted
-    // Known: admitted with the global budget empty...
+                                                               // Known: admitted with the global budget empty...
     assert!(admit(&mut m, 0, NOW, &src("192.0.2.1"), &query("a")));
     assert!(admit(&mut m, 0, NOW, &src("2001:db8:1:2:ffff::9"), &query("a"))); // same /64
-    // ... an unknown source of the same /24 is not ...
+                                                                               // ... an unknown source of the same /24 is not ...
     assert!(!admit(&mut m, 0, NOW, &src("192.0.2.2"), &query("a")));
     // ... and a known source still pays its prefix (burst 2, spent above).
     assert!(!admit(&mut m, 0, NOW, &src("192.0.2.1"), &query("a")));
     assert!(!admit(&mut m, 0, NOW + 1, &src("192.0.2.1"), &query("a"))); // expired
-    // Trusted: no budget at all.
+                                                                         // Trusted: no budget at all.
     for _ in 0..5 {
         assert!(admit(&mut m, 0, NOW, &src("198.51.100.7"), &query("a")));
     }
