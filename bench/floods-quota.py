@@ -159,7 +159,9 @@ def start(a, name, zdir):
     cmd = server_cmd(a, name, zdir, rundir)
     wrap = ["sh", "-c", 'echo $$ > %s/cgroup.procs && exec "$@"' % CG, "sh"]
     log = open(os.path.join(rundir, "server.log"), "w")
-    p = subprocess.Popen(in_server(a, ["taskset", "-c", "0"] + wrap + cmd), stdout=log, stderr=log,
+    # Join the cgroup before entering the namespace: `ip netns exec`
+    # remounts /sys, where the cgroup hierarchy is not mounted.
+    p = subprocess.Popen(wrap + in_server(a, ["taskset", "-c", "0"] + cmd), stdout=log, stderr=log,
                          start_new_session=True)
     addr = "198.18.0.1" if a.bed == "veth" else "127.0.0.1"
     src = "198.18.1.1" if a.bed == "veth" else "127.0.0.1"
