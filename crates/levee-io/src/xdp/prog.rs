@@ -1,12 +1,12 @@
 //! The XDP program that feeds the AF_XDP sockets, loaded with aya.
 //!
-//! Until the flood gate's program (`bpf/gate.c`, `levee_xdp`) lands, this
-//! is `bpf/xsk_redirect.c`: UDP to levee's port goes to the `xsks` entry
-//! of its receive queue, everything else to the kernel. Both programs
-//! share the contract that matters here (an XSKMAP named `xsks` keyed by
-//! receive queue), so switching is the one line naming [`OBJECT`] and
-//! [`PROGRAM`]. The object is built by `bpf/build.sh` and committed, so
-//! building levee needs no C toolchain.
+//! Without the flood gate this is `bpf/xsk_redirect.c`: UDP to levee's
+//! port goes to the `xsks` entry of its receive queue, everything else to
+//! the kernel. With the gate on (`--gate`), the daemon attaches the
+//! gate's `levee_xdp` instead (`levee_io::gate::Gate::attach_xdp` and
+//! `register_xsk`, in `daemon/xdp.rs`), which admits first and redirects
+//! to the same kind of `xsks` map. The object is built by `bpf/build.sh`
+//! and committed, so building levee needs no C toolchain.
 //!
 //! The program is attached in native (driver) mode through a BPF link,
 //! which the kernel removes when the last descriptor to it closes: an
