@@ -181,13 +181,8 @@ mod tests {
     use super::*;
 
     fn wire(text: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        for l in text.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
-            out.push(l.len() as u8);
-            out.extend_from_slice(l.as_bytes());
-        }
-        out.push(0);
-        out
+        // "" is the root, as "." is.
+        levee_wire::name::from_text(if text.is_empty() { "." } else { text }, Some(&[0])).unwrap().to_vec()
     }
 
     #[test]
