@@ -78,7 +78,10 @@ ZONE=$WORK/zones/xdp.test.zone
 
 # levee gives up root after start-up (as nobody): the path must keep working.
 chmod 755 "$WORK"
-printf 'version = 1\n[server]\nuser = "nobody"\n' > "$WORK/levee.toml"
+# coalesce-us at its maximum, so that a nap in the wrong place shows in the
+# round trips measured below; response rate limiting off, since the bursts
+# below come from one address.
+printf 'version = 1\n[server]\nuser = "nobody"\n[rate-limit]\nenabled = false\n[xdp]\ncoalesce-us = 1000\n' > "$WORK/levee.toml"
 GATE_ARGS=()
 [ "${GATE:-0}" = 1 ] && GATE_ARGS=(--gate)
 # Not through S(): a function in the background forks a subshell, and $!
@@ -170,6 +173,42 @@ u.sendto(b"x", ("198.18.0.1", 5300)); print(u.recv(64).decode())
 ') || fail "TCP/UDP on other ports"
 [ "$got" = $'SSH-2.0-bed hello\nudp:x' ] || fail "other ports: got '$got'"
 ok "TCP to port 2222 and UDP to port 5300 still reach the kernel"
+
+# Coalescing ([xdp] coalesce-us = 1000 here). A client that asks, waits
+# for the answer and asks again must never wait for a nap: the median round
+# trip stays far below the 1 ms nap (a worker that napped after every batch
+# would hold each next query for most of a millisecond).
+rtt=$(C python3 -c '
+import socket, struct, time, statistics
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+q = lambda i: struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\x03www\x03xdp\x04test\x00\x00\x01\x00\x01"
+t = []
+for i in range(200):
+    a = time.perf_counter(); s.sendto(q(i), ("198.18.0.1", 53))
+    while struct.unpack(">H", s.recv(2048)[:2])[0] != i: pass
+    t.append(time.perf_counter() - a)
+print(int(statistics.median(t) * 1e6))') || fail "ping-pong queries"
+[ "$rtt" -lt 500 ] || fail "ping-pong: median round trip ${rtt} us with coalesce-us = 1000 (a nap held the next query)"
+UDP_ANSWERS=$((UDP_ANSWERS + 200)); ok "coalescing: 200 queries one after another, median round trip ${rtt} us"
+# A burst, sent without waiting: every query answered, and the worker
+# napped to gather batches (levee_xdp_naps_total grew).
+naps0=$(S curl -sf http://127.0.0.1:8053/metrics | awk '$1 ~ /^levee_xdp_naps_total/ {s += $2} END {print s + 0}')
+got=$(C python3 -c '
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+q = lambda i: struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\x03www\x03xdp\x04test\x00\x00\x01\x00\x01"
+seen = set()
+s.settimeout(2)
+for r in range(5):
+    for i in range(100):
+        s.sendto(q(r * 100 + i), ("198.18.0.1", 53))
+    while len(seen) < (r + 1) * 100:
+        seen.add(struct.unpack(">H", s.recv(2048)[:2])[0])
+print(len(seen))') || fail "burst: not every query answered within 2 s"
+[ "$got" = 500 ] || fail "burst: $got answers, want 500"
+naps=$(S curl -sf http://127.0.0.1:8053/metrics | awk '$1 ~ /^levee_xdp_naps_total/ {s += $2} END {print s + 0}')
+[ "$naps" -gt "$naps0" ] || fail "burst: levee_xdp_naps_total stayed at $naps (no batch was coalesced)"
+UDP_ANSWERS=$((UDP_ANSWERS + 500)); ok "coalescing: 5 bursts of 100 queries all answered, $((naps - naps0)) naps"
 
 # The counters: every UDP answer went out through AF_XDP.
 M=$(S curl -sf http://127.0.0.1:8053/metrics) || fail "metrics"

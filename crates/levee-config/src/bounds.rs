@@ -47,6 +47,7 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("xdp.queues", 0, 64),
     ("xdp.frames", 64, 65_536),
     ("xdp.frame-size", 2048, 4096),
+    ("xdp.coalesce-us", 0, 1_000),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

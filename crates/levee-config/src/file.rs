@@ -84,6 +84,8 @@ pub struct Xdp {
     pub frame_size: Option<i64>,
     /// Zero-copy only (true), copy only (false), or either (absent).
     pub zero_copy: Option<bool>,
+    /// Microseconds of nap after a batch (0: none).
+    pub coalesce_us: Option<i64>,
 }
 
 /// `[transfer-in]`.
@@ -522,6 +524,9 @@ fn xdp(x: &Xdp, err: &ErrAt) -> Result<XdpConfig, ConfigError> {
         }
     }
     c.zero_copy = x.zero_copy;
+    if let Some(us) = x.coalesce_us {
+        c.coalesce_us = num("xdp.coalesce-us", us, err)? as u32;
+    }
     Ok(c)
 }
 
@@ -836,12 +841,13 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(parse("", "t.toml").unwrap().xdp, XdpConfig::default());
         assert!(XdpConfig::default().interfaces.is_empty());
         let c = parse(
-            "[xdp]\ninterfaces = [\"vA\", \"eth0\"]\nqueues = 2\nframes = 2048\nframe-size = 2048\nzero-copy = false\n",
+            "[xdp]\ninterfaces = [\"vA\", \"eth0\"]\nqueues = 2\nframes = 2048\nframe-size = 2048\nzero-copy = false\ncoalesce-us = 20\n",
             "t.toml",
         )
         .unwrap();
         assert_eq!(c.xdp.interfaces, ["vA", "eth0"]);
         assert_eq!((c.xdp.queues, c.xdp.frames, c.xdp.frame_size, c.xdp.zero_copy), (2, 2048, 2048, Some(false)));
+        assert_eq!(c.xdp.coalesce_us, 20);
         for (text, key) in [
             ("[xdp]\ninterfaces = [\"a/b\"]\n", "xdp.interfaces[0]"),
             ("[xdp]\ninterfaces = [\"ok\", \"\"]\n", "xdp.interfaces[1]"),
@@ -850,6 +856,8 @@ allow-transfer = ["192.0.2.0/24"]
             ("[xdp]\nframes = 32\n", "xdp.frames"),
             ("[xdp]\nframe-size = 3000\n", "xdp.frame-size"),
             ("[xdp]\nqueues = 65\n", "xdp.queues"),
+            ("[xdp]\ncoalesce-us = 1001\n", "xdp.coalesce-us"),
+            ("[xdp]\ncoalesce-us = -1\n", "xdp.coalesce-us"),
             ("[xdp]\nqueue = 1\n", ""),
         ] {
             let e = parse(text, "t.toml").unwrap_err();

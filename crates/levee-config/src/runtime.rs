@@ -185,11 +185,21 @@ pub struct XdpConfig {
     pub frame_size: u32,
     /// Zero-copy only, copy only, or zero-copy else copy (`None`).
     pub zero_copy: Option<bool>,
+    /// Microseconds a worker naps after a batch when nothing is waiting,
+    /// so that the next batch is bigger (0: never).
+    pub coalesce_us: u32,
 }
 
 impl Default for XdpConfig {
     fn default() -> Self {
-        XdpConfig { interfaces: Vec::new(), queues: 0, frames: 4096, frame_size: 4096, zero_copy: None }
+        XdpConfig {
+            interfaces: Vec::new(),
+            queues: 0,
+            frames: 4096,
+            frame_size: 4096,
+            zero_copy: None,
+            coalesce_us: 50,
+        }
     }
 }
 

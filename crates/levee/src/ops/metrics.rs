@@ -173,7 +173,7 @@ fn xdp(o: &mut Out, c: &Center) {
         o.sample("levee_xdp_queue_info", &[("interface", &q.iface), ("queue", &queue), ("mode", &mode)], 1);
     }
     type Get = fn(&levee_io::xdp::XdpStats) -> &std::sync::atomic::AtomicU64;
-    let families: [(&str, &str, Get); 5] = [
+    let families: [(&str, &str, Get); 6] = [
         ("levee_xdp_received_total", "Frames received on the AF_XDP path.", |s| &s.received),
         ("levee_xdp_sent_total", "Replies sent on the AF_XDP path.", |s| &s.sent),
         ("levee_xdp_unparsable_total", "Frames dropped: not Ethernet/IPv4/IPv6/UDP as the path reads it.", |s| {
@@ -185,6 +185,7 @@ fn xdp(o: &mut Out, c: &Center) {
             "Frames the kernel dropped before the AF_XDP socket (RX ring full, no fill frame).",
             |s| &s.kernel_dropped,
         ),
+        ("levee_xdp_naps_total", "Naps taken to coalesce the next batch ([xdp] coalesce-us).", |s| &s.naps),
     ];
     for (name, help, get) in families {
         o.family(name, "counter", help);

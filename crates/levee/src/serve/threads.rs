@@ -39,6 +39,8 @@ pub struct Drivers {
     counting: Counting,
     /// Where sources that become known go (the flood gate runs).
     gate: Option<Feed>,
+    /// The AF_XDP workers' nap after a batch (`[xdp] coalesce-us`).
+    xdp_coalesce: std::time::Duration,
 }
 
 impl Drivers {
@@ -64,6 +66,7 @@ impl Drivers {
                 xdp: Vec::new(),
             },
             gate: None,
+            xdp_coalesce: std::time::Duration::from_micros(u64::from(cfg.xdp.coalesce_us)),
         }
     }
 
@@ -136,10 +139,10 @@ impl Drivers {
             let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
             self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });
             let stop = Arc::clone(stop);
-            let tx = self.answer.udp_payload as usize;
+            let opts = xdp::WorkerOptions { tx_size: self.answer.udp_payload as usize, coalesce: self.xdp_coalesce };
             let h = std::thread::Builder::new().name(format!("xdp-{iface}-{queue}")).spawn(move || {
                 tracing::debug!(%iface, queue, %mode, "AF_XDP worker started");
-                xdp::run_worker(q.xsk, worker, tx, xstats, stop)
+                xdp::run_worker(q.xsk, worker, opts, xstats, stop)
             });
             match h {
                 Ok(h) => self.handles.push(h),
