@@ -1,8 +1,9 @@
 //! The XDP program that feeds the AF_XDP sockets, loaded with aya.
 //!
 //! Without the flood gate this is `bpf/xsk_redirect.c`: UDP to levee's
-//! port goes to the `xsks` entry of its receive queue, everything else to
-//! the kernel. With the gate on (`--gate`), the daemon attaches the
+//! port, and to one of its listen addresses unless it listens on a
+//! wildcard, goes to the `xsks` entry of its receive queue, everything
+//! else to the kernel. With the gate on (`--gate`), the daemon attaches the
 //! gate's `levee_xdp` instead (`levee_io::gate::Gate::attach_xdp` and
 //! `register_xsk`, in `daemon/xdp.rs`), which admits first and redirects
 //! to the same kind of `xsks` map. The object is built by `bpf/build.sh`
@@ -12,9 +13,10 @@
 //! which the kernel removes when the last descriptor to it closes: an
 //! exiting levee leaves nothing behind, even after dropping root.
 
-use aya::maps::XskMap;
+use aya::maps::{HashMap, XskMap};
 use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use super::types::XdpError;
@@ -36,11 +38,18 @@ pub struct Attached {
 }
 
 impl Attached {
-    /// Loads the program for UDP port `port` and attaches it to `iface` in
-    /// native mode.
-    pub fn attach(iface: &Interface, port: u16) -> Result<Attached, XdpError> {
+    /// Loads the program for UDP port `port` of `addrs` (empty: any
+    /// address; at most [`MAX_ADDRS`]) and attaches it to `iface` in native
+    /// mode.
+    pub fn attach(iface: &Interface, port: u16, addrs: &[IpAddr]) -> Result<Attached, XdpError> {
         let err = |e: &dyn std::fmt::Display| XdpError::Program(format!("{}: {e}", iface.name));
-        let mut ebpf = EbpfLoader::new().set_global("dns_port", &port, true).load(OBJECT).map_err(|e| {
+        if addrs.len() > MAX_ADDRS {
+            return Err(err(&format!("{} listen addresses, at most {MAX_ADDRS}", addrs.len())));
+        }
+        let match_addrs = u8::from(!addrs.is_empty());
+        let mut loader = EbpfLoader::new();
+        loader.set_global("dns_port", &port, true).set_global("match_addrs", &match_addrs, true);
+        let mut ebpf = loader.load(OBJECT).map_err(|e| {
             if not_permitted(&e) {
                 XdpError::Privileges(std::io::Error::from_raw_os_error(libc::EPERM))
             } else {
@@ -59,6 +68,16 @@ impl Attached {
                 err(&e)
             }
         })?;
+        let map = ebpf.map_mut("addrs").ok_or_else(|| err(&"no addrs map"))?;
+        let mut table: HashMap<_, [u8; 16], u8> = HashMap::try_from(map).map_err(|e| err(&e))?;
+        for a in addrs {
+            table.insert(addr_key(*a), 1, 0).map_err(|e| err(&e))?;
+        }
+        let prog: &mut Xdp = ebpf
+            .program_mut(PROGRAM)
+            .ok_or_else(|| err(&"program missing from the object"))?
+            .try_into()
+            .map_err(|e| err(&e))?;
         prog.attach_to_if_index(iface.index, XdpFlags::DRV_MODE)
             .map_err(|e| err(&format!("native XDP refused (driver without XDP support?): {e}")))?;
         Ok(Attached { ebpf, iface: iface.name.clone() })
@@ -69,6 +88,17 @@ impl Attached {
         let map = self.ebpf.map_mut("xsks").ok_or_else(|| XdpError::Program("no xsks map".into()))?;
         let mut xsks = XskMap::try_from(map).map_err(|e| XdpError::Program(e.to_string()))?;
         xsks.set(queue, xsk.as_raw_fd(), 0).map_err(|e| XdpError::Program(format!("{} queue {queue}: {e}", self.iface)))
+    }
+}
+
+/// Entries of the program's `addrs` map.
+pub const MAX_ADDRS: usize = 64;
+
+/// `addrs`' key for `a`: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`).
+pub fn addr_key(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
     }
 }
 

@@ -52,11 +52,19 @@ pub fn setup(cfg: &Config, mut gate: Option<&mut Loaded>) -> Setup {
     if cfg.listen.iter().any(|a| a.port() != port) {
         tracing::warn!(port, "listen addresses use several ports; the AF_XDP path answers port {port} only");
     }
+    // The plain redirect takes only datagrams to levee's addresses, unless
+    // it listens on a wildcard (the gate's program does the same with its
+    // own address map).
+    let addrs: Vec<std::net::IpAddr> = if cfg.listen.iter().any(|a| a.ip().is_unspecified()) {
+        Vec::new()
+    } else {
+        cfg.listen.iter().map(|a| a.ip()).collect()
+    };
     let xc = XskConfig { frames: cfg.xdp.frames, frame_size: cfg.xdp.frame_size, zero_copy: cfg.xdp.zero_copy };
     for name in &cfg.xdp.interfaces {
         let r = match gate.as_deref_mut() {
             Some(g) => gated(g, name, cfg.xdp.queues, &xc).map(|q| (None, q)),
-            None => interface(name, port, cfg.xdp.queues, &xc).map(|(p, q)| (Some(p), q)),
+            None => interface(name, port, &addrs, cfg.xdp.queues, &xc).map(|(p, q)| (Some(p), q)),
         };
         match r {
             Ok((prog, queues)) => {
@@ -96,9 +104,15 @@ fn gated(g: &mut Loaded, name: &str, max_queues: u32, xc: &XskConfig) -> Result<
 }
 
 /// One interface: the program attached, then a socket per queue.
-fn interface(name: &str, port: u16, max_queues: u32, xc: &XskConfig) -> Result<(Attached, Vec<Queue>), XdpError> {
+fn interface(
+    name: &str,
+    port: u16,
+    addrs: &[std::net::IpAddr],
+    max_queues: u32,
+    xc: &XskConfig,
+) -> Result<(Attached, Vec<Queue>), XdpError> {
     let iface = Interface::find(name)?;
-    let mut prog = Attached::attach(&iface, port)?;
+    let mut prog = Attached::attach(&iface, port, addrs)?;
     let n = if max_queues == 0 { iface.queues } else { iface.queues.min(max_queues) };
     let mut queues = Vec::with_capacity(n as usize);
     for queue in 0..n {
