@@ -8,6 +8,8 @@
 #     datagrams arrive (garbage, known and unknown sources, an armed zone);
 #   - live_xdp_on_a_private_loopback: levee_xdp on the lo of a network namespace the test
 #     creates (unshare in one thread), which datagrams arrive, detach on drop;
+#   - zone_changes_judge_the_next_packet: a republished, withdrawn or new zone reaches the next
+#     packet (the programs keep a per-CPU copy of the zone last found while config.gen stays);
 #   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic);
 # then the daemon with --gate (crates/levee/tests/it/gate.rs): garbage dropped below the socket,
 # a zone armed by a random-subdomain flood, its random names budgeted, existing names answered.

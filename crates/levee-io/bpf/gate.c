@@ -8,8 +8,11 @@
 //   levee_xdp   XDP on an interface: Ethernet, IPv4/IPv6, UDP.
 //   levee_sock  socket filter (SO_ATTACH_BPF) on levee's UDP sockets.
 //
-// Loops are bpf_loop callbacks (the name walk, one label a call; the
-// suffix pass) so the verifier checks each body once.
+// The name walk and the suffix pass take their first steps inline (a name
+// of up to three labels never leaves the program) and go on in bpf_loop
+// callbacks, one label a call, so the verifier checks those bodies once.
+// XDP reads the message in place in the packet; the socket filter copies
+// it to a per-CPU scratch buffer first (bpf_skb_load_bytes).
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -21,8 +24,8 @@
 #include <bpf/bpf_endian.h>
 
 #define MAX_LABELS 32
-#define MSG_MAX 288      // octets of the DNS message copied: header + a 255-octet name
-#define MSG_MASK 511     // index mask for the scratch copy
+#define MSG_MAX 288      // octets of the DNS message the socket filter copies: header + a 255-octet name
+#define MSG_MASK 511     // index mask for reading the message
 #define MAX_PROBES 16
 #define KEEP 0xffffffff // a socket filter's "keep it all" (skb->len could be 0 in a test run)
 
@@ -66,6 +69,9 @@ struct gate_config {
 	struct budget unknown;
 	struct budget deep;
 	__u64 apex_bits; // bit (h >> 58) set for the hash h of each zone in `zones`
+	__u64 gen;       // bumped by the loader after every change of `zones` (never 0)
+	__u64 root;      // mix(seed ^ TAG_ROOT): the root's hash
+	__u64 label0[64]; // mix(seed ^ TAG_LABEL ^ len): a label's hash before its octets
 };
 
 struct gate_zone {
@@ -89,8 +95,12 @@ struct addr {
 };
 
 struct scratch {
-	__u8 msg[MSG_MASK + 1 + 8]; // + 8: a word read at any masked index
-	__u64 lh[MAX_LABELS]; // label hashes, left to right
+	__u8 msg[MSG_MASK + 1 + 8]; // socket filter: the message (+ 8: a word read at any masked index)
+	__u64 lh[MAX_LABELS];       // label hashes, left to right
+	// The zone last found (this CPU): valid while config.gen is zc_gen.
+	__u64 zc_key;
+	__u64 zc_gen;
+	struct gate_zone zc;
 };
 
 struct {
@@ -240,104 +250,209 @@ static __always_inline int probe(const struct gate_zone *z, __u64 h, __u64 tag)
 	return 1;
 }
 
-// ---- the name walk: one label per call --------------------------------
+// ---- the name walk: one label per step --------------------------------
 
 enum { WALK_ON = 0, WALK_DONE = 1, WALK_BAD = 2 };
 
+// The first WALK_FAST steps of the walk (a label each, the root label
+// counting as one) and of the suffix pass run inline; a longer name goes
+// on in bpf_loop callbacks, a step per call (a call costs about 4 ns, as
+// much as hashing a short label; inline steps are verified once each).
+#define WALK_FAST 4
+#define SFX_FAST 4
+
 struct walk {
-	struct scratch *s;
-	__u64 seed;
-	__u32 len; // octets of the message (its real length)
-	__u32 p;   // offset of the next length octet
-	__u32 n;   // labels so far
+	const __u8 *pkt;       // XDP: the DNS message in the packet, read in place
+	const void *pkt_end;   // XDP: ctx->data_end
+	struct scratch *s;     // the label hashes (socket filter: and the message)
+	const __u64 *label0;   // config.label0
+	__u32 len;   // octets of the message (its real length)
+	__u32 lim;   // min(len, 12 + 255): where a name must have ended
+	__u32 p;     // offset of the next length octet
+	__u32 n;     // labels so far
 	__u32 state;
-	__u32 end; // offset after the root label
-	__u32 _pad;
+	__u32 end;   // offset after the root label
 };
 
-// A name is read as the parser reads it: no pointer, labels of at most
-// 63 octets inside the message, at most 255 octets with the root label
-// (so at most 127 labels).
-static long walk_cb(__u64 i, void *arg)
+// Octet `off` of the message: in the packet (XDP) or in the scratch copy
+// (socket filter). Callers have checked off < len; the packet bound is
+// for the verifier.
+static __always_inline int rd8(const struct walk *w, __u32 off, __u32 *v, const int pkt)
 {
-	struct walk *w = arg;
-	__u32 p = w->p;
-	if (p >= w->len || p >= 12 + 255) {
-		w->state = WALK_BAD;
-		return 1;
+	if (pkt) {
+		const __u8 *q = w->pkt + (off & MSG_MASK);
+		if ((const void *)(q + 1) > w->pkt_end)
+			return -1;
+		*v = *q;
+	} else {
+		*v = w->s->msg[off & MSG_MASK];
 	}
-	__u32 c = w->s->msg[p & MSG_MASK];
+	return 0;
+}
+
+// The eight octets of the message from `off` as a little-endian word, in
+// one unaligned load (the verifier allows it where the JIT's CPU does:
+// x86-64 and arm64). Callers have checked off + 8 <= len.
+static __always_inline int rd64(const struct walk *w, __u32 off, __u64 *v, const int pkt)
+{
+	if (pkt) {
+		const __u8 *q = w->pkt + (off & MSG_MASK);
+		if ((const void *)(q + 8) > w->pkt_end)
+			return -1;
+		*v = *(const __u64 *)__builtin_assume_aligned(q, 8);
+	} else {
+		*v = *(const __u64 *)__builtin_assume_aligned(&w->s->msg[off & MSG_MASK], 8);
+	}
+	return 0;
+}
+
+// One label (or the root label). A name is read as the parser reads it:
+// no pointer, labels of at most 63 octets inside the message, at most 255
+// octets with the root label (so at most 127 labels). Returns 0 while the
+// walk goes on.
+static __always_inline int walk_step(struct walk *w, const int pkt)
+{
+	__u32 p = w->p, c;
+	if (p >= w->lim || rd8(w, p, &c, pkt))
+		goto bad;
 	if (c == 0) {
 		w->state = WALK_DONE;
 		w->end = p + 1;
 		return 1;
 	}
-	if (c > 63 || p + 1 + c > w->len || p + 1 + c > 12 + 255) {
-		w->state = WALK_BAD;
-		return 1;
-	}
-	__u64 h = mix(w->seed ^ TAG_LABEL ^ c);
-	for (__u32 k = 0; k < 8; k++) {
-		__u32 at = 8 * k;
-		if (at >= c)
+	__u32 stop = p + 1 + c; // offset after the label
+	if (c > 63 || stop > w->lim)
+		goto bad;
+	// levee_limit::gate::label_hash: the length, then eight octets per
+	// mix, the last word padded with zeros.
+	__u64 h = w->label0[c & 63], x;
+	__u32 at = p + 1, left = c;
+	for (int k = 0; k < 7; k++) {
+		if (left <= 8)
 			break;
-		// Eight octets (the scratch copy has room past the name),
-		// those after the label cleared.
-		__u64 x = *(__u64 *)&w->s->msg[(p + 1 + at) & MSG_MASK];
-		if (c - at < 8)
-			x &= (1ULL << (8 * (c - at))) - 1;
+		if (rd64(w, at, &x, pkt))
+			goto bad;
 		h = mix(h ^ lower8(x));
+		at += 8;
+		left -= 8;
 	}
+	// The last 1 to 8 octets: the word that ends with the label (it
+	// starts inside the message: stop >= 14), shifted right so that the
+	// octets before them go and zeros come in after them.
+	if (rd64(w, stop - 8, &x, pkt))
+		goto bad;
+	x >>= 64 - 8 * left;
+	h = mix(h ^ lower8(x));
 	if (w->n < MAX_LABELS)
 		w->s->lh[w->n & (MAX_LABELS - 1)] = h;
 	w->n += 1;
-	w->p = p + 1 + c;
+	w->p = stop;
 	return 0;
+bad:
+	w->state = WALK_BAD;
+	return 1;
 }
 
-// ---- the suffix pass: from the root to the name, one label per call ----
+static long walk_cb_pkt(__u64 i, void *arg)
+{
+	return walk_step(arg, 1);
+}
+
+static long walk_cb_msg(__u64 i, void *arg)
+{
+	return walk_step(arg, 0);
+}
+
+// The walk: WALK_FAST steps inline, the rest (if any) in bpf_loop. The
+// name has at most 127 labels and the root label: 128 steps in all.
+static __always_inline void walk(struct walk *w, const int pkt)
+{
+	for (int i = 0; i < WALK_FAST; i++)
+		if (walk_step(w, pkt))
+			return;
+	// w stays in registers: the callbacks get a copy.
+	struct walk rest = *w;
+	bpf_loop(128, pkt ? walk_cb_pkt : walk_cb_msg, &rest, 0);
+	*w = rest;
+}
+
+// ---- the suffix pass: from the root to the name, one label per step ----
 
 struct sfx {
-	struct scratch *s;
+	struct scratch *s; // s->zc: the closest enclosing zone so far, once found
 	__u64 h;
-	__u64 seed;
 	__u64 apex_bits;
-	struct gate_zone z; // the closest enclosing zone so far
+	__u64 gen;
 	__u32 n;
 	__u32 found;
-	__u32 apex;   // z's apex is hashes[apex]
-	__u32 exists; // the name exists by z's filter
+	__u32 apex;   // the zone's apex is hashes[apex]
+	__u32 exists; // the name exists by the zone's filter
 };
 
-static long sfx_cb(__u64 j, void *arg)
+// Whether h is the apex hash of a zone, which is then in s->zc: this
+// CPU's copy of the last zone found, kept while `zones` does not change
+// (config.gen), else copied from `zones`.
+static __always_inline int find_zone(struct sfx *x, __u64 h)
 {
-	struct sfx *x = arg;
-	if (j > x->n)
+	struct scratch *s = x->s;
+	if (s->zc_key == h && s->zc_gen == x->gen)
 		return 1;
-	__u32 i = x->n - (__u32)j;
-	if (j == 0)
-		x->h = mix(x->seed ^ TAG_ROOT);
-	else
+	struct gate_zone *z = bpf_map_lookup_elem(&zones, &h);
+	if (!z)
+		return 0;
+	s->zc = *z;
+	s->zc_key = h;
+	s->zc_gen = x->gen;
+	return 1;
+}
+
+// Step j: the suffix with n - j labels (j = 0: the root, whose hash
+// x->h holds on entry).
+static __always_inline void sfx_step(struct sfx *x, __u32 j)
+{
+	__u32 i = x->n - j;
+	if (j > 0)
 		x->h = mix(x->h ^ x->s->lh[i & (MAX_LABELS - 1)]);
 	__u64 h = x->h;
 	// Most suffixes are no zone's apex: a bit of the config says so
-	// without a hash-map lookup.
-	struct gate_zone *z = 0;
-	if (x->apex_bits & (1ULL << (h >> 58)))
-		z = bpf_map_lookup_elem(&zones, &h);
-	if (z) {
-		x->z = *z;
+	// without a lookup.
+	if ((x->apex_bits & (1ULL << (h >> 58))) && find_zone(x, h)) {
 		x->found = 1;
 		x->apex = i;
 		x->exists = 0;
 	}
-	if (x->found && x->z.armed && !x->exists) {
+	if (x->found && x->s->zc.armed && !x->exists) {
 		if (i == 0)
-			x->exists = probe(&x->z, h, TAG_EXACT);
+			x->exists = probe(&x->s->zc, h, TAG_EXACT);
 		else if (i < x->apex)
-			x->exists = probe(&x->z, h, TAG_SUBTREE);
+			x->exists = probe(&x->s->zc, h, TAG_SUBTREE);
 	}
+}
+
+static long sfx_cb(__u64 j, void *arg)
+{
+	struct sfx *x = arg;
+	j += SFX_FAST;
+	if (j > x->n)
+		return 1;
+	sfx_step(x, (__u32)j);
 	return 0;
+}
+
+// The suffix pass over n + 1 suffixes: SFX_FAST steps inline, the rest in
+// bpf_loop.
+static __always_inline void suffixes(struct sfx *x)
+{
+	for (__u32 j = 0; j < SFX_FAST; j++) {
+		if (j > x->n)
+			return;
+		sfx_step(x, j);
+	}
+	if (x->n < SFX_FAST)
+		return;
+	struct sfx rest = *x;
+	bpf_loop(x->n + 1 - SFX_FAST, sfx_cb, &rest, 0);
+	*x = rest;
 }
 
 // ---- admission (docs/gate.md steps 2-5) ---------------------------------
@@ -369,26 +484,32 @@ static __always_inline int is_v4(const struct addr *a)
 	return a->a[10] == 0xff && a->a[11] == 0xff;
 }
 
-// Steps 2-5 on the message copied to s->msg (len = its real length).
-static __always_inline int admit(const struct gate_config *cfg, struct scratch *s, __u32 len,
-				 const struct addr *src)
+// Steps 2-5 on the message w describes (w->len its real length): in the
+// packet (XDP, pkt = 1) or copied to w->s->msg (socket filter).
+static __always_inline int admit(const struct gate_config *cfg, struct walk *w, const struct addr *src,
+				 const int pkt)
 {
+	__u32 len = w->len;
+	__u32 flags, qd_hi, qd_lo;
 	if (len < 12) {
 		count(GARBAGE_SHORT);
 		return DROP;
 	}
-	if (s->msg[2] & 0x80) {
+	if (rd8(w, 2, &flags, pkt) || rd8(w, 4, &qd_hi, pkt) || rd8(w, 5, &qd_lo, pkt))
+		return ADMIT; // not reached: the message holds 12 octets (a bound for the verifier)
+	if (flags & 0x80) {
 		count(GARBAGE_RESPONSE);
 		return DROP;
 	}
 	__u64 now = bpf_ktime_get_coarse_ns(); // CLOCK_MONOTONIC at tick resolution: ~15 ns cheaper
-	__u16 qd = ((__u16)s->msg[4] << 8) | s->msg[5];
-	if (qd == 1) {
-		struct walk w = { .s = s, .seed = cfg->seed, .len = len, .p = 12 };
-		bpf_loop(128, walk_cb, &w, 0);
+	if (((qd_hi << 8) | qd_lo) == 1) {
+		w->label0 = cfg->label0;
+		w->lim = len < 12 + 255 ? len : 12 + 255;
+		w->p = 12;
+		walk(w, pkt);
 		// A whole question: a name the parser reads, then TYPE and CLASS.
-		if (w.state == WALK_DONE && w.end + 4 <= len) {
-			if (w.n > MAX_LABELS) {
+		if (w->state == WALK_DONE && w->end + 4 <= len) {
+			if (w->n > MAX_LABELS) {
 				__u32 k = 1;
 				struct bucket *b = bpf_map_lookup_elem(&globals, &k);
 				if (!b || !pay(b, cfg->deep.rate, cfg->deep.burst, now)) {
@@ -396,12 +517,15 @@ static __always_inline int admit(const struct gate_config *cfg, struct scratch *
 					return DROP;
 				}
 			} else {
-				struct sfx x = { .s = s, .seed = cfg->seed, .apex_bits = cfg->apex_bits, .n = w.n };
-				bpf_loop(MAX_LABELS + 1, sfx_cb, &x, 0);
-				if (x.found && x.z.armed && !x.exists) {
-					__u32 id = x.z.zone_id;
+				struct sfx x = {
+					.s = w->s, .h = cfg->root, .apex_bits = cfg->apex_bits, .gen = cfg->gen, .n = w->n,
+				};
+				suffixes(&x);
+				const struct gate_zone *z = &w->s->zc;
+				if (x.found && z->armed && !x.exists) {
+					__u32 id = z->zone_id;
 					struct bucket *b = bpf_map_lookup_elem(&zone_buckets, &id);
-					if (!b || !pay(b, x.z.nx_rate, x.z.nx_burst, now)) {
+					if (!b || !pay(b, z->nx_rate, z->nx_burst, now)) {
 						count(DROP_NX_BUDGET);
 						return DROP;
 					}
@@ -520,15 +644,11 @@ int levee_xdp(struct xdp_md *ctx)
 	if ((cfg->flags & FLAG_ADDRS) && !bpf_map_lookup_elem(&addrs, &dst))
 		goto other;
 	__u32 ulen = bpf_ntohs(udp->len);
-	__u32 off = (__u32)((void *)(udp + 1) - data);
 	// A length the packet does not hold: the stack drops it, not us.
 	if (ulen < 8 || (void *)udp + ulen > end)
 		goto other;
-	__u32 len = ulen - 8;
-	__u32 n = len < MSG_MAX ? len : MSG_MAX;
-	if (n > 0 && bpf_xdp_load_bytes(ctx, off, s->msg, n) < 0)
-		goto other;
-	if (admit(cfg, s, len, &src) == DROP)
+	struct walk w = { .pkt = (const __u8 *)(udp + 1), .pkt_end = end, .s = s, .len = ulen - 8 };
+	if (admit(cfg, &w, &src, 1) == DROP)
 		return XDP_DROP;
 	long r = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 	count(r == XDP_REDIRECT ? REDIRECT_XSK : PASS_NO_XSK);
@@ -586,7 +706,8 @@ int levee_sock(struct __sk_buff *skb)
 	__u32 n = len < MSG_MAX ? len : MSG_MAX;
 	if (n > 0 && bpf_skb_load_bytes(skb, at + 8, s->msg, n) < 0)
 		goto other;
-	if (admit(cfg, s, len, &src) == DROP)
+	struct walk w = { .s = s, .len = len };
+	if (admit(cfg, &w, &src, 0) == DROP)
 		return 0;
 	return KEEP;
 other:

@@ -39,7 +39,7 @@ use aya::maps::{Array, HashMap, MapData, PerCpuArray, PerCpuValues, XskMap};
 use aya::programs::{ProgramError, SocketFilter, Xdp, XdpFlags};
 use aya::{Ebpf, EbpfError, Pod};
 use levee_limit::gate::model::{self, Addr, BLOOM_WORDS, MAX_PROBES, MAX_ZONES, NANO};
-use levee_limit::gate::Filter;
+use levee_limit::gate::{label_start, root_hash, Filter};
 
 pub use levee_limit::gate::model::{FLAG_ADDRS, FLAG_ON, REASONS};
 
@@ -191,7 +191,7 @@ fn map_err(what: &'static str) -> impl Fn(aya::maps::MapError) -> GateError {
 // The maps' values, laid out as gate.c declares them.
 
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct ConfigPod {
     port: u16,
     flags: u16,
@@ -201,6 +201,42 @@ struct ConfigPod {
     unknown: [u32; 2],
     deep: [u32; 2],
     apex_bits: u64,
+    /// Bumped after every change of `zones` (never 0): the programs keep
+    /// a per-CPU copy of the last zone they found while it stays the same.
+    gen: u64,
+    /// `root_hash(seed)`.
+    root: u64,
+    /// `label_start(seed, len)` for len 0 to 63.
+    label0: [u64; 64],
+}
+
+impl Default for ConfigPod {
+    fn default() -> Self {
+        ConfigPod {
+            port: 0,
+            flags: 0,
+            _pad: 0,
+            seed: 0,
+            prefix: [0; 2],
+            unknown: [0; 2],
+            deep: [0; 2],
+            apex_bits: 0,
+            gen: 1,
+            root: 0,
+            label0: [0; 64],
+        }
+    }
+}
+
+impl ConfigPod {
+    /// The hashes the programs take from the config instead of computing
+    /// them for every packet.
+    fn derive(&mut self) {
+        self.root = root_hash(self.seed);
+        for (len, h) in self.label0.iter_mut().enumerate() {
+            *h = label_start(self.seed, len);
+        }
+    }
 }
 
 #[repr(C)]
@@ -385,7 +421,11 @@ impl Gate {
             unknown: self.budget(c.unknown),
             deep: self.budget(c.deep),
             apex_bits: self.cfg.apex_bits,
+            gen: self.cfg.gen,
+            root: 0,
+            label0: [0; 64],
         };
+        self.cfg.derive();
         // A budget that changed starts full; one that did not keeps its
         // state (the controller may write the config again and again).
         let (unknown, deep) = (self.cfg.unknown, self.cfg.deep);
@@ -487,7 +527,14 @@ impl Gate {
         }
         self.zones.insert(apex, z, 0).map_err(map_err("writing a zone entry"))?;
         self.published.insert(apex, Region { off, words: words as u32, zone_id });
-        Ok(())
+        self.zones_changed()
+    }
+
+    /// After a change of `zones`: a new `gen` in the config, so the
+    /// programs drop their copies of zone entries.
+    fn zones_changed(&mut self) -> Result<(), GateError> {
+        self.cfg.gen = self.cfg.gen.wrapping_add(1).max(1);
+        self.write_config()
     }
 
     /// Disarms a zone: its entry goes, its region is free again.
@@ -496,7 +543,7 @@ impl Gate {
             self.zones.remove(&apex).map_err(map_err("removing a zone entry"))?;
             // Then the bits of the zones that are left.
             self.cfg.apex_bits = self.published.keys().fold(0, |b, &h| b | model::apex_bit(h));
-            self.write_config()?;
+            self.zones_changed()?;
         }
         Ok(())
     }

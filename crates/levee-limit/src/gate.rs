@@ -66,9 +66,15 @@ pub fn lower8(x: u64) -> u64 {
     x | (upper >> 2)
 }
 
+/// A label's hash before its octets: the seed and its length (0 to 63).
+/// The BPF programs read it from a table of 64 the loader computes.
+pub fn label_start(seed: u64, len: usize) -> u64 {
+    mix(seed ^ LABEL ^ len as u64)
+}
+
 /// The hash of one label under `seed` (see the module documentation).
 pub fn label_hash(seed: u64, label: &[u8]) -> u64 {
-    let mut h = mix(seed ^ LABEL ^ label.len() as u64);
+    let mut h = label_start(seed, label.len());
     for chunk in label.chunks(8) {
         let mut w = [0u8; 8];
         w[..chunk.len()].copy_from_slice(chunk);
