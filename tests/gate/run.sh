@@ -10,6 +10,8 @@
 #     creates (unshare in one thread), which datagrams arrive, detach on drop;
 #   - zone_changes_judge_the_next_packet: a republished, withdrawn or new zone reaches the next
 #     packet (the programs keep a per-CPU copy of the zone last found while config.gen stays);
+#   - a_replaced_filter_keeps_its_room_for_the_grace: the region of a republished zone's old
+#     filter is not written over by the next publication before RETIRE_GRACE;
 #   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic);
 # then the daemon with --gate (crates/levee/tests/it/gate.rs): garbage dropped below the socket,
 # a zone armed by a random-subdomain flood, its random names budgeted, existing names answered.

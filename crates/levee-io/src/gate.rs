@@ -34,6 +34,7 @@ use std::fmt;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::time::{Duration, Instant};
 
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, PerCpuValues, XskMap};
 use aya::programs::{ProgramError, SocketFilter, Xdp, XdpFlags};
@@ -268,6 +269,12 @@ unsafe impl Pod for ZonePod {}
 // SAFETY: as above.
 unsafe impl Pod for BucketPod {}
 
+/// How long the region of a replaced or withdrawn filter stays unused: far
+/// longer than any run of the programs that may still read it, far shorter
+/// than the controller's tick (1 s), so a republished zone always finds its
+/// old room free again by the next tick.
+pub const RETIRE_GRACE: Duration = Duration::from_millis(100);
+
 /// A zone's filter in `bloom`.
 #[derive(Clone, Copy, Debug)]
 struct Region {
@@ -291,6 +298,9 @@ pub struct Gate {
     cpus: usize,
     cfg: ConfigPod,
     published: StdHashMap<u64, Region>,
+    /// Regions of filters replaced or withdrawn, not reused before
+    /// [`RETIRE_GRACE`] has passed (see [`Gate::publish_zone`]).
+    retired: Vec<(Region, Instant)>,
     xdp_attached: bool,
     configured: bool,
 }
@@ -371,6 +381,7 @@ impl Gate {
             cpus,
             cfg: ConfigPod::default(),
             published: StdHashMap::new(),
+            retired: Vec::new(),
             xdp_attached: false,
             configured: false,
         };
@@ -461,9 +472,13 @@ impl Gate {
         self.write_config()
     }
 
-    /// The first free region of `words` words in `bloom`, or the largest.
-    fn allocate(&self, words: u32) -> Result<u32, usize> {
-        let mut used: Vec<(u32, u32)> = self.published.values().map(|r| (r.off, r.words)).collect();
+    /// The first free region of `words` words in `bloom`, or the largest:
+    /// regions of published filters and of filters retired less than
+    /// [`RETIRE_GRACE`] ago are taken.
+    fn allocate(&mut self, words: u32) -> Result<u32, usize> {
+        self.retired.retain(|(_, at)| at.elapsed() < RETIRE_GRACE);
+        let mut used: Vec<(u32, u32)> =
+            self.published.values().chain(self.retired.iter().map(|(r, _)| r)).map(|r| (r.off, r.words)).collect();
         used.sort_unstable();
         let (mut at, mut largest) = (0u32, 0usize);
         for (off, len) in used.into_iter().chain([(BLOOM_WORDS, 0)]) {
@@ -481,8 +496,12 @@ impl Gate {
     /// configured seed) goes into a free region of `bloom`, then its
     /// `zones` entry points at it; names of the zone that do not exist by
     /// the filter pay `nx` (total for the machine). Republishing a zone
-    /// writes the new filter beside the old one and frees the old one
-    /// after the switch, so a reader always sees a whole filter.
+    /// writes the new filter beside the old one and retires the old one
+    /// after the switch: a program that read the old entry (or its per-CPU
+    /// copy) just before the switch still probes the old bits, so a
+    /// retired region is not rewritten before [`RETIRE_GRACE`] (a program
+    /// runs for well under a microsecond), and a reader always sees a
+    /// whole filter.
     pub fn publish_zone(&mut self, apex: u64, zone_id: u32, filter: &Filter, nx: ZoneBudget) -> Result<(), GateError> {
         let words = filter.words.len();
         if zone_id >= MAX_ZONES {
@@ -526,7 +545,9 @@ impl Gate {
             self.write_config()?;
         }
         self.zones.insert(apex, z, 0).map_err(map_err("writing a zone entry"))?;
-        self.published.insert(apex, Region { off, words: words as u32, zone_id });
+        if let Some(old) = self.published.insert(apex, Region { off, words: words as u32, zone_id }) {
+            self.retired.push((old, Instant::now()));
+        }
         self.zones_changed()
     }
 
@@ -537,9 +558,11 @@ impl Gate {
         self.write_config()
     }
 
-    /// Disarms a zone: its entry goes, its region is free again.
+    /// Disarms a zone: its entry goes, its region is free again after
+    /// [`RETIRE_GRACE`].
     pub fn withdraw_zone(&mut self, apex: u64) -> Result<(), GateError> {
-        if self.published.remove(&apex).is_some() {
+        if let Some(old) = self.published.remove(&apex) {
+            self.retired.push((old, Instant::now()));
             self.zones.remove(&apex).map_err(map_err("removing a zone entry"))?;
             // Then the bits of the zones that are left.
             self.cfg.apex_bits = self.published.keys().fold(0, |b, &h| b | model::apex_bit(h));

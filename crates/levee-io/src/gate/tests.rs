@@ -594,3 +594,27 @@ fn live_xdp_on_a_private_loopback() {
     .join()
     .unwrap();
 }
+
+#[test]
+#[ignore = "needs CAP_BPF: run by tests/gate/run.sh"]
+fn a_replaced_filter_keeps_its_room_for_the_grace() {
+    let (mut g, _) = setup();
+    let empty = ZoneBudget { rate: 0, burst: 0 };
+    let old = g.published[&apex("example")];
+    let overlaps = |a: Region, b: Region| a.off < b.off + b.words && b.off < a.off + a.words;
+    // Republished: the new filter goes beside the old one, which is retired.
+    g.publish_zone(apex("example"), 5, &example_filter(), empty).unwrap();
+    let new = g.published[&apex("example")];
+    assert!(!overlaps(new, old), "{new:?} over {old:?}");
+    // A program that read the old entry an instant ago still probes the old
+    // bits: another zone published at once must not write over them.
+    g.publish_zone(apex("other"), 8, &example_filter(), empty).unwrap();
+    let other = g.published[&apex("other")];
+    assert!(!overlaps(other, old), "{other:?} written over the retired {old:?}");
+    let bits: Vec<u64> = (old.off..old.off + old.words).map(|i| g.bloom.get(&i, 0).unwrap()).collect();
+    assert_eq!(bits, example_filter().words, "the retired filter changed");
+    // After the grace its room is free again (first fit: the lowest gap).
+    std::thread::sleep(RETIRE_GRACE + Duration::from_millis(20));
+    g.publish_zone(apex("third"), 9, &example_filter(), empty).unwrap();
+    assert_eq!(g.published[&apex("third")].off, old.off);
+}
