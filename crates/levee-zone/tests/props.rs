@@ -291,7 +291,7 @@ fn token() -> impl Strategy<Value = String> {
 /// with a line. Budgets keep generated ranges small.
 fn load_never_panics(text: &[u8]) -> Result<(), TestCaseError> {
     let origin = name::from_text("fuzz.test.", None).unwrap();
-    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None };
+    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None, timings: None };
     let r = std::panic::catch_unwind(|| {
         levee_zone::load_with(
             Source::Memory { name: "p.zone", data: text },

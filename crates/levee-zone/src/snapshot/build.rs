@@ -30,6 +30,7 @@ use levee_wire::rtype::{self, t};
 
 use crate::zonefile::parser::{self, Diagnostic, Record};
 use crate::zonefile::source::Source;
+use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
 use crate::snapshot::zone::{
@@ -77,6 +78,9 @@ pub(crate) struct ZoneBuilder {
     problems: Vec<(u16, u32, String, bool)>,
     files: Vec<String>,
     opts: BuildOptions,
+    /// The stopwatch of a timed load (`LoadOptions::timings`), from the
+    /// start of [`ZoneBuilder::finish`].
+    lap: Option<Lap>,
 }
 
 /// What the semantic checks that the references disagree on do to a
@@ -199,6 +203,7 @@ pub fn load_with(
         &mut diags,
     );
     b.files = stats.files;
+    b.lap = opts.timings.as_ref().map(Lap::new);
     b.finish(diags)
 }
 
@@ -221,6 +226,7 @@ impl ZoneBuilder {
             problems: Vec::new(),
             files: Vec::new(),
             opts,
+            lap: None,
         }
     }
 
@@ -379,13 +385,19 @@ impl ZoneBuilder {
             return Err(diags);
         };
         let (n3, nsec3param) = self.build_n3(&nsec3params_of(&segs[0]), &mut warnings);
+        timings::lap(&mut self.lap, Phase::Nsec3);
         let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
+        timings::lap(&mut self.lap, Phase::Index);
         let mut scratch = LinkScratch::default();
         let mut glue = Vec::new();
         for slot in 0..zone.segs.len() {
             link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut glue, &mut scratch);
         }
         self.policy(glue, &mut errors, &mut warnings);
+        timings::lap(&mut self.lap, Phase::Link);
+        let mut lap = self.lap.take();
+        drop(self);
+        timings::lap(&mut lap, Phase::Free);
         if !errors.is_empty() {
             diags.extend(errors);
             diags.extend(warnings);
@@ -442,28 +454,35 @@ impl ZoneBuilder {
 
         // 1. Empty non-terminals.
         let probe = self.add_empty_non_terminals(with_apex, lo, hi);
+        timings::lap(&mut self.lap, Phase::Ents);
         // 2. Canonical order, without the probe.
         let mut order = self.canonical_order();
         if let Some(p) = probe {
             debug_assert_eq!(order.last(), Some(&p));
             order.pop();
         }
+        timings::lap(&mut self.lap, Phase::Sort);
         let (zone_names, mut nodes, new_id) = self.nodes_in_order(order);
+        timings::lap(&mut self.lap, Phase::Nodes);
         if nodes.is_empty() {
             return Some((Vec::new(), Lines::default()));
         }
         // 3. Records grouped by node and type.
         let recs = self.records_by_node(new_id);
+        timings::lap(&mut self.lap, Phase::Group);
         // 4. Tree flags.
         set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
+        timings::lap(&mut self.lap, Phase::Flags);
         // 5. Segments: sized first, then filled.
         let plan = plan_segments(&nodes, &recs, self.opts.names_per_segment());
         let (segs, lines, soa) = self.fill_segments(&plan, &zone_names, &nodes, &recs, errors, warnings)?;
         drop(recs);
+        timings::lap(&mut self.lap, Phase::Fill);
         self.take_problems(errors, warnings);
         if with_apex {
             self.check_apex(&segs, &lines, soa, errors, warnings)?;
         }
+        timings::lap(&mut self.lap, Phase::Apex);
         Some((segs, lines))
     }
 

@@ -48,6 +48,7 @@ use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
 use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
+use crate::zonefile::timings::{self, Lap, Phase, Timings};
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -127,11 +128,14 @@ pub struct LoadOptions {
     pub max_records: u64,
     /// Brackets every file-system call (see [`IoWatch`]).
     pub watch: Option<Arc<IoWatch>>,
+    /// Times the load phase by phase (see [`Timings`]); `None` in
+    /// production, where nothing is timed.
+    pub timings: Option<Arc<Timings>>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None }
+        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None, timings: None }
     }
 }
 
@@ -154,6 +158,8 @@ struct State<'s> {
     opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
     stopped: bool,
+    /// The stopwatch of a timed load ([`LoadOptions::timings`]).
+    lap: Option<Lap>,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
@@ -197,6 +203,7 @@ impl<'s> State<'s> {
             read_total: 0,
             opts,
             stopped: false,
+            lap: opts.timings.as_ref().map(Lap::new),
         }
     }
 }
@@ -255,13 +262,16 @@ fn parse_file(
     st.stats.files.push(file.to_string());
     let mut line = 1u32;
     loop {
-        if !chunks.fill(&mut st.read_total, st.opts.max_bytes)? {
+        let filled = chunks.fill(&mut st.read_total, st.opts.max_bytes)?;
+        timings::lap(&mut st.lap, Phase::Read);
+        if !filled {
             let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
             stop(st, file, line, msg);
             return Ok(());
         }
         let partial = !chunks.eof();
         let (used, next_line) = parse_chunk(st, file, file_idx, chunks.data(), line, dir.as_deref(), partial, sink);
+        timings::lap(&mut st.lap, Phase::Unsplit);
         st.stats.bytes += used as u64;
         if chunks.eof() || st.stats.errors >= MAX_ERRORS || st.stopped {
             return Ok(());
@@ -275,6 +285,7 @@ fn parse_file(
             continue;
         }
         chunks.consume(used);
+        timings::lap(&mut st.lap, Phase::Read);
         line = next_line;
     }
 }
@@ -290,6 +301,7 @@ fn parse_text(
     st.stats.files.push(file.to_string());
     st.stats.bytes += data.len() as u64;
     parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
+    timings::lap(&mut st.lap, Phase::Unsplit);
 }
 
 /// Parses the entries of `data` (text starting on an entry boundary at
@@ -314,7 +326,11 @@ fn parse_chunk(
             return (data.len(), lx.line());
         }
         let (before, before_line) = (lx.position(), lx.line());
+        if let Some(l) = &mut st.lap {
+            l.entry();
+        }
         let r = lx.next_entry(&mut e);
+        timings::fine(&mut st.lap, Phase::Lex);
         if partial && lx.position() >= data.len() {
             return (before, before_line);
         }
@@ -329,6 +345,7 @@ fn parse_chunk(
         let first = &data[e.tokens[0].start as usize..e.tokens[0].end as usize];
         if !e.blank_owner && first.first() == Some(&b'$') && !e.tokens[0].quoted {
             directive(st, file, file_idx, data, &e, dir, sink);
+            timings::fine(&mut st.lap, Phase::Header);
             continue;
         }
         if let Err(msg) = record_entry(st, file_idx, data, &e, sink) {
@@ -445,6 +462,7 @@ fn record_entry(
         st.last_owner = Some(n);
         n
     };
+    timings::fine(&mut st.lap, Phase::Owner);
     let mut ttl = None;
     let mut class = None;
     let rt = loop {
@@ -474,6 +492,7 @@ fn record_entry(
     if rtype::is_meta(rt) {
         return Err(format!("type {} cannot appear in a zone", rtype::type_to_text(rt)));
     }
+    timings::fine(&mut st.lap, Phase::Header);
     let mut rdata = std::mem::take(&mut st.rdata);
     let mut scratch = std::mem::take(&mut st.scratch);
     let r = parse_rdata(rt, &mut f, &mut rdata, &mut scratch);
@@ -508,8 +527,12 @@ fn record_entry(
         st.stopped = true;
         return Err(format!("the zone has more than {} records (the record budget)", st.opts.max_records));
     }
+    if let Some(l) = &mut st.lap {
+        l.parsed();
+    }
     let rec = Record { owner: &owner, rtype: rt, class, ttl, rdata: &rdata, file: file_idx, line: e.line };
     let res = sink(&rec);
+    timings::lap(&mut st.lap, Phase::Add);
     st.stats.records += 1;
     st.rdata = rdata;
     res
