@@ -43,7 +43,7 @@ use std::sync::Arc;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
-use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
+use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
@@ -147,7 +147,12 @@ struct State<'s> {
     origin: NameBuf,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
-    last_owner: Option<NameBuf>,
+    /// The owner of the last record, if any (`owners[owner]`); the other
+    /// slot takes the next owner's parse, so a name that fails to parse
+    /// leaves the last owner in place and a good one is not copied.
+    last_owner: bool,
+    owners: [NameBuf; 2],
+    owner: usize,
     rdata: Vec<u8>,
     scratch: Vec<u8>,
     stats: ParseStats,
@@ -194,7 +199,9 @@ impl<'s> State<'s> {
             origin: NameBuf::from_wire(origin).unwrap_or_default(),
             default_ttl: None,
             last_ttl: None,
-            last_owner: None,
+            last_owner: false,
+            owners: [NameBuf::root(); 2],
+            owner: 0,
             rdata: Vec::with_capacity(1024),
             scratch: Vec::with_capacity(1024),
             stats: ParseStats::default(),
@@ -423,7 +430,7 @@ fn include(
     let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
     let full = if p.is_absolute() { p } else { dir.join(p) };
     let saved_origin = st.origin;
-    let saved_owner = st.last_owner;
+    let saved_owner = st.last_owner.then(|| st.owners[st.owner]);
     if let Some(o) = origin {
         match parse_name(o, &st.origin) {
             Ok(n) => st.origin = n,
@@ -441,7 +448,10 @@ fn include(
     }
     // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
     st.origin = saved_origin;
-    st.last_owner = saved_owner;
+    st.last_owner = saved_owner.is_some();
+    if let Some(o) = saved_owner {
+        st.owners[st.owner] = o;
+    }
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -458,9 +468,15 @@ fn record_entry(
     let mut f = Fields::new(data, &e.tokens, &st.origin);
     if !e.blank_owner {
         let (o, _) = f.next_tok()?;
-        st.last_owner = Some(parse_name(o, &st.origin)?);
+        let next = 1 - st.owner;
+        parse_name_into(o, &st.origin, &mut st.owners[next])?;
+        st.owner = next;
+        st.last_owner = true;
     }
-    let owner = st.last_owner.as_ref().ok_or("no owner name: the first record must name its owner")?;
+    if !st.last_owner {
+        return Err("no owner name: the first record must name its owner".into());
+    }
+    let owner = &st.owners[st.owner];
     timings::fine(&mut st.lap, Phase::Owner);
     let mut ttl = None;
     let mut class = None;
@@ -645,6 +661,22 @@ mod tests {
         assert_eq!(r[2].2, 60);
         assert_eq!(r[3].2, 30);
         assert_eq!(r[4].3, vec![192, 0, 2, 1]);
+    }
+
+    /// A blank owner is the last owner that parsed: a bad owner in
+    /// between is an error and changes nothing.
+    #[test]
+    fn a_bad_owner_keeps_the_last_one() {
+        let (r, d) = parse_str(
+            "$TTL 1h\nhost A 192.0.2.1\nbad..name A 192.0.2.2\n  A 192.0.2.3\nb.c A 192.0.2.4\n  A 192.0.2.5\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, 3);
+        let owners: Vec<&str> = r.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(owners, ["host.example.", "host.example.", "b.c.example.", "b.c.example."]);
+        let (_, d) = parse_str("$TTL 1h\nbad..name A 192.0.2.2\n  A 192.0.2.3\n");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[1].message.contains("no owner name"), "{d:?}");
     }
 
     #[test]
