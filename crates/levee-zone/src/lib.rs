@@ -56,7 +56,9 @@
 //! Loading and reloading: [`load`], [`load_file`], [`load_with`] with
 //! [`LoadOptions`] (budgets, [`IoWatch`]) and [`BuildOptions`] (the
 //! [`Checks`] policy, the segment size), [`reload_with`] and
-//! [`reload_with_budget`] with [`ReloadOptions`]. Serving: [`Zone`] and
+//! [`reload_with_budget`] with [`ReloadOptions`]; a load's time phase by
+//! phase when [`LoadOptions::timings`] carries a [`Timings`]
+//! (`levee check-zone --timings`). Serving: [`Zone`] and
 //! the types of its answers ([`Node`], [`RRset`], [`Rdatas`], [`Links`],
 //! [`NegativeSoa`], [`nf`]), [`ZoneSet`], [`ZoneEntry`], [`Acl`]. Transfers:
 //! [`journal`]. Text: [`zonefile`]. Everything else is crate-private.
