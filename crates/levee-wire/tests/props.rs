@@ -479,8 +479,8 @@ proptest! {
 //------------ text to name against a reference --------------------------------
 
 /// The presentation-format reader written the simplest way, one octet at
-/// a time (what `name::from_text_bytes` did before it copied runs of
-/// plain octets at once): the fast reader must give the same name or
+/// a time and apart from `name::text_into`: the reader the zone loader
+/// uses (and any faster one that replaces it) must give the same name or
 /// the same error on any text.
 fn text_reference(s: &[u8], origin: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let err = |e: levee_wire::WireError| format!("{e:?}");

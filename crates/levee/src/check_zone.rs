@@ -135,7 +135,8 @@ fn clock_ns() -> u64 {
 }
 
 /// The phases of one timed load as a Markdown table (seconds, share of
-/// the wall time), then the parse throughput over `bytes` of zone text,
+/// the wall time), then the parse throughput over `bytes` of zone text
+/// (the zone file's size; `$INCLUDE`d files are not counted),
 /// the CPU time of the load (`cpu_ns`: well under the wall time means
 /// the machine was busy and every figure is inflated) and the peak memory
 /// of the process so far.

@@ -255,9 +255,12 @@ impl ZoneBuilder {
 
     fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut NameIndex, n: &[u8]) -> u32 {
         let h = short_hash(n);
+        // The name is read only when the hashes agree.
         let found = index.find(spread(h), |&(id, eh)| {
-            let (o, l) = offs[id as usize];
-            eh == h && &names[o as usize..o as usize + l as usize] == n
+            eh == h && {
+                let (o, l) = offs[id as usize];
+                &names[o as usize..o as usize + l as usize] == n
+            }
         });
         if let Some(&(id, _)) = found {
             return id;
@@ -288,12 +291,7 @@ impl ZoneBuilder {
 
     fn find_name(&self, n: &[u8]) -> Option<u32> {
         let h = short_hash(n);
-        self.index
-            .find(spread(h), |&(id, eh)| {
-                let (o, l) = self.name_offs[id as usize];
-                eh == h && &self.names[o as usize..o as usize + l as usize] == n
-            })
-            .map(|&(id, _)| id)
+        self.index.find(spread(h), |&(id, eh)| eh == h && self.name_of(id) == n).map(|&(id, _)| id)
     }
 
     /// Adds one record already checked and lowercased (an incremental

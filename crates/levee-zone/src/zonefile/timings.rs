@@ -32,8 +32,9 @@ use std::sync::Arc;
 /// One entry in this many is timed phase by phase.
 pub const SAMPLE: u64 = 16;
 
-/// A phase of a load. The first group is per record (sampled), the rest
-/// are measured exactly.
+/// A phase of a load. The first four are per record and sampled
+/// ([`Phase::sampled`]); the rest, the builder's intake of every record
+/// included, are measured exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Phase {
@@ -54,7 +55,8 @@ pub enum Phase {
     Add,
     /// `read` calls on the zone file, and moving a chunk's unused tail.
     Read,
-    /// Build step 1: empty non-terminals (one hash probe per ancestor).
+    /// Build step 1: empty non-terminals (a hash probe per ancestor that
+    /// is not the name interned just before).
     Ents,
     /// Build step 2: canonical order (keys, sort).
     Sort,
