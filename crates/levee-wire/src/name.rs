@@ -643,14 +643,28 @@ pub fn from_text(s: &str, origin: Option<&[u8]>) -> Result<NameBuf, WireError> {
 /// Like [`from_text`] on raw bytes (zone files are not required to be UTF-8).
 pub fn from_text_bytes(s: &[u8], origin: Option<&[u8]>) -> Result<NameBuf, WireError> {
     let mut out = NameBuf::root();
+    text_into(s, origin, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`from_text_bytes`], written into `out` instead of returned (a
+/// zone file's reader parses millions of names: a `NameBuf` returned
+/// through a `Result` is copied, 256 octets, at each step). On an error
+/// `out` holds something unspecified.
+pub fn text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Result<(), WireError> {
     if s == b"@" {
         return match origin {
-            Some(o) => NameBuf::from_wire(o),
+            Some(o) => {
+                check(o)?;
+                out.set_checked(o);
+                Ok(())
+            }
             None => Err(WireError::RelativeName),
         };
     }
     if s == b"." {
-        return Ok(out);
+        out.set_checked(ROOT);
+        return Ok(());
     }
     if s.is_empty() {
         return Err(WireError::BadLabel);
@@ -704,7 +718,7 @@ pub fn from_text_bytes(s: &[u8], origin: Option<&[u8]>) -> Result<NameBuf, WireE
             None => return Err(WireError::RelativeName),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes one escape at the start of `s` (which begins with `\`):

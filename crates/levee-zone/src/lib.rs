@@ -56,7 +56,9 @@
 //! Loading and reloading: [`load`], [`load_file`], [`load_with`] with
 //! [`LoadOptions`] (budgets, [`IoWatch`]) and [`BuildOptions`] (the
 //! [`Checks`] policy, the segment size), [`reload_with`] and
-//! [`reload_with_budget`] with [`ReloadOptions`]. Serving: [`Zone`] and
+//! [`reload_with_budget`] with [`ReloadOptions`]; a load's time phase by
+//! phase when [`LoadOptions::timings`] carries a [`Timings`]
+//! (`levee check-zone --timings`). Serving: [`Zone`] and
 //! the types of its answers ([`Node`], [`RRset`], [`Rdatas`], [`Links`],
 //! [`NegativeSoa`], [`nf`]), [`ZoneSet`], [`ZoneEntry`], [`Acl`]. Transfers:
 //! [`journal`]. Text: [`zonefile`]. Everything else is crate-private.
@@ -85,7 +87,7 @@ pub use snapshot::negative::NegativeSoa;
 pub use snapshot::reload::{reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
 pub use snapshot::zone::{nf, Links, Node, NodeId, Nsec3Param, RRset, RRsetId, Rdatas, Zone, NONE};
 pub use snapshot::zoneset::{placeholder, Acl, ZoneEntry, ZoneSet};
-pub use zonefile::{Diagnostic, IoWatch, LoadOptions, Source};
+pub use zonefile::{Diagnostic, IoWatch, LoadOptions, Source, Timings};
 
 #[cfg(test)]
 mod layering {

@@ -181,6 +181,16 @@ proptest! {
             prop_assert!(got.insert((owner.to_vec(), s.rtype), (s.ttl, rdatas)).is_none(), "RRset listed twice");
         }
         prop_assert!(got == expected, "zone:\n{}\ngot: {:?}\nexpected: {:?}", zone, got, expected);
+        // The names: every owner and each of its ancestors up to the apex
+        // (the empty non-terminals), each once.
+        let mut names = BTreeSet::new();
+        for (owner, _) in expected.keys() {
+            let mut n: &[u8] = owner;
+            while n.len() >= lorigin.len() && names.insert(n.to_vec()) && n != lorigin.as_slice() {
+                n = name::parent(n);
+            }
+        }
+        prop_assert_eq!(z.node_count(), names.len(), "names {:?}\n{}", names, zone);
     }
 }
 
@@ -291,7 +301,7 @@ fn token() -> impl Strategy<Value = String> {
 /// with a line. Budgets keep generated ranges small.
 fn load_never_panics(text: &[u8]) -> Result<(), TestCaseError> {
     let origin = name::from_text("fuzz.test.", None).unwrap();
-    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None };
+    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None, timings: None };
     let r = std::panic::catch_unwind(|| {
         levee_zone::load_with(
             Source::Memory { name: "p.zone", data: text },

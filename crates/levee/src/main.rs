@@ -134,6 +134,11 @@ enum Command {
         /// Take each zone's `semantic-checks` from this configuration file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Also print where each zone's load time went, phase by phase
+        /// (reading, tokenising, RDATA, builder, sorting, segments,
+        /// index, ...), the parse throughput and the peak memory.
+        #[arg(long)]
+        timings: bool,
         /// Zone files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -220,8 +225,8 @@ fn main() -> ExitCode {
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
             daemon::run(cfg, builtin)
         }
-        Command::CheckZone { origin, semantic_checks, config, files } => {
-            check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), &files)
+        Command::CheckZone { origin, semantic_checks, config, timings, files } => {
+            check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), timings, &files)
         }
         Command::Ctl { socket, config, command } => {
             let path = match (socket, config) {

@@ -30,12 +30,31 @@ use levee_wire::rtype::{self, t};
 
 use crate::zonefile::parser::{self, Diagnostic, Record};
 use crate::zonefile::source::Source;
+use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
 use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
     N3_SLOT, NONE, REMOTE, SEG_MAX,
 };
+
+/// A builder's name table: (name id, [`short_hash`] of the name). The
+/// hash is kept beside the id so that growing the table, which places
+/// every entry again, reads no name (hashing the names again on each
+/// growth was a seventh of a 3M-record zone's load).
+type NameIndex = HashTable<(u32, u32)>;
+
+/// 32 bits of a name's [`hash_name`], kept in a [`NameIndex`].
+fn short_hash(n: &[u8]) -> u32 {
+    hash_name(n) as u32
+}
+
+/// A [`short_hash`] spread to the 64 bits hashbrown takes: the bucket
+/// comes from the low bits (which a product's low bits keep as distinct
+/// as the hash's), the 7-bit tag from the top ones (which mix all 32).
+fn spread(h: u32) -> u64 {
+    (h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
 
 /// One record while building.
 #[derive(Clone, Copy)]
@@ -66,17 +85,24 @@ pub(crate) struct ZoneBuilder {
     origin: Vec<u8>,
     names: Vec<u8>,
     name_offs: Vec<(u32, u8)>,
-    index: HashTable<u32>,
+    index: NameIndex,
     recs: Vec<BRec>,
     data: Vec<u8>,
     n3_names: Vec<u8>,
     n3_offs: Vec<(u32, u8)>,
-    n3_index: HashTable<u32>,
+    n3_index: NameIndex,
     n3_recs: Vec<BRec>,
     /// (file index, line, message, warning)
     problems: Vec<(u16, u32, String, bool)>,
     files: Vec<String>,
     opts: BuildOptions,
+    /// The stopwatch of a timed load (`LoadOptions::timings`), from the
+    /// start of [`ZoneBuilder::finish`].
+    lap: Option<Lap>,
+    /// The id of the last name interned by `add` or `add_raw` (not
+    /// NSEC3): records come grouped by owner, so most records after the
+    /// first of a name find it here without hashing and probing the table.
+    last: Option<u32>,
 }
 
 /// What the semantic checks that the references disagree on do to a
@@ -199,6 +225,7 @@ pub fn load_with(
         &mut diags,
     );
     b.files = stats.files;
+    b.lap = opts.timings.as_ref().map(Lap::new);
     b.finish(diags)
 }
 
@@ -221,25 +248,39 @@ impl ZoneBuilder {
             problems: Vec::new(),
             files: Vec::new(),
             opts,
+            lap: None,
+            last: None,
         }
     }
 
-    fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut HashTable<u32>, n: &[u8]) -> u32 {
-        let h = hash_name(n);
-        let found = index.find(h, |&id| {
-            let (o, l) = offs[id as usize];
-            &names[o as usize..o as usize + l as usize] == n
+    fn intern(names: &mut Vec<u8>, offs: &mut Vec<(u32, u8)>, index: &mut NameIndex, n: &[u8]) -> u32 {
+        let h = short_hash(n);
+        // The name is read only when the hashes agree.
+        let found = index.find(spread(h), |&(id, eh)| {
+            eh == h && {
+                let (o, l) = offs[id as usize];
+                &names[o as usize..o as usize + l as usize] == n
+            }
         });
-        if let Some(&id) = found {
+        if let Some(&(id, _)) = found {
             return id;
         }
         let id = offs.len() as u32;
         offs.push((names.len() as u32, n.len() as u8));
         names.extend_from_slice(n);
-        index.insert_unique(h, id, |&i| {
-            let (o, l) = offs[i as usize];
-            hash_name(&names[o as usize..o as usize + l as usize])
-        });
+        index.insert_unique(spread(h), (id, h), |&(_, eh)| spread(eh));
+        id
+    }
+
+    /// The id of `n` (lowercase) among the normal names, added if new:
+    /// the last name's id when `n` is the last name (most records; no
+    /// hashing), else [`Self::intern`]'s.
+    fn owner_id(&mut self, n: &[u8]) -> u32 {
+        if let Some(id) = self.last.filter(|&id| self.name_of(id) == n) {
+            return id;
+        }
+        let id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, n);
+        self.last = Some(id);
         id
     }
 
@@ -249,12 +290,8 @@ impl ZoneBuilder {
     }
 
     fn find_name(&self, n: &[u8]) -> Option<u32> {
-        self.index
-            .find(hash_name(n), |&id| {
-                let (o, l) = self.name_offs[id as usize];
-                &self.names[o as usize..o as usize + l as usize] == n
-            })
-            .copied()
+        let h = short_hash(n);
+        self.index.find(spread(h), |&(id, eh)| eh == h && self.name_of(id) == n).map(|&(id, _)| id)
     }
 
     /// Adds one record already checked and lowercased (an incremental
@@ -262,7 +299,7 @@ impl ZoneBuilder {
     pub(crate) fn add_raw(&mut self, owner: &[u8], r: RawRec<'_>) {
         let off = self.data.len() as u32;
         self.data.extend_from_slice(r.rdata);
-        let id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, owner);
+        let id = self.owner_id(owner);
         self.recs.push(BRec {
             node: id,
             rtype: r.rtype,
@@ -361,7 +398,7 @@ impl ZoneBuilder {
             let id = Self::intern(&mut self.n3_names, &mut self.n3_offs, &mut self.n3_index, &owner);
             self.n3_recs.push(rec(id));
         } else {
-            let id = Self::intern(&mut self.names, &mut self.name_offs, &mut self.index, &owner);
+            let id = self.owner_id(&owner);
             self.recs.push(rec(id));
         }
         Ok(())
@@ -379,13 +416,19 @@ impl ZoneBuilder {
             return Err(diags);
         };
         let (n3, nsec3param) = self.build_n3(&nsec3params_of(&segs[0]), &mut warnings);
+        timings::lap(&mut self.lap, Phase::Nsec3);
         let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
+        timings::lap(&mut self.lap, Phase::Index);
         let mut scratch = LinkScratch::default();
         let mut glue = Vec::new();
         for slot in 0..zone.segs.len() {
             link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut glue, &mut scratch);
         }
         self.policy(glue, &mut errors, &mut warnings);
+        timings::lap(&mut self.lap, Phase::Link);
+        let mut lap = self.lap.take();
+        drop(self);
+        timings::lap(&mut lap, Phase::Free);
         if !errors.is_empty() {
             diags.extend(errors);
             diags.extend(warnings);
@@ -442,28 +485,35 @@ impl ZoneBuilder {
 
         // 1. Empty non-terminals.
         let probe = self.add_empty_non_terminals(with_apex, lo, hi);
+        timings::lap(&mut self.lap, Phase::Ents);
         // 2. Canonical order, without the probe.
         let mut order = self.canonical_order();
         if let Some(p) = probe {
             debug_assert_eq!(order.last(), Some(&p));
             order.pop();
         }
+        timings::lap(&mut self.lap, Phase::Sort);
         let (zone_names, mut nodes, new_id) = self.nodes_in_order(order);
+        timings::lap(&mut self.lap, Phase::Nodes);
         if nodes.is_empty() {
             return Some((Vec::new(), Lines::default()));
         }
         // 3. Records grouped by node and type.
         let recs = self.records_by_node(new_id);
+        timings::lap(&mut self.lap, Phase::Group);
         // 4. Tree flags.
         set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
+        timings::lap(&mut self.lap, Phase::Flags);
         // 5. Segments: sized first, then filled.
         let plan = plan_segments(&nodes, &recs, self.opts.names_per_segment());
         let (segs, lines, soa) = self.fill_segments(&plan, &zone_names, &nodes, &recs, errors, warnings)?;
         drop(recs);
+        timings::lap(&mut self.lap, Phase::Fill);
         self.take_problems(errors, warnings);
         if with_apex {
             self.check_apex(&segs, &lines, soa, errors, warnings)?;
         }
+        timings::lap(&mut self.lap, Phase::Apex);
         Some((segs, lines))
     }
 
@@ -485,6 +535,12 @@ impl ZoneBuilder {
             buf[..l as usize].copy_from_slice(&self.names[o as usize..o as usize + l as usize]);
             let n = &buf[..l as usize];
             let mut p = name::parent(n);
+            // The parent is often the name before (`ns1.d.tld.` comes
+            // after `d.tld.` in a file): known to exist without a lookup.
+            if i > 0 && self.name_of(i as u32 - 1) == p {
+                i += 1;
+                continue;
+            }
             while p.len() > origin.len() {
                 if name::canonical_cmp(p, lo).is_lt() || self.find_name(p).is_some() {
                     break;
@@ -552,6 +608,7 @@ impl ZoneBuilder {
         self.names = Vec::new();
         self.name_offs = Vec::new();
         self.index = HashTable::new();
+        self.last = None;
         (zone_names, nodes, new_id)
     }
 

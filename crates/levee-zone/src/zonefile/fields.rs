@@ -65,6 +65,15 @@ impl<'a> Fields<'a> {
         parse_name(t, self.origin)
     }
 
+    /// A domain name, appended to `out` in wire form.
+    pub(crate) fn name_to(&mut self, out: &mut Vec<u8>) -> FResult<()> {
+        let t = self.next()?;
+        let mut n = NameBuf::root();
+        parse_name_into(t, self.origin, &mut n)?;
+        out.extend_from_slice(&n);
+        Ok(())
+    }
+
     /// An unsigned decimal number that must fit `max`.
     pub(crate) fn number(&mut self, what: &str, max: u64) -> FResult<u64> {
         let t = self.next()?;
@@ -114,7 +123,15 @@ impl<'a> Fields<'a> {
 
 /// Parses a domain name relative to `origin`.
 pub(crate) fn parse_name(t: &[u8], origin: &[u8]) -> FResult<NameBuf> {
-    name::from_text_bytes(t, Some(origin)).map_err(|e| format!("bad domain name '{}': {e}", String::from_utf8_lossy(t)))
+    let mut n = NameBuf::root();
+    parse_name_into(t, origin, &mut n)?;
+    Ok(n)
+}
+
+/// [`parse_name`] into `out` (no copy of the name buffer; `out` is
+/// unspecified after an error).
+pub(crate) fn parse_name_into(t: &[u8], origin: &[u8], out: &mut NameBuf) -> FResult<()> {
+    name::text_into(t, Some(origin), out).map_err(|e| format!("bad domain name '{}': {e}", String::from_utf8_lossy(t)))
 }
 
 /// An unsigned decimal number up to `max`.

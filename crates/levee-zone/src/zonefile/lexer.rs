@@ -31,6 +31,19 @@ pub(crate) struct Entry {
     pub blank_owner: bool,
 }
 
+/// The octets that end a token (white space, `;`, parentheses, `"`) or
+/// start an escape (`\\`) in it.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let s = b" \t\r\n;()\"\\";
+    while i < s.len() {
+        t[s[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// The lexer over one input buffer.
 pub(crate) struct Lexer<'a> {
     input: &'a [u8],
@@ -139,14 +152,16 @@ impl<'a> Lexer<'a> {
                         let start = self.pos;
                         let mut p = start;
                         while let Some(&b) = inp.get(p) {
-                            match b {
-                                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
-                                b'\\' => {
-                                    // An escaped character is part of the token, even white space.
-                                    p += if inp.get(p + 1).is_some_and(u8::is_ascii_digit) { 4 } else { 2 };
-                                }
-                                _ => p += 1,
+                            // Most octets are plain: one table look-up each.
+                            if !SPECIAL[b as usize] {
+                                p += 1;
+                                continue;
                             }
+                            if b != b'\\' {
+                                break;
+                            }
+                            // An escaped character is part of the token, even white space.
+                            p += if inp.get(p + 1).is_some_and(u8::is_ascii_digit) { 4 } else { 2 };
                         }
                         let p = p.min(inp.len());
                         e.tokens.push(Token { start: start as u32, end: p as u32, quoted: false });

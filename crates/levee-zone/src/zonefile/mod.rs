@@ -25,6 +25,8 @@
 //! * `rdata_format.rs`: RDATA wire to text ([`rdata_to_text`],
 //!   [`record_to_text`]), one writer per family of the same names, whose
 //!   text reads back into the same octets;
+//! * `timings.rs`: where a load's time goes, phase by phase, when the
+//!   caller asks ([`Timings`], `levee check-zone --timings`);
 //! * `wirecheck.rs`: whether wire RDATA is something the reader could
 //!   have produced ([`check_record`]): RDATA in the generic form `\#` and
 //!   records received by a transfer pass it;
@@ -51,10 +53,12 @@ pub(crate) mod rdata_parse;
 mod roundtrip;
 pub(crate) mod source;
 pub(crate) mod svcb;
+pub mod timings;
 pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
 pub use parser::{parse, Diagnostic, LoadOptions, ParseStats, Record, SinkResult};
 pub use rdata_format::{rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
+pub use timings::{Phase, Timings};
 pub use wirecheck::check_record;

@@ -43,11 +43,12 @@ use std::sync::Arc;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
-use crate::zonefile::fields::{parse_name, parse_ttl, Fields};
+use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
 use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
+use crate::zonefile::timings::{self, Lap, Phase, Timings};
 
 /// One parsed record, borrowed from the parser's buffers.
 #[derive(Debug)]
@@ -127,11 +128,14 @@ pub struct LoadOptions {
     pub max_records: u64,
     /// Brackets every file-system call (see [`IoWatch`]).
     pub watch: Option<Arc<IoWatch>>,
+    /// Times the load phase by phase (see [`Timings`]); `None` in
+    /// production, where nothing is timed.
+    pub timings: Option<Arc<Timings>>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None }
+        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None, timings: None }
     }
 }
 
@@ -143,7 +147,12 @@ struct State<'s> {
     origin: NameBuf,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
-    last_owner: Option<NameBuf>,
+    /// The owner of the last record, if any (`owners[owner]`); the other
+    /// slot takes the next owner's parse, so a name that fails to parse
+    /// leaves the last owner in place and a good one is not copied.
+    last_owner: bool,
+    owners: [NameBuf; 2],
+    owner: usize,
     rdata: Vec<u8>,
     scratch: Vec<u8>,
     stats: ParseStats,
@@ -154,6 +163,8 @@ struct State<'s> {
     opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
     stopped: bool,
+    /// The stopwatch of a timed load ([`LoadOptions::timings`]).
+    lap: Option<Lap>,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
@@ -188,7 +199,9 @@ impl<'s> State<'s> {
             origin: NameBuf::from_wire(origin).unwrap_or_default(),
             default_ttl: None,
             last_ttl: None,
-            last_owner: None,
+            last_owner: false,
+            owners: [NameBuf::root(); 2],
+            owner: 0,
             rdata: Vec::with_capacity(1024),
             scratch: Vec::with_capacity(1024),
             stats: ParseStats::default(),
@@ -197,6 +210,7 @@ impl<'s> State<'s> {
             read_total: 0,
             opts,
             stopped: false,
+            lap: opts.timings.as_ref().map(Lap::new),
         }
     }
 }
@@ -255,13 +269,16 @@ fn parse_file(
     st.stats.files.push(file.to_string());
     let mut line = 1u32;
     loop {
-        if !chunks.fill(&mut st.read_total, st.opts.max_bytes)? {
+        let filled = chunks.fill(&mut st.read_total, st.opts.max_bytes)?;
+        timings::lap(&mut st.lap, Phase::Read);
+        if !filled {
             let msg = format!("the zone's text exceeds the budget of {} octets", st.opts.max_bytes);
             stop(st, file, line, msg);
             return Ok(());
         }
         let partial = !chunks.eof();
         let (used, next_line) = parse_chunk(st, file, file_idx, chunks.data(), line, dir.as_deref(), partial, sink);
+        timings::lap(&mut st.lap, Phase::Unsplit);
         st.stats.bytes += used as u64;
         if chunks.eof() || st.stats.errors >= MAX_ERRORS || st.stopped {
             return Ok(());
@@ -275,6 +292,7 @@ fn parse_file(
             continue;
         }
         chunks.consume(used);
+        timings::lap(&mut st.lap, Phase::Read);
         line = next_line;
     }
 }
@@ -290,6 +308,7 @@ fn parse_text(
     st.stats.files.push(file.to_string());
     st.stats.bytes += data.len() as u64;
     parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
+    timings::lap(&mut st.lap, Phase::Unsplit);
 }
 
 /// Parses the entries of `data` (text starting on an entry boundary at
@@ -314,7 +333,11 @@ fn parse_chunk(
             return (data.len(), lx.line());
         }
         let (before, before_line) = (lx.position(), lx.line());
+        if let Some(l) = &mut st.lap {
+            l.entry();
+        }
         let r = lx.next_entry(&mut e);
+        timings::fine(&mut st.lap, Phase::Lex);
         if partial && lx.position() >= data.len() {
             return (before, before_line);
         }
@@ -329,6 +352,7 @@ fn parse_chunk(
         let first = &data[e.tokens[0].start as usize..e.tokens[0].end as usize];
         if !e.blank_owner && first.first() == Some(&b'$') && !e.tokens[0].quoted {
             directive(st, file, file_idx, data, &e, dir, sink);
+            timings::fine(&mut st.lap, Phase::Header);
             continue;
         }
         if let Err(msg) = record_entry(st, file_idx, data, &e, sink) {
@@ -406,7 +430,7 @@ fn include(
     let p = PathBuf::from(String::from_utf8_lossy(&path_buf).into_owned());
     let full = if p.is_absolute() { p } else { dir.join(p) };
     let saved_origin = st.origin;
-    let saved_owner = st.last_owner;
+    let saved_owner = st.last_owner.then(|| st.owners[st.owner]);
     if let Some(o) = origin {
         match parse_name(o, &st.origin) {
             Ok(n) => st.origin = n,
@@ -424,7 +448,10 @@ fn include(
     }
     // RFC 1035 §5.1: the origin change of an $INCLUDE ends with the file.
     st.origin = saved_origin;
-    st.last_owner = saved_owner;
+    st.last_owner = saved_owner.is_some();
+    if let Some(o) = saved_owner {
+        st.owners[st.owner] = o;
+    }
 }
 
 /// Parses one record entry and hands it to the sink.
@@ -435,16 +462,22 @@ fn record_entry(
     e: &Entry,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
 ) -> Result<(), String> {
-    let origin = st.origin;
-    let mut f = Fields::new(data, &e.tokens, &origin);
-    let owner = if e.blank_owner {
-        st.last_owner.ok_or("no owner name: the first record must name its owner")?
-    } else {
+    // The origin and the owner are borrowed from the state, not copied
+    // (a name buffer is 256 octets; copies of them per record were a
+    // tenth of a large zone's parse).
+    let mut f = Fields::new(data, &e.tokens, &st.origin);
+    if !e.blank_owner {
         let (o, _) = f.next_tok()?;
-        let n = parse_name(o, &origin)?;
-        st.last_owner = Some(n);
-        n
-    };
+        let next = 1 - st.owner;
+        parse_name_into(o, &st.origin, &mut st.owners[next])?;
+        st.owner = next;
+        st.last_owner = true;
+    }
+    if !st.last_owner {
+        return Err("no owner name: the first record must name its owner".into());
+    }
+    let owner = &st.owners[st.owner];
+    timings::fine(&mut st.lap, Phase::Owner);
     let mut ttl = None;
     let mut class = None;
     let rt = loop {
@@ -474,6 +507,7 @@ fn record_entry(
     if rtype::is_meta(rt) {
         return Err(format!("type {} cannot appear in a zone", rtype::type_to_text(rt)));
     }
+    timings::fine(&mut st.lap, Phase::Header);
     let mut rdata = std::mem::take(&mut st.rdata);
     let mut scratch = std::mem::take(&mut st.scratch);
     let r = parse_rdata(rt, &mut f, &mut rdata, &mut scratch);
@@ -508,8 +542,12 @@ fn record_entry(
         st.stopped = true;
         return Err(format!("the zone has more than {} records (the record budget)", st.opts.max_records));
     }
-    let rec = Record { owner: &owner, rtype: rt, class, ttl, rdata: &rdata, file: file_idx, line: e.line };
+    if let Some(l) = &mut st.lap {
+        l.parsed();
+    }
+    let rec = Record { owner, rtype: rt, class, ttl, rdata: &rdata, file: file_idx, line: e.line };
     let res = sink(&rec);
+    timings::lap(&mut st.lap, Phase::Add);
     st.stats.records += 1;
     st.rdata = rdata;
     res
@@ -623,6 +661,22 @@ mod tests {
         assert_eq!(r[2].2, 60);
         assert_eq!(r[3].2, 30);
         assert_eq!(r[4].3, vec![192, 0, 2, 1]);
+    }
+
+    /// A blank owner is the last owner that parsed: a bad owner in
+    /// between is an error and changes nothing.
+    #[test]
+    fn a_bad_owner_keeps_the_last_one() {
+        let (r, d) = parse_str(
+            "$TTL 1h\nhost A 192.0.2.1\nbad..name A 192.0.2.2\n  A 192.0.2.3\nb.c A 192.0.2.4\n  A 192.0.2.5\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, 3);
+        let owners: Vec<&str> = r.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(owners, ["host.example.", "host.example.", "b.c.example.", "b.c.example."]);
+        let (_, d) = parse_str("$TTL 1h\nbad..name A 192.0.2.2\n  A 192.0.2.3\n");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[1].message.contains("no owner name"), "{d:?}");
     }
 
     #[test]

@@ -353,9 +353,7 @@ fn check_generic(rtype: u16, rdata: &[u8]) -> FResult<()> {
 }
 
 fn name(f: &mut Fields<'_>, out: &mut Vec<u8>) -> FResult<()> {
-    let n = f.name()?;
-    out.extend_from_slice(&n);
-    Ok(())
+    f.name_to(out)
 }
 
 fn ip4(t: &[u8]) -> FResult<Ipv4Addr> {

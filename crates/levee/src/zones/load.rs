@@ -279,6 +279,7 @@ pub fn load_guarded(
         max_bytes: limits.max_zone_bytes,
         max_records: limits.max_zone_records,
         watch: Some(Arc::clone(&watch)),
+        timings: None,
     };
     let fail = |message: String| vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }];
     let (tx, rx) = std::sync::mpsc::channel();

@@ -107,6 +107,47 @@ fn check_zone_warnings_do_not_fail() {
     assert!(t.contains("w.test.zone:10: warning: record out.example. A is outside the zone"), "{t}");
 }
 
+/// `check-zone --timings` prints a row per phase of the load after the
+/// zone's line, the parse throughput and the peak memory; a broken zone
+/// still gets its FILE:LINE error.
+#[test]
+fn check_zone_timings_print_the_phases() {
+    let dir = TempDir::new("timings");
+    let f = dir.path().join("t.test.zone");
+    let mut z = String::from("$TTL 300\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n");
+    for i in 0..5000 {
+        z.push_str(&format!("d{i} NS ns1.d{i}\nns1.d{i} A 10.0.{}.{}\n", i / 256, i % 256));
+    }
+    std::fs::write(&f, &z).unwrap();
+    let out = levee().args(["check-zone", "--timings"]).arg(&f).output().unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("zone t.test. OK: serial 1, 10003 records"), "{t}");
+    for phase in ["read file", "tokenise *", "RDATA *", "builder add", "canonical sort", "name index", "links and glue"]
+    {
+        assert!(t.lines().any(|l| l.starts_with(&format!("| {phase}"))), "no {phase} row: {t}");
+    }
+    let outside: f64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix("| outside the phases | "))
+        .and_then(|r| r.split(" |").next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no outside row: {t}"));
+    let wall: f64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix("| **wall** | **"))
+        .and_then(|r| r.split("**").next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no wall row: {t}"));
+    assert!(wall > 0.0 && outside <= wall * 0.2 + 0.002, "outside {outside} s of {wall} s: {t}");
+    assert!(t.contains(" MB/s") && t.contains("peak RSS "), "{t}");
+    // A broken zone: the error keeps its line, the table still follows.
+    std::fs::write(&f, format!("{z}bad A 999.1.1.1\n")).unwrap();
+    let out = levee().args(["check-zone", "--timings"]).arg(&f).output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("t.test.zone:10005: A record: bad IPv4 address '999.1.1.1'"), "{t}");
+    assert!(t.contains("| **wall** |"), "{t}");
+}
+
 fn serve_config(cfg: &str) -> Output {
     let dir = TempDir::new("cfg");
     let f = dir.path().join("levee.toml");
