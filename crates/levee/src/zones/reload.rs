@@ -1,5 +1,7 @@
 //! Reloads: every zone (SIGHUP, `levee ctl reload`, `POST /api/reload`)
-//! or one. The zones are read without the publish lock (each on a guarded
+//! or one. A reload of every zone also reads the configuration file's
+//! `[gate]` and `[xdp]` again (`gate::reconfig`); the rest of the file is
+//! read at start only. The zones are read without the publish lock (each on a guarded
 //! thread, `zones::load::load_guarded`); the lock is held only to merge
 //! and publish ([`crate::zones::publish`]). Reloads run one at a time
 //! (`Center::reloads`), and systemd hears `RELOADING=1` and then
@@ -43,6 +45,9 @@ pub fn reload_all(c: &Center) -> (usize, usize) {
     let _reloading = Reloading::start(&c.reloads);
     c.reloads.queued.store(false, Ordering::Release);
     c.reloads.done.fetch_add(1, Ordering::Relaxed);
+    // The file's [gate] and [xdp]: applied live or logged as needing a
+    // restart (gate::reconfig).
+    crate::gate::reconfig::on_reload(c);
     let plans: Vec<ZonePlan> = match load::plan(&c.cfg, c.builtin) {
         Ok(p) => p,
         Err(e) => {
