@@ -232,7 +232,11 @@ async fn reload(c: &Arc<Center>, zone: Option<String>) -> String {
     let done = tokio::task::spawn_blocking(move || api::reload(&c, zone.as_deref())).await;
     match done {
         Ok(Ok(v)) if v["failed"] == 0 => {
-            format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])
+            let mut out = format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"]);
+            for k in v["restart_needed"].as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
+                out.push_str(&format!("{k} changed: takes effect at restart\n"));
+            }
+            out
         }
         Ok(Ok(v)) => format!(
             "error: {} zone(s) of {what} failed to load and keep their served version (see the log for FILE:LINE)\n",

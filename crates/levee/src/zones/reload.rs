@@ -40,20 +40,21 @@ impl Drop for Reloading<'_> {
 }
 
 /// Builds a new zone set beside the current one and swaps it in; returns
-/// the zones served and how many failed to load.
-pub fn reload_all(c: &Center) -> (usize, usize) {
+/// the zones served, how many failed to load, and the `[gate]`/`[xdp]`
+/// keys of the file that changed and wait for a restart.
+pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     let _reloading = Reloading::start(&c.reloads);
     c.reloads.queued.store(false, Ordering::Release);
     c.reloads.done.fetch_add(1, Ordering::Relaxed);
     // The file's [gate] and [xdp]: applied live or logged as needing a
     // restart (gate::reconfig).
-    crate::gate::reconfig::on_reload(c);
+    let restart = crate::gate::reconfig::on_reload(c);
     let plans: Vec<ZonePlan> = match load::plan(&c.cfg, c.builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
             c.reloads.failed.fetch_add(1, Ordering::Relaxed);
-            return (c.zones.load().len(), 0);
+            return (c.zones.load().len(), 0, restart);
         }
     };
     // Read every zone without the publish lock (transfers of secondary
@@ -72,7 +73,7 @@ pub fn reload_all(c: &Center) -> (usize, usize) {
         c.reloads.failed.fetch_add(1, Ordering::Relaxed);
     }
     tracing::info!(zones = n, failed, "reload done");
-    (n, failed)
+    (n, failed, restart)
 }
 
 /// Reads one zone again; the others keep their snapshots. Returns the

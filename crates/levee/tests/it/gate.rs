@@ -188,7 +188,7 @@ fn a_reload_names_the_gate_and_xdp_keys_that_wait_for_a_restart() {
         &format!("{base}[gate]\nenabled = true\nprefix-rate = 10\n[xdp]\ninterfaces = [\"levee-none0\"]\nqueues = 2\n"),
     );
     let (ok, out, err) = ctl("gate-reload", &["reload"]);
-    assert!(ok, "{out}{err}");
+    assert!(ok && out.contains("xdp.interfaces changed: takes effect at restart"), "{out}{err}");
     assert!(s.wait_log("xdp.interfaces changed: takes effect at restart", Duration::from_secs(5)), "{}", s.log());
     let log = s.log();
     for want in [
