@@ -14,7 +14,9 @@
 #     filter is not written over by the next publication before RETIRE_GRACE;
 #   - cost_per_packet: ns per packet, BPF_PROG_TEST_RUN with repeat 1,000,000 (no traffic);
 # then the daemon with --gate (crates/levee/tests/it/gate.rs): garbage dropped below the socket,
-# a zone armed by a random-subdomain flood, its random names budgeted, existing names answered.
+# a zone armed by a random-subdomain flood, its random names budgeted, existing names answered;
+# levee ctl gate (placement, settings, known table, the packets as /metrics has them) and a
+# reload's new prefix budget applied to the running gate.
 # Loopback only; the host's interfaces are not touched. Bounded: a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

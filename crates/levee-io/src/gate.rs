@@ -53,6 +53,21 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/gate.o");
 /// Most addresses [`Gate::set_addrs`] takes (the `addrs` map's size).
 pub const MAX_ADDRS: usize = 64;
 
+/// Entries the `known` table holds (its `max_entries` in `gate.c`; an
+/// LRU hash: when full, the least recently used entry makes room).
+pub const KNOWN_CAPACITY: usize = 65_536;
+
+/// How full the `known` table is ([`Gate::known_fill`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KnownFill {
+    /// Entries in the table (expired ones stay until the LRU evicts them).
+    pub entries: usize,
+    /// Entries that admit now: trusted, or not expired.
+    pub live: usize,
+    /// Trusted entries (no expiry).
+    pub trusted: usize,
+}
+
 /// A budget: `rate` tokens per second, at most `burst` saved (totals for
 /// the machine).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -576,6 +591,27 @@ impl Gate {
     pub fn set_known(&mut self, addr: IpAddr, expires_ns: u64) -> Result<(), GateError> {
         let k = model::known_key(&model::addr(addr));
         self.known.insert(k, expires_ns, 0).map_err(map_err("writing a known source"))
+    }
+
+    /// Counts the `known` table's entries, those that admit at `now_ns`
+    /// (of [`monotonic_ns`]) and the trusted ones: one walk of the map, two
+    /// system calls per entry, so the caller does it rarely. The walk is
+    /// bounded to twice [`KNOWN_CAPACITY`] steps (a key evicted under the
+    /// walk makes the kernel start it again); an entry evicted between
+    /// its key and its value is not counted.
+    pub fn known_fill(&self, now_ns: u64) -> Result<KnownFill, GateError> {
+        let mut f = KnownFill::default();
+        for item in self.known.iter().take(2 * KNOWN_CAPACITY) {
+            let until = match item {
+                Ok((_, until)) => until,
+                Err(aya::maps::MapError::KeyNotFound) => continue,
+                Err(e) => return Err(map_err("reading the known table")(e)),
+            };
+            f.entries += 1;
+            f.live += usize::from(until > now_ns);
+            f.trusted += usize::from(until == u64::MAX);
+        }
+        Ok(f)
     }
 
     /// Forgets a known source.

@@ -43,6 +43,11 @@ use crate::storage::Stores;
 pub struct Center {
     /// The configuration in force.
     pub cfg: Config,
+    /// The file it was read from (read again for `[gate]` and `[xdp]` at
+    /// a reload: `gate::reconfig`), if any.
+    pub config_file: Option<std::path::PathBuf>,
+    /// The command line's overrides of that file.
+    pub overrides: levee_config::Overrides,
     /// Serving the built-in example zones.
     pub builtin: bool,
     /// The published zone set (the drivers load it on every query).
@@ -87,6 +92,11 @@ pub struct Center {
 pub struct Parts {
     /// The configuration in force.
     pub cfg: Config,
+    /// The file it was read from (read again for `[gate]` and `[xdp]` at
+    /// a reload: `gate::reconfig`), if any.
+    pub config_file: Option<std::path::PathBuf>,
+    /// The command line's overrides of that file.
+    pub overrides: levee_config::Overrides,
     /// Serving the built-in example zones.
     pub builtin: bool,
     /// The published zone set.
@@ -138,6 +148,8 @@ impl Center {
     ) -> Center {
         Center {
             cfg: p.cfg,
+            config_file: p.config_file,
+            overrides: p.overrides,
             builtin: p.builtin,
             zones: p.zones,
             publish: Mutex::new(()),

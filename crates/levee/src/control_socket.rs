@@ -13,7 +13,11 @@
 //!   an error naming it (details, with FILE:LINE, in the log);
 //! * `refresh ZONE`: checks the primaries now (SOA, then IXFR/AXFR);
 //! * `retransfer ZONE`: a full transfer now (AXFR);
-//! * `stats`: the counters as JSON (the management API's `/api/stats`).
+//! * `stats`: the counters as JSON (the management API's `/api/stats`);
+//! * `gate`: the flood gate: where it runs, its settings, the armed
+//!   zones, the known table's fill, its packets per reason
+//!   (`gate::report`, from the snapshot `/metrics` reads); an error when
+//!   the gate is off.
 //!
 //! One request and one response per connection.
 
@@ -203,13 +207,18 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
             format!("ok\n{}\n", lines.join("\n"))
         }
         ("stats", None) => format!("ok\n{}\n", serde_json::to_string_pretty(&api::stats(c)).unwrap_or_default()),
+        ("gate", None) => match &c.gate {
+            Some(g) => format!("ok\n{}", crate::gate::report::text(g, crate::clock::unix_now())),
+            None => "error: the flood gate is off (gate.enabled = true or levee serve --gate turns it on, at start)\n"
+                .into(),
+        },
         ("refresh" | "retransfer", Some(a)) => match schedule_refresh(&c.repl, a.as_slice(), cmd == "retransfer") {
             Ok(()) => format!("ok\n{cmd} of {} scheduled\n", name::to_text(a)),
             Err(e) => format!("error: {e}\n"),
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate)\n"
                 .into()
         }
     }
@@ -223,7 +232,11 @@ async fn reload(c: &Arc<Center>, zone: Option<String>) -> String {
     let done = tokio::task::spawn_blocking(move || api::reload(&c, zone.as_deref())).await;
     match done {
         Ok(Ok(v)) if v["failed"] == 0 => {
-            format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"])
+            let mut out = format!("ok\nreloaded {what}: {} zones served, {} ms\n", v["zones"], v["ms"]);
+            for k in v["restart_needed"].as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
+                out.push_str(&format!("{k} changed: takes effect at restart\n"));
+            }
+            out
         }
         Ok(Ok(v)) => format!(
             "error: {} zone(s) of {what} failed to load and keep their served version (see the log for FILE:LINE)\n",
@@ -310,6 +323,7 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
     }
     let mut ok = false;
     let mut answered = false;
+    let mut out = std::io::stdout().lock();
     for (i, line) in BufReader::new(s).lines().enumerate() {
         let line = match line {
             Ok(l) => l,
@@ -330,7 +344,11 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
             }
             continue;
         }
-        println!("{line}");
+        // A reader that stopped reading (`levee ctl gate | head`): stop
+        // printing, without the panic of `println!`.
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
     }
     if !answered {
         eprintln!("levee ctl: the server closed the connection without an answer");

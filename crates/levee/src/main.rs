@@ -108,7 +108,8 @@ enum Command {
     /// Control a running server over its local socket.
     ///
     /// Commands: status, zone-status [ZONE], reload [ZONE], refresh ZONE,
-    /// retransfer ZONE.
+    /// retransfer ZONE, stats (JSON), gate (the flood gate: where it runs,
+    /// its settings, armed zones, known sources, packets per reason).
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]
@@ -223,7 +224,7 @@ fn main() -> ExitCode {
             // Without a configuration file and without zone files, serve the
             // built-in example zones (the README's first command).
             let builtin = !from_file && cfg.zones_dir.is_none() && cfg.zones.iter().all(|z| z.file.is_none());
-            daemon::run(cfg, builtin)
+            daemon::run(cfg, builtin, config, o)
         }
         Command::CheckZone { origin, semantic_checks, config, timings, files } => {
             check_zone::run(origin.as_deref(), semantic_checks.as_deref(), config.as_deref(), timings, &files)

@@ -398,6 +398,13 @@ fn live_socket_filter_on_loopback() {
     let expiring = UdpSocket::bind("127.0.2.2:0").unwrap();
     g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 1, 2)), u64::MAX).unwrap();
     g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 2, 2)), monotonic_ns() + 60 * NANO).unwrap();
+    // The table's fill as `levee ctl gate` shows it: an expired entry
+    // counts as an entry, not as live.
+    g.set_known(IpAddr::V4(Ipv4Addr::new(127, 0, 3, 2)), 1).unwrap();
+    let fill = g.known_fill(monotonic_ns()).unwrap();
+    assert_eq!(fill, KnownFill { entries: 3, live: 2, trusted: 1 });
+    g.remove_known(IpAddr::V4(Ipv4Addr::new(127, 0, 3, 2))).unwrap();
+    assert_eq!(g.known_fill(monotonic_ns()).unwrap().entries, 2);
 
     // Garbage from anyone never arrives; a NOTIFY (answered by levee) does.
     let mut resp = query(1, "www.example");

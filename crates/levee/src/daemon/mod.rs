@@ -70,9 +70,22 @@ fn fail(message: String) -> Stop {
     Stop { code: 1, message }
 }
 
-/// Runs the server until SIGTERM or SIGINT.
-pub fn run(cfg: Config, builtin: bool) -> ExitCode {
-    match serve(cfg, builtin) {
+/// Where the configuration came from: read again at a reload
+/// (`gate::reconfig`).
+struct Source {
+    file: Option<std::path::PathBuf>,
+    overrides: levee_config::Overrides,
+}
+
+/// Runs the server until SIGTERM or SIGINT. `file` and `overrides` are
+/// what `cfg` was made of (the file read again at a reload).
+pub fn run(
+    cfg: Config,
+    builtin: bool,
+    file: Option<std::path::PathBuf>,
+    overrides: levee_config::Overrides,
+) -> ExitCode {
+    match serve(cfg, builtin, Source { file, overrides }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(s) => {
             tracing::error!("{}", s.message);
@@ -82,7 +95,7 @@ pub fn run(cfg: Config, builtin: bool) -> ExitCode {
 }
 
 /// The steps of the module documentation.
-fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
+fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     let threads =
         if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
     // Before anything touches the storage directory: the instance lock
@@ -100,6 +113,9 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     // with the gate on, the gate's XDP program feeds it.
     let xdp = xdp::setup(&cfg, loaded.as_mut());
     let gate = loaded.map(|l| prepare_gate(l, &cfg)).transpose()?;
+    if let Some(g) = &gate {
+        g.status.set_placement(crate::gate::Placement { sockets: sockets.udp.len(), xdp: xdp.gated.clone() });
+    }
     let mut control = become_service_user(&cfg, control)?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -121,6 +137,8 @@ fn serve(mut cfg: Config, builtin: bool) -> Result<(), Stop> {
     let status = gate.as_ref().map(|g| Arc::clone(&g.status));
     let parts = Parts {
         cfg,
+        config_file: source.file,
+        overrides: source.overrides,
         builtin,
         zones: zones.set,
         zone_ids: zones.ids,

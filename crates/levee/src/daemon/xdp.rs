@@ -37,6 +37,9 @@ pub struct Setup {
     pub queues: Vec<Queue>,
     /// The attached programs (keep until shutdown).
     pub programs: Vec<Attached>,
+    /// With the flood gate: each interface, how its program is attached
+    /// or why it is not (`levee ctl gate`).
+    pub gated: Vec<crate::gate::XdpPlace>,
 }
 
 /// Sets up every configured interface; the ones that fail are logged and
@@ -63,7 +66,11 @@ pub fn setup(cfg: &Config, mut gate: Option<&mut Loaded>) -> Setup {
     let xc = XskConfig { frames: cfg.xdp.frames, frame_size: cfg.xdp.frame_size, zero_copy: cfg.xdp.zero_copy };
     for name in &cfg.xdp.interfaces {
         let r = match gate.as_deref_mut() {
-            Some(g) => gated(g, name, cfg.xdp.queues, &xc).map(|q| (None, q)),
+            Some(g) => {
+                let r = gated(g, name, cfg.xdp.queues, &xc);
+                s.gated.push(place(name, &r));
+                r.map(|(_, q)| (None, q))
+            }
             None => interface(name, port, &addrs, cfg.xdp.queues, &xc).map(|(p, q)| (Some(p), q)),
         };
         match r {
@@ -85,7 +92,12 @@ pub fn setup(cfg: &Config, mut gate: Option<&mut Loaded>) -> Setup {
 /// One interface behind the flood gate: the gate's XDP program attached
 /// (it stays attached while the gate lives), then a socket per queue
 /// registered in the gate's `xsks` map.
-fn gated(g: &mut Loaded, name: &str, max_queues: u32, xc: &XskConfig) -> Result<Vec<Queue>, XdpError> {
+fn gated(
+    g: &mut Loaded,
+    name: &str,
+    max_queues: u32,
+    xc: &XskConfig,
+) -> Result<(levee_io::gate::XdpMode, Vec<Queue>), XdpError> {
     let iface = Interface::find(name)?;
     let gate = g.gate_mut();
     let mode = gate.attach_xdp(name).map_err(|e| XdpError::Program(e.to_string()))?;
@@ -100,7 +112,24 @@ fn gated(g: &mut Loaded, name: &str, max_queues: u32, xc: &XskConfig) -> Result<
             .map_err(|e| XdpError::Program(format!("{name} queue {queue}: {e}")))?;
         queues.push(Queue { iface: name.to_string(), queue, xsk });
     }
-    Ok(queues)
+    Ok((mode, queues))
+}
+
+/// What became of an interface behind the gate, for the operator.
+fn place(name: &str, r: &Result<(levee_io::gate::XdpMode, Vec<Queue>), XdpError>) -> crate::gate::XdpPlace {
+    let mut p = crate::gate::XdpPlace { interface: name.to_string(), ..Default::default() };
+    match r {
+        Ok((mode, queues)) => {
+            p.mode = match mode {
+                levee_io::gate::XdpMode::Native => "native".into(),
+                levee_io::gate::XdpMode::Generic => "generic".into(),
+            };
+            p.queues = queues.len();
+            p.socket_mode = queues.first().map(|q| q.xsk.mode().to_string()).unwrap_or_default();
+        }
+        Err(e) => p.error = Some(e.to_string()),
+    }
+    p
 }
 
 /// One interface: the program attached, then a socket per queue.

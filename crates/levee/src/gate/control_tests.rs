@@ -69,7 +69,7 @@ impl Run {
     fn new(cfg: &GateConfig, set: &ZoneSet) -> Run {
         let fake = Fake::default();
         let mut c = controller(&fake, cfg);
-        assert_eq!(fake.calls(), [Call::Config(53)]);
+        assert_eq!(fake.calls()[0], Call::Config(53));
         c.tick(0, set, &[0, 0]);
         Run { c, fake, now: 0, nx: vec![0, 0] }
     }
@@ -204,4 +204,75 @@ fn known_sources_expire_with_the_policy_and_trusted_prefixes_never() {
         ]
     );
     assert_eq!(c.status().known_written.load(Ordering::Relaxed), 2);
+}
+
+/// A reload's new `[gate]` (through `Status::request`): budgets written
+/// at once, trusted prefixes added and removed, the armed zone
+/// republished with its new NX budget, the settings in force shown.
+#[test]
+fn new_settings_from_a_reload_apply_to_the_running_gate() {
+    let set = set_of(vec![zone_entry("a.test.", ""), zone_entry("b.test.", "")]);
+    let mut g = cfg();
+    g.trusted = vec![("192.0.2.0".parse().unwrap(), 31)];
+    let mut r = Run::new(&g, &set);
+    r.fake.calls();
+    r.seconds(1, &set, [9000, 0], 0);
+    assert_eq!(r.c.armed_ids(), [0]);
+    r.fake.calls();
+    // Nothing pending: nothing happens.
+    r.c.apply_pending();
+    assert_eq!(r.fake.calls(), []);
+
+    let mut new = g.clone();
+    new.enabled = false; // not applied live: the gate keeps running
+    new.prefix_budget = Budget { rate: 7, burst: 9 };
+    new.nx_budget = Budget { rate: 30, burst: 40 };
+    new.trusted = vec![("192.0.2.1".parse().unwrap(), 32), ("198.51.100.0".parse().unwrap(), 32)];
+    new.hold = 5;
+    r.c.status().request(new);
+    r.c.apply_pending();
+    let mut calls = r.fake.calls();
+    calls.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        calls,
+        [
+            Call::Config(53),
+            Call::Forget("192.0.2.0".parse().unwrap()),
+            Call::Known("198.51.100.0".parse().unwrap(), u64::MAX),
+        ]
+    );
+    let written = r.fake.0.lock().unwrap().settings.last().unwrap().clone();
+    assert_eq!(written.prefix, ZoneBudget { rate: 7, burst: 9 });
+    assert_eq!((written.seed, written.port), (SEED, 53), "the seed and the port kept");
+    assert_eq!(written.unknown, ZoneBudget { rate: 50_000, burst: 100_000 }, "the file's other budgets");
+    let shown = r.c.status().config();
+    assert!(shown.enabled && shown.hold == 5 && shown.prefix_budget.rate == 7, "{shown:?}");
+    // The armed zone gets the new NX budget at the next tick.
+    r.seconds(1, &set, [9000, 0], 0);
+    let nx = ZoneBudget { rate: 30, burst: 40 };
+    assert_eq!(r.fake.calls(), [Call::Publish { apex: apex_hash("a.test."), zone_id: 0, nx }]);
+    assert_eq!(r.c.status().read().1[0].nx, nx);
+    // The new hold: calm for 5 s disarms.
+    r.seconds(5, &set, [0, 0], 0);
+    assert_eq!(r.c.armed_ids(), Vec::<u16>::new());
+}
+
+/// The known table is counted at the first tick and every
+/// KNOWN_COUNT_TICKS after, for `levee ctl gate`.
+#[test]
+fn the_known_table_is_counted_every_few_ticks() {
+    let set = set_of(vec![zone_entry("a.test.", "")]);
+    let fake = Fake::default();
+    let mut c = controller(&fake, &cfg());
+    let fill = |n| levee_io::gate::KnownFill { entries: n, live: n, trusted: 0 };
+    fake.0.lock().unwrap().known = fill(3);
+    c.tick(0, &set, &[0]);
+    assert_eq!(c.status().known_fill().map(|k| k.0), Some(fill(3)));
+    fake.0.lock().unwrap().known = fill(5);
+    for i in 1..KNOWN_COUNT_TICKS {
+        c.tick(i * 1000, &set, &[0]);
+    }
+    assert_eq!(c.status().known_fill().map(|k| k.0), Some(fill(3)));
+    c.tick(KNOWN_COUNT_TICKS * 1000, &set, &[0]);
+    assert_eq!(c.status().known_fill().map(|k| k.0), Some(fill(5)));
 }

@@ -19,6 +19,7 @@ pub enum Call {
     },
     Withdraw(u64),
     Known(IpAddr, u64),
+    Forget(IpAddr),
 }
 
 #[derive(Default)]
@@ -27,6 +28,9 @@ pub struct Shared {
     pub filters: Vec<Filter>,
     pub stats: [u64; NSTATS],
     pub fail_publish: bool,
+    /// Every settings written (`set_config`).
+    pub settings: Vec<GateSettings>,
+    pub known: levee_io::gate::KnownFill,
 }
 
 #[derive(Clone, Default)]
@@ -59,14 +63,20 @@ impl GateSink for Fake {
         self.0.lock().unwrap().calls.push(Call::Known(addr, expires_ns));
         Ok(())
     }
-    fn remove_known(&mut self, _: IpAddr) -> Result<(), String> {
+    fn remove_known(&mut self, addr: IpAddr) -> Result<(), String> {
+        self.0.lock().unwrap().calls.push(Call::Forget(addr));
         Ok(())
+    }
+    fn known_fill(&self, _: u64) -> Result<levee_io::gate::KnownFill, String> {
+        Ok(self.0.lock().unwrap().known)
     }
     fn stats(&self) -> Result<[u64; NSTATS], String> {
         Ok(self.0.lock().unwrap().stats)
     }
     fn set_config(&mut self, c: &GateSettings) -> Result<(), String> {
-        self.0.lock().unwrap().calls.push(Call::Config(c.port));
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::Config(c.port));
+        s.settings.push(c.clone());
         Ok(())
     }
 }

@@ -43,7 +43,15 @@
 //!   once, without expiry. The common query path pays nothing.
 //! * **Operator surface**: the gate's counters per reason and the armed
 //!   zones, in `/metrics`, `/api/status` and the dashboard (the
-//!   controller's [`control::Status`]), and a log line on arming and disarming.
+//!   controller's [`control::Status`]), and a log line on arming and
+//!   disarming. `levee ctl gate` ([`report`]) renders the same
+//!   `Status::json` as text, with where the gate runs ([`Placement`]), the
+//!   settings in force and the known table's fill.
+//! * **Reloads** ([`reconfig`]): a reload of every zone (SIGHUP, `levee
+//!   ctl reload`, `POST /api/reload`) reads the configuration file again
+//!   for `[gate]` and `[xdp]`: what needs a restart (`gate.enabled`, every
+//!   `xdp.*` key) is logged as a warning naming the key; the other
+//!   `[gate]` keys go to the controller, which applies them.
 //!
 //! [`GateSink`] is the loader's interface as the controller uses it;
 //! [`Loaded`] implements it over the BPF loader (`levee_io::gate::Gate`).
@@ -61,6 +69,8 @@ pub mod control;
 mod fake;
 pub mod filter;
 pub mod known;
+pub mod reconfig;
+pub mod report;
 pub mod run;
 
 /// A token bucket as the gate's maps hold it.
@@ -87,6 +97,30 @@ pub struct GateSettings {
     pub deep: ZoneBudget,
     /// levee's DNS addresses (`addrs` map; empty = any).
     pub addrs: Vec<IpAddr>,
+}
+
+/// Where the gate runs, as set up at start (`levee ctl gate`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// UDP sockets the socket filter (`levee_sock`) is attached to.
+    pub sockets: usize,
+    /// Each `[xdp]` interface and what became of it.
+    pub xdp: Vec<XdpPlace>,
+}
+
+/// One `[xdp]` interface behind the gate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct XdpPlace {
+    /// The interface's name.
+    pub interface: String,
+    /// How `levee_xdp` is attached: `native` or `generic` (empty: not).
+    pub mode: String,
+    /// AF_XDP sockets (receive queues) behind it.
+    pub queues: usize,
+    /// Their mode: `zero-copy` or `copy`.
+    pub socket_mode: String,
+    /// Why the interface stayed on the sockets.
+    pub error: Option<String>,
 }
 
 /// Number of the gate's counters.
@@ -129,12 +163,14 @@ pub trait GateSink: Send {
     /// Marks a source (IPv4 address, IPv6 /64) known until `expires_ns`
     /// of `CLOCK_MONOTONIC` (`bpf_ktime_get_ns`; `u64::MAX`: always).
     fn set_known(&mut self, addr: IpAddr, expires_ns: u64) -> Result<(), String>;
-    /// Removes a known source. (No caller yet: entries expire by
-    /// themselves; part of the loader's API.)
-    #[allow(dead_code)]
+    /// Removes a known source (a trusted prefix dropped by a reload;
+    /// other entries expire by themselves).
     fn remove_known(&mut self, addr: IpAddr) -> Result<(), String>;
     /// The counters, summed over CPUs, by index ([`REASONS`]).
     fn stats(&self) -> Result<[u64; NSTATS], String>;
+    /// How full the known table is at `now_ns` (`CLOCK_MONOTONIC`): a walk
+    /// of the map, for the operator.
+    fn known_fill(&self, now_ns: u64) -> Result<levee_io::gate::KnownFill, String>;
     /// Publishes the settings (port, seed, budgets, addresses): the
     /// loader's `set_config` and `set_addrs`.
     fn set_config(&mut self, c: &GateSettings) -> Result<(), String>;
@@ -197,6 +233,10 @@ impl GateSink for Loaded {
             *o = *v;
         }
         Ok(out)
+    }
+
+    fn known_fill(&self, now_ns: u64) -> Result<levee_io::gate::KnownFill, String> {
+        self.gate.known_fill(now_ns).map_err(|e| e.to_string())
     }
 
     fn set_config(&mut self, c: &GateSettings) -> Result<(), String> {

@@ -84,6 +84,8 @@ pub fn start(
         let epoch = Instant::now();
         let mut next = 0;
         while !stop.load(Ordering::Relaxed) {
+            // Settings a reload read (gate::reconfig), within 100 ms.
+            controller.apply_pending();
             let now = epoch.elapsed().as_millis() as u64;
             if now >= next {
                 let sum = Sum::of(counters.udp.iter().chain(std::iter::once(&counters.tcp)));

@@ -176,14 +176,15 @@ fn drops(t: &Totals) -> Value {
 /// load keeps the version already served; the result says so.
 pub fn reload(c: &Center, zone: Option<&str>) -> Result<Value, String> {
     let started = std::time::Instant::now();
-    let (n, failed) = match zone {
+    let (n, failed, restart) = match zone {
         None => reload::reload_all(c),
-        Some(z) => reload::reload_zone(c, z)?,
+        Some(z) => reload::reload_zone(c, z).map(|(n, f)| (n, f, Vec::new()))?,
     };
     Ok(json!({
         "reloaded": zone.unwrap_or("*"),
         "zones": n,
         "failed": failed,
         "ms": started.elapsed().as_millis() as u64,
+        "restart_needed": restart,
     }))
 }

@@ -88,6 +88,16 @@ fn gate(o: &mut Out, g: &crate::gate::control::Status) {
     for a in &armed {
         o.sample("levee_gate_zone_filter_bytes", &[("zone", &a.zone)], a.filter_octets);
     }
+    if let Some((f, _)) = g.known_fill() {
+        o.family(
+            "levee_gate_known_entries",
+            "gauge",
+            "Entries in the gate's known table (capacity 65536), counted every 10 s: all, admitting now, trusted.",
+        );
+        for (k, n) in [("all", f.entries), ("admitting", f.live), ("trusted", f.trusted)] {
+            o.sample("levee_gate_known_entries", &[("kind", k)], n);
+        }
+    }
     let counts = [
         ("levee_gate_armed_total", "Times a zone was armed.", &g.armed_total),
         ("levee_gate_known_written_total", "Known sources written to the gate.", &g.known_written),
@@ -354,6 +364,8 @@ mod tests {
             zone: "a.test.".into(),
             since: 1_700_000_000.5,
             nxdomain_rate: 900.0,
+            armed_rate: 2500.0,
+            nx: crate::gate::ZoneBudget { rate: 1000, burst: 2000 },
             keys: 10,
             filter_octets: 2048,
             build_ms: 0.1,
@@ -361,6 +373,7 @@ mod tests {
         };
         *g.state.lock().unwrap() = (Some(stats), vec![armed]);
         g.known_dropped.store(3, Ordering::Relaxed);
+        *g.known.lock().unwrap() = Some((levee_io::gate::KnownFill { entries: 9, live: 8, trusted: 2 }, 0.0));
         let mut o = Out(String::new());
         gate(&mut o, &g);
         for line in [
@@ -370,6 +383,9 @@ mod tests {
             "levee_gate_zone_armed_since_seconds{zone=\"a.test.\"} 1700000000.500",
             "levee_gate_zone_filter_bytes{zone=\"a.test.\"} 2048",
             "levee_gate_known_dropped_total 3",
+            "levee_gate_known_entries{kind=\"all\"} 9",
+            "levee_gate_known_entries{kind=\"admitting\"} 8",
+            "levee_gate_known_entries{kind=\"trusted\"} 2",
             "# TYPE levee_gate_packets_total counter",
         ] {
             assert!(o.0.lines().any(|l| l == line), "no '{line}' in\n{}", o.0);
@@ -377,5 +393,8 @@ mod tests {
         let j = g.json();
         assert_eq!(j["packets"]["drop_nx_budget"], 41);
         assert_eq!(j["armed"][0]["zone"], "a.test.");
+        assert_eq!(j["armed"][0]["nx_rate"], 1000);
+        assert_eq!(j["known"]["entries"], 9);
+        assert_eq!(j["settings"]["prefix-rate"], "2000");
     }
 }

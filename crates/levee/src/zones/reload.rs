@@ -1,5 +1,7 @@
 //! Reloads: every zone (SIGHUP, `levee ctl reload`, `POST /api/reload`)
-//! or one. The zones are read without the publish lock (each on a guarded
+//! or one. A reload of every zone also reads the configuration file's
+//! `[gate]` and `[xdp]` again (`gate::reconfig`); the rest of the file is
+//! read at start only. The zones are read without the publish lock (each on a guarded
 //! thread, `zones::load::load_guarded`); the lock is held only to merge
 //! and publish ([`crate::zones::publish`]). Reloads run one at a time
 //! (`Center::reloads`), and systemd hears `RELOADING=1` and then
@@ -38,17 +40,21 @@ impl Drop for Reloading<'_> {
 }
 
 /// Builds a new zone set beside the current one and swaps it in; returns
-/// the zones served and how many failed to load.
-pub fn reload_all(c: &Center) -> (usize, usize) {
+/// the zones served, how many failed to load, and the `[gate]`/`[xdp]`
+/// keys of the file that changed and wait for a restart.
+pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     let _reloading = Reloading::start(&c.reloads);
     c.reloads.queued.store(false, Ordering::Release);
     c.reloads.done.fetch_add(1, Ordering::Relaxed);
+    // The file's [gate] and [xdp]: applied live or logged as needing a
+    // restart (gate::reconfig).
+    let restart = crate::gate::reconfig::on_reload(c);
     let plans: Vec<ZonePlan> = match load::plan(&c.cfg, c.builtin) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
             c.reloads.failed.fetch_add(1, Ordering::Relaxed);
-            return (c.zones.load().len(), 0);
+            return (c.zones.load().len(), 0, restart);
         }
     };
     // Read every zone without the publish lock (transfers of secondary
@@ -67,7 +73,7 @@ pub fn reload_all(c: &Center) -> (usize, usize) {
         c.reloads.failed.fetch_add(1, Ordering::Relaxed);
     }
     tracing::info!(zones = n, failed, "reload done");
-    (n, failed)
+    (n, failed, restart)
 }
 
 /// Reads one zone again; the others keep their snapshots. Returns the
