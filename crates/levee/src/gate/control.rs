@@ -44,7 +44,7 @@ use levee_wire::name;
 use levee_zone::{Zone, ZoneSet};
 
 use super::filter::{build, children};
-use super::reconfig::gate_keys;
+use super::keys::gate_keys;
 use super::{GateSettings, GateSink, Placement, ZoneBudget, DROP_NX_BUDGET, NSTATS};
 use crate::ops::counters::ZONE_SLOTS;
 

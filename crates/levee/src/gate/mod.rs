@@ -68,6 +68,7 @@ pub mod control;
 #[cfg(test)]
 mod fake;
 pub mod filter;
+pub mod keys;
 pub mod known;
 pub mod reconfig;
 pub mod report;

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::control::Status;
-use super::reconfig::gate_keys;
+use super::keys::gate_keys;
 use super::{Placement, REASONS};
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian).
