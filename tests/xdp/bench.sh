@@ -3,7 +3,7 @@
 # on a quiet machine; never run it while others work). Servers, one at a
 # time, in the server namespace pinned to CPU $SRV_CPU (default 0):
 #   levee-xdp   levee serve --xdp vS (AF_XDP; TCP and fallback UDP on
-#               sockets), default [xdp] coalesce-us (50)
+#               sockets), default [xdp] coalesce-us (100)
 #   levee-xdp0  the same with coalesce-us = 0 (a wake-up per batch)
 #   levee-sock  levee serve (sockets only)
 #   floor       ../shared/bench/floor/echo.c (the socket path's floor: echo + one A)
@@ -44,7 +44,7 @@
 #
 # Usage: tests/xdp/bench.sh [SERVER...]   (default: all five)
 #   LEVEE_BIN=target/release/levee  DURATION=10  RATE=  CLIENTS=16
-#   SRV_CPU=0  CLI_CPU=1
+#   SRV_CPU=0  CLI_CPU=1  COALESCE= (levee-xdp's [xdp] coalesce-us; empty: the default)
 # Smoke test at low rate: RATE=2000 DURATION=3 tests/xdp/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -103,6 +103,8 @@ cc -O2 -pthread -o "$WORK/echo" "$SHARED/bench/floor/echo.c"
 # overload admission off (every query comes from one address).
 printf 'version = 1\n[rate-limit]\nenabled = false\n[overload]\nenabled = false\n' > "$WORK/levee.toml"
 { cat "$WORK/levee.toml"; printf '[xdp]\ncoalesce-us = 0\n'; } > "$WORK/levee-nocoalesce.toml"
+# COALESCE=N: levee-xdp with [xdp] coalesce-us = N instead of the default.
+[ -n "${COALESCE:-}" ] && printf '[xdp]\ncoalesce-us = %s\n' "$COALESCE" >> "$WORK/levee.toml"
 
 start() {
 	local cmd

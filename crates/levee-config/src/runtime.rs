@@ -198,7 +198,7 @@ impl Default for XdpConfig {
             frames: 4096,
             frame_size: 4096,
             zero_copy: None,
-            coalesce_us: 50,
+            coalesce_us: 100,
         }
     }
 }

@@ -115,7 +115,7 @@ pub const KEYS: &[Key] = &[
     key!("xdp", "frames", "4096", "UMEM frames per AF_XDP socket (a power of two), half for receiving, half for sending."),
     key!("xdp", "frame-size", "4096", "Octets per UMEM frame (2048 or 4096)."),
     key!("xdp", "zero-copy", "(try both)", "true: zero-copy only; false: copy mode only; absent: zero-copy, else copy."),
-    key!("xdp", "coalesce-us", "50", "Microseconds an AF_XDP worker naps after a batch when nothing waits, so that under load it takes bigger batches (0: never; a frame waits at most this long)."),
+    key!("xdp", "coalesce-us", "100", "Microseconds an AF_XDP worker naps after a batch when nothing waits, so that under load it takes bigger batches (0: never; a frame waits at most this long)."),
     key!("gate", "enabled", "false", "Run the flood gate (needs CAP_BPF and CAP_NET_ADMIN at start)."),
     key!("gate", "arm-nxdomain-rate", "2000", "NXDOMAIN responses a second of one zone that arm it (its filter of existing names is published)."),
     key!("gate", "hold", "60", "Seconds of calm before an armed zone is disarmed."),

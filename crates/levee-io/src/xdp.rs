@@ -25,7 +25,7 @@
 //! replies through the kernel, so one- or two-frame batches spend most of
 //! the core on the kernel's per-batch work. After a batch of more than
 //! one frame, when the RX ring is empty, the worker sends its replies,
-//! then sleeps `coalesce` (`[xdp] coalesce-us`, default 50 µs) without
+//! then sleeps `coalesce` (`[xdp] coalesce-us`, default 100 µs) without
 //! waiting on the socket, so the sender's softirq wakes no one, and takes
 //! what arrived meanwhile as one batch; under load every nap yields a
 //! batch of several frames, so the worker keeps napping, and when the
