@@ -170,6 +170,8 @@ pub struct Config {
     pub gate: gate::GateConfig,
     /// The AF_XDP answering path (off: no interfaces, the default).
     pub xdp: XdpConfig,
+    /// Capturing queries and responses to a dnstap collector (off by default).
+    pub dnstap: crate::dnstap::DnstapConfig,
 }
 
 /// `[xdp]` / `--xdp`: the AF_XDP answering path.
@@ -243,6 +245,7 @@ impl Default for Config {
             control_socket_group: None,
             gate: gate::GateConfig::default(),
             xdp: XdpConfig::default(),
+            dnstap: crate::dnstap::DnstapConfig::default(),
         }
     }
 }

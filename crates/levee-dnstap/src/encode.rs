@@ -1,0 +1,152 @@
+//! Writing a `Dnstap` protobuf message ([`encode`]).
+//!
+//! Protobuf in brief: a message is a sequence of fields, each a key
+//! (`field_number << 3 | wire_type`, a varint) and a value: a varint
+//! (wire type 0), a length-delimited run of octets (2: a varint length,
+//! then the octets; nested messages are written this way) or four
+//! little-endian octets (5, `fixed32`). The nested `Message` is written
+//! into the output first and its length prefix put in front once known
+//! (it is at most a few hundred octets over the two DNS messages, so the
+//! length takes at most 3 octets and the move is one `copy_within`).
+
+use std::net::{IpAddr, SocketAddr};
+
+/// `Message.type`: what was captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A query an authoritative server received (`AUTH_QUERY`).
+    AuthQuery = 1,
+    /// A response an authoritative server sent (`AUTH_RESPONSE`).
+    AuthResponse = 2,
+}
+
+/// `SocketProtocol`: the transport the message came over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// UDP (`UDP` = 1).
+    Udp = 1,
+    /// TCP (`TCP` = 2).
+    Tcp = 2,
+}
+
+/// One captured message, borrowing its DNS octets.
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    /// Query or response.
+    pub kind: Kind,
+    /// UDP or TCP.
+    pub protocol: Protocol,
+    /// The client (`query_address`, `query_port`); its family is the
+    /// message's `socket_family`.
+    pub client: SocketAddr,
+    /// The server's address (`response_address`, `response_port`), when
+    /// known; left out when its family is not the client's.
+    pub server: Option<SocketAddr>,
+    /// When the query arrived: seconds and nanoseconds since the Unix epoch.
+    pub query_time: Option<(u64, u32)>,
+    /// When the response left.
+    pub response_time: Option<(u64, u32)>,
+    /// The query's octets.
+    pub query: Option<&'a [u8]>,
+    /// The response's octets.
+    pub response: Option<&'a [u8]>,
+}
+
+// Wire types.
+const VARINT: u32 = 0;
+const LEN: u32 = 2;
+const FIXED32: u32 = 5;
+
+/// A field's key.
+fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
+    varint(out, u64::from(field << 3 | wire));
+}
+
+/// A base-128 varint, least significant group first.
+pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn uint(out: &mut Vec<u8>, field: u32, v: u64) {
+    key(out, field, VARINT);
+    varint(out, v);
+}
+
+fn bytes(out: &mut Vec<u8>, field: u32, v: &[u8]) {
+    key(out, field, LEN);
+    varint(out, v.len() as u64);
+    out.extend_from_slice(v);
+}
+
+fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
+    key(out, field, FIXED32);
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// An address's octets: 4 for IPv4, 16 for IPv6.
+fn addr_octets(ip: IpAddr, f: impl FnOnce(&[u8])) {
+    match ip {
+        IpAddr::V4(a) => f(&a.octets()),
+        IpAddr::V6(a) => f(&a.octets()),
+    }
+}
+
+/// Appends the `Dnstap` message of `m` (one Frame Streams payload) to
+/// `out`. `identity` and `version` are left out when empty.
+pub fn encode(identity: &[u8], version: &[u8], m: &Message, out: &mut Vec<u8>) {
+    if !identity.is_empty() {
+        bytes(out, 1, identity);
+    }
+    if !version.is_empty() {
+        bytes(out, 2, version);
+    }
+    // Dnstap.message (14): the nested Message, length first.
+    key(out, 14, LEN);
+    let start = out.len();
+    message(m, out);
+    let len = out.len() - start;
+    // The length's varint, then the message moved up behind it.
+    let mut tmp = Vec::with_capacity(10);
+    varint(&mut tmp, len as u64);
+    let n = tmp.len();
+    out.extend_from_slice(&tmp);
+    out.copy_within(start..start + len, start + n);
+    out[start..start + n].copy_from_slice(&tmp);
+    // Dnstap.type (15) = MESSAGE.
+    uint(out, 15, 1);
+}
+
+/// The fields of `Message`, in field order.
+fn message(m: &Message, out: &mut Vec<u8>) {
+    uint(out, 1, m.kind as u64);
+    let v6 = m.client.is_ipv6();
+    uint(out, 2, if v6 { 2 } else { 1 });
+    uint(out, 3, m.protocol as u64);
+    addr_octets(m.client.ip(), |o| bytes(out, 4, o));
+    let server = m.server.filter(|s| s.is_ipv6() == v6);
+    if let Some(s) = server {
+        addr_octets(s.ip(), |o| bytes(out, 5, o));
+    }
+    uint(out, 6, u64::from(m.client.port()));
+    if let Some(s) = server {
+        uint(out, 7, u64::from(s.port()));
+    }
+    if let Some((s, ns)) = m.query_time {
+        uint(out, 8, s);
+        fixed32(out, 9, ns);
+    }
+    if let Some(q) = m.query {
+        bytes(out, 10, q);
+    }
+    if let Some((s, ns)) = m.response_time {
+        uint(out, 12, s);
+        fixed32(out, 13, ns);
+    }
+    if let Some(r) = m.response {
+        bytes(out, 14, r);
+    }
+}
