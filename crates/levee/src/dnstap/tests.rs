@@ -50,7 +50,8 @@ fn every_nth_query_is_captured_with_its_response() {
     let (shared, _) = hub.finish();
     let client = "192.0.2.1:4000".parse().unwrap();
     for i in 0u8..9 {
-        tap.capture(client, &[i; 20], if i % 2 == 0 { Some(&[0x80 | i; 30]) } else { None });
+        let r = [0x80 | i; 30];
+        tap.capture(client, &[i; 20], if i % 2 == 0 { Some(&r[..]) } else { None });
     }
     let buf = drain(&shared.queues[0]);
     let mut out = Vec::new();
