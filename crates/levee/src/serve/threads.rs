@@ -170,7 +170,7 @@ impl Drivers {
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
                 .with_gate_feed(self.gate.clone())
-                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, true)));
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
             message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
@@ -205,5 +205,15 @@ impl Drivers {
             self.counting.dnstap = Some(shared);
         }
         Ok((self.handles, self.counting))
+    }
+}
+
+/// The address TCP queries arrive at, for dnstap: known when there is one
+/// listener (the TCP service is not told which listener a connection came
+/// from).
+fn tcp_server(listeners: &[std::net::TcpListener]) -> Option<SocketAddr> {
+    match listeners {
+        [one] => one.local_addr().ok(),
+        _ => None,
     }
 }
