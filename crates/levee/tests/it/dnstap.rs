@@ -159,9 +159,7 @@ fn dnstap_samples_and_filters() {
     let path = dir.path().join("c.sock");
     let l = UnixListener::bind(&path).unwrap();
     let config = dir.path().join("levee.toml");
-    let text = format!(
-        "[server]\nthreads = 1\n[dnstap]\nenabled = true\nsocket-path = \"c.sock\"\nlog-responses = false\nsample-rate = 4\n"
-    );
+    let text = "[server]\nthreads = 1\n[dnstap]\nenabled = true\nsocket-path = \"c.sock\"\nlog-responses = false\nsample-rate = 4\n";
     std::fs::write(&config, text).unwrap();
     let s = Server::start(&["--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     let (mut conn, mut buf) = accept(&l);
