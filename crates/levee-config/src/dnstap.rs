@@ -53,8 +53,8 @@ impl Default for DnstapConfig {
         DnstapConfig {
             enabled: false,
             collector: None,
-            identity: crate::runtime::hostname(),
-            version: crate::runtime::default_version(),
+            identity: crate::values::hostname(),
+            version: crate::values::default_version(),
             log_queries: true,
             log_responses: true,
             sample_rate: 1,

@@ -63,7 +63,7 @@ fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
 }
 
 /// A base-128 varint, least significant group first.
-pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
+fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
         v >>= 7;
@@ -110,12 +110,19 @@ pub fn encode(identity: &[u8], version: &[u8], m: &Message, out: &mut Vec<u8>) {
     message(m, out);
     let len = out.len() - start;
     // The length's varint, then the message moved up behind it.
-    let mut tmp = Vec::with_capacity(10);
-    varint(&mut tmp, len as u64);
-    let n = tmp.len();
-    out.extend_from_slice(&tmp);
+    let mut prefix = [0u8; 10];
+    let mut n = 0;
+    let mut v = len as u64;
+    while v >= 0x80 {
+        prefix[n] = v as u8 | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    prefix[n] = v as u8;
+    n += 1;
+    out.extend_from_slice(&prefix[..n]);
     out.copy_within(start..start + len, start + n);
-    out[start..start + n].copy_from_slice(&tmp);
+    out[start..start + n].copy_from_slice(&prefix[..n]);
     // Dnstap.type (15) = MESSAGE.
     uint(out, 15, 1);
 }
