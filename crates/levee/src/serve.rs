@@ -164,6 +164,9 @@ impl UdpHandler for UdpWorker {
         let dropped = if self.socket_filtered { 0 } else { info.dropped };
         self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped });
         self.counters.received(info.received as u64, self.now as u64);
+        if let Some(t) = &mut self.dnstap {
+            t.tick();
+        }
         // The previous batch's newly known sources (none: one comparison).
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
@@ -267,6 +270,7 @@ impl TcpService for TcpSvc {
             f.drain(&mut self.worker);
         }
         if let Some(t) = &mut self.dnstap {
+            t.tick();
             // A transfer's stream is not captured, only its request.
             let sent = if let Decision::Send(n, _) = &decision { Some(&out[..*n]) } else { None };
             t.capture(client, query, sent);

@@ -42,13 +42,6 @@ pub struct Capture<'a> {
     pub response: Option<&'a [u8]>,
 }
 
-impl Capture<'_> {
-    /// The dnstap messages it makes (query, response, or both).
-    pub fn messages(&self) -> u64 {
-        u64::from(self.query.is_some()) + u64::from(self.response.is_some())
-    }
-}
-
 /// The octets a record of these DNS messages takes.
 pub fn size(query: Option<&[u8]>, response: Option<&[u8]>) -> usize {
     HEADER + query.map_or(0, <[u8]>::len) + response.map_or(0, <[u8]>::len)
@@ -68,28 +61,56 @@ fn put_addr(h: &mut [u8; HEADER], fam: usize, addr: usize, port: usize, a: Socke
     h[port..port + 2].copy_from_slice(&a.port().to_le_bytes());
 }
 
-/// Appends the record of `c` to `buf`. The caller checked the room
-/// ([`size`] octets within the capacity), so nothing is allocated; DNS
-/// messages are at most 65,535 octets, which the lengths hold.
-pub fn write(buf: &mut Vec<u8>, c: &Capture) {
-    let mut h = [0u8; HEADER];
-    let (q, r) = (c.query.unwrap_or(&[]), c.response.unwrap_or(&[]));
-    let (ql, rl) = (q.len().min(usize::from(u16::MAX)), r.len().min(usize::from(u16::MAX)));
-    h[0..4].copy_from_slice(&((HEADER + ql + rl) as u32).to_le_bytes());
-    h[4] = if c.query.is_some() { QUERY } else { 0 }
-        | if c.response.is_some() { RESPONSE } else { 0 }
-        | if c.tcp { TCP } else { 0 };
-    put_addr(&mut h, 5, 8, 24, c.client);
-    if let Some(s) = c.server {
-        put_addr(&mut h, 6, 28, 26, s);
+/// A record's header with what is the same for every capture of one
+/// thread (the server's address, the transport) filled in once: a
+/// capture copies it and sets the rest, a few stores.
+#[derive(Clone, Copy)]
+pub struct Template([u8; HEADER]);
+
+impl Template {
+    /// The template of a thread answering at `server` over TCP or UDP.
+    pub fn new(server: Option<SocketAddr>, tcp: bool) -> Template {
+        let mut h = [0u8; HEADER];
+        h[4] = if tcp { TCP } else { 0 };
+        if let Some(s) = server {
+            put_addr(&mut h, 6, 28, 26, s);
+        }
+        Template(h)
     }
-    h[44..52].copy_from_slice(&c.time.0.to_le_bytes());
-    h[52..56].copy_from_slice(&c.time.1.to_le_bytes());
-    h[56..58].copy_from_slice(&(ql as u16).to_le_bytes());
-    h[58..60].copy_from_slice(&(rl as u16).to_le_bytes());
-    buf.extend_from_slice(&h);
-    buf.extend_from_slice(&q[..ql]);
-    buf.extend_from_slice(&r[..rl]);
+
+    /// Appends the record of one capture to `buf`. The caller checked
+    /// the room ([`size`] octets within the capacity), so nothing is
+    /// allocated; DNS messages are at most 65,535 octets, which the
+    /// lengths hold.
+    #[inline]
+    pub fn write(
+        &self,
+        buf: &mut Vec<u8>,
+        client: SocketAddr,
+        time: (u64, u32),
+        query: Option<&[u8]>,
+        response: Option<&[u8]>,
+    ) {
+        let mut h = self.0;
+        let (q, r) = (query.unwrap_or(&[]), response.unwrap_or(&[]));
+        let (ql, rl) = (q.len().min(usize::from(u16::MAX)), r.len().min(usize::from(u16::MAX)));
+        h[0..4].copy_from_slice(&((HEADER + ql + rl) as u32).to_le_bytes());
+        h[4] |= if query.is_some() { QUERY } else { 0 } | if response.is_some() { RESPONSE } else { 0 };
+        put_addr(&mut h, 5, 8, 24, client);
+        h[44..52].copy_from_slice(&time.0.to_le_bytes());
+        h[52..56].copy_from_slice(&time.1.to_le_bytes());
+        h[56..58].copy_from_slice(&(ql as u16).to_le_bytes());
+        h[58..60].copy_from_slice(&(rl as u16).to_le_bytes());
+        buf.extend_from_slice(&h);
+        buf.extend_from_slice(&q[..ql]);
+        buf.extend_from_slice(&r[..rl]);
+    }
+}
+
+/// Appends the record of `c` to `buf` (as [`Template::write`]).
+#[cfg(test)]
+pub fn write(buf: &mut Vec<u8>, c: &Capture) {
+    Template::new(c.server, c.tcp).write(buf, c.client, c.time, c.query, c.response);
 }
 
 fn get_addr(h: &[u8], fam: usize, addr: usize, port: usize) -> Option<SocketAddr> {
