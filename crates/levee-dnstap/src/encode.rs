@@ -4,10 +4,9 @@
 //! (`field_number << 3 | wire_type`, a varint) and a value: a varint
 //! (wire type 0), a length-delimited run of octets (2: a varint length,
 //! then the octets; nested messages are written this way) or four
-//! little-endian octets (5, `fixed32`). The nested `Message` is written
-//! into the output first and its length prefix put in front once known
-//! (it is at most a few hundred octets over the two DNS messages, so the
-//! length takes at most 3 octets and the move is one `copy_within`).
+//! little-endian octets (5, `fixed32`). The nested `Message`'s length
+//! is computed before it is written (`message_len`), so the output is
+//! written once, front to back.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -95,34 +94,66 @@ fn addr_octets(ip: IpAddr, f: impl FnOnce(&[u8])) {
     }
 }
 
+/// The octets of `v` as a varint.
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// The octets of a length-delimited field (all of ours have one-octet keys).
+fn bytes_len(n: usize) -> usize {
+    1 + varint_len(n as u64) + n
+}
+
+fn addr_len(a: SocketAddr) -> usize {
+    if a.is_ipv6() {
+        16
+    } else {
+        4
+    }
+}
+
+/// The octets [`message`] writes for `m`.
+fn message_len(m: &Message) -> usize {
+    // type, family, protocol: one-octet keys and values.
+    let mut n = 6;
+    n += bytes_len(addr_len(m.client)) + 1 + varint_len(u64::from(m.client.port()));
+    if let Some(s) = server(m) {
+        n += bytes_len(addr_len(s)) + 1 + varint_len(u64::from(s.port()));
+    }
+    for t in [m.query_time, m.response_time].into_iter().flatten() {
+        n += 1 + varint_len(t.0) + 5;
+    }
+    for d in [m.query, m.response].into_iter().flatten() {
+        n += bytes_len(d.len());
+    }
+    n
+}
+
+/// The server's address, if it is of the client's family.
+fn server(m: &Message) -> Option<SocketAddr> {
+    m.server.filter(|s| s.is_ipv6() == m.client.is_ipv6())
+}
+
 /// Appends the `Dnstap` message of `m` (one Frame Streams payload) to
-/// `out`. `identity` and `version` are left out when empty.
+/// `out`. `identity` and `version` are left out when empty. The nested
+/// `Message`'s length is computed first, so everything is written once,
+/// in order, after one reservation.
 pub fn encode(identity: &[u8], version: &[u8], m: &Message, out: &mut Vec<u8>) {
+    let inner = message_len(m);
+    let opt = |b: &[u8]| if b.is_empty() { 0 } else { bytes_len(b.len()) };
+    out.reserve(opt(identity) + opt(version) + bytes_len(inner) + 2);
     if !identity.is_empty() {
         bytes(out, 1, identity);
     }
     if !version.is_empty() {
         bytes(out, 2, version);
     }
-    // Dnstap.message (14): the nested Message, length first.
+    // Dnstap.message (14): the nested Message.
     key(out, 14, LEN);
+    varint(out, inner as u64);
     let start = out.len();
     message(m, out);
-    let len = out.len() - start;
-    // The length's varint, then the message moved up behind it.
-    let mut prefix = [0u8; 10];
-    let mut n = 0;
-    let mut v = len as u64;
-    while v >= 0x80 {
-        prefix[n] = v as u8 | 0x80;
-        v >>= 7;
-        n += 1;
-    }
-    prefix[n] = v as u8;
-    n += 1;
-    out.extend_from_slice(&prefix[..n]);
-    out.copy_within(start..start + len, start + n);
-    out[start..start + n].copy_from_slice(&prefix[..n]);
+    debug_assert_eq!(out.len() - start, inner);
     // Dnstap.type (15) = MESSAGE.
     uint(out, 15, 1);
 }
@@ -134,7 +165,7 @@ fn message(m: &Message, out: &mut Vec<u8>) {
     uint(out, 2, if v6 { 2 } else { 1 });
     uint(out, 3, m.protocol as u64);
     addr_octets(m.client.ip(), |o| bytes(out, 4, o));
-    let server = m.server.filter(|s| s.is_ipv6() == v6);
+    let server = server(m);
     if let Some(s) = server {
         addr_octets(s.ip(), |o| bytes(out, 5, o));
     }
