@@ -56,34 +56,50 @@ const VARINT: u32 = 0;
 const LEN: u32 = 2;
 const FIXED32: u32 = 5;
 
-/// A field's key.
-fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
-    varint(out, u64::from(field << 3 | wire));
+/// Writing into room already made (the exact size is computed first):
+/// a position in a slice, so each octet is a store, not a `push`.
+struct Cursor<'a> {
+    b: &'a mut [u8],
+    at: usize,
 }
 
-/// A base-128 varint, least significant group first.
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
+impl Cursor<'_> {
+    fn put(&mut self, v: &[u8]) {
+        self.b[self.at..self.at + v.len()].copy_from_slice(v);
+        self.at += v.len();
     }
-    out.push(v as u8);
-}
 
-fn uint(out: &mut Vec<u8>, field: u32, v: u64) {
-    key(out, field, VARINT);
-    varint(out, v);
-}
+    /// A base-128 varint, least significant group first.
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.b[self.at] = v as u8 | 0x80;
+            self.at += 1;
+            v >>= 7;
+        }
+        self.b[self.at] = v as u8;
+        self.at += 1;
+    }
 
-fn bytes(out: &mut Vec<u8>, field: u32, v: &[u8]) {
-    key(out, field, LEN);
-    varint(out, v.len() as u64);
-    out.extend_from_slice(v);
-}
+    /// A field's key (field numbers up to 15: one octet).
+    fn key(&mut self, field: u32, wire: u32) {
+        self.varint(u64::from(field << 3 | wire));
+    }
 
-fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
-    key(out, field, FIXED32);
-    out.extend_from_slice(&v.to_le_bytes());
+    fn uint(&mut self, field: u32, v: u64) {
+        self.key(field, VARINT);
+        self.varint(v);
+    }
+
+    fn bytes(&mut self, field: u32, v: &[u8]) {
+        self.key(field, LEN);
+        self.varint(v.len() as u64);
+        self.put(v);
+    }
+
+    fn fixed32(&mut self, field: u32, v: u32) {
+        self.key(field, FIXED32);
+        self.put(&v.to_le_bytes());
+    }
 }
 
 /// An address's octets: 4 for IPv4, 16 for IPv6.
@@ -136,55 +152,56 @@ fn server(m: &Message) -> Option<SocketAddr> {
 
 /// Appends the `Dnstap` message of `m` (one Frame Streams payload) to
 /// `out`. `identity` and `version` are left out when empty. The nested
-/// `Message`'s length is computed first, so everything is written once,
-/// in order, after one reservation.
+/// `Message`'s length, and so the whole size, is computed first: the
+/// output grows once and is written front to back.
 pub fn encode(identity: &[u8], version: &[u8], m: &Message, out: &mut Vec<u8>) {
     let inner = message_len(m);
     let opt = |b: &[u8]| if b.is_empty() { 0 } else { bytes_len(b.len()) };
-    out.reserve(opt(identity) + opt(version) + bytes_len(inner) + 2);
+    let total = opt(identity) + opt(version) + bytes_len(inner) + 2;
+    let start = out.len();
+    out.resize(start + total, 0);
+    let mut c = Cursor { b: &mut out[start..], at: 0 };
     if !identity.is_empty() {
-        bytes(out, 1, identity);
+        c.bytes(1, identity);
     }
     if !version.is_empty() {
-        bytes(out, 2, version);
+        c.bytes(2, version);
     }
     // Dnstap.message (14): the nested Message.
-    key(out, 14, LEN);
-    varint(out, inner as u64);
-    let start = out.len();
-    message(m, out);
-    debug_assert_eq!(out.len() - start, inner);
+    c.key(14, LEN);
+    c.varint(inner as u64);
+    message(m, &mut c);
     // Dnstap.type (15) = MESSAGE.
-    uint(out, 15, 1);
+    c.uint(15, 1);
+    debug_assert_eq!(c.at, total);
 }
 
 /// The fields of `Message`, in field order.
-fn message(m: &Message, out: &mut Vec<u8>) {
-    uint(out, 1, m.kind as u64);
-    let v6 = m.client.is_ipv6();
-    uint(out, 2, if v6 { 2 } else { 1 });
-    uint(out, 3, m.protocol as u64);
-    addr_octets(m.client.ip(), |o| bytes(out, 4, o));
+fn message(m: &Message, c: &mut Cursor) {
+    c.uint(1, m.kind as u64);
+    c.uint(2, if m.client.is_ipv6() { 2 } else { 1 });
+    c.uint(3, m.protocol as u64);
+    addr_octets(m.client.ip(), |o| c.bytes(4, o));
     let server = server(m);
     if let Some(s) = server {
-        addr_octets(s.ip(), |o| bytes(out, 5, o));
+        addr_octets(s.ip(), |o| c.bytes(5, o));
     }
-    uint(out, 6, u64::from(m.client.port()));
+    c.uint(6, u64::from(m.client.port()));
     if let Some(s) = server {
-        uint(out, 7, u64::from(s.port()));
+        c.uint(7, u64::from(s.port()));
     }
     if let Some((s, ns)) = m.query_time {
-        uint(out, 8, s);
-        fixed32(out, 9, ns);
+        c.uint(8, s);
+        c.fixed32(9, ns);
     }
     if let Some(q) = m.query {
-        bytes(out, 10, q);
+        c.bytes(10, q);
     }
     if let Some((s, ns)) = m.response_time {
-        uint(out, 12, s);
-        fixed32(out, 13, ns);
+        c.uint(12, s);
+        c.fixed32(13, ns);
     }
     if let Some(r) = m.response {
-        bytes(out, 14, r);
+        c.bytes(14, r);
     }
 }
