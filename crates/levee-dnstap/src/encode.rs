@@ -136,10 +136,16 @@ fn message_len(m: &Message) -> usize {
     if let Some(s) = server(m) {
         n += bytes_len(addr_len(s)) + 1 + varint_len(u64::from(s.port()));
     }
-    for t in [m.query_time, m.response_time].into_iter().flatten() {
+    if let Some(t) = m.query_time {
         n += 1 + varint_len(t.0) + 5;
     }
-    for d in [m.query, m.response].into_iter().flatten() {
+    if let Some(t) = m.response_time {
+        n += 1 + varint_len(t.0) + 5;
+    }
+    if let Some(d) = m.query {
+        n += bytes_len(d.len());
+    }
+    if let Some(d) = m.response {
         n += bytes_len(d.len());
     }
     n
