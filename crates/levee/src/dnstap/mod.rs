@@ -8,8 +8,8 @@
 //!    `Worker::answer`, a UDP, AF_XDP or TCP driver hands its tap the
 //!    client, the query and the response sent. The tap samples (one query
 //!    in `sample-rate`: a countdown) and appends one record (`record`: a
-//!    64-octet header, with the time read once per receive batch, and the
-//!    DNS octets) to its
+//!    64-octet header, with the time read at the batch's first capture,
+//!    and the DNS octets) to its
 //!    thread's [`Queue`], a buffer allocated at start with `queue-kib`
 //!    KiB of room. The queue's lock is taken with `try_lock`: the only
 //!    other party is the writer swapping buffers (a pointer swap), so it
@@ -134,17 +134,16 @@ impl Hub {
         let q = Arc::new(Queue::new(self.cfg.queue_kib as usize * 1024));
         self.queues.push(Arc::clone(&q));
         let every = self.cfg.sample_rate.max(1);
-        let mut tap = Tap {
+        Tap {
             queue: q,
             template: Template::new(server.filter(|s| !s.ip().is_unspecified()), tcp),
             time: (0, 0),
+            stale: true,
             every,
             left: 1,
             queries: self.cfg.log_queries,
             responses: self.cfg.log_responses,
-        };
-        tap.tick();
-        tap
+        }
     }
 
     /// The queues and counters the writer drains and the operator reads.
@@ -165,8 +164,11 @@ pub struct Tap {
     queue: Arc<Queue>,
     /// The header fields that never change (server, transport).
     template: Template,
-    /// The time captures get: read once per receive batch ([`Tap::tick`]).
+    /// The time captures get: read at the first capture of a receive
+    /// batch ([`Tap::tick`]).
     time: (u64, u32),
+    /// A new batch began: `time` is to be read again.
+    stale: bool,
     /// One query in `every`.
     every: u32,
     /// Queries until the next one captured (1: this one).
@@ -176,13 +178,14 @@ pub struct Tap {
 }
 
 impl Tap {
-    /// Reads the clock: the time the captures until the next tick get
-    /// (the driver calls it once per receive batch, when the batch
-    /// arrived; a clock read per query would cost more than the copy).
+    /// A receive batch begins (the driver calls it once per batch): the
+    /// first capture of the batch reads the clock, the others get the
+    /// same time, when the batch arrived. A clock read per query would
+    /// cost more than the copy; none at all is read in a batch with
+    /// nothing sampled.
     #[inline]
     pub fn tick(&mut self) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        self.time = (now.as_secs(), now.subsec_nanos());
+        self.stale = true;
     }
 
     /// Captures one exchange: `query` as received and `response` as sent
@@ -199,6 +202,11 @@ impl Tap {
         let messages = u64::from(query.is_some()) + u64::from(response.is_some());
         if messages == 0 {
             return;
+        }
+        if self.stale {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            self.time = (now.as_secs(), now.subsec_nanos());
+            self.stale = false;
         }
         let mut buf = match self.queue.buf.try_lock() {
             Ok(g) => g,
