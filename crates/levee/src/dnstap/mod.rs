@@ -16,8 +16,9 @@
 //!    is almost never held; if it is, or the record does not fit, the
 //!    capture is dropped and counted (`contended`, `queue-full`). Nothing
 //!    is allocated and nothing waits: the cost is a lock and a copy of
-//!    the two messages (about 250 instructions per query and response,
-//!    by callgrind; docs/operations.md "dnstap").
+//!    the two messages (about 210 instructions per query and response,
+//!    by callgrind, plus a clock read per receive batch;
+//!    docs/operations.md "dnstap").
 //! 2. **Drain** ([`writer`], one thread). Every few milliseconds the
 //!    writer swaps each queue's buffer with an empty one of the same
 //!    capacity, so the answering thread goes on writing into fresh room,
