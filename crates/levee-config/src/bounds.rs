@@ -48,6 +48,8 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("xdp.frames", 64, 65_536),
     ("xdp.frame-size", 2048, 4096),
     ("xdp.coalesce-us", 0, 1_000),
+    ("dnstap.sample-rate", 1, 1_000_000),
+    ("dnstap.queue-kib", 16, 65_536),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

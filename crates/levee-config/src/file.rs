@@ -21,7 +21,7 @@ use crate::runtime::{
     DEFAULT_MANAGEMENT,
 };
 use crate::values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};
-use crate::{bounds, gate, mgmt, repl};
+use crate::{bounds, dnstap, gate, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -68,6 +68,9 @@ pub struct Spec {
     /// `[xdp]`: the AF_XDP answering path.
     #[serde(default)]
     pub xdp: Xdp,
+    /// `[dnstap]`: capturing queries and responses to a collector.
+    #[serde(default)]
+    pub dnstap: dnstap::Spec,
 }
 
 /// `[xdp]`.
@@ -289,6 +292,11 @@ impl Config {
                 *d = base.join(&*d);
             }
         }
+        if let Some(crate::dnstap::Collector::Unix(p)) = &mut c.dnstap.collector {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         for z in &mut c.zones {
             if let Some(f) = &mut z.file {
                 if f.is_relative() {
@@ -388,6 +396,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     server_process(&mut c, s, &err)?;
     keys(&mut c, &spec.key, &err)?;
     c.xdp = xdp(&spec.xdp, &err)?;
+    c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
@@ -834,6 +843,43 @@ allow-transfer = ["192.0.2.0/24"]
         }
         let e = parse("[[zone]]\nname = \"a.\"\nserial-must-increase = 1\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("serial-must-increase"), "{e}");
+    }
+
+    #[test]
+    fn dnstap_section_is_off_by_default_and_checked() {
+        use crate::dnstap::{Collector, DnstapConfig};
+        let c = parse("", "t.toml").unwrap();
+        assert!(!c.dnstap.enabled);
+        assert_eq!(c.dnstap, DnstapConfig::default());
+        let c = parse(
+            "[dnstap]\nenabled = true\nsocket-path = \"/run/x.sock\"\nidentity = \"ns1\"\nversion = \"\"\n\
+             log-queries = false\nsample-rate = 10\nqueue-kib = 64\n",
+            "t.toml",
+        )
+        .unwrap();
+        let d = &c.dnstap;
+        assert_eq!(d.collector, Some(Collector::Unix("/run/x.sock".into())));
+        assert_eq!((d.identity.as_str(), d.version.as_str()), ("ns1", ""));
+        assert_eq!((d.log_queries, d.log_responses, d.sample_rate, d.queue_kib), (false, true, 10, 64));
+        let c = parse("[dnstap]\nenabled = true\ntcp-address = \"127.0.0.1:6000\"\n", "t.toml").unwrap();
+        assert_eq!(c.dnstap.collector, Some(Collector::Tcp("127.0.0.1:6000".parse().unwrap())));
+        for (text, key) in [
+            ("[dnstap]\nenabled = true\n", "dnstap.enabled"),
+            ("[dnstap]\nsocket-path = \"/a\"\ntcp-address = \"127.0.0.1:1\"\n", "dnstap.tcp-address"),
+            ("[dnstap]\ntcp-address = \"nowhere\"\n", "dnstap.tcp-address"),
+            ("[dnstap]\nsocket-path = \"\"\n", "dnstap.socket-path"),
+            (
+                "[dnstap]\nenabled = true\nsocket-path = \"/a\"\nlog-queries = false\nlog-responses = false\n",
+                "dnstap.log-responses",
+            ),
+            ("[dnstap]\nsample-rate = 0\n", "dnstap.sample-rate"),
+            ("[dnstap]\nqueue-kib = 15\n", "dnstap.queue-kib"),
+            ("[dnstap]\nqueue-kib = 65537\n", "dnstap.queue-kib"),
+        ] {
+            assert_eq!(parse(text, "t.toml").unwrap_err().key, key, "{text}");
+        }
+        let long = format!("[dnstap]\nsocket-path = \"/{}\"\n", "a".repeat(107));
+        assert_eq!(parse(&long, "t.toml").unwrap_err().key, "dnstap.socket-path");
     }
 
     #[test]

@@ -87,6 +87,15 @@
 //! frame-size = 4096            # 2048 or 4096
 //! zero-copy = true             # true: zero-copy only; false: copy only; absent: try both
 //!
+//! [dnstap]                     # capture queries and responses (issue 21); off by default
+//! enabled = true               # or `levee serve --dnstap PATH`
+//! socket-path = "/run/levee/dnstap.sock"   # a Frame Streams collector (fstrm_capture -u)
+//! # tcp-address = "127.0.0.1:6000"         # or over TCP (one of the two)
+//! log-queries = true           # AUTH_QUERY messages
+//! log-responses = true         # AUTH_RESPONSE messages
+//! sample-rate = 1              # one query in N (1: all)
+//! queue-kib = 1024             # per answering thread; full: captures dropped and counted
+//!
 //! [[zone]]
 //! name = "example.com."
 //! file = "example.com.zone"    # relative to this file's directory
@@ -99,6 +108,7 @@
 #![warn(missing_docs)]
 
 pub mod bounds;
+pub mod dnstap;
 pub mod error;
 pub mod file;
 pub mod gate;
@@ -109,6 +119,7 @@ pub mod runtime;
 pub mod schema;
 pub mod values;
 
+pub use dnstap::{Collector, DnstapConfig};
 pub use error::ConfigError;
 pub use gate::{Budget, GateConfig};
 pub use overrides::Overrides;

@@ -29,6 +29,8 @@ pub struct Overrides {
     pub gate: bool,
     /// `--xdp IFACE` (replaces `xdp.interfaces` when given).
     pub xdp: Vec<String>,
+    /// `--dnstap PATH` (as `dnstap.enabled = true` with `socket-path = PATH`).
+    pub dnstap: Option<PathBuf>,
 }
 
 impl Config {
@@ -69,6 +71,12 @@ impl Config {
                 }
             }
         }
+        if let Some(p) = &o.dnstap {
+            let p = crate::dnstap::unix_path(p.clone()).map_err(|m| err("--dnstap", m))?;
+            self.dnstap.enabled = true;
+            self.dnstap.collector = Some(crate::dnstap::Collector::Unix(p));
+            self.dnstap.check().map_err(|(k, m)| err(&format!("dnstap.{k}"), m))?;
+        }
         for a in &o.allow_transfer {
             let (zone, prefix) =
                 a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
@@ -106,6 +114,7 @@ mod tests {
             management_allow_remote: false,
             gate: true,
             xdp: vec!["vA".into(), "eth1".into(), "vA".into()],
+            dnstap: None,
         })
         .unwrap();
         assert_eq!(c.xdp.interfaces, ["vA", "eth1"]);
@@ -138,5 +147,15 @@ mod tests {
         assert_eq!(e.key, "--xdp");
         let e = c.apply(&Overrides { threads: Some(1025), ..Default::default() }).unwrap_err();
         assert_eq!(e.key, "--threads");
+    }
+
+    #[test]
+    fn dnstap_flag_turns_capture_on_with_a_unix_socket() {
+        let mut c = Config::default();
+        c.apply(&Overrides { dnstap: Some("/run/t.sock".into()), ..Default::default() }).unwrap();
+        assert!(c.dnstap.enabled);
+        assert_eq!(c.dnstap.collector, Some(crate::dnstap::Collector::Unix("/run/t.sock".into())));
+        let e = c.apply(&Overrides { dnstap: Some("".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--dnstap");
     }
 }

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 
 use levee_limit::rrl;
 
+use crate::dnstap::DnstapConfig;
 use crate::{gate, mgmt, repl};
+
+pub use crate::values::{default_version, hostname};
 
 /// Default UDP payload size (DNS Flag Day 2020).
 pub const DEFAULT_UDP_PAYLOAD: u16 = 1232;
@@ -170,6 +173,8 @@ pub struct Config {
     pub gate: gate::GateConfig,
     /// The AF_XDP answering path (off: no interfaces, the default).
     pub xdp: XdpConfig,
+    /// Capturing queries and responses to a dnstap collector (off by default).
+    pub dnstap: DnstapConfig,
 }
 
 /// `[xdp]` / `--xdp`: the AF_XDP answering path.
@@ -201,11 +206,6 @@ impl Default for XdpConfig {
             coalesce_us: 100,
         }
     }
-}
-
-/// The default version string.
-pub fn default_version() -> String {
-    format!("levee {}", env!("CARGO_PKG_VERSION"))
 }
 
 impl Default for Config {
@@ -243,16 +243,7 @@ impl Default for Config {
             control_socket_group: None,
             gate: gate::GateConfig::default(),
             xdp: XdpConfig::default(),
+            dnstap: DnstapConfig::default(),
         }
     }
-}
-
-/// The host name (for the default identity).
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
 }

@@ -1,5 +1,6 @@
 //! Parsers of single values, written in the file or on the command line:
-//! listen addresses, address prefixes, zone names, cookie secrets.
+//! listen addresses, address prefixes, zone names, cookie secrets; and the
+//! defaults read from the system (the host name, the version string).
 //!
 //! They depend on nothing else in the crate. An error is a message that
 //! does not name the key: the caller knows which key (or flag) it read and
@@ -68,4 +69,19 @@ pub fn check_interface(name: &str) -> Result<(), String> {
         return Err(format!("{name:?} is not an interface name (no '/', ':' or spaces)"));
     }
     Ok(())
+}
+
+/// The default version string.
+pub fn default_version() -> String {
+    format!("levee {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The host name (for the default identity).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
 }

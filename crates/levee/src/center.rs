@@ -72,6 +72,8 @@ pub struct Center {
     pub tcp: Arc<TcpStats>,
     /// The AF_XDP workers' counters (empty without `--xdp`).
     pub xdp: Vec<XdpQueue>,
+    /// dnstap's queues and counters (`None`: off).
+    pub dnstap: Option<Arc<crate::dnstap::Shared>>,
     /// Management requests refused.
     pub refused: Arc<Refused>,
     /// DNS listen addresses (as bound).
@@ -123,6 +125,8 @@ pub struct Counting {
     pub tcp: Arc<TcpStats>,
     /// The AF_XDP workers' counters, one per (interface, queue).
     pub xdp: Vec<XdpQueue>,
+    /// dnstap's queues and counters (`None`: off).
+    pub dnstap: Option<Arc<crate::dnstap::Shared>>,
 }
 
 /// One AF_XDP worker as the operator surface sees it.
@@ -162,6 +166,7 @@ impl Center {
             garbage: c.garbage,
             tcp: c.tcp,
             xdp: c.xdp,
+            dnstap: c.dnstap,
             refused: Arc::default(),
             listen,
             threads,

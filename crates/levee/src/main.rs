@@ -32,6 +32,7 @@ mod check_zone;
 mod clock;
 mod control_socket;
 mod daemon;
+mod dnstap;
 mod events;
 mod gate;
 mod gen_docs;
@@ -104,6 +105,12 @@ enum Command {
         /// falls back to the sockets, with a warning, where XDP fails.
         #[arg(long, value_name = "IFACE")]
         xdp: Vec<String>,
+        /// Capture queries and responses to the dnstap collector on the
+        /// Unix socket PATH (Frame Streams, e.g. fstrm_capture -u PATH),
+        /// with the [dnstap] settings of the file (as dnstap.enabled =
+        /// true, socket-path = PATH).
+        #[arg(long, value_name = "PATH")]
+        dnstap: Option<PathBuf>,
     },
     /// Control a running server over its local socket.
     ///
@@ -192,6 +199,7 @@ fn main() -> ExitCode {
             management_allow_remote,
             gate,
             xdp,
+            dnstap,
         } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
@@ -215,6 +223,7 @@ fn main() -> ExitCode {
                 management_allow_remote,
                 gate,
                 xdp,
+                dnstap,
             };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");

@@ -6,7 +6,9 @@
 //! own `levee_answer::Worker` (its one entry point, `Worker::answer`) on
 //! the current zone snapshot, count every response written into their own
 //! `ops::counters::Counters`, and pass its `Meta` to `events::react`;
-//! [`answer_config`] is the answering configuration they share.
+//! [`answer_config`] is the answering configuration they share. With
+//! dnstap on, each hands a copy of every (sampled) query and response to
+//! its own `dnstap::Tap` after answering.
 //! [`threads`] starts them.
 //!
 //! Workers read the snapshot through a per-thread `arc_swap::Cache`, so the
@@ -25,6 +27,7 @@ use levee_io::udp::{BatchInfo, UdpHandler};
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
 
+use crate::dnstap::Tap;
 use crate::events::react;
 use crate::gate::known::Feed;
 use crate::ops::counters::Counters;
@@ -99,6 +102,8 @@ pub(crate) struct UdpWorker {
     /// so it is not passed on as a sign of overload (full batches still
     /// are).
     socket_filtered: bool,
+    /// Where queries and responses are captured, when dnstap is on.
+    dnstap: Option<Tap>,
 }
 
 impl UdpWorker {
@@ -124,7 +129,14 @@ impl UdpWorker {
             repl: Arc::clone(repl),
             gate: None,
             socket_filtered: false,
+            dnstap: None,
         }
+    }
+
+    /// The same worker, capturing queries and responses to dnstap.
+    pub(crate) fn with_dnstap(mut self, tap: Option<Tap>) -> UdpWorker {
+        self.dnstap = tap;
+        self
     }
 
     /// The same worker, passing the sources that become known to the
@@ -152,6 +164,9 @@ impl UdpHandler for UdpWorker {
         let dropped = if self.socket_filtered { 0 } else { info.dropped };
         self.worker.tick(Time { mono_ms: ms, wall: self.now }, Load { full: info.full, dropped });
         self.counters.received(info.received as u64, self.now as u64);
+        if let Some(t) = &mut self.dnstap {
+            t.tick();
+        }
         // The previous batch's newly known sources (none: one comparison).
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
@@ -173,7 +188,8 @@ impl UdpHandler for UdpWorker {
         let ip = client_ip(client);
         let zones = self.zones.load();
         // Every response written is counted, sent or withheld.
-        match &self.worker.answer(Received { msg: query, client: ip, transport: Transport::Udp }, zones, out) {
+        let sent = match &self.worker.answer(Received { msg: query, client: ip, transport: Transport::Udp }, zones, out)
+        {
             Decision::Send(n, meta) => {
                 self.counters.count(meta, ip);
                 react(&self.repl, meta, query, client);
@@ -192,7 +208,11 @@ impl UdpHandler for UdpWorker {
                 self.garbage.count(Dropped::Unanswered);
                 None
             }
+        };
+        if let Some(t) = &mut self.dnstap {
+            t.capture(client, query, sent.map(|n| &out[..n]));
         }
+        sent
     }
 }
 
@@ -205,6 +225,7 @@ pub(crate) struct TcpSvc {
     counters: Arc<Counters>,
     repl: Arc<Replication>,
     gate: Option<Feed>,
+    dnstap: Option<Tap>,
 }
 
 impl TcpSvc {
@@ -219,12 +240,18 @@ impl TcpSvc {
         repl: &Arc<Replication>,
     ) -> TcpSvc {
         let worker = Worker::new(Arc::clone(cfg), Arc::clone(policy), Arc::default(), Options::TCP);
-        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl), gate: None }
+        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl), gate: None, dnstap: None }
     }
 
     /// The same service, passing TCP clients to the flood gate.
     pub(crate) fn with_gate_feed(mut self, feed: Option<Feed>) -> TcpSvc {
         self.gate = feed;
+        self
+    }
+
+    /// The same service, capturing queries and responses to dnstap.
+    pub(crate) fn with_dnstap(mut self, tap: Option<Tap>) -> TcpSvc {
+        self.dnstap = tap;
         self
     }
 }
@@ -241,6 +268,12 @@ impl TcpService for TcpSvc {
         let decision = self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out);
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
+        }
+        if let Some(t) = &mut self.dnstap {
+            t.tick();
+            // A transfer's stream is not captured, only its request.
+            let sent = if let Decision::Send(n, _) = &decision { Some(&out[..*n]) } else { None };
+            t.capture(client, query, sent);
         }
         match decision {
             Decision::Send(n, meta) => {

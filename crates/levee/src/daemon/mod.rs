@@ -133,7 +133,7 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         .build()
         .map_err(|e| fail(format!("cannot start the TCP runtime: {e}")))?;
     drivers.start_tcp(sockets.tcp, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
-    let (mut handles, counting) = drivers.into_counting();
+    let (mut handles, counting) = drivers.into_counting(&stop).map_err(fail)?;
     let status = gate.as_ref().map(|g| Arc::clone(&g.status));
     let parts = Parts {
         cfg,

@@ -63,7 +63,23 @@ pub fn render(c: &Center) -> String {
     if let Some(g) = &c.gate {
         gate(&mut o, g);
     }
+    if let Some(d) = &c.dnstap {
+        dnstap(&mut o, d);
+    }
     o.0
+}
+
+/// dnstap (only when it runs): messages sent to the collector, dropped by
+/// reason, and whether a collector is connected.
+fn dnstap(o: &mut Out, d: &crate::dnstap::Shared) {
+    o.family("levee_dnstap_sent_total", "counter", "dnstap messages written to the collector.");
+    o.sample("levee_dnstap_sent_total", &[], d.sent.load(Ordering::Relaxed));
+    o.family("levee_dnstap_dropped_total", "counter", "dnstap messages dropped, by reason (queries were answered).");
+    for (r, n) in crate::dnstap::REASONS.iter().zip(d.dropped()) {
+        o.sample("levee_dnstap_dropped_total", &[("reason", r)], n);
+    }
+    o.family("levee_dnstap_connected", "gauge", "1 while a dnstap collector is connected.");
+    o.sample("levee_dnstap_connected", &[], u8::from(d.connected.load(Ordering::Relaxed)));
 }
 
 /// The flood gate (only when it runs): its counters by reason, the armed

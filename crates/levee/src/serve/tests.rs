@@ -194,6 +194,39 @@ fn udp_handler_with_the_gate_feed_does_not_allocate() {
     assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
 
+/// With dnstap on (issue 21), the handler still allocates nothing: every
+/// query and response is copied into the tap's fixed buffer (here large
+/// enough for a whole pass, then drained as the writer thread would).
+#[test]
+fn udp_handler_with_dnstap_does_not_allocate() {
+    let shared: Shared = Arc::new(ArcSwap::from_pointee(zones("levee")));
+    let cfg = Arc::new(answer_config(&levee_config::Config::default()));
+    let qs = queries("levee");
+    let mut out = vec![0u8; cfg.udp_payload as usize];
+    let dcfg = levee_config::DnstapConfig {
+        enabled: true,
+        collector: Some(levee_config::Collector::Unix("/nowhere".into())),
+        queue_kib: 4096,
+        ..Default::default()
+    };
+    let mut hub = crate::dnstap::Hub::new(&dcfg);
+    let mut warm = worker(&shared, &cfg).with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), false)));
+    let mut w = worker(&shared, &cfg).with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), false)));
+    let (taps, _) = hub.finish();
+    let mut kinds = Kinds::default();
+    pass(&mut warm, &qs, &mut out, &mut kinds);
+    let before = allocations();
+    let mut replies = Kinds::default();
+    pass(&mut w, &qs, &mut out, &mut replies);
+    let allocs = allocations() - before;
+    assert_eq!(allocs, 0, "allocations with dnstap on");
+    let q = &taps.queues[1];
+    let queued = q.queued.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(q.full.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // Every query, and every response sent.
+    assert_eq!(queued, (qs.len() + replies.replies) as u64);
+}
+
 #[test]
 fn the_counter_counts() {
     let before = allocations();

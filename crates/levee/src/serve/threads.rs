@@ -41,6 +41,8 @@ pub struct Drivers {
     gate: Option<Feed>,
     /// The AF_XDP workers' nap after a batch (`[xdp] coalesce-us`).
     xdp_coalesce: std::time::Duration,
+    /// The taps' maker, when dnstap is on.
+    dnstap: Option<crate::dnstap::Hub>,
 }
 
 impl Drivers {
@@ -64,9 +66,11 @@ impl Drivers {
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
                 xdp: Vec::new(),
+                dnstap: None,
             },
             gate: None,
             xdp_coalesce: std::time::Duration::from_micros(u64::from(cfg.xdp.coalesce_us)),
+            dnstap: cfg.dnstap.enabled.then(|| crate::dnstap::Hub::new(&cfg.dnstap)),
         }
     }
 
@@ -99,6 +103,7 @@ impl Drivers {
                 // sign of the worker falling behind.
                 worker = worker.with_gate_feed(f.clone()).socket_filtered();
             }
+            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), false)));
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
             let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -135,6 +140,7 @@ impl Drivers {
             if let Some(f) = &self.gate {
                 worker = worker.with_gate_feed(f.clone());
             }
+            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, false)));
             let xstats = Arc::new(xdp::XdpStats::default());
             let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
             self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });
@@ -163,7 +169,8 @@ impl Drivers {
     ) -> Result<(), String> {
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
-                .with_gate_feed(self.gate.clone());
+                .with_gate_feed(self.gate.clone())
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
             message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
@@ -186,8 +193,27 @@ impl Drivers {
         Ok(())
     }
 
-    /// The threads to join at shutdown, and the counters for the center.
-    pub fn into_counting(self) -> (Vec<JoinHandle<()>>, Counting) {
-        (self.handles, self.counting)
+    /// The threads to join at shutdown, and the counters for the center;
+    /// with dnstap on, its writer thread is started here, over the queues
+    /// of every driver started before.
+    pub fn into_counting(mut self, stop: &Arc<AtomicBool>) -> Result<(Vec<JoinHandle<()>>, Counting), String> {
+        if let Some(hub) = self.dnstap.take() {
+            let (shared, cfg) = hub.finish();
+            let h = crate::dnstap::writer::start(Arc::clone(&shared), cfg, Arc::clone(stop))
+                .map_err(|e| format!("cannot start the dnstap writer: {e}"))?;
+            self.handles.push(h);
+            self.counting.dnstap = Some(shared);
+        }
+        Ok((self.handles, self.counting))
+    }
+}
+
+/// The address TCP queries arrive at, for dnstap: known when there is one
+/// listener (the TCP service is not told which listener a connection came
+/// from).
+fn tcp_server(listeners: &[std::net::TcpListener]) -> Option<SocketAddr> {
+    match listeners {
+        [one] => one.local_addr().ok(),
+        _ => None,
     }
 }

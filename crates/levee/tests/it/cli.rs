@@ -169,6 +169,10 @@ fn config_errors_name_the_key() {
         // Issue 16: refused naming the key, not an abort allocating 24.8 TB.
         ("[tcp]\nmax-connections = 100000000000\n", "tcp.max-connections: 100000000000 is outside 1..=1048576"),
         ("[rate-limit]\nipv4-prefix = -1\n", "rate-limit.ipv4-prefix: -1 is outside 0..=32"),
+        // Issue 21: dnstap on without a collector, a queue out of range, a bad address.
+        ("[dnstap]\nenabled = true\n", "dnstap.enabled: dnstap needs socket-path or tcp-address"),
+        ("[dnstap]\nqueue-kib = 1\n", "dnstap.queue-kib: 1 is outside 16..=65536"),
+        ("[dnstap]\ntcp-address = \"localhost\"\n", "dnstap.tcp-address"),
     ] {
         let out = serve_config(cfg);
         let t = text(&out);

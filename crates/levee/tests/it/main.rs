@@ -26,6 +26,10 @@
 //!   new client served at an open-file limit of 1,024 (issue 16).
 //! * [`packaging`]: issue 22: the manual pages and completions against
 //!   the CLI and the schema; `levee migrate` from Knot and NSD, served.
+//! * [`dnstap`]: issue 21's capture to a Frame Streams collector written
+//!   in the test: handshake, every query and response octet for octet,
+//!   sampling, a stalled collector (answers unhurt, drops counted), a
+//!   restarted one (reconnection).
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
@@ -40,6 +44,7 @@
 mod bounds;
 mod cli;
 mod defences;
+mod dnstap;
 mod exact;
 mod fakeprim;
 mod faults;
