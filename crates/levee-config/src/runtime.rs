@@ -177,6 +177,19 @@ pub struct Config {
     pub dnstap: DnstapConfig,
 }
 
+impl Config {
+    /// The addresses the BPF programs (the gate, the AF_XDP redirect)
+    /// take queries for: the listen addresses, or none (any address) when
+    /// one of them is a wildcard.
+    pub fn served_addresses(&self) -> Vec<IpAddr> {
+        if self.listen.iter().any(|a| a.ip().is_unspecified()) {
+            Vec::new()
+        } else {
+            self.listen.iter().map(|a| a.ip()).collect()
+        }
+    }
+}
+
 /// `[xdp]` / `--xdp`: the AF_XDP answering path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct XdpConfig {

@@ -71,7 +71,7 @@ impl Attached {
         let map = ebpf.map_mut("addrs").ok_or_else(|| err(&"no addrs map"))?;
         let mut table: HashMap<_, [u8; 16], u8> = HashMap::try_from(map).map_err(|e| err(&e))?;
         for a in addrs {
-            table.insert(addr_key(*a), 1, 0).map_err(|e| err(&e))?;
+            table.insert(levee_limit::gate::model::addr(*a), 1, 0).map_err(|e| err(&e))?;
         }
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM)
@@ -93,14 +93,6 @@ impl Attached {
 
 /// Entries of the program's `addrs` map.
 pub const MAX_ADDRS: usize = 64;
-
-/// `addrs`' key for `a`: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`).
-pub fn addr_key(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
-    }
-}
 
 /// An error somewhere in `e`'s chain is EPERM or EACCES (map or program
 /// creation without CAP_BPF / CAP_NET_ADMIN).

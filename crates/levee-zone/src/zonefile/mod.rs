@@ -58,7 +58,7 @@ pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
 pub use parser::{parse, Diagnostic, LoadOptions, ParseStats, Record, SinkResult};
-pub use rdata_format::{rdata_to_text, record_to_text};
+pub use rdata_format::{civil_from_days, rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
 pub use timings::{Phase, Timings};
 pub use wirecheck::check_record;

@@ -566,7 +566,7 @@ pub(crate) fn sig_time(secs: u32) -> String {
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (the inverse
 /// of [`crate::zonefile::rdata_parse::days_from_civil`], after H. Hinnant).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;

@@ -58,11 +58,7 @@ pub fn setup(cfg: &Config, mut gate: Option<&mut Loaded>) -> Setup {
     // The plain redirect takes only datagrams to levee's addresses, unless
     // it listens on a wildcard (the gate's program does the same with its
     // own address map).
-    let addrs: Vec<std::net::IpAddr> = if cfg.listen.iter().any(|a| a.ip().is_unspecified()) {
-        Vec::new()
-    } else {
-        cfg.listen.iter().map(|a| a.ip()).collect()
-    };
+    let addrs = cfg.served_addresses();
     let xc = XskConfig { frames: cfg.xdp.frames, frame_size: cfg.xdp.frame_size, zero_copy: cfg.xdp.zero_copy };
     for name in &cfg.xdp.interfaces {
         let r = match gate.as_deref_mut() {

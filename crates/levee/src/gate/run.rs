@@ -44,11 +44,7 @@ pub fn settings(cfg: &Config) -> Result<GateSettings, String> {
     if cfg.listen.iter().any(|a| a.port() != port) {
         return Err("the flood gate needs every listen address on one port".into());
     }
-    let addrs = if cfg.listen.iter().any(|a| a.ip().is_unspecified()) {
-        Vec::new()
-    } else {
-        cfg.listen.iter().map(|a| a.ip()).collect()
-    };
+    let addrs = cfg.served_addresses();
     let mut seed = [0u8; 8];
     getrandom::getrandom(&mut seed).map_err(|e| format!("no random seed: {e}"))?;
     let b = |b: levee_config::Budget| ZoneBudget { rate: b.rate, burst: b.burst };
