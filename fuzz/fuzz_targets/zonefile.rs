@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 /// `$GENERATE` of a few octets from asking for millions of records (which
 /// would measure memory, not correctness), so no input is skipped.
 fn budget() -> LoadOptions {
-    LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None, timings: None }
+    LoadOptions { max_records: 5_000, max_bytes: 1 << 20, ..LoadOptions::default() }
 }
 
 /// Reads one record's RDATA back from its presentation text.

@@ -49,18 +49,21 @@ pub(crate) struct Lexer<'a> {
     input: &'a [u8],
     pos: usize,
     line: u32,
+    /// The last octet read ended an entry: a newline outside parentheses
+    /// (or nothing was read yet).
+    clean: bool,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer over a whole file.
     pub(crate) fn new(input: &'a [u8]) -> Self {
-        Lexer { input, pos: 0, line: 1 }
+        Lexer { input, pos: 0, line: 1, clean: true }
     }
 
     /// A lexer over a part of a file that starts at `line`, on an entry
     /// boundary.
     pub(crate) fn at_line(input: &'a [u8], line: u32) -> Self {
-        Lexer { input, pos: 0, line }
+        Lexer { input, pos: 0, line, clean: true }
     }
 
     /// Current line.
@@ -71,6 +74,14 @@ impl<'a> Lexer<'a> {
     /// Bytes consumed so far.
     pub(crate) fn position(&self) -> usize {
         self.pos
+    }
+
+    /// True when the octets consumed so far end on an entry boundary: the
+    /// last one was a newline outside parentheses, quotes and escapes.
+    /// An entry that ends at the end of the input without one may go on
+    /// in the text after it.
+    pub(crate) fn clean_end(&self) -> bool {
+        self.clean
     }
 
     /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
@@ -86,6 +97,7 @@ impl<'a> Lexer<'a> {
             e.blank_owner = matches!(inp[self.pos], b' ' | b'\t');
             let mut depth = 0u32;
             let mut paren_line = 0;
+            self.clean = false;
             loop {
                 let Some(&c) = inp.get(self.pos) else {
                     if depth > 0 {
@@ -99,6 +111,7 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                         self.line = self.line.saturating_add(1);
                         if depth == 0 {
+                            self.clean = true;
                             break;
                         }
                     }
@@ -116,7 +129,19 @@ impl<'a> Lexer<'a> {
                     }
                     b')' => {
                         if depth == 0 {
-                            return Err((self.line, "unbalanced parentheses: ')' without '('"));
+                            // The rest of the line goes with the error (it
+                            // used to stay, and the same ')' was reported
+                            // again and again until the error limit).
+                            let line = self.line;
+                            while self.pos < inp.len() && inp[self.pos] != b'\n' {
+                                self.pos += 1;
+                            }
+                            if self.pos < inp.len() {
+                                self.pos += 1;
+                                self.line = self.line.saturating_add(1);
+                                self.clean = true;
+                            }
+                            return Err((line, "unbalanced parentheses: ')' without '('"));
                         }
                         depth -= 1;
                         self.pos += 1;
@@ -208,5 +233,17 @@ mod tests {
         assert_eq!(l.next_entry(&mut e), Err((2, "unbalanced parentheses: '(' never closed")));
         let mut l = Lexer::new(b"a TXT \"abc\n");
         assert!(l.next_entry(&mut e).is_err());
+    }
+
+    /// A ')' without '(' is one error, and the line goes with it: the
+    /// next entry is the next line's.
+    #[test]
+    fn stray_close_paren_is_one_error() {
+        let mut l = Lexer::new(b"a A ) b\nc A 1\n");
+        let mut e = Entry::default();
+        assert_eq!(l.next_entry(&mut e), Err((1, "unbalanced parentheses: ')' without '('")));
+        assert_eq!(l.next_entry(&mut e), Ok(true));
+        assert_eq!((e.line, e.tokens.len(), e.blank_owner), (2, 3, false));
+        assert_eq!(l.next_entry(&mut e), Ok(false));
     }
 }

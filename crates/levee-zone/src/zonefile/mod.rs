@@ -13,6 +13,10 @@
 //!   chunks cut on entry boundaries, owner, TTL, class and type,
 //!   `$ORIGIN`, `$TTL` and `$INCLUDE`, the record budget
 //!   ([`LoadOptions`]), problems as [`Diagnostic`]s with FILE:LINE;
+//! * `parallel.rs`: the same parse on several threads
+//!   ([`LoadOptions::threads`]): the text cut into blocks at line
+//!   starts, each parsed on a guess of the state at its start, merged in
+//!   file order where the guess holds and parsed again where it does not;
 //! * `generate.rs`: BIND's `$GENERATE` range and templates, expanded into
 //!   lines the parser reads as ordinary entries;
 //! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
@@ -46,6 +50,7 @@ pub(crate) mod family;
 pub(crate) mod fields;
 pub(crate) mod generate;
 pub(crate) mod lexer;
+pub(crate) mod parallel;
 pub(crate) mod parser;
 pub(crate) mod rdata_format;
 pub(crate) mod rdata_parse;
@@ -57,7 +62,7 @@ pub mod timings;
 pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
-pub use parser::{parse, Diagnostic, LoadOptions, ParseStats, Record, SinkResult};
+pub use parser::{parse, parse_with, Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK};
 pub use rdata_format::{rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
 pub use timings::{Phase, Timings};

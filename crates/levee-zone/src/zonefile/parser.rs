@@ -46,6 +46,7 @@ use levee_wire::rtype::{self, c, t};
 use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
+use crate::zonefile::parallel;
 use crate::zonefile::rdata_parse::parse_rdata;
 use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
 use crate::zonefile::timings::{self, Lap, Phase, Timings};
@@ -131,11 +132,33 @@ pub struct LoadOptions {
     /// Times the load phase by phase (see [`Timings`]); `None` in
     /// production, where nothing is timed.
     pub timings: Option<Arc<Timings>>,
+    /// Threads that parse a zone file's text (`parallel.rs`): 1 (the
+    /// default) parses on the calling thread; more cut a text longer
+    /// than one block into blocks parsed side by side, the records
+    /// handed to the sink in file order as the single-threaded parse
+    /// hands them (same records, same diagnostics).
+    pub threads: usize,
+    /// Octets of text per block of a parallel parse (see `threads`);
+    /// [`BLOCK`] unless a test wants blocks cut everywhere.
+    pub block_size: usize,
 }
+
+/// Octets of zone text per block of a parallel parse: large enough that
+/// handing a block to a thread costs nothing next to parsing it (some
+/// 8,000 records), small enough that a few blocks per thread in flight
+/// hold little memory.
+pub const BLOCK: usize = 1 << 20;
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None, timings: None }
+        LoadOptions {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_records: DEFAULT_MAX_RECORDS,
+            watch: None,
+            timings: None,
+            threads: 1,
+            block_size: BLOCK,
+        }
     }
 }
 
@@ -143,28 +166,48 @@ impl Default for LoadOptions {
 pub type SinkResult = Result<(), String>;
 
 /// The parse of one zone: where it is, what it has read, its budgets.
-struct State<'s> {
-    origin: NameBuf,
-    default_ttl: Option<u32>,
-    last_ttl: Option<u32>,
+pub(super) struct State<'s> {
+    pub(super) origin: NameBuf,
+    pub(super) default_ttl: Option<u32>,
+    pub(super) last_ttl: Option<u32>,
     /// The owner of the last record, if any (`owners[owner]`); the other
     /// slot takes the next owner's parse, so a name that fails to parse
     /// leaves the last owner in place and a good one is not copied.
-    last_owner: bool,
-    owners: [NameBuf; 2],
-    owner: usize,
+    pub(super) last_owner: bool,
+    pub(super) owners: [NameBuf; 2],
+    pub(super) owner: usize,
     rdata: Vec<u8>,
     scratch: Vec<u8>,
-    stats: ParseStats,
+    pub(super) stats: ParseStats,
     diags: &'s mut Vec<Diagnostic>,
     depth: usize,
     /// Octets read from files so far (the byte budget's count).
-    read_total: u64,
-    opts: &'s LoadOptions,
+    pub(super) read_total: u64,
+    pub(super) opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
-    stopped: bool,
+    pub(super) stopped: bool,
     /// The stopwatch of a timed load ([`LoadOptions::timings`]).
-    lap: Option<Lap>,
+    pub(super) lap: Option<Lap>,
+    /// A block of a parallel parse (`parallel.rs`): the state at its
+    /// start is a guess (origin, `$TTL`) or unknown (the last owner and
+    /// the last TTL), `$INCLUDE` and `$GENERATE` are not handled here.
+    pub(super) spec: Option<Spec>,
+}
+
+/// What a block parsed on a guess ([`State::spec`]) needs from the parse
+/// before it.
+#[derive(Default)]
+pub(super) struct Spec {
+    /// The block needs what it cannot know (a blank owner before any
+    /// owner, `$INCLUDE`, `$GENERATE`, an SOA without TTL before any
+    /// TTL): it stopped there, and is parsed again on the true state.
+    pub(super) aborted: bool,
+    /// Records handed to the sink before each diagnostic of the block.
+    pub(super) marks: Vec<u64>,
+    /// Lines (of the block) of records whose TTL is the last TTL before
+    /// the block (no `$TTL`, no TTL of their own, none before them in
+    /// the block): the sink got 0; the merge fills in the true one.
+    pub(super) inherit_ttl: Vec<u64>,
 }
 
 /// Parses a zone from `source` with the initial `origin`, calling `sink`
@@ -179,8 +222,8 @@ pub fn parse(
     parse_with(source, origin, &LoadOptions::default(), sink, diags)
 }
 
-/// [`parse`] with explicit budgets and I/O watch.
-pub(crate) fn parse_with(
+/// [`parse`] with explicit budgets, I/O watch, timings and threads.
+pub fn parse_with(
     source: Source<'_>,
     origin: &[u8],
     opts: &LoadOptions,
@@ -192,9 +235,18 @@ pub(crate) fn parse_with(
     st.stats
 }
 
+/// Gives up the parse of a block on a guess ([`State::spec`]): it needs
+/// the state before it.
+fn abort(st: &mut State<'_>) {
+    if let Some(s) = &mut st.spec {
+        s.aborted = true;
+    }
+    st.stopped = true;
+}
+
 impl<'s> State<'s> {
     /// The state at the start of a zone whose origin is `origin`.
-    fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
+    pub(super) fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
         State {
             origin: NameBuf::from_wire(origin).unwrap_or_default(),
             default_ttl: None,
@@ -211,20 +263,24 @@ impl<'s> State<'s> {
             opts,
             stopped: false,
             lap: opts.timings.as_ref().map(Lap::new),
+            spec: None,
         }
     }
 }
 
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
-fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
     error(st, file, line, message);
     st.stopped = true;
 }
 
-fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
     st.stats.errors += 1;
     if st.stats.errors <= MAX_ERRORS {
         st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
+        if let Some(s) = &mut st.spec {
+            s.marks.push(st.stats.records);
+        }
     }
 }
 
@@ -263,10 +319,15 @@ fn parse_file(
         return Ok(());
     }
     let watch = st.opts.watch.clone();
-    let mut chunks = Chunks::open(path, watch.as_deref(), chunk)?;
+    let parallel = st.opts.threads > 1;
+    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel { st.opts.block_size.max(1) } else { chunk })?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
+    if parallel && chunks.size() > st.opts.block_size as u64 {
+        let feed = parallel::Feed::File(chunks);
+        return parallel::parse(st, file, file_idx, feed, dir.as_deref(), sink);
+    }
     let mut line = 1u32;
     loop {
         let filled = chunks.fill(&mut st.read_total, st.opts.max_bytes)?;
@@ -306,6 +367,15 @@ fn parse_text(
 ) {
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
+    if st.opts.threads > 1 && data.len() > st.opts.block_size {
+        let feed = parallel::Feed::Memory { data, pos: 0 };
+        let bytes = st.stats.bytes + data.len() as u64;
+        // Text in memory is not read: no error can come.
+        let _ = parallel::parse(st, file, file_idx, feed, dir, sink);
+        // All of it counts, as below, even when the parse stopped early.
+        st.stats.bytes = bytes;
+        return;
+    }
     st.stats.bytes += data.len() as u64;
     parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
     timings::lap(&mut st.lap, Phase::Unsplit);
@@ -316,7 +386,7 @@ fn parse_text(
 /// that reaches the end of `data` is left for the next chunk. Returns the
 /// octets consumed and the line after them.
 #[allow(clippy::too_many_arguments)]
-fn parse_chunk(
+pub(super) fn parse_chunk(
     st: &mut State<'_>,
     file: &str,
     file_idx: u16,
@@ -338,7 +408,9 @@ fn parse_chunk(
         }
         let r = lx.next_entry(&mut e);
         timings::fine(&mut st.lap, Phase::Lex);
-        if partial && lx.position() >= data.len() {
+        // An entry that reaches the end of the text may go on after it,
+        // unless it ended on a newline outside parentheses.
+        if partial && lx.position() >= data.len() && !lx.clean_end() {
             return (before, before_line);
         }
         match r {
@@ -386,6 +458,10 @@ fn directive(
             Some(v) if e.tokens.len() == 2 => st.default_ttl = Some(v),
             _ => error(st, file, line, "$TTL needs exactly one TTL value".into()),
         }
+    } else if st.spec.is_some() && (name.eq_ignore_ascii_case(b"$INCLUDE") || name.eq_ignore_ascii_case(b"$GENERATE")) {
+        // A block on a guess knows neither the record count nor the
+        // directory: parsed again on the true state.
+        abort(st);
     } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
         include(st, file, line, tok(1), tok(2), dir, sink);
     } else if name.eq_ignore_ascii_case(b"$GENERATE") {
@@ -474,6 +550,11 @@ fn record_entry(
         st.last_owner = true;
     }
     if !st.last_owner {
+        if st.spec.is_some() {
+            // The owner is the one before the block.
+            abort(st);
+            return Ok(());
+        }
         return Err("no owner name: the first record must name its owner".into());
     }
     let owner = &st.owners[st.owner];
@@ -520,6 +601,20 @@ fn record_entry(
         Some(v) => {
             st.last_ttl = Some(v);
             v
+        }
+        // A block on a guess without `$TTL` or a TTL before: the last TTL
+        // before the block (the merge fills it in), unless this is an
+        // SOA (its MINIMUM serves when there is none).
+        None if st.spec.is_some() && st.default_ttl.is_none() && st.last_ttl.is_none() => {
+            if rt == t::SOA {
+                st.rdata = rdata;
+                abort(st);
+                return Ok(());
+            }
+            if let Some(s) = &mut st.spec {
+                s.inherit_ttl.push(st.stats.records);
+            }
+            0
         }
         None => match (st.default_ttl, st.last_ttl) {
             (Some(d), _) => d,
