@@ -95,10 +95,25 @@ enum Next<'a> {
 
 /// The state a block is parsed from: what `$ORIGIN` and `$TTL` lines
 /// before it set, as far as the reader saw.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 struct Guess {
     origin: NameBuf,
     default_ttl: Option<u32>,
+}
+
+impl Guess {
+    /// The guess of `st`'s state.
+    fn of(st: &State<'_>) -> Guess {
+        Guess { origin: st.origin, default_ttl: st.default_ttl }
+    }
+}
+
+/// Octet for octet: names equal but for case (as [`NameBuf`] compares
+/// them) would give owners written in another case.
+impl PartialEq for Guess {
+    fn eq(&self, o: &Guess) -> bool {
+        self.origin.as_slice() == o.origin.as_slice() && self.default_ttl == o.default_ttl
+    }
 }
 
 /// One record of a block, its owner and RDATA in [`BlockOut::bytes`].
@@ -294,7 +309,7 @@ impl Merge<'_, '_, '_> {
         done: &mpsc::Receiver<(u64, Done<'a>)>,
     ) -> std::io::Result<()> {
         let window = 2 * workers as u64 + 2;
-        let mut guess = Guess { origin: self.st.origin, default_ttl: self.st.default_ttl };
+        let mut guess = Guess::of(self.st);
         let mut pending = std::collections::BTreeMap::new();
         let (mut sent, mut merged) = (0u64, 0u64);
         let mut over_budget = None;
@@ -347,8 +362,8 @@ impl Merge<'_, '_, '_> {
             // The reader's guess went wrong (a `$TTL` in an `$INCLUDE`d
             // file, a `$` line inside parentheses): it starts again from
             // the true state.
-            if after != (Guess { origin: self.st.origin, default_ttl: self.st.default_ttl }) {
-                guess = Guess { origin: self.st.origin, default_ttl: self.st.default_ttl };
+            if after != Guess::of(self.st) {
+                guess = Guess::of(self.st);
             }
         }
         if over_budget == Some(true) {
@@ -365,7 +380,7 @@ impl Merge<'_, '_, '_> {
     fn merge(&mut self, d: Done<'_>) {
         let text = d.text.as_slice();
         let st = &*self.st;
-        let fits = self.carry.is_empty() && d.guess.origin == st.origin && d.guess.default_ttl == st.default_ttl;
+        let fits = self.carry.is_empty() && d.guess == Guess::of(st);
         match d.out {
             Some(out) if fits && !out.aborted && (out.inherit_ttl.is_empty() || st.last_ttl.is_some()) => {
                 #[cfg(test)]
@@ -676,6 +691,9 @@ mod tests {
         $TTL 5m\n\
         j A 192.0.2.7\n\
         \"q\" A 192.0.2.8\n\
+        $ORIGIN sub.example.\n\
+        m TXT (\n$ORIGIN SUB.EXAMPLE.\n)\n\
+        n A 192.0.2.11\n\
         k TXT \"unterminated\n\
         l A 192.0.2.9\n";
 
