@@ -62,7 +62,7 @@ pub mod timings;
 pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
-pub use parser::{parse, parse_with, Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK};
+pub use parser::{parse, parse_with, Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK, MAX_BLOCK};
 pub use rdata_format::{rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
 pub use timings::{Phase, Timings};

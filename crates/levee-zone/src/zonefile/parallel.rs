@@ -207,7 +207,7 @@ pub(super) fn parse<'a>(
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
 ) -> std::io::Result<()> {
     let threads = st.opts.threads.clamp(1, 256);
-    let block = st.opts.block_size.max(1);
+    let block = st.opts.block();
     let (job_tx, job_rx) = mpsc::channel::<Job<'a>>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(u64, Done<'a>)>();

@@ -139,7 +139,8 @@ pub struct LoadOptions {
     /// hands them (same records, same diagnostics).
     pub threads: usize,
     /// Octets of text per block of a parallel parse (see `threads`);
-    /// [`BLOCK`] unless a test wants blocks cut everywhere.
+    /// [`BLOCK`] unless a test wants blocks cut everywhere. Taken
+    /// between 1 and [`MAX_BLOCK`].
     pub block_size: usize,
 }
 
@@ -148,6 +149,17 @@ pub struct LoadOptions {
 /// 8,000 records), small enough that a few blocks per thread in flight
 /// hold little memory.
 pub const BLOCK: usize = 1 << 20;
+
+/// The largest block of a parallel parse: [`LoadOptions::block_size`]
+/// is held below it, so that no value asks for a buffer of that size.
+pub const MAX_BLOCK: usize = 64 << 20;
+
+impl LoadOptions {
+    /// [`LoadOptions::block_size`] within its bounds.
+    pub(super) fn block(&self) -> usize {
+        self.block_size.clamp(1, MAX_BLOCK)
+    }
+}
 
 impl Default for LoadOptions {
     fn default() -> Self {
@@ -320,11 +332,11 @@ fn parse_file(
     }
     let watch = st.opts.watch.clone();
     let parallel = st.opts.threads > 1;
-    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel { st.opts.block_size.max(1) } else { chunk })?;
+    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel { st.opts.block() } else { chunk })?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
-    if parallel && chunks.size() > st.opts.block_size as u64 {
+    if parallel && chunks.size() > st.opts.block() as u64 {
         let feed = parallel::Feed::File(chunks);
         return parallel::parse(st, file, file_idx, feed, dir.as_deref(), sink);
     }
@@ -367,7 +379,7 @@ fn parse_text(
 ) {
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
-    if st.opts.threads > 1 && data.len() > st.opts.block_size {
+    if st.opts.threads > 1 && data.len() > st.opts.block() {
         let feed = parallel::Feed::Memory { data, pos: 0 };
         let bytes = st.stats.bytes + data.len() as u64;
         // Text in memory is not read: no error can come.
