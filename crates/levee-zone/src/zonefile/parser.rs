@@ -216,9 +216,10 @@ pub(super) struct Spec {
     pub(super) aborted: bool,
     /// Records handed to the sink before each diagnostic of the block.
     pub(super) marks: Vec<u64>,
-    /// Lines (of the block) of records whose TTL is the last TTL before
-    /// the block (no `$TTL`, no TTL of their own, none before them in
-    /// the block): the sink got 0; the merge fills in the true one.
+    /// Indexes (in the block's records) of records whose TTL is the last
+    /// TTL before the block (no `$TTL`, no TTL of their own, none before
+    /// them in the block): the sink got 0; the merge fills in the true
+    /// one.
     pub(super) inherit_ttl: Vec<u64>,
 }
 
