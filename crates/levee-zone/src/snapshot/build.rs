@@ -1522,6 +1522,36 @@ mod sort_tests {
         assert_eq!(one.len(), PAR_SORT_MIN * 3 + 7);
         assert_eq!(one, two);
     }
+
+    /// A zone loaded on two threads (the parallel parse, the two-thread
+    /// sort) is the zone loaded on one: the same names, RRsets and RDATA,
+    /// in the same order.
+    #[test]
+    fn a_load_on_two_threads_is_the_load_on_one() {
+        let mut z = String::from(
+            "$ORIGIN tld.\n$TTL 86400\n@ SOA a.nic hm 1 1800 900 604800 3600\n@ NS a.nic\na.nic A 192.0.2.1\n",
+        );
+        for i in 0..40_000 {
+            z.push_str(&format!(
+                "d{i} NS ns1.d{i}\nd{i} NS ns.hoster.net.\nns1.d{i} A 10.0.{}.{}\n",
+                i / 256 % 256,
+                i % 256
+            ));
+        }
+        let origin = name::from_text("tld.", None).unwrap();
+        let src = Source::Memory { name: "tld.zone", data: z.as_bytes() };
+        let dump = |threads: usize| {
+            let opts = parser::LoadOptions { threads, block_size: 64 << 10, ..parser::LoadOptions::default() };
+            let b = load_with(src, &origin, &opts, Checks::Warn, &mut |_| {}).unwrap();
+            let z = &b.zone;
+            z.all_rrsets()
+                .map(|(n, id)| (n.to_vec(), z.rrset(id).rtype, z.rdatas(id).map(|r| r.to_vec()).collect::<Vec<_>>()))
+                .collect::<Vec<_>>()
+        };
+        let one = dump(1);
+        assert!(one.len() > 80_000, "{}", one.len());
+        assert_eq!(dump(2), one);
+    }
 }
 
 #[cfg(test)]
