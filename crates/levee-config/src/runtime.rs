@@ -82,17 +82,24 @@ pub struct LoadConfig {
     /// the zone's load is abandoned (its served version stays).
     pub read_timeout: u32,
     /// Threads that parse one zone file's text side by side; 0 (the
-    /// default) is one per CPU core the process may use, 1 parses on
-    /// the loading thread alone.
+    /// default) is one per CPU core the process may use, at most
+    /// [`AUTO_PARSE_THREADS`]; 1 parses on the loading thread alone.
     pub parse_threads: u32,
 }
 
+/// The most parse threads `parse-threads = 0` takes: the loading thread
+/// hands the records to the builder one at a time, at about what four
+/// parse threads produce, and each thread keeps two blocks (a few MiB)
+/// in flight.
+pub const AUTO_PARSE_THREADS: usize = 8;
+
 impl LoadConfig {
     /// The threads a zone file is parsed on: `parse_threads`, or with 0
-    /// the CPU cores this process may run on.
+    /// the CPU cores this process may run on, at most
+    /// [`AUTO_PARSE_THREADS`].
     pub fn threads(&self) -> usize {
         match self.parse_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(64),
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(AUTO_PARSE_THREADS),
             n => n as usize,
         }
     }
