@@ -266,7 +266,7 @@ pub fn load_with(
     let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     let mut n = 0u64;
-    let stats = parser::parse_with(
+    let stats = crate::zonefile::parse_with(
         source,
         origin,
         opts,

@@ -62,8 +62,34 @@ pub mod timings;
 pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
-pub use parser::{parse, parse_with, Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK, MAX_BLOCK};
+pub use parser::{Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK, MAX_BLOCK};
 pub use rdata_format::{rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
 pub use timings::{Phase, Timings};
 pub use wirecheck::check_record;
+
+/// Parses a zone from `source` with the initial `origin`, calling `sink`
+/// for each record. Diagnostics are appended to `diags`. The default
+/// budgets apply ([`LoadOptions::default`]).
+pub fn parse(
+    source: Source<'_>,
+    origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    parse_with(source, origin, &LoadOptions::default(), sink, diags)
+}
+
+/// [`parse`] with explicit budgets, I/O watch, timings and threads: a
+/// file or text larger than [`LoadOptions::block_size`] is parsed on
+/// [`LoadOptions::threads`] threads (`parallel.rs`), the rest on the
+/// calling thread (`parser.rs`).
+pub fn parse_with(
+    source: Source<'_>,
+    origin: &[u8],
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    parser::parse_hooked(source, origin, opts, Some(parallel::parse), sink, diags)
+}

@@ -59,16 +59,8 @@ use levee_wire::name::NameBuf;
 use super::fields::{parse_name, parse_ttl};
 use super::lexer::{Entry, Lexer};
 use super::parser::{error, parse_chunk, stop, LoadOptions, Record, SinkResult, Spec, State, MAX_ERRORS};
-use super::source::{Chunks, MAX_ENTRY};
+use super::source::{Feed, MAX_ENTRY};
 use super::timings::{self, Phase};
-
-/// Where the blocks come from.
-pub(super) enum Feed<'a, 'w> {
-    /// A zone file, read as the plain parse reads it.
-    File(Chunks<'w>),
-    /// Text in memory, from `pos` on.
-    Memory { data: &'a [u8], pos: usize },
-}
 
 /// One block's text.
 enum Text<'a> {
@@ -617,7 +609,7 @@ fn directive_guess(line: &[u8], g: &mut Guess) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zonefile::parser::{parse_with, Diagnostic, ParseStats};
+    use crate::zonefile::parser::{parse_hooked, Diagnostic, ParseStats};
     use crate::zonefile::source::Source;
     use levee_wire::name;
 
@@ -632,10 +624,11 @@ mod tests {
         let origin = name::from_text("example.", None).unwrap();
         let mut rows = Vec::new();
         let mut diags = Vec::new();
-        let stats = parse_with(
+        let stats = parse_hooked(
             source,
             &origin,
             opts,
+            Some(parse),
             &mut |r: &Record<'_>| {
                 rows.push((r.owner.to_vec(), r.rtype, r.class, r.ttl, r.rdata.to_vec(), r.file, r.line));
                 // The sink's own errors come at the record's line.

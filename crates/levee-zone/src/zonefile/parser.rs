@@ -46,9 +46,8 @@ use levee_wire::rtype::{self, c, t};
 use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
-use crate::zonefile::parallel;
 use crate::zonefile::rdata_parse::parse_rdata;
-use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
+use crate::zonefile::source::{Chunks, Feed, IoWatch, Source, CHUNK, MAX_ENTRY};
 use crate::zonefile::timings::{self, Lap, Phase, Timings};
 
 /// One parsed record, borrowed from the parser's buffers.
@@ -204,6 +203,8 @@ pub(super) struct State<'s> {
     /// start is a guess (origin, `$TTL`) or unknown (the last owner and
     /// the last TTL), `$INCLUDE` and `$GENERATE` are not handled here.
     pub(super) spec: Option<Spec>,
+    /// The parallel parse, if the caller has one ([`ParallelFn`]).
+    pub(super) parallel: Option<ParallelFn>,
 }
 
 /// What a block parsed on a guess ([`State::spec`]) needs from the parse
@@ -223,27 +224,34 @@ pub(super) struct Spec {
     pub(super) inherit_ttl: Vec<u64>,
 }
 
-/// Parses a zone from `source` with the initial `origin`, calling `sink`
-/// for each record. Diagnostics are appended to `diags`. The default
-/// budgets apply ([`LoadOptions::default`]).
-pub fn parse(
-    source: Source<'_>,
-    origin: &[u8],
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-    diags: &mut Vec<Diagnostic>,
-) -> ParseStats {
-    parse_with(source, origin, &LoadOptions::default(), sink, diags)
-}
+/// The parallel parse of one file's text (`parallel::parse`), handed in
+/// by the public entry points (`zonefile::parse_with`) so that this
+/// module, which `parallel.rs` builds on, does not depend on it. Without
+/// it a zone is parsed on the calling thread whatever
+/// [`LoadOptions::threads`] says.
+pub(super) type ParallelFn = fn(
+    &mut State<'_>,
+    &str,
+    u16,
+    Feed<'_, '_>,
+    Option<&Path>,
+    &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> std::io::Result<()>;
 
-/// [`parse`] with explicit budgets, I/O watch, timings and threads.
-pub fn parse_with(
+/// Parses a zone from `source` with the initial `origin` under `opts`,
+/// calling `sink` for each record and appending diagnostics to `diags`;
+/// files and texts larger than a block go to `parallel` when
+/// [`LoadOptions::threads`] asks for more than one thread.
+pub(super) fn parse_hooked(
     source: Source<'_>,
     origin: &[u8],
     opts: &LoadOptions,
+    parallel: Option<ParallelFn>,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     diags: &mut Vec<Diagnostic>,
 ) -> ParseStats {
     let mut st = State::new(origin, opts, diags);
+    st.parallel = parallel;
     read_source(&mut st, source, sink);
     st.stats
 }
@@ -277,6 +285,7 @@ impl<'s> State<'s> {
             stopped: false,
             lap: opts.timings.as_ref().map(Lap::new),
             spec: None,
+            parallel: None,
         }
     }
 }
@@ -332,14 +341,13 @@ fn parse_file(
         return Ok(());
     }
     let watch = st.opts.watch.clone();
-    let parallel = st.opts.threads > 1;
-    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel { st.opts.block() } else { chunk })?;
+    let parallel = st.parallel.filter(|_| st.opts.threads > 1);
+    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel.is_some() { st.opts.block() } else { chunk })?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
-    if parallel && chunks.size() > st.opts.block() as u64 {
-        let feed = parallel::Feed::File(chunks);
-        return parallel::parse(st, file, file_idx, feed, dir.as_deref(), sink);
+    if let Some(parse) = parallel.filter(|_| chunks.size() > st.opts.block() as u64) {
+        return parse(st, file, file_idx, Feed::File(chunks), dir.as_deref(), sink);
     }
     let mut line = 1u32;
     loop {
@@ -380,11 +388,11 @@ fn parse_text(
 ) {
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
-    if st.opts.threads > 1 && data.len() > st.opts.block() {
-        let feed = parallel::Feed::Memory { data, pos: 0 };
+    if let Some(parse) = st.parallel.filter(|_| st.opts.threads > 1 && data.len() > st.opts.block()) {
+        let feed = Feed::Memory { data, pos: 0 };
         let bytes = st.stats.bytes + data.len() as u64;
         // Text in memory is not read: no error can come.
-        let _ = parallel::parse(st, file, file_idx, feed, dir, sink);
+        let _ = parse(st, file, file_idx, feed, dir, sink);
         // All of it counts, as below, even when the parse stopped early.
         st.stats.bytes = bytes;
         return;
@@ -700,6 +708,26 @@ mod tests {
     use levee_wire::name;
 
     type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
+
+    /// The one-thread parse (the parallel one is tested in `parallel.rs`).
+    fn parse_with(
+        source: Source<'_>,
+        origin: &[u8],
+        opts: &LoadOptions,
+        sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+        diags: &mut Vec<Diagnostic>,
+    ) -> ParseStats {
+        parse_hooked(source, origin, opts, None, sink, diags)
+    }
+
+    fn parse(
+        source: Source<'_>,
+        origin: &[u8],
+        sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+        diags: &mut Vec<Diagnostic>,
+    ) -> ParseStats {
+        parse_with(source, origin, &LoadOptions::default(), sink, diags)
+    }
 
     fn parse_str(z: &str) -> (Parsed, Vec<Diagnostic>) {
         let origin = name::from_text("example.", None).unwrap();

@@ -192,3 +192,11 @@ impl<'w> Chunks<'w> {
         true
     }
 }
+
+/// Where the blocks of a parallel parse (`parallel.rs`) come from.
+pub(super) enum Feed<'a, 'w> {
+    /// A zone file, read as the plain parse reads it.
+    File(Chunks<'w>),
+    /// Text in memory, from `pos` on.
+    Memory { data: &'a [u8], pos: usize },
+}
