@@ -29,6 +29,7 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("load.max-zone-bytes", 1024, 68_719_476_736),
     ("load.max-zone-records", 1, 500_000_000),
     ("load.read-timeout", 1, 3600),
+    ("load.parse-threads", 0, 64),
     ("transfer-in.timeout", 1, 86_400),
     ("transfer-in.idle-timeout", 1, 3600),
     ("transfer-in.max-records", 2, 1_000_000_000),

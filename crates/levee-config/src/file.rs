@@ -147,6 +147,8 @@ pub struct Load {
     pub max_zone_records: Option<i64>,
     /// Seconds one file-system call may hang before a zone's load is abandoned.
     pub read_timeout: Option<i64>,
+    /// Threads that parse one zone file's text (0: one per CPU core).
+    pub parse_threads: Option<i64>,
 }
 
 /// `[tcp]`.
@@ -681,6 +683,9 @@ fn load(l: Load, err: &ErrAt) -> Result<LoadConfig, ConfigError> {
     if let Some(v) = l.read_timeout {
         c.read_timeout = check("load.read-timeout", v)? as u32;
     }
+    if let Some(v) = l.parse_threads {
+        c.parse_threads = check("load.parse-threads", v)? as u32;
+    }
     Ok(c)
 }
 
@@ -823,13 +828,18 @@ allow-transfer = ["192.0.2.0/24"]
     #[test]
     fn load_budgets() {
         let d = Config::default().load;
-        assert_eq!((d.max_zone_bytes, d.max_zone_records, d.read_timeout), (2 << 30, 50_000_000, 30));
+        assert_eq!(
+            (d.max_zone_bytes, d.max_zone_records, d.read_timeout, d.parse_threads),
+            (2 << 30, 50_000_000, 30, 0)
+        );
+        assert!(d.threads() >= 1);
         let c = parse(
-            "[load]\nmax-zone-bytes = 1024\nmax-zone-records = 1\nread-timeout = 3600\n[[zone]]\nname = \"a.\"\nserial-must-increase = true\n",
+            "[load]\nmax-zone-bytes = 1024\nmax-zone-records = 1\nread-timeout = 3600\nparse-threads = 3\n[[zone]]\nname = \"a.\"\nserial-must-increase = true\n",
             "t.toml",
         )
         .unwrap();
         assert_eq!((c.load.max_zone_bytes, c.load.max_zone_records, c.load.read_timeout), (1024, 1, 3600));
+        assert_eq!((c.load.parse_threads, c.load.threads()), (3, 3));
         assert!(c.zones[0].serial_must_increase);
         for (text, key) in [
             ("[load]\nmax-zone-bytes = 1023\n", "load.max-zone-bytes"),
@@ -838,6 +848,8 @@ allow-transfer = ["192.0.2.0/24"]
             ("[load]\nmax-zone-records = 500000001\n", "load.max-zone-records"),
             ("[load]\nread-timeout = 0\n", "load.read-timeout"),
             ("[load]\nread-timeout = 3601\n", "load.read-timeout"),
+            ("[load]\nparse-threads = -1\n", "load.parse-threads"),
+            ("[load]\nparse-threads = 65\n", "load.parse-threads"),
         ] {
             assert_eq!(parse(text, "t.toml").unwrap_err().key, key, "{text}");
         }

@@ -167,6 +167,7 @@ pub const KEYS: &[Key] = &[
     key!("load", "max-zone-bytes", "2147483648", "Octets of zone text read for one zone, every $INCLUDE counted."),
     key!("load", "max-zone-records", "50000000", "Records of one zone, $GENERATE counted."),
     key!("load", "read-timeout", "30", "Seconds one stat, open or read of a zone file may hang."),
+    key!("load", "parse-threads", "0", "Threads that parse one zone file side by side; 0 = one per CPU core (at most 8), 1 = the loading thread alone."),
     key!("transfer-in", "timeout", "3600", "Seconds for a whole transfer in."),
     key!("transfer-in", "idle-timeout", "30", "Seconds to wait for each message of a transfer in, and to connect."),
     key!("transfer-in", "max-records", "25000000", "Records in one transfer in."),

@@ -669,47 +669,72 @@ pub fn text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Result<(
     if s.is_empty() {
         return Err(WireError::BadLabel);
     }
-    out.clear_for_build();
-    let mut label = [0u8; 256];
+    // Labels are written straight into `out` (no label buffer to clear
+    // and copy again): `at` is the length octet of the label being read,
+    // filled in when it ends. A label that does not fit is still read to
+    // its end, so that one too long is `BadLabel` wherever it is, and
+    // then `NameTooLong`, in the order a label-by-label reader finds them.
+    let mut at = 0usize;
     let mut ll = 0usize;
     let mut i = 0;
     let mut absolute = false;
     while i < s.len() {
-        let c = s[i];
-        match c {
-            b'.' => {
-                if ll == 0 {
-                    return Err(WireError::BadLabel);
-                }
-                out.push_label(&label[..ll])?;
-                ll = 0;
-                i += 1;
-                if i == s.len() {
-                    absolute = true;
-                }
-            }
-            b'\\' => {
-                let (b, used) = unescape(&s[i..])?;
-                if ll >= MAX_LABEL_LEN {
-                    return Err(WireError::BadLabel);
-                }
-                label[ll] = b;
-                ll += 1;
-                i += used;
-            }
-            _ => {
-                if ll >= MAX_LABEL_LEN {
-                    return Err(WireError::BadLabel);
-                }
-                label[ll] = c;
-                ll += 1;
-                i += 1;
+        // Eight octets at a time while neither a dot nor an escape comes,
+        // the label stays within its bound and the buffer has room for
+        // a whole word: the word is stored as it is and the octets after
+        // the first dot or escape in it are overwritten later.
+        if let (Some(w), Some(room)) = (s.get(i..i + 8), out.buf.get_mut(at + 1 + ll..at + 9 + ll)) {
+            let x = word_at(w, 0);
+            let k = (special_octets(x).trailing_zeros() / 8) as usize;
+            if k > 0 && ll + k <= MAX_LABEL_LEN {
+                room.copy_from_slice(w);
+                ll += k;
+                i += k;
+                continue;
             }
         }
+        let c = s[i];
+        if c == b'.' {
+            if ll == 0 {
+                return Err(WireError::BadLabel);
+            }
+            // Room for this label and the root octet after it.
+            if at + 1 + ll + 1 > MAX_NAME_LEN {
+                return Err(WireError::NameTooLong);
+            }
+            out.buf[at] = ll as u8;
+            at += 1 + ll;
+            ll = 0;
+            i += 1;
+            if i == s.len() {
+                absolute = true;
+            }
+            continue;
+        }
+        let b = if c == b'\\' {
+            let (b, used) = unescape(&s[i..])?;
+            i += used;
+            b
+        } else {
+            i += 1;
+            c
+        };
+        if ll >= MAX_LABEL_LEN {
+            return Err(WireError::BadLabel);
+        }
+        if let Some(slot) = out.buf.get_mut(at + 1 + ll) {
+            *slot = b;
+        }
+        ll += 1;
     }
     if ll > 0 {
-        out.push_label(&label[..ll])?;
+        if at + 1 + ll + 1 > MAX_NAME_LEN {
+            return Err(WireError::NameTooLong);
+        }
+        out.buf[at] = ll as u8;
+        at += 1 + ll;
     }
+    out.len = at as u8;
     if absolute {
         out.finish()?;
     } else {
@@ -719,6 +744,19 @@ pub fn text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The octets of `x` (eight octets of text, little-endian) that are a
+/// dot or a backslash, as the top bit of each: the lowest one set is the
+/// first such octet (a borrow only marks octets above a true one); 0
+/// when there is none, so `trailing_zeros() / 8` is 8.
+#[inline(always)]
+fn special_octets(x: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let d = x ^ (LO * b'.' as u64);
+    let b = x ^ (LO * b'\\' as u64);
+    (d.wrapping_sub(LO) & !d & HI) | (b.wrapping_sub(LO) & !b & HI)
 }
 
 /// Decodes one escape at the start of `s` (which begins with `\`):

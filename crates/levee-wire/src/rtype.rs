@@ -212,7 +212,53 @@ pub fn type_from_text(s: &[u8]) -> Option<u16> {
     if s.len() > 4 && s[..4].eq_ignore_ascii_case(b"TYPE") && s[4..].iter().all(u8::is_ascii_digit) {
         return parse_u16_dec(&s[4..]);
     }
+    if let Some(c) = common_type(s) {
+        return Some(c);
+    }
     TYPES.iter().find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(s)).map(|(c, _)| *c)
+}
+
+/// Up to four octets, uppercased, as one number (and the length, so
+/// that `A` and `A\0` differ).
+const fn pack(s: &[u8]) -> u64 {
+    let mut v = s.len() as u64;
+    let mut i = 0;
+    while i < s.len() {
+        v = (v << 8) | s[i].to_ascii_uppercase() as u64;
+        i += 1;
+    }
+    v
+}
+
+/// The types most records of a large zone have, found without walking
+/// [`TYPES`] (a test holds them to it).
+fn common_type(s: &[u8]) -> Option<u16> {
+    if s.is_empty() || s.len() > 4 {
+        return None;
+    }
+    const A: u64 = pack(b"A");
+    const NS: u64 = pack(b"NS");
+    const AAAA: u64 = pack(b"AAAA");
+    const DS: u64 = pack(b"DS");
+    const MX: u64 = pack(b"MX");
+    const TXT: u64 = pack(b"TXT");
+    const SOA: u64 = pack(b"SOA");
+    const PTR: u64 = pack(b"PTR");
+    const SRV: u64 = pack(b"SRV");
+    const NSEC: u64 = pack(b"NSEC");
+    Some(match pack(s) {
+        A => t::A,
+        NS => t::NS,
+        AAAA => t::AAAA,
+        DS => t::DS,
+        MX => t::MX,
+        TXT => t::TXT,
+        SOA => t::SOA,
+        PTR => t::PTR,
+        SRV => t::SRV,
+        NSEC => t::NSEC,
+        _ => return None,
+    })
 }
 
 /// Parses a class mnemonic (IN, CH, CS, HS, NONE, ANY) or `CLASSnnn`.
@@ -362,5 +408,24 @@ mod tests {
         assert_eq!(class_from_text(b"CLASS999"), Some(999));
         assert_eq!(class_from_text(b"in"), Some(1));
         assert_eq!(type_to_text(65280), "TYPE65280");
+    }
+
+    /// The short cut for common types gives what the table gives, in any
+    /// case, and nothing for what is not a type.
+    #[test]
+    fn common_types_match_the_table() {
+        let mut found = 0;
+        for &(c, n) in TYPES {
+            for v in [n.to_string(), n.to_ascii_lowercase()] {
+                if let Some(f) = common_type(v.as_bytes()) {
+                    assert_eq!(f, c, "{v}");
+                    found += 1;
+                }
+            }
+        }
+        assert_eq!(found, 20);
+        for v in ["", "AA", "NSS", "A\0", "AAAAA", "TXT ", "\u{0}A"] {
+            assert_eq!(common_type(v.as_bytes()), None, "{v:?}");
+        }
     }
 }

@@ -4,8 +4,12 @@
 //! sink that only counts what it is handed. No snapshot is built.
 //!
 //! ```sh
-//! cargo run --release -p levee-zone --example parse_throughput -- FILE [ORIGIN] [--seconds S]
+//! cargo run --release -p levee-zone --example parse_throughput -- FILE [ORIGIN] [--seconds S] [--threads N]
 //! ```
+//!
+//! With `--threads N` (N > 1) the parse is the parallel one
+//! (`LoadOptions::threads`, as `[load] parse-threads`): the figure is
+//! then the wall time of N parse threads and the merging thread.
 //!
 //! The file is read into memory first (not timed), then parsed from
 //! memory again and again until `S` seconds (default 3) have passed, at
@@ -15,17 +19,20 @@
 
 use std::time::{Duration, Instant};
 
-use levee_zone::zonefile::{parse, Record};
-use levee_zone::Source;
+use levee_zone::zonefile::{parse_with, Record};
+use levee_zone::{LoadOptions, Source};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut seconds = 3.0f64;
+    let mut threads = 1usize;
     let mut pos = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--seconds" {
             seconds = it.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+        } else if a == "--threads" {
+            threads = it.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
         } else {
             pos.push(a.clone());
         }
@@ -47,6 +54,7 @@ fn main() {
         eprintln!("{file}: {e}");
         std::process::exit(2)
     });
+    let opts = LoadOptions { threads, ..LoadOptions::default() };
     let mut rounds: Vec<Duration> = Vec::new();
     let (mut records, mut octets, mut errors) = (0u64, 0u64, 0usize);
     let started = Instant::now();
@@ -54,9 +62,10 @@ fn main() {
         let mut diags = Vec::new();
         let (mut n, mut rd) = (0u64, 0u64);
         let t0 = Instant::now();
-        parse(
+        parse_with(
             Source::Memory { name: file, data: &data },
             &origin,
+            &opts,
             &mut |r: &Record<'_>| {
                 n += 1;
                 rd += (r.rdata.len() + r.owner.len()) as u64;
@@ -78,7 +87,8 @@ fn main() {
         rounds.len()
     );
     println!(
-        "parse (tokenise + names + RDATA, one core): best {:.3} s = {:.0} MB/s, {:.2} M records/s; median {:.3} s = {:.0} MB/s",
+        "parse (tokenise + names + RDATA, {}): best {:.3} s = {:.0} MB/s, {:.2} M records/s; median {:.3} s = {:.0} MB/s",
+        if threads > 1 { format!("{threads} threads") } else { "one core".into() },
         best.as_secs_f64(),
         rate(best),
         records as f64 / best.as_secs_f64() / 1e6,
@@ -88,6 +98,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: parse_throughput FILE [ORIGIN] [--seconds S]");
+    eprintln!("usage: parse_throughput FILE [ORIGIN] [--seconds S] [--threads N]");
     std::process::exit(2)
 }

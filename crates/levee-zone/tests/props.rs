@@ -301,7 +301,7 @@ fn token() -> impl Strategy<Value = String> {
 /// with a line. Budgets keep generated ranges small.
 fn load_never_panics(text: &[u8]) -> Result<(), TestCaseError> {
     let origin = name::from_text("fuzz.test.", None).unwrap();
-    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, watch: None, timings: None };
+    let opts = levee_zone::LoadOptions { max_records: 5_000, max_bytes: 1 << 20, ..levee_zone::LoadOptions::default() };
     let r = std::panic::catch_unwind(|| {
         levee_zone::load_with(
             Source::Memory { name: "p.zone", data: text },
@@ -321,6 +321,32 @@ fn load_never_panics(text: &[u8]) -> Result<(), TestCaseError> {
     }
 }
 
+/// One parse of `text` with `threads` and `block_size`: the records and
+/// the diagnostics, in the order the sink and the list got them.
+fn parse_rows(text: &[u8], threads: usize, block_size: usize) -> (Vec<String>, Vec<String>) {
+    let origin = name::from_text("fuzz.test.", None).unwrap();
+    let opts = levee_zone::LoadOptions {
+        max_records: 5_000,
+        max_bytes: 1 << 20,
+        threads,
+        block_size,
+        ..levee_zone::LoadOptions::default()
+    };
+    let mut rows = Vec::new();
+    let mut diags = Vec::new();
+    levee_zone::zonefile::parse_with(
+        Source::Memory { name: "p.zone", data: text },
+        &origin,
+        &opts,
+        &mut |r: &levee_zone::zonefile::Record<'_>| {
+            rows.push(format!("{:?} {} {} {} {:?} {}", r.owner, r.rtype, r.class, r.ttl, r.rdata, r.line));
+            Ok(())
+        },
+        &mut diags,
+    );
+    (rows, diags.iter().map(|d| d.to_string()).collect())
+}
+
 proptest! {
     #![proptest_config(config(3000))]
 
@@ -337,6 +363,30 @@ proptest! {
             text.push('\n');
         }
         load_never_panics(text.as_bytes())?;
+    }
+
+    /// The parallel parse (blocks of a few octets, cut anywhere a line
+    /// names its owner) hands the sink the records the one-thread parse
+    /// hands it, and reports the same diagnostics at the same lines:
+    /// token soup with parentheses, quotes, comments and directives.
+    #[test]
+    fn the_parallel_parse_is_the_plain_parse(
+        lines in prop::collection::vec((0..4u8, prop::collection::vec(token(), 0..8)), 0..24),
+        block in 1usize..80,
+    ) {
+        let mut text = String::new();
+        for (how, toks) in &lines {
+            match how {
+                0 => text.push(' '),
+                1 => text.push_str("$TTL 5\n"),
+                _ => {}
+            }
+            text.push_str(&toks.join(" "));
+            text.push('\n');
+        }
+        let plain = parse_rows(text.as_bytes(), 1, levee_zone::zonefile::BLOCK);
+        let par = parse_rows(text.as_bytes(), 2, block);
+        prop_assert_eq!(par, plain, "{:?}", text);
     }
 
     #[test]

@@ -38,6 +38,58 @@ use crate::snapshot::zone::{
     N3_SLOT, NONE, REMOTE, SEG_MAX,
 };
 
+/// A name in the canonical sort: the first eight octets of its key after
+/// the origin's as one number, the key's span, the name's id.
+type Span = (u64, u32, u32, u32);
+
+/// Spans below which the canonical sort stays on one thread.
+const PAR_SORT_MIN: usize = 1 << 15;
+
+/// The ids of `spans` in `cmp` order. The order is total (two names never
+/// have the same key), so every way of sorting gives the same ids: with
+/// `threads` above 1 and enough spans, the two halves are sorted side by
+/// side and merged straight into the ids (no second array of spans).
+fn sort_ids<F>(mut spans: Vec<Span>, threads: usize, cmp: F) -> Vec<u32>
+where
+    F: Fn(&Span, &Span) -> std::cmp::Ordering + Sync,
+{
+    if threads < 2 || spans.len() < PAR_SORT_MIN {
+        spans.sort_unstable_by(&cmp);
+        return spans.into_iter().map(|s| s.3).collect();
+    }
+    let mid = spans.len() / 2;
+    let aside = std::thread::scope(|s| {
+        let (a, b) = spans.split_at_mut(mid);
+        let cmp = &cmp;
+        let h =
+            std::thread::Builder::new().name("levee-sort".into()).spawn_scoped(s, move || a.sort_unstable_by(cmp)).ok();
+        b.sort_unstable_by(cmp);
+        match h.map(|h| h.join()) {
+            Some(Ok(())) => true,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => false,
+        }
+    });
+    if !aside {
+        // No thread: this one sorts the first half too.
+        spans[..mid].sort_unstable_by(&cmp);
+    }
+    let mut ids = Vec::with_capacity(spans.len());
+    let (mut i, mut j) = (0, mid);
+    while i < mid && j < spans.len() {
+        if cmp(&spans[j], &spans[i]).is_lt() {
+            ids.push(spans[j].3);
+            j += 1;
+        } else {
+            ids.push(spans[i].3);
+            i += 1;
+        }
+    }
+    ids.extend(spans[i..mid].iter().map(|s| s.3));
+    ids.extend(spans[j..].iter().map(|s| s.3));
+    ids
+}
+
 /// A builder's name table: (name id, [`short_hash`] of the name). The
 /// hash is kept beside the id so that growing the table, which places
 /// every entry again, reads no name (hashing the names again on each
@@ -103,6 +155,9 @@ pub(crate) struct ZoneBuilder {
     /// NSEC3): records come grouped by owner, so most records after the
     /// first of a name find it here without hashing and probing the table.
     last: Option<u32>,
+    /// Threads the build may use (`LoadOptions::threads`): the canonical
+    /// sort runs on two when it is above 1.
+    threads: usize,
 }
 
 /// What the semantic checks that the references disagree on do to a
@@ -211,7 +266,7 @@ pub fn load_with(
     let mut b = ZoneBuilder::new(origin, build.into());
     let mut diags = Vec::new();
     let mut n = 0u64;
-    let stats = parser::parse_with(
+    let stats = crate::zonefile::parse_with(
         source,
         origin,
         opts,
@@ -226,6 +281,7 @@ pub fn load_with(
     );
     b.files = stats.files;
     b.lap = opts.timings.as_ref().map(Lap::new);
+    b.threads = opts.threads;
     b.finish(diags)
 }
 
@@ -250,6 +306,7 @@ impl ZoneBuilder {
             opts,
             lap: None,
             last: None,
+            threads: 1,
         }
     }
 
@@ -565,7 +622,7 @@ impl ZoneBuilder {
             k.len()
         };
         let mut keys = Vec::with_capacity(self.names.len() + self.name_offs.len() * 2);
-        let mut spans: Vec<(u64, u32, u32, u32)> = Vec::with_capacity(self.name_offs.len());
+        let mut spans: Vec<Span> = Vec::with_capacity(self.name_offs.len());
         for id in 0..self.name_offs.len() as u32 {
             let start = keys.len();
             name::canonical_key(self.name_of(id), &mut keys);
@@ -575,10 +632,10 @@ impl ZoneBuilder {
             head[..h].copy_from_slice(&keys[rel..rel + h]);
             spans.push((u64::from_be_bytes(head), rel as u32, keys.len() as u32, id));
         }
-        spans.sort_unstable_by(|a, b| {
+        let cmp = |a: &Span, b: &Span| {
             a.0.cmp(&b.0).then_with(|| keys[a.1 as usize..a.2 as usize].cmp(&keys[b.1 as usize..b.2 as usize]))
-        });
-        spans.into_iter().map(|s| s.3).collect::<Vec<u32>>()
+        };
+        sort_ids(spans, self.threads, cmp)
     }
 
     /// The names and nodes in canonical `order`, and each old name id's
@@ -1428,6 +1485,72 @@ fn group(
         first_line.push((r0.file, r0.line));
         on_rrset(&r0, id);
         i = j;
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+
+    /// Sorted on two threads and merged, the ids come in the order of the
+    /// one-thread sort: random keys sharing prefixes, every length.
+    #[test]
+    fn two_thread_sort_gives_the_same_ids() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut keys = Vec::new();
+        let mut spans = Vec::new();
+        for id in 0..(PAR_SORT_MIN as u32 * 3 + 7) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let start = keys.len() as u32;
+            let len = (x % 13) as usize;
+            // Few distinct octets, so keys share long prefixes; the id
+            // at the end keeps them distinct, as names are.
+            keys.extend((0..len).map(|k| b"ab"[((x >> k) & 1) as usize]));
+            keys.extend_from_slice(&id.to_be_bytes());
+            let mut head = [0u8; 8];
+            let h = (keys.len() - start as usize).min(8);
+            head[..h].copy_from_slice(&keys[start as usize..start as usize + h]);
+            spans.push((u64::from_be_bytes(head), start, keys.len() as u32, id));
+        }
+        let cmp = |a: &Span, b: &Span| {
+            a.0.cmp(&b.0).then_with(|| keys[a.1 as usize..a.2 as usize].cmp(&keys[b.1 as usize..b.2 as usize]))
+        };
+        let one = sort_ids(spans.clone(), 1, cmp);
+        let two = sort_ids(spans, 2, cmp);
+        assert_eq!(one.len(), PAR_SORT_MIN * 3 + 7);
+        assert_eq!(one, two);
+    }
+
+    /// A zone loaded on two threads (the parallel parse, the two-thread
+    /// sort) is the zone loaded on one: the same names, RRsets and RDATA,
+    /// in the same order.
+    #[test]
+    fn a_load_on_two_threads_is_the_load_on_one() {
+        let mut z = String::from(
+            "$ORIGIN tld.\n$TTL 86400\n@ SOA a.nic hm 1 1800 900 604800 3600\n@ NS a.nic\na.nic A 192.0.2.1\n",
+        );
+        for i in 0..40_000 {
+            z.push_str(&format!(
+                "d{i} NS ns1.d{i}\nd{i} NS ns.hoster.net.\nns1.d{i} A 10.0.{}.{}\n",
+                i / 256 % 256,
+                i % 256
+            ));
+        }
+        let origin = name::from_text("tld.", None).unwrap();
+        let src = Source::Memory { name: "tld.zone", data: z.as_bytes() };
+        let dump = |threads: usize| {
+            let opts = parser::LoadOptions { threads, block_size: 64 << 10, ..parser::LoadOptions::default() };
+            let b = load_with(src, &origin, &opts, Checks::Warn, &mut |_| {}).unwrap();
+            let z = &b.zone;
+            z.all_rrsets()
+                .map(|(n, id)| (n.to_vec(), z.rrset(id).rtype, z.rdatas(id).map(|r| r.to_vec()).collect::<Vec<_>>()))
+                .collect::<Vec<_>>()
+        };
+        let one = dump(1);
+        assert!(one.len() > 80_000, "{}", one.len());
+        assert_eq!(dump(2), one);
     }
 }
 

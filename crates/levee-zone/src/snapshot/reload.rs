@@ -47,7 +47,7 @@ use levee_wire::rtype::t;
 
 use crate::snapshot::build::{self, BuildOptions, Built, Range, RawRec, ZoneBuilder};
 use crate::snapshot::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
-use crate::zonefile::parser::{self, Diagnostic, LoadOptions, Record};
+use crate::zonefile::parser::{Diagnostic, LoadOptions, Record};
 use crate::zonefile::source::Source;
 
 /// How a reload was done.
@@ -257,7 +257,7 @@ fn diff_while_parsing(
     let mut diags = Vec::new();
     let mut too_many = false;
     let mut n = 0u64;
-    let stats = parser::parse_with(
+    let stats = crate::zonefile::parse_with(
         source,
         origin,
         load,

@@ -44,23 +44,56 @@ const SPECIAL: [bool; 256] = {
     t
 };
 
+/// Octets from `i` on that are surely plain (not [`SPECIAL`]), found
+/// eight at a time: the run stops at the first word with an octet below
+/// 0x23 (white space, `"`, and a few that are plain) or equal to `(`,
+/// `)`, `;` or `\\`, at that octet; the caller's look-up decides there.
+#[inline]
+fn plain_run(inp: &[u8], i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut p = i;
+    while let Some(w) = inp.get(p..p + 8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b);
+        // Per octet: below 0x23; 0x28 or 0x29; 0x3B; 0x5C. The lowest
+        // octet flagged by each test is exact (a borrow only flags octets
+        // above a true one), so the lowest of them all is too.
+        let below = x.wrapping_sub(LO * 0x23) & !x & HI;
+        let p28 = x ^ (LO * 0x28);
+        let paren = p28.wrapping_sub(LO * 2) & !p28 & HI;
+        let semi = (x ^ (LO * 0x3B)).wrapping_sub(LO) & !(x ^ (LO * 0x3B)) & HI;
+        let back = (x ^ (LO * 0x5C)).wrapping_sub(LO) & !(x ^ (LO * 0x5C)) & HI;
+        let m = below | paren | semi | back;
+        if m != 0 {
+            return p - i + (m.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    p - i
+}
+
 /// The lexer over one input buffer.
 pub(crate) struct Lexer<'a> {
     input: &'a [u8],
     pos: usize,
     line: u32,
+    /// The last octet read ended an entry: a newline outside parentheses
+    /// (or nothing was read yet).
+    clean: bool,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer over a whole file.
     pub(crate) fn new(input: &'a [u8]) -> Self {
-        Lexer { input, pos: 0, line: 1 }
+        Lexer { input, pos: 0, line: 1, clean: true }
     }
 
     /// A lexer over a part of a file that starts at `line`, on an entry
     /// boundary.
     pub(crate) fn at_line(input: &'a [u8], line: u32) -> Self {
-        Lexer { input, pos: 0, line }
+        Lexer { input, pos: 0, line, clean: true }
     }
 
     /// Current line.
@@ -71,6 +104,14 @@ impl<'a> Lexer<'a> {
     /// Bytes consumed so far.
     pub(crate) fn position(&self) -> usize {
         self.pos
+    }
+
+    /// True when the octets consumed so far end on an entry boundary: the
+    /// last one was a newline outside parentheses, quotes and escapes.
+    /// An entry that ends at the end of the input without one may go on
+    /// in the text after it.
+    pub(crate) fn clean_end(&self) -> bool {
+        self.clean
     }
 
     /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
@@ -86,6 +127,7 @@ impl<'a> Lexer<'a> {
             e.blank_owner = matches!(inp[self.pos], b' ' | b'\t');
             let mut depth = 0u32;
             let mut paren_line = 0;
+            self.clean = false;
             loop {
                 let Some(&c) = inp.get(self.pos) else {
                     if depth > 0 {
@@ -99,6 +141,7 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                         self.line = self.line.saturating_add(1);
                         if depth == 0 {
+                            self.clean = true;
                             break;
                         }
                     }
@@ -116,7 +159,19 @@ impl<'a> Lexer<'a> {
                     }
                     b')' => {
                         if depth == 0 {
-                            return Err((self.line, "unbalanced parentheses: ')' without '('"));
+                            // The rest of the line goes with the error (it
+                            // used to stay, and the same ')' was reported
+                            // again and again until the error limit).
+                            let line = self.line;
+                            while self.pos < inp.len() && inp[self.pos] != b'\n' {
+                                self.pos += 1;
+                            }
+                            if self.pos < inp.len() {
+                                self.pos += 1;
+                                self.line = self.line.saturating_add(1);
+                                self.clean = true;
+                            }
+                            return Err((line, "unbalanced parentheses: ')' without '('"));
                         }
                         depth -= 1;
                         self.pos += 1;
@@ -152,9 +207,10 @@ impl<'a> Lexer<'a> {
                         let start = self.pos;
                         let mut p = start;
                         while let Some(&b) = inp.get(p) {
-                            // Most octets are plain: one table look-up each.
+                            // Most octets are plain: skipped eight at a
+                            // time up to the first that may not be.
                             if !SPECIAL[b as usize] {
-                                p += 1;
+                                p += 1 + plain_run(inp, p + 1);
                                 continue;
                             }
                             if b != b'\\' {
@@ -208,5 +264,37 @@ mod tests {
         assert_eq!(l.next_entry(&mut e), Err((2, "unbalanced parentheses: '(' never closed")));
         let mut l = Lexer::new(b"a TXT \"abc\n");
         assert!(l.next_entry(&mut e).is_err());
+    }
+
+    /// The word-at-a-time skip stops at or before every special octet.
+    #[test]
+    fn plain_runs_stop_at_special_octets() {
+        for b in 0..=255u8 {
+            for at in 0..12 {
+                let mut v = vec![b'a'; 12];
+                v[at] = b;
+                let run = plain_run(&v, 0);
+                if SPECIAL[b as usize] {
+                    assert!(run <= at, "octet {b:#x} at {at}: run {run}");
+                }
+                // Eight at a time or up to the flagged octet, never past the end.
+                assert!(run <= v.len());
+                if !(SPECIAL[b as usize] || b < 0x23 || matches!(b, b'(' | b')' | b';' | b'\\')) {
+                    assert!(run >= 8, "octet {b:#x} at {at}: run {run}");
+                }
+            }
+        }
+    }
+
+    /// A ')' without '(' is one error, and the line goes with it: the
+    /// next entry is the next line's.
+    #[test]
+    fn stray_close_paren_is_one_error() {
+        let mut l = Lexer::new(b"a A ) b\nc A 1\n");
+        let mut e = Entry::default();
+        assert_eq!(l.next_entry(&mut e), Err((1, "unbalanced parentheses: ')' without '('")));
+        assert_eq!(l.next_entry(&mut e), Ok(true));
+        assert_eq!((e.line, e.tokens.len(), e.blank_owner), (2, 3, false));
+        assert_eq!(l.next_entry(&mut e), Ok(false));
     }
 }

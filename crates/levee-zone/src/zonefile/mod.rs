@@ -13,6 +13,10 @@
 //!   chunks cut on entry boundaries, owner, TTL, class and type,
 //!   `$ORIGIN`, `$TTL` and `$INCLUDE`, the record budget
 //!   ([`LoadOptions`]), problems as [`Diagnostic`]s with FILE:LINE;
+//! * `parallel.rs`: the same parse on several threads
+//!   ([`LoadOptions::threads`]): the text cut into blocks at line
+//!   starts, each parsed on a guess of the state at its start, merged in
+//!   file order where the guess holds and parsed again where it does not;
 //! * `generate.rs`: BIND's `$GENERATE` range and templates, expanded into
 //!   lines the parser reads as ordinary entries;
 //! * `fields.rs`: one entry's fields (numbers, names, TTLs with units,
@@ -46,6 +50,7 @@ pub(crate) mod family;
 pub(crate) mod fields;
 pub(crate) mod generate;
 pub(crate) mod lexer;
+pub(crate) mod parallel;
 pub(crate) mod parser;
 pub(crate) mod rdata_format;
 pub(crate) mod rdata_parse;
@@ -57,8 +62,34 @@ pub mod timings;
 pub(crate) mod wirecheck;
 
 pub use codec::hex_decode;
-pub use parser::{parse, Diagnostic, LoadOptions, ParseStats, Record, SinkResult};
+pub use parser::{Diagnostic, LoadOptions, ParseStats, Record, SinkResult, BLOCK, MAX_BLOCK};
 pub use rdata_format::{civil_from_days, rdata_to_text, record_to_text};
 pub use source::{IoWatch, Source};
 pub use timings::{Phase, Timings};
 pub use wirecheck::check_record;
+
+/// Parses a zone from `source` with the initial `origin`, calling `sink`
+/// for each record. Diagnostics are appended to `diags`. The default
+/// budgets apply ([`LoadOptions::default`]).
+pub fn parse(
+    source: Source<'_>,
+    origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    parse_with(source, origin, &LoadOptions::default(), sink, diags)
+}
+
+/// [`parse`] with explicit budgets, I/O watch, timings and threads: a
+/// file or text larger than [`LoadOptions::block_size`] is parsed on
+/// [`LoadOptions::threads`] threads (`parallel.rs`), the rest on the
+/// calling thread (`parser.rs`).
+pub fn parse_with(
+    source: Source<'_>,
+    origin: &[u8],
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+    diags: &mut Vec<Diagnostic>,
+) -> ParseStats {
+    parser::parse_hooked(source, origin, opts, Some(parallel::parse), sink, diags)
+}

@@ -47,7 +47,7 @@ use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
 use crate::zonefile::rdata_parse::parse_rdata;
-use crate::zonefile::source::{Chunks, IoWatch, Source, CHUNK, MAX_ENTRY};
+use crate::zonefile::source::{Chunks, Feed, IoWatch, Source, CHUNK, MAX_ENTRY};
 use crate::zonefile::timings::{self, Lap, Phase, Timings};
 
 /// One parsed record, borrowed from the parser's buffers.
@@ -131,11 +131,45 @@ pub struct LoadOptions {
     /// Times the load phase by phase (see [`Timings`]); `None` in
     /// production, where nothing is timed.
     pub timings: Option<Arc<Timings>>,
+    /// Threads that parse a zone file's text (`parallel.rs`): 1 (the
+    /// default) parses on the calling thread; more cut a text longer
+    /// than one block into blocks parsed side by side, the records
+    /// handed to the sink in file order as the single-threaded parse
+    /// hands them (same records, same diagnostics).
+    pub threads: usize,
+    /// Octets of text per block of a parallel parse (see `threads`);
+    /// [`BLOCK`] unless a test wants blocks cut everywhere. Taken
+    /// between 1 and [`MAX_BLOCK`].
+    pub block_size: usize,
+}
+
+/// Octets of zone text per block of a parallel parse: large enough that
+/// handing a block to a thread costs nothing next to parsing it (some
+/// 8,000 records), small enough that a few blocks per thread in flight
+/// hold little memory.
+pub const BLOCK: usize = 1 << 20;
+
+/// The largest block of a parallel parse: [`LoadOptions::block_size`]
+/// is held below it, so that no value asks for a buffer of that size.
+pub const MAX_BLOCK: usize = 64 << 20;
+
+impl LoadOptions {
+    /// [`LoadOptions::block_size`] within its bounds.
+    pub(super) fn block(&self) -> usize {
+        self.block_size.clamp(1, MAX_BLOCK)
+    }
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_bytes: DEFAULT_MAX_BYTES, max_records: DEFAULT_MAX_RECORDS, watch: None, timings: None }
+        LoadOptions {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_records: DEFAULT_MAX_RECORDS,
+            watch: None,
+            timings: None,
+            threads: 1,
+            block_size: BLOCK,
+        }
     }
 }
 
@@ -143,58 +177,97 @@ impl Default for LoadOptions {
 pub type SinkResult = Result<(), String>;
 
 /// The parse of one zone: where it is, what it has read, its budgets.
-struct State<'s> {
-    origin: NameBuf,
-    default_ttl: Option<u32>,
-    last_ttl: Option<u32>,
+pub(super) struct State<'s> {
+    pub(super) origin: NameBuf,
+    pub(super) default_ttl: Option<u32>,
+    pub(super) last_ttl: Option<u32>,
     /// The owner of the last record, if any (`owners[owner]`); the other
     /// slot takes the next owner's parse, so a name that fails to parse
     /// leaves the last owner in place and a good one is not copied.
-    last_owner: bool,
-    owners: [NameBuf; 2],
-    owner: usize,
+    pub(super) last_owner: bool,
+    pub(super) owners: [NameBuf; 2],
+    pub(super) owner: usize,
     rdata: Vec<u8>,
     scratch: Vec<u8>,
-    stats: ParseStats,
+    pub(super) stats: ParseStats,
     diags: &'s mut Vec<Diagnostic>,
     depth: usize,
     /// Octets read from files so far (the byte budget's count).
-    read_total: u64,
-    opts: &'s LoadOptions,
+    pub(super) read_total: u64,
+    pub(super) opts: &'s LoadOptions,
     /// A budget is spent or an entry too long: nothing more is read.
-    stopped: bool,
+    pub(super) stopped: bool,
     /// The stopwatch of a timed load ([`LoadOptions::timings`]).
-    lap: Option<Lap>,
+    pub(super) lap: Option<Lap>,
+    /// A block of a parallel parse (`parallel.rs`): the state at its
+    /// start is a guess (origin, `$TTL`) or unknown (the last owner and
+    /// the last TTL), `$INCLUDE` and `$GENERATE` are not handled here.
+    pub(super) spec: Option<Spec>,
+    /// The parallel parse, if the caller has one ([`ParallelFn`]).
+    pub(super) parallel: Option<ParallelFn>,
 }
 
-/// Parses a zone from `source` with the initial `origin`, calling `sink`
-/// for each record. Diagnostics are appended to `diags`. The default
-/// budgets apply ([`LoadOptions::default`]).
-pub fn parse(
-    source: Source<'_>,
-    origin: &[u8],
-    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
-    diags: &mut Vec<Diagnostic>,
-) -> ParseStats {
-    parse_with(source, origin, &LoadOptions::default(), sink, diags)
+/// What a block parsed on a guess ([`State::spec`]) needs from the parse
+/// before it.
+#[derive(Default)]
+pub(super) struct Spec {
+    /// The block needs what it cannot know (a blank owner before any
+    /// owner, `$INCLUDE`, `$GENERATE`, an SOA without TTL before any
+    /// TTL): it stopped there, and is parsed again on the true state.
+    pub(super) aborted: bool,
+    /// Records handed to the sink before each diagnostic of the block.
+    pub(super) marks: Vec<u64>,
+    /// Indexes (in the block's records) of records whose TTL is the last
+    /// TTL before the block (no `$TTL`, no TTL of their own, none before
+    /// them in the block): the sink got 0; the merge fills in the true
+    /// one.
+    pub(super) inherit_ttl: Vec<u64>,
 }
 
-/// [`parse`] with explicit budgets and I/O watch.
-pub(crate) fn parse_with(
+/// The parallel parse of one file's text (`parallel::parse`), handed in
+/// by the public entry points (`zonefile::parse_with`) so that this
+/// module, which `parallel.rs` builds on, does not depend on it. Without
+/// it a zone is parsed on the calling thread whatever
+/// [`LoadOptions::threads`] says.
+pub(super) type ParallelFn = fn(
+    &mut State<'_>,
+    &str,
+    u16,
+    Feed<'_, '_>,
+    Option<&Path>,
+    &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> std::io::Result<()>;
+
+/// Parses a zone from `source` with the initial `origin` under `opts`,
+/// calling `sink` for each record and appending diagnostics to `diags`;
+/// files and texts larger than a block go to `parallel` when
+/// [`LoadOptions::threads`] asks for more than one thread.
+pub(super) fn parse_hooked(
     source: Source<'_>,
     origin: &[u8],
     opts: &LoadOptions,
+    parallel: Option<ParallelFn>,
     sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
     diags: &mut Vec<Diagnostic>,
 ) -> ParseStats {
     let mut st = State::new(origin, opts, diags);
+    st.parallel = parallel;
     read_source(&mut st, source, sink);
     st.stats
 }
 
+/// Gives up the parse of a block on a guess ([`State::spec`]): it needs
+/// the state before it.
+fn abort(st: &mut State<'_>) {
+    if let Some(s) = &mut st.spec {
+        s.aborted = true;
+    }
+    st.stopped = true;
+}
+
 impl<'s> State<'s> {
     /// The state at the start of a zone whose origin is `origin`.
-    fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
+    pub(super) fn new(origin: &[u8], opts: &'s LoadOptions, diags: &'s mut Vec<Diagnostic>) -> Self {
         State {
             origin: NameBuf::from_wire(origin).unwrap_or_default(),
             default_ttl: None,
@@ -211,20 +284,25 @@ impl<'s> State<'s> {
             opts,
             stopped: false,
             lap: opts.timings.as_ref().map(Lap::new),
+            spec: None,
+            parallel: None,
         }
     }
 }
 
 /// Stops the parse: an error at `line` of `file`, and nothing more read.
-fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn stop(st: &mut State<'_>, file: &str, line: u32, message: String) {
     error(st, file, line, message);
     st.stopped = true;
 }
 
-fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
+pub(super) fn error(st: &mut State<'_>, file: &str, line: u32, message: String) {
     st.stats.errors += 1;
     if st.stats.errors <= MAX_ERRORS {
         st.diags.push(Diagnostic { file: file.to_string(), line, message, warning: false });
+        if let Some(s) = &mut st.spec {
+            s.marks.push(st.stats.records);
+        }
     }
 }
 
@@ -263,10 +341,14 @@ fn parse_file(
         return Ok(());
     }
     let watch = st.opts.watch.clone();
-    let mut chunks = Chunks::open(path, watch.as_deref(), chunk)?;
+    let parallel = st.parallel.filter(|_| st.opts.threads > 1);
+    let mut chunks = Chunks::open(path, watch.as_deref(), if parallel.is_some() { st.opts.block() } else { chunk })?;
     let dir = path.parent().map(Path::to_path_buf);
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
+    if let Some(parse) = parallel.filter(|_| chunks.size() > st.opts.block() as u64) {
+        return parse(st, file, file_idx, Feed::File(chunks), dir.as_deref(), sink);
+    }
     let mut line = 1u32;
     loop {
         let filled = chunks.fill(&mut st.read_total, st.opts.max_bytes)?;
@@ -306,6 +388,15 @@ fn parse_text(
 ) {
     let file_idx = st.stats.files.len() as u16;
     st.stats.files.push(file.to_string());
+    if let Some(parse) = st.parallel.filter(|_| st.opts.threads > 1 && data.len() > st.opts.block()) {
+        let feed = Feed::Memory { data, pos: 0 };
+        let bytes = st.stats.bytes + data.len() as u64;
+        // Text in memory is not read: no error can come.
+        let _ = parse(st, file, file_idx, feed, dir, sink);
+        // All of it counts, as below, even when the parse stopped early.
+        st.stats.bytes = bytes;
+        return;
+    }
     st.stats.bytes += data.len() as u64;
     parse_chunk(st, file, file_idx, data, 1, dir, false, sink);
     timings::lap(&mut st.lap, Phase::Unsplit);
@@ -316,7 +407,7 @@ fn parse_text(
 /// that reaches the end of `data` is left for the next chunk. Returns the
 /// octets consumed and the line after them.
 #[allow(clippy::too_many_arguments)]
-fn parse_chunk(
+pub(super) fn parse_chunk(
     st: &mut State<'_>,
     file: &str,
     file_idx: u16,
@@ -338,7 +429,9 @@ fn parse_chunk(
         }
         let r = lx.next_entry(&mut e);
         timings::fine(&mut st.lap, Phase::Lex);
-        if partial && lx.position() >= data.len() {
+        // An entry that reaches the end of the text may go on after it,
+        // unless it ended on a newline outside parentheses.
+        if partial && lx.position() >= data.len() && !lx.clean_end() {
             return (before, before_line);
         }
         match r {
@@ -386,6 +479,10 @@ fn directive(
             Some(v) if e.tokens.len() == 2 => st.default_ttl = Some(v),
             _ => error(st, file, line, "$TTL needs exactly one TTL value".into()),
         }
+    } else if st.spec.is_some() && (name.eq_ignore_ascii_case(b"$INCLUDE") || name.eq_ignore_ascii_case(b"$GENERATE")) {
+        // A block on a guess knows neither the record count nor the
+        // directory: parsed again on the true state.
+        abort(st);
     } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
         include(st, file, line, tok(1), tok(2), dir, sink);
     } else if name.eq_ignore_ascii_case(b"$GENERATE") {
@@ -474,6 +571,11 @@ fn record_entry(
         st.last_owner = true;
     }
     if !st.last_owner {
+        if st.spec.is_some() {
+            // The owner is the one before the block.
+            abort(st);
+            return Ok(());
+        }
         return Err("no owner name: the first record must name its owner".into());
     }
     let owner = &st.owners[st.owner];
@@ -520,6 +622,20 @@ fn record_entry(
         Some(v) => {
             st.last_ttl = Some(v);
             v
+        }
+        // A block on a guess without `$TTL` or a TTL before: the last TTL
+        // before the block (the merge fills it in), unless this is an
+        // SOA (its MINIMUM serves when there is none).
+        None if st.spec.is_some() && st.default_ttl.is_none() && st.last_ttl.is_none() => {
+            if rt == t::SOA {
+                st.rdata = rdata;
+                abort(st);
+                return Ok(());
+            }
+            if let Some(s) = &mut st.spec {
+                s.inherit_ttl.push(st.stats.records);
+            }
+            0
         }
         None => match (st.default_ttl, st.last_ttl) {
             (Some(d), _) => d,
@@ -592,6 +708,26 @@ mod tests {
     use levee_wire::name;
 
     type Parsed = Vec<(String, u16, u32, Vec<u8>)>;
+
+    /// The one-thread parse (the parallel one is tested in `parallel.rs`).
+    fn parse_with(
+        source: Source<'_>,
+        origin: &[u8],
+        opts: &LoadOptions,
+        sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+        diags: &mut Vec<Diagnostic>,
+    ) -> ParseStats {
+        parse_hooked(source, origin, opts, None, sink, diags)
+    }
+
+    fn parse(
+        source: Source<'_>,
+        origin: &[u8],
+        sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+        diags: &mut Vec<Diagnostic>,
+    ) -> ParseStats {
+        parse_with(source, origin, &LoadOptions::default(), sink, diags)
+    }
 
     fn parse_str(z: &str) -> (Parsed, Vec<Diagnostic>) {
         let origin = name::from_text("example.", None).unwrap();

@@ -81,7 +81,7 @@ pub(super) const CHUNK: usize = 4 << 20;
 /// Opens `path` for reading if it is a regular file (not a FIFO, a
 /// device or a directory): checked before the open (so a FIFO's open,
 /// which would wait for a writer, never happens) and on the open file.
-fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<std::fs::File> {
+fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<(std::fs::File, u64)> {
     let not_regular = |m: &std::fs::Metadata| {
         let ft = m.file_type();
         let what = if ft.is_dir() {
@@ -107,7 +107,7 @@ fn open_regular(path: &Path, watch: Option<&IoWatch>) -> std::io::Result<std::fs
     if !m.is_file() {
         return Err(not_regular(&m));
     }
-    Ok(f)
+    Ok((f, m.len()))
 }
 
 /// A regular file read in chunks: the octets the parser has not used yet
@@ -121,13 +121,20 @@ pub(super) struct Chunks<'w> {
     chunk: usize,
     eof: bool,
     watch: Option<&'w IoWatch>,
+    /// The file's size when it was opened.
+    size: u64,
 }
 
 impl<'w> Chunks<'w> {
     /// Opens `path` if it is a regular file ([`open_regular`]).
     pub(super) fn open(path: &Path, watch: Option<&'w IoWatch>, chunk: usize) -> std::io::Result<Self> {
-        let file = open_regular(path, watch)?;
-        Ok(Chunks { file, buf: Vec::new(), want: chunk, chunk, eof: false, watch })
+        let (file, size) = open_regular(path, watch)?;
+        Ok(Chunks { file, buf: Vec::new(), want: chunk, chunk, eof: false, watch, size })
+    }
+
+    /// The file's size when it was opened (it may change while it is read).
+    pub(super) fn size(&self) -> u64 {
+        self.size
     }
 
     /// Reads until the buffer holds a chunk or the file ends, adding what
@@ -184,4 +191,12 @@ impl<'w> Chunks<'w> {
         self.want = (self.buf.len() * 2).min(MAX_ENTRY).max(self.buf.len() + 1);
         true
     }
+}
+
+/// Where the blocks of a parallel parse (`parallel.rs`) come from.
+pub(super) enum Feed<'a, 'w> {
+    /// A zone file, read as the plain parse reads it.
+    File(Chunks<'w>),
+    /// Text in memory, from `pos` on.
+    Memory { data: &'a [u8], pos: usize },
 }

@@ -55,6 +55,11 @@ pub enum Phase {
     Add,
     /// `read` calls on the zone file, and moving a chunk's unused tail.
     Read,
+    /// A parallel parse (`LoadOptions::threads` above 1): the reading
+    /// thread waiting for the parse threads' next block. The parse
+    /// threads are not timed; the reading thread's own plain parses (a
+    /// block parsed again) go to the per-record phases.
+    Wait,
     /// Build step 1: empty non-terminals (a hash probe per ancestor that
     /// is not the name interned just before).
     Ents,
@@ -93,6 +98,7 @@ pub const ALL: [Phase; PHASES] = [
     Phase::Rdata,
     Phase::Add,
     Phase::Unsplit,
+    Phase::Wait,
     Phase::Ents,
     Phase::Sort,
     Phase::Nodes,
@@ -117,6 +123,7 @@ impl Phase {
             Phase::Add => "builder add (lowercase, intern, copy)",
             Phase::Unsplit => "parse, unsplit",
             Phase::Read => "read file",
+            Phase::Wait => "wait for parse threads",
             Phase::Ents => "empty non-terminals",
             Phase::Sort => "canonical sort",
             Phase::Nodes => "nodes in order",

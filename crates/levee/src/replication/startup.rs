@@ -49,7 +49,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
             continue;
         }
         let checks = crate::zones::load::checks_of(cfg, Some(z));
-        let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks, stores);
+        let sec = secondary_entry(z, &apex, storage.as_deref(), set, checks, stores, cfg.load.threads());
         secondaries.insert(apex.as_slice().to_vec(), Arc::new(sec));
     }
     // Journals of primary zones.
@@ -75,6 +75,7 @@ fn secondary_entry(
     set: &mut ZoneSet,
     checks: levee_zone::Checks,
     stores: &Stores,
+    threads: usize,
 ) -> Secondary {
     let mut transfer = Acl::none();
     for &(ip, len) in &z.allow_transfer {
@@ -88,7 +89,7 @@ fn secondary_entry(
     // age (the file's mtime is the last time a primary confirmed it)
     // decides whether it is expired.
     let path = storage.map(|d| secondary_path(z, d, apex));
-    let (loaded, unchecked) = path.as_deref().map_or((None, false), |p| load_stored(z, p, apex, stores));
+    let (loaded, unchecked) = path.as_deref().map_or((None, false), |p| load_stored(z, p, apex, stores, threads));
     let (zone, expired) = match loaded {
         Some((zone, age)) => {
             let soa = zone.first_rdata(zone.soa());
@@ -185,7 +186,15 @@ fn secondary_path(z: &ZoneConfig, dir: &Path, apex: &NameBuf) -> PathBuf {
 /// Reads the stored copy of a secondary zone at start, if it is complete
 /// (storage.rs); returns the zone with its age in seconds, and whether it
 /// had no integrity check (an older levee's copy). Sets up its store.
-fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf, stores: &Stores) -> (Option<(Arc<Zone>, u64)>, bool) {
+/// The copy is parsed on `threads` threads (`load.parse-threads`), as a
+/// zone file is.
+fn load_stored(
+    z: &ZoneConfig,
+    path: &Path,
+    apex: &NameBuf,
+    stores: &Stores,
+    threads: usize,
+) -> (Option<(Arc<Zone>, u64)>, bool) {
     let store = stores.store(apex, Kind::Zone, path);
     let mut from = path.to_path_buf();
     if !from.exists() && z.file.is_none() {
@@ -208,7 +217,9 @@ fn load_stored(z: &ZoneConfig, path: &Path, apex: &NameBuf, stores: &Stores) -> 
             return (None, false);
         }
     };
-    let b = match levee_zone::load_file(&from, apex) {
+    let opts = levee_zone::LoadOptions { threads, ..levee_zone::LoadOptions::default() };
+    let copy = levee_zone::Source::File(&from);
+    let b = match levee_zone::load_with(copy, apex, &opts, levee_zone::Checks::default(), &mut |_| {}) {
         Ok(b) => b,
         Err(diags) => {
             for d in diags.iter().filter(|d| !d.warning) {

@@ -280,6 +280,8 @@ pub fn load_guarded(
         max_records: limits.max_zone_records,
         watch: Some(Arc::clone(&watch)),
         timings: None,
+        threads: limits.threads(),
+        ..LoadOptions::default()
     };
     let fail = |message: String| vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }];
     let (tx, rx) = std::sync::mpsc::channel();

@@ -107,6 +107,51 @@ fn check_zone_warnings_do_not_fail() {
     assert!(t.contains("w.test.zone:10: warning: record out.example. A is outside the zone"), "{t}");
 }
 
+/// A zone of several blocks (`[load] parse-threads`, blocks of 1 MiB)
+/// checked on two threads prints what one thread prints, each error at
+/// its FILE:LINE: errors and warnings all over the file, an `$ORIGIN`
+/// change, a record continued in column 0 inside parentheses, blank
+/// owners after comments.
+#[test]
+fn check_zone_on_threads_reports_what_one_thread_reports() {
+    let dir = TempDir::new("threads");
+    let f = dir.path().join("p.test.zone");
+    let mut z = String::from("$TTL 300\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n");
+    let mut bad = Vec::new();
+    for i in 0..80_000 {
+        z.push_str(&format!("d{i} NS ns1.d{i}\nns1.d{i} A 10.0.{}.{}\n", i / 256 % 256, i % 256));
+        match i % 7919 {
+            0 => {
+                bad.push(z.lines().count() + 1);
+                z.push_str(&format!("e{i} A 10.0.0.{}\n", 256 + i % 100));
+            }
+            1 => z.push_str(&format!("t{i} TXT (\n\"column 0\" ; comment\n)\n; a comment\n  TXT \"blank owner\"\n")),
+            2 => z.push_str(&format!("o{i}.elsewhere. A 192.0.2.9\n")),
+            3 => z.push_str("$ORIGIN sub.p.test.\n"),
+            _ => {}
+        }
+    }
+    assert!(z.len() > 3 << 20 && bad.len() >= 7, "{} octets", z.len());
+    std::fs::write(&f, &z).unwrap();
+    let mut outs = Vec::new();
+    for threads in [1, 2] {
+        let conf = dir.path().join(format!("t{threads}.toml"));
+        std::fs::write(&conf, format!("[load]\nparse-threads = {threads}\n")).unwrap();
+        let out = levee().args(["check-zone", "--config"]).arg(&conf).arg(&f).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        outs.push(text(&out));
+    }
+    assert_eq!(outs[0], outs[1]);
+    for line in bad {
+        assert!(
+            outs[1].contains(&format!("p.test.zone:{line}: A record: bad IPv4 address")),
+            "line {line}: {}",
+            outs[1]
+        );
+    }
+    assert!(outs[1].contains("is outside the zone"), "{}", outs[1]);
+}
+
 /// `check-zone --timings` prints a row per phase of the load after the
 /// zone's line, the parse throughput and the peak memory; a broken zone
 /// still gets its FILE:LINE error.
