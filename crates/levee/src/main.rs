@@ -20,7 +20,8 @@
 //!   operations, `/metrics`, the management listener and dashboard;
 //! * `clock`: wall-clock time.
 //!
-//! The other commands: `check_zone` (`levee check-zone`), `perf`
+//! The other commands: `check_zone` (`levee check-zone`), `sign_zone`
+//! (`levee sign-zone`, over `levee-sign`, with the key store `keys`), `perf`
 //! (`levee perf`, over `levee-perf`), `migrate` (`levee migrate`: a Knot
 //! DNS or NSD configuration converted), `gen_docs` (`levee gen-docs`,
 //! hidden: the manual pages and shell completions, for the package).
@@ -36,11 +37,13 @@ mod dnstap;
 mod events;
 mod gate;
 mod gen_docs;
+mod keys;
 mod migrate;
 mod ops;
 mod perf;
 mod replication;
 mod serve;
+mod sign_zone;
 mod storage;
 mod zones;
 
@@ -158,6 +161,9 @@ enum Command {
     /// --duration, and reports QPS, latency percentiles, losses and rcodes.
     /// Only loopback targets unless --allow-remote.
     Perf(perf::Args),
+    /// Sign a zone file (DNSSEC) with the keys of a key directory, made
+    /// there if it has none; write the signed zone as text.
+    SignZone(sign_zone::Args),
     /// Convert a Knot DNS (knot.conf) or NSD (nsd.conf) configuration into
     /// a levee.toml.
     ///
@@ -265,6 +271,7 @@ fn main() -> ExitCode {
             control_socket::client(&path, &command)
         }
         Command::Perf(args) => perf::run(args),
+        Command::SignZone(args) => sign_zone::run(&args),
         Command::Migrate(args) => migrate::run(args),
         Command::GenDocs { dir } => gen_docs::run(&dir, <Cli as clap::CommandFactory>::command()),
     }

@@ -55,5 +55,6 @@ mod packaging;
 mod repl;
 mod security;
 mod server;
+mod sign;
 mod storage;
 mod support;

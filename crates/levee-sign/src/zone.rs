@@ -1,0 +1,410 @@
+//! A whole zone signed: [`sign_zone`].
+//!
+//! The records come in any order. They are sorted into canonical order
+//! (RFC 4034 §6.1), which puts every name right after its ancestors, so
+//! one walk finds the apex, the zone cuts (NS below the apex, DNAME) and
+//! the names they occlude (glue and whatever sits below a DNAME: not
+//! authoritative, neither signed nor in the chain). The walk lists the
+//! RRsets to sign and the names of the denial chain; the chain's records
+//! join the RRsets to sign; the signing itself, the expensive part, runs
+//! on [`Policy::threads`] threads over independent RRsets.
+//!
+//! Keys split into key-signing keys (SEP flag) and zone-signing keys
+//! (the others): the DNSKEY, CDS and CDNSKEY RRsets are signed by the
+//! first, everything else by the second. When all keys are of one kind,
+//! every key signs everything (a combined signing key, CSK).
+//!
+//! Signature expirations are spread over [`Policy::jitter`] seconds by a
+//! hash of the RRset's owner and type, so that a zone signed at once does
+//! not need all its signatures refreshed at once.
+
+use std::cmp::Ordering;
+
+use levee_wire::name;
+use levee_wire::rtype::t;
+
+use crate::denial::{base32hex, type_bitmap, Nsec3Params};
+use crate::key::{Key, KeyError};
+use crate::rrsig::{self, RrsetRef, Validity};
+
+/// One record: owner in wire form, and its RDATA in wire form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rr {
+    /// Owner, wire form (lowercased by [`sign_zone`]).
+    pub owner: Vec<u8>,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// RDATA, wire form.
+    pub rdata: Vec<u8>,
+}
+
+/// How nonexistence is proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// An NSEC chain (RFC 4034).
+    Nsec,
+    /// An NSEC3 chain (RFC 5155) with these parameters.
+    Nsec3(Nsec3Params),
+}
+
+/// What the signer does with a zone.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// The denial chain.
+    pub denial: Denial,
+    /// Signatures start this many seconds before now (clock skew of
+    /// validators; Knot and BIND use an hour).
+    pub inception_offset: u32,
+    /// Signatures expire this many seconds after now, less the jitter.
+    pub validity: u32,
+    /// Expirations are spread over this many seconds (at most
+    /// `validity / 2`).
+    pub jitter: u32,
+    /// Threads that sign (1 or more).
+    pub threads: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { denial: Denial::Nsec, inception_offset: 3600, validity: 14 * 86400, jitter: 86400, threads: 1 }
+    }
+}
+
+/// Why a zone cannot be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignError {
+    /// No SOA at the apex.
+    NoSoa,
+    /// No key to sign with.
+    NoKeys,
+    /// A record's owner is not at or below the apex.
+    OutOfZone(String),
+    /// A key failed to sign.
+    Key(KeyError),
+}
+
+impl std::fmt::Display for SignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignError::NoSoa => f.write_str("the zone has no SOA record at its apex"),
+            SignError::NoKeys => f.write_str("no signing key"),
+            SignError::OutOfZone(n) => write!(f, "{n} is outside the zone"),
+            SignError::Key(e) => write!(f, "signing failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A signed zone.
+#[derive(Debug)]
+pub struct Signed {
+    /// Every record: the zone's own (owners lowercased, duplicates and
+    /// old DNSSEC records removed), the DNSKEYs, the chain, the RRSIGs.
+    pub records: Vec<Rr>,
+    /// RRSIGs made.
+    pub signatures: usize,
+    /// Records of the denial chain (NSEC or NSEC3).
+    pub chain: usize,
+}
+
+/// One RRset in the sorted records: `records[start..end]`.
+#[derive(Clone, Copy)]
+struct Set {
+    start: usize,
+    end: usize,
+    /// Signed by the key-signing keys.
+    ksk: bool,
+}
+
+/// Signs the zone `apex` (wire form) made of `records` with `keys` at
+/// time `now` (seconds since the epoch) under `policy`.
+pub fn sign_zone(records: Vec<Rr>, apex: &[u8], keys: &[Key], policy: &Policy, now: u32) -> Result<Signed, SignError> {
+    if keys.is_empty() {
+        return Err(SignError::NoKeys);
+    }
+    let apex = name::to_lowercase(apex).as_slice().to_vec();
+    let mut recs = prepare(records, &apex)?;
+    let soa = recs.iter().find(|r| r.rtype == t::SOA && r.owner == apex).ok_or(SignError::NoSoa)?;
+    let soa_ttl = soa.ttl;
+    let negative_ttl = soa_ttl.min(soa_minimum(&soa.rdata));
+    let dnskey_ttl = recs.iter().find(|r| r.rtype == t::DNSKEY && r.owner == apex).map_or(soa_ttl, |r| r.ttl);
+    for k in keys {
+        recs.push(Rr { owner: apex.clone(), rtype: t::DNSKEY, class: 1, ttl: dnskey_ttl, rdata: k.dnskey().to_vec() });
+    }
+    if let Denial::Nsec3(p) = &policy.denial {
+        recs.push(Rr { owner: apex.clone(), rtype: t::NSEC3PARAM, class: 1, ttl: 0, rdata: p.nsec3param_rdata() });
+    }
+    sort_dedup(&mut recs);
+    let walk = walk(&recs, &apex);
+    let chain = match &policy.denial {
+        Denial::Nsec => nsec_chain(&recs, &walk, negative_ttl),
+        Denial::Nsec3(p) => nsec3_chain(&recs, &walk, &apex, p, negative_ttl),
+    };
+    let chain_len = chain.len();
+    let base = recs.len();
+    recs.extend(chain);
+    let mut sets = walk.sets;
+    let mut i = base;
+    while i < recs.len() {
+        let j = (i + 1..recs.len()).find(|&j| recs[j].owner != recs[i].owner || recs[j].rtype != recs[i].rtype);
+        let end = j.unwrap_or(recs.len());
+        sets.push(Set { start: i, end, ksk: false });
+        i = end;
+    }
+    let sigs = sign_sets(&recs, &sets, keys, &apex, policy, now)?;
+    let signatures = sigs.len();
+    recs.extend(sigs);
+    Ok(Signed { records: recs, signatures, chain: chain_len })
+}
+
+/// Owners lowercased and checked to be in the zone; old signatures and
+/// chains dropped (the signer makes its own).
+fn prepare(records: Vec<Rr>, apex: &[u8]) -> Result<Vec<Rr>, SignError> {
+    let mut out = Vec::with_capacity(records.len() + records.len() / 8);
+    for mut r in records {
+        if matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM) {
+            continue;
+        }
+        name::lowercase_in_place(&mut r.owner);
+        if !name::is_subdomain(&r.owner, apex) {
+            return Err(SignError::OutOfZone(name::to_text(&r.owner)));
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Canonical order: owner, type, RDATA; exact duplicates removed; the
+/// records of an RRset take the TTL of its first record.
+fn sort_dedup(recs: &mut Vec<Rr>) {
+    recs.sort_by(|a, b| {
+        name::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)).then_with(|| a.rdata.cmp(&b.rdata))
+    });
+    recs.dedup_by(|b, a| a.owner == b.owner && a.rtype == b.rtype && a.rdata == b.rdata);
+    for i in 1..recs.len() {
+        if recs[i].owner == recs[i - 1].owner && recs[i].rtype == recs[i - 1].rtype {
+            recs[i].ttl = recs[i - 1].ttl;
+        }
+    }
+}
+
+fn soa_minimum(rdata: &[u8]) -> u32 {
+    rdata.len().checked_sub(4).map_or(0, |p| u32::from_be_bytes([rdata[p], rdata[p + 1], rdata[p + 2], rdata[p + 3]]))
+}
+
+/// What the walk over the sorted records found.
+struct Walk {
+    /// RRsets to sign.
+    sets: Vec<Set>,
+    /// Authoritative names in canonical order: (first record, types,
+    /// kind).
+    names: Vec<NameInfo>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The apex or a name with authoritative data.
+    Data,
+    /// A delegation with a DS RRset.
+    Secure,
+    /// A delegation without DS.
+    Insecure,
+}
+
+struct NameInfo {
+    /// Index of the name's first record.
+    first: usize,
+    types: Vec<u16>,
+    kind: Kind,
+}
+
+fn walk(recs: &[Rr], apex: &[u8]) -> Walk {
+    let mut sets = Vec::new();
+    let mut names = Vec::new();
+    let mut cut: Option<&[u8]> = None;
+    let mut i = 0;
+    while i < recs.len() {
+        let owner = &recs[i].owner;
+        let mut j = i;
+        while j < recs.len() && recs[j].owner == *owner {
+            j += 1;
+        }
+        let occluded = cut.is_some_and(|c| owner.len() > c.len() && name::is_subdomain(owner, c));
+        if !occluded {
+            cut = None;
+            let group = &recs[i..j];
+            let delegation = owner.as_slice() != apex && group.iter().any(|r| r.rtype == t::NS);
+            let has_ds = group.iter().any(|r| r.rtype == t::DS);
+            let kind = match (delegation, has_ds) {
+                (false, _) => Kind::Data,
+                (true, true) => Kind::Secure,
+                (true, false) => Kind::Insecure,
+            };
+            let mut types = Vec::new();
+            let mut k = i;
+            while k < j {
+                let rt = recs[k].rtype;
+                let mut e = k + 1;
+                while e < j && recs[e].rtype == rt {
+                    e += 1;
+                }
+                let authoritative = !delegation || rt == t::NS || rt == t::DS;
+                if authoritative {
+                    types.push(rt);
+                }
+                // At a delegation only DS is signed (RFC 4035 §2.2).
+                if !delegation || rt == t::DS {
+                    let ksk = owner.as_slice() == apex && matches!(rt, t::DNSKEY | t::CDS | t::CDNSKEY);
+                    sets.push(Set { start: k, end: e, ksk });
+                }
+                k = e;
+            }
+            if delegation || group.iter().any(|r| r.rtype == t::DNAME) {
+                cut = Some(owner);
+            }
+            names.push(NameInfo { first: i, types, kind });
+        }
+        i = j;
+    }
+    Walk { sets, names }
+}
+
+fn nsec_chain(recs: &[Rr], walk: &Walk, ttl: u32) -> Vec<Rr> {
+    let n = walk.names.len();
+    (0..n)
+        .map(|k| {
+            let me = &walk.names[k];
+            let next = &recs[walk.names[(k + 1) % n].first].owner;
+            let mut types = me.types.clone();
+            types.extend([t::NSEC, t::RRSIG]);
+            let mut rdata = next.clone();
+            rdata.extend(type_bitmap(&types));
+            Rr { owner: recs[me.first].owner.clone(), rtype: t::NSEC, class: 1, ttl, rdata }
+        })
+        .collect()
+}
+
+fn nsec3_chain(recs: &[Rr], walk: &Walk, apex: &[u8], p: &Nsec3Params, ttl: u32) -> Vec<Rr> {
+    // (hash, types) of every name in the chain, empty non-terminals too.
+    let mut entries: Vec<([u8; 20], Vec<u16>)> = Vec::with_capacity(walk.names.len());
+    let mut prev: &[u8] = apex;
+    for info in &walk.names {
+        if p.opt_out && info.kind == Kind::Insecure {
+            continue;
+        }
+        let owner = &recs[info.first].owner;
+        let mut types = info.types.clone();
+        if info.kind != Kind::Insecure {
+            types.push(t::RRSIG);
+        }
+        entries.push((p.hash(owner), types));
+        // Empty non-terminals: the ancestors of this name that are not
+        // ancestors of the name before it in the chain. In canonical
+        // order a name's descendants follow it without a gap, so an
+        // ancestor shared with the previous name was met already (as a
+        // name or as an empty non-terminal), and one that is not shared
+        // cannot be an existing name (it would have come between them).
+        let mut up = name::parent(owner);
+        while owner.len() > apex.len() && up.len() > apex.len() && !name::is_subdomain(prev, up) {
+            entries.push((p.hash(up), Vec::new()));
+            up = name::parent(up);
+        }
+        prev = owner;
+    }
+    entries.sort_unstable_by_key(|e| e.0);
+    entries.dedup_by(|b, a| a.0 == b.0);
+    let n = entries.len();
+    (0..n)
+        .map(|k| {
+            let (h, types) = &entries[k];
+            let next = &entries[(k + 1) % n].0;
+            let mut owner = vec![32u8];
+            owner.extend_from_slice(base32hex(h).as_bytes());
+            owner.extend_from_slice(apex);
+            Rr { owner, rtype: t::NSEC3, class: 1, ttl, rdata: p.nsec3_rdata(next, &type_bitmap(types)) }
+        })
+        .collect()
+}
+
+fn sign_sets(
+    recs: &[Rr],
+    sets: &[Set],
+    keys: &[Key],
+    apex: &[u8],
+    policy: &Policy,
+    now: u32,
+) -> Result<Vec<Rr>, SignError> {
+    let seps: Vec<&Key> = keys.iter().filter(|k| k.is_sep()).collect();
+    let zsks: Vec<&Key> = keys.iter().filter(|k| !k.is_sep()).collect();
+    let (ksk, zsk) = if seps.is_empty() || zsks.is_empty() {
+        (keys.iter().collect::<Vec<_>>(), keys.iter().collect::<Vec<_>>())
+    } else {
+        (seps, zsks)
+    };
+    let threads = policy.threads.clamp(1, 64);
+    let per = sets.len().div_ceil(threads).max(1);
+    let run = |part: &[Set]| -> Result<Vec<Rr>, SignError> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut buf = Vec::new();
+        let mut rdatas: Vec<&[u8]> = Vec::new();
+        for s in part {
+            let first = &recs[s.start];
+            rdatas.clear();
+            rdatas.extend(recs[s.start..s.end].iter().map(|r| r.rdata.as_slice()));
+            let set = RrsetRef {
+                owner: &first.owner,
+                rtype: first.rtype,
+                class: first.class,
+                ttl: first.ttl,
+                rdatas: &rdatas,
+            };
+            let v = validity(policy, now, &first.owner, first.rtype);
+            for key in if s.ksk { &ksk } else { &zsk } {
+                let rdata = rrsig::sign(&set, key, apex, v, &mut buf).map_err(SignError::Key)?;
+                out.push(Rr { owner: first.owner.clone(), rtype: t::RRSIG, class: first.class, ttl: first.ttl, rdata });
+            }
+        }
+        Ok(out)
+    };
+    if threads == 1 || sets.len() < 256 {
+        return run(sets);
+    }
+    let parts: Vec<Result<Vec<Rr>, SignError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = sets.chunks(per).map(|part| s.spawn(|| run(part))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(Err(SignError::Key(KeyError::Crypto)))).collect()
+    });
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// The validity of the signature over (owner, type): from now less the
+/// offset to now plus the validity less a jitter fixed by the RRset.
+fn validity(policy: &Policy, now: u32, owner: &[u8], rtype: u16) -> Validity {
+    let jitter = policy.jitter.min(policy.validity / 2);
+    let spread = if jitter == 0 {
+        0
+    } else {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in owner.iter().chain(&rtype.to_be_bytes()) {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h % jitter
+    };
+    Validity {
+        inception: now.wrapping_sub(policy.inception_offset),
+        expiration: now.wrapping_add(policy.validity - spread),
+    }
+}
+
+/// Canonical order of two records (for callers that merge signed output).
+pub fn canonical_order(a: &Rr, b: &Rr) -> Ordering {
+    name::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)).then_with(|| a.rdata.cmp(&b.rdata))
+}

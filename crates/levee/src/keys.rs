@@ -1,0 +1,83 @@
+//! The DNSSEC key store on disk (issue 18): one directory per zone under
+//! a keys directory, one file per private key in the format of
+//! `levee_sign::keyfile`.
+//!
+//! Directories are made with mode 0700 and key files with 0600, written
+//! to a temporary name, synced and renamed, so a crash leaves either no
+//! key or a whole one. Reading refuses, naming the file, any key file it
+//! cannot read or parse, and any key file that another user can read: a
+//! key store that is not what levee wrote is not used to sign.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use levee_sign::keyfile;
+use levee_sign::{Algorithm, Key};
+
+/// The directory of `zone`'s keys (zone text, absolute) under `root`:
+/// the zone's name without the final dot (`root` for the root zone).
+pub fn zone_dir(root: &Path, zone: &str) -> PathBuf {
+    let z = zone.trim_end_matches('.').to_ascii_lowercase();
+    root.join(if z.is_empty() { "root".into() } else { z })
+}
+
+/// The keys of `zone` in `dir` (files ending in `.key`), in file-name
+/// order. An error names the file.
+pub fn load(dir: &Path, zone: &str) -> Result<Vec<Key>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "key"))
+        .collect();
+    files.sort();
+    let mut keys = Vec::new();
+    for f in files {
+        let meta = std::fs::metadata(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "{}: mode {:o} lets other users read a private key (chmod 600)",
+                f.display(),
+                meta.permissions().mode() & 0o777
+            ));
+        }
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let kf = keyfile::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        if !kf.zone.eq_ignore_ascii_case(zone) {
+            return Err(format!("{}: a key of zone {}, not {zone}", f.display(), kf.zone));
+        }
+        keys.push(kf.key);
+    }
+    Ok(keys)
+}
+
+/// Makes a key for `zone` and writes it to `dir` (made with mode 0700 if
+/// missing) as `<role>-<algorithm>-<tag>.key` with mode 0600.
+pub fn generate(dir: &Path, zone: &str, alg: Algorithm, sep: bool, now: u64) -> Result<Key, String> {
+    let key = Key::generate(alg, sep).map_err(|e| format!("{zone}: {e}"))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let role = if sep { "ksk" } else { "zsk" };
+    let path = dir.join(format!("{role}-{}-{:05}.key", alg.number(), key.tag()));
+    let tmp = dir.join(format!(".{role}-{}-{:05}.key.tmp", alg.number(), key.tag()));
+    let text = keyfile::to_text(&key, zone, now);
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = r {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(key)
+}
