@@ -24,7 +24,9 @@
 //! * [`zone`]: a whole zone signed ([`zone::sign_zone`]): it finds the
 //!   apex, the zone cuts and what they occlude, builds the NSEC or NSEC3
 //!   chain (with opt-out if asked) and signs every authoritative RRset,
-//!   the DNSKEY RRset with the key-signing keys.
+//!   the DNSKEY RRset with the key-signing keys; given the previous
+//!   signed version, it keeps the signatures of unchanged RRsets
+//!   (`reuse.rs`), so a change costs what it changed.
 //!
 //! Everything is checked against independent validators in
 //! `crates/levee/tests/it/sign.rs` (BIND's `dnssec-verify` and ldns's
@@ -34,6 +36,7 @@ pub mod canon;
 pub mod denial;
 pub mod key;
 pub mod keyfile;
+mod reuse;
 pub mod rrsig;
 pub mod zone;
 

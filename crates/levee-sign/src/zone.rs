@@ -25,10 +25,11 @@ use levee_wire::rtype::t;
 
 use crate::denial::{base32hex, type_bitmap, Nsec3Params};
 use crate::key::{Key, KeyError};
+use crate::reuse::Previous;
 use crate::rrsig::{self, RrsetRef, Validity};
 
 /// One record: owner in wire form, and its RDATA in wire form.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rr {
     /// Owner, wire form (lowercased by [`sign_zone`]).
     pub owner: Vec<u8>,
@@ -64,13 +65,24 @@ pub struct Policy {
     /// Expirations are spread over this many seconds (at most
     /// `validity / 2`).
     pub jitter: u32,
+    /// A signature kept from the previous version (see `reuse.rs`) must
+    /// stay valid this many seconds more; one closer to its expiration
+    /// is made again.
+    pub refresh: u32,
     /// Threads that sign (1 or more).
     pub threads: usize,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { denial: Denial::Nsec, inception_offset: 3600, validity: 14 * 86400, jitter: 86400, threads: 1 }
+        Policy {
+            denial: Denial::Nsec,
+            inception_offset: 3600,
+            validity: 14 * 86400,
+            jitter: 86400,
+            refresh: 7 * 86400,
+            threads: 1,
+        }
     }
 }
 
@@ -108,6 +120,8 @@ pub struct Signed {
     pub records: Vec<Rr>,
     /// RRSIGs made.
     pub signatures: usize,
+    /// RRSIGs kept from the previous version.
+    pub reused: usize,
     /// Records of the denial chain (NSEC or NSEC3).
     pub chain: usize,
 }
@@ -122,8 +136,18 @@ struct Set {
 }
 
 /// Signs the zone `apex` (wire form) made of `records` with `keys` at
-/// time `now` (seconds since the epoch) under `policy`.
-pub fn sign_zone(records: Vec<Rr>, apex: &[u8], keys: &[Key], policy: &Policy, now: u32) -> Result<Signed, SignError> {
+/// time `now` (seconds since the epoch) under `policy`. With the
+/// previous signed version's records (`previous`), its signatures of
+/// unchanged RRsets are kept while they have more than
+/// [`Policy::refresh`] to live.
+pub fn sign_zone(
+    records: Vec<Rr>,
+    apex: &[u8],
+    keys: &[Key],
+    policy: &Policy,
+    now: u32,
+    previous: Option<&[Rr]>,
+) -> Result<Signed, SignError> {
     if keys.is_empty() {
         return Err(SignError::NoKeys);
     }
@@ -139,7 +163,7 @@ pub fn sign_zone(records: Vec<Rr>, apex: &[u8], keys: &[Key], policy: &Policy, n
     if let Denial::Nsec3(p) = &policy.denial {
         recs.push(Rr { owner: apex.clone(), rtype: t::NSEC3PARAM, class: 1, ttl: 0, rdata: p.nsec3param_rdata() });
     }
-    sort_dedup(&mut recs);
+    sort_dedup(&mut recs, &apex);
     let walk = walk(&recs, &apex);
     let chain = match &policy.denial {
         Denial::Nsec => nsec_chain(&recs, &walk, negative_ttl),
@@ -156,10 +180,11 @@ pub fn sign_zone(records: Vec<Rr>, apex: &[u8], keys: &[Key], policy: &Policy, n
         sets.push(Set { start: i, end, ksk: false });
         i = end;
     }
-    let sigs = sign_sets(&recs, &sets, keys, &apex, policy, now)?;
-    let signatures = sigs.len();
+    let prev = previous.map(Previous::new);
+    let (sigs, reused) = sign_sets(&recs, &sets, keys, &apex, policy, now, prev.as_ref())?;
+    let signatures = sigs.len() - reused;
     recs.extend(sigs);
-    Ok(Signed { records: recs, signatures, chain: chain_len })
+    Ok(Signed { records: recs, signatures, reused, chain: chain_len })
 }
 
 /// Owners lowercased and checked to be in the zone; old signatures and
@@ -181,10 +206,59 @@ fn prepare(records: Vec<Rr>, apex: &[u8]) -> Result<Vec<Rr>, SignError> {
 
 /// Canonical order: owner, type, RDATA; exact duplicates removed; the
 /// records of an RRset take the TTL of its first record.
-fn sort_dedup(recs: &mut Vec<Rr>) {
-    recs.sort_by(|a, b| {
-        name::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)).then_with(|| a.rdata.cmp(&b.rdata))
-    });
+///
+/// Zone files keep an owner's records together, so the sort is over runs
+/// of records with one owner, by keys whose octet order is the canonical
+/// order of names ([`name::canonical_key`] without the apex's part, which
+/// every name shares), all in one buffer; the first eight octets of each
+/// key, as a number, decide most comparisons without a memory
+/// comparison. Runs of one owner are then merged and sorted by type and
+/// RDATA, a few records at a time.
+fn sort_dedup(recs: &mut Vec<Rr>, apex: &[u8]) {
+    let skip = {
+        let mut k = Vec::new();
+        name::canonical_key(apex, &mut k);
+        k.len()
+    };
+    let mut keys: Vec<u8> = Vec::with_capacity(recs.len() * 16);
+    // (first eight octets of the key, key start, key length, run start, run end)
+    let mut runs: Vec<(u64, u32, u32, u32, u32)> = Vec::new();
+    let mut scratch = Vec::new();
+    let mut i = 0;
+    while i < recs.len() {
+        let mut j = i + 1;
+        while j < recs.len() && recs[j].owner == recs[i].owner {
+            j += 1;
+        }
+        scratch.clear();
+        name::canonical_key(&recs[i].owner, &mut scratch);
+        let key = &scratch[skip.min(scratch.len())..];
+        let start = keys.len();
+        keys.extend_from_slice(key);
+        let mut p = [0u8; 8];
+        let n = key.len().min(8);
+        p[..n].copy_from_slice(&key[..n]);
+        runs.push((u64::from_be_bytes(p), start as u32, key.len() as u32, i as u32, j as u32));
+        i = j;
+    }
+    let key = |r: &(u64, u32, u32, u32, u32)| &keys[r.1 as usize..(r.1 + r.2) as usize];
+    runs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a).cmp(key(b))));
+    let mut slots: Vec<Option<Rr>> = std::mem::take(recs).into_iter().map(Some).collect();
+    recs.reserve(slots.len());
+    let mut k = 0;
+    while k < runs.len() {
+        // Every run of this owner, then the owner's records in order.
+        let mut e = k + 1;
+        while e < runs.len() && runs[e].0 == runs[k].0 && key(&runs[e]) == key(&runs[k]) {
+            e += 1;
+        }
+        let from = recs.len();
+        for r in &runs[k..e] {
+            recs.extend((r.3..r.4).filter_map(|x| slots[x as usize].take()));
+        }
+        recs[from..].sort_unstable_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| a.rdata.cmp(&b.rdata)));
+        k = e;
+    }
     recs.dedup_by(|b, a| a.owner == b.owner && a.rtype == b.rtype && a.rdata == b.rdata);
     for i in 1..recs.len() {
         if recs[i].owner == recs[i - 1].owner && recs[i].rtype == recs[i - 1].rtype {
@@ -331,6 +405,7 @@ fn nsec3_chain(recs: &[Rr], walk: &Walk, apex: &[u8], p: &Nsec3Params, ttl: u32)
         .collect()
 }
 
+/// The RRSIGs of `sets` and how many of them were kept from `prev`.
 fn sign_sets(
     recs: &[Rr],
     sets: &[Set],
@@ -338,7 +413,8 @@ fn sign_sets(
     apex: &[u8],
     policy: &Policy,
     now: u32,
-) -> Result<Vec<Rr>, SignError> {
+    prev: Option<&Previous<'_>>,
+) -> Result<(Vec<Rr>, usize), SignError> {
     let seps: Vec<&Key> = keys.iter().filter(|k| k.is_sep()).collect();
     let zsks: Vec<&Key> = keys.iter().filter(|k| !k.is_sep()).collect();
     let (ksk, zsk) = if seps.is_empty() || zsks.is_empty() {
@@ -348,9 +424,11 @@ fn sign_sets(
     };
     let threads = policy.threads.clamp(1, 64);
     let per = sets.len().div_ceil(threads).max(1);
-    let run = |part: &[Set]| -> Result<Vec<Rr>, SignError> {
+    let run = |part: &[Set]| -> Result<(Vec<Rr>, usize), SignError> {
         let mut out = Vec::with_capacity(part.len());
+        let mut kept = 0;
         let mut buf = Vec::new();
+        let mut bufs = (Vec::new(), Vec::new());
         let mut rdatas: Vec<&[u8]> = Vec::new();
         for s in part {
             let first = &recs[s.start];
@@ -365,24 +443,31 @@ fn sign_sets(
             };
             let v = validity(policy, now, &first.owner, first.rtype);
             for key in if s.ksk { &ksk } else { &zsk } {
-                let rdata = rrsig::sign(&set, key, apex, v, &mut buf).map_err(SignError::Key)?;
+                let old = prev.and_then(|p| p.find(&set, key, apex, now, policy.refresh, &mut bufs));
+                kept += usize::from(old.is_some());
+                let rdata = match old {
+                    Some(o) => o,
+                    None => rrsig::sign(&set, key, apex, v, &mut buf).map_err(SignError::Key)?,
+                };
                 out.push(Rr { owner: first.owner.clone(), rtype: t::RRSIG, class: first.class, ttl: first.ttl, rdata });
             }
         }
-        Ok(out)
+        Ok((out, kept))
     };
     if threads == 1 || sets.len() < 256 {
         return run(sets);
     }
-    let parts: Vec<Result<Vec<Rr>, SignError>> = std::thread::scope(|s| {
+    let parts: Vec<Result<(Vec<Rr>, usize), SignError>> = std::thread::scope(|s| {
         let handles: Vec<_> = sets.chunks(per).map(|part| s.spawn(|| run(part))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or(Err(SignError::Key(KeyError::Crypto)))).collect()
     });
-    let mut out = Vec::new();
+    let (mut out, mut kept) = (Vec::new(), 0);
     for p in parts {
-        out.extend(p?);
+        let (o, k) = p?;
+        out.extend(o);
+        kept += k;
     }
-    Ok(out)
+    Ok((out, kept))
 }
 
 /// The validity of the signature over (owner, type): from now less the
@@ -407,4 +492,101 @@ fn validity(policy: &Policy, now: u32, owner: &[u8], rtype: u16) -> Validity {
 /// Canonical order of two records (for callers that merge signed output).
 pub fn canonical_order(a: &Rr, b: &Rr) -> Ordering {
     name::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)).then_with(|| a.rdata.cmp(&b.rdata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Algorithm;
+
+    fn rr(owner: &str, rtype: u16, rdata: &[u8]) -> Rr {
+        let owner = name::from_text(owner, None).unwrap().as_slice().to_vec();
+        Rr { owner, rtype, class: 1, ttl: 3600, rdata: rdata.to_vec() }
+    }
+
+    fn zone() -> Vec<Rr> {
+        let mut soa = name::from_text("ns.z.", None).unwrap().as_slice().to_vec();
+        soa.extend(name::from_text("h.z.", None).unwrap().as_slice());
+        soa.extend([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
+        vec![
+            rr("z.", t::SOA, &soa),
+            rr("z.", t::NS, name::from_text("ns.z.", None).unwrap().as_slice()),
+            rr("ns.z.", t::A, &[192, 0, 2, 1]),
+            rr("a.z.", t::A, &[192, 0, 2, 2]),
+            rr("b.z.", t::A, &[192, 0, 2, 3]),
+        ]
+    }
+
+    fn sigs(s: &Signed) -> Vec<&Rr> {
+        s.records.iter().filter(|r| r.rtype == t::RRSIG).collect()
+    }
+
+    /// A re-signed zone keeps the signatures of what did not change and
+    /// signs the rest; past the refresh point everything is signed anew.
+    #[test]
+    fn unchanged_rrsets_keep_their_signatures() {
+        let keys = [Key::generate(Algorithm::EcdsaP256Sha256, true).unwrap()];
+        let apex = name::from_text("z.", None).unwrap();
+        let p = Policy::default();
+        let now = 1_800_000_000;
+        let first = sign_zone(zone(), apex.as_slice(), &keys, &p, now, None).unwrap();
+        assert_eq!((first.reused, first.signatures), (0, sigs(&first).len()));
+        // a.z. changes: its A RRset, and nothing else (NSEC unchanged).
+        let mut changed = zone();
+        changed[3].rdata = vec![192, 0, 2, 9];
+        let second = sign_zone(changed, apex.as_slice(), &keys, &p, now + 60, Some(&first.records)).unwrap();
+        assert_eq!(second.signatures, 1, "only a.z. A is signed again");
+        assert_eq!(second.reused, sigs(&first).len() - 1);
+        let old: std::collections::HashSet<&Rr> = sigs(&first).into_iter().collect();
+        let new_sigs: Vec<&Rr> = sigs(&second).into_iter().filter(|r| !old.contains(r)).collect();
+        assert_eq!(new_sigs.len(), 1);
+        assert_eq!(new_sigs[0].owner, name::from_text("a.z.", None).unwrap().as_slice());
+        // A new name changes the NSEC before it too.
+        let mut grown = zone();
+        grown.push(rr("aa.z.", t::A, &[192, 0, 2, 4]));
+        let third = sign_zone(grown, apex.as_slice(), &keys, &p, now + 60, Some(&first.records)).unwrap();
+        assert_eq!(third.signatures, 3, "aa.z. A, aa.z. NSEC, a.z. NSEC");
+        // Close to expiry (less than the refresh left): all made again.
+        let late = now + p.validity - p.refresh;
+        let fourth = sign_zone(zone(), apex.as_slice(), &keys, &p, late, Some(&first.records)).unwrap();
+        assert_eq!(fourth.reused, 0);
+        // A signature by a key no longer used is not kept.
+        let other = [Key::generate(Algorithm::EcdsaP256Sha256, true).unwrap()];
+        let fifth = sign_zone(zone(), apex.as_slice(), &other, &p, now, Some(&first.records)).unwrap();
+        assert_eq!(fifth.reused, 0);
+    }
+
+    #[test]
+    fn nsec_chain_links_every_authoritative_name_once() {
+        let keys = [Key::generate(Algorithm::Ed25519, true).unwrap()];
+        let apex = name::from_text("z.", None).unwrap();
+        let mut recs = zone();
+        recs.push(rr("sub.z.", t::NS, name::from_text("ns.sub.z.", None).unwrap().as_slice()));
+        recs.push(rr("ns.sub.z.", t::A, &[192, 0, 2, 5]));
+        let s = sign_zone(recs, apex.as_slice(), &keys, &Policy::default(), 1_800_000_000, None).unwrap();
+        let chain: Vec<(String, String)> = s
+            .records
+            .iter()
+            .filter(|r| r.rtype == t::NSEC)
+            .map(|r| {
+                let mut end = 0;
+                while r.rdata[end] != 0 {
+                    end += 1 + r.rdata[end] as usize;
+                }
+                (name::to_text(&r.owner), name::to_text(&r.rdata[..=end]))
+            })
+            .collect();
+        let want = [("z.", "a.z."), ("a.z.", "b.z."), ("b.z.", "ns.z."), ("ns.z.", "sub.z."), ("sub.z.", "z.")];
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(chain, want, "glue below sub.z. is neither linked nor signed");
+        assert!(!s.records.iter().any(|r| r.rtype == t::RRSIG && name::to_text(&r.owner) == "ns.sub.z."));
+        // The delegation's NS is not signed; its NSEC is.
+        let at_sub: Vec<u16> = s
+            .records
+            .iter()
+            .filter(|r| r.rtype == t::RRSIG && name::to_text(&r.owner) == "sub.z.")
+            .map(|r| u16::from_be_bytes([r.rdata[0], r.rdata[1]]))
+            .collect();
+        assert_eq!(at_sub, vec![t::NSEC]);
+    }
 }

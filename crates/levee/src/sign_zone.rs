@@ -115,7 +115,7 @@ fn sign(a: &Args) -> Result<(), Failure> {
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let policy = Policy { denial, validity: a.validity_days * 86400, threads, ..Policy::default() };
     let t1 = Instant::now();
-    let signed = levee_sign::sign_zone(records, apex.as_slice(), &zone_keys, &policy, now as u32)
+    let signed = levee_sign::sign_zone(records, apex.as_slice(), &zone_keys, &policy, now as u32, None)
         .map_err(|e| (1, format!("{}: {e}", a.file.display())))?;
     let sign_time = t1.elapsed();
     let out = a.output.clone().unwrap_or_else(|| {
