@@ -51,6 +51,8 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("xdp.coalesce-us", 0, 1_000),
     ("dnstap.sample-rate", 1, 1_000_000),
     ("dnstap.queue-kib", 16, 65_536),
+    ("dnssec-policy.signature-validity", 3_600, 365 * 86_400),
+    ("dnssec-policy.signature-refresh", 60, 364 * 86_400),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

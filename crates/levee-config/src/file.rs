@@ -21,7 +21,8 @@ use crate::runtime::{
     DEFAULT_MANAGEMENT,
 };
 use crate::values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};
-use crate::{bounds, dnstap, gate, mgmt, repl};
+use crate::SignPolicy;
+use crate::{bounds, dnssec, dnstap, gate, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -71,6 +72,9 @@ pub struct Spec {
     /// `[dnstap]`: capturing queries and responses to a collector.
     #[serde(default)]
     pub dnstap: dnstap::Spec,
+    /// `[[dnssec-policy]]`: how signed zones are signed.
+    #[serde(default)]
+    pub dnssec_policy: Vec<dnssec::Spec>,
 }
 
 /// `[xdp]`.
@@ -261,6 +265,10 @@ pub struct Zone {
     pub semantic_checks: Option<String>,
     /// Refuse a reload whose data changed while the serial did not increase.
     pub serial_must_increase: Option<bool>,
+    /// Sign the zone (online DNSSEC signing).
+    pub dnssec_signing: Option<bool>,
+    /// The `[[dnssec-policy]]` it is signed with (default: `default`).
+    pub dnssec_policy: Option<String>,
 }
 
 impl Config {
@@ -399,6 +407,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     keys(&mut c, &spec.key, &err)?;
     c.xdp = xdp(&spec.xdp, &err)?;
     c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
+    c.dnssec_policies = dnssec::lower(spec.dnssec_policy).map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
@@ -628,7 +637,35 @@ fn zone(
         .transpose()
         .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
     let serial_must_increase = z.serial_must_increase.unwrap_or(false);
-    Ok(ZoneConfig { name, file: z.file, allow_transfer: acl, repl: zone_repl, semantic_checks, serial_must_increase })
+    let dnssec = zone_dnssec(i, &z, c, err)?;
+    Ok(ZoneConfig {
+        name,
+        file: z.file,
+        allow_transfer: acl,
+        repl: zone_repl,
+        semantic_checks,
+        serial_must_increase,
+        dnssec,
+    })
+}
+
+/// The signing policy of the `i`-th `[[zone]]`, if it is signed.
+fn zone_dnssec(i: usize, z: &Zone, c: &Config, err: &ErrAt) -> Result<Option<SignPolicy>, ConfigError> {
+    if z.dnssec_signing != Some(true) {
+        if z.dnssec_policy.is_some() {
+            return Err(err(format!("zone[{i}].dnssec-policy"), "needs dnssec-signing = true".into()));
+        }
+        return Ok(None);
+    }
+    if c.storage_dir.is_none() {
+        let m = "a signed zone needs server.storage-dir (its keys are kept there)".into();
+        return Err(err(format!("zone[{i}].dnssec-signing"), m));
+    }
+    let want = z.dnssec_policy.as_deref().unwrap_or("default");
+    match c.dnssec_policies.iter().find(|p| p.name == want) {
+        Some(p) => Ok(Some(p.clone())),
+        None => Err(err(format!("zone[{i}].dnssec-policy"), format!("no [[dnssec-policy]] named {want}"))),
+    }
 }
 
 /// The replication keys of the `i`-th `[[zone]]`: its plain
@@ -1065,6 +1102,12 @@ allow-transfer = ["192.0.2.0/24"]
     /// A file setting `key` to `v` (the table and the key's last part).
     fn file_with(key: &str, v: &str) -> String {
         match key.split_once('.') {
+            // A list of tables: one entry, its other bound out of the way.
+            Some(("dnssec-policy", k)) => {
+                let other =
+                    if k == "signature-validity" { "signature-refresh = 60" } else { "signature-validity = 31536000" };
+                format!("[[dnssec-policy]]\nname = \"p\"\n{other}\n{k} = {v}\n")
+            }
             None => format!("{key} = {v}\n"),
             Some((table, k)) => format!("[{table}]\n{k} = {v}\n"),
         }
@@ -1086,17 +1129,55 @@ allow-transfer = ["192.0.2.0/24"]
             if lo > 0 {
                 bad.push(lo - 1);
             }
+            // Keys of a list of tables are named with the entry's index.
+            let named = key.replacen("dnssec-policy.", "dnssec-policy[0].", 1);
             for b in bad {
                 let text = file_with(key, &b.to_string());
                 let e = parse(&text, "t.toml").expect_err(&format!("{key} = {b} accepted"));
-                assert_eq!(e.key, key, "{key} = {b}: {e}");
+                assert_eq!(e.key, named, "{key} = {b}: {e}");
                 if key != "version" {
                     assert!(e.message.contains(&format!("{lo}..={hi}")), "{key} = {b}: {e}");
                 }
             }
             // A number that is not an integer names the key too.
             let e = parse(&file_with(key, "1.5"), "t.toml").expect_err(key);
-            assert_eq!(e.key, key, "{e}");
+            assert!(e.key == key || e.key == named, "{e}");
+        }
+    }
+
+    /// `[[dnssec-policy]]` and the zones' `dnssec-signing` (dnssec.rs).
+    #[test]
+    fn policies_and_signed_zones_are_checked() {
+        let head = "[server]\nstorage-dir = \"/s\"\n";
+        let c = parse(
+            &format!(
+                "{head}[[dnssec-policy]]\nname = \"p\"\nalgorithm = \"ed25519\"\nsplit-keys = true\ndenial = \"nsec3\"\n\
+                 nsec3-opt-out = true\nsignature-validity = 864000\nsignature-refresh = 86400\n\
+                 [[zone]]\nname = \"a.\"\ndnssec-signing = true\ndnssec-policy = \"p\"\n\
+                 [[zone]]\nname = \"b.\"\ndnssec-signing = true\n[[zone]]\nname = \"c.\"\n"
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        let p = c.zones[0].dnssec.as_ref().unwrap();
+        assert_eq!((p.algorithm, p.split_keys, p.nsec3, p.nsec3_opt_out), (15, true, true, true));
+        assert_eq!((p.signature_validity, p.signature_refresh), (864000, 86400));
+        assert_eq!(c.zones[1].dnssec.as_ref().unwrap().name, "default");
+        assert!(c.zones[2].dnssec.is_none());
+        for (text, key) in [
+            ("[[zone]]\nname = \"a.\"\ndnssec-signing = true\n", "zone[0].dnssec-signing"),
+            ("[server]\nstorage-dir = \"/s\"\n[[zone]]\nname = \"a.\"\ndnssec-signing = true\ndnssec-policy = \"x\"\n", "zone[0].dnssec-policy"),
+            ("[[zone]]\nname = \"a.\"\ndnssec-policy = \"default\"\n", "zone[0].dnssec-policy"),
+            ("[[dnssec-policy]]\nname = \"default\"\n", "dnssec-policy[0].name"),
+            ("[[dnssec-policy]]\nname = \"p\"\n[[dnssec-policy]]\nname = \"p\"\n", "dnssec-policy[1].name"),
+            ("[[dnssec-policy]]\nname = \"p\"\nalgorithm = \"rsasha1\"\n", "dnssec-policy[0].algorithm"),
+            ("[[dnssec-policy]]\nname = \"p\"\ndenial = \"nsec5\"\n", "dnssec-policy[0].denial"),
+            ("[[dnssec-policy]]\nname = \"p\"\nnsec3-opt-out = true\n", "dnssec-policy[0].nsec3-opt-out"),
+            ("[[dnssec-policy]]\nname = \"p\"\nsignature-validity = 10\n", "dnssec-policy[0].signature-validity"),
+            ("[[dnssec-policy]]\nname = \"p\"\nsignature-refresh = 2000000\n", "dnssec-policy[0].signature-refresh"),
+        ] {
+            let e = parse(text, "t.toml").unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
         }
     }
 

@@ -108,6 +108,7 @@
 #![warn(missing_docs)]
 
 pub mod bounds;
+pub mod dnssec;
 pub mod dnstap;
 pub mod error;
 pub mod file;
@@ -119,6 +120,7 @@ pub mod runtime;
 pub mod schema;
 pub mod values;
 
+pub use dnssec::SignPolicy;
 pub use dnstap::{Collector, DnstapConfig};
 pub use error::ConfigError;
 pub use gate::{Budget, GateConfig};

@@ -31,6 +31,11 @@ pub struct Overrides {
     pub xdp: Vec<String>,
     /// `--dnstap PATH` (as `dnstap.enabled = true` with `socket-path = PATH`).
     pub dnstap: Option<PathBuf>,
+    /// `--storage-dir DIR` (as `server.storage-dir`).
+    pub storage_dir: Option<PathBuf>,
+    /// `--sign ZONE` (as `dnssec-signing = true` on the zone, with the
+    /// `default` policy unless the file gives it one).
+    pub sign: Vec<String>,
 }
 
 impl Config {
@@ -91,6 +96,32 @@ impl Config {
                     repl: Default::default(),
                     semantic_checks: None,
                     serial_must_increase: false,
+                    dnssec: None,
+                }),
+            }
+        }
+        if let Some(d) = &o.storage_dir {
+            self.storage_dir = Some(d.clone());
+        }
+        for z in &o.sign {
+            let zone = normalize_zone_name(z).map_err(|m| err("--sign", m))?;
+            if self.storage_dir.is_none() {
+                let m = "a signed zone needs a storage directory for its keys (--storage-dir or server.storage-dir)";
+                return Err(err("--sign", m.into()));
+            }
+            let policy = self.dnssec_policies.first().cloned().unwrap_or_default();
+            match self.zones.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&zone)) {
+                Some(c) => {
+                    c.dnssec.get_or_insert(policy);
+                }
+                None => self.zones.push(ZoneConfig {
+                    name: zone,
+                    file: None,
+                    allow_transfer: Vec::new(),
+                    repl: Default::default(),
+                    semantic_checks: None,
+                    serial_must_increase: false,
+                    dnssec: Some(policy),
                 }),
             }
         }
@@ -101,6 +132,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--sign ZONE` signs a configured zone or a zones-dir one with the
+    /// default policy, and needs a storage directory for the keys.
+    #[test]
+    fn sign_needs_a_storage_directory() {
+        let mut c = Config::default();
+        let e = c.apply(&Overrides { sign: vec!["example.com".into()], ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "--sign");
+        assert!(e.message.contains("--storage-dir"), "{e}");
+        c.apply(&Overrides { sign: vec!["example.com".into()], storage_dir: Some("/s".into()), ..Default::default() })
+            .unwrap();
+        assert_eq!(c.zones.len(), 1);
+        assert_eq!(c.zones[0].name, "example.com.");
+        assert_eq!(c.zones[0].dnssec.as_ref().map(|p| p.name.as_str()), Some("default"));
+    }
 
     #[test]
     fn overrides() {
@@ -115,6 +161,8 @@ mod tests {
             gate: true,
             xdp: vec!["vA".into(), "eth1".into(), "vA".into()],
             dnstap: None,
+            storage_dir: None,
+            sign: Vec::new(),
         })
         .unwrap();
         assert_eq!(c.xdp.interfaces, ["vA", "eth1"]);

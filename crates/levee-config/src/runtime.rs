@@ -49,6 +49,8 @@ pub struct ZoneConfig {
     /// Refuse a reload whose data changed while the SOA serial did not
     /// increase (RFC 1982); the default only warns.
     pub serial_must_increase: bool,
+    /// Signed online with this policy (`dnssec-signing = true`).
+    pub dnssec: Option<crate::SignPolicy>,
 }
 
 /// What a zone with no NS records at its apex, or with an in-zone name
@@ -197,6 +199,8 @@ pub struct Config {
     pub xdp: XdpConfig,
     /// Capturing queries and responses to a dnstap collector (off by default).
     pub dnstap: DnstapConfig,
+    /// `[[dnssec-policy]]`, the built-in `default` first.
+    pub dnssec_policies: Vec<crate::SignPolicy>,
 }
 
 impl Config {
@@ -279,6 +283,7 @@ impl Default for Config {
             gate: gate::GateConfig::default(),
             xdp: XdpConfig::default(),
             dnstap: DnstapConfig::default(),
+            dnssec_policies: vec![crate::SignPolicy::default()],
         }
     }
 }

@@ -68,6 +68,11 @@ pub const SECTIONS: &[Section] = &[
     Section { name: "transfer-in", array: false, doc: "Limits on one transfer in (secondary zones)." },
     Section { name: "zone", array: true, doc: "A zone: primary (file) or secondary (primaries)." },
     Section { name: "key", array: true, doc: "A TSIG key (RFC 8945), named by ACLs, primaries and notify." },
+    Section {
+        name: "dnssec-policy",
+        array: true,
+        doc: "How signed zones (dnssec-signing = true) are signed; a built-in policy \"default\" always exists.",
+    },
 ];
 
 macro_rules! key {
@@ -199,9 +204,28 @@ pub const KEYS: &[Key] = &[
         "false",
         "Refuse a reload whose data changed while the SOA serial did not increase."
     ),
+    key!(
+        "zone",
+        "dnssec-signing",
+        "false",
+        "Sign the zone online (DNSSEC): keys in <storage-dir>/keys/<zone>/, made at the first start."
+    ),
+    key!("zone", "dnssec-policy", "\"default\"", "The [[dnssec-policy]] the zone is signed with."),
     key!("key", "name", "-", "The key's name."),
     key!("key", "algorithm", "-", "hmac-sha256 (recommended), hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5."),
     key!("key", "secret", "-", "The secret, base64."),
+    key!("dnssec-policy", "name", "-", "The policy's name (\"default\" is built in and cannot be redefined)."),
+    key!("dnssec-policy", "algorithm", "\"ecdsap256sha256\"", "Algorithm of new keys: ecdsap256sha256 or ed25519."),
+    key!("dnssec-policy", "split-keys", "false", "A KSK and a ZSK instead of one combined signing key (CSK)."),
+    key!("dnssec-policy", "denial", "\"nsec\"", "\"nsec\" or \"nsec3\" (no extra iterations, no salt: RFC 9276)."),
+    key!("dnssec-policy", "nsec3-opt-out", "false", "NSEC3 opt-out: insecure delegations left out of the chain."),
+    key!("dnssec-policy", "signature-validity", "1209600", "Seconds a signature is valid (14 days)."),
+    key!(
+        "dnssec-policy",
+        "signature-refresh",
+        "604800",
+        "A signature with less than this many seconds left is made again (7 days)."
+    ),
 ];
 
 /// The keys of `section`.
@@ -277,6 +301,7 @@ mod tests {
             ("", _) => probe.to_string(),
             ("zone", _) => format!("[[zone]]\nname = \"a.\"\n{probe}"),
             ("key", _) => format!("[[key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\nsecret = \"AA==\"\n{probe}"),
+            ("dnssec-policy", _) => format!("[[dnssec-policy]]\nname = \"p\"\n{probe}"),
             ("management.token", _) => format!("[[management.token]]\nscope = \"read\"\n{probe}"),
             (n, _) => format!("[{n}]\n{probe}"),
         };

@@ -36,9 +36,11 @@ pub mod canon;
 pub mod denial;
 pub mod key;
 pub mod keyfile;
+pub mod record;
 mod reuse;
 pub mod rrsig;
 pub mod zone;
 
 pub use key::{Algorithm, Key, KeyError};
-pub use zone::{sign_zone, Denial, Policy, Rr, SignError, Signed};
+pub use record::Rr;
+pub use zone::{sign_zone, Denial, Policy, SignError, Signed};

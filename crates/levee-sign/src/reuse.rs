@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use crate::key::Key;
+use crate::record::Rr;
 use crate::rrsig::{self, RrsetRef};
-use crate::zone::Rr;
 use levee_wire::rtype::t;
 
 /// The previous version's RRsets and signatures, by owner and type.

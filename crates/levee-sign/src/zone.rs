@@ -25,23 +25,9 @@ use levee_wire::rtype::t;
 
 use crate::denial::{base32hex, type_bitmap, Nsec3Params};
 use crate::key::{Key, KeyError};
+use crate::record::Rr;
 use crate::reuse::Previous;
 use crate::rrsig::{self, RrsetRef, Validity};
-
-/// One record: owner in wire form, and its RDATA in wire form.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Rr {
-    /// Owner, wire form (lowercased by [`sign_zone`]).
-    pub owner: Vec<u8>,
-    /// Type.
-    pub rtype: u16,
-    /// Class.
-    pub class: u16,
-    /// TTL.
-    pub ttl: u32,
-    /// RDATA, wire form.
-    pub rdata: Vec<u8>,
-}
 
 /// How nonexistence is proven.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -108,6 +108,15 @@ enum Command {
         /// falls back to the sockets, with a warning, where XDP fails.
         #[arg(long, value_name = "IFACE")]
         xdp: Vec<String>,
+        /// Sign ZONE online (DNSSEC) with the default policy (repeatable;
+        /// as `dnssec-signing = true`); its keys are kept, and made at the
+        /// first start, under the storage directory.
+        #[arg(long, value_name = "ZONE")]
+        sign: Vec<String>,
+        /// Storage directory: journals, received zones, DNSSEC keys, the
+        /// control socket (as server.storage-dir).
+        #[arg(long, value_name = "DIR")]
+        storage_dir: Option<PathBuf>,
         /// Capture queries and responses to the dnstap collector on the
         /// Unix socket PATH (Frame Streams, e.g. fstrm_capture -u PATH),
         /// with the [dnstap] settings of the file (as dnstap.enabled =
@@ -206,6 +215,8 @@ fn main() -> ExitCode {
             gate,
             xdp,
             dnstap,
+            sign,
+            storage_dir,
         } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
@@ -230,6 +241,8 @@ fn main() -> ExitCode {
                 gate,
                 xdp,
                 dnstap,
+                storage_dir,
+                sign,
             };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");

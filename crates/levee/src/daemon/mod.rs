@@ -235,6 +235,7 @@ struct Zones {
 fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     let plans = load::plan(cfg, builtin).map_err(|message| Stop { code: 2, message })?;
     storage::prepare(cfg);
+    load::prepare_keys(cfg, &plans).map_err(|message| Stop { code: 2, message })?;
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     let stores = Stores::default();
     let repl = Arc::new(startup::init(cfg, &mut set, &stores));
@@ -314,6 +315,9 @@ fn start_operations(
 fn start_replication(center: &Arc<Center>, rt: &tokio::runtime::Runtime, control: Option<&mut Bound>) {
     primary::announce(center);
     secondary::start(center);
+    if center.cfg.zones.iter().any(|z| z.dnssec.is_some()) {
+        rt.spawn(crate::zones::reload::refresh_signatures(Arc::clone(center)));
+    }
     if let Some(l) = control.and_then(|c| c.take_listener()) {
         rt.spawn(control_socket::serve(l, Arc::clone(center)));
     }

@@ -49,6 +49,8 @@ pub struct ZonePlan {
     pub checks: Checks,
     /// Refuse a reload whose data changed while the serial did not increase.
     pub serial_must_increase: bool,
+    /// Signed online (`dnssec-signing`): how.
+    pub sign: Option<crate::zones::sign::SignPlan>,
 }
 
 /// The zone name of a file in a zones directory: `example.com.zone` is
@@ -103,6 +105,7 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     acl: Acl::none(),
                     checks: checks_of(cfg, None),
                     serial_must_increase: false,
+                    sign: None,
                 });
             }
         }
@@ -130,6 +133,7 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     acl,
                     checks,
                     serial_must_increase,
+                    sign: None,
                 }),
                 None => {
                     if cfg.zones_dir.is_none() && !use_builtin {
@@ -144,6 +148,7 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                             acl,
                             checks,
                             serial_must_increase,
+                            sign: None,
                         });
                     } else if cfg.zones_dir.is_some() {
                         return Err(format!("zone {}: no file {}zone in the zones directory", z.name, z.name));
@@ -163,9 +168,13 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
                     acl,
                     checks: checks_of(cfg, z),
                     serial_must_increase: false,
+                    sign: None,
                 });
             }
         }
+    }
+    for p in &mut out {
+        p.sign = crate::zones::sign::SignPlan::of(cfg, &p.name);
     }
     Ok(out)
 }
@@ -211,7 +220,7 @@ pub fn same_zone(a: &str, b: &str) -> bool {
 /// are shared with `previous` (levee-zone's `reload`).
 pub fn load_one_from(
     p: &ZonePlan,
-    previous: Option<&levee_zone::Zone>,
+    previous: Option<&Arc<levee_zone::Zone>>,
     opts: &LoadOptions,
 ) -> Result<ZoneEntry, Vec<Diagnostic>> {
     let origin = name::from_text(&p.name, None).map_err(|e| {
@@ -224,7 +233,9 @@ pub fn load_one_from(
                 let rate = n as f64 / t0.elapsed().as_secs_f64().max(1e-3);
                 tracing::info!(zone = %p.name, records = n, per_second = rate as u64, "loading");
             };
-            match previous {
+            // A signed zone's served version is not what its file holds:
+            // it is loaded whole and signed again (keeping what it can).
+            match previous.filter(|_| p.sign.is_none()) {
                 Some(old) => {
                     let r = levee_zone::reload_with_budget(
                         old,
@@ -255,10 +266,35 @@ pub fn load_one_from(
             &mut |_| {},
         )?,
     };
+    let built = match &p.sign {
+        None => built,
+        Some(s) => match crate::zones::sign::sign(&p.name, p.checks, s, built, previous.map(|z| &**z))? {
+            crate::zones::sign::Signed::New(b) => b,
+            crate::zones::sign::Signed::Unchanged => match previous {
+                Some(old) => return Ok(ZoneEntry::new(Arc::clone(old), p.acl.clone())),
+                None => {
+                    let message = "internal error: no signed version to keep".to_string();
+                    return Err(vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }]);
+                }
+            },
+        },
+    };
     for w in &built.warnings {
         tracing::warn!("{w}");
     }
     Ok(ZoneEntry::new(Arc::new(built.zone), p.acl.clone()))
+}
+
+/// At start: every signed zone's keys are read (or made); any key file
+/// that cannot be used stops the start, naming the file.
+pub fn prepare_keys(cfg: &Config, plans: &[ZonePlan]) -> Result<(), String> {
+    for p in plans {
+        if let Some(s) = &p.sign {
+            crate::zones::sign::zone_keys(s, &p.name, Some(cfg))
+                .map_err(|e| format!("zone {}: DNSSEC keys: {e}", p.name))?;
+        }
+    }
+    Ok(())
 }
 
 /// How often a waiting load looks at its watch.
@@ -288,7 +324,7 @@ pub fn load_guarded(
     let plan = p.clone();
     let spawned = std::thread::Builder::new().name("levee-load".into()).spawn(move || {
         let r =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_one_from(&plan, previous.as_deref(), &opts)));
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_one_from(&plan, previous.as_ref(), &opts)));
         let _ = tx.send(r);
     });
     if let Err(e) = spawned {
@@ -436,6 +472,7 @@ mod tests {
                 acl: Acl::none(),
                 checks: Checks::Warn,
                 serial_must_increase: false,
+                sign: None,
             };
             assert!(load_one_from(&p, None, &LoadOptions::default()).is_ok(), "{n}");
         }

@@ -4,8 +4,10 @@
 //! * [`load`]: the zones of a configuration and loading each one on a
 //!   guarded thread;
 //! * [`publish`]: the publish lock, and retiring replaced sets;
-//! * [`reload`]: reloading every zone or one.
+//! * [`reload`]: reloading every zone or one;
+//! * [`sign`]: online DNSSEC signing of the zones that ask for it.
 
 pub mod load;
 pub mod publish;
 pub mod reload;
+pub mod sign;

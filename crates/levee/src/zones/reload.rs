@@ -111,3 +111,50 @@ pub fn reload_zone(c: &Center, zone: &str) -> Result<(usize, usize), String> {
     tracing::info!(zone, failed, "zone reload done");
     Ok((n, failed))
 }
+
+/// The signing timer: every minute (sooner when a policy leaves less
+/// than four minutes between a signature's refresh point and its
+/// expiry), each signed zone whose first signature has entered its
+/// refresh window is reloaded, which signs again what is due (and keeps
+/// the rest). Runs for the daemon's life.
+pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
+    let margin = c
+        .cfg
+        .zones
+        .iter()
+        .filter_map(|z| z.dnssec.as_ref())
+        .map(|p| p.signature_validity.saturating_sub(p.signature_refresh))
+        .min();
+    let every = std::time::Duration::from_secs(margin.map_or(60, |m| (m as u64 / 4).clamp(1, 60)));
+    loop {
+        tokio::time::sleep(every).await;
+        let set = c.zones.load_full();
+        let now = crate::clock::wall();
+        let due_zones: Vec<String> = c
+            .cfg
+            .zones
+            .iter()
+            .filter_map(|z| Some((z, z.dnssec.as_ref()?)))
+            .filter(|(z, p)| {
+                let Ok(apex) = levee_wire::name::from_text(&z.name, None) else { return false };
+                let lname = levee_wire::name::to_lowercase(&apex);
+                set.exact(&lname)
+                    .filter(|e| !e.not_loaded)
+                    .and_then(|e| crate::zones::sign::due(&e.zone, p.signature_refresh))
+                    .is_some_and(|d| d <= now)
+            })
+            .map(|(z, _)| z.name.clone())
+            .collect();
+        drop(set);
+        for zone in due_zones {
+            let c2 = std::sync::Arc::clone(&c);
+            let z2 = zone.clone();
+            let r = tokio::task::spawn_blocking(move || reload_zone(&c2, &z2)).await;
+            match r {
+                Ok(Ok(_)) => tracing::info!(zone = %zone, "signatures refreshed"),
+                Ok(Err(e)) => tracing::error!(zone = %zone, "signature refresh failed: {e}"),
+                Err(e) => tracing::error!(zone = %zone, "signature refresh failed: {e}"),
+            }
+        }
+    }
+}

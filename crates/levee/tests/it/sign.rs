@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{levee, TempDir};
+use std::time::{Duration, Instant};
+
+use crate::support::{levee, run_bounded, Server, TempDir};
 
 /// A zone with what a signer can get wrong: a wildcard, an insecure and
 /// a secure delegation with glue below them, empty non-terminals, a
@@ -163,4 +165,121 @@ fn keys_are_kept_private_reused_and_refused_when_damaged() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains(files[1].to_str().unwrap()), "{e}");
+}
+
+/// `dig AXFR` of `zone` from the server: the zone as text.
+fn axfr(s: &Server, zone: &str) -> String {
+    let o = tool("dig")
+        .args([
+            "+nocmd",
+            "+nostats",
+            "+tries=1",
+            "+time=3",
+            "-p",
+            &s.addr.port().to_string(),
+            "@127.0.0.1",
+            "AXFR",
+            zone,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn serial_of(axfr: &str) -> u32 {
+    let soa = axfr.lines().find(|l| l.split_whitespace().nth(3) == Some("SOA")).expect("an SOA");
+    soa.split_whitespace().nth(6).unwrap().parse().unwrap()
+}
+
+/// The signature lines of `rtype` at `owner` in an AXFR text (owners
+/// compared without case: name compression may give an owner the case
+/// of an earlier name).
+fn rrsigs(axfr: &str, owner: &str, rtype: &str) -> Vec<String> {
+    axfr.lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 5 && f[0].eq_ignore_ascii_case(owner) && f[3] == "RRSIG" && f[4] == rtype
+        })
+        .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Waits until the zone's AXFR satisfies `ok`, for at most `limit`.
+fn wait_axfr(s: &Server, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let t = Instant::now();
+    loop {
+        let a = axfr(s, "sign.test.");
+        if ok(&a) || t.elapsed() > limit {
+            return a;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn verified(dir: &Path, text: &str, what: &str) {
+    let f = dir.join(format!("{what}.axfr"));
+    std::fs::write(&f, text).unwrap();
+    let (ok, out) = verify(&f, "sign.test.", true);
+    assert!(ok, "{what}:\n{out}");
+}
+
+/// The daemon signs a zone from its file, serves it (AXFR passes both
+/// validators), signs again only what a reload changed (with the serial
+/// raised when the file's did not move), refreshes signatures before
+/// they expire by itself, and refuses to start on a damaged key.
+#[test]
+fn the_server_signs_reloads_and_refreshes() {
+    let t = TempDir::new("sign-serve");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    // Signatures valid an hour and refreshed when less than 3,590 s are
+    // left: a refresh falls due a few seconds after each signing.
+    let conf = t.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"short\"\nsignature-validity = 3600\n\
+             signature-refresh = 3590\n[[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
+             dnssec-signing = true\ndnssec-policy = \"short\"\n",
+            t.path().join("store").display(),
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let mut s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let first = axfr(&s, "sign.test.");
+    assert_eq!(serial_of(&first), 2026120601, "{}", s.log());
+    verified(t.path(), &first, "first");
+    assert!(s.log().contains("new DNSSEC key; publish at the parent"), "{}", s.log());
+    let key_files: Vec<_> = std::fs::read_dir(t.path().join("store/keys/sign.test")).unwrap().collect();
+    assert_eq!(key_files.len(), 1, "one combined key by the default policy");
+    // A change with the serial left as it was: re-signed, serial raised,
+    // the unchanged RRsets keep their signatures.
+    let mx = rrsigs(&first, "sign.test.", "MX");
+    assert_eq!(mx.len(), 1);
+    std::fs::write(&zone, ZONE.replace("Mail A 192.0.2.2", "Mail A 192.0.2.20")).unwrap();
+    s.signal("HUP");
+    let second = wait_axfr(&s, Duration::from_secs(10), |a| a.contains("192.0.2.20"));
+    assert!(second.contains("192.0.2.20"), "reloaded: {}", s.log());
+    assert_eq!(serial_of(&second), 2026120602, "serial + 1");
+    verified(t.path(), &second, "second");
+    assert_eq!(rrsigs(&second, "sign.test.", "MX"), mx, "an unchanged RRset keeps its signature");
+    assert_ne!(rrsigs(&second, "mail.sign.test.", "A"), rrsigs(&first, "mail.sign.test.", "A"));
+    // The refresh: the timer re-signs each signature as it reaches its
+    // refresh point (the expirations are spread over a few seconds),
+    // raising the serial, with no reload asked.
+    let third = wait_axfr(&s, Duration::from_secs(30), |a| rrsigs(a, "sign.test.", "MX") != mx);
+    assert!(serial_of(&third) > 2026120602, "no refresh within 30 s: {}", s.log());
+    assert!(s.log().contains("signatures refreshed"), "{}", s.log());
+    verified(t.path(), &third, "third");
+    assert_ne!(rrsigs(&third, "sign.test.", "MX"), mx, "refreshed");
+    s.stop();
+    // A damaged key store stops the start, naming the file.
+    let key = key_files.into_iter().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replace("tag: ", "tag: 1")).unwrap();
+    let o = run_bounded(levee().args(["serve", "--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains(key.to_str().unwrap()), "{e}");
 }

@@ -1,0 +1,133 @@
+//! Online DNSSEC signing (issue 18): `[[dnssec-policy]]` sections and
+//! the zone keys `dnssec-signing` and `dnssec-policy`.
+//!
+//! ```toml
+//! [server]
+//! storage-dir = "/var/lib/levee"   # keys are kept in <storage-dir>/keys/<zone>/
+//!
+//! [[dnssec-policy]]
+//! name = "split"
+//! algorithm = "ecdsap256sha256"     # or "ed25519"
+//! split-keys = true                 # a KSK and a ZSK (default: one combined key, CSK)
+//! denial = "nsec3"                  # "nsec" (default) or "nsec3" (0 extra iterations, no salt)
+//! nsec3-opt-out = true
+//! signature-validity = 1209600      # seconds (14 days)
+//! signature-refresh = 604800        # re-sign when less than this is left (7 days)
+//!
+//! [[zone]]
+//! name = "example.com."
+//! dnssec-signing = true
+//! dnssec-policy = "split"           # default: the built-in "default" policy
+//! ```
+//!
+//! The built-in policy `default` is ECDSA P-256 with one combined key,
+//! NSEC, signatures valid 14 days and refreshed 7 days before they
+//! expire. A signed zone needs `server.storage-dir` (its keys live
+//! there). This crate checks the values; the signer is `levee-sign`.
+
+use serde::Deserialize;
+
+use crate::bounds;
+
+/// How a signed zone is signed: a `[[dnssec-policy]]` lowered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignPolicy {
+    /// The policy's name.
+    pub name: String,
+    /// DNSSEC algorithm number of new keys (13 or 15).
+    pub algorithm: u8,
+    /// A KSK and a ZSK instead of one combined key.
+    pub split_keys: bool,
+    /// NSEC3 instead of NSEC.
+    pub nsec3: bool,
+    /// NSEC3 opt-out.
+    pub nsec3_opt_out: bool,
+    /// Seconds a signature is valid.
+    pub signature_validity: u32,
+    /// Seconds before expiry a signature is made again.
+    pub signature_refresh: u32,
+}
+
+impl Default for SignPolicy {
+    fn default() -> Self {
+        SignPolicy {
+            name: "default".into(),
+            algorithm: 13,
+            split_keys: false,
+            nsec3: false,
+            nsec3_opt_out: false,
+            signature_validity: 14 * 86400,
+            signature_refresh: 7 * 86400,
+        }
+    }
+}
+
+/// `[[dnssec-policy]]` as written.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// Name, referred to by `[[zone]] dnssec-policy`.
+    pub name: String,
+    /// `ecdsap256sha256` or `ed25519` (or 13, 15).
+    pub algorithm: Option<String>,
+    /// KSK + ZSK.
+    pub split_keys: Option<bool>,
+    /// `nsec` or `nsec3`.
+    pub denial: Option<String>,
+    /// NSEC3 opt-out.
+    pub nsec3_opt_out: Option<bool>,
+    /// Seconds.
+    pub signature_validity: Option<i64>,
+    /// Seconds.
+    pub signature_refresh: Option<i64>,
+}
+
+/// The policies of the file, `default` first; an error is `(key,
+/// message)`.
+pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
+    let mut out = vec![SignPolicy::default()];
+    for (i, s) in specs.into_iter().enumerate() {
+        let key = |k: &str| format!("dnssec-policy[{i}].{k}");
+        if s.name.is_empty() || out.iter().any(|p| p.name == s.name) {
+            let m = match s.name.as_str() {
+                "" => "must not be empty".into(),
+                "default" => "the built-in policy \"default\" cannot be redefined".into(),
+                n => format!("{n} is defined twice"),
+            };
+            return Err((key("name"), m));
+        }
+        let mut p = SignPolicy { name: s.name, ..SignPolicy::default() };
+        if let Some(a) = s.algorithm {
+            p.algorithm = match a.to_ascii_lowercase().as_str() {
+                "ecdsap256sha256" | "13" => 13,
+                "ed25519" | "15" => 15,
+                _ => return Err((key("algorithm"), format!("'{a}' is not one of ecdsap256sha256, ed25519"))),
+            };
+        }
+        p.split_keys = s.split_keys.unwrap_or(false);
+        if let Some(d) = s.denial {
+            p.nsec3 = match d.as_str() {
+                "nsec" => false,
+                "nsec3" => true,
+                _ => return Err((key("denial"), format!("'{d}' is not one of nsec, nsec3"))),
+            };
+        }
+        p.nsec3_opt_out = s.nsec3_opt_out.unwrap_or(false);
+        if p.nsec3_opt_out && !p.nsec3 {
+            return Err((key("nsec3-opt-out"), "needs denial = \"nsec3\"".into()));
+        }
+        if let Some(v) = s.signature_validity {
+            p.signature_validity = bounds::check("dnssec-policy.signature-validity", v)
+                .map_err(|m| (key("signature-validity"), m))? as u32;
+        }
+        if let Some(v) = s.signature_refresh {
+            p.signature_refresh =
+                bounds::check("dnssec-policy.signature-refresh", v).map_err(|m| (key("signature-refresh"), m))? as u32;
+        }
+        if p.signature_refresh >= p.signature_validity {
+            return Err((key("signature-refresh"), "must be less than signature-validity".into()));
+        }
+        out.push(p);
+    }
+    Ok(out)
+}

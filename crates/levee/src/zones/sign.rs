@@ -1,0 +1,216 @@
+//! Online signing of primary zones (issue 18): a zone with
+//! `dnssec-signing = true` (or `levee serve --sign ZONE`) is loaded
+//! unsigned from its file and signed by `levee_sign` before it is
+//! published, at start and at every reload.
+//!
+//! * Keys live in `<storage-dir>/keys/<zone>/` (`crate::keys`); the first
+//!   start makes them by the zone's policy (one combined key, or a KSK
+//!   and a ZSK) and logs the DS records to give the parent. A key store
+//!   levee cannot read or parse stops the start, naming the file
+//!   (`zones::load::prepare_keys`).
+//! * A re-signed zone keeps the signatures of its unchanged RRsets
+//!   (`levee_sign`'s reuse), so a reload costs, and changes, what the
+//!   file changed; the IXFR to the secondaries carries just that.
+//! * Serial: the file's, unless it did not increase over the signed
+//!   version served; then the served serial plus one (Knot DNS's
+//!   `serial-policy: increment`), so secondaries see every new signature.
+//!   A file whose data did not change and whose signatures are not due
+//!   keeps the served version as it is ([`Signed::Unchanged`]).
+//! * Signatures are refreshed before they expire: [`due`] tells when a
+//!   served zone's first signature enters its refresh window, and the
+//!   signing timer (`zones::reload::refresh_signatures`) reloads it then.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use levee_config::{Config, SignPolicy};
+use levee_sign::denial::Nsec3Params;
+use levee_sign::{Algorithm, Denial, Key, Policy};
+use levee_wire::name;
+use levee_wire::rtype::{c, t};
+use levee_wire::serial::Serial;
+use levee_zone::journal::{self, Rr};
+use levee_zone::{Built, Checks, Diagnostic, Zone};
+
+use crate::keys;
+
+/// How one zone is signed.
+#[derive(Clone, Debug)]
+pub struct SignPlan {
+    /// The zone's policy.
+    pub policy: SignPolicy,
+    /// Where its keys are.
+    pub key_dir: PathBuf,
+}
+
+impl SignPlan {
+    /// The plan of `zone` under `cfg`, if it is signed.
+    pub fn of(cfg: &Config, zone: &str) -> Option<SignPlan> {
+        let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(zone))?;
+        let policy = z.dnssec.clone()?;
+        let root = cfg.storage_dir.as_ref()?.join("keys");
+        Some(SignPlan { policy, key_dir: keys::zone_dir(&root, zone) })
+    }
+
+    fn signer_policy(&self) -> Policy {
+        let p = &self.policy;
+        Policy {
+            denial: if p.nsec3 {
+                Denial::Nsec3(Nsec3Params { opt_out: p.nsec3_opt_out, ..Nsec3Params::default() })
+            } else {
+                Denial::Nsec
+            },
+            validity: p.signature_validity,
+            refresh: p.signature_refresh,
+            jitter: (p.signature_validity - p.signature_refresh).min(86400) / 2,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            ..Policy::default()
+        }
+    }
+}
+
+/// The keys of the zone `name`: those of its key directory, or new ones
+/// made by its policy when it has none.
+pub fn zone_keys(s: &SignPlan, name: &str, service_user: Option<&Config>) -> Result<Vec<Key>, String> {
+    let found = keys::load(&s.key_dir, name)?;
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let alg = Algorithm::from_number(s.policy.algorithm).unwrap_or(Algorithm::EcdsaP256Sha256);
+    let now = crate::clock::wall();
+    let mut made = vec![keys::generate(&s.key_dir, name, alg, true, now)?];
+    if s.policy.split_keys {
+        made.push(keys::generate(&s.key_dir, name, alg, false, now)?);
+    }
+    if let Some(cfg) = service_user {
+        keys::give_to_service_user(cfg, &s.key_dir);
+    }
+    if let Ok(apex) = name::from_text(name, None) {
+        for k in made.iter().filter(|k| k.is_sep()) {
+            let ds = levee_zone::zonefile::record_to_text(apex.as_slice(), 3600, c::IN, t::DS, &k.ds_sha256(&apex));
+            tracing::warn!(zone = name, tag = k.tag(), "new DNSSEC key; publish at the parent: {ds}");
+        }
+    }
+    Ok(made)
+}
+
+/// What signing a freshly loaded zone gave.
+pub enum Signed {
+    /// A new signed version.
+    New(Built),
+    /// Nothing changed and no signature is due: the served version stays.
+    Unchanged,
+}
+
+/// Signs the zone `zone` (`built`, loaded unsigned from its file, to be
+/// checked again by `checks` once signed) by `s`, given the signed version
+/// being served (`previous`).
+pub fn sign(
+    zone: &str,
+    checks: Checks,
+    s: &SignPlan,
+    built: Built,
+    previous: Option<&Zone>,
+) -> Result<Signed, Vec<Diagnostic>> {
+    let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
+    let t0 = Instant::now();
+    let keys = zone_keys(s, zone, None).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+    let origin = built.zone.apex().to_vec();
+    let now = crate::clock::wall() as u32;
+    let mut recs = journal::records(&built.zone);
+    let prev = previous.map(journal::records);
+    if let (Some(old), Some(prev_recs)) = (previous, &prev) {
+        if !(Serial(built.zone.serial()) > Serial(old.serial())) {
+            if same_data(&recs, prev_recs, &keys) && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
+            {
+                return Ok(Signed::Unchanged);
+            }
+            set_serial(&mut recs, old.serial().wrapping_add(1));
+        }
+    }
+    let to_sign = |rs: Vec<Rr>| -> Vec<levee_sign::Rr> {
+        rs.into_iter()
+            .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
+            .collect()
+    };
+    let prev_signed = prev.map(to_sign);
+    let signed = levee_sign::sign_zone(to_sign(recs), &origin, &keys, &s.signer_policy(), now, prev_signed.as_deref())
+        .map_err(|e| fail(format!("signing failed: {e}")))?;
+    let out: Vec<Rr> =
+        signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
+    let mut rebuilt = journal::build_from(&origin, &out, checks)?;
+    rebuilt.warnings.extend(built.warnings);
+    tracing::info!(
+        zone = %zone,
+        serial = rebuilt.zone.serial(),
+        made = signed.signatures,
+        kept = signed.reused,
+        chain = signed.chain,
+        ms = t0.elapsed().as_millis() as u64,
+        "zone signed"
+    );
+    Ok(Signed::New(rebuilt))
+}
+
+/// The zone's data without what the signer adds (signatures, chains,
+/// its own DNSKEYs) and without the SOA serial, in one order.
+fn unsigned_view(recs: &[Rr], keys: &[Key]) -> Vec<(Vec<u8>, u16, u32, Vec<u8>)> {
+    let mut v: Vec<(Vec<u8>, u16, u32, Vec<u8>)> = recs
+        .iter()
+        .filter(|r| !matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM))
+        .filter(|r| !(r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice())))
+        .map(|r| {
+            let mut rdata = r.rdata.clone();
+            if r.rtype == t::SOA {
+                if let Some(p) = soa_serial_at(&rdata) {
+                    rdata[p..p + 4].fill(0);
+                }
+            }
+            (r.owner.clone(), r.rtype, r.ttl, rdata)
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn same_data(new: &[Rr], old: &[Rr], keys: &[Key]) -> bool {
+    unsigned_view(new, keys) == unsigned_view(old, keys)
+}
+
+/// Where the serial sits in SOA RDATA (after the two names).
+fn soa_serial_at(rdata: &[u8]) -> Option<usize> {
+    let mut p = 0;
+    for _ in 0..2 {
+        p += name::wire_len(rdata.get(p..)?).ok()?;
+    }
+    (rdata.len() >= p + 20).then_some(p)
+}
+
+fn set_serial(recs: &mut [Rr], serial: u32) {
+    for r in recs.iter_mut().filter(|r| r.rtype == t::SOA) {
+        if let Some(p) = soa_serial_at(&r.rdata) {
+            r.rdata[p..p + 4].copy_from_slice(&serial.to_be_bytes());
+        }
+    }
+}
+
+/// When the first signature of `z` enters its refresh window (Unix
+/// seconds), if `z` has signatures.
+pub fn due(z: &Zone, refresh: u32) -> Option<u64> {
+    let now = crate::clock::wall();
+    let mut first: Option<u64> = None;
+    for (_, id) in z.all_rrsets() {
+        if z.rrset(id).rtype != t::RRSIG {
+            continue;
+        }
+        for rd in z.rdatas(id) {
+            let Some(e) = rd.get(8..12) else { continue };
+            let exp = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+            // Serial-number arithmetic around now (RFC 4034 §3.1.5).
+            let left = exp.wrapping_sub(now as u32) as i32 as i64;
+            let at = (now as i64 + left - refresh as i64).max(0) as u64;
+            first = Some(first.map_or(at, |f| f.min(at)));
+        }
+    }
+    first
+}
