@@ -29,7 +29,7 @@ use levee_wire::query::Query;
 use levee_wire::rtype::{c, t};
 use levee_wire::soa::Soa;
 use levee_wire::writer::{Full, Mark, Owner, Section, Writer};
-use levee_zone::{nf, NodeId, RRsetId, Zone, NONE};
+use levee_zone::{nf, NodeId, OnlineSigner, RRsetId, Zone, NONE};
 
 /// Most CNAME records (real or synthesised) one answer holds. The target
 /// of the last one is still looked up: its data ends the answer, another
@@ -40,6 +40,8 @@ const MAX_VISITED: usize = MAX_CNAMES as usize + 2;
 const MAX_PENDING: usize = 16;
 const MAX_PROOFS: usize = 8;
 const MAX_ADDED: usize = 32;
+/// Most records of a synthesised RRset signed at query time.
+const MAX_ONLINE_RDATAS: usize = 32;
 
 #[allow(clippy::large_enum_variant)] // kept on the stack: no allocation per query
 enum Step {
@@ -89,6 +91,19 @@ pub(crate) struct Answerer<'z, 'w> {
     /// Copy the zone's pre-rendered SOA into negative answers when it
     /// gives the writer's octets ([`crate::finish::Hints`]).
     pub(crate) prerendered: bool,
+    /// Compact denial (RFC 9824): the zone's online signer, when the
+    /// query asked for DNSSEC (DO) and the zone has one.
+    online: Option<&'z dyn OnlineSigner>,
+    /// The time signatures made now start from (seconds).
+    pub(crate) now: u32,
+    /// The query set CO: a compact answer for a name that does not exist
+    /// may say NXDOMAIN.
+    pub(crate) compact_ok: bool,
+    /// A compact answer for a name that does not exist was given.
+    nx: bool,
+    /// A signature the answer needed could not be made (the online
+    /// signer's budget): the response must not be sent.
+    unsigned: bool,
 }
 
 /// The result of answering, for the finish stage and the policy stage.
@@ -99,6 +114,11 @@ pub(crate) struct Parts {
     pub(crate) start: Mark,
     pub(crate) referral: bool,
     pub(crate) anchor: NodeId,
+    /// A compact answer for a name that does not exist (RFC 9824): a name
+    /// error whatever the rcode says.
+    pub(crate) nx: bool,
+    /// A signature could not be made: drop the response.
+    pub(crate) unsigned: bool,
 }
 
 impl<'z, 'w> Answerer<'z, 'w> {
@@ -132,6 +152,11 @@ impl<'z, 'w> Answerer<'z, 'w> {
             anchor: NONE,
             shed_negative: false,
             prerendered: true,
+            online: if q.dnssec_ok() { zone.online_signer() } else { None },
+            now: 0,
+            compact_ok: false,
+            nx: false,
+            unsigned: false,
         }
     }
 
@@ -145,6 +170,8 @@ impl<'z, 'w> Answerer<'z, 'w> {
             start: self.start,
             referral: self.referral.is_some(),
             anchor: self.anchor,
+            nx: self.nx,
+            unsigned: self.unsigned,
         }
     }
 
@@ -391,7 +418,10 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 }
                 None => {
                     // Prove there is no DS (RFC 4035 §3.1.4, RFC 5155 §7.2.7).
-                    if zone.nsec3param().is_some() {
+                    if self.online.is_some() {
+                        let lcut = NameBuf::from_wire(cut_name).unwrap_or_default();
+                        self.compact_nsec(Owner::Name(cut_name), &lcut, Some(cut), &[]);
+                    } else if zone.nsec3param().is_some() {
                         let lcut = NameBuf::from_wire(cut_name).unwrap_or_default();
                         match self.n3_match(&lcut) {
                             Some(m) => self.put_n3(m),
@@ -422,6 +452,17 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         self.rcode = rcode::NXDOMAIN;
         if self.shed_negative {
+            return Step::Done;
+        }
+        if self.online.is_some() {
+            // Compact denial: the name "exists" with no data (RFC 9824
+            // §3.1), NXDOMAIN only for a resolver that said it knows.
+            self.nx = true;
+            if !self.compact_ok {
+                self.rcode = rcode::NOERROR;
+            }
+            self.soa_authority();
+            self.compact_nsec(owner(cur, is_q), lname, None, &[t::NXNAME]);
             return Step::Done;
         }
         self.soa_authority();
@@ -475,7 +516,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 return Step::Done;
             }
             let Some(rs) = zone.find(w, t::CNAME) else { return Step::Done };
-            let r = self.put_signed(Section::Answer, owner, rs, None);
+            let r = self.put_synthesised(owner, lname, rs);
             if !self.ok(r) {
                 return Step::Done;
             }
@@ -488,7 +529,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         match zone.find(w, self.qtype) {
             Some(rs) => {
-                let r = self.put_signed(Section::Answer, owner, rs, None);
+                let r = self.put_synthesised(owner, lname, rs);
                 if self.ok(r) {
                     self.pend(rs);
                     self.wildcard_answer_proof(ce, lname);
@@ -499,11 +540,105 @@ impl<'z, 'w> Answerer<'z, 'w> {
         Step::Done
     }
 
+    /// Records synthesised from a wildcard: with their wildcard
+    /// signature, or, in a zone with compact denial, signed now at the
+    /// name they answer (no proof of the name's absence exists there).
+    fn put_synthesised(&mut self, owner: Owner<'_>, lname: &NameBuf, rs: RRsetId) -> Result<(), Full> {
+        if self.online.is_none() {
+            return self.put_signed(Section::Answer, owner, rs, None);
+        }
+        let m = self.w.mark();
+        self.put(Section::Answer, owner, rs, None)?;
+        let s = *self.zone.rrset(rs);
+        let mut rdatas: [&[u8]; MAX_ONLINE_RDATAS] = [&[]; MAX_ONLINE_RDATAS];
+        let mut n = 0;
+        for rd in self.zone.rdatas(rs) {
+            if n == MAX_ONLINE_RDATAS {
+                // Too large to sign here: no answer rather than a bogus one.
+                self.unsigned = true;
+                return Ok(());
+            }
+            rdatas[n] = rd;
+            n += 1;
+        }
+        if let Err(e) = self.put_online_sig(Section::Answer, owner, lname, s.rtype, s.ttl, &rdatas[..n]) {
+            self.w.rollback(m);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Compact denial's NSEC (RFC 9824 §3) owned by `lname` (written as
+    /// `owner`): the name's immediate successor as next name, the types of
+    /// `node` (if the name has one; an empty non-terminal has none) and
+    /// `extra`, with RRSIG and NSEC; signed now.
+    fn compact_nsec(&mut self, owner: Owner<'_>, lname: &NameBuf, node: Option<NodeId>, extra: &[u16]) {
+        if self.tc || self.online.is_none() {
+            return;
+        }
+        let mut types = [0u16; 48];
+        let mut n = 0;
+        for &ty in extra {
+            types[n] = ty;
+            n += 1;
+        }
+        if let Some(id) = node {
+            for set in self.zone.node_rrsets(id) {
+                if n < types.len() && set.rtype != t::RRSIG && set.rtype != t::NSEC {
+                    types[n] = set.rtype;
+                    n += 1;
+                }
+            }
+        }
+        let mut rd = [0u8; 300];
+        let Some(len) = levee_sign::online::nsec_rdata(lname.as_slice(), &types[..n], &mut rd) else { return };
+        let ttl = self.negative_ttl();
+        let m = self.w.mark();
+        let r = self.w.rr(Section::Authority, owner, t::NSEC, c::IN, ttl, &rd[..len]);
+        let r = r.and_then(|()| self.put_online_sig(Section::Authority, owner, lname, t::NSEC, ttl, &[&rd[..len]]));
+        if r.is_err() {
+            self.w.rollback(m);
+            self.tc = true;
+        }
+    }
+
+    /// The RRSIG, made now, of the records `rdatas` of `rtype` at `lname`.
+    fn put_online_sig(
+        &mut self,
+        sec: Section,
+        owner: Owner<'_>,
+        lname: &NameBuf,
+        rtype: u16,
+        ttl: u32,
+        rdatas: &[&[u8]],
+    ) -> Result<(), Full> {
+        let Some(s) = self.online else { return Ok(()) };
+        let mut sig = [0u8; 512];
+        match s.sign(lname.as_slice(), rtype, ttl, rdatas, self.now, &mut sig) {
+            Some(n) => self.w.rr(sec, owner, t::RRSIG, c::IN, ttl, &sig[..n]),
+            None => {
+                self.unsigned = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// The TTL of negative answers (RFC 2308 §5, RFC 9077): the smaller of
+    /// the SOA's TTL and its MINIMUM field.
+    fn negative_ttl(&self) -> u32 {
+        let zone = self.zone;
+        let soa = zone.soa();
+        let min = Soa::from_rdata(zone.first_rdata(soa)).map_or(0, |s| s.minimum());
+        zone.rrset(soa).ttl.min(min)
+    }
+
     /// With DO, a wildcard answer proves that the name itself does not
     /// exist (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6).
     fn wildcard_answer_proof(&mut self, ce: NodeId, lname: &NameBuf) {
-        // Deferred: a wildcard CNAME continues the answer section.
-        if self.dnssec && self.nwild < MAX_VISITED {
+        // Deferred: a wildcard CNAME continues the answer section. A
+        // compact zone signs the synthesised records at the name itself:
+        // no proof.
+        if self.dnssec && self.online.is_none() && self.nwild < MAX_VISITED {
             self.wild_proofs[self.nwild] = Some((ce, *lname));
             self.nwild += 1;
         }
@@ -533,6 +668,11 @@ impl<'z, 'w> Answerer<'z, 'w> {
         if !self.dnssec || self.tc {
             return;
         }
+        if self.online.is_some() {
+            let o = self.owner_of(lname);
+            self.compact_nsec(o, lname, Some(w), &[]);
+            return;
+        }
         let zone = self.zone;
         let wname = NameBuf::from_wire(zone.node_name(w)).unwrap_or_default();
         if zone.nsec3param().is_some() {
@@ -554,6 +694,13 @@ impl<'z, 'w> Answerer<'z, 'w> {
     fn nodata(&mut self, id: Option<NodeId>, lname: &NameBuf) {
         self.soa_authority();
         if !self.dnssec || self.tc {
+            return;
+        }
+        if self.online.is_some() {
+            // An empty non-terminal has a node without records: its NSEC
+            // lists RRSIG and NSEC only (RFC 9824 §3.3).
+            let o = self.owner_of(lname);
+            self.compact_nsec(o, lname, id, &[]);
             return;
         }
         let zone = self.zone;
@@ -807,6 +954,18 @@ impl<'z, 'w> Answerer<'z, 'w> {
             false
         } else {
             true
+        }
+    }
+}
+
+impl Answerer<'_, '_> {
+    /// How to write `lname`: as a pointer to the question when it is the
+    /// query name (its letter case kept), else as itself.
+    fn owner_of<'n>(&self, lname: &'n NameBuf) -> Owner<'n> {
+        if lname == self.lqname {
+            Owner::Ptr(12)
+        } else {
+            Owner::Name(lname.as_slice())
         }
     }
 }

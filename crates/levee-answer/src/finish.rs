@@ -167,7 +167,8 @@ impl<'a> Responder<'a> {
                 }
             }
             let ext = rcode::extended_bits(rc);
-            let flags = e.flags & edns::FLAG_DO;
+            let co = if extra.is_some_and(|x| x.compact_ok) { edns::FLAG_CO } else { 0 };
+            let flags = e.flags & (edns::FLAG_DO | co);
             if w.opt(self.cfg.udp_payload, ext, flags, opts.as_slice(), self.max_size).is_err() {
                 return Outcome::Drop;
             }
@@ -258,7 +259,9 @@ impl<'a> Responder<'a> {
         }
         let meta = self.meta(Kind::Error, rc, 0);
         match ede {
-            Some(_) if self.q.edns.is_some() => self.finish_with(&mut w, meta, Some(&Extra { ede, expire: None })),
+            Some(_) if self.q.edns.is_some() => {
+                self.finish_with(&mut w, meta, Some(&Extra { ede, ..Extra::default() }))
+            }
             _ => self.finish_with(&mut w, meta, None),
         }
     }
@@ -300,6 +303,9 @@ pub(crate) struct Extra {
     pub(crate) expire: Option<u32>,
     /// Extended DNS Error (RFC 8914).
     pub(crate) ede: Option<ede::Ede>,
+    /// Echo the CO flag (RFC 9824 §5): the answer comes from a zone with
+    /// compact denial and the query set CO.
+    pub(crate) compact_ok: bool,
 }
 
 /// Extended DNS Errors (RFC 8914) levee sends, where Knot DNS, NSD or
@@ -317,4 +323,7 @@ pub(crate) mod ede {
     pub(crate) const NOT_LOADED: Ede = (14, "zone is configured but not loaded");
     /// A secondary zone past its SOA expire time (NSD's "Invalid Data").
     pub(crate) const EXPIRED: Ede = (24, "zone has expired");
+    /// An explicit query for NXNAME to a zone with compact denial (RFC
+    /// 9824 §3.5, RFC 8914's code 30, "Invalid Query Type").
+    pub(crate) const INVALID_QUERY_TYPE: Ede = (30, "");
 }

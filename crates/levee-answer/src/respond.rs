@@ -216,6 +216,11 @@ impl<'a> Responder<'a> {
                 entry = p;
             }
         }
+        // RFC 9824 §3.5: NXNAME is a meta-type, asked of a zone that uses
+        // it (compact denial) it is a format error.
+        if q.qtype == t::NXNAME && entry.zone.online_signer().is_some() {
+            return self.error_ede(out, rcode::FORMERR, Some(ede::INVALID_QUERY_TYPE));
+        }
         let mut w = Writer::new(out, self.max_size.saturating_sub(self.opt_len));
         // A QUERY here: the flags as `base_flags` copies them.
         let mut flags = base_flags(q.header.flags) | flag::AA;
@@ -230,10 +235,20 @@ impl<'a> Responder<'a> {
         let mut a = Answerer::new(&mut w, &entry.zone, q, &lname);
         a.shed_negative = self.hints.shed_negative;
         a.prerendered = !self.hints.no_prerendered;
+        a.now = self.req.now;
+        let compact_ok = q.edns.as_ref().is_some_and(|e| e.flags & edns::FLAG_CO != 0);
+        a.compact_ok = compact_ok;
         a.run();
-        let Parts { rcode: rc, tc, aa, start, referral, anchor } = a.into_parts();
+        let Parts { rcode: rc, tc, aa, start, referral, anchor, nx, unsigned } = a.into_parts();
+        if unsigned {
+            // A compact answer whose signature the online signer's budget
+            // did not allow: nothing rather than an answer that does not
+            // validate (the resolver asks again, or another server).
+            return Outcome::Drop;
+        }
         let zone_key = mix(Arc::as_ptr(&entry.zone) as usize as u64);
         let meta = match rc {
+            _ if nx => self.meta(Kind::NxDomain, rc, zone_key),
             rcode::NXDOMAIN => self.meta(Kind::NxDomain, rc, zone_key),
             rcode::NOERROR if referral => self.meta(Kind::Referral, rc, mix(zone_key ^ anchor as u64)),
             rcode::NOERROR if w.count(Section::Answer) > 0 => {
@@ -254,8 +269,12 @@ impl<'a> Responder<'a> {
             f |= flag::TC;
         }
         w.set_flags(f | rcode::header_bits(rc));
-        if self.want_expire && aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN) {
-            let extra = Extra { expire: self.expire(entry), ..Extra::default() };
+        // A zone with compact denial says it honours CO (RFC 9824 §5).
+        let compact_ok = compact_ok && q.dnssec_ok() && entry.zone.online_signer().is_some();
+        let want_expire = self.want_expire && aa && matches!(rc, rcode::NOERROR | rcode::NXDOMAIN);
+        if want_expire || compact_ok {
+            let expire = if want_expire { self.expire(entry) } else { None };
+            let extra = Extra { expire, compact_ok, ..Extra::default() };
             return self.finish_with(&mut w, meta, Some(&extra));
         }
         self.finish_with(&mut w, meta, None)

@@ -53,6 +53,7 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("dnstap.queue-kib", 16, 65_536),
     ("dnssec-policy.signature-validity", 3_600, 365 * 86_400),
     ("dnssec-policy.signature-refresh", 60, 364 * 86_400),
+    ("dnssec-policy.online-signatures-per-second", 0, 10_000_000),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

@@ -9,7 +9,8 @@
 //! name = "split"
 //! algorithm = "ecdsap256sha256"     # or "ed25519"
 //! split-keys = true                 # a KSK and a ZSK (default: one combined key, CSK)
-//! denial = "nsec3"                  # "nsec" (default) or "nsec3" (0 extra iterations, no salt)
+//! denial = "nsec3"                  # "nsec" (default), "nsec3" (0 extra iterations, no salt)
+//!                                   # or "compact" (RFC 9824: denial signed at query time)
 //! nsec3-opt-out = true
 //! signature-validity = 1209600      # seconds (14 days)
 //! signature-refresh = 604800        # re-sign when less than this is left (7 days)
@@ -29,6 +30,17 @@ use serde::Deserialize;
 
 use crate::bounds;
 
+/// The denial of existence of a signed zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenialKind {
+    /// An NSEC chain.
+    Nsec,
+    /// An NSEC3 chain (no extra iterations, no salt).
+    Nsec3,
+    /// No chain: compact answers signed at query time (RFC 9824).
+    Compact,
+}
+
 /// How a signed zone is signed: a `[[dnssec-policy]]` lowered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignPolicy {
@@ -38,14 +50,17 @@ pub struct SignPolicy {
     pub algorithm: u8,
     /// A KSK and a ZSK instead of one combined key.
     pub split_keys: bool,
-    /// NSEC3 instead of NSEC.
-    pub nsec3: bool,
+    /// How nonexistence is proven.
+    pub denial: DenialKind,
     /// NSEC3 opt-out.
     pub nsec3_opt_out: bool,
     /// Seconds a signature is valid.
     pub signature_validity: u32,
     /// Seconds before expiry a signature is made again.
     pub signature_refresh: u32,
+    /// Compact denial: signatures made at query time per second, per
+    /// zone (0: no limit); past it, such answers are not sent.
+    pub online_signatures_per_second: u32,
 }
 
 impl Default for SignPolicy {
@@ -54,10 +69,11 @@ impl Default for SignPolicy {
             name: "default".into(),
             algorithm: 13,
             split_keys: false,
-            nsec3: false,
+            denial: DenialKind::Nsec,
             nsec3_opt_out: false,
             signature_validity: 14 * 86400,
             signature_refresh: 7 * 86400,
+            online_signatures_per_second: 20_000,
         }
     }
 }
@@ -80,6 +96,8 @@ pub struct Spec {
     pub signature_validity: Option<i64>,
     /// Seconds.
     pub signature_refresh: Option<i64>,
+    /// Compact denial's budget.
+    pub online_signatures_per_second: Option<i64>,
 }
 
 /// The policies of the file, `default` first; an error is `(key,
@@ -106,14 +124,15 @@ pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
         }
         p.split_keys = s.split_keys.unwrap_or(false);
         if let Some(d) = s.denial {
-            p.nsec3 = match d.as_str() {
-                "nsec" => false,
-                "nsec3" => true,
-                _ => return Err((key("denial"), format!("'{d}' is not one of nsec, nsec3"))),
+            p.denial = match d.as_str() {
+                "nsec" => DenialKind::Nsec,
+                "nsec3" => DenialKind::Nsec3,
+                "compact" => DenialKind::Compact,
+                _ => return Err((key("denial"), format!("'{d}' is not one of nsec, nsec3, compact"))),
             };
         }
         p.nsec3_opt_out = s.nsec3_opt_out.unwrap_or(false);
-        if p.nsec3_opt_out && !p.nsec3 {
+        if p.nsec3_opt_out && p.denial != DenialKind::Nsec3 {
             return Err((key("nsec3-opt-out"), "needs denial = \"nsec3\"".into()));
         }
         if let Some(v) = s.signature_validity {
@@ -123,6 +142,11 @@ pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
         if let Some(v) = s.signature_refresh {
             p.signature_refresh =
                 bounds::check("dnssec-policy.signature-refresh", v).map_err(|m| (key("signature-refresh"), m))? as u32;
+        }
+        if let Some(v) = s.online_signatures_per_second {
+            p.online_signatures_per_second = bounds::check("dnssec-policy.online-signatures-per-second", v)
+                .map_err(|m| (key("online-signatures-per-second"), m))?
+                as u32;
         }
         if p.signature_refresh >= p.signature_validity {
             return Err((key("signature-refresh"), "must be less than signature-validity".into()));

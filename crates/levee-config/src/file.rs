@@ -1160,7 +1160,10 @@ allow-transfer = ["192.0.2.0/24"]
         )
         .unwrap();
         let p = c.zones[0].dnssec.as_ref().unwrap();
-        assert_eq!((p.algorithm, p.split_keys, p.nsec3, p.nsec3_opt_out), (15, true, true, true));
+        assert_eq!(
+            (p.algorithm, p.split_keys, p.denial, p.nsec3_opt_out),
+            (15, true, crate::dnssec::DenialKind::Nsec3, true)
+        );
         assert_eq!((p.signature_validity, p.signature_refresh), (864000, 86400));
         assert_eq!(c.zones[1].dnssec.as_ref().unwrap().name, "default");
         assert!(c.zones[2].dnssec.is_none());
@@ -1173,6 +1176,7 @@ allow-transfer = ["192.0.2.0/24"]
             ("[[dnssec-policy]]\nname = \"p\"\nalgorithm = \"rsasha1\"\n", "dnssec-policy[0].algorithm"),
             ("[[dnssec-policy]]\nname = \"p\"\ndenial = \"nsec5\"\n", "dnssec-policy[0].denial"),
             ("[[dnssec-policy]]\nname = \"p\"\nnsec3-opt-out = true\n", "dnssec-policy[0].nsec3-opt-out"),
+            ("[[dnssec-policy]]\nname = \"p\"\ndenial = \"compact\"\nnsec3-opt-out = true\n", "dnssec-policy[0].nsec3-opt-out"),
             ("[[dnssec-policy]]\nname = \"p\"\nsignature-validity = 10\n", "dnssec-policy[0].signature-validity"),
             ("[[dnssec-policy]]\nname = \"p\"\nsignature-refresh = 2000000\n", "dnssec-policy[0].signature-refresh"),
         ] {

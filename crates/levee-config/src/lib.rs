@@ -120,7 +120,7 @@ pub mod runtime;
 pub mod schema;
 pub mod values;
 
-pub use dnssec::SignPolicy;
+pub use dnssec::{DenialKind, SignPolicy};
 pub use dnstap::{Collector, DnstapConfig};
 pub use error::ConfigError;
 pub use gate::{Budget, GateConfig};

@@ -217,7 +217,18 @@ pub const KEYS: &[Key] = &[
     key!("dnssec-policy", "name", "-", "The policy's name (\"default\" is built in and cannot be redefined)."),
     key!("dnssec-policy", "algorithm", "\"ecdsap256sha256\"", "Algorithm of new keys: ecdsap256sha256 or ed25519."),
     key!("dnssec-policy", "split-keys", "false", "A KSK and a ZSK instead of one combined signing key (CSK)."),
-    key!("dnssec-policy", "denial", "\"nsec\"", "\"nsec\" or \"nsec3\" (no extra iterations, no salt: RFC 9276)."),
+    key!(
+        "dnssec-policy",
+        "denial",
+        "\"nsec\"",
+        "\"nsec\", \"nsec3\" (no extra iterations, no salt: RFC 9276) or \"compact\" (RFC 9824, signed at query time)."
+    ),
+    key!(
+        "dnssec-policy",
+        "online-signatures-per-second",
+        "20000",
+        "Compact denial: signatures made at query time per second and zone; past it such answers are dropped (0: no limit)."
+    ),
     key!("dnssec-policy", "nsec3-opt-out", "false", "NSEC3 opt-out: insecure delegations left out of the chain."),
     key!("dnssec-policy", "signature-validity", "1209600", "Seconds a signature is valid (14 days)."),
     key!(

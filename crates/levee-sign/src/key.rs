@@ -194,6 +194,18 @@ impl Key {
         }
     }
 
+    /// [`Key::sign`] into `out` (at least 64 octets) without allocating;
+    /// returns the signature's length.
+    pub fn sign_to(&self, data: &[u8], out: &mut [u8]) -> Option<usize> {
+        let sig = match &self.pair {
+            Pair::Ecdsa(p) => p.sign(&self.rng, data).ok()?,
+            Pair::Ed25519(p) => p.sign(data),
+        };
+        let s = sig.as_ref();
+        out.get_mut(..s.len())?.copy_from_slice(s);
+        Some(s.len())
+    }
+
     /// The DS RDATA of this key for `owner` (the zone's apex, wire form)
     /// with SHA-256 (digest type 2), as the parent publishes it.
     pub fn ds_sha256(&self, owner: &[u8]) -> Vec<u8> {

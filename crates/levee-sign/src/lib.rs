@@ -28,6 +28,9 @@
 //!   signed version, it keeps the signatures of unchanged RRsets
 //!   (`reuse.rs`), so a change costs what it changed.
 //!
+//! * [`online`]: compact denial (RFC 9824): the NSEC of a compact answer
+//!   and its signature made at query time, within a budget.
+//!
 //! Everything is checked against independent validators in
 //! `crates/levee/tests/it/sign.rs` (BIND's `dnssec-verify` and ldns's
 //! `ldns-verify-zone` on zones signed by `levee sign-zone`).
@@ -36,6 +39,7 @@ pub mod canon;
 pub mod denial;
 pub mod key;
 pub mod keyfile;
+pub mod online;
 pub mod record;
 mod reuse;
 pub mod rrsig;

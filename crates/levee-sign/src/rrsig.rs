@@ -60,6 +60,32 @@ pub fn sign(set: &RrsetRef<'_>, key: &Key, signer: &[u8], v: Validity, buf: &mut
     Ok(rdata)
 }
 
+/// [`sign`] into `out` without allocating (`buf` is scratch space whose
+/// capacity is reused): returns the RDATA's length, or `None` if `out`
+/// is too small or the key fails.
+pub fn sign_into(
+    set: &RrsetRef<'_>,
+    key: &Key,
+    signer: &[u8],
+    v: Validity,
+    buf: &mut Vec<u8>,
+    out: &mut [u8],
+) -> Option<usize> {
+    let head_len = 18 + signer.len();
+    let head = out.get_mut(..head_len)?;
+    head[0..2].copy_from_slice(&set.rtype.to_be_bytes());
+    head[2] = key.algorithm().number();
+    head[3] = labels(set.owner);
+    head[4..8].copy_from_slice(&set.ttl.to_be_bytes());
+    head[8..12].copy_from_slice(&v.expiration.to_be_bytes());
+    head[12..16].copy_from_slice(&v.inception.to_be_bytes());
+    head[16..18].copy_from_slice(&key.tag().to_be_bytes());
+    head[18..].copy_from_slice(signer);
+    signed_data(set, &out[..head_len], buf);
+    let n = key.sign_to(buf, out.get_mut(head_len..)?)?;
+    Some(head_len + n)
+}
+
 /// Writes into `buf` what an RRSIG whose RDATA (without signature) is
 /// `head` covers over `set`.
 pub fn signed_data(set: &RrsetRef<'_>, head: &[u8], buf: &mut Vec<u8>) {

@@ -36,6 +36,9 @@ pub enum Denial {
     Nsec,
     /// An NSEC3 chain (RFC 5155) with these parameters.
     Nsec3(Nsec3Params),
+    /// No chain: denial answers are made and signed as they are asked
+    /// (compact denial, RFC 9824; [`crate::online`]).
+    Compact,
 }
 
 /// What the signer does with a zone.
@@ -154,6 +157,7 @@ pub fn sign_zone(
     let chain = match &policy.denial {
         Denial::Nsec => nsec_chain(&recs, &walk, negative_ttl),
         Denial::Nsec3(p) => nsec3_chain(&recs, &walk, &apex, p, negative_ttl),
+        Denial::Compact => Vec::new(),
     };
     let chain_len = chain.len();
     let base = recs.len();

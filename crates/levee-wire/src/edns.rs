@@ -29,6 +29,11 @@ pub mod code {
 /// The DO bit in the OPT TTL's flags half.
 pub const FLAG_DO: u16 = 0x8000;
 
+/// The CO bit ("Compact Answers OK", RFC 9824 §5), the flag after DO: a
+/// resolver that understands compact denial accepts NXDOMAIN as the
+/// rcode of a compact answer for a name that does not exist.
+pub const FLAG_CO: u16 = 0x4000;
+
 /// Octets of an OPT record without options.
 pub const OPT_LEN: usize = 11;
 

@@ -76,6 +76,9 @@ pub mod t {
     pub const LP: u16 = 107;
     pub const EUI48: u16 = 108;
     pub const EUI64: u16 = 109;
+    /// The NXDOMAIN indicator of compact denial (RFC 9824): a meta-type,
+    /// seen only in the type bitmap of a compact answer's NSEC.
+    pub const NXNAME: u16 = 128;
     pub const TKEY: u16 = 249;
     pub const TSIG: u16 = 250;
     pub const IXFR: u16 = 251;
@@ -176,6 +179,7 @@ const TYPES: &[(u16, &str)] = &[
     (t::LP, "LP"),
     (t::EUI48, "EUI48"),
     (t::EUI64, "EUI64"),
+    (t::NXNAME, "NXNAME"),
     (t::TKEY, "TKEY"),
     (t::TSIG, "TSIG"),
     (t::IXFR, "IXFR"),

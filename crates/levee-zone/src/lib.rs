@@ -85,7 +85,7 @@ pub use snapshot::build::{load, load_file, load_with, BuildOptions, Built, Check
 pub use snapshot::journal;
 pub use snapshot::negative::NegativeSoa;
 pub use snapshot::reload::{reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
-pub use snapshot::zone::{nf, Links, Node, NodeId, Nsec3Param, RRset, RRsetId, Rdatas, Zone, NONE};
+pub use snapshot::zone::{nf, Links, Node, NodeId, Nsec3Param, OnlineSigner, RRset, RRsetId, Rdatas, Zone, NONE};
 pub use snapshot::zoneset::{placeholder, Acl, ZoneEntry, ZoneSet};
 pub use zonefile::{Diagnostic, IoWatch, LoadOptions, Source, Timings};
 

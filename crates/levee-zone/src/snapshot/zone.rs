@@ -256,6 +256,22 @@ pub struct Zone {
     pub(crate) node_count: usize,
     /// The SOA of negative answers, pre-rendered (negative.rs).
     pub(crate) negative: Option<crate::snapshot::negative::NegativeSoa>,
+    /// Signs denial answers as they are asked (compact denial, RFC 9824),
+    /// for a zone signed without an NSEC or NSEC3 chain.
+    pub(crate) online: Option<std::sync::Arc<dyn OnlineSigner>>,
+}
+
+/// A signer for the answers a zone signed with compact denial (RFC 9824)
+/// makes at query time: the NSEC of a name that does not exist (or has
+/// no data of the type), and the answers synthesised from wildcards.
+/// The daemon gives a zone one (`Zone::set_online_signer`) after
+/// building it; the answering layer calls it.
+pub trait OnlineSigner: Send + Sync {
+    /// Writes into `out` the RDATA of the RRSIG, made at time `now`, of
+    /// the RRset of `rtype` owned by `owner` (wire form, lowercase) with
+    /// TTL `ttl` and records `rdatas`; returns its length, or `None` when
+    /// no signature can be made now (a budget spent, `out` too small).
+    fn sign(&self, owner: &[u8], rtype: u16, ttl: u32, rdatas: &[&[u8]], now: u32, out: &mut [u8]) -> Option<usize>;
 }
 
 /// The hash of a wire name in the name index and the build's tables:
@@ -320,6 +336,7 @@ impl Zone {
             nsec_nodes,
             node_count: count,
             negative: None,
+            online: None,
         };
         if soa != NONE {
             z.serial = levee_wire::soa::serial(z.first_rdata(soa)).unwrap_or(0);
@@ -376,6 +393,17 @@ impl Zone {
     #[inline]
     pub fn is_signed(&self) -> bool {
         self.sigs(self.soa()) != NONE
+    }
+
+    /// The online signer of a zone signed with compact denial.
+    #[inline]
+    pub fn online_signer(&self) -> Option<&dyn OnlineSigner> {
+        self.online.as_deref()
+    }
+
+    /// Makes this zone answer with compact denial, signed by `s`.
+    pub fn set_online_signer(&mut self, s: std::sync::Arc<dyn OnlineSigner>) {
+        self.online = Some(s);
     }
 
     /// The SOA record of negative answers, rendered at load.

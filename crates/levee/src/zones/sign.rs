@@ -23,14 +23,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use levee_config::{Config, SignPolicy};
+use levee_config::{Config, DenialKind, SignPolicy};
 use levee_sign::denial::Nsec3Params;
 use levee_sign::{Algorithm, Denial, Key, Policy};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
 use levee_zone::journal::{self, Rr};
-use levee_zone::{Built, Checks, Diagnostic, Zone};
+use levee_zone::{Built, Checks, Diagnostic, OnlineSigner, Zone};
 
 use crate::keys;
 
@@ -55,10 +55,10 @@ impl SignPlan {
     fn signer_policy(&self) -> Policy {
         let p = &self.policy;
         Policy {
-            denial: if p.nsec3 {
-                Denial::Nsec3(Nsec3Params { opt_out: p.nsec3_opt_out, ..Nsec3Params::default() })
-            } else {
-                Denial::Nsec
+            denial: match p.denial {
+                DenialKind::Nsec => Denial::Nsec,
+                DenialKind::Nsec3 => Denial::Nsec3(Nsec3Params { opt_out: p.nsec3_opt_out, ..Nsec3Params::default() }),
+                DenialKind::Compact => Denial::Compact,
             },
             validity: p.signature_validity,
             refresh: p.signature_refresh,
@@ -140,6 +140,10 @@ pub fn sign(
         signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
     let mut rebuilt = journal::build_from(&origin, &out, checks)?;
     rebuilt.warnings.extend(built.warnings);
+    if s.policy.denial == DenialKind::Compact {
+        let signer = online_signer(&keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+        rebuilt.zone.set_online_signer(signer);
+    }
     tracing::info!(
         zone = %zone,
         serial = rebuilt.zone.serial(),
@@ -150,6 +154,25 @@ pub fn sign(
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
+}
+
+/// Compact denial's signer (RFC 9824): the zone-signing key (the CSK
+/// when there is one key), signing at query time within the policy's
+/// budget.
+fn online_signer(keys: &[Key], apex: &[u8], p: &SignPolicy) -> Result<std::sync::Arc<dyn OnlineSigner>, String> {
+    let k = keys.iter().find(|k| !k.is_sep()).or_else(|| keys.first()).ok_or("no key")?;
+    let copy = Key::from_pkcs8(k.algorithm(), k.flags(), k.pkcs8()).map_err(|e| e.to_string())?;
+    let online = levee_sign::online::Online::new(copy, apex, p.signature_validity, p.online_signatures_per_second);
+    Ok(std::sync::Arc::new(ZoneSigner(online)))
+}
+
+/// The signer the answering layer calls (`levee_zone::OnlineSigner`).
+struct ZoneSigner(levee_sign::online::Online);
+
+impl OnlineSigner for ZoneSigner {
+    fn sign(&self, owner: &[u8], rtype: u16, ttl: u32, rdatas: &[&[u8]], now: u32, out: &mut [u8]) -> Option<usize> {
+        self.0.sign_into(owner, rtype, ttl, rdatas, now, out)
+    }
 }
 
 /// The zone's data without what the signer adds (signatures, chains,

@@ -283,3 +283,102 @@ fn the_server_signs_reloads_and_refreshes() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains(key.to_str().unwrap()), "{e}");
 }
+
+/// `delv` (BIND's validator) on one question to `s`, trusting `anchors`
+/// for sign.test.: its output.
+fn delv(s: &Server, anchors: &Path, name: &str, rtype: &str) -> String {
+    let o = tool("delv")
+        .arg("-a")
+        .arg(anchors)
+        .args(["+root=sign.test.", "-p", &s.addr.port().to_string(), "@127.0.0.1", name, rtype])
+        .output()
+        .unwrap();
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Compact denial (RFC 9824): a zone signed with `denial = "compact"`
+/// has no NSEC chain; its negative answers and wildcard answers are
+/// signed as they are asked, and BIND's validator (`delv`, trusting the
+/// zone's key) validates every kind: a name that does not exist, NODATA,
+/// an empty non-terminal, a wildcard answer, an insecure delegation's DS.
+/// The rcode is NOERROR unless the query sets CO, NXNAME is in the
+/// bitmap, CO is echoed, and an explicit NXNAME query is a FORMERR.
+#[test]
+fn compact_denial_validates() {
+    let t = TempDir::new("sign-compact");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let conf = t.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"c\"\ndenial = \"compact\"\n\
+             [[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
+             dnssec-signing = true\ndnssec-policy = \"c\"\n",
+            t.path().join("store").display(),
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let zone_text = axfr(&s, "sign.test.");
+    assert!(!zone_text.contains(" NSEC") && !zone_text.contains("NSEC3"), "no chain in a compact zone");
+    // The trust anchor: the zone's key as levee serves it.
+    let key = zone_text.lines().find(|l| l.split_whitespace().nth(3) == Some("DNSKEY")).expect("a DNSKEY");
+    let f: Vec<&str> = key.split_whitespace().collect();
+    let anchors = t.path().join("anchors.conf");
+    let write_anchor = |key: &str| {
+        let text = format!("trust-anchors {{ \"sign.test.\" static-key {} {} {} \"{key}\"; }};\n", f[4], f[5], f[6]);
+        std::fs::write(&anchors, text).unwrap();
+    };
+    let key_b64 = f[7..].join("");
+    write_anchor(&key_b64);
+    let cases = [
+        ("nx.sign.test.", "A", "negative response, fully validated"),
+        ("mail.sign.test.", "TXT", "negative response, fully validated"),
+        ("b.c.ent.sign.test.", "A", "negative response, fully validated"),
+        ("insecure.sign.test.", "DS", "negative response, fully validated"),
+        ("nothing.wild.sign.test.", "TXT", "negative response, fully validated"),
+        ("foo.wild.sign.test.", "A", "; fully validated"),
+        ("mail.sign.test.", "A", "; fully validated"),
+    ];
+    for (name, rtype, want) in cases {
+        let out = delv(&s, &anchors, name, rtype);
+        assert!(out.contains(want), "{name} {rtype}: {out}");
+    }
+    // The same questions with a key that is not the zone's fail: the
+    // validator is really checking.
+    let mut other = key_b64.into_bytes();
+    other[10] = if other[10] == b'A' { b'B' } else { b'A' };
+    write_anchor(std::str::from_utf8(&other).unwrap());
+    let out = delv(&s, &anchors, "nx.sign.test.", "A");
+    assert!(!out.contains("fully validated"), "{out}");
+    // The wire: NOERROR and NXNAME (TYPE128) without CO; NXDOMAIN with
+    // CO, and CO echoed; NXNAME asked: FORMERR.
+    let dig = |extra: &[&str], name: &str, rtype: &str| {
+        let o = tool("dig")
+            .args(["+norec", "+dnssec", "+tries=1", "+time=3", "-p", &s.addr.port().to_string(), "@127.0.0.1"])
+            .args(extra)
+            .args([name, rtype])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let plain = dig(&[], "nx.sign.test.", "A");
+    assert!(plain.contains("status: NOERROR"), "{plain}");
+    assert!(plain.contains("NSEC\t\\000.nx.sign.test. RRSIG NSEC TYPE128"), "{plain}");
+    // dig cannot set CO: a query of our own, DO and CO in the OPT flags.
+    let ask_co = |name: &str, co: bool| {
+        let mut q = crate::support::query(7, name, 1, Some(true));
+        let at = q.len() - 4;
+        q[at] = if co { 0xc0 } else { 0x80 };
+        let m = crate::support::parse(&crate::support::udp(s.addr, &q).expect("an answer"));
+        let opt = m.additional.iter().find(|r| r.rtype == 41).map_or(0, |r| r.ttl);
+        (m.header.flags & 0xf, (opt >> 14) & 1)
+    };
+    assert_eq!(ask_co("nx.sign.test.", true), (3, 1), "NXDOMAIN, CO echoed");
+    assert_eq!(ask_co("nx.sign.test.", false), (0, 0), "NOERROR, no CO");
+    assert_eq!(ask_co("mail.sign.test.", true), (0, 1), "NODATA stays NOERROR");
+    let formerr = dig(&[], "nx.sign.test.", "TYPE128");
+    assert!(formerr.contains("status: FORMERR"), "{formerr}");
+}
