@@ -72,11 +72,13 @@ pub mod policy;
 mod request;
 mod respond;
 mod tsig;
+mod update;
 mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
 pub use request::{Config, Transport};
+pub use update::UpdateRequest;
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

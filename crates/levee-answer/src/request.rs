@@ -59,6 +59,9 @@ pub struct Config {
     pub tcp_keepalive: Option<u16>,
     /// TSIG keys (RFC 8945).
     pub keys: levee_tsig::KeyRing,
+    /// Zones that take dynamic updates (RFC 2136), by lowercase apex, with
+    /// who may send them (`allow-update`); a zone not listed refuses them.
+    pub updates: Vec<(Vec<u8>, levee_zone::Acl)>,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             cookies: None,
             tcp_keepalive: None,
             keys: levee_tsig::KeyRing::new(),
+            updates: Vec::new(),
         }
     }
 }

@@ -185,8 +185,9 @@ impl<'a> Responder<'a> {
         }
         match q.opcode() {
             opcode::QUERY => {}
-            // NOTIFY for secondary zones (tsig.rs); UPDATE is not implemented.
+            // NOTIFY for secondary zones (notify.rs), UPDATE (update.rs).
             opcode::NOTIFY => return self.notify(zones, self.tsig.as_ref(), out),
+            opcode::UPDATE => return self.update(zones, out),
             _ => return self.error(out, rcode::NOTIMP, true),
         }
         match q.qclass {

@@ -69,6 +69,7 @@ fn cfg() -> Config {
         cookies: Some(SECRET),
         tcp_keepalive: Some(100),
         keys: Default::default(),
+        updates: Vec::new(),
     }
 }
 

@@ -241,6 +241,9 @@ pub struct Zone {
     /// NOTIFY ACL (secondary zones).
     #[serde(default)]
     pub allow_notify: Vec<String>,
+    /// Dynamic update (RFC 2136) grants (primary zones).
+    #[serde(default)]
+    pub allow_update: Vec<String>,
     /// Secondaries to NOTIFY.
     #[serde(default)]
     pub notify: Vec<String>,
@@ -619,6 +622,7 @@ fn zone(
     if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
+    let allow_update = allow_update(i, &z, c, &zone_repl, err)?;
     let semantic_checks = z
         .semantic_checks
         .as_deref()
@@ -626,7 +630,48 @@ fn zone(
         .transpose()
         .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
     let serial_must_increase = z.serial_must_increase.unwrap_or(false);
-    Ok(ZoneConfig { name, file: z.file, allow_transfer: acl, repl: zone_repl, semantic_checks, serial_must_increase })
+    Ok(ZoneConfig {
+        name,
+        file: z.file,
+        allow_transfer: acl,
+        allow_update,
+        repl: zone_repl,
+        semantic_checks,
+        serial_must_increase,
+    })
+}
+
+/// The `allow-update` rules of the `i`-th `[[zone]]` (the forms of
+/// `allow-transfer`): only for a primary zone (levee does not forward
+/// updates, as BIND refuses `allow-update` in a secondary zone), and only
+/// with `server.storage-dir`, where accepted changes are journaled.
+fn allow_update(
+    i: usize,
+    z: &Zone,
+    c: &Config,
+    zone_repl: &repl::ZoneRepl,
+    err: &ErrAt,
+) -> Result<Vec<repl::AclRule>, ConfigError> {
+    let mut rules = Vec::new();
+    for (j, p) in z.allow_update.iter().enumerate() {
+        rules.push(repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-update[{j}]"), m))?);
+    }
+    if rules.is_empty() {
+        return Ok(rules);
+    }
+    if !zone_repl.primaries.is_empty() {
+        return Err(err(
+            format!("zone[{i}].allow-update"),
+            "a secondary zone takes no updates (levee does not forward them)".into(),
+        ));
+    }
+    if c.storage_dir.is_none() {
+        return Err(err(
+            format!("zone[{i}].allow-update"),
+            "dynamic update needs server.storage-dir (for the update journal)".into(),
+        ));
+    }
+    Ok(rules)
 }
 
 /// The replication keys of the `i`-th `[[zone]]`: its plain

@@ -88,6 +88,7 @@ impl Config {
                     name: zone,
                     file: None,
                     allow_transfer: vec![p],
+                    allow_update: Vec::new(),
                     repl: Default::default(),
                     semantic_checks: None,
                     serial_must_increase: false,

@@ -42,6 +42,9 @@ pub struct ZoneConfig {
     pub file: Option<PathBuf>,
     /// Prefixes allowed to transfer the zone.
     pub allow_transfer: Vec<(IpAddr, u8)>,
+    /// Who may send dynamic updates (RFC 2136): `allow-update`, the
+    /// forms of `allow-transfer`; empty (the default) refuses them all.
+    pub allow_update: Vec<repl::AclRule>,
     /// Replication: keyed ACL rules, NOTIFY, primaries.
     pub repl: repl::ZoneRepl,
     /// `semantic-checks` of this zone (`None`: the server's).

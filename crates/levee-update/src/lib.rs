@@ -50,6 +50,9 @@
 
 mod apply;
 mod prereq;
+mod reply;
+
+pub use reply::reply;
 
 use std::collections::BTreeMap;
 

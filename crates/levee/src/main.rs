@@ -42,6 +42,7 @@ mod perf;
 mod replication;
 mod serve;
 mod storage;
+mod update;
 mod zones;
 
 use std::path::PathBuf;

@@ -128,6 +128,7 @@ fn answer_config(hostname: &str) -> levee_answer::Config {
         cookies: cfg.cookies.enabled.then_some(Secrets { current: COOKIE_SECRET, previous: None }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
         keys: Default::default(),
+        updates: Vec::new(),
     }
 }
 
