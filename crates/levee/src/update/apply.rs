@@ -22,6 +22,18 @@ use crate::zones::publish::{clone_entry, publish};
 /// The thread's loop: one update at a time until every sender is gone.
 pub fn run(c: &Center, rx: Receiver<Job>, stats: &Stats) {
     let mut logs: HashMap<Vec<u8>, Log> = HashMap::new();
+    // Each log opened now (a torn last entry cut off, the counts shown).
+    if let Some(dir) = &c.cfg.storage_dir {
+        for (apex, _) in super::grants(&c.cfg) {
+            match Log::open(&log::log_file(dir, &apex)) {
+                Ok(l) => {
+                    stats.logs.lock().unwrap_or_else(|e| e.into_inner()).insert(apex.clone(), (l.entries, l.bytes));
+                    logs.insert(apex, l);
+                }
+                Err(e) => tracing::error!(zone = %name::to_text(&apex), "update log cannot be opened: {e}"),
+            }
+        }
+    }
     while let Ok(job) = rx.recv() {
         let rc = handle(c, &mut logs, stats, &job);
         stats.count(rc);
@@ -100,6 +112,7 @@ fn append(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, apex: &[u8], diff: &Diff
     }
     let l = logs.get_mut(apex).expect("inserted");
     let r = l.append(diff);
+    c.updates.logs.lock().unwrap_or_else(|e| e.into_inner()).insert(apex.to_vec(), (l.entries, l.bytes));
     if r.is_err() {
         // Reopened (and a partial entry cut off) before the next append.
         logs.remove(apex);

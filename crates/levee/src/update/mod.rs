@@ -67,9 +67,26 @@ pub struct Stats {
     /// Updates answered SERVFAIL because the log could not be written or
     /// the zone would not build.
     pub failed: AtomicU64,
+    /// Each dynamic zone's update log as last opened or appended to:
+    /// (entries, octets), by lowercase apex (`levee ctl zone-status`).
+    pub logs: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (u64, u64)>>,
 }
 
 impl Stats {
+    /// The ` update-log=ENTRIES/OCTETS` field of `levee ctl zone-status`
+    /// for a dynamic zone (`-` until its log is first opened), empty for
+    /// another zone.
+    pub fn status_field(&self, cfg: &Config, apex: &[u8]) -> String {
+        if !grants(cfg).iter().any(|(a, _)| a.as_slice() == apex) {
+            return String::new();
+        }
+        let logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        match logs.get(apex) {
+            Some((n, b)) => format!(" updates=on update-log={n}/{b}"),
+            None => " updates=on update-log=-".into(),
+        }
+    }
+
     fn count(&self, rc: u16) {
         self.by_rcode[rcode::header_bits(rc) as usize].fetch_add(1, Ordering::Relaxed);
     }

@@ -41,18 +41,22 @@ fn conf(dir: &TempDir, extra: &str) -> String {
     std::fs::write(dir.path().join("n.test.zone"), "$TTL 300\n@ SOA ns1 h 1 1 1 1 1\n@ NS ns1\nns1 A 127.0.0.1\n")
         .unwrap();
     let p = dir.path().join("levee.toml");
-    std::fs::write(
+    // Unix socket paths are limited to 108 octets: keep it short.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sock = format!("/tmp/levee-upd-{}-{}.sock", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    crate::support::write_private(
         &p,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\n[rate-limit]\nenabled = false\n\
+        &format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{sock}\"\n\
+             [rate-limit]\nenabled = false\n{}\
              [[key]]\nname = \"upd\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
              [[key]]\nname = \"other\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
              [[zone]]\nname = \"u.test.\"\nfile = \"u.test.zone\"\nallow-update = [\"127.0.0.1 key upd\"]\n\
              allow-transfer = [\"127.0.0.1\"]\n{extra}\n\
-             [[zone]]\nname = \"n.test.\"\nfile = \"n.test.zone\"\n"
+             [[zone]]\nname = \"n.test.\"\nfile = \"n.test.zone\"\n",
+            crate::ops::management_config("127.0.0.1:0")
         ),
-    )
-    .unwrap();
+    );
     p.to_str().unwrap().to_string()
 }
 
@@ -103,6 +107,11 @@ fn serial(addr: SocketAddr, zone: &str) -> u32 {
     u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().unwrap())
 }
 
+fn ctl(config: &str, args: &[&str]) -> String {
+    let o = crate::support::levee().arg("ctl").arg("-c").arg(config).args(args).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
 fn tcp_one(addr: SocketAddr, m: &[u8]) -> Vec<u8> {
     tcp(addr, m, 1).pop().expect("a TCP reply")
 }
@@ -137,6 +146,12 @@ fn a_signed_update_is_served_at_once_and_survives_a_reload() {
     assert!(s.wait_log("reload done", Duration::from_secs(10)), "{}", s.log());
     assert_eq!(a_of(s.addr, "new.u.test."), vec![vec![192, 0, 2, 7]]);
     assert_eq!(serial(s.addr, "u.test."), 13);
+    // Counted, and shown by `levee ctl zone-status`.
+    let (_, _, m) = crate::ops::http(crate::ops::management(&s), "GET", "/metrics");
+    assert!(m.contains("levee_updates_applied_total 3\n"), "{m}");
+    assert!(m.contains("levee_updates_total{rcode=\"NOERROR\"} 3\n"), "{m}");
+    let st = ctl(&cfg, &["zone-status", "u.test."]);
+    assert!(st.contains("role=primary serial=13") && st.contains("updates=on update-log=3/"), "{st}");
     // The update log is private to the service.
     let meta = std::fs::metadata(dir.path().join("store/u.test.updates")).unwrap();
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o640);
@@ -167,7 +182,13 @@ fn updates_without_the_grant_change_nothing() {
     assert_eq!(serial(s.addr, "u.test."), 10);
     assert_eq!(serial(s.addr, "n.test."), 1);
     assert!(s.log().contains("UPDATE refused"), "{}", s.log());
-    assert!(!dir.path().join("store/u.test.updates").exists(), "nothing journaled");
+    let logged = std::fs::metadata(dir.path().join("store/u.test.updates")).map_or(0, |m| m.len());
+    assert_eq!(logged, 0, "nothing journaled");
+    // Six refusals by the grant (three cases, UDP and TCP); the TSIG
+    // failures are answered before any grant is read.
+    let (_, _, m) = crate::ops::http(crate::ops::management(&s), "GET", "/metrics");
+    assert!(m.contains("levee_updates_refused_total{reason=\"grant\"} 6\n"), "{m}");
+    assert!(m.contains("levee_updates_applied_total 0\n"), "{m}");
 }
 
 /// Sends updates adding `w{thread}-{i}.u.test.` until `stop`; records the
