@@ -928,6 +928,29 @@ allow-transfer = ["192.0.2.0/24"]
     }
 
     #[test]
+    fn allow_update_takes_the_acl_forms_and_needs_storage_on_a_primary() {
+        let key = "[[key]]\nname = \"k1\"\nalgorithm = \"hmac-sha256\"\nsecret = \"MDEyMzQ1Njc4OWFiY2RlZg==\"\n";
+        let head = format!("[server]\nstorage-dir = \"/var/lib/levee\"\n{key}");
+        let c = parse(
+            &format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"127.0.0.1\", \"::1 key k1\", \"key k1\"]\n[[zone]]\nname = \"b.\"\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.zones[0].allow_update.len(), 3);
+        assert_eq!(c.zones[0].allow_update[2].key.as_deref(), Some("k1"));
+        assert!(c.zones[1].allow_update.is_empty(), "no updates by default");
+        let err = |text: &str| parse(text, "t.toml").unwrap_err();
+        let e = err(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"key nokey\"]\n"));
+        assert_eq!(e.key, "zone[0].allow-update[0]");
+        let e = err(&format!("{key}[[zone]]\nname = \"a.\"\nallow-update = [\"key k1\"]\n"));
+        assert!(e.key == "zone[0].allow-update" && e.to_string().contains("storage-dir"), "{e}");
+        let e = err(&format!(
+            "{head}[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\nallow-update = [\"key k1\"]\n"
+        ));
+        assert!(e.key == "zone[0].allow-update" && e.to_string().contains("secondary"), "{e}");
+    }
+
+    #[test]
     fn xdp_section_is_off_by_default_and_checked() {
         assert_eq!(parse("", "t.toml").unwrap().xdp, XdpConfig::default());
         assert!(XdpConfig::default().interfaces.is_empty());

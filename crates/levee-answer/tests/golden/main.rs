@@ -168,6 +168,8 @@ fn levee_response(query: &[u8], qid: u16, q: &QueryInfo, zones: &Arc<ZoneSet>, w
                 }
             }
         }
+        // No golden zone grants updates: the pipeline answers them all.
+        Decision::Update(_) => panic!("an update handed to the update thread"),
     }
     let status = if msgs.is_empty() {
         if tcp {
@@ -558,6 +560,7 @@ enum Answered {
     Sent(Vec<u8>, Meta),
     Dropped(Dropped),
     Transfer,
+    Update,
 }
 
 fn answered(d: Decision, out: &[u8]) -> Answered {
@@ -565,6 +568,7 @@ fn answered(d: Decision, out: &[u8]) -> Answered {
         Decision::Send(n, meta) => Answered::Sent(out[..n].to_vec(), meta),
         Decision::Drop(why) => Answered::Dropped(why),
         Decision::Transfer(_) => Answered::Transfer,
+        Decision::Update(_) => Answered::Update,
     }
 }
 
