@@ -33,7 +33,7 @@ pub(crate) enum Outcome {
     /// Stream a zone transfer (TCP only).
     Transfer(Transfer),
     /// Hand a granted UPDATE to the daemon's update thread.
-    Update(Box<crate::update::UpdateRequest>),
+    Update(Box<crate::request::UpdateRequest>),
 }
 
 impl Outcome {

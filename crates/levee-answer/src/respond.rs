@@ -363,8 +363,8 @@ impl<'a> Responder<'a> {
     }
 }
 
-/// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
-/// known operation (UPDATE); the others are answered NOTIMP.
+/// True for the opcodes levee answers (QUERY, NOTIFY, UPDATE); the
+/// others are answered NOTIMP.
 fn known_opcode(op: u8) -> bool {
     matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
 }

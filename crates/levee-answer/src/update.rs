@@ -11,9 +11,6 @@
 //! evaluates it (`levee-update`), journals, publishes and replies. So
 //! nothing but an authenticated, granted update ever reaches the queue.
 
-use std::net::IpAddr;
-
-use levee_tsig::{Key, MacBuf};
 use levee_wire::header::rcode;
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
@@ -21,26 +18,7 @@ use levee_zone::ZoneSet;
 
 use crate::finish::{Outcome, Responder};
 use crate::meta::Event;
-use crate::request::Transport;
-
-/// An update that passed the answering path's checks, for the daemon's
-/// update thread.
-#[derive(Clone, Debug)]
-pub struct UpdateRequest {
-    /// The whole message, as received.
-    pub msg: Vec<u8>,
-    /// The client's address.
-    pub client: IpAddr,
-    /// How it arrived.
-    pub transport: Transport,
-    /// The zone (lowercase wire name).
-    pub zone: Vec<u8>,
-    /// The key that signed it and the request's MAC: the reply is signed
-    /// with them (RFC 8945 §5.3).
-    pub signed: Option<(Key, MacBuf)>,
-    /// Wall-clock seconds when it arrived.
-    pub now: u32,
-}
+use crate::request::UpdateRequest;
 
 impl Responder<'_> {
     /// UPDATE: see the module documentation.

@@ -51,9 +51,9 @@ use crate::cache::{self, Find, Key, ResponseCache};
 use crate::finish::{Hints, Outcome};
 use crate::meta::Meta;
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
+use crate::request::UpdateRequest;
 use crate::request::{Config, Request, Transport};
 use crate::respond::{name_error_below_apex, respond_query, slip};
-use crate::update::UpdateRequest;
 use crate::xfr::Transfer;
 
 /// A received message and how it arrived.

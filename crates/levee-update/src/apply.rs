@@ -12,7 +12,7 @@ use levee_wire::serial::Serial;
 use levee_zone::journal::{Diff, Rr};
 use levee_zone::Zone;
 
-use crate::{soa_rr, with_serial, zone_sets, Evaluation, Item, Set, Sets};
+use crate::model::{soa_rr, with_serial, zone_sets, Evaluation, Item, Set, Sets};
 
 /// The prescan (§3.4.1): every record inside the zone, of an allowed
 /// class/type/TTL combination, with RDATA that is well formed.

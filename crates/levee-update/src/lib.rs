@@ -49,82 +49,20 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod model;
 mod prereq;
 mod reply;
 
+pub use model::Evaluation;
 pub use reply::reply;
-
-use std::collections::BTreeMap;
 
 use levee_wire::header::rcode;
 use levee_wire::message::Message;
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
-use levee_zone::journal::{Diff, Rr};
 use levee_zone::Zone;
 
-/// What an update did: the response code, and the difference when the
-/// zone changed (`None` for an error or an update that changed nothing).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Evaluation {
-    /// The response code (NOERROR, FORMERR, NOTAUTH, NOTZONE, NXDOMAIN,
-    /// YXDOMAIN, NXRRSET, YXRRSET, REFUSED).
-    pub rcode: u16,
-    /// The change, SOA included, ready for the journal.
-    pub diff: Option<Diff>,
-    /// Why, for the log and the metrics (a short, fixed phrase).
-    pub reason: &'static str,
-}
-
-impl Evaluation {
-    fn fail(rcode: u16, reason: &'static str) -> Evaluation {
-        Evaluation { rcode, diff: None, reason }
-    }
-}
-
-/// One RRset in the working copy: TTL and RDATAs (in the order added).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Set {
-    pub(crate) ttl: u32,
-    pub(crate) rdatas: Vec<Vec<u8>>,
-}
-
-/// The RRsets of one name, by type (RRSIG sets merged under RRSIG).
-pub(crate) type Sets = BTreeMap<u16, Set>;
-
-/// The RRsets of `owner` (lowercase wire) in the snapshot.
-pub(crate) fn zone_sets(zone: &Zone, owner: &[u8]) -> Sets {
-    let mut out = Sets::new();
-    let Some(id) = zone.lookup(owner) else { return out };
-    let first = zone.node_first_rrset(id);
-    for k in 0..zone.node_rrsets(id).len() as u32 {
-        let s = zone.rrset(first + k);
-        let e = out.entry(s.rtype).or_insert_with(|| Set { ttl: s.ttl, rdatas: Vec::new() });
-        e.rdatas.extend(zone.rdatas(first + k).map(<[u8]>::to_vec));
-    }
-    out
-}
-
-/// A record of the message with its owner lowercased.
-pub(crate) struct Item<'m> {
-    pub(crate) owner: Vec<u8>,
-    pub(crate) rtype: u16,
-    pub(crate) class: u16,
-    pub(crate) ttl: u32,
-    pub(crate) rdata: &'m [u8],
-}
-
-fn items(recs: &[levee_wire::message::Record]) -> Vec<Item<'_>> {
-    recs.iter()
-        .map(|r| Item {
-            owner: name::to_lowercase(&r.owner).as_slice().to_vec(),
-            rtype: r.rtype,
-            class: r.class,
-            ttl: r.ttl,
-            rdata: &r.rdata,
-        })
-        .collect()
-}
+use crate::model::items;
 
 /// Evaluates the UPDATE `msg` against `zone` (the snapshot currently
 /// served for the zone the message names). See the crate documentation
@@ -159,22 +97,6 @@ pub fn evaluate(msg: &Message, zone: &Zone) -> Evaluation {
         Some(d) => Evaluation { rcode: rcode::NOERROR, diff: Some(d), reason: "applied" },
         None => Evaluation { rcode: rcode::NOERROR, diff: None, reason: "no change" },
     }
-}
-
-/// The zone's SOA as a record.
-pub(crate) fn soa_rr(zone: &Zone) -> Rr {
-    let soa = zone.soa();
-    Rr { owner: zone.apex().to_vec(), rtype: t::SOA, ttl: zone.rrset(soa).ttl, rdata: zone.first_rdata(soa).to_vec() }
-}
-
-/// `rdata` (an SOA's) with its serial replaced.
-pub(crate) fn with_serial(rdata: &[u8], serial: u32) -> Vec<u8> {
-    let mut v = rdata.to_vec();
-    let at = v.len().saturating_sub(20);
-    if v.len() >= 20 {
-        v[at..at + 4].copy_from_slice(&serial.to_be_bytes());
-    }
-    v
 }
 
 #[cfg(test)]

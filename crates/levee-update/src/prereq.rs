@@ -11,7 +11,7 @@ use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_zone::Zone;
 
-use crate::{zone_sets, Evaluation, Item};
+use crate::model::{zone_sets, Evaluation, Item};
 
 /// Checks every prerequisite against `zone`.
 pub(crate) fn check(zone: &Zone, prereqs: &[Item<'_>]) -> Result<(), Evaluation> {

@@ -75,7 +75,7 @@ pub struct Center {
     /// dnstap's queues and counters (`None`: off).
     pub dnstap: Option<Arc<crate::dnstap::Shared>>,
     /// Dynamic update counters (`update`).
-    pub updates: Arc<crate::update::Stats>,
+    pub updates: Arc<crate::update::queue::Stats>,
     /// Management requests refused.
     pub refused: Arc<Refused>,
     /// DNS listen addresses (as bound).
@@ -130,7 +130,7 @@ pub struct Counting {
     /// dnstap's queues and counters (`None`: off).
     pub dnstap: Option<Arc<crate::dnstap::Shared>>,
     /// Dynamic update counters (`update`).
-    pub updates: Arc<crate::update::Stats>,
+    pub updates: Arc<crate::update::queue::Stats>,
 }
 
 /// One AF_XDP worker as the operator surface sees it.

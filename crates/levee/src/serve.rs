@@ -33,7 +33,7 @@ use crate::gate::known::Feed;
 use crate::ops::counters::Counters;
 use crate::ops::summaries::Garbage;
 use crate::replication::state::Replication;
-use crate::update::{Job, Reply, Updates};
+use crate::update::queue::{Job, Reply, Updates};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -71,7 +71,7 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
             r.add(k.clone());
             r
         }),
-        updates: crate::update::grants(cfg),
+        updates: crate::update::queue::grants(cfg),
     }
 }
 

@@ -44,7 +44,7 @@ pub struct Drivers {
     /// The taps' maker, when dnstap is on.
     dnstap: Option<crate::dnstap::Hub>,
     /// The update thread's queue.
-    updates: Option<crate::update::Updates>,
+    updates: Option<crate::update::queue::Updates>,
 }
 
 impl Drivers {
@@ -80,7 +80,7 @@ impl Drivers {
 
     /// Hands granted updates to the update thread's queue (call before
     /// starting the drivers).
-    pub fn set_updates(&mut self, u: crate::update::Updates) {
+    pub fn set_updates(&mut self, u: crate::update::queue::Updates) {
         self.counting.updates = Arc::clone(&u.stats);
         self.updates = Some(u);
     }

@@ -14,17 +14,29 @@ use levee_zone::journal::{self, Diff, Limits};
 use levee_zone::{Zone, ZoneEntry, ZoneSet};
 
 use super::log::{self, Log, Replayed};
-use super::{reply_to, Job, Reply, Stats};
+use super::queue::{grants, reply_to, Job, Reply, Stats};
 use crate::center::Center;
 use crate::clock::wall;
 use crate::zones::publish::{clone_entry, publish};
+
+/// Starts the update thread when some zone takes updates.
+pub fn start(
+    c: Arc<Center>,
+    rx: Receiver<Job>,
+    stats: Arc<Stats>,
+) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
+    if grants(&c.cfg).is_empty() {
+        return Ok(None);
+    }
+    std::thread::Builder::new().name("levee-update".into()).spawn(move || run(&c, rx, &stats)).map(Some)
+}
 
 /// The thread's loop: one update at a time until every sender is gone.
 pub fn run(c: &Center, rx: Receiver<Job>, stats: &Stats) {
     let mut logs: HashMap<Vec<u8>, Log> = HashMap::new();
     // Each log opened now (a torn last entry cut off, the counts shown).
     if let Some(dir) = &c.cfg.storage_dir {
-        for (apex, _) in super::grants(&c.cfg) {
+        for (apex, _) in grants(&c.cfg) {
             match Log::open(&log::log_file(dir, &apex)) {
                 Ok(l) => {
                     stats.logs.lock().unwrap_or_else(|e| e.into_inner()).insert(apex.clone(), (l.entries, l.bytes));
@@ -147,7 +159,7 @@ fn install(c: &Center, apex: &[u8], zone: &Arc<Zone>, diff: Diff) {
 /// file loaded (in `set`).
 pub fn replay_all(cfg: &levee_config::Config, set: &mut ZoneSet) {
     let Some(dir) = &cfg.storage_dir else { return };
-    for (apex, _) in super::grants(cfg) {
+    for (apex, _) in grants(cfg) {
         let Some(e) = set.exact(&apex).filter(|e| !e.not_loaded) else { continue };
         let zname = name::to_text(&apex);
         let path = log::log_file(dir, &apex);
