@@ -413,3 +413,89 @@ fn owners_are_compared_without_case() {
         Record { owner: name::from_text("WWW.EX.TEST.", None).unwrap().as_slice().to_vec(), ..bare("x", t::A, c::ANY) };
     assert_eq!(run(vec![p], vec![]).0, rcode::NOERROR);
 }
+
+// ---- properties: outside input never panics, results always apply ----
+
+mod props {
+    use levee_wire::serial::Serial;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An UPDATE header and zone section for ex.test., then `tail` as its
+    /// prerequisite and update sections (counts `an`, `ns`).
+    fn raw(an: u16, ns: u16, tail: &[u8]) -> Vec<u8> {
+        let mut m = vec![0, 1, 0x28, 0, 0, 1];
+        m.extend_from_slice(&an.to_be_bytes());
+        m.extend_from_slice(&ns.to_be_bytes());
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(&origin());
+        m.extend_from_slice(&[0, 6, 0, 1]);
+        m.extend_from_slice(tail);
+        m
+    }
+
+    const OWNERS: [&str; 6] = ["@", "www", "alias", "new", "sub", "ns1"];
+    const LINES: [&str; 8] = [
+        "A 192.0.2.10",
+        "A 192.0.2.77",
+        "NS ns1",
+        "CNAME www",
+        "TXT \"t\"",
+        "MX 10 www",
+        "SOA ns1 host 150 3600 600 86400 300",
+        "AAAA 2001:db8::1",
+    ];
+
+    /// One update record: an owner, a record line, a class (IN, ANY
+    /// with the type only, NONE, ANY ANY), a TTL choice.
+    fn op(o: usize, l: usize, class: u8, ttl60: bool) -> Record {
+        let line = format!("{} {} {}", OWNERS[o], if ttl60 { "60" } else { "300" }, LINES[l]);
+        match class {
+            0 => rec(&line),
+            1 => Record { class: c::ANY, ttl: 0, rdata: Vec::new(), ..rec(&line) },
+            2 => none(&line),
+            _ => bare(OWNERS[o], t::ANY, c::ANY),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any octets after a valid zone section: never a panic, and the
+        /// reply is always written.
+        #[test]
+        fn arbitrary_sections_never_panic(an in 0u16..4, ns in 0u16..6, tail in vec(any::<u8>(), 0..300)) {
+            let z = zone();
+            let m = raw(an, ns, &tail);
+            if let Ok(msg) = Message::parse(&m) {
+                let _ = evaluate(&msg, &z);
+            }
+            prop_assert!(crate::reply(&m, rcode::FORMERR, 1232, None, 0).len() >= 12);
+            prop_assert!(crate::reply(&tail, rcode::FORMERR, 1232, None, 0).len() <= 512);
+        }
+
+        /// Any sequence of additions and deletions: the difference applies
+        /// to the zone's records, the result builds, and the serial grows.
+        #[test]
+        fn every_difference_applies_and_builds(ops in vec((0usize..6, 0usize..8, 0u8..4, any::<bool>()), 0..10)) {
+            let z = zone();
+            let updates: Vec<Record> = ops.iter().map(|&(o, l, cl, t60)| op(o, l, cl, t60)).collect();
+            let e = evaluate(&msg(vec![], updates), &z);
+            prop_assert_eq!(e.rcode, rcode::NOERROR);
+            if let Some(d) = &e.diff {
+                prop_assert!(Serial(d.to()) > Serial(d.from()));
+                let recs = journal::apply(&journal::records(&z), d);
+                prop_assert!(recs.is_ok(), "{:?}", recs);
+                let built = journal::build_from(&origin(), &recs.unwrap(), levee_zone::Checks::default());
+                prop_assert!(built.is_ok(), "{:?}", built.err());
+                let nz = built.unwrap().zone;
+                prop_assert_eq!(nz.serial(), d.to());
+                // The apex keeps its SOA and at least one NS.
+                let apex = nz.lookup(nz.apex()).unwrap();
+                prop_assert!(nz.find(apex, t::NS).is_some());
+            }
+        }
+    }
+}

@@ -39,9 +39,6 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
     // file is read at start only, under its update log (`update`).
     for (apex, _) in crate::update::queue::grants(&c.cfg) {
         if let Some(e) = old.exact(&apex).filter(|e| !e.not_loaded) {
-            if new.exact(&apex).is_some_and(|n| !Arc::ptr_eq(&n.zone, &e.zone)) {
-                tracing::warn!(zone = %name::to_text(&apex), "dynamic zone (allow-update): not reloaded from its file; it changes by updates only");
-            }
             new.insert(clone_entry(e));
         }
     }

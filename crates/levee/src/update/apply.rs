@@ -47,7 +47,16 @@ pub fn run(c: &Center, rx: Receiver<Job>, stats: &Stats) {
         }
     }
     while let Ok(job) = rx.recv() {
-        let rc = handle(c, &mut logs, stats, &job);
+        // A bug must cost one update (SERVFAIL), not the update thread.
+        let rc = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(c, &mut logs, stats, &job))) {
+            Ok(rc) => rc,
+            Err(_) => {
+                logs.clear();
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(client = %job.req.client, "update failed: internal error (panic); answered SERVFAIL");
+                rcode::SERVFAIL
+            }
+        };
         stats.count(rc);
         let out = reply_to(&job.req, rc, c.cfg.udp_payload);
         match job.reply {
@@ -185,7 +194,13 @@ pub fn replay_all(cfg: &levee_config::Config, set: &mut ZoneSet) {
                 let entry = ZoneEntry { zone: Arc::new(b.zone), ..clone_entry(e) };
                 set.insert(entry);
             }
-            Err(err) => tracing::error!(zone = %zname, "update log cannot be applied: {err}; serving the zone file"),
+            Err(err) => {
+                // Set aside, so new updates start a log that replays.
+                let mut aside = path.clone().into_os_string();
+                aside.push(".stale");
+                let _ = std::fs::rename(&path, &aside);
+                tracing::error!(zone = %zname, "update log cannot be applied: {err}; set aside as .stale, serving the zone file");
+            }
         }
     }
 }

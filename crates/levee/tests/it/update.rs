@@ -141,10 +141,19 @@ fn a_signed_update_is_served_at_once_and_survives_a_reload() {
     assert_eq!(rc(&udp(s.addr, &m).unwrap()), rcode::NOERROR);
     assert!(a_of(s.addr, "www.u.test.").is_empty());
     assert_eq!(serial(s.addr, "u.test."), 13);
-    // A reload does not read the dynamic zone's file again.
+    // A reload does not read the dynamic zone's file again, even changed
+    // with a higher serial; `levee ctl reload ZONE` says why.
+    std::fs::write(
+        dir.path().join("u.test.zone"),
+        "$TTL 300\n@ SOA ns1 hostmaster 50 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.50\n",
+    )
+    .unwrap();
+    let out = ctl(&cfg, &["reload", "u.test."]);
+    assert!(out.contains("takes dynamic updates"), "{out}");
     s.signal("HUP");
     assert!(s.wait_log("reload done", Duration::from_secs(10)), "{}", s.log());
     assert_eq!(a_of(s.addr, "new.u.test."), vec![vec![192, 0, 2, 7]]);
+    assert!(a_of(s.addr, "www.u.test.").is_empty());
     assert_eq!(serial(s.addr, "u.test."), 13);
     // Counted, and shown by `levee ctl zone-status`.
     let (_, _, m) = crate::ops::http(crate::ops::management(&s), "GET", "/metrics");
@@ -309,4 +318,24 @@ fn a_secondary_gets_an_update_by_notify_and_ixfr() {
     }
     assert_eq!(a_of(s.addr, "new.u.test."), vec![vec![192, 0, 2, 7]], "{}\n{}", s.log(), p.log());
     assert!(p.wait_log("kind=\"IXFR\"", Duration::from_secs(5)), "by IXFR: {}", p.log());
+}
+
+/// The update log cannot be written (a directory stands where the file
+/// goes): the update is answered SERVFAIL, not applied, counted; the
+/// zone keeps answering.
+#[test]
+fn an_update_that_cannot_be_journaled_is_not_applied() {
+    let dir = TempDir::new("upd-nolog");
+    let cfg = conf(&dir, "");
+    std::fs::create_dir_all(dir.path().join("store/u.test.updates")).unwrap();
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let (m, _) = update(1, "u.test.", "new.u.test.", c::IN, [192, 0, 2, 7], Some(&key("upd", SECRET)));
+    assert_eq!(rc(&udp(s.addr, &m).unwrap()), rcode::SERVFAIL, "{}", s.log());
+    assert!(a_of(s.addr, "new.u.test.").is_empty());
+    assert_eq!(serial(s.addr, "u.test."), 10);
+    assert_eq!(a_of(s.addr, "www.u.test."), vec![vec![192, 0, 2, 1]]);
+    assert!(s.log().contains("update log cannot be written"), "{}", s.log());
+    let (_, _, m) = crate::ops::http(crate::ops::management(&s), "GET", "/metrics");
+    assert!(m.contains("levee_updates_refused_total{reason=\"failed\"} 1\n"), "{m}");
+    assert!(m.contains("levee_updates_total{rcode=\"SERVFAIL\"} 1\n"), "{m}");
 }
