@@ -107,7 +107,29 @@ fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, job: &Job
     stats.applied.fetch_add(1, Ordering::Relaxed);
     tracing::info!(zone = %zname, client = %req.client, key = ?key, from = diff.from(), to = diff.to(), removed = diff.removed.len(), added = diff.added.len(), "update applied");
     crate::replication::primary::send_notifies(&c.runtime, &c.repl, &zone);
+    if logs.get(&req.zone).is_some_and(Log::full) {
+        compact(c, logs, &zone);
+    }
     rcode::NOERROR
+}
+
+/// Writes the zone as served as the base of its log and empties the log
+/// (`log.rs`, "Compaction"). A failure leaves both as they were (the log
+/// keeps growing) and is retried after the next update.
+fn compact(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, zone: &Zone) {
+    let (Some(dir), Some(l)) = (c.cfg.storage_dir.as_deref(), logs.get_mut(zone.apex())) else { return };
+    let zname = name::to_text(zone.apex());
+    let base = log::base_file(dir, zone.apex());
+    let written = crate::storage::write_zone_copy(&base, zone.apex(), zone.serial(), &journal::records(zone));
+    match written.and_then(|()| l.clear()) {
+        Ok(()) => {
+            tracing::info!(zone = %zname, serial = zone.serial(), path = %base.display(), "update log compacted into its base");
+            c.updates.logs.lock().unwrap_or_else(|e| e.into_inner()).insert(zone.apex().to_vec(), (0, 0));
+        }
+        Err(e) => {
+            tracing::error!(zone = %zname, path = %base.display(), "update log not compacted: {e}; retried after the next update")
+        }
+    }
 }
 
 /// The zone with `diff` applied, built with the zone's checks.
@@ -165,42 +187,74 @@ fn install(c: &Center, apex: &[u8], zone: &Arc<Zone>, diff: Diff) {
 }
 
 /// At start: applies each dynamic zone's update log to the zone as its
-/// file loaded (in `set`).
+/// base (`log::base_file`, after a compaction) or else its file loaded
+/// (in `set`).
 pub fn replay_all(cfg: &levee_config::Config, set: &mut ZoneSet) {
     let Some(dir) = &cfg.storage_dir else { return };
     for (apex, _) in grants(cfg) {
         let Some(e) = set.exact(&apex).filter(|e| !e.not_loaded) else { continue };
         let zname = name::to_text(&apex);
-        let path = log::log_file(dir, &apex);
-        let diffs = match log::replay(&path, e.zone.serial()) {
-            Ok(Replayed::Nothing) => continue,
-            Ok(Replayed::Apply(d)) => d,
-            Ok(Replayed::Stale { log_starts }) => {
-                tracing::error!(zone = %zname, log_starts, file_serial = e.zone.serial(), path = %path.display(), "update log does not start at the zone file's serial (the file was changed): set aside as .stale, its updates are NOT served");
-                continue;
-            }
-            Err(err) => {
-                tracing::error!(zone = %zname, path = %path.display(), "update log cannot be read: {err}; serving the zone file without its updates");
-                continue;
-            }
-        };
         let checks = crate::zones::load::checks_of(cfg, cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(&zname)));
-        let built = journal::apply_all(journal::records(&e.zone), &diffs)
-            .map_err(|e| e.to_string())
-            .and_then(|r| journal::build_from(&apex, &r, checks).map_err(|d| format!("{d:?}")));
-        match built {
-            Ok(b) => {
-                tracing::info!(zone = %zname, updates = diffs.len(), serial = b.zone.serial(), "update log replayed");
-                let entry = ZoneEntry { zone: Arc::new(b.zone), ..clone_entry(e) };
-                set.insert(entry);
-            }
-            Err(err) => {
+        let e = match load_base(&log::base_file(dir, &apex), &apex, checks) {
+            Some(z) => ZoneEntry { zone: Arc::new(z), ..clone_entry(e) },
+            None => clone_entry(e),
+        };
+        let path = log::log_file(dir, &apex);
+        let applied = match log::replay(&path, e.zone.serial()) {
+            Ok(Replayed::Nothing) => None,
+            Ok(Replayed::Apply(diffs)) => replay_one(&e.zone, &diffs, checks).map(Some).unwrap_or_else(|err| {
+                tracing::error!(zone = %zname, "update log cannot be applied: {err}; set aside as .stale, serving the zone without it");
                 // Set aside, so new updates start a log that replays.
                 let mut aside = path.clone().into_os_string();
                 aside.push(".stale");
                 let _ = std::fs::rename(&path, &aside);
-                tracing::error!(zone = %zname, "update log cannot be applied: {err}; set aside as .stale, serving the zone file");
+                None
+            }),
+            Ok(Replayed::Stale { log_starts }) => {
+                tracing::error!(zone = %zname, log_starts, loaded_serial = e.zone.serial(), path = %path.display(), "update log does not start at the zone file's serial (the file was changed): set aside as .stale, its updates are NOT served");
+                None
             }
+            Err(err) => {
+                tracing::error!(zone = %zname, path = %path.display(), "update log cannot be read: {err}; serving the zone without its updates");
+                None
+            }
+        };
+        match applied {
+            Some(z) => set.insert(ZoneEntry { zone: Arc::new(z), ..e }),
+            None => set.insert(e),
+        }
+    }
+}
+
+/// `zone` with the differences of its log applied.
+fn replay_one(zone: &Zone, diffs: &[Diff], checks: levee_zone::Checks) -> Result<Zone, String> {
+    let recs = journal::apply_all(journal::records(zone), diffs).map_err(|e| e.to_string())?;
+    let b = journal::build_from(zone.apex(), &recs, checks)
+        .map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))?;
+    tracing::info!(zone = %name::to_text(zone.apex()), updates = diffs.len(), serial = b.zone.serial(), "update log replayed");
+    Ok(b.zone)
+}
+
+/// The base of a compacted update log, when there is one that verifies
+/// and loads (else the zone file is the base, with an error logged).
+fn load_base(path: &std::path::Path, apex: &[u8], checks: levee_zone::Checks) -> Option<Zone> {
+    if !path.exists() {
+        return None;
+    }
+    let zname = name::to_text(apex);
+    if let Err(why) = crate::storage::verify_zone_copy(path, apex) {
+        tracing::error!(zone = %zname, path = %path.display(), "update log base refused: {why}; replaying over the zone file");
+        return None;
+    }
+    let source = levee_zone::Source::File(path);
+    match levee_zone::load_with(source, apex, &levee_zone::LoadOptions::default(), checks, &mut |_| {}) {
+        Ok(b) => {
+            tracing::info!(zone = %zname, serial = b.zone.serial(), "update log base loaded (it stands for the zone file)");
+            Some(b.zone)
+        }
+        Err(d) => {
+            tracing::error!(zone = %zname, path = %path.display(), "update log base does not load: {d:?}; replaying over the zone file");
+            None
         }
     }
 }

@@ -11,12 +11,22 @@
 //! returned, plus at most a torn last entry, whose update was never
 //! acknowledged: [`read`] stops at it and [`Log::open`] cuts it off.
 //!
+//! **Compaction.** Once a log holds [`COMPACT_ENTRIES`] entries or
+//! [`COMPACT_BYTES`] octets, the zone as served is written to
+//! `<stem>updates-base` (a stored copy with its integrity line, written
+//! to a temporary file, synced and renamed: `storage::write_zone_copy`)
+//! and the log is emptied. The base then stands for the zone file: the
+//! log continues from the base's serial. A crash between the two steps
+//! leaves a base that already holds the log's changes, which [`replay`]
+//! recognises (the log ends at the base's serial) and skips.
+//!
 //! At start ([`replay`]) the entries are applied in order over the zone
-//! as its file loaded; the first must start from the file's serial. If
-//! it does not (the file was edited and its serial changed while levee
-//! was stopped), the log is set aside as `<stem>updates.stale` with an
-//! error in the log and the file is served: editing the file of a
-//! dynamic zone means losing its updates, as with BIND's journal.
+//! as its base (or else its file) loaded, from the entry that starts at
+//! that serial. If none does and the log does not end there either (the
+//! file was edited and its serial changed while levee was stopped), the
+//! log is set aside as `<stem>updates.stale` with an error in the log and
+//! the file is served: editing the file of a dynamic zone means losing
+//! its updates, as with BIND's journal.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -25,9 +35,19 @@ use std::path::{Path, PathBuf};
 
 use levee_zone::journal::{Diff, Journal, Limits};
 
+/// Entries after which a log is compacted.
+pub const COMPACT_ENTRIES: u64 = 1000;
+/// Octets after which a log is compacted.
+pub const COMPACT_BYTES: u64 = 16 << 20;
+
 /// The update log of a zone.
 pub fn log_file(storage: &Path, apex: &[u8]) -> PathBuf {
     storage.join(format!("{}updates", crate::storage::file_stem(apex)))
+}
+
+/// The zone as of the start of its compacted log.
+pub fn base_file(storage: &Path, apex: &[u8]) -> PathBuf {
+    storage.join(format!("{}updates-base", crate::storage::file_stem(apex)))
 }
 
 /// Encodes one entry: length, then a journal holding `d` alone.
@@ -86,6 +106,20 @@ impl Log {
         Ok(Log { file, entries: diffs.len() as u64, bytes: good as u64 })
     }
 
+    /// Whether the log is due for compaction.
+    pub fn full(&self) -> bool {
+        self.entries >= COMPACT_ENTRIES || self.bytes >= COMPACT_BYTES
+    }
+
+    /// Empties the log (its base was written), durably.
+    pub fn clear(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.sync_all()?;
+        self.entries = 0;
+        self.bytes = 0;
+        Ok(())
+    }
+
     /// Appends `d` and waits until it is on disk.
     pub fn append(&mut self, d: &Diff) -> io::Result<()> {
         let e = encode(d);
@@ -103,23 +137,28 @@ pub enum Replayed {
     /// No log, or an empty one.
     Nothing,
     /// The differences to apply, in order (the first starts at the
-    /// file's serial).
+    /// serial loaded).
     Apply(Vec<Diff>),
     /// The log does not start at the file's serial: set aside.
     Stale { log_starts: u32 },
 }
 
-/// Reads the log of a zone whose file loaded with serial `serial`.
+/// Reads the log of a zone whose base or file loaded with serial
+/// `serial`.
 pub fn replay(path: &Path, serial: u32) -> io::Result<Replayed> {
     let b = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Replayed::Nothing),
         Err(e) => return Err(e),
     };
-    let (diffs, _) = read(&b);
+    let (mut diffs, _) = read(&b);
+    if let Some(i) = diffs.iter().position(|d| d.from() == serial) {
+        return Ok(Replayed::Apply(diffs.split_off(i)));
+    }
     match diffs.first() {
         None => Ok(Replayed::Nothing),
-        Some(d) if d.from() == serial => Ok(Replayed::Apply(diffs)),
+        // A compaction wrote the base and stopped before emptying the log.
+        Some(_) if diffs.last().is_some_and(|d| d.to() == serial) => Ok(Replayed::Nothing),
         Some(d) => {
             let log_starts = d.from();
             let mut aside = path.as_os_str().to_owned();
@@ -178,9 +217,19 @@ mod tests {
         assert_eq!(log.entries, 2);
         log.append(&diff(3)).unwrap();
         assert_eq!(read(&std::fs::read(&path).unwrap()).0, vec![diff(1), diff(2), diff(3)]);
-        // Replay needs the file's serial; another one sets the log aside.
+        // Replay starts at the serial loaded: from the file's, or from a
+        // base's within the log (nothing if the base holds it all).
         assert_eq!(replay(&path, 1).unwrap(), Replayed::Apply(vec![diff(1), diff(2), diff(3)]));
-        assert_eq!(replay(&path, 7).unwrap(), Replayed::Stale { log_starts: 1 });
+        assert_eq!(replay(&path, 3).unwrap(), Replayed::Apply(vec![diff(3)]));
+        assert_eq!(replay(&path, 4).unwrap(), Replayed::Nothing);
+        // Compaction empties it; appending goes on from the base.
+        let mut log = Log::open(&path).unwrap();
+        log.clear().unwrap();
+        assert_eq!((log.entries, log.bytes, std::fs::metadata(&path).unwrap().len()), (0, 0, 0));
+        log.append(&diff(4)).unwrap();
+        assert_eq!(replay(&path, 4).unwrap(), Replayed::Apply(vec![diff(4)]));
+        // Another serial sets the log aside.
+        assert_eq!(replay(&path, 7).unwrap(), Replayed::Stale { log_starts: 4 });
         assert!(!path.exists());
         assert_eq!(replay(&path, 1).unwrap(), Replayed::Nothing);
         let _ = std::fs::remove_dir_all(&dir);

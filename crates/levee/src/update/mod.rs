@@ -24,7 +24,9 @@
 //! (`apply::replay_all`) each dynamic zone's log is applied to the zone as its
 //! file loaded, so every acknowledged change is served again, including
 //! after `kill -9` in the middle of a burst. The zone file itself is not
-//! rewritten. A reload does not read a dynamic zone's file again (its
+//! rewritten; after 1,000 updates the zone is written to the log's base
+//! (`log::base_file`) and the log emptied, and the base then stands for
+//! the file (`log.rs`, "Compaction"). A reload does not read a dynamic zone's file again (its
 //! served version, with its updates, is kept: `replication::primary::
 //! after_reload`), as BIND refuses to reload a dynamic zone.
 //!

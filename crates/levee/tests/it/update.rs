@@ -339,3 +339,40 @@ fn an_update_that_cannot_be_journaled_is_not_applied() {
     assert!(m.contains("levee_updates_refused_total{reason=\"failed\"} 1\n"), "{m}");
     assert!(m.contains("levee_updates_total{rcode=\"SERVFAIL\"} 1\n"), "{m}");
 }
+
+/// After `log::COMPACT_ENTRIES` (1,000) updates the zone is written as
+/// the log's base and the log emptied; a restart (after `kill -9`) serves
+/// the base plus the log's remaining entries: every update.
+#[test]
+fn a_long_run_of_updates_is_compacted_and_replays() {
+    let dir = TempDir::new("upd-compact");
+    let cfg = conf(&dir, "");
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let k = key("upd", SECRET);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let n = 1003u32;
+    for i in 0..n {
+        let owner = format!("c{i}.u.test.");
+        let (m, _) = update(i as u16, "u.test.", &owner, c::IN, [10, 1, (i >> 8) as u8, i as u8], Some(&k));
+        sock.send_to(&m, s.addr).unwrap();
+        let mut buf = [0u8; 1024];
+        let (len, _) = sock.recv_from(&mut buf).expect("a reply");
+        assert_eq!(rc(&buf[..len]), rcode::NOERROR, "update {i}: {}", s.log());
+    }
+    assert!(s.log().contains("update log compacted into its base"), "{}", s.log());
+    let st = ctl(&cfg, &["zone-status", "u.test."]);
+    assert!(st.contains("update-log=3/"), "{st}");
+    assert!(dir.path().join("store/u.test.updates-base").exists());
+    let killed = std::process::Command::new("kill").arg("-KILL").arg(s.pid().to_string()).status().unwrap();
+    assert!(killed.success());
+    let addr = s.addr;
+    drop(s);
+    let s = Server::start(&["-c", &cfg, "--listen", &addr.to_string()]);
+    assert!(s.log().contains("update log base loaded"), "{}", s.log());
+    assert_eq!(serial(s.addr, "u.test."), 10 + n, "{}", s.log());
+    for i in (0..n).step_by(97).chain([n - 3, n - 2, n - 1]) {
+        assert_eq!(a_of(s.addr, &format!("c{i}.u.test.")), vec![vec![10, 1, (i >> 8) as u8, i as u8]], "c{i}");
+    }
+    assert_eq!(a_of(s.addr, "www.u.test."), vec![vec![192, 0, 2, 1]], "the file's data too");
+}
