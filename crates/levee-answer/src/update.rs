@@ -5,7 +5,8 @@
 //! we serve (NOTAUTH, as BIND), a primary zone (a secondary's update is
 //! REFUSED: levee does not forward updates, BIND's default), whose
 //! `allow-update` grant (`Config::updates`) allows the source address and
-//! key (REFUSED, [`Event::UpdateRefused`]). An update that passes is not
+//! key (REFUSED, [`Event::UpdateRefused`]; names and types a grant
+//! restricts are checked by the update thread). An update that passes is not
 //! answered here: the [`Outcome::Update`] carries a copy of the message,
 //! the client and the verified key to the daemon's update thread, which
 //! evaluates it (`levee-update`), journals, publishes and replies. So

@@ -651,10 +651,12 @@ fn allow_update(
     c: &Config,
     zone_repl: &repl::ZoneRepl,
     err: &ErrAt,
-) -> Result<Vec<repl::AclRule>, ConfigError> {
+) -> Result<Vec<repl::UpdateRule>, ConfigError> {
     let mut rules = Vec::new();
+    let zone = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
     for (j, p) in z.allow_update.iter().enumerate() {
-        rules.push(repl::parse_rule(p, &c.keys).map_err(|m| err(format!("zone[{i}].allow-update[{j}]"), m))?);
+        let rule = repl::parse_update_rule(p, &zone, &c.keys);
+        rules.push(rule.map_err(|m| err(format!("zone[{i}].allow-update[{j}]"), m))?);
     }
     if rules.is_empty() {
         return Ok(rules);
@@ -937,9 +939,21 @@ allow-transfer = ["192.0.2.0/24"]
         )
         .unwrap();
         assert_eq!(c.zones[0].allow_update.len(), 3);
-        assert_eq!(c.zones[0].allow_update[2].key.as_deref(), Some("k1"));
-        assert!(c.zones[1].allow_update.is_empty(), "no updates by default");
+        assert_eq!(c.zones[0].allow_update[2].who.key.as_deref(), Some("k1"));
+        assert!(c.zones[0].allow_update.iter().all(|r| r.names.is_empty() && r.types.is_empty()));
+        // Finer grants: names (relative to the zone, or absolute) and types.
+        let text = "key k1 name dyn www.a. type A aaaa TXT\", \"10.0.0.0/8 key k1 type A";
+        let fine = parse(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"{text}\"]\n"), "t.toml").unwrap();
+        let r = &fine.zones[0].allow_update;
+        assert_eq!(r[0].names, ["dyn.a.", "www.a."]);
+        assert_eq!(r[0].types, [1, 28, 16]);
+        assert_eq!((r[1].names.len(), r[1].types.clone()), (0, vec![1]));
         let err = |text: &str| parse(text, "t.toml").unwrap_err();
+        for bad in ["name dyn", "key k1 name other.", "key k1 type BOGUS", "key k1 type ANY", "key k1 name"] {
+            let e = err(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"{bad}\"]\n"));
+            assert_eq!(e.key, "zone[0].allow-update[0]", "{bad}: {e}");
+        }
+        assert!(c.zones[1].allow_update.is_empty(), "no updates by default");
         let e = err(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"key nokey\"]\n"));
         assert_eq!(e.key, "zone[0].allow-update[0]");
         let e = err(&format!("{key}[[zone]]\nname = \"a.\"\nallow-update = [\"key k1\"]\n"));

@@ -183,7 +183,7 @@ pub const KEYS: &[Key] = &[
         "zone",
         "allow-update",
         "[]",
-        "Who may send dynamic updates (RFC 2136), same forms as allow-transfer; needs server.storage-dir."
+        "Who may send dynamic updates (RFC 2136), same forms as allow-transfer, then optionally \"name NAME...\" (at or below) and \"type TYPE...\"; needs server.storage-dir."
     ),
     key!("zone", "allow-notify", "[]", "Who may NOTIFY this secondary zone (same forms as allow-transfer)."),
     key!("zone", "notify", "[]", "Secondaries told of each new serial: \"ADDR:PORT [key NAME]\"."),

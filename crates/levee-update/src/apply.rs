@@ -12,11 +12,11 @@ use levee_wire::serial::Serial;
 use levee_zone::journal::{Diff, Rr};
 use levee_zone::Zone;
 
-use crate::model::{soa_rr, with_serial, zone_sets, Evaluation, Item, Set, Sets};
+use crate::model::{soa_rr, with_serial, zone_sets, Evaluation, Item, Scope, Set, Sets};
 
 /// The prescan (§3.4.1): every record inside the zone, of an allowed
 /// class/type/TTL combination, with RDATA that is well formed.
-pub(crate) fn prescan(apex: &[u8], updates: &[Item<'_>]) -> Result<(), Evaluation> {
+pub(crate) fn prescan(apex: &[u8], updates: &[Item<'_>], scopes: Option<&[Scope]>) -> Result<(), Evaluation> {
     let fail = |rc, why| Err(Evaluation::fail(rc, why));
     for u in updates {
         if !name::is_subdomain(&u.owner, apex) {
@@ -43,6 +43,9 @@ pub(crate) fn prescan(apex: &[u8], updates: &[Item<'_>]) -> Result<(), Evaluatio
                 }
             }
             _ => return fail(rcode::FORMERR, "update of another class"),
+        }
+        if scopes.is_some_and(|sc| !sc.iter().any(|s| s.allows(&u.owner, u.rtype))) {
+            return fail(rcode::REFUSED, "update outside the client's grant");
         }
     }
     Ok(())

@@ -26,7 +26,9 @@
 //!    after the others, TTLs ignored). Any other class is FORMERR.
 //! 3. **Prescan** of the update section (§3.4.1, `apply.rs`): every
 //!    record inside the zone (NOTZONE), of a form RFC 2136 allows and
-//!    with well-formed RDATA (FORMERR), before anything is applied.
+//!    with well-formed RDATA (FORMERR), and, for a client whose grant
+//!    names names or types ([`Scope`], [`evaluate_scoped`]), within them
+//!    (REFUSED), before anything is applied.
 //! 4. **Application** (§3.4.2, `apply.rs`), in message order, on a working
 //!    copy of the names the update touches, with the rules BIND 9 applies:
 //!    * an added record already present with the same TTL is ignored; an
@@ -53,7 +55,7 @@ mod model;
 mod prereq;
 mod reply;
 
-pub use model::Evaluation;
+pub use model::{Evaluation, Scope};
 pub use reply::reply;
 
 use levee_wire::header::rcode;
@@ -65,9 +67,18 @@ use levee_zone::Zone;
 use crate::model::items;
 
 /// Evaluates the UPDATE `msg` against `zone` (the snapshot currently
-/// served for the zone the message names). See the crate documentation
-/// for the order of the checks.
+/// served for the zone the message names), from a client whose grant is
+/// not restricted. See the crate documentation for the order of the
+/// checks.
 pub fn evaluate(msg: &Message, zone: &Zone) -> Evaluation {
+    evaluate_scoped(msg, zone, None)
+}
+
+/// [`evaluate`] for a client whose grants restrict names and types: an
+/// update record no scope allows makes the update REFUSED (checked in the
+/// prescan, after the record's own form, as BIND checks `update-policy`).
+/// `None`: unrestricted.
+pub fn evaluate_scoped(msg: &Message, zone: &Zone, scopes: Option<&[Scope]>) -> Evaluation {
     let apex = zone.apex();
     let [q] = msg.question.as_slice() else {
         return Evaluation::fail(rcode::FORMERR, "zone section must hold one record");
@@ -86,7 +97,7 @@ pub fn evaluate(msg: &Message, zone: &Zone) -> Evaluation {
         return e;
     }
     let updates = items(&msg.authority);
-    if let Err(e) = apply::prescan(apex, &updates) {
+    if let Err(e) = apply::prescan(apex, &updates, scopes) {
         return e;
     }
     let mut work = apply::Work::new(zone);

@@ -88,3 +88,25 @@ pub(crate) fn with_serial(rdata: &[u8], serial: u32) -> Vec<u8> {
     }
     v
 }
+
+/// What a client's grant lets its updates touch (`allow-update` with
+/// `name` and `type` lists): every record of the update section must be
+/// at or below one of `names` (empty: anywhere in the zone) with one of
+/// `types` (empty: any type; a restricted grant cannot delete every
+/// RRset of a name, type ANY).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Lowercase wire names.
+    pub names: Vec<Vec<u8>>,
+    /// Types.
+    pub types: Vec<u16>,
+}
+
+impl Scope {
+    /// Whether a record at `owner` (lowercase) of `rtype` is in scope.
+    pub fn allows(&self, owner: &[u8], rtype: u16) -> bool {
+        let named = self.names.is_empty() || self.names.iter().any(|n| name::is_subdomain(owner, n));
+        let typed = self.types.is_empty() || (rtype != t::ANY && self.types.contains(&rtype));
+        named && typed
+    }
+}

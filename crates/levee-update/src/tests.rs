@@ -414,6 +414,37 @@ fn owners_are_compared_without_case() {
     assert_eq!(run(vec![p], vec![]).0, rcode::NOERROR);
 }
 
+#[test]
+fn a_restricted_grant_refuses_what_it_does_not_name() {
+    use crate::{evaluate_scoped, Scope};
+    let z = zone();
+    let dyn_a = Scope { names: vec![owner("dyn")], types: vec![t::A, t::AAAA] };
+    let txt = Scope { names: vec![], types: vec![t::TXT] };
+    let scopes = [dyn_a, txt];
+    let ev = |updates: Vec<Record>| evaluate_scoped(&msg(vec![], updates), &z, Some(&scopes));
+    // In scope: A below dyn., TXT anywhere; both together.
+    assert_eq!(
+        ev(vec![rec("h.dyn A 192.0.2.1"), rec("dyn AAAA 2001:db8::1"), rec("www TXT \"t\"")]).rcode,
+        rcode::NOERROR
+    );
+    assert_eq!(ev(vec![none("www A 192.0.2.10")]).rcode, rcode::REFUSED, "an A outside dyn.");
+    // Out of scope anywhere in the update refuses all of it.
+    let e = ev(vec![rec("h.dyn A 192.0.2.1"), rec("h.dyn MX 10 www")]);
+    assert_eq!((e.rcode, e.diff.is_none()), (rcode::REFUSED, true));
+    // Deleting every RRset of a name needs a grant without types.
+    assert_eq!(ev(vec![bare("h.dyn", t::ANY, c::ANY)]).rcode, rcode::REFUSED);
+    assert_eq!(ev(vec![bare("h.dyn", t::A, c::ANY)]).rcode, rcode::NOERROR);
+    // Prerequisites and the record's own form come first.
+    assert_eq!(
+        evaluate_scoped(&msg(vec![bare("nope", t::ANY, c::ANY)], vec![rec("www MX 1 www")]), &z, Some(&scopes)).rcode,
+        rcode::NXDOMAIN
+    );
+    assert_eq!(ev(vec![bare("www", t::AXFR, c::ANY)]).rcode, rcode::FORMERR);
+    // No scopes at all (no rule matched) refuses; `None` is unrestricted.
+    assert_eq!(evaluate_scoped(&msg(vec![], vec![rec("x A 192.0.2.1")]), &z, Some(&[])).rcode, rcode::REFUSED);
+    assert_eq!(evaluate_scoped(&msg(vec![], vec![rec("x MX 1 www")]), &z, None).rcode, rcode::NOERROR);
+}
+
 // ---- properties: outside input never panics, results always apply ----
 
 mod props {

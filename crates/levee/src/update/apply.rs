@@ -84,7 +84,8 @@ fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, job: &Job
     let Some(entry) = set.exact(&req.zone).filter(|e| !e.expired) else {
         return rcode::NOTAUTH;
     };
-    let ev = levee_update::evaluate(&msg, &entry.zone);
+    let scopes = super::queue::scopes(&c.cfg, &req.zone, req);
+    let ev = levee_update::evaluate_scoped(&msg, &entry.zone, scopes.as_deref());
     let Some(diff) = ev.diff else {
         tracing::info!(zone = %zname, client = %req.client, key = ?key, rcode = rcode::NAMES[ev.rcode as usize & 15], "update: {}", ev.reason);
         return ev.rcode;

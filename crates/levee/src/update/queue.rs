@@ -124,8 +124,9 @@ pub fn reply_to(req: &UpdateRequest, rc: u16, payload: u16) -> Vec<u8> {
     levee_update::reply(&req.msg, rc, payload, signed, crate::clock::wall())
 }
 
-/// The zones of `cfg` that take updates, by lowercase apex, with their
-/// grants as the answering pipeline checks them.
+/// The zones of `cfg` that take updates, by lowercase apex, with who may
+/// send them, as the answering pipeline checks it (the names and types a
+/// rule restricts are checked by the update thread: `scopes`).
 pub fn grants(cfg: &Config) -> Vec<(Vec<u8>, levee_zone::Acl)> {
     cfg.zones
         .iter()
@@ -133,8 +134,41 @@ pub fn grants(cfg: &Config) -> Vec<(Vec<u8>, levee_zone::Acl)> {
         .filter_map(|z| {
             let apex = name::to_lowercase(&name::from_text(&z.name, None).ok()?).as_slice().to_vec();
             let mut acl = levee_zone::Acl::none();
-            crate::zones::load::add_rules(&mut acl, &z.allow_update);
+            let who: Vec<_> = z.allow_update.iter().map(|r| r.who.clone()).collect();
+            crate::zones::load::add_rules(&mut acl, &who);
             Some((apex, acl))
         })
         .collect()
+}
+
+/// What the grants of the zone `apex` let the sender of `req` change:
+/// `None` when a rule that matches it is unrestricted, else the scopes of
+/// the rules that match (`levee_update::evaluate_scoped`).
+pub fn scopes(cfg: &Config, apex: &[u8], req: &UpdateRequest) -> Option<Vec<levee_update::Scope>> {
+    let zone = cfg
+        .zones
+        .iter()
+        .find(|z| name::from_text(&z.name, None).is_ok_and(|n| name::to_lowercase(&n).as_slice() == apex));
+    // Not a dynamic zone (cannot happen: the pipeline checked): nothing.
+    let Some(zone) = zone else { return Some(Vec::new()) };
+    let key = req.signed.as_ref().map(|(k, _)| k.name.as_slice());
+    let mut out = Vec::new();
+    for r in &zone.allow_update {
+        let mut acl = levee_zone::Acl::none();
+        crate::zones::load::add_rules(&mut acl, std::slice::from_ref(&r.who));
+        if !acl.allows_signed(req.client, key) {
+            continue;
+        }
+        if r.names.is_empty() && r.types.is_empty() {
+            return None;
+        }
+        let names = r
+            .names
+            .iter()
+            .filter_map(|n| name::from_text(n, None).ok())
+            .map(|n| name::to_lowercase(&n).as_slice().to_vec())
+            .collect();
+        out.push(levee_update::Scope { names, types: r.types.clone() });
+    }
+    Some(out)
 }

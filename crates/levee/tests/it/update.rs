@@ -376,3 +376,32 @@ fn a_long_run_of_updates_is_compacted_and_replays() {
     }
     assert_eq!(a_of(s.addr, "www.u.test."), vec![vec![192, 0, 2, 1]], "the file's data too");
 }
+
+/// A grant restricted by name and type (`allow-update = ["key other name
+/// dyn type A"]`): its key may add A records at or below dyn.u.test.
+/// only; anything else in its updates is REFUSED and nothing applied,
+/// while the unrestricted key still may.
+#[test]
+fn a_restricted_grant_allows_only_its_names_and_types() {
+    let dir = TempDir::new("upd-scope");
+    let cfg = conf(&dir, "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "allow-update = [\"127.0.0.1 key upd\"]",
+        "allow-update = [\"127.0.0.1 key upd\", \"key other name dyn type A\"]",
+    );
+    crate::support::write_private(std::path::Path::new(&cfg), &text);
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let other = key("other", SECRET);
+    let (m, _) = update(1, "u.test.", "h.dyn.u.test.", c::IN, [192, 0, 2, 5], Some(&other));
+    assert_eq!(rc(&udp(s.addr, &m).unwrap()), rcode::NOERROR, "{}", s.log());
+    assert_eq!(a_of(s.addr, "h.dyn.u.test."), vec![vec![192, 0, 2, 5]]);
+    let (m, _) = update(2, "u.test.", "www.u.test.", c::IN, [192, 0, 2, 6], Some(&other));
+    assert_eq!(rc(&udp(s.addr, &m).unwrap()), rcode::REFUSED);
+    let (m, _) = update(3, "u.test.", "www.u.test.", c::ANY, [0; 4], Some(&other));
+    assert_eq!(rc(&tcp_one(s.addr, &m)), rcode::REFUSED);
+    assert_eq!(a_of(s.addr, "www.u.test."), vec![vec![192, 0, 2, 1]]);
+    let (m, _) = update(4, "u.test.", "www.u.test.", c::IN, [192, 0, 2, 6], Some(&key("upd", SECRET)));
+    assert_eq!(rc(&udp(s.addr, &m).unwrap()), rcode::NOERROR);
+    assert_eq!(serial(s.addr, "u.test."), 12);
+    assert!(s.log().contains("update outside the client's grant"), "{}", s.log());
+}
