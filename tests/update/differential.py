@@ -178,9 +178,13 @@ allow-transfer = ["key {KEY}"]
 
 
 def soa_serial(port):
-    out = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(port), "@127.0.0.1", ZONE, "SOA"],
-                         capture_output=True, text=True).stdout.split()
-    return out[2] if len(out) >= 3 else None
+    p = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(port), "@127.0.0.1", ZONE, "SOA"],
+                       capture_output=True, text=True)
+    out = p.stdout.split()
+    # dig prints its errors on stdout too: only a well-formed SOA counts.
+    if p.returncode != 0 or len(out) != 7 or not out[2].isdigit():
+        return None
+    return out[2]
 
 
 def wait_up(port, what):
@@ -192,6 +196,17 @@ def wait_up(port, what):
 
 
 def axfr(port):
+    """The zone's records (AXFR with the key), as lower-cased text lines;
+    a transfer that fails is a harness failure, never an empty zone."""
+    for _ in range(3):
+        recs = axfr_once(port)
+        if any(r.split()[2] == "soa" for r in recs):
+            return recs
+        time.sleep(0.5)
+    raise RuntimeError(f"AXFR from port {port} failed")
+
+
+def axfr_once(port):
     out = subprocess.run(
         ["dig", "-y", f"hmac-sha256:{KEY}:{SECRET}", "-p", str(port), "@127.0.0.1", ZONE, "AXFR",
          "+nocmd", "+nostats", "+noall", "+answer", "+time=2", "+tries=1"],
@@ -199,7 +214,7 @@ def axfr(port):
     recs = set()
     for line in out.splitlines():
         f = line.split()
-        if not f or line.startswith(";") or f[3] == "TSIG":
+        if len(f) < 4 or line.startswith(";") or f[3] == "TSIG":
             continue
         recs.add(" ".join([f[0].lower(), f[1], f[3]] + f[4:]).lower())
     return recs
