@@ -32,6 +32,8 @@ pub(crate) enum Outcome {
     Drop,
     /// Stream a zone transfer (TCP only).
     Transfer(Transfer),
+    /// Hand a granted UPDATE to the daemon's update thread.
+    Update(Box<crate::request::UpdateRequest>),
 }
 
 impl Outcome {

@@ -31,7 +31,8 @@
 //!    too short or QR=1 is dropped, a malformed query gets FORMERR;
 //! 5. **protocol**: TSIG verified (RFC 8945; failures answered, the reply
 //!    signed), EDNS version (BADVERS), opcode (NOTIMP for unknown opcodes,
-//!    NOTIFY for secondary zones, UPDATE not implemented), class (CHAOS
+//!    NOTIFY for secondary zones, UPDATE's zone and `allow-update` grant
+//!    in `update.rs`), class (CHAOS
 //!    identity answers, other classes refused), transfers (AXFR/IXFR over
 //!    TCP with the zone's ACL), zones that did not load (SERVFAIL);
 //! 6. **answer** (`answer.rs`): RFC 1034 §4.3.2 in the closest enclosing
@@ -57,7 +58,10 @@
 //!
 //! Zone transfers are the one multi-message answer:
 //! [`Decision::Transfer`] hands the TCP driver a [`Transfer`] to pull
-//! messages from.
+//! messages from. A granted dynamic update is the one request not
+//! answered here: [`Decision::Update`] hands the driver an
+//! [`UpdateRequest`] for the daemon's update thread (which evaluates it
+//! with `levee-update`, journals it and replies).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -72,11 +76,12 @@ pub mod policy;
 mod request;
 mod respond;
 mod tsig;
+mod update;
 mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
-pub use request::{Config, Transport};
+pub use request::{Config, Transport, UpdateRequest};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

@@ -101,6 +101,9 @@ pub enum Event {
     /// A zone transfer (AXFR or IXFR: [`Meta::qtype`]) the zone's ACL does
     /// not allow was refused.
     TransferRefused,
+    /// An UPDATE the zone's `allow-update` does not allow (or for a zone
+    /// that takes none) was refused.
+    UpdateRefused,
 }
 
 /// [`Meta::zone`] of a response no zone answered (errors, CHAOS, REFUSED).

@@ -4,7 +4,8 @@
 //! size its response may reach ([`size_limit`]), which the protocol stage
 //! and the response cache's key compute alike. Once `tsig.rs` has
 //! verified a request's TSIG, [`Signed`] holds the key and MAC its reply
-//! is signed with. Nothing here depends on the rest of the crate.
+//! is signed with; a granted dynamic update leaves the pipeline as an
+//! [`UpdateRequest`]. Nothing here depends on the rest of the crate.
 
 use std::net::IpAddr;
 
@@ -59,6 +60,9 @@ pub struct Config {
     pub tcp_keepalive: Option<u16>,
     /// TSIG keys (RFC 8945).
     pub keys: levee_tsig::KeyRing,
+    /// Zones that take dynamic updates (RFC 2136), by lowercase apex, with
+    /// who may send them (`allow-update`); a zone not listed refuses them.
+    pub updates: Vec<(Vec<u8>, levee_zone::Acl)>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             cookies: None,
             tcp_keepalive: None,
             keys: levee_tsig::KeyRing::new(),
+            updates: Vec::new(),
         }
     }
 }
@@ -84,4 +89,23 @@ pub(crate) fn size_limit(transport: Transport, opt_size: Option<u16>, cfg: &Conf
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(size)) => size.max(512).min(cfg.udp_payload.max(512)) as usize,
     }
+}
+
+/// An update that passed the answering path's checks, for the daemon's
+/// update thread.
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    /// The whole message, as received.
+    pub msg: Vec<u8>,
+    /// The client's address.
+    pub client: IpAddr,
+    /// How it arrived.
+    pub transport: Transport,
+    /// The zone (lowercase wire name).
+    pub zone: Vec<u8>,
+    /// The key that signed it and the request's MAC: the reply is signed
+    /// with them (RFC 8945 §5.3).
+    pub signed: Option<(Key, MacBuf)>,
+    /// Wall-clock seconds when it arrived.
+    pub now: u32,
 }

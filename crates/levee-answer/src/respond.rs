@@ -185,8 +185,9 @@ impl<'a> Responder<'a> {
         }
         match q.opcode() {
             opcode::QUERY => {}
-            // NOTIFY for secondary zones (tsig.rs); UPDATE is not implemented.
+            // NOTIFY for secondary zones (notify.rs), UPDATE (update.rs).
             opcode::NOTIFY => return self.notify(zones, self.tsig.as_ref(), out),
+            opcode::UPDATE => return self.update(zones, out),
             _ => return self.error(out, rcode::NOTIMP, true),
         }
         match q.qclass {
@@ -381,8 +382,8 @@ impl<'a> Responder<'a> {
     }
 }
 
-/// True for the opcodes levee answers (QUERY, NOTIFY) or refuses as a
-/// known operation (UPDATE); the others are answered NOTIMP.
+/// True for the opcodes levee answers (QUERY, NOTIFY, UPDATE); the
+/// others are answered NOTIMP.
 fn known_opcode(op: u8) -> bool {
     matches!(op, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE)
 }

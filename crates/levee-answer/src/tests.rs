@@ -69,6 +69,7 @@ fn cfg() -> Config {
         cookies: Some(SECRET),
         tcp_keepalive: Some(100),
         keys: Default::default(),
+        updates: Vec::new(),
     }
 }
 
@@ -97,6 +98,7 @@ fn ask(z: &Arc<ZoneSet>, msg: &[u8], transport: Transport) -> Option<Message> {
         (Decision::Send(n, _), out) => Some(Message::parse(&out[..n]).expect("response parses")),
         (Decision::Drop(_), _) => None,
         (Decision::Transfer(_), _) => panic!("unexpected transfer"),
+        (Decision::Update(_), _) => panic!("unexpected update hand-off"),
     }
 }
 

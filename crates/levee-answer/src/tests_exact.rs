@@ -77,6 +77,7 @@ fn ask(z: &Arc<ZoneSet>, m: &[u8], transport: Transport) -> Message {
             let n = x.next_message(&mut out).expect("a first message");
             Message::parse(&out[..n]).expect("response parses")
         }
+        (Decision::Update(_), _) => panic!("an update handed to the update thread"),
     }
 }
 

@@ -1,4 +1,5 @@
-//! TSIG, NOTIFY, expired secondaries and IXFR on the answering path.
+//! TSIG, NOTIFY, UPDATE's checks, expired secondaries and IXFR on the
+//! answering path.
 
 use std::sync::Arc;
 
@@ -234,4 +235,49 @@ fn notify_and_expiry() {
     let (set, cfg) = setup(true);
     ask(&set, &cfg, &query(t::A, 0, None), "127.0.0.1", Transport::Udp);
     assert_eq!(Message::parse(&last()).unwrap().rcode(), 2);
+}
+
+/// The answering path's part of UPDATE: the zone section, the zone, the
+/// grant; only a granted update is handed on (`Decision::Update`), with
+/// the message, the zone and the verified key.
+#[test]
+fn update_checks_before_the_hand_off() {
+    let (set, mut cfg) = setup(false);
+    let k = key();
+    let rc = |d: &(Decision, Vec<u8>)| match d {
+        (Decision::Send(n, meta), out) => (Message::parse(&out[..*n]).unwrap().rcode(), meta.event),
+        (d, _) => panic!("not answered: {:?}", std::mem::discriminant(d)),
+    };
+    let upd = query(t::SOA, 5, None);
+    // No zone takes updates: REFUSED, signed or not, counted as an event.
+    let d = answer(&set, &cfg, &upd, "127.0.0.1", Transport::Udp, NOW);
+    assert_eq!(rc(&d), (5, Event::UpdateRefused));
+    // A zone we do not serve: NOTAUTH (BIND).
+    let mut other = upd.clone();
+    other[13..20].copy_from_slice(b"exampl1");
+    assert_eq!(rc(&answer(&set, &cfg, &other, "127.0.0.1", Transport::Udp, NOW)).0, 9);
+    // The zone section must be of type SOA.
+    assert_eq!(rc(&answer(&set, &cfg, &query(t::A, 5, None), "127.0.0.1", Transport::Udp, NOW)).0, 1);
+    // Granted to the key from 127/8: unsigned or from elsewhere REFUSED.
+    let mut acl = Acl::none();
+    acl.push_keyed(Some(("127.0.0.0".parse().unwrap(), 8)), &k.name);
+    cfg.updates = vec![(b"\x07example\x00".to_vec(), acl)];
+    assert_eq!(rc(&answer(&set, &cfg, &upd, "127.0.0.1", Transport::Udp, NOW)), (5, Event::UpdateRefused));
+    let (su, mac) = signed(upd.clone(), &k, NOW);
+    assert_eq!(rc(&answer(&set, &cfg, &su, "192.0.2.1", Transport::Tcp, NOW)).0, 5);
+    // Signed with the key from 127.0.0.1: handed on, over UDP and TCP.
+    for tr in [Transport::Udp, Transport::Tcp] {
+        let (Decision::Update(u), _) = answer(&set, &cfg, &su, "127.0.0.1", tr, NOW) else { panic!("not handed on") };
+        assert_eq!((u.msg.as_slice(), u.zone.as_slice(), u.transport), (su.as_slice(), &b"\x07example\x00"[..], tr));
+        let (uk, umac) = u.signed.as_ref().expect("the key travels with it");
+        assert_eq!((uk.name.as_slice(), umac.as_slice()), (k.name.as_slice(), mac.as_slice()));
+    }
+    // A wrong signature never reaches the grant: NOTAUTH (BADSIG).
+    let mut bad = su.clone();
+    let n = bad.len();
+    bad[n - 10] ^= 1;
+    assert_eq!(rc(&answer(&set, &cfg, &bad, "127.0.0.1", Transport::Udp, NOW)).0, 9);
+    // An expired (secondary) zone is not updated.
+    let (set, _) = setup(true);
+    assert_ne!(rc(&answer(&set, &cfg, &su, "127.0.0.1", Transport::Udp, NOW)).0, 0);
 }

@@ -98,6 +98,7 @@ fn rate_limited_responses_slip_or_are_withheld_on_every_path() {
                 }
                 Decision::Drop(d) => panic!("{what}: dropped as {d:?}"),
                 Decision::Transfer(_) => panic!("{what}: a transfer"),
+                Decision::Update(_) => panic!("{what}: an update"),
             }
         }
         assert!(

@@ -108,6 +108,7 @@ pub(crate) fn sign_outcome(o: Outcome, s: &Signed<'_>, now: u32, out: &mut [u8],
         Outcome::Transfer(x) => {
             Outcome::Transfer(x.with_signer(ts::StreamSigner::new(s.key.clone(), s.mac, now as u64)))
         }
-        Outcome::Drop => Outcome::Drop,
+        // Signed by the update thread, with the key and MAC it carries.
+        o @ (Outcome::Drop | Outcome::Update(_)) => o,
     }
 }

@@ -51,6 +51,7 @@ use crate::cache::{self, Find, Key, ResponseCache};
 use crate::finish::{Hints, Outcome};
 use crate::meta::Meta;
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
+use crate::request::UpdateRequest;
 use crate::request::{Config, Request, Transport};
 use crate::respond::{name_error_below_apex, respond_query, slip};
 use crate::xfr::Transfer;
@@ -96,6 +97,9 @@ pub enum Decision {
     /// Stream a zone transfer: [`Transfer::next_message`] until `None`
     /// (TCP only).
     Transfer(Box<Transfer>),
+    /// A granted UPDATE (RFC 2136), not answered yet: the driver hands it
+    /// to the update thread, which replies.
+    Update(Box<UpdateRequest>),
 }
 
 /// Why nothing is sent.
@@ -317,7 +321,7 @@ impl Worker {
                 }
                 self.judge(req, n, meta, Asked::Parsed(&q), out)
             }
-            Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
+            Outcome::Drop | Outcome::Transfer(_) | Outcome::Update(_) => Decision::Drop(Dropped::Unanswered),
         }
     }
 
@@ -345,6 +349,7 @@ impl Worker {
             Outcome::Reply(n, meta) if udp => self.judge(&req, n, meta, Asked::Parsed(q), out),
             Outcome::Reply(n, meta) => Decision::Send(n, meta),
             Outcome::Transfer(t) if !udp => Decision::Transfer(Box::new(t)),
+            Outcome::Update(u) => Decision::Update(u),
             Outcome::Drop | Outcome::Transfer(_) => Decision::Drop(Dropped::Unanswered),
         }
     }

@@ -240,6 +240,7 @@ fn answer(w: &mut Worker, set: &Arc<ZoneSet>, q: &[u8]) -> (Vec<u8>, String) {
         }
         Decision::Drop(_) => (Vec::new(), "drop".into()),
         Decision::Transfer(_) => (Vec::new(), "transfer".into()),
+        Decision::Update(_) => (Vec::new(), "update".into()),
     }
 }
 

@@ -247,6 +247,9 @@ pub struct Zone {
     /// NOTIFY ACL (secondary zones).
     #[serde(default)]
     pub allow_notify: Vec<String>,
+    /// Dynamic update (RFC 2136) grants (primary zones).
+    #[serde(default)]
+    pub allow_update: Vec<String>,
     /// Secondaries to NOTIFY.
     #[serde(default)]
     pub notify: Vec<String>,
@@ -630,6 +633,7 @@ fn zone(
     if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
+    let allow_update = allow_update(i, &z, c, &zone_repl, err)?;
     let semantic_checks = z
         .semantic_checks
         .as_deref()
@@ -638,10 +642,21 @@ fn zone(
         .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
     let serial_must_increase = z.serial_must_increase.unwrap_or(false);
     let dnssec = zone_dnssec(i, &z, c, err)?;
+    if dnssec.is_some() && !allow_update.is_empty() {
+        // Updates are applied to the served (signed) zone, which the
+        // signer does not re-sign yet.
+        let m = "a zone signed by levee takes no dynamic updates yet (leave out allow-update)".into();
+        return Err(err(format!("zone[{i}].allow-update"), m));
+    }
+    if dnssec.is_some() && !zone_repl.primaries.is_empty() {
+        let m = "levee signs primary zones only (a secondary zone is served as transferred)".into();
+        return Err(err(format!("zone[{i}].dnssec-signing"), m));
+    }
     Ok(ZoneConfig {
         name,
         file: z.file,
         allow_transfer: acl,
+        allow_update,
         repl: zone_repl,
         semantic_checks,
         serial_must_increase,
@@ -666,6 +681,41 @@ fn zone_dnssec(i: usize, z: &Zone, c: &Config, err: &ErrAt) -> Result<Option<Sig
         Some(p) => Ok(Some(p.clone())),
         None => Err(err(format!("zone[{i}].dnssec-policy"), format!("no [[dnssec-policy]] named {want}"))),
     }
+}
+
+/// The `allow-update` rules of the `i`-th `[[zone]]` (the forms of
+/// `allow-transfer`): only for a primary zone (levee does not forward
+/// updates, as BIND refuses `allow-update` in a secondary zone), and only
+/// with `server.storage-dir`, where accepted changes are journaled.
+fn allow_update(
+    i: usize,
+    z: &Zone,
+    c: &Config,
+    zone_repl: &repl::ZoneRepl,
+    err: &ErrAt,
+) -> Result<Vec<repl::UpdateRule>, ConfigError> {
+    let mut rules = Vec::new();
+    let zone = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
+    for (j, p) in z.allow_update.iter().enumerate() {
+        let rule = repl::parse_update_rule(p, &zone, &c.keys);
+        rules.push(rule.map_err(|m| err(format!("zone[{i}].allow-update[{j}]"), m))?);
+    }
+    if rules.is_empty() {
+        return Ok(rules);
+    }
+    if !zone_repl.primaries.is_empty() {
+        return Err(err(
+            format!("zone[{i}].allow-update"),
+            "a secondary zone takes no updates (levee does not forward them)".into(),
+        ));
+    }
+    if c.storage_dir.is_none() {
+        return Err(err(
+            format!("zone[{i}].allow-update"),
+            "dynamic update needs server.storage-dir (for the update journal)".into(),
+        ));
+    }
+    Ok(rules)
 }
 
 /// The replication keys of the `i`-th `[[zone]]`: its plain
@@ -929,6 +979,41 @@ allow-transfer = ["192.0.2.0/24"]
         }
         let long = format!("[dnstap]\nsocket-path = \"/{}\"\n", "a".repeat(107));
         assert_eq!(parse(&long, "t.toml").unwrap_err().key, "dnstap.socket-path");
+    }
+
+    #[test]
+    fn allow_update_takes_the_acl_forms_and_needs_storage_on_a_primary() {
+        let key = "[[key]]\nname = \"k1\"\nalgorithm = \"hmac-sha256\"\nsecret = \"MDEyMzQ1Njc4OWFiY2RlZg==\"\n";
+        let head = format!("[server]\nstorage-dir = \"/var/lib/levee\"\n{key}");
+        let c = parse(
+            &format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"127.0.0.1\", \"::1 key k1\", \"key k1\"]\n[[zone]]\nname = \"b.\"\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.zones[0].allow_update.len(), 3);
+        assert_eq!(c.zones[0].allow_update[2].who.key.as_deref(), Some("k1"));
+        assert!(c.zones[0].allow_update.iter().all(|r| r.names.is_empty() && r.types.is_empty()));
+        // Finer grants: names (relative to the zone, or absolute) and types.
+        let text = "key k1 name dyn www.a. type A aaaa TXT\", \"10.0.0.0/8 key k1 type A";
+        let fine = parse(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"{text}\"]\n"), "t.toml").unwrap();
+        let r = &fine.zones[0].allow_update;
+        assert_eq!(r[0].names, ["dyn.a.", "www.a."]);
+        assert_eq!(r[0].types, [1, 28, 16]);
+        assert_eq!((r[1].names.len(), r[1].types.clone()), (0, vec![1]));
+        let err = |text: &str| parse(text, "t.toml").unwrap_err();
+        for bad in ["name dyn", "key k1 name other.", "key k1 type BOGUS", "key k1 type ANY", "key k1 name"] {
+            let e = err(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"{bad}\"]\n"));
+            assert_eq!(e.key, "zone[0].allow-update[0]", "{bad}: {e}");
+        }
+        assert!(c.zones[1].allow_update.is_empty(), "no updates by default");
+        let e = err(&format!("{head}[[zone]]\nname = \"a.\"\nallow-update = [\"key nokey\"]\n"));
+        assert_eq!(e.key, "zone[0].allow-update[0]");
+        let e = err(&format!("{key}[[zone]]\nname = \"a.\"\nallow-update = [\"key k1\"]\n"));
+        assert!(e.key == "zone[0].allow-update" && e.to_string().contains("storage-dir"), "{e}");
+        let e = err(&format!(
+            "{head}[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\nallow-update = [\"key k1\"]\n"
+        ));
+        assert!(e.key == "zone[0].allow-update" && e.to_string().contains("secondary"), "{e}");
     }
 
     #[test]

@@ -195,3 +195,54 @@ pub fn lower_key(k: &KeySpec) -> Result<levee_tsig::Key, (&'static str, String)>
     let secret = levee_tsig::decode_secret(&k.secret).ok_or(("secret", "not base64".to_string()))?;
     levee_tsig::Key::new(&k.name, alg, secret).ok_or(("name", format!("'{}' is not a domain name", k.name)))
 }
+
+/// An `allow-update` rule: who (the forms of `allow-transfer`) and, when
+/// restricted, which names and types their updates may touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateRule {
+    /// Who: a prefix, a key, or both.
+    pub who: AclRule,
+    /// Names (presentation form, absolute) the update's records must be
+    /// at or below; empty: any name in the zone.
+    pub names: Vec<String>,
+    /// Types the update's records may have; empty: any type.
+    pub types: Vec<u16>,
+}
+
+/// Parses an `allow-update` rule of zone `zone`: `WHO [name NAME...]
+/// [type TYPE...]`, WHO being `PREFIX`, `PREFIX key NAME` or `key NAME`.
+/// Relative names are below the zone; every name must be inside it.
+pub fn parse_update_rule(s: &str, zone: &str, keys: &[levee_tsig::Key]) -> Result<UpdateRule, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let cut = words.iter().position(|w| *w == "name" || *w == "type").unwrap_or(words.len());
+    if cut == 0 {
+        return Err(format!("'{s}' names no client: start with PREFIX, 'PREFIX key NAME' or 'key NAME'"));
+    }
+    let who = parse_rule(&words[..cut].join(" "), keys)?;
+    if matches!(words.last(), Some(&"name" | &"type")) {
+        return Err(format!("'{s}' ends with an empty list"));
+    }
+    let (mut names, mut types) = (Vec::new(), Vec::new());
+    let apex = levee_wire::name::from_text(zone, None).map_err(|e| format!("zone name: {e}"))?;
+    let mut list = "";
+    for w in &words[cut..] {
+        match (*w, list) {
+            ("name" | "type", _) => list = w,
+            (n, "name") => {
+                let wire = levee_wire::name::from_text(n, Some(apex.as_slice()))
+                    .map_err(|e| format!("bad name '{n}' in '{s}': {e}"))?;
+                if !levee_wire::name::is_subdomain(wire.as_slice(), apex.as_slice()) {
+                    return Err(format!("name '{n}' in '{s}' is not inside zone {zone}"));
+                }
+                names.push(levee_wire::name::to_text(wire.as_slice()));
+            }
+            (ty, _) => {
+                let code = levee_wire::rtype::type_from_text(ty.as_bytes())
+                    .filter(|&c| !levee_wire::rtype::is_meta(c))
+                    .ok_or_else(|| format!("'{ty}' in '{s}' is not a record type"))?;
+                types.push(code);
+            }
+        }
+    }
+    Ok(UpdateRule { who, names, types })
+}

@@ -42,6 +42,10 @@ pub struct ZoneConfig {
     pub file: Option<PathBuf>,
     /// Prefixes allowed to transfer the zone.
     pub allow_transfer: Vec<(IpAddr, u8)>,
+    /// Who may send dynamic updates (RFC 2136), and what they may
+    /// change: `allow-update`, the forms of `allow-transfer` with optional
+    /// `name` and `type` lists; empty (the default) refuses them all.
+    pub allow_update: Vec<repl::UpdateRule>,
     /// Replication: keyed ACL rules, NOTIFY, primaries.
     pub repl: repl::ZoneRepl,
     /// `semantic-checks` of this zone (`None`: the server's).

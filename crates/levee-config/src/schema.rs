@@ -185,6 +185,12 @@ pub const KEYS: &[Key] = &[
         "[]",
         "Who may AXFR/IXFR: \"PREFIX\", \"PREFIX key NAME\" or \"key NAME\"."
     ),
+    key!(
+        "zone",
+        "allow-update",
+        "[]",
+        "Who may send dynamic updates (RFC 2136), same forms as allow-transfer, then optionally \"name NAME...\" (at or below) and \"type TYPE...\"; needs server.storage-dir."
+    ),
     key!("zone", "allow-notify", "[]", "Who may NOTIFY this secondary zone (same forms as allow-transfer)."),
     key!("zone", "notify", "[]", "Secondaries told of each new serial: \"ADDR:PORT [key NAME]\"."),
     key!("zone", "primaries", "[]", "Makes the zone a secondary: \"ADDR:PORT [key NAME]\"."),

@@ -110,6 +110,11 @@ pub fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), WireError>
 /// Copies RDATA at `msg[start..end]`, expanding compressed names.
 pub fn decompress_rdata(msg: &[u8], start: usize, end: usize, rtype: u16) -> Result<Vec<u8>, WireError> {
     let raw = &msg[start..end];
+    // Empty RDATA stays empty: the RRset deletions and prerequisites of a
+    // dynamic update (RFC 2136 §2.4, §2.5) carry none, whatever the type.
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
     let Some(layout) = rtype::layout(rtype).filter(|_| rtype::decompress_on_receive(rtype)) else {
         return Ok(raw.to_vec());
     };
@@ -152,4 +157,27 @@ pub fn decompress_rdata(msg: &[u8], start: usize, end: usize, rtype: u16) -> Res
         return Err(WireError::TrailingData);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An UPDATE deleting the apex NS RRset: class ANY, type NS, no RDATA
+    /// (a type whose RDATA holds a name).
+    #[test]
+    fn empty_rdata_of_a_type_with_names_is_read() {
+        let mut m = vec![0, 1, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        m.extend_from_slice(b"\x02ex\x00\x00\x06\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 2, 0, 255, 0, 0, 0, 0, 0, 0]);
+        let msg = Message::parse(&m).unwrap();
+        assert_eq!(msg.authority[0].rtype, 2);
+        assert!(msg.authority[0].rdata.is_empty());
+        // A name cut short is still an error.
+        let mut bad = m.clone();
+        let n = bad.len();
+        bad[n - 1] = 1;
+        bad.push(5);
+        assert!(Message::parse(&bad).is_err());
+    }
 }

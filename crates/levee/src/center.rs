@@ -74,6 +74,8 @@ pub struct Center {
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
     pub dnstap: Option<Arc<crate::dnstap::Shared>>,
+    /// Dynamic update counters (`update`).
+    pub updates: Arc<crate::update::queue::Stats>,
     /// Management requests refused.
     pub refused: Arc<Refused>,
     /// DNS listen addresses (as bound).
@@ -127,6 +129,8 @@ pub struct Counting {
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
     pub dnstap: Option<Arc<crate::dnstap::Shared>>,
+    /// Dynamic update counters (`update`).
+    pub updates: Arc<crate::update::queue::Stats>,
 }
 
 /// One AF_XDP worker as the operator surface sees it.
@@ -167,6 +171,7 @@ impl Center {
             tcp: c.tcp,
             xdp: c.xdp,
             dnstap: c.dnstap,
+            updates: c.updates,
             refused: Arc::default(),
             listen,
             threads,

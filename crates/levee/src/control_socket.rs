@@ -274,9 +274,10 @@ fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
                     ) + &c.stores.status_fields(apex));
             }
             None => out.push(format!(
-                "{zname} role=primary serial={} journal-from={}{}",
+                "{zname} role=primary serial={} journal-from={}{}{}",
                 e.zone.serial(),
                 e.journal.as_ref().and_then(|j| j.first_serial()).map_or("-".into(), |x| x.to_string()),
+                c.updates.status_field(&c.cfg, apex),
                 c.stores.status_fields(apex)
             )),
         }

@@ -68,6 +68,13 @@ fn act(repl: &Replication, meta: &Meta, query: &[u8], client: SocketAddr) {
                 tracing::warn!(%client, key = %TsigKey(query, e), "TSIG check failed: {e}");
             }
         }
+        Event::UpdateRefused => {
+            repl.update_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if repl.refusal_log_allowed(wall()) {
+                let zone = Zone(question.map(|q| q.name()));
+                tracing::warn!(%client, %zone, "UPDATE refused: not allowed by the zone's allow-update");
+            }
+        }
         Event::TransferRefused => {
             if repl.refusal_log_allowed(wall()) {
                 let what = if meta.qtype == t::IXFR { "IXFR" } else { "AXFR" };

@@ -45,6 +45,7 @@ mod replication;
 mod serve;
 mod sign_zone;
 mod storage;
+mod update;
 mod zones;
 
 use std::path::PathBuf;

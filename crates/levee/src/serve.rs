@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::policy::Policy;
-use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, Worker};
+use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, UpdateRequest, Worker};
 use levee_config::Config;
 use levee_io::tcp::{TcpAnswer, TcpService};
 use levee_io::udp::{BatchInfo, UdpHandler};
@@ -33,6 +33,7 @@ use crate::gate::known::Feed;
 use crate::ops::counters::Counters;
 use crate::ops::summaries::Garbage;
 use crate::replication::state::Replication;
+use crate::update::queue::{Job, Reply, Updates};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -70,6 +71,7 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
             r.add(k.clone());
             r
         }),
+        updates: crate::update::queue::grants(cfg),
     }
 }
 
@@ -104,6 +106,11 @@ pub(crate) struct UdpWorker {
     socket_filtered: bool,
     /// Where queries and responses are captured, when dnstap is on.
     dnstap: Option<Tap>,
+    /// The update thread's queue, and a duplicate of this worker's
+    /// socket it replies from (`update`); `None` when no zone takes
+    /// updates (they are refused before reaching the driver) or on an
+    /// AF_XDP queue (no socket to reply from: granted updates dropped).
+    updates: Option<(Updates, Arc<levee_io::udp::Socket>)>,
 }
 
 impl UdpWorker {
@@ -130,7 +137,31 @@ impl UdpWorker {
             gate: None,
             socket_filtered: false,
             dnstap: None,
+            updates: None,
         }
+    }
+
+    /// The same worker, handing granted updates to the update thread and
+    /// letting it reply from `socket`.
+    pub(crate) fn with_updates(mut self, updates: Updates, socket: Arc<levee_io::udp::Socket>) -> UdpWorker {
+        self.updates = Some((updates, socket));
+        self
+    }
+
+    /// A granted update: queued for the update thread, which replies;
+    /// with the queue full, SERVFAIL at once.
+    #[cold]
+    #[inline(never)]
+    fn update(&self, req: &UpdateRequest, client: SocketAddr, out: &mut [u8]) -> Option<usize> {
+        let Some((u, sock)) = &self.updates else {
+            self.garbage.count(Dropped::Unanswered);
+            return None;
+        };
+        let job = Job { req: Box::new(req.clone()), reply: Reply::Udp(Arc::clone(sock), client) };
+        let r = u.submit(job)?;
+        let n = r.len().min(out.len());
+        out[..n].copy_from_slice(&r[..n]);
+        Some(n)
     }
 
     /// The same worker, capturing queries and responses to dnstap.
@@ -208,6 +239,7 @@ impl UdpHandler for UdpWorker {
                 self.garbage.count(Dropped::Unanswered);
                 None
             }
+            Decision::Update(u) => self.update(u, client, out),
         };
         if let Some(t) = &mut self.dnstap {
             t.capture(client, query, sent.map(|n| &out[..n]));
@@ -226,6 +258,8 @@ pub(crate) struct TcpSvc {
     repl: Arc<Replication>,
     gate: Option<Feed>,
     dnstap: Option<Tap>,
+    /// The update thread's queue (`update`).
+    updates: Option<Updates>,
 }
 
 impl TcpSvc {
@@ -240,7 +274,22 @@ impl TcpSvc {
         repl: &Arc<Replication>,
     ) -> TcpSvc {
         let worker = Worker::new(Arc::clone(cfg), Arc::clone(policy), Arc::default(), Options::TCP);
-        TcpSvc { zones: Arc::clone(zones), worker, epoch, counters, repl: Arc::clone(repl), gate: None, dnstap: None }
+        TcpSvc {
+            zones: Arc::clone(zones),
+            worker,
+            epoch,
+            counters,
+            repl: Arc::clone(repl),
+            gate: None,
+            dnstap: None,
+            updates: None,
+        }
+    }
+
+    /// The same service, handing granted updates to the update thread.
+    pub(crate) fn with_updates(mut self, updates: Option<Updates>) -> TcpSvc {
+        self.updates = updates;
+        self
     }
 
     /// The same service, passing TCP clients to the flood gate.
@@ -286,6 +335,14 @@ impl TcpService for TcpSvc {
                 let kind = if t.is_incremental() { "IXFR" } else { "AXFR" };
                 tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, "outgoing zone transfer");
                 TcpAnswer::Stream(*t)
+            }
+            Decision::Update(u) => {
+                // The TCP thread waits for the update thread's reply.
+                let Some(up) = &self.updates else { return TcpAnswer::Close };
+                let r = up.submit_and_wait(u);
+                let n = r.len().min(out.len());
+                out[..n].copy_from_slice(&r[..n]);
+                TcpAnswer::Reply(n)
             }
         }
     }

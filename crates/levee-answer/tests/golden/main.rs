@@ -128,6 +128,7 @@ fn answer_config(hostname: &str) -> levee_answer::Config {
         cookies: cfg.cookies.enabled.then_some(Secrets { current: COOKIE_SECRET, previous: None }),
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
         keys: Default::default(),
+        updates: Vec::new(),
     }
 }
 
@@ -167,6 +168,8 @@ fn levee_response(query: &[u8], qid: u16, q: &QueryInfo, zones: &Arc<ZoneSet>, w
                 }
             }
         }
+        // No golden zone grants updates: the pipeline answers them all.
+        Decision::Update(_) => panic!("an update handed to the update thread"),
     }
     let status = if msgs.is_empty() {
         if tcp {
@@ -557,6 +560,7 @@ enum Answered {
     Sent(Vec<u8>, Meta),
     Dropped(Dropped),
     Transfer,
+    Update,
 }
 
 fn answered(d: Decision, out: &[u8]) -> Answered {
@@ -564,6 +568,7 @@ fn answered(d: Decision, out: &[u8]) -> Answered {
         Decision::Send(n, meta) => Answered::Sent(out[..n].to_vec(), meta),
         Decision::Drop(why) => Answered::Dropped(why),
         Decision::Transfer(_) => Answered::Transfer,
+        Decision::Update(_) => Answered::Update,
     }
 }
 

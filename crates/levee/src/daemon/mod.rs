@@ -123,6 +123,8 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     if let Some(g) = &gate {
         drivers.set_gate_feed(g.feed.clone());
     }
+    let (updates, update_queue) = crate::update::queue::Updates::new(&cfg);
+    drivers.set_updates(updates.clone());
     drivers.start_udp(sockets.udp, &zones.set, &zones.repl, &stop).map_err(fail)?;
     drivers.start_xdp(xdp.queues, &zones.set, &zones.repl, &stop).map_err(fail)?;
     let _xdp_programs = xdp.programs;
@@ -147,6 +149,11 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         gate: status,
     };
     let center = Arc::new(Center::new(parts, counting, sockets.bound, threads, rt.handle().clone()));
+    // Not joined at shutdown: it ends when the drivers' queue ends.
+    let stats = Arc::clone(&updates.stats);
+    drop(updates);
+    crate::update::apply::start(Arc::clone(&center), update_queue, stats)
+        .map_err(|e| fail(format!("cannot start the update thread: {e}")))?;
     if let Some(g) = gate {
         let h = crate::gate::run::start(g, Arc::clone(&center.zones), center.counters.clone(), Arc::clone(&stop));
         handles.push(h.map_err(|e| fail(format!("cannot start the flood gate's controller: {e}")))?);
@@ -237,6 +244,7 @@ fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     storage::prepare(cfg);
     load::prepare_keys(cfg, &plans).map_err(|message| Stop { code: 2, message })?;
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
+    crate::update::apply::replay_all(cfg, &mut set);
     let stores = Stores::default();
     let repl = Arc::new(startup::init(cfg, &mut set, &stores));
     let zone_ids = ZoneIds::default();

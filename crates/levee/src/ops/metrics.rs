@@ -60,6 +60,7 @@ pub fn render(c: &Center) -> String {
     workers(&mut o, c);
     zones(&mut o, c, &udp, &tcp);
     storage(&mut o, c);
+    updates(&mut o, c);
     if let Some(g) = &c.gate {
         gate(&mut o, g);
     }
@@ -364,6 +365,34 @@ fn storage(o: &mut Out, c: &Center) {
     for (st, zone, file) in &stores {
         o.sample("levee_storage_write_pending", &[("zone", zone), ("file", file)], u8::from(st.pending));
     }
+}
+
+/// Dynamic updates (`crate::update`): replies by rcode, changes applied,
+/// refusals by reason. Present whether or not a zone takes updates.
+fn updates(o: &mut Out, c: &Center) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let u = &c.updates;
+    o.family(
+        "levee_updates_total",
+        "counter",
+        "UPDATE messages answered by the update thread (or SERVFAIL for a full queue), by rcode.",
+    );
+    for (i, n) in u.by_rcode.iter().enumerate() {
+        let n = n.load(Relaxed);
+        if n > 0 || i == 0 {
+            o.sample("levee_updates_total", &[("rcode", levee_wire::header::rcode::NAMES[i])], n);
+        }
+    }
+    o.family("levee_updates_applied_total", "counter", "Updates that changed a zone (journaled, new serial).");
+    o.sample("levee_updates_applied_total", &[], u.applied.load(Relaxed));
+    o.family(
+        "levee_updates_refused_total",
+        "counter",
+        "Updates not evaluated: not granted by allow-update (REFUSED), queue full or journal/build failure (SERVFAIL).",
+    );
+    o.sample("levee_updates_refused_total", &[("reason", "grant")], c.repl.update_refused.load(Relaxed));
+    o.sample("levee_updates_refused_total", &[("reason", "queue_full")], u.queue_full.load(Relaxed));
+    o.sample("levee_updates_refused_total", &[("reason", "failed")], u.failed.load(Relaxed));
 }
 
 #[cfg(test)]

@@ -35,6 +35,13 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
             new.insert(clone_entry(e));
         }
     }
+    // A dynamic zone keeps its served version, updates included: its
+    // file is read at start only, under its update log (`update`).
+    for (apex, _) in crate::update::queue::grants(&c.cfg) {
+        if let Some(e) = old.exact(&apex).filter(|e| !e.not_loaded) {
+            new.insert(clone_entry(e));
+        }
+    }
     let now = wall();
     let changed: Vec<ZoneEntry> = new
         .entries()
@@ -92,7 +99,7 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
 
 /// Hands a zone's journal (or its removal) to its store, with a storage
 /// directory.
-fn write_journal(c: &Center, apex: &[u8], job: Job) {
+pub(crate) fn write_journal(c: &Center, apex: &[u8], job: Job) {
     if let Some(dir) = &c.cfg.storage_dir {
         c.stores.store(apex, Kind::Journal, &storage::journal_file(dir, apex)).submit(job, &c.runtime);
     }

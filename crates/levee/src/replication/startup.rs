@@ -65,7 +65,14 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
             }
         }
     }
-    Replication { keys, secondaries, notify, log_budget: AtomicU64::new(0), notify_refused: AtomicU64::new(0) }
+    Replication {
+        keys,
+        secondaries,
+        notify,
+        log_budget: AtomicU64::new(0),
+        notify_refused: AtomicU64::new(0),
+        update_refused: AtomicU64::new(0),
+    }
 }
 
 fn secondary_entry(

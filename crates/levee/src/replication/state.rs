@@ -116,6 +116,8 @@ pub struct Replication {
     /// NOTIFYs refused by `allow-notify` since the last summary (the first
     /// of each interval is logged on its own).
     pub notify_refused: AtomicU64,
+    /// UPDATEs refused by `allow-update` (or for a zone that takes none).
+    pub update_refused: AtomicU64,
 }
 
 impl Replication {

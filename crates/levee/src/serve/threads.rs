@@ -43,6 +43,8 @@ pub struct Drivers {
     xdp_coalesce: std::time::Duration,
     /// The taps' maker, when dnstap is on.
     dnstap: Option<crate::dnstap::Hub>,
+    /// The update thread's queue.
+    updates: Option<crate::update::queue::Updates>,
 }
 
 impl Drivers {
@@ -67,11 +69,20 @@ impl Drivers {
                 tcp: Arc::new(TcpStats::default()),
                 xdp: Vec::new(),
                 dnstap: None,
+                updates: Arc::default(),
             },
             gate: None,
             xdp_coalesce: std::time::Duration::from_micros(u64::from(cfg.xdp.coalesce_us)),
             dnstap: cfg.dnstap.enabled.then(|| crate::dnstap::Hub::new(&cfg.dnstap)),
+            updates: None,
         }
+    }
+
+    /// Hands granted updates to the update thread's queue (call before
+    /// starting the drivers).
+    pub fn set_updates(&mut self, u: crate::update::queue::Updates) {
+        self.counting.updates = Arc::clone(&u.stats);
+        self.updates = Some(u);
     }
 
     /// Feeds the sources that become known to the flood gate's controller
@@ -103,7 +114,13 @@ impl Drivers {
                 // sign of the worker falling behind.
                 worker = worker.with_gate_feed(f.clone()).socket_filtered();
             }
-            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), false)));
+            let mut worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), false)));
+            if let Some(u) = &self.updates {
+                match sock.try_clone() {
+                    Ok(dup) => worker = worker.with_updates(u.clone(), Arc::new(dup)),
+                    Err(e) => return Err(format!("cannot duplicate a UDP socket for update replies: {e}")),
+                }
+            }
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
             let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -170,6 +187,7 @@ impl Drivers {
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
                 .with_gate_feed(self.gate.clone())
+                .with_updates(self.updates.clone())
                 .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),

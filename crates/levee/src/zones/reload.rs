@@ -50,7 +50,9 @@ pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     // restart (gate::reconfig).
     let restart = crate::gate::reconfig::on_reload(c);
     let plans: Vec<ZonePlan> = match load::plan(&c.cfg, c.builtin) {
-        Ok(p) => p,
+        // A dynamic zone changes by updates only (its file is read at
+        // start, under its update log): `after_reload` keeps it.
+        Ok(p) => p.into_iter().filter(|p| !dynamic(c, &p.name)).collect(),
         Err(e) => {
             tracing::error!("reload: {e}; keeping the current zones");
             c.reloads.failed.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +84,9 @@ pub fn reload_zone(c: &Center, zone: &str) -> Result<(usize, usize), String> {
     let plans = load::plan(&c.cfg, c.builtin)?;
     let plan =
         plans.iter().find(|p| same_zone(&p.name, zone)).ok_or_else(|| format!("zone {zone} is not configured"))?;
+    if dynamic(c, &plan.name) {
+        return Err(format!("zone {zone} takes dynamic updates (allow-update): it is not reloaded from its file"));
+    }
     let _reloading = Reloading::start(&c.reloads);
     // Read without the publish lock (see reload_all).
     let base = c.zones.load_full();
@@ -157,4 +162,13 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
             }
         }
     }
+}
+
+/// Whether the zone `name` (presentation form) takes dynamic updates and
+/// is served (one whose file did not load at start is read again).
+fn dynamic(c: &Center, name: &str) -> bool {
+    let Ok(n) = levee_wire::name::from_text(name, None) else { return false };
+    let apex = levee_wire::name::to_lowercase(&n);
+    crate::update::queue::grants(&c.cfg).iter().any(|(a, _)| a.as_slice() == apex.as_slice())
+        && c.zones.load().exact(apex.as_slice()).is_some_and(|e| !e.not_loaded)
 }

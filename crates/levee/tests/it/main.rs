@@ -40,6 +40,9 @@
 //!   ownership after the privilege drop, FIFOs, devices and a hung file
 //!   system ([`hungfs`], FUSE) in zone files, `$GENERATE` panics and
 //!   budgets, serial mistakes, a 65k-record RRset.
+//! * [`update`]: dynamic update (RFC 2136) with TSIG: served at once over
+//!   UDP and TCP, refusals as BIND answers them, `kill -9` during a burst
+//!   of updates, a secondary reached by NOTIFY and IXFR.
 
 mod bounds;
 mod cli;
@@ -58,3 +61,4 @@ mod server;
 mod sign;
 mod storage;
 mod support;
+mod update;
