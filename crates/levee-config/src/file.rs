@@ -71,6 +71,9 @@ pub struct Spec {
     /// `[dnstap]`: capturing queries and responses to a collector.
     #[serde(default)]
     pub dnstap: dnstap::Spec,
+    /// `[tls]`: DNS over TLS.
+    #[serde(default)]
+    pub tls: crate::tls::Spec,
 }
 
 /// `[xdp]`.
@@ -304,7 +307,17 @@ impl Config {
                 }
             }
         }
+        for f in [&mut c.tls.certificate, &mut c.tls.key].into_iter().flatten() {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        }
         if secrets {
+            crate::tls::check_key_mode(&c.tls).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
             mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
                 place: path.display().to_string(),
                 key,
@@ -397,6 +410,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     keys(&mut c, &spec.key, &err)?;
     c.xdp = xdp(&spec.xdp, &err)?;
     c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
+    c.tls = spec.tls.lower().map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,

@@ -175,6 +175,8 @@ pub struct Config {
     pub xdp: XdpConfig,
     /// Capturing queries and responses to a dnstap collector (off by default).
     pub dnstap: DnstapConfig,
+    /// DNS over TLS (off: no listen address, the default).
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl Config {
@@ -257,6 +259,7 @@ impl Default for Config {
             gate: gate::GateConfig::default(),
             xdp: XdpConfig::default(),
             dnstap: DnstapConfig::default(),
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }

@@ -42,6 +42,7 @@ mod perf;
 mod replication;
 mod serve;
 mod storage;
+mod tls;
 mod zones;
 
 use std::path::PathBuf;
@@ -111,6 +112,19 @@ enum Command {
         /// true, socket-path = PATH).
         #[arg(long, value_name = "PATH")]
         dnstap: Option<PathBuf>,
+        /// Serve DNS over TLS (RFC 7858) on ADDR:PORT (repeatable;
+        /// replaces [tls] listen; 853 is the standard port). Needs
+        /// --tls-cert and --tls-key (or [tls] certificate and key).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen_tls: Vec<String>,
+        /// PEM certificate chain of the DoT listener (as [tls]
+        /// certificate); read again at every reload.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert (as [tls] key); must not be
+        /// accessible by other users.
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Control a running server over its local socket.
     ///
@@ -200,6 +214,9 @@ fn main() -> ExitCode {
             gate,
             xdp,
             dnstap,
+            listen_tls,
+            tls_cert,
+            tls_key,
         } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
@@ -224,6 +241,9 @@ fn main() -> ExitCode {
                 gate,
                 xdp,
                 dnstap,
+                listen_tls,
+                tls_cert,
+                tls_key,
             };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");

@@ -84,7 +84,7 @@ pub fn start(
             controller.apply_pending();
             let now = epoch.elapsed().as_millis() as u64;
             if now >= next {
-                let sum = Sum::of(counters.udp.iter().chain(std::iter::once(&counters.tcp)));
+                let sum = Sum::of(counters.udp.iter().chain([&counters.tcp, &counters.tls]));
                 controller.tick(now, &zones.load(), &sum.zone_nxdomain);
                 next = now + SAMPLE_MS;
                 continue;

@@ -19,9 +19,10 @@ use crate::ops::summaries::{self, Totals};
 use crate::zones::load::same_zone;
 use crate::zones::reload;
 
-/// Sum of every thread's query counters, with the UDP and TCP parts.
+/// Sum of every thread's query counters, with the UDP and the stream
+/// parts (TCP and DNS over TLS together; `/metrics` splits them).
 pub fn sums(c: &Center) -> (Sum, Sum) {
-    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp]))
+    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp, &c.counters.tls]))
 }
 
 /// The defence totals.

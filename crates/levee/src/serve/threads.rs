@@ -65,6 +65,7 @@ impl Drivers {
                 policy: Vec::new(),
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
+                tls: Arc::new(TcpStats::default()),
                 xdp: Vec::new(),
                 dnstap: None,
             },
@@ -189,6 +190,46 @@ impl Drivers {
         match h {
             Ok(h) => self.handles.push(h),
             Err(e) => return Err(format!("cannot start the TCP thread: {e}")),
+        }
+        Ok(())
+    }
+
+    /// Starts the DNS-over-TLS thread over `listeners` (none: nothing),
+    /// until `stop`: the TCP event loop with TLS, its own connection
+    /// table and limits (`[tls]`), answering with a `TcpSvc` of its own.
+    pub fn start_tls(
+        &mut self,
+        listeners: Vec<std::net::TcpListener>,
+        setup: Option<levee_io::tls::TlsSetup>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        cfg: &Config,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let Some(setup) = setup.filter(|_| !listeners.is_empty()) else { return Ok(()) };
+        let svc =
+            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tls), repl)
+                .with_gate_feed(self.gate.clone())
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
+        let t = &cfg.tls;
+        let limits = TcpLimits {
+            idle_timeout: Duration::from_secs(u64::from(t.idle_timeout)),
+            message_timeout: Duration::from_secs(u64::from(t.message_timeout)),
+            write_timeout: Duration::from_secs(10),
+            max_connections: t.max_connections,
+            max_per_source: t.max_per_source,
+            buffer_memory: t.buffer_memory,
+        };
+        let stats = Arc::clone(&self.counting.tls);
+        let stop = Arc::clone(stop);
+        let h = std::thread::Builder::new().name("tls".into()).spawn(move || {
+            if let Err(e) = tcp::run_tls(listeners, svc, limits, setup, stats, stop) {
+                tracing::error!("DNS-over-TLS server stopped: {e}");
+            }
+        });
+        match h {
+            Ok(h) => self.handles.push(h),
+            Err(e) => return Err(format!("cannot start the DNS-over-TLS thread: {e}")),
         }
         Ok(())
     }
