@@ -92,8 +92,17 @@ fn connect(cfg: &Arc<ClientConfig>, addr: SocketAddr) -> std::io::Result<Tls> {
 
 /// The same from the source address `src`.
 fn connect_from(cfg: &Arc<ClientConfig>, addr: SocketAddr, src: &str) -> std::io::Result<Tls> {
+    connect_with(cfg, addr, src, None)
+}
+
+/// The same with a small receive buffer (`rcvbuf` octets), so that the
+/// server's writes block and resume.
+fn connect_with(cfg: &Arc<ClientConfig>, addr: SocketAddr, src: &str, rcvbuf: Option<usize>) -> std::io::Result<Tls> {
     use socket2::{Domain, Socket, Type};
     let raw = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    if let Some(n) = rcvbuf {
+        raw.set_recv_buffer_size(n)?;
+    }
     raw.bind(&src.parse::<SocketAddr>().unwrap().into())?;
     raw.connect_timeout(&addr.into(), Duration::from_secs(3))?;
     let sock: TcpStream = raw.into();
@@ -378,4 +387,37 @@ fn the_handshake_budget_refuses_a_flooding_prefix() {
     std::thread::sleep(Duration::from_millis(1100));
     assert!(connect(&cfg, dot).is_ok());
     drop(kept);
+}
+
+/// A zone transfer of several 64 KiB messages over DoT, read slowly
+/// through a small receive buffer (the server's TLS writes block and
+/// resume), equals the transfer over TCP, message for message; a query
+/// on the same connection afterwards is answered.
+#[test]
+fn a_large_transfer_over_dot_equals_tcp() {
+    let d = TempDir::new("dot-axfr");
+    let (ca, crt, key) = make_certs(d.path(), "a");
+    let zones = d.path().join("zones");
+    std::fs::create_dir(&zones).unwrap();
+    let mut z = String::from(
+        "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..4000 {
+        z.push_str(&format!("r{i} TXT \"{}\"\n", "x".repeat(100)));
+    }
+    std::fs::write(zones.join("big.test.zone"), z).unwrap();
+    let srv = start(&crt, &key, &["--zones-dir", zones.to_str().unwrap(), "--allow-transfer", "big.test.=127.0.0.1"]);
+    let dot = dot_addr(&srv);
+    let q = query(0x4242, "big.test.", 252, None);
+    let want = tcp(srv.addr, &q, 100);
+    assert!(want.len() >= 5, "{} messages over TCP", want.len());
+    let mut s = connect_with(&client(&ca), dot, "127.0.0.1:0", Some(4096)).unwrap();
+    send(&mut s, &q);
+    for (i, w) in want.iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(&recv(&mut s).unwrap(), w, "message {i} of the transfer differs");
+    }
+    send(&mut s, &query(5, "big.test.", 6, None));
+    let soa = recv(&mut s).unwrap();
+    assert_eq!(&soa[..2], &[0, 5]);
 }
