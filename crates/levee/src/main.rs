@@ -18,6 +18,8 @@
 //! * `control_socket`: the `levee ctl` socket (server and client);
 //! * `ops`: what the operator sees: counters, log summaries, the JSON
 //!   operations, `/metrics`, the management listener and dashboard;
+//! * `tls`: DNS over TLS: the certificate (reloaded) and the rustls
+//!   configuration of the DoT listener (`levee_io::tcp::run_tls`);
 //! * `clock`: wall-clock time.
 //!
 //! The other commands: `check_zone` (`levee check-zone`), `perf`
