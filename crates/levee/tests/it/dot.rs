@@ -99,11 +99,12 @@ fn connect_from(cfg: &Arc<ClientConfig>, addr: SocketAddr, src: &str) -> std::io
 /// server's writes block and resume.
 fn connect_with(cfg: &Arc<ClientConfig>, addr: SocketAddr, src: &str, rcvbuf: Option<usize>) -> std::io::Result<Tls> {
     use socket2::{Domain, Socket, Type};
-    let raw = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    let src: SocketAddr = src.parse().unwrap();
+    let raw = Socket::new(Domain::for_address(src), Type::STREAM, None)?;
     if let Some(n) = rcvbuf {
         raw.set_recv_buffer_size(n)?;
     }
-    raw.bind(&src.parse::<SocketAddr>().unwrap().into())?;
+    raw.bind(&src.into())?;
     raw.connect_timeout(&addr.into(), Duration::from_secs(3))?;
     let sock: TcpStream = raw.into();
     sock.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -142,9 +143,19 @@ fn closed_within(s: &mut Tls, limit: Duration) -> bool {
 
 /// The DoT address the server logged.
 fn dot_addr(s: &Server) -> SocketAddr {
+    dot_addrs(s)[0]
+}
+
+/// Every DoT address the server logged.
+fn dot_addrs(s: &Server) -> Vec<SocketAddr> {
     let log = s.log();
-    let rest = log.split("DNS over TLS on ").nth(1).expect("DoT listener in the log");
-    rest.split_whitespace().next().unwrap().parse().expect("DoT address")
+    let all: Vec<SocketAddr> = log
+        .split("DNS over TLS on ")
+        .skip(1)
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().expect("DoT address"))
+        .collect();
+    assert!(!all.is_empty(), "no DoT listener in the log");
+    all
 }
 
 /// The served certificate's subject CN, as the client saw it.
@@ -197,9 +208,15 @@ const QUESTIONS: &[(&str, u16, Option<bool>)] = &[
 fn dot_answers_like_tcp_pipelined_and_resumed() {
     let d = TempDir::new("dot-answers");
     let (ca, crt, key) = make_certs(d.path(), "a");
-    let srv = start(&crt, &key, &["--management", "127.0.0.1:0"]);
+    let srv = start(&crt, &key, &["--management", "127.0.0.1:0", "--listen-tls", "[::1]:0"]);
     let dot = dot_addr(&srv);
     let cfg = client(&ca);
+    // Both listeners (IPv4 and IPv6) serve.
+    let v6 = dot_addrs(&srv).into_iter().find(SocketAddr::is_ipv6).expect("an IPv6 DoT listener");
+    let mut s6 = connect_from(&client(&ca), v6, "[::1]:0").expect("handshake over IPv6");
+    send(&mut s6, &query(0x66, "example.com.", 6, None));
+    assert_eq!(recv(&mut s6).unwrap(), tcp(srv.addr, &query(0x66, "example.com.", 6, None), 1)[0]);
+    drop(s6);
     // One query per connection... on one persistent connection, each
     // answer equal octet for octet to the TCP answer.
     let mut s = connect(&cfg, dot).expect("handshake");
@@ -233,12 +250,12 @@ fn dot_answers_like_tcp_pipelined_and_resumed() {
     // The metrics count DoT apart.
     let m = check_prometheus(&http(management(&srv), "GET", "/metrics").2);
     let n = QUESTIONS.len() as f64;
-    assert_eq!(m["levee_queries_total{transport=\"tls\"}"], 2.0 * n + 1.0);
-    assert_eq!(m["levee_queries_total{transport=\"tcp\"}"], n + 1.0);
-    assert_eq!(m["levee_tls_handshakes_total"], 2.0);
+    assert_eq!(m["levee_queries_total{transport=\"tls\"}"], 2.0 * n + 2.0);
+    assert_eq!(m["levee_queries_total{transport=\"tcp\"}"], n + 2.0);
+    assert_eq!(m["levee_tls_handshakes_total"], 3.0);
     assert_eq!(m["levee_tls_handshakes_resumed_total"], 1.0);
     assert_eq!(m["levee_tls_handshake_failures_total"], 0.0);
-    assert_eq!(m["levee_tls_connections_accepted_total"], 2.0);
+    assert_eq!(m["levee_tls_connections_accepted_total"], 3.0);
 }
 
 #[test]
@@ -359,6 +376,9 @@ fn silent_connections_time_out_and_one_source_is_capped() {
     let m = check_prometheus(&http(management(&srv), "GET", "/metrics").2);
     assert_eq!(m["levee_tls_handshake_failures_total"], 1.0);
     assert_eq!(m["levee_tls_connections_closed_total{reason=\"cap_per_source\"}"], 1.0);
+    // Two connections open, each charged its TLS state (16 KiB) and nothing else.
+    assert_eq!(m["levee_tls_connections_open"], 2.0);
+    assert_eq!(m["levee_tls_buffer_bytes"], 2.0 * 16384.0);
 }
 
 #[test]
