@@ -24,6 +24,8 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("tls.buffer-memory-mib", 1, 65_536),
     ("tls.handshake-rate", 1, 1_000_000),
     ("tls.handshake-burst", 1, 1_000_000),
+    ("tls.handshake-rate-total", 1, 10_000_000),
+    ("tls.handshake-burst-total", 1, 10_000_000),
     ("tls.session-cache", 0, 1_048_576),
     ("rate-limit.responses-per-second", 0, 1_000_000),
     ("rate-limit.nodata-per-second", 0, 1_000_000),

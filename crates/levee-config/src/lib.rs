@@ -102,6 +102,7 @@
 //! key = "dot.key"              # PEM key (--tls-key), mode 0600 or 0640
 //! handshake-timeout = 5        # seconds to finish the handshake
 //! handshake-rate = 100         # handshakes/s per /24 or /56; over it, closed at accept
+//! handshake-rate-total = 2000  # all prefixes; past it only known prefixes get handshakes
 //!
 //! [[zone]]
 //! name = "example.com."

@@ -143,6 +143,8 @@ pub const KEYS: &[Key] = &[
     key!("tls", "buffer-memory-mib", "96", "MiB of DoT buffers and TLS state (16 KiB estimated per connection), all connections together."),
     key!("tls", "handshake-rate", "100", "TLS handshakes a second per source prefix (/24, /56); over it new connections are closed at once."),
     key!("tls", "handshake-burst", "200", "TLS handshakes at once per source prefix."),
+    key!("tls", "handshake-rate-total", "2000", "TLS handshakes a second from all prefixes together; past it only known prefixes (a query answered on one of their connections in the last hour) get handshakes."),
+    key!("tls", "handshake-burst-total", "4000", "TLS handshakes at once from all prefixes together."),
     key!("tls", "session-cache", "4096", "TLS sessions kept for resumption by session ID (tickets need none); 0: tickets only."),
     key!("gate", "prefix-burst", "4000", "Per source prefix not known: packets admitted at once."),
     key!("gate", "unknown-rate", "50000", "All sources not known together: packets admitted a second."),

@@ -49,6 +49,10 @@ pub struct TlsConfig {
     pub handshake_rate: u32,
     /// Handshakes at once per source prefix.
     pub handshake_burst: u32,
+    /// Handshakes per second from all prefixes not known, together.
+    pub handshake_rate_total: u32,
+    /// Handshakes at once from all prefixes not known, together.
+    pub handshake_burst_total: u32,
     /// TLS sessions remembered for resumption by session ID (TLS 1.2
     /// clients without tickets); tickets need no memory.
     pub session_cache: usize,
@@ -69,6 +73,8 @@ impl Default for TlsConfig {
             buffer_memory: 96 << 20,
             handshake_rate: 100,
             handshake_burst: 200,
+            handshake_rate_total: 2000,
+            handshake_burst_total: 4000,
             session_cache: 4096,
         }
     }
@@ -100,6 +106,10 @@ pub struct Spec {
     pub handshake_rate: Option<i64>,
     /// Handshakes at once per prefix.
     pub handshake_burst: Option<i64>,
+    /// Handshakes per second, all unknown prefixes.
+    pub handshake_rate_total: Option<i64>,
+    /// Handshakes at once, all unknown prefixes.
+    pub handshake_burst_total: Option<i64>,
     /// Sessions.
     pub session_cache: Option<i64>,
 }
@@ -121,6 +131,8 @@ impl Spec {
             ("message-timeout", self.message_timeout, &mut t.message_timeout),
             ("handshake-rate", self.handshake_rate, &mut t.handshake_rate),
             ("handshake-burst", self.handshake_burst, &mut t.handshake_burst),
+            ("handshake-rate-total", self.handshake_rate_total, &mut t.handshake_rate_total),
+            ("handshake-burst-total", self.handshake_burst_total, &mut t.handshake_burst_total),
         ];
         for (k, v, dst) in secs {
             if let Some(v) = v {

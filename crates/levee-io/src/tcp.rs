@@ -148,6 +148,9 @@ pub struct TcpStats {
     /// Connections closed at accept: their prefix was over its
     /// handshake budget.
     pub handshakes_refused: AtomicU64,
+    /// Connections closed at accept: all prefixes together were over the
+    /// total and theirs was not known.
+    pub handshakes_shed: AtomicU64,
 }
 
 /// Binds a listening TCP socket (reuse-address, IPv6-only for IPv6).
@@ -210,6 +213,8 @@ struct Conn<S> {
     charged: usize,
     /// The TLS session, on a DoT listener.
     tls: Option<Box<ServerConnection>>,
+    /// DoT: a query was answered here (its prefix was marked known).
+    proven: bool,
 }
 
 impl<S> Conn<S> {
@@ -324,7 +329,7 @@ fn run_loop<S: TcpService>(
         epoch: Instant::now(),
         now: 0,
         tls: tls.map(|t| {
-            let b = HandshakeBudget::new(t.handshake_rate, t.handshake_burst);
+            let b = HandshakeBudget::new(t.handshake_rate, t.handshake_burst, t.total_rate, t.total_burst);
             (t, b)
         }),
     };
@@ -414,9 +419,10 @@ impl<S: TcpService> Server<S> {
         // or eviction on its behalf; over it, the connection is dropped.
         let mut session = None;
         if let Some((setup, budget)) = self.tls.as_mut() {
-            if !budget.take(ip, self.now) {
-                bump(&self.stats.handshakes_refused);
-                return;
+            match budget.take(ip, self.now) {
+                tls::Admit::Yes => {}
+                tls::Admit::OverPrefix => return bump(&self.stats.handshakes_refused),
+                tls::Admit::OverTotal => return bump(&self.stats.handshakes_shed),
             }
             match tls::accept(setup) {
                 Ok(s) => session = Some(s),
@@ -459,6 +465,7 @@ impl<S: TcpService> Server<S> {
             stream: None,
             charged: 0,
             tls: session,
+            proven: false,
         });
         self.live += 1;
         *self.per_source.entry(ip).or_insert(0) += 1;
@@ -668,6 +675,11 @@ impl<S: TcpService> Server<S> {
         c.have = 0;
         c.big = Vec::new();
         let Some(r) = r else { return self.close(slot, End::Closed) };
+        if let (Some((_, budget)), false) = (self.tls.as_mut(), c.proven) {
+            // Its first answer: the prefix is known to the handshake budget.
+            budget.mark_known(c.peer.ip(), self.now);
+            c.proven = true;
+        }
         c.phase = Phase::Writing;
         c.since = self.now;
         self.send(slot, r);

@@ -15,7 +15,11 @@
 //!   handshake costs the server far more than a TCP accept (a signature
 //!   and a key exchange), so each /24 (IPv4) or /56 (IPv6) gets a token
 //!   bucket of handshakes; a connection over it is closed as soon as it is
-//!   accepted, before any TLS work (`TcpStats::handshakes_refused`). The
+//!   accepted, before any TLS work (`TcpStats::handshakes_refused`). A
+//!   total for all prefixes together bounds a flood from many prefixes;
+//!   past it only *known* prefixes (a query was answered on one of their
+//!   connections in the last hour) get handshakes
+//!   (`TcpStats::handshakes_shed` counts the others). The
 //!   buckets are a fixed table indexed by two keyed hashes of the prefix
 //!   (a count-min sketch: a prefix is judged by the less loaded of its
 //!   two buckets, which every handshake of it loads, so it never gets
@@ -60,58 +64,122 @@ pub struct TlsSetup {
     pub handshake_rate: u32,
     /// Handshakes at once per source prefix.
     pub handshake_burst: u32,
+    /// Handshakes per second from all prefixes not known together.
+    pub total_rate: u32,
+    /// Handshakes at once from all prefixes not known together.
+    pub total_burst: u32,
 }
 
 /// Buckets in the handshake budget's table.
 const BUCKETS: usize = 4096;
+/// Slots of the table of known prefixes.
+const KNOWN: usize = 16384;
+/// How long a prefix stays known after a query was answered on one of
+/// its connections (milliseconds).
+const KNOWN_FOR_MS: u64 = 3_600_000;
+
+/// What the handshake budget says about a new connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Go on with the handshake.
+    Yes,
+    /// Its prefix is over its own budget.
+    OverPrefix,
+    /// All prefixes together are over the total, and this one is not known.
+    OverTotal,
+}
 /// IPv4 prefix length of a handshake budget's source.
 pub const V4_PREFIX: u8 = 24;
 /// IPv6 prefix length of a handshake budget's source.
 pub const V6_PREFIX: u8 = 56;
 
-/// Token buckets of handshakes per source prefix, in a fixed table.
+/// Token buckets of handshakes: one per source prefix, in a fixed table,
+/// and one for all prefixes together that known prefixes bypass.
 ///
-/// Each bucket holds the time (milliseconds of the server's clock) at
-/// which it will be full again; a handshake moves that time forward by
-/// one token's worth, and is refused if that would put it more than the
-/// burst ahead of now (a "virtual scheduling" bucket: one `u64` each).
+/// Each bucket holds the time (milliseconds of the server's clock, scaled
+/// by 1024) at which it will be full again; a handshake moves that time
+/// forward by one token's worth, and is refused if that would put it more
+/// than the burst ahead of now (a "virtual scheduling" bucket: one `u64`
+/// each).
+///
+/// A prefix becomes *known* when a query is answered on one of its
+/// connections ([`HandshakeBudget::mark_known`]) and stays so for an
+/// hour: when handshakes from many prefixes together pass the total (a
+/// flood from many sources), known prefixes still get theirs (within
+/// their own budget) and the others wait. The known table is a fixed
+/// array of times indexed by a keyed hash (a collision can only make an
+/// unknown prefix look known).
 pub struct HandshakeBudget {
     full_at: Box<[u64]>,
     hasher: RandomState,
-    /// Milliseconds a token takes to come back (scaled by 1024).
+    /// Per prefix: a token's time and the burst, in the scaled unit.
     per_token: u64,
-    /// The burst, in the same unit.
     depth: u64,
+    /// All prefixes together.
+    total_full_at: u64,
+    total_per_token: u64,
+    total_depth: u64,
+    /// Milliseconds (plus one; 0: never) a prefix was last proven.
+    known: Box<[u64]>,
+}
+
+/// A bucket's token time and depth for `rate` a second, `burst` at once.
+fn bucket(rate: u32, burst: u32) -> (u64, u64) {
+    let per_token = if rate == 0 { u64::MAX / 4 } else { 1_024_000 / u64::from(rate) };
+    (per_token, per_token.saturating_mul(u64::from(burst.max(1))))
 }
 
 impl HandshakeBudget {
-    /// `rate` handshakes a second with a burst of `burst`, per prefix.
-    pub fn new(rate: u32, burst: u32) -> HandshakeBudget {
-        let per_token = if rate == 0 { u64::MAX / 4 } else { 1_024_000 / u64::from(rate) };
+    /// `rate` handshakes a second with a burst of `burst` per prefix, and
+    /// `total_rate`/`total_burst` for the prefixes not known together.
+    pub fn new(rate: u32, burst: u32, total_rate: u32, total_burst: u32) -> HandshakeBudget {
+        let (per_token, depth) = bucket(rate, burst);
+        let (total_per_token, total_depth) = bucket(total_rate, total_burst);
         HandshakeBudget {
             full_at: vec![0; BUCKETS].into_boxed_slice(),
             hasher: RandomState::new(),
             per_token,
-            depth: per_token.saturating_mul(u64::from(burst.max(1))),
+            depth,
+            total_full_at: 0,
+            total_per_token,
+            total_depth,
+            known: vec![0; KNOWN].into_boxed_slice(),
         }
     }
 
-    /// Takes a handshake for `ip`'s prefix at `now_ms`; false when the
-    /// prefix is over its budget (nothing is taken then).
-    pub fn take(&mut self, ip: IpAddr, now_ms: u64) -> bool {
-        let p = prefix(ip);
-        let h = self.hasher.hash_one(p);
+    /// Takes a handshake for `ip`'s prefix at `now_ms`; nothing is taken
+    /// when it is refused.
+    pub fn take(&mut self, ip: IpAddr, now_ms: u64) -> Admit {
+        let h = self.hasher.hash_one(prefix(ip));
         let (a, b) = ((h as usize) % BUCKETS, ((h >> 32) as usize) % BUCKETS);
         let now = now_ms.saturating_mul(1024);
-        let next = |t: u64| t.max(now).saturating_add(self.per_token);
-        let (na, nb) = (next(self.full_at[a]), next(self.full_at[b]));
+        let next = |t: u64, per: u64| t.max(now).saturating_add(per);
+        let (na, nb) = (next(self.full_at[a], self.per_token), next(self.full_at[b], self.per_token));
         // Count-min: the less loaded of the two buckets is the prefix's.
         if na.min(nb) > now.saturating_add(self.depth) {
-            return false;
+            return Admit::OverPrefix;
+        }
+        let nt = next(self.total_full_at, self.total_per_token);
+        if nt <= now.saturating_add(self.total_depth) {
+            self.total_full_at = nt;
+        } else if !self.is_known(h, now_ms) {
+            return Admit::OverTotal;
         }
         self.full_at[a] = na;
         self.full_at[b] = nb;
-        true
+        Admit::Yes
+    }
+
+    /// A query was answered on a connection from `ip`: its prefix is
+    /// known from now on (for an hour).
+    pub fn mark_known(&mut self, ip: IpAddr, now_ms: u64) {
+        let h = self.hasher.hash_one(prefix(ip));
+        self.known[((h >> 16) as usize) % KNOWN] = now_ms + 1;
+    }
+
+    fn is_known(&self, h: u64, now_ms: u64) -> bool {
+        let t = self.known[((h >> 16) as usize) % KNOWN];
+        t != 0 && now_ms + 1 - t.min(now_ms + 1) < KNOWN_FOR_MS
     }
 }
 
@@ -232,35 +300,68 @@ mod tests {
 
     #[test]
     fn the_budget_limits_one_prefix_and_spares_the_others() {
-        let mut b = HandshakeBudget::new(10, 5);
+        let mut b = HandshakeBudget::new(10, 5, 1_000_000, 1_000_000);
+        let take = |b: &mut HandshakeBudget, ip: IpAddr, t: u64| b.take(ip, t) == Admit::Yes;
         let flood: IpAddr = "192.0.2.7".parse().unwrap();
         let same: IpAddr = "192.0.2.200".parse().unwrap();
         let other: IpAddr = "198.51.100.1".parse().unwrap();
         // The burst, then nothing more at the same instant, from any
         // address of the prefix.
         for _ in 0..5 {
-            assert!(b.take(flood, 1000));
+            assert!(take(&mut b, flood, 1000));
         }
-        assert!(!b.take(flood, 1000));
-        assert!(!b.take(same, 1000));
+        assert_eq!(b.take(flood, 1000), Admit::OverPrefix);
+        assert!(!take(&mut b, same, 1000));
         // Another prefix is not affected.
-        assert!(b.take(other, 1000));
+        assert!(take(&mut b, other, 1000));
         // 10 a second: one more after 100 ms, not two.
-        assert!(b.take(flood, 1100));
-        assert!(!b.take(flood, 1100));
+        assert!(take(&mut b, flood, 1100));
+        assert!(!take(&mut b, flood, 1100));
         // Refusals cost nothing: a prefix that keeps trying gets its
         // rate back, not less.
         for t in 0..100 {
             let _ = b.take(flood, 1100 + t);
         }
-        assert!(b.take(flood, 1300));
+        assert!(take(&mut b, flood, 1300));
         // IPv6: the /56 is the unit.
         let a: IpAddr = "2001:db8:0:1::1".parse().unwrap();
         let c: IpAddr = "2001:db8:0:ff::2".parse().unwrap();
         for _ in 0..5 {
-            assert!(b.take(a, 5000));
+            assert!(take(&mut b, a, 5000));
         }
-        assert!(!b.take(c, 5000));
-        assert!(b.take("2001:db8:1::1".parse().unwrap(), 5000));
+        assert!(!take(&mut b, c, 5000));
+        assert!(take(&mut b, "2001:db8:1::1".parse().unwrap(), 5000));
+    }
+
+    /// Over the total, only known prefixes get handshakes, each within
+    /// its own budget; a prefix stays known for an hour.
+    #[test]
+    fn over_the_total_known_prefixes_still_get_handshakes() {
+        let mut b = HandshakeBudget::new(10, 5, 2, 3);
+        let (known, n1, n2): (IpAddr, IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "198.51.100.1".parse().unwrap(), "203.0.113.1".parse().unwrap());
+        // The total's burst of 3, from two unknown prefixes and one that
+        // becomes known.
+        assert_eq!(b.take(known, 1000), Admit::Yes);
+        b.mark_known(known, 1000);
+        assert_eq!(b.take(n1, 1000), Admit::Yes);
+        assert_eq!(b.take(n2, 1000), Admit::Yes);
+        // Spent: unknown prefixes wait, the known one goes on (to its own
+        // burst of 5, of which it used 1).
+        assert_eq!(b.take(n1, 1000), Admit::OverTotal);
+        assert_eq!(b.take("198.51.99.1".parse().unwrap(), 1000), Admit::OverTotal);
+        for _ in 0..4 {
+            assert_eq!(b.take(known, 1000), Admit::Yes);
+        }
+        assert_eq!(b.take(known, 1000), Admit::OverPrefix);
+        // The total comes back at 2 a second: one more after 500 ms.
+        assert_eq!(b.take(n1, 1500), Admit::Yes);
+        assert_eq!(b.take(n2, 1500), Admit::OverTotal);
+        // Known for an hour, then no more.
+        assert_eq!(b.take(known, 1000 + 3_599_000), Admit::Yes);
+        for _ in 0..3 {
+            let _ = b.take(n1, 1000 + 3_601_000);
+        }
+        assert_eq!(b.take(known, 1000 + 3_601_000), Admit::OverTotal);
     }
 }

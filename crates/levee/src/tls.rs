@@ -135,6 +135,8 @@ pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
         handshake_timeout: Duration::from_secs(u64::from(t.handshake_timeout)),
         handshake_rate: t.handshake_rate,
         handshake_burst: t.handshake_burst,
+        total_rate: t.handshake_rate_total,
+        total_burst: t.handshake_burst_total,
     };
     Ok(Some((setup, certs)))
 }

@@ -275,15 +275,19 @@ fn tls(o: &mut Out, s: &TcpStats) {
         ("levee_tls_handshakes_total", "TLS handshakes completed.", &s.handshakes),
         ("levee_tls_handshakes_resumed_total", "TLS handshakes that resumed a session.", &s.handshakes_resumed),
         ("levee_tls_handshake_failures_total", "TLS handshakes failed or timed out.", &s.handshake_failures),
-        (
-            "levee_tls_handshakes_refused_total",
-            "Connections closed at accept: their source prefix was over tls.handshake-rate.",
-            &s.handshakes_refused,
-        ),
     ] {
         o.family(name, "counter", help);
         o.sample(name, &[], v.load(Ordering::Relaxed));
     }
+    let refused = "levee_tls_handshakes_refused_total";
+    o.family(
+        refused,
+        "counter",
+        "Connections closed at accept, by reason: prefix (over tls.handshake-rate), total (over \
+         tls.handshake-rate-total and the prefix not known).",
+    );
+    o.sample(refused, &[("reason", "prefix")], s.handshakes_refused.load(Ordering::Relaxed));
+    o.sample(refused, &[("reason", "total")], s.handshakes_shed.load(Ordering::Relaxed));
 }
 
 /// The TCP server's connections and buffers, the management listener's

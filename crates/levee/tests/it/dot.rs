@@ -401,7 +401,8 @@ fn the_handshake_budget_refuses_a_flooding_prefix() {
     send(&mut other, &query(9, "example.com.", 6, None));
     assert!(recv(&mut other).is_ok());
     let m = check_prometheus(&http(management(&srv), "GET", "/metrics").2);
-    assert_eq!(m["levee_tls_handshakes_refused_total"], 3.0);
+    assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"prefix\"}"], 3.0);
+    assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"total\"}"], 0.0);
     assert_eq!(m["levee_tls_handshakes_total"], 4.0);
     // A second later the prefix has a handshake again.
     std::thread::sleep(Duration::from_millis(1100));
@@ -440,4 +441,35 @@ fn a_large_transfer_over_dot_equals_tcp() {
     send(&mut s, &query(5, "big.test.", 6, None));
     let soa = recv(&mut s).unwrap();
     assert_eq!(&soa[..2], &[0, 5]);
+}
+
+/// Past the total of handshakes (a flood from many prefixes), a prefix
+/// on whose connections a query was answered still gets handshakes; one
+/// that never asked anything waits.
+#[test]
+fn past_the_total_only_known_prefixes_get_handshakes() {
+    let d = TempDir::new("dot-total");
+    let (ca, crt, key) = make_certs(d.path(), "a");
+    let conf = d.path().join("levee.toml");
+    std::fs::write(&conf, "[tls]\nhandshake-rate-total = 1\nhandshake-burst-total = 2\n").unwrap();
+    let srv = start(&crt, &key, &["--config", conf.to_str().unwrap(), "--management", "127.0.0.1:0"]);
+    let dot = dot_addr(&srv);
+    let cfg = client(&ca);
+    // The total's burst: one connection from 127.0.0.0/24 that asks a
+    // query (its prefix becomes known), one from 127.0.2.0/24 that does not.
+    let mut asked = connect(&cfg, dot).unwrap();
+    send(&mut asked, &query(1, "example.com.", 6, None));
+    assert!(recv(&mut asked).is_ok());
+    let _silent = connect_from(&cfg, dot, "127.0.2.1:0").unwrap();
+    // Spent: a new prefix and the silent one wait; the known one goes on.
+    assert!(connect_from(&cfg, dot, "127.0.1.1:0").is_err(), "an unknown prefix got a handshake past the total");
+    assert!(connect_from(&cfg, dot, "127.0.2.2:0").is_err(), "a prefix that asked nothing got a handshake");
+    for _ in 0..3 {
+        let mut s = connect(&cfg, dot).expect("the known prefix was refused");
+        send(&mut s, &query(2, "example.com.", 6, None));
+        assert!(recv(&mut s).is_ok());
+    }
+    let m = check_prometheus(&http(management(&srv), "GET", "/metrics").2);
+    assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"total\"}"], 2.0);
+    assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"prefix\"}"], 0.0);
 }
