@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use levee_answer::policy::{Overload, Policy, PolicyStats};
 use levee_answer::{Options, Worker};
 use levee_config::Config;
+use levee_dnstap::Protocol;
 use levee_io::tcp::{self, TcpLimits, TcpStats};
 use levee_io::udp::{self, Socket};
 use levee_io::xdp;
@@ -104,7 +105,7 @@ impl Drivers {
                 // sign of the worker falling behind.
                 worker = worker.with_gate_feed(f.clone()).socket_filtered();
             }
-            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), false)));
+            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), Protocol::Udp)));
             let stop = Arc::clone(stop);
             let tx = self.answer.udp_payload as usize;
             let h = std::thread::Builder::new().name(format!("udp-{i}")).spawn(move || {
@@ -141,7 +142,7 @@ impl Drivers {
             if let Some(f) = &self.gate {
                 worker = worker.with_gate_feed(f.clone());
             }
-            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, false)));
+            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, Protocol::Udp)));
             let xstats = Arc::new(xdp::XdpStats::default());
             let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
             self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });
@@ -171,7 +172,7 @@ impl Drivers {
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
                 .with_gate_feed(self.gate.clone())
-                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), Protocol::Tcp)));
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
             message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
@@ -210,7 +211,7 @@ impl Drivers {
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tls), repl)
                 .with_gate_feed(self.gate.clone())
-                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), Protocol::Dot)));
         let t = &cfg.tls;
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(u64::from(t.idle_timeout)),

@@ -473,3 +473,25 @@ fn past_the_total_only_known_prefixes_get_handshakes() {
     assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"total\"}"], 2.0);
     assert_eq!(m["levee_tls_handshakes_refused_total{reason=\"prefix\"}"], 0.0);
 }
+
+/// dnstap marks a DoT exchange as DNS over TLS (`SocketProtocol` DOT = 3),
+/// query and response octet for octet.
+#[test]
+fn dnstap_captures_dot_as_dot() {
+    let d = TempDir::new("dot-dnstap");
+    let (ca, crt, key) = make_certs(d.path(), "a");
+    let path = d.path().join("c.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let srv = start(&crt, &key, &["--dnstap", path.to_str().unwrap()]);
+    let (mut conn, mut buf) = crate::dnstap::accept(&l);
+    let mut s = connect(&client(&ca), dot_addr(&srv)).unwrap();
+    let q = query(0x77, "example.com.", 6, Some(false));
+    send(&mut s, &q);
+    let r = recv(&mut s).unwrap();
+    let got = crate::dnstap::messages(&mut conn, &mut buf, 2);
+    let (mq, mr) = (got[0].message.as_ref().unwrap(), got[1].message.as_ref().unwrap());
+    assert_eq!((mq.kind, mr.kind), (1, 2));
+    assert_eq!(mq.query_message.as_ref(), Some(&q));
+    assert_eq!(mr.response_message.as_ref(), Some(&r));
+    assert_eq!((mq.protocol, mr.protocol), (Some(3), Some(3)), "not marked DoT");
+}

@@ -33,7 +33,8 @@
 //! * [`dot`]: DNS over TLS (issue 21) with a rustls client: answers
 //!   equal to TCP's, pipelining, resumption, the certificate refused at
 //!   start or reloaded on SIGHUP, the handshake timeout, the per-source
-//!   cap, the handshake budget per prefix, the metrics.
+//!   cap, the handshake budget per prefix and in total, dnstap's DOT
+//!   protocol, the metrics.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
