@@ -15,8 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use crate::ops::{check_prometheus, http, management};
-use crate::support::{levee, query, run_bounded, tcp, Server, TempDir};
+use crate::ops::{check_prometheus, http, http_token, management};
+use crate::support::{levee, query, run_bounded, tcp, write_private, Server, TempDir};
 
 /// A CA and a server certificate for `dot.test` signed by it, made with
 /// openssl in `dir`: (ca.crt, NAME.crt, NAME.key with mode 0600).
@@ -208,7 +208,9 @@ const QUESTIONS: &[(&str, u16, Option<bool>)] = &[
 fn dot_answers_like_tcp_pipelined_and_resumed() {
     let d = TempDir::new("dot-answers");
     let (ca, crt, key) = make_certs(d.path(), "a");
-    let srv = start(&crt, &key, &["--management", "127.0.0.1:0", "--listen-tls", "[::1]:0"]);
+    let conf = d.path().join("levee.toml");
+    write_private(&conf, &crate::ops::management_config("127.0.0.1:0"));
+    let srv = start(&crt, &key, &["--config", conf.to_str().unwrap(), "--listen-tls", "[::1]:0"]);
     let dot = dot_addr(&srv);
     let cfg = client(&ca);
     // Both listeners (IPv4 and IPv6) serve.
@@ -256,6 +258,12 @@ fn dot_answers_like_tcp_pipelined_and_resumed() {
     assert_eq!(m["levee_tls_handshakes_resumed_total"], 1.0);
     assert_eq!(m["levee_tls_handshake_failures_total"], 0.0);
     assert_eq!(m["levee_tls_connections_accepted_total"], 3.0);
+    // The JSON status splits the transports the same way.
+    let st: serde_json::Value =
+        serde_json::from_str(&http_token(management(&srv), "GET", "/api/status", crate::ops::READ).2).unwrap();
+    assert_eq!(st["queries"]["tls"], 2 * QUESTIONS.len() + 2, "{st}");
+    assert_eq!(st["queries"]["tcp"], QUESTIONS.len() + 2, "{st}");
+    assert_eq!(st["tls_connections_open"], 1, "{st}");
 }
 
 #[test]
