@@ -304,6 +304,9 @@ fn start_operations(
         Arc::clone(&center.tcp),
         stop.clone(),
     ));
+    if center.certs.is_some() {
+        rt.spawn(crate::ops::summaries::tls_summaries(Arc::clone(&center.tls), stop.clone()));
+    }
     if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],
