@@ -416,6 +416,10 @@ fn the_handshake_budget_refuses_a_flooding_prefix() {
     std::thread::sleep(Duration::from_millis(1100));
     assert!(connect(&cfg, dot).is_ok());
     drop(kept);
+    // The 10 s log summary says what the defences did.
+    assert!(srv.wait_log("DNS-over-TLS defences active", Duration::from_secs(15)), "{}", srv.log());
+    let line = srv.log().lines().find(|l| l.contains("DNS-over-TLS defences active")).unwrap().to_string();
+    assert!(line.contains("handshakes_refused_prefix=3") && line.contains("handshakes=5"), "{line}");
 }
 
 /// A zone transfer of several 64 KiB messages over DoT, read slowly
