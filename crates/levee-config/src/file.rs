@@ -75,6 +75,9 @@ pub struct Spec {
     /// `[[dnssec-policy]]`: how signed zones are signed.
     #[serde(default)]
     pub dnssec_policy: Vec<dnssec::Spec>,
+    /// `[tls]`: DNS over TLS.
+    #[serde(default)]
+    pub tls: crate::tls::Spec,
 }
 
 /// `[xdp]`.
@@ -317,7 +320,17 @@ impl Config {
                 }
             }
         }
+        for f in [&mut c.tls.certificate, &mut c.tls.key].into_iter().flatten() {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        }
         if secrets {
+            crate::tls::check_key_mode(&c.tls).map_err(|(key, message)| ConfigError {
+                place: path.display().to_string(),
+                key,
+                message,
+            })?;
             mgmt::load_secrets(&mut c.management_access, path, &base).map_err(|(key, message)| ConfigError {
                 place: path.display().to_string(),
                 key,
@@ -411,6 +424,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     c.xdp = xdp(&spec.xdp, &err)?;
     c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
     c.dnssec_policies = dnssec::lower(spec.dnssec_policy).map_err(|(k, m)| err(k, m))?;
+    c.tls = spec.tls.lower().map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,

@@ -96,6 +96,14 @@
 //! sample-rate = 1              # one query in N (1: all)
 //! queue-kib = 1024             # per answering thread; full: captures dropped and counted
 //!
+//! [tls]                        # DNS over TLS (RFC 7858, issue 21); off by default
+//! listen = ["192.0.2.53:853"]  # or `levee serve --listen-tls ADDR:PORT`
+//! certificate = "dot.crt"      # PEM chain (--tls-cert); read again at every reload
+//! key = "dot.key"              # PEM key (--tls-key), mode 0600 or 0640
+//! handshake-timeout = 5        # seconds to finish the handshake
+//! handshake-rate = 100         # handshakes/s per /24 or /56; over it, closed at accept
+//! handshake-rate-total = 2000  # all prefixes; past it only known prefixes get handshakes
+//!
 //! [[zone]]
 //! name = "example.com."
 //! file = "example.com.zone"    # relative to this file's directory
@@ -118,6 +126,7 @@ pub mod overrides;
 pub mod repl;
 pub mod runtime;
 pub mod schema;
+pub mod tls;
 pub mod values;
 
 pub use dnssec::{DenialKind, SignPolicy};
@@ -129,4 +138,5 @@ pub use runtime::{
     default_version, hostname, Config, CookieConfig, LoadConfig, LogFormat, SemanticChecks, XdpConfig, ZoneConfig,
     DEFAULT_LISTEN, DEFAULT_MANAGEMENT, DEFAULT_TCP_BUFFER_MEMORY, DEFAULT_UDP_PAYLOAD,
 };
+pub use tls::TlsConfig;
 pub use values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};

@@ -36,6 +36,12 @@ pub struct Overrides {
     /// `--sign ZONE` (as `dnssec-signing = true` on the zone, with the
     /// `default` policy unless the file gives it one).
     pub sign: Vec<String>,
+    /// `--listen-tls ADDR:PORT` (replaces `tls.listen` when given).
+    pub listen_tls: Vec<String>,
+    /// `--tls-cert FILE` (as `tls.certificate`).
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE` (as `tls.key`).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -82,6 +88,7 @@ impl Config {
             self.dnstap.collector = Some(crate::dnstap::Collector::Unix(p));
             self.dnstap.check().map_err(|(k, m)| err(&format!("dnstap.{k}"), m))?;
         }
+        self.apply_tls(o)?;
         for a in &o.allow_transfer {
             let (zone, prefix) =
                 a.split_once('=').ok_or_else(|| err("--allow-transfer", format!("'{a}' is not ZONE=PREFIX")))?;
@@ -131,6 +138,31 @@ impl Config {
     }
 }
 
+impl Config {
+    /// `--listen-tls`, `--tls-cert`, `--tls-key` over `[tls]`; errors
+    /// name the flag.
+    fn apply_tls(&mut self, o: &Overrides) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError { place: "command line".into(), key: key.into(), message };
+        if !o.listen_tls.is_empty() {
+            self.tls.listen = o
+                .listen_tls
+                .iter()
+                .map(|l| parse_listen(l).map_err(|m| err("--listen-tls", m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if o.tls_cert.is_some() || o.tls_key.is_some() {
+            self.tls.certificate = o.tls_cert.clone();
+            self.tls.key = o.tls_key.clone();
+            self.tls.names = ("--tls-cert", "--tls-key");
+        }
+        self.tls.check().map_err(|(k, m)| err(k, m))?;
+        if o.tls_key.is_some() {
+            crate::tls::check_key_mode(&self.tls).map_err(|(k, m)| err(&k, m))?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,8 +195,7 @@ mod tests {
             gate: true,
             xdp: vec!["vA".into(), "eth1".into(), "vA".into()],
             dnstap: None,
-            storage_dir: None,
-            sign: Vec::new(),
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(c.xdp.interfaces, ["vA", "eth1"]);

@@ -205,6 +205,8 @@ pub struct Config {
     pub dnstap: DnstapConfig,
     /// `[[dnssec-policy]]`, the built-in `default` first.
     pub dnssec_policies: Vec<crate::SignPolicy>,
+    /// DNS over TLS (off: no listen address, the default).
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl Config {
@@ -288,6 +290,7 @@ impl Default for Config {
             xdp: XdpConfig::default(),
             dnstap: DnstapConfig::default(),
             dnssec_policies: vec![crate::SignPolicy::default()],
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }

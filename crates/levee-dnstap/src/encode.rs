@@ -26,6 +26,8 @@ pub enum Protocol {
     Udp = 1,
     /// TCP (`TCP` = 2).
     Tcp = 2,
+    /// DNS over TLS (`DOT` = 3).
+    Dot = 3,
 }
 
 /// One captured message, borrowing its DNS octets.

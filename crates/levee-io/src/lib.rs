@@ -17,6 +17,9 @@
 //! * [`tcp`]: RFC 7766 TCP on an event-loop thread of its own (`mio`),
 //!   with a fixed connection table, idle/message/write timeouts, and caps
 //!   that evict the stalest connection instead of refusing new ones.
+//! * [`tls`]: DNS over TLS (RFC 7858) as a layer of the TCP loop
+//!   ([`tcp::run_tls`]): the handshake phase, the handshake budget per
+//!   source prefix, rustls's buffers bounded.
 //! * [`prio`]: a lower priority for background threads (transfers in).
 //! * [`mem`]: returning freed heap memory to the system (after an
 //!   abandoned transfer or a freed zone).
@@ -47,6 +50,7 @@ pub mod mem;
 pub mod prio;
 pub mod privs;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 pub mod xdp;
 

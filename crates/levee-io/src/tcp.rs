@@ -44,6 +44,13 @@
 //! The loop wakes at least every 100 ms to apply timeouts and notice the
 //! stop flag; timeouts are found by a scan of the table (4096 slots by
 //! default, a few microseconds).
+//!
+//! DNS over TLS ([`run_tls`]) is this same loop with every connection's
+//! octets going through a `rustls::ServerConnection` (the helpers of
+//! [`crate::tls`]): one more phase before the first message (the
+//! handshake, with its own timeout), a handshake budget per source prefix
+//! checked at accept, and the TLS state charged to the buffer budget.
+//! Everything above applies to it unchanged.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -54,7 +61,10 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use rustls::ServerConnection;
 use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::tls::{self, HandshakeBudget, TlsSetup};
 
 /// What the service answers to one TCP message.
 pub enum TcpAnswer<S> {
@@ -129,6 +139,18 @@ pub struct TcpStats {
     pub evicted_memory: AtomicU64,
     /// Octets of read and write buffers held now (a gauge).
     pub buffered: AtomicU64,
+    /// TLS handshakes completed (DoT only).
+    pub handshakes: AtomicU64,
+    /// Of those, resumed sessions (a ticket or the session cache).
+    pub handshakes_resumed: AtomicU64,
+    /// TLS handshakes that failed or did not finish in time.
+    pub handshake_failures: AtomicU64,
+    /// Connections closed at accept: their prefix was over its
+    /// handshake budget.
+    pub handshakes_refused: AtomicU64,
+    /// Connections closed at accept: all prefixes together were over the
+    /// total and theirs was not known.
+    pub handshakes_shed: AtomicU64,
 }
 
 /// Binds a listening TCP socket (reuse-address, IPv6-only for IPv6).
@@ -158,6 +180,8 @@ const BIG_STEP: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    /// TLS only: the handshake has not finished.
+    Handshake,
     /// Waiting for the first octet of a message.
     Idle,
     /// Part of a message has arrived.
@@ -187,6 +211,10 @@ struct Conn<S> {
     stream: Option<Box<S>>,
     /// Octets of `big` and `out` counted in the server's budget.
     charged: usize,
+    /// The TLS session, on a DoT listener.
+    tls: Option<Box<ServerConnection>>,
+    /// DoT: a query was answered here (its prefix was marked known).
+    proven: bool,
 }
 
 impl<S> Conn<S> {
@@ -195,7 +223,24 @@ impl<S> Conn<S> {
     }
 
     fn mem(&self) -> usize {
-        self.big.capacity() + self.out.capacity()
+        let tls = if self.tls.is_some() { tls::STATE_ESTIMATE } else { 0 };
+        self.big.capacity() + self.out.capacity() + tls
+    }
+
+    /// Reads from the socket, or from the TLS session over it.
+    fn read_in(sock: &mut TcpStream, tls: &mut Option<Box<ServerConnection>>, buf: &mut [u8]) -> io::Result<usize> {
+        match tls {
+            None => sock.read(buf),
+            Some(t) => tls::read(sock, t, buf),
+        }
+    }
+
+    /// Writes to the socket, or through the TLS session over it.
+    fn write_out(sock: &mut TcpStream, tls: &mut Option<Box<ServerConnection>>, data: &[u8]) -> io::Result<usize> {
+        match tls {
+            None => sock.write(data),
+            Some(t) => tls::write(sock, t, data),
+        }
     }
 }
 
@@ -217,6 +262,8 @@ struct Server<S: TcpService> {
     held: usize,
     epoch: Instant,
     now: u64,
+    /// DoT: the TLS configuration and the handshake budget.
+    tls: Option<(TlsSetup, HandshakeBudget)>,
 }
 
 /// Listener tokens count down from the top; connection tokens are slots.
@@ -229,6 +276,30 @@ pub fn run<S: TcpService>(
     listeners: Vec<std::net::TcpListener>,
     svc: S,
     limits: TcpLimits,
+    stats: Arc<TcpStats>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    run_loop(listeners, svc, limits, None, stats, stop)
+}
+
+/// Runs a DNS-over-TLS server (RFC 7858) on the calling thread until
+/// `stop` is set: the TCP server with every connection over TLS.
+pub fn run_tls<S: TcpService>(
+    listeners: Vec<std::net::TcpListener>,
+    svc: S,
+    limits: TcpLimits,
+    tls: TlsSetup,
+    stats: Arc<TcpStats>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    run_loop(listeners, svc, limits, Some(tls), stats, stop)
+}
+
+fn run_loop<S: TcpService>(
+    listeners: Vec<std::net::TcpListener>,
+    svc: S,
+    limits: TcpLimits,
+    tls: Option<TlsSetup>,
     stats: Arc<TcpStats>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
@@ -257,6 +328,10 @@ pub fn run<S: TcpService>(
         held: 0,
         epoch: Instant::now(),
         now: 0,
+        tls: tls.map(|t| {
+            let b = HandshakeBudget::new(t.handshake_rate, t.handshake_burst, t.total_rate, t.total_burst);
+            (t, b)
+        }),
     };
     srv.touch_table();
     let mut events = Events::with_capacity(1024);
@@ -340,6 +415,23 @@ impl<S: TcpService> Server<S> {
     /// the caps) and registers it.
     fn admit(&mut self, mut sock: TcpStream, peer: SocketAddr) {
         let ip = peer.ip();
+        // DoT: the prefix's handshake budget first, before any TLS work
+        // or eviction on its behalf; over it, the connection is dropped.
+        let mut session = None;
+        if let Some((setup, budget)) = self.tls.as_mut() {
+            match budget.take(ip, self.now) {
+                tls::Admit::Yes => {}
+                tls::Admit::OverPrefix => return bump(&self.stats.handshakes_refused),
+                tls::Admit::OverTotal => return bump(&self.stats.handshakes_shed),
+            }
+            match tls::accept(setup) {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    tracing::warn!("TLS: cannot start a session: {e}");
+                    return;
+                }
+            }
+        }
         if self.per_source.get(&ip).copied().unwrap_or(0) as usize >= self.limits.max_per_source {
             if let Some(v) = self.stalest(Some(ip)) {
                 self.close(v, End::Evicted);
@@ -358,10 +450,11 @@ impl<S: TcpService> Server<S> {
             self.free.push(slot);
             return;
         }
+        let tls = session.is_some();
         self.conns[slot] = Some(Conn {
             sock,
             peer,
-            phase: Phase::Idle,
+            phase: if tls { Phase::Handshake } else { Phase::Idle },
             since: self.now,
             have: 0,
             len: [0; 2],
@@ -371,11 +464,16 @@ impl<S: TcpService> Server<S> {
             out_pos: 0,
             stream: None,
             charged: 0,
+            tls: session,
+            proven: false,
         });
         self.live += 1;
         *self.per_source.entry(ip).or_insert(0) += 1;
         bump(&self.stats.accepted);
         self.stats.open.fetch_add(1, Ordering::Relaxed);
+        if tls {
+            self.recharge(slot);
+        }
         // Data may already be waiting (edge-triggered readiness).
         self.readable(slot);
     }
@@ -399,6 +497,11 @@ impl<S: TcpService> Server<S> {
 
     fn close(&mut self, slot: usize, why: End) {
         let Some(mut c) = self.conns[slot].take() else { return };
+        if let Some(t) = c.tls.as_mut().filter(|_| c.phase != Phase::Handshake) {
+            // Best effort, never waited for: the socket closes next.
+            t.send_close_notify();
+            let _ = tls::push(&mut c.sock, t);
+        }
         let _ = self.poll.registry().deregister(&mut c.sock);
         self.held -= c.charged;
         self.stats.buffered.store(self.held as u64, Ordering::Relaxed);
@@ -416,6 +519,7 @@ impl<S: TcpService> Server<S> {
             End::Idle => bump(&self.stats.idle_timeouts),
             End::Slow => bump(&self.stats.io_timeouts),
             End::Memory => bump(&self.stats.evicted_memory),
+            End::Handshake => bump(&self.stats.handshake_failures),
             End::Evicted | End::Closed => {}
         }
     }
@@ -444,6 +548,7 @@ impl<S: TcpService> Server<S> {
     /// Applies the idle, message and write timeouts.
     fn expire(&mut self) {
         let l = self.limits;
+        let hs = self.tls.as_ref().map_or(Duration::MAX, |t| t.0.handshake_timeout);
         for slot in 0..self.conns.len() {
             let Some(c) = &self.conns[slot] else { continue };
             let age = Duration::from_millis(self.now.saturating_sub(c.since));
@@ -451,15 +556,46 @@ impl<S: TcpService> Server<S> {
                 Phase::Idle if age >= l.idle_timeout => End::Idle,
                 Phase::Reading if age >= l.message_timeout => End::Slow,
                 Phase::Writing if age >= l.write_timeout => End::Slow,
+                Phase::Handshake if age >= hs => End::Handshake,
                 _ => continue,
             };
             self.close(slot, why);
         }
     }
 
+    /// DoT: moves the handshake on; true when application data may be
+    /// read (always for plain TCP), false when it waits or failed (the
+    /// connection is closed then).
+    fn handshake(&mut self, slot: usize) -> bool {
+        let Some(c) = self.conns[slot].as_mut() else { return false };
+        if c.phase != Phase::Handshake {
+            return true;
+        }
+        let Some(t) = c.tls.as_mut() else { return true };
+        match tls::handshake(&mut c.sock, t) {
+            tls::Handshake::Pending => false,
+            tls::Handshake::Failed => {
+                self.close(slot, End::Handshake);
+                false
+            }
+            tls::Handshake::Done => {
+                bump(&self.stats.handshakes);
+                if t.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+                    bump(&self.stats.handshakes_resumed);
+                }
+                c.phase = Phase::Idle;
+                c.since = self.now;
+                true
+            }
+        }
+    }
+
     /// Reads what has arrived and answers each complete message, until
     /// the socket has nothing more or a response waits to be written.
     fn readable(&mut self, slot: usize) {
+        if !self.handshake(slot) {
+            return;
+        }
         loop {
             let now = self.now;
             let Some(c) = self.conns[slot].as_mut() else { return };
@@ -469,17 +605,17 @@ impl<S: TcpService> Server<S> {
             let mut grew = false;
             let r = if c.have < 2 {
                 let h = c.have;
-                c.sock.read(&mut c.len[h..])
+                Conn::<S::Stream>::read_in(&mut c.sock, &mut c.tls, &mut c.len[h..])
             } else {
                 let n = c.msg_len();
                 let at = c.have - 2;
                 if n <= SMALL {
-                    c.sock.read(&mut c.small[at..n])
+                    Conn::<S::Stream>::read_in(&mut c.sock, &mut c.tls, &mut c.small[at..n])
                 } else {
                     // Read into the scratch buffer and keep only what
                     // arrived: a length announced is not memory granted.
                     let want = (n - at).min(self.scratch.len());
-                    let r = c.sock.read(&mut self.scratch[..want]);
+                    let r = Conn::<S::Stream>::read_in(&mut c.sock, &mut c.tls, &mut self.scratch[..want]);
                     if let Ok(k) = r {
                         if at + k > c.big.capacity() {
                             // What arrived, rounded up to BIG_MIN (up to
@@ -539,6 +675,11 @@ impl<S: TcpService> Server<S> {
         c.have = 0;
         c.big = Vec::new();
         let Some(r) = r else { return self.close(slot, End::Closed) };
+        if let (Some((_, budget)), false) = (self.tls.as_mut(), c.proven) {
+            // Its first answer: the prefix is known to the handshake budget.
+            budget.mark_known(c.peer.ip(), self.now);
+            c.proven = true;
+        }
         c.phase = Phase::Writing;
         c.since = self.now;
         self.send(slot, r);
@@ -555,7 +696,7 @@ impl<S: TcpService> Server<S> {
         let msg = &self.scratch[..2 + r];
         let mut pos = 0;
         while pos < msg.len() {
-            match c.sock.write(&msg[pos..]) {
+            match Conn::<S::Stream>::write_out(&mut c.sock, &mut c.tls, &msg[pos..]) {
                 Ok(0) => break,
                 Ok(k) => {
                     pos += k;
@@ -581,7 +722,7 @@ impl<S: TcpService> Server<S> {
                 return false;
             }
             if c.out_pos < c.out.len() {
-                match c.sock.write(&c.out[c.out_pos..]) {
+                match Conn::<S::Stream>::write_out(&mut c.sock, &mut c.tls, &c.out[c.out_pos..]) {
                     Ok(0) => {
                         self.close(slot, End::Closed);
                         return false;
@@ -605,6 +746,17 @@ impl<S: TcpService> Server<S> {
                 self.recharge(slot);
                 continue;
             }
+            // TLS: the records of this message leave before the next.
+            if let Some(t) = c.tls.as_mut() {
+                match tls::push(&mut c.sock, t) {
+                    Ok(true) => {}
+                    Ok(false) => return false,
+                    Err(_) => {
+                        self.close(slot, End::Closed);
+                        return false;
+                    }
+                }
+            }
             // This message is out: the next one of a transfer, or done.
             if let Some(st) = c.stream.as_mut() {
                 if let Some(r) = self.svc.next(st, &mut self.scratch[2..]) {
@@ -623,6 +775,10 @@ impl<S: TcpService> Server<S> {
     /// The socket takes more: writes, and reads pipelined queries once the
     /// response is out.
     fn writable(&mut self, slot: usize) {
+        if self.conns[slot].as_ref().is_some_and(|c| c.phase == Phase::Handshake) {
+            // The handshake's flight did not fit the socket: go on with it.
+            return self.readable(slot);
+        }
         if self.flush(slot) {
             self.readable(slot);
         }
@@ -640,6 +796,8 @@ enum End {
     Evicted,
     Memory,
     Closed,
+    /// A TLS handshake failed or took too long.
+    Handshake,
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub struct Center {
     pub garbage: Arc<Garbage>,
     /// The TCP server's counters.
     pub tcp: Arc<TcpStats>,
+    /// The DNS-over-TLS server's connection counters (zero when off).
+    pub tls: Arc<TcpStats>,
+    /// The DoT certificate, read again at reloads (`None`: DoT off).
+    pub certs: Option<Arc<crate::tls::Certs>>,
     /// The AF_XDP workers' counters (empty without `--xdp`).
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
@@ -113,6 +117,8 @@ pub struct Parts {
     pub stores: Stores,
     /// The flood gate's status (`None`: off).
     pub gate: Option<Arc<crate::gate::control::Status>>,
+    /// The DoT certificate store (`None`: DoT off).
+    pub certs: Option<Arc<crate::tls::Certs>>,
 }
 
 /// What the drivers count, as the operator surface reads it.
@@ -125,6 +131,8 @@ pub struct Counting {
     pub garbage: Arc<Garbage>,
     /// The TCP server's counters.
     pub tcp: Arc<TcpStats>,
+    /// The DNS-over-TLS server's counters.
+    pub tls: Arc<TcpStats>,
     /// The AF_XDP workers' counters, one per (interface, queue).
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
@@ -169,6 +177,8 @@ impl Center {
             policy: c.policy,
             garbage: c.garbage,
             tcp: c.tcp,
+            tls: c.tls,
+            certs: p.certs,
             xdp: c.xdp,
             dnstap: c.dnstap,
             updates: c.updates,

@@ -18,6 +18,8 @@
 //! * `control_socket`: the `levee ctl` socket (server and client);
 //! * `ops`: what the operator sees: counters, log summaries, the JSON
 //!   operations, `/metrics`, the management listener and dashboard;
+//! * `tls`: DNS over TLS: the certificate (reloaded) and the rustls
+//!   configuration of the DoT listener (`levee_io::tcp::run_tls`);
 //! * `clock`: wall-clock time.
 //!
 //! The other commands: `check_zone` (`levee check-zone`), `sign_zone`
@@ -46,6 +48,7 @@ mod serve;
 mod sign_zone;
 mod storage;
 mod update;
+mod tls;
 mod zones;
 
 use std::path::PathBuf;
@@ -124,6 +127,19 @@ enum Command {
         /// true, socket-path = PATH).
         #[arg(long, value_name = "PATH")]
         dnstap: Option<PathBuf>,
+        /// Serve DNS over TLS (RFC 7858) on ADDR:PORT (repeatable;
+        /// replaces [tls] listen; 853 is the standard port). Needs
+        /// --tls-cert and --tls-key (or [tls] certificate and key).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen_tls: Vec<String>,
+        /// PEM certificate chain of the DoT listener (as [tls]
+        /// certificate); read again at every reload.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert (as [tls] key); must not be
+        /// accessible by other users.
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Control a running server over its local socket.
     ///
@@ -218,6 +234,9 @@ fn main() -> ExitCode {
             dnstap,
             sign,
             storage_dir,
+            listen_tls,
+            tls_cert,
+            tls_key,
         } => {
             // Before any thread: freed memory must be returnable (levee-io::mem).
             levee_io::mem::configure_allocator();
@@ -244,6 +263,9 @@ fn main() -> ExitCode {
                 dnstap,
                 storage_dir,
                 sign,
+                listen_tls,
+                tls_cert,
+                tls_key,
             };
             if let Err(e) = cfg.apply(&o) {
                 eprintln!("levee: configuration error: {e}");

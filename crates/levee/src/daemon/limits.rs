@@ -6,7 +6,8 @@
 //! files" while idle connections hold every descriptor. So at start levee
 //! counts what the configuration needs — the connection cap, every
 //! socket (one UDP socket per worker and address, a TCP listener per
-//! address, the management listener and its connections) and a reserve
+//! address, the management listener and its connections, the DNS-over-TLS
+//! listeners and their connection cap `tls.max-connections`) and a reserve
 //! for zone files, journals, transfers, the control socket and the
 //! runtime — and raises its soft `RLIMIT_NOFILE` to that, up to the hard
 //! limit (as BIND raises its limit at start). If the hard limit is lower:
@@ -43,7 +44,12 @@ pub fn need(cfg: &Config, threads: usize) -> Need {
     // The management listener, and two descriptors per connection (the
     // stream and the duplicate its table peeks at).
     let mgmt = cfg.management.map_or(0, |_| 1 + 2 * crate::ops::http::MAX_CONNECTIONS as u64);
-    Need { connections: cfg.tcp_max_connections as u64, fixed: listen * (threads as u64 + 1) + mgmt + RESERVE }
+    // DNS over TLS: its listeners and its own connection table.
+    let tls = match cfg.tls.listen.len() as u64 {
+        0 => 0,
+        n => n + cfg.tls.max_connections as u64,
+    };
+    Need { connections: cfg.tcp_max_connections as u64, fixed: listen * (threads as u64 + 1) + mgmt + tls + RESERVE }
 }
 
 /// What to do about the limit.
@@ -133,6 +139,10 @@ mod tests {
         assert_eq!(n, Need { connections: 4096, fixed: 3 + RESERVE });
         cfg.management = Some("127.0.0.1:8053".parse().unwrap());
         assert_eq!(need(&cfg, 2).fixed, 3 + 1 + 2 * crate::ops::http::MAX_CONNECTIONS as u64 + RESERVE);
+        // DNS over TLS: its listener and its connection table.
+        cfg.tls.listen = vec!["127.0.0.1:853".parse().unwrap()];
+        cfg.tls.max_connections = 100;
+        assert_eq!(need(&cfg, 2).fixed, 3 + 1 + 2 * crate::ops::http::MAX_CONNECTIONS as u64 + 101 + RESERVE);
         let total = n.total();
         assert_eq!(plan(n, total, total, false), Plan::Keep);
         assert_eq!(plan(n, 1024, 1 << 20, false), Plan::Raise(total));

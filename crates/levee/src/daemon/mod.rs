@@ -135,6 +135,9 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         .build()
         .map_err(|e| fail(format!("cannot start the TCP runtime: {e}")))?;
     drivers.start_tcp(sockets.tcp, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
+    let dot_bound: Vec<_> = sockets.tls.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let (dot, certs) = sockets.dot.map_or((None, None), |(s, c)| (Some(s), Some(c)));
+    drivers.start_tls(sockets.tls, dot, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
     let (mut handles, counting) = drivers.into_counting(&stop).map_err(fail)?;
     let status = gate.as_ref().map(|g| Arc::clone(&g.status));
     let parts = Parts {
@@ -147,6 +150,7 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         repl: zones.repl,
         stores: zones.stores,
         gate: status,
+        certs,
     };
     let center = Arc::new(Center::new(parts, counting, sockets.bound, threads, rt.handle().clone()));
     // Not joined at shutdown: it ends when the drivers' queue ends.
@@ -170,6 +174,9 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     };
     for a in &center.listen {
         tracing::info!(address = %a, threads, "listening on {a} (UDP and TCP)");
+    }
+    for a in &dot_bound {
+        tracing::info!(address = %a, "DNS over TLS on {a}");
     }
     start_replication(&center, &rt, control.as_mut());
     tracing::info!(zones = zones.count, "levee {} ready", env!("CARGO_PKG_VERSION"));
@@ -306,6 +313,9 @@ fn start_operations(
         Arc::clone(&center.tcp),
         stop.clone(),
     ));
+    if center.certs.is_some() {
+        rt.spawn(crate::ops::summaries::tls_summaries(Arc::clone(&center.tls), stop.clone()));
+    }
     if let Some(r) = &cfg.rate_limit {
         tracing::info!(
             responses_per_second = r.rates[0],

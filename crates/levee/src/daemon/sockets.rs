@@ -22,12 +22,24 @@ pub struct Sockets {
     pub management: Option<std::net::TcpListener>,
     /// Its TLS setup, if configured.
     pub management_tls: Option<TlsAcceptor>,
+    /// One DNS-over-TLS listener per `tls.listen` address.
+    pub tls: Vec<std::net::TcpListener>,
+    /// The DoT setup and certificate (read before the privilege drop).
+    pub dot: Option<(levee_io::tls::TlsSetup, std::sync::Arc<crate::tls::Certs>)>,
 }
 
 /// Binds the DNS sockets (`threads` UDP sockets per address) and the
 /// management listener; the error says which address failed.
 pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
-    let mut s = Sockets { udp: Vec::new(), tcp: Vec::new(), bound: Vec::new(), management: None, management_tls: None };
+    let mut s = Sockets {
+        udp: Vec::new(),
+        tcp: Vec::new(),
+        bound: Vec::new(),
+        management: None,
+        management_tls: None,
+        tls: Vec::new(),
+        dot: None,
+    };
     for &addr in &cfg.listen {
         let mut addr = addr;
         for i in 0..threads {
@@ -42,6 +54,12 @@ pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
         }
         s.tcp.push(tcp::bind_tcp(addr).map_err(|e| format!("cannot listen on {addr} (TCP): {e}"))?);
         s.bound.push(addr);
+    }
+    // DNS over TLS: the certificate and key first (a bad pair stops the
+    // start naming the key and the file), then the listeners.
+    s.dot = crate::tls::setup(cfg)?;
+    for &addr in &cfg.tls.listen {
+        s.tls.push(tcp::bind_tcp(addr).map_err(|e| format!("cannot listen on {addr} (DNS over TLS): {e}"))?);
     }
     s.management = cfg.management.map(std::net::TcpListener::bind).transpose().map_err(|e| {
         format!("cannot listen on {} (management): {e}", cfg.management.map(|a| a.to_string()).unwrap_or_default())

@@ -131,13 +131,13 @@ impl Hub {
 
     /// A tap for one answering thread; `server` is the address its
     /// queries arrive at, when known (a UDP socket's own address).
-    pub fn tap(&mut self, server: Option<SocketAddr>, tcp: bool) -> Tap {
+    pub fn tap(&mut self, server: Option<SocketAddr>, protocol: levee_dnstap::Protocol) -> Tap {
         let q = Arc::new(Queue::new(self.cfg.queue_kib as usize * 1024));
         self.queues.push(Arc::clone(&q));
         let every = self.cfg.sample_rate.max(1);
         Tap {
             queue: q,
-            template: Template::new(server.filter(|s| !s.ip().is_unspecified()), tcp),
+            template: Template::new(server.filter(|s| !s.ip().is_unspecified()), protocol),
             time: (0, 0),
             stale: true,
             every,

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  0  u32 record length (header + query + response), little-endian
-//!  4  u8  flags: 1 query, 2 response, 4 TCP
+//!  4  u8  flags: 1 query, 2 response, 4 TCP, 8 DNS over TLS
 //!  5  u8  client family (4, 6)       6  u8 server family (0: none, 4, 6)
 //!  8  16  client address (IPv4 in the first 4)
 //! 24  u16 client port                26  u16 server port
@@ -18,12 +18,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use levee_dnstap::Protocol;
+
 /// Octets of a record's header.
 pub const HEADER: usize = 64;
 
 const QUERY: u8 = 1;
 const RESPONSE: u8 = 2;
 const TCP: u8 = 4;
+const DOT: u8 = 8;
 
 /// What one capture holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +35,8 @@ pub struct Capture<'a> {
     pub client: SocketAddr,
     /// The address the query arrived at, when the driver knows it.
     pub server: Option<SocketAddr>,
-    /// Over TCP (else UDP).
-    pub tcp: bool,
+    /// The transport.
+    pub protocol: Protocol,
     /// When: seconds and nanoseconds since the Unix epoch.
     pub time: (u64, u32),
     /// The query, if captured.
@@ -68,10 +71,14 @@ fn put_addr(h: &mut [u8; HEADER], fam: usize, addr: usize, port: usize, a: Socke
 pub struct Template([u8; HEADER]);
 
 impl Template {
-    /// The template of a thread answering at `server` over TCP or UDP.
-    pub fn new(server: Option<SocketAddr>, tcp: bool) -> Template {
+    /// The template of a thread answering at `server` over `protocol`.
+    pub fn new(server: Option<SocketAddr>, protocol: Protocol) -> Template {
         let mut h = [0u8; HEADER];
-        h[4] = if tcp { TCP } else { 0 };
+        h[4] = match protocol {
+            Protocol::Udp => 0,
+            Protocol::Tcp => TCP,
+            Protocol::Dot => DOT,
+        };
         if let Some(s) = server {
             put_addr(&mut h, 6, 28, 26, s);
         }
@@ -110,7 +117,7 @@ impl Template {
 /// Appends the record of `c` to `buf` (as [`Template::write`]).
 #[cfg(test)]
 pub fn write(buf: &mut Vec<u8>, c: &Capture) {
-    Template::new(c.server, c.tcp).write(buf, c.client, c.time, c.query, c.response);
+    Template::new(c.server, c.protocol).write(buf, c.client, c.time, c.query, c.response);
 }
 
 fn get_addr(h: &[u8], fam: usize, addr: usize, port: usize) -> Option<SocketAddr> {
@@ -147,7 +154,11 @@ impl<'a> Iterator for Records<'a> {
         let c = Capture {
             client,
             server: get_addr(h, 6, 28, 26),
-            tcp: h[4] & TCP != 0,
+            protocol: match (h[4] & TCP != 0, h[4] & DOT != 0) {
+                (_, true) => Protocol::Dot,
+                (true, false) => Protocol::Tcp,
+                (false, false) => Protocol::Udp,
+            },
             time: (
                 u64::from_le_bytes(h[44..52].try_into().unwrap_or_default()),
                 u32::from_le_bytes(h[52..56].try_into().unwrap_or_default()),
@@ -170,7 +181,7 @@ mod tests {
             Capture {
                 client: "192.0.2.7:5353".parse().unwrap(),
                 server: Some("127.0.0.1:53".parse().unwrap()),
-                tcp: false,
+                protocol: Protocol::Udp,
                 time: (1_700_000_000, 999_999_999),
                 query: Some(b"qqq"),
                 response: Some(b"rrrrr"),
@@ -178,7 +189,7 @@ mod tests {
             Capture {
                 client: "[2001:db8::1]:1".parse().unwrap(),
                 server: None,
-                tcp: true,
+                protocol: Protocol::Dot,
                 time: (1, 2),
                 query: Some(b""),
                 response: None,
@@ -186,7 +197,7 @@ mod tests {
             Capture {
                 client: "[::1]:65535".parse().unwrap(),
                 server: Some("[::1]:53".parse().unwrap()),
-                tcp: false,
+                protocol: Protocol::Tcp,
                 time: (0, 0),
                 query: None,
                 response: Some(&[0u8; 700]),

@@ -46,7 +46,7 @@ fn messages(out: &[u8]) -> Vec<(u64, Option<Vec<u8>>, Option<Vec<u8>>)> {
 #[test]
 fn every_nth_query_is_captured_with_its_response() {
     let mut hub = Hub::new(&cfg(3, 16));
-    let mut tap = hub.tap(Some("127.0.0.1:53".parse().unwrap()), false);
+    let mut tap = hub.tap(Some("127.0.0.1:53".parse().unwrap()), levee_dnstap::Protocol::Udp);
     let (shared, _) = hub.finish();
     let client = "192.0.2.1:4000".parse().unwrap();
     for i in 0u8..9 {
@@ -73,7 +73,7 @@ fn every_nth_query_is_captured_with_its_response() {
 #[test]
 fn a_full_queue_drops_and_counts_and_never_grows() {
     let mut hub = Hub::new(&DnstapConfig { log_queries: false, ..cfg(1, 16) });
-    let mut tap = hub.tap(None, true);
+    let mut tap = hub.tap(None, levee_dnstap::Protocol::Tcp);
     let (shared, _) = hub.finish();
     let q = &shared.queues[0];
     let cap = q.buf.lock().unwrap().capacity();
@@ -98,7 +98,7 @@ fn a_full_queue_drops_and_counts_and_never_grows() {
 #[test]
 fn a_held_queue_drops_as_contended() {
     let mut hub = Hub::new(&cfg(1, 16));
-    let mut tap = hub.tap(None, false);
+    let mut tap = hub.tap(None, levee_dnstap::Protocol::Udp);
     let (shared, _) = hub.finish();
     let held = shared.queues[0].buf.lock().unwrap();
     tap.capture("192.0.2.1:1".parse().unwrap(), &[0; 12], Some(&[0; 12]));
@@ -109,7 +109,7 @@ fn a_held_queue_drops_as_contended() {
 #[test]
 fn capturing_does_not_allocate() {
     let mut hub = Hub::new(&cfg(1, 64));
-    let mut tap = hub.tap(Some("[::1]:53".parse().unwrap()), false);
+    let mut tap = hub.tap(Some("[::1]:53".parse().unwrap()), levee_dnstap::Protocol::Udp);
     let (shared, _) = hub.finish();
     let client = "192.0.2.1:1".parse().unwrap();
     let before = levee_io::alloc_count::allocations();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use levee_config::{Collector, DnstapConfig};
 use levee_dnstap::fstrm::{self, Frame};
-use levee_dnstap::{encode, Kind, Message, Protocol, CONTENT_TYPE};
+use levee_dnstap::{encode, Kind, Message, CONTENT_TYPE};
 
 use super::record::{Capture, Records};
 use super::Shared;
@@ -175,7 +175,7 @@ pub fn encode_all(buf: &[u8], identity: &[u8], version: &[u8], out: &mut Vec<u8>
 fn frame(c: &Capture, kind: Kind, identity: &[u8], version: &[u8], out: &mut Vec<u8>) {
     let m = Message {
         kind,
-        protocol: if c.tcp { Protocol::Tcp } else { Protocol::Udp },
+        protocol: c.protocol,
         client: c.client,
         server: c.server,
         query_time: Some(c.time),

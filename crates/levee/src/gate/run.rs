@@ -84,7 +84,7 @@ pub fn start(
             controller.apply_pending();
             let now = epoch.elapsed().as_millis() as u64;
             if now >= next {
-                let sum = Sum::of(counters.udp.iter().chain(std::iter::once(&counters.tcp)));
+                let sum = Sum::of(counters.udp.iter().chain([&counters.tcp, &counters.tls]));
                 controller.tick(now, &zones.load(), &sum.zone_nxdomain);
                 next = now + SAMPLE_MS;
                 continue;
@@ -142,7 +142,7 @@ mod tests {
         set.set_stat_ids(|_| 3);
         let zones = Arc::new(ArcSwap::from_pointee(set));
         let udp = Arc::new(Counters::default());
-        let counters = counters::Set { udp: vec![Arc::clone(&udp)], tcp: Arc::default() };
+        let counters = counters::Set { udp: vec![Arc::clone(&udp)], tcp: Arc::default(), tls: Arc::default() };
         let stop = Arc::new(AtomicBool::new(false));
         let h = start(p, Arc::clone(&zones), counters, Arc::clone(&stop)).unwrap();
 

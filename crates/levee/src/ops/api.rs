@@ -19,9 +19,23 @@ use crate::ops::summaries::{self, Totals};
 use crate::zones::load::same_zone;
 use crate::zones::reload;
 
-/// Sum of every thread's query counters, with the UDP and TCP parts.
+/// Sum of every thread's query counters, with the UDP and the stream
+/// parts (TCP and DNS over TLS together; `/metrics` splits them).
 pub fn sums(c: &Center) -> (Sum, Sum) {
-    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp]))
+    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp, &c.counters.tls]))
+}
+
+/// Queries answered by transport: `udp`, `tcp`, and `tls` when DNS over
+/// TLS runs (`stream` is TCP and DoT together, as [`sums`] gives it).
+fn by_transport(c: &Center, udp: &Sum, stream: &Sum) -> Value {
+    let stream = stream.responses();
+    match &c.certs {
+        None => json!({ "udp": udp.responses(), "tcp": stream }),
+        Some(_) => {
+            let tls = Sum::of([&c.counters.tls]).responses();
+            json!({ "udp": udp.responses(), "tcp": stream - tls, "tls": tls })
+        }
+    }
 }
 
 /// The defence totals.
@@ -45,7 +59,7 @@ pub fn status(c: &Center) -> Value {
         "zones": set.len(),
         "reloads": c.reloads.done.load(Ordering::Relaxed),
         "reload_failures": c.reloads.failed.load(Ordering::Relaxed),
-        "queries": { "udp": udp.responses(), "tcp": tcp.responses() },
+        "queries": by_transport(c, &udp, &tcp),
         "tcp_connections_open": c.tcp.open.load(Ordering::Relaxed),
         "rate_limit": c.cfg.rate_limit.is_some(),
         "cookies": c.cfg.cookies.enabled,
@@ -53,6 +67,10 @@ pub fn status(c: &Center) -> Value {
     // Only when the flood gate runs: with it off the answer is unchanged.
     if let Some(g) = &c.gate {
         v["gate"] = g.json();
+    }
+    // Only when DNS over TLS runs, likewise.
+    if c.certs.is_some() {
+        v["tls_connections_open"] = json!(c.tls.open.load(Ordering::Relaxed));
     }
     v
 }
@@ -104,7 +122,7 @@ pub fn stats(c: &Center) -> Value {
     }
     by_type.insert("other".into(), qtypes[QTYPES.len()].into());
     json!({
-        "queries": { "udp": udp.responses(), "tcp": tcp.responses() },
+        "queries": by_transport(c, &udp, &tcp),
         "responses": KINDS.iter().zip(&kinds).map(|(k, v)| ((*k).to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "qtypes": by_type,
         "dropped": drops(&t),
@@ -145,7 +163,7 @@ pub fn live(c: &Center) -> Value {
         "uptime_seconds": (unix_now() - c.started).max(0.0),
         "version": env!("CARGO_PKG_VERSION"),
         "responses": KINDS.iter().zip(&kinds).map(|(k, v)| ((*k).to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "queries": { "udp": udp.responses(), "tcp": tcp.responses() },
+        "queries": by_transport(c, &udp, &tcp),
         "dropped": drops(&t),
         "slipped": { "rrl": t.rrl_slipped },
         "workers": workers,

@@ -271,6 +271,8 @@ pub struct Set {
     pub udp: Vec<Arc<Counters>>,
     /// The TCP thread's.
     pub tcp: Arc<Counters>,
+    /// The DNS-over-TLS thread's.
+    pub tls: Arc<Counters>,
 }
 
 /// A sum of [`Counters`] over some threads.
@@ -327,7 +329,7 @@ impl Sum {
 /// halved at its start.
 pub fn top_prefixes(set: &Set, n: usize, into_second: f64) -> Vec<(String, u64)> {
     let mut m = HashMap::new();
-    for c in set.udp.iter().chain(std::iter::once(&set.tcp)) {
+    for c in set.udp.iter().chain([&set.tcp, &set.tls]) {
         c.top.collect(&mut m);
     }
     // A prefix seen once in the sample is noise (any spoofed source).
@@ -464,7 +466,7 @@ mod tests {
 
     #[test]
     fn heavy_hitters_survive_a_spoofed_flood() {
-        let set = Set { udp: vec![Arc::new(Counters::default())], tcp: Arc::default() };
+        let set = Set { udp: vec![Arc::new(Counters::default())], tcp: Arc::default(), tls: Arc::default() };
         let c = &set.udp[0];
         let heavy: IpAddr = "198.51.100.9".parse().unwrap();
         let m = meta(Kind::NxDomain, 3, 1, 0);

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+use levee_io::tcp::TcpStats;
 use levee_wire::header::rcode::NAMES as RCODES;
 
 use crate::center::Center;
@@ -137,7 +138,13 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
 
     o.family("levee_queries_total", "counter", "Queries answered (a response was written), by transport.");
     o.sample("levee_queries_total", &[("transport", "udp")], udp.responses());
-    o.sample("levee_queries_total", &[("transport", "tcp")], tcp.responses());
+    // `tcp` is both stream transports; DoT apart when it runs.
+    let tls = c.certs.as_ref().map(|_| Sum::of([&c.counters.tls]));
+    let plain = |v: u64, t: fn(&Sum) -> u64| v - tls.as_ref().map_or(0, t);
+    o.sample("levee_queries_total", &[("transport", "tcp")], plain(tcp.responses(), Sum::responses));
+    if let Some(t) = &tls {
+        o.sample("levee_queries_total", &[("transport", "tls")], t.responses());
+    }
 
     o.family("levee_queries_by_type_total", "counter", "Queries answered, by query type (common types, then other).");
     for (i, (_, n)) in QTYPES.iter().enumerate() {
@@ -149,7 +156,11 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     o.family("levee_responses_total", "counter", "Responses written, by answer class and transport.");
     for (i, k) in KINDS.iter().enumerate() {
         o.sample("levee_responses_total", &[("kind", k), ("transport", "udp")], udp.kinds[i]);
-        o.sample("levee_responses_total", &[("kind", k), ("transport", "tcp")], tcp.kinds[i]);
+        let t = tls.as_ref().map(|t| t.kinds[i]);
+        o.sample("levee_responses_total", &[("kind", k), ("transport", "tcp")], tcp.kinds[i] - t.unwrap_or(0));
+        if let Some(t) = t {
+            o.sample("levee_responses_total", &[("kind", k), ("transport", "tls")], t);
+        }
     }
 
     o.family("levee_responses_by_rcode_total", "counter", "Responses written, by rcode (low four bits) and transport.");
@@ -158,7 +169,15 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
             continue;
         }
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "udp")], udp.rcodes[i]);
-        o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tcp")], tcp.rcodes[i]);
+        let t = tls.as_ref().map(|t| t.rcodes[i]);
+        o.sample(
+            "levee_responses_by_rcode_total",
+            &[("rcode", r), ("transport", "tcp")],
+            tcp.rcodes[i] - t.unwrap_or(0),
+        );
+        if let Some(t) = t {
+            o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tls")], t);
+        }
     }
 }
 
@@ -223,29 +242,64 @@ fn xdp(o: &mut Out, c: &Center) {
     }
 }
 
+/// A stream server's connections (`levee_<name>_connections_*`).
+fn connections(o: &mut Out, name: &str, what: &str, s: &TcpStats) {
+    let open = format!("levee_{name}_connections_open");
+    o.family(&open, "gauge", &format!("{what} connections open now."));
+    o.sample(&open, &[], s.open.load(Ordering::Relaxed));
+    let acc = format!("levee_{name}_connections_accepted_total");
+    o.family(&acc, "counter", &format!("{what} connections accepted."));
+    o.sample(&acc, &[], s.accepted.load(Ordering::Relaxed));
+    let closed = format!("levee_{name}_connections_closed_total");
+    o.family(&closed, "counter", &format!("{what} connections closed by the server, by reason."));
+    for (reason, v) in [
+        ("cap", &s.evicted),
+        ("cap_per_source", &s.evicted_per_source),
+        ("idle", &s.idle_timeouts),
+        ("slow", &s.io_timeouts),
+        ("memory", &s.evicted_memory),
+    ] {
+        o.sample(&closed, &[("reason", reason)], v.load(Ordering::Relaxed));
+    }
+}
+
+/// The DNS-over-TLS server: connections, buffers, handshakes.
+fn tls(o: &mut Out, s: &TcpStats) {
+    connections(o, "tls", "DNS-over-TLS", s);
+    o.family(
+        "levee_tls_buffer_bytes",
+        "gauge",
+        "Octets of DoT buffers and TLS state (estimated) held now (tls.buffer-memory-mib).",
+    );
+    o.sample("levee_tls_buffer_bytes", &[], s.buffered.load(Ordering::Relaxed));
+    for (name, help, v) in [
+        ("levee_tls_handshakes_total", "TLS handshakes completed.", &s.handshakes),
+        ("levee_tls_handshakes_resumed_total", "TLS handshakes that resumed a session.", &s.handshakes_resumed),
+        ("levee_tls_handshake_failures_total", "TLS handshakes failed or timed out.", &s.handshake_failures),
+    ] {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v.load(Ordering::Relaxed));
+    }
+    let refused = "levee_tls_handshakes_refused_total";
+    o.family(
+        refused,
+        "counter",
+        "Connections closed at accept, by reason: prefix (over tls.handshake-rate), total (over \
+         tls.handshake-rate-total and the prefix not known).",
+    );
+    o.sample(refused, &[("reason", "prefix")], s.handshakes_refused.load(Ordering::Relaxed));
+    o.sample(refused, &[("reason", "total")], s.handshakes_shed.load(Ordering::Relaxed));
+}
+
 /// The TCP server's connections and buffers, the management listener's
 /// refusals.
 fn tcp_and_management(o: &mut Out, c: &Center) {
-    o.family("levee_tcp_connections_open", "gauge", "TCP connections open now.");
-    o.sample("levee_tcp_connections_open", &[], c.tcp.open.load(Ordering::Relaxed));
-    o.family("levee_tcp_connections_accepted_total", "counter", "TCP connections accepted.");
-    o.sample("levee_tcp_connections_accepted_total", &[], c.tcp.accepted.load(Ordering::Relaxed));
-    o.family("levee_tcp_connections_closed_total", "counter", "TCP connections closed by the server, by reason.");
-    o.sample("levee_tcp_connections_closed_total", &[("reason", "cap")], c.tcp.evicted.load(Ordering::Relaxed));
-    o.sample(
-        "levee_tcp_connections_closed_total",
-        &[("reason", "cap_per_source")],
-        c.tcp.evicted_per_source.load(Ordering::Relaxed),
-    );
-    o.sample("levee_tcp_connections_closed_total", &[("reason", "idle")], c.tcp.idle_timeouts.load(Ordering::Relaxed));
-    o.sample("levee_tcp_connections_closed_total", &[("reason", "slow")], c.tcp.io_timeouts.load(Ordering::Relaxed));
-    o.sample(
-        "levee_tcp_connections_closed_total",
-        &[("reason", "memory")],
-        c.tcp.evicted_memory.load(Ordering::Relaxed),
-    );
+    connections(o, "tcp", "TCP", &c.tcp);
     o.family("levee_tcp_buffer_bytes", "gauge", "Octets held in TCP read and write buffers (tcp.buffer-memory-mib).");
     o.sample("levee_tcp_buffer_bytes", &[], c.tcp.buffered.load(Ordering::Relaxed));
+    if c.certs.is_some() {
+        tls(o, &c.tls);
+    }
     o.family(
         "levee_management_refused_total",
         "counter",

@@ -97,6 +97,47 @@ pub fn totals(workers: &[Arc<PolicyStats>], udp: &[Arc<Counters>], garbage: &Gar
     t
 }
 
+/// The DNS-over-TLS listener's defences, summed: (evicted at the caps or
+/// the budget, handshakes refused per prefix, handshakes refused past the
+/// total, handshakes failed or timed out, handshakes completed).
+fn tls_totals(s: &TcpStats) -> [u64; 5] {
+    [
+        get(&s.evicted) + get(&s.evicted_per_source) + get(&s.evicted_memory),
+        get(&s.handshakes_refused),
+        get(&s.handshakes_shed),
+        get(&s.handshake_failures),
+        get(&s.handshakes),
+    ]
+}
+
+/// Logs a summary of the DoT listener's defences every [`EVERY`] seconds
+/// in which one acted (a connection evicted, a handshake refused).
+pub async fn tls_summaries(tls: Arc<TcpStats>, mut stop: watch::Receiver<bool>) {
+    let mut last = tls_totals(&tls);
+    let mut tick = tokio::time::interval(Duration::from_secs(EVERY));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => if *stop.borrow() { return },
+            _ = tick.tick() => {}
+        }
+        let now = tls_totals(&tls);
+        let d: Vec<u64> = now.iter().zip(&last).map(|(a, b)| a.wrapping_sub(*b)).collect();
+        if d[0] + d[1] + d[2] > 0 {
+            tracing::warn!(
+                seconds = EVERY,
+                evicted = d[0],
+                handshakes_refused_prefix = d[1],
+                handshakes_refused_total = d[2],
+                handshake_failures = d[3],
+                handshakes = d[4],
+                "DNS-over-TLS defences active"
+            );
+        }
+        last = now;
+    }
+}
+
 /// Logs a summary every [`EVERY`] seconds in which a defence acted.
 pub async fn summaries(
     workers: Vec<Arc<PolicyStats>>,

@@ -210,8 +210,10 @@ fn udp_handler_with_dnstap_does_not_allocate() {
         ..Default::default()
     };
     let mut hub = crate::dnstap::Hub::new(&dcfg);
-    let mut warm = worker(&shared, &cfg).with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), false)));
-    let mut w = worker(&shared, &cfg).with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), false)));
+    let mut warm = worker(&shared, &cfg)
+        .with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), levee_dnstap::Protocol::Udp)));
+    let mut w = worker(&shared, &cfg)
+        .with_dnstap(Some(hub.tap(Some("127.0.0.1:53".parse().unwrap()), levee_dnstap::Protocol::Udp)));
     let (taps, _) = hub.finish();
     let mut kinds = Kinds::default();
     pass(&mut warm, &qs, &mut out, &mut kinds);

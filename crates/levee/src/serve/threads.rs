@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use levee_answer::policy::{Overload, Policy, PolicyStats};
 use levee_answer::{Options, Worker};
 use levee_config::Config;
+use levee_dnstap::Protocol;
 use levee_io::tcp::{self, TcpLimits, TcpStats};
 use levee_io::udp::{self, Socket};
 use levee_io::xdp;
@@ -67,6 +68,7 @@ impl Drivers {
                 policy: Vec::new(),
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
+                tls: Arc::new(TcpStats::default()),
                 xdp: Vec::new(),
                 dnstap: None,
                 updates: Arc::default(),
@@ -114,7 +116,7 @@ impl Drivers {
                 // sign of the worker falling behind.
                 worker = worker.with_gate_feed(f.clone()).socket_filtered();
             }
-            let mut worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), false)));
+            let mut worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(Some(addr), Protocol::Udp)));
             if let Some(u) = &self.updates {
                 match sock.try_clone() {
                     Ok(dup) => worker = worker.with_updates(u.clone(), Arc::new(dup)),
@@ -157,7 +159,7 @@ impl Drivers {
             if let Some(f) = &self.gate {
                 worker = worker.with_gate_feed(f.clone());
             }
-            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, false)));
+            let worker = worker.with_dnstap(self.dnstap.as_mut().map(|h| h.tap(None, Protocol::Udp)));
             let xstats = Arc::new(xdp::XdpStats::default());
             let (iface, queue, mode) = (q.iface.clone(), q.queue, q.xsk.mode());
             self.counting.xdp.push(XdpQueue { iface: iface.clone(), queue, mode, stats: Arc::clone(&xstats) });
@@ -188,7 +190,7 @@ impl Drivers {
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tcp), repl)
                 .with_gate_feed(self.gate.clone())
                 .with_updates(self.updates.clone())
-                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), true)));
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), Protocol::Tcp)));
         let limits = TcpLimits {
             idle_timeout: Duration::from_secs(cfg.tcp_idle_timeout as u64),
             message_timeout: Duration::from_secs(cfg.tcp_message_timeout as u64),
@@ -207,6 +209,46 @@ impl Drivers {
         match h {
             Ok(h) => self.handles.push(h),
             Err(e) => return Err(format!("cannot start the TCP thread: {e}")),
+        }
+        Ok(())
+    }
+
+    /// Starts the DNS-over-TLS thread over `listeners` (none: nothing),
+    /// until `stop`: the TCP event loop with TLS, its own connection
+    /// table and limits (`[tls]`), answering with a `TcpSvc` of its own.
+    pub fn start_tls(
+        &mut self,
+        listeners: Vec<std::net::TcpListener>,
+        setup: Option<levee_io::tls::TlsSetup>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        cfg: &Config,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let Some(setup) = setup.filter(|_| !listeners.is_empty()) else { return Ok(()) };
+        let svc =
+            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tls), repl)
+                .with_gate_feed(self.gate.clone())
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), Protocol::Dot)));
+        let t = &cfg.tls;
+        let limits = TcpLimits {
+            idle_timeout: Duration::from_secs(u64::from(t.idle_timeout)),
+            message_timeout: Duration::from_secs(u64::from(t.message_timeout)),
+            write_timeout: Duration::from_secs(10),
+            max_connections: t.max_connections,
+            max_per_source: t.max_per_source,
+            buffer_memory: t.buffer_memory,
+        };
+        let stats = Arc::clone(&self.counting.tls);
+        let stop = Arc::clone(stop);
+        let h = std::thread::Builder::new().name("tls".into()).spawn(move || {
+            if let Err(e) = tcp::run_tls(listeners, svc, limits, setup, stats, stop) {
+                tracing::error!("DNS-over-TLS server stopped: {e}");
+            }
+        });
+        match h {
+            Ok(h) => self.handles.push(h),
+            Err(e) => return Err(format!("cannot start the DNS-over-TLS thread: {e}")),
         }
         Ok(())
     }

@@ -49,6 +49,10 @@ pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     // The file's [gate] and [xdp]: applied live or logged as needing a
     // restart (gate::reconfig).
     let restart = crate::gate::reconfig::on_reload(c);
+    // The DoT certificate and key (a bad pair keeps the served one).
+    if let Some(certs) = &c.certs {
+        certs.reload();
+    }
     let plans: Vec<ZonePlan> = match load::plan(&c.cfg, c.builtin) {
         // A dynamic zone changes by updates only (its file is read at
         // start, under its update log): `after_reload` keeps it.

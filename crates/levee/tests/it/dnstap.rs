@@ -49,7 +49,7 @@ fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>) -> Option<(bool, u32, Vec<u
 }
 
 /// Accepts levee's connection within 10 s and answers its handshake.
-fn accept(l: &UnixListener) -> (UnixStream, Vec<u8>) {
+pub fn accept(l: &UnixListener) -> (UnixStream, Vec<u8>) {
     l.set_nonblocking(true).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut s = loop {
@@ -71,7 +71,7 @@ fn accept(l: &UnixListener) -> (UnixStream, Vec<u8>) {
 }
 
 /// Reads `n` dnstap messages.
-fn messages(s: &mut UnixStream, buf: &mut Vec<u8>, n: usize) -> Vec<Dnstap> {
+pub fn messages(s: &mut UnixStream, buf: &mut Vec<u8>, n: usize) -> Vec<Dnstap> {
     (0..n)
         .map(|i| match read_frame(s, buf) {
             Some((true, _, p)) => decode(&p).expect("a dnstap message"),

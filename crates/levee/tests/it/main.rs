@@ -30,6 +30,11 @@
 //!   in the test: handshake, every query and response octet for octet,
 //!   sampling, a stalled collector (answers unhurt, drops counted), a
 //!   restarted one (reconnection).
+//! * [`dot`]: DNS over TLS (issue 21) with a rustls client: answers
+//!   equal to TCP's, pipelining, resumption, the certificate refused at
+//!   start or reloaded on SIGHUP, the handshake timeout, the per-source
+//!   cap, the handshake budget per prefix and in total, dnstap's DOT
+//!   protocol, the metrics.
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
@@ -48,6 +53,7 @@ mod bounds;
 mod cli;
 mod defences;
 mod dnstap;
+mod dot;
 mod exact;
 mod fakeprim;
 mod faults;

@@ -1,0 +1,142 @@
+//! DNS over TLS (RFC 7858) in the daemon: the certificate and its reload,
+//! and the rustls configuration the DoT listener runs with.
+//!
+//! The DoT listener is an I/O driver only: `levee_io::tcp::run_tls`, the
+//! TCP event loop with a TLS layer (`levee_io::tls`), answering through
+//! the same `TcpSvc` as TCP, so `Worker::answer` sees a DoT query as a
+//! TCP query (65535-octet limit, keepalive, transfers per the ACLs).
+//! This module only decides what TLS is spoken:
+//!
+//! * TLS 1.3 and 1.2, the ring provider (see the workspace Cargo.toml);
+//! * ALPN `dot` (RFC 7858 §3.2 via RFC 8310); a client offering other
+//!   protocols only is refused by rustls, one offering none is served;
+//! * resumption: stateless tickets (TLS 1.3 and 1.2, keys rotated by
+//!   rustls's ticketer every six hours, kept across certificate reloads)
+//!   and a bounded session-ID cache (`tls.session-cache`);
+//! * the certificate through a resolver ([`Certs`]) whose chain and key
+//!   are swapped by a reload ([`Certs::reload`]: SIGHUP, `levee ctl
+//!   reload`, `POST /api/reload`). A new pair that cannot be read, does not
+//!   parse or does not match keeps the old one, and the error names the
+//!   file. Key material is never logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use levee_config::{Config, TlsConfig};
+use levee_io::tls::TlsSetup;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+/// The served certificate, swapped by reloads.
+pub struct Certs {
+    current: ArcSwap<CertifiedKey>,
+    tls: TlsConfig,
+    provider: Arc<CryptoProvider>,
+}
+
+impl std::fmt::Debug for Certs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Certs").field("certificate", &self.tls.certificate).finish()
+    }
+}
+
+impl ResolvesServerCert for Certs {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+impl Certs {
+    /// Reads the certificate and key again; on any error the served pair
+    /// stays and the error (naming the key and the file) is logged.
+    /// Returns whether the new pair is served.
+    pub fn reload(&self) -> bool {
+        if let Err((key, message)) = levee_config::tls::check_key_mode(&self.tls) {
+            tracing::error!("DNS over TLS: {key}: {message}; keeping the served certificate");
+            return false;
+        }
+        match read_pair(&self.tls, &self.provider) {
+            Ok(k) => {
+                self.current.store(Arc::new(k));
+                tracing::info!(certificate = %path(&self.tls.certificate), "DNS over TLS: certificate reloaded");
+                true
+            }
+            Err(e) => {
+                tracing::error!("DNS over TLS: {e}; keeping the served certificate");
+                false
+            }
+        }
+    }
+}
+
+fn path(p: &Option<std::path::PathBuf>) -> String {
+    p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// Reads and checks the chain and the key; the error names the key (or
+/// flag) and the file.
+fn read_pair(t: &TlsConfig, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
+    let (cname, kname) = t.names;
+    let (Some(cert), Some(key)) = (&t.certificate, &t.key) else {
+        return Err(format!("{cname}: a DNS-over-TLS listener needs a certificate and a key"));
+    };
+    let crt = cert.display();
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{cname}: {crt}: {e}"))?;
+    if chain.is_empty() {
+        return Err(format!("{cname}: {crt}: no certificate in it"));
+    }
+    // The error of a key file says what is wrong, never what is in it.
+    let der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{kname}: {}: {e}", key.display()))?;
+    CertifiedKey::from_der(chain, der, provider)
+        .map_err(|e| format!("{kname}: {}: does not fit the certificate {crt} or is not usable: {e}", key.display()))
+}
+
+/// The DoT listener's setup and its certificate store, when `[tls]` (or
+/// `--listen-tls`) configures a listener; read at start, before the
+/// privilege drop. An error stops the start.
+pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
+    let t = &cfg.tls;
+    if t.listen.is_empty() {
+        return Ok(None);
+    }
+    // ring: see the workspace Cargo.toml. rustls deprecates ring's
+    // provider for lacking post-quantum key exchange only.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let first = read_pair(t, &provider)?;
+    let certs =
+        Arc::new(Certs { current: ArcSwap::from_pointee(first), tls: t.clone(), provider: Arc::clone(&provider) });
+    let versions: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+    let mut sc = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("DNS over TLS: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::clone(&certs) as Arc<dyn ResolvesServerCert>);
+    sc.alpn_protocols = vec![b"dot".to_vec()];
+    sc.session_storage = if t.session_cache > 0 {
+        rustls::server::ServerSessionMemoryCache::new(t.session_cache)
+    } else {
+        Arc::new(rustls::server::NoServerSessionStorage {})
+    };
+    sc.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| format!("DNS over TLS: session tickets: {e}"))?;
+    // One TLS 1.3 ticket per full handshake (rustls sends two by default):
+    // a resolver reconnecting gets a fresh one with each resumption, and a
+    // handshake flood costs one ticket encryption less per connection.
+    sc.send_tls13_tickets = 1;
+    let setup = TlsSetup {
+        config: Arc::new(sc),
+        handshake_timeout: Duration::from_secs(u64::from(t.handshake_timeout)),
+        handshake_rate: t.handshake_rate,
+        handshake_burst: t.handshake_burst,
+        total_rate: t.handshake_rate_total,
+        total_burst: t.handshake_burst_total,
+    };
+    Ok(Some((setup, certs)))
+}
