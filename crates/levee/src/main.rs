@@ -187,8 +187,11 @@ enum Command {
     /// --duration, and reports QPS, latency percentiles, losses and rcodes.
     /// Only loopback targets unless --allow-remote.
     Perf(perf::Args),
-    /// Sign a zone file (DNSSEC) with the keys of a key directory, made
-    /// there if it has none; write the signed zone as text.
+    /// Sign a zone file with DNSSEC (keys from a key directory).
+    ///
+    /// The keys of the zone are in DIR/<zone>/ (--keys); when there are
+    /// none, they are made there and the DS for the parent is printed.
+    /// The signed zone is written as text (like dnssec-signzone).
     SignZone(sign_zone::Args),
     /// Convert a Knot DNS (knot.conf) or NSD (nsd.conf) configuration into
     /// a levee.toml.
