@@ -500,6 +500,25 @@ impl Timers {
         self.last_ok.map(|t| t + self.expire as u64)
     }
 
+    /// Puts the schedule right after the wall clock stepped back (a clock
+    /// set right after it ran ahead, NTP stepping): a next check further
+    /// away than the longest interval could set, or a confirmation in the
+    /// future, can only come from the old clock. Without this a zone whose
+    /// clock ran 10 minutes ahead would wait 10 minutes for its next check
+    /// (and stay expired that long). Returns whether anything changed.
+    pub fn settle(&mut self, now: u64) -> bool {
+        let mut moved = false;
+        if self.next_check > now + self.refresh.max(self.retry) as u64 {
+            self.next_check = now;
+            moved = true;
+        }
+        if self.last_ok.is_some_and(|t| t > now) {
+            self.last_ok = Some(now);
+            moved = true;
+        }
+        moved
+    }
+
     /// The next moment something must happen: a check, or the expiry.
     pub fn next_wake(&self, now: u64) -> u64 {
         match self.expires_at() {

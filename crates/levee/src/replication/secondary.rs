@@ -88,6 +88,9 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
     let mut z = ZoneState::new(&c, &s);
     loop {
         let now = wall();
+        if z.timers.settle(now) {
+            tracing::info!(zone = %s.name, "the wall clock stepped back: checking with the primary now");
+        }
         let wake = z.timers.next_wake(now);
         if wake > now {
             let sleep = tokio::time::sleep(Duration::from_secs(wake - now));
@@ -133,6 +136,7 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
             Err(e) => {
                 let now = wall();
                 z.timers.failed(now);
+                c.repl.counts.refresh_failed.fetch_add(1, Ordering::Relaxed);
                 // A NOTIFY's serial we did not get is not "being fetched".
                 s.set_known_serial(z.soa.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata)));
                 tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
@@ -178,6 +182,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             }
         };
         let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
+        s.heard(their_serial);
         let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
         if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
@@ -210,6 +215,8 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         let zone = Arc::new(zone);
         let jnl = extend_journal(s, diffs);
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
+        let counter = if kind == "IXFR" { &c.repl.counts.ixfr_in } else { &c.repl.counts.axfr_in };
+        counter.fetch_add(1, Ordering::Relaxed);
         publish_received(c, s, Arc::clone(&zone), jnl).await;
         // The previous records (millions of small allocations for a large
         // zone) are freed off the runtime threads too.
@@ -372,6 +379,9 @@ fn on_notify(s: &Secondary, serial: Option<u32>, client: impl std::fmt::Display)
         (Some(n), Some(k)) => Serial(k) >= Serial(n),
         _ => false,
     };
+    if let Some(n) = serial {
+        s.heard(n);
+    }
     if let (false, Some(n)) = (current, serial) {
         // The check about to happen fetches it: the rest of a burst for
         // the same serial is current already (a check that finds the

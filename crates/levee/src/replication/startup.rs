@@ -65,7 +65,16 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
             }
         }
     }
-    Replication { keys, secondaries, notify, log_budget: AtomicU64::new(0), notify_refused: AtomicU64::new(0) }
+    let notify_serial = notify.keys().map(|k| (k.clone(), AtomicU64::new(0))).collect();
+    Replication {
+        keys,
+        secondaries,
+        notify,
+        log_budget: AtomicU64::new(0),
+        notify_refused: AtomicU64::new(0),
+        notify_serial,
+        counts: Default::default(),
+    }
 }
 
 fn secondary_entry(
@@ -136,6 +145,7 @@ fn secondary_entry(
         notify_pending: std::sync::atomic::AtomicBool::new(false),
         notify_log: Mutex::new(NotifyLog::default()),
         expires,
+        heard_serial: AtomicU64::new(0),
     }
 }
 

@@ -80,6 +80,10 @@ pub struct Secondary {
     /// When the zone expires (wall clock, 0 = unknown), shared with its
     /// `ZoneEntry` for EDNS EXPIRE answers.
     pub expires: Arc<AtomicU64>,
+    /// The newest serial a primary announced (NOTIFY) or answered (SOA
+    /// query), `1 << 32 | serial` (0: none yet): the lag is its distance
+    /// to the served serial (`levee ctl zone-status`, `/metrics`).
+    pub heard_serial: AtomicU64,
 }
 
 impl Secondary {
@@ -95,6 +99,26 @@ impl Secondary {
             let newer = k >> 32 != 1 || !current;
             newer.then_some(new)
         });
+    }
+
+    /// Notes a serial a primary announced or answered: kept if newer.
+    pub fn heard(&self, n: u32) {
+        let new = 1 << 32 | n as u64;
+        let _ = self.heard_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            (k >> 32 != 1 || Serial(n) > Serial(k as u32)).then_some(new)
+        });
+    }
+
+    /// How many serials the served version is behind the newest one a
+    /// primary announced (0 when current, or before anything was heard).
+    pub fn serial_lag(&self, served: Option<u32>) -> u32 {
+        let k = self.heard_serial.load(Ordering::Relaxed);
+        match (k >> 32 == 1, served) {
+            (false, _) => 0,
+            (true, None) => 1,
+            (true, Some(s)) if Serial(k as u32) > Serial(s) => (k as u32).wrapping_sub(s),
+            _ => 0,
+        }
     }
 
     pub fn known_serial(&self) -> Option<u32> {
@@ -116,6 +140,31 @@ pub struct Replication {
     /// NOTIFYs refused by `allow-notify` since the last summary (the first
     /// of each interval is logged on its own).
     pub notify_refused: AtomicU64,
+    /// The serial each primary zone's NOTIFYs announce now, by apex
+    /// (`1 << 32 | serial`): the retries of an older serial's NOTIFY stop
+    /// once a newer one is being sent.
+    pub notify_serial: HashMap<Vec<u8>, AtomicU64>,
+    /// Counters for `/metrics`.
+    pub counts: ReplCounts,
+}
+
+/// Replication events since start (`/metrics`).
+#[derive(Default)]
+pub struct ReplCounts {
+    /// Transfers in that brought a new version by IXFR (differences).
+    pub ixfr_in: AtomicU64,
+    /// Transfers in that brought a whole zone (AXFR, or IXFR answered
+    /// with the whole zone).
+    pub axfr_in: AtomicU64,
+    /// Refreshes that failed (no primary answered, or every transfer
+    /// failed).
+    pub refresh_failed: AtomicU64,
+    /// NOTIFYs acknowledged by a secondary.
+    pub notify_acked: AtomicU64,
+    /// NOTIFY attempts that got no acknowledgement in time (retried).
+    pub notify_retries: AtomicU64,
+    /// NOTIFYs given up after every attempt.
+    pub notify_given_up: AtomicU64,
 }
 
 impl Replication {

@@ -107,7 +107,7 @@ fn primary_and_secondary() {
     let types: Vec<u16> = msgs.iter().flat_map(|m| parse(m).answer).map(|r| r.rtype).collect();
     assert_eq!(types, [t::SOA, t::SOA, t::A, t::SOA, t::A, t::SOA], "{}", s.log());
     let (ok, out, _) = ctl(&sconf, &["zone-status", "r.test."]);
-    assert!(ok && out.contains("role=secondary serial=2") && out.contains("last-kind=IXFR"), "{out}");
+    assert!(ok && out.contains("role=secondary serial=2 lag=0") && out.contains("last-kind=IXFR"), "{out}");
     let (ok, out, _) = ctl(&pconf, &["zone-status"]);
     assert!(ok && out.contains("role=primary serial=2 journal-from=1"), "{out}");
     let (ok, _, err) = ctl(&sconf, &["refresh"]);
