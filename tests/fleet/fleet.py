@@ -183,7 +183,7 @@ KEY_TOML = f'[[key]]\nname = "xfr"\nalgorithm = "hmac-sha256"\nsecret = "{SECRET
 
 def primary_conf(d, zones, targets):
     out = [f'version = 1\n[server]\nlisten = ["{PRIMARY_IP}:53"]\nthreads = 1\nstorage-dir = "store"\n',
-           '[log]\nlevel = "info"\n', KEY_TOML]
+           '[log]\nlevel = "info"\n', '[management]\nlisten = "127.0.0.1:8053"\n', KEY_TOML]
     notify = ", ".join(f'"{ip}:53 key xfr"' for ip in targets)
     for z in zones:
         out.append(f'[[zone]]\nname = "{z}"\nfile = "zones/{z}zone"\n'
@@ -584,6 +584,13 @@ class Fleet:
                     diffs.append((n, z, len(want ^ got)))
         return diffs
 
+    def save_metrics(self):
+        """Each levee's /metrics into its directory (metrics.txt)."""
+        for name, ns in [("primary", PREFIX + "p")] + [(n, PREFIX + n) for n in self.nodes]:
+            r = sh("ip", "netns", "exec", ns, "curl", "-s", "-m", "5", "http://127.0.0.1:8053/metrics", check=False)
+            with open(os.path.join(self.work, name, "metrics.txt"), "w") as fh:
+                fh.write(r.stdout)
+
     def stop(self):
         for p in self.procs:
             try:
@@ -898,6 +905,7 @@ def run(f, a):
         faults.skew()
     f.sync(60)
     diffs = f.compare()
+    f.save_metrics()
     ixfr, axfr = f.transfers(since)
     nf = len(faults.results)
     rec = sum(1 for ok, _ in faults.results if ok)

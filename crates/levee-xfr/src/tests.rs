@@ -127,6 +127,10 @@ fn timers() {
     assert_eq!(tm.next_wake(100), 100);
     tm.failed(100);
     assert_eq!(tm.next_wake(100), 130, "no data yet: retry within 30 s");
+    for (k, wait) in [1, 2, 4, 8, 16, 30, 30].into_iter().enumerate() {
+        tm.failed_network(100);
+        assert_eq!(tm.next_wake(100), 100 + wait, "network failure {}: back off, at most 30 s without data", k + 1);
+    }
     let mut rd = b"\x02ns\x00\x01h\x00".to_vec();
     for x in [7u32, 20, 5, 60, 300] {
         rd.extend_from_slice(&x.to_be_bytes());
@@ -139,6 +143,14 @@ fn timers() {
     assert_eq!(tm.next_wake(100), 120);
     tm.failed(120);
     assert_eq!(tm.next_wake(120), 125);
+    tm.failed_network(120);
+    assert_eq!(tm.next_wake(120), 121, "success reset the backoff: 1 s");
+    tm.failed_network(121);
+    assert_eq!(tm.next_wake(121), 123);
+    tm.failed_network(123);
+    assert_eq!(tm.next_wake(123), 127);
+    tm.failed_network(127);
+    assert_eq!(tm.next_wake(127), 132, "then the SOA retry (5 s) at most");
     tm.failed(155);
     assert_eq!(tm.next_wake(155), 160, "expiry comes before the retry");
     assert_eq!(tm.next_wake(161), 160, "past expiry, keep retrying");

@@ -360,7 +360,7 @@ fn replication(o: &mut Out, c: &Center) {
     o.family(
         "levee_refresh_failures_total",
         "counter",
-        "Refreshes of secondary zones that failed (retried after the SOA retry).",
+        "Refreshes of secondary zones that failed (network failures are retried after 1, 2, 4... s up to the SOA retry, others after the SOA retry).",
     );
     o.sample("levee_refresh_failures_total", &[], get(&n.refresh_failed));
     o.family(

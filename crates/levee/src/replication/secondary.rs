@@ -135,11 +135,19 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
             }
             Err(e) => {
                 let now = wall();
-                z.timers.failed(now);
+                // The network: back off from 1 s; anything else: SOA retry.
+                if matches!(e, Fail::Io(_)) {
+                    z.timers.failed_network(now);
+                } else {
+                    z.timers.failed(now);
+                }
                 c.repl.counts.refresh_failed.fetch_add(1, Ordering::Relaxed);
                 // A NOTIFY's serial we did not get is not "being fetched".
                 s.set_known_serial(z.soa.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata)));
-                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
+                // Backing off, the 1st, 2nd, 4th, 8th... failure in a row.
+                if z.timers.failures <= 1 || z.timers.failures.is_power_of_two() {
+                    tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
+                }
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
                 }
@@ -192,6 +200,8 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         let ixfr_from = if force { None } else { ours.clone() };
         s.set_known_serial(Some(their_serial));
+        // Closed only if the runtime stops.
+        let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p.addr, key, ixfr_from).await;
         if got.is_err() {
             s.set_known_serial(our_serial);

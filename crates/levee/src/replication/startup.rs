@@ -74,6 +74,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
         notify_refused: AtomicU64::new(0),
         notify_serial,
         counts: Default::default(),
+        transfer_slots: Arc::new(tokio::sync::Semaphore::new(cfg.transfers_in_concurrent)),
     }
 }
 

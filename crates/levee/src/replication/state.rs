@@ -146,6 +146,11 @@ pub struct Replication {
     pub notify_serial: HashMap<Vec<u8>, AtomicU64>,
     /// Counters for `/metrics`.
     pub counts: ReplCounts,
+    /// Transfers in running at once (`[transfer-in] concurrent`): a
+    /// secondary of a thousand zones starting up, or back after an outage,
+    /// asks for them a few at a time instead of opening a thousand
+    /// connections (which a primary's per-source cap would close).
+    pub transfer_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Replication events since start (`/metrics`).
