@@ -264,6 +264,7 @@ def nsd_conf(d, ip, zones):
     zonelistfile: "{d}/zone.list"
     xfrdir: "{d}"
     server-count: 1
+    xfrd-reload-timeout: 0
     verbosity: 1
 remote-control:
     control-enable: no
