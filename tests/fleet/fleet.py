@@ -588,11 +588,28 @@ class Fleet:
         return diffs
 
     def save_metrics(self):
-        """Each levee's /metrics into its directory (metrics.txt)."""
+        """Each levee's /metrics into its directory (metrics.txt); returns
+        what disagrees with the fleet's state once every node is current:
+        a serial lag or an expired zone, or transfer counters that differ
+        from the log of a node that ran from the start."""
+        bad = []
         for name, ns in [("primary", PREFIX + "p")] + [(n, PREFIX + n) for n in self.nodes]:
             r = sh("ip", "netns", "exec", ns, "curl", "-s", "-m", "5", "http://127.0.0.1:8053/metrics", check=False)
             with open(os.path.join(self.work, name, "metrics.txt"), "w") as fh:
                 fh.write(r.stdout)
+            if name == "primary":
+                continue
+            samples = [l.rsplit(" ", 1) for l in r.stdout.splitlines() if l and not l.startswith("#")]
+            lagging = [k for k, v in samples if k.startswith(("levee_secondary_serial_lag", "levee_secondary_expired")) and v != "0"]
+            if lagging or not any(k.startswith("levee_secondary_serial_lag") for k, _ in samples):
+                bad.append(f"{name}: /metrics {lagging[:3] or 'has no levee_secondary_serial_lag'}")
+            text = self.sec[name].log_text()
+            if text.count("===== start") == 1:
+                counted = sum(int(v) for k, v in samples if k.startswith("levee_transfers_in_total"))
+                logged = text.count("zone transferred")
+                if counted != logged:
+                    bad.append(f"{name}: levee_transfers_in_total {counted}, log {logged}")
+        return bad
 
     def stop(self):
         for p in self.procs:
@@ -919,7 +936,9 @@ def run(f, a):
         faults.skew()
     f.sync(60)
     diffs = f.compare()
-    f.save_metrics()
+    metrics_bad = f.save_metrics()
+    for m in metrics_bad:
+        print(f"  metrics: {m}")
     ixfr, axfr = f.transfers(since)
     nf = len(faults.results)
     rec = sum(1 for ok, _ in faults.results if ok)
@@ -934,7 +953,7 @@ def run(f, a):
     print(f"fleet: {a.nodes} nodes, {a.zones} zones, {a.changes} changes, convergence p50 {ms(pct(times, 50))} ms "
           f"p99 {ms(pct(times, 99))} ms max {ms(max(times) if times else float('nan'))} ms, ixfr {ixfr} axfr {axfr}, "
           f"faults {rec}/{nf} recovered", flush=True)
-    return bool(diffs) or rec < nf or missed > 0
+    return bool(diffs) or rec < nf or missed > 0 or bool(metrics_bad)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,13 @@ use crate::zones::publish::clone_entry;
 /// cap of 8 s it waited up to 8 s), at the cost of one small datagram
 /// every 2 s per unreachable secondary and changed zone for a minute.
 const NOTIFY_ATTEMPTS: u32 = 32;
+/// NOTIFY exchanges in flight to one target at once, all zones together:
+/// a start or a reload that changes a thousand zones does not send a
+/// thousand NOTIFYs (and their retries) to a secondary at once. Measured
+/// in the fleet test (1,000 zones, a primary restart): NSD acknowledged
+/// a burst of 1,000 so slowly that 198 were given up after a minute of
+/// retries (26,468 retries in all).
+const NOTIFY_IN_FLIGHT_PER_TARGET: usize = 32;
 /// The longest wait between two NOTIFY attempts (before jitter).
 const NOTIFY_MAX_WAIT: Duration = Duration::from_secs(2);
 
@@ -172,6 +179,9 @@ async fn notify_one(r: Arc<Replication>, tgt: Remote, soa: Rr) {
             tracing::debug!(zone = %zname, serial, target = %tgt.addr, "NOTIFY superseded by a newer serial");
             return;
         }
+        // Held for the attempt and its wait; closed only at shutdown.
+        let slot = r.notify_slot(tgt.addr, NOTIFY_IN_FLIGHT_PER_TARGET);
+        let Ok(_in_flight) = slot.acquire_owned().await else { return };
         let started = tokio::time::Instant::now();
         let wait_now = if attempt == 1 { wait } else { jittered(wait) };
         let req = levee_xfr::request(random_id(), &soa.owner, t::SOA, Some(&soa), true, key.as_ref(), wall());

@@ -75,6 +75,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
         notify_serial,
         counts: Default::default(),
         transfer_slots: Arc::new(tokio::sync::Semaphore::new(cfg.transfers_in_concurrent)),
+        notify_slots: Mutex::new(HashMap::new()),
     }
 }
 

@@ -151,6 +151,9 @@ pub struct Replication {
     /// asks for them a few at a time instead of opening a thousand
     /// connections (which a primary's per-source cap would close).
     pub transfer_slots: Arc<tokio::sync::Semaphore>,
+    /// NOTIFY exchanges in flight per target address (bounded by the
+    /// NOTIFY targets of the configuration).
+    pub notify_slots: Mutex<HashMap<std::net::SocketAddr, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// Replication events since start (`/metrics`).
@@ -177,6 +180,12 @@ impl Replication {
     pub fn key(&self, name_text: &Option<String>) -> Option<&Key> {
         let n = name::from_text(name_text.as_deref()?, Some(b"\x00")).ok()?;
         self.keys.find(&n)
+    }
+
+    /// The NOTIFY slots of one target (`n` permits, made on first use).
+    pub fn notify_slot(&self, addr: std::net::SocketAddr, n: usize) -> Arc<tokio::sync::Semaphore> {
+        let mut m = self.notify_slots.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(m.entry(addr).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n))))
     }
 
     /// Counts a NOTIFY refused by `allow-notify`; true for the first since
