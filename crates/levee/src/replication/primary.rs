@@ -113,8 +113,9 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
 }
 
 /// Hands a zone's journal (or its removal) to its store, with a storage
-/// directory.
-fn write_journal(c: &Center, apex: &[u8], job: Job) {
+/// directory (primary zones here; secondary zones' received differences
+/// in `secondary`).
+pub fn write_journal(c: &Center, apex: &[u8], job: Job) {
     if let Some(dir) = &c.cfg.storage_dir {
         c.stores.store(apex, Kind::Journal, &storage::journal_file(dir, apex)).submit(job, &c.runtime);
     }

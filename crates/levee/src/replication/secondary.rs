@@ -20,9 +20,10 @@ use levee_zone::{Zone, ZoneEntry, ZoneSet};
 use crate::center::Center;
 use crate::clock::wall;
 use crate::replication::client::{soa_of, Fail};
-use crate::replication::primary::send_notifies;
+use crate::replication::primary::{send_notifies, write_journal};
 use crate::replication::state::{NotifyLog, Replication, Secondary};
 use crate::replication::xfrin::{self, Cancel, Records};
+use crate::storage::Job;
 use crate::zones::publish::{clone_entry, publish, retire};
 
 /// A NOTIFY-triggered SOA check of a zone waits this long after the
@@ -223,7 +224,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         let serial = zone.serial();
         z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
-        let jnl = extend_journal(s, diffs);
+        let jnl = extend_journal(c, s, diffs);
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
         let counter = if kind == "IXFR" { &c.repl.counts.ixfr_in } else { &c.repl.counts.axfr_in };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -250,17 +251,28 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
 }
 
 /// The zone's journal after a transfer: differences received by IXFR are
-/// kept for IXFR out; a full transfer starts it afresh.
-fn extend_journal(s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
+/// kept for IXFR out (and written beside the stored copy, so a restart
+/// keeps them: `startup` loads them when they end at the stored serial);
+/// a full transfer starts it afresh.
+fn extend_journal(c: &Center, s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
     let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
-    match diffs {
+    let job = match diffs {
         Some(ds) => {
             for d in ds {
                 j.push(d, wall(), Limits::default());
             }
+            Job::Journal(j.encode())
         }
-        None => *j = Journal::new(),
-    }
+        None => {
+            let had = !j.is_empty();
+            *j = Journal::new();
+            if !had {
+                return None;
+            }
+            Job::Remove
+        }
+    };
+    write_journal(c, &s.apex, job);
     (!j.is_empty()).then(|| Arc::new(j.clone()))
 }
 

@@ -117,8 +117,9 @@ fn secondary_entry(
         None => (placeholder(apex), true),
     };
     let expires = Arc::new(AtomicU64::new(status.expires.unwrap_or(0)));
+    let mut received = Journal::new();
     if let Some(zone) = zone {
-        set.insert(ZoneEntry {
+        let mut e = ZoneEntry {
             zone,
             transfer: transfer.clone(),
             notify: notify.clone(),
@@ -126,7 +127,16 @@ fn secondary_entry(
             not_loaded: status.serial.is_none(),
             journal: None,
             expires: Some(Arc::clone(&expires)),
-        });
+        };
+        // The differences received before the restart (IXFR out to our own
+        // secondaries), if they end at the stored serial.
+        if let (Some(d), Some(_)) = (storage, status.serial) {
+            if let Some(j) = load_journal(d, &e, stores) {
+                e.journal = Some(Arc::new(j.clone()));
+                received = j;
+            }
+        }
+        set.insert(e);
     }
     Secondary {
         name: z.name.clone(),
@@ -140,7 +150,7 @@ fn secondary_entry(
         force_axfr: std::sync::atomic::AtomicBool::new(unchecked),
         known_serial: AtomicU64::new(status.serial.map_or(0, |s| 1 << 32 | s as u64)),
         status: Mutex::new(status),
-        journal: Mutex::new(Journal::new()),
+        journal: Mutex::new(received),
         limits: z.repl.transfer_limits,
         checks,
         current: Mutex::new(None),
@@ -151,7 +161,8 @@ fn secondary_entry(
     }
 }
 
-/// The journal of a primary zone from storage, if it is complete and
+/// The journal of a zone from storage (a primary's differences between
+/// reloads, a secondary's received ones), if it is complete and
 /// ends at the served serial (else IXFR starts afresh, with a log line
 /// saying why). Files of the old naming are read too.
 fn load_journal(dir: &Path, e: &ZoneEntry, stores: &Stores) -> Option<Journal> {
