@@ -22,5 +22,15 @@ cleanup() {
 trap cleanup EXIT
 exec 9>/tmp/levee-fleet.lock
 flock -w 900 9
-# The driver has its own --timeout (default 900 s); this is the backstop.
-timeout -k 10 1800 python3 tests/fleet/fleet.py "$@"
+# The driver has its own --timeout (default 900 s); `timeout` is the
+# backstop. It runs in a process group of its own, so a Ctrl-C or a TERM
+# to this script is handed on (the driver then stops its servers and
+# removes the namespaces itself), and the trap above cleans up after it.
+timeout -k 10 1800 python3 tests/fleet/fleet.py "$@" &
+driver=$!
+trap 'kill -TERM "$driver" 2>/dev/null' INT TERM
+rc=0
+while kill -0 "$driver" 2>/dev/null; do
+    wait "$driver" && rc=0 || rc=$?
+done
+exit "$rc"
