@@ -45,6 +45,7 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("transfer-in.idle-timeout", 1, 3600),
     ("transfer-in.max-records", 2, 1_000_000_000),
     ("transfer-in.max-size", 1024, 68_719_476_736),
+    ("transfer-in.concurrent", 1, 1024),
     ("gate.arm-nxdomain-rate", 1, 100_000_000),
     ("gate.hold", 1, 86_400),
     ("gate.nx-rate", 0, 100_000_000),

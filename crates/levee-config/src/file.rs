@@ -110,6 +110,8 @@ pub struct TransferIn {
     pub max_records: Option<i64>,
     /// Octets of record data per transfer.
     pub max_size: Option<i64>,
+    /// Transfers in at once.
+    pub concurrent: Option<i64>,
 }
 
 /// `[server]`.
@@ -426,6 +428,10 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     c.dnssec_policies = dnssec::lower(spec.dnssec_policy).map_err(|(k, m)| err(k, m))?;
     c.tls = spec.tls.lower().map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
+    if let Some(v) = ti.concurrent {
+        c.transfers_in_concurrent = crate::bounds::check("transfer-in.concurrent", v)
+            .map_err(|m| err("transfer-in.concurrent".into(), m))? as usize;
+    }
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
         idle_timeout: ti.idle_timeout,

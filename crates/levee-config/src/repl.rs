@@ -25,6 +25,7 @@
 //! idle-timeout = 30                    # seconds to wait for each message
 //! max-records = 25000000               # records in one transfer
 //! max-size = 3221225472                # octets of record data in one transfer
+//! concurrent = 16                      # transfers in at once, all zones together
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -76,6 +77,11 @@ pub struct TransferLimits {
     /// Octets of record data in one transfer (owner + 10 + RDATA each).
     pub max_size: u64,
 }
+
+/// Default `[transfer-in] concurrent`: well under a primary's TCP
+/// connections per source (levee's default is 64), so starting with a
+/// thousand secondary zones does not have the primary close connections.
+pub const DEFAULT_TRANSFERS_IN_CONCURRENT: usize = 16;
 
 /// Default `timeout` (BIND's `max-transfer-time-in` is 120 min).
 pub const DEFAULT_TRANSFER_TIMEOUT: u32 = 3600;

@@ -189,6 +189,9 @@ pub struct Config {
     pub keys: Vec<levee_tsig::Key>,
     /// Journals, received zones, the control socket.
     pub storage_dir: Option<PathBuf>,
+    /// `[transfer-in] concurrent`: transfers in running at once, all
+    /// secondary zones together (the others wait their turn).
+    pub transfers_in_concurrent: usize,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
@@ -282,6 +285,7 @@ impl Default for Config {
             group: None,
             keys: Vec::new(),
             storage_dir: None,
+            transfers_in_concurrent: crate::repl::DEFAULT_TRANSFERS_IN_CONCURRENT,
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),

@@ -196,6 +196,7 @@ pub const KEYS: &[Key] = &[
     key!("transfer-in", "idle-timeout", "30", "Seconds to wait for each message of a transfer in, and to connect."),
     key!("transfer-in", "max-records", "25000000", "Records in one transfer in."),
     key!("transfer-in", "max-size", "3221225472", "Octets of record data in one transfer in."),
+    key!("transfer-in", "concurrent", "16", "Transfers in at once, all secondary zones together; the others wait their turn."),
     key!("zone", "name", "-", "The zone's origin."),
     key!("zone", "file", "<zones-dir>/<name>zone", "Zone file, relative to the configuration file."),
     key!(

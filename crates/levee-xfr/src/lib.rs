@@ -460,12 +460,14 @@ pub struct Timers {
     pub last_ok: Option<u64>,
     /// When to check next.
     pub next_check: u64,
+    /// Failed checks in a row (the retry backoff).
+    pub failures: u32,
 }
 
 impl Timers {
     /// Before anything is known: check now.
     pub fn new(now: u64) -> Self {
-        Timers { refresh: 3600, retry: 600, expire: 604800, last_ok: None, next_check: now }
+        Timers { refresh: 3600, retry: 600, expire: 604800, last_ok: None, next_check: now, failures: 0 }
     }
 
     /// Takes the timers from SOA RDATA.
@@ -481,13 +483,35 @@ impl Timers {
     pub fn ok(&mut self, now: u64) {
         self.last_ok = Some(now);
         self.next_check = now + self.refresh as u64;
+        self.failures = 0;
     }
 
-    /// No primary could be reached at `now`. Without data (no SOA to take
-    /// the retry from) try again within 30 s.
+    /// The refresh failed at `now` for a reason that will not pass soon
+    /// (the primary refused, sent bad data, broke a limit): try again
+    /// after the SOA retry. Without data (no SOA to take the retry from)
+    /// within 30 s.
     pub fn failed(&mut self, now: u64) {
-        let retry = if self.last_ok.is_none() { self.retry.min(30) } else { self.retry };
-        self.next_check = now + retry as u64;
+        self.next_check = now + self.retry_cap() as u64;
+    }
+
+    /// The network failed at `now` (no answer, connection refused or
+    /// reset): the next try is 1, 2, 4, ... seconds later, at most what
+    /// [`Timers::failed`] waits. A passing failure (a primary restarting,
+    /// a connection closed by a busy primary, a partition healed) costs
+    /// seconds, not the whole retry interval; a primary that stays away
+    /// is asked at the SOA retry.
+    pub fn failed_network(&mut self, now: u64) {
+        let backoff = 1u32 << self.failures.min(16);
+        self.failures = self.failures.saturating_add(1);
+        self.next_check = now + self.retry_cap().min(backoff) as u64;
+    }
+
+    fn retry_cap(&self) -> u32 {
+        if self.last_ok.is_none() {
+            self.retry.min(30)
+        } else {
+            self.retry
+        }
     }
 
     /// True when the data is past its expire time (or there is none).
@@ -498,6 +522,25 @@ impl Timers {
     /// When the zone expires, if it has data.
     pub fn expires_at(&self) -> Option<u64> {
         self.last_ok.map(|t| t + self.expire as u64)
+    }
+
+    /// Puts the schedule right after the wall clock stepped back (a clock
+    /// set right after it ran ahead, NTP stepping): a next check further
+    /// away than the longest interval could set, or a confirmation in the
+    /// future, can only come from the old clock. Without this a zone whose
+    /// clock ran 10 minutes ahead would wait 10 minutes for its next check
+    /// (and stay expired that long). Returns whether anything changed.
+    pub fn settle(&mut self, now: u64) -> bool {
+        let mut moved = false;
+        if self.next_check > now + self.refresh.max(self.retry) as u64 {
+            self.next_check = now;
+            moved = true;
+        }
+        if self.last_ok.is_some_and(|t| t > now) {
+            self.last_ok = Some(now);
+            moved = true;
+        }
+        moved
     }
 
     /// The next moment something must happen: a check, or the expiry.

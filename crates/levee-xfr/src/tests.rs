@@ -127,6 +127,10 @@ fn timers() {
     assert_eq!(tm.next_wake(100), 100);
     tm.failed(100);
     assert_eq!(tm.next_wake(100), 130, "no data yet: retry within 30 s");
+    for (k, wait) in [1, 2, 4, 8, 16, 30, 30].into_iter().enumerate() {
+        tm.failed_network(100);
+        assert_eq!(tm.next_wake(100), 100 + wait, "network failure {}: back off, at most 30 s without data", k + 1);
+    }
     let mut rd = b"\x02ns\x00\x01h\x00".to_vec();
     for x in [7u32, 20, 5, 60, 300] {
         rd.extend_from_slice(&x.to_be_bytes());
@@ -139,9 +143,44 @@ fn timers() {
     assert_eq!(tm.next_wake(100), 120);
     tm.failed(120);
     assert_eq!(tm.next_wake(120), 125);
+    tm.failed_network(120);
+    assert_eq!(tm.next_wake(120), 121, "success reset the backoff: 1 s");
+    tm.failed_network(121);
+    assert_eq!(tm.next_wake(121), 123);
+    tm.failed_network(123);
+    assert_eq!(tm.next_wake(123), 127);
+    tm.failed_network(127);
+    assert_eq!(tm.next_wake(127), 132, "then the SOA retry (5 s) at most");
     tm.failed(155);
     assert_eq!(tm.next_wake(155), 160, "expiry comes before the retry");
     assert_eq!(tm.next_wake(161), 160, "past expiry, keep retrying");
+}
+
+/// A wall clock that ran ahead and was set back: the check is not put
+/// off by the jump, and a confirmation "in the future" does not extend
+/// the zone's life.
+#[test]
+fn timers_after_the_clock_stepped_back() {
+    let mut rd = b"\x02ns\x00\x01h\x00".to_vec();
+    for x in [7u32, 20, 5, 60, 300] {
+        rd.extend_from_slice(&x.to_be_bytes());
+    }
+    let mut tm = Timers::new(0);
+    tm.set_from_soa(&rd);
+    tm.ok(1000);
+    assert!(!tm.settle(1000), "nothing to put right on a steady clock");
+    assert!(!tm.settle(1019));
+    // The clock ran 600 s ahead: a failed check there retries at 1605...
+    tm.failed(1600);
+    // ...and it is set back to 1002: check now, not in 603 s.
+    assert!(tm.settle(1002));
+    assert_eq!(tm.next_wake(1002), 1002);
+    // Confirmed at 1600 (the wrong clock), then set back to 1010: the
+    // zone expires 60 s after 1010, not after 1600.
+    tm.ok(1600);
+    assert!(tm.settle(1010));
+    assert_eq!(tm.expires_at(), Some(1070));
+    assert_eq!(tm.next_wake(1010), 1010);
 }
 
 /// A damaged transfer is an error, never a panic.

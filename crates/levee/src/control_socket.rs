@@ -262,8 +262,9 @@ fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
             Some(s) => {
                 let st = s.status.lock().map(|x| x.clone()).unwrap_or_default();
                 out.push(format!(
-                        "{zname} role=secondary serial={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
+                        "{zname} role=secondary serial={} lag={} expired={} last-transfer={} last-kind={} next-refresh={} expires={} transfer-since={} error={}",
                         st.serial.map_or("-".into(), |x| x.to_string()),
+                        s.serial_lag(st.serial),
                         e.expired,
                         st.last_transfer.map_or("-".into(), |x| x.to_string()),
                         if st.last_kind.is_empty() { "-" } else { st.last_kind },

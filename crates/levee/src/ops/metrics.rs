@@ -62,6 +62,7 @@ pub fn render(c: &Center) -> String {
     zones(&mut o, c, &udp, &tcp);
     storage(&mut o, c);
     updates(&mut o, c);
+    replication(&mut o, c);
     if let Some(g) = &c.gate {
         gate(&mut o, g);
     }
@@ -396,6 +397,57 @@ fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     }
     if overflow.1 > 0 {
         o.sample("levee_zone_nxdomain_total", &[("zone", "(other)")], overflow.1);
+    }
+}
+
+/// Replication: transfers in by kind, failed refreshes, NOTIFYs out, and
+/// per secondary zone how far it is behind its primary.
+fn replication(o: &mut Out, c: &Center) {
+    let n = &c.repl.counts;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    o.family(
+        "levee_transfers_in_total",
+        "counter",
+        "Transfers in that brought a new version of a secondary zone, by kind (ixfr: differences; axfr: the whole zone, also an IXFR answered with it).",
+    );
+    o.sample("levee_transfers_in_total", &[("kind", "ixfr")], get(&n.ixfr_in));
+    o.sample("levee_transfers_in_total", &[("kind", "axfr")], get(&n.axfr_in));
+    o.family(
+        "levee_refresh_failures_total",
+        "counter",
+        "Refreshes of secondary zones that failed (network failures are retried after 1, 2, 4... s up to the SOA retry, others after the SOA retry).",
+    );
+    o.sample("levee_refresh_failures_total", &[], get(&n.refresh_failed));
+    o.family(
+        "levee_notify_out_total",
+        "counter",
+        "NOTIFYs sent to secondaries, by outcome (retry: an attempt not acknowledged in time).",
+    );
+    o.sample("levee_notify_out_total", &[("result", "acknowledged")], get(&n.notify_acked));
+    o.sample("levee_notify_out_total", &[("result", "retry")], get(&n.notify_retries));
+    o.sample("levee_notify_out_total", &[("result", "given-up")], get(&n.notify_given_up));
+    if c.repl.secondaries.is_empty() {
+        return;
+    }
+    let mut secs: Vec<_> = c.repl.secondaries.values().collect();
+    secs.sort_by(|a, b| a.name.cmp(&b.name));
+    o.family(
+        "levee_secondary_serial_lag",
+        "gauge",
+        "Serials the served version of a secondary zone is behind the newest one its primaries announced or answered (0: current).",
+    );
+    for s in &secs {
+        let served = s.status.lock().ok().and_then(|x| x.serial);
+        o.sample("levee_secondary_serial_lag", &[("zone", &s.name)], s.serial_lag(served));
+    }
+    o.family(
+        "levee_secondary_expired",
+        "gauge",
+        "1 while a secondary zone is past its SOA expire (answering SERVFAIL).",
+    );
+    for s in &secs {
+        let expired = s.status.lock().map(|x| x.expired).unwrap_or(false);
+        o.sample("levee_secondary_expired", &[("zone", &s.name)], u8::from(expired));
     }
 }
 

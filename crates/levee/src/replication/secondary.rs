@@ -20,9 +20,10 @@ use levee_zone::{Zone, ZoneEntry, ZoneSet};
 use crate::center::Center;
 use crate::clock::wall;
 use crate::replication::client::{soa_of, Fail};
-use crate::replication::primary::send_notifies;
+use crate::replication::primary::{send_notifies, write_journal};
 use crate::replication::state::{NotifyLog, Replication, Secondary};
 use crate::replication::xfrin::{self, Cancel, Records};
+use crate::storage::Job;
 use crate::zones::publish::{clone_entry, publish, retire};
 
 /// A NOTIFY-triggered SOA check of a zone waits this long after the
@@ -88,6 +89,9 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
     let mut z = ZoneState::new(&c, &s);
     loop {
         let now = wall();
+        if z.timers.settle(now) {
+            tracing::info!(zone = %s.name, "the wall clock stepped back: checking with the primary now");
+        }
         let wake = z.timers.next_wake(now);
         if wake > now {
             let sleep = tokio::time::sleep(Duration::from_secs(wake - now));
@@ -132,10 +136,19 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
             }
             Err(e) => {
                 let now = wall();
-                z.timers.failed(now);
+                // The network: back off from 1 s; anything else: SOA retry.
+                if matches!(e, Fail::Io(_)) {
+                    z.timers.failed_network(now);
+                } else {
+                    z.timers.failed(now);
+                }
+                c.repl.counts.refresh_failed.fetch_add(1, Ordering::Relaxed);
                 // A NOTIFY's serial we did not get is not "being fetched".
                 s.set_known_serial(z.soa.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata)));
-                tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
+                // Backing off, the 1st, 2nd, 4th, 8th... failure in a row.
+                if z.timers.failures <= 1 || z.timers.failures.is_power_of_two() {
+                    tracing::warn!(zone = %s.name, "refresh failed: {e}; retrying in {} s", z.timers.next_check - now);
+                }
                 if let Ok(mut st) = s.status.lock() {
                     st.last_error = Some(e.to_string());
                 }
@@ -178,6 +191,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             }
         };
         let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
+        s.heard(their_serial);
         let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
         if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
@@ -187,6 +201,8 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         let ixfr_from = if force { None } else { ours.clone() };
         s.set_known_serial(Some(their_serial));
+        // Closed only if the runtime stops.
+        let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p.addr, key, ixfr_from).await;
         if got.is_err() {
             s.set_known_serial(our_serial);
@@ -208,8 +224,10 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         let serial = zone.serial();
         z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
-        let jnl = extend_journal(s, diffs);
+        let jnl = extend_journal(c, s, diffs);
         tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
+        let counter = if kind == "IXFR" { &c.repl.counts.ixfr_in } else { &c.repl.counts.axfr_in };
+        counter.fetch_add(1, Ordering::Relaxed);
         publish_received(c, s, Arc::clone(&zone), jnl).await;
         // The previous records (millions of small allocations for a large
         // zone) are freed off the runtime threads too.
@@ -233,17 +251,28 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
 }
 
 /// The zone's journal after a transfer: differences received by IXFR are
-/// kept for IXFR out; a full transfer starts it afresh.
-fn extend_journal(s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
+/// kept for IXFR out (and written beside the stored copy, so a restart
+/// keeps them: `startup` loads them when they end at the stored serial);
+/// a full transfer starts it afresh.
+fn extend_journal(c: &Center, s: &Secondary, diffs: Option<Vec<journal::Diff>>) -> Option<Arc<Journal>> {
     let mut j = s.journal.lock().unwrap_or_else(|e| e.into_inner());
-    match diffs {
+    let job = match diffs {
         Some(ds) => {
             for d in ds {
                 j.push(d, wall(), Limits::default());
             }
+            Job::Journal(j.encode())
         }
-        None => *j = Journal::new(),
-    }
+        None => {
+            let had = !j.is_empty();
+            *j = Journal::new();
+            if !had {
+                return None;
+            }
+            Job::Remove
+        }
+    };
+    write_journal(c, &s.apex, job);
     (!j.is_empty()).then(|| Arc::new(j.clone()))
 }
 
@@ -372,6 +401,9 @@ fn on_notify(s: &Secondary, serial: Option<u32>, client: impl std::fmt::Display)
         (Some(n), Some(k)) => Serial(k) >= Serial(n),
         _ => false,
     };
+    if let Some(n) = serial {
+        s.heard(n);
+    }
     if let (false, Some(n)) = (current, serial) {
         // The check about to happen fetches it: the rest of a burst for
         // the same serial is current already (a check that finds the

@@ -65,6 +65,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
             }
         }
     }
+    let notify_serial = notify.keys().map(|k| (k.clone(), AtomicU64::new(0))).collect();
     Replication {
         keys,
         secondaries,
@@ -72,6 +73,10 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
         log_budget: AtomicU64::new(0),
         notify_refused: AtomicU64::new(0),
         update_refused: AtomicU64::new(0),
+        notify_serial,
+        counts: Default::default(),
+        transfer_slots: Arc::new(tokio::sync::Semaphore::new(cfg.transfers_in_concurrent)),
+        notify_slots: Mutex::new(HashMap::new()),
     }
 }
 
@@ -114,8 +119,9 @@ fn secondary_entry(
         None => (placeholder(apex), true),
     };
     let expires = Arc::new(AtomicU64::new(status.expires.unwrap_or(0)));
+    let mut received = Journal::new();
     if let Some(zone) = zone {
-        set.insert(ZoneEntry {
+        let mut e = ZoneEntry {
             zone,
             transfer: transfer.clone(),
             notify: notify.clone(),
@@ -123,7 +129,16 @@ fn secondary_entry(
             not_loaded: status.serial.is_none(),
             journal: None,
             expires: Some(Arc::clone(&expires)),
-        });
+        };
+        // The differences received before the restart (IXFR out to our own
+        // secondaries), if they end at the stored serial.
+        if let (Some(d), Some(_)) = (storage, status.serial) {
+            if let Some(j) = load_journal(d, &e, stores) {
+                e.journal = Some(Arc::new(j.clone()));
+                received = j;
+            }
+        }
+        set.insert(e);
     }
     Secondary {
         name: z.name.clone(),
@@ -137,17 +152,19 @@ fn secondary_entry(
         force_axfr: std::sync::atomic::AtomicBool::new(unchecked),
         known_serial: AtomicU64::new(status.serial.map_or(0, |s| 1 << 32 | s as u64)),
         status: Mutex::new(status),
-        journal: Mutex::new(Journal::new()),
+        journal: Mutex::new(received),
         limits: z.repl.transfer_limits,
         checks,
         current: Mutex::new(None),
         notify_pending: std::sync::atomic::AtomicBool::new(false),
         notify_log: Mutex::new(NotifyLog::default()),
         expires,
+        heard_serial: AtomicU64::new(0),
     }
 }
 
-/// The journal of a primary zone from storage, if it is complete and
+/// The journal of a zone from storage (a primary's differences between
+/// reloads, a secondary's received ones), if it is complete and
 /// ends at the served serial (else IXFR starts afresh, with a log line
 /// saying why). Files of the old naming are read too.
 fn load_journal(dir: &Path, e: &ZoneEntry, stores: &Stores) -> Option<Journal> {

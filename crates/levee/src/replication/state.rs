@@ -80,6 +80,10 @@ pub struct Secondary {
     /// When the zone expires (wall clock, 0 = unknown), shared with its
     /// `ZoneEntry` for EDNS EXPIRE answers.
     pub expires: Arc<AtomicU64>,
+    /// The newest serial a primary announced (NOTIFY) or answered (SOA
+    /// query), `1 << 32 | serial` (0: none yet): the lag is its distance
+    /// to the served serial (`levee ctl zone-status`, `/metrics`).
+    pub heard_serial: AtomicU64,
 }
 
 impl Secondary {
@@ -95,6 +99,26 @@ impl Secondary {
             let newer = k >> 32 != 1 || !current;
             newer.then_some(new)
         });
+    }
+
+    /// Notes a serial a primary announced or answered: kept if newer.
+    pub fn heard(&self, n: u32) {
+        let new = 1 << 32 | n as u64;
+        let _ = self.heard_serial.fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            (k >> 32 != 1 || Serial(n) > Serial(k as u32)).then_some(new)
+        });
+    }
+
+    /// How many serials the served version is behind the newest one a
+    /// primary announced (0 when current, or before anything was heard).
+    pub fn serial_lag(&self, served: Option<u32>) -> u32 {
+        let k = self.heard_serial.load(Ordering::Relaxed);
+        match (k >> 32 == 1, served) {
+            (false, _) => 0,
+            (true, None) => 1,
+            (true, Some(s)) if Serial(k as u32) > Serial(s) => (k as u32).wrapping_sub(s),
+            _ => 0,
+        }
     }
 
     pub fn known_serial(&self) -> Option<u32> {
@@ -118,6 +142,39 @@ pub struct Replication {
     pub notify_refused: AtomicU64,
     /// UPDATEs refused by `allow-update` (or for a zone that takes none).
     pub update_refused: AtomicU64,
+    /// The serial each primary zone's NOTIFYs announce now, by apex
+    /// (`1 << 32 | serial`): the retries of an older serial's NOTIFY stop
+    /// once a newer one is being sent.
+    pub notify_serial: HashMap<Vec<u8>, AtomicU64>,
+    /// Counters for `/metrics`.
+    pub counts: ReplCounts,
+    /// Transfers in running at once (`[transfer-in] concurrent`): a
+    /// secondary of a thousand zones starting up, or back after an outage,
+    /// asks for them a few at a time instead of opening a thousand
+    /// connections (which a primary's per-source cap would close).
+    pub transfer_slots: Arc<tokio::sync::Semaphore>,
+    /// NOTIFY exchanges in flight per target address (bounded by the
+    /// NOTIFY targets of the configuration).
+    pub notify_slots: Mutex<HashMap<std::net::SocketAddr, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// Replication events since start (`/metrics`).
+#[derive(Default)]
+pub struct ReplCounts {
+    /// Transfers in that brought a new version by IXFR (differences).
+    pub ixfr_in: AtomicU64,
+    /// Transfers in that brought a whole zone (AXFR, or IXFR answered
+    /// with the whole zone).
+    pub axfr_in: AtomicU64,
+    /// Refreshes that failed (no primary answered, or every transfer
+    /// failed).
+    pub refresh_failed: AtomicU64,
+    /// NOTIFYs acknowledged by a secondary.
+    pub notify_acked: AtomicU64,
+    /// NOTIFY attempts that got no acknowledgement in time (retried).
+    pub notify_retries: AtomicU64,
+    /// NOTIFYs given up after every attempt.
+    pub notify_given_up: AtomicU64,
 }
 
 impl Replication {
@@ -125,6 +182,12 @@ impl Replication {
     pub fn key(&self, name_text: &Option<String>) -> Option<&Key> {
         let n = name::from_text(name_text.as_deref()?, Some(b"\x00")).ok()?;
         self.keys.find(&n)
+    }
+
+    /// The NOTIFY slots of one target (`n` permits, made on first use).
+    pub fn notify_slot(&self, addr: std::net::SocketAddr, n: usize) -> Arc<tokio::sync::Semaphore> {
+        let mut m = self.notify_slots.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(m.entry(addr).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n))))
     }
 
     /// Counts a NOTIFY refused by `allow-notify`; true for the first since
