@@ -31,15 +31,15 @@ impl<'a> Previous<'a> {
     /// Indexes `prev` (records of the previous signed version, owners
     /// lowercased).
     pub(crate) fn new(prev: &'a [Rr]) -> Self {
-        let mut sets: HashMap<(&'a [u8], u16), Entry<'a>> = HashMap::with_capacity(prev.len() / 2);
-        for r in prev {
-            if r.rtype == t::RRSIG {
-                if r.rdata.len() >= 18 {
-                    let covered = u16::from_be_bytes([r.rdata[0], r.rdata[1]]);
-                    sets.entry((&r.owner, covered)).or_default().sigs.push(&r.rdata);
-                }
-            } else {
-                let e = sets.entry((&r.owner, r.rtype)).or_default();
+        // Signatures first: only RRsets that have one are indexed (a TLD
+        // has millions of records and a few signed RRsets).
+        let mut sets: HashMap<(&'a [u8], u16), Entry<'a>> = HashMap::new();
+        for r in prev.iter().filter(|r| r.rtype == t::RRSIG && r.rdata.len() >= 18) {
+            let covered = u16::from_be_bytes([r.rdata[0], r.rdata[1]]);
+            sets.entry((&r.owner, covered)).or_default().sigs.push(&r.rdata);
+        }
+        for r in prev.iter().filter(|r| r.rtype != t::RRSIG) {
+            if let Some(e) = sets.get_mut(&(r.owner.as_slice(), r.rtype)) {
                 e.ttl = r.ttl;
                 e.class = r.class;
                 e.rdatas.push(&r.rdata);

@@ -232,7 +232,13 @@ fn sort_dedup(recs: &mut Vec<Rr>, apex: &[u8]) {
         i = j;
     }
     let key = |r: &(u64, u32, u32, u32, u32)| &keys[r.1 as usize..(r.1 + r.2) as usize];
-    runs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a).cmp(key(b))));
+    let order =
+        |a: &(u64, u32, u32, u32, u32), b: &(u64, u32, u32, u32, u32)| a.0.cmp(&b.0).then_with(|| key(a).cmp(key(b)));
+    // A zone listed from a snapshot (a reload, a transfer) comes in
+    // canonical order already: one pass tells, and the sort is skipped.
+    if !runs.windows(2).all(|w| order(&w[0], &w[1]) != std::cmp::Ordering::Greater) {
+        runs.sort_unstable_by(order);
+    }
     let mut slots: Vec<Option<Rr>> = std::mem::take(recs).into_iter().map(Some).collect();
     recs.reserve(slots.len());
     let mut k = 0;

@@ -47,8 +47,8 @@ mod replication;
 mod serve;
 mod sign_zone;
 mod storage;
-mod update;
 mod tls;
+mod update;
 mod zones;
 
 use std::path::PathBuf;

@@ -134,8 +134,10 @@ pub fn sign(
             .collect()
     };
     let prev_signed = prev.map(to_sign);
+    let listed = t0.elapsed();
     let signed = levee_sign::sign_zone(to_sign(recs), &origin, &keys, &s.signer_policy(), now, prev_signed.as_deref())
         .map_err(|e| fail(format!("signing failed: {e}")))?;
+    let signed_at = t0.elapsed();
     let out: Vec<Rr> =
         signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
     let mut rebuilt = journal::build_from(&origin, &out, checks)?;
@@ -151,6 +153,8 @@ pub fn sign(
         kept = signed.reused,
         chain = signed.chain,
         ms = t0.elapsed().as_millis() as u64,
+        list_ms = listed.as_millis() as u64,
+        sign_ms = (signed_at - listed).as_millis() as u64,
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
@@ -175,29 +179,54 @@ impl OnlineSigner for ZoneSigner {
     }
 }
 
-/// The zone's data without what the signer adds (signatures, chains,
-/// its own DNSKEYs) and without the SOA serial, in one order.
-fn unsigned_view(recs: &[Rr], keys: &[Key]) -> Vec<(Vec<u8>, u16, u32, Vec<u8>)> {
-    let mut v: Vec<(Vec<u8>, u16, u32, Vec<u8>)> = recs
-        .iter()
-        .filter(|r| !matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM))
-        .filter(|r| !(r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice())))
-        .map(|r| {
-            let mut rdata = r.rdata.clone();
-            if r.rtype == t::SOA {
-                if let Some(p) = soa_serial_at(&rdata) {
-                    rdata[p..p + 4].fill(0);
+/// True if `new` (a zone's records, unsigned) holds the data of `old`
+/// (the signed version served) apart from what the signer adds
+/// (signatures, chains, its own DNSKEYs) and the SOA serial. Both lists
+/// come from `journal::records`, owner by owner in the same order; each
+/// RRset's records are compared as a set.
+fn same_data(new: &[Rr], old: &[Rr], keys: &[Key]) -> bool {
+    let ours = |r: &&Rr| {
+        !matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM)
+            && !(r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice()))
+    };
+    let mut a = new.iter().filter(ours).peekable();
+    let mut b = old.iter().filter(ours).peekable();
+    loop {
+        let (Some(x), Some(y)) = (a.peek().copied(), b.peek().copied()) else {
+            return a.peek().is_none() && b.peek().is_none();
+        };
+        if x.owner != y.owner || x.rtype != y.rtype || x.ttl != y.ttl {
+            return false;
+        }
+        let mut xs = take_rrset(&mut a, x);
+        let mut ys = take_rrset(&mut b, y);
+        if x.rtype == t::SOA {
+            for v in [&mut xs, &mut ys] {
+                for rd in v.iter_mut() {
+                    if let Some(p) = soa_serial_at(rd) {
+                        rd.to_mut()[p..p + 4].fill(0);
+                    }
                 }
             }
-            (r.owner.clone(), r.rtype, r.ttl, rdata)
-        })
-        .collect();
-    v.sort_unstable();
-    v
+        }
+        xs.sort_unstable();
+        ys.sort_unstable();
+        if xs != ys {
+            return false;
+        }
+    }
 }
 
-fn same_data(new: &[Rr], old: &[Rr], keys: &[Key]) -> bool {
-    unsigned_view(new, keys) == unsigned_view(old, keys)
+/// The RDATAs of the RRset `first` starts, taken from `it`.
+fn take_rrset<'r, I: Iterator<Item = &'r Rr>>(
+    it: &mut std::iter::Peekable<I>,
+    first: &Rr,
+) -> Vec<std::borrow::Cow<'r, [u8]>> {
+    let mut v = Vec::new();
+    while let Some(r) = it.next_if(|r| r.owner == first.owner && r.rtype == first.rtype) {
+        v.push(std::borrow::Cow::Borrowed(r.rdata.as_slice()));
+    }
+    v
 }
 
 /// Where the serial sits in SOA RDATA (after the two names).
@@ -236,4 +265,65 @@ pub fn due(z: &Zone, refresh: u32) -> Option<u64> {
         }
     }
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Z: &str = "$ORIGIN t.\n$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nns A 192.0.2.3\nw MX 10 ns\nsub NS ns.sub\nns.sub A 192.0.2.2\n";
+
+    fn load(text: &str) -> Zone {
+        let apex = name::from_text("t.", None).unwrap();
+        levee_zone::load(levee_zone::Source::Memory { name: "t", data: text.as_bytes() }, apex.as_slice()).unwrap().zone
+    }
+
+    /// The check that keeps a reload of an unchanged file from publishing
+    /// a new version: the signed zone holds the file's data, whatever the
+    /// serial and the order of an RRset's records; any other difference
+    /// is seen.
+    #[test]
+    fn same_data_sees_through_the_signatures_and_the_serial() {
+        let key = Key::generate(levee_sign::Algorithm::EcdsaP256Sha256, true).unwrap();
+        let unsigned = load(Z);
+        let recs: Vec<levee_sign::Rr> = journal::records(&unsigned)
+            .into_iter()
+            .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
+            .collect();
+        for denial in [Denial::Nsec, Denial::Nsec3(Nsec3Params::default()), Denial::Compact] {
+            let policy = Policy { denial, ..Policy::default() };
+            let signed = levee_sign::sign_zone(
+                recs.clone(),
+                unsigned.apex(),
+                std::slice::from_ref(&key),
+                &policy,
+                1_800_000_000,
+                None,
+            )
+            .unwrap();
+            let out: Vec<Rr> = signed
+                .records
+                .into_iter()
+                .map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata })
+                .collect();
+            let signed_zone = journal::build_from(unsigned.apex(), &out, Checks::Warn).unwrap().zone;
+            let old = journal::records(&signed_zone);
+            let keys = std::slice::from_ref(&key);
+            assert!(same_data(&journal::records(&load(Z)), &old, keys));
+            // Another serial and the RRset's records in another order: same.
+            let reordered = Z
+                .replace("SOA ns h 7", "SOA ns h 9")
+                .replace("ns A 192.0.2.1\nns A 192.0.2.3", "ns A 192.0.2.3\nns A 192.0.2.1");
+            assert!(same_data(&journal::records(&load(&reordered)), &old, keys));
+            for changed in [
+                Z.replace("192.0.2.3", "192.0.2.4"),
+                Z.replace("w MX 10 ns", "w MX 20 ns"),
+                Z.replace("$TTL 60\n@ SOA", "$TTL 60\nx TXT hi\n@ SOA"),
+                Z.replace("ns.sub A 192.0.2.2\n", ""),
+                Z.replace("SOA ns h 7 1 1 1 1", "SOA ns h 7 1 1 1 2"),
+            ] {
+                assert!(!same_data(&journal::records(&load(&changed)), &old, keys), "{changed}");
+            }
+        }
+    }
 }
