@@ -24,8 +24,16 @@ use levee_dnstap::{encode, Kind, Message, CONTENT_TYPE};
 use super::record::{Capture, Records};
 use super::Shared;
 
-/// Sleep between drains when nothing was waiting.
+/// Sleep between drains when nothing was waiting, or too little to be
+/// worth a write of its own ([`COALESCE`]).
 const IDLE: Duration = Duration::from_millis(5);
+/// A drain that found less than this many octets of captures is followed
+/// by a nap: under a steady load the queues are then emptied every few
+/// milliseconds in writes of tens of KiB, instead of one small write (and
+/// one wake-up of the collector) per handful of queries. A queue
+/// (`queue-kib`, 1 MiB by default) holds several naps' worth at any
+/// rate a core answers.
+const COALESCE: usize = 32 << 10;
 /// The first wait before reconnecting; doubled after each failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest wait before reconnecting.
@@ -254,13 +262,13 @@ fn run(shared: &Shared, cfg: &DnstapConfig, stop: &AtomicBool) {
         if !stopping {
             link.ensure(&to, shared);
         }
-        let mut busy = false;
+        let mut taken = 0;
         for q in &shared.queues {
             q.take(&mut spare);
             if spare.is_empty() {
                 continue;
             }
-            busy = true;
+            taken += spare.len();
             out.clear();
             let n = encode_all(&spare, cfg.identity.as_bytes(), cfg.version.as_bytes(), &mut out);
             spare.clear();
@@ -283,7 +291,7 @@ fn run(shared: &Shared, cfg: &DnstapConfig, stop: &AtomicBool) {
             shared.connected.store(false, Ordering::Relaxed);
             return;
         }
-        if !busy {
+        if taken < COALESCE {
             std::thread::sleep(IDLE);
         }
     }
