@@ -66,6 +66,8 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("dnssec-policy.signature-validity", 3_600, 365 * 86_400),
     ("dnssec-policy.signature-refresh", 60, 364 * 86_400),
     ("dnssec-policy.online-signatures-per-second", 0, 10_000_000),
+    ("dnssec-policy.zsk-lifetime", 0, 10 * 365 * 86_400),
+    ("dnssec-policy.propagation-delay", 0, 7 * 86_400),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

@@ -14,6 +14,8 @@
 //! nsec3-opt-out = true
 //! signature-validity = 1209600      # seconds (14 days)
 //! signature-refresh = 604800        # re-sign when less than this is left (7 days)
+//! zsk-lifetime = 2592000            # with split-keys: a ZSK rollover (pre-publication) every 30 days
+//! propagation-delay = 3600          # how long a change takes to reach every secondary
 //!
 //! [[zone]]
 //! name = "example.com."
@@ -61,6 +63,11 @@ pub struct SignPolicy {
     /// Compact denial: signatures made at query time per second, per
     /// zone (0: no limit); past it, such answers are not sent.
     pub online_signatures_per_second: u32,
+    /// Seconds a ZSK signs before a rollover replaces it (with
+    /// `split-keys`; 0: never).
+    pub zsk_lifetime: u64,
+    /// Seconds a change takes to reach every secondary.
+    pub propagation_delay: u64,
 }
 
 impl Default for SignPolicy {
@@ -74,6 +81,8 @@ impl Default for SignPolicy {
             signature_validity: 14 * 86400,
             signature_refresh: 7 * 86400,
             online_signatures_per_second: 20_000,
+            zsk_lifetime: 30 * 86400,
+            propagation_delay: 3600,
         }
     }
 }
@@ -98,6 +107,10 @@ pub struct Spec {
     pub signature_refresh: Option<i64>,
     /// Compact denial's budget.
     pub online_signatures_per_second: Option<i64>,
+    /// Seconds.
+    pub zsk_lifetime: Option<i64>,
+    /// Seconds.
+    pub propagation_delay: Option<i64>,
 }
 
 /// The policies of the file, `default` first; an error is `(key,
@@ -147,6 +160,13 @@ pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
             p.online_signatures_per_second = bounds::check("dnssec-policy.online-signatures-per-second", v)
                 .map_err(|m| (key("online-signatures-per-second"), m))?
                 as u32;
+        }
+        if let Some(v) = s.zsk_lifetime {
+            p.zsk_lifetime = bounds::check("dnssec-policy.zsk-lifetime", v).map_err(|m| (key("zsk-lifetime"), m))?;
+        }
+        if let Some(v) = s.propagation_delay {
+            p.propagation_delay =
+                bounds::check("dnssec-policy.propagation-delay", v).map_err(|m| (key("propagation-delay"), m))?;
         }
         if p.signature_refresh >= p.signature_validity {
             return Err((key("signature-refresh"), "must be less than signature-validity".into()));

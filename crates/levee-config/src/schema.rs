@@ -251,6 +251,18 @@ pub const KEYS: &[Key] = &[
     ),
     key!(
         "dnssec-policy",
+        "zsk-lifetime",
+        "2592000",
+        "With split-keys: seconds a ZSK signs before a rollover by pre-publication replaces it (0: never)."
+    ),
+    key!(
+        "dnssec-policy",
+        "propagation-delay",
+        "3600",
+        "Seconds a change takes to reach every secondary (the rollover's waits add it)."
+    ),
+    key!(
+        "dnssec-policy",
         "online-signatures-per-second",
         "20000",
         "Compact denial: signatures made at query time per second and zone; past it such answers are dropped (0: no limit)."

@@ -96,6 +96,9 @@ pub struct Key {
     dnskey: Vec<u8>,
     tag: u16,
     rng: SystemRandom,
+    /// Makes signatures (a key published ahead of its time, or kept
+    /// after it, does not: `crate::rollover`).
+    signs: bool,
 }
 
 impl std::fmt::Debug for Key {
@@ -152,7 +155,7 @@ impl Key {
         dnskey.push(alg.number());
         dnskey.extend_from_slice(&public);
         let tag = key_tag(&dnskey);
-        Ok(Key { alg, flags, pair, pkcs8: der.to_vec(), dnskey, tag, rng })
+        Ok(Key { alg, flags, pair, pkcs8: der.to_vec(), dnskey, tag, rng, signs: true })
     }
 
     /// The algorithm.
@@ -168,6 +171,17 @@ impl Key {
     /// True for a key with the SEP flag (KSK or CSK).
     pub fn is_sep(&self) -> bool {
         self.flags & FLAG_SEP != 0
+    }
+
+    /// Whether the zone signer signs with this key (it is published
+    /// either way).
+    pub fn signs(&self) -> bool {
+        self.signs
+    }
+
+    /// Makes the key sign, or only be published.
+    pub fn set_signing(&mut self, on: bool) {
+        self.signs = on;
     }
 
     /// The DNSKEY RDATA.

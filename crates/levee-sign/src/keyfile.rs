@@ -30,18 +30,61 @@ pub struct KeyFile {
     pub zone: String,
     /// When the key was made (seconds since the epoch).
     pub created: u64,
+    /// When it is published, signs, stops signing, goes
+    /// ([`crate::rollover`]).
+    pub timing: Timing,
     /// The key.
     pub key: Key,
 }
 
+/// A key's lifetime (seconds since the epoch; `None`: from the start, or
+/// for ever). A key file without these lines is published and signs for
+/// ever.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// In the DNSKEY RRset from then on.
+    pub publish: Option<u64>,
+    /// Signs from then on.
+    pub active: Option<u64>,
+    /// Signs no more from then on.
+    pub retire: Option<u64>,
+    /// Out of the DNSKEY RRset (and its file deleted) from then on.
+    pub remove: Option<u64>,
+}
+
+impl Timing {
+    /// In the DNSKEY RRset at `now`.
+    pub fn published(&self, now: u64) -> bool {
+        self.publish.is_none_or(|t| t <= now) && self.remove.is_none_or(|t| now < t)
+    }
+
+    /// Signs at `now`.
+    pub fn signs(&self, now: u64) -> bool {
+        self.active.is_none_or(|t| t <= now) && self.retire.is_none_or(|t| now < t) && self.published(now)
+    }
+}
+
 /// The text of a key file for `key` of `zone` (text, absolute).
 pub fn to_text(key: &Key, zone: &str, created: u64) -> String {
+    to_text_timed(key, zone, created, &Timing::default())
+}
+
+/// [`to_text`] with the key's timing.
+pub fn to_text_timed(key: &Key, zone: &str, created: u64, timing: &Timing) -> String {
     let mut s = format!(
-        "# levee DNSSEC key: keep this file private (mode 0600)\nzone: {zone}\nalgorithm: {}\nflags: {}\ntag: {}\ncreated: {created}\n-----BEGIN PRIVATE KEY-----\n",
+        "# levee DNSSEC key: keep this file private (mode 0600)\nzone: {zone}\nalgorithm: {}\nflags: {}\ntag: {}\ncreated: {created}\n",
         key.algorithm().number(),
         key.flags(),
         key.tag()
     );
+    for (k, v) in
+        [("publish", timing.publish), ("active", timing.active), ("retire", timing.retire), ("remove", timing.remove)]
+    {
+        if let Some(t) = v {
+            s.push_str(&format!("{k}: {t}\n"));
+        }
+    }
+    s.push_str("-----BEGIN PRIVATE KEY-----\n");
     let b64 = base64(key.pkcs8());
     for line in b64.as_bytes().chunks(64) {
         s.push_str(std::str::from_utf8(line).unwrap_or_default());
@@ -55,6 +98,7 @@ pub fn to_text(key: &Key, zone: &str, created: u64) -> String {
 /// the key is.
 pub fn parse(text: &str) -> Result<KeyFile, String> {
     let (mut zone, mut alg, mut flags, mut tag, mut created) = (None, None, None, None, 0u64);
+    let mut timing = Timing::default();
     let mut b64 = String::new();
     let mut state = 0; // 0 header, 1 inside the PEM block, 2 after it
     for (i, line) in text.lines().enumerate() {
@@ -73,6 +117,10 @@ pub fn parse(text: &str) -> Result<KeyFile, String> {
                     "flags" => flags = Some(v.parse::<u16>().map_err(|_| bad("flags"))?),
                     "tag" => tag = Some(v.parse::<u16>().map_err(|_| bad("tag"))?),
                     "created" => created = v.parse().map_err(|_| bad("created"))?,
+                    "publish" => timing.publish = Some(v.parse().map_err(|_| bad("publish"))?),
+                    "active" => timing.active = Some(v.parse().map_err(|_| bad("active"))?),
+                    "retire" => timing.retire = Some(v.parse().map_err(|_| bad("retire"))?),
+                    "remove" => timing.remove = Some(v.parse().map_err(|_| bad("remove"))?),
                     other => return Err(format!("line {n}: unknown key `{other}`")),
                 }
             }
@@ -95,7 +143,7 @@ pub fn parse(text: &str) -> Result<KeyFile, String> {
             return Err(format!("the file says tag {t}, the key it holds has tag {}", key.tag()));
         }
     }
-    Ok(KeyFile { zone, created, key })
+    Ok(KeyFile { zone, created, timing, key })
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -28,6 +28,8 @@
 //!   signed version, it keeps the signatures of unchanged RRsets
 //!   (`reuse.rs`), so a change costs what it changed.
 //!
+//! * [`rollover`]: what a zone's key store must do at a given time for a
+//!   ZSK rollover by pre-publication (the clock is a parameter).
 //! * [`online`]: compact denial (RFC 9824): the NSEC of a compact answer
 //!   and its signature made at query time, within a budget.
 //!
@@ -42,6 +44,7 @@ pub mod keyfile;
 pub mod online;
 pub mod record;
 mod reuse;
+pub mod rollover;
 pub mod rrsig;
 pub mod zone;
 

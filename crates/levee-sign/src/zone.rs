@@ -411,13 +411,11 @@ fn sign_sets(
     now: u32,
     prev: Option<&Previous<'_>>,
 ) -> Result<(Vec<Rr>, usize), SignError> {
-    let seps: Vec<&Key> = keys.iter().filter(|k| k.is_sep()).collect();
-    let zsks: Vec<&Key> = keys.iter().filter(|k| !k.is_sep()).collect();
-    let (ksk, zsk) = if seps.is_empty() || zsks.is_empty() {
-        (keys.iter().collect::<Vec<_>>(), keys.iter().collect::<Vec<_>>())
-    } else {
-        (seps, zsks)
-    };
+    // Published-only keys (a rollover's next or last key) do not sign.
+    let signing: Vec<&Key> = keys.iter().filter(|k| k.signs()).collect();
+    let seps: Vec<&Key> = signing.iter().copied().filter(|k| k.is_sep()).collect();
+    let zsks: Vec<&Key> = signing.iter().copied().filter(|k| !k.is_sep()).collect();
+    let (ksk, zsk) = if seps.is_empty() || zsks.is_empty() { (signing.clone(), signing.clone()) } else { (seps, zsks) };
     let threads = policy.threads.clamp(1, 64);
     let per = sets.len().div_ceil(threads).max(1);
     let run = |part: &[Set]| -> Result<(Vec<Rr>, usize), SignError> {

@@ -25,6 +25,11 @@ pub fn zone_dir(root: &Path, zone: &str) -> PathBuf {
 /// The keys of `zone` in `dir` (files ending in `.key`), in file-name
 /// order. An error names the file.
 pub fn load(dir: &Path, zone: &str) -> Result<Vec<Key>, String> {
+    Ok(load_files(dir, zone)?.into_iter().map(|(_, kf)| kf.key).collect())
+}
+
+/// [`load`], with each key's file and what the file says (its timing).
+pub fn load_files(dir: &Path, zone: &str) -> Result<Vec<(PathBuf, keyfile::KeyFile)>, String> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -50,7 +55,7 @@ pub fn load(dir: &Path, zone: &str) -> Result<Vec<Key>, String> {
         if !kf.zone.eq_ignore_ascii_case(zone) {
             return Err(format!("{}: a key of zone {}, not {zone}", f.display(), kf.zone));
         }
-        keys.push(kf.key);
+        keys.push((f, kf));
     }
     Ok(keys)
 }
@@ -58,6 +63,18 @@ pub fn load(dir: &Path, zone: &str) -> Result<Vec<Key>, String> {
 /// Makes a key for `zone` and writes it to `dir` (made with mode 0700 if
 /// missing) as `<role>-<algorithm>-<tag>.key` with mode 0600.
 pub fn generate(dir: &Path, zone: &str, alg: Algorithm, sep: bool, now: u64) -> Result<Key, String> {
+    generate_timed(dir, zone, alg, sep, now, &keyfile::Timing::default())
+}
+
+/// [`generate`] with a timing (a rollover's next key).
+pub fn generate_timed(
+    dir: &Path,
+    zone: &str,
+    alg: Algorithm,
+    sep: bool,
+    now: u64,
+    timing: &keyfile::Timing,
+) -> Result<Key, String> {
     let key = Key::generate(alg, sep).map_err(|e| format!("{zone}: {e}"))?;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -66,20 +83,30 @@ pub fn generate(dir: &Path, zone: &str, alg: Algorithm, sep: bool, now: u64) -> 
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let role = if sep { "ksk" } else { "zsk" };
     let path = dir.join(format!("{role}-{}-{:05}.key", alg.number(), key.tag()));
-    let tmp = dir.join(format!(".{role}-{}-{:05}.key.tmp", alg.number(), key.tag()));
-    let text = keyfile::to_text(&key, zone, now);
+    write_private(&path, &keyfile::to_text_timed(&key, zone, now, timing))?;
+    Ok(key)
+}
+
+/// Writes a key file (mode 0600) through a temporary file, synced and
+/// renamed: a crash leaves the old file or the new one.
+pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(path.file_name().unwrap_or_default());
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
     let r = (|| {
         let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
+        std::fs::rename(&tmp, path)?;
         std::fs::File::open(dir)?.sync_all()
     })();
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!("{}: {e}", path.display()));
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Gives `dir` and its key files to the configured service user when

@@ -132,7 +132,14 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
         .zones
         .iter()
         .filter_map(|z| z.dnssec.as_ref())
-        .map(|p| p.signature_validity.saturating_sub(p.signature_refresh))
+        .map(|p| {
+            let margin = p.signature_validity.saturating_sub(p.signature_refresh) as u64;
+            if p.split_keys && p.zsk_lifetime > 0 {
+                margin.min(p.zsk_lifetime / 2)
+            } else {
+                margin
+            }
+        })
         .min();
     let every = std::time::Duration::from_secs(margin.map_or(60, |m| (m as u64 / 4).clamp(1, 60)));
     loop {
@@ -147,10 +154,11 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
             .filter(|(z, p)| {
                 let Ok(apex) = levee_wire::name::from_text(&z.name, None) else { return false };
                 let lname = levee_wire::name::to_lowercase(&apex);
-                set.exact(&lname)
-                    .filter(|e| !e.not_loaded)
-                    .and_then(|e| crate::zones::sign::due(&e.zone, p.signature_refresh))
-                    .is_some_and(|d| d <= now)
+                let Some(e) = set.exact(&lname).filter(|e| !e.not_loaded) else { return false };
+                let sigs = crate::zones::sign::due(&e.zone, p.signature_refresh);
+                let keys = crate::zones::sign::SignPlan::of(&c.cfg, &z.name)
+                    .and_then(|s| crate::zones::sign::key_event(&s, &z.name, &e.zone));
+                sigs.into_iter().chain(keys).min().is_some_and(|d| d <= now)
             })
             .map(|(z, _)| z.name.clone())
             .collect();

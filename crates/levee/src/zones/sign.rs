@@ -25,6 +25,8 @@ use std::time::Instant;
 
 use levee_config::{Config, DenialKind, SignPolicy};
 use levee_sign::denial::Nsec3Params;
+use levee_sign::keyfile::KeyFile;
+use levee_sign::rollover::{self, Action, KeyState, RollPolicy};
 use levee_sign::{Algorithm, Denial, Key, Policy};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
@@ -78,9 +80,10 @@ pub fn zone_keys(s: &SignPlan, name: &str, service_user: Option<&Config>) -> Res
     }
     let alg = Algorithm::from_number(s.policy.algorithm).unwrap_or(Algorithm::EcdsaP256Sha256);
     let now = crate::clock::wall();
-    let mut made = vec![keys::generate(&s.key_dir, name, alg, true, now)?];
+    let since = levee_sign::keyfile::Timing { publish: Some(now), active: Some(now), ..Default::default() };
+    let mut made = vec![keys::generate_timed(&s.key_dir, name, alg, true, now, &since)?];
     if s.policy.split_keys {
-        made.push(keys::generate(&s.key_dir, name, alg, false, now)?);
+        made.push(keys::generate_timed(&s.key_dir, name, alg, false, now, &since)?);
     }
     if let Some(cfg) = service_user {
         keys::give_to_service_user(cfg, &s.key_dir);
@@ -92,6 +95,137 @@ pub fn zone_keys(s: &SignPlan, name: &str, service_user: Option<&Config>) -> Res
         }
     }
     Ok(made)
+}
+
+/// The rollover's timing parameters for a zone whose DNSKEY TTL and
+/// largest TTL are these.
+fn roll_policy(p: &SignPolicy, dnskey_ttl: u64, max_ttl: u64) -> RollPolicy {
+    let zsk_lifetime = if p.split_keys { p.zsk_lifetime } else { 0 };
+    RollPolicy { zsk_lifetime, propagation: p.propagation_delay, dnskey_ttl, max_ttl }
+}
+
+/// The keys' states for the rollover planner; a key file without an
+/// `active` line (made before rollovers, or by hand) signs since it was
+/// created.
+fn states(files: &[(std::path::PathBuf, KeyFile)]) -> Vec<KeyState> {
+    files
+        .iter()
+        .map(|(_, kf)| {
+            let mut timing = kf.timing;
+            if timing.active.is_none() && kf.created > 0 {
+                timing.active = Some(kf.created);
+            }
+            KeyState { tag: kf.key.tag(), sep: kf.key.is_sep(), timing }
+        })
+        .collect()
+}
+
+/// The zone's keys at `now`, after the rollover steps due then
+/// (`levee_sign::rollover::plan`, carried out on the key store): the
+/// published keys, each marked as signing or not.
+fn keys_now(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64, max_ttl: u64) -> Result<Vec<Key>, String> {
+    zone_keys(s, zone, None)?;
+    let mut files = keys::load_files(&s.key_dir, zone)?;
+    let actions = rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, max_ttl), now);
+    if !actions.is_empty() {
+        carry_out(s, zone, &files, &actions, now)?;
+        files = keys::load_files(&s.key_dir, zone)?;
+    }
+    Ok(files
+        .into_iter()
+        .filter(|(_, kf)| kf.timing.published(now))
+        .map(|(_, kf)| {
+            let mut k = kf.key;
+            k.set_signing(kf.timing.signs(now));
+            k
+        })
+        .collect())
+}
+
+/// Carries out rollover steps on the key store.
+fn carry_out(
+    s: &SignPlan,
+    zone: &str,
+    files: &[(std::path::PathBuf, KeyFile)],
+    actions: &[Action],
+    now: u64,
+) -> Result<(), String> {
+    let alg = Algorithm::from_number(s.policy.algorithm).unwrap_or(Algorithm::EcdsaP256Sha256);
+    for a in actions {
+        match *a {
+            Action::NewZsk(timing) => {
+                let k = keys::generate_timed(&s.key_dir, zone, alg, false, now, &timing)?;
+                tracing::info!(zone, tag = k.tag(), signs_from = timing.active, "ZSK rollover: new key published");
+            }
+            Action::SetTiming(tag, timing) => {
+                for (path, kf) in files.iter().filter(|(_, kf)| kf.key.tag() == tag && !kf.key.is_sep()) {
+                    let text = levee_sign::keyfile::to_text_timed(&kf.key, &kf.zone, kf.created, &timing);
+                    keys::write_private(path, &text)?;
+                    tracing::info!(
+                        zone,
+                        tag,
+                        retires = timing.retire,
+                        removed = timing.remove,
+                        "ZSK rollover: key retires"
+                    );
+                }
+            }
+            Action::Delete(tag) => {
+                for (path, _) in files.iter().filter(|(_, kf)| kf.key.tag() == tag && kf.timing.remove.is_some()) {
+                    std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    tracing::info!(zone, tag, "ZSK rollover: old key removed");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// When the zone's keys next change (a rollover step) after the served
+/// version was signed, if they do: the signing timer reloads the zone
+/// once that time has come.
+pub fn key_event(s: &SignPlan, zone: &str, served: &Zone) -> Option<u64> {
+    let files = keys::load_files(&s.key_dir, zone).ok()?;
+    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
+    // Signed at: the SOA's signature starts an hour before its signing
+    // (`Policy::inception_offset`); every new version signs its SOA.
+    let sigs = served.sigs(served.soa());
+    if sigs == levee_zone::NONE {
+        return None;
+    }
+    let signed_at = served
+        .rdatas(sigs)
+        .filter_map(|rd| rd.get(12..16).map(|i| u32::from_be_bytes([i[0], i[1], i[2], i[3]]) as u64 + 3600))
+        .max()?;
+    rollover::next_event(&states(&files), &roll_policy(&s.policy, dnskey_ttl, 0), signed_at)
+}
+
+/// True if the signed version `old` (its records) was signed with the keys
+/// of `keys` as they are now: the same DNSKEYs besides the file's own, and
+/// the SOA and DNSKEY RRsets signed by the keys that sign now.
+fn keys_match(old: &[Rr], unsigned: &[Rr], keys: &[Key], apex: &[u8]) -> bool {
+    use std::collections::BTreeSet;
+    let file_keys: BTreeSet<&[u8]> =
+        unsigned.iter().filter(|r| r.rtype == t::DNSKEY).map(|r| r.rdata.as_slice()).collect();
+    let old_keys: BTreeSet<&[u8]> = old
+        .iter()
+        .filter(|r| r.rtype == t::DNSKEY && !file_keys.contains(r.rdata.as_slice()))
+        .map(|r| r.rdata.as_slice())
+        .collect();
+    let now_keys: BTreeSet<&[u8]> = keys.iter().map(|k| k.dnskey()).collect();
+    let signers = |covered: u16| -> BTreeSet<u16> {
+        old.iter()
+            .filter(|r| r.rtype == t::RRSIG && r.owner == apex && r.rdata.len() >= 18)
+            .filter(|r| u16::from_be_bytes([r.rdata[0], r.rdata[1]]) == covered)
+            .map(|r| u16::from_be_bytes([r.rdata[16], r.rdata[17]]))
+            .collect()
+    };
+    let signing: Vec<&Key> = keys.iter().filter(|k| k.signs()).collect();
+    let split = signing.iter().any(|k| k.is_sep()) && signing.iter().any(|k| !k.is_sep());
+    let want = |ksk: bool| -> BTreeSet<u16> {
+        signing.iter().filter(|k| !split || k.is_sep() == ksk).map(|k| k.tag()).collect()
+    };
+    old_keys == now_keys && signers(t::SOA) == want(false) && signers(t::DNSKEY) == want(true)
 }
 
 /// What signing a freshly loaded zone gave.
@@ -114,14 +248,18 @@ pub fn sign(
 ) -> Result<Signed, Vec<Diagnostic>> {
     let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
     let t0 = Instant::now();
-    let keys = zone_keys(s, zone, None).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
     let origin = built.zone.apex().to_vec();
     let now = crate::clock::wall() as u32;
     let mut recs = journal::records(&built.zone);
+    let dnskey_ttl = built.zone.rrset(built.zone.soa()).ttl as u64;
+    let max_ttl = recs.iter().map(|r| r.ttl as u64).max().unwrap_or(0);
+    let keys = keys_now(s, zone, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
     let prev = previous.map(journal::records);
     if let (Some(old), Some(prev_recs)) = (previous, &prev) {
         if !(Serial(built.zone.serial()) > Serial(old.serial())) {
-            if same_data(&recs, prev_recs, &keys) && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
+            if same_data(&recs, prev_recs, &keys)
+                && keys_match(prev_recs, &recs, &keys, &origin)
+                && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
             {
                 return Ok(Signed::Unchanged);
             }

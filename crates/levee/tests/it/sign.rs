@@ -382,3 +382,77 @@ fn compact_denial_validates() {
     let formerr = dig(&[], "nx.sign.test.", "TYPE128");
     assert!(formerr.contains("status: FORMERR"), "{formerr}");
 }
+
+/// A ZSK rollover by pre-publication on a short clock (a 12 s ZSK
+/// lifetime, TTLs of 2 s, a 1 s propagation delay): the new ZSK is
+/// published before it signs, signs while the old one is still
+/// published, and the old one is removed; every version served on the
+/// way passes both validators, and the KSK (the DS at the parent) never
+/// changes. The signing timer drives it, no reload is asked.
+#[test]
+fn a_zsk_rolls_over_by_prepublication() {
+    let t = TempDir::new("sign-roll");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(
+        &zone,
+        ZONE.replace("$TTL 3600", "$TTL 2")
+            .replace(" 2026120601 7200 3600 1209600 300", " 2026120601 7200 3600 1209600 2"),
+    )
+    .unwrap();
+    let conf = t.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"roll\"\nsplit-keys = true\nzsk-lifetime = 12\n\
+             propagation-delay = 1\n[[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
+             dnssec-signing = true\ndnssec-policy = \"roll\"\n",
+            t.path().join("store").display(),
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    // (ZSKs published, tag of the ZSK signing the SOA), as they change.
+    let mut phases: Vec<(usize, String)> = Vec::new();
+    let mut ksks: std::collections::BTreeSet<String> = Default::default();
+    let start = Instant::now();
+    let mut checked = 0;
+    while start.elapsed() < Duration::from_secs(40) {
+        let a = axfr(&s, "sign.test.");
+        let dnskeys: Vec<&str> = a.lines().filter(|l| l.split_whitespace().nth(3) == Some("DNSKEY")).collect();
+        let zsks = dnskeys.iter().filter(|l| l.split_whitespace().nth(4) == Some("256")).count();
+        dnskeys.iter().filter(|l| l.split_whitespace().nth(4) == Some("257")).for_each(|l| {
+            ksks.insert(l.split_whitespace().skip(7).collect::<String>());
+        });
+        let soa_signer =
+            rrsigs(&a, "sign.test.", "SOA").first().and_then(|l| l.split_whitespace().nth(6).map(String::from));
+        let phase = (zsks, soa_signer.unwrap_or_default());
+        if phases.last() != Some(&phase) {
+            let f = t.path().join(format!("phase{}.axfr", phases.len()));
+            std::fs::write(&f, &a).unwrap();
+            let (ok, out) = verify(&f, "sign.test.", false);
+            assert!(ok, "phase {phase:?}:\n{out}\n{}", s.log());
+            checked += 1;
+            phases.push(phase);
+        }
+        // Done once a second ZSK took over alone.
+        if phases.len() >= 4 && phases.last().is_some_and(|p| p.0 == 1) && phases[0].1 != phases.last().unwrap().1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // One ZSK; two published, the old one signing; two, the new one
+    // signing; the new one alone.
+    assert!(phases.len() >= 4, "{phases:?}\n{}", s.log());
+    let (a, b) = (&phases[0].1, &phases.last().unwrap().1);
+    assert_eq!(phases[0].0, 1, "{phases:?}");
+    assert_ne!(a, b, "the signing ZSK changed: {phases:?}");
+    let pos = |p: (usize, &String)| phases.iter().position(|x| x.0 == p.0 && &x.1 == p.1);
+    let prepub = pos((2, a)).expect("the new ZSK published while the old one signs");
+    let switched = pos((2, b)).expect("the new ZSK signing while the old one is still published");
+    let alone = phases.iter().rposition(|x| x.0 == 1 && &x.1 == b).expect("the old ZSK removed");
+    assert!(prepub < switched && switched < alone, "{phases:?}");
+    assert_eq!(ksks.len(), 1, "the KSK never changes");
+    assert!(checked >= 4);
+    assert!(s.log().contains("ZSK rollover: new key published") && s.log().contains("ZSK rollover: old key removed"));
+}
