@@ -38,21 +38,12 @@ q() { dig -4 +norec +time=2 +tries=2 "$@" +noall +answer +nomultiline 2>/dev/nul
 
 # "flags algorithm public-key" of a key file, the public key derived from the
 # private key by openssl (P-256: the last 64 octets of the SubjectPublicKeyInfo
-# are X|Y, RFC 6605; Ed25519: the last 32, RFC 8080). levee writes Ed25519 keys
-# as PKCS#8 v2 (RFC 5958, with the public key), which OpenSSL 3.0 does not read:
-# the private seed is put into a v1 PKCS#8 (RFC 8410 section 7) for openssl,
-# so the public key is still derived, not copied.
+# are X|Y, RFC 6605; Ed25519: the last 32, RFC 8080).
 keyfile_dnskey() {
-    local f=$1 flags alg pub seed
+    local f=$1 flags alg n
     flags=$(sed -n 's/^flags: //p' "$f"); alg=$(sed -n 's/^algorithm: //p' "$f")
-    case $alg in
-        13) pub=$(sed -n '/-----BEGIN/,$p' "$f" | openssl pkey -pubout -outform DER | tail -c 64 | base64 -w0);;
-        15) seed=$(sed -n '/-----BEGIN/,$p' "$f" | openssl asn1parse | sed -n 's/.*prim: OCTET STRING *\[HEX DUMP\]:0420//p')
-            pub=$(printf '302E020100300506032B657004220420%s' "$seed" | basenc --base16 -d \
-                | openssl pkey -inform DER -pubout -outform DER | tail -c 32 | base64 -w0);;
-        *) pub="unknown-algorithm-$alg";;
-    esac
-    printf '%s %s %s\n' "$flags" "$alg" "$pub"
+    case $alg in 13) n=64;; 15) n=32;; *) echo "unknown algorithm $alg in $f"; return;; esac
+    printf '%s %s %s\n' "$flags" "$alg" "$(openssl pkey -in "$f" -pubout -outform DER | tail -c "$n" | base64 -w0)"
 }
 served_dnskeys() { # ADDR ZONE
     q @"$1" "$2" DNSKEY | awk '$4 == "DNSKEY" { k = ""; for (i = 8; i <= NF; i++) k = k $i; print $5, $7, k }' | sort
