@@ -102,6 +102,44 @@ done < "$E2E_RUN/levee-zones.txt"
 for i in 1 2; do
     check "$(! grep -q 'new DNSSEC key' "$E2E_RUN/sut$i/sut.log" && echo y)" "ns$i: levee made no key of its own"
 done
+
+# ---- a change signed at reload -------------------------------------------------
+# A name added to alpha.example. (NSEC) and beta.example. (NSEC3) with the
+# serial left as it was; SIGHUP to both instances: levee re-signs, raises the
+# serial by one, and the resolvers (restarted: empty caches, no aggressive
+# NSEC use of the old chain) validate the new name, and a name the new NSEC
+# record denies ("addee" sorts right after "added").
+declare -A serial0
+for z in alpha.example. beta.example.; do
+    serial0[$z]=$(q @"$SUT_ADDR1" "$z" SOA | awk '$4 == "SOA" { print $7 }')
+    echo "added.$z 3600 IN A 192.0.2.77" >> "$ZONES_DIR/$(zone_file "$z")"
+done
+for i in 1 2; do kill -HUP "$(cat "$PID_DIR/sut$i.pid")"; done
+for i in 1 2; do
+    a=$SUT_ADDR1; [ "$i" = 2 ] && a=$SUT_ADDR2
+    for z in alpha.example. beta.example.; do
+        want=$(( ${serial0[$z]:-0} + 1 )) got=""
+        for _ in $(seq 1 50); do
+            got=$(q @"$a" "$z" SOA | awk '$4 == "SOA" { print $7 }')
+            [ "$got" = "$want" ] && break; sleep 0.2
+        done
+        check "$([ "$got" = "$want" ] && [ -n "$(q @"$a" "added.$z" A | awk '$4 == "A"')" ] && echo y)" \
+            "$z @ns$i: reloaded with the change, re-signed, serial raised by levee (${serial0[$z]} -> $got)" "want $want"
+    done
+done
+stop_one unbound; stop_one kresd; unbound_up; kresd_up
+for r in "unbound=$UNBOUND_ADDR" "kresd=$KRESD_ADDR"; do
+    rn=${r%%=*} ra=${r#*=}
+    for z in alpha.example. beta.example.; do
+        out=$(dig -4 @"$ra" "added.$z" A +time=8 +tries=2 +adflag 2>&1)
+        check "$(grep -q 'status: NOERROR' <<<"$out" && grep -qE '^;; flags:[^;]* ad[ ;]' <<<"$out" \
+            && grep -q '192\.0\.2\.77' <<<"$out" && echo y)" "$rn: added.$z A after the reload: NOERROR, AD=1" "$(head -n 12 <<<"$out")"
+        out=$(dig -4 @"$ra" "addee.$z" A +time=8 +tries=2 +adflag 2>&1)
+        check "$(grep -q 'status: NXDOMAIN' <<<"$out" && grep -qE '^;; flags:[^;]* ad[ ;]' <<<"$out" && echo y)" \
+            "$rn: addee.$z A after the reload: NXDOMAIN, AD=1" "$(head -n 12 <<<"$out")"
+    done
+done
+
 nz=$(wc -l < "$E2E_RUN/levee-zones.txt")
 echo "levee-signed ($E2E_SUT): $nz zones signed by levee, $pass passed, $fail failed" | tee -a "$OUT"
 rc[levee-signed]=$([ "$fail" = 0 ] && [ "$nz" = 3 ] && echo 0 || echo 1)

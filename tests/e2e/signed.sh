@@ -20,7 +20,10 @@
 # DNSKEYs served equal the keys of the key directory (public keys derived
 # by openssl from the private keys), the parents' DS are those of the
 # served KSKs, the signatures are by those keys, levee logged signing and
-# made no key of its own.
+# made no key of its own; then a name added to alpha.example. and
+# beta.example. (serial kept) and SIGHUP: both instances re-sign and raise
+# the serial, and both resolvers validate the new name and a denial from
+# the new chain.
 #
 # Root only (port 53, unshare); run under `flock /tmp/levee-sys.lock`.
 # Bounded: the whole run is killed after 600 s (it takes about 1-2 min).
