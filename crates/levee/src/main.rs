@@ -170,8 +170,10 @@ enum Command {
     /// --duration, and reports QPS, latency percentiles, losses and rcodes.
     /// Only loopback targets unless --allow-remote.
     Perf(perf::Args),
-    /// Sign a zone file (DNSSEC) with the keys of a key directory, made
-    /// there if it has none; write the signed zone as text.
+    /// Sign a zone file (DNSSEC) with the keys of a key directory.
+    ///
+    /// The keys are made there if it has none (the DS records for the
+    /// parent are printed); the signed zone is written as text.
     SignZone(sign_zone::Args),
     /// Convert a Knot DNS (knot.conf) or NSD (nsd.conf) configuration into
     /// a levee.toml.
