@@ -9,6 +9,13 @@ For each peer (Knot DNS, NSD, BIND), both ways, with TSIG (hmac-sha256):
      zone compared record by record (AXFR of both, canonical form).
   B. peer primary -> levee secondary: the same the other way (levee logs
      the type it received; NSD 4.6 has no IXFR out, so it sends AXFR).
+  S. levee signing the zone (dnssec-signing, NSEC3, one combined key) as the
+     primary of the peer: initial AXFR, a change to the unsigned file with
+     the serial raised and one with the serial kept (levee raises it), each
+     reloaded with SIGHUP and carried by IXFR (levee's log, and the peer's:
+     Knot's and BIND's name the kind, NSD's give the octets); the peer's
+     copy equals levee's and passes dnssec-verify -z and ldns-verify-zone
+     (a copy with one record changed must fail both).
 
 Then, with levee secondary of Knot: restart with the primary stopped
 serves the stored zone; past the SOA expire it answers SERVFAIL. And on a
@@ -315,7 +322,8 @@ def bind(d, port, role, other_port):
     transfer-source 127.0.0.1;
 }};
 controls {{ }};
-logging {{ category default {{ default_stderr; }}; category xfer-in {{ default_stderr; }}; category xfer-out {{ default_stderr; }}; category notify {{ default_stderr; }}; }};
+logging {{ channel xfer_in {{ stderr; severity debug 3; print-time yes; }};
+    category default {{ default_stderr; }}; category xfer-in {{ xfer_in; }}; category xfer-out {{ default_stderr; }}; category notify {{ default_stderr; }}; }};
 key "xfr" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
 zone "{ZONE}" {{
     {zone}
@@ -324,7 +332,8 @@ zone "{ZONE}" {{
     path = os.path.join(d, "named.conf")
     with open(path, "w") as f:
         f.write(conf)
-    p = Proc("named", ["named", "-g", "-c", path], os.path.join(d, "peer.log"), d)
+    # -d 3: the xfer-in channel's debug lines tell an incremental response from a full one.
+    p = Proc("named", ["named", "-g", "-d", "3", "-c", path], os.path.join(d, "peer.log"), d)
     p.reload = p.hup
     return p
 
@@ -440,6 +449,152 @@ def restart_and_expire(pri, lev, d, lp):
     lev2.stop()
 
 
+#------------ a zone levee signs (issue 18) ------------------------------------
+
+# What the secondaries log when they take a zone in: Knot 3.2 at info, BIND
+# 9.18 at debug 3 (its xfer-in channel, below). NSD 4.6 logs no kind, only
+# the octets of each update: see peer_saw_ixfr.
+PEER_IXFR_LOG = {
+    "knot": (r"IXFR, incoming, remote [^,]+, finished", r"AXFR, incoming, remote [^,]+, finished"),
+    "bind": (r"transfer of 'example\.test/IN' from [^:]+: got incremental response",
+             r"transfer of 'example\.test/IN' from [^:]+: got nonincremental response"),
+}
+
+
+def peer_saw_ixfr(peer, log):
+    """(ok, detail): the peer's log shows the first transfer as a full one and the two
+    changes as incremental ones."""
+    if peer in PEER_IXFR_LOG:
+        ixfr_re, axfr_re = PEER_IXFR_LOG[peer]
+        n_ixfr, n_axfr = len(re.findall(ixfr_re, log)), len(re.findall(axfr_re, log))
+        return n_ixfr == 2 and n_axfr == 1, f"{n_ixfr} IXFR, {n_axfr} AXFR"
+    # NSD: "zone Z received update to serial N ... of B bytes". The zone only grows
+    # from version to version, so an update smaller than the first (full) transfer
+    # cannot be a whole zone: it was an IXFR.
+    sizes = {int(s): int(b) for s, b in re.findall(r"zone example\.test\. received update to serial (\d+) .* of (\d+) bytes", log)}
+    ok = set(sizes) == {1, 2, 3} and sizes[2] < sizes[1] and sizes[3] < sizes[1]
+    return ok, f"octets received per serial {sizes} (the full zone at serial 1; smaller later ones are IXFR)"
+
+
+def levee_signing_primary(d, port, notify_port):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    conf = levee_conf(d, port, f'''file = "example.test.zone"
+allow-transfer = ["127.0.0.1 key xfr"]
+notify = ["127.0.0.1:{notify_port} key xfr"]
+dnssec-signing = true
+dnssec-policy = "nsec3"
+[[dnssec-policy]]
+name = "nsec3"
+denial = "nsec3"''')
+    return Proc("levee-signer", [LEVEE, "serve", "-c", conf], os.path.join(d, "levee.log"), d)
+
+
+def zone_file_of(port, path):
+    """The zone as AXFRed from port, written as a zone file (absolute names)."""
+    lines, seen = [], set()
+    for m in dns.query.xfr("127.0.0.1", ZONE, port=port, keyring=KR, keyname="xfr.",
+                           keyalgorithm="hmac-sha256", lifetime=20, relativize=False):
+        for rrset in m.answer:
+            for line in rrset.to_text().splitlines():
+                if line not in seen:  # the closing SOA repeats the first
+                    seen.add(line)
+                    lines.append(line)
+    text = "\n".join(lines) + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    return text
+
+
+def validators(path):
+    """dnssec-verify -z (one combined key) and ldns-verify-zone on a zone file: (ok, output)."""
+    outs, ok = [], True
+    for cmd in (["dnssec-verify", "-z", "-o", ZONE, path], ["ldns-verify-zone", path]):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            ok = ok and r.returncode == 0
+            lines = (r.stdout + r.stderr).strip().splitlines() or [""]
+            said = next((x for x in lines if re.search(r"fully signed|verified|No correct|rror", x)), lines[-1])
+            outs.append(f"{cmd[0]}: rc {r.returncode} ({said.strip()[-200:]})")
+        except (OSError, subprocess.TimeoutExpired) as e:
+            ok = False
+            outs.append(f"{cmd[0]}: {e}")
+    return ok, " | ".join(outs)
+
+
+def signed_levee_to_peer(work, peer, base):
+    """levee signs example.test. (NSEC3, one combined key) from an unsigned file and is the
+    primary of the peer: initial AXFR, then two changes to the unsigned file reloaded with
+    SIGHUP (the file's serial raised; then a change with the serial left as it was, which
+    levee raises itself); each change reaches the peer by IXFR; the peer's copy equals
+    levee's and passes dnssec-verify and ldns-verify-zone."""
+    d = os.path.join(work, f"{peer}-S")
+    lp, pp = base + 4, base + 5
+    zf = os.path.join(d, "levee", "example.test.zone")
+    lev = levee_signing_primary(os.path.join(d, "levee"), lp, pp)
+    if not wait_listening(lp) or serial_of(lp) != 1:
+        check(f"{peer}: signing levee primary starts", False, lev.text()[-500:])
+        lev.stop()
+        return
+    r = query(lp, "www." + ZONE, "A")
+    signed = r is not None and query_signed(lp)
+    check(f"levee(signing)->{peer}: levee serves the zone signed (DNSKEY, NSEC3PARAM, RRSIG)", signed,
+          lev.text()[-300:] if not signed else "")
+    make = PEERS[peer][0]
+    sec = make(os.path.join(d, "peer"), pp, "secondary", lp)
+    t = wait_serial(pp, 1, 15)
+    check(f"levee(signing)->{peer}: initial AXFR", t is not None, f"serial 1 on {peer} after {t and round(t, 2)} s")
+    # Change 1: the file's serial raised. Change 2: data changed, serial kept (levee serves 3).
+    changes = [(2, zone_text(2)), (3, zone_text(2) + 'new TXT "a change without a new serial"\n')]
+    for serial, text in changes:
+        with open(zf, "w") as f:
+            f.write(text)
+        lev.hup()
+        t = wait_serial(pp, serial, 10)
+        check(f"levee(signing)->{peer}: change to serial {serial} reaches the peer", t is not None,
+              f"after {t and round(t, 2)} s; levee serves {serial_of(lp)}, {peer} {serial_of(pp)}")
+    time.sleep(0.3)
+    log = lev.text()
+    ixfr = [s for s, _ in changes if re.search(rf'outgoing zone transfer.*serial={s} .*kind="IXFR"', log)]
+    axfr_sent = len(re.findall(r'outgoing zone transfer.*kind="AXFR"', log))
+    check(f"levee(signing)->{peer}: both changes sent by IXFR (levee's log), one AXFR in all",
+          ixfr == [2, 3] and axfr_sent == 1, f"IXFR for serials {ixfr}, {axfr_sent} AXFR")
+    ok, detail = peer_saw_ixfr(peer, sec.text())
+    check(f"levee(signing)->{peer}: {peer}'s log shows one AXFR, then the two changes by IXFR", ok, detail)
+    try:
+        a, b = axfr(lp), axfr(pp)
+        check(f"levee(signing)->{peer}: {peer}'s copy identical to levee's record by record",
+              a == b and len(a) > 20, f"{len(a)} records on levee, {len(b)} on {peer}, {len(a ^ b)} differ")
+        path = os.path.join(d, f"{peer}-copy.zone")
+        text = zone_file_of(pp, path)
+        ok, out = validators(path)
+        check(f"levee(signing)->{peer}: {peer}'s copy passes dnssec-verify and ldns-verify-zone", ok, out)
+        damaged = os.path.join(d, f"{peer}-damaged.zone")
+        with open(damaged, "w") as f:
+            f.write(text.replace("192.0.2.2", "192.0.2.99", 1))
+        bad, out = validators(damaged)
+        check(f"levee(signing)->{peer}: a changed record in that copy fails both validators (control)",
+              "192.0.2.2" in text and not bad and out.count("rc 0") == 0, out)
+    except Exception as e:
+        check(f"levee(signing)->{peer}: {peer}'s copy compared and verified", False, repr(e))
+    sec.stop()
+    lev.stop()
+
+
+def query_signed(port):
+    """The zone's apex has a DNSKEY, an NSEC3PARAM and signatures (DO set)."""
+    have = set()
+    for rdtype in ("DNSKEY", "NSEC3PARAM"):
+        q = dns.message.make_query(ZONE, rdtype, want_dnssec=True)
+        try:
+            r = dns.query.udp(q, "127.0.0.1", port=port, timeout=1)
+        except Exception:
+            return False
+        have |= {rr.rdtype for rr in r.answer}
+    return {dns.rdatatype.DNSKEY, dns.rdatatype.NSEC3PARAM, dns.rdatatype.RRSIG} <= have
+
+
 def refusals(work, base):
     d = os.path.join(work, "refusals")
     lp = base
@@ -517,6 +672,7 @@ def main():
             kept = peer_to_levee(work, peer, base, keep=(peer == "knot"))
             if kept:
                 restart_and_expire(*kept)
+            signed_levee_to_peer(work, peer, base)
     finally:
         for p in PROCS:
             try:

@@ -2,7 +2,8 @@
 //!
 //! A [`Key`] holds ring's key pair, the DNSKEY RDATA it publishes and the
 //! key tag. The private half leaves a key only as PKCS#8
-//! ([`Key::pkcs8`]), which is what the key store writes (file mode 0600);
+//! ([`Key::pkcs8`]), which is what the key store writes (file mode 0600;
+//! Ed25519 as PKCS#8 v1, RFC 8410, which OpenSSL and Knot DNS read);
 //! `Debug` prints the tag and algorithm, never the key.
 
 use ring::rand::SystemRandom;
@@ -101,6 +102,25 @@ pub struct Key {
     signs: bool,
 }
 
+/// The start of an Ed25519 private key in PKCS#8 v1 (RFC 8410 §7):
+/// SEQUENCE { version 0, AlgorithmIdentifier id-Ed25519, OCTET STRING
+/// { OCTET STRING seed } }; the 32-octet seed follows.
+const ED25519_PKCS8_V1: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/// ring makes Ed25519 keys as PKCS#8 v2 (RFC 5958: version 1, the
+/// public key after the seed), which OpenSSL 3.0 and Knot DNS (GnuTLS)
+/// refuse to read; the key store writes v1, what they write. ring's v2
+/// is v1's header with version 1 and the length 0x51, the seed, then
+/// `[1]` and the public key: the seed is taken at the same place.
+fn ed25519_pkcs8_v1(v2: &[u8]) -> Option<Vec<u8>> {
+    let ok = v2.len() == 83
+        && v2[..2] == [0x30, 0x51]
+        && v2[2..5] == [0x02, 0x01, 0x01]
+        && v2[5..16] == ED25519_PKCS8_V1[5..];
+    ok.then(|| [&ED25519_PKCS8_V1[..], &v2[16..48]].concat())
+}
+
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the private key: the tag, the algorithm and the flags.
@@ -121,13 +141,21 @@ impl Key {
     /// A new key of `alg`; `sep` sets the SEP flag (a KSK or CSK).
     pub fn generate(alg: Algorithm, sep: bool) -> Result<Self, KeyError> {
         let rng = SystemRandom::new();
-        let doc = match alg {
-            Algorithm::EcdsaP256Sha256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng),
-            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-        }
-        .map_err(|_| KeyError::Crypto)?;
         let flags = FLAG_ZONE | if sep { FLAG_SEP } else { 0 };
-        Self::from_pkcs8(alg, flags, doc.as_ref())
+        match alg {
+            Algorithm::EcdsaP256Sha256 => {
+                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| KeyError::Crypto)?;
+                Self::from_pkcs8(alg, flags, doc.as_ref())
+            }
+            Algorithm::Ed25519 => {
+                let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeyError::Crypto)?;
+                let mut v1 = ed25519_pkcs8_v1(doc.as_ref()).ok_or(KeyError::Crypto)?;
+                let key = Self::from_pkcs8(alg, flags, &v1);
+                v1.iter_mut().for_each(|b| *b = 0);
+                key
+            }
+        }
     }
 
     /// The key in the PKCS#8 document `der` (as [`Key::pkcs8`] gives
@@ -307,5 +335,21 @@ mod tests {
             assert!(!format!("{k:?}").contains(&format!("{:?}", &k.pkcs8()[..8])));
         }
         assert!(Key::from_pkcs8(Algorithm::Ed25519, 256, b"not a key").is_err());
+    }
+
+    /// New Ed25519 keys are kept as PKCS#8 v1 (RFC 8410), which OpenSSL
+    /// 3.0 and Knot DNS read (ring's own v2 they refuse); a v2 document
+    /// from an earlier levee still reads, as the same key.
+    #[test]
+    fn ed25519_keys_are_pkcs8_v1_and_v2_still_reads() {
+        let k = Key::generate(Algorithm::Ed25519, false).unwrap();
+        assert_eq!(k.pkcs8().len(), 48);
+        assert_eq!(&k.pkcs8()[..16], &ED25519_PKCS8_V1[..]);
+        let v2 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let old = Key::from_pkcs8(Algorithm::Ed25519, 256, v2.as_ref()).unwrap();
+        let v1 = ed25519_pkcs8_v1(v2.as_ref()).unwrap();
+        let new = Key::from_pkcs8(Algorithm::Ed25519, 256, &v1).unwrap();
+        assert_eq!(old.dnskey(), new.dnskey());
+        assert_eq!(ed25519_pkcs8_v1(&v1), None, "only ring's v2 layout is converted");
     }
 }

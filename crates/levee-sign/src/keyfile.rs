@@ -1,8 +1,9 @@
 //! The key store's file format, sans I/O: one private key per file.
 //!
 //! A key file is a PEM PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`,
-//! what OpenSSL and Knot DNS write) preceded by comment lines that say
-//! whose key it is:
+//! what OpenSSL and Knot DNS write and read: `openssl pkey -in FILE`
+//! skips the lines before it, and Ed25519 keys are written as v1, RFC
+//! 8410, see `key.rs`) preceded by comment lines that say whose key it is:
 //!
 //! ```text
 //! # levee DNSSEC key

@@ -167,6 +167,52 @@ fn keys_are_kept_private_reused_and_refused_when_damaged() {
     assert!(e.contains(files[1].to_str().unwrap()), "{e}");
 }
 
+/// The key files are the PKCS#8 that other tools read: OpenSSL derives
+/// from each private key the public key levee publishes in the DNSKEY
+/// (Ed25519 keys were once written as PKCS#8 v2, which OpenSSL 3.0 and
+/// Knot DNS refuse; they are v1 now, RFC 8410).
+#[test]
+fn key_files_are_read_by_openssl() {
+    use std::io::Write;
+    let t = TempDir::new("sign-openssl");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    for (alg, public_len) in [("ecdsap256sha256", 64), ("ed25519", 32)] {
+        let d = t.path().join(alg);
+        let out = d.join("signed");
+        std::fs::create_dir_all(&d).unwrap();
+        let o = sign(&d, &zone, &["--algorithm", alg, "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{alg}: {}", String::from_utf8_lossy(&o.stderr));
+        let signed = std::fs::read_to_string(&out).unwrap();
+        let dnskey: Vec<&str> =
+            signed.lines().find(|l| l.contains(" IN DNSKEY ")).unwrap().split_whitespace().collect();
+        let key_file = std::fs::read_dir(d.join("keys/sign.test")).unwrap().next().unwrap().unwrap().path();
+        // The SubjectPublicKeyInfo ends with the key: X || Y after 04
+        // (P-256, RFC 6605) or the 32 octets (Ed25519, RFC 8080).
+        let spki = tool("openssl").args(["pkey", "-pubout", "-outform", "DER", "-in"]).arg(&key_file).output().unwrap();
+        assert!(
+            spki.status.success(),
+            "{alg}: openssl cannot read {key_file:?}: {}",
+            String::from_utf8_lossy(&spki.stderr)
+        );
+        let der = spki.stdout;
+        assert!(der.len() > public_len, "{alg}");
+        let b64 = tool("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        b64.stdin.as_ref().unwrap().write_all(&der[der.len() - public_len..]).unwrap();
+        let text = b64.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&text.stdout),
+            dnskey[7..].concat(),
+            "{alg}: the DNSKEY is not OpenSSL's public key"
+        );
+    }
+}
+
 /// `dig AXFR` of `zone` from the server: the zone as text.
 fn axfr(s: &Server, zone: &str) -> String {
     let o = tool("dig")
