@@ -20,7 +20,7 @@ use crate::support::{levee, query, run_bounded, tcp, write_private, Server, Temp
 
 /// A CA and a server certificate for `dot.test` signed by it, made with
 /// openssl in `dir`: (ca.crt, NAME.crt, NAME.key with mode 0600).
-fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let ca = dir.join("ca.crt");
     let run = |args: &[&str]| {
         let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl is installed");
@@ -142,7 +142,7 @@ fn closed_within(s: &mut Tls, limit: Duration) -> bool {
 }
 
 /// The DoT address the server logged.
-fn dot_addr(s: &Server) -> SocketAddr {
+pub(crate) fn dot_addr(s: &Server) -> SocketAddr {
     dot_addrs(s)[0]
 }
 
