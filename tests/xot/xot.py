@@ -30,6 +30,14 @@ BIND 9.18 and NSD 4.6 as secondaries pulling over TLS. Run by run.sh.
 levee asks no client certificate (no mutual TLS yet): the secondaries are
 authorised by TSIG and address, as over TCP.
 
+Part B, the other way: BIND 9.18 as the primary with a DoT listener
+(`listen-on port P tls srv`, the same certificate), levee as the secondary
+(`primaries = ["127.0.0.1:P key xfr tls xot.test"]`, `[transfer-in]
+tls-ca-file`): AXFR, then a change (BIND reloaded, NOTIFY to levee) by
+IXFR, both over TLS (levee's entry names only BIND's TLS port); levee's
+zone equals BIND's record for record. (NSD 4.6 as an XoT primary is not
+tested.)
+
 Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5889.
 Peers run as our own foreground processes, stopped by PID.
 """
@@ -57,6 +65,8 @@ SECRET = base64.b64encode(b"levee xot test key 0123456789abc").decode()
 KR = dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", SECRET)})
 ZONE = "example.test."
 PORT, DOT, BIND_PORT, NSD_PORT, BIND_BAD, HELLO, PEER2 = 5880, 5881, 5882, 5883, 5884, 5885, 5886
+# Part B: BIND primary (plain, DoT), levee secondary.
+B_PLAIN, B_DOT, L_SEC = 5887, 5888, 5889
 BIND_SRC, NSD_SRC = "127.0.0.2", "127.0.0.3"
 RESULTS, PROCS = [], []
 
@@ -377,6 +387,99 @@ def scenario(work):
         check(f"{name} offers ALPN dot when it opens XoT", got is not None and "dot" in got, f"ALPN offered: {got}")
 
 
+def bind_primary(d):
+    """BIND as an XoT primary: DoT on B_DOT with levee's test certificate."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    w = os.path.dirname(d)
+    conf = f"""options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    listen-on port {B_PLAIN} {{ 127.0.0.1; }};
+    listen-on port {B_DOT} tls srv {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify-source 127.0.0.1;
+}};
+controls {{ }};
+logging {{ category default {{ default_stderr; }}; category xfer-out {{ default_stderr; }};
+    category notify {{ default_stderr; }}; }};
+key "xfr" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+tls srv {{ key-file "{w}/xot.key"; cert-file "{w}/xot.crt"; }};
+zone "{ZONE}" {{
+    type primary; file "{d}/example.test.zone"; ixfr-from-differences yes; max-ixfr-ratio unlimited;
+    notify explicit; also-notify {{ 127.0.0.1 port {L_SEC} key xfr; }}; notify-delay 0;
+    allow-transfer {{ key xfr; }};
+}};
+"""
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        f.write(conf)
+    return Proc("named-primary", ["named", "-g", "-c", os.path.join(d, "named.conf")], os.path.join(d, "named.log"), d)
+
+
+def levee_secondary(d):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "levee.toml"), "w") as f:
+        f.write(f"""version = 1
+[server]
+listen = ["127.0.0.1:{L_SEC}"]
+threads = 1
+storage-dir = "store"
+[transfer-in]
+tls-ca-file = "{os.path.dirname(d)}/ca.crt"
+[[key]]
+name = "xfr"
+algorithm = "hmac-sha256"
+secret = "{SECRET}"
+[[zone]]
+name = "{ZONE}"
+primaries = ["127.0.0.1:{B_DOT} key xfr tls xot.test"]
+allow-notify = ["127.0.0.1 key xfr"]
+allow-transfer = ["127.0.0.1 key xfr"]
+""")
+    return Proc("levee-secondary", [LEVEE, "serve", "-c", "levee.toml"], os.path.join(d, "levee.log"), d)
+
+
+def bind_to_levee(work):
+    """Part B: levee as the XoT secondary of BIND. levee's entry names only
+    BIND's DoT port, where BIND speaks nothing but TLS, so every SOA query
+    and transfer levee makes goes over TLS."""
+    bp = bind_primary(os.path.join(work, "bind-primary"))
+    if not check("BIND primary serves the zone", wait_for(lambda: serial_of(B_PLAIN) == 1, 60, 0.3)):
+        print(bp.text()[-3000:])
+        return
+    ls = levee_secondary(os.path.join(work, "levee-secondary"))
+    t = wait_for(lambda: serial_of(L_SEC) == 1, 90, 0.3)
+    log = ls.text()
+    check(f"BIND->levee: the whole zone over TLS ({RECORDS} records)", t is not None and
+          re.search(r'zone transferred .*serial=1 primary=127\.0\.0\.1:%d kind="AXFR"' % B_DOT, log) is not None,
+          f"serial 1 after {t and round(t, 1)} s")
+    if t is None:
+        print(log[-3000:])
+    with open(os.path.join(work, "bind-primary", "example.test.zone"), "w") as f:
+        f.write(zone_text(2))
+    bp.p.send_signal(signal.SIGHUP)
+    t = wait_for(lambda: serial_of(L_SEC) == 2, 30, 0.2)
+    log = ls.text()
+    m = re.search(r'zone transferred .*serial=2 primary=127\.0\.0\.1:%d kind="([^"]+)"' % B_DOT, log)
+    check("BIND->levee: the change by IXFR over TLS (after BIND's NOTIFY)", t is not None and m is not None
+          and m.group(1) == "IXFR", f"serial 2 after {t and round(t, 1)} s, kind {m and m.group(1)}")
+    bl = bp.text()
+    check("BIND->levee: BIND's log has an AXFR and an IXFR out to levee", "AXFR ended" in bl and "IXFR ended" in bl,
+          "; ".join(re.findall(r"transfer of '[^']+': ([AI]XFR ended[^\n]*)", bl))[:300])
+    try:
+        a, b = axfr(B_PLAIN), axfr(L_SEC)
+        check("BIND->levee: levee's zone equals BIND's record for record", a == b and len(a) >= RECORDS,
+              f"{len(a)} records on BIND, {len(b)} on levee, {len(a ^ b)} differ")
+    except Exception as e:
+        check("BIND->levee: levee's zone equals BIND's record for record", False, str(e))
+    ls.stop()
+    bp.stop()
+
+
 def main():
     for t in ("named", "nsd", "openssl"):
         if shutil.which(t) is None:
@@ -385,6 +488,7 @@ def main():
     work = tempfile.mkdtemp(prefix="levee-xot.")
     try:
         scenario(work)
+        bind_to_levee(work)
     finally:
         for p in PROCS:
             try:

@@ -199,7 +199,7 @@ pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String>
         [] => None,
         ["tls"] => Some(addr.ip().to_string()),
         ["tls", n] => {
-            if rustls_name_ok(n) {
+            if cert_name_ok(n) {
                 Some(n.trim_end_matches('.').to_string())
             } else {
                 return Err(format!("'{n}' (after tls) is not a host name or an address to check the certificate for"));
@@ -212,7 +212,7 @@ pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String>
 
 /// A name a certificate can be checked for: an address, or a host name of
 /// letters, digits, '-' and '.' (RFC 1123).
-fn rustls_name_ok(n: &str) -> bool {
+fn cert_name_ok(n: &str) -> bool {
     let n = n.trim_end_matches('.');
     n.parse::<std::net::IpAddr>().is_ok()
         || (!n.is_empty()
