@@ -35,10 +35,11 @@ Part B, the other way: BIND 9.18 as the primary with a DoT listener
 (`primaries = ["127.0.0.1:P key xfr tls xot.test"]`, `[transfer-in]
 tls-ca-file`): AXFR, then a change (BIND reloaded, NOTIFY to levee) by
 IXFR, both over TLS (levee's entry names only BIND's TLS port); levee's
-zone equals BIND's record for record. (NSD 4.6 as an XoT primary is not
-tested.)
+zone equals BIND's record for record. Part C: the same with NSD 4.6 as
+the primary (its DoT service: tls-port, tls-service-key/-pem); NSD has no
+IXFR out, so the change comes as a whole zone in answer to levee's IXFR.
 
-Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5889.
+Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5892.
 Peers run as our own foreground processes, stopped by PID.
 """
 
@@ -67,6 +68,8 @@ ZONE = "example.test."
 PORT, DOT, BIND_PORT, NSD_PORT, BIND_BAD, HELLO, PEER2 = 5880, 5881, 5882, 5883, 5884, 5885, 5886
 # Part B: BIND primary (plain, DoT), levee secondary.
 B_PLAIN, B_DOT, L_SEC = 5887, 5888, 5889
+# Part C: NSD primary (plain, DoT), levee secondary.
+N_PLAIN, N_DOT, L_SEC2 = 5890, 5891, 5892
 BIND_SRC, NSD_SRC = "127.0.0.2", "127.0.0.3"
 RESULTS, PROCS = [], []
 
@@ -420,12 +423,51 @@ zone "{ZONE}" {{
     return Proc("named-primary", ["named", "-g", "-c", os.path.join(d, "named.conf")], os.path.join(d, "named.log"), d)
 
 
-def levee_secondary(d):
+def nsd_primary(d):
+    """NSD as an XoT primary: its DoT service (tls-port) with the test certificate."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    w = os.path.dirname(d)
+    conf = f"""server:
+    ip-address: 127.0.0.1@{N_PLAIN}
+    ip-address: 127.0.0.1@{N_DOT}
+    port: {N_PLAIN}
+    tls-port: {N_DOT}
+    tls-service-key: "{w}/xot.key"
+    tls-service-pem: "{w}/xot.crt"
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    xfrdir: "{d}"
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: xfr
+    algorithm: hmac-sha256
+    secret: "{SECRET}"
+zone:
+    name: {ZONE}
+    zonefile: "{d}/example.test.zone"
+    notify: 127.0.0.1@{L_SEC2} xfr
+    provide-xfr: 127.0.0.1 xfr
+"""
+    with open(os.path.join(d, "nsd.conf"), "w") as f:
+        f.write(conf)
+    return Proc("nsd-primary", ["nsd", "-d", "-c", os.path.join(d, "nsd.conf")], os.path.join(d, "nsd.log"), d)
+
+
+def levee_secondary(d, port=L_SEC, primary=B_DOT):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "levee.toml"), "w") as f:
         f.write(f"""version = 1
 [server]
-listen = ["127.0.0.1:{L_SEC}"]
+listen = ["127.0.0.1:{port}"]
 threads = 1
 storage-dir = "store"
 [transfer-in]
@@ -436,48 +478,55 @@ algorithm = "hmac-sha256"
 secret = "{SECRET}"
 [[zone]]
 name = "{ZONE}"
-primaries = ["127.0.0.1:{B_DOT} key xfr tls xot.test"]
+primaries = ["127.0.0.1:{primary} key xfr tls xot.test"]
 allow-notify = ["127.0.0.1 key xfr"]
 allow-transfer = ["127.0.0.1 key xfr"]
 """)
     return Proc("levee-secondary", [LEVEE, "serve", "-c", "levee.toml"], os.path.join(d, "levee.log"), d)
 
 
-def bind_to_levee(work):
-    """Part B: levee as the XoT secondary of BIND. levee's entry names only
-    BIND's DoT port, where BIND speaks nothing but TLS, so every SOA query
-    and transfer levee makes goes over TLS."""
-    bp = bind_primary(os.path.join(work, "bind-primary"))
-    if not check("BIND primary serves the zone", wait_for(lambda: serial_of(B_PLAIN) == 1, 60, 0.3)):
-        print(bp.text()[-3000:])
+def peer_to_levee(work, name):
+    """Parts B and C: levee as the XoT secondary of BIND, then of NSD.
+    levee's entry names only the peer's DoT port, where it speaks nothing
+    but TLS, so every SOA query and transfer levee makes goes over TLS."""
+    if name == "BIND":
+        plain, dot, sec, pp = B_PLAIN, B_DOT, L_SEC, bind_primary(os.path.join(work, "bind-primary"))
+    else:
+        plain, dot, sec, pp = N_PLAIN, N_DOT, L_SEC2, nsd_primary(os.path.join(work, "nsd-primary"))
+    if not check(f"{name} primary serves the zone", wait_for(lambda: serial_of(plain) == 1, 60, 0.3)):
+        print(pp.text()[-3000:])
         return
-    ls = levee_secondary(os.path.join(work, "levee-secondary"))
-    t = wait_for(lambda: serial_of(L_SEC) == 1, 90, 0.3)
+    ls = levee_secondary(os.path.join(work, f"levee-secondary-{name}"), sec, dot)
+    t = wait_for(lambda: serial_of(sec) == 1, 90, 0.3)
     log = ls.text()
-    check(f"BIND->levee: the whole zone over TLS ({RECORDS} records)", t is not None and
-          re.search(r'zone transferred .*serial=1 primary=127\.0\.0\.1:%d kind="AXFR"' % B_DOT, log) is not None,
+    check(f"{name}->levee: the whole zone over TLS ({RECORDS} records)", t is not None and
+          re.search(r'zone transferred .*serial=1 primary=127\.0\.0\.1:%d kind="AXFR"' % dot, log) is not None,
           f"serial 1 after {t and round(t, 1)} s")
     if t is None:
         print(log[-3000:])
-    with open(os.path.join(work, "bind-primary", "example.test.zone"), "w") as f:
+        print(pp.text()[-3000:])
+    with open(os.path.join(work, f"{name.lower()}-primary", "example.test.zone"), "w") as f:
         f.write(zone_text(2))
-    bp.p.send_signal(signal.SIGHUP)
-    t = wait_for(lambda: serial_of(L_SEC) == 2, 30, 0.2)
+    pp.p.send_signal(signal.SIGHUP)
+    t = wait_for(lambda: serial_of(sec) == 2, 30, 0.2)
     log = ls.text()
-    m = re.search(r'zone transferred .*serial=2 primary=127\.0\.0\.1:%d kind="([^"]+)"' % B_DOT, log)
-    check("BIND->levee: the change by IXFR over TLS (after BIND's NOTIFY)", t is not None and m is not None
-          and m.group(1) == "IXFR", f"serial 2 after {t and round(t, 1)} s, kind {m and m.group(1)}")
-    bl = bp.text()
-    check("BIND->levee: BIND's log has an AXFR and an IXFR out to levee", "AXFR ended" in bl and "IXFR ended" in bl,
-          "; ".join(re.findall(r"transfer of '[^']+': ([AI]XFR ended[^\n]*)", bl))[:300])
+    m = re.search(r'zone transferred .*serial=2 primary=127\.0\.0\.1:%d kind="([^"]+)"' % dot, log)
+    # NSD 4.6 sends no IXFR (it answers one with the whole zone).
+    want = "IXFR" if name == "BIND" else "IXFR (full)"
+    check(f"{name}->levee: the change over TLS as {want} (after the NOTIFY)", t is not None and m is not None
+          and m.group(1) == want, f"serial 2 after {t and round(t, 1)} s, kind {m and m.group(1)}")
+    if name == "BIND":
+        bl = pp.text()
+        check("BIND->levee: BIND's log has an AXFR and an IXFR out to levee", "AXFR ended" in bl and "IXFR ended" in bl,
+              "; ".join(re.findall(r"transfer of '[^']+': ([AI]XFR ended[^\n]*)", bl))[:300])
     try:
-        a, b = axfr(B_PLAIN), axfr(L_SEC)
-        check("BIND->levee: levee's zone equals BIND's record for record", a == b and len(a) >= RECORDS,
-              f"{len(a)} records on BIND, {len(b)} on levee, {len(a ^ b)} differ")
+        a, b = axfr(plain), axfr(sec)
+        check(f"{name}->levee: levee's zone equals {name}'s record for record", a == b and len(a) >= RECORDS,
+              f"{len(a)} records on {name}, {len(b)} on levee, {len(a ^ b)} differ")
     except Exception as e:
-        check("BIND->levee: levee's zone equals BIND's record for record", False, str(e))
+        check(f"{name}->levee: levee's zone equals {name}'s record for record", False, str(e))
     ls.stop()
-    bp.stop()
+    pp.stop()
 
 
 def main():
@@ -488,7 +537,8 @@ def main():
     work = tempfile.mkdtemp(prefix="levee-xot.")
     try:
         scenario(work)
-        bind_to_levee(work)
+        peer_to_levee(work, "BIND")
+        peer_to_levee(work, "NSD")
     finally:
         for p in PROCS:
             try:
