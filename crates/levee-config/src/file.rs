@@ -112,6 +112,9 @@ pub struct TransferIn {
     pub max_size: Option<i64>,
     /// Transfers in at once.
     pub concurrent: Option<i64>,
+    /// PEM CA certificates that primaries reached over TLS (XoT) must
+    /// chain to.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// `[server]`.
@@ -322,7 +325,7 @@ impl Config {
                 }
             }
         }
-        for f in [&mut c.tls.certificate, &mut c.tls.key].into_iter().flatten() {
+        for f in [&mut c.tls.certificate, &mut c.tls.key, &mut c.transfer_in_tls_ca].into_iter().flatten() {
             if f.is_relative() {
                 *f = base.join(&*f);
             }
@@ -432,6 +435,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         c.transfers_in_concurrent = crate::bounds::check("transfer-in.concurrent", v)
             .map_err(|m| err("transfer-in.concurrent".into(), m))? as usize;
     }
+    c.transfer_in_tls_ca.clone_from(&ti.tls_ca_file);
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
         idle_timeout: ti.idle_timeout,
@@ -650,6 +654,12 @@ fn zone(
         return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
     }
     let (acl, zone_repl) = zone_repl(i, &z, &c.keys, transfer_in, err)?;
+    if let Some(j) = zone_repl.primaries.iter().position(|p| p.tls.is_some()) {
+        if c.transfer_in_tls_ca.is_none() {
+            let m = "a primary reached over TLS needs [transfer-in] tls-ca-file (the CA its certificate chains to)";
+            return Err(err(format!("zone[{i}].primaries[{j}]"), m.into()));
+        }
+    }
     if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
@@ -761,7 +771,12 @@ fn zone_repl(
         r.allow_notify.push(repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-notify[{j}]"), m))?);
     }
     for (j, p) in z.notify.iter().enumerate() {
-        r.notify.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].notify[{j}]"), m))?);
+        let at = || format!("zone[{i}].notify[{j}]");
+        let remote = repl::parse_remote(p, keys).map_err(|m| err(at(), m))?;
+        if remote.tls.is_some() {
+            return Err(err(at(), "NOTIFY goes over UDP: 'tls' is for primaries".into()));
+        }
+        r.notify.push(remote);
     }
     for (j, p) in z.primaries.iter().enumerate() {
         r.primaries.push(repl::parse_remote(p, keys).map_err(|m| err(format!("zone[{i}].primaries[{j}]"), m))?);
@@ -1136,6 +1151,42 @@ allow-transfer = ["192.0.2.0/24"]
         let e = parse("[[zone]]\nname = \"a.\"\nsemantic-checks = \"soft\"\n", "t.toml").unwrap_err();
         assert_eq!(e.key, "zone[0].semantic-checks");
         assert!(e.message.contains("warn, strict"), "{e}");
+    }
+
+    /// XoT primaries: `tls` (the address checked), `tls NAME`, after a key
+    /// or not; a CA file needed; `tls` refused for NOTIFY targets and bad
+    /// names refused, each naming the key.
+    #[test]
+    fn primaries_over_tls() {
+        let head = "[server]\nstorage-dir = \"/tmp/x\"\n[[key]]\nname = \"k1\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";
+        let ca = "[transfer-in]\ntls-ca-file = \"ca.pem\"\n";
+        let c = parse(
+            &format!("{head}{ca}[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.1:853 key k1 tls ns1.b.\", \"[::1]:853 tls\", \"127.0.0.3\"]\n"),
+            "t.toml",
+        )
+        .unwrap();
+        let p = &c.zones[0].repl.primaries;
+        assert_eq!((p[0].key.as_deref(), p[0].tls.as_deref()), (Some("k1"), Some("ns1.b")));
+        assert_eq!((p[1].key.as_deref(), p[1].tls.as_deref()), (None, Some("::1")));
+        assert_eq!(p[2].tls, None);
+        assert_eq!(c.transfer_in_tls_ca.as_deref(), Some(Path::new("ca.pem")));
+        let e = parse(
+            &format!("{head}[[zone]]\nname = \"b.\"\nprimaries = [\"127.0.0.3\", \"127.0.0.1:853 tls\"]\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "zone[0].primaries[1]", "{e}");
+        assert!(e.message.contains("tls-ca-file"), "{e}");
+        for bad in ["127.0.0.1:853 tls a_b", "127.0.0.1:853 tls x y", "127.0.0.1:853 tls key k1", "127.0.0.1 key"] {
+            let e =
+                parse(&format!("{head}{ca}[[zone]]\nname = \"b.\"\nprimaries = [\"{bad}\"]\n"), "t.toml").unwrap_err();
+            assert_eq!(e.key, "zone[0].primaries[0]", "{bad}: {e}");
+        }
+        let e =
+            parse(&format!("{head}{ca}[[zone]]\nname = \"b.\"\nnotify = [\"127.0.0.1:53 key k1 tls\"]\n"), "t.toml")
+                .unwrap_err();
+        assert_eq!(e.key, "zone[0].notify[0]", "{e}");
+        assert!(e.message.contains("UDP"), "{e}");
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct Remote {
     pub addr: SocketAddr,
     /// Key to sign with.
     pub key: Option<String>,
+    /// Primaries only: transfer over TLS (XoT, RFC 9103), checking that
+    /// the primary's certificate is valid for this name (the address's
+    /// text for a bare `tls`) and issued by `[transfer-in] tls-ca-file`.
+    pub tls: Option<String>,
 }
 
 /// Limits on one transfer in (AXFR/IXFR of a secondary zone): on
@@ -178,15 +182,43 @@ pub fn parse_rule(s: &str, keys: &[levee_tsig::Key]) -> Result<AclRule, String> 
     }
 }
 
-/// Parses `ADDR[:PORT]` or `ADDR[:PORT] key NAME`.
+/// Parses `ADDR[:PORT] [key NAME] [tls [NAME]]`. `tls` is for primaries
+/// only (the caller refuses it for NOTIFY targets); the name it checks
+/// the certificate for must be a DNS name or an address.
 pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String> {
     let words: Vec<&str> = s.split_whitespace().collect();
-    let (a, key) = match words.as_slice() {
-        [a] => (*a, None),
-        [a, "key", k] => (*a, Some(key_name(k, keys)?)),
-        _ => return Err(format!("'{s}' is not 'ADDRESS:PORT' or 'ADDRESS:PORT key NAME'")),
+    let form =
+        || format!("'{s}' is not 'ADDRESS:PORT', followed by 'key NAME', 'tls' or 'tls NAME', or both in that order");
+    let (a, rest) = words.split_first().ok_or_else(form)?;
+    let (key, rest) = match rest {
+        ["key", k, rest @ ..] => (Some(key_name(k, keys)?), rest),
+        _ => (None, rest),
     };
-    Ok(Remote { addr: parse_listen(a)?, key })
+    let addr = parse_listen(a)?;
+    let tls = match rest {
+        [] => None,
+        ["tls"] => Some(addr.ip().to_string()),
+        ["tls", n] => {
+            if cert_name_ok(n) {
+                Some(n.trim_end_matches('.').to_string())
+            } else {
+                return Err(format!("'{n}' (after tls) is not a host name or an address to check the certificate for"));
+            }
+        }
+        _ => return Err(form()),
+    };
+    Ok(Remote { addr, key, tls })
+}
+
+/// A name a certificate can be checked for: an address, or a host name of
+/// letters, digits, '-' and '.' (RFC 1123).
+fn cert_name_ok(n: &str) -> bool {
+    let n = n.trim_end_matches('.');
+    n.parse::<std::net::IpAddr>().is_ok()
+        || (!n.is_empty()
+            && n.len() <= 253
+            && n.split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
 }
 
 /// Lowers a `[[key]]`.

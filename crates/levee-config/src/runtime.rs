@@ -192,6 +192,9 @@ pub struct Config {
     /// `[transfer-in] concurrent`: transfers in running at once, all
     /// secondary zones together (the others wait their turn).
     pub transfers_in_concurrent: usize,
+    /// `[transfer-in] tls-ca-file`: the CA certificates (PEM) of primaries
+    /// reached over TLS (XoT); needed when a primary says `tls`.
+    pub transfer_in_tls_ca: Option<PathBuf>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
@@ -286,6 +289,7 @@ impl Default for Config {
             keys: Vec::new(),
             storage_dir: None,
             transfers_in_concurrent: crate::repl::DEFAULT_TRANSFERS_IN_CONCURRENT,
+            transfer_in_tls_ca: None,
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),

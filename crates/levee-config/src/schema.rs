@@ -197,6 +197,7 @@ pub const KEYS: &[Key] = &[
     key!("transfer-in", "max-records", "25000000", "Records in one transfer in."),
     key!("transfer-in", "max-size", "3221225472", "Octets of record data in one transfer in."),
     key!("transfer-in", "concurrent", "16", "Transfers in at once, all secondary zones together; the others wait their turn."),
+    key!("transfer-in", "tls-ca-file", "none", "PEM CA certificates of primaries reached over TLS (a primary entry with 'tls'); read at start."),
     key!("zone", "name", "-", "The zone's origin."),
     key!("zone", "file", "<zones-dir>/<name>zone", "Zone file, relative to the configuration file."),
     key!(
@@ -213,7 +214,7 @@ pub const KEYS: &[Key] = &[
     ),
     key!("zone", "allow-notify", "[]", "Who may NOTIFY this secondary zone (same forms as allow-transfer)."),
     key!("zone", "notify", "[]", "Secondaries told of each new serial: \"ADDR:PORT [key NAME]\"."),
-    key!("zone", "primaries", "[]", "Makes the zone a secondary: \"ADDR:PORT [key NAME]\"."),
+    key!("zone", "primaries", "[]", "Makes the zone a secondary: \"ADDR:PORT [key NAME] [tls [CERT-NAME]]\" (tls: over TLS, XoT)."),
     key!("zone", "transfer-timeout", "transfer-in.timeout", "transfer-in.timeout for this zone."),
     key!("zone", "transfer-idle-timeout", "transfer-in.idle-timeout", "transfer-in.idle-timeout for this zone."),
     key!("zone", "transfer-max-records", "transfer-in.max-records", "transfer-in.max-records for this zone."),

@@ -260,6 +260,9 @@ pub(crate) struct TcpSvc {
     dnstap: Option<Tap>,
     /// The update thread's queue (`update`).
     updates: Option<Updates>,
+    /// "tcp" or "tls" (DoT): named in the log line of each transfer served,
+    /// so an operator (and tests/xot) can see a transfer went over TLS.
+    transport: &'static str,
 }
 
 impl TcpSvc {
@@ -283,7 +286,15 @@ impl TcpSvc {
             gate: None,
             dnstap: None,
             updates: None,
+            transport: "tcp",
         }
+    }
+
+    /// The same service on a DoT listener (XoT: transfers logged as
+    /// `transport="tls"`).
+    pub(crate) fn over_tls(mut self) -> TcpSvc {
+        self.transport = "tls";
+        self
     }
 
     /// The same service, handing granted updates to the update thread.
@@ -333,7 +344,7 @@ impl TcpService for TcpSvc {
             Decision::Drop(_) => TcpAnswer::Close,
             Decision::Transfer(t) => {
                 let kind = if t.is_incremental() { "IXFR" } else { "AXFR" };
-                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, "outgoing zone transfer");
+                tracing::info!(zone = %levee_wire::name::to_text(t.zone().apex()), serial = t.zone().serial(), %client, kind, transport = self.transport, "outgoing zone transfer");
                 TcpAnswer::Stream(*t)
             }
             Decision::Update(u) => {

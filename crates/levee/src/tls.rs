@@ -18,6 +18,11 @@
 //!   reload`, `POST /api/reload`). A new pair that cannot be read, does not
 //!   parse or does not match keeps the old one, and the error names the
 //!   file. Key material is never logged.
+//!
+//! It also makes the client side of XoT (RFC 9103) for secondary zones
+//! whose primaries say `tls` ([`xot_client`]): TLS 1.3 only (RFC 9103
+//! section 7.1), ALPN `dot`, the primary's certificate checked against
+//! `[transfer-in] tls-ca-file` and the name the primary's entry gives.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,4 +144,33 @@ pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
         total_burst: t.handshake_burst_total,
     };
     Ok(Some((setup, certs)))
+}
+
+/// The TLS client configuration of transfers in over TLS (XoT), when a
+/// primary of some zone says `tls`: the roots of `[transfer-in]
+/// tls-ca-file`, TLS 1.3 only, ALPN `dot`. Read at start, before the
+/// privilege drop; an error (naming the key and the file) stops the start.
+pub fn xot_client(cfg: &Config) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+    if !cfg.zones.iter().any(|z| z.repl.primaries.iter().any(|p| p.tls.is_some())) {
+        return Ok(None);
+    }
+    let key = "transfer-in.tls-ca-file";
+    let Some(ca) = &cfg.transfer_in_tls_ca else { return Err(format!("{key}: needed by a primary with 'tls'")) };
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{key}: {}: {e}", ca.display()))?;
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!("{key}: {}: no usable CA certificate in it", ca.display()));
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cc = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| format!("zone transfers over TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cc.alpn_protocols = vec![b"dot".to_vec()];
+    Ok(Some(Arc::new(cc)))
 }

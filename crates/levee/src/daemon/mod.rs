@@ -253,7 +253,9 @@ fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     crate::update::apply::replay_all(cfg, &mut set);
     let stores = Stores::default();
-    let repl = Arc::new(startup::init(cfg, &mut set, &stores));
+    let mut repl = startup::init(cfg, &mut set, &stores);
+    repl.xot = crate::tls::xot_client(cfg).map_err(|message| Stop { code: 2, message })?;
+    let repl = Arc::new(repl);
     let zone_ids = ZoneIds::default();
     zone_ids.assign(&mut set);
     if failed > 0 {

@@ -5,11 +5,11 @@
 //! publishes SERVFAIL when the zone expires. NOTIFYs received are
 //! counted and summarised here too.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use levee_config::repl::Remote;
 use levee_tsig::Key;
 use levee_wire::rtype::t;
 use levee_wire::serial::Serial;
@@ -182,9 +182,29 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
     let mut last_err = Fail::Xfr(XfrError::Mismatch);
     for p in &s.primaries {
         let key = c.repl.key(&p.key);
-        let theirs = match soa_of(p.addr, &s.apex, key).await {
+        let tls = match tls_of(c, p) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(zone = %s.name, primary = %p.addr, "{e}");
+                last_err = e;
+                continue;
+            }
+        };
+        let soa = match &tls {
+            Some(t) => xfrin::soa_over_tls(p.addr, t, &s.apex, key).await,
+            None => soa_of(p.addr, &s.apex, key).await,
+        };
+        let theirs = match soa {
             Ok(soa) => soa,
             Err(e) => {
+                if let (Some(_), Fail::Io(io)) = (&tls, &e) {
+                    // A TLS failure (a certificate not valid for the name,
+                    // not from the CA; a primary without "dot") is a setup
+                    // problem, not a primary down: say so.
+                    if io.kind() == std::io::ErrorKind::InvalidData {
+                        tracing::warn!(zone = %s.name, primary = %p.addr, "SOA query over TLS: {e}");
+                    }
+                }
                 tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query: {e}");
                 last_err = e;
                 continue;
@@ -203,7 +223,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         s.set_known_serial(Some(their_serial));
         // Closed only if the runtime stops.
         let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
-        let got = run_transfer(c, s, z, p.addr, key, ixfr_from).await;
+        let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
         if got.is_err() {
             s.set_known_serial(our_serial);
         }
@@ -303,6 +323,17 @@ async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, 
     .await;
 }
 
+/// How to reach `p` over TLS (XoT) when its entry says `tls`: the client
+/// configuration is there whenever one does (made at start, which stops
+/// without it).
+fn tls_of(c: &Center, p: &Remote) -> Result<Option<xfrin::Tls>, Fail> {
+    match (&p.tls, &c.repl.xot) {
+        (None, _) => Ok(None),
+        (Some(n), Some(cc)) => xfrin::Tls::new(cc, n).map(Some),
+        (Some(_), None) => Err(Fail::Io(std::io::Error::other("no TLS client configuration for a 'tls' primary"))),
+    }
+}
+
 /// Runs one transfer in (IXFR or AXFR, see `xfrin`) on a thread of its own
 /// at a lower priority, so the query threads keep the CPU while a large
 /// zone comes in. Meanwhile the zone expires on time, and `levee ctl
@@ -311,7 +342,8 @@ async fn run_transfer(
     c: &Arc<Center>,
     s: &Arc<Secondary>,
     z: &mut ZoneState,
-    addr: SocketAddr,
+    primary: &Remote,
+    tls: Option<xfrin::Tls>,
     key: Option<&Key>,
     ixfr_from: Option<Rr>,
 ) -> Result<xfrin::Fetched, Fail> {
@@ -322,7 +354,8 @@ async fn run_transfer(
     }
     let served = if z.soa.is_some() { c.zones.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
     let job = xfrin::Job {
-        addr,
+        addr: primary.addr,
+        tls,
         apex: s.apex,
         ours: ixfr_from,
         key: key.cloned(),

@@ -77,6 +77,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
         counts: Default::default(),
         transfer_slots: Arc::new(tokio::sync::Semaphore::new(cfg.transfers_in_concurrent)),
         notify_slots: Mutex::new(HashMap::new()),
+        xot: None,
     }
 }
 

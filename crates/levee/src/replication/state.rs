@@ -156,6 +156,9 @@ pub struct Replication {
     /// NOTIFY exchanges in flight per target address (bounded by the
     /// NOTIFY targets of the configuration).
     pub notify_slots: Mutex<HashMap<std::net::SocketAddr, Arc<tokio::sync::Semaphore>>>,
+    /// The TLS client of transfers in over TLS (XoT), when a primary
+    /// says `tls` (`crate::tls::xot_client`).
+    pub xot: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Replication events since start (`/metrics`).

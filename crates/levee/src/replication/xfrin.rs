@@ -21,6 +21,11 @@
 //!    retry timer goes on.
 //! 4. **Cancellation** ([`Cancel`]): `levee ctl retransfer` ends a transfer
 //!    in progress (a trickling primary) and starts a new one.
+//! 5. **TLS** (XoT, RFC 9103) when the primary's entry says `tls`
+//!    ([`Tls`]): the same exchange inside a rustls client session (TLS 1.3,
+//!    ALPN `dot`, the certificate checked for the entry's name against
+//!    `[transfer-in] tls-ca-file`), the handshake within the idle timeout;
+//!    [`soa_over_tls`] is the refresh's SOA query to such a primary.
 //!
 //! The zone is then built from the records (the usual checks); the caller
 //! publishes it. Nothing here touches the served zone set.
@@ -84,6 +89,8 @@ impl Cancel {
 pub struct Job {
     /// The primary.
     pub addr: SocketAddr,
+    /// Over TLS (XoT), when the primary's entry says `tls`.
+    pub tls: Option<Tls>,
     /// The zone (lowercase wire).
     pub apex: NameBuf,
     /// Our SOA: IXFR from it; `None`: AXFR.
@@ -100,6 +107,62 @@ pub struct Job {
     pub checks: levee_zone::Checks,
     /// Cancellation.
     pub cancel: Arc<Cancel>,
+}
+
+/// How to reach a primary over TLS (XoT, RFC 9103): the client
+/// configuration (`crate::tls::xot_client`) and the name its certificate
+/// must be valid for.
+#[derive(Clone)]
+pub struct Tls {
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+impl Tls {
+    /// `name`: a host name or an address (checked by the configuration).
+    pub fn new(config: &Arc<rustls::ClientConfig>, name: &str) -> Result<Tls, Fail> {
+        let name = rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| {
+            Fail::Io(std::io::Error::other(format!("'{name}' cannot be checked in a certificate: {e}")))
+        })?;
+        Ok(Tls { config: Arc::clone(config), name })
+    }
+}
+
+/// A transfer's connection: TCP, or TLS over TCP.
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Conn for T {}
+
+/// Connects to `addr`, with the TLS handshake when `tls` (the certificate
+/// checked by rustls), each step within `idle`.
+async fn connect(
+    addr: SocketAddr,
+    tls: Option<&Tls>,
+    idle: Duration,
+    idle_fail: impl Fn() -> Fail,
+) -> Result<Box<dyn Conn>, Fail> {
+    let s = tokio::time::timeout(idle, TcpStream::connect(addr)).await.map_err(|_| idle_fail())??;
+    let Some(tls) = tls else { return Ok(Box::new(s)) };
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
+    let s = tokio::time::timeout(idle, connector.connect(tls.name.clone(), s)).await.map_err(|_| idle_fail())??;
+    Ok(Box::new(s))
+}
+
+/// The SOA of a primary reached over TLS (XoT: its entry's port is the
+/// DoT one, so the refresh query goes there too, as BIND's does).
+pub async fn soa_over_tls(addr: SocketAddr, tls: &Tls, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
+    let wait = Duration::from_secs(5);
+    let timed_out = || Fail::Io(std::io::ErrorKind::TimedOut.into());
+    let req = levee_xfr::request(random_id(), apex, t::SOA, None, false, key, wall());
+    let mut s = connect(addr, Some(tls), wait, timed_out).await?;
+    let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(&req.msg);
+    tokio::time::timeout(wait, s.write_all(&out)).await.map_err(|_| timed_out())??;
+    let mut buf = Vec::new();
+    if !tokio::time::timeout(wait, read_message(&mut s, &mut buf)).await.map_err(|_| timed_out())?? {
+        return Err(Fail::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    let m = levee_xfr::check_response(&req, &buf, key, wall())?;
+    levee_xfr::soa_answer(&m, apex).ok_or(Fail::Xfr(levee_xfr::XfrError::BadStructure))
 }
 
 /// The outcome of [`run`]: the zone, or why not and the record list back
@@ -197,7 +260,7 @@ async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str
     let qtype = if ours.is_some() { t::IXFR } else { t::AXFR };
     let now = wall();
     let req = levee_xfr::request(random_id(), &job.apex, qtype, ours, false, job.key.as_ref(), now);
-    let mut s = tokio::time::timeout(idle, TcpStream::connect(job.addr)).await.map_err(|_| idle_fail())??;
+    let mut s = connect(job.addr, job.tls.as_ref(), idle, idle_fail).await?;
     let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&req.msg);
     tokio::time::timeout(idle, s.write_all(&out)).await.map_err(|_| idle_fail())??;
@@ -222,7 +285,7 @@ async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str
 
 /// Reads one length-prefixed message; `false` when the primary closed the
 /// connection between messages.
-async fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<bool, Fail> {
+async fn read_message(s: &mut Box<dyn Conn>, buf: &mut Vec<u8>) -> Result<bool, Fail> {
     let mut len = [0u8; 2];
     if s.read(&mut len[..1]).await? == 0 {
         return Ok(false);

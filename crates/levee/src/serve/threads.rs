@@ -228,6 +228,7 @@ impl Drivers {
         let Some(setup) = setup.filter(|_| !listeners.is_empty()) else { return Ok(()) };
         let svc =
             TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.tls), repl)
+                .over_tls()
                 .with_gate_feed(self.gate.clone())
                 .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(tcp_server(&listeners), Protocol::Dot)));
         let t = &cfg.tls;

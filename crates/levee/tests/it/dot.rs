@@ -20,7 +20,7 @@ use crate::support::{levee, query, run_bounded, tcp, write_private, Server, Temp
 
 /// A CA and a server certificate for `dot.test` signed by it, made with
 /// openssl in `dir`: (ca.crt, NAME.crt, NAME.key with mode 0600).
-fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let ca = dir.join("ca.crt");
     let run = |args: &[&str]| {
         let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl is installed");
@@ -142,7 +142,7 @@ fn closed_within(s: &mut Tls, limit: Duration) -> bool {
 }
 
 /// The DoT address the server logged.
-fn dot_addr(s: &Server) -> SocketAddr {
+pub(crate) fn dot_addr(s: &Server) -> SocketAddr {
     dot_addrs(s)[0]
 }
 
@@ -453,6 +453,57 @@ fn a_large_transfer_over_dot_equals_tcp() {
     send(&mut s, &query(5, "big.test.", 6, None));
     let soa = recv(&mut s).unwrap();
     assert_eq!(&soa[..2], &[0, 5]);
+}
+
+/// XoT (RFC 9103): a transfer whose writing lasts longer than the DoT
+/// idle and message timeouts together (1 s each here) is not cut: the
+/// zone (about 7 MB, over 100 messages) is larger than the socket buffers
+/// (4 MiB at most on the server's side), and the secondary reads one
+/// message every 35 ms through a small receive buffer (about 4 s in
+/// all), so the server waits on the socket for seconds. Those timeouts
+/// apply between and within queries; a transfer being written is closed
+/// only after `write_timeout` without progress. Every message arrives,
+/// equal to TCP's.
+#[test]
+fn a_transfer_longer_than_the_dot_timeouts_is_not_cut() {
+    let d = TempDir::new("dot-xot-slow");
+    let (ca, crt, key) = make_certs(d.path(), "a");
+    let zones = d.path().join("zones");
+    std::fs::create_dir(&zones).unwrap();
+    let mut z = String::from(
+        "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..60000 {
+        z.push_str(&format!("r{i} TXT \"{}\"\n", "x".repeat(100)));
+    }
+    std::fs::write(zones.join("big.test.zone"), z).unwrap();
+    let conf = d.path().join("levee.toml");
+    std::fs::write(&conf, "[tls]\nidle-timeout = 1\nmessage-timeout = 1\n").unwrap();
+    let srv = start(
+        &crt,
+        &key,
+        &[
+            "--config",
+            conf.to_str().unwrap(),
+            "--zones-dir",
+            zones.to_str().unwrap(),
+            "--allow-transfer",
+            "big.test.=127.0.0.1",
+        ],
+    );
+    let q = query(0x4243, "big.test.", 252, None);
+    let want = tcp(srv.addr, &q, 1000);
+    assert!(want.len() >= 100, "{} messages over TCP", want.len());
+    let mut s = connect_with(&client(&ca), dot_addr(&srv), "127.0.0.1:0", Some(4096)).unwrap();
+    let t0 = std::time::Instant::now();
+    send(&mut s, &q);
+    for (i, w) in want.iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(35));
+        let got =
+            recv(&mut s).unwrap_or_else(|e| panic!("message {i} of {} after {:?}: {e}", want.len(), t0.elapsed()));
+        assert_eq!(&got, w, "message {i} of the transfer differs");
+    }
+    assert!(t0.elapsed() > Duration::from_millis(2500), "the transfer took only {:?}", t0.elapsed());
 }
 
 /// Past the total of handshakes (a flood from many prefixes), a prefix

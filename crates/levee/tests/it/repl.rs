@@ -292,3 +292,51 @@ fn broken_received_zone_keeps_the_old_one() {
     assert!(ok);
     assert!(wait_serial(s.addr, 3), "{}", s.log());
 }
+
+/// XoT (RFC 9103) with levee at both ends: a secondary whose primary entry
+/// says `tls dot.test` (and `[transfer-in] tls-ca-file`) takes the zone by
+/// AXFR and a change by IXFR over the primary's DoT listener, SOA queries
+/// included: the primary logs every transfer with transport="tls" and
+/// none over plain TCP. A secondary expecting another name in the
+/// certificate gets nothing and says why.
+#[test]
+fn a_secondary_pulls_over_tls() {
+    let pd = TempDir::new("xot-p");
+    let (ca, crt, key) = crate::dot::make_certs(pd.path(), "p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let tls =
+        format!("[tls]\nlisten = [\"127.0.0.1:0\"]\ncertificate = \"{}\"\nkey = \"{}\"", crt.display(), key.display());
+    let pconf = conf(&pd, &format!("file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.1 key xfr\"]\n{tls}"));
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    assert!(p.wait_log("DNS over TLS on", Duration::from_secs(10)), "{}", p.log());
+    let dot = crate::dot::dot_addr(&p);
+    let secondary = |tag: &str, name: &str| {
+        let d = TempDir::new(tag);
+        let c = conf(
+            &d,
+            &format!(
+                "primaries = [\"{dot} key xfr tls {name}\"]\nallow-transfer = [\"127.0.0.1\"]\n[transfer-in]\ntls-ca-file = \"{}\"",
+                ca.display()
+            ),
+        );
+        (Server::start(&["-c", &c, "--listen", "127.0.0.1:0"]), c, d)
+    };
+    let (s, sconf, _sd) = secondary("xot-s", "dot.test");
+    assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
+    assert!(p.wait_log("kind=\"AXFR\" transport=\"tls\"", Duration::from_secs(10)), "{}", p.log());
+
+    std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
+    p.signal("HUP");
+    assert!(p.wait_log("journal: difference recorded", Duration::from_secs(10)), "{}", p.log());
+    let (ok, out, err) = ctl(&sconf, &["refresh", "r.test."]);
+    assert!(ok, "{out}{err}");
+    assert!(wait_serial(s.addr, 2), "refresh; log:\n{}", s.log());
+    assert!(s.wait_log("kind=\"IXFR\"", Duration::from_secs(10)), "{}", s.log());
+    assert!(p.wait_log("kind=\"IXFR\" transport=\"tls\"", Duration::from_secs(10)), "{}", p.log());
+    assert!(!p.log().contains("transport=\"tcp\""), "a transfer over plain TCP:\n{}", p.log());
+
+    let (w, _, _wd) = secondary("xot-w", "wrong.test");
+    assert!(w.wait_log("SOA query over TLS", Duration::from_secs(10)), "{}", w.log());
+    assert!(w.log().contains("certificate"), "{}", w.log());
+    assert_eq!(serial(w.addr), None, "a secondary that refused the certificate serves the zone");
+}

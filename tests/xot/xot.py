@@ -1,0 +1,562 @@
+#!/usr/bin/env python3
+"""Zone transfers over TLS (XoT, RFC 9103; issue 21): levee as the primary,
+BIND 9.18 and NSD 4.6 as secondaries pulling over TLS. Run by run.sh.
+
+  1. A throwaway CA and a certificate for xot.test (and 127.0.0.1), made
+     with openssl in a temporary directory.
+  2. levee serves example.test (ZONE_RECORDS records, 100,000 by default:
+     a transfer of several seconds over TLS, to show the DoT idle and
+     message timeouts do not cut a long transfer) with
+     allow-transfer = ["127.0.0.0/8 key xfr"] (TSIG), NOTIFY to both
+     secondaries, a DoT listener; the DoT listener offers ALPN "dot"
+     (RFC 9103 section 7.1) and openssl s_client must see it negotiated.
+  3. BIND (`primaries { ... key xfr tls xot; }`, `tls xot { ca-file;
+     remote-hostname; }`, transfers from 127.0.0.2) and NSD (`request-xfr:
+     127.0.0.1@DOT xfr xot`, `tls-auth:` with auth-domain-name, the CA as
+     tls-cert-bundle, transfers from 127.0.0.3) get the whole zone: their
+     serial, then levee's log of the transfers it served: an AXFR to each,
+     over TLS (transport="tls"), and none over plain TCP.
+  4. A change on levee (SIGHUP) reaches both by IXFR over TLS (levee's log:
+     kind="IXFR" transport="tls" to each source), within 10 s.
+  5. The zone each secondary serves (AXFR from it, plain TCP, TSIG) equals
+     levee's record for record.
+  6. The certificate is really checked: a BIND told to expect wrong.test
+     refuses levee's certificate ("TLS peer certificate verification
+     failed") and gets no zone.
+  7. BIND and NSD offer ALPN "dot" when they open XoT (RFC 9103 7.1): a
+     one-shot listener reads each one's ClientHello (plaintext) and
+     parses its ALPN extension.
+
+levee asks no client certificate (no mutual TLS yet): the secondaries are
+authorised by TSIG and address, as over TCP.
+
+Part B, the other way: BIND 9.18 as the primary with a DoT listener
+(`listen-on port P tls srv`, the same certificate), levee as the secondary
+(`primaries = ["127.0.0.1:P key xfr tls xot.test"]`, `[transfer-in]
+tls-ca-file`): AXFR, then a change (BIND reloaded, NOTIFY to levee) by
+IXFR, both over TLS (levee's entry names only BIND's TLS port); levee's
+zone equals BIND's record for record. Part C: the same with NSD 4.6 as
+the primary (its DoT service: tls-port, tls-service-key/-pem); NSD has no
+IXFR out, so the change comes as a whole zone in answer to levee's IXFR.
+
+Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5892.
+Peers run as our own foreground processes, stopped by PID.
+"""
+
+import base64
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.tsigkeyring
+
+LEVEE = os.environ.get("LEVEE_BIN", "levee")
+RECORDS = int(os.environ.get("ZONE_RECORDS", "100000"))
+SECRET = base64.b64encode(b"levee xot test key 0123456789abc").decode()
+KR = dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", SECRET)})
+ZONE = "example.test."
+PORT, DOT, BIND_PORT, NSD_PORT, BIND_BAD, HELLO, PEER2 = 5880, 5881, 5882, 5883, 5884, 5885, 5886
+# Part B: BIND primary (plain, DoT), levee secondary.
+B_PLAIN, B_DOT, L_SEC = 5887, 5888, 5889
+# Part C: NSD primary (plain, DoT), levee secondary.
+N_PLAIN, N_DOT, L_SEC2 = 5890, 5891, 5892
+BIND_SRC, NSD_SRC = "127.0.0.2", "127.0.0.3"
+RESULTS, PROCS = [], []
+
+
+def check(name, ok, detail=""):
+    RESULTS.append((name, bool(ok)))
+    print(f"{'PASS' if ok else 'FAIL'}  {name}  {detail}", flush=True)
+    return ok
+
+
+class Proc:
+    def __init__(self, name, cmd, log, cwd):
+        self.name, self.log = name, log
+        self.f = open(log, "ab")
+        self.p = subprocess.Popen(cmd, stdout=self.f, stderr=subprocess.STDOUT, cwd=cwd)
+        PROCS.append(self)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.f.close()
+
+    def text(self):
+        with open(self.log, "r", errors="replace") as f:
+            return f.read()
+
+
+def zone_text(serial):
+    """RECORDS records: the SOA, NS, and hosts; serial 2 changes a few."""
+    out = ["$TTL 300", f"@ SOA ns1 hostmaster {serial} 3600 600 86400 60", "@ NS ns1", "ns1 A 127.0.0.1"]
+    for i in range(RECORDS - 3):
+        out.append(f"h{i} A 198.18.{(i >> 8) & 255}.{i & 255}")
+    if serial >= 2:
+        out[4] = "h0 A 192.0.2.2"  # changed
+        out.append(f'v{serial} TXT "added at serial {serial}"')  # added
+        del out[6]  # h2 removed
+    return "\n".join(out) + "\n"
+
+
+def serial_of(port):
+    q = dns.message.make_query(ZONE, "SOA")
+    try:
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=0.5)
+    except Exception:
+        return None
+    if r.rcode() != dns.rcode.NOERROR:
+        return None
+    return next((rr[0].serial for rr in r.answer if rr.rdtype == dns.rdatatype.SOA), None)
+
+
+def wait_for(pred, timeout, step=0.1):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if pred():
+            return time.monotonic() - start
+        time.sleep(step)
+    return None
+
+
+def axfr(port):
+    """The zone as a set of canonical records (plain TCP, TSIG verified by dnspython)."""
+    recs = set()
+    for m in dns.query.xfr("127.0.0.1", ZONE, port=port, keyring=KR, keyname="xfr.",
+                           keyalgorithm="hmac-sha256", lifetime=60):
+        for rrset in m.answer:
+            for rd in rrset:
+                recs.add((rrset.name.canonicalize().to_text(), rrset.ttl, rd.rdtype,
+                          rd.to_digestable(dns.name.from_text(ZONE)).hex()))
+    return recs
+
+
+def make_ca(d):
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+        "-subj", "/CN=levee xot throwaway CA")
+    run("openssl", "req", *ec, "-keyout", "xot.key", "-out", "xot.csr", "-subj", "/CN=xot.test")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:xot.test,IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", "xot.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "xot.crt", "-days", "1", "-extfile", "ext")
+    os.chmod(os.path.join(d, "xot.key"), 0o600)
+
+
+def levee(d):
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    with open(os.path.join(d, "levee.toml"), "w") as f:
+        f.write(f"""version = 1
+[server]
+listen = ["127.0.0.1:{PORT}"]
+threads = 1
+storage-dir = "store"
+[tls]
+listen = ["127.0.0.1:{DOT}"]
+certificate = "xot.crt"
+key = "xot.key"
+[[key]]
+name = "xfr"
+algorithm = "hmac-sha256"
+secret = "{SECRET}"
+[[zone]]
+name = "{ZONE}"
+file = "example.test.zone"
+allow-transfer = ["127.0.0.0/8 key xfr"]
+notify = ["127.0.0.1:{BIND_PORT} key xfr", "127.0.0.1:{NSD_PORT} key xfr"]
+""")
+    return Proc("levee", [LEVEE, "serve", "-c", "levee.toml"], os.path.join(d, "levee.log"), d)
+
+
+def bind(d, port, hostname, primary=DOT):
+    os.makedirs(d, exist_ok=True)
+    conf = f"""options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    transfer-source {BIND_SRC};
+    notify-source {BIND_SRC};
+}};
+controls {{ }};
+logging {{ category default {{ default_stderr; }}; category xfer-in {{ default_stderr; }};
+    category notify {{ default_stderr; }}; }};
+key "xfr" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+tls xot {{ ca-file "{os.path.dirname(d)}/ca.crt"; remote-hostname "{hostname}"; }};
+zone "{ZONE}" {{
+    type secondary; file "{d}/example.test.db";
+    primaries {{ 127.0.0.1 port {primary} key xfr tls xot; }};
+    allow-notify {{ key xfr; }}; notify no;
+    allow-transfer {{ key xfr; }};
+}};
+"""
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        f.write(conf)
+    return Proc("named", ["named", "-g", "-c", os.path.join(d, "named.conf")], os.path.join(d, "named.log"), d)
+
+
+def nsd(d, port=NSD_PORT, primary=DOT):
+    os.makedirs(d, exist_ok=True)
+    conf = f"""server:
+    ip-address: 127.0.0.1@{port}
+    port: {port}
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    xfrdir: "{d}"
+    verbosity: 2
+    tls-cert-bundle: "{os.path.dirname(d)}/ca.crt"
+remote-control:
+    control-enable: no
+key:
+    name: xfr
+    algorithm: hmac-sha256
+    secret: "{SECRET}"
+tls-auth:
+    name: xot
+    auth-domain-name: "xot.test"
+zone:
+    name: {ZONE}
+    zonefile: "{d}/example.test.zone"
+    request-xfr: 127.0.0.1@{primary} xfr xot
+    outgoing-interface: {NSD_SRC}
+    allow-notify: 127.0.0.1 xfr
+    provide-xfr: 127.0.0.1 xfr
+"""
+    with open(os.path.join(d, "nsd.conf"), "w") as f:
+        f.write(conf)
+    return Proc("nsd", ["nsd", "-d", "-c", os.path.join(d, "nsd.conf")], os.path.join(d, "nsd.log"), d)
+
+
+def served(log, kind, src, transport, serial):
+    pat = rf'outgoing zone transfer.*serial={serial} client={re.escape(src)}:\d+ kind="{kind}" transport="{transport}"'
+    return len(re.findall(pat, log))
+
+
+def alpn(d):
+    """What ALPN levee's DoT listener negotiates with a client offering `dot`."""
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{DOT}", "-alpn", "dot",
+                        "-CAfile", os.path.join(d, "ca.crt"), "-servername", "xot.test", "-verify_return_error"],
+                       input=b"", capture_output=True, timeout=10)
+    out = r.stdout.decode(errors="replace")
+    m = re.search(r"ALPN protocol: (\S+)", out)
+    v = re.search(r"Protocol\s*:\s*(TLSv\S+)", out) or re.search(r"New, (TLSv\S+)", out)
+    return (m.group(1) if m else None), (v.group(1) if v else None), ("Verify return code: 0 (ok)" in out)
+
+
+def offered_alpn(start_peer):
+    """The ALPN protocols a secondary offers when it opens XoT: a one-shot
+    listener on HELLO reads its TLS ClientHello (plaintext) and closes."""
+    import socket
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", HELLO))
+    ls.listen(4)
+    ls.settimeout(30)
+    peer = start_peer()
+    try:
+        c, _ = ls.accept()
+        c.settimeout(5)
+        data = b""
+        while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+    finally:
+        ls.close()
+        peer.stop()
+    return parse_alpn(data)
+
+
+def parse_alpn(rec):
+    """ALPN names in a TLS record holding a ClientHello (RFC 8446 4.1.2, RFC 7301)."""
+    if len(rec) < 9 or rec[0] != 22 or rec[5] != 1:
+        return None
+    b, i = rec[9:], 2 + 32
+    i += 1 + b[i]
+    i += 2 + int.from_bytes(b[i:i + 2], "big")
+    i += 1 + b[i]
+    end = i + 2 + int.from_bytes(b[i:i + 2], "big")
+    i += 2
+    while i + 4 <= end:
+        typ, ln = int.from_bytes(b[i:i + 2], "big"), int.from_bytes(b[i + 2:i + 4], "big")
+        if typ == 16:
+            lst, j, out = b[i + 6:i + 4 + ln], 0, []
+            while j < len(lst):
+                out.append(lst[j + 1:j + 1 + lst[j]].decode(errors="replace"))
+                j += 1 + lst[j]
+            return out
+        i += 4 + ln
+    return []
+
+
+def scenario(work):
+    make_ca(work)
+    lev = levee(work)
+    if not check("levee starts with a DoT listener", wait_for(lambda: serial_of(PORT) == 1, 60)
+                 and "DNS over TLS on 127.0.0.1" in lev.text()):
+        print(lev.text()[-2000:])
+        return
+    proto, version, verified = alpn(work)
+    check("levee's DoT listener negotiates ALPN dot (RFC 9103 7.1)", proto == "dot" and verified,
+          f"ALPN {proto}, {version}, certificate verified: {verified}")
+
+    b = bind(os.path.join(work, "bind"), BIND_PORT, "xot.test")
+    n = nsd(os.path.join(work, "nsd"))
+    for name, port, src, p in (("BIND", BIND_PORT, BIND_SRC, b), ("NSD", NSD_PORT, NSD_SRC, n)):
+        t = wait_for(lambda: serial_of(port) == 1, 90, 0.3)
+        check(f"{name}: the whole zone over TLS ({RECORDS} records)", t is not None,
+              f"serial 1 after {t and round(t, 1)} s")
+        log = lev.text()
+        check(f"{name}: levee served it an AXFR over TLS, none over plain TCP",
+              served(log, "AXFR", src, "tls", 1) >= 1 and served(log, "[AI]XFR", src, "tcp", r"\d+") == 0,
+              f"AXFR over TLS: {served(log, 'AXFR', src, 'tls', 1)}, over TCP: {served(log, '[AI]XFR', src, 'tcp', r'[0-9]+')}")
+        if t is None:
+            print(p.text()[-3000:])
+
+    with open(os.path.join(work, "example.test.zone"), "w") as f:
+        f.write(zone_text(2))
+    lev.p.send_signal(signal.SIGHUP)
+    for name, port, src, p in (("BIND", BIND_PORT, BIND_SRC, b), ("NSD", NSD_PORT, NSD_SRC, n)):
+        t = wait_for(lambda: serial_of(port) == 2, 30, 0.2)
+        log = lev.text()
+        check(f"{name}: the change reached it by IXFR over TLS", t is not None and served(log, "IXFR", src, "tls", 2) >= 1,
+              f"serial 2 after {t and round(t, 1)} s; IXFR over TLS: {served(log, 'IXFR', src, 'tls', 2)}, "
+              f"AXFR over TLS: {served(log, 'AXFR', src, 'tls', 2)}")
+        if t is None:
+            print(p.text()[-3000:])
+    # The peers' own word: serial 2 came from levee's DoT port, as a
+    # difference (a few records), not the whole zone.
+    m = re.search(rf"from 127\.0\.0\.1#{DOT}: Transfer completed: \d+ messages, (\d+) records.*\(serial 2\)", b.text())
+    check("BIND: its log has serial 2 from levee's DoT port, a few records (IXFR)",
+          m is not None and int(m.group(1)) < 20, m.group(0) if m else "no such line")
+    m = re.search(rf"received update to serial 2 at \S+ from 127\.0\.0\.1@{DOT} TSIG verified with key xfr of (\d+) bytes",
+                  n.text())
+    check("NSD: its log has serial 2 from levee's DoT port, a few records (IXFR)",
+          m is not None and int(m.group(1)) < 2000, m.group(0) if m else "no such line")
+
+    want = axfr(PORT)
+    for name, port in (("BIND", BIND_PORT), ("NSD", NSD_PORT)):
+        try:
+            got = axfr(port)
+            check(f"{name}: its zone equals levee's record for record", got == want and len(want) >= RECORDS,
+                  f"{len(want)} records on levee, {len(got)} on {name}, {len(got ^ want)} differ")
+        except Exception as e:
+            check(f"{name}: its zone equals levee's record for record", False, str(e))
+    b.stop()
+    n.stop()
+
+    # A secondary expecting another name refuses levee's certificate: the
+    # certificate really is checked (else the test above proves little).
+    bad = bind(os.path.join(work, "bind-bad"), BIND_BAD, "wrong.test")
+    wait_for(lambda: "TLS peer certificate verification failed" in bad.text(), 20, 0.3)
+    check("a BIND told to expect wrong.test refuses levee's certificate (no zone)",
+          serial_of(BIND_BAD) is None and "TLS peer certificate verification failed" in bad.text(),
+          f"serial {serial_of(BIND_BAD)}")
+    bad.stop()
+    lev.stop()
+
+    # What ALPN the secondaries offer (RFC 9103 7.1: XoT uses "dot"; levee
+    # refuses a client offering only other protocols).
+    for name, mk in (("BIND", lambda: bind(os.path.join(work, "bind-hello"), PEER2, "xot.test", HELLO)),
+                     ("NSD", lambda: nsd(os.path.join(work, "nsd-hello"), PEER2, HELLO))):
+        got = offered_alpn(mk)
+        check(f"{name} offers ALPN dot when it opens XoT", got is not None and "dot" in got, f"ALPN offered: {got}")
+
+
+def bind_primary(d):
+    """BIND as an XoT primary: DoT on B_DOT with levee's test certificate."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    w = os.path.dirname(d)
+    conf = f"""options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    listen-on port {B_PLAIN} {{ 127.0.0.1; }};
+    listen-on port {B_DOT} tls srv {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify-source 127.0.0.1;
+}};
+controls {{ }};
+logging {{ category default {{ default_stderr; }}; category xfer-out {{ default_stderr; }};
+    category notify {{ default_stderr; }}; }};
+key "xfr" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+tls srv {{ key-file "{w}/xot.key"; cert-file "{w}/xot.crt"; }};
+zone "{ZONE}" {{
+    type primary; file "{d}/example.test.zone"; ixfr-from-differences yes; max-ixfr-ratio unlimited;
+    notify explicit; also-notify {{ 127.0.0.1 port {L_SEC} key xfr; }}; notify-delay 0;
+    allow-transfer {{ key xfr; }};
+}};
+"""
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        f.write(conf)
+    return Proc("named-primary", ["named", "-g", "-c", os.path.join(d, "named.conf")], os.path.join(d, "named.log"), d)
+
+
+def nsd_primary(d):
+    """NSD as an XoT primary: its DoT service (tls-port) with the test certificate."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "example.test.zone"), "w") as f:
+        f.write(zone_text(1))
+    w = os.path.dirname(d)
+    conf = f"""server:
+    ip-address: 127.0.0.1@{N_PLAIN}
+    ip-address: 127.0.0.1@{N_DOT}
+    port: {N_PLAIN}
+    tls-port: {N_DOT}
+    tls-service-key: "{w}/xot.key"
+    tls-service-pem: "{w}/xot.crt"
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    xfrdir: "{d}"
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: xfr
+    algorithm: hmac-sha256
+    secret: "{SECRET}"
+zone:
+    name: {ZONE}
+    zonefile: "{d}/example.test.zone"
+    notify: 127.0.0.1@{L_SEC2} xfr
+    provide-xfr: 127.0.0.1 xfr
+"""
+    with open(os.path.join(d, "nsd.conf"), "w") as f:
+        f.write(conf)
+    return Proc("nsd-primary", ["nsd", "-d", "-c", os.path.join(d, "nsd.conf")], os.path.join(d, "nsd.log"), d)
+
+
+def levee_secondary(d, port=L_SEC, primary=B_DOT):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "levee.toml"), "w") as f:
+        f.write(f"""version = 1
+[server]
+listen = ["127.0.0.1:{port}"]
+threads = 1
+storage-dir = "store"
+[transfer-in]
+tls-ca-file = "{os.path.dirname(d)}/ca.crt"
+[[key]]
+name = "xfr"
+algorithm = "hmac-sha256"
+secret = "{SECRET}"
+[[zone]]
+name = "{ZONE}"
+primaries = ["127.0.0.1:{primary} key xfr tls xot.test"]
+allow-notify = ["127.0.0.1 key xfr"]
+allow-transfer = ["127.0.0.1 key xfr"]
+""")
+    return Proc("levee-secondary", [LEVEE, "serve", "-c", "levee.toml"], os.path.join(d, "levee.log"), d)
+
+
+def peer_to_levee(work, name):
+    """Parts B and C: levee as the XoT secondary of BIND, then of NSD.
+    levee's entry names only the peer's DoT port, where it speaks nothing
+    but TLS, so every SOA query and transfer levee makes goes over TLS."""
+    if name == "BIND":
+        plain, dot, sec, pp = B_PLAIN, B_DOT, L_SEC, bind_primary(os.path.join(work, "bind-primary"))
+    else:
+        plain, dot, sec, pp = N_PLAIN, N_DOT, L_SEC2, nsd_primary(os.path.join(work, "nsd-primary"))
+    if not check(f"{name} primary serves the zone", wait_for(lambda: serial_of(plain) == 1, 60, 0.3)):
+        print(pp.text()[-3000:])
+        return
+    ls = levee_secondary(os.path.join(work, f"levee-secondary-{name}"), sec, dot)
+    t = wait_for(lambda: serial_of(sec) == 1, 90, 0.3)
+    log = ls.text()
+    check(f"{name}->levee: the whole zone over TLS ({RECORDS} records)", t is not None and
+          re.search(r'zone transferred .*serial=1 primary=127\.0\.0\.1:%d kind="AXFR"' % dot, log) is not None,
+          f"serial 1 after {t and round(t, 1)} s")
+    if t is None:
+        print(log[-3000:])
+        print(pp.text()[-3000:])
+    with open(os.path.join(work, f"{name.lower()}-primary", "example.test.zone"), "w") as f:
+        f.write(zone_text(2))
+    pp.p.send_signal(signal.SIGHUP)
+    t = wait_for(lambda: serial_of(sec) == 2, 30, 0.2)
+    log = ls.text()
+    m = re.search(r'zone transferred .*serial=2 primary=127\.0\.0\.1:%d kind="([^"]+)"' % dot, log)
+    # NSD 4.6 sends no IXFR (it answers one with the whole zone).
+    want = "IXFR" if name == "BIND" else "IXFR (full)"
+    check(f"{name}->levee: the change over TLS as {want} (after the NOTIFY)", t is not None and m is not None
+          and m.group(1) == want, f"serial 2 after {t and round(t, 1)} s, kind {m and m.group(1)}")
+    if name == "BIND":
+        bl = pp.text()
+        check("BIND->levee: BIND's log has an AXFR and an IXFR out to levee", "AXFR ended" in bl and "IXFR ended" in bl,
+              "; ".join(re.findall(r"transfer of '[^']+': ([AI]XFR ended[^\n]*)", bl))[:300])
+    try:
+        a, b = axfr(plain), axfr(sec)
+        check(f"{name}->levee: levee's zone equals {name}'s record for record", a == b and len(a) >= RECORDS,
+              f"{len(a)} records on {name}, {len(b)} on levee, {len(a ^ b)} differ")
+    except Exception as e:
+        check(f"{name}->levee: levee's zone equals {name}'s record for record", False, str(e))
+    ls.stop()
+    pp.stop()
+
+
+def main():
+    for t in ("named", "nsd", "openssl"):
+        if shutil.which(t) is None:
+            print(f"xot: {t} is missing")
+            return 1
+    work = tempfile.mkdtemp(prefix="levee-xot.")
+    try:
+        scenario(work)
+        peer_to_levee(work, "BIND")
+        peer_to_levee(work, "NSD")
+    finally:
+        for p in PROCS:
+            try:
+                p.stop()
+            except Exception:
+                pass
+        if os.environ.get("KEEP"):
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    failed = [n for n, ok in RESULTS if not ok]
+    print(f"{len(RESULTS) - len(failed)}/{len(RESULTS)} checks passed")
+    if failed or not RESULTS:
+        print("FAIL: tests/xot/run.sh")
+        return 1
+    print("PASS: tests/xot/run.sh")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
