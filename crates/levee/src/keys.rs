@@ -113,14 +113,6 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
 /// levee starts as root and runs as another user (the keys are made
 /// before the privilege drop and read again at every reload).
 pub fn give_to_service_user(cfg: &levee_config::Config, dir: &Path) {
-    let Some(user) = &cfg.user else { return };
-    if levee_io::privs::euid() != 0 {
-        return;
-    }
-    let ids = match levee_io::privs::resolve(user, cfg.group.as_deref()) {
-        Ok(ids) => ids,
-        Err(e) => return tracing::error!("server.user: {e}"),
-    };
     let mut paths = vec![dir.to_path_buf()];
     if let Some(parent) = dir.parent() {
         paths.push(parent.to_path_buf());
@@ -128,9 +120,5 @@ pub fn give_to_service_user(cfg: &levee_config::Config, dir: &Path) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         paths.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
     }
-    for p in paths {
-        if let Err(e) = std::os::unix::fs::chown(&p, Some(ids.uid), Some(ids.gid)) {
-            tracing::error!("{}: cannot give it to {user}: {e}", p.display());
-        }
-    }
+    crate::storage::give_to_service_user(cfg, paths.iter().map(PathBuf::as_path), "");
 }

@@ -680,7 +680,7 @@ pub fn create_dir(cfg: &Config) -> Result<(), String> {
     if !dir.exists() {
         std::fs::create_dir_all(dir).map_err(|e| format!("server.storage-dir {}: {e}", dir.display()))?;
         tracing::info!(path = %dir.display(), "storage directory created");
-        chown_to_service_user(cfg, dir);
+        give_to_service_user(cfg, [dir.as_path()], "storage directory ");
     }
     Ok(())
 }
@@ -732,15 +732,21 @@ fn report_unconfigured(cfg: &Config, files: &[PathBuf]) {
     }
 }
 
-fn chown_to_service_user(cfg: &Config, dir: &Path) {
+/// Gives `paths` to the configured service user (`[server] user`, and
+/// `group`) when levee runs as root and will run as that user: what
+/// levee makes before the privilege drop and uses after it. Failures
+/// are logged as `{what}{path}: cannot give it to {user}: ...`.
+pub fn give_to_service_user<'p>(cfg: &Config, paths: impl IntoIterator<Item = &'p Path>, what: &str) {
     let Some(user) = &cfg.user else { return };
     if levee_io::privs::euid() != 0 {
         return;
     }
     match levee_io::privs::resolve(user, cfg.group.as_deref()) {
         Ok(ids) => {
-            if let Err(e) = std::os::unix::fs::chown(dir, Some(ids.uid), Some(ids.gid)) {
-                tracing::error!("storage directory {}: cannot give it to {user}: {e}", dir.display());
+            for p in paths {
+                if let Err(e) = std::os::unix::fs::chown(p, Some(ids.uid), Some(ids.gid)) {
+                    tracing::error!("{what}{}: cannot give it to {user}: {e}", p.display());
+                }
             }
         }
         Err(e) => tracing::error!("server.user: {e}"),

@@ -31,6 +31,7 @@ use levee_sign::{Algorithm, Denial, Key, Policy};
 use levee_wire::name;
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
+use levee_wire::soa::Soa;
 use levee_zone::journal::{self, Rr};
 use levee_zone::{Built, Checks, Diagnostic, OnlineSigner, Zone};
 
@@ -124,8 +125,13 @@ fn states(files: &[(std::path::PathBuf, KeyFile)]) -> Vec<KeyState> {
 /// (`levee_sign::rollover::plan`, carried out on the key store): the
 /// published keys, each marked as signing or not.
 fn keys_now(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64, max_ttl: u64) -> Result<Vec<Key>, String> {
-    zone_keys(s, zone, None)?;
     let mut files = keys::load_files(&s.key_dir, zone)?;
+    if files.is_empty() {
+        // Made now (they are made at start; a key directory emptied by
+        // hand since gets new keys, as at a first start).
+        zone_keys(s, zone, None)?;
+        files = keys::load_files(&s.key_dir, zone)?;
+    }
     let actions = rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, max_ttl), now);
     if !actions.is_empty() {
         carry_out(s, zone, &files, &actions, now)?;
@@ -367,13 +373,10 @@ fn take_rrset<'r, I: Iterator<Item = &'r Rr>>(
     v
 }
 
-/// Where the serial sits in SOA RDATA (after the two names).
+/// Where the serial sits in SOA RDATA (the first of the fixed fields
+/// that end [`Soa::end`]).
 fn soa_serial_at(rdata: &[u8]) -> Option<usize> {
-    let mut p = 0;
-    for _ in 0..2 {
-        p += name::wire_len(rdata.get(p..)?).ok()?;
-    }
-    (rdata.len() >= p + 20).then_some(p)
+    Soa::from_rdata(rdata).map(|s| s.end() - 20)
 }
 
 fn set_serial(recs: &mut [Rr], serial: u32) {
