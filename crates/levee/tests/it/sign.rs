@@ -213,6 +213,21 @@ fn key_files_are_read_by_openssl() {
     }
 }
 
+/// Writes `dir/levee.toml` serving `zone` (the file of sign.test.,
+/// transfers allowed from loopback) signed by the `[[dnssec-policy]]`
+/// named `policy` with the keys `settings`, its keys under `dir/store`.
+fn signed_zone_config(dir: &Path, zone: &Path, policy: &str, settings: &str) -> std::path::PathBuf {
+    let conf = dir.join("levee.toml");
+    let text = format!(
+        "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"{policy}\"\n{settings}[[zone]]\nname = \"sign.test.\"\n\
+         file = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\ndnssec-signing = true\ndnssec-policy = \"{policy}\"\n",
+        dir.join("store").display(),
+        zone.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    conf
+}
+
 /// `dig AXFR` of `zone` from the server: the zone as text.
 fn axfr(s: &Server, zone: &str) -> String {
     let o = tool("dig")
@@ -280,18 +295,7 @@ fn the_server_signs_reloads_and_refreshes() {
     std::fs::write(&zone, ZONE).unwrap();
     // Signatures valid an hour and refreshed when less than 3,590 s are
     // left: a refresh falls due a few seconds after each signing.
-    let conf = t.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"short\"\nsignature-validity = 3600\n\
-             signature-refresh = 3590\n[[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
-             dnssec-signing = true\ndnssec-policy = \"short\"\n",
-            t.path().join("store").display(),
-            zone.display()
-        ),
-    )
-    .unwrap();
+    let conf = signed_zone_config(t.path(), &zone, "short", "signature-validity = 3600\nsignature-refresh = 3590\n");
     let mut s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     let first = axfr(&s, "sign.test.");
     assert_eq!(serial_of(&first), 2026120601, "{}", s.log());
@@ -354,18 +358,7 @@ fn compact_denial_validates() {
     let t = TempDir::new("sign-compact");
     let zone = t.path().join("sign.test.zone");
     std::fs::write(&zone, ZONE).unwrap();
-    let conf = t.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"c\"\ndenial = \"compact\"\n\
-             [[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
-             dnssec-signing = true\ndnssec-policy = \"c\"\n",
-            t.path().join("store").display(),
-            zone.display()
-        ),
-    )
-    .unwrap();
+    let conf = signed_zone_config(t.path(), &zone, "c", "denial = \"compact\"\n");
     let s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     let zone_text = axfr(&s, "sign.test.");
     assert!(!zone_text.contains(" NSEC") && !zone_text.contains("NSEC3"), "no chain in a compact zone");
@@ -445,18 +438,8 @@ fn a_zsk_rolls_over_by_prepublication() {
             .replace(" 2026120601 7200 3600 1209600 300", " 2026120601 7200 3600 1209600 2"),
     )
     .unwrap();
-    let conf = t.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "[server]\nstorage-dir = \"{}\"\n[[dnssec-policy]]\nname = \"roll\"\nsplit-keys = true\nzsk-lifetime = 12\n\
-             propagation-delay = 1\n[[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
-             dnssec-signing = true\ndnssec-policy = \"roll\"\n",
-            t.path().join("store").display(),
-            zone.display()
-        ),
-    )
-    .unwrap();
+    let conf =
+        signed_zone_config(t.path(), &zone, "roll", "split-keys = true\nzsk-lifetime = 12\npropagation-delay = 1\n");
     let s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     // (ZSKs published, tag of the ZSK signing the SOA), as they change.
     let mut phases: Vec<(usize, String)> = Vec::new();
