@@ -258,6 +258,8 @@ pub struct Zone {
     /// Dynamic update (RFC 2136) grants (primary zones).
     #[serde(default)]
     pub allow_update: Vec<String>,
+    /// `read` (default) or `write`: the REST API may change the zone.
+    pub api: Option<String>,
     /// Secondaries to NOTIFY.
     #[serde(default)]
     pub notify: Vec<String>,
@@ -664,6 +666,7 @@ fn zone(
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
     let allow_update = allow_update(i, &z, c, &zone_repl, err)?;
+    let api_write = api_write(i, &z, c, &zone_repl, err)?;
     let semantic_checks = z
         .semantic_checks
         .as_deref()
@@ -678,6 +681,10 @@ fn zone(
         let m = "a zone signed by levee takes no dynamic updates yet (leave out allow-update)".into();
         return Err(err(format!("zone[{i}].allow-update"), m));
     }
+    if dnssec.is_some() && api_write {
+        let m = "a zone signed by levee cannot be written through the API yet (leave out api = \"write\")".into();
+        return Err(err(format!("zone[{i}].api"), m));
+    }
     if dnssec.is_some() && !zone_repl.primaries.is_empty() {
         let m = "levee signs primary zones only (a secondary zone is served as transferred)".into();
         return Err(err(format!("zone[{i}].dnssec-signing"), m));
@@ -687,6 +694,7 @@ fn zone(
         file: z.file,
         allow_transfer: acl,
         allow_update,
+        api_write,
         repl: zone_repl,
         semantic_checks,
         serial_must_increase,
@@ -746,6 +754,25 @@ fn allow_update(
         ));
     }
     Ok(rules)
+}
+
+/// `api` of the `i`-th `[[zone]]`: `write` makes the zone dynamic (its
+/// changes go through the update thread and its log) without granting
+/// RFC 2136 access; like `allow-update`, only on a primary zone and with
+/// `server.storage-dir`.
+fn api_write(i: usize, z: &Zone, c: &Config, zone_repl: &repl::ZoneRepl, err: &ErrAt) -> Result<bool, ConfigError> {
+    let key = format!("zone[{i}].api");
+    match z.api.as_deref() {
+        None | Some("read") => Ok(false),
+        Some("write") if !zone_repl.primaries.is_empty() => {
+            Err(err(key, "a secondary zone cannot be written through the API (its primary owns it)".into()))
+        }
+        Some("write") if c.storage_dir.is_none() => {
+            Err(err(key, "api = \"write\" needs server.storage-dir (for the update log)".into()))
+        }
+        Some("write") => Ok(true),
+        Some(o) => Err(err(key, format!("'{o}' is not one of read, write"))),
+    }
 }
 
 /// The replication keys of the `i`-th `[[zone]]`: its plain
