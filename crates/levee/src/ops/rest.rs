@@ -255,7 +255,7 @@ fn param(query: Option<&str>, key: &str) -> Option<String> {
 }
 
 /// An owner name of a request: absolute, relative to the zone, or `@`.
-fn owner(s: &str, apex: &[u8], field: &str) -> Result<Vec<u8>, ApiError> {
+pub fn owner(s: &str, apex: &[u8], field: &str) -> Result<Vec<u8>, ApiError> {
     if s == "@" {
         return Ok(apex.to_vec());
     }
@@ -263,7 +263,8 @@ fn owner(s: &str, apex: &[u8], field: &str) -> Result<Vec<u8>, ApiError> {
     Ok(name::to_lowercase(&n).as_slice().to_vec())
 }
 
-fn rtype_of(s: &str, field: &str) -> Result<u16, ApiError> {
+/// A record type by name (`A`, `TYPE65280`).
+pub fn rtype_of(s: &str, field: &str) -> Result<u16, ApiError> {
     rtype::type_from_text(s.as_bytes()).ok_or_else(|| bad(field, format!("'{s}' is not a record type")))
 }
 
