@@ -1079,6 +1079,24 @@ allow-transfer = ["192.0.2.0/24"]
     }
 
     #[test]
+    fn api_write_makes_a_primary_zone_dynamic() {
+        let head = "[server]\nstorage-dir = \"/var/lib/levee\"\n";
+        let c = parse(&format!("{head}[[zone]]\nname = \"a.\"\napi = \"write\"\n[[zone]]\nname = \"b.\"\napi = \"read\"\n[[zone]]\nname = \"c.\"\n"), "t.toml").unwrap();
+        assert_eq!(c.zones.iter().map(|z| z.api_write).collect::<Vec<_>>(), [true, false, false]);
+        assert!(c.zones[0].allow_update.is_empty(), "api = write grants no RFC 2136 access");
+        let err = |text: &str| parse(text, "t.toml").unwrap_err();
+        for (text, why) in [
+            (format!("{head}[[zone]]\nname = \"a.\"\napi = \"admin\"\n"), "read, write"),
+            ("[[zone]]\nname = \"a.\"\napi = \"write\"\n".to_string(), "storage-dir"),
+            (format!("{head}[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\napi = \"write\"\n"), "secondary"),
+            (format!("{head}[[zone]]\nname = \"a.\"\ndnssec-signing = true\napi = \"write\"\n"), "signed"),
+        ] {
+            let e = err(&text);
+            assert!(e.key == "zone[0].api" && e.to_string().contains(why), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn xdp_section_is_off_by_default_and_checked() {
         assert_eq!(parse("", "t.toml").unwrap().xdp, XdpConfig::default());
         assert!(XdpConfig::default().interfaces.is_empty());
@@ -1395,6 +1413,13 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(a.tokens[0].scope, Scope::Read);
         assert_eq!((a.tokens[1].scope, a.tokens[1].file.as_deref()), (Scope::Write, Some(Path::new("w.token"))));
         assert!(!format!("{:?}", a.tokens[0]).contains("0123"), "Debug must not print the secret");
+        assert!(a.tokens[0].zones.is_empty(), "every zone by default");
+        let z = parse(
+            "[[management.token]]\nscope = \"write\"\nsecret = \"0123456789abcdef\"\nzones = [\"Example.COM\", \"b.\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(z.management_access.tokens[0].zones, ["example.com.", "b."]);
         assert!(Access::default().anonymous_metrics);
         for (bad, key) in [
             ("[[management.token]]\nscope = \"admin\"\nsecret = \"0123456789abcdef\"\n", "management.token[0].scope"),
@@ -1406,6 +1431,14 @@ allow-transfer = ["192.0.2.0/24"]
                 "management.token[0]",
             ),
             ("hosts = [\"a b\"]\n", "management.hosts[0]"),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nzones = []\n",
+                "management.token[0].zones",
+            ),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nzones = [\"a..b\"]\n",
+                "management.token[0].zones[0]",
+            ),
         ] {
             let text = if bad.starts_with("[[") { bad.to_string() } else { format!("[management]\n{bad}") };
             let e = parse(&text, "t.toml").expect_err(bad);
