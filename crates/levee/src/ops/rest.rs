@@ -182,7 +182,7 @@ pub fn zone_name(s: &str) -> Result<Vec<u8>, ApiError> {
 pub fn token_allows(zones: &[String], apex: &[u8]) -> bool {
     zones.is_empty() || {
         let text = name::to_text(apex).to_ascii_lowercase();
-        zones.iter().any(|z| *z == text)
+        zones.contains(&text)
     }
 }
 
