@@ -11,6 +11,7 @@
 //! | `GET /api/zones[?zone=Z]`   | zones with serials and load times (zone-status)   | read token     |
 //! | `GET /api/stats`            | summed counters                                   | read token     |
 //! | `POST /api/reload[?zone=Z]` | reload every zone (as SIGHUP) or one              | write token    |
+//! | `/api/v1/...`               | the REST API ([`super::rest`])                    | read or write token, per zone |
 //!
 //! (*) or nothing, from a loopback client, while
 //! `management.anonymous-metrics` is on (the default).
@@ -31,7 +32,12 @@
 //!    response carries CORS headers, so no preflight passes either.
 //! 3. **Token**: `Authorization: Bearer TOKEN`, compared in constant time
 //!    with every configured token; missing or unknown: 401; a read token
-//!    on a write request: 403.
+//!    on a write request: 403; a token limited to zones outside
+//!    `/api/v1/`: 403 (the REST API checks the zone itself).
+//!
+//! A request's body is read only once these checks pass (a refused one's
+//! only up to 16 KiB, to consume it), bounded by [`MAX_REQUEST`], or
+//! [`rest::MAX_BODY`] for the REST API's `PUT` and `PATCH`.
 //!
 //! The dashboard page asks the operator for a token (or takes it from the
 //! URL fragment `#token=...`, which browsers never send to the server),

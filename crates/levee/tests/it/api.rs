@@ -374,3 +374,22 @@ fn an_api_write_reaches_a_levee_secondary_within_one_second() {
     println!("API write acknowledged in {acked:?}, served by the levee secondary {seen:?} after the request");
     assert!(seen < Duration::from_secs(1), "the secondary served the write after {seen:?}");
 }
+
+/// The update log cannot be written (a directory stands where the file
+/// goes): the write is answered 500, and nothing is applied or served.
+#[test]
+fn a_write_that_cannot_be_logged_is_not_applied() {
+    let dir = TempDir::new("api-nolog");
+    let cfg = conf(&dir, "");
+    std::fs::create_dir_all(dir.path().join("store/d.test.updates")).unwrap();
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let api = management(&s);
+    let before = state(api, s.addr);
+    let (st, v) = patch(api, WRITE, json!({ "rrsets": [rrset("www", "A", 60, &["192.0.2.9"])] }));
+    assert_eq!(st, 500, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("update log"), "{v}");
+    let (st, _) = call(api, "PUT", "/api/v1/zones/d.test.", Some(WRITE), &format!("{D_ZONE}x A 192.0.2.8\n"));
+    assert_eq!(st, 500);
+    assert_eq!(state(api, s.addr), before, "nothing applied");
+    assert!(a_of(s.addr, "x.d.test.").is_empty());
+}
