@@ -258,6 +258,8 @@ pub struct Zone {
     /// Dynamic update (RFC 2136) grants (primary zones).
     #[serde(default)]
     pub allow_update: Vec<String>,
+    /// `read` (default) or `write`: the REST API may change the zone.
+    pub api: Option<String>,
     /// Secondaries to NOTIFY.
     #[serde(default)]
     pub notify: Vec<String>,
@@ -664,6 +666,7 @@ fn zone(
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
     let allow_update = allow_update(i, &z, c, &zone_repl, err)?;
+    let api_write = api_write(i, &z, c, &zone_repl, err)?;
     let semantic_checks = z
         .semantic_checks
         .as_deref()
@@ -678,6 +681,10 @@ fn zone(
         let m = "a zone signed by levee takes no dynamic updates yet (leave out allow-update)".into();
         return Err(err(format!("zone[{i}].allow-update"), m));
     }
+    if dnssec.is_some() && api_write {
+        let m = "a zone signed by levee cannot be written through the API yet (leave out api = \"write\")".into();
+        return Err(err(format!("zone[{i}].api"), m));
+    }
     if dnssec.is_some() && !zone_repl.primaries.is_empty() {
         let m = "levee signs primary zones only (a secondary zone is served as transferred)".into();
         return Err(err(format!("zone[{i}].dnssec-signing"), m));
@@ -687,6 +694,7 @@ fn zone(
         file: z.file,
         allow_transfer: acl,
         allow_update,
+        api_write,
         repl: zone_repl,
         semantic_checks,
         serial_must_increase,
@@ -746,6 +754,25 @@ fn allow_update(
         ));
     }
     Ok(rules)
+}
+
+/// `api` of the `i`-th `[[zone]]`: `write` makes the zone dynamic (its
+/// changes go through the update thread and its log) without granting
+/// RFC 2136 access; like `allow-update`, only on a primary zone and with
+/// `server.storage-dir`.
+fn api_write(i: usize, z: &Zone, c: &Config, zone_repl: &repl::ZoneRepl, err: &ErrAt) -> Result<bool, ConfigError> {
+    let key = format!("zone[{i}].api");
+    match z.api.as_deref() {
+        None | Some("read") => Ok(false),
+        Some("write") if !zone_repl.primaries.is_empty() => {
+            Err(err(key, "a secondary zone cannot be written through the API (its primary owns it)".into()))
+        }
+        Some("write") if c.storage_dir.is_none() => {
+            Err(err(key, "api = \"write\" needs server.storage-dir (for the update log)".into()))
+        }
+        Some("write") => Ok(true),
+        Some(o) => Err(err(key, format!("'{o}' is not one of read, write"))),
+    }
 }
 
 /// The replication keys of the `i`-th `[[zone]]`: its plain
@@ -1049,6 +1076,24 @@ allow-transfer = ["192.0.2.0/24"]
             "{head}[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\nallow-update = [\"key k1\"]\n"
         ));
         assert!(e.key == "zone[0].allow-update" && e.to_string().contains("secondary"), "{e}");
+    }
+
+    #[test]
+    fn api_write_makes_a_primary_zone_dynamic() {
+        let head = "[server]\nstorage-dir = \"/var/lib/levee\"\n";
+        let c = parse(&format!("{head}[[zone]]\nname = \"a.\"\napi = \"write\"\n[[zone]]\nname = \"b.\"\napi = \"read\"\n[[zone]]\nname = \"c.\"\n"), "t.toml").unwrap();
+        assert_eq!(c.zones.iter().map(|z| z.api_write).collect::<Vec<_>>(), [true, false, false]);
+        assert!(c.zones[0].allow_update.is_empty(), "api = write grants no RFC 2136 access");
+        let err = |text: &str| parse(text, "t.toml").unwrap_err();
+        for (text, why) in [
+            (format!("{head}[[zone]]\nname = \"a.\"\napi = \"admin\"\n"), "read, write"),
+            ("[[zone]]\nname = \"a.\"\napi = \"write\"\n".to_string(), "storage-dir"),
+            (format!("{head}[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\napi = \"write\"\n"), "secondary"),
+            (format!("{head}[[zone]]\nname = \"a.\"\ndnssec-signing = true\napi = \"write\"\n"), "signed"),
+        ] {
+            let e = err(&text);
+            assert!(e.key == "zone[0].api" && e.to_string().contains(why), "{text}: {e}");
+        }
     }
 
     #[test]
@@ -1368,6 +1413,13 @@ allow-transfer = ["192.0.2.0/24"]
         assert_eq!(a.tokens[0].scope, Scope::Read);
         assert_eq!((a.tokens[1].scope, a.tokens[1].file.as_deref()), (Scope::Write, Some(Path::new("w.token"))));
         assert!(!format!("{:?}", a.tokens[0]).contains("0123"), "Debug must not print the secret");
+        assert!(a.tokens[0].zones.is_empty(), "every zone by default");
+        let z = parse(
+            "[[management.token]]\nscope = \"write\"\nsecret = \"0123456789abcdef\"\nzones = [\"Example.COM\", \"b.\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(z.management_access.tokens[0].zones, ["example.com.", "b."]);
         assert!(Access::default().anonymous_metrics);
         for (bad, key) in [
             ("[[management.token]]\nscope = \"admin\"\nsecret = \"0123456789abcdef\"\n", "management.token[0].scope"),
@@ -1379,6 +1431,14 @@ allow-transfer = ["192.0.2.0/24"]
                 "management.token[0]",
             ),
             ("hosts = [\"a b\"]\n", "management.hosts[0]"),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nzones = []\n",
+                "management.token[0].zones",
+            ),
+            (
+                "[[management.token]]\nscope = \"read\"\nsecret = \"0123456789abcdef\"\nzones = [\"a..b\"]\n",
+                "management.token[0].zones[0]",
+            ),
         ] {
             let text = if bad.starts_with("[[") { bad.to_string() } else { format!("[management]\n{bad}") };
             let e = parse(&text, "t.toml").expect_err(bad);

@@ -12,8 +12,13 @@
 //! file = "/etc/levee/read.token"  # first line; owner-only mode (0600 or stricter)
 //!
 //! [[management.token]]
-//! scope = "write"               # also POST /api/reload
+//! scope = "write"               # also POST /api/reload and the REST API's writes
 //! secret = "..."                # inline: the configuration file must then not be world-readable
+//!
+//! [[management.token]]
+//! scope = "write"
+//! zones = ["example.com."]      # only /api/v1/ endpoints of these zones
+//! file = "/etc/levee/customer.token"
 //!
 //! # optional: HTTPS instead of HTTP (PEM files; the key owner-only)
 //! # tls-certificate = "/etc/levee/mgmt.crt"
@@ -46,12 +51,20 @@ pub struct Token {
     pub secret: String,
     /// The file it is read from, if not inline.
     pub file: Option<PathBuf>,
+    /// The zones it may read or write (absolute, lowercase); empty: every
+    /// zone, and the server-wide endpoints. A token limited to zones
+    /// reaches only `/api/v1/` endpoints of those zones.
+    pub zones: Vec<String>,
 }
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret (configuration dumps, panics).
-        f.debug_struct("Token").field("scope", &self.scope).field("file", &self.file).finish_non_exhaustive()
+        f.debug_struct("Token")
+            .field("scope", &self.scope)
+            .field("file", &self.file)
+            .field("zones", &self.zones)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,6 +131,8 @@ pub struct TokenSpec {
     pub secret: Option<String>,
     /// A file holding the token (first line).
     pub file: Option<PathBuf>,
+    /// Only these zones (REST API).
+    pub zones: Option<Vec<String>>,
 }
 
 /// Checks a token's text.
@@ -163,9 +178,25 @@ pub fn lower(spec: &Spec) -> Result<Access, (String, String)> {
             (None, Some(_)) => {}
             _ => return Err((format!("management.token[{i}]"), "needs exactly one of secret, file".into())),
         }
-        a.tokens.push(Token { scope, secret: t.secret.clone().unwrap_or_default(), file: t.file.clone() });
+        let zones = token_zones(t.zones.as_deref(), &key("zones"))?;
+        a.tokens.push(Token { scope, secret: t.secret.clone().unwrap_or_default(), file: t.file.clone(), zones });
     }
     Ok(a)
+}
+
+/// The `zones` of a token, absolute and lowercase; `zones = []` is
+/// refused (leave the key out for every zone).
+fn token_zones(zones: Option<&[String]>, key: &str) -> Result<Vec<String>, (String, String)> {
+    let Some(zones) = zones else { return Ok(Vec::new()) };
+    if zones.is_empty() {
+        return Err((key.into(), "an empty list would allow no zone: leave the key out for every zone".into()));
+    }
+    let mut out = Vec::new();
+    for (j, z) in zones.iter().enumerate() {
+        let n = crate::values::normalize_zone_name(z).map_err(|m| (format!("{key}[{j}]"), m))?;
+        out.push(n.to_ascii_lowercase());
+    }
+    Ok(out)
 }
 
 /// The rule for the listen address, the same for the file and the

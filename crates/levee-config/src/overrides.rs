@@ -101,6 +101,7 @@ impl Config {
                     file: None,
                     allow_transfer: vec![p],
                     allow_update: Vec::new(),
+                    api_write: false,
                     repl: Default::default(),
                     semantic_checks: None,
                     serial_must_increase: false,
@@ -127,6 +128,7 @@ impl Config {
                     file: None,
                     allow_transfer: Vec::new(),
                     allow_update: Vec::new(),
+                    api_write: false,
                     repl: Default::default(),
                     semantic_checks: None,
                     serial_must_increase: false,
@@ -221,6 +223,7 @@ mod tests {
             scope: mgmt::Scope::Read,
             secret: "0123456789abcdef".into(),
             file: None,
+            zones: Vec::new(),
         });
         c.apply(&Overrides { management_allow_remote: true, ..remote.clone() }).unwrap();
         assert_eq!(c.management, Some("0.0.0.0:8053".parse().unwrap()));

@@ -46,6 +46,9 @@ pub struct ZoneConfig {
     /// change: `allow-update`, the forms of `allow-transfer` with optional
     /// `name` and `type` lists; empty (the default) refuses them all.
     pub allow_update: Vec<repl::UpdateRule>,
+    /// `api = "write"`: the REST API may change the zone (a dynamic zone
+    /// even without `allow-update`).
+    pub api_write: bool,
     /// Replication: keyed ACL rules, NOTIFY, primaries.
     pub repl: repl::ZoneRepl,
     /// `semantic-checks` of this zone (`None`: the server's).

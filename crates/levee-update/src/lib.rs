@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+pub mod edit;
 mod model;
 mod prereq;
 mod reply;

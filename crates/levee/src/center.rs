@@ -82,6 +82,9 @@ pub struct Center {
     pub updates: Arc<crate::update::queue::Stats>,
     /// Management requests refused.
     pub refused: Arc<Refused>,
+    /// The update thread's queue, for the edits of the REST API and
+    /// `levee ctl` (set once it runs; empty without dynamic zones).
+    pub edits: std::sync::OnceLock<crate::update::queue::Updates>,
     /// DNS listen addresses (as bound).
     pub listen: Vec<SocketAddr>,
     /// UDP workers per address.
@@ -183,6 +186,7 @@ impl Center {
             dnstap: c.dnstap,
             updates: c.updates,
             refused: Arc::default(),
+            edits: std::sync::OnceLock::new(),
             listen,
             threads,
             started: crate::clock::unix_now(),

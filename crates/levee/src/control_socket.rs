@@ -1,8 +1,9 @@
 //! `levee ctl`: a local control socket (unix stream socket).
 //!
-//! Protocol: the client sends one line (`COMMAND [ZONE]\n`), the server
-//! answers with text lines and closes; the first line is `ok` or
-//! `error: ...`. Commands:
+//! Protocol: the client sends one line (`COMMAND [ZONE]\n`, its words
+//! separated by tabs, so that an argument may hold spaces: a record's
+//! RDATA), the server answers with text lines and closes; the first line
+//! is `ok` or `error: ...`. Commands:
 //!
 //! * `status`: the server's version, zone count, uptime;
 //! * `zone-status [ZONE]`: serial, role, last transfer, next refresh,
@@ -14,6 +15,13 @@
 //! * `refresh ZONE`: checks the primaries now (SOA, then IXFR/AXFR);
 //! * `retransfer ZONE`: a full transfer now (AXFR);
 //! * `stats`: the counters as JSON (the management API's `/api/stats`);
+//! * `rrset-get ZONE [NAME [TYPE]]`: the zone's RRsets as JSON (the REST
+//!   API's `GET /api/v1/zones/ZONE/rrsets`);
+//! * `rrset-set ZONE NAME TYPE TTL RDATA...`: replaces one RRset (each
+//!   RDATA argument is one record, in presentation format);
+//!   `rrset-delete ZONE NAME TYPE`: deletes one. Both are the REST API's
+//!   `PATCH` with one change, through the update thread like any edit,
+//!   and answer with the new serial once the change is durable;
 //! * `gate`: the flood gate: where it runs, its settings, the armed
 //!   zones, the known table's fill, its packets per reason
 //!   (`gate::report`, from the snapshot `/metrics` reads); an error when
@@ -36,7 +44,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
 use crate::center::Center;
-use crate::ops::api;
+use crate::ops::{api, rest};
 use crate::replication::secondary::schedule_refresh;
 
 /// Where the socket is: `server.control-socket`, else
@@ -177,6 +185,12 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
             let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
                 ["reload"] => reload(&c, None).await,
                 ["reload", zone] => reload(&c, Some(zone.to_string())).await,
+                [w, ..] if w.starts_with("rrset-") => {
+                    let (c, line) = (Arc::clone(&c), line.to_string());
+                    tokio::task::spawn_blocking(move || rrset(&c, &line))
+                        .await
+                        .unwrap_or_else(|_| "error: internal error\n".into())
+                }
                 _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
@@ -218,10 +232,86 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE)\n"
                 .into()
         }
     }
+}
+
+/// `rrset-get`, `rrset-set`, `rrset-delete` (blocking: a write waits for
+/// the update thread). Arguments are tab-separated (`levee ctl` sends
+/// them so); a line typed by hand with spaces takes everything after
+/// the TTL as one record.
+fn rrset(c: &Center, line: &str) -> String {
+    let words: Vec<&str> = if line.contains('\t') {
+        line.split('\t').map(str::trim).filter(|w| !w.is_empty()).collect()
+    } else {
+        line.splitn(6, ' ').filter(|w| !w.is_empty()).collect()
+    };
+    let r = match words.as_slice() {
+        ["rrset-get", zone, rest @ ..] if rest.len() <= 2 => rrset_get(c, zone, rest),
+        ["rrset-set", zone, owner, ty, ttl, records @ ..] if !records.is_empty() => {
+            rrset_edit(c, zone, owner, ty, Some((ttl, records)))
+        }
+        ["rrset-delete", zone, owner, ty] => rrset_edit(c, zone, owner, ty, None),
+        _ => Err("usage: rrset-get ZONE [NAME [TYPE]] | rrset-set ZONE NAME TYPE TTL RDATA... | \
+                  rrset-delete ZONE NAME TYPE"
+            .into()),
+    };
+    match r {
+        Ok(v) => format!("ok\n{v}\n"),
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+fn api_error(e: rest::ApiError) -> String {
+    match e.field {
+        Some(f) => format!("{f}: {}", e.message),
+        None => e.message,
+    }
+}
+
+fn rrset_get(c: &Center, zone: &str, rest_: &[&str]) -> Result<String, String> {
+    let apex = rest::zone_name(zone).map_err(api_error)?;
+    let set = c.zones.load_full();
+    let e = rest::served(&set, &apex).map_err(api_error)?;
+    let enc = |s: &str| s.replace('%', "%25").replace('&', "%26").replace('+', "%2B");
+    let mut q = Vec::new();
+    if let Some(n) = rest_.first() {
+        q.push(format!("name={}", enc(n)));
+    }
+    if let Some(t) = rest_.get(1) {
+        q.push(format!("type={}", enc(t)));
+    }
+    let q = q.join("&");
+    let v = rest::rrsets_of(&e.zone, Some(&q)).map_err(api_error)?;
+    Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+fn rrset_edit(c: &Center, zone: &str, owner: &str, ty: &str, set: Option<(&str, &[&str])>) -> Result<String, String> {
+    use levee_update::edit::{Change, Op};
+    let apex = rest::zone_name(zone).map_err(api_error)?;
+    let owner = rest::owner(owner, &apex, "name").map_err(api_error)?;
+    let rtype = rest::rtype_of(ty, "type").map_err(api_error)?;
+    let op = match set {
+        None => Op::Delete,
+        Some((ttl, records)) => {
+            let ttl = ttl.parse::<u32>().ok().filter(|&t| t <= i32::MAX as u32);
+            let ttl = ttl.ok_or_else(|| "ttl: must be an integer from 0 to 2147483647".to_string())?;
+            let mut rdatas = Vec::new();
+            for (j, r) in records.iter().enumerate() {
+                rdatas.push(rest::parse_rdata(&apex, rtype, r).map_err(|m| format!("records[{j}]: {m}"))?);
+            }
+            Op::Replace { ttl, rdatas }
+        }
+    };
+    let what = crate::update::queue::EditKind::RRsets(vec![Change { owner, rtype, op }]);
+    let r = rest::submit(c.edits.get(), &c.cfg, &apex, what, None, "ctl");
+    let v = rest::edit_result(&apex, r, "rrsets").map_err(|mut e| {
+        e.field = e.field.map(|f| f.strip_prefix("rrsets[0].").map(str::to_string).unwrap_or(f));
+        api_error(e)
+    })?;
+    Ok(format!("serial {} changed {}", v["serial"], v["changed"]))
 }
 
 /// `reload [ZONE]`, run on a blocking thread; answers once the new set is
@@ -319,7 +409,8 @@ pub fn client(socket: &Path, words: &[String]) -> ExitCode {
     // A reload answers when the zones are loaded: minutes for the largest.
     let wait = if words.first().is_some_and(|w| w == "reload") { 600 } else { 10 };
     let _ = s.set_read_timeout(Some(Duration::from_secs(wait)));
-    if let Err(e) = writeln!(s, "{}", words.join(" ")) {
+    // Tabs between the words: an RDATA argument may hold spaces.
+    if let Err(e) = writeln!(s, "{}", words.join("\t")) {
         eprintln!("levee ctl: sending to {}: {e}", socket.display());
         return ExitCode::from(1);
     }

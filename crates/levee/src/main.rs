@@ -145,7 +145,9 @@ enum Command {
     ///
     /// Commands: status, zone-status [ZONE], reload [ZONE], refresh ZONE,
     /// retransfer ZONE, stats (JSON), gate (the flood gate: where it runs,
-    /// its settings, armed zones, known sources, packets per reason).
+    /// its settings, armed zones, known sources, packets per reason),
+    /// rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA...
+    /// (each RDATA one record, quoted), rrset-delete ZONE NAME TYPE.
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]

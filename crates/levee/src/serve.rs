@@ -33,7 +33,7 @@ use crate::gate::known::Feed;
 use crate::ops::counters::Counters;
 use crate::ops::summaries::Garbage;
 use crate::replication::state::Replication;
-use crate::update::queue::{Job, Reply, Updates};
+use crate::update::queue::{Reply, Updates};
 
 type Shared = Arc<ArcSwap<ZoneSet>>;
 
@@ -157,8 +157,8 @@ impl UdpWorker {
             self.garbage.count(Dropped::Unanswered);
             return None;
         };
-        let job = Job { req: Box::new(req.clone()), reply: Reply::Udp(Arc::clone(sock), client) };
-        let r = u.submit(job)?;
+        let (req, reply) = (Box::new(req.clone()), Reply::Udp(Arc::clone(sock), client));
+        let r = u.submit(req, reply)?;
         let n = r.len().min(out.len());
         out[..n].copy_from_slice(&r[..n]);
         Some(n)

@@ -153,11 +153,14 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         certs,
     };
     let center = Arc::new(Center::new(parts, counting, sockets.bound, threads, rt.handle().clone()));
-    // Not joined at shutdown: it ends when the drivers' queue ends.
+    // Not joined at shutdown (it waits on the queue until the process ends).
     let stats = Arc::clone(&updates.stats);
-    drop(updates);
-    crate::update::apply::start(Arc::clone(&center), update_queue, stats)
+    let running = crate::update::apply::start(Arc::clone(&center), update_queue, stats)
         .map_err(|e| fail(format!("cannot start the update thread: {e}")))?;
+    if running.is_some() {
+        // The REST API's and `levee ctl`'s edits take the same queue.
+        let _ = center.edits.set(updates);
+    }
     if let Some(g) = gate {
         let h = crate::gate::run::start(g, Arc::clone(&center.zones), center.counters.clone(), Arc::clone(&stop));
         handles.push(h.map_err(|e| fail(format!("cannot start the flood gate's controller: {e}")))?);

@@ -11,6 +11,7 @@
 //! | `GET /api/zones[?zone=Z]`   | zones with serials and load times (zone-status)   | read token     |
 //! | `GET /api/stats`            | summed counters                                   | read token     |
 //! | `POST /api/reload[?zone=Z]` | reload every zone (as SIGHUP) or one              | write token    |
+//! | `/api/v1/...`               | the REST API ([`super::rest`])                    | read or write token, per zone |
 //!
 //! (*) or nothing, from a loopback client, while
 //! `management.anonymous-metrics` is on (the default).
@@ -31,7 +32,12 @@
 //!    response carries CORS headers, so no preflight passes either.
 //! 3. **Token**: `Authorization: Bearer TOKEN`, compared in constant time
 //!    with every configured token; missing or unknown: 401; a read token
-//!    on a write request: 403.
+//!    on a write request: 403; a token limited to zones outside
+//!    `/api/v1/`: 403 (the REST API checks the zone itself).
+//!
+//! A request's body is read only once these checks pass (a refused one's
+//! only up to 16 KiB, to consume it), bounded by [`MAX_REQUEST`], or
+//! [`rest::MAX_BODY`] for the REST API's `PUT` and `PATCH`.
 //!
 //! The dashboard page asks the operator for a token (or takes it from the
 //! URL fragment `#token=...`, which browsers never send to the server),
@@ -64,15 +70,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use levee_config::mgmt::{Access, Scope};
+use levee_config::mgmt::{Access, Scope, Token};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::center::Center;
-use crate::ops::api;
 use crate::ops::counters::Refused;
+use crate::ops::{api, rest};
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -407,13 +413,16 @@ fn ct_eq(secret: &[u8], given: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// The scope `token` grants (the widest of the tokens it equals); every
-/// configured token is compared.
-pub fn scope_of(token: &str, access: &Access) -> Option<Scope> {
-    let mut best = None;
+/// The token `token` is (the one of widest scope among those it equals;
+/// every configured token is compared).
+pub fn grant_of<'a>(token: &str, access: &'a Access) -> Option<&'a Token> {
+    let mut best: Option<&Token> = None;
     for t in &access.tokens {
-        if !t.secret.is_empty() && ct_eq(t.secret.as_bytes(), token.as_bytes()) {
-            best = best.max(Some(t.scope));
+        if !t.secret.is_empty()
+            && ct_eq(t.secret.as_bytes(), token.as_bytes())
+            && best.is_none_or(|b| t.scope > b.scope)
+        {
+            best = Some(t);
         }
     }
     best
@@ -431,15 +440,17 @@ fn needed(req: &Request, peer: IpAddr, access: &Access) -> Option<Scope> {
 
 /// Host, Origin and token checks (see the module documentation); the
 /// refusal to send, if any, counted in `refused`. `scheme` is `http` or
-/// `https`.
-pub fn authorize(
+/// `https`. On success, the zones the token is limited to (empty: every
+/// zone, or no token needed); a token limited to zones reaches only
+/// `/api/v1/` (403 elsewhere), where `rest` checks the zone.
+pub fn authorize<'a>(
     req: &Request,
     peer: IpAddr,
     local: SocketAddr,
-    access: &Access,
+    access: &'a Access,
     scheme: &str,
     refused: &Refused,
-) -> Result<(), Reply> {
+) -> Result<&'a [String], Reply> {
     let refuse = |c: &AtomicU64, r: Reply| {
         c.fetch_add(1, Ordering::Relaxed);
         Err(r)
@@ -459,11 +470,29 @@ pub fn authorize(
     if req.method != "GET" && cross_site {
         return refuse(&refused.origin, error(403, "cross-site request refused"));
     }
-    let Some(need) = needed(req, peer, access) else { return Ok(()) };
-    match req.bearer.as_deref().and_then(|t| scope_of(t, access)) {
+    let Some(need) = needed(req, peer, access) else { return Ok(&[]) };
+    match req.bearer.as_deref().and_then(|t| grant_of(t, access)) {
         None => refuse(&refused.token, error(401, "a token is needed: Authorization: Bearer TOKEN")),
-        Some(s) if s < need => refuse(&refused.scope, error(403, "this token may only read")),
-        Some(_) => Ok(()),
+        Some(t) if t.scope < need => refuse(&refused.scope, error(403, "this token may only read")),
+        Some(t) if !t.zones.is_empty() && !req.path.starts_with(V1) => refuse(
+            &refused.scope,
+            error(403, "this token is limited to zones: it reaches only their /api/v1/ endpoints"),
+        ),
+        Some(t) => Ok(&t.zones),
+    }
+}
+
+/// The REST API's prefix (`ops::rest`).
+const V1: &str = "/api/v1/";
+
+/// The largest body `req` may send: the REST API's writes take zone
+/// texts and RRset lists ([`rest::MAX_BODY`]), the rest [`MAX_REQUEST`].
+fn body_limit(req: &Request) -> usize {
+    let write = matches!(req.method.as_str(), "PUT" | "PATCH");
+    if write && req.path.starts_with(V1) {
+        rest::MAX_BODY
+    } else {
+        MAX_REQUEST
     }
 }
 
@@ -501,25 +530,45 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     center: Arc<Center>,
     reload_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
-    let req = match tokio::time::timeout_at(deadline, read_request(&mut conn)).await {
+    let (req, body_len, mut body) = match tokio::time::timeout_at(deadline, read_head(&mut conn)).await {
         Ok(Ok(r)) => r,
         Ok(Err(reply)) => return write(&mut conn, reply).await,
         Err(_) => return write(&mut conn, error(408, "request timeout")).await,
     };
-    let reply = match authorize(&req, peer.ip(), local, &center.cfg.management_access, scheme, &center.refused) {
-        Err(r) => r,
-        Ok(()) => {
-            slot.phase(true);
-            let r = route(&req, &center, &reload_lock).await;
-            slot.phase(false);
-            r
+    let zones = match authorize(&req, peer.ip(), local, &center.cfg.management_access, scheme, &center.refused) {
+        Ok(z) => z,
+        Err(r) => {
+            // The body is read (and dropped) only after the checks, and
+            // then only up to the small bound, so the client sees its
+            // request consumed.
+            if body_len <= MAX_REQUEST {
+                let _ = tokio::time::timeout_at(deadline, read_body(&mut conn, &mut body, body_len)).await;
+            }
+            return write(&mut conn, r).await;
         }
     };
+    if body_len > body_limit(&req) {
+        let e = rest::ApiError::new(413, Some("body"), format!("request body over {} octets", body_limit(&req)));
+        return write(&mut conn, json_reply(413, e.json())).await;
+    }
+    match tokio::time::timeout_at(deadline, read_body(&mut conn, &mut body, body_len)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(reply)) => return write(&mut conn, reply).await,
+        Err(_) => return write(&mut conn, error(408, "request timeout")).await,
+    }
+    slot.phase(true);
+    let reply = if req.path.starts_with(V1) {
+        v1(&req, body, zones.to_vec(), &center).await
+    } else {
+        route(&req, &center, &reload_lock).await
+    };
+    slot.phase(false);
     write(&mut conn, reply).await
 }
 
-/// Reads one request (head and body, both bounded).
-async fn read_request<S: AsyncRead + Unpin>(conn: &mut S) -> Result<Request, Reply> {
+/// Reads a request head; returns it with the body's length and what of
+/// the body arrived with the head.
+async fn read_head<S: AsyncRead + Unpin>(conn: &mut S) -> Result<(Request, usize, Vec<u8>), Reply> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let head_end = loop {
@@ -537,18 +586,38 @@ async fn read_request<S: AsyncRead + Unpin>(conn: &mut S) -> Result<Request, Rep
     let Some((req, body_len)) = std::str::from_utf8(&buf[..head_end]).ok().and_then(parse_head) else {
         return Err(error(400, "bad request"));
     };
-    if body_len > MAX_REQUEST {
-        return Err(error(413, "request body too large"));
-    }
-    // Read (and ignore) the body, so the client sees its request consumed.
-    let mut have = buf.len() - head_end - 4;
-    while have < body_len {
+    Ok((req, body_len, buf.split_off(head_end + 4)))
+}
+
+/// Reads the rest of a body of `len` octets into `body`.
+async fn read_body<S: AsyncRead + Unpin>(conn: &mut S, body: &mut Vec<u8>, len: usize) -> Result<(), Reply> {
+    let mut chunk = [0u8; 8192];
+    while body.len() < len {
         match conn.read(&mut chunk).await {
-            Ok(n) if n > 0 => have += n,
+            Ok(n) if n > 0 => body.extend_from_slice(&chunk[..n]),
             _ => return Err(error(400, "incomplete request")),
         }
     }
-    Ok(req)
+    body.truncate(len);
+    Ok(())
+}
+
+/// A REST API request (`ops::rest`), on a blocking thread: a write waits
+/// for the update thread.
+async fn v1(req: &Request, body: Vec<u8>, zones: Vec<String>, center: &Arc<Center>) -> Reply {
+    let (method, path, query) = (req.method.clone(), req.path.clone(), req.query.clone());
+    let center = Arc::clone(center);
+    let r = tokio::task::spawn_blocking(move || {
+        let route = rest::route(&method, &path)?;
+        let call = rest::Call { route, query: query.as_deref(), body: &body, zones: &zones };
+        rest::serve(&center, &call)
+    })
+    .await;
+    match r {
+        Ok(Ok(v)) => json_reply(200, v),
+        Ok(Err(e)) => json_reply(e.status, e.json()),
+        Err(_) => error(500, "internal error"),
+    }
 }
 
 /// Status, content type, body.
@@ -603,9 +672,12 @@ async fn respond<S: AsyncWrite + Unpin>(conn: &mut S, status: u16, ctype: &str, 
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
+        412 => "Precondition Failed",
         413 => "Payload Too Large",
         421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     };
     let auth = if status == 401 { "WWW-Authenticate: Bearer realm=\"levee\"\r\n" } else { "" };
@@ -630,7 +702,6 @@ async fn respond<S: AsyncWrite + Unpin>(conn: &mut S, status: u16, ctype: &str, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use levee_config::mgmt::Token;
 
     #[test]
     fn heads() {
@@ -680,7 +751,7 @@ mod tests {
     }
 
     fn access() -> Access {
-        let tok = |scope, s: &str| Token { scope, secret: s.into(), file: None };
+        let tok = |scope, s: &str| Token { scope, secret: s.into(), file: None, zones: Vec::new() };
         Access {
             tokens: vec![tok(Scope::Read, "read-token-0123456789"), tok(Scope::Write, "write-token-0123456789")],
             ..Access::default()
@@ -699,6 +770,7 @@ mod tests {
         let other: IpAddr = "192.0.2.7".parse().unwrap();
         let refused = Refused::default();
         let status = |r: &Request, peer| authorize(r, peer, lo, &a, "http", &refused).err().map(|e| e.0);
+        let scope_of = |t: &str, a: &Access| grant_of(t, a).map(|t| t.scope);
         assert_eq!(scope_of("read-token-0123456789", &a), Some(Scope::Read));
         assert_eq!(scope_of("write-token-0123456789", &a), Some(Scope::Write));
         assert_eq!(scope_of("write-token-012345678", &a), None);
@@ -745,6 +817,29 @@ mod tests {
         // Each refusal is counted once, under its reason.
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         assert_eq!((n(&refused.host), n(&refused.origin), n(&refused.token), n(&refused.scope)), (2, 5, 5, 1));
+    }
+
+    /// A token limited to zones reaches /api/v1/ only, with its zones.
+    #[test]
+    fn zone_tokens_reach_the_rest_api_only() {
+        let mut a = access();
+        let zones = vec!["example.com.".to_string()];
+        a.tokens.push(Token { scope: Scope::Write, secret: "zone-token-0123456789".into(), file: None, zones });
+        let lo: SocketAddr = "127.0.0.1:8053".parse().unwrap();
+        let me: IpAddr = "127.0.0.1".parse().unwrap();
+        let refused = Refused::default();
+        let tok = "\r\nAuthorization: Bearer zone-token-0123456789";
+        let auth = |m: &str, p: &str| authorize(&req(m, p, tok), me, lo, &a, "http", &refused).map(<[String]>::to_vec);
+        assert_eq!(auth("PATCH", "/api/v1/zones/example.com./rrsets"), Ok(vec!["example.com.".to_string()]));
+        for (m, p) in [("GET", "/api/status"), ("POST", "/api/reload"), ("GET", "/api/zones"), ("GET", "/api/live")] {
+            assert_eq!(auth(m, p).err().map(|e| e.0), Some(403), "{m} {p}");
+        }
+        // An unlimited token: no zone list.
+        let w = "\r\nAuthorization: Bearer write-token-0123456789";
+        let full = authorize(&req("PUT", "/api/v1/zones/x.", w), me, lo, &a, "http", &refused).unwrap();
+        assert!(full.is_empty());
+        assert_eq!(body_limit(&req("PUT", "/api/v1/zones/x.", w)), rest::MAX_BODY);
+        assert_eq!(body_limit(&req("POST", "/api/reload", w)), MAX_REQUEST);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! * [`api`]: the operations as JSON values (status, zones, stats, the
 //!   dashboard's live feed, reload);
 //! * [`metrics`]: `/metrics` in the Prometheus text format;
+//! * [`rest`]: the REST API under `/api/v1/` (zones, RRsets, whole-zone
+//!   replacement, TSIG key names, the OpenAPI document); its writes go
+//!   through the update thread;
 //! * [`http`]: the management listener (HTTP/HTTPS) serving the API, the
 //!   metrics and the dashboard (`dashboard.html`).
 //!
@@ -17,4 +20,5 @@ pub mod api;
 pub mod counters;
 pub mod http;
 pub mod metrics;
+pub mod rest;
 pub mod summaries;

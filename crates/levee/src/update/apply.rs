@@ -14,10 +14,11 @@ use levee_zone::journal::{self, Diff, Limits};
 use levee_zone::{Zone, ZoneEntry, ZoneSet};
 
 use super::log::{self, Log, Replayed};
-use super::queue::{grants, reply_to, Job, Reply, Stats};
+use super::queue::{grants, reply_to, Edit, EditError, EditKind, Edited, Job, Reply, Stats};
 use crate::center::Center;
 use crate::clock::wall;
 use crate::zones::publish::{clone_entry, publish};
+use levee_answer::UpdateRequest;
 
 /// Starts the update thread when some zone takes updates.
 pub fn start(
@@ -47,34 +48,116 @@ pub fn run(c: &Center, rx: Receiver<Job>, stats: &Stats) {
         }
     }
     while let Ok(job) = rx.recv() {
-        // A bug must cost one update (SERVFAIL), not the update thread.
-        let rc = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(c, &mut logs, stats, &job))) {
-            Ok(rc) => rc,
-            Err(_) => {
-                logs.clear();
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(client = %job.req.client, "update failed: internal error (panic); answered SERVFAIL");
-                rcode::SERVFAIL
-            }
-        };
-        stats.count(rc);
-        let out = reply_to(&job.req, rc, c.cfg.udp_payload);
-        match job.reply {
-            Reply::Udp(sock, to) => {
-                if let Err(e) = sock.send_to(&out, &to.into()) {
-                    tracing::debug!(client = %to, "update reply not sent: {e}");
-                }
-            }
-            Reply::Tcp(tx) => {
-                let _ = tx.send(out);
+        match job {
+            Job::Update { req, reply } => update(c, &mut logs, stats, &req, reply),
+            Job::Edit(e) => {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| edit(c, &mut logs, stats, &e)));
+                let r = r.unwrap_or_else(|_| {
+                    logs.clear();
+                    stats.failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(zone = %name::to_text(&e.zone), by = e.who, "edit failed: internal error (panic)");
+                    Err(EditError::Failed("internal error".into()))
+                });
+                let _ = e.reply.send(r);
             }
         }
     }
 }
 
+/// One RFC 2136 update: applied, counted and answered.
+fn update(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, req: &UpdateRequest, reply: Reply) {
+    // A bug must cost one update (SERVFAIL), not the update thread.
+    let rc = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(c, logs, stats, req))) {
+        Ok(rc) => rc,
+        Err(_) => {
+            logs.clear();
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(client = %req.client, "update failed: internal error (panic); answered SERVFAIL");
+            rcode::SERVFAIL
+        }
+    };
+    stats.count(rc);
+    let out = reply_to(req, rc, c.cfg.udp_payload);
+    match reply {
+        Reply::Udp(sock, to) => {
+            if let Err(e) = sock.send_to(&out, &to.into()) {
+                tracing::debug!(client = %to, "update reply not sent: {e}");
+            }
+        }
+        Reply::Tcp(tx) => {
+            let _ = tx.send(out);
+        }
+    }
+}
+
+/// One edit of the REST API or `levee ctl`: evaluated against the served
+/// snapshot (`levee_update::edit`), then committed as an update is.
+fn edit(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, e: &Edit) -> Result<Edited, EditError> {
+    if !grants(&c.cfg).iter().any(|(a, _)| *a == e.zone) {
+        return Err(EditError::NotDynamic);
+    }
+    let set = c.zones.load_full();
+    let entry = set.exact(&e.zone).filter(|x| !x.expired && !x.not_loaded).ok_or(EditError::NoZone)?;
+    let serial = entry.zone.serial();
+    if e.if_serial.is_some_and(|s| s != serial) {
+        return Err(EditError::Moved(serial));
+    }
+    if entry.zone.is_signed() {
+        return Err(EditError::Build("the zone is signed: levee does not re-sign edits yet".into()));
+    }
+    let diff = match &e.what {
+        EditKind::RRsets(changes) => levee_update::edit::rrsets(&entry.zone, changes).map_err(EditError::Refused)?,
+        EditKind::Zone(recs) => levee_update::edit::replace(&entry.zone, recs),
+    };
+    let Some(diff) = diff else { return Ok(Edited { serial, changed: false }) };
+    let zname = name::to_text(&e.zone);
+    let zone = commit(c, logs, stats, &entry.zone, diff).map_err(|f| match f {
+        Fail::Build(m) => EditError::Build(m),
+        Fail::Log(m) => EditError::Failed(format!("the update log cannot be written: {m}")),
+    })?;
+    tracing::info!(zone = %zname, by = e.who, serial = zone.serial(), "edit applied");
+    Ok(Edited { serial: zone.serial(), changed: true })
+}
+
+/// Why [`commit`] did not publish.
+enum Fail {
+    /// The zone would not build.
+    Build(String),
+    /// The update log could not be written.
+    Log(String),
+}
+
+/// Builds the zone with `diff`, appends `diff` to the zone's log
+/// (durably), publishes, journals and sends NOTIFY; compacts the log
+/// when it is full. Nothing is published when building or logging fails.
+fn commit(
+    c: &Center,
+    logs: &mut HashMap<Vec<u8>, Log>,
+    stats: &Stats,
+    served: &Zone,
+    diff: Diff,
+) -> Result<Arc<Zone>, Fail> {
+    let apex = served.apex();
+    let built = build(c, served, &diff).map_err(|e| {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+        Fail::Build(e)
+    })?;
+    if let Err(e) = append(c, logs, apex, &diff) {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+        return Err(Fail::Log(e.to_string()));
+    }
+    let zone = Arc::new(built);
+    install(c, apex, &zone, diff);
+    stats.applied.fetch_add(1, Ordering::Relaxed);
+    crate::replication::primary::send_notifies(&c.runtime, &c.repl, &zone);
+    if logs.get(apex).is_some_and(Log::full) {
+        compact(c, logs, &zone);
+    }
+    Ok(zone)
+}
+
 /// Evaluates and applies one update; returns the rcode to answer.
-fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, job: &Job) -> u16 {
-    let req = &job.req;
+fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, req: &UpdateRequest) -> u16 {
     let zname = name::to_text(&req.zone);
     let key = req.signed.as_ref().map(|(k, _)| name::to_text(&k.name));
     let Ok(msg) = Message::parse(&req.msg) else {
@@ -90,28 +173,21 @@ fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, job: &Job
         tracing::info!(zone = %zname, client = %req.client, key = ?key, rcode = rcode::NAMES[ev.rcode as usize & 15], "update: {}", ev.reason);
         return ev.rcode;
     };
-    let built = match build(c, &entry.zone, &diff) {
-        Ok(z) => z,
-        Err(e) => {
-            stats.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(zone = %zname, client = %req.client, "update refused: the zone would not build: {e}");
-            return rcode::REFUSED;
+    let (from, to, removed, added) = (diff.from(), diff.to(), diff.removed.len(), diff.added.len());
+    match commit(c, logs, stats, &entry.zone, diff) {
+        Ok(_) => {
+            tracing::info!(zone = %zname, client = %req.client, key = ?key, from, to, removed, added, "update applied");
+            rcode::NOERROR
         }
-    };
-    if let Err(e) = append(c, logs, &req.zone, &diff) {
-        stats.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(zone = %zname, client = %req.client, "update not applied: the update log cannot be written: {e}");
-        return rcode::SERVFAIL;
+        Err(Fail::Build(e)) => {
+            tracing::warn!(zone = %zname, client = %req.client, "update refused: the zone would not build: {e}");
+            rcode::REFUSED
+        }
+        Err(Fail::Log(e)) => {
+            tracing::error!(zone = %zname, client = %req.client, "update not applied: the update log cannot be written: {e}");
+            rcode::SERVFAIL
+        }
     }
-    let zone = Arc::new(built);
-    install(c, &req.zone, &zone, diff.clone());
-    stats.applied.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(zone = %zname, client = %req.client, key = ?key, from = diff.from(), to = diff.to(), removed = diff.removed.len(), added = diff.added.len(), "update applied");
-    crate::replication::primary::send_notifies(&c.runtime, &c.repl, &zone);
-    if logs.get(&req.zone).is_some_and(Log::full) {
-        compact(c, logs, &zone);
-    }
-    rcode::NOERROR
 }
 
 /// Writes the zone as served as the base of its log and empties the log

@@ -36,6 +36,14 @@
 //! thread waits for the reply (at most `queue::TCP_WAIT`) and writes it on
 //! the connection.
 //!
+//! **Edits** (the REST API's `PATCH`/`PUT`, `levee ctl rrset-*`,
+//! `ops::rest`) take the same queue as `queue::Job::Edit` and the same
+//! path through the update thread (`apply::edit`: evaluated by
+//! `levee_update::edit`, then `apply::commit` as an update); their caller
+//! waits for the outcome, sent once the change is durable. Zones with
+//! `api = "write"` are dynamic like zones with `allow-update`
+//! (`queue::grants`, with an empty RFC 2136 ACL).
+//!
 //! Modules: [`queue`] is what the drivers and the operator surface see
 //! (the queue, its jobs and replies, the counters, the grants); [`apply`]
 //! the update thread and the replay at start; [`log`] the update log's

@@ -68,12 +68,68 @@ pub enum Reply {
     Tcp(SyncSender<Vec<u8>>),
 }
 
-/// One update for the update thread.
-pub struct Job {
-    /// The update, as the answering pipeline passed it.
-    pub req: Box<UpdateRequest>,
-    /// Where the reply goes.
-    pub reply: Reply,
+/// One job for the update thread.
+pub enum Job {
+    /// An RFC 2136 update.
+    Update {
+        /// The update, as the answering pipeline passed it.
+        req: Box<UpdateRequest>,
+        /// Where the reply goes.
+        reply: Reply,
+    },
+    /// An edit of the REST API or `levee ctl` (`ops::rest`).
+    Edit(Edit),
+}
+
+/// An edit of a dynamic zone from the REST API or `levee ctl`: applied by
+/// the update thread exactly as an update is (evaluated against the served
+/// snapshot, logged with `fdatasync`, published, journaled, NOTIFY sent);
+/// the outcome goes back on `reply` once the change is durable.
+pub struct Edit {
+    /// The zone, lowercase wire form.
+    pub zone: Vec<u8>,
+    /// What changes.
+    pub what: EditKind,
+    /// Refuse the edit (412) unless the served serial is this one.
+    pub if_serial: Option<u32>,
+    /// Who asked, for the log (`api` or `ctl`; never a token).
+    pub who: &'static str,
+    /// Where the outcome goes.
+    pub reply: SyncSender<Result<Edited, EditError>>,
+}
+
+/// What an [`Edit`] changes.
+pub enum EditKind {
+    /// RRsets replaced or deleted, all or none.
+    RRsets(Vec<levee_update::edit::Change>),
+    /// The whole zone: its new records (lowercase owners, the SOA first).
+    Zone(Vec<levee_zone::journal::Rr>),
+}
+
+/// A successful edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edited {
+    /// The zone's serial now.
+    pub serial: u32,
+    /// Whether anything changed (no change: the serial stayed).
+    pub changed: bool,
+}
+
+/// Why an edit was not applied (nothing changed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditError {
+    /// The zone is not served (or expired).
+    NoZone,
+    /// The zone is not dynamic.
+    NotDynamic,
+    /// The serial moved: it is now this.
+    Moved(u32),
+    /// A change was refused.
+    Refused(levee_update::edit::Refusal),
+    /// The zone would not build with the change (the zone's checks).
+    Build(String),
+    /// The change could not be made durable, or an internal error.
+    Failed(String),
 }
 
 /// The drivers' side of the queue.
@@ -95,13 +151,26 @@ impl Updates {
 
     /// Queues an update; when the queue is full, returns the SERVFAIL
     /// reply to send at once (counted).
-    pub fn submit(&self, job: Job) -> Option<Vec<u8>> {
-        match self.tx.try_send(job) {
+    pub fn submit(&self, req: Box<UpdateRequest>, reply: Reply) -> Option<Vec<u8>> {
+        match self.tx.try_send(Job::Update { req, reply }) {
             Ok(()) => None,
             Err(TrySendError::Full(j) | TrySendError::Disconnected(j)) => {
                 self.stats.queue_full.fetch_add(1, Ordering::Relaxed);
                 self.stats.count(rcode::SERVFAIL);
-                Some(reply_to(&j.req, rcode::SERVFAIL, self.payload))
+                let Job::Update { req, .. } = j else { unreachable!("an update was sent") };
+                Some(reply_to(&req, rcode::SERVFAIL, self.payload))
+            }
+        }
+    }
+
+    /// Queues an edit; `false` when the queue is full (or the update
+    /// thread is not running).
+    pub fn submit_edit(&self, e: Edit) -> bool {
+        match self.tx.try_send(Job::Edit(e)) {
+            Ok(()) => true,
+            Err(_) => {
+                self.stats.queue_full.fetch_add(1, Ordering::Relaxed);
+                false
             }
         }
     }
@@ -111,7 +180,7 @@ impl Updates {
     pub fn submit_and_wait(&self, req: Box<UpdateRequest>) -> Vec<u8> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let fallback = reply_to(&req, rcode::SERVFAIL, self.payload);
-        if let Some(r) = self.submit(Job { req, reply: Reply::Tcp(tx) }) {
+        if let Some(r) = self.submit(req, Reply::Tcp(tx)) {
             return r;
         }
         rx.recv_timeout(TCP_WAIT).unwrap_or(fallback)
@@ -124,13 +193,15 @@ pub fn reply_to(req: &UpdateRequest, rc: u16, payload: u16) -> Vec<u8> {
     levee_update::reply(&req.msg, rc, payload, signed, crate::clock::wall())
 }
 
-/// The zones of `cfg` that take updates, by lowercase apex, with who may
-/// send them, as the answering pipeline checks it (the names and types a
-/// rule restricts are checked by the update thread: `scopes`).
+/// The dynamic zones of `cfg` (`allow-update`, or `api = "write"`), by
+/// lowercase apex, with who may send them RFC 2136 updates, as the
+/// answering pipeline checks it (the names and types a rule restricts
+/// are checked by the update thread: `scopes`). A zone written only
+/// through the API has an empty ACL: every UPDATE is REFUSED.
 pub fn grants(cfg: &Config) -> Vec<(Vec<u8>, levee_zone::Acl)> {
     cfg.zones
         .iter()
-        .filter(|z| !z.allow_update.is_empty())
+        .filter(|z| !z.allow_update.is_empty() || z.api_write)
         .filter_map(|z| {
             let apex = name::to_lowercase(&name::from_text(&z.name, None).ok()?).as_slice().to_vec();
             let mut acl = levee_zone::Acl::none();

@@ -9,6 +9,10 @@
 //!   AXFR and its ACL, SIGHUP reload, SIGTERM, garbage).
 //! * [`defences`]: response rate limiting and slip, cookies shared by
 //!   several nodes and rolled over, TCP exempt from the limits.
+//! * [`api`]: the REST API (`/api/v1/`, issue 19): every endpoint, bad
+//!   input naming the field with nothing written, tokens by scope and
+//!   zone, `levee ctl rrset-*`, writes across `kill -9`, and a write on a
+//!   levee secondary within one second.
 //! * [`ops`]: the operator surface: exact `/metrics` counts for a known
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
@@ -49,6 +53,7 @@
 //!   UDP and TCP, refusals as BIND answers them, `kill -9` during a burst
 //!   of updates, a secondary reached by NOTIFY and IXFR.
 
+mod api;
 mod bounds;
 mod cli;
 mod defences;
