@@ -188,7 +188,13 @@ impl<'a> Lexer<'a> {
                                     return Err((start_line, "unterminated quoted string"));
                                 }
                                 Some(b'"') => break,
-                                Some(b'\\') => p += 2,
+                                Some(b'\\') => {
+                                    // An escaped newline is a line too.
+                                    if inp.get(p + 1) == Some(&b'\n') {
+                                        self.line = self.line.saturating_add(1);
+                                    }
+                                    p += 2
+                                }
                                 Some(b'\n') => {
                                     self.line = self.line.saturating_add(1);
                                     p += 1;
@@ -216,8 +222,12 @@ impl<'a> Lexer<'a> {
                             if b != b'\\' {
                                 break;
                             }
-                            // An escaped character is part of the token, even white space.
-                            p += if inp.get(p + 1).is_some_and(u8::is_ascii_digit) { 4 } else { 2 };
+                            // An escaped character is part of the token, even white
+                            // space; the newlines an escape takes are lines.
+                            let n = if inp.get(p + 1).is_some_and(u8::is_ascii_digit) { 4 } else { 2 };
+                            let lines = inp[p + 1..(p + n).min(inp.len())].iter().filter(|&&b| b == b'\n').count();
+                            self.line = self.line.saturating_add(lines as u32);
+                            p += n;
                         }
                         let p = p.min(inp.len());
                         e.tokens.push(Token { start: start as u32, end: p as u32, quoted: false });
