@@ -762,7 +762,6 @@ fn plain_text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Option
     if n + 1 > MAX_NAME_LEN {
         return None;
     }
-    out.buf[1..=n].copy_from_slice(s);
     // `start`: the text offset where the current label starts, which is
     // also where its length octet goes in `out`.
     let mut start = 0usize;
@@ -776,6 +775,12 @@ fn plain_text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Option
                 u64::from_le_bytes(w)
             }
         };
+        // The text goes one octet right, a whole word at a time (octets
+        // past the end are overwritten or past `len`).
+        match out.buf.get_mut(i + 1..i + 9) {
+            Some(dst) => dst.copy_from_slice(&x.to_le_bytes()),
+            None => out.buf[i + 1..=n].copy_from_slice(&s[i..]),
+        }
         if exact_octets(x, b'\\') != 0 {
             return None;
         }
