@@ -7,6 +7,25 @@
 //! the field), or the inside of a double-quoted string. Comments run from
 //! `;` to the end of the line. The lexer does no allocation per token: it
 //! fills a reusable vector of spans.
+//!
+//! Two paths read an entry, and a test holds them to the same entries,
+//! lines and positions (`simple_lines_lex_as_the_general_path_lexes_them`;
+//! the fuzz target and the property tests hold the whole parse to the
+//! reference parser, `reference.rs`):
+//!
+//! * most lines of a large zone are *simple*: tokens separated by spaces,
+//!   tabs or carriage returns, ended by a newline, with no parenthesis,
+//!   quote, comment, escape or control octet. `simple_entry` reads them
+//!   eight octets at a time: one word of text gives, in a few integer
+//!   operations, the exact set of its octets that may end a token
+//!   (`boundaries`); the tokens are the runs between them, found with
+//!   `trailing_zeros`. The first flag that is not white space or the
+//!   newline gives up, before anything is consumed;
+//! * `general_entry` reads everything else octet by octet (still skipping
+//!   plain runs inside a token eight at a time, `plain_run`).
+//!
+//! There is no `std::arch` SIMD here: intrinsics need `unsafe`, which the
+//! project keeps to `levee-io`; the word-at-a-time masks are safe code.
 
 /// One token: a span of the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
