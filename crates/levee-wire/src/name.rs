@@ -669,6 +669,9 @@ pub fn text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Result<(
     if s.is_empty() {
         return Err(WireError::BadLabel);
     }
+    if let Some(r) = plain_text_into(s, origin, out) {
+        return r;
+    }
     // Labels are written straight into `out` (no label buffer to clear
     // and copy again): `at` is the length octet of the label being read,
     // filled in when it ends. A label that does not fit is still read to
@@ -744,6 +747,87 @@ pub fn text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Result<(
         }
     }
     Ok(())
+}
+
+/// [`text_into`] for a name without escapes that fits (most names of a
+/// zone file), or `None` for the general reader. The wire form of such a
+/// name is its text one octet to the right, each dot turned into the
+/// length of the label after it: the text is copied whole, then the dots
+/// (found eight octets at a time) become lengths, label after label, with
+/// the general reader's checks in its order (an empty or too long label,
+/// then a name too long).
+#[inline]
+fn plain_text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Option<Result<(), WireError>> {
+    let n = s.len();
+    if n + 1 > MAX_NAME_LEN {
+        return None;
+    }
+    // `start`: the text offset where the current label starts, which is
+    // also where its length octet goes in `out`.
+    let mut start = 0usize;
+    let mut i = 0;
+    while i < n {
+        let x = match s.get(i..i + 8) {
+            Some(_) => word_at(s, i),
+            None => {
+                let mut w = [0u8; 8];
+                w[..n - i].copy_from_slice(&s[i..]);
+                u64::from_le_bytes(w)
+            }
+        };
+        // The text goes one octet right, a whole word at a time (octets
+        // past the end are overwritten or past `len`).
+        match out.buf.get_mut(i + 1..i + 9) {
+            Some(dst) => dst.copy_from_slice(&x.to_le_bytes()),
+            None => out.buf[i + 1..=n].copy_from_slice(&s[i..]),
+        }
+        if exact_octets(x, b'\\') != 0 {
+            return None;
+        }
+        let mut dots = exact_octets(x, b'.');
+        while dots != 0 {
+            let p = i + (dots.trailing_zeros() / 8) as usize;
+            dots &= dots - 1;
+            let ll = p - start;
+            if ll == 0 || ll > MAX_LABEL_LEN {
+                return Some(Err(WireError::BadLabel));
+            }
+            if start + 1 + ll + 1 > MAX_NAME_LEN {
+                return Some(Err(WireError::NameTooLong));
+            }
+            out.buf[start] = ll as u8;
+            start = p + 1;
+        }
+        i += 8;
+    }
+    if start == n {
+        // Ended by a dot: the root label.
+        out.buf[n] = 0;
+        out.len = (n + 1) as u8;
+        return Some(Ok(()));
+    }
+    let ll = n - start;
+    if ll > MAX_LABEL_LEN {
+        return Some(Err(WireError::BadLabel));
+    }
+    if start + 1 + ll + 1 > MAX_NAME_LEN {
+        return Some(Err(WireError::NameTooLong));
+    }
+    out.buf[start] = ll as u8;
+    out.len = (n + 1) as u8;
+    Some(match origin {
+        Some(o) => out.push_name(o),
+        None => Err(WireError::RelativeName),
+    })
+}
+
+/// The octets of `x` equal to `b`, as the top bit of each, exactly (no
+/// borrow between octets, so every flag is true, not only the lowest).
+#[inline(always)]
+fn exact_octets(x: u64, b: u8) -> u64 {
+    const M: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let y = x ^ (0x0101_0101_0101_0101 * b as u64);
+    !(((y & M).wrapping_add(M)) | y | M)
 }
 
 /// The octets of `x` (eight octets of text, little-endian) that are a

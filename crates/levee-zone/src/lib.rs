@@ -97,8 +97,12 @@ mod layering {
     fn zonefile_side_uses_only_itself() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/zonefile");
         let mut files = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
+        let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        while let Some(path) = paths.pop() {
+            if path.is_dir() {
+                paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
             let text = std::fs::read_to_string(&path).unwrap();
             for (i, line) in text.lines().enumerate() {
                 for (at, _) in line.match_indices("crate::") {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use levee_wire::name::{self, MAX_NAME_LEN};
 use levee_wire::rtype::{self, t};
 use levee_zone::zonefile::rdata_to_text;
-use levee_zone::Source;
+use levee_zone::{LoadOptions, Source};
 use proptest::prelude::*;
 
 /// (lowercased owner, type) → (TTL, set of RDATA).
@@ -387,6 +387,33 @@ proptest! {
         let plain = parse_rows(text.as_bytes(), 1, levee_zone::zonefile::BLOCK);
         let par = parse_rows(text.as_bytes(), 2, block);
         prop_assert_eq!(par, plain, "{:?}", text);
+    }
+
+    /// The fast path (one thread, and two with blocks of a few octets)
+    /// and the slow reference parser (`zonefile::reference`) make the
+    /// same records up to the first error, and put it on the same line:
+    /// token soup with parentheses, quotes, comments and directives.
+    #[test]
+    fn the_fast_path_is_the_reference(
+        lines in prop::collection::vec((0..4u8, prop::collection::vec(token(), 0..8)), 0..24),
+        block in 1usize..80,
+    ) {
+        let mut text = String::new();
+        for (how, toks) in &lines {
+            match how {
+                0 => text.push(' '),
+                1 => text.push_str("$TTL 5\n"),
+                _ => {}
+            }
+            text.push_str(&toks.join(" "));
+            text.push('\n');
+        }
+        let origin = name::from_text("example.", None).unwrap();
+        let parallel = LoadOptions { threads: 2, block_size: block, ..LoadOptions::default() };
+        for opts in [LoadOptions::default(), parallel] {
+            let r = levee_zone::zonefile::reference::compare(text.as_bytes(), &origin, &opts);
+            prop_assert!(r.is_ok(), "{:?} (threads {}): {:?}", text, opts.threads, r);
+        }
     }
 
     #[test]

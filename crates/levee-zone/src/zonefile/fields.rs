@@ -136,7 +136,9 @@ pub(crate) fn parse_name_into(t: &[u8], origin: &[u8], out: &mut NameBuf) -> FRe
 
 /// An unsigned decimal number up to `max`.
 pub(crate) fn parse_number(t: &[u8], max: u64) -> Option<u64> {
-    if t.is_empty() || t.len() > 20 {
+    // No bound on the length: leading zeros are digits too, and the
+    // checked arithmetic stops a value too large.
+    if t.is_empty() {
         return None;
     }
     let mut v: u64 = 0;

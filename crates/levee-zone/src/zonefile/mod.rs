@@ -34,6 +34,9 @@
 //! * `wirecheck.rs`: whether wire RDATA is something the reader could
 //!   have produced ([`check_record`]): RDATA in the generic form `\#` and
 //!   records received by a transfer pass it;
+//! * `reference.rs` (tests and the fuzz target only, feature
+//!   `reference`): a slow, obvious parser the fast path is compared with
+//!   on every fuzz input and every zone file of the repository;
 //! * `roundtrip.rs` (tests only): the formatters' text reads back through
 //!   the reader into the same octets; it sits above both, so
 //!   `rdata_format` does not depend on `rdata_parse`.
@@ -54,6 +57,8 @@ pub(crate) mod parallel;
 pub(crate) mod parser;
 pub(crate) mod rdata_format;
 pub(crate) mod rdata_parse;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 #[cfg(test)]
 mod roundtrip;
 pub(crate) mod source;

@@ -691,9 +691,11 @@ fn generate(
         ));
     }
     g.expand(&mut |line| {
+        // Every entry of the text (a quoted template may hold a
+        // newline), all at the directive's line.
         let mut lx = Lexer::new(line);
         let mut ge = Entry::default();
-        if lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
+        while lx.next_entry(&mut ge).map_err(|(_, m)| m.to_string())? {
             ge.line = e.line;
             ge.blank_owner = false;
             record_entry(st, file_idx, line, &ge, sink)?;
