@@ -49,6 +49,7 @@ pub mod local;
 pub mod mem;
 pub mod prio;
 pub mod privs;
+pub mod quic;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

@@ -260,8 +260,9 @@ pub(crate) struct TcpSvc {
     dnstap: Option<Tap>,
     /// The update thread's queue (`update`).
     updates: Option<Updates>,
-    /// "tcp" or "tls" (DoT): named in the log line of each transfer served,
-    /// so an operator (and tests/xot) can see a transfer went over TLS.
+    /// "tcp", "tls" (DoT) or "quic" (DoQ): named in the log line of each
+    /// transfer served, so an operator (and tests/xot) can see a transfer
+    /// went over TLS.
     transport: &'static str,
 }
 
@@ -297,6 +298,14 @@ impl TcpSvc {
         self
     }
 
+    /// The same service on a DoQ listener: a query carrying an
+    /// edns-tcp-keepalive option is a protocol error (RFC 9250 §5.5.2:
+    /// the option is not used on DoQ), answered by closing the connection.
+    pub(crate) fn over_quic(mut self) -> TcpSvc {
+        self.transport = "quic";
+        self
+    }
+
     /// The same service, handing granted updates to the update thread.
     pub(crate) fn with_updates(mut self, updates: Option<Updates>) -> TcpSvc {
         self.updates = updates;
@@ -325,6 +334,9 @@ impl TcpService for TcpSvc {
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
         self.counters.received(1, wall as u64);
         let ip = client_ip(client);
+        if self.transport == "quic" && carries_keepalive(query) {
+            return TcpAnswer::Close;
+        }
         let decision = self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out);
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
@@ -366,6 +378,14 @@ impl TcpService for TcpSvc {
             tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
         }
         n
+    }
+}
+
+/// True when the query's OPT record has an edns-tcp-keepalive option.
+fn carries_keepalive(query: &[u8]) -> bool {
+    match levee_wire::query::parse_query(query) {
+        levee_wire::query::Parsed::Query(q) => q.edns.is_some_and(|e| e.keepalive),
+        levee_wire::query::Parsed::Drop => false,
     }
 }
 

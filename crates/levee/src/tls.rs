@@ -108,7 +108,7 @@ fn read_pair(t: &TlsConfig, provider: &CryptoProvider) -> Result<CertifiedKey, S
 /// privilege drop. An error stops the start.
 pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
     let t = &cfg.tls;
-    if t.listen.is_empty() {
+    if t.listen.is_empty() && t.listen_quic.is_empty() {
         return Ok(None);
     }
     // ring: see the workspace Cargo.toml. rustls deprecates ring's
@@ -144,6 +144,46 @@ pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
         total_burst: t.handshake_burst_total,
     };
     Ok(Some((setup, certs)))
+}
+
+/// The DoQ listener's setup (RFC 9250), when `tls.listen-quic` (or
+/// `--listen-quic`) configures one: TLS 1.3 only (QUIC has no other),
+/// ALPN `doq`, the DoT listener's certificate resolver (so a reload swaps
+/// both), resumption by tickets, no 0-RTT; the limits of `[tls]`.
+pub fn quic_setup(cfg: &Config, certs: &Arc<Certs>) -> Result<Option<levee_io::quic::QuicSetup>, String> {
+    let t = &cfg.tls;
+    if t.listen_quic.is_empty() {
+        return Ok(None);
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut sc = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| format!("DNS over QUIC: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::clone(certs) as Arc<dyn ResolvesServerCert>);
+    sc.alpn_protocols = vec![b"doq".to_vec()];
+    sc.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| format!("DNS over QUIC: session tickets: {e}"))?;
+    sc.send_tls13_tickets = 1;
+    sc.max_early_data_size = 0;
+    let limits = levee_io::quic::QuicLimits {
+        handshake_timeout: Duration::from_secs(u64::from(t.handshake_timeout)),
+        idle_timeout: Duration::from_secs(u64::from(t.quic_idle_timeout)),
+        message_timeout: Duration::from_secs(u64::from(t.message_timeout)),
+        max_connections: t.quic_max_connections,
+        max_per_prefix: t.quic_max_per_prefix,
+        max_streams: t.quic_max_streams,
+        stream_buffer: t.quic_stream_buffer,
+        handshake_rate: t.handshake_rate,
+        handshake_burst: t.handshake_burst,
+        total_rate: t.handshake_rate_total,
+        total_burst: t.handshake_burst_total,
+        retry_above: t.quic_retry_above,
+    };
+    let setup = levee_io::quic::QuicSetup { config: Arc::new(sc), limits };
+    // The TLS configuration must carry QUIC: checked at start.
+    levee_io::quic::server_config(&setup)?;
+    Ok(Some(setup))
 }
 
 /// The TLS client configuration of transfers in over TLS (XoT), when a
