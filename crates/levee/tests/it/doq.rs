@@ -165,8 +165,7 @@ fn a_large_transfer_over_doq_equals_tcp() {
         z.push_str(&format!("r{i} TXT \"{}\"\n", "x".repeat(100)));
     }
     std::fs::write(zones.join("big.test.zone"), z).unwrap();
-    let (srv, ca) =
-        start(&d, "", &["--zones-dir", zones.to_str().unwrap(), "--allow-transfer", "big.test.=127.0.0.1"]);
+    let (srv, ca) = start(&d, "", &["--zones-dir", zones.to_str().unwrap(), "--allow-transfer", "big.test.=127.0.0.1"]);
     let addr = doq_addr(&srv);
     let axfr = query(0, "big.test.", 252, None);
     let want = tcp(srv.addr, &axfr, 100);
@@ -256,7 +255,10 @@ fn above_the_retry_rate_addresses_are_validated_first() {
     rt().block_on(async {
         for _ in 0..3 {
             let (_ep, c) = connect(&cfg, addr, "127.0.0.1").await.expect("a handshake after the Retry");
-            assert_eq!(ask(&c, &query(0, "example.com.", 6, None)).await.unwrap(), tcp(srv.addr, &query(0, "example.com.", 6, None), 1));
+            assert_eq!(
+                ask(&c, &query(0, "example.com.", 6, None)).await.unwrap(),
+                tcp(srv.addr, &query(0, "example.com.", 6, None), 1)
+            );
         }
     });
     let m = metrics(&srv);
@@ -296,4 +298,71 @@ fn the_handshake_budget_and_the_prefix_cap_refuse_before_any_tls() {
         assert_eq!(ask(&c, &query(0, "example.com.", 6, None)).await.unwrap().len(), 1);
     });
     assert_eq!(metrics(&srv)["levee_quic_refused_total{reason=\"cap\"}"], 1.0);
+}
+
+#[test]
+fn dnstap_captures_doq_as_doq() {
+    let d = TempDir::new("doq-dnstap");
+    let path = d.path().join("c.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let (srv, ca) = start(&d, "", &["--dnstap", path.to_str().unwrap()]);
+    let (mut conn, mut buf) = crate::dnstap::accept(&l);
+    let q = query(0, "example.com.", 6, Some(false));
+    let r = rt().block_on(async {
+        let (_ep, c) = connect(&client(&ca, b"doq"), doq_addr(&srv), "127.0.0.1").await.unwrap();
+        ask(&c, &q).await.unwrap().remove(0)
+    });
+    let got = crate::dnstap::messages(&mut conn, &mut buf, 2);
+    let (mq, mr) = (got[0].message.as_ref().unwrap(), got[1].message.as_ref().unwrap());
+    assert_eq!((mq.kind, mr.kind), (1, 2));
+    assert_eq!(mq.query_message.as_ref(), Some(&q));
+    assert_eq!(mr.response_message.as_ref(), Some(&r));
+    assert_eq!((mq.protocol, mr.protocol), (Some(7), Some(7)), "not marked DoQ (SocketProtocol DOQ = 7)");
+}
+
+/// The end-entity certificate a connection was served.
+fn served(c: &Connection) -> Vec<u8> {
+    let certs = c.peer_identity().unwrap().downcast::<Vec<CertificateDer<'static>>>().unwrap();
+    certs[0].as_ref().to_vec()
+}
+
+fn first_der(p: &Path) -> Vec<u8> {
+    CertificateDer::pem_file_iter(p).unwrap().next().unwrap().unwrap().as_ref().to_vec()
+}
+
+/// DoQ shares DoT's certificate store: a SIGHUP swaps the certificate
+/// for new DoQ connections too, and one open across it keeps answering.
+#[test]
+fn sighup_reloads_the_doq_certificate() {
+    let d = TempDir::new("doq-reload");
+    let (ca, crt, key) = make_certs(d.path(), "first");
+    let (_, crt2, key2) = make_certs(d.path(), "second");
+    let (sc, sk) = (d.path().join("served.crt"), d.path().join("served.key"));
+    std::fs::copy(&crt, &sc).unwrap();
+    std::fs::copy(&key, &sk).unwrap();
+    let srv = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--threads",
+        "1",
+        "--listen-quic",
+        "127.0.0.1:0",
+        "--tls-cert",
+        sc.to_str().unwrap(),
+        "--tls-key",
+        sk.to_str().unwrap(),
+    ]);
+    let addr = doq_addr(&srv);
+    let cfg = client(&ca, b"doq");
+    rt().block_on(async {
+        let (_ep, kept) = connect(&cfg, addr, "127.0.0.1").await.unwrap();
+        assert_eq!(served(&kept), first_der(&crt));
+        std::fs::copy(&crt2, &sc).unwrap();
+        std::fs::copy(&key2, &sk).unwrap();
+        srv.signal("HUP");
+        assert!(srv.wait_log("certificate reloaded", Duration::from_secs(10)), "{}", srv.log());
+        let (_ep2, c) = connect(&cfg, addr, "127.0.0.1").await.unwrap();
+        assert_eq!(served(&c), first_der(&crt2), "the new certificate is not served over DoQ");
+        assert_eq!(ask(&kept, &query(0, "example.com.", 6, None)).await.unwrap().len(), 1);
+    });
 }
