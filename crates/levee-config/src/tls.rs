@@ -35,6 +35,9 @@ pub struct TlsConfig {
     pub certificate: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+    /// PEM CA certificates client certificates must chain to (mutual
+    /// TLS for transfers: `allow-transfer` rules with `tls-client`).
+    pub client_ca: Option<PathBuf>,
     /// The names the certificate and key were given by, for errors:
     /// `tls.certificate`/`tls.key` or `--tls-cert`/`--tls-key`.
     pub names: (&'static str, &'static str),
@@ -84,6 +87,7 @@ impl Default for TlsConfig {
             listen_quic: Vec::new(),
             certificate: None,
             key: None,
+            client_ca: None,
             names: ("tls.certificate", "tls.key"),
             handshake_timeout: 5,
             idle_timeout: 10,
@@ -116,6 +120,8 @@ pub struct Spec {
     pub certificate: Option<PathBuf>,
     /// Private key file.
     pub key: Option<PathBuf>,
+    /// CA file of client certificates.
+    pub client_ca_file: Option<PathBuf>,
     /// Seconds.
     pub handshake_timeout: Option<i64>,
     /// Seconds.
@@ -206,6 +212,7 @@ impl Spec {
         }
         t.certificate = self.certificate;
         t.key = self.key;
+        t.client_ca = self.client_ca_file;
         t.check().map_err(|(k, m)| (k.to_string(), m))?;
         Ok(t)
     }

@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use quinn::{Connection, Endpoint, Incoming, RecvStream, SendStream, VarInt};
 
-use crate::tcp::{TcpAnswer, TcpService};
+use crate::tcp::{TcpAnswer, TcpService, TlsPeer};
 use crate::tls::{Admit, HandshakeBudget, V4_PREFIX, V6_PREFIX};
 
 /// The DoQ error codes (RFC 9250 §4.3).
@@ -452,7 +452,14 @@ async fn stream<S: TcpService>(
     if q.len() < 12 || q[0] != 0 || q[1] != 0 {
         return protocol_error(&conn, &st);
     }
-    let first = answer(&st, |svc, out| svc.handle(&q, client, out));
+    let alpn = conn
+        .handshake_data()
+        .and_then(|h| h.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|h| h.protocol);
+    let certs = conn.peer_identity().and_then(|p| p.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok());
+    let peer =
+        TlsPeer { alpn: alpn.as_deref(), certificate: certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref()) };
+    let first = answer(&st, |svc, out| svc.handle_tls(&q, client, &peer, out));
     let mut transfer = match first {
         First::Reply(msg) => {
             if send.write_all(&msg).await.is_err() {

@@ -20,9 +20,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::policy::Policy;
-use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, UpdateRequest, Worker};
+use levee_answer::{
+    Decision, Dropped, Load, Options, Received, StreamPeer, Time, Transfer, Transport, UpdateRequest, Worker,
+};
 use levee_config::Config;
-use levee_io::tcp::{TcpAnswer, TcpService};
+use levee_io::tcp::{TcpAnswer, TcpService, TlsPeer};
 use levee_io::udp::{BatchInfo, UdpHandler};
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
@@ -329,6 +331,51 @@ impl TcpService for TcpSvc {
     type Stream = Transfer;
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
+        self.respond(query, client, None, out)
+    }
+
+    /// Over TLS: transfers need the transport's ALPN (`dot`, `doq`; RFC
+    /// 9103 §7.1), and `tls-client NAME` rules a client certificate
+    /// valid for NAME (checked here, by rustls's name check, when a rule
+    /// asks: the certificate itself was verified in the handshake).
+    fn handle_tls(
+        &mut self,
+        query: &[u8],
+        client: SocketAddr,
+        peer: &TlsPeer<'_>,
+        out: &mut [u8],
+    ) -> TcpAnswer<Transfer> {
+        let want: &[u8] = if self.transport == "quic" { b"doq" } else { b"dot" };
+        let der = peer.certificate.map(|c| rustls::pki_types::CertificateDer::from(c.to_vec()));
+        let valid_for = |name: &str| -> bool {
+            let (Some(der), Ok(n)) = (&der, rustls::pki_types::ServerName::try_from(name)) else { return false };
+            rustls::server::ParsedCertificate::try_from(der)
+                .is_ok_and(|c| rustls::client::verify_server_name(&c, &n).is_ok())
+        };
+        let identity: Option<&dyn Fn(&str) -> bool> = if der.is_some() { Some(&valid_for) } else { None };
+        self.respond(query, client, Some(StreamPeer { alpn_ok: peer.alpn == Some(want), identity }), out)
+    }
+
+    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
+        let n = stream.next_message(out);
+        if let (Some(_), Some(f)) = (n, stream.failure()) {
+            // Once: this is the SERVFAIL message that ends the stream.
+            let z = stream.zone();
+            tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
+        }
+        n
+    }
+}
+
+impl TcpSvc {
+    /// Answers one stream query (`peer`: over TLS).
+    fn respond(
+        &mut self,
+        query: &[u8],
+        client: SocketAddr,
+        peer: Option<StreamPeer<'_>>,
+        out: &mut [u8],
+    ) -> TcpAnswer<Transfer> {
         let zones = self.zones.load();
         let wall = now();
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
@@ -337,7 +384,11 @@ impl TcpService for TcpSvc {
         if self.transport == "quic" && carries_keepalive(query) {
             return TcpAnswer::Close;
         }
-        let decision = self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out);
+        let rx = Received { msg: query, client: ip, transport: Transport::Tcp };
+        let decision = match peer {
+            Some(p) => self.worker.answer_stream(rx, p, &zones, out),
+            None => self.worker.answer(rx, &zones, out),
+        };
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
         }
@@ -368,16 +419,6 @@ impl TcpService for TcpSvc {
                 TcpAnswer::Reply(n)
             }
         }
-    }
-
-    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
-        let n = stream.next_message(out);
-        if let (Some(_), Some(f)) = (n, stream.failure()) {
-            // Once: this is the SERVFAIL message that ends the stream.
-            let z = stream.zone();
-            tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
-        }
-        n
     }
 }
 
