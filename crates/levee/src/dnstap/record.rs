@@ -223,6 +223,6 @@ mod tests {
         let back: Vec<_> = Records(&buf).collect();
         assert_eq!(back, caps);
         // A cut buffer ends the walk at the cut record.
-        assert_eq!(Records(&buf[..buf.len() - 1]).count(), 2);
+        assert_eq!(Records(&buf[..buf.len() - 1]).count(), caps.len() - 1);
     }
 }
