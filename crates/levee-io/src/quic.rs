@@ -415,13 +415,18 @@ async fn read_query(recv: &mut RecvStream) -> Result<Vec<u8>, Bad> {
         Err(quinn::ReadExactError::FinishedEarly(_)) => return Err(Bad::Protocol),
         Err(_) => return Err(Bad::Gone),
     }
+    // The buffer grows with the octets that arrived (which flow control
+    // bounds), not with the length announced.
     let n = usize::from(u16::from_be_bytes(len));
-    let mut q = vec![0u8; n];
-    match recv.read_exact(&mut q).await {
-        Ok(()) => Ok(q),
-        Err(quinn::ReadExactError::FinishedEarly(_)) => Err(Bad::Protocol),
-        Err(_) => Err(Bad::Gone),
+    let mut q = Vec::with_capacity(n.min(512));
+    while q.len() < n {
+        match recv.read_chunk(n - q.len(), true).await {
+            Ok(Some(c)) => q.extend_from_slice(&c.bytes),
+            Ok(None) => return Err(Bad::Protocol),
+            Err(_) => return Err(Bad::Gone),
+        }
     }
+    Ok(q)
 }
 
 fn protocol_error<S>(conn: &Connection, st: &State<S>) {
