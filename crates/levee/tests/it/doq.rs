@@ -373,3 +373,29 @@ fn sighup_reloads_the_doq_certificate() {
         assert_eq!(ask(&kept, &query(0, "example.com.", 6, None)).await.unwrap().len(), 1);
     });
 }
+
+/// A query that stops arriving (a slowloris stream) is cancelled with
+/// DOQ_REQUEST_CANCELLED after `tls.message-timeout`; the connection goes
+/// on serving other streams.
+#[test]
+fn a_stalled_stream_is_cancelled_and_the_connection_lives_on() {
+    let d = TempDir::new("doq-stall");
+    let (srv, ca) = start(&d, "message-timeout = 1\n", &[]);
+    let addr = doq_addr(&srv);
+    rt().block_on(async {
+        let (_ep, c) = connect(&client(&ca, b"doq"), addr, "127.0.0.1").await.unwrap();
+        let (mut s, mut r) = c.open_bi().await.unwrap();
+        s.write_all(&[0, 50, 0, 0, 1]).await.unwrap();
+        let t = std::time::Instant::now();
+        let end = tokio::time::timeout(Duration::from_secs(5), r.read_to_end(1024)).await.expect("not cancelled");
+        match end {
+            Err(quinn::ReadToEndError::Read(quinn::ReadError::Reset(code))) => {
+                assert_eq!(code.into_inner(), 3, "DOQ_REQUEST_CANCELLED")
+            }
+            other => panic!("expected a reset stream, got {other:?}"),
+        }
+        assert!(t.elapsed() >= Duration::from_millis(800), "cancelled before the timeout");
+        assert_eq!(ask(&c, &query(0, "example.com.", 6, None)).await.unwrap().len(), 1, "the connection lives on");
+    });
+    assert_eq!(metrics(&srv)["levee_quic_stream_timeouts_total"], 1.0);
+}
