@@ -27,8 +27,14 @@ BIND 9.18 and NSD 4.6 as secondaries pulling over TLS. Run by run.sh.
      one-shot listener reads each one's ClientHello (plaintext) and
      parses its ALPN extension.
 
-levee asks no client certificate (no mutual TLS yet): the secondaries are
-authorised by TSIG and address, as over TCP.
+Here the secondaries are authorised by TSIG and address, as over TCP.
+
+Part M, mutual TLS (RFC 9103 §9.3.3): a second levee serves mtls.test
+with `[tls] client-ca-file` and `allow-transfer = ["tls-client
+bind.test"]` only; a BIND 9.18 secondary whose `tls` block has
+`cert-file`/`key-file` (a certificate valid for bind.test from the same
+CA) gets the zone over TLS, a BIND without them gets nothing, and a BIND
+presenting a certificate valid for another name gets nothing.
 
 Part B, the other way: BIND 9.18 as the primary with a DoT listener
 (`listen-on port P tls srv`, the same certificate), levee as the secondary
@@ -39,7 +45,7 @@ zone equals BIND's record for record. Part C: the same with NSD 4.6 as
 the primary (its DoT service: tls-port, tls-service-key/-pem); NSD has no
 IXFR out, so the change comes as a whole zone in answer to levee's IXFR.
 
-Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5892.
+Every wait is bounded; traffic stays on 127.0.0.0/8, ports 5880-5897.
 Peers run as our own foreground processes, stopped by PID.
 """
 
@@ -70,6 +76,9 @@ PORT, DOT, BIND_PORT, NSD_PORT, BIND_BAD, HELLO, PEER2 = 5880, 5881, 5882, 5883,
 B_PLAIN, B_DOT, L_SEC = 5887, 5888, 5889
 # Part C: NSD primary (plain, DoT), levee secondary.
 N_PLAIN, N_DOT, L_SEC2 = 5890, 5891, 5892
+# Part M: mutual TLS: levee (plain, DoT), BIND secondaries with, without and with a wrong client certificate.
+M_PLAIN, M_DOT, M_GOOD, M_NONE, M_WRONG = 5893, 5894, 5895, 5896, 5897
+M_ZONE = "mtls.test."
 BIND_SRC, NSD_SRC = "127.0.0.2", "127.0.0.3"
 RESULTS, PROCS = [], []
 
@@ -114,8 +123,8 @@ def zone_text(serial):
     return "\n".join(out) + "\n"
 
 
-def serial_of(port):
-    q = dns.message.make_query(ZONE, "SOA")
+def serial_of(port, zone=ZONE):
+    q = dns.message.make_query(zone, "SOA")
     try:
         r = dns.query.udp(q, "127.0.0.1", port=port, timeout=0.5)
     except Exception:
@@ -529,6 +538,77 @@ def peer_to_levee(work, name):
     pp.stop()
 
 
+def client_cert(d, name, san):
+    """A certificate valid for `san` from the throwaway CA of `d`."""
+    run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={san}")
+    with open(os.path.join(d, f"{name}.ext"), "w") as f:
+        f.write(f"subjectAltName=DNS:{san}\n")
+    run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", f"{name}.crt", "-days", "1", "-extfile", f"{name}.ext")
+    os.chmod(os.path.join(d, f"{name}.key"), 0o600)
+
+
+def mutual_tls(work):
+    """Part M: levee requires a client certificate valid for bind.test."""
+    d = os.path.join(work, "mtls")
+    os.makedirs(d)
+    client_cert(work, "bindclient", "bind.test")
+    client_cert(work, "otherclient", "other.test")
+    with open(os.path.join(d, "mtls.test.zone"), "w") as f:
+        f.write("$TTL 300\n@ SOA ns1 h 7 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.7\n")
+    with open(os.path.join(d, "levee.toml"), "w") as f:
+        f.write(f"""version = 1
+[server]
+listen = ["127.0.0.1:{M_PLAIN}"]
+threads = 1
+[tls]
+listen = ["127.0.0.1:{M_DOT}"]
+certificate = "{work}/xot.crt"
+key = "{work}/xot.key"
+client-ca-file = "{work}/ca.crt"
+[[zone]]
+name = "mtls.test."
+file = "mtls.test.zone"
+allow-transfer = ["tls-client bind.test"]
+""")
+    lev = Proc("levee-mtls", [LEVEE, "serve", "-c", "levee.toml"], os.path.join(d, "levee.log"), d)
+    if not check("mTLS: levee starts requiring tls-client bind.test", wait_for(lambda: serial_of(M_PLAIN, M_ZONE) == 7, 60)):
+        print(lev.text()[-2000:])
+        return
+
+    def secondary(tag, port, pair):
+        b = os.path.join(d, tag)
+        os.makedirs(b)
+        certs = f'cert-file "{work}/{pair}.crt"; key-file "{work}/{pair}.key"; ' if pair else ""
+        with open(os.path.join(b, "named.conf"), "w") as f:
+            f.write(f"""options {{ directory "{b}"; pid-file "{b}/named.pid"; session-keyfile "{b}/s.key";
+    listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }}; recursion no; dnssec-validation no; }};
+controls {{ }};
+logging {{ category default {{ default_stderr; }}; category xfer-in {{ default_stderr; }}; }};
+tls m {{ ca-file "{work}/ca.crt"; remote-hostname "xot.test"; {certs}}};
+zone "mtls.test." {{ type secondary; file "{b}/mtls.db"; primaries {{ 127.0.0.1 port {M_DOT} tls m; }}; }};
+""")
+        return Proc(f"named-{tag}", ["named", "-g", "-c", os.path.join(b, "named.conf")], os.path.join(b, "named.log"), b)
+
+    good = secondary("good", M_GOOD, "bindclient")
+    t = wait_for(lambda: serial_of(M_GOOD, M_ZONE) == 7, 30, 0.3)
+    check("mTLS: BIND 9.18 presenting a certificate for bind.test gets the zone over TLS", t is not None
+          and len(re.findall(r'outgoing zone transfer.*kind="AXFR" transport="tls"', lev.text())) == 1,
+          f"serial 7 after {t and round(t, 1)} s")
+    good.stop()
+    for tag, port, pair, what in (("none", M_NONE, None, "no certificate"),
+                                  ("wrong", M_WRONG, "otherclient", "a certificate for other.test")):
+        before = lev.text().count("AXFR refused")
+        secondary(tag, port, pair)
+        refused = wait_for(lambda: lev.text().count("AXFR refused") > before, 30, 0.3)
+        check(f"mTLS: BIND with {what} is refused (no zone)", refused is not None and serial_of(port, M_ZONE) is None,
+              f"levee refused it: {refused is not None}; its serial: {serial_of(port, M_ZONE)}")
+    check("mTLS: only the accepted secondary got a transfer",
+          len(re.findall(r"outgoing zone transfer", lev.text())) == 1)
+
+
 def main():
     for t in ("named", "nsd", "openssl"):
         if shutil.which(t) is None:
@@ -539,6 +619,7 @@ def main():
         scenario(work)
         peer_to_levee(work, "BIND")
         peer_to_levee(work, "NSD")
+        mutual_tls(work)
     finally:
         for p in PROCS:
             try:

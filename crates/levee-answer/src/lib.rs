@@ -81,7 +81,7 @@ mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
-pub use request::{Config, Transport, UpdateRequest};
+pub use request::{Config, StreamPeer, Transport, UpdateRequest};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
 

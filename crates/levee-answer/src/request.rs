@@ -32,6 +32,30 @@ pub(crate) struct Request<'a> {
     pub(crate) transport: Transport,
     /// Wall-clock seconds (cookie timestamps, TSIG, EXPIRE).
     pub(crate) now: u32,
+    /// Over TLS (DoT, DoQ): what the connection says about its peer.
+    pub(crate) peer: Option<StreamPeer<'a>>,
+}
+
+/// What a TLS stream (DoT, DoQ) says about its peer, for zone transfers
+/// (RFC 9103): the driver's TLS layer fills it in, the transfer check
+/// reads it.
+#[derive(Clone, Copy)]
+pub struct StreamPeer<'a> {
+    /// The connection agreed its transport's ALPN (`dot` for DoT, `doq`
+    /// for DoQ). RFC 9103 §7.1: a transfer over TLS without it is refused.
+    pub alpn_ok: bool,
+    /// With a client certificate the TLS layer verified: whether it is
+    /// valid for a name (`allow-transfer ... tls-client NAME`).
+    pub identity: Option<&'a dyn Fn(&str) -> bool>,
+}
+
+impl std::fmt::Debug for StreamPeer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamPeer")
+            .field("alpn_ok", &self.alpn_ok)
+            .field("identity", &self.identity.is_some())
+            .finish()
+    }
 }
 
 /// A request that verified: the key and the request's MAC.

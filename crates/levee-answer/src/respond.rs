@@ -332,7 +332,11 @@ impl<'a> Responder<'a> {
         let Some(entry) = zones.exact(&lname) else {
             return self.error(out, rcode::NOTAUTH, true);
         };
-        if !entry.transfer.allows_signed(self.req.client, self.tsig.as_ref().map(|s| s.key.name.as_slice())) {
+        // RFC 9103 §7.1: over TLS, only with the transport's ALPN.
+        let alpn_missing = self.req.peer.is_some_and(|p| !p.alpn_ok);
+        let identity = self.req.peer.and_then(|p| p.identity);
+        let key = self.tsig.as_ref().map(|s| s.key.name.as_slice());
+        if alpn_missing || !entry.transfer.allows_transfer(self.req.client, key, identity) {
             return self.error_ede(out, rcode::REFUSED, Some(ede::PROHIBITED)).with_event(Event::TransferRefused);
         }
         if entry.expired {

@@ -261,7 +261,13 @@ fn meta_classifies_and_shedding_skips_the_negative_proof() {
     // worker calls them.
     let run = |name: &str, qtype: u16, shed: bool| {
         let q = query(name, qtype, 0, Some((1232, 0, true, &[])));
-        let req = Request { msg: &q, client: CLIENT.parse().unwrap(), transport: Transport::Udp, now: 1_700_000_000 };
+        let req = Request {
+            msg: &q,
+            client: CLIENT.parse().unwrap(),
+            transport: Transport::Udp,
+            now: 1_700_000_000,
+            peer: None,
+        };
         let mut out = vec![0u8; 4096];
         let Parsed::Query(parsed) = parse_query(&q) else { panic!("not a query") };
         match respond_query(&req, &parsed, &z, &c, &mut out, Hints { shed_negative: shed, ..Hints::default() }) {

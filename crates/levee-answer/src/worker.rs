@@ -52,7 +52,7 @@ use crate::finish::{Hints, Outcome};
 use crate::meta::Meta;
 use crate::policy::{Policy, PolicyStats, Verdict, WorkerPolicy};
 use crate::request::UpdateRequest;
-use crate::request::{Config, Request, Transport};
+use crate::request::{Config, Request, StreamPeer, Transport};
 use crate::respond::{name_error_below_apex, respond_query, slip};
 use crate::xfr::Transfer;
 
@@ -269,7 +269,7 @@ impl Worker {
             return self.tcp(msg, client, zones, out);
         }
         if !self.shortcuts {
-            return self.general(msg, client, transport, zones, out);
+            return self.general(msg, client, transport, None, zones, out);
         }
         match self.cache.find(zones, &self.cfg, msg, out.len()) {
             // Stage 1, a cache hit: judged on its stored Meta, copied if
@@ -278,26 +278,32 @@ impl Worker {
                 Verdict::Send => Decision::Send(hit.copy(msg, out), *hit.meta()),
                 v => {
                     let (meta, key) = (*hit.meta(), *hit.key());
-                    let req = self.request(msg, client, transport);
+                    let req = self.request(msg, client, transport, None);
                     self.withhold(&req, v, meta, Asked::Key(&key), out)
                 }
             },
             Find::Miss(key) => self.plain(msg, client, &key, zones, out),
-            Find::Bypass => self.general(msg, client, transport, zones, out),
+            Find::Bypass => self.general(msg, client, transport, None, zones, out),
         }
     }
 
     /// The request the answering stages see.
     #[inline]
-    fn request<'a>(&self, msg: &'a [u8], client: IpAddr, transport: Transport) -> Request<'a> {
-        Request { msg, client, transport, now: self.wall }
+    fn request<'a>(
+        &self,
+        msg: &'a [u8],
+        client: IpAddr,
+        transport: Transport,
+        peer: Option<StreamPeer<'a>>,
+    ) -> Request<'a> {
+        Request { msg, client, transport, now: self.wall, peer }
     }
 
     /// Stages 2 and 3 for a plain query the cache does not have: the
     /// admission check, then the direct name error or the plain path.
     #[inline]
     fn plain(&mut self, msg: &[u8], client: IpAddr, key: &Key, zones: &ZoneSet, out: &mut [u8]) -> Decision {
-        let req = self.request(msg, client, Transport::Udp);
+        let req = self.request(msg, client, Transport::Udp, None);
         let shed = self.policy.sheds_negative(client);
         if !shed {
             if let Some((n, meta)) = name_error_below_apex(&req, key, zones, &self.cfg, out) {
@@ -327,11 +333,12 @@ impl Worker {
 
     /// Stage 5: parse, then the protocol, answer and finish stages.
     #[inline(never)]
-    fn general(
+    fn general<'a>(
         &mut self,
-        msg: &[u8],
+        msg: &'a [u8],
         client: IpAddr,
         transport: Transport,
+        peer: Option<StreamPeer<'a>>,
         zones: &ZoneSet,
         out: &mut [u8],
     ) -> Decision {
@@ -341,7 +348,7 @@ impl Worker {
             Parsed::Query(q) => q,
             Parsed::Drop => return Decision::Drop(Dropped::not_a_query(msg)),
         };
-        let req = self.request(msg, client, transport);
+        let req = self.request(msg, client, transport, peer);
         let udp = transport == Transport::Udp;
         let shed = udp && self.policy.sheds_negative(client);
         let hints = Hints { shed_negative: shed, no_prerendered: !self.shortcuts };
@@ -358,7 +365,21 @@ impl Worker {
     /// serving it), and its answer is sent as written.
     fn tcp(&mut self, msg: &[u8], client: IpAddr, zones: &ZoneSet, out: &mut [u8]) -> Decision {
         self.policy.proven(client);
-        self.general(msg, client, Transport::Tcp, zones, out)
+        self.general(msg, client, Transport::Tcp, None, zones, out)
+    }
+
+    /// A message over TLS (DoT, DoQ): as over TCP, with what the TLS
+    /// layer says about the peer (ALPN, client certificate), which zone
+    /// transfers need (RFC 9103).
+    pub fn answer_stream(
+        &mut self,
+        rx: Received<'_>,
+        peer: StreamPeer<'_>,
+        zones: &Arc<ZoneSet>,
+        out: &mut [u8],
+    ) -> Decision {
+        self.policy.proven(rx.client);
+        self.general(rx.msg, rx.client, Transport::Tcp, Some(peer), zones, out)
     }
 
     /// Stage 6: the policy stage's verdict on a response written into

@@ -115,6 +115,11 @@ pub struct TransferIn {
     /// PEM CA certificates that primaries reached over TLS (XoT) must
     /// chain to.
     pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate chain presented to primaries over TLS
+    /// (mutual TLS).
+    pub tls_cert_file: Option<PathBuf>,
+    /// Its PEM private key.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[server]`.
@@ -327,7 +332,15 @@ impl Config {
                 }
             }
         }
-        for f in [&mut c.tls.certificate, &mut c.tls.key, &mut c.transfer_in_tls_ca].into_iter().flatten() {
+        let files = [
+            &mut c.tls.certificate,
+            &mut c.tls.key,
+            &mut c.tls.client_ca,
+            &mut c.transfer_in_tls_ca,
+            &mut c.transfer_in_tls_cert,
+            &mut c.transfer_in_tls_key,
+        ];
+        for f in files.into_iter().flatten() {
             if f.is_relative() {
                 *f = base.join(&*f);
             }
@@ -438,6 +451,17 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
             .map_err(|m| err("transfer-in.concurrent".into(), m))? as usize;
     }
     c.transfer_in_tls_ca.clone_from(&ti.tls_ca_file);
+    match (&ti.tls_cert_file, &ti.tls_key_file) {
+        (Some(_), None) => {
+            return Err(err("transfer-in.tls-key-file".into(), "tls-cert-file needs tls-key-file".into()))
+        }
+        (None, Some(_)) => {
+            return Err(err("transfer-in.tls-cert-file".into(), "tls-key-file needs tls-cert-file".into()))
+        }
+        _ => {}
+    }
+    c.transfer_in_tls_cert.clone_from(&ti.tls_cert_file);
+    c.transfer_in_tls_key.clone_from(&ti.tls_key_file);
     let transfer_in = repl::LimitSpec {
         timeout: ti.timeout,
         idle_timeout: ti.idle_timeout,
@@ -662,6 +686,12 @@ fn zone(
             return Err(err(format!("zone[{i}].primaries[{j}]"), m.into()));
         }
     }
+    if let Some(j) = zone_repl.transfer_keyed.iter().position(|r| r.tls_client.is_some()) {
+        if c.tls.client_ca.is_none() {
+            let m = "'tls-client' needs tls.client-ca-file (the CA client certificates must chain to)";
+            return Err(err(format!("zone[{i}].allow-transfer[{j}]"), m.into()));
+        }
+    }
     if !zone_repl.primaries.is_empty() && c.storage_dir.is_none() {
         return Err(err(format!("zone[{i}].primaries"), "a secondary zone needs server.storage-dir".into()));
     }
@@ -788,9 +818,9 @@ fn zone_repl(
     let mut acl = Vec::new();
     let mut r = repl::ZoneRepl::default();
     for (j, p) in z.allow_transfer.iter().enumerate() {
-        let rule = repl::parse_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
+        let rule = repl::parse_transfer_rule(p, keys).map_err(|m| err(format!("zone[{i}].allow-transfer[{j}]"), m))?;
         match rule {
-            repl::AclRule { prefix: Some(p), key: None } => acl.push(p),
+            repl::AclRule { prefix: Some(p), key: None, tls_client: None } => acl.push(p),
             rule => r.transfer_keyed.push(rule),
         }
     }
@@ -1201,6 +1231,23 @@ allow-transfer = ["192.0.2.0/24"]
     /// XoT primaries: `tls` (the address checked), `tls NAME`, after a key
     /// or not; a CA file needed; `tls` refused for NOTIFY targets and bad
     /// names refused, each naming the key.
+    #[test]
+    fn tls_client_rules_and_client_certificates() {
+        let head = "[server]\nstorage-dir = \"s\"\n";
+        let ok = format!("{head}[tls]\nclient-ca-file = \"ca.pem\"\n[[zone]]\nname = \"a.\"\nallow-transfer = [\"tls-client sec.test\"]\n");
+        let c = parse(&ok, "t.toml").unwrap();
+        assert_eq!(c.zones[0].repl.transfer_keyed[0].tls_client.as_deref(), Some("sec.test"));
+        assert!(c.zones[0].allow_transfer.is_empty(), "not a plain prefix rule");
+        let no_ca = format!("{head}[[zone]]\nname = \"a.\"\nallow-transfer = [\"tls-client sec.test\"]\n");
+        assert_eq!(parse(&no_ca, "t.toml").unwrap_err().key, "zone[0].allow-transfer[0]");
+        let half = "[transfer-in]\ntls-cert-file = \"c.pem\"\n";
+        assert_eq!(parse(half, "t.toml").unwrap_err().key, "transfer-in.tls-key-file");
+        let both = "[transfer-in]\ntls-cert-file = \"c.pem\"\ntls-key-file = \"k.pem\"\n";
+        assert_eq!(parse(both, "t.toml").unwrap().transfer_in_tls_key.as_deref(), Some(Path::new("k.pem")));
+        let notify = "[[zone]]\nname = \"a.\"\nallow-notify = [\"tls-client sec.test\"]\n";
+        assert_eq!(parse(notify, "t.toml").unwrap_err().key, "zone[0].allow-notify[0]");
+    }
+
     #[test]
     fn primaries_over_tls() {
         let head = "[server]\nstorage-dir = \"/tmp/x\"\n[[key]]\nname = \"k1\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";

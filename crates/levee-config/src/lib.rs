@@ -103,6 +103,8 @@
 //! handshake-timeout = 5        # seconds to finish the handshake
 //! handshake-rate = 100         # handshakes/s per /24 or /56; over it, closed at accept
 //! handshake-rate-total = 2000  # all prefixes; past it only known prefixes get handshakes
+//! listen-quic = ["192.0.2.53:853"]  # DNS over QUIC (RFC 9250, UDP) with the same certificate
+//! quic-retry-above = 200       # new DoQ connections/s above which unvalidated addresses get a Retry
 //!
 //! [[zone]]
 //! name = "example.com."

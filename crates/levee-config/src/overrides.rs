@@ -38,6 +38,8 @@ pub struct Overrides {
     pub sign: Vec<String>,
     /// `--listen-tls ADDR:PORT` (replaces `tls.listen` when given).
     pub listen_tls: Vec<String>,
+    /// `--listen-quic ADDR:PORT` (replaces `tls.listen-quic` when given).
+    pub listen_quic: Vec<String>,
     /// `--tls-cert FILE` (as `tls.certificate`).
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key FILE` (as `tls.key`).
@@ -141,7 +143,7 @@ impl Config {
 }
 
 impl Config {
-    /// `--listen-tls`, `--tls-cert`, `--tls-key` over `[tls]`; errors
+    /// `--listen-tls`, `--listen-quic`, `--tls-cert`, `--tls-key` over `[tls]`; errors
     /// name the flag.
     fn apply_tls(&mut self, o: &Overrides) -> Result<(), ConfigError> {
         let err = |key: &str, message: String| ConfigError { place: "command line".into(), key: key.into(), message };
@@ -150,6 +152,13 @@ impl Config {
                 .listen_tls
                 .iter()
                 .map(|l| parse_listen(l).map_err(|m| err("--listen-tls", m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if !o.listen_quic.is_empty() {
+            self.tls.listen_quic = o
+                .listen_quic
+                .iter()
+                .map(|l| parse_listen(l).map_err(|m| err("--listen-quic", m)))
                 .collect::<Result<_, _>>()?;
         }
         if o.tls_cert.is_some() || o.tls_key.is_some() {

@@ -53,6 +53,10 @@ pub struct AclRule {
     pub prefix: Option<(IpAddr, u8)>,
     /// The key the request must be signed with (`None`: signed or not).
     pub key: Option<String>,
+    /// `allow-transfer` only: the request must come over TLS (DoT, DoQ)
+    /// with a client certificate (checked against `tls.client-ca-file`)
+    /// valid for this name (mutual TLS, RFC 9103 §9.3.3).
+    pub tls_client: Option<String>,
 }
 
 /// A peer: a primary to fetch from or a secondary to notify.
@@ -175,11 +179,34 @@ fn key_name(s: &str, keys: &[levee_tsig::Key]) -> Result<String, String> {
 pub fn parse_rule(s: &str, keys: &[levee_tsig::Key]) -> Result<AclRule, String> {
     let words: Vec<&str> = s.split_whitespace().collect();
     match words.as_slice() {
-        [p] => Ok(AclRule { prefix: Some(parse_prefix(p)?), key: None }),
-        ["key", k] => Ok(AclRule { prefix: None, key: Some(key_name(k, keys)?) }),
-        [p, "key", k] => Ok(AclRule { prefix: Some(parse_prefix(p)?), key: Some(key_name(k, keys)?) }),
+        [p] => Ok(AclRule { prefix: Some(parse_prefix(p)?), key: None, tls_client: None }),
+        ["key", k] => Ok(AclRule { prefix: None, key: Some(key_name(k, keys)?), tls_client: None }),
+        [p, "key", k] => {
+            Ok(AclRule { prefix: Some(parse_prefix(p)?), key: Some(key_name(k, keys)?), tls_client: None })
+        }
         _ => Err(format!("'{s}' is not PREFIX, 'PREFIX key NAME' or 'key NAME'")),
     }
+}
+
+/// Parses an `allow-transfer` rule: the forms of [`parse_rule`], each
+/// optionally followed by `tls-client NAME`, or `tls-client NAME` alone
+/// (from any address, signed or not, over TLS with a client certificate
+/// valid for NAME).
+pub fn parse_transfer_rule(s: &str, keys: &[levee_tsig::Key]) -> Result<AclRule, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let [rest @ .., "tls-client", name] = words.as_slice() else { return parse_rule(s, keys) };
+    if !cert_name_ok(name) {
+        return Err(format!(
+            "'{name}' (after tls-client) is not a host name or an address a certificate can be valid for"
+        ));
+    }
+    let mut r = if rest.is_empty() {
+        AclRule { prefix: None, key: None, tls_client: None }
+    } else {
+        parse_rule(&rest.join(" "), keys).map_err(|m| format!("{m}, optionally followed by 'tls-client NAME'"))?
+    };
+    r.tls_client = Some(name.trim_end_matches('.').to_ascii_lowercase());
+    Ok(r)
 }
 
 /// Parses `ADDR[:PORT] [key NAME] [tls [NAME]]`. `tls` is for primaries
@@ -283,4 +310,21 @@ pub fn parse_update_rule(s: &str, zone: &str, keys: &[levee_tsig::Key]) -> Resul
         }
     }
     Ok(UpdateRule { who, names, types })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_rules_may_require_a_tls_client_name() {
+        let r = parse_transfer_rule("tls-client Sec.Test.", &[]).unwrap();
+        assert_eq!((r.prefix, r.key, r.tls_client.as_deref()), (None, None, Some("sec.test")));
+        let r = parse_transfer_rule("192.0.2.0/24 tls-client sec.test", &[]).unwrap();
+        assert!(r.prefix.is_some() && r.tls_client.is_some());
+        assert!(parse_transfer_rule("tls-client bad_name!", &[]).is_err());
+        assert!(parse_transfer_rule("tls-client", &[]).is_err());
+        assert!(parse_rule("tls-client sec.test", &[]).is_err(), "not for allow-notify or allow-update");
+        assert_eq!(parse_transfer_rule("192.0.2.1", &[]).unwrap().tls_client, None);
+    }
 }

@@ -198,6 +198,11 @@ pub struct Config {
     /// `[transfer-in] tls-ca-file`: the CA certificates (PEM) of primaries
     /// reached over TLS (XoT); needed when a primary says `tls`.
     pub transfer_in_tls_ca: Option<PathBuf>,
+    /// `[transfer-in] tls-cert-file`: the client certificate presented to
+    /// primaries over TLS (mutual TLS).
+    pub transfer_in_tls_cert: Option<PathBuf>,
+    /// `[transfer-in] tls-key-file`: its key.
+    pub transfer_in_tls_key: Option<PathBuf>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
@@ -293,6 +298,8 @@ impl Default for Config {
             storage_dir: None,
             transfers_in_concurrent: crate::repl::DEFAULT_TRANSFERS_IN_CONCURRENT,
             transfer_in_tls_ca: None,
+            transfer_in_tls_cert: None,
+            transfer_in_tls_key: None,
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),

@@ -151,6 +151,14 @@ pub const KEYS: &[Key] = &[
     key!("tls", "handshake-rate-total", "2000", "TLS handshakes a second from all prefixes together; past it only known prefixes (a query answered on one of their connections in the last hour) get handshakes."),
     key!("tls", "handshake-burst-total", "4000", "TLS handshakes at once from all prefixes together."),
     key!("tls", "session-cache", "4096", "TLS sessions kept for resumption by session ID (tickets need none); 0: tickets only."),
+    key!("tls", "client-ca-file", "none", "PEM CA certificates client certificates must chain to; a client may then present one (mutual TLS) and allow-transfer rules may require it with 'tls-client NAME'."),
+    key!("tls", "listen-quic", "[]", "ADDR:PORT (UDP) of DNS-over-QUIC listeners (RFC 9250; 853 is the standard port; also --listen-quic); the same certificate, handshake budgets and timeouts; none: off."),
+    key!("tls", "quic-max-connections", "4096", "DoQ connections at once; over it new ones are refused at their Initial."),
+    key!("tls", "quic-max-connections-per-prefix", "256", "DoQ connections at once per source prefix (/24, /56)."),
+    key!("tls", "quic-max-streams", "100", "DoQ streams (queries) at once per connection."),
+    key!("tls", "quic-idle-timeout", "10", "Seconds a DoQ connection may stay idle."),
+    key!("tls", "quic-stream-buffer", "16384", "Octets a client may have in flight per DoQ stream (four streams' worth per connection)."),
+    key!("tls", "quic-retry-above", "200", "New DoQ connections a second above which an address not yet validated gets a Retry first (0: always)."),
     key!("gate", "prefix-burst", "4000", "Per source prefix not known: packets admitted at once."),
     key!("gate", "unknown-rate", "50000", "All sources not known together: packets admitted a second."),
     key!("gate", "unknown-burst", "100000", "All sources not known together: packets admitted at once."),
@@ -198,6 +206,8 @@ pub const KEYS: &[Key] = &[
     key!("transfer-in", "max-records", "25000000", "Records in one transfer in."),
     key!("transfer-in", "max-size", "3221225472", "Octets of record data in one transfer in."),
     key!("transfer-in", "concurrent", "16", "Transfers in at once, all secondary zones together; the others wait their turn."),
+    key!("transfer-in", "tls-cert-file", "none", "PEM client certificate chain presented to primaries over TLS (mutual TLS, RFC 9103); read at start."),
+    key!("transfer-in", "tls-key-file", "none", "PEM private key of tls-cert-file (mode 0600 or 0640)."),
     key!("transfer-in", "tls-ca-file", "none", "PEM CA certificates of primaries reached over TLS (a primary entry with 'tls'); read at start."),
     key!("zone", "name", "-", "The zone's origin."),
     key!("zone", "file", "<zones-dir>/<name>zone", "Zone file, relative to the configuration file."),
@@ -205,7 +215,7 @@ pub const KEYS: &[Key] = &[
         "zone",
         "allow-transfer",
         "[]",
-        "Who may AXFR/IXFR: \"PREFIX\", \"PREFIX key NAME\" or \"key NAME\"."
+        "Who may AXFR/IXFR: \"PREFIX\", \"PREFIX key NAME\" or \"key NAME\", each optionally followed by \"tls-client NAME\" (or that alone): over TLS (DoT, DoQ) with a client certificate valid for NAME (needs tls.client-ca-file)."
     ),
     key!(
         "zone",

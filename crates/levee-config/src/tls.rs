@@ -11,6 +11,10 @@
 //! service user can read it again at a reload after root was given up).
 //! The limits are those of `[tcp]`, for the DoT listener's own connection
 //! table, plus the handshake's timeout and budget per source prefix.
+//!
+//! DNS over QUIC (RFC 9250, `listen-quic`, `levee serve --listen-quic`)
+//! shares the certificate, the handshake timeout and budgets and the
+//! message timeout; its own limits are the `quic-*` keys.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,10 +29,15 @@ use crate::values::parse_listen;
 pub struct TlsConfig {
     /// Addresses of DoT listeners (empty: off).
     pub listen: Vec<SocketAddr>,
+    /// Addresses of DNS-over-QUIC listeners (UDP; empty: off).
+    pub listen_quic: Vec<SocketAddr>,
     /// PEM certificate chain (end entity first).
     pub certificate: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+    /// PEM CA certificates client certificates must chain to (mutual
+    /// TLS for transfers: `allow-transfer` rules with `tls-client`).
+    pub client_ca: Option<PathBuf>,
     /// The names the certificate and key were given by, for errors:
     /// `tls.certificate`/`tls.key` or `--tls-cert`/`--tls-key`.
     pub names: (&'static str, &'static str),
@@ -56,14 +65,29 @@ pub struct TlsConfig {
     /// TLS sessions remembered for resumption by session ID (TLS 1.2
     /// clients without tickets); tickets need no memory.
     pub session_cache: usize,
+    /// DoQ connections at once.
+    pub quic_max_connections: usize,
+    /// DoQ connections at once per source prefix (/24, /56).
+    pub quic_max_per_prefix: usize,
+    /// DoQ streams (queries) at once per connection.
+    pub quic_max_streams: u32,
+    /// Seconds a DoQ connection may stay idle.
+    pub quic_idle_timeout: u32,
+    /// Octets a client may have in flight on one DoQ stream.
+    pub quic_stream_buffer: u32,
+    /// New DoQ connections a second above which unvalidated addresses
+    /// get a Retry first.
+    pub quic_retry_above: u32,
 }
 
 impl Default for TlsConfig {
     fn default() -> Self {
         TlsConfig {
             listen: Vec::new(),
+            listen_quic: Vec::new(),
             certificate: None,
             key: None,
+            client_ca: None,
             names: ("tls.certificate", "tls.key"),
             handshake_timeout: 5,
             idle_timeout: 10,
@@ -76,6 +100,12 @@ impl Default for TlsConfig {
             handshake_rate_total: 2000,
             handshake_burst_total: 4000,
             session_cache: 4096,
+            quic_max_connections: 4096,
+            quic_max_per_prefix: 256,
+            quic_max_streams: 100,
+            quic_idle_timeout: 10,
+            quic_stream_buffer: 16384,
+            quic_retry_above: 200,
         }
     }
 }
@@ -90,6 +120,8 @@ pub struct Spec {
     pub certificate: Option<PathBuf>,
     /// Private key file.
     pub key: Option<PathBuf>,
+    /// CA file of client certificates.
+    pub client_ca_file: Option<PathBuf>,
     /// Seconds.
     pub handshake_timeout: Option<i64>,
     /// Seconds.
@@ -112,6 +144,20 @@ pub struct Spec {
     pub handshake_burst_total: Option<i64>,
     /// Sessions.
     pub session_cache: Option<i64>,
+    /// DoQ listen addresses.
+    pub listen_quic: Option<Vec<String>>,
+    /// Connections.
+    pub quic_max_connections: Option<i64>,
+    /// Connections per prefix.
+    pub quic_max_connections_per_prefix: Option<i64>,
+    /// Streams per connection.
+    pub quic_max_streams: Option<i64>,
+    /// Seconds.
+    pub quic_idle_timeout: Option<i64>,
+    /// Octets.
+    pub quic_stream_buffer: Option<i64>,
+    /// Connections per second.
+    pub quic_retry_above: Option<i64>,
 }
 
 impl Spec {
@@ -125,6 +171,9 @@ impl Spec {
         for (i, a) in self.listen.iter().flatten().enumerate() {
             t.listen.push(parse_listen(a).map_err(|m| (format!("tls.listen[{i}]"), m))?);
         }
+        for (i, a) in self.listen_quic.iter().flatten().enumerate() {
+            t.listen_quic.push(parse_listen(a).map_err(|m| (format!("tls.listen-quic[{i}]"), m))?);
+        }
         let secs = [
             ("handshake-timeout", self.handshake_timeout, &mut t.handshake_timeout),
             ("idle-timeout", self.idle_timeout, &mut t.idle_timeout),
@@ -133,6 +182,10 @@ impl Spec {
             ("handshake-burst", self.handshake_burst, &mut t.handshake_burst),
             ("handshake-rate-total", self.handshake_rate_total, &mut t.handshake_rate_total),
             ("handshake-burst-total", self.handshake_burst_total, &mut t.handshake_burst_total),
+            ("quic-max-streams", self.quic_max_streams, &mut t.quic_max_streams),
+            ("quic-idle-timeout", self.quic_idle_timeout, &mut t.quic_idle_timeout),
+            ("quic-stream-buffer", self.quic_stream_buffer, &mut t.quic_stream_buffer),
+            ("quic-retry-above", self.quic_retry_above, &mut t.quic_retry_above),
         ];
         for (k, v, dst) in secs {
             if let Some(v) = v {
@@ -148,11 +201,18 @@ impl Spec {
         if let Some(v) = self.buffer_memory_mib {
             t.buffer_memory = (num("buffer-memory-mib", v)? as usize) << 20;
         }
+        if let Some(v) = self.quic_max_connections {
+            t.quic_max_connections = num("quic-max-connections", v)? as usize;
+        }
+        if let Some(v) = self.quic_max_connections_per_prefix {
+            t.quic_max_per_prefix = num("quic-max-connections-per-prefix", v)? as usize;
+        }
         if let Some(v) = self.session_cache {
             t.session_cache = num("session-cache", v)? as usize;
         }
         t.certificate = self.certificate;
         t.key = self.key;
+        t.client_ca = self.client_ca_file;
         t.check().map_err(|(k, m)| (k.to_string(), m))?;
         Ok(t)
     }
@@ -169,6 +229,9 @@ impl TlsConfig {
             (None, Some(_)) => return Err((cert, format!("{key} needs {cert} (the certificate chain)"))),
             (None, None) if !self.listen.is_empty() => {
                 return Err((cert, "a DNS-over-TLS listener needs a certificate and a key".into()))
+            }
+            (None, None) if !self.listen_quic.is_empty() => {
+                return Err((cert, "a DNS-over-QUIC listener needs a certificate and a key".into()))
             }
             _ => {}
         }
@@ -224,5 +287,17 @@ mod tests {
         assert_eq!(lower("handshake-timeout = 0\n").unwrap_err().0, "tls.handshake-timeout");
         assert_eq!(lower("max-connections = 0\n").unwrap_err().0, "tls.max-connections");
         assert!(lower("").unwrap().listen.is_empty(), "off by default");
+        // DNS over QUIC shares the certificate.
+        let q = lower(
+            "listen-quic = [\"127.0.0.1:853\"]\ncertificate = \"c.pem\"\nkey = \"k.pem\"\nquic-max-streams = 10\n\
+             quic-retry-above = 0\nquic-max-connections-per-prefix = 3\n",
+        )
+        .unwrap();
+        assert_eq!((q.listen_quic.len(), q.quic_max_streams, q.quic_retry_above, q.quic_max_per_prefix), (1, 10, 0, 3));
+        assert!(q.listen.is_empty());
+        assert_eq!(lower("listen-quic = [\"127.0.0.1:853\"]\n").unwrap_err().0, "tls.certificate");
+        assert_eq!(lower("listen-quic = [\"y\"]\n").unwrap_err().0, "tls.listen-quic[0]");
+        assert_eq!(lower("quic-stream-buffer = 10\n").unwrap_err().0, "tls.quic-stream-buffer");
+        assert_eq!(lower("quic-max-streams = 0\n").unwrap_err().0, "tls.quic-max-streams");
     }
 }

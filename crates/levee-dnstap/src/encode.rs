@@ -28,6 +28,8 @@ pub enum Protocol {
     Tcp = 2,
     /// DNS over TLS (`DOT` = 3).
     Dot = 3,
+    /// DNS over QUIC (`DOQ` = 7).
+    Doq = 7,
 }
 
 /// One captured message, borrowing its DNS octets.

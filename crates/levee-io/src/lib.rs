@@ -20,6 +20,10 @@
 //! * [`tls`]: DNS over TLS (RFC 7858) as a layer of the TCP loop
 //!   ([`tcp::run_tls`]): the handshake phase, the handshake budget per
 //!   source prefix, rustls's buffers bounded.
+//! * [`quic`]: DNS over QUIC (RFC 9250) with quinn on a thread of its own,
+//!   answering through the same [`tcp::TcpService`]: one query per stream,
+//!   Retry under load, the handshake budget and connection caps per
+//!   prefix, stream and window limits, the DoQ error codes.
 //! * [`prio`]: a lower priority for background threads (transfers in).
 //! * [`mem`]: returning freed heap memory to the system (after an
 //!   abandoned transfer or a freed zone).
@@ -49,6 +53,7 @@ pub mod local;
 pub mod mem;
 pub mod prio;
 pub mod privs;
+pub mod quic;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

@@ -84,6 +84,30 @@ pub trait TcpService: Send + 'static {
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream>;
     /// The next message of a stream, or `None` at its end.
     fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize>;
+
+    /// Answers one query that arrived over TLS (DoT, DoQ), with what the
+    /// TLS layer knows of the peer; by default as [`TcpService::handle`].
+    fn handle_tls(
+        &mut self,
+        query: &[u8],
+        client: SocketAddr,
+        peer: &TlsPeer<'_>,
+        out: &mut [u8],
+    ) -> TcpAnswer<Self::Stream> {
+        let _ = peer;
+        self.handle(query, client, out)
+    }
+}
+
+/// What a TLS connection (DoT, DoQ) knows of its peer once the handshake
+/// is done.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TlsPeer<'a> {
+    /// The ALPN protocol agreed (`None`: the client offered none).
+    pub alpn: Option<&'a [u8]>,
+    /// The client's end-entity certificate (DER), which the TLS layer
+    /// verified against the configured client CA (`None`: none given).
+    pub certificate: Option<&'a [u8]>,
 }
 
 /// TCP limits.
@@ -663,7 +687,17 @@ impl<S: TcpService> Server<S> {
         let n = c.msg_len();
         let msg = if n <= SMALL { &c.small[..n] } else { &c.big[..n] };
         bump(&self.stats.queries);
-        let r = match self.svc.handle(msg, c.peer, &mut self.scratch[2..]) {
+        let answer = match c.tls.as_deref() {
+            None => self.svc.handle(msg, c.peer, &mut self.scratch[2..]),
+            Some(t) => {
+                let peer = TlsPeer {
+                    alpn: t.alpn_protocol(),
+                    certificate: t.peer_certificates().and_then(|c| c.first()).map(|c| c.as_ref()),
+                };
+                self.svc.handle_tls(msg, c.peer, &peer, &mut self.scratch[2..])
+            }
+        };
+        let r = match answer {
             TcpAnswer::Reply(r) => Some(r),
             TcpAnswer::Close => None,
             TcpAnswer::Stream(mut st) => {

@@ -74,6 +74,8 @@ pub struct Center {
     pub tls: Arc<TcpStats>,
     /// The DoT certificate, read again at reloads (`None`: DoT off).
     pub certs: Option<Arc<crate::tls::Certs>>,
+    /// The DNS-over-QUIC server's counters (`None`: DoQ off).
+    pub quic: Option<Arc<levee_io::quic::QuicStats>>,
     /// The AF_XDP workers' counters (empty without `--xdp`).
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
@@ -136,6 +138,8 @@ pub struct Counting {
     pub tcp: Arc<TcpStats>,
     /// The DNS-over-TLS server's counters.
     pub tls: Arc<TcpStats>,
+    /// The DNS-over-QUIC server's counters (`None`: off).
+    pub quic: Option<Arc<levee_io::quic::QuicStats>>,
     /// The AF_XDP workers' counters, one per (interface, queue).
     pub xdp: Vec<XdpQueue>,
     /// dnstap's queues and counters (`None`: off).
@@ -181,6 +185,7 @@ impl Center {
             garbage: c.garbage,
             tcp: c.tcp,
             tls: c.tls,
+            quic: c.quic,
             certs: p.certs,
             xdp: c.xdp,
             dnstap: c.dnstap,

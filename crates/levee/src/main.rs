@@ -132,6 +132,11 @@ enum Command {
         /// --tls-cert and --tls-key (or [tls] certificate and key).
         #[arg(long, value_name = "ADDR:PORT")]
         listen_tls: Vec<String>,
+        /// Serve DNS over QUIC (RFC 9250) on ADDR:PORT, UDP (repeatable;
+        /// replaces [tls] listen-quic; 853 is the standard port), with the
+        /// DoT certificate and key (--tls-cert, --tls-key or [tls]).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen_quic: Vec<String>,
         /// PEM certificate chain of the DoT listener (as [tls]
         /// certificate); read again at every reload.
         #[arg(long, value_name = "FILE")]
@@ -240,6 +245,7 @@ fn main() -> ExitCode {
             sign,
             storage_dir,
             listen_tls,
+            listen_quic,
             tls_cert,
             tls_key,
         } => {
@@ -269,6 +275,7 @@ fn main() -> ExitCode {
                 storage_dir,
                 sign,
                 listen_tls,
+                listen_quic,
                 tls_cert,
                 tls_key,
             };

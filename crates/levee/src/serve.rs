@@ -20,9 +20,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Cache};
 use levee_answer::policy::Policy;
-use levee_answer::{Decision, Dropped, Load, Options, Received, Time, Transfer, Transport, UpdateRequest, Worker};
+use levee_answer::{
+    Decision, Dropped, Load, Options, Received, StreamPeer, Time, Transfer, Transport, UpdateRequest, Worker,
+};
 use levee_config::Config;
-use levee_io::tcp::{TcpAnswer, TcpService};
+use levee_io::tcp::{TcpAnswer, TcpService, TlsPeer};
 use levee_io::udp::{BatchInfo, UdpHandler};
 use levee_limit::cookie::Secrets;
 use levee_zone::ZoneSet;
@@ -260,8 +262,9 @@ pub(crate) struct TcpSvc {
     dnstap: Option<Tap>,
     /// The update thread's queue (`update`).
     updates: Option<Updates>,
-    /// "tcp" or "tls" (DoT): named in the log line of each transfer served,
-    /// so an operator (and tests/xot) can see a transfer went over TLS.
+    /// "tcp", "tls" (DoT) or "quic" (DoQ): named in the log line of each
+    /// transfer served, so an operator (and tests/xot) can see a transfer
+    /// went over TLS.
     transport: &'static str,
 }
 
@@ -297,6 +300,14 @@ impl TcpSvc {
         self
     }
 
+    /// The same service on a DoQ listener: a query carrying an
+    /// edns-tcp-keepalive option is a protocol error (RFC 9250 §5.5.2:
+    /// the option is not used on DoQ), answered by closing the connection.
+    pub(crate) fn over_quic(mut self) -> TcpSvc {
+        self.transport = "quic";
+        self
+    }
+
     /// The same service, handing granted updates to the update thread.
     pub(crate) fn with_updates(mut self, updates: Option<Updates>) -> TcpSvc {
         self.updates = updates;
@@ -320,12 +331,64 @@ impl TcpService for TcpSvc {
     type Stream = Transfer;
 
     fn handle(&mut self, query: &[u8], client: SocketAddr, out: &mut [u8]) -> TcpAnswer<Self::Stream> {
+        self.respond(query, client, None, out)
+    }
+
+    /// Over TLS: transfers need the transport's ALPN (`dot`, `doq`; RFC
+    /// 9103 §7.1), and `tls-client NAME` rules a client certificate
+    /// valid for NAME (checked here, by rustls's name check, when a rule
+    /// asks: the certificate itself was verified in the handshake).
+    fn handle_tls(
+        &mut self,
+        query: &[u8],
+        client: SocketAddr,
+        peer: &TlsPeer<'_>,
+        out: &mut [u8],
+    ) -> TcpAnswer<Transfer> {
+        let want: &[u8] = if self.transport == "quic" { b"doq" } else { b"dot" };
+        let der = peer.certificate.map(|c| rustls::pki_types::CertificateDer::from(c.to_vec()));
+        let valid_for = |name: &str| -> bool {
+            let (Some(der), Ok(n)) = (&der, rustls::pki_types::ServerName::try_from(name)) else { return false };
+            rustls::server::ParsedCertificate::try_from(der)
+                .is_ok_and(|c| rustls::client::verify_server_name(&c, &n).is_ok())
+        };
+        let identity: Option<&dyn Fn(&str) -> bool> = if der.is_some() { Some(&valid_for) } else { None };
+        self.respond(query, client, Some(StreamPeer { alpn_ok: peer.alpn == Some(want), identity }), out)
+    }
+
+    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
+        let n = stream.next_message(out);
+        if let (Some(_), Some(f)) = (n, stream.failure()) {
+            // Once: this is the SERVFAIL message that ends the stream.
+            let z = stream.zone();
+            tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
+        }
+        n
+    }
+}
+
+impl TcpSvc {
+    /// Answers one stream query (`peer`: over TLS).
+    fn respond(
+        &mut self,
+        query: &[u8],
+        client: SocketAddr,
+        peer: Option<StreamPeer<'_>>,
+        out: &mut [u8],
+    ) -> TcpAnswer<Transfer> {
         let zones = self.zones.load();
         let wall = now();
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
         self.counters.received(1, wall as u64);
         let ip = client_ip(client);
-        let decision = self.worker.answer(Received { msg: query, client: ip, transport: Transport::Tcp }, &zones, out);
+        if self.transport == "quic" && carries_keepalive(query) {
+            return TcpAnswer::Close;
+        }
+        let rx = Received { msg: query, client: ip, transport: Transport::Tcp };
+        let decision = match peer {
+            Some(p) => self.worker.answer_stream(rx, p, &zones, out),
+            None => self.worker.answer(rx, &zones, out),
+        };
         if let Some(f) = &self.gate {
             f.drain(&mut self.worker);
         }
@@ -357,15 +420,13 @@ impl TcpService for TcpSvc {
             }
         }
     }
+}
 
-    fn next(&mut self, stream: &mut Self::Stream, out: &mut [u8]) -> Option<usize> {
-        let n = stream.next_message(out);
-        if let (Some(_), Some(f)) = (n, stream.failure()) {
-            // Once: this is the SERVFAIL message that ends the stream.
-            let z = stream.zone();
-            tracing::error!(zone = %levee_wire::name::to_text(z.apex()), serial = z.serial(), "outgoing zone transfer failed: {f}");
-        }
-        n
+/// True when the query's OPT record has an edns-tcp-keepalive option.
+fn carries_keepalive(query: &[u8]) -> bool {
+    match levee_wire::query::parse_query(query) {
+        levee_wire::query::Parsed::Query(q) => q.edns.is_some_and(|e| e.keepalive),
+        levee_wire::query::Parsed::Drop => false,
     }
 }
 

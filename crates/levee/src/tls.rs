@@ -103,12 +103,36 @@ fn read_pair(t: &TlsConfig, provider: &CryptoProvider) -> Result<CertifiedKey, S
         .map_err(|e| format!("{kname}: {}: does not fit the certificate {crt} or is not usable: {e}", key.display()))
 }
 
+/// The verifier of client certificates (mutual TLS) when
+/// `tls.client-ca-file` is set: a client may present a certificate, which
+/// must chain to those CAs (else the handshake fails); one without a
+/// certificate is served as before. An error names the key and the file.
+fn client_verifier(
+    t: &TlsConfig,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>, String> {
+    let Some(ca) = &t.client_ca else { return Ok(None) };
+    let key = "tls.client-ca-file";
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{key}: {}: {e}", ca.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    if roots.add_parsable_certificates(certs).0 == 0 {
+        return Err(format!("{key}: {}: no usable CA certificate in it", ca.display()));
+    }
+    let v = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| format!("{key}: {}: {e}", ca.display()))?;
+    Ok(Some(v))
+}
+
 /// The DoT listener's setup and its certificate store, when `[tls]` (or
 /// `--listen-tls`) configures a listener; read at start, before the
 /// privilege drop. An error stops the start.
 pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
     let t = &cfg.tls;
-    if t.listen.is_empty() {
+    if t.listen.is_empty() && t.listen_quic.is_empty() {
         return Ok(None);
     }
     // ring: see the workspace Cargo.toml. rustls deprecates ring's
@@ -119,11 +143,15 @@ pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
     let certs =
         Arc::new(Certs { current: ArcSwap::from_pointee(first), tls: t.clone(), provider: Arc::clone(&provider) });
     let versions: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
-    let mut sc = rustls::ServerConfig::builder_with_provider(provider)
+    let clients = client_verifier(t, &provider)?;
+    let b = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
-        .map_err(|e| format!("DNS over TLS: {e}"))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::clone(&certs) as Arc<dyn ResolvesServerCert>);
+        .map_err(|e| format!("DNS over TLS: {e}"))?;
+    let b = match clients {
+        Some(v) => b.with_client_cert_verifier(v),
+        None => b.with_no_client_auth(),
+    };
+    let mut sc = b.with_cert_resolver(Arc::clone(&certs) as Arc<dyn ResolvesServerCert>);
     sc.alpn_protocols = vec![b"dot".to_vec()];
     sc.session_storage = if t.session_cache > 0 {
         rustls::server::ServerSessionMemoryCache::new(t.session_cache)
@@ -146,6 +174,50 @@ pub fn setup(cfg: &Config) -> Result<Option<(TlsSetup, Arc<Certs>)>, String> {
     Ok(Some((setup, certs)))
 }
 
+/// The DoQ listener's setup (RFC 9250), when `tls.listen-quic` (or
+/// `--listen-quic`) configures one: TLS 1.3 only (QUIC has no other),
+/// ALPN `doq`, the DoT listener's certificate resolver (so a reload swaps
+/// both), resumption by tickets, no 0-RTT; the limits of `[tls]`.
+pub fn quic_setup(cfg: &Config, certs: &Arc<Certs>) -> Result<Option<levee_io::quic::QuicSetup>, String> {
+    let t = &cfg.tls;
+    if t.listen_quic.is_empty() {
+        return Ok(None);
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let clients = client_verifier(t, &provider)?;
+    let b = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| format!("DNS over QUIC: {e}"))?;
+    let b = match clients {
+        Some(v) => b.with_client_cert_verifier(v),
+        None => b.with_no_client_auth(),
+    };
+    let mut sc = b.with_cert_resolver(Arc::clone(certs) as Arc<dyn ResolvesServerCert>);
+    sc.alpn_protocols = vec![b"doq".to_vec()];
+    sc.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| format!("DNS over QUIC: session tickets: {e}"))?;
+    sc.send_tls13_tickets = 1;
+    sc.max_early_data_size = 0;
+    let limits = levee_io::quic::QuicLimits {
+        handshake_timeout: Duration::from_secs(u64::from(t.handshake_timeout)),
+        idle_timeout: Duration::from_secs(u64::from(t.quic_idle_timeout)),
+        message_timeout: Duration::from_secs(u64::from(t.message_timeout)),
+        max_connections: t.quic_max_connections,
+        max_per_prefix: t.quic_max_per_prefix,
+        max_streams: t.quic_max_streams,
+        stream_buffer: t.quic_stream_buffer,
+        handshake_rate: t.handshake_rate,
+        handshake_burst: t.handshake_burst,
+        total_rate: t.handshake_rate_total,
+        total_burst: t.handshake_burst_total,
+        retry_above: t.quic_retry_above,
+    };
+    let setup = levee_io::quic::QuicSetup { config: Arc::new(sc), limits };
+    // The TLS configuration must carry QUIC: checked at start.
+    levee_io::quic::server_config(&setup)?;
+    Ok(Some(setup))
+}
+
 /// The TLS client configuration of transfers in over TLS (XoT), when a
 /// primary of some zone says `tls`: the roots of `[transfer-in]
 /// tls-ca-file`, TLS 1.3 only, ALPN `dot`. Read at start, before the
@@ -166,11 +238,29 @@ pub fn xot_client(cfg: &Config) -> Result<Option<Arc<rustls::ClientConfig>>, Str
     }
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cc = rustls::ClientConfig::builder_with_provider(provider)
+    let b = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| format!("zone transfers over TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut cc = match (&cfg.transfer_in_tls_cert, &cfg.transfer_in_tls_key) {
+        (Some(cert), Some(key)) => {
+            // Mutual TLS (RFC 9103 §9.3.3): the certificate levee presents.
+            let (ck, kk) = ("transfer-in.tls-cert-file", "transfer-in.tls-key-file");
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("{ck}: {}: {e}", cert.display()))?;
+            if chain.is_empty() {
+                return Err(format!("{ck}: {}: no certificate in it", cert.display()));
+            }
+            let probe = TlsConfig { key: Some(key.clone()), names: ("", kk), ..TlsConfig::default() };
+            levee_config::tls::check_key_mode(&probe).map_err(|(k, m)| format!("{k}: {m}"))?;
+            let der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{kk}: {}: {e}", key.display()))?;
+            b.with_client_auth_cert(chain, der).map_err(|e| {
+                format!("{kk}: {}: does not fit {} or is not usable: {e}", key.display(), cert.display())
+            })?
+        }
+        _ => b.with_no_client_auth(),
+    };
     cc.alpn_protocols = vec![b"dot".to_vec()];
     Ok(Some(Arc::new(cc)))
 }

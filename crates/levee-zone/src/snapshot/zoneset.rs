@@ -18,7 +18,13 @@ pub struct Acl {
     prefixes: Vec<(IpAddr, u8)>,
     /// Rules that need a TSIG key (lowercase wire name), with an optional prefix.
     keyed: Vec<KeyedRule>,
+    /// Rules that need a TLS client certificate valid for a name (and
+    /// the prefix and key, when given).
+    tls: Vec<TlsRule>,
 }
+
+/// An optional prefix, an optional key (lowercase wire), a certificate name.
+type TlsRule = (Option<(IpAddr, u8)>, Option<Vec<u8>>, String);
 
 impl Acl {
     /// An empty list: nobody matches.
@@ -37,9 +43,33 @@ impl Acl {
         self.keyed.push((prefix.map(|(a, l)| (mask(a, l), l)), name::to_lowercase(key).as_slice().to_vec()));
     }
 
+    /// Adds a rule that needs a TLS client certificate valid for `name`
+    /// (mutual TLS), from `prefix` and signed with `key` when given.
+    pub fn push_tls(&mut self, prefix: Option<(IpAddr, u8)>, key: Option<&[u8]>, name: &str) {
+        let key = key.map(|k| name::to_lowercase(k).as_slice().to_vec());
+        self.tls.push((prefix.map(|(a, l)| (mask(a, l), l)), key, name.to_string()));
+    }
+
     /// True if nobody is allowed.
     pub fn is_empty(&self) -> bool {
-        self.prefixes.is_empty() && self.keyed.is_empty()
+        self.prefixes.is_empty() && self.keyed.is_empty() && self.tls.is_empty()
+    }
+
+    /// True if a transfer request from `addr`, verified with the TSIG
+    /// key `key`, over a connection whose client certificate is valid
+    /// for the names `identity` accepts (`None`: no certificate, or not
+    /// over TLS), matches a rule.
+    pub fn allows_transfer(&self, addr: IpAddr, key: Option<&[u8]>, identity: Option<&dyn Fn(&str) -> bool>) -> bool {
+        if self.allows_signed(addr, key) {
+            return true;
+        }
+        let Some(valid_for) = identity else { return false };
+        let addr = unmap(addr);
+        self.tls.iter().any(|(p, k, n)| {
+            p.is_none_or(|(p, len)| in_prefix(addr, p, len))
+                && k.as_ref().is_none_or(|k| key.is_some_and(|key| name::eq_ignore_case(k, key)))
+                && valid_for(n)
+        })
     }
 
     /// True if a request from `addr`, verified with the TSIG key named

@@ -138,6 +138,8 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     let dot_bound: Vec<_> = sockets.tls.iter().filter_map(|l| l.local_addr().ok()).collect();
     let (dot, certs) = sockets.dot.map_or((None, None), |(s, c)| (Some(s), Some(c)));
     drivers.start_tls(sockets.tls, dot, &zones.set, &zones.repl, &cfg, &stop).map_err(fail)?;
+    let doq_bound: Vec<_> = sockets.quic.iter().filter_map(|s| s.local_addr().ok()).collect();
+    drivers.start_quic(sockets.quic, sockets.doq, &zones.set, &zones.repl, &stop).map_err(fail)?;
     let (mut handles, counting) = drivers.into_counting(&stop).map_err(fail)?;
     let status = gate.as_ref().map(|g| Arc::clone(&g.status));
     let parts = Parts {
@@ -180,6 +182,9 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     }
     for a in &dot_bound {
         tracing::info!(address = %a, "DNS over TLS on {a}");
+    }
+    for a in &doq_bound {
+        tracing::info!(address = %a, "DNS over QUIC on {a}");
     }
     start_replication(&center, &rt, control.as_mut());
     tracing::info!(zones = zones.count, "levee {} ready", env!("CARGO_PKG_VERSION"));

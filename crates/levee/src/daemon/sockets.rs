@@ -24,6 +24,10 @@ pub struct Sockets {
     pub management_tls: Option<TlsAcceptor>,
     /// One DNS-over-TLS listener per `tls.listen` address.
     pub tls: Vec<std::net::TcpListener>,
+    /// One DNS-over-QUIC UDP socket per `tls.listen-quic` address.
+    pub quic: Vec<std::net::UdpSocket>,
+    /// The DoQ setup.
+    pub doq: Option<levee_io::quic::QuicSetup>,
     /// The DoT setup and certificate (read before the privilege drop).
     pub dot: Option<(levee_io::tls::TlsSetup, std::sync::Arc<crate::tls::Certs>)>,
 }
@@ -38,6 +42,8 @@ pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
         management: None,
         management_tls: None,
         tls: Vec::new(),
+        quic: Vec::new(),
+        doq: None,
         dot: None,
     };
     for &addr in &cfg.listen {
@@ -60,6 +66,13 @@ pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
     s.dot = crate::tls::setup(cfg)?;
     for &addr in &cfg.tls.listen {
         s.tls.push(tcp::bind_tcp(addr).map_err(|e| format!("cannot listen on {addr} (DNS over TLS): {e}"))?);
+    }
+    if let Some((_, certs)) = &s.dot {
+        s.doq = crate::tls::quic_setup(cfg, certs)?;
+    }
+    for &addr in &cfg.tls.listen_quic {
+        let u = levee_io::quic::bind_quic(addr).map_err(|e| format!("cannot listen on {addr} (DNS over QUIC): {e}"))?;
+        s.quic.push(u);
     }
     s.management = cfg.management.map(std::net::TcpListener::bind).transpose().map_err(|e| {
         format!("cannot listen on {} (management): {e}", cfg.management.map(|a| a.to_string()).unwrap_or_default())

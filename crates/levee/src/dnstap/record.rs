@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  0  u32 record length (header + query + response), little-endian
-//!  4  u8  flags: 1 query, 2 response, 4 TCP, 8 DNS over TLS
+//!  4  u8  flags: 1 query, 2 response, 4 TCP, 8 DNS over TLS, 16 DNS over QUIC
 //!  5  u8  client family (4, 6)       6  u8 server family (0: none, 4, 6)
 //!  8  16  client address (IPv4 in the first 4)
 //! 24  u16 client port                26  u16 server port
@@ -27,6 +27,7 @@ const QUERY: u8 = 1;
 const RESPONSE: u8 = 2;
 const TCP: u8 = 4;
 const DOT: u8 = 8;
+const DOQ: u8 = 16;
 
 /// What one capture holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +79,7 @@ impl Template {
             Protocol::Udp => 0,
             Protocol::Tcp => TCP,
             Protocol::Dot => DOT,
+            Protocol::Doq => DOQ,
         };
         if let Some(s) = server {
             put_addr(&mut h, 6, 28, 26, s);
@@ -154,10 +156,11 @@ impl<'a> Iterator for Records<'a> {
         let c = Capture {
             client,
             server: get_addr(h, 6, 28, 26),
-            protocol: match (h[4] & TCP != 0, h[4] & DOT != 0) {
-                (_, true) => Protocol::Dot,
-                (true, false) => Protocol::Tcp,
-                (false, false) => Protocol::Udp,
+            protocol: match (h[4] & TCP != 0, h[4] & DOT != 0, h[4] & DOQ != 0) {
+                (_, _, true) => Protocol::Doq,
+                (_, true, _) => Protocol::Dot,
+                (true, false, false) => Protocol::Tcp,
+                (false, false, false) => Protocol::Udp,
             },
             time: (
                 u64::from_le_bytes(h[44..52].try_into().unwrap_or_default()),
@@ -202,6 +205,14 @@ mod tests {
                 query: None,
                 response: Some(&[0u8; 700]),
             },
+            Capture {
+                client: "127.0.0.1:4433".parse().unwrap(),
+                server: Some("127.0.0.1:853".parse().unwrap()),
+                protocol: Protocol::Doq,
+                time: (3, 4),
+                query: Some(b"q"),
+                response: Some(b"r"),
+            },
         ];
         let mut buf = Vec::new();
         for c in &caps {
@@ -212,6 +223,6 @@ mod tests {
         let back: Vec<_> = Records(&buf).collect();
         assert_eq!(back, caps);
         // A cut buffer ends the walk at the cut record.
-        assert_eq!(Records(&buf[..buf.len() - 1]).count(), 2);
+        assert_eq!(Records(&buf[..buf.len() - 1]).count(), caps.len() - 1);
     }
 }

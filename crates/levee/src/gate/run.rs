@@ -142,7 +142,12 @@ mod tests {
         set.set_stat_ids(|_| 3);
         let zones = Arc::new(ArcSwap::from_pointee(set));
         let udp = Arc::new(Counters::default());
-        let counters = counters::Set { udp: vec![Arc::clone(&udp)], tcp: Arc::default(), tls: Arc::default() };
+        let counters = counters::Set {
+            udp: vec![Arc::clone(&udp)],
+            tcp: Arc::default(),
+            tls: Arc::default(),
+            quic: Arc::default(),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let h = start(p, Arc::clone(&zones), counters, Arc::clone(&stop)).unwrap();
 

@@ -22,20 +22,25 @@ use crate::zones::reload;
 /// Sum of every thread's query counters, with the UDP and the stream
 /// parts (TCP and DNS over TLS together; `/metrics` splits them).
 pub fn sums(c: &Center) -> (Sum, Sum) {
-    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp, &c.counters.tls]))
+    (Sum::of(&c.counters.udp), Sum::of([&c.counters.tcp, &c.counters.tls, &c.counters.quic]))
 }
 
 /// Queries answered by transport: `udp`, `tcp`, and `tls` when DNS over
 /// TLS runs (`stream` is TCP and DoT together, as [`sums`] gives it).
 fn by_transport(c: &Center, udp: &Sum, stream: &Sum) -> Value {
     let stream = stream.responses();
-    match &c.certs {
-        None => json!({ "udp": udp.responses(), "tcp": stream }),
+    let quic = Sum::of([&c.counters.quic]).responses();
+    let mut v = match &c.certs {
+        None => json!({ "udp": udp.responses(), "tcp": stream - quic }),
         Some(_) => {
             let tls = Sum::of([&c.counters.tls]).responses();
-            json!({ "udp": udp.responses(), "tcp": stream - tls, "tls": tls })
+            json!({ "udp": udp.responses(), "tcp": stream - tls - quic, "tls": tls })
         }
+    };
+    if c.quic.is_some() {
+        v["quic"] = json!(quic);
     }
+    v
 }
 
 /// The defence totals.

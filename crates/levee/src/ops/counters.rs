@@ -273,6 +273,8 @@ pub struct Set {
     pub tcp: Arc<Counters>,
     /// The DNS-over-TLS thread's.
     pub tls: Arc<Counters>,
+    /// The DNS-over-QUIC thread's.
+    pub quic: Arc<Counters>,
 }
 
 /// A sum of [`Counters`] over some threads.
@@ -329,7 +331,7 @@ impl Sum {
 /// halved at its start.
 pub fn top_prefixes(set: &Set, n: usize, into_second: f64) -> Vec<(String, u64)> {
     let mut m = HashMap::new();
-    for c in set.udp.iter().chain([&set.tcp, &set.tls]) {
+    for c in set.udp.iter().chain([&set.tcp, &set.tls, &set.quic]) {
         c.top.collect(&mut m);
     }
     // A prefix seen once in the sample is noise (any spoofed source).
@@ -466,7 +468,12 @@ mod tests {
 
     #[test]
     fn heavy_hitters_survive_a_spoofed_flood() {
-        let set = Set { udp: vec![Arc::new(Counters::default())], tcp: Arc::default(), tls: Arc::default() };
+        let set = Set {
+            udp: vec![Arc::new(Counters::default())],
+            tcp: Arc::default(),
+            tls: Arc::default(),
+            quic: Arc::default(),
+        };
         let c = &set.udp[0];
         let heavy: IpAddr = "198.51.100.9".parse().unwrap();
         let m = meta(Kind::NxDomain, 3, 1, 0);

@@ -139,12 +139,16 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
 
     o.family("levee_queries_total", "counter", "Queries answered (a response was written), by transport.");
     o.sample("levee_queries_total", &[("transport", "udp")], udp.responses());
-    // `tcp` is both stream transports; DoT apart when it runs.
+    // `tcp` is every stream transport; DoT and DoQ apart when they run.
     let tls = c.certs.as_ref().map(|_| Sum::of([&c.counters.tls]));
-    let plain = |v: u64, t: fn(&Sum) -> u64| v - tls.as_ref().map_or(0, t);
+    let quic = c.quic.as_ref().map(|_| Sum::of([&c.counters.quic]));
+    let plain = |v: u64, t: fn(&Sum) -> u64| v - tls.as_ref().map_or(0, t) - quic.as_ref().map_or(0, t);
     o.sample("levee_queries_total", &[("transport", "tcp")], plain(tcp.responses(), Sum::responses));
     if let Some(t) = &tls {
         o.sample("levee_queries_total", &[("transport", "tls")], t.responses());
+    }
+    if let Some(q) = &quic {
+        o.sample("levee_queries_total", &[("transport", "quic")], q.responses());
     }
 
     o.family("levee_queries_by_type_total", "counter", "Queries answered, by query type (common types, then other).");
@@ -158,9 +162,14 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     for (i, k) in KINDS.iter().enumerate() {
         o.sample("levee_responses_total", &[("kind", k), ("transport", "udp")], udp.kinds[i]);
         let t = tls.as_ref().map(|t| t.kinds[i]);
-        o.sample("levee_responses_total", &[("kind", k), ("transport", "tcp")], tcp.kinds[i] - t.unwrap_or(0));
+        let q = quic.as_ref().map(|q| q.kinds[i]);
+        let plain = tcp.kinds[i] - t.unwrap_or(0) - q.unwrap_or(0);
+        o.sample("levee_responses_total", &[("kind", k), ("transport", "tcp")], plain);
         if let Some(t) = t {
             o.sample("levee_responses_total", &[("kind", k), ("transport", "tls")], t);
+        }
+        if let Some(q) = q {
+            o.sample("levee_responses_total", &[("kind", k), ("transport", "quic")], q);
         }
     }
 
@@ -171,13 +180,14 @@ fn queries(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
         }
         o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "udp")], udp.rcodes[i]);
         let t = tls.as_ref().map(|t| t.rcodes[i]);
-        o.sample(
-            "levee_responses_by_rcode_total",
-            &[("rcode", r), ("transport", "tcp")],
-            tcp.rcodes[i] - t.unwrap_or(0),
-        );
+        let q = quic.as_ref().map(|q| q.rcodes[i]);
+        let plain = tcp.rcodes[i] - t.unwrap_or(0) - q.unwrap_or(0);
+        o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tcp")], plain);
         if let Some(t) = t {
             o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "tls")], t);
+        }
+        if let Some(q) = q {
+            o.sample("levee_responses_by_rcode_total", &[("rcode", r), ("transport", "quic")], q);
         }
     }
 }
@@ -292,6 +302,38 @@ fn tls(o: &mut Out, s: &TcpStats) {
     o.sample(refused, &[("reason", "total")], s.handshakes_shed.load(Ordering::Relaxed));
 }
 
+/// The DNS-over-QUIC server: connections, handshakes, Retry, streams.
+fn quic(o: &mut Out, s: &levee_io::quic::QuicStats) {
+    o.family("levee_quic_connections_open", "gauge", "DNS-over-QUIC connections open now.");
+    o.sample("levee_quic_connections_open", &[], s.open.load(Ordering::Relaxed));
+    for (name, help, v) in [
+        ("levee_quic_connections_accepted_total", "DoQ Initials taken on (a handshake started).", &s.accepted),
+        ("levee_quic_handshakes_total", "DoQ handshakes completed.", &s.handshakes),
+        ("levee_quic_handshake_failures_total", "DoQ handshakes failed or timed out.", &s.handshake_failures),
+        ("levee_quic_retries_total", "Retry packets sent (tls.quic-retry-above passed).", &s.retries),
+        ("levee_quic_streams_total", "DoQ streams opened by clients.", &s.streams),
+        ("levee_quic_protocol_errors_total", "DoQ connections closed with DOQ_PROTOCOL_ERROR.", &s.protocol_errors),
+        (
+            "levee_quic_stream_timeouts_total",
+            "DoQ streams cancelled: the query did not arrive in time.",
+            &s.stream_timeouts,
+        ),
+    ] {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v.load(Ordering::Relaxed));
+    }
+    let refused = "levee_quic_refused_total";
+    o.family(
+        refused,
+        "counter",
+        "DoQ Initials refused before any TLS work, by reason: prefix (tls.handshake-rate), total \
+         (tls.handshake-rate-total, prefix not known), cap (tls.quic-max-connections or -per-prefix).",
+    );
+    o.sample(refused, &[("reason", "prefix")], s.handshakes_refused.load(Ordering::Relaxed));
+    o.sample(refused, &[("reason", "total")], s.handshakes_shed.load(Ordering::Relaxed));
+    o.sample(refused, &[("reason", "cap")], s.refused_cap.load(Ordering::Relaxed));
+}
+
 /// The TCP server's connections and buffers, the management listener's
 /// refusals.
 fn tcp_and_management(o: &mut Out, c: &Center) {
@@ -300,6 +342,9 @@ fn tcp_and_management(o: &mut Out, c: &Center) {
     o.sample("levee_tcp_buffer_bytes", &[], c.tcp.buffered.load(Ordering::Relaxed));
     if c.certs.is_some() {
         tls(o, &c.tls);
+    }
+    if let Some(q) = &c.quic {
+        quic(o, q);
     }
     o.family(
         "levee_management_refused_total",

@@ -69,6 +69,7 @@ impl Drivers {
                 garbage: Arc::new(Garbage::default()),
                 tcp: Arc::new(TcpStats::default()),
                 tls: Arc::new(TcpStats::default()),
+                quic: None,
                 xdp: Vec::new(),
                 dnstap: None,
                 updates: Arc::default(),
@@ -250,6 +251,42 @@ impl Drivers {
         match h {
             Ok(h) => self.handles.push(h),
             Err(e) => return Err(format!("cannot start the DNS-over-TLS thread: {e}")),
+        }
+        Ok(())
+    }
+
+    /// Starts the DNS-over-QUIC thread over `sockets` (none: nothing),
+    /// until `stop`: quinn on a runtime of its own (`levee_io::quic`),
+    /// answering with a `TcpSvc` of its own (Message ID 0, no keepalive).
+    pub fn start_quic(
+        &mut self,
+        sockets: Vec<std::net::UdpSocket>,
+        setup: Option<levee_io::quic::QuicSetup>,
+        zones: &Shared,
+        repl: &Arc<Replication>,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let Some(setup) = setup.filter(|_| !sockets.is_empty()) else { return Ok(()) };
+        let server = match sockets.as_slice() {
+            [one] => one.local_addr().ok(),
+            _ => None,
+        };
+        let svc =
+            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.quic), repl)
+                .over_quic()
+                .with_gate_feed(self.gate.clone())
+                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(server, Protocol::Doq)));
+        let stats = Arc::new(levee_io::quic::QuicStats::default());
+        self.counting.quic = Some(Arc::clone(&stats));
+        let stop = Arc::clone(stop);
+        let h = std::thread::Builder::new().name("quic".into()).spawn(move || {
+            if let Err(e) = levee_io::quic::run_quic(sockets, svc, setup, stats, stop) {
+                tracing::error!("DNS-over-QUIC server stopped: {e}");
+            }
+        });
+        match h {
+            Ok(h) => self.handles.push(h),
+            Err(e) => return Err(format!("cannot start the DNS-over-QUIC thread: {e}")),
         }
         Ok(())
     }

@@ -191,6 +191,11 @@ fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
 /// Adds configured ACL rules (keyed or not) to an ACL.
 pub fn add_rules(a: &mut Acl, rules: &[AclRule]) {
     for r in rules {
+        if let Some(n) = &r.tls_client {
+            let key = r.key.as_ref().and_then(|k| name::from_text(k, Some(b"\x00")).ok());
+            a.push_tls(r.prefix, key.as_deref(), n);
+            continue;
+        }
         match &r.key {
             Some(k) => {
                 if let Ok(n) = name::from_text(k, Some(b"\x00")) {

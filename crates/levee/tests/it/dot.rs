@@ -21,6 +21,12 @@ use crate::support::{levee, query, run_bounded, tcp, write_private, Server, Temp
 /// A CA and a server certificate for `dot.test` signed by it, made with
 /// openssl in `dir`: (ca.crt, NAME.crt, NAME.key with mode 0600).
 pub(crate) fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    make_certs_for(dir, name, "DNS:dot.test,IP:127.0.0.1")
+}
+
+/// As [`make_certs`], the certificate valid for `san` (an openssl
+/// subjectAltName value).
+pub(crate) fn make_certs_for(dir: &Path, name: &str, san: &str) -> (PathBuf, PathBuf, PathBuf) {
     let ca = dir.join("ca.crt");
     let run = |args: &[&str]| {
         let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl is installed");
@@ -39,7 +45,7 @@ pub(crate) fn make_certs(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) 
     let subj = format!("/CN={name}");
     a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
     run(&a);
-    std::fs::write(dir.join("ext"), "subjectAltName=DNS:dot.test,IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("ext"), format!("subjectAltName={san}\n")).unwrap();
     run(&[
         "x509",
         "-req",
@@ -68,6 +74,11 @@ fn set_mode(p: &Path, mode: u32) {
 
 /// A client trusting `ca`, offering ALPN "dot", remembering sessions.
 fn client(ca: &Path) -> Arc<ClientConfig> {
+    client_alpn(ca, &[b"dot"])
+}
+
+/// The same offering the ALPN protocols `alpn` (none: no ALPN).
+fn client_alpn(ca: &Path, alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca).unwrap() {
         roots.add(c.unwrap()).unwrap();
@@ -79,7 +90,7 @@ fn client(ca: &Path) -> Arc<ClientConfig> {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    c.alpn_protocols = vec![b"dot".to_vec()];
+    c.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
     Arc::new(c)
 }
 
@@ -557,4 +568,29 @@ fn dnstap_captures_dot_as_dot() {
     assert_eq!(mq.query_message.as_ref(), Some(&q));
     assert_eq!(mr.response_message.as_ref(), Some(&r));
     assert_eq!((mq.protocol, mr.protocol), (Some(3), Some(3)), "not marked DoT");
+}
+
+/// RFC 9103 §7.1: a zone transfer over TLS needs ALPN "dot". A client
+/// that offered no ALPN still gets its queries answered, but an AXFR is
+/// REFUSED; with "dot" the same AXFR goes through, equal to TCP's.
+#[test]
+fn a_transfer_over_dot_needs_alpn_dot() {
+    let d = TempDir::new("dot-alpn");
+    let (ca, crt, key) = make_certs(d.path(), "a");
+    let srv = start(&crt, &key, &["--allow-transfer", "example.com=127.0.0.1"]);
+    let dot = dot_addr(&srv);
+    let axfr = query(0x51, "example.com.", 252, None);
+    let want = tcp(srv.addr, &axfr, 10);
+    assert!(want[0].len() > 100, "AXFR over TCP");
+    let mut bare = connect(&client_alpn(&ca, &[]), dot).expect("a handshake without ALPN");
+    assert_eq!(bare.conn.alpn_protocol(), None);
+    send(&mut bare, &query(0x52, "example.com.", 6, None));
+    let soa = recv(&mut bare).unwrap();
+    assert_eq!(soa[3] & 0x0f, 0, "a query without ALPN is answered");
+    send(&mut bare, &axfr);
+    let refused = recv(&mut bare).unwrap();
+    assert_eq!(refused[3] & 0x0f, 5, "AXFR over TLS without ALPN dot must be REFUSED");
+    let mut with = connect(&client(&ca), dot).unwrap();
+    send(&mut with, &axfr);
+    assert_eq!(recv(&mut with).unwrap(), want[0], "AXFR over TLS with ALPN dot");
 }

@@ -58,6 +58,7 @@ mod bounds;
 mod cli;
 mod defences;
 mod dnstap;
+mod doq;
 mod dot;
 mod exact;
 mod fakeprim;

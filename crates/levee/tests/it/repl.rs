@@ -340,3 +340,73 @@ fn a_secondary_pulls_over_tls() {
     assert!(w.log().contains("certificate"), "{}", w.log());
     assert_eq!(serial(w.addr), None, "a secondary that refused the certificate serves the zone");
 }
+
+/// Mutual TLS for transfers (RFC 9103 §9.3.3): a primary whose only
+/// `allow-transfer` rule is `tls-client sec.test` (with `tls.client-ca-file`)
+/// transfers to a levee secondary presenting a certificate valid for
+/// sec.test (`[transfer-in] tls-cert-file`/`tls-key-file`), and refuses one
+/// presenting none, one valid for another name (same CA), one from another
+/// CA (no handshake), and the same good certificate's holder over plain TCP.
+#[test]
+fn a_secondary_pulls_over_mutual_tls_and_others_are_refused() {
+    let pd = TempDir::new("mtls-p");
+    let (ca, crt, key) = crate::dot::make_certs(pd.path(), "p");
+    let (_, good_crt, good_key) = crate::dot::make_certs_for(pd.path(), "good", "DNS:sec.test");
+    let (_, wrong_crt, wrong_key) = crate::dot::make_certs_for(pd.path(), "wrong", "DNS:other.test");
+    let od = TempDir::new("mtls-other-ca");
+    let (_, alien_crt, alien_key) = crate::dot::make_certs_for(od.path(), "alien", "DNS:sec.test");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let tls = format!(
+        "[tls]\nlisten = [\"127.0.0.1:0\"]\ncertificate = \"{}\"\nkey = \"{}\"\nclient-ca-file = \"{}\"",
+        crt.display(),
+        key.display(),
+        ca.display()
+    );
+    let pconf = conf(&pd, &format!("file = \"r.test.zone\"\nallow-transfer = [\"tls-client sec.test\"]\n{tls}"));
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    assert!(p.wait_log("DNS over TLS on", Duration::from_secs(10)), "{}", p.log());
+    let dot = crate::dot::dot_addr(&p);
+    let secondary = |tag: &str, client: Option<(&std::path::Path, &std::path::Path)>, tls: bool| {
+        let d = TempDir::new(tag);
+        let pair = client
+            .map(|(c, k)| format!("\ntls-cert-file = \"{}\"\ntls-key-file = \"{}\"", c.display(), k.display()))
+            .unwrap_or_default();
+        let primary = if tls { format!("{dot} tls dot.test") } else { p.addr.to_string() };
+        let c = conf(
+            &d,
+            &format!(
+                "primaries = [\"{primary}\"]\nallow-transfer = [\"127.0.0.1\"]\n[transfer-in]\ntls-ca-file = \"{}\"{pair}",
+                ca.display()
+            ),
+        );
+        (Server::start(&["-c", &c, "--listen", "127.0.0.1:0"]), d)
+    };
+    let (s, _sd) = secondary("mtls-s", Some((&good_crt, &good_key)), true);
+    assert!(wait_serial(s.addr, 1), "transfer with the right certificate; log:\n{}", s.log());
+    assert!(p.wait_log("kind=\"AXFR\" transport=\"tls\"", Duration::from_secs(10)), "{}", p.log());
+    let refused_before = p.log().matches("AXFR refused").count();
+    let cases = [
+        ("mtls-none", None, true),
+        ("mtls-wrong", Some((wrong_crt.as_path(), wrong_key.as_path())), true),
+        ("mtls-alien", Some((alien_crt.as_path(), alien_key.as_path())), true),
+        ("mtls-tcp", Some((good_crt.as_path(), good_key.as_path())), false),
+    ];
+    let mut refused = 0;
+    for (tag, pair, tls) in cases {
+        let (w, _wd) = secondary(tag, pair, tls);
+        if tag == "mtls-alien" {
+            // A certificate from another CA: the primary fails the handshake.
+            assert!(w.wait_log("SOA query over TLS", Duration::from_secs(10)), "{tag}: {}", w.log());
+        } else {
+            refused += 1;
+            let want = refused_before + refused;
+            let t = std::time::Instant::now();
+            while p.log().matches("AXFR refused").count() < want && t.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(p.log().matches("AXFR refused").count() >= want, "{tag}: no refusal; primary:\n{}", p.log());
+        }
+        assert_eq!(serial(w.addr), None, "{tag}: a secondary without an accepted certificate serves the zone");
+    }
+    assert_eq!(p.log().matches("kind=\"AXFR\"").count(), 1, "only the accepted secondary got a transfer:\n{}", p.log());
+}
