@@ -195,6 +195,10 @@ pub struct Config {
     /// `[transfer-in] tls-ca-file`: the CA certificates (PEM) of primaries
     /// reached over TLS (XoT); needed when a primary says `tls`.
     pub transfer_in_tls_ca: Option<PathBuf>,
+    /// Every configured source address (`[notify] source`, `[transfer-in]
+    /// source`, the zones' `notify-source`/`transfer-source`) with the key
+    /// that set it, for [`Config::check_sources`].
+    pub sources: Vec<(String, std::net::IpAddr)>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
@@ -216,6 +220,25 @@ pub struct Config {
 }
 
 impl Config {
+    /// Refuses a source address that is not one of this host's (in this
+    /// network namespace), naming the key: binding a UDP socket to it is
+    /// the test (what the NOTIFY and SOA exchanges do). The daemon calls
+    /// it at start.
+    pub fn check_sources(&self) -> Result<(), crate::ConfigError> {
+        for (key, ip) in &self.sources {
+            if let Err(e) = std::net::UdpSocket::bind((*ip, 0)) {
+                let message = if e.raw_os_error() == Some(libc_eaddrnotavail()) {
+                    format!("{ip} is not an address of this host")
+                } else {
+                    format!("cannot send from {ip}: {e}")
+                };
+                let place = self.source.as_ref().map_or("configuration".into(), |p| p.display().to_string());
+                return Err(crate::ConfigError { place, key: key.clone(), message });
+            }
+        }
+        Ok(())
+    }
+
     /// The addresses the BPF programs (the gate, the AF_XDP redirect)
     /// take queries for: the listen addresses, or none (any address) when
     /// one of them is a wildcard.
@@ -290,6 +313,7 @@ impl Default for Config {
             storage_dir: None,
             transfers_in_concurrent: crate::repl::DEFAULT_TRANSFERS_IN_CONCURRENT,
             transfer_in_tls_ca: None,
+            sources: Vec::new(),
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),
@@ -301,4 +325,9 @@ impl Default for Config {
             tls: crate::tls::TlsConfig::default(),
         }
     }
+}
+
+/// `EADDRNOTAVAIL` on Linux (no libc dependency for one number).
+const fn libc_eaddrnotavail() -> i32 {
+    99
 }

@@ -191,8 +191,8 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             }
         };
         let soa = match &tls {
-            Some(t) => xfrin::soa_over_tls(p.addr, t, &s.apex, key).await,
-            None => soa_of(p.addr, &s.apex, key).await,
+            Some(t) => xfrin::soa_over_tls(p.addr, p.source, t, &s.apex, key).await,
+            None => soa_of(p.addr, p.source, &s.apex, key).await,
         };
         let theirs = match soa {
             Ok(soa) => soa,
@@ -355,6 +355,7 @@ async fn run_transfer(
     let served = if z.soa.is_some() { c.zones.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
     let job = xfrin::Job {
         addr: primary.addr,
+        source: primary.source,
         tls,
         apex: s.apex,
         ours: ixfr_from,

@@ -340,3 +340,95 @@ fn a_secondary_pulls_over_tls() {
     assert!(w.log().contains("certificate"), "{}", w.log());
     assert_eq!(serial(w.addr), None, "a secondary that refused the certificate serves the zone");
 }
+
+/// Issue 20: source addresses. The primary lets only 127.0.0.2 transfer
+/// (with the key): a secondary whose transfers leave from 127.0.0.2
+/// (`[transfer-in] source`, or the zone's `transfer-source`) gets the
+/// zone, one without is refused. NOTIFY leaves from `[notify] source`
+/// (seen by a plain socket as the target), and a zone's `notify-source`
+/// overrides it.
+#[test]
+fn transfers_and_notify_leave_from_the_configured_source() {
+    let target = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    target.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t_addr = target.local_addr().unwrap();
+    let pd = TempDir::new("src-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(
+        &pd,
+        &format!(
+            "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.2 key xfr\"]\nnotify = [\"{t_addr} key xfr\"]\n[notify]\nsource = \"127.0.0.3\""
+        ),
+    );
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let mut buf = [0u8; 512];
+    let (_, from) = target.recv_from(&mut buf).expect("a NOTIFY at start");
+    assert_eq!(from.ip().to_string(), "127.0.0.3", "NOTIFY from [notify] source; log:\n{}", p.log());
+    assert_eq!(buf[2] & 0x78, 4 << 3, "opcode NOTIFY");
+
+    let secondary = |tag: &str, extra: &str, tail: &str| {
+        let d = TempDir::new(tag);
+        let c = conf(&d, &format!("primaries = [\"{} key xfr\"]\n{extra}{tail}", p.addr));
+        (Server::start(&["-c", &c, "--listen", "127.0.0.1:0"]), d)
+    };
+    let (with_section, _d1) = secondary("src-s1", "", "\n[transfer-in]\nsource = \"127.0.0.2\"");
+    let (with_zone_key, _d2) = secondary("src-s2", "transfer-source = \"127.0.0.2\"", "");
+    let (without, _d3) = secondary("src-s3", "", "");
+    assert!(wait_serial(with_section.addr, 1), "[transfer-in] source; log:\n{}", with_section.log());
+    assert!(wait_serial(with_zone_key.addr, 1), "zone transfer-source; log:\n{}", with_zone_key.log());
+    assert!(
+        without.wait_log("transfer failed", Duration::from_secs(10)),
+        "from 127.0.0.1 the primary must refuse; log:\n{}",
+        without.log()
+    );
+    assert_eq!(serial(without.addr), None, "no zone without the source: {}", without.log());
+    assert!(
+        p.wait_log("client=127.0.0.2:", Duration::from_secs(5)),
+        "the primary logs the transfer's source: {}",
+        p.log()
+    );
+
+    // A zone's notify-source beats the section's.
+    drop(p);
+    let text =
+        std::fs::read_to_string(&pconf).unwrap().replace("\n[notify]", "\nnotify-source = \"127.0.0.4\"\n[notify]");
+    std::fs::write(&pconf, text).unwrap();
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let from = loop {
+        let (n, from) = target.recv_from(&mut buf).expect("a NOTIFY at the second start");
+        // Retries of the first primary's NOTIFY may still be queued here.
+        if n > 12 && from.ip().to_string() != "127.0.0.3" {
+            break from;
+        }
+    };
+    assert_eq!(from.ip().to_string(), "127.0.0.4", "zone notify-source; log:\n{}", p.log());
+}
+
+/// A source address that is not this host's stops the start, naming the
+/// key (the NOTIFYs and transfers would all fail later, quietly).
+#[test]
+fn a_source_address_not_of_this_host_is_refused_at_start() {
+    for (tail, key) in [
+        ("file = \"r.test.zone\"\n[notify]\nsource = \"192.0.2.1\"", "notify.source"),
+        ("file = \"r.test.zone\"\n[transfer-in]\nsource = [\"127.0.0.1\", \"2001:db8::1\"]", "transfer-in.source"),
+        ("file = \"r.test.zone\"\nnotify-source = \"192.0.2.1\"", "zone[0].notify-source"),
+        ("primaries = [\"127.0.0.1:9\"]\ntransfer-source = \"198.51.100.7\"", "zone[0].transfer-source"),
+    ] {
+        let d = TempDir::new("src-bad");
+        std::fs::write(d.path().join("r.test.zone"), zone(1)).unwrap();
+        let c = conf(&d, tail);
+        let out = crate::support::run_bounded(levee().args(["serve", "-c", &c, "--listen", "127.0.0.1:0"]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(key) && err.contains("not an address of this host"), "{key}: {err}");
+    }
+    // Not an address at all: refused when the file is read.
+    let d = TempDir::new("src-bad");
+    let c = conf(&d, "file = \"r.test.zone\"\n[notify]\nsource = \"localhost\"");
+    let out = crate::support::run_bounded(levee().args(["serve", "-c", &c, "--listen", "127.0.0.1:0"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(2) && err.contains("notify.source") && err.contains("not an IP address"),
+        "{err}"
+    );
+}
