@@ -432,3 +432,42 @@ fn a_source_address_not_of_this_host_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// Issue 20 (found by the fleet with Knot as the primary, which gives up
+/// a NOTIFY answered with BADTIME): after a step of the wall clock every
+/// secondary zone checks with its primary at once instead of waiting for
+/// its SOA refresh (3600 s here; nothing NOTIFYs). The secondary's clock
+/// is moved by libfaketime (an offset file it re-reads every second; the
+/// monotonic clock untouched, as NTP leaves it).
+#[test]
+fn a_clock_step_makes_every_secondary_zone_check_at_once() {
+    let pd = TempDir::new("step-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(&pd, "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.1 key xfr\"]");
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let sd = TempDir::new("step-s");
+    let clock = sd.path().join("clock");
+    std::fs::write(&clock, "+0\n").unwrap();
+    let sconf = conf(&sd, &format!("primaries = [\"{} key xfr\"]", p.addr));
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    assert!(std::path::Path::new(lib).exists(), "{lib} is needed (apt-get install faketime)");
+    let s = Server::start_env(
+        &["-c", &sconf, "--listen", "127.0.0.1:0"],
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
+            ("FAKETIME_CACHE_DURATION", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
+    std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
+    let (ok, out, err) = ctl(&pconf, &["reload", "r.test."]);
+    assert!(ok, "{out}{err}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(serial(s.addr), Some(1), "nothing should have made the secondary check yet: {}", s.log());
+    // A step of 100 s (inside the TSIG fudge, so the check succeeds).
+    std::fs::write(&clock, "+100\n").unwrap();
+    assert!(wait_serial(s.addr, 2), "after the step; log:\n{}", s.log());
+    assert!(s.wait_log("the wall clock stepped", Duration::from_secs(1)), "{}", s.log());
+}
