@@ -818,6 +818,16 @@ def ms(x):
     return f"{x * 1000:.0f}"
 
 
+def listen_drops(ns):
+    """TcpExt ListenDrops of namespace `ns` (connections its listeners'
+    full accept queues dropped: the client's SYN is retried after 1 s)."""
+    r = sh("ip", "netns", "exec", ns, "cat", "/proc/net/netstat", check=False)
+    lines = [l.split() for l in r.stdout.splitlines() if l.startswith("TcpExt:")]
+    if len(lines) >= 2 and "ListenDrops" in lines[0]:
+        return int(lines[1][lines[0].index("ListenDrops")])
+    return 0
+
+
 def burst(f, count, limit=60):
     """`count` changes to as many different zones, the reloads spread
     over one second (a thread), while the host asks every node for every
@@ -1158,15 +1168,17 @@ def run(f, a):
     if a.burst > 0:
         time.sleep(1.5)  # NOTIFY_HOLDOFF of the zones the measurement changed last
         b_since = f.log_sizes()
+        drops = listen_drops(PREFIX + "p")
         log(f"burst: {min(a.burst, len(f.zones))} changes to as many zones within one second")
         took, bt, bother, burst_bad = burst(f, a.burst)
         bi, ba = f.transfers(b_since)
+        drops = listen_drops(PREFIX + "p") - drops
         for k, ts in bother.items():
             if ts:
                 log(f"  burst {k}: p50 {ms(pct(ts, 50))} ms p99 {ms(pct(ts, 99))} ms max {ms(max(ts))} ms over {len(ts)} changes")
         burst_line = (f"fleet burst: {min(a.burst, len(f.zones))} changes to as many zones in {ms(took)} ms, every node answered "
                       f"each: p50 {ms(pct(bt, 50))} ms p99 {ms(pct(bt, 99))} ms max {ms(max(bt) if bt else float('nan'))} ms, "
-                      f"ixfr {bi} axfr {ba}, {burst_bad} missed")
+                      f"ixfr {bi} axfr {ba}, {burst_bad} missed, primary's TCP listen drops {drops}")
         log(burst_line)
     faults = Faults(f)
     if a.faults:
