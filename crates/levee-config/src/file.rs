@@ -63,6 +63,9 @@ pub struct Spec {
     /// `[transfer-in]`: limits on transfers in.
     #[serde(default)]
     pub transfer_in: TransferIn,
+    /// `[notify]`: outgoing NOTIFY.
+    #[serde(default)]
+    pub notify: Notify,
     /// `[gate]`: the flood gate below the socket.
     #[serde(default)]
     pub gate: gate::Spec,
@@ -120,6 +123,16 @@ pub struct TransferIn {
     pub tls_cert_file: Option<PathBuf>,
     /// Its PEM private key.
     pub tls_key_file: Option<PathBuf>,
+    /// Source address(es) of SOA queries and transfers to primaries.
+    pub source: Option<repl::OneOrMany>,
+}
+
+/// `[notify]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Notify {
+    /// Source address(es) of outgoing NOTIFY.
+    pub source: Option<repl::OneOrMany>,
 }
 
 /// `[server]`.
@@ -279,6 +292,10 @@ pub struct Zone {
     pub transfer_max_records: Option<i64>,
     /// `[transfer-in] max-size` for this zone.
     pub transfer_max_size: Option<i64>,
+    /// `[transfer-in] source` for this zone.
+    pub transfer_source: Option<repl::OneOrMany>,
+    /// `[notify] source` for this zone.
+    pub notify_source: Option<repl::OneOrMany>,
     /// Semantic-check policy: `warn` or `strict`.
     pub semantic_checks: Option<String>,
     /// Refuse a reload whose data changed while the serial did not increase.
@@ -470,11 +487,38 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     }
     .apply(Default::default(), "transfer-in.")
     .map_err(|(k, m)| err(k, m))?;
+    let sources = Sources {
+        transfer: source(&mut c, "transfer-in.source", ti.source.as_ref(), Default::default(), &err)?,
+        notify: source(&mut c, "notify.source", spec.notify.source.as_ref(), Default::default(), &err)?,
+    };
     for (i, z) in spec.zone.into_iter().enumerate() {
-        let zone = zone(i, z, &c, transfer_in, &err)?;
+        let zone = zone(i, z, &mut c, transfer_in, sources, &err)?;
         c.zones.push(zone);
     }
     Ok(c)
+}
+
+/// The source addresses in force for a zone (`[transfer-in] source`,
+/// `[notify] source`, or the zone's own keys).
+#[derive(Clone, Copy)]
+struct Sources {
+    transfer: repl::Sources,
+    notify: repl::Sources,
+}
+
+/// Lowers a `source` key (`inherited` when absent) and remembers its
+/// addresses under `key` for [`Config::check_sources`].
+fn source(
+    c: &mut Config,
+    key: &str,
+    v: Option<&repl::OneOrMany>,
+    inherited: repl::Sources,
+    err: &ErrAt,
+) -> Result<repl::Sources, ConfigError> {
+    let Some(v) = v else { return Ok(inherited) };
+    let s = repl::Sources::parse(v).map_err(|m| err(key.into(), m))?;
+    c.sources.extend(s.addrs().map(|a| (key.to_string(), a)));
+    Ok(s)
 }
 
 /// A numeric key checked against its range ([`crate::bounds`]).
@@ -671,15 +715,24 @@ fn keys(c: &mut Config, keys: &[repl::KeySpec], err: &ErrAt) -> Result<(), Confi
 fn zone(
     i: usize,
     z: Zone,
-    c: &Config,
+    c: &mut Config,
     transfer_in: repl::TransferLimits,
+    sources: Sources,
     err: &ErrAt,
 ) -> Result<ZoneConfig, ConfigError> {
     let name = normalize_zone_name(&z.name).map_err(|m| err(format!("zone[{i}].name"), m))?;
     if c.zones.iter().any(|o: &ZoneConfig| o.name.eq_ignore_ascii_case(&name)) {
         return Err(err(format!("zone[{i}].name"), format!("zone {name} is configured twice")));
     }
-    let (acl, zone_repl) = zone_repl(i, &z, &c.keys, transfer_in, err)?;
+    let (acl, mut zone_repl) = zone_repl(i, &z, &c.keys, transfer_in, err)?;
+    let transfer = source(c, &format!("zone[{i}].transfer-source"), z.transfer_source.as_ref(), sources.transfer, err)?;
+    let notify = source(c, &format!("zone[{i}].notify-source"), z.notify_source.as_ref(), sources.notify, err)?;
+    for p in &mut zone_repl.primaries {
+        p.source = transfer.for_peer(&p.addr);
+    }
+    for n in &mut zone_repl.notify {
+        n.source = notify.for_peer(&n.addr);
+    }
     if let Some(j) = zone_repl.primaries.iter().position(|p| p.tls.is_some()) {
         if c.transfer_in_tls_ca.is_none() {
             let m = "a primary reached over TLS needs [transfer-in] tls-ca-file (the CA its certificate chains to)";

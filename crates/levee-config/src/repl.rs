@@ -26,7 +26,20 @@
 //! max-records = 25000000               # records in one transfer
 //! max-size = 3221225472                # octets of record data in one transfer
 //! concurrent = 16                      # transfers in at once, all zones together
+//! source = "192.0.2.9"                 # SOA queries and transfers from this address
+//!
+//! [notify]
+//! source = ["192.0.2.9", "2001:db8::9"] # NOTIFY from these (one per family)
 //! ```
+//!
+//! Source addresses (like Knot's `via`, BIND's `transfer-source` and
+//! `notify-source`) are resolved per zone when the file is lowered: each
+//! [`Remote`] carries the address its exchanges leave from (the zone's
+//! `notify-source` / `transfer-source`, else the section's), of the
+//! remote's family; `None` lets the kernel choose. Whether the address
+//! is one of this host's is checked by the daemon at start
+//! ([`crate::Config::check_sources`]), not here: `levee ctl` reads the
+//! same file from anywhere.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -70,6 +83,66 @@ pub struct Remote {
     /// the primary's certificate is valid for this name (the address's
     /// text for a bare `tls`) and issued by `[transfer-in] tls-ca-file`.
     pub tls: Option<String>,
+    /// The local address the exchanges with this peer leave from (NOTIFY
+    /// for targets; SOA queries and transfers for primaries); `None`: the
+    /// kernel's choice.
+    pub source: Option<IpAddr>,
+}
+
+/// Source addresses of outgoing exchanges: at most one per address
+/// family (`source = "ADDR"` or `source = ["ADDR4", "ADDR6"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// For IPv4 peers.
+    pub v4: Option<IpAddr>,
+    /// For IPv6 peers.
+    pub v6: Option<IpAddr>,
+}
+
+impl Sources {
+    /// Parses the value of a `source` key.
+    pub fn parse(v: &OneOrMany) -> Result<Sources, String> {
+        let list: Vec<&str> = match v {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(l) => l.iter().map(String::as_str).collect(),
+        };
+        let mut out = Sources::default();
+        for a in list {
+            let ip: IpAddr = a.trim().parse().map_err(|_| format!("'{a}' is not an IP address"))?;
+            if ip.is_unspecified() || ip.is_multicast() {
+                return Err(format!("'{a}' cannot be a source address"));
+            }
+            let slot = if ip.is_ipv4() { &mut out.v4 } else { &mut out.v6 };
+            if slot.replace(ip).is_some() {
+                return Err("at most one address per family (IPv4, IPv6)".into());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The source for a peer at `to`: the address of its family.
+    pub fn for_peer(&self, to: &SocketAddr) -> Option<IpAddr> {
+        if to.is_ipv4() {
+            self.v4
+        } else {
+            self.v6
+        }
+    }
+
+    /// Both addresses.
+    pub fn addrs(&self) -> impl Iterator<Item = IpAddr> {
+        self.v4.into_iter().chain(self.v6)
+    }
+}
+
+/// A key that takes one string or a list of strings.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// `key = "x"`.
+    One(String),
+    /// `key = ["x", "y"]`.
+    Many(Vec<String>),
 }
 
 /// Limits on one transfer in (AXFR/IXFR of a secondary zone): on
@@ -234,7 +307,7 @@ pub fn parse_remote(s: &str, keys: &[levee_tsig::Key]) -> Result<Remote, String>
         }
         _ => return Err(form()),
     };
-    Ok(Remote { addr, key, tls })
+    Ok(Remote { addr, key, tls, source: None })
 }
 
 /// A name a certificate can be checked for: an address, or a host name of

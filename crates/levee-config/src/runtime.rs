@@ -203,6 +203,10 @@ pub struct Config {
     pub transfer_in_tls_cert: Option<PathBuf>,
     /// `[transfer-in] tls-key-file`: its key.
     pub transfer_in_tls_key: Option<PathBuf>,
+    /// Every configured source address (`[notify] source`, `[transfer-in]
+    /// source`, the zones' `notify-source`/`transfer-source`) with the key
+    /// that set it, for [`Config::check_sources`].
+    pub sources: Vec<(String, std::net::IpAddr)>,
     /// The control socket (default `<storage-dir>/levee.sock`).
     pub control_socket: Option<PathBuf>,
     /// `semantic-checks` of zones that do not set their own.
@@ -224,6 +228,25 @@ pub struct Config {
 }
 
 impl Config {
+    /// Refuses a source address that is not one of this host's (in this
+    /// network namespace), naming the key: binding a UDP socket to it is
+    /// the test (what the NOTIFY and SOA exchanges do). The daemon calls
+    /// it at start.
+    pub fn check_sources(&self) -> Result<(), crate::ConfigError> {
+        for (key, ip) in &self.sources {
+            if let Err(e) = std::net::UdpSocket::bind((*ip, 0)) {
+                let message = if e.raw_os_error() == Some(libc_eaddrnotavail()) {
+                    format!("{ip} is not an address of this host")
+                } else {
+                    format!("cannot send from {ip}: {e}")
+                };
+                let place = self.source.as_ref().map_or("configuration".into(), |p| p.display().to_string());
+                return Err(crate::ConfigError { place, key: key.clone(), message });
+            }
+        }
+        Ok(())
+    }
+
     /// The addresses the BPF programs (the gate, the AF_XDP redirect)
     /// take queries for: the listen addresses, or none (any address) when
     /// one of them is a wildcard.
@@ -300,6 +323,7 @@ impl Default for Config {
             transfer_in_tls_ca: None,
             transfer_in_tls_cert: None,
             transfer_in_tls_key: None,
+            sources: Vec::new(),
             control_socket: None,
             semantic_checks: SemanticChecks::default(),
             load: LoadConfig::default(),
@@ -311,4 +335,9 @@ impl Default for Config {
             tls: crate::tls::TlsConfig::default(),
         }
     }
+}
+
+/// `EADDRNOTAVAIL` on Linux (no libc dependency for one number).
+const fn libc_eaddrnotavail() -> i32 {
+    99
 }

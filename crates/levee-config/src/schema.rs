@@ -71,6 +71,7 @@ pub const SECTIONS: &[Section] = &[
     Section { name: "management.token", array: true, doc: "A bearer token of the management listener." },
     Section { name: "load", array: false, doc: "Budgets and timeout of reading zone files." },
     Section { name: "transfer-in", array: false, doc: "Limits on one transfer in (secondary zones)." },
+    Section { name: "notify", array: false, doc: "Outgoing NOTIFY (primary zones)." },
     Section { name: "zone", array: true, doc: "A zone: primary (file) or secondary (primaries)." },
     Section { name: "key", array: true, doc: "A TSIG key (RFC 8945), named by ACLs, primaries and notify." },
     Section {
@@ -208,6 +209,8 @@ pub const KEYS: &[Key] = &[
     key!("transfer-in", "concurrent", "16", "Transfers in at once, all secondary zones together; the others wait their turn."),
     key!("transfer-in", "tls-cert-file", "none", "PEM client certificate chain presented to primaries over TLS (mutual TLS, RFC 9103); read at start."),
     key!("transfer-in", "tls-key-file", "none", "PEM private key of tls-cert-file (mode 0600 or 0640)."),
+    key!("transfer-in", "source", "none", "Local address (or one IPv4 and one IPv6 address, a list) that SOA queries and transfers to primaries leave from, like BIND's transfer-source and Knot's via; must be an address of this host (checked at start). Default: the kernel's choice."),
+    key!("notify", "source", "none", "Local address (or one IPv4 and one IPv6 address, a list) that NOTIFY leaves from, like BIND's notify-source; must be an address of this host (checked at start). Default: the kernel's choice."),
     key!("transfer-in", "tls-ca-file", "none", "PEM CA certificates of primaries reached over TLS (a primary entry with 'tls'); read at start."),
     key!("zone", "name", "-", "The zone's origin."),
     key!("zone", "file", "<zones-dir>/<name>zone", "Zone file, relative to the configuration file."),
@@ -231,6 +234,8 @@ pub const KEYS: &[Key] = &[
     key!("zone", "transfer-idle-timeout", "transfer-in.idle-timeout", "transfer-in.idle-timeout for this zone."),
     key!("zone", "transfer-max-records", "transfer-in.max-records", "transfer-in.max-records for this zone."),
     key!("zone", "transfer-max-size", "transfer-in.max-size", "transfer-in.max-size for this zone."),
+    key!("zone", "transfer-source", "transfer-in.source", "transfer-in.source for this zone."),
+    key!("zone", "notify-source", "notify.source", "notify.source for this zone."),
     key!(
         "zone",
         "semantic-checks",

@@ -103,6 +103,9 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     // configuration needs. Both can stop the start.
     let control =
         control_socket::prepare(&cfg).and_then(|c| limits::fit(&mut cfg, threads).map(|()| c)).map_err(fail)?;
+    // A source address that is not this host's would fail every NOTIFY
+    // or transfer later, quietly: refuse it now, naming the key.
+    cfg.check_sources().map_err(|e| Stop { code: 2, message: format!("configuration error: {e}") })?;
     let zones = load_zones(&cfg, builtin)?;
     // Bind everything first, so an address problem stops the start.
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;

@@ -2,7 +2,7 @@
 //! then TCP on TC) and NOTIFY exchanges, with TSIG, fresh message ids
 //! and timeouts; and why an exchange or a transfer failed ([`Fail`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use levee_tsig::Key;
@@ -10,7 +10,7 @@ use levee_wire::rtype::t;
 use levee_xfr::XfrError;
 use levee_zone::journal::Rr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 use crate::clock::wall;
 
@@ -69,14 +69,35 @@ fn timeout_err() -> Fail {
     Fail::Io(std::io::ErrorKind::TimedOut.into())
 }
 
+/// The local address of an exchange with `to`: port 0 on `source`, or
+/// on the unspecified address of `to`'s family.
+fn local(to: SocketAddr, source: Option<IpAddr>) -> SocketAddr {
+    let ip = source.unwrap_or(if to.is_ipv4() {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    });
+    SocketAddr::new(ip, 0)
+}
+
+/// A TCP connection to `to` from `source` (the kernel's choice when
+/// `None`; see [`levee_config::repl::Remote::source`]).
+pub async fn tcp_connect(to: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(src) = source else { return TcpStream::connect(to).await };
+    let s = if to.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    s.bind(SocketAddr::new(src, 0))?;
+    s.connect(to).await
+}
+
+/// One UDP exchange with `addr` from `source` (see [`local`]).
 pub async fn udp_exchange(
     addr: SocketAddr,
+    source: Option<IpAddr>,
     req: &levee_xfr::Request,
     key: Option<&Key>,
     timeout: Duration,
 ) -> Result<levee_wire::message::Message, Fail> {
-    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
-    let sock = UdpSocket::bind(bind).await?;
+    let sock = UdpSocket::bind(local(addr, source)).await?;
     sock.connect(addr).await?;
     sock.send(&req.msg).await?;
     let mut buf = vec![0u8; 65535];
@@ -90,8 +111,8 @@ pub async fn udp_exchange(
     }
 }
 
-async fn tcp_connect_send(addr: SocketAddr, msg: &[u8]) -> Result<TcpStream, Fail> {
-    let mut s = tokio::time::timeout(TCP_TIMEOUT, TcpStream::connect(addr)).await.map_err(|_| timeout_err())??;
+async fn tcp_connect_send(addr: SocketAddr, source: Option<IpAddr>, msg: &[u8]) -> Result<TcpStream, Fail> {
+    let mut s = tokio::time::timeout(TCP_TIMEOUT, tcp_connect(addr, source)).await.map_err(|_| timeout_err())??;
     let mut out = (msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(msg);
     tokio::time::timeout(TCP_TIMEOUT, s.write_all(&out)).await.map_err(|_| timeout_err())??;
@@ -106,11 +127,11 @@ async fn tcp_read(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Fail> {
     Ok(())
 }
 
-pub async fn soa_of(addr: SocketAddr, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
+pub async fn soa_of(addr: SocketAddr, source: Option<IpAddr>, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
     let req = levee_xfr::request(random_id(), apex, t::SOA, None, false, key, wall());
-    let m = match udp_exchange(addr, &req, key, UDP_TIMEOUT).await {
+    let m = match udp_exchange(addr, source, &req, key, UDP_TIMEOUT).await {
         Err(Fail::Xfr(XfrError::Truncated)) => {
-            let mut s = tcp_connect_send(addr, &req.msg).await?;
+            let mut s = tcp_connect_send(addr, source, &req.msg).await?;
             let mut buf = Vec::new();
             tcp_read(&mut s, &mut buf).await?;
             levee_xfr::check_response(&req, &buf, key, wall())?

@@ -193,7 +193,7 @@ async fn notify_one(r: Arc<Replication>, tgt: Remote, soa: Rr) {
         let started = tokio::time::Instant::now();
         let wait_now = if attempt == 1 { wait } else { jittered(wait) };
         let req = levee_xfr::request(random_id(), &soa.owner, t::SOA, Some(&soa), true, key.as_ref(), wall());
-        match udp_exchange(tgt.addr, &req, key.as_ref(), wait_now).await {
+        match udp_exchange(tgt.addr, tgt.source, &req, key.as_ref(), wait_now).await {
             Ok(_) => {
                 r.counts.notify_acked.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(zone = %zname, serial, target = %tgt.addr, attempt, "NOTIFY acknowledged");

@@ -32,6 +32,10 @@ use crate::zones::publish::{clone_entry, publish, retire};
 const NOTIFY_HOLDOFF: Duration = Duration::from_secs(1);
 /// NOTIFYs are logged as one summary line per zone per interval.
 const NOTIFY_SUMMARY_EVERY: Duration = Duration::from_secs(10);
+/// A jump of the wall clock against the monotonic one larger than this
+/// (either way, between two looks a second apart) is a step: every
+/// secondary zone then checks with its primary ([`clock_steps`]).
+const CLOCK_STEP: f64 = 2.0;
 
 //------------ the secondary loop ----------------------------------------------
 
@@ -191,8 +195,8 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             }
         };
         let soa = match &tls {
-            Some(t) => xfrin::soa_over_tls(p.addr, t, &s.apex, key).await,
-            None => soa_of(p.addr, &s.apex, key).await,
+            Some(t) => xfrin::soa_over_tls(p.addr, p.source, t, &s.apex, key).await,
+            None => soa_of(p.addr, p.source, &s.apex, key).await,
         };
         let theirs = match soa {
             Ok(soa) => soa,
@@ -355,6 +359,7 @@ async fn run_transfer(
     let served = if z.soa.is_some() { c.zones.load().exact(&s.apex).map(|e| Arc::clone(&e.zone)) } else { None };
     let job = xfrin::Job {
         addr: primary.addr,
+        source: primary.source,
         tls,
         apex: s.apex,
         ours: ixfr_from,
@@ -498,6 +503,41 @@ async fn notify_summaries(c: Arc<Center>) {
     }
 }
 
+/// The wall clock minus the monotonic clock, in seconds: constant while
+/// the wall clock runs normally (NTP slews it by far less than
+/// [`CLOCK_STEP`] a second), different after a step.
+fn clock_offset(base: std::time::Instant) -> f64 {
+    crate::clock::unix_now() - base.elapsed().as_secs_f64()
+}
+
+/// Watches for steps of the wall clock, once a second. After one (NTP
+/// setting a wrong clock right, `date -s`), every secondary zone checks
+/// with its primary at once: while the clock was wrong, TSIG-signed
+/// NOTIFYs to this node were refused (BADTIME) and its own SOA queries
+/// failed, and not every primary repeats a NOTIFY answered with BADTIME
+/// (Knot 3.2 gives it up), so without this the node would wait for each
+/// zone's SOA refresh. Costs one SOA query per zone, like a start.
+async fn clock_steps(c: Arc<Center>) {
+    let base = std::time::Instant::now();
+    let mut last = clock_offset(base);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = clock_offset(base);
+        if (now - last).abs() > CLOCK_STEP {
+            tracing::info!(
+                step_seconds = format!("{:+.1}", now - last),
+                zones = c.repl.secondaries.len(),
+                "the wall clock stepped: checking every secondary zone with its primary"
+            );
+            for s in c.repl.secondaries.values() {
+                s.kick.notify_one();
+            }
+        }
+        last = now;
+    }
+}
+
 //------------ control -----------------------------------------------------------
 
 /// Starts a refresh task per secondary zone and the NOTIFY summaries.
@@ -507,6 +547,9 @@ pub fn start(c: &Arc<Center>) {
         c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
     }
     c.runtime.spawn(notify_summaries(Arc::clone(c)));
+    if !c.repl.secondaries.is_empty() {
+        c.runtime.spawn(clock_steps(Arc::clone(c)));
+    }
 }
 
 /// Schedules an immediate refresh (SOA check, then IXFR/AXFR) of a

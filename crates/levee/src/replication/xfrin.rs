@@ -30,7 +30,7 @@
 //! The zone is then built from the records (the usual checks); the caller
 //! publishes it. Nothing here touches the served zone set.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,6 @@ use levee_xfr::{Budget, Received, Receiver};
 use levee_zone::journal::{self, Rr};
 use levee_zone::Zone;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::clock::wall;
@@ -89,6 +88,8 @@ impl Cancel {
 pub struct Job {
     /// The primary.
     pub addr: SocketAddr,
+    /// The local address to connect from (`[transfer-in] source`).
+    pub source: Option<IpAddr>,
     /// Over TLS (XoT), when the primary's entry says `tls`.
     pub tls: Option<Tls>,
     /// The zone (lowercase wire).
@@ -136,11 +137,14 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Conn for T 
 /// checked by rustls), each step within `idle`.
 async fn connect(
     addr: SocketAddr,
+    source: Option<IpAddr>,
     tls: Option<&Tls>,
     idle: Duration,
     idle_fail: impl Fn() -> Fail,
 ) -> Result<Box<dyn Conn>, Fail> {
-    let s = tokio::time::timeout(idle, TcpStream::connect(addr)).await.map_err(|_| idle_fail())??;
+    let s = tokio::time::timeout(idle, crate::replication::client::tcp_connect(addr, source))
+        .await
+        .map_err(|_| idle_fail())??;
     let Some(tls) = tls else { return Ok(Box::new(s)) };
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
     let s = tokio::time::timeout(idle, connector.connect(tls.name.clone(), s)).await.map_err(|_| idle_fail())??;
@@ -149,11 +153,17 @@ async fn connect(
 
 /// The SOA of a primary reached over TLS (XoT: its entry's port is the
 /// DoT one, so the refresh query goes there too, as BIND's does).
-pub async fn soa_over_tls(addr: SocketAddr, tls: &Tls, apex: &[u8], key: Option<&Key>) -> Result<Rr, Fail> {
+pub async fn soa_over_tls(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    tls: &Tls,
+    apex: &[u8],
+    key: Option<&Key>,
+) -> Result<Rr, Fail> {
     let wait = Duration::from_secs(5);
     let timed_out = || Fail::Io(std::io::ErrorKind::TimedOut.into());
     let req = levee_xfr::request(random_id(), apex, t::SOA, None, false, key, wall());
-    let mut s = connect(addr, Some(tls), wait, timed_out).await?;
+    let mut s = connect(addr, source, Some(tls), wait, timed_out).await?;
     let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&req.msg);
     tokio::time::timeout(wait, s.write_all(&out)).await.map_err(|_| timed_out())??;
@@ -260,7 +270,7 @@ async fn receive(job: &Job, ours: Option<&Rr>) -> Result<(Received, &'static str
     let qtype = if ours.is_some() { t::IXFR } else { t::AXFR };
     let now = wall();
     let req = levee_xfr::request(random_id(), &job.apex, qtype, ours, false, job.key.as_ref(), now);
-    let mut s = connect(job.addr, job.tls.as_ref(), idle, idle_fail).await?;
+    let mut s = connect(job.addr, job.source, job.tls.as_ref(), idle, idle_fail).await?;
     let mut out = (req.msg.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&req.msg);
     tokio::time::timeout(idle, s.write_all(&out)).await.map_err(|_| idle_fail())??;

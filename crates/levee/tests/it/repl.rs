@@ -410,3 +410,134 @@ fn a_secondary_pulls_over_mutual_tls_and_others_are_refused() {
     }
     assert_eq!(p.log().matches("kind=\"AXFR\"").count(), 1, "only the accepted secondary got a transfer:\n{}", p.log());
 }
+
+/// Issue 20: source addresses. The primary lets only 127.0.0.2 transfer
+/// (with the key): a secondary whose transfers leave from 127.0.0.2
+/// (`[transfer-in] source`, or the zone's `transfer-source`) gets the
+/// zone, one without is refused. NOTIFY leaves from `[notify] source`
+/// (seen by a plain socket as the target), and a zone's `notify-source`
+/// overrides it.
+#[test]
+fn transfers_and_notify_leave_from_the_configured_source() {
+    let target = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    target.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t_addr = target.local_addr().unwrap();
+    let pd = TempDir::new("src-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(
+        &pd,
+        &format!(
+            "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.2 key xfr\"]\nnotify = [\"{t_addr} key xfr\"]\n[notify]\nsource = \"127.0.0.3\""
+        ),
+    );
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let mut buf = [0u8; 512];
+    let (_, from) = target.recv_from(&mut buf).expect("a NOTIFY at start");
+    assert_eq!(from.ip().to_string(), "127.0.0.3", "NOTIFY from [notify] source; log:\n{}", p.log());
+    assert_eq!(buf[2] & 0x78, 4 << 3, "opcode NOTIFY");
+
+    let secondary = |tag: &str, extra: &str, tail: &str| {
+        let d = TempDir::new(tag);
+        let c = conf(&d, &format!("primaries = [\"{} key xfr\"]\n{extra}{tail}", p.addr));
+        (Server::start(&["-c", &c, "--listen", "127.0.0.1:0"]), d)
+    };
+    let (with_section, _d1) = secondary("src-s1", "", "\n[transfer-in]\nsource = \"127.0.0.2\"");
+    let (with_zone_key, _d2) = secondary("src-s2", "transfer-source = \"127.0.0.2\"", "");
+    let (without, _d3) = secondary("src-s3", "", "");
+    assert!(wait_serial(with_section.addr, 1), "[transfer-in] source; log:\n{}", with_section.log());
+    assert!(wait_serial(with_zone_key.addr, 1), "zone transfer-source; log:\n{}", with_zone_key.log());
+    assert!(
+        without.wait_log("transfer failed", Duration::from_secs(10)),
+        "from 127.0.0.1 the primary must refuse; log:\n{}",
+        without.log()
+    );
+    assert_eq!(serial(without.addr), None, "no zone without the source: {}", without.log());
+    assert!(
+        p.wait_log("client=127.0.0.2:", Duration::from_secs(5)),
+        "the primary logs the transfer's source: {}",
+        p.log()
+    );
+
+    // A zone's notify-source beats the section's.
+    drop(p);
+    let text =
+        std::fs::read_to_string(&pconf).unwrap().replace("\n[notify]", "\nnotify-source = \"127.0.0.4\"\n[notify]");
+    std::fs::write(&pconf, text).unwrap();
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let from = loop {
+        let (n, from) = target.recv_from(&mut buf).expect("a NOTIFY at the second start");
+        // Retries of the first primary's NOTIFY may still be queued here.
+        if n > 12 && from.ip().to_string() != "127.0.0.3" {
+            break from;
+        }
+    };
+    assert_eq!(from.ip().to_string(), "127.0.0.4", "zone notify-source; log:\n{}", p.log());
+}
+
+/// A source address that is not this host's stops the start, naming the
+/// key (the NOTIFYs and transfers would all fail later, quietly).
+#[test]
+fn a_source_address_not_of_this_host_is_refused_at_start() {
+    for (tail, key) in [
+        ("file = \"r.test.zone\"\n[notify]\nsource = \"192.0.2.1\"", "notify.source"),
+        ("file = \"r.test.zone\"\n[transfer-in]\nsource = [\"127.0.0.1\", \"2001:db8::1\"]", "transfer-in.source"),
+        ("file = \"r.test.zone\"\nnotify-source = \"192.0.2.1\"", "zone[0].notify-source"),
+        ("primaries = [\"127.0.0.1:9\"]\ntransfer-source = \"198.51.100.7\"", "zone[0].transfer-source"),
+    ] {
+        let d = TempDir::new("src-bad");
+        std::fs::write(d.path().join("r.test.zone"), zone(1)).unwrap();
+        let c = conf(&d, tail);
+        let out = crate::support::run_bounded(levee().args(["serve", "-c", &c, "--listen", "127.0.0.1:0"]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(key) && err.contains("not an address of this host"), "{key}: {err}");
+    }
+    // Not an address at all: refused when the file is read.
+    let d = TempDir::new("src-bad");
+    let c = conf(&d, "file = \"r.test.zone\"\n[notify]\nsource = \"localhost\"");
+    let out = crate::support::run_bounded(levee().args(["serve", "-c", &c, "--listen", "127.0.0.1:0"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(2) && err.contains("notify.source") && err.contains("not an IP address"),
+        "{err}"
+    );
+}
+
+/// Issue 20 (found by the fleet with Knot as the primary, which gives up
+/// a NOTIFY answered with BADTIME): after a step of the wall clock every
+/// secondary zone checks with its primary at once instead of waiting for
+/// its SOA refresh (3600 s here; nothing NOTIFYs). The secondary's clock
+/// is moved by libfaketime (an offset file it re-reads every second; the
+/// monotonic clock untouched, as NTP leaves it).
+#[test]
+fn a_clock_step_makes_every_secondary_zone_check_at_once() {
+    let pd = TempDir::new("step-p");
+    std::fs::write(pd.path().join("r.test.zone"), zone(1)).unwrap();
+    let pconf = conf(&pd, "file = \"r.test.zone\"\nallow-transfer = [\"127.0.0.1 key xfr\"]");
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let sd = TempDir::new("step-s");
+    let clock = sd.path().join("clock");
+    std::fs::write(&clock, "+0\n").unwrap();
+    let sconf = conf(&sd, &format!("primaries = [\"{} key xfr\"]", p.addr));
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    assert!(std::path::Path::new(lib).exists(), "{lib} is needed (apt-get install faketime)");
+    let s = Server::start_env(
+        &["-c", &sconf, "--listen", "127.0.0.1:0"],
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
+            ("FAKETIME_CACHE_DURATION", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    assert!(wait_serial(s.addr, 1), "initial transfer; log:\n{}", s.log());
+    std::fs::write(pd.path().join("r.test.zone"), zone(2)).unwrap();
+    let (ok, out, err) = ctl(&pconf, &["reload", "r.test."]);
+    assert!(ok, "{out}{err}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(serial(s.addr), Some(1), "nothing should have made the secondary check yet: {}", s.log());
+    // A step of 100 s (inside the TSIG fudge, so the check succeeds).
+    std::fs::write(&clock, "+100\n").unwrap();
+    assert!(wait_serial(s.addr, 2), "after the step; log:\n{}", s.log());
+    assert!(s.wait_log("the wall clock stepped", Duration::from_secs(1)), "{}", s.log());
+}
