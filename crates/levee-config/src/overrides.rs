@@ -105,6 +105,8 @@ impl Config {
                     semantic_checks: None,
                     serial_must_increase: false,
                     dnssec: None,
+                    catalog_role: None,
+                    catalog_member: None,
                 }),
             }
         }
@@ -131,6 +133,8 @@ impl Config {
                     semantic_checks: None,
                     serial_must_increase: false,
                     dnssec: Some(policy),
+                    catalog_role: None,
+                    catalog_member: None,
                 }),
             }
         }
