@@ -43,6 +43,7 @@ mod keys;
 mod migrate;
 mod ops;
 mod perf;
+mod provision;
 mod replication;
 mod serve;
 mod sign_zone;

@@ -88,6 +88,10 @@ impl ZoneState {
 async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
     let mut z = ZoneState::new(&c, &s);
     loop {
+        if s.removed.load(Ordering::Acquire) {
+            tracing::debug!(zone = %s.name, "zone removed: its refresh task ends");
+            return;
+        }
         let now = wall();
         if z.timers.settle(now) {
             tracing::info!(zone = %s.name, "the wall clock stepped back: checking with the primary now");
@@ -105,6 +109,9 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
                     z.timers.next_check = wall();
                 }
             }
+        }
+        if s.removed.load(Ordering::Acquire) {
+            continue;
         }
         check_expiry(&c, &s, &mut z).await;
         if z.timers.next_check > wall() {
@@ -241,6 +248,9 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
                 continue;
             }
         };
+        if s.removed.load(Ordering::Acquire) {
+            return Err(Fail::Cancelled);
+        }
         let serial = zone.serial();
         z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
@@ -265,6 +275,11 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         // Written (and retried) by the zone's store (storage.rs).
         c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
+        // A consumed catalog: its members follow (provision::consumer).
+        if crate::provision::consumer::is_consumed(c, &s.apex) {
+            let (c, apex) = (Arc::clone(c), s.apex.as_slice().to_vec());
+            let _ = tokio::task::spawn_blocking(move || crate::provision::consumer::catalog_changed(&c, &apex)).await;
+        }
         return Ok(Outcome::Updated);
     }
     Err(last_err)
@@ -307,6 +322,10 @@ async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, 
                 if e.zone.apex() != s.apex.as_slice() {
                     set.insert(clone_entry(e));
                 }
+            }
+            // Removed meanwhile (under this same lock): not served again.
+            if s.removed.load(Ordering::Acquire) {
+                return (set, ());
             }
             set.insert(ZoneEntry {
                 zone,
@@ -421,7 +440,7 @@ async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
 /// is a secondary zone ([`on_notify`]).
 pub fn notify_accepted(r: &Replication, zone: &[u8], serial: Option<u32>, client: impl std::fmt::Display) {
     if let Some(s) = r.secondaries.get(zone) {
-        on_notify(s, serial, client);
+        on_notify(&s, serial, client);
     }
 }
 
@@ -503,10 +522,16 @@ async fn notify_summaries(c: Arc<Center>) {
 /// Starts a refresh task per secondary zone and the NOTIFY summaries.
 pub fn start(c: &Arc<Center>) {
     for s in c.repl.secondaries.values() {
-        let (c, s) = (Arc::clone(c), Arc::clone(s));
-        c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
+        spawn(c, s);
     }
     c.runtime.spawn(notify_summaries(Arc::clone(c)));
+}
+
+/// Starts the refresh task of one secondary zone (at start, or a runtime
+/// zone added: `provision`). It ends when the zone is removed.
+pub fn spawn(c: &Arc<Center>, s: Arc<Secondary>) {
+    let c = Arc::clone(c);
+    c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
 }
 
 /// Schedules an immediate refresh (SOA check, then IXFR/AXFR) of a

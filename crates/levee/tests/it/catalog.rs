@@ -1,0 +1,334 @@
+//! Catalog zones (RFC 9432) between levee processes on loopback:
+//!
+//! * a levee consumer of two catalogs served by a levee primary from
+//!   catalog files written here (so each case can be written exactly:
+//!   groups, `coo`, a changed unique id, a wrong version): members added,
+//!   removed, regrouped (the template's ACL changes), reset, moved by
+//!   `coo`, refused when two catalogs claim them, kept when a catalog
+//!   version is malformed, and kept across a restart;
+//! * a levee producer (`catalog-role = "generate"`) feeding a levee
+//!   consumer: a member added, regrouped and removed at the producer (by
+//!   restarting it with another configuration) reaches the consumer, and
+//!   each member zone's AXFR is the same on both.
+//!
+//! The interop with Knot and BIND is tests/catalog/run.sh (CI).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use levee_wire::header::rcode;
+use levee_wire::rtype::t;
+
+use crate::support::{answers, levee, parse, query, tcp, udp, Server, TempDir};
+
+fn sock() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!("/tmp/levee-cat-{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+fn member_zone(name: &str, serial: u32) -> String {
+    format!("$ORIGIN {name}\n$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww TXT \"{name} {serial}\"\n")
+}
+
+/// A catalog zone file: `version`, then `lines` relative to the apex.
+fn catalog(serial: u32, version: &str, lines: &[&str]) -> String {
+    let mut s = format!(
+        "$TTL 0\n@ SOA invalid. invalid. {serial} 3600 600 2147483646 0\n@ NS invalid.\nversion TXT \"{version}\"\n"
+    );
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+fn ctl(conf: &str, args: &[&str]) -> String {
+    let o = levee().arg("ctl").arg("-c").arg(conf).args(args).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// The SOA serial `addr` answers for `zone`, or its rcode as an error.
+fn soa(addr: SocketAddr, zone: &str) -> Result<u32, u16> {
+    let r = parse(&udp(addr, &query(7, zone, t::SOA, Some(false))).ok_or(65535u16)?);
+    if u16::from(r.header.rcode()) != rcode::NOERROR {
+        return Err(u16::from(r.header.rcode()));
+    }
+    let rd = &r.answer.first().ok_or(65534u16)?.rdata;
+    Ok(u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().unwrap()))
+}
+
+fn wait(what: &str, s: &Server, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not seen within 15 s; consumer log:\n{}", s.log());
+}
+
+/// The records of an AXFR of `zone` from `addr`, sorted (empty when
+/// refused).
+fn axfr(addr: SocketAddr, zone: &str) -> Vec<String> {
+    let mut v: Vec<String> = tcp(addr, &query(9, zone, t::AXFR, None), 100)
+        .iter()
+        .map(|m| parse(m))
+        .filter(|m| u16::from(m.header.rcode()) == rcode::NOERROR)
+        .flat_map(|m| answers(&m))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+/// The primary: catalogs cat1./cat2.test. and members m1..m4.test.
+/// from files, transfers to loopback.
+fn primary(dir: &TempDir) -> (Server, String) {
+    let mut zones = String::new();
+    for z in ["cat1.test.", "cat2.test.", "m1.test.", "m2.test.", "m3.test.", "m4.test."] {
+        zones.push_str(&format!("[[zone]]\nname = \"{z}\"\nfile = \"{z}zone\"\nallow-transfer = [\"127.0.0.1\"]\n"));
+        if z.starts_with('m') {
+            write(dir.path(), &format!("{z}zone"), &member_zone(z, 1));
+        }
+    }
+    let conf = dir.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{zones}",
+            sock()
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    (Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]), conf)
+}
+
+/// The consumer of cat1 and cat2 (in that order) from `p`; template
+/// `gold` allows transfers from loopback, `default` does not.
+fn consumer_conf(dir: &TempDir, p: SocketAddr, extra: &str) -> String {
+    let conf = dir.path().join("levee.toml");
+    let cat = |n: &str| {
+        format!(
+            "[[zone]]\nname = \"{n}\"\nprimaries = [\"{p}\"]\nallow-notify = [\"127.0.0.1\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n"
+        )
+    };
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{extra}\n\
+             [[catalog-template]]\nname = \"gold\"\nallow-transfer = [\"127.0.0.1\"]\n{}{}",
+            sock(),
+            cat("cat1.test."),
+            cat("cat2.test.")
+        ),
+    )
+    .unwrap();
+    conf.to_str().unwrap().to_string()
+}
+
+fn registry(dir: &TempDir) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.path().join("store/runtime-zones.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+fn owner_of(dir: &TempDir, zone: &str) -> Option<String> {
+    let r = registry(dir);
+    r["zones"].as_array()?.iter().find(|z| z["name"] == zone).and_then(|z| z["catalog"].as_str().map(String::from))
+}
+
+#[test]
+fn a_consumer_follows_its_catalogs() {
+    let pd = TempDir::new("cat-p");
+    write(
+        pd.path(),
+        "cat1.test.zone",
+        &catalog(1, "2", &["a.zones PTR m1.test.", "b.zones PTR m2.test.", "group.b.zones TXT gold"]),
+    );
+    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &[]));
+    let (p, pconf) = primary(&pd);
+    let cd = TempDir::new("cat-c");
+    let cconf = consumer_conf(&cd, p.addr, "");
+    let mut c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    let refresh = |cat: &str| {
+        let out = ctl(&pconf, &["reload"]);
+        assert!(!out.contains("error"), "{out}");
+        let out = ctl(&cconf, &["refresh", cat]);
+        assert!(!out.contains("error"), "{out}");
+    };
+
+    // Added: both members transferred; m2 (group gold) may be transferred
+    // from loopback, m1 (default template) may not.
+    wait("m1 and m2 served", &c, || soa(c.addr, "m1.test.") == Ok(1) && soa(c.addr, "m2.test.") == Ok(1));
+    assert_eq!(axfr(c.addr, "m2.test."), axfr(p.addr, "m2.test."));
+    assert!(!axfr(p.addr, "m2.test.").is_empty());
+    assert!(axfr(c.addr, "m1.test.").is_empty(), "default template: no transfers");
+    let status = ctl(&cconf, &["zone-status", "m1.test."]);
+    assert!(status.contains("role=secondary"), "{status}");
+    assert_eq!(owner_of(&cd, "m1.test.").as_deref(), Some("cat1.test."));
+    let stored_m1 = cd.path().join("store/m1.test.zone");
+    wait("m1 stored", &c, || stored_m1.exists());
+
+    // Removed (m1), regrouped (m2 to no group: default), added (m3).
+    write(pd.path(), "cat1.test.zone", &catalog(2, "2", &["b.zones PTR m2.test.", "c.zones PTR m3.test."]));
+    refresh("cat1.test.");
+    wait("m3 served, m1 gone", &c, || {
+        soa(c.addr, "m3.test.") == Ok(1) && soa(c.addr, "m1.test.") == Err(rcode::REFUSED)
+    });
+    wait("m2 regrouped", &c, || axfr(c.addr, "m2.test.").is_empty());
+    assert_eq!(soa(c.addr, "m2.test."), Ok(1), "a regrouped member keeps serving");
+    wait("m1's stored copy removed", &c, || !stored_m1.exists());
+    assert!(owner_of(&cd, "m1.test.").is_none());
+
+    // Reset: m3 under a new unique id is dropped and transferred anew.
+    write(pd.path(), "m3.test.zone", &member_zone("m3.test.", 2));
+    write(pd.path(), "cat1.test.zone", &catalog(3, "2", &["b.zones PTR m2.test.", "c2.zones PTR m3.test."]));
+    refresh("cat1.test.");
+    wait("m3 reset", &c, || c.log().contains("runtime zone reset") && soa(c.addr, "m3.test.") == Ok(2));
+
+    // Two catalogs claim m2: the first keeps it, until its coo names cat2.
+    write(pd.path(), "cat2.test.zone", &catalog(2, "2", &["z.zones PTR m2.test.", "y.zones PTR m4.test."]));
+    refresh("cat2.test.");
+    wait("m4 from cat2", &c, || soa(c.addr, "m4.test.") == Ok(1));
+    wait("conflict logged", &c, || c.log().contains("zone claimed by two catalogs"));
+    assert_eq!(owner_of(&cd, "m2.test.").as_deref(), Some("cat1.test."));
+    write(
+        pd.path(),
+        "cat1.test.zone",
+        &catalog(4, "2", &["b.zones PTR m2.test.", "coo.b.zones PTR cat2.test.", "c2.zones PTR m3.test."]),
+    );
+    refresh("cat1.test.");
+    wait("m2 moved by coo", &c, || owner_of(&cd, "m2.test.").as_deref() == Some("cat2.test."));
+    assert_eq!(soa(c.addr, "m2.test."), Ok(1), "a moved member keeps serving");
+
+    // Malformed versions change nothing: the members in force stay.
+    for (serial, bad) in [
+        (5, catalog(5, "1", &["c2.zones PTR m3.test."])),
+        (6, catalog(6, "2", &["c2.zones PTR m3.test.", "d.zones PTR m1.test.", "e.zones PTR m1.test."])),
+    ] {
+        write(pd.path(), "cat1.test.zone", &bad);
+        refresh("cat1.test.");
+        wait("the catalog transferred", &c, || soa(c.addr, "cat1.test.") == Ok(serial));
+        wait("the version refused", &c, || c.log().matches("catalog version refused").count() == (serial - 4) as usize);
+        assert_eq!(soa(c.addr, "m3.test."), Ok(2));
+        assert_eq!(soa(c.addr, "m1.test."), Err(rcode::REFUSED), "not added from a refused version");
+    }
+
+    // A restart keeps every member (served from storage at once).
+    c.stop();
+    drop(p); // no primary: what is served comes from storage
+    let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    assert!(c.log().contains("runtime zones restored"), "{}", c.log());
+    for (z, s) in [("m2.test.", 1), ("m3.test.", 2), ("m4.test.", 1)] {
+        assert_eq!(soa(c.addr, z), Ok(s), "{z} after the restart; log:\n{}", c.log());
+    }
+}
+
+#[test]
+fn a_configured_zone_wins_and_a_damaged_registry_stops_the_start() {
+    let pd = TempDir::new("cat-p2");
+    write(pd.path(), "cat1.test.zone", &catalog(1, "2", &["a.zones PTR m1.test.", "b.zones PTR m2.test."]));
+    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &[]));
+    let (p, _) = primary(&pd);
+    let cd = TempDir::new("cat-c2");
+    write(cd.path(), "m1.test.zone", &member_zone("m1.test.", 77));
+    let cconf = consumer_conf(&cd, p.addr, "[[zone]]\nname = \"m1.test.\"\nfile = \"m1.test.zone\"\n");
+    let mut c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    wait("m2 served", &c, || soa(c.addr, "m2.test.") == Ok(1));
+    assert!(c.log().contains("a configured zone wins"), "{}", c.log());
+    assert_eq!(soa(c.addr, "m1.test."), Ok(77), "the configured m1 is served");
+    assert!(owner_of(&cd, "m1.test.").is_none());
+    c.stop();
+    let reg = cd.path().join("store/runtime-zones.json");
+    let text = std::fs::read_to_string(&reg).unwrap();
+    std::fs::write(&reg, &text[..text.len() / 2]).unwrap();
+    let o = crate::support::run_bounded(levee().args(["serve", "-c", &cconf, "--listen", "127.0.0.1:0"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("runtime-zones.json") && err.contains("damaged"), "{err}");
+}
+
+/// The producer's configuration: members m1 (group gold) and m2, or
+/// what `members` says, in catalog out.test.
+fn producer_conf(dir: &TempDir, members: &[(&str, Option<&str>)]) -> String {
+    let mut zones =
+        String::from("[[zone]]\nname = \"out.test.\"\ncatalog-role = \"generate\"\nallow-transfer = [\"127.0.0.1\"]\n");
+    for (z, g) in members {
+        write(dir.path(), &format!("{z}zone"), &member_zone(z, 1));
+        zones.push_str(&format!(
+            "[[zone]]\nname = \"{z}\"\nfile = \"{z}zone\"\nallow-transfer = [\"127.0.0.1\"]\ncatalog-zone = \"out.test.\"\n"
+        ));
+        if let Some(g) = g {
+            zones.push_str(&format!("catalog-group = \"{g}\"\n"));
+        }
+    }
+    let conf = dir.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{zones}",
+            sock()
+        ),
+    )
+    .unwrap();
+    conf.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_levee_producer_feeds_a_levee_consumer() {
+    let pd = TempDir::new("cat-prod");
+    let pconf = producer_conf(&pd, &[("m1.test.", Some("gold")), ("m2.test.", None)]);
+    let mut p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let s1 = soa(p.addr, "out.test.").expect("the produced catalog is served");
+    let cat = axfr(p.addr, "out.test.");
+    assert!(cat.iter().any(|r| r.contains("version.out.test. TXT \"2\"")), "{cat:?}");
+    assert!(cat.iter().any(|r| r.contains("TXT \"gold\"")), "{cat:?}");
+
+    let cd = TempDir::new("cat-cons");
+    let conf = cd.path().join("levee.toml");
+    let pa = p.addr;
+    let write_consumer = |pa: SocketAddr| {
+        std::fs::write(
+            &conf,
+            format!(
+                "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+                 [[catalog-template]]\nname = \"gold\"\nallow-transfer = [\"127.0.0.1\"]\n\
+                 [[zone]]\nname = \"out.test.\"\nprimaries = [\"{pa}\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n",
+                sock()
+            ),
+        )
+        .unwrap();
+    };
+    write_consumer(pa);
+    let cconf = conf.to_str().unwrap().to_string();
+    let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    wait("m1 and m2", &c, || soa(c.addr, "m1.test.") == Ok(1) && soa(c.addr, "m2.test.") == Ok(1));
+    assert_eq!(axfr(c.addr, "m1.test."), axfr(p.addr, "m1.test."), "gold: transferable, equal");
+    assert!(axfr(c.addr, "m2.test.").is_empty(), "default template");
+
+    // Same members after a restart: same serial. Then m1 regrouped, m2
+    // removed, m3 added: the serial moves and the consumer follows.
+    p.stop();
+    let mut p = Server::start(&["-c", &pconf, "--listen", &pa.to_string()]);
+    assert_eq!(soa(p.addr, "out.test."), Ok(s1), "the serial survives a restart with the same members");
+    p.stop();
+    let pconf = producer_conf(&pd, &[("m1.test.", None), ("m3.test.", Some("gold"))]);
+    let p = Server::start(&["-c", &pconf, "--listen", &pa.to_string()]);
+    assert_eq!(soa(p.addr, "out.test."), Ok(s1.wrapping_add(1)));
+    let out = ctl(&cconf, &["refresh", "out.test."]);
+    assert!(!out.contains("error"), "{out}");
+    wait("m3 added, m2 removed", &c, || {
+        soa(c.addr, "m3.test.") == Ok(1) && soa(c.addr, "m2.test.") == Err(rcode::REFUSED)
+    });
+    wait("m1 regrouped", &c, || axfr(c.addr, "m1.test.").is_empty());
+    assert_eq!(axfr(c.addr, "m3.test."), axfr(p.addr, "m3.test."));
+    assert!(!axfr(c.addr, "m3.test.").is_empty());
+    // The catalog itself transfers to the consumer unchanged.
+    assert_eq!(soa(c.addr, "out.test."), Ok(s1.wrapping_add(1)));
+}
