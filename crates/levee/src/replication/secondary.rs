@@ -202,7 +202,13 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             None => soa_of(p.addr, &s.apex, key).await,
         };
         let theirs = match soa {
-            Ok(soa) => soa,
+            Ok(soa) => Some(soa),
+            // Knot answers no query for a catalog zone it produces (only
+            // transfers): a consumed catalog is then asked by IXFR.
+            Err(e) if !matches!(e, Fail::Io(_)) && crate::provision::consumer::is_consumed(c, &s.apex) => {
+                tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query refused ({e}): asking by transfer");
+                None
+            }
             Err(e) => {
                 if let (Some(_), Fail::Io(io)) = (&tls, &e) {
                     // A TLS failure (a certificate not valid for the name,
@@ -217,17 +223,19 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
                 continue;
             }
         };
-        let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
-        s.heard(their_serial);
         let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
-        if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
-            z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
-            s.set_known_serial(our_serial);
-            return Ok(Outcome::UpToDate);
+        if let Some(theirs) = &theirs {
+            let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
+            s.heard(their_serial);
+            if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
+                z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+                s.set_known_serial(our_serial);
+                return Ok(Outcome::UpToDate);
+            }
+            s.set_known_serial(Some(their_serial));
         }
         let ixfr_from = if force { None } else { ours.clone() };
-        s.set_known_serial(Some(their_serial));
         // Closed only if the runtime stops.
         let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
