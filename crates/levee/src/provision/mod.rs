@@ -211,12 +211,14 @@ impl Registry {
         let mut out = Vec::with_capacity(ops.len());
         let mut changed = false;
         let mut produced_touched = false;
+        let mut batch = Batch::default();
         for op in ops {
-            let r = self.apply_one(c, op);
+            let r = self.apply_one(c, op, &mut batch);
             changed |= r.as_ref().is_ok_and(|t| t.0);
             produced_touched |= r.as_ref().is_ok_and(|t| t.1);
             out.push(r.map(|_| ()));
         }
+        batch.publish(c);
         if changed {
             let st = self.state();
             if let Err(e) = self.save(&st) {
@@ -230,7 +232,7 @@ impl Registry {
     }
 
     /// One op: (the registry changed, a produced catalog may change).
-    fn apply_one(&self, c: &Arc<Center>, op: Op) -> Result<(bool, bool), String> {
+    fn apply_one(&self, c: &Arc<Center>, op: Op, batch: &mut Batch) -> Result<(bool, bool), String> {
         match op {
             Op::Add(z) => {
                 let z = normalized(z)?;
@@ -246,7 +248,7 @@ impl Registry {
                     tracing::warn!("runtime zones: {m}");
                     return Err(m);
                 }
-                start_zone(c, &z)?;
+                start_zone(c, &z, false, batch)?;
                 tracing::info!(zone = %z.name, kind = kind_text(&z.kind), "runtime zone added");
                 let p = z.member_of.is_some();
                 self.state().zones.insert(z.name.clone(), z);
@@ -255,7 +257,7 @@ impl Registry {
             Op::Remove(n) => {
                 let n = canonical(&n).ok_or_else(|| format!("bad zone name {n}"))?;
                 let z = self.state().zones.remove(&n).ok_or_else(|| format!("zone {n} is not a runtime zone"))?;
-                stop_zone(c, &z.name, true);
+                stop_zone(c, &z.name, true, batch);
                 tracing::info!(zone = %z.name, "runtime zone removed (its stored data too)");
                 Ok((true, z.member_of.is_some()))
             }
@@ -264,16 +266,20 @@ impl Registry {
             }
             Op::Change(z) => {
                 let z = normalized(z)?;
-                stop_zone(c, &z.name, false);
-                start_zone(c, &z)?;
+                stop_zone(c, &z.name, false, batch);
+                start_zone(c, &z, false, batch)?;
                 tracing::info!(zone = %z.name, kind = kind_text(&z.kind), "runtime zone's settings changed (its data kept)");
                 let old = self.state().zones.insert(z.name.clone(), z.clone());
                 Ok((true, old.and_then(|o| o.member_of) != z.member_of))
             }
             Op::Reset(z) => {
                 let z = normalized(z)?;
-                stop_zone(c, &z.name, true);
-                start_zone(c, &z)?;
+                stop_zone(c, &z.name, false, batch);
+                // The data goes before the zone is made again (not read back).
+                if let Some(apex) = apex_of(&z.name) {
+                    remove_files(c, &apex);
+                }
+                start_zone(c, &z, true, batch)?;
                 tracing::info!(zone = %z.name, "runtime zone reset: its data dropped, transferred anew");
                 self.state().zones.insert(z.name.clone(), z);
                 Ok((true, false))
@@ -387,49 +393,79 @@ pub fn template<'a>(cfg: &'a Config, templates: &[String], group: Option<&str>) 
     cfg.catalog_templates.iter().find(|t| &t.name == pick)
 }
 
+/// The published-set side of a batch of changes: made zone by zone,
+/// published once ([`Batch::publish`]), so adding 10,000 members copies
+/// the served set once, not 10,000 times.
+#[derive(Default)]
+struct Batch {
+    /// New entries (placeholders or stored copies).
+    added: ZoneSet,
+    /// Apexes to unpublish (replaced ones too).
+    removed: Vec<Vec<u8>>,
+    /// Apexes whose stored files go once unpublished.
+    drop_files: Vec<Vec<u8>>,
+    /// Refresh tasks to start once published.
+    start: Vec<Arc<crate::replication::state::Secondary>>,
+}
+
+impl Batch {
+    /// Publishes the batch, then removes the dropped zones' files and
+    /// starts the new zones' tasks.
+    fn publish(self, c: &Arc<Center>) {
+        if self.added.is_empty() && self.removed.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<&[u8]> = self.removed.iter().map(Vec::as_slice).collect();
+        publish(c, |old| {
+            let mut set = ZoneSet::new();
+            for e in old.entries() {
+                if !gone.contains(e.zone.apex()) && self.added.exact(e.zone.apex()).is_none() {
+                    set.insert(clone_entry(e));
+                }
+            }
+            for e in self.added.entries() {
+                set.insert(clone_entry(e));
+            }
+            (set, ())
+        });
+        for apex in &self.drop_files {
+            remove_files(c, apex);
+        }
+        for s in self.start {
+            crate::replication::secondary::spawn(c, s);
+        }
+    }
+}
+
 /// Makes a runtime zone's `Secondary` (its stored copy read, if any),
-/// registers it, publishes its entry and starts its task.
-fn start_zone(c: &Arc<Center>, z: &RuntimeZone) -> Result<(), String> {
+/// registers it, and puts its entry and task in `batch` (`fresh`: its
+/// first transfer is a full one).
+fn start_zone(c: &Arc<Center>, z: &RuntimeZone, fresh: bool, batch: &mut Batch) -> Result<(), String> {
     if c.cfg.storage_dir.is_none() {
         return Err("runtime secondary zones need server.storage-dir".into());
     }
     let zc = zone_config(&c.cfg, z)?;
     let apex = name::to_lowercase(name::from_text(&zc.name, None).map_err(|e| e.to_string())?.as_slice());
-    let mut one = ZoneSet::new();
     let checks = crate::zones::load::checks_of(&c.cfg, Some(&zc));
     let storage = c.cfg.storage_dir.as_deref();
-    let sec = crate::replication::startup::secondary_entry(
-        &zc,
-        &apex,
-        storage,
-        &mut one,
-        checks,
-        &c.stores,
-        c.cfg.load.threads(),
-    );
+    let threads = c.cfg.load.threads();
+    let sec =
+        crate::replication::startup::secondary_entry(&zc, &apex, storage, &mut batch.added, checks, &c.stores, threads);
+    if fresh {
+        sec.force_axfr.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let sec = Arc::new(sec);
     // Registered before it is published: a reload meanwhile keeps it.
     c.repl.secondaries.insert(apex.as_slice().to_vec(), Arc::clone(&sec));
-    publish(c, |old| {
-        let mut set = ZoneSet::new();
-        for e in old.entries() {
-            if e.zone.apex() != apex.as_slice() {
-                set.insert(clone_entry(e));
-            }
-        }
-        for e in one.entries() {
-            set.insert(clone_entry(e));
-        }
-        (set, ())
-    });
-    crate::replication::secondary::spawn(c, sec);
+    batch.start.push(sec);
     Ok(())
 }
 
 /// Stops serving a runtime zone: its task ends, a transfer in progress
-/// is cancelled, its entry is unpublished; with `drop_data`, its stored
-/// copy and journal are removed.
-fn stop_zone(c: &Arc<Center>, zone: &str, drop_data: bool) {
+/// is cancelled (and its result neither published nor stored), and
+/// `batch` unpublishes it; with `drop_data`, its stored copy and journal
+/// go too.
+fn stop_zone(c: &Arc<Center>, zone: &str, drop_data: bool, batch: &mut Batch) {
     let Some(apex) = apex_of(zone) else { return };
     if let Some(s) = c.repl.secondaries.remove(&apex) {
         s.removed.store(true, std::sync::atomic::Ordering::Release);
@@ -438,33 +474,23 @@ fn stop_zone(c: &Arc<Center>, zone: &str, drop_data: bool) {
         }
         s.kick.notify_one();
     }
-    publish(c, |old| {
-        let mut set = ZoneSet::new();
-        for e in old.entries() {
-            if e.zone.apex() != apex.as_slice() {
-                set.insert(clone_entry(e));
-            }
-        }
-        (set, ())
-    });
     if drop_data {
-        remove_files(c, &apex);
+        batch.drop_files.push(apex.clone());
     }
+    batch.removed.push(apex);
 }
 
-/// Removes a zone's stored copy and journal (through their stores, so a
-/// write in progress cannot bring them back afterwards).
+/// Removes a zone's stored copy and journal: now, and through their
+/// stores, so a write in progress cannot bring them back afterwards.
 fn remove_files(c: &Center, apex: &[u8]) {
     let Some(dir) = &c.cfg.storage_dir else { return };
     for (kind, path) in
         [(StoreKind::Zone, storage::zone_file(dir, apex)), (StoreKind::Journal, storage::journal_file(dir, apex))]
     {
-        match c.stores.find(apex, kind) {
-            Some(s) => s.submit(Job::Remove, &c.runtime),
-            None => {
-                let _ = std::fs::remove_file(&path);
-            }
+        if let Some(s) = c.stores.find(apex, kind) {
+            s.submit(Job::Remove, &c.runtime);
         }
+        let _ = std::fs::remove_file(&path);
     }
 }
 
