@@ -272,7 +272,8 @@ fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
                         st.expires.map_or("-".into(), |x| x.to_string()),
                         st.transfer_since.map_or("-".into(), |x| x.to_string()),
                         st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
-                    ) + &c.stores.status_fields(apex));
+                    ) + &c.stores.status_fields(apex)
+                        + &c.registry.status_field(&zname));
             }
             None => out.push(format!(
                 "{zname} role=primary serial={} journal-from={}{}{}",

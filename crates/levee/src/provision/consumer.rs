@@ -83,9 +83,27 @@ pub fn catalog_changed(c: &Arc<Center>, apex: &[u8]) {
 
 /// At start, once the tasks run: every consumed catalog with data, in
 /// the configuration's order.
+/// Members of a catalog no longer configured are removed first (with
+/// their data, as Knot purges them).
 pub fn reconcile_all(c: &Arc<Center>) {
-    for cat in consumed(c) {
-        process(c, &cat, false);
+    let cats = consumed(c);
+    let orphans: Vec<Op> = c
+        .registry
+        .list()
+        .into_iter()
+        .filter_map(|z| match &z.kind {
+            Kind::CatalogMember { catalog, .. } if !cats.contains(catalog) => {
+                tracing::warn!(zone = %z.name, catalog = %catalog, "catalog no longer configured: its member is removed");
+                Some(Op::Remove(z.name))
+            }
+            _ => None,
+        })
+        .collect();
+    if !orphans.is_empty() {
+        c.registry.apply(c, orphans);
+    }
+    for cat in cats {
+        process(c, &cat, true);
     }
 }
 
@@ -166,7 +184,8 @@ fn plan(c: &Center, cat: &str, parsed: &Catalog, fresh: bool) -> Vec<Op> {
             Kind::CatalogMember { catalog: owner, .. } => {
                 let owner_cat =
                     others.entry(owner.clone()).or_insert_with(|| read(c, owner).and_then(Result::ok).map(|x| x.1));
-                let allowed = owner_cat.as_ref().is_some_and(|o| levee_catalog::coo_allows(o, &m.zone, &cat_apex));
+                let allowed = owner_cat.as_ref().is_some_and(|o| levee_catalog::coo_allows(o, &m.zone, &cat_apex))
+                    || !consumed(c).contains(owner);
                 if allowed {
                     tracing::info!(zone = %zone, from = %owner, to = %cat, "catalog member changes ownership (coo)");
                     ops.push(Op::Change(RuntimeZone { member_of, ..want }));

@@ -185,6 +185,17 @@ impl Registry {
         self.state().zones.len()
     }
 
+    /// ` runtime=catalog:CATALOG` (a member of a consumed catalog) or
+    /// ` runtime=secondary` for `levee ctl zone-status`; empty for a
+    /// configured zone.
+    pub fn status_field(&self, zone: &str) -> String {
+        match self.get(zone).map(|z| z.kind) {
+            Some(Kind::CatalogMember { catalog, .. }) => format!(" runtime=catalog:{catalog}"),
+            Some(Kind::Secondary { .. }) => " runtime=secondary".into(),
+            None => String::new(),
+        }
+    }
+
     /// A produced catalog's recorded serial and digest.
     pub fn produced(&self, catalog: &str) -> Option<Produced> {
         self.state().produced.get(catalog).cloned()
@@ -525,6 +536,12 @@ pub fn restore(cfg: &Config, reg: &Registry, set: &mut ZoneSet, repl: &Replicati
 }
 
 //------------ the file -----------------------------------------------------------
+
+/// The names of the runtime zones the registry file of storage directory
+/// `dir` holds (none if it cannot be read: the start reports that).
+pub fn stored_names(dir: &Path) -> Vec<String> {
+    read(&dir.join(FILE)).map(|st| st.zones.into_keys().collect()).unwrap_or_default()
+}
 
 fn encode(st: &State) -> String {
     let zones: Vec<Value> = st

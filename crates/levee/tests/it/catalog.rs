@@ -170,7 +170,7 @@ fn a_consumer_follows_its_catalogs() {
     assert!(!axfr(p.addr, "m2.test.").is_empty());
     assert!(axfr(c.addr, "m1.test.").is_empty(), "default template: no transfers");
     let status = ctl(&cconf, &["zone-status", "m1.test."]);
-    assert!(status.contains("role=secondary"), "{status}");
+    assert!(status.contains("role=secondary") && status.contains("runtime=catalog:cat1.test."), "{status}");
     assert_eq!(owner_of(&cd, "m1.test.").as_deref(), Some("cat1.test."));
     let stored_m1 = cd.path().join("store/m1.test.zone");
     wait("m1 stored", &c, || stored_m1.exists());
@@ -228,22 +228,45 @@ fn a_consumer_follows_its_catalogs() {
     for (z, s) in [("m2.test.", 1), ("m3.test.", 2), ("m4.test.", 1)] {
         assert_eq!(soa(c.addr, z), Ok(s), "{z} after the restart; log:\n{}", c.log());
     }
+
+    // cat2 taken out of the configuration: its members go with it.
+    let mut c = c;
+    c.stop();
+    let text = std::fs::read_to_string(&cconf).unwrap();
+    let cut = text.find("[[zone]]\nname = \"cat2.test.\"").unwrap();
+    std::fs::write(&cconf, &text[..cut]).unwrap();
+    let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    wait("cat2's members removed", &c, || {
+        soa(c.addr, "m4.test.") == Err(rcode::REFUSED) && soa(c.addr, "m2.test.") == Err(rcode::REFUSED)
+    });
+    wait("cat2's members out of the registry", &c, || {
+        owner_of(&cd, "m4.test.").is_none() && owner_of(&cd, "m2.test.").is_none()
+    });
+    assert!(c.log().contains("catalog no longer configured"), "{}", c.log());
+    assert!(!c.log().contains("zone=m3.test. path"), "a runtime zone's file is not reported as unconfigured");
+    assert_eq!(soa(c.addr, "m3.test."), Ok(2), "cat1's member stays");
+    assert_eq!(owner_of(&cd, "m3.test.").as_deref(), Some("cat1.test."));
 }
 
 #[test]
-fn a_configured_zone_wins_and_a_damaged_registry_stops_the_start() {
+fn a_configured_zone_wins_the_bound_holds_and_a_damaged_registry_stops_the_start() {
     let pd = TempDir::new("cat-p2");
     write(pd.path(), "cat1.test.zone", &catalog(1, "2", &["a.zones PTR m1.test.", "b.zones PTR m2.test."]));
-    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &[]));
+    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &["c.zones PTR m3.test."]));
     let (p, _) = primary(&pd);
     let cd = TempDir::new("cat-c2");
     write(cd.path(), "m1.test.zone", &member_zone("m1.test.", 77));
     let cconf = consumer_conf(&cd, p.addr, "[[zone]]\nname = \"m1.test.\"\nfile = \"m1.test.zone\"\n");
+    // At most one runtime zone: of m2 (cat1) and m3 (cat2), one is refused.
+    let text = std::fs::read_to_string(&cconf).unwrap();
+    std::fs::write(&cconf, text.replacen("threads = 1\n", "threads = 1\nmax-runtime-zones = 1\n", 1)).unwrap();
     let mut c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
-    wait("m2 served", &c, || soa(c.addr, "m2.test.") == Ok(1));
-    assert!(c.log().contains("a configured zone wins"), "{}", c.log());
+    wait("the bound reached", &c, || c.log().contains("server.max-runtime-zones (1) reached"));
+    wait("m1 refused from the catalog", &c, || c.log().contains("a configured zone wins"));
     assert_eq!(soa(c.addr, "m1.test."), Ok(77), "the configured m1 is served");
     assert!(owner_of(&cd, "m1.test.").is_none());
+    wait("one member served", &c, || (soa(c.addr, "m2.test.") == Ok(1)) != (soa(c.addr, "m3.test.") == Ok(1)));
+    assert_eq!(registry(&cd)["zones"].as_array().map(Vec::len), Some(1), "one runtime zone");
     c.stop();
     let reg = cd.path().join("store/runtime-zones.json");
     let text = std::fs::read_to_string(&reg).unwrap();
