@@ -177,6 +177,7 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
             let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
                 ["reload"] => reload(&c, None).await,
                 ["reload", zone] => reload(&c, Some(zone.to_string())).await,
+                ["zone-add" | "zone-remove", ..] => provision(&c, line).await,
                 _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
@@ -218,9 +219,61 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, zone-add ZONE PRIMARY..., zone-remove ZONE)\n"
                 .into()
         }
+    }
+}
+
+/// `zone-add ZONE PRIMARY [key NAME] [PRIMARY [key NAME]]...` (a runtime
+/// secondary zone that accepts NOTIFY from its primaries) and
+/// `zone-remove ZONE` (a runtime zone not owned by a catalog), through
+/// the registry (`provision`), on a blocking thread.
+async fn provision(c: &Arc<Center>, line: &str) -> String {
+    use crate::provision::{Kind, Op, RuntimeZone};
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let op = match words[..] {
+        ["zone-remove", zone] => match c.registry.get(zone).map(|z| z.kind) {
+            Some(Kind::CatalogMember { catalog, .. }) => {
+                return format!("error: {zone} is a member of catalog {catalog}: remove it from the catalog\n")
+            }
+            _ => Op::Remove(zone.to_string()),
+        },
+        ["zone-add", zone, ref rest @ ..] if !rest.is_empty() => {
+            let mut primaries: Vec<String> = Vec::new();
+            let mut it = rest.iter();
+            while let Some(w) = it.next() {
+                match (*w, primaries.last_mut()) {
+                    ("key", Some(last)) => match it.next() {
+                        Some(k) => last.push_str(&format!(" key {k}")),
+                        None => return "error: 'key' needs a key name\n".into(),
+                    },
+                    _ => primaries.push((*w).to_string()),
+                }
+            }
+            // NOTIFY is accepted from the primaries (with their keys).
+            let allow_notify = primaries
+                .iter()
+                .map(|p| {
+                    let mut w = p.split_whitespace();
+                    let addr = w.next().unwrap_or_default();
+                    let ip = addr.parse::<std::net::SocketAddr>().map_or(addr.to_string(), |a| a.ip().to_string());
+                    std::iter::once(ip).chain(w.map(String::from)).collect::<Vec<_>>().join(" ")
+                })
+                .collect();
+            let kind = Kind::Secondary { primaries, allow_transfer: Vec::new(), allow_notify };
+            Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of: None })
+        }
+        _ => return "error: zone-add ZONE PRIMARY [key NAME]... | zone-remove ZONE\n".into(),
+    };
+    let c = Arc::clone(c);
+    match tokio::task::spawn_blocking(move || c.registry.apply(&c, vec![op])).await {
+        Ok(r) => match r.into_iter().next() {
+            Some(Ok(())) => format!("ok\n{} done\n", words[0]),
+            Some(Err(e)) => format!("error: {e}\n"),
+            None => "error: nothing done\n".into(),
+        },
+        Err(_) => "error: the change did not finish\n".into(),
     }
 }
 

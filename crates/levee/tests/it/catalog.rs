@@ -355,3 +355,56 @@ fn a_levee_producer_feeds_a_levee_consumer() {
     // The catalog itself transfers to the consumer unchanged.
     assert_eq!(soa(c.addr, "out.test."), Ok(s1.wrapping_add(1)));
 }
+
+/// The registry's other caller today: `levee ctl zone-add` and
+/// `zone-remove` (a runtime secondary zone, kept across restarts).
+#[test]
+fn levee_ctl_adds_and_removes_runtime_zones() {
+    let pd = TempDir::new("cat-p3");
+    write(pd.path(), "cat1.test.zone", &catalog(1, "2", &[]));
+    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &[]));
+    let (p, _) = primary(&pd);
+    let nd = TempDir::new("cat-n");
+    write(nd.path(), "conf.test.zone", &member_zone("conf.test.", 5));
+    let conf = nd.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n",
+            sock()
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    let mut n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    let out = ctl(&conf, &["zone-add", "M1.test.", &p.addr.to_string()]);
+    assert!(out.contains("zone-add done"), "{out}");
+    wait("m1 transferred", &n, || soa(n.addr, "m1.test.") == Ok(1));
+    let status = ctl(&conf, &["zone-status", "m1.test."]);
+    assert!(status.contains("role=secondary") && status.contains("runtime=secondary"), "{status}");
+    for (args, why) in [
+        (vec!["zone-add", "conf.test.", "127.0.0.1:53"], "configuration"),
+        (vec!["zone-add", "m1.test.", "127.0.0.1:53"], "runtime zone already"),
+        (vec!["zone-add", "x.test.", "not-an-address"], "primaries[0]"),
+        (vec!["zone-add", "x.test.", "127.0.0.1:53", "key", "nokey"], "primaries[0]"),
+        (vec!["zone-remove", "conf.test."], "not a runtime zone"),
+    ] {
+        let out = ctl(&conf, &args);
+        assert!(out.contains("error") && out.contains(why), "{args:?}: {out}");
+    }
+    assert_eq!(soa(n.addr, "conf.test."), Ok(5), "the configured zone is untouched");
+
+    // Kept across a restart, served from storage (the primary gone).
+    let stored = nd.path().join("store/m1.test.zone");
+    wait("m1 stored", &n, || stored.exists());
+    n.stop();
+    drop(p);
+    let n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    assert_eq!(soa(n.addr, "m1.test."), Ok(1), "{}", n.log());
+    let out = ctl(&conf, &["zone-remove", "m1.test."]);
+    assert!(out.contains("zone-remove done"), "{out}");
+    assert_eq!(soa(n.addr, "m1.test."), Err(rcode::REFUSED));
+    wait("m1's stored copy removed", &n, || !stored.exists());
+    assert!(registry(&nd)["zones"].as_array().is_some_and(Vec::is_empty));
+}
