@@ -225,8 +225,9 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
     }
 }
 
-/// `zone-add ZONE PRIMARY [key NAME] [PRIMARY [key NAME]]...` (a runtime
-/// secondary zone that accepts NOTIFY from its primaries) and
+/// `zone-add ZONE PRIMARY [key NAME] [PRIMARY [key NAME]]... [catalog
+/// CATALOG [group GROUP]]` (a runtime secondary zone that accepts NOTIFY
+/// from its primaries, listed in a produced catalog if asked) and
 /// `zone-remove ZONE` (a runtime zone not owned by a catalog), through
 /// the registry (`provision`), on a blocking thread.
 async fn provision(c: &Arc<Center>, line: &str) -> String {
@@ -241,16 +242,31 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
         },
         ["zone-add", zone, ref rest @ ..] if !rest.is_empty() => {
             let mut primaries: Vec<String> = Vec::new();
+            let (mut catalog, mut group) = (None, None);
             let mut it = rest.iter();
             while let Some(w) = it.next() {
-                match (*w, primaries.last_mut()) {
-                    ("key", Some(last)) => match it.next() {
-                        Some(k) => last.push_str(&format!(" key {k}")),
-                        None => return "error: 'key' needs a key name\n".into(),
-                    },
-                    _ => primaries.push((*w).to_string()),
+                let slot = match (*w, primaries.last_mut()) {
+                    ("key", Some(_)) => None,
+                    ("catalog", _) => Some(&mut catalog),
+                    ("group", _) => Some(&mut group),
+                    _ => {
+                        primaries.push((*w).to_string());
+                        continue;
+                    }
+                };
+                let Some(v) = it.next() else { return format!("error: '{w}' needs a value\n") };
+                match slot {
+                    Some(s) => *s = Some(v.to_string()),
+                    None => primaries.last_mut().into_iter().for_each(|l| l.push_str(&format!(" key {v}"))),
                 }
             }
+            if group.is_some() && catalog.is_none() {
+                return "error: 'group' needs 'catalog'\n".into();
+            }
+            let member_of = catalog.map(|c| levee_config::catalog::CatalogMember {
+                catalog: crate::provision::canonical(&c).unwrap_or(c),
+                group,
+            });
             // NOTIFY is accepted from the primaries (with their keys).
             let allow_notify = primaries
                 .iter()
@@ -262,9 +278,12 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
                 })
                 .collect();
             let kind = Kind::Secondary { primaries, allow_transfer: Vec::new(), allow_notify };
-            Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of: None })
+            Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of })
         }
-        _ => return "error: zone-add ZONE PRIMARY [key NAME]... | zone-remove ZONE\n".into(),
+        _ => {
+            return "error: zone-add ZONE PRIMARY [key NAME]... [catalog CATALOG [group GROUP]] | zone-remove ZONE\n"
+                .into()
+        }
     };
     let c = Arc::clone(c);
     match tokio::task::spawn_blocking(move || c.registry.apply(&c, vec![op])).await {

@@ -247,6 +247,7 @@ impl Registry {
         match op {
             Op::Add(z) => {
                 let z = normalized(z)?;
+                check_member_of(&c.cfg, &z.member_of)?;
                 if self.state().zones.contains_key(&z.name) {
                     return Err(format!("zone {} is a runtime zone already", z.name));
                 }
@@ -277,6 +278,7 @@ impl Registry {
             }
             Op::Change(z) => {
                 let z = normalized(z)?;
+                check_member_of(&c.cfg, &z.member_of)?;
                 stop_zone(c, &z.name, false, batch);
                 start_zone(c, &z, false, batch)?;
                 tracing::info!(zone = %z.name, kind = kind_text(&z.kind), "runtime zone's settings changed (its data kept)");
@@ -312,6 +314,22 @@ fn normalized(mut z: RuntimeZone) -> Result<RuntimeZone, String> {
         return Err("the root zone cannot be a runtime zone".into());
     }
     Ok(z)
+}
+
+/// A produced catalog `m` names is configured.
+fn check_member_of(cfg: &Config, m: &Option<CatalogMember>) -> Result<(), String> {
+    let Some(m) = m else { return Ok(()) };
+    if m.group.as_deref().is_some_and(|g| g.is_empty() || g.len() > 255) {
+        return Err("a catalog group is 1 to 255 octets".into());
+    }
+    let produced = cfg
+        .zones
+        .iter()
+        .any(|z| crate::zones::load::same_zone(&z.name, &m.catalog) && z.catalog_role == Some(CatalogRole::Generate));
+    if !produced {
+        return Err(format!("no [[zone]] {} with catalog-role = \"generate\"", m.catalog));
+    }
+    Ok(())
 }
 
 /// Why `zone` cannot be a runtime zone because the configuration serves

@@ -408,3 +408,76 @@ fn levee_ctl_adds_and_removes_runtime_zones() {
     wait("m1's stored copy removed", &n, || !stored.exists());
     assert!(registry(&nd)["zones"].as_array().is_some_and(Vec::is_empty));
 }
+
+/// The serial of the SOA in a NOTIFY's answer section, if it is one for
+/// `zone`.
+fn notify_serial(m: &[u8], zone: &str) -> Option<u32> {
+    let msg = levee_wire::message::Message::parse(m).ok()?;
+    let q = msg.question.first()?;
+    if levee_wire::name::to_text(&q.name).to_lowercase() != zone || msg.header.opcode() != 4 {
+        return None;
+    }
+    let rd = &msg.answer.first()?.rdata;
+    Some(u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().ok()?))
+}
+
+/// A runtime zone added with a produced catalog: the catalog's serial
+/// moves, the member is listed, NOTIFY goes out; removing it moves the
+/// serial again; the serial survives a restart.
+#[test]
+fn runtime_members_change_a_produced_catalog() {
+    let pd = TempDir::new("cat-p4");
+    write(pd.path(), "cat1.test.zone", &catalog(1, "2", &[]));
+    write(pd.path(), "cat2.test.zone", &catalog(1, "2", &[]));
+    let (q, _) = primary(&pd);
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let nd = TempDir::new("cat-prod2");
+    let conf = nd.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+             [[zone]]\nname = \"out.test.\"\ncatalog-role = \"generate\"\nallow-transfer = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n",
+            sock(),
+            listener.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    let mut p = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    let s1 = soa(p.addr, "out.test.").expect("the catalog is served");
+    let notified = |serial: u32| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            if let Ok((n, _)) = listener.recv_from(&mut buf) {
+                if notify_serial(&buf[..n], "out.test.") == Some(serial) {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+
+    let out = ctl(&conf, &["zone-add", "m1.test.", &q.addr.to_string(), "catalog", "out.test.", "group", "g7"]);
+    assert!(out.contains("zone-add done"), "{out}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s1.wrapping_add(1)), "the serial moves with the membership");
+    let cat = axfr(p.addr, "out.test.");
+    assert!(cat.iter().any(|r| r.ends_with("PTR m1.test.")), "{cat:?}");
+    assert!(cat.iter().any(|r| r.ends_with("TXT \"g7\"")), "{cat:?}");
+    assert!(notified(s1.wrapping_add(1)), "NOTIFY for the new serial; log:\n{}", p.log());
+    wait("m1 transferred", &p, || soa(p.addr, "m1.test.") == Ok(1));
+
+    let out = ctl(&conf, &["zone-add", "x.test.", &q.addr.to_string(), "catalog", "nowhere.test."]);
+    assert!(out.contains("error") && out.contains("generate"), "{out}");
+    let out = ctl(&conf, &["zone-remove", "m1.test."]);
+    assert!(out.contains("zone-remove done"), "{out}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s1.wrapping_add(2)));
+    assert!(!axfr(p.addr, "out.test.").iter().any(|r| r.contains("m1.test.")));
+    assert!(notified(s1.wrapping_add(2)), "NOTIFY for the removal");
+
+    p.stop();
+    let p = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    assert_eq!(soa(p.addr, "out.test."), Ok(s1.wrapping_add(2)), "the serial survives a restart");
+}
