@@ -177,7 +177,7 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
             let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
                 ["reload"] => reload(&c, None).await,
                 ["reload", zone] => reload(&c, Some(zone.to_string())).await,
-                ["zone-add" | "zone-remove", ..] => provision(&c, line).await,
+                ["zone-add" | "zone-add-primary" | "zone-remove", ..] => provision(&c, line).await,
                 _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
@@ -240,6 +240,22 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
             }
             _ => Op::Remove(zone.to_string()),
         },
+        ["zone-add-primary", zone, path, ref rest @ ..] => {
+            let mut allow_transfer = Vec::new();
+            let mut it = rest.iter();
+            while let Some(w) = it.next() {
+                match (*w, it.next()) {
+                    ("allow-transfer", Some(rule)) => allow_transfer.push(rule.replace(',', " ")),
+                    _ => return "error: after the file: allow-transfer RULE (a key rule as PREFIX,key,NAME)\n".into(),
+                }
+            }
+            let text = match read_zone_text(path, c.cfg.load.max_zone_bytes) {
+                Ok(t) => t,
+                Err(e) => return format!("error: {e}\n"),
+            };
+            let kind = Kind::Primary { allow_transfer };
+            Op::AddPrimary(RuntimeZone { name: zone.to_string(), kind, member_of: None }, text)
+        }
         ["zone-add", zone, ref rest @ ..] if !rest.is_empty() => {
             let mut primaries: Vec<String> = Vec::new();
             let (mut catalog, mut group) = (None, None);
@@ -281,7 +297,7 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
             Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of })
         }
         _ => {
-            return "error: zone-add ZONE PRIMARY [key NAME]... [catalog CATALOG [group GROUP]] | zone-remove ZONE\n"
+            return "error: zone-add ZONE PRIMARY [key NAME]... [catalog CATALOG [group GROUP]] | zone-add-primary ZONE FILE [allow-transfer RULE]... | zone-remove ZONE\n"
                 .into()
         }
     };
@@ -294,6 +310,20 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
         },
         Err(_) => "error: the change did not finish\n".into(),
     }
+}
+
+/// The zone text `zone-add-primary` names: an absolute path, at most
+/// `max` octets (`load.max-zone-bytes`).
+fn read_zone_text(path: &str, max: u64) -> Result<String, String> {
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        return Err(format!("{path}: give an absolute path (the server reads it)"));
+    }
+    let len = std::fs::metadata(p).map_err(|e| format!("{path}: {e}"))?.len();
+    if len > max {
+        return Err(format!("{path}: {len} octets, more than load.max-zone-bytes ({max})"));
+    }
+    std::fs::read_to_string(p).map_err(|e| format!("{path}: {e}"))
 }
 
 /// `reload [ZONE]`, run on a blocking thread; answers once the new set is

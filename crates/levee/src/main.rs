@@ -147,8 +147,10 @@ enum Command {
     /// Commands: status, zone-status [ZONE], reload [ZONE], refresh ZONE,
     /// retransfer ZONE, stats (JSON), gate (the flood gate: where it runs,
     /// its settings, armed zones, known sources, packets per reason),
-    /// zone-add ZONE ADDR:PORT [key NAME]... (a runtime secondary zone,
-    /// kept across restarts), zone-remove ZONE.
+    /// zone-add ZONE ADDR:PORT [key NAME]... [catalog CAT [group G]] (a
+    /// runtime secondary zone, kept across restarts), zone-add-primary
+    /// ZONE /ABSOLUTE/FILE [allow-transfer PREFIX[,key,NAME]]... (a
+    /// runtime primary zone from that zone text), zone-remove ZONE.
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]

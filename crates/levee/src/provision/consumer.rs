@@ -134,7 +134,7 @@ fn process(c: &Arc<Center>, cat: &str, fresh: bool) {
 
 fn op_text(op: &Op) -> String {
     match op {
-        Op::Add(z) => format!("add {}", z.name),
+        Op::Add(z) | Op::AddPrimary(z, _) => format!("add {}", z.name),
         Op::Remove(n) => format!("remove {n}"),
         Op::Change(z) => format!("change {}", z.name),
         Op::Reset(z) => format!("reset {}", z.name),
@@ -193,7 +193,7 @@ fn plan(c: &Center, cat: &str, parsed: &Catalog, fresh: bool) -> Vec<Op> {
                     tracing::warn!(zone = %zone, catalog = %cat, owner = %owner, "zone claimed by two catalogs: the first keeps it (no coo in {owner} names {cat})");
                 }
             }
-            Kind::Secondary { .. } => {
+            Kind::Secondary { .. } | Kind::Primary { .. } => {
                 if fresh {
                     tracing::warn!(zone = %zone, catalog = %cat, "catalog member not taken: a runtime zone of this name exists (not from a catalog)");
                 }

@@ -8,8 +8,9 @@
 //!
 //! * **What a runtime zone is** ([`RuntimeZone`]): a name, a [`Kind`]
 //!   (a member of a consumed catalog, whose settings come from the
-//!   catalog's `[[catalog-template]]` for its group; or a secondary zone
-//!   with its own primaries and ACLs) and, optionally, the produced
+//!   catalog's `[[catalog-template]]` for its group; a secondary zone
+//!   with its own primaries and ACLs; a primary zone from zone text)
+//!   and, optionally, the produced
 //!   catalog that lists it ([`producer`]).
 //! * **Serving it**: a runtime secondary zone is a secondary zone like a
 //!   configured one: the same `replication::state::Secondary` (made by
@@ -39,10 +40,15 @@
 //!   the digest of its member list, so the serial survives restarts and
 //!   moves only when the membership does.
 //!
-//! For the REST API (to come): [`Registry::apply`] takes a batch of
-//! [`Op`]s (add, remove) and writes the file once; a zone from records
-//! or zone text would be a third [`Kind`] (its text written beside the
-//! stored copies and loaded like a zone file), which the same ops carry.
+//! Callers: the catalog consumer, `levee ctl zone-add`/`zone-add-primary`/
+//! `zone-remove` (`control_socket`), and later the REST API. Each hands
+//! [`Registry::apply`] a batch of [`Op`]s (add a secondary zone, add a
+//! primary zone from zone text, remove, change settings, reset) and gets
+//! one result per op; the served set is published once and the file
+//! written once per batch. A runtime primary zone's text is kept in
+//! `<storage-dir>/<stem>primary` ([`primary_file`]) and loaded like a
+//! zone file (the `[load]` budgets; no `$INCLUDE` from text); a reload
+//! keeps it (`replication::primary::after_reload`).
 
 pub mod consumer;
 pub mod producer;
@@ -81,6 +87,13 @@ pub enum Kind {
         /// Its group, if any.
         group: Option<String>,
     },
+    /// A primary zone whose data levee keeps in
+    /// `<storage-dir>/<stem>primary` (zone text, written when it was
+    /// added: [`Op::AddPrimary`]).
+    Primary {
+        /// Who may transfer it (the forms of `[[zone]] allow-transfer`).
+        allow_transfer: Vec<String>,
+    },
     /// A secondary zone with its own settings, in the forms of
     /// `[[zone]] primaries`, `allow-transfer` and `allow-notify`.
     Secondary {
@@ -109,6 +122,10 @@ pub struct RuntimeZone {
 pub enum Op {
     /// Adds a zone (refused if the name is served already).
     Add(RuntimeZone),
+    /// Adds a primary zone ([`Kind::Primary`]) from zone text (no
+    /// `$INCLUDE`; the `[load]` budgets apply); text that does not load
+    /// is refused with its `LINE: message` errors and nothing changes.
+    AddPrimary(RuntimeZone, String),
     /// Removes a zone and its stored data.
     Remove(String),
     /// Replaces a zone's settings, keeping its data (a member's group
@@ -192,6 +209,7 @@ impl Registry {
         match self.get(zone).map(|z| z.kind) {
             Some(Kind::CatalogMember { catalog, .. }) => format!(" runtime=catalog:{catalog}"),
             Some(Kind::Secondary { .. }) => " runtime=secondary".into(),
+            Some(Kind::Primary { .. }) => " runtime=primary".into(),
             None => String::new(),
         }
     }
@@ -242,23 +260,54 @@ impl Registry {
         out
     }
 
+    /// The checks of an addition: the name, a produced catalog it names,
+    /// not a runtime zone already, not configured, within the bound.
+    fn may_add(&self, c: &Center, z: RuntimeZone) -> Result<RuntimeZone, String> {
+        let z = normalized(z)?;
+        check_member_of(&c.cfg, &z.member_of)?;
+        if self.state().zones.contains_key(&z.name) {
+            return Err(format!("zone {} is a runtime zone already", z.name));
+        }
+        if let Some(why) = configured(c, &z.name) {
+            tracing::warn!(zone = %z.name, "runtime zone refused: {why} (a configured zone wins)");
+            return Err(format!("zone {}: {why}", z.name));
+        }
+        if self.len() >= self.max {
+            let m = format!("zone {} refused: server.max-runtime-zones ({}) reached", z.name, self.max);
+            tracing::warn!("runtime zones: {m}");
+            return Err(m);
+        }
+        Ok(z)
+    }
+
+    /// The apexes of the runtime primary zones (a reload keeps them).
+    pub fn primary_apexes(&self) -> Vec<Vec<u8>> {
+        let st = self.state();
+        st.zones.values().filter(|z| matches!(z.kind, Kind::Primary { .. })).filter_map(|z| apex_of(&z.name)).collect()
+    }
+
     /// One op: (the registry changed, a produced catalog may change).
     fn apply_one(&self, c: &Arc<Center>, op: Op, batch: &mut Batch) -> Result<(bool, bool), String> {
         match op {
+            Op::AddPrimary(z, text) => {
+                let z = self.may_add(c, z)?;
+                let dir = c.cfg.storage_dir.as_deref().ok_or("runtime zones need server.storage-dir")?;
+                let apex = apex_of(&z.name).ok_or("bad zone name")?;
+                let src = levee_zone::Source::Memory { name: &z.name, data: text.as_bytes() };
+                let e = load_primary(&c.cfg, &z, src)?;
+                let path = primary_file(dir, &apex);
+                storage::write_atomic(&path, |w| w.write_all(text.as_bytes()))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                batch.added.insert(e);
+                tracing::info!(zone = %z.name, kind = "primary", "runtime zone added");
+                let p = z.member_of.is_some();
+                self.state().zones.insert(z.name.clone(), z);
+                Ok((true, p))
+            }
             Op::Add(z) => {
-                let z = normalized(z)?;
-                check_member_of(&c.cfg, &z.member_of)?;
-                if self.state().zones.contains_key(&z.name) {
-                    return Err(format!("zone {} is a runtime zone already", z.name));
-                }
-                if let Some(why) = configured(c, &z.name) {
-                    tracing::warn!(zone = %z.name, "runtime zone refused: {why} (a configured zone wins)");
-                    return Err(format!("zone {}: {why}", z.name));
-                }
-                if self.len() >= self.max {
-                    let m = format!("zone {} refused: server.max-runtime-zones ({}) reached", z.name, self.max);
-                    tracing::warn!("runtime zones: {m}");
-                    return Err(m);
+                let z = self.may_add(c, z)?;
+                if matches!(z.kind, Kind::Primary { .. }) {
+                    return Err("a primary zone is added with its data (AddPrimary)".into());
                 }
                 start_zone(c, &z, false, batch)?;
                 tracing::info!(zone = %z.name, kind = kind_text(&z.kind), "runtime zone added");
@@ -305,6 +354,7 @@ fn kind_text(k: &Kind) -> &'static str {
     match k {
         Kind::CatalogMember { .. } => "catalog member",
         Kind::Secondary { .. } => "secondary",
+        Kind::Primary { .. } => "primary",
     }
 }
 
@@ -385,6 +435,7 @@ pub fn zone_config(cfg: &Config, z: &RuntimeZone) -> Result<ZoneConfig, String> 
             }
             zc.repl.transfer_limits = cat.repl.transfer_limits;
         }
+        Kind::Primary { .. } => return Err("a primary zone has no secondary settings".into()),
         Kind::Secondary { primaries, allow_transfer, allow_notify } => {
             use levee_config::repl::{parse_remote, parse_rule, AclRule};
             if primaries.is_empty() {
@@ -470,8 +521,13 @@ impl Batch {
 /// registers it, and puts its entry and task in `batch` (`fresh`: its
 /// first transfer is a full one).
 fn start_zone(c: &Arc<Center>, z: &RuntimeZone, fresh: bool, batch: &mut Batch) -> Result<(), String> {
-    if c.cfg.storage_dir.is_none() {
-        return Err("runtime secondary zones need server.storage-dir".into());
+    let Some(dir) = c.cfg.storage_dir.as_deref() else {
+        return Err("runtime zones need server.storage-dir".into());
+    };
+    if let Kind::Primary { .. } = z.kind {
+        let path = primary_file(dir, &apex_of(&z.name).ok_or("bad zone name")?);
+        batch.added.insert(load_primary(&c.cfg, z, levee_zone::Source::File(&path))?);
+        return Ok(());
     }
     let zc = zone_config(&c.cfg, z)?;
     let apex = name::to_lowercase(name::from_text(&zc.name, None).map_err(|e| e.to_string())?.as_slice());
@@ -521,6 +577,47 @@ fn remove_files(c: &Center, apex: &[u8]) {
         }
         let _ = std::fs::remove_file(&path);
     }
+    let _ = std::fs::remove_file(primary_file(dir, apex));
+}
+
+/// Where a runtime primary zone's text is kept: `<storage-dir>/<stem>primary`.
+pub fn primary_file(dir: &Path, apex: &[u8]) -> PathBuf {
+    dir.join(format!("{}primary", storage::file_stem(apex)))
+}
+
+/// A runtime primary zone's entry, its data read from `src` under the
+/// `[load]` budgets; errors as `NAME:LINE: message`.
+fn load_primary(cfg: &Config, z: &RuntimeZone, src: levee_zone::Source<'_>) -> Result<levee_zone::ZoneEntry, String> {
+    let Kind::Primary { allow_transfer } = &z.kind else { return Err("not a primary zone".into()) };
+    let apex = apex_of(&z.name).ok_or("bad zone name")?;
+    let mut rules = Vec::new();
+    for (i, p) in allow_transfer.iter().enumerate() {
+        rules.push(levee_config::repl::parse_rule(p, &cfg.keys).map_err(|e| format!("allow-transfer[{i}]: {e}"))?);
+    }
+    let opts = levee_zone::LoadOptions {
+        max_bytes: cfg.load.max_zone_bytes,
+        max_records: cfg.load.max_zone_records,
+        ..levee_zone::LoadOptions::default()
+    };
+    let checks = crate::zones::load::checks_of(cfg, None);
+    let built = levee_zone::load_with(src, &apex, &opts, checks, &mut |_| {}).map_err(|d| {
+        let errors: Vec<String> = d.iter().filter(|d| !d.warning).take(5).map(|d| d.to_string()).collect();
+        errors.join("; ")
+    })?;
+    for w in &built.warnings {
+        tracing::warn!(zone = %z.name, "{w}");
+    }
+    let mut transfer = levee_zone::Acl::none();
+    crate::zones::load::add_rules(&mut transfer, &rules);
+    Ok(levee_zone::ZoneEntry {
+        zone: Arc::new(built.zone),
+        transfer,
+        notify: levee_zone::Acl::none(),
+        expired: false,
+        not_loaded: false,
+        journal: None,
+        expires: None,
+    })
 }
 
 /// At start, before the tasks run: serves every runtime zone (stored
@@ -532,6 +629,17 @@ pub fn restore(cfg: &Config, reg: &Registry, set: &mut ZoneSet, repl: &Replicati
         let Some(apex) = apex_of(&z.name) else { continue };
         if cfg.zones.iter().any(|c| c.name.eq_ignore_ascii_case(&z.name)) || set.exact(&apex).is_some() {
             tracing::warn!(zone = %z.name, "runtime zone not served: the configuration serves a zone of this name (a configured zone wins)");
+            continue;
+        }
+        if let Kind::Primary { .. } = z.kind {
+            let Some(dir) = storage else { continue };
+            match load_primary(cfg, &z, levee_zone::Source::File(&primary_file(dir, &apex))) {
+                Ok(e) => {
+                    set.insert(e);
+                    n += 1;
+                }
+                Err(e) => tracing::error!(zone = %z.name, "runtime primary zone not served: {e}"),
+            }
             continue;
         }
         let zc = match zone_config(cfg, &z) {
@@ -574,6 +682,9 @@ fn encode(st: &State) -> String {
                     "name": z.name, "kind": "secondary", "primaries": primaries,
                     "allow-transfer": allow_transfer, "allow-notify": allow_notify
                 }),
+                Kind::Primary { allow_transfer } => {
+                    json!({"name": z.name, "kind": "primary", "allow-transfer": allow_transfer})
+                }
             };
             if let Some(m) = &z.member_of {
                 v["catalog-zone"] = json!(m.catalog);
@@ -641,6 +752,7 @@ fn decode(text: &str) -> Result<State, String> {
                 id: opt_str(z, "id").map_err(at)?.ok_or_else(|| at("no id".into()))?,
                 group: opt_str(z, "group").map_err(at)?,
             },
+            Some("primary") => Kind::Primary { allow_transfer: strings(z, "allow-transfer").map_err(at)? },
             Some("secondary") => Kind::Secondary {
                 primaries: strings(z, "primaries").map_err(at)?,
                 allow_transfer: strings(z, "allow-transfer").map_err(at)?,
@@ -685,11 +797,17 @@ mod tests {
             },
             member_of: Some(CatalogMember { catalog: "out.".into(), group: None }),
         };
+        let c = RuntimeZone {
+            name: "c.example.".into(),
+            kind: Kind::Primary { allow_transfer: vec!["127.0.0.1 key k".into()] },
+            member_of: None,
+        };
         st.zones.insert(a.name.clone(), a.clone());
         st.zones.insert(b.name.clone(), b.clone());
+        st.zones.insert(c.name.clone(), c.clone());
         st.produced.insert("out.".into(), Produced { serial: 7, digest: "ab".into() });
         let back = decode(&encode(&st)).unwrap();
-        assert_eq!(back.zones.values().cloned().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(back.zones.values().cloned().collect::<Vec<_>>(), vec![a, b, c]);
         assert_eq!(back.produced["out."], Produced { serial: 7, digest: "ab".into() });
     }
 
@@ -700,7 +818,7 @@ mod tests {
             "{".to_string(),
             good.replace("\"version\": 1", "\"version\": 2"),
             good.replace(FORMAT, "other"),
-            r#"{"format":"levee-runtime-zones","version":1,"zones":[{"name":"a.","kind":"primary"}]}"#.into(),
+            r#"{"format":"levee-runtime-zones","version":1,"zones":[{"name":"a.","kind":"tertiary"}]}"#.into(),
             r#"{"format":"levee-runtime-zones","version":1,"zones":[{"name":"a..","kind":"secondary"}]}"#.into(),
             r#"{"format":"levee-runtime-zones","version":1}"#.into(),
         ] {

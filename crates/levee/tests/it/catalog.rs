@@ -481,3 +481,54 @@ fn runtime_members_change_a_produced_catalog() {
     let p = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
     assert_eq!(soa(p.addr, "out.test."), Ok(s1.wrapping_add(2)), "the serial survives a restart");
 }
+
+/// A runtime primary zone from zone text (what the REST API will use):
+/// served with its ACL, refused with FILE:LINE when the text is broken,
+/// kept by a reload and a restart, removed with its file.
+#[test]
+fn levee_ctl_adds_a_runtime_primary_zone() {
+    let nd = TempDir::new("cat-prim");
+    write(nd.path(), "conf.test.zone", &member_zone("conf.test.", 5));
+    write(nd.path(), "p1.text", &member_zone("p1.test.", 9));
+    write(nd.path(), "broken.text", "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\nwww A not-an-address\n");
+    let conf = nd.path().join("levee.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n",
+            sock()
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    let mut n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    let text = nd.path().join("p1.text");
+    let out = ctl(&conf, &["zone-add-primary", "p1.test.", text.to_str().unwrap(), "allow-transfer", "127.0.0.1"]);
+    assert!(out.contains("zone-add-primary done"), "{out}");
+    assert_eq!(soa(n.addr, "p1.test."), Ok(9));
+    let recs = axfr(n.addr, "p1.test.");
+    assert!(recs.iter().any(|r| r.contains("TXT \"p1.test. 9\"")), "{recs:?}");
+    let status = ctl(&conf, &["zone-status", "p1.test."]);
+    assert!(status.contains("role=primary"), "{status}");
+
+    let broken = nd.path().join("broken.text");
+    let out = ctl(&conf, &["zone-add-primary", "b.test.", broken.to_str().unwrap()]);
+    assert!(out.contains("error") && out.contains("b.test.:3:"), "{out}");
+    assert_eq!(soa(n.addr, "b.test."), Err(rcode::REFUSED), "nothing served");
+    assert!(!nd.path().join("store/b.test.primary").exists(), "nothing written");
+    let out = ctl(&conf, &["zone-add-primary", "c.test.", "relative.zone"]);
+    assert!(out.contains("absolute"), "{out}");
+
+    let out = ctl(&conf, &["reload"]);
+    assert!(!out.contains("error"), "{out}");
+    assert_eq!(soa(n.addr, "p1.test."), Ok(9), "a reload keeps it");
+    n.stop();
+    std::fs::remove_file(&text).unwrap(); // served from levee's own copy
+    let n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    assert_eq!(soa(n.addr, "p1.test."), Ok(9), "a restart keeps it; log:\n{}", n.log());
+    let out = ctl(&conf, &["zone-remove", "p1.test."]);
+    assert!(out.contains("zone-remove done"), "{out}");
+    assert_eq!(soa(n.addr, "p1.test."), Err(rcode::REFUSED));
+    assert!(!nd.path().join("store/p1.test.primary").exists());
+}
