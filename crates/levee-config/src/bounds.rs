@@ -11,6 +11,8 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("version", 1, 1),
     ("server.threads", 0, 1024),
     ("server.udp-payload", 512, 4096),
+    ("server.max-runtime-zones", 0, 10_000_000),
+    ("server.max-catalog-members", 1, 10_000_000),
     ("tcp.idle-timeout", 1, 3600),
     ("tcp.message-timeout", 1, 120),
     ("tcp.max-connections", 1, 1_048_576),

@@ -22,7 +22,7 @@ use crate::runtime::{
 };
 use crate::values::{check_interface, normalize_zone_name, parse_listen, parse_prefix, parse_secret};
 use crate::SignPolicy;
-use crate::{bounds, dnssec, dnstap, gate, mgmt, repl};
+use crate::{bounds, catalog, dnssec, dnstap, gate, mgmt, repl};
 
 /// The whole file.
 #[derive(Deserialize, Debug, Default)]
@@ -81,6 +81,9 @@ pub struct Spec {
     /// `[tls]`: DNS over TLS.
     #[serde(default)]
     pub tls: crate::tls::Spec,
+    /// `[[catalog-template]]`: settings of consumed catalogs' members.
+    #[serde(default)]
+    pub catalog_template: Vec<catalog::TemplateSpec>,
 }
 
 /// `[xdp]`.
@@ -165,6 +168,10 @@ pub struct Server {
     pub semantic_checks: Option<String>,
     /// Group that may use the control socket (mode 0660 instead of 0600).
     pub control_socket_group: Option<String>,
+    /// Zones added while running (catalogs, API), at most.
+    pub max_runtime_zones: Option<i64>,
+    /// Members of one consumed catalog, at most.
+    pub max_catalog_members: Option<i64>,
 }
 
 /// `[load]`.
@@ -304,6 +311,14 @@ pub struct Zone {
     pub dnssec_signing: Option<bool>,
     /// The `[[dnssec-policy]]` it is signed with (default: `default`).
     pub dnssec_policy: Option<String>,
+    /// `interpret` (a consumed catalog) or `generate` (a produced one).
+    pub catalog_role: Option<String>,
+    /// Templates of a consumed catalog's members, by group.
+    pub catalog_template: Option<Vec<String>>,
+    /// The produced catalog this zone is a member of.
+    pub catalog_zone: Option<String>,
+    /// Its group in that catalog.
+    pub catalog_group: Option<String>,
 }
 
 impl Config {
@@ -462,6 +477,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
     c.dnssec_policies = dnssec::lower(spec.dnssec_policy).map_err(|(k, m)| err(k, m))?;
     c.tls = spec.tls.lower().map_err(|(k, m)| err(k, m))?;
+    c.catalog_templates = catalog::lower_templates(&spec.catalog_template, &c.keys).map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;
     if let Some(v) = ti.concurrent {
         c.transfers_in_concurrent = crate::bounds::check("transfer-in.concurrent", v)
@@ -495,6 +511,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
         let zone = zone(i, z, &mut c, transfer_in, sources, &err)?;
         c.zones.push(zone);
     }
+    catalog::check_members(&c.zones).map_err(|(k, m)| err(k, m))?;
     Ok(c)
 }
 
@@ -591,6 +608,12 @@ fn server_process(c: &mut Config, s: Server, err: &ErrAt) -> Result<(), ConfigEr
         return Err(err("server.control-socket-group".into(), "must not be empty (leave it out for mode 0600)".into()));
     }
     c.control_socket_group = s.control_socket_group;
+    if let Some(v) = s.max_runtime_zones {
+        c.max_runtime_zones = num("server.max-runtime-zones", v, err)? as usize;
+    }
+    if let Some(v) = s.max_catalog_members {
+        c.max_catalog_members = num("server.max-catalog-members", v, err)? as usize;
+    }
     Ok(())
 }
 
@@ -772,8 +795,20 @@ fn zone(
         let m = "levee signs primary zones only (a secondary zone is served as transferred)".into();
         return Err(err(format!("zone[{i}].dnssec-signing"), m));
     }
+    let keys = catalog::ZoneKeys {
+        role: z.catalog_role.as_deref(),
+        templates: z.catalog_template.as_deref(),
+        zone: z.catalog_zone.as_deref(),
+        group: z.catalog_group.as_deref(),
+        secondary: !zone_repl.primaries.is_empty(),
+        file: z.file.is_some(),
+    };
+    let (catalog_role, catalog_member) =
+        catalog::lower_zone(&keys, &c.catalog_templates).map_err(|(k, m)| err(format!("zone[{i}].{k}"), m))?;
     Ok(ZoneConfig {
         name,
+        catalog_role,
+        catalog_member,
         file: z.file,
         allow_transfer: acl,
         allow_update,
@@ -1598,5 +1633,63 @@ allow-transfer = ["192.0.2.0/24"]
         std::fs::write(&cfg, "[management]\ntls-certificate = \"m.crt\"\ntls-key = \"none.key\"\n").unwrap();
         assert_eq!(Config::from_file(&cfg).unwrap_err().key, "management.tls-key");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Catalog zones: the roles, templates and members lowered, and each
+    /// mistake refused naming its key.
+    #[test]
+    fn catalog_keys_are_lowered_and_checked() {
+        use crate::catalog::{CatalogMember, CatalogRole};
+        let head = "[server]\nstorage-dir = \"/s\"\n[[key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\nsecret = \"AA==\"\n\
+                    [[catalog-template]]\nname = \"gold\"\nprimaries = [\"127.0.0.1:53 key k\"]\nallow-transfer = [\"10.0.0.0/8\", \"key k\"]\n";
+        let zones = "[[zone]]\nname = \"cat.\"\nprimaries = [\"127.0.0.1:53\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n\
+                     [[zone]]\nname = \"out.\"\ncatalog-role = \"generate\"\n\
+                     [[zone]]\nname = \"m.\"\nfile = \"m.zone\"\ncatalog-zone = \"OUT\"\ncatalog-group = \"g\"\n";
+        let c = parse(&format!("{head}{zones}"), "t.toml").unwrap();
+        assert_eq!(c.catalog_templates.len(), 1);
+        let t = &c.catalog_templates[0];
+        assert_eq!(
+            (t.allow_transfer.len(), t.transfer_keyed.len(), t.primaries.as_ref().map(Vec::len)),
+            (1, 1, Some(1))
+        );
+        assert_eq!(
+            c.zones[0].catalog_role,
+            Some(CatalogRole::Interpret { templates: vec!["default".into(), "gold".into()] })
+        );
+        assert_eq!(c.zones[1].catalog_role, Some(CatalogRole::Generate));
+        assert_eq!(c.zones[2].catalog_member, Some(CatalogMember { catalog: "out.".into(), group: Some("g".into()) }));
+        assert_eq!(c.max_runtime_zones, 100_000);
+        let interp = "[[zone]]\nname = \"cat.\"\nprimaries = [\"127.0.0.1:53\"]\ncatalog-role = \"interpret\"\n";
+        for (text, key) in [
+            (format!("{head}[[zone]]\nname = \"cat.\"\ncatalog-role = \"interpret\"\n"), "zone[0].catalog-role"),
+            (format!("{head}{interp}catalog-template = [\"silver\"]\n"), "zone[0].catalog-template[0]"),
+            (format!("{head}{interp}catalog-template = []\n"), "zone[0].catalog-template"),
+            (format!("{head}[[zone]]\nname = \"c.\"\ncatalog-role = \"produce\"\n"), "zone[0].catalog-role"),
+            (
+                format!("{head}[[zone]]\nname = \"c.\"\nfile = \"c\"\ncatalog-role = \"generate\"\n"),
+                "zone[0].catalog-role",
+            ),
+            (format!("{head}[[zone]]\nname = \"c.\"\ncatalog-template = [\"gold\"]\n"), "zone[0].catalog-template"),
+            (format!("{head}[[zone]]\nname = \"m.\"\ncatalog-zone = \"nowhere.\"\n"), "zone[0].catalog-zone"),
+            (format!("{head}[[zone]]\nname = \"m.\"\ncatalog-group = \"g\"\n"), "zone[0].catalog-group"),
+            (format!("{head}{interp}catalog-zone = \"cat.\"\n"), "zone[0].catalog-zone"),
+            (format!("{head}[[catalog-template]]\nname = \"gold\"\n"), "catalog-template[1].name"),
+            (format!("{head}[[catalog-template]]\nname = \"x\"\nprimaries = []\n"), "catalog-template[1].primaries"),
+            (
+                format!("{head}[[catalog-template]]\nname = \"x\"\nprimaries = [\"1.2.3.4 key nope\"]\n"),
+                "catalog-template[1].primaries[0]",
+            ),
+            (
+                format!("{head}[[catalog-template]]\nname = \"x\"\nallow-notify = [\"bad prefix\"]\n"),
+                "catalog-template[1].allow-notify[0]",
+            ),
+            (
+                format!("{head}[[catalog-template]]\nname = \"x\"\nsemantic-checks = \"lax\"\n"),
+                "catalog-template[1].semantic-checks",
+            ),
+        ] {
+            let e = parse(&text, "t.toml").expect_err(&text);
+            assert_eq!(e.key, key, "{text}: {e}");
+        }
     }
 }

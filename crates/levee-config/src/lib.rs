@@ -118,6 +118,7 @@
 #![warn(missing_docs)]
 
 pub mod bounds;
+pub mod catalog;
 pub mod dnssec;
 pub mod dnstap;
 pub mod error;

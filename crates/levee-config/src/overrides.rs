@@ -108,6 +108,8 @@ impl Config {
                     semantic_checks: None,
                     serial_must_increase: false,
                     dnssec: None,
+                    catalog_role: None,
+                    catalog_member: None,
                 }),
             }
         }
@@ -135,6 +137,8 @@ impl Config {
                     semantic_checks: None,
                     serial_must_increase: false,
                     dnssec: Some(policy),
+                    catalog_role: None,
+                    catalog_member: None,
                 }),
             }
         }

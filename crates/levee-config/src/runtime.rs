@@ -58,6 +58,10 @@ pub struct ZoneConfig {
     pub serial_must_increase: bool,
     /// Signed online with this policy (`dnssec-signing = true`).
     pub dnssec: Option<crate::SignPolicy>,
+    /// `catalog-role`: a consumed or produced catalog zone.
+    pub catalog_role: Option<crate::catalog::CatalogRole>,
+    /// `catalog-zone`/`catalog-group`: a member of a produced catalog.
+    pub catalog_member: Option<crate::catalog::CatalogMember>,
 }
 
 /// What a zone with no NS records at its apex, or with an in-zone name
@@ -225,6 +229,12 @@ pub struct Config {
     pub dnssec_policies: Vec<crate::SignPolicy>,
     /// DNS over TLS (off: no listen address, the default).
     pub tls: crate::tls::TlsConfig,
+    /// `[[catalog-template]]`.
+    pub catalog_templates: Vec<crate::catalog::CatalogTemplate>,
+    /// `server.max-runtime-zones`: zones added while running, at most.
+    pub max_runtime_zones: usize,
+    /// `server.max-catalog-members`: members of one consumed catalog.
+    pub max_catalog_members: usize,
 }
 
 impl Config {
@@ -332,6 +342,9 @@ impl Default for Config {
             xdp: XdpConfig::default(),
             dnstap: DnstapConfig::default(),
             dnssec_policies: vec![crate::SignPolicy::default()],
+            catalog_templates: Vec::new(),
+            max_runtime_zones: crate::catalog::DEFAULT_MAX_RUNTIME_ZONES,
+            max_catalog_members: crate::catalog::DEFAULT_MAX_CATALOG_MEMBERS,
             tls: crate::tls::TlsConfig::default(),
         }
     }

@@ -79,6 +79,11 @@ pub const SECTIONS: &[Section] = &[
         array: true,
         doc: "How signed zones (dnssec-signing = true) are signed; a built-in policy \"default\" always exists.",
     },
+    Section {
+        name: "catalog-template",
+        array: true,
+        doc: "Settings of the members of consumed catalog zones (catalog-role = \"interpret\"), chosen by their group.",
+    },
 ];
 
 macro_rules! key {
@@ -108,6 +113,18 @@ pub const KEYS: &[Key] = &[
     key!("server", "control-socket", "<storage-dir>/levee.sock", "The levee ctl socket (mode 0600)."),
     key!("server", "control-socket-group", "none", "This group may use the control socket too (mode 0660)."),
     key!("server", "semantic-checks", "\"warn\"", "The default of [[zone]] semantic-checks."),
+    key!(
+        "server",
+        "max-runtime-zones",
+        "100000",
+        "Zones added while running (catalog members, the API) at most; past it a new one is refused and logged."
+    ),
+    key!(
+        "server",
+        "max-catalog-members",
+        "100000",
+        "Members one consumed catalog may list; a version with more is refused (the members in force stay)."
+    ),
     key!("tcp", "idle-timeout", "10", "Seconds between queries on a connection."),
     key!("tcp", "message-timeout", "2", "Seconds to receive one message once it started."),
     key!("tcp", "max-connections", "4096", "Connections; when full, the stalest one is closed."),
@@ -255,6 +272,20 @@ pub const KEYS: &[Key] = &[
         "Sign the zone online (DNSSEC): keys in <storage-dir>/keys/<zone>/, made at the first start."
     ),
     key!("zone", "dnssec-policy", "\"default\"", "The [[dnssec-policy]] the zone is signed with."),
+    key!(
+        "zone",
+        "catalog-role",
+        "none",
+        "\"interpret\": a consumed catalog (RFC 9432; a secondary zone whose members become secondary zones); \"generate\": a catalog levee writes from the zones naming it."
+    ),
+    key!(
+        "zone",
+        "catalog-template",
+        "[\"default\"]",
+        "Of a consumed catalog: the [[catalog-template]]s of its members, by group; no group or an unlisted one takes the first."
+    ),
+    key!("zone", "catalog-zone", "none", "The produced catalog (catalog-role = \"generate\") that lists this zone."),
+    key!("zone", "catalog-group", "none", "This zone's group in that catalog (a consumer maps it to its settings)."),
     key!("key", "name", "-", "The key's name."),
     key!("key", "algorithm", "-", "hmac-sha256 (recommended), hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5."),
     key!("key", "secret", "-", "The secret, base64."),
@@ -293,6 +324,11 @@ pub const KEYS: &[Key] = &[
         "604800",
         "A signature with less than this many seconds left is made again (7 days)."
     ),
+    key!("catalog-template", "name", "-", "The template's name, as catalog-template and members' groups give it."),
+    key!("catalog-template", "primaries", "the catalog's primaries", "Where members transfer from (same form as [[zone]] primaries)."),
+    key!("catalog-template", "allow-transfer", "[]", "Who may transfer the members (same forms as [[zone]] allow-transfer)."),
+    key!("catalog-template", "allow-notify", "the catalog's allow-notify", "Who may NOTIFY the members."),
+    key!("catalog-template", "semantic-checks", "server.semantic-checks", "semantic-checks of the members."),
 ];
 
 /// The keys of `section`.
@@ -369,6 +405,7 @@ mod tests {
             ("zone", _) => format!("[[zone]]\nname = \"a.\"\n{probe}"),
             ("key", _) => format!("[[key]]\nname = \"k\"\nalgorithm = \"hmac-sha256\"\nsecret = \"AA==\"\n{probe}"),
             ("dnssec-policy", _) => format!("[[dnssec-policy]]\nname = \"p\"\n{probe}"),
+            ("catalog-template", _) => format!("[[catalog-template]]\nname = \"t\"\n{probe}"),
             ("management.token", _) => format!("[[management.token]]\nscope = \"read\"\n{probe}"),
             (n, _) => format!("[{n}]\n{probe}"),
         };

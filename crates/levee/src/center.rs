@@ -62,6 +62,8 @@ pub struct Center {
     pub repl: Arc<Replication>,
     /// The writers of stored zone copies and journals.
     pub stores: Stores,
+    /// Runtime zones (catalog members, the API): `provision`.
+    pub registry: Arc<crate::provision::Registry>,
     /// Per-thread query counters (written by the drivers).
     pub counters: counters::Set,
     /// Per-UDP-worker policy counters.
@@ -120,6 +122,8 @@ pub struct Parts {
     pub repl: Arc<Replication>,
     /// The stores.
     pub stores: Stores,
+    /// Runtime zones.
+    pub registry: Arc<crate::provision::Registry>,
     /// The flood gate's status (`None`: off).
     pub gate: Option<Arc<crate::gate::control::Status>>,
     /// The DoT certificate store (`None`: DoT off).
@@ -180,6 +184,7 @@ impl Center {
             reloads: Reloads::default(),
             repl: p.repl,
             stores: p.stores,
+            registry: p.registry,
             counters: c.counters,
             policy: c.policy,
             garbage: c.garbage,

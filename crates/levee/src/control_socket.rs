@@ -191,6 +191,7 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
                         .await
                         .unwrap_or_else(|_| "error: internal error\n".into())
                 }
+                ["zone-add" | "zone-add-primary" | "zone-remove", ..] => provision(&c, line).await,
                 _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
@@ -232,7 +233,7 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE, zone-add ZONE PRIMARY..., zone-add-primary ZONE FILE, zone-remove ZONE)\n"
                 .into()
         }
     }
@@ -314,6 +315,107 @@ fn rrset_edit(c: &Center, zone: &str, owner: &str, ty: &str, set: Option<(&str, 
     Ok(format!("serial {} changed {}", v["serial"], v["changed"]))
 }
 
+/// `zone-add ZONE PRIMARY [key NAME] [PRIMARY [key NAME]]... [catalog
+/// CATALOG [group GROUP]]` (a runtime secondary zone that accepts NOTIFY
+/// from its primaries, listed in a produced catalog if asked) and
+/// `zone-remove ZONE` (a runtime zone not owned by a catalog), through
+/// the registry (`provision`), on a blocking thread.
+async fn provision(c: &Arc<Center>, line: &str) -> String {
+    use crate::provision::{Kind, Op, RuntimeZone};
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let op = match words[..] {
+        ["zone-remove", zone] => match c.registry.get(zone).map(|z| z.kind) {
+            Some(Kind::CatalogMember { catalog, .. }) => {
+                return format!("error: {zone} is a member of catalog {catalog}: remove it from the catalog\n")
+            }
+            _ => Op::Remove(zone.to_string()),
+        },
+        ["zone-add-primary", zone, path, ref rest @ ..] => {
+            let mut allow_transfer = Vec::new();
+            let mut it = rest.iter();
+            while let Some(w) = it.next() {
+                match (*w, it.next()) {
+                    ("allow-transfer", Some(rule)) => allow_transfer.push(rule.replace(',', " ")),
+                    _ => return "error: after the file: allow-transfer RULE (a key rule as PREFIX,key,NAME)\n".into(),
+                }
+            }
+            let text = match read_zone_text(path, c.cfg.load.max_zone_bytes) {
+                Ok(t) => t,
+                Err(e) => return format!("error: {e}\n"),
+            };
+            let kind = Kind::Primary { allow_transfer };
+            Op::AddPrimary(RuntimeZone { name: zone.to_string(), kind, member_of: None }, text)
+        }
+        ["zone-add", zone, ref rest @ ..] if !rest.is_empty() => {
+            let mut primaries: Vec<String> = Vec::new();
+            let (mut catalog, mut group) = (None, None);
+            let mut it = rest.iter();
+            while let Some(w) = it.next() {
+                let slot = match (*w, primaries.last_mut()) {
+                    ("key", Some(_)) => None,
+                    ("catalog", _) => Some(&mut catalog),
+                    ("group", _) => Some(&mut group),
+                    _ => {
+                        primaries.push((*w).to_string());
+                        continue;
+                    }
+                };
+                let Some(v) = it.next() else { return format!("error: '{w}' needs a value\n") };
+                match slot {
+                    Some(s) => *s = Some(v.to_string()),
+                    None => primaries.last_mut().into_iter().for_each(|l| l.push_str(&format!(" key {v}"))),
+                }
+            }
+            if group.is_some() && catalog.is_none() {
+                return "error: 'group' needs 'catalog'\n".into();
+            }
+            let member_of = catalog.map(|c| levee_config::catalog::CatalogMember {
+                catalog: crate::provision::canonical(&c).unwrap_or(c),
+                group,
+            });
+            // NOTIFY is accepted from the primaries (with their keys).
+            let allow_notify = primaries
+                .iter()
+                .map(|p| {
+                    let mut w = p.split_whitespace();
+                    let addr = w.next().unwrap_or_default();
+                    let ip = addr.parse::<std::net::SocketAddr>().map_or(addr.to_string(), |a| a.ip().to_string());
+                    std::iter::once(ip).chain(w.map(String::from)).collect::<Vec<_>>().join(" ")
+                })
+                .collect();
+            let kind = Kind::Secondary { primaries, allow_transfer: Vec::new(), allow_notify };
+            Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of })
+        }
+        _ => {
+            return "error: zone-add ZONE PRIMARY [key NAME]... [catalog CATALOG [group GROUP]] | zone-add-primary ZONE FILE [allow-transfer RULE]... | zone-remove ZONE\n"
+                .into()
+        }
+    };
+    let c = Arc::clone(c);
+    match tokio::task::spawn_blocking(move || c.registry.apply(&c, vec![op])).await {
+        Ok(r) => match r.into_iter().next() {
+            Some(Ok(())) => format!("ok\n{} done\n", words[0]),
+            Some(Err(e)) => format!("error: {e}\n"),
+            None => "error: nothing done\n".into(),
+        },
+        Err(_) => "error: the change did not finish\n".into(),
+    }
+}
+
+/// The zone text `zone-add-primary` names: an absolute path, at most
+/// `max` octets (`load.max-zone-bytes`).
+fn read_zone_text(path: &str, max: u64) -> Result<String, String> {
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        return Err(format!("{path}: give an absolute path (the server reads it)"));
+    }
+    let len = std::fs::metadata(p).map_err(|e| format!("{path}: {e}"))?.len();
+    if len > max {
+        return Err(format!("{path}: {len} octets, more than load.max-zone-bytes ({max})"));
+    }
+    std::fs::read_to_string(p).map_err(|e| format!("{path}: {e}"))
+}
+
 /// `reload [ZONE]`, run on a blocking thread; answers once the new set is
 /// published.
 async fn reload(c: &Arc<Center>, zone: Option<String>) -> String {
@@ -362,7 +464,8 @@ fn zone_status(c: &Center, only: Option<&[u8]>) -> Vec<String> {
                         st.expires.map_or("-".into(), |x| x.to_string()),
                         st.transfer_since.map_or("-".into(), |x| x.to_string()),
                         st.last_error.as_deref().unwrap_or("-").replace(' ', "_"),
-                    ) + &c.stores.status_fields(apex));
+                    ) + &c.stores.status_fields(apex)
+                        + &c.registry.status_field(&zname));
             }
             None => out.push(format!(
                 "{zname} role=primary serial={} journal-from={}{}{}",

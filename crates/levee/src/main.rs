@@ -43,6 +43,7 @@ mod keys;
 mod migrate;
 mod ops;
 mod perf;
+mod provision;
 mod replication;
 mod serve;
 mod sign_zone;
@@ -153,6 +154,10 @@ enum Command {
     /// its settings, armed zones, known sources, packets per reason),
     /// rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA...
     /// (each RDATA one record, quoted), rrset-delete ZONE NAME TYPE.
+    /// zone-add ZONE ADDR:PORT [key NAME]... [catalog CAT [group G]] (a
+    /// runtime secondary zone, kept across restarts), zone-add-primary
+    /// ZONE /ABSOLUTE/FILE [allow-transfer PREFIX[,key,NAME]]... (a
+    /// runtime primary zone from that zone text), zone-remove ZONE.
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]

@@ -702,7 +702,7 @@ pub fn prepare(cfg: &Config) {
     );
     for p in tmps {
         let Some(n) = p.file_name().and_then(|n| n.to_str()) else { continue };
-        let ours = n.ends_with("zone.tmp") || n.ends_with("journal.tmp");
+        let ours = n.ends_with("zone.tmp") || n.ends_with("journal.tmp") || n == "runtime-zones.json.tmp";
         if ours && p.is_file() {
             match std::fs::remove_file(&p) {
                 Ok(()) => tracing::warn!(path = %p.display(), "removed a temporary file left by an interrupted write"),
@@ -715,10 +715,14 @@ pub fn prepare(cfg: &Config) {
 /// Logs the stored files of zones the configuration no longer names
 /// (they are left in place).
 fn report_unconfigured(cfg: &Config, files: &[PathBuf]) {
+    // Runtime zones (`provision`) and produced catalogs are ours too.
+    let runtime = cfg.storage_dir.as_deref().map(crate::provision::stored_names).unwrap_or_default();
     let configured: Vec<Vec<u8>> = cfg
         .zones
         .iter()
-        .filter_map(|z| name::from_text(&z.name, None).ok())
+        .map(|z| z.name.as_str())
+        .chain(runtime.iter().map(String::as_str))
+        .filter_map(|z| name::from_text(z, None).ok())
         .map(|n| name::to_lowercase(&n).as_slice().to_vec())
         .collect();
     for p in files {

@@ -154,6 +154,7 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         zone_ids: zones.ids,
         repl: zones.repl,
         stores: zones.stores,
+        registry: zones.registry,
         gate: status,
         certs,
     };
@@ -254,6 +255,8 @@ struct Zones {
     repl: Arc<Replication>,
     /// The stores of those files.
     stores: Stores,
+    /// Runtime zones, restored.
+    registry: Arc<crate::provision::Registry>,
 }
 
 /// Step 2: the storage directory, every zone, what replication stored.
@@ -263,8 +266,12 @@ fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     load::prepare_keys(cfg, &plans).map_err(|message| Stop { code: 2, message })?;
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     crate::update::apply::replay_all(cfg, &mut set);
+    // Runtime zones: a damaged registry stops the start naming its file.
+    let registry = crate::provision::Registry::open(cfg).map_err(|message| Stop { code: 2, message })?;
+    crate::provision::producer::build_all(cfg, &registry, &mut set);
     let stores = Stores::default();
     let mut repl = startup::init(cfg, &mut set, &stores);
+    crate::provision::restore(cfg, &registry, &mut set, &repl, &stores);
     repl.xot = crate::tls::xot_client(cfg).map_err(|message| Stop { code: 2, message })?;
     let repl = Arc::new(repl);
     let zone_ids = ZoneIds::default();
@@ -276,7 +283,8 @@ fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     if count == 0 {
         tracing::warn!("no zones to serve: every query will be refused");
     }
-    Ok(Zones { set: Arc::new(ArcSwap::from_pointee(set)), count, ids: zone_ids, repl, stores })
+    let registry = Arc::new(registry);
+    Ok(Zones { set: Arc::new(ArcSwap::from_pointee(set)), count, ids: zone_ids, repl, stores, registry })
 }
 
 /// Step 3, once every socket is bound: gives up root before anything
@@ -346,6 +354,10 @@ fn start_operations(
 fn start_replication(center: &Arc<Center>, rt: &tokio::runtime::Runtime, control: Option<&mut Bound>) {
     primary::announce(center);
     secondary::start(center);
+    // Consumed catalogs served from storage: their members as the
+    // registry has them (a crash between the two is made good here).
+    let c = Arc::clone(center);
+    rt.spawn_blocking(move || crate::provision::consumer::reconcile_all(&c));
     if center.cfg.zones.iter().any(|z| z.dnssec.is_some()) {
         rt.spawn(crate::zones::reload::refresh_signatures(Arc::clone(center)));
     }

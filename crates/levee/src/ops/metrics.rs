@@ -474,7 +474,7 @@ fn replication(o: &mut Out, c: &Center) {
     if c.repl.secondaries.is_empty() {
         return;
     }
-    let mut secs: Vec<_> = c.repl.secondaries.values().collect();
+    let mut secs: Vec<_> = c.repl.secondaries.values();
     secs.sort_by(|a, b| a.name.cmp(&b.name));
     o.family(
         "levee_secondary_serial_lag",

@@ -92,6 +92,10 @@ impl ZoneState {
 async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
     let mut z = ZoneState::new(&c, &s);
     loop {
+        if s.removed.load(Ordering::Acquire) {
+            tracing::debug!(zone = %s.name, "zone removed: its refresh task ends");
+            return;
+        }
         let now = wall();
         if z.timers.settle(now) {
             tracing::info!(zone = %s.name, "the wall clock stepped back: checking with the primary now");
@@ -109,6 +113,9 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
                     z.timers.next_check = wall();
                 }
             }
+        }
+        if s.removed.load(Ordering::Acquire) {
+            continue;
         }
         check_expiry(&c, &s, &mut z).await;
         if z.timers.next_check > wall() {
@@ -199,7 +206,13 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             None => soa_of(p.addr, p.source, &s.apex, key).await,
         };
         let theirs = match soa {
-            Ok(soa) => soa,
+            Ok(soa) => Some(soa),
+            // Knot answers no query for a catalog zone it produces (only
+            // transfers): a consumed catalog is then asked by IXFR.
+            Err(e) if !matches!(e, Fail::Io(_)) && crate::provision::consumer::is_consumed(c, &s.apex) => {
+                tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query refused ({e}): asking by transfer");
+                None
+            }
             Err(e) => {
                 if let (Some(_), Fail::Io(io)) = (&tls, &e) {
                     // A TLS failure (a certificate not valid for the name,
@@ -214,17 +227,19 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
                 continue;
             }
         };
-        let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
-        s.heard(their_serial);
         let ours = z.soa.clone();
         let our_serial = ours.as_ref().and_then(|o| levee_wire::soa::serial(&o.rdata));
-        if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
-            z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
-            s.set_known_serial(our_serial);
-            return Ok(Outcome::UpToDate);
+        if let Some(theirs) = &theirs {
+            let their_serial = levee_wire::soa::serial(&theirs.rdata).unwrap_or(0);
+            s.heard(their_serial);
+            if !force && our_serial.is_some_and(|o| Serial(o) >= Serial(their_serial)) {
+                z.timers.set_from_soa(&ours.as_ref().map_or(theirs.rdata.clone(), |o| o.rdata.clone()));
+                s.set_known_serial(our_serial);
+                return Ok(Outcome::UpToDate);
+            }
+            s.set_known_serial(Some(their_serial));
         }
         let ixfr_from = if force { None } else { ours.clone() };
-        s.set_known_serial(Some(their_serial));
         // Closed only if the runtime stops.
         let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
@@ -245,6 +260,9 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
                 continue;
             }
         };
+        if s.removed.load(Ordering::Acquire) {
+            return Err(Fail::Cancelled);
+        }
         let serial = zone.serial();
         z.timers.set_from_soa(zone.first_rdata(zone.soa()));
         let zone = Arc::new(zone);
@@ -269,6 +287,11 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         // Written (and retried) by the zone's store (storage.rs).
         c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
+        // A consumed catalog: its members follow (provision::consumer).
+        if crate::provision::consumer::is_consumed(c, &s.apex) {
+            let (c, apex) = (Arc::clone(c), s.apex.as_slice().to_vec());
+            let _ = tokio::task::spawn_blocking(move || crate::provision::consumer::catalog_changed(&c, &apex)).await;
+        }
         return Ok(Outcome::Updated);
     }
     Err(last_err)
@@ -311,6 +334,10 @@ async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, 
                 if e.zone.apex() != s.apex.as_slice() {
                     set.insert(clone_entry(e));
                 }
+            }
+            // Removed meanwhile (under this same lock): not served again.
+            if s.removed.load(Ordering::Acquire) {
+                return (set, ());
             }
             set.insert(ZoneEntry {
                 zone,
@@ -426,7 +453,7 @@ async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
 /// is a secondary zone ([`on_notify`]).
 pub fn notify_accepted(r: &Replication, zone: &[u8], serial: Option<u32>, client: impl std::fmt::Display) {
     if let Some(s) = r.secondaries.get(zone) {
-        on_notify(s, serial, client);
+        on_notify(&s, serial, client);
     }
 }
 
@@ -525,12 +552,13 @@ async fn clock_steps(c: Arc<Center>) {
         tick.tick().await;
         let now = clock_offset(base);
         if (now - last).abs() > CLOCK_STEP {
+            let zones = c.repl.secondaries.values();
             tracing::info!(
                 step_seconds = format!("{:+.1}", now - last),
-                zones = c.repl.secondaries.len(),
+                zones = zones.len(),
                 "the wall clock stepped: checking every secondary zone with its primary"
             );
-            for s in c.repl.secondaries.values() {
+            for s in zones {
                 s.kick.notify_one();
             }
         }
@@ -543,13 +571,19 @@ async fn clock_steps(c: Arc<Center>) {
 /// Starts a refresh task per secondary zone and the NOTIFY summaries.
 pub fn start(c: &Arc<Center>) {
     for s in c.repl.secondaries.values() {
-        let (c, s) = (Arc::clone(c), Arc::clone(s));
-        c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
+        spawn(c, s);
     }
     c.runtime.spawn(notify_summaries(Arc::clone(c)));
     if !c.repl.secondaries.is_empty() {
         c.runtime.spawn(clock_steps(Arc::clone(c)));
     }
+}
+
+/// Starts the refresh task of one secondary zone (at start, or a runtime
+/// zone added: `provision`). It ends when the zone is removed.
+pub fn spawn(c: &Arc<Center>, s: Arc<Secondary>) {
+    let c = Arc::clone(c);
+    c.runtime.clone().spawn(async move { secondary_loop(c, s).await });
 }
 
 /// Schedules an immediate refresh (SOA check, then IXFR/AXFR) of a

@@ -68,7 +68,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
     let notify_serial = notify.keys().map(|k| (k.clone(), AtomicU64::new(0))).collect();
     Replication {
         keys,
-        secondaries,
+        secondaries: crate::replication::state::Secondaries::new(secondaries),
         notify,
         log_budget: AtomicU64::new(0),
         notify_refused: AtomicU64::new(0),
@@ -81,7 +81,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
     }
 }
 
-fn secondary_entry(
+pub(crate) fn secondary_entry(
     z: &ZoneConfig,
     apex: &NameBuf,
     storage: Option<&Path>,
@@ -161,6 +161,7 @@ fn secondary_entry(
         notify_log: Mutex::new(NotifyLog::default()),
         expires,
         heard_serial: AtomicU64::new(0),
+        removed: false.into(),
     }
 }
 

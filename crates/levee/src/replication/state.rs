@@ -84,6 +84,56 @@ pub struct Secondary {
     /// query), `1 << 32 | serial` (0: none yet): the lag is its distance
     /// to the served serial (`levee ctl zone-status`, `/metrics`).
     pub heard_serial: AtomicU64,
+    /// The zone was removed (a runtime zone, `provision`): its task ends
+    /// and nothing it still receives is published or stored.
+    pub removed: std::sync::atomic::AtomicBool,
+}
+
+/// The secondary zones by apex: the configured ones, made at start, and
+/// runtime ones (`provision`) added and removed while the server runs.
+/// Read on NOTIFY, status and reload paths, never per query.
+#[derive(Default)]
+pub struct Secondaries(std::sync::RwLock<HashMap<Vec<u8>, Arc<Secondary>>>);
+
+impl Secondaries {
+    /// The zones made at start.
+    pub fn new(m: HashMap<Vec<u8>, Arc<Secondary>>) -> Secondaries {
+        Secondaries(std::sync::RwLock::new(m))
+    }
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Vec<u8>, Arc<Secondary>>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Vec<u8>, Arc<Secondary>>> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+    /// The zone at `apex` (lower-case wire), if it is a secondary one.
+    pub fn get(&self, apex: &[u8]) -> Option<Arc<Secondary>> {
+        self.read().get(apex).cloned()
+    }
+    /// Whether `apex` is a secondary zone.
+    pub fn contains_key(&self, apex: &[u8]) -> bool {
+        self.read().contains_key(apex)
+    }
+    /// No secondary zone.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+    /// Every secondary zone (a copy of the list).
+    pub fn values(&self) -> Vec<Arc<Secondary>> {
+        self.read().values().cloned().collect()
+    }
+    /// Every apex (a copy of the list).
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        self.read().keys().cloned().collect()
+    }
+    /// Adds a zone (a runtime one); returns the one it replaced.
+    pub fn insert(&self, apex: Vec<u8>, s: Arc<Secondary>) -> Option<Arc<Secondary>> {
+        self.write().insert(apex, s)
+    }
+    /// Removes a zone (a runtime one).
+    pub fn remove(&self, apex: &[u8]) -> Option<Arc<Secondary>> {
+        self.write().remove(apex)
+    }
 }
 
 impl Secondary {
@@ -131,8 +181,8 @@ impl Secondary {
 pub struct Replication {
     /// The TSIG keys of the configuration.
     pub keys: KeyRing,
-    /// Secondary zones, by apex.
-    pub secondaries: HashMap<Vec<u8>, Arc<Secondary>>,
+    /// Secondary zones, by apex (runtime ones come and go).
+    pub secondaries: Secondaries,
     /// Primary zones' NOTIFY targets, by apex.
     pub notify: HashMap<Vec<u8>, Vec<Remote>>,
     /// Log lines about refused requests in the current second (bounded).

@@ -114,6 +114,9 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
         if !z.repl.primaries.is_empty() {
             continue; // secondary zones are loaded by crate::repl
         }
+        if z.catalog_role == Some(levee_config::catalog::CatalogRole::Generate) {
+            continue; // written by levee: crate::provision::producer
+        }
         let acl = acl_of(z);
         let checks = checks_of(cfg, Some(z));
         let serial_must_increase = z.serial_must_increase;
@@ -179,7 +182,8 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
     Ok(out)
 }
 
-fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
+/// The transfer ACL of a configured zone.
+pub fn acl_of(z: &levee_config::ZoneConfig) -> Acl {
     let mut a = Acl::none();
     for &(ip, len) in &z.allow_transfer {
         a.push(ip, len);

@@ -17,6 +17,9 @@
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
+//! * [`catalog`]: catalog zones (RFC 9432): a levee consumer of catalogs
+//!   written in the test (add, remove, regroup, reset, coo, conflicts,
+//!   malformed versions, restart) and a levee producer feeding it.
 //! * [`gate`]: the flood gate on the real daemon (privileged: `#[ignore]`d,
 //!   run as root by tests/gate/run.sh).
 //! * [`faults`]: fault injection on the transfer-in path with a scripted
@@ -55,6 +58,7 @@
 
 mod api;
 mod bounds;
+mod catalog;
 mod cli;
 mod defences;
 mod dnstap;

@@ -334,7 +334,8 @@ fn an_update_that_cannot_be_journaled_is_not_applied() {
     assert!(a_of(s.addr, "new.u.test.").is_empty());
     assert_eq!(serial(s.addr, "u.test."), 10);
     assert_eq!(a_of(s.addr, "www.u.test."), vec![vec![192, 0, 2, 1]]);
-    assert!(s.log().contains("update log cannot be written"), "{}", s.log());
+    // Logged by the update thread, read from stderr by another: waited for.
+    assert!(s.wait_log("update log cannot be written", Duration::from_secs(5)), "{}", s.log());
     let (_, _, m) = crate::ops::http(crate::ops::management(&s), "GET", "/metrics");
     assert!(m.contains("levee_updates_refused_total{reason=\"failed\"} 1\n"), "{m}");
     assert!(m.contains("levee_updates_total{rcode=\"SERVFAIL\"} 1\n"), "{m}");

@@ -1,0 +1,165 @@
+//! The catalog producer (Knot's `catalog-role: generate`): a `[[zone]]`
+//! with `catalog-role = "generate"` has no file; levee writes it
+//! (`levee_catalog::generate`) from its members, the configured zones
+//! with `catalog-zone` naming it and the runtime zones added with it,
+//! and serves it like a primary zone: AXFR, IXFR from its journal,
+//! NOTIFY to its `notify` targets.
+//!
+//! Its serial moves only when its membership does: the registry keeps
+//! the serial and a digest of the member list it was made for
+//! (`Registry::produced`), so a restart with the same members serves the
+//! same serial, and one with other members the next. Without a storage
+//! directory the first serial is the Unix time. Unique ids are a hash of
+//! the member's name (`levee_catalog::unique_id`), so they are the same
+//! across restarts and on every producer.
+//!
+//! [`build_all`] makes the catalogs at start (before the journals are
+//! read); [`refresh_all`] makes them again after the registry changed
+//! and publishes those whose membership moved, with the difference in
+//! their journal and NOTIFY sent. A reload keeps them
+//! (`replication::primary::after_reload`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use levee_config::catalog::CatalogRole;
+use levee_config::{Config, ZoneConfig};
+use levee_zone::journal::{self, Limits, Rr};
+use levee_zone::{Acl, Zone, ZoneEntry, ZoneSet};
+use sha2::{Digest, Sha256};
+
+use super::{Produced, Registry};
+use crate::center::Center;
+use crate::clock::wall;
+use crate::replication::primary::{send_notifies, write_journal};
+use crate::storage::Job;
+use crate::zones::publish::{clone_entry, publish};
+
+/// The produced catalogs of the configuration.
+fn produced(cfg: &Config) -> impl Iterator<Item = &ZoneConfig> {
+    cfg.zones.iter().filter(|z| z.catalog_role == Some(CatalogRole::Generate))
+}
+
+/// The members of produced catalog `cat` (lower-case name): (wire name,
+/// group), configured zones and runtime zones, by name.
+fn members(cfg: &Config, reg: &Registry, cat: &str) -> Vec<(Vec<u8>, Option<String>)> {
+    let mut m: BTreeMap<Vec<u8>, Option<String>> = BTreeMap::new();
+    let configured = cfg.zones.iter().filter_map(|z| z.catalog_member.as_ref().map(|m| (z.name.as_str(), m)));
+    let runtime = reg.list();
+    let runtime = runtime.iter().filter_map(|z| z.member_of.as_ref().map(|m| (z.name.as_str(), m)));
+    for (zone, member) in configured.chain(runtime) {
+        if super::canonical(&member.catalog).as_deref() != Some(cat) {
+            continue;
+        }
+        if let Some(apex) = super::apex_of(zone) {
+            m.entry(apex).or_insert_with(|| member.group.clone());
+        }
+    }
+    m.into_iter().collect()
+}
+
+fn digest(members: &[(Vec<u8>, Option<String>)]) -> String {
+    let mut h = Sha256::new();
+    for (z, g) in members {
+        h.update(z);
+        h.update(g.as_deref().unwrap_or("\u{0}").as_bytes());
+        h.update([0xff]);
+    }
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The catalog `z` with its current members, and its serial: the
+/// recorded one if the members are those it was made for, else the next
+/// (recorded now).
+fn build(cfg: &Config, reg: &Registry, z: &ZoneConfig) -> Result<Zone, String> {
+    let cat = super::canonical(&z.name).ok_or("bad catalog name")?;
+    let apex = super::apex_of(&cat).ok_or("bad catalog name")?;
+    let members = members(cfg, reg, &cat);
+    let d = digest(&members);
+    let serial = match reg.produced(&cat) {
+        Some(p) if p.digest == d => p.serial,
+        p => {
+            let serial = p.map_or(wall() as u32, |p| p.serial.wrapping_add(1));
+            if let Err(e) = reg.set_produced(&cat, Produced { serial, digest: d }) {
+                tracing::error!(catalog = %cat, "cannot record the produced catalog's serial: {e}");
+            }
+            serial
+        }
+    };
+    let recs: Vec<Rr> = levee_catalog::generate(&apex, serial, &members)
+        .into_iter()
+        .map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata })
+        .collect();
+    let built = journal::build_from(&apex, &recs, levee_zone::Checks::Warn)
+        .map_err(|d| d.iter().filter(|d| !d.warning).map(|d| d.to_string()).collect::<Vec<_>>().join("; "))?;
+    Ok(built.zone)
+}
+
+fn entry(z: &ZoneConfig, zone: Zone) -> ZoneEntry {
+    ZoneEntry {
+        zone: Arc::new(zone),
+        transfer: crate::zones::load::acl_of(z),
+        notify: Acl::none(),
+        expired: false,
+        not_loaded: false,
+        journal: None,
+        expires: None,
+    }
+}
+
+/// At start: every produced catalog into `set`.
+pub fn build_all(cfg: &Config, reg: &Registry, set: &mut ZoneSet) {
+    for z in produced(cfg) {
+        match build(cfg, reg, z) {
+            Ok(zone) => {
+                tracing::info!(catalog = %z.name, serial = zone.serial(), "produced catalog built");
+                set.insert(entry(z, zone));
+            }
+            Err(e) => tracing::error!(catalog = %z.name, "produced catalog cannot be built: {e}"),
+        }
+    }
+}
+
+/// After a change of membership: each produced catalog whose serial
+/// moved is published with its difference journaled, then NOTIFY.
+pub fn refresh_all(c: &Arc<Center>) {
+    for z in produced(&c.cfg) {
+        let zone = match build(&c.cfg, &c.registry, z) {
+            Ok(zone) => zone,
+            Err(e) => {
+                tracing::error!(catalog = %z.name, "produced catalog cannot be built: {e}");
+                continue;
+            }
+        };
+        let apex = zone.apex().to_vec();
+        let mut e = entry(z, zone);
+        let changed = publish(c, |old| {
+            let prev = old.exact(&apex).filter(|o| !o.not_loaded);
+            let mut set = ZoneSet::new();
+            for x in old.entries().iter().filter(|x| x.zone.apex() != apex.as_slice()) {
+                set.insert(clone_entry(x));
+            }
+            if let Some(p) = prev.filter(|p| p.zone.serial() == e.zone.serial()) {
+                set.insert(clone_entry(p));
+                return (set, false);
+            }
+            if let Some(p) = prev.filter(|_| !e.transfer.is_empty()) {
+                let mut j = p.journal.as_deref().cloned().unwrap_or_default();
+                j.push(journal::diff(&p.zone, &e.zone), wall(), Limits::default());
+                write_journal(c, &apex, Job::Journal(j.encode()));
+                e.journal = Some(Arc::new(j));
+            }
+            set.insert(clone_entry(&e));
+            (set, true)
+        });
+        if changed {
+            tracing::info!(catalog = %z.name, serial = e.zone.serial(), "produced catalog changed");
+            send_notifies(&c.runtime, &c.repl, &e.zone);
+        }
+    }
+}
+
+/// The produced catalogs' apexes (kept by a reload).
+pub fn apexes(cfg: &Config) -> Vec<Vec<u8>> {
+    produced(cfg).filter_map(|z| super::apex_of(&z.name)).collect()
+}
