@@ -226,6 +226,20 @@ pub fn load_one_from(
     let origin = name::from_text(&p.name, None).map_err(|e| {
         vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
     })?;
+    if let (Some(s), Some(old), ZoneSource::File(f)) = (&p.sign, previous, &p.source) {
+        // A signed zone's change is signed on the served version when it
+        // can be (`zones::incsign`); else it is signed in full below.
+        match crate::zones::sign::incremental(&p.name, p.checks, s, old, Source::File(f), opts)? {
+            Some(crate::zones::sign::Signed::New(b)) => {
+                for w in &b.warnings {
+                    tracing::warn!("{w}");
+                }
+                return Ok(ZoneEntry::new(Arc::new(b.zone), p.acl.clone()));
+            }
+            Some(crate::zones::sign::Signed::Unchanged) => return Ok(ZoneEntry::new(Arc::clone(old), p.acl.clone())),
+            None => {}
+        }
+    }
     let built = match &p.source {
         ZoneSource::File(f) => {
             let t0 = Instant::now();

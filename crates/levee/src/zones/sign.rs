@@ -304,6 +304,106 @@ pub fn sign(
     Ok(Signed::New(rebuilt))
 }
 
+/// The zone's published keys at `now`, each marked signing or not, if
+/// no rollover step is due (`None`: one is, the zone is signed in full).
+fn keys_unplanned(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64) -> Result<Option<Vec<Key>>, String> {
+    let files = keys::load_files(&s.key_dir, zone)?;
+    if files.is_empty() || !rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, 0), now).is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        files
+            .into_iter()
+            .filter(|(_, kf)| kf.timing.published(now))
+            .map(|(_, kf)| {
+                let mut k = kf.key;
+                k.set_signing(kf.timing.signs(now));
+                k
+            })
+            .collect(),
+    ))
+}
+
+/// Re-signs the zone `zone` from its file (`source`) incrementally on the
+/// served signed version `old` (`zones::incsign`): the file is compared
+/// with `old` while parsed (`levee_zone::file_changes`, the signer's
+/// records aside), the difference signed (`incsign::sign_diff`) and
+/// applied to `old` (`levee_zone::apply_diff`, sharing what did not
+/// change). `Ok(None)`: the zone must be signed in full (a signature or
+/// a key event due, a large change, the keys or the policy changed).
+pub fn incremental(
+    zone: &str,
+    checks: Checks,
+    s: &SignPlan,
+    old: &Zone,
+    source: levee_zone::Source<'_>,
+    load: &levee_zone::LoadOptions,
+) -> Result<Option<Signed>, Vec<Diagnostic>> {
+    let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
+    let t0 = Instant::now();
+    let now = crate::clock::wall();
+    if due(old, s.policy.signature_refresh).is_some_and(|d| d <= now)
+        || key_event(s, zone, old).is_some_and(|d| d <= now)
+    {
+        return Ok(None);
+    }
+    let dnskey_ttl = old.rrset(old.soa()).ttl as u64;
+    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))? else {
+        return Ok(None);
+    };
+    let aside = |rt: u16| matches!(rt, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM);
+    let opts =
+        levee_zone::ReloadOptions { checks, max_fraction: crate::zones::incsign::MAX_FRACTION, ..Default::default() };
+    let Some(mut fc) = levee_zone::file_changes(old, source, load, opts, &aside)? else { return Ok(None) };
+    let compared = t0.elapsed();
+    let ours = |r: &Rr| r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice());
+    fc.removed.retain(|r| !ours(r));
+    fc.added.retain(|r| !ours(r));
+    let file_serial = levee_wire::soa::serial(&fc.soa.rdata).unwrap_or(0);
+    if !(Serial(file_serial) > Serial(old.serial())) {
+        let mut same_soa = fc.soa.clone();
+        set_serial(std::slice::from_mut(&mut same_soa), old.serial());
+        if fc.removed.is_empty() && fc.added.is_empty() && same_soa.rdata == old.first_rdata(old.soa()) {
+            return Ok(Some(Signed::Unchanged));
+        }
+        set_serial(std::slice::from_mut(&mut fc.soa), old.serial().wrapping_add(1));
+    }
+    let policy = s.signer_policy();
+    let change = crate::zones::incsign::Change {
+        served: old,
+        removed: fc.removed,
+        added: fc.added,
+        soa: fc.soa,
+        keys: &keys,
+        policy: &policy,
+        now: now as u32,
+    };
+    let Some(diff) = crate::zones::incsign::sign_diff(change).map_err(|e| fail(format!("signing failed: {e}")))? else {
+        return Ok(None);
+    };
+    let signed_at = t0.elapsed();
+    let r = levee_zone::apply_diff(old, &diff, levee_zone::ReloadOptions { checks, ..Default::default() })?;
+    let mut rebuilt = r.built;
+    rebuilt.warnings.extend(fc.warnings);
+    if s.policy.denial == DenialKind::Compact {
+        let signer = online_signer(&keys, old.apex(), &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+        rebuilt.zone.set_online_signer(signer);
+    }
+    tracing::info!(
+        zone = %zone,
+        serial = rebuilt.zone.serial(),
+        removed = diff.removed.len(),
+        added = diff.added.len(),
+        made = diff.added.iter().filter(|r| r.rtype == t::RRSIG).count(),
+        build = ?r.kind,
+        ms = t0.elapsed().as_millis() as u64,
+        compare_ms = compared.as_millis() as u64,
+        sign_ms = (signed_at - compared).as_millis() as u64,
+        "zone signed incrementally"
+    );
+    Ok(Some(Signed::New(rebuilt)))
+}
+
 /// Compact denial's signer (RFC 9824): the zone-signing key (the CSK
 /// when there is one key), signing at query time within the policy's
 /// budget.
