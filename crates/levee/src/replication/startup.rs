@@ -161,6 +161,10 @@ fn secondary_entry(
         notify_log: Mutex::new(NotifyLog::default()),
         expires,
         heard_serial: AtomicU64::new(0),
+        sign: z.dnssec.clone().zip(storage).map(|(policy, d)| crate::zones::sign::SignPlan {
+            policy,
+            key_dir: crate::keys::zone_dir(&d.join("keys"), &z.name),
+        }),
     }
 }
 

@@ -84,6 +84,9 @@ pub struct Secondary {
     /// query), `1 << 32 | serial` (0: none yet): the lag is its distance
     /// to the served serial (`levee ctl zone-status`, `/metrics`).
     pub heard_serial: AtomicU64,
+    /// Signed in transit (`dnssec-signing` on a secondary zone): pulled
+    /// unsigned, served signed (`zones::sign::signed_transfer`).
+    pub sign: Option<crate::zones::sign::SignPlan>,
 }
 
 impl Secondary {

@@ -308,6 +308,13 @@ pub fn prepare_keys(cfg: &Config, plans: &[ZonePlan]) -> Result<(), String> {
                 .map_err(|e| format!("zone {}: DNSSEC keys: {e}", p.name))?;
         }
     }
+    // Zones signed in transit (secondary zones with dnssec-signing).
+    for z in cfg.zones.iter().filter(|z| !z.repl.primaries.is_empty()) {
+        if let Some(s) = crate::zones::sign::SignPlan::of(cfg, &z.name) {
+            crate::zones::sign::zone_keys(&s, &z.name, Some(cfg))
+                .map_err(|e| format!("zone {}: DNSSEC keys: {e}", z.name))?;
+        }
+    }
     Ok(())
 }
 

@@ -404,6 +404,60 @@ pub fn incremental(
     Ok(Some(Signed::New(rebuilt)))
 }
 
+/// Signs the differences of an IXFR received for a zone signed in
+/// transit on the served signed version `served`, one after the other
+/// (`zones::incsign`): the next version and the signed differences (for
+/// the zone's journal), or `None` when the zone must be signed in full
+/// (see [`incremental`]). The serial is the primary's.
+pub fn signed_ixfr(
+    zone: &str,
+    checks: Checks,
+    s: &SignPlan,
+    served: &Zone,
+    diffs: &[journal::Diff],
+) -> Result<Option<(Zone, Vec<journal::Diff>)>, String> {
+    let t0 = Instant::now();
+    let now = crate::clock::wall();
+    if due(served, s.policy.signature_refresh).is_some_and(|d| d <= now)
+        || key_event(s, zone, served).is_some_and(|d| d <= now)
+    {
+        return Ok(None);
+    }
+    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
+    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl)? else { return Ok(None) };
+    let policy = s.signer_policy();
+    let mut cur: Option<Zone> = None;
+    let mut out = Vec::with_capacity(diffs.len());
+    for d in diffs {
+        let base = cur.as_ref().unwrap_or(served);
+        let change = crate::zones::incsign::Change {
+            served: base,
+            removed: d.removed.clone(),
+            added: d.added.clone(),
+            soa: d.new_soa.clone(),
+            keys: &keys,
+            policy: &policy,
+            now: now as u32,
+        };
+        let Some(sd) = crate::zones::incsign::sign_diff(change)? else { return Ok(None) };
+        let next = levee_zone::apply_diff(base, &sd, levee_zone::ReloadOptions { checks, ..Default::default() })
+            .map_err(|d| d.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; "))?;
+        out.push(sd);
+        cur = Some(next.built.zone);
+    }
+    let Some(zone_out) = cur else { return Ok(None) };
+    tracing::info!(
+        zone = %zone,
+        serial = zone_out.serial(),
+        differences = out.len(),
+        removed = out.iter().map(|d| d.removed.len()).sum::<usize>(),
+        added = out.iter().map(|d| d.added.len()).sum::<usize>(),
+        ms = t0.elapsed().as_millis() as u64,
+        "IXFR signed incrementally"
+    );
+    Ok(Some((zone_out, out)))
+}
+
 /// Compact denial's signer (RFC 9824): the zone-signing key (the CSK
 /// when there is one key), signing at query time within the policy's
 /// budget.

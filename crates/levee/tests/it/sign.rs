@@ -485,3 +485,72 @@ fn a_zsk_rolls_over_by_prepublication() {
     assert!(checked >= 4);
     assert!(s.log().contains("ZSK rollover: new key published") && s.log().contains("ZSK rollover: old key removed"));
 }
+
+/// A config for sign.test. in `dir` (storage and control socket there)
+/// with the zone settings `zone_cfg`.
+fn transit_config(dir: &Path, zone_cfg: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sock =
+        format!("/tmp/levee-it-t{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let conf = dir.join("levee.toml");
+    let text = format!(
+        "[server]\nthreads = 1\nstorage-dir = \"{}\"\ncontrol-socket = \"{sock}\"\n[[zone]]\nname = \"sign.test.\"\n{zone_cfg}\n",
+        dir.join("store").display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    conf.to_str().unwrap().to_string()
+}
+
+fn ctl_refresh(conf: &str) {
+    let o = levee().args(["ctl", "-c", conf, "refresh", "sign.test."]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Signing in transit: a hidden levee primary serves the zone unsigned,
+/// a levee signer pulls it (AXFR, then IXFR) and serves it signed, a
+/// levee secondary pulls the signed zone from the signer. A change at
+/// the primary reaches the last hop signed and validating, carried by
+/// IXFR on both hops, the signer's IXFR signed incrementally.
+#[test]
+fn a_zone_is_signed_in_transit() {
+    let (pd, sd, ld) = (TempDir::new("transit-p"), TempDir::new("transit-s"), TempDir::new("transit-l"));
+    let zone = pd.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let pconf = transit_config(pd.path(), &format!("file = \"{}\"\nallow-transfer = [\"127.0.0.1\"]", zone.display()));
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let sconf = transit_config(
+        sd.path(),
+        &format!("primaries = [\"{}\"]\nallow-transfer = [\"127.0.0.1\"]\ndnssec-signing = true", p.addr),
+    );
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(s.wait_log("zone transferred", Duration::from_secs(20)), "{}", s.log());
+    let lconf = transit_config(ld.path(), &format!("primaries = [\"{}\"]\nallow-transfer = [\"127.0.0.1\"]", s.addr));
+    let l = Server::start(&["-c", &lconf, "--listen", "127.0.0.1:0"]);
+    let first = wait_axfr(&l, Duration::from_secs(20), |a| a.contains("RRSIG") && a.contains("NSEC"));
+    assert!(first.contains("RRSIG"), "signer:\n{}\nlast hop:\n{}", s.log(), l.log());
+    assert_eq!(serial_of(&first), 2026120601, "the primary's serial");
+    verified(ld.path(), &first, "transit-first");
+    // A change at the primary: an address, a new name under new empty
+    // non-terminals, a name gone.
+    let changed = ZONE
+        .replace("2026120601", "2026120602")
+        .replace("Mail A 192.0.2.2", "Mail A 192.0.2.20\nnew.name.here A 192.0.2.21")
+        .replace("cname CNAME Mail\n", "");
+    std::fs::write(&zone, changed).unwrap();
+    p.signal("HUP");
+    assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
+    ctl_refresh(&sconf);
+    assert!(s.wait_log("IXFR signed incrementally", Duration::from_secs(10)), "{}", s.log());
+    ctl_refresh(&lconf);
+    let second = wait_axfr(&l, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
+    assert_eq!(serial_of(&second), 2026120602, "{}", l.log());
+    assert!(second.contains("192.0.2.20") && second.contains("new.name.here") && !second.contains("cname.sign.test."));
+    verified(ld.path(), &second, "transit-second");
+    assert!(l.wait_log("kind=\"IXFR\"", Duration::from_secs(5)), "the last hop got an IXFR:\n{}", l.log());
+    // The signer's difference is small: the changed names, their
+    // neighbours in the chain and the SOA, not the zone.
+    let line = s.log().lines().find(|x| x.contains("IXFR signed incrementally")).unwrap_or_default().to_string();
+    let added: usize =
+        line.split("added=").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap();
+    assert!(added > 0 && added < 20, "{line}");
+}
