@@ -672,12 +672,6 @@ fn zone(
         .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
     let serial_must_increase = z.serial_must_increase.unwrap_or(false);
     let dnssec = zone_dnssec(i, &z, c, err)?;
-    if dnssec.is_some() && !allow_update.is_empty() {
-        // Updates are applied to the served (signed) zone, which the
-        // signer does not re-sign yet.
-        let m = "a zone signed by levee takes no dynamic updates yet (leave out allow-update)".into();
-        return Err(err(format!("zone[{i}].allow-update"), m));
-    }
     if dnssec.as_ref().is_some_and(|p| p.denial == crate::DenialKind::Compact) && !zone_repl.primaries.is_empty() {
         // Compact denial signs at query time with keys a stored copy
         // does not carry; a zone signed in transit uses a chain.

@@ -453,7 +453,7 @@ pub fn signed_ixfr(
         removed = out.iter().map(|d| d.removed.len()).sum::<usize>(),
         added = out.iter().map(|d| d.added.len()).sum::<usize>(),
         ms = t0.elapsed().as_millis() as u64,
-        "IXFR signed incrementally"
+        "change signed incrementally"
     );
     Ok(Some((zone_out, out)))
 }

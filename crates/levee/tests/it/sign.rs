@@ -540,7 +540,7 @@ fn a_zone_is_signed_in_transit() {
     p.signal("HUP");
     assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
     ctl_refresh(&sconf);
-    assert!(s.wait_log("IXFR signed incrementally", Duration::from_secs(10)), "{}", s.log());
+    assert!(s.wait_log("change signed incrementally", Duration::from_secs(10)), "{}", s.log());
     ctl_refresh(&lconf);
     let second = wait_axfr(&l, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
     assert_eq!(serial_of(&second), 2026120602, "{}", l.log());
@@ -549,8 +549,78 @@ fn a_zone_is_signed_in_transit() {
     assert!(l.wait_log("kind=\"IXFR\"", Duration::from_secs(5)), "the last hop got an IXFR:\n{}", l.log());
     // The signer's difference is small: the changed names, their
     // neighbours in the chain and the SOA, not the zone.
-    let line = s.log().lines().find(|x| x.contains("IXFR signed incrementally")).unwrap_or_default().to_string();
+    let line = s.log().lines().find(|x| x.contains("change signed incrementally")).unwrap_or_default().to_string();
     let added: usize =
         line.split("added=").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap();
     assert!(added > 0 && added < 20, "{line}");
+}
+
+/// Runs nsupdate against `s` with `commands` (the update lines), TSIG key
+/// upd: its output (empty when NOERROR).
+fn nsupdate(s: &Server, commands: &str) -> String {
+    use std::io::Write;
+    let mut child = tool("nsupdate")
+        .args(["-y", &format!("hmac-sha256:upd:{UPD_SECRET}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!("server 127.0.0.1 {}\nzone sign.test.\n{commands}\nsend\n", s.addr.port());
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+const UPD_SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Dynamic update of a zone levee signs: an update is signed before it is
+/// acknowledged (the AXFR right after validates, the new name signed);
+/// updates of NSEC, NSEC3 and of RRSIG below the apex are refused as BIND
+/// 9.18 refuses them and change nothing; after `kill -9` the restarted
+/// server serves the update, signed and validating.
+#[test]
+fn a_signed_zone_takes_updates() {
+    let t = TempDir::new("sign-update");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let conf = t.path().join("levee.toml");
+    let text = format!(
+        "[server]\nstorage-dir = \"{}\"\n[[key]]\nname = \"upd\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{UPD_SECRET}\"\n\
+         [[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
+         allow-update = [\"127.0.0.1 key upd\"]\ndnssec-signing = true\n",
+        t.path().join("store").display(),
+        zone.display()
+    );
+    crate::support::write_private(&conf, &text);
+    let args = ["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"];
+    let s = Server::start(&args);
+    let first = axfr(&s, "sign.test.");
+    verified(t.path(), &first, "update-first");
+    let out = nsupdate(&s, "update add new.sign.test. 300 A 192.0.2.50\nupdate delete cname.sign.test. CNAME");
+    assert!(out.trim().is_empty(), "{out}\n{}", s.log());
+    let second = axfr(&s, "sign.test.");
+    assert_eq!(serial_of(&second), 2026120602, "{}", s.log());
+    assert!(second.contains("192.0.2.50") && !second.contains("cname.sign.test."), "{second}");
+    assert_eq!(rrsigs(&second, "new.sign.test.", "A").len(), 1, "{second}");
+    verified(t.path(), &second, "update-second");
+    assert!(s.log().contains("signed incrementally"), "{}", s.log());
+    for refused in [
+        "update add mail.sign.test. 300 NSEC new.sign.test. A RRSIG NSEC",
+        "update add mail.sign.test. 300 RRSIG A 13 3 300 20300101000000 20200101000000 1 sign.test. AAAA",
+        "update add 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.sign.test. 300 NSEC3 1 0 0 - 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A",
+    ] {
+        let out = nsupdate(&s, refused);
+        assert!(out.contains("REFUSED"), "{refused}: {out}");
+    }
+    assert_eq!(serial_of(&axfr(&s, "sign.test.")), 2026120602, "refused updates change nothing");
+    // kill -9, and a restart: the logged update is signed again.
+    let pid = s.pid().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    drop(s);
+    let s = Server::start(&args);
+    let third = axfr(&s, "sign.test.");
+    assert_eq!(serial_of(&third), 2026120602, "{}", s.log());
+    assert!(third.contains("192.0.2.50") && !third.contains("cname.sign.test."), "{}", s.log());
+    verified(t.path(), &third, "update-restart");
 }
