@@ -330,3 +330,55 @@ fn record_change(
     out.added.extend(n.difference(&o).map(rr));
     soa
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::{self, Diff, Rr};
+    use crate::{apply_diff, load_with, BuildOptions, Checks, ReloadKind, ReloadOptions, Source};
+    use levee_wire::name;
+
+    fn load(text: &str) -> crate::Zone {
+        let o = name::from_text("example.", None).unwrap();
+        let opts = BuildOptions { checks: Checks::Warn, segment_names: 3 };
+        load_with(Source::Memory { name: "t", data: text.as_bytes() }, &o, &Default::default(), opts, &mut |_| {})
+            .unwrap()
+            .zone
+    }
+
+    /// A difference applied incrementally (unchanged segments shared)
+    /// gives the zone a full build of the new records gives: names added
+    /// under new empty non-terminals, a name removed, a delegation added
+    /// over existing glue-less names, a wildcard added, a TTL changed, and
+    /// a record removed that is not there refused.
+    #[test]
+    fn a_difference_applied_in_place_equals_a_full_build() {
+        let many: String = (0..60).map(|i| format!("h{i} A 10.0.0.{i}\n")).collect();
+        let base = format!("$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n{many}x.y TXT \"a\"\n");
+        let old = load(&base);
+        let new_text = base.replace("SOA ns h 7", "SOA ns h 8").replace("h5 A 10.0.0.5\n", "").replace(
+            "h7 A 10.0.0.7",
+            "h7 120 A 10.0.0.7\na.b.c A 192.0.2.9\n*.w TXT \"w\"\nd NS ns.d\nns.d A 192.0.2.8",
+        );
+        let new = load(&new_text);
+        let d: Diff = journal::diff(&old, &new);
+        let opts = ReloadOptions { max_fraction: 0.9, min_segments: 2, segment_names: 3, ..Default::default() };
+        let got = apply_diff(&old, &d, opts).unwrap();
+        assert!(matches!(got.kind, ReloadKind::Incremental { .. }), "{:?}", got.kind);
+        assert!(got.built.zone.shared_segments(&old) > 0);
+        let mut a = journal::records(&got.built.zone);
+        let mut b = journal::records(&new);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert!(got.built.zone.lookup(&name::from_text("c.example.", None).unwrap()).is_some(), "ENT made");
+        // A removal of a record that is not there.
+        let mut bad = d.clone();
+        bad.removed.push(Rr {
+            owner: name::from_text("h9.example.", None).unwrap().as_slice().to_vec(),
+            rtype: 1,
+            ttl: 60,
+            rdata: vec![1, 2, 3, 4],
+        });
+        assert!(apply_diff(&old, &bad, opts).is_err());
+    }
+}

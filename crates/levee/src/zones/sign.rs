@@ -284,7 +284,8 @@ pub fn sign(
     let signed_at = t0.elapsed();
     let out: Vec<Rr> =
         signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
-    let mut rebuilt = journal::build_from(&origin, &out, checks)?;
+    let opts = levee_zone::BuildOptions { checks, segment_names: segment_names(out.len() as u64) };
+    let mut rebuilt = journal::build_from(&origin, &out, opts)?;
     rebuilt.warnings.extend(built.warnings);
     if s.policy.denial == DenialKind::Compact {
         let signer = online_signer(&keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
@@ -302,6 +303,21 @@ pub fn sign(
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
+}
+
+/// Names per segment of a signed zone of `records` records: small
+/// segments (at least 256 names, at most the default 4,096; some 8,000
+/// segments for a large zone), so that a change signed incrementally
+/// rebuilds few names: a thousand changes spread over a TLD touch a
+/// thousand segments, a small share of it (with the default 4,096 they
+/// touched nearly all of them, and the zone was rebuilt whole).
+pub fn segment_names(records: u64) -> usize {
+    ((records / 8192) as usize).clamp(256, levee_zone::SEGMENT_NAMES)
+}
+
+/// How a signed difference is applied to `z` (`levee_zone::apply_diff`).
+fn patch_options(checks: Checks, z: &Zone) -> levee_zone::ReloadOptions {
+    levee_zone::ReloadOptions { checks, segment_names: segment_names(z.record_count()), ..Default::default() }
 }
 
 /// The zone's published keys at `now`, each marked signing or not, if
@@ -382,7 +398,7 @@ pub fn incremental(
         return Ok(None);
     };
     let signed_at = t0.elapsed();
-    let r = levee_zone::apply_diff(old, &diff, levee_zone::ReloadOptions { checks, ..Default::default() })?;
+    let r = levee_zone::apply_diff(old, &diff, patch_options(checks, old))?;
     let mut rebuilt = r.built;
     rebuilt.warnings.extend(fc.warnings);
     if s.policy.denial == DenialKind::Compact {
@@ -440,7 +456,7 @@ pub fn signed_ixfr(
             now: now as u32,
         };
         let Some(sd) = crate::zones::incsign::sign_diff(change)? else { return Ok(None) };
-        let next = levee_zone::apply_diff(base, &sd, levee_zone::ReloadOptions { checks, ..Default::default() })
+        let next = levee_zone::apply_diff(base, &sd, patch_options(checks, base))
             .map_err(|d| d.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; "))?;
         out.push(sd);
         cur = Some(next.built.zone);
