@@ -29,9 +29,10 @@
 //! changed, a signature or a rollover step is due, the SOA's TTL or
 //! minimum changed (every chain record's TTL follows them), a name with
 //! names below it becomes or stops being a zone cut or a DNAME (the names
-//! below change status), a DNAME at the apex, or more than
+//! below change status), a DNAME at the apex, a DNSKEY of another key
+//! added or removed (the signer's DNSKEYs take its TTL), or more than
 //! [`MAX_FRACTION`] of the zone's records changed.
-//! `it::sign::incremental_equals_full` checks the result against a full
+//! `tests::incremental_equals_full` checks the result against a full
 //! signing of the same data, record for record.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,6 +209,11 @@ impl Signer<'_> {
         for (r, rem) in self.ch.removed.iter().map(|r| (r, true)).chain(self.ch.added.iter().map(|r| (r, false))) {
             if ours(r) || r.rtype == t::SOA {
                 continue;
+            }
+            if r.rtype == t::DNSKEY {
+                // Another key's DNSKEY: the signer's own take its TTL
+                // (signed in full).
+                return Ok(false);
             }
             if !name::is_subdomain(&r.owner, &self.apex) {
                 return Err(format!("{} is outside the zone", name::to_text(&r.owner)));
@@ -850,5 +856,53 @@ under.ins2 A 192.0.2.14\nins2 NS ns.other.\nq.deep.ent A 192.0.2.15\n";
             }
             std::fs::remove_dir_all(&dir).ok();
         }
+    }
+
+    /// The cases the incremental path leaves to a full signing: a name
+    /// with names below it becoming a delegation (they become glue), and
+    /// another key's DNSKEY.
+    #[test]
+    fn falls_back_when_names_below_change_status() {
+        let keys = [Key::generate(Algorithm::EcdsaP256Sha256, true).unwrap()];
+        let apex = name::from_text("z.", None).unwrap();
+        let now = 1_800_000_000;
+        let policy = Policy { denial: Denial::Nsec3(Nsec3Params::default()), ..Policy::default() };
+        let first = levee_sign::sign_zone(unsigned(BEFORE), apex.as_slice(), &keys, &policy, now, None).unwrap();
+        let served = journal::build_from(apex.as_slice(), &to_journal(first.records), Checks::Warn).unwrap().zone;
+        let rr = |owner: &str, rtype: u16, rdata: Vec<u8>| Rr {
+            owner: name::from_text(owner, None).unwrap().as_slice().to_vec(),
+            rtype,
+            ttl: 300,
+            rdata,
+        };
+        let mut soa = served.first_rdata(served.soa()).to_vec();
+        let p = soa.len() - 20;
+        soa[p..p + 4].copy_from_slice(&2u32.to_be_bytes());
+        let ns = name::from_text("ns.other.", None).unwrap().as_slice().to_vec();
+        for added in
+            [rr("d.e.z.", t::NS, ns.clone()), rr("z.", t::DNSKEY, keys[0].dnskey().iter().rev().copied().collect())]
+        {
+            let ch = Change {
+                served: &served,
+                removed: Vec::new(),
+                added: vec![added],
+                soa: rr("z.", t::SOA, soa.clone()),
+                keys: &keys,
+                policy: &policy,
+                now: now + 60,
+            };
+            assert!(sign_diff(ch).unwrap().is_none());
+        }
+        // A delegation over a name with nothing below: incremental.
+        let ch = Change {
+            served: &served,
+            removed: Vec::new(),
+            added: vec![rr("a.z.", t::NS, ns)],
+            soa: rr("z.", t::SOA, soa),
+            keys: &keys,
+            policy: &policy,
+            now: now + 60,
+        };
+        assert!(sign_diff(ch).unwrap().is_some());
     }
 }

@@ -230,13 +230,18 @@ pub fn load_one_from(
         // A signed zone's change is signed on the served version when it
         // can be (`zones::incsign`); else it is signed in full below.
         match crate::zones::sign::incremental(&p.name, p.checks, s, old, Source::File(f), opts)? {
-            Some(crate::zones::sign::Signed::New(b)) => {
+            Some(crate::zones::sign::Patched::New(b, diff)) => {
                 for w in &b.warnings {
                     tracing::warn!("{w}");
                 }
-                return Ok(ZoneEntry::new(Arc::new(b.zone), p.acl.clone()));
+                // The difference rides along in the entry's journal, for
+                // `replication::primary::after_reload` to record.
+                let mut j = levee_zone::journal::Journal::new();
+                j.push(diff, crate::clock::wall(), levee_zone::journal::Limits::default());
+                let e = ZoneEntry::new(Arc::new(b.zone), p.acl.clone());
+                return Ok(ZoneEntry { journal: Some(Arc::new(j)), ..e });
             }
-            Some(crate::zones::sign::Signed::Unchanged) => return Ok(ZoneEntry::new(Arc::clone(old), p.acl.clone())),
+            Some(crate::zones::sign::Patched::Unchanged) => return Ok(ZoneEntry::new(Arc::clone(old), p.acl.clone())),
             None => {}
         }
     }

@@ -320,6 +320,16 @@ fn patch_options(checks: Checks, z: &Zone) -> levee_zone::ReloadOptions {
     levee_zone::ReloadOptions { checks, segment_names: segment_names(z.record_count()), ..Default::default() }
 }
 
+/// What [`incremental`] gave.
+pub enum Patched {
+    /// The next version, and the signed difference that made it (for the
+    /// zone's IXFR journal: `replication::primary::after_reload` takes it
+    /// instead of comparing the two versions).
+    New(Built, journal::Diff),
+    /// Nothing changed and no signature is due: the served version stays.
+    Unchanged,
+}
+
 /// The zone's published keys at `now`, each marked signing or not, if
 /// no rollover step is due (`None`: one is, the zone is signed in full).
 fn keys_unplanned(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64) -> Result<Option<Vec<Key>>, String> {
@@ -354,7 +364,7 @@ pub fn incremental(
     old: &Zone,
     source: levee_zone::Source<'_>,
     load: &levee_zone::LoadOptions,
-) -> Result<Option<Signed>, Vec<Diagnostic>> {
+) -> Result<Option<Patched>, Vec<Diagnostic>> {
     let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
     let t0 = Instant::now();
     let now = crate::clock::wall();
@@ -380,7 +390,7 @@ pub fn incremental(
         let mut same_soa = fc.soa.clone();
         set_serial(std::slice::from_mut(&mut same_soa), old.serial());
         if fc.removed.is_empty() && fc.added.is_empty() && same_soa.rdata == old.first_rdata(old.soa()) {
-            return Ok(Some(Signed::Unchanged));
+            return Ok(Some(Patched::Unchanged));
         }
         set_serial(std::slice::from_mut(&mut fc.soa), old.serial().wrapping_add(1));
     }
@@ -417,7 +427,7 @@ pub fn incremental(
         sign_ms = (signed_at - compared).as_millis() as u64,
         "zone signed incrementally"
     );
-    Ok(Some(Signed::New(rebuilt)))
+    Ok(Some(Patched::New(rebuilt, diff)))
 }
 
 /// Signs the differences of an IXFR received for a zone signed in

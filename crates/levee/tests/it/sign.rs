@@ -315,6 +315,16 @@ fn the_server_signs_reloads_and_refreshes() {
     verified(t.path(), &second, "second");
     assert_eq!(rrsigs(&second, "sign.test.", "MX"), mx, "an unchanged RRset keeps its signature");
     assert_ne!(rrsigs(&second, "mail.sign.test.", "A"), rrsigs(&first, "mail.sign.test.", "A"));
+    // The IXFR to secondaries carries the signed difference: the changed
+    // RRset, its signature, the SOA and its signature, both ways.
+    let o = tool("dig")
+        .args(["+nocmd", "+nostats", "+tries=1", "+time=3", "-p", &s.addr.port().to_string(), "@127.0.0.1"])
+        .args(["sign.test.", "IXFR=2026120601"])
+        .output()
+        .unwrap();
+    let ixfr = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines = ixfr.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()).count();
+    assert!(ixfr.contains("192.0.2.20") && lines < 20, "{lines} lines:\n{ixfr}\n{}", s.log());
     // The refresh: the timer re-signs each signature as it reaches its
     // refresh point (the expirations are spread over a few seconds),
     // raising the serial, with no reload asked.
@@ -541,6 +551,9 @@ fn a_zone_is_signed_in_transit() {
     assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
     ctl_refresh(&sconf);
     assert!(s.wait_log("change signed incrementally", Duration::from_secs(10)), "{}", s.log());
+    // The signer serves the new version (published after that line).
+    let signer = wait_axfr(&s, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
+    assert_eq!(serial_of(&signer), 2026120602, "{}", s.log());
     ctl_refresh(&lconf);
     let second = wait_axfr(&l, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
     assert_eq!(serial_of(&second), 2026120602, "{}", l.log());
