@@ -14,8 +14,9 @@
 //!   list and built in full (`journal::apply_all`, `journal::build_from`),
 //!   with the same result.
 //! * [`file_changes`]: a zone file compared with a served version while it
-//!   is parsed (step 1 of the incremental reload), RRsets of the types the
-//!   caller sets aside ignored on both sides: for a signed zone, the
+//!   is parsed (as step 1 of the incremental reload, but a record matches
+//!   its old RRset in any order), RRsets of the types the caller sets
+//!   aside ignored on both sides: for a signed zone, the
 //!   unsigned file against the signed version, RRSIG, NSEC, NSEC3 and
 //!   NSEC3PARAM aside, gives the unsigned difference the signer re-signs
 //!   (`levee::zones::incsign`) without building anything.
@@ -27,7 +28,7 @@ use levee_wire::rtype::{c, t};
 
 use crate::snapshot::build::ZoneBuilder;
 use crate::snapshot::journal::{self, Diff, Rr};
-use crate::snapshot::reload::{self, Changed, Diffed, Kept, ReloadKind, ReloadOptions, Reloaded, Run, Stop, DIRTY};
+use crate::snapshot::reload::{self, Changed, Kept, ReloadKind, ReloadOptions, Reloaded, Run, Stop};
 use crate::snapshot::zone::{Zone, N3_SLOT};
 use crate::zonefile::parser::{Diagnostic, LoadOptions, Record};
 use crate::zonefile::source::Source;
@@ -235,8 +236,10 @@ pub struct FileChanges {
 
 /// Compares the zone file `source` with the served version `old` while
 /// parsing it, RRsets of the types for which `aside` is true (RRSIG sets
-/// by their own type) ignored on both sides. `Ok(None)`: more than
-/// `opts.max_fraction` of the records changed (the caller builds in
+/// by their own type) ignored on both sides. A record matches one of its
+/// old RRset in any order (a signed version holds its RRsets in canonical
+/// order, a file in its own; [`matches_any_order`]). `Ok(None)`: more
+/// than `opts.max_fraction` of the records changed (the caller builds in
 /// full). Syntax errors come back as a load reports them.
 pub fn file_changes(
     old: &Zone,
@@ -246,12 +249,50 @@ pub fn file_changes(
     aside: &dyn Fn(u16) -> bool,
 ) -> Result<Option<FileChanges>, Vec<Diagnostic>> {
     let origin = old.apex().to_vec();
-    let Diffed { nb, cursor, diags } = match reload::diff_while_parsing(old, source, &origin, &mut |_| {}, &opts, load)
-    {
-        Ok(d) => d,
-        Err(Stop::Errors(e)) => return Err(e),
-        Err(Stop::Full(_)) => return Ok(None),
-    };
+    let limit = ((old.record_count() as f64) * opts.max_fraction) as usize + 64;
+    let mut nb = ZoneBuilder::new(&origin, opts.build());
+    // Per old RRset: which of its first 64 records were seen.
+    let mut seen: Vec<Vec<u64>> = old.segs.iter().map(|s| vec![0u64; s.rrsets.len()]).collect();
+    let mut diags = Vec::new();
+    let mut too_many = false;
+    let stats = crate::zonefile::parse_with(
+        source,
+        &origin,
+        load,
+        &mut |r: &Record<'_>| {
+            if matches_any_order(old, &mut seen, r) {
+                return Ok(());
+            }
+            if nb.len() >= limit {
+                too_many = true;
+                return Ok(());
+            }
+            nb.add(r)
+        },
+        &mut diags,
+    );
+    nb.set_files(stats.files);
+    if diags.iter().any(|d| !d.warning) {
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        nb.take_problems(&mut errors, &mut warnings);
+        diags.extend(errors);
+        diags.extend(warnings);
+        return Err(diags);
+    }
+    if too_many {
+        return Ok(None);
+    }
+    changes(old, &nb, &seen, diags, aside).map(Some)
+}
+
+/// [`file_changes`] once parsed: the changed owners' old and new records.
+fn changes(
+    old: &Zone,
+    nb: &ZoneBuilder,
+    seen: &[Vec<u64>],
+    diags: Vec<Diagnostic>,
+    aside: &dyn Fn(u16) -> bool,
+) -> Result<FileChanges, Vec<Diagnostic>> {
     // New records by owner: the kept ones.
     let mut new: HashMap<&[u8], Vec<(u16, u32, &[u8])>> = HashMap::new();
     let names: Vec<&[u8]> = nb.owner_names().map(|(_, nm)| nm).collect();
@@ -262,17 +303,15 @@ pub fn file_changes(
     }
     let mut out = FileChanges { soa: soa_of(old), removed: Vec::new(), added: Vec::new(), warnings: diags };
     let mut soa_seen = false;
-    // Old names with a non-aside RRset not seen whole, and the matched
-    // prefix of each of their RRsets.
     for (slot, seg) in old.segs.iter().enumerate() {
         for local in 0..seg.nodes.len() {
             let st = seg.nodes[local].rrset_start as usize;
             let sets = seg.sets(local);
-            let slot_cursor = |k: usize| cursor[slot][st + k];
+            let whole = |k: usize, s: &crate::RRset| s.count <= 64 && seen[slot][st + k] == full_mask(s.count);
             if slot == 0 && local == 0 {
-                soa_seen |= sets.iter().enumerate().any(|(k, s)| s.rtype == t::SOA && slot_cursor(k) == s.data_len);
+                soa_seen |= sets.iter().enumerate().any(|(k, s)| s.rtype == t::SOA && whole(k, s));
             }
-            let changed = sets.iter().enumerate().any(|(k, s)| !aside(s.rtype) && slot_cursor(k) != s.data_len);
+            let changed = sets.iter().enumerate().any(|(k, s)| !aside(s.rtype) && !whole(k, s));
             let nm = seg.name(local);
             if !changed && !new.contains_key(nm) {
                 continue;
@@ -280,12 +319,13 @@ pub fn file_changes(
             let mut olds: Vec<(u16, u32, &[u8])> = Vec::new();
             let mut news = new.remove(nm).unwrap_or_default();
             for (k, s) in sets.iter().enumerate().filter(|(_, s)| !aside(s.rtype)) {
-                let d = seg.rdata_of(s);
-                let upto = (slot_cursor(k) & !DIRTY) as usize;
-                for rd in (crate::Rdatas { data: d }) {
+                let mask = seen[slot][st + k];
+                for (i, rd) in (crate::Rdatas { data: seg.rdata_of(s) }).enumerate() {
                     olds.push((s.rtype, s.ttl, rd));
+                    if i < 64 && mask & (1 << i) != 0 {
+                        news.push((s.rtype, s.ttl, rd));
+                    }
                 }
-                news.extend((crate::Rdatas { data: &d[..upto.min(d.len())] }).map(|rd| (s.rtype, s.ttl, rd)));
             }
             soa_seen |= record_change(&mut out, nm, olds, news, nm == old.apex());
         }
@@ -296,7 +336,35 @@ pub fn file_changes(
     if !soa_seen {
         return Err(error("the zone has no SOA record".into()));
     }
-    Ok(Some(out))
+    Ok(out)
+}
+
+fn full_mask(count: u16) -> u64 {
+    if count >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << count) - 1
+    }
+}
+
+/// True if the file's record `r` is one of its old RRset's first 64
+/// records, with the RRset's TTL (marked seen in `seen`); a repeat of a
+/// record seen already matches too (a duplicate the build drops).
+fn matches_any_order(old: &Zone, seen: &mut [Vec<u64>], r: &Record<'_>) -> bool {
+    if r.rtype == t::NSEC3 || r.rtype == t::RRSIG {
+        return false;
+    }
+    let owner = name::to_lowercase(r.owner);
+    let Some(id) = old.lookup(&owner) else { return false };
+    let Some(rs) = old.find(id, r.rtype) else { return false };
+    let set = old.rrset(rs);
+    if set.ttl != r.ttl || set.count > 64 {
+        return false;
+    }
+    let Some(i) = old.rdatas(rs).position(|rd| rd == r.rdata) else { return false };
+    let (slot, local) = ((rs >> 16) as usize, (rs & 0xffff) as usize);
+    seen[slot][local] |= 1 << i;
+    true
 }
 
 fn soa_of(z: &Zone) -> Rr {

@@ -74,19 +74,25 @@ type Set = (u32, Vec<Vec<u8>>);
 /// A name's RRsets (not RRSIG, NSEC or NSEC3), by type.
 type Types = BTreeMap<u16, Set>;
 
-/// The signed difference, or `None` when the zone must be signed in full
-/// (see the module documentation).
-pub fn sign_diff(ch: Change<'_>) -> Result<Option<Diff>, String> {
+/// The signed difference, or `Err(why)` when the zone must be signed in
+/// full (see the module documentation).
+pub fn sign_diff(ch: Change<'_>) -> Result<Result<Diff, &'static str>, String> {
     let z = ch.served;
     let apex = z.apex().to_vec();
     let limit = (z.record_count() as f64 * MAX_FRACTION) as usize + 16;
-    if ch.removed.len() + ch.added.len() > limit || !denial_matches(z, &ch.policy.denial) || !keys_match(z, ch.keys) {
-        return Ok(None);
+    if ch.removed.len() + ch.added.len() > limit {
+        return Ok(Err("a large difference"));
+    }
+    if !denial_matches(z, &ch.policy.denial) {
+        return Ok(Err("the denial changed"));
+    }
+    if !keys_match(z, ch.keys) {
+        return Ok(Err("the keys changed"));
     }
     let old_soa =
         Rr { owner: apex.clone(), rtype: t::SOA, ttl: z.rrset(z.soa()).ttl, rdata: z.first_rdata(z.soa()).to_vec() };
     if ch.soa.ttl != old_soa.ttl || soa_minimum(&ch.soa.rdata) != soa_minimum(&old_soa.rdata) {
-        return Ok(None);
+        return Ok(Err("the SOA's TTL or minimum changed"));
     }
     let mut s = Signer {
         z,
@@ -96,16 +102,16 @@ pub fn sign_diff(ch: Change<'_>) -> Result<Option<Diff>, String> {
         new: BTreeMap::new(),
         out: Diff { old_soa, new_soa: ch.soa.clone(), removed: Vec::new(), added: Vec::new() },
     };
-    if !s.collect()? {
-        return Ok(None);
+    if let Err(why) = s.collect()? {
+        return Ok(Err(why));
     }
     if s.new.get(&CName(apex.clone())).is_some_and(|ty| ty.contains_key(&t::DNAME))
         || z.node(z.apex_id()).has(nf::DNAME)
     {
-        return Ok(None);
+        return Ok(Err("a DNAME at the apex"));
     }
     if s.cut_flips() {
-        return Ok(None);
+        return Ok(Err("a name with names below became or stopped being a cut or a DNAME"));
     }
     s.rrsets()?;
     match &ch.policy.denial {
@@ -113,7 +119,7 @@ pub fn sign_diff(ch: Change<'_>) -> Result<Option<Diff>, String> {
         Denial::Nsec3(p) => s.nsec3(p)?,
         Denial::Compact => {}
     }
-    Ok(Some(s.out))
+    Ok(Ok(s.out))
 }
 
 /// A wire name ordered canonically (RFC 4034 §6.1).
@@ -196,9 +202,9 @@ struct Signer<'a> {
 }
 
 impl Signer<'_> {
-    /// The changed names and their new RRsets. False: a record to remove
-    /// is not there (the change does not apply; signed in full).
-    fn collect(&mut self) -> Result<bool, String> {
+    /// The changed names and their new RRsets. `Err(why)`: signed in full
+    /// (a record to remove is not there, another key's DNSKEY).
+    fn collect(&mut self) -> Result<Result<(), &'static str>, String> {
         let z = self.z;
         let ours = |r: &Rr| {
             matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM)
@@ -213,7 +219,7 @@ impl Signer<'_> {
             if r.rtype == t::DNSKEY {
                 // Another key's DNSKEY: the signer's own take its TTL
                 // (signed in full).
-                return Ok(false);
+                return Ok(Err("another key's DNSKEY changed"));
             }
             if !name::is_subdomain(&r.owner, &self.apex) {
                 return Err(format!("{} is outside the zone", name::to_text(&r.owner)));
@@ -239,7 +245,7 @@ impl Signer<'_> {
             for r in removed {
                 let gone = recs.get_mut(&r.rtype).and_then(|m| m.remove(&r.rdata));
                 if gone.is_none() {
-                    return Ok(false);
+                    return Ok(Err("a record to remove is not there"));
                 }
             }
             for r in added {
@@ -255,7 +261,7 @@ impl Signer<'_> {
                 .collect();
             self.new.insert(owner, ty);
         }
-        Ok(true)
+        Ok(Ok(()))
     }
 
     /// The types of `n` in the new version.
@@ -891,7 +897,7 @@ under.ins2 A 192.0.2.14\nins2 NS ns.other.\nq.deep.ent A 192.0.2.15\n";
                 policy: &policy,
                 now: now + 60,
             };
-            assert!(sign_diff(ch).unwrap().is_none());
+            assert!(sign_diff(ch).unwrap().is_err());
         }
         // A delegation over a name with nothing below: incremental.
         let ch = Change {
@@ -903,6 +909,6 @@ under.ins2 A 192.0.2.14\nins2 NS ns.other.\nq.deep.ent A 192.0.2.15\n";
             policy: &policy,
             now: now + 60,
         };
-        assert!(sign_diff(ch).unwrap().is_some());
+        assert!(sign_diff(ch).unwrap().is_ok());
     }
 }

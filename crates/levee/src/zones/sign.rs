@@ -368,19 +368,26 @@ pub fn incremental(
     let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
     let t0 = Instant::now();
     let now = crate::clock::wall();
-    if due(old, s.policy.signature_refresh).is_some_and(|d| d <= now)
-        || key_event(s, zone, old).is_some_and(|d| d <= now)
-    {
-        return Ok(None);
+    let full = |why: &str| {
+        tracing::info!(zone = %zone, reason = why, "signing in full");
+        Ok(None)
+    };
+    if due(old, s.policy.signature_refresh).is_some_and(|d| d <= now) {
+        return full("a signature is due for refresh");
+    }
+    if key_event(s, zone, old).is_some_and(|d| d <= now) {
+        return full("a key event is due");
     }
     let dnskey_ttl = old.rrset(old.soa()).ttl as u64;
     let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))? else {
-        return Ok(None);
+        return full("a rollover step is due");
     };
     let aside = |rt: u16| matches!(rt, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM);
     let opts =
         levee_zone::ReloadOptions { checks, max_fraction: crate::zones::incsign::MAX_FRACTION, ..Default::default() };
-    let Some(mut fc) = levee_zone::file_changes(old, source, load, opts, &aside)? else { return Ok(None) };
+    let Some(mut fc) = levee_zone::file_changes(old, source, load, opts, &aside)? else {
+        return full("a large difference");
+    };
     let compared = t0.elapsed();
     let ours = |r: &Rr| r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice());
     fc.removed.retain(|r| !ours(r));
@@ -404,8 +411,9 @@ pub fn incremental(
         policy: &policy,
         now: now as u32,
     };
-    let Some(diff) = crate::zones::incsign::sign_diff(change).map_err(|e| fail(format!("signing failed: {e}")))? else {
-        return Ok(None);
+    let diff = match crate::zones::incsign::sign_diff(change).map_err(|e| fail(format!("signing failed: {e}")))? {
+        Ok(d) => d,
+        Err(why) => return full(why),
     };
     let signed_at = t0.elapsed();
     let r = levee_zone::apply_diff(old, &diff, patch_options(checks, old))?;
@@ -465,7 +473,13 @@ pub fn signed_ixfr(
             policy: &policy,
             now: now as u32,
         };
-        let Some(sd) = crate::zones::incsign::sign_diff(change)? else { return Ok(None) };
+        let sd = match crate::zones::incsign::sign_diff(change)? {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::info!(zone = %zone, reason = why, "signing in full");
+                return Ok(None);
+            }
+        };
         let next = levee_zone::apply_diff(base, &sd, patch_options(checks, base))
             .map_err(|d| d.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; "))?;
         out.push(sd);
