@@ -781,19 +781,15 @@ fn zone(
         .map_err(|m| err(format!("zone[{i}].semantic-checks"), m))?;
     let serial_must_increase = z.serial_must_increase.unwrap_or(false);
     let dnssec = zone_dnssec(i, &z, c, err)?;
-    if dnssec.is_some() && !allow_update.is_empty() {
-        // Updates are applied to the served (signed) zone, which the
-        // signer does not re-sign yet.
-        let m = "a zone signed by levee takes no dynamic updates yet (leave out allow-update)".into();
-        return Err(err(format!("zone[{i}].allow-update"), m));
-    }
     if dnssec.is_some() && api_write {
         let m = "a zone signed by levee cannot be written through the API yet (leave out api = \"write\")".into();
         return Err(err(format!("zone[{i}].api"), m));
     }
-    if dnssec.is_some() && !zone_repl.primaries.is_empty() {
-        let m = "levee signs primary zones only (a secondary zone is served as transferred)".into();
-        return Err(err(format!("zone[{i}].dnssec-signing"), m));
+    if dnssec.as_ref().is_some_and(|p| p.denial == crate::DenialKind::Compact) && !zone_repl.primaries.is_empty() {
+        // Compact denial signs at query time with keys a stored copy
+        // does not carry; a zone signed in transit uses a chain.
+        let m = "a zone signed in transit (primaries) needs denial nsec or nsec3, not compact".into();
+        return Err(err(format!("zone[{i}].dnssec-policy"), m));
     }
     let keys = catalog::ZoneKeys {
         role: z.catalog_role.as_deref(),
@@ -1515,10 +1511,19 @@ allow-transfer = ["192.0.2.0/24"]
             ("[[dnssec-policy]]\nname = \"p\"\ndenial = \"compact\"\nnsec3-opt-out = true\n", "dnssec-policy[0].nsec3-opt-out"),
             ("[[dnssec-policy]]\nname = \"p\"\nsignature-validity = 10\n", "dnssec-policy[0].signature-validity"),
             ("[[dnssec-policy]]\nname = \"p\"\nsignature-refresh = 2000000\n", "dnssec-policy[0].signature-refresh"),
+            (
+                "[server]\nstorage-dir = \"/s\"\n[[dnssec-policy]]\nname = \"p\"\ndenial = \"compact\"\n\
+                 [[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\ndnssec-signing = true\ndnssec-policy = \"p\"\n",
+                "zone[0].dnssec-policy",
+            ),
         ] {
             let e = parse(text, "t.toml").unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");
         }
+        // Signed in transit: a secondary zone with dnssec-signing.
+        let text = "[server]\nstorage-dir = \"/s\"\n[[zone]]\nname = \"a.\"\nprimaries = [\"127.0.0.1:53\"]\ndnssec-signing = true\n";
+        let c = parse(text, "t.toml").unwrap();
+        assert!(c.zones[0].dnssec.is_some() && !c.zones[0].repl.primaries.is_empty());
     }
 
     /// The issue's example: refused at start, naming the key, no abort.

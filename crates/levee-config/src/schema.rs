@@ -269,7 +269,7 @@ pub const KEYS: &[Key] = &[
         "zone",
         "dnssec-signing",
         "false",
-        "Sign the zone online (DNSSEC): keys in <storage-dir>/keys/<zone>/, made at the first start."
+        "Sign the zone online (DNSSEC) at every load and change: keys in <storage-dir>/keys/<zone>/, made at the first start; a secondary zone is pulled unsigned and served signed."
     ),
     key!("zone", "dnssec-policy", "\"default\"", "The [[dnssec-policy]] the zone is signed with."),
     key!(

@@ -50,4 +50,4 @@ pub mod zone;
 
 pub use key::{Algorithm, Key, KeyError};
 pub use record::Rr;
-pub use zone::{sign_zone, Denial, Policy, SignError, Signed};
+pub use zone::{sign_rrset, sign_zone, Denial, Policy, SignError, Signed};

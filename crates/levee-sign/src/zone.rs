@@ -464,6 +464,37 @@ fn sign_sets(
     Ok((out, kept))
 }
 
+/// The RRSIG RDATAs of one RRset signed on its own (incremental
+/// re-signing): by the key-signing keys if `ksk` (the apex's DNSKEY, CDS
+/// and CDNSKEY RRsets), else by the zone-signing keys, as
+/// [`sign_zone`] chooses them, with the same validity (spread by owner
+/// and type).
+pub fn sign_rrset(
+    set: &RrsetRef<'_>,
+    keys: &[Key],
+    ksk: bool,
+    apex: &[u8],
+    policy: &Policy,
+    now: u32,
+) -> Result<Vec<Vec<u8>>, SignError> {
+    let signing: Vec<&Key> = keys.iter().filter(|k| k.signs()).collect();
+    let seps: Vec<&Key> = signing.iter().copied().filter(|k| k.is_sep()).collect();
+    let zsks: Vec<&Key> = signing.iter().copied().filter(|k| !k.is_sep()).collect();
+    let chosen = if seps.is_empty() || zsks.is_empty() {
+        signing
+    } else if ksk {
+        seps
+    } else {
+        zsks
+    };
+    if chosen.is_empty() {
+        return Err(SignError::NoKeys);
+    }
+    let v = validity(policy, now, set.owner, set.rtype);
+    let mut buf = Vec::new();
+    chosen.iter().map(|k| rrsig::sign(set, k, apex, v, &mut buf).map_err(SignError::Key)).collect()
+}
+
 /// The validity of the signature over (owner, type): from now less the
 /// offset to now plus the validity less a jitter fixed by the RRset.
 fn validity(policy: &Policy, now: u32, owner: &[u8], rtype: u16) -> Validity {

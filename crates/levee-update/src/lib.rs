@@ -80,6 +80,22 @@ pub fn evaluate(msg: &Message, zone: &Zone) -> Evaluation {
 /// prescan, after the record's own form, as BIND checks `update-policy`).
 /// `None`: unrestricted.
 pub fn evaluate_scoped(msg: &Message, zone: &Zone, scopes: Option<&[Scope]>) -> Evaluation {
+    if zone.is_signed() {
+        // Signed elsewhere: a change would leave its signatures wrong.
+        return Evaluation::fail(rcode::REFUSED, "zone is signed");
+    }
+    evaluate_any(msg, zone, scopes)
+}
+
+/// [`evaluate_scoped`] for a zone the server signs itself: the signed
+/// snapshot is evaluated like any other, and the caller signs the
+/// difference (the signatures and chain records in it are the signer's
+/// to make again; levee's `update::signed`).
+pub fn evaluate_signer(msg: &Message, zone: &Zone, scopes: Option<&[Scope]>) -> Evaluation {
+    evaluate_any(msg, zone, scopes)
+}
+
+fn evaluate_any(msg: &Message, zone: &Zone, scopes: Option<&[Scope]>) -> Evaluation {
     let apex = zone.apex();
     let [q] = msg.question.as_slice() else {
         return Evaluation::fail(rcode::FORMERR, "zone section must hold one record");
@@ -89,9 +105,6 @@ pub fn evaluate_scoped(msg: &Message, zone: &Zone, scopes: Option<&[Scope]>) -> 
     }
     if q.qclass != c::IN || name::to_lowercase(&q.name).as_slice() != apex {
         return Evaluation::fail(rcode::NOTAUTH, "not authoritative for the zone");
-    }
-    if zone.is_signed() {
-        return Evaluation::fail(rcode::REFUSED, "zone is signed");
     }
     let prereqs = items(&msg.answer);
     if let Err(e) = prereq::check(zone, &prereqs) {

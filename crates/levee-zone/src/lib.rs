@@ -84,6 +84,7 @@ use snapshot::negative;
 pub use snapshot::build::{load, load_file, load_with, BuildOptions, Built, Checks, SEGMENT_NAMES};
 pub use snapshot::journal;
 pub use snapshot::negative::NegativeSoa;
+pub use snapshot::patch::{apply_diff, file_changes, FileChanges};
 pub use snapshot::reload::{reload_with, reload_with_budget, ReloadKind, ReloadOptions, Reloaded};
 pub use snapshot::zone::{nf, Links, Node, NodeId, Nsec3Param, OnlineSigner, RRset, RRsetId, Rdatas, Zone, NONE};
 pub use snapshot::zoneset::{placeholder, Acl, ZoneEntry, ZoneSet};

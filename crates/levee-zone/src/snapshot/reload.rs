@@ -102,12 +102,12 @@ impl Default for ReloadOptions {
 impl ReloadOptions {
     /// The options of the builds of a reload (the ranges rebuilt, or the
     /// full build it falls back to).
-    fn build(&self) -> BuildOptions {
+    pub(crate) fn build(&self) -> BuildOptions {
         BuildOptions { checks: self.checks, segment_names: self.segment_names }
     }
 }
 
-const DIRTY: u32 = 1 << 31;
+pub(crate) const DIRTY: u32 = 1 << 31;
 
 /// Reloads `old` from `source` (see the module documentation) with the
 /// limits of `opts` and the default budgets.
@@ -150,7 +150,7 @@ pub fn reload_with_budget(
 }
 
 /// Why the incremental path stopped.
-enum Stop {
+pub(crate) enum Stop {
     /// Errors of the parse, reported as a full load reports them.
     Errors(Vec<Diagnostic>),
     /// A full build instead, and why.
@@ -160,14 +160,14 @@ enum Stop {
 /// The changed owners (step 2), sorted canonically: each name with the
 /// index of its kept records in [`Kept::by_owner`] (`None`: no record of
 /// it was kept, only old records of it went).
-type Changed = Vec<(Vec<u8>, Option<u32>)>;
+pub(crate) type Changed = Vec<(Vec<u8>, Option<u32>)>;
 
 /// The records of the new version that did not match the old one.
-struct Kept<'a> {
+pub(crate) struct Kept<'a> {
     /// Indexes into `records`, per owner of the diff's builder.
-    by_owner: Vec<Vec<u32>>,
+    pub(crate) by_owner: Vec<Vec<u32>>,
     /// The records, in file order.
-    records: Vec<RawRec<'a>>,
+    pub(crate) records: Vec<RawRec<'a>>,
 }
 
 impl Kept<'_> {
@@ -220,7 +220,7 @@ fn incremental(
 
     // 5. Assemble.
     drop(kept);
-    let zone = assemble(old, &mut nb, segs, &fresh, &changed, &mut errors, &mut warnings);
+    let zone = assemble(old, &mut nb, segs, &fresh, &changed, false, &mut errors, &mut warnings);
     if !errors.is_empty() {
         return Err(Stop::Full("errors in the changed names".into()));
     }
@@ -231,19 +231,19 @@ fn incremental(
 }
 
 /// What step 1 found.
-struct Diffed {
+pub(crate) struct Diffed {
     /// The records that did not match the old zone.
-    nb: ZoneBuilder,
+    pub(crate) nb: ZoneBuilder,
     /// How far each old RRset matched, per segment and RRset: octets of
     /// its RDATA, with [`DIRTY`] once a record did not match.
-    cursor: Vec<Vec<u32>>,
+    pub(crate) cursor: Vec<Vec<u32>>,
     /// The parse's warnings.
-    diags: Vec<Diagnostic>,
+    pub(crate) diags: Vec<Diagnostic>,
 }
 
 /// Step 1: parses the new text, matching each record against the old
 /// zone ([`matches_old`]).
-fn diff_while_parsing(
+pub(crate) fn diff_while_parsing(
     old: &Zone,
     source: Source<'_>,
     origin: &[u8],
@@ -355,7 +355,12 @@ fn new_types(old: &Zone, cursor: &[Vec<u32>], kept: &Kept<'_>, nm: &[u8], k: Opt
 }
 
 /// Step 3: the old segments to rebuild (always the apex's).
-fn affected_segments(old: &Zone, changed: &Changed, cursor: &[Vec<u32>], kept: &Kept<'_>) -> Result<Vec<bool>, Stop> {
+pub(crate) fn affected_segments(
+    old: &Zone,
+    changed: &Changed,
+    cursor: &[Vec<u32>],
+    kept: &Kept<'_>,
+) -> Result<Vec<bool>, Stop> {
     let nseg = old.segs.len();
     let mut mark = vec![false; nseg];
     mark[0] = true;
@@ -417,24 +422,24 @@ fn mark_ancestors(old: &Zone, nm: &[u8], sx: usize, mark: &mut [bool]) {
 }
 
 /// What step 4 rebuilds from: the old zone, the change, the options.
-struct Run<'a> {
-    old: &'a Zone,
-    origin: &'a [u8],
-    opts: &'a ReloadOptions,
-    files: &'a [String],
-    changed: &'a Changed,
-    cursor: &'a [Vec<u32>],
-    kept: &'a Kept<'a>,
+pub(crate) struct Run<'a> {
+    pub(crate) old: &'a Zone,
+    pub(crate) origin: &'a [u8],
+    pub(crate) opts: &'a ReloadOptions,
+    pub(crate) files: &'a [String],
+    pub(crate) changed: &'a Changed,
+    pub(crate) cursor: &'a [Vec<u32>],
+    pub(crate) kept: &'a Kept<'a>,
 }
 
 /// Segments rebuilt by step 4: each one's slot in the new zone and the
 /// first line of each of its RRsets.
-type Fresh = Vec<(usize, Vec<(u16, u32)>)>;
+pub(crate) type Fresh = Vec<(usize, Vec<(u16, u32)>)>;
 
 impl Run<'_> {
     /// Step 4: the new zone's segments: the old ones not marked, shared,
     /// and each run of consecutive marked ones built anew.
-    fn rebuild(
+    pub(crate) fn rebuild(
         &self,
         mark: &[bool],
         errors: &mut Vec<Diagnostic>,
@@ -523,17 +528,21 @@ impl Run<'_> {
 /// Step 5: the new zone from its segments: the NSEC3 block (rebuilt
 /// whole), the name index, links and glue checks of the new segments, and
 /// glue checks of the cuts above changed names whose own segment was kept.
-fn assemble(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assemble(
     old: &Zone,
     nb: &mut ZoneBuilder,
     segs: Vec<Arc<Segment>>,
     fresh: &Fresh,
     changed: &Changed,
+    keep_n3: bool,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Zone {
     let params = build::nsec3params_of(&segs[0]);
-    let (n3, nsec3param) = if nb.has_n3() || old.nsec3_count() > 0 {
+    let (n3, nsec3param) = if keep_n3 {
+        (Arc::clone(&old.n3), old.nsec3param.clone())
+    } else if nb.has_n3() || old.nsec3_count() > 0 {
         let (b, p) = nb.build_n3(&params, warnings);
         (Arc::new(b), p)
     } else {

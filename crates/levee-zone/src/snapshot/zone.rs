@@ -587,6 +587,57 @@ impl Zone {
         None
     }
 
+    /// The node right after `id` in canonical order, if any.
+    pub fn next_node(&self, id: NodeId) -> Option<NodeId> {
+        let (slot, local) = split(id);
+        if local + 1 < self.segs[slot].nodes.len() {
+            Some(make_id(slot, local + 1))
+        } else {
+            (slot + 1..self.segs.len()).find(|&s| !self.segs[s].nodes.is_empty()).map(|s| make_id(s, 0))
+        }
+    }
+
+    /// The node right before `id` in canonical order, if any.
+    pub fn prev_node(&self, id: NodeId) -> Option<NodeId> {
+        let (slot, local) = split(id);
+        if local > 0 {
+            return Some(make_id(slot, local - 1));
+        }
+        (0..slot).rev().find(|&s| !self.segs[s].nodes.is_empty()).map(|s| make_id(s, self.segs[s].nodes.len() - 1))
+    }
+
+    /// The last node at or before `lname` in canonical order (`None`
+    /// before the apex).
+    pub fn node_at_or_before(&self, lname: &[u8]) -> Option<NodeId> {
+        let k = self.segs.partition_point(|s| s.nodes.is_empty() || name::canonical_cmp(s.first_name(), lname).is_le());
+        let s = self.segs.get(k.checked_sub(1)?)?;
+        match s.nodes.binary_search_by(|n| {
+            let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
+            name::canonical_cmp(nm, lname)
+        }) {
+            Ok(i) => Some(make_id(k - 1, i)),
+            Err(0) => self.prev_node(make_id(k - 1, 0)),
+            Err(i) => Some(make_id(k - 1, i - 1)),
+        }
+    }
+
+    /// Entries of the NSEC3 chain (sorted by hash).
+    pub fn nsec3_chain_len(&self) -> usize {
+        self.n3.chain.len()
+    }
+
+    /// The NSEC3 chain's entry `i`: its hash (raw) and node.
+    pub fn nsec3_chain_at(&self, i: usize) -> (&[u8], NodeId) {
+        let e = &self.n3.chain[i];
+        (self.nsec3_hash(e), e.node)
+    }
+
+    /// Where `hash` is in the NSEC3 chain (`Ok`: found; `Err`: where it
+    /// would go).
+    pub fn nsec3_chain_search(&self, hash: &[u8]) -> Result<usize, usize> {
+        self.nsec3_search(hash)
+    }
+
     //--- NSEC3
 
     /// The NSEC3 node whose hash equals `hash`.

@@ -85,6 +85,9 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
                 return None;
             }
             let mut n = clone_entry(e);
+            // A difference the loader made (a signed zone re-signed in
+            // place, `zones::sign::incremental`) is taken as it is.
+            let pending = n.journal.take().and_then(|j| j.since(o.zone.serial()).map(|ds| ds.into_iter().cloned().collect::<Vec<_>>()));
             let increased = Serial(e.zone.serial()) > Serial(o.zone.serial());
             if !increased {
                 // No difference to a lower or equal serial is recorded.
@@ -100,7 +103,10 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
             }
             if !e.transfer.is_empty() {
                 let mut j = o.journal.as_deref().cloned().unwrap_or_default();
-                let d = journal::diff(&o.zone, &e.zone);
+                let d = match pending {
+                    Some(mut ds) if ds.len() == 1 && ds[0].to() == e.zone.serial() => ds.remove(0),
+                    _ => journal::diff(&o.zone, &e.zone),
+                };
                 tracing::info!(
                     zone = %name::to_text(e.zone.apex()),
                     from = d.from(),

@@ -285,6 +285,20 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             st.last_transfer = Some(wall());
             st.last_kind = kind;
         }
+        // A zone signed in transit is stored signed (what a restart
+        // serves), listed once published; its IXFR base is the served
+        // version itself.
+        let recs = match &s.sign {
+            None => recs,
+            Some(_) => {
+                z.records = None;
+                let zz = Arc::clone(&zone);
+                match tokio::task::spawn_blocking(move || journal::records(&zz)).await {
+                    Ok(r) => Arc::new(r),
+                    Err(_) => return Ok(Outcome::Updated),
+                }
+            }
+        };
         // Written (and retried) by the zone's store (storage.rs).
         c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
         // A consumed catalog: its members follow (provision::consumer).
@@ -396,6 +410,7 @@ async fn run_transfer(
         limits: s.limits,
         checks: s.checks,
         cancel: Arc::clone(&cancel),
+        sign: s.sign.clone().map(|p| (s.name.clone(), p)),
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {

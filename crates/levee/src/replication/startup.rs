@@ -162,6 +162,10 @@ pub(crate) fn secondary_entry(
         expires,
         heard_serial: AtomicU64::new(0),
         removed: false.into(),
+        sign: z.dnssec.clone().zip(storage).map(|(policy, d)| crate::zones::sign::SignPlan {
+            policy,
+            key_dir: crate::keys::zone_dir(&d.join("keys"), &z.name),
+        }),
     }
 }
 

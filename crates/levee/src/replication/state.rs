@@ -87,6 +87,9 @@ pub struct Secondary {
     /// The zone was removed (a runtime zone, `provision`): its task ends
     /// and nothing it still receives is published or stored.
     pub removed: std::sync::atomic::AtomicBool,
+    /// Signed in transit (`dnssec-signing` on a secondary zone): pulled
+    /// unsigned, served signed (`zones::sign::signed_transfer`).
+    pub sign: Option<crate::zones::sign::SignPlan>,
 }
 
 /// The secondary zones by apex: the configured ones, made at start, and

@@ -108,6 +108,10 @@ pub struct Job {
     pub checks: levee_zone::Checks,
     /// Cancellation.
     pub cancel: Arc<Cancel>,
+    /// Signed in transit: the zone's name and signing plan. The received
+    /// (unsigned) data is signed before it is handed back
+    /// ([`run_signed`]).
+    pub sign: Option<(String, crate::zones::sign::SignPlan)>,
 }
 
 /// How to reach a primary over TLS (XoT, RFC 9103): the client
@@ -194,6 +198,9 @@ fn run_inner(mut job: Job) -> Outcome {
         Ok(rt) => rt,
         Err(e) => return Err((Fail::Io(e), job.base)),
     };
+    if job.sign.is_some() {
+        return run_signed(&job, &rt).map_err(|e| (e, None));
+    }
     let zname = levee_wire::name::to_text(&job.apex);
     if let Some(ours) = job.ours.take() {
         match rt.block_on(transfer(&job, Some(&ours))) {
@@ -234,6 +241,78 @@ fn run_inner(mut job: Job) -> Outcome {
         Ok(_) => Err((Fail::Build("primary sent no data".into()), job.base)),
         Err(e) => Err((e, job.base)),
     }
+}
+
+/// A zone signed in transit (issue 18): an IXFR's differences are signed
+/// on the served signed version (`zones::sign::signed_ixfr`: incremental,
+/// the signed differences go on to the journal, so our own secondaries
+/// get a small IXFR); an AXFR, or an IXFR the incremental path cannot
+/// take, is signed in full (`zones::sign::sign`, the served version's
+/// signatures of unchanged RRsets kept). The record list handed back is
+/// the signed SOA alone: the caller lists the signed zone for storage
+/// after publishing it. The served serial is the primary's.
+fn run_signed(job: &Job, rt: &tokio::runtime::Runtime) -> Result<Fetched, Fail> {
+    let Some((zname, plan)) = &job.sign else { return Err(Fail::Build("not a signed zone".into())) };
+    let soa_of = |z: &Zone| Rr {
+        owner: z.apex().to_vec(),
+        rtype: t::SOA,
+        ttl: z.rrset(z.soa()).ttl,
+        rdata: z.first_rdata(z.soa()).to_vec(),
+    };
+    let served = job.served.as_deref();
+    if let (Some(ours), Some(old)) = (&job.ours, served) {
+        match rt.block_on(transfer(job, Some(ours))) {
+            Ok((Received::Incremental(diffs), kind)) => {
+                match crate::zones::sign::signed_ixfr(zname, job.checks, plan, old, &diffs) {
+                    Ok(Some((zone, signed))) => return Ok((Arc::new(vec![soa_of(&zone)]), zone, kind, Some(signed))),
+                    Ok(None) => match journal::apply_all(journal::records(old), &diffs) {
+                        Ok(recs) => return sign_full(job, zname, plan, recs, kind),
+                        Err(e) => tracing::warn!(zone = %zname, "IXFR cannot be applied ({e}); falling back to AXFR"),
+                    },
+                    Err(e) => tracing::warn!(zone = %zname, "IXFR cannot be signed ({e}); falling back to AXFR"),
+                }
+            }
+            Ok((Received::Full(recs), kind)) => return sign_full(job, zname, plan, recs, kind),
+            Ok((Received::UpToDate(_), _)) => {}
+            Err(Fail::Xfr(e)) if e.is_data_error() => {
+                tracing::warn!(zone = %zname, primary = %job.addr, "IXFR failed ({e}); falling back to AXFR")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match rt.block_on(transfer(job, None))? {
+        (Received::Full(recs), kind) => sign_full(job, zname, plan, recs, kind),
+        _ => Err(Fail::Build("primary sent no data".into())),
+    }
+}
+
+/// Builds the received records (unsigned: a signed primary's RRSIG and
+/// chain records are dropped by the signer) and signs them in full.
+fn sign_full(
+    job: &Job,
+    zname: &str,
+    plan: &crate::zones::sign::SignPlan,
+    recs: Vec<Rr>,
+    kind: &'static str,
+) -> Result<Fetched, Fail> {
+    let (_, unsigned) = build(job, recs).map_err(Fail::Build)?;
+    let built = levee_zone::Built { zone: unsigned, warnings: Vec::new() };
+    let served = job.served.as_deref();
+    let signed = match crate::zones::sign::sign(zname, job.checks, plan, built, served) {
+        Ok(crate::zones::sign::Signed::New(b)) => b.zone,
+        Ok(crate::zones::sign::Signed::Unchanged) => return Err(Fail::Build("the transfer changed nothing".into())),
+        Err(d) => return Err(Fail::Build(d.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; "))),
+    };
+    // Our secondaries' IXFR: the difference from the served version.
+    let diffs = served.filter(|o| levee_wire::serial::Serial(signed.serial()) > levee_wire::serial::Serial(o.serial()));
+    let diffs = diffs.map(|o| vec![journal::diff(o, &signed)]);
+    let soa = Rr {
+        owner: signed.apex().to_vec(),
+        rtype: t::SOA,
+        ttl: signed.rrset(signed.soa()).ttl,
+        rdata: signed.first_rdata(signed.soa()).to_vec(),
+    };
+    Ok((Arc::new(vec![soa]), signed, kind, diffs))
 }
 
 /// Builds the snapshot; the error lists the first few problems.

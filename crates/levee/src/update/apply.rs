@@ -138,7 +138,15 @@ fn commit(
     diff: Diff,
 ) -> Result<Arc<Zone>, Fail> {
     let apex = served.apex();
-    let built = build(c, served, &diff).map_err(|e| {
+    let signing = super::signed::plan(&c.cfg, apex);
+    let diff = if signing.is_some() { super::signed::unsigned(diff) } else { diff };
+    let built = match signing {
+        // A signed zone: the difference signed on the served version;
+        // the update log keeps the unsigned one, the journal the signed.
+        Some((n, p)) => super::signed::sign(&n, &p, served, &diff, checks_of(c, served)),
+        None => build(c, served, &diff).map(|z| (z, diff.clone())),
+    };
+    let (built, published) = built.map_err(|e| {
         stats.failed.fetch_add(1, Ordering::Relaxed);
         Fail::Build(e)
     })?;
@@ -147,7 +155,7 @@ fn commit(
         return Err(Fail::Log(e.to_string()));
     }
     let zone = Arc::new(built);
-    install(c, apex, &zone, diff);
+    install(c, apex, &zone, published);
     stats.applied.fetch_add(1, Ordering::Relaxed);
     crate::replication::primary::send_notifies(&c.runtime, &c.repl, &zone);
     if logs.get(apex).is_some_and(Log::full) {
@@ -168,7 +176,18 @@ fn handle(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, stats: &Stats, req: &Upd
         return rcode::NOTAUTH;
     };
     let scopes = super::queue::scopes(&c.cfg, &req.zone, req);
-    let ev = levee_update::evaluate_scoped(&msg, &entry.zone, scopes.as_deref());
+    let signing = super::signed::plan(&c.cfg, &req.zone);
+    let ev = match signing {
+        Some(_) => levee_update::evaluate_signer(&msg, &entry.zone, scopes.as_deref()),
+        None => levee_update::evaluate_scoped(&msg, &entry.zone, scopes.as_deref()),
+    };
+    // As BIND, after the prerequisites (a failed one answers first).
+    if ev.rcode == rcode::NOERROR {
+        if let Some(why) = signing.as_ref().and_then(|_| super::signed::refused(&msg, &req.zone)) {
+            tracing::info!(zone = %zname, client = %req.client, key = ?key, rcode = "REFUSED", "update: {why}");
+            return rcode::REFUSED;
+        }
+    }
     let Some(diff) = ev.diff else {
         tracing::info!(zone = %zname, client = %req.client, key = ?key, rcode = rcode::NAMES[ev.rcode as usize & 15], "update: {}", ev.reason);
         return ev.rcode;
@@ -209,15 +228,20 @@ fn compact(c: &Center, logs: &mut HashMap<Vec<u8>, Log>, zone: &Zone) {
     }
 }
 
-/// The zone with `diff` applied, built with the zone's checks.
-fn build(c: &Center, zone: &Zone, diff: &Diff) -> Result<Zone, String> {
-    let recs = journal::apply_all(journal::records(zone), std::slice::from_ref(diff)).map_err(|e| e.to_string())?;
+/// The semantic-check policy of `zone`.
+fn checks_of(c: &Center, zone: &Zone) -> levee_zone::Checks {
     let zc = c
         .cfg
         .zones
         .iter()
         .find(|z| name::from_text(&z.name, None).is_ok_and(|n| name::to_lowercase(&n).as_slice() == zone.apex()));
-    let checks = crate::zones::load::checks_of(&c.cfg, zc);
+    crate::zones::load::checks_of(&c.cfg, zc)
+}
+
+/// The zone with `diff` applied, built with the zone's checks.
+fn build(c: &Center, zone: &Zone, diff: &Diff) -> Result<Zone, String> {
+    let recs = journal::apply_all(journal::records(zone), std::slice::from_ref(diff)).map_err(|e| e.to_string())?;
+    let checks = checks_of(c, zone);
     match journal::build_from(zone.apex(), &recs, checks) {
         Ok(b) => Ok(b.zone),
         Err(d) => Err(d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")),
@@ -279,7 +303,10 @@ pub fn replay_all(cfg: &levee_config::Config, set: &mut ZoneSet) {
         let path = log::log_file(dir, &apex);
         let applied = match log::replay(&path, e.zone.serial()) {
             Ok(Replayed::Nothing) => None,
-            Ok(Replayed::Apply(diffs)) => replay_one(&e.zone, &diffs, checks).map(Some).unwrap_or_else(|err| {
+            Ok(Replayed::Apply(diffs)) => super::signed::replay(cfg, &e.zone, &diffs, checks)
+                .unwrap_or_else(|| replay_one(&e.zone, &diffs, checks))
+                .map(Some)
+                .unwrap_or_else(|err| {
                 tracing::error!(zone = %zname, "update log cannot be applied: {err}; set aside as .stale, serving the zone without it");
                 // Set aside, so new updates start a log that replays.
                 let mut aside = path.clone().into_os_string();

@@ -47,8 +47,9 @@
 //! Modules: [`queue`] is what the drivers and the operator surface see
 //! (the queue, its jobs and replies, the counters, the grants); [`apply`]
 //! the update thread and the replay at start; [`log`] the update log's
-//! format and file.
+//! format and file; [`signed`] what differs for a zone levee signs.
 
 pub mod apply;
 pub mod log;
 pub mod queue;
+pub mod signed;

@@ -235,6 +235,25 @@ pub fn load_one_from(
     let origin = name::from_text(&p.name, None).map_err(|e| {
         vec![Diagnostic { file: p.name.clone(), line: 0, message: format!("bad zone name: {e}"), warning: false }]
     })?;
+    if let (Some(s), Some(old), ZoneSource::File(f)) = (&p.sign, previous, &p.source) {
+        // A signed zone's change is signed on the served version when it
+        // can be (`zones::incsign`); else it is signed in full below.
+        match crate::zones::sign::incremental(&p.name, p.checks, s, old, Source::File(f), opts)? {
+            Some(crate::zones::sign::Patched::New(b, diff)) => {
+                for w in &b.warnings {
+                    tracing::warn!("{w}");
+                }
+                // The difference rides along in the entry's journal, for
+                // `replication::primary::after_reload` to record.
+                let mut j = levee_zone::journal::Journal::new();
+                j.push(diff, crate::clock::wall(), levee_zone::journal::Limits::default());
+                let e = ZoneEntry::new(Arc::new(b.zone), p.acl.clone());
+                return Ok(ZoneEntry { journal: Some(Arc::new(j)), ..e });
+            }
+            Some(crate::zones::sign::Patched::Unchanged) => return Ok(ZoneEntry::new(Arc::clone(old), p.acl.clone())),
+            None => {}
+        }
+    }
     let built = match &p.source {
         ZoneSource::File(f) => {
             let t0 = Instant::now();
@@ -301,6 +320,13 @@ pub fn prepare_keys(cfg: &Config, plans: &[ZonePlan]) -> Result<(), String> {
         if let Some(s) = &p.sign {
             crate::zones::sign::zone_keys(s, &p.name, Some(cfg))
                 .map_err(|e| format!("zone {}: DNSSEC keys: {e}", p.name))?;
+        }
+    }
+    // Zones signed in transit (secondary zones with dnssec-signing).
+    for z in cfg.zones.iter().filter(|z| !z.repl.primaries.is_empty()) {
+        if let Some(s) = crate::zones::sign::SignPlan::of(cfg, &z.name) {
+            crate::zones::sign::zone_keys(&s, &z.name, Some(cfg))
+                .map_err(|e| format!("zone {}: DNSSEC keys: {e}", z.name))?;
         }
     }
     Ok(())

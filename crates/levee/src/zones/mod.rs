@@ -5,8 +5,10 @@
 //!   guarded thread;
 //! * [`publish`]: the publish lock, and retiring replaced sets;
 //! * [`reload`]: reloading every zone or one;
-//! * [`sign`]: online DNSSEC signing of the zones that ask for it.
+//! * [`sign`]: online DNSSEC signing of the zones that ask for it;
+//!   [`incsign`]: a change re-signed on the served snapshot.
 
+pub mod incsign;
 pub mod load;
 pub mod publish;
 pub mod reload;

@@ -284,7 +284,8 @@ pub fn sign(
     let signed_at = t0.elapsed();
     let out: Vec<Rr> =
         signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
-    let mut rebuilt = journal::build_from(&origin, &out, checks)?;
+    let opts = levee_zone::BuildOptions { checks, segment_names: segment_names(out.len() as u64) };
+    let mut rebuilt = journal::build_from(&origin, &out, opts)?;
     rebuilt.warnings.extend(built.warnings);
     if s.policy.denial == DenialKind::Compact {
         let signer = online_signer(&keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
@@ -302,6 +303,199 @@ pub fn sign(
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
+}
+
+/// Names per segment of a signed zone of `records` records: small
+/// segments (at least 256 names, at most the default 4,096; some 8,000
+/// segments for a large zone), so that a change signed incrementally
+/// rebuilds few names: a thousand changes spread over a TLD touch a
+/// thousand segments, a small share of it (with the default 4,096 they
+/// touched nearly all of them, and the zone was rebuilt whole).
+pub fn segment_names(records: u64) -> usize {
+    ((records / 8192) as usize).clamp(256, levee_zone::SEGMENT_NAMES)
+}
+
+/// How a signed difference is applied to `z` (`levee_zone::apply_diff`).
+fn patch_options(checks: Checks, z: &Zone) -> levee_zone::ReloadOptions {
+    levee_zone::ReloadOptions { checks, segment_names: segment_names(z.record_count()), ..Default::default() }
+}
+
+/// What [`incremental`] gave.
+pub enum Patched {
+    /// The next version, and the signed difference that made it (for the
+    /// zone's IXFR journal: `replication::primary::after_reload` takes it
+    /// instead of comparing the two versions).
+    New(Built, journal::Diff),
+    /// Nothing changed and no signature is due: the served version stays.
+    Unchanged,
+}
+
+/// The zone's published keys at `now`, each marked signing or not, if
+/// no rollover step is due (`None`: one is, the zone is signed in full).
+fn keys_unplanned(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64) -> Result<Option<Vec<Key>>, String> {
+    let files = keys::load_files(&s.key_dir, zone)?;
+    if files.is_empty() || !rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, 0), now).is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        files
+            .into_iter()
+            .filter(|(_, kf)| kf.timing.published(now))
+            .map(|(_, kf)| {
+                let mut k = kf.key;
+                k.set_signing(kf.timing.signs(now));
+                k
+            })
+            .collect(),
+    ))
+}
+
+/// Re-signs the zone `zone` from its file (`source`) incrementally on the
+/// served signed version `old` (`zones::incsign`): the file is compared
+/// with `old` while parsed (`levee_zone::file_changes`, the signer's
+/// records aside), the difference signed (`incsign::sign_diff`) and
+/// applied to `old` (`levee_zone::apply_diff`, sharing what did not
+/// change). `Ok(None)`: the zone must be signed in full (a signature or
+/// a key event due, a large change, the keys or the policy changed).
+pub fn incremental(
+    zone: &str,
+    checks: Checks,
+    s: &SignPlan,
+    old: &Zone,
+    source: levee_zone::Source<'_>,
+    load: &levee_zone::LoadOptions,
+) -> Result<Option<Patched>, Vec<Diagnostic>> {
+    let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
+    let t0 = Instant::now();
+    let now = crate::clock::wall();
+    let full = |why: &str| {
+        tracing::info!(zone = %zone, reason = why, "signing in full");
+        Ok(None)
+    };
+    if due(old, s.policy.signature_refresh).is_some_and(|d| d <= now) {
+        return full("a signature is due for refresh");
+    }
+    if key_event(s, zone, old).is_some_and(|d| d <= now) {
+        return full("a key event is due");
+    }
+    let dnskey_ttl = old.rrset(old.soa()).ttl as u64;
+    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))? else {
+        return full("a rollover step is due");
+    };
+    let aside = |rt: u16| matches!(rt, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM);
+    let opts =
+        levee_zone::ReloadOptions { checks, max_fraction: crate::zones::incsign::MAX_FRACTION, ..Default::default() };
+    let Some(mut fc) = levee_zone::file_changes(old, source, load, opts, &aside)? else {
+        return full("a large difference");
+    };
+    let compared = t0.elapsed();
+    let ours = |r: &Rr| r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice());
+    fc.removed.retain(|r| !ours(r));
+    fc.added.retain(|r| !ours(r));
+    let file_serial = levee_wire::soa::serial(&fc.soa.rdata).unwrap_or(0);
+    if !(Serial(file_serial) > Serial(old.serial())) {
+        let mut same_soa = fc.soa.clone();
+        set_serial(std::slice::from_mut(&mut same_soa), old.serial());
+        if fc.removed.is_empty() && fc.added.is_empty() && same_soa.rdata == old.first_rdata(old.soa()) {
+            return Ok(Some(Patched::Unchanged));
+        }
+        set_serial(std::slice::from_mut(&mut fc.soa), old.serial().wrapping_add(1));
+    }
+    let policy = s.signer_policy();
+    let change = crate::zones::incsign::Change {
+        served: old,
+        removed: fc.removed,
+        added: fc.added,
+        soa: fc.soa,
+        keys: &keys,
+        policy: &policy,
+        now: now as u32,
+    };
+    let diff = match crate::zones::incsign::sign_diff(change).map_err(|e| fail(format!("signing failed: {e}")))? {
+        Ok(d) => d,
+        Err(why) => return full(why),
+    };
+    let signed_at = t0.elapsed();
+    let r = levee_zone::apply_diff(old, &diff, patch_options(checks, old))?;
+    let mut rebuilt = r.built;
+    rebuilt.warnings.extend(fc.warnings);
+    if s.policy.denial == DenialKind::Compact {
+        let signer = online_signer(&keys, old.apex(), &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+        rebuilt.zone.set_online_signer(signer);
+    }
+    tracing::info!(
+        zone = %zone,
+        serial = rebuilt.zone.serial(),
+        removed = diff.removed.len(),
+        added = diff.added.len(),
+        made = diff.added.iter().filter(|r| r.rtype == t::RRSIG).count(),
+        build = ?r.kind,
+        ms = t0.elapsed().as_millis() as u64,
+        compare_ms = compared.as_millis() as u64,
+        sign_ms = (signed_at - compared).as_millis() as u64,
+        "zone signed incrementally"
+    );
+    Ok(Some(Patched::New(rebuilt, diff)))
+}
+
+/// Signs the differences of an IXFR received for a zone signed in
+/// transit on the served signed version `served`, one after the other
+/// (`zones::incsign`): the next version and the signed differences (for
+/// the zone's journal), or `None` when the zone must be signed in full
+/// (see [`incremental`]). The serial is the primary's.
+pub fn signed_ixfr(
+    zone: &str,
+    checks: Checks,
+    s: &SignPlan,
+    served: &Zone,
+    diffs: &[journal::Diff],
+) -> Result<Option<(Zone, Vec<journal::Diff>)>, String> {
+    let t0 = Instant::now();
+    let now = crate::clock::wall();
+    if due(served, s.policy.signature_refresh).is_some_and(|d| d <= now)
+        || key_event(s, zone, served).is_some_and(|d| d <= now)
+    {
+        return Ok(None);
+    }
+    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
+    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl)? else { return Ok(None) };
+    let policy = s.signer_policy();
+    let mut cur: Option<Zone> = None;
+    let mut out = Vec::with_capacity(diffs.len());
+    for d in diffs {
+        let base = cur.as_ref().unwrap_or(served);
+        let change = crate::zones::incsign::Change {
+            served: base,
+            removed: d.removed.clone(),
+            added: d.added.clone(),
+            soa: d.new_soa.clone(),
+            keys: &keys,
+            policy: &policy,
+            now: now as u32,
+        };
+        let sd = match crate::zones::incsign::sign_diff(change)? {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::info!(zone = %zone, reason = why, "signing in full");
+                return Ok(None);
+            }
+        };
+        let next = levee_zone::apply_diff(base, &sd, patch_options(checks, base))
+            .map_err(|d| d.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; "))?;
+        out.push(sd);
+        cur = Some(next.built.zone);
+    }
+    let Some(zone_out) = cur else { return Ok(None) };
+    tracing::info!(
+        zone = %zone,
+        serial = zone_out.serial(),
+        differences = out.len(),
+        removed = out.iter().map(|d| d.removed.len()).sum::<usize>(),
+        added = out.iter().map(|d| d.added.len()).sum::<usize>(),
+        ms = t0.elapsed().as_millis() as u64,
+        "change signed incrementally"
+    );
+    Ok(Some((zone_out, out)))
 }
 
 /// Compact denial's signer (RFC 9824): the zone-signing key (the CSK

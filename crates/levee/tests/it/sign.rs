@@ -315,6 +315,16 @@ fn the_server_signs_reloads_and_refreshes() {
     verified(t.path(), &second, "second");
     assert_eq!(rrsigs(&second, "sign.test.", "MX"), mx, "an unchanged RRset keeps its signature");
     assert_ne!(rrsigs(&second, "mail.sign.test.", "A"), rrsigs(&first, "mail.sign.test.", "A"));
+    // The IXFR to secondaries carries the signed difference: the changed
+    // RRset, its signature, the SOA and its signature, both ways.
+    let o = tool("dig")
+        .args(["+nocmd", "+nostats", "+tries=1", "+time=3", "-p", &s.addr.port().to_string(), "@127.0.0.1"])
+        .args(["sign.test.", "IXFR=2026120601"])
+        .output()
+        .unwrap();
+    let ixfr = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines = ixfr.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()).count();
+    assert!(ixfr.contains("192.0.2.20") && lines < 20, "{lines} lines:\n{ixfr}\n{}", s.log());
     // The refresh: the timer re-signs each signature as it reaches its
     // refresh point (the expirations are spread over a few seconds),
     // raising the serial, with no reload asked.
@@ -484,4 +494,146 @@ fn a_zsk_rolls_over_by_prepublication() {
     assert_eq!(ksks.len(), 1, "the KSK never changes");
     assert!(checked >= 4);
     assert!(s.log().contains("ZSK rollover: new key published") && s.log().contains("ZSK rollover: old key removed"));
+}
+
+/// A config for sign.test. in `dir` (storage and control socket there)
+/// with the zone settings `zone_cfg`.
+fn transit_config(dir: &Path, zone_cfg: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sock =
+        format!("/tmp/levee-it-t{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let conf = dir.join("levee.toml");
+    let text = format!(
+        "[server]\nthreads = 1\nstorage-dir = \"{}\"\ncontrol-socket = \"{sock}\"\n[[zone]]\nname = \"sign.test.\"\n{zone_cfg}\n",
+        dir.join("store").display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    conf.to_str().unwrap().to_string()
+}
+
+fn ctl_refresh(conf: &str) {
+    let o = levee().args(["ctl", "-c", conf, "refresh", "sign.test."]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Signing in transit: a hidden levee primary serves the zone unsigned,
+/// a levee signer pulls it (AXFR, then IXFR) and serves it signed, a
+/// levee secondary pulls the signed zone from the signer. A change at
+/// the primary reaches the last hop signed and validating, carried by
+/// IXFR on both hops, the signer's IXFR signed incrementally.
+#[test]
+fn a_zone_is_signed_in_transit() {
+    let (pd, sd, ld) = (TempDir::new("transit-p"), TempDir::new("transit-s"), TempDir::new("transit-l"));
+    let zone = pd.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let pconf = transit_config(pd.path(), &format!("file = \"{}\"\nallow-transfer = [\"127.0.0.1\"]", zone.display()));
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let sconf = transit_config(
+        sd.path(),
+        &format!("primaries = [\"{}\"]\nallow-transfer = [\"127.0.0.1\"]\ndnssec-signing = true", p.addr),
+    );
+    let s = Server::start(&["-c", &sconf, "--listen", "127.0.0.1:0"]);
+    assert!(s.wait_log("zone transferred", Duration::from_secs(20)), "{}", s.log());
+    let lconf = transit_config(ld.path(), &format!("primaries = [\"{}\"]\nallow-transfer = [\"127.0.0.1\"]", s.addr));
+    let l = Server::start(&["-c", &lconf, "--listen", "127.0.0.1:0"]);
+    let first = wait_axfr(&l, Duration::from_secs(20), |a| a.contains("RRSIG") && a.contains("NSEC"));
+    assert!(first.contains("RRSIG"), "signer:\n{}\nlast hop:\n{}", s.log(), l.log());
+    assert_eq!(serial_of(&first), 2026120601, "the primary's serial");
+    verified(ld.path(), &first, "transit-first");
+    // A change at the primary: an address, a new name under new empty
+    // non-terminals, a name gone.
+    let changed = ZONE
+        .replace("2026120601", "2026120602")
+        .replace("Mail A 192.0.2.2", "Mail A 192.0.2.20\nnew.name.here A 192.0.2.21")
+        .replace("cname CNAME Mail\n", "");
+    std::fs::write(&zone, changed).unwrap();
+    p.signal("HUP");
+    assert!(p.wait_log("reload done", Duration::from_secs(10)), "{}", p.log());
+    ctl_refresh(&sconf);
+    assert!(s.wait_log("change signed incrementally", Duration::from_secs(10)), "{}", s.log());
+    // The signer serves the new version (published after that line).
+    let signer = wait_axfr(&s, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
+    assert_eq!(serial_of(&signer), 2026120602, "{}", s.log());
+    ctl_refresh(&lconf);
+    let second = wait_axfr(&l, Duration::from_secs(10), |a| serial_of(a) == 2026120602);
+    assert_eq!(serial_of(&second), 2026120602, "{}", l.log());
+    assert!(second.contains("192.0.2.20") && second.contains("new.name.here") && !second.contains("cname.sign.test."));
+    verified(ld.path(), &second, "transit-second");
+    assert!(l.wait_log("kind=\"IXFR\"", Duration::from_secs(5)), "the last hop got an IXFR:\n{}", l.log());
+    // The signer's difference is small: the changed names, their
+    // neighbours in the chain and the SOA, not the zone.
+    let line = s.log().lines().find(|x| x.contains("change signed incrementally")).unwrap_or_default().to_string();
+    let added: usize =
+        line.split("added=").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap();
+    assert!(added > 0 && added < 20, "{line}");
+}
+
+/// Runs nsupdate against `s` with `commands` (the update lines), TSIG key
+/// upd: its output (empty when NOERROR).
+fn nsupdate(s: &Server, commands: &str) -> String {
+    use std::io::Write;
+    let mut child = tool("nsupdate")
+        .args(["-y", &format!("hmac-sha256:upd:{UPD_SECRET}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!("server 127.0.0.1 {}\nzone sign.test.\n{commands}\nsend\n", s.addr.port());
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+const UPD_SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Dynamic update of a zone levee signs: an update is signed before it is
+/// acknowledged (the AXFR right after validates, the new name signed);
+/// updates of NSEC, NSEC3 and of RRSIG below the apex are refused as BIND
+/// 9.18 refuses them and change nothing; after `kill -9` the restarted
+/// server serves the update, signed and validating.
+#[test]
+fn a_signed_zone_takes_updates() {
+    let t = TempDir::new("sign-update");
+    let zone = t.path().join("sign.test.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let conf = t.path().join("levee.toml");
+    let text = format!(
+        "[server]\nstorage-dir = \"{}\"\n[[key]]\nname = \"upd\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{UPD_SECRET}\"\n\
+         [[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
+         allow-update = [\"127.0.0.1 key upd\"]\ndnssec-signing = true\n",
+        t.path().join("store").display(),
+        zone.display()
+    );
+    crate::support::write_private(&conf, &text);
+    let args = ["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"];
+    let s = Server::start(&args);
+    let first = axfr(&s, "sign.test.");
+    verified(t.path(), &first, "update-first");
+    let out = nsupdate(&s, "update add new.sign.test. 300 A 192.0.2.50\nupdate delete cname.sign.test. CNAME");
+    assert!(out.trim().is_empty(), "{out}\n{}", s.log());
+    let second = axfr(&s, "sign.test.");
+    assert_eq!(serial_of(&second), 2026120602, "{}", s.log());
+    assert!(second.contains("192.0.2.50") && !second.contains("cname.sign.test."), "{second}");
+    assert_eq!(rrsigs(&second, "new.sign.test.", "A").len(), 1, "{second}");
+    verified(t.path(), &second, "update-second");
+    assert!(s.log().contains("signed incrementally"), "{}", s.log());
+    for refused in [
+        "update add mail.sign.test. 300 NSEC new.sign.test. A RRSIG NSEC",
+        "update add mail.sign.test. 300 RRSIG A 13 3 300 20300101000000 20200101000000 1 sign.test. AAAA",
+        "update add 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.sign.test. 300 NSEC3 1 0 0 - 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A",
+    ] {
+        let out = nsupdate(&s, refused);
+        assert!(out.contains("REFUSED"), "{refused}: {out}");
+    }
+    assert_eq!(serial_of(&axfr(&s, "sign.test.")), 2026120602, "refused updates change nothing");
+    // kill -9, and a restart: the logged update is signed again.
+    let pid = s.pid().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    drop(s);
+    let s = Server::start(&args);
+    let third = axfr(&s, "sign.test.");
+    assert_eq!(serial_of(&third), 2026120602, "{}", s.log());
+    assert!(third.contains("192.0.2.50") && !third.contains("cname.sign.test."), "{}", s.log());
+    verified(t.path(), &third, "update-restart");
 }
