@@ -374,15 +374,7 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
                 group,
             });
             // NOTIFY is accepted from the primaries (with their keys).
-            let allow_notify = primaries
-                .iter()
-                .map(|p| {
-                    let mut w = p.split_whitespace();
-                    let addr = w.next().unwrap_or_default();
-                    let ip = addr.parse::<std::net::SocketAddr>().map_or(addr.to_string(), |a| a.ip().to_string());
-                    std::iter::once(ip).chain(w.map(String::from)).collect::<Vec<_>>().join(" ")
-                })
-                .collect();
+            let allow_notify = crate::provision::notify_from(&primaries);
             let kind = Kind::Secondary { primaries, allow_transfer: Vec::new(), allow_notify };
             Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of })
         }
