@@ -576,7 +576,8 @@ fn a_refused_create_names_the_field_and_writes_nothing() {
 }
 
 /// Zones created through the API in a produced catalog reach a levee
-/// consumer; membership moves with `PUT`/`DELETE .../catalog`; the
+/// consumer; membership moves with `PUT`/`DELETE .../catalog` (and
+/// `levee ctl zone-catalog`); the
 /// consumer's members are not the API's to delete (409 naming the
 /// catalog).
 #[test]
@@ -649,14 +650,22 @@ fn created_zones_in_a_produced_catalog_reach_a_levee_consumer() {
     refresh();
     wait("m2 on the consumer", &c, || soa(c.addr, "m2.test.") == Ok(4));
     assert!(axfr(c.addr, "m2.test.").is_empty(), "the default template: no transfer out");
+    // levee ctl does the same: m2 regrouped to gold.
+    let out = ctl(&pconf, &["zone-catalog", "m2.test.", "out.test.", "group", "gold"]);
+    assert!(out.contains("zone-catalog done"), "{out}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(3)));
+    let out = ctl(&pconf, &["zone-catalog", "m2.test.", "nowhere.test."]);
+    assert!(out.contains("error: catalog:"), "{out}");
+    refresh();
+    wait("m2 regrouped on the consumer", &c, || !axfr(c.addr, "m2.test.").is_empty());
 
     // m1 out of the catalog, m2 deleted: both leave the consumer.
     let (st, v) = call(api, "DELETE", "/api/v1/zones/m1.test./catalog", Some(WRITE), "");
     assert_eq!((st, v["catalog"].as_str(), v["catalog-serial"].as_u64()), (200, None, None), "{v}");
-    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(3)));
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(4)));
     assert_eq!(soa(p.addr, "m1.test."), Ok(3), "still served by the producer");
     assert_eq!(call(api, "DELETE", "/api/v1/zones/m2.test.", Some(WRITE), "").0, 200);
-    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(4)));
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(5)));
     refresh();
     wait("m1 and m2 gone from the consumer", &c, || {
         soa(c.addr, "m1.test.") == Err(rcode::REFUSED) && soa(c.addr, "m2.test.") == Err(rcode::REFUSED)
