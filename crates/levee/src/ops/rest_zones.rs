@@ -18,7 +18,8 @@
 //!
 //! **Checked first, sans I/O.** The body is parsed and every field
 //! checked here ([`parse_create`], [`parse_membership`]) before the
-//! registry is asked: the zone text is loaded under the `[load]` budgets
+//! registry is asked: the zone (text, or `rrsets` written back as
+//! levee's own text, one absolute line per record) is loaded under the `[load]` budgets
 //! (an error names `zone` and its line), each primary and ACL rule is
 //! parsed with the configuration's parsers (`primaries[1]`,
 //! `allow-transfer[0]`), a catalog must be a `[[zone]]` with
@@ -156,11 +157,63 @@ fn check_zone_text(cfg: &Config, apex: &[u8], text: &str) -> Result<(), ApiError
     }
 }
 
+/// The zone text of a primary zone given as `rrsets` (`[{"name", "type",
+/// "ttl", "records"}]`, the form of a `PATCH` replacement): each record
+/// read by levee's parser, then written back in presentation form, one
+/// absolute line each, so the text the registry keeps is levee's own.
+fn rrsets_text(apex: &[u8], v: &Value) -> Result<String, ApiError> {
+    use super::rest::{owner, parse_rdata, rtype_of};
+    let list = v.as_array().ok_or_else(|| bad("rrsets", "must be a list"))?;
+    if list.is_empty() || list.len() > super::rest::MAX_RRSETS {
+        return Err(bad("rrsets", format!("1 to {} RRsets", super::rest::MAX_RRSETS)));
+    }
+    let mut text = String::new();
+    for (i, r) in list.iter().enumerate() {
+        let at = format!("rrsets[{i}]");
+        let f = |k: &str| format!("{at}.{k}");
+        let o = r.as_object().ok_or_else(|| bad(&at, "must be an object"))?;
+        if let Some(k) = o.keys().find(|k| !["name", "type", "ttl", "records"].contains(&k.as_str())) {
+            return Err(bad(&f(k), "unknown field"));
+        }
+        let s = |k: &str| {
+            o.get(k).ok_or_else(|| bad(&f(k), "missing"))?.as_str().ok_or_else(|| bad(&f(k), "must be a string"))
+        };
+        let name = owner(s("name")?, apex, &f("name"))?;
+        if !name::is_subdomain(&name, apex) {
+            return Err(bad(&f("name"), format!("{} is not in the zone", name::to_text(&name))));
+        }
+        let rt = rtype_of(s("type")?, &f("type"))?;
+        let ttl = o
+            .get("ttl")
+            .ok_or_else(|| bad(&f("ttl"), "missing"))?
+            .as_u64()
+            .filter(|&t| t <= i32::MAX as u64)
+            .ok_or_else(|| bad(&f("ttl"), format!("must be an integer from 0 to {}", i32::MAX)))?;
+        let recs = o.get("records").ok_or_else(|| bad(&f("records"), "missing"))?;
+        let recs = recs.as_array().ok_or_else(|| bad(&f("records"), "must be a list of strings"))?;
+        if recs.is_empty() || recs.len() > super::rest::MAX_RECORDS {
+            return Err(bad(&f("records"), format!("1 to {} records", super::rest::MAX_RECORDS)));
+        }
+        for (j, rec) in recs.iter().enumerate() {
+            let field = f(&format!("records[{j}]"));
+            let rd = parse_rdata(apex, rt, rec.as_str().ok_or_else(|| bad(&field, "must be a string"))?)
+                .map_err(|m| bad(&field, m))?;
+            let rdata = levee_zone::zonefile::rdata_to_text(rt, &rd);
+            text.push_str(&format!(
+                "{} {ttl} IN {} {rdata}\n",
+                name::to_text(&name),
+                levee_wire::rtype::type_to_text(rt)
+            ));
+        }
+    }
+    Ok(text)
+}
+
 /// A `POST /api/v1/zones` body, every field checked: the zone to add and,
 /// for a primary zone, its text.
 pub fn parse_create(cfg: &Config, body: &[u8]) -> Result<(RuntimeZone, Option<String>), ApiError> {
     let o = object(body)?;
-    only_keys(&o, &["name", "kind", "zone", "primaries", "allow-transfer", "catalog", "group"])?;
+    only_keys(&o, &["name", "kind", "zone", "rrsets", "primaries", "allow-transfer", "catalog", "group"])?;
     let name_text = string(&o, "name")?.ok_or_else(|| bad("name", "missing"))?;
     let apex = zone_name(name_text).map_err(|mut e| {
         e.field = Some("name".into());
@@ -177,14 +230,29 @@ pub fn parse_create(cfg: &Config, body: &[u8]) -> Result<(RuntimeZone, Option<St
             if o.contains_key("primaries") {
                 return Err(bad("primaries", "a primary zone has no primaries"));
             }
-            let text = string(&o, "zone")?.ok_or_else(|| bad("zone", "missing: the zone's text"))?;
-            check_zone_text(cfg, &apex, text)?;
+            let text = match (string(&o, "zone")?, o.get("rrsets")) {
+                (Some(_), Some(_)) => return Err(bad("rrsets", "give the zone as text (zone) or as rrsets, not both")),
+                (None, None) => return Err(bad("zone", "missing: the zone's text (or rrsets)")),
+                (Some(text), None) => {
+                    check_zone_text(cfg, &apex, text)?;
+                    text.to_string()
+                }
+                (None, Some(v)) => {
+                    let text = rrsets_text(&apex, v)?;
+                    check_zone_text(cfg, &apex, &text).map_err(|mut e| {
+                        e.field = Some("rrsets".into());
+                        e.line = None;
+                        e
+                    })?;
+                    text
+                }
+            };
             let z = RuntimeZone { name: name::to_text(&apex), kind: Kind::Primary { allow_transfer }, member_of };
-            return Ok((z, Some(text.to_string())));
+            return Ok((z, Some(text)));
         }
         Some("secondary") => {
-            if o.contains_key("zone") {
-                return Err(bad("zone", "a secondary zone takes its data from its primaries"));
+            if let Some(k) = ["zone", "rrsets"].into_iter().find(|k| o.contains_key(*k)) {
+                return Err(bad(k, "a secondary zone takes its data from its primaries"));
             }
             let primaries = list(&o, "primaries", |s| parse_remote(s, &cfg.keys).map(|_| ()))?;
             if primaries.is_empty() {
@@ -372,6 +440,38 @@ mod tests {
             (json!({"name": "a.test.", "kind": "secondary"}), "primaries"),
             (json!({"name": "a.test.", "kind": "secondary", "primaries": []}), "primaries"),
             (json!({"name": "a.test.", "kind": "secondary", "primaries": ["127.0.0.1:53"], "zone": TEXT}), "zone"),
+        ] {
+            assert_eq!(field(body.clone()).as_deref(), Some(want), "{body}");
+        }
+        // The zone as RRsets: written back as levee's own text.
+        let rr = |name: &str, ty: &str, recs: &[&str]| json!({"name": name, "type": ty, "ttl": 300, "records": recs});
+        let rrsets = json!([
+            rr("@", "SOA", &["ns hostmaster 1 3600 600 86400 300"]),
+            rr("@", "NS", &["ns"]),
+            rr("ns", "A", &["192.0.2.1", "192.0.2.2"])
+        ]);
+        let body = json!({"name": "a.test.", "kind": "primary", "rrsets": rrsets});
+        let (_, text) = parse_create(&cfg(), body.to_string().as_bytes()).unwrap();
+        let text = text.unwrap();
+        assert!(text.contains("ns.a.test. 300 IN A 192.0.2.2\n"), "{text}");
+        assert!(text.contains("a.test. 300 IN NS ns.a.test.\n"), "{text}");
+        let r = |rrsets: Value| json!({"name": "a.test.", "kind": "primary", "rrsets": rrsets});
+        for (body, want) in [
+            (r(json!([rr("@", "NS", &["ns"])])), "rrsets"),
+            (r(json!([])), "rrsets"),
+            (r(json!("x")), "rrsets"),
+            (
+                r(json!([rr("@", "SOA", &["ns hostmaster 1 3600 600 86400 300"]), rr("x", "A", &["1.2.3"])])),
+                "rrsets[1].records[0]",
+            ),
+            (r(json!([rr("x", "A", &["192.0.2.1\n@ NS evil."])])), "rrsets[0].records[0]"),
+            (r(json!([rr("x.other.", "A", &["192.0.2.1"])])), "rrsets[0].name"),
+            (r(json!([rr("x", "NOPE", &["1"])])), "rrsets[0].type"),
+            (r(json!([{"name": "x", "type": "A", "records": ["192.0.2.1"]}])), "rrsets[0].ttl"),
+            (r(json!([{"name": "x", "type": "A", "ttl": 1, "records": [], "x": 1}])), "rrsets[0].x"),
+            (r(json!([rr("x", "A", &[])])), "rrsets[0].records"),
+            (json!({"name": "a.test.", "kind": "primary", "zone": TEXT, "rrsets": []}), "rrsets"),
+            (json!({"name": "a.test.", "kind": "secondary", "primaries": ["127.0.0.1:53"], "rrsets": []}), "rrsets"),
         ] {
             assert_eq!(field(body.clone()).as_deref(), Some(want), "{body}");
         }

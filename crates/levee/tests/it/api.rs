@@ -497,6 +497,17 @@ fn zones_are_created_listed_kept_and_deleted() {
     let (st, _) = call(management(&b), "DELETE", "/api/v1/zones/p1.test.", Some(WRITE), "");
     assert_eq!(st, 200);
     assert_eq!(serial(b.addr, "p1.test."), None);
+    // A primary zone given as RRsets.
+    let rr = |name: &str, ty: &str, recs: &[&str]| json!({ "name": name, "type": ty, "ttl": 60, "records": recs });
+    let rrsets = json!([
+        rr("@", "SOA", &["ns1 hostmaster 21 3600 600 86400 60"]),
+        rr("@", "NS", &["ns1"]),
+        rr("ns1", "A", &["127.0.0.1"]),
+        rr("www", "A", &["192.0.2.21", "192.0.2.22"])
+    ]);
+    let (st, v) = post(api, WRITE, json!({ "name": "p2.test.", "kind": "primary", "rrsets": rrsets }));
+    assert_eq!((st, v["serial"].as_u64()), (201, Some(21)), "{v}");
+    assert_eq!(a_of(a.addr, "www.p2.test."), vec![vec![192, 0, 2, 21], vec![192, 0, 2, 22]]);
 }
 
 /// Every field of a create checked (400 naming it), conflicts (409), the
@@ -533,6 +544,16 @@ fn a_refused_create_names_the_field_and_writes_nothing() {
             Some("primaries[0]"),
         ),
         (json!({ "name": "n.test.", "kind": "secondary" }), 400, Some("primaries")),
+        (
+            json!({ "name": "n.test.", "kind": "primary", "rrsets": [{ "name": "x", "type": "A", "ttl": 1, "records": ["1.2.3"] }] }),
+            400,
+            Some("rrsets[0].records[0]"),
+        ),
+        (
+            json!({ "name": "n.test.", "kind": "primary", "rrsets": [{ "name": "x", "type": "A", "ttl": 1, "records": ["1.2.3.4"] }] }),
+            400,
+            Some("rrsets"),
+        ),
         (p(json!({ "name": "d.test." })), 409, Some("name")),
     ];
     for (body, status, field) in cases {
