@@ -192,6 +192,12 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
                         .unwrap_or_else(|_| "error: internal error\n".into())
                 }
                 ["zone-add" | "zone-add-primary" | "zone-remove", ..] => provision(&c, line).await,
+                ["zone-catalog", ..] => {
+                    let (c, line) = (Arc::clone(&c), line.to_string());
+                    tokio::task::spawn_blocking(move || zone_catalog(&c, &line))
+                        .await
+                        .unwrap_or_else(|_| "error: internal error\n".into())
+                }
                 _ => command(&c, started, line),
             };
             let _ = wr.write_all(reply.as_bytes()).await;
@@ -233,7 +239,7 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE, zone-add ZONE PRIMARY..., zone-add-primary ZONE FILE, zone-remove ZONE)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE, zone-add ZONE PRIMARY..., zone-add-primary ZONE FILE, zone-remove ZONE, zone-catalog ZONE CATALOG|none)\n"
                 .into()
         }
     }
@@ -374,15 +380,7 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
                 group,
             });
             // NOTIFY is accepted from the primaries (with their keys).
-            let allow_notify = primaries
-                .iter()
-                .map(|p| {
-                    let mut w = p.split_whitespace();
-                    let addr = w.next().unwrap_or_default();
-                    let ip = addr.parse::<std::net::SocketAddr>().map_or(addr.to_string(), |a| a.ip().to_string());
-                    std::iter::once(ip).chain(w.map(String::from)).collect::<Vec<_>>().join(" ")
-                })
-                .collect();
+            let allow_notify = crate::provision::notify_from(&primaries);
             let kind = Kind::Secondary { primaries, allow_transfer: Vec::new(), allow_notify };
             Op::Add(RuntimeZone { name: zone.to_string(), kind, member_of })
         }
@@ -399,6 +397,26 @@ async fn provision(c: &Arc<Center>, line: &str) -> String {
             None => "error: nothing done\n".into(),
         },
         Err(_) => "error: the change did not finish\n".into(),
+    }
+}
+
+/// `zone-catalog ZONE CATALOG [group GROUP]` lists a runtime zone in a
+/// produced catalog (or moves it); `zone-catalog ZONE none` takes it out:
+/// the REST API's `PUT`/`DELETE /api/v1/zones/{zone}/catalog`
+/// (`ops::rest_zones::set_catalog`), on a blocking thread.
+fn zone_catalog(c: &Arc<Center>, line: &str) -> String {
+    let body = match line.split_whitespace().collect::<Vec<_>>()[..] {
+        ["zone-catalog", zone, "none"] => (zone, None),
+        ["zone-catalog", zone, catalog] => (zone, Some(serde_json::json!({ "catalog": catalog }))),
+        ["zone-catalog", zone, catalog, "group", group] => {
+            (zone, Some(serde_json::json!({ "catalog": catalog, "group": group })))
+        }
+        _ => return "error: zone-catalog ZONE CATALOG [group GROUP] | zone-catalog ZONE none\n".into(),
+    };
+    let (zone, body) = (body.0, body.1.map(|b| b.to_string()));
+    match crate::ops::rest_zones::set_catalog(c, &[], zone, body.as_deref().map(str::as_bytes)) {
+        Ok(v) => format!("ok\nzone-catalog done catalog {} catalog-serial {}\n", v["catalog"], v["catalog-serial"]),
+        Err(e) => format!("error: {}\n", api_error(e)),
     }
 }
 

@@ -157,7 +157,9 @@ enum Command {
     /// zone-add ZONE ADDR:PORT [key NAME]... [catalog CAT [group G]] (a
     /// runtime secondary zone, kept across restarts), zone-add-primary
     /// ZONE /ABSOLUTE/FILE [allow-transfer PREFIX[,key,NAME]]... (a
-    /// runtime primary zone from that zone text), zone-remove ZONE.
+    /// runtime primary zone from that zone text), zone-remove ZONE,
+    /// zone-catalog ZONE CATALOG [group G] | zone-catalog ZONE none (a
+    /// runtime zone's produced catalog).
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]

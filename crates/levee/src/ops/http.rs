@@ -37,7 +37,7 @@
 //!
 //! A request's body is read only once these checks pass (a refused one's
 //! only up to 16 KiB, to consume it), bounded by [`MAX_REQUEST`], or
-//! [`rest::MAX_BODY`] for the REST API's `PUT` and `PATCH`.
+//! [`rest::MAX_BODY`] for the REST API's `PUT`, `PATCH` and `POST`.
 //!
 //! The dashboard page asks the operator for a token (or takes it from the
 //! URL fragment `#token=...`, which browsers never send to the server),
@@ -486,9 +486,10 @@ pub fn authorize<'a>(
 const V1: &str = "/api/v1/";
 
 /// The largest body `req` may send: the REST API's writes take zone
-/// texts and RRset lists ([`rest::MAX_BODY`]), the rest [`MAX_REQUEST`].
+/// texts and RRset lists ([`rest::MAX_BODY`]; `POST /api/v1/zones` takes a
+/// zone text too), the rest [`MAX_REQUEST`].
 fn body_limit(req: &Request) -> usize {
-    let write = matches!(req.method.as_str(), "PUT" | "PATCH");
+    let write = matches!(req.method.as_str(), "PUT" | "PATCH" | "POST");
     if write && req.path.starts_with(V1) {
         rest::MAX_BODY
     } else {
@@ -609,12 +610,13 @@ async fn v1(req: &Request, body: Vec<u8>, zones: Vec<String>, center: &Arc<Cente
     let center = Arc::clone(center);
     let r = tokio::task::spawn_blocking(move || {
         let route = rest::route(&method, &path)?;
+        let status = rest::success_status(&route);
         let call = rest::Call { route, query: query.as_deref(), body: &body, zones: &zones };
-        rest::serve(&center, &call)
+        rest::serve(&center, &call).map(|v| (status, v))
     })
     .await;
     match r {
-        Ok(Ok(v)) => json_reply(200, v),
+        Ok(Ok((status, v))) => json_reply(status, v),
         Ok(Err(e)) => json_reply(e.status, e.json()),
         Err(_) => error(500, "internal error"),
     }
@@ -666,6 +668,7 @@ async fn write<S: AsyncWrite + Unpin>(conn: &mut S, (status, ctype, body): Reply
 async fn respond<S: AsyncWrite + Unpin>(conn: &mut S, status: u16, ctype: &str, body: &[u8]) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

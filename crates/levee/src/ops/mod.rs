@@ -10,6 +10,8 @@
 //! * [`rest`]: the REST API under `/api/v1/` (zones, RRsets, whole-zone
 //!   replacement, TSIG key names, the OpenAPI document); its writes go
 //!   through the update thread;
+//! * [`rest_zones`]: its zone creation, deletion and catalog membership,
+//!   through the runtime zone registry (`provision`);
 //! * [`http`]: the management listener (HTTP/HTTPS) serving the API, the
 //!   metrics and the dashboard (`dashboard.html`).
 //!
@@ -21,4 +23,5 @@ pub mod counters;
 pub mod http;
 pub mod metrics;
 pub mod rest;
+pub mod rest_zones;
 pub mod summaries;

@@ -3,8 +3,12 @@
 //! | method and path                          | what                                        | needs       |
 //! |------------------------------------------|---------------------------------------------|-------------|
 //! | `GET /api/v1/zones`                      | the zones the token may see                 | read        |
+//! | `POST /api/v1/zones`                     | create a runtime zone (201)                 | write, all zones |
 //! | `GET /api/v1/zones/{zone}`               | one zone: kind, serial, signed, dynamic     | read        |
 //! | `PUT /api/v1/zones/{zone}`               | whole-zone replacement (zone text body)     | write       |
+//! | `DELETE /api/v1/zones/{zone}`            | delete a runtime zone                       | write, all zones |
+//! | `PUT /api/v1/zones/{zone}/catalog`       | list a runtime zone in a produced catalog   | write, all zones |
+//! | `DELETE /api/v1/zones/{zone}/catalog`    | take it out of the catalog                  | write, all zones |
 //! | `GET /api/v1/zones/{zone}/rrsets`        | its RRsets (`?name=N&type=T`)               | read        |
 //! | `PATCH /api/v1/zones/{zone}/rrsets`      | an atomic list of RRset changes             | write       |
 //! | `GET /api/v1/tsig-keys`                  | key names and algorithms (never secrets)    | read, all zones |
@@ -21,6 +25,9 @@
 //! lookup, so it cannot learn which zones exist), the zone list shows
 //! only its zones, and `tsig-keys` needs a token for every zone.
 //!
+//! Creating, deleting and moving zones goes through the runtime zone
+//! registry, not the update thread: see [`super::rest_zones`].
+//!
 //! **Every write is an update.** `PATCH` and `PUT` are parsed and checked
 //! here, sans I/O (`parse_patch`, `parse_zone`), then handed to the
 //! update thread as an `update::queue::Edit` on the same queue as RFC 2136
@@ -29,7 +36,8 @@
 //! `fdatasync`, published, journaled for IXFR and announced by NOTIFY;
 //! the reply (the new serial) comes only once the change is durable, so
 //! an acknowledged write survives `kill -9`. Only dynamic zones take
-//! writes (`allow-update`, or `api = "write"`); another zone: 409.
+//! writes (`allow-update`, or `api = "write"`); another zone: 409, a
+//! runtime zone (created by the API, `levee ctl` or a catalog) too.
 //!
 //! **Validation.** Every 4xx body is `{"error": "...", "field": "..."}`,
 //! the field named as in the request (`rrsets[2].records[0]`, `serial`,
@@ -64,8 +72,12 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 /// The routes: method and path pattern (`{zone}` is one path segment).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/zones"),
+    ("POST", "/api/v1/zones"),
     ("GET", "/api/v1/zones/{zone}"),
     ("PUT", "/api/v1/zones/{zone}"),
+    ("DELETE", "/api/v1/zones/{zone}"),
+    ("PUT", "/api/v1/zones/{zone}/catalog"),
+    ("DELETE", "/api/v1/zones/{zone}/catalog"),
     ("GET", "/api/v1/zones/{zone}/rrsets"),
     ("PATCH", "/api/v1/zones/{zone}/rrsets"),
     ("GET", "/api/v1/tsig-keys"),
@@ -80,8 +92,16 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub enum Route<'a> {
     /// `GET /api/v1/zones`.
     Zones,
+    /// `POST /api/v1/zones`.
+    Create,
     /// `GET /api/v1/zones/{zone}`.
     Zone(&'a str),
+    /// `DELETE /api/v1/zones/{zone}`.
+    Delete(&'a str),
+    /// `PUT /api/v1/zones/{zone}/catalog`.
+    PutCatalog(&'a str),
+    /// `DELETE /api/v1/zones/{zone}/catalog`.
+    DeleteCatalog(&'a str),
     /// `PUT /api/v1/zones/{zone}`.
     PutZone(&'a str),
     /// `GET /api/v1/zones/{zone}/rrsets`.
@@ -157,6 +177,10 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         }
         return Ok(match (*m, *pat) {
             ("GET", "/api/v1/zones") => Route::Zones,
+            ("POST", "/api/v1/zones") => Route::Create,
+            ("DELETE", "/api/v1/zones/{zone}") => Route::Delete(zone),
+            ("PUT", "/api/v1/zones/{zone}/catalog") => Route::PutCatalog(zone),
+            ("DELETE", "/api/v1/zones/{zone}/catalog") => Route::DeleteCatalog(zone),
             ("GET", "/api/v1/zones/{zone}") => Route::Zone(zone),
             ("PUT", "/api/v1/zones/{zone}") => Route::PutZone(zone),
             ("GET", "/api/v1/zones/{zone}/rrsets") => Route::RRsets(zone),
@@ -195,10 +219,20 @@ pub fn is_dynamic(cfg: &Config, apex: &[u8]) -> bool {
     grants(cfg).iter().any(|(a, _)| a.as_slice() == apex)
 }
 
-/// One zone as the API shows it.
-pub fn zone_info(e: &ZoneEntry, cfg: &Config) -> Value {
+/// One zone as the API shows it (`runtime`: created by the API, `levee
+/// ctl` or a catalog; `catalog`: the produced catalog listing it).
+pub fn zone_info(e: &ZoneEntry, c: &Center) -> Value {
+    let cfg = &c.cfg;
     let apex = e.zone.apex();
-    let secondary = zone_config(cfg, apex).is_some_and(|z| !z.repl.primaries.is_empty());
+    let rt = c.registry.get(&name::to_text(apex));
+    let secondary = match &rt {
+        Some(z) => !matches!(z.kind, crate::provision::Kind::Primary { .. }),
+        None => zone_config(cfg, apex).is_some_and(|z| !z.repl.primaries.is_empty()),
+    };
+    let member_of = match &rt {
+        Some(z) => z.member_of.clone(),
+        None => zone_config(cfg, apex).and_then(|z| z.catalog_member.clone()),
+    };
     json!({
         "name": name::to_text(apex),
         "kind": if secondary { "secondary" } else { "primary" },
@@ -207,16 +241,19 @@ pub fn zone_info(e: &ZoneEntry, cfg: &Config) -> Value {
         "dynamic": is_dynamic(cfg, apex),
         "records": e.zone.record_count(),
         "expired": e.expired,
+        "runtime": rt.is_some(),
+        "catalog": member_of.as_ref().map(|m| &m.catalog),
+        "group": member_of.as_ref().and_then(|m| m.group.as_ref()),
     })
 }
 
 /// `GET /api/v1/zones`: the zones a token limited to `zones` may see.
-pub fn zones_list(set: &ZoneSet, cfg: &Config, zones: &[String]) -> Value {
+pub fn zones_list(set: &ZoneSet, c: &Center, zones: &[String]) -> Value {
     let list: Vec<Value> = set
         .entries()
         .iter()
         .filter(|e| !e.not_loaded && token_allows(zones, e.zone.apex()))
-        .map(|e| zone_info(e, cfg))
+        .map(|e| zone_info(e, c))
         .collect();
     json!({ "zones": list })
 }
@@ -484,10 +521,38 @@ pub struct Call<'a> {
     pub zones: &'a [String],
 }
 
+/// The status of a successful call: 201 for a created zone, else 200.
+pub fn success_status(route: &Route<'_>) -> u16 {
+    if *route == Route::Create {
+        201
+    } else {
+        200
+    }
+}
+
+/// A 409 for a write to a runtime zone: it has no update log or journal.
+fn runtime_not_dynamic(c: &Center, apex: &[u8]) -> Option<ApiError> {
+    let zone = name::to_text(apex);
+    c.registry.get(&zone)?;
+    Some(ApiError::new(
+        409,
+        Some("zone"),
+        format!(
+            "zone {zone} was created at run time (API, levee ctl or a catalog): it takes no RRset writes; \
+             replace it with DELETE and POST /api/v1/zones"
+        ),
+    ))
+}
+
 /// Serves one call (blocking for writes: run it on a blocking thread).
 pub fn serve(c: &Arc<Center>, call: &Call<'_>) -> Result<Value, ApiError> {
+    use super::rest_zones;
     let zone = match call.route {
-        Route::Zones => return Ok(zones_list(&c.zones.load(), &c.cfg, call.zones)),
+        Route::Zones => return Ok(zones_list(&c.zones.load(), c, call.zones)),
+        Route::Create => return rest_zones::create(c, call.zones, call.body),
+        Route::Delete(z) => return rest_zones::delete(c, call.zones, z),
+        Route::PutCatalog(z) => return rest_zones::set_catalog(c, call.zones, z, Some(call.body)),
+        Route::DeleteCatalog(z) => return rest_zones::set_catalog(c, call.zones, z, None),
         Route::OpenApi => return serde_json::from_str(OPENAPI).map_err(|e| ApiError::new(500, None, e.to_string())),
         Route::TsigKeys if !call.zones.is_empty() => {
             return Err(ApiError::new(
@@ -507,9 +572,12 @@ pub fn serve(c: &Arc<Center>, call: &Call<'_>) -> Result<Value, ApiError> {
     let set = c.zones.load_full();
     let entry = served(&set, &apex)?;
     match call.route {
-        Route::Zone(_) => Ok(zone_info(entry, &c.cfg)),
+        Route::Zone(_) => Ok(zone_info(entry, c)),
         Route::RRsets(_) => rrsets_of(&entry.zone, call.query),
         Route::Patch(_) => {
+            if let Some(e) = runtime_not_dynamic(c, &apex) {
+                return Err(e);
+            }
             if !is_dynamic(&c.cfg, &apex) {
                 return Err(not_dynamic(&apex));
             }
@@ -518,6 +586,9 @@ pub fn serve(c: &Arc<Center>, call: &Call<'_>) -> Result<Value, ApiError> {
             edit_result(&apex, r, "rrsets")
         }
         Route::PutZone(_) => {
+            if let Some(e) = runtime_not_dynamic(c, &apex) {
+                return Err(e);
+            }
             if !is_dynamic(&c.cfg, &apex) {
                 return Err(not_dynamic(&apex));
             }
@@ -554,11 +625,16 @@ mod tests {
         for (m, p) in ROUTES {
             let path = p.replace("{zone}", "example.com.");
             assert!(route(m, &path).is_ok(), "{m} {path}");
-            assert_eq!(route("DELETE", &path).unwrap_err().status, 405, "{path}");
+            assert_eq!(route("TRACE", &path).unwrap_err().status, 405, "{path}");
         }
         assert_eq!(route("GET", "/api/v1/zones/").unwrap_err().status, 404);
         assert_eq!(route("GET", "/api/v1/nothing").unwrap_err().status, 404);
         assert_eq!(route("PATCH", "/api/v1/zones/a.b/rrsets"), Ok(Route::Patch("a.b")));
+        assert_eq!(route("POST", "/api/v1/zones"), Ok(Route::Create));
+        assert_eq!(route("DELETE", "/api/v1/zones/a.b"), Ok(Route::Delete("a.b")));
+        assert_eq!(route("PUT", "/api/v1/zones/a.b/catalog"), Ok(Route::PutCatalog("a.b")));
+        assert_eq!(route("DELETE", "/api/v1/zones/a.b/catalog"), Ok(Route::DeleteCatalog("a.b")));
+        assert_eq!(route("POST", "/api/v1/zones/a.b").unwrap_err().status, 405);
     }
 
     fn apex() -> Vec<u8> {

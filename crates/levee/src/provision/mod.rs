@@ -41,7 +41,10 @@
 //!   moves only when the membership does.
 //!
 //! Callers: the catalog consumer, `levee ctl zone-add`/`zone-add-primary`/
-//! `zone-remove` (`control_socket`), and later the REST API. Each hands
+//! `zone-remove` (`control_socket`), and the REST API
+//! (`ops::rest_zones`: `POST`/`DELETE /api/v1/zones`, `PUT`/`DELETE
+//! /api/v1/zones/{zone}/catalog`, the latter an [`Op::Change`] of
+//! `member_of`). Each hands
 //! [`Registry::apply`] a batch of [`Op`]s (add a secondary zone, add a
 //! primary zone from zone text, remove, change settings, reset) and gets
 //! one result per op; the served set is published once and the file
@@ -202,6 +205,12 @@ impl Registry {
         self.state().zones.len()
     }
 
+    /// Whether `server.max-runtime-zones` is reached (an addition would
+    /// be refused).
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.max
+    }
+
     /// ` runtime=catalog:CATALOG` (a member of a consumed catalog) or
     /// ` runtime=secondary` for `levee ctl zone-status`; empty for a
     /// configured zone.
@@ -350,6 +359,20 @@ impl Registry {
     }
 }
 
+/// The `allow-notify` rules of a runtime secondary zone: its primaries'
+/// addresses (without the port), with their keys.
+pub fn notify_from(primaries: &[String]) -> Vec<String> {
+    primaries
+        .iter()
+        .map(|p| {
+            let mut w = p.split_whitespace();
+            let addr = w.next().unwrap_or_default();
+            let ip = addr.parse::<std::net::SocketAddr>().map_or(addr.to_string(), |a| a.ip().to_string());
+            std::iter::once(ip).chain(w.map(String::from)).collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
 fn kind_text(k: &Kind) -> &'static str {
     match k {
         Kind::CatalogMember { .. } => "catalog member",
@@ -367,7 +390,7 @@ fn normalized(mut z: RuntimeZone) -> Result<RuntimeZone, String> {
 }
 
 /// A produced catalog `m` names is configured.
-fn check_member_of(cfg: &Config, m: &Option<CatalogMember>) -> Result<(), String> {
+pub fn check_member_of(cfg: &Config, m: &Option<CatalogMember>) -> Result<(), String> {
     let Some(m) = m else { return Ok(()) };
     if m.group.as_deref().is_some_and(|g| g.is_empty() || g.len() > 255) {
         return Err("a catalog group is 1 to 255 octets".into());

@@ -3,8 +3,11 @@
 //! nothing written (checked by reading the zone and its serial back, and
 //! by DNS); missing, unknown, read-only and wrong-zone tokens; writes to a
 //! zone that is not dynamic (409); `levee ctl rrset-*`; API writes kept
-//! across `kill -9` and a restart; and a write seen on a levee secondary
-//! within one second.
+//! across `kill -9` and a restart; a write seen on a levee secondary
+//! within one second; zones created and deleted (`POST /api/v1/zones`,
+//! `DELETE /api/v1/zones/{zone}`), kept across a restart, refused field by
+//! field with nothing written, and put in a produced catalog that a levee
+//! consumer follows (`PUT`/`DELETE /api/v1/zones/{zone}/catalog`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -248,7 +251,8 @@ fn bad_input_names_the_field_and_changes_nothing() {
     assert_eq!(serial(s.addr, "s.test."), Some(1));
     assert_eq!(call(api, "GET", "/api/v1/zones/none.test.", Some(READ), "").0, 404);
     assert_eq!(call(api, "GET", "/api/v1/zones/a..b", Some(READ), "").1["field"], "zone");
-    assert_eq!(call(api, "DELETE", "/api/v1/zones/d.test.", Some(WRITE), "").0, 405);
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/d.test./rrsets", Some(WRITE), "").0, 405);
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/d.test.", Some(WRITE), "").0, 409, "configured");
     assert_eq!(call(api, "GET", "/api/v1/zones/d.test./rrsets?type=NOPE", Some(READ), "").1["field"], "type");
     assert_eq!(state(api, s.addr), before, "nothing written at all");
     assert!(!s.log().contains(WRITE), "tokens are never logged");
@@ -392,4 +396,299 @@ fn a_write_that_cannot_be_logged_is_not_applied() {
     assert_eq!(st, 500);
     assert_eq!(state(api, s.addr), before, "nothing applied");
     assert!(a_of(s.addr, "x.d.test.").is_empty());
+}
+
+//------------ zones created and deleted through the API -------------------------
+
+fn post(api: SocketAddr, token: &str, body: Value) -> (u16, Value) {
+    call(api, "POST", "/api/v1/zones", Some(token), &body.to_string())
+}
+
+/// The runtime zones of the registry file of `dir` (none without a file).
+fn registry_names(dir: &TempDir) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.path().join("store/runtime-zones.json")) else { return Vec::new() };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap().to_string()).collect()
+}
+
+fn names(api: SocketAddr) -> Vec<String> {
+    let v = get(api, "/api/v1/zones");
+    let mut n: Vec<String> =
+        v["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap().into()).collect();
+    n.sort();
+    n
+}
+
+const P1: &str = "$TTL 300\n@ SOA ns1 hostmaster 9 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.9\n";
+
+/// A primary zone created from text, a secondary zone created on a
+/// second levee transferring it, both listed; a runtime zone takes no
+/// RRset writes; a configured zone cannot be deleted; a restart keeps the
+/// created zones; a delete removes the zone, its file and its registry
+/// entry.
+#[test]
+fn zones_are_created_listed_kept_and_deleted() {
+    let ad = TempDir::new("api-cr-a");
+    let acfg = conf(&ad, "");
+    let mut a = Server::start(&["-c", &acfg, "--listen", "127.0.0.1:0"]);
+    let api = management(&a);
+    let (st, v) =
+        post(api, WRITE, json!({ "name": "P1.test", "kind": "primary", "zone": P1, "allow-transfer": ["127.0.0.1"] }));
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["name"].as_str(), v["kind"].as_str(), v["serial"].as_u64()),
+        (Some("p1.test."), Some("primary"), Some(9))
+    );
+    assert_eq!(serial(a.addr, "p1.test."), Some(9));
+    assert_eq!(a_of(a.addr, "www.p1.test."), vec![vec![192, 0, 2, 9]]);
+    assert_eq!(names(api), ["d.test.", "p1.test.", "s.test."]);
+    let z = get(api, "/api/v1/zones/p1.test.");
+    assert_eq!((z["runtime"].as_bool(), z["dynamic"].as_bool()), (Some(true), Some(false)), "{z}");
+    assert_eq!(get(api, "/api/v1/zones/d.test.")["runtime"], false);
+    assert_eq!(registry_names(&ad), ["p1.test."], "written before the reply");
+    // No RRset writes to a runtime zone (yet): 409 saying why.
+    let body = json!({ "rrsets": [rrset("www", "A", 60, &["192.0.2.1"])] }).to_string();
+    let (st, v) = call(api, "PATCH", "/api/v1/zones/p1.test./rrsets", Some(WRITE), &body);
+    assert_eq!((st, v["field"].as_str()), (409, Some("zone")), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("created at run time"), "{v}");
+    assert_eq!(call(api, "PUT", "/api/v1/zones/p1.test.", Some(WRITE), P1).0, 409);
+    // A configured zone is not deleted; an unknown one is 404.
+    let (st, v) = call(api, "DELETE", "/api/v1/zones/d.test.", Some(WRITE), "");
+    assert_eq!((st, v["field"].as_str()), (409, Some("zone")), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("configured"), "{v}");
+    assert_eq!(serial(a.addr, "d.test."), Some(10));
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/none.test.", Some(WRITE), "").0, 404);
+
+    // A secondary on a second levee, from the first.
+    let bd = TempDir::new("api-cr-b");
+    let bcfg = conf(&bd, "");
+    let mut b = Server::start(&["-c", &bcfg, "--listen", "127.0.0.1:0"]);
+    let bapi = management(&b);
+    let (st, v) =
+        post(bapi, WRITE, json!({ "name": "p1.test.", "kind": "secondary", "primaries": [a.addr.to_string()] }));
+    assert_eq!((st, v["kind"].as_str()), (201, Some("secondary")), "{v}");
+    crate::catalog::wait("p1.test. transferred", &b, || serial(b.addr, "p1.test.") == Some(9));
+    let z = get(bapi, "/api/v1/zones/p1.test.");
+    assert_eq!(
+        (z["kind"].as_str(), z["serial"].as_u64(), z["runtime"].as_bool()),
+        (Some("secondary"), Some(9), Some(true))
+    );
+    assert_eq!(names(bapi), ["d.test.", "p1.test.", "s.test."]);
+
+    // Restarts keep both.
+    a.stop();
+    let a = Server::start(&["-c", &acfg, "--listen", "127.0.0.1:0"]);
+    let api = management(&a);
+    assert_eq!(serial(a.addr, "p1.test."), Some(9), "{}", a.log());
+    assert_eq!(names(api), ["d.test.", "p1.test.", "s.test."]);
+    b.stop();
+    let b = Server::start(&["-c", &bcfg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(serial(b.addr, "p1.test."), Some(9), "served from its stored copy; {}", b.log());
+    assert_eq!(get(management(&b), "/api/v1/zones/p1.test.")["kind"], "secondary");
+
+    // Deleted: not served, not listed, not in the registry, its text gone.
+    let (st, v) = call(api, "DELETE", "/api/v1/zones/p1.test", Some(WRITE), "");
+    assert_eq!((st, &v), (200, &json!({ "name": "p1.test.", "deleted": true })));
+    assert_eq!(serial(a.addr, "p1.test."), None);
+    assert_eq!(names(api), ["d.test.", "s.test."]);
+    assert!(registry_names(&ad).is_empty());
+    assert!(!ad.path().join("store/p1.test.primary").exists());
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/p1.test", Some(WRITE), "").0, 404);
+    let (st, _) = call(management(&b), "DELETE", "/api/v1/zones/p1.test.", Some(WRITE), "");
+    assert_eq!(st, 200);
+    assert_eq!(serial(b.addr, "p1.test."), None);
+    // A primary zone given as RRsets.
+    let rr = |name: &str, ty: &str, recs: &[&str]| json!({ "name": name, "type": ty, "ttl": 60, "records": recs });
+    let rrsets = json!([
+        rr("@", "SOA", &["ns1 hostmaster 21 3600 600 86400 60"]),
+        rr("@", "NS", &["ns1"]),
+        rr("ns1", "A", &["127.0.0.1"]),
+        rr("www", "A", &["192.0.2.21", "192.0.2.22"])
+    ]);
+    let (st, v) = post(api, WRITE, json!({ "name": "p2.test.", "kind": "primary", "rrsets": rrsets }));
+    assert_eq!((st, v["serial"].as_u64()), (201, Some(21)), "{v}");
+    assert_eq!(a_of(a.addr, "www.p2.test."), vec![vec![192, 0, 2, 21], vec![192, 0, 2, 22]]);
+}
+
+/// Every field of a create checked (400 naming it), conflicts (409), the
+/// bound, and tokens: nothing is written by a refused create, as the
+/// list, the registry file and a restart show.
+#[test]
+fn a_refused_create_names_the_field_and_writes_nothing() {
+    let dir = TempDir::new("api-cr-bad");
+    let cfg = conf(&dir, "");
+    // At most one runtime zone.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("threads = 1\n", "threads = 1\nmax-runtime-zones = 1\n");
+    write_private(std::path::Path::new(&cfg), &text);
+    let mut s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let api = management(&s);
+    let before = names(api);
+    let p = |extra: Value| {
+        let mut v = json!({ "name": "n.test.", "kind": "primary", "zone": P1 });
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    };
+    let cases: Vec<(Value, u16, Option<&str>)> = vec![
+        (json!({ "kind": "primary", "zone": P1 }), 400, Some("name")),
+        (p(json!({ "name": "a..b" })), 400, Some("name")),
+        (p(json!({ "kind": "tertiary" })), 400, Some("kind")),
+        (json!({ "name": "n.test.", "kind": "primary" }), 400, Some("zone")),
+        (p(json!({ "zone": "$TTL 300\n@ SOA ns1 h 1 1 1 1 1\n@ NS ns1\nx A 192.0.2\n" })), 400, Some("zone")),
+        (p(json!({ "allow-transfer": ["127.0.0.1 key nokey"] })), 400, Some("allow-transfer[0]")),
+        (p(json!({ "catalog": "d.test." })), 400, Some("catalog")),
+        (p(json!({ "group": "g" })), 400, Some("group")),
+        (p(json!({ "bogus": true })), 400, Some("bogus")),
+        (
+            json!({ "name": "n.test.", "kind": "secondary", "primaries": ["127.0.0.1:53 key nokey"] }),
+            400,
+            Some("primaries[0]"),
+        ),
+        (json!({ "name": "n.test.", "kind": "secondary" }), 400, Some("primaries")),
+        (
+            json!({ "name": "n.test.", "kind": "primary", "rrsets": [{ "name": "x", "type": "A", "ttl": 1, "records": ["1.2.3"] }] }),
+            400,
+            Some("rrsets[0].records[0]"),
+        ),
+        (
+            json!({ "name": "n.test.", "kind": "primary", "rrsets": [{ "name": "x", "type": "A", "ttl": 1, "records": ["1.2.3.4"] }] }),
+            400,
+            Some("rrsets"),
+        ),
+        (p(json!({ "name": "d.test." })), 409, Some("name")),
+    ];
+    for (body, status, field) in cases {
+        let (st, v) = post(api, WRITE, body.clone());
+        assert_eq!((st, v["field"].as_str()), (status, field), "{v} for {body:.200}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()));
+        assert_eq!(names(api), before, "nothing served after {body:.200}");
+        assert!(registry_names(&dir).is_empty(), "nothing written after {body:.200}");
+        assert!(!dir.path().join("store/n.test.primary").exists());
+    }
+    let (st, v) = call(api, "POST", "/api/v1/zones", Some(WRITE), "{\"name\": ");
+    assert_eq!((st, v["field"].as_str()), (400, Some("body")));
+    assert_eq!(serial(s.addr, "d.test."), Some(10), "the configured zone is untouched");
+    // Tokens: none 401, read 403, limited to a zone 403 (even its own).
+    let ok = json!({ "name": "n.test.", "kind": "primary", "zone": P1 }).to_string();
+    assert_eq!(call(api, "POST", "/api/v1/zones", None, &ok).0, 401);
+    assert_eq!(call(api, "POST", "/api/v1/zones", Some(READ), &ok).0, 403);
+    let (st, v) = call(api, "POST", "/api/v1/zones", Some(D_TOKEN), &ok);
+    assert_eq!(st, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("zone list"), "{v}");
+    assert!(registry_names(&dir).is_empty());
+    // The bound: one zone, then 409 naming the key.
+    assert_eq!(post(api, WRITE, p(json!({}))).0, 201);
+    let (st, v) = post(api, WRITE, p(json!({ "name": "n2.test." })));
+    assert_eq!(st, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("max-runtime-zones"), "{v}");
+    let (st, v) = post(api, WRITE, p(json!({})));
+    assert_eq!((st, v["field"].as_str()), (409, Some("name")), "exists already: {v}");
+    assert_eq!(registry_names(&dir), ["n.test."]);
+    // A zone-limited token deletes nothing, not even its own zone.
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/d.test.", Some(D_TOKEN), "").0, 403);
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/n.test.", Some(D_TOKEN), "").0, 403);
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/n.test.", Some(READ), "").0, 403);
+    assert_eq!(serial(s.addr, "n.test."), Some(9));
+    s.stop();
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let mut want = before.clone();
+    want.push("n.test.".into());
+    want.sort();
+    assert_eq!(names(management(&s)), want, "after a restart: the one zone created, nothing else");
+}
+
+/// Zones created through the API in a produced catalog reach a levee
+/// consumer; membership moves with `PUT`/`DELETE .../catalog` (and
+/// `levee ctl zone-catalog`); the
+/// consumer's members are not the API's to delete (409 naming the
+/// catalog).
+#[test]
+fn created_zones_in_a_produced_catalog_reach_a_levee_consumer() {
+    use crate::catalog::{axfr, soa, wait};
+    let pd = TempDir::new("api-cat-p");
+    let pconf = conf(&pd, "");
+    let text = std::fs::read_to_string(&pconf).unwrap()
+        + "[[zone]]\nname = \"out.test.\"\ncatalog-role = \"generate\"\nallow-transfer = [\"127.0.0.1\"]\n";
+    write_private(std::path::Path::new(&pconf), &text);
+    let p = Server::start(&["-c", &pconf, "--listen", "127.0.0.1:0"]);
+    let api = management(&p);
+    let s0 = soa(p.addr, "out.test.").expect("the produced catalog is served");
+    let cd = TempDir::new("api-cat-c");
+    let cconf = cd.path().join("levee.toml");
+    write_private(
+        &cconf,
+        &format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{}\
+             [[catalog-template]]\nname = \"gold\"\nallow-transfer = [\"127.0.0.1\"]\n\
+             [[zone]]\nname = \"out.test.\"\nprimaries = [\"{}\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n",
+            crate::catalog::sock(),
+            management_config("127.0.0.1:0"),
+            p.addr
+        ),
+    );
+    let cconf = cconf.to_str().unwrap().to_string();
+    let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+    let refresh = || assert!(!ctl(&cconf, &["refresh", "out.test."]).contains("error"));
+
+    // Created in the catalog, group gold: transferable on the consumer.
+    let m1 = crate::catalog::member_zone("m1.test.", 3);
+    let body = json!({ "name": "m1.test.", "kind": "primary", "zone": m1, "allow-transfer": ["127.0.0.1"],
+                       "catalog": "out.test.", "group": "gold" });
+    let (st, v) = post(api, WRITE, body);
+    assert_eq!((st, v["catalog"].as_str(), v["group"].as_str()), (201, Some("out.test."), Some("gold")), "{v}");
+    assert_eq!(v["catalog-serial"].as_u64(), Some(u64::from(s0.wrapping_add(1))), "{v}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(1)));
+    refresh();
+    wait("m1 on the consumer", &c, || soa(c.addr, "m1.test.") == Ok(3));
+    assert_eq!(axfr(c.addr, "m1.test."), axfr(p.addr, "m1.test."), "gold: transferable, the same data");
+    assert!(!axfr(c.addr, "m1.test.").is_empty());
+    // The consumer's member is its catalog's: 409 naming it.
+    let (st, v) = call(management(&c), "DELETE", "/api/v1/zones/m1.test.", Some(WRITE), "");
+    assert_eq!(st, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("catalog out.test."), "{v}");
+    let (st, _) =
+        call(management(&c), "PUT", "/api/v1/zones/m1.test./catalog", Some(WRITE), "{\"catalog\": \"out.test.\"}");
+    assert_eq!(st, 400, "the consumer produces no catalog");
+
+    // Created outside, then put in the catalog.
+    let (st, v) = post(
+        api,
+        WRITE,
+        json!({ "name": "m2.test.", "kind": "primary", "zone": crate::catalog::member_zone("m2.test.", 4),
+                "allow-transfer": ["127.0.0.1"] }),
+    );
+    assert_eq!((st, v["catalog"].as_str()), (201, None), "{v}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(1)), "not a member: no change");
+    let path = "/api/v1/zones/m2.test./catalog";
+    assert_eq!(call(api, "PUT", path, Some(D_TOKEN), "{\"catalog\": \"out.test.\"}").0, 403);
+    let (st, v) = call(api, "PUT", path, Some(WRITE), "{\"catalog\": \"nowhere.test.\"}");
+    assert_eq!((st, v["field"].as_str()), (400, Some("catalog")), "{v}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(1)), "a refused move changes nothing");
+    let (st, v) = call(api, "PUT", path, Some(WRITE), "{\"catalog\": \"out.test.\"}");
+    assert_eq!((st, v["catalog-serial"].as_u64()), (200, Some(u64::from(s0.wrapping_add(2)))), "{v}");
+    assert_eq!(get(api, "/api/v1/zones/m2.test.")["catalog"], "out.test.");
+    let (st, _) = call(api, "PUT", "/api/v1/zones/d.test./catalog", Some(WRITE), "{\"catalog\": \"out.test.\"}");
+    assert_eq!(st, 409, "a configured zone's membership is the configuration's");
+    refresh();
+    wait("m2 on the consumer", &c, || soa(c.addr, "m2.test.") == Ok(4));
+    assert!(axfr(c.addr, "m2.test.").is_empty(), "the default template: no transfer out");
+    // levee ctl does the same: m2 regrouped to gold.
+    let out = ctl(&pconf, &["zone-catalog", "m2.test.", "out.test.", "group", "gold"]);
+    assert!(out.contains("zone-catalog done"), "{out}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(3)));
+    let out = ctl(&pconf, &["zone-catalog", "m2.test.", "nowhere.test."]);
+    assert!(out.contains("error: catalog:"), "{out}");
+    refresh();
+    wait("m2 regrouped on the consumer", &c, || !axfr(c.addr, "m2.test.").is_empty());
+
+    // m1 out of the catalog, m2 deleted: both leave the consumer.
+    let (st, v) = call(api, "DELETE", "/api/v1/zones/m1.test./catalog", Some(WRITE), "");
+    assert_eq!((st, v["catalog"].as_str(), v["catalog-serial"].as_u64()), (200, None, None), "{v}");
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(4)));
+    assert_eq!(soa(p.addr, "m1.test."), Ok(3), "still served by the producer");
+    assert_eq!(call(api, "DELETE", "/api/v1/zones/m2.test.", Some(WRITE), "").0, 200);
+    assert_eq!(soa(p.addr, "out.test."), Ok(s0.wrapping_add(5)));
+    refresh();
+    wait("m1 and m2 gone from the consumer", &c, || {
+        soa(c.addr, "m1.test.") == Err(rcode::REFUSED) && soa(c.addr, "m2.test.") == Err(rcode::REFUSED)
+    });
 }

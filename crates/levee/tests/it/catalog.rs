@@ -22,12 +22,12 @@ use levee_wire::rtype::t;
 
 use crate::support::{answers, levee, parse, query, tcp, udp, Server, TempDir};
 
-fn sock() -> String {
+pub(crate) fn sock() -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     format!("/tmp/levee-cat-{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-fn member_zone(name: &str, serial: u32) -> String {
+pub(crate) fn member_zone(name: &str, serial: u32) -> String {
     format!("$ORIGIN {name}\n$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww TXT \"{name} {serial}\"\n")
 }
 
@@ -49,7 +49,7 @@ fn ctl(conf: &str, args: &[&str]) -> String {
 }
 
 /// The SOA serial `addr` answers for `zone`, or its rcode as an error.
-fn soa(addr: SocketAddr, zone: &str) -> Result<u32, u16> {
+pub(crate) fn soa(addr: SocketAddr, zone: &str) -> Result<u32, u16> {
     let r = parse(&udp(addr, &query(7, zone, t::SOA, Some(false))).ok_or(65535u16)?);
     if u16::from(r.header.rcode()) != rcode::NOERROR {
         return Err(u16::from(r.header.rcode()));
@@ -58,7 +58,7 @@ fn soa(addr: SocketAddr, zone: &str) -> Result<u32, u16> {
     Ok(u32::from_be_bytes(rd[rd.len() - 20..rd.len() - 16].try_into().unwrap()))
 }
 
-fn wait(what: &str, s: &Server, mut ok: impl FnMut() -> bool) {
+pub(crate) fn wait(what: &str, s: &Server, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if ok() {
@@ -71,7 +71,7 @@ fn wait(what: &str, s: &Server, mut ok: impl FnMut() -> bool) {
 
 /// The records of an AXFR of `zone` from `addr`, sorted (empty when
 /// refused).
-fn axfr(addr: SocketAddr, zone: &str) -> Vec<String> {
+pub(crate) fn axfr(addr: SocketAddr, zone: &str) -> Vec<String> {
     let mut v: Vec<String> = tcp(addr, &query(9, zone, t::AXFR, None), 100)
         .iter()
         .map(|m| parse(m))
