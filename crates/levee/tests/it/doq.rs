@@ -368,7 +368,10 @@ fn sighup_reloads_the_doq_certificate() {
         std::fs::copy(&key2, &sk).unwrap();
         srv.signal("HUP");
         assert!(srv.wait_log("certificate reloaded", Duration::from_secs(10)), "{}", srv.log());
-        let (_ep2, c) = connect(&cfg, addr, "127.0.0.1").await.unwrap();
+        // A client of its own: one that resumes the first session (its
+        // ticket, from the same config) sees the first certificate again,
+        // whatever the server now serves.
+        let (_ep2, c) = connect(&client(&ca, b"doq"), addr, "127.0.0.1").await.unwrap();
         assert_eq!(served(&c), first_der(&crt2), "the new certificate is not served over DoQ");
         assert_eq!(ask(&kept, &query(0, "example.com.", 6, None)).await.unwrap().len(), 1);
     });
