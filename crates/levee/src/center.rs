@@ -63,7 +63,11 @@ pub struct Center {
     /// The writers of stored zone copies and journals.
     pub stores: Stores,
     /// Runtime zones (catalog members, the API): `provision`.
-    pub registry: Arc<crate::provision::Registry>,
+    pub registry: Arc<crate::provision::registry::Registry>,
+    /// Called (on a blocking thread) when a consumed catalog's new
+    /// version is served: `provision::consumer::catalog_changed`, which
+    /// replication reaches through here (it sits below `provision`).
+    pub catalog_changed: fn(&Arc<Center>, &[u8]),
     /// Per-thread query counters (written by the drivers).
     pub counters: counters::Set,
     /// Per-UDP-worker policy counters.
@@ -123,7 +127,9 @@ pub struct Parts {
     /// The stores.
     pub stores: Stores,
     /// Runtime zones.
-    pub registry: Arc<crate::provision::Registry>,
+    pub registry: Arc<crate::provision::registry::Registry>,
+    /// See [`Center::catalog_changed`].
+    pub catalog_changed: fn(&Arc<Center>, &[u8]),
     /// The flood gate's status (`None`: off).
     pub gate: Option<Arc<crate::gate::control::Status>>,
     /// The DoT certificate store (`None`: DoT off).
@@ -185,6 +191,7 @@ impl Center {
             repl: p.repl,
             stores: p.stores,
             registry: p.registry,
+            catalog_changed: p.catalog_changed,
             counters: c.counters,
             policy: c.policy,
             garbage: c.garbage,

@@ -688,14 +688,16 @@ pub fn create_dir(cfg: &Config) -> Result<(), String> {
 /// At start, before the privilege drop and once the instance lock is
 /// held (no other server writes here): creates the storage directory if
 /// it is still missing and removes temporary files a crash left behind.
-pub fn prepare(cfg: &Config) {
+/// `runtime`: the names of the runtime zones (`provision`), whose stored
+/// files are ours too.
+pub fn prepare(cfg: &Config, runtime: &[String]) {
     let Some(dir) = &cfg.storage_dir else { return };
     if let Err(e) = create_dir(cfg) {
         tracing::error!("{e}");
     }
     let mut tmps: Vec<PathBuf> =
         std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-    report_unconfigured(cfg, &tmps);
+    report_unconfigured(cfg, runtime, &tmps);
     // Secondary zones stored elsewhere (`[[zone]] file`).
     tmps.extend(
         cfg.zones.iter().filter(|z| !z.repl.primaries.is_empty()).filter_map(|z| z.file.as_deref().map(tmp_of)),
@@ -714,9 +716,8 @@ pub fn prepare(cfg: &Config) {
 
 /// Logs the stored files of zones the configuration no longer names
 /// (they are left in place).
-fn report_unconfigured(cfg: &Config, files: &[PathBuf]) {
-    // Runtime zones (`provision`) and produced catalogs are ours too.
-    let runtime = cfg.storage_dir.as_deref().map(crate::provision::stored_names).unwrap_or_default();
+fn report_unconfigured(cfg: &Config, runtime: &[String], files: &[PathBuf]) {
+    // Runtime zones and produced catalogs are ours too.
     let configured: Vec<Vec<u8>> = cfg
         .zones
         .iter()

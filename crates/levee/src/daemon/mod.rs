@@ -155,6 +155,7 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         repl: zones.repl,
         stores: zones.stores,
         registry: zones.registry,
+        catalog_changed: crate::provision::consumer::catalog_changed,
         gate: status,
         certs,
     };
@@ -262,7 +263,8 @@ struct Zones {
 /// Step 2: the storage directory, every zone, what replication stored.
 fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     let plans = load::plan(cfg, builtin).map_err(|message| Stop { code: 2, message })?;
-    storage::prepare(cfg);
+    let runtime = cfg.storage_dir.as_deref().map(crate::provision::registry::stored_names).unwrap_or_default();
+    storage::prepare(cfg, &runtime);
     load::prepare_keys(cfg, &plans).map_err(|message| Stop { code: 2, message })?;
     let (mut set, failed) = load::load_all(&plans, None, &cfg.load);
     crate::update::apply::replay_all(cfg, &mut set);

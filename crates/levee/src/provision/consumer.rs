@@ -46,14 +46,6 @@ fn consumed(c: &Center) -> Vec<String> {
         .collect()
 }
 
-/// Whether `apex` (lower-case wire) is a consumed catalog.
-pub fn is_consumed(c: &Center, apex: &[u8]) -> bool {
-    let n = name::to_text(apex);
-    c.cfg.zones.iter().any(|z| {
-        matches!(z.catalog_role, Some(CatalogRole::Interpret { .. })) && crate::zones::load::same_zone(&z.name, &n)
-    })
-}
-
 /// The served version of catalog `cat`, read; `None` if it has no data
 /// yet; `Err` if it does not read.
 fn read(c: &Center, cat: &str) -> Option<Result<(u32, Catalog), levee_catalog::Error>> {

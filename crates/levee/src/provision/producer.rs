@@ -22,23 +22,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use levee_config::catalog::CatalogRole;
 use levee_config::{Config, ZoneConfig};
 use levee_zone::journal::{self, Limits, Rr};
 use levee_zone::{Acl, Zone, ZoneEntry, ZoneSet};
 use sha2::{Digest, Sha256};
 
-use super::{Produced, Registry};
 use crate::center::Center;
 use crate::clock::wall;
+use crate::provision::registry::{apex_of, canonical, produced, Produced, Registry};
 use crate::replication::primary::{send_notifies, write_journal};
 use crate::storage::Job;
 use crate::zones::publish::{clone_entry, publish};
 
 /// The produced catalogs of the configuration.
-fn produced(cfg: &Config) -> impl Iterator<Item = &ZoneConfig> {
-    cfg.zones.iter().filter(|z| z.catalog_role == Some(CatalogRole::Generate))
-}
 
 /// The members of produced catalog `cat` (lower-case name): (wire name,
 /// group), configured zones and runtime zones, by name.
@@ -48,10 +44,10 @@ fn members(cfg: &Config, reg: &Registry, cat: &str) -> Vec<(Vec<u8>, Option<Stri
     let runtime = reg.list();
     let runtime = runtime.iter().filter_map(|z| z.member_of.as_ref().map(|m| (z.name.as_str(), m)));
     for (zone, member) in configured.chain(runtime) {
-        if super::canonical(&member.catalog).as_deref() != Some(cat) {
+        if canonical(&member.catalog).as_deref() != Some(cat) {
             continue;
         }
-        if let Some(apex) = super::apex_of(zone) {
+        if let Some(apex) = apex_of(zone) {
             m.entry(apex).or_insert_with(|| member.group.clone());
         }
     }
@@ -72,8 +68,8 @@ fn digest(members: &[(Vec<u8>, Option<String>)]) -> String {
 /// recorded one if the members are those it was made for, else the next
 /// (recorded now).
 fn build(cfg: &Config, reg: &Registry, z: &ZoneConfig) -> Result<Zone, String> {
-    let cat = super::canonical(&z.name).ok_or("bad catalog name")?;
-    let apex = super::apex_of(&cat).ok_or("bad catalog name")?;
+    let cat = canonical(&z.name).ok_or("bad catalog name")?;
+    let apex = apex_of(&cat).ok_or("bad catalog name")?;
     let members = members(cfg, reg, &cat);
     let d = digest(&members);
     let serial = match reg.produced(&cat) {
@@ -157,9 +153,4 @@ pub fn refresh_all(c: &Arc<Center>) {
             send_notifies(&c.runtime, &c.repl, &e.zone);
         }
     }
-}
-
-/// The produced catalogs' apexes (kept by a reload).
-pub fn apexes(cfg: &Config) -> Vec<Vec<u8>> {
-    produced(cfg).filter_map(|z| super::apex_of(&z.name)).collect()
 }

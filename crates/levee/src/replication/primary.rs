@@ -60,7 +60,7 @@ pub fn after_reload(c: &Center, old: &ZoneSet, new: &mut ZoneSet) -> Notifies {
     // A produced catalog is written by levee, not read from a file
     // (`provision::producer`).
     // Runtime primary zones have no file of the configuration either.
-    for apex in crate::provision::producer::apexes(&c.cfg).into_iter().chain(c.registry.primary_apexes()) {
+    for apex in crate::provision::registry::produced_apexes(&c.cfg).into_iter().chain(c.registry.primary_apexes()) {
         if let Some(e) = old.exact(&apex) {
             new.insert(clone_entry(e));
         }

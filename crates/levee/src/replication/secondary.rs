@@ -209,7 +209,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             Ok(soa) => Some(soa),
             // Knot answers no query for a catalog zone it produces (only
             // transfers): a consumed catalog is then asked by IXFR.
-            Err(e) if !matches!(e, Fail::Io(_)) && crate::provision::consumer::is_consumed(c, &s.apex) => {
+            Err(e) if !matches!(e, Fail::Io(_)) && crate::provision::registry::is_consumed(&c.cfg, &s.apex) => {
                 tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query refused ({e}): asking by transfer");
                 None
             }
@@ -302,9 +302,9 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         // Written (and retried) by the zone's store (storage.rs).
         c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
         // A consumed catalog: its members follow (provision::consumer).
-        if crate::provision::consumer::is_consumed(c, &s.apex) {
+        if crate::provision::registry::is_consumed(&c.cfg, &s.apex) {
             let (c, apex) = (Arc::clone(c), s.apex.as_slice().to_vec());
-            let _ = tokio::task::spawn_blocking(move || crate::provision::consumer::catalog_changed(&c, &apex)).await;
+            let _ = tokio::task::spawn_blocking(move || (c.catalog_changed)(&c, &apex)).await;
         }
         return Ok(Outcome::Updated);
     }
