@@ -123,7 +123,9 @@ fn mask(addr: IpAddr, len: u8) -> IpAddr {
     }
 }
 
-/// A zone with its serving policy.
+/// A zone with its serving policy. A clone shares the zone, journal and
+/// expiry (`Arc`s) and copies the ACLs.
+#[derive(Clone)]
 pub struct ZoneEntry {
     /// The zone data.
     pub zone: Arc<Zone>,
@@ -183,7 +185,12 @@ pub fn placeholder(apex: &[u8]) -> Option<Zone> {
 }
 
 /// The zones a server answers for.
-#[derive(Default)]
+///
+/// A clone copies the entry list, the apex index and the apex bytes as
+/// they are (no name is hashed again): the cheap start of a publication
+/// that changes a few zones of many ([`ZoneSet::insert`] then replaces
+/// an entry in place).
+#[derive(Clone, Default)]
 pub struct ZoneSet {
     entries: Vec<ZoneEntry>,
     /// Statistics id of each entry (parallel to `entries`): by default its

@@ -15,7 +15,7 @@ use levee_wire::rtype::t;
 use levee_wire::serial::Serial;
 use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
-use levee_zone::{Zone, ZoneEntry, ZoneSet};
+use levee_zone::{Zone, ZoneEntry};
 
 use crate::center::Center;
 use crate::clock::wall;
@@ -24,7 +24,7 @@ use crate::replication::primary::{send_notifies, write_journal};
 use crate::replication::state::{NotifyLog, Replication, Secondary};
 use crate::replication::xfrin::{self, Cancel, Records};
 use crate::storage::Job;
-use crate::zones::publish::{clone_entry, publish, retire};
+use crate::zones::publish::{coalesced, retire};
 
 /// A NOTIFY-triggered SOA check of a zone waits this long after the
 /// previous check: a burst of NOTIFYs makes one refresh, and SOA queries
@@ -324,20 +324,16 @@ fn extend_journal(c: &Center, s: &Secondary, diffs: Option<Vec<journal::Diff>>) 
 }
 
 /// Publishes a received version of the zone with its journal (on a
-/// blocking thread: the publish lock may be held by a reload).
+/// blocking thread: the publish lock may be held by a reload). Coalesced
+/// with the other zones received meanwhile (`zones::publish::coalesced`).
 async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, journal: Option<Arc<Journal>>) {
     let (c, s) = (Arc::clone(c), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
-        publish(&c, |old| {
-            let mut set = ZoneSet::new();
-            for e in old.entries() {
-                if e.zone.apex() != s.apex.as_slice() {
-                    set.insert(clone_entry(e));
-                }
-            }
+        let c2 = Arc::clone(&c);
+        coalesced(&c2, move |set| {
             // Removed meanwhile (under this same lock): not served again.
             if s.removed.load(Ordering::Acquire) {
-                return (set, ());
+                return;
             }
             set.insert(ZoneEntry {
                 zone,
@@ -348,7 +344,6 @@ async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, 
                 journal,
                 expires: Some(Arc::clone(&s.expires)),
             });
-            (set, ())
         })
     })
     .await;
@@ -433,16 +428,12 @@ async fn run_transfer(
 async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
     let (c2, s2) = (Arc::clone(c), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
-        publish(&c2, |old| {
-            let mut set = ZoneSet::new();
-            for e in old.entries() {
-                let mut n = clone_entry(e);
-                if e.zone.apex() == s2.apex.as_slice() {
-                    n.expired = expired;
-                }
+        coalesced(&c2, move |set| {
+            if let Some(e) = set.exact(s2.apex.as_slice()) {
+                let mut n = e.clone();
+                n.expired = expired;
                 set.insert(n);
             }
-            (set, ())
         })
     })
     .await;
