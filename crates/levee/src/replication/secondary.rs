@@ -241,8 +241,11 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         let ixfr_from = if force { None } else { ours.clone() };
         // Closed only if the runtime stops.
-        let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
+        let Ok(slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
+        // The slot limits transfers, not their publication: a zone waiting
+        // for its (coalesced) publication lets the next transfer start.
+        drop(slot);
         if got.is_err() {
             s.set_known_serial(our_serial);
         }

@@ -16,14 +16,19 @@
 //! set (the old one cloned, [`ZoneSet`]'s `Clone` copies the index without
 //! hashing a name again, then each change applied in the order queued).
 //! A caller whose change someone else published finds it done and
-//! returns. No timer, no extra thread: while one set is built, the
-//! transfers that end meanwhile queue up, so the more zones arrive at
-//! once, the more each publication carries. Each caller still returns
-//! only once its change is served.
+//! returns. No extra thread: while one set is built, the transfers that
+//! end meanwhile queue up, so the more zones arrive at once, the more each
+//! publication carries. And the copies get at most a fifth of a core:
+//! the next coalesced publication starts no sooner than four times the
+//! last one's cost after it ended ([`PACE`], at most [`MAX_WAIT`]), so a
+//! storm of received zones waits a little and is published in fewer,
+//! larger batches, while one change alone (the previous publication long
+//! past) waits for nothing. Each caller returns only once its change is
+//! served.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use levee_zone::{ZoneEntry, ZoneSet};
 
@@ -43,6 +48,12 @@ pub fn publish<T>(c: &Center, next: impl FnOnce(&ZoneSet) -> (ZoneSet, T)) -> T 
     out
 }
 
+/// A coalesced publication waits this many times the previous one's
+/// cost after it ended (the copies then take at most 1/(1+PACE) of a core).
+const PACE: u32 = 4;
+/// ... but never longer than this (a change is served this soon).
+const MAX_WAIT: Duration = Duration::from_millis(50);
+
 /// One change to the published set, applied in place to a copy of it.
 type Change = Box<dyn FnOnce(&mut ZoneSet) + Send>;
 
@@ -53,9 +64,12 @@ pub struct Pending {
     queue: Mutex<(u64, Vec<Change>)>,
     /// Every ticket up to this one is published.
     done: AtomicU64,
-    /// Publications made, and changes they carried (`/metrics`, tests).
+    /// Publications made (`/metrics`).
     pub publications: AtomicU64,
+    /// Changes they carried.
     pub changes: AtomicU64,
+    /// When the last coalesced publication ended and what it cost.
+    last: Mutex<Option<(Instant, Duration)>>,
 }
 
 /// Publishes `change` (applied to a copy of the served set), together
@@ -73,6 +87,14 @@ pub fn coalesced(c: &Center, change: impl FnOnce(&mut ZoneSet) + Send + 'static)
     if p.done.load(Ordering::Acquire) >= ticket {
         return; // published by the holder before us
     }
+    let last = *p.last.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((ended, cost)) = last {
+        let wait = (cost * PACE).min(MAX_WAIT).saturating_sub(ended.elapsed());
+        if !wait.is_zero() {
+            std::thread::sleep(wait); // more changes queue meanwhile
+        }
+    }
+    let started = Instant::now();
     let (last, changes) = {
         let mut q = p.queue.lock().unwrap_or_else(|e| e.into_inner());
         (q.0, std::mem::take(&mut q.1))
@@ -87,6 +109,7 @@ pub fn coalesced(c: &Center, change: impl FnOnce(&mut ZoneSet) + Send + 'static)
     c.zone_ids.assign(&mut set);
     c.zones.store(Arc::new(set));
     p.done.store(last, Ordering::Release);
+    *p.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), started.elapsed()));
     retire(old);
 }
 
