@@ -25,6 +25,13 @@ Prints one line:
 synchronisation, "IXFR (full)" counted as AXFR) and exits 1 if a fault was
 not recovered, a probe to a healthy node was lost, or an AXFR differs.
 
+With --catalog Z it instead provisions the fleet through a catalog zone:
+the levee primary produces catalog.fleet. (restarted with Z members in its
+configuration), every node consumes only that catalog, and the host times
+how long until every node answers every member's SOA, then removes a tenth
+of them and checks they go from every node. It prints one line:
+  fleet catalog: N nodes, Z zones provisioned through catalog, all answered in X s (per node max Y s), ixfr I axfr A
+
 Run as root through tests/fleet/run.sh. Everything it creates (namespaces,
 the bridge, processes, the temporary directory) is removed at exit, also
 on errors, signals and the overall --timeout.

@@ -148,7 +148,10 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
             Err(e) => {
                 let now = wall();
                 // The network: back off from 1 s; anything else: SOA retry.
-                if matches!(e, Fail::Io(_)) {
+                // A transfer the primary closed midway is the network too
+                // (a busy primary shedding connections): a new member
+                // would otherwise wait its whole SOA retry for it.
+                if matches!(e, Fail::Io(_) | Fail::Xfr(XfrError::Incomplete)) {
                     z.timers.failed_network(now);
                 } else {
                     z.timers.failed(now);
