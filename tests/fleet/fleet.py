@@ -25,6 +25,13 @@ Prints one line:
 synchronisation, "IXFR (full)" counted as AXFR) and exits 1 if a fault was
 not recovered, a probe to a healthy node was lost, or an AXFR differs.
 
+With --catalog Z it instead provisions the fleet through a catalog zone:
+the levee primary produces catalog.fleet. (restarted with Z members in its
+configuration), every node consumes only that catalog, and the host times
+how long until every node answers every member's SOA, then removes a tenth
+of them and checks they go from every node. It prints one line:
+  fleet catalog: N nodes, Z zones provisioned through catalog, all answered in X s (per node max Y s), ixfr I axfr A
+
 Run as root through tests/fleet/run.sh. Everything it creates (namespaces,
 the bridge, processes, the temporary directory) is removed at exit, also
 on errors, signals and the overall --timeout.
@@ -490,6 +497,46 @@ class Poller:
                 a = self.soa_serial(data)
                 if a and (src, a[0]) in pending and serial_ge(a[1], zones[a[0]]):
                     del pending[(src, a[0])]
+                    got[(nodes[src], a[0])] = time.monotonic()
+        return got
+
+    def wait_paced(self, nodes, zones, deadline, rate):
+        """Like `wait_many`, but at most `rate` queries a second overall:
+        the pending (node, zone) pairs are asked in turn, an answered one
+        drops out, so the fewer are left the more often each is asked
+        (a pair's time is late by at most pending/rate seconds; the last
+        ones are timed closely). The servers are not flooded by their own
+        measurement."""
+        import collections
+        queries = {z: dns.message.make_query(z, "SOA").to_wire() for z in zones}
+        ring = collections.deque((ip, z) for z in zones for ip in nodes)
+        pending = set(ring)
+        got = {}
+        last = time.monotonic()
+        budget = 0.0
+        while pending and time.monotonic() < deadline:
+            now = time.monotonic()
+            budget = min(budget + (now - last) * rate, rate * 0.05)
+            last = now
+            while budget >= 1 and ring:
+                pair = ring.popleft()
+                if pair not in pending:
+                    continue
+                ring.append(pair)
+                budget -= 1
+                try:
+                    self.sock.sendto(queries[pair[1]], (pair[0], 53))
+                except OSError:
+                    pass
+            r, _, _ = select.select([self.sock], [], [], 0.005)
+            while r:
+                try:
+                    data, (src, _) = self.sock.recvfrom(4096)
+                except BlockingIOError:
+                    break
+                a = self.soa_serial(data)
+                if a and (src, a[0]) in pending and serial_ge(a[1], zones[a[0]]):
+                    pending.discard((src, a[0]))
                     got[(nodes[src], a[0])] = time.monotonic()
         return got
 
@@ -1118,11 +1165,19 @@ def main():
     ap.add_argument("--timeout", type=int, default=900, help="overall limit in seconds")
     ap.add_argument("--levee", default=os.environ.get("LEVEE", "target/release/levee"))
     ap.add_argument("--keep", help="copy the logs and configurations here at the end")
+    ap.add_argument("--catalog", type=int, default=0, metavar="Z",
+                    help="instead: Z member zones provisioned through a catalog zone (the nodes consume only the catalog)")
+    ap.add_argument("--catalog-limit", type=int, default=120,
+                    help="seconds the catalog's members may take to reach every node")
+    ap.add_argument("--catalog-rate", type=int, default=2000,
+                    help="SOA queries a second (overall) checking the members while they arrive")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("fleet: needs root (network namespaces)")
     if not 1 <= a.nodes <= 80 or a.zones < 1 or a.changes < 1:
         sys.exit("fleet: --nodes 1..80, --zones and --changes at least 1")
+    if a.catalog and (a.faults or a.mixed or a.primary != "levee" or a.catalog > 99999):
+        sys.exit("fleet: --catalog Z (at most 99,999) runs alone: levee primary, levee nodes, no faults")
     if a.faults and a.nodes < 2:
         sys.exit("fleet: --faults needs at least 2 nodes")
     if a.faults and not os.path.exists(FAKETIME_LIB):
@@ -1133,11 +1188,11 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     work = tempfile.mkdtemp(prefix="levee-fleet.")
     os.chmod(work, 0o755)
-    f = Fleet(a, levee, work)
+    f = (CatalogFleet if a.catalog else Fleet)(a, levee, work)
     failed = True
     signal.alarm(a.timeout)
     try:
-        failed = run(f, a)
+        failed = run_catalog(f, a) if a.catalog else run(f, a)
     finally:
         signal.alarm(0)
         f.stop()
@@ -1209,6 +1264,176 @@ def run(f, a):
     if burst_line:
         print(burst_line, flush=True)
     return bool(diffs) or rec < nf or missed > 0 or burst_bad > 0 or bool(metrics_bad)
+
+
+#------------ a fleet provisioned through a catalog zone (--catalog Z) -----------
+
+CATALOG = "catalog.fleet."
+
+
+def catalog_primary_conf(d, members, targets):
+    """The hidden levee primary producing CATALOG (`catalog-role =
+    "generate"`, NOTIFY to every node) with `members` as its member zones
+    (`catalog-zone`): what an operator provisioning zones by
+    configuration writes. The members need no NOTIFY targets: a consumer
+    transfers a new member at once."""
+    out = [f'version = 1\n[server]\nlisten = ["{PRIMARY_IP}:53"]\nthreads = 1\nstorage-dir = "store"\n',
+           '[log]\nlevel = "info"\n', '[management]\nlisten = "127.0.0.1:8053"\n',
+           f'[notify]\nsource = "{PRIMARY_IP}"\n', f'[rate-limit]\nexempt = ["{NET}.0/24"]\n', KEY_TOML]
+    notify = ", ".join(f'"{ip}:53 key xfr"' for ip in targets)
+    acl = ", ".join(f'"{ip} key xfr"' for ip in targets + [HOST_IP])
+    out.append(f'[[zone]]\nname = "{CATALOG}"\ncatalog-role = "generate"\nallow-transfer = [{acl}]\nnotify = [{notify}]\n')
+    for z in members:
+        out.append(f'[[zone]]\nname = "{z}"\nfile = "zones/{z}zone"\nallow-transfer = [{acl}]\ncatalog-zone = "{CATALOG}"\n')
+    path = os.path.join(d, "levee.toml")
+    with open(path + ".tmp", "w") as f:
+        f.write("".join(out))
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def catalog_secondary_conf(d, ip):
+    """A node that only consumes CATALOG: no member zone in its
+    configuration; members get the template `fleet` (transfers out to the
+    host, for the checks)."""
+    out = [f'version = 1\n[server]\nlisten = ["{ip}:53"]\nthreads = 1\nstorage-dir = "store"\n',
+           '[log]\nlevel = "info"\n', f'[rate-limit]\nexempt = ["{HOST_IP}/32"]\n',
+           '[management]\nlisten = "127.0.0.1:8053"\n', f'[transfer-in]\nsource = "{ip}"\n', KEY_TOML,
+           f'[[zone]]\nname = "{CATALOG}"\nprimaries = ["{PRIMARY_IP}:53 key xfr"]\n'
+           f'allow-notify = ["{PRIMARY_IP} key xfr"]\ncatalog-role = "interpret"\ncatalog-template = ["fleet"]\n',
+           f'[[catalog-template]]\nname = "fleet"\nallow-transfer = ["{HOST_IP} key xfr"]\n']
+    path = os.path.join(d, "levee.toml")
+    with open(path, "w") as f:
+        f.write("".join(out))
+    return path
+
+
+class CatalogFleet(Fleet):
+    """The primary produces CATALOG; the nodes consume it and nothing else.
+    Members are provisioned at the primary by a new configuration and a
+    restart (how a configured member comes and goes: docs/provisioning.md);
+    the time runs from that restart."""
+
+    def start(self):
+        a = self.args
+        self.bed.up()
+        self.bed.add(PREFIX + "p", PRIMARY_IP, PRIMARY_OTHER_IP)
+        for i in range(a.nodes):
+            self.nodes[f"n{i + 1}"] = node_ip(i)
+            self.bed.add(PREFIX + f"n{i + 1}", node_ip(i), other_ip(i))
+        self.poller = Poller()
+        self.pd = os.path.join(self.work, "primary")
+        os.makedirs(os.path.join(self.pd, "zones"))
+        self.members = [zone_name(i) for i in range(a.catalog)]
+        for z in self.members:
+            self.serials[z] = 1
+            self.write_zone(z)
+        self.ctl_socket = os.path.join(self.pd, "store", "levee.sock")
+        self.primary = None
+        self.restart_primary([])
+        for name, ip in self.nodes.items():
+            d = os.path.join(self.work, name)
+            os.makedirs(d)
+            p = Proc(name, PREFIX + name, [self.levee, "serve", "-c", catalog_secondary_conf(d, ip)],
+                     os.path.join(d, "log"), d)
+            p.start()
+            self.procs.append(p)
+            self.sec[name] = p
+
+    def restart_primary(self, members):
+        """Writes the primary's configuration with `members` and (re)starts it."""
+        argv = [self.levee, "serve", "-c", catalog_primary_conf(self.pd, members, list(self.nodes.values()))]
+        if self.primary:
+            self.primary.stop()
+            self.procs.remove(self.primary)
+        self.primary = Proc("primary", PREFIX + "p", argv, os.path.join(self.pd, "log"), self.pd)
+        self.primary.start()
+        self.procs.append(self.primary)
+
+    def catalog_serial(self, ip):
+        a = self.poller.ask(ip, CATALOG, 0.5)
+        return a[1] if a and a[0] == "NOERROR" else None
+
+    def wait_catalog(self, limit):
+        """Until every node serves the primary's catalog serial; returns it."""
+        end = time.monotonic() + limit
+        want = None
+        while time.monotonic() < end:
+            want = want or self.catalog_serial(PRIMARY_IP)
+            if want is not None and all(self.catalog_serial(ip) == want for ip in self.nodes.values()):
+                return want
+            time.sleep(0.2)
+        raise RuntimeError(f"the catalog (serial {want}) not on every node after {limit} s")
+
+    def wait_refused(self, zones, limit):
+        """Until every node answers REFUSED for every zone in `zones`;
+        returns the (node, zone) pairs still served."""
+        pending = {(n, ip, z) for n, ip in self.nodes.items() for z in zones}
+        end = time.monotonic() + limit
+        while pending and time.monotonic() < end:
+            for n, ip, z in list(pending):
+                a = self.poller.ask(ip, z, 0.5)
+                if a and a[0] == "REFUSED":
+                    pending.discard((n, ip, z))
+            if pending:
+                time.sleep(0.2)
+        return sorted((n, z) for n, _, z in pending)
+
+
+def run_catalog(f, a):
+    f.start()
+    f.wait_up(PRIMARY_IP, CATALOG, 60)
+    empty = f.wait_catalog(60)
+    log(f"{a.nodes} nodes serve the empty catalog (serial {empty})")
+    since = f.log_sizes()
+    t0 = time.monotonic()
+    f.restart_primary(f.members)
+    log(f"primary restarted with {a.catalog} members in {CATALOG}")
+    pairs = a.nodes * a.catalog
+    # Every (node, member) pair is asked until answered, at most
+    # --catalog-rate queries a second from the host overall.
+    by_ip = {ip: n for n, ip in f.nodes.items()}
+    got = f.poller.wait_paced(by_ip, {z: 1 for z in f.members}, t0 + a.catalog_limit, a.catalog_rate)
+    t_all = time.monotonic() - t0
+    missing = pairs - len(got)
+    per_node = {}
+    for (n, _), t in got.items():
+        per_node[n] = max(per_node.get(n, 0.0), t - t0)
+    ixfr, axfr = f.transfers(since)
+    for n in f.nodes:
+        r = sh("ip", "netns", "exec", PREFIX + n, "curl", "-s", "-m", "5", "http://127.0.0.1:8053/metrics", check=False)
+        m = dict(re.findall(r'^levee_zone_publications_total\{count="(\w+)"\} (\d+)$', r.stdout, re.M))
+        log(f"  {n}: {m.get('changes', '?')} received zones published in {m.get('sets', '?')} zone sets")
+    slowest = max(per_node.values()) if per_node else float("nan")
+    for n in sorted(per_node, key=lambda n: int(n[1:])):
+        log(f"  {n}: every member answered {per_node[n]:.1f} s after the restart")
+    bad = []
+    if missing:
+        some = sorted(set(((n, z) for n in f.nodes for z in f.members)) - set(got))[:5]
+        now = [(n, z, f.poller.ask(f.nodes[n], z)) for n, z in some]
+        bad.append(f"{missing} of {pairs} (node, member) pairs never answered serial 1 within {a.catalog_limit} s, "
+                   f"e.g. (node, zone, answer now): {now}")
+    line = (f"fleet catalog: {a.nodes} nodes, {a.catalog} zones provisioned through catalog, all answered in "
+            f"{t_all:.1f} s (per node max {slowest:.1f} s), ixfr {ixfr} axfr {axfr}")
+    # A batch removed: gone from every node, the others still answered.
+    if not missing:
+        cut = max(1, a.catalog // 10)
+        removed, kept = f.members[-cut:], f.members[:-cut]
+        t1 = time.monotonic()
+        f.restart_primary(kept)
+        left = f.wait_refused(removed, 60)
+        if left:
+            bad.append(f"{len(left)} removed (node, member) pairs still served after 60 s, e.g. {left[:5]}")
+        sample = kept[:: max(1, len(kept) // 200)]
+        still = f.poller.wait_many(by_ip, {z: 1 for z in sample}, time.monotonic() + 30, every=0.5)
+        if len(still) != len(sample) * a.nodes:
+            bad.append(f"{len(sample) * a.nodes - len(still)} kept (node, member) pairs no longer answered")
+        log(f"{cut} members removed at the primary: gone from every node after {time.monotonic() - t1:.1f} s, "
+            f"{len(sample)} kept members checked on every node")
+    for b in bad:
+        print(f"  FAIL {b}")
+    print(line, flush=True)
+    return bool(bad)
 
 
 if __name__ == "__main__":

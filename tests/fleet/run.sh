@@ -2,6 +2,7 @@
 # A fleet of levee secondaries behind a hidden primary (issue 20): see
 # tests/fleet/fleet.py for what it builds, measures and checks.
 #   tests/fleet/run.sh [--nodes N] [--zones Z] [--changes C] [--faults] [--mixed] [--timeout S]
+#   tests/fleet/run.sh [--nodes N] --catalog Z [--catalog-limit S]   (provisioned through a catalog zone)
 # Needs root (network namespaces lvf-*, a bridge lvf-br0, 198.18.100.0/24),
 # python3 with dnspython, libfaketime for --faults, knot/nsd/bind9 for --mixed.
 # Builds the release binary unless LEVEE names one. One run at a time (a lock);

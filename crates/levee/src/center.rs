@@ -54,6 +54,8 @@ pub struct Center {
     pub zones: Arc<ArcSwap<ZoneSet>>,
     /// Held while a change to the published set is made.
     publish: Mutex<()>,
+    /// Changes waiting to be published together (`zones::publish::coalesced`).
+    pub pending: crate::zones::publish::Pending,
     /// The zones' statistics ids, stable across reloads.
     pub zone_ids: ZoneIds,
     /// Reloads: one at a time, counted.
@@ -186,6 +188,7 @@ impl Center {
             builtin: p.builtin,
             zones: p.zones,
             publish: Mutex::new(()),
+            pending: Default::default(),
             zone_ids: p.zone_ids,
             reloads: Reloads::default(),
             repl: p.repl,

@@ -13,8 +13,17 @@ use crate::snapshot::zone::{fingerprint, hash_name, Zone};
 type KeyedRule = (Option<(IpAddr, u8)>, Vec<u8>);
 
 /// An address-prefix access list (e.g. who may transfer a zone).
+///
+/// Its rules are shared (`Arc`): a zone set is copied whole at each
+/// publication, and a clone of every entry's ACLs then costs a reference
+/// count each, not an allocation (a change makes its own copy).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Acl {
+    rules: Arc<Rules>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Rules {
     prefixes: Vec<(IpAddr, u8)>,
     /// Rules that need a TSIG key (lowercase wire name), with an optional prefix.
     keyed: Vec<KeyedRule>,
@@ -34,25 +43,26 @@ impl Acl {
 
     /// Adds a prefix. The address is masked to the prefix length.
     pub fn push(&mut self, addr: IpAddr, len: u8) {
-        self.prefixes.push((mask(addr, len), len));
+        Arc::make_mut(&mut self.rules).prefixes.push((mask(addr, len), len));
     }
 
     /// Adds a rule that needs a request signed with `key` (lowercase
     /// wire name), from `prefix` or (`None`) from anywhere.
     pub fn push_keyed(&mut self, prefix: Option<(IpAddr, u8)>, key: &[u8]) {
-        self.keyed.push((prefix.map(|(a, l)| (mask(a, l), l)), name::to_lowercase(key).as_slice().to_vec()));
+        let rule = (prefix.map(|(a, l)| (mask(a, l), l)), name::to_lowercase(key).as_slice().to_vec());
+        Arc::make_mut(&mut self.rules).keyed.push(rule);
     }
 
     /// Adds a rule that needs a TLS client certificate valid for `name`
     /// (mutual TLS), from `prefix` and signed with `key` when given.
     pub fn push_tls(&mut self, prefix: Option<(IpAddr, u8)>, key: Option<&[u8]>, name: &str) {
         let key = key.map(|k| name::to_lowercase(k).as_slice().to_vec());
-        self.tls.push((prefix.map(|(a, l)| (mask(a, l), l)), key, name.to_string()));
+        Arc::make_mut(&mut self.rules).tls.push((prefix.map(|(a, l)| (mask(a, l), l)), key, name.to_string()));
     }
 
     /// True if nobody is allowed.
     pub fn is_empty(&self) -> bool {
-        self.prefixes.is_empty() && self.keyed.is_empty() && self.tls.is_empty()
+        self.rules.prefixes.is_empty() && self.rules.keyed.is_empty() && self.rules.tls.is_empty()
     }
 
     /// True if a transfer request from `addr`, verified with the TSIG
@@ -65,7 +75,7 @@ impl Acl {
         }
         let Some(valid_for) = identity else { return false };
         let addr = unmap(addr);
-        self.tls.iter().any(|(p, k, n)| {
+        self.rules.tls.iter().any(|(p, k, n)| {
             p.is_none_or(|(p, len)| in_prefix(addr, p, len))
                 && k.as_ref().is_none_or(|k| key.is_some_and(|key| name::eq_ignore_case(k, key)))
                 && valid_for(n)
@@ -80,19 +90,22 @@ impl Acl {
         }
         let Some(key) = key else { return false };
         let addr = unmap(addr);
-        self.keyed.iter().any(|(p, k)| name::eq_ignore_case(k, key) && p.is_none_or(|(p, len)| in_prefix(addr, p, len)))
+        self.rules
+            .keyed
+            .iter()
+            .any(|(p, k)| name::eq_ignore_case(k, key) && p.is_none_or(|(p, len)| in_prefix(addr, p, len)))
     }
 
     /// True if `addr` is inside one of the prefixes. IPv4-mapped IPv6
     /// addresses match IPv4 prefixes.
     pub fn allows(&self, addr: IpAddr) -> bool {
         let addr = unmap(addr);
-        self.prefixes.iter().any(|&(p, len)| in_prefix(addr, p, len))
+        self.rules.prefixes.iter().any(|&(p, len)| in_prefix(addr, p, len))
     }
 
     /// The prefixes.
     pub fn prefixes(&self) -> &[(IpAddr, u8)] {
-        &self.prefixes
+        &self.rules.prefixes
     }
 }
 
@@ -123,7 +136,9 @@ fn mask(addr: IpAddr, len: u8) -> IpAddr {
     }
 }
 
-/// A zone with its serving policy.
+/// A zone with its serving policy. A clone shares the zone, journal and
+/// expiry (`Arc`s) and copies the ACLs.
+#[derive(Clone)]
 pub struct ZoneEntry {
     /// The zone data.
     pub zone: Arc<Zone>,
@@ -183,7 +198,12 @@ pub fn placeholder(apex: &[u8]) -> Option<Zone> {
 }
 
 /// The zones a server answers for.
-#[derive(Default)]
+///
+/// A clone copies the entry list, the apex index and the apex bytes as
+/// they are (no name is hashed again): the cheap start of a publication
+/// that changes a few zones of many ([`ZoneSet::insert`] then replaces
+/// an entry in place).
+#[derive(Clone, Default)]
 pub struct ZoneSet {
     entries: Vec<ZoneEntry>,
     /// Statistics id of each entry (parallel to `entries`): by default its

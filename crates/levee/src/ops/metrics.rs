@@ -458,6 +458,13 @@ fn replication(o: &mut Out, c: &Center) {
     o.sample("levee_transfers_in_total", &[("kind", "ixfr")], get(&n.ixfr_in));
     o.sample("levee_transfers_in_total", &[("kind", "axfr")], get(&n.axfr_in));
     o.family(
+        "levee_zone_publications_total",
+        "counter",
+        "New zone sets published for received zones and expiries (zones::publish::coalesced), and the changes they carried: many changes per publication means zones arrived together and were published in batches.",
+    );
+    o.sample("levee_zone_publications_total", &[("count", "sets")], get(&c.pending.publications));
+    o.sample("levee_zone_publications_total", &[("count", "changes")], get(&c.pending.changes));
+    o.family(
         "levee_refresh_failures_total",
         "counter",
         "Refreshes of secondary zones that failed (network failures are retried after 1, 2, 4... s up to the SOA retry, others after the SOA retry).",

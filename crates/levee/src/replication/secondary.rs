@@ -15,7 +15,7 @@ use levee_wire::rtype::t;
 use levee_wire::serial::Serial;
 use levee_xfr::{Timers, XfrError};
 use levee_zone::journal::{self, Journal, Limits, Rr};
-use levee_zone::{Zone, ZoneEntry, ZoneSet};
+use levee_zone::{Zone, ZoneEntry};
 
 use crate::center::Center;
 use crate::clock::wall;
@@ -24,7 +24,7 @@ use crate::replication::primary::{send_notifies, write_journal};
 use crate::replication::state::{NotifyLog, Replication, Secondary};
 use crate::replication::xfrin::{self, Cancel, Records};
 use crate::storage::Job;
-use crate::zones::publish::{clone_entry, publish, retire};
+use crate::zones::publish::{coalesced, retire};
 
 /// A NOTIFY-triggered SOA check of a zone waits this long after the
 /// previous check: a burst of NOTIFYs makes one refresh, and SOA queries
@@ -148,7 +148,10 @@ async fn secondary_loop(c: Arc<Center>, s: Arc<Secondary>) {
             Err(e) => {
                 let now = wall();
                 // The network: back off from 1 s; anything else: SOA retry.
-                if matches!(e, Fail::Io(_)) {
+                // A transfer the primary closed midway is the network too
+                // (a busy primary shedding connections): a new member
+                // would otherwise wait its whole SOA retry for it.
+                if matches!(e, Fail::Io(_) | Fail::Xfr(XfrError::Incomplete)) {
                     z.timers.failed_network(now);
                 } else {
                     z.timers.failed(now);
@@ -241,8 +244,11 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         }
         let ixfr_from = if force { None } else { ours.clone() };
         // Closed only if the runtime stops.
-        let Ok(_slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
+        let Ok(slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
+        // The slot limits transfers, not their publication: a zone waiting
+        // for its (coalesced) publication lets the next transfer start.
+        drop(slot);
         if got.is_err() {
             s.set_known_serial(our_serial);
         }
@@ -338,20 +344,16 @@ fn extend_journal(c: &Center, s: &Secondary, diffs: Option<Vec<journal::Diff>>) 
 }
 
 /// Publishes a received version of the zone with its journal (on a
-/// blocking thread: the publish lock may be held by a reload).
+/// blocking thread: the publish lock may be held by a reload). Coalesced
+/// with the other zones received meanwhile (`zones::publish::coalesced`).
 async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, journal: Option<Arc<Journal>>) {
     let (c, s) = (Arc::clone(c), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
-        publish(&c, |old| {
-            let mut set = ZoneSet::new();
-            for e in old.entries() {
-                if e.zone.apex() != s.apex.as_slice() {
-                    set.insert(clone_entry(e));
-                }
-            }
+        let c2 = Arc::clone(&c);
+        coalesced(&c2, move |set| {
             // Removed meanwhile (under this same lock): not served again.
             if s.removed.load(Ordering::Acquire) {
-                return (set, ());
+                return;
             }
             set.insert(ZoneEntry {
                 zone,
@@ -362,7 +364,6 @@ async fn publish_received(c: &Arc<Center>, s: &Arc<Secondary>, zone: Arc<Zone>, 
                 journal,
                 expires: Some(Arc::clone(&s.expires)),
             });
-            (set, ())
         })
     })
     .await;
@@ -448,16 +449,12 @@ async fn run_transfer(
 async fn set_expired(c: &Arc<Center>, s: &Arc<Secondary>, expired: bool) {
     let (c2, s2) = (Arc::clone(c), Arc::clone(s));
     let _ = tokio::task::spawn_blocking(move || {
-        publish(&c2, |old| {
-            let mut set = ZoneSet::new();
-            for e in old.entries() {
-                let mut n = clone_entry(e);
-                if e.zone.apex() == s2.apex.as_slice() {
-                    n.expired = expired;
-                }
+        coalesced(&c2, move |set| {
+            if let Some(e) = set.exact(s2.apex.as_slice()) {
+                let mut n = e.clone();
+                n.expired = expired;
                 set.insert(n);
             }
-            (set, ())
         })
     })
     .await;

@@ -532,3 +532,89 @@ fn levee_ctl_adds_a_runtime_primary_zone() {
     assert_eq!(soa(n.addr, "p1.test."), Err(rcode::REFUSED));
     assert!(!nd.path().join("store/p1.test.primary").exists());
 }
+
+/// Many members received at once (`zones::publish::coalesced`): every
+/// one ends up served with its data, none is lost when their
+/// publications are coalesced, and a member once served stays served
+/// while the others arrive (readers meanwhile never see a set missing
+/// one); then a quarter of them removed go, the rest stay.
+#[test]
+fn many_members_received_at_once_are_all_served_and_none_is_lost() {
+    const N: usize = 400;
+    let pd = TempDir::new("cat-many-p");
+    let names: Vec<String> = (0..N).map(|i| format!("z{i}.many.test.")).collect();
+    let lines: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("m{i}.zones PTR {n}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    write(pd.path(), "big.test.zone", &catalog(1, "2", &refs));
+    let mut zones =
+        String::from("[[zone]]\nname = \"big.test.\"\nfile = \"big.test.zone\"\nallow-transfer = [\"127.0.0.1\"]\n");
+    for n in &names {
+        write(pd.path(), &format!("{n}zone"), &member_zone(n, 1));
+        zones.push_str(&format!("[[zone]]\nname = \"{n}\"\nfile = \"{n}zone\"\nallow-transfer = [\"127.0.0.1\"]\n"));
+    }
+    let pconf = pd.path().join("levee.toml");
+    std::fs::write(&pconf, format!("version = 1\n[server]\nthreads = 1\ncontrol-socket = \"{}\"\n{zones}", sock()))
+        .unwrap();
+    let p = Server::start(&["-c", pconf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let cd = TempDir::new("cat-many-c");
+    let cconf = cd.path().join("levee.toml");
+    std::fs::write(
+        &cconf,
+        format!(
+            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+             [[zone]]\nname = \"big.test.\"\nprimaries = [\"{}\"]\ncatalog-role = \"interpret\"\n",
+            sock(),
+            p.addr
+        ),
+    )
+    .unwrap();
+    let cconf = cconf.to_str().unwrap().to_string();
+    let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
+
+    // A reader: a member seen served must stay served, with its data.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (stop, names, addr) = (std::sync::Arc::clone(&stop), names.clone(), c.addr);
+        std::thread::spawn(move || {
+            let mut served = vec![false; names.len()];
+            let mut lost = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i = (i + 7) % names.len();
+                match soa(addr, &names[i]) {
+                    Ok(1) => served[i] = true,
+                    other if served[i] => lost.push(format!("{}: {other:?} after it was served", names[i])),
+                    _ => {}
+                }
+            }
+            lost
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut missing: Vec<&String> = names.iter().collect();
+    while !missing.is_empty() && Instant::now() < deadline {
+        missing.retain(|n| soa(c.addr, n) != Ok(1));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let lost = reader.join().unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {N} members never served, e.g. {:?}; log:\n{}",
+        missing.len(),
+        &missing[..missing.len().min(5)],
+        c.log()
+    );
+    assert!(lost.is_empty(), "members lost while others arrived: {lost:?}");
+    assert_eq!(axfr(c.addr, &names[N - 1]), Vec::<String>::new(), "default template: no transfers out");
+
+    // A quarter removed: they go, the others stay.
+    let keep = &refs[..N * 3 / 4];
+    write(pd.path(), "big.test.zone", &catalog(2, "2", keep));
+    assert!(!ctl(pconf.to_str().unwrap(), &["reload"]).contains("error"));
+    assert!(!ctl(&cconf, &["refresh", "big.test."]).contains("error"));
+    wait("the removed quarter gone", &c, || names[N * 3 / 4..].iter().all(|n| soa(c.addr, n) == Err(rcode::REFUSED)));
+    for n in &names[..N * 3 / 4] {
+        assert_eq!(soa(c.addr, n), Ok(1), "{n} kept");
+    }
+}

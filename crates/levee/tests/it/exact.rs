@@ -248,9 +248,15 @@ fn edns_expire_from_a_primary_and_a_secondary() {
     assert_eq!(expire(p.addr, t::A), None, "only SOA, AXFR and IXFR");
     // The secondary: the time left. Restarted with the primary gone and
     // its stored copy last confirmed 100 s ago, it has about 7100 s left.
+    // The stored copy is written after the zone is served: wait for it.
+    let stored = sd.path().join("store").join("x.test.zone");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !stored.exists() {
+        assert!(Instant::now() < deadline, "no stored copy; log:\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(s);
     drop(p);
-    let stored = sd.path().join("store").join("x.test.zone");
     let f = std::fs::File::options().append(true).open(&stored).unwrap();
     f.set_modified(std::time::SystemTime::now() - Duration::from_secs(100)).unwrap();
     let s = Server::start(&["-c", scfg.to_str().unwrap(), "--listen", "127.0.0.1:0"]);

@@ -53,6 +53,9 @@ pub enum Stream {
     Endless,
     /// Reads the request, sends nothing, holds the connection.
     Silent,
+    /// The first `n` records of the zone (SOA first), then the
+    /// connection closed: no closing SOA.
+    Cut(usize),
 }
 
 /// How IXFR is answered.
@@ -257,6 +260,7 @@ fn connection(
         Stream::Split(sizes) => out.split(&stream, &sizes),
         Stream::Trickle { every, endless } => out.trickle(&stream, every, endless),
         Stream::Endless => out.endless(&sc.zone),
+        Stream::Cut(n) => out.split(&sc.zone[..n.min(sc.zone.len())], &[usize::MAX]),
         Stream::Silent => {
             while !out.over() {
                 std::thread::sleep(Duration::from_millis(50));

@@ -698,3 +698,19 @@ fn every_loadable_record_passes_the_transfer_check() {
     }
     assert!(n > 500, "{n} records checked");
 }
+
+/// A transfer the primary closes before its closing SOA (a busy primary
+/// shedding connections) is retried like a network failure, after 1 s,
+/// not after the SOA retry: a zone never received (a new catalog member)
+/// would otherwise wait 30 s or more for it.
+#[test]
+fn a_transfer_cut_before_its_closing_soa_is_retried_within_seconds() {
+    let mut s = script(1, [3600, 3600, 86400, 60]);
+    s.axfr = Stream::Cut(2);
+    let fake = FakePrimary::start(s);
+    let env = Env::start("f-cut", fake.addr, "");
+    assert!(env.wait_log("closed the transfer before its closing SOA", Duration::from_secs(10)), "{}", env.log());
+    fake.set(|s| s.axfr = Stream::Split(vec![usize::MAX]));
+    assert!(env.wait_serial(1, Duration::from_secs(8)), "not retried within 8 s; log:\n{}", env.log());
+    env.serves_whole(1);
+}
