@@ -55,7 +55,7 @@ pub struct Center {
     /// Held while a change to the published set is made.
     publish: Mutex<()>,
     /// Changes waiting to be published together (`zones::publish::coalesced`).
-    pub pending: crate::zones::publish::Pending,
+    pub pending: Pending,
     /// The zones' statistics ids, stable across reloads.
     pub zone_ids: ZoneIds,
     /// Reloads: one at a time, counted.
@@ -232,4 +232,22 @@ pub struct Reloads {
     pub done: AtomicU64,
     /// Reloads in which at least one zone failed to load.
     pub failed: AtomicU64,
+}
+
+/// One change to the published set, applied in place to a copy of it.
+pub type Change = Box<dyn FnOnce(&mut levee_zone::ZoneSet) + Send>;
+
+/// The changes waiting for `zones::publish::coalesced` (one per center).
+#[derive(Default)]
+pub struct Pending {
+    /// Ticket numbers and changes, in the order queued.
+    pub(crate) queue: std::sync::Mutex<(u64, Vec<Change>)>,
+    /// Every ticket up to this one is published.
+    pub(crate) done: std::sync::atomic::AtomicU64,
+    /// Publications made (`/metrics`).
+    pub publications: std::sync::atomic::AtomicU64,
+    /// Changes they carried.
+    pub changes: std::sync::atomic::AtomicU64,
+    /// When the last coalesced publication ended and what it cost.
+    pub(crate) last: std::sync::Mutex<Option<(std::time::Instant, std::time::Duration)>>,
 }

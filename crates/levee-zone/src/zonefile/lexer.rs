@@ -214,6 +214,44 @@ impl<'a> Lexer<'a> {
         false
     }
 
+    /// A quoted string at `self.pos` (its opening quote): one token
+    /// without the quotes; the newlines inside (escaped or not) are lines.
+    fn quoted(&mut self, e: &mut Entry) -> Result<(), (u32, &'static str)> {
+        let inp = self.input;
+        let start = self.pos + 1;
+        let start_line = self.line;
+        let mut p = start;
+        loop {
+            match inp.get(p) {
+                None => {
+                    // Nothing after an unterminated quote can be trusted.
+                    self.pos = inp.len();
+                    return Err((start_line, "unterminated quoted string"));
+                }
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    // An escaped newline is a line too.
+                    if inp.get(p + 1) == Some(&b'\n') {
+                        self.line = self.line.saturating_add(1);
+                    }
+                    p += 2
+                }
+                Some(b'\n') => {
+                    self.line = self.line.saturating_add(1);
+                    p += 1;
+                }
+                Some(_) => p += 1,
+            }
+        }
+        if p > inp.len() {
+            self.pos = inp.len();
+            return Err((start_line, "unterminated quoted string"));
+        }
+        e.tokens.push(Token { start: start as u32, end: p as u32, quoted: true });
+        self.pos = p + 1;
+        Ok(())
+    }
+
     /// [`Lexer::next_entry`] octet by octet: parentheses, quotes, escapes,
     /// comments, empty lines, the end of the input.
     fn general_entry(&mut self, e: &mut Entry) -> Result<bool, (u32, &'static str)> {
@@ -276,39 +314,7 @@ impl<'a> Lexer<'a> {
                         depth -= 1;
                         self.pos += 1;
                     }
-                    b'"' => {
-                        let start = self.pos + 1;
-                        let start_line = self.line;
-                        let mut p = start;
-                        loop {
-                            match inp.get(p) {
-                                None => {
-                                    // Nothing after an unterminated quote can be trusted.
-                                    self.pos = inp.len();
-                                    return Err((start_line, "unterminated quoted string"));
-                                }
-                                Some(b'"') => break,
-                                Some(b'\\') => {
-                                    // An escaped newline is a line too.
-                                    if inp.get(p + 1) == Some(&b'\n') {
-                                        self.line = self.line.saturating_add(1);
-                                    }
-                                    p += 2
-                                }
-                                Some(b'\n') => {
-                                    self.line = self.line.saturating_add(1);
-                                    p += 1;
-                                }
-                                Some(_) => p += 1,
-                            }
-                        }
-                        if p > inp.len() {
-                            self.pos = inp.len();
-                            return Err((start_line, "unterminated quoted string"));
-                        }
-                        e.tokens.push(Token { start: start as u32, end: p as u32, quoted: true });
-                        self.pos = p + 1;
-                    }
+                    b'"' => self.quoted(e)?,
                     _ => {
                         let start = self.pos;
                         let mut p = start;

@@ -269,52 +269,65 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
         if s.removed.load(Ordering::Acquire) {
             return Err(Fail::Cancelled);
         }
-        let serial = zone.serial();
-        z.timers.set_from_soa(zone.first_rdata(zone.soa()));
-        let zone = Arc::new(zone);
-        let jnl = extend_journal(c, s, diffs);
-        tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
-        let counter = if kind == "IXFR" { &c.repl.counts.ixfr_in } else { &c.repl.counts.axfr_in };
-        counter.fetch_add(1, Ordering::Relaxed);
-        publish_received(c, s, Arc::clone(&zone), jnl).await;
-        // The previous records (millions of small allocations for a large
-        // zone) are freed off the runtime threads too.
-        z.soa = recs.first().cloned();
-        s.set_known_serial(Some(serial));
-        if let Some(prev) = z.records.replace(Arc::clone(&recs)) {
-            retire(prev);
-        }
-        // Our own secondaries (`notify` on a secondary zone).
-        send_notifies(&c.runtime, &c.repl, &zone);
-        if let Ok(mut st) = s.status.lock() {
-            st.serial = Some(serial);
-            st.last_transfer = Some(wall());
-            st.last_kind = kind;
-        }
-        // A zone signed in transit is stored signed (what a restart
-        // serves), listed once published; its IXFR base is the served
-        // version itself.
-        let recs = match &s.sign {
-            None => recs,
-            Some(_) => {
-                z.records = None;
-                let zz = Arc::clone(&zone);
-                match tokio::task::spawn_blocking(move || journal::records(&zz)).await {
-                    Ok(r) => Arc::new(r),
-                    Err(_) => return Ok(Outcome::Updated),
-                }
-            }
-        };
-        // Written (and retried) by the zone's store (storage.rs).
-        c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
-        // A consumed catalog: its members follow (provision::consumer).
-        if crate::provision::registry::is_consumed(&c.cfg, &s.apex) {
-            let (c, apex) = (Arc::clone(c), s.apex.as_slice().to_vec());
-            let _ = tokio::task::spawn_blocking(move || (c.catalog_changed)(&c, &apex)).await;
-        }
-        return Ok(Outcome::Updated);
+        return Ok(install_received(c, s, z, p, (recs, zone, kind, diffs)).await);
     }
     Err(last_err)
+}
+
+/// A transfer's result served: the zone published with its journal,
+/// timers and status updated, our own secondaries told, the copy stored,
+/// and a consumed catalog's members brought in line.
+async fn install_received(
+    c: &Arc<Center>,
+    s: &Arc<Secondary>,
+    z: &mut ZoneState,
+    p: &Remote,
+    (recs, zone, kind, diffs): xfrin::Fetched,
+) -> Outcome {
+    let serial = zone.serial();
+    z.timers.set_from_soa(zone.first_rdata(zone.soa()));
+    let zone = Arc::new(zone);
+    let jnl = extend_journal(c, s, diffs);
+    tracing::info!(zone = %s.name, serial, primary = %p.addr, kind, records = recs.len(), "zone transferred");
+    let counter = if kind == "IXFR" { &c.repl.counts.ixfr_in } else { &c.repl.counts.axfr_in };
+    counter.fetch_add(1, Ordering::Relaxed);
+    publish_received(c, s, Arc::clone(&zone), jnl).await;
+    // The previous records (millions of small allocations for a large
+    // zone) are freed off the runtime threads too.
+    z.soa = recs.first().cloned();
+    s.set_known_serial(Some(serial));
+    if let Some(prev) = z.records.replace(Arc::clone(&recs)) {
+        retire(prev);
+    }
+    // Our own secondaries (`notify` on a secondary zone).
+    send_notifies(&c.runtime, &c.repl, &zone);
+    if let Ok(mut st) = s.status.lock() {
+        st.serial = Some(serial);
+        st.last_transfer = Some(wall());
+        st.last_kind = kind;
+    }
+    // A zone signed in transit is stored signed (what a restart
+    // serves), listed once published; its IXFR base is the served
+    // version itself.
+    let recs = match &s.sign {
+        None => recs,
+        Some(_) => {
+            z.records = None;
+            let zz = Arc::clone(&zone);
+            match tokio::task::spawn_blocking(move || journal::records(&zz)).await {
+                Ok(r) => Arc::new(r),
+                Err(_) => return Outcome::Updated,
+            }
+        }
+    };
+    // Written (and retried) by the zone's store (storage.rs).
+    c.stores.zone_received(&s.apex, serial, recs, &c.runtime);
+    // A consumed catalog: its members follow (provision::consumer).
+    if crate::provision::registry::is_consumed(&c.cfg, &s.apex) {
+        let (c, apex) = (Arc::clone(c), s.apex.as_slice().to_vec());
+        let _ = tokio::task::spawn_blocking(move || (c.catalog_changed)(&c, &apex)).await;
+    }
+    Outcome::Updated
 }
 
 /// The zone's journal after a transfer: differences received by IXFR are

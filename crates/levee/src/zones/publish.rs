@@ -26,8 +26,8 @@
 //! past) waits for nothing. Each caller returns only once its change is
 //! served.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use levee_zone::{ZoneEntry, ZoneSet};
@@ -53,24 +53,6 @@ pub fn publish<T>(c: &Center, next: impl FnOnce(&ZoneSet) -> (ZoneSet, T)) -> T 
 const PACE: u32 = 4;
 /// ... but never longer than this (a change is served this soon).
 const MAX_WAIT: Duration = Duration::from_millis(50);
-
-/// One change to the published set, applied in place to a copy of it.
-type Change = Box<dyn FnOnce(&mut ZoneSet) + Send>;
-
-/// The changes waiting for [`coalesced`] (one per center).
-#[derive(Default)]
-pub struct Pending {
-    /// Ticket numbers and changes, in the order queued.
-    queue: Mutex<(u64, Vec<Change>)>,
-    /// Every ticket up to this one is published.
-    done: AtomicU64,
-    /// Publications made (`/metrics`).
-    pub publications: AtomicU64,
-    /// Changes they carried.
-    pub changes: AtomicU64,
-    /// When the last coalesced publication ended and what it cost.
-    last: Mutex<Option<(Instant, Duration)>>,
-}
 
 /// Publishes `change` (applied to a copy of the served set), together
 /// with every other change queued meanwhile (see the module
