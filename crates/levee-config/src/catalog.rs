@@ -41,57 +41,18 @@
 
 use serde::Deserialize;
 
-use crate::repl::{AclRule, Remote};
+use crate::repl::AclRule;
 use crate::runtime::SemanticChecks;
 
-/// What a zone is to catalogs (`catalog-role`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CatalogRole {
-    /// A consumed catalog: its members become secondary zones. The
-    /// templates its members' groups choose from, the first for members
-    /// of no group or of a group not listed.
-    Interpret {
-        /// `catalog-template`, at least one name.
-        templates: Vec<String>,
-    },
-    /// A produced catalog: levee writes it from its members.
-    Generate,
-}
-
-/// A zone's membership of a produced catalog (`catalog-zone`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogMember {
-    /// The catalog zone (a `[[zone]]` with `catalog-role = "generate"`).
-    pub catalog: String,
-    /// `catalog-group`.
-    pub group: Option<String>,
-}
-
-/// `[[catalog-template]]`, lowered: the settings of consumed members.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogTemplate {
-    /// Its name (what `catalog-template` lists).
-    pub name: String,
-    /// Where the members transfer from (`None`: the catalog's primaries).
-    pub primaries: Option<Vec<Remote>>,
-    /// `allow-transfer`: plain prefixes.
-    pub allow_transfer: Vec<(std::net::IpAddr, u8)>,
-    /// `allow-transfer`: rules naming a key.
-    pub transfer_keyed: Vec<AclRule>,
-    /// `allow-notify` (`None`: the catalog's).
-    pub allow_notify: Option<Vec<AclRule>>,
-    /// `semantic-checks` (`None`: the server's).
-    pub semantic_checks: Option<SemanticChecks>,
-}
+// The lowered types live in `runtime` (the runtime form names them and
+// must not name this module); their old paths stay.
+pub use crate::runtime::{
+    CatalogMember, CatalogRole, CatalogTemplate, DEFAULT_MAX_CATALOG_MEMBERS, DEFAULT_MAX_RUNTIME_ZONES,
+};
 
 /// The template every catalog has without a section: see the module
 /// documentation.
 pub const DEFAULT_TEMPLATE: &str = "default";
-
-/// Default of `server.max-runtime-zones`.
-pub const DEFAULT_MAX_RUNTIME_ZONES: usize = 100_000;
-/// Default of `server.max-catalog-members`.
-pub const DEFAULT_MAX_CATALOG_MEMBERS: usize = 100_000;
 
 /// `[[catalog-template]]` as written.
 #[derive(Deserialize, Debug)]

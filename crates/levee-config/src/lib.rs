@@ -14,7 +14,12 @@
 //! * [`mgmt`], [`repl`], [`gate`](mod@gate): the `[management]`,
 //!   replication and `[gate]` parts (their schema, runtime types and
 //!   lowering).
-//! * [`runtime`]: [`Config`] and its parts and defaults.
+//! * [`runtime`]: [`Config`] and its parts and defaults (the lowered
+//!   catalog types among them: [`runtime::CatalogRole`],
+//!   [`runtime::CatalogMember`], [`runtime::CatalogTemplate`]).
+//! * [`catalog`]: the catalog keys and `[[catalog-template]]` (RFC 9432),
+//!   read and lowered into those types (it re-exports them, so
+//!   `catalog::CatalogRole` still works; `runtime` never names it).
 //! * [`overrides`]: command-line flags applied to a [`Config`].
 //! * [`file`](mod@file): the TOML file, read and lowered into a [`Config`]
 //!   ([`Config::from_file`]).

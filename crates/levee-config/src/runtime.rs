@@ -59,10 +59,56 @@ pub struct ZoneConfig {
     /// Signed online with this policy (`dnssec-signing = true`).
     pub dnssec: Option<crate::SignPolicy>,
     /// `catalog-role`: a consumed or produced catalog zone.
-    pub catalog_role: Option<crate::catalog::CatalogRole>,
+    pub catalog_role: Option<CatalogRole>,
     /// `catalog-zone`/`catalog-group`: a member of a produced catalog.
-    pub catalog_member: Option<crate::catalog::CatalogMember>,
+    pub catalog_member: Option<CatalogMember>,
 }
+
+/// What a zone is to catalogs (`catalog-role`; the keys are read in
+/// [`crate::catalog`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogRole {
+    /// A consumed catalog: its members become secondary zones. The
+    /// templates its members' groups choose from, the first for members
+    /// of no group or of a group not listed.
+    Interpret {
+        /// `catalog-template`, at least one name.
+        templates: Vec<String>,
+    },
+    /// A produced catalog: levee writes it from its members.
+    Generate,
+}
+
+/// A zone's membership of a produced catalog (`catalog-zone`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogMember {
+    /// The catalog zone (a `[[zone]]` with `catalog-role = "generate"`).
+    pub catalog: String,
+    /// `catalog-group`.
+    pub group: Option<String>,
+}
+
+/// `[[catalog-template]]`, lowered: the settings of consumed members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogTemplate {
+    /// Its name (what `catalog-template` lists).
+    pub name: String,
+    /// Where the members transfer from (`None`: the catalog's primaries).
+    pub primaries: Option<Vec<repl::Remote>>,
+    /// `allow-transfer`: plain prefixes.
+    pub allow_transfer: Vec<(std::net::IpAddr, u8)>,
+    /// `allow-transfer`: rules naming a key.
+    pub transfer_keyed: Vec<repl::AclRule>,
+    /// `allow-notify` (`None`: the catalog's).
+    pub allow_notify: Option<Vec<repl::AclRule>>,
+    /// `semantic-checks` (`None`: the server's).
+    pub semantic_checks: Option<SemanticChecks>,
+}
+
+/// Default of `server.max-runtime-zones`.
+pub const DEFAULT_MAX_RUNTIME_ZONES: usize = 100_000;
+/// Default of `server.max-catalog-members`.
+pub const DEFAULT_MAX_CATALOG_MEMBERS: usize = 100_000;
 
 /// What a zone with no NS records at its apex, or with an in-zone name
 /// server that has no address, does at load (`semantic-checks`).
@@ -230,7 +276,7 @@ pub struct Config {
     /// DNS over TLS (off: no listen address, the default).
     pub tls: crate::tls::TlsConfig,
     /// `[[catalog-template]]`.
-    pub catalog_templates: Vec<crate::catalog::CatalogTemplate>,
+    pub catalog_templates: Vec<CatalogTemplate>,
     /// `server.max-runtime-zones`: zones added while running, at most.
     pub max_runtime_zones: usize,
     /// `server.max-catalog-members`: members of one consumed catalog.
@@ -343,8 +389,8 @@ impl Default for Config {
             dnstap: DnstapConfig::default(),
             dnssec_policies: vec![crate::SignPolicy::default()],
             catalog_templates: Vec::new(),
-            max_runtime_zones: crate::catalog::DEFAULT_MAX_RUNTIME_ZONES,
-            max_catalog_members: crate::catalog::DEFAULT_MAX_CATALOG_MEMBERS,
+            max_runtime_zones: DEFAULT_MAX_RUNTIME_ZONES,
+            max_catalog_members: DEFAULT_MAX_CATALOG_MEMBERS,
             tls: crate::tls::TlsConfig::default(),
         }
     }

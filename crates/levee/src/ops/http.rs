@@ -78,6 +78,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::center::Center;
 use crate::ops::counters::Refused;
+use crate::ops::rest_common::query_param;
 use crate::ops::{api, rest};
 
 /// Connections served at once.
@@ -363,12 +364,6 @@ pub fn parse_head(head: &str) -> Option<(Request, usize)> {
         }
     }
     Some((r, content_length))
-}
-
-/// The value of `key` in a query string (no percent-decoding beyond
-/// what zone names need: none).
-pub fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
-    query?.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))
 }
 
 /// Whether `host` (a `Host` header) names this listener: the address the

@@ -12,6 +12,10 @@
 //!   through the update thread;
 //! * [`rest_zones`]: its zone creation, deletion and catalog membership,
 //!   through the runtime zone registry (`provision`);
+//! * [`rest_common`]: what those two share (the refusal `ApiError`, the
+//!   bounds of a request, the name, type, RDATA and query-string parsers);
+//!   it names neither, so `rest` -> `rest_zones` -> `rest_common` has no
+//!   cycle, and the listener takes its query-string parser from it;
 //! * [`http`]: the management listener (HTTP/HTTPS) serving the API, the
 //!   metrics and the dashboard (`dashboard.html`).
 //!
@@ -23,5 +27,6 @@ pub mod counters;
 pub mod http;
 pub mod metrics;
 pub mod rest;
+pub mod rest_common;
 pub mod rest_zones;
 pub mod summaries;

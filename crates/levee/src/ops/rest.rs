@@ -56,16 +56,14 @@ use levee_zone::journal::{self, Rr};
 use levee_zone::{Source, Zone, ZoneEntry, ZoneSet};
 use serde_json::{json, Map, Value};
 
+// The error type, bounds and parsers the zone routes share
+// (`rest_common`, which names neither this module nor `rest_zones`); their
+// paths here stay the API's (`rest::ApiError`, `rest::MAX_BODY`, ...).
+use super::rest_common::{bad, query_param};
+pub use super::rest_common::{owner, parse_rdata, rtype_of, zone_name, ApiError, MAX_BODY, MAX_RECORDS, MAX_RRSETS};
 use crate::center::Center;
 use crate::update::queue::{grants, Edit, EditError, EditKind, Edited, Updates};
 
-/// The largest body of a `PUT` or `PATCH` (a zone text of about 50,000
-/// records); other requests keep the listener's 16 KiB.
-pub const MAX_BODY: usize = 4 << 20;
-/// RRset changes in one `PATCH`.
-pub const MAX_RRSETS: usize = 1000;
-/// Records in one RRset of a `PATCH`.
-pub const MAX_RECORDS: usize = 1000;
 /// How long a write waits for the update thread.
 pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 
@@ -114,42 +112,6 @@ pub enum Route<'a> {
     OpenApi,
 }
 
-/// A refusal: status, message and the field of the request it is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// What is wrong.
-    pub message: String,
-    /// The field (`rrsets[2].ttl`, `body`, `zone`, ...), if any.
-    pub field: Option<String>,
-    /// The line of the body (zone text), if any.
-    pub line: Option<u32>,
-}
-
-impl ApiError {
-    /// An error about `field`.
-    pub fn new(status: u16, field: Option<&str>, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), field: field.map(str::to_string), line: None }
-    }
-
-    /// The JSON body.
-    pub fn json(&self) -> Value {
-        let mut v = json!({ "error": self.message });
-        if let Some(f) = &self.field {
-            v["field"] = json!(f);
-        }
-        if let Some(l) = self.line {
-            v["line"] = json!(l);
-        }
-        v
-    }
-}
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(400, Some(field), message)
-}
-
 /// Matches `method` and `path` against [`ROUTES`]: 404 for an unknown
 /// path, 405 for a known path with another method.
 pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
@@ -194,12 +156,6 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
     } else {
         Err(ApiError::new(404, None, "not found"))
     }
-}
-
-/// The zone of a path (`example.com` or `example.com.`), lowercase wire.
-pub fn zone_name(s: &str) -> Result<Vec<u8>, ApiError> {
-    let n = name::from_text(s, Some(&[0])).map_err(|e| bad("zone", format!("'{s}' is not a zone name: {e}")))?;
-    Ok(name::to_lowercase(&n).as_slice().to_vec())
 }
 
 /// Whether a token limited to `zones` (empty: every zone) may use `apex`.
@@ -267,7 +223,7 @@ pub fn served<'s>(set: &'s ZoneSet, apex: &[u8]) -> Result<&'s ZoneEntry, ApiErr
 
 /// A query-string parameter, with `%XX` escapes decoded.
 fn param(query: Option<&str>, key: &str) -> Option<String> {
-    let raw = crate::ops::http::query_param(query, key)?;
+    let raw = query_param(query, key)?;
     let b = raw.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -291,20 +247,6 @@ fn param(query: Option<&str>, key: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// An owner name of a request: absolute, relative to the zone, or `@`.
-pub fn owner(s: &str, apex: &[u8], field: &str) -> Result<Vec<u8>, ApiError> {
-    if s == "@" {
-        return Ok(apex.to_vec());
-    }
-    let n = name::from_text(s, Some(apex)).map_err(|e| bad(field, format!("'{s}' is not a domain name: {e}")))?;
-    Ok(name::to_lowercase(&n).as_slice().to_vec())
-}
-
-/// A record type by name (`A`, `TYPE65280`).
-pub fn rtype_of(s: &str, field: &str) -> Result<u16, ApiError> {
-    rtype::type_from_text(s.as_bytes()).ok_or_else(|| bad(field, format!("'{s}' is not a record type")))
-}
-
 /// `GET /api/v1/zones/{zone}/rrsets[?name=N&type=T]`: the RRsets with
 /// their records in presentation format.
 pub fn rrsets_of(zone: &Zone, query: Option<&str>) -> Result<Value, ApiError> {
@@ -325,36 +267,6 @@ pub fn rrsets_of(zone: &Zone, query: Option<&str>) -> Result<Value, ApiError> {
         }));
     }
     Ok(json!({ "zone": name::to_text(zone.apex()), "serial": zone.serial(), "rrsets": out }))
-}
-
-/// One record's RDATA from presentation format (names relative to the
-/// zone unless absolute, as in a zone file), read by levee's zone parser.
-pub fn parse_rdata(apex: &[u8], rt: u16, text: &str) -> Result<Vec<u8>, String> {
-    if text.contains(['\n', '\r']) {
-        return Err("a record is one line".into());
-    }
-    if text.trim().is_empty() {
-        return Err("empty record".into());
-    }
-    let line = format!("@ 0 IN {} {text}\n", rtype::type_to_text(rt));
-    let mut got: Vec<Vec<u8>> = Vec::new();
-    let mut diags = Vec::new();
-    levee_zone::zonefile::parse(
-        Source::Memory { name: "record", data: line.as_bytes() },
-        apex,
-        &mut |r| {
-            got.push(r.rdata.to_vec());
-            Ok(())
-        },
-        &mut diags,
-    );
-    if let Some(d) = diags.iter().find(|d| !d.warning) {
-        return Err(d.message.clone());
-    }
-    match <[Vec<u8>; 1]>::try_from(got) {
-        Ok([rd]) => Ok(rd),
-        Err(_) => Err("not one record".into()),
-    }
 }
 
 fn int(v: &Value, field: &str, max: u64) -> Result<u32, ApiError> {
@@ -546,13 +458,12 @@ fn runtime_not_dynamic(c: &Center, apex: &[u8]) -> Option<ApiError> {
 
 /// Serves one call (blocking for writes: run it on a blocking thread).
 pub fn serve(c: &Arc<Center>, call: &Call<'_>) -> Result<Value, ApiError> {
-    use super::rest_zones;
     let zone = match call.route {
         Route::Zones => return Ok(zones_list(&c.zones.load(), c, call.zones)),
-        Route::Create => return rest_zones::create(c, call.zones, call.body),
-        Route::Delete(z) => return rest_zones::delete(c, call.zones, z),
-        Route::PutCatalog(z) => return rest_zones::set_catalog(c, call.zones, z, Some(call.body)),
-        Route::DeleteCatalog(z) => return rest_zones::set_catalog(c, call.zones, z, None),
+        Route::Create => return super::rest_zones::create(c, call.zones, call.body),
+        Route::Delete(z) => return super::rest_zones::delete(c, call.zones, z),
+        Route::PutCatalog(z) => return super::rest_zones::set_catalog(c, call.zones, z, Some(call.body)),
+        Route::DeleteCatalog(z) => return super::rest_zones::set_catalog(c, call.zones, z, None),
         Route::OpenApi => return serde_json::from_str(OPENAPI).map_err(|e| ApiError::new(500, None, e.to_string())),
         Route::TsigKeys if !call.zones.is_empty() => {
             return Err(ApiError::new(

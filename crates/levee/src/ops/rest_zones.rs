@@ -44,16 +44,12 @@ use levee_config::Config;
 use levee_wire::name;
 use serde_json::{json, Map, Value};
 
-use super::rest::{zone_name, ApiError};
+use super::rest_common::{bad, owner, parse_rdata, rtype_of, zone_name, ApiError, MAX_RECORDS, MAX_RRSETS};
 use crate::center::Center;
 use crate::provision::{self, Kind, Op, RuntimeZone};
 
 /// Entries in `primaries` or `allow-transfer`.
 pub const MAX_LIST: usize = 64;
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(400, Some(field), message)
-}
 
 fn conflict(field: Option<&str>, message: impl Into<String>) -> ApiError {
     ApiError::new(409, field, message)
@@ -162,10 +158,9 @@ fn check_zone_text(cfg: &Config, apex: &[u8], text: &str) -> Result<(), ApiError
 /// read by levee's parser, then written back in presentation form, one
 /// absolute line each, so the text the registry keeps is levee's own.
 fn rrsets_text(apex: &[u8], v: &Value) -> Result<String, ApiError> {
-    use super::rest::{owner, parse_rdata, rtype_of};
     let list = v.as_array().ok_or_else(|| bad("rrsets", "must be a list"))?;
-    if list.is_empty() || list.len() > super::rest::MAX_RRSETS {
-        return Err(bad("rrsets", format!("1 to {} RRsets", super::rest::MAX_RRSETS)));
+    if list.is_empty() || list.len() > MAX_RRSETS {
+        return Err(bad("rrsets", format!("1 to {} RRsets", MAX_RRSETS)));
     }
     let mut text = String::new();
     for (i, r) in list.iter().enumerate() {
@@ -191,8 +186,8 @@ fn rrsets_text(apex: &[u8], v: &Value) -> Result<String, ApiError> {
             .ok_or_else(|| bad(&f("ttl"), format!("must be an integer from 0 to {}", i32::MAX)))?;
         let recs = o.get("records").ok_or_else(|| bad(&f("records"), "missing"))?;
         let recs = recs.as_array().ok_or_else(|| bad(&f("records"), "must be a list of strings"))?;
-        if recs.is_empty() || recs.len() > super::rest::MAX_RECORDS {
-            return Err(bad(&f("records"), format!("1 to {} records", super::rest::MAX_RECORDS)));
+        if recs.is_empty() || recs.len() > MAX_RECORDS {
+            return Err(bad(&f("records"), format!("1 to {} records", MAX_RECORDS)));
         }
         for (j, rec) in recs.iter().enumerate() {
             let field = f(&format!("records[{j}]"));
