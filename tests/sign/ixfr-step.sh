@@ -82,7 +82,7 @@ allow-notify = ["127.0.0.1"]
 dnssec-signing = true
 dnssec-policy = "tld"
 EOF
-serial() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 tld. SOA 2>/dev/null | awk '{print $3}'; }
+serial() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 tld. SOA 2>/dev/null | awk '$3 ~ /^[0-9]+$/ {print $3}'; }
 LEVEE_LOG=info "$LEVEE" serve --config "$W/primary.toml" 2>"$W/primary.log" &
 PIDS+=($!)
 for _ in $(seq 1 600); do [ -n "$(serial $P)" ] && break; sleep 0.5; done
