@@ -98,19 +98,7 @@ impl Config {
             let p = parse_prefix(prefix).map_err(|m| err("--allow-transfer", m))?;
             match self.zones.iter_mut().find(|z| z.name.eq_ignore_ascii_case(&zone)) {
                 Some(z) => z.allow_transfer.push(p),
-                None => self.zones.push(ZoneConfig {
-                    name: zone,
-                    file: None,
-                    allow_transfer: vec![p],
-                    allow_update: Vec::new(),
-                    api_write: false,
-                    repl: Default::default(),
-                    semantic_checks: None,
-                    serial_must_increase: false,
-                    dnssec: None,
-                    catalog_role: None,
-                    catalog_member: None,
-                }),
+                None => self.zones.push(ZoneConfig { allow_transfer: vec![p], ..ZoneConfig::named(zone) }),
             }
         }
         if let Some(d) = &o.storage_dir {
@@ -127,19 +115,7 @@ impl Config {
                 Some(c) => {
                     c.dnssec.get_or_insert(policy);
                 }
-                None => self.zones.push(ZoneConfig {
-                    name: zone,
-                    file: None,
-                    allow_transfer: Vec::new(),
-                    allow_update: Vec::new(),
-                    api_write: false,
-                    repl: Default::default(),
-                    semantic_checks: None,
-                    serial_must_increase: false,
-                    dnssec: Some(policy),
-                    catalog_role: None,
-                    catalog_member: None,
-                }),
+                None => self.zones.push(ZoneConfig { dnssec: Some(policy), ..ZoneConfig::named(zone) }),
             }
         }
         Ok(())

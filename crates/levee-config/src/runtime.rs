@@ -64,6 +64,28 @@ pub struct ZoneConfig {
     pub catalog_member: Option<CatalogMember>,
 }
 
+impl ZoneConfig {
+    /// A zone with nothing set but its name (no file: the zones
+    /// directory's; no ACLs, replication, signing or catalog role), what
+    /// a zone named only on the command line or made at run time starts
+    /// from.
+    pub fn named(name: String) -> ZoneConfig {
+        ZoneConfig {
+            name,
+            file: None,
+            allow_transfer: Vec::new(),
+            allow_update: Vec::new(),
+            api_write: false,
+            repl: Default::default(),
+            semantic_checks: None,
+            serial_must_increase: false,
+            dnssec: None,
+            catalog_role: None,
+            catalog_member: None,
+        }
+    }
+}
+
 /// What a zone is to catalogs (`catalog-role`; the keys are read in
 /// [`crate::catalog`]).
 #[derive(Clone, Debug, PartialEq, Eq)]

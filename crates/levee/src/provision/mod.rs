@@ -251,19 +251,7 @@ fn configured(c: &Center, zone: &str) -> Option<String> {
 /// `allow-notify` where the template leaves them out, and its transfer
 /// limits); for a secondary, its own settings.
 pub fn zone_config(cfg: &Config, z: &RuntimeZone) -> Result<ZoneConfig, String> {
-    let mut zc = ZoneConfig {
-        name: z.name.clone(),
-        file: None,
-        allow_transfer: Vec::new(),
-        allow_update: Vec::new(),
-        repl: Default::default(),
-        semantic_checks: None,
-        serial_must_increase: false,
-        dnssec: None,
-        catalog_role: None,
-        catalog_member: None,
-        api_write: false,
-    };
+    let mut zc = ZoneConfig::named(z.name.clone());
     match &z.kind {
         Kind::CatalogMember { catalog, group, .. } => {
             let cat = cfg

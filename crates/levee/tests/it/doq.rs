@@ -14,7 +14,7 @@ use quinn::{Connection, ConnectionError, Endpoint, VarInt};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
-use crate::dot::make_certs;
+use crate::dot::{make_certs, QUESTIONS}; // the DoT tests' questions, asked with Message ID 0
 use crate::ops::{check_prometheus, http, management};
 use crate::support::{query, tcp, write_private, Server, TempDir};
 
@@ -106,17 +106,6 @@ fn start(d: &TempDir, tls: &str, extra: &[&str]) -> (Server, std::path::PathBuf)
 fn metrics(s: &Server) -> std::collections::HashMap<String, f64> {
     check_prometheus(&http(management(s), "GET", "/metrics").2)
 }
-
-/// The same questions as the DoT tests, each with Message ID 0.
-const QUESTIONS: &[(&str, u16, Option<bool>)] = &[
-    ("example.com.", 6, Some(false)),
-    ("example.com.", 2, Some(true)),
-    ("www.example.com.", 1, None),
-    ("www.example.com.", 28, Some(false)),
-    ("nope.example.com.", 1, Some(false)),
-    ("example.net.", 255, Some(false)),
-    ("not-served.test.", 1, Some(false)),
-];
 
 #[test]
 fn doq_answers_like_tcp_on_concurrent_streams_of_one_connection() {

@@ -205,7 +205,7 @@ fn start(crt: &Path, key: &Path, extra: &[&str]) -> Server {
 
 /// The questions compared: answers, NODATA, NXDOMAIN, a referral-free
 /// delegation-less zone's NS with glue, DO, no EDNS, CHAOS, a bad class.
-const QUESTIONS: &[(&str, u16, Option<bool>)] = &[
+pub(crate) const QUESTIONS: &[(&str, u16, Option<bool>)] = &[
     ("example.com.", 6, Some(false)),
     ("example.com.", 2, Some(true)),
     ("www.example.com.", 1, None),
