@@ -39,40 +39,19 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from procs import PROCS, Proc  # noqa: E402  (tests/lib: shared by the system tests)
+
 LEVEE = os.environ.get("LEVEE_BIN", "levee")
 SECRET = base64.b64encode(b"levee catalog test key 0123456789").decode()
 KR = dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", SECRET)})
 RESULTS = []
-PROCS = []
 LP, KC, BC, KP, LC = 5850, 5851, 5852, 5853, 5854
 
 
 def check(name, ok, detail=""):
     RESULTS.append((name, bool(ok), detail))
     print(f"{'PASS' if ok else 'FAIL'}  {name}  {detail}", flush=True)
-
-
-class Proc:
-    def __init__(self, name, cmd, log, cwd):
-        self.name, self.log = name, log
-        self.f = open(log, "ab")
-        self.p = subprocess.Popen(cmd, stdout=self.f, stderr=subprocess.STDOUT, cwd=cwd)
-        PROCS.append(self)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-        if not self.f.closed:
-            self.f.close()
-
-    def text(self):
-        with open(self.log, "r", errors="replace") as f:
-            return f.read()
 
 
 def member_text(name, serial):

@@ -44,6 +44,9 @@ import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from procs import PROCS, Proc  # noqa: E402  (tests/lib: shared by the system tests)
+
 LEVEE = os.environ.get("LEVEE_BIN", "levee")
 SECRET = base64.b64encode(b"levee interop test key 0123456789").decode()
 WRONG = base64.b64encode(b"not the interop test key 01234567").decode()
@@ -54,7 +57,6 @@ ZONE = "example.test."
 # logs confirm too), retry 1, expire 12 (small, for the expiry check).
 EXPIRE = 12
 RESULTS = []
-PROCS = []
 
 
 def check(name, ok, detail=""):
@@ -74,31 +76,6 @@ def zone_text(serial):
     ]
     lines += [f"h{i} AAAA 2001:db8::{i}" for i in range(1, serial + 1)]
     return "\n".join(lines) + "\n"
-
-
-class Proc:
-    def __init__(self, name, cmd, log, cwd):
-        self.name, self.log = name, log
-        self.f = open(log, "ab")
-        self.p = subprocess.Popen(cmd, stdout=self.f, stderr=subprocess.STDOUT, cwd=cwd)
-        PROCS.append(self)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-        self.f.close()
-
-    def hup(self):
-        self.p.send_signal(signal.SIGHUP)
-
-    def text(self):
-        with open(self.log, "r", errors="replace") as f:
-            return f.read()
 
 
 def query(port, qname=ZONE, rdtype="SOA", keyring=None, source="127.0.0.1"):

@@ -66,6 +66,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from procs import PROCS, Proc  # noqa: E402  (tests/lib: shared by the system tests)
+
 LEVEE = os.environ.get("LEVEE_BIN", "levee")
 RECORDS = int(os.environ.get("ZONE_RECORDS", "100000"))
 SECRET = base64.b64encode(b"levee xot test key 0123456789abc").decode()
@@ -80,35 +83,13 @@ N_PLAIN, N_DOT, L_SEC2 = 5890, 5891, 5892
 M_PLAIN, M_DOT, M_GOOD, M_NONE, M_WRONG = 5893, 5894, 5895, 5896, 5897
 M_ZONE = "mtls.test."
 BIND_SRC, NSD_SRC = "127.0.0.2", "127.0.0.3"
-RESULTS, PROCS = [], []
+RESULTS = []
 
 
 def check(name, ok, detail=""):
     RESULTS.append((name, bool(ok)))
     print(f"{'PASS' if ok else 'FAIL'}  {name}  {detail}", flush=True)
     return ok
-
-
-class Proc:
-    def __init__(self, name, cmd, log, cwd):
-        self.name, self.log = name, log
-        self.f = open(log, "ab")
-        self.p = subprocess.Popen(cmd, stdout=self.f, stderr=subprocess.STDOUT, cwd=cwd)
-        PROCS.append(self)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-        self.f.close()
-
-    def text(self):
-        with open(self.log, "r", errors="replace") as f:
-            return f.read()
 
 
 def zone_text(serial):
