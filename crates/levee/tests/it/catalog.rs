@@ -98,14 +98,7 @@ fn primary(dir: &TempDir) -> (Server, String) {
         }
     }
     let conf = dir.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{zones}",
-            sock()
-        ),
-    )
-    .unwrap();
+    write_conf(&conf, &zones);
     let conf = conf.to_str().unwrap().to_string();
     (Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]), conf)
 }
@@ -119,18 +112,25 @@ fn consumer_conf(dir: &TempDir, p: SocketAddr, extra: &str) -> String {
             "[[zone]]\nname = \"{n}\"\nprimaries = [\"{p}\"]\nallow-notify = [\"127.0.0.1\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n"
         )
     };
-    std::fs::write(
+    write_conf(
         &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{extra}\n\
+        &format!(
+            "{extra}\n\
              [[catalog-template]]\nname = \"gold\"\nallow-transfer = [\"127.0.0.1\"]\n{}{}",
-            sock(),
             cat("cat1.test."),
             cat("cat2.test.")
         ),
-    )
-    .unwrap();
+    );
     conf.to_str().unwrap().to_string()
+}
+
+/// Writes a server's configuration to `path`: one UDP worker, the
+/// storage directory `store` beside it, a control socket of its own, then
+/// `rest` (templates, zones).
+fn write_conf(path: &Path, rest: &str) {
+    let head =
+        format!("version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n", sock());
+    std::fs::write(path, head + rest).unwrap();
 }
 
 fn registry(dir: &TempDir) -> serde_json::Value {
@@ -292,14 +292,7 @@ fn producer_conf(dir: &TempDir, members: &[(&str, Option<&str>)]) -> String {
         }
     }
     let conf = dir.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n{zones}",
-            sock()
-        ),
-    )
-    .unwrap();
+    write_conf(&conf, &zones);
     conf.to_str().unwrap().to_string()
 }
 
@@ -317,16 +310,9 @@ fn a_levee_producer_feeds_a_levee_consumer() {
     let conf = cd.path().join("levee.toml");
     let pa = p.addr;
     let write_consumer = |pa: SocketAddr| {
-        std::fs::write(
-            &conf,
-            format!(
-                "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+        write_conf(&conf, &format!("\
                  [[catalog-template]]\nname = \"gold\"\nallow-transfer = [\"127.0.0.1\"]\n\
-                 [[zone]]\nname = \"out.test.\"\nprimaries = [\"{pa}\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n",
-                sock()
-            ),
-        )
-        .unwrap();
+                 [[zone]]\nname = \"out.test.\"\nprimaries = [\"{pa}\"]\ncatalog-role = \"interpret\"\ncatalog-template = [\"default\", \"gold\"]\n"));
     };
     write_consumer(pa);
     let cconf = conf.to_str().unwrap().to_string();
@@ -367,15 +353,13 @@ fn levee_ctl_adds_and_removes_runtime_zones() {
     let nd = TempDir::new("cat-n");
     write(nd.path(), "conf.test.zone", &member_zone("conf.test.", 5));
     let conf = nd.path().join("levee.toml");
-    std::fs::write(
+    write_conf(
         &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
-             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n",
-            sock()
+        &format!(
+            "\
+             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n"
         ),
-    )
-    .unwrap();
+    );
     let conf = conf.to_str().unwrap().to_string();
     let mut n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
     let out = ctl(&conf, &["zone-add", "M1.test.", &p.addr.to_string()]);
@@ -434,16 +418,8 @@ fn runtime_members_change_a_produced_catalog() {
     listener.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let nd = TempDir::new("cat-prod2");
     let conf = nd.path().join("levee.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
-             [[zone]]\nname = \"out.test.\"\ncatalog-role = \"generate\"\nallow-transfer = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n",
-            sock(),
-            listener.local_addr().unwrap()
-        ),
-    )
-    .unwrap();
+    write_conf(&conf, &format!("\
+             [[zone]]\nname = \"out.test.\"\ncatalog-role = \"generate\"\nallow-transfer = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n", listener.local_addr().unwrap()));
     let conf = conf.to_str().unwrap().to_string();
     let mut p = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
     let s1 = soa(p.addr, "out.test.").expect("the catalog is served");
@@ -492,15 +468,13 @@ fn levee_ctl_adds_a_runtime_primary_zone() {
     write(nd.path(), "p1.text", &member_zone("p1.test.", 9));
     write(nd.path(), "broken.text", "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\nwww A not-an-address\n");
     let conf = nd.path().join("levee.toml");
-    std::fs::write(
+    write_conf(
         &conf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
-             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n",
-            sock()
+        &format!(
+            "\
+             [[zone]]\nname = \"conf.test.\"\nfile = \"conf.test.zone\"\n"
         ),
-    )
-    .unwrap();
+    );
     let conf = conf.to_str().unwrap().to_string();
     let mut n = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
     let text = nd.path().join("p1.text");
@@ -558,16 +532,14 @@ fn many_members_received_at_once_are_all_served_and_none_is_lost() {
     let p = Server::start(&["-c", pconf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     let cd = TempDir::new("cat-many-c");
     let cconf = cd.path().join("levee.toml");
-    std::fs::write(
+    write_conf(
         &cconf,
-        format!(
-            "version = 1\n[server]\nthreads = 1\nstorage-dir = \"store\"\ncontrol-socket = \"{}\"\n\
+        &format!(
+            "\
              [[zone]]\nname = \"big.test.\"\nprimaries = [\"{}\"]\ncatalog-role = \"interpret\"\n",
-            sock(),
             p.addr
         ),
-    )
-    .unwrap();
+    );
     let cconf = cconf.to_str().unwrap().to_string();
     let c = Server::start(&["-c", &cconf, "--listen", "127.0.0.1:0"]);
 
