@@ -18,6 +18,8 @@
 #   ldns-verify-zone     the bed's sanity check, for these three, verifies
 #                        the copy `levee sign-zone` signed offline and checks
 #                        that the file levee is given has no DNSSEC record.
+# With LEVEE_E2E_COMPACT=1, alpha.example. and beta.example. are listed with
+# the denial "compact" (their offline copy, only checked, keeps NSEC/NSEC3).
 # $E2E_RUN/levee-zones.txt lists "zone denial algorithm split" for the SUT
 # adapter (signed-sut.sh), which writes the matching [[dnssec-policy]].
 : "${LEVEE_BIN:?LEVEE_BIN must name the levee binary}"
@@ -63,6 +65,7 @@ sign() { # sign ZONE OUTDIR [nsec3]
     # the bed's dsset format ("owner IN DS ..."): its parent step adds the TTL
     printf '%s\n' "$ds" | sed -E 's/^([^ ]+) [0-9]+ IN DS /\1 IN DS /' > "$S/dsset-$z"
     named-compilezone -q -s full -o "$out/$f" "$z" "$S/$f.unsigned" >/dev/null
+    [ "${LEVEE_E2E_COMPACT:-0}" = 1 ] && [ "$z" != example. ] && denial=compact
     printf '%s %s %s %s\n' "$z" "$denial" "${LEVEE_ALG[$z]}" "${LEVEE_SPLIT[$z]}" >> "$LEVEE_ZONES"
 }
 

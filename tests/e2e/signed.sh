@@ -25,10 +25,23 @@
 # the serial, and both resolvers validate the new name and a denial from
 # the new chain.
 #
+# With --compact, alpha.example. and beta.example. are signed with compact
+# denial (RFC 9824, `denial = "compact"`) instead of NSEC and NSEC3: the
+# bed's resolver cases that expect NXDOMAIN in those two zones expect what
+# RFC 9824 §3 says a resolver that does not set the CO flag gets instead,
+# NOERROR with no answer, still AD=1; the checks of what levee serves ask
+# for the NSEC owned by the name with NXNAME in its bitmap.
+#
 # Root only (port 53, unshare); run under `flock /tmp/levee-sys.lock`.
 # Bounded: the whole run is killed after 600 s (it takes about 1-2 min).
-#   LEVEE_BIN=target/release/levee SHARED=../shared tests/e2e/signed.sh
+#   LEVEE_BIN=target/release/levee SHARED=../shared tests/e2e/signed.sh [--compact]
 set -euo pipefail
+export LEVEE_E2E_COMPACT=0
+case "${1:-}" in
+    --compact) LEVEE_E2E_COMPACT=1 ;;
+    "") ;;
+    *) echo "usage: tests/e2e/signed.sh [--compact]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SHARED=${SHARED:-$(cd "$ROOT/../shared" && pwd)}
