@@ -72,6 +72,7 @@ mod hungfs;
 mod ops;
 mod packaging;
 mod repl;
+mod rollover;
 mod security;
 mod server;
 mod sign;
