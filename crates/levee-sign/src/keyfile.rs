@@ -65,9 +65,19 @@ impl Timing {
         self.publish.is_none_or(|t| t <= now) && self.remove.is_none_or(|t| now < t)
     }
 
-    /// Signs at `now`.
+    /// Signs at `now`: active and not retired, and not removed unless it
+    /// retires later (an algorithm rollover's old keys sign after their
+    /// DNSKEYs left; its new keys sign before theirs are published).
     pub fn signs(&self, now: u64) -> bool {
-        self.active.is_none_or(|t| t <= now) && self.retire.is_none_or(|t| now < t) && self.published(now)
+        self.active.is_none_or(|t| t <= now)
+            && self.retire.is_none_or(|t| now < t)
+            && (self.remove.is_none_or(|t| now < t) || self.retire.is_some_and(|r| r > self.remove.unwrap_or(0)))
+    }
+
+    /// Its file can go at `now`: removed from the DNSKEY RRset and not
+    /// signing.
+    pub fn gone(&self, now: u64) -> bool {
+        self.remove.is_some_and(|t| t <= now) && self.retire.is_none_or(|t| t <= now)
     }
 
     /// Offered to the parent (CDS and CDNSKEY) at `now`: ready, its DS

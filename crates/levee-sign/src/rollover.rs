@@ -20,8 +20,10 @@
 //! to the parent by CDS and CDNSKEY (RFC 7344), and the rollover stops
 //! there until the parent serves its DS, which the caller tells by
 //! [`ds_seen`] (the daemon's parent check, or an operator). The old key
-//! then stays until the old DS has left the caches. Algorithm rollovers
-//! are not planned here yet.
+//! then stays until the old DS has left the caches.
+//!
+//! An algorithm rollover (RFC 6781 §4.1.4, the conservative way) starts
+//! when the policy's algorithm is not the keys': see [`algorithm_step`].
 
 use crate::keyfile::Timing;
 
@@ -32,6 +34,8 @@ pub struct KeyState {
     pub tag: u16,
     /// A KSK or CSK.
     pub sep: bool,
+    /// Its algorithm's number.
+    pub alg: u8,
     /// Its timing.
     pub timing: Timing,
 }
@@ -53,6 +57,9 @@ pub struct RollPolicy {
     /// The TTL of the DS RRset at the parent (how long the old DS stays
     /// in caches once the parent replaced it).
     pub ds_ttl: u64,
+    /// The algorithm the keys must have: keys of another one are
+    /// replaced by an algorithm rollover (0: whatever they have).
+    pub algorithm: u8,
 }
 
 /// One change to the key store.
@@ -89,8 +96,12 @@ fn combined(keys: &[KeyState]) -> bool {
 
 /// The changes due at `now`.
 pub fn plan(keys: &[KeyState], p: &RollPolicy, now: u64) -> Vec<Action> {
-    let mut out: Vec<Action> =
-        keys.iter().filter(|k| k.timing.remove.is_some_and(|t| t <= now)).map(|k| Action::Delete(k.tag)).collect();
+    let mut out: Vec<Action> = keys.iter().filter(|k| k.timing.gone(now)).map(|k| Action::Delete(k.tag)).collect();
+    let alg = algorithm_step(keys, p, now);
+    if !alg.is_empty() {
+        out.extend(alg);
+        return out;
+    }
     if p.zsk_lifetime > 0 {
         out.extend(zsk_step(keys, p, now, false));
     }
@@ -134,6 +145,34 @@ fn zsk_step(keys: &[KeyState], p: &RollPolicy, now: u64, force: bool) -> Vec<Act
         out.push(Action::NewZsk(Timing { publish: Some(now), active: Some(active), ..Timing::default() }));
         let retire = Timing { retire: Some(active), remove: Some(active + p.max_ttl + p.propagation), ..cur.timing };
         out.push(Action::SetTiming(cur.tag, retire));
+    }
+    out
+}
+
+/// Algorithm rollover, conservative (RFC 6781 §4.1.4): when no key has
+/// the policy's algorithm, keys of it (a KSK and a ZSK, or a CSK) are
+/// made that sign every RRset at once but are published only once those
+/// signatures have reached the caches (the largest TTL plus the
+/// propagation delay); their DNSKEYs reach the caches in turn (the
+/// DNSKEY TTL plus the propagation delay) and the new KSK is offered to
+/// the parent, as in a KSK rollover; once the parent serves its DS,
+/// [`ds_seen`] takes the old algorithm's DNSKEYs out after the DS TTL,
+/// and its signatures after the DNSKEY TTL more.
+fn algorithm_step(keys: &[KeyState], p: &RollPolicy, now: u64) -> Vec<Action> {
+    let mut current = keys.iter().filter(|k| live(k, now) && k.timing.retire.is_none()).peekable();
+    if p.algorithm == 0 || current.peek().is_none() || keys.iter().any(|k| live(k, now) && k.alg == p.algorithm) {
+        return Vec::new();
+    }
+    let publish = now + p.max_ttl + p.propagation;
+    let ready = publish + p.dnskey_ttl + p.propagation;
+    let mut out = vec![Action::NewKsk(Timing {
+        publish: Some(publish),
+        ready: Some(ready),
+        active: Some(now),
+        ..Timing::default()
+    })];
+    if !combined(keys) {
+        out.push(Action::NewZsk(Timing { publish: Some(publish), active: Some(now), ..Timing::default() }));
     }
     out
 }
@@ -197,9 +236,21 @@ pub fn ds_seen(keys: &[KeyState], p: &RollPolicy, now: u64) -> Vec<Action> {
     }
     let mut out: Vec<Action> =
         waiting.iter().map(|k| Action::SetTiming(k.tag, Timing { submitted: Some(now), ..k.timing })).collect();
+    let new_alg = waiting[0].alg;
+    let current = |k: &&KeyState| live(k, now) && k.timing.retire.is_none() && !k.timing.awaits_ds();
+    if keys.iter().filter(current).any(|k| k.alg != new_alg) {
+        // An algorithm rollover: the old algorithm's DNSKEYs leave once
+        // the old DS left the caches, its signatures the DNSKEY TTL later.
+        let remove = now + p.ds_ttl + p.propagation;
+        let retire = remove + p.dnskey_ttl + p.propagation;
+        for old in keys.iter().filter(current).filter(|k| k.alg != new_alg) {
+            out.push(Action::SetTiming(old.tag, Timing { retire: Some(retire), remove: Some(remove), ..old.timing }));
+        }
+        return out;
+    }
     let retire = now + p.ds_ttl + p.propagation;
     let remove = if combined(keys) { retire + p.max_ttl + p.propagation } else { retire };
-    for old in keys.iter().filter(|k| k.sep && live(k, now) && k.timing.retire.is_none() && !k.timing.awaits_ds()) {
+    for old in keys.iter().filter(current).filter(|k| k.sep) {
         out.push(Action::SetTiming(old.tag, Timing { retire: Some(retire), remove: Some(remove), ..old.timing }));
     }
     out
@@ -244,10 +295,14 @@ mod tests {
     use super::*;
 
     fn apply(keys: &mut Vec<KeyState>, actions: &[Action], next_tag: &mut u16) {
+        apply_alg(keys, actions, next_tag, 13)
+    }
+
+    fn apply_alg(keys: &mut Vec<KeyState>, actions: &[Action], next_tag: &mut u16, alg: u8) {
         for a in actions {
             match *a {
                 Action::NewZsk(timing) | Action::NewKsk(timing) => {
-                    keys.push(KeyState { tag: *next_tag, sep: matches!(a, Action::NewKsk(_)), timing });
+                    keys.push(KeyState { tag: *next_tag, sep: matches!(a, Action::NewKsk(_)), alg, timing });
                     *next_tag += 1;
                 }
                 Action::SetTiming(tag, t) => keys.iter_mut().filter(|k| k.tag == tag).for_each(|k| k.timing = t),
@@ -271,13 +326,15 @@ mod tests {
             dnskey_ttl: 60,
             max_ttl: 300,
             ds_ttl: 0,
+            algorithm: 13,
         };
         let t0 = 1_000_000;
         let mut keys = vec![
-            KeyState { tag: 1, sep: true, timing: Timing::default() },
+            KeyState { tag: 1, sep: true, alg: 13, timing: Timing::default() },
             KeyState {
                 tag: 2,
                 sep: false,
+                alg: 13,
                 timing: Timing { publish: Some(t0), active: Some(t0), ..Timing::default() },
             },
         ];
@@ -315,10 +372,18 @@ mod tests {
 
     #[test]
     fn no_rollover_without_a_lifetime_or_a_ksk() {
-        let csk = [KeyState { tag: 1, sep: true, timing: Timing::default() }];
-        let p = RollPolicy { zsk_lifetime: 10, ksk_lifetime: 0, propagation: 1, dnskey_ttl: 1, max_ttl: 1, ds_ttl: 1 };
+        let csk = [KeyState { tag: 1, sep: true, alg: 13, timing: Timing::default() }];
+        let p = RollPolicy {
+            zsk_lifetime: 10,
+            ksk_lifetime: 0,
+            propagation: 1,
+            dnskey_ttl: 1,
+            max_ttl: 1,
+            ds_ttl: 1,
+            algorithm: 13,
+        };
         assert!(plan(&csk, &p, 1_000_000).is_empty());
-        let zsk_only = [KeyState { tag: 2, sep: false, timing: Timing::default() }];
+        let zsk_only = [KeyState { tag: 2, sep: false, alg: 13, timing: Timing::default() }];
         assert!(plan(&zsk_only, &p, 1_000_000).is_empty());
         let never = RollPolicy { zsk_lifetime: 0, ..p };
         let both = [csk[0], zsk_only[0]];
@@ -348,12 +413,13 @@ mod tests {
             dnskey_ttl: 60,
             max_ttl: 300,
             ds_ttl: 120,
+            algorithm: 13,
         };
         let t0 = 1_000_000;
         let since = Timing { publish: Some(t0), active: Some(t0), ..Timing::default() };
-        let mut keys = vec![KeyState { tag: 1, sep: true, timing: since }];
+        let mut keys = vec![KeyState { tag: 1, sep: true, alg: 13, timing: since }];
         if !csk {
-            keys.push(KeyState { tag: 2, sep: false, timing: since });
+            keys.push(KeyState { tag: 2, sep: false, alg: 13, timing: since });
         }
         let mut parent = Parent { ds: vec![1], gone: Vec::new() };
         let mut cds_since: Option<(Vec<u16>, u64)> = None;
@@ -427,9 +493,16 @@ mod tests {
     /// start begins a rollover whatever the lifetime, once.
     #[test]
     fn a_forced_start_and_an_early_confirmation() {
-        let p =
-            RollPolicy { zsk_lifetime: 0, ksk_lifetime: 0, propagation: 1, dnskey_ttl: 10, max_ttl: 10, ds_ttl: 10 };
-        let mut keys = vec![KeyState { tag: 1, sep: true, timing: Timing::default() }];
+        let p = RollPolicy {
+            zsk_lifetime: 0,
+            ksk_lifetime: 0,
+            propagation: 1,
+            dnskey_ttl: 10,
+            max_ttl: 10,
+            ds_ttl: 10,
+            algorithm: 13,
+        };
+        let mut keys = vec![KeyState { tag: 1, sep: true, alg: 13, timing: Timing::default() }];
         assert!(plan(&keys, &p, 100).is_empty());
         let a = start(&keys, &p, 100, Role::Ksk);
         assert_eq!(a.len(), 1);
@@ -439,5 +512,87 @@ mod tests {
         assert!(ds_seen(&keys, &p, 105).is_empty(), "not offered before its DNSKEY propagated");
         assert_eq!(awaiting_ds(&keys, 111), Some(2));
         assert!(start(&keys, &p, 111, Role::Zsk).is_empty(), "a CSK zone has no ZSK");
+    }
+
+    /// An algorithm rollover (13 to 15) on a simulated clock with a
+    /// parent copying the CDS after 50 s: a key of the new algorithm
+    /// signs the largest TTL plus the propagation delay before its DNSKEY
+    /// is published; every algorithm with a DNSKEY published has a key
+    /// signing the DNSKEY RRset and one signing the data; a key of the
+    /// old algorithm signs the DNSKEY TTL plus the propagation delay
+    /// after its DNSKEY left; every DS a validator may hold has its key
+    /// published and signing; in the end only the new algorithm is left.
+    fn algorithm_rollover(csk: bool) {
+        let p = RollPolicy {
+            zsk_lifetime: 0,
+            ksk_lifetime: 0,
+            propagation: 20,
+            dnskey_ttl: 60,
+            max_ttl: 300,
+            ds_ttl: 120,
+            algorithm: 15,
+        };
+        let t0 = 1_000_000;
+        let since = Timing { publish: Some(t0), active: Some(t0), ..Timing::default() };
+        let mut keys = vec![KeyState { tag: 1, sep: true, alg: 13, timing: since }];
+        if !csk {
+            keys.push(KeyState { tag: 2, sep: false, alg: 13, timing: since });
+        }
+        let (mut parent, mut gone): (Vec<u16>, Vec<(u16, u64)>) = (vec![1], Vec::new());
+        let mut cds_at: Option<u64> = None;
+        let mut next_tag = 3;
+        for now in t0..t0 + 2000 {
+            let actions = plan(&keys, &p, now);
+            apply_alg(&mut keys, &actions, &mut next_tag, 15);
+            let cds: Vec<u16> = keys.iter().filter(|k| k.timing.offered(now)).map(|k| k.tag).collect();
+            cds_at = if cds.is_empty() { None } else { cds_at.or(Some(now)) };
+            if cds_at.is_some_and(|t| now >= t + 50) && parent != cds {
+                gone.extend(parent.iter().map(|d| (*d, now)));
+                parent = cds.clone();
+            }
+            if awaiting_ds(&keys, now).is_some_and(|w| parent.contains(&w)) {
+                let seen = ds_seen(&keys, &p, now);
+                apply_alg(&mut keys, &seen, &mut next_tag, 15);
+            }
+            let cached = parent
+                .iter()
+                .copied()
+                .chain(gone.iter().filter(|(_, at)| now < at + p.ds_ttl + p.propagation).map(|(t, _)| *t));
+            for ds in cached {
+                let k = keys.iter().find(|k| k.tag == ds);
+                assert!(
+                    k.is_some_and(|k| k.timing.signs(now) && k.timing.published(now)),
+                    "DS {ds} at {now}: {keys:?}"
+                );
+            }
+            for alg in [13u8, 15] {
+                let of = || keys.iter().filter(|k| k.alg == alg);
+                if of().any(|k| k.timing.published(now)) {
+                    assert!(of().any(|k| k.sep && k.timing.signs(now)), "{alg} at {now}: {keys:?}");
+                    assert!(of().any(|k| (csk || !k.sep) && k.timing.signs(now)), "{alg} at {now}: {keys:?}");
+                }
+            }
+            for k in &keys {
+                let t = k.timing;
+                if k.alg == 15 {
+                    assert!(t.publish.unwrap() >= t.active.unwrap() + p.max_ttl + p.propagation, "{k:?}");
+                } else if let (Some(rm), Some(rt)) = (t.remove, t.retire) {
+                    assert!(rt >= rm + p.dnskey_ttl + p.propagation, "{k:?}");
+                }
+            }
+        }
+        assert!(keys.iter().all(|k| k.alg == 15), "{keys:?}");
+        assert_eq!(keys.len(), if csk { 1 } else { 2 }, "{keys:?}");
+        assert_eq!(parent.len(), 1);
+    }
+
+    #[test]
+    fn an_algorithm_rolls_over_with_a_ksk_and_a_zsk() {
+        algorithm_rollover(false);
+    }
+
+    #[test]
+    fn an_algorithm_rolls_over_with_a_csk() {
+        algorithm_rollover(true);
     }
 }

@@ -63,7 +63,7 @@ pub fn ds_seen(c: &Center, zone: &str, how: &str) -> Result<u16, String> {
     let (name, s) = plan(c, zone)?;
     let (z, _) = served(c, &name)?;
     let tag = keyroll::confirm_ds(&s, &name, &z, crate::clock::wall())?;
-    tracing::info!(zone = %name, tag, how, "KSK rollover: the parent serves the new DS");
+    tracing::info!(zone = %name, tag, how, "key rollover: the parent serves the new DS");
     resign(c, &name)?;
     Ok(tag)
 }
@@ -137,8 +137,8 @@ pub async fn parent_ds_check(c: Arc<Center>) {
                     let r = tokio::task::spawn_blocking(move || ds_seen(&c2, &z2, "parent DS check")).await;
                     match r {
                         Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::error!(zone = %zone, "KSK rollover: {e}"),
-                        Err(e) => tracing::error!(zone = %zone, "KSK rollover: {e}"),
+                        Ok(Err(e)) => tracing::error!(zone = %zone, "key rollover: {e}"),
+                        Err(e) => tracing::error!(zone = %zone, "key rollover: {e}"),
                     }
                 }
                 Ok(false) => {}

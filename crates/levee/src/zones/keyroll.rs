@@ -70,6 +70,7 @@ pub fn roll_policy(p: &SignPolicy, dnskey_ttl: u64, max_ttl: u64) -> RollPolicy 
         dnskey_ttl,
         max_ttl,
         ds_ttl: p.ds_ttl,
+        algorithm: p.algorithm,
     }
 }
 
@@ -84,7 +85,7 @@ pub fn states(files: &[(PathBuf, KeyFile)]) -> Vec<KeyState> {
             if timing.active.is_none() && kf.created > 0 {
                 timing.active = Some(kf.created);
             }
-            KeyState { tag: kf.key.tag(), sep: kf.key.is_sep(), timing }
+            KeyState { tag: kf.key.tag(), sep: kf.key.is_sep(), alg: kf.key.algorithm().number(), timing }
         })
         .collect()
 }
@@ -103,7 +104,8 @@ pub struct KeysNow {
 fn published(files: Vec<(PathBuf, KeyFile)>, apex: &[u8], now: u64, dnskey_ttl: u32) -> KeysNow {
     let mut cds = Vec::new();
     let mut out = Vec::new();
-    for (_, kf) in files.into_iter().filter(|(_, kf)| kf.timing.published(now)) {
+    // A key signs without being published during an algorithm rollover.
+    for (_, kf) in files.into_iter().filter(|(_, kf)| kf.timing.published(now) || kf.timing.signs(now)) {
         if kf.key.is_sep() && kf.timing.offered(now) {
             let rr = |rtype: u16, rdata: Vec<u8>| Rr { owner: apex.to_vec(), rtype, ttl: dnskey_ttl, rdata };
             cds.push(rr(t::CDS, kf.key.ds_sha256(apex)));
@@ -111,6 +113,7 @@ fn published(files: Vec<(PathBuf, KeyFile)>, apex: &[u8], now: u64, dnskey_ttl: 
         }
         let mut k = kf.key;
         k.set_signing(kf.timing.signs(now));
+        k.set_published(kf.timing.published(now));
         out.push(k);
     }
     KeysNow { keys: out, cds }
@@ -294,6 +297,10 @@ pub fn report(s: &SignPlan, zone: &str, served: Option<&Zone>, now: u64) -> Resu
     for (_, kf) in &files {
         let tm = kf.timing;
         let state = match () {
+            _ if !tm.published(now) && tm.signs(now) && tm.publish.is_some_and(|p| p > now) => {
+                "signing, not yet published (algorithm rollover)"
+            }
+            _ if !tm.published(now) && tm.signs(now) => "signing, no longer published (algorithm rollover)",
             _ if !tm.published(now) && tm.publish.is_some_and(|p| p > now) => "created",
             _ if !tm.published(now) => "removed",
             _ if tm.offered(now) => "ready (CDS published, waiting for the parent's DS)",

@@ -138,12 +138,13 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
             if p.split_keys && p.zsk_lifetime > 0 {
                 margin = margin.min(p.zsk_lifetime / 2);
             }
-            // A KSK rollover's steps come the lifetime, the DS TTL and
-            // the propagation delay apart (`zones::keyroll`).
             if p.ksk_lifetime > 0 {
-                margin = margin.min(p.ksk_lifetime / 2).min(p.ds_ttl.max(p.propagation_delay).max(1) * 4);
+                margin = margin.min(p.ksk_lifetime / 2);
             }
-            margin
+            // A rollover's steps come at least the propagation delay
+            // apart (`zones::keyroll`): wake that often (at most every
+            // minute), so that a policy of seconds runs in seconds.
+            margin.min(p.propagation_delay.max(1) * 4)
         })
         .min();
     let every = std::time::Duration::from_secs(margin.map_or(60, |m| (m as u64 / 4).clamp(1, 60)));

@@ -83,7 +83,7 @@ fn keys_match(old: &[Rr], unsigned: &[Rr], keys: &[Key], apex: &[u8]) -> bool {
         .filter(|r| r.rtype == t::DNSKEY && !file_keys.contains(r.rdata.as_slice()))
         .map(|r| r.rdata.as_slice())
         .collect();
-    let now_keys: BTreeSet<&[u8]> = keys.iter().map(|k| k.dnskey()).collect();
+    let now_keys: BTreeSet<&[u8]> = keys.iter().filter(|k| k.published()).map(|k| k.dnskey()).collect();
     let signers = |covered: u16| -> BTreeSet<u16> {
         old.iter()
             .filter(|r| r.rtype == t::RRSIG && r.owner == apex && r.rdata.len() >= 18)
@@ -370,7 +370,10 @@ pub fn signed_ixfr(
 /// when there is one key), signing at query time within the policy's
 /// budget.
 fn online_signer(keys: &[Key], apex: &[u8], p: &SignPolicy) -> Result<std::sync::Arc<dyn OnlineSigner>, String> {
-    let k = keys.iter().find(|k| !k.is_sep()).or_else(|| keys.first()).ok_or("no key")?;
+    // A key that signs and is published: during a rollover, not the next
+    // key (not yet in every cache) nor one whose DNSKEY has left.
+    let usable = || keys.iter().filter(|k| k.signs() && k.published());
+    let k = usable().find(|k| !k.is_sep()).or_else(|| usable().next()).ok_or("no key")?;
     let copy = Key::from_pkcs8(k.algorithm(), k.flags(), k.pkcs8()).map_err(|e| e.to_string())?;
     let online = levee_sign::online::Online::new(copy, apex, p.signature_validity, p.online_signatures_per_second);
     Ok(std::sync::Arc::new(ZoneSigner(online)))

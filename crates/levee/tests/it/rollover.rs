@@ -85,14 +85,16 @@ fn tag(ds: &str) -> String {
     ds.split_whitespace().next().unwrap().to_string()
 }
 
-fn child_config(dir: &Path, zone: &Path, parent: std::net::SocketAddr, split: bool) -> String {
+/// The child's config: sign.test. from `zone` signed by a policy of
+/// `settings` and short timers, the parent check asking `parent`.
+fn child_config(dir: &Path, zone: &Path, parent: std::net::SocketAddr, settings: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let sock =
         format!("/tmp/levee-it-r{}-{}.sock", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let conf = dir.join("levee.toml");
     let text = format!(
         "[server]\nthreads = 1\nstorage-dir = \"{}\"\ncontrol-socket = \"{sock}\"\n\
-         [[dnssec-policy]]\nname = \"roll\"\nsplit-keys = {split}\nksk-lifetime = 10\npropagation-delay = 1\n\
+         [[dnssec-policy]]\nname = \"roll\"\n{settings}\npropagation-delay = 1\n\
          ds-ttl = 2\nparent-ds-check = [\"{parent}\"]\nds-check-interval = 1\n\
          [[zone]]\nname = \"sign.test.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.1\"]\n\
          dnssec-signing = true\ndnssec-policy = \"roll\"\n",
@@ -120,26 +122,33 @@ fn set_parent_ds(p: &Server, file: &Path, serial: u32, ds: &[String]) {
     assert!(p.log().matches("reload done").count() > before, "{}", p.log());
 }
 
-/// A whole KSK (`split`) or CSK rollover; see the module docs.
-fn rollover(split: bool) {
-    let (pd, cd) = (TempDir::new("roll-parent"), TempDir::new("roll-child"));
-    let pfile = pd.path().join("test.zone");
+/// The parent (a levee serving `test.` with no DS yet) and the child's
+/// zone file (TTLs of 2 s): (parent, its zone file, the child's file).
+fn setup(pd: &Path, cd: &Path) -> (Server, std::path::PathBuf, std::path::PathBuf) {
+    let pfile = pd.join("test.zone");
     std::fs::write(&pfile, parent_zone(1, &[])).unwrap();
-    let pconf = pd.path().join("levee.toml");
+    let pconf = pd.join("levee.toml");
     std::fs::write(
         &pconf,
         format!("[server]\nthreads = 1\n[[zone]]\nname = \"test.\"\nfile = \"{}\"\n", pfile.display()),
     )
     .unwrap();
     let p = Server::start(&["-c", pconf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-    let zone = cd.path().join("sign.test.zone");
+    let zone = cd.join("sign.test.zone");
     std::fs::write(
         &zone,
         ZONE.replace("$TTL 3600", "$TTL 2")
             .replace(" 2026120601 7200 3600 1209600 300", " 2026120601 7200 3600 1209600 2"),
     )
     .unwrap();
-    let conf = child_config(cd.path(), &zone, p.addr, split);
+    (p, pfile, zone)
+}
+
+/// A whole KSK (`split`) or CSK rollover; see the module docs.
+fn rollover(split: bool) {
+    let (pd, cd) = (TempDir::new("roll-parent"), TempDir::new("roll-child"));
+    let (p, pfile, zone) = setup(pd.path(), cd.path());
+    let conf = child_config(cd.path(), &zone, p.addr, &format!("split-keys = {split}\nksk-lifetime = 10"));
     let args = ["-c", conf.as_str(), "--listen", "127.0.0.1:0"];
     let mut s = Server::start(&args);
     let first = phase(cd.path(), &axfr(&s, "sign.test."));
@@ -229,4 +238,79 @@ fn a_ksk_rolls_over_with_the_parent_ds() {
 #[test]
 fn a_csk_rolls_over_with_the_parent_ds() {
     rollover(false);
+}
+
+/// Algorithms (of the DNSKEYs, of the SOA's signatures) in an AXFR.
+fn algorithms(a: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let keys = rdatas(a, "DNSKEY").iter().map(|f| f[2].clone()).collect();
+    let sigs =
+        rrsigs(a, "sign.test.", "SOA").iter().filter_map(|l| l.split_whitespace().nth(1).map(String::from)).collect();
+    (keys, sigs)
+}
+
+/// An algorithm rollover from ECDSA P-256 (13) to Ed25519 (15), started
+/// by changing the policy's algorithm and restarting: the new keys sign
+/// first, their DNSKEYs come after, then the CDS, the parent's DS (the
+/// test copies it), the old DNSKEYs leave, and their signatures last;
+/// every version met passes both validators.
+fn algorithm_rollover(split: bool) {
+    let (pd, cd) = (TempDir::new("alg-parent"), TempDir::new("alg-child"));
+    let (p, pfile, zone) = setup(pd.path(), cd.path());
+    let policy = |alg: &str| format!("split-keys = {split}\nalgorithm = \"{alg}\"");
+    let conf = child_config(cd.path(), &zone, p.addr, &policy("ecdsap256sha256"));
+    let args = ["-c", conf.as_str(), "--listen", "127.0.0.1:0"];
+    let mut s = Server::start(&args);
+    let a = axfr(&s, "sign.test.");
+    let first = phase(cd.path(), &a);
+    set_parent_ds(&p, &pfile, 2, &first.ksks.iter().cloned().collect::<Vec<_>>());
+    let mut seen = vec![algorithms(&a)];
+    s.stop();
+    drop(s);
+    let conf2 = child_config(cd.path(), &zone, p.addr, &policy("ed25519"));
+    assert_eq!(conf, conf2);
+    let s = Server::start(&args);
+    let mut serial = 3;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        let a = axfr(&s, "sign.test.");
+        let algs = algorithms(&a);
+        if seen.last() != Some(&algs) {
+            let f = cd.path().join(format!("alg{}.axfr", seen.len()));
+            std::fs::write(&f, &a).unwrap();
+            let (ok, out) = verify(&f, "sign.test.", !split);
+            assert!(ok, "{algs:?}:\n{out}\n{}", s.log());
+            seen.push(algs.clone());
+        }
+        let ph = phase(cd.path(), &a);
+        let ds: Vec<String> = ph.cds.iter().cloned().collect();
+        if !ds.is_empty() && serial == 3 {
+            assert!(ds.iter().all(|d| d.split_whitespace().nth(1) == Some("15")), "{ds:?}");
+            set_parent_ds(&p, &pfile, serial, &ds);
+            serial += 1;
+        }
+        if algs.0 == BTreeSet::from(["15".to_string()]) && algs.1 == algs.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    let want = [
+        (set(&["13"]), set(&["13"])),
+        (set(&["13"]), set(&["13", "15"])),
+        (set(&["13", "15"]), set(&["13", "15"])),
+        (set(&["15"]), set(&["13", "15"])),
+        (set(&["15"]), set(&["15"])),
+    ];
+    assert_eq!(seen, want, "(DNSKEY algorithms, SOA signature algorithms) in order\n{}", s.log());
+    assert!(s.log().contains("the parent serves the new DS"), "{}", s.log());
+}
+
+#[test]
+fn an_algorithm_rolls_over_with_a_ksk_and_a_zsk() {
+    algorithm_rollover(true);
+}
+
+#[test]
+fn an_algorithm_rolls_over_with_a_csk() {
+    algorithm_rollover(false);
 }
