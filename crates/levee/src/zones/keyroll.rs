@@ -160,6 +160,25 @@ pub fn keys_unplanned(
     Ok(Some(published(files, apex, now, dnskey_ttl as u32)))
 }
 
+/// True if the served version `z` shows the keys `kn` as they are: the
+/// DNSKEY of every published key and of no unpublished one, and exactly
+/// their CDS and CDNSKEY. A key step taken in the second the zone was
+/// last signed (`levee ctl key-rollover`, `ds-seen`) is no key event
+/// for the timer; this sees it.
+pub fn served_matches(z: &Zone, kn: &KeysNow) -> bool {
+    use std::collections::BTreeSet;
+    let id = z.apex_id();
+    let set = |rtype: u16| -> BTreeSet<Vec<u8>> {
+        z.find(id, rtype).map(|rs| z.rdatas(rs).map(|r| r.to_vec()).collect()).unwrap_or_default()
+    };
+    let dnskeys = set(t::DNSKEY);
+    let keys_ok = kn.keys.iter().all(|k| dnskeys.contains(k.dnskey()) == k.published());
+    let want = |rtype: u16| -> BTreeSet<Vec<u8>> {
+        kn.cds.iter().filter(|r| r.rtype == rtype).map(|r| r.rdata.clone()).collect()
+    };
+    keys_ok && set(t::CDS) == want(t::CDS) && set(t::CDNSKEY) == want(t::CDNSKEY)
+}
+
 fn role(k: &Key, files: &[(PathBuf, KeyFile)]) -> &'static str {
     match (k.is_sep(), files.iter().any(|(_, f)| !f.key.is_sep())) {
         (true, true) => "KSK",
@@ -288,6 +307,39 @@ pub fn awaited_ds(s: &SignPlan, zone: &str, apex: &[u8], now: u64) -> Result<Opt
     Ok(files.iter().find(|(_, kf)| kf.key.tag() == tag && kf.key.is_sep()).map(|(_, kf)| (tag, kf.key.ds_sha256(apex))))
 }
 
+/// A key's state at `now`, in one word: `created` (to be published),
+/// `presigning` (signs, not yet published: an algorithm rollover's new
+/// key), `published` (not signing yet), `ready` (offered to the parent
+/// by CDS), `active`, `retiring` (active, its end set), `retired`
+/// (published, no longer signing), `postsigning` (signs, no longer
+/// published: an algorithm rollover's old key), `removed`.
+pub fn state(tm: &Timing, now: u64) -> &'static str {
+    let (published, signs) = (tm.published(now), tm.signs(now));
+    match () {
+        _ if !published && signs && tm.publish.is_some_and(|p| p > now) => "presigning",
+        _ if !published && signs => "postsigning",
+        _ if !published && tm.publish.is_some_and(|p| p > now) => "created",
+        _ if !published => "removed",
+        _ if tm.offered(now) => "ready",
+        _ if signs && tm.retire.is_some() => "retiring",
+        _ if signs => "active",
+        _ if tm.retire.is_some_and(|r| r <= now) => "retired",
+        _ => "published",
+    }
+}
+
+/// For `/metrics`: the number of keys per (role, state) of a signed
+/// zone, and whether its rollover waits for the parent's DS.
+pub fn gauges(s: &SignPlan, zone: &str, now: u64) -> Result<(Vec<(&'static str, &'static str, usize)>, bool), String> {
+    let files = keys::load_files(&s.key_dir, zone)?;
+    let mut counts: std::collections::BTreeMap<(&'static str, &'static str), usize> = Default::default();
+    for (_, kf) in &files {
+        *counts.entry((role(&kf.key, &files), state(&kf.timing, now))).or_default() += 1;
+    }
+    let waiting = rollover::awaiting_ds(&states(&files), now).is_some();
+    Ok((counts.into_iter().map(|((r, st), n)| (r, st, n)).collect(), waiting))
+}
+
 /// `levee ctl keys`: one line per key (tag, algorithm, role, state, the
 /// times of its steps), then the zone's next step and when. No key
 /// material.
@@ -296,18 +348,9 @@ pub fn report(s: &SignPlan, zone: &str, served: Option<&Zone>, now: u64) -> Resu
     let mut out = String::new();
     for (_, kf) in &files {
         let tm = kf.timing;
-        let state = match () {
-            _ if !tm.published(now) && tm.signs(now) && tm.publish.is_some_and(|p| p > now) => {
-                "signing, not yet published (algorithm rollover)"
-            }
-            _ if !tm.published(now) && tm.signs(now) => "signing, no longer published (algorithm rollover)",
-            _ if !tm.published(now) && tm.publish.is_some_and(|p| p > now) => "created",
-            _ if !tm.published(now) => "removed",
-            _ if tm.offered(now) => "ready (CDS published, waiting for the parent's DS)",
-            _ if tm.signs(now) && tm.retire.is_some() => "active, retiring",
-            _ if tm.signs(now) => "active",
-            _ if tm.retire.is_some_and(|r| r <= now) => "retired (published)",
-            _ => "published",
+        let state = match state(&tm, now) {
+            "ready" => "ready (CDS published, waiting for the parent's DS)",
+            other => other,
         };
         let times: Vec<String> = [
             ("created", Some(kf.created)),

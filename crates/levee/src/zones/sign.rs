@@ -245,6 +245,9 @@ pub fn incremental(
     else {
         return full("a rollover step is due");
     };
+    if !crate::zones::keyroll::served_matches(old, &kn) {
+        return full("the keys changed");
+    }
     let keys = kn.keys;
     // The CDS and CDNSKEY are the key manager's: unchanged between key
     // events (a key event signs in full).

@@ -314,3 +314,102 @@ fn an_algorithm_rolls_over_with_a_ksk_and_a_zsk() {
 fn an_algorithm_rolls_over_with_a_csk() {
     algorithm_rollover(false);
 }
+
+/// The operator's commands without a parent check: `levee ctl keys`
+/// lists the keys and their steps, `key-rollover` starts a ZSK and a KSK
+/// rollover now, the KSK rollover waits at the CDS until `ds-seen`
+/// confirms the parent's DS by hand, and then ends; bad requests are
+/// refused with a reason; nothing of a private key appears in the
+/// answers, in `/metrics`' key gauges or in the log.
+#[test]
+fn keys_are_rolled_and_confirmed_by_hand() {
+    let cd = TempDir::new("roll-ctl");
+    let zone = cd.path().join("sign.test.zone");
+    std::fs::write(
+        &zone,
+        ZONE.replace("$TTL 3600", "$TTL 2")
+            .replace(" 2026120601 7200 3600 1209600 300", " 2026120601 7200 3600 1209600 2"),
+    )
+    .unwrap();
+    let conf =
+        std::fs::read_to_string(child_config(cd.path(), &zone, "127.0.0.1:9".parse().unwrap(), "split-keys = true"))
+            .unwrap()
+            .replace("parent-ds-check = [\"127.0.0.1:9\"]\n", "");
+    let conf_path = cd.path().join("levee.toml");
+    let conf = format!("{conf}{}", crate::ops::management_config("127.0.0.1:0"));
+    crate::support::write_private(&conf_path, &conf);
+    let conf = conf_path.to_str().unwrap().to_string();
+    let s = Server::start(&["-c", &conf, "--listen", "127.0.0.1:0"]);
+    let mut answers = String::new();
+    let mut ctl_ok = |args: &[&str]| {
+        let (ok, out) = ctl(&conf, args);
+        assert!(ok, "{args:?}: {out}");
+        answers.push_str(&out);
+        out
+    };
+    let keys = ctl_ok(&["keys", "sign.test."]);
+    assert_eq!(keys.matches("state=active").count(), 2, "{keys}");
+    assert!(keys.contains("role=KSK") && keys.contains("role=ZSK"), "{keys}");
+    for (args, why) in [
+        (vec!["ds-seen", "sign.test."], "waits for the parent's DS"),
+        (vec!["key-rollover", "sign.test.", "csk"], "usage"),
+        (vec!["keys", "nosuch.test."], "not configured"),
+    ] {
+        let (ok, out) = ctl(&conf, &args);
+        assert!(!ok && out.contains(why), "{args:?}: {out}");
+    }
+    ctl_ok(&["key-rollover", "sign.test.", "zsk"]);
+    let (ok, out) = ctl(&conf, &["key-rollover", "sign.test.", "zsk"]);
+    assert!(!ok && out.contains("already under way"), "{out}");
+    let a = axfr(&s, "sign.test.");
+    assert_eq!(rdatas(&a, "DNSKEY").iter().filter(|f| f[0] == "256").count(), 2, "the new ZSK published: {a}");
+    ctl_ok(&["key-rollover", "sign.test.", "ksk"]);
+    let with_cds = |a: &str| !rdatas(a, "CDS").is_empty();
+    let t = Instant::now();
+    let mut a = axfr(&s, "sign.test.");
+    while !with_cds(&a) && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+        a = axfr(&s, "sign.test.");
+    }
+    assert!(with_cds(&a), "{}", s.log());
+    // No parent check: the rollover waits for the operator.
+    std::thread::sleep(Duration::from_secs(4));
+    let a = axfr(&s, "sign.test.");
+    assert!(with_cds(&a) && rdatas(&a, "DNSKEY").iter().filter(|f| f[0] == "257").count() == 2, "{a}");
+    let keys = ctl_ok(&["keys", "sign.test."]);
+    assert!(keys.contains("confirm with levee ctl ds-seen") && keys.contains("state=ready"), "{keys}");
+    let metrics = levee_metrics(&s);
+    assert!(metrics.contains("levee_dnssec_awaiting_parent_ds{zone=\"sign.test.\"} 1"), "{metrics}");
+    assert!(metrics.contains("levee_dnssec_keys{zone=\"sign.test.\",role=\"KSK\",state=\"ready\"} 1"), "{metrics}");
+    ctl_ok(&["ds-seen", "sign.test."]);
+    let t = Instant::now();
+    let mut a = axfr(&s, "sign.test.");
+    while rdatas(&a, "DNSKEY").iter().filter(|f| f[0] == "257").count() != 1 && t.elapsed() < Duration::from_secs(20) {
+        assert!(!with_cds(&a) || t.elapsed() < Duration::from_secs(2), "the CDS stays after ds-seen: {a}");
+        std::thread::sleep(Duration::from_millis(200));
+        a = axfr(&s, "sign.test.");
+    }
+    assert!(!with_cds(&a), "{a}");
+    assert_eq!(rdatas(&a, "DNSKEY").iter().filter(|f| f[0] == "257").count(), 1, "the old KSK left: {}", s.log());
+    let f = cd.path().join("after.axfr");
+    std::fs::write(&f, &a).unwrap();
+    let (ok, out) = verify(&f, "sign.test.", false);
+    assert!(ok, "{out}");
+    // Nothing of a private key in what levee said.
+    let said = format!("{answers}{}{}", s.log(), levee_metrics(&s));
+    for entry in std::fs::read_dir(cd.path().join("store/keys/sign.test")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines().filter(|l| !l.contains(':') && !l.starts_with('-') && l.len() > 16) {
+            assert!(!said.contains(line), "key material in levee's output");
+        }
+    }
+    assert!(!said.contains("PRIVATE"));
+}
+
+/// `/metrics` (a strict Prometheus text-format check on the way).
+fn levee_metrics(s: &Server) -> String {
+    let (status, _, body) = crate::ops::http(crate::ops::management(s), "GET", "/metrics");
+    assert_eq!(status, 200, "{body}");
+    crate::ops::check_prometheus(&body);
+    body
+}
