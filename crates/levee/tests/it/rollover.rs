@@ -46,8 +46,19 @@ fn key_text(f: &[String]) -> String {
     format!("{} {} {} {}", f[0], f[1], f[2], f[3..].concat())
 }
 
-/// The DS (SHA-256) of a DNSKEY RDATA, by BIND's `dnssec-dsfromkey`.
+/// The DS (SHA-256) of a DNSKEY RDATA, by BIND's `dnssec-dsfromkey`
+/// (once per key: the tests poll, and the machine is shared).
 fn ds_of(dir: &Path, dnskey: &str) -> String {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashMap<String, String>>> = std::sync::Mutex::new(None);
+    if let Some(ds) = SEEN.lock().unwrap().get_or_insert_with(Default::default).get(dnskey) {
+        return ds.clone();
+    }
+    let ds = ds_by_bind(dir, dnskey);
+    SEEN.lock().unwrap().get_or_insert_with(Default::default).insert(dnskey.to_string(), ds.clone());
+    ds
+}
+
+fn ds_by_bind(dir: &Path, dnskey: &str) -> String {
     let f = dir.join("dnskey.txt");
     std::fs::write(&f, format!("sign.test. 3600 IN DNSKEY {dnskey}\n")).unwrap();
     let o = tool("dnssec-dsfromkey").args(["-2", "-f"]).arg(&f).arg("sign.test.").output().unwrap();
@@ -219,7 +230,7 @@ fn rollover(split: bool) {
         if cds_gone && ph.ksks.len() == 1 {
             break;
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(400));
     }
     let n = new.unwrap_or_else(|| panic!("no new key: {phases:?}\n{}", s.log()));
     let last = phases.last().unwrap();
@@ -291,7 +302,7 @@ fn algorithm_rollover(split: bool) {
         if algs.0 == BTreeSet::from(["15".to_string()]) && algs.1 == algs.0 {
             break;
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(400));
     }
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
     let want = [
