@@ -76,6 +76,9 @@ pub const RANGES: &[(&str, i64, i64)] = &[
     ("dnssec-policy.online-signatures-per-second", 0, 10_000_000),
     ("dnssec-policy.zsk-lifetime", 0, 10 * 365 * 86_400),
     ("dnssec-policy.propagation-delay", 0, 7 * 86_400),
+    ("dnssec-policy.ksk-lifetime", 0, 20 * 365 * 86_400),
+    ("dnssec-policy.ds-ttl", 0, 7 * 86_400),
+    ("dnssec-policy.ds-check-interval", 1, 86_400),
 ];
 
 /// The range of `key` (which must be listed in [`RANGES`]).

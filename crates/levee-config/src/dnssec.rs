@@ -16,6 +16,11 @@
 //! signature-refresh = 604800        # re-sign when less than this is left (7 days)
 //! zsk-lifetime = 2592000            # with split-keys: a ZSK rollover (pre-publication) every 30 days
 //! propagation-delay = 3600          # how long a change takes to reach every secondary
+//! ksk-lifetime = 31536000           # a KSK (or CSK) rollover every year (default 0: never)
+//! ds-ttl = 86400                    # the TTL of the DS at the parent
+//! parent-ds-check = ["192.0.2.53:53", "198.51.100.53:53 key parent-key"]
+//!                                   # the parent's servers, asked for the new DS
+//! ds-check-interval = 600           # how often they are asked (seconds)
 //!
 //! [[zone]]
 //! name = "example.com."
@@ -68,6 +73,18 @@ pub struct SignPolicy {
     pub zsk_lifetime: u64,
     /// Seconds a change takes to reach every secondary.
     pub propagation_delay: u64,
+    /// Seconds a KSK (or CSK) signs before a rollover replaces it (0:
+    /// never).
+    pub ksk_lifetime: u64,
+    /// The TTL of the zone's DS at the parent (the old DS's time in
+    /// caches once the parent replaced it).
+    pub ds_ttl: u64,
+    /// The parent's servers, each asked for the zone's DS while a new
+    /// KSK waits for it; empty: the DS is confirmed by hand (`levee ctl
+    /// ds-seen`).
+    pub parent_ds_check: Vec<crate::repl::Remote>,
+    /// Seconds between two rounds of the parent check.
+    pub ds_check_interval: u64,
 }
 
 impl Default for SignPolicy {
@@ -83,6 +100,10 @@ impl Default for SignPolicy {
             online_signatures_per_second: 20_000,
             zsk_lifetime: 30 * 86400,
             propagation_delay: 3600,
+            ksk_lifetime: 0,
+            ds_ttl: 86400,
+            parent_ds_check: Vec::new(),
+            ds_check_interval: 600,
         }
     }
 }
@@ -111,11 +132,19 @@ pub struct Spec {
     pub zsk_lifetime: Option<i64>,
     /// Seconds.
     pub propagation_delay: Option<i64>,
+    /// Seconds.
+    pub ksk_lifetime: Option<i64>,
+    /// Seconds.
+    pub ds_ttl: Option<i64>,
+    /// `ADDR:PORT [key NAME]` of each parent server.
+    pub parent_ds_check: Option<Vec<String>>,
+    /// Seconds.
+    pub ds_check_interval: Option<i64>,
 }
 
 /// The policies of the file, `default` first; an error is `(key,
 /// message)`.
-pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
+pub fn lower(specs: Vec<Spec>, keys: &[levee_tsig::Key]) -> Result<Vec<SignPolicy>, (String, String)> {
     let mut out = vec![SignPolicy::default()];
     for (i, s) in specs.into_iter().enumerate() {
         let key = |k: &str| format!("dnssec-policy[{i}].{k}");
@@ -167,6 +196,25 @@ pub fn lower(specs: Vec<Spec>) -> Result<Vec<SignPolicy>, (String, String)> {
         if let Some(v) = s.propagation_delay {
             p.propagation_delay =
                 bounds::check("dnssec-policy.propagation-delay", v).map_err(|m| (key("propagation-delay"), m))?;
+        }
+        for (name, v, slot) in [
+            ("ksk-lifetime", s.ksk_lifetime, &mut p.ksk_lifetime),
+            ("ds-ttl", s.ds_ttl, &mut p.ds_ttl),
+            ("ds-check-interval", s.ds_check_interval, &mut p.ds_check_interval),
+        ] {
+            if let Some(v) = v {
+                *slot = bounds::check(&format!("dnssec-policy.{name}"), v).map_err(|m| (key(name), m))?;
+            }
+        }
+        for (j, r) in s.parent_ds_check.iter().flatten().enumerate() {
+            let remote = crate::repl::parse_remote(r, keys).map_err(|m| (key(&format!("parent-ds-check[{j}]")), m))?;
+            if remote.tls.is_some() {
+                return Err((
+                    key(&format!("parent-ds-check[{j}]")),
+                    "the parent check asks over UDP and TCP, not TLS".into(),
+                ));
+            }
+            p.parent_ds_check.push(remote);
         }
         if p.signature_refresh >= p.signature_validity {
             return Err((key("signature-refresh"), "must be less than signature-validity".into()));

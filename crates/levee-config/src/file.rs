@@ -475,7 +475,7 @@ fn lower(spec: Spec, place: &str) -> Result<Config, ConfigError> {
     keys(&mut c, &spec.key, &err)?;
     c.xdp = xdp(&spec.xdp, &err)?;
     c.dnstap = spec.dnstap.lower().map_err(|(k, m)| err(k, m))?;
-    c.dnssec_policies = dnssec::lower(spec.dnssec_policy).map_err(|(k, m)| err(k, m))?;
+    c.dnssec_policies = dnssec::lower(spec.dnssec_policy, &c.keys).map_err(|(k, m)| err(k, m))?;
     c.tls = spec.tls.lower().map_err(|(k, m)| err(k, m))?;
     c.catalog_templates = catalog::lower_templates(&spec.catalog_template, &c.keys).map_err(|(k, m)| err(k, m))?;
     let ti = &spec.transfer_in;

@@ -312,6 +312,20 @@ pub const KEYS: &[Key] = &[
     ),
     key!(
         "dnssec-policy",
+        "ksk-lifetime",
+        "0",
+        "Seconds a KSK (a CSK without split-keys) signs before a rollover with the parent's DS replaces it (0: never)."
+    ),
+    key!("dnssec-policy", "ds-ttl", "86400", "The TTL of the zone's DS at the parent (the old key stays that long after the new DS is seen)."),
+    key!(
+        "dnssec-policy",
+        "parent-ds-check",
+        "[]",
+        "ADDR:PORT [key NAME] of the parent's servers, asked for the new DS during a KSK rollover ([]: confirm with levee ctl ds-seen)."
+    ),
+    key!("dnssec-policy", "ds-check-interval", "600", "Seconds between two rounds of the parent check."),
+    key!(
+        "dnssec-policy",
         "online-signatures-per-second",
         "20000",
         "Compact denial: signatures made at query time per second and zone; past it such answers are dropped (0: no limit)."

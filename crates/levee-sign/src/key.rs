@@ -100,6 +100,9 @@ pub struct Key {
     /// Makes signatures (a key published ahead of its time, or kept
     /// after it, does not: `crate::rollover`).
     signs: bool,
+    /// In the DNSKEY RRset (an algorithm rollover's new keys sign before
+    /// they are published, its old ones after they left).
+    published: bool,
 }
 
 /// The start of an Ed25519 private key in PKCS#8 v1 (RFC 8410 §7):
@@ -183,7 +186,7 @@ impl Key {
         dnskey.push(alg.number());
         dnskey.extend_from_slice(&public);
         let tag = key_tag(&dnskey);
-        Ok(Key { alg, flags, pair, pkcs8: der.to_vec(), dnskey, tag, rng, signs: true })
+        Ok(Key { alg, flags, pair, pkcs8: der.to_vec(), dnskey, tag, rng, signs: true, published: true })
     }
 
     /// The algorithm.
@@ -210,6 +213,17 @@ impl Key {
     /// Makes the key sign, or only be published.
     pub fn set_signing(&mut self, on: bool) {
         self.signs = on;
+    }
+
+    /// Whether the signer puts this key's DNSKEY in the zone.
+    pub fn published(&self) -> bool {
+        self.published
+    }
+
+    /// Puts the key's DNSKEY in the zone or leaves it out (it may sign
+    /// either way).
+    pub fn set_published(&mut self, on: bool) {
+        self.published = on;
     }
 
     /// The DNSKEY RDATA.

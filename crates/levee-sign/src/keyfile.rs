@@ -45,8 +45,14 @@ pub struct KeyFile {
 pub struct Timing {
     /// In the DNSKEY RRset from then on.
     pub publish: Option<u64>,
+    /// A KSK or CSK: its DNSKEY has reached every cache, it is offered
+    /// to the parent by CDS and CDNSKEY from then on (until `submitted`).
+    pub ready: Option<u64>,
     /// Signs from then on.
     pub active: Option<u64>,
+    /// A KSK or CSK: the parent was seen serving its DS then (by the
+    /// parent check or `levee ctl ds-seen`); its CDS and CDNSKEY leave.
+    pub submitted: Option<u64>,
     /// Signs no more from then on.
     pub retire: Option<u64>,
     /// Out of the DNSKEY RRset (and its file deleted) from then on.
@@ -59,9 +65,30 @@ impl Timing {
         self.publish.is_none_or(|t| t <= now) && self.remove.is_none_or(|t| now < t)
     }
 
-    /// Signs at `now`.
+    /// Signs at `now`: active and not retired, and not removed unless it
+    /// retires later (an algorithm rollover's old keys sign after their
+    /// DNSKEYs left; its new keys sign before theirs are published).
     pub fn signs(&self, now: u64) -> bool {
-        self.active.is_none_or(|t| t <= now) && self.retire.is_none_or(|t| now < t) && self.published(now)
+        self.active.is_none_or(|t| t <= now)
+            && self.retire.is_none_or(|t| now < t)
+            && (self.remove.is_none_or(|t| now < t) || self.retire.is_some_and(|r| r > self.remove.unwrap_or(0)))
+    }
+
+    /// Its file can go at `now`: removed from the DNSKEY RRset and not
+    /// signing.
+    pub fn gone(&self, now: u64) -> bool {
+        self.remove.is_some_and(|t| t <= now) && self.retire.is_none_or(|t| t <= now)
+    }
+
+    /// Offered to the parent (CDS and CDNSKEY) at `now`: ready, its DS
+    /// not yet seen at the parent, still published.
+    pub fn offered(&self, now: u64) -> bool {
+        self.ready.is_some_and(|t| t <= now) && self.submitted.is_none_or(|t| now < t) && self.published(now)
+    }
+
+    /// Waiting for the parent's DS at `now` (a rollover stops there).
+    pub fn awaits_ds(&self) -> bool {
+        self.ready.is_some() && self.submitted.is_none() && self.retire.is_none()
     }
 }
 
@@ -78,9 +105,14 @@ pub fn to_text_timed(key: &Key, zone: &str, created: u64, timing: &Timing) -> St
         key.flags(),
         key.tag()
     );
-    for (k, v) in
-        [("publish", timing.publish), ("active", timing.active), ("retire", timing.retire), ("remove", timing.remove)]
-    {
+    for (k, v) in [
+        ("publish", timing.publish),
+        ("ready", timing.ready),
+        ("active", timing.active),
+        ("submitted", timing.submitted),
+        ("retire", timing.retire),
+        ("remove", timing.remove),
+    ] {
         if let Some(t) = v {
             s.push_str(&format!("{k}: {t}\n"));
         }
@@ -120,6 +152,8 @@ pub fn parse(text: &str) -> Result<KeyFile, String> {
                     "created" => created = v.parse().map_err(|_| bad("created"))?,
                     "publish" => timing.publish = Some(v.parse().map_err(|_| bad("publish"))?),
                     "active" => timing.active = Some(v.parse().map_err(|_| bad("active"))?),
+                    "ready" => timing.ready = Some(v.parse().map_err(|_| bad("ready"))?),
+                    "submitted" => timing.submitted = Some(v.parse().map_err(|_| bad("submitted"))?),
                     "retire" => timing.retire = Some(v.parse().map_err(|_| bad("retire"))?),
                     "remove" => timing.remove = Some(v.parse().map_err(|_| bad("remove"))?),
                     other => return Err(format!("line {n}: unknown key `{other}`")),
@@ -201,6 +235,16 @@ mod tests {
         let back = parse(&text).unwrap();
         assert_eq!((back.zone.as_str(), back.created), ("example.", 1_796_000_000));
         assert_eq!(back.key.dnskey(), k.dnskey());
+        // Every step of a rollover survives the file.
+        let timing = Timing {
+            publish: Some(1),
+            ready: Some(2),
+            active: Some(3),
+            submitted: Some(4),
+            retire: Some(5),
+            remove: Some(6),
+        };
+        assert_eq!(parse(&to_text_timed(&k, "example.", 9, &timing)).unwrap().timing, timing);
         // A wrong tag, a cut-off key, a wrong algorithm: refused, and the
         // message carries no key material.
         let wrong_tag = text.replace(&format!("tag: {}", k.tag()), &format!("tag: {}", k.tag() ^ 1));

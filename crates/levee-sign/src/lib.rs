@@ -28,8 +28,9 @@
 //!   signed version, it keeps the signatures of unchanged RRsets
 //!   (`reuse.rs`), so a change costs what it changed.
 //!
-//! * [`rollover`]: what a zone's key store must do at a given time for a
-//!   ZSK rollover by pre-publication (the clock is a parameter).
+//! * [`rollover`]: what a zone's key store must do at a given time (the
+//!   clock is a parameter): ZSK pre-publication, KSK and CSK rollovers
+//!   with CDS/CDNSKEY and the parent's DS, algorithm rollovers.
 //! * [`online`]: compact denial (RFC 9824): the NSEC of a compact answer
 //!   and its signature made at query time, within a budget.
 //!

@@ -146,7 +146,7 @@ pub fn sign_zone(
     let soa_ttl = soa.ttl;
     let negative_ttl = soa_ttl.min(soa_minimum(&soa.rdata));
     let dnskey_ttl = recs.iter().find(|r| r.rtype == t::DNSKEY && r.owner == apex).map_or(soa_ttl, |r| r.ttl);
-    for k in keys {
+    for k in keys.iter().filter(|k| k.published()) {
         recs.push(Rr { owner: apex.clone(), rtype: t::DNSKEY, class: 1, ttl: dnskey_ttl, rdata: k.dnskey().to_vec() });
     }
     if let Denial::Nsec3(p) = &policy.denial {

@@ -25,7 +25,12 @@
 //! * `gate`: the flood gate: where it runs, its settings, the armed
 //!   zones, the known table's fill, its packets per reason
 //!   (`gate::report`, from the snapshot `/metrics` reads); an error when
-//!   the gate is off.
+//!   the gate is off;
+//! * `keys ZONE`: a signed zone's keys (tag, algorithm, role, state, the
+//!   time of each step), what the rollover waits for and its next step;
+//!   `key-rollover ZONE ksk|zsk`: a rollover begun now; `ds-seen ZONE`:
+//!   the parent serves the new KSK's DS, the rollover goes on
+//!   (`zones::keyops`).
 //!
 //! One request and one response per connection.
 
@@ -192,6 +197,14 @@ pub async fn serve(l: std::os::unix::net::UnixListener, c: Arc<Center>) {
                         .unwrap_or_else(|_| "error: internal error\n".into())
                 }
                 ["zone-add" | "zone-add-primary" | "zone-remove", ..] => provision(&c, line).await,
+                ["keys" | "key-rollover" | "ds-seen", ..] => {
+                    let (c, line) = (Arc::clone(&c), line.to_string());
+                    tokio::task::spawn_blocking(move || {
+                        crate::zones::keyops::command(&c, &line.split_whitespace().collect::<Vec<_>>())
+                    })
+                    .await
+                    .unwrap_or_else(|_| "error: internal error\n".into())
+                }
                 ["zone-catalog", ..] => {
                     let (c, line) = (Arc::clone(&c), line.to_string());
                     tokio::task::spawn_blocking(move || zone_catalog(&c, &line))
@@ -239,7 +252,7 @@ fn command(c: &Center, started: Instant, line: &str) -> String {
         },
         ("refresh" | "retransfer", None) => format!("error: {cmd} needs a zone\n"),
         _ => {
-            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE, zone-add ZONE PRIMARY..., zone-add-primary ZONE FILE, zone-remove ZONE, zone-catalog ZONE CATALOG|none)\n"
+            "error: unknown command (status, zone-status [ZONE], reload [ZONE], refresh ZONE, retransfer ZONE, stats, gate, rrset-get ZONE [NAME [TYPE]], rrset-set ZONE NAME TYPE TTL RDATA..., rrset-delete ZONE NAME TYPE, zone-add ZONE PRIMARY..., zone-add-primary ZONE FILE, zone-remove ZONE, zone-catalog ZONE CATALOG|none, keys ZONE, key-rollover ZONE ksk|zsk, ds-seen ZONE)\n"
                 .into()
         }
     }

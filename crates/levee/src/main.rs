@@ -159,7 +159,9 @@ enum Command {
     /// ZONE /ABSOLUTE/FILE [allow-transfer PREFIX[,key,NAME]]... (a
     /// runtime primary zone from that zone text), zone-remove ZONE,
     /// zone-catalog ZONE CATALOG [group G] | zone-catalog ZONE none (a
-    /// runtime zone's produced catalog).
+    /// runtime zone's produced catalog). keys ZONE (a signed zone's keys,
+    /// their states and the next step), key-rollover ZONE ksk|zsk (a
+    /// rollover now), ds-seen ZONE (the parent serves the new KSK's DS).
     Ctl {
         /// The control socket (default: from the configuration file).
         #[arg(long, short = 's', value_name = "PATH")]

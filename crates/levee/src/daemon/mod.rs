@@ -362,6 +362,7 @@ fn start_replication(center: &Arc<Center>, rt: &tokio::runtime::Runtime, control
     rt.spawn_blocking(move || crate::provision::consumer::reconcile_all(&c));
     if center.cfg.zones.iter().any(|z| z.dnssec.is_some()) {
         rt.spawn(crate::zones::reload::refresh_signatures(Arc::clone(center)));
+        rt.spawn(crate::zones::keyops::parent_ds_check(Arc::clone(center)));
     }
     if let Some(l) = control.and_then(|c| c.take_listener()) {
         rt.spawn(control_socket::serve(l, Arc::clone(center)));

@@ -60,6 +60,7 @@ pub fn render(c: &Center) -> String {
     xdp(&mut o, c);
     workers(&mut o, c);
     zones(&mut o, c, &udp, &tcp);
+    dnssec_keys(&mut o, c);
     storage(&mut o, c);
     updates(&mut o, c);
     replication(&mut o, c);
@@ -390,6 +391,33 @@ fn workers(o: &mut Out, c: &Center) {
 
 /// Zones served, reloads, and per zone: serial, records, load time,
 /// responses and NXDOMAIN.
+/// The keys of the zones levee signs, by role and state (read from the
+/// key store: tags, roles and times only, never key material).
+fn dnssec_keys(o: &mut Out, c: &Center) {
+    let now = crate::clock::wall();
+    let signed: Vec<(String, crate::zones::sign::SignPlan)> = c
+        .cfg
+        .zones
+        .iter()
+        .filter_map(|z| crate::zones::sign::SignPlan::of(&c.cfg, &z.name).map(|s| (z.name.clone(), s)))
+        .collect();
+    if signed.is_empty() {
+        return;
+    }
+    let read: Vec<_> =
+        signed.iter().filter_map(|(z, s)| crate::zones::keyroll::gauges(s, z, now).ok().map(|g| (z, g))).collect();
+    o.family("levee_dnssec_keys", "gauge", "Keys of a zone levee signs, by role (KSK, ZSK, CSK) and rollover state.");
+    for (z, (counts, _)) in &read {
+        for (role, state, n) in counts {
+            o.sample("levee_dnssec_keys", &[("zone", z.as_str()), ("role", role), ("state", state)], n);
+        }
+    }
+    o.family("levee_dnssec_awaiting_parent_ds", "gauge", "1 while a key rollover waits for the parent's DS.");
+    for (z, (_, waiting)) in &read {
+        o.sample("levee_dnssec_awaiting_parent_ds", &[("zone", z.as_str())], u8::from(*waiting));
+    }
+}
+
 fn zones(o: &mut Out, c: &Center, udp: &Sum, tcp: &Sum) {
     let set = c.zones.load();
     let ids = &c.zone_ids;

@@ -140,3 +140,30 @@ pub async fn soa_of(addr: SocketAddr, source: Option<IpAddr>, apex: &[u8], key: 
     };
     levee_xfr::soa_answer(&m, apex).ok_or(Fail::Xfr(XfrError::BadStructure))
 }
+
+/// The records of type `qtype` at `owner` in the answer of the server at
+/// `addr` (UDP, then TCP on TC), TSIG-signed with `key` if given: the
+/// parent check's DS query (`zones::keyops`).
+pub async fn rrset_of(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    owner: &[u8],
+    qtype: u16,
+    key: Option<&Key>,
+) -> Result<Vec<Rr>, Fail> {
+    let req = levee_xfr::request(random_id(), owner, qtype, None, false, key, wall());
+    let m = match udp_exchange(addr, source, &req, key, UDP_TIMEOUT).await {
+        Err(Fail::Xfr(XfrError::Truncated)) => {
+            let mut s = tcp_connect_send(addr, source, &req.msg).await?;
+            let mut buf = Vec::new();
+            tcp_read(&mut s, &mut buf).await?;
+            levee_xfr::check_response(&req, &buf, key, wall())?
+        }
+        r => r?,
+    };
+    Ok(m.answer
+        .iter()
+        .filter(|r| r.rtype == qtype && levee_wire::name::eq_ignore_case(&r.owner, owner))
+        .map(|r| Rr { owner: r.owner.clone(), rtype: r.rtype, ttl: r.ttl, rdata: r.rdata.clone() })
+        .collect())
+}

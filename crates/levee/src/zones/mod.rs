@@ -9,6 +9,8 @@
 //!   [`incsign`]: a change re-signed on the served snapshot.
 
 pub mod incsign;
+pub mod keyops;
+pub mod keyroll;
 pub mod load;
 pub mod publish;
 pub mod reload;

@@ -123,7 +123,8 @@ pub fn reload_zone(c: &Center, zone: &str) -> Result<(usize, usize), String> {
 
 /// The signing timer: every minute (sooner when a policy leaves less
 /// than four minutes between a signature's refresh point and its
-/// expiry), each signed zone whose first signature has entered its
+/// expiry, or has short key lifetimes, DS TTL and propagation delay:
+/// a rollover on an accelerated clock), each signed zone whose first signature has entered its
 /// refresh window is reloaded, which signs again what is due (and keeps
 /// the rest). Runs for the daemon's life.
 pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
@@ -133,12 +134,17 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
         .iter()
         .filter_map(|z| z.dnssec.as_ref())
         .map(|p| {
-            let margin = p.signature_validity.saturating_sub(p.signature_refresh) as u64;
+            let mut margin = p.signature_validity.saturating_sub(p.signature_refresh) as u64;
             if p.split_keys && p.zsk_lifetime > 0 {
-                margin.min(p.zsk_lifetime / 2)
-            } else {
-                margin
+                margin = margin.min(p.zsk_lifetime / 2);
             }
+            if p.ksk_lifetime > 0 {
+                margin = margin.min(p.ksk_lifetime / 2);
+            }
+            // A rollover's steps come at least the propagation delay
+            // apart (`zones::keyroll`): wake that often (at most every
+            // minute), so that a policy of seconds runs in seconds.
+            margin.min(p.propagation_delay.max(1) * 4)
         })
         .min();
     let every = std::time::Duration::from_secs(margin.map_or(60, |m| (m as u64 / 4).clamp(1, 60)));

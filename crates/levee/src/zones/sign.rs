@@ -25,10 +25,7 @@ use std::time::Instant;
 
 use levee_config::{Config, DenialKind, SignPolicy};
 use levee_sign::denial::Nsec3Params;
-use levee_sign::keyfile::KeyFile;
-use levee_sign::rollover::{self, Action, KeyState, RollPolicy};
-use levee_sign::{Algorithm, Denial, Key, Policy};
-use levee_wire::name;
+use levee_sign::{Denial, Key, Policy};
 use levee_wire::rtype::{c, t};
 use levee_wire::serial::Serial;
 use levee_wire::soa::Soa;
@@ -36,6 +33,8 @@ use levee_zone::journal::{self, Rr};
 use levee_zone::{Built, Checks, Diagnostic, OnlineSigner, Zone};
 
 use crate::keys;
+pub use crate::zones::keyroll::{key_event, zone_keys};
+use crate::zones::keyroll::{keys_now, keys_unplanned};
 
 /// How one zone is signed.
 #[derive(Clone, Debug)]
@@ -72,140 +71,6 @@ impl SignPlan {
     }
 }
 
-/// The keys of the zone `name`: those of its key directory, or new ones
-/// made by its policy when it has none.
-pub fn zone_keys(s: &SignPlan, name: &str, service_user: Option<&Config>) -> Result<Vec<Key>, String> {
-    let found = keys::load(&s.key_dir, name)?;
-    if !found.is_empty() {
-        return Ok(found);
-    }
-    let alg = Algorithm::from_number(s.policy.algorithm).unwrap_or(Algorithm::EcdsaP256Sha256);
-    let now = crate::clock::wall();
-    let since = levee_sign::keyfile::Timing { publish: Some(now), active: Some(now), ..Default::default() };
-    let mut made = vec![keys::generate_timed(&s.key_dir, name, alg, true, now, &since)?];
-    if s.policy.split_keys {
-        made.push(keys::generate_timed(&s.key_dir, name, alg, false, now, &since)?);
-    }
-    if let Some(cfg) = service_user {
-        keys::give_to_service_user(cfg, &s.key_dir);
-    }
-    if let Ok(apex) = name::from_text(name, None) {
-        for k in made.iter().filter(|k| k.is_sep()) {
-            let ds = levee_zone::zonefile::record_to_text(apex.as_slice(), 3600, c::IN, t::DS, &k.ds_sha256(&apex));
-            tracing::warn!(zone = name, tag = k.tag(), "new DNSSEC key; publish at the parent: {ds}");
-        }
-    }
-    Ok(made)
-}
-
-/// The rollover's timing parameters for a zone whose DNSKEY TTL and
-/// largest TTL are these.
-fn roll_policy(p: &SignPolicy, dnskey_ttl: u64, max_ttl: u64) -> RollPolicy {
-    let zsk_lifetime = if p.split_keys { p.zsk_lifetime } else { 0 };
-    RollPolicy { zsk_lifetime, propagation: p.propagation_delay, dnskey_ttl, max_ttl }
-}
-
-/// The keys' states for the rollover planner; a key file without an
-/// `active` line (made before rollovers, or by hand) signs since it was
-/// created.
-fn states(files: &[(std::path::PathBuf, KeyFile)]) -> Vec<KeyState> {
-    files
-        .iter()
-        .map(|(_, kf)| {
-            let mut timing = kf.timing;
-            if timing.active.is_none() && kf.created > 0 {
-                timing.active = Some(kf.created);
-            }
-            KeyState { tag: kf.key.tag(), sep: kf.key.is_sep(), timing }
-        })
-        .collect()
-}
-
-/// The zone's keys at `now`, after the rollover steps due then
-/// (`levee_sign::rollover::plan`, carried out on the key store): the
-/// published keys, each marked as signing or not.
-fn keys_now(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64, max_ttl: u64) -> Result<Vec<Key>, String> {
-    let mut files = keys::load_files(&s.key_dir, zone)?;
-    if files.is_empty() {
-        // Made now (they are made at start; a key directory emptied by
-        // hand since gets new keys, as at a first start).
-        zone_keys(s, zone, None)?;
-        files = keys::load_files(&s.key_dir, zone)?;
-    }
-    let actions = rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, max_ttl), now);
-    if !actions.is_empty() {
-        carry_out(s, zone, &files, &actions, now)?;
-        files = keys::load_files(&s.key_dir, zone)?;
-    }
-    Ok(files
-        .into_iter()
-        .filter(|(_, kf)| kf.timing.published(now))
-        .map(|(_, kf)| {
-            let mut k = kf.key;
-            k.set_signing(kf.timing.signs(now));
-            k
-        })
-        .collect())
-}
-
-/// Carries out rollover steps on the key store.
-fn carry_out(
-    s: &SignPlan,
-    zone: &str,
-    files: &[(std::path::PathBuf, KeyFile)],
-    actions: &[Action],
-    now: u64,
-) -> Result<(), String> {
-    let alg = Algorithm::from_number(s.policy.algorithm).unwrap_or(Algorithm::EcdsaP256Sha256);
-    for a in actions {
-        match *a {
-            Action::NewZsk(timing) => {
-                let k = keys::generate_timed(&s.key_dir, zone, alg, false, now, &timing)?;
-                tracing::info!(zone, tag = k.tag(), signs_from = timing.active, "ZSK rollover: new key published");
-            }
-            Action::SetTiming(tag, timing) => {
-                for (path, kf) in files.iter().filter(|(_, kf)| kf.key.tag() == tag && !kf.key.is_sep()) {
-                    let text = levee_sign::keyfile::to_text_timed(&kf.key, &kf.zone, kf.created, &timing);
-                    keys::write_private(path, &text)?;
-                    tracing::info!(
-                        zone,
-                        tag,
-                        retires = timing.retire,
-                        removed = timing.remove,
-                        "ZSK rollover: key retires"
-                    );
-                }
-            }
-            Action::Delete(tag) => {
-                for (path, _) in files.iter().filter(|(_, kf)| kf.key.tag() == tag && kf.timing.remove.is_some()) {
-                    std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    tracing::info!(zone, tag, "ZSK rollover: old key removed");
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// When the zone's keys next change (a rollover step) after the served
-/// version was signed, if they do: the signing timer reloads the zone
-/// once that time has come.
-pub fn key_event(s: &SignPlan, zone: &str, served: &Zone) -> Option<u64> {
-    let files = keys::load_files(&s.key_dir, zone).ok()?;
-    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
-    // Signed at: the SOA's signature starts an hour before its signing
-    // (`Policy::inception_offset`); every new version signs its SOA.
-    let sigs = served.sigs(served.soa());
-    if sigs == levee_zone::NONE {
-        return None;
-    }
-    let signed_at = served
-        .rdatas(sigs)
-        .filter_map(|rd| rd.get(12..16).map(|i| u32::from_be_bytes([i[0], i[1], i[2], i[3]]) as u64 + 3600))
-        .max()?;
-    rollover::next_event(&states(&files), &roll_policy(&s.policy, dnskey_ttl, 0), signed_at)
-}
-
 /// True if the signed version `old` (its records) was signed with the keys
 /// of `keys` as they are now: the same DNSKEYs besides the file's own, and
 /// the SOA and DNSKEY RRsets signed by the keys that sign now.
@@ -218,7 +83,7 @@ fn keys_match(old: &[Rr], unsigned: &[Rr], keys: &[Key], apex: &[u8]) -> bool {
         .filter(|r| r.rtype == t::DNSKEY && !file_keys.contains(r.rdata.as_slice()))
         .map(|r| r.rdata.as_slice())
         .collect();
-    let now_keys: BTreeSet<&[u8]> = keys.iter().map(|k| k.dnskey()).collect();
+    let now_keys: BTreeSet<&[u8]> = keys.iter().filter(|k| k.published()).map(|k| k.dnskey()).collect();
     let signers = |covered: u16| -> BTreeSet<u16> {
         old.iter()
             .filter(|r| r.rtype == t::RRSIG && r.owner == apex && r.rdata.len() >= 18)
@@ -232,6 +97,16 @@ fn keys_match(old: &[Rr], unsigned: &[Rr], keys: &[Key], apex: &[u8]) -> bool {
         signing.iter().filter(|k| !split || k.is_sep() == ksk).map(|k| k.tag()).collect()
     };
     old_keys == now_keys && signers(t::SOA) == want(false) && signers(t::DNSKEY) == want(true)
+}
+
+/// True if the signed version `old` (its records) holds the apex CDS and
+/// CDNSKEY records `want` and no others.
+fn cds_match(old: &[Rr], want: &[Rr], apex: &[u8]) -> bool {
+    use std::collections::BTreeSet;
+    let key = |r: &Rr| (r.rtype, r.rdata.clone());
+    let have: BTreeSet<(u16, Vec<u8>)> =
+        old.iter().filter(|r| r.owner == apex && matches!(r.rtype, t::CDS | t::CDNSKEY)).map(key).collect();
+    have == want.iter().map(key).collect()
 }
 
 /// What signing a freshly loaded zone gave.
@@ -259,12 +134,17 @@ pub fn sign(
     let mut recs = journal::records(&built.zone);
     let dnskey_ttl = built.zone.rrset(built.zone.soa()).ttl as u64;
     let max_ttl = recs.iter().map(|r| r.ttl as u64).max().unwrap_or(0);
-    let keys = keys_now(s, zone, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+    let kn =
+        keys_now(s, zone, &origin, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+    let keys = kn.keys;
+    // The apex's CDS and CDNSKEY are the key manager's (`keyroll`).
+    recs.retain(|r| !(r.owner == origin && matches!(r.rtype, t::CDS | t::CDNSKEY)));
     let prev = previous.map(journal::records);
     if let (Some(old), Some(prev_recs)) = (previous, &prev) {
         if !(Serial(built.zone.serial()) > Serial(old.serial())) {
             if same_data(&recs, prev_recs, &keys)
                 && keys_match(prev_recs, &recs, &keys, &origin)
+                && cds_match(prev_recs, &kn.cds, &origin)
                 && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
             {
                 return Ok(Signed::Unchanged);
@@ -277,6 +157,7 @@ pub fn sign(
             .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
             .collect()
     };
+    recs.extend(kn.cds);
     let prev_signed = prev.map(to_sign);
     let listed = t0.elapsed();
     let signed = levee_sign::sign_zone(to_sign(recs), &origin, &keys, &s.signer_policy(), now, prev_signed.as_deref())
@@ -330,26 +211,6 @@ pub enum Patched {
     Unchanged,
 }
 
-/// The zone's published keys at `now`, each marked signing or not, if
-/// no rollover step is due (`None`: one is, the zone is signed in full).
-fn keys_unplanned(s: &SignPlan, zone: &str, now: u64, dnskey_ttl: u64) -> Result<Option<Vec<Key>>, String> {
-    let files = keys::load_files(&s.key_dir, zone)?;
-    if files.is_empty() || !rollover::plan(&states(&files), &roll_policy(&s.policy, dnskey_ttl, 0), now).is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        files
-            .into_iter()
-            .filter(|(_, kf)| kf.timing.published(now))
-            .map(|(_, kf)| {
-                let mut k = kf.key;
-                k.set_signing(kf.timing.signs(now));
-                k
-            })
-            .collect(),
-    ))
-}
-
 /// Re-signs the zone `zone` from its file (`source`) incrementally on the
 /// served signed version `old` (`zones::incsign`): the file is compared
 /// with `old` while parsed (`levee_zone::file_changes`, the signer's
@@ -379,10 +240,18 @@ pub fn incremental(
         return full("a key event is due");
     }
     let dnskey_ttl = old.rrset(old.soa()).ttl as u64;
-    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))? else {
+    let Some(kn) =
+        keys_unplanned(s, zone, old.apex(), now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?
+    else {
         return full("a rollover step is due");
     };
-    let aside = |rt: u16| matches!(rt, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM);
+    if !crate::zones::keyroll::served_matches(old, &kn) {
+        return full("the keys changed");
+    }
+    let keys = kn.keys;
+    // The CDS and CDNSKEY are the key manager's: unchanged between key
+    // events (a key event signs in full).
+    let aside = |rt: u16| matches!(rt, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM | t::CDS | t::CDNSKEY);
     let opts =
         levee_zone::ReloadOptions { checks, max_fraction: crate::zones::incsign::MAX_FRACTION, ..Default::default() };
     let Some(mut fc) = levee_zone::file_changes(old, source, load, opts, &aside)? else {
@@ -458,7 +327,9 @@ pub fn signed_ixfr(
         return Ok(None);
     }
     let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
-    let Some(keys) = keys_unplanned(s, zone, now, dnskey_ttl)? else { return Ok(None) };
+    let Some(keys) = keys_unplanned(s, zone, served.apex(), now, dnskey_ttl)?.map(|k| k.keys) else {
+        return Ok(None);
+    };
     let policy = s.signer_policy();
     let mut cur: Option<Zone> = None;
     let mut out = Vec::with_capacity(diffs.len());
@@ -502,7 +373,10 @@ pub fn signed_ixfr(
 /// when there is one key), signing at query time within the policy's
 /// budget.
 fn online_signer(keys: &[Key], apex: &[u8], p: &SignPolicy) -> Result<std::sync::Arc<dyn OnlineSigner>, String> {
-    let k = keys.iter().find(|k| !k.is_sep()).or_else(|| keys.first()).ok_or("no key")?;
+    // A key that signs and is published: during a rollover, not the next
+    // key (not yet in every cache) nor one whose DNSKEY has left.
+    let usable = || keys.iter().filter(|k| k.signs() && k.published());
+    let k = usable().find(|k| !k.is_sep()).or_else(|| usable().next()).ok_or("no key")?;
     let copy = Key::from_pkcs8(k.algorithm(), k.flags(), k.pkcs8()).map_err(|e| e.to_string())?;
     let online = levee_sign::online::Online::new(copy, apex, p.signature_validity, p.online_signatures_per_second);
     Ok(std::sync::Arc::new(ZoneSigner(online)))
@@ -524,7 +398,7 @@ impl OnlineSigner for ZoneSigner {
 /// RRset's records are compared as a set.
 fn same_data(new: &[Rr], old: &[Rr], keys: &[Key]) -> bool {
     let ours = |r: &&Rr| {
-        !matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM)
+        !matches!(r.rtype, t::RRSIG | t::NSEC | t::NSEC3 | t::NSEC3PARAM | t::CDS | t::CDNSKEY)
             && !(r.rtype == t::DNSKEY && keys.iter().any(|k| k.dnskey() == r.rdata.as_slice()))
     };
     let mut a = new.iter().filter(ours).peekable();
@@ -605,6 +479,7 @@ pub fn due(z: &Zone, refresh: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use levee_wire::name;
 
     const Z: &str = "$ORIGIN t.\n$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nns A 192.0.2.3\nw MX 10 ns\nsub NS ns.sub\nns.sub A 192.0.2.2\n";
 

@@ -17,6 +17,10 @@
 //!   sequence of queries, a strict Prometheus text-format checker, the
 //!   JSON API and reload over HTTP, JSON logs, the privilege drop (root).
 //! * [`repl`]: a levee primary and a levee secondary: AXFR, IXFR, ctl, restart.
+//! * [`rollover`]: KSK, CSK and algorithm rollovers on a seconds-long
+//!   clock with a second levee as the parent (its DS changed by the test
+//!   from the child's CDS), every step through two validators; `levee ctl
+//!   keys`, `key-rollover`, `ds-seen` and the key gauges.
 //! * [`catalog`]: catalog zones (RFC 9432): a levee consumer of catalogs
 //!   written in the test (add, remove, regroup, reset, coo, conflicts,
 //!   malformed versions, restart) and a levee producer feeding it.
@@ -72,6 +76,7 @@ mod hungfs;
 mod ops;
 mod packaging;
 mod repl;
+mod rollover;
 mod security;
 mod server;
 mod sign;

@@ -14,7 +14,7 @@ use crate::support::{levee, run_bounded, Server, TempDir};
 /// a secure delegation with glue below them, empty non-terminals, a
 /// DNAME with a name below it (occluded), upper-case owners and RDATA
 /// names, duplicates, an old signature and an old NSEC to be dropped.
-const ZONE: &str = "\
+pub(crate) const ZONE: &str = "\
 $ORIGIN sign.test.
 $TTL 3600
 @ IN SOA ns1.sign.test. Hostmaster.Sign.Test. 2026120601 7200 3600 1209600 300
@@ -43,14 +43,14 @@ old RRSIG A 13 3 3600 20300101000000 20200101000000 1 sign.test. AAAA
 old NSEC sign.test. A RRSIG NSEC
 ";
 
-fn tool(name: &str) -> Command {
+pub(crate) fn tool(name: &str) -> Command {
     let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
     assert!(found, "{name} is not installed (Debian: bind9-utils for dnssec-verify, ldnsutils for ldns-verify-zone)");
     Command::new(name)
 }
 
 /// Both validators' verdicts on `file` (zone `origin`): (ok, output).
-fn verify(file: &Path, origin: &str, csk: bool) -> (bool, String) {
+pub(crate) fn verify(file: &Path, origin: &str, csk: bool) -> (bool, String) {
     let mut dv = tool("dnssec-verify");
     if csk {
         // One key with the SEP flag signs everything: tell BIND not to
@@ -229,7 +229,7 @@ fn signed_zone_config(dir: &Path, zone: &Path, policy: &str, settings: &str) -> 
 }
 
 /// `dig AXFR` of `zone` from the server: the zone as text.
-fn axfr(s: &Server, zone: &str) -> String {
+pub(crate) fn axfr(s: &Server, zone: &str) -> String {
     let o = tool("dig")
         .args([
             "+nocmd",
@@ -255,7 +255,7 @@ fn serial_of(axfr: &str) -> u32 {
 /// The signature lines of `rtype` at `owner` in an AXFR text (owners
 /// compared without case: name compression may give an owner the case
 /// of an earlier name).
-fn rrsigs(axfr: &str, owner: &str, rtype: &str) -> Vec<String> {
+pub(crate) fn rrsigs(axfr: &str, owner: &str, rtype: &str) -> Vec<String> {
     axfr.lines()
         .filter(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
