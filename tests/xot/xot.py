@@ -754,7 +754,7 @@ zone "mtls.test." {{ type secondary; file "{b}/mtls.db"; primaries {{ 127.0.0.1 
 def nsd_mtls_secondary(work, d, port, client):
     """NSD 4.12 pulling mtls.test from levee over TLS (`tls-auth` checks
     levee's certificate for xot.test), presenting `client`'s certificate
-    (`client-cert`/`client-key`, NSD 4.8+) or none."""
+    (`client-cert`/`client-key` of its tls-auth) or none."""
     os.makedirs(d)
     certs = f'    client-cert: "{work}/{client}.crt"\n    client-key: "{work}/{client}.key"\n' if client else ""
     conf = f"""server:
