@@ -10,8 +10,8 @@
 # as root). See xot.py for the steps. Needs bind9, nsd, openssl,
 # python3-dnspython; LEVEE_BIN (default: target/release/levee); ZONE_RECORDS
 # (default 100000). Ports 127.0.0.1:5880-5897 and 5900-5913: run under
-# `flock /tmp/levee-sys.lock`. Bounded: at most 600 s (about 2 minutes on
-# 2 cores).
+# `flock /tmp/levee-sys.lock`. Bounded: at most 600 s (3.5 minutes with a debug
+# binary on the shared 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export LEVEE_BIN=${LEVEE_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/levee}
