@@ -5,6 +5,10 @@ is seen here):
 
   * tests/interop/interop.py: knot() and nsd(), primary and secondary roles
     (their process starter replaced by a stub: nothing is started);
+  * tests/xot/xot.py: its XoT peers (NSD secondaries with tls-auth, with
+    and without a client certificate; Knot 3.4 secondary with tls and
+    cert-key; Knot 3.4 primary with listen-tls; NSD 4.12 primary with
+    tls-auth-port), written the same way;
   * CONFORMANCE/servers/adapters.py: Knot and NSD write_config();
   * BENCH/servers/{knot,nsd}/start.sh, run with stub knotd/nsd on PATH (the
     script writes its config, the stub exits, the script gives up);
@@ -56,6 +60,26 @@ for kind, fn in (("knot", interop.knot), ("nsd", interop.nsd)):
         d = os.path.join(out, f"interop-{kind}-{role}")
         fn(d, 5301, role, 5302)
         found.append((kind, os.path.join(d, f"{kind}.conf")))
+
+# --- tests/xot: the peers of the zone transfers over TLS -------------------
+sys.path.insert(0, os.path.join(ROOT, "tests/xot"))
+import xot  # noqa: E402
+xot.Proc = Stub
+xw = os.path.join(out, "xot")
+os.makedirs(xw, exist_ok=True)
+for f in ("xot.key", "leveeclient.key"):  # the pins are read from the keys
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", os.path.join(xw, f)], check=True, capture_output=True)
+xot.nsd(os.path.join(xw, "nsd-secondary"))
+found.append(("nsd", os.path.join(xw, "nsd-secondary", "nsd.conf")))
+xot.nsd_mtls_secondary(xw, os.path.join(xw, "nsd-mtls-secondary"), 5300, "nsdclient")
+found.append(("nsd", os.path.join(xw, "nsd-mtls-secondary", "nsd.conf")))
+xot.nsd_mtls_primary(xw, os.path.join(xw, "nsd-mtls-primary"))
+found.append(("nsd", os.path.join(xw, "nsd-mtls-primary", "nsd.conf")))
+xot.knot_secondary(os.path.join(xw, "knot-secondary"), 5300, xot.pin(os.path.join(xw, "xot.key")))
+found.append(("knot", os.path.join(xw, "knot-secondary", "knot.conf")))
+xot.knot_primary(os.path.join(xw, "knot-primary"))
+found.append(("knot", os.path.join(xw, "knot-primary", "knot.conf")))
 
 # --- the conformance harness's adapters -----------------------------------
 sys.path.insert(0, conf_dir)

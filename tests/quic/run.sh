@@ -9,9 +9,13 @@
 #     marks and the [tls] handshake budget raised (the harness opens a new
 #     connection per exchange, ~1,100 handshakes in a minute from 127.0.0.1,
 #     which the default budget of 100/s per /24 would refuse, by design);
-#  3. dnspython's DoQ client (aioquic underneath; Debian 12's kdig 3.2 has
-#     no +quic, QUIC came in Knot 3.3) must get the same rcode, answer and
-#     authority as kdig +tcp for several names (tests/quic/doq_vs_kdig.py);
+#  3. dnspython's DoQ client (aioquic underneath) must get the same rcode,
+#     answer and authority as kdig +tcp for several names
+#     (tests/quic/doq_vs_kdig.py); and Debian 13's kdig 3.4 +quic (Debian
+#     12's kdig 3.2 has none; from the chroot of tests/lib/trixie.sh, made
+#     here if missing) the same rcode, flags and sections as itself over
+#     +tcp for the questions of tests/lib/encrypted-clients.sh (NXDOMAIN
+#     and a referral included);
 #  4. the suite through tests/quic/diff_quic.py (diff.py unmodified, levee's
 #     stream exchanges over DoQ, Knot/NSD/BIND on TCP as the golden
 #     answers), with --tcp-all, so every query reaches levee over QUIC: 0
@@ -32,6 +36,8 @@ LEVEE_BIN=${LEVEE_BIN:?set LEVEE_BIN to the levee binary}
 for t in openssl kdig python3 curl; do
 	command -v "$t" >/dev/null || { echo "quic: $t is missing"; exit 1; }
 done
+# shellcheck source=tests/lib/encrypted-clients.sh
+. tests/lib/encrypted-clients.sh
 python3 -c 'import dns.quic; assert dns.quic.have_quic' 2>/dev/null \
 	|| { echo "quic: dnspython's DoQ needs aioquic (pip install aioquic)"; exit 1; }
 PORT=5442 DOQ=5854 MGMT=5852
@@ -99,6 +105,26 @@ if timeout 20 python3 tests/quic/doq_vs_kdig.py 127.0.0.1:$DOQ "$WORK/ca.crt" wr
 	fail "dnspython accepted the certificate for another name: the test does not check certificates"
 fi
 ok "dnspython over DoQ (certificate verified) answers like kdig +tcp for 6 questions"
+# Debian 13's kdig (Knot 3.4, built with ngtcp2) over DoQ against its own
+# +tcp answer: rcode, flags and every section, for the questions of
+# tests/lib/encrypted-clients.sh (NXDOMAIN and a referral with glue included).
+need_trixie_kdig || fail "no Debian 13 kdig (+quic)"
+check_shapes $PORT || fail "levee's TCP answers are not what the questions need"
+quic=(+quic +tls-ca="$WORK/ca.crt" +tls-hostname=dot.test)
+for q in "${ENC_QUESTIONS[@]}"; do
+	# shellcheck disable=SC2086
+	want=$(timeout 20 $TKDIG +tcp +norec @127.0.0.1 -p $PORT $q | sections)
+	grep -q '^rcode ' <<<"$want" || fail "kdig 3.4: no TCP answer for $q"
+	# shellcheck disable=SC2086
+	got=$(timeout 20 $TKDIG "${quic[@]}" +norec @127.0.0.1 -p $DOQ $q | sections)
+	[ "$got" = "$want" ] || fail "kdig 3.4 +quic $q: $(printf '%s\n--- over TCP:\n%s' "$got" "$want")"
+done
+tkdig "${quic[@]}" @127.0.0.1 -p $DOQ conf.test SOA | grep -q ";; QUIC session" \
+	|| fail "kdig 3.4 did not report a QUIC session"
+if timeout 20 $TKDIG +quic +tls-ca="$WORK/ca.crt" +tls-hostname=wrong.test @127.0.0.1 -p $DOQ conf.test SOA 2>&1 | grep -q "status: NOERROR"; then
+	fail "kdig 3.4 +quic accepted the certificate for another name: the test does not check certificates"
+fi
+ok "kdig 3.4 (Debian 13) +quic (certificate verified) answers like TCP for ${#ENC_QUESTIONS[@]} questions"
 
 # 4. The suite over DoQ.
 metric() { curl -sf --max-time 5 "http://127.0.0.1:$MGMT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }

@@ -255,9 +255,18 @@ pub fn xot_client(cfg: &Config) -> Result<Option<Arc<rustls::ClientConfig>>, Str
             let probe = TlsConfig { key: Some(key.clone()), names: ("", kk), ..TlsConfig::default() };
             levee_config::tls::check_key_mode(&probe).map_err(|(k, m)| format!("{k}: {m}"))?;
             let der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{kk}: {}: {e}", key.display()))?;
-            b.with_client_auth_cert(chain, der).map_err(|e| {
+            let mut cc = b.with_client_auth_cert(chain, der).map_err(|e| {
                 format!("{kk}: {}: does not fit {} or is not usable: {e}", key.display(), cert.display())
-            })?
+            })?;
+            // No resumption when levee authenticates itself: NSD 4.12's
+            // tls-auth-port (OpenSSL verifying client certificates without
+            // a session ID context) aborts a handshake that offers a
+            // session ticket ("session id context uninitialized"), so the
+            // transfer after the SOA query would always fail. A full
+            // handshake per connection costs little next to a transfer
+            // (tests/xot/run.sh part P).
+            cc.resumption = rustls::client::Resumption::disabled();
+            cc
         }
         _ => b.with_no_client_auth(),
     };

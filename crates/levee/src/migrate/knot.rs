@@ -158,6 +158,15 @@ fn remote(e: &Entry, out: &mut Out) -> Result<Remote, String> {
                 }
             }
             "key" => r.key = Some(scalar(i)),
+            // Knot 3.4 reaches a remote over TLS or QUIC and authenticates
+            // it by its key's pin; levee checks a CA and a name instead.
+            "tls" | "quic" | "cert-key" if scalar(i) != "off" => out.note(
+                i.line,
+                format!("remote.{}", i.key),
+                "levee pulls over TLS when the primary's entry says `tls NAME` (the name in the primary's \
+                 certificate, [transfer-in] tls-ca-file its CA), not by key pin: add them by hand; as converted \
+                 this remote is reached over plain TCP",
+            ),
             k => out.note(i.line, format!("remote.{k}"), "no levee equivalent"),
         }
     }
@@ -443,6 +452,19 @@ mod tests {
         assert!(n.iter().all(|n| n.line == 26));
         assert!(out.notes.iter().any(|n| n.setting == "server.rundir" && n.line == 3));
         levee_config::file::parse(&toml, "t").unwrap();
+    }
+
+    #[test]
+    fn a_remote_over_tls_is_listed_not_silently_plain() {
+        // As tests/xot/xot.py's Knot 3.4 secondary writes it.
+        let out = convert(
+            "remote:\n  - id: levee\n    address: 192.0.2.1@853\n    tls: on\n    cert-key: c/sp/h+8B0Us8jRJwKozJaZXozQhAJiOAgIkuP+jdPs=\n\
+             zone:\n  - domain: a.test\n    master: levee\n",
+        )
+        .unwrap();
+        let n: Vec<_> = out.notes.iter().map(|n| (n.line, n.setting.as_str())).collect();
+        assert_eq!(n, [(4, "remote.tls"), (5, "remote.cert-key")], "{:?}", out.notes);
+        assert!(out.notes.iter().all(|n| n.why.contains("plain TCP")), "{:?}", out.notes);
     }
 
     #[test]

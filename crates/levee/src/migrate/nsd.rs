@@ -6,6 +6,15 @@
 //! quoted. A zone's attributes are its own plus those of the patterns it
 //! includes (`include-pattern`). `include:` is refused (give one file).
 //! A relative `zonefile` is under `zonesdir` (NSD's default `/etc/nsd`).
+//!
+//! Transfers over TLS (XoT): a `request-xfr` naming a `tls-auth` becomes a
+//! primary with `tls NAME` (the tls-auth's `auth-domain-name`; port 853
+//! unless given), its `client-cert`/`client-key` levee's
+//! `[transfer-in] tls-cert-file`/`tls-key-file`, and `tls-cert-bundle` the
+//! CA file (NSD without one uses the system's CAs: Debian's bundle is
+//! named). A `provide-xfr` naming a `tls-auth` keeps its rule, and the
+//! tls-auth (a client certificate NSD checks on its tls-auth-port) is
+//! listed as not carried over.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,6 +23,17 @@ use super::out::{fqdn, resolve, socket, storage_for_secondaries, Out, Table, V};
 
 /// NSD's compiled-in zones directory.
 const DEFAULT_ZONESDIR: &str = "/etc/nsd";
+
+/// The system's CA bundle on Debian: what NSD verifies a primary's
+/// certificate against when `tls-cert-bundle` is not set.
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// What a `request-xfr` over TLS needs: the `tls-auth` clauses by name and
+/// the server's `tls-cert-bundle`.
+struct Xot<'a> {
+    auths: HashMap<String, &'a Clause>,
+    bundle: Option<String>,
+}
 
 /// `name: value` at a line.
 #[derive(Debug, Clone)]
@@ -94,18 +114,24 @@ pub fn convert(text: &str) -> Result<Out, String> {
     let mut out = Out::default();
     let mut zonesdir = DEFAULT_ZONESDIR.to_string();
     let mut patterns: HashMap<String, &Clause> = HashMap::new();
+    let mut xot = Xot { auths: HashMap::new(), bundle: None };
     for c in &clauses {
         match c.name.as_str() {
             "server" => {
                 if let Some(d) = c.get("zonesdir") {
                     zonesdir = d.to_string();
                 }
+                xot.bundle = c.get("tls-cert-bundle").filter(|b| !b.is_empty()).map(str::to_string);
                 server(c, &mut out)?;
             }
             "key" => key(c, &mut out)?,
             "pattern" => {
                 let n = c.get("name").ok_or("a pattern without `name`")?;
                 patterns.insert(n.to_string(), c);
+            }
+            "tls-auth" => {
+                let n = c.get("name").ok_or("a tls-auth without `name`")?;
+                xot.auths.insert(n.to_string(), c);
             }
             "remote-control" => {
                 for a in &c.attrs {
@@ -122,7 +148,7 @@ pub fn convert(text: &str) -> Result<Out, String> {
         }
     }
     for c in clauses.iter().filter(|c| c.name == "zone") {
-        zone(c, &patterns, &zonesdir, &mut out)?;
+        zone(c, &patterns, &zonesdir, &xot, &mut out)?;
     }
     storage_for_secondaries(&mut out);
     Ok(out)
@@ -175,6 +201,8 @@ fn server(c: &Clause, out: &mut Out) -> Result<(), String> {
                 }
             }
             "port" | "do-ip4" | "do-ip6" | "zonesdir" | "reuseport" => {}
+            // Read with the request-xfr entries that use it (XoT).
+            "tls-cert-bundle" => {}
             "username" if a.value.is_empty() => {}
             "username" => out.set("server", "user", V::S(a.value.clone())),
             "chroot" | "database" if a.value.is_empty() => {}
@@ -255,7 +283,49 @@ fn peer(v: &str, line: usize) -> Result<String, String> {
     })
 }
 
-fn zone(c: &Clause, patterns: &HashMap<String, &Clause>, zonesdir: &str, out: &mut Out) -> Result<(), String> {
+/// `[AXFR|UDP] ADDR[@PORT] KEY|NOKEY [TLS-AUTH]` -> a levee primary, over
+/// TLS (`tls NAME`, port 853 by default) when a tls-auth is named.
+fn primary(v: &str, line: usize, xot: &Xot, out: &mut Out) -> Result<String, String> {
+    let Some(name) = v.split_whitespace().filter(|x| *x != "AXFR" && *x != "UDP").nth(2) else {
+        return peer(v, line);
+    };
+    let auth = xot.auths.get(name).ok_or(format!("line {line}: tls-auth `{name}` is not defined"))?;
+    let addr = v.split_whitespace().find(|x| *x != "AXFR" && *x != "UDP").unwrap_or("");
+    let with_port = if addr.contains('@') { v.to_string() } else { v.replacen(addr, &format!("{addr}@853"), 1) };
+    let plain = peer(&with_port, line)?;
+    for a in &auth.attrs {
+        match a.key.as_str() {
+            "name" | "auth-domain-name" => {}
+            "client-cert" => out.set("transfer-in", "tls-cert-file", V::S(a.value.clone())),
+            "client-key" => out.set("transfer-in", "tls-key-file", V::S(a.value.clone())),
+            k => out.note(a.line, format!("tls-auth[{name}].{k}"), "no levee equivalent (an unencrypted key file)"),
+        }
+    }
+    match &xot.bundle {
+        Some(b) => out.set("transfer-in", "tls-ca-file", V::S(b.clone())),
+        None => {
+            out.set("transfer-in", "tls-ca-file", V::S(SYSTEM_CAS.into()));
+            let r = format!(
+                "transfer-in.tls-ca-file = {SYSTEM_CAS:?}: NSD without tls-cert-bundle checks primaries against the system's CAs."
+            );
+            if !out.remarks.contains(&r) {
+                out.remarks.push(r);
+            }
+        }
+    }
+    Ok(match auth.get("auth-domain-name") {
+        Some(n) => format!("{plain} tls {}", n.trim_end_matches('.')),
+        None => format!("{plain} tls"),
+    })
+}
+
+fn zone(
+    c: &Clause,
+    patterns: &HashMap<String, &Clause>,
+    zonesdir: &str,
+    xot: &Xot,
+    out: &mut Out,
+) -> Result<(), String> {
     let name = c.get("name").ok_or("a zone without `name`")?.to_string();
     let mut attrs: Vec<(String, &Attr)> = Vec::new();
     for a in &c.attrs {
@@ -282,10 +352,22 @@ fn zone(c: &Clause, patterns: &HashMap<String, &Clause>, zonesdir: &str, out: &m
                 let f = a.value.replace("%s", name.trim_end_matches('.'));
                 t.push(("file", V::S(resolve(Path::new(zonesdir), &f))));
             }
-            "provide-xfr" => xfr.extend(acl_rule(&a.value, a.line)?),
+            "provide-xfr" => {
+                xfr.extend(acl_rule(&a.value, a.line)?);
+                if let Some(auth) = a.value.split_whitespace().nth(2) {
+                    out.note(
+                        a.line,
+                        format!("{from}.provide-xfr"),
+                        format!(
+                            "its tls-auth `{auth}` (a client certificate NSD checks on its tls-auth-port) is not carried \
+                             over, the rule is kept without it; levee: `tls-client NAME` in the rule, [tls] client-ca-file"
+                        ),
+                    );
+                }
+            }
             "allow-notify" => ntf.extend(acl_rule(&a.value, a.line)?),
             "notify" => notify.push(peer(&a.value, a.line)?),
-            "request-xfr" => prim.push(peer(&a.value, a.line)?),
+            "request-xfr" => prim.push(primary(&a.value, a.line, xot, out)?),
             k => out.note(a.line, format!("{from}.{k}"), "no levee equivalent"),
         }
     }
@@ -328,6 +410,38 @@ mod tests {
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
         assert_eq!((out.notes[0].line, out.notes[0].setting.as_str()), (6, "server.pidfile"));
         levee_config::file::parse(&toml, "t").unwrap();
+    }
+
+    #[test]
+    fn request_xfr_over_tls_becomes_a_tls_primary() {
+        // As tests/xot/xot.py's NSD secondaries (NSD 4.6 and 4.12) write it.
+        let conf = "server:\n  tls-cert-bundle: \"/etc/nsd/ca.pem\"\n\
+             key:\n  name: xfr\n  algorithm: hmac-sha256\n  secret: \"c2VjcmV0\"\n\
+             tls-auth:\n  name: xot\n  auth-domain-name: \"ns1.example.com\"\n\
+             \x20 client-cert: \"/etc/nsd/ns2.crt\"\n  client-key: \"/etc/nsd/ns2.key\"\n\
+             zone:\n  name: a.test\n  request-xfr: 192.0.2.1@8853 xfr xot\n\
+             zone:\n  name: b.test\n  request-xfr: AXFR 192.0.2.2 NOKEY xot\n\
+             zone:\n  name: c.test\n  zonefile: c.zone\n  provide-xfr: 192.0.2.3 NOKEY xot\n";
+        let out = convert(conf).unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("primaries = [\"192.0.2.1:8853 key xfr tls ns1.example.com\"]"), "{toml}");
+        assert!(toml.contains("primaries = [\"192.0.2.2:853 tls ns1.example.com\"]"), "{toml}");
+        assert!(toml.contains("tls-ca-file = \"/etc/nsd/ca.pem\""), "{toml}");
+        assert!(toml.contains("tls-cert-file = \"/etc/nsd/ns2.crt\""), "{toml}");
+        assert!(toml.contains("tls-key-file = \"/etc/nsd/ns2.key\""), "{toml}");
+        // The secondary's tls-auth on provide-xfr is listed, its rule kept.
+        assert!(toml.contains("allow-transfer = [\"192.0.2.3\"]"), "{toml}");
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        assert_eq!((out.notes[0].line, out.notes[0].setting.as_str()), (21, "zone[c.test].provide-xfr"));
+        levee_config::file::parse(&toml, "t").unwrap();
+
+        // Without tls-cert-bundle NSD uses the system's CAs; an unknown tls-auth is refused.
+        let out = convert("tls-auth:\n  name: t\nzone:\n  name: a\n  request-xfr: 192.0.2.1 NOKEY t\n").unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("tls-ca-file = \"/etc/ssl/certs/ca-certificates.crt\""), "{toml}");
+        assert!(toml.contains("primaries = [\"192.0.2.1:853 tls\"]"), "{toml}");
+        let e = convert("zone:\n  name: a\n  request-xfr: 192.0.2.1 NOKEY nope\n").unwrap_err();
+        assert!(e.contains("tls-auth `nope` is not defined"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   restarting it with another configuration) reaches the consumer, and
 //!   each member zone's AXFR is the same on both.
 //!
-//! The interop with Knot and BIND is tests/catalog/run.sh (CI).
+//! The interop with Knot (3.2 and 3.4), BIND and NSD 4.12 is tests/catalog/run.sh (CI).
 
 use std::net::SocketAddr;
 use std::path::Path;
