@@ -244,7 +244,10 @@ pub enum Signed {
 
 /// Signs the zone `zone` (`built`, loaded unsigned from its file, to be
 /// checked again by `checks` once signed) by `s`, given the signed version
-/// being served (`previous`).
+/// being served (`previous`): on the snapshot (`zones::fullsign`), the
+/// signed zone being the unsigned one with the signer's difference
+/// applied (`levee_zone::apply_diff`, sharing the segments it does not
+/// touch).
 pub fn sign(
     zone: &str,
     checks: Checks,
@@ -254,38 +257,39 @@ pub fn sign(
 ) -> Result<Signed, Vec<Diagnostic>> {
     let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
     let t0 = Instant::now();
-    let origin = built.zone.apex().to_vec();
+    let z = &built.zone;
+    let origin = z.apex().to_vec();
     let now = crate::clock::wall() as u32;
-    let mut recs = journal::records(&built.zone);
-    let dnskey_ttl = built.zone.rrset(built.zone.soa()).ttl as u64;
-    let max_ttl = recs.iter().map(|r| r.ttl as u64).max().unwrap_or(0);
+    let dnskey_ttl = z.rrset(z.soa()).ttl as u64;
+    let max_ttl = z.all_rrsets().map(|(_, rs)| z.rrset(rs).ttl as u64).max().unwrap_or(0);
     let keys = keys_now(s, zone, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
-    let prev = previous.map(journal::records);
-    if let (Some(old), Some(prev_recs)) = (previous, &prev) {
-        if !(Serial(built.zone.serial()) > Serial(old.serial())) {
-            if same_data(&recs, prev_recs, &keys)
-                && keys_match(prev_recs, &recs, &keys, &origin)
-                && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
-            {
-                return Ok(Signed::Unchanged);
-            }
-            set_serial(&mut recs, old.serial().wrapping_add(1));
+    let mut serial = z.serial();
+    if let Some(old) = previous.filter(|old| !(Serial(z.serial()) > Serial(old.serial()))) {
+        let (recs, prev_recs) = (journal::records(z), journal::records(old));
+        if same_data(&recs, &prev_recs, &keys)
+            && keys_match(&prev_recs, &recs, &keys, &origin)
+            && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
+        {
+            return Ok(Signed::Unchanged);
         }
+        serial = old.serial().wrapping_add(1);
     }
-    let to_sign = |rs: Vec<Rr>| -> Vec<levee_sign::Rr> {
-        rs.into_iter()
-            .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
-            .collect()
-    };
-    let prev_signed = prev.map(to_sign);
-    let listed = t0.elapsed();
-    let signed = levee_sign::sign_zone(to_sign(recs), &origin, &keys, &s.signer_policy(), now, prev_signed.as_deref())
-        .map_err(|e| fail(format!("signing failed: {e}")))?;
+    let walked = t0.elapsed();
+    let policy = s.signer_policy();
+    let job = crate::zones::fullsign::Job { unsigned: z, keys: &keys, policy: &policy, now, serial, previous };
+    let out = crate::zones::fullsign::sign_snapshot(&job).map_err(|e| fail(format!("signing failed: {e}")))?;
     let signed_at = t0.elapsed();
-    let out: Vec<Rr> =
-        signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
-    let opts = levee_zone::BuildOptions { checks, segment_names: segment_names(out.len() as u64) };
-    let mut rebuilt = journal::build_from(&origin, &out, opts)?;
+    let records = z.record_count() + out.diff.added.len() as u64;
+    let mut opts = levee_zone::ReloadOptions { checks, segment_names: segment_names(records), ..Default::default() };
+    // Segments much larger than a signed zone's (a zone built unsigned
+    // with the default size: a transfer in, an update) would stay so in
+    // every later version: built in full, with small segments.
+    let (segs, _) = z.segment_count();
+    if z.node_count() > 2 * opts.segment_names * segs.max(1) {
+        opts.min_segments = usize::MAX;
+    }
+    let r = levee_zone::apply_diff(z, &out.diff, opts)?;
+    let mut rebuilt = r.built;
     rebuilt.warnings.extend(built.warnings);
     if s.policy.denial == DenialKind::Compact {
         let signer = online_signer(&keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
@@ -294,12 +298,14 @@ pub fn sign(
     tracing::info!(
         zone = %zone,
         serial = rebuilt.zone.serial(),
-        made = signed.signatures,
-        kept = signed.reused,
-        chain = signed.chain,
+        made = out.made,
+        kept = out.reused,
+        chain = out.chain,
+        build = ?r.kind,
         ms = t0.elapsed().as_millis() as u64,
-        list_ms = listed.as_millis() as u64,
-        sign_ms = (signed_at - listed).as_millis() as u64,
+        keys_ms = walked.as_millis() as u64,
+        sign_ms = (signed_at - walked).as_millis() as u64,
+        build_ms = (t0.elapsed() - signed_at).as_millis() as u64,
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
