@@ -505,4 +505,56 @@ h9 NS ns.other.example.
             }
         }
     }
+
+    /// A TLD (insecure delegations with glue, NSEC3 opt-out) loaded as
+    /// the daemon loads a zone it signs (a signed zone's segments) is
+    /// signed by rebuilding the apex's segment and the one or two of the
+    /// few authoritative names, sharing the rest, and equals the record
+    /// signer's; built with the default segments it is built in full
+    /// (small segments for later changes).
+    #[test]
+    fn a_tld_is_signed_in_place() {
+        let mut text = String::from("$ORIGIN tld.\n$TTL 86400\n@ SOA a.nic hostmaster.nic 1 1800 900 604800 3600\n");
+        text.push_str("@ NS a.nic\n@ NS b.nic\na.nic A 192.0.2.1\nb.nic AAAA 2001:db8::1\n");
+        for i in 0..6000 {
+            text.push_str(&format!("d{i} NS ns1.d{i}\nd{i} NS ns.hoster.example.\nns1.d{i} A 192.0.2.{}\n", i % 250));
+        }
+        let apex = name::from_text("tld.", None).unwrap();
+        let keys = [
+            Key::generate(Algorithm::EcdsaP256Sha256, true).unwrap(),
+            Key::generate(Algorithm::EcdsaP256Sha256, false).unwrap(),
+        ];
+        let policy = Policy {
+            denial: Denial::Nsec3(Nsec3Params { opt_out: true, ..Nsec3Params::default() }),
+            ..Policy::default()
+        };
+        let now = 1_800_000_000;
+        let records = 18_006u64;
+        for (segment_names, in_place) in
+            [(crate::zones::sign::segment_names(records), true), (levee_zone::SEGMENT_NAMES, false)]
+        {
+            let src = Source::Memory { name: "t", data: text.as_bytes() };
+            let build = BuildOptions { checks: Checks::Warn, segment_names };
+            let unsigned =
+                levee_zone::load_with(src, apex.as_slice(), &Default::default(), build, &mut |_| {}).unwrap().zone;
+            let job = Job { unsigned: &unsigned, keys: &keys, policy: &policy, now, serial: 1, previous: None };
+            let out = sign_snapshot(&job).unwrap();
+            let opts = crate::zones::sign::publish_options(&unsigned, Checks::Warn, out.diff.added.len());
+            let r = levee_zone::apply_diff(&unsigned, &out.diff, opts).unwrap();
+            if in_place {
+                let (segs, _) = unsigned.segment_count();
+                assert!(segs > 40, "{segs} segments");
+                assert!(matches!(r.kind, ReloadKind::Incremental { rebuilt, .. } if rebuilt <= 3), "{:?}", r.kind);
+            } else {
+                assert!(matches!(r.kind, ReloadKind::Full(_)), "{:?}", r.kind);
+            }
+            let want = levee_sign::sign_zone(to_sign(&unsigned), apex.as_slice(), &keys, &policy, now, None).unwrap();
+            let want: Vec<Rr> = want
+                .records
+                .into_iter()
+                .map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata })
+                .collect();
+            assert!(comparable(&journal::records(&r.built.zone)) == comparable(&want), "in place: {in_place}");
+        }
+    }
 }

@@ -279,16 +279,7 @@ pub fn sign(
     let job = crate::zones::fullsign::Job { unsigned: z, keys: &keys, policy: &policy, now, serial, previous };
     let out = crate::zones::fullsign::sign_snapshot(&job).map_err(|e| fail(format!("signing failed: {e}")))?;
     let signed_at = t0.elapsed();
-    let records = z.record_count() + out.diff.added.len() as u64;
-    let mut opts = levee_zone::ReloadOptions { checks, segment_names: segment_names(records), ..Default::default() };
-    // Segments much larger than a signed zone's (a zone built unsigned
-    // with the default size: a transfer in, an update) would stay so in
-    // every later version: built in full, with small segments.
-    let (segs, _) = z.segment_count();
-    if z.node_count() > 2 * opts.segment_names * segs.max(1) {
-        opts.min_segments = usize::MAX;
-    }
-    let r = levee_zone::apply_diff(z, &out.diff, opts)?;
+    let r = levee_zone::apply_diff(z, &out.diff, publish_options(z, checks, out.diff.added.len()))?;
     let mut rebuilt = r.built;
     rebuilt.warnings.extend(built.warnings);
     if s.policy.denial == DenialKind::Compact {
@@ -309,6 +300,21 @@ pub fn sign(
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
+}
+
+/// How the signer's difference (`added` records) is applied to the
+/// unsigned zone `z`: the segments built anew get a signed zone's size;
+/// segments much larger than that (a zone built with the default size)
+/// would stay so in every later version, so such a zone is built in
+/// full, with small segments.
+pub fn publish_options(z: &Zone, checks: Checks, added: usize) -> levee_zone::ReloadOptions {
+    let records = z.record_count() + added as u64;
+    let mut opts = levee_zone::ReloadOptions { checks, segment_names: segment_names(records), ..Default::default() };
+    let (segs, _) = z.segment_count();
+    if z.node_count() > 2 * opts.segment_names * segs.max(1) {
+        opts.min_segments = usize::MAX;
+    }
+    opts
 }
 
 /// Names per segment of a signed zone of `records` records: small
