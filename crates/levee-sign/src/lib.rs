@@ -28,6 +28,10 @@
 //!   signed version, it keeps the signatures of unchanged RRsets
 //!   (`reuse.rs`), so a change costs what it changed.
 //!
+//! * [`batch`]: RRsets a caller found itself (the daemon walks a loaded
+//!   snapshot) signed at once, on threads, keeping the previous version's
+//!   signatures on the same terms as [`zone`].
+//!
 //! * [`rollover`]: what a zone's key store must do at a given time (the
 //!   clock is a parameter): ZSK pre-publication, KSK and CSK rollovers
 //!   with CDS/CDNSKEY and the parent's DS, algorithm rollovers.
@@ -38,6 +42,7 @@
 //! `crates/levee/tests/it/sign.rs` (BIND's `dnssec-verify` and ldns's
 //! `ldns-verify-zone` on zones signed by `levee sign-zone`).
 
+pub mod batch;
 pub mod canon;
 pub mod denial;
 pub mod key;

@@ -61,15 +61,38 @@ impl<'a> Previous<'a> {
         bufs: &mut (Vec<u8>, Vec<u8>),
     ) -> Option<Vec<u8>> {
         let e = self.sets.get(&(set.owner, set.rtype))?;
-        if e.sigs.is_empty() || e.ttl != set.ttl || e.class != set.class {
+        if e.class != set.class {
             return None;
         }
-        let sig = e.sigs.iter().find(|s| usable(s, set, key, apex, now, refresh))?;
-        let before = RrsetRef { owner: set.owner, rtype: set.rtype, class: e.class, ttl: e.ttl, rdatas: &e.rdatas };
-        rrsig::signed_data(set, &[], &mut bufs.0);
-        rrsig::signed_data(&before, &[], &mut bufs.1);
-        (bufs.0 == bufs.1).then(|| sig.to_vec())
+        kept_signature(set, e.ttl, &e.rdatas, &e.sigs, key, apex, now, refresh, bufs)
     }
+}
+
+/// A signature of `set` by `key` among `sigs`, the RRSIGs of the same
+/// owner and type in the previous version, whose RRset had `ttl` and
+/// `rdatas`: if the RRset is the same (TTL and records in canonical
+/// form) and the signature is good for more than `refresh` seconds
+/// after `now`. `bufs` is scratch space reused between calls.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn kept_signature(
+    set: &RrsetRef<'_>,
+    ttl: u32,
+    rdatas: &[&[u8]],
+    sigs: &[&[u8]],
+    key: &Key,
+    apex: &[u8],
+    now: u32,
+    refresh: u32,
+    bufs: &mut (Vec<u8>, Vec<u8>),
+) -> Option<Vec<u8>> {
+    if sigs.is_empty() || ttl != set.ttl {
+        return None;
+    }
+    let sig = sigs.iter().find(|s| usable(s, set, key, apex, now, refresh))?;
+    let before = RrsetRef { owner: set.owner, rtype: set.rtype, class: set.class, ttl, rdatas };
+    rrsig::signed_data(set, &[], &mut bufs.0);
+    rrsig::signed_data(&before, &[], &mut bufs.1);
+    (bufs.0 == bufs.1).then(|| sig.to_vec())
 }
 
 /// `s` is an RRSIG RDATA over `set` by `key` for `apex` that is valid

@@ -497,7 +497,7 @@ pub fn sign_rrset(
 
 /// The validity of the signature over (owner, type): from now less the
 /// offset to now plus the validity less a jitter fixed by the RRset.
-fn validity(policy: &Policy, now: u32, owner: &[u8], rtype: u16) -> Validity {
+pub(crate) fn validity(policy: &Policy, now: u32, owner: &[u8], rtype: u16) -> Validity {
     let jitter = policy.jitter.min(policy.validity / 2);
     let spread = if jitter == 0 {
         0

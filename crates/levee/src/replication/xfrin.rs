@@ -315,9 +315,12 @@ fn sign_full(
     Ok((Arc::new(vec![soa]), signed, kind, diffs))
 }
 
-/// Builds the snapshot; the error lists the first few problems.
+/// Builds the (unsigned) snapshot to sign, with a signed zone's small
+/// segments (the signed version shares them); the error lists the first
+/// few problems.
 fn build(job: &Job, recs: Vec<Rr>) -> Result<(Records, Zone), String> {
-    match journal::build_from(&job.apex, &recs, job.checks) {
+    let segment_names = crate::zones::sign::segment_names(recs.len() as u64);
+    match journal::build_from(&job.apex, &recs, levee_zone::BuildOptions { checks: job.checks, segment_names }) {
         Ok(b) => Ok((Arc::new(recs), b.zone)),
         Err(d) => {
             let errors: Vec<&str> = d.iter().filter(|x| !x.warning).map(|x| x.message.as_str()).collect();

@@ -81,7 +81,8 @@ pub fn sign(name: &str, plan: &SignPlan, zone: &Zone, diff: &Diff, checks: Check
 fn full(name: &str, plan: &SignPlan, zone: &Zone, diffs: &[Diff], checks: Checks) -> Result<Zone, String> {
     let recs = journal::apply_all(journal::records(zone), diffs).map_err(|e| e.to_string())?;
     let joined = |d: Vec<levee_zone::Diagnostic>| d.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ");
-    let built = journal::build_from(zone.apex(), &recs, checks).map_err(joined)?;
+    let opts = levee_zone::BuildOptions { checks, segment_names: crate::zones::sign::segment_names(recs.len() as u64) };
+    let built = journal::build_from(zone.apex(), &recs, opts).map_err(joined)?;
     match crate::zones::sign::sign(name, checks, plan, built, Some(zone)).map_err(joined)? {
         crate::zones::sign::Signed::New(b) => Ok(b.zone),
         crate::zones::sign::Signed::Unchanged => Err("the update changed nothing".into()),

@@ -31,7 +31,7 @@ use levee_zone::journal::Rr;
 use levee_zone::Zone;
 
 use crate::keys;
-use crate::zones::sign::SignPlan;
+use crate::zones::plan::SignPlan;
 
 /// The keys of the zone `name`: those of its key directory, or new ones
 /// made by its policy when it has none.

@@ -283,7 +283,7 @@ pub fn load_one_from(
                     }
                     r.built
                 }
-                None => levee_zone::load_with(Source::File(f), &origin, opts, p.checks, progress)?,
+                None => levee_zone::load_with(Source::File(f), &origin, opts, build_options(p, f), progress)?,
             }
         }
         ZoneSource::Builtin(text) => levee_zone::load_with(
@@ -311,6 +311,19 @@ pub fn load_one_from(
         tracing::warn!("{w}");
     }
     Ok(ZoneEntry::new(Arc::new(built.zone), p.acl.clone()))
+}
+
+/// How the zone file `f` of `p` is built: a zone levee signs gets the
+/// small segments of a signed zone (`zones::sign::segment_names`, for
+/// the records its size suggests, some 40 octets each), so that the
+/// signed version, which shares the unsigned one's segments, has them.
+fn build_options(p: &ZonePlan, f: &std::path::Path) -> levee_zone::BuildOptions {
+    let mut b = levee_zone::BuildOptions::from(p.checks);
+    if p.sign.is_some() {
+        let records = std::fs::metadata(f).map_or(0, |m| m.len() / 40);
+        b.segment_names = crate::zones::sign::segment_names(records);
+    }
+    b
 }
 
 /// At start: every signed zone's keys are read (or made); any key file

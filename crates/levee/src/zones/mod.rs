@@ -6,12 +6,15 @@
 //! * [`publish`]: the publish lock, and retiring replaced sets;
 //! * [`reload`]: reloading every zone or one;
 //! * [`sign`]: online DNSSEC signing of the zones that ask for it;
-//!   [`incsign`]: a change re-signed on the served snapshot.
+//!   [`incsign`]: a change re-signed on the served snapshot;
+//!   [`fullsign`]: a zone signed from scratch on its unsigned snapshot.
 
+pub mod fullsign;
 pub mod incsign;
 pub mod keyops;
 pub mod keyroll;
 pub mod load;
+pub mod plan;
 pub mod publish;
 pub mod reload;
 pub mod sign;

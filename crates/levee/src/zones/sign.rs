@@ -20,56 +20,19 @@
 //!   served zone's first signature enters its refresh window, and the
 //!   signing timer (`zones::reload::refresh_signatures`) reloads it then.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-use levee_config::{Config, DenialKind, SignPolicy};
-use levee_sign::denial::Nsec3Params;
-use levee_sign::{Denial, Key, Policy};
-use levee_wire::rtype::{c, t};
+use levee_config::{DenialKind, SignPolicy};
+use levee_sign::Key;
+use levee_wire::rtype::t;
 use levee_wire::serial::Serial;
 use levee_wire::soa::Soa;
 use levee_zone::journal::{self, Rr};
 use levee_zone::{Built, Checks, Diagnostic, OnlineSigner, Zone};
 
-use crate::keys;
 pub use crate::zones::keyroll::{key_event, zone_keys};
 use crate::zones::keyroll::{keys_now, keys_unplanned};
-
-/// How one zone is signed.
-#[derive(Clone, Debug)]
-pub struct SignPlan {
-    /// The zone's policy.
-    pub policy: SignPolicy,
-    /// Where its keys are.
-    pub key_dir: PathBuf,
-}
-
-impl SignPlan {
-    /// The plan of `zone` under `cfg`, if it is signed.
-    pub fn of(cfg: &Config, zone: &str) -> Option<SignPlan> {
-        let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(zone))?;
-        let policy = z.dnssec.clone()?;
-        let root = cfg.storage_dir.as_ref()?.join("keys");
-        Some(SignPlan { policy, key_dir: keys::zone_dir(&root, zone) })
-    }
-
-    fn signer_policy(&self) -> Policy {
-        let p = &self.policy;
-        Policy {
-            denial: match p.denial {
-                DenialKind::Nsec => Denial::Nsec,
-                DenialKind::Nsec3 => Denial::Nsec3(Nsec3Params { opt_out: p.nsec3_opt_out, ..Nsec3Params::default() }),
-                DenialKind::Compact => Denial::Compact,
-            },
-            validity: p.signature_validity,
-            refresh: p.signature_refresh,
-            jitter: (p.signature_validity - p.signature_refresh).min(86400) / 2,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
-            ..Policy::default()
-        }
-    }
-}
+pub use crate::zones::plan::{publish_options, segment_names, SignPlan};
 
 /// True if the signed version `old` (its records) was signed with the keys
 /// of `keys` as they are now: the same DNSKEYs besides the file's own, and
@@ -119,7 +82,10 @@ pub enum Signed {
 
 /// Signs the zone `zone` (`built`, loaded unsigned from its file, to be
 /// checked again by `checks` once signed) by `s`, given the signed version
-/// being served (`previous`).
+/// being served (`previous`): on the snapshot (`zones::fullsign`), the
+/// signed zone being the unsigned one with the signer's difference
+/// applied (`levee_zone::apply_diff`, sharing the segments it does not
+/// touch).
 pub fn sign(
     zone: &str,
     checks: Checks,
@@ -129,71 +95,54 @@ pub fn sign(
 ) -> Result<Signed, Vec<Diagnostic>> {
     let fail = |message: String| vec![Diagnostic { file: zone.to_string(), line: 0, message, warning: false }];
     let t0 = Instant::now();
-    let origin = built.zone.apex().to_vec();
+    let z = &built.zone;
+    let origin = z.apex().to_vec();
     let now = crate::clock::wall() as u32;
-    let mut recs = journal::records(&built.zone);
-    let dnskey_ttl = built.zone.rrset(built.zone.soa()).ttl as u64;
-    let max_ttl = recs.iter().map(|r| r.ttl as u64).max().unwrap_or(0);
+    let dnskey_ttl = z.rrset(z.soa()).ttl as u64;
+    let max_ttl = z.all_rrsets().map(|(_, rs)| z.rrset(rs).ttl as u64).max().unwrap_or(0);
     let kn =
         keys_now(s, zone, &origin, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
-    let keys = kn.keys;
-    // The apex's CDS and CDNSKEY are the key manager's (`keyroll`).
-    recs.retain(|r| !(r.owner == origin && matches!(r.rtype, t::CDS | t::CDNSKEY)));
-    let prev = previous.map(journal::records);
-    if let (Some(old), Some(prev_recs)) = (previous, &prev) {
-        if !(Serial(built.zone.serial()) > Serial(old.serial())) {
-            if same_data(&recs, prev_recs, &keys)
-                && keys_match(prev_recs, &recs, &keys, &origin)
-                && cds_match(prev_recs, &kn.cds, &origin)
-                && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
-            {
-                return Ok(Signed::Unchanged);
-            }
-            set_serial(&mut recs, old.serial().wrapping_add(1));
+    let keys = &kn.keys;
+    let mut serial = z.serial();
+    if let Some(old) = previous.filter(|old| !(Serial(z.serial()) > Serial(old.serial()))) {
+        let (mut recs, prev_recs) = (journal::records(z), journal::records(old));
+        // The apex's CDS and CDNSKEY are the key manager's (`keyroll`).
+        recs.retain(|r| !(r.owner == origin && matches!(r.rtype, t::CDS | t::CDNSKEY)));
+        if same_data(&recs, &prev_recs, keys)
+            && keys_match(&prev_recs, &recs, keys, &origin)
+            && cds_match(&prev_recs, &kn.cds, &origin)
+            && due(old, s.policy.signature_refresh).is_none_or(|d| d > now as u64)
+        {
+            return Ok(Signed::Unchanged);
         }
+        serial = old.serial().wrapping_add(1);
     }
-    let to_sign = |rs: Vec<Rr>| -> Vec<levee_sign::Rr> {
-        rs.into_iter()
-            .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
-            .collect()
-    };
-    recs.extend(kn.cds);
-    let prev_signed = prev.map(to_sign);
-    let listed = t0.elapsed();
-    let signed = levee_sign::sign_zone(to_sign(recs), &origin, &keys, &s.signer_policy(), now, prev_signed.as_deref())
-        .map_err(|e| fail(format!("signing failed: {e}")))?;
+    let walked = t0.elapsed();
+    let policy = s.signer_policy();
+    let job = crate::zones::fullsign::Job { unsigned: z, keys, cds: &kn.cds, policy: &policy, now, serial, previous };
+    let out = crate::zones::fullsign::sign_snapshot(&job).map_err(|e| fail(format!("signing failed: {e}")))?;
     let signed_at = t0.elapsed();
-    let out: Vec<Rr> =
-        signed.records.into_iter().map(|r| Rr { owner: r.owner, rtype: r.rtype, ttl: r.ttl, rdata: r.rdata }).collect();
-    let opts = levee_zone::BuildOptions { checks, segment_names: segment_names(out.len() as u64) };
-    let mut rebuilt = journal::build_from(&origin, &out, opts)?;
+    let r = levee_zone::apply_diff(z, &out.diff, publish_options(z, checks, out.diff.added.len()))?;
+    let mut rebuilt = r.built;
     rebuilt.warnings.extend(built.warnings);
     if s.policy.denial == DenialKind::Compact {
-        let signer = online_signer(&keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
+        let signer = online_signer(keys, &origin, &s.policy).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
         rebuilt.zone.set_online_signer(signer);
     }
     tracing::info!(
         zone = %zone,
         serial = rebuilt.zone.serial(),
-        made = signed.signatures,
-        kept = signed.reused,
-        chain = signed.chain,
+        made = out.made,
+        kept = out.reused,
+        chain = out.chain,
+        build = ?r.kind,
         ms = t0.elapsed().as_millis() as u64,
-        list_ms = listed.as_millis() as u64,
-        sign_ms = (signed_at - listed).as_millis() as u64,
+        keys_ms = walked.as_millis() as u64,
+        sign_ms = (signed_at - walked).as_millis() as u64,
+        build_ms = (t0.elapsed() - signed_at).as_millis() as u64,
         "zone signed"
     );
     Ok(Signed::New(rebuilt))
-}
-
-/// Names per segment of a signed zone of `records` records: small
-/// segments (at least 256 names, at most the default 4,096; some 8,000
-/// segments for a large zone), so that a change signed incrementally
-/// rebuilds few names: a thousand changes spread over a TLD touch a
-/// thousand segments, a small share of it (with the default 4,096 they
-/// touched nearly all of them, and the zone was rebuilt whole).
-pub fn segment_names(records: u64) -> usize {
-    ((records / 8192) as usize).clamp(256, levee_zone::SEGMENT_NAMES)
 }
 
 /// How a signed difference is applied to `z` (`levee_zone::apply_diff`).
@@ -479,6 +428,8 @@ pub fn due(z: &Zone, refresh: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use levee_sign::denial::Nsec3Params;
+    use levee_sign::{Denial, Policy};
     use levee_wire::name;
 
     const Z: &str = "$ORIGIN t.\n$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nns A 192.0.2.3\nw MX 10 ns\nsub NS ns.sub\nns.sub A 192.0.2.2\n";
@@ -498,7 +449,13 @@ mod tests {
         let unsigned = load(Z);
         let recs: Vec<levee_sign::Rr> = journal::records(&unsigned)
             .into_iter()
-            .map(|r| levee_sign::Rr { owner: r.owner, rtype: r.rtype, class: c::IN, ttl: r.ttl, rdata: r.rdata })
+            .map(|r| levee_sign::Rr {
+                owner: r.owner,
+                rtype: r.rtype,
+                class: levee_wire::rtype::c::IN,
+                ttl: r.ttl,
+                rdata: r.rdata,
+            })
             .collect();
         for denial in [Denial::Nsec, Denial::Nsec3(Nsec3Params::default()), Denial::Compact] {
             let policy = Policy { denial, ..Policy::default() };
