@@ -98,7 +98,7 @@ fn plain_run(inp: &[u8], i: usize) -> usize {
 /// octets, `!` and `"`), `(`, `)`, `;` and `\\`, as the top bit of each.
 /// Exact: no octet's test borrows from another's, so every flag is true.
 #[inline(always)]
-fn boundaries(x: u64) -> u64 {
+pub(super) fn boundaries(x: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const M: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     // Zero octets of `y`, exactly.
@@ -151,6 +151,14 @@ impl<'a> Lexer<'a> {
     /// in the text after it.
     pub(crate) fn clean_end(&self) -> bool {
         self.clean
+    }
+
+    /// Moves past a line another reader took (`fast.rs`): the next
+    /// entry starts at `pos`, just after that line's newline.
+    pub(crate) fn skip_line(&mut self, pos: usize) {
+        self.pos = pos;
+        self.line = self.line.saturating_add(1);
+        self.clean = true;
     }
 
     /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
