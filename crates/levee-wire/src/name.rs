@@ -824,8 +824,10 @@ fn plain_text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Option
 /// [`text_into`] for the name written as the first token of `text`,
 /// the token's end found with the name, eight octets at a time: `ends`
 /// flags (as the top bit of each octet of eight octets of text, read
-/// little-endian; exactly, as a zone-file lexer's boundary mask does)
-/// the octets that end a token, and must flag `\\`. Returns the token's
+/// little-endian) the octets that end a token, and must flag `\\`; only
+/// its lowest flag is used, which must be exact (a superset of the
+/// boundaries is fine: the token is then cut at an octet the caller does
+/// not take as a boundary, and it falls back). Returns the token's
 /// length when it reads a name the way [`text_into`] reads that token's
 /// text; `None` when it does not take the token (fewer than eight octets
 /// of text from some word of the token, a name of more than 246 octets

@@ -9,8 +9,8 @@
 //! owner [ttl] [IN] [ttl] NS|A|AAAA rdata
 //! ```
 //!
-//! [`line`] reads such a line in place: each token is found eight octets
-//! at a time with the lexer's exact boundary masks (`lexer::boundaries`),
+//! [`read`] reads such a line in place: each token is found eight octets
+//! at a time with a cheap superset of the lexer's boundary masks ([`ends`]),
 //! the TTL (plain digits), the class (`IN`) and the type are recognised
 //! from their octets, the RDATA is read straight into its wire form (a
 //! name into a reusable name buffer, a dotted quad or an IPv6 address
@@ -24,19 +24,23 @@
 //! chunk ([`OwnerText`]) and forgets it whenever the general path reads
 //! an entry (a directive may change the origin, a record the owner).
 //!
-//! **Every unusual line goes to the general path, untouched.** [`line`]
-//! returns `None`, having changed nothing (the free owner slot and the
-//! name buffer are scratch), on anything but the shape above: escapes,
-//! parentheses, quotes, comments, control octets, a line not ended by a
-//! newline within eight octets of the chunk's end, TTL units, a class
-//! other than IN, other types, an address or a name the strict readers
-//! here do not take, a blank owner before any owner, a record without a
-//! TTL where the state does not give one, a spent record budget. The
-//! general path then reads the line as it always did, with its errors
-//! (FILE:LINE) and its handling of blocks parsed on a guess
-//! (`parallel.rs`). So this path only has to agree with the general one
-//! on the lines it takes, which the reference parser checks
-//! (`reference.rs`, the `zonefile` fuzz target, the tests below).
+//! **Every unusual line goes to the general path, untouched.** [`read`]
+//! returns `None` (the free owner slot and the name buffer it wrote are
+//! scratch) on anything but the shape above: escapes, parentheses,
+//! quotes, comments, control octets, `*`, `+` and `,` in a name (the
+//! cheap boundary mask flags them), a line not ended by a newline within
+//! eight octets of the chunk's end, TTL units, a class other than IN,
+//! other types, an address or a name the strict readers here do not
+//! take, a blank owner before any owner. `parser::fused` commits a line
+//! it read with `record_entry`'s rules, and leaves to the general path
+//! too a record without a TTL where the state gives none (an error, or a
+//! block parsed on a guess, `parallel.rs`) and one over the record
+//! budget. The general path then reads the line as it always did, with
+//! its errors (FILE:LINE). So this path only has to agree with the
+//! general one on the lines it takes, which the reference parser checks
+//! (`reference.rs`, the `zonefile` fuzz target, `tests/props.rs`), and
+//! the general path itself (`parser::tests`, the same text with a
+//! comment on every line).
 //!
 //! Separators are those of the lexer's simple lines: space, tab and
 //! carriage return (so CRLF lines and trailing white space are taken).
@@ -50,29 +54,64 @@ use levee_wire::name::{self, NameBuf};
 use levee_wire::rtype::t;
 
 use crate::zonefile::fields::parse_name_into;
-use crate::zonefile::lexer::boundaries;
 use crate::zonefile::timings::{self, Lap, Phase};
 
 /// The span, in the current chunk, of the text of the last owner the
 /// fused path read, while it is still the owner in effect.
 pub(super) type OwnerText = Option<(usize, usize)>;
 
+/// The octets of `x` (eight octets of text, little-endian) that may end
+/// a token, and a few more, as the top bit of each; the lowest one set
+/// is exact (a borrow only flags octets above a true one). A superset of
+/// `lexer::boundaries` in fewer operations: every octet below `-` (white
+/// space, control octets, `!`, `"`, `(`, `)`, and the plain `#` to `,`),
+/// `;` and `\\`. A plain octet flagged ends a token where the fused path
+/// finds no separator, and it gives the line up.
+#[inline(always)]
+fn ends(x: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let below = x.wrapping_sub(LO * b'-' as u64) & !x;
+    let semi = x ^ (LO * b';' as u64);
+    let back = x ^ (LO * b'\\' as u64);
+    (below | (semi.wrapping_sub(LO) & !semi) | (back.wrapping_sub(LO) & !back)) & HI
+}
+
 /// Where a token that starts at `p` ends: the first octet that may end
-/// a token (`lexer::boundaries`); `None` when it is not a separator or a
-/// newline, or when fewer than eight octets are left to look at.
+/// a token ([`ends`]); `None` when it is not a separator or a newline, or
+/// when fewer than eight octets are left to look at.
 #[inline(always)]
 fn token_end(data: &[u8], mut p: usize) -> Option<usize> {
     loop {
         let w = data.get(p..p + 8)?;
         let mut b = [0u8; 8];
         b.copy_from_slice(w);
-        let m = boundaries(u64::from_le_bytes(b));
+        let m = ends(u64::from_le_bytes(b));
         if m != 0 {
             let q = p + (m.trailing_zeros() / 8) as usize;
             return matches!(data[q], b' ' | b'\t' | b'\r' | b'\n').then_some(q);
         }
         p += 8;
     }
+}
+
+/// Where the text at `pos` ends if it is the `len` octets at `s` (an
+/// earlier token) followed by a space or a tab; compared eight octets at
+/// a time.
+#[inline(always)]
+fn same_text(data: &[u8], s: usize, pos: usize, len: usize) -> Option<usize> {
+    let end = pos + len;
+    if !matches!(data.get(end)?, b' ' | b'\t') {
+        return None;
+    }
+    let mut k = 0;
+    while k + 8 <= len {
+        if data[s + k..s + k + 8] != data[pos + k..pos + k + 8] {
+            return None;
+        }
+        k += 8;
+    }
+    (data[s + k..s + len] == data[pos + k..end]).then_some(end)
 }
 
 /// The first octet at or after `p` that is not a separator.
@@ -250,7 +289,7 @@ fn quad_at(data: &[u8], mut p: usize) -> Option<([u8; 4], usize)> {
 /// the token ends at a separator or a newline.
 #[inline(always)]
 fn name_at(data: &[u8], s: usize, origin: &[u8], out: &mut NameBuf) -> Option<usize> {
-    let e = match name::text_token_into(data.get(s..)?, Some(origin), out, boundaries) {
+    let e = match name::text_token_into(data.get(s..)?, Some(origin), out, ends) {
         Some(n) => s + n,
         None => {
             // `@`, `.`, near the end of the chunk, or an error.
@@ -378,10 +417,7 @@ pub(super) fn read(
     } else {
         // The last owner's text again, followed by a separator: its end
         // without a scan, and no name to read.
-        let again = last_text.and_then(|(s, e)| {
-            let end = pos + (e - s);
-            (data.get(pos..end)? == &data[s..e] && matches!(data.get(end)?, b' ' | b'\t')).then_some(end)
-        });
+        let again = last_text.and_then(|(s, e)| same_text(data, s, pos, e - s));
         match again {
             Some(end) => end,
             None => {

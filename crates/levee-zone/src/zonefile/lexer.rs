@@ -98,7 +98,7 @@ fn plain_run(inp: &[u8], i: usize) -> usize {
 /// octets, `!` and `"`), `(`, `)`, `;` and `\\`, as the top bit of each.
 /// Exact: no octet's test borrows from another's, so every flag is true.
 #[inline(always)]
-pub(super) fn boundaries(x: u64) -> u64 {
+fn boundaries(x: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const M: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     // Zero octets of `y`, exactly.

@@ -1120,6 +1120,8 @@ mod tests {
             (&format!("$TTL 1h\n{0}.{0}.{0}.{0} NS a\n", "a".repeat(63)), 0),
             // `@` and `.`, absolute owners.
             ("$TTL 1h\n@ NS a\n. NS b\nx.example. A 1.2.3.4\nx.example. AAAA 1:2:3:4:5:6:7:8\n", 4),
+            // Octets the cheap boundary mask flags in names: the general path's.
+            ("$TTL 1h\n*.w A 1.2.3.4\na+b NS c\nd NS e,f\ng NS x-y_z/0\n", 1),
             // The last line without a newline.
             ("$TTL 1h\na A 1.2.3.4\nb NS c", 1),
         ];
