@@ -7,7 +7,12 @@
 //! file's chunks on entry boundaries and handles entries: `$ORIGIN`,
 //! `$TTL`, `$INCLUDE` and `$GENERATE` (its range and templates read by
 //! `generate.rs`), then owner, TTL, class and type of each record, its
-//! RDATA read by `rdata_parse.rs`. Problems become
+//! RDATA read by `rdata_parse.rs`. Before the lexer sees a line, the
+//! fused path (`fast.rs`) may take it whole: a line of the common shape
+//! (`owner [ttl] [IN] NS|A|AAAA rdata`) read straight into a record,
+//! committed here by `fused` with the TTL and owner rules of
+//! `record_entry`; every other line, and every error, is this module's
+//! as before. Problems become
 //! [`Diagnostic`]s carrying the file and line; the parser keeps going
 //! after an error so that `check-zone` can list every problem in one run.
 //!
