@@ -385,6 +385,19 @@ fn fused_shape_line() -> impl Strategy<Value = String> {
             pick(&["::1", "fd01::0:0", "2001:db8::", "1:2:3:4:5:6:7:8", "1::2::3", "::ffff:1.2.3.4", "12345::"])
                 .prop_map(move |r| format!("{t} {r}"))
         }),
+        pick(&["DS", "ds"]).prop_flat_map(move |t| {
+            pick(&[
+                "1 8 2 ABCD",
+                "65535 13 2 ab CD ef01",
+                "65536 8 2 AB",
+                "1 RSASHA256 2 AB",
+                "1 8 2 ABC",
+                "1 8 2",
+                "1 8 2 XY",
+                "001 8 2 A B",
+            ])
+            .prop_map(move |r| format!("{t} {r}"))
+        }),
         pick(&["MX 1 x", "TXT \"a b\"", "NS ( x )", "A"]),
     ];
     let sep = pick(&[" ", " ", "\t", "  ", " \r "]);

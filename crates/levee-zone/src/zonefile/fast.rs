@@ -6,7 +6,7 @@
 //! A TLD zone is almost only lines of one shape:
 //!
 //! ```text
-//! owner [ttl] [IN] [ttl] NS|A|AAAA rdata
+//! owner [ttl] [IN] [ttl] NS|A|AAAA|DS rdata
 //! ```
 //!
 //! [`read`] reads such a line in place: each token is found eight octets
@@ -14,7 +14,8 @@
 //! the TTL (plain digits), the class (`IN`) and the type are recognised
 //! from their octets, the RDATA is read straight into its wire form (a
 //! name into a reusable name buffer, a dotted quad or an IPv6 address
-//! into a local array), and the record goes to the sink borrowed from
+//! into a local array, a DS record's numbers and digest into the
+//! parser's RDATA buffer), and the record goes to the sink borrowed from
 //! there: nothing is allocated or copied per record but the names' own
 //! text-to-wire.
 //!
@@ -154,6 +155,7 @@ fn fused_type(t: &[u8]) -> Option<u16> {
     match t.len() {
         1 if t[0] | 0x20 == b'a' => Some(t::A),
         2 if t.eq_ignore_ascii_case(b"NS") => Some(t::NS),
+        2 if t.eq_ignore_ascii_case(b"DS") => Some(t::DS),
         4 if t.eq_ignore_ascii_case(b"AAAA") => Some(t::AAAA),
         _ => None,
     }
@@ -328,12 +330,85 @@ fn header(data: &[u8], mut p: usize) -> Option<(Option<u32>, u16, usize)> {
     }
 }
 
-/// The RDATA of one token from `p`, read into `target` (NS) or `addr`
-/// (A, AAAA); returns where the next line starts.
+/// A number in plain digits (at most `digits` of them) up to `max`, as
+/// `fields::parse_number` reads it; longer ones are the general path's.
 #[inline]
-fn rdata(data: &[u8], p: usize, rt: u16, origin: &[u8], target: &mut NameBuf, addr: &mut [u8; 16]) -> Option<usize> {
+fn plain_number(t: &[u8], digits: usize, max: u32) -> Option<u32> {
+    if t.is_empty() || t.len() > digits {
+        return None;
+    }
+    let mut v = 0u32;
+    for &d in t {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (d - b'0') as u32;
+    }
+    (v <= max).then_some(v)
+}
+
+/// The next token from `p` as a plain number (see [`plain_number`]) and
+/// where it ends.
+#[inline]
+fn number_at(data: &[u8], p: usize, digits: usize, max: u32) -> Option<(u32, usize)> {
+    let (s, e) = token(data, p)?;
+    Some((plain_number(&data[s..e], digits, max)?, e))
+}
+
+/// DS RDATA from `p` into `out` (cleared first), as
+/// `rdata_parse::dnssec` reads it: key tag, algorithm and digest type in
+/// plain digits, then the digest in hex, possibly cut into several
+/// tokens (their octets taken together; an even number of digits);
+/// returns where the next line starts.
+fn ds(data: &[u8], p: usize, out: &mut Vec<u8>) -> Option<usize> {
+    out.clear();
+    let (tag, p) = number_at(data, p, 5, u16::MAX as u32)?;
+    let (alg, p) = number_at(data, p, 3, 255)?;
+    let (dtype, mut p) = number_at(data, p, 3, 255)?;
+    out.extend_from_slice(&(tag as u16).to_be_bytes());
+    out.extend_from_slice(&[alg as u8, dtype as u8]);
+    // A digit waiting for its pair (it may be in the next token).
+    let mut high: Option<u8> = None;
+    let mut any = false;
+    loop {
+        let (s, e) = token(data, p)?;
+        if s == e {
+            // The newline: the end of the line.
+            return (any && high.is_none() && data[e] == b'\n').then_some(e + 1);
+        }
+        for &c in &data[s..e] {
+            let v = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
+        }
+        any = true;
+        p = e;
+    }
+}
+
+/// The RDATA of one token from `p`, read into `target` (NS) or `addr`
+/// (A, AAAA), or of the rest of the line into `buf` (DS); returns where
+/// the next line starts.
+#[inline]
+fn rdata(
+    data: &[u8],
+    p: usize,
+    rt: u16,
+    origin: &[u8],
+    target: &mut NameBuf,
+    addr: &mut [u8; 16],
+    buf: &mut Vec<u8>,
+) -> Option<usize> {
     let s = skip_separators(data, p);
     let e = match rt {
+        t::DS => return ds(data, s, buf),
         t::A => {
             let (quad, e) = quad_at(data, s)?;
             addr[..4].copy_from_slice(&quad);
@@ -376,13 +451,14 @@ pub(super) struct Line {
 }
 
 impl Line {
-    /// The RDATA: the address read into `addr`, or the name read into
-    /// `target`.
+    /// The RDATA: the address read into `addr`, the name read into
+    /// `target`, or the DS RDATA read into `buf`.
     #[inline(always)]
-    pub(super) fn rdata<'a>(&self, addr: &'a [u8; 16], target: &'a NameBuf) -> &'a [u8] {
+    pub(super) fn rdata<'a>(&self, addr: &'a [u8; 16], target: &'a NameBuf, buf: &'a [u8]) -> &'a [u8] {
         match self.rtype {
             t::A => &addr[..4],
             t::AAAA => addr,
+            t::DS => buf,
             _ => target,
         }
     }
@@ -391,7 +467,8 @@ impl Line {
 /// Reads the line at `pos` of `data` (the current chunk) if it has the
 /// common shape: an owner read into `free` (unless blank, or written as
 /// the text `last_text` of the last owner), an NS target into `target`,
-/// an address into `addr`, names relative to `origin`. `None` on anything else; `free` and
+/// an address into `addr`, DS RDATA into `buf`, names relative to
+/// `origin`. `None` on anything else; `free` and
 /// `target` are scratch. `has_owner`: there is a last owner for a blank
 /// owner field.
 #[allow(clippy::too_many_arguments)]
@@ -405,6 +482,7 @@ pub(super) fn read(
     free: &mut NameBuf,
     target: &mut NameBuf,
     addr: &mut [u8; 16],
+    buf: &mut Vec<u8>,
     lap: &mut Option<Lap>,
 ) -> Option<Line> {
     let blank = matches!(data.get(pos)?, b' ' | b'\t');
@@ -433,7 +511,7 @@ pub(super) fn read(
     timings::fine(lap, Phase::Owner);
     let (ttl, rtype, type_end) = header(data, owner_end)?;
     timings::fine(lap, Phase::Header);
-    let next = rdata(data, type_end, rtype, origin, target, addr)?;
+    let next = rdata(data, type_end, rtype, origin, target, addr, buf)?;
     Some(Line { owner_read, owner_text: (pos, owner_end), ttl, rtype, next })
 }
 

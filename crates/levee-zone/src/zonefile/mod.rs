@@ -10,7 +10,7 @@
 //! * `lexer.rs`: text to entries (one logical line, parentheses joined)
 //!   of tokens (spans of the buffer, no allocation per token);
 //! * `fast.rs`: the fused path for the common lines of a large zone
-//!   (`owner [ttl] [IN] NS|A|AAAA rdata`): one pass from the line's text
+//!   (`owner [ttl] [IN] NS|A|AAAA|DS rdata`): one pass from the line's text
 //!   to the record, no token list; anything unusual goes, untouched, to
 //!   the lexer and the parser below, which report its errors;
 //! * `parser.rs`: entries to [`Record`]s handed to a sink ([`parse`]):

@@ -9,7 +9,7 @@
 //! `generate.rs`), then owner, TTL, class and type of each record, its
 //! RDATA read by `rdata_parse.rs`. Before the lexer sees a line, the
 //! fused path (`fast.rs`) may take it whole: a line of the common shape
-//! (`owner [ttl] [IN] NS|A|AAAA rdata`) read straight into a record,
+//! (`owner [ttl] [IN] NS|A|AAAA|DS rdata`) read straight into a record,
 //! committed here by `fused` with the TTL and owner rules of
 //! `record_entry`; every other line, and every error, is this module's
 //! as before. Problems become
@@ -504,6 +504,7 @@ fn fused(
         &mut st.owners[free],
         &mut st.target,
         &mut addr,
+        &mut st.rdata,
         lap,
     )?;
     let ttl = match (l.ttl, st.default_ttl, st.last_ttl) {
@@ -528,7 +529,7 @@ fn fused(
     if let Some(lap) = &mut st.lap {
         lap.parsed();
     }
-    let rdata = l.rdata(&addr, &st.target);
+    let rdata = l.rdata(&addr, &st.target, &st.rdata);
     let rec = Record { owner: &st.owners[st.owner], rtype: l.rtype, class: c::IN, ttl, rdata, file: file_idx, line };
     let res = sink(&rec);
     timings::lap(&mut st.lap, Phase::Add);
@@ -1125,6 +1126,14 @@ mod tests {
             (&format!("$TTL 1h\n{0}.{0}.{0}.{0} NS a\n", "a".repeat(63)), 0),
             // `@` and `.`, absolute owners.
             ("$TTL 1h\n@ NS a\n. NS b\nx.example. A 1.2.3.4\nx.example. AAAA 1:2:3:4:5:6:7:8\n", 4),
+            // DS: the digest cut into tokens, numbers at their bounds,
+            // mnemonics, odd digests, comments are the general path's.
+            (
+                "$TTL 1h\nd DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE\nd DS 1 13 2 ABCD EF01\n\
+                 d ds 65535 255 255 aB\nd DS 65536 8 2 AB\nd DS 1 RSASHA256 2 AB\nd DS 1 8 2 ABC\nd DS 1 8 2\n\
+                 d DS 1 8 2 AB ; c\nd DS 00001 8 2 AB\nd DS 1 8 2 XY\nd DS 1 8 2 A B\n",
+                5,
+            ),
             // Octets the cheap boundary mask flags in names: the general path's.
             ("$TTL 1h\n*.w A 1.2.3.4\na+b NS c\nd NS e,f\ng NS x-y_z/0\n", 1),
             // The last line without a newline.
