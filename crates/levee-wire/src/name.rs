@@ -821,6 +821,70 @@ fn plain_text_into(s: &[u8], origin: Option<&[u8]>, out: &mut NameBuf) -> Option
     })
 }
 
+/// [`text_into`] for the name written as the first token of `text`,
+/// the token's end found with the name, eight octets at a time: `ends`
+/// flags (as the top bit of each octet of eight octets of text, read
+/// little-endian) the octets that end a token, and must flag `\\`; only
+/// its lowest flag is used, which must be exact (a superset of the
+/// boundaries is fine: the token is then cut at an octet the caller does
+/// not take as a boundary, and it falls back). Returns the token's
+/// length when it reads a name the way [`text_into`] reads that token's
+/// text; `None` when it does not take the token (fewer than eight octets
+/// of text from some word of the token, a name of more than 246 octets
+/// of text, `@`, `.`, an empty or too long label, a name too long, no
+/// origin for a relative name): the caller then finds the token's end
+/// and asks [`text_into`], which gives its verdict. `out` is unspecified
+/// after `None`.
+#[inline]
+pub fn text_token_into(text: &[u8], origin: Option<&[u8]>, out: &mut NameBuf, ends: fn(u64) -> u64) -> Option<usize> {
+    // `start`: the text offset where the current label starts, which is
+    // also where its length octet goes in `out`.
+    let mut start = 0usize;
+    let mut i = 0usize;
+    let n = loop {
+        let w = text.get(i..i + 8)?;
+        out.buf.get_mut(i + 1..i + 9)?.copy_from_slice(w);
+        let x = word_at(w, 0);
+        let end = ends(x);
+        let mut dots = exact_octets(x, b'.');
+        if end != 0 {
+            // Only the dots before the token's end.
+            dots &= (end & end.wrapping_neg()) - 1;
+        }
+        while dots != 0 {
+            let p = i + (dots.trailing_zeros() / 8) as usize;
+            dots &= dots - 1;
+            let ll = p - start;
+            if ll == 0 || ll > MAX_LABEL_LEN || start + 1 + ll + 1 > MAX_NAME_LEN {
+                return None;
+            }
+            out.buf[start] = ll as u8;
+            start = p + 1;
+        }
+        if end != 0 {
+            break i + (end.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    };
+    if n == 0 || (n == 1 && matches!(text[0], b'@' | b'.')) {
+        return None;
+    }
+    if start == n {
+        // Ended by a dot: the root label.
+        out.buf[n] = 0;
+        out.len = (n + 1) as u8;
+        return Some(n);
+    }
+    let ll = n - start;
+    if ll > MAX_LABEL_LEN || start + 1 + ll + 1 > MAX_NAME_LEN {
+        return None;
+    }
+    out.buf[start] = ll as u8;
+    out.len = (n + 1) as u8;
+    out.push_name(origin?).ok()?;
+    Some(n)
+}
+
 /// The octets of `x` equal to `b`, as the top bit of each, exactly (no
 /// borrow between octets, so every flag is true, not only the lowest).
 #[inline(always)]
@@ -867,6 +931,42 @@ pub fn unescape(s: &[u8]) -> Result<(u8, usize), WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The token reader takes names as [`text_into`] reads the token's
+    /// text, on texts of every mix of plain octets, dots, `@`, escapes
+    /// and separators, with and without an origin.
+    #[test]
+    fn token_names_read_as_text_into_reads_them() {
+        fn ends(x: u64) -> u64 {
+            exact_octets(x, b' ') | exact_octets(x, b'\\')
+        }
+        let alphabet = b"ab.@\\ 7-";
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut taken = 0;
+        for round in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let mut text: Vec<u8> =
+                (0..len).map(|k| alphabet[((seed >> (k % 20 * 3)) % alphabet.len() as u64) as usize]).collect();
+            if round % 3 == 0 {
+                // Long labels and names.
+                text = [vec![b'x'; (seed % 300) as usize], text].concat();
+            }
+            text.extend_from_slice(b" padding padding");
+            let origin: Option<&[u8]> = if round % 5 == 0 { None } else { Some(b"\x03org\x00") };
+            let mut got = NameBuf::root();
+            if let Some(n) = text_token_into(&text, origin, &mut got, ends) {
+                assert!(matches!(text[n], b' ' | b'\\'), "{:?}", String::from_utf8_lossy(&text));
+                let mut want = NameBuf::root();
+                assert_eq!(text_into(&text[..n], origin, &mut want), Ok(()), "{:?}", String::from_utf8_lossy(&text));
+                assert_eq!(got.as_slice(), want.as_slice(), "{:?}", String::from_utf8_lossy(&text));
+                taken += 1;
+            }
+        }
+        assert!(taken > 20_000, "{taken}");
+    }
 
     #[test]
     fn name_hash_folds_ascii_letters_only() {

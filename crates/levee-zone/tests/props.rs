@@ -347,6 +347,94 @@ fn parse_rows(text: &[u8], threads: usize, block_size: usize) -> (Vec<String>, V
     (rows, diags.iter().map(|d| d.to_string()).collect())
 }
 
+/// One line of the shape the fused path reads (`zonefile::fast`), with
+/// the odd variants it must leave to the general path or read alike:
+/// owners repeated, blank, `@`, absolute, escaped, at the label bound;
+/// TTLs with units or out of range; the class before or after the TTL;
+/// types in any case; addresses and names good and bad; separators,
+/// CRLF, trailing white space, comments; `$ORIGIN` and `$TTL` between.
+fn fused_shape_line() -> impl Strategy<Value = String> {
+    let pick = |v: &[&str]| prop::sample::select(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let long = "a".repeat(63);
+    let owner = prop::sample::select(vec![
+        "x".to_string(),
+        "x".into(),
+        "ns1.x".into(),
+        "".into(),
+        "\t".into(),
+        "@".into(),
+        ".".into(),
+        "x.example.".into(),
+        "a\\.b".into(),
+        "X".into(),
+        format!("{long}.{long}.{long}"),
+        format!("{long}b"),
+        "a..b".into(),
+    ]);
+    let ttl = pick(&["", "", "60", "0", "1h", "4294967295", "4294967296", "007"]);
+    let class = pick(&["", "IN", "in", "CH"]);
+    let rr = prop_oneof![
+        pick(&["NS", "ns", "Ns"]).prop_flat_map(move |t| {
+            pick(&["ns1.x", "ns.hoster.net.", "@", ".", "a..b", "a\\ b", "n;c"]).prop_map(move |r| format!("{t} {r}"))
+        }),
+        pick(&["A", "a"]).prop_flat_map(move |t| {
+            pick(&["192.0.2.1", "10.0.0.255", "1.2.3.256", "01.2.3.4", "1.2.3", "1.2.3.4.5", "0.0.0.0"])
+                .prop_map(move |r| format!("{t} {r}"))
+        }),
+        pick(&["AAAA", "aaaa"]).prop_flat_map(move |t| {
+            pick(&["::1", "fd01::0:0", "2001:db8::", "1:2:3:4:5:6:7:8", "1::2::3", "::ffff:1.2.3.4", "12345::"])
+                .prop_map(move |r| format!("{t} {r}"))
+        }),
+        pick(&["DS", "ds"]).prop_flat_map(move |t| {
+            pick(&[
+                "1 8 2 ABCD",
+                "65535 13 2 ab CD ef01",
+                "65536 8 2 AB",
+                "1 RSASHA256 2 AB",
+                "1 8 2 ABC",
+                "1 8 2",
+                "1 8 2 XY",
+                "001 8 2 A B",
+            ])
+            .prop_map(move |r| format!("{t} {r}"))
+        }),
+        pick(&["MX 1 x", "TXT \"a b\"", "NS ( x )", "A"]),
+    ];
+    let sep = pick(&[" ", " ", "\t", "  ", " \r "]);
+    let end = pick(&["", "", " ", "\r", " ;c", "\t\r"]);
+    let directive = pick(&["", "", "", "", "$ORIGIN sub.example.\n", "$TTL 30\n", "$ORIGIN example.\n"]);
+    (directive, owner, ttl, class, any::<bool>(), rr, sep, end).prop_map(|(d, o, t, c, swap, rr, sep, end)| {
+        let (f1, f2) = if swap { (c, t) } else { (t, c) };
+        let head: Vec<&str> = [o.as_str(), f1.as_str(), f2.as_str()].into_iter().filter(|f| !f.is_empty()).collect();
+        let lead = if o.is_empty() || o == "\t" { "\t" } else { "" };
+        format!("{d}{lead}{}{sep}{rr}{end}\n", head.join(sep.as_str()))
+    })
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// Lines of the fused path's shape and its odd variants read as the
+    /// reference parser reads them, on one thread and on two.
+    #[test]
+    fn fused_lines_are_the_reference(
+        lines in prop::collection::vec(fused_shape_line(), 1..30),
+        last_newline in any::<bool>(),
+        block in 1usize..80,
+    ) {
+        let mut text: String = lines.concat();
+        if !last_newline {
+            text.pop();
+        }
+        let origin = name::from_text("example.", None).unwrap();
+        let parallel = LoadOptions { threads: 2, block_size: block, ..LoadOptions::default() };
+        for opts in [LoadOptions::default(), parallel] {
+            let r = levee_zone::zonefile::reference::compare(text.as_bytes(), &origin, &opts);
+            prop_assert!(r.is_ok(), "{:?} (threads {}): {:?}", text, opts.threads, r);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config(3000))]
 

@@ -155,6 +155,11 @@ pub(crate) struct ZoneBuilder {
     /// NSEC3): records come grouped by owner, so most records after the
     /// first of a name find it here without hashing and probing the table.
     last: Option<u32>,
+    /// The owner as written (case kept) of the last record `add` gave
+    /// the id `last`, or empty: a record written with the same owner (the
+    /// NS records of a delegation, the A and AAAA of its glue) is that
+    /// name, lowercased, checked and interned already.
+    last_raw: Vec<u8>,
     /// Threads the build may use (`LoadOptions::threads`): the canonical
     /// sort runs on two when it is above 1.
     threads: usize,
@@ -306,6 +311,7 @@ impl ZoneBuilder {
             opts,
             lap: None,
             last: None,
+            last_raw: Vec::new(),
             threads: 1,
         }
     }
@@ -354,6 +360,7 @@ impl ZoneBuilder {
     /// Adds one record already checked and lowercased (an incremental
     /// reload's records; never NSEC3 data).
     pub(crate) fn add_raw(&mut self, owner: &[u8], r: RawRec<'_>) {
+        self.last_raw.clear();
         let off = self.data.len() as u32;
         self.data.extend_from_slice(r.rdata);
         let id = self.owner_id(owner);
@@ -413,6 +420,23 @@ impl ZoneBuilder {
 
     /// Adds one record (the parser's sink).
     pub(crate) fn add(&mut self, r: &Record<'_>) -> parser::SinkResult {
+        let plain = r.rtype != t::RRSIG && r.rtype != t::NSEC3 && r.rdata.len() <= u16::MAX as usize;
+        if let Some(id) = self.last.filter(|_| plain && self.last_raw.as_slice() == r.owner) {
+            let off = self.data.len() as u32;
+            self.data.extend_from_slice(r.rdata);
+            let len = r.rdata.len() as u16;
+            self.recs.push(BRec {
+                node: id,
+                rtype: r.rtype,
+                covers: 0,
+                ttl: r.ttl,
+                off,
+                len,
+                file: r.file,
+                line: r.line,
+            });
+            return Ok(());
+        }
         let owner = name::to_lowercase(r.owner);
         if !name::is_subdomain(&owner, &self.origin) {
             self.problems.push((
@@ -457,6 +481,8 @@ impl ZoneBuilder {
         } else {
             let id = self.owner_id(&owner);
             self.recs.push(rec(id));
+            self.last_raw.clear();
+            self.last_raw.extend_from_slice(r.owner);
         }
         Ok(())
     }
@@ -1551,6 +1577,57 @@ mod sort_tests {
         let one = dump(1);
         assert!(one.len() > 80_000, "{}", one.len());
         assert_eq!(dump(2), one);
+    }
+
+    /// A record whose owner is written as the last record's (the builder
+    /// takes its id without lowercasing or hashing) lands where the same
+    /// owner written in another case each time lands; owners outside the
+    /// zone are warned about every time, repeated or not.
+    #[test]
+    fn owners_written_again_are_the_same_names() {
+        let body = "d NS ns1.d\nd NS ns.x.\nns1.d A 10.0.0.1\nns1.d AAAA ::1\nd.Other. A 10.0.0.2\n\
+                    d.Other. A 10.0.0.3\nd DS 1 8 2 AABB\nd TXT x\nd A 10.0.0.4\ne1 A 10.0.0.5\ne2 A 10.0.0.6\n\
+                    e2 TXT y\ne1 TXT z\n";
+        let head = "$ORIGIN tld.\n$TTL 60\n@ SOA a hm 1 2 3 4 5\n@ NS a\na A 192.0.2.1\n";
+        let origin = name::from_text("tld.", None).unwrap();
+        let load = |text: &str| {
+            let src = Source::Memory { name: "t.zone", data: text.as_bytes() };
+            let b = load_with(src, &origin, &parser::LoadOptions::default(), Checks::Warn, &mut |_| {}).unwrap();
+            let z = &b.zone;
+            let sets = z
+                .all_rrsets()
+                .map(|(n, id)| (n.to_vec(), z.rrset(id).rtype, z.rdatas(id).map(|r| r.to_vec()).collect::<Vec<_>>()))
+                .collect::<Vec<_>>();
+            let outside = b.warnings.iter().filter(|d| d.message.contains("outside the zone")).count();
+            (sets, outside, z.node_count())
+        };
+        // Every owner in a case of its own: nothing is written again.
+        let mut k = 0;
+        let varied: String = body
+            .lines()
+            .map(|l| {
+                k += 1;
+                let (o, rest) = l.split_once(' ').unwrap();
+                let o: String = o
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if (i + k) % 2 == 0 { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                format!("{o} {rest}\n")
+            })
+            .collect();
+        let same = load(&format!("{head}{body}"));
+        assert_eq!(same.1, 2);
+        let has = |owner: &str, rtype: u16, rdata: &[u8]| {
+            let o = name::from_text(owner, None).unwrap();
+            same.0
+                .iter()
+                .any(|(n, t, rds)| n.as_slice() == o.as_slice() && *t == rtype && rds.iter().any(|r| r == rdata))
+        };
+        assert!(has("e1.tld.", t::A, &[10, 0, 0, 5]) && has("e2.tld.", t::A, &[10, 0, 0, 6]), "{:?}", same.0);
+        assert!(has("e2.tld.", t::TXT, b"\x01y") && has("e1.tld.", t::TXT, b"\x01z"), "{:?}", same.0);
+        assert!(has("ns1.d.tld.", t::AAAA, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), "{:?}", same.0);
+        assert_eq!(same, load(&format!("{head}{varied}")));
     }
 }
 

@@ -153,6 +153,14 @@ impl<'a> Lexer<'a> {
         self.clean
     }
 
+    /// Moves past a line another reader took (`fast.rs`): the next
+    /// entry starts at `pos`, just after that line's newline.
+    pub(crate) fn skip_line(&mut self, pos: usize) {
+        self.pos = pos;
+        self.line = self.line.saturating_add(1);
+        self.clean = true;
+    }
+
     /// Reads the next non-empty entry into `e`. Returns `Ok(false)` at the
     /// end of input. Errors carry the line they happened on.
     pub(crate) fn next_entry(&mut self, e: &mut Entry) -> Result<bool, (u32, &'static str)> {

@@ -9,6 +9,10 @@
 //!   in memory; it knows nothing of the syntax;
 //! * `lexer.rs`: text to entries (one logical line, parentheses joined)
 //!   of tokens (spans of the buffer, no allocation per token);
+//! * `fast.rs`: the fused path for the common lines of a large zone
+//!   (`owner [ttl] [IN] NS|A|AAAA|DS rdata`): one pass from the line's text
+//!   to the record, no token list; anything unusual goes, untouched, to
+//!   the lexer and the parser below, which report its errors;
 //! * `parser.rs`: entries to [`Record`]s handed to a sink ([`parse`]):
 //!   chunks cut on entry boundaries, owner, TTL, class and type,
 //!   `$ORIGIN`, `$TTL` and `$INCLUDE`, the record budget
@@ -44,12 +48,14 @@
 //! The public items are re-exported here; the modules are crate-private.
 //! Nothing here uses the snapshot side (`src/snapshot/`), and the modules
 //! depend on each other without a cycle: `parser` uses `source`,
-//! `generate`, `lexer`, `fields` and `rdata_parse`, which use only the
+//! `generate`, `fast`, `lexer`, `fields` and `rdata_parse` (`fast` uses
+//! the parser's state and record types, `lexer` and `fields`), which use only the
 //! modules listed after them (`rdata_parse` uses `wirecheck`, which uses
 //! `rdata_format`).
 
 pub(crate) mod codec;
 pub(crate) mod family;
+pub(crate) mod fast;
 pub(crate) mod fields;
 pub(crate) mod generate;
 pub(crate) mod lexer;

@@ -7,7 +7,12 @@
 //! file's chunks on entry boundaries and handles entries: `$ORIGIN`,
 //! `$TTL`, `$INCLUDE` and `$GENERATE` (its range and templates read by
 //! `generate.rs`), then owner, TTL, class and type of each record, its
-//! RDATA read by `rdata_parse.rs`. Problems become
+//! RDATA read by `rdata_parse.rs`. Before the lexer sees a line, the
+//! fused path (`fast.rs`) may take it whole: a line of the common shape
+//! (`owner [ttl] [IN] NS|A|AAAA|DS rdata`) read straight into a record,
+//! committed here by `fused` with the TTL and owner rules of
+//! `record_entry`; every other line, and every error, is this module's
+//! as before. Problems become
 //! [`Diagnostic`]s carrying the file and line; the parser keeps going
 //! after an error so that `check-zone` can list every problem in one run.
 //!
@@ -43,6 +48,7 @@ use std::sync::Arc;
 use levee_wire::name::NameBuf;
 use levee_wire::rtype::{self, c, t};
 
+use crate::zonefile::fast;
 use crate::zonefile::fields::{parse_name, parse_name_into, parse_ttl, Fields};
 use crate::zonefile::generate::Generate;
 use crate::zonefile::lexer::{Entry, Lexer};
@@ -104,6 +110,10 @@ pub struct ParseStats {
     pub bytes: u64,
     /// Errors reported.
     pub errors: usize,
+    /// Records read by the fused path for common lines (`fast.rs`), on
+    /// the calling thread (the blocks of a parallel parse are not
+    /// counted): how much of a zone took it.
+    pub fused: u64,
 }
 
 /// Stop reporting after this many errors.
@@ -187,6 +197,8 @@ pub(super) struct State<'s> {
     pub(super) last_owner: bool,
     pub(super) owners: [NameBuf; 2],
     pub(super) owner: usize,
+    /// The NS target of a fused line (`fast.rs`), read in place.
+    pub(super) target: NameBuf,
     rdata: Vec<u8>,
     scratch: Vec<u8>,
     pub(super) stats: ParseStats,
@@ -275,6 +287,7 @@ impl<'s> State<'s> {
             last_owner: false,
             owners: [NameBuf::root(); 2],
             owner: 0,
+            target: NameBuf::root(),
             rdata: Vec::with_capacity(1024),
             scratch: Vec::with_capacity(1024),
             stats: ParseStats::default(),
@@ -419,6 +432,7 @@ pub(super) fn parse_chunk(
 ) -> (usize, u32) {
     let mut lx = Lexer::at_line(data, line);
     let mut e = Entry::default();
+    let mut owner_text: fast::OwnerText = None;
     loop {
         if st.stats.errors >= MAX_ERRORS || st.stopped {
             return (data.len(), lx.line());
@@ -427,6 +441,15 @@ pub(super) fn parse_chunk(
         if let Some(l) = &mut st.lap {
             l.entry();
         }
+        if let Some((next, res)) = fused(st, file_idx, data, before, before_line, &mut owner_text, sink) {
+            lx.skip_line(next);
+            if let Err(msg) = res {
+                error(st, file, before_line, msg);
+            }
+            continue;
+        }
+        // The general path may change the origin or the owner.
+        owner_text = None;
         let r = lx.next_entry(&mut e);
         timings::fine(&mut st.lap, Phase::Lex);
         // An entry that reaches the end of the text may go on after it,
@@ -452,6 +475,67 @@ pub(super) fn parse_chunk(
             error(st, file, e.line, msg);
         }
     }
+}
+
+/// The line at `pos` through the fused path (`fast.rs`), if it takes it:
+/// the record goes to the sink with the TTL and owner rules of
+/// [`record_entry`]; returns where the next line starts and the sink's
+/// verdict. `None` (nothing changed) leaves the line to the general path,
+/// and so does every case where the state decides: no TTL known, a
+/// block on a guess without one, the record budget spent.
+fn fused(
+    st: &mut State<'_>,
+    file_idx: u16,
+    data: &[u8],
+    pos: usize,
+    line: u32,
+    owner_text: &mut fast::OwnerText,
+    sink: &mut dyn FnMut(&Record<'_>) -> SinkResult,
+) -> Option<(usize, SinkResult)> {
+    let free = 1 - st.owner;
+    let (origin, lap) = (&st.origin, &mut st.lap);
+    let mut addr = [0u8; 16];
+    let l = fast::read(
+        data,
+        pos,
+        origin,
+        st.last_owner,
+        *owner_text,
+        &mut st.owners[free],
+        &mut st.target,
+        &mut addr,
+        &mut st.rdata,
+        lap,
+    )?;
+    let ttl = match (l.ttl, st.default_ttl, st.last_ttl) {
+        (Some(v), _, _) => v,
+        // A block on a guess knows neither; the general path marks it.
+        _ if st.spec.is_some() && st.default_ttl.is_none() && st.last_ttl.is_none() => return None,
+        (None, Some(d), _) | (None, None, Some(d)) => d,
+        (None, None, None) => return None,
+    };
+    if st.stats.records >= st.opts.max_records {
+        return None;
+    }
+    // Committed from here on: the line is the fused path's.
+    if l.owner_read {
+        st.owner = free;
+        *owner_text = Some(l.owner_text);
+    }
+    st.last_owner = true;
+    if l.ttl.is_some() {
+        st.last_ttl = Some(ttl);
+    }
+    if let Some(lap) = &mut st.lap {
+        lap.parsed();
+    }
+    let rdata = l.rdata(&addr, &st.target, &st.rdata);
+    let rec = Record { owner: &st.owners[st.owner], rtype: l.rtype, class: c::IN, ttl, rdata, file: file_idx, line };
+    let res = sink(&rec);
+    timings::lap(&mut st.lap, Phase::Add);
+    st.stats.records += 1;
+    st.stats.fused += 1;
+    Some((l.next, res))
 }
 
 fn directive(
@@ -981,6 +1065,126 @@ mod tests {
         // stat, open, fstat, two reads (data, end of file): in and out.
         assert_eq!((w.calls(), w.in_call(), w.bytes()), (10, false, 21));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    type Rec = (Vec<u8>, u16, u32, Vec<u8>, u32);
+
+    /// A parse through the one-thread path: records, diagnostics, fused records.
+    fn run(text: &str, opts: &LoadOptions) -> (Vec<Rec>, Vec<(u32, String)>, u64) {
+        let origin = name::from_text("example.", None).unwrap();
+        let mut out = vec![];
+        let mut diags = vec![];
+        let stats = parse_with(
+            Source::Memory { name: "t.zone", data: text.as_bytes() },
+            &origin,
+            opts,
+            &mut |r: &Record<'_>| {
+                out.push((r.owner.to_vec(), r.rtype, r.ttl, r.rdata.to_vec(), r.line));
+                Ok(())
+            },
+            &mut diags,
+        );
+        (out, diags.into_iter().map(|d| (d.line, d.message)).collect(), stats.fused)
+    }
+
+    /// The text with a comment at the end of every line: the same zone,
+    /// which the fused path leaves wholly to the general one.
+    fn commented(text: &str) -> String {
+        text.split('\n').map(|l| format!("{l} ;c")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Odd and common lines: the fused path takes `fused` of them, and
+    /// the zone reads as the general path reads it (records, TTLs,
+    /// lines, every diagnostic with its line) and as the reference
+    /// parser reads it (`tests/props.rs`: `fused_lines_are_the_reference`).
+    #[test]
+    fn fused_lines_read_as_the_general_path_reads_them() {
+        let cases: &[(&str, u64)] = &[
+            ("$TTL 1h\na IN NS ns.b.\na IN NS ns2\nns.a IN A 192.0.2.1\nns.a IN AAAA 2001:db8::1\n", 4),
+            // TTL (units are the general path's), class before and after the TTL.
+            ("$TTL 1h\na 60 IN A 1.2.3.4\nb IN 60 A 1.2.3.4\nc 1h A 1.2.3.4\nd 60 A 1.2.3.4\ne A 1.2.3.4\n", 4),
+            // No $TTL: the last TTL serves; none at all is an error.
+            ("a A 1.2.3.4\nb 30 A 1.2.3.4\nc A 1.2.3.4\nd NS x\n", 3),
+            // $TTL and $ORIGIN change between lines; the same owner text
+            // after a new origin is another name.
+            ("$TTL 1h\nx NS a\nx NS b\n$ORIGIN sub.example.\nx NS c\n$TTL 5\nx NS d\n@ NS e\n", 5),
+            // A blank owner, the same owner through a general line.
+            ("$TTL 1h\nx NS a\n\tNS b\n  A 1.2.3.4\nx 1h NS c\nx NS d\n", 4),
+            // Escapes, comments, quotes and parentheses go to the general path.
+            ("$TTL 1h\na\\.b A 1.2.3.4\nc A 1.2.3.4 ; x\nd NS ( e )\nf NS a\\ b\n", 0),
+            // CRLF, trailing white space, tabs, a carriage return inside.
+            ("$TTL 1h\na A 1.2.3.4\r\nb\tIN\tNS\tc\t \nd NS e  \r\nf\rNS g\n", 4),
+            // Case, and types and classes it does not take.
+            ("$TTL 1h\na in ns b\na Aaaa ::1\nc CH A 1.2.3.4\nd MX 1 e\ne TYPE1 1.2.3.4\nf IN IN A 1.2.3.4\n", 2),
+            // Bad addresses and names: errors of the general path.
+            ("$TTL 1h\na A 1.2.3.256\nb A 01.2.3.4\nc AAAA 1::2::3\nd NS e..f\ne A 1.2.3\nf AAAA ::ffff:1.2.3.4\n", 0),
+            ("$TTL 1h\na 4294967296 A 1.2.3.4\nb 4294967295 A 1.2.3.4\nc 00000000001 A 1.2.3.4\n", 1),
+            // Extra fields, missing RDATA, a lone owner.
+            ("$TTL 1h\na A 1.2.3.4 5\nb NS\nc\nd A\n", 0),
+            // Long names and labels: at the bounds and over them.
+            (&format!("$TTL 1h\n{0}.{0}.{0} NS {0}.{0}.{0}.{1}.\n{0}x NS a\n", "a".repeat(63), "b".repeat(61)), 1),
+            (&format!("$TTL 1h\n{0}.{0}.{0}.{0} NS a\n", "a".repeat(63)), 0),
+            // `@` and `.`, absolute owners.
+            ("$TTL 1h\n@ NS a\n. NS b\nx.example. A 1.2.3.4\nx.example. AAAA 1:2:3:4:5:6:7:8\n", 4),
+            // DS: the digest cut into tokens, numbers at their bounds,
+            // mnemonics, odd digests, comments are the general path's.
+            (
+                "$TTL 1h\nd DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE\nd DS 1 13 2 ABCD EF01\n\
+                 d ds 65535 255 255 aB\nd DS 65536 8 2 AB\nd DS 1 RSASHA256 2 AB\nd DS 1 8 2 ABC\nd DS 1 8 2\n\
+                 d DS 1 8 2 AB ; c\nd DS 00001 8 2 AB\nd DS 1 8 2 XY\nd DS 1 8 2 A B\n",
+                5,
+            ),
+            // Octets the cheap boundary mask flags in names: the general path's.
+            ("$TTL 1h\n*.w A 1.2.3.4\na+b NS c\nd NS e,f\ng NS x-y_z/0\n", 1),
+            // The last line without a newline.
+            ("$TTL 1h\na A 1.2.3.4\nb NS c", 1),
+        ];
+        let opts = LoadOptions::default();
+        for (text, fused) in cases {
+            // Eight octets after a line's last token keep it on the fused
+            // path (the last case has its own end).
+            let text = &if text.ends_with('\n') { format!("{text}\n\n\n\n\n\n\n\n") } else { text.to_string() };
+            let (recs, diags, n) = run(text, &opts);
+            let (grecs, gdiags, gn) = run(&commented(text), &opts);
+            assert_eq!(gn, 0, "{text:?}");
+            assert_eq!(n, *fused, "{text:?}: {recs:?} {diags:?}");
+            assert_eq!(recs, grecs, "{text:?}");
+            assert_eq!(diags, gdiags, "{text:?}");
+        }
+    }
+
+    /// The record budget and a sink's refusal: the same stop and errors.
+    #[test]
+    fn budget_and_sink_errors_as_the_general_path() {
+        let text: String = (0..50).map(|i| format!("h{i} IN A 10.0.0.{i}\n")).collect();
+        let text = format!("$TTL 1h\n{text}");
+        let opts = LoadOptions { max_records: 20, ..LoadOptions::default() };
+        let (r, d, n) = run(&text, &opts);
+        let (gr, gd, _) = run(&commented(&text), &opts);
+        assert_eq!((r.len(), n), (20, 20));
+        assert_eq!((r, &d), (gr, &gd));
+        assert!(d.len() == 1 && d[0].0 == 22, "{d:?}");
+        let origin = name::from_text("example.", None).unwrap();
+        for text in [text.clone(), commented(&text)] {
+            let mut diags = vec![];
+            let mut k = 0;
+            parse_with(
+                Source::Memory { name: "t.zone", data: text.as_bytes() },
+                &origin,
+                &LoadOptions::default(),
+                &mut |_| {
+                    k += 1;
+                    if k % 7 == 0 {
+                        Err("refused".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+                &mut diags,
+            );
+            let lines: Vec<u32> = diags.iter().map(|d| d.line).collect();
+            assert_eq!(lines, [8, 15, 22, 29, 36, 43, 50], "{text:?}");
+        }
     }
 
     #[test]

@@ -366,7 +366,7 @@ fn ip4(t: &[u8]) -> FResult<Ipv4Addr> {
 /// leading zero, separated by dots, nothing else. Read in place (std's
 /// reader wants a `str`, checked as UTF-8 first: a tenth of a TLD's
 /// parse went there).
-fn dotted_quad(t: &[u8]) -> Option<[u8; 4]> {
+pub(super) fn dotted_quad(t: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
     let mut i = 0;
     for (k, o) in out.iter_mut().enumerate() {
