@@ -31,6 +31,17 @@ impl SignPlan {
         Some(SignPlan { policy, key_dir: keys::zone_dir(&root, zone) })
     }
 
+    /// Where the last serial levee served for the zone is kept:
+    /// `<storage-dir>/keys/<zone>.serial`, beside its key directory. A
+    /// restart signs the file again with a serial above it (the file's
+    /// serial may be below what re-signing raised it to, and secondaries
+    /// ignore a lower serial).
+    pub fn serial_file(&self) -> PathBuf {
+        let mut p = self.key_dir.clone().into_os_string();
+        p.push(".serial");
+        PathBuf::from(p)
+    }
+
     /// The signer's policy (`levee_sign`) of the zone's configured one.
     pub fn signer_policy(&self) -> Policy {
         let p = &self.policy;

@@ -15,7 +15,9 @@
 //!   version served; then the served serial plus one (Knot DNS's
 //!   `serial-policy: increment`), so secondaries see every new signature.
 //!   A file whose data did not change and whose signatures are not due
-//!   keeps the served version as it is ([`Signed::Unchanged`]).
+//!   keeps the served version as it is ([`Signed::Unchanged`]). The
+//!   serial served last is recorded (`SignPlan::serial_file`), so a
+//!   restart signs with a serial above it, not the file's again.
 //! * Signatures are refreshed before they expire: [`due`] tells when a
 //!   served zone's first signature enters its refresh window, and the
 //!   signing timer (`zones::reload::refresh_signatures`) reloads it then.
@@ -117,6 +119,15 @@ pub fn sign(
         }
         serial = old.serial().wrapping_add(1);
     }
+    if previous.is_none() {
+        // A start: nothing served in this process; the last serial served
+        // before it is the floor (`SignPlan::serial_file`).
+        if let Some(last) = last_served(s) {
+            if !(Serial(serial) > Serial(last)) {
+                serial = last.wrapping_add(1);
+            }
+        }
+    }
     let walked = t0.elapsed();
     let policy = s.signer_policy();
     let job = crate::zones::fullsign::Job { unsigned: z, keys, cds: &kn.cds, policy: &policy, now, serial, previous };
@@ -142,7 +153,30 @@ pub fn sign(
         build_ms = (t0.elapsed() - signed_at).as_millis() as u64,
         "zone signed"
     );
+    record_served(s, zone, rebuilt.zone.serial());
     Ok(Signed::New(rebuilt))
+}
+
+/// The serial last recorded by [`record_served`] for the zone of `s`.
+fn last_served(s: &SignPlan) -> Option<u32> {
+    std::fs::read_to_string(s.serial_file()).ok()?.trim().parse().ok()
+}
+
+/// Records `serial` as the zone's latest signed serial (written to a
+/// temporary file, synced, renamed), before the version is published:
+/// the file's serial may stay below what signing raised, and the next
+/// start must not go back to it. A failure is logged: the zone is
+/// served, but a restart may then serve a lower serial.
+fn record_served(s: &SignPlan, zone: &str, serial: u32) {
+    use std::io::Write;
+    let path = s.serial_file();
+    let tmp = path.with_extension("serial.tmp");
+    let r = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(format!("{serial}\n").as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = r {
+        tracing::warn!(zone = %zone, file = %path.display(), error = %e, "could not record the signed serial");
+    }
 }
 
 /// How a signed difference is applied to `z` (`levee_zone::apply_diff`).
@@ -253,6 +287,7 @@ pub fn incremental(
         sign_ms = (signed_at - compared).as_millis() as u64,
         "zone signed incrementally"
     );
+    record_served(s, zone, rebuilt.zone.serial());
     Ok(Some(Patched::New(rebuilt, diff)))
 }
 

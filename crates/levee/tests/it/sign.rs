@@ -333,6 +333,15 @@ fn the_server_signs_reloads_and_refreshes() {
     assert!(s.log().contains("signatures refreshed"), "{}", s.log());
     verified(t.path(), &third, "third");
     assert_ne!(rrsigs(&third, "sign.test.", "MX"), mx, "refreshed");
+    let served = serial_of(&axfr(&s, "sign.test."));
+    s.stop();
+    // A restart signs the file (serial 2026120601 still) again with a
+    // serial above the last one served, not the file's: secondaries
+    // ignore a lower serial and would keep the old version.
+    let mut s = Server::start(&["--config", conf.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let restarted = axfr(&s, "sign.test.");
+    assert!(serial_of(&restarted) > served, "{} after {served}: {}", serial_of(&restarted), s.log());
+    verified(t.path(), &restarted, "restarted");
     s.stop();
     // A damaged key store stops the start, naming the file.
     let key = key_files.into_iter().next().unwrap().unwrap().path();
