@@ -143,7 +143,9 @@ impl Server {
                 }
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+        // Generous: a debug build loading hundreds of zones (it::catalog)
+        // while the other tests of the binary run took over 20 s on 2 cores.
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
