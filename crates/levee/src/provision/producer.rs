@@ -131,12 +131,10 @@ pub fn refresh_all(c: &Arc<Center>) {
         let mut e = entry(z, zone);
         let changed = publish(c, |old| {
             let prev = old.exact(&apex).filter(|o| !o.not_loaded);
-            let mut set = ZoneSet::new();
-            for x in old.entries().iter().filter(|x| x.zone.apex() != apex.as_slice()) {
-                set.insert(clone_entry(x));
-            }
-            if let Some(p) = prev.filter(|p| p.zone.serial() == e.zone.serial()) {
-                set.insert(clone_entry(p));
+            // The served set copied (no name hashed again); the catalog's
+            // entry replaced in place.
+            let mut set = ZoneSet::clone(old);
+            if prev.is_some_and(|p| p.zone.serial() == e.zone.serial()) {
                 return (set, false);
             }
             if let Some(p) = prev.filter(|_| !e.transfer.is_empty()) {
