@@ -3,7 +3,8 @@
 
 --api N (part a): a levee primary produces catalog.scale.; N zones are
   created on it through the REST API (POST /api/v1/zones, kind primary,
-  a few records, `catalog` = catalog.scale., K requests at once); a levee
+  a few records, `catalog` = catalog.scale., K requests at once from
+  127.55.1.1, .2, ..., eight per address); a levee
   secondary consumes only the catalog. Timed from the first POST to every
   zone answered (SOA, serial 1) by the secondary; also the POST phase
   alone and the POST latencies. Prints:
@@ -194,6 +195,12 @@ class Posts:
         self.created, self.failed, self.lat = [], [], []
         self.threads = [threading.Thread(target=self.worker, daemon=True) for _ in range(workers)]
 
+    def source(self):
+        """The client address of this thread: 8 threads per address (the
+        listener takes at most 8 connections per client address)."""
+        i = self.threads.index(threading.current_thread())
+        return f"127.55.1.{1 + i // 8}"
+
     def take(self):
         with self.lock:
             if self.next >= self.n:
@@ -208,7 +215,7 @@ class Posts:
                                "allow-transfer": [f"{SECONDARY} key xfr"], "catalog": CATALOG})
             t = time.monotonic()
             try:
-                c = http.client.HTTPConnection(PRIMARY, 8053, timeout=60)
+                c = http.client.HTTPConnection(PRIMARY, 8053, timeout=60, source_address=(self.source(), 0))
                 c.request("POST", "/api/v1/zones", body,
                           {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
                 r = c.getresponse()
@@ -385,7 +392,8 @@ def run_small(a, work):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--api", type=int, default=0, metavar="N", help="(a) N zones created through the REST API")
-    ap.add_argument("--workers", type=int, default=8, help="(a) POSTs at once (the listener takes 8 per client)")
+    ap.add_argument("--workers", type=int, default=32,
+                    help="(a) POSTs at once, from 127.55.1.1, .2, ... (8 each: the listener takes 8 per client address)")
     ap.add_argument("--small", type=int, default=0, metavar="M", help="(b) M small zones: levee, Knot, NSD")
     ap.add_argument("--skip", default="", help="(b) servers to leave out, comma-separated (levee,knot,nsd)")
     ap.add_argument("--rate", type=int, default=5000, help="SOA queries a second of the pollers")

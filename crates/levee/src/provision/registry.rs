@@ -193,6 +193,12 @@ impl Registry {
         self.save(&st)
     }
 
+    /// Records a produced catalog's serial and digest in memory (the
+    /// caller writes the file: `Registry::apply`).
+    pub fn note_produced(&self, catalog: &str, p: Produced) {
+        self.state().produced.insert(catalog.to_string(), p);
+    }
+
     pub(crate) fn save(&self, st: &State) -> Result<(), String> {
         let Some(p) = &self.path else { return Ok(()) };
         let text = encode(st);
