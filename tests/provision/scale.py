@@ -290,11 +290,11 @@ def levee_small(a, work, zdir, m):
 
 def knot_small(a, work, zdir, m):
     d = os.path.join(work, f"knot-{m}")
-    os.makedirs(d)
+    os.makedirs(os.path.join(d, "db"))
     zones = "".join(f"  - domain: {zone_name(i, 'small')}\n" for i in range(m))
     conf = (f"server:\n  listen: {KNOT}@53\n  rundir: {d}\n  background-workers: 2\n"
             f"database:\n  storage: {d}/db\n"
-            f"template:\n  - id: default\n    storage: {zdir}\n    file: \"%szone\"\n    journal-content: none\n"
+            f"template:\n  - id: default\n    storage: {zdir}\n    file: \"%s.zone\"\n    journal-content: none\n"
             f"    zonefile-sync: -1\n    semantic-checks: off\n"
             f"log:\n  - target: stderr\n    any: warning\n"
             f"zone:\n{zones}")
