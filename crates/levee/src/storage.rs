@@ -210,6 +210,17 @@ fn tmp_of(path: &Path) -> PathBuf {
 /// directory. On failure the temporary file is removed and `path` is as
 /// it was.
 pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    write_atomic_then_sync_dir_later(path, fill)?;
+    sync_dir(path)
+}
+
+/// [`write_atomic`] without the directory's fsync: the file's content
+/// is on disk, but its new name only once the caller syncs the
+/// directory (one [`sync_dir`] for many files written there).
+pub fn write_atomic_then_sync_dir_later(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let tmp = tmp_of(path);
     let r = (|| {
         let f = std::fs::File::create(&tmp)?;
@@ -218,8 +229,7 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
-        std::fs::rename(&tmp, path)?;
-        sync_dir(path)
+        std::fs::rename(&tmp, path)
     })();
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -254,7 +264,14 @@ impl Write for Hashing<'_> {
 /// Writes a received zone (SOA first) as a stored copy with its header
 /// and integrity trailer, atomically.
 pub fn write_zone_copy(path: &Path, apex: &[u8], serial: u32, recs: &[Rr]) -> io::Result<()> {
-    write_atomic(path, |w| {
+    write_zone_copy_then_sync_dir_later(path, apex, serial, recs)?;
+    sync_dir(path)
+}
+
+/// [`write_zone_copy`] without the directory's fsync (see
+/// [`write_atomic_then_sync_dir_later`]).
+fn write_zone_copy_then_sync_dir_later(path: &Path, apex: &[u8], serial: u32, recs: &[Rr]) -> io::Result<()> {
+    write_atomic_then_sync_dir_later(path, |w| {
         let mut h = Hashing { inner: w, hash: Sha256::new(), n: 0 };
         writeln!(h, "{HEADER}{} serial {serial}", name::to_text(apex))?;
         for r in recs {
@@ -398,6 +415,8 @@ pub struct Store {
     /// The copy on disk has no integrity check (an older levee's): it
     /// is replaced by a full transfer, never confirmed.
     unchecked: std::sync::atomic::AtomicBool,
+    /// The thread that writes, shared by every store of the server.
+    writer: Arc<GroupWriter>,
 }
 
 /// The stores of every zone's files, by (lower-case apex, kind): one
@@ -406,6 +425,107 @@ pub struct Store {
 #[derive(Default)]
 pub struct Stores {
     map: Mutex<StoreMap>,
+    writer: Arc<GroupWriter>,
+}
+
+//------------ the group writer ---------------------------------------------------
+
+/// One write waiting for the [`GroupWriter`], and where its result goes.
+type Queued = (Arc<Store>, Arc<Job>, tokio::sync::oneshot::Sender<io::Result<()>>);
+
+/// Writes the files of every [`Store`] of a server on one background
+/// thread, in groups: each file of a group is written to its temporary
+/// file, fsynced and renamed, then each directory the group renamed
+/// into is fsynced once, and only then is each write reported done
+/// (the store's `stored_serial`, the "stored" log line). A secondary
+/// receiving 10,000 new zones so makes one directory fsync per group
+/// instead of one per zone, and one thread does it, not a thread per
+/// zone contending for the directory's lock. What a crash (or power
+/// loss) keeps is unchanged: a file is the old version or the new one,
+/// never a mix, and a write reported done is on disk with its name.
+/// The thread is started by the first write and ends after a second
+/// without work.
+#[derive(Default)]
+pub struct GroupWriter {
+    queue: Mutex<(Vec<Queued>, bool)>,
+    more: std::sync::Condvar,
+}
+
+/// How long the group writer's thread waits for work before it ends.
+const WRITER_IDLE: Duration = Duration::from_secs(1);
+
+impl GroupWriter {
+    /// Queues one write; the receiver gets its result.
+    fn submit(self: &Arc<Self>, store: Arc<Store>, job: Arc<Job>) -> tokio::sync::oneshot::Receiver<io::Result<()>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.0.push((store, job, tx));
+        if !q.1 {
+            let me = Arc::clone(self);
+            let spawned = std::thread::Builder::new().name("levee-store".into()).spawn(move || me.run());
+            match spawned {
+                Ok(_) => q.1 = true,
+                // Reported to each waiting store, which retries.
+                Err(e) => {
+                    for (_, _, tx) in q.0.drain(..) {
+                        let _ = tx.send(Err(io::Error::other(format!("cannot start the writing thread: {e}"))));
+                    }
+                }
+            }
+        }
+        drop(q);
+        self.more.notify_one();
+        rx
+    }
+
+    fn run(self: Arc<Self>) {
+        levee_io::prio::background_current_thread();
+        loop {
+            let group = {
+                let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                while q.0.is_empty() {
+                    let (g, timeout) = self.more.wait_timeout(q, WRITER_IDLE).unwrap_or_else(|e| e.into_inner());
+                    q = g;
+                    if timeout.timed_out() && q.0.is_empty() {
+                        q.1 = false;
+                        return;
+                    }
+                }
+                std::mem::take(&mut q.0)
+            };
+            write_group(group);
+        }
+    }
+}
+
+/// One group (see [`GroupWriter`]).
+fn write_group(group: Vec<Queued>) {
+    let mut written = Vec::with_capacity(group.len());
+    let mut dirs: Vec<(PathBuf, Option<io::Result<()>>)> = Vec::new();
+    for (store, job, tx) in group {
+        let r = store.write_file(&job);
+        if r.is_ok() && !matches!(*job, Job::Remove) {
+            let dir = store.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !dirs.iter().any(|(d, _)| d == dir) {
+                dirs.push((dir.to_path_buf(), None));
+            }
+        }
+        written.push((store, job, tx, r));
+    }
+    for (dir, r) in &mut dirs {
+        *r = Some(std::fs::File::open(&*dir).and_then(|f| f.sync_all()));
+    }
+    for (store, job, tx, r) in written {
+        let r = r.and_then(|()| {
+            let dir = store.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match dirs.iter().find(|(d, _)| d == dir).and_then(|(_, r)| r.as_ref()) {
+                Some(Err(e)) => Err(io::Error::new(e.kind(), format!("fsync of the directory: {e}"))),
+                _ => Ok(()),
+            }
+        });
+        store.finish(&job, &r);
+        let _ = tx.send(r);
+    }
 }
 
 /// Stores by (lower-case apex, kind).
@@ -433,6 +553,7 @@ impl Stores {
                 started: false.into(),
                 marked: false.into(),
                 unchecked: false.into(),
+                writer: Arc::clone(&self.writer),
             })
         }))
     }
@@ -552,16 +673,8 @@ impl Store {
                 self.kick.notified().await;
                 continue;
             };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let (me, j) = (Arc::clone(&self), Arc::clone(&job));
-            let spawned = std::thread::Builder::new().name("levee-store".into()).spawn(move || {
-                levee_io::prio::background_current_thread();
-                let _ = tx.send(me.write(&j));
-            });
-            let r = match spawned {
-                Ok(_) => rx.await.unwrap_or_else(|_| Err(io::Error::other("the writing thread ended"))),
-                Err(e) => Err(e),
-            };
+            let rx = self.writer.submit(Arc::clone(&self), Arc::clone(&job));
+            let r = rx.await.unwrap_or_else(|_| Err(io::Error::other("the writing thread ended")));
             let Err(e) = r else {
                 backoff = RETRY_FIRST;
                 continue;
@@ -594,22 +707,27 @@ impl Store {
         }
     }
 
-    /// One attempt (on a background thread).
-    fn write(&self, job: &Job) -> io::Result<()> {
-        let r = match job {
+    /// One attempt's file (on the group writer's thread): written,
+    /// fsynced and renamed; the directory is the group's to sync.
+    fn write_file(&self, job: &Job) -> io::Result<()> {
+        match job {
             Job::Zone { serial, recs } => {
-                let r = write_zone_copy(&self.path, &self.apex, *serial, recs);
+                let r = write_zone_copy_then_sync_dir_later(&self.path, &self.apex, *serial, recs);
                 if r.is_err() {
                     self.mark_superseded(*serial);
                 }
                 r
             }
-            Job::Journal(bytes) => write_atomic(&self.path, |w| w.write_all(bytes)),
+            Job::Journal(bytes) => write_atomic_then_sync_dir_later(&self.path, |w| w.write_all(bytes)),
             Job::Remove => match std::fs::remove_file(&self.path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             },
-        };
+        }
+    }
+
+    /// An attempt done (its directory synced too): the status and log.
+    fn finish(&self, job: &Job, r: &io::Result<()>) {
         if r.is_ok() {
             self.marked.store(false, std::sync::atomic::Ordering::Release);
             let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
@@ -628,7 +746,6 @@ impl Store {
             }
             tracing::info!(zone = %self.zone, file = self.kind.as_str(), path = %self.path.display(), "stored");
         }
-        r
     }
 
     /// A newer version than the copy on disk could not be written: the

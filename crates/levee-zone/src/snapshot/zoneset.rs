@@ -222,6 +222,11 @@ pub struct ZoneSet {
     /// and probing the index (and reads one small array, not the zones).
     apexes: Vec<u8>,
     apex_at: Vec<(u32, u8)>,
+    /// Positions of the entries inserted or replaced since statistics
+    /// ids were last given ([`ZoneSet::set_new_stat_ids`]): a
+    /// publication that clones the served set and changes a few zones
+    /// gives ids to those few, not to every zone again.
+    fresh: Vec<u32>,
 }
 
 /// `a == b` for two slices of the same length, eight octets at a time and
@@ -262,9 +267,11 @@ impl ZoneSet {
         self.max_labels = self.max_labels.max(name::label_count(&apex));
         if let Some(i) = self.position(&apex) {
             self.entries[i] = entry;
+            self.fresh.push(i as u32);
             return;
         }
         let id = self.entries.len() as u32;
+        self.fresh.push(id);
         self.apex_at.push((self.apexes.len() as u32, apex.len() as u8));
         self.apexes.extend_from_slice(&apex);
         self.entries.push(entry);
@@ -386,6 +393,20 @@ impl ZoneSet {
         for (i, e) in self.entries.iter().enumerate() {
             self.stat_ids[i] = id(e.zone.apex());
         }
+        self.fresh.clear();
+    }
+
+    /// Gives the entries inserted or replaced since ids were last given
+    /// (by this call or [`ZoneSet::set_stat_ids`]) their statistics ids,
+    /// `id(apex)`, and returns their positions (in the order inserted; a
+    /// position may repeat). Entries a clone carried over keep theirs:
+    /// O(changes), not O(zones).
+    pub fn set_new_stat_ids(&mut self, mut id: impl FnMut(&[u8]) -> u16) -> Vec<u32> {
+        let fresh = std::mem::take(&mut self.fresh);
+        for &i in &fresh {
+            self.stat_ids[i as usize] = id(self.entries[i as usize].zone.apex());
+        }
+        fresh
     }
 
     /// The statistics ids, parallel to [`ZoneSet::entries`].
@@ -522,6 +543,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Only entries inserted or replaced since the last ids were given
+    /// get new ones; a clone carries the others' ids over.
+    #[test]
+    fn new_stat_ids_go_to_inserted_and_replaced_entries_only() {
+        let mut set = set_of(&["a.", "b.", "c."]);
+        let mut asked = Vec::new();
+        let got = set.set_new_stat_ids(|apex| {
+            asked.push(name::to_text(apex));
+            10 + asked.len() as u16
+        });
+        assert_eq!((got, asked), (vec![0, 1, 2], vec!["a.".to_string(), "b.".into(), "c.".into()]));
+        assert_eq!(set.stat_ids(), &[11, 12, 13]);
+        let mut next = set.clone();
+        let more = set_of(&["d.", "b."]);
+        for e in more.entries() {
+            next.insert(e.clone());
+        }
+        let mut asked = Vec::new();
+        let got = next.set_new_stat_ids(|apex| {
+            asked.push(name::to_text(apex));
+            20
+        });
+        assert_eq!((got, asked), (vec![3, 1], vec!["d.".to_string(), "b.".into()]));
+        assert_eq!(next.stat_ids(), &[11, 20, 13, 20]);
+        assert!(next.set_new_stat_ids(|_| 99).is_empty(), "nothing new since");
+        assert_eq!(set.stat_ids(), &[11, 12, 13], "the original is untouched");
     }
 
     #[test]

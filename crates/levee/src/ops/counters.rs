@@ -360,12 +360,16 @@ struct ZoneIdsInner {
 }
 
 impl ZoneIds {
-    /// Gives the zones of `set` their ids and records when each zone
-    /// (a new snapshot, not one kept after a failed load) was loaded.
+    /// Gives the zones of `set` inserted or replaced since ids were last
+    /// given (`ZoneSet::set_new_stat_ids`; a set built anew: all of
+    /// them) their ids, and records when each of those zones (a new
+    /// snapshot, not one kept after a failed load) was loaded. A
+    /// publication that clones the served set and changes a few zones
+    /// costs those few, not one lookup per zone served.
     pub fn assign(&self, set: &mut levee_zone::ZoneSet) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let inner = &mut *g;
-        set.set_stat_ids(|apex| {
+        let fresh = set.set_new_stat_ids(|apex| {
             if let Some(&id) = inner.ids.get(apex) {
                 return id;
             }
@@ -376,9 +380,13 @@ impl ZoneIds {
             }
             id
         });
+        if fresh.is_empty() {
+            return;
+        }
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        for (e, &id) in set.entries().iter().zip(set.stat_ids()) {
+        for i in fresh {
+            let (e, id) = (&set.entries()[i as usize], set.stat_ids()[i as usize]);
             let ptr = Arc::as_ptr(&e.zone) as usize;
             let slot = inner.loaded.entry(id).or_insert((0, now));
             if slot.0 != ptr {
@@ -521,5 +529,49 @@ mod tests {
         let e = s2.find(&levee_wire::name::from_text("x.b.test.", None).unwrap()).unwrap();
         assert_eq!(s2.stat_id(e), 0);
         assert!(ids.loaded_at(1).is_some());
+    }
+
+    /// A publication that clones the served set and adds or replaces a
+    /// zone gives an id to that zone only; the others keep theirs, a
+    /// zone removed (the set built anew without it) and added back gets
+    /// its old id, and a replaced zone's load time moves.
+    #[test]
+    fn zone_ids_are_given_incrementally() {
+        use levee_zone::{Source, ZoneEntry, ZoneSet};
+        let zone = |n: &str| {
+            let text = format!("$ORIGIN {n}\n@ 3600 IN SOA ns hm 7 1 1 1 1\n@ IN NS ns\nns IN A 192.0.2.1\n");
+            let origin = levee_wire::name::from_text(n, None).unwrap();
+            let b = levee_zone::load(Source::Memory { name: n, data: text.as_bytes() }, &origin).unwrap();
+            ZoneEntry::new(Arc::new(b.zone), levee_zone::Acl::none())
+        };
+        let ids = ZoneIds::default();
+        let mut s1 = ZoneSet::new();
+        for n in ["a.test.", "b.test.", "c.test."] {
+            s1.insert(zone(n));
+        }
+        ids.assign(&mut s1);
+        assert_eq!(s1.stat_ids(), &[0, 1, 2]);
+        let mut s2 = s1.clone();
+        s2.insert(zone("d.test."));
+        ids.assign(&mut s2);
+        assert_eq!(s2.stat_ids(), &[0, 1, 2, 3]);
+        assert_eq!(ids.name(3), "d.test.");
+        // Removed: the set is built anew without b.test. (ids kept).
+        let mut s3 = ZoneSet::new();
+        for e in s2.entries().iter().filter(|e| e.zone.apex() != s1.entries()[1].zone.apex()) {
+            s3.insert(e.clone());
+        }
+        ids.assign(&mut s3);
+        assert_eq!(s3.stat_ids(), &[0, 2, 3]);
+        // Added back, and c.test. replaced by a new version.
+        let before = ids.loaded_at(2).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut s4 = s3.clone();
+        s4.insert(zone("b.test."));
+        s4.insert(zone("c.test."));
+        ids.assign(&mut s4);
+        assert_eq!(s4.stat_ids(), &[0, 2, 3, 1]);
+        assert!(ids.loaded_at(2).unwrap() > before, "the replaced zone's load time moved");
+        assert_eq!(ids.all().len(), 4);
     }
 }

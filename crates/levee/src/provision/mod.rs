@@ -75,29 +75,74 @@ pub use registry::{canonical, Kind, Op, Registry, RuntimeZone};
 impl Registry {
     /// Applies a batch of changes: each is checked (bounds, a configured
     /// or already served zone of the same name), done, and logged; the
-    /// file is written once at the end. Returns one result per op.
+    /// file is written once at the end. Returns one result per op, once
+    /// the changes are served and the file (and a runtime primary zone's
+    /// text) is on disk.
+    ///
+    /// A group commit: the batch is queued, then the caller waits for
+    /// the one change in progress; whoever gets to apply takes every
+    /// batch queued meanwhile and applies them as one (one publication,
+    /// one registry write, one rebuild of the produced catalogs), so
+    /// zones created by many API requests at once cost one O(zones)
+    /// step per group, not per zone. Each op's result is its own.
     pub fn apply(&self, c: &Arc<Center>, ops: Vec<Op>) -> Vec<Result<(), String>> {
+        let mine = Arc::new(std::sync::OnceLock::new());
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((ops, Arc::clone(&mine)));
         let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = mine.get() {
+            return done.clone(); // applied by the holder before us
+        }
+        let batches = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let (mut all, mut slots) = (Vec::new(), Vec::with_capacity(batches.len()));
+        for (ops, slot) in batches {
+            slots.push((slot, ops.len()));
+            all.extend(ops);
+        }
+        if slots.len() > 1 {
+            tracing::info!(requests = slots.len(), ops = all.len(), "runtime zones: requests applied together");
+        }
+        let mut results = self.apply_batch(c, all).into_iter();
+        for (slot, n) in slots {
+            let _ = slot.set(results.by_ref().take(n).collect());
+        }
+        mine.get().cloned().unwrap_or_default()
+    }
+
+    /// [`Registry::apply`] of the batches of one group, with the lock held.
+    fn apply_batch(&self, c: &Arc<Center>, ops: Vec<Op>) -> Vec<Result<(), String>> {
         let mut out = Vec::with_capacity(ops.len());
         let mut changed = false;
         let mut produced_touched = false;
         let mut batch = Batch::default();
-        for op in ops {
-            let r = self.apply_one(c, op, &mut batch);
+        let staged = stage_texts(c.cfg.storage_dir.as_deref(), &ops);
+        for (op, staged) in ops.into_iter().zip(staged) {
+            let r = match op {
+                Op::AddPrimary(z, text) => {
+                    let tmp = staged.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+                    let r = self.add_primary(c, z, &text, staged, &mut batch);
+                    if let (Err(_), Some(tmp)) = (&r, tmp) {
+                        let _ = std::fs::remove_file(tmp); // refused: its text goes
+                    }
+                    r
+                }
+                op => self.apply_one(c, op, &mut batch),
+            };
             changed |= r.as_ref().is_ok_and(|t| t.0);
             produced_touched |= r.as_ref().is_ok_and(|t| t.1);
             out.push(r.map(|_| ()));
         }
         batch.publish(c);
+        // The produced catalogs' new serials go into the same write as
+        // the zones (one registry write per group), before the catalogs
+        // are served.
+        let built = if produced_touched { producer::rebuild_all(c) } else { Vec::new() };
         if changed {
             let st = self.state();
             if let Err(e) = self.save(&st) {
                 tracing::error!("runtime zones: cannot write the registry: {e}; the changes are served but lost at restart until a write succeeds");
             }
         }
-        if produced_touched {
-            producer::refresh_all(c);
-        }
+        producer::publish_built(c, built);
         out
     }
 
@@ -121,24 +166,42 @@ impl Registry {
         Ok(z)
     }
 
+    /// A primary zone from its text; `staged`: the text already written
+    /// to a temporary file and fsynced ([`stage_texts`]), renamed into
+    /// place here (`None`: written here). The directory is synced once for
+    /// the whole group, by the registry's write that follows (same
+    /// directory).
+    fn add_primary(
+        &self,
+        c: &Arc<Center>,
+        z: RuntimeZone,
+        text: &str,
+        staged: Option<std::io::Result<PathBuf>>,
+        batch: &mut Batch,
+    ) -> Result<(bool, bool), String> {
+        let z = self.may_add(c, z)?;
+        let dir = c.cfg.storage_dir.as_deref().ok_or("runtime zones need server.storage-dir")?;
+        let apex = apex_of(&z.name).ok_or("bad zone name")?;
+        let src = levee_zone::Source::Memory { name: &z.name, data: text.as_bytes() };
+        let e = load_primary(&c.cfg, &z, src)?;
+        let path = primary_file(dir, &apex);
+        match staged {
+            Some(Ok(tmp)) => std::fs::rename(tmp, &path),
+            Some(Err(e)) => Err(e),
+            None => storage::write_atomic_then_sync_dir_later(&path, |w| w.write_all(text.as_bytes())),
+        }
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        batch.added.insert(e);
+        tracing::info!(zone = %z.name, kind = "primary", "runtime zone added");
+        let p = z.member_of.is_some();
+        self.state().zones.insert(z.name.clone(), z);
+        Ok((true, p))
+    }
+
     /// One op: (the registry changed, a produced catalog may change).
     fn apply_one(&self, c: &Arc<Center>, op: Op, batch: &mut Batch) -> Result<(bool, bool), String> {
         match op {
-            Op::AddPrimary(z, text) => {
-                let z = self.may_add(c, z)?;
-                let dir = c.cfg.storage_dir.as_deref().ok_or("runtime zones need server.storage-dir")?;
-                let apex = apex_of(&z.name).ok_or("bad zone name")?;
-                let src = levee_zone::Source::Memory { name: &z.name, data: text.as_bytes() };
-                let e = load_primary(&c.cfg, &z, src)?;
-                let path = primary_file(dir, &apex);
-                storage::write_atomic(&path, |w| w.write_all(text.as_bytes()))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                batch.added.insert(e);
-                tracing::info!(zone = %z.name, kind = "primary", "runtime zone added");
-                let p = z.member_of.is_some();
-                self.state().zones.insert(z.name.clone(), z);
-                Ok((true, p))
-            }
+            Op::AddPrimary(z, text) => self.add_primary(c, z, &text, None, batch),
             Op::Add(z) => {
                 let z = self.may_add(c, z)?;
                 if matches!(z.kind, Kind::Primary { .. }) {
@@ -183,6 +246,62 @@ impl Registry {
             }
         }
     }
+}
+
+/// The texts of a group's new primary zones ([`Op::AddPrimary`]), each
+/// written to `<file>.tmp` and fsynced by up to 8 threads at once, so
+/// their disk flushes overlap instead of queueing one after the other;
+/// one entry per op (`None`: not such an op, no storage directory, or a
+/// second op for the same name, which is written in turn). Nothing is
+/// renamed here: an op that is accepted renames its file, a refused one
+/// removes it.
+fn stage_texts(dir: Option<&Path>, ops: &[Op]) -> Vec<Option<std::io::Result<PathBuf>>> {
+    let mut out: Vec<Option<std::io::Result<PathBuf>>> = ops.iter().map(|_| None).collect();
+    let Some(dir) = dir else { return out };
+    let mut seen = std::collections::HashSet::new();
+    let jobs: Vec<(usize, PathBuf, &str)> = ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| match op {
+            Op::AddPrimary(z, text) => {
+                let apex = apex_of(&z.name)?;
+                let tmp = dir.join(format!("{}primary.tmp", storage::file_stem(&apex)));
+                seen.insert(apex).then_some((i, tmp, text.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if jobs.is_empty() {
+        return out;
+    }
+    let write = |tmp: &Path, text: &str| -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        Ok(tmp.to_path_buf())
+    };
+    let done = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+    let part = jobs.len().div_ceil(8);
+    std::thread::scope(|s| {
+        let (write, done) = (&write, &done);
+        for chunk in jobs.chunks(part) {
+            let work = move || {
+                for (i, tmp, text) in chunk {
+                    let r = write(tmp, text);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((*i, r));
+                }
+            };
+            // No thread: written on this one.
+            if std::thread::Builder::new().name("levee-stage".into()).spawn_scoped(s, work).is_err() {
+                work();
+            }
+        }
+    });
+    for (i, r) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        out[i] = Some(r);
+    }
+    out
 }
 
 /// The `allow-notify` rules of a runtime secondary zone: its primaries'
@@ -335,6 +454,16 @@ impl Batch {
         }
         let gone: std::collections::HashSet<&[u8]> = self.removed.iter().map(Vec::as_slice).collect();
         publish(c, |old| {
+            if gone.is_empty() {
+                // Additions only (zones created one API call at a time):
+                // the served set copied without hashing a name again,
+                // the new entries inserted (O(changes) ids: ZoneIds::assign).
+                let mut set = ZoneSet::clone(old);
+                for e in self.added.entries() {
+                    set.insert(clone_entry(e));
+                }
+                return (set, ());
+            }
             let mut set = ZoneSet::new();
             for e in old.entries() {
                 if !gone.contains(e.zone.apex()) && self.added.exact(e.zone.apex()).is_none() {

@@ -14,9 +14,11 @@
 //! across restarts and on every producer.
 //!
 //! [`build_all`] makes the catalogs at start (before the journals are
-//! read); [`refresh_all`] makes them again after the registry changed
-//! and publishes those whose membership moved, with the difference in
-//! their journal and NOTIFY sent. A reload keeps them
+//! read); after the registry changed, [`rebuild_all`] makes them again
+//! (their new serials written with the registry's zones, one file write
+//! per group of changes) and [`publish_built`] publishes those whose
+//! membership moved, with the difference in their journal and NOTIFY
+//! sent. A reload keeps them
 //! (`replication::primary::after_reload`).
 
 use std::collections::BTreeMap;
@@ -67,7 +69,10 @@ fn digest(members: &[(Vec<u8>, Option<String>)]) -> String {
 /// The catalog `z` with its current members, and its serial: the
 /// recorded one if the members are those it was made for, else the next
 /// (recorded now).
-fn build(cfg: &Config, reg: &Registry, z: &ZoneConfig) -> Result<Zone, String> {
+/// With `save`, a new serial is written to the registry file at once;
+/// without, it is only recorded in memory and the caller writes the file
+/// before the catalog is published ([`rebuild_all`]).
+fn build(cfg: &Config, reg: &Registry, z: &ZoneConfig, save: bool) -> Result<Zone, String> {
     let cat = canonical(&z.name).ok_or("bad catalog name")?;
     let apex = apex_of(&cat).ok_or("bad catalog name")?;
     let members = members(cfg, reg, &cat);
@@ -76,7 +81,10 @@ fn build(cfg: &Config, reg: &Registry, z: &ZoneConfig) -> Result<Zone, String> {
         Some(p) if p.digest == d => p.serial,
         p => {
             let serial = p.map_or(wall() as u32, |p| p.serial.wrapping_add(1));
-            if let Err(e) = reg.set_produced(&cat, Produced { serial, digest: d }) {
+            let p = Produced { serial, digest: d };
+            if !save {
+                reg.note_produced(&cat, p);
+            } else if let Err(e) = reg.set_produced(&cat, p) {
                 tracing::error!(catalog = %cat, "cannot record the produced catalog's serial: {e}");
             }
             serial
@@ -106,7 +114,7 @@ fn entry(z: &ZoneConfig, zone: Zone) -> ZoneEntry {
 /// At start: every produced catalog into `set`.
 pub fn build_all(cfg: &Config, reg: &Registry, set: &mut ZoneSet) {
     for z in produced(cfg) {
-        match build(cfg, reg, z) {
+        match build(cfg, reg, z, true) {
             Ok(zone) => {
                 tracing::info!(catalog = %z.name, serial = zone.serial(), "produced catalog built");
                 set.insert(entry(z, zone));
@@ -116,27 +124,34 @@ pub fn build_all(cfg: &Config, reg: &Registry, set: &mut ZoneSet) {
     }
 }
 
-/// After a change of membership: each produced catalog whose serial
-/// moved is published with its difference journaled, then NOTIFY.
-pub fn refresh_all(c: &Arc<Center>) {
+/// Every produced catalog made again after a change of membership, each
+/// new serial recorded in the registry's memory only: the caller
+/// (`Registry::apply`) writes the registry file once, with the zones
+/// that changed, then publishes them ([`publish_built`]), so a restart
+/// never serves an older catalog under a serial already sent.
+pub fn rebuild_all(c: &Arc<Center>) -> Vec<(&ZoneConfig, Zone)> {
+    let mut out = Vec::new();
     for z in produced(&c.cfg) {
-        let zone = match build(&c.cfg, &c.registry, z) {
-            Ok(zone) => zone,
-            Err(e) => {
-                tracing::error!(catalog = %z.name, "produced catalog cannot be built: {e}");
-                continue;
-            }
-        };
+        match build(&c.cfg, &c.registry, z, false) {
+            Ok(zone) => out.push((z, zone)),
+            Err(e) => tracing::error!(catalog = %z.name, "produced catalog cannot be built: {e}"),
+        }
+    }
+    out
+}
+
+/// Publishes the catalogs [`rebuild_all`] made whose serial moved, with
+/// the difference journaled, then NOTIFY.
+pub fn publish_built(c: &Arc<Center>, built: Vec<(&ZoneConfig, Zone)>) {
+    for (z, zone) in built {
         let apex = zone.apex().to_vec();
         let mut e = entry(z, zone);
         let changed = publish(c, |old| {
             let prev = old.exact(&apex).filter(|o| !o.not_loaded);
-            let mut set = ZoneSet::new();
-            for x in old.entries().iter().filter(|x| x.zone.apex() != apex.as_slice()) {
-                set.insert(clone_entry(x));
-            }
-            if let Some(p) = prev.filter(|p| p.zone.serial() == e.zone.serial()) {
-                set.insert(clone_entry(p));
+            // The served set copied (no name hashed again); the catalog's
+            // entry replaced in place.
+            let mut set = ZoneSet::clone(old);
+            if prev.is_some_and(|p| p.zone.serial() == e.zone.serial()) {
                 return (set, false);
             }
             if let Some(p) = prev.filter(|_| !e.transfer.is_empty()) {

@@ -107,7 +107,14 @@ pub struct Registry {
     state: Mutex<State>,
     /// One batch of changes at a time (catalogs, API).
     pub(crate) changing: Mutex<()>,
+    /// Batches waiting for `changing`, each with the slot its results go
+    /// to: whoever takes the lock applies every batch queued so far as
+    /// one (`Registry::apply`: a group commit).
+    pub(crate) queue: Mutex<Vec<Queued>>,
 }
+
+/// A batch of ops waiting to be applied, and where its results go.
+pub(crate) type Queued = (Vec<Op>, std::sync::Arc<std::sync::OnceLock<Vec<Result<(), String>>>>);
 
 /// The lower-case presentation form of a zone name.
 pub fn canonical(n: &str) -> Option<String> {
@@ -128,7 +135,13 @@ impl Registry {
             Some(p) => read(p)?,
             None => State::default(),
         };
-        Ok(Registry { path, max: cfg.max_runtime_zones, state: Mutex::new(state), changing: Mutex::new(()) })
+        Ok(Registry {
+            path,
+            max: cfg.max_runtime_zones,
+            state: Mutex::new(state),
+            changing: Mutex::new(()),
+            queue: Mutex::new(Vec::new()),
+        })
     }
 
     pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -178,6 +191,12 @@ impl Registry {
         let mut st = self.state();
         st.produced.insert(catalog.to_string(), p);
         self.save(&st)
+    }
+
+    /// Records a produced catalog's serial and digest in memory (the
+    /// caller writes the file: `Registry::apply`).
+    pub fn note_produced(&self, catalog: &str, p: Produced) {
+        self.state().produced.insert(catalog.to_string(), p);
     }
 
     pub(crate) fn save(&self, st: &State) -> Result<(), String> {

@@ -8,13 +8,15 @@
 //! * [`startup`]: stored copies and journals read at start;
 //! * [`primary`]: journals of changed primary zones, NOTIFY out;
 //! * [`secondary`]: one refresh task per secondary zone, NOTIFY in;
-//! * [`xfrin`]: one transfer in, on a thread of its own;
+//! * [`xfrin`]: one transfer in, on a thread of its own ([`pool`]: the
+//!   threads are kept between transfers);
 //! * [`client`]: the small DNS client (SOA queries, NOTIFY exchanges).
 //!
 //! Tasks run on the runtime; zone building and file writing run on
 //! blocking or background threads. The drivers never wait for any of it.
 
 pub mod client;
+pub mod pool;
 pub mod primary;
 pub mod secondary;
 pub mod startup;

@@ -204,19 +204,25 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
                 continue;
             }
         };
-        let soa = match &tls {
-            Some(t) => xfrin::soa_over_tls(p.addr, p.source, t, &s.apex, key).await,
-            None => soa_of(p.addr, p.source, &s.apex, key).await,
+        // A zone with no data (a new catalog member, a zone never
+        // received) goes straight to AXFR, as Knot does for a new zone:
+        // the SOA query could only say "transfer it", and costs the
+        // primary one query and us one round trip per new zone.
+        let soa = match (&z.soa, &tls) {
+            (None, _) => None,
+            (Some(_), Some(t)) => Some(xfrin::soa_over_tls(p.addr, p.source, t, &s.apex, key).await),
+            (Some(_), None) => Some(soa_of(p.addr, p.source, &s.apex, key).await),
         };
         let theirs = match soa {
-            Ok(soa) => Some(soa),
+            None => None,
+            Some(Ok(soa)) => Some(soa),
             // Knot answers no query for a catalog zone it produces (only
             // transfers): a consumed catalog is then asked by IXFR.
-            Err(e) if !matches!(e, Fail::Io(_)) && crate::provision::registry::is_consumed(&c.cfg, &s.apex) => {
+            Some(Err(e)) if !matches!(e, Fail::Io(_)) && crate::provision::registry::is_consumed(&c.cfg, &s.apex) => {
                 tracing::debug!(zone = %s.name, primary = %p.addr, "SOA query refused ({e}): asking by transfer");
                 None
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 if let (Some(_), Fail::Io(io)) = (&tls, &e) {
                     // A TLS failure (a certificate not valid for the name,
                     // not from the CA; a primary without "dot") is a setup
@@ -243,6 +249,7 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             s.set_known_serial(Some(their_serial));
         }
         let ixfr_from = if force { None } else { ours.clone() };
+        let over_tls = tls.is_some();
         // Closed only if the runtime stops.
         let Ok(slot) = Arc::clone(&c.repl.transfer_slots).acquire_owned().await else { return Err(Fail::Cancelled) };
         let got = run_transfer(c, s, z, p, tls, key, ixfr_from).await;
@@ -261,7 +268,16 @@ async fn refresh(c: &Arc<Center>, s: &Arc<Secondary>, z: &mut ZoneState) -> Resu
             }
             Err(Fail::Cancelled) => return Err(Fail::Cancelled),
             Err(e) => {
-                tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed, the old zone keeps serving: {e}");
+                match &e {
+                    // A TLS setup problem (as for the SOA query above: a
+                    // zone with no data asks no SOA first).
+                    Fail::Io(io) if over_tls && io.kind() == std::io::ErrorKind::InvalidData => {
+                        tracing::warn!(zone = %s.name, primary = %p.addr, "transfer over TLS: {e}")
+                    }
+                    _ => {
+                        tracing::warn!(zone = %s.name, primary = %p.addr, "transfer failed, the old zone keeps serving: {e}")
+                    }
+                }
                 last_err = e;
                 continue;
             }
@@ -427,8 +443,8 @@ async fn run_transfer(
         sign: s.sign.clone().map(|p| (s.name.clone(), p)),
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name("levee-xfr-in".into()).spawn(move || {
-        levee_io::prio::background_current_thread();
+    // On a thread of the pool (idle class: the query threads keep the CPU).
+    let spawned = c.repl.xfr_threads.run(move || {
         let _ = tx.send(xfrin::run(job));
     });
     let out = match spawned {

@@ -76,6 +76,7 @@ pub fn init(cfg: &Config, set: &mut ZoneSet, stores: &Stores) -> Replication {
         notify_serial,
         counts: Default::default(),
         transfer_slots: Arc::new(tokio::sync::Semaphore::new(cfg.transfers_in_concurrent)),
+        xfr_threads: crate::replication::pool::Pool::new("levee-xfr-in", crate::replication::pool::IDLE),
         notify_slots: Mutex::new(HashMap::new()),
         xot: None,
     }

@@ -206,6 +206,8 @@ pub struct Replication {
     /// asks for them a few at a time instead of opening a thousand
     /// connections (which a primary's per-source cap would close).
     pub transfer_slots: Arc<tokio::sync::Semaphore>,
+    /// The threads transfers in run on (kept between transfers).
+    pub xfr_threads: Arc<crate::replication::pool::Pool>,
     /// NOTIFY exchanges in flight per target address (bounded by the
     /// NOTIFY targets of the configuration).
     pub notify_slots: Mutex<HashMap<std::net::SocketAddr, Arc<tokio::sync::Semaphore>>>,

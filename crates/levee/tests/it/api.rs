@@ -692,3 +692,38 @@ fn created_zones_in_a_produced_catalog_reach_a_levee_consumer() {
         soa(c.addr, "m1.test.") == Err(rcode::REFUSED) && soa(c.addr, "m2.test.") == Err(rcode::REFUSED)
     });
 }
+
+/// Zones created by many requests at once are applied together (one
+/// publication, one registry write, one directory sync per group:
+/// `Registry::apply` is a group commit), each request answered 201 only
+/// once its zone is served and on disk: a `kill -9` right after the last
+/// reply loses none of them.
+#[test]
+fn zones_created_at_once_are_applied_together_and_survive_kill_9() {
+    let dir = TempDir::new("api-group");
+    let cfg = conf(&dir, "");
+    let s = Server::start(&["-c", &cfg, "--listen", "127.0.0.1:0"]);
+    let (api, addr) = (management(&s), s.addr);
+    let names: Vec<String> = (0..48).map(|i| format!("g{i}.test.")).collect();
+    std::thread::scope(|sc| {
+        for chunk in names.chunks(6) {
+            sc.spawn(move || {
+                for n in chunk {
+                    let (st, v) = post(api, WRITE, json!({ "name": n, "kind": "primary", "zone": P1 }));
+                    assert_eq!(st, 201, "{n}: {v}");
+                }
+            });
+        }
+    });
+    let mut listed = registry_names(&dir);
+    listed.retain(|n| n.starts_with('g'));
+    assert_eq!(listed.len(), names.len(), "every acknowledged zone is in the registry file");
+    assert!(s.log().contains("requests applied together"), "8 clients at once were never grouped: {}", s.log());
+    let killed = std::process::Command::new("kill").arg("-KILL").arg(s.pid().to_string()).status().unwrap();
+    assert!(killed.success());
+    drop(s);
+    let s = Server::start(&["-c", &cfg, "--listen", &addr.to_string()]);
+    for n in &names {
+        assert_eq!(serial(s.addr, n), Some(9), "{n} after kill -9; {}", s.log());
+    }
+}

@@ -714,3 +714,23 @@ fn a_transfer_cut_before_its_closing_soa_is_retried_within_seconds() {
     assert!(env.wait_serial(1, Duration::from_secs(8)), "not retried within 8 s; log:\n{}", env.log());
     env.serves_whole(1);
 }
+
+/// A zone with no data (a new catalog member, a zone never received)
+/// is transferred by AXFR at once, without a SOA query first (as Knot
+/// does): one query fewer per new zone at the primary. A zone with
+/// data still asks the SOA first (after a restart from its stored copy:
+/// a SOA query, no transfer).
+#[test]
+fn a_new_zone_is_transferred_without_a_soa_query_first() {
+    let fake = FakePrimary::start(script(1, TIMERS));
+    let mut env = Env::start("f-nosoa", fake.addr, "");
+    assert!(env.wait_serial(1, Duration::from_secs(10)), "{}", env.log());
+    assert_eq!((fake.count(t::SOA), fake.count(t::AXFR), fake.count(t::IXFR)), (0, 1, 0), "{:?}", fake.seen());
+    let copy = env._dir.path().join("store").join("f.test.zone");
+    assert!(wait(Duration::from_secs(10), || copy.exists()), "no stored copy; log:\n{}", env.log());
+    env.restart();
+    assert!(env.wait_serial(1, Duration::from_secs(10)), "{}", env.log());
+    assert!(wait(Duration::from_secs(10), || fake.count(t::SOA) >= 1), "{:?}", fake.seen());
+    assert_eq!((fake.count(t::AXFR), fake.count(t::IXFR)), (1, 0), "{:?}", fake.seen());
+    env.serves_whole(1);
+}
