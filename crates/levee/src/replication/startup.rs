@@ -166,6 +166,7 @@ pub(crate) fn secondary_entry(
         sign: z.dnssec.clone().zip(storage).map(|(policy, d)| crate::zones::sign::SignPlan {
             policy,
             key_dir: crate::keys::zone_dir(&d.join("keys"), &z.name),
+            serial_floor: false,
         }),
     }
 }

@@ -20,6 +20,11 @@ pub struct SignPlan {
     pub policy: SignPolicy,
     /// Where its keys are.
     pub key_dir: PathBuf,
+    /// A start signs the file with a serial above the last one served
+    /// ([`SignPlan::serial_file`]): true for a primary zone loaded from
+    /// its file alone, false for a zone whose serials follow its update
+    /// log (the log replays from the file's serial) or its primary.
+    pub serial_floor: bool,
 }
 
 impl SignPlan {
@@ -28,7 +33,11 @@ impl SignPlan {
         let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(zone))?;
         let policy = z.dnssec.clone()?;
         let root = cfg.storage_dir.as_ref()?.join("keys");
-        Some(SignPlan { policy, key_dir: keys::zone_dir(&root, zone) })
+        // The file's zone is the only source of its serials: not a zone
+        // whose serials follow its update log (replayed over the file at
+        // start from the file's serial) or its primary's.
+        let floor = z.allow_update.is_empty() && !z.api_write && z.repl.primaries.is_empty();
+        Some(SignPlan { policy, key_dir: keys::zone_dir(&root, zone), serial_floor: floor })
     }
 
     /// Where the last serial levee served for the zone is kept:

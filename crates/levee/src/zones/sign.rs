@@ -119,7 +119,7 @@ pub fn sign(
         }
         serial = old.serial().wrapping_add(1);
     }
-    if previous.is_none() {
+    if previous.is_none() && s.serial_floor {
         // A start: nothing served in this process; the last serial served
         // before it is the floor (`SignPlan::serial_file`).
         if let Some(last) = last_served(s) {
