@@ -8,8 +8,9 @@
 //! connection with `DOQ_PROTOCOL_ERROR` ([`code::PROTOCOL_ERROR`]): a
 //! Message ID other than 0, a stream that ends inside its message, a
 //! message longer than its length prefix allows, a query the service will
-//! not answer ([`TcpAnswer::Close`]; the daemon's service says so for an
-//! edns-tcp-keepalive option, which RFC 9250 §5.5.2 forbids on DoQ).
+//! not answer ([`TcpAnswer::Close`]). (The daemon's service answers a
+//! query with an edns-tcp-keepalive option, without the option, as Knot
+//! DNS 3.4 does; RFC 9250 §5.5.2 keeps it out of DoQ messages.)
 //!
 //! The thread runs a single-threaded tokio runtime: quinn's endpoint
 //! drivers, one task per connection and one per stream. The service is

@@ -300,9 +300,12 @@ impl TcpSvc {
         self
     }
 
-    /// The same service on a DoQ listener: a query carrying an
-    /// edns-tcp-keepalive option is a protocol error (RFC 9250 §5.5.2:
-    /// the option is not used on DoQ), answered by closing the connection.
+    /// The same service on a DoQ listener (its answering configuration has
+    /// no TCP keepalive: RFC 9250 §5.5.2 keeps the edns-tcp-keepalive
+    /// option out of DoQ messages). A query that carries the option is
+    /// answered without it, as Knot DNS 3.4 answers it over DoQ, rather
+    /// than treated as the protocol error the RFC names: a client that
+    /// sends it gets its answer from levee as from the reference.
     pub(crate) fn over_quic(mut self) -> TcpSvc {
         self.transport = "quic";
         self
@@ -381,9 +384,6 @@ impl TcpSvc {
         self.worker.tick(Time { mono_ms: mono_ms(&self.epoch), wall }, Load::default());
         self.counters.received(1, wall as u64);
         let ip = client_ip(client);
-        if self.transport == "quic" && carries_keepalive(query) {
-            return TcpAnswer::Close;
-        }
         let rx = Received { msg: query, client: ip, transport: Transport::Tcp };
         let decision = match peer {
             Some(p) => self.worker.answer_stream(rx, p, &zones, out),
@@ -419,14 +419,6 @@ impl TcpSvc {
                 TcpAnswer::Reply(n)
             }
         }
-    }
-}
-
-/// True when the query's OPT record has an edns-tcp-keepalive option.
-fn carries_keepalive(query: &[u8]) -> bool {
-    match levee_wire::query::parse_query(query) {
-        levee_wire::query::Parsed::Query(q) => q.edns.is_some_and(|e| e.keepalive),
-        levee_wire::query::Parsed::Drop => false,
     }
 }
 

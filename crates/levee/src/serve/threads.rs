@@ -271,11 +271,12 @@ impl Drivers {
             [one] => one.local_addr().ok(),
             _ => None,
         };
-        let svc =
-            TcpSvc::new(zones, &self.answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.quic), repl)
-                .over_quic()
-                .with_gate_feed(self.gate.clone())
-                .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(server, Protocol::Doq)));
+        // No edns-tcp-keepalive in DoQ messages (RFC 9250 §5.5.2).
+        let answer = Arc::new(levee_answer::Config { tcp_keepalive: None, ..(*self.answer).clone() });
+        let svc = TcpSvc::new(zones, &answer, &self.policy, self.epoch, Arc::clone(&self.counting.counters.quic), repl)
+            .over_quic()
+            .with_gate_feed(self.gate.clone())
+            .with_dnstap(self.dnstap.as_mut().map(|h| h.tap(server, Protocol::Doq)));
         let stats = Arc::new(levee_io::quic::QuicStats::default());
         self.counting.quic = Some(Arc::clone(&stats));
         let stop = Arc::clone(stop);
