@@ -39,7 +39,7 @@ mkdir -p "$W/bk"
 dnssec-keygen -q -K "$W/bk" -a ECDSAP256SHA256 -f KSK -n ZONE tld. >/dev/null
 dnssec-keygen -q -K "$W/bk" -a ECDSAP256SHA256 -n ZONE tld. >/dev/null
 cp "$ZONE" "$W/bind.zone"
-timed "dnssec-signzone" dnssec-signzone -q -S -K "$W/bk" -3 - -A -H 0 -P -o tld. -f "$W/bind.signed" "$W/bind.zone"
+timed "dnssec-signzone" dnssec-signzone -q -d "$W" -S -K "$W/bk" -3 - -A -H 0 -P -o tld. -f "$W/bind.signed" "$W/bind.zone"
 
 # Knot: load (and first signing) untimed, then a timed re-sign from scratch.
 mkdir -p "$W/kdb" "$W/kkeys"
