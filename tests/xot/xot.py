@@ -241,12 +241,15 @@ zone "{ZONE}" {{
     return Proc("named", ["named", "-g", "-c", os.path.join(d, "named.conf")], os.path.join(d, "named.log"), d)
 
 
-def nsd(d, port=NSD_PORT, primary=DOT):
-    os.makedirs(d, exist_ok=True)
-    conf = f"""server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
+def nsd_server(d, ports, ca, extra=""):
+    """The `server:` and `remote-control:` clauses of an NSD configuration
+    kept in `d` (no chroot, no user change, no database), listening on
+    127.0.0.1 at `ports` (the first is `port:`), trusting the CA bundle
+    `ca` for TLS, with `extra` server lines (indented) added."""
+    listen = "".join(f"    ip-address: 127.0.0.1@{p}\n" for p in ports)
+    return f"""server:
+{listen}    port: {ports[0]}
+{extra}    username: ""
     chroot: ""
     zonesdir: "{d}"
     database: ""
@@ -255,10 +258,15 @@ def nsd(d, port=NSD_PORT, primary=DOT):
     zonelistfile: "{d}/zone.list"
     xfrdir: "{d}"
     verbosity: 2
-    tls-cert-bundle: "{os.path.dirname(d)}/ca.crt"
+    tls-cert-bundle: "{ca}"
 remote-control:
     control-enable: no
-key:
+"""
+
+
+def nsd(d, port=NSD_PORT, primary=DOT):
+    os.makedirs(d, exist_ok=True)
+    conf = nsd_server(d, [port], f"{os.path.dirname(d)}/ca.crt") + f"""key:
     name: xfr
     algorithm: hmac-sha256
     secret: "{SECRET}"
@@ -757,22 +765,7 @@ def nsd_mtls_secondary(work, d, port, client):
     (`client-cert`/`client-key` of its tls-auth) or none."""
     os.makedirs(d)
     certs = f'    client-cert: "{work}/{client}.crt"\n    client-key: "{work}/{client}.key"\n' if client else ""
-    conf = f"""server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    pidfile: "{d}/nsd.pid"
-    xfrdfile: "{d}/xfrd.state"
-    zonelistfile: "{d}/zone.list"
-    xfrdir: "{d}"
-    verbosity: 2
-    tls-cert-bundle: "{work}/ca.crt"
-remote-control:
-    control-enable: no
-tls-auth:
+    conf = nsd_server(d, [port], f"{work}/ca.crt") + f"""tls-auth:
     name: m
     auth-domain-name: "xot.test"
 {certs}zone:
@@ -874,27 +867,12 @@ def nsd_mtls_primary(work, d):
     to a client whose certificate is valid for levee.test
     (`tls-auth-xfr-only`, `provide-xfr: ... NOKEY levee`)."""
     zf = mtls_zone(d)
-    conf = f"""server:
-    ip-address: 127.0.0.1@{NM_PLAIN}
-    ip-address: 127.0.0.1@{NM_AUTH}
-    port: {NM_PLAIN}
-    tls-auth-port: {NM_AUTH}
+    tls = f"""    tls-auth-port: {NM_AUTH}
     tls-service-key: "{work}/xot.key"
     tls-service-pem: "{work}/xot.crt"
-    tls-cert-bundle: "{work}/ca.crt"
     tls-auth-xfr-only: yes
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    pidfile: "{d}/nsd.pid"
-    xfrdfile: "{d}/xfrd.state"
-    zonelistfile: "{d}/zone.list"
-    xfrdir: "{d}"
-    verbosity: 2
-remote-control:
-    control-enable: no
-tls-auth:
+"""
+    conf = nsd_server(d, [NM_PLAIN, NM_AUTH], f"{work}/ca.crt", tls) + f"""tls-auth:
     name: levee
     auth-domain-name: "levee.test"
 zone:
