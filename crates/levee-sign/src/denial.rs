@@ -86,6 +86,44 @@ impl Nsec3Params {
 
 /// Base32 with the extended hex alphabet, lowercase, no padding (RFC
 /// 4648 §7 as NSEC3 owner labels use it).
+/// The entries of an NSEC3 chain, (raw hash, types), sorted by hash:
+/// one for each of `names` (owner and the types its NSEC3 lists, given
+/// in canonical order, the apex first) and one, with no types, for each
+/// empty non-terminal between them. In canonical order a name's
+/// descendants follow it without a gap, so an ancestor shared with the
+/// previous name was met already (as a name or as an empty
+/// non-terminal), and one that is not shared cannot be an existing name
+/// (it would have come between them).
+pub fn nsec3_entries<'a>(
+    apex: &[u8],
+    p: &Nsec3Params,
+    names: impl Iterator<Item = (&'a [u8], Vec<u16>)>,
+) -> Vec<([u8; 20], Vec<u16>)> {
+    let mut entries: Vec<([u8; 20], Vec<u16>)> = Vec::new();
+    let mut prev: &[u8] = apex;
+    for (owner, types) in names {
+        entries.push((p.hash(owner), types));
+        let mut up = levee_wire::name::parent(owner);
+        while owner.len() > apex.len() && up.len() > apex.len() && !levee_wire::name::is_subdomain(prev, up) {
+            entries.push((p.hash(up), Vec::new()));
+            up = levee_wire::name::parent(up);
+        }
+        prev = owner;
+    }
+    entries.sort_unstable_by_key(|e| e.0);
+    entries.dedup_by(|b, a| a.0 == b.0);
+    entries
+}
+
+/// The owner of the NSEC3 record of hash `h` in the zone `apex` (wire
+/// form): the hash in base32hex as the first label.
+pub fn nsec3_owner(h: &[u8; 20], apex: &[u8]) -> Vec<u8> {
+    let mut owner = vec![32u8];
+    owner.extend_from_slice(base32hex(h).as_bytes());
+    owner.extend_from_slice(apex);
+    owner
+}
+
 pub fn base32hex(data: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
     let mut out = String::with_capacity(data.len().div_ceil(5) * 8);

@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use levee_wire::name;
 use levee_wire::rtype::t;
 
-use crate::denial::{base32hex, type_bitmap, Nsec3Params};
+use crate::denial::{nsec3_entries, nsec3_owner, type_bitmap, Nsec3Params};
 use crate::key::{Key, KeyError};
 use crate::record::Rr;
 use crate::reuse::Previous;
@@ -361,41 +361,20 @@ fn nsec_chain(recs: &[Rr], walk: &Walk, ttl: u32) -> Vec<Rr> {
 
 fn nsec3_chain(recs: &[Rr], walk: &Walk, apex: &[u8], p: &Nsec3Params, ttl: u32) -> Vec<Rr> {
     // (hash, types) of every name in the chain, empty non-terminals too.
-    let mut entries: Vec<([u8; 20], Vec<u16>)> = Vec::with_capacity(walk.names.len());
-    let mut prev: &[u8] = apex;
-    for info in &walk.names {
-        if p.opt_out && info.kind == Kind::Insecure {
-            continue;
-        }
-        let owner = &recs[info.first].owner;
+    let names = walk.names.iter().filter(|info| !(p.opt_out && info.kind == Kind::Insecure)).map(|info| {
         let mut types = info.types.clone();
         if info.kind != Kind::Insecure {
             types.push(t::RRSIG);
         }
-        entries.push((p.hash(owner), types));
-        // Empty non-terminals: the ancestors of this name that are not
-        // ancestors of the name before it in the chain. In canonical
-        // order a name's descendants follow it without a gap, so an
-        // ancestor shared with the previous name was met already (as a
-        // name or as an empty non-terminal), and one that is not shared
-        // cannot be an existing name (it would have come between them).
-        let mut up = name::parent(owner);
-        while owner.len() > apex.len() && up.len() > apex.len() && !name::is_subdomain(prev, up) {
-            entries.push((p.hash(up), Vec::new()));
-            up = name::parent(up);
-        }
-        prev = owner;
-    }
-    entries.sort_unstable_by_key(|e| e.0);
-    entries.dedup_by(|b, a| a.0 == b.0);
+        (recs[info.first].owner.as_slice(), types)
+    });
+    let entries = nsec3_entries(apex, p, names);
     let n = entries.len();
     (0..n)
         .map(|k| {
             let (h, types) = &entries[k];
             let next = &entries[(k + 1) % n].0;
-            let mut owner = vec![32u8];
-            owner.extend_from_slice(base32hex(h).as_bytes());
-            owner.extend_from_slice(apex);
+            let owner = nsec3_owner(h, apex);
             Rr { owner, rtype: t::NSEC3, class: 1, ttl, rdata: p.nsec3_rdata(next, &type_bitmap(types)) }
         })
         .collect()

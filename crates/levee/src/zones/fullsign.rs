@@ -25,9 +25,8 @@
 //! (`tests::snapshot_signing_equals_the_record_signer`).
 
 use levee_sign::batch::{sign_batch, Before, Job as SignJob};
-use levee_sign::denial::{base32hex, type_bitmap, Nsec3Params};
+use levee_sign::denial::{nsec3_entries, nsec3_owner, type_bitmap, Nsec3Params};
 use levee_sign::{Denial, Key, Policy};
-use levee_wire::name;
 use levee_wire::rtype::t;
 use levee_wire::soa::Soa;
 use levee_zone::journal::{Diff, Rr};
@@ -309,36 +308,20 @@ fn nsec_chain(z: &Zone, members: &[Member], ttl: u32, cds: &[Rr]) -> Vec<Rr> {
 /// The NSEC3 records, and the raw hash of each.
 fn nsec3_chain(z: &Zone, members: &[Member], p: &Nsec3Params, ttl: u32, cds: &[Rr]) -> (Vec<Rr>, Vec<[u8; 20]>) {
     let apex = z.apex();
-    let mut entries: Vec<([u8; 20], Vec<u16>)> = Vec::with_capacity(members.len());
-    let mut prev: &[u8] = apex;
-    for m in members {
-        let owner = z.node_name(m.id);
+    let names = members.iter().map(|m| {
         let mut types = listed(z, m, true, cds);
         if m.kind != Kind::Insecure {
             types.push(t::RRSIG);
         }
-        entries.push((p.hash(owner), types));
-        // Empty non-terminals: the ancestors of this member that are not
-        // ancestors of the member before it (in canonical order a name's
-        // descendants follow it without a gap; see levee_sign's zone.rs).
-        let mut up = name::parent(owner);
-        while owner.len() > apex.len() && up.len() > apex.len() && !name::is_subdomain(prev, up) {
-            entries.push((p.hash(up), Vec::new()));
-            up = name::parent(up);
-        }
-        prev = owner;
-    }
-    entries.sort_unstable_by_key(|e| e.0);
-    entries.dedup_by(|b, a| a.0 == b.0);
+        (z.node_name(m.id), types)
+    });
+    let entries = nsec3_entries(apex, p, names);
     let n = entries.len();
     let recs = (0..n)
         .map(|k| {
             let (h, types) = &entries[k];
             let next = &entries[(k + 1) % n].0;
-            let mut owner = vec![32u8];
-            owner.extend_from_slice(base32hex(h).as_bytes());
-            owner.extend_from_slice(apex);
-            Rr { owner, rtype: t::NSEC3, ttl, rdata: p.nsec3_rdata(next, &type_bitmap(types)) }
+            Rr { owner: nsec3_owner(h, apex), rtype: t::NSEC3, ttl, rdata: p.nsec3_rdata(next, &type_bitmap(types)) }
         })
         .collect();
     (recs, entries.into_iter().map(|e| e.0).collect())
@@ -367,6 +350,7 @@ fn before_of(p: &Zone, rs: u32) -> Option<Before<'_>> {
 mod tests {
     use super::*;
     use levee_sign::Algorithm;
+    use levee_wire::name;
     use levee_wire::rtype::c;
     use levee_zone::journal;
     use levee_zone::{BuildOptions, Checks, ReloadKind, ReloadOptions, Source};
