@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
-    N3_SLOT, NONE, REMOTE, SEG_MAX,
+    N3_SLOT, REMOTE, SEG_MAX, SIGNED,
 };
 
 /// A name in the canonical sort: the first eight octets of its key after
@@ -749,7 +749,7 @@ impl ZoneBuilder {
                 let nm = node_name(zone_names, &n);
                 n.name_off = seg.names.len() as u32;
                 seg.names.extend_from_slice(nm);
-                n.rrset_start = seg.rrsets.len() as u32;
+                n.rrset_start = seg.rrsets.len() as u16;
                 let mut records = 0u64;
                 group(
                     &recs[r0..r],
@@ -776,7 +776,7 @@ impl ZoneBuilder {
                 n.rrset_count = cnt as u16;
                 let s = n.rrset_start as usize;
                 let e = seg.rrsets.len();
-                link_signatures(&mut seg.rrsets[s..e], s);
+                link_signatures(&mut seg.rrsets[s..e], &seg.data);
                 if n.has(nf::NSEC) {
                     seg.nsec_nodes += 1;
                 }
@@ -965,7 +965,7 @@ impl ZoneBuilder {
                 name_len: l,
                 labels: name::label_count(nm) as u8,
                 flags: 0,
-                rrset_start: seg.rrsets.len() as u32,
+                rrset_start: seg.rrsets.len() as u16,
                 rrset_count: 0,
             };
             seg.names.extend_from_slice(nm);
@@ -987,16 +987,13 @@ impl ZoneBuilder {
             node.rrset_count = (e - s) as u16;
             let local = seg.nodes.len();
             seg.nodes.push(node);
+            link_signatures(&mut seg.rrsets[s..e], &seg.data);
             let n3 = (s..e).rev().find(|&i| seg.rrsets[i].rtype == t::NSEC3);
             if let Some(i) = n3 {
-                if let Some(j) = (s..e).find(|&j| seg.rrsets[j].rtype == t::RRSIG) {
-                    seg.rrsets[i].sigs = j as u32;
-                }
                 let label = name::first_label(nm);
                 let mut h = Vec::new();
                 let parent_ok = name::parent(nm) == origin.as_slice();
-                let rs = seg.rrsets[i];
-                let rd = &seg.data[rs.data_off as usize + 2..(rs.data_off + rs.data_len) as usize];
+                let rd = &seg.rdata_at(i)[2..];
                 let params_ok = nsec3param.is_some_and(|p| nsec3_params_match(rd, p));
                 if parent_ok
                     && params_ok
@@ -1185,15 +1182,22 @@ fn plan_segments(nodes: &[Node], recs: &[BRec], seg_nodes: usize) -> Vec<SegPlan
     plan
 }
 
-/// Links each RRSIG set of one node (`sets`, the node's RRsets, the first
-/// at index `first` of its segment) to the set it covers.
-fn link_signatures(sets: &mut [RRset], first: usize) {
-    for i in 0..sets.len() {
-        if sets[i].rtype == t::RRSIG {
-            let cov = sets[i].covers;
-            if let Some(j) = (0..sets.len()).find(|&j| sets[j].rtype == cov && sets[j].rtype != t::RRSIG) {
-                sets[j].sigs = (first + i) as u32;
-            }
+/// Links each RRSIG set of one node (`sets`, the node's RRsets; `data`,
+/// its segment's RDATA) to the set it covers: the covered set gets
+/// [`SIGNED`], meaning "my signatures are the next RRset". Records come
+/// to [`group`] sorted by [`rtype_sort_key`], so an RRSIG set is always
+/// right after the set it covers (when that set exists: an RRSIG set
+/// covering a type the node lacks links to nothing).
+fn link_signatures(sets: &mut [RRset], data: &[u8]) {
+    for i in 1..sets.len() {
+        if sets[i].rtype != t::RRSIG {
+            continue;
+        }
+        let o = sets[i].data_off as usize + 2;
+        let Some(&[a, b]) = data.get(o..o + 2) else { continue };
+        let cov = u16::from_be_bytes([a, b]);
+        if sets[i - 1].rtype == cov && cov != t::RRSIG {
+            sets[i - 1].links_off |= SIGNED;
         }
     }
 }
@@ -1237,8 +1241,8 @@ fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: boo
 /// exists. NSD and BIND serve the chain of the remaining one; Knot DNS
 /// refuses a zone with several NSEC3PARAM records.
 pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
-    let Some(s) = apex.sets(0).iter().find(|s| s.rtype == t::NSEC3PARAM) else { return Vec::new() };
-    Rdatas { data: apex.rdata_of(s) }
+    let Some(i) = apex.set_range(0).find(|&i| apex.rrsets[i].rtype == t::NSEC3PARAM) else { return Vec::new() };
+    Rdatas { data: apex.rdata_at(i) }
         .filter_map(|rd| {
             let sl = *rd.get(4)? as usize;
             Some(Nsec3Param {
@@ -1272,24 +1276,29 @@ pub(crate) fn link_segment(
     errors: &mut Vec<Diagnostic>,
     scratch: &mut LinkScratch,
 ) {
-    let LinkScratch { links, link_names, spans } = scratch;
+    let LinkScratch { links, link_names, starts } = scratch;
     links.clear();
     link_names.clear();
-    spans.clear();
+    starts.clear();
     {
         let z = &*zone;
         let seg = &z.segs[slot];
         for (local, n) in seg.nodes.iter().enumerate() {
+            // Every RRset gets where its links start (an RRset's links end
+            // where the next one's start: zone.rs); only some get links.
+            let range = seg.set_range(local);
             if n.has(nf::BELOW_CUT) || n.has(nf::BELOW_DNAME) {
+                starts.extend(range.map(|_| links.len() as u32));
                 continue;
             }
-            for i in n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize {
+            for i in range {
+                starts.push(links.len() as u32);
                 let s = seg.rrsets[i];
                 if !matches!(s.rtype, t::NS | t::MX | t::SRV | t::SVCB | t::HTTPS) {
                     continue;
                 }
                 let start = links.len();
-                for r in (Rdatas { data: seg.rdata_of(&s) }) {
+                for r in (Rdatas { data: seg.rdata_at(i) }) {
                     let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
@@ -1344,17 +1353,16 @@ pub(crate) fn link_segment(
                         }
                     }
                 }
-                if links.len() > start {
-                    // Saturated: no response holds 65,535 additional records.
-                    spans.push((i, start as u32, (links.len() - start).min(u16::MAX as usize) as u16));
-                }
             }
         }
     }
+    // Links are at most one per record, and a segment's records fit its
+    // data (offsets below 4 GiB, each record 2 octets or more), so an
+    // offset never reaches the flag bit.
+    debug_assert!((links.len() as u32) < SIGNED);
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
-    for &(i, off, len) in spans.iter() {
-        seg.rrsets[i].links_off = off;
-        seg.rrsets[i].links_len = len;
+    for (r, &off) in seg.rrsets.iter_mut().zip(starts.iter()) {
+        r.links_off = (r.links_off & SIGNED) | off;
     }
     // Exact-size copies; the scratch vectors are reused for the next segment.
     seg.links = links.clone();
@@ -1384,7 +1392,7 @@ fn link_target(rtype: u16, r: &[u8]) -> Option<&[u8]> {
 pub(crate) struct LinkScratch {
     links: Vec<u32>,
     link_names: Vec<u8>,
-    spans: Vec<(usize, u32, u16)>,
+    starts: Vec<u32>,
 }
 
 /// Checks the glue of the NS RRset of one node of an assembled zone (a cut
@@ -1497,16 +1505,14 @@ fn group(
         }
         *records += count;
         let id = rrsets.len() as u32;
+        // The RDATA of RRset k ends where that of k + 1 starts (or at the
+        // end of the data): nothing else is written between (zone.rs).
         rrsets.push(RRset {
             rtype: r0.rtype,
-            covers: r0.covers,
             ttl: r0.ttl,
             count: count.min(u16::MAX as u64) as u16,
             data_off: start as u32,
-            data_len: (data.len() - start) as u32,
-            sigs: NONE,
             links_off: 0,
-            links_len: 0,
         });
         first_line.push((r0.file, r0.line));
         on_rrset(&r0, id);

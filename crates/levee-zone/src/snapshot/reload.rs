@@ -310,7 +310,7 @@ fn changed_owners(old: &Zone, nb: &ZoneBuilder, cursor: &[Vec<u32>]) -> (Changed
         for (local, nd) in seg.nodes.iter().enumerate() {
             let s = nd.rrset_start as usize;
             let e = s + nd.rrset_count as usize;
-            if (s..e).any(|i| cursor[slot][i] != seg.rrsets[i].data_len) {
+            if (s..e).any(|i| cursor[slot][i] != seg.rdata_at(i).len() as u32) {
                 changed.push((seg.name(local).to_vec(), None));
             }
         }
@@ -492,13 +492,11 @@ impl Run<'_> {
                 let ch = is_changed(nm);
                 for (k, set) in seg.sets(local).iter().enumerate() {
                     let upto = if ch.is_some() { (self.cursor[slot][st + k] & !DIRTY) as usize } else { usize::MAX };
-                    let d = seg.rdata_of(set);
+                    let d = seg.rdata_at(st + k);
+                    let covers = seg.covers_at(st + k);
                     let d = &d[..upto.min(d.len())];
                     for rd in (Rdatas { data: d }) {
-                        rb.add_raw(
-                            nm,
-                            RawRec { rtype: set.rtype, covers: set.covers, ttl: set.ttl, rdata: rd, file: 0, line: 0 },
-                        );
+                        rb.add_raw(nm, RawRec { rtype: set.rtype, covers, ttl: set.ttl, rdata: rd, file: 0, line: 0 });
                     }
                 }
                 if let Some(ci) = ch {
@@ -597,7 +595,8 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     let (slot, local) = ((id >> LOCAL_BITS) as usize, (id & (SEG_MAX as u32 - 1)) as usize);
     let seg = &old.segs[slot];
     let st = seg.nodes[local].rrset_start as usize;
-    let Some(k) = seg.sets(local).iter().position(|s| s.rtype == r.rtype && s.covers == covers) else {
+    let Some(k) = seg.set_range(local).position(|i| seg.rrsets[i].rtype == r.rtype && seg.covers_at(i) == covers)
+    else {
         return false;
     };
     let set = &seg.rrsets[st + k];
@@ -605,7 +604,7 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     if *c & DIRTY != 0 {
         return false;
     }
-    let d = seg.rdata_of(set);
+    let d = seg.rdata_at(st + k);
     let pos = *c as usize;
     if pos + 2 <= d.len() {
         let l = u16::from_be_bytes([d[pos], d[pos + 1]]) as usize;

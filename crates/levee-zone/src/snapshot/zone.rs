@@ -16,13 +16,29 @@
 //!   through flags computed at load time: apex, zone cut, below a cut
 //!   (glue or occluded), DNAME owner, "the walk from the apex meets a cut
 //!   or DNAME before reaching me", has a wildcard child;
-//! * `rrsets`: the RRsets of each node, contiguous per node. An RRset
-//!   points to its RDATA in `data` (each record as a 2-octet length and
-//!   the RDATA), to the RRSIG set that covers it, and, for NS, MX and SRV,
-//!   to its targets in `links` (pre-linked additional data and glue,
-//!   Knot's "adjust" step): a target in the same segment is its local
-//!   index, one in another segment is its name (`link_names`), looked up
-//!   when answering, so a segment never holds an id of another segment.
+//! * `nodes` (12 octets each): name offset and length, label count,
+//!   flags, and the node's RRsets as a start and a count;
+//! * `rrsets`: the RRsets of each node, contiguous per node, in the order
+//!   of the build's sort key: by type, each RRSIG set right after the set
+//!   whose type it covers. An RRset (16 octets) holds its type, record
+//!   count, TTL, where its records start in `data` (each record as a
+//!   2-octet length and the RDATA), where its link targets start in
+//!   `links`, and one flag. The rest is derived from that layout:
+//!   - its records end where the next RRset's start (the data is written
+//!     in RRset order; the last one ends with `data`), and likewise its
+//!     links end where the next RRset's links start;
+//!   - its RRSIG set is the next RRset, when the flag ([`SIGNED`]) says
+//!     so (the build sets it when the next RRset of the same node is an
+//!     RRSIG set covering this type: the node boundary is why it is a
+//!     flag and not a look at the next RRset);
+//!   - the type an RRSIG set covers is the first two octets of its first
+//!     record's RDATA (the build groups RRSIGs by it).
+//!
+//!   Links: for NS, MX, SRV, SVCB and HTTPS the targets are pre-linked
+//!   (additional data and glue, Knot's "adjust" step): a target in the
+//!   same segment is its local index, one in another segment is its name
+//!   (`link_names`), looked up when answering, so a segment never holds
+//!   an id of another segment.
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -88,7 +104,15 @@ pub mod nf {
     pub const NSEC: u16 = 512;
 }
 
-/// One name of the zone.
+/// One name of the zone: 12 octets.
+///
+/// Why each width is enough: `name_off` is an offset into the segment's
+/// names (a segment holds at most [`SEG_MAX`] names of at most 255
+/// octets, 16.7 MB); `name_len` and `labels` are at most 255 and 127
+/// (RFC 1035 §3.1); `rrset_start` is an index into the segment's RRsets,
+/// of which a segment holds fewer than [`SEG_MAX`] (the build refuses
+/// more: "too many RRsets at one name", or starts a new segment);
+/// `rrset_count` is at most that too.
 #[derive(Clone, Copy, Debug)]
 pub struct Node {
     pub(crate) name_off: u32,
@@ -97,7 +121,7 @@ pub struct Node {
     pub labels: u8,
     /// Flags ([`nf`]).
     pub flags: u16,
-    pub(crate) rrset_start: u32,
+    pub(crate) rrset_start: u16,
     pub(crate) rrset_count: u16,
 }
 
@@ -109,26 +133,32 @@ impl Node {
     }
 }
 
-/// One RRset (or the RRSIGs covering one type).
+/// One RRset (or the RRSIGs covering one type): 16 octets.
+///
+/// What it does not store, it derives from the segment's layout (see the
+/// module docs): where its RDATA ends (the next RRset's `data_off`), where
+/// its links end (the next RRset's links offset), the type an RRSIG set
+/// covers (the first two octets of its first record: [`Zone::covers`]),
+/// and its RRSIG set (the next RRset of the node, flagged here:
+/// [`Zone::sigs`]).
 #[derive(Clone, Copy, Debug)]
 pub struct RRset {
     /// Type (RRSIG for signature sets).
     pub rtype: u16,
-    /// For RRSIG sets: the type covered.
-    pub covers: u16,
-    /// TTL.
-    pub ttl: u32,
     /// Number of records, saturated at 65,535 (larger RRsets exist: count
     /// them with [`Zone::rdatas`]; [`Zone::record_count`] is exact).
     pub count: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// Start of its records in the segment's `data`.
     pub(crate) data_off: u32,
-    pub(crate) data_len: u32,
-    /// The RRSIG set covering this one (index inside the segment), or
-    /// [`NONE`]; [`Zone::sigs`] gives its id.
-    pub(crate) sigs: RRsetId,
+    /// Start of its link targets in the segment's `links`, with
+    /// [`SIGNED`] set if the next RRset is the RRSIG set covering it.
     pub(crate) links_off: u32,
-    pub(crate) links_len: u16,
 }
+
+/// [`RRset::links_off`]'s flag: the RRset's signatures are the next RRset.
+pub(crate) const SIGNED: u32 = 1 << 31;
 
 /// NSEC3 parameters of the zone's chain (from NSEC3PARAM).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,13 +244,43 @@ impl Segment {
 
     #[inline]
     pub(crate) fn sets(&self, local: usize) -> &[RRset] {
-        let n = &self.nodes[local];
-        &self.rrsets[n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize]
+        &self.rrsets[self.set_range(local)]
     }
 
+    /// Indexes (in `rrsets`) of a node's RRsets.
     #[inline]
-    pub(crate) fn rdata_of(&self, s: &RRset) -> &[u8] {
-        &self.data[s.data_off as usize..s.data_off as usize + s.data_len as usize]
+    pub(crate) fn set_range(&self, local: usize) -> std::ops::Range<usize> {
+        let n = &self.nodes[local];
+        n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize
+    }
+
+    /// The records of RRset `i` (each a 2-octet length and the RDATA): from
+    /// its `data_off` to the next RRset's (the data is laid out in RRset
+    /// order), or to the end of the data for the last one.
+    #[inline]
+    pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
+        let end = self.rrsets.get(i + 1).map_or(self.data.len(), |n| n.data_off as usize);
+        &self.data[self.rrsets[i].data_off as usize..end]
+    }
+
+    /// The link targets of RRset `i`, up to the next RRset's.
+    #[inline]
+    pub(crate) fn links_at(&self, i: usize) -> &[u32] {
+        let end = self.rrsets.get(i + 1).map_or(self.links.len(), |n| (n.links_off & !SIGNED) as usize);
+        &self.links[(self.rrsets[i].links_off & !SIGNED) as usize..end]
+    }
+
+    /// The type RRset `i` covers if it is an RRSIG set (the type covered
+    /// of its first record, RFC 4034 §3.1.1; the build groups RRSIGs by
+    /// it), else 0.
+    #[inline]
+    pub(crate) fn covers_at(&self, i: usize) -> u16 {
+        let s = &self.rrsets[i];
+        if s.rtype != t::RRSIG {
+            return 0;
+        }
+        let o = s.data_off as usize + 2;
+        self.data.get(o..o + 2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
     }
 }
 
@@ -485,7 +545,7 @@ impl Zone {
     #[inline]
     pub fn node_first_rrset(&self, id: NodeId) -> RRsetId {
         let (s, l) = self.seg_of(id);
-        (id & !(SEG_MAX as u32 - 1)) | s.nodes[l].rrset_start
+        (id & !(SEG_MAX as u32 - 1)) | s.nodes[l].rrset_start as u32
     }
 
     /// Finds a node's RRset of a type (not RRSIG).
@@ -511,19 +571,25 @@ impl Zone {
     #[inline]
     pub fn sigs(&self, id: RRsetId) -> RRsetId {
         let (s, l) = self.seg_of(id);
-        let g = s.rrsets[l].sigs;
-        if g == NONE {
-            NONE
+        if s.rrsets[l].links_off & SIGNED != 0 {
+            id + 1
         } else {
-            (id & !(SEG_MAX as u32 - 1)) | g
+            NONE
         }
+    }
+
+    /// The type an RRSIG set covers (0 for other RRsets).
+    #[inline]
+    pub fn covers(&self, id: RRsetId) -> u16 {
+        let (s, l) = self.seg_of(id);
+        s.covers_at(l)
     }
 
     /// Iterates the RDATA of an RRset's records.
     #[inline]
     pub fn rdatas(&self, id: RRsetId) -> Rdatas<'_> {
         let (s, l) = self.seg_of(id);
-        Rdatas { data: s.rdata_of(&s.rrsets[l]) }
+        Rdatas { data: s.rdata_at(l) }
     }
 
     /// The first record's RDATA.
@@ -538,13 +604,7 @@ impl Zone {
     #[inline]
     pub fn links(&self, id: RRsetId) -> Links<'_> {
         let (s, l) = self.seg_of(id);
-        let r = &s.rrsets[l];
-        Links {
-            zone: self,
-            seg: s,
-            base: id & !(SEG_MAX as u32 - 1),
-            raw: &s.links[r.links_off as usize..r.links_off as usize + r.links_len as usize],
-        }
+        Links { zone: self, seg: s, base: id & !(SEG_MAX as u32 - 1), raw: s.links_at(l) }
     }
 
     /// True if [`Zone::links`] yields something.
@@ -783,14 +843,14 @@ fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
         if sa.name(la) != sb.name(lb) {
             return false;
         }
-        let (xa, xb) = (sa.sets(la), sb.sets(lb));
+        let (xa, xb) = (sa.set_range(la), sb.set_range(lb));
         if xa.len() != xb.len() {
             return false;
         }
-        for (x, y) in xa.iter().zip(xb) {
-            if (x.rtype, x.covers, x.ttl, x.count) != (y.rtype, y.covers, y.ttl, y.count)
-                || sa.rdata_of(x) != sb.rdata_of(y)
-            {
+        // An RRSIG set's type covered is in its RDATA, compared here.
+        for (i, j) in xa.zip(xb) {
+            let (x, y) = (&sa.rrsets[i], &sb.rrsets[j]);
+            if (x.rtype, x.ttl, x.count) != (y.rtype, y.ttl, y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
                 return false;
             }
         }
@@ -934,5 +994,71 @@ fn pointers_in_name(b: &[u8], mut pos: usize, ptrs: &mut Vec<u16>) -> Option<usi
             return None;
         }
         pos += 1 + l as usize;
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::{load_with, BuildOptions, Checks, Source};
+
+    fn load(text: &str, segment_names: usize) -> Zone {
+        let o = name::from_text("example.", None).unwrap();
+        let opts = BuildOptions { checks: Checks::Warn, segment_names };
+        load_with(Source::Memory { name: "t", data: text.as_bytes() }, &o, &Default::default(), opts, &mut |_| {})
+            .unwrap()
+            .zone
+    }
+
+    /// The sizes the memory budget counts on (octets per node and RRset).
+    #[test]
+    fn node_and_rrset_sizes() {
+        assert_eq!(std::mem::size_of::<Node>(), 12);
+        assert_eq!(std::mem::size_of::<RRset>(), 16);
+    }
+
+    const SIG: &str = "20300101000000 20200101000000 1 example. AAAA";
+
+    /// RRSIG sets are found as the next RRset of their node: a signed set
+    /// gets its own (types covered in any file order), an RRSIG set
+    /// covering a type its node lacks links to nothing, and the first
+    /// RRSIG set of the next node (covering the type of this node's last
+    /// set) is not taken for this node's; the type covered is read from
+    /// the RDATA; RDATA and links end where the next RRset's begin.
+    #[test]
+    fn derived_fields() {
+        for seg in [4096, 2] {
+            let text = format!(
+                "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n\
+                 a RRSIG MX 8 2 60 {SIG}\na TXT \"t\"\na RRSIG TXT 8 2 60 {SIG}\na MX 1 ns\na MX 2 b\n\
+                 b A 192.0.2.2\nb AAAA ::1\nb RRSIG A 8 2 60 {SIG}\nc RRSIG AAAA 8 2 60 {SIG}\nc SRV 0 0 1 b\n\
+                 d NS ns\nd NS ns.d\nns.d A 192.0.2.3\n"
+            );
+            let z = load(&text, seg);
+            let id = |n: &str| z.lookup(&name::from_text(n, Some(z.apex())).unwrap()).unwrap();
+            let a = id("a");
+            let (mx, txt) = (z.find(a, t::MX).unwrap(), z.find(a, t::TXT).unwrap());
+            assert_eq!(z.rrset(z.sigs(mx)).rtype, t::RRSIG);
+            assert_eq!((z.covers(z.sigs(mx)), z.covers(z.sigs(txt))), (t::MX, t::TXT));
+            assert_eq!(z.rdatas(mx).count(), 2);
+            assert_eq!(z.rdatas(z.sigs(txt)).count(), 1);
+            // MX targets: ns and b own addresses.
+            assert_eq!(z.links(mx).collect::<Vec<_>>(), vec![id("ns"), id("b")]);
+            assert_eq!(z.links(txt).count(), 0);
+            let b = id("b");
+            assert_eq!(z.covers(z.sigs(z.find(b, t::A).unwrap())), t::A);
+            assert_eq!(z.sigs(z.find(b, t::AAAA).unwrap()), NONE, "c's RRSIG AAAA is not b's");
+            let c = id("c");
+            let srv = z.find(c, t::SRV).unwrap();
+            assert_eq!((z.sigs(srv), z.links(srv).collect::<Vec<_>>()), (NONE, vec![b]));
+            assert_eq!(z.node_rrsets(c).iter().map(|r| r.rtype).collect::<Vec<_>>(), vec![t::RRSIG, t::SRV]);
+            assert_eq!(z.covers(z.node_first_rrset(c)), t::AAAA);
+            assert_eq!(z.covers(txt), 0);
+            let d = z.find(id("d"), t::NS).unwrap();
+            assert_eq!(z.links(d).collect::<Vec<_>>(), vec![id("ns"), id("ns.d")]);
+            assert_eq!(z.sigs(z.soa()), NONE);
+            let all: usize = z.all_rrsets().map(|(_, r)| z.rdatas(r).count()).sum();
+            assert_eq!(all as u64, z.record_count());
+        }
     }
 }

@@ -690,7 +690,7 @@ impl Signer<'_> {
                 let s = z.rrset(rs);
                 if s.rtype == t::NSEC3 {
                     self.out.removed.push(Rr { owner: owner.clone(), rtype: t::NSEC3, ttl: s.ttl, rdata: rd.clone() });
-                } else if s.rtype == t::RRSIG && s.covers == t::NSEC3 {
+                } else if s.rtype == t::RRSIG && z.covers(rs) == t::NSEC3 {
                     for sig in z.rdatas(rs) {
                         self.out.removed.push(Rr {
                             owner: owner.clone(),
