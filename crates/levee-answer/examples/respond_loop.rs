@@ -4,7 +4,8 @@
 //! or `perf record -g target/release/examples/respond_loop ...`.
 //!
 //! Arguments: QNAME QTYPE [COUNT] [do]. The zone is a small one built in
-//! (answers, a CNAME chain, a wildcard, a delegation).
+//! (answers, a CNAME chain, a wildcard, a delegation), or the zone file
+//! `RESPOND_ZONE=ORIGIN:PATH` names (a signed one, say).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -25,8 +26,15 @@ fn main() {
     let qtype = type_from_text(args.get(2).map_or("A", String::as_str).as_bytes()).expect("type");
     let count: u64 = args.get(3).and_then(|c| c.parse().ok()).unwrap_or(1_000_000);
     let dnssec = args.get(4).is_some_and(|a| a == "do");
-    let o = name::from_text("bench.test.", None).unwrap();
-    let z = levee_zone::load(Source::Memory { name: "bench.test.", data: ZONE.as_bytes() }, &o).unwrap();
+    let (origin, text) = match std::env::var("RESPOND_ZONE") {
+        Ok(v) => {
+            let (o, path) = v.split_once(':').expect("RESPOND_ZONE=ORIGIN:PATH");
+            (o.to_string(), std::fs::read_to_string(path).expect("zone file"))
+        }
+        Err(_) => ("bench.test.".to_string(), ZONE.to_string()),
+    };
+    let o = name::from_text(&origin, None).unwrap();
+    let z = levee_zone::load(Source::Memory { name: "zone", data: text.as_bytes() }, &o).unwrap();
     let mut set = ZoneSet::new();
     set.insert(ZoneEntry::new(Arc::new(z.zone), Acl::none()));
     let set = Arc::new(set);
