@@ -21,10 +21,10 @@
 //!
 //! Memory is fixed when the worker starts: a direct-mapped table of
 //! entries (key, metadata, length) beside a table of fixed-size response
-//! buffers, allocated zeroed so that the system commits a buffer's pages
-//! only when a response is first stored there (an idle worker costs the
-//! ~128 KiB of entries, not 2.5 MiB); a new entry replaces the old one
-//! in its slot. A response is only stored the second time its key misses (a
+//! buffers, allocated zeroed so that, on fresh pages, the system commits
+//! a buffer's pages only when a response is first stored there (an idle
+//! worker costs the ~128 KiB of entries, not 2.5 MiB); a new entry
+//! replaces the old one in its slot. A response is only stored the second time its key misses (a
 //! small table of recently missed key hashes decides), so a flood of
 //! random names — each seen once — neither evicts the hot entries nor pays
 //! for copying its responses into the table. The cache holds the snapshot it was filled from and empties
@@ -192,9 +192,11 @@ pub struct Counters {
 pub struct ResponseCache<M: Copy> {
     entries: Box<[Entry<M>]>,
     /// The responses of the entries (2.5 MiB for 2048), allocated zeroed
-    /// (`calloc`): the system gives pages only when an entry is first
-    /// written, so a worker that stores few responses (or none: an idle
-    /// one, a flood of random names) costs few pages.
+    /// (`calloc`): when the allocator maps fresh pages for them, the system
+    /// gives pages only when an entry is first written, so a worker that
+    /// stores few responses (or none: an idle one, a flood of random
+    /// names) costs few pages. (Memory the allocator reuses, such as
+    /// what a large zone load freed, it clears, touching it.)
     bytes: Box<[u8]>,
     /// Per entry: its epoch and the high half of its key's hash, in a
     /// table small enough to stay in the CPU cache (16 KiB for 2048
