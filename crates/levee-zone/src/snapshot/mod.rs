@@ -14,6 +14,8 @@
 //! * `zoneset.rs`: the zones a server answers for;
 //! * `journal.rs`: record lists, differences and the IXFR journal
 //!   (public as [`crate::journal`]);
+//! * `layout_tests.rs` (tests only): the sizes of a node and an RRset and
+//!   what the layout derives instead of storing.
 //! * `negative_tests.rs` (tests only): a loaded zone's negative SOA
 //!   against the writer's output.
 //!
@@ -27,6 +29,8 @@
 pub(crate) mod build;
 pub(crate) mod index;
 pub mod journal;
+#[cfg(test)]
+mod layout_tests;
 pub(crate) mod negative;
 #[cfg(test)]
 mod negative_tests;

@@ -1,0 +1,68 @@
+//! Tests of the snapshot's layout (zone.rs): the sizes of a node and an
+//! RRset, and what is derived instead of stored (signatures, covered
+//! types, links and RDATA bounds) across node and segment boundaries.
+
+use crate::snapshot::zone::*;
+use crate::{load_with, BuildOptions, Checks, Source};
+use levee_wire::name;
+use levee_wire::rtype::t;
+
+fn load(text: &str, segment_names: usize) -> Zone {
+    let o = name::from_text("example.", None).unwrap();
+    let opts = BuildOptions { checks: Checks::Warn, segment_names };
+    load_with(Source::Memory { name: "t", data: text.as_bytes() }, &o, &Default::default(), opts, &mut |_| {})
+        .unwrap()
+        .zone
+}
+
+/// The sizes the memory budget counts on (octets per node and RRset).
+#[test]
+fn node_and_rrset_sizes() {
+    assert_eq!(std::mem::size_of::<Node>(), 12);
+    assert_eq!(std::mem::size_of::<RRset>(), 16);
+}
+
+const SIG: &str = "20300101000000 20200101000000 1 example. AAAA";
+
+/// RRSIG sets are found as the next RRset of their node: a signed set
+/// gets its own (types covered in any file order), an RRSIG set
+/// covering a type its node lacks links to nothing, and the first
+/// RRSIG set of the next node (covering the type of this node's last
+/// set) is not taken for this node's; the type covered is read from
+/// the RDATA; RDATA and links end where the next RRset's begin.
+#[test]
+fn derived_fields() {
+    for seg in [4096, 2] {
+        let text = format!(
+            "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n\
+             a RRSIG MX 8 2 60 {SIG}\na TXT \"t\"\na RRSIG TXT 8 2 60 {SIG}\na MX 1 ns\na MX 2 b\n\
+             b A 192.0.2.2\nb AAAA ::1\nb RRSIG A 8 2 60 {SIG}\nc RRSIG AAAA 8 2 60 {SIG}\nc SRV 0 0 1 b\n\
+             d NS ns\nd NS ns.d\nns.d A 192.0.2.3\n"
+        );
+        let z = load(&text, seg);
+        let id = |n: &str| z.lookup(&name::from_text(n, Some(z.apex())).unwrap()).unwrap();
+        let a = id("a");
+        let (mx, txt) = (z.find(a, t::MX).unwrap(), z.find(a, t::TXT).unwrap());
+        assert_eq!(z.rrset(z.sigs(mx)).rtype, t::RRSIG);
+        assert_eq!((z.covers(z.sigs(mx)), z.covers(z.sigs(txt))), (t::MX, t::TXT));
+        assert_eq!(z.rdatas(mx).count(), 2);
+        assert_eq!(z.rdatas(z.sigs(txt)).count(), 1);
+        // MX targets: ns and b own addresses.
+        assert_eq!(z.links(mx).collect::<Vec<_>>(), vec![id("ns"), id("b")]);
+        assert_eq!(z.links(txt).count(), 0);
+        let b = id("b");
+        assert_eq!(z.covers(z.sigs(z.find(b, t::A).unwrap())), t::A);
+        assert_eq!(z.sigs(z.find(b, t::AAAA).unwrap()), NONE, "c's RRSIG AAAA is not b's");
+        let c = id("c");
+        let srv = z.find(c, t::SRV).unwrap();
+        assert_eq!((z.sigs(srv), z.links(srv).collect::<Vec<_>>()), (NONE, vec![b]));
+        assert_eq!(z.node_rrsets(c).iter().map(|r| r.rtype).collect::<Vec<_>>(), vec![t::RRSIG, t::SRV]);
+        assert_eq!(z.covers(z.node_first_rrset(c)), t::AAAA);
+        assert_eq!(z.covers(txt), 0);
+        let d = z.find(id("d"), t::NS).unwrap();
+        assert_eq!(z.links(d).collect::<Vec<_>>(), vec![id("ns"), id("ns.d")]);
+        assert_eq!(z.sigs(z.soa()), NONE);
+        let all: usize = z.all_rrsets().map(|(_, r)| z.rdatas(r).count()).sum();
+        assert_eq!(all as u64, z.record_count());
+    }
+}
