@@ -26,6 +26,7 @@
 
 pub(crate) mod build;
 pub(crate) mod index;
+pub(crate) mod intern;
 pub mod journal;
 pub(crate) mod negative;
 #[cfg(test)]
