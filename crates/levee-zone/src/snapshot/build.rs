@@ -132,6 +132,16 @@ fn short_hash(n: &[u8]) -> u32 {
     hash_name(n) as u32
 }
 
+/// True if `n` is `origin` or below it, both lowercase ([`name::is_subdomain`]
+/// without its case folding: an octet comparison of the suffix).
+fn below_or_at(n: &[u8], origin: &[u8]) -> bool {
+    let mut s = n;
+    while s.len() > origin.len() {
+        s = name::parent(s);
+    }
+    s == origin
+}
+
 /// The node of a record whose owner waits in [`ZoneBuilder::pending`].
 const PENDING: u32 = u32::MAX;
 
@@ -522,7 +532,7 @@ impl ZoneBuilder {
             return Ok(());
         }
         let owner = name::to_lowercase(r.owner);
-        if !name::is_subdomain(&owner, &self.origin) {
+        if !below_or_at(&owner, &self.origin) {
             self.problems.push((
                 r.file,
                 r.line,
