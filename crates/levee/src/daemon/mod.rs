@@ -107,8 +107,7 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
     // A source address that is not this host's would fail every NOTIFY
     // or transfer later, quietly: refuse it now, naming the key.
     cfg.check_sources().map_err(|e| Stop { code: 2, message: format!("configuration error: {e}") })?;
-    let zones = load_zones(&cfg, builtin)?;
-    let zones_ms = started.elapsed().as_millis() as u64;
+    let (zones, zones_ms) = (load_zones(&cfg, builtin)?, started.elapsed().as_millis() as u64);
     // Bind everything first, so an address problem stops the start.
     let sockets = sockets::bind(&cfg, threads).map_err(fail)?;
     // The gate needs CAP_NET_ADMIN/CAP_BPF: opened (and its socket filter
@@ -194,10 +193,9 @@ fn serve(mut cfg: Config, builtin: bool, source: Source) -> Result<(), Stop> {
         tracing::info!(address = %a, "DNS over QUIC on {a}");
     }
     start_replication(&center, &rt, control.as_mut());
-    // Where a start's time went: `zones_ms` is step 2 (the `zone loaded`
-    // lines give each zone's load in it), the rest steps 3 to 5.
-    let start_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(zones = zones.count, zones_ms, start_ms, "levee {} ready", env!("CARGO_PKG_VERSION"));
+    // Where the start went: step 2 (`zones_ms`; each zone's in `zone loaded`), then steps 3 to 5.
+    let (start_ms, version) = (started.elapsed().as_millis() as u64, env!("CARGO_PKG_VERSION"));
+    tracing::info!(zones = zones.count, zones_ms, start_ms, "levee {version} ready");
     notify("READY=1");
 
     match signals {
