@@ -28,6 +28,7 @@
 
 pub(crate) mod build;
 pub(crate) mod index;
+pub(crate) mod intern;
 pub mod journal;
 #[cfg(test)]
 mod layout_tests;

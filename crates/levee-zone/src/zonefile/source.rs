@@ -25,6 +25,18 @@ pub enum Source<'a> {
     },
 }
 
+impl Source<'_> {
+    /// The octets of text the source holds (a file's size, under the
+    /// load's `watch`; 0 when it cannot be read): a hint to size tables
+    /// by, never a budget.
+    pub(crate) fn size_hint(&self, watch: Option<&IoWatch>) -> u64 {
+        match self {
+            Source::File(p) => IoWatch::during(watch, || std::fs::metadata(p)).map_or(0, |m| m.len()),
+            Source::Memory { data, .. } => data.len() as u64,
+        }
+    }
+}
+
 /// The longest entry (one logical line, parentheses included), in
 /// octets. The largest RDATA (65535 octets) written as `\DDD` escapes
 /// takes about 256 KiB.
