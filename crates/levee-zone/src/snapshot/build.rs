@@ -33,6 +33,7 @@ use crate::zonefile::source::Source;
 use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
+use crate::snapshot::par;
 use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
     N3_SLOT, NONE, REMOTE, SEG_MAX,
@@ -500,13 +501,11 @@ impl ZoneBuilder {
         };
         let (n3, nsec3param) = self.build_n3(&nsec3params_of(&segs[0]), &mut warnings);
         timings::lap(&mut self.lap, Phase::Nsec3);
-        let mut zone = Zone::assemble(origin, segs.into_iter().map(Arc::new).collect(), Arc::new(n3), nsec3param);
+        let segs = segs.into_iter().map(Arc::new).collect();
+        let mut zone = Zone::assemble_on(origin, segs, Arc::new(n3), nsec3param, self.threads);
         timings::lap(&mut self.lap, Phase::Index);
-        let mut scratch = LinkScratch::default();
         let mut glue = Vec::new();
-        for slot in 0..zone.segs.len() {
-            link_segment(&mut zone, slot, first_lines.seg(slot), &self.files, &mut glue, &mut scratch);
-        }
+        link_all(&mut zone, &first_lines, &self.files, self.threads, &mut glue);
         self.policy(glue, &mut errors, &mut warnings);
         timings::lap(&mut self.lap, Phase::Link);
         let mut lap = self.lap.take();
@@ -582,7 +581,7 @@ impl ZoneBuilder {
             return Some((Vec::new(), Lines::default()));
         }
         // 3. Records grouped by node and type.
-        let recs = self.records_by_node(new_id);
+        let recs = self.records_by_node(new_id, nodes.len());
         timings::lap(&mut self.lap, Phase::Group);
         // 4. Tree flags.
         set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
@@ -667,21 +666,31 @@ impl ZoneBuilder {
     /// The names and nodes in canonical `order`, and each old name id's
     /// position in it. The builder's own name tables are freed before the
     /// records are grouped, so the peak of a load stays close to the final
-    /// size.
+    /// size. A big zone's names are copied on `threads` threads, each a
+    /// run of `order`, the runs joined in order.
     fn nodes_in_order(&mut self, order: Vec<u32>) -> (Vec<u8>, Vec<Node>, Vec<u32>) {
-        let mut zone_names = Vec::with_capacity(self.names.len());
-        let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
-        for &old in &order {
-            let n = self.name_of(old);
-            nodes.push(Node {
-                name_off: zone_names.len() as u32,
-                name_len: n.len() as u8,
-                labels: name::label_count(n) as u8,
-                flags: 0,
-                rrset_start: 0,
-                rrset_count: 0,
-            });
-            zone_names.extend_from_slice(n);
+        let threads = if order.len() < par::PAR_MIN { 1 } else { self.threads.max(1) };
+        let per = order.len().div_ceil(threads).max(1);
+        // The first run's vectors get room for all, so joining the other
+        // runs to them moves nothing.
+        let runs: Vec<(&[u32], usize, usize)> = order
+            .chunks(per)
+            .enumerate()
+            .map(|(k, c)| {
+                if k == 0 {
+                    (c, self.names.len(), order.len())
+                } else {
+                    (c, self.names.len() / threads + 256, c.len())
+                }
+            })
+            .collect();
+        let this = &*self;
+        let mut parts = par::on_threads(runs, |(run, names, nodes)| this.copy_names(run, names, nodes)).into_iter();
+        let (mut zone_names, mut nodes) = parts.next().unwrap_or_default();
+        for (names, more) in parts {
+            let base = zone_names.len() as u32;
+            nodes.extend(more.into_iter().map(|n| Node { name_off: n.name_off + base, ..n }));
+            zone_names.extend_from_slice(&names);
         }
         let mut new_id = vec![u32::MAX; self.name_offs.len()];
         for (new, &old) in order.iter().enumerate() {
@@ -695,16 +704,77 @@ impl ZoneBuilder {
         (zone_names, nodes, new_id)
     }
 
+    /// The names of `run` (name ids) one after the other, and their nodes
+    /// (offsets from the start of the run's names), in vectors with room
+    /// for `names` octets and `nodes` nodes.
+    fn copy_names(&self, run: &[u32], names: usize, nodes: usize) -> (Vec<u8>, Vec<Node>) {
+        let mut zone_names = Vec::with_capacity(names);
+        let mut out: Vec<Node> = Vec::with_capacity(nodes);
+        for &old in run {
+            let n = self.name_of(old);
+            out.push(Node {
+                name_off: zone_names.len() as u32,
+                name_len: n.len() as u8,
+                labels: name::label_count(n) as u8,
+                flags: 0,
+                rrset_start: 0,
+                rrset_count: 0,
+            });
+            zone_names.extend_from_slice(n);
+        }
+        (zone_names, out)
+    }
+
     /// Step 3: the records grouped by node (`new_id`: the node of each
     /// name id) and type, in file order within a type (the data offset
-    /// grows with the file), sorted in place.
-    fn records_by_node(&mut self, new_id: Vec<u32>) -> Vec<BRec> {
+    /// grows with the file). Node ids are dense, so this is a counting
+    /// sort, in place: the records of each node counted, the nodes'
+    /// places from the counts' prefix sums, each record swapped straight
+    /// into its node's place (two `u32` a node beside the records; a
+    /// second array of records would be 24 octets a record); then each
+    /// node's few records sorted by type and offset.
+    fn records_by_node(&mut self, new_id: Vec<u32>, nodes: usize) -> Vec<BRec> {
         let mut recs = std::mem::take(&mut self.recs);
+        // ends[b]: one past node b's last record; next[b]: its next free
+        // place. A record of no node (none is expected: a range's probe
+        // has no records) goes to a last bucket, after every node's.
+        let bucket = |r: &BRec| (r.node as usize).min(nodes);
+        let mut ends = vec![0u32; nodes + 1];
         for r in recs.iter_mut() {
             r.node = new_id[r.node as usize];
+            ends[bucket(r)] += 1;
         }
         drop(new_id);
-        recs.sort_unstable_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
+        let mut next = Vec::with_capacity(nodes);
+        let mut acc = 0u32;
+        for e in ends.iter_mut() {
+            next.push(acc);
+            acc += *e;
+            *e = acc;
+        }
+        for b in 0..=nodes {
+            while next[b] < ends[b] {
+                let mut r = recs[next[b] as usize];
+                // Each record not in place is swapped into its own node's
+                // next place; nodes before `b` are complete.
+                while bucket(&r) != b {
+                    let d = bucket(&r);
+                    std::mem::swap(&mut r, &mut recs[next[d] as usize]);
+                    next[d] += 1;
+                }
+                recs[next[b] as usize] = r;
+                next[b] += 1;
+            }
+        }
+        drop(next);
+        let mut start = 0usize;
+        for &end in &ends {
+            let part = &mut recs[start..end as usize];
+            if part.len() > 1 {
+                part.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
+            }
+            start = end as usize;
+        }
         recs
     }
 
@@ -714,7 +784,12 @@ impl ZoneBuilder {
     /// each RRset and the apex's SOA set (`Some(None)`: the apex has none;
     /// `None`: the range has no apex). `None` when a name has too many
     /// RRsets.
-    #[allow(clippy::type_complexity, clippy::needless_range_loop)]
+    ///
+    /// Segments are independent given the plan: a big zone's plan is cut
+    /// into runs of segments of about equal weight, each filled on a
+    /// thread of its own ([`Self::fill_run`]), and the runs' segments,
+    /// lines and diagnostics are joined in run order: the one-thread result.
+    #[allow(clippy::type_complexity)]
     fn fill_segments(
         &self,
         plan: &[SegPlan],
@@ -724,12 +799,73 @@ impl ZoneBuilder {
         errors: &mut Vec<Diagnostic>,
         warnings: &mut Vec<Diagnostic>,
     ) -> Option<(Vec<Segment>, Lines, Option<Option<usize>>)> {
+        let threads = if recs.len() < par::PAR_MIN { 1 } else { self.threads.max(1) };
+        let starts = par::cut(plan.iter().map(|p| p.rrsets + p.names / 16 + 1), threads);
+        let all_lines: usize = plan.iter().map(|p| p.rrsets).sum();
+        let runs: Vec<(usize, usize)> =
+            starts.iter().enumerate().map(|(k, &a)| (a, starts.get(k + 1).copied().unwrap_or(plan.len()))).collect();
+        let fill = |(a, b): (usize, usize)| {
+            let first = if a == 0 { 0 } else { plan[a - 1].end };
+            let r0 = recs.partition_point(|r| (r.node as usize) < first);
+            // The first run's lines get room for all: joining moves nothing.
+            let room = if a == 0 { all_lines } else { plan[a..b].iter().map(|p| p.rrsets).sum() };
+            self.fill_run(&plan[a..b], first, zone_names, nodes, recs, r0, room)
+        };
+        let parts = par::on_threads(runs, fill);
         let mut segs: Vec<Segment> = Vec::with_capacity(plan.len());
-        let mut lines = Lines { all: Vec::with_capacity(plan.iter().map(|p| p.rrsets).sum()), starts: Vec::new() };
+        let mut lines = Lines::default();
         let mut problems = Vec::new();
-        let mut r = 0usize;
         let mut soa_count = None;
-        let mut start = 0usize;
+        for part in parts {
+            let base = lines.all.len();
+            if base == 0 {
+                lines.all = part.lines;
+            } else {
+                lines.all.extend_from_slice(&part.lines);
+            }
+            lines.starts.extend(part.starts.iter().map(|&s| s + base));
+            segs.extend(part.segs);
+            errors.extend(part.errors);
+            warnings.extend(part.warnings);
+            problems.extend(part.problems);
+            soa_count = soa_count.or(part.soa);
+            if part.failed {
+                return None;
+            }
+        }
+        for (file, line, msg, warn) in problems {
+            let d = diag_in(&self.files, file, line, msg, warn);
+            if warn {
+                warnings.push(d)
+            } else {
+                errors.push(d)
+            }
+        }
+        Some((segs, lines, soa_count))
+    }
+
+    /// One run of step 5: the segments of `plan` (a run of the whole
+    /// plan), whose first node is `first` and first record `recs[r]`; the
+    /// lines in a vector with room for `room`.
+    #[allow(clippy::too_many_arguments)]
+    fn fill_run(
+        &self,
+        plan: &[SegPlan],
+        first: usize,
+        zone_names: &[u8],
+        nodes: &[Node],
+        recs: &[BRec],
+        mut r: usize,
+        room: usize,
+    ) -> FillRun {
+        let mut out = FillRun {
+            segs: Vec::with_capacity(plan.len()),
+            lines: Vec::with_capacity(room),
+            starts: Vec::with_capacity(plan.len()),
+            ..FillRun::default()
+        };
+        let (errors, warnings) = (&mut out.errors, &mut out.warnings);
+        let mut start = first;
         for p in plan {
             let mut seg = Segment {
                 names: Vec::with_capacity(p.names),
@@ -738,8 +874,8 @@ impl ZoneBuilder {
                 data: Vec::with_capacity(p.data),
                 ..Segment::default()
             };
-            let line0 = lines.all.len();
-            lines.starts.push(line0);
+            let line0 = out.lines.len();
+            out.starts.push(line0);
             for id in start..p.end {
                 let r0 = r;
                 while r < recs.len() && recs[r].node == id as u32 {
@@ -756,9 +892,9 @@ impl ZoneBuilder {
                     &self.data,
                     &mut seg.rrsets,
                     &mut seg.data,
-                    &mut lines.all,
+                    &mut out.lines,
                     &mut records,
-                    &mut problems,
+                    &mut out.problems,
                     |_, _| {},
                 );
                 seg.records += records;
@@ -771,7 +907,8 @@ impl ZoneBuilder {
                         "too many RRsets at one name".into(),
                         false,
                     ));
-                    return None;
+                    out.failed = true;
+                    return out;
                 }
                 n.rrset_count = cnt as u16;
                 let s = n.rrset_start as usize;
@@ -781,24 +918,16 @@ impl ZoneBuilder {
                     seg.nsec_nodes += 1;
                 }
                 if n.has(nf::APEX) {
-                    soa_count = Some((s..e).find(|&i| seg.rrsets[i].rtype == t::SOA));
+                    out.soa = Some((s..e).find(|&i| seg.rrsets[i].rtype == t::SOA));
                 }
-                let fl = &lines.all[line0 + s..line0 + e];
+                let fl = &out.lines[line0 + s..line0 + e];
                 self.check_node(&n, nm, &seg.rrsets[s..e], fl, errors, warnings);
                 seg.nodes.push(n);
             }
-            segs.push(seg);
+            out.segs.push(seg);
             start = p.end;
         }
-        for (file, line, msg, warn) in problems {
-            let d = diag_in(&self.files, file, line, msg, warn);
-            if warn {
-                warnings.push(d)
-            } else {
-                errors.push(d)
-            }
-        }
-        Some((segs, lines, soa_count))
+        out
     }
 
     /// The apex's checks: exactly one SOA record (none: `None`, the zone
@@ -1150,6 +1279,23 @@ struct SegPlan {
     data: usize,
 }
 
+/// What one run of step 5 ([`ZoneBuilder::fill_run`]) made: its
+/// segments, the first line of their RRsets (`starts`: where each
+/// segment's begin in `lines`), its diagnostics in the order one thread
+/// finds them, the apex's SOA set if the run has the apex, and whether it
+/// stopped at a name with too many RRsets.
+#[derive(Default)]
+struct FillRun {
+    segs: Vec<Segment>,
+    lines: Vec<(u16, u32)>,
+    starts: Vec<usize>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+    problems: Vec<(u16, u32, String, bool)>,
+    soa: Option<Option<usize>>,
+    failed: bool,
+}
+
 /// Step 5 of [`ZoneBuilder::finish_segments`], sizing: the apex is a
 /// segment of its own (it changes with every serial); then segments of up
 /// to `seg_nodes` names, fewer if their RRsets would not fit a segment.
@@ -1261,7 +1407,6 @@ fn nsec3_params_match(rd: &[u8], p: &Nsec3Param) -> bool {
         && rd.get(5..5 + rd[4] as usize) == Some(&p.salt[..])
 }
 
-#[allow(clippy::needless_range_loop)]
 /// Links the NS/MX/SRV targets of one segment's RRsets (the segment must
 /// not be shared yet) and checks their glue against the whole zone.
 pub(crate) fn link_segment(
@@ -1272,6 +1417,68 @@ pub(crate) fn link_segment(
     errors: &mut Vec<Diagnostic>,
     scratch: &mut LinkScratch,
 ) {
+    let links = segment_links(zone, slot, first_line, files, errors, scratch);
+    install_links(zone, slot, links);
+}
+
+/// The links of every segment of a zone just built, and their glue
+/// checks (`lines`: the first line of each RRset). Each segment's links
+/// read the whole zone and belong to that segment alone: a big zone's
+/// segments are cut into runs, each run's links computed on a thread of
+/// its own, then installed and their diagnostics filed in slot order.
+fn link_all(zone: &mut Zone, lines: &Lines, files: &[String], threads: usize, errors: &mut Vec<Diagnostic>) {
+    let threads = if zone.node_count() < par::PAR_MIN { 1 } else { threads.max(1) };
+    let n = zone.segs.len();
+    let starts = par::cut(zone.segs.iter().map(|s| s.rrsets.len() + 1), threads);
+    let runs: Vec<(usize, usize)> =
+        starts.iter().enumerate().map(|(k, &a)| (a, starts.get(k + 1).copied().unwrap_or(n))).collect();
+    let z = &*zone;
+    let parts = par::on_threads(runs, |(a, b)| {
+        let mut scratch = LinkScratch::default();
+        let mut glue = Vec::new();
+        let links: Vec<SegLinks> =
+            (a..b).map(|slot| segment_links(z, slot, lines.seg(slot), files, &mut glue, &mut scratch)).collect();
+        (a, links, glue)
+    });
+    for (a, links, glue) in parts {
+        for (k, l) in links.into_iter().enumerate() {
+            install_links(zone, a + k, l);
+        }
+        errors.extend(glue);
+    }
+}
+
+/// One segment's links, computed on the assembled zone, installed by
+/// [`install_links`]: (RRset, offset, count) of each linked RRset, and
+/// the segment's links and link names at their exact sizes.
+pub(crate) struct SegLinks {
+    spans: Vec<(usize, u32, u16)>,
+    links: Vec<u32>,
+    link_names: Vec<u8>,
+}
+
+/// Installs a segment's links (the segment must not be shared yet).
+fn install_links(zone: &mut Zone, slot: usize, l: SegLinks) {
+    let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
+    for &(i, off, len) in l.spans.iter() {
+        seg.rrsets[i].links_off = off;
+        seg.rrsets[i].links_len = len;
+    }
+    seg.links = l.links;
+    seg.link_names = l.link_names;
+}
+
+#[allow(clippy::needless_range_loop)]
+/// The links of the NS/MX/SRV targets of one segment's RRsets, read off
+/// the whole zone, with their glue checks.
+fn segment_links(
+    zone: &Zone,
+    slot: usize,
+    first_line: &[(u16, u32)],
+    files: &[String],
+    errors: &mut Vec<Diagnostic>,
+    scratch: &mut LinkScratch,
+) -> SegLinks {
     let LinkScratch { links, link_names, spans } = scratch;
     links.clear();
     link_names.clear();
@@ -1351,14 +1558,8 @@ pub(crate) fn link_segment(
             }
         }
     }
-    let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
-    for &(i, off, len) in spans.iter() {
-        seg.rrsets[i].links_off = off;
-        seg.rrsets[i].links_len = len;
-    }
     // Exact-size copies; the scratch vectors are reused for the next segment.
-    seg.links = links.clone();
-    seg.link_names = link_names.clone();
+    SegLinks { spans: spans.clone(), links: links.clone(), link_names: link_names.clone() }
 }
 
 /// The name in RDATA `r` of type `rtype` whose data goes into the
@@ -1577,6 +1778,112 @@ mod sort_tests {
         let one = dump(1);
         assert!(one.len() > 80_000, "{}", one.len());
         assert_eq!(dump(2), one);
+    }
+
+    /// A zone of `n` delegations whose problems (`bad`: errors too) fall
+    /// in many segments of `segment_names` names, loaded on `threads`
+    /// threads: each segment's names, nodes, RRsets, RDATA and links as
+    /// text (`Debug`, every field), or the diagnostics of a failed load.
+    fn segments_on(
+        threads: usize,
+        n: usize,
+        bad: bool,
+        checks: Checks,
+    ) -> Result<(Vec<String>, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let mut z = String::from(
+            "$ORIGIN tld.\n$TTL 86400\n@ SOA a.nic hm 1 1800 900 604800 3600\n@ NS a.nic\na.nic A 192.0.2.1\n\
+             @ MX 10 mail\nmail A 192.0.2.2\n",
+        );
+        for i in 0..n {
+            z.push_str(&format!(
+                "d{i} NS ns1.d{i}\nd{i} NS ns.hoster.net.\nns1.d{i} A 10.0.{}.{}\n",
+                i / 256 % 256,
+                i % 256
+            ));
+            match i % 997 {
+                // A TTL that differs from the RRset's (a warning from the grouping).
+                3 => z.push_str(&format!("d{i} 60 NS ns3.d{i}\nns3.d{i} A 10.9.9.9\n")),
+                // Data below a cut (occluded), a name server without glue.
+                5 => z.push_str(&format!("x.d{i} TXT occluded\nd{i} NS ns2.d{i}\n")),
+                // MX and SRV targets in other segments.
+                7 => {
+                    z.push_str(&format!("m{i} MX 10 mail\nm{i} MX 20 ns1.d{}\n_s._tcp.m{i} SRV 0 0 53 ns1.d0\n", i / 2))
+                }
+                // An error at a name of its own (CNAME and other data).
+                11 if bad => z.push_str(&format!("c{i} CNAME d0\nc{i} A 10.1.1.1\n")),
+                _ => {}
+            }
+        }
+        let origin = name::from_text("tld.", None).unwrap();
+        let src = Source::Memory { name: "tld.zone", data: z.as_bytes() };
+        let opts = parser::LoadOptions { threads, block_size: 64 << 10, ..parser::LoadOptions::default() };
+        let build = BuildOptions { checks, segment_names: 50 };
+        let b = load_with(src, &origin, &opts, build, &mut |_| {})?;
+        let z = &b.zone;
+        assert!(z.node_count() > 2 * par::PAR_MIN && z.segment_count().0 > 100, "{}", z.node_count());
+        Ok((z.segs.iter().map(|s| format!("{:?}", **s)).collect(), b.warnings))
+    }
+
+    /// Segments filled, linked and indexed on two threads are the one
+    /// thread's, octet for octet (names, nodes, RRsets, RDATA, links and
+    /// link names), with the same warnings in the same order, from
+    /// segments all over the zone; a zone with errors in many segments
+    /// fails with the same diagnostics in the same order.
+    #[test]
+    fn segments_built_on_two_threads_are_the_ones_built_on_one() {
+        let n = 20_000;
+        let one = segments_on(1, n, false, Checks::Warn).unwrap();
+        let two = segments_on(2, n, false, Checks::Warn).unwrap();
+        let count = |w: &[Diagnostic], what: &str| w.iter().filter(|d| d.message.contains(what)).count();
+        assert_eq!(count(&one.1, "differs from the RRset's TTL"), 21, "{:?}", one.1);
+        assert_eq!(count(&one.1, "occluded"), 21);
+        assert_eq!(count(&one.1, "missing glue"), 21);
+        assert!(one.0.iter().any(|s| s.contains("links: [") && !s.contains("links: []")));
+        assert_eq!(one.0.len(), two.0.len());
+        for (k, (a, b)) in one.0.iter().zip(&two.0).enumerate() {
+            assert_eq!(a, b, "segment {k}");
+        }
+        assert_eq!(one.1, two.1);
+        // Errors: CNAME and other data, and missing glue under the strict policy.
+        let one = segments_on(1, n, true, Checks::Strict).unwrap_err();
+        let two = segments_on(2, n, true, Checks::Strict).unwrap_err();
+        assert_eq!(count(&one, "CNAME and other data"), 21, "{one:?}");
+        assert_eq!(count(&one, "missing glue"), 21);
+        assert_eq!(one, two);
+    }
+
+    /// The counting sort of step 3 puts the records in the order of a
+    /// comparison sort by (node, type with RRSIGs after the type they
+    /// cover, data offset).
+    #[test]
+    fn records_by_node_is_the_comparison_sort() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for nodes in [1usize, 2, 17, 300] {
+            let mut b = ZoneBuilder::new(b"\x03tld\x00", BuildOptions::default());
+            for k in 0..nodes * 5 + 3 {
+                let v = next();
+                let rtype = [t::A, t::NS, t::RRSIG, t::TXT, t::DS][(v % 5) as usize];
+                let covers = if rtype == t::RRSIG { [t::A, t::NS, t::DS][(v >> 8) as usize % 3] } else { 0 };
+                let node = (v >> 16) as u32 % nodes as u32;
+                b.recs.push(BRec { node, rtype, covers, ttl: 1, off: k as u32 * 3, len: 3, file: 0, line: k as u32 });
+            }
+            // Name ids to nodes: reversed.
+            let new_id: Vec<u32> = (0..nodes as u32).rev().collect();
+            let mut want = b.recs.clone();
+            for r in want.iter_mut() {
+                r.node = new_id[r.node as usize];
+            }
+            want.sort_by_key(|r| (r.node, rtype_sort_key(r.rtype, r.covers), r.off));
+            let got = b.records_by_node(new_id, nodes);
+            let key = |r: &BRec| (r.node, r.rtype, r.covers, r.off, r.line);
+            assert_eq!(got.iter().map(key).collect::<Vec<_>>(), want.iter().map(key).collect::<Vec<_>>());
+        }
     }
 
     /// A record whose owner is written as the last record's (the builder

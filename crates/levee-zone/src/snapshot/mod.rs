@@ -31,6 +31,7 @@ pub(crate) mod negative;
 #[cfg(test)]
 mod negative_tests;
 pub(crate) mod nsec3;
+pub(crate) mod par;
 pub(crate) mod patch;
 pub(crate) mod reload;
 pub(crate) mod zone;
