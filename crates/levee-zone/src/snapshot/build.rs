@@ -861,7 +861,7 @@ impl ZoneBuilder {
     /// One run of step 5: the segments of `plan` (a run of the whole
     /// plan), whose first node is `first` and first record `recs[r]`; the
     /// lines in a vector with room for `room`.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
     fn fill_run(
         &self,
         plan: &[SegPlan],
@@ -1498,7 +1498,7 @@ fn segment_links(
     link_names.clear();
     spans.clear();
     {
-        let z = &*zone;
+        let z = zone;
         let seg = &z.segs[slot];
         for (local, n) in seg.nodes.iter().enumerate() {
             if n.has(nf::BELOW_CUT) || n.has(nf::BELOW_DNAME) {
