@@ -27,8 +27,10 @@
 //! segments, the index filled per region of its slots) and the links (per
 //! run of segments, on the assembled zone, installed in slot order). The
 //! parts' results are joined in order, so the segments and the diagnostics
-//! (and their order) are the one-thread build's; the empty non-terminals,
-//! the grouping by node and the tree flags run on one thread.
+//! (and their order) are the one-thread build's. The grouping by node
+//! counts and places the records on one thread and sorts each node's few
+//! records on the threads (runs of nodes); the empty non-terminals and the
+//! tree flags run on one thread.
 //!
 //! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
 //! incremental reload ([`crate::snapshot::reload`]): ancestors before the range come
@@ -742,7 +744,8 @@ impl ZoneBuilder {
     /// dense, so this is a counting sort: the records of each name counted,
     /// each node's place from the counts in canonical order, each record
     /// copied to its name's next place, then each node's few records given
-    /// its id and sorted by type and offset. Name ids grow along the file,
+    /// its id and sorted by type and offset (runs of nodes side by side on
+    /// a big zone's threads). Name ids grow along the file,
     /// as the records do, so the one access at random per record is the
     /// copy's write, and they are independent of each other. (Swapping the
     /// records into place instead saves the copy but chains a cache miss
@@ -778,17 +781,37 @@ impl ZoneBuilder {
             }
         }
         drop((recs, at));
-        let mut start = 0usize;
-        for (node, &end) in ends.iter().enumerate() {
-            let part = &mut sorted[start..end as usize];
-            for r in part.iter_mut() {
-                r.node = node as u32;
-            }
-            if part.len() > 1 {
-                part.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
-            }
-            start = end as usize;
+        // Each node's records given its id and sorted: runs of nodes side
+        // by side on a big zone's threads.
+        let threads = if sorted.len() < par::PAR_MIN { 1 } else { self.threads.max(1) };
+        let per = ends.len().div_ceil(threads).max(1);
+        let mut runs = Vec::with_capacity(threads);
+        let mut rest = &mut sorted[..];
+        let mut first = 0usize;
+        let start_of = |node: usize| if node == 0 { 0 } else { ends[node - 1] as usize };
+        for part in ends.chunks(per) {
+            let end = part.last().map_or(0, |&e| e as usize);
+            let (mine, more) = std::mem::take(&mut rest).split_at_mut(end - start_of(first));
+            runs.push((first, part, mine));
+            rest = more;
+            first += part.len();
         }
+        par::on_threads(runs, |(first, part, recs)| {
+            // `recs` starts where node `first` starts.
+            let base = start_of(first);
+            let mut start = 0usize;
+            for (k, &end) in part.iter().enumerate() {
+                let end = end as usize - base;
+                let mine = &mut recs[start..end];
+                for r in mine.iter_mut() {
+                    r.node = (first + k) as u32;
+                }
+                if mine.len() > 1 {
+                    mine.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
+                }
+                start = end;
+            }
+        });
         sorted
     }
 
@@ -1868,7 +1891,7 @@ mod sort_tests {
 
     /// The counting sort of step 3 puts the records in the order of a
     /// comparison sort by (node, type with RRSIGs after the type they
-    /// cover, data offset), and leaves out the records of a name that is
+    /// cover, data offset), on one thread or two, and leaves out the records of a name that is
     /// not a node (a range's probe).
     #[test]
     fn records_by_node_is_the_comparison_sort() {
@@ -1879,8 +1902,10 @@ mod sort_tests {
             x ^= x << 17;
             x
         };
-        for nodes in [1usize, 2, 17, 300] {
+        // The last on two threads (runs of nodes sorted side by side).
+        for (nodes, threads) in [(1usize, 1), (2, 1), (17, 1), (300, 1), (5000, 2)] {
             let mut b = ZoneBuilder::new(b"\x03tld\x00", BuildOptions::default());
+            b.threads = threads;
             for k in 0..nodes * 5 + 3 {
                 let v = next();
                 let rtype = [t::A, t::NS, t::RRSIG, t::TXT, t::DS][(v % 5) as usize];
