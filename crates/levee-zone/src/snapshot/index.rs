@@ -64,6 +64,52 @@ impl NameIndex {
         self.ids[i] = id;
     }
 
+    /// Adds every name of `hashes` (the hashes of the names of each
+    /// segment, the id of the name at `local` of segment `slot` being
+    /// `id(slot, local)`) on up to `threads` threads. The slots are cut
+    /// into as many regions, each filled by a thread of its own with the
+    /// names whose home slot it holds; a name whose probe runs past its
+    /// region's end is left for the calling thread, which adds those last,
+    /// probing as [`NameIndex::insert`] does. Every name is then found
+    /// from its home slot through full slots only, as after one thread's
+    /// inserts (the table is the same set of full slots, some ids in
+    /// other places).
+    pub(crate) fn insert_all(&mut self, hashes: &[Vec<u64>], id: fn(usize, usize) -> NodeId, threads: usize) {
+        let n = self.tags.len();
+        let parts = threads.clamp(1, 64).min(n / 4096 + 1);
+        let mut regions = Vec::with_capacity(parts);
+        let (mut tags, mut ids) = (&mut self.tags[..], &mut self.ids[..]);
+        for k in 0..parts {
+            let len = (k + 1) * n / parts - k * n / parts;
+            let (t, rest_t) = std::mem::take(&mut tags).split_at_mut(len);
+            let (i, rest_i) = std::mem::take(&mut ids).split_at_mut(len);
+            regions.push((k * n / parts, t, i));
+            (tags, ids) = (rest_t, rest_i);
+        }
+        let home = |h: u64| ((h as u128 * n as u128) >> 64) as usize;
+        let spilled = crate::snapshot::par::on_threads(regions, |(lo, tags, ids)| {
+            let mut spill = Vec::new();
+            for (slot, hs) in hashes.iter().enumerate() {
+                for (local, &h) in hs.iter().enumerate() {
+                    let Some(mut i) = home(h).checked_sub(lo).filter(|&i| i < tags.len()) else { continue };
+                    while i < tags.len() && tags[i] != 0 {
+                        i += 1;
+                    }
+                    if i == tags.len() {
+                        spill.push((h, id(slot, local)));
+                    } else {
+                        tags[i] = tag(h);
+                        ids[i] = id(slot, local);
+                    }
+                }
+            }
+            spill
+        });
+        for (h, id) in spilled.into_iter().flatten() {
+            self.insert(h, id);
+        }
+    }
+
     /// The node stored under `h` for which `is` (the name comparison)
     /// holds.
     #[inline]
@@ -169,6 +215,30 @@ mod tests {
         let (t, l) = miss_cost(count, built);
         eprintln!("as built ({built} slots): {t:.2} tags {l:.3} lines");
         assert!(t < 6.0 && l < 1.25, "{t} tags, {l} lines");
+    }
+
+    /// Filled by regions on several threads (crowded homes spill past
+    /// the regions' ends and past the table's end), the index finds every
+    /// key and no other.
+    #[test]
+    fn inserts_by_region_find_every_key() {
+        let id = |slot: usize, local: usize| (slot * 1000 + local) as NodeId;
+        for threads in [1usize, 2, 3] {
+            for hash in [crowded as fn(u32) -> u64, |k: u32| (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)] {
+                // 30 segments of 700 keys.
+                let hashes: Vec<Vec<u64>> = (0..30).map(|s| (0..700).map(|l| hash(s * 1000 + l)).collect()).collect();
+                let mut ix = NameIndex::with_capacity(30 * 700);
+                ix.insert_all(&hashes, id, threads);
+                for s in 0..30usize {
+                    for l in 0..700usize {
+                        let k = id(s, l);
+                        assert_eq!(ix.find(hash(k), |x| x == k), Some(k), "threads {threads}, key {k}");
+                    }
+                }
+                assert_eq!(ix.find(hash(999), |x| x == 999), None);
+                assert_eq!(ix.tags.iter().filter(|&&t| t != 0).count(), 30 * 700);
+            }
+        }
     }
 
     #[test]

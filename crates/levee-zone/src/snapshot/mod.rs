@@ -9,6 +9,8 @@
 //!   `index.rs`: its name index; `negative.rs`: the SOA of its negative
 //!   answers, rendered once, and the copy an answer makes of it;
 //!   `nsec3.rs`: the NSEC3 owner hash;
+//! * `par.rs`: the build's steps on several threads (parts run side by
+//!   side, their results joined in order: the one-thread result);
 //! * `reload.rs`: the next version from a changed file, sharing unchanged
 //!   segments;
 //! * `zoneset.rs`: the zones a server answers for;
@@ -19,8 +21,8 @@
 //! * `negative_tests.rs` (tests only): a loaded zone's negative SOA
 //!   against the writer's output.
 //!
-//! The modules depend on each other in layers, without a cycle: `index`,
-//! `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
+//! The modules depend on each other in layers, without a cycle: `par`,
+//! `index`, `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
 //! `zone`; `reload` and `journal` use `build` and `zone`; `zoneset` uses
 //! `journal`, `build` and `zone`. Tests that load zones live above the
 //! loader (`negative_tests.rs`; the same-data test in `reload.rs`; the
@@ -36,6 +38,7 @@ pub(crate) mod negative;
 #[cfg(test)]
 mod negative_tests;
 pub(crate) mod nsec3;
+pub(crate) mod par;
 pub(crate) mod patch;
 pub(crate) mod reload;
 pub(crate) mod zone;

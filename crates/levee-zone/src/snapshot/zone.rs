@@ -352,6 +352,36 @@ pub(crate) fn fingerprint(h: u64) -> u32 {
     (h >> 25) as u32
 }
 
+/// The name index of `segs` (`count` names in all). A big zone's names
+/// are hashed on `threads` threads, each a run of segments, and the
+/// index filled on as many, each a region of its slots
+/// ([`NameIndex::insert_all`]).
+fn name_index(segs: &[Arc<Segment>], count: usize, threads: usize) -> NameIndex {
+    let mut index = NameIndex::with_capacity(count);
+    if count < crate::snapshot::par::PAR_MIN || threads < 2 {
+        for (slot, s) in segs.iter().enumerate() {
+            for local in 0..s.nodes.len() {
+                index.insert(hash_name(s.name(local)), make_id(slot, local));
+            }
+        }
+        return index;
+    }
+    let starts = crate::snapshot::par::cut(segs.iter().map(|s| s.names.len() + 1), threads);
+    let runs: Vec<std::ops::Range<usize>> =
+        starts.iter().enumerate().map(|(k, &a)| a..starts.get(k + 1).copied().unwrap_or(segs.len())).collect();
+    let hashes: Vec<Vec<u64>> = crate::snapshot::par::on_threads(runs, |run| {
+        segs[run]
+            .iter()
+            .map(|s| (0..s.nodes.len()).map(|local| hash_name(s.name(local))).collect())
+            .collect::<Vec<Vec<u64>>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    index.insert_all(&hashes, make_id, threads);
+    index
+}
+
 impl Zone {
     /// Assembles a zone from its segments: builds the name index and the
     /// counters. The apex must be the first node of the first segment.
@@ -360,6 +390,18 @@ impl Zone {
         segs: Vec<Arc<Segment>>,
         n3: Arc<Nsec3Block>,
         nsec3param: Option<Nsec3Param>,
+    ) -> Zone {
+        Zone::assemble_on(apex, segs, n3, nsec3param, 1)
+    }
+
+    /// [`Zone::assemble`], the name index of a big zone built on
+    /// `threads` threads ([`name_index`]).
+    pub(crate) fn assemble_on(
+        apex: Vec<u8>,
+        segs: Vec<Arc<Segment>>,
+        n3: Arc<Nsec3Block>,
+        nsec3param: Option<Nsec3Param>,
+        threads: usize,
     ) -> Zone {
         let mut seg_first = Vec::with_capacity(segs.len());
         let mut count = 0usize;
@@ -371,12 +413,7 @@ impl Zone {
             records += s.records;
             nsec_nodes += s.nsec_nodes;
         }
-        let mut index = NameIndex::with_capacity(count);
-        for (slot, s) in segs.iter().enumerate() {
-            for local in 0..s.nodes.len() {
-                index.insert(hash_name(s.name(local)), make_id(slot, local));
-            }
-        }
+        let index = name_index(&segs, count, threads);
         let apex_id = make_id(0, 0);
         let soa = segs
             .first()
