@@ -35,6 +35,7 @@ use crate::zonefile::source::Source;
 use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
+use crate::snapshot::zone::linked;
 use crate::snapshot::zone::{
     hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
     N3_SLOT, REMOTE, SEG_MAX, SIGNED,
@@ -1295,7 +1296,7 @@ fn link_signatures(sets: &mut [RRset], data: &[u8]) {
         let Some(&[a, b]) = data.get(o..o + 2) else { continue };
         let cov = u16::from_be_bytes([a, b]);
         if sets[i - 1].rtype == cov && cov != t::RRSIG {
-            sets[i - 1].links_off |= SIGNED;
+            sets[i - 1].ttl_sig |= SIGNED;
         }
     }
 }
@@ -1340,7 +1341,7 @@ fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: boo
 /// refuses a zone with several NSEC3PARAM records.
 pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
     let Some(i) = apex.set_range(0).find(|&i| apex.rrsets[i].rtype == t::NSEC3PARAM) else { return Vec::new() };
-    Rdatas { data: apex.rdata_at(i) }
+    Rdatas::all(apex.rdata_at(i))
         .filter_map(|rd| {
             let sl = *rd.get(4)? as usize;
             Some(Nsec3Param {
@@ -1396,7 +1397,7 @@ pub(crate) fn link_segment(
                     continue;
                 }
                 let start = links.len();
-                for r in (Rdatas { data: seg.rdata_at(i) }) {
+                for r in Rdatas::all(seg.rdata_at(i)) {
                     let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
@@ -1454,16 +1455,25 @@ pub(crate) fn link_segment(
             }
         }
     }
-    // Links are at most one per record, and a segment's records fit its
-    // data (offsets below 4 GiB, each record 2 octets or more), so an
-    // offset never reaches the flag bit.
-    debug_assert!((links.len() as u32) < SIGNED);
+    // Each RRset's links go into the data right after its records
+    // (zone.rs), so the data is copied once, RRset by RRset, with the new
+    // offsets; `starts` has one more entry, the end of the links.
+    starts.push(links.len() as u32);
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
-    for (r, &off) in seg.rrsets.iter_mut().zip(starts.iter()) {
-        r.links_off = (r.links_off & SIGNED) | off;
+    if !links.is_empty() {
+        let mut data = Vec::with_capacity(seg.data.len() + 4 * links.len());
+        for i in 0..seg.rrsets.len() {
+            let block = seg.block_at(i);
+            let off = data.len() as u32;
+            data.extend_from_slice(block);
+            for l in &links[starts[i] as usize..starts[i + 1] as usize] {
+                data.extend_from_slice(&l.to_le_bytes());
+            }
+            seg.rrsets[i].data_off = off;
+        }
+        seg.data = data;
     }
-    // Exact-size copies; the scratch vectors are reused for the next segment.
-    seg.links = links.clone();
+    // Exact-size copy; the scratch vectors are reused for the next segment.
     seg.link_names = link_names.clone();
 }
 
@@ -1539,6 +1549,17 @@ fn rtype_sort_key(rtype: u16, covers: u16) -> (u16, u8) {
 /// took 7-10 s by scanning, about 2 billion comparisons).
 const DEDUP_SCAN: usize = 16;
 
+/// A TTL as stored: RFC 2181 §8 has a TTL with the top bit set read as
+/// 0 (the zone file and transfer parsers take any 32-bit value; BIND
+/// loads such a TTL as 0 too). The top bit then holds [`SIGNED`].
+fn ttl_of(ttl: u32) -> u32 {
+    if ttl & SIGNED != 0 {
+        0
+    } else {
+        ttl
+    }
+}
+
 /// Groups sorted records into RRsets.
 #[allow(clippy::too_many_arguments)]
 fn group(
@@ -1605,12 +1626,30 @@ fn group(
         let id = rrsets.len() as u32;
         // The RDATA of RRset k ends where that of k + 1 starts (or at the
         // end of the data): nothing else is written between (zone.rs).
+        if r0.ttl & SIGNED != 0 {
+            problems.push((
+                r0.file,
+                r0.line,
+                format!("TTL {} is over 2147483647 (RFC 2181 §8); using 0", r0.ttl),
+                true,
+            ));
+        }
+        if count > u16::MAX as u64 && linked(r0.rtype) {
+            // Its count says where its records end and its links start
+            // (zone.rs); NSD and Knot DNS count an RRset's records in 16
+            // bits too and refuse more.
+            problems.push((
+                r0.file,
+                r0.line,
+                format!("more than 65535 records in one {} RRset", rtype::type_to_text(r0.rtype)),
+                false,
+            ));
+        }
         rrsets.push(RRset {
             rtype: r0.rtype,
-            ttl: r0.ttl,
+            ttl_sig: ttl_of(r0.ttl),
             count: count.min(u16::MAX as u64) as u16,
             data_off: start as u32,
-            links_off: 0,
         });
         first_line.push((r0.file, r0.line));
         on_rrset(&r0, id);

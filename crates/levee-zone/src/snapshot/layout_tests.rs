@@ -8,18 +8,20 @@ use levee_wire::name;
 use levee_wire::rtype::t;
 
 fn load(text: &str, segment_names: usize) -> Zone {
+    try_load(text, segment_names).unwrap().zone
+}
+
+fn try_load(text: &str, segment_names: usize) -> Result<crate::Built, Vec<crate::Diagnostic>> {
     let o = name::from_text("example.", None).unwrap();
     let opts = BuildOptions { checks: Checks::Warn, segment_names };
     load_with(Source::Memory { name: "t", data: text.as_bytes() }, &o, &Default::default(), opts, &mut |_| {})
-        .unwrap()
-        .zone
 }
 
 /// The sizes the memory budget counts on (octets per node and RRset).
 #[test]
 fn node_and_rrset_sizes() {
     assert_eq!(std::mem::size_of::<Node>(), 12);
-    assert_eq!(std::mem::size_of::<RRset>(), 16);
+    assert_eq!(std::mem::size_of::<RRset>(), 12);
 }
 
 const SIG: &str = "20300101000000 20200101000000 1 example. AAAA";
@@ -37,7 +39,7 @@ fn derived_fields() {
             "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n\
              a RRSIG MX 8 2 60 {SIG}\na TXT \"t\"\na RRSIG TXT 8 2 60 {SIG}\na MX 1 ns\na MX 2 b\n\
              b A 192.0.2.2\nb AAAA ::1\nb RRSIG A 8 2 60 {SIG}\nc RRSIG AAAA 8 2 60 {SIG}\nc SRV 0 0 1 b\n\
-             d NS ns\nd NS ns.d\nns.d A 192.0.2.3\n"
+             d NS ns\nd NS ns.d\nns.d A 192.0.2.3\ne NS b\n"
         );
         let z = load(&text, seg);
         let id = |n: &str| z.lookup(&name::from_text(n, Some(z.apex())).unwrap()).unwrap();
@@ -46,6 +48,11 @@ fn derived_fields() {
         assert_eq!(z.rrset(z.sigs(mx)).rtype, t::RRSIG);
         assert_eq!((z.covers(z.sigs(mx)), z.covers(z.sigs(txt))), (t::MX, t::TXT));
         assert_eq!(z.rdatas(mx).count(), 2);
+        // The MX records end where their links begin, inside the block.
+        let ns = name::from_text("ns", Some(z.apex())).unwrap();
+        assert_eq!(z.rdatas(mx).next().unwrap(), [&[0, 1][..], &ns].concat());
+        // TTLs come back without the SIGNED bit, signed or not.
+        assert_eq!((z.rrset(mx).ttl(), z.rrset(txt).ttl(), z.rrset(z.sigs(mx)).ttl()), (60, 60, 60));
         assert_eq!(z.rdatas(z.sigs(txt)).count(), 1);
         // MX targets: ns and b own addresses.
         assert_eq!(z.links(mx).collect::<Vec<_>>(), vec![id("ns"), id("b")]);
@@ -61,8 +68,57 @@ fn derived_fields() {
         assert_eq!(z.covers(txt), 0);
         let d = z.find(id("d"), t::NS).unwrap();
         assert_eq!(z.links(d).collect::<Vec<_>>(), vec![id("ns"), id("ns.d")]);
+        assert_eq!(z.rdatas(d).collect::<Vec<_>>(), [&ns[..], &name::from_text("ns.d", Some(z.apex())).unwrap()]);
+        // The last RRset of the zone: its links end the data.
+        let e = z.find(id("e"), t::NS).unwrap();
+        assert_eq!((z.rdatas(e).count(), z.links(e).collect::<Vec<_>>()), (1, vec![b]));
         assert_eq!(z.sigs(z.soa()), NONE);
         let all: usize = z.all_rrsets().map(|(_, r)| z.rdatas(r).count()).sum();
         assert_eq!(all as u64, z.record_count());
     }
+}
+
+/// A TTL with the top bit set (over 2^31 - 1, which RFC 2181 §8 reads
+/// as 0) loads as 0 with a warning, and cannot be taken for the SIGNED
+/// flag that shares its bit; 2^31 - 1 itself is kept, signed or not.
+#[test]
+fn ttl_top_bit_is_not_a_signature() {
+    let text = format!(
+        "@ 60 SOA ns h 7 1 1 1 1\n@ 60 NS ns\nns 60 A 192.0.2.1\n\
+         a 4294967295 TXT \"t\"\nb 2147483647 TXT \"t\"\nb 60 RRSIG TXT 8 2 60 {SIG}\n"
+    );
+    let built = try_load(&text, 4096).unwrap();
+    let w = built.warnings.iter().find(|d| d.message.contains("over 2147483647")).expect("a warning");
+    assert_eq!((w.file.as_str(), w.line), ("t", 4));
+    let z = built.zone;
+    let id = |n: &str| z.lookup(&name::from_text(n, Some(z.apex())).unwrap()).unwrap();
+    let a = z.find(id("a"), t::TXT).unwrap();
+    assert_eq!((z.rrset(a).ttl(), z.sigs(a)), (0, NONE));
+    let b = z.find(id("b"), t::TXT).unwrap();
+    assert_eq!(z.rrset(b).ttl(), 2_147_483_647);
+    assert_eq!(z.covers(z.sigs(b)), t::TXT);
+}
+
+/// A linked RRset's count says where its records end, so it holds at
+/// most 65,535 records: 65,535 load (their links after them), 65,536
+/// are refused with the file and line of the RRset.
+#[test]
+fn linked_rrset_count_is_exact_or_refused() {
+    let mut text = String::from("$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nd NS ns\n");
+    for i in 1..65_535 {
+        text.push_str(&format!("d NS n{i}.other.\n"));
+    }
+    let z = load(&text, 4096);
+    let d = z.lookup(&name::from_text("d", Some(z.apex())).unwrap()).unwrap();
+    let ns = z.find(d, t::NS).unwrap();
+    assert_eq!(z.rrset(ns).count, u16::MAX);
+    assert_eq!(z.rdatas(ns).count(), 65_535);
+    assert_eq!(
+        z.links(ns).collect::<Vec<_>>(),
+        vec![z.lookup(&name::from_text("ns", Some(z.apex())).unwrap()).unwrap()]
+    );
+    text.push_str("d NS n0.other.\n");
+    let errs = try_load(&text, 4096).err().expect("refused");
+    let e = errs.iter().find(|d| d.message.contains("more than 65535 records")).expect("the error");
+    assert_eq!((e.file.as_str(), e.line, e.warning), ("t", 5, false));
 }

@@ -20,13 +20,20 @@
 //!   flags, and the node's RRsets as a start and a count;
 //! * `rrsets`: the RRsets of each node, contiguous per node, in the order
 //!   of the build's sort key: by type, each RRSIG set right after the set
-//!   whose type it covers. An RRset (16 octets) holds its type, record
-//!   count, TTL, where its records start in `data` (each record as a
-//!   2-octet length and the RDATA), where its link targets start in
-//!   `links`, and one flag. The rest is derived from that layout:
-//!   - its records end where the next RRset's start (the data is written
-//!     in RRset order; the last one ends with `data`), and likewise its
-//!     links end where the next RRset's links start;
+//!   whose type it covers. An RRset (12 octets) holds its type, record
+//!   count, TTL (with one flag, [`SIGNED`], in its top bit: TTLs are at
+//!   most 2^31 - 1, RFC 2181 §8, and the build reads a larger one as 0)
+//!   and where its block starts in `data`. The rest is derived from that
+//!   layout:
+//!   - an RRset's block is its records (each a 2-octet length and the
+//!     RDATA), then its link targets (4 octets each, little-endian, read
+//!     unaligned); the block ends where the next RRset's starts (the data
+//!     is written in RRset order; the last one ends with `data`);
+//!   - its records end after `count` records, and its links fill the rest
+//!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
+//!     links, and the build refuses such an RRset of more than 65,535
+//!     records (FILE:LINE), so their count is exact; an RRset of another
+//!     type may be larger (its count saturates) and is its whole block;
 //!   - its RRSIG set is the next RRset, when the flag ([`SIGNED`]) says
 //!     so (the build sets it when the next RRset of the same node is an
 //!     RRSIG set covering this type: the node boundary is why it is a
@@ -36,9 +43,12 @@
 //!
 //!   Links: for NS, MX, SRV, SVCB and HTTPS the targets are pre-linked
 //!   (additional data and glue, Knot's "adjust" step): a target in the
-//!   same segment is its local index, one in another segment is its name
-//!   (`link_names`), looked up when answering, so a segment never holds
-//!   an id of another segment.
+//!   same segment is its local index, one in another segment is
+//!   [`REMOTE`] and the offset of its name in `link_names`, looked up
+//!   when answering, so a segment never holds an id of another segment.
+//!   Readers of records go through [`Rdatas`] ([`Zone::rdatas`],
+//!   [`Segment::rdatas_at`]) or [`Segment::rdata_at`], never through
+//!   `data` itself.
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -133,32 +143,62 @@ impl Node {
     }
 }
 
-/// One RRset (or the RRSIGs covering one type): 16 octets.
+/// One RRset (or the RRSIGs covering one type): 12 octets.
 ///
 /// What it does not store, it derives from the segment's layout (see the
-/// module docs): where its RDATA ends (the next RRset's `data_off`), where
-/// its links end (the next RRset's links offset), the type an RRSIG set
-/// covers (the first two octets of its first record: [`Zone::covers`]),
-/// and its RRSIG set (the next RRset of the node, flagged here:
-/// [`Zone::sigs`]).
+/// module docs): where its block of `data` ends (the next RRset's
+/// `data_off`), where its records end and its links start inside that
+/// block (after `count` records: [`Segment::rdata_at`]), the type an
+/// RRSIG set covers (the first two octets of its first record:
+/// [`Zone::covers`]), and its RRSIG set (the next RRset of the node,
+/// flagged in the TTL's top bit: [`Zone::sigs`]).
 #[derive(Clone, Copy, Debug)]
 pub struct RRset {
     /// Type (RRSIG for signature sets).
     pub rtype: u16,
-    /// Number of records, saturated at 65,535 (larger RRsets exist: count
-    /// them with [`Zone::rdatas`]; [`Zone::record_count`] is exact).
+    /// Number of records, saturated at 65,535 (larger RRsets exist, of
+    /// types without links: count them with [`Zone::rdatas`];
+    /// [`Zone::record_count`] is exact). A type with links ([`linked`])
+    /// never has more than 65,535 (the build refuses it), so its count
+    /// is exact and says where its records end.
     pub count: u16,
-    /// TTL.
-    pub ttl: u32,
-    /// Start of its records in the segment's `data`.
+    /// The TTL (at most 2^31 - 1, RFC 2181 §8: the build makes a larger
+    /// one 0), with [`SIGNED`] set if the next RRset is the RRSIG set
+    /// covering this one.
+    pub(crate) ttl_sig: u32,
+    /// Start of its block in the segment's `data`: its records, then its
+    /// link targets.
     pub(crate) data_off: u32,
-    /// Start of its link targets in the segment's `links`, with
-    /// [`SIGNED`] set if the next RRset is the RRSIG set covering it.
-    pub(crate) links_off: u32,
 }
 
-/// [`RRset::links_off`]'s flag: the RRset's signatures are the next RRset.
+impl RRset {
+    /// The TTL.
+    #[inline]
+    pub fn ttl(&self) -> u32 {
+        self.ttl_sig & !SIGNED
+    }
+
+    /// How many records [`Rdatas`] reads from its block: `count`, or
+    /// all of the block when the count saturated (a type without links).
+    #[inline]
+    pub(crate) fn limit(&self) -> u32 {
+        if self.count == u16::MAX && !linked(self.rtype) {
+            u32::MAX
+        } else {
+            self.count as u32
+        }
+    }
+}
+
+/// [`RRset::ttl_sig`]'s flag: the RRset's signatures are the next RRset.
 pub(crate) const SIGNED: u32 = 1 << 31;
+
+/// Types whose RRsets carry links (additional-section targets) after
+/// their records.
+#[inline]
+pub(crate) fn linked(rtype: u16) -> bool {
+    matches!(rtype, t::NS | t::MX | t::SRV | t::SVCB | t::HTTPS)
+}
 
 /// NSEC3 parameters of the zone's chain (from NSEC3PARAM).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,10 +249,11 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<u8>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) rrsets: Vec<RRset>,
+    /// Each RRset's block: its records (each a 2-octet length and the
+    /// RDATA), then its link targets (4 octets each, little-endian: a
+    /// local node index, or [`REMOTE`] | an offset into `link_names`, a
+    /// lowercase name looked up when answering).
     pub(crate) data: Vec<u8>,
-    /// Link targets of the RRsets: a local node index, or [`REMOTE`] | an
-    /// offset into `link_names` (a lowercase name looked up when answering).
-    pub(crate) links: Vec<u32>,
     pub(crate) link_names: Vec<u8>,
     pub(crate) records: u64,
     pub(crate) nsec_nodes: u32,
@@ -254,20 +295,46 @@ impl Segment {
         n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize
     }
 
-    /// The records of RRset `i` (each a 2-octet length and the RDATA): from
-    /// its `data_off` to the next RRset's (the data is laid out in RRset
+    /// The block of RRset `i` (its records, then its links): from its
+    /// `data_off` to the next RRset's (the data is laid out in RRset
     /// order), or to the end of the data for the last one.
     #[inline]
-    pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
+    pub(crate) fn block_at(&self, i: usize) -> &[u8] {
         let end = self.rrsets.get(i + 1).map_or(self.data.len(), |n| n.data_off as usize);
         &self.data[self.rrsets[i].data_off as usize..end]
     }
 
-    /// The link targets of RRset `i`, up to the next RRset's.
+    /// The records of RRset `i` (each a 2-octet length and the RDATA),
+    /// as [`Segment::rdatas_at`] reads them.
     #[inline]
-    pub(crate) fn links_at(&self, i: usize) -> &[u32] {
-        let end = self.rrsets.get(i + 1).map_or(self.links.len(), |n| (n.links_off & !SIGNED) as usize);
-        &self.links[(self.rrsets[i].links_off & !SIGNED) as usize..end]
+    pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
+        Rdatas { data: self.block_at(i), left: self.rrsets[i].limit() }
+    }
+
+    /// The records of RRset `i`: its block without its links (a type
+    /// without links is its whole block; one with links ends after
+    /// `count` records, which are walked).
+    #[inline]
+    pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
+        let b = self.block_at(i);
+        if !linked(self.rrsets[i].rtype) {
+            return b;
+        }
+        let mut it = self.rdatas_at(i);
+        while it.next().is_some() {}
+        &b[..b.len() - it.data.len()]
+    }
+
+    /// The link targets of RRset `i`: the rest of its block after its
+    /// records (4 octets each, little-endian).
+    #[inline]
+    pub(crate) fn links_at(&self, i: usize) -> &[u8] {
+        if !linked(self.rrsets[i].rtype) {
+            return &[];
+        }
+        let mut it = self.rdatas_at(i);
+        while it.next().is_some() {}
+        it.data
     }
 
     /// The type RRset `i` covers if it is an RRSIG set (the type covered
@@ -571,7 +638,7 @@ impl Zone {
     #[inline]
     pub fn sigs(&self, id: RRsetId) -> RRsetId {
         let (s, l) = self.seg_of(id);
-        if s.rrsets[l].links_off & SIGNED != 0 {
+        if s.rrsets[l].ttl_sig & SIGNED != 0 {
             id + 1
         } else {
             NONE
@@ -589,7 +656,7 @@ impl Zone {
     #[inline]
     pub fn rdatas(&self, id: RRsetId) -> Rdatas<'_> {
         let (s, l) = self.seg_of(id);
-        Rdatas { data: s.rdata_at(l) }
+        s.rdatas_at(l)
     }
 
     /// The first record's RDATA.
@@ -850,7 +917,7 @@ fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
         // An RRSIG set's type covered is in its RDATA, compared here.
         for (i, j) in xa.zip(xb) {
             let (x, y) = (&sa.rrsets[i], &sb.rrsets[j]);
-            if (x.rtype, x.ttl, x.count) != (y.rtype, y.ttl, y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
+            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
                 return false;
             }
         }
@@ -864,14 +931,15 @@ pub struct Links<'a> {
     zone: &'a Zone,
     seg: &'a Segment,
     base: u32,
-    raw: &'a [u32],
+    raw: &'a [u8],
 }
 
 impl Iterator for Links<'_> {
     type Item = NodeId;
     #[inline]
     fn next(&mut self) -> Option<NodeId> {
-        while let Some((&l, rest)) = self.raw.split_first() {
+        while let Some((l, rest)) = self.raw.split_first_chunk::<4>() {
+            let l = u32::from_le_bytes(*l);
             self.raw = rest;
             if l & REMOTE == 0 {
                 return Some(self.base | l);
@@ -889,18 +957,29 @@ impl Iterator for Links<'_> {
     }
 }
 
-/// Iterator over the RDATA of an RRset.
+/// Iterator over the RDATA of an RRset: at most `left` records of
+/// `data` (an RRset's block ends with its links, after its records).
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
+    pub(crate) left: u32,
+}
+
+impl<'a> Rdatas<'a> {
+    /// All the records of `data` (records only, no links).
+    #[inline]
+    pub(crate) fn all(data: &'a [u8]) -> Self {
+        Rdatas { data, left: u32::MAX }
+    }
 }
 
 impl<'a> Iterator for Rdatas<'a> {
     type Item = &'a [u8];
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.data.len() < 2 {
+        if self.left == 0 || self.data.len() < 2 {
             return None;
         }
+        self.left -= 1;
         let l = u16::from_be_bytes([self.data[0], self.data[1]]) as usize;
         let r = &self.data[2..2 + l];
         self.data = &self.data[2 + l..];
@@ -922,7 +1001,7 @@ impl NegativeSoa {
         if s.rtype != t::SOA {
             return None;
         }
-        let ttl = s.ttl.min(Soa::from_rdata(rd)?.minimum());
+        let ttl = s.ttl().min(Soa::from_rdata(rd)?.minimum());
         let mut buf = vec![0u8; 65535];
         let mut w = Writer::new(&mut buf, 65535);
         let mut question = apex.to_vec();
