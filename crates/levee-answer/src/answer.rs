@@ -373,7 +373,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 self.ndnames += 1;
             }
         }
-        let keep = name::label_count(lname) - zone.node(id).labels as usize;
+        let keep = name::label_count(lname) - zone.node(id).labels() as usize;
         let target = zone.first_rdata(rs);
         let new = match NameBuf::replace_suffix(cur, keep, target) {
             Ok(n) => n,
@@ -650,7 +650,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let zone = self.zone;
         if zone.nsec3param().is_some() {
-            let ce_labels = zone.node(ce).labels as usize;
+            let ce_labels = zone.node(ce).labels() as usize;
             let labels = name::label_count(lname);
             let next_closer = name::strip_labels(lname, labels - ce_labels - 1);
             if let Some(cv) = self.n3_cover(next_closer) {

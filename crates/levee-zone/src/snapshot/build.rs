@@ -35,10 +35,10 @@ use crate::zonefile::source::Source;
 use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
-use crate::snapshot::zone::linked;
+use crate::snapshot::zone::{self, linked};
 use crate::snapshot::zone::{
-    hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
-    N3_SLOT, REMOTE, SEG_MAX, SIGNED,
+    hash_name, make_id, nf, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS, N3_SLOT,
+    REMOTE, SEG_MAX, SIGNED,
 };
 
 /// A name in the canonical sort: the first eight octets of its key after
@@ -884,7 +884,7 @@ impl ZoneBuilder {
                 }
                 let fl = &lines.all[line0 + s..line0 + e];
                 self.check_node(&n, nm, &seg.rrsets[s..e], fl, errors, warnings);
-                seg.nodes.push(n);
+                seg.nodes.push(n.packed());
             }
             segs.push(seg);
             start = p.end;
@@ -1085,7 +1085,7 @@ impl ZoneBuilder {
             let e = seg.rrsets.len();
             node.rrset_count = (e - s) as u16;
             let local = seg.nodes.len();
-            seg.nodes.push(node);
+            seg.nodes.push(node.packed());
             link_signatures(&mut seg.rrsets[s..e], &seg.data);
             let n3 = (s..e).rev().find(|&i| seg.rrsets[i].rtype == t::NSEC3);
             if let Some(i) = n3 {
@@ -1129,6 +1129,30 @@ impl ZoneBuilder {
                 .cmp(&hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
         });
         block
+    }
+}
+
+/// A node while the zone is built: in the build's zone-wide names first,
+/// then in its segment's, where it is stored packed ([`Node::packed`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub(crate) name_off: u32,
+    pub(crate) name_len: u8,
+    pub(crate) labels: u8,
+    pub(crate) flags: u16,
+    pub(crate) rrset_start: u16,
+    pub(crate) rrset_count: u16,
+}
+
+impl Node {
+    fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+
+    /// The node as a segment stores it ([`zone::Node`]: its name's
+    /// length and its RRset count are derived from the next node's).
+    fn packed(&self) -> zone::Node {
+        zone::Node::new(self.name_off as usize, self.labels, self.flags, self.rrset_start)
     }
 }
 

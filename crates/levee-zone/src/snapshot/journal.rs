@@ -165,7 +165,7 @@ fn records_except(
         for local in 0..seg.nodes.len() {
             let first = z.node_first_rrset(crate::snapshot::zone::make_id(slot, local));
             let owner = seg.name(local);
-            for k in 0..seg.nodes[local].rrset_count as u32 {
+            for k in 0..seg.set_range(local).len() as u32 {
                 let rs = first + k;
                 let s = z.rrset(rs);
                 if s.rtype == t::SOA && owner == z.apex() {

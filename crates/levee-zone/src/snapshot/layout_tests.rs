@@ -20,7 +20,7 @@ fn try_load(text: &str, segment_names: usize) -> Result<crate::Built, Vec<crate:
 /// The sizes the memory budget counts on (octets per node and RRset).
 #[test]
 fn node_and_rrset_sizes() {
-    assert_eq!(std::mem::size_of::<Node>(), 12);
+    assert_eq!(std::mem::size_of::<Node>(), 8);
     assert_eq!(std::mem::size_of::<RRset>(), 12);
 }
 
@@ -121,4 +121,59 @@ fn linked_rrset_count_is_exact_or_refused() {
     let errs = try_load(&text, 4096).err().expect("refused");
     let e = errs.iter().find(|d| d.message.contains("more than 65535 records")).expect("the error");
     assert_eq!((e.file.as_str(), e.line, e.warning), ("t", 5, false));
+}
+
+/// A node's name and RRsets end where the next node's start, or at the
+/// end of its segment's names and RRsets: every name read back with its
+/// label count and RRsets, with segments of 1 to 4 names (so each node is
+/// somewhere the last of its segment), empty non-terminals (no RRsets)
+/// in the middle and at the end of segments, and lookups and the
+/// canonical searches through the derived names.
+#[test]
+fn node_names_and_rrsets_across_segments() {
+    let text = "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nns AAAA ::1\n\
+                x.y.a TXT \"1\"\nb A 192.0.2.2\nb TXT \"2\"\nb MX 1 ns\nc.d.e.f TXT \"3\"\n\
+                long-label-name-to-vary-the-length NS ns\nz A 192.0.2.3\n";
+    // name, labels below the apex's, types.
+    let want: &[(&str, &[u16])] = &[
+        ("@", &[t::NS, t::SOA]),
+        ("a", &[]),
+        ("y.a", &[]),
+        ("x.y.a", &[t::TXT]),
+        ("b", &[t::A, t::MX, t::TXT]),
+        ("f", &[]),
+        ("e.f", &[]),
+        ("d.e.f", &[]),
+        ("c.d.e.f", &[t::TXT]),
+        ("long-label-name-to-vary-the-length", &[t::NS]),
+        ("ns", &[t::A, t::AAAA]),
+        ("z", &[t::A]),
+    ];
+    for seg in [1, 2, 3, 4, 4096] {
+        let z = load(text, seg);
+        assert_eq!(z.node_count(), want.len(), "segments of {seg}");
+        for (ord, (n, types)) in want.iter().enumerate() {
+            let full = name::from_text(n, Some(z.apex())).unwrap();
+            let id = z.node_at(ord);
+            assert_eq!(z.node_name(id), &full[..], "segments of {seg}: node {ord}");
+            assert_eq!(z.node(id).labels() as usize, name::label_count(&full));
+            let mut got: Vec<u16> = z.node_rrsets(id).iter().map(|r| r.rtype).collect();
+            got.sort();
+            assert_eq!(&got, types, "segments of {seg}: {n}");
+            assert_eq!(z.node(id).has(nf::EMPTY), types.is_empty());
+            assert_eq!(z.lookup(&full), Some(id));
+            assert_eq!(z.node_at_or_before(&full), Some(id));
+            if let Some(first) = z.node_rrsets(id).first() {
+                assert_eq!(z.find(id, first.rtype), Some(z.node_first_rrset(id)));
+            }
+        }
+        let all: Vec<(&[u8], RRsetId)> = z.all_rrsets().collect();
+        assert_eq!(all.len(), want.iter().map(|w| w.1.len()).sum::<usize>());
+        // Between names: the one before.
+        let mid = name::from_text("c.d.e.f0", Some(z.apex())).unwrap();
+        assert_eq!(
+            z.node_name(z.node_at_or_before(&mid).unwrap()),
+            &name::from_text("c.d.e.f", Some(z.apex())).unwrap()[..]
+        );
+    }
 }

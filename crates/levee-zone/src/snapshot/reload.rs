@@ -307,10 +307,8 @@ fn changed_owners(old: &Zone, nb: &ZoneBuilder, cursor: &[Vec<u32>]) -> (Changed
         kept_by_owner[node as usize].push(i as u32);
     }
     for (slot, seg) in old.segs.iter().enumerate() {
-        for (local, nd) in seg.nodes.iter().enumerate() {
-            let s = nd.rrset_start as usize;
-            let e = s + nd.rrset_count as usize;
-            if (s..e).any(|i| cursor[slot][i] != seg.rdata_at(i).len() as u32) {
+        for local in 0..seg.nodes.len() {
+            if seg.set_range(local).any(|i| cursor[slot][i] != seg.rdata_at(i).len() as u32) {
                 changed.push((seg.name(local).to_vec(), None));
             }
         }

@@ -16,8 +16,11 @@
 //!   through flags computed at load time: apex, zone cut, below a cut
 //!   (glue or occluded), DNAME owner, "the walk from the apex meets a cut
 //!   or DNAME before reaching me", has a wildcard child;
-//! * `nodes` (12 octets each): name offset and length, label count,
-//!   flags, and the node's RRsets as a start and a count;
+//! * `nodes` (8 octets each): name offset (24 bits) and label count (8),
+//!   flags, and where the node's RRsets start. A node's name ends where
+//!   the next node's starts, and its RRsets end where the next node's
+//!   start (the names and RRsets are written in node order; the last
+//!   node's end with the segment's `names` and `rrsets`);
 //! * `rrsets`: the RRsets of each node, contiguous per node, in the order
 //!   of the build's sort key: by type, each RRSIG set right after the set
 //!   whose type it covers. An RRset (12 octets) holds its type, record
@@ -114,32 +117,55 @@ pub mod nf {
     pub const NSEC: u16 = 512;
 }
 
-/// One name of the zone: 12 octets.
+/// One name of the zone: 8 octets.
 ///
-/// Why each width is enough: `name_off` is an offset into the segment's
-/// names (a segment holds at most [`SEG_MAX`] names of at most 255
-/// octets, 16.7 MB); `name_len` and `labels` are at most 255 and 127
-/// (RFC 1035 §3.1); `rrset_start` is an index into the segment's RRsets,
-/// of which a segment holds fewer than [`SEG_MAX`] (the build refuses
-/// more: "too many RRsets at one name", or starts a new segment);
-/// `rrset_count` is at most that too.
+/// It stores where its name and its RRsets start; where they end is the
+/// next node's start (or, for a segment's last node, the end of the
+/// segment's names and RRsets): a segment's names and RRsets are written
+/// in node order. Why each width is enough: the name offset (24 bits) is
+/// an offset into the segment's names, and a segment holds at most
+/// [`SEG_MAX`] names (the build's segment size is at most 4096, the NSEC3
+/// block's too) of at most 255 octets: 65,536 x 255 = 16,711,680 <
+/// 2^24; the label count (8 bits) is at most 127 (RFC 1035 §3.1);
+/// `rrset_start` is an index into the segment's RRsets, of which a
+/// segment holds fewer than [`SEG_MAX`] (the build refuses more: "too
+/// many RRsets at one name", or starts a new segment).
 #[derive(Clone, Copy, Debug)]
 pub struct Node {
-    pub(crate) name_off: u32,
-    pub(crate) name_len: u8,
-    /// Label count below the root.
-    pub labels: u8,
+    /// Name offset (low 24 bits) and label count (top 8 bits).
+    name: u32,
     /// Flags ([`nf`]).
     pub flags: u16,
     pub(crate) rrset_start: u16,
-    pub(crate) rrset_count: u16,
 }
 
+/// Bits of [`Node`]'s name offset.
+const NAME_OFF_BITS: u32 = 24;
+
 impl Node {
+    /// A node whose name starts at `name_off` in its segment's names and
+    /// whose RRsets start at `rrset_start`.
+    #[inline]
+    pub(crate) fn new(name_off: usize, labels: u8, flags: u16, rrset_start: u16) -> Node {
+        debug_assert!(name_off < 1 << NAME_OFF_BITS);
+        Node { name: name_off as u32 | (labels as u32) << NAME_OFF_BITS, flags, rrset_start }
+    }
+
     /// True if the flag is set.
     #[inline]
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
+    }
+
+    /// Label count below the root.
+    #[inline]
+    pub fn labels(&self) -> u8 {
+        (self.name >> NAME_OFF_BITS) as u8
+    }
+
+    #[inline]
+    fn name_off(&self) -> usize {
+        (self.name & ((1 << NAME_OFF_BITS) - 1)) as usize
     }
 }
 
@@ -269,10 +295,27 @@ impl Segment {
         self
     }
 
+    /// The name of node `local`: up to the next node's (the names are
+    /// written in node order), or to the end of the names for the last.
     #[inline]
     pub(crate) fn name(&self, local: usize) -> &[u8] {
-        let n = &self.nodes[local];
-        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+        let end = self.nodes.get(local + 1).map_or(self.names.len(), Node::name_off);
+        &self.names[self.nodes[local].name_off()..end]
+    }
+
+    /// Where `lname` is among the segment's names (`Ok`: node `i` has
+    /// it; `Err(i)`: it would be node `i`), in canonical order.
+    pub(crate) fn search(&self, lname: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.nodes.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match name::canonical_cmp(self.name(mid), lname) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
     pub(crate) fn first_name(&self) -> &[u8] {
@@ -288,11 +331,13 @@ impl Segment {
         &self.rrsets[self.set_range(local)]
     }
 
-    /// Indexes (in `rrsets`) of a node's RRsets.
+    /// Indexes (in `rrsets`) of a node's RRsets: up to the next node's
+    /// first (the RRsets are written in node order), or to the end of the
+    /// RRsets for the last node.
     #[inline]
     pub(crate) fn set_range(&self, local: usize) -> std::ops::Range<usize> {
-        let n = &self.nodes[local];
-        n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize
+        let end = self.nodes.get(local + 1).map_or(self.rrsets.len(), |n| n.rrset_start as usize);
+        self.nodes[local].rrset_start as usize..end
     }
 
     /// The block of RRset `i` (its records, then its links): from its
@@ -619,10 +664,10 @@ impl Zone {
     #[inline]
     pub fn find(&self, id: NodeId, rtype: u16) -> Option<RRsetId> {
         let (s, l) = self.seg_of(id);
-        let n = &s.nodes[l];
-        let start = n.rrset_start as usize;
-        let sets = &s.rrsets[start..start + n.rrset_count as usize];
-        sets.iter()
+        let range = s.set_range(l);
+        let start = range.start;
+        s.rrsets[range]
+            .iter()
             .position(|s| s.rtype == rtype && rtype != t::RRSIG)
             .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
     }
@@ -692,10 +737,7 @@ impl Zone {
             (self.segs.len() - 1, self.segs[self.segs.len() - 1].nodes.len() - 1)
         } else {
             let s = &self.segs[k - 1];
-            match s.nodes.binary_search_by(|n| {
-                let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-                name::canonical_cmp(nm, lname)
-            }) {
+            match s.search(lname) {
                 Ok(i) => (k - 1, i),
                 Err(i) => (k - 1, i - 1),
             }
@@ -738,10 +780,7 @@ impl Zone {
     pub fn node_at_or_before(&self, lname: &[u8]) -> Option<NodeId> {
         let k = self.segs.partition_point(|s| s.nodes.is_empty() || name::canonical_cmp(s.first_name(), lname).is_le());
         let s = self.segs.get(k.checked_sub(1)?)?;
-        match s.nodes.binary_search_by(|n| {
-            let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-            name::canonical_cmp(nm, lname)
-        }) {
+        match s.search(lname) {
             Ok(i) => Some(make_id(k - 1, i)),
             Err(0) => self.prev_node(make_id(k - 1, 0)),
             Err(i) => Some(make_id(k - 1, i - 1)),
@@ -877,10 +916,8 @@ impl Zone {
         let n3 = self.n3.segs.iter().enumerate().map(|(k, s)| (N3_SLOT + k, s));
         normal.chain(n3).flat_map(|(slot, s)| {
             (0..s.nodes.len()).flat_map(move |l| {
-                let n = &s.nodes[l];
                 let nm = s.name(l);
-                (n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize)
-                    .map(move |r| (nm, make_id(slot, r)))
+                s.set_range(l).map(move |r| (nm, make_id(slot, r)))
             })
         })
     }
