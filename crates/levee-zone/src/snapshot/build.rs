@@ -35,10 +35,10 @@ use crate::zonefile::source::Source;
 use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
-use crate::snapshot::zone::{self, linked};
+use crate::snapshot::zone::{self, fits, form, linked, Form};
 use crate::snapshot::zone::{
-    hash_name, make_id, nf, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS, N3_SLOT,
-    REMOTE, SEG_MAX, SIGNED,
+    hash_name, make_id, nf, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Segment, Zone, LOCAL_BITS, N3_SLOT, REMOTE,
+    SEG_MAX, SIGNED,
 };
 
 /// A name in the canonical sort: the first eight octets of its key after
@@ -1365,7 +1365,7 @@ fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: boo
 /// refuses a zone with several NSEC3PARAM records.
 pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
     let Some(i) = apex.set_range(0).find(|&i| apex.rrsets[i].rtype == t::NSEC3PARAM) else { return Vec::new() };
-    Rdatas::all(apex.rdata_at(i))
+    apex.rdatas_at(i)
         .filter_map(|rd| {
             let sl = *rd.get(4)? as usize;
             Some(Nsec3Param {
@@ -1421,7 +1421,7 @@ pub(crate) fn link_segment(
                     continue;
                 }
                 let start = links.len();
-                for r in Rdatas::all(seg.rdata_at(i)) {
+                for r in seg.rdatas_at(i) {
                     let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
@@ -1607,6 +1607,7 @@ fn group(
             j += 1;
         }
         let start = data.len();
+        let f = form(r0.rtype);
         // Exact, whatever the RRset's size (a 16-bit counter saturated at
         // 65,535 and made the zone's record count wrong).
         let mut count = 0u64;
@@ -1642,7 +1643,18 @@ fn group(
                 ));
                 ttl_warned = true;
             }
-            data.extend_from_slice(&r.len.to_be_bytes());
+            if !fits(f, rd) {
+                let what = if f == Form::Name {
+                    "one uncompressed domain name".to_string()
+                } else {
+                    format!("{} octets", rd.len())
+                };
+                problems.push((r.file, r.line, format!("bad {} RDATA: {what}", rtype::type_to_text(r.rtype)), false));
+                continue;
+            }
+            if f == Form::Prefixed {
+                data.extend_from_slice(&r.len.to_be_bytes());
+            }
             data.extend_from_slice(rd);
             count += 1;
         }

@@ -320,7 +320,7 @@ fn changes(
             let mut news = new.remove(nm).unwrap_or_default();
             for (k, s) in sets.iter().enumerate().filter(|(_, s)| !aside(s.rtype)) {
                 let mask = seen[slot][st + k];
-                for (i, rd) in crate::Rdatas::all(seg.rdata_at(st + k)).enumerate() {
+                for (i, rd) in seg.rdatas_at(st + k).enumerate() {
                     olds.push((s.rtype, s.ttl(), rd));
                     if i < 64 && mask & (1 << i) != 0 {
                         news.push((s.rtype, s.ttl(), rd));

@@ -493,7 +493,7 @@ impl Run<'_> {
                     let d = seg.rdata_at(st + k);
                     let covers = seg.covers_at(st + k);
                     let d = &d[..upto.min(d.len())];
-                    for rd in Rdatas::all(d) {
+                    for rd in Rdatas::of(set.rtype, d) {
                         rb.add_raw(
                             nm,
                             RawRec { rtype: set.rtype, covers, ttl: set.ttl(), rdata: rd, file: 0, line: 0 },
@@ -607,10 +607,10 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     }
     let d = seg.rdata_at(st + k);
     let pos = *c as usize;
-    if pos + 2 <= d.len() {
-        let l = u16::from_be_bytes([d[pos], d[pos + 1]]) as usize;
-        if &d[pos + 2..pos + 2 + l] == r.rdata && (pos > 0 || r.ttl == set.ttl()) {
-            *c += 2 + l as u32;
+    let mut next = Rdatas::of(set.rtype, &d[pos..]);
+    if let Some(x) = next.next() {
+        if x == r.rdata && (pos > 0 || r.ttl == set.ttl()) {
+            *c += (d.len() - pos - next.rest().len()) as u32;
             return true;
         }
     }
@@ -618,7 +618,7 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     // Only small RRsets are searched: in a large one the search would be
     // a scan per record (quadratic); the RRset is rebuilt instead, and the
     // build drops the duplicates with a hash table.
-    if pos <= DUP_SEARCH && Rdatas::all(&d[..pos]).any(|x| x == r.rdata) {
+    if pos <= DUP_SEARCH && Rdatas::of(set.rtype, &d[..pos]).any(|x| x == r.rdata) {
         return true;
     }
     *c |= DIRTY;

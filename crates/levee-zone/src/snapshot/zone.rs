@@ -28,10 +28,16 @@
 //!   most 2^31 - 1, RFC 2181 §8, and the build reads a larger one as 0)
 //!   and where its block starts in `data`. The rest is derived from that
 //!   layout:
-//!   - an RRset's block is its records (each a 2-octet length and the
-//!     RDATA), then its link targets (4 octets each, little-endian, read
-//!     unaligned); the block ends where the next RRset's starts (the data
-//!     is written in RRset order; the last one ends with `data`);
+//!   - an RRset's block is its records, then its link targets (4 octets
+//!     each, little-endian, read unaligned); the block ends where the
+//!     next RRset's starts (the data is written in RRset order; the last
+//!     one ends with `data`);
+//!   - a record is its RDATA alone when its length follows from its
+//!     type ([`Form`]): A (4 octets) and AAAA (16) are fixed, and NS,
+//!     CNAME, PTR and DNAME are one uncompressed name, which ends at its
+//!     root label; any other type's record is a 2-octet length and the
+//!     RDATA. The build refuses a record that does not fit its form (a
+//!     transfer's A record of 3 octets), so the walk never goes astray;
 //!   - its records end after `count` records, and its links fill the rest
 //!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
 //!     links, and the build refuses such an RRset of more than 65,535
@@ -42,7 +48,7 @@
 //!     RRSIG set covering this type: the node boundary is why it is a
 //!     flag and not a look at the next RRset);
 //!   - the type an RRSIG set covers is the first two octets of its first
-//!     record's RDATA (the build groups RRSIGs by it).
+//!     record's RDATA, after its length (the build groups RRSIGs by it).
 //!
 //!   Links: for NS, MX, SRV, SVCB and HTTPS the targets are pre-linked
 //!   (additional data and glue, Knot's "adjust" step): a target in the
@@ -50,8 +56,10 @@
 //!   [`REMOTE`] and the offset of its name in `link_names`, looked up
 //!   when answering, so a segment never holds an id of another segment.
 //!   Readers of records go through [`Rdatas`] ([`Zone::rdatas`],
-//!   [`Segment::rdatas_at`]) or [`Segment::rdata_at`], never through
-//!   `data` itself.
+//!   [`Segment::rdatas_at`], `Rdatas::of` with the RRset's type) or
+//!   [`Segment::rdata_at`], never through `data` itself (the build's
+//!   `link_signatures` and [`Segment::covers_at`] read an RRSIG's type
+//!   covered, always after a length).
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -219,6 +227,41 @@ impl RRset {
 /// [`RRset::ttl_sig`]'s flag: the RRset's signatures are the next RRset.
 pub(crate) const SIGNED: u32 = 1 << 31;
 
+/// How a type's records are stored: only a record whose length cannot
+/// be known from its RDATA has a 2-octet length before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Always this many octets (A: 4, AAAA: 16, RFC 1035 §3.4.1, RFC 3596).
+    Fixed(u8),
+    /// One uncompressed domain name, which ends at its root label (NS,
+    /// CNAME, PTR, DNAME: RFC 1035 §3.3, RFC 6672).
+    Name,
+    /// A 2-octet length, then the RDATA.
+    Prefixed,
+}
+
+/// The [`Form`] of a type's records.
+#[inline]
+pub(crate) fn form(rtype: u16) -> Form {
+    match rtype {
+        t::A => Form::Fixed(4),
+        t::AAAA => Form::Fixed(16),
+        t::NS | t::CNAME | t::PTR | t::DNAME => Form::Name,
+        _ => Form::Prefixed,
+    }
+}
+
+/// True if RDATA `rd` can be stored in form `f` (the build refuses a
+/// record that cannot: an A record that is not 4 octets, an NS record
+/// that is not one name).
+pub(crate) fn fits(f: Form, rd: &[u8]) -> bool {
+    match f {
+        Form::Fixed(n) => rd.len() == n as usize,
+        Form::Name => name::wire_len(rd) == Ok(rd.len()),
+        Form::Prefixed => rd.len() <= u16::MAX as usize,
+    }
+}
+
 /// Types whose RRsets carry links (additional-section targets) after
 /// their records.
 #[inline]
@@ -349,11 +392,11 @@ impl Segment {
         &self.data[self.rrsets[i].data_off as usize..end]
     }
 
-    /// The records of RRset `i` (each a 2-octet length and the RDATA),
-    /// as [`Segment::rdatas_at`] reads them.
+    /// The records of RRset `i`, in the [`Form`] of its type.
     #[inline]
     pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
-        Rdatas { data: self.block_at(i), left: self.rrsets[i].limit() }
+        let s = &self.rrsets[i];
+        Rdatas { data: self.block_at(i), left: s.limit(), form: form(s.rtype) }
     }
 
     /// The records of RRset `i`: its block without its links (a type
@@ -995,17 +1038,25 @@ impl Iterator for Links<'_> {
 }
 
 /// Iterator over the RDATA of an RRset: at most `left` records of
-/// `data` (an RRset's block ends with its links, after its records).
+/// `data` (an RRset's block ends with its links, after its records), in
+/// the [`Form`] of the RRset's type.
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
     pub(crate) left: u32,
+    pub(crate) form: Form,
 }
 
 impl<'a> Rdatas<'a> {
-    /// All the records of `data` (records only, no links).
+    /// All the records of `data` (records only, no links), of type `rtype`.
     #[inline]
-    pub(crate) fn all(data: &'a [u8]) -> Self {
-        Rdatas { data, left: u32::MAX }
+    pub(crate) fn of(rtype: u16, data: &'a [u8]) -> Self {
+        Rdatas { data, left: u32::MAX, form: form(rtype) }
+    }
+
+    /// Octets the iterator has not read yet.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.data
     }
 }
 
@@ -1013,13 +1064,24 @@ impl<'a> Iterator for Rdatas<'a> {
     type Item = &'a [u8];
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.left == 0 || self.data.len() < 2 {
+        if self.left == 0 || self.data.is_empty() {
             return None;
         }
         self.left -= 1;
-        let l = u16::from_be_bytes([self.data[0], self.data[1]]) as usize;
-        let r = &self.data[2..2 + l];
-        self.data = &self.data[2 + l..];
+        let (start, end) = match self.form {
+            Form::Fixed(n) => (0, n as usize),
+            // The build stored only names that end in the data (`fits`).
+            Form::Name => {
+                let mut i = 0;
+                while self.data[i] != 0 {
+                    i += 1 + self.data[i] as usize;
+                }
+                (0, i + 1)
+            }
+            Form::Prefixed => (2, 2 + u16::from_be_bytes([self.data[0], self.data[1]]) as usize),
+        };
+        let r = &self.data[start..end];
+        self.data = &self.data[end..];
         Some(r)
     }
 }
