@@ -373,7 +373,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 self.ndnames += 1;
             }
         }
-        let keep = name::label_count(lname) - zone.node(id).labels as usize;
+        let keep = name::label_count(lname) - zone.node(id).labels() as usize;
         let target = zone.first_rdata(rs);
         let new = match NameBuf::replace_suffix(cur, keep, target) {
             Ok(n) => n,
@@ -382,7 +382,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
                 return Step::Done;
             }
         };
-        let ttl = zone.rrset(rs).ttl;
+        let ttl = zone.rrset(rs).ttl();
         let r = self.w.rr(Section::Answer, owner(cur, is_q), t::CNAME, c::IN, ttl, &new);
         if !self.ok(r) {
             return Step::Done;
@@ -561,7 +561,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
             rdatas[n] = rd;
             n += 1;
         }
-        if let Err(e) = self.put_online_sig(Section::Answer, owner, lname, s.rtype, s.ttl, &rdatas[..n]) {
+        if let Err(e) = self.put_online_sig(Section::Answer, owner, lname, s.rtype, s.ttl(), &rdatas[..n]) {
             self.w.rollback(m);
             return Err(e);
         }
@@ -629,7 +629,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         let zone = self.zone;
         let soa = zone.soa();
         let min = Soa::from_rdata(zone.first_rdata(soa)).map_or(0, |s| s.minimum());
-        zone.rrset(soa).ttl.min(min)
+        zone.rrset(soa).ttl().min(min)
     }
 
     /// With DO, a wildcard answer proves that the name itself does not
@@ -650,7 +650,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
         }
         let zone = self.zone;
         if zone.nsec3param().is_some() {
-            let ce_labels = zone.node(ce).labels as usize;
+            let ce_labels = zone.node(ce).labels() as usize;
             let labels = name::label_count(lname);
             let next_closer = name::strip_labels(lname, labels - ce_labels - 1);
             if let Some(cv) = self.n3_cover(next_closer) {
@@ -746,7 +746,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
             }
         }
         let min = Soa::from_rdata(zone.first_rdata(soa)).map_or(0, |s| s.minimum());
-        let ttl = zone.rrset(soa).ttl.min(min);
+        let ttl = zone.rrset(soa).ttl().min(min);
         let r = self.put_signed(Section::Authority, Owner::Name(zone.apex()), soa, Some(ttl));
         self.ok(r);
     }
@@ -922,7 +922,7 @@ impl<'z, 'w> Answerer<'z, 'w> {
     fn put(&mut self, sec: Section, owner: Owner<'_>, rs: RRsetId, ttl: Option<u32>) -> Result<(), Full> {
         let zone = self.zone;
         let s = zone.rrset(rs);
-        let ttl = ttl.unwrap_or(s.ttl);
+        let ttl = ttl.unwrap_or(s.ttl());
         let m = self.w.mark();
         for rd in zone.rdatas(rs) {
             if let Err(e) = self.w.rr(sec, owner, s.rtype, c::IN, ttl, rd) {

@@ -377,7 +377,7 @@ impl<'a> Responder<'a> {
         let soa = zone.soa();
         let s = zone.rrset(soa);
         let rd = zone.first_rdata(soa);
-        if w.rr(Section::Answer, Owner::Ptr(12), t::SOA, c::IN, s.ttl, rd).is_err() {
+        if w.rr(Section::Answer, Owner::Ptr(12), t::SOA, c::IN, s.ttl(), rd).is_err() {
             let f = w.flags() | flag::TC;
             w.set_flags(f);
         }

@@ -160,7 +160,7 @@ impl Transfer {
                 Phase::FirstSoa | Phase::LastSoa => {
                     let soa = zone.soa();
                     let s = zone.rrset(soa);
-                    if w.rr(Section::Answer, Owner::Name(zone.apex()), t::SOA, c::IN, s.ttl, zone.first_rdata(soa))
+                    if w.rr(Section::Answer, Owner::Name(zone.apex()), t::SOA, c::IN, s.ttl(), zone.first_rdata(soa))
                         .is_err()
                     {
                         break;
@@ -206,7 +206,7 @@ impl Transfer {
                     }
                     let mut full = false;
                     for (i, rd) in zone.rdatas(rs).enumerate().skip(self.rr as usize) {
-                        if w.rr(Section::Answer, Owner::Name(owner), s.rtype, c::IN, s.ttl, rd).is_err() {
+                        if w.rr(Section::Answer, Owner::Name(owner), s.rtype, c::IN, s.ttl(), rd).is_err() {
                             full = true;
                             self.rr = i as u32;
                             break;

@@ -46,7 +46,7 @@ pub(crate) fn zone_sets(zone: &Zone, owner: &[u8]) -> Sets {
     let first = zone.node_first_rrset(id);
     for k in 0..zone.node_rrsets(id).len() as u32 {
         let s = zone.rrset(first + k);
-        let e = out.entry(s.rtype).or_insert_with(|| Set { ttl: s.ttl, rdatas: Vec::new() });
+        let e = out.entry(s.rtype).or_insert_with(|| Set { ttl: s.ttl(), rdatas: Vec::new() });
         e.rdatas.extend(zone.rdatas(first + k).map(<[u8]>::to_vec));
     }
     out
@@ -76,7 +76,7 @@ pub(crate) fn items(recs: &[levee_wire::message::Record]) -> Vec<Item<'_>> {
 /// The zone's SOA as a record.
 pub(crate) fn soa_rr(zone: &Zone) -> Rr {
     let soa = zone.soa();
-    Rr { owner: zone.apex().to_vec(), rtype: t::SOA, ttl: zone.rrset(soa).ttl, rdata: zone.first_rdata(soa).to_vec() }
+    Rr { owner: zone.apex().to_vec(), rtype: t::SOA, ttl: zone.rrset(soa).ttl(), rdata: zone.first_rdata(soa).to_vec() }
 }
 
 /// `rdata` (an SOA's) with its serial replaced.

@@ -51,9 +51,10 @@ use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
 use crate::snapshot::par;
+use crate::snapshot::zone::{self, fits, form, linked, Form};
 use crate::snapshot::zone::{
-    hash_name, make_id, nf, Node, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Rdatas, Segment, Zone, LOCAL_BITS,
-    N3_SLOT, REMOTE, SEG_MAX, SIGNED,
+    hash_name, make_id, nf, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Segment, Zone, LOCAL_BITS, N3_SLOT, REMOTE,
+    SEG_MAX, SIGNED,
 };
 
 /// A name in the canonical sort: the first eight octets of its key after
@@ -1057,7 +1058,7 @@ impl ZoneBuilder {
                 }
                 let fl = &out.lines[line0 + s..line0 + e];
                 self.check_node(&n, nm, &seg.rrsets[s..e], fl, errors, warnings);
-                seg.nodes.push(n);
+                seg.nodes.push(n.packed());
             }
             out.segs.push(seg);
             start = p.end;
@@ -1250,7 +1251,7 @@ impl ZoneBuilder {
             let e = seg.rrsets.len();
             node.rrset_count = (e - s) as u16;
             let local = seg.nodes.len();
-            seg.nodes.push(node);
+            seg.nodes.push(node.packed());
             link_signatures(&mut seg.rrsets[s..e], &seg.data);
             let n3 = (s..e).rev().find(|&i| seg.rrsets[i].rtype == t::NSEC3);
             if let Some(i) = n3 {
@@ -1294,6 +1295,30 @@ impl ZoneBuilder {
                 .cmp(&hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
         });
         block
+    }
+}
+
+/// A node while the zone is built: in the build's zone-wide names first,
+/// then in its segment's, where it is stored packed ([`Node::packed`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub(crate) name_off: u32,
+    pub(crate) name_len: u8,
+    pub(crate) labels: u8,
+    pub(crate) flags: u16,
+    pub(crate) rrset_start: u16,
+    pub(crate) rrset_count: u16,
+}
+
+impl Node {
+    fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+
+    /// The node as a segment stores it ([`zone::Node`]: its name's
+    /// length and its RRset count are derived from the next node's).
+    fn packed(&self) -> zone::Node {
+        zone::Node::new(self.name_off as usize, self.labels, self.flags, self.rrset_start)
     }
 }
 
@@ -1478,7 +1503,7 @@ fn link_signatures(sets: &mut [RRset], data: &[u8]) {
         let Some(&[a, b]) = data.get(o..o + 2) else { continue };
         let cov = u16::from_be_bytes([a, b]);
         if sets[i - 1].rtype == cov && cov != t::RRSIG {
-            sets[i - 1].links_off |= SIGNED;
+            sets[i - 1].ttl_sig |= SIGNED;
         }
     }
 }
@@ -1523,7 +1548,7 @@ fn diag_in(files: &[String], file: u16, line: u32, message: String, warning: boo
 /// refuses a zone with several NSEC3PARAM records.
 pub(crate) fn nsec3params_of(apex: &Segment) -> Vec<Nsec3Param> {
     let Some(i) = apex.set_range(0).find(|&i| apex.rrsets[i].rtype == t::NSEC3PARAM) else { return Vec::new() };
-    Rdatas { data: apex.rdata_at(i) }
+    apex.rdatas_at(i)
         .filter_map(|rd| {
             let sl = *rd.get(4)? as usize;
             Some(Nsec3Param {
@@ -1588,23 +1613,35 @@ fn link_all(zone: &mut Zone, lines: &Lines, files: &[String], threads: usize, er
 }
 
 /// One segment's links, computed on the assembled zone, installed by
-/// [`install_links`]: where each RRset's links start (an RRset's links
-/// end where the next one's start: zone.rs), and the segment's links and
-/// link names at their exact sizes.
+/// [`install_links`]: where each RRset's links start in `links` (one
+/// more entry: their end), the links, and the link names at their exact
+/// size.
 pub(crate) struct SegLinks {
     starts: Vec<u32>,
     links: Vec<u32>,
     link_names: Vec<u8>,
 }
 
-/// Installs a segment's links (the segment must not be shared yet).
+/// Installs a segment's links (the segment must not be shared yet). Each
+/// RRset's links go into the data right after its records (zone.rs), so
+/// the data is copied once, RRset by RRset, with the new offsets.
 fn install_links(zone: &mut Zone, slot: usize, l: SegLinks) {
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
-    for (r, &off) in seg.rrsets.iter_mut().zip(l.starts.iter()) {
-        r.links_off = (r.links_off & SIGNED) | off;
+    let SegLinks { starts, links, link_names } = l;
+    if !links.is_empty() {
+        let mut data = Vec::with_capacity(seg.data.len() + 4 * links.len());
+        for i in 0..seg.rrsets.len() {
+            let block = seg.block_at(i);
+            let off = data.len() as u32;
+            data.extend_from_slice(block);
+            for l in &links[starts[i] as usize..starts[i + 1] as usize] {
+                data.extend_from_slice(&l.to_le_bytes());
+            }
+            seg.rrsets[i].data_off = off;
+        }
+        seg.data = data;
     }
-    seg.links = l.links;
-    seg.link_names = l.link_names;
+    seg.link_names = link_names;
 }
 
 #[allow(clippy::needless_range_loop)]
@@ -1640,7 +1677,7 @@ fn segment_links(
                     continue;
                 }
                 let start = links.len();
-                for r in (Rdatas { data: seg.rdata_at(i) }) {
+                for r in seg.rdatas_at(i) {
                     let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
@@ -1698,10 +1735,8 @@ fn segment_links(
             }
         }
     }
-    // Links are at most one per record, and a segment's records fit its
-    // data (offsets below 4 GiB, each record 2 octets or more), so an
-    // offset never reaches the flag bit.
-    debug_assert!((links.len() as u32) < SIGNED);
+    // `starts` gets one more entry, the end of the links.
+    starts.push(links.len() as u32);
     // Exact-size copies; the scratch vectors are reused for the next segment.
     SegLinks { starts: starts.clone(), links: links.clone(), link_names: link_names.clone() }
 }
@@ -1778,6 +1813,17 @@ fn rtype_sort_key(rtype: u16, covers: u16) -> (u16, u8) {
 /// took 7-10 s by scanning, about 2 billion comparisons).
 const DEDUP_SCAN: usize = 16;
 
+/// A TTL as stored: RFC 2181 §8 has a TTL with the top bit set read as
+/// 0 (the zone file and transfer parsers take any 32-bit value; BIND
+/// loads such a TTL as 0 too). The top bit then holds [`SIGNED`].
+fn ttl_of(ttl: u32) -> u32 {
+    if ttl & SIGNED != 0 {
+        0
+    } else {
+        ttl
+    }
+}
+
 /// Groups sorted records into RRsets.
 #[allow(clippy::too_many_arguments)]
 fn group(
@@ -1801,6 +1847,7 @@ fn group(
             j += 1;
         }
         let start = data.len();
+        let f = form(r0.rtype);
         // Exact, whatever the RRset's size (a 16-bit counter saturated at
         // 65,535 and made the zone's record count wrong).
         let mut count = 0u64;
@@ -1836,7 +1883,18 @@ fn group(
                 ));
                 ttl_warned = true;
             }
-            data.extend_from_slice(&r.len.to_be_bytes());
+            if !fits(f, rd) {
+                let what = if f == Form::Name {
+                    "one uncompressed domain name".to_string()
+                } else {
+                    format!("{} octets", rd.len())
+                };
+                problems.push((r.file, r.line, format!("bad {} RDATA: {what}", rtype::type_to_text(r.rtype)), false));
+                continue;
+            }
+            if f == Form::Prefixed {
+                data.extend_from_slice(&r.len.to_be_bytes());
+            }
             data.extend_from_slice(rd);
             count += 1;
         }
@@ -1844,12 +1902,30 @@ fn group(
         let id = rrsets.len() as u32;
         // The RDATA of RRset k ends where that of k + 1 starts (or at the
         // end of the data): nothing else is written between (zone.rs).
+        if r0.ttl & SIGNED != 0 {
+            problems.push((
+                r0.file,
+                r0.line,
+                format!("TTL {} is over 2147483647 (RFC 2181 §8); using 0", r0.ttl),
+                true,
+            ));
+        }
+        if count > u16::MAX as u64 && linked(r0.rtype) {
+            // Its count says where its records end and its links start
+            // (zone.rs); NSD and Knot DNS count an RRset's records in 16
+            // bits too and refuse more.
+            problems.push((
+                r0.file,
+                r0.line,
+                format!("more than 65535 records in one {} RRset", rtype::type_to_text(r0.rtype)),
+                false,
+            ));
+        }
         rrsets.push(RRset {
             rtype: r0.rtype,
-            ttl: r0.ttl,
+            ttl_sig: ttl_of(r0.ttl),
             count: count.min(u16::MAX as u64) as u16,
             data_off: start as u32,
-            links_off: 0,
         });
         first_line.push((r0.file, r0.line));
         on_rrset(&r0, id);
@@ -1962,6 +2038,11 @@ mod sort_tests {
         let b = load_with(src, &origin, &opts, build, &mut |_| {})?;
         let z = &b.zone;
         assert!(z.node_count() > 2 * par::PAR_MIN && z.segment_count().0 > 100, "{}", z.node_count());
+        // Every delegation's NS set links its in-zone name server.
+        let linked: usize = (0..z.segs.len())
+            .map(|slot| (0..z.segs[slot].rrsets.len()).filter(|&i| z.has_links(zone::make_id(slot, i))).count())
+            .sum();
+        assert!(linked >= n, "{linked} linked RRsets");
         Ok((z.segs.iter().map(|s| format!("{:?}", **s)).collect(), b.warnings))
     }
 
@@ -1979,7 +2060,8 @@ mod sort_tests {
         assert_eq!(count(&one.1, "differs from the RRset's TTL"), 21, "{:?}", one.1);
         assert_eq!(count(&one.1, "occluded"), 21);
         assert_eq!(count(&one.1, "missing glue"), 21);
-        assert!(one.0.iter().any(|s| s.contains("links: [") && !s.contains("links: []")));
+        // Links to other segments (MX, SRV) are by name.
+        assert!(one.0.iter().any(|s| s.contains("link_names: [") && !s.contains("link_names: []")));
         assert_eq!(one.0.len(), two.0.len());
         for (k, (a, b)) in one.0.iter().zip(&two.0).enumerate() {
             assert_eq!(a, b, "segment {k}");

@@ -60,14 +60,19 @@ impl Rr {
 pub fn records(z: &Zone) -> Vec<Rr> {
     let mut out = Vec::with_capacity(z.record_count() as usize);
     let soa = z.soa();
-    out.push(Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() });
+    out.push(Rr {
+        owner: z.apex().to_vec(),
+        rtype: t::SOA,
+        ttl: z.rrset(soa).ttl(),
+        rdata: z.first_rdata(soa).to_vec(),
+    });
     for (owner, rs) in z.all_rrsets() {
         let s = z.rrset(rs);
         if s.rtype == t::SOA && owner == z.apex() {
             continue;
         }
         for rd in z.rdatas(rs) {
-            out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl, rdata: rd.to_vec() });
+            out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl(), rdata: rd.to_vec() });
         }
     }
     out
@@ -150,20 +155,24 @@ fn records_except(
     skip_n3: bool,
 ) -> Vec<Rr> {
     let soa = z.soa();
-    let mut out =
-        vec![Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(soa).ttl, rdata: z.first_rdata(soa).to_vec() }];
+    let mut out = vec![Rr {
+        owner: z.apex().to_vec(),
+        rtype: t::SOA,
+        ttl: z.rrset(soa).ttl(),
+        rdata: z.first_rdata(soa).to_vec(),
+    }];
     let mut push = |slot: usize, seg: &crate::snapshot::zone::Segment| {
         for local in 0..seg.nodes.len() {
             let first = z.node_first_rrset(crate::snapshot::zone::make_id(slot, local));
             let owner = seg.name(local);
-            for k in 0..seg.nodes[local].rrset_count as u32 {
+            for k in 0..seg.set_range(local).len() as u32 {
                 let rs = first + k;
                 let s = z.rrset(rs);
                 if s.rtype == t::SOA && owner == z.apex() {
                     continue;
                 }
                 for rd in z.rdatas(rs) {
-                    out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl, rdata: rd.to_vec() });
+                    out.push(Rr { owner: owner.to_vec(), rtype: s.rtype, ttl: s.ttl(), rdata: rd.to_vec() });
                 }
             }
         }

@@ -26,7 +26,7 @@ fn writer_output(z: &Zone, qname: &str, out: &mut [u8]) -> usize {
     let mut w = Writer::new(out, 1232);
     w.start(1, 0, &question).unwrap();
     let rd = z.first_rdata(z.soa());
-    let ttl = z.rrset(z.soa()).ttl.min(Soa::from_rdata(rd).unwrap().minimum());
+    let ttl = z.rrset(z.soa()).ttl().min(Soa::from_rdata(rd).unwrap().minimum());
     w.rr(Section::Authority, Owner::Name(z.apex()), t::SOA, c::IN, ttl, rd).unwrap();
     w.finish()
 }

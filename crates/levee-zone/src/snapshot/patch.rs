@@ -113,7 +113,7 @@ fn node_records(z: &Zone, id: u32) -> impl Iterator<Item = (u16, u32, &[u8])> + 
     let first = z.node_first_rrset(id);
     (0..z.node_rrsets(id).len() as u32).flat_map(move |k| {
         let s = z.rrset(first + k);
-        z.rdatas(first + k).map(move |rd| (s.rtype, s.ttl, rd))
+        z.rdatas(first + k).map(move |rd| (s.rtype, s.ttl(), rd))
     })
 }
 
@@ -320,10 +320,10 @@ fn changes(
             let mut news = new.remove(nm).unwrap_or_default();
             for (k, s) in sets.iter().enumerate().filter(|(_, s)| !aside(s.rtype)) {
                 let mask = seen[slot][st + k];
-                for (i, rd) in (crate::Rdatas { data: seg.rdata_at(st + k) }).enumerate() {
-                    olds.push((s.rtype, s.ttl, rd));
+                for (i, rd) in seg.rdatas_at(st + k).enumerate() {
+                    olds.push((s.rtype, s.ttl(), rd));
                     if i < 64 && mask & (1 << i) != 0 {
-                        news.push((s.rtype, s.ttl, rd));
+                        news.push((s.rtype, s.ttl(), rd));
                     }
                 }
             }
@@ -358,7 +358,7 @@ fn matches_any_order(old: &Zone, seen: &mut [Vec<u64>], r: &Record<'_>) -> bool 
     let Some(id) = old.lookup(&owner) else { return false };
     let Some(rs) = old.find(id, r.rtype) else { return false };
     let set = old.rrset(rs);
-    if set.ttl != r.ttl || set.count > 64 {
+    if set.ttl() != r.ttl || set.count > 64 {
         return false;
     }
     let Some(i) = old.rdatas(rs).position(|rd| rd == r.rdata) else { return false };
@@ -368,7 +368,7 @@ fn matches_any_order(old: &Zone, seen: &mut [Vec<u64>], r: &Record<'_>) -> bool 
 }
 
 fn soa_of(z: &Zone) -> Rr {
-    Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(z.soa()).ttl, rdata: z.first_rdata(z.soa()).to_vec() }
+    Rr { owner: z.apex().to_vec(), rtype: t::SOA, ttl: z.rrset(z.soa()).ttl(), rdata: z.first_rdata(z.soa()).to_vec() }
 }
 
 /// Adds owner `nm`'s change (old and new records) to `out`; true if a

@@ -307,10 +307,8 @@ fn changed_owners(old: &Zone, nb: &ZoneBuilder, cursor: &[Vec<u32>]) -> (Changed
         kept_by_owner[node as usize].push(i as u32);
     }
     for (slot, seg) in old.segs.iter().enumerate() {
-        for (local, nd) in seg.nodes.iter().enumerate() {
-            let s = nd.rrset_start as usize;
-            let e = s + nd.rrset_count as usize;
-            if (s..e).any(|i| cursor[slot][i] != seg.rdata_at(i).len() as u32) {
+        for local in 0..seg.nodes.len() {
+            if seg.set_range(local).any(|i| cursor[slot][i] != seg.rdata_at(i).len() as u32) {
                 changed.push((seg.name(local).to_vec(), None));
             }
         }
@@ -495,8 +493,11 @@ impl Run<'_> {
                     let d = seg.rdata_at(st + k);
                     let covers = seg.covers_at(st + k);
                     let d = &d[..upto.min(d.len())];
-                    for rd in (Rdatas { data: d }) {
-                        rb.add_raw(nm, RawRec { rtype: set.rtype, covers, ttl: set.ttl, rdata: rd, file: 0, line: 0 });
+                    for rd in Rdatas::of(set.rtype, d) {
+                        rb.add_raw(
+                            nm,
+                            RawRec { rtype: set.rtype, covers, ttl: set.ttl(), rdata: rd, file: 0, line: 0 },
+                        );
                     }
                 }
                 if let Some(ci) = ch {
@@ -606,10 +607,10 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     }
     let d = seg.rdata_at(st + k);
     let pos = *c as usize;
-    if pos + 2 <= d.len() {
-        let l = u16::from_be_bytes([d[pos], d[pos + 1]]) as usize;
-        if &d[pos + 2..pos + 2 + l] == r.rdata && (pos > 0 || r.ttl == set.ttl) {
-            *c += 2 + l as u32;
+    let mut next = Rdatas::of(set.rtype, &d[pos..]);
+    if let Some(x) = next.next() {
+        if x == r.rdata && (pos > 0 || r.ttl == set.ttl()) {
+            *c += (d.len() - pos - next.rest().len()) as u32;
             return true;
         }
     }
@@ -617,7 +618,7 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     // Only small RRsets are searched: in a large one the search would be
     // a scan per record (quadratic); the RRset is rebuilt instead, and the
     // build drops the duplicates with a hash table.
-    if pos <= DUP_SEARCH && (Rdatas { data: &d[..pos] }).any(|x| x == r.rdata) {
+    if pos <= DUP_SEARCH && Rdatas::of(set.rtype, &d[..pos]).any(|x| x == r.rdata) {
         return true;
     }
     *c |= DIRTY;

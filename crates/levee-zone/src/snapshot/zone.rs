@@ -16,29 +16,50 @@
 //!   through flags computed at load time: apex, zone cut, below a cut
 //!   (glue or occluded), DNAME owner, "the walk from the apex meets a cut
 //!   or DNAME before reaching me", has a wildcard child;
-//! * `nodes` (12 octets each): name offset and length, label count,
-//!   flags, and the node's RRsets as a start and a count;
+//! * `nodes` (8 octets each): name offset (24 bits) and label count (8),
+//!   flags, and where the node's RRsets start. A node's name ends where
+//!   the next node's starts, and its RRsets end where the next node's
+//!   start (the names and RRsets are written in node order; the last
+//!   node's end with the segment's `names` and `rrsets`);
 //! * `rrsets`: the RRsets of each node, contiguous per node, in the order
 //!   of the build's sort key: by type, each RRSIG set right after the set
-//!   whose type it covers. An RRset (16 octets) holds its type, record
-//!   count, TTL, where its records start in `data` (each record as a
-//!   2-octet length and the RDATA), where its link targets start in
-//!   `links`, and one flag. The rest is derived from that layout:
-//!   - its records end where the next RRset's start (the data is written
-//!     in RRset order; the last one ends with `data`), and likewise its
-//!     links end where the next RRset's links start;
+//!   whose type it covers. An RRset (12 octets) holds its type, record
+//!   count, TTL (with one flag, [`SIGNED`], in its top bit: TTLs are at
+//!   most 2^31 - 1, RFC 2181 §8, and the build reads a larger one as 0)
+//!   and where its block starts in `data`. The rest is derived from that
+//!   layout:
+//!   - an RRset's block is its records, then its link targets (4 octets
+//!     each, little-endian, read unaligned); the block ends where the
+//!     next RRset's starts (the data is written in RRset order; the last
+//!     one ends with `data`);
+//!   - a record is its RDATA alone when its length follows from its
+//!     type ([`Form`]): A (4 octets) and AAAA (16) are fixed, and NS,
+//!     CNAME, PTR and DNAME are one uncompressed name, which ends at its
+//!     root label; any other type's record is a 2-octet length and the
+//!     RDATA. The build refuses a record that does not fit its form (a
+//!     transfer's A record of 3 octets), so the walk never goes astray;
+//!   - its records end after `count` records, and its links fill the rest
+//!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
+//!     links, and the build refuses such an RRset of more than 65,535
+//!     records (FILE:LINE), so their count is exact; an RRset of another
+//!     type may be larger (its count saturates) and is its whole block;
 //!   - its RRSIG set is the next RRset, when the flag ([`SIGNED`]) says
 //!     so (the build sets it when the next RRset of the same node is an
 //!     RRSIG set covering this type: the node boundary is why it is a
 //!     flag and not a look at the next RRset);
 //!   - the type an RRSIG set covers is the first two octets of its first
-//!     record's RDATA (the build groups RRSIGs by it).
+//!     record's RDATA, after its length (the build groups RRSIGs by it).
 //!
 //!   Links: for NS, MX, SRV, SVCB and HTTPS the targets are pre-linked
 //!   (additional data and glue, Knot's "adjust" step): a target in the
-//!   same segment is its local index, one in another segment is its name
-//!   (`link_names`), looked up when answering, so a segment never holds
-//!   an id of another segment.
+//!   same segment is its local index, one in another segment is
+//!   [`REMOTE`] and the offset of its name in `link_names`, looked up
+//!   when answering, so a segment never holds an id of another segment.
+//!   Readers of records go through [`Rdatas`] ([`Zone::rdatas`],
+//!   [`Segment::rdatas_at`], `Rdatas::of` with the RRset's type) or
+//!   [`Segment::rdata_at`], never through `data` itself (the build's
+//!   `link_signatures` and [`Segment::covers_at`] read an RRSIG's type
+//!   covered, always after a length).
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -104,61 +125,149 @@ pub mod nf {
     pub const NSEC: u16 = 512;
 }
 
-/// One name of the zone: 12 octets.
+/// One name of the zone: 8 octets.
 ///
-/// Why each width is enough: `name_off` is an offset into the segment's
-/// names (a segment holds at most [`SEG_MAX`] names of at most 255
-/// octets, 16.7 MB); `name_len` and `labels` are at most 255 and 127
-/// (RFC 1035 §3.1); `rrset_start` is an index into the segment's RRsets,
-/// of which a segment holds fewer than [`SEG_MAX`] (the build refuses
-/// more: "too many RRsets at one name", or starts a new segment);
-/// `rrset_count` is at most that too.
+/// It stores where its name and its RRsets start; where they end is the
+/// next node's start (or, for a segment's last node, the end of the
+/// segment's names and RRsets): a segment's names and RRsets are written
+/// in node order. Why each width is enough: the name offset (24 bits) is
+/// an offset into the segment's names, and a segment holds at most
+/// [`SEG_MAX`] names (the build's segment size is at most 4096, the NSEC3
+/// block's too) of at most 255 octets: 65,536 x 255 = 16,711,680 <
+/// 2^24; the label count (8 bits) is at most 127 (RFC 1035 §3.1);
+/// `rrset_start` is an index into the segment's RRsets, of which a
+/// segment holds fewer than [`SEG_MAX`] (the build refuses more: "too
+/// many RRsets at one name", or starts a new segment).
 #[derive(Clone, Copy, Debug)]
 pub struct Node {
-    pub(crate) name_off: u32,
-    pub(crate) name_len: u8,
-    /// Label count below the root.
-    pub labels: u8,
+    /// Name offset (low 24 bits) and label count (top 8 bits).
+    name: u32,
     /// Flags ([`nf`]).
     pub flags: u16,
     pub(crate) rrset_start: u16,
-    pub(crate) rrset_count: u16,
 }
 
+/// Bits of [`Node`]'s name offset.
+const NAME_OFF_BITS: u32 = 24;
+
 impl Node {
+    /// A node whose name starts at `name_off` in its segment's names and
+    /// whose RRsets start at `rrset_start`.
+    #[inline]
+    pub(crate) fn new(name_off: usize, labels: u8, flags: u16, rrset_start: u16) -> Node {
+        debug_assert!(name_off < 1 << NAME_OFF_BITS);
+        Node { name: name_off as u32 | (labels as u32) << NAME_OFF_BITS, flags, rrset_start }
+    }
+
     /// True if the flag is set.
     #[inline]
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
+
+    /// Label count below the root.
+    #[inline]
+    pub fn labels(&self) -> u8 {
+        (self.name >> NAME_OFF_BITS) as u8
+    }
+
+    #[inline]
+    fn name_off(&self) -> usize {
+        (self.name & ((1 << NAME_OFF_BITS) - 1)) as usize
+    }
 }
 
-/// One RRset (or the RRSIGs covering one type): 16 octets.
+/// One RRset (or the RRSIGs covering one type): 12 octets.
 ///
 /// What it does not store, it derives from the segment's layout (see the
-/// module docs): where its RDATA ends (the next RRset's `data_off`), where
-/// its links end (the next RRset's links offset), the type an RRSIG set
-/// covers (the first two octets of its first record: [`Zone::covers`]),
-/// and its RRSIG set (the next RRset of the node, flagged here:
-/// [`Zone::sigs`]).
+/// module docs): where its block of `data` ends (the next RRset's
+/// `data_off`), where its records end and its links start inside that
+/// block (after `count` records: [`Segment::rdata_at`]), the type an
+/// RRSIG set covers (the first two octets of its first record:
+/// [`Zone::covers`]), and its RRSIG set (the next RRset of the node,
+/// flagged in the TTL's top bit: [`Zone::sigs`]).
 #[derive(Clone, Copy, Debug)]
 pub struct RRset {
     /// Type (RRSIG for signature sets).
     pub rtype: u16,
-    /// Number of records, saturated at 65,535 (larger RRsets exist: count
-    /// them with [`Zone::rdatas`]; [`Zone::record_count`] is exact).
+    /// Number of records, saturated at 65,535 (larger RRsets exist, of
+    /// types without links: count them with [`Zone::rdatas`];
+    /// [`Zone::record_count`] is exact). A type with links ([`linked`])
+    /// never has more than 65,535 (the build refuses it), so its count
+    /// is exact and says where its records end.
     pub count: u16,
-    /// TTL.
-    pub ttl: u32,
-    /// Start of its records in the segment's `data`.
+    /// The TTL (at most 2^31 - 1, RFC 2181 §8: the build makes a larger
+    /// one 0), with [`SIGNED`] set if the next RRset is the RRSIG set
+    /// covering this one.
+    pub(crate) ttl_sig: u32,
+    /// Start of its block in the segment's `data`: its records, then its
+    /// link targets.
     pub(crate) data_off: u32,
-    /// Start of its link targets in the segment's `links`, with
-    /// [`SIGNED`] set if the next RRset is the RRSIG set covering it.
-    pub(crate) links_off: u32,
 }
 
-/// [`RRset::links_off`]'s flag: the RRset's signatures are the next RRset.
+impl RRset {
+    /// The TTL.
+    #[inline]
+    pub fn ttl(&self) -> u32 {
+        self.ttl_sig & !SIGNED
+    }
+
+    /// How many records [`Rdatas`] reads from its block: `count`, or
+    /// all of the block when the count saturated (a type without links).
+    #[inline]
+    pub(crate) fn limit(&self) -> u32 {
+        if self.count == u16::MAX && !linked(self.rtype) {
+            u32::MAX
+        } else {
+            self.count as u32
+        }
+    }
+}
+
+/// [`RRset::ttl_sig`]'s flag: the RRset's signatures are the next RRset.
 pub(crate) const SIGNED: u32 = 1 << 31;
+
+/// How a type's records are stored: only a record whose length cannot
+/// be known from its RDATA has a 2-octet length before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Always this many octets (A: 4, AAAA: 16, RFC 1035 §3.4.1, RFC 3596).
+    Fixed(u8),
+    /// One uncompressed domain name, which ends at its root label (NS,
+    /// CNAME, PTR, DNAME: RFC 1035 §3.3, RFC 6672).
+    Name,
+    /// A 2-octet length, then the RDATA.
+    Prefixed,
+}
+
+/// The [`Form`] of a type's records.
+#[inline]
+pub(crate) fn form(rtype: u16) -> Form {
+    match rtype {
+        t::A => Form::Fixed(4),
+        t::AAAA => Form::Fixed(16),
+        t::NS | t::CNAME | t::PTR | t::DNAME => Form::Name,
+        _ => Form::Prefixed,
+    }
+}
+
+/// True if RDATA `rd` can be stored in form `f` (the build refuses a
+/// record that cannot: an A record that is not 4 octets, an NS record
+/// that is not one name).
+pub(crate) fn fits(f: Form, rd: &[u8]) -> bool {
+    match f {
+        Form::Fixed(n) => rd.len() == n as usize,
+        Form::Name => name::wire_len(rd) == Ok(rd.len()),
+        Form::Prefixed => rd.len() <= u16::MAX as usize,
+    }
+}
+
+/// Types whose RRsets carry links (additional-section targets) after
+/// their records.
+#[inline]
+pub(crate) fn linked(rtype: u16) -> bool {
+    matches!(rtype, t::NS | t::MX | t::SRV | t::SVCB | t::HTTPS)
+}
 
 /// NSEC3 parameters of the zone's chain (from NSEC3PARAM).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,10 +318,11 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<u8>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) rrsets: Vec<RRset>,
+    /// Each RRset's block: its records (each a 2-octet length and the
+    /// RDATA), then its link targets (4 octets each, little-endian: a
+    /// local node index, or [`REMOTE`] | an offset into `link_names`, a
+    /// lowercase name looked up when answering).
     pub(crate) data: Vec<u8>,
-    /// Link targets of the RRsets: a local node index, or [`REMOTE`] | an
-    /// offset into `link_names` (a lowercase name looked up when answering).
-    pub(crate) links: Vec<u32>,
     pub(crate) link_names: Vec<u8>,
     pub(crate) records: u64,
     pub(crate) nsec_nodes: u32,
@@ -228,10 +338,27 @@ impl Segment {
         self
     }
 
+    /// The name of node `local`: up to the next node's (the names are
+    /// written in node order), or to the end of the names for the last.
     #[inline]
     pub(crate) fn name(&self, local: usize) -> &[u8] {
-        let n = &self.nodes[local];
-        &self.names[n.name_off as usize..n.name_off as usize + n.name_len as usize]
+        let end = self.nodes.get(local + 1).map_or(self.names.len(), Node::name_off);
+        &self.names[self.nodes[local].name_off()..end]
+    }
+
+    /// Where `lname` is among the segment's names (`Ok`: node `i` has
+    /// it; `Err(i)`: it would be node `i`), in canonical order.
+    pub(crate) fn search(&self, lname: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.nodes.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match name::canonical_cmp(self.name(mid), lname) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
     pub(crate) fn first_name(&self) -> &[u8] {
@@ -247,27 +374,55 @@ impl Segment {
         &self.rrsets[self.set_range(local)]
     }
 
-    /// Indexes (in `rrsets`) of a node's RRsets.
+    /// Indexes (in `rrsets`) of a node's RRsets: up to the next node's
+    /// first (the RRsets are written in node order), or to the end of the
+    /// RRsets for the last node.
     #[inline]
     pub(crate) fn set_range(&self, local: usize) -> std::ops::Range<usize> {
-        let n = &self.nodes[local];
-        n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize
+        let end = self.nodes.get(local + 1).map_or(self.rrsets.len(), |n| n.rrset_start as usize);
+        self.nodes[local].rrset_start as usize..end
     }
 
-    /// The records of RRset `i` (each a 2-octet length and the RDATA): from
-    /// its `data_off` to the next RRset's (the data is laid out in RRset
+    /// The block of RRset `i` (its records, then its links): from its
+    /// `data_off` to the next RRset's (the data is laid out in RRset
     /// order), or to the end of the data for the last one.
     #[inline]
-    pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
+    pub(crate) fn block_at(&self, i: usize) -> &[u8] {
         let end = self.rrsets.get(i + 1).map_or(self.data.len(), |n| n.data_off as usize);
         &self.data[self.rrsets[i].data_off as usize..end]
     }
 
-    /// The link targets of RRset `i`, up to the next RRset's.
+    /// The records of RRset `i`, in the [`Form`] of its type.
     #[inline]
-    pub(crate) fn links_at(&self, i: usize) -> &[u32] {
-        let end = self.rrsets.get(i + 1).map_or(self.links.len(), |n| (n.links_off & !SIGNED) as usize);
-        &self.links[(self.rrsets[i].links_off & !SIGNED) as usize..end]
+    pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
+        let s = &self.rrsets[i];
+        Rdatas { data: self.block_at(i), left: s.limit(), form: form(s.rtype) }
+    }
+
+    /// The records of RRset `i`: its block without its links (a type
+    /// without links is its whole block; one with links ends after
+    /// `count` records, which are walked).
+    #[inline]
+    pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
+        let b = self.block_at(i);
+        if !linked(self.rrsets[i].rtype) {
+            return b;
+        }
+        let mut it = self.rdatas_at(i);
+        while it.next().is_some() {}
+        &b[..b.len() - it.data.len()]
+    }
+
+    /// The link targets of RRset `i`: the rest of its block after its
+    /// records (4 octets each, little-endian).
+    #[inline]
+    pub(crate) fn links_at(&self, i: usize) -> &[u8] {
+        if !linked(self.rrsets[i].rtype) {
+            return &[];
+        }
+        let mut it = self.rdatas_at(i);
+        while it.next().is_some() {}
+        it.data
     }
 
     /// The type RRset `i` covers if it is an RRSIG set (the type covered
@@ -589,10 +744,10 @@ impl Zone {
     #[inline]
     pub fn find(&self, id: NodeId, rtype: u16) -> Option<RRsetId> {
         let (s, l) = self.seg_of(id);
-        let n = &s.nodes[l];
-        let start = n.rrset_start as usize;
-        let sets = &s.rrsets[start..start + n.rrset_count as usize];
-        sets.iter()
+        let range = s.set_range(l);
+        let start = range.start;
+        s.rrsets[range]
+            .iter()
             .position(|s| s.rtype == rtype && rtype != t::RRSIG)
             .map(|i| (id & !(SEG_MAX as u32 - 1)) | (start + i) as RRsetId)
     }
@@ -608,7 +763,7 @@ impl Zone {
     #[inline]
     pub fn sigs(&self, id: RRsetId) -> RRsetId {
         let (s, l) = self.seg_of(id);
-        if s.rrsets[l].links_off & SIGNED != 0 {
+        if s.rrsets[l].ttl_sig & SIGNED != 0 {
             id + 1
         } else {
             NONE
@@ -626,7 +781,7 @@ impl Zone {
     #[inline]
     pub fn rdatas(&self, id: RRsetId) -> Rdatas<'_> {
         let (s, l) = self.seg_of(id);
-        Rdatas { data: s.rdata_at(l) }
+        s.rdatas_at(l)
     }
 
     /// The first record's RDATA.
@@ -662,10 +817,7 @@ impl Zone {
             (self.segs.len() - 1, self.segs[self.segs.len() - 1].nodes.len() - 1)
         } else {
             let s = &self.segs[k - 1];
-            match s.nodes.binary_search_by(|n| {
-                let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-                name::canonical_cmp(nm, lname)
-            }) {
+            match s.search(lname) {
                 Ok(i) => (k - 1, i),
                 Err(i) => (k - 1, i - 1),
             }
@@ -708,10 +860,7 @@ impl Zone {
     pub fn node_at_or_before(&self, lname: &[u8]) -> Option<NodeId> {
         let k = self.segs.partition_point(|s| s.nodes.is_empty() || name::canonical_cmp(s.first_name(), lname).is_le());
         let s = self.segs.get(k.checked_sub(1)?)?;
-        match s.nodes.binary_search_by(|n| {
-            let nm = &s.names[n.name_off as usize..n.name_off as usize + n.name_len as usize];
-            name::canonical_cmp(nm, lname)
-        }) {
+        match s.search(lname) {
             Ok(i) => Some(make_id(k - 1, i)),
             Err(0) => self.prev_node(make_id(k - 1, 0)),
             Err(i) => Some(make_id(k - 1, i - 1)),
@@ -847,10 +996,8 @@ impl Zone {
         let n3 = self.n3.segs.iter().enumerate().map(|(k, s)| (N3_SLOT + k, s));
         normal.chain(n3).flat_map(|(slot, s)| {
             (0..s.nodes.len()).flat_map(move |l| {
-                let n = &s.nodes[l];
                 let nm = s.name(l);
-                (n.rrset_start as usize..n.rrset_start as usize + n.rrset_count as usize)
-                    .map(move |r| (nm, make_id(slot, r)))
+                s.set_range(l).map(move |r| (nm, make_id(slot, r)))
             })
         })
     }
@@ -887,7 +1034,7 @@ fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
         // An RRSIG set's type covered is in its RDATA, compared here.
         for (i, j) in xa.zip(xb) {
             let (x, y) = (&sa.rrsets[i], &sb.rrsets[j]);
-            if (x.rtype, x.ttl, x.count) != (y.rtype, y.ttl, y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
+            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
                 return false;
             }
         }
@@ -901,14 +1048,15 @@ pub struct Links<'a> {
     zone: &'a Zone,
     seg: &'a Segment,
     base: u32,
-    raw: &'a [u32],
+    raw: &'a [u8],
 }
 
 impl Iterator for Links<'_> {
     type Item = NodeId;
     #[inline]
     fn next(&mut self) -> Option<NodeId> {
-        while let Some((&l, rest)) = self.raw.split_first() {
+        while let Some((l, rest)) = self.raw.split_first_chunk::<4>() {
+            let l = u32::from_le_bytes(*l);
             self.raw = rest;
             if l & REMOTE == 0 {
                 return Some(self.base | l);
@@ -926,21 +1074,51 @@ impl Iterator for Links<'_> {
     }
 }
 
-/// Iterator over the RDATA of an RRset.
+/// Iterator over the RDATA of an RRset: at most `left` records of
+/// `data` (an RRset's block ends with its links, after its records), in
+/// the [`Form`] of the RRset's type.
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
+    pub(crate) left: u32,
+    pub(crate) form: Form,
+}
+
+impl<'a> Rdatas<'a> {
+    /// All the records of `data` (records only, no links), of type `rtype`.
+    #[inline]
+    pub(crate) fn of(rtype: u16, data: &'a [u8]) -> Self {
+        Rdatas { data, left: u32::MAX, form: form(rtype) }
+    }
+
+    /// Octets the iterator has not read yet.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.data
+    }
 }
 
 impl<'a> Iterator for Rdatas<'a> {
     type Item = &'a [u8];
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.data.len() < 2 {
+        if self.left == 0 || self.data.is_empty() {
             return None;
         }
-        let l = u16::from_be_bytes([self.data[0], self.data[1]]) as usize;
-        let r = &self.data[2..2 + l];
-        self.data = &self.data[2 + l..];
+        self.left -= 1;
+        let (start, end) = match self.form {
+            Form::Fixed(n) => (0, n as usize),
+            // The build stored only names that end in the data (`fits`).
+            Form::Name => {
+                let mut i = 0;
+                while self.data[i] != 0 {
+                    i += 1 + self.data[i] as usize;
+                }
+                (0, i + 1)
+            }
+            Form::Prefixed => (2, 2 + u16::from_be_bytes([self.data[0], self.data[1]]) as usize),
+        };
+        let r = &self.data[start..end];
+        self.data = &self.data[end..];
         Some(r)
     }
 }
@@ -959,7 +1137,7 @@ impl NegativeSoa {
         if s.rtype != t::SOA {
             return None;
         }
-        let ttl = s.ttl.min(Soa::from_rdata(rd)?.minimum());
+        let ttl = s.ttl().min(Soa::from_rdata(rd)?.minimum());
         let mut buf = vec![0u8; 65535];
         let mut w = Writer::new(&mut buf, 65535);
         let mut question = apex.to_vec();

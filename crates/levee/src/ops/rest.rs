@@ -262,7 +262,7 @@ pub fn rrsets_of(zone: &Zone, query: Option<&str>) -> Result<Value, ApiError> {
         out.push(json!({
             "name": name::to_text(owner),
             "type": rtype::type_to_text(s.rtype),
-            "ttl": s.ttl,
+            "ttl": s.ttl(),
             "records": records,
         }));
     }

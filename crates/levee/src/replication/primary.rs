@@ -178,7 +178,7 @@ pub fn send_notifies(h: &tokio::runtime::Handle, r: &Arc<Replication>, zone: &Ar
     let soa = Rr {
         owner: zone.apex().to_vec(),
         rtype: t::SOA,
-        ttl: zone.rrset(zone.soa()).ttl,
+        ttl: zone.rrset(zone.soa()).ttl(),
         rdata: zone.first_rdata(zone.soa()).to_vec(),
     };
     for tgt in targets.clone() {

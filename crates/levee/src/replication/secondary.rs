@@ -75,7 +75,7 @@ impl ZoneState {
             z.soa = Some(Rr {
                 owner: zone.apex().to_vec(),
                 rtype: t::SOA,
-                ttl: zone.rrset(soa).ttl,
+                ttl: zone.rrset(soa).ttl(),
                 rdata: zone.first_rdata(soa).to_vec(),
             });
             z.timers.set_from_soa(zone.first_rdata(soa));

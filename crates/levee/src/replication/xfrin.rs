@@ -256,7 +256,7 @@ fn run_signed(job: &Job, rt: &tokio::runtime::Runtime) -> Result<Fetched, Fail> 
     let soa_of = |z: &Zone| Rr {
         owner: z.apex().to_vec(),
         rtype: t::SOA,
-        ttl: z.rrset(z.soa()).ttl,
+        ttl: z.rrset(z.soa()).ttl(),
         rdata: z.first_rdata(z.soa()).to_vec(),
     };
     let served = job.served.as_deref();
@@ -309,7 +309,7 @@ fn sign_full(
     let soa = Rr {
         owner: signed.apex().to_vec(),
         rtype: t::SOA,
-        ttl: signed.rrset(signed.soa()).ttl,
+        ttl: signed.rrset(signed.soa()).ttl(),
         rdata: signed.first_rdata(signed.soa()).to_vec(),
     };
     Ok((Arc::new(vec![soa]), signed, kind, diffs))

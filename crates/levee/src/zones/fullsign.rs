@@ -109,7 +109,7 @@ pub fn sign_snapshot(job: &Job<'_>) -> Result<Outcome, String> {
     }
     let apex = z.apex().to_vec();
     let soa_rs = z.soa();
-    let soa_ttl = z.rrset(soa_rs).ttl;
+    let soa_ttl = z.rrset(soa_rs).ttl();
     let old_soa = Rr { owner: apex.clone(), rtype: t::SOA, ttl: soa_ttl, rdata: z.first_rdata(soa_rs).to_vec() };
     let mut new_soa = old_soa.clone();
     let Some(soa) = Soa::from_rdata(&old_soa.rdata) else { return Err("the SOA record is malformed".into()) };
@@ -127,7 +127,7 @@ pub fn sign_snapshot(job: &Job<'_>) -> Result<Outcome, String> {
     // file's DNSKEY TTL, else the SOA's), NSEC3PARAM.
     let apex_id = z.apex_id();
     let file_keys = z.find(apex_id, t::DNSKEY);
-    let dnskey_ttl = file_keys.map_or(soa_ttl, |rs| z.rrset(rs).ttl);
+    let dnskey_ttl = file_keys.map_or(soa_ttl, |rs| z.rrset(rs).ttl());
     let mut added: Vec<Rr> = Vec::new();
     for k in job.keys.iter().filter(|k| k.published()) {
         let have = file_keys.is_some_and(|rs| z.rdatas(rs).any(|rd| rd == k.dnskey()));
@@ -166,7 +166,7 @@ pub fn sign_snapshot(job: &Job<'_>) -> Result<Outcome, String> {
         let ksk = id == apex_id && matches!(set.rtype, t::DNSKEY | t::CDS | t::CDNSKEY);
         let owner = z.node_name(id);
         let before = job.previous.and_then(|p| before_plain(p, owner, set.rtype));
-        jobs.push(SignJob { owner, rtype: set.rtype, ttl: set.ttl, rdatas, ksk, before });
+        jobs.push(SignJob { owner, rtype: set.rtype, ttl: set.ttl(), rdatas, ksk, before });
     }
     if file_keys.is_none() && keys_added > 0 {
         let rdatas = added[..keys_added].iter().map(|r| r.rdata.as_slice()).collect();
@@ -224,7 +224,7 @@ fn walk(z: &Zone, policy: &Policy) -> Walk {
                 w.removed.extend(z.rdatas(rs).map(|rd| Rr {
                     owner: owner.to_vec(),
                     rtype: s.rtype,
-                    ttl: s.ttl,
+                    ttl: s.ttl(),
                     rdata: rd.to_vec(),
                 }));
             } else {
@@ -260,7 +260,7 @@ fn walk(z: &Zone, policy: &Policy) -> Walk {
             w.removed.extend(z.rdatas(rs).map(|rd| Rr {
                 owner: owner.to_vec(),
                 rtype: s.rtype,
-                ttl: s.ttl,
+                ttl: s.ttl(),
                 rdata: rd.to_vec(),
             }));
         }
@@ -343,7 +343,7 @@ fn before_of(p: &Zone, rs: u32) -> Option<Before<'_>> {
     if g == levee_zone::NONE {
         return None;
     }
-    Some(Before { ttl: p.rrset(rs).ttl, rdatas: p.rdatas(rs).collect(), sigs: p.rdatas(g).collect() })
+    Some(Before { ttl: p.rrset(rs).ttl(), rdatas: p.rdatas(rs).collect(), sigs: p.rdatas(g).collect() })
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub fn sign_diff(ch: Change<'_>) -> Result<Result<Diff, &'static str>, String> {
         return Ok(Err("the keys changed"));
     }
     let old_soa =
-        Rr { owner: apex.clone(), rtype: t::SOA, ttl: z.rrset(z.soa()).ttl, rdata: z.first_rdata(z.soa()).to_vec() };
+        Rr { owner: apex.clone(), rtype: t::SOA, ttl: z.rrset(z.soa()).ttl(), rdata: z.first_rdata(z.soa()).to_vec() };
     if ch.soa.ttl != old_soa.ttl || soa_minimum(&ch.soa.rdata) != soa_minimum(&old_soa.rdata) {
         return Ok(Err("the SOA's TTL or minimum changed"));
     }
@@ -185,7 +185,7 @@ fn types_of(z: &Zone, id: NodeId) -> Types {
     for k in 0..z.node_rrsets(id).len() as u32 {
         let s = z.rrset(first + k);
         if !matches!(s.rtype, t::RRSIG | t::NSEC | t::NSEC3) {
-            out.insert(s.rtype, (s.ttl, z.rdatas(first + k).map(<[u8]>::to_vec).collect()));
+            out.insert(s.rtype, (s.ttl(), z.rdatas(first + k).map(<[u8]>::to_vec).collect()));
         }
     }
     out
@@ -328,7 +328,7 @@ impl Signer<'_> {
         if g == levee_zone::NONE {
             return;
         }
-        let (owner, ttl) = (z.node_name(id), z.rrset(g).ttl);
+        let (owner, ttl) = (z.node_name(id), z.rrset(g).ttl());
         for rdata in z.rdatas(g) {
             self.out.removed.push(Rr { owner: owner.to_vec(), rtype: t::RRSIG, ttl, rdata: rdata.to_vec() });
         }
@@ -516,7 +516,7 @@ impl Signer<'_> {
         let ttl = self.neg_ttl;
         if let Some(rd) = old {
             let id = self.z.lookup(n).ok_or("NSEC owner not found")?;
-            let old_ttl = self.z.find(id, t::NSEC).map_or(ttl, |rs| self.z.rrset(rs).ttl);
+            let old_ttl = self.z.find(id, t::NSEC).map_or(ttl, |rs| self.z.rrset(rs).ttl());
             self.out.removed.push(Rr { owner: n.to_vec(), rtype: t::NSEC, ttl: old_ttl, rdata: rd });
             self.unsign(id, t::NSEC);
         }
@@ -689,13 +689,18 @@ impl Signer<'_> {
             for rs in first..first + count {
                 let s = z.rrset(rs);
                 if s.rtype == t::NSEC3 {
-                    self.out.removed.push(Rr { owner: owner.clone(), rtype: t::NSEC3, ttl: s.ttl, rdata: rd.clone() });
+                    self.out.removed.push(Rr {
+                        owner: owner.clone(),
+                        rtype: t::NSEC3,
+                        ttl: s.ttl(),
+                        rdata: rd.clone(),
+                    });
                 } else if s.rtype == t::RRSIG && z.covers(rs) == t::NSEC3 {
                     for sig in z.rdatas(rs) {
                         self.out.removed.push(Rr {
                             owner: owner.clone(),
                             rtype: t::RRSIG,
-                            ttl: s.ttl,
+                            ttl: s.ttl(),
                             rdata: sig.to_vec(),
                         });
                     }

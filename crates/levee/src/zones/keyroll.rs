@@ -250,7 +250,7 @@ fn carry_out(
 /// once that time has come.
 pub fn key_event(s: &SignPlan, zone: &str, served: &Zone) -> Option<u64> {
     let files = keys::load_files(&s.key_dir, zone).ok()?;
-    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
+    let dnskey_ttl = served.rrset(served.soa()).ttl() as u64;
     // Signed at: the SOA's signature starts an hour before its signing
     // (`Policy::inception_offset`); every new version signs its SOA.
     let sigs = served.sigs(served.soa());
@@ -267,7 +267,7 @@ pub fn key_event(s: &SignPlan, zone: &str, served: &Zone) -> Option<u64> {
 /// The largest TTL of a served zone (how long its signatures stay in
 /// caches).
 fn max_ttl(z: &Zone) -> u64 {
-    z.all_rrsets().map(|(_, id)| z.rrset(id).ttl as u64).max().unwrap_or(0)
+    z.all_rrsets().map(|(_, id)| z.rrset(id).ttl() as u64).max().unwrap_or(0)
 }
 
 /// The parent serves the DS of the key waiting for it (`levee ctl
@@ -280,7 +280,7 @@ pub fn confirm_ds(s: &SignPlan, zone: &str, served: &Zone, now: u64) -> Result<u
     let Some(tag) = rollover::awaiting_ds(&st, now) else {
         return Err(format!("no key of {zone} waits for the parent's DS"));
     };
-    let p = roll_policy(&s.policy, served.rrset(served.soa()).ttl as u64, max_ttl(served));
+    let p = roll_policy(&s.policy, served.rrset(served.soa()).ttl() as u64, max_ttl(served));
     carry_out(s, zone, &files, &rollover::ds_seen(&st, &p, now), now)?;
     Ok(tag)
 }
@@ -288,7 +288,7 @@ pub fn confirm_ds(s: &SignPlan, zone: &str, served: &Zone, now: u64) -> Result<u
 /// Begins a rollover of `role` now (`levee ctl key-rollover`).
 pub fn start_rollover(s: &SignPlan, zone: &str, served: &Zone, role: Role, now: u64) -> Result<(), String> {
     let files = keys::load_files(&s.key_dir, zone)?;
-    let p = roll_policy(&s.policy, served.rrset(served.soa()).ttl as u64, max_ttl(served));
+    let p = roll_policy(&s.policy, served.rrset(served.soa()).ttl() as u64, max_ttl(served));
     let actions = rollover::start(&states(&files), &p, now, role);
     if actions.is_empty() {
         return Err(match role {
@@ -385,7 +385,7 @@ pub fn report(s: &SignPlan, zone: &str, served: Option<&Zone>, now: u64) -> Resu
         };
         out.push_str(&format!("next: the parent's DS of key {tag} ({how})\n"));
     }
-    let (dnskey_ttl, max) = served.map_or((0, 0), |z| (z.rrset(z.soa()).ttl as u64, max_ttl(z)));
+    let (dnskey_ttl, max) = served.map_or((0, 0), |z| (z.rrset(z.soa()).ttl() as u64, max_ttl(z)));
     match rollover::next_event(&st, &roll_policy(&s.policy, dnskey_ttl, max), now) {
         Some(at) => out.push_str(&format!("next key event at {at} (in {} s)\n", at - now)),
         None => out.push_str("next key event: none scheduled\n"),

@@ -100,8 +100,8 @@ pub fn sign(
     let z = &built.zone;
     let origin = z.apex().to_vec();
     let now = crate::clock::wall() as u32;
-    let dnskey_ttl = z.rrset(z.soa()).ttl as u64;
-    let max_ttl = z.all_rrsets().map(|(_, rs)| z.rrset(rs).ttl as u64).max().unwrap_or(0);
+    let dnskey_ttl = z.rrset(z.soa()).ttl() as u64;
+    let max_ttl = z.all_rrsets().map(|(_, rs)| z.rrset(rs).ttl() as u64).max().unwrap_or(0);
     let kn =
         keys_now(s, zone, &origin, now as u64, dnskey_ttl, max_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?;
     let keys = &kn.keys;
@@ -222,7 +222,7 @@ pub fn incremental(
     if key_event(s, zone, old).is_some_and(|d| d <= now) {
         return full("a key event is due");
     }
-    let dnskey_ttl = old.rrset(old.soa()).ttl as u64;
+    let dnskey_ttl = old.rrset(old.soa()).ttl() as u64;
     let Some(kn) =
         keys_unplanned(s, zone, old.apex(), now, dnskey_ttl).map_err(|e| fail(format!("DNSSEC keys: {e}")))?
     else {
@@ -310,7 +310,7 @@ pub fn signed_ixfr(
     {
         return Ok(None);
     }
-    let dnskey_ttl = served.rrset(served.soa()).ttl as u64;
+    let dnskey_ttl = served.rrset(served.soa()).ttl() as u64;
     let Some(keys) = keys_unplanned(s, zone, served.apex(), now, dnskey_ttl)?.map(|k| k.keys) else {
         return Ok(None);
     };

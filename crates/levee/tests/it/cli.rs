@@ -297,7 +297,7 @@ fn records(path: &std::path::Path, origin: &str) -> Vec<(Vec<u8>, u16, u32, Vec<
     for (owner, rs) in z.all_rrsets() {
         let s = z.rrset(rs);
         for rd in z.rdatas(rs) {
-            v.push((owner.to_vec(), s.rtype, s.ttl, rd.to_vec()));
+            v.push((owner.to_vec(), s.rtype, s.ttl(), rd.to_vec()));
         }
     }
     v.sort();
