@@ -32,6 +32,23 @@ pub struct Sockets {
     pub dot: Option<(levee_io::tls::TlsSetup, std::sync::Arc<crate::tls::Certs>)>,
 }
 
+/// `threads` UDP sockets on `addr` (port 0: the port the kernel picks for
+/// the first), and the address they share.
+fn bind_udp_all(addr: SocketAddr, threads: usize) -> Result<(SocketAddr, Vec<Socket>), String> {
+    let mut addr = addr;
+    let mut out = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let u = udp::bind_udp(addr).map_err(|e| format!("cannot listen on {addr} (UDP): {e}"))?;
+        if i == 0 && addr.port() == 0 {
+            if let Some(a) = u.local_addr().ok().and_then(|a| a.as_socket()) {
+                addr.set_port(a.port());
+            }
+        }
+        out.push(u);
+    }
+    Ok((addr, out))
+}
+
 /// Binds the DNS sockets (`threads` UDP sockets per address) and the
 /// management listener; the error says which address failed.
 pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
@@ -47,19 +64,24 @@ pub fn bind(cfg: &Config, threads: usize) -> Result<Sockets, String> {
         dot: None,
     };
     for &addr in &cfg.listen {
-        let mut addr = addr;
-        for i in 0..threads {
-            let u = udp::bind_udp(addr).map_err(|e| format!("cannot listen on {addr} (UDP): {e}"))?;
-            if i == 0 && addr.port() == 0 {
-                // Port 0: every worker and TCP share the port the kernel picked.
-                if let Some(a) = u.local_addr().ok().and_then(|a| a.as_socket()) {
-                    addr.set_port(a.port());
+        // Port 0: every worker and TCP share the port the kernel picked
+        // for UDP, which a TCP socket elsewhere may hold: then another
+        // UDP port is picked (a few times at most).
+        let mut tries = if addr.port() == 0 { 8 } else { 1 };
+        loop {
+            tries -= 1;
+            let (bound, udps) = bind_udp_all(addr, threads)?;
+            match tcp::bind_tcp(bound) {
+                Ok(t) => {
+                    s.udp.extend(udps.into_iter().map(|u| (bound, u)));
+                    s.tcp.push(t);
+                    s.bound.push(bound);
+                    break;
                 }
+                Err(e) if tries > 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(format!("cannot listen on {bound} (TCP): {e}")),
             }
-            s.udp.push((addr, u));
         }
-        s.tcp.push(tcp::bind_tcp(addr).map_err(|e| format!("cannot listen on {addr} (TCP): {e}"))?);
-        s.bound.push(addr);
     }
     // DNS over TLS: the certificate and key first (a bad pair stops the
     // start naming the key and the file), then the listeners.
