@@ -405,12 +405,7 @@ impl Segment {
     #[inline]
     pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
         let b = self.block_at(i);
-        if !linked(self.rrsets[i].rtype) {
-            return b;
-        }
-        let mut it = self.rdatas_at(i);
-        while it.next().is_some() {}
-        &b[..b.len() - it.data.len()]
+        &b[..b.len() - self.links_at(i).len()]
     }
 
     /// The link targets of RRset `i`: the rest of its block after its
