@@ -9,7 +9,7 @@ only; the report says which. Exit 1 on any failure.
 
 usage: check.py LEVEE PORT < list
 """
-import os, re, signal, subprocess, sys, time, tomllib
+import os, re, signal, ssl, subprocess, sys, time, tomllib
 
 import dns.flags, dns.message, dns.query, dns.rcode
 
@@ -60,7 +60,22 @@ for line in sys.stdin:
             failures.append(f"{path}: zones not served: {sorted(pending)}; log: {open(out + '.log').read()[-800:]}")
         else:
             served += 1
-            print(f"; served, {len(zones)} SOA answered")
+            print(f"; served, {len(zones)} SOA answered", end="")
+            # A converted DNS-over-TLS listener (Knot listen-tls, NSD
+            # tls-service-* with an ip-address on the tls-port) answers too.
+            dot = cfg.get("tls", {}).get("listen", [])
+            if dot:
+                host, _, dport = dot[0].rpartition(":")
+                ctx = ssl.create_default_context()
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                q = dns.message.make_query(zones[0]["name"], "SOA")
+                try:
+                    a = dns.query.tls(q, host.strip("[]"), port=int(dport), ssl_context=ctx, timeout=5)
+                    assert a.rcode() == dns.rcode.NOERROR and a.answer, a
+                    print(f", and over TLS on {dot[0]}", end="")
+                except Exception as e:  # noqa: BLE001
+                    failures.append(f"{path}: the converted DoT listener {dot[0]} does not answer: {e!r}")
+            print()
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(10)

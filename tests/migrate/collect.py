@@ -67,9 +67,12 @@ import xot  # noqa: E402
 xot.Proc = Stub
 xw = os.path.join(out, "xot")
 os.makedirs(xw, exist_ok=True)
-for f in ("xot.key", "leveeclient.key"):  # the pins are read from the keys
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-out", os.path.join(xw, f)], check=True, capture_output=True)
+# The server certificate the DoT listeners of the converted configurations
+# use (xot.key, xot.crt: read by levee at start), and a client key; the
+# pins are read from the keys.
+xot.make_ca(xw)
+subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-out", os.path.join(xw, "leveeclient.key")], check=True, capture_output=True)
 xot.nsd(os.path.join(xw, "nsd-secondary"))
 found.append(("nsd", os.path.join(xw, "nsd-secondary", "nsd.conf")))
 xot.nsd_mtls_secondary(xw, os.path.join(xw, "nsd-mtls-secondary"), 5300, "nsdclient")

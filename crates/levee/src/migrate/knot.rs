@@ -15,6 +15,12 @@ use super::out::{fqdn, resolve, socket, storage_for_secondaries, Out, Table, V};
 
 /// Knot's compiled-in zone storage.
 const DEFAULT_STORAGE: &str = "/var/lib/knot";
+/// The directory Knot reads a relative `key-file`/`cert-file` from (its
+/// configuration directory as Debian builds it).
+const CONF_DIR: &str = "/etc/knot";
+/// The port of `listen-tls`/`listen-quic` addresses given without one
+/// (RFC 7858 §3.1, RFC 9250 §4.1.1).
+const ENCRYPTED_PORT: u16 = 853;
 
 /// A remote: its addresses (`ADDR:PORT`) and key.
 struct Remote {
@@ -36,6 +42,7 @@ struct Defs<'a> {
     acls: HashMap<String, Acl>,
     templates: HashMap<String, &'a Entry>,
     rrl: HashMap<String, &'a Entry>,
+    dnstap: HashMap<String, &'a Entry>,
 }
 
 fn scalar(i: &Item) -> String {
@@ -44,9 +51,14 @@ fn scalar(i: &Item) -> String {
 
 /// `ADDR@PORT` or `ADDR` -> `ADDR:PORT`.
 fn knot_addr(a: &str) -> Result<String, String> {
+    knot_addr_on(a, 53)
+}
+
+/// `ADDR@PORT` or `ADDR` (port `default`) -> `ADDR:PORT`.
+fn knot_addr_on(a: &str, default: u16) -> Result<String, String> {
     let (addr, port) = match a.split_once('@') {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("`{a}`: bad port"))?),
-        None => (a, 53),
+        None => (a, default),
     };
     addr.parse::<std::net::IpAddr>().map_err(|_| format!("`{a}`: not an IP address (interface names are not read)"))?;
     Ok(socket(addr, port))
@@ -109,12 +121,15 @@ pub fn convert(text: &str) -> Result<Out, String> {
     for e in entries("mod-rrl") {
         defs.rrl.insert(id(e, "mod-rrl")?, e);
     }
+    for e in entries("mod-dnstap") {
+        defs.dnstap.insert(id(e, "mod-dnstap")?, e);
+    }
     for s in &secs {
         match s.name.as_str() {
             "server" => s.entries.iter().try_for_each(|e| server(e, &mut out))?,
             "log" => s.entries.iter().for_each(|e| log(e, &mut out)),
             "database" | "control" => s.entries.iter().for_each(|e| paths(&s.name, e, &mut out)),
-            "key" | "remote" | "remotes" | "acl" | "template" | "mod-rrl" | "zone" => {}
+            "key" | "remote" | "remotes" | "acl" | "template" | "mod-rrl" | "mod-dnstap" | "zone" => {}
             other => out.note(s.line, other, "no levee equivalent for this section"),
         }
     }
@@ -122,6 +137,7 @@ pub fn convert(text: &str) -> Result<Out, String> {
         zone(e, &defs, &mut out)?;
     }
     rate_limit(&defs, &mut out);
+    dnstap(&defs, &mut out);
     storage_for_secondaries(&mut out);
     Ok(out)
 }
@@ -196,15 +212,67 @@ fn acl(e: &Entry, out: &mut Out) -> Result<Acl, String> {
     Ok(a)
 }
 
+/// Knot's DNS-over-TLS/QUIC settings as the server section gives them.
+#[derive(Default)]
+struct Encrypted {
+    tls: Vec<String>,
+    quic: Vec<String>,
+    /// The first line of these settings.
+    line: usize,
+    key: Option<String>,
+    cert: Option<String>,
+}
+
+impl Encrypted {
+    /// `[tls]`: the listeners need both files (Knot makes a one-time key
+    /// and certificate when they are not given; levee does not).
+    fn finish(self, out: &mut Out) {
+        let listens = !self.tls.is_empty() || !self.quic.is_empty();
+        match (self.key, self.cert) {
+            (Some(k), Some(c)) => {
+                if !self.tls.is_empty() {
+                    out.set("tls", "listen", V::L(self.tls));
+                }
+                if !self.quic.is_empty() {
+                    out.set("tls", "listen-quic", V::L(self.quic));
+                }
+                out.set("tls", "certificate", V::S(c));
+                out.set("tls", "key", V::S(k));
+            }
+            _ if listens => out.note(
+                self.line,
+                "server.listen-tls/listen-quic",
+                "without key-file and cert-file Knot makes a one-time key and self-signed certificate; levee needs \
+                 [tls] certificate and key: set them and [tls] listen/listen-quic by hand",
+            ),
+            (Some(_), None) | (None, Some(_)) => {
+                out.note(self.line, "server.key-file/cert-file", "levee needs both ([tls] certificate and key)")
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 fn server(e: &Entry, out: &mut Out) -> Result<(), String> {
+    let mut enc = Encrypted::default();
     for i in &e.items {
         let v = scalar(i);
         let int = |v: &str| v.parse::<i64>().map_err(|_| format!("line {}: `{v}` is not a number", i.line));
+        let addrs = |default| -> Result<Vec<String>, String> {
+            let l: Result<Vec<_>, _> = i.value.items().iter().map(|a| knot_addr_on(a, default)).collect();
+            l.map_err(|m| format!("line {}: {m}", i.line))
+        };
+        if enc.line == 0 && matches!(i.key.as_str(), "listen-tls" | "listen-quic" | "key-file" | "cert-file") {
+            enc.line = i.line;
+        }
         match i.key.as_str() {
-            "listen" => {
-                let l: Result<Vec<_>, _> = i.value.items().iter().map(|a| knot_addr(a)).collect();
-                out.set("server", "listen", V::L(l.map_err(|m| format!("line {}: {m}", i.line))?));
+            "listen" => out.set("server", "listen", V::L(addrs(53)?)),
+            "listen-tls" | "listen-quic" => {
+                let l = if i.key == "listen-tls" { &mut enc.tls } else { &mut enc.quic };
+                l.extend(addrs(ENCRYPTED_PORT)?);
             }
+            "key-file" => enc.key = Some(resolve(Path::new(CONF_DIR), &v)),
+            "cert-file" => enc.cert = Some(resolve(Path::new(CONF_DIR), &v)),
             "udp-workers" => out.set("server", "threads", V::I(int(&v)?)),
             "tcp-max-clients" => out.set("tcp", "max-connections", V::I(int(&v)?)),
             "tcp-idle-timeout" => match seconds(&v) {
@@ -227,6 +295,7 @@ fn server(e: &Entry, out: &mut Out) -> Result<(), String> {
             k => out.note(i.line, format!("server.{k}"), "no levee equivalent"),
         }
     }
+    enc.finish(out);
     Ok(())
 }
 
@@ -363,7 +432,7 @@ fn zone(e: &Entry, defs: &Defs, out: &mut Out) -> Result<(), String> {
             "zonefile-load" if v == "whole" => {}
             "global-module" | "module" => {
                 for m in i.value.items() {
-                    if m.starts_with("mod-rrl") && i.key == "global-module" {
+                    if (m.starts_with("mod-rrl") || m.starts_with("mod-dnstap/")) && i.key == "global-module" {
                         continue;
                     }
                     out.note(i.line, format!("{from}.{} {m}", i.key), "no levee equivalent (modules)");
@@ -380,14 +449,59 @@ fn zone(e: &Entry, defs: &Defs, out: &mut Out) -> Result<(), String> {
     Ok(())
 }
 
-/// `mod-rrl/ID` as a global module of the default template -> [rate-limit].
-fn rate_limit(defs: &Defs, out: &mut Out) {
-    let used = defs
-        .templates
+/// The ids of module `kind` (`mod-rrl`) the default template uses as
+/// global modules.
+fn global_modules(defs: &Defs, kind: &str) -> Vec<String> {
+    let prefix = format!("{kind}/");
+    defs.templates
         .get("default")
         .and_then(|t| t.get("global-module"))
-        .map(|i| i.value.items().into_iter().filter_map(|m| m.strip_prefix("mod-rrl/").map(str::to_string)).collect())
-        .unwrap_or_else(Vec::new);
+        .map(|i| i.value.items().into_iter().filter_map(|m| m.strip_prefix(&prefix).map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// `mod-dnstap/ID` as a global module of the default template ->
+/// [dnstap]. Knot's defaults (queries and responses captured, the host
+/// name and the server's version) are levee's; a per-zone `module` is
+/// listed with the zone's other modules.
+fn dnstap(defs: &Defs, out: &mut Out) {
+    let Some(e) = global_modules(defs, "mod-dnstap").first().and_then(|id| defs.dnstap.get(id)) else {
+        return;
+    };
+    let on = |i: &Item| matches!(scalar(i).as_str(), "on" | "true");
+    let mut sink = false;
+    for i in &e.items {
+        let v = scalar(i);
+        match i.key.as_str() {
+            "id" => {}
+            "sink" => match v.strip_prefix("unix:") {
+                Some(path) => {
+                    out.set("dnstap", "socket-path", V::S(path.to_string()));
+                    sink = true;
+                }
+                None => out.note(
+                    i.line,
+                    "mod-dnstap.sink (a file)",
+                    "levee sends to a Frame Streams collector only: run `fstrm_capture -u SOCKET -w FILE` and set \
+                     [dnstap] socket-path = SOCKET, enabled = true",
+                ),
+            },
+            "identity" => out.set("dnstap", "identity", V::S(v)),
+            "version" => out.set("dnstap", "version", V::S(v)),
+            "log-queries" => out.set("dnstap", "log-queries", V::B(on(i))),
+            "log-responses" => out.set("dnstap", "log-responses", V::B(on(i))),
+            "responses-with-queries" if !on(i) => {}
+            k => out.note(i.line, format!("mod-dnstap.{k}"), "no levee equivalent"),
+        }
+    }
+    if sink {
+        out.set("dnstap", "enabled", V::B(true));
+    }
+}
+
+/// `mod-rrl/ID` as a global module of the default template -> [rate-limit].
+fn rate_limit(defs: &Defs, out: &mut Out) {
+    let used = global_modules(defs, "mod-rrl");
     let Some(rrl) = used.first().and_then(|id| defs.rrl.get(id)) else {
         out.set("rate-limit", "enabled", V::B(false));
         out.remarks.push(
@@ -465,6 +579,43 @@ mod tests {
         let n: Vec<_> = out.notes.iter().map(|n| (n.line, n.setting.as_str())).collect();
         assert_eq!(n, [(4, "remote.tls"), (5, "remote.cert-key")], "{:?}", out.notes);
         assert!(out.notes.iter().all(|n| n.why.contains("plain TCP")), "{:?}", out.notes);
+    }
+
+    #[test]
+    fn tls_quic_listeners_and_dnstap_are_carried() {
+        let out = convert(
+            "server:\n  listen: 192.0.2.1\n  listen-tls: [192.0.2.1, ::1@8853]\n  listen-quic: 192.0.2.1\n\
+             \x20 key-file: tls/key.pem\n  cert-file: /etc/ssl/c.pem\n\
+             mod-dnstap:\n  - id: cap\n    sink: unix:/run/dnstap.sock\n    log-queries: off\n    identity: ns1\n\
+             template:\n  - id: default\n    global-module: [mod-rrl/r, mod-dnstap/cap]\n\
+             mod-rrl:\n  - id: r\n    rate-limit: 20\n\
+             zone:\n  - domain: a.test\n",
+        )
+        .unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("listen = [\"192.0.2.1:853\", \"[::1]:8853\"]"), "{toml}");
+        assert!(toml.contains("listen-quic = [\"192.0.2.1:853\"]"), "{toml}");
+        assert!(toml.contains("key = \"/etc/knot/tls/key.pem\""), "{toml}");
+        assert!(toml.contains("certificate = \"/etc/ssl/c.pem\""), "{toml}");
+        assert!(toml.contains("socket-path = \"/run/dnstap.sock\""), "{toml}");
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+        let c = levee_config::file::parse(&toml, "t").unwrap();
+        assert!(c.dnstap.enabled && !c.dnstap.log_queries && c.dnstap.log_responses, "{:?}", c.dnstap);
+        assert_eq!(c.dnstap.identity, "ns1");
+        assert_eq!((c.tls.listen.len(), c.tls.listen_quic.len()), (2, 1));
+
+        // Knot's one-time certificate has no levee equivalent: listed, and
+        // the output stays a valid configuration; a file sink likewise.
+        let out = convert(
+            "server:\n  listen-tls: 192.0.2.1\n\
+             mod-dnstap:\n  - id: cap\n    sink: /var/log/knot.tap\n\
+             template:\n  - id: default\n    global-module: mod-dnstap/cap\n",
+        )
+        .unwrap();
+        let n: Vec<_> = out.notes.iter().map(|n| (n.line, n.setting.as_str())).collect();
+        assert_eq!(n, [(2, "server.listen-tls/listen-quic"), (5, "mod-dnstap.sink (a file)")]);
+        let c = levee_config::file::parse(&out.render("t"), "t").unwrap();
+        assert!(c.tls.listen.is_empty() && !c.dnstap.enabled);
     }
 
     #[test]

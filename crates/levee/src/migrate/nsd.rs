@@ -141,6 +141,7 @@ pub fn convert(text: &str) -> Result<Out, String> {
                 }
             }
             "zone" => {}
+            "dnstap" => dnstap(c, &mut out),
             other => {
                 let line = c.attrs.first().map_or(0, |a| a.line);
                 out.note(line, other, "no levee equivalent for this clause");
@@ -152,6 +153,52 @@ pub fn convert(text: &str) -> Result<Out, String> {
     }
     storage_for_secondaries(&mut out);
     Ok(out)
+}
+
+/// NSD's default `dnstap-socket-path`.
+const DNSTAP_SOCKET: &str = "/var/run/nsd-dnstap.sock";
+
+/// The `dnstap:` clause -> `[dnstap]`. NSD's defaults differ from levee's
+/// and are written out: nothing captured and no identity or version sent
+/// unless asked (`""` means the host name or the package's version, as
+/// levee's own defaults).
+fn dnstap(c: &Clause, out: &mut Out) {
+    let yes = |k: &str| c.get(k) == Some("yes");
+    let queries = yes("dnstap-log-auth-query-messages");
+    let responses = yes("dnstap-log-auth-response-messages");
+    for a in &c.attrs {
+        match a.key.as_str() {
+            "dnstap-enable" | "dnstap-socket-path" | "dnstap-log-auth-query-messages" => {}
+            "dnstap-log-auth-response-messages" | "dnstap-send-identity" | "dnstap-send-version" => {}
+            "dnstap-identity" | "dnstap-version" => {}
+            k if k.starts_with("dnstap-log-") && a.value == "no" => {}
+            k => out.note(a.line, format!("dnstap.{k}"), "no levee equivalent"),
+        }
+    }
+    if !yes("dnstap-enable") {
+        return;
+    }
+    out.set("dnstap", "enabled", V::B(queries || responses));
+    out.set("dnstap", "socket-path", V::S(c.get("dnstap-socket-path").unwrap_or(DNSTAP_SOCKET).to_string()));
+    out.set("dnstap", "log-queries", V::B(queries));
+    out.set("dnstap", "log-responses", V::B(responses));
+    for (send, value, key) in
+        [("dnstap-send-identity", "dnstap-identity", "identity"), ("dnstap-send-version", "dnstap-version", "version")]
+    {
+        match (yes(send), c.get(value).filter(|v| !v.is_empty())) {
+            (false, _) => out.set("dnstap", key, V::S(String::new())),
+            (true, Some(v)) => out.set("dnstap", key, V::S(v.to_string())),
+            (true, None) => {}
+        }
+    }
+    if !(queries || responses) {
+        let line = c.attrs.iter().find(|a| a.key == "dnstap-enable").map_or(0, |a| a.line);
+        out.note(
+            line,
+            "dnstap.dnstap-enable",
+            "no dnstap-log-auth-*-messages: NSD captures nothing, so levee's is off",
+        );
+    }
 }
 
 fn key(c: &Clause, out: &mut Out) -> Result<(), String> {
@@ -184,7 +231,9 @@ fn server(c: &Clause, out: &mut Out) -> Result<(), String> {
     };
     let no6 = c.get("do-ip6") == Some("no");
     let no4 = c.get("do-ip4") == Some("no");
+    let tls = DotPorts::of(c)?;
     let mut listen = Vec::new();
+    let mut dot = Vec::new();
     for a in &c.attrs {
         let int = || a.value.parse::<i64>().map_err(|_| format!("line {}: `{}` is not a number", a.line, a.value));
         match a.key.as_str() {
@@ -196,13 +245,19 @@ fn server(c: &Clause, out: &mut Out) -> Result<(), String> {
                 let ip: std::net::IpAddr = h
                     .parse()
                     .map_err(|_| format!("line {}: `{h}`: not an IP address (interface names are not read)", a.line))?;
-                if !(ip.is_ipv6() && no6 || ip.is_ipv4() && no4) {
-                    listen.push(socket(h, p));
+                if ip.is_ipv6() && no6 || ip.is_ipv4() && no4 {
+                    continue;
+                }
+                match tls.serves(p) {
+                    true => dot.push(socket(h, p)),
+                    false => listen.push(socket(h, p)),
                 }
             }
             "port" | "do-ip4" | "do-ip6" | "zonesdir" | "reuseport" => {}
             // Read with the request-xfr entries that use it (XoT).
-            "tls-cert-bundle" => {}
+            "tls-cert-bundle" | "tls-port" | "tls-auth-port" => {}
+            "tls-service-key" | "tls-service-pem" => {}
+            "tls-service-ocsp" => out.note(a.line, "server.tls-service-ocsp", "levee does not staple OCSP responses"),
             "username" if a.value.is_empty() => {}
             "username" => out.set("server", "user", V::S(a.value.clone())),
             "chroot" | "database" if a.value.is_empty() => {}
@@ -250,7 +305,72 @@ fn server(c: &Clause, out: &mut Out) -> Result<(), String> {
     if !listen.is_empty() {
         out.set("server", "listen", V::L(listen));
     }
+    tls.finish(c, dot, out);
     Ok(())
+}
+
+/// NSD's DNS over TLS: with `tls-service-key` and `tls-service-pem` set,
+/// each `ip-address` whose port is `tls-port` (853 unless given) or
+/// `tls-auth-port` serves DNS over TLS instead of plain DNS.
+struct DotPorts {
+    /// Both files are set.
+    on: bool,
+    port: u16,
+    auth_port: Option<u16>,
+}
+
+impl DotPorts {
+    fn of(c: &Clause) -> Result<DotPorts, String> {
+        let port = |k: &str| -> Result<Option<u16>, String> {
+            c.get(k).map(|p| p.parse().map_err(|_| format!("server.{k} `{p}` is not a port"))).transpose()
+        };
+        let set = |k: &str| c.get(k).is_some_and(|v| !v.is_empty());
+        Ok(DotPorts {
+            on: set("tls-service-key") && set("tls-service-pem"),
+            port: port("tls-port")?.unwrap_or(853),
+            auth_port: port("tls-auth-port")?,
+        })
+    }
+
+    /// True if an address on port `p` is a DNS-over-TLS listener.
+    fn serves(&self, p: u16) -> bool {
+        self.on && (p == self.port || Some(p) == self.auth_port)
+    }
+
+    /// `[tls]`: the listeners `dot`, the certificate and key; the
+    /// tls-auth-port's client check becomes `client-ca-file`.
+    fn finish(&self, c: &Clause, dot: Vec<String>, out: &mut Out) {
+        let line = |k: &str| c.attrs.iter().find(|a| a.key == k).map_or(0, |a| a.line);
+        if !self.on {
+            for k in ["tls-service-key", "tls-service-pem"] {
+                if c.get(k).is_some_and(|v| !v.is_empty()) {
+                    out.note(line(k), format!("server.{k}"), "NSD serves no TLS without both tls-service-key and -pem");
+                }
+            }
+            return;
+        }
+        out.set("tls", "certificate", V::S(c.get("tls-service-pem").unwrap_or_default().to_string()));
+        out.set("tls", "key", V::S(c.get("tls-service-key").unwrap_or_default().to_string()));
+        if dot.is_empty() {
+            out.note(
+                line("tls-service-key"),
+                "server.tls-service-key",
+                "no ip-address has the tls-port: NSD serves no TLS; levee: add [tls] listen to serve it",
+            );
+        } else {
+            out.set("tls", "listen", V::L(dot));
+        }
+        if let (Some(_), Some(bundle)) = (self.auth_port, c.get("tls-cert-bundle").filter(|b| !b.is_empty())) {
+            out.set("tls", "client-ca-file", V::S(bundle.to_string()));
+            out.note(
+                line("tls-auth-port"),
+                "server.tls-auth-port",
+                "levee has no port for authenticated clients only: its DoT listeners take client certificates \
+                 chaining to [tls] client-ca-file (set from tls-cert-bundle), and an allow-transfer rule with \
+                 `tls-client NAME` requires one",
+            );
+        }
+    }
 }
 
 /// `ADDR[/LEN] KEY|NOKEY|BLOCKED` -> a levee ACL rule (None: BLOCKED).
@@ -442,6 +562,48 @@ mod tests {
         assert!(toml.contains("primaries = [\"192.0.2.1:853 tls\"]"), "{toml}");
         let e = convert("zone:\n  name: a\n  request-xfr: 192.0.2.1 NOKEY nope\n").unwrap_err();
         assert!(e.contains("tls-auth `nope` is not defined"), "{e}");
+    }
+
+    #[test]
+    fn tls_service_addresses_become_dot_listeners_and_dnstap_is_carried() {
+        let conf = "server:\n  ip-address: 192.0.2.1\n  ip-address: 192.0.2.1@853\n  ip-address: 2001:db8::1@8853\n\
+             \x20 tls-service-key: /etc/nsd/k.pem\n  tls-service-pem: /etc/nsd/c.pem\n  tls-service-ocsp: /etc/nsd/o.pem\n\
+             \x20 tls-auth-port: 8853\n  tls-cert-bundle: /etc/nsd/ca.pem\n\
+             dnstap:\n  dnstap-enable: yes\n  dnstap-log-auth-response-messages: yes\n  dnstap-send-version: yes\n\
+             \x20 dnstap-log-resolver-query-messages: yes\n";
+        let out = convert(conf).unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("listen = [\"192.0.2.1:53\"]"), "{toml}");
+        assert!(toml.contains("listen = [\"192.0.2.1:853\", \"[2001:db8::1]:8853\"]"), "{toml}");
+        assert!(toml.contains("certificate = \"/etc/nsd/c.pem\""), "{toml}");
+        assert!(toml.contains("key = \"/etc/nsd/k.pem\""), "{toml}");
+        assert!(toml.contains("client-ca-file = \"/etc/nsd/ca.pem\""), "{toml}");
+        assert!(toml.contains("socket-path = \"/var/run/nsd-dnstap.sock\""), "{toml}");
+        assert!(toml.contains("log-queries = false") && toml.contains("log-responses = true"), "{toml}");
+        // Identity not sent (NSD's default), version sent as levee's default.
+        assert!(toml.contains("identity = \"\"") && !toml.contains("version = \"\""), "{toml}");
+        let n: Vec<_> = out.notes.iter().map(|n| (n.line, n.setting.as_str())).collect();
+        assert_eq!(
+            n,
+            [
+                (7, "server.tls-service-ocsp"),
+                (8, "server.tls-auth-port"),
+                (14, "dnstap.dnstap-log-resolver-query-messages")
+            ]
+        );
+        let c = levee_config::file::parse(&toml, "t").unwrap();
+        assert!(c.dnstap.enabled && !c.dnstap.log_queries, "{:?}", c.dnstap);
+        assert_eq!(c.tls.listen.len(), 2);
+
+        // Without the key and certificate, an address on 853 is plain DNS (as NSD).
+        let out = convert("server:\n  ip-address: 192.0.2.1@853\n  tls-service-pem: /c.pem\n").unwrap();
+        let toml = out.render("t");
+        assert!(toml.contains("listen = [\"192.0.2.1:853\"]") && !toml.contains("[tls]"), "{toml}");
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        // dnstap on without any message type captures nothing: off.
+        let out = convert("dnstap:\n  dnstap-enable: yes\n").unwrap();
+        let c = levee_config::file::parse(&out.render("t"), "t").unwrap();
+        assert!(!c.dnstap.enabled);
     }
 
     #[test]
