@@ -72,6 +72,7 @@ mod finish;
 mod ixfr;
 mod meta;
 mod notify;
+mod pad;
 pub mod policy;
 mod request;
 mod respond;
@@ -81,6 +82,7 @@ mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
+pub use pad::BLOCK as PADDING_BLOCK;
 pub use request::{Config, StreamPeer, Transport, UpdateRequest};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
@@ -91,6 +93,8 @@ mod testing;
 mod tests;
 #[cfg(test)]
 mod tests_exact;
+#[cfg(test)]
+mod tests_pad;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]
