@@ -54,6 +54,9 @@ fn query(qname: &str, qtype: u16, opt: Option<(u8, &[u8])>) -> Vec<u8> {
     m
 }
 
+/// A query's OPT record: its version and options (None: no EDNS).
+type Opt = Option<(u8, &'static [u8])>;
+
 /// An empty Padding option, as a client asks with.
 const ASK: &[u8] = &[0, 12, 0, 0];
 
@@ -92,7 +95,7 @@ fn padding(r: &[u8]) -> Option<usize> {
 fn padded_over_encrypted_transports_only() {
     let (zones, cfg) = setup();
     let mut w = worker(&cfg, NOW);
-    let cases: [(&str, u16, Option<(u8, &[u8])>, u16); 7] = [
+    let cases: [(&str, u16, Opt, u16); 7] = [
         ("@", t::SOA, Some((0, ASK)), 0),
         // Knot DNS 3.4 pads whenever the query had OPT, asked or not.
         ("@", t::SOA, Some((0, &[])), 0),
