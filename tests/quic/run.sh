@@ -15,7 +15,10 @@
 #     12's kdig 3.2 has none; from the chroot of tests/lib/trixie.sh, made
 #     here if missing) the same rcode, flags and sections as itself over
 #     +tcp for the questions of tests/lib/encrypted-clients.sh (NXDOMAIN
-#     and a referral included);
+#     and a referral included); and EDNS padding against Debian 13's knotd
+#     3.4 on the same zones (127.0.0.1:5863, DoQ 5864): the same response
+#     sizes, padded or not alike (tests/lib/encrypted-clients.sh,
+#     compare_padding);
 #  4. the suite through tests/quic/diff_quic.py (diff.py unmodified, levee's
 #     stream exchanges over DoQ, Knot/NSD/BIND on TCP as the golden
 #     answers), with --tcp-all, so every query reaches levee over QUIC: 0
@@ -25,7 +28,7 @@
 #  5. levee's /metrics: levee_queries_total{transport="quic"} grew by the
 #     answered DoQ exchanges (less the transfers levee logged serving),
 #     {transport="tcp"} did not grow, no connection was refused.
-# Ports: 127.0.0.1:5442, 5854 (UDP), 5852 (metrics), and the harness's
+# Ports: 127.0.0.1:5442, 5854 (UDP), 5852 (metrics), 5863-5864 (Knot), and the harness's
 # 5410-5430: run under `flock /tmp/levee-sys.lock`. Bounded: the suite at
 # most 240 s, every wait has a timeout.
 set -euo pipefail
@@ -40,11 +43,12 @@ done
 . tests/lib/encrypted-clients.sh
 python3 -c 'import dns.quic; assert dns.quic.have_quic' 2>/dev/null \
 	|| { echo "quic: dnspython's DoQ needs aioquic (pip install aioquic)"; exit 1; }
-PORT=5442 DOQ=5854 MGMT=5852
+PORT=5442 DOQ=5854 MGMT=5852 KNOT_PLAIN=5863 KNOT_DOQ=5864
 WORK=$(mktemp -d /tmp/levee-quic.XXXXXX)
-LPID=
+LPID= KNOT_PID=
 cleanup() {
 	if [ -n "$LPID" ]; then kill "$LPID" 2>/dev/null || true; wait "$LPID" 2>/dev/null || true; fi
+	if [ -n "$KNOT_PID" ]; then kill "$KNOT_PID" 2>/dev/null || true; wait "$KNOT_PID" 2>/dev/null || true; fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -125,10 +129,17 @@ if timeout 20 $TKDIG +quic +tls-ca="$WORK/ca.crt" +tls-hostname=wrong.test @127.
 	fail "kdig 3.4 +quic accepted the certificate for another name: the test does not check certificates"
 fi
 ok "kdig 3.4 (Debian 13) +quic (certificate verified) answers like TCP for ${#ENC_QUESTIONS[@]} questions"
+# EDNS padding against Knot 3.4 (Debian 13) on the same zones, over DoQ.
+start_knot_peer "$WORK" "$ZONES" $KNOT_PLAIN $KNOT_DOQ "$WORK/dot.crt" "$WORK/dot.key" || fail "Knot 3.4 did not start"
+pad=$(compare_padding +quic $DOQ $KNOT_DOQ "$WORK/ca.crt") || fail "EDNS padding over DoQ: $pad"
+kill "$KNOT_PID"; wait "$KNOT_PID" 2>/dev/null || true; KNOT_PID=
+ok "$pad"
 
 # 4. The suite over DoQ.
 metric() { curl -sf --max-time 5 "http://127.0.0.1:$MGMT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 quic0=$(metric 'levee_queries_total{transport="quic"}')
+# Transfers served before the suite (step 3's) are not the suite's.
+streams0=$(grep -c "outgoing zone transfer" "$WORK/levee.log" || true)
 tcp0=$(metric 'levee_queries_total{transport="tcp"}')
 grep -v '^#' tests/golden/known-differences.txt | sed -n 's/^\([^ ]*\)\[udp\]\(.*\)/\1[tcp]\2 (the same query over DoQ, --tcp-all)/p' \
 	> "$WORK/known-tcp.txt"
@@ -168,7 +179,7 @@ nk=$(grep -cv '^#' tests/quic/known-doq.txt || true)
 quic1=$(metric 'levee_queries_total{transport="quic"}')
 tcp1=$(metric 'levee_queries_total{transport="tcp"}')
 [ "$tcp1" = "$tcp0" ] || fail "levee answered $((tcp1 - tcp0)) queries over plain TCP during the suite"
-streams=$(grep -c "outgoing zone transfer" "$WORK/levee.log" || true)
+streams=$(( $(grep -c "outgoing zone transfer" "$WORK/levee.log" || true) - streams0 ))
 [ "$((quic1 - quic0))" = "$((answered - streams))" ] \
 	|| fail "levee counted $((quic1 - quic0)) DoQ queries answered; the harness got $answered answers, $streams of them transfers"
 # A query levee does not answer over TCP either (it closes the connection:

@@ -15,6 +15,11 @@
 #     (verifying the certificate against the CA) must give the same rcode,
 #     flags and sections as the same tool over +tcp, for the questions of
 #     tests/lib/encrypted-clients.sh (NXDOMAIN and a referral included);
+#     and EDNS padding (RFC 7830, RFC 8467) against Debian 13's knotd 3.4
+#     on the same zones and certificate (127.0.0.1:5861, DoT 5862): kdig
+#     3.4 +tls gets the same response size from both, padded or not alike,
+#     for those questions and a REFUSED, a BADVERS, no EDNS, DNSSEC
+#     answers and a transfer (compare_padding);
 #  4. the suite through tests/tls/diff_tls.py (diff.py unmodified, levee's
 #     TCP exchanges over TLS, Knot/NSD/BIND on TCP as the golden answers),
 #     with --tcp-all, so every query of the suite reaches levee over TLS:
@@ -32,7 +37,7 @@
 # suite has two hard differences over plain TCP too, not listed in
 # known-differences.txt: rw-op15-an-missing[tcp] rcode and
 # rw-axfr-udp-all[tcp] CD; over DoT it has the same two and no other.)
-# Ports: 127.0.0.1:5441, 5853, 5851 (metrics), and the harness's 5410-5430:
+# Ports: 127.0.0.1:5441, 5853, 5851 (metrics), 5861-5862 (Knot), and the harness's 5410-5430:
 # run under `flock /tmp/levee-sys.lock`. Bounded: the suite at most 120 s,
 # every wait has a timeout.
 set -euo pipefail
@@ -45,11 +50,12 @@ for t in openssl kdig dig python3 curl; do
 done
 # shellcheck source=tests/lib/encrypted-clients.sh
 . tests/lib/encrypted-clients.sh
-PORT=5441 DOT=5853 MGMT=5851
+PORT=5441 DOT=5853 MGMT=5851 KNOT_PLAIN=5861 KNOT_DOT=5862
 WORK=$(mktemp -d /tmp/levee-tls.XXXXXX)
-LPID=
+LPID= KNOT_PID=
 cleanup() {
 	if [ -n "$LPID" ]; then kill "$LPID" 2>/dev/null || true; wait "$LPID" 2>/dev/null || true; fi
+	if [ -n "$KNOT_PID" ]; then kill "$KNOT_PID" 2>/dev/null || true; wait "$KNOT_PID" 2>/dev/null || true; fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -138,6 +144,12 @@ if [ "$SUITE" = public ]; then
 		fi
 	done
 	ok "kdig 3.2, kdig 3.4 (Debian 13) and dig 9.18 over DoT (certificate verified) answer like TCP for ${#ENC_QUESTIONS[@]} questions"
+	# EDNS padding: Knot 3.4 (Debian 13) on the same zones is the golden
+	# behaviour: the same response sizes, padded (RFC 8467) or not alike.
+	start_knot_peer "$WORK" "$ZONES" $KNOT_PLAIN $KNOT_DOT "$WORK/dot.crt" "$WORK/dot.key" || fail "Knot 3.4 did not start"
+	pad=$(compare_padding +tls $DOT $KNOT_DOT "$WORK/ca.crt") || fail "EDNS padding over DoT: $pad"
+	kill "$KNOT_PID"; wait "$KNOT_PID" 2>/dev/null || true; KNOT_PID=
+	ok "$pad"
 fi
 
 # 4. The suite over DoT.
@@ -146,6 +158,8 @@ tls0=$(metric 'levee_queries_total{transport="tls"}')
 tcp0=$(metric 'levee_queries_total{transport="tcp"}')
 # (each kdig refusing the wrong name above aborted one handshake: counted.)
 hsf0=$(metric levee_tls_handshake_failures_total)
+# Transfers served before the suite (step 3's) are not the suite's.
+streams0=$(grep -c "outgoing zone transfer" "$WORK/levee.log" || true)
 [ "$SUITE" != public ] || [ "$hsf0" -ge 2 ] || fail "the handshake kdig aborted was not counted as failed"
 grep -v '^#' tests/golden/known-differences.txt | sed -n 's/^\([^ ]*\)\[udp\]\(.*\)/\1[tcp]\2 (the same query over TLS, --tcp-all)/p' \
 	> "$WORK/known-tcp.txt"
@@ -177,7 +191,7 @@ tcp1=$(metric 'levee_queries_total{transport="tcp"}')
 [ "$tcp1" = "$tcp0" ] || fail "levee answered $((tcp1 - tcp0)) queries over plain TCP during the suite"
 # Transfers served are streams, which the query counters leave out (as
 # over TCP): levee logs each one.
-streams=$(grep -c "outgoing zone transfer" "$WORK/levee.log" || true)
+streams=$(( $(grep -c "outgoing zone transfer" "$WORK/levee.log" || true) - streams0 ))
 [ "$((tls1 - tls0))" = "$((answered - streams))" ] \
 	|| fail "levee counted $((tls1 - tls0)) DoT queries answered; the harness got $answered answers, $streams of them transfers"
 [ "$(metric levee_tls_handshake_failures_total)" = "$hsf0" ] || fail "levee counted failed handshakes during the suite"

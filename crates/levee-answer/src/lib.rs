@@ -13,7 +13,7 @@
 //! the allocation test and the `packet` fuzz target call it the same way.
 //!
 //! The stages, in order (`worker.rs` has the details, `respond.rs`,
-//! `answer.rs`, `notify.rs`, `tsig.rs`, `finish.rs` and `cache.rs` the
+//! `answer.rs`, `notify.rs`, `tsig.rs`, `finish.rs`, `pad.rs` and `cache.rs` the
 //! stages themselves; `request.rs` and `meta.rs` the types they share:
 //! what a request is, and the [`Meta`] of what a response is):
 //!
@@ -45,6 +45,9 @@
 //!    (RFC 5001), TCP keepalive (RFC 7828), EXPIRE (RFC 7314) and
 //!    Extended DNS Errors (RFC 8914); the response is offered to the cache
 //!    (plain queries);
+//!    Over DoT and DoQ, **pad** (`pad.rs`): a response with OPT is padded
+//!    to a multiple of 468 octets (RFC 7830, RFC 8467 §4.1) before TSIG
+//!    signs it;
 //! 8. **judge** ([`policy`], UDP only): response rate limiting with slip
 //!    and overload admission, from the response's [`Meta`] alone. A slip
 //!    is written from the query as already read and sent in place of the
@@ -72,6 +75,7 @@ mod finish;
 mod ixfr;
 mod meta;
 mod notify;
+mod pad;
 pub mod policy;
 mod request;
 mod respond;
@@ -81,6 +85,7 @@ mod worker;
 mod xfr;
 
 pub use meta::{Event, Kind, Meta, Proof, NO_ZONE};
+pub use pad::BLOCK as PADDING_BLOCK;
 pub use request::{Config, StreamPeer, Transport, UpdateRequest};
 pub use worker::{Counters, Decision, Dropped, Load, Options, Received, Time, Worker};
 pub use xfr::{Failure, Transfer};
@@ -91,6 +96,8 @@ mod testing;
 mod tests;
 #[cfg(test)]
 mod tests_exact;
+#[cfg(test)]
+mod tests_pad;
 #[cfg(test)]
 mod tests_repl;
 #[cfg(test)]

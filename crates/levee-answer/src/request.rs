@@ -36,6 +36,16 @@ pub(crate) struct Request<'a> {
     pub(crate) peer: Option<StreamPeer<'a>>,
 }
 
+impl Request<'_> {
+    /// The request came over an encrypted transport (DoT, DoQ: the TLS
+    /// drivers call [`Worker::answer_stream`](crate::Worker::answer_stream),
+    /// which alone sets `peer`); its response is padded (`pad.rs`).
+    #[inline]
+    pub(crate) fn encrypted(&self) -> bool {
+        self.peer.is_some()
+    }
+}
+
 /// What a TLS stream (DoT, DoQ) says about its peer, for zone transfers
 /// (RFC 9103): the driver's TLS layer fills it in, the transfer check
 /// reads it.
@@ -87,6 +97,10 @@ pub struct Config {
     /// Zones that take dynamic updates (RFC 2136), by lowercase apex, with
     /// who may send them (`allow-update`); a zone not listed refuses them.
     pub updates: Vec<(Vec<u8>, levee_zone::Acl)>,
+    /// Pad responses over DoT and DoQ to a multiple of 468 octets (EDNS
+    /// Padding, RFC 7830, RFC 8467 §4.1; `tls.padding`). Never over UDP
+    /// or TCP in clear text.
+    pub padding: bool,
 }
 
 impl Default for Config {
@@ -100,6 +114,7 @@ impl Default for Config {
             tcp_keepalive: None,
             keys: levee_tsig::KeyRing::new(),
             updates: Vec::new(),
+            padding: true,
         }
     }
 }

@@ -53,11 +53,14 @@ pub(crate) fn respond_query(
                 r.opt_len += s.key.record_len();
                 let max = r.max_size;
                 let o = r.run(zones, out);
+                // Padded first (pad.rs), so the MAC covers the padding.
+                let o = r.padded(o, s.key.signed_len(0), out);
                 return crate::tsig::sign_outcome(o, &s, req.now, out, max);
             }
         }
     }
-    r.run(zones, out)
+    let o = r.run(zones, out);
+    r.padded(o, 0, out)
 }
 
 /// The answer of a random-subdomain flood, written directly: a plain query

@@ -70,6 +70,7 @@ fn cfg() -> Config {
         tcp_keepalive: Some(100),
         keys: Default::default(),
         updates: Vec::new(),
+        padding: true,
     }
 }
 

@@ -46,7 +46,8 @@ impl Responder<'_> {
     /// daemon logs.
     pub(crate) fn tsig_error(&self, f: &ts::Failure<'_>, out: &mut [u8]) -> Outcome {
         if f.error == ts::Error::Malformed {
-            return self.error(out, rcode::FORMERR, true);
+            let o = self.error(out, rcode::FORMERR, true);
+            return self.padded(o, 0, out);
         }
         self.tsig_notauth(f, out).with_event(Event::TsigFailed(f.error))
     }
@@ -69,8 +70,13 @@ impl Responder<'_> {
         let room = self.max_size.max(512);
         if let (ts::Error::BadTime, Some(key), Some(mac)) = (f.error, f.key, f.mac) {
             // BADTIME is signed, with our time as other data (§5.2.3).
-            let n = w.finish();
+            let mut n = w.finish();
             let now = ts::time_other(self.req.now as u64);
+            if self.pads() {
+                // Padded before it is signed (pad.rs): the TSIG with its
+                // other data (the time, 6 octets) ends the block.
+                n = crate::pad::pad(out, n, key.signed_len(now.len()), room);
+            }
             let p = SignParams {
                 prior: Some(mac.as_slice()),
                 error: ts::err::BADTIME,
@@ -90,7 +96,9 @@ impl Responder<'_> {
         if w.append_last(Section::Additional, &rec.key, t::TSIG, c::ANY, 0, &rd[..n], room).is_err() {
             return Outcome::Drop;
         }
-        Outcome::Reply(w.finish(), self.meta(Kind::Error, rcode::NOTAUTH, 0))
+        let o = Outcome::Reply(w.finish(), self.meta(Kind::Error, rcode::NOTAUTH, 0));
+        // The unsigned TSIG stays last: the padding goes before it.
+        self.padded(o, 0, out)
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Transfer {
     list: Vec<Rr>,
     /// TSIG: every message is signed (RFC 8945 §5.3.1).
     signer: Option<levee_tsig::StreamSigner>,
+    /// Over DoT or DoQ with OPT in the query: every message carries OPT
+    /// with a Padding option (pad.rs), as Knot DNS 3.4 sends them.
+    pad: bool,
 }
 
 impl Transfer {
@@ -94,6 +97,7 @@ impl Transfer {
             first: true,
             list: Vec::new(),
             signer: None,
+            pad: false,
         }
     }
 
@@ -123,6 +127,30 @@ impl Transfer {
         self
     }
 
+    /// Pads every message (EDNS Padding, RFC 7830, to a multiple of 468
+    /// octets, RFC 8467): each then carries OPT, not only the first.
+    /// Without OPT in the query, nothing changes.
+    pub(crate) fn with_padding(mut self) -> Self {
+        self.pad = self.opt.is_some();
+        self
+    }
+
+    /// Whether this message carries OPT: the first (when the query had
+    /// one), or every one when padded.
+    fn has_opt(&self) -> bool {
+        self.opt.is_some() && (self.first || self.pad)
+    }
+
+    /// The message `out[..n]` finished: padded, then signed.
+    fn seal(&mut self, out: &mut [u8], n: usize) -> Option<usize> {
+        let room = self.signer.as_ref().map_or(0, |s| s.signed_len());
+        let n = if self.pad { crate::pad::pad(out, n, room, 65535) } else { n };
+        match &mut self.signer {
+            Some(s) => s.sign(out, n),
+            None => Some(n),
+        }
+    }
+
     /// True for an incremental transfer.
     pub fn is_incremental(&self) -> bool {
         self.phase == Phase::List || !self.list.is_empty()
@@ -147,8 +175,7 @@ impl Transfer {
         } else {
             &[]
         };
-        let opt_room =
-            if self.first && self.opt.is_some() { 11 + 8 } else { 0 } + self.signer.as_ref().map_or(0, |s| s.room());
+        let opt_room = if self.has_opt() { 11 + 8 } else { 0 } + self.signer.as_ref().map_or(0, |s| s.room());
         let mut w = Writer::new(out, 65535 - opt_room);
         w.start(self.id, self.flags, qs).ok()?;
         let mut written = 0usize;
@@ -245,22 +272,20 @@ impl Transfer {
             self.phase = Phase::Done;
             return self.servfail(out);
         }
-        if self.first {
+        if self.has_opt() {
             self.put_opt(&mut w);
         }
         self.first = false;
         let n = w.finish();
-        match &mut self.signer {
-            Some(s) => s.sign(out, n),
-            None => Some(n),
-        }
+        self.seal(out, n)
     }
 
-    /// The first message's OPT record (when the query had one).
+    /// The message's OPT record (when the query had one): EXPIRE in the
+    /// first.
     fn put_opt(&self, w: &mut Writer<'_>) {
         if let Some((size, dof)) = self.opt {
             let mut o = Options::<8>::new();
-            if let Some(x) = self.expire {
+            if let (Some(x), true) = (self.expire, self.first) {
                 o.expire(x);
             }
             let _ = w.opt(size, 0, dof, o.as_slice(), 65535);
@@ -276,15 +301,12 @@ impl Transfer {
         let mut w = Writer::new(out, 65535 - room);
         let flags = (self.flags & !flag::AA & !RCODE_MASK) | rcode::SERVFAIL;
         w.start(self.id, flags, &question[..ql]).ok()?;
-        if self.first {
+        if self.has_opt() {
             self.put_opt(&mut w);
         }
         self.first = false;
         let n = w.finish();
-        match &mut self.signer {
-            Some(s) => s.sign(out, n),
-            None => Some(n),
-        }
+        self.seal(out, n)
     }
 
     /// The record at the cursor (the one that did not fit).

@@ -110,6 +110,7 @@
 //! handshake-rate-total = 2000  # all prefixes; past it only known prefixes get handshakes
 //! listen-quic = ["192.0.2.53:853"]  # DNS over QUIC (RFC 9250, UDP) with the same certificate
 //! quic-retry-above = 200       # new DoQ connections/s above which unvalidated addresses get a Retry
+//! padding = true               # EDNS padding of DoT/DoQ responses to 468-octet blocks (RFC 8467)
 //!
 //! [[zone]]
 //! name = "example.com."

@@ -177,6 +177,7 @@ pub const KEYS: &[Key] = &[
     key!("tls", "quic-idle-timeout", "10", "Seconds a DoQ connection may stay idle."),
     key!("tls", "quic-stream-buffer", "16384", "Octets a client may have in flight per DoQ stream (four streams' worth per connection)."),
     key!("tls", "quic-retry-above", "200", "New DoQ connections a second above which an address not yet validated gets a Retry first (0: always)."),
+    key!("tls", "padding", "true", "EDNS Padding (RFC 7830) of DoT and DoQ responses to a multiple of 468 octets (RFC 8467), as Knot DNS pads; never over UDP or TCP."),
     key!("gate", "prefix-burst", "4000", "Per source prefix not known: packets admitted at once."),
     key!("gate", "unknown-rate", "50000", "All sources not known together: packets admitted a second."),
     key!("gate", "unknown-burst", "100000", "All sources not known together: packets admitted at once."),

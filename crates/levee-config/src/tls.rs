@@ -78,6 +78,9 @@ pub struct TlsConfig {
     /// New DoQ connections a second above which unvalidated addresses
     /// get a Retry first.
     pub quic_retry_above: u32,
+    /// Pad responses over DoT and DoQ (EDNS Padding, RFC 7830) to a
+    /// multiple of 468 octets (RFC 8467 §4.1), as Knot DNS does.
+    pub padding: bool,
 }
 
 impl Default for TlsConfig {
@@ -106,6 +109,7 @@ impl Default for TlsConfig {
             quic_idle_timeout: 10,
             quic_stream_buffer: 16384,
             quic_retry_above: 200,
+            padding: true,
         }
     }
 }
@@ -158,6 +162,8 @@ pub struct Spec {
     pub quic_stream_buffer: Option<i64>,
     /// Connections per second.
     pub quic_retry_above: Option<i64>,
+    /// EDNS padding of DoT and DoQ responses.
+    pub padding: Option<bool>,
 }
 
 impl Spec {
@@ -209,6 +215,9 @@ impl Spec {
         }
         if let Some(v) = self.session_cache {
             t.session_cache = num("session-cache", v)? as usize;
+        }
+        if let Some(p) = self.padding {
+            t.padding = p;
         }
         t.certificate = self.certificate;
         t.key = self.key;
@@ -287,6 +296,9 @@ mod tests {
         assert_eq!(lower("handshake-timeout = 0\n").unwrap_err().0, "tls.handshake-timeout");
         assert_eq!(lower("max-connections = 0\n").unwrap_err().0, "tls.max-connections");
         assert!(lower("").unwrap().listen.is_empty(), "off by default");
+        // EDNS padding: on by default, off with padding = false.
+        assert!(lower("").unwrap().padding);
+        assert!(!lower("padding = false\n").unwrap().padding);
         // DNS over QUIC shares the certificate.
         let q = lower(
             "listen-quic = [\"127.0.0.1:853\"]\ncertificate = \"c.pem\"\nkey = \"k.pem\"\nquic-max-streams = 10\n\

@@ -137,6 +137,13 @@ impl Key {
     pub fn record_len(&self) -> usize {
         self.name.len() + 10 + self.alg.wire().len() + 16 + self.alg.mac_len() + 6
     }
+
+    /// The exact length of a TSIG record signed with this key with
+    /// `other` octets of other data (0, or 6 for BADTIME's time): what
+    /// EDNS padding reserves so that the signed message is the multiple.
+    pub fn signed_len(&self, other: usize) -> usize {
+        self.name.len() + 10 + self.alg.wire().len() + 16 + self.alg.mac_len() + other
+    }
 }
 
 /// The configured keys.
@@ -726,6 +733,11 @@ impl StreamSigner {
     /// Octets to keep free at the end of each message.
     pub fn room(&self) -> usize {
         self.key.record_len()
+    }
+
+    /// The exact length of the TSIG record [`sign`](Self::sign) appends.
+    pub fn signed_len(&self) -> usize {
+        self.key.signed_len(0)
     }
 
     /// Signs `buf[..len]` in place; returns the new length.

@@ -74,6 +74,7 @@ pub fn answer_config(cfg: &Config) -> levee_answer::Config {
             r
         }),
         updates: crate::update::queue::grants(cfg),
+        padding: cfg.tls.padding,
     }
 }
 

@@ -129,6 +129,7 @@ fn answer_config(hostname: &str) -> levee_answer::Config {
         tcp_keepalive: Some((cfg.tcp_idle_timeout.min(6553) * 10) as u16),
         keys: Default::default(),
         updates: Vec::new(),
+        padding: true,
     }
 }
 

@@ -218,6 +218,8 @@ fn config_errors_name_the_key() {
         ("[dnstap]\nenabled = true\n", "dnstap.enabled: dnstap needs socket-path or tcp-address"),
         ("[dnstap]\nqueue-kib = 1\n", "dnstap.queue-kib: 1 is outside 16..=65536"),
         ("[dnstap]\ntcp-address = \"localhost\"\n", "dnstap.tcp-address"),
+        // EDNS padding is on or off: anything else is refused.
+        ("[tls]\npadding = 468\n", "tls.padding"),
     ] {
         let out = serve_config(cfg);
         let t = text(&out);

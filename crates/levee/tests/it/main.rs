@@ -46,6 +46,10 @@
 //!   start or reloaded on SIGHUP, the handshake timeout, the per-source
 //!   cap, the handshake budget per prefix and in total, dnstap's DOT
 //!   protocol, the metrics.
+//! * [`padding`]: EDNS padding (RFC 7830, RFC 8467) of DoT answers read
+//!   by the client: 468-octet blocks, the TCP answer less the option,
+//!   none without EDNS or with `tls.padding = false`, none past 65,535
+//!   octets (DoQ's in [`doq`]).
 //! * [`cli`]: configuration errors naming the key, and `levee check-zone`
 //!   on broken and on valid zones.
 //! * [`exact`]: issue 14's answers that need the real binary: zones that
@@ -75,6 +79,7 @@ mod gate;
 mod hungfs;
 mod ops;
 mod packaging;
+mod padding;
 mod repl;
 mod rollover;
 mod security;
