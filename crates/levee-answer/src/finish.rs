@@ -329,3 +329,29 @@ pub(crate) mod ede {
     /// 9824 §3.5, RFC 8914's code 30, "Invalid Query Type").
     pub(crate) const INVALID_QUERY_TYPE: Ede = (30, "");
 }
+
+// The padding stage's decision (`pad.rs` does the padding).
+impl Responder<'_> {
+    /// Whether this response is padded: padding is on (`tls.padding`)
+    /// and the request came over DoT or DoQ. (Whether it carries OPT,
+    /// which the padding goes into, [`pad`](crate::pad::pad) finds out.)
+    #[inline]
+    pub(crate) fn pads(&self) -> bool {
+        self.cfg.padding && self.req.encrypted()
+    }
+
+    /// The padding stage on an outcome: a reply is padded in place
+    /// (`reserve`: the TSIG record that will be appended), a transfer
+    /// pads each of its messages; anything else passes unchanged.
+    #[inline]
+    pub(crate) fn padded(&self, o: Outcome, reserve: usize, out: &mut [u8]) -> Outcome {
+        if !self.pads() {
+            return o;
+        }
+        match o {
+            Outcome::Reply(n, meta) => Outcome::Reply(crate::pad::pad(out, n, reserve, self.max_size), meta),
+            Outcome::Transfer(x) => Outcome::Transfer(x.with_padding()),
+            o => o,
+        }
+    }
+}

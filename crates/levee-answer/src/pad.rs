@@ -6,7 +6,8 @@
 //!
 //! It runs after the finish stage and before TSIG signing
 //! (`respond_query`, `tsig.rs`, and each message of a transfer in
-//! `xfr.rs`), on the finished message: it finds the OPT record, appends a
+//! `xfr.rs`; `Responder::padded` in finish.rs decides whether a response
+//! is padded), on the finished message: it finds the OPT record, appends a
 //! Padding option to its RDATA (moving a TSIG record that is already
 //! there, the unsigned one of a BADKEY/BADSIG answer, so that it stays
 //! last) and fixes OPT's RDLENGTH. A reply to be signed reserves the
@@ -36,35 +37,8 @@ use levee_wire::edns::code;
 use levee_wire::header::HEADER_LEN;
 use levee_wire::rtype::t;
 
-use crate::finish::{Outcome, Responder};
-
 /// The block length of responses (RFC 8467 §4.1).
 pub const BLOCK: usize = 468;
-
-impl Responder<'_> {
-    /// Whether this response is padded: padding is on (`tls.padding`)
-    /// and the request came over DoT or DoQ. (Whether it carries OPT,
-    /// which the padding goes into, [`pad`] finds out.)
-    #[inline]
-    pub(crate) fn pads(&self) -> bool {
-        self.cfg.padding && self.req.encrypted()
-    }
-
-    /// The padding stage on an outcome: a reply is padded in place
-    /// (`reserve`: the TSIG record that will be appended), a transfer
-    /// pads each of its messages; anything else passes unchanged.
-    #[inline]
-    pub(crate) fn padded(&self, o: Outcome, reserve: usize, out: &mut [u8]) -> Outcome {
-        if !self.pads() {
-            return o;
-        }
-        match o {
-            Outcome::Reply(n, meta) => Outcome::Reply(pad(out, n, reserve, self.max_size), meta),
-            Outcome::Transfer(x) => Outcome::Transfer(x.with_padding()),
-            o => o,
-        }
-    }
-}
 
 /// Pads the finished message `out[..n]` so that, with `reserve` more
 /// octets (the TSIG record the caller will append), it is a multiple of
