@@ -1624,24 +1624,47 @@ pub(crate) struct SegLinks {
 
 /// Installs a segment's links (the segment must not be shared yet). Each
 /// RRset's links go into the data right after its records (zone.rs), so
-/// the data is copied once, RRset by RRset, with the new offsets.
+/// the data is copied once, RRset by RRset, with the new offsets; an NS
+/// target that is the name of a node the RRset links to in this segment
+/// becomes a reference to that link ([`zone::NAME_REF`]).
 fn install_links(zone: &mut Zone, slot: usize, l: SegLinks) {
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
     let SegLinks { starts, links, link_names } = l;
     if !links.is_empty() {
         let mut data = Vec::with_capacity(seg.data.len() + 4 * links.len());
+        let mut offs = Vec::with_capacity(seg.rrsets.len());
         for i in 0..seg.rrsets.len() {
-            let block = seg.block_at(i);
-            let off = data.len() as u32;
-            data.extend_from_slice(block);
-            for l in &links[starts[i] as usize..starts[i + 1] as usize] {
+            offs.push(data.len() as u32);
+            let mine = &links[starts[i] as usize..starts[i + 1] as usize];
+            if seg.rrsets[i].rtype == t::NS && mine.iter().any(|&l| l & REMOTE == 0) {
+                write_ns_records(seg, i, mine, &mut data);
+            } else {
+                data.extend_from_slice(seg.block_at(i));
+            }
+            for l in mine {
                 data.extend_from_slice(&l.to_le_bytes());
             }
-            seg.rrsets[i].data_off = off;
+        }
+        for (r, off) in seg.rrsets.iter_mut().zip(offs) {
+            r.data_off = off;
         }
         seg.data = data;
     }
     seg.link_names = link_names;
+}
+
+/// Writes the records of NS RRset `i` of `seg` (not linked yet) into
+/// `data`, each target that is the name of a node of `seg` among the
+/// RRset's links (`mine`), octet for octet, as a reference to that link
+/// counted from the end ([`zone::NAME_REF`]).
+fn write_ns_records(seg: &Segment, i: usize, mine: &[u32], data: &mut Vec<u8>) {
+    for r in zone::Rdatas::of(t::NS, seg.block_at(i)) {
+        let j = mine.iter().rev().take(64).position(|&l| l & REMOTE == 0 && seg.name(l as usize) == r);
+        match j {
+            Some(j) => data.push(zone::NAME_REF + j as u8),
+            None => data.extend_from_slice(r),
+        }
+    }
 }
 
 #[allow(clippy::needless_range_loop)]

@@ -392,11 +392,24 @@ impl Segment {
         &self.data[self.rrsets[i].data_off as usize..end]
     }
 
-    /// The records of RRset `i`, in the [`Form`] of its type.
+    /// The records of RRset `i`, in the [`Form`] of its type, each
+    /// reference to a node's name resolved.
     #[inline]
     pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
         let s = &self.rrsets[i];
-        Rdatas { data: self.block_at(i), left: s.limit(), form: form(s.rtype) }
+        let block = self.block_at(i);
+        Rdatas { data: block, left: s.limit(), form: form(s.rtype), block, seg: self }
+    }
+
+    /// The records stored in `rdata_at(i)[range]` (a range that starts
+    /// and ends at record boundaries), references resolved: for a reader
+    /// that keeps a cursor into the stored records (reload.rs), where
+    /// [`Rdatas::rest`] says how far it read.
+    #[inline]
+    pub(crate) fn rdatas_in(&self, i: usize, range: std::ops::Range<usize>) -> Rdatas<'_> {
+        let s = &self.rrsets[i];
+        let block = self.block_at(i);
+        Rdatas { data: &block[range], left: u32::MAX, form: form(s.rtype), block, seg: self }
     }
 
     /// The records of RRset `i`: its block without its links (a type
@@ -416,7 +429,7 @@ impl Segment {
             return &[];
         }
         let mut it = self.rdatas_at(i);
-        while it.next().is_some() {}
+        while it.next_stored().is_some() {}
         it.data
     }
 
@@ -1029,7 +1042,9 @@ fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
         // An RRSIG set's type covered is in its RDATA, compared here.
         for (i, j) in xa.zip(xb) {
             let (x, y) = (&sa.rrsets[i], &sb.rrsets[j]);
-            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
+            // Compared resolved: the same name may be a reference in one
+            // segment and written out in the other.
+            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || !sa.rdatas_at(i).eq(sb.rdatas_at(j)) {
                 return false;
             }
         }
@@ -1071,18 +1086,36 @@ impl Iterator for Links<'_> {
 
 /// Iterator over the RDATA of an RRset: at most `left` records of
 /// `data` (an RRset's block ends with its links, after its records), in
-/// the [`Form`] of the RRset's type.
+/// the [`Form`] of the RRset's type, each reference ([`NAME_REF`])
+/// resolved to the name of the node it stands for.
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
     pub(crate) left: u32,
     pub(crate) form: Form,
+    /// The RRset's whole block: its links are its last octets.
+    pub(crate) block: &'a [u8],
+    /// The segment whose names the links index.
+    pub(crate) seg: &'a Segment,
 }
 
+/// The segment of [`Rdatas::of`]: records outside a segment hold no
+/// references.
+static NO_SEGMENT: Segment = Segment {
+    names: Vec::new(),
+    nodes: Vec::new(),
+    rrsets: Vec::new(),
+    data: Vec::new(),
+    link_names: Vec::new(),
+    records: 0,
+    nsec_nodes: 0,
+};
+
 impl<'a> Rdatas<'a> {
-    /// All the records of `data` (records only, no links), of type `rtype`.
+    /// All the records of `data` (records only, no links, no references:
+    /// the build's records before they are linked), of type `rtype`.
     #[inline]
     pub(crate) fn of(rtype: u16, data: &'a [u8]) -> Self {
-        Rdatas { data, left: u32::MAX, form: form(rtype) }
+        Rdatas { data, left: u32::MAX, form: form(rtype), block: &[], seg: &NO_SEGMENT }
     }
 
     /// Octets the iterator has not read yet.
@@ -1090,18 +1123,17 @@ impl<'a> Rdatas<'a> {
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.data
     }
-}
 
-impl<'a> Iterator for Rdatas<'a> {
-    type Item = &'a [u8];
+    /// The next record as stored: a reference is its one octet.
     #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn next_stored(&mut self) -> Option<&'a [u8]> {
         if self.left == 0 || self.data.is_empty() {
             return None;
         }
         self.left -= 1;
         let (start, end) = match self.form {
             Form::Fixed(n) => (0, n as usize),
+            Form::Name if self.data[0] >= NAME_REF => (0, 1),
             // The build stored only names that end in the data (`fits`).
             Form::Name => {
                 let mut i = 0;
@@ -1117,6 +1149,31 @@ impl<'a> Iterator for Rdatas<'a> {
         Some(r)
     }
 }
+
+impl<'a> Iterator for Rdatas<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.next_stored()?;
+        if self.form != Form::Name || r[0] < NAME_REF {
+            return Some(r);
+        }
+        // A reference: link `j` counted from the end of the block.
+        let j = (r[0] - NAME_REF) as usize;
+        let end = self.block.len() - 4 * j;
+        let l = u32::from_le_bytes(self.block[end - 4..end].try_into().expect("4 octets"));
+        Some(self.seg.name(l as usize))
+    }
+}
+
+/// A stored NS record that is this octet plus `j` (`j < 64`) stands for
+/// the name of the node its RRset links to `j` places before the end of
+/// its links (`j = 0`: the last link): the build stores so an NS target
+/// linked to a node of the same segment whose name it equals octet for
+/// octet (a target in another letter case is written out). A stored name
+/// never starts with an octet of 64 or more (a label is at most 63
+/// octets), so the first octet tells the two apart.
+pub(crate) const NAME_REF: u8 = 0xC0;
 
 // The negative SOA is rendered here, from the snapshot's SOA RRset, when
 // `Zone::assemble` builds a zone; `negative.rs` holds the record and the
