@@ -1648,6 +1648,8 @@ fn install_links(zone: &mut Zone, slot: usize, l: SegLinks) {
         for (r, off) in seg.rrsets.iter_mut().zip(offs) {
             r.data_off = off;
         }
+        // References made the data shorter than reserved.
+        data.shrink_to_fit();
         seg.data = data;
     }
     seg.link_names = link_names;
