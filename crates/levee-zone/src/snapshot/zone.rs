@@ -38,6 +38,16 @@
 //!     root label; any other type's record is a 2-octet length and the
 //!     RDATA. The build refuses a record that does not fit its form (a
 //!     transfer's A record of 3 octets), so the walk never goes astray;
+//!   - an NS record whose target is the name of a node of the same
+//!     segment that the RRset links to (a local link, below), octet for
+//!     octet (the stored names are lowercase: a target written in
+//!     another case stays written out), is one octet instead:
+//!     [`NAME_REF`] + `j`, the link `j` places before the end of the
+//!     block (`j < 64`). A name never starts with an octet of 64 or more,
+//!     so a walk tells the two apart by the first octet, and [`Rdatas`]
+//!     gives the node's name in its place: no reader sees a reference.
+//!     In a delegation-heavy zone (`x NS ns1.x.tld.` with glue) this is
+//!     most in-zone targets: ~17 octets each;
 //!   - its records end after `count` records, and its links fill the rest
 //!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
 //!     links, and the build refuses such an RRset of more than 65,535
@@ -56,10 +66,17 @@
 //!   [`REMOTE`] and the offset of its name in `link_names`, looked up
 //!   when answering, so a segment never holds an id of another segment.
 //!   Readers of records go through [`Rdatas`] ([`Zone::rdatas`],
-//!   [`Segment::rdatas_at`], `Rdatas::of` with the RRset's type) or
-//!   [`Segment::rdata_at`], never through `data` itself (the build's
+//!   [`Segment::rdatas_at`], [`Segment::rdatas_in`] for a range of the
+//!   stored records, `Rdatas::of` with the RRset's type for records not
+//!   yet linked), which resolves references, never through `data`
+//!   itself ([`Segment::rdata_at`] is the stored records, references
+//!   included, for reload.rs's octet cursors; the build's
 //!   `link_signatures` and [`Segment::covers_at`] read an RRSIG's type
-//!   covered, always after a length).
+//!   covered, always after a length). The references are made when the
+//!   links are installed (build.rs `install_links`), so they point into
+//!   the segment they are in: a reload that changes or removes the
+//!   target's node rebuilds that segment (it holds the node), reading
+//!   the old records resolved, and links the new one afresh.
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -318,10 +335,11 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<u8>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) rrsets: Vec<RRset>,
-    /// Each RRset's block: its records (each a 2-octet length and the
-    /// RDATA), then its link targets (4 octets each, little-endian: a
-    /// local node index, or [`REMOTE`] | an offset into `link_names`, a
-    /// lowercase name looked up when answering).
+    /// Each RRset's block: its records (in the [`Form`] of its type, an
+    /// in-segment NS target as a [`NAME_REF`]), then its link targets (4
+    /// octets each, little-endian: a local node index, or [`REMOTE`] |
+    /// an offset into `link_names`, a lowercase name looked up when
+    /// answering).
     pub(crate) data: Vec<u8>,
     pub(crate) link_names: Vec<u8>,
     pub(crate) records: u64,
