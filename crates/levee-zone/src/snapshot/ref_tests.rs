@@ -207,3 +207,35 @@ fn reloads_of_glue_keep_ns_targets_right() {
         assert!(back.built.zone.same_data(&old), "change {k} back");
     }
 }
+
+/// An RRset's links come before its records, with their count: 300
+/// in-zone NS and MX targets (a count over one octet) read back with
+/// their links, the first 64 NS targets as references and the others
+/// written out; RRsets with no links (an occluded NS set, an MX set to
+/// names outside the zone) read back as well.
+#[test]
+fn many_links_and_references_read_back() {
+    let mut text = HEAD.to_string();
+    for i in 0..300 {
+        text.push_str(&format!(
+            "big NS ns{i}.big\nns{i}.big A 192.0.2.{}\nbig MX {i} h{i}\nh{i} A 192.0.2.{}\n",
+            i % 250,
+            i % 250
+        ));
+    }
+    text.push_str("big NS ns.hoster.net.\nsub.big NS ns.hoster.net.\nout MX 1 mail.example.\n");
+    let want = parsed(&text);
+    for seg in [3, 4096] {
+        let z = load(&text, seg);
+        assert_eq!(stored(&z), want, "segments of {seg}");
+        let big = z.lookup(&name::from_text("big", Some(z.apex())).unwrap()).unwrap();
+        let (ns, mx) = (z.find(big, t::NS).unwrap(), z.find(big, t::MX).unwrap());
+        assert_eq!(z.links(mx).count(), 300, "segments of {seg}");
+        assert_eq!(z.links(ns).count(), 300, "segments of {seg}");
+        let refs = references(&z).get("big.tld.").copied().unwrap_or(0);
+        // Segments of 3: at most the two names after big.tld. are in its segment.
+        assert!(if seg == 4096 { refs == 64 } else { refs <= 2 }, "segments of {seg}: {refs}");
+        let out = z.lookup(&name::from_text("out", Some(z.apex())).unwrap()).unwrap();
+        assert_eq!(z.links(z.find(out, t::MX).unwrap()).count(), 0);
+    }
+}

@@ -28,10 +28,14 @@
 //!   most 2^31 - 1, RFC 2181 §8, and the build reads a larger one as 0)
 //!   and where its block starts in `data`. The rest is derived from that
 //!   layout:
-//!   - an RRset's block is its records, then its link targets (4 octets
-//!     each, little-endian, read unaligned); the block ends where the
-//!     next RRset's starts (the data is written in RRset order; the last
-//!     one ends with `data`);
+//!   - an RRset's block ends where the next RRset's starts (the data is
+//!     written in RRset order; the last one ends with `data`). For a type
+//!     with links (NS, MX, SRV, SVCB, HTTPS: [`linked`]) it is the count
+//!     of its links (one octet, or [`LINKS_WIDE`] and 2 octets for 255
+//!     or more), its link targets (4 octets each, little-endian, read
+//!     unaligned), then its records, so the links (a referral's glue) and
+//!     the records are found without a walk; for another type it is its
+//!     records;
 //!   - a record is its RDATA alone when its length follows from its
 //!     type ([`Form`]): A (4 octets) and AAAA (16) are fixed, and NS,
 //!     CNAME, PTR and DNAME are one uncompressed name, which ends at its
@@ -42,17 +46,16 @@
 //!     segment that the RRset links to (a local link, below), octet for
 //!     octet (the stored names are lowercase: a target written in
 //!     another case stays written out), is one octet instead:
-//!     [`NAME_REF`] + `j`, the link `j` places before the end of the
-//!     block (`j < 64`). A name never starts with an octet of 64 or more,
+//!     [`NAME_REF`] + `j`, the RRset's link `j` (`j < 64`). A name never starts with an octet of 64 or more,
 //!     so a walk tells the two apart by the first octet, and [`Rdatas`]
 //!     gives the node's name in its place: no reader sees a reference.
 //!     In a delegation-heavy zone (`x NS ns1.x.tld.` with glue) this is
 //!     most in-zone targets: ~17 octets each;
-//!   - its records end after `count` records, and its links fill the rest
-//!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
-//!     links, and the build refuses such an RRset of more than 65,535
-//!     records (FILE:LINE), so their count is exact; an RRset of another
-//!     type may be larger (its count saturates) and is its whole block;
+//!   - its records are `count` records. The build refuses an RRset of a
+//!     linked type of more than 65,535 records (FILE:LINE), so their
+//!     count is exact (and so is the link count, at most one link per
+//!     record); an RRset of another type may be larger (its count
+//!     saturates) and its records are its whole block;
 //!   - its RRSIG set is the next RRset, when the flag ([`SIGNED`]) says
 //!     so (the build sets it when the next RRset of the same node is an
 //!     RRSIG set covering this type: the node boundary is why it is a
@@ -198,8 +201,8 @@ impl Node {
 ///
 /// What it does not store, it derives from the segment's layout (see the
 /// module docs): where its block of `data` ends (the next RRset's
-/// `data_off`), where its records end and its links start inside that
-/// block (after `count` records: [`Segment::rdata_at`]), the type an
+/// `data_off`), where its links end and its records start inside that
+/// block (after the link count and the links: [`Segment::links_at`]), the type an
 /// RRSIG set covers (the first two octets of its first record:
 /// [`Zone::covers`]), and its RRSIG set (the next RRset of the node,
 /// flagged in the TTL's top bit: [`Zone::sigs`]).
@@ -211,14 +214,14 @@ pub struct RRset {
     /// types without links: count them with [`Zone::rdatas`];
     /// [`Zone::record_count`] is exact). A type with links ([`linked`])
     /// never has more than 65,535 (the build refuses it), so its count
-    /// is exact and says where its records end.
+    /// is exact.
     pub count: u16,
     /// The TTL (at most 2^31 - 1, RFC 2181 §8: the build makes a larger
     /// one 0), with [`SIGNED`] set if the next RRset is the RRSIG set
     /// covering this one.
     pub(crate) ttl_sig: u32,
-    /// Start of its block in the segment's `data`: its records, then its
-    /// link targets.
+    /// Start of its block in the segment's `data`: for a linked type the
+    /// link count and the link targets, then its records.
     pub(crate) data_off: u32,
 }
 
@@ -335,11 +338,12 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<u8>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) rrsets: Vec<RRset>,
-    /// Each RRset's block: its records (in the [`Form`] of its type, an
-    /// in-segment NS target as a [`NAME_REF`]), then its link targets (4
-    /// octets each, little-endian: a local node index, or [`REMOTE`] |
-    /// an offset into `link_names`, a lowercase name looked up when
-    /// answering).
+    /// Each RRset's block: for a linked type, the count of its links,
+    /// its link targets (4 octets each, little-endian: a local node
+    /// index, or [`REMOTE`] | an offset into `link_names`, a lowercase
+    /// name looked up when answering) and its records; for another type,
+    /// its records (in the [`Form`] of its type, an in-segment NS target
+    /// as a [`NAME_REF`]).
     pub(crate) data: Vec<u8>,
     pub(crate) link_names: Vec<u8>,
     pub(crate) records: u64,
@@ -401,7 +405,8 @@ impl Segment {
         self.nodes[local].rrset_start as usize..end
     }
 
-    /// The block of RRset `i` (its records, then its links): from its
+    /// The block of RRset `i` (its links if its type has them, then its
+    /// records): from its
     /// `data_off` to the next RRset's (the data is laid out in RRset
     /// order), or to the end of the data for the last one.
     #[inline]
@@ -415,8 +420,8 @@ impl Segment {
     #[inline]
     pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
         let s = &self.rrsets[i];
-        let block = self.block_at(i);
-        Rdatas { data: block, left: s.limit(), form: form(s.rtype), block, seg: self }
+        let (links, data) = self.split_at(i);
+        Rdatas { data, left: s.limit(), form: form(s.rtype), links, seg: self }
     }
 
     /// The records stored in `rdata_at(i)[range]` (a range that starts
@@ -426,29 +431,39 @@ impl Segment {
     #[inline]
     pub(crate) fn rdatas_in(&self, i: usize, range: std::ops::Range<usize>) -> Rdatas<'_> {
         let s = &self.rrsets[i];
-        let block = self.block_at(i);
-        Rdatas { data: &block[range], left: u32::MAX, form: form(s.rtype), block, seg: self }
+        let (links, data) = self.split_at(i);
+        Rdatas { data: &data[range], left: u32::MAX, form: form(s.rtype), links, seg: self }
     }
 
-    /// The records of RRset `i`: its block without its links (a type
-    /// without links is its whole block; one with links ends after
-    /// `count` records, which are walked).
+    /// The records of RRset `i` as stored (references included): its
+    /// block after its links.
     #[inline]
     pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
-        let b = self.block_at(i);
-        &b[..b.len() - self.links_at(i).len()]
+        self.split_at(i).1
     }
 
-    /// The link targets of RRset `i`: the rest of its block after its
-    /// records (4 octets each, little-endian).
+    /// The link targets of RRset `i` (4 octets each, little-endian),
+    /// after their count at the start of its block.
     #[inline]
     pub(crate) fn links_at(&self, i: usize) -> &[u8] {
+        self.split_at(i).0
+    }
+
+    /// RRset `i`'s block cut into its links and its records: a type
+    /// with links ([`linked`]) starts with their count (one octet below
+    /// [`LINKS_WIDE`], else that octet and the count in 2 octets), then
+    /// the links, then the records; another type's block is its records.
+    #[inline]
+    fn split_at(&self, i: usize) -> (&[u8], &[u8]) {
+        let b = self.block_at(i);
         if !linked(self.rrsets[i].rtype) {
-            return &[];
+            return (&[], b);
         }
-        let mut it = self.rdatas_at(i);
-        while it.next_stored().is_some() {}
-        it.data
+        let (head, n) = match b[0] {
+            LINKS_WIDE => (3, u16::from_be_bytes([b[1], b[2]]) as usize),
+            n => (1, n as usize),
+        };
+        b[head..].split_at(4 * n)
     }
 
     /// The type RRset `i` covers if it is an RRSIG set (the type covered
@@ -1103,18 +1118,22 @@ impl Iterator for Links<'_> {
 }
 
 /// Iterator over the RDATA of an RRset: at most `left` records of
-/// `data` (an RRset's block ends with its links, after its records), in
+/// `data` (an RRset's records, after its links), in
 /// the [`Form`] of the RRset's type, each reference ([`NAME_REF`])
 /// resolved to the name of the node it stands for.
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
     pub(crate) left: u32,
     pub(crate) form: Form,
-    /// The RRset's whole block: its links are its last octets.
-    pub(crate) block: &'a [u8],
+    /// The RRset's links, which references index.
+    pub(crate) links: &'a [u8],
     /// The segment whose names the links index.
     pub(crate) seg: &'a Segment,
 }
+
+/// The first octet of a block whose link count takes the next 2 octets
+/// ([`Segment::links_at`]).
+pub(crate) const LINKS_WIDE: u8 = 0xFF;
 
 /// The segment of [`Rdatas::of`]: records outside a segment hold no
 /// references.
@@ -1133,7 +1152,7 @@ impl<'a> Rdatas<'a> {
     /// the build's records before they are linked), of type `rtype`.
     #[inline]
     pub(crate) fn of(rtype: u16, data: &'a [u8]) -> Self {
-        Rdatas { data, left: u32::MAX, form: form(rtype), block: &[], seg: &NO_SEGMENT }
+        Rdatas { data, left: u32::MAX, form: form(rtype), links: &[], seg: &NO_SEGMENT }
     }
 
     /// Octets the iterator has not read yet.
@@ -1176,17 +1195,15 @@ impl<'a> Iterator for Rdatas<'a> {
         if self.form != Form::Name || r[0] < NAME_REF {
             return Some(r);
         }
-        // A reference: link `j` counted from the end of the block.
-        let j = (r[0] - NAME_REF) as usize;
-        let end = self.block.len() - 4 * j;
-        let l = u32::from_le_bytes(self.block[end - 4..end].try_into().expect("4 octets"));
+        // A reference: the RRset's link `j`.
+        let j = 4 * (r[0] - NAME_REF) as usize;
+        let l = u32::from_le_bytes(self.links[j..j + 4].try_into().expect("4 octets"));
         Some(self.seg.name(l as usize))
     }
 }
 
 /// A stored NS record that is this octet plus `j` (`j < 64`) stands for
-/// the name of the node its RRset links to `j` places before the end of
-/// its links (`j = 0`: the last link): the build stores so an NS target
+/// the name of the node of its RRset's link `j`: the build stores so an NS target
 /// linked to a node of the same segment whose name it equals octet for
 /// octet (a target in another letter case is written out). A stored name
 /// never starts with an octet of 64 or more (a label is at most 63
