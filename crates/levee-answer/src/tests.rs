@@ -294,3 +294,55 @@ fn meta_classifies_and_shedding_skips_the_negative_proof() {
     let (_, refused) = run("www.elsewhere.", t::A, false);
     assert_eq!((refused.kind, refused.rcode), (Kind::Error, rcode::REFUSED));
 }
+
+/// An AXFR of a zone whose in-zone NS targets are stored as references
+/// to their node (levee-zone's snapshot) gives back every record of the
+/// zone file as the zone file parser reads it: targets in the zone, in
+/// another letter case, without addresses, MX and SRV targets.
+#[test]
+fn axfr_gives_back_in_zone_ns_targets_as_written() {
+    let mut text = String::from(
+        "$ORIGIN r.test.\n$TTL 300\n@ SOA ns1 hm 7 3600 600 86400 60\n@ NS ns1\n@ NS ns.hoster.net.\n\
+         ns1 A 192.0.2.1\nmixed NS NS1.Mixed\nmixed NS ns1.d0\nns1.mixed A 192.0.2.2\n\
+         bare NS host\nhost TXT \"no address\"\nmail MX 10 smtp\nsmtp A 192.0.2.3\n_s._tcp SRV 0 0 53 smtp\n",
+    );
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "d{i} NS ns1.d{i}\nd{i} NS ns{}.hoster.net.\nns1.d{i} A 198.51.100.{}\n",
+            i % 3,
+            i % 250
+        ));
+    }
+    let o = name::from_text("r.test.", None).unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    let mut diags = Vec::new();
+    levee_zone::zonefile::parse(
+        Source::Memory { name: "r", data: text.as_bytes() },
+        &o,
+        &mut |r: &levee_zone::zonefile::Record<'_>| {
+            want.insert((name::to_lowercase(r.owner).to_vec(), r.rtype, r.rdata.to_vec()));
+            Ok(())
+        },
+        &mut diags,
+    );
+    let built = levee_zone::load(Source::Memory { name: "r", data: text.as_bytes() }, &o).unwrap();
+    let mut acl = Acl::none();
+    acl.push("127.0.0.1".parse().unwrap(), 32);
+    let mut set = ZoneSet::new();
+    set.insert(ZoneEntry::new(Arc::new(built.zone), acl));
+    let z = Arc::new(set);
+    let q = query("r.test.", t::AXFR, 0, None);
+    let (Decision::Transfer(mut tr), mut out) = answer(&z, &cfg(), &q, CLIENT, Transport::Tcp, 0) else {
+        panic!("no transfer")
+    };
+    let mut got = std::collections::BTreeSet::new();
+    let mut records = 0;
+    while let Some(n) = tr.next_message(&mut out) {
+        for r in Message::parse(&out[..n]).unwrap().answer {
+            got.insert((name::to_lowercase(&r.owner).to_vec(), r.rtype, r.rdata));
+            records += 1;
+        }
+    }
+    assert_eq!(records, want.len() + 1, "every record once, the SOA twice");
+    assert_eq!(got, want);
+}

@@ -1624,24 +1624,63 @@ pub(crate) struct SegLinks {
 
 /// Installs a segment's links (the segment must not be shared yet). Each
 /// RRset's links go into the data right after its records (zone.rs), so
-/// the data is copied once, RRset by RRset, with the new offsets.
+/// the data is copied once, RRset by RRset, with the new offsets; an NS
+/// target that is the name of a node the RRset links to in this segment
+/// becomes a reference to that link ([`zone::NAME_REF`]).
 fn install_links(zone: &mut Zone, slot: usize, l: SegLinks) {
     let seg = Arc::get_mut(&mut zone.segs[slot]).expect("a new segment is not shared");
     let SegLinks { starts, links, link_names } = l;
-    if !links.is_empty() {
-        let mut data = Vec::with_capacity(seg.data.len() + 4 * links.len());
+    if seg.rrsets.iter().any(|r| linked(r.rtype)) {
+        let mut data = Vec::with_capacity(seg.data.len() + 4 * links.len() + seg.rrsets.len());
+        let mut offs = Vec::with_capacity(seg.rrsets.len());
         for i in 0..seg.rrsets.len() {
+            offs.push(data.len() as u32);
+            // The records as the build wrote them (no links yet).
             let block = seg.block_at(i);
-            let off = data.len() as u32;
-            data.extend_from_slice(block);
-            for l in &links[starts[i] as usize..starts[i + 1] as usize] {
+            if !linked(seg.rrsets[i].rtype) {
+                data.extend_from_slice(block);
+                continue;
+            }
+            let mine = &links[starts[i] as usize..starts[i + 1] as usize];
+            match u8::try_from(mine.len()) {
+                Ok(n) if n != zone::LINKS_WIDE => data.push(n),
+                // At most 65,535: no more links than records (group()).
+                _ => {
+                    data.push(zone::LINKS_WIDE);
+                    data.extend_from_slice(&(mine.len() as u16).to_be_bytes());
+                }
+            }
+            for l in mine {
                 data.extend_from_slice(&l.to_le_bytes());
             }
-            seg.rrsets[i].data_off = off;
+            if seg.rrsets[i].rtype == t::NS && mine.iter().any(|&l| l & REMOTE == 0) {
+                write_ns_records(seg, block, mine, &mut data);
+            } else {
+                data.extend_from_slice(block);
+            }
         }
+        for (r, off) in seg.rrsets.iter_mut().zip(offs) {
+            r.data_off = off;
+        }
+        // References made the data shorter than reserved.
+        data.shrink_to_fit();
         seg.data = data;
     }
     seg.link_names = link_names;
+}
+
+/// Writes the NS records of `block` (not linked yet) of a segment into
+/// `data`, each target that is the name of a node of `seg` among the
+/// RRset's first 64 links (`mine`), octet for octet, as a reference to
+/// that link ([`zone::NAME_REF`]).
+fn write_ns_records(seg: &Segment, block: &[u8], mine: &[u32], data: &mut Vec<u8>) {
+    for r in zone::Rdatas::of(t::NS, block) {
+        let j = mine.iter().take(64).position(|&l| l & REMOTE == 0 && seg.name(l as usize) == r);
+        match j {
+            Some(j) => data.push(zone::NAME_REF + j as u8),
+            None => data.extend_from_slice(r),
+        }
+    }
 }
 
 #[allow(clippy::needless_range_loop)]
@@ -1677,7 +1716,8 @@ fn segment_links(
                     continue;
                 }
                 let start = links.len();
-                for r in seg.rdatas_at(i) {
+                // The segment is not linked yet: its records as written.
+                for r in zone::Rdatas::of(s.rtype, seg.block_at(i)) {
                     let Some(target) = link_target(s.rtype, r) else { continue };
                     let lt = name::to_lowercase(target);
                     if !name::is_subdomain(&lt, &z.apex) {
@@ -1911,8 +1951,8 @@ fn group(
             ));
         }
         if count > u16::MAX as u64 && linked(r0.rtype) {
-            // Its count says where its records end and its links start
-            // (zone.rs); NSD and Knot DNS count an RRset's records in 16
+            // Its link count is stored in at most 2 octets before its
+            // records (zone.rs); NSD and Knot DNS count an RRset's records in 16
             // bits too and refuse more.
             problems.push((
                 r0.file,

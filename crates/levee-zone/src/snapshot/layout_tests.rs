@@ -48,7 +48,7 @@ fn derived_fields() {
         assert_eq!(z.rrset(z.sigs(mx)).rtype, t::RRSIG);
         assert_eq!((z.covers(z.sigs(mx)), z.covers(z.sigs(txt))), (t::MX, t::TXT));
         assert_eq!(z.rdatas(mx).count(), 2);
-        // The MX records end where their links begin, inside the block.
+        // The MX records follow their links, inside the block.
         let ns = name::from_text("ns", Some(z.apex())).unwrap();
         assert_eq!(z.rdatas(mx).next().unwrap(), [&[0, 1][..], &ns].concat());
         // TTLs come back without the SIGNED bit, signed or not.
@@ -69,7 +69,7 @@ fn derived_fields() {
         let d = z.find(id("d"), t::NS).unwrap();
         assert_eq!(z.links(d).collect::<Vec<_>>(), vec![id("ns"), id("ns.d")]);
         assert_eq!(z.rdatas(d).collect::<Vec<_>>(), [&ns[..], &name::from_text("ns.d", Some(z.apex())).unwrap()]);
-        // The last RRset of the zone: its links end the data.
+        // The last RRset of the zone: its records end the data.
         let e = z.find(id("e"), t::NS).unwrap();
         assert_eq!((z.rdatas(e).count(), z.links(e).collect::<Vec<_>>()), (1, vec![b]));
         assert_eq!(z.sigs(z.soa()), NONE);
@@ -99,8 +99,8 @@ fn ttl_top_bit_is_not_a_signature() {
     assert_eq!(z.covers(z.sigs(b)), t::TXT);
 }
 
-/// A linked RRset's count says where its records end, so it holds at
-/// most 65,535 records: 65,535 load (their links after them), 65,536
+/// A linked RRset's count is exact (and its link count fits 2 octets), so it holds at
+/// most 65,535 records: 65,535 load (their links before them), 65,536
 /// are refused with the file and line of the RRset.
 #[test]
 fn linked_rrset_count_is_exact_or_refused() {
@@ -182,7 +182,7 @@ fn node_names_and_rrsets_across_segments() {
 /// AAAA (fixed), NS, CNAME, PTR and DNAME (one name, up to its root
 /// label) without, the others with one. Each form read back exactly,
 /// RRset after RRset, node after node, segment after segment, with the
-/// links after an NS RRset's names and an empty RDATA among prefixed ones.
+/// links before an NS RRset's names and an empty RDATA among prefixed ones.
 #[test]
 fn record_forms_read_back() {
     let text = "$TTL 60\n@ SOA ns h 7 1 1 1 1\n@ NS ns\n@ NS ns.other.\n@ MX 5 ns\nns A 192.0.2.1\nns A 192.0.2.9\n\

@@ -20,6 +20,8 @@
 //!   what the layout derives instead of storing.
 //! * `negative_tests.rs` (tests only): a loaded zone's negative SOA
 //!   against the writer's output.
+//! * `ref_tests.rs` (tests only): NS targets stored as references to
+//!   their node read back exactly, through loads and reloads.
 //!
 //! The modules depend on each other in layers, without a cycle: `par`,
 //! `index`, `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
@@ -40,6 +42,8 @@ mod negative_tests;
 pub(crate) mod nsec3;
 pub(crate) mod par;
 pub(crate) mod patch;
+#[cfg(test)]
+mod ref_tests;
 pub(crate) mod reload;
 pub(crate) mod zone;
 pub(crate) mod zoneset;

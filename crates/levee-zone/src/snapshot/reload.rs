@@ -46,7 +46,7 @@ use levee_wire::name;
 use levee_wire::rtype::t;
 
 use crate::snapshot::build::{self, BuildOptions, Built, Range, RawRec, ZoneBuilder};
-use crate::snapshot::zone::{nf, Nsec3Block, Rdatas, Segment, Zone, LOCAL_BITS, SEG_MAX};
+use crate::snapshot::zone::{nf, Nsec3Block, Segment, Zone, LOCAL_BITS, SEG_MAX};
 use crate::zonefile::parser::{Diagnostic, LoadOptions, Record};
 use crate::zonefile::source::Source;
 
@@ -490,10 +490,11 @@ impl Run<'_> {
                 let ch = is_changed(nm);
                 for (k, set) in seg.sets(local).iter().enumerate() {
                     let upto = if ch.is_some() { (self.cursor[slot][st + k] & !DIRTY) as usize } else { usize::MAX };
-                    let d = seg.rdata_at(st + k);
+                    let stored = seg.rdata_at(st + k).len();
                     let covers = seg.covers_at(st + k);
-                    let d = &d[..upto.min(d.len())];
-                    for rd in Rdatas::of(set.rtype, d) {
+                    // Read resolved: the segment is built anew, references
+                    // and all, from the names themselves.
+                    for rd in seg.rdatas_in(st + k, 0..upto.min(stored)) {
                         rb.add_raw(
                             nm,
                             RawRec { rtype: set.rtype, covers, ttl: set.ttl(), rdata: rd, file: 0, line: 0 },
@@ -605,12 +606,14 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     if *c & DIRTY != 0 {
         return false;
     }
-    let d = seg.rdata_at(st + k);
+    // The cursor is an octet position in the records as stored (a
+    // reference is one octet); the records are compared resolved.
+    let stored = seg.rdata_at(st + k).len();
     let pos = *c as usize;
-    let mut next = Rdatas::of(set.rtype, &d[pos..]);
+    let mut next = seg.rdatas_in(st + k, pos..stored);
     if let Some(x) = next.next() {
         if x == r.rdata && (pos > 0 || r.ttl == set.ttl()) {
-            *c += (d.len() - pos - next.rest().len()) as u32;
+            *c += (stored - pos - next.rest().len()) as u32;
             return true;
         }
     }
@@ -618,7 +621,7 @@ fn matches_old(old: &Zone, cursor: &mut [Vec<u32>], r: &Record<'_>) -> bool {
     // Only small RRsets are searched: in a large one the search would be
     // a scan per record (quadratic); the RRset is rebuilt instead, and the
     // build drops the duplicates with a hash table.
-    if pos <= DUP_SEARCH && Rdatas::of(set.rtype, &d[..pos]).any(|x| x == r.rdata) {
+    if pos <= DUP_SEARCH && seg.rdatas_in(st + k, 0..pos).any(|x| x == r.rdata) {
         return true;
     }
     *c |= DIRTY;

@@ -28,21 +28,34 @@
 //!   most 2^31 - 1, RFC 2181 §8, and the build reads a larger one as 0)
 //!   and where its block starts in `data`. The rest is derived from that
 //!   layout:
-//!   - an RRset's block is its records, then its link targets (4 octets
-//!     each, little-endian, read unaligned); the block ends where the
-//!     next RRset's starts (the data is written in RRset order; the last
-//!     one ends with `data`);
+//!   - an RRset's block ends where the next RRset's starts (the data is
+//!     written in RRset order; the last one ends with `data`). For a type
+//!     with links (NS, MX, SRV, SVCB, HTTPS: [`linked`]) it is the count
+//!     of its links (one octet, or [`LINKS_WIDE`] and 2 octets for 255
+//!     or more), its link targets (4 octets each, little-endian, read
+//!     unaligned), then its records, so the links (a referral's glue) and
+//!     the records are found without a walk; for another type it is its
+//!     records;
 //!   - a record is its RDATA alone when its length follows from its
 //!     type ([`Form`]): A (4 octets) and AAAA (16) are fixed, and NS,
 //!     CNAME, PTR and DNAME are one uncompressed name, which ends at its
 //!     root label; any other type's record is a 2-octet length and the
 //!     RDATA. The build refuses a record that does not fit its form (a
 //!     transfer's A record of 3 octets), so the walk never goes astray;
-//!   - its records end after `count` records, and its links fill the rest
-//!     of the block. Only NS, MX, SRV, SVCB and HTTPS ([`linked`]) have
-//!     links, and the build refuses such an RRset of more than 65,535
-//!     records (FILE:LINE), so their count is exact; an RRset of another
-//!     type may be larger (its count saturates) and is its whole block;
+//!   - an NS record whose target is the name of a node of the same
+//!     segment that the RRset links to (a local link, below), octet for
+//!     octet (the stored names are lowercase: a target written in
+//!     another case stays written out), is one octet instead:
+//!     [`NAME_REF`] + `j`, the RRset's link `j` (`j < 64`). A name never starts with an octet of 64 or more,
+//!     so a walk tells the two apart by the first octet, and [`Rdatas`]
+//!     gives the node's name in its place: no reader sees a reference.
+//!     In a delegation-heavy zone (`x NS ns1.x.tld.` with glue) this is
+//!     most in-zone targets: ~17 octets each;
+//!   - its records are `count` records. The build refuses an RRset of a
+//!     linked type of more than 65,535 records (FILE:LINE), so their
+//!     count is exact (and so is the link count, at most one link per
+//!     record); an RRset of another type may be larger (its count
+//!     saturates) and its records are its whole block;
 //!   - its RRSIG set is the next RRset, when the flag ([`SIGNED`]) says
 //!     so (the build sets it when the next RRset of the same node is an
 //!     RRSIG set covering this type: the node boundary is why it is a
@@ -56,10 +69,17 @@
 //!   [`REMOTE`] and the offset of its name in `link_names`, looked up
 //!   when answering, so a segment never holds an id of another segment.
 //!   Readers of records go through [`Rdatas`] ([`Zone::rdatas`],
-//!   [`Segment::rdatas_at`], `Rdatas::of` with the RRset's type) or
-//!   [`Segment::rdata_at`], never through `data` itself (the build's
+//!   [`Segment::rdatas_at`], [`Segment::rdatas_in`] for a range of the
+//!   stored records, `Rdatas::of` with the RRset's type for records not
+//!   yet linked), which resolves references, never through `data`
+//!   itself ([`Segment::rdata_at`] is the stored records, references
+//!   included, for reload.rs's octet cursors; the build's
 //!   `link_signatures` and [`Segment::covers_at`] read an RRSIG's type
-//!   covered, always after a length).
+//!   covered, always after a length). The references are made when the
+//!   links are installed (build.rs `install_links`), so they point into
+//!   the segment they are in: a reload that changes or removes the
+//!   target's node rebuilds that segment (it holds the node), reading
+//!   the old records resolved, and links the new one afresh.
 //!
 //! The zone holds its segments as `Arc`s in canonical order. A node or
 //! RRset id is `slot << 16 | local` (slot: the segment's position in this
@@ -181,8 +201,8 @@ impl Node {
 ///
 /// What it does not store, it derives from the segment's layout (see the
 /// module docs): where its block of `data` ends (the next RRset's
-/// `data_off`), where its records end and its links start inside that
-/// block (after `count` records: [`Segment::rdata_at`]), the type an
+/// `data_off`), where its links end and its records start inside that
+/// block (after the link count and the links: [`Segment::links_at`]), the type an
 /// RRSIG set covers (the first two octets of its first record:
 /// [`Zone::covers`]), and its RRSIG set (the next RRset of the node,
 /// flagged in the TTL's top bit: [`Zone::sigs`]).
@@ -194,14 +214,14 @@ pub struct RRset {
     /// types without links: count them with [`Zone::rdatas`];
     /// [`Zone::record_count`] is exact). A type with links ([`linked`])
     /// never has more than 65,535 (the build refuses it), so its count
-    /// is exact and says where its records end.
+    /// is exact.
     pub count: u16,
     /// The TTL (at most 2^31 - 1, RFC 2181 §8: the build makes a larger
     /// one 0), with [`SIGNED`] set if the next RRset is the RRSIG set
     /// covering this one.
     pub(crate) ttl_sig: u32,
-    /// Start of its block in the segment's `data`: its records, then its
-    /// link targets.
+    /// Start of its block in the segment's `data`: for a linked type the
+    /// link count and the link targets, then its records.
     pub(crate) data_off: u32,
 }
 
@@ -318,10 +338,12 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<u8>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) rrsets: Vec<RRset>,
-    /// Each RRset's block: its records (each a 2-octet length and the
-    /// RDATA), then its link targets (4 octets each, little-endian: a
-    /// local node index, or [`REMOTE`] | an offset into `link_names`, a
-    /// lowercase name looked up when answering).
+    /// Each RRset's block: for a linked type, the count of its links,
+    /// its link targets (4 octets each, little-endian: a local node
+    /// index, or [`REMOTE`] | an offset into `link_names`, a lowercase
+    /// name looked up when answering) and its records; for another type,
+    /// its records (in the [`Form`] of its type, an in-segment NS target
+    /// as a [`NAME_REF`]).
     pub(crate) data: Vec<u8>,
     pub(crate) link_names: Vec<u8>,
     pub(crate) records: u64,
@@ -383,7 +405,8 @@ impl Segment {
         self.nodes[local].rrset_start as usize..end
     }
 
-    /// The block of RRset `i` (its records, then its links): from its
+    /// The block of RRset `i` (its links if its type has them, then its
+    /// records): from its
     /// `data_off` to the next RRset's (the data is laid out in RRset
     /// order), or to the end of the data for the last one.
     #[inline]
@@ -392,32 +415,55 @@ impl Segment {
         &self.data[self.rrsets[i].data_off as usize..end]
     }
 
-    /// The records of RRset `i`, in the [`Form`] of its type.
+    /// The records of RRset `i`, in the [`Form`] of its type, each
+    /// reference to a node's name resolved.
     #[inline]
     pub(crate) fn rdatas_at(&self, i: usize) -> Rdatas<'_> {
         let s = &self.rrsets[i];
-        Rdatas { data: self.block_at(i), left: s.limit(), form: form(s.rtype) }
+        let (links, data) = self.split_at(i);
+        Rdatas { data, left: s.limit(), form: form(s.rtype), links, seg: self }
     }
 
-    /// The records of RRset `i`: its block without its links (a type
-    /// without links is its whole block; one with links ends after
-    /// `count` records, which are walked).
+    /// The records stored in `rdata_at(i)[range]` (a range that starts
+    /// and ends at record boundaries), references resolved: for a reader
+    /// that keeps a cursor into the stored records (reload.rs), where
+    /// [`Rdatas::rest`] says how far it read.
+    #[inline]
+    pub(crate) fn rdatas_in(&self, i: usize, range: std::ops::Range<usize>) -> Rdatas<'_> {
+        let s = &self.rrsets[i];
+        let (links, data) = self.split_at(i);
+        Rdatas { data: &data[range], left: u32::MAX, form: form(s.rtype), links, seg: self }
+    }
+
+    /// The records of RRset `i` as stored (references included): its
+    /// block after its links.
     #[inline]
     pub(crate) fn rdata_at(&self, i: usize) -> &[u8] {
-        let b = self.block_at(i);
-        &b[..b.len() - self.links_at(i).len()]
+        self.split_at(i).1
     }
 
-    /// The link targets of RRset `i`: the rest of its block after its
-    /// records (4 octets each, little-endian).
+    /// The link targets of RRset `i` (4 octets each, little-endian),
+    /// after their count at the start of its block.
     #[inline]
     pub(crate) fn links_at(&self, i: usize) -> &[u8] {
+        self.split_at(i).0
+    }
+
+    /// RRset `i`'s block cut into its links and its records: a type
+    /// with links ([`linked`]) starts with their count (one octet below
+    /// [`LINKS_WIDE`], else that octet and the count in 2 octets), then
+    /// the links, then the records; another type's block is its records.
+    #[inline]
+    fn split_at(&self, i: usize) -> (&[u8], &[u8]) {
+        let b = self.block_at(i);
         if !linked(self.rrsets[i].rtype) {
-            return &[];
+            return (&[], b);
         }
-        let mut it = self.rdatas_at(i);
-        while it.next().is_some() {}
-        it.data
+        let (head, n) = match b[0] {
+            LINKS_WIDE => (3, u16::from_be_bytes([b[1], b[2]]) as usize),
+            n => (1, n as usize),
+        };
+        b[head..].split_at(4 * n)
     }
 
     /// The type RRset `i` covers if it is an RRSIG set (the type covered
@@ -1029,7 +1075,9 @@ fn same_nodes(a: &[&Segment], b: &[&Segment]) -> bool {
         // An RRSIG set's type covered is in its RDATA, compared here.
         for (i, j) in xa.zip(xb) {
             let (x, y) = (&sa.rrsets[i], &sb.rrsets[j]);
-            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || sa.rdata_at(i) != sb.rdata_at(j) {
+            // Compared resolved: the same name may be a reference in one
+            // segment and written out in the other.
+            if (x.rtype, x.ttl(), x.count) != (y.rtype, y.ttl(), y.count) || !sa.rdatas_at(i).eq(sb.rdatas_at(j)) {
                 return false;
             }
         }
@@ -1070,19 +1118,41 @@ impl Iterator for Links<'_> {
 }
 
 /// Iterator over the RDATA of an RRset: at most `left` records of
-/// `data` (an RRset's block ends with its links, after its records), in
-/// the [`Form`] of the RRset's type.
+/// `data` (an RRset's records, after its links), in
+/// the [`Form`] of the RRset's type, each reference ([`NAME_REF`])
+/// resolved to the name of the node it stands for.
 pub struct Rdatas<'a> {
     pub(crate) data: &'a [u8],
     pub(crate) left: u32,
     pub(crate) form: Form,
+    /// The RRset's links, which references index.
+    pub(crate) links: &'a [u8],
+    /// The segment whose names the links index.
+    pub(crate) seg: &'a Segment,
 }
 
+/// The first octet of a block whose link count takes the next 2 octets
+/// ([`Segment::links_at`]).
+pub(crate) const LINKS_WIDE: u8 = 0xFF;
+
+/// The segment of [`Rdatas::of`]: records outside a segment hold no
+/// references.
+static NO_SEGMENT: Segment = Segment {
+    names: Vec::new(),
+    nodes: Vec::new(),
+    rrsets: Vec::new(),
+    data: Vec::new(),
+    link_names: Vec::new(),
+    records: 0,
+    nsec_nodes: 0,
+};
+
 impl<'a> Rdatas<'a> {
-    /// All the records of `data` (records only, no links), of type `rtype`.
+    /// All the records of `data` (records only, no links, no references:
+    /// the build's records before they are linked), of type `rtype`.
     #[inline]
     pub(crate) fn of(rtype: u16, data: &'a [u8]) -> Self {
-        Rdatas { data, left: u32::MAX, form: form(rtype) }
+        Rdatas { data, left: u32::MAX, form: form(rtype), links: &[], seg: &NO_SEGMENT }
     }
 
     /// Octets the iterator has not read yet.
@@ -1090,18 +1160,17 @@ impl<'a> Rdatas<'a> {
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.data
     }
-}
 
-impl<'a> Iterator for Rdatas<'a> {
-    type Item = &'a [u8];
+    /// The next record as stored: a reference is its one octet.
     #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn next_stored(&mut self) -> Option<&'a [u8]> {
         if self.left == 0 || self.data.is_empty() {
             return None;
         }
         self.left -= 1;
         let (start, end) = match self.form {
             Form::Fixed(n) => (0, n as usize),
+            Form::Name if self.data[0] >= NAME_REF => (0, 1),
             // The build stored only names that end in the data (`fits`).
             Form::Name => {
                 let mut i = 0;
@@ -1117,6 +1186,29 @@ impl<'a> Iterator for Rdatas<'a> {
         Some(r)
     }
 }
+
+impl<'a> Iterator for Rdatas<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.next_stored()?;
+        if self.form != Form::Name || r[0] < NAME_REF {
+            return Some(r);
+        }
+        // A reference: the RRset's link `j`.
+        let j = 4 * (r[0] - NAME_REF) as usize;
+        let l = u32::from_le_bytes(self.links[j..j + 4].try_into().expect("4 octets"));
+        Some(self.seg.name(l as usize))
+    }
+}
+
+/// A stored NS record that is this octet plus `j` (`j < 64`) stands for
+/// the name of the node of its RRset's link `j`: the build stores so an NS target
+/// linked to a node of the same segment whose name it equals octet for
+/// octet (a target in another letter case is written out). A stored name
+/// never starts with an octet of 64 or more (a label is at most 63
+/// octets), so the first octet tells the two apart.
+pub(crate) const NAME_REF: u8 = 0xC0;
 
 // The negative SOA is rendered here, from the snapshot's SOA RRset, when
 // `Zone::assemble` builds a zone; `negative.rs` holds the record and the
