@@ -87,6 +87,7 @@ enum Answered {
     Sent(Vec<u8>, Meta),
     Dropped(Dropped),
     Transfer,
+    Update,
 }
 
 fn setup() -> &'static Setup {
@@ -127,6 +128,16 @@ fn setup() -> &'static Setup {
                 k.add(levee_tsig::Key::new("fuzz-key.", levee_tsig::Algorithm::HmacSha256, b"fuzz".to_vec()).unwrap());
                 k
             },
+            // The first zone takes updates from the client, so a granted
+            // UPDATE reaches its decision (the update thread replies).
+            updates: {
+                let mut acl = Acl::none();
+                acl.push(CLIENT, 32);
+                vec![(name::from_text(ZONES[0].0, None).expect("zone name").to_vec(), acl)]
+            },
+            // Never applied over UDP or TCP (only `answer_stream`): on,
+            // so the fuzz checks that it stays so.
+            padding: true,
         };
         Setup { zones: Arc::new(zones), config }
     })
@@ -175,12 +186,14 @@ fuzz_target!(|data: &[u8]| {
                 Decision::Send(n, meta) => Answered::Sent(reference_out[..n].to_vec(), meta),
                 Decision::Drop(why) => Answered::Dropped(why),
                 Decision::Transfer(_) => Answered::Transfer,
+                Decision::Update(_) => Answered::Update,
             };
             let decision = w.answer(rx, &s.zones, &mut out);
             let got = match &decision {
                 Decision::Send(n, meta) => Answered::Sent(out[..*n].to_vec(), *meta),
                 Decision::Drop(why) => Answered::Dropped(*why),
                 Decision::Transfer(_) => Answered::Transfer,
+                Decision::Update(_) => Answered::Update,
             };
             assert_eq!(got, want, "{transport:?}: the shortcuts answer differently from the reference");
             let q = match (&parsed, &decision) {
@@ -190,7 +203,7 @@ fuzz_target!(|data: &[u8]| {
             };
             let limit = if transport == Transport::Udp { udp_limit(q, &s.config) } else { 65535 };
             match decision {
-                Decision::Drop(_) => {}
+                Decision::Drop(_) | Decision::Update(_) => {}
                 Decision::Send(n, _) => check_response(data, q, &out[..n], limit, true, true),
                 Decision::Transfer(mut x) => {
                     assert_eq!(transport, Transport::Tcp, "a transfer over UDP");
