@@ -228,3 +228,48 @@ pub(super) enum Feed<'a, 'w> {
     /// Text in memory, from `pos` on.
     Memory { data: &'a [u8], pos: usize },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Everything in a file read through `Chunks` with `chunk`.
+    fn read_all(c: &mut Chunks<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut total = 0;
+        loop {
+            assert!(c.fill(&mut total, u64::MAX).unwrap());
+            out.extend_from_slice(c.data());
+            let n = c.data().len();
+            c.consume(n);
+            if c.eof() {
+                return out;
+            }
+        }
+    }
+
+    /// A small file is read whole into a buffer of about its size (not a
+    /// chunk); a file that grew after it was opened is read to its new
+    /// end; a large one in chunks.
+    #[test]
+    fn chunks_read_files_of_every_size() {
+        let dir = std::env::temp_dir().join(format!("levee-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let small = b"@ SOA ns1 hm 1 3600 600 86400 60\n".repeat(3);
+        std::fs::write(&path, &small).unwrap();
+        let mut c = Chunks::open(&path, None, CHUNK).unwrap();
+        let mut total = 0;
+        assert!(c.fill(&mut total, u64::MAX).unwrap());
+        assert_eq!((c.data(), c.eof(), total), (&small[..], true, small.len() as u64));
+        assert!(c.buf.capacity() <= 2 * MIN_ROOM, "{}", c.buf.capacity());
+        let mut c = Chunks::open(&path, None, CHUNK).unwrap();
+        let more: Vec<u8> = (0..20_000u32).flat_map(|i| format!("h{i} A 192.0.2.1\n").into_bytes()).collect();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&more).unwrap();
+        assert_eq!(read_all(&mut c), [&small[..], &more[..]].concat(), "grown after the open");
+        let mut c = Chunks::open(&path, None, 4096).unwrap();
+        assert_eq!(read_all(&mut c), [&small[..], &more[..]].concat(), "in chunks of 4096");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -416,8 +416,9 @@ pub(crate) fn check_serial(
 /// has never loaded stays in the set as unavailable, answered SERVFAIL
 /// (as Knot DNS, NSD and BIND answer for a configured zone they cannot
 /// serve), not REFUSED as if it were not configured.
-pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>, limits: &LoadConfig) -> (ZoneSet, usize) {
+pub fn load_all(plans: Arc<[ZonePlan]>, previous: Option<&ZoneSet>, limits: &LoadConfig) -> (ZoneSet, usize) {
     let mut set = ZoneSet::new();
+    set.reserve(plans.len());
     let mut failed = 0;
     let served: Vec<Option<Arc<levee_zone::Zone>>> = plans
         .iter()
@@ -427,7 +428,7 @@ pub fn load_all(plans: &[ZonePlan], previous: Option<&ZoneSet>, limits: &LoadCon
             prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired && !e.not_loaded).map(|e| Arc::clone(&e.zone))
         })
         .collect();
-    let outcomes = crate::zones::pool::load_many(plans.to_vec(), served, limits);
+    let outcomes = crate::zones::pool::load_many(Arc::clone(&plans), served, limits);
     for (p, (loaded, ms)) in plans.iter().zip(outcomes) {
         match loaded {
             Ok(e) => {

@@ -6,8 +6,10 @@
 //! cgroup's CPU quota cost more than the zone, and one core did all of it.
 //! Here a few workers (the load's threads, `load.parse-threads`) take the
 //! zones in turn from a shared counter, load each ([`load_one_from`] and
-//! the serial check) and send the result back; the caller gets them in
-//! the plans' order and does what it did with each (log, insert, keep the
+//! the serial check) and put the result in its place in a shared table
+//! (no message and no wake-up per zone: the calling thread sleeps until
+//! the last result or its next look); the caller gets them in the plans'
+//! order and does what it did with each (log, insert, keep the
 //! previous version), so nothing but the speed changes.
 //!
 //! The watch stays per zone: every zone's file-system calls are bracketed
@@ -25,7 +27,6 @@
 //! working memory.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ pub type Loaded = (Result<ZoneEntry, Vec<Diagnostic>>, u64);
 
 /// What the workers share.
 struct Work {
-    plans: Vec<ZonePlan>,
+    plans: Arc<[ZonePlan]>,
     /// The served version of each plan's zone (for a reload), by position.
     previous: Vec<Option<Arc<Zone>>>,
     /// The next plan to take.
@@ -53,6 +54,9 @@ struct Work {
     limits: LoadConfig,
     /// Threads of one zone's parse and build.
     threads: usize,
+    /// The results so far; the calling thread waits on `changed`.
+    results: Mutex<Results>,
+    changed: Condvar,
     /// Big files load one at a time: the worker whose turn it is.
     big: Mutex<Option<usize>>,
     big_free: Condvar,
@@ -60,6 +64,24 @@ struct Work {
     shared: bool,
     /// The next worker id (ids tell whose turn it is).
     ids: AtomicUsize,
+}
+
+/// Each plan's result (the first one given counts) and how many are
+/// still missing.
+struct Results {
+    done: Vec<Option<Loaded>>,
+    left: usize,
+}
+
+impl Results {
+    /// Records plan `i`'s result unless it has one; true if it is the last.
+    fn put(&mut self, i: usize, r: Loaded) -> bool {
+        if self.done[i].is_none() {
+            self.done[i] = Some(r);
+            self.left -= 1;
+        }
+        self.left == 0
+    }
 }
 
 /// What a worker shows the calling thread.
@@ -87,7 +109,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Loads every plan (with `previous[i]`, the version being served, as
 /// [`load_one_from`] takes it) on at most `limits.threads()` workers;
 /// the results in the plans' order.
-pub fn load_many(plans: Vec<ZonePlan>, previous: Vec<Option<Arc<Zone>>>, limits: &LoadConfig) -> Vec<Loaded> {
+pub fn load_many(plans: Arc<[ZonePlan]>, previous: Vec<Option<Arc<Zone>>>, limits: &LoadConfig) -> Vec<Loaded> {
     let n = plans.len();
     let threads = limits.threads();
     let workers = threads.min(n).max(1);
@@ -97,16 +119,16 @@ pub fn load_many(plans: Vec<ZonePlan>, previous: Vec<Option<Arc<Zone>>>, limits:
         next: AtomicUsize::new(0),
         limits: *limits,
         threads,
+        results: Mutex::new(Results { done: (0..n).map(|_| None).collect(), left: n }),
+        changed: Condvar::new(),
         big: Mutex::new(None),
         big_free: Condvar::new(),
         shared: workers > 1,
         ids: AtomicUsize::new(workers),
     });
-    let (tx, rx) = std::sync::mpsc::channel();
     let mut watched = Vec::with_capacity(workers);
-    let mut results: Vec<Option<Loaded>> = (0..n).map(|_| None).collect();
     for id in 0..workers {
-        match spawn(&work, id, &tx) {
+        match spawn(&work, id) {
             Ok(w) => watched.push(w),
             Err(e) if watched.is_empty() => {
                 let message = format!("cannot start a loading thread: {e}");
@@ -115,35 +137,19 @@ pub fn load_many(plans: Vec<ZonePlan>, previous: Vec<Option<Arc<Zone>>>, limits:
             Err(_) => break,
         }
     }
-    let mut left = n;
-    let mut looked = Instant::now();
-    while left > 0 {
-        match rx.recv_timeout(WATCH_EVERY) {
-            Ok((i, r)) => {
-                if results[i].is_none() {
-                    results[i] = Some(r);
-                    left -= 1;
-                }
-            }
-            Err(RecvTimeoutError::Timeout) if all_ended(&watched) => {
-                // A worker sends before it ends: what is left to receive
-                // is here now; a plan with no result had no worker left to
-                // load it (a replacement that could not start).
-                for (i, r) in rx.try_iter() {
-                    results[i].get_or_insert(r);
-                }
-                break;
-            }
-            Err(_) => {}
-        }
-        if left > 0 && looked.elapsed() >= WATCH_EVERY {
-            looked = Instant::now();
-            left -= look(&work, &mut watched, &mut results, &tx);
+    let mut results = lock(&work.results);
+    // A worker records its results before it ends: with every worker
+    // ended, a plan without one had no worker left to load it.
+    while results.left > 0 && !all_ended(&watched) {
+        results = work.changed.wait_timeout(results, WATCH_EVERY).unwrap_or_else(|e| e.into_inner()).0;
+        if results.left > 0 {
+            look(&work, &mut watched, &mut results);
         }
     }
+    let done = std::mem::take(&mut results.done);
+    drop(results);
     let gone = "internal error while loading (the loading thread ended)";
-    let plans = &work.plans;
-    results.into_iter().zip(plans).map(|(r, p)| r.unwrap_or_else(|| (Err(fail(p, gone.into())), 0))).collect()
+    done.into_iter().zip(work.plans.iter()).map(|(r, p)| r.unwrap_or_else(|| (Err(fail(p, gone.into())), 0))).collect()
 }
 
 /// Every worker has ended or been given up on.
@@ -152,19 +158,12 @@ fn all_ended(watched: &[Watched]) -> bool {
 }
 
 /// One look at every worker: a load whose file-system call has hung for
-/// `read-timeout` fails, its worker abandoned and replaced. How many
-/// results it filled in.
-fn look(
-    work: &Arc<Work>,
-    watched: &mut [Watched],
-    results: &mut [Option<Loaded>],
-    tx: &Sender<(usize, Loaded)>,
-) -> usize {
+/// `read-timeout` fails, its worker abandoned and replaced.
+fn look(work: &Arc<Work>, watched: &mut [Watched], results: &mut Results) {
     let timeout = Duration::from_secs(work.limits.read_timeout as u64);
-    let mut filled = 0;
     for w in watched.iter_mut() {
         let current = lock(&w.slot.current).clone();
-        let Some((i, watch)) = current.filter(|(i, _)| results[*i].is_none()) else { continue };
+        let Some((i, watch)) = current.filter(|(i, _)| results.done[*i].is_none()) else { continue };
         let calls = watch.calls();
         match w.seen {
             Some((seen_i, seen_calls, since)) if seen_i == i && seen_calls == calls => {
@@ -182,32 +181,31 @@ fn look(
             work.limits.read_timeout,
             watch.bytes()
         );
-        results[i] = Some((Err(fail(&work.plans[i], message)), 0));
-        filled += 1;
+        results.put(i, (Err(fail(&work.plans[i], message)), 0));
         w.slot.abandoned.store(true, Ordering::Relaxed);
         release_turn(work, w.id);
         // A new worker takes the abandoned one's place (its thread runs
         // on, detached; whatever it finishes with is dropped).
-        if let Ok(new) = spawn(work, work.ids.fetch_add(1, Ordering::Relaxed), tx) {
+        if let Ok(new) = spawn(work, work.ids.fetch_add(1, Ordering::Relaxed)) {
             *w = new;
         }
     }
-    filled
 }
 
-fn spawn(work: &Arc<Work>, id: usize, tx: &Sender<(usize, Loaded)>) -> std::io::Result<Watched> {
+fn spawn(work: &Arc<Work>, id: usize) -> std::io::Result<Watched> {
     let slot = Arc::new(Slot::default());
-    let (w, s, tx) = (Arc::clone(work), Arc::clone(&slot), tx.clone());
-    let thread = std::thread::Builder::new().name("levee-load".into()).spawn(move || worker(&w, id, &s, &tx))?;
+    let (w, s) = (Arc::clone(work), Arc::clone(&slot));
+    let thread = std::thread::Builder::new().name("levee-load".into()).spawn(move || worker(&w, id, &s))?;
     Ok(Watched { id, slot, thread, seen: None })
 }
 
-/// Takes plans until there are none left or the worker is abandoned.
-fn worker(work: &Work, id: usize, slot: &Slot, tx: &Sender<(usize, Loaded)>) {
+/// Takes plans until there are none left or the worker is abandoned;
+/// wakes the calling thread with the last result and when it ends.
+fn worker(work: &Work, id: usize, slot: &Slot) {
     while !slot.abandoned.load(Ordering::Relaxed) {
         let i = work.next.fetch_add(1, Ordering::Relaxed);
         if i >= work.plans.len() {
-            return;
+            break;
         }
         let watch = IoWatch::new();
         *lock(&slot.current) = Some((i, Arc::clone(&watch)));
@@ -217,10 +215,13 @@ fn worker(work: &Work, id: usize, slot: &Slot, tx: &Sender<(usize, Loaded)>) {
                 Err(fail(&work.plans[i], "internal error while loading (a panic; please report it)".into()))
             });
         release_turn(work, id);
-        if tx.send((i, (r, started.elapsed().as_millis() as u64))).is_err() {
-            return;
+        if lock(&work.results).put(i, (r, started.elapsed().as_millis() as u64)) {
+            work.changed.notify_all();
         }
     }
+    // Ended (is_finished) only after this returns: the calling thread
+    // may miss this wake-up and see it at its next look.
+    work.changed.notify_all();
 }
 
 /// Plan `i` loaded under `watch`, its serial checked against the served
