@@ -182,8 +182,15 @@ pub fn plan(cfg: &Config, use_builtin: bool) -> Result<Vec<ZonePlan>, String> {
             }
         }
     }
-    for p in &mut out {
-        p.sign = crate::zones::sign::SignPlan::of(cfg, &p.name);
+    // The signed zones by lower-case name: a search of the configuration
+    // per plan made 100,000 [[zone]]s quadratic.
+    let signed: std::collections::HashMap<String, &levee_config::ZoneConfig> =
+        cfg.zones.iter().filter(|z| z.dnssec.is_some()).map(|z| (z.name.to_ascii_lowercase(), z)).collect();
+    if !signed.is_empty() {
+        for p in &mut out {
+            let z = signed.get(&p.name.to_ascii_lowercase());
+            p.sign = z.and_then(|z| crate::zones::sign::SignPlan::of_zone(cfg, z));
+        }
     }
     Ok(out)
 }
@@ -366,7 +373,7 @@ pub fn prepare_keys(cfg: &Config, plans: &[ZonePlan]) -> Result<(), String> {
     }
     // Zones signed in transit (secondary zones with dnssec-signing).
     for z in cfg.zones.iter().filter(|z| !z.repl.primaries.is_empty()) {
-        if let Some(s) = crate::zones::sign::SignPlan::of(cfg, &z.name) {
+        if let Some(s) = crate::zones::sign::SignPlan::of_zone(cfg, z) {
             crate::zones::sign::zone_keys(&s, &z.name, Some(cfg))
                 .map_err(|e| format!("zone {}: DNSSEC keys: {e}", z.name))?;
         }
@@ -428,49 +435,67 @@ pub fn load_all(plans: Arc<[ZonePlan]>, previous: Option<&ZoneSet>, limits: &Loa
             prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired && !e.not_loaded).map(|e| Arc::clone(&e.zone))
         })
         .collect();
-    let outcomes = crate::zones::pool::load_many(Arc::clone(&plans), served, limits);
-    for (p, (loaded, ms)) in plans.iter().zip(outcomes) {
-        match loaded {
-            Ok(e) => {
-                tracing::info!(
-                    zone = %p.name,
-                    serial = e.zone.serial(),
-                    records = e.zone.record_count(),
-                    ms,
-                    "zone loaded"
-                );
-                set.insert(e);
+    let mut next = 0;
+    crate::zones::pool::load_many(Arc::clone(&plans), served, limits, &mut |(loaded, ms)| {
+        let p = &plans[next];
+        next += 1;
+        if !put(&mut set, p, loaded, ms, previous) {
+            failed += 1;
+        }
+    });
+    (set, failed)
+}
+
+/// A zone's load as [`load_all`] takes it: logged and put in `set`; a
+/// zone that failed keeps its version from `previous` or is answered
+/// SERVFAIL (false).
+fn put(
+    set: &mut ZoneSet,
+    p: &ZonePlan,
+    loaded: Result<ZoneEntry, Vec<Diagnostic>>,
+    ms: u64,
+    previous: Option<&ZoneSet>,
+) -> bool {
+    match loaded {
+        Ok(e) => {
+            tracing::info!(
+                zone = %p.name,
+                serial = e.zone.serial(),
+                records = e.zone.record_count(),
+                ms,
+                "zone loaded"
+            );
+            set.insert(e);
+            return true;
+        }
+        Err(diags) => {
+            for d in diags.iter().filter(|d| !d.warning) {
+                tracing::error!("{d}");
             }
-            Err(diags) => {
-                failed += 1;
-                for d in diags.iter().filter(|d| !d.warning) {
-                    tracing::error!("{d}");
+            let Ok(lname) = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n)) else {
+                tracing::error!(zone = %p.name, "zone failed to load and is not served");
+                return false;
+            };
+            match previous.and_then(|prev| prev.exact(&lname)).filter(|old| !old.not_loaded) {
+                Some(old) => {
+                    tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
+                    set.insert(ZoneEntry {
+                        transfer: p.acl.clone(),
+                        journal: old.journal.clone(),
+                        ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
+                    });
                 }
-                let Ok(lname) = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n)) else {
-                    tracing::error!(zone = %p.name, "zone failed to load and is not served");
-                    continue;
-                };
-                match previous.and_then(|prev| prev.exact(&lname)).filter(|old| !old.not_loaded) {
-                    Some(old) => {
-                        tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
-                        set.insert(ZoneEntry {
-                            transfer: p.acl.clone(),
-                            journal: old.journal.clone(),
-                            ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
-                        });
+                None => match ZoneEntry::unavailable(&lname, p.acl.clone()) {
+                    Some(e) => {
+                        tracing::error!(zone = %p.name, "zone failed to load; answering SERVFAIL for it until it loads");
+                        set.insert(e);
                     }
-                    None => match ZoneEntry::unavailable(&lname, p.acl.clone()) {
-                        Some(e) => {
-                            tracing::error!(zone = %p.name, "zone failed to load; answering SERVFAIL for it until it loads");
-                            set.insert(e);
-                        }
-                        None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
-                    },
-                }
+                    None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
+                },
             }
         }
     }
-    (set, failed)
+    false
 }
 
 #[cfg(test)]

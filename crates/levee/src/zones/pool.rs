@@ -8,9 +8,11 @@
 //! zones in turn from a shared counter, load each ([`load_one_from`] and
 //! the serial check) and put the result in its place in a shared table
 //! (no message and no wake-up per zone: the calling thread sleeps until
-//! the last result or its next look); the caller gets them in the plans'
-//! order and does what it did with each (log, insert, keep the
-//! previous version), so nothing but the speed changes.
+//! the last result or its next look). At each look the calling thread
+//! hands the results that are in, without a gap, to the caller in the
+//! plans' order, which does what it did with each (log, insert, keep the
+//! previous version) while the workers load on: nothing but the speed
+//! changes.
 //!
 //! The watch stays per zone: every zone's file-system calls are bracketed
 //! by its own [`IoWatch`], which the calling thread samples every
@@ -66,21 +68,38 @@ struct Work {
     ids: AtomicUsize,
 }
 
-/// Each plan's result (the first one given counts) and how many are
-/// still missing.
+/// Each plan's result (the first one given counts) until it is handed
+/// to the caller (the plans before `out`), and how many are still
+/// missing.
 struct Results {
     done: Vec<Option<Loaded>>,
+    out: usize,
     left: usize,
 }
 
 impl Results {
+    /// Whether plan `i` has its result.
+    fn has(&self, i: usize) -> bool {
+        i < self.out || self.done[i].is_some()
+    }
+
     /// Records plan `i`'s result unless it has one; true if it is the last.
     fn put(&mut self, i: usize, r: Loaded) -> bool {
-        if self.done[i].is_none() {
+        if !self.has(i) {
             self.done[i] = Some(r);
             self.left -= 1;
         }
         self.left == 0
+    }
+
+    /// The results from `out` on with none missing between, taken.
+    fn ready(&mut self) -> Vec<Loaded> {
+        let mut got = Vec::new();
+        while let Some(r) = self.done.get_mut(self.out).and_then(Option::take) {
+            got.push(r);
+            self.out += 1;
+        }
+        got
     }
 }
 
@@ -108,8 +127,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Loads every plan (with `previous[i]`, the version being served, as
 /// [`load_one_from`] takes it) on at most `limits.threads()` workers;
-/// the results in the plans' order.
-pub fn load_many(plans: Arc<[ZonePlan]>, previous: Vec<Option<Arc<Zone>>>, limits: &LoadConfig) -> Vec<Loaded> {
+/// gives each result to `each` in the plans' order, as soon as it and
+/// those before it are in (the caller's work on them overlaps the loads).
+pub fn load_many(
+    plans: Arc<[ZonePlan]>,
+    previous: Vec<Option<Arc<Zone>>>,
+    limits: &LoadConfig,
+    each: &mut dyn FnMut(Loaded),
+) {
     let n = plans.len();
     let threads = limits.threads();
     let workers = threads.min(n).max(1);
@@ -119,7 +144,7 @@ pub fn load_many(plans: Arc<[ZonePlan]>, previous: Vec<Option<Arc<Zone>>>, limit
         next: AtomicUsize::new(0),
         limits: *limits,
         threads,
-        results: Mutex::new(Results { done: (0..n).map(|_| None).collect(), left: n }),
+        results: Mutex::new(Results { done: (0..n).map(|_| None).collect(), out: 0, left: n }),
         changed: Condvar::new(),
         big: Mutex::new(None),
         big_free: Condvar::new(),
@@ -132,7 +157,7 @@ pub fn load_many(plans: Arc<[ZonePlan]>, previous: Vec<Option<Arc<Zone>>>, limit
             Ok(w) => watched.push(w),
             Err(e) if watched.is_empty() => {
                 let message = format!("cannot start a loading thread: {e}");
-                return work.plans.iter().map(|p| (Err(fail(p, message.clone())), 0)).collect();
+                return work.plans.iter().for_each(|p| each((Err(fail(p, message.clone())), 0)));
             }
             Err(_) => break,
         }
@@ -145,11 +170,17 @@ pub fn load_many(plans: Arc<[ZonePlan]>, previous: Vec<Option<Arc<Zone>>>, limit
         if results.left > 0 {
             look(&work, &mut watched, &mut results);
         }
+        let ready = results.ready();
+        drop(results);
+        ready.into_iter().for_each(&mut *each);
+        results = lock(&work.results);
     }
-    let done = std::mem::take(&mut results.done);
+    let (out, rest) = (results.out, std::mem::take(&mut results.done));
     drop(results);
     let gone = "internal error while loading (the loading thread ended)";
-    done.into_iter().zip(work.plans.iter()).map(|(r, p)| r.unwrap_or_else(|| (Err(fail(p, gone.into())), 0))).collect()
+    for (r, p) in rest.into_iter().zip(work.plans.iter()).skip(out) {
+        each(r.unwrap_or_else(|| (Err(fail(p, gone.into())), 0)));
+    }
 }
 
 /// Every worker has ended or been given up on.
@@ -163,7 +194,7 @@ fn look(work: &Arc<Work>, watched: &mut [Watched], results: &mut Results) {
     let timeout = Duration::from_secs(work.limits.read_timeout as u64);
     for w in watched.iter_mut() {
         let current = lock(&w.slot.current).clone();
-        let Some((i, watch)) = current.filter(|(i, _)| results.done[*i].is_none()) else { continue };
+        let Some((i, watch)) = current.filter(|(i, _)| !results.has(*i)) else { continue };
         let calls = watch.calls();
         match w.seen {
             Some((seen_i, seen_calls, since)) if seen_i == i && seen_calls == calls => {

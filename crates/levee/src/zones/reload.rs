@@ -162,7 +162,7 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
                 let lname = levee_wire::name::to_lowercase(&apex);
                 let Some(e) = set.exact(&lname).filter(|e| !e.not_loaded) else { return false };
                 let sigs = crate::zones::sign::due(&e.zone, p.signature_refresh);
-                let keys = crate::zones::sign::SignPlan::of(&c.cfg, &z.name)
+                let keys = crate::zones::sign::SignPlan::of_zone(&c.cfg, z)
                     .and_then(|s| crate::zones::sign::key_event(&s, &z.name, &e.zone));
                 sigs.into_iter().chain(keys).min().is_some_and(|d| d <= now)
             })
