@@ -183,10 +183,18 @@ impl LoadConfig {
     /// [`AUTO_PARSE_THREADS`].
     pub fn threads(&self) -> usize {
         match self.parse_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(AUTO_PARSE_THREADS),
+            0 => cores().min(AUTO_PARSE_THREADS),
             n => n as usize,
         }
     }
+}
+
+/// The CPU cores this process may run on, asked once: the question reads
+/// the cgroup's files (some 10 us), and it was asked for every zone
+/// loaded (a tenth of the start with 100,000 small zones).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 impl Default for LoadConfig {

@@ -261,6 +261,17 @@ impl ZoneSet {
         Self::default()
     }
 
+    /// Room for `n` more zones (a start with many: no growing and
+    /// copying as they are inserted).
+    pub fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        self.stat_ids.reserve(n);
+        self.apex_at.reserve(n);
+        self.fresh.reserve(n);
+        let entries = &self.entries;
+        self.index.reserve(n, |&(i, _)| hash_name(entries[i as usize].zone.apex()));
+    }
+
     /// Adds a zone; a zone with the same apex is replaced.
     pub fn insert(&mut self, entry: ZoneEntry) {
         let apex = entry.zone.apex().to_vec();

@@ -73,7 +73,8 @@ impl IoWatch {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    fn during<T>(w: Option<&IoWatch>, f: impl FnOnce() -> T) -> T {
+    /// Runs `f`, one file-system call, bracketed on `w` (if any).
+    pub fn during<T>(w: Option<&IoWatch>, f: impl FnOnce() -> T) -> T {
         if let Some(w) = w {
             w.calls.fetch_add(1, Ordering::Relaxed);
         }
@@ -135,13 +136,19 @@ pub(super) struct Chunks<'w> {
     watch: Option<&'w IoWatch>,
     /// The file's size when it was opened.
     size: u64,
+    /// Octets read so far.
+    read: u64,
 }
+
+/// The least a fill makes room for (one page), however little of the
+/// file is left.
+const MIN_ROOM: usize = 4096;
 
 impl<'w> Chunks<'w> {
     /// Opens `path` if it is a regular file ([`open_regular`]).
     pub(super) fn open(path: &Path, watch: Option<&'w IoWatch>, chunk: usize) -> std::io::Result<Self> {
         let (file, size) = open_regular(path, watch)?;
-        Ok(Chunks { file, buf: Vec::new(), want: chunk, chunk, eof: false, watch, size })
+        Ok(Chunks { file, buf: Vec::new(), want: chunk, chunk, eof: false, watch, size, read: 0 })
     }
 
     /// The file's size when it was opened (it may change while it is read).
@@ -155,7 +162,15 @@ impl<'w> Chunks<'w> {
     pub(super) fn fill(&mut self, total: &mut u64, max: u64) -> std::io::Result<bool> {
         while !self.eof && self.buf.len() < self.want {
             let old = self.buf.len();
-            self.buf.resize(self.want, 0);
+            // Room for what the file still holds (as opened) and one
+            // octet more, at least a page, at most the chunk: a zone of a
+            // few hundred octets zeroed and faulted in a whole chunk
+            // (4 MiB, twice) and that was most of its load (100,000 small
+            // zones at start). A file that grew is read on, a page at a time
+            // past its old end.
+            let left = usize::try_from(self.size.saturating_sub(self.read)).unwrap_or(usize::MAX);
+            let room = (self.want - old).min(left.saturating_add(1).max(MIN_ROOM));
+            self.buf.resize(old + room, 0);
             // A signal may interrupt a read of a network file system: again.
             let n = loop {
                 match IoWatch::during(self.watch, || self.file.read(&mut self.buf[old..])) {
@@ -165,6 +180,7 @@ impl<'w> Chunks<'w> {
             };
             self.buf.truncate(old + n);
             self.eof = n == 0;
+            self.read += n as u64;
             *total = total.saturating_add(n as u64);
             if let Some(w) = self.watch {
                 w.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -211,4 +227,49 @@ pub(super) enum Feed<'a, 'w> {
     File(Chunks<'w>),
     /// Text in memory, from `pos` on.
     Memory { data: &'a [u8], pos: usize },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Everything in a file read through `Chunks` with `chunk`.
+    fn read_all(c: &mut Chunks<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut total = 0;
+        loop {
+            assert!(c.fill(&mut total, u64::MAX).unwrap());
+            out.extend_from_slice(c.data());
+            let n = c.data().len();
+            c.consume(n);
+            if c.eof() {
+                return out;
+            }
+        }
+    }
+
+    /// A small file is read whole into a buffer of about its size (not a
+    /// chunk); a file that grew after it was opened is read to its new
+    /// end; a large one in chunks.
+    #[test]
+    fn chunks_read_files_of_every_size() {
+        let dir = std::env::temp_dir().join(format!("levee-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let small = b"@ SOA ns1 hm 1 3600 600 86400 60\n".repeat(3);
+        std::fs::write(&path, &small).unwrap();
+        let mut c = Chunks::open(&path, None, CHUNK).unwrap();
+        let mut total = 0;
+        assert!(c.fill(&mut total, u64::MAX).unwrap());
+        assert_eq!((c.data(), c.eof(), total), (&small[..], true, small.len() as u64));
+        assert!(c.buf.capacity() <= 2 * MIN_ROOM, "{}", c.buf.capacity());
+        let mut c = Chunks::open(&path, None, CHUNK).unwrap();
+        let more: Vec<u8> = (0..20_000u32).flat_map(|i| format!("h{i} A 192.0.2.1\n").into_bytes()).collect();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&more).unwrap();
+        assert_eq!(read_all(&mut c), [&small[..], &more[..]].concat(), "grown after the open");
+        let mut c = Chunks::open(&path, None, 4096).unwrap();
+        assert_eq!(read_all(&mut c), [&small[..], &more[..]].concat(), "in chunks of 4096");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -399,7 +399,7 @@ fn dnssec_keys(o: &mut Out, c: &Center) {
         .cfg
         .zones
         .iter()
-        .filter_map(|z| crate::zones::sign::SignPlan::of(&c.cfg, &z.name).map(|s| (z.name.clone(), s)))
+        .filter_map(|z| crate::zones::sign::SignPlan::of_zone(&c.cfg, z).map(|s| (z.name.clone(), s)))
         .collect();
     if signed.is_empty() {
         return;

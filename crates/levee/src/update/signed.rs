@@ -36,7 +36,7 @@ pub fn plan(cfg: &levee_config::Config, apex: &[u8]) -> Option<(String, SignPlan
         .zones
         .iter()
         .find(|z| name::from_text(&z.name, None).is_ok_and(|n| name::to_lowercase(&n).as_slice() == apex))?;
-    Some((zc.name.clone(), SignPlan::of(cfg, &zc.name)?))
+    Some((zc.name.clone(), SignPlan::of_zone(cfg, zc)?))
 }
 
 /// Why BIND would refuse this update of a signed zone, if it would.

@@ -118,7 +118,7 @@ pub async fn parent_ds_check(c: Arc<Center>) {
         .cfg
         .zones
         .iter()
-        .filter_map(|z| SignPlan::of(&c.cfg, &z.name).map(|s| (z.name.clone(), s)))
+        .filter_map(|z| SignPlan::of_zone(&c.cfg, z).map(|s| (z.name.clone(), s)))
         .filter(|(_, s)| !s.policy.parent_ds_check.is_empty())
         .collect();
     let Some(every) = zones.iter().map(|(_, s)| s.policy.ds_check_interval).min() else { return };

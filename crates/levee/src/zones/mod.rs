@@ -1,8 +1,8 @@
 //! Zone publication: which zones a configuration names, loading them,
 //! and the served set.
 //!
-//! * [`load`]: the zones of a configuration and loading each one on a
-//!   guarded thread;
+//! * [`load`]: the zones of a configuration and loading each one;
+//!   [`pool`]: many zones loaded on the load's threads, each watched;
 //! * [`publish`]: the publish lock, and retiring replaced sets;
 //! * [`reload`]: reloading every zone or one;
 //! * [`sign`]: online DNSSEC signing of the zones that ask for it;
@@ -15,6 +15,7 @@ pub mod keyops;
 pub mod keyroll;
 pub mod load;
 pub mod plan;
+pub mod pool;
 pub mod publish;
 pub mod reload;
 pub mod sign;

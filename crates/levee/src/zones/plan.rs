@@ -30,7 +30,13 @@ pub struct SignPlan {
 impl SignPlan {
     /// The plan of `zone` under `cfg`, if it is signed.
     pub fn of(cfg: &Config, zone: &str) -> Option<SignPlan> {
-        let z = cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(zone))?;
+        Self::of_zone(cfg, cfg.zones.iter().find(|z| z.name.eq_ignore_ascii_case(zone))?)
+    }
+
+    /// The plan of the configured zone `z`, if it is signed (no search of
+    /// the configuration: callers going through every zone stay linear).
+    pub fn of_zone(cfg: &Config, z: &levee_config::ZoneConfig) -> Option<SignPlan> {
+        let zone = z.name.as_str();
         let policy = z.dnssec.clone()?;
         let root = cfg.storage_dir.as_ref()?.join("keys");
         // The file's zone is the only source of its serials: not a zone

@@ -1,8 +1,8 @@
 //! Reloads: every zone (SIGHUP, `levee ctl reload`, `POST /api/reload`)
 //! or one. A reload of every zone also reads the configuration file's
 //! `[gate]` and `[xdp]` again (`gate::reconfig`); the rest of the file is
-//! read at start only. The zones are read without the publish lock (each on a guarded
-//! thread, `zones::load::load_guarded`); the lock is held only to merge
+//! read at start only. The zones are read without the publish lock (on the
+//! load's threads, each watched: [`crate::zones::pool`]); the lock is held only to merge
 //! and publish ([`crate::zones::publish`]). Reloads run one at a time
 //! (`Center::reloads`), and systemd hears `RELOADING=1` and then
 //! `READY=1` around each.
@@ -67,7 +67,7 @@ pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     // zones go on meanwhile); only reloads change primary zones, and they
     // are serialised, so the set read here is what they replace.
     let base = c.zones.load_full();
-    let (mut set, failed) = load::load_all(&plans, Some(&base), &c.cfg.load);
+    let (mut set, failed) = load::load_all(plans.into(), Some(&base), &c.cfg.load);
     drop(base);
     let (n, notifies) = publish(c, |old| {
         let notifies = after_reload(c, old, &mut set);
@@ -94,7 +94,7 @@ pub fn reload_zone(c: &Center, zone: &str) -> Result<(usize, usize), String> {
     let _reloading = Reloading::start(&c.reloads);
     // Read without the publish lock (see reload_all).
     let base = c.zones.load_full();
-    let (one, failed) = load::load_all(std::slice::from_ref(plan), Some(&base), &c.cfg.load);
+    let (one, failed) = load::load_all(std::sync::Arc::from([plan.clone()]), Some(&base), &c.cfg.load);
     drop(base);
     // The same lock as every other change to the served set (reloads,
     // transfers of secondary zones).
@@ -162,7 +162,7 @@ pub async fn refresh_signatures(c: std::sync::Arc<crate::center::Center>) {
                 let lname = levee_wire::name::to_lowercase(&apex);
                 let Some(e) = set.exact(&lname).filter(|e| !e.not_loaded) else { return false };
                 let sigs = crate::zones::sign::due(&e.zone, p.signature_refresh);
-                let keys = crate::zones::sign::SignPlan::of(&c.cfg, &z.name)
+                let keys = crate::zones::sign::SignPlan::of_zone(&c.cfg, z)
                     .and_then(|s| crate::zones::sign::key_event(&s, &z.name, &e.zone));
                 sigs.into_iter().chain(keys).min().is_some_and(|d| d <= now)
             })
