@@ -269,7 +269,7 @@ fn load_zones(cfg: &Config, builtin: bool) -> Result<Zones, Stop> {
     let runtime = cfg.storage_dir.as_deref().map(crate::provision::registry::stored_names).unwrap_or_default();
     storage::prepare(cfg, &runtime);
     load::prepare_keys(cfg, &plans).map_err(|message| Stop { code: 2, message })?;
-    let (mut set, failed) = load::load_all(plans.into(), None, &cfg.load);
+    let (mut set, failed) = crate::zones::pool::load_all(plans.into(), None, &cfg.load);
     crate::update::apply::replay_all(cfg, &mut set);
     // Runtime zones: a damaged registry stops the start naming its file.
     let registry = crate::provision::Registry::open(cfg).map_err(|message| Stop { code: 2, message })?;

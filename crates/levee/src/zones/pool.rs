@@ -33,7 +33,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use levee_config::LoadConfig;
-use levee_zone::{Diagnostic, IoWatch, LoadOptions, Zone, ZoneEntry};
+use levee_wire::name;
+use levee_zone::{Acl, Diagnostic, IoWatch, LoadOptions, Zone, ZoneEntry, ZoneSet};
 
 use crate::zones::load::{check_serial, file_of, load_one_from, ZonePlan, ZoneSource};
 
@@ -303,4 +304,84 @@ fn release_turn(work: &Work, id: usize) {
 
 fn fail(p: &ZonePlan, message: String) -> Vec<Diagnostic> {
     vec![Diagnostic { file: file_of(p), line: 0, message, warning: false }]
+}
+
+/// Loads every planned zone into a new set. A zone that fails keeps its
+/// entry from `previous` (if any) and its errors are logged; a zone that
+/// has never loaded stays in the set as unavailable, answered SERVFAIL
+/// (as Knot DNS, NSD and BIND answer for a configured zone they cannot
+/// serve), not REFUSED as if it were not configured.
+pub fn load_all(plans: Arc<[ZonePlan]>, previous: Option<&ZoneSet>, limits: &LoadConfig) -> (ZoneSet, usize) {
+    let mut set = ZoneSet::new();
+    set.reserve(plans.len());
+    let mut failed = 0;
+    let served: Vec<Option<Arc<levee_zone::Zone>>> = plans
+        .iter()
+        .map(|p| {
+            let prev = previous?;
+            let l = name::from_text(&p.name, None).ok()?;
+            prev.exact(&name::to_lowercase(&l)).filter(|e| !e.expired && !e.not_loaded).map(|e| Arc::clone(&e.zone))
+        })
+        .collect();
+    let mut next = 0;
+    load_many(Arc::clone(&plans), served, limits, &mut |(loaded, ms)| {
+        let p = &plans[next];
+        next += 1;
+        if !put(&mut set, p, loaded, ms, previous) {
+            failed += 1;
+        }
+    });
+    (set, failed)
+}
+
+/// A zone's load as [`load_all`] takes it: logged and put in `set`; a
+/// zone that failed keeps its version from `previous` or is answered
+/// SERVFAIL (false).
+fn put(
+    set: &mut ZoneSet,
+    p: &ZonePlan,
+    loaded: Result<ZoneEntry, Vec<Diagnostic>>,
+    ms: u64,
+    previous: Option<&ZoneSet>,
+) -> bool {
+    match loaded {
+        Ok(e) => {
+            tracing::info!(
+                zone = %p.name,
+                serial = e.zone.serial(),
+                records = e.zone.record_count(),
+                ms,
+                "zone loaded"
+            );
+            set.insert(e);
+            return true;
+        }
+        Err(diags) => {
+            for d in diags.iter().filter(|d| !d.warning) {
+                tracing::error!("{d}");
+            }
+            let Ok(lname) = name::from_text(&p.name, None).map(|n| name::to_lowercase(&n)) else {
+                tracing::error!(zone = %p.name, "zone failed to load and is not served");
+                return false;
+            };
+            match previous.and_then(|prev| prev.exact(&lname)).filter(|old| !old.not_loaded) {
+                Some(old) => {
+                    tracing::error!(zone = %p.name, serial = old.zone.serial(), "zone failed to load; the previous version keeps serving");
+                    set.insert(ZoneEntry {
+                        transfer: p.acl.clone(),
+                        journal: old.journal.clone(),
+                        ..ZoneEntry::new(Arc::clone(&old.zone), Acl::none())
+                    });
+                }
+                None => match ZoneEntry::unavailable(&lname, p.acl.clone()) {
+                    Some(e) => {
+                        tracing::error!(zone = %p.name, "zone failed to load; answering SERVFAIL for it until it loads");
+                        set.insert(e);
+                    }
+                    None => tracing::error!(zone = %p.name, "zone failed to load and is not served"),
+                },
+            }
+        }
+    }
+    false
 }

@@ -67,7 +67,7 @@ pub fn reload_all(c: &Center) -> (usize, usize, Vec<String>) {
     // zones go on meanwhile); only reloads change primary zones, and they
     // are serialised, so the set read here is what they replace.
     let base = c.zones.load_full();
-    let (mut set, failed) = load::load_all(plans.into(), Some(&base), &c.cfg.load);
+    let (mut set, failed) = crate::zones::pool::load_all(plans.into(), Some(&base), &c.cfg.load);
     drop(base);
     let (n, notifies) = publish(c, |old| {
         let notifies = after_reload(c, old, &mut set);
@@ -94,7 +94,7 @@ pub fn reload_zone(c: &Center, zone: &str) -> Result<(usize, usize), String> {
     let _reloading = Reloading::start(&c.reloads);
     // Read without the publish lock (see reload_all).
     let base = c.zones.load_full();
-    let (one, failed) = load::load_all(std::sync::Arc::from([plan.clone()]), Some(&base), &c.cfg.load);
+    let (one, failed) = crate::zones::pool::load_all(std::sync::Arc::from([plan.clone()]), Some(&base), &c.cfg.load);
     drop(base);
     // The same lock as every other change to the served set (reloads,
     // transfers of secondary zones).
