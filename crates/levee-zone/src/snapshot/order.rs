@@ -1,11 +1,14 @@
 //! The canonical sort of a zone's names (build step 2): a radix pass on
 //! the names' first key octets, then a comparison sort within each bucket.
 //!
-//! Each name gets a *head*: the first eight octets of its canonical key
-//! ([`name::canonical_key`]) after the origin's, as one big-endian number,
-//! so that heads compare as the keys' first octets do. Names of equal
-//! heads (a delegation `example-12.tld.` and its `ns1.example-12.tld.`
-//! share `example-`) are put in order by [`name::canonical_cmp`], which
+//! Each name gets a *head*: the first twenty octets of its canonical key
+//! ([`name::canonical_key`]) after the origin's, as three big-endian
+//! numbers (8, 8 and 4 octets, in the 24 octets the id pads to anyway),
+//! so that heads compare as the keys' first octets do (eight octets are
+//! not enough: a delegation `example-12.tld.` and its
+//! `ns1.example-12.tld.` share `example-`). Names of equal heads (a
+//! first label of 19 octets and more) are put in order by
+//! [`name::canonical_cmp`] (reading both names: a cache miss), which
 //! orders names as their keys' octets do; two names never compare equal,
 //! so every way of sorting gives the same ids.
 //!
@@ -18,7 +21,7 @@
 //!    buckets (a counting sort: one pass to count, one to place);
 //! 3. runs of buckets of about equal size: each bucket's heads (from
 //!    every run of ids) gathered, sorted by head (numbers, in the cache:
-//!    a bucket of the 5M-delegation TLD holds some 8,000 names), then each
+//!    a bucket of the 5M-delegation TLD holds some 15,000 names), then each
 //!    run of equal heads by the names, and the ids written out.
 //!
 //! The buckets' outputs joined in bucket order are the ids in canonical
@@ -37,8 +40,8 @@ use levee_wire::name;
 
 use crate::snapshot::par;
 
-/// A name in the canonical sort: its head and its id.
-pub(crate) type Head = (u64, u32);
+/// A name in the canonical sort: its head (three numbers) and its id.
+pub(crate) type Head = (u64, u64, u32, u32);
 
 /// Names below which the canonical sort is one comparison sort.
 pub(crate) const RADIX_MIN: usize = 1 << 15;
@@ -51,12 +54,14 @@ fn bucket_of(h: u64) -> usize {
     (h >> 48) as usize
 }
 
-/// The first eight octets of `key` (zeros after its end) as a number.
-pub(crate) fn head_of(key: &[u8]) -> u64 {
-    let mut head = [0u8; 8];
-    let n = key.len().min(8);
+/// The first twenty octets of `key` (zeros after its end) as three
+/// numbers.
+pub(crate) fn head_of(key: &[u8]) -> (u64, u64, u32) {
+    let mut head = [0u8; 20];
+    let n = key.len().min(20);
     head[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(head)
+    let num = |a: usize| u64::from_be_bytes(head[a..a + 8].try_into().unwrap_or_default());
+    (num(0), num(8), u32::from_be_bytes([head[16], head[17], head[18], head[19]]))
 }
 
 /// The heads of the names `ids` (`name(id)`, every name at or below the
@@ -70,7 +75,8 @@ pub(crate) fn canonical_heads<'a>(
     ids.map(|id| {
         key.clear();
         name::canonical_key(name_of(id), &mut key);
-        (head_of(&key[origin_key.min(key.len())..]), id)
+        let (h0, h1, h2) = head_of(&key[origin_key.min(key.len())..]);
+        (h0, h1, h2, id)
     })
     .collect()
 }
@@ -86,7 +92,7 @@ where
     if (n as usize) < RADIX_MIN {
         let mut all = heads(0..n);
         sort_bucket(&mut all, &cmp);
-        return all.into_iter().map(|h| h.1).collect();
+        return all.into_iter().map(|h| h.3).collect();
     }
     let parts = threads.max(1);
     // 1 and 2: heads of runs of ids, bucketed.
@@ -117,7 +123,7 @@ fn bucketed(heads: Vec<Head>) -> (Vec<Head>, Vec<u32>) {
         starts[b + 1] += starts[b];
     }
     let mut next = starts.clone();
-    let mut out = vec![(0u64, 0u32); heads.len()];
+    let mut out = vec![(0u64, 0u64, 0u32, 0u32); heads.len()];
     for h in &heads {
         let p = &mut next[bucket_of(h.0)];
         out[*p as usize] = *h;
@@ -138,22 +144,22 @@ fn sorted_buckets(parts: &[(Vec<Head>, Vec<u32>)], bs: Range<usize>, cmp: &impl 
             one.extend_from_slice(&h[s[b] as usize..s[b + 1] as usize]);
         }
         sort_bucket(&mut one, cmp);
-        ids.extend(one.iter().map(|h| h.1));
+        ids.extend(one.iter().map(|h| h.3));
     }
     ids
 }
 
 /// Sorts `heads` by head, then each run of equal heads by `cmp`.
 fn sort_bucket(heads: &mut [Head], cmp: &impl Fn(u32, u32) -> Ordering) {
-    heads.sort_unstable_by_key(|h| h.0);
+    heads.sort_unstable_by_key(|h| (h.0, h.1, h.2));
     let mut i = 0;
     while i < heads.len() {
         let mut j = i + 1;
-        while j < heads.len() && heads[j].0 == heads[i].0 {
+        while j < heads.len() && (heads[j].0, heads[j].1, heads[j].2) == (heads[i].0, heads[i].1, heads[i].2) {
             j += 1;
         }
         if j - i > 1 {
-            heads[i..j].sort_unstable_by(|a, b| cmp(a.1, b.1));
+            heads[i..j].sort_unstable_by(|a, b| cmp(a.3, b.3));
         }
         i = j;
     }
@@ -164,8 +170,9 @@ mod tests {
     use super::*;
 
     /// Random names below `tld.` sharing long prefixes (few distinct
-    /// octets, among them 0, 1, 2 and a capital, which the keys escape or
-    /// fold), some deep; every ancestor is not needed for a sort.
+    /// octets, among them 0, 1 and 2, which the keys escape; lowercase,
+    /// as the builder's names are), some deep, a third children of names made before (sharing
+    /// their whole key); every ancestor is not needed for a sort.
     fn names(count: usize, seed: u64) -> Vec<Vec<u8>> {
         let mut x = seed;
         let mut next = move || {
@@ -179,11 +186,22 @@ mod tests {
         while out.len() < count {
             let v = next();
             let mut n = Vec::new();
+            if v % 3 == 0 && !out.is_empty() {
+                // A child of a name made before: its key extends the
+                // parent's (equal heads when the parent's is 20 octets).
+                let parent: &Vec<u8> = &out[(v >> 8) as usize % out.len()];
+                let mut c = vec![1, b"ab\x00"[(v >> 40) as usize % 3]];
+                c.extend_from_slice(parent);
+                if c.len() <= 255 && seen.insert(c.clone()) {
+                    out.push(c);
+                }
+                continue;
+            }
             for l in 0..1 + (v % 3) as usize {
                 let w = next();
-                let len = 1 + (w % if l == 0 { 12 } else { 4 }) as usize;
+                let len = 1 + (w % if l == 0 { 20 } else { 4 }) as usize;
                 n.push(len as u8);
-                n.extend((0..len).map(|k| b"ab-\x00\x01\x02c"[((w >> (8 + 3 * k)) % 7) as usize]));
+                n.extend((0..len).map(|k| b"ab-\x00\x01\x02c"[((w >> ((8 + 3 * k) % 56)) % 7) as usize]));
             }
             n.extend_from_slice(b"\x03tld\x00");
             if seen.insert(n.clone()) {
@@ -231,12 +249,12 @@ mod tests {
         let mut want: Vec<u32> = (0..n).collect();
         want.sort_by(|&a, &b| order(a, b));
         for threads in [1, 2] {
-            let same = sort_ids(n, threads, |ids| ids.map(|id| (5u64, id)).collect(), order);
+            let same = sort_ids(n, threads, |ids| ids.map(|id| (5u64, 7u64, 9u32, id)).collect(), order);
             assert_eq!(same, want);
         }
         // One bucket, heads from the low bits of the order.
         let head = |id: u32| id.wrapping_mul(2_654_435_761) as u64 >> 8;
-        let got = sort_ids(n, 2, |ids| ids.map(|id| (head(id), id)).collect(), order);
+        let got = sort_ids(n, 2, |ids| ids.map(|id| (head(id), 0, 0, id)).collect(), order);
         assert_eq!(got, want);
     }
 }
