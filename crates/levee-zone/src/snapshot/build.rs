@@ -783,20 +783,24 @@ impl ZoneBuilder {
     /// dense, so this is a counting sort: the records of each name counted,
     /// each node's place from the counts in canonical order, each record
     /// copied to its name's next place, then each node's few records given
-    /// its id and sorted by type and offset (runs of nodes side by side on
-    /// a big zone's threads). Name ids grow along the file,
+    /// its id and sorted by type and offset. Name ids grow along the file,
     /// as the records do, so the one access at random per record is the
     /// copy's write, and they are independent of each other. (Swapping the
     /// records into place instead saves the copy but chains a cache miss
     /// on each swap: 1.3 s for 3.25M records.) The copy is 24 octets a
     /// record, made while the builder's names are freed already and no
     /// segment exists yet: below the load's peak, which is the fill's.
+    ///
+    /// A big zone's places are cut into runs of nodes, one a thread
+    /// ([`place_run`]): each run reads every record and copies those whose
+    /// place is in its run (each with its own copy of the next places, 4
+    /// octets a name), then sorts its nodes' records, so the writes at
+    /// random are shared between the threads.
     fn records_by_node(&mut self, order: Vec<u32>, names: usize) -> Vec<BRec> {
         let recs = std::mem::take(&mut self.recs);
         // at[id]: UNPLACED | the count of name id's records, then (when
         // the name is a node) its next place. A record of a name that is
         // not a node (a range's probe; it has none) is left out.
-        const UNPLACED: u32 = 1 << 31;
         let mut at = vec![UNPLACED; names];
         for r in &recs {
             at[r.node as usize] += 1;
@@ -812,45 +816,25 @@ impl ZoneBuilder {
         drop(order);
         let blank = BRec { node: 0, rtype: 0, covers: 0, ttl: 0, off: 0, len: 0, file: 0, line: 0 };
         let mut sorted = vec![blank; acc as usize];
-        for r in &recs {
-            let p = &mut at[r.node as usize];
-            if *p & UNPLACED == 0 {
-                sorted[*p as usize] = *r;
-                *p += 1;
-            }
-        }
-        drop((recs, at));
-        // Each node's records given its id and sorted: runs of nodes side
-        // by side on a big zone's threads.
         let threads = if sorted.len() < par::PAR_MIN { 1 } else { self.threads.max(1) };
         let per = ends.len().div_ceil(threads).max(1);
-        let mut runs = Vec::with_capacity(threads);
+        let parts = ends.len().div_ceil(per).max(1);
+        // The next places: one copy a run, the last run takes `at`.
+        let mut cursors: Vec<Vec<u32>> = (1..parts).map(|_| at.clone()).collect();
+        cursors.push(at);
+        let mut runs = Vec::with_capacity(parts);
         let mut rest = &mut sorted[..];
         let mut first = 0usize;
         let start_of = |node: usize| if node == 0 { 0 } else { ends[node - 1] as usize };
-        for part in ends.chunks(per) {
+        for (part, cursor) in ends.chunks(per).zip(cursors) {
             let end = part.last().map_or(0, |&e| e as usize);
             let (mine, more) = std::mem::take(&mut rest).split_at_mut(end - start_of(first));
-            runs.push((first, part, mine));
+            runs.push((first, start_of(first), part, mine, cursor));
             rest = more;
             first += part.len();
         }
-        par::on_threads(runs, |(first, part, recs)| {
-            // `recs` starts where node `first` starts.
-            let base = start_of(first);
-            let mut start = 0usize;
-            for (k, &end) in part.iter().enumerate() {
-                let end = end as usize - base;
-                let mine = &mut recs[start..end];
-                for r in mine.iter_mut() {
-                    r.node = (first + k) as u32;
-                }
-                if mine.len() > 1 {
-                    mine.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
-                }
-                start = end;
-            }
-        });
+        let recs = &recs[..];
+        par::on_threads(runs, |(first, base, part, mine, cursor)| place_run(recs, first, base, part, mine, cursor));
         sorted
     }
 
@@ -1235,6 +1219,40 @@ impl ZoneBuilder {
                 .cmp(&hashes[b.hash_off as usize..(b.hash_off + b.hash_len as u32) as usize])
         });
         block
+    }
+}
+
+/// Marks a name with no place yet in [`ZoneBuilder::records_by_node`]
+/// (above every place).
+const UNPLACED: u32 = 1 << 31;
+
+/// One run of [`ZoneBuilder::records_by_node`]: the records of nodes
+/// `first..` (`part`: where each node's records end) copied from `recs`
+/// into `mine` (which starts at place `base`) by their names' next
+/// places (`at`, this run's copy), then each node's records given its id
+/// and sorted by type and offset.
+fn place_run(recs: &[BRec], first: usize, base: usize, part: &[u32], mine: &mut [BRec], mut at: Vec<u32>) {
+    for r in recs {
+        let p = &mut at[r.node as usize];
+        // An unplaced name's entry (bit 31) is above every place.
+        let k = (*p as usize).wrapping_sub(base);
+        if k < mine.len() {
+            mine[k] = *r;
+            *p += 1;
+        }
+    }
+    drop(at);
+    let mut start = 0usize;
+    for (k, &end) in part.iter().enumerate() {
+        let end = end as usize - base;
+        let recs = &mut mine[start..end];
+        for r in recs.iter_mut() {
+            r.node = (first + k) as u32;
+        }
+        if recs.len() > 1 {
+            recs.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
+        }
+        start = end;
     }
 }
 
