@@ -30,9 +30,9 @@
 //! segments, on the assembled zone, installed in slot order). The parts'
 //! results are joined in order, so the segments and the diagnostics (and
 //! their order) are the one-thread build's. The grouping by node counts
-//! and places the records on one thread and sorts each node's few records
-//! on the threads (runs of nodes); the empty non-terminals run on one
-//! thread.
+//! the records on one thread, then places them and sorts each node's few
+//! records on the threads (runs of nodes); the empty non-terminals run on
+//! one thread.
 //!
 //! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
 //! incremental reload ([`crate::snapshot::reload`]): ancestors before the range come
