@@ -21,16 +21,18 @@
 //!
 //! A big zone (16,384 names or records and more) uses the load's threads
 //! (`LoadOptions::threads`) in the steps whose parts are independent
-//! ([`crate::snapshot::par`]): the canonical sort (halves sorted side by
-//! side and merged), the names laid out in order (runs of the order), the
-//! fill (runs of segments), the name index (names hashed per run of
-//! segments, the index filled per region of its slots) and the links (per
-//! run of segments, on the assembled zone, installed in slot order). The
-//! parts' results are joined in order, so the segments and the diagnostics
-//! (and their order) are the one-thread build's. The grouping by node
-//! counts and places the records on one thread and sorts each node's few
-//! records on the threads (runs of nodes); the empty non-terminals and the
-//! tree flags run on one thread.
+//! ([`crate::snapshot::par`]): the canonical sort (a radix pass on runs
+//! of names, then runs of buckets sorted: [`crate::snapshot::order`]), the
+//! names laid out in order (runs of the order), the tree flags (runs of
+//! nodes, each started from the branch above its first node), the fill
+//! (runs of segments), the name index (names hashed per run of segments,
+//! the index filled per region of its slots) and the links (per run of
+//! segments, on the assembled zone, installed in slot order). The parts'
+//! results are joined in order, so the segments and the diagnostics (and
+//! their order) are the one-thread build's. The grouping by node counts
+//! the records on one thread, then places them and sorts each node's few
+//! records on the threads (runs of nodes); the empty non-terminals run on
+//! one thread.
 //!
 //! Steps 1 to 4 also build one *range* of a zone (`Range`) for an
 //! incremental reload ([`crate::snapshot::reload`]): ancestors before the range come
@@ -50,99 +52,12 @@ use crate::zonefile::source::Source;
 use crate::zonefile::timings::{self, Lap, Phase};
 use std::sync::Arc;
 
-use crate::snapshot::par;
 use crate::snapshot::zone::{self, fits, form, linked, Form};
 use crate::snapshot::zone::{
     hash_name, make_id, nf, Nsec3Block, Nsec3Entry, Nsec3Param, RRset, Segment, Zone, LOCAL_BITS, N3_SLOT, REMOTE,
     SEG_MAX, SIGNED,
 };
-
-/// A name in the canonical sort: the first eight octets of its key after
-/// the origin's as one number, the key's span, the name's id.
-type Span = (u64, u32, u32, u32);
-
-/// Spans below which the canonical sort stays on one thread.
-const PAR_SORT_MIN: usize = 1 << 15;
-
-/// Names' keys and spans: the keys one after the other, each span's
-/// offsets into them.
-type Keyed = (Vec<u8>, Vec<Span>);
-
-/// Span order: the eight-octet heads, then the keys (`ka` holds `a`'s,
-/// `kb` holds `b`'s).
-fn span_cmp(ka: &[u8], a: &Span, kb: &[u8], b: &Span) -> std::cmp::Ordering {
-    a.0.cmp(&b.0).then_with(|| ka[a.1 as usize..a.2 as usize].cmp(&kb[b.1 as usize..b.2 as usize]))
-}
-
-/// `part`'s keys and spans for some of the ids, sorted.
-fn sorted_part(part: &(impl Fn(std::ops::Range<u32>) -> Keyed + Sync), ids: std::ops::Range<u32>) -> Keyed {
-    let (keys, mut spans) = part(ids);
-    spans.sort_unstable_by(|a, b| span_cmp(&keys, a, &keys, b));
-    (keys, spans)
-}
-
-/// The ids `0..n` in key order, `part` giving the keys and spans of a
-/// range of ids. The order is total (two names never have the same key),
-/// so every way of sorting gives the same ids: with `threads` above 1 and
-/// enough ids, the two halves are keyed and sorted side by side (the
-/// first on a thread of its own) and merged straight into the ids.
-fn sort_ids<P>(n: u32, threads: usize, part: P) -> Vec<u32>
-where
-    P: Fn(std::ops::Range<u32>) -> Keyed + Sync,
-{
-    if threads < 2 || (n as usize) < PAR_SORT_MIN {
-        return sorted_part(&part, 0..n).1.into_iter().map(|s| s.3).collect();
-    }
-    let mid = n / 2;
-    let ((ka, a), (kb, b)) = std::thread::scope(|s| {
-        let part = &part;
-        let h =
-            std::thread::Builder::new().name("levee-sort".into()).spawn_scoped(s, move || sorted_part(part, 0..mid));
-        let second = sorted_part(part, mid..n);
-        let first = match h.map(|h| h.join()) {
-            Ok(Ok(first)) => first,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            // No thread: this one does the first half too.
-            Err(_) => sorted_part(part, 0..mid),
-        };
-        (first, second)
-    });
-    let mut ids = Vec::with_capacity(n as usize);
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if span_cmp(&kb, &b[j], &ka, &a[i]).is_lt() {
-            ids.push(b[j].3);
-            j += 1;
-        } else {
-            ids.push(a[i].3);
-            i += 1;
-        }
-    }
-    ids.extend(a[i..].iter().map(|s| s.3));
-    ids.extend(b[j..].iter().map(|s| s.3));
-    ids
-}
-
-/// The canonical keys of the names `ids` (of `names` at `offs`) and their
-/// spans. Every name is below the origin, so the keys share its key
-/// (`origin_key` octets) as a prefix: a span starts after it, its head
-/// is the eight octets that follow.
-fn canonical_keys(names: &[u8], offs: &[(u32, u8)], origin_key: usize, ids: std::ops::Range<u32>) -> Keyed {
-    let count = ids.len();
-    let mut keys = Vec::with_capacity(count * 16);
-    let mut spans: Vec<Span> = Vec::with_capacity(count);
-    for id in ids {
-        let (o, l) = offs[id as usize];
-        let start = keys.len();
-        name::canonical_key(&names[o as usize..o as usize + l as usize], &mut keys);
-        let rel = start + origin_key.min(keys.len() - start);
-        let mut head = [0u8; 8];
-        let h = (keys.len() - rel).min(8);
-        head[..h].copy_from_slice(&keys[rel..rel + h]);
-        spans.push((u64::from_be_bytes(head), rel as u32, keys.len() as u32, id));
-    }
-    (keys, spans)
-}
+use crate::snapshot::{order, par};
 
 /// 32 bits of a name's [`hash_name`], the key of a [`NameTable`].
 fn short_hash(n: &[u8]) -> u32 {
@@ -158,6 +73,9 @@ fn below_or_at(n: &[u8], origin: &[u8]) -> bool {
     }
     s == origin
 }
+
+/// Names whose reads [`ZoneBuilder::copy_names`] makes together.
+const COPY_BATCH: usize = 16;
 
 /// The node of a record whose owner waits in [`ZoneBuilder::pending`].
 const PENDING: u32 = u32::MAX;
@@ -712,7 +630,8 @@ impl ZoneBuilder {
         let recs = self.records_by_node(order, names);
         timings::lap(&mut self.lap, Phase::Group);
         // 4. Tree flags.
-        set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range);
+        let parts = if nodes.len() < par::PAR_MIN { 1 } else { self.threads };
+        set_tree_flags(&origin, &zone_names, &mut nodes, &recs, range, parts);
         timings::lap(&mut self.lap, Phase::Flags);
         // 5. Segments: sized first, then filled.
         let plan = plan_segments(&nodes, &recs, self.opts.names_per_segment());
@@ -763,19 +682,22 @@ impl ZoneBuilder {
         probe
     }
 
-    /// Step 2: the name ids in canonical order. Sorts by a byte key whose
-    /// memcmp order is the canonical order ([`canonical_keys`]), first by
-    /// the eight octets after the origin's key as one integer (most
-    /// comparisons end there); keys built and sorted on two threads when
-    /// the load has them ([`sort_ids`]).
+    /// Step 2: the name ids in canonical order ([`order::sort_ids`]: a
+    /// radix pass on the first octets of the names' canonical keys, then
+    /// each bucket sorted, on the load's threads).
     fn canonical_order(&self) -> Vec<u32> {
         let origin_key = {
             let mut k = Vec::new();
             name::canonical_key(&self.origin, &mut k);
             k.len()
         };
-        let (names, offs) = (&self.names[..], &self.name_offs[..]);
-        sort_ids(offs.len() as u32, self.threads, |ids| canonical_keys(names, offs, origin_key, ids))
+        let name_of = |id: u32| self.name_of(id);
+        order::sort_ids(
+            self.name_offs.len() as u32,
+            self.threads,
+            |ids| order::canonical_heads(&name_of, origin_key, ids),
+            |a, b| name::canonical_cmp(name_of(a), name_of(b)),
+        )
     }
 
     /// The names and nodes in canonical `order`, and `order` with the
@@ -819,20 +741,38 @@ impl ZoneBuilder {
     /// The names of `run` (name ids) one after the other, and their nodes
     /// (offsets from the start of the run's names), in vectors with room
     /// for `names` octets and `nodes` nodes.
+    ///
+    /// The ids come in canonical order, the names lie in file order: two
+    /// reads at random a name (its offset, then its octets). They are made
+    /// [`COPY_BATCH`] names at a time, first every offset of the batch,
+    /// then the first octet of every name, so that the batch's cache
+    /// misses overlap (as the intake's batches do,
+    /// [`crate::snapshot::intern`]), then the names copied from the cache.
     fn copy_names(&self, run: &[u32], names: usize, nodes: usize) -> (Vec<u8>, Vec<Node>) {
         let mut zone_names = Vec::with_capacity(names);
         let mut out: Vec<Node> = Vec::with_capacity(nodes);
-        for &old in run {
-            let n = self.name_of(old);
-            out.push(Node {
-                name_off: zone_names.len() as u32,
-                name_len: n.len() as u8,
-                labels: name::label_count(n) as u8,
-                flags: 0,
-                rrset_start: 0,
-                rrset_count: 0,
-            });
-            zone_names.extend_from_slice(n);
+        let mut at = [(0u32, 0u8); COPY_BATCH];
+        for batch in run.chunks(COPY_BATCH) {
+            for (a, &old) in at.iter_mut().zip(batch) {
+                *a = self.name_offs[old as usize];
+            }
+            let mut seen = 0u8;
+            for &(o, _) in &at[..batch.len()] {
+                seen ^= self.names[o as usize];
+            }
+            std::hint::black_box(seen);
+            for &(o, l) in &at[..batch.len()] {
+                let n = &self.names[o as usize..o as usize + l as usize];
+                out.push(Node {
+                    name_off: zone_names.len() as u32,
+                    name_len: n.len() as u8,
+                    labels: name::label_count(n) as u8,
+                    flags: 0,
+                    rrset_start: 0,
+                    rrset_count: 0,
+                });
+                zone_names.extend_from_slice(n);
+            }
         }
         (zone_names, out)
     }
@@ -843,20 +783,24 @@ impl ZoneBuilder {
     /// dense, so this is a counting sort: the records of each name counted,
     /// each node's place from the counts in canonical order, each record
     /// copied to its name's next place, then each node's few records given
-    /// its id and sorted by type and offset (runs of nodes side by side on
-    /// a big zone's threads). Name ids grow along the file,
+    /// its id and sorted by type and offset. Name ids grow along the file,
     /// as the records do, so the one access at random per record is the
     /// copy's write, and they are independent of each other. (Swapping the
     /// records into place instead saves the copy but chains a cache miss
     /// on each swap: 1.3 s for 3.25M records.) The copy is 24 octets a
     /// record, made while the builder's names are freed already and no
     /// segment exists yet: below the load's peak, which is the fill's.
+    ///
+    /// A big zone's places are cut into runs of nodes, one a thread
+    /// ([`place_run`]): each run reads every record and copies those whose
+    /// place is in its run (each with its own copy of the next places, 4
+    /// octets a name), then sorts its nodes' records, so the writes at
+    /// random are shared between the threads.
     fn records_by_node(&mut self, order: Vec<u32>, names: usize) -> Vec<BRec> {
         let recs = std::mem::take(&mut self.recs);
         // at[id]: UNPLACED | the count of name id's records, then (when
         // the name is a node) its next place. A record of a name that is
         // not a node (a range's probe; it has none) is left out.
-        const UNPLACED: u32 = 1 << 31;
         let mut at = vec![UNPLACED; names];
         for r in &recs {
             at[r.node as usize] += 1;
@@ -872,45 +816,25 @@ impl ZoneBuilder {
         drop(order);
         let blank = BRec { node: 0, rtype: 0, covers: 0, ttl: 0, off: 0, len: 0, file: 0, line: 0 };
         let mut sorted = vec![blank; acc as usize];
-        for r in &recs {
-            let p = &mut at[r.node as usize];
-            if *p & UNPLACED == 0 {
-                sorted[*p as usize] = *r;
-                *p += 1;
-            }
-        }
-        drop((recs, at));
-        // Each node's records given its id and sorted: runs of nodes side
-        // by side on a big zone's threads.
         let threads = if sorted.len() < par::PAR_MIN { 1 } else { self.threads.max(1) };
         let per = ends.len().div_ceil(threads).max(1);
-        let mut runs = Vec::with_capacity(threads);
+        let parts = ends.len().div_ceil(per).max(1);
+        // The next places: one copy a run, the last run takes `at`.
+        let mut cursors: Vec<Vec<u32>> = (1..parts).map(|_| at.clone()).collect();
+        cursors.push(at);
+        let mut runs = Vec::with_capacity(parts);
         let mut rest = &mut sorted[..];
         let mut first = 0usize;
         let start_of = |node: usize| if node == 0 { 0 } else { ends[node - 1] as usize };
-        for part in ends.chunks(per) {
+        for (part, cursor) in ends.chunks(per).zip(cursors) {
             let end = part.last().map_or(0, |&e| e as usize);
             let (mine, more) = std::mem::take(&mut rest).split_at_mut(end - start_of(first));
-            runs.push((first, part, mine));
+            runs.push((first, start_of(first), part, mine, cursor));
             rest = more;
             first += part.len();
         }
-        par::on_threads(runs, |(first, part, recs)| {
-            // `recs` starts where node `first` starts.
-            let base = start_of(first);
-            let mut start = 0usize;
-            for (k, &end) in part.iter().enumerate() {
-                let end = end as usize - base;
-                let mine = &mut recs[start..end];
-                for r in mine.iter_mut() {
-                    r.node = (first + k) as u32;
-                }
-                if mine.len() > 1 {
-                    mine.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
-                }
-                start = end;
-            }
-        });
+        let recs = &recs[..];
+        par::on_threads(runs, |(first, base, part, mine, cursor)| place_run(recs, first, base, part, mine, cursor));
         sorted
     }
 
@@ -1298,6 +1222,40 @@ impl ZoneBuilder {
     }
 }
 
+/// Marks a name with no place yet in [`ZoneBuilder::records_by_node`]
+/// (above every place).
+const UNPLACED: u32 = 1 << 31;
+
+/// One run of [`ZoneBuilder::records_by_node`]: the records of nodes
+/// `first..` (`part`: where each node's records end) copied from `recs`
+/// into `mine` (which starts at place `base`) by their names' next
+/// places (`at`, this run's copy), then each node's records given its id
+/// and sorted by type and offset.
+fn place_run(recs: &[BRec], first: usize, base: usize, part: &[u32], mine: &mut [BRec], mut at: Vec<u32>) {
+    for r in recs {
+        let p = &mut at[r.node as usize];
+        // An unplaced name's entry (bit 31) is above every place.
+        let k = (*p as usize).wrapping_sub(base);
+        if k < mine.len() {
+            mine[k] = *r;
+            *p += 1;
+        }
+    }
+    drop(at);
+    let mut start = 0usize;
+    for (k, &end) in part.iter().enumerate() {
+        let end = end as usize - base;
+        let recs = &mut mine[start..end];
+        for r in recs.iter_mut() {
+            r.node = (first + k) as u32;
+        }
+        if recs.len() > 1 {
+            recs.sort_unstable_by_key(|r| (rtype_sort_key(r.rtype, r.covers), r.off));
+        }
+        start = end;
+    }
+}
+
 /// A node while the zone is built: in the build's zone-wide names first,
 /// then in its segment's, where it is stored packed ([`Node::packed`]).
 #[derive(Clone, Copy, Debug)]
@@ -1333,66 +1291,26 @@ fn node_name<'a>(names: &'a [u8], n: &Node) -> &'a [u8] {
 /// added), so a stack of the current branch gives each node's parent
 /// without a lookup; in a range, ancestors before it come from the zone
 /// outside, and so do wildcard children after it.
-fn set_tree_flags(origin: &[u8], zone_names: &[u8], nodes: &mut [Node], recs: &[BRec], range: Option<&Range<'_>>) {
-    let name_at = |n: &Node| node_name(zone_names, n);
-    let mut branch: Vec<u32> = Vec::with_capacity(128);
-    let mut r = 0usize;
-    for id in 0..nodes.len() {
-        let r0 = r;
-        while r < recs.len() && recs[r].node == id as u32 {
-            r += 1;
-        }
-        let has = |ty: u16| recs[r0..r].iter().any(|x| x.rtype == ty);
-        let nm = name_at(&nodes[id]);
-        while let Some(&top) = branch.last() {
-            if name::is_subdomain(nm, name_at(&nodes[top as usize])) {
-                break;
-            }
-            branch.pop();
-        }
-        let apex = nm == origin;
-        let parent_id = branch.last().copied().filter(|&p| !apex && name_at(&nodes[p as usize]) == name::parent(nm));
-        branch.push(id as u32);
-        let mut f = 0u16;
-        if apex {
-            f |= nf::APEX;
-        }
-        if r == r0 {
-            f |= nf::EMPTY;
-        }
-        if has(t::NS) && !apex {
-            f |= nf::CUT;
-        }
-        if has(t::DNAME) {
-            f |= nf::DNAME;
-        }
-        if has(t::CNAME) {
-            f |= nf::CNAME;
-        }
-        if has(t::NSEC) {
-            f |= nf::NSEC;
-        }
-        if !apex {
-            let pf = match parent_id {
-                Some(p) => Some(nodes[p as usize].flags),
-                None => range.and_then(|rg| (rg.outside_flags)(name::parent(nm))),
-            };
-            if let Some(pf) = pf {
-                if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
-                    f |= nf::BELOW_CUT;
-                }
-                if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
-                    f |= nf::BELOW_DNAME;
-                }
-                if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
-                    f |= nf::WALK;
-                }
-            }
-            if let (Some(p), true) = (parent_id, name::is_wildcard(nm)) {
-                nodes[p as usize].flags |= nf::WILD_CHILD;
-            }
-        }
-        nodes[id].flags |= f;
+///
+/// A whole zone's nodes are cut into `parts` runs, each on a thread of its
+/// own ([`flags_run`]): a run after the first starts from the branch above
+/// its first node (its ancestors, found by a binary search, and their
+/// flags, computed as the walk would have: [`branch_above`]), and the
+/// wildcard-child flags a run finds for nodes of earlier runs are set
+/// after the join. A range is one run.
+fn set_tree_flags(
+    origin: &[u8],
+    zone_names: &[u8],
+    nodes: &mut [Node],
+    recs: &[BRec],
+    range: Option<&Range<'_>>,
+    parts: usize,
+) {
+    if let Some(rg) = range {
+        // A range is one run (its outside's lookups stay on this thread).
+        flags_run(origin, zone_names, nodes, 0, recs, 0, Some(rg), Vec::new());
+    } else {
+        flags_on_threads(origin, zone_names, nodes, recs, parts);
     }
     // A wildcard child after the range (only in a range).
     if let Some(rg) = range {
@@ -1400,6 +1318,143 @@ fn set_tree_flags(origin: &[u8], zone_names: &[u8], nodes: &mut [Node], recs: &[
             wildcard_children_after(zone_names, nodes, h, rg);
         }
     }
+}
+
+/// [`set_tree_flags`] of a whole zone in `parts` runs of nodes.
+fn flags_on_threads(origin: &[u8], zone_names: &[u8], nodes: &mut [Node], recs: &[BRec], parts: usize) {
+    let starts = par::cut(std::iter::repeat_n(1, nodes.len()), parts);
+    let mut runs = Vec::with_capacity(starts.len());
+    for (k, &s) in starts.iter().enumerate() {
+        let branch = if k == 0 { Vec::new() } else { branch_above(origin, zone_names, nodes, recs, s) };
+        runs.push((s, branch, recs.partition_point(|r| (r.node as usize) < s)));
+    }
+    let mut rest = &mut nodes[..];
+    let mut jobs = Vec::with_capacity(runs.len());
+    for (k, (s, branch, r)) in runs.into_iter().enumerate() {
+        let end = starts.get(k + 1).map_or(rest.len() + s, |&e| e);
+        let (mine, more) = std::mem::take(&mut rest).split_at_mut(end - s);
+        jobs.push((s, mine, branch, r));
+        rest = more;
+    }
+    let outside =
+        par::on_threads(jobs, |(s, mine, branch, r)| flags_run(origin, zone_names, mine, s, recs, r, None, branch));
+    for p in outside.into_iter().flatten() {
+        nodes[p as usize].flags |= nf::WILD_CHILD;
+    }
+}
+
+/// The tree flags of one run of nodes (`nodes`, whose first is node
+/// `first` and whose records start at `recs[r]`), the walk started with
+/// `branch` (the nodes above the first, with their flags). Returns the
+/// nodes before the run that have a wildcard child in it.
+#[allow(clippy::too_many_arguments)]
+fn flags_run(
+    origin: &[u8],
+    zone_names: &[u8],
+    nodes: &mut [Node],
+    first: usize,
+    recs: &[BRec],
+    mut r: usize,
+    range: Option<&Range<'_>>,
+    mut branch: Vec<(u32, Node)>,
+) -> Vec<u32> {
+    let mut outside = Vec::new();
+    for k in 0..nodes.len() {
+        let id = first + k;
+        let r0 = r;
+        while r < recs.len() && recs[r].node == id as u32 {
+            r += 1;
+        }
+        let nm = node_name(zone_names, &nodes[k]);
+        while let Some((_, top)) = branch.last() {
+            if name::is_subdomain(nm, node_name(zone_names, top)) {
+                break;
+            }
+            branch.pop();
+        }
+        let apex = nm == origin;
+        let parent = branch
+            .last()
+            .filter(|(_, p)| !apex && node_name(zone_names, p) == name::parent(nm))
+            .map(|&(p, n)| (p, n.flags));
+        nodes[k].flags |= node_flags(nm, apex, &recs[r0..r], parent.map(|p| p.1), range);
+        if let (Some((p, _)), false, true) = (parent, apex, name::is_wildcard(nm)) {
+            if p as usize >= first {
+                nodes[p as usize - first].flags |= nf::WILD_CHILD;
+            } else {
+                outside.push(p);
+            }
+        }
+        branch.push((id as u32, nodes[k]));
+    }
+    outside
+}
+
+/// A node's flags from its own records (`recs`) and its parent's flags
+/// (`parent`; in a range, the zone outside's when the parent is not in
+/// it), the wildcard-child flag aside.
+fn node_flags(nm: &[u8], apex: bool, recs: &[BRec], parent: Option<u16>, range: Option<&Range<'_>>) -> u16 {
+    let has = |ty: u16| recs.iter().any(|x| x.rtype == ty);
+    let mut f = 0u16;
+    if apex {
+        f |= nf::APEX;
+    }
+    if recs.is_empty() {
+        f |= nf::EMPTY;
+    }
+    if has(t::NS) && !apex {
+        f |= nf::CUT;
+    }
+    if has(t::DNAME) {
+        f |= nf::DNAME;
+    }
+    if has(t::CNAME) {
+        f |= nf::CNAME;
+    }
+    if has(t::NSEC) {
+        f |= nf::NSEC;
+    }
+    if !apex {
+        let pf = parent.or_else(|| range.and_then(|rg| (rg.outside_flags)(name::parent(nm))));
+        if let Some(pf) = pf {
+            if pf & (nf::CUT | nf::BELOW_CUT) != 0 {
+                f |= nf::BELOW_CUT;
+            }
+            if pf & (nf::DNAME | nf::BELOW_DNAME) != 0 {
+                f |= nf::BELOW_DNAME;
+            }
+            if pf & (nf::WALK | nf::CUT | nf::DNAME) != 0 {
+                f |= nf::WALK;
+            }
+        }
+    }
+    f
+}
+
+/// The branch of a whole zone's walk above node `s` (its ancestors among
+/// the nodes before it, top down), each with the flags the walk gives it
+/// ([`node_flags`]), for a run of [`flags_run`] that starts at `s`.
+fn branch_above(origin: &[u8], zone_names: &[u8], nodes: &[Node], recs: &[BRec], s: usize) -> Vec<(u32, Node)> {
+    let before = &nodes[..s];
+    let mut ids = Vec::new();
+    let mut p = node_name(zone_names, &nodes[s]);
+    while p.len() > origin.len() {
+        p = name::parent(p);
+        if let Ok(i) = before.binary_search_by(|n| name::canonical_cmp(node_name(zone_names, n), p)) {
+            ids.push(i);
+        }
+    }
+    let mut branch: Vec<(u32, Node)> = Vec::with_capacity(ids.len());
+    for &i in ids.iter().rev() {
+        let nm = node_name(zone_names, &before[i]);
+        let apex = nm == origin;
+        let own = recs.partition_point(|r| (r.node as usize) < i)..recs.partition_point(|r| (r.node as usize) <= i);
+        let parent =
+            branch.last().filter(|(_, q)| !apex && node_name(zone_names, q) == name::parent(nm)).map(|q| q.1.flags);
+        let flags = node_flags(nm, apex, &recs[own], parent, None);
+        branch.push((i as u32, Node { flags, ..before[i] }));
+    }
+    branch
 }
 
 /// Sets the wildcard-child flag of the nodes of a range whose `*` child
@@ -1977,34 +2032,73 @@ fn group(
 mod sort_tests {
     use super::*;
 
-    /// Sorted on two threads and merged, the ids come in the order of the
-    /// one-thread sort: random keys sharing prefixes, every length.
+    /// Tree flags set in runs of nodes on several threads are the walk's
+    /// on one: a random tree under `tld.` (every ancestor a node) with
+    /// cuts, DNAMEs, CNAMEs, NSEC owners and wildcards, cut into 2 to 8
+    /// runs, every flag of every node compared.
     #[test]
-    fn two_thread_sort_gives_the_same_ids() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut keys = Vec::new();
-        let mut spans = Vec::new();
-        for id in 0..(PAR_SORT_MIN as u32 * 3 + 7) {
+    fn tree_flags_in_runs_are_the_walks() {
+        let mut x = 0x51_7cc1_b727_220au64;
+        let mut next = move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let start = keys.len() as u32;
-            let len = (x % 13) as usize;
-            // Few distinct octets, so keys share long prefixes; the id
-            // at the end keeps them distinct, as names are.
-            keys.extend((0..len).map(|k| b"ab"[((x >> k) & 1) as usize]));
-            keys.extend_from_slice(&id.to_be_bytes());
-            let mut head = [0u8; 8];
-            let h = (keys.len() - start as usize).min(8);
-            head[..h].copy_from_slice(&keys[start as usize..start as usize + h]);
-            spans.push((u64::from_be_bytes(head), start, keys.len() as u32, id));
+            x
+        };
+        let origin = b"\x03tld\x00".to_vec();
+        let mut set = std::collections::BTreeSet::new();
+        set.insert(origin.clone());
+        while set.len() < 2000 {
+            let mut n = origin.clone();
+            for _ in 0..1 + next() % 4 {
+                let v = next();
+                let l: &[u8] =
+                    if v % 5 == 0 { b"*" } else { &[b"abc"[(v >> 8) as usize % 3], b"abcd"[(v >> 12) as usize % 4]] };
+                let mut m = vec![l.len() as u8];
+                m.extend_from_slice(l);
+                m.extend_from_slice(&n);
+                n = m;
+                set.insert(n.clone());
+            }
         }
-        let n = spans.len() as u32;
-        let part = |ids: std::ops::Range<u32>| (keys.clone(), spans[ids.start as usize..ids.end as usize].to_vec());
-        let one = sort_ids(n, 1, part);
-        let two = sort_ids(n, 2, part);
-        assert_eq!(one.len(), PAR_SORT_MIN * 3 + 7);
-        assert_eq!(one, two);
+        let key = |n: &[u8]| {
+            let mut k = Vec::new();
+            name::canonical_key(n, &mut k);
+            k
+        };
+        let mut all: Vec<Vec<u8>> = set.into_iter().collect();
+        all.sort_by_key(|n| key(n));
+        let mut zone_names = Vec::new();
+        let mut nodes = Vec::new();
+        let mut recs = Vec::new();
+        for (id, n) in all.iter().enumerate() {
+            nodes.push(Node {
+                name_off: zone_names.len() as u32,
+                name_len: n.len() as u8,
+                labels: name::label_count(n) as u8,
+                flags: 0,
+                rrset_start: 0,
+                rrset_count: 0,
+            });
+            zone_names.extend_from_slice(n);
+            for _ in 0..next() % 3 {
+                let rtype = [t::A, t::NS, t::DNAME, t::CNAME, t::NSEC, t::A, t::TXT][(next() % 7) as usize];
+                let rtype = if n == &origin && rtype == t::DNAME { t::NS } else { rtype };
+                recs.push(BRec { node: id as u32, rtype, covers: 0, ttl: 1, off: 0, len: 0, file: 0, line: 0 });
+            }
+        }
+        let flags = |parts: usize| {
+            let mut nodes = nodes.clone();
+            set_tree_flags(&origin, &zone_names, &mut nodes, &recs, None, parts);
+            nodes.iter().map(|n| n.flags).collect::<Vec<u16>>()
+        };
+        let one = flags(1);
+        for f in [nf::APEX, nf::CUT, nf::BELOW_CUT, nf::DNAME, nf::BELOW_DNAME, nf::WALK, nf::WILD_CHILD, nf::EMPTY] {
+            assert!(one.iter().filter(|&&x| x & f != 0).count() > 1 || f == nf::APEX, "flag {f} unused");
+        }
+        for parts in [2, 3, 5, 8] {
+            assert_eq!(flags(parts), one, "{parts} runs");
+        }
     }
 
     /// A zone loaded on two threads (the parallel parse, the two-thread

@@ -11,6 +11,8 @@
 //!   `nsec3.rs`: the NSEC3 owner hash;
 //! * `par.rs`: the build's steps on several threads (parts run side by
 //!   side, their results joined in order: the one-thread result);
+//!   `order.rs`: the canonical sort of a build's names (a radix pass,
+//!   then buckets sorted, on the threads);
 //! * `reload.rs`: the next version from a changed file, sharing unchanged
 //!   segments;
 //! * `zoneset.rs`: the zones a server answers for;
@@ -24,7 +26,7 @@
 //!   their node read back exactly, through loads and reloads.
 //!
 //! The modules depend on each other in layers, without a cycle: `par`,
-//! `index`, `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
+//! `order` (on `par`), `index`, `negative` and `nsec3` at the bottom; `zone` uses them; `build` uses
 //! `zone`; `reload` and `journal` use `build` and `zone`; `zoneset` uses
 //! `journal`, `build` and `zone`. Tests that load zones live above the
 //! loader (`negative_tests.rs`; the same-data test in `reload.rs`; the
@@ -40,6 +42,7 @@ pub(crate) mod negative;
 #[cfg(test)]
 mod negative_tests;
 pub(crate) mod nsec3;
+pub(crate) mod order;
 pub(crate) mod par;
 pub(crate) mod patch;
 #[cfg(test)]
