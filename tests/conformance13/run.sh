@@ -10,6 +10,9 @@
 #               against them; exit 1 on a hard difference outside
 #               tests/conformance13/known-differences.txt
 #   all         both (default)
+#   sizes       TCP response lengths of levee and the references for the
+#               suite's plain questions (tests/conformance13/sizes.py;
+#               the harness compares contents, not lengths); informational
 #   public      the shared public suite (default); levee = tests/golden/levee
 #
 # A copy of ../shared/conformance (SHARED) goes to $CONFORMANCE13_OUT (default
@@ -78,6 +81,11 @@ if [ "$MODE" = levee ] || [ "$MODE" = all ]; then
     grep -A4 '^| server' "$RES/levee/summary.md" 2>/dev/null | head -6 || true
     python3 "$REPO/.ci/check-conformance.py" "$RES/levee/report.json" \
         "$HERE/known-differences.txt" || rc=1
+fi
+if [ "$MODE" = sizes ]; then
+    [ -n "${LEVEE_BIN:-}" ] || { echo "conformance13: no levee binary (LEVEE_BIN, or cargo build)"; exit 2; }
+    SD=$C; [ "$SUITEARG" = hidden ] && SD=$C/hidden
+    timeout -s INT -k 10 "$BUDGET" python3 "$HERE/sizes.py" "$C" "$SD" "$LEVEE_BIN" || exit 2
 fi
 echo "conformance13: reports under $OUT"
 exit $rc
