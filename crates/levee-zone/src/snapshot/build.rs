@@ -763,14 +763,7 @@ impl ZoneBuilder {
             std::hint::black_box(seen);
             for &(o, l) in &at[..batch.len()] {
                 let n = &self.names[o as usize..o as usize + l as usize];
-                out.push(Node {
-                    name_off: zone_names.len() as u32,
-                    name_len: n.len() as u8,
-                    labels: name::label_count(n) as u8,
-                    flags: 0,
-                    rrset_start: 0,
-                    rrset_count: 0,
-                });
+                out.push(Node::named(zone_names.len(), n));
                 zone_names.extend_from_slice(n);
             }
         }
@@ -1149,14 +1142,7 @@ impl ZoneBuilder {
             let slot = N3_SLOT + block.segs.len();
             let (o, l) = self.n3_offs[id];
             let nm = &self.n3_names[o as usize..o as usize + l as usize];
-            let mut node = Node {
-                name_off: seg.names.len() as u32,
-                name_len: l,
-                labels: name::label_count(nm) as u8,
-                flags: 0,
-                rrset_start: seg.rrsets.len() as u16,
-                rrset_count: 0,
-            };
+            let mut node = Node { rrset_start: seg.rrsets.len() as u16, ..Node::named(seg.names.len(), nm) };
             seg.names.extend_from_slice(nm);
             let mut records = 0u64;
             group(
@@ -1269,6 +1255,18 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// A node for name `n`, stored at `name_off`: no flags or RRsets yet.
+    pub(crate) fn named(name_off: usize, n: &[u8]) -> Node {
+        Node {
+            name_off: name_off as u32,
+            name_len: n.len() as u8,
+            labels: name::label_count(n) as u8,
+            flags: 0,
+            rrset_start: 0,
+            rrset_count: 0,
+        }
+    }
+
     fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
@@ -2072,14 +2070,7 @@ mod sort_tests {
         let mut nodes = Vec::new();
         let mut recs = Vec::new();
         for (id, n) in all.iter().enumerate() {
-            nodes.push(Node {
-                name_off: zone_names.len() as u32,
-                name_len: n.len() as u8,
-                labels: name::label_count(n) as u8,
-                flags: 0,
-                rrset_start: 0,
-                rrset_count: 0,
-            });
+            nodes.push(Node::named(zone_names.len(), n));
             zone_names.extend_from_slice(n);
             for _ in 0..next() % 3 {
                 let rtype = [t::A, t::NS, t::DNAME, t::CNAME, t::NSEC, t::A, t::TXT][(next() % 7) as usize];

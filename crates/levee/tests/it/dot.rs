@@ -74,7 +74,7 @@ fn set_mode(p: &Path, mode: u32) {
 }
 
 /// A client trusting `ca`, offering ALPN "dot", remembering sessions.
-fn client(ca: &Path) -> Arc<ClientConfig> {
+pub(crate) fn client(ca: &Path) -> Arc<ClientConfig> {
     client_alpn(ca, &[b"dot"])
 }
 
@@ -98,7 +98,7 @@ fn client_alpn(ca: &Path, alpn: &[&[u8]]) -> Arc<ClientConfig> {
 pub(crate) type Tls = StreamOwned<ClientConnection, TcpStream>;
 
 /// A connection to `addr` with its handshake done.
-fn connect(cfg: &Arc<ClientConfig>, addr: SocketAddr) -> std::io::Result<Tls> {
+pub(crate) fn connect(cfg: &Arc<ClientConfig>, addr: SocketAddr) -> std::io::Result<Tls> {
     connect_from(cfg, addr, "127.0.0.1:0")
 }
 
@@ -128,13 +128,13 @@ fn connect_with(cfg: &Arc<ClientConfig>, addr: SocketAddr, src: &str, rcvbuf: Op
     Ok(s)
 }
 
-fn send(s: &mut Tls, q: &[u8]) {
+pub(crate) fn send(s: &mut Tls, q: &[u8]) {
     let mut m = (q.len() as u16).to_be_bytes().to_vec();
     m.extend_from_slice(q);
     s.write_all(&m).unwrap();
 }
 
-fn recv(s: &mut Tls) -> std::io::Result<Vec<u8>> {
+pub(crate) fn recv(s: &mut Tls) -> std::io::Result<Vec<u8>> {
     let mut l = [0u8; 2];
     s.read_exact(&mut l)?;
     let mut m = vec![0u8; u16::from_be_bytes(l) as usize];
@@ -187,27 +187,8 @@ fn peer_cn(s: &Tls) -> String {
     String::from_utf8_lossy(&text.stdout).trim().rsplit('=').next().unwrap().trim().to_string()
 }
 
-/// A connection to `addr` trusting `ca` (for other modules' tests).
-pub(crate) fn connect_to(ca: &Path, addr: SocketAddr) -> Tls {
-    connect(&client(ca), addr).expect("handshake")
-}
-
-/// One message out on a DoT connection.
-pub(crate) fn send_msg(s: &mut Tls, q: &[u8]) {
-    send(s, q)
-}
-
-/// One message in from a DoT connection.
-pub(crate) fn recv_msg(s: &mut Tls) -> Vec<u8> {
-    recv(s).expect("a response")
-}
-
-/// A server with a DoT listener on 127.0.0.1 (for other modules' tests).
-pub(crate) fn start_dot(crt: &Path, key: &Path, extra: &[&str]) -> Server {
-    start(crt, key, extra)
-}
-
-fn start(crt: &Path, key: &Path, extra: &[&str]) -> Server {
+/// A server with a DoT listener on 127.0.0.1 (other modules' tests use it too).
+pub(crate) fn start(crt: &Path, key: &Path, extra: &[&str]) -> Server {
     let mut args = vec![
         "--listen",
         "127.0.0.1:0",

@@ -10,7 +10,7 @@ use levee_wire::edns::code;
 use levee_wire::message::Message;
 use levee_wire::rtype::t;
 
-use crate::dot::{connect_to, dot_addr, make_certs, recv_msg, send_msg, start_dot, QUESTIONS};
+use crate::dot::{client, connect, dot_addr, make_certs, recv, send, start, QUESTIONS};
 use crate::support::{query, tcp, write_private, TempDir};
 
 /// RFC 8467 §4.1: responses are padded to a multiple of this.
@@ -47,14 +47,14 @@ pub(crate) fn unpad(m: &[u8]) -> Vec<u8> {
 fn dot_answers_are_padded_to_468_octet_blocks() {
     let d = TempDir::new("pad-dot");
     let (ca, crt, key) = make_certs(d.path(), "a");
-    let srv = start_dot(&crt, &key, &[]);
-    let mut s = connect_to(&ca, dot_addr(&srv));
+    let srv = start(&crt, &key, &[]);
+    let mut s = connect(&client(&ca), dot_addr(&srv)).expect("handshake");
     let mut padded = 0;
     for (i, &(name, ty, edns)) in QUESTIONS.iter().enumerate() {
         let q = query(0x300 + i as u16, name, ty, edns);
         let want = tcp(srv.addr, &q, 1).remove(0);
-        send_msg(&mut s, &q);
-        let got = recv_msg(&mut s);
+        send(&mut s, &q);
+        let got = recv(&mut s).expect("a response");
         if edns.is_some() {
             assert_ne!(got, want, "{name} {ty}: not padded over DoT");
             padded += 1;
@@ -68,8 +68,8 @@ fn dot_answers_are_padded_to_468_octet_blocks() {
     let n = q.len();
     q[n - 2..].copy_from_slice(&[0, 4]);
     q.extend_from_slice(&[0, 12, 0, 0]);
-    send_msg(&mut s, &q);
-    let got = recv_msg(&mut s);
+    send(&mut s, &q);
+    let got = recv(&mut s).expect("a response");
     assert_eq!(got.len(), BLOCK);
     assert_eq!(unpad(&got), tcp(srv.addr, &query(0x400, "www.example.com.", t::A, Some(false)), 1)[0]);
 }
@@ -80,12 +80,16 @@ fn padding_off_answers_dot_exactly_as_tcp() {
     let (ca, crt, key) = make_certs(d.path(), "a");
     let conf = d.path().join("levee.toml");
     write_private(&conf, "[tls]\npadding = false\n");
-    let srv = start_dot(&crt, &key, &["--config", conf.to_str().unwrap()]);
-    let mut s = connect_to(&ca, dot_addr(&srv));
+    let srv = start(&crt, &key, &["--config", conf.to_str().unwrap()]);
+    let mut s = connect(&client(&ca), dot_addr(&srv)).expect("handshake");
     for (i, &(name, ty, edns)) in QUESTIONS.iter().enumerate() {
         let q = query(0x500 + i as u16, name, ty, edns);
-        send_msg(&mut s, &q);
-        assert_eq!(recv_msg(&mut s), tcp(srv.addr, &q, 1)[0], "{name} {ty}: padded with tls.padding = false");
+        send(&mut s, &q);
+        assert_eq!(
+            recv(&mut s).expect("a response"),
+            tcp(srv.addr, &q, 1)[0],
+            "{name} {ty}: padded with tls.padding = false"
+        );
     }
 }
 
@@ -108,14 +112,14 @@ fn no_padding_past_the_65535_octet_limit() {
         z.push_str(&format!("n{k} TXT \"{}\"\n", "b".repeat(150 + k)));
     }
     std::fs::write(zones.join("big.test.zone"), z).unwrap();
-    let srv = start_dot(&crt, &key, &["--zones-dir", zones.to_str().unwrap()]);
-    let mut s = connect_to(&ca, dot_addr(&srv));
+    let srv = start(&crt, &key, &["--zones-dir", zones.to_str().unwrap()]);
+    let mut s = connect(&client(&ca), dot_addr(&srv)).expect("handshake");
     let (mut fits, mut over) = (0, 0);
     for k in (0..100).step_by(3) {
         let q = query(k as u16, &format!("n{k}.big.test."), t::TXT, Some(false));
         let want = tcp(srv.addr, &q, 1).remove(0);
-        send_msg(&mut s, &q);
-        let got = recv_msg(&mut s);
+        send(&mut s, &q);
+        let got = recv(&mut s).expect("a response");
         if want.len() + 4 <= 65520 {
             assert_eq!(got.len(), 65520, "n{k}: {} octets over TCP", want.len());
             assert_eq!(unpad(&got), want);
